@@ -1,0 +1,29 @@
+/**
+ * Prints a demo bearer token for a user, signed with the configured HS256 secret.
+ *   npm run -s token -- u1001 [--segments plus,new] [--ttl 3600]
+ * The token is the last line of output, so `TOKEN=$(npm run -s token -- u1001 | tail -1)` works.
+ */
+import { parseArgs } from 'node:util';
+import { loadServiceConfig } from '../config/service-config.ts';
+import { signDemoToken } from '../viewer/demo-token.ts';
+
+const USAGE = 'usage: npm run -s token -- <userId> [--segments plus,new] [--ttl <seconds>]';
+
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { segments: { type: 'string' }, ttl: { type: 'string' } },
+  });
+  const userId = positionals[0];
+  if (userId === undefined || positionals.length > 1) throw new Error(USAGE);
+  const ttlSeconds = values.ttl === undefined ? undefined : Number(values.ttl);
+  if (ttlSeconds !== undefined && !Number.isInteger(ttlSeconds)) throw new Error(`--ttl must be whole seconds, but got: ${values.ttl}\n${USAGE}`);
+  const segments = values.segments?.split(',').map((s) => s.trim()).filter((s) => s !== '') ?? [];
+  const config = loadServiceConfig();
+  process.stdout.write(`${await signDemoToken(config.auth, { userId, segments, ttlSeconds })}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).message}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,224 @@
+/**
+ * Service config: read once at start from config/default.yaml, overlaid by
+ * config/<FLOORPLAN_ENV>.yaml and then by environment variables, validated, deep-frozen.
+ * The rest of the code receives a typed {@link ServiceConfig} and never re-checks it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ErrorCode, FloorplanError } from '../errors.ts';
+import type { UpstreamName } from '../upstreams/contracts.ts';
+import { LocatedYaml } from './validate-yaml.ts';
+
+const upstreamSchema = z.strictObject({
+  /** Base URL the client appends its paths to, e.g. http://cart.internal/cart. */
+  baseUrl: z.url({ protocol: /^https?$/ }),
+  /** Whole-call timeout; past it the call fails and the floors needing it drop. */
+  timeoutMs: z.number().int().positive().max(60_000),
+  /** Keep-alive connections in the pool to this upstream's origin. */
+  connections: z.number().int().positive().max(4096),
+});
+
+const authSchema = z.discriminatedUnion('mode', [
+  z.strictObject({
+    mode: z.literal('hs256'),
+    /** Shared HMAC secret; at least 32 characters. */
+    hs256Secret: z.string().min(32),
+    issuer: z.string().min(1),
+    audience: z.string().min(1),
+    clockToleranceSeconds: z.number().int().min(0).max(300),
+  }),
+  z.strictObject({
+    mode: z.literal('jwks'),
+    /** JWKS endpoint of the identity provider (RS256/ES256 keys, rotated by `kid`). */
+    jwksUrl: z.url({ protocol: /^https?$/ }),
+    issuer: z.string().min(1),
+    audience: z.string().min(1),
+    clockToleranceSeconds: z.number().int().min(0).max(300),
+    hs256Secret: z.string().optional(),
+  }),
+]);
+
+export const serviceConfigSchema = z.strictObject({
+  server: z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    bodyLimitBytes: z.number().int().positive(),
+    shutdownGraceMs: z.number().int().min(0),
+    /** Whether clients may introspect the schema; off in production. */
+    introspection: z.boolean(),
+  }),
+  auth: authSchema,
+  upstreams: z.strictObject({
+    cart: upstreamSchema,
+    promotion: upstreamSchema,
+    settlement: upstreamSchema,
+  }),
+  demo: z.strictObject({
+    /** Start the demo upstream server in-process and point the upstreams at it. */
+    enabled: z.boolean(),
+    port: z.number().int().min(0).max(65535),
+    faults: z.string(),
+  }),
+  floors: z.strictObject({
+    /** Folder of <scene>.yaml files, relative to the project root. */
+    dir: z.string().min(1),
+    /** Locales floors are named in; the first is used when the client's cannot be matched. */
+    locales: z.array(z.string().min(2)).min(1),
+  }),
+  log: z.strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  }),
+});
+
+export type ServiceConfig = z.output<typeof serviceConfigSchema>;
+export type UpstreamConfig = z.output<typeof upstreamSchema>;
+export type AuthConfig = z.output<typeof authSchema>;
+export type UpstreamsConfig = Readonly<Record<UpstreamName, UpstreamConfig>>;
+
+/** Environment variables and the config path each one sets. */
+const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' | 'int' | 'bool']> = [
+  ['HOST', ['server', 'host'], 'string'],
+  ['PORT', ['server', 'port'], 'int'],
+  ['JWT_SECRET', ['auth', 'hs256Secret'], 'string'],
+  ['JWT_ISSUER', ['auth', 'issuer'], 'string'],
+  ['JWT_AUDIENCE', ['auth', 'audience'], 'string'],
+  ['JWT_JWKS_URL', ['auth', 'jwksUrl'], 'string'],
+  ['AUTH_MODE', ['auth', 'mode'], 'string'],
+  ['UPSTREAM_CART_URL', ['upstreams', 'cart', 'baseUrl'], 'string'],
+  ['UPSTREAM_PROMOTION_URL', ['upstreams', 'promotion', 'baseUrl'], 'string'],
+  ['UPSTREAM_SETTLEMENT_URL', ['upstreams', 'settlement', 'baseUrl'], 'string'],
+  ['DEMO_UPSTREAMS', ['demo', 'enabled'], 'bool'],
+  ['DEMO_PORT', ['demo', 'port'], 'int'],
+  ['DEMO_FAULTS', ['demo', 'faults'], 'string'],
+  ['FLOORS_DIR', ['floors', 'dir'], 'string'],
+  ['LOG_LEVEL', ['log', 'level'], 'string'],
+];
+
+/** The environment variable names that override config, for the README and error messages. */
+export const CONFIG_ENV_VARS: readonly string[] = ENV_BINDINGS.map(([name]) => name);
+
+export interface LoadServiceConfigOptions {
+  /** Folder holding default.yaml and <env>.yaml. Default: `config` under the working directory. */
+  readonly dir?: string;
+  /** Usually `process.env`. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Applied last, for tests and tools: a partial config merged over everything else. */
+  readonly overrides?: DeepPartial<ServiceConfig>;
+}
+
+export type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+/** Loads, merges, validates and freezes the service config, or throws FLOORPLAN_ERR_CONFIG_INVALID listing every problem. */
+export function loadServiceConfig(options: LoadServiceConfigOptions = {}): ServiceConfig {
+  const dir = options.dir ?? join(process.cwd(), 'config');
+  const env = options.env ?? process.env;
+  const problems: string[] = [];
+
+  const base = readYamlObject(join(dir, 'default.yaml'), problems);
+  const envName = env.FLOORPLAN_ENV;
+  let merged = base;
+  if (envName !== undefined && envName !== '') {
+    const overlayFile = join(dir, `${envName}.yaml`);
+    if (!existsSync(overlayFile)) {
+      problems.push(`FLOORPLAN_ENV=${envName} names no overlay: ${overlayFile} does not exist`);
+    } else {
+      merged = deepMerge(merged, readYamlObject(overlayFile, problems));
+    }
+  }
+  merged = deepMerge(merged, envOverrides(env, problems));
+  if (options.overrides !== undefined) merged = deepMerge(merged, options.overrides as Record<string, unknown>);
+
+  if (problems.length === 0) {
+    const result = serviceConfigSchema.safeParse(merged);
+    if (result.success) return deepFreeze(result.data);
+    for (const issue of result.error.issues) {
+      const path = issue.path.map(String).join('.');
+      problems.push(`\`${path}\` ${issue.message}`);
+    }
+  }
+  throw new FloorplanError(ErrorCode.CONFIG_INVALID, `Invalid service config:\n- ${problems.join('\n- ')}`);
+}
+
+function readYamlObject(file: string, problems: string[]): Record<string, unknown> {
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch (error) {
+    problems.push(`cannot read ${file}: ${(error as Error).message}`);
+    return {};
+  }
+  const yaml = new LocatedYaml(file, source);
+  const syntax = yaml.syntaxProblems();
+  if (syntax.length > 0) {
+    problems.push(...syntax.map((p) => p.message));
+    return {};
+  }
+  const value = yaml.toJS();
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    problems.push(yaml.problem([], 'must be a mapping of sections', value).message);
+    return {};
+  }
+  return value as Record<string, unknown>;
+}
+
+function envOverrides(env: NodeJS.ProcessEnv, problems: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, path, type] of ENV_BINDINGS) {
+    const raw = env[name];
+    if (raw === undefined || raw === '' && type !== 'string') continue;
+    let value: unknown = raw;
+    if (type === 'int') {
+      value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+      if (Number.isNaN(value)) {
+        problems.push(`${name} must be a whole number, but got: ${JSON.stringify(raw)}`);
+        continue;
+      }
+    } else if (type === 'bool') {
+      const lowered = raw.toLowerCase();
+      if (['1', 'true', 'on', 'yes'].includes(lowered)) value = true;
+      else if (['0', 'false', 'off', 'no'].includes(lowered)) value = false;
+      else {
+        problems.push(`${name} must be on or off, but got: ${JSON.stringify(raw)}`);
+        continue;
+      }
+    }
+    setIn(out, path, value);
+  }
+  return out;
+}
+
+function setIn(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (next === undefined || typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1] as string] = value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Objects merge key by key; arrays and scalars replace. */
+function deepMerge(base: Record<string, unknown>, overlay: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overlay)) {
+    if (value === undefined) continue;
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
+/** Freezes an object graph so no module can change config behind another's back. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value as Record<string, unknown>)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,224 @@
+/**
+ * The demo upstream server: fake cart, promotion and settlement services on one port,
+ * under the path prefixes /cart, /promotion and /settlement, with injectable faults.
+ * Used by `npm start`, tests and benchmarks; the product code never imports it.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { UPSTREAMS, type UpstreamName } from '../upstreams/contracts.ts';
+import { parseFaults, type Faults } from './faults.ts';
+import { cartReply, errorReply, jsonReply, promotionReply, settlementReply, type JsonReply } from './services.ts';
+
+/** A running demo upstream server. */
+export interface DemoUpstreams {
+  readonly port: number;
+  readonly baseUrls: { readonly cart: string; readonly promotion: string; readonly settlement: string };
+  /** Number of requests each upstream received since start or last resetCalls(). */
+  calls(): { cart: number; promotion: number; settlement: number };
+  /**
+   * The parsed JSON bodies (or, for cart, the userId path param) each upstream received, in order.
+   * A POST body that is not JSON is recorded as its raw text.
+   */
+  received(upstream: UpstreamName): unknown[];
+  resetCalls(): void;
+  /** Replace the active faults at runtime, e.g. setFaults('promotion:hang') or setFaults(''). Throws on a bad spec. */
+  setFaults(spec: string): void;
+  /** Closes listeners AND destroys hung/open sockets so close never waits on a hang. */
+  close(): Promise<void>;
+}
+
+/** Options of startDemoUpstreams. */
+export interface DemoUpstreamsOptions {
+  /** Port to listen on; 0 (the default) picks a free one. */
+  readonly port?: number;
+  /** Interface to bind; default 127.0.0.1. */
+  readonly host?: string;
+  /** Fault spec, as in DEMO_FAULTS; default none. */
+  readonly faults?: string;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const MALFORMED_BODY = Buffer.from('{"userId":');
+const HEALTHY = jsonReply(200, { status: 'ok' });
+const NOT_FOUND = errorReply(404, 'not found');
+const CART_PATH = /^\/cart\/carts\/([^/]+)$/;
+
+function upstreamOf(path: string): UpstreamName | undefined {
+  for (const upstream of UPSTREAMS) {
+    if (path === `/${upstream}` || path.startsWith(`/${upstream}/`)) return upstream;
+  }
+  return undefined;
+}
+
+function send(res: ServerResponse, reply: JsonReply): void {
+  res.writeHead(reply.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': reply.body.length,
+  });
+  res.end(reply.body);
+}
+
+/** Reads the request body; undefined when it exceeds MAX_BODY_BYTES. */
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Starts the demo upstreams and resolves once they listen. */
+export async function startDemoUpstreams(opts: DemoUpstreamsOptions = {}): Promise<DemoUpstreams> {
+  const host = opts.host ?? '127.0.0.1';
+  let faults: Faults = parseFaults(opts.faults);
+  let closed = false;
+  const counts: Record<UpstreamName, number> = { cart: 0, promotion: 0, settlement: 0 };
+  const bodies: Record<UpstreamName, unknown[]> = { cart: [], promotion: [], settlement: [] };
+  const pendingDelays = new Map<NodeJS.Timeout, (completed: boolean) => void>();
+
+  /** Resolves true after `ms`, or false as soon as the server closes. */
+  const delay = (ms: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        pendingDelays.delete(timer);
+        resolve(true);
+      }, ms);
+      pendingDelays.set(timer, resolve);
+    });
+
+  const route = (upstream: UpstreamName, method: string, path: string, body: unknown, cartUserId?: string): JsonReply => {
+    switch (upstream) {
+      case 'cart':
+        return cartUserId === undefined ? NOT_FOUND : cartReply(cartUserId);
+      case 'promotion':
+        return method === 'POST' && path === '/promotion/promotions/query' ? promotionReply(body) : NOT_FOUND;
+      case 'settlement':
+        return method === 'POST' && path === '/settlement/settlement/quotes' ? settlementReply(body) : NOT_FOUND;
+    }
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+
+    if (path === '/healthz' && method === 'GET') return send(res, HEALTHY);
+    const upstream = upstreamOf(path);
+    if (upstream === undefined) return send(res, NOT_FOUND);
+
+    // Counted on arrival, so a request that will hang or be reset is visible to tests at once.
+    counts[upstream] += 1;
+    const fault = faults[upstream];
+
+    let body: unknown;
+    let badBody: JsonReply | undefined;
+    let cartUserId: string | undefined;
+    const rawUserId = upstream === 'cart' && method === 'GET' ? CART_PATH.exec(path)?.[1] : undefined;
+    if (rawUserId !== undefined) {
+      try {
+        cartUserId = decodeURIComponent(rawUserId);
+        bodies.cart.push(cartUserId);
+      } catch {
+        badBody = errorReply(400, 'userId is not valid percent-encoding');
+        bodies.cart.push(rawUserId);
+      }
+    }
+    if (method === 'POST') {
+      const text = await readBody(req);
+      if (text === undefined) {
+        badBody = errorReply(413, `body exceeds ${MAX_BODY_BYTES} bytes`);
+      } else {
+        try {
+          body = JSON.parse(text);
+          bodies[upstream].push(body);
+        } catch {
+          bodies[upstream].push(text);
+          badBody = errorReply(400, 'body is not valid JSON');
+        }
+      }
+    }
+
+    if (fault !== undefined) {
+      switch (fault.kind) {
+        case 'hang':
+          return; // closeAllConnections() on close() tears the socket down
+        case 'reset':
+          req.socket.resetAndDestroy();
+          return;
+        case 'malformed':
+          return send(res, { status: 200, body: MALFORMED_BODY });
+        case 'error':
+          return send(res, errorReply(fault.status, `injected fault: ${upstream} error ${fault.status}`));
+        case 'latency':
+          if (!(await delay(fault.ms)) || closed) return;
+          break;
+      }
+    }
+
+    send(res, badBody ?? route(upstream, method, path, body, cartUserId));
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      send(res, errorReply(500, error instanceof Error ? error.message : String(error)));
+    });
+  });
+  // Longer than client keep-alive pools hold idle sockets, so clients never reuse a socket we just closed.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  const port = (server.address() as AddressInfo).port;
+  const origin = `http://${urlHost(host)}:${port}`;
+  let closing: Promise<void> | undefined;
+
+  return {
+    port,
+    baseUrls: { cart: `${origin}/cart`, promotion: `${origin}/promotion`, settlement: `${origin}/settlement` },
+    calls: () => ({ ...counts }),
+    received: (upstream) => [...bodies[upstream]],
+    resetCalls: () => {
+      for (const upstream of UPSTREAMS) {
+        counts[upstream] = 0;
+        bodies[upstream] = [];
+      }
+    },
+    setFaults: (spec) => {
+      faults = parseFaults(spec);
+    },
+    close: () => {
+      closing ??= new Promise<void>((resolve, reject) => {
+        closed = true;
+        for (const [timer, resolveDelay] of pendingDelays) {
+          clearTimeout(timer);
+          resolveDelay(false);
+        }
+        pendingDelays.clear();
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

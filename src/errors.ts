@@ -1,0 +1,77 @@
+/**
+ * The one error catalogue.
+ *
+ * Internal errors carry a stable `code` (`FLOORPLAN_ERR_<AREA>_<PROBLEM>`) that logs, metrics
+ * and operators can key on; the message states the contract, then what was received.
+ * Client-facing GraphQL errors carry `extensions.code` from {@link ClientErrorCode}.
+ * `test/errors.test.ts` checks every code here is documented in docs/errors.md.
+ */
+
+/** Codes a mobile client may see in `errors[].extensions.code`. */
+export const ClientErrorCode = {
+  /** The bearer token is missing, malformed, forged, expired or for another audience. */
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** An argument is invalid: unknown scene, a SKU not in the caller's cart. */
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  /** The request is not valid GraphQL over HTTP (bad JSON, too large, wrong method). */
+  BAD_REQUEST: 'BAD_REQUEST',
+  /** Anything unexpected; the detail is logged, never sent. */
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
+
+/** Stable internal error codes, one per area and problem. */
+export const ErrorCode = {
+  /** Service config (config/*.yaml or env) failed validation at start. */
+  CONFIG_INVALID: 'FLOORPLAN_ERR_CONFIG_INVALID',
+  /** A floors/*.yaml file failed validation (syntax, types, unknown builder or template variable). */
+  LAYOUT_INVALID: 'FLOORPLAN_ERR_LAYOUT_INVALID',
+  /** A panel was asked for a scene no floors file defines. */
+  LAYOUT_UNKNOWN_SCENE: 'FLOORPLAN_ERR_LAYOUT_UNKNOWN_SCENE',
+  /** The builder registry was given a malformed builder. */
+  BUILDER_MALFORMED: 'FLOORPLAN_ERR_BUILDER_MALFORMED',
+  /** Two builders registered under one name. */
+  BUILDER_DUPLICATE: 'FLOORPLAN_ERR_BUILDER_DUPLICATE',
+  /** A builder threw something that is not an upstream failure: a bug, logged once per floor. */
+  BUILDER_FAILED: 'FLOORPLAN_ERR_BUILDER_FAILED',
+  /** An upstream did not answer within its timeout. */
+  UPSTREAM_TIMEOUT: 'FLOORPLAN_ERR_UPSTREAM_TIMEOUT',
+  /** An upstream answered with a non-2xx status. */
+  UPSTREAM_HTTP_STATUS: 'FLOORPLAN_ERR_UPSTREAM_HTTP_STATUS',
+  /** An upstream answered 2xx with a body that breaks its contract. */
+  UPSTREAM_MALFORMED: 'FLOORPLAN_ERR_UPSTREAM_MALFORMED',
+  /** The connection to an upstream failed (refused, reset, DNS). */
+  UPSTREAM_NETWORK: 'FLOORPLAN_ERR_UPSTREAM_NETWORK',
+  /** `selectedSkuIds` named a SKU that is not in the caller's own cart. */
+  SELECTION_NOT_IN_CART: 'FLOORPLAN_ERR_SELECTION_NOT_IN_CART',
+  /** Money arithmetic would leave exact integer range or mix currencies. */
+  MONEY_INVALID: 'FLOORPLAN_ERR_MONEY_INVALID',
+  /** A bearer token failed verification. */
+  AUTH_INVALID_TOKEN: 'FLOORPLAN_ERR_AUTH_INVALID_TOKEN',
+  /** No bearer token was sent. */
+  AUTH_MISSING_TOKEN: 'FLOORPLAN_ERR_AUTH_MISSING_TOKEN',
+  /** The HTTP request body exceeded the configured limit. */
+  HTTP_BODY_TOO_LARGE: 'FLOORPLAN_ERR_HTTP_BODY_TOO_LARGE',
+  /** The HTTP request body was not valid JSON. */
+  HTTP_BAD_JSON: 'FLOORPLAN_ERR_HTTP_BAD_JSON',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base of every error Floorplan raises on purpose. */
+export class FloorplanError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FloorplanError';
+    this.code = code;
+  }
+}
+
+/** Thrown by an exhaustive switch when a value slipped past the type checker. */
+export class UnreachableCaseError extends Error {
+  constructor(value: never) {
+    super(`Unreachable case: ${JSON.stringify(value)}`);
+    this.name = 'UnreachableCaseError';
+  }
+}

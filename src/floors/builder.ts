@@ -1,0 +1,62 @@
+/**
+ * The FloorBuilder strategy: one implementation per builder name, one file each under
+ * `builders/`. A floor in floors/<scene>.yaml names its builder; the builder maps upstream
+ * facts to one row's amount and template variables. It never prices (the settlement
+ * service is the authority), never formats (the renderer does, once, for the locale), and
+ * reads data only through the {@link PanelData} it is handed — so it can be tested with
+ * plain objects.
+ */
+import type { Money } from '../money/money.ts';
+import type { Cart, CartLine, PromotionResult, SettlementQuote, UpstreamName } from '../upstreams/contracts.ts';
+
+/**
+ * What a floor's amount means for the payable total: GOODS + DEDUCTION (negative) + CHARGE
+ * add up to PAYABLE; INFO amounts (paid later, e.g. a rebate) and TEXT floors take no part.
+ */
+export type FloorKind = 'GOODS' | 'DEDUCTION' | 'CHARGE' | 'PAYABLE' | 'INFO' | 'TEXT';
+
+/** A value a sub-name template can show; Money is formatted for the panel's locale. */
+export type TemplateValue = Money | string | number;
+
+/** The request's data for one panel, each upstream fetched at most once per request. */
+export interface PanelData {
+  /** The viewer's cart. */
+  cart(): Promise<Cart>;
+  /** The cart lines this panel is about: the requested selection, or the lines ticked in the cart. */
+  selectedLines(): Promise<readonly CartLine[]>;
+  /** Campaigns, coupons and membership for the selected lines. */
+  promotion(): Promise<PromotionResult>;
+  /** The settlement service's authoritative quote for the selected lines. */
+  quote(): Promise<SettlementQuote>;
+}
+
+/** Who is looking, as far as a builder may care. */
+export interface BuilderViewer {
+  readonly segments: readonly string[];
+  readonly platform: string;
+}
+
+export interface FloorBuildContext {
+  readonly data: PanelData;
+  readonly viewer: BuilderViewer;
+}
+
+/** A builder's answer: the row's signed amount (null for text-only) and its template variables. */
+export interface FloorFacts {
+  readonly amount: Money | null;
+  readonly vars?: Readonly<Record<string, TemplateValue>>;
+}
+
+export interface FloorBuilder {
+  /** Registry name, used as `builder:` in floors/*.yaml; by convention the floor code it renders. */
+  readonly name: string;
+  /** One line for operators: what the floor shows and where the number comes from. */
+  readonly description: string;
+  readonly kind: FloorKind;
+  /** Upstreams whose data the builder reads; when one fails the floor is dropped. */
+  readonly needs: readonly UpstreamName[];
+  /** Variables sub-name templates may use, e.g. `amount`; anything else is rejected at load. */
+  readonly templateVars: readonly string[];
+  /** Maps upstream facts to the row, or null when the floor does not apply (e.g. not a member). */
+  build(ctx: FloorBuildContext): Promise<FloorFacts | null>;
+}

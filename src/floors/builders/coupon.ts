@@ -1,0 +1,16 @@
+/** 优惠券 — the coupon deduction settlement applied. */
+import type { FloorBuilder } from '../builder.ts';
+import { deduction, deductionSources } from './quote-facts.ts';
+
+export const coupon: FloorBuilder = {
+  name: 'coupon',
+  description: 'Coupon discount (优惠券) applied by settlement; couponCount coupons used.',
+  kind: 'DEDUCTION',
+  needs: ['cart', 'settlement'],
+  templateVars: ['amount', 'couponCount'],
+  async build({ data }) {
+    const quote = await data.quote();
+    const amount = deduction(quote, 'coupon');
+    return { amount, vars: { amount, couponCount: deductionSources(quote, 'coupon').length } };
+  },
+};

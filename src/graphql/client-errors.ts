@@ -1,0 +1,16 @@
+/** GraphQL errors a client may see, with `extensions.code` from the public enum and an HTTP status. */
+import { GraphQLError } from 'graphql';
+import { ClientErrorCode } from '../errors.ts';
+
+export function badUserInput(message: string, argument?: string): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: ClientErrorCode.BAD_USER_INPUT, ...(argument === undefined ? {} : { argumentName: argument }) },
+  });
+}
+
+/** Whole-request failure: HTTP 401 and no data. */
+export function unauthenticated(message: string): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: ClientErrorCode.UNAUTHENTICATED, http: { status: 401, headers: new Map([['www-authenticate', 'Bearer']]) } },
+  });
+}

@@ -1,0 +1,32 @@
+/**
+ * A local stand-in for Apollo's landing page, which loads Sandbox from a CDN these
+ * machines (and many production networks) cannot reach. A token box, a query box, a button.
+ */
+export const LANDING_PAGE_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Floorplan</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:14px system-ui,sans-serif;margin:2rem;max-width:60rem}textarea,input{width:100%;font:13px ui-monospace,monospace}
+textarea{height:12rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}button{margin:.5rem 0;padding:.4rem 1rem}</style></head>
+<body><h1>Floorplan</h1>
+<p>POST GraphQL to <code>/graphql</code> with <code>Authorization: Bearer &lt;token&gt;</code>.
+Get a demo token with <code>npm run -s token -- u1001 --segments plus</code>.</p>
+<label>Token <input id="token" placeholder="eyJ..."></label>
+<label>Accept-Language <input id="lang" value="zh-CN"></label>
+<label>Query <textarea id="query">query Panel {
+  floorPanel(scene: "cart-bottom-sheet") {
+    scene layoutVersion degraded failedUpstreams
+    floors { code name priceText amount { minor currency } subName style sort }
+  }
+}</textarea></label>
+<button id="run">Run</button><pre id="out"></pre>
+<script>
+document.getElementById('run').onclick = async () => {
+  const out = document.getElementById('out');
+  const headers = { 'content-type': 'application/json', 'accept-language': document.getElementById('lang').value };
+  const token = document.getElementById('token').value.trim();
+  if (token) headers.authorization = 'Bearer ' + token;
+  const res = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query: document.getElementById('query').value }) });
+  out.textContent = res.status + '\\n' + JSON.stringify(await res.json(), null, 2);
+};
+</script></body></html>
+`;

@@ -1,0 +1,169 @@
+/**
+ * Where a request enters: a plain `node:http` server in front of Apollo Server (no
+ * standalone wrapper: its CORS and body-parser middleware cost ~20 % CPU per request).
+ *
+ *   POST|GET /graphql  GraphQL over HTTP (GET with Accept: text/html and no query → local page)
+ *   GET /healthz       the process is up
+ *   GET /readyz        it should receive traffic (503 while starting or draining)
+ *   GET /metrics       Prometheus text
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ApolloServer, BaseContext, HTTPGraphQLRequest } from '@apollo/server';
+import { HeaderMap } from '@apollo/server';
+import { ClientErrorCode, ErrorCode } from '../errors.ts';
+import type { FloorplanMetrics } from '../observability/metrics.ts';
+import type { Logger } from '../observability/logger.ts';
+import { LANDING_PAGE_HTML } from './landing-page.ts';
+
+export interface HttpServerOptions<TContext extends BaseContext> {
+  readonly apollo: ApolloServer<TContext>;
+  /** Builds the per-request context; may throw a GraphQLError (e.g. UNAUTHENTICATED). */
+  readonly context: (req: IncomingMessage) => Promise<TContext>;
+  readonly metrics: FloorplanMetrics;
+  readonly logger: Logger;
+  /** Larger bodies are refused with HTTP 413 before they are read. */
+  readonly bodyLimitBytes: number;
+  readonly isReady: () => boolean;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A GraphQL-shaped error body, so clients parse every failure the same way. */
+function sendError(res: ServerResponse, status: number, message: string, internalCode?: string): void {
+  const body = JSON.stringify({
+    errors: [{ message, extensions: { code: ClientErrorCode.BAD_REQUEST, ...(internalCode ? { reason: internalCode } : {}) } }],
+  });
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) }).end(body);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    return Promise.reject(new HttpError(413, ErrorCode.HTTP_BODY_TOO_LARGE, `request body must be at most ${limit} bytes, but got: ${declared}`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new HttpError(413, ErrorCode.HTTP_BODY_TOO_LARGE, `request body must be at most ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseBody(req: IncomingMessage, raw: string): unknown {
+  const type = req.headers['content-type'] ?? '';
+  if (raw === '') return undefined;
+  if (!/^application\/(json|graphql-response\+json)\b/i.test(type) && !/\+json\b/i.test(type)) return raw;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw new HttpError(400, ErrorCode.HTTP_BAD_JSON, 'request body must be valid JSON');
+  }
+}
+
+function headerMapOf(req: IncomingMessage): HeaderMap {
+  const headers = new HeaderMap();
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return headers;
+}
+
+export function createHttpServer<TContext extends BaseContext>(options: HttpServerOptions<TContext>): Server {
+  const { apollo, metrics, logger } = options;
+
+  async function graphql(req: IncomingMessage, res: ServerResponse, search: string): Promise<number> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (method === 'GET' && search === '' && (req.headers.accept ?? '').includes('text/html')) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(LANDING_PAGE_HTML);
+      return 200;
+    }
+    let body: unknown;
+    if (method === 'POST') body = parseBody(req, await readBody(req, options.bodyLimitBytes));
+    const httpGraphQLRequest: HTTPGraphQLRequest = { method, headers: headerMapOf(req), search, body };
+    const response = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: () => options.context(req) });
+    const status = response.status ?? 200;
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.statusCode = status;
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+    } else {
+      for await (const chunk of response.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+    return status;
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<[string, number]> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const search = q === -1 ? '' : url.slice(q);
+    switch (path) {
+      case '/graphql':
+        return ['/graphql', await graphql(req, res, search)];
+      case '/healthz':
+        res.writeHead(200, { 'content-type': JSON_TYPE }).end('{"status":"ok"}');
+        return [path, 200];
+      case '/readyz': {
+        const ready = options.isReady();
+        res.writeHead(ready ? 200 : 503, { 'content-type': JSON_TYPE }).end(ready ? '{"status":"ready"}' : '{"status":"not ready"}');
+        return [path, ready ? 200 : 503];
+      }
+      case '/metrics': {
+        const text = await metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
+        return [path, 200];
+      }
+      case '/':
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(LANDING_PAGE_HTML);
+        return [path, 200];
+      default:
+        sendError(res, 404, `no route for ${path}; GraphQL is served at /graphql`);
+        return ['other', 404];
+    }
+  }
+
+  const server = createServer((req, res) => {
+    const started = performance.now();
+    route(req, res).then(
+      ([routeName, status]) => metrics.httpRequest(routeName, req.method ?? 'GET', status, (performance.now() - started) / 1000),
+      (error: unknown) => {
+        if (error instanceof HttpError) {
+          if (!res.headersSent) sendError(res, error.status, error.message, error.code);
+          metrics.httpRequest('/graphql', req.method ?? 'GET', error.status, (performance.now() - started) / 1000);
+          return;
+        }
+        logger.error({ err: error, url: req.url }, 'unhandled error while serving a request');
+        if (!res.headersSent) {
+          const body = JSON.stringify({ errors: [{ message: 'Internal server error', extensions: { code: ClientErrorCode.INTERNAL_SERVER_ERROR } }] });
+          res.writeHead(500, { 'content-type': JSON_TYPE }).end(body);
+        } else {
+          res.destroy();
+        }
+      },
+    );
+  });
+  // Behind a load balancer: outlive its idle timeout (commonly 60 s) so it never reuses a closed socket.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
+}

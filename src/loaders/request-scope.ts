@@ -1,0 +1,153 @@
+/**
+ * Per-request data access: one DataLoader per upstream, created for each web request and
+ * thrown away with it. However many floors, panels or aliases ask, each upstream is called
+ * at most once per request: keys asked for in the same tick are batched into one call
+ * (several selections of the cart become several quotes in one settlement call).
+ *
+ * Order: cart first (the selection is resolved against it), then promotion ∥ settlement.
+ * A failed key is cleared from the loader so a failure is never served as a memoised
+ * answer, and it fails only the floors that need it.
+ */
+import DataLoader from 'dataloader';
+import { ErrorCode, FloorplanError } from '../errors.ts';
+import type { PanelData } from '../floors/builder.ts';
+import type { UpstreamClients } from '../upstreams/clients.ts';
+import type { Cart, CartLine, PromotionResult, SettlementQuote } from '../upstreams/contracts.ts';
+import { UpstreamError } from '../upstreams/upstream-error.ts';
+
+/** The lines a panel is about and the keys that identify them for the loaders. */
+interface Selection {
+  readonly lines: readonly CartLine[];
+  /** The promotion loader's key: the sorted SKU ids, JSON-encoded (ids may hold any character). */
+  readonly skuKey: string;
+  /** The settlement loader's key: sorted [sku, quantity] pairs, JSON-encoded. */
+  readonly quoteKey: string;
+}
+
+function selectionOf(lines: readonly CartLine[]): Selection {
+  const sorted = [...lines].sort((a, b) => (a.skuId < b.skuId ? -1 : a.skuId > b.skuId ? 1 : 0));
+  return {
+    lines: sorted,
+    skuKey: JSON.stringify(sorted.map((l) => l.skuId)),
+    quoteKey: JSON.stringify(sorted.map((l) => [l.skuId, l.quantity])),
+  };
+}
+
+/**
+ * Resolves which cart lines a panel covers. With no `selectedSkuIds`, the lines ticked in
+ * the cart; otherwise exactly those SKUs, which must all be in the caller's own cart.
+ */
+export function resolveSelection(cart: Cart, selectedSkuIds: readonly string[] | null | undefined): readonly CartLine[] {
+  if (selectedSkuIds === null || selectedSkuIds === undefined) return cart.lines.filter((l) => l.selected);
+  const wanted = new Set(selectedSkuIds);
+  const lines = cart.lines.filter((l) => wanted.has(l.skuId));
+  if (lines.length !== wanted.size) {
+    const inCart = new Set(cart.lines.map((l) => l.skuId));
+    const foreign = [...wanted].filter((id) => !inCart.has(id));
+    throw new FloorplanError(
+      ErrorCode.SELECTION_NOT_IN_CART,
+      `selectedSkuIds must name SKUs in your cart, but these are not: ${foreign.map((id) => JSON.stringify(id)).join(', ')}`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * The data one request may read. Create a new instance per web request: its caches must
+ * never outlive the request, or one user's cart could answer another's.
+ */
+export class RequestScope {
+  private readonly clients: UpstreamClients;
+  private readonly userId: string;
+  private readonly signal: AbortSignal | undefined;
+
+  private readonly carts: DataLoader<string, Cart>;
+  private readonly promotions: DataLoader<string, PromotionResult>;
+  private readonly quotes: DataLoader<string, SettlementQuote>;
+  private readonly selections = new Map<string, Promise<Selection>>();
+
+  constructor(options: { userId: string; clients: UpstreamClients; signal?: AbortSignal }) {
+    this.clients = options.clients;
+    this.userId = options.userId;
+    this.signal = options.signal;
+    this.carts = new DataLoader((keys) => this.loadCarts(keys), { name: 'cart' });
+    this.promotions = new DataLoader((keys) => this.loadPromotions(keys), { name: 'promotion' });
+    this.quotes = new DataLoader((keys) => this.loadQuotes(keys), { name: 'settlement' });
+  }
+
+  /** Data for one panel over `selectedSkuIds` (or the cart's ticked lines). */
+  panelData(selectedSkuIds?: readonly string[] | null): PanelData {
+    const selection = () => this.selection(selectedSkuIds);
+    return {
+      cart: () => this.carts.load(this.userId),
+      selectedLines: async () => (await selection()).lines,
+      promotion: async () => this.promotions.load((await selection()).skuKey),
+      quote: async () => this.quotes.load((await selection()).quoteKey),
+    };
+  }
+
+  private selection(selectedSkuIds: readonly string[] | null | undefined): Promise<Selection> {
+    const key = selectedSkuIds === null || selectedSkuIds === undefined ? 'ticked' : JSON.stringify([...selectedSkuIds].sort());
+    let pending = this.selections.get(key);
+    if (pending === undefined) {
+      pending = this.carts.load(this.userId).then((cart) => selectionOf(resolveSelection(cart, selectedSkuIds)));
+      // A rejected selection (cart down) must not be remembered for the next caller.
+      pending.catch(() => this.selections.delete(key));
+      this.selections.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async loadCarts(userIds: readonly string[]): Promise<Array<Cart | Error>> {
+    // Only the viewer's own id is ever asked for, so this is one call.
+    return Promise.all(
+      userIds.map((userId) =>
+        this.clients.getCart(userId, this.signal).catch((error: unknown) => this.failed(this.carts, userId, error)),
+      ),
+    );
+  }
+
+  private async loadPromotions(skuKeys: readonly string[]): Promise<Array<PromotionResult | Error>> {
+    const union = new Set<string>();
+    for (const key of skuKeys) for (const sku of JSON.parse(key) as string[]) union.add(sku);
+    try {
+      const result = await this.clients.queryPromotions({ userId: this.userId, skuIds: [...union].sort() }, this.signal);
+      if (skuKeys.length === 1) return [result];
+      return skuKeys.map((key) => {
+        const skus = new Set(JSON.parse(key) as string[]);
+        return { ...result, campaigns: result.campaigns.filter((c) => c.skuIds.some((s) => skus.has(s))) };
+      });
+    } catch (error) {
+      return skuKeys.map((key) => this.failed(this.promotions, key, error));
+    }
+  }
+
+  private async loadQuotes(quoteKeys: readonly string[]): Promise<Array<SettlementQuote | Error>> {
+    try {
+      const result = await this.clients.quote(
+        {
+          userId: this.userId,
+          quotes: quoteKeys.map((key, index) => ({
+            quoteId: `q${index}`,
+            lines: (JSON.parse(key) as Array<[string, number]>).map(([skuId, quantity]) => ({ skuId, quantity })),
+          })),
+        },
+        this.signal,
+      );
+      const byId = new Map(result.quotes.map((q) => [q.quoteId, q]));
+      return quoteKeys.map(
+        (key, index) =>
+          byId.get(`q${index}`) ??
+          this.failed(this.quotes, key, new UpstreamError('settlement', 'malformed', `answered no quote for quoteId "q${index}"`)),
+      );
+    } catch (error) {
+      return quoteKeys.map((key) => this.failed(this.quotes, key, error));
+    }
+  }
+
+  /** Clears a failed key so the failure is not memoised, and returns it as the key's error. */
+  private failed<V>(loader: DataLoader<string, V>, key: string, error: unknown): Error {
+    loader.clear(key);
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}

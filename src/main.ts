@@ -1,0 +1,54 @@
+/**
+ * `npm start`: loads config, starts the demo upstreams in-process when `demo.enabled`
+ * (the default: no Redis, no Unleash, nothing else to run), then Floorplan. SIGTERM or
+ * SIGINT drains in-flight requests and exits 0.
+ */
+import { loadServiceConfig } from './config/service-config.ts';
+import { startFloorplan } from './app.ts';
+import { startDemoUpstreams, type DemoUpstreams } from './demo-upstreams/server.ts';
+import { createLogger } from './observability/logger.ts';
+
+async function main(): Promise<void> {
+  const config = loadServiceConfig();
+  const logger = createLogger(config.log.level);
+
+  let demo: DemoUpstreams | undefined;
+  let upstreams = config.upstreams;
+  if (config.demo.enabled) {
+    demo = await startDemoUpstreams({ port: config.demo.port, faults: config.demo.faults });
+    upstreams = {
+      cart: { ...config.upstreams.cart, baseUrl: demo.baseUrls.cart },
+      promotion: { ...config.upstreams.promotion, baseUrl: demo.baseUrls.promotion },
+      settlement: { ...config.upstreams.settlement, baseUrl: demo.baseUrls.settlement },
+    };
+    logger.info({ port: demo.port, faults: config.demo.faults || 'none' }, 'demo upstreams started in-process');
+  }
+
+  const server = await startFloorplan(config, { upstreams, logger });
+  logger.info(`serving GraphQL at ${server.url}/graphql`);
+
+  let signalled = false;
+  const shutdown = (signal: string) => {
+    if (signalled) return;
+    signalled = true;
+    logger.info({ signal }, 'shutting down');
+    server
+      .stop()
+      .then(() => demo?.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  // Startup errors (bad config, bad floors file, port in use) are for an operator: message only.
+  process.stderr.write(`floorplan failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,46 @@
+/** Typed clients for the cart, promotion and settlement services. They know nothing of floors. */
+import {
+  cartSchema,
+  promotionResultSchema,
+  settlementResultSchema,
+  type Cart,
+  type PromotionQuery,
+  type PromotionResult,
+  type SettlementRequest,
+  type SettlementResult,
+  type UpstreamName,
+} from './contracts.ts';
+import { JsonHttp, type UpstreamObserver } from './json-http.ts';
+
+export interface UpstreamEndpoint {
+  readonly baseUrl: string;
+  readonly timeoutMs: number;
+  readonly connections: number;
+}
+
+/** The three services behind one seam: what loaders call, what tests replace with fakes. */
+export interface UpstreamClients {
+  getCart(userId: string, signal?: AbortSignal): Promise<Cart>;
+  queryPromotions(query: PromotionQuery, signal?: AbortSignal): Promise<PromotionResult>;
+  quote(request: SettlementRequest, signal?: AbortSignal): Promise<SettlementResult>;
+  close(): Promise<void>;
+}
+
+/** HTTP clients for the configured endpoints, one keep-alive pool each. */
+export function createHttpUpstreamClients(
+  endpoints: Readonly<Record<UpstreamName, UpstreamEndpoint>>,
+  observe?: UpstreamObserver,
+): UpstreamClients {
+  const http = (upstream: UpstreamName) => new JsonHttp({ upstream, ...endpoints[upstream], observe });
+  const cart = http('cart');
+  const promotion = http('promotion');
+  const settlement = http('settlement');
+  return {
+    getCart: (userId, signal) => cart.get(`/carts/${encodeURIComponent(userId)}`, cartSchema, signal),
+    queryPromotions: (query, signal) => promotion.post('/promotions/query', query, promotionResultSchema, signal),
+    quote: (request, signal) => settlement.post('/settlement/quotes', request, settlementResultSchema, signal),
+    async close() {
+      await Promise.all([cart.close(), promotion.close(), settlement.close()]);
+    },
+  };
+}

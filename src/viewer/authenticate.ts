@@ -1,0 +1,77 @@
+/**
+ * Who is calling: verifies `Authorization: Bearer <JWT>` (jose) and returns its claims.
+ * The user id comes from `sub` and nowhere else — no argument or header can name another
+ * user. HS256 with a shared secret for the demo; `auth.mode: jwks` switches to RS256/ES256
+ * keys from the identity provider's JWKS endpoint, with no code change.
+ */
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { z } from 'zod';
+import type { AuthConfig } from '../config/service-config.ts';
+import { ErrorCode, FloorplanError } from '../errors.ts';
+
+/** The claims Floorplan uses, checked. */
+export interface VerifiedClaims {
+  readonly userId: string;
+  /** From the optional `segments` claim, e.g. ["plus", "new"]. */
+  readonly segments: readonly string[];
+}
+
+export type TokenVerifier = (authorization: string | undefined) => Promise<VerifiedClaims>;
+
+const claimsSchema = z.object({
+  sub: z.string().min(1).max(128),
+  segments: z.array(z.string().min(1).max(64)).max(32).optional(),
+});
+
+const BEARER = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)\s*$/i;
+
+export function createTokenVerifier(config: AuthConfig): TokenVerifier {
+  const options = {
+    issuer: config.issuer,
+    audience: config.audience,
+    clockTolerance: config.clockToleranceSeconds,
+    requiredClaims: ['sub', 'exp'],
+  };
+  const verify =
+    config.mode === 'hs256'
+      ? (() => {
+          const key = new TextEncoder().encode(config.hs256Secret);
+          return (token: string) => jwtVerify(token, key, { ...options, algorithms: ['HS256'] });
+        })()
+      : (() => {
+          const keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(config.jwksUrl));
+          return (token: string) => jwtVerify(token, keys, { ...options, algorithms: ['RS256', 'ES256', 'PS256'] });
+        })();
+
+  return async (authorization) => {
+    if (authorization === undefined || authorization === '') {
+      throw new FloorplanError(ErrorCode.AUTH_MISSING_TOKEN, 'an Authorization: Bearer <token> header is required');
+    }
+    const match = BEARER.exec(authorization);
+    if (match === null) {
+      throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, 'the Authorization header must be "Bearer <JWT>"');
+    }
+    let payload: unknown;
+    try {
+      ({ payload } = await verify(match[1] as string));
+    } catch (error) {
+      throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, `the token was rejected: ${reason(error)}`, { cause: error });
+    }
+    const claims = claimsSchema.safeParse(payload);
+    if (!claims.success) {
+      throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, 'the token must carry a string `sub` and, optionally, `segments` as a list of strings');
+    }
+    return { userId: claims.data.sub, segments: claims.data.segments ?? [] };
+  };
+}
+
+/** A short reason safe to show a client: what failed, never key material. */
+function reason(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'it has expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) return `claim "${error.claim}" is not acceptable`;
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'its signature does not verify';
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'its algorithm is not allowed';
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'no key matches its kid';
+  if (error instanceof joseErrors.JOSEError) return error.code;
+  return 'it could not be verified';
+}

@@ -1,0 +1,60 @@
+/** The Viewer: who is asking and from what client, built from verified claims and headers. */
+import type { VerifiedClaims } from './authenticate.ts';
+
+export interface Viewer {
+  /** From the token's `sub`; the only user whose data a request can read. */
+  readonly userId: string;
+  readonly segments: readonly string[];
+  /** `x-app-platform`, lower-cased (ios, android, web…); "unknown" when absent. */
+  readonly platform: string;
+  /** `x-app-version`, e.g. 12.3.0; null when absent. */
+  readonly appVersion: string | null;
+  /** One of the configured locales, negotiated from `accept-language`. */
+  readonly locale: string;
+  /** `x-session-id` when the client sends one. */
+  readonly sessionId: string | null;
+}
+
+type HeaderGetter = (name: string) => string | undefined;
+
+const TOKEN = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function buildViewer(claims: VerifiedClaims, header: HeaderGetter, locales: readonly string[]): Viewer {
+  const platform = header('x-app-platform')?.trim().toLowerCase();
+  const appVersion = header('x-app-version')?.trim();
+  const sessionId = header('x-session-id')?.trim();
+  return {
+    userId: claims.userId,
+    segments: claims.segments,
+    platform: platform !== undefined && TOKEN.test(platform) ? platform : 'unknown',
+    appVersion: appVersion !== undefined && TOKEN.test(appVersion) ? appVersion : null,
+    locale: negotiateLocale(header('accept-language'), locales),
+    sessionId: sessionId !== undefined && TOKEN.test(sessionId) ? sessionId : null,
+  };
+}
+
+/**
+ * Picks the configured locale that best fits `accept-language`: by q-value, an exact tag
+ * first, then the same language (en-GB → en, zh-TW → zh-CN); otherwise the first configured.
+ */
+export function negotiateLocale(acceptLanguage: string | undefined, locales: readonly string[]): string {
+  const fallback = locales[0] as string;
+  if (acceptLanguage === undefined || acceptLanguage === '') return fallback;
+  const wanted = acceptLanguage
+    .split(',')
+    .map((part, index) => {
+      const [tag = '', ...params] = part.trim().split(';');
+      const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+      return { tag: tag.trim().toLowerCase(), q: q === undefined ? 1 : Number(q.slice(2)) || 0, index };
+    })
+    .filter((w) => w.tag !== '' && w.tag !== '*' && w.q > 0)
+    .sort((a, b) => b.q - a.q || a.index - b.index);
+  for (const { tag } of wanted) {
+    const exact = locales.find((l) => l.toLowerCase() === tag);
+    if (exact !== undefined) return exact;
+    const language = tag.split('-')[0];
+    const sameLanguage = locales.find((l) => l.toLowerCase().split('-')[0] === language);
+    if (sameLanguage !== undefined) return sameLanguage;
+  }
+  return fallback;
+}
