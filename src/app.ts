@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import type { ServiceConfig, UpstreamsConfig } from './config/service-config.ts';
 import { ErrorCode, FloorplanError } from './errors.ts';
 import type { FloorBuilder } from './floors/builder.ts';
@@ -13,7 +13,7 @@ import { defaultBuilders } from './floors/builders/index.ts';
 import { createBuilderRegistry } from './floors/registry.ts';
 import { PanelRenderer } from './floors/renderer.ts';
 import { createApolloServer } from './graphql/apollo.ts';
-import { unauthenticated } from './graphql/client-errors.ts';
+import { serviceUnavailable, unauthenticated } from './graphql/client-errors.ts';
 import type { GraphQLContext } from './graphql/context.ts';
 import { createHttpServer } from './http/server.ts';
 import { loadFloorsDir } from './layouts/floors-config.ts';
@@ -50,7 +50,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
   const logger = deps.logger ?? createLogger(config.log.level);
   const metrics = createMetrics();
   const registry = createBuilderRegistry(deps.builders ?? defaultBuilders);
-  const layouts = loadFloorsDir(join(deps.root ?? process.cwd(), config.floors.dir), registry, config.floors.locales);
+  const layouts = loadFloorsDir(resolve(deps.root ?? process.cwd(), config.floors.dir), registry, config.floors.locales);
   const clients =
     deps.clients ??
     createHttpUpstreamClients(deps.upstreams ?? config.upstreams, (upstream, outcome, seconds) =>
@@ -73,6 +73,10 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       if (error instanceof FloorplanError && (error.code === ErrorCode.AUTH_INVALID_TOKEN || error.code === ErrorCode.AUTH_MISSING_TOKEN)) {
         logger.debug({ code: error.code, reason: error.message }, 'request rejected: unauthenticated');
         throw unauthenticated(error.message);
+      }
+      if (error instanceof FloorplanError && error.code === ErrorCode.AUTH_KEYS_UNAVAILABLE) {
+        logger.warn({ code: error.code, err: error.cause }, 'cannot verify tokens: signing keys unavailable');
+        throw serviceUnavailable('authentication is temporarily unavailable; retry shortly');
       }
       throw error;
     }
@@ -109,10 +113,13 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
   let stopping: Promise<void> | undefined;
   async function stop(): Promise<void> {
     ready = false;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((done) => server.close(() => done()));
+    // Keep-alive sockets become idle as their in-flight requests finish; close each as it does.
+    const sweep = setInterval(() => server.closeIdleConnections(), 25);
     server.closeIdleConnections();
-    const grace = new Promise<void>((resolve) => setTimeout(resolve, config.server.shutdownGraceMs).unref());
+    const grace = new Promise<void>((done) => setTimeout(done, config.server.shutdownGraceMs).unref());
     await Promise.race([closed, grace]);
+    clearInterval(sweep);
     server.closeAllConnections();
     await apollo.stop();
     if (deps.clients === undefined) await clients.close();

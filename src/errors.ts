@@ -15,6 +15,8 @@ export const ClientErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   /** The request is not valid GraphQL over HTTP (bad JSON, too large, wrong method). */
   BAD_REQUEST: 'BAD_REQUEST',
+  /** A dependency the whole request needs is down (e.g. the identity provider's keys): HTTP 503, retry later. */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** Anything unexpected; the detail is logged, never sent. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -48,6 +50,8 @@ export const ErrorCode = {
   MONEY_INVALID: 'FLOORPLAN_ERR_MONEY_INVALID',
   /** A bearer token failed verification. */
   AUTH_INVALID_TOKEN: 'FLOORPLAN_ERR_AUTH_INVALID_TOKEN',
+  /** The token could not be checked because the signing keys (JWKS) could not be fetched or read. */
+  AUTH_KEYS_UNAVAILABLE: 'FLOORPLAN_ERR_AUTH_KEYS_UNAVAILABLE',
   /** No bearer token was sent. */
   AUTH_MISSING_TOKEN: 'FLOORPLAN_ERR_AUTH_MISSING_TOKEN',
   /** The HTTP request body exceeded the configured limit. */

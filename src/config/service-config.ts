@@ -3,20 +3,23 @@
  * config/<FLOORPLAN_ENV>.yaml and then by environment variables, validated, deep-frozen.
  * The rest of the code receives a typed {@link ServiceConfig} and never re-checks it.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { UpstreamName } from '../upstreams/contracts.ts';
-import { LocatedYaml } from './validate-yaml.ts';
+import { describeIssues, describeValue, formatPath, integer, LocatedYaml, valueAt, type IssueDescription } from './validate-yaml.ts';
+
+/** An http(s) URL; zod's own message for a bad one says only "Invalid URL". */
+const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
 const upstreamSchema = z.strictObject({
   /** Base URL the client appends its paths to, e.g. http://cart.internal/cart. */
-  baseUrl: z.url({ protocol: /^https?$/ }),
+  baseUrl: httpUrl(),
   /** Whole-call timeout; past it the call fails and the floors needing it drop. */
-  timeoutMs: z.number().int().positive().max(60_000),
+  timeoutMs: integer().positive().max(60_000),
   /** Keep-alive connections in the pool to this upstream's origin. */
-  connections: z.number().int().positive().max(4096),
+  connections: integer().positive().max(4096),
 });
 
 const authSchema = z.discriminatedUnion('mode', [
@@ -26,15 +29,15 @@ const authSchema = z.discriminatedUnion('mode', [
     hs256Secret: z.string().min(32),
     issuer: z.string().min(1),
     audience: z.string().min(1),
-    clockToleranceSeconds: z.number().int().min(0).max(300),
+    clockToleranceSeconds: integer().min(0).max(300),
   }),
   z.strictObject({
     mode: z.literal('jwks'),
     /** JWKS endpoint of the identity provider (RS256/ES256 keys, rotated by `kid`). */
-    jwksUrl: z.url({ protocol: /^https?$/ }),
+    jwksUrl: httpUrl(),
     issuer: z.string().min(1),
     audience: z.string().min(1),
-    clockToleranceSeconds: z.number().int().min(0).max(300),
+    clockToleranceSeconds: integer().min(0).max(300),
     hs256Secret: z.string().optional(),
   }),
 ]);
@@ -42,9 +45,9 @@ const authSchema = z.discriminatedUnion('mode', [
 export const serviceConfigSchema = z.strictObject({
   server: z.strictObject({
     host: z.string().min(1),
-    port: z.number().int().min(0).max(65535),
-    bodyLimitBytes: z.number().int().positive(),
-    shutdownGraceMs: z.number().int().min(0),
+    port: integer().min(0).max(65535),
+    bodyLimitBytes: integer().positive(),
+    shutdownGraceMs: integer().min(0),
     /** Whether clients may introspect the schema; off in production. */
     introspection: z.boolean(),
   }),
@@ -57,7 +60,7 @@ export const serviceConfigSchema = z.strictObject({
   demo: z.strictObject({
     /** Start the demo upstream server in-process and point the upstreams at it. */
     enabled: z.boolean(),
-    port: z.number().int().min(0).max(65535),
+    port: integer().min(0).max(65535),
     faults: z.string(),
   }),
   floors: z.strictObject({
@@ -114,36 +117,99 @@ export function loadServiceConfig(options: LoadServiceConfigOptions = {}): Servi
   const dir = options.dir ?? join(process.cwd(), 'config');
   const env = options.env ?? process.env;
   const problems: string[] = [];
+  /** The YAML files read, in the order they were merged, to point each problem at its line. */
+  const files: LocatedYaml[] = [];
 
-  const base = readYamlObject(join(dir, 'default.yaml'), problems);
+  const base = readYamlObject(join(dir, 'default.yaml'), problems, files);
   const envName = env.FLOORPLAN_ENV;
   let merged = base;
   if (envName !== undefined && envName !== '') {
-    const overlayFile = join(dir, `${envName}.yaml`);
-    if (!existsSync(overlayFile)) {
-      problems.push(`FLOORPLAN_ENV=${envName} names no overlay: ${overlayFile} does not exist`);
+    const overlays = overlayNames(dir);
+    if (!overlays.includes(envName)) {
+      const known = overlays.length > 0 ? overlays.join(', ') : 'none';
+      problems.push(`FLOORPLAN_ENV must name an overlay file in ${shown(dir)} (${known}), but got: ${JSON.stringify(envName)}`);
     } else {
-      merged = deepMerge(merged, readYamlObject(overlayFile, problems));
+      merged = deepMerge(merged, readYamlObject(join(dir, `${envName}.yaml`), problems, files));
     }
   }
-  merged = deepMerge(merged, envOverrides(env, problems));
+  // A file that cannot be read would make every key in it look missing; report only the file.
+  const filesReadable = problems.length === 0;
+  const setByEnv = new Map<string, string>();
+  merged = deepMerge(merged, envOverrides(env, problems, setByEnv));
   if (options.overrides !== undefined) merged = deepMerge(merged, options.overrides as Record<string, unknown>);
 
-  if (problems.length === 0) {
+  if (filesReadable) {
     const result = serviceConfigSchema.safeParse(merged);
-    if (result.success) return deepFreeze(result.data);
-    for (const issue of result.error.issues) {
-      const path = issue.path.map(String).join('.');
-      problems.push(`\`${path}\` ${issue.message}`);
+    if (result.success && problems.length === 0) return deepFreeze(result.data);
+    const issues = result.success ? [] : result.error.issues;
+    for (const issue of describeIssues(issues, serviceConfigSchema, merged)) {
+      problems.push(configProblem(issue, files, setByEnv, options.overrides));
     }
   }
   throw new FloorplanError(ErrorCode.CONFIG_INVALID, `Invalid service config:\n- ${problems.join('\n- ')}`);
 }
 
-function readYamlObject(file: string, problems: string[]): Record<string, unknown> {
+/** Config paths whose values are never echoed in messages. */
+const SECRET_PATHS: ReadonlySet<string> = new Set(['auth.hs256Secret']);
+
+/** "`path` <contract>, but got: <value> (<where it was set>)", naming the env var or file:line that set the value. */
+function configProblem(
+  issue: IssueDescription,
+  files: readonly LocatedYaml[],
+  setByEnv: ReadonlyMap<string, string>,
+  overrides: DeepPartial<ServiceConfig> | undefined,
+): string {
+  const path = formatPath(issue.path);
+  let got = '';
+  if ('received' in issue) {
+    const value = issue.received;
+    got = `, but got: ${SECRET_PATHS.has(path) && typeof value === 'string' ? `a secret of ${value.length} character(s)` : describeValue(value)}`;
+  }
+  return `\`${path}\` ${issue.contract}${got} (${whereSet(issue.path, files, setByEnv, overrides)})`;
+}
+
+function whereSet(
+  path: readonly PropertyKey[],
+  files: readonly LocatedYaml[],
+  setByEnv: ReadonlyMap<string, string>,
+  overrides: DeepPartial<ServiceConfig> | undefined,
+): string {
+  const envName = setByEnv.get(formatPath(path));
+  if (envName !== undefined) return `set by ${envName}`;
+  if (overrides !== undefined && valueAt(overrides, path) !== undefined) return 'set by overrides';
+  // The last file that holds the value set it; for a missing value, the last that holds its parent.
+  for (let depth = path.length; depth > 0; depth--) {
+    const prefix = path.slice(0, depth);
+    for (const file of [...files].reverse()) {
+      if (file.doc.hasIn(prefix as unknown[])) return `${file.file}:${String(file.lineOf(path))}`;
+    }
+  }
+  return files.map((f) => f.file).join(', ');
+}
+
+/** Overlay names in `dir`: every <name>.yaml except default.yaml. */
+function overlayNames(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((n) => n.endsWith('.yaml') && n !== 'default.yaml')
+      .map((n) => n.slice(0, -'.yaml'.length))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** A path as operators see it: relative to the working directory when inside it. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+}
+
+function readYamlObject(path: string, problems: string[], files: LocatedYaml[]): Record<string, unknown> {
+  const file = shown(path);
   let source: string;
   try {
-    source = readFileSync(file, 'utf8');
+    source = readFileSync(path, 'utf8');
   } catch (error) {
     problems.push(`cannot read ${file}: ${(error as Error).message}`);
     return {};
@@ -160,31 +226,33 @@ function readYamlObject(file: string, problems: string[]): Record<string, unknow
     problems.push(yaml.problem([], 'must be a mapping of sections', value).message);
     return {};
   }
+  files.push(yaml);
   return value as Record<string, unknown>;
 }
 
-function envOverrides(env: NodeJS.ProcessEnv, problems: string[]): Record<string, unknown> {
+function envOverrides(env: NodeJS.ProcessEnv, problems: string[], setByEnv: Map<string, string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, path, type] of ENV_BINDINGS) {
     const raw = env[name];
-    if (raw === undefined || raw === '' && type !== 'string') continue;
+    if (raw === undefined || (raw === '' && type !== 'string')) continue;
     let value: unknown = raw;
     if (type === 'int') {
-      value = /^\d+$/.test(raw) ? Number(raw) : NaN;
-      if (Number.isNaN(value)) {
-        problems.push(`${name} must be a whole number, but got: ${JSON.stringify(raw)}`);
+      if (!/^\d+$/.test(raw)) {
+        problems.push(`\`${formatPath(path)}\` must be a whole number, but got: ${JSON.stringify(raw)} (set by ${name})`);
         continue;
       }
+      value = Number(raw);
     } else if (type === 'bool') {
       const lowered = raw.toLowerCase();
       if (['1', 'true', 'on', 'yes'].includes(lowered)) value = true;
       else if (['0', 'false', 'off', 'no'].includes(lowered)) value = false;
       else {
-        problems.push(`${name} must be on or off, but got: ${JSON.stringify(raw)}`);
+        problems.push(`\`${formatPath(path)}\` must be on or off (or true/false, yes/no, 1/0), but got: ${JSON.stringify(raw)} (set by ${name})`);
         continue;
       }
     }
     setIn(out, path, value);
+    setByEnv.set(formatPath(path), name);
   }
   return out;
 }

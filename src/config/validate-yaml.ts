@@ -5,7 +5,7 @@
  * Shared by the service config and the floors layouts, so both speak the same language.
  */
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** A problem found in a YAML file, with its location. */
 export interface YamlProblem {
@@ -51,7 +51,7 @@ export class LocatedYaml {
     const shown = formatPath(path);
     const line = this.lineOf(path);
     const where = line === undefined ? this.file : `${this.file}:${line}`;
-    const got = arguments.length >= 3 ? `, but got: ${describe(received)}` : '';
+    const got = arguments.length >= 3 ? `, but got: ${describeValue(received)}` : '';
     const subject = shown === '' ? 'the file' : `\`${shown}\``;
     return { path: shown, line, message: `${subject} ${contract}${got} (${where})` };
   }
@@ -67,14 +67,37 @@ export class LocatedYaml {
     const input = this.toJS();
     const result = schema.safeParse(input);
     if (result.success) return { ok: true, value: result.data };
-    const problems = result.error.issues.flatMap((issue) => {
-      if (issue.code === 'unrecognized_keys') {
-        return issue.keys.map((key) => this.problem([...issue.path, key], 'is not a known key (a typo?)'));
-      }
-      return [this.problem(issue.path, contractOf(issue), valueAt(input, issue.path))];
-    });
+    const problems = describeIssues(result.error.issues, schema, input).map((d) =>
+      'received' in d ? this.problem(d.path, d.contract, d.received) : this.problem(d.path, d.contract),
+    );
     return { ok: false, problems };
   }
+}
+
+/** One zod issue in operator terms: where, the contract, and (when there is one) the value received. */
+export type IssueDescription =
+  | { readonly path: readonly PropertyKey[]; readonly contract: string; readonly received: unknown }
+  | { readonly path: readonly PropertyKey[]; readonly contract: string };
+
+/**
+ * Turns zod issues into contracts and received values; an unknown key becomes one entry per
+ * key, naming the keys that are allowed there so a typo is obvious.
+ */
+export function describeIssues(issues: readonly z.core.$ZodIssue[], schema: z.ZodType, input: unknown): IssueDescription[] {
+  return issues.flatMap((issue): IssueDescription[] => {
+    if (issue.code === 'unrecognized_keys') {
+      const known = knownKeysAt(schema, issue.path, input);
+      const contract =
+        known === undefined ? 'is not a known key (a typo?)' : `is not a known key (a typo?); the known keys are ${known.join(', ')}`;
+      return issue.keys.map((key) => ({ path: [...issue.path, key], contract }));
+    }
+    return [{ path: issue.path, contract: contractOf(issue), received: valueAt(input, issue.path) }];
+  });
+}
+
+/** `z.int()` whose type error reads "must be an integer" (zod's own says "expected number"). */
+export function integer() {
+  return z.int({ error: (issue) => (issue.code === 'invalid_type' ? 'must be an integer' : undefined) });
 }
 
 /** `['floors', 3, 'sort']` → `floors[3].sort`. */
@@ -87,7 +110,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+/** The value at `path` in plain data, or undefined. */
+export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let current: unknown = input;
   for (const key of path) {
     if (current === null || typeof current !== 'object') return undefined;
@@ -96,7 +120,8 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
-function describe(value: unknown): string {
+/** A received value as shown in messages: JSON, cut at 80 characters; "nothing" when absent. */
+export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   const json = JSON.stringify(value);
   return json.length > 80 ? `${json.slice(0, 77)}...` : json;
@@ -113,20 +138,76 @@ const typeNames: Record<string, string> = {
 
 /** Turns a zod issue into the contract half of a message: "must be an integer". */
 function contractOf(issue: z.core.$ZodIssue): string {
+  // A message given in the schema ("must be a lower-case code such as ...") is already a contract.
+  if (/^(must|may) /.test(issue.message)) return issue.message;
   switch (issue.code) {
     case 'invalid_type':
       return `must be ${typeNames[issue.expected] ?? issue.expected}`;
     case 'invalid_value':
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'too_small':
-      return issue.origin === 'array' || issue.origin === 'string'
-        ? `must have at least ${String(issue.minimum)} ${issue.origin === 'array' ? 'item(s)' : 'character(s)'}`
-        : `must be at least ${String(issue.minimum)}`;
-    case 'too_big':
-      return `must be at most ${String(issue.maximum)}`;
+    case 'too_small': {
+      if (issue.origin === 'array' || issue.origin === 'string') {
+        return `must have at least ${String(issue.minimum)} ${issue.origin === 'array' ? 'item(s)' : 'character(s)'}`;
+      }
+      return issue.inclusive === false ? `must be greater than ${String(issue.minimum)}` : `must be at least ${String(issue.minimum)}`;
+    }
+    case 'too_big': {
+      if (issue.origin === 'array' || issue.origin === 'string') {
+        return `must have at most ${String(issue.maximum)} ${issue.origin === 'array' ? 'item(s)' : 'character(s)'}`;
+      }
+      return issue.inclusive === false ? `must be less than ${String(issue.maximum)}` : `must be at most ${String(issue.maximum)}`;
+    }
     case 'invalid_format':
-      return `must be ${issue.format === 'regex' ? issue.message : `a valid ${issue.format}`}`;
+      return issue.format === 'regex' ? `must match ${String(issue.pattern)}` : `must be a valid ${issue.format}`;
+    case 'invalid_union': {
+      const options = (issue as { options?: unknown }).options;
+      return Array.isArray(options) ? `must be one of ${options.map((v) => JSON.stringify(v)).join(', ')}` : issue.message;
+    }
     default:
       return issue.message;
   }
+}
+
+/** The minimum of zod's internal definition this module reads to find allowed keys. */
+interface SchemaDef {
+  readonly type: string;
+  readonly shape?: Record<string, z.ZodType>;
+  readonly element?: z.ZodType;
+  readonly innerType?: z.ZodType;
+  readonly in?: z.ZodType;
+  readonly options?: readonly z.ZodType[];
+  readonly discriminator?: string;
+}
+
+function defOf(schema: z.ZodType): SchemaDef {
+  return schema._zod.def as unknown as SchemaDef;
+}
+
+/** Keys the object schema at `path` allows, or undefined when that cannot be told. */
+function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[], input: unknown): string[] | undefined {
+  let current: z.ZodType | undefined = schema;
+  let depth = 0;
+  while (current !== undefined) {
+    const def = defOf(current);
+    if (def.innerType !== undefined) current = def.innerType;
+    else if (def.type === 'pipe') current = def.in;
+    else if (def.type === 'union') current = matchingOption(def, valueAt(input, path.slice(0, depth)));
+    else if (depth === path.length) return def.type === 'object' && def.shape !== undefined ? Object.keys(def.shape) : undefined;
+    else if (def.type === 'object') current = def.shape?.[String(path[depth++])];
+    else if (def.type === 'array') {
+      current = def.element;
+      depth++;
+    } else return undefined;
+  }
+  return undefined;
+}
+
+/** The option of a discriminated union the input chose, or undefined. */
+function matchingOption(def: SchemaDef, value: unknown): z.ZodType | undefined {
+  if (def.discriminator === undefined || value === null || typeof value !== 'object') return undefined;
+  const chosen = (value as Record<string, unknown>)[def.discriminator];
+  return def.options?.find((option) => {
+    const field = defOf(option).shape?.[def.discriminator as string];
+    return field !== undefined && field.safeParse(chosen).success;
+  });
 }

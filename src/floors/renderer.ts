@@ -10,7 +10,7 @@ import { renderTemplate } from '../layouts/template.ts';
 import { formatMoney } from '../money/format.ts';
 import type { Money } from '../money/money.ts';
 import { UPSTREAMS, type UpstreamName } from '../upstreams/contracts.ts';
-import { isUpstreamError } from '../upstreams/upstream-error.ts';
+import { isUpstreamError, type UpstreamError } from '../upstreams/upstream-error.ts';
 import type { BuilderViewer, FloorFacts, PanelData, TemplateValue } from './builder.ts';
 import type { RenderedFloor, RenderedPanel } from './panel.ts';
 
@@ -43,11 +43,13 @@ export interface PanelRendererOptions {
 }
 
 const MAX_REMEMBERED_FAILURES = 1000;
+const UPSTREAM_LOG_INTERVAL_MS = 10_000;
 
 export class PanelRenderer {
   private readonly options: PanelRendererOptions;
   /** Builder failures already logged, by scene/floor/cause, so a bad floor logs once, not per request. */
   private readonly loggedFailures = new Set<string>();
+  private readonly lastUpstreamLog = new Map<string, number>();
 
   constructor(options: PanelRendererOptions) {
     this.options = options;
@@ -65,7 +67,8 @@ export class PanelRenderer {
   async render(request: RenderRequest): Promise<RenderedPanel> {
     const layout = this.layoutFor(request.scene);
     const candidates = layout.floors.filter((f) => f.enabled);
-    const settled = await Promise.allSettled(candidates.map((floor) => floor.builder.build(request)));
+    // async wrapper: a build() that throws before returning its promise must fail its floor, not the panel.
+    const settled = await Promise.allSettled(candidates.map(async (floor) => floor.builder.build(request)));
 
     const failed = new Set<UpstreamName>();
     const floors: RenderedFloor[] = [];
@@ -78,6 +81,7 @@ export class PanelRenderer {
         degraded = true;
         const error: unknown = result.reason;
         if (isUpstreamError(error)) {
+          if (!failed.has(error.upstream)) this.logUpstreamFailure(error);
           failed.add(error.upstream);
           outcomes.push({ code: floor.code, status: 'upstream-failed', upstream: error.upstream });
         } else {
@@ -142,6 +146,19 @@ export class PanelRenderer {
       sort: floor.sort,
       kind: floor.builder.kind,
     };
+  }
+
+  /** One warning per upstream and cause every {@link UPSTREAM_LOG_INTERVAL_MS}: an outage must not flood the logs. */
+  private logUpstreamFailure(error: UpstreamError): void {
+    const key = `${error.upstream}\u0000${error.code}`;
+    const now = Date.now();
+    const last = this.lastUpstreamLog.get(key);
+    if (last !== undefined && now - last < UPSTREAM_LOG_INTERVAL_MS) return;
+    this.lastUpstreamLog.set(key, now);
+    this.options.logger.warn(
+      { code: error.code, upstream: error.upstream, outcome: error.outcome, reason: error.message },
+      `${error.upstream} failed; floors that need it were dropped (logged at most every ${UPSTREAM_LOG_INTERVAL_MS / 1000} s per cause)`,
+    );
   }
 
   private logBuilderFailure(layout: CompiledLayout, floor: CompiledFloor, error: unknown): void {

@@ -31,6 +31,7 @@ const PUBLIC_CODES = new Set<string>([
   ClientErrorCode.UNAUTHENTICATED,
   ClientErrorCode.BAD_USER_INPUT,
   ClientErrorCode.BAD_REQUEST,
+  ClientErrorCode.SERVICE_UNAVAILABLE,
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'PERSISTED_QUERY_NOT_FOUND',
@@ -45,6 +46,8 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
     resolvers,
     introspection: options.introspection,
     includeStacktraceInErrorResponses: false,
+    // Shutdown is ours (src/main.ts drains HTTP first); Apollo's own SIGTERM handler would race it.
+    stopOnTerminationSignals: false,
     logger,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),

@@ -14,3 +14,13 @@ export function unauthenticated(message: string): GraphQLError {
     extensions: { code: ClientErrorCode.UNAUTHENTICATED, http: { status: 401, headers: new Map([['www-authenticate', 'Bearer']]) } },
   });
 }
+
+/** Whole-request failure of a dependency: HTTP 503 with Retry-After, no data. */
+export function serviceUnavailable(message: string, retryAfterSeconds = 5): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: {
+      code: ClientErrorCode.SERVICE_UNAVAILABLE,
+      http: { status: 503, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
+    },
+  });
+}

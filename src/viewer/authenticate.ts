@@ -55,6 +55,11 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     try {
       ({ payload } = await verify(match[1] as string));
     } catch (error) {
+      if (!isTokenProblem(error)) {
+        // The token may well be valid: the identity provider's keys could not be fetched. A 401
+        // would send every client back to sign-in during an IdP outage; answer 503 instead.
+        throw new FloorplanError(ErrorCode.AUTH_KEYS_UNAVAILABLE, 'the token could not be verified: the signing keys are unavailable', { cause: error });
+      }
       throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, `the token was rejected: ${reason(error)}`, { cause: error });
     }
     const claims = claimsSchema.safeParse(payload);
@@ -65,13 +70,24 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
   };
 }
 
+/** False when verification failed for a reason outside the token: the JWKS could not be fetched or read. */
+function isTokenProblem(error: unknown): boolean {
+  if (!(error instanceof joseErrors.JOSEError)) return false;
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid || error instanceof joseErrors.JWKInvalid) return false;
+  // jose raises its generic error only for a JWKS response that is not 200 or not JSON.
+  return error.code !== joseErrors.JOSEError.code;
+}
+
 /** A short reason safe to show a client: what failed, never key material. */
 function reason(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return 'it has expired';
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return `claim "${error.claim}" is not acceptable`;
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    return error.reason === 'missing' ? `it has no "${error.claim}" claim` : `claim "${error.claim}" is not acceptable`;
+  }
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'its signature does not verify';
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'its algorithm is not allowed';
   if (error instanceof joseErrors.JWKSNoMatchingKey) return 'no key matches its kid';
+  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return 'it is not a well-formed JWT';
   if (error instanceof joseErrors.JOSEError) return error.code;
   return 'it could not be verified';
 }

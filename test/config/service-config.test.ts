@@ -1,0 +1,258 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadServiceConfig, type LoadServiceConfigOptions } from '../../src/config/service-config.ts';
+import { ErrorCode, FloorplanError } from '../../src/errors.ts';
+
+const CONFIG_DIR = join(import.meta.dirname, '..', '..', 'config');
+const DEFAULT_YAML = readFileSync(join(CONFIG_DIR, 'default.yaml'), 'utf8');
+
+function load(env: NodeJS.ProcessEnv = {}, options: Omit<LoadServiceConfigOptions, 'env'> = {}) {
+  return loadServiceConfig({ dir: CONFIG_DIR, ...options, env });
+}
+
+function loadError(env: NodeJS.ProcessEnv, options: Omit<LoadServiceConfigOptions, 'env'> = {}): FloorplanError {
+  try {
+    load(env, options);
+  } catch (error) {
+    if (error instanceof FloorplanError) return error;
+    throw error;
+  }
+  throw new Error('expected loadServiceConfig to throw');
+}
+
+/** The problem lines of a FLOORPLAN_ERR_CONFIG_INVALID error, checking its code and heading. */
+function problems(env: NodeJS.ProcessEnv, options: Omit<LoadServiceConfigOptions, 'env'> = {}): string[] {
+  const error = loadError(env, options);
+  expect(error.code).toBe(ErrorCode.CONFIG_INVALID);
+  const [heading, ...lines] = error.message.split('\n');
+  expect(heading).toBe('Invalid service config:');
+  return lines.map((line) => line.replace(/^- /, ''));
+}
+
+describe('loadServiceConfig defaults', () => {
+  it('loads config/default.yaml when no environment variable is set', () => {
+    const config = load();
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 4000, bodyLimitBytes: 65536, shutdownGraceMs: 10000, introspection: true });
+    expect(config.auth).toEqual({
+      mode: 'hs256',
+      hs256Secret: 'floorplan-demo-secret-do-not-use-in-production',
+      issuer: 'floorplan-demo',
+      audience: 'floorplan',
+      clockToleranceSeconds: 5,
+    });
+    expect(config.upstreams.cart).toEqual({ baseUrl: 'http://127.0.0.1:4001/cart', timeoutMs: 300, connections: 64 });
+    expect(config.upstreams.settlement.timeoutMs).toBe(400);
+    expect(config.demo).toEqual({ enabled: true, port: 4001, faults: '' });
+    expect(config.floors).toEqual({ dir: 'floors', locales: ['zh-CN', 'en'] });
+    expect(config.log.level).toBe('info');
+  });
+
+  it('returns a deep-frozen config that refuses changes', () => {
+    const config = load();
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.upstreams.cart)).toBe(true);
+    expect(Object.isFrozen(config.floors.locales)).toBe(true);
+    expect(() => {
+      (config.server as { port: number }).port = 1;
+    }).toThrow(TypeError);
+    expect(() => (config.floors.locales as string[]).push('fr')).toThrow(TypeError);
+    expect(config.server.port).toBe(4000);
+  });
+
+  it('ignores empty numeric and on/off variables, as if unset', () => {
+    const config = load({ PORT: '', DEMO_PORT: '', DEMO_UPSTREAMS: '' });
+    expect(config.server.port).toBe(4000);
+    expect(config.demo).toMatchObject({ enabled: true, port: 4001 });
+  });
+});
+
+describe('loadServiceConfig environment variables', () => {
+  it('override the server and demo settings', () => {
+    const config = load({ PORT: '8080', DEMO_PORT: '5001', DEMO_FAULTS: 'promotion:hang,settlement:latency:30', LOG_LEVEL: 'debug' });
+    expect(config.server.port).toBe(8080);
+    expect(config.demo.port).toBe(5001);
+    expect(config.demo.faults).toBe('promotion:hang,settlement:latency:30');
+    expect(config.log.level).toBe('debug');
+  });
+
+  it.each([
+    ['off', false],
+    ['OFF', false],
+    ['false', false],
+    ['0', false],
+    ['no', false],
+    ['on', true],
+    ['true', true],
+    ['1', true],
+    ['yes', true],
+  ])('read DEMO_UPSTREAMS=%s as demo.enabled %s', (value, enabled) => {
+    expect(load({ DEMO_UPSTREAMS: value }).demo.enabled).toBe(enabled);
+  });
+
+  it('override each upstream URL and leave its other settings alone', () => {
+    const config = load({
+      UPSTREAM_CART_URL: 'http://cart.internal/cart',
+      UPSTREAM_PROMOTION_URL: 'https://promotion.internal/v2',
+      UPSTREAM_SETTLEMENT_URL: 'http://settlement.internal:8080/settle',
+    });
+    expect(config.upstreams.cart).toEqual({ baseUrl: 'http://cart.internal/cart', timeoutMs: 300, connections: 64 });
+    expect(config.upstreams.promotion.baseUrl).toBe('https://promotion.internal/v2');
+    expect(config.upstreams.settlement.baseUrl).toBe('http://settlement.internal:8080/settle');
+  });
+
+  it('override the token settings', () => {
+    const secret = 'a'.repeat(32);
+    const config = load({ JWT_SECRET: secret, JWT_ISSUER: 'idp', JWT_AUDIENCE: 'app' });
+    expect(config.auth).toMatchObject({ mode: 'hs256', hs256Secret: secret, issuer: 'idp', audience: 'app' });
+  });
+});
+
+const PRODUCTION = {
+  FLOORPLAN_ENV: 'production',
+  UPSTREAM_CART_URL: 'http://cart.internal/cart',
+  UPSTREAM_PROMOTION_URL: 'http://promotion.internal/promotion',
+  UPSTREAM_SETTLEMENT_URL: 'http://settlement.internal/settlement',
+};
+
+describe('loadServiceConfig with FLOORPLAN_ENV=production', () => {
+  it('refuses to start until every upstream URL is set, so production never talks to the demo defaults', () => {
+    const found = problems({ FLOORPLAN_ENV: 'production' });
+    expect(found).toHaveLength(3);
+    expect(found[0]).toMatch(/^`upstreams\.cart\.baseUrl` must be an http:\/\/ or https:\/\/ URL, but got: "" \(config\/production\.yaml:\d+\)$/);
+  });
+
+  it('overlays config/production.yaml: no demo, JWKS keys, no introspection', () => {
+    const config = load(PRODUCTION);
+    expect(config.demo.enabled).toBe(false);
+    expect(config.upstreams.cart.baseUrl).toBe('http://cart.internal/cart');
+    expect(config.auth).toMatchObject({ mode: 'jwks', jwksUrl: 'https://auth.example.invalid/.well-known/jwks.json' });
+    expect(config.server.introspection).toBe(false);
+    expect(config.server.host).toBe('0.0.0.0');
+  });
+
+  it('keeps the defaults the overlay does not mention', () => {
+    const config = load(PRODUCTION);
+    expect(config.server.port).toBe(4000);
+    expect(config.upstreams.cart.timeoutMs).toBe(300);
+    expect(config.floors.locales).toEqual(['zh-CN', 'en']);
+  });
+
+  it('lets environment variables override the overlay', () => {
+    const config = load({ ...PRODUCTION, JWT_JWKS_URL: 'https://idp.internal/jwks.json', DEMO_UPSTREAMS: 'on' });
+    expect(config.auth).toMatchObject({ mode: 'jwks', jwksUrl: 'https://idp.internal/jwks.json' });
+    expect(config.demo.enabled).toBe(true);
+  });
+});
+
+describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID', () => {
+  it('names PORT and its value when it is not a number', () => {
+    expect(problems({ PORT: 'abc' })).toEqual(['`server.port` must be a whole number, but got: "abc" (set by PORT)']);
+  });
+
+  it('names DEMO_PORT when it is out of range', () => {
+    expect(problems({ DEMO_PORT: '70000' })).toEqual(['`demo.port` must be at most 65535, but got: 70000 (set by DEMO_PORT)']);
+  });
+
+  it('names DEMO_UPSTREAMS and its value when it is neither on nor off', () => {
+    expect(problems({ DEMO_UPSTREAMS: 'maybe' })).toEqual([
+      '`demo.enabled` must be on or off (or true/false, yes/no, 1/0), but got: "maybe" (set by DEMO_UPSTREAMS)',
+    ]);
+  });
+
+  it('rejects a short JWT_SECRET by its length without echoing the secret', () => {
+    const error = loadError({ JWT_SECRET: 'hunter2-hunter2' });
+    expect(error.code).toBe(ErrorCode.CONFIG_INVALID);
+    expect(error.message).toBe(
+      'Invalid service config:\n- `auth.hs256Secret` must have at least 32 character(s), but got: a secret of 15 character(s) (set by JWT_SECRET)',
+    );
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it('lists the accepted log levels when LOG_LEVEL is unknown', () => {
+    expect(problems({ LOG_LEVEL: 'loud' })).toEqual([
+      '`log.level` must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent", but got: "loud" (set by LOG_LEVEL)',
+    ]);
+  });
+
+  it('rejects an upstream URL that is not an http(s) URL', () => {
+    expect(problems({ UPSTREAM_PROMOTION_URL: 'promotion.internal' })).toEqual([
+      '`upstreams.promotion.baseUrl` must be an http:// or https:// URL, but got: "promotion.internal" (set by UPSTREAM_PROMOTION_URL)',
+    ]);
+    expect(problems({ UPSTREAM_CART_URL: 'ftp://cart.internal/cart' })).toEqual([
+      '`upstreams.cart.baseUrl` must be an http:// or https:// URL, but got: "ftp://cart.internal/cart" (set by UPSTREAM_CART_URL)',
+    ]);
+  });
+
+  it('lists the overlays that exist when FLOORPLAN_ENV names none of them', () => {
+    expect(problems({ FLOORPLAN_ENV: 'staging' })).toEqual(['FLOORPLAN_ENV must name an overlay file in config (production), but got: "staging"']);
+  });
+
+  it('lists the auth modes when AUTH_MODE is unknown', () => {
+    expect(problems({ AUTH_MODE: 'oauth' })).toEqual(['`auth.mode` must be one of "hs256", "jwks", but got: "oauth" (set by AUTH_MODE)']);
+  });
+
+  it('points at the auth section when jwks mode is chosen without a JWKS URL', () => {
+    expect(problems({ AUTH_MODE: 'jwks' })).toEqual([
+      '`auth.jwksUrl` must be an http:// or https:// URL, but got: nothing (config/default.yaml:14)',
+    ]);
+  });
+
+  it('reports every bad variable in one pass', () => {
+    expect(problems({ PORT: 'abc', LOG_LEVEL: 'loud', UPSTREAM_CART_URL: 'cart' })).toEqual([
+      '`server.port` must be a whole number, but got: "abc" (set by PORT)',
+      '`upstreams.cart.baseUrl` must be an http:// or https:// URL, but got: "cart" (set by UPSTREAM_CART_URL)',
+      '`log.level` must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent", but got: "loud" (set by LOG_LEVEL)',
+    ]);
+  });
+
+  it('says when a bad value came from the overrides option', () => {
+    expect(problems({}, { overrides: { upstreams: { cart: { timeoutMs: 0 } } } })).toEqual([
+      '`upstreams.cart.timeoutMs` must be greater than 0, but got: 0 (set by overrides)',
+    ]);
+  });
+});
+
+describe('loadServiceConfig with its own config folder', () => {
+  const dirs: string[] = [];
+  function configDir(files: Record<string, string>): string {
+    const dir = mkdtempSync(join(tmpdir(), 'floorplan-config-'));
+    dirs.push(dir);
+    for (const [name, source] of Object.entries(files)) writeFileSync(join(dir, name), source);
+    return dir;
+  }
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('rejects a misspelt key, listing the known keys and the line', () => {
+    const dir = configDir({ 'default.yaml': DEFAULT_YAML.replace('  bodyLimitBytes: 65536', '  bodyLimitByte: 65536') });
+    expect(problems({}, { dir })).toEqual([
+      `\`server.bodyLimitBytes\` must be an integer, but got: nothing (${dir}/default.yaml:6)`,
+      `\`server.bodyLimitByte\` is not a known key (a typo?); the known keys are host, port, bodyLimitBytes, shutdownGraceMs, introspection (${dir}/default.yaml:8)`,
+    ]);
+  });
+
+  it('points a bad value at the overlay file and line that set it', () => {
+    const dir = configDir({
+      'default.yaml': DEFAULT_YAML,
+      'staging.yaml': ['upstreams:', '  cart:', '    timeoutMs: fast', ''].join('\n'),
+    });
+    expect(problems({ FLOORPLAN_ENV: 'staging' }, { dir })).toEqual([
+      `\`upstreams.cart.timeoutMs\` must be an integer, but got: "fast" (${dir}/staging.yaml:3)`,
+    ]);
+  });
+
+  it('reports a YAML syntax error in default.yaml with its line', () => {
+    const dir = configDir({ 'default.yaml': DEFAULT_YAML.replace('  port: 4000', '  port 4000') });
+    expect(problems({}, { dir })).toEqual([`YAML syntax error: Implicit map keys need to be followed by map values (${dir}/default.yaml:7)`]);
+  });
+
+  it('reports a missing default.yaml instead of every key it would have set', () => {
+    const dir = configDir({});
+    const lines = problems({}, { dir });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^cannot read ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/default\\.yaml: ENOENT`));
+  });
+});

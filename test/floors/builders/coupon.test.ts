@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { coupon } from '../../../src/floors/builders/coupon.ts';
+import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
+import { buildContext, cny, fakePanelData, quoteFixture, upstreamsRead } from './fixtures.ts';
+
+describe('coupon builder (优惠券)', () => {
+  it('shows the coupon discount as a negative amount with the number of coupons used', async () => {
+    const { data } = fakePanelData();
+    const facts = await coupon.build(buildContext(data));
+    expect(facts).toEqual({ amount: cny(-1000), vars: { amount: cny(-1000), couponCount: 2 } });
+  });
+
+  it('shows zero of the quote currency and zero coupons when no coupon applied', async () => {
+    const { data } = fakePanelData({
+      quote: quoteFixture({
+        currency: 'JPY',
+        goodsTotal: { minor: 3000, currency: 'JPY' },
+        discounts: [{ kind: 'full-reduction', amount: { minor: 100, currency: 'JPY' }, sourceIds: ['camp-mj'] }],
+      }),
+    });
+    const facts = await coupon.build(buildContext(data));
+    expect(facts).toEqual({ amount: { minor: 0, currency: 'JPY' }, vars: { amount: { minor: 0, currency: 'JPY' }, couponCount: 0 } });
+  });
+
+  it('counts the coupons behind the coupon deduction, not the sources of other kinds', async () => {
+    const { data } = fakePanelData({
+      quote: quoteFixture({
+        discounts: [
+          { kind: 'instant', amount: cny(500), sourceIds: ['camp-a', 'camp-b', 'camp-c'] },
+          { kind: 'coupon', amount: cny(600), sourceIds: ['cpn-15-6'] },
+        ],
+      }),
+    });
+    const facts = await coupon.build(buildContext(data));
+    expect(facts?.vars?.['couponCount']).toBe(1);
+  });
+
+  it('reads only the quote and never calls promotion()', async () => {
+    const { data, calls } = fakePanelData();
+    await coupon.build(buildContext(data));
+    expect(calls).toEqual(['quote']);
+  });
+
+  it('declares every upstream it reads among its needs', async () => {
+    const { data, calls } = fakePanelData();
+    await coupon.build(buildContext(data));
+    for (const upstream of upstreamsRead(calls)) expect(coupon.needs).toContain(upstream);
+  });
+
+  it('rejects with the settlement failure when the quote cannot be fetched', async () => {
+    const failure = new UpstreamError('settlement', 'http_error', 'status 502');
+    const { data } = fakePanelData({ quote: failure });
+    await expect(coupon.build(buildContext(data))).rejects.toBe(failure);
+  });
+});

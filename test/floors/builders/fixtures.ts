@@ -1,0 +1,135 @@
+/**
+ * Plain-object upstream data for builder and renderer tests.
+ *
+ * `fakePanelData` hands out fixtures through the PanelData interface and records every
+ * call, so a test can assert what a builder read (and what it never touched).
+ */
+import type { BuilderViewer, FloorBuildContext, PanelData } from '../../../src/floors/builder.ts';
+import type { Money } from '../../../src/money/money.ts';
+import type {
+  Cart,
+  CartLine,
+  PromotionResult,
+  SettlementQuote,
+  UpstreamName,
+} from '../../../src/upstreams/contracts.ts';
+
+export type PanelDataMethod = keyof PanelData;
+
+export function cny(minor: number): Money {
+  return { minor, currency: 'CNY' };
+}
+
+/**
+ * A quote with every discount kind at a distinct amount, so a builder that reads the wrong
+ * kind gets the wrong number:
+ * goods ¥209.00 − 立减 ¥5.00 − 满减 ¥20.00 − 券 ¥10.00 − 95折 ¥8.70 + 运费 ¥6.00 = ¥171.30.
+ */
+export function quoteFixture(overrides: Partial<SettlementQuote> = {}): SettlementQuote {
+  return {
+    quoteId: 'q-test',
+    currency: 'CNY',
+    goodsTotal: cny(20_900),
+    discounts: [
+      { kind: 'instant', amount: cny(500), sourceIds: ['camp-lj'] },
+      { kind: 'full-reduction', amount: cny(2000), sourceIds: ['camp-mj-199-20'] },
+      { kind: 'coupon', amount: cny(1000), sourceIds: ['cpn-15-6', 'cpn-10-4'] },
+      { kind: 'plus95', amount: cny(870), sourceIds: [] },
+    ],
+    shipping: cny(600),
+    plusRebate: cny(171),
+    payable: cny(17_130),
+    ...overrides,
+  };
+}
+
+/** A PLUS member with ¥1,000.00 of 95折 quota, an instant and two full-reduction campaigns. */
+export function promotionFixture(overrides: Partial<PromotionResult> = {}): PromotionResult {
+  return {
+    userId: 'u-test',
+    membership: { tier: 'plus', plus95QuotaRemaining: cny(100_000) },
+    campaigns: [
+      { id: 'camp-lj', kind: 'instant', title: '限时立减', skuIds: ['sku-a'] },
+      { id: 'camp-mj-199-20', kind: 'full-reduction', title: '满199减20', skuIds: ['sku-a', 'sku-b'] },
+      { id: 'camp-mj-299-30', kind: 'full-reduction', title: '满299减30', skuIds: ['sku-c'] },
+    ],
+    coupons: [
+      { id: 'cpn-15-6', title: '满15减6', claimed: true, discount: cny(600), threshold: cny(1500) },
+      { id: 'cpn-10-4', title: '满10减4', claimed: true, discount: cny(400), threshold: cny(1000) },
+    ],
+    ...overrides,
+  };
+}
+
+export function cartLine(skuId: string, quantity: number, unitPriceMinor: number, selected = true): CartLine {
+  return { skuId, title: `title of ${skuId}`, quantity, unitPrice: cny(unitPriceMinor), selected };
+}
+
+/** Three ticked lines (4 units) and one unticked line of 5 units. */
+export function cartFixture(overrides: Partial<Cart> = {}): Cart {
+  return {
+    userId: 'u-test',
+    currency: 'CNY',
+    lines: [
+      cartLine('sku-a', 2, 5990),
+      cartLine('sku-b', 1, 8990),
+      cartLine('sku-c', 1, 930),
+      cartLine('sku-d', 5, 200, false),
+    ],
+    ...overrides,
+  };
+}
+
+/** A fixture value, or an Error the method rejects with. */
+export interface PanelDataOverrides {
+  cart?: Cart | Error;
+  /** Defaults to the ticked lines of `cart`. */
+  selectedLines?: readonly CartLine[] | Error;
+  promotion?: PromotionResult | Error;
+  quote?: SettlementQuote | Error;
+}
+
+export interface FakePanelData {
+  readonly data: PanelData;
+  /** Every method call, in order. */
+  readonly calls: PanelDataMethod[];
+}
+
+export function fakePanelData(overrides: PanelDataOverrides = {}): FakePanelData {
+  const calls: PanelDataMethod[] = [];
+  const cart = overrides.cart ?? cartFixture();
+  const selectedLines =
+    overrides.selectedLines ?? (cart instanceof Error ? cart : cart.lines.filter((line) => line.selected));
+  const answer = <T>(method: PanelDataMethod, value: T | Error): Promise<T> => {
+    calls.push(method);
+    return value instanceof Error ? Promise.reject(value) : Promise.resolve(value);
+  };
+  const promotion = overrides.promotion ?? promotionFixture();
+  const quote = overrides.quote ?? quoteFixture();
+  const data: PanelData = {
+    cart: () => answer('cart', cart),
+    selectedLines: () => answer('selectedLines', selectedLines),
+    promotion: () => answer('promotion', promotion),
+    quote: () => answer('quote', quote),
+  };
+  return { data, calls };
+}
+
+/** The upstream each PanelData method is served by (selected lines come from the cart). */
+const UPSTREAM_OF: Record<PanelDataMethod, UpstreamName> = {
+  cart: 'cart',
+  selectedLines: 'cart',
+  promotion: 'promotion',
+  quote: 'settlement',
+};
+
+/** The distinct upstreams behind the recorded calls. */
+export function upstreamsRead(calls: readonly PanelDataMethod[]): UpstreamName[] {
+  return [...new Set(calls.map((method) => UPSTREAM_OF[method]))];
+}
+
+export const testViewer: BuilderViewer = { segments: [], platform: 'ios' };
+
+export function buildContext(data: PanelData): FloorBuildContext {
+  return { data, viewer: testViewer };
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { plus95 } from '../../../src/floors/builders/plus95.ts';
+import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
+import { buildContext, cny, fakePanelData, promotionFixture, quoteFixture, upstreamsRead } from './fixtures.ts';
+
+describe('plus95 builder (PLUS专享95折)', () => {
+  it('shows the PLUS discount as a negative amount with the quota left', async () => {
+    const { data } = fakePanelData();
+    const facts = await plus95.build(buildContext(data));
+    expect(facts).toEqual({ amount: cny(-870), vars: { amount: cny(-870), quotaRemaining: cny(100_000) } });
+  });
+
+  it('shows zero of the quote currency, not null, for a member whose discount did not apply', async () => {
+    const { data } = fakePanelData({
+      promotion: promotionFixture({ membership: { tier: 'plus', plus95QuotaRemaining: { minor: 0, currency: 'JPY' } } }),
+      quote: quoteFixture({ currency: 'JPY', goodsTotal: { minor: 3000, currency: 'JPY' }, discounts: [] }),
+    });
+    const facts = await plus95.build(buildContext(data));
+    expect(facts).toEqual({
+      amount: { minor: 0, currency: 'JPY' },
+      vars: { amount: { minor: 0, currency: 'JPY' }, quotaRemaining: { minor: 0, currency: 'JPY' } },
+    });
+  });
+
+  it('returns null for a shopper who is not a PLUS member and got no PLUS discount', async () => {
+    const quote = quoteFixture();
+    const { data } = fakePanelData({
+      promotion: promotionFixture({ membership: { tier: 'none', plus95QuotaRemaining: null } }),
+      quote: { ...quote, discounts: quote.discounts.filter((d) => d.kind !== 'plus95') },
+    });
+    await expect(plus95.build(buildContext(data))).resolves.toBeNull();
+  });
+
+  it('keeps a PLUS discount settlement took off even when promotion says not a member, so the panel still adds up', async () => {
+    const { data } = fakePanelData({
+      promotion: promotionFixture({ membership: { tier: 'none', plus95QuotaRemaining: null } }),
+    });
+    await expect(plus95.build(buildContext(data))).resolves.toEqual({ amount: cny(-870), vars: { amount: cny(-870) } });
+  });
+
+  it('leaves quotaRemaining out for a PLUS member whose quota is unknown (null)', async () => {
+    const { data } = fakePanelData({
+      promotion: promotionFixture({ membership: { tier: 'plus', plus95QuotaRemaining: null } }),
+    });
+    await expect(plus95.build(buildContext(data))).resolves.toEqual({ amount: cny(-870), vars: { amount: cny(-870) } });
+  });
+
+  it('reads the quote and the promotion, and never the cart', async () => {
+    const { data, calls } = fakePanelData();
+    await plus95.build(buildContext(data));
+    expect([...calls].sort()).toEqual(['promotion', 'quote']);
+  });
+
+  it('declares every upstream it reads among its needs', async () => {
+    const { data, calls } = fakePanelData();
+    await plus95.build(buildContext(data));
+    for (const upstream of upstreamsRead(calls)) expect(plus95.needs).toContain(upstream);
+  });
+
+  it('rejects with the promotion failure when membership cannot be fetched', async () => {
+    const failure = new UpstreamError('promotion', 'timeout', 'no answer in 300 ms');
+    const { data } = fakePanelData({ promotion: failure });
+    await expect(plus95.build(buildContext(data))).rejects.toBe(failure);
+  });
+
+  it('rejects with the settlement failure when the quote cannot be fetched', async () => {
+    const failure = new UpstreamError('settlement', 'timeout', 'no answer in 800 ms');
+    const { data } = fakePanelData({ quote: failure });
+    await expect(plus95.build(buildContext(data))).rejects.toBe(failure);
+  });
+});

@@ -1,0 +1,362 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../src/errors.ts';
+import type { FloorBuilder, FloorFacts, FloorKind } from '../../src/floors/builder.ts';
+import { defaultBuilders } from '../../src/floors/builders/index.ts';
+import type { RenderedPanel } from '../../src/floors/panel.ts';
+import { createBuilderRegistry, type BuilderRegistry } from '../../src/floors/registry.ts';
+import { PanelRenderer, type FloorOutcome, type RenderRequest } from '../../src/floors/renderer.ts';
+import { compileFloorsFile, type CompiledLayout } from '../../src/layouts/floors-config.ts';
+import type { Money } from '../../src/money/money.ts';
+import { UpstreamError } from '../../src/upstreams/upstream-error.ts';
+import { cny, fakePanelData, quoteFixture } from './builders/fixtures.ts';
+
+const LOCALES = ['zh-CN', 'en'];
+
+/** A test builder that answers `facts` (or runs `build`) and counts its calls. */
+interface CountingBuilder extends FloorBuilder {
+  readonly calls: { count: number };
+}
+
+function testBuilder(
+  name: string,
+  answer: FloorFacts | null | (() => Promise<FloorFacts | null>),
+  kind: FloorKind = 'DEDUCTION',
+): CountingBuilder {
+  const calls = { count: 0 };
+  return {
+    name,
+    description: `test builder ${name}`,
+    kind,
+    needs: ['settlement'],
+    templateVars: ['amount', 'note'],
+    calls,
+    build() {
+      calls.count += 1;
+      return typeof answer === 'function' ? answer() : Promise.resolve(answer);
+    },
+  };
+}
+
+function amountOf(minor: number): FloorFacts {
+  return { amount: cny(minor), vars: { amount: cny(minor) } };
+}
+
+function compile(scene: string, yaml: string, registry: BuilderRegistry): CompiledLayout {
+  const result = compileFloorsFile(`floors/${scene}.yaml`, yaml, registry, LOCALES);
+  if (result.layout === undefined) throw new Error(result.problems.map((p) => p.message).join('\n'));
+  return result.layout;
+}
+
+/** One floor per entry, all in scene `test-sheet`, in the given order. */
+function floorsYaml(...floors: string[]): string {
+  return `scene: test-sheet\nversion: v-test\nfloors:\n${floors.join('')}`;
+}
+
+function floor(code: string, sort: number, extra = '', builder = code): string {
+  return [
+    `  - code: ${code}`,
+    `    builder: ${builder}`,
+    `    name: { zh-CN: 名${code}, en: Name ${code} }`,
+    `    sort: ${sort}`,
+    ...(extra === '' ? [] : extra.split('\n').map((line) => `    ${line}`)),
+    '',
+  ].join('\n');
+}
+
+interface LogCapture {
+  readonly entries: Record<string, unknown>[];
+}
+
+function setup(builders: FloorBuilder[], yaml: string, hooks?: ConstructorParameters<typeof PanelRenderer>[0]['hooks']) {
+  const registry = createBuilderRegistry(builders);
+  const layout = compile('test-sheet', yaml, registry);
+  const log: LogCapture = { entries: [] };
+  const logger = pino({ level: 'debug' }, { write: (line: string) => log.entries.push(JSON.parse(line) as Record<string, unknown>) });
+  const renderer = new PanelRenderer({ layouts: () => new Map([[layout.scene, layout]]), logger, hooks });
+  return { renderer, log };
+}
+
+function request(locale = 'zh-CN', scene = 'test-sheet'): RenderRequest {
+  return { scene, data: fakePanelData().data, viewer: { segments: [], platform: 'ios', locale } };
+}
+
+const codes = (panel: RenderedPanel) => panel.floors.map((f) => f.code);
+
+describe('PanelRenderer', () => {
+  it('returns floors sorted by sort, ties kept in file order', async () => {
+    const builders = ['d', 'b', 'a', 'c'].map((n) => testBuilder(n, amountOf(-100)));
+    const { renderer } = setup(builders, floorsYaml(floor('d', 30), floor('b', 10), floor('a', 30), floor('c', 5)));
+    const panel = await renderer.render(request());
+    expect(codes(panel)).toEqual(['c', 'b', 'd', 'a']);
+    expect(panel.floors.map((f) => f.sort)).toEqual([5, 10, 30, 30]);
+  });
+
+  it('renders a healthy panel undegraded, with the layout version, locale and formatted rows', async () => {
+    const { renderer } = setup(
+      [testBuilder('lj', amountOf(-500))],
+      floorsYaml(floor('lj', 20, 'subName: { zh-CN: "省{amount}", en: "Saved {amount}" }\nstyle: [bold]')),
+    );
+    const panel = await renderer.render(request());
+    expect(panel).toEqual({
+      scene: 'test-sheet',
+      layoutVersion: 'v-test',
+      degraded: false,
+      failedUpstreams: [],
+      locale: 'zh-CN',
+      floors: [
+        { code: 'lj', name: '名lj', priceText: '-¥5.00', amount: cny(-500), subName: '省-¥5.00', style: ['bold'], sort: 20, kind: 'DEDUCTION' },
+      ],
+    });
+  });
+
+  it('never builds a disabled floor', async () => {
+    const on = testBuilder('on', amountOf(-100));
+    const off = testBuilder('off', amountOf(-200));
+    const { renderer } = setup([on, off], floorsYaml(floor('on', 10), floor('off', 20, 'enabled: false')));
+    const panel = await renderer.render(request());
+    expect(codes(panel)).toEqual(['on']);
+    expect(off.calls.count).toBe(0);
+    expect(on.calls.count).toBe(1);
+  });
+
+  it('hides a hideWhenZero floor only when its amount is exactly zero', async () => {
+    const builders = [
+      testBuilder('zero', amountOf(0)),
+      testBuilder('minus-one-fen', amountOf(-1)),
+      testBuilder('plus-one-fen', amountOf(1), 'INFO'),
+      testBuilder('text', { amount: null }, 'TEXT'),
+    ];
+    const { renderer } = setup(
+      builders,
+      floorsYaml(
+        floor('zero', 10, 'hideWhenZero: true'),
+        floor('minus-one-fen', 20, 'hideWhenZero: true'),
+        floor('plus-one-fen', 30, 'hideWhenZero: true'),
+        floor('text', 40, 'hideWhenZero: true'),
+      ),
+    );
+    const panel = await renderer.render(request());
+    expect(codes(panel)).toEqual(['minus-one-fen', 'plus-one-fen', 'text']);
+    expect(panel.degraded).toBe(false);
+  });
+
+  it('shows a zero amount when hideWhenZero is not set', async () => {
+    const { renderer } = setup([testBuilder('zero', amountOf(0))], floorsYaml(floor('zero', 10)));
+    const panel = await renderer.render(request());
+    expect(panel.floors.map((f) => f.priceText)).toEqual(['¥0.00']);
+  });
+
+  it('shows zeroText instead of a zero price, in the panel locale', async () => {
+    const builders = [testBuilder('free', amountOf(0), 'CHARGE'), testBuilder('paid', amountOf(600), 'CHARGE')];
+    const zeroText = 'zeroText: { zh-CN: 免运费, en: Free }';
+    const { renderer } = setup(builders, floorsYaml(floor('free', 10, zeroText), floor('paid', 20, zeroText)));
+    const zh = await renderer.render(request('zh-CN'));
+    const en = await renderer.render(request('en'));
+    expect(zh.floors.map((f) => f.priceText)).toEqual(['免运费', '¥6.00']);
+    expect(en.floors.map((f) => f.priceText)).toEqual(['Free', 'CN¥6.00']);
+    // The amount itself stays a number for clients that compute with it.
+    expect(zh.floors[0]?.amount).toEqual(cny(0));
+  });
+
+  it('leaves out a floor whose builder returns null, without degrading the panel', async () => {
+    const builders = [testBuilder('member-only', null), testBuilder('other', amountOf(-100))];
+    const { renderer } = setup(builders, floorsYaml(floor('member-only', 10), floor('other', 20)));
+    const panel = await renderer.render(request());
+    expect(codes(panel)).toEqual(['other']);
+    expect(panel.degraded).toBe(false);
+  });
+
+  it('drops only the floor whose upstream failed, and reports the panel degraded', async () => {
+    const builders = [
+      testBuilder('spze', amountOf(20_900), 'GOODS'),
+      testBuilder('mj', () => Promise.reject(new UpstreamError('promotion', 'timeout', 'no answer in 300 ms'))),
+      testBuilder('coupon', amountOf(-600)),
+    ];
+    const { renderer, log } = setup(builders, floorsYaml(floor('spze', 10), floor('mj', 20), floor('coupon', 30)));
+    const panel = await renderer.render(request());
+    expect(codes(panel)).toEqual(['spze', 'coupon']);
+    expect(panel.degraded).toBe(true);
+    expect(panel.failedUpstreams).toEqual(['promotion']);
+    // Upstream failures are counted elsewhere; they are not builder bugs to log.
+    expect(log.entries.filter((e) => e['code'] === ErrorCode.BUILDER_FAILED)).toEqual([]);
+  });
+
+  it('lists each failed upstream once, in upstream order', async () => {
+    const failing = (upstream: 'cart' | 'promotion' | 'settlement') => () =>
+      Promise.reject(new UpstreamError(upstream, 'timeout', 'slow'));
+    const builders = [
+      testBuilder('a', failing('settlement')),
+      testBuilder('b', failing('promotion')),
+      testBuilder('c', failing('settlement')),
+      testBuilder('d', failing('cart')),
+    ];
+    const { renderer } = setup(builders, floorsYaml(floor('a', 10), floor('b', 20), floor('c', 30), floor('d', 40)));
+    const panel = await renderer.render(request());
+    expect(panel.floors).toEqual([]);
+    expect(panel.failedUpstreams).toEqual(['cart', 'promotion', 'settlement']);
+  });
+
+  it('drops a floor whose builder has a bug, degrades the panel and logs the failure once across renders', async () => {
+    const builders = [
+      testBuilder('broken', () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'minor')"))),
+      testBuilder('fine', amountOf(-100)),
+    ];
+    const { renderer, log } = setup(builders, floorsYaml(floor('broken', 10), floor('fine', 20)));
+    const first = await renderer.render(request());
+    const second = await renderer.render(request());
+    for (const panel of [first, second]) {
+      expect(codes(panel)).toEqual(['fine']);
+      expect(panel.degraded).toBe(true);
+      expect(panel.failedUpstreams).toEqual([]);
+    }
+    const logged = log.entries.filter((e) => e['code'] === ErrorCode.BUILDER_FAILED);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ level: 50, scene: 'test-sheet', floor: 'broken', builder: 'broken' });
+    expect(logged[0]?.['err']).toMatchObject({ type: 'TypeError', message: "Cannot read properties of undefined (reading 'minor')" });
+  });
+
+  it('warns once about an upstream failure across many renders and floors, naming the call', async () => {
+    const outage = () => Promise.reject(new UpstreamError('promotion', 'malformed', 'POST /promotions/query answered a body that breaks its contract at membership.tier'));
+    const builders = [testBuilder('a', outage), testBuilder('b', outage), testBuilder('fine', amountOf(-100))];
+    const { renderer, log } = setup(builders, floorsYaml(floor('a', 10), floor('b', 20), floor('fine', 30)));
+    for (let i = 0; i < 5; i++) await renderer.render(request());
+    const warned = log.entries.filter((e) => e['code'] === ErrorCode.UPSTREAM_MALFORMED);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ level: 40, upstream: 'promotion', outcome: 'malformed' });
+    expect(warned[0]?.['reason']).toContain('membership.tier');
+  });
+
+  it('logs the same floor again when it fails for a different cause', async () => {
+    let attempt = 0;
+    const builders = [testBuilder('flaky', () => Promise.reject(new Error(`bug #${++attempt}`)))];
+    const { renderer, log } = setup(builders, floorsYaml(floor('flaky', 10)));
+    await renderer.render(request());
+    await renderer.render(request());
+    const logged = log.entries.filter((e) => e['code'] === ErrorCode.BUILDER_FAILED);
+    expect(logged.map((e) => (e['err'] as { message: string }).message)).toEqual(['bug #1', 'bug #2']);
+  });
+
+  it('drops a floor whose build() throws synchronously instead of failing the whole panel', async () => {
+    const sync: FloorBuilder = {
+      name: 'sync-throw',
+      description: 'throws before returning a promise',
+      kind: 'DEDUCTION',
+      needs: [],
+      templateVars: [],
+      build() {
+        throw new Error('thrown synchronously');
+      },
+    };
+    const { renderer, log } = setup([sync, testBuilder('fine', amountOf(-100))], floorsYaml(floor('sync-throw', 10), floor('fine', 20)));
+    const panel = await renderer.render(request());
+    expect(codes(panel)).toEqual(['fine']);
+    expect(panel.degraded).toBe(true);
+    expect(log.entries.filter((e) => e['code'] === ErrorCode.BUILDER_FAILED)).toHaveLength(1);
+  });
+
+  it('rejects an unknown scene, naming the scenes it knows', async () => {
+    const registry = createBuilderRegistry([testBuilder('a', amountOf(1))]);
+    const one = compile('b-sheet', `scene: b-sheet\nfloors:\n${floor('a', 1)}`, registry);
+    const two = compile('a-sheet', `scene: a-sheet\nfloors:\n${floor('a', 1)}`, registry);
+    const renderer = new PanelRenderer({
+      layouts: () => new Map([[one.scene, one], [two.scene, two]]),
+      logger: pino({ level: 'silent' }),
+    });
+    await expect(renderer.render(request('zh-CN', 'checkout'))).rejects.toMatchObject({
+      code: ErrorCode.LAYOUT_UNKNOWN_SCENE,
+      message: 'scene must be one of "a-sheet", "b-sheet", but got: "checkout"',
+    });
+  });
+
+  it('renders names, sub-names and money in English for the en locale', async () => {
+    const registry = createBuilderRegistry(defaultBuilders);
+    const yaml = [
+      'scene: test-sheet',
+      'floors:',
+      floor('lj', 20, '', 'lj'),
+      floor('coupon', 30, 'subName: { zh-CN: "已领券 {amount}", en: "Coupons applied {amount}" }', 'coupon'),
+      floor('payable', 90, 'subName: { zh-CN: "共优惠 {savings}", en: "You save {savings}" }', 'payable'),
+    ].join('\n');
+    const layout = compile('test-sheet', yaml, registry);
+    const renderer = new PanelRenderer({ layouts: () => new Map([[layout.scene, layout]]), logger: pino({ level: 'silent' }) });
+    const panel = await renderer.render(request('en'));
+    expect(panel.locale).toBe('en');
+    expect(panel.floors.map((f) => [f.name, f.priceText, f.subName])).toEqual([
+      ['Name lj', '-CN¥5.00', null],
+      ['Name coupon', '-CN¥10.00', 'Coupons applied -CN¥10.00'],
+      ['Name payable', 'CN¥171.30', 'You save CN¥43.70'],
+    ]);
+  });
+
+  it('formats thousands and large amounts digit for digit', async () => {
+    const big: Money = cny(299_999_997_000); // ¥2,999,999,970.00
+    const { renderer } = setup([testBuilder('big', { amount: big }, 'GOODS')], floorsYaml(floor('big', 10)));
+    const zh = await renderer.render(request('zh-CN'));
+    const en = await renderer.render(request('en'));
+    expect(zh.floors[0]?.priceText).toBe('¥2,999,999,970.00');
+    expect(en.floors[0]?.priceText).toBe('CN¥2,999,999,970.00');
+  });
+
+  it('renders an empty sub-name, and a variable the builder did not supply, as nothing', async () => {
+    const builders = [testBuilder('a', { amount: cny(100) }), testBuilder('b', { amount: cny(100), vars: { note: 'hi' } })];
+    const { renderer } = setup(
+      builders,
+      floorsYaml(floor('a', 10, 'subName: { zh-CN: "{note}", en: "{note}" }'), floor('b', 20, 'subName: { zh-CN: "[{note}]", en: "{note}" }')),
+    );
+    const panel = await renderer.render(request());
+    expect(panel.floors.map((f) => f.subName)).toEqual([null, '[hi]']);
+  });
+
+  it('tells panelDidRender what happened to every configured floor', async () => {
+    const seen: { panel: RenderedPanel; outcomes: readonly FloorOutcome[] }[] = [];
+    const builders = [
+      testBuilder('shown', amountOf(-100)),
+      testBuilder('off', amountOf(-100)),
+      testBuilder('empty', null),
+      testBuilder('zero', amountOf(0)),
+      testBuilder('upstream', () => Promise.reject(new UpstreamError('settlement', 'http_error', 'status 503'))),
+      testBuilder('bug', () => Promise.reject(new RangeError('bad index'))),
+    ];
+    const { renderer } = setup(
+      builders,
+      floorsYaml(
+        floor('shown', 10),
+        floor('off', 20, 'enabled: false'),
+        floor('empty', 30),
+        floor('zero', 40, 'hideWhenZero: true'),
+        floor('upstream', 50),
+        floor('bug', 60),
+      ),
+      { panelDidRender: (panel, outcomes) => seen.push({ panel, outcomes }) },
+    );
+    const panel = await renderer.render(request());
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.panel).toBe(panel);
+    const byCode = Object.fromEntries((seen[0]?.outcomes ?? []).map((o) => [o.code, o]));
+    expect(byCode).toEqual({
+      shown: { code: 'shown', status: 'shown' },
+      off: { code: 'off', status: 'disabled' },
+      empty: { code: 'empty', status: 'empty' },
+      zero: { code: 'zero', status: 'zero' },
+      upstream: { code: 'upstream', status: 'upstream-failed', upstream: 'settlement' },
+      bug: { code: 'bug', status: 'builder-failed', error: 'RangeError: bad index' },
+    });
+    expect(seen[0]?.outcomes).toHaveLength(6);
+  });
+
+  it('renders the real builders from one fake quote, reading promotion only for floors that need it', async () => {
+    const registry = createBuilderRegistry(defaultBuilders);
+    const yaml = ['scene: test-sheet', 'floors:', floor('lj', 20, '', 'lj'), floor('shipping', 50, '', 'shipping')].join('\n');
+    const layout = compile('test-sheet', yaml, registry);
+    const renderer = new PanelRenderer({ layouts: () => new Map([[layout.scene, layout]]), logger: pino({ level: 'silent' }) });
+    const { data, calls } = fakePanelData({
+      quote: quoteFixture(),
+      promotion: new UpstreamError('promotion', 'timeout', 'slow'),
+    });
+    const panel = await renderer.render({ scene: 'test-sheet', data, viewer: { segments: [], platform: 'ios', locale: 'zh-CN' } });
+    expect(panel.degraded).toBe(false);
+    expect(panel.floors.map((f) => f.priceText)).toEqual(['-¥5.00', '¥6.00']);
+    expect(calls).not.toContain('promotion');
+  });
+});

@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PANEL_QUERY, startHarness, type Harness } from '../support/harness.ts';
+
+async function post(h: Harness, headers: Record<string, string>, body: unknown = { query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }) {
+  const res = await fetch(`${h.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as { data?: unknown; errors?: Array<{ message: string; extensions: { code: string } }> } };
+}
+
+describe('identity: the user is who the token says', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+  beforeEach(() => h.demo.resetCalls());
+
+  it('refuses a request without a token with 401, UNAUTHENTICATED and no data', async () => {
+    const res = await post(h, {});
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    expect(res.body.data).toBeUndefined();
+    expect(res.body.errors![0]!.extensions.code).toBe('UNAUTHENTICATED');
+    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0 });
+  });
+
+  it('refuses a token signed with another secret', async () => {
+    const forged = await h.token('u1001', { secret: 'an-attacker-secret-that-is-long-enough-123' });
+    const res = await post(h, { authorization: `Bearer ${forged}` });
+    expect(res.status).toBe(401);
+    expect(res.body.errors![0]).toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+    expect(res.body.errors![0]!.message).toContain('signature');
+    expect(res.body.data).toBeUndefined();
+  });
+
+  it('refuses an expired token', async () => {
+    const expired = await h.token('u1001', { ttlSeconds: -60 });
+    const res = await post(h, { authorization: `Bearer ${expired}` });
+    expect(res.status).toBe(401);
+    expect(res.body.errors![0]!.message).toContain('expired');
+  });
+
+  it('refuses a token for another audience', async () => {
+    const other = await h.token('u1001', { audience: 'some-other-service' });
+    const res = await post(h, { authorization: `Bearer ${other}` });
+    expect(res.status).toBe(401);
+    expect(res.body.errors![0]!.extensions.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a malformed Authorization header', async () => {
+    const res = await post(h, { authorization: 'Basic dTEwMDE6cGFzcw==' });
+    expect(res.status).toBe(401);
+    expect(res.body.errors![0]!.extensions.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('offers no argument to name a user: a userId argument is a validation error', async () => {
+    const token = await h.token('u1001');
+    const res = await post(h, { authorization: `Bearer ${token}` }, { query: '{ floorPanel(scene: "cart-bottom-sheet", userId: "u-basic") { degraded } }' });
+    expect(res.status).toBe(400);
+    expect(res.body.errors![0]!.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0 });
+  });
+
+  it('ignores a user id smuggled in headers: the token decides', async () => {
+    const token = await h.token('u1001');
+    await post(h, { authorization: `Bearer ${token}`, 'x-user-id': 'u-basic', 'x-app-platform': 'ios' });
+    expect(h.demo.received('cart')).toEqual(['u1001']);
+  });
+
+  it('refuses SKUs from another cart with BAD_USER_INPUT and never quotes them', async () => {
+    const token = await h.token('u1001');
+    const res = await post(h, { authorization: `Bearer ${token}` }, {
+      query: PANEL_QUERY,
+      variables: { scene: 'cart-bottom-sheet', selectedSkuIds: ['sku-oreo-116g', 'sku-gold-bar-1kg'] },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.data).toBeNull();
+    expect(res.body.errors![0]!.extensions.code).toBe('BAD_USER_INPUT');
+    expect(res.body.errors![0]!.message).toBe('selectedSkuIds must name SKUs in your cart, but these are not: "sku-gold-bar-1kg"');
+    expect(h.demo.calls().settlement).toBe(0);
+  });
+
+  it('prints a usable demo token as the last line of npm run token', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync('node', ['--import', 'tsx', 'src/cli/token.ts', 'u1001', '--segments', 'plus,new'], { encoding: 'utf8' });
+    const token = out.trim().split('\n').at(-1)!;
+    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sub: string; segments: string[] };
+    expect(payload).toMatchObject({ sub: 'u1001', segments: ['plus', 'new'] });
+    const res = await post(h, { authorization: `Bearer ${token}` });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('identity provider outage (auth.mode jwks)', () => {
+  let h: Harness;
+  let jwks: import('node:http').Server;
+  beforeAll(async () => {
+    const { createServer } = await import('node:http');
+    jwks = createServer((_req, res) => res.writeHead(503).end('down'));
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    const { port } = jwks.address() as { port: number };
+    h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl: `http://127.0.0.1:${port}/jwks.json` } } });
+  });
+  afterAll(async () => {
+    await h.close();
+    await new Promise((resolve) => jwks.close(resolve));
+  });
+
+  it('answers 503 SERVICE_UNAVAILABLE with Retry-After, not 401, so apps do not sign users out', async () => {
+    const { SignJWT, generateKeyPair } = await import('jose');
+    const { privateKey } = await generateKeyPair('RS256');
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setSubject('u1001')
+      .setIssuer(h.config.auth.issuer)
+      .setAudience(h.config.auth.audience)
+      .setExpirationTime('10m')
+      .sign(privateKey);
+    const res = await post(h, { authorization: `Bearer ${token}` });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect(res.body.data).toBeUndefined();
+    expect(res.body.errors![0]!.extensions.code).toBe('SERVICE_UNAVAILABLE');
+  });
+});

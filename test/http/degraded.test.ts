@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
+
+const SEED_CODES = ['spze', 'lj', 'coupon', 'plus95', 'shipping', 'plus-rebate', 'payable'];
+
+describe('a panel under upstream faults (DEMO_FAULTS)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ faults: 'promotion:hang', config: { upstreams: { promotion: { timeoutMs: 150 } } } });
+  });
+  afterAll(() => h.close());
+
+  const panel = async (user = 'u1001') => {
+    const res = await h.graphql<PanelResult>(user, PANEL_QUERY, { scene: 'cart-bottom-sheet' });
+    expect(res.status).toBe(200);
+    expect(res.body.errors).toBeUndefined();
+    return res.body.data!.floorPanel;
+  };
+
+  it('drops only the floors that need a hung promotion service and says so', async () => {
+    const p = await panel();
+    expect(p.degraded).toBe(true);
+    expect(p.failedUpstreams).toEqual(['PROMOTION']);
+    expect(p.floors.map((f) => f.code)).toEqual(['spze', 'lj', 'coupon', 'shipping', 'plus-rebate', 'payable']);
+    expect(p.floors[0]).toMatchObject({ priceText: '¥20.90' });
+  });
+
+  for (const [fault, outcome] of [
+    ['promotion:error:503', 'http_error'],
+    ['promotion:malformed', 'malformed'],
+    ['promotion:reset', 'network_error'],
+  ] as const) {
+    it(`treats ${fault} as a promotion failure (${outcome}), never an HTTP 500`, async () => {
+      h.demo.setFaults(fault);
+      const p = await panel();
+      expect(p.degraded).toBe(true);
+      expect(p.failedUpstreams).toEqual(['PROMOTION']);
+      expect(p.floors.map((f) => f.code)).not.toContain('plus95');
+      const metrics = await (await fetch(`${h.url}/metrics`)).text();
+      expect(metrics).toMatch(new RegExp(`floorplan_upstream_requests_total\\{upstream="promotion",outcome="${outcome}"\\} [1-9]`));
+    });
+  }
+
+  it('keeps only text floors when settlement fails', async () => {
+    h.demo.setFaults('settlement:error:500');
+    const res = await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'checkout-summary' });
+    const p = res.body.data!.floorPanel;
+    expect(p.degraded).toBe(true);
+    expect(p.failedUpstreams).toEqual(['SETTLEMENT']);
+    expect(p.floors.map((f) => f.code)).toEqual(['free-shipping-notice']);
+  });
+
+  it('renders a degraded panel, not an error, when the cart itself is down', async () => {
+    h.demo.setFaults('cart:error:503');
+    const p = await panel();
+    expect(p.degraded).toBe(true);
+    expect(p.failedUpstreams).toEqual(['CART']);
+    expect(p.floors).toEqual([]);
+  });
+
+  it('is not degraded while an upstream is merely slow within its timeout', async () => {
+    h.demo.setFaults('settlement:latency:30');
+    const p = await panel();
+    expect(p.degraded).toBe(false);
+    expect(p.floors.map((f) => f.code)).toEqual(SEED_CODES);
+  });
+
+  it('does not memoise a failure: the next request recovers as soon as the upstream does', async () => {
+    h.demo.setFaults('promotion:error:503');
+    expect((await panel()).degraded).toBe(true);
+    h.demo.setFaults('');
+    const p = await panel();
+    expect(p.degraded).toBe(false);
+    expect(p.floors.map((f) => f.code)).toEqual(SEED_CODES);
+  });
+
+  it('counts degraded panels and dropped floors in /metrics', async () => {
+    h.demo.setFaults('promotion:error:503');
+    await panel();
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/floorplan_panels_total\{scene="cart-bottom-sheet",degraded="true"\} [1-9]/);
+    expect(metrics).toMatch(/floorplan_floors_dropped_total\{scene="cart-bottom-sheet",floor="plus95",reason="promotion"\} [1-9]/);
+  });
+});

@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PANEL_QUERY, startHarness, type Harness } from '../support/harness.ts';
+import { createHttpUpstreamClients, type UpstreamClients } from '../../src/upstreams/clients.ts';
+
+describe('errors a client can see', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  it('answers an unknown scene with BAD_USER_INPUT naming the known scenes, before any upstream call', async () => {
+    h.demo.resetCalls();
+    const res = await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-shet' });
+    expect(res.status).toBe(200);
+    expect(res.body.data).toBeNull();
+    expect(res.body.errors![0]).toMatchObject({
+      message: 'scene must be one of "cart-bottom-sheet", "checkout-summary", but got: "cart-bottom-shet"',
+      extensions: { code: 'BAD_USER_INPUT', argumentName: 'scene' },
+    });
+    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0 });
+  });
+
+  it('refuses a body over the limit with 413 and a clear code', async () => {
+    const token = await h.token('u1001');
+    const res = await fetch(`${h.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: `{ __typename }`, padding: 'x'.repeat(h.config.server.bodyLimitBytes) }),
+    });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST', reason: 'FLOORPLAN_ERR_HTTP_BODY_TOO_LARGE' } }] });
+  });
+
+  it('refuses a body that is not JSON with 400', async () => {
+    const res = await fetch(`${h.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
+  });
+
+  it('sends no stack trace, even for a syntax error', async () => {
+    const res = await h.graphql('u1001', '{ floorPanel(scene: ');
+    expect(res.status).toBe(400);
+    expect(res.body.errors![0]!.extensions!.code).toBe('GRAPHQL_PARSE_FAILED');
+    expect(JSON.stringify(res.body)).not.toMatch(/stacktrace|\.ts:\d+|at .*\(/);
+  });
+
+  it('serves health, readiness and a 404 for unknown routes', async () => {
+    expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${h.url}/readyz`)).json()).toEqual({ status: 'ready' });
+    expect((await fetch(`${h.url}/nope`)).status).toBe(404);
+  });
+
+  it('serves a local landing page instead of the CDN one', async () => {
+    const res = await fetch(`${h.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('<title>Floorplan</title>');
+    expect(html).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)/);
+  });
+});
+
+describe('internal errors', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // A cart client that breaks in a way no upstream error explains: a bug, not an outage.
+    const real = createHttpUpstreamClients({
+      cart: { baseUrl: 'http://127.0.0.1:9/cart', timeoutMs: 100, connections: 1 },
+      promotion: { baseUrl: 'http://127.0.0.1:9/promotion', timeoutMs: 100, connections: 1 },
+      settlement: { baseUrl: 'http://127.0.0.1:9/settlement', timeoutMs: 100, connections: 1 },
+    });
+    const clients: UpstreamClients = {
+      ...real,
+      getCart: () => Promise.reject(new TypeError('secret detail: /etc/floorplan/keys.pem unreadable')),
+    };
+    h = await startHarness({ deps: { clients } });
+  });
+  afterAll(() => h.close());
+
+  it('masks them for the client as INTERNAL_SERVER_ERROR without the detail or a stack', async () => {
+    const res = await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' });
+    expect(res.status).toBe(200);
+    expect(res.body.errors![0]).toEqual({ message: 'Internal server error', path: ['floorPanel'], extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(JSON.stringify(res.body)).not.toContain('secret detail');
+  });
+});

@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { loadServiceConfig } from '../../src/config/service-config.ts';
+import { signDemoToken } from '../../src/viewer/demo-token.ts';
+import { PANEL_QUERY, type PanelResult } from '../support/harness.ts';
+
+/** The environment `npm start` sees: vitest's NODE_ENV=test would change Apollo's behaviour. */
+function startEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const { NODE_ENV: _testMode, VITEST: _vitest, ...env } = process.env;
+  return { ...env, ...extra };
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  probe.close();
+  await once(probe, 'close');
+  return port;
+}
+
+describe('npm start as a process', () => {
+  it('serves the demo on embedded defaults and drains an in-flight request on SIGTERM, exiting 0', async () => {
+    const [port, demoPort] = [await freePort(), await freePort()];
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: startEnv({ PORT: String(port), DEMO_PORT: String(demoPort), DEMO_FAULTS: 'settlement:latency:250', LOG_LEVEL: 'info' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      for (let i = 0; i < 100 && !output.includes('serving GraphQL at'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(output).toContain(`serving GraphQL at http://127.0.0.1:${port}/graphql`);
+
+      const token = await signDemoToken(loadServiceConfig({ env: {} }).auth, { userId: 'u1001' });
+      const inFlight = fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }),
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      child.kill('SIGTERM');
+
+      const res = await inFlight;
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { data: PanelResult };
+      expect(body.data.floorPanel.degraded).toBe(false);
+      expect(body.data.floorPanel.floors[0]).toMatchObject({ code: 'spze', priceText: '¥20.90' });
+
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(code).toBe(0);
+      expect(output).toContain('floorplan stopped');
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('exits 0 promptly on SIGTERM when idle', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: startEnv({ PORT: String(await freePort()), DEMO_PORT: String(await freePort()), LOG_LEVEL: 'info' }),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      for (let i = 0; i < 100 && !output.includes('serving GraphQL at'); i++) await new Promise((r) => setTimeout(r, 100));
+      child.kill('SIGTERM');
+      const exited = once(child, 'exit') as Promise<[number | null]>;
+      const timedOut = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 8000));
+      const result = await Promise.race([exited, timedOut]);
+      expect(result).toEqual([0, null]);
+      expect(output).toContain('floorplan stopped');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses to start on a broken floors file, naming the file and line', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'floorplan-floors-'));
+    writeFileSync(join(dir, 'cart-bottom-sheet.yaml'), 'scene: cart-bottom-sheet\nfloors:\n  - code: spze\n    builder: spzee\n    name: { zh-CN: 商品总额, en: Goods }\n    sort: 10\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: startEnv({ PORT: String(await freePort()), DEMO_PORT: String(await freePort()), FLOORS_DIR: dir }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(1);
+    expect(stderr).toContain('`floors[0].builder` must name a known builder (coupon, lj, mj, notice, payable, plus-rebate, plus95, shipping, spze), but got: "spzee"');
+    expect(stderr).toMatch(/cart-bottom-sheet\.yaml:4\)/);
+  });
+});

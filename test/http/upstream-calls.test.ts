@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
+
+const FLOORS = 'floors { code priceText }';
+
+describe('one call per upstream per request', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+  beforeEach(() => h.demo.resetCalls());
+
+  it('calls cart, promotion and settlement once for a panel of eight floors', async () => {
+    const res = await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' });
+    expect(res.body.data!.floorPanel.floors.length).toBeGreaterThanOrEqual(7);
+    expect(h.demo.calls()).toEqual({ cart: 1, promotion: 1, settlement: 1 });
+  });
+
+  it('still calls each upstream once when aliases ask for the same panel three times', async () => {
+    const res = await h.graphql(
+      'u1001',
+      `{ a: floorPanel(scene: "cart-bottom-sheet") { ${FLOORS} }
+         b: floorPanel(scene: "cart-bottom-sheet") { ${FLOORS} }
+         c: floorPanel(scene: "cart-bottom-sheet") { degraded } }`,
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(h.demo.calls()).toEqual({ cart: 1, promotion: 1, settlement: 1 });
+  });
+
+  it('still calls each upstream once for two different scenes in one request', async () => {
+    const res = await h.graphql(
+      'u1001',
+      `{ sheet: floorPanel(scene: "cart-bottom-sheet") { ${FLOORS} }
+         summary: floorPanel(scene: "checkout-summary") { ${FLOORS} } }`,
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(h.demo.calls()).toEqual({ cart: 1, promotion: 1, settlement: 1 });
+  });
+
+  it('batches two different selections into one settlement call with two quotes', async () => {
+    const res = await h.graphql<{ all: { floors: Array<{ code: string; priceText: string }> }; one: { floors: Array<{ code: string; priceText: string }> } }>(
+      'u1001',
+      `{ all: floorPanel(scene: "cart-bottom-sheet") { ${FLOORS} }
+         one: floorPanel(scene: "cart-bottom-sheet", selectedSkuIds: ["sku-oreo-116g"]) { ${FLOORS} } }`,
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(h.demo.calls()).toEqual({ cart: 1, promotion: 1, settlement: 1 });
+    const [body] = h.demo.received('settlement') as Array<{ quotes: unknown[] }>;
+    expect(body!.quotes).toHaveLength(2);
+    expect(res.body.data!.all.floors[0]).toEqual({ code: 'spze', priceText: '¥20.90' });
+    expect(res.body.data!.one.floors[0]).toEqual({ code: 'spze', priceText: '¥7.90' });
+  });
+
+  it('asks the upstreams about the token user only, with the selected lines', async () => {
+    await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' });
+    expect(h.demo.received('cart')).toEqual(['u1001']);
+    const [promotion] = h.demo.received('promotion') as Array<{ userId: string; skuIds: string[] }>;
+    expect(promotion).toEqual({ userId: 'u1001', skuIds: ['sku-mengniu-milk-4x250', 'sku-nongfu-550ml', 'sku-oreo-116g'] });
+    const [settlement] = h.demo.received('settlement') as Array<{ userId: string; quotes: Array<{ lines: unknown[] }> }>;
+    expect(settlement!.userId).toBe('u1001');
+    expect(settlement!.quotes[0]!.lines).toEqual([
+      { skuId: 'sku-mengniu-milk-4x250', quantity: 1 },
+      { skuId: 'sku-nongfu-550ml', quantity: 2 },
+      { skuId: 'sku-oreo-116g', quantity: 1 },
+    ]);
+  });
+
+  it('never shares one request’s data with the next: each request makes its own calls', async () => {
+    await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' });
+    await h.graphql('u-basic', PANEL_QUERY, { scene: 'cart-bottom-sheet' });
+    expect(h.demo.calls()).toEqual({ cart: 2, promotion: 2, settlement: 2 });
+    expect(h.demo.received('cart')).toEqual(['u1001', 'u-basic']);
+  });
+
+  it('reports the calls in /metrics by upstream and outcome', async () => {
+    await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' });
+    const text = await (await fetch(`${h.url}/metrics`)).text();
+    for (const upstream of ['cart', 'promotion', 'settlement']) {
+      expect(text).toMatch(new RegExp(`floorplan_upstream_requests_total\\{upstream="${upstream}",outcome="ok"\\} [1-9]`));
+    }
+    expect(text).toContain('floorplan_http_request_duration_seconds_bucket');
+  });
+});

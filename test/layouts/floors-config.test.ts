@@ -1,0 +1,342 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadServiceConfig } from '../../src/config/service-config.ts';
+import { ErrorCode, FloorplanError } from '../../src/errors.ts';
+import { defaultBuilders } from '../../src/floors/builders/index.ts';
+import { createBuilderRegistry } from '../../src/floors/registry.ts';
+import { compileFloorsFile, loadFloorsDir, type CompiledLayout } from '../../src/layouts/floors-config.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const registry = createBuilderRegistry(defaultBuilders);
+const LOCALES = ['zh-CN', 'en'] as const;
+const FILE = 'floors/cart-bottom-sheet.yaml';
+const KNOWN_BUILDERS = 'coupon, lj, mj, notice, payable, plus-rebate, plus95, shipping, spze';
+
+/** One YAML line per argument, so the line numbers in expected messages can be read off the call. */
+function yaml(...lines: string[]): string {
+  return `${lines.join('\n')}\n`;
+}
+
+function compile(source: string, file = FILE) {
+  return compileFloorsFile(file, source, registry, LOCALES);
+}
+
+function compiled(source: string, file = FILE): CompiledLayout {
+  const result = compile(source, file);
+  if (result.layout === undefined) throw new Error(`expected the file to compile, but got:\n${result.problems.map((p) => p.message).join('\n')}`);
+  return result.layout;
+}
+
+function messages(source: string, file = FILE): string[] {
+  const result = compile(source, file);
+  expect(result.layout).toBeUndefined();
+  return result.problems.map((p) => p.message);
+}
+
+/** A valid two-floor file for `scene`, to vary one line at a time. */
+function validFile(scene = 'cart-bottom-sheet'): string {
+  return yaml(
+    `scene: ${scene}`, // 1
+    'floors:', // 2
+    '  - code: spze', // 3
+    '    builder: spze', // 4
+    '    name: { zh-CN: 商品总额, en: Goods total }', // 5
+    '    sort: 10', // 6
+    '  - code: coupon', // 7
+    '    builder: coupon', // 8
+    '    name: { zh-CN: 优惠券, en: Coupons }', // 9
+    '    subName: { zh-CN: "已领券 {amount}", en: "Coupons applied {amount}" }', // 10
+    '    sort: 30', // 11
+  );
+}
+
+describe('loadFloorsDir on the shipped floors folder', () => {
+  const locales = loadServiceConfig({ dir: join(ROOT, 'config'), env: {} }).floors.locales;
+  const layouts = loadFloorsDir(join(ROOT, 'floors'), registry, locales);
+
+  it('compiles every shipped scene with its declared version', () => {
+    expect([...layouts.keys()].sort()).toEqual(['cart-bottom-sheet', 'checkout-summary']);
+    expect(layouts.get('cart-bottom-sheet')?.version).toBe('2026-11-21.1');
+    expect(layouts.get('checkout-summary')?.version).toBe('2026-11-21.1');
+    expect(layouts.get('cart-bottom-sheet')?.file).toBe('floors/cart-bottom-sheet.yaml');
+  });
+
+  it('orders the cart sheet floors by sort', () => {
+    expect(layouts.get('cart-bottom-sheet')?.floors.map((f) => f.code)).toEqual([
+      'spze',
+      'lj',
+      'mj',
+      'coupon',
+      'plus95',
+      'shipping',
+      'plus-rebate',
+      'payable',
+    ]);
+  });
+
+  it('binds each checkout floor to its builder, including a code that differs from the builder name', () => {
+    const floors = layouts.get('checkout-summary')?.floors ?? [];
+    expect(floors.map((f) => [f.code, f.builder.name])).toEqual([
+      ['spze', 'spze'],
+      ['shipping', 'shipping'],
+      ['lj', 'lj'],
+      ['mj', 'mj'],
+      ['coupon', 'coupon'],
+      ['plus95', 'plus95'],
+      ['free-shipping-notice', 'notice'],
+      ['payable', 'payable'],
+    ]);
+  });
+
+  it('returns deep-frozen layouts', () => {
+    const layout = layouts.get('cart-bottom-sheet') as CompiledLayout;
+    expect(Object.isFrozen(layout)).toBe(true);
+    expect(Object.isFrozen(layout.floors)).toBe(true);
+    expect(Object.isFrozen(layout.floors[0])).toBe(true);
+    expect(Object.isFrozen(layout.floors[0]?.name)).toBe(true);
+  });
+});
+
+describe('compileFloorsFile', () => {
+  it('compiles a valid file with defaults for enabled, hideWhenZero and style', () => {
+    const layout = compiled(validFile());
+    expect(layout.scene).toBe('cart-bottom-sheet');
+    expect(layout.file).toBe(FILE);
+    const [spze, coupon] = layout.floors;
+    expect(spze).toMatchObject({ code: 'spze', name: { 'zh-CN': '商品总额', en: 'Goods total' }, sort: 10, enabled: true, hideWhenZero: false, style: [], line: 3 });
+    expect(spze?.subName).toBeUndefined();
+    expect(coupon?.subName?.en?.variables).toEqual(['amount']);
+    expect(coupon?.line).toBe(7);
+  });
+
+  it('sorts floors by sort and keeps file order for ties', () => {
+    const layout = compiled(
+      yaml(
+        'scene: cart-bottom-sheet',
+        'floors:',
+        '  - { code: b, builder: lj, name: { zh-CN: B, en: B }, sort: 20 }',
+        '  - { code: c, builder: mj, name: { zh-CN: C, en: C }, sort: 10 }',
+        '  - { code: a, builder: coupon, name: { zh-CN: A, en: A }, sort: 20 }',
+      ),
+    );
+    expect(layout.floors.map((f) => f.code)).toEqual(['c', 'b', 'a']);
+  });
+
+  it('uses the declared version, as a string even when YAML reads it as a number', () => {
+    expect(compiled(validFile().replace('floors:\n', 'version: "2026-12-01.2"\nfloors:\n')).version).toBe('2026-12-01.2');
+    expect(compiled(validFile().replace('floors:\n', 'version: 3\nfloors:\n')).version).toBe('3');
+  });
+
+  it('defaults the version to sha-<12 hex> of the content, which changes when the content does', () => {
+    const first = compiled(validFile()).version;
+    const again = compiled(validFile()).version;
+    const edited = compiled(validFile().replace('sort: 30', 'sort: 31')).version;
+    expect(first).toMatch(/^sha-[0-9a-f]{12}$/);
+    expect(again).toBe(first);
+    expect(edited).toMatch(/^sha-[0-9a-f]{12}$/);
+    expect(edited).not.toBe(first);
+  });
+
+  it('rejects an unknown builder, listing the known builder names', () => {
+    expect(messages(validFile().replace('builder: coupon', 'builder: coupons'))).toEqual([
+      `\`floors[1].builder\` must name a known builder (${KNOWN_BUILDERS}), but got: "coupons" (floors/cart-bottom-sheet.yaml:8)`,
+    ]);
+  });
+
+  it('rejects a duplicate code, naming the line of its first use', () => {
+    expect(messages(validFile().replace('code: coupon', 'code: spze'))).toEqual([
+      '`floors[1].code` must be unique in the scene; it is already used at line 3, but got: "spze" (floors/cart-bottom-sheet.yaml:7)',
+    ]);
+  });
+
+  it('rejects a sort that is not an integer', () => {
+    expect(messages(validFile().replace('sort: 10', 'sort: "top"'))).toEqual([
+      '`floors[0].sort` must be an integer, but got: "top" (floors/cart-bottom-sheet.yaml:6)',
+    ]);
+    expect(messages(validFile().replace('sort: 10', 'sort: 10.5'))).toEqual([
+      '`floors[0].sort` must be an integer, but got: 10.5 (floors/cart-bottom-sheet.yaml:6)',
+    ]);
+  });
+
+  it('rejects enabled: "yes", which is a string and not a boolean', () => {
+    expect(messages(validFile().replace('    sort: 10\n', '    sort: 10\n    enabled: "yes"\n'))).toEqual([
+      '`floors[0].enabled` must be a boolean (true or false), but got: "yes" (floors/cart-bottom-sheet.yaml:7)',
+    ]);
+  });
+
+  it("rejects a template variable the builder does not provide, listing the builder's variables", () => {
+    expect(messages(validFile().replace('Coupons applied {amount}', 'Coupons applied {amount} {total}'))).toEqual([
+      '`floors[1].subName.en` may only use the variables of builder "coupon" ({amount}, {couponCount}), but got: "{total}" (floors/cart-bottom-sheet.yaml:10)',
+    ]);
+  });
+
+  it('says "none" when the builder offers no template variables at all', () => {
+    const source = yaml(
+      'scene: cart-bottom-sheet',
+      'floors:',
+      '  - code: free-shipping-notice',
+      '    builder: notice',
+      '    name: { zh-CN: 满99元包邮, en: Free shipping over ¥99 }',
+      '    subName: { zh-CN: "还差 {gap}", en: "{gap} to go" }',
+      '    sort: 80',
+    );
+    expect(messages(source)).toEqual([
+      '`floors[0].subName.zh-CN` may only use the variables of builder "notice" (none), but got: "{gap}" (floors/cart-bottom-sheet.yaml:6)',
+      '`floors[0].subName.en` may only use the variables of builder "notice" (none), but got: "{gap}" (floors/cart-bottom-sheet.yaml:6)',
+    ]);
+  });
+
+  it('rejects an unclosed "{" in a template, with its position', () => {
+    expect(messages(validFile().replace('已领券 {amount}', '已领券 {amount'))).toEqual([
+      '`floors[1].subName.zh-CN` must be a valid template; it has an unclosed "{" at character 5, but got: "已领券 {amount" (floors/cart-bottom-sheet.yaml:10)',
+    ]);
+  });
+
+  it('rejects a name that lacks one of the configured locales', () => {
+    expect(messages(validFile().replace('{ zh-CN: 优惠券, en: Coupons }', '{ zh-CN: 优惠券 }'))).toEqual([
+      '`floors[1].name.en` must be a string, but got: nothing (floors/cart-bottom-sheet.yaml:9)',
+    ]);
+  });
+
+  it('rejects a locale key that is not configured, listing the configured ones', () => {
+    expect(messages(validFile().replace('{ zh-CN: 优惠券, en: Coupons }', '{ zh-CN: 优惠券, en: Coupons, fr: Bons }'))).toEqual([
+      '`floors[1].name.fr` is not a known key (a typo?); the known keys are zh-CN, en (floors/cart-bottom-sheet.yaml:9)',
+    ]);
+  });
+
+  it('rejects a misspelt key such as hideWhenZeros, listing the known keys', () => {
+    expect(messages(validFile().replace('    sort: 30\n', '    sort: 30\n    hideWhenZeros: true\n'))).toEqual([
+      '`floors[1].hideWhenZeros` is not a known key (a typo?); the known keys are code, builder, name, subName, zeroText, style, sort, enabled, hideWhenZero (floors/cart-bottom-sheet.yaml:12)',
+    ]);
+  });
+
+  it('rejects a scene that does not match the file name', () => {
+    expect(messages(validFile('checkout-summary'))).toEqual([
+      '`scene` must match the file name "cart-bottom-sheet", but got: "checkout-summary" (floors/cart-bottom-sheet.yaml:1)',
+    ]);
+  });
+
+  it('reports a YAML syntax error with its line and nothing else', () => {
+    const source = yaml('scene: nope', 'floors:', '  - code: spze', '    builder spze', '    sort: top');
+    expect(messages(source)).toEqual(['YAML syntax error: Implicit keys need to be on a single line (floors/cart-bottom-sheet.yaml:4)']);
+  });
+
+  it('reports a key given twice as a YAML error', () => {
+    expect(messages(validFile().replace('    sort: 10\n', '    sort: 10\n    sort: 11\n'))).toEqual([
+      'YAML syntax error: Map keys must be unique (floors/cart-bottom-sheet.yaml:7)',
+    ]);
+  });
+
+  it('rejects an empty floors list', () => {
+    expect(messages(yaml('scene: cart-bottom-sheet', 'floors: []'))).toEqual([
+      '`floors` must list at least one floor, but got: [] (floors/cart-bottom-sheet.yaml:2)',
+    ]);
+  });
+
+  it('rejects an empty file as not being a mapping', () => {
+    expect(messages('')).toEqual(['the file must be a mapping, but got: null (floors/cart-bottom-sheet.yaml)']);
+  });
+
+  it('reports every problem of a file in one pass, in line order', () => {
+    const source = yaml(
+      'scene: cart-sheet', // 1
+      'floors:', // 2
+      '  - code: spze', // 3
+      '    builder: spze', // 4
+      '    name: { zh-CN: 商品总额, en: Goods total }', // 5
+      '    sort: top', // 6
+      '  - code: lj', // 7
+      '    builder: instant', // 8
+      '    name: { zh-CN: 立减, en: Instant discount }', // 9
+      '    sort: 20', // 10
+      '  - code: spze', // 11
+      '    builder: plus95', // 12
+      '    name: { zh-CN: PLUS专享95折 }', // 13
+      '    subName: { zh-CN: "本月剩余 {quota}", en: "{quotaRemaining} left" }', // 14
+      '    sort: 40', // 15
+    );
+    expect(messages(source)).toEqual([
+      '`scene` must match the file name "cart-bottom-sheet", but got: "cart-sheet" (floors/cart-bottom-sheet.yaml:1)',
+      '`floors[0].sort` must be an integer, but got: "top" (floors/cart-bottom-sheet.yaml:6)',
+      `\`floors[1].builder\` must name a known builder (${KNOWN_BUILDERS}), but got: "instant" (floors/cart-bottom-sheet.yaml:8)`,
+      '`floors[2].code` must be unique in the scene; it is already used at line 3, but got: "spze" (floors/cart-bottom-sheet.yaml:11)',
+      '`floors[2].name.en` must be a string, but got: nothing (floors/cart-bottom-sheet.yaml:13)',
+      '`floors[2].subName.zh-CN` may only use the variables of builder "plus95" ({amount}, {quotaRemaining}), but got: "{quota}" (floors/cart-bottom-sheet.yaml:14)',
+    ]);
+  });
+
+  it('carries the line of each problem alongside its message', () => {
+    const result = compile(validFile().replace('builder: coupon', 'builder: coupons'));
+    expect(result.problems.map((p) => [p.path, p.line])).toEqual([['floors[1].builder', 8]]);
+  });
+});
+
+describe('loadFloorsDir', () => {
+  const dirs: string[] = [];
+  function tempDir(files: Record<string, string>): string {
+    const dir = mkdtempSync(join(tmpdir(), 'floorplan-floors-'));
+    dirs.push(dir);
+    for (const [name, source] of Object.entries(files)) writeFileSync(join(dir, name), source);
+    return dir;
+  }
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function loadError(dir: string): FloorplanError {
+    try {
+      loadFloorsDir(dir, registry, LOCALES);
+    } catch (error) {
+      if (error instanceof FloorplanError) return error;
+      throw error;
+    }
+    throw new Error('expected loadFloorsDir to throw');
+  }
+
+  it('loads every <scene>.yaml in a folder and ignores other files', () => {
+    const dir = tempDir({ 'a.yaml': validFile('a'), 'b.yml': validFile('b'), 'README.md': '# not a layout' });
+    expect([...loadFloorsDir(dir, registry, LOCALES).keys()]).toEqual(['a', 'b']);
+  });
+
+  it('throws FLOORPLAN_ERR_LAYOUT_INVALID listing the problems of every bad file', () => {
+    const dir = tempDir({
+      'a.yaml': validFile('a').replace('sort: 10', 'sort: "top"'),
+      'b.yaml': validFile('b').replace('builder: coupon', 'builder: nope'),
+      'c.yaml': validFile('c'),
+    });
+    const error = loadError(dir);
+    expect(error.code).toBe(ErrorCode.LAYOUT_INVALID);
+    expect(error.message).toBe(
+      [
+        'Invalid floors config:',
+        `- \`floors[0].sort\` must be an integer, but got: "top" (${join(dir, 'a.yaml')}:6)`,
+        `- \`floors[1].builder\` must name a known builder (${KNOWN_BUILDERS}), but got: "nope" (${join(dir, 'b.yaml')}:8)`,
+      ].join('\n'),
+    );
+  });
+
+  it('rejects two files that define the same scene', () => {
+    const dir = tempDir({ 'a.yaml': validFile('a'), 'a.yml': validFile('a') });
+    const error = loadError(dir);
+    expect(error.code).toBe(ErrorCode.LAYOUT_INVALID);
+    expect(error.message).toBe(
+      `Invalid floors config:\n- \`scene\` must be unique in the floors folder; ${join(dir, 'a.yaml')} already defines it, but got: "a" (${join(dir, 'a.yml')})`,
+    );
+  });
+
+  it('throws FLOORPLAN_ERR_LAYOUT_INVALID for a folder with no layouts', () => {
+    const dir = tempDir({ 'notes.txt': 'nothing here' });
+    const error = loadError(dir);
+    expect(error.code).toBe(ErrorCode.LAYOUT_INVALID);
+    expect(error.message).toBe(`floors folder ${dir} must hold at least one <scene>.yaml, but has none`);
+  });
+
+  it('throws FLOORPLAN_ERR_LAYOUT_INVALID for a folder that does not exist', () => {
+    const dir = join(tempDir({}), 'missing');
+    const error = loadError(dir);
+    expect(error.code).toBe(ErrorCode.LAYOUT_INVALID);
+    expect(error.message).toMatch(new RegExp(`^floors folder ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} cannot be read: ENOENT`));
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * Starts the real thing on loopback for integration tests: the demo upstream server and a
+ * Floorplan server pointed at it, both on free ports, logs silenced. Requests go through
+ * real HTTP (fetch), so what a test sees is what a mobile app sees.
+ */
+import { startFloorplan, type FloorplanDeps, type FloorplanServer } from '../../src/app.ts';
+import { loadServiceConfig, type DeepPartial, type ServiceConfig } from '../../src/config/service-config.ts';
+import { startDemoUpstreams, type DemoUpstreams } from '../../src/demo-upstreams/server.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { signDemoToken, type DemoTokenOptions } from '../../src/viewer/demo-token.ts';
+
+export const PANEL_QUERY = /* GraphQL */ `
+  query Panel($scene: String!, $selectedSkuIds: [ID!]) {
+    floorPanel(scene: $scene, selectedSkuIds: $selectedSkuIds) {
+      scene layoutVersion degraded failedUpstreams locale
+      floors { code name priceText amount { minor currency } subName style sort kind }
+    }
+  }
+`;
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: { data?: T | null; errors?: Array<{ message: string; extensions?: Record<string, unknown>; path?: unknown[] }> };
+}
+
+export interface Harness {
+  readonly url: string;
+  readonly demo: DemoUpstreams;
+  readonly server: FloorplanServer;
+  readonly config: ServiceConfig;
+  token(userId: string, options?: Omit<DemoTokenOptions, 'userId'>): Promise<string>;
+  /** POSTs a GraphQL request as `userId` (or with the given headers only, when userId is null). */
+  graphql<T = Record<string, unknown>>(
+    userId: string | null,
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<GraphQLResponse<T>>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  readonly faults?: string;
+  readonly config?: DeepPartial<ServiceConfig>;
+  readonly deps?: FloorplanDeps;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const demo = await startDemoUpstreams({ port: 0, faults: options.faults ?? '' });
+  const config = loadServiceConfig({
+    env: {},
+    overrides: {
+      server: { port: 0, shutdownGraceMs: 2000 },
+      log: { level: 'silent' },
+      ...options.config,
+    },
+  });
+  const upstreams = {
+    cart: { ...config.upstreams.cart, baseUrl: demo.baseUrls.cart },
+    promotion: { ...config.upstreams.promotion, baseUrl: demo.baseUrls.promotion },
+    settlement: { ...config.upstreams.settlement, baseUrl: demo.baseUrls.settlement },
+  };
+  const server = await startFloorplan(config, { upstreams, logger: createLogger('silent'), ...options.deps });
+  const token = (userId: string, tokenOptions: Omit<DemoTokenOptions, 'userId'> = {}) =>
+    signDemoToken(config.auth, { userId, ...tokenOptions });
+
+  return {
+    url: server.url,
+    demo,
+    server,
+    config,
+    token,
+    async graphql(userId, query, variables, headers = {}) {
+      const auth: Record<string, string> = userId === null ? {} : { authorization: `Bearer ${await token(userId)}` };
+      const res = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'accept-language': 'zh-CN', ...auth, ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: res.status, headers: res.headers, body: (await res.json()) as GraphQLResponse['body'] } as never;
+    },
+    async close() {
+      await server.stop();
+      await demo.close();
+    },
+  };
+}
+
+/** The shape of `floorPanel` in PANEL_QUERY responses. */
+export interface PanelResult {
+  floorPanel: {
+    scene: string;
+    layoutVersion: string;
+    degraded: boolean;
+    failedUpstreams: string[];
+    locale: string;
+    floors: Array<{
+      code: string;
+      name: string;
+      priceText: string | null;
+      amount: { minor: number; currency: string } | null;
+      subName: string | null;
+      style: string[];
+      sort: number;
+      kind: string;
+    }>;
+  };
+}

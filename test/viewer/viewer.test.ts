@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { buildViewer, negotiateLocale } from '../../src/viewer/viewer.ts';
+
+const LOCALES = ['zh-CN', 'en'] as const;
+
+describe('negotiateLocale', () => {
+  it.each([
+    ['zh-CN', 'zh-CN'],
+    ['en', 'en'],
+    ['EN', 'en'],
+    ['zh-cn', 'zh-CN'],
+  ])('matches %j exactly, ignoring case', (header, locale) => {
+    expect(negotiateLocale(header, LOCALES)).toBe(locale);
+  });
+
+  it('picks the highest q-value, not the first listed', () => {
+    expect(negotiateLocale('zh-CN;q=0.5, en;q=0.8', LOCALES)).toBe('en');
+    expect(negotiateLocale('en;q=0.3,zh-CN', LOCALES)).toBe('zh-CN');
+  });
+
+  it('keeps header order between equal q-values', () => {
+    expect(negotiateLocale('en, zh-CN', LOCALES)).toBe('en');
+    expect(negotiateLocale('zh-CN;q=0.7, en;q=0.7', LOCALES)).toBe('zh-CN');
+  });
+
+  it('skips tags refused with q=0 or with an unreadable q', () => {
+    expect(negotiateLocale('en;q=0, zh-CN;q=0.1', LOCALES)).toBe('zh-CN');
+    expect(negotiateLocale('zh-CN;q=abc, en;q=0.2', LOCALES)).toBe('en');
+  });
+
+  it('reads q among other parameters and around spaces', () => {
+    expect(negotiateLocale('zh-CN ; level=1 ; q=0.2 , en ; q=0.9', LOCALES)).toBe('en');
+  });
+
+  it('falls back to another region of the same language', () => {
+    expect(negotiateLocale('en-GB', LOCALES)).toBe('en');
+    expect(negotiateLocale('zh-TW', LOCALES)).toBe('zh-CN');
+    expect(negotiateLocale('zh', LOCALES)).toBe('zh-CN');
+  });
+
+  it('prefers an exact tag over a same-language one', () => {
+    expect(negotiateLocale('en-GB', ['en', 'en-GB'])).toBe('en-GB');
+  });
+
+  it('moves on to the next preference when a tag matches nothing', () => {
+    expect(negotiateLocale('fr-FR, de;q=0.9, en-US;q=0.5', LOCALES)).toBe('en');
+  });
+
+  it.each([
+    ['nothing', undefined],
+    ['an empty header', ''],
+    ['only a wildcard', '*'],
+    ['languages not configured', 'fr-FR, de;q=0.9'],
+    ['garbage', ';;;,,=q'],
+    ['blank entries', ' , , '],
+  ])('returns the first configured locale for %s', (_label, header) => {
+    expect(negotiateLocale(header, LOCALES)).toBe('zh-CN');
+    expect(negotiateLocale(header, ['en', 'zh-CN'])).toBe('en');
+  });
+});
+
+/** A header getter over a plain object that records each name asked for. */
+function headers(values: Record<string, string>) {
+  const asked: string[] = [];
+  const get = (name: string) => {
+    asked.push(name);
+    return values[name];
+  };
+  return { get, asked };
+}
+
+const claims = { userId: 'u1001', segments: ['plus'] } as const;
+
+describe('buildViewer', () => {
+  it('builds a viewer from claims and client headers', () => {
+    const { get } = headers({
+      'x-app-platform': 'iOS',
+      'x-app-version': '12.3.0',
+      'x-session-id': 'sess_01HX-abc',
+      'accept-language': 'en-GB,en;q=0.9',
+    });
+    expect(buildViewer(claims, get, LOCALES)).toEqual({
+      userId: 'u1001',
+      segments: ['plus'],
+      platform: 'ios',
+      appVersion: '12.3.0',
+      locale: 'en',
+      sessionId: 'sess_01HX-abc',
+    });
+  });
+
+  it('uses "unknown", null and the first locale when the headers are absent', () => {
+    expect(buildViewer(claims, headers({}).get, LOCALES)).toEqual({
+      userId: 'u1001',
+      segments: ['plus'],
+      platform: 'unknown',
+      appVersion: null,
+      locale: 'zh-CN',
+      sessionId: null,
+    });
+  });
+
+  it('trims and lower-cases the platform', () => {
+    expect(buildViewer(claims, headers({ 'x-app-platform': '  Android ' }).get, LOCALES).platform).toBe('android');
+  });
+
+  it.each([
+    ['a space', 'ios 17'],
+    ['markup', '<script>'],
+    ['65 characters', 'a'.repeat(65)],
+    ['only spaces', '   '],
+  ])('drops header values with %s', (_label, value) => {
+    const viewer = buildViewer(claims, headers({ 'x-app-platform': value, 'x-app-version': value, 'x-session-id': value }).get, LOCALES);
+    expect(viewer).toMatchObject({ platform: 'unknown', appVersion: null, sessionId: null });
+  });
+
+  it('accepts header values of exactly 64 token characters', () => {
+    const value = 'a'.repeat(64);
+    const viewer = buildViewer(claims, headers({ 'x-app-platform': value, 'x-app-version': value, 'x-session-id': value }).get, LOCALES);
+    expect(viewer).toMatchObject({ platform: value, appVersion: value, sessionId: value });
+  });
+
+  it('takes the user id and segments from the claims only, whatever the headers say', () => {
+    const everyHeader = (name: string) => (name === 'accept-language' ? undefined : 'u9999');
+    const viewer = buildViewer({ userId: 'u1001', segments: [] }, everyHeader, LOCALES);
+    expect(viewer.userId).toBe('u1001');
+    expect(viewer.segments).toEqual([]);
+  });
+
+  it('reads no header that could name a user', () => {
+    const { get, asked } = headers({ 'x-user-id': 'u9999' });
+    buildViewer(claims, get, LOCALES);
+    expect([...asked].sort()).toEqual(['accept-language', 'x-app-platform', 'x-app-version', 'x-session-id']);
+  });
+});
