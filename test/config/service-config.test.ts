@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadServiceConfig, type LoadServiceConfigOptions } from '../../src/config/service-config.ts';
 import { ErrorCode, FloorplanError } from '../../src/errors.ts';
+import { thrownBy } from '../support/thrown.ts';
 
 const CONFIG_DIR = join(import.meta.dirname, '..', '..', 'config');
 const DEFAULT_YAML = readFileSync(join(CONFIG_DIR, 'default.yaml'), 'utf8');
@@ -13,13 +14,7 @@ function load(env: NodeJS.ProcessEnv = {}, options: Omit<LoadServiceConfigOption
 }
 
 function loadError(env: NodeJS.ProcessEnv, options: Omit<LoadServiceConfigOptions, 'env'> = {}): FloorplanError {
-  try {
-    load(env, options);
-  } catch (error) {
-    if (error instanceof FloorplanError) return error;
-    throw error;
-  }
-  throw new Error('expected loadServiceConfig to throw');
+  return thrownBy(() => load(env, options));
 }
 
 /** The problem lines of a FLOORPLAN_ERR_CONFIG_INVALID error, checking its code and heading. */

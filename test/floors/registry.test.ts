@@ -3,6 +3,7 @@ import { ErrorCode, FloorplanError } from '../../src/errors.ts';
 import type { FloorBuilder } from '../../src/floors/builder.ts';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
+import { thrownBy } from '../support/thrown.ts';
 
 function builder(overrides: Partial<FloorBuilder> = {}): FloorBuilder {
   return {
@@ -21,15 +22,6 @@ function malformedBuilder(fields: Record<string, unknown>): FloorBuilder {
   return { ...builder(), ...fields } as unknown as FloorBuilder;
 }
 
-function thrownBy(action: () => unknown): FloorplanError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof FloorplanError) return error;
-    throw new Error(`expected a FloorplanError, got ${String(error)}`);
-  }
-  throw new Error('expected the call to throw');
-}
 
 describe('createBuilderRegistry', () => {
   it('finds each builder by its name', () => {

@@ -7,6 +7,7 @@ import { ErrorCode, FloorplanError } from '../../src/errors.ts';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
 import { compileFloorsFile, loadFloorsDir, type CompiledLayout } from '../../src/layouts/floors-config.ts';
+import { thrownBy } from '../support/thrown.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const registry = createBuilderRegistry(defaultBuilders);
@@ -285,15 +286,7 @@ describe('loadFloorsDir', () => {
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
 
-  function loadError(dir: string): FloorplanError {
-    try {
-      loadFloorsDir(dir, registry, LOCALES);
-    } catch (error) {
-      if (error instanceof FloorplanError) return error;
-      throw error;
-    }
-    throw new Error('expected loadFloorsDir to throw');
-  }
+  const loadError = (dir: string): FloorplanError => thrownBy(() => loadFloorsDir(dir, registry, LOCALES));
 
   it('loads every <scene>.yaml in a folder and ignores other files', () => {
     const dir = tempDir({ 'a.yaml': validFile('a'), 'b.yml': validFile('b'), 'README.md': '# not a layout' });

@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, FloorplanError } from '../../src/errors.ts';
 import { isZero, money, negate, sum } from '../../src/money/money.ts';
+import { thrownBy } from '../support/thrown.ts';
 
-function thrownBy(action: () => unknown): FloorplanError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof FloorplanError) return error;
-    throw new Error(`expected a FloorplanError, got ${String(error)}`);
-  }
-  throw new Error('expected the call to throw');
-}
 
 describe('money', () => {
   it('builds an amount from integer minor units', () => {

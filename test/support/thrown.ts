@@ -1,0 +1,12 @@
+import { FloorplanError } from '../../src/errors.ts';
+
+/** The FloorplanError `action` throws; fails the test if it throws something else or nothing. */
+export function thrownBy(action: () => unknown): FloorplanError {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof FloorplanError) return error;
+    throw new Error(`expected a FloorplanError, got ${String(error)}`);
+  }
+  throw new Error('expected the call to throw');
+}
