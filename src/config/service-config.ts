@@ -72,6 +72,60 @@ export const serviceConfigSchema = z.strictObject({
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   }),
+  redis: z.strictObject({
+    /** redis://host:port/db; empty means no Redis: L1 caches only, no cross-replica publish. */
+    url: z.union([z.literal(''), z.url({ protocol: /^rediss?$/ })]),
+    /** Key prefix for everything Floorplan stores, so several deployments can share a Redis. */
+    keyPrefix: z.string(),
+    /** A command slower than this counts as a failure (a miss for the cache). */
+    commandTimeoutMs: integer().positive().max(10_000),
+    connectTimeoutMs: integer().positive().max(60_000),
+  }),
+  cache: z.strictObject({
+    /** Entries kept in each in-process (L1) cache; it is always bounded. */
+    l1MaxEntries: integer().positive(),
+    /** Promotion results per user and selection: fresh for ttlSeconds, then served stale while refreshing for staleSeconds. */
+    promotion: z.strictObject({ ttlSeconds: integer().min(0), staleSeconds: integer().min(0) }),
+    /** After this many consecutive Redis failures, skip Redis for halfOpenAfterMs. */
+    redisBreaker: z.strictObject({ consecutiveFailures: integer().positive(), halfOpenAfterMs: integer().positive() }),
+  }),
+  flags: z.strictObject({
+    /** Unleash API URL (e.g. http://unleash:4242/api); empty means flags come from bootstrapFile, evaluated locally. */
+    unleashUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
+    /** Backend API token for unleashUrl. */
+    unleashToken: z.string(),
+    appName: z.string().min(1),
+    environment: z.string().min(1),
+    /** How often to poll Unleash for changes. */
+    refreshIntervalMs: integer().min(100),
+    /** Flags in Unleash's export format ({"features": [...]}), used when unleashUrl is empty; re-read on change. */
+    bootstrapFile: z.string().min(1),
+    /** A flag named <prefix><upstream> that is ON stops all calls to that upstream (kill switch). */
+    killFlagPrefix: z.string().min(1),
+  }),
+  admin: z.strictObject({
+    /** Bearer credential for /admin/*; empty disables the admin endpoints (404). */
+    token: z.string(),
+  }),
+  layouts: z.strictObject({
+    /** Watch floors/*.yaml and swap in a valid edit without restart. */
+    watch: z.boolean(),
+    /** With Redis: how often to re-check the published layouts, so a missed pub/sub message is not lost. */
+    resyncIntervalMs: integer().positive(),
+  }),
+  limits: z.strictObject({
+    /** Every request's whole budget for upstream work; past it the missing floors drop (degraded). */
+    requestDeadlineMs: integer().positive(),
+    maxDepth: integer().positive(),
+    maxAliases: integer().positive(),
+    maxTokens: integer().positive(),
+    maxCost: integer().positive(),
+    /** Per-user token bucket: sustained requests per second and burst size; 0 disables. */
+    rateLimitPerSecond: z.number().min(0),
+    rateLimitBurst: integer().min(0),
+    /** Accept only operations registered through APQ beforehand (production safelist). */
+    persistedQueriesOnly: z.boolean(),
+  }),
 });
 
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
@@ -96,6 +150,13 @@ const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' 
   ['DEMO_FAULTS', ['demo', 'faults'], 'string'],
   ['FLOORS_DIR', ['floors', 'dir'], 'string'],
   ['LOG_LEVEL', ['log', 'level'], 'string'],
+  ['REDIS_URL', ['redis', 'url'], 'string'],
+  ['UNLEASH_URL', ['flags', 'unleashUrl'], 'string'],
+  ['UNLEASH_TOKEN', ['flags', 'unleashToken'], 'string'],
+  ['UNLEASH_REFRESH_MS', ['flags', 'refreshIntervalMs'], 'int'],
+  ['FLAGS_FILE', ['flags', 'bootstrapFile'], 'string'],
+  ['ADMIN_TOKEN', ['admin', 'token'], 'string'],
+  ['REQUEST_DEADLINE_MS', ['limits', 'requestDeadlineMs'], 'int'],
 ];
 
 /** The environment variable names that override config, for the README and error messages. */
