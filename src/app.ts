@@ -53,8 +53,13 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
   const layouts = loadFloorsDir(resolve(deps.root ?? process.cwd(), config.floors.dir), registry, config.floors.locales);
   const clients =
     deps.clients ??
-    createHttpUpstreamClients(deps.upstreams ?? config.upstreams, (upstream, outcome, seconds) =>
-      metrics.upstreamCall(upstream, outcome, seconds),
+    createHttpUpstreamClients(
+      deps.upstreams ?? config.upstreams,
+      (upstream, outcome, seconds) => metrics.upstreamCall(upstream, outcome, seconds),
+      (upstream, state) => {
+        metrics.upstreamBreakerState(upstream, state);
+        logger.warn({ upstream, state }, `${upstream} circuit breaker is ${state}`);
+      },
     );
   const renderer = new PanelRenderer({
     layouts: () => layouts,
@@ -85,7 +90,8 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       return Array.isArray(value) ? value[0] : value;
     };
     const viewer = buildViewer(claims, header, config.floors.locales);
-    return { viewer, scope: new RequestScope({ userId: viewer.userId, clients }), renderer };
+    const deadline = AbortSignal.timeout(config.limits.requestDeadlineMs);
+    return { viewer, scope: new RequestScope({ userId: viewer.userId, clients, signal: deadline }), renderer };
   }
 
   let ready = false;

@@ -44,6 +44,12 @@ export const ErrorCode = {
   UPSTREAM_MALFORMED: 'FLOORPLAN_ERR_UPSTREAM_MALFORMED',
   /** The connection to an upstream failed (refused, reset, DNS). */
   UPSTREAM_NETWORK: 'FLOORPLAN_ERR_UPSTREAM_NETWORK',
+  /** An upstream call was not attempted: its circuit breaker is open after repeated failures. */
+  UPSTREAM_CIRCUIT_OPEN: 'FLOORPLAN_ERR_UPSTREAM_CIRCUIT_OPEN',
+  /** An upstream call was not attempted: too many calls to it were already in flight (bulkhead). */
+  UPSTREAM_REJECTED: 'FLOORPLAN_ERR_UPSTREAM_REJECTED',
+  /** An upstream call was not attempted: an operator turned its kill switch on. */
+  UPSTREAM_KILLED: 'FLOORPLAN_ERR_UPSTREAM_KILLED',
   /** `selectedSkuIds` named a SKU that is not in the caller's own cart. */
   SELECTION_NOT_IN_CART: 'FLOORPLAN_ERR_SELECTION_NOT_IN_CART',
   /** Money arithmetic would leave exact integer range or mix currencies. */

@@ -20,6 +20,17 @@ const upstreamSchema = z.strictObject({
   timeoutMs: integer().positive().max(60_000),
   /** Keep-alive connections in the pool to this upstream's origin. */
   connections: integer().positive().max(4096),
+  /** Extra attempts for a failed idempotent read (network error, 502/503/504); 0 disables. */
+  retries: integer().min(0).max(5),
+  /** Retries may add at most this % of calls on top of first attempts. */
+  retryBudgetPercent: z.number().min(0).max(100),
+  /** Consecutive failures (timeouts, network errors, 5xx) that open the circuit. */
+  breakerConsecutiveFailures: integer().positive(),
+  /** How long an open circuit fails fast before one trial call. */
+  breakerHalfOpenAfterMs: integer().positive(),
+  /** Calls in flight at once (bulkhead) and how many may wait beyond that. */
+  maxConcurrent: integer().positive(),
+  maxQueued: integer().min(0),
 });
 
 const authSchema = z.discriminatedUnion('mode', [

@@ -12,7 +12,7 @@ import DataLoader from 'dataloader';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { PanelData } from '../floors/builder.ts';
 import type { UpstreamClients } from '../upstreams/clients.ts';
-import type { Cart, CartLine, PromotionResult, SettlementQuote } from '../upstreams/contracts.ts';
+import type { Cart, CartLine, PromotionResult, SettlementQuote, UpstreamName } from '../upstreams/contracts.ts';
 import { UpstreamError } from '../upstreams/upstream-error.ts';
 
 /** The lines a panel is about and the keys that identify them for the loaders. */
@@ -66,10 +66,17 @@ export class RequestScope {
   private readonly quotes: DataLoader<string, SettlementQuote>;
   private readonly selections = new Map<string, Promise<Selection>>();
 
-  constructor(options: { userId: string; clients: UpstreamClients; signal?: AbortSignal }) {
+  private readonly killed: (upstream: UpstreamName) => boolean;
+
+  /**
+   * @param options.signal the request's deadline: aborts every upstream call still running when it fires.
+   * @param options.killed the operator's kill switches: a killed upstream is never called and its floors drop.
+   */
+  constructor(options: { userId: string; clients: UpstreamClients; signal?: AbortSignal; killed?: (upstream: UpstreamName) => boolean }) {
     this.clients = options.clients;
     this.userId = options.userId;
     this.signal = options.signal;
+    this.killed = options.killed ?? (() => false);
     this.carts = new DataLoader((keys) => this.loadCarts(keys), { name: 'cart' });
     this.promotions = new DataLoader((keys) => this.loadPromotions(keys), { name: 'promotion' });
     this.quotes = new DataLoader((keys) => this.loadQuotes(keys), { name: 'settlement' });
@@ -99,6 +106,7 @@ export class RequestScope {
   }
 
   private async loadCarts(userIds: readonly string[]): Promise<Array<Cart | Error>> {
+    if (this.killed('cart')) return userIds.map((key) => this.failed(this.carts, key, killedError('cart')));
     // Only the viewer's own id is ever asked for, so this is one call.
     return Promise.all(
       userIds.map((userId) =>
@@ -108,6 +116,7 @@ export class RequestScope {
   }
 
   private async loadPromotions(skuKeys: readonly string[]): Promise<Array<PromotionResult | Error>> {
+    if (this.killed('promotion')) return skuKeys.map((key) => this.failed(this.promotions, key, killedError('promotion')));
     const union = new Set<string>();
     for (const key of skuKeys) for (const sku of JSON.parse(key) as string[]) union.add(sku);
     try {
@@ -123,6 +132,7 @@ export class RequestScope {
   }
 
   private async loadQuotes(quoteKeys: readonly string[]): Promise<Array<SettlementQuote | Error>> {
+    if (this.killed('settlement')) return quoteKeys.map((key) => this.failed(this.quotes, key, killedError('settlement')));
     try {
       const result = await this.clients.quote(
         {
@@ -150,4 +160,8 @@ export class RequestScope {
     loader.clear(key);
     return error instanceof Error ? error : new Error(String(error));
   }
+}
+
+function killedError(upstream: UpstreamName): UpstreamError {
+  return new UpstreamError(upstream, 'killed', 'not called: its kill switch is on');
 }

@@ -2,7 +2,7 @@
  * Prometheus metrics on a registry of our own (not prom-client's global), so two servers in
  * one process — as in tests — never share or double-register counters.
  */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FloorOutcome } from '../floors/renderer.ts';
 import type { RenderedPanel } from '../floors/panel.ts';
 import type { UpstreamName } from '../upstreams/contracts.ts';
@@ -12,11 +12,34 @@ export interface FloorplanMetrics {
   readonly registry: Registry;
   /** Counts one upstream call and its duration. */
   upstreamCall(upstream: UpstreamName, outcome: UpstreamOutcome, durationSeconds: number): void;
+  /** An upstream's circuit breaker changed state. */
+  upstreamBreakerState(upstream: UpstreamName, state: 'closed' | 'open' | 'half-open'): void;
   /** Records one HTTP request's duration. */
   httpRequest(route: string, method: string, status: number, durationSeconds: number): void;
   /** Counts a rendered panel and the floors it left out. */
   panelRendered(panel: RenderedPanel, outcomes: readonly FloorOutcome[]): void;
+  /**
+   * Counts one lookup in a cross-request cache layer. `error` on L2 means Redis could not
+   * answer (an error, a timeout, or the breaker skipping it), so the lookup went on without it.
+   */
+  cacheResult(cache: string, layer: CacheLayer, result: CacheLookupResult): void;
+  /** Records a Redis breaker's state: while open, its user skips Redis and works from process memory. */
+  redisBreakerState(name: string, state: RedisBreakerState): void;
+  /** Counts one rate-limit decision and which bucket made it (`local` while Redis is unavailable). */
+  rateLimited(outcome: RateLimitOutcome, store: RateLimitStore): void;
 }
+
+/** `l1`: the in-process lru-cache; `l2`: Redis, shared by every instance. */
+export type CacheLayer = 'l1' | 'l2';
+/** `stale`: found past its fresh TTL but within its stale window, served while one refresh runs. */
+export type CacheLookupResult = 'hit' | 'stale' | 'miss' | 'error';
+export type RedisBreakerState = 'closed' | 'open' | 'half-open';
+export type RateLimitOutcome = 'allowed' | 'limited';
+/** `redis`: the shared bucket every instance sees; `local`: this process's fallback bucket. */
+export type RateLimitStore = 'redis' | 'local';
+
+/** Gauge value per breaker state: 1 open (Redis skipped), 0.5 half-open (one probe in flight), 0 closed. */
+const BREAKER_GAUGE: Readonly<Record<RedisBreakerState, number>> = { closed: 0, 'half-open': 0.5, open: 1 };
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): FloorplanMetrics {
   const registry = new Registry();
@@ -54,9 +77,38 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
     labelNames: ['scene', 'floor', 'reason'] as const,
     registers: [registry],
   });
+  const cacheRequests = new Counter({
+    name: 'floorplan_cache_requests_total',
+    help: 'Cross-request cache lookups, by cache, layer (l1|l2) and result (hit|stale|miss|error).',
+    labelNames: ['cache', 'layer', 'result'] as const,
+    registers: [registry],
+  });
+  const breakerOpen = new Gauge({
+    name: 'floorplan_redis_breaker_open',
+    help: 'Redis circuit breaker state by user of Redis: 1 open (Redis skipped), 0.5 half-open (probing), 0 closed.',
+    labelNames: ['name'] as const,
+    registers: [registry],
+  });
+  const rateLimitDecisions = new Counter({
+    name: 'floorplan_rate_limit_decisions_total',
+    help: 'Per-user rate-limit decisions, by outcome (allowed|limited) and store (redis|local fallback).',
+    labelNames: ['outcome', 'store'] as const,
+    registers: [registry],
+  });
+
+  const upstreamBreaker = new Gauge({
+    name: 'floorplan_upstream_breaker_state',
+    help: 'Circuit breaker per upstream: 0 closed, 0.5 half-open (one trial call), 1 open (failing fast).',
+    labelNames: ['upstream'] as const,
+    registers: [registry],
+  });
+  for (const upstream of ['cart', 'promotion', 'settlement'] as const) upstreamBreaker.set({ upstream }, 0);
 
   return {
     registry,
+    upstreamBreakerState(upstream, state) {
+      upstreamBreaker.set({ upstream }, state === 'open' ? 1 : state === 'half-open' ? 0.5 : 0);
+    },
     upstreamCall(upstream, outcome, durationSeconds) {
       upstreamRequests.inc({ upstream, outcome });
       upstreamDuration.observe({ upstream }, durationSeconds);
@@ -71,6 +123,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
         if (outcome.status === 'upstream-failed') droppedFloors.inc({ scene: panel.scene, floor: outcome.code, reason: outcome.upstream });
         else if (outcome.status === 'builder-failed') droppedFloors.inc({ scene: panel.scene, floor: outcome.code, reason: 'builder' });
       }
+    },
+    cacheResult(cache, layer, result) {
+      cacheRequests.inc({ cache, layer, result });
+    },
+    redisBreakerState(name, state) {
+      breakerOpen.set({ name }, BREAKER_GAUGE[state]);
+    },
+    rateLimited(outcome, store) {
+      rateLimitDecisions.inc({ outcome, store });
     },
   };
 }

@@ -10,9 +10,9 @@ import {
   type SettlementResult,
   type UpstreamName,
 } from './contracts.ts';
-import { JsonHttp, type UpstreamObserver } from './json-http.ts';
+import { DEFAULT_RESILIENCE, JsonHttp, type BreakerObserver, type ResilienceOptions, type UpstreamObserver } from './json-http.ts';
 
-export interface UpstreamEndpoint {
+export interface UpstreamEndpoint extends Partial<ResilienceOptions> {
   readonly baseUrl: string;
   readonly timeoutMs: number;
   readonly connections: number;
@@ -30,15 +30,27 @@ export interface UpstreamClients {
 export function createHttpUpstreamClients(
   endpoints: Readonly<Record<UpstreamName, UpstreamEndpoint>>,
   observe?: UpstreamObserver,
+  observeBreaker?: BreakerObserver,
 ): UpstreamClients {
-  const http = (upstream: UpstreamName) => new JsonHttp({ upstream, ...endpoints[upstream], observe });
+  const http = (upstream: UpstreamName) => {
+    const { baseUrl, timeoutMs, connections, ...resilience } = endpoints[upstream];
+    return new JsonHttp({
+      upstream,
+      baseUrl,
+      timeoutMs,
+      connections,
+      resilience: { ...DEFAULT_RESILIENCE, ...resilience },
+      observe,
+      observeBreaker,
+    });
+  };
   const cart = http('cart');
   const promotion = http('promotion');
   const settlement = http('settlement');
   return {
     getCart: (userId, signal) => cart.get(`/carts/${encodeURIComponent(userId)}`, cartSchema, signal),
-    queryPromotions: (query, signal) => promotion.post('/promotions/query', query, promotionResultSchema, signal),
-    quote: (request, signal) => settlement.post('/settlement/quotes', request, settlementResultSchema, signal),
+    queryPromotions: (query, signal) => promotion.postRead('/promotions/query', query, promotionResultSchema, signal),
+    quote: (request, signal) => settlement.postRead('/settlement/quotes', request, settlementResultSchema, signal),
     async close() {
       await Promise.all([cart.close(), promotion.close(), settlement.close()]);
     },

@@ -2,25 +2,40 @@
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { UpstreamName } from './contracts.ts';
 
-/** How an upstream call ended, as counted in `floorplan_upstream_requests_total{outcome}`. */
-export type UpstreamOutcome = 'ok' | 'timeout' | 'http_error' | 'malformed' | 'network_error';
+/**
+ * How an upstream call ended, as counted in `floorplan_upstream_requests_total{outcome}`:
+ * `circuit_open` (not attempted: the breaker is open), `rejected` (not attempted: bulkhead
+ * full), `killed` (not attempted: an operator's kill switch is on).
+ */
+export type UpstreamOutcome = 'ok' | 'timeout' | 'http_error' | 'malformed' | 'network_error' | 'circuit_open' | 'rejected' | 'killed';
 
 const CODE_OF: Record<Exclude<UpstreamOutcome, 'ok'>, ErrorCode> = {
   timeout: ErrorCode.UPSTREAM_TIMEOUT,
   http_error: ErrorCode.UPSTREAM_HTTP_STATUS,
   malformed: ErrorCode.UPSTREAM_MALFORMED,
   network_error: ErrorCode.UPSTREAM_NETWORK,
+  circuit_open: ErrorCode.UPSTREAM_CIRCUIT_OPEN,
+  rejected: ErrorCode.UPSTREAM_REJECTED,
+  killed: ErrorCode.UPSTREAM_KILLED,
 };
 
 export class UpstreamError extends FloorplanError {
   readonly upstream: UpstreamName;
   readonly outcome: Exclude<UpstreamOutcome, 'ok'>;
+  /** The HTTP status, for `http_error`. */
+  readonly status: number | undefined;
 
-  constructor(upstream: UpstreamName, outcome: Exclude<UpstreamOutcome, 'ok'>, message: string, options?: { cause?: unknown }) {
+  constructor(
+    upstream: UpstreamName,
+    outcome: Exclude<UpstreamOutcome, 'ok'>,
+    message: string,
+    options?: { cause?: unknown; status?: number },
+  ) {
     super(CODE_OF[outcome], `${upstream}: ${message}`, options);
     this.name = 'UpstreamError';
     this.upstream = upstream;
     this.outcome = outcome;
+    this.status = options?.status;
   }
 }
 

@@ -37,7 +37,7 @@ describe('loadServiceConfig defaults', () => {
       audience: 'floorplan',
       clockToleranceSeconds: 5,
     });
-    expect(config.upstreams.cart).toEqual({ baseUrl: 'http://127.0.0.1:4001/cart', timeoutMs: 300, connections: 64 });
+    expect(config.upstreams.cart).toMatchObject({ baseUrl: 'http://127.0.0.1:4001/cart', timeoutMs: 300, connections: 64 });
     expect(config.upstreams.settlement.timeoutMs).toBe(400);
     expect(config.demo).toEqual({ enabled: true, port: 4001, faults: '' });
     expect(config.floors).toEqual({ dir: 'floors', locales: ['zh-CN', 'en'] });
@@ -92,7 +92,7 @@ describe('loadServiceConfig environment variables', () => {
       UPSTREAM_PROMOTION_URL: 'https://promotion.internal/v2',
       UPSTREAM_SETTLEMENT_URL: 'http://settlement.internal:8080/settle',
     });
-    expect(config.upstreams.cart).toEqual({ baseUrl: 'http://cart.internal/cart', timeoutMs: 300, connections: 64 });
+    expect(config.upstreams.cart).toMatchObject({ baseUrl: 'http://cart.internal/cart', timeoutMs: 300, connections: 64 });
     expect(config.upstreams.promotion.baseUrl).toBe('https://promotion.internal/v2');
     expect(config.upstreams.settlement.baseUrl).toBe('http://settlement.internal:8080/settle');
   });

@@ -6,7 +6,12 @@ const SEED_CODES = ['spze', 'lj', 'coupon', 'plus95', 'shipping', 'plus-rebate',
 describe('a panel under upstream faults (DEMO_FAULTS)', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ faults: 'promotion:hang', config: { upstreams: { promotion: { timeoutMs: 150 } } } });
+    // This suite classifies faults one by one; breakers (tested in resilience.test.ts) stay closed here.
+    const calm = { breakerConsecutiveFailures: 10_000 };
+    h = await startHarness({
+      faults: 'promotion:hang',
+      config: { upstreams: { cart: calm, promotion: { ...calm, timeoutMs: 150 }, settlement: calm } },
+    });
   });
   afterAll(() => h.close());
 

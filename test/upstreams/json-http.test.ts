@@ -1,0 +1,150 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { DEFAULT_RESILIENCE, JsonHttp, type ResilienceOptions } from '../../src/upstreams/json-http.ts';
+import type { UpstreamOutcome } from '../../src/upstreams/upstream-error.ts';
+import { UpstreamError } from '../../src/upstreams/upstream-error.ts';
+
+const okSchema = z.object({ ok: z.literal(true) });
+
+/** A scripted upstream: each request is answered by the next handler (the last one repeats). */
+async function scripted(...handlers: Array<(req: IncomingMessage, res: ServerResponse) => void>) {
+  let calls = 0;
+  const server: Server = createServer((req, res) => {
+    const handler = handlers[Math.min(calls, handlers.length - 1)]!;
+    calls += 1;
+    handler(req, res);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/svc`,
+    calls: () => calls,
+    async close() {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+const ok = (_req: IncomingMessage, res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+const status = (code: number) => (_req: IncomingMessage, res: ServerResponse) => res.writeHead(code).end();
+const hang = () => {};
+
+let cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function client(url: string, resilience: Partial<ResilienceOptions> = {}, timeoutMs = 200) {
+  const outcomes: UpstreamOutcome[] = [];
+  const breaker: string[] = [];
+  const http = new JsonHttp({
+    upstream: 'promotion',
+    baseUrl: url,
+    timeoutMs,
+    connections: 4,
+    resilience: { ...DEFAULT_RESILIENCE, ...resilience },
+    observe: (_u, outcome) => outcomes.push(outcome),
+    observeBreaker: (_u, state) => breaker.push(state),
+  });
+  cleanups.push(() => http.close());
+  return { http, outcomes, breaker };
+}
+
+async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(UpstreamError);
+  return error as UpstreamError;
+}
+
+describe('JsonHttp resilience', () => {
+  it('retries a 503 once and succeeds, counting one ok call', async () => {
+    const upstream = await scripted(status(503), ok);
+    cleanups.push(upstream.close);
+    const { http, outcomes } = await client(upstream.url);
+    await expect(http.get('/x', okSchema)).resolves.toEqual({ ok: true });
+    expect(upstream.calls()).toBe(2);
+    expect(outcomes).toEqual(['ok']);
+  });
+
+  it('does not retry a 400 or a malformed body: the upstream answered', async () => {
+    const upstream = await scripted(status(400));
+    cleanups.push(upstream.close);
+    const { http } = await client(upstream.url);
+    expect((await failure(http.get('/x', okSchema))).outcome).toBe('http_error');
+    expect(upstream.calls()).toBe(1);
+  });
+
+  it('does not retry a timeout, so a hung upstream costs one timeout, not two', async () => {
+    const upstream = await scripted(hang);
+    cleanups.push(upstream.close);
+    const { http } = await client(upstream.url, {}, 100);
+    expect((await failure(http.get('/x', okSchema))).outcome).toBe('timeout');
+    expect(upstream.calls()).toBe(1);
+  });
+
+  it('stops retrying when the retry budget is spent', async () => {
+    const upstream = await scripted(status(503));
+    cleanups.push(upstream.close);
+    const { http } = await client(upstream.url, { retryBudgetPercent: 10, breakerConsecutiveFailures: 10_000 });
+    for (let i = 0; i < 40; i++) await failure(http.get('/x', okSchema));
+    // 40 first attempts; the budget allows its reserve of 10 retries plus 10 % of 40 calls, not 40 more.
+    expect(upstream.calls()).toBeGreaterThanOrEqual(40 + 10);
+    expect(upstream.calls()).toBeLessThanOrEqual(40 + 10 + 4);
+  });
+
+  it('opens the circuit after consecutive outages, then fails fast without calling, then recovers', async () => {
+    let healthy = false;
+    const upstream = await scripted((req, res) => (healthy ? ok(req, res) : status(503)(req, res)));
+    cleanups.push(upstream.close);
+    const { http, outcomes, breaker } = await client(upstream.url, { retries: 0, breakerConsecutiveFailures: 3, breakerHalfOpenAfterMs: 200 });
+    for (let i = 0; i < 3; i++) await failure(http.get('/x', okSchema));
+    expect(breaker).toEqual(['open']);
+    const before = upstream.calls();
+    const fast = await failure(http.get('/x', okSchema));
+    expect(fast.outcome).toBe('circuit_open');
+    expect(fast.code).toBe('FLOORPLAN_ERR_UPSTREAM_CIRCUIT_OPEN');
+    expect(upstream.calls()).toBe(before);
+    healthy = true;
+    await new Promise((r) => setTimeout(r, 250));
+    await expect(http.get('/x', okSchema)).resolves.toEqual({ ok: true });
+    expect(breaker).toEqual(['open', 'half-open', 'closed']);
+    expect(outcomes.at(-2)).toBe('circuit_open');
+  });
+
+  it('rejects calls beyond the bulkhead instead of queueing without bound', async () => {
+    const upstream = await scripted((_req, res) => setTimeout(() => ok(_req, res), 100));
+    cleanups.push(upstream.close);
+    const { http } = await client(upstream.url, { maxConcurrent: 1, maxQueued: 1 });
+    const results = await Promise.allSettled([1, 2, 3, 4].map(() => http.get('/x', okSchema)));
+    const rejected = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as UpstreamError);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    expect(rejected.map((e) => e.outcome)).toEqual(['rejected', 'rejected']);
+  });
+
+  it('gives up when the request deadline fires, even within the per-call timeout', async () => {
+    const upstream = await scripted(hang);
+    cleanups.push(upstream.close);
+    const { http } = await client(upstream.url, {}, 5000);
+    const started = performance.now();
+    const error = await failure(http.get('/x', okSchema, AbortSignal.timeout(80)));
+    expect(error.outcome).toBe('timeout');
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it('does not call at all once the deadline has passed', async () => {
+    const upstream = await scripted(ok);
+    cleanups.push(upstream.close);
+    const { http } = await client(upstream.url);
+    const spent = AbortSignal.abort();
+    expect((await failure(http.get('/x', okSchema, spent))).outcome).toBe('timeout');
+    expect(upstream.calls()).toBe(0);
+  });
+});
