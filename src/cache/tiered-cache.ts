@@ -1,0 +1,447 @@
+/**
+ * A cross-request cache for data that is safe to share between users' requests — promotion
+ * metadata keyed by user and SKU selection, membership tiers — never carts or settlement
+ * results, which must be read fresh for every request.
+ *
+ * L1 is a bounded lru-cache in this process; L2 is Redis, shared by every instance. Values are
+ * fresh for `ttlSeconds`, then served stale for `staleSeconds` while one background refresh
+ * runs. Redis sits behind a circuit breaker: an outage (refused, frozen, restarting) degrades
+ * the cache to L1 and never fails or stalls a request.
+ *
+ * Also home of {@link guardRedis}, the breaker the other Redis users (APQ store, rate limiter)
+ * share the shape of.
+ */
+import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, handleAll } from 'cockatiel';
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import { UnreachableCaseError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { FloorplanMetrics, RedisBreakerState } from '../observability/metrics.ts';
+
+// ---------------------------------------------------------------------------------------------
+// The Redis breaker
+// ---------------------------------------------------------------------------------------------
+
+/** The breaker in front of Redis; `cache.redisBreaker` in the service config. */
+export interface RedisBreakerSettings {
+  /** Consecutive failed Redis calls (errors or command timeouts) that open the breaker. */
+  readonly consecutiveFailures: number;
+  /**
+   * How long an open breaker skips Redis entirely before letting one call through as a probe
+   * (half-open); a good probe closes the breaker, a failed one re-opens it for this long again.
+   */
+  readonly halfOpenAfterMs: number;
+}
+
+/** What a breaker reports; tests can pass a plain object. */
+export type RedisBreakerMetrics = Pick<FloorplanMetrics, 'redisBreakerState'>;
+
+/**
+ * The outcome of one guarded Redis call; it never rejects. `skipped` means Redis was not
+ * contacted at all (breaker open, or another call is probing it).
+ */
+export type RedisAttempt<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly skipped: boolean };
+
+/** A Redis client behind a circuit breaker. */
+export interface RedisGuard {
+  /**
+   * Runs `command` against Redis unless the breaker is open or half-open (another call is
+   * probing). A rejection or a timeout counts towards opening the breaker and comes back as
+   * `{ ok: false }`; so does everything `command` throws, so keep parsing out of it.
+   */
+  attempt<T>(command: (redis: Redis) => Promise<T>): Promise<RedisAttempt<T>>;
+  /** The breaker's current state. */
+  readonly state: RedisBreakerState;
+  /** Stops reporting state changes. The Redis client is the caller's to close. */
+  close(): void;
+}
+
+export interface GuardRedisOptions {
+  /** Names the breaker in metrics (`floorplan_redis_breaker_open{name}`), e.g. "promotion". */
+  readonly name: string;
+  readonly breaker: RedisBreakerSettings;
+  /** Receives every state change, and `closed` at once. Default: none. */
+  readonly metrics?: RedisBreakerMetrics | undefined;
+}
+
+const SKIPPED = Object.freeze({ ok: false, skipped: true } as const);
+const FAILED = Object.freeze({ ok: false, skipped: false } as const);
+
+/**
+ * Puts a cockatiel circuit breaker (ConsecutiveBreaker) in front of a fail-fast Redis client.
+ *
+ * Unlike cockatiel's own half-open state, where every caller waits for the probe to finish,
+ * callers arriving during a probe skip Redis at once: with Redis frozen, only the probe pays
+ * the command timeout.
+ */
+export function guardRedis(redis: Redis, options: GuardRedisOptions): RedisGuard {
+  const client = getValidRedis(redis, 'redis');
+  const name = getValidName(options.name, 'name');
+  const settings = getValidBreakerSettings(options.breaker);
+  const policy = circuitBreaker(handleAll, {
+    halfOpenAfter: settings.halfOpenAfterMs,
+    breaker: new ConsecutiveBreaker(settings.consecutiveFailures),
+  });
+  const metrics = options.metrics;
+  metrics?.redisBreakerState(name, 'closed');
+  const subscription = policy.onStateChange((state) => metrics?.redisBreakerState(name, breakerStateName(state)));
+
+  return {
+    async attempt<T>(command: (redis: Redis) => Promise<T>): Promise<RedisAttempt<T>> {
+      if (policy.state === CircuitState.HalfOpen || policy.state === CircuitState.Isolated) return SKIPPED;
+      try {
+        return { ok: true, value: await policy.execute(() => command(client)) };
+      } catch (error) {
+        return error instanceof BrokenCircuitError ? SKIPPED : FAILED;
+      }
+    },
+    get state() {
+      return breakerStateName(policy.state);
+    },
+    close() {
+      subscription.dispose();
+    },
+  };
+}
+
+function breakerStateName(state: CircuitState): RedisBreakerState {
+  switch (state) {
+    case CircuitState.Closed:
+      return 'closed';
+    case CircuitState.HalfOpen:
+      return 'half-open';
+    case CircuitState.Open:
+    case CircuitState.Isolated:
+      return 'open';
+    default:
+      throw new UnreachableCaseError(state);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Option checks shared by the Redis users (dataloader style: the clean value, or a TypeError
+// naming the option and what was received)
+// ---------------------------------------------------------------------------------------------
+
+/** @internal */
+export function getValidRedis(redis: unknown, option: string): Redis {
+  const candidate = redis as Partial<Redis> | null;
+  if (typeof candidate !== 'object' || candidate === null || typeof candidate.sendCommand !== 'function' || candidate.options === undefined) {
+    throw new TypeError(`\`${option}\` must be an ioredis client, but got: ${describeOption(redis)}`);
+  }
+  // ioredis' defaults queue commands while disconnected and wait without bound on a frozen
+  // server; a cache or limiter built on such a client would hang requests during an outage.
+  const { enableOfflineQueue, commandTimeout } = candidate.options;
+  if (enableOfflineQueue !== false || typeof commandTimeout !== 'number' || commandTimeout <= 0) {
+    throw new TypeError(
+      `\`${option}\` must fail fast (open it with openRedis: enableOfflineQueue false and a commandTimeout), ` +
+        `but got: enableOfflineQueue ${String(enableOfflineQueue)}, commandTimeout ${String(commandTimeout)}`,
+    );
+  }
+  return redis as Redis;
+}
+
+/** @internal */
+export function getValidBreakerSettings(settings: unknown): RedisBreakerSettings {
+  const s = settings as Partial<RedisBreakerSettings> | null | undefined;
+  if (typeof s !== 'object' || s === null) throw new TypeError(`\`breaker\` must be an object, but got: ${describeOption(settings)}`);
+  return {
+    consecutiveFailures: getValidInteger(s.consecutiveFailures, 'breaker.consecutiveFailures', 1),
+    halfOpenAfterMs: getValidInteger(s.halfOpenAfterMs, 'breaker.halfOpenAfterMs', 1),
+  };
+}
+
+/** @internal */
+export function getValidInteger(value: unknown, option: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new TypeError(`\`${option}\` must be an integer ≥ ${min}, but got: ${describeOption(value)}`);
+  }
+  return value;
+}
+
+/** @internal */
+export function getValidName(value: unknown, option: string): string {
+  if (typeof value !== 'string' || value === '') throw new TypeError(`\`${option}\` must be a non-empty string, but got: ${describeOption(value)}`);
+  return value;
+}
+
+/** @internal */
+export function describeOption(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tiered cache
+// ---------------------------------------------------------------------------------------------
+
+/** Validates a value read back from Redis: returns it typed, or throws. A zod schema fits. */
+export interface ValueSchema<V> {
+  parse(value: unknown): V;
+}
+
+/** What a tiered cache reports; tests can pass a plain object. */
+export type TieredCacheMetrics = Pick<FloorplanMetrics, 'cacheResult' | 'redisBreakerState'>;
+
+export interface TieredCacheOptions<V> {
+  /** Names the cache in metrics and logs, e.g. "promotion". */
+  readonly name: string;
+  /** How long a loaded value is fresh. 0 means never fresh: every get past the stale window loads. */
+  readonly ttlSeconds: number;
+  /**
+   * After `ttlSeconds`, how long the value is still served, immediately, while one background
+   * refresh runs. 0 means no stale serving: an expired value is a miss.
+   * With both at 0 nothing is cached; concurrent gets of one key still share one load.
+   */
+  readonly staleSeconds: number;
+  /**
+   * Prepended to every Redis key, e.g. `${config.redis.keyPrefix}promotion:v1:`. Bump the
+   * version segment when the value's shape changes, so old replicas and new ones do not read
+   * each other's values (an old-shaped value that slips through is a miss, not a crash).
+   */
+  readonly keyPrefix: string;
+  /** Entries kept in L1 (`cache.l1MaxEntries`); L1 is always bounded. */
+  readonly l1MaxEntries: number;
+  /** Checks values read back from Redis; one that fails is a miss. Values must be JSON-serialisable. */
+  readonly schema: ValueSchema<V>;
+  /**
+   * L2, shared by every instance; absent means L1 alone. Must be opened with `openRedis`
+   * (fail-fast). The cache never closes it: the caller owns the connection.
+   */
+  readonly redis?: Redis | undefined;
+  /** The breaker in front of Redis (`cache.redisBreaker`). Ignored without `redis`. */
+  readonly breaker: RedisBreakerSettings;
+  /** Default: no metrics. */
+  readonly metrics?: TieredCacheMetrics | undefined;
+  /** Where a failing background refresh is reported, once until one succeeds. Default: not reported. */
+  readonly logger?: Pick<Logger, 'warn'> | undefined;
+}
+
+interface Entry<V> {
+  readonly value: V;
+  /** Date.now() when the value was loaded; wall clock, so other instances can judge its age. */
+  readonly storedAtMs: number;
+}
+
+/** How a value is stored in Redis: with its load time, so a reader knows whether it is stale. */
+interface L2Envelope {
+  readonly storedAtMs: number;
+  readonly value: unknown;
+}
+
+interface Flight<V> {
+  /** Identifies this load, so a superseded one (after delete) does not store its result. */
+  readonly token: object;
+  readonly promise: Promise<V>;
+}
+
+/**
+ * Builds a cache key from parts (user id, sorted SKU ids…) so that different parts can never
+ * produce the same key: `cacheKey('a:b', 'c')` and `cacheKey('a', 'b:c')` differ.
+ */
+export function cacheKey(...parts: readonly string[]): string {
+  return parts.map((part) => encodeURIComponent(part)).join(':');
+}
+
+/**
+ * An L1 (process) + L2 (Redis) cache with stale-while-revalidate and single-flight loads.
+ * Create one per kind of data at start and share it across requests; it is only for data that
+ * is safe to share. Treat returned values as immutable: L1 hands the same object to every caller.
+ */
+export class TieredCache<V> {
+  readonly name: string;
+  readonly #keyPrefix: string;
+  readonly #freshMs: number;
+  readonly #keepMs: number;
+  readonly #schema: ValueSchema<V>;
+  readonly #l1: LRUCache<string, Entry<V>>;
+  readonly #guard: RedisGuard | undefined;
+  readonly #metrics: TieredCacheMetrics | undefined;
+  readonly #logger: Pick<Logger, 'warn'> | undefined;
+  /** Loads in progress, one per key: concurrent misses and refreshes join it. */
+  readonly #flights = new Map<string, Flight<V>>();
+  /** Background refreshes and L2 writes, awaited by close(). */
+  readonly #pending = new Set<Promise<unknown>>();
+  #refreshFailureReported = false;
+  #closed = false;
+
+  constructor(options: TieredCacheOptions<V>) {
+    this.name = getValidName(options.name, 'name');
+    const ttlSeconds = getValidSeconds(options.ttlSeconds, 'ttlSeconds');
+    const staleSeconds = getValidSeconds(options.staleSeconds, 'staleSeconds');
+    this.#freshMs = ttlSeconds * 1000;
+    this.#keepMs = (ttlSeconds + staleSeconds) * 1000;
+    if (typeof options.keyPrefix !== 'string') throw new TypeError(`\`keyPrefix\` must be a string, but got: ${describeOption(options.keyPrefix)}`);
+    this.#keyPrefix = options.keyPrefix;
+    if (typeof options.schema?.parse !== 'function') {
+      throw new TypeError(`\`schema\` must have a parse(value) method (a zod schema fits), but got: ${describeOption(options.schema)}`);
+    }
+    this.#schema = options.schema;
+    this.#l1 = new LRUCache<string, Entry<V>>({ max: getValidInteger(options.l1MaxEntries, 'l1MaxEntries', 1) });
+    this.#metrics = options.metrics;
+    this.#logger = options.logger;
+    this.#guard =
+      options.redis === undefined ? undefined : guardRedis(options.redis, { name: this.name, breaker: options.breaker, metrics: options.metrics });
+  }
+
+  /**
+   * The value for `key`: from L1 if fresh; from L1 if stale, starting one background refresh;
+   * otherwise from L2, or from `load` — called once however many gets of this key are waiting.
+   * A rejected load rejects every waiter and is not cached. Never rejects because of Redis.
+   */
+  async get(key: string, load: () => Promise<V>): Promise<V> {
+    if (this.#closed) return load();
+    const entry = this.#l1.get(key);
+    if (entry !== undefined) {
+      const ageMs = Date.now() - entry.storedAtMs;
+      if (ageMs < this.#freshMs) {
+        this.#metrics?.cacheResult(this.name, 'l1', 'hit');
+        return entry.value;
+      }
+      if (ageMs < this.#keepMs) {
+        this.#metrics?.cacheResult(this.name, 'l1', 'stale');
+        this.#refreshInBackground(key, load);
+        return entry.value;
+      }
+    }
+    this.#metrics?.cacheResult(this.name, 'l1', 'miss');
+    const running = this.#flights.get(key);
+    if (running !== undefined) return running.promise;
+    return this.#fly(key, load, 'miss');
+  }
+
+  /** Forgets `key` in L1 and L2; a load already running for it will not store its result. */
+  async delete(key: string): Promise<void> {
+    this.#l1.delete(key);
+    this.#flights.delete(key);
+    await this.#guard?.attempt((redis) => redis.del(this.#keyPrefix + key));
+  }
+
+  /**
+   * Waits for background refreshes and L2 writes, then empties L1. Afterwards get() calls
+   * `load` every time. The Redis client is left open: it belongs to the caller.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    this.#flights.clear();
+    this.#l1.clear();
+    this.#guard?.close();
+  }
+
+  #refreshInBackground(key: string, load: () => Promise<V>): void {
+    if (this.#flights.has(key)) return;
+    const refresh = this.#fly(key, load, 'refresh').then(
+      () => {
+        this.#refreshFailureReported = false;
+      },
+      (error: unknown) => {
+        // The stale value keeps being served until its window ends; say why, once.
+        if (this.#refreshFailureReported) return;
+        this.#refreshFailureReported = true;
+        this.#logger?.warn({ cache: this.name, err: error instanceof Error ? error.message : String(error) }, 'cache refresh failed; serving the stale value');
+      },
+    );
+    this.#track(refresh);
+  }
+
+  /**
+   * Starts the one load of `key`. A miss accepts a stale L2 value (and refreshes it behind);
+   * a refresh wants a fresh one, else it loads.
+   */
+  #fly(key: string, load: () => Promise<V>, mode: 'miss' | 'refresh'): Promise<V> {
+    const token = {};
+    const promise = this.#lookUpOrLoad(key, load, mode, token);
+    this.#flights.set(key, { token, promise });
+    const settle = (): void => {
+      if (this.#flights.get(key)?.token === token) this.#flights.delete(key);
+    };
+    promise.then(settle, settle);
+    return promise;
+  }
+
+  async #lookUpOrLoad(key: string, load: () => Promise<V>, mode: 'miss' | 'refresh', token: object): Promise<V> {
+    const fromL2 = await this.#readL2(key);
+    if (fromL2 !== undefined) {
+      const ageMs = Date.now() - fromL2.storedAtMs;
+      if (ageMs < this.#freshMs) {
+        this.#metrics?.cacheResult(this.name, 'l2', 'hit');
+        this.#storeL1(key, fromL2);
+        return fromL2.value;
+      }
+      this.#metrics?.cacheResult(this.name, 'l2', 'stale');
+      if (mode === 'miss') {
+        this.#storeL1(key, fromL2);
+        // This flight ends with the stale value; the refresh behind it is a flight of its own.
+        if (this.#flights.get(key)?.token === token) this.#flights.delete(key);
+        this.#refreshInBackground(key, load);
+        return fromL2.value;
+      }
+    }
+    const value = await load();
+    // delete() or close() while loading: the waiters still get the value, but it is not kept.
+    if (this.#closed || this.#flights.get(key)?.token !== token || this.#keepMs === 0) return value;
+    const entry: Entry<V> = { value, storedAtMs: Date.now() };
+    this.#storeL1(key, entry);
+    this.#writeL2(key, entry);
+    return value;
+  }
+
+  /** The L2 entry for `key` if Redis answers with a well-formed, unexpired one. */
+  async #readL2(key: string): Promise<Entry<V> | undefined> {
+    if (this.#guard === undefined) return undefined;
+    const read = await this.#guard.attempt((redis) => redis.get(this.#keyPrefix + key));
+    if (!read.ok) {
+      this.#metrics?.cacheResult(this.name, 'l2', 'error');
+      return undefined;
+    }
+    const entry = read.value === null ? undefined : this.#decode(read.value);
+    if (entry === undefined || Date.now() - entry.storedAtMs >= this.#keepMs) {
+      this.#metrics?.cacheResult(this.name, 'l2', 'miss');
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** A corrupt or old-shaped value is treated as absent; the next load overwrites it. */
+  #decode(raw: string): Entry<V> | undefined {
+    try {
+      const envelope = JSON.parse(raw) as Partial<L2Envelope> | null;
+      if (typeof envelope !== 'object' || envelope === null || !('value' in envelope)) return undefined;
+      const { storedAtMs } = envelope;
+      if (typeof storedAtMs !== 'number' || !Number.isFinite(storedAtMs)) return undefined;
+      // A writer whose clock runs ahead would otherwise make its values look younger than "now".
+      return { value: this.#schema.parse(envelope.value), storedAtMs: Math.min(storedAtMs, Date.now()) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  #storeL1(key: string, entry: Entry<V>): void {
+    const remainingMs = this.#keepMs - (Date.now() - entry.storedAtMs);
+    if (remainingMs > 0) this.#l1.set(key, entry, { ttl: remainingMs });
+  }
+
+  #writeL2(key: string, entry: Entry<V>): void {
+    if (this.#guard === undefined) return;
+    const envelope: L2Envelope = { storedAtMs: entry.storedAtMs, value: entry.value };
+    const json = JSON.stringify(envelope);
+    this.#track(this.#guard.attempt((redis) => redis.set(this.#keyPrefix + key, json, 'PX', this.#keepMs)));
+  }
+
+  #track(work: Promise<unknown>): void {
+    this.#pending.add(work);
+    const done = (): void => {
+      this.#pending.delete(work);
+    };
+    work.then(done, done);
+  }
+}
+
+function getValidSeconds(value: unknown, option: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(`\`${option}\` must be a number of seconds ≥ 0, but got: ${describeOption(value)}`);
+  }
+  return value;
+}

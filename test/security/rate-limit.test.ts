@@ -1,0 +1,215 @@
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { RateLimitOutcome, RateLimitStore, RedisBreakerState } from '../../src/observability/metrics.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { closeRedis, openRedis } from '../../src/redis/client.ts';
+import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from '../../src/security/rate-limit.ts';
+import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
+
+const BREAKER = { consecutiveFailures: 2, halfOpenAfterMs: 200 } as const;
+
+function recordMetrics() {
+  const decisions: Array<{ outcome: RateLimitOutcome; store: RateLimitStore }> = [];
+  const states: RedisBreakerState[] = [];
+  return {
+    decisions,
+    states,
+    rateLimited(outcome: RateLimitOutcome, store: RateLimitStore) {
+      decisions.push({ outcome, store });
+    },
+    redisBreakerState(_name: string, state: RedisBreakerState) {
+      states.push(state);
+    },
+    stores(): Set<RateLimitStore> {
+      return new Set(decisions.map((d) => d.store));
+    },
+  };
+}
+
+let prefixes = 0;
+function limiterOptions(overrides: Partial<RateLimiterOptions> = {}): RateLimiterOptions {
+  return { keyPrefix: `test:rate:${process.pid}:${++prefixes}:`, ratePerSecond: 1, burst: 3, l1MaxEntries: 100, breaker: BREAKER, ...overrides };
+}
+
+async function takeMany(limiter: RateLimiter, userId: string, n: number) {
+  const decisions = [];
+  for (let i = 0; i < n; i++) decisions.push(await limiter.take(userId));
+  return decisions;
+}
+
+/** Polls until the user is allowed again; a bounded loop, not a timing assertion. */
+async function untilAllowed(limiter: RateLimiter, userId: string, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await limiter.take(userId)).allowed) {
+    if (Date.now() > deadline) throw new Error(`${userId} was not allowed again within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
+describe('rate limiter in process (no Redis)', () => {
+  it('allows a burst, then refuses with the time until the next token', async () => {
+    const limiter = createRateLimiter(limiterOptions({ ratePerSecond: 2, burst: 3 }));
+    const decisions = await takeMany(limiter, 'u1', 4);
+    expect(decisions.slice(0, 3)).toEqual([
+      { allowed: true, retryAfterMs: 0 },
+      { allowed: true, retryAfterMs: 0 },
+      { allowed: true, retryAfterMs: 0 },
+    ]);
+    expect(decisions[3]!.allowed).toBe(false);
+    // One token at 2 per second takes at most 500 ms.
+    expect(decisions[3]!.retryAfterMs).toBeGreaterThan(0);
+    expect(decisions[3]!.retryAfterMs).toBeLessThanOrEqual(500);
+  });
+
+  it('refills the bucket over time', async () => {
+    const limiter = createRateLimiter(limiterOptions({ ratePerSecond: 20, burst: 1 }));
+    expect((await limiter.take('u1')).allowed).toBe(true);
+    expect((await limiter.take('u1')).allowed).toBe(false);
+    await untilAllowed(limiter, 'u1');
+  });
+
+  it('gives every user a bucket of their own', async () => {
+    const limiter = createRateLimiter(limiterOptions({ burst: 1 }));
+    expect((await limiter.take('u1')).allowed).toBe(true);
+    expect((await limiter.take('u1')).allowed).toBe(false);
+    expect((await limiter.take('u2')).allowed).toBe(true);
+  });
+
+  it('allows everything when ratePerSecond is 0', async () => {
+    const limiter = createRateLimiter(limiterOptions({ ratePerSecond: 0, burst: 0 }));
+    const decisions = await takeMany(limiter, 'u1', 50);
+    expect(decisions.every((d) => d.allowed)).toBe(true);
+  });
+
+  it('refuses a burst below 1 with a positive rate, which would refuse every request', () => {
+    expect(() => createRateLimiter(limiterOptions({ burst: 0 }))).toThrow('`burst` must be an integer ≥ 1, but got: 0');
+    expect(() => createRateLimiter(limiterOptions({ ratePerSecond: -1 }))).toThrow('`ratePerSecond` must be a number ≥ 0 (0 disables the limit), but got: -1');
+  });
+});
+
+describe.skipIf(!HAS_REDIS_SERVER)('rate limiter on Redis', () => {
+  let server: PrivateRedis;
+  const clients: Redis[] = [];
+  const limiters: RateLimiter[] = [];
+
+  beforeAll(async () => {
+    server = await startPrivateRedis();
+  });
+  afterEach(async () => {
+    server.thaw();
+    limiters.splice(0).forEach((l) => l.close());
+    await Promise.all(clients.splice(0).map((c) => closeRedis(c)));
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  async function connect(): Promise<Redis> {
+    const redis = openRedis({ url: server.url, commandTimeoutMs: 100, connectTimeoutMs: 500, name: 'test' }, createLogger('silent'));
+    clients.push(redis);
+    if (redis.status !== 'ready') await once(redis, 'ready');
+    return redis;
+  }
+
+  function track(limiter: RateLimiter): RateLimiter {
+    limiters.push(limiter);
+    return limiter;
+  }
+
+  it('shares one bucket per user between two instances', async () => {
+    const options = limiterOptions({ ratePerSecond: 1, burst: 3 });
+    const metrics = recordMetrics();
+    const first = track(createRateLimiter({ ...options, redis: await connect(), metrics }));
+    const second = track(createRateLimiter({ ...options, redis: await connect(), metrics }));
+    expect((await takeMany(first, 'u1', 2)).every((d) => d.allowed)).toBe(true);
+    expect((await second.take('u1')).allowed).toBe(true);
+    const refused = await second.take('u1');
+    expect(refused.allowed).toBe(false);
+    expect(refused.retryAfterMs).toBeGreaterThan(0);
+    expect(refused.retryAfterMs).toBeLessThanOrEqual(1000);
+    expect((await first.take('u1')).allowed).toBe(false);
+    expect((await first.take('u2')).allowed).toBe(true);
+    expect(metrics.stores()).toEqual(new Set(['redis']));
+  });
+
+  it('refills the shared bucket over time and lets its key expire once full', async () => {
+    const options = limiterOptions({ ratePerSecond: 20, burst: 2 });
+    const redis = await connect();
+    const limiter = track(createRateLimiter({ ...options, redis }));
+    await takeMany(limiter, 'u1', 3);
+    expect((await limiter.take('u1')).allowed).toBe(false);
+    await untilAllowed(limiter, 'u1');
+    const pttl = await redis.pttl(`${options.keyPrefix}u1`);
+    // Full again after burst / rate = 100 ms, so the key need not live longer.
+    expect(pttl).toBeGreaterThan(0);
+    expect(pttl).toBeLessThanOrEqual(100);
+  });
+
+  it('loads its script again after Redis forgets it (NOSCRIPT)', async () => {
+    const redis = await connect();
+    const metrics = recordMetrics();
+    const limiter = track(createRateLimiter({ ...limiterOptions(), redis, metrics }));
+    expect((await limiter.take('u1')).allowed).toBe(true);
+    await redis.script('FLUSH');
+    const evalCalls = vi.spyOn(redis, 'eval');
+    expect((await limiter.take('u1')).allowed).toBe(true);
+    expect(evalCalls).toHaveBeenCalledTimes(1);
+    expect((await limiter.take('u1')).allowed).toBe(true);
+    expect(evalCalls).toHaveBeenCalledTimes(1);
+    expect(metrics.stores()).toEqual(new Set(['redis']));
+  });
+
+  it('limits with a local bucket while Redis is stopped, without contacting Redis once the breaker is open', async () => {
+    const redis = await connect();
+    const metrics = recordMetrics();
+    const limiter = track(createRateLimiter({ ...limiterOptions({ ratePerSecond: 1, burst: 3 }), redis, metrics }));
+    try {
+      await server.stop();
+      await until(() => redis.status !== 'ready');
+      const decisions = await takeMany(limiter, 'u1', 4);
+      expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, false]);
+      expect(decisions[3]!.retryAfterMs).toBeGreaterThan(0);
+      expect(metrics.decisions.every((d) => d.store === 'local')).toBe(true);
+      expect(metrics.states.at(-1)).toBe('open');
+
+      const sent = vi.spyOn(redis, 'sendCommand');
+      expect((await limiter.take('u2')).allowed).toBe(true);
+      expect(sent).not.toHaveBeenCalled();
+    } finally {
+      await server.start();
+    }
+    // Back to the shared bucket once Redis answers and the breaker's probe succeeds.
+    const deadline = Date.now() + 8000;
+    while (metrics.decisions.at(-1)?.store !== 'redis') {
+      if (Date.now() > deadline) throw new Error('the limiter did not return to Redis');
+      await sleep(50);
+      await limiter.take(`u-probe-${Date.now()}`);
+    }
+    expect(metrics.states.at(-1)).toBe('closed');
+  });
+
+  it('decides within a second while Redis is frozen', async () => {
+    const redis = await connect();
+    const limiter = track(createRateLimiter({ ...limiterOptions(), redis }));
+    server.freeze();
+    try {
+      for (let i = 0; i < 4; i++) {
+        const started = Date.now();
+        expect((await limiter.take('u1')).allowed).toBe(i < 3);
+        expect(Date.now() - started).toBeLessThan(1000);
+      }
+    } finally {
+      server.thaw();
+    }
+  });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(25);
+  }
+}
