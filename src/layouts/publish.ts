@@ -1,0 +1,71 @@
+/**
+ * Publishes the floors folder to Redis, for every running instance to swap in (see LayoutStore).
+ * Validates first: one problem anywhere and nothing is published.
+ */
+import type { Redis } from 'ioredis';
+import type { BuilderRegistry } from '../floors/registry.ts';
+import { compileFloorsSources, layoutInvalid, layoutRedisKeys, readFloorsDir } from './layout-store.ts';
+
+export interface PublishLayoutsOptions {
+  /** The floors folder to publish (absolute, or relative to the working directory). */
+  readonly dir: string;
+  readonly registry: BuilderRegistry;
+  readonly locales: readonly string[];
+  /** An open connection; the caller opens and closes it. */
+  readonly redis: Redis;
+  /** Prefix of the key and channel names (config `redis.keyPrefix`), e.g. "floorplan:". */
+  readonly keyPrefix: string;
+  /** Clock for `publishedAt`; default the system clock. */
+  readonly now?: () => Date;
+}
+
+export interface PublishLayoutsResult {
+  /** The revision now stored; every instance reports it through LayoutStore.revision(). */
+  readonly revision: number;
+  /** The key written, e.g. "floorplan:layouts". */
+  readonly key: string;
+  /** Each scene published, with the version `layoutVersion` will report. */
+  readonly scenes: ReadonlyArray<{ readonly scene: string; readonly version: string }>;
+}
+
+/**
+ * One script, so a publish is atomic against a concurrent one: take the next revision (never
+ * below the stored one, should the counter have been lost), store the set, announce it.
+ * The JSON is assembled by concatenation so the YAML sources are stored byte for byte.
+ * KEYS: layouts, revision counter. ARGV: files as JSON, publishedAt as a JSON string, channel.
+ */
+const PUBLISH_SCRIPT = `
+local revision = redis.call('INCR', KEYS[2])
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, doc = pcall(cjson.decode, current)
+  if ok and type(doc) == 'table' and type(doc.revision) == 'number' and doc.revision >= revision then
+    revision = math.floor(doc.revision) + 1
+    redis.call('SET', KEYS[2], revision)
+  end
+end
+redis.call('SET', KEYS[1], '{"revision":' .. revision .. ',"publishedAt":' .. ARGV[2] .. ',"files":' .. ARGV[1] .. '}')
+redis.call('PUBLISH', ARGV[3], tostring(revision))
+return revision
+`;
+
+/**
+ * Validates every floors file in `dir` and publishes them together under a new revision.
+ * Throws FLOORPLAN_ERR_LAYOUT_INVALID with every problem (publishing nothing) when a file is
+ * invalid; a Redis failure rejects with ioredis' error.
+ */
+export async function publishLayouts(options: PublishLayoutsOptions): Promise<PublishLayoutsResult> {
+  const sources = readFloorsDir(options.dir);
+  const compiled = compileFloorsSources(sources, options.registry, options.locales);
+  if (compiled.layouts === undefined) throw layoutInvalid(compiled.problems);
+
+  const keys = layoutRedisKeys(options.keyPrefix);
+  const files = Object.fromEntries(sources.map((s) => [s.name, s.source]));
+  const publishedAt = (options.now?.() ?? new Date()).toISOString();
+  const revision = await options.redis.eval(PUBLISH_SCRIPT, 2, keys.layouts, keys.revision, JSON.stringify(files), JSON.stringify(publishedAt), keys.channel);
+  return {
+    revision: Number(revision),
+    key: keys.layouts,
+    scenes: [...compiled.layouts.values()].map((l) => ({ scene: l.scene, version: l.version })),
+  };
+}

@@ -1,0 +1,161 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadServiceConfig } from '../../src/config/service-config.ts';
+import { defaultBuilders } from '../../src/floors/builders/index.ts';
+import { createBuilderRegistry } from '../../src/floors/registry.ts';
+import { loadFloorsDir } from '../../src/layouts/floors-config.ts';
+import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const registry = createBuilderRegistry(defaultBuilders);
+/** The shipped scenes, as the tool should summarise them. */
+const SHIPPED = [...loadFloorsDir(join(ROOT, 'floors'), registry, loadServiceConfig({ dir: join(ROOT, 'config'), env: {} }).floors.locales).values()];
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `node --import tsx src/cli/floors.ts ...args` from the project root, as the npm scripts do. */
+function floors(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  // Only what the tool should see: no REDIS_URL, FLOORS_DIR or FLOORPLAN_ENV leaking in from the test run.
+  const { REDIS_URL: _r, FLOORS_DIR: _f, FLOORPLAN_ENV: _e, NODE_ENV: _n, VITEST: _v, ...inherited } = process.env;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/floors.ts', ...args], {
+    cwd: ROOT,
+    env: { ...inherited, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const dirs: string[] = [];
+function floorsDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'floorplan-cli-'));
+  dirs.push(dir);
+  for (const [name, source] of Object.entries(files)) writeFileSync(join(dir, name), source);
+  return dir;
+}
+
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A cart sheet whose line 6 sorts by a word, line 7 names a builder that does not exist. */
+const BROKEN_CART = [
+  'scene: cart-bottom-sheet', // 1
+  'floors:', // 2
+  '  - code: spze', // 3
+  '    builder: spze', // 4
+  '    name: { zh-CN: 商品总额, en: Goods total }', // 5
+  '    sort: top', // 6
+  '  - code: payable', // 7
+  '    builder: pay', // 8
+  '    name: { zh-CN: 实付款, en: To pay }', // 9
+  '    sort: 90', // 10
+  '',
+].join('\n');
+
+describe('npm run floors:check', () => {
+  it('passes the shipped floors folder, one line per scene with its version', async () => {
+    const run = await floors(['check']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(SHIPPED.map((l) => l.scene)).toEqual(['cart-bottom-sheet', 'checkout-summary']);
+    expect(run.stdout.trim().split('\n')).toEqual(
+      SHIPPED.map((l) => `${l.scene}: version ${l.version}, ${l.floors.length} floor(s) (floors/${l.scene}.yaml)`),
+    );
+  });
+
+  it('exits 1 on a broken folder, printing every problem with its file:line, one per line', async () => {
+    const dir = floorsDir({ 'cart-bottom-sheet.yaml': BROKEN_CART });
+    const file = join(dir, 'cart-bottom-sheet.yaml');
+    const run = await floors(['check', '--dir', dir]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.split('\n')).toEqual([
+      `\`floors[0].sort\` must be an integer, but got: "top" (${file}:6)`,
+      `\`floors[1].builder\` must name a known builder (${registry.names.join(', ')}), but got: "pay" (${file}:8)`,
+      'floors are invalid: 2 problem(s)',
+      '',
+    ]);
+  });
+
+  it('exits 1 on a folder with no floors file', async () => {
+    const dir = floorsDir({ 'notes.txt': 'nothing here' });
+    const run = await floors(['check', '--dir', dir]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`floors folder ${dir} must hold at least one <scene>.yaml, but has none`);
+  });
+
+  it('exits 2 with the usage on an unknown command', async () => {
+    const run = await floors(['chek']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('usage: npm run -s floors:check');
+  });
+});
+
+describe('npm run floors:publish', () => {
+  it('exits 2 saying Redis is needed when none is configured', async () => {
+    const run = await floors(['publish']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('floors:publish needs Redis, but none is configured: set REDIS_URL');
+  });
+
+  it('exits 2 when Redis refuses the connection, publishing nothing', async () => {
+    const run = await floors(['publish'], { REDIS_URL: 'redis://127.0.0.1:1/0' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('cannot connect to Redis at redis://127.0.0.1:1/0');
+    expect(run.stderr).toContain('nothing was published');
+  });
+});
+
+describe.skipIf(!HAS_REDIS_SERVER)('npm run floors:publish to a real Redis', () => {
+  let redis: PrivateRedis;
+  let client: Redis;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    client = new Redis(redis.url);
+  });
+  afterAll(async () => {
+    client.disconnect();
+    await redis.stop();
+  });
+
+  it('publishes the shipped folder under a new revision and exits 0', async () => {
+    const run = await floors(['publish'], { REDIS_URL: redis.url });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim().split('\n')).toEqual([
+      `published revision 1 to ${redis.url} (key floorplan:layouts)`,
+      ...SHIPPED.map((l) => `${l.scene}: version ${l.version}`),
+    ]);
+    const stored = JSON.parse((await client.get('floorplan:layouts')) as string) as { revision: number; files: Record<string, string> };
+    expect(stored.revision).toBe(1);
+    expect(Object.keys(stored.files).sort()).toEqual(['cart-bottom-sheet.yaml', 'checkout-summary.yaml']);
+
+    const again = await floors(['publish'], { REDIS_URL: redis.url });
+    expect(again.stdout).toContain('published revision 2');
+  });
+
+  it('exits 1 on a broken folder and leaves what is published alone', async () => {
+    const before = await client.get('floorplan:layouts');
+    const dir = floorsDir({ 'cart-bottom-sheet.yaml': BROKEN_CART });
+    const run = await floors(['publish', '--dir', dir], { REDIS_URL: redis.url });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`\`floors[0].sort\` must be an integer, but got: "top" (${join(dir, 'cart-bottom-sheet.yaml')}:6)`);
+    expect(run.stderr).toContain('nothing was published');
+    expect(await client.get('floorplan:layouts')).toBe(before);
+  });
+});
