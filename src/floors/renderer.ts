@@ -5,7 +5,8 @@
  */
 import type { Logger } from 'pino';
 import { ErrorCode, FloorplanError } from '../errors.ts';
-import type { CompiledFloor, CompiledLayout, LayoutSet } from '../layouts/floors-config.ts';
+import { coerce, type SemVer } from 'semver';
+import type { CompiledFloor, CompiledLayout, LayoutSet, LayoutVersion, MinAppVersion, StyleToken } from '../layouts/floors-config.ts';
 import { renderTemplate } from '../layouts/template.ts';
 import { formatMoney } from '../money/format.ts';
 import type { Money } from '../money/money.ts';
@@ -14,19 +15,38 @@ import { isUpstreamError, type UpstreamError } from '../upstreams/upstream-error
 import type { BuilderViewer, FloorFacts, PanelData, TemplateValue } from './builder.ts';
 import type { RenderedFloor, RenderedPanel } from './panel.ts';
 
+/** A request's feature-flag decisions, as the renderer reads them (each flag decided once per request). */
+export interface FlagReader {
+  isEnabled(flag: string): boolean;
+  /** The viewer's variant of a flag; `enabled: false` when the flag is off or has no variants. */
+  variant(flag: string): { readonly name: string; readonly enabled: boolean };
+}
+
+/** The viewer, as far as rendering cares: builders see segments and platform; gating uses the version. */
+export interface RenderViewer extends BuilderViewer {
+  readonly locale: string;
+  /** Client version from `x-app-version`; null when unknown (treated as older than any minimum). */
+  readonly appVersion: string | null;
+}
+
 export interface RenderRequest {
   readonly scene: string;
   readonly data: PanelData;
-  readonly viewer: BuilderViewer & { readonly locale: string };
+  readonly viewer: RenderViewer;
+  /** Without flags every flagged floor is shown and the default layout used (tests, tools). */
+  readonly flags?: FlagReader;
 }
 
-/** Why a floor was left out of a panel (for logs, metrics and operator tools). */
+/** What happened to each configured floor of a panel (for logs, metrics and the operator preview). */
 export type FloorOutcome =
   | { readonly code: string; readonly status: 'shown' }
+  | { readonly code: string; readonly status: 'fallback'; readonly upstream: UpstreamName; readonly builder: string }
   | { readonly code: string; readonly status: 'disabled' }
+  | { readonly code: string; readonly status: 'flag-off'; readonly flag: string }
+  | { readonly code: string; readonly status: 'client-too-old'; readonly required: string; readonly appVersion: string | null }
   | { readonly code: string; readonly status: 'empty' }
   | { readonly code: string; readonly status: 'zero' }
-  | { readonly code: string; readonly status: 'upstream-failed'; readonly upstream: UpstreamName }
+  | { readonly code: string; readonly status: 'upstream-failed'; readonly upstream: UpstreamName; readonly outcome: UpstreamError['outcome'] }
   | { readonly code: string; readonly status: 'builder-failed'; readonly error: string };
 
 /** Optional lifecycle hooks, named for their moment. */
@@ -66,13 +86,19 @@ export class PanelRenderer {
 
   async render(request: RenderRequest): Promise<RenderedPanel> {
     const layout = this.layoutFor(request.scene);
-    const candidates = layout.floors.filter((f) => f.enabled);
+    const { version, floors: configured } = pickVersion(layout, request.flags);
+    const outcomes: FloorOutcome[] = [];
+    const client = clientVersionOf(request.viewer.appVersion);
+    const candidates = configured.filter((floor) => {
+      const gate = gateFloor(floor, request, client);
+      if (gate !== undefined) outcomes.push(gate);
+      return gate === undefined;
+    });
     // async wrapper: a build() that throws before returning its promise must fail its floor, not the panel.
-    const settled = await Promise.allSettled(candidates.map(async (floor) => floor.builder.build(request)));
+    const settled = await Promise.allSettled(candidates.map(async (floor) => this.build(floor, request)));
 
     const failed = new Set<UpstreamName>();
     const floors: RenderedFloor[] = [];
-    const outcomes: FloorOutcome[] = layout.floors.filter((f) => !f.enabled).map((f) => ({ code: f.code, status: 'disabled' }));
     let degraded = false;
 
     settled.forEach((result, index) => {
@@ -83,14 +109,18 @@ export class PanelRenderer {
         if (isUpstreamError(error)) {
           if (!failed.has(error.upstream)) this.logUpstreamFailure(error);
           failed.add(error.upstream);
-          outcomes.push({ code: floor.code, status: 'upstream-failed', upstream: error.upstream });
+          outcomes.push({ code: floor.code, status: 'upstream-failed', upstream: error.upstream, outcome: error.outcome });
         } else {
           this.logBuilderFailure(layout, floor, error);
           outcomes.push({ code: floor.code, status: 'builder-failed', error: describe(error) });
         }
         return;
       }
-      const facts = result.value;
+      const { facts, fellBack } = result.value;
+      if (fellBack !== undefined) {
+        degraded = true;
+        failed.add(fellBack.upstream);
+      }
       if (facts === null) {
         outcomes.push({ code: floor.code, status: 'empty' });
         return;
@@ -99,13 +129,17 @@ export class PanelRenderer {
         outcomes.push({ code: floor.code, status: 'zero' });
         return;
       }
-      floors.push(this.format(floor, facts, request.viewer.locale));
-      outcomes.push({ code: floor.code, status: 'shown' });
+      floors.push(this.format(floor, facts, request.viewer.locale, styleFor(floor.style, layout, client, request.viewer.platform)));
+      outcomes.push(
+        fellBack === undefined
+          ? { code: floor.code, status: 'shown' }
+          : { code: floor.code, status: 'fallback', upstream: fellBack.upstream, builder: fellBack.builder },
+      );
     });
 
     const panel: RenderedPanel = {
       scene: layout.scene,
-      layoutVersion: layout.version,
+      layoutVersion: version,
       degraded,
       failedUpstreams: UPSTREAMS.filter((u) => failed.has(u)),
       locale: request.viewer.locale,
@@ -113,6 +147,18 @@ export class PanelRenderer {
     };
     this.options.hooks?.panelDidRender?.(panel, outcomes);
     return panel;
+  }
+
+  /** Builds a floor; when its builder fails on an upstream its fallback does not need, the fallback answers. */
+  private async build(floor: CompiledFloor, request: RenderRequest): Promise<{ facts: FloorFacts | null; fellBack?: { upstream: UpstreamName; builder: string } }> {
+    try {
+      return { facts: await floor.builder.build(request) };
+    } catch (error) {
+      const fallback = floor.fallback;
+      if (fallback === undefined || !isUpstreamError(error) || fallback.needs.includes(error.upstream)) throw error;
+      this.logUpstreamFailure(error);
+      return { facts: await fallback.build(request), fellBack: { upstream: error.upstream, builder: fallback.name } };
+    }
   }
 
   private layoutFor(scene: string): CompiledLayout {
@@ -126,7 +172,7 @@ export class PanelRenderer {
     return layout;
   }
 
-  private format(floor: CompiledFloor, facts: FloorFacts, locale: string): RenderedFloor {
+  private format(floor: CompiledFloor, facts: FloorFacts, locale: string, style: readonly string[]): RenderedFloor {
     const { amount } = facts;
     let priceText: string | null = null;
     if (amount !== null) {
@@ -142,7 +188,7 @@ export class PanelRenderer {
       priceText,
       amount,
       subName: subName === '' ? null : subName,
-      style: floor.style,
+      style,
       sort: floor.sort,
       kind: floor.builder.kind,
     };
@@ -171,6 +217,53 @@ export class PanelRenderer {
       `floor "${floor.code}" failed to build and was dropped; logged once per floor and cause`,
     );
   }
+}
+
+/** The layout version the viewer gets: the layout flag's variant when it names one the file has. */
+function pickVersion(layout: CompiledLayout, flags: FlagReader | undefined): LayoutVersion {
+  if (layout.layoutFlag === undefined || flags === undefined) return layout;
+  const variant = flags.variant(layout.layoutFlag);
+  return (variant.enabled ? layout.variants[variant.name] : undefined) ?? layout;
+}
+
+/** Why a floor is not even built for this viewer, or undefined when it should be. */
+function gateFloor(floor: CompiledFloor, request: RenderRequest, client: SemVer | null): FloorOutcome | undefined {
+  if (!floor.enabled) return { code: floor.code, status: 'disabled' };
+  if (floor.flag !== undefined && request.flags !== undefined && !request.flags.isEnabled(floor.flag)) {
+    return { code: floor.code, status: 'flag-off', flag: floor.flag };
+  }
+  const required = minimumFor(floor.minAppVersion, request.viewer.platform);
+  if (required !== undefined && (client === null || client.compare(required) < 0)) {
+    return { code: floor.code, status: 'client-too-old', required, appVersion: request.viewer.appVersion };
+  }
+  return undefined;
+}
+
+function minimumFor(min: MinAppVersion | undefined, platform: string): string | undefined {
+  if (min === undefined || typeof min === 'string') return min;
+  return min[platform] ?? min.default;
+}
+
+/** "12.3" and "12.3.0-beta" count as 12.3.0; anything unparseable counts as unknown. */
+function clientVersionOf(appVersion: string | null): SemVer | null {
+  return appVersion === null ? null : coerce(appVersion);
+}
+
+/** Maps style tokens a client is too old for to their fallbacks (following chains), dropping null ones. */
+function styleFor(tokens: readonly string[], layout: CompiledLayout, client: SemVer | null, platform: string): readonly string[] {
+  if (tokens.length === 0 || Object.keys(layout.styles).length === 0) return tokens;
+  const out: string[] = [];
+  for (const token of tokens) {
+    let current: string | null = token;
+    for (let hops = 0; current !== null && hops < 8; hops++) {
+      const rule: StyleToken | undefined = layout.styles[current];
+      const required = rule === undefined ? undefined : minimumFor(rule.minAppVersion, platform);
+      if (rule === undefined || required === undefined || (client !== null && client.compare(required) >= 0)) break;
+      current = rule.fallback;
+    }
+    if (current !== null && !out.includes(current)) out.push(current);
+  }
+  return out;
 }
 
 function isMoney(value: TemplateValue): value is Money {

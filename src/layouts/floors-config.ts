@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, relative } from 'node:path';
+import { valid } from 'semver';
 import { z } from 'zod';
 import { deepFreeze } from '../config/service-config.ts';
 import { integer, LocatedYaml, type YamlProblem } from '../config/validate-yaml.ts';
@@ -36,20 +37,54 @@ export interface CompiledFloor {
   readonly hideWhenZero: boolean;
   /** 1-based line in the file, for operator tools and logs. */
   readonly line: number | undefined;
+  /** Feature flag that must be on for the viewer, e.g. `floor.plus-rebate`; undefined: always on. */
+  readonly flag: string | undefined;
+  /** Oldest client version that may receive the floor. */
+  readonly minAppVersion: MinAppVersion | undefined;
+  /** Builder used instead when this floor's builder fails on an upstream the fallback does not need. */
+  readonly fallback: FloorBuilder | undefined;
 }
 
-/** One scene's layout: its floors in render order. */
-export interface CompiledLayout {
+/**
+ * A minimum client version: one for every platform (`"12.3.0"`), or per platform
+ * (`{ios: "12.3.0", android: "12.4.0", default: "12.0.0"}`; a platform not listed and no
+ * `default` means no minimum for it).
+ */
+export type MinAppVersion = string | Readonly<Record<string, string>>;
+
+/** A style token only newer clients know, and what older ones get instead (null: nothing). */
+export interface StyleToken {
+  readonly minAppVersion: MinAppVersion;
+  readonly fallback: string | null;
+}
+
+/** One version of a scene's floors: the default one, or a variant picked by the layout flag. */
+export interface LayoutVersion {
+  /** What `layoutVersion` reports. */
+  readonly version: string;
+  /** Sorted by `sort`, ties in file order. */
+  readonly floors: readonly CompiledFloor[];
+}
+
+/** One scene's layout: its default floors in render order, plus any flag-picked variants. */
+export interface CompiledLayout extends LayoutVersion {
   readonly scene: string;
   /** The file's `version`, or `sha-<12 hex>` of its content when it declares none. */
   readonly version: string;
   /** Path relative to the working directory, for messages. */
   readonly file: string;
-  /** Sorted by `sort`, ties in file order. */
-  readonly floors: readonly CompiledFloor[];
+  /** Unleash flag whose variant name picks one of `variants`; anything else gets the default floors. */
+  readonly layoutFlag: string | undefined;
+  readonly variants: Readonly<Record<string, LayoutVersion>>;
+  /** Tokens newer than some clients, by token. Tokens not listed are known to every client. */
+  readonly styles: Readonly<Record<string, StyleToken>>;
 }
 
 const CODE = /^[a-z][a-z0-9_-]*$/;
+const STYLE = /^[a-z][a-z0-9-]*$/;
+const semverString = z.string().refine((v) => valid(v) !== null, 'must be a semantic version such as "12.3.0"');
+const minAppVersion = z.union([semverString, z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), semverString)]);
+const flagName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'must be a feature flag name such as "floor.plus-rebate"');
 
 function floorsFileSchema(locales: readonly string[]) {
   const perLocale = <T extends z.ZodType>(value: T) =>
@@ -60,15 +95,32 @@ function floorsFileSchema(locales: readonly string[]) {
     name: perLocale(z.string().min(1)),
     subName: perLocale(z.string()).optional(),
     zeroText: perLocale(z.string()).optional(),
-    style: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case style tokens such as "bold"')).default([]),
+    style: z.array(z.string().regex(STYLE, 'must be lower-case style tokens such as "bold"')).default([]),
     sort: integer(),
     enabled: z.boolean().default(true),
     hideWhenZero: z.boolean().default(false),
+    flag: flagName.optional(),
+    minAppVersion: minAppVersion.optional(),
+    fallback: z.string().min(1).optional(),
   });
+  const floors = z.array(floor).min(1, 'must list at least one floor');
   return z.strictObject({
     scene: z.string().regex(CODE, 'must be a lower-case scene name such as "cart-bottom-sheet"'),
     version: z.union([z.string().min(1), z.number()]).optional(),
-    floors: z.array(floor).min(1, 'must list at least one floor'),
+    layoutFlag: flagName.optional(),
+    styles: z
+      .record(
+        z.string().regex(STYLE, 'must be a lower-case style token such as "emphasis"'),
+        z.strictObject({ minAppVersion, fallback: z.string().regex(STYLE, 'must be a lower-case style token such as "bold"').nullable() }),
+      )
+      .default({}),
+    floors,
+    variants: z
+      .record(
+        z.string().regex(CODE, 'must be a lower-case variant name such as "compact"'),
+        z.strictObject({ version: z.union([z.string().min(1), z.number()]), floors }),
+      )
+      .default({}),
   });
 }
 
@@ -93,76 +145,132 @@ export function compileFloorsFile(
     problems.push(yaml.problem(['scene'], `must match the file name "${expectedScene}"`, raw.scene));
   }
 
-  const firstLineOfCode = new Map<string, number | undefined>();
-  const builders: Array<FloorBuilder | undefined> = [];
-  const subNames: Array<Record<string, CompiledTemplate> | undefined> = [];
-  const rawFloors = Array.isArray(raw?.floors) ? (raw.floors as unknown[]) : [];
-  rawFloors.forEach((value, index) => {
-    const floor = asRecord(value);
-    if (floor === undefined) return;
-    const at = (...path: PropertyKey[]) => ['floors', index, ...path];
-    if (typeof floor.code === 'string') {
-      if (firstLineOfCode.has(floor.code)) {
-        const first = firstLineOfCode.get(floor.code);
-        problems.push(yaml.problem(at('code'), `must be unique in the scene; it is already used at line ${String(first)}`, floor.code));
-      } else {
-        firstLineOfCode.set(floor.code, yaml.lineOf(at('code')));
-      }
-    }
+  const lists: Array<{ path: PropertyKey[]; checked: CheckedFloors }> = [{ path: ['floors'], checked: checkFloors(raw?.floors, ['floors']) }];
+  for (const [name, variant] of Object.entries(asRecord(raw?.variants) ?? {})) {
+    const path = ['variants', name, 'floors'];
+    lists.push({ path, checked: checkFloors(asRecord(variant)?.floors, path) });
+  }
 
-    if (typeof floor.builder !== 'string' || floor.builder === '') return;
-    const builder = registry.get(floor.builder);
-    builders[index] = builder;
-    if (builder === undefined) {
-      problems.push(yaml.problem(at('builder'), `must name a known builder (${registry.names.join(', ')})`, floor.builder));
-      return;
-    }
-
-    const rawSubName = asRecord(floor.subName);
-    if (rawSubName === undefined) return;
-    const subName: Record<string, CompiledTemplate> = {};
-    subNames[index] = subName;
-    for (const [locale, template] of Object.entries(rawSubName)) {
-      if (typeof template !== 'string' || !locales.includes(locale)) continue;
-      try {
-        const compiled = compileTemplate(template);
-        const unknown = compiled.variables.filter((v) => !builder.templateVars.includes(v));
-        if (unknown.length > 0) {
-          const known = builder.templateVars.length > 0 ? builder.templateVars.map((v) => `{${v}}`).join(', ') : 'none';
-          problems.push(
-            yaml.problem(
-              at('subName', locale),
-              `may only use the variables of builder "${builder.name}" (${known})`,
-              unknown.map((v) => `{${v}}`).join(', '),
-            ),
-          );
+  function checkFloors(value: unknown, listPath: PropertyKey[]): CheckedFloors {
+    const checked: CheckedFloors = { builders: [], fallbacks: [], subNames: [] };
+    const firstLineOfCode = new Map<string, number | undefined>();
+    const rawFloors = Array.isArray(value) ? (value as unknown[]) : [];
+    rawFloors.forEach((entry, index) => {
+      const floor = asRecord(entry);
+      if (floor === undefined) return;
+      const at = (...path: PropertyKey[]) => [...listPath, index, ...path];
+      if (typeof floor.code === 'string') {
+        if (firstLineOfCode.has(floor.code)) {
+          const first = firstLineOfCode.get(floor.code);
+          problems.push(yaml.problem(at('code'), `must be unique in the scene; it is already used at line ${String(first)}`, floor.code));
+        } else {
+          firstLineOfCode.set(floor.code, yaml.lineOf(at('code')));
         }
-        subName[locale] = compiled;
-      } catch (error) {
-        problems.push(yaml.problem(at('subName', locale), (error as Error).message.replace(/^has/, 'must be a valid template; it has'), template));
       }
-    }
-  });
+
+      if (typeof floor.builder !== 'string' || floor.builder === '') return;
+      const builder = registry.get(floor.builder);
+      checked.builders[index] = builder;
+      if (builder === undefined) {
+        problems.push(yaml.problem(at('builder'), `must name a known builder (${registry.names.join(', ')})`, floor.builder));
+        return;
+      }
+
+      let fallback: FloorBuilder | undefined;
+      if (typeof floor.fallback === 'string' && floor.fallback !== '') {
+        fallback = registry.get(floor.fallback);
+        checked.fallbacks[index] = fallback;
+        if (fallback === undefined) {
+          problems.push(yaml.problem(at('fallback'), `must name a known builder (${registry.names.join(', ')})`, floor.fallback));
+        } else if (fallback.kind !== builder.kind) {
+          problems.push(yaml.problem(at('fallback'), `must name a builder of the same kind as "${builder.name}" (${builder.kind})`, `${fallback.name} (${fallback.kind})`));
+        } else if (fallback.needs.every((n) => builder.needs.includes(n)) && fallback.needs.length >= builder.needs.length) {
+          problems.push(yaml.problem(at('fallback'), `must need fewer upstreams than "${builder.name}" (${builder.needs.join(', ')}), or it cannot help when one fails`, fallback.name));
+        }
+      }
+
+      const rawSubName = asRecord(floor.subName);
+      if (rawSubName === undefined) return;
+      const subName: Record<string, CompiledTemplate> = {};
+      checked.subNames[index] = subName;
+      for (const [locale, template] of Object.entries(rawSubName)) {
+        if (typeof template !== 'string' || !locales.includes(locale)) continue;
+        try {
+          const compiled = compileTemplate(template);
+          for (const user of fallback === undefined ? [builder] : [builder, fallback]) {
+            const unknown = compiled.variables.filter((v) => !user.templateVars.includes(v));
+            if (unknown.length === 0) continue;
+            const known = user.templateVars.length > 0 ? user.templateVars.map((v) => `{${v}}`).join(', ') : 'none';
+            problems.push(
+              yaml.problem(
+                at('subName', locale),
+                `may only use the variables of ${user === fallback ? 'fallback ' : ''}builder "${user.name}" (${known})`,
+                unknown.map((v) => `{${v}}`).join(', '),
+              ),
+            );
+          }
+          subName[locale] = compiled;
+        } catch (error) {
+          problems.push(yaml.problem(at('subName', locale), (error as Error).message.replace(/^has/, 'must be a valid template; it has'), template));
+        }
+      }
+    });
+    return checked;
+  }
+
+  const rawStyles = asRecord(raw?.styles) ?? {};
+  for (const [token, rule] of Object.entries(rawStyles)) {
+    const fallback = asRecord(rule)?.fallback;
+    if (fallback === token) problems.push(yaml.problem(['styles', token, 'fallback'], 'must differ from the token it replaces', fallback));
+  }
 
   if (!result.ok || problems.length > 0) return { layout: undefined, problems: byLine(problems) };
   const config = result.value;
-  const floors: CompiledFloor[] = config.floors.map((floor, index) => ({
-    code: floor.code,
-    // Every floor passed the checks above, so its builder was found.
-    builder: builders[index] as FloorBuilder,
-    name: floor.name,
-    subName: floor.subName === undefined ? undefined : subNames[index],
-    zeroText: floor.zeroText,
-    style: floor.style,
-    sort: floor.sort,
-    enabled: floor.enabled,
-    hideWhenZero: floor.hideWhenZero,
-    line: yaml.lineOf(['floors', index]),
-  }));
-  const ordered = floors.map((f, i) => ({ f, i })).sort((a, b) => a.f.sort - b.f.sort || a.i - b.i).map(({ f }) => f);
+  const compileList = (floorsConfig: typeof config.floors, listPath: PropertyKey[], checked: CheckedFloors): CompiledFloor[] => {
+    const floors: CompiledFloor[] = floorsConfig.map((floor, index) => ({
+      code: floor.code,
+      // Every floor passed the checks above, so its builder was found.
+      builder: checked.builders[index] as FloorBuilder,
+      name: floor.name,
+      subName: floor.subName === undefined ? undefined : checked.subNames[index],
+      zeroText: floor.zeroText,
+      style: floor.style,
+      sort: floor.sort,
+      enabled: floor.enabled,
+      hideWhenZero: floor.hideWhenZero,
+      line: yaml.lineOf([...listPath, index]),
+      flag: floor.flag,
+      minAppVersion: floor.minAppVersion,
+      fallback: checked.fallbacks[index],
+    }));
+    return floors.map((f, i) => ({ f, i })).sort((a, b) => a.f.sort - b.f.sort || a.i - b.i).map(({ f }) => f);
+  };
+  const [main, ...variantLists] = lists as [(typeof lists)[number], ...typeof lists];
+  const variants: Record<string, LayoutVersion> = {};
+  Object.entries(config.variants).forEach(([name, variant], i) => {
+    const list = variantLists[i] as (typeof lists)[number];
+    variants[name] = { version: String(variant.version), floors: compileList(variant.floors, list.path, list.checked) };
+  });
   const version = config.version !== undefined ? String(config.version) : `sha-${sha12(source)}`;
   // Builders are already frozen by the registry, so deepFreeze stops at them.
-  return { layout: deepFreeze({ scene: config.scene, version, file, floors: ordered }), problems: [] };
+  return {
+    layout: deepFreeze({
+      scene: config.scene,
+      version,
+      file,
+      floors: compileList(config.floors, main.path, main.checked),
+      layoutFlag: config.layoutFlag,
+      variants,
+      styles: config.styles,
+    }),
+    problems: [],
+  };
+}
+
+interface CheckedFloors {
+  readonly builders: Array<FloorBuilder | undefined>;
+  readonly fallbacks: Array<FloorBuilder | undefined>;
+  readonly subNames: Array<Record<string, CompiledTemplate> | undefined>;
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {

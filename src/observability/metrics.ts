@@ -27,6 +27,10 @@ export interface FloorplanMetrics {
   redisBreakerState(name: string, state: RedisBreakerState): void;
   /** Counts one rate-limit decision and which bucket made it (`local` while Redis is unavailable). */
   rateLimited(outcome: RateLimitOutcome, store: RateLimitStore): void;
+  /** Counts one attempt to swap in a changed layout set: where it came from, and whether it is now served. */
+  layoutReload(source: 'file' | 'redis', result: 'applied' | 'rejected'): void;
+  /** Records the published layouts revision being served; 0 while the local floors files are. */
+  layoutRevision(revision: number): void;
 }
 
 /** `l1`: the in-process lru-cache; `l2`: Redis, shared by every instance. */
@@ -95,6 +99,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
     labelNames: ['outcome', 'store'] as const,
     registers: [registry],
   });
+  const layoutReloads = new Counter({
+    name: 'floorplan_layout_reloads_total',
+    help: 'Attempts to swap in a changed layout set, by source (file|redis) and result (applied|rejected: the last good set kept serving).',
+    labelNames: ['source', 'result'] as const,
+    registers: [registry],
+  });
+  const layoutRevisionGauge = new Gauge({
+    name: 'floorplan_layout_revision',
+    help: 'Revision of the layouts published to Redis that this instance serves; 0 while it serves its local floors files.',
+    registers: [registry],
+  });
 
   const upstreamBreaker = new Gauge({
     name: 'floorplan_upstream_breaker_state',
@@ -132,6 +147,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
     },
     rateLimited(outcome, store) {
       rateLimitDecisions.inc({ outcome, store });
+    },
+    layoutReload(source, result) {
+      layoutReloads.inc({ source, result });
+    },
+    layoutRevision(revision) {
+      layoutRevisionGauge.set(revision);
     },
   };
 }

@@ -181,7 +181,7 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
   });
 
   it('lists the overlays that exist when FLOORPLAN_ENV names none of them', () => {
-    expect(problems({ FLOORPLAN_ENV: 'staging' })).toEqual(['FLOORPLAN_ENV must name an overlay file in config (production), but got: "staging"']);
+    expect(problems({ FLOORPLAN_ENV: 'staging' })).toEqual(['FLOORPLAN_ENV must name an overlay file in config (bench, production), but got: "staging"']);
   });
 
   it('lists the auth modes when AUTH_MODE is unknown', () => {

@@ -5,7 +5,7 @@ describe('the per-request deadline', () => {
   let h: Harness;
   let token: string;
   beforeAll(async () => {
-    h = await startHarness({ faults: 'promotion:hang' });
+    h = await startHarness({ faults: 'promotion:hang', config: { limits: { requestDeadlineMs: 250 } } });
     token = await h.token('u1001');
   });
   afterAll(() => h.close());

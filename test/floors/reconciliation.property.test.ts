@@ -152,7 +152,7 @@ describe('cart bottom sheet reconciliation', () => {
         const promotion = promotionFor(user, new Set(selected.map((l) => l.skuId)));
         for (const locale of LOCALES) {
           const { data } = fakePanelData({ cart, selectedLines: selected, promotion, quote });
-          const panel = await renderer.render({ scene: 'cart-bottom-sheet', data, viewer: { segments: [], platform: 'ios', locale } });
+          const panel = await renderer.render({ scene: 'cart-bottom-sheet', data, viewer: { segments: [], platform: 'ios', locale, appVersion: '99.0.0' } });
           checkPanel(panel, quote.payable.minor);
         }
       }),

@@ -90,7 +90,7 @@ describe('createBuilderRegistry', () => {
 
   it('registers every builder Floorplan ships', () => {
     const registry = createBuilderRegistry(defaultBuilders);
-    expect(registry.names).toEqual(['coupon', 'lj', 'mj', 'notice', 'payable', 'plus-rebate', 'plus95', 'shipping', 'spze']);
+    expect(registry.names).toEqual(['coupon', 'lj', 'mj', 'notice', 'payable', 'plus-rebate', 'plus95', 'shipping', 'spze', 'spze-cart']);
     for (const shipped of defaultBuilders) expect(registry.get(shipped.name)).toBe(shipped);
   });
 });

@@ -78,7 +78,7 @@ function setup(builders: FloorBuilder[], yaml: string, hooks?: ConstructorParame
 }
 
 function request(locale = 'zh-CN', scene = 'test-sheet'): RenderRequest {
-  return { scene, data: fakePanelData().data, viewer: { segments: [], platform: 'ios', locale } };
+  return { scene, data: fakePanelData().data, viewer: { segments: [], platform: 'ios', locale, appVersion: '99.0.0' } };
 }
 
 const codes = (panel: RenderedPanel) => panel.floors.map((f) => f.code);
@@ -339,7 +339,7 @@ describe('PanelRenderer', () => {
       off: { code: 'off', status: 'disabled' },
       empty: { code: 'empty', status: 'empty' },
       zero: { code: 'zero', status: 'zero' },
-      upstream: { code: 'upstream', status: 'upstream-failed', upstream: 'settlement' },
+      upstream: { code: 'upstream', status: 'upstream-failed', upstream: 'settlement', outcome: 'http_error' },
       bug: { code: 'bug', status: 'builder-failed', error: 'RangeError: bad index' },
     });
     expect(seen[0]?.outcomes).toHaveLength(6);
@@ -354,7 +354,7 @@ describe('PanelRenderer', () => {
       quote: quoteFixture(),
       promotion: new UpstreamError('promotion', 'timeout', 'slow'),
     });
-    const panel = await renderer.render({ scene: 'test-sheet', data, viewer: { segments: [], platform: 'ios', locale: 'zh-CN' } });
+    const panel = await renderer.render({ scene: 'test-sheet', data, viewer: { segments: [], platform: 'ios', locale: 'zh-CN', appVersion: '99.0.0' } });
     expect(panel.degraded).toBe(false);
     expect(panel.floors.map((f) => f.priceText)).toEqual(['-¥5.00', '¥6.00']);
     expect(calls).not.toContain('promotion');

@@ -46,13 +46,15 @@ describe('a panel under upstream faults (DEMO_FAULTS)', () => {
     });
   }
 
-  it('keeps only text floors when settlement fails', async () => {
+  it('keeps text floors and the cart-based goods total fallback when settlement fails', async () => {
     h.demo.setFaults('settlement:error:500');
     const res = await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'checkout-summary' });
     const p = res.body.data!.floorPanel;
     expect(p.degraded).toBe(true);
     expect(p.failedUpstreams).toEqual(['SETTLEMENT']);
-    expect(p.floors.map((f) => f.code)).toEqual(['free-shipping-notice']);
+    expect(p.floors.map((f) => f.code)).toEqual(['spze', 'free-shipping-notice']);
+    // spze falls back to spze-cart: the selected lines' own prices, the same ¥20.90 here.
+    expect(p.floors[0]).toMatchObject({ priceText: '¥20.90', subName: '共4件' });
   });
 
   it('renders a degraded panel, not an error, when the cart itself is down', async () => {

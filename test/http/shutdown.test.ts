@@ -25,7 +25,7 @@ describe('npm start as a process', () => {
   it('serves the demo on embedded defaults and drains an in-flight request on SIGTERM, exiting 0', async () => {
     const [port, demoPort] = [await freePort(), await freePort()];
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: startEnv({ PORT: String(port), DEMO_PORT: String(demoPort), DEMO_FAULTS: 'settlement:latency:250', LOG_LEVEL: 'info' }),
+      env: startEnv({ PORT: String(port), DEMO_PORT: String(demoPort), DEMO_FAULTS: 'settlement:latency:250', REQUEST_DEADLINE_MS: '2000', LOG_LEVEL: 'info' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -93,7 +93,7 @@ describe('npm start as a process', () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(1);
-    expect(stderr).toContain('`floors[0].builder` must name a known builder (coupon, lj, mj, notice, payable, plus-rebate, plus95, shipping, spze), but got: "spzee"');
+    expect(stderr).toContain('`floors[0].builder` must name a known builder (coupon, lj, mj, notice, payable, plus-rebate, plus95, shipping, spze, spze-cart), but got: "spzee"');
     expect(stderr).toMatch(/cart-bottom-sheet\.yaml:4\)/);
   });
 });

@@ -13,7 +13,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const registry = createBuilderRegistry(defaultBuilders);
 const LOCALES = ['zh-CN', 'en'] as const;
 const FILE = 'floors/cart-bottom-sheet.yaml';
-const KNOWN_BUILDERS = 'coupon, lj, mj, notice, payable, plus-rebate, plus95, shipping, spze';
+const KNOWN_BUILDERS = 'coupon, lj, mj, notice, payable, plus-rebate, plus95, shipping, spze, spze-cart';
 
 /** One YAML line per argument, so the line numbers in expected messages can be read off the call. */
 function yaml(...lines: string[]): string {
@@ -209,7 +209,7 @@ describe('compileFloorsFile', () => {
 
   it('rejects a misspelt key such as hideWhenZeros, listing the known keys', () => {
     expect(messages(validFile().replace('    sort: 30\n', '    sort: 30\n    hideWhenZeros: true\n'))).toEqual([
-      '`floors[1].hideWhenZeros` is not a known key (a typo?); the known keys are code, builder, name, subName, zeroText, style, sort, enabled, hideWhenZero (floors/cart-bottom-sheet.yaml:12)',
+      '`floors[1].hideWhenZeros` is not a known key (a typo?); the known keys are code, builder, name, subName, zeroText, style, sort, enabled, hideWhenZero, flag, minAppVersion, fallback (floors/cart-bottom-sheet.yaml:12)',
     ]);
   });
 

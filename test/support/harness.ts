@@ -53,6 +53,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     overrides: {
       server: { port: 0, shutdownGraceMs: 2000 },
       log: { level: 'silent' },
+      // Generous, so a busy shared machine does not turn a slow panel into a degraded one;
+      // the deadline's own tests set it back explicitly.
+      limits: { requestDeadlineMs: 2000 },
       ...options.config,
     },
   });

@@ -9,5 +9,6 @@ import { plusRebate } from './plus-rebate.ts';
 import { plus95 } from './plus95.ts';
 import { shipping } from './shipping.ts';
 import { spze } from './spze.ts';
+import { spzeCart } from './spze-cart.ts';
 
-export const defaultBuilders: readonly FloorBuilder[] = [spze, lj, mj, coupon, plus95, shipping, plusRebate, payable, notice];
+export const defaultBuilders: readonly FloorBuilder[] = [spze, spzeCart, lj, mj, coupon, plus95, shipping, plusRebate, payable, notice];
