@@ -1,0 +1,170 @@
+/**
+ * Remote mode against servers that misbehave: nothing listening, a request held open across
+ * stop(), an Unleash stand-in that only answers after a while. The process must never see an
+ * uncaught exception or unhandled rejection from the Unleash client.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FlagService } from '../../src/flags/flag-service.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { eventually, flagsConfig, recordingLogger, ROOT, viewer } from './support.ts';
+
+const crashes: unknown[] = [];
+const onCrash = (error: unknown) => crashes.push(error);
+const cleanups: Array<() => Promise<void>> = [];
+
+beforeEach(() => {
+  crashes.length = 0;
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  process.off('uncaughtException', onCrash);
+  process.off('unhandledRejection', onCrash);
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api` };
+}
+
+/** The shipped flags as Unleash would serve them, but with the promotion kill switch ON. */
+const SERVED = {
+  version: 2,
+  features: [
+    { name: 'floorplan.kill.promotion', type: 'kill-switch', enabled: true, strategies: [{ name: 'default', parameters: {}, constraints: [] }], variants: [] },
+    { name: 'floor.plus-rebate', type: 'release', enabled: false, strategies: [{ name: 'default', parameters: {}, constraints: [] }], variants: [] },
+  ],
+};
+
+describe('FlagService in remote mode', () => {
+  it('starts with the bootstrap file when Unleash is unreachable, survives the failed fetches, and stops cleanly', async () => {
+    const { logger, lines } = recordingLogger();
+    const service = await FlagService.start(
+      flagsConfig({ unleashUrl: 'http://127.0.0.1:9/api', unleashToken: 'default:development.test', refreshIntervalMs: 200 }),
+      logger,
+      { root: ROOT, startTimeoutMs: 1_000 },
+    );
+    expect(service.mode).toBe('remote');
+    expect(service.servingFrom).toBe('file');
+    const flags = service.evaluate(viewer());
+    expect(flags.isEnabled('floor.plus-rebate')).toBe(true);
+    expect(flags.isEnabled('floorplan.kill.promotion')).toBe(false);
+    expect(flags.variant('layout.cart-bottom-sheet').name).toBe('default');
+    expect(lines.some((l) => l.msg === 'flags: Unleash has not answered yet; serving the flags of config/flags.json until it does')).toBe(true);
+
+    // The client retries a refused connection twice (about 3 s) before it reports the fetch failed.
+    const failedFetch = (l: { msg: string }) => l.msg.includes('/api/client/features failed') && l.msg.includes('ECONNREFUSED');
+    await eventually('a fetch of the flags failed', () => lines.some(failedFetch), 10_000);
+    await sleep(1_000);
+
+    expect(service.evaluate(viewer()).isEnabled('floor.plus-rebate')).toBe(true);
+    // One line says Unleash is unreachable; the repeats go to debug, not one line per poll.
+    expect(lines.filter((l) => l.level >= 40 && l.msg.startsWith('flags: Unleash:'))).toHaveLength(1);
+
+    await service.stop();
+    await service.stop();
+    await sleep(500);
+    expect(crashes).toEqual([]);
+  });
+
+  it('serves every flag off when there is no file either', async () => {
+    const service = await FlagService.start(
+      flagsConfig({ unleashUrl: 'http://127.0.0.1:9/api', bootstrapFile: 'config/no-such-flags.json' }),
+      createLogger('silent'),
+      { root: ROOT, startTimeoutMs: 300 },
+    );
+    cleanups.push(() => service.stop());
+    expect(service.servingFrom).toBe('none');
+    expect(service.evaluate(viewer()).isEnabled('floor.plus-rebate')).toBe(false);
+    expect(service.explain('floor.plus-rebate', viewer()).reason).toBe('not-found');
+  });
+
+  it('does not crash when stop() runs while a poll is in flight and that poll then fails', async () => {
+    // The first fetch answers; a later poll (run from the client's own timer, where nothing catches
+    // a throw) is held open until after stop(), then fails. Without the guard in stop() that failure
+    // is emitted on a repository with no listeners left and crashes the process.
+    let fetches = 0;
+    const heldPolls: ServerResponse[] = [];
+    const { url } = await listen((req, res) => {
+      if (!req.url?.startsWith('/api/client/features')) {
+        res.statusCode = 202;
+        res.end();
+      } else if (++fetches === 1) {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(SERVED));
+      } else heldPolls.push(res);
+    });
+    const service = await FlagService.start(flagsConfig({ unleashUrl: url, refreshIntervalMs: 200 }), createLogger('silent'), { root: ROOT });
+    expect(service.servingFrom).toBe('unleash');
+    await eventually('a later poll is in flight', () => heldPolls.length > 0, 5_000);
+
+    await service.stop();
+    for (const res of heldPolls) {
+      res.statusCode = 400; // a non-2xx the client reports as an 'error' event
+      res.end('{}');
+    }
+    await sleep(500);
+    expect(crashes).toEqual([]);
+  });
+
+  it('switches from the file to Unleash once Unleash answers, sending the token', async () => {
+    let answering = false;
+    const authorizations = new Set<string>();
+    const { url } = await listen((req, res) => {
+      authorizations.add(String(req.headers.authorization));
+      if (req.url?.startsWith('/api/client/features') && answering) {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(SERVED));
+        return;
+      }
+      res.statusCode = req.url?.startsWith('/api/client/features') ? 503 : 202;
+      res.end();
+    });
+    const service = await FlagService.start(
+      flagsConfig({ unleashUrl: url, unleashToken: 'default:development.secret', refreshIntervalMs: 200 }),
+      createLogger('silent'),
+      { root: ROOT, startTimeoutMs: 500 },
+    );
+    cleanups.push(() => service.stop());
+    expect(service.servingFrom).toBe('file');
+    expect(service.evaluate(viewer()).isEnabled('floorplan.kill.promotion')).toBe(false);
+
+    answering = true;
+    await eventually('Unleash flags are served', () => service.servingFrom === 'unleash', 5_000);
+    const flags = service.evaluate(viewer());
+    expect(flags.isEnabled('floorplan.kill.promotion')).toBe(true);
+    expect(flags.isEnabled('floor.plus-rebate')).toBe(false);
+    expect(flags.isEnabled('floor.free-shipping-notice')).toBe(false); // Unleash does not define it
+    expect(service.flagNames()).toEqual(['floor.plus-rebate', 'floorplan.kill.promotion']);
+    expect([...authorizations]).toEqual(['default:development.secret']);
+  });
+
+  it('waits for Unleash at start when it answers, so the first request already sees its flags', async () => {
+    const { url } = await listen((req, res) => {
+      if (req.url?.startsWith('/api/client/features')) {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(SERVED));
+      } else {
+        res.statusCode = 202;
+        res.end();
+      }
+    });
+    const service = await FlagService.start(flagsConfig({ unleashUrl: url }), createLogger('silent'), { root: ROOT });
+    cleanups.push(() => service.stop());
+    expect(service.servingFrom).toBe('unleash');
+    expect(service.evaluate(viewer()).isEnabled('floorplan.kill.promotion')).toBe(true);
+  });
+});

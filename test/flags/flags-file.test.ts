@@ -1,0 +1,223 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../src/errors.ts';
+import { parseFlagsFile } from '../../src/flags/flag-service.ts';
+import { thrownBy } from '../support/thrown.ts';
+import { exportFile, SHIPPED_FLAGS } from './support.ts';
+
+const FILE = 'config/flags.json';
+
+function parse(content: unknown, environment = 'development') {
+  return parseFlagsFile(typeof content === 'string' ? content : JSON.stringify(content, null, 2), FILE, environment);
+}
+
+function problems(content: unknown): string[] {
+  const error = thrownBy(() => parse(content));
+  expect(error.code).toBe(ErrorCode.CONFIG_INVALID);
+  const [head, ...rest] = error.message.split('\n- ');
+  expect(head).toBe(`Invalid flags file ${FILE}:`);
+  return rest;
+}
+
+const rollout = (flag: string, extra: Record<string, unknown> = {}) => ({
+  name: 'flexibleRollout',
+  parameters: { rollout: '10', stickiness: 'userId', groupId: flag },
+  ...extra,
+});
+
+describe('the shipped config/flags.json', () => {
+  it('is Unleash export format and converts to what the client evaluates', () => {
+    const snapshot = parse(readFileSync(SHIPPED_FLAGS, 'utf8'));
+    expect(snapshot.format).toBe('unleash-export');
+    const byName = Object.fromEntries(snapshot.features.map((f) => [f.name, f]));
+    expect(byName['floorplan.kill.cart']).toMatchObject({ enabled: false, type: 'kill-switch', strategies: [{ name: 'default' }] });
+    expect(byName['floor.plus-rebate']).toMatchObject({ enabled: true, strategies: [{ name: 'default' }] });
+    expect(byName['floor.free-shipping-notice']?.strategies).toEqual([
+      {
+        name: 'flexibleRollout',
+        parameters: { rollout: '100', stickiness: 'userId', groupId: 'floor.free-shipping-notice' },
+        constraints: [],
+        variants: [],
+      },
+    ]);
+    // What Unleash 7.5.1 served after importing this very file: sorted by name, weights as given.
+    expect(byName['layout.cart-bottom-sheet']?.variants).toEqual([
+      { name: 'compact', weight: 0, weightType: 'fix', stickiness: 'userId', overrides: [] },
+      { name: 'default', weight: 1000, weightType: 'variable', stickiness: 'userId', overrides: [] },
+    ]);
+  });
+});
+
+describe('parseFlagsFile applies what Unleash does on import', () => {
+  it('shares the rest of 1000 among "variable" variants, the remainder one by one in file order, then sorts by name', () => {
+    const snapshot = parse(
+      exportFile([
+        {
+          name: 'v',
+          enabled: true,
+          strategies: [{ name: 'default' }],
+          variants: [
+            { name: 'x', weight: 1, weightType: 'variable', stickiness: 'default' },
+            { name: 'y', weight: 1, weightType: 'variable', stickiness: 'default' },
+            { name: 'w', weight: 1, weightType: 'variable', stickiness: 'default' },
+          ],
+        },
+        {
+          name: 'u',
+          enabled: true,
+          strategies: [
+            rollout('u', {
+              variants: [
+                { name: 'zz', weight: 700, weightType: 'variable', stickiness: 'userId' },
+                { name: 'aa', weight: 300, weightType: 'variable', stickiness: 'userId' },
+                { name: 'mid', weight: 100, weightType: 'fix', stickiness: 'userId' },
+              ],
+            }),
+          ],
+        },
+      ]),
+    );
+    const [v, u] = snapshot.features;
+    // Observed on Unleash 7.5.1: w 333, x 334, y 333.
+    expect(v?.variants?.map((x) => [x.name, x.weight])).toEqual([['w', 333], ['x', 334], ['y', 333]]);
+    expect(u?.strategies?.[0]?.variants?.map((x) => [x.name, x.weight])).toEqual([['aa', 450], ['mid', 100], ['zz', 450]]);
+  });
+
+  it('orders strategies by sortOrder and leaves out disabled ones', () => {
+    const file = exportFile([{ name: 'f', enabled: true, strategies: [{ name: 'default' }] }]);
+    file.featureStrategies = [
+      { featureName: 'f', sortOrder: 2, ...rollout('f') },
+      { featureName: 'f', sortOrder: 1, name: 'default', disabled: true },
+      { featureName: 'f', sortOrder: 0, name: 'remoteAddress', parameters: { IPs: '10.0.0.1' } },
+    ];
+    expect(parse(file).features[0]?.strategies?.map((s) => s.name)).toEqual(['remoteAddress', 'flexibleRollout']);
+  });
+
+  it('reads a flag with no featureEnvironments entry as off, and picks the entry of flags.environment among several', () => {
+    const file = exportFile([
+      { name: 'a', enabled: true, strategies: [{ name: 'default' }] },
+      { name: 'b', enabled: true, strategies: [{ name: 'default' }] },
+    ]);
+    file.featureEnvironments = [
+      { name: 'b', featureName: 'b', environment: 'production', enabled: false },
+      { name: 'b', featureName: 'b', environment: 'development', enabled: true },
+    ];
+    expect(parse(file, 'development').features.map((f) => [f.name, f.enabled])).toEqual([['a', false], ['b', true]]);
+    expect(parse(file, 'production').features.map((f) => [f.name, f.enabled])).toEqual([['a', false], ['b', false]]);
+  });
+
+  it('carries dependencies to the client', () => {
+    const file = exportFile([
+      { name: 'parent', enabled: true, strategies: [{ name: 'default' }] },
+      { name: 'child', enabled: true, strategies: [{ name: 'default' }] },
+    ]);
+    file.dependencies = [{ feature: 'child', dependencies: [{ feature: 'parent', enabled: true }] }];
+    expect(parse(file).features[1]?.dependencies).toEqual([{ feature: 'parent', enabled: true }]);
+  });
+
+  it('accepts a copy of /api/client/features, and {"version": 2, "features": []} as no flags', () => {
+    expect(parse({ version: 2, features: [] })).toEqual({ format: 'client-features', features: [], segments: [] });
+    const snapshot = parse({
+      version: 2,
+      features: [{ name: 'a', enabled: true, strategies: [{ name: 'default', parameters: {}, constraints: [], segments: [7] }] }],
+      segments: [{ id: 7, constraints: [{ contextName: 'segment', operator: 'IN', values: ['plus'] }] }],
+    });
+    expect(snapshot.format).toBe('client-features');
+    expect(snapshot.segments[0]?.id).toBe(7);
+  });
+});
+
+describe('parseFlagsFile rejects, naming the path, the contract, the value and the line', () => {
+  it('rejects strategies Unleash 7 no longer accepts, with the allow-list recipe', () => {
+    const file = exportFile([{ name: 'f', enabled: true, strategies: [{ name: 'userWithId', parameters: { userIds: 'a,b' } }] }]);
+    expect(problems(file)).toEqual([
+      expect.stringMatching(
+        /^`featureStrategies\[0\]\.name` must be a strategy Unleash 7 accepts \(default, flexibleRollout, remoteAddress, applicationHostname\); for an allow-list use flexibleRollout with a constraint userId IN \[\.\.\.\], but got: "userWithId" \(config\/flags\.json:\d+\)$/,
+      ),
+    ]);
+  });
+
+  it('rejects operators Unleash 7 does not have, and constraints without values', () => {
+    const file = exportFile([
+      {
+        name: 'f',
+        enabled: true,
+        strategies: [
+          rollout('f', {
+            constraints: [
+              { contextName: 'appVersion', operator: 'SEMVER_GTE', value: '12.0.0' },
+              { contextName: 'segment', operator: 'IN', values: [] },
+              { contextName: 'appVersion', operator: 'SEMVER_LT', value: 'twelve' },
+            ],
+          }),
+        ],
+      },
+    ]);
+    const found = problems(file);
+    expect(found[0]).toMatch(/^`featureStrategies\[0\]\.constraints\[0\]\.operator` must be one of "IN", .*"SEMVER_LT", "REGEX", but got: "SEMVER_GTE"/);
+    expect(found[1]).toMatch(/^`featureStrategies\[0\]\.constraints\[1\]\.values` must list at least one value for IN, but got: \[\]/);
+    expect(found[2]).toMatch(/^`featureStrategies\[0\]\.constraints\[2\]\.value` must be a version like 12\.3\.0 for SEMVER_LT, but got: "twelve"/);
+  });
+
+  it('requires flexibleRollout to state rollout, stickiness and groupId', () => {
+    const file = exportFile([{ name: 'f', enabled: true, strategies: [{ name: 'flexibleRollout', parameters: { rollout: '101' } }] }]);
+    expect(problems(file).map((p) => p.replace(/ \(config.*$/, ''))).toEqual([
+      '`featureStrategies[0].parameters.rollout` must be a whole percentage from "0" to "100", but got: "101"',
+      '`featureStrategies[0].parameters.stickiness` must be set (e.g. "userId"): offline there is no project default stickiness, but got: nothing',
+      '`featureStrategies[0].parameters.groupId` must be set, usually to the flag name (Unleash would fill that in on import), but got: nothing',
+    ]);
+  });
+
+  it('rejects segments, which an export names but cannot carry', () => {
+    const file = exportFile([{ name: 'f', enabled: true, strategies: [{ name: 'default', segments: [1] }] }]);
+    expect(problems(file)[0]).toMatch(/^`featureStrategies\[0\]\.segments` must be empty: an export names segments but does not carry their constraints/);
+  });
+
+  it('rejects a typo in a key, listing the known keys', () => {
+    const file = exportFile([{ name: 'f', enabled: true, strategies: [{ name: 'default' }] }]);
+    (file.featureEnvironments as Array<Record<string, unknown>>)[0] = { name: 'f', featureName: 'f', enabeld: true, enabled: false };
+    expect(problems(file)).toEqual([
+      expect.stringMatching(/^`featureEnvironments\[0\]\.enabeld` is not a known key \(a typo\?\); the known keys are name, featureName, environment, .*\(config\/flags\.json:\d+\)$/),
+    ]);
+  });
+
+  it('rejects references to flags that are not listed, and duplicate flags', () => {
+    const file = exportFile([
+      { name: 'f', enabled: true, strategies: [{ name: 'default' }] },
+      { name: 'f', enabled: true, strategies: [] },
+    ]);
+    (file.featureStrategies as Array<Record<string, unknown>>)[0] = { name: 'default', featureName: 'floorplan.kil.cart' };
+    expect(problems(file).map((p) => p.replace(/ \(config.*$/, ''))).toEqual([
+      '`features[1].name` must be unique, but "f" is also features[0]',
+      '`featureStrategies[0].featureName` must name a flag listed in features, but got: "floorplan.kil.cart"',
+    ]);
+  });
+
+  it('rejects variants Unleash would refuse: all "fix", or fixed weights over 1000', () => {
+    const file = exportFile([
+      { name: 'a', enabled: true, strategies: [{ name: 'default' }], variants: [{ name: 'x', weight: 1000, weightType: 'fix' }] },
+      {
+        name: 'b',
+        enabled: true,
+        strategies: [{ name: 'default' }],
+        variants: [
+          { name: 'x', weight: 800, weightType: 'fix' },
+          { name: 'y', weight: 300, weightType: 'fix' },
+          { name: 'z', weight: 0, weightType: 'variable' },
+        ],
+      },
+    ]);
+    expect(problems(file).map((p) => p.replace(/ \(config.*$/, ''))).toEqual([
+      '`featureEnvironments[0].variants` must include at least one variant with weightType "variable" (Unleash rejects all-"fix" variants)',
+      '`featureEnvironments[1].variants` must have "fix" weights adding up to at most 1000, but they add up to 1100',
+    ]);
+  });
+
+  it('requires tagTypes, which Unleash\'s import requires', () => {
+    expect(problems({ features: [], featureStrategies: [] })).toEqual(["`tagTypes` must be a list: Unleash's import requires it ([] is fine), but got: nothing (config/flags.json:1)"]);
+  });
+
+  it('rejects text that is not JSON, with the line', () => {
+    expect(problems('{\n  "features": [,]\n}')).toEqual([expect.stringMatching(/^the file is not valid JSON: .* \(config\/flags\.json:2\)$/)]);
+  });
+});
