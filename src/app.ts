@@ -1,26 +1,37 @@
 /**
- * Start-up wiring: config → logger, metrics, upstream clients, builder registry, layouts,
- * renderer, Apollo, HTTP server. Everything a running Floorplan owns is created here and
- * released by {@link FloorplanServer.stop}.
+ * Start-up wiring: config → logger, metrics, Redis (optional), upstream clients (with the
+ * promotion cache), builder registry, layout store, flags, renderer, Apollo (with query
+ * limits and persisted queries), rate limiter, HTTP server. Everything a running Floorplan
+ * owns is created here and released by {@link FloorplanServer.stop}.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import type { Redis } from 'ioredis';
+import { RedisKeyValueCache } from './cache/redis-kv.ts';
+import { TieredCache } from './cache/tiered-cache.ts';
 import type { ServiceConfig, UpstreamsConfig } from './config/service-config.ts';
 import { ErrorCode, FloorplanError } from './errors.ts';
+import { FlagService } from './flags/flag-service.ts';
 import type { FloorBuilder } from './floors/builder.ts';
 import { defaultBuilders } from './floors/builders/index.ts';
 import { createBuilderRegistry } from './floors/registry.ts';
 import { PanelRenderer } from './floors/renderer.ts';
 import { createApolloServer } from './graphql/apollo.ts';
-import { serviceUnavailable, unauthenticated } from './graphql/client-errors.ts';
+import { rateLimited, serviceUnavailable, unauthenticated } from './graphql/client-errors.ts';
 import type { GraphQLContext } from './graphql/context.ts';
+import { createPreviewHandler } from './operators/preview.ts';
 import { createHttpServer } from './http/server.ts';
-import { loadFloorsDir } from './layouts/floors-config.ts';
+import { LayoutStore } from './layouts/layout-store.ts';
 import { RequestScope } from './loaders/request-scope.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type FloorplanMetrics } from './observability/metrics.ts';
+import { closeRedis, openRedis } from './redis/client.ts';
+import { createRateLimiter } from './security/rate-limit.ts';
+import { withPromotionCache } from './upstreams/cached-clients.ts';
 import { createHttpUpstreamClients, type UpstreamClients } from './upstreams/clients.ts';
+import { promotionResultSchema, UPSTREAMS, type PromotionResult, type UpstreamName } from './upstreams/contracts.ts';
 import { createTokenVerifier } from './viewer/authenticate.ts';
 import { buildViewer } from './viewer/viewer.ts';
 
@@ -32,7 +43,7 @@ export interface FloorplanDeps {
   readonly logger?: Logger;
   /** Replaces the shipped builders. */
   readonly builders?: readonly FloorBuilder[];
-  /** Project root that `floors.dir` is relative to; default the working directory. */
+  /** Project root that `floors.dir` and `flags.bootstrapFile` are relative to; default the working directory. */
   readonly root?: string;
 }
 
@@ -42,101 +53,206 @@ export interface FloorplanServer {
   readonly port: number;
   readonly metrics: FloorplanMetrics;
   readonly logger: Logger;
-  /** Stops taking requests, lets in-flight ones finish (up to shutdownGraceMs), releases pools. */
+  /** The layouts being served (for tests and tools). */
+  readonly layouts: LayoutStore;
+  readonly flags: FlagService;
+  /** Stops taking requests, lets in-flight ones finish (up to shutdownGraceMs), releases everything. */
   stop(): Promise<void>;
 }
 
 export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps = {}): Promise<FloorplanServer> {
   const logger = deps.logger ?? createLogger(config.log.level);
+  const root = deps.root ?? process.cwd();
   const metrics = createMetrics();
   const registry = createBuilderRegistry(deps.builders ?? defaultBuilders);
-  const layouts = loadFloorsDir(resolve(deps.root ?? process.cwd(), config.floors.dir), registry, config.floors.locales);
-  const clients =
-    deps.clients ??
-    createHttpUpstreamClients(
-      deps.upstreams ?? config.upstreams,
-      (upstream, outcome, seconds) => metrics.upstreamCall(upstream, outcome, seconds),
-      (upstream, state) => {
-        metrics.upstreamBreakerState(upstream, state);
-        logger.warn({ upstream, state }, `${upstream} circuit breaker is ${state}`);
-      },
-    );
-  const renderer = new PanelRenderer({
-    layouts: () => layouts,
-    logger,
-    hooks: { panelDidRender: (panel, outcomes) => metrics.panelRendered(panel, outcomes) },
-  });
-  const verify = createTokenVerifier(config.auth);
-  const apollo = createApolloServer({ logger, introspection: config.server.introspection });
-  await apollo.start();
-
-  async function context(req: IncomingMessage): Promise<GraphQLContext> {
-    let claims;
-    try {
-      claims = await verify(req.headers.authorization);
-    } catch (error) {
-      if (error instanceof FloorplanError && (error.code === ErrorCode.AUTH_INVALID_TOKEN || error.code === ErrorCode.AUTH_MISSING_TOKEN)) {
-        logger.debug({ code: error.code, reason: error.message }, 'request rejected: unauthenticated');
-        throw unauthenticated(error.message);
-      }
-      if (error instanceof FloorplanError && error.code === ErrorCode.AUTH_KEYS_UNAVAILABLE) {
-        logger.warn({ code: error.code, err: error.cause }, 'cannot verify tokens: signing keys unavailable');
-        throw serviceUnavailable('authentication is temporarily unavailable; retry shortly');
-      }
-      throw error;
-    }
-    const header = (name: string) => {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value[0] : value;
-    };
-    const viewer = buildViewer(claims, header, config.floors.locales);
-    const deadline = AbortSignal.timeout(config.limits.requestDeadlineMs);
-    return { viewer, scope: new RequestScope({ userId: viewer.userId, clients, signal: deadline }), renderer };
-  }
-
-  let ready = false;
-  const server = createHttpServer({
-    apollo,
-    context,
-    metrics,
-    logger,
-    bodyLimitBytes: config.server.bodyLimitBytes,
-    isReady: () => ready,
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.server.port, config.server.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  ready = true;
-  const { port } = server.address() as AddressInfo;
-  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
-  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-  logger.info({ url, scenes: renderer.scenes(), upstreams: deps.clients ? 'injected' : (deps.upstreams ?? config.upstreams) }, 'floorplan listening');
-
-  let stopping: Promise<void> | undefined;
-  async function stop(): Promise<void> {
-    ready = false;
-    const closed = new Promise<void>((done) => server.close(() => done()));
-    // Keep-alive sockets become idle as their in-flight requests finish; close each as it does.
-    const sweep = setInterval(() => server.closeIdleConnections(), 25);
-    server.closeIdleConnections();
-    const grace = new Promise<void>((done) => setTimeout(done, config.server.shutdownGraceMs).unref());
-    await Promise.race([closed, grace]);
-    clearInterval(sweep);
-    server.closeAllConnections();
-    await apollo.stop();
-    if (deps.clients === undefined) await clients.close();
-    logger.info('floorplan stopped');
-  }
-
-  return {
-    url,
-    port,
-    metrics,
-    logger,
-    stop: () => (stopping ??= stop()),
+  const redis: Redis | undefined =
+    config.redis.url === ''
+      ? undefined
+      : openRedis({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs, connectTimeoutMs: config.redis.connectTimeoutMs, name: 'cache' }, logger);
+  const releases: Array<() => Promise<void>> = [];
+  const release = async () => {
+    for (const done of releases.splice(0).reverse()) await done().catch((error: unknown) => logger.warn({ err: error }, 'release failed'));
   };
+  if (redis !== undefined) releases.push(() => closeRedis(redis));
+
+  try {
+    const layouts = await LayoutStore.start({
+      dir: resolve(root, config.floors.dir),
+      registry,
+      locales: config.floors.locales,
+      watch: config.layouts.watch,
+      redis: config.redis,
+      resyncIntervalMs: config.layouts.resyncIntervalMs,
+      logger,
+      onReload: (source, result, detail) => {
+        metrics.layoutReload(source, result);
+        if (result === 'applied') metrics.layoutRevision(detail.revision);
+      },
+    });
+    releases.push(() => layouts.stop());
+    metrics.layoutRevision(layouts.revision());
+
+    const flags = await FlagService.start(config.flags, logger, { root });
+    releases.push(() => flags.stop());
+
+    const httpClients =
+      deps.clients ??
+      createHttpUpstreamClients(
+        deps.upstreams ?? config.upstreams,
+        (upstream, outcome, seconds) => metrics.upstreamCall(upstream, outcome, seconds),
+        (upstream, state) => {
+          metrics.upstreamBreakerState(upstream, state);
+          logger.warn({ upstream, state }, `${upstream} circuit breaker is ${state}`);
+        },
+      );
+    if (deps.clients === undefined) releases.push(() => httpClients.close());
+    const promotionCache = new TieredCache<PromotionResult>({
+      name: 'promotion',
+      ...config.cache.promotion,
+      keyPrefix: `${config.redis.keyPrefix}promotion:v1:`,
+      l1MaxEntries: config.cache.l1MaxEntries,
+      schema: promotionResultSchema,
+      redis,
+      breaker: config.cache.redisBreaker,
+      metrics,
+      logger,
+    });
+    releases.push(() => promotionCache.close());
+    const clients = withPromotionCache(httpClients, promotionCache);
+
+    const limiter = createRateLimiter({
+      redis,
+      keyPrefix: `${config.redis.keyPrefix}rate:`,
+      ratePerSecond: config.limits.rateLimitPerSecond,
+      burst: config.limits.rateLimitBurst,
+      l1MaxEntries: config.cache.l1MaxEntries,
+      breaker: config.cache.redisBreaker,
+      metrics,
+    });
+    releases.push(async () => limiter.close());
+    const persistedQueries = new RedisKeyValueCache({
+      keyPrefix: config.redis.keyPrefix,
+      redis,
+      breaker: config.cache.redisBreaker,
+      l1MaxEntries: config.cache.l1MaxEntries,
+      metrics,
+    });
+    releases.push(async () => persistedQueries.close());
+
+    const renderer = new PanelRenderer({
+      layouts: () => layouts.current(),
+      logger,
+      hooks: { panelDidRender: (panel, outcomes) => metrics.panelRendered(panel, outcomes) },
+    });
+    const killFlag = (upstream: UpstreamName) => `${config.flags.killFlagPrefix}${upstream}`;
+    const verify = createTokenVerifier(config.auth);
+    const apollo = createApolloServer({ logger, introspection: config.server.introspection, limits: config.limits, persistedQueries });
+    await apollo.start();
+    releases.push(() => apollo.stop());
+
+    async function context(req: IncomingMessage): Promise<GraphQLContext> {
+      let claims;
+      try {
+        claims = await verify(req.headers.authorization);
+      } catch (error) {
+        if (error instanceof FloorplanError && (error.code === ErrorCode.AUTH_INVALID_TOKEN || error.code === ErrorCode.AUTH_MISSING_TOKEN)) {
+          logger.debug({ code: error.code, reason: error.message }, 'request rejected: unauthenticated');
+          throw unauthenticated(error.message);
+        }
+        if (error instanceof FloorplanError && error.code === ErrorCode.AUTH_KEYS_UNAVAILABLE) {
+          logger.warn({ code: error.code, err: error.cause }, 'cannot verify tokens: signing keys unavailable');
+          throw serviceUnavailable('authentication is temporarily unavailable; retry shortly');
+        }
+        throw error;
+      }
+      const decision = await limiter.take(claims.userId);
+      if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
+
+      const header = (name: string) => {
+        const value = req.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      };
+      const viewer = buildViewer(claims, header, config.floors.locales);
+      const requestFlags = flags.evaluate(viewer);
+      const deadline = AbortSignal.timeout(config.limits.requestDeadlineMs);
+      const scope = new RequestScope({
+        userId: viewer.userId,
+        clients,
+        signal: deadline,
+        killed: (upstream) => requestFlags.isEnabled(killFlag(upstream)),
+      });
+      return { viewer, scope, renderer, flags: requestFlags, decisionId: randomUUID(), panels: [] };
+    }
+
+    const preview = createPreviewHandler({
+      renderer,
+      flags,
+      clients,
+      locales: config.floors.locales,
+      killFlag,
+      deadlineMs: config.limits.requestDeadlineMs,
+      layouts: () => layouts.current(),
+    });
+
+    let ready = false;
+    const server = createHttpServer({
+      apollo,
+      context,
+      metrics,
+      logger,
+      bodyLimitBytes: config.server.bodyLimitBytes,
+      isReady: () => ready,
+      admin: { token: config.admin.token, routes: { '/admin/preview': preview } },
+    });
+    await new Promise<void>((done, fail) => {
+      server.once('error', fail);
+      server.listen(config.server.port, config.server.host, () => {
+        server.off('error', fail);
+        done();
+      });
+    });
+    ready = true;
+    const { port } = server.address() as AddressInfo;
+    const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+    const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+    logger.info(
+      {
+        url,
+        scenes: renderer.scenes(),
+        layouts: layouts.source(),
+        flags: flags.mode,
+        redis: redis === undefined ? 'none' : 'configured',
+        upstreams: deps.clients ? 'injected' : Object.fromEntries(UPSTREAMS.map((u) => [u, (deps.upstreams ?? config.upstreams)[u].baseUrl])),
+      },
+      'floorplan listening',
+    );
+
+    let stopping: Promise<void> | undefined;
+    async function stop(): Promise<void> {
+      ready = false;
+      const closed = new Promise<void>((done) => server.close(() => done()));
+      // Keep-alive sockets become idle as their in-flight requests finish; close each as it does.
+      const sweep = setInterval(() => server.closeIdleConnections(), 25);
+      server.closeIdleConnections();
+      const grace = new Promise<void>((done) => setTimeout(done, config.server.shutdownGraceMs).unref());
+      await Promise.race([closed, grace]);
+      clearInterval(sweep);
+      server.closeAllConnections();
+      await release();
+      logger.info('floorplan stopped');
+    }
+
+    return {
+      url,
+      port,
+      metrics,
+      logger,
+      layouts,
+      flags,
+      stop: () => (stopping ??= stop()),
+    };
+  } catch (error) {
+    await release();
+    throw error;
+  }
 }

@@ -15,6 +15,10 @@ export const ClientErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   /** The request is not valid GraphQL over HTTP (bad JSON, too large, wrong method). */
   BAD_REQUEST: 'BAD_REQUEST',
+  /** The caller sent more requests than its per-user rate allows: HTTP 429, retry after Retry-After. */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** The query is too deep, too costly, has too many aliases or tokens: rewrite it. */
+  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   /** A dependency the whole request needs is down (e.g. the identity provider's keys): HTTP 503, retry later. */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** Anything unexpected; the detail is logged, never sent. */

@@ -133,9 +133,7 @@ export const serviceConfigSchema = z.strictObject({
     maxCost: integer().positive(),
     /** Per-user token bucket: sustained requests per second and burst size; 0 disables. */
     rateLimitPerSecond: z.number().min(0),
-    rateLimitBurst: integer().min(0),
-    /** Accept only operations registered through APQ beforehand (production safelist). */
-    persistedQueriesOnly: z.boolean(),
+    rateLimitBurst: integer().min(1),
   }),
 });
 

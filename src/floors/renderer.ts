@@ -85,6 +85,11 @@ export class PanelRenderer {
   }
 
   async render(request: RenderRequest): Promise<RenderedPanel> {
+    return (await this.renderExplained(request)).panel;
+  }
+
+  /** Renders and also says what happened to each configured floor (for the operator preview). */
+  async renderExplained(request: RenderRequest): Promise<{ panel: RenderedPanel; outcomes: readonly FloorOutcome[] }> {
     const layout = this.layoutFor(request.scene);
     const { version, floors: configured } = pickVersion(layout, request.flags);
     const outcomes: FloorOutcome[] = [];
@@ -146,7 +151,7 @@ export class PanelRenderer {
       floors,
     };
     this.options.hooks?.panelDidRender?.(panel, outcomes);
-    return panel;
+    return { panel, outcomes };
   }
 
   /** Builds a floor; when its builder fails on an upstream its fallback does not need, the fallback answers. */
@@ -220,7 +225,7 @@ export class PanelRenderer {
 }
 
 /** The layout version the viewer gets: the layout flag's variant when it names one the file has. */
-function pickVersion(layout: CompiledLayout, flags: FlagReader | undefined): LayoutVersion {
+export function pickVersion(layout: CompiledLayout, flags: FlagReader | undefined): LayoutVersion {
   if (layout.layoutFlag === undefined || flags === undefined) return layout;
   const variant = flags.variant(layout.layoutFlag);
   return (variant.enabled ? layout.variants[variant.name] : undefined) ?? layout;

@@ -12,7 +12,10 @@ import {
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { GraphQLFormattedError } from 'graphql';
+import type { ServiceConfig } from '../config/service-config.ts';
 import { ClientErrorCode } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GraphQLContext } from './context.ts';
@@ -23,8 +26,15 @@ export interface ApolloOptions {
   readonly logger: Logger;
   /** Whether clients may introspect the schema; off in production. */
   readonly introspection: boolean;
+  /** Query limits (graphql-armor): depth, aliases, cost, tokens. */
+  readonly limits: Pick<ServiceConfig['limits'], 'maxDepth' | 'maxAliases' | 'maxCost' | 'maxTokens'>;
+  /** Where Automatic Persisted Queries are kept (Redis-backed, shared by every instance). */
+  readonly persistedQueries: KeyValueCache<string>;
   readonly plugins?: readonly ApolloServerPlugin<GraphQLContext>[];
 }
+
+/** graphql-armor's rejections read "... limit of N exceeded ..."; clients get one stable code for them. */
+const LIMIT_EXCEEDED = /(depth|aliases|cost|token)s? limit of \d+ exceeded|Document contains more that \d+ tokens/i;
 
 /** Codes Apollo and our resolvers raise on purpose: shown to clients as they are. */
 const PUBLIC_CODES = new Set<string>([
@@ -32,6 +42,7 @@ const PUBLIC_CODES = new Set<string>([
   ClientErrorCode.BAD_USER_INPUT,
   ClientErrorCode.BAD_REQUEST,
   ClientErrorCode.SERVICE_UNAVAILABLE,
+  ClientErrorCode.RATE_LIMITED,
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'PERSISTED_QUERY_NOT_FOUND',
@@ -41,10 +52,25 @@ const PUBLIC_CODES = new Set<string>([
 
 export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQLContext> {
   const { logger } = options;
+  const armor = new ApolloArmor({
+    maxDepth: { n: options.limits.maxDepth },
+    maxAliases: { n: options.limits.maxAliases },
+    costLimit: { maxCost: options.limits.maxCost },
+    // Tokens are limited by graphql-js's own parser (parseOptions below): armor's token plugin
+    // reports a plain syntax error as an HTTP 500.
+    maxTokens: { enabled: false },
+    maxDirectives: { n: 10 },
+    // "Did you mean ...?" hints map the schema for a scraper when introspection is off.
+    blockFieldSuggestion: { enabled: !options.introspection },
+  }).protect();
   return new ApolloServer<GraphQLContext>({
     typeDefs: loadTypeDefs(),
     resolvers,
     introspection: options.introspection,
+    validationRules: armor.validationRules,
+    parseOptions: { maxTokens: options.limits.maxTokens },
+    allowBatchedHttpRequests: false,
+    persistedQueries: { cache: options.persistedQueries, ttl: 7 * 24 * 3600 },
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours (src/main.ts drains HTTP first); Apollo's own SIGTERM handler would race it.
     stopOnTerminationSignals: false,
@@ -55,9 +81,14 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
+      ...(armor.plugins as ApolloServerPlugin<GraphQLContext>[]),
+      decisionLog(logger),
       ...(options.plugins ?? []),
     ],
     formatError(formatted, error): GraphQLFormattedError {
+      if (LIMIT_EXCEEDED.test(formatted.message)) {
+        return { message: formatted.message.replace(/^Syntax Error: /, ''), extensions: { code: ClientErrorCode.QUERY_TOO_COMPLEX } };
+      }
       const code = formatted.extensions?.code;
       if (typeof code === 'string' && PUBLIC_CODES.has(code)) {
         // Apollo may attach a stacktrace extension in development; strip everything but code and argumentName.
@@ -72,4 +103,40 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
       };
     },
   });
+}
+
+/**
+ * The decision record: once per request that rendered panels, one log line under the
+ * request's decisionId with each panel's layout version and outcome and every flag decision,
+ * so support can reconstruct what the user saw.
+ */
+function decisionLog(logger: Logger): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue }) {
+          const { panels, decisionId, flags, viewer } = contextValue;
+          if (panels === undefined || panels.length === 0) return;
+          logger.info(
+            {
+              decisionId,
+              userId: viewer.userId,
+              segments: viewer.segments,
+              platform: viewer.platform,
+              appVersion: viewer.appVersion,
+              panels: panels.map((p) => ({
+                scene: p.scene,
+                layoutVersion: p.layoutVersion,
+                degraded: p.degraded,
+                failedUpstreams: p.failedUpstreams,
+                floors: p.floors.map((f) => f.code),
+              })),
+              flags: flags.decisions(),
+            },
+            'panel decisions',
+          );
+        },
+      };
+    },
+  };
 }

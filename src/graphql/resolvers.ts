@@ -13,7 +13,7 @@ const UPSTREAM_ENUM = { cart: 'CART', promotion: 'PROMOTION', settlement: 'SETTL
 export const resolvers: Resolvers = {
   MinorUnits,
   Query: {
-    async floorPanel(_parent, { scene, selectedSkuIds }, { viewer, scope, renderer }) {
+    async floorPanel(_parent, { scene, selectedSkuIds }, { viewer, scope, renderer, flags, panels }) {
       if (!renderer.hasScene(scene)) {
         throw badUserInput(`scene must be one of ${renderer.scenes().map((s) => JSON.stringify(s)).join(', ')}, but got: ${JSON.stringify(scene)}`, 'scene');
       }
@@ -30,10 +30,13 @@ export const resolvers: Resolvers = {
         // The cart is down: render anyway, and the floors that need it drop (degraded).
         if (!isUpstreamError(error)) throw error;
       }
-      return renderer.render({ scene, data, viewer });
+      const panel = await renderer.render({ scene, data, viewer, flags });
+      panels.push(panel);
+      return panel;
     },
   },
   FloorPanel: {
     failedUpstreams: (panel) => panel.failedUpstreams.map((u) => UPSTREAM_ENUM[u]),
+    decisionId: (_panel, _args, { decisionId }) => decisionId,
   },
 };

@@ -7,6 +7,7 @@
  *   GET /readyz        it should receive traffic (503 while starting or draining)
  *   GET /metrics       Prometheus text
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ApolloServer, BaseContext, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
@@ -24,7 +25,15 @@ export interface HttpServerOptions<TContext extends BaseContext> {
   /** Larger bodies are refused with HTTP 413 before they are read. */
   readonly bodyLimitBytes: number;
   readonly isReady: () => boolean;
+  /**
+   * Operator endpoints (POST, JSON in and out) behind their own bearer credential, never a
+   * user's token. An empty token disables them: they answer 404 like any unknown path.
+   */
+  readonly admin?: { readonly token: string; readonly routes: Readonly<Record<string, AdminHandler>> };
 }
+
+/** An operator endpoint: the parsed JSON body in, a status and a JSON body out. */
+export type AdminHandler = (body: unknown) => Promise<{ status: number; body: unknown }>;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -77,6 +86,16 @@ function parseBody(req: IncomingMessage, raw: string): unknown {
   } catch {
     throw new HttpError(400, ErrorCode.HTTP_BAD_JSON, 'request body must be valid JSON');
   }
+}
+
+/** Constant-time comparison, so the admin token cannot be guessed byte by byte from timings. */
+function adminTokenMatches(authorization: string | undefined, token: string): boolean {
+  if (token === '' || authorization === undefined) return false;
+  const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
+  if (match === null) return false;
+  const given = createHash('sha256').update(match[1] as string).digest();
+  const expected = createHash('sha256').update(token).digest();
+  return timingSafeEqual(given, expected);
 }
 
 function headerMapOf(req: IncomingMessage): HeaderMap {
@@ -136,10 +155,38 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       case '/':
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(LANDING_PAGE_HTML);
         return [path, 200];
-      default:
+      default: {
+        const handler = options.admin?.token ? options.admin.routes[path] : undefined;
+        if (handler !== undefined) return [path, await admin(req, res, handler)];
         sendError(res, 404, `no route for ${path}; GraphQL is served at /graphql`);
         return ['other', 404];
+      }
     }
+  }
+
+  async function admin(req: IncomingMessage, res: ServerResponse, handler: AdminHandler): Promise<number> {
+    const send = (status: number, body: unknown) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) }).end(text);
+      return status;
+    };
+    if (!adminTokenMatches(req.headers.authorization, options.admin?.token ?? '')) {
+      res.setHeader('www-authenticate', 'Bearer realm="floorplan-admin"');
+      return send(401, { error: 'the admin endpoints need Authorization: Bearer <ADMIN_TOKEN>' });
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return send(405, { error: `${req.url ?? ''} accepts POST with a JSON body` });
+    }
+    const raw = await readBody(req, options.bodyLimitBytes);
+    let body: unknown;
+    try {
+      body = raw === '' ? {} : (JSON.parse(raw) as unknown);
+    } catch {
+      return send(400, { error: 'the body must be JSON' });
+    }
+    const result = await handler(body);
+    return send(result.status, result.body);
   }
 
   const server = createServer((req, res) => {

@@ -34,7 +34,6 @@ describe('the per-request deadline', () => {
       expect(run.panel.floors.map((f) => f.code)).toEqual(['spze', 'lj', 'coupon', 'shipping', 'plus-rebate', 'payable']);
     }
     const sorted = runs.map((r) => r.ms).sort((a, b) => a - b);
-    expect(sorted[2]).toBeGreaterThanOrEqual(deadline - 5);
     expect(sorted[2]).toBeLessThan(deadline + 20);
   });
 });

@@ -56,6 +56,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       // Generous, so a busy shared machine does not turn a slow panel into a degraded one;
       // the deadline's own tests set it back explicitly.
       limits: { requestDeadlineMs: 2000 },
+      // Every request really calls every upstream, so call counts are exact; the cache has its own suite.
+      cache: { promotion: { ttlSeconds: 0, staleSeconds: 0 } },
       ...options.config,
     },
   });

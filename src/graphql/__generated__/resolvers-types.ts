@@ -58,6 +58,11 @@ export type FloorKind =
 
 export type FloorPanel = {
   __typename?: 'FloorPanel';
+  /**
+   * Identifies this request's rendering decisions (layout version, every flag decision) in
+   * the server's log: quote it to support to reconstruct exactly what the user saw.
+   */
+  decisionId: Scalars['ID']['output'];
   /** True when some floor could not be built (an upstream failed) and was left out. */
   degraded: Scalars['Boolean']['output'];
   /** The upstreams whose failure left floors out of this panel; empty when not degraded. */
@@ -218,6 +223,7 @@ export type FloorResolvers<ContextType = GraphQLContext, ParentType extends Reso
 };
 
 export type FloorPanelResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FloorPanel'] = ResolversParentTypes['FloorPanel']> = {
+  decisionId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   degraded?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   failedUpstreams?: Resolver<Array<ResolversTypes['Upstream']>, ParentType, ContextType>;
   floors?: Resolver<Array<ResolversTypes['Floor']>, ParentType, ContextType>;

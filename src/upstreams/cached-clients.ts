@@ -1,0 +1,50 @@
+/**
+ * Cross-request caching under the upstream clients, for the one call whose answer is safe
+ * to share: promotion facts (membership tier and quota, campaign titles, coupons) for a user
+ * and a set of SKUs — the key holds both, so no user can ever read another's. Carts and
+ * settlement quotes are never cached: they change with every tap and settlement is the
+ * authority on money.
+ */
+import type { TieredCache } from '../cache/tiered-cache.ts';
+import { cacheKey } from '../cache/tiered-cache.ts';
+import type { UpstreamClients } from './clients.ts';
+import type { PromotionResult } from './contracts.ts';
+import { UpstreamError } from './upstream-error.ts';
+
+/**
+ * Wraps `clients` so promotion queries go through `cache`. The cached load is not tied to
+ * one request's deadline — a slow load keeps going and fills the cache for the next
+ * request — but each request stops waiting when its own deadline fires.
+ */
+export function withPromotionCache(clients: UpstreamClients, cache: TieredCache<PromotionResult>): UpstreamClients {
+  return {
+    ...clients,
+    queryPromotions(query, signal) {
+      const key = cacheKey(query.userId, [...query.skuIds].sort().join(','));
+      const pending = cache.get(key, () => clients.queryPromotions(query));
+      return signal === undefined ? pending : untilAborted(pending, signal);
+    },
+  };
+}
+
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(deadlinePassed());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(deadlinePassed());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function deadlinePassed(): UpstreamError {
+  return new UpstreamError('promotion', 'timeout', 'POST /promotions/query: the request deadline passed while waiting');
+}

@@ -1,0 +1,143 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadServiceConfig } from '../../src/config/service-config.ts';
+import { startDemoUpstreams, type DemoUpstreams } from '../../src/demo-upstreams/server.ts';
+import { signDemoToken } from '../../src/viewer/demo-token.ts';
+import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
+
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  probe.close();
+  await once(probe, 'close');
+  return port;
+}
+
+/** npm start's environment, without vitest's NODE_ENV=test. */
+function env(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const { NODE_ENV: _test, VITEST: _vitest, ...rest } = process.env;
+  return { ...rest, ...extra };
+}
+
+describe.skipIf(!HAS_REDIS_SERVER)('floors:publish across replicas (two Floorplan processes, real Redis)', () => {
+  let redis: PrivateRedis;
+  let demo: DemoUpstreams;
+  let dir: string;
+  let token: string;
+  const replicas: Array<{ child: ChildProcess; url: string }> = [];
+
+  const replicaEnv = (port: number) =>
+    env({
+      PORT: String(port),
+      REDIS_URL: redis.url,
+      DEMO_UPSTREAMS: 'off',
+      UPSTREAM_CART_URL: demo.baseUrls.cart,
+      UPSTREAM_PROMOTION_URL: demo.baseUrls.promotion,
+      UPSTREAM_SETTLEMENT_URL: demo.baseUrls.settlement,
+      FLOORS_DIR: join(dir, 'local'),
+      LOG_LEVEL: 'warn',
+    });
+
+  async function startReplica(): Promise<{ child: ChildProcess; url: string }> {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: replicaEnv(port), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const url = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 150; i++) {
+      const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+      if (ready) {
+        const replica = { child, url };
+        replicas.push(replica);
+        return replica;
+      }
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGKILL');
+    throw new Error(`replica did not become ready: ${stderr}`);
+  }
+
+  async function layoutVersion(url: string): Promise<string> {
+    const res = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: '{ floorPanel(scene: "cart-bottom-sheet") { layoutVersion floors { code name } } }' }),
+    });
+    const body = (await res.json()) as { data: { floorPanel: { layoutVersion: string } } };
+    return body.data.floorPanel.layoutVersion;
+  }
+
+  async function publish(version: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const source = readFileSync('floors/cart-bottom-sheet.yaml', 'utf8').replace('version: "2026-11-21.1"', `version: "${version}"`);
+    writeFileSync(join(dir, 'publish', 'cart-bottom-sheet.yaml'), source);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/floors.ts', 'publish', '--dir', join(dir, 'publish')], {
+      env: env({ REDIS_URL: redis.url }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    return { code, stdout, stderr };
+  }
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    demo = await startDemoUpstreams({ port: 0 });
+    dir = mkdtempSync(join(tmpdir(), 'floorplan-publish-'));
+    cpSync('floors', join(dir, 'local'), { recursive: true });
+    cpSync('floors', join(dir, 'publish'), { recursive: true });
+    token = await signDemoToken(loadServiceConfig({ env: {} }).auth, { userId: 'u1001' });
+    await Promise.all([startReplica(), startReplica()]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(
+      replicas.map(async ({ child }) => {
+        if (child.exitCode !== null) return;
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        await exited;
+      }),
+    );
+    await demo?.close();
+    await redis?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('swaps every running replica to the published layout within 2 s, and a replica started later loads it', async () => {
+    const [a, b] = replicas;
+    expect(await layoutVersion(a!.url)).toBe('2026-11-21.1');
+    expect(await layoutVersion(b!.url)).toBe('2026-11-21.1');
+
+    const published = await publish('2026-11-22.1');
+    expect(published.code).toBe(0);
+    const started = Date.now();
+    let versions: string[] = [];
+    while (Date.now() - started < 2000) {
+      versions = await Promise.all([layoutVersion(a!.url), layoutVersion(b!.url)]);
+      if (versions.every((v) => v === '2026-11-22.1')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(versions).toEqual(['2026-11-22.1', '2026-11-22.1']);
+
+    const late = await startReplica();
+    expect(await layoutVersion(late.url)).toBe('2026-11-22.1');
+  });
+
+  it('refuses to publish an invalid layout, and every replica keeps serving the last good one', async () => {
+    writeFileSync(join(dir, 'publish', 'checkout-summary.yaml'), 'scene: checkout-summary\nfloors: []\n');
+    const result = await publish('2026-11-22.2');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('checkout-summary.yaml');
+    for (const { url } of replicas) expect(await layoutVersion(url)).toBe('2026-11-22.1');
+  });
+});
