@@ -7,7 +7,7 @@ import type { KeyValueCache, KeyValueCacheSetOptions } from '@apollo/utils.keyva
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { FloorplanMetrics } from '../observability/metrics.ts';
-import { describeOption, getValidInteger, getValidName, guardRedis, type RedisBreakerSettings, type RedisGuard } from './tiered-cache.ts';
+import { describeOption, getValidInteger, getValidName, guardRedis, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
 
 /** What the store reports; tests can pass a plain object. */
 export type RedisKeyValueCacheMetrics = Pick<FloorplanMetrics, 'cacheResult' | 'redisBreakerState'>;

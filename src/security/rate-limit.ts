@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { FloorplanMetrics } from '../observability/metrics.ts';
-import { describeOption, getValidInteger, getValidName, guardRedis, type RedisBreakerSettings, type RedisGuard } from '../cache/tiered-cache.ts';
+import { describeOption, getValidInteger, getValidName, guardRedis, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
 
 /** What the limiter reports; tests can pass a plain object. */
 export type RateLimiterMetrics = Pick<FloorplanMetrics, 'rateLimited' | 'redisBreakerState'>;

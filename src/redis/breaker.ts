@@ -1,0 +1,164 @@
+/**
+ * The breaker every Redis user (promotion cache, APQ store, rate limiter) puts in front of its
+ * fail-fast client, and the option checks they share. Once Redis has failed a few times in a
+ * row it is skipped entirely, so a refused or frozen Redis costs nothing per request; one
+ * probe at a time finds out when it is back.
+ */
+import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, handleAll } from 'cockatiel';
+import type { Redis } from 'ioredis';
+import { UnreachableCaseError } from '../errors.ts';
+import type { FloorplanMetrics, RedisBreakerState } from '../observability/metrics.ts';
+
+// ---------------------------------------------------------------------------------------------
+// The Redis breaker
+// ---------------------------------------------------------------------------------------------
+
+/** The breaker in front of Redis; `cache.redisBreaker` in the service config. */
+export interface RedisBreakerSettings {
+  /** Consecutive failed Redis calls (errors or command timeouts) that open the breaker. */
+  readonly consecutiveFailures: number;
+  /**
+   * How long an open breaker skips Redis entirely before letting one call through as a probe
+   * (half-open); a good probe closes the breaker, a failed one re-opens it for this long again.
+   */
+  readonly halfOpenAfterMs: number;
+}
+
+/** What a breaker reports; tests can pass a plain object. */
+export type RedisBreakerMetrics = Pick<FloorplanMetrics, 'redisBreakerState'>;
+
+/**
+ * The outcome of one guarded Redis call; it never rejects. `skipped` means Redis was not
+ * contacted at all (breaker open, or another call is probing it).
+ */
+export type RedisAttempt<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly skipped: boolean };
+
+/** A Redis client behind a circuit breaker. */
+export interface RedisGuard {
+  /**
+   * Runs `command` against Redis unless the breaker is open or half-open (another call is
+   * probing). A rejection or a timeout counts towards opening the breaker and comes back as
+   * `{ ok: false }`; so does everything `command` throws, so keep parsing out of it.
+   */
+  attempt<T>(command: (redis: Redis) => Promise<T>): Promise<RedisAttempt<T>>;
+  /** The breaker's current state. */
+  readonly state: RedisBreakerState;
+  /** Stops reporting state changes. The Redis client is the caller's to close. */
+  close(): void;
+}
+
+export interface GuardRedisOptions {
+  /** Names the breaker in metrics (`floorplan_redis_breaker_open{name}`), e.g. "promotion". */
+  readonly name: string;
+  readonly breaker: RedisBreakerSettings;
+  /** Receives every state change, and `closed` at once. Default: none. */
+  readonly metrics?: RedisBreakerMetrics | undefined;
+}
+
+const SKIPPED = Object.freeze({ ok: false, skipped: true } as const);
+const FAILED = Object.freeze({ ok: false, skipped: false } as const);
+
+/**
+ * Puts a cockatiel circuit breaker (ConsecutiveBreaker) in front of a fail-fast Redis client.
+ *
+ * Unlike cockatiel's own half-open state, where every caller waits for the probe to finish,
+ * callers arriving during a probe skip Redis at once: with Redis frozen, only the probe pays
+ * the command timeout.
+ */
+export function guardRedis(redis: Redis, options: GuardRedisOptions): RedisGuard {
+  const client = getValidRedis(redis, 'redis');
+  const name = getValidName(options.name, 'name');
+  const settings = getValidBreakerSettings(options.breaker);
+  const policy = circuitBreaker(handleAll, {
+    halfOpenAfter: settings.halfOpenAfterMs,
+    breaker: new ConsecutiveBreaker(settings.consecutiveFailures),
+  });
+  const metrics = options.metrics;
+  metrics?.redisBreakerState(name, 'closed');
+  const subscription = policy.onStateChange((state) => metrics?.redisBreakerState(name, breakerStateName(state)));
+
+  return {
+    async attempt<T>(command: (redis: Redis) => Promise<T>): Promise<RedisAttempt<T>> {
+      if (policy.state === CircuitState.HalfOpen || policy.state === CircuitState.Isolated) return SKIPPED;
+      try {
+        return { ok: true, value: await policy.execute(() => command(client)) };
+      } catch (error) {
+        return error instanceof BrokenCircuitError ? SKIPPED : FAILED;
+      }
+    },
+    get state() {
+      return breakerStateName(policy.state);
+    },
+    close() {
+      subscription.dispose();
+    },
+  };
+}
+
+function breakerStateName(state: CircuitState): RedisBreakerState {
+  switch (state) {
+    case CircuitState.Closed:
+      return 'closed';
+    case CircuitState.HalfOpen:
+      return 'half-open';
+    case CircuitState.Open:
+    case CircuitState.Isolated:
+      return 'open';
+    default:
+      throw new UnreachableCaseError(state);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Option checks shared by the Redis users (dataloader style: the clean value, or a TypeError
+// naming the option and what was received)
+// ---------------------------------------------------------------------------------------------
+
+/** @internal */
+export function getValidRedis(redis: unknown, option: string): Redis {
+  const candidate = redis as Partial<Redis> | null;
+  if (typeof candidate !== 'object' || candidate === null || typeof candidate.sendCommand !== 'function' || candidate.options === undefined) {
+    throw new TypeError(`\`${option}\` must be an ioredis client, but got: ${describeOption(redis)}`);
+  }
+  // ioredis' defaults queue commands while disconnected and wait without bound on a frozen
+  // server; a cache or limiter built on such a client would hang requests during an outage.
+  const { enableOfflineQueue, commandTimeout } = candidate.options;
+  if (enableOfflineQueue !== false || typeof commandTimeout !== 'number' || commandTimeout <= 0) {
+    throw new TypeError(
+      `\`${option}\` must fail fast (open it with openRedis: enableOfflineQueue false and a commandTimeout), ` +
+        `but got: enableOfflineQueue ${String(enableOfflineQueue)}, commandTimeout ${String(commandTimeout)}`,
+    );
+  }
+  return redis as Redis;
+}
+
+/** @internal */
+export function getValidBreakerSettings(settings: unknown): RedisBreakerSettings {
+  const s = settings as Partial<RedisBreakerSettings> | null | undefined;
+  if (typeof s !== 'object' || s === null) throw new TypeError(`\`breaker\` must be an object, but got: ${describeOption(settings)}`);
+  return {
+    consecutiveFailures: getValidInteger(s.consecutiveFailures, 'breaker.consecutiveFailures', 1),
+    halfOpenAfterMs: getValidInteger(s.halfOpenAfterMs, 'breaker.halfOpenAfterMs', 1),
+  };
+}
+
+/** @internal */
+export function getValidInteger(value: unknown, option: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new TypeError(`\`${option}\` must be an integer ≥ ${min}, but got: ${describeOption(value)}`);
+  }
+  return value;
+}
+
+/** @internal */
+export function getValidName(value: unknown, option: string): string {
+  if (typeof value !== 'string' || value === '') throw new TypeError(`\`${option}\` must be a non-empty string, but got: ${describeOption(value)}`);
+  return value;
+}
+
+/** @internal */
+export function describeOption(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
