@@ -30,6 +30,8 @@ export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorC
 export const ErrorCode = {
   /** Service config (config/*.yaml or env) failed validation at start. */
   CONFIG_INVALID: 'FLOORPLAN_ERR_CONFIG_INVALID',
+  /** The flags file (config/flags.json, Unleash's export format) is missing or invalid. */
+  FLAGS_INVALID: 'FLOORPLAN_ERR_FLAGS_INVALID',
   /** A floors/*.yaml file failed validation (syntax, types, unknown builder or template variable). */
   LAYOUT_INVALID: 'FLOORPLAN_ERR_LAYOUT_INVALID',
   /** A panel was asked for a scene no floors file defines. */

@@ -127,7 +127,7 @@ export class FlagService {
 
   /**
    * Starts the flags and resolves once the first flags are known. Local mode rejects with
-   * FLOORPLAN_ERR_CONFIG_INVALID when the file is missing or invalid; remote mode rejects only
+   * FLOORPLAN_ERR_FLAGS_INVALID when the file is missing or invalid; remote mode rejects only
    * for an invalid fallback file, never because Unleash is unreachable.
    */
   static async start(config: FlagsConfig, logger: Logger, options: FlagServiceOptions = {}): Promise<FlagService> {
@@ -188,7 +188,7 @@ export class FlagService {
       content = await readFile(this.#filePath, 'utf8');
     } catch (error) {
       throw new FloorplanError(
-        ErrorCode.CONFIG_INVALID,
+        ErrorCode.FLAGS_INVALID,
         `Invalid flags file: with no Unleash URL configured, flags come from ${this.#fileShown}, but it cannot be read: ${(error as Error).message}`,
         { cause: error },
       );
@@ -670,7 +670,7 @@ const clientFileSchema = z.looseObject({
 });
 
 /**
- * Parses and validates a flags file; throws FLOORPLAN_ERR_CONFIG_INVALID listing every problem as
+ * Parses and validates a flags file; throws FLOORPLAN_ERR_FLAGS_INVALID listing every problem as
  * "`path` <contract>, but got: <value> (file:line)". `environment` picks the featureEnvironments
  * entry when a file holds more than one per flag.
  */
@@ -862,6 +862,6 @@ function fixVariantWeights<V extends { name: string; weight: number; weightType:
 }
 
 function invalid(file: string, problems: readonly string[]): FloorplanError {
-  return new FloorplanError(ErrorCode.CONFIG_INVALID, `Invalid flags file ${file}:\n- ${problems.join('\n- ')}`);
+  return new FloorplanError(ErrorCode.FLAGS_INVALID, `Invalid flags file ${file}:\n- ${problems.join('\n- ')}`);
 }
 

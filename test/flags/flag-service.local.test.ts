@@ -152,7 +152,7 @@ describe('FlagService in local mode (no Unleash URL)', () => {
   it('refuses to start on a missing or invalid file, naming the file', async () => {
     const missing = await FlagService.start(flagsConfig({ bootstrapFile: 'config/no-such-flags.json' }), silent, { root: ROOT }).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(FloorplanError);
-    expect((missing as FloorplanError).code).toBe(ErrorCode.CONFIG_INVALID);
+    expect((missing as FloorplanError).code).toBe(ErrorCode.FLAGS_INVALID);
     expect((missing as FloorplanError).message).toContain('config/no-such-flags.json');
 
     const temp = await tempCopy();

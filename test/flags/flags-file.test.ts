@@ -13,7 +13,7 @@ function parse(content: unknown, environment = 'development') {
 
 function problems(content: unknown): string[] {
   const error = thrownBy(() => parse(content));
-  expect(error.code).toBe(ErrorCode.CONFIG_INVALID);
+  expect(error.code).toBe(ErrorCode.FLAGS_INVALID);
   const [head, ...rest] = error.message.split('\n- ');
   expect(head).toBe(`Invalid flags file ${FILE}:`);
   return rest;
