@@ -289,28 +289,58 @@ function sha12(source: string): string {
 /** All scenes' layouts, by scene name. */
 export type LayoutSet = ReadonlyMap<string, CompiledLayout>;
 
+/** One floors file as read: its name in the folder, how messages show it, its text. */
+export interface FloorsSource {
+  /** e.g. "cart-bottom-sheet.yaml" */
+  readonly name: string;
+  /** e.g. "floors/cart-bottom-sheet.yaml"; what problems point at. */
+  readonly file: string;
+  readonly source: string;
+}
+
+/** Which names in the floors folder are floors files. */
+export const FLOORS_FILE = /\.ya?ml$/;
+
 /**
- * Reads and compiles every `*.yaml` in `dir`. Throws FLOORPLAN_ERR_LAYOUT_INVALID listing every
- * problem in every file, so an operator fixes them in one pass.
+ * Reads every `*.yaml` (and `*.yml`) in `dir`, sorted by name. Throws FLOORPLAN_ERR_LAYOUT_INVALID,
+ * worded as loadFloorsDir does, when the folder cannot be read or holds no floors file.
  */
-export function loadFloorsDir(dir: string, registry: BuilderRegistry, locales: readonly string[]): LayoutSet {
+export function readFloorsDir(dir: string): FloorsSource[] {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort();
+    names = readdirSync(dir).filter((n) => FLOORS_FILE.test(n)).sort();
   } catch (error) {
     throw new FloorplanError(ErrorCode.LAYOUT_INVALID, `floors folder ${dir} cannot be read: ${(error as Error).message}`);
   }
   if (names.length === 0) {
     throw new FloorplanError(ErrorCode.LAYOUT_INVALID, `floors folder ${dir} must hold at least one <scene>.yaml, but has none`);
   }
-  const layouts = new Map<string, CompiledLayout>();
-  const problems: string[] = [];
-  for (const name of names) {
+  return names.map((name) => {
     const path = join(dir, name);
     const rel = relative(process.cwd(), path);
-    // Relative when inside the working directory (floors/x.yaml), absolute otherwise, never ../../tmp/x.yaml.
+    // As loadFloorsDir shows it: floors/x.yaml inside the working directory, absolute outside it.
     const file = rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel;
-    const result = compileFloorsFile(file, readFileSync(path, 'utf8'), registry, locales);
+    try {
+      return { name, file, source: readFileSync(path, 'utf8') };
+    } catch (error) {
+      throw new FloorplanError(ErrorCode.LAYOUT_INVALID, `floors file ${file} cannot be read: ${(error as Error).message}`);
+    }
+  });
+}
+
+/**
+ * Compiles a whole set of floors files, all or nothing: the layouts when every file is valid,
+ * otherwise every problem of every file (the same messages loadFloorsDir gives at start).
+ */
+export function compileFloorsSources(
+  sources: readonly FloorsSource[],
+  registry: BuilderRegistry,
+  locales: readonly string[],
+): { layouts: LayoutSet; problems: readonly [] } | { layouts: undefined; problems: readonly string[] } {
+  const layouts = new Map<string, CompiledLayout>();
+  const problems: string[] = [];
+  for (const { file, source } of sources) {
+    const result = compileFloorsFile(file, source, registry, locales);
     if (result.layout === undefined) {
       problems.push(...result.problems.map((p) => p.message));
       continue;
@@ -323,8 +353,20 @@ export function loadFloorsDir(dir: string, registry: BuilderRegistry, locales: r
     }
     layouts.set(result.layout.scene, result.layout);
   }
-  if (problems.length > 0) {
-    throw new FloorplanError(ErrorCode.LAYOUT_INVALID, `Invalid floors config:\n- ${problems.join('\n- ')}`);
-  }
-  return layouts;
+  return problems.length > 0 ? { layouts: undefined, problems } : { layouts, problems: [] };
+}
+
+/** The FLOORPLAN_ERR_LAYOUT_INVALID error for a list of problems, worded as at start. */
+export function layoutInvalid(problems: readonly string[]): FloorplanError {
+  return new FloorplanError(ErrorCode.LAYOUT_INVALID, `Invalid floors config:\n- ${problems.join('\n- ')}`);
+}
+
+/**
+ * Reads and compiles every `*.yaml` in `dir`. Throws FLOORPLAN_ERR_LAYOUT_INVALID listing every
+ * problem in every file, so an operator fixes them in one pass.
+ */
+export function loadFloorsDir(dir: string, registry: BuilderRegistry, locales: readonly string[]): LayoutSet {
+  const result = compileFloorsSources(readFloorsDir(dir), registry, locales);
+  if (result.layouts === undefined) throw layoutInvalid(result.problems);
+  return result.layouts;
 }

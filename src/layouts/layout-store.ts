@@ -18,14 +18,14 @@
  * files, when Redis could not be read at start).
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { isAbsolute, join, relative } from 'node:path';
+import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import type { Logger } from '../observability/logger.ts';
 import { closeRedis, openRedis } from '../redis/client.ts';
-import { compileFloorsFile, type CompiledLayout, type LayoutSet } from './floors-config.ts';
+import { compileFloorsSources, FLOORS_FILE, layoutInvalid, readFloorsDir, type FloorsSource, type LayoutSet } from './floors-config.ts';
 
 /** Where the set being served came from. */
 export type LayoutSource = 'file' | 'redis';
@@ -102,78 +102,8 @@ export interface PublishedLayouts {
   readonly files: Readonly<Record<string, string>>;
 }
 
-/** One floors file as read: its name in the folder, how messages show it, its text. */
-export interface FloorsSource {
-  /** e.g. "cart-bottom-sheet.yaml" */
-  readonly name: string;
-  /** e.g. "floors/cart-bottom-sheet.yaml"; what problems point at. */
-  readonly file: string;
-  readonly source: string;
-}
-
-const FLOORS_FILE = /\.ya?ml$/;
 const DEBOUNCE_MS = 100;
 const DEFAULT_POLL_INTERVAL_MS = 500;
-
-/**
- * Reads every `*.yaml` (and `*.yml`) in `dir`, sorted by name. Throws FLOORPLAN_ERR_LAYOUT_INVALID,
- * worded as loadFloorsDir does, when the folder cannot be read or holds no floors file.
- */
-export function readFloorsDir(dir: string): FloorsSource[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => FLOORS_FILE.test(n)).sort();
-  } catch (error) {
-    throw new FloorplanError(ErrorCode.LAYOUT_INVALID, `floors folder ${dir} cannot be read: ${(error as Error).message}`);
-  }
-  if (names.length === 0) {
-    throw new FloorplanError(ErrorCode.LAYOUT_INVALID, `floors folder ${dir} must hold at least one <scene>.yaml, but has none`);
-  }
-  return names.map((name) => {
-    const path = join(dir, name);
-    const rel = relative(process.cwd(), path);
-    // As loadFloorsDir shows it: floors/x.yaml inside the working directory, absolute outside it.
-    const file = rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel;
-    try {
-      return { name, file, source: readFileSync(path, 'utf8') };
-    } catch (error) {
-      throw new FloorplanError(ErrorCode.LAYOUT_INVALID, `floors file ${file} cannot be read: ${(error as Error).message}`);
-    }
-  });
-}
-
-/**
- * Compiles a whole set of floors files, all or nothing: the layouts when every file is valid,
- * otherwise every problem of every file (the same messages loadFloorsDir gives at start).
- */
-export function compileFloorsSources(
-  sources: readonly FloorsSource[],
-  registry: BuilderRegistry,
-  locales: readonly string[],
-): { layouts: LayoutSet; problems: readonly [] } | { layouts: undefined; problems: readonly string[] } {
-  const layouts = new Map<string, CompiledLayout>();
-  const problems: string[] = [];
-  for (const { file, source } of sources) {
-    const result = compileFloorsFile(file, source, registry, locales);
-    if (result.layout === undefined) {
-      problems.push(...result.problems.map((p) => p.message));
-      continue;
-    }
-    // cart.yaml and cart.yml would both claim scene "cart"; never let one silently replace the other.
-    const other = layouts.get(result.layout.scene);
-    if (other !== undefined) {
-      problems.push(`\`scene\` must be unique in the floors folder; ${other.file} already defines it, but got: "${result.layout.scene}" (${file})`);
-      continue;
-    }
-    layouts.set(result.layout.scene, result.layout);
-  }
-  return problems.length > 0 ? { layouts: undefined, problems } : { layouts, problems: [] };
-}
-
-/** The FLOORPLAN_ERR_LAYOUT_INVALID error for a list of problems, worded as at start. */
-export function layoutInvalid(problems: readonly string[]): FloorplanError {
-  return new FloorplanError(ErrorCode.LAYOUT_INVALID, `Invalid floors config:\n- ${problems.join('\n- ')}`);
-}
 
 /**
  * Resolves once `redis` is ready (undefined), or with the error of its first failed attempt, or

@@ -4,7 +4,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { BuilderRegistry } from '../floors/registry.ts';
-import { compileFloorsSources, layoutInvalid, layoutRedisKeys, readFloorsDir } from './layout-store.ts';
+import { compileFloorsSources, layoutInvalid, readFloorsDir } from './floors-config.ts';
+import { layoutRedisKeys } from './layout-store.ts';
 
 export interface PublishLayoutsOptions {
   /** The floors folder to publish (absolute, or relative to the working directory). */
