@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, FloorplanError } from '../../src/errors.ts';
+import { ErrorCode } from '../../src/errors.ts';
 import type { FloorBuilder } from '../../src/floors/builder.ts';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';

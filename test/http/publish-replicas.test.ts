@@ -1,29 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../src/config/service-config.ts';
 import { startDemoUpstreams, type DemoUpstreams } from '../../src/demo-upstreams/server.ts';
 import { signDemoToken } from '../../src/viewer/demo-token.ts';
+import { freePort, npmStartEnv } from '../support/processes.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, 'close');
-  return port;
-}
-
-/** npm start's environment, without vitest's NODE_ENV=test. */
-function env(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const { NODE_ENV: _test, VITEST: _vitest, ...rest } = process.env;
-  return { ...rest, ...extra };
-}
 
 describe.skipIf(!HAS_REDIS_SERVER)('floors:publish across replicas (two Floorplan processes, real Redis)', () => {
   let redis: PrivateRedis;
@@ -33,7 +18,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('floors:publish across replicas (two Floorpla
   const replicas: Array<{ child: ChildProcess; url: string }> = [];
 
   const replicaEnv = (port: number) =>
-    env({
+    npmStartEnv({
       PORT: String(port),
       REDIS_URL: redis.url,
       DEMO_UPSTREAMS: 'off',
@@ -78,7 +63,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('floors:publish across replicas (two Floorpla
     const source = readFileSync('floors/cart-bottom-sheet.yaml', 'utf8').replace('version: "2026-11-21.1"', `version: "${version}"`);
     writeFileSync(join(dir, 'publish', 'cart-bottom-sheet.yaml'), source);
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/floors.ts', 'publish', '--dir', join(dir, 'publish')], {
-      env: env({ REDIS_URL: redis.url }),
+      env: npmStartEnv({ REDIS_URL: redis.url }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

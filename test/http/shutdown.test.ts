@@ -1,31 +1,16 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../src/config/service-config.ts';
 import { signDemoToken } from '../../src/viewer/demo-token.ts';
 import { PANEL_QUERY, type PanelResult } from '../support/harness.ts';
-
-/** The environment `npm start` sees: vitest's NODE_ENV=test would change Apollo's behaviour. */
-function startEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const { NODE_ENV: _testMode, VITEST: _vitest, ...env } = process.env;
-  return { ...env, ...extra };
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, 'close');
-  return port;
-}
+import { freePort, npmStartEnv } from '../support/processes.ts';
 
 describe('npm start as a process', () => {
   it('serves the demo on embedded defaults and drains an in-flight request on SIGTERM, exiting 0', async () => {
     const [port, demoPort] = [await freePort(), await freePort()];
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: startEnv({ PORT: String(port), DEMO_PORT: String(demoPort), DEMO_FAULTS: 'settlement:latency:250', REQUEST_DEADLINE_MS: '2000', LOG_LEVEL: 'info' }),
+      env: npmStartEnv({ PORT: String(port), DEMO_PORT: String(demoPort), DEMO_FAULTS: 'settlement:latency:250', REQUEST_DEADLINE_MS: '2000', LOG_LEVEL: 'info' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -61,7 +46,7 @@ describe('npm start as a process', () => {
 
   it('exits 0 promptly on SIGTERM when idle', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: startEnv({ PORT: String(await freePort()), DEMO_PORT: String(await freePort()), LOG_LEVEL: 'info' }),
+      env: npmStartEnv({ PORT: String(await freePort()), DEMO_PORT: String(await freePort()), LOG_LEVEL: 'info' }),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let output = '';
@@ -86,7 +71,7 @@ describe('npm start as a process', () => {
     const dir = mkdtempSync(join(tmpdir(), 'floorplan-floors-'));
     writeFileSync(join(dir, 'cart-bottom-sheet.yaml'), 'scene: cart-bottom-sheet\nfloors:\n  - code: spze\n    builder: spzee\n    name: { zh-CN: 商品总额, en: Goods }\n    sort: 10\n');
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: startEnv({ PORT: String(await freePort()), DEMO_PORT: String(await freePort()), FLOORS_DIR: dir }),
+      env: npmStartEnv({ PORT: String(await freePort()), DEMO_PORT: String(await freePort()), FLOORS_DIR: dir }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, FloorplanError } from '../../src/errors.ts';
+import { ErrorCode } from '../../src/errors.ts';
 import { isZero, money, negate, sum } from '../../src/money/money.ts';
 import { thrownBy } from '../support/thrown.ts';
 

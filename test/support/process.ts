@@ -1,0 +1,63 @@
+/**
+ * Floorplan as an operator runs it: `node --import tsx src/main.ts` in a child process, with
+ * the environment `npm start` would see (no vitest NODE_ENV=test or VITEST, which change
+ * Apollo's behaviour), its output captured.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+
+/** A port nothing listens on right now (free for a moment: a server may take it, a refused connection is what a test wants). */
+export async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  probe.close();
+  await once(probe, 'close');
+  return port;
+}
+
+/** npm start's environment plus `extra`. */
+export function startEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const { NODE_ENV: _testMode, VITEST: _vitest, ...env } = process.env;
+  return { ...env, ...extra };
+}
+
+export interface FloorplanProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  /** Sends SIGTERM and resolves with the exit code, or 'timeout' (then SIGKILLs it). */
+  terminate(timeoutMs?: number): Promise<number | null | 'timeout'>;
+}
+
+/** Starts `src/main.ts` on `env.PORT` and resolves once /readyz answers 200 (rejects with its output if it exits or takes over 15 s). */
+export async function startFloorplanProcess(env: Record<string, string> & { PORT: string }): Promise<FloorplanProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: startEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = `http://127.0.0.1:${env.PORT}`;
+  const handle: FloorplanProcess = {
+    child,
+    url,
+    output: () => output,
+    async terminate(timeoutMs = 8000) {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = once(child, 'exit') as Promise<[number | null]>;
+      child.kill('SIGTERM');
+      const result = await Promise.race([exited.then(([code]) => code), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs))]);
+      if (result === 'timeout') child.kill('SIGKILL');
+      return result;
+    },
+  };
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && child.exitCode === null) {
+    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    if (ready) return handle;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (child.exitCode === null) child.kill('SIGKILL');
+  throw new Error(`floorplan did not become ready (exit code ${String(child.exitCode)}):\n${output}`);
+}

@@ -1,0 +1,22 @@
+/**
+ * A second Floorplan instance in this process, beside a harness: same config (so the same
+ * Redis, limits and auth) and the harness's demo upstreams, on its own free port — what a
+ * second replica behind the load balancer is.
+ */
+import { startFloorplan, type FloorplanServer } from '../../src/app.ts';
+import { loadServiceConfig, type DeepPartial, type ServiceConfig } from '../../src/config/service-config.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import type { Harness } from './harness.ts';
+
+export async function startReplica(h: Harness, overrides: DeepPartial<ServiceConfig> = {}): Promise<FloorplanServer> {
+  const config = loadServiceConfig({
+    env: {},
+    overrides: { ...h.config, ...overrides, server: { ...h.config.server, port: 0, ...overrides.server } } as DeepPartial<ServiceConfig>,
+  });
+  const upstreams = {
+    cart: { ...config.upstreams.cart, baseUrl: h.demo.baseUrls.cart },
+    promotion: { ...config.upstreams.promotion, baseUrl: h.demo.baseUrls.promotion },
+    settlement: { ...config.upstreams.settlement, baseUrl: h.demo.baseUrls.settlement },
+  };
+  return startFloorplan(config, { upstreams, logger: createLogger('silent') });
+}
