@@ -1,0 +1,107 @@
+/**
+ * The processes a benchmark run starts: each server, the demo upstreams and the load worker
+ * run as their own `node --import tsx` process, optionally pinned to a core with taskset.
+ *
+ * Every child is recorded here and killed when the run ends, fails or is interrupted
+ * (SIGINT/SIGTERM), so a benchmark never leaves a server holding a port.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: children run from here so `config/` and `floors/` resolve as in `npm start`. */
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The core a process is pinned to: servers under test on 0, load generation on 1. */
+export type Core = 0 | 1;
+
+/** A started child process and the tail of what it printed, for error messages. */
+export interface Child {
+  readonly name: string;
+  readonly pid: number;
+  readonly process: ChildProcess;
+  /** The last lines of its stdout and stderr together. */
+  output(): string;
+  /** Resolves with the exit code (or signal) when the process ends. */
+  readonly exited: Promise<string>;
+}
+
+const OUTPUT_TAIL_CHARS = 4000;
+const live = new Set<ChildProcess>();
+
+let pinningSupported: boolean | undefined;
+
+/** taskset exists and this process may use at least two cores. */
+export function canPin(): boolean {
+  if (pinningSupported === undefined) {
+    const probe = spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
+    pinningSupported = probe.status === 0 && availableParallelism() >= 2;
+  }
+  return pinningSupported;
+}
+
+/**
+ * Starts `node --import tsx <script>` from the repository root, unpinned: start-up (tsx,
+ * imports) is CPU-heavy and runs faster on every core. {@link pin} it once it is ready.
+ */
+export function startNode(name: string, script: string, options: { env: NodeJS.ProcessEnv }): Child {
+  // stdin is a pipe we hold: the baselines and the load worker exit when it closes.
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  if (child.pid === undefined) throw new Error(`could not start ${name}`);
+  live.add(child);
+
+  let tail = '';
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
+  };
+  child.stderr?.on('data', keep);
+  // The load worker's stdout is read by its owner; every other child's is only kept as a tail.
+  if (name !== 'load') child.stdout?.on('data', keep);
+  child.stdin?.on('error', () => undefined);
+
+  const exited = new Promise<string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      resolve(signal ?? `exit code ${String(code)}`);
+    });
+    child.once('error', (error) => {
+      live.delete(child);
+      resolve(`failed to start: ${error.message}`);
+    });
+  });
+  return { name, pid: child.pid, process: child, output: () => tail.trim(), exited };
+}
+
+/**
+ * Pins every thread of a running child to `core` (`taskset -a -p -c`); threads it starts
+ * later inherit the mask. A no-op where pinning is unavailable.
+ */
+export function pin(child: Child, core: Core): void {
+  if (!canPin()) return;
+  const result = spawnSync('taskset', ['-a', '-p', '-c', String(core), String(child.pid)], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`taskset could not pin ${child.name} (pid ${child.pid}) to core ${core}: ${result.stderr.trim()}`);
+}
+
+/** SIGTERM to every live child; SIGKILL to any still alive after `graceMs`. */
+export async function stopAll(graceMs = 3000): Promise<void> {
+  const children = [...live];
+  const gone = children.map(
+    (child) =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.stdin?.end();
+        child.kill('SIGTERM');
+      }),
+  );
+  const timer = setTimeout(() => {
+    for (const child of live) child.kill('SIGKILL');
+  }, graceMs);
+  await Promise.all(gone);
+  clearTimeout(timer);
+}
+
+/** Synchronous last resort for process 'exit': SIGKILL whatever is still running. */
+export function killAllNow(): void {
+  for (const child of live) child.kill('SIGKILL');
+}

@@ -1,0 +1,801 @@
+/**
+ * `npm run bench`: Floorplan against three baselines answering the same panel, on loopback.
+ *
+ *   npm run bench                      full run → bench/results/latest.json + BENCHMARKS.md
+ *   npm run bench -- --quick           ~15–30 s → bench/results/quick.json (no Markdown)
+ *   npm run bench -- --soak            Floorplan for 10 minutes at a fixed rate, RSS sampled
+ *   options: --out <path>  --no-markdown  --markdown  --soak-seconds <n>
+ *
+ * Every server, the demo upstreams and the load generator are separate processes; servers
+ * are pinned to core 0, load and upstreams to core 1 (taskset). BENCHMARKS.md explains each
+ * number and the method.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { CONFIG_ENV_VARS, loadServiceConfig } from '../src/config/service-config.ts';
+import { canPin, killAllNow, pin, ROOT, startNode, stopAll, type Child } from './children.ts';
+import { READY_LINE, RESULT_PREFIX, type LoadJob, type LoadResult, type RequestVariant } from './load-job.ts';
+import { graphqlBody, PANEL_QUERY, PANEL_RESPONSE_JSON, PANEL_USER, panelQuery, SELECTED_LINES_QUERY } from './panel.ts';
+import { machineInfo, rssMb } from './proc.ts';
+import {
+  BASELINES,
+  evaluateTargets,
+  renderMarkdown,
+  rewriteMarkedSection,
+  targetLines,
+  UPSTREAM_NAMES,
+  type BaselineName,
+  type BenchResults,
+  type FloorplanFacts,
+  type LatencyPhase,
+  type ScalingRow,
+  type ServerRow,
+  type SoakResult,
+  type Upstream,
+} from './results.ts';
+import { createBenchFloorsDir, LARGE_SCENE, SMALL_SCENE } from './scenes.ts';
+import { seedLikeUsers, selectedSkus, TokenBook } from './users.ts';
+
+const USAGE = 'usage: npm run bench [-- --quick | --soak [--soak-seconds <n>]] [--out <path>] [--no-markdown | --markdown]';
+
+/** Injected latency of each upstream in the latency phase. */
+const UPSTREAM_LATENCY_MS = 20;
+const SLOW_FAULTS = `cart:latency:${UPSTREAM_LATENCY_MS},promotion:latency:${UPSTREAM_LATENCY_MS},settlement:latency:${UPSTREAM_LATENCY_MS}`;
+const STARTUP_TIMEOUT_MS = 60_000;
+
+/** How long and how hard each run goes. */
+interface Plan {
+  readonly connections: number;
+  /** Connections for the latency phase (where RSS is checked at 200). */
+  readonly latencyConnections: number;
+  readonly warmupRequests: number;
+  readonly measureSeconds: number;
+  readonly scalingMeasureSeconds: number;
+  readonly drainMs: number;
+  readonly probeIntervalMs: number;
+  /** Which scaling rows to run. */
+  readonly scalingRows: readonly string[];
+  /** Also run the half rate with autocannon's own (bursty) overallRate, to show why it is not used. */
+  readonly autocannonRateCheck: boolean;
+}
+
+const FULL: Plan = {
+  connections: 100,
+  latencyConnections: 200,
+  warmupRequests: 5000,
+  measureSeconds: 10,
+  scalingMeasureSeconds: 5,
+  drainMs: 500,
+  probeIntervalMs: 10,
+  scalingRows: ['floors-6', 'floors-30', 'lines-1', 'lines-200'],
+  autocannonRateCheck: true,
+};
+
+const QUICK: Plan = {
+  connections: 50,
+  latencyConnections: 50,
+  warmupRequests: 100,
+  measureSeconds: 1,
+  scalingMeasureSeconds: 1,
+  drainMs: 100,
+  probeIntervalMs: 10,
+  scalingRows: ['floors-30', 'lines-200'],
+  autocannonRateCheck: false,
+};
+
+interface Options {
+  readonly mode: 'full' | 'quick' | 'soak';
+  readonly out: string;
+  readonly markdown: boolean;
+  readonly soakSeconds: number;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      quick: { type: 'boolean', default: false },
+      soak: { type: 'boolean', default: false },
+      'soak-seconds': { type: 'string' },
+      out: { type: 'string' },
+      markdown: { type: 'boolean' },
+      'no-markdown': { type: 'boolean' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}\n${USAGE}`);
+  if (values.quick && values.soak) throw new Error(`--quick and --soak are separate runs; pick one\n${USAGE}`);
+  const mode = values.soak ? 'soak' : values.quick ? 'quick' : 'full';
+  const soakSeconds = values['soak-seconds'] === undefined ? 600 : Number(values['soak-seconds']);
+  if (!Number.isInteger(soakSeconds) || soakSeconds < 10) {
+    throw new Error(`--soak-seconds must be whole seconds, at least 10, but got: ${JSON.stringify(values['soak-seconds'])}`);
+  }
+  // Quick numbers are a plumbing check: never let them replace the full results or the table.
+  const defaultOut = join(ROOT, 'bench', 'results', mode === 'quick' ? 'quick.json' : 'latest.json');
+  const markdown = values['no-markdown'] ? false : (values.markdown ?? mode !== 'quick');
+  return { mode, out: resolve(values.out ?? defaultOut), markdown, soakSeconds };
+}
+
+/** Free loopback ports, found by binding port 0 (all held at once so they are distinct). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<import('node:net').Server>((done, fail) => {
+          const server = createServer();
+          server.once('error', fail);
+          server.listen(0, '127.0.0.1', () => done(server));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
+  return ports;
+}
+
+/** Rejects as soon as any of `children` exits, with its last output. */
+function unlessExited<T>(work: Promise<T>, children: readonly Child[]): Promise<T> {
+  let cancelled = false;
+  const exits = children.map((child) =>
+    child.exited.then((how) => {
+      if (cancelled) return new Promise<never>(() => undefined);
+      throw new Error(`${child.name} (pid ${child.pid}) exited unexpectedly (${how}). Its last output:\n${child.output() || '(none)'}`);
+    }),
+  );
+  return Promise.race([work, ...exits]).finally(() => {
+    cancelled = true;
+  }) as Promise<T>;
+}
+
+/** Polls `check` until it returns a value, the child exits or the timeout passes. */
+async function waitFor<T>(child: Child, what: string, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = performance.now() + STARTUP_TIMEOUT_MS;
+  let lastProblem = '';
+  const poll = async (): Promise<T> => {
+    while (performance.now() < deadline) {
+      try {
+        const value = await check();
+        if (value !== undefined) return value;
+      } catch (error) {
+        lastProblem = error instanceof Error ? error.message : String(error);
+      }
+      await sleep(100);
+    }
+    throw new Error(`${child.name} was not ${what} within ${STARTUP_TIMEOUT_MS} ms (${lastProblem || 'no answer'}). Its last output:\n${child.output() || '(none)'}`);
+  };
+  return unlessExited(poll(), [child]);
+}
+
+/** The load worker: one process, one job at a time over stdin/stdout. */
+class LoadWorker {
+  private readonly waiting: Array<(line: string) => void> = [];
+  /** Resolves once the worker has loaded and reads jobs. */
+  readonly ready: Promise<void>;
+
+  constructor(readonly child: Child) {
+    const stdout = child.process.stdout;
+    if (stdout === null) throw new Error('the load worker has no stdout pipe');
+    let onReady: () => void = () => undefined;
+    this.ready = unlessExited(new Promise<void>((done) => (onReady = done)), [child]);
+    createInterface({ input: stdout }).on('line', (line) => {
+      if (line === READY_LINE) onReady();
+      else if (line.startsWith(RESULT_PREFIX)) this.waiting.shift()?.(line.slice(RESULT_PREFIX.length));
+    });
+  }
+
+  /** Runs `job`; fails fast if the worker or any of `servers` dies meanwhile. */
+  async run(job: LoadJob, servers: readonly Child[]): Promise<LoadResult> {
+    const answer = new Promise<string>((done) => this.waiting.push(done));
+    this.child.process.stdin?.write(`${JSON.stringify(job)}\n`);
+    const parsed = JSON.parse(await unlessExited(answer, [this.child, ...servers])) as LoadResult | { error: string };
+    if ('error' in parsed) throw new Error(`load run "${job.name}" failed: ${parsed.error}`);
+    return parsed;
+  }
+}
+
+const round = (value: number, digits = 2) => {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+};
+
+function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** A run's server-side row: the server is the pid labelled `server`, the generator side is the worker plus `upstreams`. */
+function serverRow(result: LoadResult): ServerRow {
+  const wallUs = result.elapsedSeconds * 1e6;
+  const serverCpu = result.cpuUs['server'] ?? Number.NaN;
+  return {
+    rps: round(result.rps, 1),
+    p50Ms: result.latency.p50Ms,
+    p99Ms: result.latency.p99Ms,
+    cpuUsPerReq: round(serverCpu / result.completed, 1),
+    rssMb: result.rssMb['server'] ?? Number.NaN,
+    requests: result.completed,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    serverCoreBusy: round(serverCpu / wallUs),
+    generatorCoreBusy: round((result.workerCpuUs + (result.cpuUs['upstreams'] ?? 0)) / wallUs),
+  };
+}
+
+/** Sums a Prometheus counter's samples by one label, for samples whose other labels match `where`. */
+function counterBy(text: string, metric: string, by: string, where: Readonly<Record<string, string>> = {}): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${metric}{`)) continue;
+    const close = line.lastIndexOf('}');
+    const labels = new Map<string, string>();
+    for (const match of line.slice(metric.length + 1, close).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels.set(match[1] as string, match[2] as string);
+    if (Object.entries(where).some(([k, v]) => labels.get(k) !== v)) continue;
+    const key = labels.get(by) ?? '';
+    sums.set(key, (sums.get(key) ?? 0) + Number(line.slice(close + 1).trim()));
+  }
+  return sums;
+}
+
+/** Upstream calls per GraphQL request from Floorplan's own counters, before vs after the window. */
+function floorplanFacts(result: LoadResult): FloorplanFacts {
+  if (result.metrics === undefined) throw new Error(`run "${result.name}" has no /metrics readings`);
+  const { before, after } = result.metrics;
+  const total = (text: string) => [...counterBy(text, 'floorplan_http_request_duration_seconds_count', 'route', {}).entries()].find(([route]) => route === '/graphql')?.[1] ?? 0;
+  const requests = total(after) - total(before);
+  const callsBefore = counterBy(before, 'floorplan_upstream_requests_total', 'upstream');
+  const callsAfter = counterBy(after, 'floorplan_upstream_requests_total', 'upstream');
+  const okBefore = counterBy(before, 'floorplan_upstream_requests_total', 'upstream', { outcome: 'ok' });
+  const okAfter = counterBy(after, 'floorplan_upstream_requests_total', 'upstream', { outcome: 'ok' });
+  const outcomesBefore = counterBy(before, 'floorplan_upstream_requests_total', 'outcome');
+  const failedOutcomes: Record<string, number> = {};
+  for (const [outcome, count] of counterBy(after, 'floorplan_upstream_requests_total', 'outcome')) {
+    const delta = count - (outcomesBefore.get(outcome) ?? 0);
+    if (outcome !== 'ok' && delta > 0) failedOutcomes[outcome] = delta;
+  }
+  let failures = 0;
+  const perRequest = {} as Record<Upstream, number>;
+  for (const upstream of UPSTREAM_NAMES) {
+    const calls = (callsAfter.get(upstream) ?? 0) - (callsBefore.get(upstream) ?? 0);
+    failures += calls - ((okAfter.get(upstream) ?? 0) - (okBefore.get(upstream) ?? 0));
+    perRequest[upstream] = requests > 0 ? round(calls / requests, 4) : Number.NaN;
+  }
+  return { upstreamCallsPerRequest: perRequest, upstreamFailures: failures, upstreamFailedOutcomes: failedOutcomes };
+}
+
+function packageVersions(): Record<string, string> {
+  const names = ['@apollo/server', 'graphql', 'dataloader', 'undici', 'mercurius', 'fastify', 'graphql-jit', 'autocannon', 'tsx'];
+  return Object.fromEntries(
+    names.map((name) => {
+      try {
+        return [name, (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version];
+      } catch {
+        return [name, 'not installed'];
+      }
+    }),
+  );
+}
+
+const startedAt = performance.now();
+
+/** A progress line, stamped with seconds since the run started. */
+function log(line: string): void {
+  const at = ((performance.now() - startedAt) / 1000).toFixed(1).padStart(6);
+  process.stdout.write(line === '' ? '\n' : `[${at}s] ${line}\n`);
+}
+
+function describeRow(name: string, row: ServerRow): string {
+  return (
+    `  ${name.padEnd(18)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50Ms.toFixed(2)} ms  p99 ${row.p99Ms.toFixed(2)} ms  ` +
+    `${row.cpuUsPerReq.toFixed(1)} µs CPU/req  RSS ${row.rssMb.toFixed(1)} MB` +
+    (row.errors + row.non2xx > 0 ? `  (${row.errors} errors, ${row.non2xx} non-2xx)` : '')
+  );
+}
+
+/**
+ * The environment a child inherits: ours minus every Floorplan config variable and any test
+ * runner's marks (vitest's NODE_ENV=test and VITEST change Apollo's behaviour), so a bench run
+ * from `npm test` measures what `npm run bench` does.
+ */
+function cleanEnv(extra: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of [...CONFIG_ENV_VARS, 'FLOORPLAN_ENV', 'BENCH_PORT', 'NODE_ENV']) delete env[name];
+  for (const name of Object.keys(env)) if (name === 'VITEST' || name.startsWith('VITEST_')) delete env[name];
+  return { ...env, ...extra };
+}
+
+/** Starts the load worker; it is pinned to core 1 once loaded. */
+function startWorker(): { worker: LoadWorker; ready: Promise<void> } {
+  const worker = new LoadWorker(startNode('load', 'bench/load.ts', { env: cleanEnv({}) }));
+  return { worker, ready: worker.ready.then(() => pin(worker.child, 1)) };
+}
+
+function startUpstreams(name: string, port: number, faults: string): { child: Child; origin: string; ready: Promise<void> } {
+  const child = startNode(name, 'src/demo-upstreams/main.ts', { env: cleanEnv({ DEMO_PORT: String(port), DEMO_FAULTS: faults }) });
+  const origin = `http://127.0.0.1:${port}`;
+  const ready = waitFor(child, 'answering /healthz', async () => ((await fetch(`${origin}/healthz`)).ok ? true : undefined)).then(() => pin(child, 1));
+  return { child, origin, ready };
+}
+
+function floorplanEnv(port: number, upstreamOrigin: string, floorsDir: string): NodeJS.ProcessEnv {
+  return cleanEnv({
+    NODE_ENV: 'production',
+    FLOORPLAN_ENV: 'bench',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DEMO_UPSTREAMS: 'off',
+    UPSTREAM_CART_URL: `${upstreamOrigin}/cart`,
+    UPSTREAM_PROMOTION_URL: `${upstreamOrigin}/promotion`,
+    UPSTREAM_SETTLEMENT_URL: `${upstreamOrigin}/settlement`,
+    FLOORS_DIR: floorsDir,
+    LOG_LEVEL: 'warn',
+  });
+}
+
+/** A Floorplan process and where to reach it. */
+interface RunningFloorplan {
+  readonly child: Child;
+  readonly url: string;
+  readonly metricsUrl: string;
+}
+
+function startFloorplan(name: string, port: number, env: NodeJS.ProcessEnv): RunningFloorplan {
+  const origin = `http://127.0.0.1:${port}`;
+  return { child: startNode(name, 'src/main.ts', { env }), url: `${origin}/graphql`, metricsUrl: `${origin}/metrics` };
+}
+
+interface PanelAnswer {
+  data?: { floorPanel?: { degraded?: boolean; floors?: unknown[] } };
+  errors?: unknown;
+}
+
+async function postPanel(url: string, headers: Record<string, string>, body: string): Promise<PanelAnswer> {
+  const response = await fetch(url, { method: 'POST', headers, body });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text) as PanelAnswer;
+}
+
+/** Waits until `url` answers `body` with a complete (not degraded) panel, and returns it. */
+function waitForPanel(child: Child, url: string, headers: Record<string, string>, body: string = graphqlBody(PANEL_QUERY)): Promise<PanelAnswer> {
+  return waitFor(child, 'serving the panel', async () => {
+    const answer = await postPanel(url, headers, body);
+    if (answer.errors !== undefined) throw new Error(`GraphQL errors: ${JSON.stringify(answer.errors).slice(0, 300)}`);
+    return answer.data?.floorPanel?.degraded === false ? answer : undefined;
+  });
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function tokenBook(env: NodeJS.ProcessEnv): TokenBook {
+  return new TokenBook(loadServiceConfig({ env, dir: join(ROOT, 'config') }).auth);
+}
+
+/** Users for the load, one per connection (see bench/users.ts); warns when there are too few. */
+async function loadUsers(count: number, floorplan: RunningFloorplan, book: TokenBook, warnings: string[]): Promise<string[]> {
+  const users = await unlessExited(seedLikeUsers(count, floorplan.url, book), [floorplan.child]);
+  if (users.length === 0) throw new Error('found no demo user whose panel has the seed floors; bench/users.ts needs other candidates');
+  if (users.length < count) {
+    warnings.push(`only ${users.length} of ${count} load users found: some connections share a user, and Floorplan may share their promotion loads.`);
+  }
+  return users;
+}
+
+async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: string[]): Promise<Omit<BenchResults, 'targets' | 'durationSeconds' | 'generatedAt'>> {
+  const floors = createBenchFloorsDir();
+  try {
+    const [fastPort, slowPort, fpPort, fpSlowPort, rawPort, apolloPort, mercuriusPort] = (await freePorts(7)) as [number, number, number, number, number, number, number];
+    log('starting the servers, the demo upstreams and the load worker …');
+    const { worker, ready: workerReady } = startWorker();
+    const fast = startUpstreams('demo-upstreams', fastPort, '');
+    const slow = startUpstreams('demo-upstreams-slow', slowPort, SLOW_FAULTS);
+    const fpEnv = floorplanEnv(fpPort, fast.origin, floors.dir);
+    const floorplan = startFloorplan('floorplan', fpPort, fpEnv);
+    const floorplanSlow = startFloorplan('floorplan-slow', fpSlowPort, floorplanEnv(fpSlowPort, slow.origin, floors.dir));
+    const baselineEnv = (port: number) => cleanEnv({ NODE_ENV: 'production', BENCH_PORT: String(port) });
+    const baseline = (name: string, port: number): { child: Child; url: string } => ({
+      child: startNode(name, `bench/baselines/${name}.ts`, { env: baselineEnv(port) }),
+      url: `http://127.0.0.1:${port}/graphql`,
+    });
+    const baselines: Record<BaselineName, { child: Child; url: string }> = {
+      rawHttp: baseline('raw-http', rawPort),
+      apolloStandalone: baseline('apollo-standalone', apolloPort),
+      mercuriusJit: baseline('mercurius-jit', mercuriusPort),
+    };
+    const book = tokenBook(fpEnv);
+    await book.sign([PANEL_USER.userId, 'u-bulk']);
+    const u1001 = book.headers(PANEL_USER.userId);
+
+    const expected = JSON.parse(PANEL_RESPONSE_JSON) as unknown;
+    // Floorplan's users are looked up as soon as it serves, while the rest still start.
+    const fpAnswer = fast.ready.then(() => waitForPanel(floorplan.child, floorplan.url, u1001));
+    const usersFound = fpAnswer.then(() => loadUsers(Math.max(plan.connections, plan.latencyConnections), floorplan, book, warnings));
+    const [users, answer] = await Promise.all([
+      usersFound,
+      fpAnswer,
+      workerReady,
+      slow.ready.then(() => waitForPanel(floorplanSlow.child, floorplanSlow.url, u1001)),
+      ...BASELINES.map(async ({ key }) => {
+        const { child, url } = baselines[key];
+        const baselineAnswer = await waitForPanel(child, url, u1001);
+        if (!sameJson(baselineAnswer, expected)) throw new Error(`${child.name} answered a different panel than bench/panel.ts: ${JSON.stringify(baselineAnswer).slice(0, 300)}`);
+      }),
+    ]);
+    const panelMatchesStatic = sameJson(answer, expected);
+    if (!panelMatchesStatic) {
+      warnings.push("Floorplan's live u1001 panel differs from bench/panel.ts's static one (update STATIC_PANEL): the baselines answered different JSON.");
+    }
+    for (const child of [floorplan.child, floorplanSlow.child, ...Object.values(baselines).map((b) => b.child)]) pin(child, 0);
+    log(
+      `ready: ${users.length} load users; ` +
+        (canPin() ? 'servers pinned to core 0, load worker and demo upstreams to core 1' : 'NOT pinned (taskset or a second core missing)'),
+    );
+    const servers = [floorplan.child, floorplanSlow.child, fast.child, slow.child, ...Object.values(baselines).map((b) => b.child)];
+
+    const panelVariants = (query: string): RequestVariant[] => users.map((u) => ({ headers: book.headers(u), body: graphqlBody(query) }));
+    const job = (name: string, url: string, pids: Record<string, number>, extra: Partial<LoadJob> = {}): LoadJob => ({
+      name,
+      url,
+      variants: panelVariants(PANEL_QUERY),
+      connections: plan.connections,
+      warmupRequests: plan.warmupRequests,
+      durationSeconds: plan.measureSeconds,
+      pids,
+      drainMs: plan.drainMs,
+      ...extra,
+    });
+
+    log(`comparison: same panel, ${plan.connections} connections, ${plan.measureSeconds} s each`);
+    const rows = {} as Record<BaselineName, ServerRow>;
+    for (const { key } of BASELINES) {
+      const { child, url } = baselines[key];
+      rows[key] = serverRow(await worker.run(job(key, url, { server: child.pid }), servers));
+      log(describeRow(key, rows[key]));
+    }
+    const fastPids = { server: floorplan.child.pid, upstreams: fast.child.pid };
+    const fpResult = await worker.run(job('floorplan', floorplan.url, fastPids, { metricsUrl: floorplan.metricsUrl }), servers);
+    const fpRow = { ...serverRow(fpResult), ...floorplanFacts(fpResult) };
+    log(describeRow('floorplan', fpRow));
+
+    // Scaling: Floorplan only, fast upstreams.
+    const bulkSkus = selectedSkus('u-bulk');
+    const scalingCases: Array<{ name: string; description: string; variants: RequestVariant[]; cartLines: number }> = [
+      { name: 'floors-6', description: `scene ${SMALL_SCENE}`, variants: panelVariants(panelQuery(SMALL_SCENE)), cartLines: Number.NaN },
+      { name: 'floors-30', description: `scene ${LARGE_SCENE}`, variants: panelVariants(panelQuery(LARGE_SCENE)), cartLines: Number.NaN },
+      {
+        name: 'lines-1',
+        description: 'cart-bottom-sheet, selectedSkuIds: one line',
+        variants: users.map((u) => ({ headers: book.headers(u), body: graphqlBody(SELECTED_LINES_QUERY, { skus: selectedSkus(u).slice(0, 1) }) })),
+        cartLines: 1,
+      },
+      {
+        name: 'lines-200',
+        description: `u-bulk, ${bulkSkus.length - 1} of its ${bulkSkus.length} lines (each connection leaves out a different one)`,
+        variants: Array.from({ length: plan.connections }, (_, i) => ({
+          headers: book.headers('u-bulk'),
+          body: graphqlBody(SELECTED_LINES_QUERY, { skus: bulkSkus.filter((_, j) => j !== i % bulkSkus.length) }),
+        })),
+        cartLines: bulkSkus.length - 1,
+      },
+    ].filter((c) => plan.scalingRows.includes(c.name));
+    log(`scaling: Floorplan, ${plan.connections} connections, ${plan.scalingMeasureSeconds} s each`);
+    const scaling: ScalingRow[] = [];
+    for (const c of scalingCases) {
+      const first = c.variants[0] as RequestVariant;
+      const answer = await waitForPanel(floorplan.child, floorplan.url, { ...first.headers }, first.body);
+      const result = await worker.run(
+        job(c.name, floorplan.url, fastPids, {
+          variants: c.variants,
+          // Floorplan is warm from the comparison; this only warms the new query's path.
+          warmupRequests: Math.min(1000, plan.warmupRequests),
+          durationSeconds: plan.scalingMeasureSeconds,
+          metricsUrl: floorplan.metricsUrl,
+        }),
+        servers,
+      );
+      const row: ScalingRow = {
+        name: c.name,
+        description: c.description,
+        floors: answer.data?.floorPanel?.floors?.length ?? 0,
+        cartLines: Number.isNaN(c.cartLines) ? median(users.map((u) => selectedSkus(u).length)) : c.cartLines,
+        ...serverRow(result),
+        ...floorplanFacts(result),
+      };
+      scaling.push(row);
+      log(describeRow(c.name, row));
+    }
+
+    // Latency phase: every upstream answers UPSTREAM_LATENCY_MS late.
+    log(`latency: upstreams +${UPSTREAM_LATENCY_MS} ms each, ${plan.latencyConnections} connections`);
+    const slowPids = { server: floorplanSlow.child.pid, upstreams: slow.child.pid };
+    const satResult = await worker.run(
+      job('latency-saturation', floorplanSlow.url, slowPids, { connections: plan.latencyConnections, metricsUrl: floorplanSlow.metricsUrl }),
+      servers,
+    );
+    const saturation = { ...serverRow(satResult), ...floorplanFacts(satResult) };
+    log(describeRow('saturated', saturation));
+    const targetRps = Math.max(1, Math.floor(saturation.rps / 2));
+    const halfResult = await worker.run(
+      job('latency-half-rate', floorplanSlow.url, slowPids, {
+        connections: plan.latencyConnections,
+        overallRate: targetRps,
+        warmupRequests: 0,
+        metricsUrl: floorplanSlow.metricsUrl,
+        probe: { origin: slow.origin, userIds: users, intervalMs: plan.probeIntervalMs },
+      }),
+      servers,
+    );
+    const half = serverRow(halfResult);
+    const probe = halfResult.probe;
+    if (probe === undefined || probe.samples === 0) throw new Error('the critical-path probe recorded no samples');
+    let autocannonPacing: LatencyPhase['halfRate']['autocannonPacing'];
+    if (plan.autocannonRateCheck) {
+      const bursty = serverRow(
+        await worker.run(
+          job('latency-half-rate-autocannon', floorplanSlow.url, slowPids, {
+            connections: plan.latencyConnections,
+            overallRate: targetRps,
+            pacing: 'autocannon',
+            warmupRequests: 0,
+            durationSeconds: Math.min(5, plan.measureSeconds),
+          }),
+          servers,
+        ),
+      );
+      autocannonPacing = { rps: bursty.rps, p50Ms: bursty.p50Ms, p99Ms: bursty.p99Ms };
+      log(`  same rate with autocannon overallRate (bursts each second): p50 ${bursty.p50Ms.toFixed(2)} / p99 ${bursty.p99Ms.toFixed(2)} ms`);
+    }
+    const latency: LatencyPhase = {
+      upstreamLatencyMs: UPSTREAM_LATENCY_MS,
+      connections: plan.latencyConnections,
+      saturation,
+      halfRate: {
+        targetRps,
+        rps: half.rps,
+        p50Ms: half.p50Ms,
+        p99Ms: half.p99Ms,
+        cpuUsPerReq: half.cpuUsPerReq,
+        criticalPath: { samples: probe.samples, p50Ms: probe.p50Ms, p99Ms: probe.p99Ms, failures: probe.failures },
+        overheadP50Ms: round(half.p50Ms - probe.p50Ms, 3),
+        overheadP99Ms: round(half.p99Ms - probe.p99Ms, 3),
+        upstreamCallsPerRequest: floorplanFacts(halfResult).upstreamCallsPerRequest,
+        ...(autocannonPacing === undefined ? {} : { autocannonPacing }),
+      },
+    };
+    log(
+      `  half rate ${targetRps} req/s: Floorplan p50 ${half.p50Ms.toFixed(2)} / p99 ${half.p99Ms.toFixed(2)} ms, ` +
+        `critical path p50 ${probe.p50Ms.toFixed(2)} / p99 ${probe.p99Ms.toFixed(2)} ms → overhead p99 ${latency.halfRate.overheadP99Ms.toFixed(2)} ms`,
+    );
+    if (half.rps < targetRps * 0.9) warnings.push(`latency-half-rate: asked for ${targetRps} req/s but got ${half.rps.toFixed(0)}; the overhead was measured at a lower rate.`);
+
+    // Warnings a reader needs before trusting the table.
+    const allRows: Array<[string, ServerRow]> = [
+      ['floorplan', fpRow],
+      ...BASELINES.map(({ key }) => [key, rows[key]] as [string, ServerRow]),
+      ...scaling.map((r) => [r.name, r] as [string, ServerRow]),
+      ['latency-saturation', saturation],
+      ['latency-half-rate', half],
+    ];
+    for (const [name, row] of allRows) {
+      if (row.errors + row.non2xx > 0) warnings.push(`${name}: ${row.errors} errors and ${row.non2xx} non-2xx responses in the window.`);
+      if (row.generatorCoreBusy >= 0.9) {
+        warnings.push(
+          `${name}: the generator core was ${(row.generatorCoreBusy * 100).toFixed(0)} % busy (load worker + demo upstreams), so req/s may be the generator's limit; CPU µs/req is unaffected.`,
+        );
+      }
+    }
+    for (const [name, facts] of [['floorplan', fpRow], ...scaling.map((r) => [r.name, r] as const), ['latency-saturation', saturation]] as const) {
+      if (facts.upstreamFailures > 0) {
+        const how = Object.entries(facts.upstreamFailedOutcomes).map(([outcome, count]) => `${count} ${outcome}`).join(', ');
+        warnings.push(`${name}: ${facts.upstreamFailures} upstream calls failed (${how}); their panels were degraded.`);
+      }
+    }
+    if (probe.failures > 0) warnings.push(`critical-path probe: ${probe.failures} probes failed.`);
+
+    const ratio = (a: number, b: number) => round(a / b, 2);
+    const ratios = Object.fromEntries(
+      BASELINES.map(({ key }) => {
+        const b = rows[key];
+        return [
+          key,
+          { rps: ratio(fpRow.rps, b.rps), cpuUsPerReq: ratio(fpRow.cpuUsPerReq, b.cpuUsPerReq), p50Ms: ratio(fpRow.p50Ms, b.p50Ms), p99Ms: ratio(fpRow.p99Ms, b.p99Ms), rssMb: ratio(fpRow.rssMb, b.rssMb) },
+        ];
+      }),
+    ) as BenchResults['ratios'];
+
+    return {
+      mode,
+      machine: machineInfo(),
+      packages: packageVersions(),
+      method: {
+        pinned: canPin(),
+        connections: plan.connections,
+        latencyConnections: plan.latencyConnections,
+        warmupRequests: plan.warmupRequests,
+        measureSeconds: plan.measureSeconds,
+        scalingMeasureSeconds: plan.scalingMeasureSeconds,
+        loadUsers: users.length,
+      },
+      servers: { floorplan: { ...fpRow, overheadP99Ms: latency.halfRate.overheadP99Ms, panelMatchesStatic }, ...rows },
+      ratios,
+      latency,
+      scaling,
+      warnings,
+    };
+  } finally {
+    await stopAll();
+    floors.dispose();
+  }
+}
+
+/** Floorplan alone at half its saturation for `seconds`, its RSS sampled as it goes. */
+async function runSoak(seconds: number, warnings: string[]): Promise<SoakResult> {
+  const floors = createBenchFloorsDir();
+  try {
+    const [upPort, fpPort] = (await freePorts(2)) as [number, number];
+    const { worker, ready: workerReady } = startWorker();
+    const upstreams = startUpstreams('demo-upstreams', upPort, '');
+    const env = floorplanEnv(fpPort, upstreams.origin, floors.dir);
+    const floorplan = startFloorplan('floorplan', fpPort, env);
+    const book = tokenBook(env);
+    await book.sign([PANEL_USER.userId]);
+    await Promise.all([upstreams.ready, workerReady]);
+    await waitForPanel(floorplan.child, floorplan.url, book.headers(PANEL_USER.userId));
+    const connections = FULL.connections;
+    const users = await loadUsers(connections, floorplan, book, warnings);
+    pin(floorplan.child, 0);
+    const servers = [floorplan.child, upstreams.child];
+    const base: LoadJob = {
+      name: 'soak-saturation',
+      url: floorplan.url,
+      variants: users.map((u) => ({ headers: book.headers(u), body: graphqlBody(PANEL_QUERY) })),
+      connections,
+      warmupRequests: FULL.warmupRequests,
+      durationSeconds: 5,
+      pids: { server: floorplan.child.pid, upstreams: upstreams.child.pid },
+      drainMs: FULL.drainMs,
+    };
+    const saturation = serverRow(await worker.run(base, servers));
+    const targetRps = Math.max(1, Math.floor(saturation.rps / 2));
+    const windowSeconds = Math.min(60, Math.floor(seconds / 5));
+    const sampleEverySeconds = Math.min(10, Math.max(1, Math.floor(windowSeconds / 3)));
+    log(`soak: ${seconds} s at ${targetRps} req/s (half of ${saturation.rps.toFixed(0)}), RSS every ${sampleEverySeconds} s`);
+
+    const samples: Array<{ atSeconds: number; rssMb: number }> = [];
+    const started = performance.now();
+    const sample = () => {
+      const atSeconds = Math.round((performance.now() - started) / 1000);
+      const mb = round(rssMb(floorplan.child.pid), 1);
+      samples.push({ atSeconds, rssMb: mb });
+      log(`  ${String(atSeconds).padStart(4)} s  RSS ${mb.toFixed(1)} MB`);
+    };
+    sample();
+    const timer = setInterval(sample, sampleEverySeconds * 1000);
+    let result: LoadResult;
+    try {
+      result = await worker.run({ ...base, name: 'soak', warmupRequests: 0, durationSeconds: seconds, overallRate: targetRps, drainMs: 100 }, servers);
+    } finally {
+      clearInterval(timer);
+    }
+    const early = samples.filter((s) => s.atSeconds >= windowSeconds && s.atSeconds < 2 * windowSeconds).map((s) => s.rssMb);
+    const late = samples.filter((s) => s.atSeconds >= seconds - windowSeconds).map((s) => s.rssMb);
+    const earlyMedianMb = median(early);
+    const lateMedianMb = median(late);
+    const changePercent = round(((lateMedianMb - earlyMedianMb) / earlyMedianMb) * 100, 1);
+    return {
+      seconds,
+      targetRps,
+      rps: round(result.rps, 1),
+      p99Ms: result.latency.p99Ms,
+      errors: result.errors + result.non2xx,
+      sampleEverySeconds,
+      samples,
+      windowSeconds,
+      earlyMedianMb,
+      lateMedianMb,
+      changePercent,
+      flat: Math.abs(changePercent) <= 10,
+    };
+  } finally {
+    await stopAll();
+    floors.dispose();
+  }
+}
+
+function writeResults(path: string, results: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(results, null, 2)}\n`);
+}
+
+function readExisting(path: string): BenchResults | undefined {
+  try {
+    const value = JSON.parse(readFileSync(path, 'utf8')) as Partial<BenchResults>;
+    return value.servers !== undefined && value.latency !== undefined ? (value as BenchResults) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const started = performance.now();
+  const markdownFile = join(ROOT, 'BENCHMARKS.md');
+
+  if (options.mode === 'soak') {
+    const soakWarnings: string[] = [];
+    const soak = await runSoak(options.soakSeconds, soakWarnings);
+    for (const warning of soakWarnings) log(`warning: ${warning}`);
+    const existing = readExisting(options.out);
+    log(`soak: RSS ${soak.earlyMedianMb.toFixed(1)} → ${soak.lateMedianMb.toFixed(1)} MB (${soak.changePercent.toFixed(1)} %): ${soak.flat ? 'flat' : 'NOT flat'}`);
+    if (existing === undefined) {
+      writeResults(options.out, { generatedAt: new Date().toISOString(), soak });
+      log(`wrote ${options.out} (soak only: run a full bench first to get the table)`);
+      return;
+    }
+    const { targets: _old, ...rest } = existing;
+    const merged: BenchResults = { ...rest, soak, targets: evaluateTargets({ ...rest, soak }) };
+    writeResults(options.out, merged);
+    log(`wrote ${options.out}`);
+    if (options.markdown) {
+      rewriteMarkedSection(markdownFile, renderMarkdown(merged));
+      log(`rewrote the results section of ${markdownFile}`);
+    }
+    return;
+  }
+
+  const warnings: string[] = [];
+  const measured = await runComparison(options.mode === 'quick' ? QUICK : FULL, options.mode, warnings);
+  // A soak from an earlier run stays in the results until the next soak replaces it.
+  const previousSoak = readExisting(options.out)?.soak;
+  const partial = {
+    generatedAt: new Date().toISOString(),
+    durationSeconds: round((performance.now() - started) / 1000, 1),
+    ...measured,
+    ...(previousSoak === undefined ? {} : { soak: previousSoak }),
+  };
+  const results: BenchResults = { ...partial, targets: evaluateTargets(partial) };
+  writeResults(options.out, results);
+
+  log('');
+  for (const line of targetLines(results.targets)) log(line);
+  for (const warning of warnings) log(`warning: ${warning}`);
+  log(`\nwrote ${options.out} in ${results.durationSeconds} s`);
+  if (options.markdown) {
+    rewriteMarkedSection(markdownFile, renderMarkdown(results));
+    log(`rewrote the results section of ${markdownFile}`);
+  }
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`\nbench: ${signal}, stopping every process it started …\n`);
+    stopAll(1000).finally(() => process.exit(130));
+  });
+}
+process.on('exit', killAllNow);
+
+main().then(
+  () => process.exit(0),
+  async (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    await stopAll(1000);
+    process.exit(1);
+  },
+);
