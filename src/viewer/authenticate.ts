@@ -5,6 +5,7 @@
  * keys from the identity provider's JWKS endpoint, with no code change.
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { AuthConfig } from '../config/service-config.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
@@ -25,7 +26,18 @@ const claimsSchema = z.object({
 
 const BEARER = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)\s*$/i;
 
+/** Tokens remembered as verified; an app reuses its token on every request until it expires. */
+const VERIFIED_TOKENS = 10_000;
+/** However long a token lives, it is re-verified at least this often (a rotated-out JWKS key stops working). */
+const REVERIFY_AFTER_MS = 5 * 60_000;
+
+/**
+ * Verifying a signature costs ~200 µs through WebCrypto, more than the rest of a panel's CPU;
+ * the same token string verifies the same way every time until it expires, so a verified
+ * token's claims are remembered (bounded, until `exp`, at most five minutes).
+ */
 export function createTokenVerifier(config: AuthConfig): TokenVerifier {
+  const verified = new LRUCache<string, { claims: VerifiedClaims; validUntilMs: number }>({ max: VERIFIED_TOKENS });
   const options = {
     issuer: config.issuer,
     audience: config.audience,
@@ -51,9 +63,15 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     if (match === null) {
       throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, 'the Authorization header must be "Bearer <JWT>"');
     }
+    const token = match[1] as string;
+    const known = verified.get(token);
+    if (known !== undefined) {
+      if (Date.now() < known.validUntilMs) return known.claims;
+      verified.delete(token);
+    }
     let payload: unknown;
     try {
-      ({ payload } = await verify(match[1] as string));
+      ({ payload } = await verify(token));
     } catch (error) {
       if (!isTokenProblem(error)) {
         // The token may well be valid: the identity provider's keys could not be fetched. A 401
@@ -66,7 +84,10 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     if (!claims.success) {
       throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, 'the token must carry a string `sub` and, optionally, `segments` as a list of strings');
     }
-    return { userId: claims.data.sub, segments: claims.data.segments ?? [] };
+    const result: VerifiedClaims = Object.freeze({ userId: claims.data.sub, segments: Object.freeze(claims.data.segments ?? []) });
+    const expiresAtMs = ((payload as { exp: number }).exp + config.clockToleranceSeconds) * 1000;
+    verified.set(token, { claims: result, validUntilMs: Math.min(expiresAtMs, Date.now() + REVERIFY_AFTER_MS) });
+    return result;
   };
 }
 

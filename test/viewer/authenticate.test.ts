@@ -249,3 +249,23 @@ describe('createTokenVerifier when the JWKS endpoint fails', () => {
     }
   });
 });
+
+describe('createTokenVerifier remembers verified tokens', () => {
+  it('answers a token it has verified without verifying it again, until it expires', async () => {
+    const verify = createTokenVerifier({ ...hs256, clockToleranceSeconds: 0 });
+    const token = await signDemoToken(hs256, { userId: 'u1001', segments: ['plus'], ttlSeconds: 1 });
+    const first = await verify(`Bearer ${token}`);
+    expect(await verify(`Bearer ${token}`)).toBe(first); // the remembered claims, not a new verification
+    await new Promise((r) => setTimeout(r, 1100));
+    await expectInvalid(verify(`Bearer ${token}`), 'the token was rejected: it has expired');
+  });
+
+  it('never lets a remembered token vouch for a different one', async () => {
+    const verify = createTokenVerifier(hs256);
+    const good = await signDemoToken(hs256, { userId: 'u1001' });
+    await verify(`Bearer ${good}`);
+    const [header, , signature] = good.split('.');
+    const otherUser = `${header}.${base64url({ sub: 'u-basic', iss: hs256.issuer, aud: hs256.audience, exp: now() + 600 })}.${signature}`;
+    await expectInvalid(verify(`Bearer ${otherUser}`), 'the token was rejected: its signature does not verify');
+  });
+});
