@@ -151,6 +151,9 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     releases.push(() => apollo.stop());
 
     async function context(req: IncomingMessage): Promise<GraphQLContext> {
+      // The deadline starts with the request: time spent on a slow Redis for the rate limit
+      // comes out of the same budget as the upstream calls.
+      const deadline = AbortSignal.timeout(config.limits.requestDeadlineMs);
       let claims;
       try {
         claims = await verify(req.headers.authorization);
@@ -174,7 +177,6 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       };
       const viewer = buildViewer(claims, header, config.floors.locales);
       const requestFlags = flags.evaluate(viewer);
-      const deadline = AbortSignal.timeout(config.limits.requestDeadlineMs);
       const scope = new RequestScope({
         userId: viewer.userId,
         clients,

@@ -13,12 +13,15 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import type { IResolvers } from '@graphql-tools/utils';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { GraphQLFormattedError } from 'graphql';
 import type { ServiceConfig } from '../config/service-config.ts';
 import { ClientErrorCode } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GraphQLContext } from './context.ts';
+import { jitGateway } from './jit-gateway.ts';
 import { resolvers } from './resolvers.ts';
 import { loadTypeDefs } from './schema.ts';
 
@@ -34,7 +37,7 @@ export interface ApolloOptions {
 }
 
 /** graphql-armor's rejections read "... limit of N exceeded ..."; clients get one stable code for them. */
-const LIMIT_EXCEEDED = /(depth|aliases|cost|token)s? limit of \d+ exceeded|Document contains more that \d+ tokens/i;
+const LIMIT_EXCEEDED = /(depth|aliases|cost|token)s? limit of \d+ exceeded|Document contains more that \d+ tokens|Maximum introspection depth exceeded/i;
 
 /** Codes Apollo and our resolvers raise on purpose: shown to clients as they are. */
 const PUBLIC_CODES = new Set<string>([
@@ -54,7 +57,8 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
   const { logger } = options;
   const armor = new ApolloArmor({
     maxDepth: { n: options.limits.maxDepth },
-    maxAliases: { n: options.limits.maxAliases },
+    // armor lets aliases of __typename through by default; a few hundred of them are a bomb too.
+    maxAliases: { n: options.limits.maxAliases, allowList: [] },
     costLimit: { maxCost: options.limits.maxCost },
     // Tokens are limited by graphql-js's own parser (parseOptions below): armor's token plugin
     // reports a plain syntax error as an HTTP 500.
@@ -63,9 +67,9 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
     // "Did you mean ...?" hints map the schema for a scraper when introspection is off.
     blockFieldSuggestion: { enabled: !options.introspection },
   }).protect();
+  const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers });
   return new ApolloServer<GraphQLContext>({
-    typeDefs: loadTypeDefs(),
-    resolvers,
+    gateway: jitGateway(schema),
     introspection: options.introspection,
     validationRules: armor.validationRules,
     parseOptions: { maxTokens: options.limits.maxTokens },
@@ -95,10 +99,11 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
         const { stacktrace: _dropped, ...extensions } = formatted.extensions ?? {};
         return { ...formatted, extensions };
       }
-      logger.error({ err: unwrapResolverError(error), path: formatted.path }, 'internal error masked for the client');
+      const path = formatted.path;
+      logger.error({ err: unwrapResolverError(error), path }, 'internal error masked for the client');
       return {
         message: 'Internal server error',
-        ...(formatted.path === undefined ? {} : { path: formatted.path }),
+        ...(path === undefined ? {} : { path }),
         extensions: { code: ClientErrorCode.INTERNAL_SERVER_ERROR },
       };
     },

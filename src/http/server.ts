@@ -63,15 +63,19 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
+        // Stop keeping the body but let it drain, so the 413 can be written on this socket
+        // (destroying the request would reset the connection before the client reads it).
+        req.off('data', onData);
+        req.resume();
         reject(new HttpError(413, ErrorCode.HTTP_BODY_TOO_LARGE, `request body must be at most ${limit} bytes`));
-        req.destroy();
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
@@ -195,6 +199,8 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       ([routeName, status]) => metrics.httpRequest(routeName, req.method ?? 'GET', status, (performance.now() - started) / 1000),
       (error: unknown) => {
         if (error instanceof HttpError) {
+          // An oversized body may still be streaming in: answer, then close instead of reading it all.
+          if (error.status === 413 && !res.headersSent) res.setHeader('connection', 'close');
           if (!res.headersSent) sendError(res, error.status, error.message, error.code);
           metrics.httpRequest('/graphql', req.method ?? 'GET', error.status, (performance.now() - started) / 1000);
           return;

@@ -5,23 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
-
-/** A port nothing listens on right now (free for a moment: a server may take it, a refused connection is what a test wants). */
-export async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, 'close');
-  return port;
-}
-
-/** npm start's environment plus `extra`. */
-export function startEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const { NODE_ENV: _testMode, VITEST: _vitest, ...env } = process.env;
-  return { ...env, ...extra };
-}
+import { npmStartEnv } from './processes.ts';
 
 export interface FloorplanProcess {
   readonly child: ChildProcess;
@@ -32,9 +16,13 @@ export interface FloorplanProcess {
   terminate(timeoutMs?: number): Promise<number | null | 'timeout'>;
 }
 
-/** Starts `src/main.ts` on `env.PORT` and resolves once /readyz answers 200 (rejects with its output if it exits or takes over 15 s). */
-export async function startFloorplanProcess(env: Record<string, string> & { PORT: string }): Promise<FloorplanProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: startEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `src/main.ts` on `env.PORT` and resolves once /readyz answers 200; rejects with its
+ * output if it exits first or takes longer than `readyTimeoutMs` (default 30 s: tsx compiles
+ * the sources at every start, slowly on a busy machine).
+ */
+export async function startFloorplanProcess(env: Record<string, string> & { PORT: string }, readyTimeoutMs = 30_000): Promise<FloorplanProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: npmStartEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -52,7 +40,7 @@ export async function startFloorplanProcess(env: Record<string, string> & { PORT
       return result;
     },
   };
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + readyTimeoutMs;
   while (Date.now() < deadline && child.exitCode === null) {
     const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
     if (ready) return handle;

@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { ApolloClient, HttpLink, InMemoryCache, gql, type TypedDocumentNode } from '@apollo/client';
+import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FloorplanServer } from '../../src/app.ts';
+import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
+import { metricValue, scrapeMetrics, timedPost } from '../support/measure.ts';
+import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
+import { startReplica } from '../support/replica.ts';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+const PANEL = gql(PANEL_QUERY) as TypedDocumentNode<PanelResult, { scene: string }>;
+/** Another operation, so a hash can be registered while Redis is down. */
+const PAYABLE = gql(`
+  query Payable($scene: String!) { floorPanel(scene: $scene) { layoutVersion floors { code priceText } } }
+`) as TypedDocumentNode<{ floorPanel: { layoutVersion: string; floors: Array<{ code: string; priceText: string | null }> } }, { scene: string }>;
+
+interface SentBody {
+  query?: string;
+  extensions?: { persistedQuery?: { version: number; sha256Hash: string } };
+}
+
+describe.skipIf(!HAS_REDIS_SERVER)('Automatic Persisted Queries with Apollo Client, shared through Redis', () => {
+  let redis: PrivateRedis;
+  let h: Harness;
+  let replica: FloorplanServer;
+  let token: string;
+  /** Every body any client below sent, in order. */
+  const sent: SentBody[] = [];
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    h = await startHarness({ config: { redis: { url: redis.url } } });
+    replica = await startReplica(h);
+    token = await h.token('u1001');
+  });
+  afterAll(async () => {
+    await replica?.stop();
+    await h?.close();
+    await redis?.stop();
+  });
+
+  /** A fresh Apollo Client (its own cache and hash cache) on `url`, through the persisted-query link. */
+  function client(url: string): ApolloClient {
+    const recordingFetch: typeof fetch = (input, init) => {
+      sent.push(JSON.parse(String(init?.body)) as SentBody);
+      return fetch(input, init);
+    };
+    const http = new HttpLink({ uri: `${url}/graphql`, fetch: recordingFetch, headers: { authorization: `Bearer ${token}`, 'accept-language': 'zh-CN' } });
+    return new ApolloClient({ link: new PersistedQueryLink({ sha256 }).concat(http), cache: new InMemoryCache() });
+  }
+
+  /** Runs `fn` and returns how many bodies it sent and how many of those carried query text. */
+  async function counting<T>(fn: () => Promise<T>): Promise<{ value: T; bodies: SentBody[] }> {
+    const from = sent.length;
+    const value = await fn();
+    return { value, bodies: sent.slice(from) };
+  }
+  const withQueryText = (bodies: readonly SentBody[]) => bodies.filter((b) => typeof b.query === 'string').length;
+
+  const hashOnly = (url: string, sha256Hash: string, operation = 'Panel') =>
+    timedPost<PanelResult>(url, { operationName: operation, variables: { scene: 'cart-bottom-sheet' }, extensions: { persistedQuery: { version: 1, sha256Hash } } }, { authorization: `Bearer ${token}` });
+
+  /** The hash Apollo Client registered for PANEL (it hashes the printed document, __typename added). */
+  let panelHash: string;
+
+  it('answers a hash it has never seen with PERSISTED_QUERY_NOT_FOUND, calling no upstream', async () => {
+    h.demo.resetCalls();
+    const res = await hashOnly(h.url, sha256(PANEL_QUERY));
+    expect(res.body.data).toBeUndefined();
+    expect(res.body.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'PERSISTED_QUERY_NOT_FOUND' }) })]);
+    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0 });
+  });
+
+  it('lets Apollo Client register the query on first use and renders the panel', async () => {
+    const { value, bodies } = await counting(() => client(h.url).query({ query: PANEL, variables: { scene: 'cart-bottom-sheet' }, fetchPolicy: 'network-only' }));
+    // The hash first; the server does not know it; the same request again with the query text.
+    expect(bodies).toHaveLength(2);
+    expect(bodies[0]!.query).toBeUndefined();
+    expect(typeof bodies[1]!.query).toBe('string');
+    panelHash = bodies[0]!.extensions!.persistedQuery!.sha256Hash;
+    expect(panelHash).toBe(sha256(bodies[1]!.query!));
+    const panel = value.data!.floorPanel;
+    expect(panel.degraded).toBe(false);
+    expect(panel.floors.map((f) => f.code)).toEqual(['spze', 'lj', 'coupon', 'plus95', 'shipping', 'plus-rebate', 'payable']);
+    expect(panel.floors.at(-1)).toMatchObject({ priceText: '¥8.86', amount: { minor: 886 } });
+  });
+
+  it('sends the hash alone from then on: a second client with a fresh cache sends no query text', async () => {
+    const second = client(h.url);
+    const { value, bodies } = await counting(async () => {
+      const results = [];
+      for (let i = 0; i < 3; i++) results.push(await second.query({ query: PANEL, variables: { scene: 'cart-bottom-sheet' }, fetchPolicy: 'network-only' }));
+      return results;
+    });
+    expect(bodies).toHaveLength(3);
+    expect(withQueryText(bodies)).toBe(0);
+    for (const result of value) expect(result.data!.floorPanel.floors.at(-1)).toMatchObject({ code: 'payable', priceText: '¥8.86' });
+  });
+
+  it('lets a second instance on the same Redis answer the hash alone with data at once', async () => {
+    const res = await hashOnly(replica.url, panelHash);
+    expect(res.status).toBe(200);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data!.floorPanel.floors.at(-1)).toMatchObject({ code: 'payable', priceText: '¥8.86' });
+    expect(metricValue(await scrapeMetrics(replica.url), 'floorplan_cache_requests_total', { cache: 'apq', layer: 'l2', result: 'hit' })).toBeGreaterThan(0);
+    // And Apollo Client, pointed at that instance, never sends the text either.
+    const { bodies } = await counting(() => client(replica.url).query({ query: PANEL, variables: { scene: 'cart-bottom-sheet' }, fetchPolicy: 'network-only' }));
+    expect(withQueryText(bodies)).toBe(0);
+  });
+
+  it('keeps persisted queries working on each instance while Redis is down', async () => {
+    await redis.stop();
+    try {
+      // What an instance already knows, it still answers from the hash.
+      const known = await counting(() => client(h.url).query({ query: PANEL, variables: { scene: 'cart-bottom-sheet' }, fetchPolicy: 'network-only' }));
+      expect(withQueryText(known.bodies)).toBe(0);
+      expect(known.value.data!.floorPanel.degraded).toBe(false);
+
+      // A new query registers on the replica, which then answers its hash alone...
+      const registered = await counting(() => client(replica.url).query({ query: PAYABLE, variables: { scene: 'cart-bottom-sheet' }, fetchPolicy: 'network-only' }));
+      expect(withQueryText(registered.bodies)).toBe(1);
+      expect(registered.value.data!.floorPanel.floors.at(-1)).toEqual({ __typename: 'Floor', code: 'payable', priceText: '¥8.86' });
+      const payableHash = registered.bodies[0]!.extensions!.persistedQuery!.sha256Hash;
+      const again = await counting(() => client(replica.url).query({ query: PAYABLE, variables: { scene: 'cart-bottom-sheet' }, fetchPolicy: 'network-only' }));
+      expect(withQueryText(again.bodies)).toBe(0);
+
+      // ...but could not share it: the other instance asks for the text, and the client sends it.
+      const elsewhere = await hashOnly(h.url, payableHash, 'Payable');
+      expect(elsewhere.body.errors![0]!.extensions!.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+      const fallback = await counting(() => client(h.url).query({ query: PAYABLE, variables: { scene: 'cart-bottom-sheet' }, fetchPolicy: 'network-only' }));
+      expect(withQueryText(fallback.bodies)).toBe(1);
+      expect(fallback.value.data!.floorPanel.floors.at(-1)).toMatchObject({ code: 'payable', priceText: '¥8.86' });
+    } finally {
+      await redis.start();
+    }
+  });
+});
