@@ -1,6 +1,13 @@
+import { createRequire } from 'node:module';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // Node gives every module graphql's CommonJS build ("main"); Vite would give our sources its
+    // ES build ("module"), a second copy whose GraphQLError Apollo does not recognise. Tests must
+    // load modules the way `npm start` does.
+    alias: [{ find: /^graphql$/, replacement: createRequire(import.meta.url).resolve('graphql') }],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     // The real-Unleash suites run with `npm run test:e2e` (vitest.e2e.config.ts), after npm test in CI.
