@@ -18,7 +18,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CONFIG_ENV_VARS, loadServiceConfig } from '../src/config/service-config.ts';
-import { canPin, killAllNow, pin, ROOT, startNode, stopAll, type Child } from './children.ts';
+import { canPin, killAllNow, pin, ROOT, startNode, stopAll, useCompiledChildren, type Child } from './children.ts';
 import { READY_LINE, RESULT_PREFIX, type LoadJob, type LoadResult, type RequestVariant } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY, PANEL_RESPONSE_JSON, PANEL_USER, panelQuery, SELECTED_LINES_QUERY } from './panel.ts';
 import { machineInfo, rssMb } from './proc.ts';
@@ -733,6 +733,12 @@ function readExisting(path: string): BenchResults | undefined {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const started = performance.now();
+  // Full and soak runs measure what production runs: compiled JavaScript. Quick runs only
+  // check the harness, so they skip the build.
+  if (options.mode !== 'quick') {
+    log('building dist/ (npm run build)');
+    useCompiledChildren();
+  }
   const markdownFile = join(ROOT, 'BENCHMARKS.md');
 
   if (options.mode === 'soak') {

@@ -24,6 +24,7 @@ import type { GraphQLContext } from './graphql/context.ts';
 import { createPreviewHandler } from './operators/preview.ts';
 import { createHttpServer } from './http/server.ts';
 import { LayoutStore } from './layouts/layout-store.ts';
+import { RequestDeadline } from './loaders/deadline.ts';
 import { RequestScope } from './loaders/request-scope.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type FloorplanMetrics } from './observability/metrics.ts';
@@ -153,7 +154,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     async function context(req: IncomingMessage): Promise<GraphQLContext> {
       // The deadline starts with the request: time spent on a slow Redis for the rate limit
       // comes out of the same budget as the upstream calls.
-      const deadline = AbortSignal.timeout(config.limits.requestDeadlineMs);
+      const deadline = new RequestDeadline(config.limits.requestDeadlineMs);
       let claims;
       try {
         claims = await verify(req.headers.authorization);
@@ -180,10 +181,10 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       const scope = new RequestScope({
         userId: viewer.userId,
         clients,
-        signal: deadline,
+        signal: deadline.signal,
         killed: (upstream) => requestFlags.isEnabled(killFlag(upstream)),
       });
-      return { viewer, scope, renderer, flags: requestFlags, decisionId: randomUUID(), panels: [] };
+      return { viewer, scope, renderer, flags: requestFlags, decisionId: randomUUID(), panels: [], deadline };
     }
 
     const preview = createPreviewHandler({

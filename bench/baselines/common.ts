@@ -2,7 +2,7 @@
  * What the three baseline servers share: the port they are told to use, the schema they
  * serve, and leaving when the orchestrator does.
  */
-import { readFileSync } from 'node:fs';
+import { loadTypeDefs } from '../../src/graphql/schema.ts';
 
 /** BENCH_PORT, required: the orchestrator picks a free port for each server. */
 export function portFromEnv(): number {
@@ -16,7 +16,7 @@ export function portFromEnv(): number {
 
 /** Floorplan's SDL, so every baseline validates and executes against the same contract. */
 export function floorplanSdl(): string {
-  return readFileSync(new URL('../../schema/floorplan.graphql', import.meta.url), 'utf8');
+  return loadTypeDefs();
 }
 
 /**

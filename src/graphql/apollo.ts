@@ -111,7 +111,8 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
 }
 
 /**
- * The decision record: once per request that rendered panels, one log line under the
+ * Releases the request's deadline once the answer is on its way, and writes the decision
+ * record: once per request that rendered panels, one log line under the
  * request's decisionId with each panel's layout version and outcome and every flag decision,
  * so support can reconstruct what the user saw.
  */
@@ -120,8 +121,9 @@ function decisionLog(logger: Logger): ApolloServerPlugin<GraphQLContext> {
     async requestDidStart() {
       return {
         async willSendResponse({ contextValue }) {
+          contextValue.deadline?.release();
           const { panels, decisionId, flags, viewer } = contextValue;
-          if (panels === undefined || panels.length === 0) return;
+          if (panels === undefined || panels.length === 0 || !logger.isLevelEnabled('info')) return;
           logger.info(
             {
               decisionId,
