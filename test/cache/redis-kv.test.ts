@@ -3,31 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisKeyValueCache, type RedisKeyValueCacheOptions } from '../../src/cache/redis-kv.ts';
-import type { CacheLayer, CacheLookupResult, RedisBreakerState } from '../../src/observability/metrics.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { closeRedis, openRedis } from '../../src/redis/client.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
+import { recordMetrics } from '../support/cache-metrics.ts';
 
 const BREAKER = { consecutiveFailures: 2, halfOpenAfterMs: 200 } as const;
 const QUERY = 'query Panel($scene: String!) { floorPanel(scene: $scene) { floors { code } } }';
 
-function recordMetrics() {
-  const lookups: Array<{ layer: CacheLayer; result: CacheLookupResult }> = [];
-  const states: RedisBreakerState[] = [];
-  return {
-    lookups,
-    states,
-    cacheResult(_cache: string, layer: CacheLayer, result: CacheLookupResult) {
-      lookups.push({ layer, result });
-    },
-    redisBreakerState(_name: string, state: RedisBreakerState) {
-      states.push(state);
-    },
-    count(layer: CacheLayer, result: CacheLookupResult): number {
-      return lookups.filter((l) => l.layer === layer && l.result === result).length;
-    },
-  };
-}
 
 let prefixes = 0;
 function kvOptions(overrides: Partial<RedisKeyValueCacheOptions> = {}): RedisKeyValueCacheOptions {

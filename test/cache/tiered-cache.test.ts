@@ -4,37 +4,16 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { cacheKey, TieredCache, type TieredCacheOptions } from '../../src/cache/tiered-cache.ts';
-import type { CacheLayer, CacheLookupResult, RedisBreakerState } from '../../src/observability/metrics.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { closeRedis, openRedis } from '../../src/redis/client.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
+import { recordMetrics } from '../support/cache-metrics.ts';
 
 const promotionSchema = z.object({ userId: z.string(), discountMinor: z.number().int() });
 type Promotion = z.output<typeof promotionSchema>;
 
 const BREAKER = { consecutiveFailures: 3, halfOpenAfterMs: 200 } as const;
 
-/** A metrics hook that records what it is told. */
-function recordMetrics() {
-  const lookups: Array<{ layer: CacheLayer; result: CacheLookupResult }> = [];
-  const states: RedisBreakerState[] = [];
-  return {
-    lookups,
-    states,
-    cacheResult(_cache: string, layer: CacheLayer, result: CacheLookupResult) {
-      lookups.push({ layer, result });
-    },
-    redisBreakerState(_name: string, state: RedisBreakerState) {
-      states.push(state);
-    },
-    count(layer: CacheLayer, result: CacheLookupResult): number {
-      return lookups.filter((l) => l.layer === layer && l.result === result).length;
-    },
-    get lastState(): RedisBreakerState | undefined {
-      return states.at(-1);
-    },
-  };
-}
 
 /** A load function that records its calls and answers with the next value it is given. */
 function recordLoads(make: (call: number) => Promotion | Promise<Promotion>) {

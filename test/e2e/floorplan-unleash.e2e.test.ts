@@ -11,12 +11,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../src/config/service-config.ts';
 import { startDemoUpstreams, type DemoUpstreams } from '../../src/demo-upstreams/server.ts';
 import { signDemoToken } from '../../src/viewer/demo-token.ts';
 import { startUnleash, type UnleashHandle, type UnleashStrategy } from './support/unleash-server.ts';
+import { freePort } from '../support/processes.ts';
 
 const REBATE_FLAG = 'floor.plus-rebate';
 const LAYOUT_FLAG = 'layout.cart-bottom-sheet';
@@ -62,14 +62,6 @@ const hasRebate = (panel: Panel): boolean => codes(panel).includes('plus-rebate'
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const pad = (n: number): string => String(n).padStart(6, '0');
 
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, 'close');
-  return port;
-}
 
 /** Runs `work` over `items` with at most `limit` in flight; results in input order. */
 async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
