@@ -191,7 +191,6 @@ export class LayoutStore {
 
   private client: Redis | undefined;
   private subscriber: Redis | undefined;
-  private subscribed = false;
   private watcher: FSWatcher | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private debounce: NodeJS.Timeout | undefined;
@@ -298,14 +297,14 @@ export class LayoutStore {
     const channel = (this.keys as LayoutRedisKeys).channel;
     this.client = openRedis({ ...settings, name: 'layouts' }, logger);
     // Subscribing puts a connection in subscriber mode, where GET is refused: it needs its own.
-    this.subscriber = openRedis({ ...settings, name: 'layouts-subscriber' }, logger);
+    this.subscriber = openRedis({ ...settings, name: 'layouts-subscriber', subscriber: true }, logger);
     const sync = () => void this.enqueue('redis', () => this.syncFromRedis());
     this.subscriber.on('message', (from: string) => {
       if (from === channel) sync();
     });
     // Messages published while disconnected are gone: catch up on every (re)connect.
     this.subscriber.on('ready', () => {
-      if (!this.subscribed) void this.subscribe(channel);
+      void this.subscribe(channel);
       sync();
     });
     this.client.on('ready', sync);
@@ -313,9 +312,9 @@ export class LayoutStore {
 
   private async subscribe(channel: string): Promise<void> {
     try {
+      // On every (re)connect: ioredis' own re-subscription is off (openRedis `subscriber`),
+      // because with no offline queue it rejects unhandled when the socket is not writable yet.
       await this.subscriber?.subscribe(channel);
-      // ioredis re-subscribes by itself after a reconnect from here on.
-      this.subscribed = true;
     } catch (error) {
       this.options.logger.debug({ err: (error as Error).message }, 'layouts subscribe failed; retrying on reconnect, resyncing meanwhile');
     }

@@ -14,6 +14,12 @@ export interface RedisSettings {
   readonly connectTimeoutMs: number;
   /** Shown in logs, e.g. "cache" or "layouts-subscriber". */
   readonly name: string;
+  /**
+   * A pub/sub connection: ioredis' automatic re-subscription after a reconnect is turned off
+   * (without an offline queue it can reject with nobody listening, an unhandled rejection);
+   * the owner subscribes again on every 'ready'.
+   */
+  readonly subscriber?: boolean;
 }
 
 /**
@@ -30,6 +36,7 @@ export function openRedis(settings: RedisSettings, logger: Logger): Redis {
     connectTimeout: settings.connectTimeoutMs,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     connectionName: `floorplan-${settings.name}`,
+    autoResubscribe: settings.subscriber !== true,
   });
   let reported = false;
   redis.on('error', (error: Error) => {
