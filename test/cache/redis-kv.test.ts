@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisKeyValueCache, type RedisKeyValueCacheOptions } from '../../src/cache/redis-kv.ts';
@@ -7,6 +6,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { closeRedis, openRedis } from '../../src/redis/client.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { recordMetrics } from '../support/cache-metrics.ts';
+import { until } from '../support/until.ts';
 
 const BREAKER = { consecutiveFailures: 2, halfOpenAfterMs: 200 } as const;
 const QUERY = 'query Panel($scene: String!) { floorPanel(scene: $scene) { floors { code } } }';
@@ -17,13 +17,6 @@ function kvOptions(overrides: Partial<RedisKeyValueCacheOptions> = {}): RedisKey
   return { keyPrefix: `test:kv:${process.pid}:${++prefixes}:`, l1MaxEntries: 100, breaker: BREAKER, ...overrides };
 }
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(25);
-  }
-}
 
 describe('RedisKeyValueCache in process (L1 only)', () => {
   it('returns what was set, and nothing after delete', async () => {

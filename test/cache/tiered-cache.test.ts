@@ -8,6 +8,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { closeRedis, openRedis } from '../../src/redis/client.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { recordMetrics } from '../support/cache-metrics.ts';
+import { until } from '../support/until.ts';
 
 const promotionSchema = z.object({ userId: z.string(), discountMinor: z.number().int() });
 type Promotion = z.output<typeof promotionSchema>;
@@ -45,13 +46,6 @@ function cacheCommands(spy: { mock: { calls: unknown[][] } }): number {
   return spy.mock.calls.filter(([command]) => ['get', 'set'].includes(String((command as { name: string }).name).toLowerCase())).length;
 }
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(25);
-  }
-}
 
 describe('TieredCache in process (L1 only)', () => {
   it('returns a fresh L1 value without calling load again', async () => {
