@@ -84,7 +84,9 @@ export class RequestScope {
 
   /** Data for one panel over `selectedSkuIds` (or the cart's ticked lines). */
   panelData(selectedSkuIds?: readonly string[] | null): PanelData {
-    const selection = () => this.selection(selectedSkuIds);
+    // Resolved once per panel: every floor asks, and keying a large selection sorts it.
+    let resolved: Promise<Selection> | undefined;
+    const selection = () => (resolved ??= this.selection(selectedSkuIds));
     return {
       cart: () => this.carts.load(this.userId),
       selectedLines: async () => (await selection()).lines,
