@@ -1,10 +1,8 @@
-import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisKeyValueCache, type RedisKeyValueCacheOptions } from '../../src/cache/redis-kv.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { closeRedis, openRedis } from '../../src/redis/client.ts';
-import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
+import { closeRedis } from '../../src/redis/client.ts';
+import { connectReady, HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { recordMetrics } from '../support/cache-metrics.ts';
 import { until } from '../support/until.ts';
 
@@ -59,12 +57,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('RedisKeyValueCache with Redis', () => {
     await server?.stop();
   });
 
-  async function connect(): Promise<Redis> {
-    const redis = openRedis({ url: server.url, commandTimeoutMs: 100, connectTimeoutMs: 500, name: 'test' }, createLogger('silent'));
-    clients.push(redis);
-    if (redis.status !== 'ready') await once(redis, 'ready');
-    return redis;
-  }
+  const connect = (): Promise<Redis> => connectReady(server, clients);
 
   it('lets a second instance answer a query hash the first one registered', async () => {
     const options = kvOptions();

@@ -1,12 +1,10 @@
-import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { cacheKey, TieredCache, type TieredCacheOptions } from '../../src/cache/tiered-cache.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { closeRedis, openRedis } from '../../src/redis/client.ts';
-import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
+import { closeRedis } from '../../src/redis/client.ts';
+import { connectReady, HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { recordMetrics } from '../support/cache-metrics.ts';
 import { until } from '../support/until.ts';
 
@@ -193,13 +191,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('TieredCache with Redis (L2)', () => {
     await server?.stop();
   });
 
-  /** A fail-fast client as production opens it, ready to use. */
-  async function connect(): Promise<Redis> {
-    const redis = openRedis({ url: server.url, commandTimeoutMs: 100, connectTimeoutMs: 500, name: 'test' }, createLogger('silent'));
-    clients.push(redis);
-    if (redis.status !== 'ready') await once(redis, 'ready');
-    return redis;
-  }
+  const connect = (): Promise<Redis> => connectReady(server, clients);
 
   function track(cache: TieredCache<Promotion>): TieredCache<Promotion> {
     caches.push(cache);

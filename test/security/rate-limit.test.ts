@@ -1,12 +1,10 @@
-import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RateLimitOutcome, RateLimitStore, RedisBreakerState } from '../../src/observability/metrics.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { closeRedis, openRedis } from '../../src/redis/client.ts';
+import { closeRedis } from '../../src/redis/client.ts';
 import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from '../../src/security/rate-limit.ts';
-import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
+import { connectReady, HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 
 const BREAKER = { consecutiveFailures: 2, halfOpenAfterMs: 200 } as const;
 
@@ -106,12 +104,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('rate limiter on Redis', () => {
     await server?.stop();
   });
 
-  async function connect(): Promise<Redis> {
-    const redis = openRedis({ url: server.url, commandTimeoutMs: 100, connectTimeoutMs: 500, name: 'test' }, createLogger('silent'));
-    clients.push(redis);
-    if (redis.status !== 'ready') await once(redis, 'ready');
-    return redis;
-  }
+  const connect = (): Promise<Redis> => connectReady(server, clients);
 
   function track(limiter: RateLimiter): RateLimiter {
     limiters.push(limiter);

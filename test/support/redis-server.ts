@@ -6,6 +6,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
+import type { Redis } from 'ioredis';
+import { createLogger } from '../../src/observability/logger.ts';
+import { openRedis } from '../../src/redis/client.ts';
 import { freePort } from './processes.ts';
 
 export const HAS_REDIS_SERVER = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -81,4 +84,15 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     stop,
     start,
   };
+}
+
+/**
+ * A fail-fast client on `server` as production opens it (openRedis), ready to use, remembered
+ * in `clients` so the suite's afterEach can close it.
+ */
+export async function connectReady(server: PrivateRedis, clients: Redis[]): Promise<Redis> {
+  const redis = openRedis({ url: server.url, commandTimeoutMs: 100, connectTimeoutMs: 500, name: 'test' }, createLogger('silent'));
+  clients.push(redis);
+  if (redis.status !== 'ready') await once(redis, 'ready');
+  return redis;
 }
