@@ -42,7 +42,7 @@ export type RateLimitOutcome = 'allowed' | 'limited';
 /** `redis`: the shared bucket every instance sees; `local`: this process's fallback bucket. */
 export type RateLimitStore = 'redis' | 'local';
 
-/** Gauge value per breaker state: 1 open (Redis skipped), 0.5 half-open (one probe in flight), 0 closed. */
+/** Gauge value per breaker state (Redis and upstream breakers alike): 1 open, 0.5 half-open (one probe or trial call), 0 closed. */
 const BREAKER_GAUGE: Readonly<Record<RedisBreakerState, number>> = { closed: 0, 'half-open': 0.5, open: 1 };
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): FloorplanMetrics {
@@ -122,7 +122,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
   return {
     registry,
     upstreamBreakerState(upstream, state) {
-      upstreamBreaker.set({ upstream }, state === 'open' ? 1 : state === 'half-open' ? 0.5 : 0);
+      upstreamBreaker.set({ upstream }, BREAKER_GAUGE[state]);
     },
     upstreamCall(upstream, outcome, durationSeconds) {
       upstreamRequests.inc({ upstream, outcome });
