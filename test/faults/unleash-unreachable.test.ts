@@ -37,6 +37,8 @@ describe('Unleash unreachable at start (Floorplan as a process)', () => {
     const fp = floorplan!;
     // Unleash refusing delays start by at most the flags start timeout (5 s), never indefinitely:
     // from the process's first log line to "serving GraphQL" (tsx's compile time is not ours).
+    // /readyz answers a moment before the "serving" line is logged and piped to us: wait for it.
+    for (let i = 0; i < 50 && !fp.output().includes('serving GraphQL at'); i++) await new Promise((r) => setTimeout(r, 100));
     const times = fp
       .output()
       .split('\n')
