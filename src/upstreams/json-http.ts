@@ -1,9 +1,15 @@
 /**
  * A JSON-over-HTTP client for one upstream: an undici keep-alive pool behind cockatiel
  * policies — bulkhead → retry (idempotent reads only, within a retry budget) → circuit
- * breaker → per-attempt timeout — plus the caller's deadline signal, and a zod contract
- * every response must pass. Whatever goes wrong comes out as an {@link UpstreamError};
- * nothing upstream can crash the caller or hold a request past its deadline.
+ * breaker — then one attempt with its own timeout, plus the caller's deadline signal, and a
+ * zod contract every response must pass. Whatever goes wrong comes out as an
+ * {@link UpstreamError}; nothing upstream can crash the caller or hold a request past its
+ * deadline.
+ *
+ * An attempt is undici's `dispatch` with a handler that collects the body, not `request`:
+ * no body stream, no AbortController per attempt, no promise race. Measured on loopback
+ * against the demo cart: ~45 µs CPU per call instead of ~150 µs through `request` wrapped in
+ * cockatiel's timeout policy, which matters three times per panel.
  */
 import {
   BrokenCircuitError,
@@ -16,13 +22,10 @@ import {
   handleWhen,
   IsolatedCircuitError,
   retry,
-  TaskCancelledError,
-  timeout,
-  TimeoutStrategy,
   wrap,
   type IPolicy,
 } from 'cockatiel';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { UpstreamName } from './contracts.ts';
 import { RetryBudget } from './retry-budget.ts';
@@ -61,27 +64,94 @@ export interface JsonHttpOptions {
   readonly observeBreaker?: BreakerObserver;
 }
 
-const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' } as const;
-const ACCEPT_JSON = { accept: 'application/json' } as const;
+const JSON_HEADERS: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+const ACCEPT_JSON: Record<string, string> = { accept: 'application/json' };
 const RETRYABLE_STATUS = new Set([502, 503, 504]);
 /** A bigger answer than any cart, promotion or quote could be is a broken upstream, not data. */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
-class BodyTooLarge extends Error {}
+/** Why an attempt was given up before its answer was complete. */
+class AttemptAbandoned extends Error {
+  constructor(
+    readonly outcome: 'timeout' | 'malformed',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An answer read in full: its status and, for a 2xx, its body as text. */
+interface RawAnswer {
+  readonly status: number;
+  readonly text: string;
+}
 
 /**
- * Reads a response body as UTF-8. Iterating the chunks costs about a third of undici's
- * `body.text()` per call (measured: ~55 vs ~150 µs), which matters three times per panel.
+ * Collects one response for {@link JsonHttp}. The attempt settles once: with the answer,
+ * with undici's error, or with {@link abandon} (timeout, deadline, oversized body), which
+ * also aborts the request — at once if it is on a socket, or as soon as it gets one if it
+ * was still queued in the pool.
  */
-async function readText(body: AsyncIterable<Buffer>): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLarge(`body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
+class AnswerCollector implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private abandoned: Error | undefined;
+  private settled = false;
+  private status = 0;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly resolve: (answer: RawAnswer) => void,
+    private readonly reject: (error: Error) => void,
+    private readonly onSettle: () => void,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    if (this.abandoned !== undefined) controller.abort(this.abandoned);
+    else this.controller = controller;
   }
-  return chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+    this.status = statusCode;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    // Only a success's body is read; an error status is reported by its code alone.
+    if (this.status < 200 || this.status >= 300) return;
+    this.size += chunk.length;
+    if (this.size > MAX_BODY_BYTES) {
+      this.abandon(new AttemptAbandoned('malformed', `body over ${MAX_BODY_BYTES} bytes`));
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.settle()) {
+      const { chunks } = this;
+      const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      this.resolve({ status: this.status, text });
+    }
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.settle()) this.reject(error);
+  }
+
+  /** Gives the attempt up with `reason` and aborts the request. */
+  abandon(reason: Error): void {
+    if (!this.settle()) return;
+    this.abandoned = reason;
+    this.reject(reason);
+    this.controller?.abort(reason);
+  }
+
+  private settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.onSettle();
+    return true;
+  }
 }
 
 export const DEFAULT_RESILIENCE: ResilienceOptions = {
@@ -97,7 +167,9 @@ export class JsonHttp {
   readonly upstream: UpstreamName;
   private readonly pool: Pool;
   private readonly basePath: string;
+  private readonly origin: string;
   private readonly policy: IPolicy<{ signal: AbortSignal }>;
+  private readonly timeoutMs: number;
   private readonly budget: RetryBudget;
   private readonly observe: UpstreamObserver | undefined;
 
@@ -106,16 +178,17 @@ export class JsonHttp {
     const resilience = options.resilience ?? DEFAULT_RESILIENCE;
     this.upstream = options.upstream;
     this.basePath = url.pathname.replace(/\/$/, '');
+    this.origin = url.origin;
     this.pool = new Pool(url.origin, { connections: options.connections, keepAliveTimeout: 30_000 });
     this.observe = options.observe;
+    this.timeoutMs = options.timeoutMs;
     this.budget = new RetryBudget(resilience.retryBudgetPercent / 100);
 
     const breaker = circuitBreaker(
       // A 4xx or a contract breach is the upstream answering: it is up. Only outages trip the breaker.
       handleWhen(
         (error) =>
-          error instanceof TaskCancelledError ||
-          (error instanceof UpstreamError && (error.outcome === 'timeout' || error.outcome === 'network_error' || (error.status ?? 0) >= 500)),
+          error instanceof UpstreamError && (error.outcome === 'timeout' || error.outcome === 'network_error' || (error.status ?? 0) >= 500),
       ),
       { halfOpenAfter: resilience.breakerHalfOpenAfterMs, breaker: new ConsecutiveBreaker(resilience.breakerConsecutiveFailures) },
     );
@@ -130,14 +203,9 @@ export class JsonHttp {
     // Cockatiel asks the predicate about the last attempt's error too, so the budget is only
     // checked there and spent when a retry actually happens.
     retries.onRetry(() => this.budget.spend());
-    this.policy = wrap(
-      bulkhead(resilience.maxConcurrent, resilience.maxQueued),
-      retries,
-      breaker,
-      // abortOnReturn off: aborting a finished call's controller builds a DOMException with a
-      // stack trace (~40 µs) for nothing — the response is already read.
-      timeout(options.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false }),
-    );
+    // The per-attempt timeout is the attempt's own timer (see fetchJson): cockatiel's timeout
+    // policy costs an AbortController, two abort listeners and a promise race per attempt.
+    this.policy = wrap(bulkhead(resilience.maxConcurrent, resilience.maxQueued), retries, breaker);
   }
 
   get<S extends z.ZodType>(path: string, schema: S, signal?: AbortSignal): Promise<z.output<S>> {
@@ -171,8 +239,7 @@ export class JsonHttp {
     this.budget.deposit();
     try {
       if (deadline?.aborted) throw new UpstreamError(this.upstream, 'timeout', `${method} ${path} not attempted: the request deadline had passed`);
-      // cockatiel derives each attempt's signal from `deadline`: one signal aborts on either.
-      const payload = await this.policy.execute(({ signal }) => this.fetchJson(method, path, body, signal), deadline);
+      const payload = await this.policy.execute(() => this.fetchJson(method, path, body, deadline), deadline);
       const parsed = schema.safeParse(payload);
       if (!parsed.success) {
         const first = parsed.error.issues[0];
@@ -189,46 +256,61 @@ export class JsonHttp {
     }
   }
 
-  private async fetchJson(method: string, path: string, body: string | undefined, signal: AbortSignal): Promise<unknown> {
-    let response;
+  /** One attempt: the answer parsed as JSON, or an {@link UpstreamError}. */
+  private async fetchJson(method: 'GET' | 'POST', path: string, body: string | undefined, deadline: AbortSignal | undefined): Promise<unknown> {
+    let answer: RawAnswer;
     try {
-      response = await this.pool.request({
-        method,
-        path: this.basePath + path,
-        headers: body === undefined ? ACCEPT_JSON : JSON_HEADERS,
-        body,
-        signal,
-      });
+      answer = await this.attempt(method, path, body, deadline);
     } catch (error) {
-      throw this.toUpstreamError(error, method, path, signal);
+      throw this.toUpstreamError(error, method, path, deadline);
     }
-    if (response.statusCode < 200 || response.statusCode >= 300) {
-      await response.body.dump();
-      throw new UpstreamError(this.upstream, 'http_error', `${method} ${path} answered HTTP ${response.statusCode}`, { status: response.statusCode });
-    }
-    let text: string;
-    try {
-      text = await readText(response.body);
-    } catch (error) {
-      throw this.toUpstreamError(error, method, path, signal);
+    if (answer.status < 200 || answer.status >= 300) {
+      throw new UpstreamError(this.upstream, 'http_error', `${method} ${path} answered HTTP ${answer.status}`, { status: answer.status });
     }
     try {
-      return JSON.parse(text) as unknown;
+      return JSON.parse(answer.text) as unknown;
     } catch {
-      throw new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a body that is not JSON (${text.length} bytes)`);
+      throw new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a body that is not JSON (${answer.text.length} bytes)`);
     }
+  }
+
+  /** Sends the request and reads the whole answer, within `timeoutMs` and the deadline. */
+  private attempt(method: 'GET' | 'POST', path: string, body: string | undefined, deadline: AbortSignal | undefined): Promise<RawAnswer> {
+    if (deadline?.aborted) return Promise.reject(new AttemptAbandoned('timeout', 'the request deadline passed'));
+    return new Promise<RawAnswer>((resolve, reject) => {
+      const onDeadline = () => collector.abandon(new AttemptAbandoned('timeout', 'the request deadline passed'));
+      const collector = new AnswerCollector(resolve, reject, () => {
+        clearTimeout(timer);
+        deadline?.removeEventListener('abort', onDeadline);
+      });
+      const timer = setTimeout(() => collector.abandon(new AttemptAbandoned('timeout', `no complete answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      deadline?.addEventListener('abort', onDeadline);
+      try {
+        this.pool.dispatch(
+          { origin: this.origin, method, path: this.basePath + path, headers: body === undefined ? ACCEPT_JSON : JSON_HEADERS, body },
+          collector,
+        );
+      } catch (error) {
+        // A closed pool throws rather than reporting through the handler.
+        collector.onResponseError(undefined as unknown as Dispatcher.DispatchController, error as Error);
+      }
+    });
   }
 
   private toUpstreamError(error: unknown, method: string, path: string, signal: AbortSignal | undefined): UpstreamError {
     if (error instanceof UpstreamError) return error;
-    if (error instanceof BodyTooLarge) return new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a ${error.message}`);
+    if (error instanceof AttemptAbandoned) {
+      return error.outcome === 'timeout'
+        ? new UpstreamError(this.upstream, 'timeout', `${method} ${path} timed out: ${error.message}`)
+        : new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a ${error.message}`);
+    }
     if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
       return new UpstreamError(this.upstream, 'circuit_open', `${method} ${path} not attempted: the circuit is open after repeated failures`);
     }
     if (error instanceof BulkheadRejectedError) {
       return new UpstreamError(this.upstream, 'rejected', `${method} ${path} not attempted: too many calls in flight`);
     }
-    if (error instanceof TaskCancelledError || (error as { name?: string }).name === 'AbortError' || signal?.aborted) {
+    if ((error as { name?: string }).name === 'AbortError' || signal?.aborted) {
       return new UpstreamError(this.upstream, 'timeout', `${method} ${path} timed out`, { cause: error });
     }
     const detail = (error as { code?: string; message?: string }).code ?? (error as Error).message;

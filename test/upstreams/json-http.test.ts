@@ -147,4 +147,41 @@ describe('JsonHttp resilience', () => {
     expect((await failure(http.get('/x', okSchema, spent))).outcome).toBe('timeout');
     expect(upstream.calls()).toBe(0);
   });
+
+  it('refuses a body over 8 MiB as malformed, without reading the rest', async () => {
+    let written = 0;
+    const upstream = await scripted((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      const pump = () => {
+        while (written < 64 * 1024 * 1024) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('close', () => res.removeAllListeners('drain'));
+      pump();
+    });
+    cleanups.push(upstream.close);
+    const { http, outcomes } = await client(upstream.url, {}, 5000);
+    const error = await failure(http.get('/x', okSchema));
+    expect(error.outcome).toBe('malformed');
+    expect(error.message).toContain('body over 8388608 bytes');
+    expect(outcomes).toEqual(['malformed']);
+    expect(written).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('never sends a call that timed out while waiting for a free connection', async () => {
+    const upstream = await scripted(hang);
+    cleanups.push(upstream.close);
+    // 4 connections: the fifth call waits in the pool's queue and times out there.
+    const { http, outcomes } = await client(upstream.url, {}, 150);
+    const errors = await Promise.all([1, 2, 3, 4, 5].map(() => failure(http.get('/x', okSchema))));
+    expect(errors.map((e) => e.outcome)).toEqual(['timeout', 'timeout', 'timeout', 'timeout', 'timeout']);
+    expect(outcomes).toHaveLength(5);
+    // The four sent ones were aborted, freeing their connections; the queued one was dropped, not sent.
+    await new Promise((done) => setTimeout(done, 100));
+    expect(upstream.calls()).toBe(4);
+  });
 });
