@@ -147,7 +147,13 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     });
     const killFlag = (upstream: UpstreamName) => `${config.flags.killFlagPrefix}${upstream}`;
     const verify = createTokenVerifier(config.auth);
-    const apollo = createApolloServer({ logger, introspection: config.server.introspection, limits: config.limits, persistedQueries });
+    const { apollo, knownOperations } = createApolloServer({
+      logger,
+      introspection: config.server.introspection,
+      limits: config.limits,
+      persistedQueries,
+      fastPath: config.server.fastPath,
+    });
     await apollo.start();
     releases.push(() => apollo.stop());
 
@@ -200,6 +206,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     let ready = false;
     const server = createHttpServer({
       apollo,
+      knownOperations,
       context,
       metrics,
       logger,

@@ -61,6 +61,8 @@ export const serviceConfigSchema = z.strictObject({
     shutdownGraceMs: integer().min(0),
     /** Whether clients may introspect the schema; off in production. */
     introspection: z.boolean(),
+    /** Run operations Apollo has validated before without its per-request pipeline (src/graphql/known-operations.ts). */
+    fastPath: z.boolean(),
   }),
   auth: authSchema,
   upstreams: z.strictObject({

@@ -21,7 +21,8 @@ import type { ServiceConfig } from '../config/service-config.ts';
 import { ClientErrorCode } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GraphQLContext } from './context.ts';
-import { jitGateway } from './jit-gateway.ts';
+import { JitCompiler } from './jit-gateway.ts';
+import { KnownOperations } from './known-operations.ts';
 import { resolvers } from './resolvers.ts';
 import { loadTypeDefs } from './schema.ts';
 
@@ -53,7 +54,13 @@ const PUBLIC_CODES = new Set<string>([
   'OPERATION_RESOLUTION_FAILURE',
 ]);
 
-export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQLContext> {
+/** Apollo Server, and the fast path for the operations it has validated (off: undefined). */
+export interface FloorplanGraphQL {
+  readonly apollo: ApolloServer<GraphQLContext>;
+  readonly knownOperations: KnownOperations<GraphQLContext> | undefined;
+}
+
+export function createApolloServer(options: ApolloOptions & { readonly fastPath?: boolean }): FloorplanGraphQL {
   const { logger } = options;
   const armor = new ApolloArmor({
     maxDepth: { n: options.limits.maxDepth },
@@ -68,8 +75,11 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
     blockFieldSuggestion: { enabled: !options.introspection },
   }).protect();
   const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers });
-  return new ApolloServer<GraphQLContext>({
-    gateway: jitGateway(schema),
+  const compiler = new JitCompiler(schema);
+  const didSend = responseSent(logger);
+  const knownOperations = options.fastPath === false ? undefined : new KnownOperations<GraphQLContext>(compiler, didSend);
+  const apollo = new ApolloServer<GraphQLContext>({
+    gateway: compiler.gateway(),
     introspection: options.introspection,
     validationRules: armor.validationRules,
     parseOptions: { maxTokens: options.limits.maxTokens },
@@ -86,7 +96,8 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
       ApolloServerPluginSchemaReportingDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ...(armor.plugins as ApolloServerPlugin<GraphQLContext>[]),
-      decisionLog(logger),
+      { requestDidStart: async () => ({ willSendResponse: async ({ contextValue }) => didSend(contextValue) }) },
+      ...(knownOperations === undefined ? [] : [knownOperations.plugin()]),
       ...(options.plugins ?? []),
     ],
     formatError(formatted, error): GraphQLFormattedError {
@@ -108,42 +119,37 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
       };
     },
   });
+  return { apollo, knownOperations };
 }
 
 /**
- * Releases the request's deadline once the answer is on its way, and writes the decision
- * record: once per request that rendered panels, one log line under the
- * request's decisionId with each panel's layout version and outcome and every flag decision,
- * so support can reconstruct what the user saw.
+ * What happens once a request's answer is on its way, on either path: the request's
+ * deadline is released, and the decision record is written — once per request that rendered
+ * panels, one log line under the request's decisionId with each panel's layout version and
+ * outcome and every flag decision, so support can reconstruct what the user saw.
  */
-function decisionLog(logger: Logger): ApolloServerPlugin<GraphQLContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ contextValue }) {
-          contextValue.deadline?.release();
-          const { panels, decisionId, flags, viewer } = contextValue;
-          if (panels === undefined || panels.length === 0 || !logger.isLevelEnabled('info')) return;
-          logger.info(
-            {
-              decisionId,
-              userId: viewer.userId,
-              segments: viewer.segments,
-              platform: viewer.platform,
-              appVersion: viewer.appVersion,
-              panels: panels.map((p) => ({
-                scene: p.scene,
-                layoutVersion: p.layoutVersion,
-                degraded: p.degraded,
-                failedUpstreams: p.failedUpstreams,
-                floors: p.floors.map((f) => f.code),
-              })),
-              flags: flags.decisions(),
-            },
-            'panel decisions',
-          );
-        },
-      };
-    },
+function responseSent(logger: Logger): (contextValue: GraphQLContext) => void {
+  return (contextValue) => {
+    contextValue.deadline?.release();
+    const { panels, decisionId, flags, viewer } = contextValue;
+    if (panels === undefined || panels.length === 0 || !logger.isLevelEnabled('info')) return;
+    logger.info(
+      {
+        decisionId,
+        userId: viewer.userId,
+        segments: viewer.segments,
+        platform: viewer.platform,
+        appVersion: viewer.appVersion,
+        panels: panels.map((p) => ({
+          scene: p.scene,
+          layoutVersion: p.layoutVersion,
+          degraded: p.degraded,
+          failedUpstreams: p.failedUpstreams,
+          floors: p.floors.map((f) => f.code),
+        })),
+        flags: flags.decisions(),
+      },
+      'panel decisions',
+    );
   };
 }

@@ -3,46 +3,83 @@
  * parses, validates (with the query limits) and caches documents; execution of a document
  * seen before runs its compiled function instead of graphql-js's interpreter, which walks the
  * AST for every field of every request. Compiled queries are kept per document (bounded).
+ *
+ * The same compiled functions serve the fast path for known operations (./known-operations.ts),
+ * which hands a result it already has back to Apollo through {@link JitCompiler.replay} when
+ * that result needs Apollo's error handling.
  */
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
 
 /** Distinct operations kept compiled; a client app sends a handful, an attacker many (evicted). */
 const COMPILED_OPERATIONS = 1000;
 
-export function jitGateway(schema: GraphQLSchema): GatewayInterface {
-  const compiled = new LRUCache<string, CompiledQuery>({ max: COMPILED_OPERATIONS });
-  const executor: GatewayExecutor = async (request) => {
-    const key = `${request.queryHash}\u0000${request.operationName ?? ''}`;
-    let query = compiled.get(key);
+export class JitCompiler {
+  private readonly compiled = new LRUCache<string, CompiledQuery>({ max: COMPILED_OPERATIONS });
+  /** Results computed outside Apollo, waiting for Apollo to format them (keyed by the request's context). */
+  private readonly replays = new WeakMap<object, ExecutionResult>();
+
+  constructor(readonly schema: GraphQLSchema) {}
+
+  /** The compiled function for one operation of a validated document, or the errors compiling it raised. */
+  compile(document: DocumentNode, queryHash: string, operationName: string | null | undefined): CompiledQuery | ExecutionResult {
+    const key = `${queryHash}\u0000${operationName ?? ''}`;
+    let query = this.compiled.get(key);
     if (query === undefined) {
-      const result = compileQuery(schema, request.document, request.operationName ?? undefined, {
+      const result = compileQuery(this.schema, document, operationName ?? undefined, {
         // Errors become client errors (masked unless public); their stacks are never sent.
         disablingCapturingStackErrors: true,
       });
       if (!isCompiledQuery(result)) return result;
       query = result;
-      compiled.set(key, query);
+      this.compiled.set(key, query);
     }
-    const result = await query.query(undefined, request.context, request.request.variables ?? {});
-    return result.errors === undefined ? result : { ...result, errors: result.errors.map(withExtensions) };
-  };
-  return {
-    async load() {
-      return { executor };
-    },
-    onSchemaLoadOrUpdate(callback) {
-      callback({ apiSchema: schema, coreSupergraphSdl: '' });
-      return () => {};
-    },
-    async stop() {
-      compiled.clear();
-    },
-  };
-}
+    return query;
+  }
 
+  /** Runs a compiled query; its errors come out as proper GraphQLErrors (see {@link withExtensions}). */
+  async run(query: CompiledQuery, context: object, variables: Readonly<Record<string, unknown>> | null | undefined): Promise<ExecutionResult> {
+    const result = await query.query(undefined, context, variables ?? {});
+    return result.errors === undefined ? result : { ...result, errors: result.errors.map(withExtensions) };
+  }
+
+  /**
+   * The next execution Apollo starts with `context` returns `result` instead of running: a
+   * request already executed outside Apollo gets Apollo's error formatting, status and
+   * hooks without calling any resolver (or upstream) twice.
+   */
+  replay(context: object, result: ExecutionResult): void {
+    this.replays.set(context, result);
+  }
+
+  gateway(): GatewayInterface {
+    const executor: GatewayExecutor = async (request) => {
+      const replayed = this.replays.get(request.context);
+      if (replayed !== undefined) {
+        this.replays.delete(request.context);
+        return replayed;
+      }
+      const query = this.compile(request.document, request.queryHash, request.operationName);
+      if (!isCompiledQuery(query)) return query;
+      return this.run(query, request.context, request.request.variables);
+    };
+    const { schema } = this;
+    return {
+      async load() {
+        return { executor };
+      },
+      onSchemaLoadOrUpdate(callback) {
+        callback({ apiSchema: schema, coreSupergraphSdl: '' });
+        return () => {};
+      },
+      stop: async () => {
+        this.compiled.clear();
+      },
+    };
+  }
+}
 
 /**
  * graphql-jit's errors inherit GraphQLError's prototype but skip its constructor, so they

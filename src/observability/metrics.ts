@@ -16,6 +16,8 @@ export interface FloorplanMetrics {
   upstreamBreakerState(upstream: UpstreamName, state: 'closed' | 'open' | 'half-open'): void;
   /** Records one HTTP request's duration. */
   httpRequest(route: string, method: string, status: number, durationSeconds: number): void;
+  /** A GraphQL request answered by the known-operations fast path or by Apollo's pipeline. */
+  graphqlRequest(pipeline: GraphQLPipeline): void;
   /** Counts a rendered panel and the floors it left out. */
   panelRendered(panel: RenderedPanel, outcomes: readonly FloorOutcome[]): void;
   /**
@@ -35,6 +37,8 @@ export interface FloorplanMetrics {
 
 /** `l1`: the in-process lru-cache; `l2`: Redis, shared by every instance. */
 export type CacheLayer = 'l1' | 'l2';
+
+export type GraphQLPipeline = 'known-operation' | 'apollo';
 /** `stale`: found past its fresh TTL but within its stale window, served while one refresh runs. */
 export type CacheLookupResult = 'hit' | 'stale' | 'miss' | 'error';
 export type RedisBreakerState = 'closed' | 'open' | 'half-open';
@@ -111,6 +115,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
     registers: [registry],
   });
 
+  const graphqlRequests = new Counter({
+    name: 'floorplan_graphql_requests_total',
+    help: 'GraphQL requests by pipeline: known-operation (an operation Apollo validated before, run directly) or apollo (everything else, and every error).',
+    labelNames: ['pipeline'] as const,
+    registers: [registry],
+  });
+  const byPipeline = { 'known-operation': graphqlRequests.labels('known-operation'), apollo: graphqlRequests.labels('apollo') };
+
   const upstreamBreaker = new Gauge({
     name: 'floorplan_upstream_breaker_state',
     help: 'Circuit breaker per upstream: 0 closed, 0.5 half-open (one trial call), 1 open (failing fast).',
@@ -130,6 +142,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
     },
     httpRequest(route, method, status, durationSeconds) {
       httpDuration.observe({ route, method, status: String(status) }, durationSeconds);
+    },
+    graphqlRequest(pipeline) {
+      byPipeline[pipeline].inc();
     },
     panelRendered(panel, outcomes) {
       panels.inc({ scene: panel.scene, degraded: String(panel.degraded) });

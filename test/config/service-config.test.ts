@@ -29,7 +29,7 @@ function problems(env: NodeJS.ProcessEnv, options: Omit<LoadServiceConfigOptions
 describe('loadServiceConfig defaults', () => {
   it('loads config/default.yaml when no environment variable is set', () => {
     const config = load();
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 4000, bodyLimitBytes: 65536, shutdownGraceMs: 10000, introspection: true });
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 4000, bodyLimitBytes: 65536, shutdownGraceMs: 10000, introspection: true, fastPath: true });
     expect(config.auth).toEqual({
       mode: 'hs256',
       hs256Secret: 'floorplan-demo-secret-do-not-use-in-production',
@@ -190,7 +190,7 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
 
   it('points at the auth section when jwks mode is chosen without a JWKS URL', () => {
     expect(problems({ AUTH_MODE: 'jwks' })).toEqual([
-      '`auth.jwksUrl` must be an http:// or https:// URL, but got: nothing (config/default.yaml:14)',
+      '`auth.jwksUrl` must be an http:// or https:// URL, but got: nothing (config/default.yaml:18)',
     ]);
   });
 
@@ -225,7 +225,7 @@ describe('loadServiceConfig with its own config folder', () => {
     const dir = configDir({ 'default.yaml': DEFAULT_YAML.replace('  bodyLimitBytes: 65536', '  bodyLimitByte: 65536') });
     expect(problems({}, { dir })).toEqual([
       `\`server.bodyLimitBytes\` must be an integer, but got: nothing (${dir}/default.yaml:6)`,
-      `\`server.bodyLimitByte\` is not a known key (a typo?); the known keys are host, port, bodyLimitBytes, shutdownGraceMs, introspection (${dir}/default.yaml:8)`,
+      `\`server.bodyLimitByte\` is not a known key (a typo?); the known keys are host, port, bodyLimitBytes, shutdownGraceMs, introspection, fastPath (${dir}/default.yaml:8)`,
     ]);
   });
 

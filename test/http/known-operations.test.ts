@@ -1,0 +1,147 @@
+/**
+ * The known-operations fast path must be invisible to clients: for every kind of request, a
+ * Floorplan with it answers exactly what a Floorplan without it (Apollo's pipeline for every
+ * request) answers — status, content type, body — and the upstreams see the same calls.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/harness.ts';
+import { metricValue, scrapeMetrics } from '../support/measure.ts';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+const PANEL = 'query Panel($scene: String!, $skus: [ID!]) { floorPanel(scene: $scene, selectedSkuIds: $skus) { scene layoutVersion degraded failedUpstreams locale floors { code name priceText amount { minor currency } subName style sort kind } } }';
+const TWO_OPERATIONS = 'query A { floorPanel(scene: "cart-bottom-sheet") { layoutVersion } } query B { floorPanel(scene: "cart-bottom-sheet") { floors { code } } }';
+const WITH_DECISION = '{ floorPanel(scene: "cart-bottom-sheet") { decisionId floors { code } } }';
+
+interface Sent {
+  readonly body: unknown;
+  readonly headers?: Record<string, string>;
+  /** null: no Authorization header; a string: that raw header. Default: a valid token for u1001. */
+  readonly authorization?: string | null;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly contentType: string | null;
+  readonly wwwAuthenticate: string | null;
+  readonly body: string;
+}
+
+/** Requests of every kind a client may send, each named. */
+const CASES: ReadonlyArray<readonly [string, Sent]> = [
+  ['the seed panel', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } } }],
+  ['a selection of cart lines', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet', skus: ['sku-oreo-116g', 'sku-orion-pie-12'] } } }],
+  ['operationName picking one of two operations', { body: { query: TWO_OPERATIONS, operationName: 'B' } }],
+  ['the other operation of that document', { body: { query: TWO_OPERATIONS, operationName: 'A' } }],
+  ['Accept: application/graphql-response+json', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } }, headers: { accept: 'application/graphql-response+json' } }],
+  ['Accept: application/json with a wildcard', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } }, headers: { accept: 'application/json, */*;q=0.5' } }],
+  ['an Accept nobody can satisfy (406)', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } }, headers: { accept: 'text/plain' } }],
+  ['an unknown scene (a resolver error)', { body: { query: PANEL, variables: { scene: 'no-such-scene' } } }],
+  ['a SKU not in the cart (BAD_USER_INPUT)', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet', skus: ['sku-elsewhere'] } } }],
+  ['a variable of the wrong type (400)', { body: { query: PANEL, variables: { scene: 5 } } }],
+  ['a missing required variable (400)', { body: { query: PANEL, variables: {} } }],
+  ['variables that are not an object', { body: { query: PANEL, variables: [1] } }],
+  ['no token (401)', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } }, authorization: null }],
+  ['a forged token (401)', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } }, authorization: 'Bearer e30.e30.c2ln' }],
+];
+
+describe('known-operations fast path', () => {
+  let fast: Harness;
+  let apolloOnly: Harness;
+
+  beforeAll(async () => {
+    [fast, apolloOnly] = await Promise.all([startHarness(), startHarness({ config: { server: { fastPath: false } } })]);
+  });
+  afterAll(async () => {
+    await Promise.all([fast?.close(), apolloOnly?.close()]);
+  });
+
+  async function send(h: Harness, sent: Sent): Promise<Answer> {
+    const authorization = sent.authorization === undefined ? `Bearer ${await h.token('u1001')}` : sent.authorization;
+    const response = await fetch(`${h.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(authorization === null ? {} : { authorization }), ...sent.headers },
+      body: JSON.stringify(sent.body),
+    });
+    return {
+      status: response.status,
+      contentType: response.headers.get('content-type'),
+      wwwAuthenticate: response.headers.get('www-authenticate'),
+      body: await response.text(),
+    };
+  }
+
+  const pipelineCount = async (h: Harness, pipeline: string) =>
+    metricValue(await scrapeMetrics(h.url), 'floorplan_graphql_requests_total', { pipeline });
+
+  it.each(CASES)('answers %s exactly as Apollo does, the first time and once the operation is known', async (_name, sent) => {
+    // The first request of an operation goes through Apollo everywhere; the later ones are
+    // the fast path's (where it takes them).
+    for (let round = 0; round < 3; round++) {
+      expect(await send(fast, sent)).toEqual(await send(apolloOnly, sent));
+    }
+  });
+
+  it('serves repeats of a known operation itself, and every error through Apollo', async () => {
+    const seed = CASES[0]![1];
+    const unknownScene = CASES[7]![1];
+    await send(fast, seed);
+    const [knownBefore, apolloBefore] = [await pipelineCount(fast, 'known-operation'), await pipelineCount(fast, 'apollo')];
+    for (let i = 0; i < 5; i++) expect((await send(fast, seed)).status).toBe(200);
+    for (let i = 0; i < 2; i++) expect(JSON.parse((await send(fast, unknownScene)).body).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect((await pipelineCount(fast, 'known-operation')) - knownBefore).toBe(5);
+    expect((await pipelineCount(fast, 'apollo')) - apolloBefore).toBe(2);
+    // With the fast path off, Apollo answers everything.
+    expect(await pipelineCount(apolloOnly, 'known-operation')).toBe(0);
+  });
+
+  it('calls each upstream once per request on either path, errors included', async () => {
+    const calls = async (h: Harness) => {
+      const text = await scrapeMetrics(h.url);
+      return ['cart', 'promotion', 'settlement'].map((upstream) => metricValue(text, 'floorplan_upstream_requests_total', { upstream, outcome: 'ok' }));
+    };
+    const seed = CASES[0]![1];
+    const foreignSku = CASES[8]![1];
+    for (const h of [fast, apolloOnly]) await send(h, seed);
+    const before = await Promise.all([calls(fast), calls(apolloOnly)]);
+    for (const h of [fast, apolloOnly]) {
+      for (let i = 0; i < 4; i++) await send(h, seed);
+      await send(h, foreignSku);
+    }
+    const after = await Promise.all([calls(fast), calls(apolloOnly)]);
+    const delta = (i: number) => after[i]!.map((n, k) => n - before[i]![k]!);
+    // Four panels call all three; the foreign SKU is refused after the cart call alone.
+    expect(delta(0)).toEqual([5, 4, 4]);
+    expect(delta(1)).toEqual([5, 4, 4]);
+  });
+
+  it('gives every request its own decisionId on the fast path', async () => {
+    const sent: Sent = { body: { query: WITH_DECISION } };
+    const ids = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      const answer = JSON.parse((await send(fast, sent)).body) as { data: { floorPanel: { decisionId: string } } };
+      ids.add(answer.data.floorPanel.decisionId);
+    }
+    expect(ids.size).toBe(4);
+  });
+
+  it('answers a persisted-query hash only once Apollo has registered it, as Apollo does', async () => {
+    const query = '{ floorPanel(scene: "cart-bottom-sheet") { layoutVersion floors { code priceText } } }';
+    const hashOnly: Sent = { body: { extensions: { persistedQuery: { version: 1, sha256Hash: sha256(query) } } } };
+    const register: Sent = { body: { query, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(query) } } } };
+    // The plain text alone does not register the hash anywhere.
+    for (const h of [fast, apolloOnly]) await send(h, { body: { query } });
+    const notFound = await send(fast, hashOnly);
+    expect(JSON.parse(notFound.body).errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    expect(notFound).toEqual(await send(apolloOnly, hashOnly));
+    expect(await send(fast, register)).toEqual(await send(apolloOnly, register));
+    const knownBefore = await pipelineCount(fast, 'known-operation');
+    for (let i = 0; i < 3; i++) {
+      const answer = await send(fast, hashOnly);
+      expect(answer.status).toBe(200);
+      expect(answer).toEqual(await send(apolloOnly, hashOnly));
+    }
+    expect((await pipelineCount(fast, 'known-operation')) - knownBefore).toBe(3);
+  });
+});
