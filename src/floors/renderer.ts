@@ -5,7 +5,8 @@
  */
 import type { Logger } from 'pino';
 import { ErrorCode, FloorplanError } from '../errors.ts';
-import { coerce, type SemVer } from 'semver';
+import { LRUCache } from 'lru-cache';
+import { coerce, SemVer } from 'semver';
 import type { CompiledFloor, CompiledLayout, LayoutSet, LayoutVersion, MinAppVersion, StyleToken } from '../layouts/floors-config.ts';
 import { renderTemplate } from '../layouts/template.ts';
 import { formatMoney } from '../money/format.ts';
@@ -63,6 +64,8 @@ export interface PanelRendererOptions {
 }
 
 const MAX_REMEMBERED_FAILURES = 1000;
+/** Distinct client versions and required minimums kept parsed: apps in the field send a few dozen. */
+const PARSED_VERSIONS = 500;
 const UPSTREAM_LOG_INTERVAL_MS = 10_000;
 
 export class PanelRenderer {
@@ -238,7 +241,7 @@ function gateFloor(floor: CompiledFloor, request: RenderRequest, client: SemVer 
     return { code: floor.code, status: 'flag-off', flag: floor.flag };
   }
   const required = minimumFor(floor.minAppVersion, request.viewer.platform);
-  if (required !== undefined && (client === null || client.compare(required) < 0)) {
+  if (required !== undefined && (client === null || client.compare(parsedRequirement(required)) < 0)) {
     return { code: floor.code, status: 'client-too-old', required, appVersion: request.viewer.appVersion };
   }
   return undefined;
@@ -249,9 +252,28 @@ function minimumFor(min: MinAppVersion | undefined, platform: string): string | 
   return min[platform] ?? min.default;
 }
 
-/** "12.3" and "12.3.0-beta" count as 12.3.0; anything unparseable counts as unknown. */
+const clientVersions = new LRUCache<string, SemVer | false>({ max: PARSED_VERSIONS });
+const requirements = new LRUCache<string, SemVer>({ max: PARSED_VERSIONS });
+
+/** "12.3" and "12.3.0-beta" count as 12.3.0; anything unparseable counts as unknown. Parsed once per distinct header. */
 function clientVersionOf(appVersion: string | null): SemVer | null {
-  return appVersion === null ? null : coerce(appVersion);
+  if (appVersion === null) return null;
+  let version = clientVersions.get(appVersion);
+  if (version === undefined) {
+    version = coerce(appVersion) ?? false;
+    clientVersions.set(appVersion, version);
+  }
+  return version === false ? null : version;
+}
+
+/** A layout's minimum version (validated when the layout loaded), parsed once. */
+function parsedRequirement(required: string): SemVer {
+  let version = requirements.get(required);
+  if (version === undefined) {
+    version = new SemVer(required);
+    requirements.set(required, version);
+  }
+  return version;
 }
 
 /** Maps style tokens a client is too old for to their fallbacks (following chains), dropping null ones. */
@@ -263,7 +285,7 @@ function styleFor(tokens: readonly string[], layout: CompiledLayout, client: Sem
     for (let hops = 0; current !== null && hops < 8; hops++) {
       const rule: StyleToken | undefined = layout.styles[current];
       const required = rule === undefined ? undefined : minimumFor(rule.minAppVersion, platform);
-      if (rule === undefined || required === undefined || (client !== null && client.compare(required) >= 0)) break;
+      if (rule === undefined || required === undefined || (client !== null && client.compare(parsedRequirement(required)) >= 0)) break;
       current = rule.fallback;
     }
     if (current !== null && !out.includes(current)) out.push(current);

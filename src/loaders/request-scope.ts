@@ -65,6 +65,8 @@ export class RequestScope {
   private readonly promotions: DataLoader<string, PromotionResult>;
   private readonly quotes: DataLoader<string, SettlementQuote>;
   private readonly selections = new Map<string, Promise<Selection>>();
+  /** The selection behind each loader key, so a batch reads its lines instead of decoding keys. */
+  private readonly byKey = new Map<string, Selection>();
 
   private readonly killed: (upstream: UpstreamName) => boolean;
 
@@ -99,7 +101,12 @@ export class RequestScope {
     const key = selectedSkuIds === null || selectedSkuIds === undefined ? 'ticked' : JSON.stringify([...selectedSkuIds].sort());
     let pending = this.selections.get(key);
     if (pending === undefined) {
-      pending = this.carts.load(this.userId).then((cart) => selectionOf(resolveSelection(cart, selectedSkuIds)));
+      pending = this.carts.load(this.userId).then((cart) => {
+        const resolved = selectionOf(resolveSelection(cart, selectedSkuIds));
+        this.byKey.set(resolved.skuKey, resolved);
+        this.byKey.set(resolved.quoteKey, resolved);
+        return resolved;
+      });
       // A rejected selection (cart down) must not be remembered for the next caller.
       pending.catch(() => this.selections.delete(key));
       this.selections.set(key, pending);
@@ -120,12 +127,12 @@ export class RequestScope {
   private async loadPromotions(skuKeys: readonly string[]): Promise<Array<PromotionResult | Error>> {
     if (this.killed('promotion')) return skuKeys.map((key) => this.failed(this.promotions, key, killedError('promotion')));
     const union = new Set<string>();
-    for (const key of skuKeys) for (const sku of JSON.parse(key) as string[]) union.add(sku);
+    for (const key of skuKeys) for (const line of this.linesOf(key)) union.add(line.skuId);
     try {
       const result = await this.clients.queryPromotions({ userId: this.userId, skuIds: [...union].sort() }, this.signal);
       if (skuKeys.length === 1) return [result];
       return skuKeys.map((key) => {
-        const skus = new Set(JSON.parse(key) as string[]);
+        const skus = new Set(this.linesOf(key).map((l) => l.skuId));
         return { ...result, campaigns: result.campaigns.filter((c) => c.skuIds.some((s) => skus.has(s))) };
       });
     } catch (error) {
@@ -141,7 +148,7 @@ export class RequestScope {
           userId: this.userId,
           quotes: quoteKeys.map((key, index) => ({
             quoteId: `q${index}`,
-            lines: (JSON.parse(key) as Array<[string, number]>).map(([skuId, quantity]) => ({ skuId, quantity })),
+            lines: this.linesOf(key).map((l) => ({ skuId: l.skuId, quantity: l.quantity })),
           })),
         },
         this.signal,
@@ -155,6 +162,13 @@ export class RequestScope {
     } catch (error) {
       return quoteKeys.map((key) => this.failed(this.quotes, key, error));
     }
+  }
+
+  /** The sorted lines a loader key stands for (every key comes from a resolved selection). */
+  private linesOf(key: string): readonly CartLine[] {
+    const selection = this.byKey.get(key);
+    if (selection === undefined) throw new Error(`no selection was resolved for loader key ${key}`);
+    return selection.lines;
   }
 
   /** Clears a failed key so the failure is not memoised, and returns it as the key's error. */

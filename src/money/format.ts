@@ -4,8 +4,16 @@
  * Intl.NumberFormat is costly to construct, so one formatter per (locale, currency) is kept
  * for the life of the process. Minor units become a decimal *string* before formatting, so
  * amounts above 2^53 / 100 are still printed digit for digit.
+ *
+ * Formatting itself costs several microseconds, and a panel formats every amount it shows;
+ * prices, discounts and fees repeat across carts, so recent results are kept (bounded).
  */
+import { LRUCache } from 'lru-cache';
 import type { Money } from './money.ts';
+
+/** Formatted amounts kept, by locale, currency and minor units. */
+const FORMATTED_AMOUNTS = 10_000;
+const formatted = new LRUCache<string, string>({ max: FORMATTED_AMOUNTS });
 
 interface CurrencyFormatter {
   readonly format: Intl.NumberFormat;
@@ -38,7 +46,13 @@ export function minorToDecimalString(minor: number, fractionDigits: number): str
 
 /** Formats an amount for a BCP 47 locale, e.g. formatMoney({minor: -500, currency: 'CNY'}, 'zh-CN') → "-¥5.00". */
 export function formatMoney(amount: Money, locale: string): string {
-  const { format, fractionDigits } = formatterFor(locale, amount.currency);
-  // Intl accepts decimal strings exactly (Intl.NumberFormat v3); the cast is for older lib typings.
-  return format.format(minorToDecimalString(amount.minor, fractionDigits) as unknown as number);
+  const key = `${amount.minor}\u0000${amount.currency}\u0000${locale}`;
+  let text = formatted.get(key);
+  if (text === undefined) {
+    const { format, fractionDigits } = formatterFor(locale, amount.currency);
+    // Intl accepts decimal strings exactly (Intl.NumberFormat v3); the cast is for older lib typings.
+    text = format.format(minorToDecimalString(amount.minor, fractionDigits) as unknown as number);
+    formatted.set(key, text);
+  }
+  return text;
 }

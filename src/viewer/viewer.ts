@@ -1,4 +1,5 @@
 /** The Viewer: who is asking and from what client, built from verified claims and headers. */
+import { LRUCache } from 'lru-cache';
 import type { VerifiedClaims } from './authenticate.ts';
 
 export interface Viewer {
@@ -28,9 +29,29 @@ export function buildViewer(claims: VerifiedClaims, header: HeaderGetter, locale
     segments: claims.segments,
     platform: platform !== undefined && TOKEN.test(platform) ? platform : 'unknown',
     appVersion: appVersion !== undefined && TOKEN.test(appVersion) ? appVersion : null,
-    locale: negotiateLocale(header('accept-language'), locales),
+    locale: localeFor(header('accept-language'), locales),
     sessionId: sessionId !== undefined && TOKEN.test(sessionId) ? sessionId : null,
   };
+}
+
+/** Distinct Accept-Language values whose negotiated locale is kept: clients send a few hundred at most. */
+const NEGOTIATED_LOCALES = 1000;
+const negotiated = new WeakMap<readonly string[], LRUCache<string, string>>();
+
+/** {@link negotiateLocale}, once per distinct header value and set of locales. */
+function localeFor(acceptLanguage: string | undefined, locales: readonly string[]): string {
+  if (acceptLanguage === undefined || acceptLanguage === '') return negotiateLocale(acceptLanguage, locales);
+  let known = negotiated.get(locales);
+  if (known === undefined) {
+    known = new LRUCache({ max: NEGOTIATED_LOCALES });
+    negotiated.set(locales, known);
+  }
+  let locale = known.get(acceptLanguage);
+  if (locale === undefined) {
+    locale = negotiateLocale(acceptLanguage, locales);
+    known.set(acceptLanguage, locale);
+  }
+  return locale;
 }
 
 /**

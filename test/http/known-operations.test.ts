@@ -28,22 +28,22 @@ interface Answer {
   readonly body: string;
 }
 
-/** Requests of every kind a client may send, each named. */
-const CASES: ReadonlyArray<readonly [string, Sent]> = [
-  ['the seed panel', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } } }],
-  ['a selection of cart lines', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet', skus: ['sku-oreo-116g', 'sku-orion-pie-12'] } } }],
-  ['operationName picking one of two operations', { body: { query: TWO_OPERATIONS, operationName: 'B' } }],
-  ['the other operation of that document', { body: { query: TWO_OPERATIONS, operationName: 'A' } }],
-  ['Accept: application/graphql-response+json', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } }, headers: { accept: 'application/graphql-response+json' } }],
-  ['Accept: application/json with a wildcard', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } }, headers: { accept: 'application/json, */*;q=0.5' } }],
-  ['an Accept nobody can satisfy (406)', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } }, headers: { accept: 'text/plain' } }],
-  ['an unknown scene (a resolver error)', { body: { query: PANEL, variables: { scene: 'no-such-scene' } } }],
-  ['a SKU not in the cart (BAD_USER_INPUT)', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet', skus: ['sku-elsewhere'] } } }],
-  ['a variable of the wrong type (400)', { body: { query: PANEL, variables: { scene: 5 } } }],
-  ['a missing required variable (400)', { body: { query: PANEL, variables: {} } }],
-  ['variables that are not an object', { body: { query: PANEL, variables: [1] } }],
-  ['no token (401)', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } }, authorization: null }],
-  ['a forged token (401)', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } }, authorization: 'Bearer e30.e30.c2ln' }],
+/** Requests of every kind a client may send, each named, with the status both paths must answer. */
+const CASES: ReadonlyArray<readonly [string, Sent, number]> = [
+  ['the seed panel', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } } }, 200],
+  ['a selection of cart lines', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet', skus: ['sku-oreo-116g', 'sku-orion-pie-12'] } } }, 200],
+  ['operationName picking one of two operations', { body: { query: TWO_OPERATIONS, operationName: 'B' } }, 200],
+  ['the other operation of that document', { body: { query: TWO_OPERATIONS, operationName: 'A' } }, 200],
+  ['Accept: application/graphql-response+json', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } }, headers: { accept: 'application/graphql-response+json' } }, 200],
+  ['Accept: application/json with a wildcard', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } }, headers: { accept: 'application/json, */*;q=0.5' } }, 200],
+  ['an Accept nobody can satisfy (406)', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } }, headers: { accept: 'text/plain' } }, 406],
+  ['an unknown scene (a resolver error)', { body: { query: PANEL, variables: { scene: 'no-such-scene' } } }, 200],
+  ['a SKU not in the cart (BAD_USER_INPUT)', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet', skus: ['sku-elsewhere'] } } }, 200],
+  ['a variable of the wrong type (400)', { body: { query: PANEL, variables: { scene: 5 } } }, 400],
+  ['a missing required variable (400)', { body: { query: PANEL, variables: {} } }, 400],
+  ['variables that are not an object', { body: { query: PANEL, variables: [1] } }, 400],
+  ['no token (401)', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } }, authorization: null }, 401],
+  ['a forged token (401)', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } }, authorization: 'Bearer e30.e30.c2ln' }, 401],
 ];
 
 describe('known-operations fast path', () => {
@@ -75,11 +75,13 @@ describe('known-operations fast path', () => {
   const pipelineCount = async (h: Harness, pipeline: string) =>
     metricValue(await scrapeMetrics(h.url), 'floorplan_graphql_requests_total', { pipeline });
 
-  it.each(CASES)('answers %s exactly as Apollo does, the first time and once the operation is known', async (_name, sent) => {
+  it.each(CASES)('answers %s exactly as Apollo does, the first time and once the operation is known', async (_name, sent, status) => {
     // The first request of an operation goes through Apollo everywhere; the later ones are
     // the fast path's (where it takes them).
     for (let round = 0; round < 3; round++) {
-      expect(await send(fast, sent)).toEqual(await send(apolloOnly, sent));
+      const answer = await send(fast, sent);
+      expect(answer.status).toBe(status);
+      expect(answer).toEqual(await send(apolloOnly, sent));
     }
   });
 
