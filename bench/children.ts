@@ -8,6 +8,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -63,9 +64,10 @@ export function canPin(): boolean {
  * Starts `node --import tsx <script>` from the repository root, unpinned: start-up (tsx,
  * imports) is CPU-heavy and runs faster on every core. {@link pin} it once it is ready.
  */
-export function startNode(name: string, script: string, options: { env: NodeJS.ProcessEnv }): Child {
+export function startNode(name: string, script: string, options: { env: NodeJS.ProcessEnv; nodeFlags?: readonly string[] }): Child {
   // stdin is a pipe we hold: the baselines and the load worker exit when it closes.
-  const args = compiled ? [join(ROOT, 'dist', script.replace(/\.ts$/, '.js'))] : ['--import', 'tsx', script];
+  const flags = options.nodeFlags ?? [];
+  const args = compiled ? [...flags, join(ROOT, 'dist', script.replace(/\.ts$/, '.js'))] : [...flags, '--import', 'tsx', script];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`could not start ${name}`);
   live.add(child);
@@ -124,4 +126,16 @@ export async function stopAll(graceMs = 3000): Promise<void> {
 /** Synchronous last resort for process 'exit': SIGKILL whatever is still running. */
 export function killAllNow(): void {
   for (const child of live) child.kill('SIGKILL');
+}
+
+/**
+ * The node options `npm run start:prod` gives Floorplan (e.g. its young-generation size), so
+ * the benchmark measures Floorplan as it is deployed.
+ */
+export function productionNodeFlags(): string[] {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const command = manifest.scripts?.['start:prod'];
+  const match = command === undefined ? null : /^node\s+(.*?)\s*dist\/src\/main\.js$/.exec(command);
+  if (match === null) throw new Error(`package.json's start:prod must read "node [flags] dist/src/main.js", but got: ${JSON.stringify(command)}`);
+  return (match[1] as string).split(/\s+/).filter((flag) => flag !== '');
 }

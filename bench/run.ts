@@ -18,7 +18,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CONFIG_ENV_VARS, loadServiceConfig } from '../src/config/service-config.ts';
-import { canPin, killAllNow, pin, ROOT, startNode, stopAll, useCompiledChildren, type Child } from './children.ts';
+import { canPin, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopAll, useCompiledChildren, type Child } from './children.ts';
 import { READY_LINE, RESULT_PREFIX, type LoadJob, type LoadResult, type RequestVariant } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY, PANEL_RESPONSE_JSON, PANEL_USER, panelQuery, SELECTED_LINES_QUERY } from './panel.ts';
 import { machineInfo, rssMb } from './proc.ts';
@@ -353,7 +353,7 @@ interface RunningFloorplan {
 
 function startFloorplan(name: string, port: number, env: NodeJS.ProcessEnv): RunningFloorplan {
   const origin = `http://127.0.0.1:${port}`;
-  return { child: startNode(name, 'src/main.ts', { env }), url: `${origin}/graphql`, metricsUrl: `${origin}/metrics` };
+  return { child: startNode(name, 'src/main.ts', { env, nodeFlags: productionNodeFlags() }), url: `${origin}/graphql`, metricsUrl: `${origin}/metrics` };
 }
 
 interface PanelAnswer {

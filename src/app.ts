@@ -24,7 +24,6 @@ import type { GraphQLContext } from './graphql/context.ts';
 import { createPreviewHandler } from './operators/preview.ts';
 import { createHttpServer } from './http/server.ts';
 import { LayoutStore } from './layouts/layout-store.ts';
-import { RequestDeadline } from './loaders/deadline.ts';
 import { RequestScope } from './loaders/request-scope.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type FloorplanMetrics } from './observability/metrics.ts';
@@ -32,6 +31,7 @@ import { closeRedis, openRedis } from './redis/client.ts';
 import { createRateLimiter } from './security/rate-limit.ts';
 import { withPromotionCache } from './upstreams/cached-clients.ts';
 import { createHttpUpstreamClients, type UpstreamClients } from './upstreams/clients.ts';
+import { Deadline } from './upstreams/deadline.ts';
 import { promotionResultSchema, UPSTREAMS, type PromotionResult, type UpstreamName } from './upstreams/contracts.ts';
 import { createTokenVerifier } from './viewer/authenticate.ts';
 import { buildViewer } from './viewer/viewer.ts';
@@ -160,7 +160,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     async function context(req: IncomingMessage): Promise<GraphQLContext> {
       // The deadline starts with the request: time spent on a slow Redis for the rate limit
       // comes out of the same budget as the upstream calls.
-      const deadline = new RequestDeadline(config.limits.requestDeadlineMs);
+      const deadline = new Deadline(config.limits.requestDeadlineMs);
       let claims;
       try {
         claims = await verify(req.headers.authorization);
@@ -187,7 +187,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       const scope = new RequestScope({
         userId: viewer.userId,
         clients,
-        signal: deadline.signal,
+        deadline,
         killed: (upstream) => requestFlags.isEnabled(killFlag(upstream)),
       });
       return { viewer, scope, renderer, flags: requestFlags, decisionId: randomUUID(), panels: [], deadline };

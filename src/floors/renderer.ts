@@ -102,8 +102,8 @@ export class PanelRenderer {
       if (gate !== undefined) outcomes.push(gate);
       return gate === undefined;
     });
-    // async wrapper: a build() that throws before returning its promise must fail its floor, not the panel.
-    const settled = await Promise.allSettled(candidates.map(async (floor) => this.build(floor, request)));
+    // build() is async: a builder that throws before returning its promise fails its floor, not the panel.
+    const settled = await Promise.allSettled(candidates.map((floor) => this.build(floor, request)));
 
     const failed = new Set<UpstreamName>();
     const floors: RenderedFloor[] = [];

@@ -123,14 +123,12 @@ export function createApolloServer(options: ApolloOptions & { readonly fastPath?
 }
 
 /**
- * What happens once a request's answer is on its way, on either path: the request's
- * deadline is released, and the decision record is written — once per request that rendered
+ * What happens once a request's answer is on its way, on either path: the decision record is written — once per request that rendered
  * panels, one log line under the request's decisionId with each panel's layout version and
  * outcome and every flag decision, so support can reconstruct what the user saw.
  */
 function responseSent(logger: Logger): (contextValue: GraphQLContext) => void {
   return (contextValue) => {
-    contextValue.deadline?.release();
     const { panels, decisionId, flags, viewer } = contextValue;
     if (panels === undefined || panels.length === 0 || !logger.isLevelEnabled('info')) return;
     logger.info(

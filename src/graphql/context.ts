@@ -2,7 +2,7 @@
 import type { RequestFlags } from '../flags/request-flags.ts';
 import type { RenderedPanel } from '../floors/panel.ts';
 import type { PanelRenderer } from '../floors/renderer.ts';
-import type { RequestDeadline } from '../loaders/deadline.ts';
+import type { Deadline } from '../upstreams/deadline.ts';
 import type { RequestScope } from '../loaders/request-scope.ts';
 import type { Viewer } from '../viewer/viewer.ts';
 
@@ -17,6 +17,6 @@ export interface GraphQLContext {
   readonly decisionId: string;
   /** Panels rendered so far in this request, for the decision log. */
   readonly panels: RenderedPanel[];
-  /** The request's upstream budget; released when the response is sent. */
-  readonly deadline: RequestDeadline;
+  /** The request's upstream budget. */
+  readonly deadline: Deadline;
 }

@@ -13,7 +13,7 @@
  * - a result with errors: Apollo formats it, through {@link JitCompiler.replay}, from the
  *   result already computed, so no resolver and no upstream is called twice.
  * Only a clean result is written here, byte for byte as Apollo writes it (tests compare
- * both paths), and the same end-of-request hook runs (deadline release, decision log).
+ * both paths), and the same end-of-request hook runs (the decision log).
  */
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { DocumentNode, ExecutionResult } from 'graphql';

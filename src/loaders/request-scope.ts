@@ -13,6 +13,7 @@ import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { PanelData } from '../floors/builder.ts';
 import type { UpstreamClients } from '../upstreams/clients.ts';
 import type { Cart, CartLine, PromotionResult, SettlementQuote, UpstreamName } from '../upstreams/contracts.ts';
+import type { Deadline } from '../upstreams/deadline.ts';
 import { UpstreamError } from '../upstreams/upstream-error.ts';
 
 /** The lines a panel is about and the keys that identify them for the loaders. */
@@ -59,7 +60,7 @@ export function resolveSelection(cart: Cart, selectedSkuIds: readonly string[] |
 export class RequestScope {
   private readonly clients: UpstreamClients;
   private readonly userId: string;
-  private readonly signal: AbortSignal | undefined;
+  private readonly deadline: Deadline | undefined;
 
   private readonly carts: DataLoader<string, Cart>;
   private readonly promotions: DataLoader<string, PromotionResult>;
@@ -71,13 +72,13 @@ export class RequestScope {
   private readonly killed: (upstream: UpstreamName) => boolean;
 
   /**
-   * @param options.signal the request's deadline: aborts every upstream call still running when it fires.
+   * @param options.deadline the request's deadline: every upstream call still running when it passes is abandoned.
    * @param options.killed the operator's kill switches: a killed upstream is never called and its floors drop.
    */
-  constructor(options: { userId: string; clients: UpstreamClients; signal?: AbortSignal; killed?: (upstream: UpstreamName) => boolean }) {
+  constructor(options: { userId: string; clients: UpstreamClients; deadline?: Deadline; killed?: (upstream: UpstreamName) => boolean }) {
     this.clients = options.clients;
     this.userId = options.userId;
-    this.signal = options.signal;
+    this.deadline = options.deadline;
     this.killed = options.killed ?? (() => false);
     this.carts = new DataLoader((keys) => this.loadCarts(keys), { name: 'cart' });
     this.promotions = new DataLoader((keys) => this.loadPromotions(keys), { name: 'promotion' });
@@ -86,14 +87,20 @@ export class RequestScope {
 
   /** Data for one panel over `selectedSkuIds` (or the cart's ticked lines). */
   panelData(selectedSkuIds?: readonly string[] | null): PanelData {
-    // Resolved once per panel: every floor asks, and keying a large selection sorts it.
-    let resolved: Promise<Selection> | undefined;
-    const selection = () => (resolved ??= this.selection(selectedSkuIds));
+    // Each answer is one promise per panel, however many floors ask: a panel of thirty floors
+    // would otherwise allocate a promise chain per floor per question. The loaders below still
+    // batch and memoise across the request's panels.
+    let cart: Promise<Cart> | undefined;
+    let selection: Promise<Selection> | undefined;
+    let lines: Promise<readonly CartLine[]> | undefined;
+    let promotion: Promise<PromotionResult> | undefined;
+    let quote: Promise<SettlementQuote> | undefined;
+    const selected = () => (selection ??= this.selection(selectedSkuIds));
     return {
-      cart: () => this.carts.load(this.userId),
-      selectedLines: async () => (await selection()).lines,
-      promotion: async () => this.promotions.load((await selection()).skuKey),
-      quote: async () => this.quotes.load((await selection()).quoteKey),
+      cart: () => (cart ??= this.carts.load(this.userId)),
+      selectedLines: () => (lines ??= selected().then((s) => s.lines)),
+      promotion: () => (promotion ??= selected().then((s) => this.promotions.load(s.skuKey))),
+      quote: () => (quote ??= selected().then((s) => this.quotes.load(s.quoteKey))),
     };
   }
 
@@ -119,7 +126,7 @@ export class RequestScope {
     // Only the viewer's own id is ever asked for, so this is one call.
     return Promise.all(
       userIds.map((userId) =>
-        this.clients.getCart(userId, this.signal).catch((error: unknown) => this.failed(this.carts, userId, error)),
+        this.clients.getCart(userId, this.deadline).catch((error: unknown) => this.failed(this.carts, userId, error)),
       ),
     );
   }
@@ -129,7 +136,7 @@ export class RequestScope {
     const union = new Set<string>();
     for (const key of skuKeys) for (const line of this.linesOf(key)) union.add(line.skuId);
     try {
-      const result = await this.clients.queryPromotions({ userId: this.userId, skuIds: [...union].sort() }, this.signal);
+      const result = await this.clients.queryPromotions({ userId: this.userId, skuIds: [...union].sort() }, this.deadline);
       if (skuKeys.length === 1) return [result];
       return skuKeys.map((key) => {
         const skus = new Set(this.linesOf(key).map((l) => l.skuId));
@@ -151,7 +158,7 @@ export class RequestScope {
             lines: this.linesOf(key).map((l) => ({ skuId: l.skuId, quantity: l.quantity })),
           })),
         },
-        this.signal,
+        this.deadline,
       );
       const byId = new Map(result.quotes.map((q) => [q.quoteId, q]));
       return quoteKeys.map(

@@ -16,6 +16,7 @@ import type { LayoutSet } from '../layouts/floors-config.ts';
 import { RequestScope } from '../loaders/request-scope.ts';
 import type { UpstreamClients } from '../upstreams/clients.ts';
 import type { UpstreamName } from '../upstreams/contracts.ts';
+import { Deadline } from '../upstreams/deadline.ts';
 import { isUpstreamError } from '../upstreams/upstream-error.ts';
 import { negotiateLocale, type Viewer } from '../viewer/viewer.ts';
 
@@ -79,7 +80,7 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
     const scope = new RequestScope({
       userId: viewer.userId,
       clients: deps.clients,
-      signal: AbortSignal.timeout(deps.deadlineMs),
+      deadline: new Deadline(deps.deadlineMs),
       killed: (upstream) => flags.isEnabled(deps.killFlag(upstream)),
     });
     const data = scope.panelData(request.selectedSkuIds);

@@ -9,6 +9,7 @@ import type { TieredCache } from '../cache/tiered-cache.ts';
 import { cacheKey } from '../cache/tiered-cache.ts';
 import type { UpstreamClients } from './clients.ts';
 import type { PromotionResult } from './contracts.ts';
+import type { Deadline } from './deadline.ts';
 import { UpstreamError } from './upstream-error.ts';
 
 /**
@@ -19,26 +20,27 @@ import { UpstreamError } from './upstream-error.ts';
 export function withPromotionCache(clients: UpstreamClients, cache: TieredCache<PromotionResult>): UpstreamClients {
   return {
     ...clients,
-    queryPromotions(query, signal) {
+    queryPromotions(query, deadline) {
       const key = cacheKey(query.userId, [...query.skuIds].sort().join(','));
       const pending = cache.get(key, () => clients.queryPromotions(query));
-      return signal === undefined ? pending : untilAborted(pending, signal);
+      return deadline === undefined ? pending : within(pending, deadline);
     },
   };
 }
 
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(deadlinePassed());
+/** `promise`, or a timeout once `deadline` passes first. */
+function within<T>(promise: Promise<T>, deadline: Deadline): Promise<T> {
+  const remainingMs = deadline.remainingMs();
+  if (remainingMs <= 0) return Promise.reject(deadlinePassed());
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(deadlinePassed());
-    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => reject(deadlinePassed()), remainingMs);
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        clearTimeout(timer);
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        clearTimeout(timer);
         reject(error);
       },
     );

@@ -10,6 +10,7 @@ import {
   type SettlementResult,
   type UpstreamName,
 } from './contracts.ts';
+import type { Deadline } from './deadline.ts';
 import { DEFAULT_RESILIENCE, JsonHttp, type BreakerObserver, type ResilienceOptions, type UpstreamObserver } from './json-http.ts';
 
 export interface UpstreamEndpoint extends Partial<ResilienceOptions> {
@@ -20,9 +21,9 @@ export interface UpstreamEndpoint extends Partial<ResilienceOptions> {
 
 /** The three services behind one seam: what loaders call, what tests replace with fakes. */
 export interface UpstreamClients {
-  getCart(userId: string, signal?: AbortSignal): Promise<Cart>;
-  queryPromotions(query: PromotionQuery, signal?: AbortSignal): Promise<PromotionResult>;
-  quote(request: SettlementRequest, signal?: AbortSignal): Promise<SettlementResult>;
+  getCart(userId: string, deadline?: Deadline): Promise<Cart>;
+  queryPromotions(query: PromotionQuery, deadline?: Deadline): Promise<PromotionResult>;
+  quote(request: SettlementRequest, deadline?: Deadline): Promise<SettlementResult>;
   close(): Promise<void>;
 }
 
@@ -48,9 +49,9 @@ export function createHttpUpstreamClients(
   const promotion = http('promotion');
   const settlement = http('settlement');
   return {
-    getCart: (userId, signal) => cart.get(`/carts/${encodeURIComponent(userId)}`, cartSchema, signal),
-    queryPromotions: (query, signal) => promotion.postRead('/promotions/query', query, promotionResultSchema, signal),
-    quote: (request, signal) => settlement.postRead('/settlement/quotes', request, settlementResultSchema, signal),
+    getCart: (userId, deadline) => cart.get(`/carts/${encodeURIComponent(userId)}`, cartSchema, deadline),
+    queryPromotions: (query, deadline) => promotion.postRead('/promotions/query', query, promotionResultSchema, deadline),
+    quote: (request, deadline) => settlement.postRead('/settlement/quotes', request, settlementResultSchema, deadline),
     async close() {
       await Promise.all([cart.close(), promotion.close(), settlement.close()]);
     },

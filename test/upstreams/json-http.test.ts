@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { Deadline } from '../../src/upstreams/deadline.ts';
 import { DEFAULT_RESILIENCE, JsonHttp, type ResilienceOptions } from '../../src/upstreams/json-http.ts';
 import type { UpstreamOutcome } from '../../src/upstreams/upstream-error.ts';
 import { UpstreamError } from '../../src/upstreams/upstream-error.ts';
@@ -134,7 +135,7 @@ describe('JsonHttp resilience', () => {
     cleanups.push(upstream.close);
     const { http } = await client(upstream.url, {}, 5000);
     const started = performance.now();
-    const error = await failure(http.get('/x', okSchema, AbortSignal.timeout(80)));
+    const error = await failure(http.get('/x', okSchema, new Deadline(80)));
     expect(error.outcome).toBe('timeout');
     expect(performance.now() - started).toBeLessThan(2000);
   });
@@ -143,7 +144,7 @@ describe('JsonHttp resilience', () => {
     const upstream = await scripted(ok);
     cleanups.push(upstream.close);
     const { http } = await client(upstream.url);
-    const spent = AbortSignal.abort();
+    const spent = new Deadline(0);
     expect((await failure(http.get('/x', okSchema, spent))).outcome).toBe('timeout');
     expect(upstream.calls()).toBe(0);
   });

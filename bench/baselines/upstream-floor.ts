@@ -1,0 +1,77 @@
+/**
+ * Reference (d): the upstream floor. Plain `node:http` that, per POST /graphql, makes the
+ * three upstream calls a panel needs — GET cart, then POST promotion ∥ POST settlement with
+ * the bodies Floorplan sends, over undici keep-alive pools, each answer parsed as JSON — and
+ * then writes the precomputed panel JSON. No auth, no GraphQL, no flags, no validation, no
+ * resilience policies, no rendering: what the three HTTP calls alone cost a Node process,
+ * the least any server answering from these upstreams can spend per panel.
+ *
+ * The user comes from the bearer token's `sub`, read without verifying it (so each
+ * connection calls the upstreams for its own user, as it does with Floorplan).
+ */
+import { createServer, type IncomingMessage } from 'node:http';
+import { Pool, type Dispatcher } from 'undici';
+import { PANEL_RESPONSE_JSON } from '../panel.ts';
+import { exitWithParent, portFromEnv } from './common.ts';
+
+const origin = process.env['BENCH_UPSTREAMS'] ?? '';
+if (!/^http:\/\/[^/]+$/.test(origin)) throw new Error(`BENCH_UPSTREAMS must be an http://host:port origin, but got: ${JSON.stringify(origin)}`);
+const pool = new Pool(origin, { connections: 128, keepAliveTimeout: 30_000 });
+const body = Buffer.from(PANEL_RESPONSE_JSON);
+const headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) };
+const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
+
+interface CartLine {
+  readonly skuId: string;
+  readonly quantity: number;
+  readonly selected: boolean;
+}
+
+/** One call, its whole answer parsed as JSON (undici's dispatch: the cheapest way it offers). */
+function call(method: 'GET' | 'POST', path: string, payload?: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart: () => undefined,
+      onResponseData: (_controller, chunk) => void chunks.push(chunk),
+      onResponseEnd: () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))),
+      onResponseError: (_controller, error) => reject(error),
+    };
+    pool.dispatch({ origin, method, path, headers: JSON_HEADERS, body: payload }, handler);
+  });
+}
+
+function userOf(req: IncomingMessage): string {
+  const token = /^Bearer\s+[^.]+\.([^.]+)\./.exec(req.headers.authorization ?? '')?.[1] ?? '';
+  return (JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { sub: string }).sub;
+}
+
+async function panel(userId: string): Promise<void> {
+  const cart = (await call('GET', `/cart/carts/${encodeURIComponent(userId)}`)) as { lines: CartLine[] };
+  const lines = cart.lines.filter((l) => l.selected);
+  await Promise.all([
+    call('POST', '/promotion/promotions/query', JSON.stringify({ userId, skuIds: lines.map((l) => l.skuId).sort() })),
+    call(
+      'POST',
+      '/settlement/settlement/quotes',
+      JSON.stringify({ userId, quotes: [{ quoteId: 'q0', lines: lines.map((l) => ({ skuId: l.skuId, quantity: l.quantity })) }] }),
+    ),
+  ]);
+}
+
+const server = createServer((req, res) => {
+  if (req.method !== 'POST' || req.url !== '/graphql') {
+    res.writeHead(404).end();
+    return;
+  }
+  req.resume();
+  req.on('end', () => {
+    panel(userOf(req)).then(
+      () => res.writeHead(200, headers).end(body),
+      (error: unknown) => res.writeHead(502, { 'content-type': 'text/plain' }).end(String(error)),
+    );
+  });
+});
+
+exitWithParent();
+server.listen(portFromEnv(), '127.0.0.1');
