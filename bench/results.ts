@@ -102,11 +102,16 @@ export interface Target {
   readonly pass: boolean | null;
 }
 
-export type BaselineName = 'rawHttp' | 'apolloStandalone' | 'mercuriusJit';
+export type BaselineName = 'rawHttp' | 'apolloStandalone' | 'mercuriusJit' | 'upstreamFloor';
+/**
+ * (a)–(c) answer from memory; (d) is a reference, not a peer: the same three upstream calls
+ * Floorplan makes, and nothing else — the least a server answering from these upstreams spends.
+ */
 export const BASELINES: ReadonlyArray<{ readonly key: BaselineName; readonly label: string; readonly letter: string }> = [
   { key: 'rawHttp', label: 'raw node:http, precomputed JSON', letter: 'a' },
   { key: 'apolloStandalone', label: 'Apollo Server 5 standalone, static resolvers', letter: 'b' },
   { key: 'mercuriusJit', label: 'Mercurius + graphql-jit, static resolvers', letter: 'c' },
+  { key: 'upstreamFloor', label: 'upstream floor: raw node:http + the same 3 upstream calls (undici), precomputed JSON', letter: 'd' },
 ];
 
 export interface BenchResults {
@@ -218,7 +223,7 @@ export function renderMarkdown(results: BenchResults): string {
       .map(([name, version]) => `${name} ${version}`)
       .join(', ')}.`,
     '',
-    '### The same panel, four servers',
+    '### The same panel, five servers',
     '',
     row(['server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'RSS MB']),
     row(['---', '---:', '---:', '---:', '---:', '---:']),

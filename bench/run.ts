@@ -398,7 +398,16 @@ async function loadUsers(count: number, floorplan: RunningFloorplan, book: Token
 async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: string[]): Promise<Omit<BenchResults, 'targets' | 'durationSeconds' | 'generatedAt'>> {
   const floors = createBenchFloorsDir();
   try {
-    const [fastPort, slowPort, fpPort, fpSlowPort, rawPort, apolloPort, mercuriusPort] = (await freePorts(7)) as [number, number, number, number, number, number, number];
+    const [fastPort, slowPort, fpPort, fpSlowPort, rawPort, apolloPort, mercuriusPort, floorPort] = (await freePorts(8)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     log('starting the servers, the demo upstreams and the load worker …');
     const { worker, ready: workerReady } = startWorker();
     const fast = startUpstreams('demo-upstreams', fastPort, '');
@@ -406,7 +415,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     const fpEnv = floorplanEnv(fpPort, fast.origin, floors.dir);
     const floorplan = startFloorplan('floorplan', fpPort, fpEnv);
     const floorplanSlow = startFloorplan('floorplan-slow', fpSlowPort, floorplanEnv(fpSlowPort, slow.origin, floors.dir));
-    const baselineEnv = (port: number) => cleanEnv({ NODE_ENV: 'production', BENCH_PORT: String(port) });
+    const baselineEnv = (port: number) => cleanEnv({ NODE_ENV: 'production', BENCH_PORT: String(port), BENCH_UPSTREAMS: fast.origin });
     const baseline = (name: string, port: number): { child: Child; url: string } => ({
       child: startNode(name, `bench/baselines/${name}.ts`, { env: baselineEnv(port) }),
       url: `http://127.0.0.1:${port}/graphql`,
@@ -415,6 +424,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       rawHttp: baseline('raw-http', rawPort),
       apolloStandalone: baseline('apollo-standalone', apolloPort),
       mercuriusJit: baseline('mercurius-jit', mercuriusPort),
+      upstreamFloor: baseline('upstream-floor', floorPort),
     };
     const book = tokenBook(fpEnv);
     await book.sign([PANEL_USER.userId, 'u-bulk']);
@@ -431,6 +441,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       slow.ready.then(() => waitForPanel(floorplanSlow.child, floorplanSlow.url, u1001)),
       ...BASELINES.map(async ({ key }) => {
         const { child, url } = baselines[key];
+        if (key === 'upstreamFloor') await fast.ready;
         const baselineAnswer = await waitForPanel(child, url, u1001);
         if (!sameJson(baselineAnswer, expected)) throw new Error(`${child.name} answered a different panel than bench/panel.ts: ${JSON.stringify(baselineAnswer).slice(0, 300)}`);
       }),
@@ -463,7 +474,9 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     const rows = {} as Record<BaselineName, ServerRow>;
     for (const { key } of BASELINES) {
       const { child, url } = baselines[key];
-      rows[key] = serverRow(await worker.run(job(key, url, { server: child.pid }), servers));
+      // (d) calls the demo upstreams, which share the generator's core, as Floorplan does.
+      const pids: Record<string, number> = key === 'upstreamFloor' ? { server: child.pid, upstreams: fast.child.pid } : { server: child.pid };
+      rows[key] = serverRow(await worker.run(job(key, url, pids), servers));
       log(describeRow(key, rows[key]));
     }
     const fastPids = { server: floorplan.child.pid, upstreams: fast.child.pid };

@@ -63,6 +63,17 @@ export interface PanelRendererOptions {
   readonly hooks?: RendererHooks;
 }
 
+/** A floor its fallback builder answered, because its own builder's upstream failed. */
+class FellBack {
+  constructor(
+    readonly facts: FloorFacts | null,
+    readonly fellBack: { readonly upstream: UpstreamName; readonly builder: string },
+  ) {}
+}
+
+/** What building a floor gives: its facts (null: the floor does not apply), or its fallback's. */
+type Built = FloorFacts | null | FellBack;
+
 const MAX_REMEMBERED_FAILURES = 1000;
 /** Distinct client versions and required minimums kept parsed: apps in the field send a few dozen. */
 const PARSED_VERSIONS = 500;
@@ -102,7 +113,6 @@ export class PanelRenderer {
       if (gate !== undefined) outcomes.push(gate);
       return gate === undefined;
     });
-    // build() is async: a builder that throws before returning its promise fails its floor, not the panel.
     const settled = await Promise.allSettled(candidates.map((floor) => this.build(floor, request)));
 
     const failed = new Set<UpstreamName>();
@@ -124,7 +134,9 @@ export class PanelRenderer {
         }
         return;
       }
-      const { facts, fellBack } = result.value;
+      const built = result.value;
+      const facts = built instanceof FellBack ? built.facts : built;
+      const fellBack = built instanceof FellBack ? built.fellBack : undefined;
       if (fellBack !== undefined) {
         degraded = true;
         failed.add(fellBack.upstream);
@@ -157,16 +169,26 @@ export class PanelRenderer {
     return { panel, outcomes };
   }
 
-  /** Builds a floor; when its builder fails on an upstream its fallback does not need, the fallback answers. */
-  private async build(floor: CompiledFloor, request: RenderRequest): Promise<{ facts: FloorFacts | null; fellBack?: { upstream: UpstreamName; builder: string } }> {
+  /**
+   * Builds a floor; when its builder fails on an upstream its fallback does not need, the
+   * fallback answers. The builder's own promise is used as it is (no wrapper per floor); a
+   * builder that throws instead of rejecting fails its floor, not the panel.
+   */
+  private build(floor: CompiledFloor, request: RenderRequest): Promise<Built> {
+    let built: Promise<FloorFacts | null>;
     try {
-      return { facts: await floor.builder.build(request) };
+      // The builder's own promise when it returns one (Promise.resolve hands a native promise back as it is).
+      built = Promise.resolve(floor.builder.build(request));
     } catch (error) {
-      const fallback = floor.fallback;
-      if (fallback === undefined || !isUpstreamError(error) || fallback.needs.includes(error.upstream)) throw error;
-      this.logUpstreamFailure(error);
-      return { facts: await fallback.build(request), fellBack: { upstream: error.upstream, builder: fallback.name } };
+      built = Promise.reject(error);
     }
+    const fallback = floor.fallback;
+    if (fallback === undefined) return built;
+    return built.catch(async (error: unknown): Promise<Built> => {
+      if (!isUpstreamError(error) || fallback.needs.includes(error.upstream)) throw error;
+      this.logUpstreamFailure(error);
+      return new FellBack(await fallback.build(request), { upstream: error.upstream, builder: fallback.name });
+    });
   }
 
   private layoutFor(scene: string): CompiledLayout {

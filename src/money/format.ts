@@ -6,29 +6,35 @@
  * amounts above 2^53 / 100 are still printed digit for digit.
  *
  * Formatting itself costs several microseconds, and a panel formats every amount it shows;
- * prices, discounts and fees repeat across carts, so recent results are kept (bounded).
+ * prices, discounts and fees repeat across carts, so results are kept per formatter, keyed
+ * by the amount itself (a number: no key string to build per lookup). Each formatter keeps
+ * at most FORMATTED_AMOUNTS and starts afresh when full.
  */
-import { LRUCache } from 'lru-cache';
 import type { Money } from './money.ts';
 
-/** Formatted amounts kept, by locale, currency and minor units. */
 const FORMATTED_AMOUNTS = 10_000;
-const formatted = new LRUCache<string, string>({ max: FORMATTED_AMOUNTS });
 
 interface CurrencyFormatter {
   readonly format: Intl.NumberFormat;
   readonly fractionDigits: number;
+  /** Formatted text by minor units. */
+  readonly formatted: Map<number, string>;
 }
 
-const formatters = new Map<string, CurrencyFormatter>();
+/** By locale, then currency: no key string to build per lookup. */
+const formatters = new Map<string, Map<string, CurrencyFormatter>>();
 
 function formatterFor(locale: string, currency: string): CurrencyFormatter {
-  const key = `${locale}\u0000${currency}`;
-  let entry = formatters.get(key);
+  let byCurrency = formatters.get(locale);
+  if (byCurrency === undefined) {
+    byCurrency = new Map();
+    formatters.set(locale, byCurrency);
+  }
+  let entry = byCurrency.get(currency);
   if (entry === undefined) {
     const format = new Intl.NumberFormat(locale, { style: 'currency', currency });
-    entry = { format, fractionDigits: format.resolvedOptions().maximumFractionDigits ?? 2 };
-    formatters.set(key, entry);
+    entry = { format, fractionDigits: format.resolvedOptions().maximumFractionDigits ?? 2, formatted: new Map() };
+    byCurrency.set(currency, entry);
   }
   return entry;
 }
@@ -46,13 +52,13 @@ export function minorToDecimalString(minor: number, fractionDigits: number): str
 
 /** Formats an amount for a BCP 47 locale, e.g. formatMoney({minor: -500, currency: 'CNY'}, 'zh-CN') → "-¥5.00". */
 export function formatMoney(amount: Money, locale: string): string {
-  const key = `${amount.minor}\u0000${amount.currency}\u0000${locale}`;
-  let text = formatted.get(key);
+  const { format, fractionDigits, formatted } = formatterFor(locale, amount.currency);
+  let text = formatted.get(amount.minor);
   if (text === undefined) {
-    const { format, fractionDigits } = formatterFor(locale, amount.currency);
     // Intl accepts decimal strings exactly (Intl.NumberFormat v3); the cast is for older lib typings.
     text = format.format(minorToDecimalString(amount.minor, fractionDigits) as unknown as number);
-    formatted.set(key, text);
+    if (formatted.size >= FORMATTED_AMOUNTS) formatted.clear();
+    formatted.set(amount.minor, text);
   }
   return text;
 }
