@@ -17,7 +17,7 @@
  */
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { DocumentNode, ExecutionResult } from 'graphql';
-import { isCompiledQuery } from 'graphql-jit';
+import { isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
 import Negotiator from 'negotiator';
 import type { JitCompiler } from './jit-gateway.ts';
@@ -36,6 +36,8 @@ interface KnownOperation {
   readonly document: DocumentNode;
   readonly queryHash: string;
   readonly operationName: string | null;
+  /** Its compiled function, once the fast path has run it. */
+  compiled?: CompiledQuery;
 }
 
 /** A request the fast path can run: the operation and its variables. */
@@ -131,8 +133,12 @@ export class KnownOperations<TContext extends BaseContext> {
       return { kind: 'apollo', context: () => Promise.reject(error) };
     }
     const { operation } = matched;
-    const query = this.compiler.compile(operation.document, operation.queryHash, operation.operationName);
-    if (!isCompiledQuery(query)) return { kind: 'apollo', context: async () => context };
+    let query = operation.compiled;
+    if (query === undefined) {
+      const compiled = this.compiler.compile(operation.document, operation.queryHash, operation.operationName);
+      if (!isCompiledQuery(compiled)) return { kind: 'apollo', context: async () => context };
+      query = operation.compiled = compiled;
+    }
     const result: ExecutionResult = await this.compiler.run(query, context, matched.variables);
     if (result.errors !== undefined || result.data === undefined || result.extensions !== undefined) {
       this.compiler.replay(context, result);
