@@ -129,7 +129,12 @@ export interface BenchResults {
     readonly scalingMeasureSeconds: number;
     /** Distinct users the load speaks for, one per connection (bench/users.ts). */
     readonly loadUsers: number;
+    /** CPU µs/req comes from this many interleaved rounds of cpuRoundSeconds per server. */
+    readonly cpuRounds: number;
+    readonly cpuRoundSeconds: number;
   };
+  /** CPU µs/req per server in each interleaved round (the servers' cpuUsPerReq pool all rounds). */
+  readonly cpuRounds: ReadonlyArray<Readonly<Record<string, number>>>;
   readonly servers: { readonly floorplan: FloorplanRow } & Readonly<Record<BaselineName, ServerRow>>;
   /** Floorplan ÷ baseline, per metric. */
   readonly ratios: Readonly<Record<BaselineName, { readonly rps: number; readonly cpuUsPerReq: number; readonly p50Ms: number; readonly p99Ms: number; readonly rssMb: number }>>;
@@ -206,6 +211,18 @@ function serverCells(r: ServerRow): string[] {
   return [fixed(r.rps, 0), fixed(r.p50Ms, 2), fixed(r.p99Ms, 2), fixed(r.cpuUsPerReq, 1), fixed(r.rssMb, 1)];
 }
 
+/** How CPU µs/req was pooled, and Floorplan ÷ (b) and ÷ (d) in each round, so the spread shows. */
+function cpuRoundsLine(results: BenchResults): string[] {
+  const rounds = results.cpuRounds ?? [];
+  if (rounds.length === 0) return [];
+  const per = (base: string) =>
+    rounds.map((r) => `${fixed((r['floorplan'] ?? Number.NaN) / (r[base] ?? Number.NaN), 2)}×`).join(', ');
+  return [
+    `CPU µs/req: every server's CPU time over its requests, pooled from ${rounds.length} interleaved rounds (round-robin, ${results.method.cpuRoundSeconds} s per server per round). ` +
+      `Floorplan ÷ (b) per round: ${per('apolloStandalone')}; Floorplan ÷ (d) per round: ${per('upstreamFloor')}.`,
+  ];
+}
+
 /** The generated section of BENCHMARKS.md (without the markers). */
 export function renderMarkdown(results: BenchResults): string {
   const out: string[] = [];
@@ -218,6 +235,7 @@ export function renderMarkdown(results: BenchResults): string {
       (method.pinned ? 'server under test pinned to core 0, load generator and demo upstreams to core 1.' : '**not pinned** (taskset or a second core missing).'),
     `Load: autocannon, ${method.connections} connections (${method.latencyConnections} in the latency phase), each speaking for its own user (${method.loadUsers} users); ` +
       `${method.warmupRequests} warm-up requests, then ${method.measureSeconds} s measured per server (${method.scalingMeasureSeconds} s per scaling row).`,
+    ...cpuRoundsLine(results),
     '',
     `Packages: ${Object.entries(results.packages)
       .map(([name, version]) => `${name} ${version}`)

@@ -62,6 +62,13 @@ interface Plan {
   readonly scalingRows: readonly string[];
   /** Also run the half rate with autocannon's own (bursty) overallRate, to show why it is not used. */
   readonly autocannonRateCheck: boolean;
+  /**
+   * CPU µs/req of the five servers is measured in this many interleaved rounds (each server
+   * `cpuRoundSeconds` per round, round-robin), so every server sees the same machine conditions.
+   */
+  readonly cpuRounds: number;
+  readonly cpuRoundSeconds: number;
+  readonly cpuRoundWarmupRequests: number;
 }
 
 const FULL: Plan = {
@@ -74,6 +81,9 @@ const FULL: Plan = {
   probeIntervalMs: 10,
   scalingRows: ['floors-6', 'floors-30', 'lines-1', 'lines-200'],
   autocannonRateCheck: true,
+  cpuRounds: 5,
+  cpuRoundSeconds: 2,
+  cpuRoundWarmupRequests: 300,
 };
 
 const QUICK: Plan = {
@@ -86,6 +96,9 @@ const QUICK: Plan = {
   probeIntervalMs: 10,
   scalingRows: ['floors-30', 'lines-200'],
   autocannonRateCheck: false,
+  cpuRounds: 1,
+  cpuRoundSeconds: 1,
+  cpuRoundWarmupRequests: 50,
 };
 
 interface Options {
@@ -481,8 +494,40 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     }
     const fastPids = { server: floorplan.child.pid, upstreams: fast.child.pid };
     const fpResult = await worker.run(job('floorplan', floorplan.url, fastPids, { metricsUrl: floorplan.metricsUrl }), servers);
-    const fpRow = { ...serverRow(fpResult), ...floorplanFacts(fpResult) };
-    log(describeRow('floorplan', fpRow));
+    const fpRowLong = { ...serverRow(fpResult), ...floorplanFacts(fpResult) };
+    log(describeRow('floorplan', fpRowLong));
+
+    // CPU µs/req, interleaved: this shared machine's speed drifts by tens of percent over a
+    // minute, which one window per server turns into the ratios; round-robin windows do not.
+    log(`cpu: ${plan.cpuRounds} interleaved rounds, ${plan.cpuRoundSeconds} s per server per round`);
+    const cpuServers: Array<{ key: 'floorplan' | BaselineName; url: string; pid: number }> = [
+      { key: 'floorplan', url: floorplan.url, pid: floorplan.child.pid },
+      ...BASELINES.map(({ key }) => ({ key, url: baselines[key].url, pid: baselines[key].child.pid })),
+    ];
+    const cpuTotals = new Map<string, { cpuUs: number; requests: number }>();
+    const cpuRounds: Array<Record<string, number>> = [];
+    const round1 = (value: number) => round(value, 1);
+    for (let r = 0; r < plan.cpuRounds; r++) {
+      const perServer: Record<string, number> = {};
+      for (const { key, url, pid } of cpuServers) {
+        const result = await worker.run(
+          job(`${key}-cpu-${r + 1}`, url, { server: pid }, { warmupRequests: plan.cpuRoundWarmupRequests, durationSeconds: plan.cpuRoundSeconds }),
+          servers,
+        );
+        const cpuUs = result.cpuUs['server'] ?? Number.NaN;
+        const total = cpuTotals.get(key) ?? { cpuUs: 0, requests: 0 };
+        cpuTotals.set(key, { cpuUs: total.cpuUs + cpuUs, requests: total.requests + result.completed });
+        perServer[key] = round1(cpuUs / result.completed);
+      }
+      cpuRounds.push(perServer);
+      log(`  round ${r + 1}: ${cpuServers.map(({ key }) => `${key} ${perServer[key]}`).join(', ')} µs/req`);
+    }
+    const interleavedCpu = (key: string) => {
+      const total = cpuTotals.get(key);
+      return total === undefined || total.requests === 0 ? Number.NaN : round(total.cpuUs / total.requests, 1);
+    };
+    const fpRow = { ...fpRowLong, cpuUsPerReq: interleavedCpu('floorplan') };
+    for (const { key } of BASELINES) rows[key] = { ...rows[key], cpuUsPerReq: interleavedCpu(key) };
 
     // Scaling: Floorplan only, fast upstreams.
     const bulkSkus = selectedSkus('u-bulk');
@@ -642,7 +687,10 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
         measureSeconds: plan.measureSeconds,
         scalingMeasureSeconds: plan.scalingMeasureSeconds,
         loadUsers: users.length,
+        cpuRounds: plan.cpuRounds,
+        cpuRoundSeconds: plan.cpuRoundSeconds,
       },
+      cpuRounds,
       servers: { floorplan: { ...fpRow, overheadP99Ms: latency.halfRate.overheadP99Ms, panelMatchesStatic }, ...rows },
       ratios,
       latency,
