@@ -135,6 +135,8 @@ export interface BenchResults {
   };
   /** CPU µs/req per server in each interleaved round (the servers' cpuUsPerReq pool all rounds). */
   readonly cpuRounds: ReadonlyArray<Readonly<Record<string, number>>>;
+  /** req/s of floors-6 and floors-30 in each interleaved round (their rows' req/s and CPU pool all rounds). */
+  readonly scalingRounds?: ReadonlyArray<Readonly<Record<string, number>>>;
   readonly servers: { readonly floorplan: FloorplanRow } & Readonly<Record<BaselineName, ServerRow>>;
   /** Floorplan ÷ baseline, per metric. */
   readonly ratios: Readonly<Record<BaselineName, { readonly rps: number; readonly cpuUsPerReq: number; readonly p50Ms: number; readonly p99Ms: number; readonly rssMb: number }>>;
@@ -294,6 +296,14 @@ export function renderMarkdown(results: BenchResults): string {
   for (const s of results.scaling) {
     const calls = UPSTREAM_NAMES.map((u) => fixed(s.upstreamCallsPerRequest[u], 2)).join(' · ');
     out.push(row([`${s.name}: ${s.description}`, s.floors, s.cartLines, ...serverCells(s), calls]));
+  }
+  const floorRounds = results.scalingRounds ?? [];
+  if (floorRounds.length > 0) {
+    out.push(
+      '',
+      `req/s and CPU µs/req of floors-6 and floors-30 pool ${floorRounds.length} interleaved rounds (${results.method.cpuRoundSeconds} s each); ` +
+        `30 ÷ 6 floors per round: ${floorRounds.map((r) => `${fixed((r['floors-30'] ?? Number.NaN) / (r['floors-6'] ?? Number.NaN), 2)}×`).join(', ')}.`,
+    );
   }
   if (results.soak) {
     const soak = results.soak;

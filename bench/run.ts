@@ -577,6 +577,44 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       log(describeRow(c.name, row));
     }
 
+    // 6 vs 30 floors, interleaved as the CPU comparison is: the target is a ratio of two
+    // throughputs, and one window each lets the machine's drift decide it.
+    const scalingRounds: Array<Record<string, number>> = [];
+    const pair = ['floors-6', 'floors-30'].map((name) => ({ c: scalingCases.find((x) => x.name === name), index: scaling.findIndex((r) => r.name === name) }));
+    if (plan.cpuRounds > 1 && pair.every(({ c, index }) => c !== undefined && index >= 0)) {
+      log(`floors: ${plan.cpuRounds} interleaved rounds of 6 and 30 floors, ${plan.cpuRoundSeconds} s each`);
+      const totals = new Map<string, { completed: number; seconds: number; cpuUs: number }>();
+      for (let r = 0; r < plan.cpuRounds; r++) {
+        const perRow: Record<string, number> = {};
+        for (const { c } of pair) {
+          if (c === undefined) continue;
+          const result = await worker.run(
+            job(`${c.name}-round-${r + 1}`, floorplan.url, fastPids, {
+              variants: c.variants,
+              warmupRequests: plan.cpuRoundWarmupRequests,
+              durationSeconds: plan.cpuRoundSeconds,
+            }),
+            servers,
+          );
+          const total = totals.get(c.name) ?? { completed: 0, seconds: 0, cpuUs: 0 };
+          totals.set(c.name, {
+            completed: total.completed + result.completed,
+            seconds: total.seconds + result.elapsedSeconds,
+            cpuUs: total.cpuUs + (result.cpuUs['server'] ?? Number.NaN),
+          });
+          perRow[c.name] = round(result.rps, 1);
+        }
+        scalingRounds.push(perRow);
+        log(`  round ${r + 1}: ${Object.entries(perRow).map(([name, rps]) => `${name} ${rps.toFixed(0)} req/s`).join(', ')}`);
+      }
+      for (const { c, index } of pair) {
+        const total = c === undefined ? undefined : totals.get(c.name);
+        const row = scaling[index];
+        if (total === undefined || row === undefined) continue;
+        scaling[index] = { ...row, rps: round(total.completed / total.seconds, 1), cpuUsPerReq: round(total.cpuUs / total.completed, 1) };
+      }
+    }
+
     // Latency phase: every upstream answers UPSTREAM_LATENCY_MS late.
     log(`latency: upstreams +${UPSTREAM_LATENCY_MS} ms each, ${plan.latencyConnections} connections`);
     const slowPids = { server: floorplanSlow.child.pid, upstreams: slow.child.pid };
@@ -691,6 +729,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
         cpuRoundSeconds: plan.cpuRoundSeconds,
       },
       cpuRounds,
+      scalingRounds,
       servers: { floorplan: { ...fpRow, overheadP99Ms: latency.halfRate.overheadP99Ms, panelMatchesStatic }, ...rows },
       ratios,
       latency,
