@@ -21,6 +21,7 @@ export function withPromotionCache(clients: UpstreamClients, cache: TieredCache<
   return {
     ...clients,
     queryPromotions(query, deadline) {
+      if (deadline?.passed === true) return Promise.reject(deadlinePassed());
       const key = cacheKey(query.userId, [...query.skuIds].sort().join(','));
       const pending = cache.get(key, () => clients.queryPromotions(query));
       return deadline === undefined ? pending : within(pending, deadline);
