@@ -9,7 +9,7 @@
  * that result needs Apollo's error handling.
  */
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
-import { GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
 
@@ -60,6 +60,18 @@ export class JitCompiler {
       if (replayed !== undefined) {
         this.replays.delete(request.context);
         return replayed;
+      }
+      // Apollo found no operation by this name (an empty one, say); graphql-jit would pick the
+      // document's only operation regardless. Answer as graphql-js does, so Apollo replies 400.
+      if ((request.operation as OperationDefinitionNode | undefined) === undefined) {
+        const name = request.request.operationName;
+        return {
+          errors: [
+            new GraphQLError(
+              name === undefined || name === null ? 'Must provide operation name if query contains multiple operations.' : `Unknown operation named "${name}".`,
+            ),
+          ],
+        };
       }
       const query = this.compile(request.document, request.queryHash, request.operationName);
       if (!isCompiledQuery(query)) return query;

@@ -58,7 +58,9 @@ export type FastOutcome<TContext> =
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
 
-const operationKey = (text: string, operationName: string | null | undefined) => `${operationName ?? ''}\u0000${text}`;
+/** No operation name and an empty one are different requests (Apollo refuses the latter), so their keys differ. */
+const operationKey = (text: string, operationName: string | null | undefined) =>
+  `${operationName === null || operationName === undefined ? '-' : `+${operationName}`}\u0000${text}`;
 
 export class KnownOperations<TContext extends BaseContext> {
   private readonly byQuery = new LRUCache<string, KnownOperation>({
