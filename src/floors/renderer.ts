@@ -274,28 +274,19 @@ function minimumFor(min: MinAppVersion | undefined, platform: string): string | 
   return min[platform] ?? min.default;
 }
 
-const clientVersions = new LRUCache<string, SemVer | false>({ max: PARSED_VERSIONS });
-const requirements = new LRUCache<string, SemVer>({ max: PARSED_VERSIONS });
+/** Client versions, parsed once per distinct header ("12.3" and "12.3.0-beta" count as 12.3.0; false: unparseable). */
+const clientVersions = new LRUCache<string, SemVer | false>({ max: PARSED_VERSIONS, memoMethod: (appVersion) => coerce(appVersion) ?? false });
+/** Layouts' minimum versions (validated when the layout loaded), parsed once. */
+const requirements = new LRUCache<string, SemVer>({ max: PARSED_VERSIONS, memoMethod: (required) => new SemVer(required) });
 
-/** "12.3" and "12.3.0-beta" count as 12.3.0; anything unparseable counts as unknown. Parsed once per distinct header. */
+/** The client's version; null when it sent none or one that is not a version (treated as older than any minimum). */
 function clientVersionOf(appVersion: string | null): SemVer | null {
   if (appVersion === null) return null;
-  let version = clientVersions.get(appVersion);
-  if (version === undefined) {
-    version = coerce(appVersion) ?? false;
-    clientVersions.set(appVersion, version);
-  }
-  return version === false ? null : version;
+  return clientVersions.memo(appVersion) || null;
 }
 
-/** A layout's minimum version (validated when the layout loaded), parsed once. */
 function parsedRequirement(required: string): SemVer {
-  let version = requirements.get(required);
-  if (version === undefined) {
-    version = new SemVer(required);
-    requirements.set(required, version);
-  }
-  return version;
+  return requirements.memo(required);
 }
 
 /** Maps style tokens a client is too old for to their fallbacks (following chains), dropping null ones. */

@@ -76,7 +76,7 @@ export function createApolloServer(options: ApolloOptions & { readonly fastPath?
   }).protect();
   const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers });
   const compiler = new JitCompiler(schema);
-  const didSend = responseSent(logger);
+  const didSend = decisionLog(logger);
   const knownOperations = options.fastPath === false ? undefined : new KnownOperations<GraphQLContext>(compiler, didSend);
   const apollo = new ApolloServer<GraphQLContext>({
     gateway: compiler.gateway(),
@@ -123,11 +123,12 @@ export function createApolloServer(options: ApolloOptions & { readonly fastPath?
 }
 
 /**
- * What happens once a request's answer is on its way, on either path: the decision record is written — once per request that rendered
- * panels, one log line under the request's decisionId with each panel's layout version and
- * outcome and every flag decision, so support can reconstruct what the user saw.
+ * Runs once a request's answer is on its way, on either path, and writes the decision record:
+ * once per request that rendered panels, one log line under the request's decisionId with each
+ * panel's layout version and outcome and every flag decision, so support can reconstruct what
+ * the user saw.
  */
-function responseSent(logger: Logger): (contextValue: GraphQLContext) => void {
+function decisionLog(logger: Logger): (contextValue: GraphQLContext) => void {
   return (contextValue) => {
     const { panels, decisionId, flags, viewer } = contextValue;
     if (panels === undefined || panels.length === 0 || !logger.isLevelEnabled('info')) return;

@@ -69,7 +69,11 @@ export class KnownOperations<TContext extends BaseContext> {
     sizeCalculation: (_value, key) => key.length,
   });
   private readonly byHash = new LRUCache<string, KnownOperation>({ max: MAX_OPERATIONS });
-  private readonly contentTypes = new LRUCache<string, string | false>({ max: MAX_ACCEPT_VALUES });
+  /** Apollo's negotiation for each Accept header seen (false: none acceptable, Apollo answers 406). */
+  private readonly contentTypes = new LRUCache<string, string | false>({
+    max: MAX_ACCEPT_VALUES,
+    memoMethod: (accept) => new Negotiator({ headers: { accept } }).mediaType(SINGLE_RESULT_TYPES) ?? false,
+  });
 
   constructor(
     private readonly compiler: JitCompiler,
@@ -155,12 +159,7 @@ export class KnownOperations<TContext extends BaseContext> {
   /** The content type Apollo would answer with for `accept`; undefined when it would refuse (406). */
   private contentType(accept: string | undefined): string | undefined {
     if (accept === undefined || accept === '') return APPLICATION_JSON;
-    let chosen = this.contentTypes.get(accept);
-    if (chosen === undefined) {
-      chosen = new Negotiator({ headers: { accept } }).mediaType(SINGLE_RESULT_TYPES) ?? false;
-      this.contentTypes.set(accept, chosen);
-    }
-    return chosen === false ? undefined : chosen;
+    return this.contentTypes.memo(accept) || undefined;
   }
 }
 

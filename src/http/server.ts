@@ -132,9 +132,10 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     let context = () => options.context(req);
     if (method === 'POST') {
       body = parseBody(req, await readBody(req, options.bodyLimitBytes));
-      const matched = search === '' && isJsonContentType(req) ? options.knownOperations?.match(body, req.headers.accept) : undefined;
-      if (matched !== undefined) {
-        const outcome = await (options.knownOperations as KnownOperations<TContext>).execute(matched, context);
+      const known = search === '' && isJsonContentType(req) ? options.knownOperations : undefined;
+      const matched = known?.match(body, req.headers.accept);
+      if (known !== undefined && matched !== undefined) {
+        const outcome = await known.execute(matched, context);
         if (outcome.kind === 'complete') {
           metrics.graphqlRequest('known-operation');
           res.statusCode = 200;

@@ -43,15 +43,10 @@ function localeFor(acceptLanguage: string | undefined, locales: readonly string[
   if (acceptLanguage === undefined || acceptLanguage === '') return negotiateLocale(acceptLanguage, locales);
   let known = negotiated.get(locales);
   if (known === undefined) {
-    known = new LRUCache({ max: NEGOTIATED_LOCALES });
+    known = new LRUCache({ max: NEGOTIATED_LOCALES, memoMethod: (header) => negotiateLocale(header, locales) });
     negotiated.set(locales, known);
   }
-  let locale = known.get(acceptLanguage);
-  if (locale === undefined) {
-    locale = negotiateLocale(acceptLanguage, locales);
-    known.set(acceptLanguage, locale);
-  }
-  return locale;
+  return known.memo(acceptLanguage);
 }
 
 /**
