@@ -52,6 +52,26 @@ export interface ScalingRow extends ServerRow, FloorplanFacts {
   readonly cartLines: number;
 }
 
+/** Garbage collections of one kind in a window. */
+export interface GcFacts {
+  readonly count: number;
+  readonly totalMs: number;
+  readonly meanMs: number;
+}
+
+/** What Floorplan's runtime did during a window: where a latency tail comes from. */
+export interface RuntimeFacts {
+  /** Scavenges: stop-the-world copies of the young generation. */
+  readonly minorGc: GcFacts;
+  /** Mark-compact finalisations (the stop-the-world end of a full GC). */
+  readonly majorGc: GcFacts;
+  /** Incremental marking steps of a full GC, interleaved with JavaScript. */
+  readonly incrementalGc: GcFacts;
+  /** How late a 10 ms timer fired, p99 and worst, over the window (monitorEventLoopDelay). */
+  readonly eventLoopDelayP99Ms: number;
+  readonly eventLoopDelayMaxMs: number;
+}
+
 export interface LatencyPhase {
   /** Injected latency of each demo upstream, ms (DEMO_FAULTS latency). */
   readonly upstreamLatencyMs: number;
@@ -70,6 +90,8 @@ export interface LatencyPhase {
     readonly overheadP50Ms: number;
     readonly overheadP99Ms: number;
     readonly upstreamCallsPerRequest: Readonly<Record<Upstream, number>>;
+    /** Garbage collections and event-loop delay in Floorplan during this window. */
+    readonly runtime: RuntimeFacts;
     /** The same rate from autocannon's overallRate (per-second bursts), full runs only: why it is not the measure. */
     readonly autocannonPacing?: { readonly rps: number; readonly p50Ms: number; readonly p99Ms: number };
   };
@@ -127,6 +149,8 @@ export interface BenchResults {
     readonly warmupRequests: number;
     readonly measureSeconds: number;
     readonly scalingMeasureSeconds: number;
+    /** Length of the half-saturation window (the p99 overhead). Absent in results written before it was recorded. */
+    readonly halfRateSeconds?: number;
     /** Distinct users the load speaks for, one per connection (bench/users.ts). */
     readonly loadUsers: number;
     /** CPU µs/req comes from this many interleaved rounds of cpuRoundSeconds per server. */
@@ -226,6 +250,17 @@ function cpuRoundsLine(results: BenchResults): string[] {
 }
 
 /** The generated section of BENCHMARKS.md (without the markers). */
+/** One sentence on what Floorplan's runtime did in the half-rate window: where its latency tail comes from. */
+function runtimeLine(runtime: RuntimeFacts, seconds: number | undefined): string {
+  const window = seconds === undefined ? 'the half-rate window' : `the ${seconds} s half-rate window`;
+  const gc = (facts: GcFacts, what: string) => `${facts.count} ${what}${facts.count > 0 ? ` (mean ${fixed(facts.meanMs, 2)} ms, ${fixed(facts.totalMs, 0)} ms in all)` : ''}`;
+  return (
+    `In ${window} Floorplan ran ${gc(runtime.minorGc, 'scavenges')}, ${gc(runtime.majorGc, 'mark-compacts')} and ` +
+    `${gc(runtime.incrementalGc, 'incremental marking steps')}; its event loop was late by ${fixed(runtime.eventLoopDelayP99Ms, 2)} ms at p99 ` +
+    `and ${fixed(runtime.eventLoopDelayMaxMs, 2)} ms at worst. Every request in flight during a pause waits it out.`
+  );
+}
+
 export function renderMarkdown(results: BenchResults): string {
   const out: string[] = [];
   const { machine, method } = results;
@@ -236,7 +271,8 @@ export function renderMarkdown(results: BenchResults): string {
     `Machine: ${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node} (${machine.platform}); ` +
       (method.pinned ? 'server under test pinned to core 0, load generator and demo upstreams to core 1.' : '**not pinned** (taskset or a second core missing).'),
     `Load: autocannon, ${method.connections} connections (${method.latencyConnections} in the latency phase), each speaking for its own user (${method.loadUsers} users); ` +
-      `${method.warmupRequests} warm-up requests, then ${method.measureSeconds} s measured per server (${method.scalingMeasureSeconds} s per scaling row).`,
+      `${method.warmupRequests} warm-up requests, then ${method.measureSeconds} s measured per server (${method.scalingMeasureSeconds} s per scaling row` +
+      `${method.halfRateSeconds === undefined ? '' : `, ${method.halfRateSeconds} s at half saturation`}).`,
     ...cpuRoundsLine(results),
     '',
     `Packages: ${Object.entries(results.packages)
@@ -287,6 +323,7 @@ export function renderMarkdown(results: BenchResults): string {
             '',
           ]),
         ]),
+    ...(half.runtime === undefined ? [] : ['', runtimeLine(half.runtime, results.method.halfRateSeconds)]),
     '',
     '### Scaling (Floorplan, fast upstreams)',
     '',

@@ -34,6 +34,7 @@ import {
   type FloorplanFacts,
   type LatencyPhase,
   type ScalingRow,
+  type RuntimeFacts,
   type ServerRow,
   type SoakResult,
   type Upstream,
@@ -56,6 +57,11 @@ interface Plan {
   readonly warmupRequests: number;
   readonly measureSeconds: number;
   readonly scalingMeasureSeconds: number;
+  /**
+   * Length of the half-saturation window the p99 overhead comes from. A p99 rests on its worst
+   * 1 %: a 10 s window holds ~50 of them, and one major GC more or less swings it by milliseconds.
+   */
+  readonly halfRateSeconds: number;
   readonly drainMs: number;
   readonly probeIntervalMs: number;
   /** Which scaling rows to run. */
@@ -77,6 +83,7 @@ const FULL: Plan = {
   warmupRequests: 5000,
   measureSeconds: 10,
   scalingMeasureSeconds: 5,
+  halfRateSeconds: 30,
   drainMs: 500,
   probeIntervalMs: 10,
   scalingRows: ['floors-6', 'floors-30', 'lines-1', 'lines-200'],
@@ -92,6 +99,7 @@ const QUICK: Plan = {
   warmupRequests: 100,
   measureSeconds: 1,
   scalingMeasureSeconds: 1,
+  halfRateSeconds: 1,
   drainMs: 100,
   probeIntervalMs: 10,
   scalingRows: ['floors-30', 'lines-200'],
@@ -286,6 +294,42 @@ function floorplanFacts(result: LoadResult): FloorplanFacts {
     perRequest[upstream] = requests > 0 ? round(calls / requests, 4) : Number.NaN;
   }
   return { upstreamCallsPerRequest: perRequest, upstreamFailures: failures, upstreamFailedOutcomes: failedOutcomes };
+}
+
+/**
+ * What the runtime did during a window, from Floorplan's default Node metrics: garbage
+ * collections by kind (prom-client's `nodejs_gc_duration_seconds`, before vs after) and the
+ * event-loop delay, whose percentiles prom-client resets at every scrape, so the reading after
+ * the window covers the window (the bench is the only scraper).
+ */
+/** prom-client's default eventLoopMonitoringPrecision, which Floorplan keeps. */
+const EVENT_LOOP_SAMPLE_MS = 10;
+
+function runtimeFacts(result: LoadResult): RuntimeFacts {
+  if (result.metrics === undefined) throw new Error(`run "${result.name}" has no /metrics readings`);
+  const { before, after } = result.metrics;
+  if (counterBy(after, 'floorplan_nodejs_gc_duration_seconds_count', 'kind').size === 0) {
+    throw new Error(`run "${result.name}": Floorplan's /metrics has no floorplan_nodejs_gc_duration_seconds (are default metrics off?)`);
+  }
+  const gc = (kind: string) => {
+    const delta = (metric: string) => (counterBy(after, metric, 'kind').get(kind) ?? 0) - (counterBy(before, metric, 'kind').get(kind) ?? 0);
+    const count = delta('floorplan_nodejs_gc_duration_seconds_count');
+    const totalMs = delta('floorplan_nodejs_gc_duration_seconds_sum') * 1000;
+    return { count, totalMs: round(totalMs, 1), meanMs: count > 0 ? round(totalMs / count, 2) : 0 };
+  };
+  // monitorEventLoopDelay records the whole interval between its timer's ticks, so a loop that
+  // is never late reads prom-client's sampling interval (10 ms by default): lateness is the rest.
+  const gauge = (metric: string) => {
+    const line = after.split('\n').find((l) => l.startsWith(`${metric} `));
+    return line === undefined ? Number.NaN : round(Math.max(0, Number(line.slice(metric.length + 1)) * 1000 - EVENT_LOOP_SAMPLE_MS), 2);
+  };
+  return {
+    minorGc: gc('minor'),
+    majorGc: gc('major'),
+    incrementalGc: gc('incremental'),
+    eventLoopDelayP99Ms: gauge('floorplan_nodejs_eventloop_lag_p99_seconds'),
+    eventLoopDelayMaxMs: gauge('floorplan_nodejs_eventloop_lag_max_seconds'),
+  };
 }
 
 function packageVersions(): Record<string, string> {
@@ -630,6 +674,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
         connections: plan.latencyConnections,
         overallRate: targetRps,
         warmupRequests: 0,
+        durationSeconds: plan.halfRateSeconds,
         metricsUrl: floorplanSlow.metricsUrl,
         probe: { origin: slow.origin, userIds: users, intervalMs: plan.probeIntervalMs },
       }),
@@ -669,9 +714,15 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
         overheadP50Ms: round(half.p50Ms - probe.p50Ms, 3),
         overheadP99Ms: round(half.p99Ms - probe.p99Ms, 3),
         upstreamCallsPerRequest: floorplanFacts(halfResult).upstreamCallsPerRequest,
+        runtime: runtimeFacts(halfResult),
         ...(autocannonPacing === undefined ? {} : { autocannonPacing }),
       },
     };
+    const { runtime } = latency.halfRate;
+    log(
+      `  in that window: ${runtime.minorGc.count} scavenges (mean ${runtime.minorGc.meanMs.toFixed(2)} ms), ${runtime.majorGc.count} mark-compacts ` +
+        `(mean ${runtime.majorGc.meanMs.toFixed(2)} ms), event-loop delay p99 ${runtime.eventLoopDelayP99Ms.toFixed(2)} / max ${runtime.eventLoopDelayMaxMs.toFixed(2)} ms`,
+    );
     log(
       `  half rate ${targetRps} req/s: Floorplan p50 ${half.p50Ms.toFixed(2)} / p99 ${half.p99Ms.toFixed(2)} ms, ` +
         `critical path p50 ${probe.p50Ms.toFixed(2)} / p99 ${probe.p99Ms.toFixed(2)} ms → overhead p99 ${latency.halfRate.overheadP99Ms.toFixed(2)} ms`,
@@ -724,6 +775,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
         warmupRequests: plan.warmupRequests,
         measureSeconds: plan.measureSeconds,
         scalingMeasureSeconds: plan.scalingMeasureSeconds,
+        halfRateSeconds: plan.halfRateSeconds,
         loadUsers: users.length,
         cpuRounds: plan.cpuRounds,
         cpuRoundSeconds: plan.cpuRoundSeconds,
