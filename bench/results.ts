@@ -59,7 +59,7 @@ export interface GcFacts {
   readonly meanMs: number;
 }
 
-/** What Floorplan's runtime did during a window: where a latency tail comes from. */
+/** The garbage collections Floorplan ran during a window: where a latency tail comes from. */
 export interface RuntimeFacts {
   /** Scavenges: stop-the-world copies of the young generation. */
   readonly minorGc: GcFacts;
@@ -67,9 +67,6 @@ export interface RuntimeFacts {
   readonly majorGc: GcFacts;
   /** Incremental marking steps of a full GC, interleaved with JavaScript. */
   readonly incrementalGc: GcFacts;
-  /** How late a 10 ms timer fired, p99 and worst, over the window (monitorEventLoopDelay). */
-  readonly eventLoopDelayP99Ms: number;
-  readonly eventLoopDelayMaxMs: number;
 }
 
 export interface LatencyPhase {
@@ -256,8 +253,7 @@ function runtimeLine(runtime: RuntimeFacts, seconds: number | undefined): string
   const gc = (facts: GcFacts, what: string) => `${facts.count} ${what}${facts.count > 0 ? ` (mean ${fixed(facts.meanMs, 2)} ms, ${fixed(facts.totalMs, 0)} ms in all)` : ''}`;
   return (
     `In ${window} Floorplan ran ${gc(runtime.minorGc, 'scavenges')}, ${gc(runtime.majorGc, 'mark-compacts')} and ` +
-    `${gc(runtime.incrementalGc, 'incremental marking steps')}; its event loop was late by ${fixed(runtime.eventLoopDelayP99Ms, 2)} ms at p99 ` +
-    `and ${fixed(runtime.eventLoopDelayMaxMs, 2)} ms at worst. Every request in flight during a pause waits it out.`
+    `${gc(runtime.incrementalGc, 'incremental marking steps')}. Every request in flight during a pause waits it out.`
   );
 }
 

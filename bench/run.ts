@@ -297,14 +297,10 @@ function floorplanFacts(result: LoadResult): FloorplanFacts {
 }
 
 /**
- * What the runtime did during a window, from Floorplan's default Node metrics: garbage
- * collections by kind (prom-client's `nodejs_gc_duration_seconds`, before vs after) and the
- * event-loop delay, whose percentiles prom-client resets at every scrape, so the reading after
- * the window covers the window (the bench is the only scraper).
+ * The garbage collections Floorplan ran during a window, by kind: prom-client's
+ * `nodejs_gc_duration_seconds` before vs after. (Its event-loop delay gauges are not used: they
+ * reset at every scrape, and the load worker scrapes until the counters settle.)
  */
-/** prom-client's default eventLoopMonitoringPrecision, which Floorplan keeps. */
-const EVENT_LOOP_SAMPLE_MS = 10;
-
 function runtimeFacts(result: LoadResult): RuntimeFacts {
   if (result.metrics === undefined) throw new Error(`run "${result.name}" has no /metrics readings`);
   const { before, after } = result.metrics;
@@ -317,18 +313,10 @@ function runtimeFacts(result: LoadResult): RuntimeFacts {
     const totalMs = delta('floorplan_nodejs_gc_duration_seconds_sum') * 1000;
     return { count, totalMs: round(totalMs, 1), meanMs: count > 0 ? round(totalMs / count, 2) : 0 };
   };
-  // monitorEventLoopDelay records the whole interval between its timer's ticks, so a loop that
-  // is never late reads prom-client's sampling interval (10 ms by default): lateness is the rest.
-  const gauge = (metric: string) => {
-    const line = after.split('\n').find((l) => l.startsWith(`${metric} `));
-    return line === undefined ? Number.NaN : round(Math.max(0, Number(line.slice(metric.length + 1)) * 1000 - EVENT_LOOP_SAMPLE_MS), 2);
-  };
   return {
     minorGc: gc('minor'),
     majorGc: gc('major'),
     incrementalGc: gc('incremental'),
-    eventLoopDelayP99Ms: gauge('floorplan_nodejs_eventloop_lag_p99_seconds'),
-    eventLoopDelayMaxMs: gauge('floorplan_nodejs_eventloop_lag_max_seconds'),
   };
 }
 
@@ -721,7 +709,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     const { runtime } = latency.halfRate;
     log(
       `  in that window: ${runtime.minorGc.count} scavenges (mean ${runtime.minorGc.meanMs.toFixed(2)} ms), ${runtime.majorGc.count} mark-compacts ` +
-        `(mean ${runtime.majorGc.meanMs.toFixed(2)} ms), event-loop delay p99 ${runtime.eventLoopDelayP99Ms.toFixed(2)} / max ${runtime.eventLoopDelayMaxMs.toFixed(2)} ms`,
+        `(mean ${runtime.majorGc.meanMs.toFixed(2)} ms), ${runtime.incrementalGc.count} incremental marking steps (${runtime.incrementalGc.totalMs.toFixed(0)} ms in all)`,
     );
     log(
       `  half rate ${targetRps} req/s: Floorplan p50 ${half.p50Ms.toFixed(2)} / p99 ${half.p99Ms.toFixed(2)} ms, ` +

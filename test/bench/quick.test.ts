@@ -53,8 +53,6 @@ describe('npm run bench -- --quick', () => {
     expect(isNumber(results.latency.halfRate.criticalPath.p99Ms)).toBe(true);
     const { runtime } = results.latency.halfRate;
     for (const kind of ['minorGc', 'majorGc', 'incrementalGc'] as const) expect(Number.isInteger(runtime[kind].count), kind).toBe(true);
-    expect(isNumber(runtime.eventLoopDelayP99Ms)).toBe(true);
-    expect(runtime.eventLoopDelayMaxMs).toBeGreaterThanOrEqual(runtime.eventLoopDelayP99Ms);
 
     expect(results.scaling.length).toBeGreaterThan(0);
     for (const row of results.scaling) expect(row.rps, row.name).toBeGreaterThan(0);
