@@ -34,6 +34,7 @@ import {
   type FloorplanFacts,
   type LatencyPhase,
   type ScalingRow,
+  type RateRun,
   type RuntimeFacts,
   type ServerRow,
   type SoakResult,
@@ -443,7 +444,8 @@ async function loadUsers(count: number, floorplan: RunningFloorplan, book: Token
 async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: string[]): Promise<Omit<BenchResults, 'targets' | 'durationSeconds' | 'generatedAt'>> {
   const floors = createBenchFloorsDir();
   try {
-    const [fastPort, slowPort, fpPort, fpSlowPort, rawPort, apolloPort, mercuriusPort, floorPort] = (await freePorts(8)) as [
+    const [fastPort, slowPort, fpPort, fpSlowPort, rawPort, apolloPort, mercuriusPort, floorPort, floorSlowPort] = (await freePorts(9)) as [
+      number,
       number,
       number,
       number,
@@ -460,9 +462,9 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     const fpEnv = floorplanEnv(fpPort, fast.origin, floors.dir);
     const floorplan = startFloorplan('floorplan', fpPort, fpEnv);
     const floorplanSlow = startFloorplan('floorplan-slow', fpSlowPort, floorplanEnv(fpSlowPort, slow.origin, floors.dir));
-    const baselineEnv = (port: number) => cleanEnv({ NODE_ENV: 'production', BENCH_PORT: String(port), BENCH_UPSTREAMS: fast.origin });
-    const baseline = (name: string, port: number): { child: Child; url: string } => ({
-      child: startNode(name, `bench/baselines/${name}.ts`, { env: baselineEnv(port) }),
+    const baselineEnv = (port: number, upstreams = fast.origin) => cleanEnv({ NODE_ENV: 'production', BENCH_PORT: String(port), BENCH_UPSTREAMS: upstreams });
+    const baseline = (name: string, port: number, upstreams?: string, label = name): { child: Child; url: string } => ({
+      child: startNode(label, `bench/baselines/${name}.ts`, { env: baselineEnv(port, upstreams) }),
       url: `http://127.0.0.1:${port}/graphql`,
     });
     const baselines: Record<BaselineName, { child: Child; url: string }> = {
@@ -471,6 +473,8 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       mercuriusJit: baseline('mercurius-jit', mercuriusPort),
       upstreamFloor: baseline('upstream-floor', floorPort),
     };
+    // The latency phase's control: (d) against the slow upstreams, measured the same way as Floorplan.
+    const floorSlow = baseline('upstream-floor', floorSlowPort, slow.origin, 'upstream-floor-slow');
     const book = tokenBook(fpEnv);
     await book.sign([PANEL_USER.userId, 'u-bulk']);
     const u1001 = book.headers(PANEL_USER.userId);
@@ -484,6 +488,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       fpAnswer,
       workerReady,
       slow.ready.then(() => waitForPanel(floorplanSlow.child, floorplanSlow.url, u1001)),
+      slow.ready.then(() => waitForPanel(floorSlow.child, floorSlow.url, u1001)),
       ...BASELINES.map(async ({ key }) => {
         const { child, url } = baselines[key];
         if (key === 'upstreamFloor') await fast.ready;
@@ -495,12 +500,12 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     if (!panelMatchesStatic) {
       warnings.push("Floorplan's live u1001 panel differs from bench/panel.ts's static one (update STATIC_PANEL): the baselines answered different JSON.");
     }
-    for (const child of [floorplan.child, floorplanSlow.child, ...Object.values(baselines).map((b) => b.child)]) pin(child, 0);
+    for (const child of [floorplan.child, floorplanSlow.child, floorSlow.child, ...Object.values(baselines).map((b) => b.child)]) pin(child, 0);
     log(
       `ready: ${users.length} load users; ` +
         (canPin() ? 'servers pinned to core 0, load worker and demo upstreams to core 1' : 'NOT pinned (taskset or a second core missing)'),
     );
-    const servers = [floorplan.child, floorplanSlow.child, fast.child, slow.child, ...Object.values(baselines).map((b) => b.child)];
+    const servers = [floorplan.child, floorplanSlow.child, floorSlow.child, fast.child, slow.child, ...Object.values(baselines).map((b) => b.child)];
 
     const panelVariants = (query: string): RequestVariant[] => users.map((u) => ({ headers: book.headers(u), body: graphqlBody(query) }));
     const job = (name: string, url: string, pids: Record<string, number>, extra: Partial<LoadJob> = {}): LoadJob => ({
@@ -671,6 +676,21 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     const half = serverRow(halfResult);
     const probe = halfResult.probe;
     if (probe === undefined || probe.samples === 0) throw new Error('the critical-path probe recorded no samples');
+    // The control: (d), which adds nothing to the three calls, at the same rate and measured the
+    // same way. Its "overhead" is what this machine and method report for no work at all.
+    const controlResult = await worker.run(
+      job('latency-half-rate-reference', floorSlow.url, { server: floorSlow.child.pid, upstreams: slow.child.pid }, {
+        connections: plan.latencyConnections,
+        overallRate: targetRps,
+        warmupRequests: plan.cpuRoundWarmupRequests,
+        durationSeconds: plan.halfRateSeconds,
+        probe: { origin: slow.origin, userIds: users, intervalMs: plan.probeIntervalMs },
+      }),
+      servers,
+    );
+    const control = serverRow(controlResult);
+    const controlProbe = controlResult.probe;
+    if (controlProbe === undefined || controlProbe.samples === 0) throw new Error('the critical-path probe recorded no samples next to (d)');
     let autocannonPacing: LatencyPhase['halfRate']['autocannonPacing'];
     if (plan.autocannonRateCheck) {
       const bursty = serverRow(
@@ -688,6 +708,15 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       autocannonPacing = { rps: bursty.rps, p50Ms: bursty.p50Ms, p99Ms: bursty.p99Ms };
       log(`  same rate with autocannon overallRate (bursts each second): p50 ${bursty.p50Ms.toFixed(2)} / p99 ${bursty.p99Ms.toFixed(2)} ms`);
     }
+    const reference: RateRun = {
+      rps: control.rps,
+      p50Ms: control.p50Ms,
+      p99Ms: control.p99Ms,
+      cpuUsPerReq: control.cpuUsPerReq,
+      criticalPath: { samples: controlProbe.samples, p50Ms: controlProbe.p50Ms, p99Ms: controlProbe.p99Ms, failures: controlProbe.failures },
+      overheadP50Ms: round(control.p50Ms - controlProbe.p50Ms, 3),
+      overheadP99Ms: round(control.p99Ms - controlProbe.p99Ms, 3),
+    };
     const latency: LatencyPhase = {
       upstreamLatencyMs: UPSTREAM_LATENCY_MS,
       connections: plan.latencyConnections,
@@ -705,6 +734,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
         runtime: runtimeFacts(halfResult),
         ...(autocannonPacing === undefined ? {} : { autocannonPacing }),
       },
+      referenceHalfRate: reference,
     };
     const { runtime } = latency.halfRate;
     log(
@@ -714,6 +744,10 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     log(
       `  half rate ${targetRps} req/s: Floorplan p50 ${half.p50Ms.toFixed(2)} / p99 ${half.p99Ms.toFixed(2)} ms, ` +
         `critical path p50 ${probe.p50Ms.toFixed(2)} / p99 ${probe.p99Ms.toFixed(2)} ms → overhead p99 ${latency.halfRate.overheadP99Ms.toFixed(2)} ms`,
+    );
+    log(
+      `  control (d) at the same rate: p50 ${reference.p50Ms.toFixed(2)} / p99 ${reference.p99Ms.toFixed(2)} ms, critical path p50 ` +
+        `${reference.criticalPath.p50Ms.toFixed(2)} / p99 ${reference.criticalPath.p99Ms.toFixed(2)} ms → overhead p99 ${reference.overheadP99Ms.toFixed(2)} ms`,
     );
     if (half.rps < targetRps * 0.9) warnings.push(`latency-half-rate: asked for ${targetRps} req/s but got ${half.rps.toFixed(0)}; the overhead was measured at a lower rate.`);
 

@@ -51,6 +51,9 @@ describe('npm run bench -- --quick', () => {
     }
     expect(isNumber(floorplan.overheadP99Ms)).toBe(true);
     expect(isNumber(results.latency.halfRate.criticalPath.p99Ms)).toBe(true);
+    const control = results.latency.referenceHalfRate;
+    expect(control?.rps, 'the (d) control ran at the half rate').toBeGreaterThan(0);
+    expect(isNumber(control?.overheadP99Ms)).toBe(true);
     const { runtime } = results.latency.halfRate;
     for (const kind of ['minorGc', 'majorGc', 'incrementalGc'] as const) expect(Number.isInteger(runtime[kind].count), kind).toBe(true);
 
