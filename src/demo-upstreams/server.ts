@@ -16,8 +16,8 @@ export interface DemoUpstreams {
   /** Number of requests each upstream received since start or last resetCalls(). */
   calls(): { cart: number; promotion: number; settlement: number };
   /**
-   * The parsed JSON bodies (or, for cart, the userId path param) each upstream received, in order.
-   * A POST body that is not JSON is recorded as its raw text.
+   * The parsed JSON bodies (or, for cart, the userId path param) each upstream received, in order:
+   * the most recent `recordLimit` of them. A POST body that is not JSON is recorded as its raw text.
    */
   received(upstream: UpstreamName): unknown[];
   resetCalls(): void;
@@ -35,7 +35,15 @@ export interface DemoUpstreamsOptions {
   readonly host?: string;
   /** Fault spec, as in DEMO_FAULTS; default none. */
   readonly faults?: string;
+  /**
+   * How many received bodies each upstream keeps for `received()`, the most recent first to stay;
+   * default 1000. Older ones are dropped: a demo serving for hours (or a benchmark, ~1,500 calls
+   * a second) would otherwise keep every body it was ever sent.
+   */
+  readonly recordLimit?: number;
 }
+
+const DEFAULT_RECORD_LIMIT = 1000;
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const MALFORMED_BODY = Buffer.from('{"userId":');
@@ -82,7 +90,15 @@ export async function startDemoUpstreams(opts: DemoUpstreamsOptions = {}): Promi
   let faults: Faults = parseFaults(opts.faults);
   let closed = false;
   const counts: Record<UpstreamName, number> = { cart: 0, promotion: 0, settlement: 0 };
+  const recordLimit = opts.recordLimit ?? DEFAULT_RECORD_LIMIT;
+  if (!Number.isInteger(recordLimit) || recordLimit < 0) throw new Error(`recordLimit must be a whole number ≥ 0, but got ${recordLimit}`);
   const bodies: Record<UpstreamName, unknown[]> = { cart: [], promotion: [], settlement: [] };
+  /** Keeps `body`; trims to the last recordLimit once twice that many pile up, so a call costs O(1) amortised. */
+  const record = (upstream: UpstreamName, body: unknown): void => {
+    const kept = bodies[upstream];
+    kept.push(body);
+    if (kept.length > 2 * recordLimit) bodies[upstream] = kept.slice(kept.length - recordLimit);
+  };
   const pendingDelays = new Map<NodeJS.Timeout, (completed: boolean) => void>();
 
   /** Resolves true after `ms`, or false as soon as the server closes. */
@@ -127,10 +143,10 @@ export async function startDemoUpstreams(opts: DemoUpstreamsOptions = {}): Promi
     if (rawUserId !== undefined) {
       try {
         cartUserId = decodeURIComponent(rawUserId);
-        bodies.cart.push(cartUserId);
+        record('cart', cartUserId);
       } catch {
         badBody = errorReply(400, 'userId is not valid percent-encoding');
-        bodies.cart.push(rawUserId);
+        record('cart', rawUserId);
       }
     }
     if (method === 'POST') {
@@ -140,9 +156,9 @@ export async function startDemoUpstreams(opts: DemoUpstreamsOptions = {}): Promi
       } else {
         try {
           body = JSON.parse(text);
-          bodies[upstream].push(body);
+          record(upstream, body);
         } catch {
-          bodies[upstream].push(text);
+          record(upstream, text);
           badBody = errorReply(400, 'body is not valid JSON');
         }
       }
@@ -197,7 +213,10 @@ export async function startDemoUpstreams(opts: DemoUpstreamsOptions = {}): Promi
     port,
     baseUrls: { cart: `${origin}/cart`, promotion: `${origin}/promotion`, settlement: `${origin}/settlement` },
     calls: () => ({ ...counts }),
-    received: (upstream) => [...bodies[upstream]],
+    received: (upstream) => {
+      const kept = bodies[upstream];
+      return kept.slice(Math.max(0, kept.length - recordLimit));
+    },
     resetCalls: () => {
       for (const upstream of UPSTREAMS) {
         counts[upstream] = 0;

@@ -355,6 +355,25 @@ describe('demo upstreams', () => {
   });
 });
 
+describe('demo upstreams recording what they received', () => {
+  it('keeps only the most recent recordLimit bodies per upstream, while still counting every call', async () => {
+    const demo = await startDemoUpstreams({ port: 0, recordLimit: 3 });
+    try {
+      const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8'];
+      for (const userId of users) await getJson(`${demo.baseUrls.cart}/carts/${userId}`);
+      expect(demo.calls().cart).toBe(8);
+      expect(demo.received('cart')).toEqual(['u6', 'u7', 'u8']);
+      expect(demo.received('promotion')).toEqual([]);
+    } finally {
+      await demo.close();
+    }
+  });
+
+  it('rejects a recordLimit that is not a whole number', async () => {
+    await expect(startDemoUpstreams({ port: 0, recordLimit: -1 })).rejects.toThrow('recordLimit must be a whole number ≥ 0, but got -1');
+  });
+});
+
 describe('demo upstreams with a hang fault', () => {
   it('never answers, so the client times out, and close() still resolves quickly', async () => {
     const demo = await startDemoUpstreams({ port: 0, faults: 'promotion:hang' });
