@@ -96,7 +96,10 @@ function floorsFileSchema(locales: readonly string[]) {
     subName: perLocale(z.string()).optional(),
     zeroText: perLocale(z.string()).optional(),
     style: z.array(z.string().regex(STYLE, 'must be lower-case style tokens such as "bold"')).default([]),
-    sort: integer(),
+    // The schema's Floor.sort is an Int: 32 bits, checked here rather than failing the panel at serialisation.
+    sort: integer()
+      .min(-2_147_483_648, 'must fit a GraphQL Int (−2147483648 to 2147483647)')
+      .max(2_147_483_647, 'must fit a GraphQL Int (−2147483648 to 2147483647)'),
     enabled: z.boolean().default(true),
     hideWhenZero: z.boolean().default(false),
     flag: flagName.optional(),

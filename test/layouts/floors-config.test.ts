@@ -161,6 +161,15 @@ describe('compileFloorsFile', () => {
     ]);
   });
 
+  it('rejects a sort beyond 32 bits, which the schema\'s Int cannot carry', () => {
+    expect(messages(validFile().replace('sort: 10', 'sort: 3000000000'))).toEqual([
+      '`floors[0].sort` must fit a GraphQL Int (−2147483648 to 2147483647), but got: 3000000000 (floors/cart-bottom-sheet.yaml:6)',
+    ]);
+    const largest = compile(validFile().replace('sort: 10', 'sort: 2147483647'), FILE);
+    expect(largest.problems).toEqual([]);
+    expect(largest.layout?.floors.map((f) => f.sort)).toContain(2147483647);
+  });
+
   it('rejects enabled: "yes", which is a string and not a boolean', () => {
     expect(messages(validFile().replace('    sort: 10\n', '    sort: 10\n    enabled: "yes"\n'))).toEqual([
       '`floors[0].enabled` must be a boolean (true or false), but got: "yes" (floors/cart-bottom-sheet.yaml:7)',
