@@ -269,10 +269,11 @@ function cpuRoundsLine(results: BenchResults): string[] {
 /** One sentence on what Floorplan's runtime did in the half-rate window: where its latency tail comes from. */
 function runtimeLine(runtime: RuntimeFacts, seconds: number | undefined): string {
   const window = seconds === undefined ? 'the half-rate window' : `the ${seconds} s half-rate window`;
-  const gc = (facts: GcFacts, what: string) => `${facts.count} ${what}${facts.count > 0 ? ` (mean ${fixed(facts.meanMs, 2)} ms, ${fixed(facts.totalMs, 0)} ms in all)` : ''}`;
+  const gc = (facts: GcFacts, one: string, many: string) =>
+    `${facts.count} ${facts.count === 1 ? one : many}${facts.count > 0 ? ` (mean ${fixed(facts.meanMs, 2)} ms, ${fixed(facts.totalMs, 0)} ms in all)` : ''}`;
   return (
-    `In ${window} Floorplan ran ${gc(runtime.minorGc, 'scavenges')}, ${gc(runtime.majorGc, 'mark-compacts')} and ` +
-    `${gc(runtime.incrementalGc, 'incremental marking steps')}. Every request in flight during a pause waits it out.`
+    `In ${window} Floorplan ran ${gc(runtime.minorGc, 'scavenge', 'scavenges')}, ${gc(runtime.majorGc, 'mark-compact', 'mark-compacts')} and ` +
+    `${gc(runtime.incrementalGc, 'incremental marking step', 'incremental marking steps')}. Every request in flight during a pause waits it out.`
   );
 }
 
