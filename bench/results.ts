@@ -75,19 +75,11 @@ export interface LatencyPhase {
   readonly connections: number;
   /** Floorplan flat out, against the slow upstreams. */
   readonly saturation: ServerRow & FloorplanFacts;
-  readonly halfRate: {
-    /** The fixed arrival rate asked of autocannon (overallRate): half the saturation req/s. */
+  readonly halfRate: RateRun & {
+    /** The fixed arrival rate asked of the load: half the saturation req/s. */
     readonly targetRps: number;
-    readonly rps: number;
-    readonly p50Ms: number;
-    readonly p99Ms: number;
-    readonly cpuUsPerReq: number;
-    /** cart → (promotion ∥ settlement) timed directly against the same upstreams, same window. */
-    readonly criticalPath: { readonly samples: number; readonly p50Ms: number; readonly p99Ms: number; readonly failures: number };
-    readonly overheadP50Ms: number;
-    readonly overheadP99Ms: number;
     readonly upstreamCallsPerRequest: Readonly<Record<Upstream, number>>;
-    /** Garbage collections and event-loop delay in Floorplan during this window. */
+    /** Garbage collections in Floorplan during this window. */
     readonly runtime: RuntimeFacts;
     /** The same rate from autocannon's overallRate (per-second bursts), full runs only: why it is not the measure. */
     readonly autocannonPacing?: { readonly rps: number; readonly p50Ms: number; readonly p99Ms: number };
@@ -106,6 +98,7 @@ export interface RateRun {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly cpuUsPerReq: number;
+  /** cart → (promotion ∥ settlement) timed directly against the same upstreams, same window. */
   readonly criticalPath: { readonly samples: number; readonly p50Ms: number; readonly p99Ms: number; readonly failures: number };
   readonly overheadP50Ms: number;
   readonly overheadP99Ms: number;

@@ -321,6 +321,29 @@ function runtimeFacts(result: LoadResult): RuntimeFacts {
   };
 }
 
+/** A fixed-rate run beside the critical-path probe: latency, the probe's, and the overhead between them. */
+function rateRun(result: LoadResult, row: ServerRow): RateRun {
+  const probe = result.probe;
+  if (probe === undefined || probe.samples === 0) throw new Error(`run "${result.name}": the critical-path probe recorded no samples`);
+  return {
+    rps: row.rps,
+    p50Ms: row.p50Ms,
+    p99Ms: row.p99Ms,
+    cpuUsPerReq: row.cpuUsPerReq,
+    criticalPath: { samples: probe.samples, p50Ms: probe.p50Ms, p99Ms: probe.p99Ms, failures: probe.failures },
+    overheadP50Ms: round(row.p50Ms - probe.p50Ms, 3),
+    overheadP99Ms: round(row.p99Ms - probe.p99Ms, 3),
+  };
+}
+
+function describeRateRun(label: string, run: RateRun): string {
+  const path = run.criticalPath;
+  return (
+    `  ${label} p50 ${run.p50Ms.toFixed(2)} / p99 ${run.p99Ms.toFixed(2)} ms, ` +
+    `critical path p50 ${path.p50Ms.toFixed(2)} / p99 ${path.p99Ms.toFixed(2)} ms → overhead p99 ${run.overheadP99Ms.toFixed(2)} ms`
+  );
+}
+
 function packageVersions(): Record<string, string> {
   const names = ['@apollo/server', 'graphql', 'dataloader', 'undici', 'mercurius', 'fastify', 'graphql-jit', 'autocannon', 'tsx'];
   return Object.fromEntries(
@@ -662,35 +685,27 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     const saturation = { ...serverRow(satResult), ...floorplanFacts(satResult) };
     log(describeRow('saturated', saturation));
     const targetRps = Math.max(1, Math.floor(saturation.rps / 2));
-    const halfResult = await worker.run(
-      job('latency-half-rate', floorplanSlow.url, slowPids, {
-        connections: plan.latencyConnections,
-        overallRate: targetRps,
-        warmupRequests: 0,
-        durationSeconds: plan.halfRateSeconds,
-        metricsUrl: floorplanSlow.metricsUrl,
-        probe: { origin: slow.origin, userIds: users, intervalMs: plan.probeIntervalMs },
-      }),
-      servers,
-    );
-    const half = serverRow(halfResult);
-    const probe = halfResult.probe;
-    if (probe === undefined || probe.samples === 0) throw new Error('the critical-path probe recorded no samples');
-    // The control: (d), which adds nothing to the three calls, at the same rate and measured the
-    // same way. Its "overhead" is what this machine and method report for no work at all.
-    const controlResult = await worker.run(
-      job('latency-half-rate-reference', floorSlow.url, { server: floorSlow.child.pid, upstreams: slow.child.pid }, {
-        connections: plan.latencyConnections,
-        overallRate: targetRps,
-        warmupRequests: plan.cpuRoundWarmupRequests,
-        durationSeconds: plan.halfRateSeconds,
-        probe: { origin: slow.origin, userIds: users, intervalMs: plan.probeIntervalMs },
-      }),
-      servers,
-    );
-    const control = serverRow(controlResult);
-    const controlProbe = controlResult.probe;
-    if (controlProbe === undefined || controlProbe.samples === 0) throw new Error('the critical-path probe recorded no samples next to (d)');
+    // Floorplan at half its saturation, then the control: (d), which adds nothing to the three
+    // calls, at the same rate and measured the same way. Its "overhead" is what this machine and
+    // method report for no work at all.
+    const atHalfRate = (name: string, url: string, pids: Record<string, number>, extra: Partial<LoadJob>) =>
+      worker.run(
+        job(name, url, pids, {
+          connections: plan.latencyConnections,
+          overallRate: targetRps,
+          durationSeconds: plan.halfRateSeconds,
+          probe: { origin: slow.origin, userIds: users, intervalMs: plan.probeIntervalMs },
+          ...extra,
+        }),
+        servers,
+      );
+    const halfResult = await atHalfRate('latency-half-rate', floorplanSlow.url, slowPids, { warmupRequests: 0, metricsUrl: floorplanSlow.metricsUrl });
+    const halfRow = serverRow(halfResult);
+    const half = rateRun(halfResult, halfRow);
+    const referenceResult = await atHalfRate('latency-half-rate-reference', floorSlow.url, { server: floorSlow.child.pid, upstreams: slow.child.pid }, {
+      warmupRequests: plan.cpuRoundWarmupRequests,
+    });
+    const reference = rateRun(referenceResult, serverRow(referenceResult));
     let autocannonPacing: LatencyPhase['halfRate']['autocannonPacing'];
     if (plan.autocannonRateCheck) {
       const bursty = serverRow(
@@ -708,28 +723,13 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       autocannonPacing = { rps: bursty.rps, p50Ms: bursty.p50Ms, p99Ms: bursty.p99Ms };
       log(`  same rate with autocannon overallRate (bursts each second): p50 ${bursty.p50Ms.toFixed(2)} / p99 ${bursty.p99Ms.toFixed(2)} ms`);
     }
-    const reference: RateRun = {
-      rps: control.rps,
-      p50Ms: control.p50Ms,
-      p99Ms: control.p99Ms,
-      cpuUsPerReq: control.cpuUsPerReq,
-      criticalPath: { samples: controlProbe.samples, p50Ms: controlProbe.p50Ms, p99Ms: controlProbe.p99Ms, failures: controlProbe.failures },
-      overheadP50Ms: round(control.p50Ms - controlProbe.p50Ms, 3),
-      overheadP99Ms: round(control.p99Ms - controlProbe.p99Ms, 3),
-    };
     const latency: LatencyPhase = {
       upstreamLatencyMs: UPSTREAM_LATENCY_MS,
       connections: plan.latencyConnections,
       saturation,
       halfRate: {
+        ...half,
         targetRps,
-        rps: half.rps,
-        p50Ms: half.p50Ms,
-        p99Ms: half.p99Ms,
-        cpuUsPerReq: half.cpuUsPerReq,
-        criticalPath: { samples: probe.samples, p50Ms: probe.p50Ms, p99Ms: probe.p99Ms, failures: probe.failures },
-        overheadP50Ms: round(half.p50Ms - probe.p50Ms, 3),
-        overheadP99Ms: round(half.p99Ms - probe.p99Ms, 3),
         upstreamCallsPerRequest: floorplanFacts(halfResult).upstreamCallsPerRequest,
         runtime: runtimeFacts(halfResult),
         ...(autocannonPacing === undefined ? {} : { autocannonPacing }),
@@ -741,14 +741,8 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       `  in that window: ${runtime.minorGc.count} scavenges (mean ${runtime.minorGc.meanMs.toFixed(2)} ms), ${runtime.majorGc.count} mark-compacts ` +
         `(mean ${runtime.majorGc.meanMs.toFixed(2)} ms), ${runtime.incrementalGc.count} incremental marking steps (${runtime.incrementalGc.totalMs.toFixed(0)} ms in all)`,
     );
-    log(
-      `  half rate ${targetRps} req/s: Floorplan p50 ${half.p50Ms.toFixed(2)} / p99 ${half.p99Ms.toFixed(2)} ms, ` +
-        `critical path p50 ${probe.p50Ms.toFixed(2)} / p99 ${probe.p99Ms.toFixed(2)} ms → overhead p99 ${latency.halfRate.overheadP99Ms.toFixed(2)} ms`,
-    );
-    log(
-      `  control (d) at the same rate: p50 ${reference.p50Ms.toFixed(2)} / p99 ${reference.p99Ms.toFixed(2)} ms, critical path p50 ` +
-        `${reference.criticalPath.p50Ms.toFixed(2)} / p99 ${reference.criticalPath.p99Ms.toFixed(2)} ms → overhead p99 ${reference.overheadP99Ms.toFixed(2)} ms`,
-    );
+    log(describeRateRun(`half rate ${targetRps} req/s: Floorplan`, half));
+    log(describeRateRun('control (d) at the same rate:', reference));
     if (half.rps < targetRps * 0.9) warnings.push(`latency-half-rate: asked for ${targetRps} req/s but got ${half.rps.toFixed(0)}; the overhead was measured at a lower rate.`);
 
     // Warnings a reader needs before trusting the table.
@@ -757,7 +751,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       ...BASELINES.map(({ key }) => [key, rows[key]] as [string, ServerRow]),
       ...scaling.map((r) => [r.name, r] as [string, ServerRow]),
       ['latency-saturation', saturation],
-      ['latency-half-rate', half],
+      ['latency-half-rate', halfRow],
     ];
     for (const [name, row] of allRows) {
       if (row.errors + row.non2xx > 0) warnings.push(`${name}: ${row.errors} errors and ${row.non2xx} non-2xx responses in the window.`);
@@ -773,7 +767,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
         warnings.push(`${name}: ${facts.upstreamFailures} upstream calls failed (${how}); their panels were degraded.`);
       }
     }
-    if (probe.failures > 0) warnings.push(`critical-path probe: ${probe.failures} probes failed.`);
+    if (half.criticalPath.failures > 0) warnings.push(`critical-path probe: ${half.criticalPath.failures} probes failed.`);
 
     const ratio = (a: number, b: number) => round(a / b, 2);
     const ratios = Object.fromEntries(

@@ -86,6 +86,9 @@ const semverString = z.string().refine((v) => valid(v) !== null, 'must be a sema
 const minAppVersion = z.union([semverString, z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), semverString)]);
 const flagName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'must be a feature flag name such as "floor.plus-rebate"');
 
+/** What Floor.sort must fit: the schema's Int, 32 bits. */
+const GRAPHQL_INT = 'must fit a GraphQL Int (−2147483648 to 2147483647)';
+
 function floorsFileSchema(locales: readonly string[]) {
   const perLocale = <T extends z.ZodType>(value: T) =>
     z.strictObject(Object.fromEntries(locales.map((l) => [l, value])) as Record<string, T>);
@@ -97,9 +100,7 @@ function floorsFileSchema(locales: readonly string[]) {
     zeroText: perLocale(z.string()).optional(),
     style: z.array(z.string().regex(STYLE, 'must be lower-case style tokens such as "bold"')).default([]),
     // The schema's Floor.sort is an Int: 32 bits, checked here rather than failing the panel at serialisation.
-    sort: integer()
-      .min(-2_147_483_648, 'must fit a GraphQL Int (−2147483648 to 2147483647)')
-      .max(2_147_483_647, 'must fit a GraphQL Int (−2147483648 to 2147483647)'),
+    sort: integer().min(-2_147_483_648, GRAPHQL_INT).max(2_147_483_647, GRAPHQL_INT),
     enabled: z.boolean().default(true),
     hideWhenZero: z.boolean().default(false),
     flag: flagName.optional(),
