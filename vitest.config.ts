@@ -10,6 +10,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/record-node-version.ts'],
     // The real-Unleash suites run with `npm run test:e2e` (vitest.e2e.config.ts), after npm test in CI.
     exclude: [...configDefaults.exclude, 'test/e2e/**'],
     // Integration suites start real servers on loopback; keep files in parallel but bounded.

@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/e2e/**/*.e2e.test.ts'],
+    globalSetup: ['test/support/record-node-version.ts'],
     fileParallelism: false,
     maxWorkers: 1,
     testTimeout: 60_000,

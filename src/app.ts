@@ -231,6 +231,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
         scenes: renderer.scenes(),
         layouts: layouts.source(),
         flags: flags.mode,
+        node: process.version,
         redis: redis === undefined ? 'none' : 'configured',
         upstreams: deps.clients ? 'injected' : Object.fromEntries(UPSTREAMS.map((u) => [u, (deps.upstreams ?? config.upstreams)[u].baseUrl])),
       },

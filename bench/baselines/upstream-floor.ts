@@ -33,6 +33,8 @@ function call(method: 'GET' | 'POST', path: string, payload?: string): Promise<u
     const chunks: Buffer[] = [];
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart: () => undefined,
+      // undici 8 refuses a handler without every response callback.
+      onResponseStart: () => undefined,
       onResponseData: (_controller, chunk) => void chunks.push(chunk),
       onResponseEnd: () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))),
       onResponseError: (_controller, error) => reject(error),

@@ -222,7 +222,7 @@ export class JsonHttp {
     await this.pool.close();
   }
 
-  private shouldRetry(error: Error): boolean {
+  private shouldRetry(error: unknown): boolean {
     if (!(error instanceof UpstreamError)) return false;
     const transient = error.outcome === 'network_error' || (error.outcome === 'http_error' && RETRYABLE_STATUS.has(error.status ?? 0));
     return transient && this.budget.canSpend();
