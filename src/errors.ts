@@ -19,6 +19,11 @@ export const ClientErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   /** The query is too deep, too costly, has too many aliases or tokens: rewrite it. */
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  /**
+   * Floorplan is too busy to answer this request within its deadline and refused it at once:
+   * HTTP 503 with Retry-After. Keep showing the last panel and retry after the delay.
+   */
+  OVERLOADED: 'OVERLOADED',
   /** A dependency the whole request needs is down (e.g. the identity provider's keys): HTTP 503, retry later. */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** Anything unexpected; the detail is logged, never sent. */
@@ -44,6 +49,8 @@ export const ErrorCode = {
   BUILDER_FAILED: 'FLOORPLAN_ERR_BUILDER_FAILED',
   /** An upstream did not answer within its timeout. */
   UPSTREAM_TIMEOUT: 'FLOORPLAN_ERR_UPSTREAM_TIMEOUT',
+  /** An upstream call was cut off (or not started) because the request's own deadline passed: not the upstream's failure. */
+  UPSTREAM_DEADLINE: 'FLOORPLAN_ERR_UPSTREAM_DEADLINE',
   /** An upstream answered with a non-2xx status. */
   UPSTREAM_HTTP_STATUS: 'FLOORPLAN_ERR_UPSTREAM_HTTP_STATUS',
   /** An upstream answered 2xx with a body that breaks its contract. */

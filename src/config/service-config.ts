@@ -24,8 +24,12 @@ const upstreamSchema = z.strictObject({
   retries: integer().min(0).max(5),
   /** Retries may add at most this % of calls on top of first attempts. */
   retryBudgetPercent: z.number().min(0).max(100),
-  /** Consecutive failures (timeouts, network errors, 5xx) that open the circuit. */
-  breakerConsecutiveFailures: integer().positive(),
+  /** Share of calls failing (timeouts, network errors, 5xx) within breakerWindowMs that opens the circuit; between 0 and 1. */
+  breakerFailureRatio: z.number().gt(0).lt(1),
+  /** The sliding window the failure ratio is measured over (at least 1 s: it is sampled in up to 1 s slices). */
+  breakerWindowMs: integer().min(1000).max(600_000),
+  /** Calls the window must hold before the breaker may open: a few failures on a quiet upstream are not a verdict. */
+  breakerMinimumCalls: integer().positive(),
   /** How long an open circuit fails fast before one trial call. */
   breakerHalfOpenAfterMs: integer().positive(),
   /** Calls in flight at once (bulkhead) and how many may wait beyond that. */
@@ -63,7 +67,46 @@ export const serviceConfigSchema = z.strictObject({
     introspection: z.boolean(),
     /** Run operations Apollo has validated before without its per-request pipeline (src/graphql/known-operations.ts). */
     fastPath: z.boolean(),
-  }),
+    /** A client must send a request's headers within this long of starting it, or its socket is closed (slow-header clients). */
+    headersTimeoutMs: integer().min(1000).max(120_000),
+    /** …and the whole request (headers and body) within this long; at least headersTimeoutMs. */
+    requestTimeoutMs: integer().min(1000).max(600_000),
+    /** An idle keep-alive connection is closed after this long; keep it above the load balancer's idle timeout. */
+    keepAliveTimeoutMs: integer().min(1000).max(600_000),
+    /** Open connections beyond this are closed as soon as they are accepted; 0 means no cap. */
+    maxConnections: integer().min(0),
+    /** Admission control of GraphQL requests (src/http/admission.ts): refuse early with 503 OVERLOADED rather than answer late. */
+    admission: z.strictObject({
+      enabled: z.boolean(),
+      /** Requests allowed to run at once before any latency is measured (a fresh process). */
+      initialLimit: integer().positive(),
+      minLimit: integer().positive(),
+      maxLimit: integer().positive(),
+      /** Event-loop lag above this means Floorplan's own CPU is the bottleneck: the limit shrinks and new requests queue. */
+      targetLagMs: integer().positive().max(1000),
+      /** How long a request may wait for a slot; one that would wait longer is refused at once. */
+      maxQueueWaitMs: integer().min(0),
+      /** Sent as Retry-After (and retryAfterMs) with every refusal. */
+      retryAfterSeconds: integer().positive().max(3600),
+    }),
+  })
+    .superRefine((server, ctx) => {
+      if (server.requestTimeoutMs < server.headersTimeoutMs) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['requestTimeoutMs'],
+          message: `must be at least server.headersTimeoutMs (${server.headersTimeoutMs})`,
+        });
+      }
+      const { minLimit, initialLimit, maxLimit } = server.admission;
+      if (!(minLimit <= initialLimit && initialLimit <= maxLimit)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['admission', 'initialLimit'],
+          message: `must lie between minLimit and maxLimit (${minLimit} ≤ initialLimit ≤ ${maxLimit})`,
+        });
+      }
+    }),
   auth: authSchema,
   upstreams: z.strictObject({
     cart: upstreamSchema,
@@ -119,6 +162,9 @@ export const serviceConfigSchema = z.strictObject({
   admin: z.strictObject({
     /** Bearer credential for /admin/*; empty disables the admin endpoints (404). */
     token: z.string(),
+    /** A source address that sends this many wrong admin credentials within failedAttemptsWindowSeconds is refused (429) until the window ends. */
+    maxFailedAttempts: integer().positive(),
+    failedAttemptsWindowSeconds: integer().positive().max(86_400),
   }),
   layouts: z.strictObject({
     /** Watch floors/*.yaml and swap in a valid edit without restart. */
@@ -148,6 +194,7 @@ export type UpstreamsConfig = Readonly<Record<UpstreamName, UpstreamConfig>>;
 const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' | 'int' | 'bool']> = [
   ['HOST', ['server', 'host'], 'string'],
   ['PORT', ['server', 'port'], 'int'],
+  ['HEADERS_TIMEOUT_MS', ['server', 'headersTimeoutMs'], 'int'],
   ['JWT_SECRET', ['auth', 'hs256Secret'], 'string'],
   ['JWT_ISSUER', ['auth', 'issuer'], 'string'],
   ['JWT_AUDIENCE', ['auth', 'audience'], 'string'],

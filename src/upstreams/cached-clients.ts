@@ -29,12 +29,17 @@ export function withPromotionCache(clients: UpstreamClients, cache: TieredCache<
   };
 }
 
-/** `promise`, or a timeout once `deadline` passes first. */
+/** `promise`, or a `deadline` failure once `deadline` passes first (time the process was too busy is given back). */
 function within<T>(promise: Promise<T>, deadline: Deadline): Promise<T> {
   const remainingMs = deadline.remainingMs();
   if (remainingMs <= 0) return Promise.reject(deadlinePassed());
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(deadlinePassed()), remainingMs);
+    const due = () => {
+      const leftMs = deadline.remainingMs();
+      if (leftMs > 0) timer = setTimeout(due, leftMs);
+      else reject(deadlinePassed());
+    };
+    let timer = setTimeout(due, remainingMs);
     promise.then(
       (value) => {
         clearTimeout(timer);
@@ -49,5 +54,5 @@ function within<T>(promise: Promise<T>, deadline: Deadline): Promise<T> {
 }
 
 function deadlinePassed(): UpstreamError {
-  return new UpstreamError('promotion', 'timeout', 'POST /promotions/query: the request deadline passed while waiting');
+  return new UpstreamError('promotion', 'deadline', 'POST /promotions/query: the request deadline passed while waiting');
 }

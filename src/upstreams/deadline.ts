@@ -4,17 +4,79 @@
  * to whichever comes first, its per-attempt timeout or the deadline, so a call still running
  * when the budget is spent is abandoned just the same — without an AbortController, a timer
  * and an abort listener per call, or a timer per request to cancel once it is answered.
+ *
+ * A budget does not run out while Floorplan's own event loop is saturated (see
+ * {@link saturatedUntil}). When a burst of connections keeps the loop busy for a second, the
+ * upstream answers sit unread in their sockets: a timer firing then would turn Floorplan's own
+ * overload into an empty panel and, counted against the upstream, into an open breaker. So an
+ * expiry that falls while the loop is saturated moves to just after it (one grace period to
+ * read what arrived), at most {@link MAX_STRETCH} times the budget. A loop that is merely
+ * waiting — on a frozen upstream, say — is not saturated, and its deadlines fire on time.
+ * Admission control (src/http/admission.ts) is what keeps saturation short.
  */
-export class Deadline {
-  private readonly at: number;
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
-  constructor(budgetMs: number) {
-    this.at = performance.now() + budgetMs;
+/** How often the loop's utilization is sampled. */
+const SAMPLE_MS = 25;
+/** A sample period this busy (share of wall time) counts as saturated. */
+const SATURATED = 0.9;
+/** After saturation ends, this long to read the answers that queued up meanwhile. */
+const GRACE_MS = 50;
+/** However long the loop stays saturated, a budget stretches at most this many times. */
+export const MAX_STRETCH = 4;
+
+let lastSample = performance.now();
+let lastUtilization: EventLoopUtilization | undefined;
+let saturatedAt = -Infinity;
+let sampler: NodeJS.Timeout | undefined;
+
+function sample(): void {
+  const now = performance.now();
+  const busy = performance.eventLoopUtilization(lastUtilization).utilization;
+  // A sampler that fires late was held up by one long turn: saturated too.
+  if (busy >= SATURATED || now - lastSample > SAMPLE_MS + GRACE_MS) saturatedAt = now;
+  lastUtilization = performance.eventLoopUtilization();
+  lastSample = now;
+}
+
+/**
+ * Until when an expiry should wait because the event loop is, or just was, saturated: a time
+ * at or before `now` when it is not. Started on first use; the sampler is unref'd.
+ */
+export function saturatedUntil(now: number = performance.now()): number {
+  if (sampler === undefined) {
+    lastSample = now;
+    lastUtilization = performance.eventLoopUtilization();
+    sampler = setInterval(sample, SAMPLE_MS).unref();
+  }
+  // The turn running now has kept the sampler from firing: the loop is saturated right now.
+  if (now - lastSample > SAMPLE_MS + GRACE_MS) return now + GRACE_MS;
+  return saturatedAt + GRACE_MS;
+}
+
+/** When something due at `dueAt` (of a `budgetMs` started at `startedAt`) should expire, given saturation. */
+export function expiryAt(startedAt: number, budgetMs: number, now: number = performance.now()): number {
+  const dueAt = startedAt + budgetMs;
+  const until = saturatedUntil(now);
+  if (until <= dueAt) return dueAt;
+  return Math.min(until, startedAt + MAX_STRETCH * budgetMs);
+}
+
+export class Deadline {
+  private readonly startedAt: number;
+
+  /** `startedAt` (performance.now()) defaults to now. */
+  constructor(
+    private readonly budgetMs: number,
+    startedAt: number = performance.now(),
+  ) {
+    this.startedAt = startedAt;
   }
 
-  /** Milliseconds left; zero or less once the deadline has passed. */
+  /** Milliseconds left; zero or less once passed. It does not run out while the process is saturated. */
   remainingMs(): number {
-    return this.at - performance.now();
+    const now = performance.now();
+    return expiryAt(this.startedAt, this.budgetMs, now) - now;
   }
 
   get passed(): boolean {

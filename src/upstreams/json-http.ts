@@ -6,6 +6,14 @@
  * {@link UpstreamError}; nothing upstream can crash the caller or hold a request past its
  * deadline.
  *
+ * The breaker and the retries judge the upstream, never Floorplan: a call cut off by the
+ * request's own deadline (outcome `deadline`) — because the process was busy, the request
+ * waited in the bulkhead or the pool, or the upstream was merely slower than what was left of
+ * the budget — counts for neither. The upstream's own timeout starts when the request has been
+ * written to its socket, not while it waits for a connection. The breaker opens on a failure
+ * rate over a time window with a minimum number of calls (cockatiel's SamplingBreaker), so a
+ * burst of a few failures in a row cannot open it.
+ *
  * An attempt is undici's `dispatch` with a handler that collects the body, not `request`:
  * no body stream, no AbortController or abort listener per attempt, no promise race. Measured on loopback
  * against the demo cart: ~45 µs CPU per call instead of ~150 µs through `request` wrapped in
@@ -17,18 +25,19 @@ import {
   bulkhead,
   circuitBreaker,
   CircuitState,
-  ConsecutiveBreaker,
   ExponentialBackoff,
   handleWhen,
   IsolatedCircuitError,
   retry,
+  SamplingBreaker,
   wrap,
   type IPolicy,
 } from 'cockatiel';
 import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { UpstreamName } from './contracts.ts';
-import type { Deadline } from './deadline.ts';
+import { expiryAt, type Deadline } from './deadline.ts';
+import { UnreachableCaseError } from '../errors.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { UpstreamError, type UpstreamOutcome } from './upstream-error.ts';
 
@@ -43,8 +52,15 @@ export interface ResilienceOptions {
   readonly retries: number;
   /** Retries may add at most this percentage of calls on top of first attempts (a retry budget). */
   readonly retryBudgetPercent: number;
-  /** Consecutive failures that open the circuit: calls then fail at once without touching the upstream. */
-  readonly breakerConsecutiveFailures: number;
+  /**
+   * Share of calls (0–1, exclusive) that must fail — timeouts, network errors, 5xx — within
+   * `breakerWindowMs` to open the circuit: calls then fail at once without touching the upstream.
+   */
+  readonly breakerFailureRatio: number;
+  /** The sliding window the failure ratio is measured over. */
+  readonly breakerWindowMs: number;
+  /** Calls the window must hold before it can open the circuit at all (a quiet upstream is judged on enough evidence). */
+  readonly breakerMinimumCalls: number;
   /** How long an open circuit waits before letting one trial call through. */
   readonly breakerHalfOpenAfterMs: number;
   /** Calls in flight at once; more wait in a queue of maxQueued, beyond that they fail at once. */
@@ -56,7 +72,7 @@ export interface JsonHttpOptions {
   readonly upstream: UpstreamName;
   /** e.g. http://127.0.0.1:4001/cart; paths are appended to its path. */
   readonly baseUrl: string;
-  /** One attempt, connect to last body byte. */
+  /** One attempt, from the request written to its socket to the last body byte. */
   readonly timeoutMs: number;
   /** Keep-alive connections in the pool. */
   readonly connections: number;
@@ -74,7 +90,7 @@ const MAX_BODY_BYTES = 8 * 1024 * 1024;
 /** Why an attempt was given up before its answer was complete. */
 class AttemptAbandoned extends Error {
   constructor(
-    readonly outcome: 'timeout' | 'malformed',
+    readonly outcome: 'timeout' | 'deadline' | 'malformed',
     message: string,
   ) {
     super(message);
@@ -92,6 +108,11 @@ interface RawAnswer {
  * with undici's error, or with {@link abandon} (timeout, deadline, oversized body), which
  * also aborts the request — at once if it is on a socket, or as soon as it gets one if it
  * was still queued in the pool.
+ *
+ * It owns the attempt's one timer. Until the request is written, only the request's deadline
+ * bounds the wait: a request queued for a pool connection waits in Floorplan's own queue, so
+ * running out of budget there is `deadline`, not the upstream's fault. Once written, the
+ * upstream's own timeout runs (`timeout`), unless the deadline comes first.
  */
 class AnswerCollector implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
@@ -100,16 +121,46 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
   private status = 0;
   private readonly chunks: Buffer[] = [];
   private size = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** When the request was written to its socket. */
+  private sentAt = 0;
 
   constructor(
     private readonly resolve: (answer: RawAnswer) => void,
     private readonly reject: (error: Error) => void,
-    private readonly onSettle: () => void,
-  ) {}
+    private readonly timeoutMs: number,
+    private readonly deadline: Deadline | undefined,
+  ) {
+    if (deadline !== undefined) this.timer = setTimeout(deadlineDue, deadline.remainingMs(), this);
+  }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     if (this.abandoned !== undefined) controller.abort(this.abandoned);
     else this.controller = controller;
+  }
+
+  onRequestSent(): void {
+    if (this.settled) return;
+    const remainingMs = this.deadline === undefined ? Infinity : this.deadline.remainingMs();
+    if (this.timeoutMs >= remainingMs) return;
+    this.sentAt = performance.now();
+    clearTimeout(this.timer);
+    this.timer = setTimeout(timeoutDue, this.timeoutMs, this);
+  }
+
+  /** The deadline timer fired; while Floorplan's loop is saturated the answer may be waiting unread, so expiry waits (deadline.ts). */
+  deadlineDue(): void {
+    const leftMs = (this.deadline as Deadline).remainingMs();
+    if (leftMs > 0) this.timer = setTimeout(deadlineDue, leftMs, this);
+    else this.abandon(new AttemptAbandoned('deadline', 'the request deadline passed before it answered'));
+  }
+
+  /** The upstream's timeout fired; an answer left unread while Floorplan's loop was saturated is not the upstream's delay. */
+  timeoutDue(): void {
+    const now = performance.now();
+    const leftMs = expiryAt(this.sentAt, this.timeoutMs, now) - now;
+    if (leftMs > 0) this.timer = setTimeout(timeoutDue, leftMs, this);
+    else this.abandon(new AttemptAbandoned('timeout', 'no complete answer within its timeout after the request was sent'));
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
@@ -150,15 +201,25 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
   private settle(): boolean {
     if (this.settled) return false;
     this.settled = true;
-    this.onSettle();
+    clearTimeout(this.timer);
     return true;
   }
+}
+
+function deadlineDue(collector: AnswerCollector): void {
+  collector.deadlineDue();
+}
+
+function timeoutDue(collector: AnswerCollector): void {
+  collector.timeoutDue();
 }
 
 export const DEFAULT_RESILIENCE: ResilienceOptions = {
   retries: 1,
   retryBudgetPercent: 10,
-  breakerConsecutiveFailures: 5,
+  breakerFailureRatio: 0.5,
+  breakerWindowMs: 10_000,
+  breakerMinimumCalls: 20,
   breakerHalfOpenAfterMs: 5000,
   maxConcurrent: 256,
   maxQueued: 1024,
@@ -186,12 +247,20 @@ export class JsonHttp {
     this.budget = new RetryBudget(resilience.retryBudgetPercent / 100);
 
     const breaker = circuitBreaker(
-      // A 4xx or a contract breach is the upstream answering: it is up. Only outages trip the breaker.
+      // A 4xx or a contract breach is the upstream answering: it is up. Only outages trip the
+      // breaker; an error it does not handle (`deadline` among them) counts neither way.
       handleWhen(
         (error) =>
           error instanceof UpstreamError && (error.outcome === 'timeout' || error.outcome === 'network_error' || (error.status ?? 0) >= 500),
       ),
-      { halfOpenAfter: resilience.breakerHalfOpenAfterMs, breaker: new ConsecutiveBreaker(resilience.breakerConsecutiveFailures) },
+      {
+        halfOpenAfter: resilience.breakerHalfOpenAfterMs,
+        breaker: new SamplingBreaker({
+          threshold: resilience.breakerFailureRatio,
+          duration: resilience.breakerWindowMs,
+          minimumRps: resilience.breakerMinimumCalls / (resilience.breakerWindowMs / 1000),
+        }),
+      },
     );
     breaker.onStateChange((state) => {
       const name = state === CircuitState.Closed ? 'closed' : state === CircuitState.HalfOpen ? 'half-open' : 'open';
@@ -239,7 +308,7 @@ export class JsonHttp {
     let outcome: UpstreamOutcome = 'ok';
     this.budget.deposit();
     try {
-      if (deadline?.passed) throw new UpstreamError(this.upstream, 'timeout', `${method} ${path} not attempted: the request deadline had passed`);
+      if (deadline?.passed) throw new UpstreamError(this.upstream, 'deadline', `${method} ${path} not attempted: the request deadline had passed`);
       const payload = await this.policy.execute(() => this.fetchJson(method, path, body, deadline));
       const parsed = schema.safeParse(payload);
       if (!parsed.success) {
@@ -275,17 +344,12 @@ export class JsonHttp {
     }
   }
 
-  /** Sends the request and reads the whole answer, within `timeoutMs` and the deadline, whichever ends first. */
+  /** Sends the request and reads the whole answer, within `timeoutMs` of sending it and the deadline, whichever ends first. */
   private attempt(method: 'GET' | 'POST', path: string, body: string | undefined, deadline: Deadline | undefined): Promise<RawAnswer> {
-    const remainingMs = deadline === undefined ? Infinity : deadline.remainingMs();
-    // A retry's backoff may have outlasted the deadline.
-    if (remainingMs <= 0) return Promise.reject(new AttemptAbandoned('timeout', 'the request deadline passed'));
+    // A wait in the bulkhead's queue or a retry's backoff may have outlasted the deadline.
+    if (deadline?.passed) return Promise.reject(new AttemptAbandoned('deadline', 'the request deadline passed before it was sent'));
     return new Promise<RawAnswer>((resolve, reject) => {
-      const collector = new AnswerCollector(resolve, reject, () => clearTimeout(timer));
-      const timer =
-        remainingMs < this.timeoutMs
-          ? setTimeout(() => collector.abandon(new AttemptAbandoned('timeout', 'the request deadline passed')), remainingMs)
-          : setTimeout(() => collector.abandon(new AttemptAbandoned('timeout', `no complete answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const collector = new AnswerCollector(resolve, reject, this.timeoutMs, deadline);
       try {
         this.pool.dispatch(
           { origin: this.origin, method, path: this.basePath + path, headers: body === undefined ? ACCEPT_JSON : JSON_HEADERS, body },
@@ -301,9 +365,16 @@ export class JsonHttp {
   private toUpstreamError(error: unknown, method: string, path: string, deadline: Deadline | undefined): UpstreamError {
     if (error instanceof UpstreamError) return error;
     if (error instanceof AttemptAbandoned) {
-      return error.outcome === 'timeout'
-        ? new UpstreamError(this.upstream, 'timeout', `${method} ${path} timed out: ${error.message}`)
-        : new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a ${error.message}`);
+      switch (error.outcome) {
+        case 'timeout':
+          return new UpstreamError(this.upstream, 'timeout', `${method} ${path} timed out: ${error.message} (${this.timeoutMs} ms)`);
+        case 'deadline':
+          return new UpstreamError(this.upstream, 'deadline', `${method} ${path} cut off: ${error.message}`);
+        case 'malformed':
+          return new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a ${error.message}`);
+        default:
+          throw new UnreachableCaseError(error.outcome);
+      }
     }
     if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
       return new UpstreamError(this.upstream, 'circuit_open', `${method} ${path} not attempted: the circuit is open after repeated failures`);
@@ -311,7 +382,10 @@ export class JsonHttp {
     if (error instanceof BulkheadRejectedError) {
       return new UpstreamError(this.upstream, 'rejected', `${method} ${path} not attempted: too many calls in flight`);
     }
-    if ((error as { name?: string }).name === 'AbortError' || deadline?.passed === true) {
+    if (deadline?.passed === true) {
+      return new UpstreamError(this.upstream, 'deadline', `${method} ${path} cut off: the request deadline passed`, { cause: error });
+    }
+    if ((error as { name?: string }).name === 'AbortError') {
       return new UpstreamError(this.upstream, 'timeout', `${method} ${path} timed out`, { cause: error });
     }
     const detail = (error as { code?: string; message?: string }).code ?? (error as Error).message;

@@ -5,12 +5,17 @@ import type { UpstreamName } from './contracts.ts';
 /**
  * How an upstream call ended, as counted in `floorplan_upstream_requests_total{outcome}`:
  * `circuit_open` (not attempted: the breaker is open), `rejected` (not attempted: bulkhead
- * full), `killed` (not attempted: an operator's kill switch is on).
+ * full), `killed` (not attempted: an operator's kill switch is on), `deadline` (cut off, or
+ * not attempted, because Floorplan's own request deadline passed — the process was busy or
+ * the call waited in Floorplan's queues; not the upstream's failure, so breakers and retries
+ * ignore it). `timeout` is the upstream's: no complete answer within its timeout of the
+ * request being sent.
  */
-export type UpstreamOutcome = 'ok' | 'timeout' | 'http_error' | 'malformed' | 'network_error' | 'circuit_open' | 'rejected' | 'killed';
+export type UpstreamOutcome = 'ok' | 'timeout' | 'deadline' | 'http_error' | 'malformed' | 'network_error' | 'circuit_open' | 'rejected' | 'killed';
 
 const CODE_OF: Record<Exclude<UpstreamOutcome, 'ok'>, ErrorCode> = {
   timeout: ErrorCode.UPSTREAM_TIMEOUT,
+  deadline: ErrorCode.UPSTREAM_DEADLINE,
   http_error: ErrorCode.UPSTREAM_HTTP_STATUS,
   malformed: ErrorCode.UPSTREAM_MALFORMED,
   network_error: ErrorCode.UPSTREAM_NETWORK,

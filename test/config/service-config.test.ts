@@ -29,7 +29,19 @@ function problems(env: NodeJS.ProcessEnv, options: Omit<LoadServiceConfigOptions
 describe('loadServiceConfig defaults', () => {
   it('loads config/default.yaml when no environment variable is set', () => {
     const config = load();
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 4000, bodyLimitBytes: 65536, shutdownGraceMs: 10000, introspection: true, fastPath: true });
+    expect(config.server).toEqual({
+      host: '127.0.0.1',
+      port: 4000,
+      bodyLimitBytes: 65536,
+      shutdownGraceMs: 10000,
+      introspection: true,
+      fastPath: true,
+      headersTimeoutMs: 10000,
+      requestTimeoutMs: 30000,
+      keepAliveTimeoutMs: 65000,
+      maxConnections: 10000,
+      admission: { enabled: true, initialLimit: 32, minLimit: 4, maxLimit: 1000, targetLagMs: 30, maxQueueWaitMs: 50, retryAfterSeconds: 1 },
+    });
     expect(config.auth).toEqual({
       mode: 'hs256',
       hs256Secret: 'floorplan-demo-secret-do-not-use-in-production',
@@ -190,7 +202,7 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
 
   it('points at the auth section when jwks mode is chosen without a JWKS URL', () => {
     expect(problems({ AUTH_MODE: 'jwks' })).toEqual([
-      '`auth.jwksUrl` must be an http:// or https:// URL, but got: nothing (config/default.yaml:18)',
+      '`auth.jwksUrl` must be an http:// or https:// URL, but got: nothing (config/default.yaml:40)',
     ]);
   });
 
@@ -199,6 +211,15 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
       '`server.port` must be a whole number, but got: "abc" (set by PORT)',
       '`upstreams.cart.baseUrl` must be an http:// or https:// URL, but got: "cart" (set by UPSTREAM_CART_URL)',
       '`log.level` must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent", but got: "loud" (set by LOG_LEVEL)',
+    ]);
+  });
+
+  it('refuses a request timeout shorter than the headers timeout, and an initial admission limit outside its bounds', () => {
+    expect(problems({ HEADERS_TIMEOUT_MS: '40000' })).toEqual([
+      '`server.requestTimeoutMs` must be at least server.headersTimeoutMs (40000), but got: 30000 (config/default.yaml:20)',
+    ]);
+    expect(problems({}, { overrides: { server: { admission: { initialLimit: 2000 } } } })).toEqual([
+      '`server.admission.initialLimit` must lie between minLimit and maxLimit (4 ≤ initialLimit ≤ 1000), but got: 2000 (set by overrides)',
     ]);
   });
 
@@ -225,7 +246,7 @@ describe('loadServiceConfig with its own config folder', () => {
     const dir = configDir({ 'default.yaml': DEFAULT_YAML.replace('  bodyLimitBytes: 65536', '  bodyLimitByte: 65536') });
     expect(problems({}, { dir })).toEqual([
       `\`server.bodyLimitBytes\` must be an integer, but got: nothing (${dir}/default.yaml:6)`,
-      `\`server.bodyLimitByte\` is not a known key (a typo?); the known keys are host, port, bodyLimitBytes, shutdownGraceMs, introspection, fastPath (${dir}/default.yaml:8)`,
+      `\`server.bodyLimitByte\` is not a known key (a typo?); the known keys are host, port, bodyLimitBytes, shutdownGraceMs, introspection, fastPath, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, admission (${dir}/default.yaml:8)`,
     ]);
   });
 

@@ -34,7 +34,7 @@ describe('a panel while one upstream misbehaves (deadline 250 ms, real HTTP)', (
   beforeAll(async () => {
     // Breakers would turn repeated faults into instant failures; kept closed so every request
     // really meets the fault and the deadline alone bounds it.
-    const calm = { breakerConsecutiveFailures: 1_000_000 };
+    const calm = { breakerMinimumCalls: 1_000_000 };
     h = await startHarness({
       config: { limits: { requestDeadlineMs: DEADLINE_MS }, upstreams: { cart: calm, promotion: calm, settlement: calm } },
     });

@@ -7,7 +7,7 @@ describe('a panel under upstream faults (DEMO_FAULTS)', () => {
   let h: Harness;
   beforeAll(async () => {
     // This suite classifies faults one by one; breakers (tested in resilience.test.ts) stay closed here.
-    const calm = { breakerConsecutiveFailures: 10_000 };
+    const calm = { breakerMinimumCalls: 10_000 };
     h = await startHarness({
       faults: 'promotion:hang',
       config: { upstreams: { cart: calm, promotion: { ...calm, timeoutMs: 150 }, settlement: calm } },

@@ -48,7 +48,7 @@ describe('withPromotionCache and the request deadline', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(UpstreamError);
-    expect((error as UpstreamError).outcome).toBe('timeout');
+    expect((error as UpstreamError).outcome).toBe('deadline');
     expect(performance.now() - started).toBeLessThan(140);
     // The next request finds the answer the abandoned wait left behind, without a second call.
     await new Promise((done) => setTimeout(done, 200));
@@ -65,7 +65,7 @@ describe('withPromotionCache and the request deadline', () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect((error as UpstreamError).outcome).toBe('timeout');
+    expect((error as UpstreamError).outcome).toBe('deadline');
     expect(upstream.calls()).toBe(0);
     await cache.close();
   });

@@ -94,19 +94,28 @@ describe('JsonHttp resilience', () => {
   it('stops retrying when the retry budget is spent', async () => {
     const upstream = await scripted(status(503));
     cleanups.push(upstream.close);
-    const { http } = await client(upstream.url, { retryBudgetPercent: 10, breakerConsecutiveFailures: 10_000 });
+    const { http } = await client(upstream.url, { retryBudgetPercent: 10, breakerMinimumCalls: 10_000 });
     for (let i = 0; i < 40; i++) await failure(http.get('/x', okSchema));
     // 40 first attempts; the budget allows its reserve of 10 retries plus 10 % of 40 calls, not 40 more.
     expect(upstream.calls()).toBeGreaterThanOrEqual(40 + 10);
     expect(upstream.calls()).toBeLessThanOrEqual(40 + 10 + 4);
   });
 
-  it('opens the circuit after consecutive outages, then fails fast without calling, then recovers', async () => {
+  it('opens the circuit once the failure rate crosses the ratio over enough calls, fails fast without calling, then recovers', async () => {
     let healthy = false;
     const upstream = await scripted((req, res) => (healthy ? ok(req, res) : status(503)(req, res)));
     cleanups.push(upstream.close);
-    const { http, outcomes, breaker } = await client(upstream.url, { retries: 0, breakerConsecutiveFailures: 3, breakerHalfOpenAfterMs: 200 });
+    const { http, outcomes, breaker } = await client(upstream.url, {
+      retries: 0,
+      breakerFailureRatio: 0.5,
+      breakerWindowMs: 5000,
+      breakerMinimumCalls: 4,
+      breakerHalfOpenAfterMs: 200,
+    });
     for (let i = 0; i < 3; i++) await failure(http.get('/x', okSchema));
+    // Three failures are under the minimum number of calls: no verdict yet.
+    expect(breaker).toEqual([]);
+    await failure(http.get('/x', okSchema));
     expect(breaker).toEqual(['open']);
     const before = upstream.calls();
     const fast = await failure(http.get('/x', okSchema));
@@ -118,6 +127,32 @@ describe('JsonHttp resilience', () => {
     await expect(http.get('/x', okSchema)).resolves.toEqual({ ok: true });
     expect(breaker).toEqual(['open', 'half-open', 'closed']);
     expect(outcomes.at(-2)).toBe('circuit_open');
+  });
+
+  it('keeps the circuit closed for a run of failures that stays under the failure ratio', async () => {
+    let failing = false;
+    const upstream = await scripted((req, res) => (failing ? status(503)(req, res) : ok(req, res)));
+    cleanups.push(upstream.close);
+    const { http, breaker } = await client(upstream.url, { retries: 0, breakerFailureRatio: 0.5, breakerWindowMs: 5000, breakerMinimumCalls: 10 });
+    for (let i = 0; i < 12; i++) await http.get('/x', okSchema);
+    failing = true;
+    // Ten outages in a row would have opened the old consecutive-failures breaker; 10 of 22 is under half.
+    for (let i = 0; i < 10; i++) await failure(http.get('/x', okSchema));
+    expect(breaker).toEqual([]);
+    // More than half: 13 of 25.
+    for (let i = 0; i < 3; i++) await failure(http.get('/x', okSchema));
+    expect(breaker).toEqual(['open']);
+  });
+
+  it("counts a call cut off by the request's own deadline as deadline, never against the upstream's breaker", async () => {
+    const upstream = await scripted(hang);
+    cleanups.push(upstream.close);
+    const { http, outcomes, breaker } = await client(upstream.url, { breakerFailureRatio: 0.5, breakerWindowMs: 5000, breakerMinimumCalls: 4 }, 5000);
+    const errors = await Promise.all(Array.from({ length: 12 }, () => failure(http.get('/x', okSchema, new Deadline(40)))));
+    expect(new Set(errors.map((e) => e.outcome))).toEqual(new Set(['deadline']));
+    expect(errors[0]!.code).toBe('FLOORPLAN_ERR_UPSTREAM_DEADLINE');
+    expect(outcomes).toEqual(Array(12).fill('deadline'));
+    expect(breaker).toEqual([]);
   });
 
   it('rejects calls beyond the bulkhead instead of queueing without bound', async () => {
@@ -136,7 +171,7 @@ describe('JsonHttp resilience', () => {
     const { http } = await client(upstream.url, {}, 5000);
     const started = performance.now();
     const error = await failure(http.get('/x', okSchema, new Deadline(80)));
-    expect(error.outcome).toBe('timeout');
+    expect(error.outcome).toBe('deadline');
     expect(performance.now() - started).toBeLessThan(2000);
   });
 
@@ -145,7 +180,7 @@ describe('JsonHttp resilience', () => {
     cleanups.push(upstream.close);
     const { http } = await client(upstream.url);
     const spent = new Deadline(0);
-    expect((await failure(http.get('/x', okSchema, spent))).outcome).toBe('timeout');
+    expect((await failure(http.get('/x', okSchema, spent))).outcome).toBe('deadline');
     expect(upstream.calls()).toBe(0);
   });
 
@@ -173,16 +208,28 @@ describe('JsonHttp resilience', () => {
     expect(written).toBeLessThan(64 * 1024 * 1024);
   });
 
-  it('never sends a call that timed out while waiting for a free connection', async () => {
+  it('never sends a call whose deadline passed while it waited for a free connection', async () => {
     const upstream = await scripted(hang);
     cleanups.push(upstream.close);
-    // 4 connections: the fifth call waits in the pool's queue and times out there.
+    // 4 connections: the fifth call waits in the pool's queue — Floorplan's own — until the deadline.
     const { http, outcomes } = await client(upstream.url, {}, 150);
-    const errors = await Promise.all([1, 2, 3, 4, 5].map(() => failure(http.get('/x', okSchema))));
-    expect(errors.map((e) => e.outcome)).toEqual(['timeout', 'timeout', 'timeout', 'timeout', 'timeout']);
+    const errors = await Promise.all([1, 2, 3, 4, 5].map(() => failure(http.get('/x', okSchema, new Deadline(100)))));
+    expect(errors.map((e) => e.outcome)).toEqual(['deadline', 'deadline', 'deadline', 'deadline', 'deadline']);
     expect(outcomes).toHaveLength(5);
     // The four sent ones were aborted, freeing their connections; the queued one was dropped, not sent.
     await new Promise((done) => setTimeout(done, 100));
     expect(upstream.calls()).toBe(4);
+  });
+
+  it('measures the upstream timeout from when the request was written, not while it queued for a connection', async () => {
+    const slowOk = (req: IncomingMessage, res: ServerResponse) => setTimeout(() => ok(req, res), 150);
+    const upstream = await scripted(slowOk);
+    cleanups.push(upstream.close);
+    // Each answer takes 150 ms of a 250 ms timeout; the fifth call first waits ~150 ms for one of the 4 connections,
+    // so from dispatch it takes ~300 ms: over the timeout if the wait counted, well within it from the write.
+    const { http, outcomes } = await client(upstream.url, {}, 250);
+    const answers = await Promise.all([1, 2, 3, 4, 5].map(() => http.get('/x', okSchema)));
+    expect(answers).toEqual(Array(5).fill({ ok: true }));
+    expect(outcomes).toEqual(Array(5).fill('ok'));
   });
 });
