@@ -22,6 +22,7 @@ import { createApolloServer } from './graphql/apollo.ts';
 import { rateLimited, serviceUnavailable, unauthenticated } from './graphql/client-errors.ts';
 import type { GraphQLContext } from './graphql/context.ts';
 import { createPreviewHandler } from './operators/preview.ts';
+import { AdmissionController } from './http/admission.ts';
 import { createHttpServer } from './http/server.ts';
 import { LayoutStore } from './layouts/layout-store.ts';
 import { RequestScope } from './loaders/request-scope.ts';
@@ -157,10 +158,10 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     await apollo.start();
     releases.push(() => apollo.stop());
 
-    async function context(req: IncomingMessage): Promise<GraphQLContext> {
-      // The deadline starts with the request: time spent on a slow Redis for the rate limit
-      // comes out of the same budget as the upstream calls.
-      const deadline = new Deadline(config.limits.requestDeadlineMs);
+    async function context(req: IncomingMessage, admittedAt: number): Promise<GraphQLContext> {
+      // The deadline starts when the request was let in: reading its body, verifying its token
+      // and a slow Redis for the rate limit come out of the same budget as the upstream calls.
+      const deadline = new Deadline(config.limits.requestDeadlineMs, admittedAt);
       let claims;
       try {
         claims = await verify(req.headers.authorization);
@@ -203,6 +204,9 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       layouts: () => layouts.current(),
     });
 
+    const admission = new AdmissionController(config.server.admission, metrics);
+    metrics.watchAdmission(admission);
+    releases.push(async () => admission.close());
     let ready = false;
     const server = createHttpServer({
       apollo,
@@ -212,7 +216,15 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       logger,
       bodyLimitBytes: config.server.bodyLimitBytes,
       isReady: () => ready,
-      admin: { token: config.admin.token, routes: { '/admin/preview': preview } },
+      admission,
+      overloadRetryAfterSeconds: config.server.admission.retryAfterSeconds,
+      connections: config.server,
+      admin: {
+        token: config.admin.token,
+        routes: { '/admin/preview': preview },
+        maxFailedAttempts: config.admin.maxFailedAttempts,
+        failedAttemptsWindowSeconds: config.admin.failedAttemptsWindowSeconds,
+      },
     });
     await new Promise<void>((done, fail) => {
       server.once('error', fail);

@@ -25,13 +25,16 @@ export function serviceUnavailable(message: string, retryAfterSeconds = 5): Grap
   });
 }
 
-/** Whole-request refusal by the per-user rate limit: HTTP 429 with Retry-After, no data. */
+/**
+ * Whole-request refusal by the per-user rate limit: HTTP 429 with Retry-After, no data.
+ * `retryAfterMs` is the header's whole seconds in milliseconds, so the two never disagree.
+ */
 export function rateLimited(retryAfterMs: number): GraphQLError {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
   return new GraphQLError(`too many requests; retry after ${seconds} s`, {
     extensions: {
       code: ClientErrorCode.RATE_LIMITED,
-      retryAfterMs,
+      retryAfterMs: seconds * 1000,
       http: { status: 429, headers: new Map([['retry-after', String(seconds)]]) },
     },
   });

@@ -6,33 +6,64 @@
  *   GET /healthz       the process is up
  *   GET /readyz        it should receive traffic (503 while starting or draining)
  *   GET /metrics       Prometheus text
+ *
+ * GraphQL requests pass admission control first (./admission.ts): beyond what Floorplan can
+ * answer within its deadline they are refused at once with 503 OVERLOADED. Health, readiness
+ * and metrics are never refused. Slow clients are bounded by the headers and request timeouts,
+ * open connections by a cap, and wrong admin credentials are throttled per source address.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { LRUCache } from 'lru-cache';
 import type { ApolloServer, BaseContext, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import { ClientErrorCode, ErrorCode } from '../errors.ts';
 import type { FloorplanMetrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { KnownOperations } from '../graphql/known-operations.ts';
+import type { AdmissionController } from './admission.ts';
 import { LANDING_PAGE_HTML } from './landing-page.ts';
 
 export interface HttpServerOptions<TContext extends BaseContext> {
   readonly apollo: ApolloServer<TContext>;
   /** Runs operations Apollo has validated before without its per-request pipeline; absent: Apollo serves every request. */
   readonly knownOperations?: KnownOperations<TContext>;
-  /** Builds the per-request context; may throw a GraphQLError (e.g. UNAUTHENTICATED). */
-  readonly context: (req: IncomingMessage) => Promise<TContext>;
+  /**
+   * Builds the per-request context; may throw a GraphQLError (e.g. UNAUTHENTICATED).
+   * `admittedAt` (performance.now()) is when admission control let the request run: its
+   * deadline starts there, so verifying the token and the rate limit come out of it too.
+   */
+  readonly context: (req: IncomingMessage, admittedAt: number) => Promise<TContext>;
   readonly metrics: FloorplanMetrics;
   readonly logger: Logger;
   /** Larger bodies are refused with HTTP 413 before they are read. */
   readonly bodyLimitBytes: number;
   readonly isReady: () => boolean;
+  /** Decides which GraphQL requests run now, wait, or are refused; absent: all run at once. */
+  readonly admission?: AdmissionController;
+  /** Retry-After of an OVERLOADED refusal. */
+  readonly overloadRetryAfterSeconds?: number;
+  /** Slow-client and connection bounds (`server.*` in the service config); absent: Node's defaults. */
+  readonly connections?: ConnectionLimits;
   /**
    * Operator endpoints (POST, JSON in and out) behind their own bearer credential, never a
    * user's token. An empty token disables them: they answer 404 like any unknown path.
    */
-  readonly admin?: { readonly token: string; readonly routes: Readonly<Record<string, AdminHandler>> };
+  readonly admin?: {
+    readonly token: string;
+    readonly routes: Readonly<Record<string, AdminHandler>>;
+    /** Wrong credentials a source address may send per window before it is refused (429) for the rest of it. */
+    readonly maxFailedAttempts: number;
+    readonly failedAttemptsWindowSeconds: number;
+  };
+}
+
+export interface ConnectionLimits {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  /** 0: no cap. */
+  readonly maxConnections: number;
 }
 
 /** An operator endpoint: the parsed JSON body in, a status and a JSON body out. */
@@ -119,8 +150,24 @@ function headerMapOf(req: IncomingMessage): HeaderMap {
   return headers;
 }
 
+/** The refusal admission control answers with: built once, it costs only the write. */
+function overloadedAnswer(retryAfterSeconds: number): { readonly body: Buffer; readonly headers: Record<string, string> } {
+  const body = Buffer.from(
+    JSON.stringify({
+      errors: [
+        {
+          message: `Floorplan is overloaded and could not answer in time; keep the last panel and retry after ${retryAfterSeconds} s`,
+          extensions: { code: ClientErrorCode.OVERLOADED, retryAfterMs: retryAfterSeconds * 1000 },
+        },
+      ],
+    }),
+  );
+  return { body, headers: { 'content-type': JSON_TYPE, 'content-length': String(body.length), 'retry-after': String(retryAfterSeconds) } };
+}
+
 export function createHttpServer<TContext extends BaseContext>(options: HttpServerOptions<TContext>): Server {
-  const { apollo, metrics, logger } = options;
+  const { apollo, metrics, logger, admission } = options;
+  const overloaded = overloadedAnswer(options.overloadRetryAfterSeconds ?? 1);
 
   async function graphql(req: IncomingMessage, res: ServerResponse, search: string): Promise<number> {
     const method = (req.method ?? 'GET').toUpperCase();
@@ -128,8 +175,24 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(LANDING_PAGE_HTML);
       return 200;
     }
+    if (admission === undefined) return execute(req, res, method, search, performance.now());
+    // Before the body is read: a refusal should cost as little as possible (Node discards an unread body).
+    let admitted = admission.enter();
+    if (admitted instanceof Promise) admitted = await admitted;
+    if (!admitted.admitted) {
+      res.writeHead(503, overloaded.headers).end(overloaded.body);
+      return 503;
+    }
+    try {
+      return await execute(req, res, method, search, performance.now());
+    } finally {
+      admission.leave();
+    }
+  }
+
+  async function execute(req: IncomingMessage, res: ServerResponse, method: string, search: string, admittedAt: number): Promise<number> {
     let body: unknown;
-    let context = () => options.context(req);
+    let context = () => options.context(req, admittedAt);
     if (method === 'POST') {
       body = parseBody(req, await readBody(req, options.bodyLimitBytes));
       const known = search === '' && isJsonContentType(req) ? options.knownOperations : undefined;
@@ -194,13 +257,36 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     }
   }
 
+  /** Wrong admin credentials per source address in the current window (cleared when it ends). */
+  const adminFailures = new LRUCache<string, { count: number }>({
+    max: 10_000,
+    ttl: (options.admin?.failedAttemptsWindowSeconds ?? 60) * 1000,
+    ttlAutopurge: false,
+  });
+
   async function admin(req: IncomingMessage, res: ServerResponse, handler: AdminHandler): Promise<number> {
     const send = (status: number, body: unknown) => {
       const text = JSON.stringify(body);
       res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) }).end(text);
       return status;
     };
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const failures = adminFailures.get(address);
+    const maxFailures = options.admin?.maxFailedAttempts ?? Infinity;
+    if (failures !== undefined && failures.count >= maxFailures) {
+      // Refused whatever it sends now: a guesser must not learn which guess was right.
+      const seconds = Math.max(1, Math.ceil(adminFailures.getRemainingTTL(address) / 1000));
+      res.setHeader('retry-after', String(seconds));
+      return send(429, { error: `too many wrong admin credentials from this address; retry after ${seconds} s` });
+    }
     if (!adminTokenMatches(req.headers.authorization, options.admin?.token ?? '')) {
+      const count = (failures?.count ?? 0) + 1;
+      // The window starts at the first failure and is not extended by later ones.
+      if (failures === undefined) adminFailures.set(address, { count });
+      else failures.count = count;
+      const throttled = count >= maxFailures;
+      metrics.adminAuthFailure(throttled);
+      logger.warn({ address, url: req.url, failures: count, throttled }, 'wrong admin credential');
       res.setHeader('www-authenticate', 'Bearer realm="floorplan-admin"');
       return send(401, { error: 'the admin endpoints need Authorization: Bearer <ADMIN_TOKEN>' });
     }
@@ -219,7 +305,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     return send(result.status, result.body);
   }
 
-  const server = createServer((req, res) => {
+  function handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     route(req, res).then(
       ([routeName, status]) => metrics.httpRequest(routeName, req.method ?? 'GET', status, (performance.now() - started) / 1000),
@@ -240,9 +326,28 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
         }
       },
     );
-  });
-  // Behind a load balancer: outlive its idle timeout (commonly 60 s) so it never reuses a closed socket.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  }
+
+  const limits = options.connections;
+  const server =
+    limits === undefined
+      ? createServer(handle)
+      : createServer(
+          {
+            headersTimeout: limits.headersTimeoutMs,
+            requestTimeout: limits.requestTimeoutMs,
+            keepAliveTimeout: limits.keepAliveTimeoutMs,
+            // Node checks the two timeouts above on this interval (default 30 s): a slow-header
+            // socket would otherwise be held up to 30 s past its timeout.
+            connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs / 2),
+          },
+          handle,
+        );
+  if (limits === undefined) {
+    // Behind a load balancer: outlive its idle timeout (commonly 60 s) so it never reuses a closed socket.
+    server.keepAliveTimeout = 65_000;
+  } else if (limits.maxConnections > 0) {
+    server.maxConnections = limits.maxConnections;
+  }
   return server;
 }

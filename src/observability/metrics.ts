@@ -3,6 +3,7 @@
  * one process — as in tests — never share or double-register counters.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AdmissionController, ShedReason } from '../http/admission.ts';
 import type { FloorOutcome } from '../floors/renderer.ts';
 import type { RenderedPanel } from '../floors/panel.ts';
 import type { UpstreamName } from '../upstreams/contracts.ts';
@@ -12,8 +13,14 @@ export interface FloorplanMetrics {
   readonly registry: Registry;
   /** Counts one upstream call and its duration. */
   upstreamCall(upstream: UpstreamName, outcome: UpstreamOutcome, durationSeconds: number): void;
-  /** An upstream's circuit breaker changed state. */
+  /** An upstream's circuit breaker changed state (a change to open is also counted). */
   upstreamBreakerState(upstream: UpstreamName, state: 'closed' | 'open' | 'half-open'): void;
+  /** A GraphQL request refused by admission control (HTTP 503 OVERLOADED). */
+  shed(reason: ShedReason): void;
+  /** Reports admission control's limit, running and queued requests at every scrape. */
+  watchAdmission(admission: AdmissionController): void;
+  /** A wrong admin credential, and whether its source address is now refused. */
+  adminAuthFailure(throttled: boolean): void;
   /** Records one HTTP request's duration. */
   httpRequest(route: string, method: string, status: number, durationSeconds: number): void;
   /** A GraphQL request answered by the known-operations fast path or by Apollo's pipeline. */
@@ -55,7 +62,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
 
   const upstreamRequests = new Counter({
     name: 'floorplan_upstream_requests_total',
-    help: 'Calls to upstream services, by upstream (cart|promotion|settlement) and outcome (ok|timeout|http_error|malformed|network_error).',
+    help: "Calls to upstream services, by upstream (cart|promotion|settlement) and outcome (ok|timeout|deadline: cut off by Floorplan's own request deadline|http_error|malformed|network_error|circuit_open|rejected|killed).",
     labelNames: ['upstream', 'outcome'] as const,
     registers: [registry],
   });
@@ -130,11 +137,62 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
     registers: [registry],
   });
   for (const upstream of ['cart', 'promotion', 'settlement'] as const) upstreamBreaker.set({ upstream }, 0);
+  const breakerOpened = new Counter({
+    name: 'floorplan_upstream_breaker_opened_total',
+    help: 'Times an upstream circuit breaker opened (failing fast), by upstream.',
+    labelNames: ['upstream'] as const,
+    registers: [registry],
+  });
+  for (const upstream of ['cart', 'promotion', 'settlement'] as const) breakerOpened.inc({ upstream }, 0);
+
+  const shedRequests = new Counter({
+    name: 'floorplan_shed_total',
+    help: 'GraphQL requests refused by admission control with 503 OVERLOADED, by reason (queue_full: refused on arrival; queue_timeout: waited maxQueueWaitMs without a slot).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const shedBy = { queue_full: shedRequests.labels('queue_full'), queue_timeout: shedRequests.labels('queue_timeout') };
+  let admission: AdmissionController | undefined;
+  new Gauge({
+    name: 'floorplan_admission_limit',
+    help: 'Admission control: the current limit on GraphQL requests running at once (it follows measured latency).',
+    registers: [registry],
+    collect() {
+      if (admission !== undefined) this.set(admission.limit);
+    },
+  });
+  new Gauge({
+    name: 'floorplan_admission_requests',
+    help: 'Admission control: GraphQL requests running and waiting for a slot, by state (running|queued).',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      if (admission === undefined) return;
+      this.set({ state: 'running' }, admission.running);
+      this.set({ state: 'queued' }, admission.queued);
+    },
+  });
+  const adminFailures = new Counter({
+    name: 'floorplan_admin_auth_failures_total',
+    help: 'Wrong admin credentials, by whether the source address is now throttled (refused with 429 until its window ends).',
+    labelNames: ['throttled'] as const,
+    registers: [registry],
+  });
 
   return {
     registry,
     upstreamBreakerState(upstream, state) {
       upstreamBreaker.set({ upstream }, BREAKER_GAUGE[state]);
+      if (state === 'open') breakerOpened.inc({ upstream });
+    },
+    shed(reason) {
+      shedBy[reason].inc();
+    },
+    watchAdmission(controller) {
+      admission = controller;
+    },
+    adminAuthFailure(throttled) {
+      adminFailures.inc({ throttled: String(throttled) });
     },
     upstreamCall(upstream, outcome, durationSeconds) {
       upstreamRequests.inc({ upstream, outcome });

@@ -51,7 +51,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const config = loadServiceConfig({
     env: {},
     overrides: {
-      server: { port: 0, shutdownGraceMs: 2000 },
       log: { level: 'silent' },
       // Generous, so a busy shared machine does not turn a slow panel into a degraded one;
       // the deadline's own tests set it back explicitly.
@@ -59,6 +58,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       // Every request really calls every upstream, so call counts are exact; the cache has its own suite.
       cache: { promotion: { ttlSeconds: 0, staleSeconds: 0 } },
       ...options.config,
+      // A test's own server settings add to these rather than replace them (port 0 above all).
+      server: { port: 0, shutdownGraceMs: 2000, ...options.config?.server },
     },
   });
   const upstreams = {

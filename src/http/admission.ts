@@ -1,0 +1,212 @@
+/**
+ * Admission control at the front door: how many GraphQL requests run at once, and which are
+ * refused — early and cheaply — when Floorplan cannot answer them in time.
+ *
+ * A request that would only be served late is worse than one refused at once: it holds memory
+ * and a connection, its upstream calls are cut off by the deadline, and the user gets an empty
+ * panel after a long wait. What makes Floorplan late is its own CPU, not its upstreams (the
+ * request deadline already bounds waiting for those). So the signal is the event loop's own
+ * queueing delay — how late a 10 ms watchdog timer fires, and how long the turn running right
+ * now has lasted — the one queue every request waits in:
+ *
+ * - At most `limit` requests run at once. While the loop keeps up (lag under `targetLagMs`),
+ *   a request that finds the limit full raises it by one and runs: requests waiting on a slow
+ *   upstream cost no CPU, and Little's law says their number grows with the upstream's latency.
+ *   Each watchdog tick that finds the loop lagging cuts the limit to 90 % of what is running
+ *   (multiplicative decrease, as in Netflix's concurrency-limits AIMD and TCP).
+ * - A request that finds the limit full while the loop lags waits in a FIFO queue for a slot,
+ *   at most `maxQueueWaitMs`. Whether it would get one in time is estimated on arrival from
+ *   the recent completion rate; if not, it is refused there and then (HTTP 503 OVERLOADED), so
+ *   a refusal costs microseconds, not a wait. One that outstays the wait anyway is refused
+ *   when it is due.
+ *
+ * Written here rather than taken from a library: npm has no maintained adaptive limiter for
+ * Node's http server (toobusy-js and overload-protection shed on event-loop lag alone, with no
+ * limit or queue; @fastify/under-pressure is Fastify-only), and the algorithm is ~100 lines.
+ */
+
+export interface AdmissionOptions {
+  /** false: every request runs at once and none is refused (no limit, no queue). */
+  readonly enabled: boolean;
+  /** The limit in a fresh process, before the loop's lag has been seen. */
+  readonly initialLimit: number;
+  /** The limit never falls below this, however busy the loop. */
+  readonly minLimit: number;
+  /** …nor rises above this (a memory bound: every running request holds its buffers). */
+  readonly maxLimit: number;
+  /** Event-loop lag above this means Floorplan's CPU is the bottleneck: the limit shrinks, new requests queue. */
+  readonly targetLagMs: number;
+  /** Longest a request may wait for a slot; one that cannot get one in time is refused at once. */
+  readonly maxQueueWaitMs: number;
+}
+
+/** Why a request was refused, as counted in `floorplan_shed_total{reason}`. */
+export type ShedReason = 'queue_full' | 'queue_timeout';
+
+/** What the controller reports; tests can pass a plain object. */
+export interface AdmissionObserver {
+  shed(reason: ShedReason): void;
+}
+
+/** What a caller learns on arrival: admitted, or refused and why. */
+export type Admission = { readonly admitted: true } | { readonly admitted: false; readonly reason: ShedReason };
+
+const ADMITTED: Admission = Object.freeze({ admitted: true });
+
+interface Waiter {
+  readonly since: number;
+  readonly done: (admission: Admission) => void;
+}
+
+const WATCHDOG_INTERVAL_MS = 10;
+const DECREASE_FACTOR = 0.9;
+/** Completions are counted per window of this length to estimate how fast slots free up. */
+const RATE_WINDOW_MS = 100;
+
+export class AdmissionController {
+  private inFlight = 0;
+  private limitValue: number;
+  private readonly queue: Waiter[] = [];
+  /** Index of the queue's head: shifting an array per dequeue is O(n). */
+  private head = 0;
+  private queueTimer: NodeJS.Timeout | undefined;
+  private readonly watchdog: NodeJS.Timeout | undefined;
+  private lastTick = performance.now();
+  private lastLagMs = 0;
+  private windowStart = performance.now();
+  private windowCompletions = 0;
+  /** Completions per millisecond over the last full window. */
+  private completionRate = 0;
+
+  constructor(
+    private readonly options: AdmissionOptions,
+    private readonly observer?: AdmissionObserver,
+  ) {
+    this.limitValue = options.initialLimit;
+    if (options.enabled) this.watchdog = setInterval(watchdogTick, WATCHDOG_INTERVAL_MS, this).unref();
+  }
+
+  /** The current limit on requests running at once (a gauge). */
+  get limit(): number {
+    return Math.floor(this.limitValue);
+  }
+
+  get running(): number {
+    return this.inFlight;
+  }
+
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** The loop's current lag: the longer of the last tick's lateness and the turn running now. */
+  lagMs(now: number = performance.now()): number {
+    const running = now - this.lastTick - WATCHDOG_INTERVAL_MS;
+    return running > this.lastLagMs ? running : this.lastLagMs;
+  }
+
+  /**
+   * Asks for a slot. Synchronous when the request runs now or is refused at once; a promise
+   * while it waits in the queue. Every admitted request must call {@link leave} exactly once.
+   */
+  enter(): Admission | Promise<Admission> {
+    const now = performance.now();
+    if (!this.options.enabled || this.inFlight < this.limit) return this.admit();
+    if (this.queued === 0 && this.lagMs(now) < this.options.targetLagMs && this.limitValue < this.options.maxLimit) {
+      this.limitValue += 1;
+      return this.admit();
+    }
+    if (this.options.maxQueueWaitMs === 0 || !this.wouldGetASlotInTime()) return this.refuse('queue_full');
+    return new Promise<Admission>((done) => {
+      this.queue.push({ since: now, done });
+      this.queueTimer ??= setTimeout(expireQueue, this.options.maxQueueWaitMs, this);
+    });
+  }
+
+  /** An admitted request has finished (answered, failed or abandoned). */
+  leave(): void {
+    this.inFlight--;
+    this.windowCompletions++;
+    if (this.queued > 0) this.admitWaiting(performance.now());
+  }
+
+  /** Refuses everything still queued, stops the watchdog (shutdown). */
+  close(): void {
+    clearInterval(this.watchdog);
+    clearTimeout(this.queueTimer);
+    this.queueTimer = undefined;
+    while (this.queued > 0) this.take().done({ admitted: false, reason: 'queue_timeout' });
+  }
+
+  /** Once per watchdog tick: the loop's lag, the completion rate, and the limit's decrease. */
+  tick(now: number): void {
+    this.lastLagMs = Math.max(0, now - this.lastTick - WATCHDOG_INTERVAL_MS);
+    this.lastTick = now;
+    if (now - this.windowStart >= RATE_WINDOW_MS) {
+      this.completionRate = this.windowCompletions / (now - this.windowStart);
+      this.windowStart = now;
+      this.windowCompletions = 0;
+    }
+    if (this.lastLagMs > this.options.targetLagMs) {
+      this.limitValue = Math.max(this.options.minLimit, Math.min(this.limitValue, this.inFlight) * DECREASE_FACTOR);
+    }
+    if (this.queued > 0) this.admitWaiting(now);
+  }
+
+  /** Hands free slots to the queue's head, refusing those that waited too long. */
+  admitWaiting(now: number): void {
+    while (this.queued > 0) {
+      const first = this.queue[this.head] as Waiter;
+      if (now - first.since >= this.options.maxQueueWaitMs) {
+        this.take();
+        this.observer?.shed('queue_timeout');
+        first.done({ admitted: false, reason: 'queue_timeout' });
+      } else if (this.inFlight < this.limit) {
+        this.take();
+        first.done(this.admit());
+      } else {
+        break;
+      }
+    }
+    clearTimeout(this.queueTimer);
+    this.queueTimer = this.queued > 0 ? setTimeout(expireQueue, this.options.maxQueueWaitMs - (now - (this.queue[this.head] as Waiter).since), this) : undefined;
+  }
+
+  /** Whether one more waiter would reach a slot within maxQueueWaitMs at the recent completion rate. */
+  private wouldGetASlotInTime(): boolean {
+    // No completions measured yet (a fresh process): allow a queue as long as the limit.
+    if (this.completionRate === 0) return this.queued < this.limit;
+    return (this.queued + 1) / this.completionRate <= this.options.maxQueueWaitMs;
+  }
+
+  private admit(): Admission {
+    this.inFlight++;
+    return ADMITTED;
+  }
+
+  private take(): Waiter {
+    const first = this.queue[this.head] as Waiter;
+    this.queue[this.head++] = undefined as unknown as Waiter;
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    return first;
+  }
+
+  private refuse(reason: ShedReason): Admission {
+    this.observer?.shed(reason);
+    return { admitted: false, reason };
+  }
+}
+
+function watchdogTick(controller: AdmissionController): void {
+  controller.tick(performance.now());
+}
+
+function expireQueue(controller: AdmissionController): void {
+  controller.admitWaiting(performance.now());
+}
