@@ -41,6 +41,18 @@ export interface LoadJob {
   readonly drainMs: number;
   /** Time the upstream critical path directly while the load runs (see BENCHMARKS.md). */
   readonly probe?: CriticalPathProbe;
+  /**
+   * Read every answer and sort it: full panel, degraded panel, shed (503 OVERLOADED) or other
+   * (see {@link AnswerClasses}). A closed-loop job then runs on undici, one Client per
+   * connection, rather than on autocannon, which hands its callers a status and a byte count
+   * but no body. Each connection's first request (connect + first answer) is not measured.
+   */
+  readonly classify?: boolean;
+  /**
+   * With `classify`: also return every full-panel and shed latency, so the orchestrator can pool
+   * several rounds of one row into one percentile.
+   */
+  readonly keepLatencies?: boolean;
 }
 
 /** Times cart → (promotion ∥ settlement), as Floorplan calls them, every `intervalMs`. */
@@ -83,6 +95,45 @@ export interface LoadResult {
   /** Floorplan's /metrics text before and after the window. */
   readonly metrics?: { readonly before: string; readonly after: string };
   readonly probe?: LatencySummary & { readonly failures: number };
+  /** Every answer by what it was, for a job with `classify`. */
+  readonly classes?: AnswerClasses;
+  /**
+   * Open loop with `classify`: arrivals that found every connection busy and waited in the
+   * generator (on the clock). 0 when the server answers — or refuses — as fast as they come.
+   */
+  readonly queuedInGenerator?: number;
+}
+
+/**
+ * The answers of a measured window by what they were, each class with its own latency (sent →
+ * last body byte, ms; `samples` is the class's count):
+ * - full: HTTP 200 whose body has `"degraded":false`;
+ * - degraded: HTTP 200 whose body has `"degraded":true`;
+ * - shed: HTTP 503 whose body names the code `OVERLOADED` (Floorplan refused it to stay within its capacity);
+ * - other: any other status or body; errors: no answer at all (reset, timeout).
+ */
+export interface AnswerClasses {
+  readonly full: LatencySummary;
+  readonly degraded: LatencySummary;
+  readonly shed: LatencySummary;
+  readonly other: number;
+  readonly errors: number;
+  /** Shed answers without a `Retry-After` header (the contract asks for one on each). */
+  readonly shedWithoutRetryAfter: number;
+  /**
+   * Open loop: full and shed latency from the moment the request got a connection rather than
+   * from its due time — Floorplan's share of the wait, without the generator's queue.
+   */
+  readonly onConnection?: { readonly full: LatencySummary; readonly shed: LatencySummary };
+  /** With `keepLatencies`: each full panel's and each shed answer's latency, ms (µs resolution), unsorted. */
+  readonly latenciesMs?: { readonly full: readonly number[]; readonly shed: readonly number[] };
+}
+
+/** Nearest-rank percentile (0 < p ≤ 1) of ascending `sorted`; NaN when it is empty. */
+export function nearestRank(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(p * sorted.length)));
+  return sorted[rank - 1] as number;
 }
 
 /** What the worker prints once it has loaded and reads jobs from stdin. */

@@ -1,5 +1,6 @@
 /**
- * The load worker: runs autocannon programmatically against one server and prints the
+ * The load worker: runs autocannon programmatically against one server (or, for a job that
+ * sorts its answers, its own undici closed loop or fixed-rate runner) and prints the
  * measurement as JSON. It runs in its own process, pinned to another core than the server
  * under test, so generating load never steals the server's CPU.
  *
@@ -12,16 +13,19 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon, { type AutocannonOptions } from 'autocannon';
-import { Agent, Pool, request } from 'undici';
-import { READY_LINE, RESULT_PREFIX, type CriticalPathProbe, type LatencySummary, type LoadJob, type LoadResult, type RequestVariant } from './load-job.ts';
+import { Agent, Client, Pool, request } from 'undici';
+import {
+  nearestRank,
+  READY_LINE,
+  RESULT_PREFIX,
+  type AnswerClasses,
+  type CriticalPathProbe,
+  type LatencySummary,
+  type LoadJob,
+  type LoadResult,
+  type RequestVariant,
+} from './load-job.ts';
 import { cpuTimeUs, rssMb } from './proc.ts';
-
-/** Nearest-rank percentile of sorted samples. */
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(p * sorted.length)));
-  return sorted[rank - 1] as number;
-}
 
 /** Growable float buffer: hundreds of thousands of samples without boxing. */
 class Samples {
@@ -42,9 +46,61 @@ class Samples {
     const round = (ms: number) => Math.round(ms * 1000) / 1000;
     return {
       samples: sorted.length,
-      p50Ms: round(percentile(sorted, 0.5)),
-      p99Ms: round(percentile(sorted, 0.99)),
+      p50Ms: round(nearestRank(sorted, 0.5)),
+      p99Ms: round(nearestRank(sorted, 0.99)),
       meanMs: sorted.length === 0 ? Number.NaN : round(sum / sorted.length),
+    };
+  }
+  /** Every sample, ms rounded to µs (they travel as JSON). */
+  values(): number[] {
+    return Array.from(this.buffer.subarray(0, this.length), (ms) => Math.round(ms * 1000) / 1000);
+  }
+}
+
+/**
+ * What the answers are told apart by. A panel's `degraded` flag is a substring test on the
+ * body: cheap enough for the load worker at thousands of answers a second, and exact for
+ * Floorplan's compact JSON, which names `degraded` once per panel.
+ */
+const FULL_MARK = '"degraded":false';
+const DEGRADED_MARK = '"degraded":true';
+const OVERLOADED_MARK = '"OVERLOADED"';
+
+/** Sorts answers into {@link AnswerClasses} as they arrive. */
+class AnswerSorter {
+  private readonly full = new Samples();
+  private readonly degraded = new Samples();
+  private readonly shed = new Samples();
+  private other = 0;
+  errors = 0;
+  private shedWithoutRetryAfter = 0;
+  /** Open loop: latencies from the moment a connection was free (see AnswerClasses.onConnection). */
+  private onConnection: { readonly full: Samples; readonly shed: Samples } | undefined;
+
+  /** `onConnectionMs`: for an open loop, the latency from when the request got its connection. */
+  answer(status: number, hasRetryAfter: boolean, body: string, latencyMs: number, onConnectionMs?: number): void {
+    if (onConnectionMs !== undefined) this.onConnection ??= { full: new Samples(), shed: new Samples() };
+    if (status === 200 && body.includes(FULL_MARK)) {
+      this.full.push(latencyMs);
+      if (onConnectionMs !== undefined) this.onConnection?.full.push(onConnectionMs);
+    } else if (status === 200 && body.includes(DEGRADED_MARK)) this.degraded.push(latencyMs);
+    else if (status === 503 && body.includes(OVERLOADED_MARK)) {
+      this.shed.push(latencyMs);
+      if (onConnectionMs !== undefined) this.onConnection?.shed.push(onConnectionMs);
+      if (!hasRetryAfter) this.shedWithoutRetryAfter++;
+    } else this.other++;
+  }
+
+  summary(keepLatencies: boolean): AnswerClasses {
+    return {
+      full: this.full.summary(),
+      degraded: this.degraded.summary(),
+      shed: this.shed.summary(),
+      other: this.other,
+      errors: this.errors,
+      shedWithoutRetryAfter: this.shedWithoutRetryAfter,
+      ...(this.onConnection === undefined ? {} : { onConnection: { full: this.onConnection.full.summary(), shed: this.onConnection.shed.summary() } }),
+      ...(keepLatencies ? { latenciesMs: { full: this.full.values(), shed: this.shed.values() } } : {}),
     };
   }
 }
@@ -208,10 +264,229 @@ interface Window {
   readonly samples: Samples;
   /** Wall time the load ran, seconds. */
   elapsedSeconds: number;
+  /** Every answer by class, for a job with `classify`. */
+  readonly classes?: AnswerSorter;
+  /** Open loop with `classify`: arrivals that waited in the generator for a free connection. */
+  queuedInGenerator?: number;
 }
 
-function emptyWindow(): Window {
-  return { completed: 0, ok: 0, non2xx: 0, errors: 0, timeouts: 0, samples: new Samples(), elapsedSeconds: 0 };
+function emptyWindow(classify = false): Window {
+  return {
+    completed: 0,
+    ok: 0,
+    non2xx: 0,
+    errors: 0,
+    timeouts: 0,
+    samples: new Samples(),
+    elapsedSeconds: 0,
+    ...(classify ? { classes: new AnswerSorter() } : {}),
+  };
+}
+
+/** Counts one answer in `window` (and sorts it, when the window classifies). */
+function recordAnswer(window: Window, status: number, hasRetryAfter: boolean, body: string, latencyMs: number, onConnectionMs?: number): void {
+  window.completed++;
+  if (status >= 200 && status < 300) {
+    window.ok++;
+    window.samples.push(latencyMs);
+  } else {
+    window.non2xx++;
+  }
+  window.classes?.answer(status, hasRetryAfter, body, latencyMs, onConnectionMs);
+}
+
+/** Counts a request that got no answer (reset, refused, timed out). */
+function recordError(window: Window, error: unknown): void {
+  window.errors++;
+  if (window.classes !== undefined) window.classes.errors++;
+  if (error instanceof Error && /timeout/i.test(error.name + error.message)) window.timeouts++;
+}
+
+/**
+ * Closed loop on undici: `connections` keep-alive connections, one Client each (no pipelining),
+ * each sending its next request as soon as it has read the previous answer — so there are always
+ * as many requests in flight as connections, whatever the server answers. That is what "N
+ * connections" means for an overloaded server: more clients, not more patience. A shed answer
+ * is not retried after its Retry-After: a client that ignores it is the harder case for the
+ * server, whose refusals must then be cheap enough not to eat the capacity they protect.
+ */
+class ClosedLoop {
+  private constructor(
+    private readonly job: LoadJob,
+    private readonly path: string,
+    private readonly clients: readonly Client[],
+  ) {}
+
+  /** Opens every connection with one unmeasured request, so connecting is not in the window. */
+  static async open(job: LoadJob): Promise<ClosedLoop> {
+    const url = new URL(job.url);
+    const clients = await openClients(job, url);
+    return new ClosedLoop(job, url.pathname, clients);
+  }
+
+  private send(client: Client, index: number): Promise<Answer> {
+    return sendOn(client, this.path, this.job.variants[index % this.job.variants.length] as RequestVariant);
+  }
+
+  /**
+   * `durationSeconds` of load. A request sent before the end is waited for and counted, so the
+   * window ends with the last answer and every request charged to the CPU readings is counted.
+   */
+  async run(): Promise<Window> {
+    const window = emptyWindow(this.job.classify === true);
+    const started = performance.now();
+    const endAt = started + this.job.durationSeconds * 1000;
+    const lane = async (client: Client, index: number) => {
+      while (performance.now() < endAt) {
+        const sentAt = performance.now();
+        try {
+          const { status, hasRetryAfter, body } = await this.send(client, index);
+          recordAnswer(window, status, hasRetryAfter, body, performance.now() - sentAt);
+        } catch (error) {
+          recordError(window, error);
+          // A refused or reset connection fails at once: do not spin on it.
+          await sleep(10);
+        }
+      }
+    };
+    await Promise.all(this.clients.map((client, index) => lane(client, index)));
+    window.elapsedSeconds = (performance.now() - started) / 1000;
+    return window;
+  }
+
+  async close(): Promise<void> {
+    await closeClients(this.clients);
+  }
+}
+
+/** One answer as the sorter needs it. */
+interface Answer {
+  readonly status: number;
+  readonly hasRetryAfter: boolean;
+  readonly body: string;
+}
+
+async function sendOn(client: Client, path: string, variant: RequestVariant): Promise<Answer> {
+  const response = await client.request({ path, method: 'POST', headers: variant.headers, body: variant.body });
+  const body = await response.body.text();
+  return { status: response.statusCode, hasRetryAfter: response.headers['retry-after'] !== undefined, body };
+}
+
+/** Connections opened at once, at most: more would overflow the server's accept backlog into SYN retries (1 s, 3 s …). */
+const OPEN_BATCH = 64;
+
+/**
+ * `job.connections` keep-alive connections (one undici Client each, no pipelining), each opened
+ * with one unmeasured request — in batches of {@link OPEN_BATCH}, so that even a busy server
+ * accepts them all at the first try.
+ */
+async function openClients(job: LoadJob, url: URL): Promise<Client[]> {
+  const clients = Array.from(
+    { length: job.connections },
+    () => new Client(url.origin, { pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 10_000, bodyTimeout: 10_000 }),
+  );
+  for (let first = 0; first < clients.length; first += OPEN_BATCH) {
+    await Promise.all(
+      clients.slice(first, first + OPEN_BATCH).map((client, i) => sendOn(client, url.pathname, job.variants[(first + i) % job.variants.length] as RequestVariant).catch(() => undefined)),
+    );
+  }
+  return clients;
+}
+
+async function closeClients(clients: readonly Client[]): Promise<void> {
+  await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
+}
+
+/**
+ * Calls `fire(k)` for k = 0 … total − 1 at k / rate s from now, and resolves once the last has
+ * been fired. Timers fire ≥ 1 ms apart; whatever fell due meanwhile goes out on the next tick.
+ */
+function onSchedule(rate: number, total: number, fire: (index: number) => void): Promise<void> {
+  const started = performance.now();
+  const intervalMs = 1000 / rate;
+  let sent = 0;
+  return new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor((performance.now() - started) / intervalMs) + 1);
+      while (sent < due) fire(sent++);
+      if (sent >= total) return resolve();
+      setTimeout(tick, Math.min(intervalMs, 1));
+    };
+    tick();
+  });
+}
+
+/**
+ * Open loop with every answer sorted: arrival k is due at k / rate s, whether or not earlier
+ * ones have been answered, over `connections` keep-alive connections opened before the clock
+ * starts (opening them mid-run would put connect times, or worse SYN retries, in the latencies).
+ * An arrival that finds every connection busy waits in the generator, on the clock, and is
+ * counted in `queuedInGenerator`: a server that answers or refuses as fast as requests come
+ * never makes one wait. Latency runs from the arrival's due time.
+ */
+class OpenLoop {
+  private constructor(
+    private readonly job: LoadJob,
+    private readonly path: string,
+    private readonly clients: readonly Client[],
+  ) {}
+
+  static async open(job: LoadJob): Promise<OpenLoop> {
+    const url = new URL(job.url);
+    return new OpenLoop(job, url.pathname, await openClients(job, url));
+  }
+
+  /**
+   * `durationSeconds` of arrivals at `rate`; the window ends with the last answer, so past
+   * saturation — when answers trail the schedule — answers per second are what the server served.
+   */
+  async run(rate: number): Promise<Window> {
+    const window = emptyWindow(true);
+    const total = Math.max(1, Math.round(rate * this.job.durationSeconds));
+    const idle = this.clients.map((_, index) => index);
+    const waiting: Array<{ readonly arrival: number; readonly dueAt: number }> = [];
+    let head = 0;
+    let queued = 0;
+    let finished = 0;
+    let allAnswered: () => void = () => undefined;
+    const answered = new Promise<void>((done) => (allAnswered = done));
+    const dispatch = (clientIndex: number, arrival: number, dueAt: number): void => {
+      const client = this.clients[clientIndex] as Client;
+      const sentAt = performance.now();
+      sendOn(client, this.path, this.job.variants[arrival % this.job.variants.length] as RequestVariant)
+        .then(({ status, hasRetryAfter, body }) => {
+          const now = performance.now();
+          recordAnswer(window, status, hasRetryAfter, body, now - dueAt, now - sentAt);
+        })
+        .catch((error: unknown) => recordError(window, error))
+        .finally(() => {
+          if (++finished === total) allAnswered();
+          const next = waiting[head];
+          if (next === undefined) {
+            idle.push(clientIndex);
+            return;
+          }
+          head++;
+          dispatch(clientIndex, next.arrival, next.dueAt);
+        });
+    };
+    const started = performance.now();
+    await onSchedule(rate, total, (arrival) => {
+      const dueAt = performance.now();
+      const clientIndex = idle.pop();
+      if (clientIndex !== undefined) return dispatch(clientIndex, arrival, dueAt);
+      queued++;
+      waiting.push({ arrival, dueAt });
+    });
+    await answered;
+    window.elapsedSeconds = (performance.now() - started) / 1000;
+    window.queuedInGenerator = queued;
+    return window;
+  }
+
+  async close(): Promise<void> {
+    await closeClients(this.clients);
+  }
 }
 
 /**
@@ -255,7 +530,6 @@ async function pacedWindow(job: LoadJob, rate: number): Promise<Window> {
   const url = new URL(job.url);
   const pool = new Pool(url.origin, { connections: job.connections, headersTimeout: 10_000, bodyTimeout: 10_000 });
   const total = Math.max(1, Math.round(rate * job.durationSeconds));
-  const intervalMs = 1000 / rate;
   const inFlight = new Set<Promise<void>>();
   const fire = (index: number) => {
     const variant = job.variants[index % job.variants.length] as RequestVariant;
@@ -264,34 +538,15 @@ async function pacedWindow(job: LoadJob, rate: number): Promise<Window> {
       .request({ path: url.pathname, method: 'POST', headers: variant.headers, body: variant.body })
       .then(async (response) => {
         await response.body.dump();
-        window.completed++;
-        if (response.statusCode >= 200 && response.statusCode < 300) {
-          window.ok++;
-          window.samples.push(performance.now() - sentAt);
-        } else {
-          window.non2xx++;
-        }
+        recordAnswer(window, response.statusCode, false, '', performance.now() - sentAt);
       })
-      .catch((error: unknown) => {
-        window.errors++;
-        if (error instanceof Error && /timeout/i.test(error.name + error.message)) window.timeouts++;
-      })
+      .catch((error: unknown) => recordError(window, error))
       .finally(() => inFlight.delete(request));
     inFlight.add(request);
   };
 
   const started = performance.now();
-  let sent = 0;
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const due = Math.min(total, Math.floor((performance.now() - started) / intervalMs) + 1);
-      while (sent < due) fire(sent++);
-      if (sent >= total) return resolve();
-      // Timers fire ≥ 1 ms apart; whatever fell due meanwhile goes out on the next tick.
-      setTimeout(tick, Math.min(intervalMs, 1));
-    };
-    tick();
-  });
+  await onSchedule(rate, total, fire);
   window.elapsedSeconds = (performance.now() - started) / 1000;
   // Every request sent is answered (or times out) inside the window, so CPU and counts agree.
   while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
@@ -302,6 +557,18 @@ async function pacedWindow(job: LoadJob, rate: number): Promise<Window> {
 /** Runs one job: warm-up, drain, readings, measured window, readings, drain, metrics. */
 export async function runJob(job: LoadJob): Promise<LoadResult> {
   await warmUp(job);
+  const paced = job.overallRate !== undefined && job.pacing !== 'autocannon';
+  // A sorted job runs on its own connections, opened here, before the readings.
+  const sorted = job.classify !== true ? undefined : paced ? await OpenLoop.open(job) : await ClosedLoop.open(job);
+  try {
+    return await measure(job, paced, sorted);
+  } finally {
+    await sorted?.close();
+  }
+}
+
+/** The rest of {@link runJob}: drain, readings, measured window, readings, drain, metrics. */
+async function measure(job: LoadJob, paced: boolean, sorted: OpenLoop | ClosedLoop | undefined): Promise<LoadResult> {
   await sleep(job.drainMs);
 
   const metricsBefore = job.metricsUrl === undefined ? undefined : await settledMetrics(job.metricsUrl);
@@ -309,10 +576,11 @@ export async function runJob(job: LoadJob): Promise<LoadResult> {
 
   const cpuBefore = readCpu(job.pids);
   const workerBefore = process.cpuUsage();
-  const paced = job.overallRate !== undefined && job.pacing !== 'autocannon';
-  const window = paced ? await pacedWindow(job, job.overallRate as number) : await autocannonWindow(job);
+  const rate = job.overallRate as number;
+  const window =
+    sorted instanceof OpenLoop ? await sorted.run(rate) : sorted !== undefined ? await sorted.run() : paced ? await pacedWindow(job, rate) : await autocannonWindow(job);
   // Read at once. After autocannon, requests still in flight when it stopped (at most
-  // `connections`) are partly charged and not counted; a paced window has none left.
+  // `connections`) are partly charged and not counted; a paced or undici window has none left.
   const cpuAfter = readCpu(job.pids);
   const workerDelta = process.cpuUsage(workerBefore);
   const probeSummary = probe === undefined ? undefined : await probe.stop();
@@ -336,6 +604,8 @@ export async function runJob(job: LoadJob): Promise<LoadResult> {
     workerCpuUs: workerDelta.user + workerDelta.system,
     ...(metricsBefore !== undefined && metricsAfter !== undefined ? { metrics: { before: metricsBefore, after: metricsAfter } } : {}),
     ...(probeSummary === undefined ? {} : { probe: probeSummary }),
+    ...(window.classes === undefined ? {} : { classes: window.classes.summary(job.keepLatencies === true) }),
+    ...(window.queuedInGenerator === undefined ? {} : { queuedInGenerator: window.queuedInGenerator }),
   };
 }
 

@@ -122,6 +122,112 @@ export interface SoakResult {
   readonly flat: boolean;
 }
 
+/**
+ * One overload row: Floorplan pushed past saturation (fast upstreams), every answer sorted by
+ * what it was. Goodput is full panels per second: a degraded panel or a refusal is not the
+ * product, however fast it comes back.
+ */
+export interface OverloadRow {
+  /** closed-1x, closed-2x, closed-4x or open-2x. */
+  readonly name: string;
+  /** closed: each connection sends its next request when its answer arrives; open: arrivals on a fixed schedule, answered or not. */
+  readonly loop: 'closed' | 'open';
+  /** Multiple of the saturating connections (closed) or of the saturation rate (open). */
+  readonly multiple: number;
+  /** Closed: connections, one request in flight each. Open: the most connections the arrivals may hold at once. */
+  readonly connections: number;
+  /** Open loop: the arrival rate, req/s; null for a closed loop. */
+  readonly offeredRps: number | null;
+  /** From the first measured request to the last answer, s. */
+  readonly seconds: number;
+  /** Full panels per second. */
+  readonly goodputPerSecond: number;
+  readonly degradedPerSecond: number;
+  /** HTTP 503 OVERLOADED answers per second. */
+  readonly shedPerSecond: number;
+  /** Any other answer, or none at all (reset, timeout), per second. */
+  readonly otherPerSecond: number;
+  /** Latency of full panels and of shed answers (sent → last byte), ms; null when the row had none. */
+  readonly fullP50Ms: number | null;
+  readonly fullP99Ms: number | null;
+  readonly shedP50Ms: number | null;
+  readonly shedP99Ms: number | null;
+  /**
+   * Open loop: the same p99s timed from the moment a connection was free instead of from the
+   * arrival's due time — Floorplan's share, without the generator's queue; null for a closed
+   * loop (where they are the figures above) or a class with no answers.
+   */
+  readonly fullP99OnConnectionMs: number | null;
+  readonly shedP99OnConnectionMs: number | null;
+  /** Answers in the window by class; `errors`: requests that got no answer. */
+  readonly full: number;
+  readonly degraded: number;
+  readonly shed: number;
+  readonly other: number;
+  readonly errors: number;
+  /** Shed answers that came without a Retry-After header. */
+  readonly shedWithoutRetryAfter: number;
+  /**
+   * Open loop: arrivals that found all `connections` busy and waited in the generator (their
+   * latency includes the wait); null for a closed loop.
+   */
+  readonly queuedInGenerator: number | null;
+  /** Upstream breakers that went open during the row (floorplan_upstream_breaker_opened_total; absent counts 0). */
+  readonly breakerOpenings: number;
+  /**
+   * Upstream calls cut off by Floorplan's own request deadline (floorplan_upstream_requests_total
+   * {outcome="deadline"}; absent counts 0). Each leaves its floors out: a panel degraded by the deadline.
+   */
+  readonly deadlineCutCalls: number;
+  /** Panels Floorplan counted as degraded, for any reason (floorplan_panels_total{degraded="true"}). */
+  readonly degradedPanels: number;
+  /** Requests Floorplan counted as shed (floorplan_shed_total); null when it does not export the counter. */
+  readonly serverShed: number | null;
+  /** The same by its `reason` label (e.g. refused on arrival vs after waiting for a slot); empty when not exported. */
+  readonly serverShedByReason: Readonly<Record<string, number>>;
+  /** floorplan_admission_limit after the row; null when it is not exported. */
+  readonly admissionLimit: number | null;
+  readonly serverCoreBusy: number;
+  readonly generatorCoreBusy: number;
+}
+
+/** One step of the ramp that finds the saturating connection count. */
+export interface OverloadRampStep {
+  readonly connections: number;
+  /** Panels (full + degraded) per second. */
+  readonly panelsPerSecond: number;
+  readonly shedPerSecond: number;
+  readonly serverCoreBusy: number;
+  readonly generatorCoreBusy: number;
+}
+
+export interface OverloadPhase {
+  /** The demo upstreams Floorplan called: `fast` (no injected latency), so Floorplan's core is the resource overloaded. */
+  readonly upstreams: 'fast';
+  /** limits.requestDeadlineMs of the bench config: the bound on full panels' p99. */
+  readonly requestDeadlineMs: number;
+  readonly saturation: {
+    /** The closed-loop connections that saturate Floorplan: 1×. */
+    readonly connections: number;
+    /**
+     * How the ramp stopped: `core` — Floorplan's core ≥ 90 % busy; `plateau` — two doublings
+     * in a row added < 5 % panels/s over the best step, and 1× is the smallest step within 5 %
+     * of the best (a shared core never reads 90 % busy); `ceiling` — the ramp's largest step,
+     * not found saturated.
+     */
+    readonly by: 'core' | 'plateau' | 'ceiling';
+    /** Panels (full + degraded) per second in the 1× row: the saturation rate the open loop doubles. */
+    readonly panelsPerSecond: number;
+    /** The ramp's steps in the order they ran. */
+    readonly ramp: readonly OverloadRampStep[];
+  };
+  /** Full panels per second of each closed-loop row in each interleaved round (the rows pool all rounds). */
+  readonly goodputRounds: ReadonlyArray<Readonly<Record<string, number>>>;
+  /** Which admission-control metrics Floorplan exports (before admission control, none: nothing is shed by construction). */
+  readonly exported: { readonly shedTotal: boolean; readonly admissionLimit: boolean; readonly breakerOpenedTotal: boolean };
+  readonly rows: readonly OverloadRow[];
+}
+
 export interface Target {
   readonly id: string;
   readonly description: string;
@@ -163,6 +269,15 @@ export interface BenchResults {
     /** CPU µs/req comes from this many interleaved rounds of cpuRoundSeconds per server. */
     readonly cpuRounds: number;
     readonly cpuRoundSeconds: number;
+    /**
+     * Overload: each closed-loop row runs `overloadRounds` interleaved rounds of `overloadSeconds`;
+     * the open loop one window of `overloadOpenSeconds`; each ramp step `overloadRampSeconds`.
+     * Absent in results written before overload rows.
+     */
+    readonly overloadRounds?: number;
+    readonly overloadSeconds?: number;
+    readonly overloadOpenSeconds?: number;
+    readonly overloadRampSeconds?: number;
   };
   /** CPU µs/req per server in each interleaved round (the servers' cpuUsPerReq pool all rounds). */
   readonly cpuRounds: ReadonlyArray<Readonly<Record<string, number>>>;
@@ -173,12 +288,86 @@ export interface BenchResults {
   readonly ratios: Readonly<Record<BaselineName, { readonly rps: number; readonly cpuUsPerReq: number; readonly p50Ms: number; readonly p99Ms: number; readonly rssMb: number }>>;
   readonly latency: LatencyPhase;
   readonly scaling: readonly ScalingRow[];
+  /** Floorplan past saturation. Absent in results written before overload rows. */
+  readonly overload?: OverloadPhase;
   readonly targets: readonly Target[];
   readonly warnings: readonly string[];
   readonly soak?: SoakResult;
 }
 
-const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const fixed = (value: number | null, digits: number) => (value !== null && Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+
+/** A shed answer is a refusal: it must cost the client next to nothing. */
+export const OVERLOAD_SHED_P99_MS = 5;
+/** Goodput at 4× the saturating connections, as a share of goodput at 1×. */
+export const OVERLOAD_GOODPUT_RATIO = 0.9;
+
+/** The row of `rows` with the largest `value` (nulls left out), for a "worst row" target. */
+function worstRow(rows: readonly OverloadRow[], value: (row: OverloadRow) => number | null): { row: OverloadRow; value: number } | undefined {
+  let worst: { row: OverloadRow; value: number } | undefined;
+  for (const row of rows) {
+    const v = value(row);
+    if (v !== null && Number.isFinite(v) && (worst === undefined || v > worst.value)) worst = { row, value: v };
+  }
+  return worst;
+}
+
+/** The overload targets of the admission-control issue; pass null throughout when the rows were not run. */
+function overloadTargets(overload: OverloadPhase | undefined): Target[] {
+  const deadlineMs = overload?.requestDeadlineMs;
+  const descriptions = {
+    goodput: `overload: goodput (full panels/s) at 4× the saturating connections ≥ ${OVERLOAD_GOODPUT_RATIO}× at 1×`,
+    breakers: 'overload: 0 upstream breaker openings',
+    deadline: "overload: 0 panels degraded by Floorplan's own request deadline",
+    shedP99: `overload: p99 of a shed answer ≤ ${OVERLOAD_SHED_P99_MS} ms`,
+    fullP99: `overload: p99 of full panels ≤ the request deadline${deadlineMs === undefined ? '' : ` (${deadlineMs} ms)`}`,
+  };
+  if (overload === undefined) {
+    return Object.entries(descriptions).map(([key, description]) => ({ id: `overload-${key}`, description, actual: 'not measured', pass: null }));
+  }
+  const rows = overload.rows;
+  const one = rows.find((r) => r.name === 'closed-1x');
+  const four = rows.find((r) => r.name === 'closed-4x');
+  const goodputRatio = one && four ? four.goodputPerSecond / one.goodputPerSecond : Number.NaN;
+  const openings = rows.reduce((sum, r) => sum + r.breakerOpenings, 0);
+  const cut = rows.reduce((sum, r) => sum + r.deadlineCutCalls, 0);
+  const shedP99 = worstRow(rows, (r) => r.shedP99Ms);
+  const fullP99 = worstRow(rows, (r) => r.fullP99Ms);
+  const perRow = (value: (row: OverloadRow) => number | null, digits: number) => rows.map((r) => `${r.name} ${fixed(value(r), digits)}`).join(', ');
+  const notExported = (exported: boolean, metric: string) => (exported ? '' : ` (${metric} not exported: counted as 0)`);
+  return [
+    {
+      id: 'overload-goodput',
+      description: descriptions.goodput,
+      actual: one && four ? `${fixed(four.goodputPerSecond, 0)} vs ${fixed(one.goodputPerSecond, 0)} full panels/s (${fixed(goodputRatio, 2)}×)` : 'not measured',
+      pass: Number.isFinite(goodputRatio) ? goodputRatio >= OVERLOAD_GOODPUT_RATIO : null,
+    },
+    {
+      id: 'overload-breakers',
+      description: descriptions.breakers,
+      actual: `${openings} (${perRow((r) => r.breakerOpenings, 0)})${notExported(overload.exported.breakerOpenedTotal, 'floorplan_upstream_breaker_opened_total')}`,
+      pass: openings === 0,
+    },
+    {
+      id: 'overload-deadline',
+      description: descriptions.deadline,
+      actual: `${cut} upstream calls cut off by the deadline (${perRow((r) => r.deadlineCutCalls, 0)}); panels degraded for any reason: ${rows.reduce((sum, r) => sum + r.degradedPanels, 0)}`,
+      pass: cut === 0,
+    },
+    {
+      id: 'overload-shed-p99',
+      description: descriptions.shedP99,
+      actual: shedP99 === undefined ? 'nothing was shed' + (overload.exported.shedTotal ? '' : ' (floorplan_shed_total not exported: no admission control)') : `${fixed(shedP99.value, 2)} ms at worst (${shedP99.row.name}; ${perRow((r) => r.shedP99Ms, 2)})`,
+      pass: shedP99 === undefined ? null : shedP99.value <= OVERLOAD_SHED_P99_MS,
+    },
+    {
+      id: 'overload-full-p99',
+      description: descriptions.fullP99,
+      actual: fullP99 === undefined ? 'no full panel answered' : `${fixed(fullP99.value, 1)} ms at worst (${fullP99.row.name}; ${perRow((r) => r.fullP99Ms, 1)})`,
+      pass: fullP99 === undefined ? null : fullP99.value <= overload.requestDeadlineMs,
+    },
+  ];
+}
 
 /** The targets of issue 5; `soak` only when a soak has run. */
 export function evaluateTargets(results: Omit<BenchResults, 'targets'>): Target[] {
@@ -220,6 +409,7 @@ export function evaluateTargets(results: Omit<BenchResults, 'targets'>): Target[
       pass: rss <= 200,
     },
   ];
+  targets.push(...overloadTargets(results.overload));
   const soak = results.soak;
   targets.push({
     id: 'soak-flat',
@@ -358,6 +548,7 @@ export function renderMarkdown(results: BenchResults): string {
         `30 ÷ 6 floors per round: ${floorRounds.map((r) => `${fixed((r['floors-30'] ?? Number.NaN) / (r['floors-6'] ?? Number.NaN), 2)}×`).join(', ')}.`,
     );
   }
+  if (results.overload !== undefined) out.push('', ...overloadSection(results.overload, results.method));
   if (results.soak) {
     const soak = results.soak;
     out.push(
@@ -372,6 +563,70 @@ export function renderMarkdown(results: BenchResults): string {
   out.push('', '### Targets (reported, never asserted)', '', ...targetLines(results.targets).map((line) => `- \`${line.slice(0, 4)}\` ${line.slice(6)}`));
   if (results.warnings.length > 0) out.push('', '### Warnings from this run', '', ...results.warnings.map((w) => `- ${w}`));
   return out.join('\n');
+}
+
+const SATURATED_BY: Readonly<Record<OverloadPhase['saturation']['by'], string>> = {
+  core: "the smallest of them at which Floorplan's core was ≥ 90 % busy",
+  plateau: 'a plateau (two doublings in a row added < 5 % panels/s; 1× is the smallest step within 5 % of the best)',
+  ceiling: "the ramp's largest step: **saturation was not reached**",
+};
+
+/** The overload section of BENCHMARKS.md: how 1× was found, then one row per load. */
+function overloadSection(overload: OverloadPhase, method: BenchResults['method']): string[] {
+  const { saturation: sat, exported } = overload;
+  const ramp = sat.ramp.map((s) => `${s.connections} → ${fixed(s.panelsPerSecond, 0)}/s (${fixed(s.serverCoreBusy * 100, 0)} %)`).join(', ');
+  const open = overload.rows.find((r) => r.loop === 'open');
+  const rounds = overload.goodputRounds;
+  const perRound = (row: string) => rounds.map((r) => `${fixed((r[row] ?? Number.NaN) / (r['closed-1x'] ?? Number.NaN), 2)}×`).join(', ');
+  const missing = [
+    exported.shedTotal ? undefined : 'floorplan_shed_total',
+    exported.admissionLimit ? undefined : 'floorplan_admission_limit',
+    exported.breakerOpenedTotal ? undefined : 'floorplan_upstream_breaker_opened_total',
+  ].filter((m) => m !== undefined);
+  const out = [
+    '### Overload (Floorplan past saturation, fast upstreams)',
+    '',
+    `1× is ${sat.connections} closed-loop connections: a ramp of connection counts (connections → panels/s, Floorplan's core busy: ${ramp}) stopped at ${SATURATED_BY[sat.by]}. ` +
+      `Its panels/s at 1× (${fixed(sat.panelsPerSecond, 0)}) is the saturation rate` +
+      (open === undefined
+        ? '.'
+        : `; the open loop offers ${fixed(open.offeredRps, 0)} req/s on a fixed schedule for ${method.overloadOpenSeconds ?? '?'} s over ${open.connections} connections opened beforehand, answered or not` +
+          ` (${open.queuedInGenerator ?? 0} arrivals found them all busy and waited in the generator, on the clock; ` +
+          `timed from the moment a connection was free instead, p99 is ${fixed(open.fullP99OnConnectionMs, 2)} ms for full panels and ${fixed(open.shedP99OnConnectionMs, 2)} ms for shed answers).`) +
+      ` The closed-loop rows pool ${rounds.length} interleaved rounds of ${method.overloadSeconds ?? '?'} s each` +
+      (rounds.length > 1 ? ` (goodput 4× ÷ 1× per round: ${perRound('closed-4x')})` : '') +
+      `; every window ends with its last answer, and a closed-loop client sends again at once, ignoring Retry-After. ` +
+      `Goodput counts full panels only. Breaker openings and deadline cut-offs are Floorplan's counters before vs after each window` +
+      (missing.length === 0 ? '.' : `; this Floorplan does not export ${missing.join(', ')} (counted as 0, nothing shed by construction).`),
+    '',
+    row(['row', 'connections', 'offered req/s', 'goodput full/s', 'degraded/s', 'shed/s', 'other/s', 'full p50 ms', 'full p99 ms', 'shed p99 ms', 'breaker openings', 'deadline cut-offs', 'admission limit', 'Floorplan core']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+  ];
+  for (const r of overload.rows) {
+    out.push(
+      row([
+        `${r.loop === 'closed' ? 'closed loop' : 'open loop'} ${r.multiple}×`,
+        r.connections,
+        r.offeredRps === null ? '' : fixed(r.offeredRps, 0),
+        fixed(r.goodputPerSecond, 0),
+        fixed(r.degradedPerSecond, 0),
+        fixed(r.shedPerSecond, 0),
+        fixed(r.otherPerSecond, 0),
+        fixed(r.fullP50Ms, 2),
+        fixed(r.fullP99Ms, 2),
+        fixed(r.shedP99Ms, 2),
+        r.breakerOpenings,
+        r.deadlineCutCalls,
+        r.admissionLimit === null ? 'n/a' : fixed(r.admissionLimit, 0),
+        `${fixed(r.serverCoreBusy * 100, 0)} %`,
+      ]),
+    );
+  }
+  const reasons = overload.rows
+    .filter((r) => Object.keys(r.serverShedByReason ?? {}).length > 0)
+    .map((r) => `${r.name} ${Object.entries(r.serverShedByReason).map(([reason, count]) => `${count} ${reason}`).join(' + ')}`);
+  if (reasons.length > 0) out.push('', `Shed, by Floorplan's reason: ${reasons.join('; ')}.`);
+  return out;
 }
 
 /** Replaces the text between the bench markers of `file`; refuses a file without them. */

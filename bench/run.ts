@@ -17,9 +17,9 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { CONFIG_ENV_VARS, loadServiceConfig } from '../src/config/service-config.ts';
+import { CONFIG_ENV_VARS, loadServiceConfig, type ServiceConfig } from '../src/config/service-config.ts';
 import { canPin, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopAll, useCompiledChildren, type Child } from './children.ts';
-import { READY_LINE, RESULT_PREFIX, type LoadJob, type LoadResult, type RequestVariant } from './load-job.ts';
+import { nearestRank, READY_LINE, RESULT_PREFIX, type AnswerClasses, type LoadJob, type LoadResult, type RequestVariant } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY, PANEL_RESPONSE_JSON, PANEL_USER, panelQuery, SELECTED_LINES_QUERY } from './panel.ts';
 import { machineInfo, rssMb } from './proc.ts';
 import {
@@ -33,6 +33,9 @@ import {
   type BenchResults,
   type FloorplanFacts,
   type LatencyPhase,
+  type OverloadPhase,
+  type OverloadRampStep,
+  type OverloadRow,
   type ScalingRow,
   type RateRun,
   type RuntimeFacts,
@@ -76,6 +79,25 @@ interface Plan {
   readonly cpuRounds: number;
   readonly cpuRoundSeconds: number;
   readonly cpuRoundWarmupRequests: number;
+  /**
+   * Overload: a closed-loop ramp finds the connections that saturate Floorplan (doubling from
+   * the start, at most the ceiling, each step this long); then the closed-loop rows run in
+   * `overloadRounds` interleaved rounds of `overloadSeconds` each — goodput at 4× ÷ 1× is a
+   * ratio of two throughputs, which one window each would leave to the machine's drift — and
+   * the open loop one window of `overloadOpenSeconds`.
+   */
+  readonly overloadRampStartConnections: number;
+  readonly overloadRampMaxConnections: number;
+  readonly overloadRampSeconds: number;
+  readonly overloadRounds: number;
+  readonly overloadSeconds: number;
+  readonly overloadOpenSeconds: number;
+  /**
+   * Connections the open loop's arrivals use, opened before its window. Without a bound an
+   * unshedding server would have the generator open a socket per late answer; with this one,
+   * arrivals beyond it wait in the generator, on the clock (and are counted).
+   */
+  readonly overloadOpenConnections: number;
 }
 
 const FULL: Plan = {
@@ -92,6 +114,13 @@ const FULL: Plan = {
   cpuRounds: 5,
   cpuRoundSeconds: 2,
   cpuRoundWarmupRequests: 300,
+  overloadRampStartConnections: 2,
+  overloadRampMaxConnections: 256,
+  overloadRampSeconds: 2,
+  overloadRounds: 3,
+  overloadSeconds: 2,
+  overloadOpenSeconds: 5,
+  overloadOpenConnections: 512,
 };
 
 const QUICK: Plan = {
@@ -108,6 +137,13 @@ const QUICK: Plan = {
   cpuRounds: 1,
   cpuRoundSeconds: 1,
   cpuRoundWarmupRequests: 50,
+  overloadRampStartConnections: 4,
+  overloadRampMaxConnections: 16,
+  overloadRampSeconds: 0.5,
+  overloadRounds: 1,
+  overloadSeconds: 0.5,
+  overloadOpenSeconds: 0.5,
+  overloadOpenConnections: 64,
 };
 
 interface Options {
@@ -256,6 +292,16 @@ function serverRow(result: LoadResult): ServerRow {
   };
 }
 
+/**
+ * Half the 2xx answers per second of a saturated run: the rate "half saturation" runs at. Not
+ * half of every answer: an overloaded Floorplan refuses the excess with quick 503s, and half
+ * a rate swollen by them can be more than it serves at all.
+ */
+function halfOfServed(row: ServerRow): number {
+  const served = row.requests > 0 ? (row.rps * (row.requests - row.non2xx)) / row.requests : row.rps;
+  return Math.max(1, Math.floor(served / 2));
+}
+
 /** Sums a Prometheus counter's samples by one label, for samples whose other labels match `where`. */
 function counterBy(text: string, metric: string, by: string, where: Readonly<Record<string, string>> = {}): Map<string, number> {
   const sums = new Map<string, number>();
@@ -333,6 +379,286 @@ function rateRun(result: LoadResult, row: ServerRow): RateRun {
     criticalPath: { samples: probe.samples, p50Ms: probe.p50Ms, p99Ms: probe.p99Ms, failures: probe.failures },
     overheadP50Ms: round(row.p50Ms - probe.p50Ms, 3),
     overheadP99Ms: round(row.p99Ms - probe.p99Ms, 3),
+  };
+}
+
+/** The sum of every sample of `metric` whose labels match `where`, labelled or not; 0 when it has none. */
+function sampleSum(text: string, metric: string, where: Readonly<Record<string, string>> = {}): number {
+  let sum = 0;
+  for (const value of counterBy(text, metric, '', where).values()) sum += value;
+  if (Object.keys(where).length === 0) {
+    for (const line of text.split('\n')) if (line.startsWith(`${metric} `)) sum += Number(line.slice(metric.length + 1).trim());
+  }
+  return sum;
+}
+
+/** Whether Floorplan's /metrics has `metric` at all (prom-client prints its TYPE line before any sample). */
+function exportsMetric(text: string, metric: string): boolean {
+  return text.split('\n').some((line) => line.startsWith(`# TYPE ${metric} `) || line.startsWith(`${metric}{`) || line.startsWith(`${metric} `));
+}
+
+function sortedAnswers(result: LoadResult): AnswerClasses {
+  if (result.classes === undefined) throw new Error(`run "${result.name}" did not sort its answers`);
+  return result.classes;
+}
+
+/** Percentile `p` of pooled latencies, or null when there are none (rather than NaN). */
+function percentileOrNull(sortedMs: Float64Array, p: number): number | null {
+  return sortedMs.length === 0 ? null : nearestRank(sortedMs, p);
+}
+
+/**
+ * An overload row from one or more windows of the same load (interleaved rounds): answers per
+ * second by class over their summed wall time, latency percentiles over their pooled samples,
+ * and Floorplan's counters summed over each window's before/after.
+ */
+function overloadRow(results: readonly LoadResult[], shape: Pick<OverloadRow, 'name' | 'loop' | 'multiple' | 'connections' | 'offeredRps'>): OverloadRow {
+  const last = results.at(-1);
+  if (last === undefined) throw new Error(`overload row ${shape.name} has no runs`);
+  let seconds = 0;
+  let serverCpuUs = 0;
+  let generatorCpuUs = 0;
+  const counts = { full: 0, degraded: 0, shed: 0, other: 0, errors: 0, shedWithoutRetryAfter: 0 };
+  const counters = { breakerOpenings: 0, deadlineCutCalls: 0, degradedPanels: 0, serverShed: 0 };
+  const fullMs: number[] = [];
+  const shedMs: number[] = [];
+  let queuedInGenerator: number | null = null;
+  const shedByReason: Record<string, number> = {};
+  for (const result of results) {
+    const classes = sortedAnswers(result);
+    if (classes.latenciesMs === undefined) throw new Error(`run "${result.name}" kept no latencies`);
+    if (result.metrics === undefined) throw new Error(`run "${result.name}" has no /metrics readings`);
+    const { before, after } = result.metrics;
+    const delta = (metric: string, where: Readonly<Record<string, string>> = {}) => sampleSum(after, metric, where) - sampleSum(before, metric, where);
+    seconds += result.elapsedSeconds;
+    serverCpuUs += result.cpuUs['server'] ?? Number.NaN;
+    generatorCpuUs += result.workerCpuUs + (result.cpuUs['upstreams'] ?? 0);
+    counts.full += classes.full.samples;
+    counts.degraded += classes.degraded.samples;
+    counts.shed += classes.shed.samples;
+    counts.other += classes.other;
+    counts.errors += classes.errors;
+    counts.shedWithoutRetryAfter += classes.shedWithoutRetryAfter;
+    // A loop, not push(...): a window can hold more samples than a call may take arguments.
+    for (const ms of classes.latenciesMs.full) fullMs.push(ms);
+    for (const ms of classes.latenciesMs.shed) shedMs.push(ms);
+    counters.breakerOpenings += delta('floorplan_upstream_breaker_opened_total');
+    counters.deadlineCutCalls += delta('floorplan_upstream_requests_total', { outcome: 'deadline' });
+    counters.degradedPanels += delta('floorplan_panels_total', { degraded: 'true' });
+    counters.serverShed += delta('floorplan_shed_total');
+    const reasonsBefore = counterBy(before, 'floorplan_shed_total', 'reason');
+    for (const [reason, count] of counterBy(after, 'floorplan_shed_total', 'reason')) {
+      const shed = count - (reasonsBefore.get(reason) ?? 0);
+      if (shed > 0) shedByReason[reason] = (shedByReason[reason] ?? 0) + shed;
+    }
+    if (result.queuedInGenerator !== undefined) queuedInGenerator = (queuedInGenerator ?? 0) + result.queuedInGenerator;
+  }
+  const perSecond = (count: number) => round(count / seconds, 1);
+  const full = Float64Array.from(fullMs).sort();
+  const shed = Float64Array.from(shedMs).sort();
+  const after = (last.metrics as { after: string }).after;
+  // Only an open loop's single window has on-connection timings; pooled rounds are closed loops.
+  const onConnection = results.length === 1 ? sortedAnswers(last).onConnection : undefined;
+  const p99OrNull = (summary: { samples: number; p99Ms: number } | undefined) => (summary === undefined || summary.samples === 0 ? null : summary.p99Ms);
+  return {
+    ...shape,
+    seconds: round(seconds, 3),
+    goodputPerSecond: perSecond(counts.full),
+    degradedPerSecond: perSecond(counts.degraded),
+    shedPerSecond: perSecond(counts.shed),
+    otherPerSecond: perSecond(counts.other + counts.errors),
+    fullP50Ms: percentileOrNull(full, 0.5),
+    fullP99Ms: percentileOrNull(full, 0.99),
+    shedP50Ms: percentileOrNull(shed, 0.5),
+    shedP99Ms: percentileOrNull(shed, 0.99),
+    fullP99OnConnectionMs: p99OrNull(onConnection?.full),
+    shedP99OnConnectionMs: p99OrNull(onConnection?.shed),
+    ...counts,
+    queuedInGenerator,
+    breakerOpenings: counters.breakerOpenings,
+    deadlineCutCalls: counters.deadlineCutCalls,
+    degradedPanels: counters.degradedPanels,
+    serverShed: exportsMetric(after, 'floorplan_shed_total') ? counters.serverShed : null,
+    serverShedByReason: shedByReason,
+    admissionLimit: exportsMetric(after, 'floorplan_admission_limit') ? sampleSum(after, 'floorplan_admission_limit') : null,
+    serverCoreBusy: round(serverCpuUs / (seconds * 1e6)),
+    generatorCoreBusy: round(generatorCpuUs / (seconds * 1e6)),
+  };
+}
+
+function describeOverloadRow(row: OverloadRow): string {
+  const load = row.loop === 'closed' ? `closed ${row.multiple}×, ${row.connections} conn` : `open ${row.multiple}×, ${row.offeredRps ?? 0}/s`;
+  const ms = (value: number | null) => (value === null ? 'n/a' : `${value.toFixed(2)} ms`);
+  const perSecond = (value: number) => `${value.toFixed(0)}/s`;
+  return (
+    `  ${load.padEnd(24)} goodput ${perSecond(row.goodputPerSecond).padStart(7)}  degraded ${perSecond(row.degradedPerSecond)}  shed ${perSecond(row.shedPerSecond)}  ` +
+    `other ${perSecond(row.otherPerSecond)}  full p99 ${ms(row.fullP99Ms)}  shed p99 ${ms(row.shedP99Ms)}  breaker openings ${row.breakerOpenings}  ` +
+    `deadline cut-offs ${row.deadlineCutCalls}  core ${(row.serverCoreBusy * 100).toFixed(0)} %` +
+    (row.queuedInGenerator
+      ? `  (${row.queuedInGenerator} arrivals waited for a connection; from getting one, p99 full ${ms(row.fullP99OnConnectionMs)}, shed ${ms(row.shedP99OnConnectionMs)})`
+      : '')
+  );
+}
+
+/** What the overload phase needs from the comparison run. */
+interface OverloadContext {
+  readonly plan: Plan;
+  readonly worker: LoadWorker;
+  /** Processes whose exit fails the run. */
+  readonly servers: readonly Child[];
+  /** Floorplan against the fast demo upstreams, and the pids its CPU readings use. */
+  readonly floorplan: RunningFloorplan;
+  readonly pids: Readonly<Record<string, number>>;
+  /** Builds a job with the comparison's variants (one user per connection) and drain. */
+  readonly job: (name: string, url: string, pids: Record<string, number>, extra: Partial<LoadJob>) => LoadJob;
+  readonly requestDeadlineMs: number;
+  readonly warnings: string[];
+}
+
+/** Floorplan's core counts as saturated from this busy share up. */
+const SATURATED_CORE_BUSY = 0.9;
+/** A ramp step adding less than this share of panels/s over the best step so far is flat; two flat in a row are a plateau. */
+const PLATEAU_GAIN = 0.05;
+
+/**
+ * Floorplan past saturation. Against the FAST demo upstreams: with them Floorplan's own core is
+ * what runs out (the comparison's run keeps it near 100 % busy), so "saturated" has one plain
+ * meaning and 2× or 4× the load is work the core cannot do — what admission control must
+ * refuse cheaply. With the +20 ms upstreams Floorplan tops out short of a full core (see the
+ * latency phase's core use), so a CPU criterion would not find its knee; and both upstream sets
+ * are far inside the bench's request deadline unless Floorplan itself queues, which is what
+ * these rows measure either way.
+ *
+ * 1× is the smallest connection count found to saturate it: a closed-loop ramp doubling from
+ * `overloadRampStartConnections` stops at the first step where Floorplan's core is ≥ 90 % busy
+ * (then tries the midpoint with the step below, so 1× is within 1.5× of the knee rather than
+ * 2×), or once two doublings in a row added < 5 % panels/s over the best step — a plateau: on
+ * a shared machine the server's core may never read 90 % busy — where 1× is the smallest step
+ * within 5 % of the best. The saturation rate is the panels/s measured at 1×; the open loop
+ * offers twice it.
+ */
+async function runOverload(ctx: OverloadContext): Promise<OverloadPhase> {
+  const { plan, worker, servers, floorplan, pids, job, warnings } = ctx;
+  log(`overload: Floorplan, fast upstreams; saturation ramp from ${plan.overloadRampStartConnections} connections, ${plan.overloadRampSeconds} s per step`);
+  const ramp: OverloadRampStep[] = [];
+  const rampStep = async (connections: number): Promise<OverloadRampStep> => {
+    const result = await worker.run(
+      job(`overload-ramp-${connections}`, floorplan.url, { ...pids }, {
+        connections,
+        classify: true,
+        durationSeconds: plan.overloadRampSeconds,
+        // Floorplan sat idle through the latency phase: the first step warms it again.
+        warmupRequests: ramp.length === 0 ? plan.cpuRoundWarmupRequests : 0,
+      }),
+      servers,
+    );
+    const classes = sortedAnswers(result);
+    const server = serverRow(result);
+    const step: OverloadRampStep = {
+      connections,
+      panelsPerSecond: round((classes.full.samples + classes.degraded.samples) / result.elapsedSeconds, 1),
+      shedPerSecond: round(classes.shed.samples / result.elapsedSeconds, 1),
+      serverCoreBusy: server.serverCoreBusy,
+      generatorCoreBusy: server.generatorCoreBusy,
+    };
+    ramp.push(step);
+    log(
+      `  ${String(connections).padStart(4)} connections: ${step.panelsPerSecond.toFixed(0)} panels/s, Floorplan's core ${(step.serverCoreBusy * 100).toFixed(0)} % busy` +
+        (step.shedPerSecond > 0 ? `, ${step.shedPerSecond.toFixed(0)} shed/s` : ''),
+    );
+    return step;
+  };
+
+  let saturating: number;
+  let by: OverloadPhase['saturation']['by'];
+  let best: OverloadRampStep | undefined;
+  let flatSteps = 0;
+  for (let connections = plan.overloadRampStartConnections; ; connections = Math.min(connections * 2, plan.overloadRampMaxConnections)) {
+    const step = await rampStep(connections);
+    if (step.serverCoreBusy >= SATURATED_CORE_BUSY) {
+      by = 'core';
+      saturating = connections;
+      const below = ramp.at(-2);
+      if (below !== undefined && connections - below.connections >= 2) {
+        const midpoint = Math.round((below.connections + connections) / 2);
+        if ((await rampStep(midpoint)).serverCoreBusy >= SATURATED_CORE_BUSY) saturating = midpoint;
+      }
+      break;
+    }
+    // One flat step on a shared machine is noise; two in a row are a plateau.
+    flatSteps = best !== undefined && step.panelsPerSecond < best.panelsPerSecond * (1 + PLATEAU_GAIN) ? flatSteps + 1 : 0;
+    if (best === undefined || step.panelsPerSecond > best.panelsPerSecond) best = step;
+    if (flatSteps >= 2) {
+      by = 'plateau';
+      const top = best.panelsPerSecond;
+      saturating = Math.min(...ramp.filter((s) => s.panelsPerSecond >= top * (1 - PLATEAU_GAIN)).map((s) => s.connections));
+      break;
+    }
+    if (connections >= plan.overloadRampMaxConnections) {
+      by = 'ceiling';
+      saturating = connections;
+      warnings.push(`overload: ${connections} connections (the ramp's ceiling) did not saturate Floorplan; its rows are not past saturation.`);
+      break;
+    }
+  }
+  log(`  1× = ${saturating} connections (${by === 'core' ? `core ≥ ${SATURATED_CORE_BUSY * 100} % busy` : by === 'plateau' ? 'throughput plateau' : 'ramp ceiling'})`);
+
+  const rowJob = (name: string, connections: number, seconds: number, extra: Partial<LoadJob> = {}) =>
+    job(`overload-${name}`, floorplan.url, { ...pids }, {
+      connections,
+      classify: true,
+      keepLatencies: true,
+      warmupRequests: 0,
+      durationSeconds: seconds,
+      metricsUrl: floorplan.metricsUrl,
+      ...extra,
+    });
+  const closed = [1, 2, 4].map((multiple) => ({ name: `closed-${multiple}x`, loop: 'closed' as const, multiple, connections: saturating * multiple, offeredRps: null }));
+  log(`  closed loop at 1×, 2×, 4×: ${plan.overloadRounds} interleaved rounds, ${plan.overloadSeconds} s each`);
+  const runs = new Map<string, LoadResult[]>(closed.map((shape) => [shape.name, []]));
+  const goodputRounds: Array<Record<string, number>> = [];
+  for (let r = 0; r < plan.overloadRounds; r++) {
+    const perRow: Record<string, number> = {};
+    for (const shape of closed) {
+      const result = await worker.run(rowJob(`${shape.name}-round-${r + 1}`, shape.connections, plan.overloadSeconds), servers);
+      runs.get(shape.name)?.push(result);
+      perRow[shape.name] = round(sortedAnswers(result).full.samples / result.elapsedSeconds, 1);
+    }
+    goodputRounds.push(perRow);
+    log(`  round ${r + 1}: ${closed.map(({ name }) => `${name} ${(perRow[name] ?? Number.NaN).toFixed(0)}`).join(', ')} full panels/s`);
+  }
+  const rows: OverloadRow[] = closed.map((shape) => overloadRow(runs.get(shape.name) ?? [], shape));
+  const one = rows[0] as OverloadRow;
+  const panelsPerSecond = round((one.full + one.degraded) / one.seconds, 1);
+  const offeredRps = Math.max(1, Math.round(2 * panelsPerSecond));
+  const openConnections = Math.max(plan.overloadOpenConnections, 4 * saturating);
+  log(`  open loop: ${offeredRps} req/s (2× the ${panelsPerSecond.toFixed(0)} panels/s of 1×) for ${plan.overloadOpenSeconds} s over ${openConnections} connections`);
+  const openResult = await worker.run(rowJob('open-2x', openConnections, plan.overloadOpenSeconds, { overallRate: offeredRps }), servers);
+  rows.push(overloadRow([openResult], { name: 'open-2x', loop: 'open', multiple: 2, connections: openConnections, offeredRps }));
+  for (const row of rows) log(describeOverloadRow(row));
+  const lastMetrics = openResult.metrics?.after ?? '';
+
+  for (const row of rows) {
+    if (row.generatorCoreBusy >= 0.9) {
+      warnings.push(`overload ${row.name}: the generator core was ${(row.generatorCoreBusy * 100).toFixed(0)} % busy, so its answers per second may be the generator's limit.`);
+    }
+    if (row.other + row.errors > 0) warnings.push(`overload ${row.name}: ${row.other} answers neither a panel nor a shed, and ${row.errors} requests with no answer.`);
+    if (row.shedWithoutRetryAfter > 0) warnings.push(`overload ${row.name}: ${row.shedWithoutRetryAfter} shed answers came without Retry-After.`);
+    if (row.serverShed !== null && row.serverShed !== row.shed) {
+      warnings.push(`overload ${row.name}: Floorplan counted ${row.serverShed} requests shed (floorplan_shed_total), the load saw ${row.shed} OVERLOADED answers.`);
+    }
+  }
+  return {
+    upstreams: 'fast',
+    requestDeadlineMs: ctx.requestDeadlineMs,
+    saturation: { connections: saturating, by, panelsPerSecond, ramp },
+    goodputRounds,
+    exported: {
+      shedTotal: exportsMetric(lastMetrics, 'floorplan_shed_total'),
+      admissionLimit: exportsMetric(lastMetrics, 'floorplan_admission_limit'),
+      breakerOpenedTotal: exportsMetric(lastMetrics, 'floorplan_upstream_breaker_opened_total'),
+    },
+    rows,
   };
 }
 
@@ -450,8 +776,13 @@ function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** Floorplan's config as the bench starts it: read once, beside its start, so later edits to config/ cannot split a run. */
+function floorplanConfig(env: NodeJS.ProcessEnv): ServiceConfig {
+  return loadServiceConfig({ env, dir: join(ROOT, 'config') });
+}
+
 function tokenBook(env: NodeJS.ProcessEnv): TokenBook {
-  return new TokenBook(loadServiceConfig({ env, dir: join(ROOT, 'config') }).auth);
+  return new TokenBook(floorplanConfig(env).auth);
 }
 
 /** Users for the load, one per connection (see bench/users.ts); warns when there are too few. */
@@ -483,6 +814,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     const fast = startUpstreams('demo-upstreams', fastPort, '');
     const slow = startUpstreams('demo-upstreams-slow', slowPort, SLOW_FAULTS);
     const fpEnv = floorplanEnv(fpPort, fast.origin, floors.dir);
+    const fpConfig = floorplanConfig(fpEnv);
     const floorplan = startFloorplan('floorplan', fpPort, fpEnv);
     const floorplanSlow = startFloorplan('floorplan-slow', fpSlowPort, floorplanEnv(fpSlowPort, slow.origin, floors.dir));
     const baselineEnv = (port: number, upstreams = fast.origin) => cleanEnv({ NODE_ENV: 'production', BENCH_PORT: String(port), BENCH_UPSTREAMS: upstreams });
@@ -498,7 +830,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     };
     // The latency phase's control: (d) against the slow upstreams, measured the same way as Floorplan.
     const floorSlow = baseline('upstream-floor', floorSlowPort, slow.origin, 'upstream-floor-slow');
-    const book = tokenBook(fpEnv);
+    const book = new TokenBook(fpConfig.auth);
     await book.sign([PANEL_USER.userId, 'u-bulk']);
     const u1001 = book.headers(PANEL_USER.userId);
 
@@ -684,7 +1016,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     );
     const saturation = { ...serverRow(satResult), ...floorplanFacts(satResult) };
     log(describeRow('saturated', saturation));
-    const targetRps = Math.max(1, Math.floor(saturation.rps / 2));
+    const targetRps = halfOfServed(saturation);
     // Floorplan at half its saturation, then the control: (d), which adds nothing to the three
     // calls, at the same rate and measured the same way. Its "overhead" is what this machine and
     // method report for no work at all.
@@ -745,6 +1077,18 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     log(describeRateRun('control (d) at the same rate:', reference));
     if (half.rps < targetRps * 0.9) warnings.push(`latency-half-rate: asked for ${targetRps} req/s but got ${half.rps.toFixed(0)}; the overhead was measured at a lower rate.`);
 
+    // Overload last: it may leave Floorplan's breakers or admission limit anywhere.
+    const overload = await runOverload({
+      plan,
+      worker,
+      servers,
+      floorplan,
+      pids: fastPids,
+      job,
+      requestDeadlineMs: fpConfig.limits.requestDeadlineMs,
+      warnings,
+    });
+
     // Warnings a reader needs before trusting the table.
     const allRows: Array<[string, ServerRow]> = [
       ['floorplan', fpRow],
@@ -795,6 +1139,10 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
         loadUsers: users.length,
         cpuRounds: plan.cpuRounds,
         cpuRoundSeconds: plan.cpuRoundSeconds,
+        overloadRounds: plan.overloadRounds,
+        overloadSeconds: plan.overloadSeconds,
+        overloadOpenSeconds: plan.overloadOpenSeconds,
+        overloadRampSeconds: plan.overloadRampSeconds,
       },
       cpuRounds,
       scalingRounds,
@@ -802,6 +1150,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       ratios,
       latency,
       scaling,
+      overload,
       warnings,
     };
   } finally {
@@ -838,7 +1187,7 @@ async function runSoak(seconds: number, warnings: string[]): Promise<SoakResult>
       drainMs: FULL.drainMs,
     };
     const saturation = serverRow(await worker.run(base, servers));
-    const targetRps = Math.max(1, Math.floor(saturation.rps / 2));
+    const targetRps = halfOfServed(saturation);
     const windowSeconds = Math.min(60, Math.floor(seconds / 5));
     const sampleEverySeconds = Math.min(10, Math.max(1, Math.floor(windowSeconds / 3)));
     log(`soak: ${seconds} s at ${targetRps} req/s (half of ${saturation.rps.toFixed(0)}), RSS every ${sampleEverySeconds} s`);

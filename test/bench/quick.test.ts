@@ -31,6 +31,13 @@ function runQuickBench(): Promise<string> {
 }
 
 const isNumber = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value);
+/** A measured figure that may be explicitly absent (e.g. no answer of that class): a finite number or null, never NaN or missing. */
+const isNumberOrNull = (value: unknown): boolean => value === null || isNumber(value);
+const isCount = (value: unknown): boolean => Number.isInteger(value) && (value as number) >= 0;
+
+/** Every overload row the harness must produce, in order. */
+const OVERLOAD_ROWS = ['closed-1x', 'closed-2x', 'closed-4x', 'open-2x'];
+const OVERLOAD_TARGETS = ['overload-goodput', 'overload-breakers', 'overload-deadline', 'overload-shed-p99', 'overload-full-p99'];
 
 describe('npm run bench -- --quick', () => {
   it('measures Floorplan and the three baselines and writes well-formed results', async () => {
@@ -61,6 +68,50 @@ describe('npm run bench -- --quick', () => {
     for (const row of results.scaling) expect(row.rps, row.name).toBeGreaterThan(0);
 
     for (const { key } of BASELINES) expect(isNumber(results.ratios[key].cpuUsPerReq), `ratios.${key}`).toBe(true);
+
+    // Overload rows: present and well formed; shed counts are 0 until Floorplan has admission control.
+    const overload = results.overload;
+    expect(overload, 'results.overload').toBeDefined();
+    if (overload === undefined) return;
+    expect(overload.upstreams).toBe('fast');
+    expect(Number.isInteger(overload.requestDeadlineMs) && overload.requestDeadlineMs > 0, 'requestDeadlineMs').toBe(true);
+    const { saturation } = overload;
+    expect(Number.isInteger(saturation.connections) && saturation.connections > 0, 'saturation.connections').toBe(true);
+    expect(['core', 'plateau', 'ceiling']).toContain(saturation.by);
+    expect(saturation.panelsPerSecond, 'saturation.panelsPerSecond').toBeGreaterThan(0);
+    expect(saturation.ramp.length).toBeGreaterThan(0);
+    for (const step of saturation.ramp) {
+      expect(Number.isInteger(step.connections) && step.connections > 0, 'ramp connections').toBe(true);
+      for (const key of ['panelsPerSecond', 'shedPerSecond', 'serverCoreBusy', 'generatorCoreBusy'] as const) expect(isNumber(step[key]), `ramp ${step.connections}.${key}`).toBe(true);
+    }
+    for (const key of ['shedTotal', 'admissionLimit', 'breakerOpenedTotal'] as const) expect(typeof overload.exported[key], `exported.${key}`).toBe('boolean');
+    expect(overload.goodputRounds.length, 'goodputRounds').toBeGreaterThan(0);
+    for (const round of overload.goodputRounds) for (const name of OVERLOAD_ROWS.slice(0, 3)) expect(isNumber(round[name]), `goodputRounds ${name}`).toBe(true);
+    expect(overload.rows.map((r) => r.name)).toEqual(OVERLOAD_ROWS);
+    for (const row of overload.rows) {
+      const where = `overload ${row.name}`;
+      expect(['closed', 'open']).toContain(row.loop);
+      expect(Number.isInteger(row.connections) && row.connections > 0, `${where}.connections`).toBe(true);
+      expect(row.loop === 'open' ? isNumber(row.offeredRps) : row.offeredRps === null, `${where}.offeredRps`).toBe(true);
+      expect(row.loop === 'open' ? isCount(row.queuedInGenerator) : row.queuedInGenerator === null, `${where}.queuedInGenerator`).toBe(true);
+      for (const key of ['multiple', 'seconds', 'goodputPerSecond', 'degradedPerSecond', 'shedPerSecond', 'otherPerSecond', 'serverCoreBusy', 'generatorCoreBusy'] as const) {
+        expect(isNumber(row[key]), `${where}.${key}`).toBe(true);
+      }
+      for (const key of ['fullP50Ms', 'fullP99Ms', 'shedP50Ms', 'shedP99Ms', 'fullP99OnConnectionMs', 'shedP99OnConnectionMs', 'serverShed', 'admissionLimit'] as const) expect(isNumberOrNull(row[key]), `${where}.${key}`).toBe(true);
+      for (const key of ['full', 'degraded', 'shed', 'other', 'errors', 'shedWithoutRetryAfter', 'breakerOpenings', 'deadlineCutCalls', 'degradedPanels'] as const) {
+        expect(isCount(row[key]), `${where}.${key}`).toBe(true);
+      }
+      for (const [reason, count] of Object.entries(row.serverShedByReason)) expect(isCount(count), `${where}.serverShedByReason.${reason}`).toBe(true);
+      expect(row.full + row.degraded + row.shed, `${where}: some panel or shed answer`).toBeGreaterThan(0);
+      // A latency is null exactly when its class had no answers.
+      expect(row.fullP99Ms === null, `${where}.fullP99Ms null iff no full panel`).toBe(row.full === 0);
+      expect(row.shedP99Ms === null, `${where}.shedP99Ms null iff nothing shed`).toBe(row.shed === 0);
+      if (row.loop === 'open') expect(row.fullP99OnConnectionMs === null, `${where}.fullP99OnConnectionMs null iff no full panel`).toBe(row.full === 0);
+      else expect([row.fullP99OnConnectionMs, row.shedP99OnConnectionMs], `${where}: on-connection timings are the open loop's`).toEqual([null, null]);
+    }
+
+    const targetIds = results.targets.map((t) => t.id);
+    for (const id of OVERLOAD_TARGETS) expect(targetIds, `target ${id}`).toContain(id);
     for (const target of results.targets) expect([true, false, null]).toContain(target.pass);
   }, 120_000);
 });
