@@ -1,22 +1,55 @@
 import { createRequire } from 'node:module';
 import { configDefaults, defineConfig } from 'vitest/config';
 
-export default defineConfig({
+/**
+ * Suites that time a real process under load (a burst, a frozen upstream): they run after
+ * everything else, one file at a time, so another suite's servers do not share their CPU.
+ */
+const TIMED_ALONE = ['test/faults/burst.test.ts', 'test/faults/frozen-upstream.test.ts'];
+
+const shared = {
   resolve: {
     // Node gives every module graphql's CommonJS build ("main"); Vite would give our sources its
     // ES build ("module"), a second copy whose GraphQLError Apollo does not recognise. Tests must
     // load modules the way `npm start` does.
     alias: [{ find: /^graphql$/, replacement: createRequire(import.meta.url).resolve('graphql') }],
   },
+};
+
+export default defineConfig({
+  ...shared,
   test: {
-    include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/record-node-version.ts'],
-    // The real-Unleash suites run with `npm run test:e2e` (vitest.e2e.config.ts), after npm test in CI.
-    exclude: [...configDefaults.exclude, 'test/e2e/**'],
-    // Integration suites start real servers on loopback; keep files in parallel but bounded.
-    maxWorkers: 2,
     testTimeout: 20_000,
     hookTimeout: 30_000,
     reporters: ['default'],
+    projects: [
+      {
+        ...shared,
+        test: {
+          name: 'suite',
+          include: ['test/**/*.test.ts'],
+          // The real-Unleash suites run with `npm run test:e2e` (vitest.e2e.config.ts), after npm test in CI.
+          exclude: [...configDefaults.exclude, 'test/e2e/**', ...TIMED_ALONE],
+          // Integration suites start real servers on loopback; keep files in parallel but bounded.
+          maxWorkers: 2,
+          testTimeout: 20_000,
+          hookTimeout: 30_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        ...shared,
+        test: {
+          name: 'timed-alone',
+          include: TIMED_ALONE,
+          fileParallelism: false,
+          maxWorkers: 1,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -32,7 +32,7 @@ import { closeRedis, openRedis } from './redis/client.ts';
 import { createRateLimiter } from './security/rate-limit.ts';
 import { withPromotionCache } from './upstreams/cached-clients.ts';
 import { createHttpUpstreamClients, type UpstreamClients } from './upstreams/clients.ts';
-import { Deadline } from './upstreams/deadline.ts';
+import { Deadline, noteOverload } from './upstreams/deadline.ts';
 import { promotionResultSchema, UPSTREAMS, type PromotionResult, type UpstreamName } from './upstreams/contracts.ts';
 import { createTokenVerifier } from './viewer/authenticate.ts';
 import { buildViewer } from './viewer/viewer.ts';
@@ -158,10 +158,12 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     await apollo.start();
     releases.push(() => apollo.stop());
 
+    // Upstream work stops early enough that the panel can still be built and sent by the deadline.
+    const upstreamBudgetMs = config.limits.requestDeadlineMs - config.limits.responseReserveMs;
     async function context(req: IncomingMessage, admittedAt: number): Promise<GraphQLContext> {
       // The deadline starts when the request was let in: reading its body, verifying its token
       // and a slow Redis for the rate limit come out of the same budget as the upstream calls.
-      const deadline = new Deadline(config.limits.requestDeadlineMs, admittedAt);
+      const deadline = new Deadline(upstreamBudgetMs, admittedAt);
       let claims;
       try {
         claims = await verify(req.headers.authorization);
@@ -200,11 +202,17 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       clients,
       locales: config.floors.locales,
       killFlag,
-      deadlineMs: config.limits.requestDeadlineMs,
+      deadlineMs: upstreamBudgetMs,
       layouts: () => layouts.current(),
     });
 
-    const admission = new AdmissionController(config.server.admission, metrics);
+    const admission = new AdmissionController(config.server.admission, {
+      shed(reason) {
+        metrics.shed(reason);
+        // While Floorplan refuses work, slowness is its own: no request's deadline runs out meanwhile.
+        noteOverload();
+      },
+    });
     metrics.watchAdmission(admission);
     releases.push(async () => admission.close());
     let ready = false;

@@ -173,8 +173,10 @@ export const serviceConfigSchema = z.strictObject({
     resyncIntervalMs: integer().positive(),
   }),
   limits: z.strictObject({
-    /** Every request's whole budget for upstream work; past it the missing floors drop (degraded). */
+    /** Every request's whole budget, from admission to its answer; past it the missing floors drop (degraded). */
     requestDeadlineMs: integer().positive(),
+    /** The end of the budget kept for building and sending the panel: upstream calls are cut off this much before the deadline. */
+    responseReserveMs: integer().min(0),
     maxDepth: integer().positive(),
     maxAliases: integer().positive(),
     maxTokens: integer().positive(),
@@ -182,6 +184,9 @@ export const serviceConfigSchema = z.strictObject({
     /** Per-user token bucket: sustained requests per second and burst size; 0 disables. */
     rateLimitPerSecond: z.number().min(0),
     rateLimitBurst: integer().min(1),
+  }).refine((limits) => limits.responseReserveMs < limits.requestDeadlineMs, {
+    path: ['responseReserveMs'],
+    message: 'must be less than limits.requestDeadlineMs',
   }),
 });
 

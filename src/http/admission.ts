@@ -6,8 +6,8 @@
  * and a connection, its upstream calls are cut off by the deadline, and the user gets an empty
  * panel after a long wait. What makes Floorplan late is its own CPU, not its upstreams (the
  * request deadline already bounds waiting for those). So the signal is the event loop's own
- * queueing delay — how late a 10 ms watchdog timer fires, and how long the turn running right
- * now has lasted — the one queue every request waits in:
+ * queueing delay — how late a 10 ms watchdog timer fires, and whether the turn running right
+ * now has lasted as long as a flood — the one queue every request waits in:
  *
  * - At most `limit` requests run at once. While the loop keeps up (lag under `targetLagMs`),
  *   a request that finds the limit full raises it by one and runs: requests waiting on a slow
@@ -59,6 +59,11 @@ interface Waiter {
 }
 
 const WATCHDOG_INTERVAL_MS = 10;
+/**
+ * A turn running this long is a flood being parsed, however on time the last tick was. Fifty
+ * arrivals parsed together take ~10–25 ms; a thousand new connections on a cold process, seconds.
+ */
+const FLOOD_TURN_MS = 50;
 const DECREASE_FACTOR = 0.9;
 /** Completions are counted per window of this length to estimate how fast slots free up. */
 const RATE_WINDOW_MS = 100;
@@ -99,10 +104,13 @@ export class AdmissionController {
     return this.queue.length - this.head;
   }
 
-  /** The loop's current lag: the longer of the last tick's lateness and the turn running now. */
-  lagMs(now: number = performance.now()): number {
-    const running = now - this.lastTick - WATCHDOG_INTERVAL_MS;
-    return running > this.lastLagMs ? running : this.lastLagMs;
+  /**
+   * Whether the loop is keeping up: the last watchdog tick was on time, and the turn running now
+   * (a flood of arrivals parsed in one go) has not outlasted a flood's worth of time. A few
+   * dozen requests arriving together make one busy turn, not a lag.
+   */
+  keepingUp(now: number = performance.now()): boolean {
+    return this.lastLagMs < this.options.targetLagMs && now - this.lastTick < FLOOD_TURN_MS;
   }
 
   /**
@@ -112,7 +120,7 @@ export class AdmissionController {
   enter(): Admission | Promise<Admission> {
     const now = performance.now();
     if (!this.options.enabled || this.inFlight < this.limit) return this.admit();
-    if (this.queued === 0 && this.lagMs(now) < this.options.targetLagMs && this.limitValue < this.options.maxLimit) {
+    if (this.queued === 0 && this.keepingUp(now) && this.limitValue < this.options.maxLimit) {
       this.limitValue += 1;
       return this.admit();
     }
@@ -174,8 +182,8 @@ export class AdmissionController {
 
   /** Whether one more waiter would reach a slot within maxQueueWaitMs at the recent completion rate. */
   private wouldGetASlotInTime(): boolean {
-    // No completions measured yet (a fresh process): allow a queue as long as the limit.
-    if (this.completionRate === 0) return this.queued < this.limit;
+    // No completions measured yet (a fresh process, cold code): no basis for a wait, so only a short queue.
+    if (this.completionRate === 0) return this.queued < this.options.minLimit;
     return (this.queued + 1) / this.completionRate <= this.options.maxQueueWaitMs;
   }
 

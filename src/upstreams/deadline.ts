@@ -10,33 +10,50 @@
  * upstream answers sit unread in their sockets: a timer firing then would turn Floorplan's own
  * overload into an empty panel and, counted against the upstream, into an open breaker. So an
  * expiry that falls while the loop is saturated moves to just after it (one grace period to
- * read what arrived), at most {@link MAX_STRETCH} times the budget. A loop that is merely
- * waiting — on a frozen upstream, say — is not saturated, and its deadlines fire on time.
+ * read what arrived), at most {@link MAX_STRETCH} times the budget. Saturated means busy for
+ * {@link SUSTAINED_MS} in a row, or refusing requests as overloaded ({@link noteOverload}). A
+ * loop that is merely waiting — on a frozen upstream, say — is not saturated, and its
+ * deadlines fire on time.
  * Admission control (src/http/admission.ts) is what keeps saturation short.
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
 /** How often the loop's utilization is sampled. */
 const SAMPLE_MS = 25;
-/** A sample period this busy (share of wall time) counts as saturated. */
-const SATURATED = 0.9;
+/** A sample period this busy (share of wall time) counts as busy… */
+const BUSY = 0.9;
+/** …and busy periods in a row this long as saturated: a flood, not the blip of answering a few dozen requests at once. */
+const SUSTAINED_MS = 100;
 /** After saturation ends, this long to read the answers that queued up meanwhile. */
 const GRACE_MS = 50;
 /** However long the loop stays saturated, a budget stretches at most this many times. */
-export const MAX_STRETCH = 4;
+export const MAX_STRETCH = 8;
 
 let lastSample = performance.now();
 let lastUtilization: EventLoopUtilization | undefined;
 let saturatedAt = -Infinity;
+/** Start of the current run of busy sample periods; undefined when the last one was not busy. */
+let busySince: number | undefined;
 let sampler: NodeJS.Timeout | undefined;
 
 function sample(): void {
   const now = performance.now();
-  const busy = performance.eventLoopUtilization(lastUtilization).utilization;
-  // A sampler that fires late was held up by one long turn: saturated too.
-  if (busy >= SATURATED || now - lastSample > SAMPLE_MS + GRACE_MS) saturatedAt = now;
+  // A sampler that fires late was held up by one long turn: that period was busy too.
+  const busy = now - lastSample > 2 * SAMPLE_MS || performance.eventLoopUtilization(lastUtilization).utilization >= BUSY;
+  if (!busy) busySince = undefined;
+  else if (busySince === undefined) busySince = lastSample;
+  if (busySince !== undefined && now - busySince >= SUSTAINED_MS) saturatedAt = now;
   lastUtilization = performance.eventLoopUtilization();
   lastSample = now;
+}
+
+/**
+ * Tells the deadlines that Floorplan is refusing work because it is overloaded (admission
+ * control calls it on every refusal): while it is, the loop is saturated by definition, even
+ * in a moment its utilization dips between two waves of arrivals.
+ */
+export function noteOverload(now: number = performance.now()): void {
+  if (now > saturatedAt) saturatedAt = now;
 }
 
 /**
@@ -49,8 +66,8 @@ export function saturatedUntil(now: number = performance.now()): number {
     lastUtilization = performance.eventLoopUtilization();
     sampler = setInterval(sample, SAMPLE_MS).unref();
   }
-  // The turn running now has kept the sampler from firing: the loop is saturated right now.
-  if (now - lastSample > SAMPLE_MS + GRACE_MS) return now + GRACE_MS;
+  // One turn has kept the sampler from firing for longer than a flood takes to count: saturated right now.
+  if (now - lastSample > SUSTAINED_MS) return now + GRACE_MS;
   return saturatedAt + GRACE_MS;
 }
 

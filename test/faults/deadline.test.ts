@@ -5,7 +5,8 @@ describe('the per-request deadline', () => {
   let h: Harness;
   let token: string;
   beforeAll(async () => {
-    h = await startHarness({ faults: 'promotion:hang', config: { limits: { requestDeadlineMs: 250 } } });
+    // A promotion timeout longer than the whole budget: only the deadline can bound the request.
+    h = await startHarness({ faults: 'promotion:hang', config: { limits: { requestDeadlineMs: 250 }, upstreams: { promotion: { timeoutMs: 1000 } } } });
     token = await h.token('u1001');
   });
   afterAll(() => h.close());

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdmissionController, type Admission, type AdmissionOptions, type ShedReason } from '../../src/http/admission.ts';
 
-const OPTIONS: AdmissionOptions = { enabled: true, initialLimit: 2, minLimit: 1, maxLimit: 10, targetLagMs: 30, maxQueueWaitMs: 40 };
+const OPTIONS: AdmissionOptions = { enabled: true, initialLimit: 2, minLimit: 2, maxLimit: 10, targetLagMs: 30, maxQueueWaitMs: 40 };
 
 let controllers: AdmissionController[] = [];
 afterEach(() => {
@@ -45,12 +45,22 @@ describe('AdmissionController', () => {
     expect(c.limit).toBe(3);
   });
 
+  it('still raises the limit during one busy turn shorter than a flood (a few dozen arrivals parsed together)', async () => {
+    const { c } = controller();
+    await nextTicks();
+    admittedNow(c.enter());
+    admittedNow(c.enter());
+    blockLoop(25);
+    admittedNow(c.enter());
+    expect(c.limit).toBe(3);
+  });
+
   it('while the loop lags, queues what can get a slot in time, refuses the rest at once, and serves the queue in order', async () => {
     const { c, sheds } = controller();
     admittedNow(c.enter());
     admittedNow(c.enter());
-    blockLoop(60);
-    // A fresh controller has seen no completions: it allows a queue as long as the limit (2).
+    blockLoop(120);
+    // A fresh controller has seen no completions: it allows a queue of minLimit (here 2).
     const waiting = [c.enter(), c.enter()];
     expect(waiting.every((w) => w instanceof Promise)).toBe(true);
     expect(c.enter()).toEqual({ admitted: false, reason: 'queue_full' });
@@ -66,9 +76,9 @@ describe('AdmissionController', () => {
   });
 
   it('refuses a queued request that outstays maxQueueWaitMs', async () => {
-    const { c, sheds } = controller({ initialLimit: 1 });
+    const { c, sheds } = controller({ initialLimit: 1, minLimit: 1 });
     admittedNow(c.enter());
-    blockLoop(60);
+    blockLoop(120);
     const started = performance.now();
     const waited = await c.enter();
     expect(waited).toEqual({ admitted: false, reason: 'queue_timeout' });
@@ -91,7 +101,7 @@ describe('AdmissionController', () => {
   });
 
   it('admits everything at once when disabled', () => {
-    const { c, sheds } = controller({ enabled: false, initialLimit: 1 });
+    const { c, sheds } = controller({ enabled: false, initialLimit: 1, minLimit: 1 });
     blockLoop(60);
     for (let i = 0; i < 50; i++) admittedNow(c.enter());
     expect(c.running).toBe(50);
@@ -99,9 +109,9 @@ describe('AdmissionController', () => {
   });
 
   it('refuses everything still queued when closed', async () => {
-    const { c } = controller({ initialLimit: 1, maxQueueWaitMs: 10_000 });
+    const { c } = controller({ initialLimit: 1, minLimit: 1, maxQueueWaitMs: 10_000 });
     admittedNow(c.enter());
-    blockLoop(60);
+    blockLoop(120);
     const waiting = c.enter();
     c.close();
     expect(await waiting).toEqual({ admitted: false, reason: 'queue_timeout' });

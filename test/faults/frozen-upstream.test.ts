@@ -1,0 +1,101 @@
+/**
+ * One upstream frozen (SIGSTOP: its sockets accept, nothing answers — a hung host) while 50
+ * users ask at once: every answer arrives within the deadline + 20 ms at p99, degraded with
+ * that upstream named, and the others' floors intact. Floorplan, the frozen upstream and the
+ * others run as three processes, as in production; the users are this test.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadServiceConfig } from '../../src/config/service-config.ts';
+import type { UpstreamName } from '../../src/upstreams/contracts.ts';
+import { signDemoToken } from '../../src/viewer/demo-token.ts';
+import { startFloorplanProcess, type FloorplanProcess } from '../support/floorplan-process.ts';
+import { PANEL_QUERY, type PanelResult } from '../support/harness.ts';
+import { metricValue, scrapeMetrics } from '../support/measure.ts';
+import { freePort, npmStartEnv } from '../support/processes.ts';
+
+const DEADLINE_MS = 250;
+const USERS = 50;
+const auth = loadServiceConfig({ env: {} }).auth;
+
+/** `npm run demo-upstreams` on its own port, so it can be frozen without freezing anything else. */
+async function demoProcess(): Promise<{ child: ChildProcess; origin: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/demo-upstreams/main.ts'], { env: npmStartEnv({ DEMO_PORT: String(port) }), stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  if (!line.toString().includes('listening')) throw new Error(`demo upstreams did not start: ${line.toString()}`);
+  child.stdout!.resume();
+  return { child, origin: `http://127.0.0.1:${port}` };
+}
+
+describe.each<UpstreamName>(['promotion', 'settlement'])('%s frozen under 50 concurrent users', (frozen) => {
+  let frozenDemo: { child: ChildProcess; origin: string };
+  let liveDemo: { child: ChildProcess; origin: string };
+  let fp: FloorplanProcess;
+  let warmUpTokens: string[];
+  let tokens: string[];
+
+  const panels = (as: readonly string[] = tokens) =>
+    Promise.all(
+      as.map(async (token) => {
+        const started = performance.now();
+        const res = await fetch(`${fp.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }),
+        });
+        const body = (await res.json()) as { data?: PanelResult; errors?: unknown };
+        return { status: res.status, body, ms: performance.now() - started };
+      }),
+    );
+
+  beforeAll(async () => {
+    [frozenDemo, liveDemo] = await Promise.all([demoProcess(), demoProcess()]);
+    const url = (upstream: UpstreamName) => `${upstream === frozen ? frozenDemo.origin : liveDemo.origin}/${upstream}`;
+    fp = await startFloorplanProcess({
+      PORT: String(await freePort()),
+      DEMO_UPSTREAMS: 'off',
+      UPSTREAM_CART_URL: url('cart'),
+      UPSTREAM_PROMOTION_URL: url('promotion'),
+      UPSTREAM_SETTLEMENT_URL: url('settlement'),
+      REQUEST_DEADLINE_MS: String(DEADLINE_MS),
+      LOG_LEVEL: 'warn',
+    });
+    const sign = (prefix: string) => Promise.all(Array.from({ length: USERS }, (_, i) => signDemoToken(auth, { userId: `${prefix}-${i}` })));
+    // Other users for the warm-up: promotion answers are cached per user and would hide the freeze.
+    [warmUpTokens, tokens] = await Promise.all([sign('warm-up'), sign('frozen')]);
+    // Warm connections and code with the upstream healthy, as a running server would be.
+    await panels(warmUpTokens);
+    await panels(warmUpTokens);
+    await panels(warmUpTokens);
+    frozenDemo.child.kill('SIGSTOP');
+  }, 60_000);
+  afterAll(async () => {
+    frozenDemo.child.kill('SIGCONT');
+    for (const demo of [frozenDemo, liveDemo]) demo.child.kill('SIGTERM');
+    await fp.terminate();
+  });
+
+  it(`answers every user within the deadline + 20 ms at p99, degraded with ${frozen} named`, async () => {
+    const timed = await panels();
+    for (const { status, body } of timed) {
+      expect(status, JSON.stringify(body)).toBe(200);
+      expect(body.data!.floorPanel.degraded).toBe(true);
+      expect(body.data!.floorPanel.failedUpstreams).toEqual([frozen.toUpperCase()]);
+      expect(body.data!.floorPanel.floors.map((f) => f.code)).toContain('spze');
+    }
+    const sorted = timed.map((t) => t.ms).sort((a, b) => a - b);
+    const p99 = sorted[Math.ceil(0.99 * sorted.length) - 1]!;
+    expect(p99).toBeLessThanOrEqual(DEADLINE_MS + 20);
+    // Cut off by Floorplan's deadline (its timeout is longer than the request's budget), the
+    // frozen upstream is not blamed for it; the live upstreams answered every call.
+    const metrics = await scrapeMetrics(fp.url);
+    const outcome = (upstream: string, o: string) => metricValue(metrics, 'floorplan_upstream_requests_total', { upstream, outcome: o });
+    expect(outcome(frozen, 'timeout')).toBe(0);
+    expect(metricValue(metrics, 'floorplan_upstream_breaker_opened_total', { upstream: frozen })).toBe(0);
+    for (const live of ['cart', 'promotion', 'settlement'].filter((u) => u !== frozen)) {
+      expect(outcome(live, 'timeout') + outcome(live, 'deadline'), live).toBe(0);
+    }
+  });
+});
