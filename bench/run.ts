@@ -278,11 +278,13 @@ function median(values: readonly number[]): number {
 function serverRow(result: LoadResult): ServerRow {
   const wallUs = result.elapsedSeconds * 1e6;
   const serverCpu = result.cpuUs['server'] ?? Number.NaN;
+  // Only 2xx answers count: a server that refuses part of the load (503 OVERLOADED) is charged
+  // the refusals' CPU per answered panel, instead of having cheap refusals flatter its figures.
   return {
-    rps: round(result.rps, 1),
+    rps: round(result.ok / result.elapsedSeconds, 1),
     p50Ms: result.latency.p50Ms,
     p99Ms: result.latency.p99Ms,
-    cpuUsPerReq: round(serverCpu / result.completed, 1),
+    cpuUsPerReq: round(serverCpu / result.ok, 1),
     rssMb: result.rssMb['server'] ?? Number.NaN,
     requests: result.completed,
     non2xx: result.non2xx,
@@ -321,7 +323,8 @@ function counterBy(text: string, metric: string, by: string, where: Readonly<Rec
 function floorplanFacts(result: LoadResult): FloorplanFacts {
   if (result.metrics === undefined) throw new Error(`run "${result.name}" has no /metrics readings`);
   const { before, after } = result.metrics;
-  const total = (text: string) => [...counterBy(text, 'floorplan_http_request_duration_seconds_count', 'route', {}).entries()].find(([route]) => route === '/graphql')?.[1] ?? 0;
+  // Requests that were answered with a panel: a 503 OVERLOADED refusal calls no upstream.
+  const total = (text: string) => counterBy(text, 'floorplan_http_request_duration_seconds_count', 'route', { status: '200' }).get('/graphql') ?? 0;
   const requests = total(after) - total(before);
   const callsBefore = counterBy(before, 'floorplan_upstream_requests_total', 'upstream');
   const callsAfter = counterBy(after, 'floorplan_upstream_requests_total', 'upstream');

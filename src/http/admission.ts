@@ -12,8 +12,9 @@
  * - At most `limit` requests run at once. While the loop keeps up (lag under `targetLagMs`),
  *   a request that finds the limit full raises it by one and runs: requests waiting on a slow
  *   upstream cost no CPU, and Little's law says their number grows with the upstream's latency.
- *   Each watchdog tick that finds the loop lagging cuts the limit to 90 % of what is running
- *   (multiplicative decrease, as in Netflix's concurrency-limits AIMD and TCP).
+ *   Each watchdog tick that finds the loop lagging, after a tick that did too (one late tick
+ *   is a GC pause), cuts the limit to 90 % of what is running (multiplicative decrease, as in
+ *   Netflix's concurrency-limits AIMD and TCP).
  * - A request that finds the limit full while the loop lags waits in a FIFO queue for a slot,
  *   at most `maxQueueWaitMs`. Whether it would get one in time is estimated on arrival from
  *   the recent completion rate; if not, it is refused there and then (HTTP 503 OVERLOADED), so
@@ -78,6 +79,8 @@ export class AdmissionController {
   private readonly watchdog: NodeJS.Timeout | undefined;
   private lastTick = performance.now();
   private lastLagMs = 0;
+  /** Whether the previous tick was late too. */
+  private lagged = false;
   private windowStart = performance.now();
   private windowCompletions = 0;
   /** Completions per millisecond over the last full window. */
@@ -155,9 +158,12 @@ export class AdmissionController {
       this.windowStart = now;
       this.windowCompletions = 0;
     }
-    if (this.lastLagMs > this.options.targetLagMs) {
+    // Two late ticks in a row: one alone is a GC pause (Node 24's scavenges take ~10–30 ms), not a queue.
+    const lagging = this.lastLagMs > this.options.targetLagMs;
+    if (lagging && this.lagged) {
       this.limitValue = Math.max(this.options.minLimit, Math.min(this.limitValue, this.inFlight) * DECREASE_FACTOR);
     }
+    this.lagged = lagging;
     if (this.queued > 0) this.admitWaiting(now);
   }
 
