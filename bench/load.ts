@@ -302,6 +302,15 @@ function recordError(window: Window, error: unknown): void {
   if (error instanceof Error && /timeout/i.test(error.name + error.message)) window.timeouts++;
 }
 
+/** A run whose answers are sorted: its job, the path it posts to, and the connections opened for it. */
+abstract class SortedRun {
+  protected constructor(
+    protected readonly job: LoadJob,
+    protected readonly path: string,
+    protected readonly clients: readonly Client[],
+  ) {}
+}
+
 /**
  * Closed loop on undici: `connections` keep-alive connections, one Client each (no pipelining),
  * each sending its next request as soon as it has read the previous answer — so there are always
@@ -310,18 +319,11 @@ function recordError(window: Window, error: unknown): void {
  * is not retried after its Retry-After: a client that ignores it is the harder case for the
  * server, whose refusals must then be cheap enough not to eat the capacity they protect.
  */
-class ClosedLoop {
-  private constructor(
-    private readonly job: LoadJob,
-    private readonly path: string,
-    private readonly clients: readonly Client[],
-  ) {}
-
+class ClosedLoop extends SortedRun {
   /** Opens every connection with one unmeasured request, so connecting is not in the window. */
   static async open(job: LoadJob): Promise<ClosedLoop> {
     const url = new URL(job.url);
-    const clients = await openClients(job, url);
-    return new ClosedLoop(job, url.pathname, clients);
+    return new ClosedLoop(job, url.pathname, await openClients(job, url));
   }
 
   private send(client: Client, index: number): Promise<Answer> {
@@ -424,13 +426,7 @@ function onSchedule(rate: number, total: number, fire: (index: number) => void):
  * counted in `queuedInGenerator`: a server that answers or refuses as fast as requests come
  * never makes one wait. Latency runs from the arrival's due time.
  */
-class OpenLoop {
-  private constructor(
-    private readonly job: LoadJob,
-    private readonly path: string,
-    private readonly clients: readonly Client[],
-  ) {}
-
+class OpenLoop extends SortedRun {
   static async open(job: LoadJob): Promise<OpenLoop> {
     const url = new URL(job.url);
     return new OpenLoop(job, url.pathname, await openClients(job, url));
