@@ -22,6 +22,7 @@ import { ClientErrorCode } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GraphQLContext } from './context.ts';
 import { JitCompiler } from './jit-gateway.ts';
+import { KnownOperationTypesRule } from './known-operation-types.ts';
 import { KnownOperations } from './known-operations.ts';
 import { resolvers } from './resolvers.ts';
 import { loadTypeDefs } from './schema.ts';
@@ -81,7 +82,7 @@ export function createApolloServer(options: ApolloOptions & { readonly fastPath?
   const apollo = new ApolloServer<GraphQLContext>({
     gateway: compiler.gateway(),
     introspection: options.introspection,
-    validationRules: armor.validationRules,
+    validationRules: [KnownOperationTypesRule, ...armor.validationRules],
     parseOptions: { maxTokens: options.limits.maxTokens },
     allowBatchedHttpRequests: false,
     persistedQueries: { cache: options.persistedQueries, ttl: 7 * 24 * 3600 },

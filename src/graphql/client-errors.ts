@@ -8,6 +8,20 @@ export function badUserInput(message: string, argument?: string): GraphQLError {
   });
 }
 
+/**
+ * A variable the operation's definitions refuse (missing, null where non-null, wrong type):
+ * HTTP 400 and no data. Keeps graphql-js's message, which names the variable and what was
+ * wrong, and its location in the query.
+ */
+export function invalidVariable(error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    extensions: { ...error.extensions, code: ClientErrorCode.BAD_USER_INPUT, http: { status: 400 } },
+  });
+}
+
 /** Whole-request failure: HTTP 401 and no data. */
 export function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, {

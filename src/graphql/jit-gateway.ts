@@ -9,9 +9,18 @@
  * that result needs Apollo's error handling.
  */
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
-import { GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
+import { invalidVariable } from './client-errors.ts';
 
 /** Distinct operations kept compiled; a client app sends a handful, an attacker many (evicted). */
 const COMPILED_OPERATIONS = 1000;
@@ -20,6 +29,8 @@ export class JitCompiler {
   private readonly compiled = new LRUCache<string, CompiledQuery>({ max: COMPILED_OPERATIONS });
   /** Results computed outside Apollo, waiting for Apollo to format them (keyed by the request's context). */
   private readonly replays = new WeakMap<object, ExecutionResult>();
+  /** The operation each compiled query runs, to explain variables it refused (see {@link run}). */
+  private readonly operations = new WeakMap<CompiledQuery, OperationDefinitionNode>();
 
   constructor(readonly schema: GraphQLSchema) {}
 
@@ -42,6 +53,8 @@ export class JitCompiler {
       if (!isCompiledQuery(result)) return result;
       query = result;
       this.compiled.set(key, query);
+      const operation = getOperationAST(document, operationName ?? undefined);
+      if (operation) this.operations.set(query, operation);
     }
     return query;
   }
@@ -49,7 +62,23 @@ export class JitCompiler {
   /** Runs a compiled query; its errors come out as proper GraphQLErrors (see {@link withExtensions}). */
   async run(query: CompiledQuery, context: object, variables: Readonly<Record<string, unknown>> | null | undefined): Promise<ExecutionResult> {
     const result = await query.query(undefined, context, variables ?? {});
-    return result.errors === undefined ? result : { ...result, errors: result.errors.map(withExtensions) };
+    if (result.errors === undefined) return result;
+    // No data at all: graphql-jit refused the variables before executing anything.
+    if (result.data === undefined) return this.refusedVariables(query, variables) ?? { errors: result.errors.map(withExtensions) };
+    return { ...result, errors: result.errors.map(withExtensions) };
+  }
+
+  /**
+   * graphql-jit reports bad variables without the variable's definition node and without a
+   * code, so Apollo cannot tell them from a server fault and masks them. graphql-js's own
+   * coercion states the same problems, each naming its variable; those become BAD_USER_INPUT
+   * (HTTP 400). Only a request that already failed pays for the second coercion.
+   */
+  private refusedVariables(query: CompiledQuery, variables: Readonly<Record<string, unknown>> | null | undefined): ExecutionResult | undefined {
+    const operation = this.operations.get(query);
+    if (operation === undefined) return undefined;
+    const coerced = getVariableValues(this.schema, operation.variableDefinitions ?? [], variables ?? {});
+    return coerced.errors === undefined ? undefined : { errors: coerced.errors.map(invalidVariable) };
   }
 
   /**

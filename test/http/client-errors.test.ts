@@ -1,0 +1,261 @@
+/**
+ * Every way a client can get a request wrong, on both pipelines: what the client sees (status,
+ * `extensions.code`, a message naming what was wrong) and what the operator's log gets (nothing
+ * above debug: a client's mistake is not a server incident, and one client could otherwise
+ * write an error line with a stack trace 50 times a second).
+ *
+ * The same table runs against a Floorplan with the known-operations fast path, where every
+ * operation is made known first (so a bad request of a known operation is handled there), and
+ * against one where Apollo answers every request.
+ */
+import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/harness.ts';
+import { metricValue, scrapeMetrics } from '../support/measure.ts';
+
+const BY_VARIABLE = 'query($s:String!){ floorPanel(scene:$s){degraded} }';
+const WITH_SKUS = 'query Panel($s:String!, $k:[ID!]){ floorPanel(scene:$s, selectedSkuIds:$k){ degraded floors { code } } }';
+const TWO_OPERATIONS = 'query A { floorPanel(scene: "cart-bottom-sheet") { degraded } } query B { floorPanel(scene: "cart-bottom-sheet") { locale } }';
+const SCENE = 'cart-bottom-sheet';
+
+interface Row {
+  readonly name: string;
+  /** The JSON body (or raw text, sent as it is). */
+  readonly body: unknown;
+  /** null: no Authorization header; a string: that raw header. Default: a valid token. */
+  readonly authorization?: string | null;
+  readonly method?: 'GET';
+  readonly status: number;
+  readonly code: string;
+  /** What the first error's message must say: the variable, operation type, argument or limit at fault. */
+  readonly message: RegExp;
+  /** A valid body of the same operation: sent first, so that on the fast path the bad request finds a known operation. */
+  readonly known?: unknown;
+}
+
+const ROWS: readonly Row[] = [
+  // Variables: the operation is valid, its variables are not.
+  {
+    name: 'a missing required variable',
+    body: { query: BY_VARIABLE },
+    known: { query: BY_VARIABLE, variables: { s: SCENE } },
+    status: 400,
+    code: 'BAD_USER_INPUT',
+    message: /^Variable "\$s" of required type "String!" was not provided\.$/,
+  },
+  {
+    name: 'a variable of the wrong type',
+    body: { query: BY_VARIABLE, variables: { s: 5 } },
+    known: { query: BY_VARIABLE, variables: { s: SCENE } },
+    status: 400,
+    code: 'BAD_USER_INPUT',
+    message: /^Variable "\$s" got invalid value 5; String cannot represent a non string value: 5$/,
+  },
+  {
+    name: 'null for a non-null variable',
+    body: { query: BY_VARIABLE, variables: { s: null } },
+    known: { query: BY_VARIABLE, variables: { s: SCENE } },
+    status: 400,
+    code: 'BAD_USER_INPUT',
+    message: /^Variable "\$s" of non-null type "String!" must not be null\.$/,
+  },
+  {
+    name: 'a null item in a list of non-null IDs',
+    body: { query: WITH_SKUS, variables: { s: SCENE, k: [null] } },
+    known: { query: WITH_SKUS, variables: { s: SCENE } },
+    status: 400,
+    code: 'BAD_USER_INPUT',
+    message: /^Variable "\$k" got invalid value null at "k\[0\]"; Expected non-nullable type "ID!" not to be null\.$/,
+  },
+  {
+    name: 'an object where a list of IDs belongs',
+    body: { query: WITH_SKUS, variables: { s: SCENE, k: { a: 1 } } },
+    known: { query: WITH_SKUS, variables: { s: SCENE } },
+    status: 400,
+    code: 'BAD_USER_INPUT',
+    message: /^Variable "\$k" got invalid value \{ a: 1 \}; ID cannot represent value: \{ a: 1 \}$/,
+  },
+  {
+    name: 'variables that are not an object',
+    body: { query: BY_VARIABLE, variables: 'cart-bottom-sheet' },
+    known: { query: BY_VARIABLE, variables: { s: SCENE } },
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /`variables`/,
+  },
+  // Operation types the schema does not have.
+  {
+    name: 'a mutation',
+    body: { query: 'mutation { floorPanel(scene: "cart-bottom-sheet") { degraded } }' },
+    status: 400,
+    code: 'GRAPHQL_VALIDATION_FAILED',
+    message: /^The mutation operation is not supported by the schema\.$/,
+  },
+  {
+    name: 'a subscription',
+    body: { query: 'subscription Watch { floorPanel(scene: "cart-bottom-sheet") { degraded } }' },
+    status: 400,
+    code: 'GRAPHQL_VALIDATION_FAILED',
+    message: /^The subscription operation is not supported by the schema\.$/,
+  },
+  {
+    name: 'a mutation over GET',
+    method: 'GET',
+    body: { query: 'mutation { floorPanel(scene: "cart-bottom-sheet") { degraded } }' },
+    status: 400,
+    code: 'GRAPHQL_VALIDATION_FAILED',
+    message: /^The mutation operation is not supported by the schema\.$/,
+  },
+  // Documents that do not parse or validate.
+  { name: 'a syntax error', body: { query: '{ floorPanel(scene: ' }, status: 400, code: 'GRAPHQL_PARSE_FAILED', message: /^Syntax Error: Unexpected <EOF>\.$/ },
+  {
+    name: 'an unknown field',
+    body: { query: `{ floorPanel(scene: "${SCENE}") { nope } }` },
+    status: 400,
+    code: 'GRAPHQL_VALIDATION_FAILED',
+    message: /^Cannot query field "nope" on type "FloorPanel"\.$/,
+  },
+  {
+    name: 'a missing required argument',
+    body: { query: '{ floorPanel { degraded } }' },
+    status: 400,
+    code: 'GRAPHQL_VALIDATION_FAILED',
+    message: /argument "scene" of type "String!" is required/,
+  },
+  {
+    name: 'a nullable variable where a non-null one belongs',
+    body: { query: 'query($s:String){ floorPanel(scene:$s){degraded} }', variables: { s: SCENE } },
+    status: 400,
+    code: 'GRAPHQL_VALIDATION_FAILED',
+    message: /^Variable "\$s" of type "String" used in position expecting type "String!"\.$/,
+  },
+  {
+    name: 'an unknown variable type',
+    body: { query: 'query($s:Strin!){ floorPanel(scene:$s){degraded} }', variables: { s: SCENE } },
+    status: 400,
+    code: 'GRAPHQL_VALIDATION_FAILED',
+    message: /^Unknown type "Strin"/,
+  },
+  {
+    name: 'an operationName the document does not have',
+    body: { query: WITH_SKUS, operationName: 'Nope', variables: { s: SCENE } },
+    known: { query: WITH_SKUS, operationName: 'Panel', variables: { s: SCENE } },
+    status: 400,
+    code: 'OPERATION_RESOLUTION_FAILURE',
+    message: /^Unknown operation named "Nope"\.$/,
+  },
+  {
+    name: 'two operations and no operationName',
+    body: { query: TWO_OPERATIONS },
+    known: { query: TWO_OPERATIONS, operationName: 'A' },
+    status: 400,
+    code: 'OPERATION_RESOLUTION_FAILURE',
+    message: /^Must provide operation name if query contains multiple operations\.$/,
+  },
+  {
+    name: 'a query deeper than maxDepth',
+    body: { query: '{ __type(name: "FloorPanel") { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } }' },
+    status: 400,
+    code: 'QUERY_TOO_COMPLEX',
+    message: /depth limit of 8 exceeded/,
+  },
+  { name: 'no query', body: { variables: {} }, status: 400, code: 'BAD_REQUEST', message: /query/ },
+  {
+    name: 'a hash-only persisted query the server has never seen',
+    body: { extensions: { persistedQuery: { version: 1, sha256Hash: createHash('sha256').update('never sent').digest('hex') } } },
+    status: 200,
+    code: 'PERSISTED_QUERY_NOT_FOUND',
+    message: /^PersistedQueryNotFound$/,
+  },
+  // The HTTP request itself.
+  { name: 'a body that is not JSON', body: '{"query": ', status: 400, code: 'BAD_REQUEST', message: /must be valid JSON/ },
+  { name: 'a batch', body: [{ query: BY_VARIABLE, variables: { s: SCENE } }], status: 400, code: 'BAD_REQUEST', message: /batch/i },
+  // Who is asking.
+  { name: 'no token', body: { query: BY_VARIABLE, variables: { s: SCENE } }, authorization: null, status: 401, code: 'UNAUTHENTICATED', message: /Bearer/ },
+  {
+    name: 'a forged token',
+    body: { query: BY_VARIABLE, variables: { s: SCENE } },
+    authorization: 'Bearer e30.e30.c2ln',
+    status: 401,
+    code: 'UNAUTHENTICATED',
+    message: /token/,
+  },
+  // Arguments a resolver refuses (the rest of the answer is data: null, HTTP 200).
+  {
+    name: 'an unknown scene',
+    body: { query: BY_VARIABLE, variables: { s: 'cart-bottom-shet' } },
+    known: { query: BY_VARIABLE, variables: { s: SCENE } },
+    status: 200,
+    code: 'BAD_USER_INPUT',
+    message: /^scene must be one of .* but got: "cart-bottom-shet"$/,
+  },
+  {
+    name: 'a SKU that is not in the cart',
+    body: { query: WITH_SKUS, variables: { s: SCENE, k: ['sku-elsewhere'] } },
+    known: { query: WITH_SKUS, variables: { s: SCENE } },
+    status: 200,
+    code: 'BAD_USER_INPUT',
+    message: /^selectedSkuIds must name SKUs in your cart, but these are not: "sku-elsewhere"$/,
+  },
+];
+
+interface LogLine {
+  readonly level: number;
+  readonly msg?: string;
+  readonly err?: unknown;
+}
+
+/** pino's numeric levels: 30 info, 40 warn, 50 error. */
+const WARN = 40;
+
+describe.each([
+  ['with the fast path', true],
+  ['with Apollo answering every request', false],
+])('client errors %s', (_label, fastPath) => {
+  let h: Harness;
+  const logs: LogLine[] = [];
+
+  beforeAll(async () => {
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as LogLine);
+        done();
+      },
+    });
+    h = await startHarness({ config: { server: { fastPath } }, deps: { logger: pino({ level: 'debug' }, sink) } });
+  });
+  afterAll(() => h.close());
+
+  async function send(body: unknown, authorization: string | null | undefined, method: 'GET' | 'POST' = 'POST'): Promise<Response> {
+    const auth = authorization === undefined ? `Bearer ${await h.token('u1001')}` : authorization;
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...(auth === null ? {} : { authorization: auth }) };
+    if (method === 'GET') {
+      const search = new URLSearchParams(Object.entries(body as Record<string, string>));
+      return fetch(`${h.url}/graphql?${search}`, { headers: { ...headers, 'apollo-require-preflight': 'true' } });
+    }
+    return fetch(`${h.url}/graphql`, { method, headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  }
+
+  it.each(ROWS)('answers $name with HTTP $status and $code, and logs nothing above debug', async (row) => {
+    if (row.known !== undefined) {
+      // Twice: the first teaches Apollo's plugin the operation, the second runs on the fast path.
+      for (let i = 0; i < 2; i++) expect((await send(row.known, undefined)).status).toBe(200);
+    }
+    const from = logs.length;
+    const res = await send(row.body, row.authorization, row.method);
+    const body = (await res.json()) as { data?: unknown; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+    expect({ status: res.status, code: body.errors?.[0]?.extensions?.code }).toEqual({ status: row.status, code: row.code });
+    expect(body.errors?.[0]?.message).toMatch(row.message);
+    expect(JSON.stringify(body)).not.toMatch(/stacktrace|\.ts:\d+|\bat .*\(/);
+    const loud = logs.slice(from).filter((line) => line.level >= WARN);
+    expect(loud).toEqual([]);
+  });
+
+  it.runIf(fastPath)('had each known operation on the fast path before its bad request', async () => {
+    const before = metricValue(await scrapeMetrics(h.url), 'floorplan_graphql_requests_total', { pipeline: 'known-operation' });
+    expect((await send({ query: BY_VARIABLE, variables: { s: SCENE } }, undefined)).status).toBe(200);
+    expect(metricValue(await scrapeMetrics(h.url), 'floorplan_graphql_requests_total', { pipeline: 'known-operation' })).toBe(before + 1);
+  });
+});
