@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
+import { valid } from 'semver';
 import { z } from 'zod';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { UpstreamName } from '../upstreams/contracts.ts';
@@ -56,6 +57,34 @@ const authSchema = z.discriminatedUnion('mode', [
     hs256Secret: z.string().optional(),
   }),
 ]);
+
+/** A semantic version, e.g. "12.0.0". */
+const appVersion = z.string().refine((v) => valid(v) !== null, 'must be a semantic version such as "12.0.0"');
+/**
+ * One version for every platform, or one per platform (`x-app-platform`, lower-case) with a
+ * `default` for the platforms not listed: a platform is never left without an answer.
+ */
+const appVersionPerPlatform = z.union(
+  [appVersion, z.record(z.string().regex(/^[a-z0-9._-]+$/), appVersion).refine((versions) => versions.default !== undefined, 'must have a `default` for the platforms not listed, e.g. {ios: "12.0.0", default: "11.0.0"}')],
+  { error: 'must be a semantic version such as "12.0.0", or one per platform with a default: {ios: "12.0.0", default: "11.0.0"}' },
+);
+const styleToken = z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a lower-case style token such as "bold"');
+
+/** The apps panels are rendered for: which versions are still supported and which style tokens each knows. */
+const appsSchema = z
+  .strictObject({
+    /** Oldest app version still supported, per platform; older apps may be sent anything. */
+    oldestSupported: appVersionPerPlatform,
+    /** Style tokens every app knows, whatever its version — also apps that send no `x-app-version`. */
+    baseStyles: z.array(styleToken),
+    /** Every other style token apps render, with the first version that knows it; a token in neither list is known to no app. */
+    newerStyles: z.record(styleToken, appVersionPerPlatform),
+  })
+  .superRefine((apps, ctx) => {
+    for (const token of apps.baseStyles) {
+      if (apps.newerStyles[token] !== undefined) ctx.addIssue({ code: 'custom', path: ['newerStyles', token], message: 'must not repeat a token of apps.baseStyles' });
+    }
+  });
 
 export const serviceConfigSchema = z.strictObject({
   server: z.strictObject({
@@ -125,6 +154,8 @@ export const serviceConfigSchema = z.strictObject({
     /** Locales floors are named in; the first is used when the client's cannot be matched. */
     locales: z.array(z.string().min(2)).min(1),
   }),
+  /** Every floors file is checked against it at load: no supported app is sent a style token it does not know. */
+  apps: appsSchema,
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   }),
@@ -193,6 +224,7 @@ export const serviceConfigSchema = z.strictObject({
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
 export type UpstreamConfig = z.output<typeof upstreamSchema>;
 export type AuthConfig = z.output<typeof authSchema>;
+export type AppsConfig = z.output<typeof appsSchema>;
 export type UpstreamsConfig = Readonly<Record<UpstreamName, UpstreamConfig>>;
 
 /** Environment variables and the config path each one sets. */
