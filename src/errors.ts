@@ -63,6 +63,8 @@ export const ErrorCode = {
   UPSTREAM_REJECTED: 'FLOORPLAN_ERR_UPSTREAM_REJECTED',
   /** An upstream call was not attempted: an operator turned its kill switch on. */
   UPSTREAM_KILLED: 'FLOORPLAN_ERR_UPSTREAM_KILLED',
+  /** An upstream's answer kept its contract but disagrees with the others (a quote that does not add up, another currency). */
+  UPSTREAM_INCONSISTENT: 'FLOORPLAN_ERR_UPSTREAM_INCONSISTENT',
   /** `selectedSkuIds` named a SKU that is not in the caller's own cart. */
   SELECTION_NOT_IN_CART: 'FLOORPLAN_ERR_SELECTION_NOT_IN_CART',
   /** Money arithmetic would leave exact integer range or mix currencies. */

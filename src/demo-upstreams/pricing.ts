@@ -121,6 +121,7 @@ export function priceQuote(user: DemoUser, quoteId: string, lines: readonly Quot
   return {
     quoteId,
     currency: user.currency,
+    lines: lines.map(({ skuId, quantity }) => ({ skuId, quantity })),
     goodsTotal: { minor: goodsTotal, currency: user.currency },
     discounts,
     shipping: { minor: shipping, currency: user.currency },

@@ -23,6 +23,12 @@ export interface DemoUpstreams {
   resetCalls(): void;
   /** Replace the active faults at runtime, e.g. setFaults('promotion:hang') or setFaults(''). Throws on a bad spec. */
   setFaults(spec: string): void;
+  /**
+   * Rewrites an upstream's successful JSON answers before they are sent — a contract-valid but
+   * adversarial upstream (two coupons, a quote that does not add up, another currency), for
+   * tests that must go through real HTTP. `undefined` restores the honest answers.
+   */
+  tamper(upstream: UpstreamName, rewrite: ((answer: unknown, request: unknown) => unknown) | undefined): void;
   /** Closes listeners AND destroys hung/open sockets so close never waits on a hang. */
   close(): Promise<void>;
 }
@@ -100,6 +106,7 @@ export async function startDemoUpstreams(opts: DemoUpstreamsOptions = {}): Promi
     if (kept.length > 2 * recordLimit) bodies[upstream] = kept.slice(kept.length - recordLimit);
   };
   const pendingDelays = new Map<NodeJS.Timeout, (completed: boolean) => void>();
+  const rewrites: Partial<Record<UpstreamName, (answer: unknown, request: unknown) => unknown>> = {};
 
   /** Resolves true after `ms`, or false as soon as the server closes. */
   const delay = (ms: number): Promise<boolean> =>
@@ -181,7 +188,11 @@ export async function startDemoUpstreams(opts: DemoUpstreamsOptions = {}): Promi
       }
     }
 
-    send(res, badBody ?? route(upstream, method, path, body, cartUserId));
+    const reply = badBody ?? route(upstream, method, path, body, cartUserId);
+    const rewrite = rewrites[upstream];
+    if (rewrite === undefined || reply.status !== 200) return send(res, reply);
+    const answer: unknown = JSON.parse(reply.body.toString('utf8'));
+    send(res, jsonReply(200, rewrite(answer, upstream === 'cart' ? cartUserId : body)));
   };
 
   const server = createServer((req, res) => {
@@ -225,6 +236,10 @@ export async function startDemoUpstreams(opts: DemoUpstreamsOptions = {}): Promi
     },
     setFaults: (spec) => {
       faults = parseFaults(spec);
+    },
+    tamper: (upstream, rewrite) => {
+      if (rewrite === undefined) delete rewrites[upstream];
+      else rewrites[upstream] = rewrite;
     },
     close: () => {
       closing ??= new Promise<void>((resolve, reject) => {

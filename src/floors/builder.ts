@@ -47,16 +47,40 @@ export interface FloorFacts {
   readonly vars?: Readonly<Record<string, TemplateValue>>;
 }
 
+/**
+ * The part of a row that is decoration: template variables only its sub-name shows, read from
+ * upstreams the amount does not need (a campaign title, the quota left). When one of those
+ * fails, the row keeps its amount and the renderer leaves the decoration out — the sub-name
+ * falls back — instead of dropping a row the panel needs to add up.
+ */
+export interface FloorDecorations {
+  /** Upstreams the decoration reads beyond the amount's `needs`. */
+  readonly needs: readonly UpstreamName[];
+  /** The variables it provides; each is also listed in the builder's `templateVars`. */
+  readonly vars: readonly string[];
+  /** The decoration variables; a variable left out (a null quota) leaves its sub-name to fall back too. */
+  decorate(ctx: FloorBuildContext): Promise<Readonly<Record<string, TemplateValue>>>;
+}
+
 export interface FloorBuilder {
   /** Registry name, used as `builder:` in floors/*.yaml; by convention the floor code it renders. */
   readonly name: string;
   /** One line for operators: what the floor shows and where the number comes from. */
   readonly description: string;
   readonly kind: FloorKind;
-  /** Upstreams whose data the builder reads; when one fails the floor is dropped. */
+  /** Upstreams the row's amount needs; when one fails the floor is dropped. */
   readonly needs: readonly UpstreamName[];
   /** Variables sub-name templates may use, e.g. `amount`; anything else is rejected at load. */
   readonly templateVars: readonly string[];
   /** Maps upstream facts to the row, or null when the floor does not apply (e.g. not a member). */
   build(ctx: FloorBuildContext): Promise<FloorFacts | null>;
+  /** Decoration variables, degraded separately from the amount; absent when every variable comes with it. */
+  readonly decorations?: FloorDecorations;
+  /**
+   * Money variables that summarise other rows, by the kind of rows: e.g. payable's `savings`
+   * is the DEDUCTION rows taken together. Before a panel is served the renderer checks each
+   * against the magnitude of the rows of that kind it shows, and leaves a sub-name quoting a
+   * figure the rows do not show out (the panel is then degraded).
+   */
+  readonly summarises?: Readonly<Record<string, FloorKind>>;
 }

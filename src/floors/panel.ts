@@ -1,7 +1,18 @@
 /** What the renderer hands the GraphQL layer: a panel of formatted floors, in order. */
 import type { Money } from '../money/money.ts';
 import type { UpstreamName } from '../upstreams/contracts.ts';
+import type { AnswerViolation } from '../upstreams/upstream-error.ts';
 import type { FloorKind } from './builder.ts';
+
+/**
+ * Why a panel is degraded (the schema's DegradedReason): an upstream failed, or its answer was
+ * refused ({@link AnswerViolation}); amounts that could not be shown on their own rows are
+ * carried by an "other" row (`PARTIAL_BREAKDOWN`); a builder failed (`BUILDER_FAILED`).
+ */
+export type DegradedReason = 'UPSTREAM_FAILED' | AnswerViolation | 'PARTIAL_BREAKDOWN' | 'BUILDER_FAILED';
+
+/** The order reasons are listed in: the schema's. */
+export const DEGRADED_REASONS: readonly DegradedReason[] = ['UPSTREAM_FAILED', 'QUOTE_INCONSISTENT', 'CURRENCY_MISMATCH', 'PARTIAL_BREAKDOWN', 'BUILDER_FAILED'];
 
 export interface RenderedFloor {
   readonly code: string;
@@ -19,10 +30,12 @@ export interface RenderedFloor {
 export interface RenderedPanel {
   readonly scene: string;
   readonly layoutVersion: string;
-  /** True when at least one floor could not be built and was left out. */
+  /** True when some floor, or part of one, could not be shown as configured. */
   readonly degraded: boolean;
-  /** Upstreams whose failure left floors out, in a stable order. */
+  /** Upstreams whose failure left floors or decorations out, in a stable order. */
   readonly failedUpstreams: readonly UpstreamName[];
+  /** Why the panel is degraded, each once, in {@link DEGRADED_REASONS} order; empty when it is not. */
+  readonly degradedReasons: readonly DegradedReason[];
   readonly locale: string;
   readonly floors: readonly RenderedFloor[];
 }

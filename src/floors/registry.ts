@@ -40,6 +40,21 @@ function checkBuilder(builder: FloorBuilder, index: number): void {
   if (!Array.isArray(builder.templateVars) || !builder.templateVars.every((v) => typeof v === 'string' && VAR.test(v))) {
     malformed(index, `(${label}) must list templateVars as identifiers`, builder.templateVars);
   }
+  const { decorations, summarises } = builder;
+  if (decorations !== undefined) {
+    if (typeof decorations.decorate !== 'function') malformed(index, `(${label}) decorations must have a decorate() function`, typeof decorations.decorate);
+    if (!Array.isArray(decorations.needs) || !decorations.needs.every((n) => (UPSTREAMS as readonly string[]).includes(n))) {
+      malformed(index, `(${label}) decorations must list their needs among ${UPSTREAMS.join('|')}`, decorations.needs);
+    }
+    if (!Array.isArray(decorations.vars) || !decorations.vars.every((v) => builder.templateVars.includes(v))) {
+      malformed(index, `(${label}) decorations.vars must be among its templateVars`, decorations.vars);
+    }
+  }
+  for (const [variable, kind] of Object.entries(summarises ?? {})) {
+    if (!builder.templateVars.includes(variable) || !KINDS.has(kind)) {
+      malformed(index, `(${label}) summarises must map its templateVars to a kind in ${[...KINDS].join('|')}`, { [variable]: kind });
+    }
+  }
 }
 
 /** Checks every builder and returns a frozen registry; a malformed or duplicate builder throws. */

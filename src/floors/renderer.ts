@@ -1,20 +1,27 @@
 /**
- * PanelRenderer: layout → build every enabled floor in parallel → settle failures →
- * format once for the locale. A floor whose upstream failed is dropped and the panel is
- * marked degraded; one floor's failure never fails its siblings or the request.
+ * PanelRenderer: layout → build every enabled floor (and its decorations) in parallel →
+ * settle failures → reconcile the rows with the payable total → format once for the locale.
+ *
+ * Degradation is per field: a floor whose *amount's* upstream failed is dropped; a floor whose
+ * *decoration* failed (a campaign title, the quota left) keeps its row without that sub-name.
+ * One floor's failure never fails its siblings or the request. Before the panel leaves, the
+ * GOODS, DEDUCTION and CHARGE rows shown must add up to the PAYABLE row shown, and every
+ * summary a sub-name quotes (savings) must equal the rows it summarises; a panel that would
+ * not is served in its safe form (see {@link reconcile}), degraded with a reason.
  */
 import type { Logger } from 'pino';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import { LRUCache } from 'lru-cache';
-import { coerce, SemVer } from 'semver';
+import { SemVer } from 'semver';
 import type { CompiledFloor, CompiledLayout, LayoutSet, LayoutVersion, MinAppVersion, StyleToken } from '../layouts/floors-config.ts';
 import { renderTemplate } from '../layouts/template.ts';
 import { formatMoney } from '../money/format.ts';
-import type { Money } from '../money/money.ts';
+import { sum, type Money } from '../money/money.ts';
 import { UPSTREAMS, type UpstreamName } from '../upstreams/contracts.ts';
 import { isUpstreamError, type UpstreamError } from '../upstreams/upstream-error.ts';
-import type { BuilderViewer, FloorFacts, PanelData, TemplateValue } from './builder.ts';
-import type { RenderedFloor, RenderedPanel } from './panel.ts';
+import { clientVersionOf } from '../viewer/app-version.ts';
+import type { BuilderViewer, FloorFacts, FloorKind, PanelData, TemplateValue } from './builder.ts';
+import { DEGRADED_REASONS, type DegradedReason, type RenderedFloor, type RenderedPanel } from './panel.ts';
 
 /** A request's feature-flag decisions, as the renderer reads them (each flag decided once per request). */
 export interface FlagReader {
@@ -41,6 +48,16 @@ export interface RenderRequest {
 /** What happened to each configured floor of a panel (for logs, metrics and the operator preview). */
 export type FloorOutcome =
   | { readonly code: string; readonly status: 'shown' }
+  /** Shown with its amount, without the decoration variables named (its sub-name fell back); `upstream` when one failed. */
+  | {
+      readonly code: string;
+      readonly status: 'undecorated';
+      readonly missing: readonly string[];
+      readonly upstream: UpstreamName | null;
+      readonly outcome: UpstreamError['outcome'] | null;
+    }
+  /** Built, but left out because the rows could not be reconciled with the payable total (no goods row to carry the difference). */
+  | { readonly code: string; readonly status: 'unreconciled' }
   | { readonly code: string; readonly status: 'fallback'; readonly upstream: UpstreamName; readonly builder: string }
   | { readonly code: string; readonly status: 'disabled' }
   | { readonly code: string; readonly status: 'flag-off'; readonly flag: string }
@@ -67,12 +84,33 @@ export interface PanelRendererOptions {
 class FellBack {
   constructor(
     readonly facts: FloorFacts | null,
-    readonly fellBack: { readonly upstream: UpstreamName; readonly builder: string },
+    readonly fellBack: { readonly upstream: UpstreamName; readonly builder: string; readonly reason: DegradedReason },
   ) {}
 }
 
 /** What building a floor gives: its facts (null: the floor does not apply), or its fallback's. */
 type Built = FloorFacts | null | FellBack;
+
+/** A floor's decoration variables, or why there are none. Never rejects. */
+type Decorated = { readonly vars: Readonly<Record<string, TemplateValue>> } | { readonly error: unknown };
+
+/** A row on its way to the panel: the floor, its facts with every variable it got, its style. */
+interface PendingRow {
+  readonly floor: CompiledFloor;
+  readonly kind: FloorKind;
+  readonly amount: Money | null;
+  readonly vars: Record<string, TemplateValue>;
+  readonly style: readonly string[];
+}
+
+/** The kinds whose signed amounts add up to the PAYABLE row. */
+const SUMMED_KINDS: ReadonlySet<FloorKind> = new Set<FloorKind>(['GOODS', 'DEDUCTION', 'CHARGE']);
+
+/** Names of the row that carries what the named rows do not show; a locale not listed gets English. */
+const OTHER_ROW: Readonly<Record<'DEDUCTION' | 'CHARGE', { readonly code: string; readonly names: Readonly<Record<string, string>> }>> = {
+  DEDUCTION: { code: 'other-discounts', names: { 'zh-CN': '其他优惠', 'zh-TW': '其他優惠', en: 'Other discounts' } },
+  CHARGE: { code: 'other-charges', names: { 'zh-CN': '其他费用', 'zh-TW': '其他費用', en: 'Other charges' } },
+};
 
 const MAX_REMEMBERED_FAILURES = 1000;
 /** Distinct client versions and required minimums kept parsed: apps in the field send a few dozen. */
@@ -113,23 +151,30 @@ export class PanelRenderer {
       if (gate !== undefined) outcomes.push(gate);
       return gate === undefined;
     });
+    const decorating = candidates.map((floor) => this.decorate(floor, request));
     const settled = await Promise.allSettled(candidates.map((floor) => this.build(floor, request)));
+    const decorated = await Promise.all(decorating);
 
     const failed = new Set<UpstreamName>();
-    const floors: RenderedFloor[] = [];
-    let degraded = false;
+    const reasons = new Set<DegradedReason>();
+    const rows: PendingRow[] = [];
+    /** Notes an upstream failure: its upstream, its reason, one log line per cause now and then. */
+    const upstreamFailed = (error: UpstreamError) => {
+      if (!failed.has(error.upstream)) this.logUpstreamFailure(error);
+      failed.add(error.upstream);
+      reasons.add(error.violation ?? 'UPSTREAM_FAILED');
+    };
 
     settled.forEach((result, index) => {
       const floor = candidates[index] as CompiledFloor;
       if (result.status === 'rejected') {
-        degraded = true;
         const error: unknown = result.reason;
         if (isUpstreamError(error)) {
-          if (!failed.has(error.upstream)) this.logUpstreamFailure(error);
-          failed.add(error.upstream);
+          upstreamFailed(error);
           outcomes.push({ code: floor.code, status: 'upstream-failed', upstream: error.upstream, outcome: error.outcome });
         } else {
           this.logBuilderFailure(layout, floor, error);
+          reasons.add('BUILDER_FAILED');
           outcomes.push({ code: floor.code, status: 'builder-failed', error: describe(error) });
         }
         return;
@@ -138,8 +183,8 @@ export class PanelRenderer {
       const facts = built instanceof FellBack ? built.facts : built;
       const fellBack = built instanceof FellBack ? built.fellBack : undefined;
       if (fellBack !== undefined) {
-        degraded = true;
         failed.add(fellBack.upstream);
+        reasons.add(fellBack.reason);
       }
       if (facts === null) {
         outcomes.push({ code: floor.code, status: 'empty' });
@@ -149,24 +194,74 @@ export class PanelRenderer {
         outcomes.push({ code: floor.code, status: 'zero' });
         return;
       }
-      floors.push(this.format(floor, facts, request.viewer.locale, styleFor(floor.style, layout, client, request.viewer.platform)));
-      outcomes.push(
-        fellBack === undefined
-          ? { code: floor.code, status: 'shown' }
-          : { code: floor.code, status: 'fallback', upstream: fellBack.upstream, builder: fellBack.builder },
-      );
+      const vars: Record<string, TemplateValue> = { ...facts.vars };
+      const decoration = decorated[index];
+      // A fallback answered for the floor: its own builder's decorations do not describe it.
+      if (decoration !== undefined && fellBack === undefined) {
+        if ('vars' in decoration) {
+          Object.assign(vars, decoration.vars);
+        } else {
+          const missing = floor.builder.decorations?.vars ?? [];
+          if (isUpstreamError(decoration.error)) {
+            upstreamFailed(decoration.error);
+            outcomes.push({ code: floor.code, status: 'undecorated', missing, upstream: decoration.error.upstream, outcome: decoration.error.outcome });
+          } else {
+            this.logBuilderFailure(layout, floor, decoration.error);
+            reasons.add('BUILDER_FAILED');
+            outcomes.push({ code: floor.code, status: 'undecorated', missing, upstream: null, outcome: null });
+          }
+        }
+      }
+      rows.push({ floor, kind: floor.builder.kind, amount: facts.amount, vars, style: styleFor(floor.style, layout, client, request.viewer.platform) });
+      if (!outcomes.some((o) => o.code === floor.code)) {
+        outcomes.push(
+          fellBack === undefined
+            ? { code: floor.code, status: 'shown' }
+            : { code: floor.code, status: 'fallback', upstream: fellBack.upstream, builder: fellBack.builder },
+        );
+      }
     });
 
+    const locale = request.viewer.locale;
+    const reconciled = reconcile(rows, locale);
+    if (reconciled.partial) reasons.add('PARTIAL_BREAKDOWN');
+    for (const code of reconciled.removed) {
+      const at = outcomes.findIndex((o) => o.code === code);
+      if (at !== -1) outcomes[at] = { code, status: 'unreconciled' };
+    }
+    const floors = reconciled.rows.map((row) => (row instanceof OtherRow ? row.rendered : this.format(row.floor, row, locale, row.style)));
+
+    const degradedReasons = DEGRADED_REASONS.filter((r) => reasons.has(r));
     const panel: RenderedPanel = {
       scene: layout.scene,
       layoutVersion: version,
-      degraded,
+      degraded: degradedReasons.length > 0,
       failedUpstreams: UPSTREAMS.filter((u) => failed.has(u)),
-      locale: request.viewer.locale,
+      degradedReasons,
+      locale,
       floors,
     };
     this.options.hooks?.panelDidRender?.(panel, outcomes);
     return { panel, outcomes };
+  }
+
+  /**
+   * A floor's decoration variables, started alongside its build (the loaders share every
+   * upstream call), or undefined when the builder has none or no sub-name of the floor uses them.
+   */
+  private decorate(floor: CompiledFloor, request: RenderRequest): Promise<Decorated> | undefined {
+    const decorations = floor.builder.decorations;
+    if (decorations === undefined || !floor.usesDecorations) return undefined;
+    let decorating: Promise<Readonly<Record<string, TemplateValue>>>;
+    try {
+      decorating = Promise.resolve(decorations.decorate(request));
+    } catch (error) {
+      decorating = Promise.reject(error);
+    }
+    return decorating.then(
+      (vars) => ({ vars }),
+      (error: unknown) => ({ error }),
+    );
   }
 
   /**
@@ -187,7 +282,7 @@ export class PanelRenderer {
     return built.catch(async (error: unknown): Promise<Built> => {
       if (!isUpstreamError(error) || fallback.needs.includes(error.upstream)) throw error;
       this.logUpstreamFailure(error);
-      return new FellBack(await fallback.build(request), { upstream: error.upstream, builder: fallback.name });
+      return new FellBack(await fallback.build(request), { upstream: error.upstream, builder: fallback.name, reason: error.violation ?? 'UPSTREAM_FAILED' });
     });
   }
 
@@ -211,7 +306,10 @@ export class PanelRenderer {
     }
     const template = floor.subName?.[locale];
     const vars = facts.vars ?? {};
-    const subName = template === undefined ? null : renderTemplate(template, (name) => formatValue(vars[name], locale));
+    // A sub-name missing any of its values is not shown half-filled ("本月剩余优惠额度 "): the
+    // floor's subNameFallback text, if it has one, or no sub-name.
+    const complete = template !== undefined && template.variables.every((name) => vars[name] !== undefined);
+    const subName = complete ? renderTemplate(template, (name) => formatValue(vars[name], locale)) : (floor.subNameFallback?.[locale] ?? null);
     return {
       code: floor.code,
       name: floor.name[locale] ?? floor.code,
@@ -274,16 +372,8 @@ function minimumFor(min: MinAppVersion | undefined, platform: string): string | 
   return min[platform] ?? min.default;
 }
 
-/** Client versions, parsed once per distinct header ("12.3" and "12.3.0-beta" count as 12.3.0; false: unparseable). */
-const clientVersions = new LRUCache<string, SemVer | false>({ max: PARSED_VERSIONS, memoMethod: (appVersion) => coerce(appVersion) ?? false });
 /** Layouts' minimum versions (validated when the layout loaded), parsed once. */
 const requirements = new LRUCache<string, SemVer>({ max: PARSED_VERSIONS, memoMethod: (required) => new SemVer(required) });
-
-/** The client's version; null when it sent none or one that is not a version (treated as older than any minimum). */
-function clientVersionOf(appVersion: string | null): SemVer | null {
-  if (appVersion === null) return null;
-  return clientVersions.memo(appVersion) || null;
-}
 
 function parsedRequirement(required: string): SemVer {
   return requirements.memo(required);
@@ -304,6 +394,83 @@ function styleFor(tokens: readonly string[], layout: CompiledLayout, client: Sem
     if (current !== null && !out.includes(current)) out.push(current);
   }
   return out;
+}
+
+/** The row that carries the difference between the rows shown and the payable total. */
+class OtherRow {
+  constructor(readonly rendered: RenderedFloor) {}
+}
+
+/** The rows to serve, the codes left out, and whether the panel had to be served in its safe form. */
+interface Reconciled {
+  readonly rows: ReadonlyArray<PendingRow | OtherRow>;
+  readonly removed: readonly string[];
+  readonly partial: boolean;
+}
+
+/**
+ * Makes the rows add up before they are served. When the GOODS, DEDUCTION and CHARGE rows do
+ * not sum to the PAYABLE row (a deduction floor failed, is switched off, or is not in this
+ * layout), the difference is shown on one "other discounts" (or "other charges") row just
+ * above the total: the shopper still sees what they pay and a sheet that adds up. Without a
+ * goods row to start from, or with rows in several currencies, only the total is kept. Then
+ * every summary a sub-name quotes (payable's savings) must equal the rows it summarises, or
+ * that variable is dropped and the sub-name falls back. Either repair marks the panel
+ * `PARTIAL_BREAKDOWN`. Without a PAYABLE row (settlement down) there is no total to check.
+ */
+function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
+  const total = rows.find((row) => row.kind === 'PAYABLE' && row.amount !== null);
+  if (total === undefined || total.amount === null) return { rows, removed: [], partial: false };
+  const payable = total.amount;
+  const summed = rows.filter((row) => SUMMED_KINDS.has(row.kind) && row.amount !== null);
+  let served: Array<PendingRow | OtherRow> = [...rows];
+  let removed: string[] = [];
+  let partial = false;
+
+  const shown = summed.flatMap((row) => (row.amount === null ? [] : [row.amount]));
+  const sameCurrency = shown.every((amount) => amount.currency === payable.currency);
+  const difference = sameCurrency ? payable.minor - sum(shown, payable.currency).minor : Number.NaN;
+  if (difference !== 0) {
+    partial = true;
+    if (!Number.isNaN(difference) && summed.some((row) => row.kind === 'GOODS')) {
+      const kind = difference < 0 ? 'DEDUCTION' : 'CHARGE';
+      const other = OTHER_ROW[kind];
+      const amount: Money = { minor: difference, currency: payable.currency };
+      const rendered: RenderedFloor = {
+        code: other.code,
+        name: other.names[locale] ?? other.names.en!,
+        priceText: formatMoney(amount, locale),
+        amount,
+        subName: null,
+        style: [],
+        sort: total.floor.sort,
+        kind,
+      };
+      served.splice(served.indexOf(total), 0, new OtherRow(rendered));
+    } else {
+      removed = summed.map((row) => row.floor.code);
+      served = served.filter((row) => row instanceof OtherRow || !SUMMED_KINDS.has(row.kind) || row.amount === null);
+    }
+  }
+
+  for (const row of served) {
+    if (row instanceof OtherRow) continue;
+    for (const [variable, kind] of Object.entries(row.floor.builder.summarises ?? {})) {
+      const value = row.vars[variable];
+      if (value === undefined || !isMoney(value)) continue;
+      let magnitude = 0;
+      for (const other of served) {
+        const amount = other instanceof OtherRow ? other.rendered.amount : other.amount;
+        const otherKind = other instanceof OtherRow ? other.rendered.kind : other.kind;
+        if (otherKind === kind && amount !== null) magnitude += amount.currency === value.currency ? amount.minor : Number.NaN;
+      }
+      if (Math.abs(magnitude) !== value.minor) {
+        delete row.vars[variable];
+        partial = true;
+      }
+    }
+  }
+  return { rows: served, removed, partial };
 }
 
 function isMoney(value: TemplateValue): value is Money {

@@ -145,6 +145,7 @@ function decisionLog(logger: Logger): (contextValue: GraphQLContext) => void {
           layoutVersion: p.layoutVersion,
           degraded: p.degraded,
           failedUpstreams: p.failedUpstreams,
+          degradedReasons: p.degradedReasons,
           floors: p.floors.map((f) => f.code),
         })),
         flags: flags.decisions(),

@@ -9,6 +9,7 @@
  * answer, and it fails only the floors that need it.
  */
 import DataLoader from 'dataloader';
+import { checkCartCurrency, checkPromotion, checkQuote, type Violation } from './answer-checks.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { PanelData } from '../floors/builder.ts';
 import type { UpstreamClients } from '../upstreams/clients.ts';
@@ -19,16 +20,19 @@ import { UpstreamError } from '../upstreams/upstream-error.ts';
 /** The lines a panel is about and the keys that identify them for the loaders. */
 interface Selection {
   readonly lines: readonly CartLine[];
+  /** The cart's currency: every amount an upstream sends for this selection must be in it. */
+  readonly currency: string;
   /** The promotion loader's key: the sorted SKU ids, JSON-encoded (ids may hold any character). */
   readonly skuKey: string;
   /** The settlement loader's key: sorted [sku, quantity] pairs, JSON-encoded. */
   readonly quoteKey: string;
 }
 
-function selectionOf(lines: readonly CartLine[]): Selection {
+function selectionOf(lines: readonly CartLine[], currency: string): Selection {
   const sorted = [...lines].sort((a, b) => (a.skuId < b.skuId ? -1 : a.skuId > b.skuId ? 1 : 0));
   return {
     lines: sorted,
+    currency,
     skuKey: JSON.stringify(sorted.map((l) => l.skuId)),
     quoteKey: JSON.stringify(sorted.map((l) => [l.skuId, l.quantity])),
   };
@@ -70,16 +74,25 @@ export class RequestScope {
   private readonly byKey = new Map<string, Selection>();
 
   private readonly killed: (upstream: UpstreamName) => boolean;
+  private readonly violated: (upstream: UpstreamName, violation: Violation) => void;
 
   /**
    * @param options.deadline the request's deadline: every upstream call still running when it passes is abandoned.
    * @param options.killed the operator's kill switches: a killed upstream is never called and its floors drop.
+   * @param options.violated told once per answer refused by the cross-checks ({@link checkQuote} and friends), to count and log it.
    */
-  constructor(options: { userId: string; clients: UpstreamClients; deadline?: Deadline; killed?: (upstream: UpstreamName) => boolean }) {
+  constructor(options: {
+    userId: string;
+    clients: UpstreamClients;
+    deadline?: Deadline;
+    killed?: (upstream: UpstreamName) => boolean;
+    violated?: (upstream: UpstreamName, violation: Violation) => void;
+  }) {
     this.clients = options.clients;
     this.userId = options.userId;
     this.deadline = options.deadline;
     this.killed = options.killed ?? (() => false);
+    this.violated = options.violated ?? (() => {});
     this.carts = new DataLoader((keys) => this.loadCarts(keys), { name: 'cart' });
     this.promotions = new DataLoader((keys) => this.loadPromotions(keys), { name: 'promotion' });
     this.quotes = new DataLoader((keys) => this.loadQuotes(keys), { name: 'settlement' });
@@ -109,7 +122,7 @@ export class RequestScope {
     let pending = this.selections.get(key);
     if (pending === undefined) {
       pending = this.carts.load(this.userId).then((cart) => {
-        const resolved = selectionOf(resolveSelection(cart, selectedSkuIds));
+        const resolved = selectionOf(resolveSelection(cart, selectedSkuIds), cart.currency);
         this.byKey.set(resolved.skuKey, resolved);
         this.byKey.set(resolved.quoteKey, resolved);
         return resolved;
@@ -126,7 +139,10 @@ export class RequestScope {
     // Only the viewer's own id is ever asked for, so this is one call.
     return Promise.all(
       userIds.map((userId) =>
-        this.clients.getCart(userId, this.deadline).catch((error: unknown) => this.failed(this.carts, userId, error)),
+        this.clients.getCart(userId, this.deadline).then(
+          (cart) => this.refused(this.carts, userId, 'cart', checkCartCurrency(cart.currency, cart.lines)) ?? cart,
+          (error: unknown) => this.failed(this.carts, userId, error),
+        ),
       ),
     );
   }
@@ -137,6 +153,10 @@ export class RequestScope {
     for (const key of skuKeys) for (const line of this.linesOf(key)) union.add(line.skuId);
     try {
       const result = await this.clients.queryPromotions({ userId: this.userId, skuIds: [...union].sort() }, this.deadline);
+      // Every key is a selection of the one viewer's cart, so one currency check covers them all.
+      const first = skuKeys[0];
+      const refused = first === undefined ? undefined : this.refused(this.promotions, first, 'promotion', checkPromotion(result, this.selectionOf(first).currency));
+      if (refused !== undefined) return skuKeys.map((key) => this.failed(this.promotions, key, refused));
       if (skuKeys.length === 1) return [result];
       return skuKeys.map((key) => {
         const skus = new Set(this.linesOf(key).map((l) => l.skuId));
@@ -161,11 +181,14 @@ export class RequestScope {
         this.deadline,
       );
       const byId = new Map(result.quotes.map((q) => [q.quoteId, q]));
-      return quoteKeys.map(
-        (key, index) =>
-          byId.get(`q${index}`) ??
-          this.failed(this.quotes, key, new UpstreamError('settlement', 'malformed', `answered no quote for quoteId "q${index}"`)),
-      );
+      return quoteKeys.map((key, index) => {
+        const quote = byId.get(`q${index}`);
+        if (quote === undefined) {
+          return this.failed(this.quotes, key, new UpstreamError('settlement', 'malformed', `answered no quote for quoteId "q${index}"`));
+        }
+        const selection = this.selectionOf(key);
+        return this.refused(this.quotes, key, 'settlement', checkQuote(quote, selection.lines, selection.currency)) ?? quote;
+      });
     } catch (error) {
       return quoteKeys.map((key) => this.failed(this.quotes, key, error));
     }
@@ -173,9 +196,20 @@ export class RequestScope {
 
   /** The sorted lines a loader key stands for (every key comes from a resolved selection). */
   private linesOf(key: string): readonly CartLine[] {
+    return this.selectionOf(key).lines;
+  }
+
+  private selectionOf(key: string): Selection {
     const selection = this.byKey.get(key);
     if (selection === undefined) throw new Error(`no selection was resolved for loader key ${key}`);
-    return selection.lines;
+    return selection;
+  }
+
+  /** A refused answer as its key's error (reported once), or undefined when the answer passed its checks. */
+  private refused<V>(loader: DataLoader<string, V>, key: string, upstream: UpstreamName, violation: Violation | undefined): Error | undefined {
+    if (violation === undefined) return undefined;
+    this.violated(upstream, violation);
+    return this.failed(loader, key, new UpstreamError(upstream, 'inconsistent', violation.message, { violation: violation.reason }));
   }
 
   /** Clears a failed key so the failure is not memoised, and returns it as the key's error. */

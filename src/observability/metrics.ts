@@ -7,7 +7,7 @@ import type { AdmissionController, ShedReason } from '../http/admission.ts';
 import type { FloorOutcome } from '../floors/renderer.ts';
 import type { RenderedPanel } from '../floors/panel.ts';
 import type { UpstreamName } from '../upstreams/contracts.ts';
-import type { UpstreamOutcome } from '../upstreams/upstream-error.ts';
+import type { AnswerViolation, UpstreamOutcome } from '../upstreams/upstream-error.ts';
 
 export interface FloorplanMetrics {
   readonly registry: Registry;
@@ -25,8 +25,10 @@ export interface FloorplanMetrics {
   httpRequest(route: string, method: string, status: number, durationSeconds: number): void;
   /** A GraphQL request answered by the known-operations fast path or by Apollo's pipeline. */
   graphqlRequest(pipeline: GraphQLPipeline): void;
-  /** Counts a rendered panel and the floors it left out. */
+  /** Counts a rendered panel, why it was degraded, and the floors it left out. */
   panelRendered(panel: RenderedPanel, outcomes: readonly FloorOutcome[]): void;
+  /** Counts an upstream answer refused by the cross-checks (a quote that does not add up, another currency). */
+  answerRefused(upstream: UpstreamName, reason: AnswerViolation): void;
   /**
    * Counts one lookup in a cross-request cache layer. `error` on L2 means Redis could not
    * answer (an error, a timeout, or the breaker skipping it), so the lookup went on without it.
@@ -84,6 +86,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
     name: 'floorplan_panels_total',
     help: 'Panels rendered, by scene and whether they were degraded.',
     labelNames: ['scene', 'degraded'] as const,
+    registers: [registry],
+  });
+  const degradedPanels = new Counter({
+    name: 'floorplan_panels_degraded_total',
+    help: 'Degraded panels, by scene and reason (DegradedReason: UPSTREAM_FAILED, QUOTE_INCONSISTENT, CURRENCY_MISMATCH, PARTIAL_BREAKDOWN, BUILDER_FAILED); a panel with two reasons counts under both.',
+    labelNames: ['scene', 'reason'] as const,
+    registers: [registry],
+  });
+  const refusedAnswers = new Counter({
+    name: 'floorplan_upstream_answers_rejected_total',
+    help: 'Upstream answers that kept their contract but were refused by the cross-checks, by upstream and reason (QUOTE_INCONSISTENT, CURRENCY_MISMATCH).',
+    labelNames: ['upstream', 'reason'] as const,
     registers: [registry],
   });
   const droppedFloors = new Counter({
@@ -207,10 +221,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
     panelRendered(panel, outcomes) {
       panels.inc({ scene: panel.scene, degraded: String(panel.degraded) });
       if (!panel.degraded) return;
+      for (const reason of panel.degradedReasons) degradedPanels.inc({ scene: panel.scene, reason });
       for (const outcome of outcomes) {
         if (outcome.status === 'upstream-failed') droppedFloors.inc({ scene: panel.scene, floor: outcome.code, reason: outcome.upstream });
         else if (outcome.status === 'builder-failed') droppedFloors.inc({ scene: panel.scene, floor: outcome.code, reason: 'builder' });
       }
+    },
+    answerRefused(upstream, reason) {
+      refusedAnswers.inc({ upstream, reason });
     },
     cacheResult(cache, layer, result) {
       cacheRequests.inc({ cache, layer, result });

@@ -46,7 +46,7 @@ interface FloorExplanation {
   readonly builder: string;
   readonly sort: number;
   readonly shown: boolean;
-  /** The outcome's status: shown, fallback, disabled, flag-off, client-too-old, empty, zero, upstream-failed, builder-failed. */
+  /** The outcome's status: shown, undecorated, fallback, disabled, flag-off, client-too-old, empty, zero, upstream-failed, builder-failed, unreconciled. */
   readonly status: FloorOutcome['status'];
   /** One sentence for the operator. */
   readonly why: string;
@@ -97,7 +97,7 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
     const byCode = new Map(outcomes.map((o) => [o.code, o]));
     const floors: FloorExplanation[] = (version?.floors ?? []).map((floor) => {
       const outcome = byCode.get(floor.code) ?? ({ code: floor.code, status: 'empty' } as const);
-      const shown = outcome.status === 'shown' || outcome.status === 'fallback';
+      const shown = outcome.status === 'shown' || outcome.status === 'fallback' || outcome.status === 'undecorated';
       const explanation: FloorExplanation = {
         code: floor.code,
         builder: floor.builder.name,
@@ -117,6 +117,7 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
         layoutFlag: layout?.layoutFlag === undefined ? null : { flag: layout.layoutFlag, variant: flags.variant(layout.layoutFlag).name },
         degraded: panel.degraded,
         failedUpstreams: panel.failedUpstreams,
+        degradedReasons: panel.degradedReasons,
         locale: panel.locale,
         viewer,
         floors,
@@ -149,6 +150,18 @@ function describeOutcome(outcome: FloorOutcome, killFlag: (upstream: UpstreamNam
         : `hidden: ${outcome.upstream} failed (${outcome.outcome})`;
     case 'builder-failed':
       return `hidden: the builder failed: ${outcome.error}`;
+    case 'undecorated': {
+      const missing = outcome.missing.map((v) => `{${v}}`).join(', ');
+      const because =
+        outcome.upstream === null
+          ? 'its decoration failed to build'
+          : outcome.outcome === 'killed'
+            ? `${outcome.upstream} is killed by flag "${killFlag(outcome.upstream)}"`
+            : `${outcome.upstream} failed (${outcome.outcome ?? 'unknown'})`;
+      return `shown without ${missing} (its sub-name fell back) because ${because}`;
+    }
+    case 'unreconciled':
+      return 'hidden: the rows shown could not be reconciled with the payable total, so only the total is shown';
     default:
       throw new UnreachableCaseError(outcome);
   }

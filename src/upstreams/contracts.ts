@@ -128,9 +128,11 @@ export type DiscountKind = z.infer<typeof discountKindSchema>;
 export const settlementQuoteSchema = z.object({
   quoteId: z.string().min(1),
   currency: currencySchema,
+  /** The lines this quote priced, as requested: Floorplan checks they are exactly the selected cart lines. */
+  lines: z.array(z.object({ skuId: z.string().min(1), quantity: z.number().int().positive() })),
   /** Σ unit price × quantity over the quoted lines. */
   goodsTotal: nonNegativeMoneySchema,
-  /** Each deduction as a positive amount taken off the goods total; at most one per kind. */
+  /** Each deduction as a positive amount taken off the goods total; several of one kind are summed. */
   discounts: z.array(
     z.object({
       kind: discountKindSchema,

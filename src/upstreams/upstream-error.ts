@@ -9,9 +9,18 @@ import type { UpstreamName } from './contracts.ts';
  * not attempted, because Floorplan's own request deadline passed — the process was busy or
  * the call waited in Floorplan's queues; not the upstream's failure, so breakers and retries
  * ignore it). `timeout` is the upstream's: no complete answer within its timeout of the
- * request being sent.
+ * request being sent. `inconsistent`: the call succeeded and its answer kept its contract, but
+ * it disagrees with the other upstreams' answers (see {@link AnswerViolation}); counted in
+ * `floorplan_upstream_answers_rejected_total`, not as a call outcome.
  */
-export type UpstreamOutcome = 'ok' | 'timeout' | 'deadline' | 'http_error' | 'malformed' | 'network_error' | 'circuit_open' | 'rejected' | 'killed';
+export type UpstreamOutcome = 'ok' | 'timeout' | 'deadline' | 'http_error' | 'malformed' | 'network_error' | 'circuit_open' | 'rejected' | 'killed' | 'inconsistent';
+
+/**
+ * Why an answer that kept its wire contract was still refused: `QUOTE_INCONSISTENT` (a quote
+ * that does not add up, or does not price exactly the selected lines), `CURRENCY_MISMATCH`
+ * (another currency than the cart's).
+ */
+export type AnswerViolation = 'QUOTE_INCONSISTENT' | 'CURRENCY_MISMATCH';
 
 const CODE_OF: Record<Exclude<UpstreamOutcome, 'ok'>, ErrorCode> = {
   timeout: ErrorCode.UPSTREAM_TIMEOUT,
@@ -22,6 +31,7 @@ const CODE_OF: Record<Exclude<UpstreamOutcome, 'ok'>, ErrorCode> = {
   circuit_open: ErrorCode.UPSTREAM_CIRCUIT_OPEN,
   rejected: ErrorCode.UPSTREAM_REJECTED,
   killed: ErrorCode.UPSTREAM_KILLED,
+  inconsistent: ErrorCode.UPSTREAM_INCONSISTENT,
 };
 
 export class UpstreamError extends FloorplanError {
@@ -29,18 +39,21 @@ export class UpstreamError extends FloorplanError {
   readonly outcome: Exclude<UpstreamOutcome, 'ok'>;
   /** The HTTP status, for `http_error`. */
   readonly status: number | undefined;
+  /** What the answer broke, for `inconsistent`. */
+  readonly violation: AnswerViolation | undefined;
 
   constructor(
     upstream: UpstreamName,
     outcome: Exclude<UpstreamOutcome, 'ok'>,
     message: string,
-    options?: { cause?: unknown; status?: number },
+    options?: { cause?: unknown; status?: number; violation?: AnswerViolation },
   ) {
     super(CODE_OF[outcome], `${upstream}: ${message}`, options);
     this.name = 'UpstreamError';
     this.upstream = upstream;
     this.outcome = outcome;
     this.status = options?.status;
+    this.violation = options?.violation;
   }
 }
 

@@ -167,6 +167,7 @@ describe('demo upstreams', () => {
     expect(q).toEqual({
       quoteId: 'q',
       currency: 'CNY',
+      lines: [],
       goodsTotal: { minor: 0, currency: 'CNY' },
       discounts: [],
       shipping: { minor: 0, currency: 'CNY' },

@@ -103,6 +103,7 @@ describe('PanelRenderer', () => {
       layoutVersion: 'v-test',
       degraded: false,
       failedUpstreams: [],
+      degradedReasons: [],
       locale: 'zh-CN',
       floors: [
         { code: 'lj', name: '名lj', priceText: '-¥5.00', amount: cny(-500), subName: '省-¥5.00', style: ['bold'], sort: 20, kind: 'DEDUCTION' },
@@ -274,8 +275,12 @@ describe('PanelRenderer', () => {
     const yaml = [
       'scene: test-sheet',
       'floors:',
+      floor('spze', 10, '', 'spze'),
       floor('lj', 20, '', 'lj'),
+      floor('mj', 25, 'subName: { zh-CN: "{campaignTitle}", en: "{campaignTitle}" }', 'mj'),
       floor('coupon', 30, 'subName: { zh-CN: "已领券 {amount}", en: "Coupons applied {amount}" }', 'coupon'),
+      floor('plus95', 40, '', 'plus95'),
+      floor('shipping', 50, '', 'shipping'),
       floor('payable', 90, 'subName: { zh-CN: "共优惠 {savings}", en: "You save {savings}" }', 'payable'),
     ].join('\n');
     const layout = compile('test-sheet', yaml, registry);
@@ -283,8 +288,12 @@ describe('PanelRenderer', () => {
     const panel = await renderer.render(request('en'));
     expect(panel.locale).toBe('en');
     expect(panel.floors.map((f) => [f.name, f.priceText, f.subName])).toEqual([
+      ['Name spze', 'CN¥209.00', null],
       ['Name lj', '-CN¥5.00', null],
+      ['Name mj', '-CN¥20.00', '满199减20'],
       ['Name coupon', '-CN¥10.00', 'Coupons applied -CN¥10.00'],
+      ['Name plus95', '-CN¥8.70', null],
+      ['Name shipping', 'CN¥6.00', null],
       ['Name payable', 'CN¥171.30', 'You save CN¥43.70'],
     ]);
   });

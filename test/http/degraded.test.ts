@@ -22,12 +22,13 @@ describe('a panel under upstream faults (DEMO_FAULTS)', () => {
     return res.body.data!.floorPanel;
   };
 
-  it('drops only the floors that need a hung promotion service and says so', async () => {
+  it('keeps every row whose amount settlement gives while promotion hangs, leaving out only what promotion decorates, and says so', async () => {
     const p = await panel();
     expect(p.degraded).toBe(true);
     expect(p.failedUpstreams).toEqual(['PROMOTION']);
-    expect(p.floors.map((f) => f.code)).toEqual(['spze', 'lj', 'coupon', 'shipping', 'plus-rebate', 'payable']);
+    expect(p.floors.map((f) => f.code)).toEqual(SEED_CODES);
     expect(p.floors[0]).toMatchObject({ priceText: '¥20.90' });
+    expect(p.floors.find((f) => f.code === 'plus95')).toMatchObject({ priceText: '-¥1.04', subName: null });
   });
 
   for (const [fault, outcome] of [
@@ -40,7 +41,7 @@ describe('a panel under upstream faults (DEMO_FAULTS)', () => {
       const p = await panel();
       expect(p.degraded).toBe(true);
       expect(p.failedUpstreams).toEqual(['PROMOTION']);
-      expect(p.floors.map((f) => f.code)).not.toContain('plus95');
+      expect(p.floors.find((f) => f.code === 'plus95')).toMatchObject({ priceText: '-¥1.04', subName: null });
       const metrics = await (await fetch(`${h.url}/metrics`)).text();
       expect(metrics).toMatch(new RegExp(`floorplan_upstream_requests_total\\{upstream="promotion",outcome="${outcome}"\\} [1-9]`));
     });
@@ -81,11 +82,14 @@ describe('a panel under upstream faults (DEMO_FAULTS)', () => {
     expect(p.floors.map((f) => f.code)).toEqual(SEED_CODES);
   });
 
-  it('counts degraded panels and dropped floors in /metrics', async () => {
+  it('counts degraded panels, their reasons and dropped floors in /metrics', async () => {
     h.demo.setFaults('promotion:error:503');
+    await panel();
+    h.demo.setFaults('settlement:error:503');
     await panel();
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     expect(metrics).toMatch(/floorplan_panels_total\{scene="cart-bottom-sheet",degraded="true"\} [1-9]/);
-    expect(metrics).toMatch(/floorplan_floors_dropped_total\{scene="cart-bottom-sheet",floor="plus95",reason="promotion"\} [1-9]/);
+    expect(metrics).toMatch(/floorplan_panels_degraded_total\{scene="cart-bottom-sheet",reason="UPSTREAM_FAILED"\} [1-9]/);
+    expect(metrics).toMatch(/floorplan_floors_dropped_total\{scene="cart-bottom-sheet",floor="payable",reason="settlement"\} [1-9]/);
   });
 });

@@ -91,16 +91,17 @@ describe('operators: flags, kill switches, variants, hot reload, preview, decisi
     expect(codes(on)).toContain('plus-rebate');
   });
 
-  it('stops every call to an upstream whose kill switch is on, dropping its floors', async () => {
+  it('stops every call to an upstream whose kill switch is on, leaving out what needs it', async () => {
     writeFlags(flagsFile, (f) => setEnabled(f, 'floorplan.kill.promotion', true));
     const killed = await eventually(() => panel(), (p) => p.degraded);
     expect(killed.failedUpstreams).toEqual(['PROMOTION']);
-    expect(codes(killed)).not.toContain('plus95');
+    // The PLUS row's amount is settlement's: it stays, without the quota promotion would have given.
+    expect(killed.floors.find((f) => f.code === 'plus95')).toMatchObject({ priceText: '-¥1.04', subName: null });
     h.demo.resetCalls();
     await panel();
     expect(h.demo.calls()).toMatchObject({ promotion: 0, cart: 1, settlement: 1 });
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
-    expect(metrics).toMatch(/floorplan_floors_dropped_total\{scene="cart-bottom-sheet",floor="plus95",reason="promotion"\} [1-9]/);
+    expect(metrics).toMatch(/floorplan_panels_degraded_total\{scene="cart-bottom-sheet",reason="UPSTREAM_FAILED"\} [1-9]/);
   });
 
   it('switches the layout version for users in a variant, and layoutVersion says which', async () => {
@@ -114,7 +115,7 @@ describe('operators: flags, kill switches, variants, hot reload, preview, decisi
     });
     const compact = await eventually(() => panel(), (p) => p.layoutVersion.endsWith('compact'));
     expect(compact.layoutVersion).toBe('2026-11-21.1-compact');
-    expect(codes(compact)).toEqual(['spze', 'coupon', 'plus95', 'payable']);
+    expect(codes(compact)).toEqual(['spze', 'lj', 'coupon', 'plus95', 'payable']);
   });
 
   it('maps style tokens an older client does not know to their fallback', async () => {
@@ -218,11 +219,13 @@ describe('operators: flags, kill switches, variants, hot reload, preview, decisi
       expect(body.panel[0]).toMatchObject({ code: 'spze', name: 'Goods total' });
     });
 
-    it('says which upstream a killed floor waited for', async () => {
+    it('says which upstream a killed floor’s decoration waited for', async () => {
       writeFlags(flagsFile, (f) => setEnabled(f, 'floorplan.kill.promotion', true));
       await eventually(() => panel(), (p) => p.degraded);
       const body = (await (await preview({ scene: 'cart-bottom-sheet', userId: 'u1001' })).json()) as { floors: Array<{ code: string; why: string }> };
-      expect(body.floors.find((f) => f.code === 'plus95')!.why).toBe('hidden: promotion is killed by flag "floorplan.kill.promotion"');
+      expect(body.floors.find((f) => f.code === 'plus95')!.why).toBe(
+        'shown without {quotaRemaining} (its sub-name fell back) because promotion is killed by flag "floorplan.kill.promotion"',
+      );
     });
 
     it('answers a bad request with the problems', async () => {

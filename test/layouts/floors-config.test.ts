@@ -218,7 +218,7 @@ describe('compileFloorsFile', () => {
 
   it('rejects a misspelt key such as hideWhenZeros, listing the known keys', () => {
     expect(messages(validFile().replace('    sort: 30\n', '    sort: 30\n    hideWhenZeros: true\n'))).toEqual([
-      '`floors[1].hideWhenZeros` is not a known key (a typo?); the known keys are code, builder, name, subName, zeroText, style, sort, enabled, hideWhenZero, flag, minAppVersion, fallback (floors/cart-bottom-sheet.yaml:12)',
+      '`floors[1].hideWhenZeros` is not a known key (a typo?); the known keys are code, builder, name, subName, subNameFallback, zeroText, style, sort, enabled, hideWhenZero, flag, minAppVersion, fallback (floors/cart-bottom-sheet.yaml:12)',
     ]);
   });
 

@@ -8,6 +8,7 @@ export const payable: FloorBuilder = {
   kind: 'PAYABLE',
   needs: ['cart', 'settlement'],
   templateVars: ['amount', 'savings'],
+  summarises: { savings: 'DEDUCTION' },
   async build({ data }) {
     const quote = await data.quote();
     const savings = sum(

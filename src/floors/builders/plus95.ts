@@ -6,18 +6,24 @@ export const plus95: FloorBuilder = {
   name: 'plus95',
   description: 'PLUS 95% discount from settlement, for PLUS members; quotaRemaining from promotion.',
   kind: 'DEDUCTION',
-  needs: ['cart', 'promotion', 'settlement'],
+  needs: ['cart', 'settlement'],
   templateVars: ['amount', 'quotaRemaining'],
   async build({ data }) {
-    const [quote, promotion] = await Promise.all([data.quote(), data.promotion()]);
-    const { tier, plus95QuotaRemaining } = promotion.membership;
-    const applied = quote.discounts.some((d) => d.kind === 'plus95' && d.amount.minor > 0);
-    // Not a member and nothing taken off: the row does not apply. If settlement did take the
-    // discount off, the row stays whatever promotion says — the panel must add up to payable.
-    if (tier !== 'plus' && !applied) return null;
+    const quote = await data.quote();
     const amount = deduction(quote, 'plus95');
-    const vars: Record<string, TemplateValue> = { amount };
-    if (plus95QuotaRemaining !== null) vars.quotaRemaining = plus95QuotaRemaining;
-    return { amount, vars };
+    // Settlement took the discount off: the row is shown, whatever promotion says (the panel
+    // must add up to payable). Nothing taken off: the row shows ¥0 to members only — and if
+    // promotion cannot say who is a member, a zero row is left out without harm to the sum.
+    if (amount.minor !== 0) return { amount, vars: { amount } };
+    const promotion = await data.promotion();
+    return promotion.membership.tier === 'plus' ? { amount, vars: { amount } } : null;
+  },
+  decorations: {
+    needs: ['promotion'],
+    vars: ['quotaRemaining'],
+    async decorate({ data }): Promise<Record<string, TemplateValue>> {
+      const { plus95QuotaRemaining } = (await data.promotion()).membership;
+      return plus95QuotaRemaining === null ? {} : { quotaRemaining: plus95QuotaRemaining };
+    },
   },
 };

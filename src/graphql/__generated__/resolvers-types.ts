@@ -19,6 +19,26 @@ export type Scalars = {
   MinorUnits: { input: number; output: number; }
 };
 
+/**
+ * Why a panel is degraded. A degraded panel still adds up: its GOODS, DEDUCTION and CHARGE
+ * rows sum to its PAYABLE row, or it has no PAYABLE row.
+ */
+export type DegradedReason =
+  /** A floor failed to build for a reason inside Floorplan (a bug): it is left out. */
+  | 'BUILDER_FAILED'
+  /** Two upstreams answered in different currencies: the one that disagrees with the cart counts as failed. */
+  | 'CURRENCY_MISMATCH'
+  /**
+   * Some amounts of the quote could not be shown on their own rows (a floor failed, is switched
+   * off or is not in this layout): an "other discounts" or "other charges" row carries the
+   * difference so the rows still add up to the total.
+   */
+  | 'PARTIAL_BREAKDOWN'
+  /** Settlement's quote did not add up, or did not price exactly the selected cart lines: settlement counts as failed. */
+  | 'QUOTE_INCONSISTENT'
+  /** An upstream failed (timeout, error, contract violation, open breaker, kill switch): floors or decorations that need it are left out. */
+  | 'UPSTREAM_FAILED';
+
 export type Floor = {
   __typename?: 'Floor';
   /** The signed amount (deductions negative); null for text-only floors. */
@@ -58,8 +78,14 @@ export type FloorPanel = {
    * the server's log: quote it to support to reconstruct exactly what the user saw.
    */
   decisionId: Scalars['ID']['output'];
-  /** True when some floor could not be built (an upstream failed) and was left out. */
+  /** True when some floor or part of one could not be shown as configured; degradedReasons says why. */
   degraded: Scalars['Boolean']['output'];
+  /**
+   * Why the panel is degraded, each reason once; empty when not degraded. When a reason is
+   * about an upstream (UPSTREAM_FAILED, QUOTE_INCONSISTENT, CURRENCY_MISMATCH), failedUpstreams
+   * names it.
+   */
+  degradedReasons: Array<DegradedReason>;
   /** The upstreams whose failure left floors out of this panel; empty when not degraded. */
   failedUpstreams: Array<Upstream>;
   floors: Array<Floor>;
@@ -181,6 +207,7 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  DegradedReason: DegradedReason;
   Floor: ResolverTypeWrapper<RenderedFloor>;
   FloorKind: FloorKind;
   FloorPanel: ResolverTypeWrapper<RenderedPanel>;
@@ -220,6 +247,7 @@ export type FloorResolvers<ContextType = GraphQLContext, ParentType extends Reso
 export type FloorPanelResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FloorPanel'] = ResolversParentTypes['FloorPanel']> = {
   decisionId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   degraded?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  degradedReasons?: Resolver<Array<ResolversTypes['DegradedReason']>, ParentType, ContextType>;
   failedUpstreams?: Resolver<Array<ResolversTypes['Upstream']>, ParentType, ContextType>;
   floors?: Resolver<Array<ResolversTypes['Floor']>, ParentType, ContextType>;
   layoutVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;

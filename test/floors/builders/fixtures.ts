@@ -29,6 +29,10 @@ export function quoteFixture(overrides: Partial<SettlementQuote> = {}): Settleme
   return {
     quoteId: 'q-test',
     currency: 'CNY',
+    lines: [
+      { skuId: 'sku-a', quantity: 1 },
+      { skuId: 'sku-b', quantity: 2 },
+    ],
     goodsTotal: cny(20_900),
     discounts: [
       { kind: 'instant', amount: cny(500), sourceIds: ['camp-lj'] },

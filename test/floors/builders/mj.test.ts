@@ -3,18 +3,33 @@ import { mj } from '../../../src/floors/builders/mj.ts';
 import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
 import { buildContext, cny, fakePanelData, promotionFixture, quoteFixture, upstreamsRead } from './fixtures.ts';
 
+const decorate = mj.decorations!.decorate;
+
 describe('mj builder (满减)', () => {
-  it('shows the full-reduction discount as a negative amount', async () => {
-    const { data } = fakePanelData();
+  it('shows the full-reduction discount as a negative amount, from settlement alone', async () => {
+    const { data, calls } = fakePanelData();
     const facts = await mj.build(buildContext(data));
-    expect(facts?.amount).toEqual(cny(-2000));
+    expect(facts).toEqual({ amount: cny(-2000), vars: { amount: cny(-2000) } });
+    expect(calls).toEqual(['quote']);
+  });
+
+  it('sums two full-reduction entries of one quote', async () => {
+    const { data } = fakePanelData({
+      quote: quoteFixture({
+        discounts: [
+          { kind: 'full-reduction', amount: cny(2000), sourceIds: ['camp-mj-199-20'] },
+          { kind: 'full-reduction', amount: cny(3000), sourceIds: ['camp-mj-299-30'] },
+        ],
+      }),
+    });
+    expect((await mj.build(buildContext(data)))?.amount).toEqual(cny(-5000));
+    expect(await decorate(buildContext(data))).toEqual({ campaignTitle: '满199减20 满299减30' });
   });
 
   it('titles the row with the campaign settlement named, not other campaigns of the promotion', async () => {
     const { data } = fakePanelData();
-    const facts = await mj.build(buildContext(data));
     // The promotion also has 满299减30 and an instant campaign; only the source is shown.
-    expect(facts?.vars).toEqual({ amount: cny(-2000), campaignTitle: '满199减20' });
+    expect(await decorate(buildContext(data))).toEqual({ campaignTitle: '满199减20' });
   });
 
   it('joins the titles of several applied campaigns with a space', async () => {
@@ -23,8 +38,7 @@ describe('mj builder (满减)', () => {
         discounts: [{ kind: 'full-reduction', amount: cny(5000), sourceIds: ['camp-mj-199-20', 'camp-mj-299-30'] }],
       }),
     });
-    const facts = await mj.build(buildContext(data));
-    expect(facts?.vars?.['campaignTitle']).toBe('满199减20 满299减30');
+    expect(await decorate(buildContext(data))).toEqual({ campaignTitle: '满199减20 满299减30' });
   });
 
   it('does not take titles from the sources of other discount kinds', async () => {
@@ -36,8 +50,7 @@ describe('mj builder (满减)', () => {
         ],
       }),
     });
-    const facts = await mj.build(buildContext(data));
-    expect(facts?.vars?.['campaignTitle']).toBe('满299减30');
+    expect(await decorate(buildContext(data))).toEqual({ campaignTitle: '满299减30' });
   });
 
   it('leaves out a source id the promotion does not know, rather than failing', async () => {
@@ -46,11 +59,10 @@ describe('mj builder (满减)', () => {
         discounts: [{ kind: 'full-reduction', amount: cny(2000), sourceIds: ['camp-gone', 'camp-mj-199-20'] }],
       }),
     });
-    const facts = await mj.build(buildContext(data));
-    expect(facts?.vars?.['campaignTitle']).toBe('满199减20');
+    expect(await decorate(buildContext(data))).toEqual({ campaignTitle: '满199减20' });
   });
 
-  it('shows zero of the quote currency and an empty title when no full reduction applied', async () => {
+  it('shows zero of the quote currency and no title when no full reduction applied', async () => {
     const { data } = fakePanelData({
       quote: quoteFixture({
         currency: 'JPY',
@@ -58,26 +70,25 @@ describe('mj builder (满减)', () => {
         discounts: [{ kind: 'instant', amount: { minor: 100, currency: 'JPY' }, sourceIds: ['camp-lj'] }],
       }),
     });
-    const facts = await mj.build(buildContext(data));
-    expect(facts).toEqual({ amount: { minor: 0, currency: 'JPY' }, vars: { amount: { minor: 0, currency: 'JPY' }, campaignTitle: '' } });
+    expect(await mj.build(buildContext(data))).toEqual({ amount: { minor: 0, currency: 'JPY' }, vars: { amount: { minor: 0, currency: 'JPY' } } });
+    expect(await decorate(buildContext(data))).toEqual({});
   });
 
-  it('reads the quote and the promotion, and never the cart', async () => {
-    const { data, calls } = fakePanelData();
-    await mj.build(buildContext(data));
-    expect([...calls].sort()).toEqual(['promotion', 'quote']);
-  });
-
-  it('declares every upstream it reads among its needs', async () => {
+  it('declares every upstream it reads among its needs: settlement for the amount, promotion for the title', async () => {
     const { data, calls } = fakePanelData();
     await mj.build(buildContext(data));
     for (const upstream of upstreamsRead(calls)) expect(mj.needs).toContain(upstream);
+    const decorated = fakePanelData();
+    await decorate(buildContext(decorated.data));
+    expect([...decorated.calls].sort()).toEqual(['promotion', 'quote']);
+    expect(mj.decorations!.needs).toEqual(['promotion']);
   });
 
-  it('rejects with the promotion failure when campaigns cannot be fetched', async () => {
+  it('keeps the amount when campaigns cannot be fetched: only the title fails', async () => {
     const failure = new UpstreamError('promotion', 'timeout', 'no answer in 300 ms');
     const { data } = fakePanelData({ promotion: failure });
-    await expect(mj.build(buildContext(data))).rejects.toBe(failure);
+    expect((await mj.build(buildContext(data)))?.amount).toEqual(cny(-2000));
+    await expect(decorate(buildContext(data))).rejects.toBe(failure);
   });
 
   it('rejects with the settlement failure when the quote cannot be fetched', async () => {

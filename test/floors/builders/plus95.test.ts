@@ -3,11 +3,14 @@ import { plus95 } from '../../../src/floors/builders/plus95.ts';
 import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
 import { buildContext, cny, fakePanelData, promotionFixture, quoteFixture, upstreamsRead } from './fixtures.ts';
 
+const decorate = plus95.decorations!.decorate;
+
 describe('plus95 builder (PLUS专享95折)', () => {
-  it('shows the PLUS discount as a negative amount with the quota left', async () => {
-    const { data } = fakePanelData();
-    const facts = await plus95.build(buildContext(data));
-    expect(facts).toEqual({ amount: cny(-870), vars: { amount: cny(-870), quotaRemaining: cny(100_000) } });
+  it('shows the PLUS discount as a negative amount from settlement, and the quota left as its decoration', async () => {
+    const { data, calls } = fakePanelData();
+    expect(await plus95.build(buildContext(data))).toEqual({ amount: cny(-870), vars: { amount: cny(-870) } });
+    expect(calls).toEqual(['quote']);
+    expect(await decorate(buildContext(data))).toEqual({ quotaRemaining: cny(100_000) });
   });
 
   it('shows zero of the quote currency, not null, for a member whose discount did not apply', async () => {
@@ -15,11 +18,8 @@ describe('plus95 builder (PLUS专享95折)', () => {
       promotion: promotionFixture({ membership: { tier: 'plus', plus95QuotaRemaining: { minor: 0, currency: 'JPY' } } }),
       quote: quoteFixture({ currency: 'JPY', goodsTotal: { minor: 3000, currency: 'JPY' }, discounts: [] }),
     });
-    const facts = await plus95.build(buildContext(data));
-    expect(facts).toEqual({
-      amount: { minor: 0, currency: 'JPY' },
-      vars: { amount: { minor: 0, currency: 'JPY' }, quotaRemaining: { minor: 0, currency: 'JPY' } },
-    });
+    expect(await plus95.build(buildContext(data))).toEqual({ amount: { minor: 0, currency: 'JPY' }, vars: { amount: { minor: 0, currency: 'JPY' } } });
+    expect(await decorate(buildContext(data))).toEqual({ quotaRemaining: { minor: 0, currency: 'JPY' } });
   });
 
   it('returns null for a shopper who is not a PLUS member and got no PLUS discount', async () => {
@@ -42,24 +42,27 @@ describe('plus95 builder (PLUS专享95折)', () => {
     const { data } = fakePanelData({
       promotion: promotionFixture({ membership: { tier: 'plus', plus95QuotaRemaining: null } }),
     });
-    await expect(plus95.build(buildContext(data))).resolves.toEqual({ amount: cny(-870), vars: { amount: cny(-870) } });
-  });
-
-  it('reads the quote and the promotion, and never the cart', async () => {
-    const { data, calls } = fakePanelData();
-    await plus95.build(buildContext(data));
-    expect([...calls].sort()).toEqual(['promotion', 'quote']);
+    await expect(decorate(buildContext(data))).resolves.toEqual({});
   });
 
   it('declares every upstream it reads among its needs', async () => {
     const { data, calls } = fakePanelData();
     await plus95.build(buildContext(data));
     for (const upstream of upstreamsRead(calls)) expect(plus95.needs).toContain(upstream);
+    expect(plus95.decorations!.needs).toEqual(['promotion']);
   });
 
-  it('rejects with the promotion failure when membership cannot be fetched', async () => {
+  it('keeps a discount settlement took off when membership cannot be fetched; only the quota fails', async () => {
     const failure = new UpstreamError('promotion', 'timeout', 'no answer in 300 ms');
     const { data } = fakePanelData({ promotion: failure });
+    await expect(plus95.build(buildContext(data))).resolves.toEqual({ amount: cny(-870), vars: { amount: cny(-870) } });
+    await expect(decorate(buildContext(data))).rejects.toBe(failure);
+  });
+
+  it('rejects with the promotion failure when it must know membership to show a zero row', async () => {
+    const failure = new UpstreamError('promotion', 'timeout', 'no answer in 300 ms');
+    const quote = quoteFixture();
+    const { data } = fakePanelData({ promotion: failure, quote: { ...quote, discounts: quote.discounts.filter((d) => d.kind !== 'plus95') } });
     await expect(plus95.build(buildContext(data))).rejects.toBe(failure);
   });
 

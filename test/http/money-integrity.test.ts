@@ -1,0 +1,147 @@
+/**
+ * Money integrity through real HTTP against contract-valid but adversarial upstreams (the
+ * demo upstreams with their answers rewritten) and faults: every panel adds up, or is
+ * degraded with a machine-readable reason — never a sheet that silently stops adding up.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { invariantProblems, type InvariantPanel } from '../support/panel-invariant.ts';
+import { startHarness, type Harness } from '../support/harness.ts';
+import { metricValue, scrapeMetrics } from '../support/measure.ts';
+
+const MONEY_QUERY = /* GraphQL */ `
+  query Money($scene: String!) {
+    floorPanel(scene: $scene) {
+      degraded failedUpstreams degradedReasons
+      floors { code kind priceText amount { minor currency } subName }
+    }
+  }
+`;
+
+interface MoneyPanel extends InvariantPanel {
+  readonly floors: Array<InvariantPanel['floors'][number]>;
+}
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+describe('money integrity under bad upstreams (real HTTP)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    const calm = { breakerMinimumCalls: 10_000 };
+    h = await startHarness({ config: { upstreams: { cart: calm, promotion: { ...calm, timeoutMs: 150 }, settlement: calm } } });
+  });
+  afterAll(() => h.close());
+  afterEach(() => {
+    h.demo.setFaults('');
+    for (const upstream of ['cart', 'promotion', 'settlement'] as const) h.demo.tamper(upstream, undefined);
+  });
+
+  const panel = async (user: string, scene = 'cart-bottom-sheet'): Promise<MoneyPanel> => {
+    const res = await h.graphql<{ floorPanel: MoneyPanel }>(user, MONEY_QUERY, { scene });
+    expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
+    const p = res.body.data!.floorPanel;
+    expect(invariantProblems(p), JSON.stringify(p, null, 1)).toEqual([]);
+    return p;
+  };
+  const row = (p: MoneyPanel, code: string) => p.floors.find((f) => f.code === code);
+  /** Rewrites every quote settlement answers. */
+  const quotes = (rewrite: (quote: Json) => void) =>
+    h.demo.tamper('settlement', (answer) => {
+      for (const quote of (answer as Json).quotes as Json[]) rewrite(quote);
+      return answer;
+    });
+
+  describe('promotion down: rows whose amounts come from settlement stay, without their decorations', () => {
+    it('keeps the PLUS 95折 row of u1001 (its amount is settlement’s), without the quota sub-name', async () => {
+      h.demo.setFaults('promotion:hang');
+      const p = await panel('u1001');
+      expect(p.degraded).toBe(true);
+      expect(p.failedUpstreams).toEqual(['PROMOTION']);
+      expect(p.degradedReasons).toEqual(['UPSTREAM_FAILED']);
+      expect(row(p, 'plus95')).toMatchObject({ priceText: '-¥1.04', subName: null });
+      expect(row(p, 'payable')).toMatchObject({ priceText: '¥8.86', subName: '共优惠 ¥12.04' });
+    });
+
+    it('keeps the 满减 row of u-mj, without the campaign title', async () => {
+      h.demo.setFaults('promotion:error:503');
+      const p = await panel('u-mj');
+      expect(row(p, 'mj')).toMatchObject({ priceText: '-¥20.00', subName: null });
+      expect(row(p, 'payable')).toMatchObject({ priceText: '¥199.60', subName: '共优惠 ¥20.00' });
+    });
+  });
+
+  it('sums two discounts of one kind into the row, as payable and savings do', async () => {
+    quotes((quote) => {
+      const coupon = (quote.discounts as Json[]).find((d) => d.kind === 'coupon')!;
+      // u1001's ¥6.00 of coupons as two coupons of ¥4.00 and ¥2.00.
+      quote.discounts.push({ kind: 'coupon', amount: { minor: 200, currency: 'CNY' }, sourceIds: ['cpn-extra'] });
+      coupon.amount = { minor: 400, currency: 'CNY' };
+    });
+    const p = await panel('u1001');
+    expect(p.degraded).toBe(false);
+    expect(row(p, 'coupon')).toMatchObject({ priceText: '-¥6.00', amount: { minor: -600, currency: 'CNY' } });
+  });
+
+  it('omits a PLUS member’s quota sub-name when promotion gives no quota, instead of a label with no value', async () => {
+    h.demo.tamper('promotion', (answer) => {
+      (answer as Json).membership.plus95QuotaRemaining = null;
+      return answer;
+    });
+    const p = await panel('u1001');
+    expect(row(p, 'plus95')).toMatchObject({ priceText: '-¥1.04', subName: null });
+  });
+
+  describe('a quote that does not add up counts as a settlement failure, with a reason', () => {
+    const cases: Array<[string, string, string, (quote: Json) => void]> = [
+      ['a discount larger than the goods, payable held at 0', 'u1001', 'QUOTE_INCONSISTENT', (q) => {
+        q.discounts[0].amount.minor = q.goodsTotal.minor + 1000;
+        q.payable.minor = 0;
+      }],
+      ['payable not the sum of its parts', 'u1001', 'QUOTE_INCONSISTENT', (q) => {
+        q.payable.minor += 1;
+      }],
+      ['an empty cart priced at ¥51', 'u-empty', 'QUOTE_INCONSISTENT', (q) => {
+        q.goodsTotal.minor = 5100;
+        q.payable.minor = 5100;
+      }],
+      ['a quote for a SKU that is not in the cart', 'u1001', 'QUOTE_INCONSISTENT', (q) => {
+        q.lines.push({ skuId: 'sku-not-in-cart', quantity: 1 });
+      }],
+      ['a quote without a line the shopper selected', 'u1001', 'QUOTE_INCONSISTENT', (q) => {
+        q.lines.pop();
+      }],
+      ['cart and settlement in different currencies', 'u1001', 'CURRENCY_MISMATCH', (q) => {
+        q.currency = 'USD';
+        for (const m of [q.goodsTotal, q.shipping, q.plusRebate, q.payable, ...q.discounts.map((d: Json) => d.amount)]) m.currency = 'USD';
+      }],
+      ['a USD coupon inside a CNY quote', 'u1001', 'CURRENCY_MISMATCH', (q) => {
+        (q.discounts as Json[]).find((d) => d.kind === 'coupon')!.amount.currency = 'USD';
+      }],
+    ];
+    for (const [what, user, reason, rewrite] of cases) {
+      it(`${what}: ${reason}`, async () => {
+        const before = await scrapeMetrics(h.url);
+        quotes(rewrite);
+        const p = await panel(user);
+        expect(p.degraded).toBe(true);
+        expect(p.failedUpstreams).toEqual(['SETTLEMENT']);
+        expect(p.degradedReasons).toEqual([reason]);
+        expect(p.floors.map((f) => f.code)).not.toContain('payable');
+        const after = await scrapeMetrics(h.url);
+        const counted = (m: string) => metricValue(m, 'floorplan_upstream_answers_rejected_total', { upstream: 'settlement', reason });
+        expect(counted(after) - counted(before)).toBe(1);
+      });
+    }
+  });
+
+  it('counts a promotion in another currency as a promotion failure, and keeps every amount from settlement', async () => {
+    h.demo.tamper('promotion', (answer) => {
+      (answer as Json).membership.plus95QuotaRemaining.currency = 'USD';
+      return answer;
+    });
+    const p = await panel('u1001');
+    expect(p.degraded).toBe(true);
+    expect(p.failedUpstreams).toEqual(['PROMOTION']);
+    expect(p.degradedReasons).toEqual(['CURRENCY_MISMATCH']);
+    expect(row(p, 'plus95')).toMatchObject({ priceText: '-¥1.04', subName: null });
+  });
+});
