@@ -1,5 +1,6 @@
 /** The Viewer: who is asking and from what client, built from verified claims and headers. */
 import { LRUCache } from 'lru-cache';
+import { parseAppVersion } from './app-version.ts';
 import type { VerifiedClaims } from './authenticate.ts';
 
 export interface Viewer {
@@ -8,30 +9,48 @@ export interface Viewer {
   readonly segments: readonly string[];
   /** `x-app-platform`, lower-cased (ios, android, web…); "unknown" when absent. */
   readonly platform: string;
-  /** `x-app-version`, e.g. 12.3.0; null when absent. */
+  /**
+   * `x-app-version` as canonical SemVer (`12.3.4`, `12.3.4-beta.2`; `12.3.4 (5678)` is sent on as
+   * `12.3.4+5678`, see ./app-version.ts); null when absent or in no accepted format.
+   */
   readonly appVersion: string | null;
   /** One of the configured locales, negotiated from `accept-language`. */
   readonly locale: string;
-  /** `x-session-id` when the client sends one. */
+  /** `x-session-id` when the client sends one (any printable token up to 128 characters); null otherwise. */
   readonly sessionId: string | null;
 }
 
 type HeaderGetter = (name: string) => string | undefined;
 
-const TOKEN = /^[A-Za-z0-9._-]{1,64}$/;
+const PLATFORM = /^[A-Za-z0-9._-]{1,64}$/;
+/** Printable ASCII without spaces: base64 (`+/=`), colons, UUIDs and opaque ids all fit. */
+const SESSION_ID = /^[\x21-\x7e]{1,128}$/;
 
+/**
+ * The Viewer for a request with `claims` and these headers. A header value in no accepted format
+ * counts as absent: the request is served, as to a client that did not say.
+ */
 export function buildViewer(claims: VerifiedClaims, header: HeaderGetter, locales: readonly string[]): Viewer {
-  const platform = header('x-app-platform')?.trim().toLowerCase();
-  const appVersion = header('x-app-version')?.trim();
-  const sessionId = header('x-session-id')?.trim();
   return {
     userId: claims.userId,
     segments: claims.segments,
-    platform: platform !== undefined && TOKEN.test(platform) ? platform : 'unknown',
-    appVersion: appVersion !== undefined && TOKEN.test(appVersion) ? appVersion : null,
+    platform: parsePlatform(header('x-app-platform')) ?? 'unknown',
+    appVersion: parseAppVersion(header('x-app-version')),
     locale: localeFor(header('accept-language'), locales),
-    sessionId: sessionId !== undefined && TOKEN.test(sessionId) ? sessionId : null,
+    sessionId: parseSessionId(header('x-session-id')),
   };
+}
+
+/** `x-app-platform`, trimmed and lower-cased (ios, android, web…); null when absent or not a short token. */
+export function parsePlatform(header: string | undefined | null): string | null {
+  const platform = header?.trim().toLowerCase();
+  return platform !== undefined && PLATFORM.test(platform) ? platform : null;
+}
+
+/** `x-session-id`, trimmed; null when absent, longer than 128 characters, or not printable ASCII without spaces. */
+export function parseSessionId(header: string | undefined | null): string | null {
+  const sessionId = header?.trim();
+  return sessionId !== undefined && SESSION_ID.test(sessionId) ? sessionId : null;
 }
 
 /** Distinct Accept-Language values whose negotiated locale is kept: clients send a few hundred at most. */

@@ -109,15 +109,49 @@ describe('buildViewer', () => {
     ['markup', '<script>'],
     ['65 characters', 'a'.repeat(65)],
     ['only spaces', '   '],
-  ])('drops header values with %s', (_label, value) => {
-    const viewer = buildViewer(claims, headers({ 'x-app-platform': value, 'x-app-version': value, 'x-session-id': value }).get, LOCALES);
-    expect(viewer).toMatchObject({ platform: 'unknown', appVersion: null, sessionId: null });
+  ])('drops a platform with %s', (_label, value) => {
+    expect(buildViewer(claims, headers({ 'x-app-platform': value }).get, LOCALES).platform).toBe('unknown');
   });
 
-  it('accepts header values of exactly 64 token characters', () => {
+  it('accepts a platform of exactly 64 token characters', () => {
     const value = 'a'.repeat(64);
-    const viewer = buildViewer(claims, headers({ 'x-app-platform': value, 'x-app-version': value, 'x-session-id': value }).get, LOCALES);
-    expect(viewer).toMatchObject({ platform: value, appVersion: value, sessionId: value });
+    expect(buildViewer(claims, headers({ 'x-app-platform': value }).get, LOCALES).platform).toBe(value);
+  });
+
+  it.each([
+    ['SemVer', '12.3.4', '12.3.4'],
+    ['a pre-release', '12.3.4-beta.2', '12.3.4-beta.2'],
+    ['build metadata', '12.3.4+build.7', '12.3.4+build.7'],
+    ['two parts', '12.3', '12.3.0'],
+    ['a version and its build number', '12.3.4 (5678)', '12.3.4+5678'],
+  ])('reads x-app-version as %s into canonical SemVer', (_label, header, appVersion) => {
+    expect(buildViewer(claims, headers({ 'x-app-version': header }).get, LOCALES).appVersion).toBe(appVersion);
+  });
+
+  it.each([['a word', 'latest'], ['a leading v', 'v12.3.4'], ['markup', '<script>'], ['only spaces', '   ']])(
+    'treats x-app-version with %s as unknown',
+    (_label, header) => {
+      expect(buildViewer(claims, headers({ 'x-app-version': header }).get, LOCALES).appVersion).toBeNull();
+    },
+  );
+
+  it.each([
+    ['a UUID', '3f2b8c1e-9a4d-4e7b-8c2f-1d5e6a7b8c9d'],
+    ['base64 with padding', 'c2Vzc2lvbi0xMjM0NTY3OA+/=='],
+    ['colons', 'app:ios:sess:01HX9'],
+    ['128 printable characters', `${'Ab0+/=:._~!'.repeat(11)}${'x'.repeat(7)}`],
+  ])('accepts x-session-id as %s', (_label, sessionId) => {
+    expect(buildViewer(claims, headers({ 'x-session-id': ` ${sessionId} ` }).get, LOCALES).sessionId).toBe(sessionId);
+  });
+
+  it.each([
+    ['129 characters', 'a'.repeat(129)],
+    ['a space inside', 'sess 1'],
+    ['a control character', 'sess\u00011'],
+    ['non-ASCII', 'sessé'],
+    ['only spaces', '   '],
+  ])('drops x-session-id with %s', (_label, sessionId) => {
+    expect(buildViewer(claims, headers({ 'x-session-id': sessionId }).get, LOCALES).sessionId).toBeNull();
   });
 
   it('takes the user id and segments from the claims only, whatever the headers say', () => {
