@@ -125,9 +125,10 @@ export function createApolloServer(options: ApolloOptions & { readonly fastPath?
 
 /**
  * Runs once a request's answer is on its way, on either path, and writes the decision record:
- * once per request that rendered panels, one log line under the request's decisionId with each
+ * once per request that rendered panels, one log line under the request's decisionId with the
+ * viewer (the Unleash context's fields: user, session, segments, platform, app version), each
  * panel's layout version and outcome and every flag decision, so support can reconstruct what
- * the user saw.
+ * the user saw — and replay it in /admin/preview.
  */
 function decisionLog(logger: Logger): (contextValue: GraphQLContext) => void {
   return (contextValue) => {
@@ -137,6 +138,7 @@ function decisionLog(logger: Logger): (contextValue: GraphQLContext) => void {
       {
         decisionId,
         userId: viewer.userId,
+        sessionId: viewer.sessionId,
         segments: viewer.segments,
         platform: viewer.platform,
         appVersion: viewer.appVersion,
