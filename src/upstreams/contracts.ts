@@ -10,14 +10,17 @@
  * about floors, layouts or GraphQL.
  */
 import { z } from 'zod';
+import { isKnownCurrency } from '../money/currency.ts';
 
 /** Integer minor units (fen for CNY), exact: a non-safe integer is rejected, never rounded. */
 export const minorUnitsSchema = z
   .number()
   .refine(Number.isSafeInteger, { message: 'must be a safe integer number of minor units' });
 
-/** An ISO 4217 alphabetic code, e.g. "CNY". */
-export const currencySchema = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as "CNY"');
+/** A current ISO 4217 code with a minor unit, e.g. "CNY": an unknown or withdrawn code would leave its amounts' digits a guess. */
+export const currencySchema = z.string().refine(isKnownCurrency, {
+  error: (issue) => `must be an ISO 4217 currency code with a minor unit, such as "CNY", but got: ${JSON.stringify(issue.input)}`,
+});
 
 /** An amount of money on the wire. */
 export const wireMoneySchema = z.object({

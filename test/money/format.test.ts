@@ -32,6 +32,59 @@ describe('formatMoney', () => {
     expect(formatMoney({ minor: 1_234, currency: 'KWD' }, 'en')).toBe('KWD\u00a01.234'); // Intl puts a no-break space after the code
   });
 
+  // Intl's own digits come from CLDR, which disagrees with ISO 4217 for these: it printed
+  // 123456 IDR minor units as "IDR 123,456" (100× too much) and 1234 fils as "IQD 1,234".
+  it.each([
+    ['IDR', 123_456, 'IDR\u00a01,234.56'],
+    ['HUF', 1_234, 'HUF\u00a012.34'],
+    ['PKR', 1_234, 'PKR\u00a012.34'],
+    ['COP', 1_234, 'COP\u00a012.34'],
+    ['LAK', 1_234, 'LAK\u00a012.34'],
+    ['IQD', 1_234, 'IQD\u00a01.234'],
+    ['IQD', 1, 'IQD\u00a00.001'],
+    ['IQD', -1, '-IQD\u00a00.001'],
+    ['KWD', 1_234, 'KWD\u00a01.234'],
+    ['BHD', 500, 'BHD\u00a00.500'],
+    ['JOD', 1_000_000, 'JOD\u00a01,000.000'],
+    ['KRW', 500, '₩500'],
+    ['USD', 2_090, 'US$20.90'],
+  ])('prints %s with its ISO 4217 minor-unit digits in zh-CN: %d → %s', (currency, minor, text) => {
+    expect(formatMoney({ minor, currency }, 'zh-CN')).toBe(text);
+  });
+
+  it.each([
+    ['IDR', 123_456, 'IDR\u00a01,234.56'],
+    ['IQD', 1_234, 'IQD\u00a01.234'],
+    ['KWD', -1_234, '-KWD\u00a01.234'],
+    ['JPY', 500, '¥500'],
+    ['KRW', 500, '₩500'],
+    ['USD', 2_090, '$20.90'],
+    ['CNY', 2_090, 'CN¥20.90'],
+  ])('prints %s with its ISO 4217 minor-unit digits in en: %d → %s', (currency, minor, text) => {
+    expect(formatMoney({ minor, currency }, 'en')).toBe(text);
+  });
+
+  it.each([
+    ['CNY', 'zh-CN', '¥0.00'],
+    ['CNY', 'en', 'CN¥0.00'],
+    ['JPY', 'en', '¥0'],
+    ['IQD', 'zh-CN', 'IQD\u00a00.000'],
+  ])('never prints a negative zero: -0 %s in %s is %s', (currency, locale, text) => {
+    expect(formatMoney({ minor: -0, currency }, locale)).toBe(text);
+    expect(formatMoney({ minor: 0, currency }, locale)).toBe(text);
+  });
+
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, 0.5, -0.5, Number.MAX_SAFE_INTEGER + 1])(
+    'refuses to format %d minor units rather than print NaN, a fraction or a rounded amount',
+    (minor) => {
+      expect(() => formatMoney({ minor, currency: 'CNY' }, 'zh-CN')).toThrow(/must be a safe integer of minor units/);
+    },
+  );
+
+  it('refuses a currency ISO 4217 does not list instead of guessing its digits', () => {
+    expect(() => formatMoney({ minor: 1_234, currency: 'XYZ' }, 'en')).toThrow(/ISO 4217.*"XYZ"/);
+  });
+
   it('prints amounts above 2^53 / 100 digit for digit, without float rounding', () => {
     // 2^53 - 1 fen: a float division by 100 would print ...409.92.
     expect(formatMoney(cny(Number.MAX_SAFE_INTEGER), 'zh-CN')).toBe('¥90,071,992,547,409.91');
