@@ -37,6 +37,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { UpstreamName } from './contracts.ts';
 import { expiryAt, type Deadline } from './deadline.ts';
+import { InexactNumberError, parseExactJson } from './exact-json.ts';
 import { UnreachableCaseError } from '../errors.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { UpstreamError, type UpstreamOutcome } from './upstream-error.ts';
@@ -326,7 +327,7 @@ export class JsonHttp {
     }
   }
 
-  /** One attempt: the answer parsed as JSON, or an {@link UpstreamError}. */
+  /** One attempt: the answer parsed as JSON whose numbers are exact integers (exact-json.ts), or an {@link UpstreamError}. */
   private async fetchJson(method: 'GET' | 'POST', path: string, body: string | undefined, deadline: Deadline | undefined): Promise<unknown> {
     let answer: RawAnswer;
     try {
@@ -338,8 +339,11 @@ export class JsonHttp {
       throw new UpstreamError(this.upstream, 'http_error', `${method} ${path} answered HTTP ${answer.status}`, { status: answer.status });
     }
     try {
-      return JSON.parse(answer.text) as unknown;
-    } catch {
+      return parseExactJson(answer.text);
+    } catch (error) {
+      if (error instanceof InexactNumberError) {
+        throw new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a body that breaks its contract at ${error.path}: ${error.message}`);
+      }
       throw new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a body that is not JSON (${answer.text.length} bytes)`);
     }
   }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { cartSchema, wireMoneySchema, type Cart } from '../../src/upstreams/contracts.ts';
 import { Deadline } from '../../src/upstreams/deadline.ts';
 import { DEFAULT_RESILIENCE, JsonHttp, type ResilienceOptions } from '../../src/upstreams/json-http.ts';
 import type { UpstreamOutcome } from '../../src/upstreams/upstream-error.ts';
@@ -231,5 +232,108 @@ describe('JsonHttp resilience', () => {
     const answers = await Promise.all([1, 2, 3, 4, 5].map(() => http.get('/x', okSchema)));
     expect(answers).toEqual(Array(5).fill({ ok: true }));
     expect(outcomes).toEqual(Array(5).fill('ok'));
+  });
+});
+
+describe('JsonHttp money contract', () => {
+  const json = (text: string) => (_req: IncomingMessage, res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end(text);
+
+  it('fails a call whose amount is in a currency ISO 4217 does not list as malformed, naming the code', async () => {
+    const upstream = await scripted(json('{"minor":100,"currency":"XYZ"}'));
+    cleanups.push(upstream.close);
+    const { http, outcomes } = await client(upstream.url);
+    const error = await failure(http.get('/x', wireMoneySchema));
+    expect(error.outcome).toBe('malformed');
+    expect(error.code).toBe('FLOORPLAN_ERR_UPSTREAM_MALFORMED');
+    expect(error.message).toContain('at currency: must be an ISO 4217 currency code with a minor unit, such as "CNY", but got: "XYZ"');
+    expect(outcomes).toEqual(['malformed']);
+  });
+
+  it('fails a call whose cart is in a withdrawn currency as malformed', async () => {
+    const upstream = await scripted(json('{"userId":"u1","currency":"HRK","lines":[]}'));
+    cleanups.push(upstream.close);
+    const { http } = await client(upstream.url);
+    const error = await failure(http.get('/x', cartSchema));
+    expect(error.outcome).toBe('malformed');
+    expect(error.message).toContain('"HRK"');
+  });
+});
+
+describe('JsonHttp exact amounts', () => {
+  const json = (text: string) => (_req: IncomingMessage, res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end(text);
+
+  async function answer(text: string, schema: z.ZodType = wireMoneySchema): Promise<unknown> {
+    const upstream = await scripted(json(text));
+    cleanups.push(upstream.close);
+    const { http } = await client(upstream.url);
+    return http.get('/x', schema);
+  }
+
+  async function refused(text: string, schema: z.ZodType = wireMoneySchema): Promise<UpstreamError> {
+    const error = await failure(answer(text, schema));
+    expect(error.outcome).toBe('malformed');
+    expect(error.code).toBe('FLOORPLAN_ERR_UPSTREAM_MALFORMED');
+    return error;
+  }
+
+  it.each([
+    // JSON.parse reads each of these as a safe integer, so the contract alone never saw them.
+    ['1000.00000000000001', 'a fraction below double precision (parses as 1000)'],
+    ['9007199254740990.5', 'a fraction near 2^53 (parses as 9007199254740990)'],
+    ['45035996273704965e-1', 'an exponent that rounds to an integer'],
+    ['100.0', 'a whole number written as a decimal'],
+    ['1e3', 'a whole number written with an exponent'],
+    ['1E3', 'an upper-case exponent'],
+    ['-5.00', 'a negative decimal'],
+  ])('refuses the amount %s (%s) as malformed, naming the literal and where it is', async (literal) => {
+    const error = await refused(`{"minor":${literal},"currency":"CNY"}`);
+    expect(error.message).toBe(
+      `promotion: GET /x answered a body that breaks its contract at minor: must be an integer without fraction or exponent, at most 2^53 − 1 in size, but got: ${literal}`,
+    );
+  });
+
+  it('refuses an integer beyond 2^53 − 1 anywhere in the answer, even in a field the contract does not read', async () => {
+    const error = await refused('{"ok":true,"trace":{"spans":[1,9007199254740993]}}', okSchema);
+    expect(error.message).toContain('at trace.spans.1: must be an integer without fraction or exponent, at most 2^53 − 1 in size, but got: 9007199254740993');
+  });
+
+  it('names the path of an inexact amount deep in a cart, as the contract would', async () => {
+    const cart =
+      '{"userId":"u1","currency":"CNY","lines":[' +
+      '{"skuId":"a","title":"t","quantity":1,"unitPrice":{"minor":100,"currency":"CNY"},"selected":true},' +
+      '{"skuId":"b","title":"t","quantity":1,"unitPrice":{"minor":1000.00000000000001,"currency":"CNY"},"selected":true}]}';
+    const error = await refused(cart, cartSchema);
+    expect(error.message).toContain('at lines.1.unitPrice.minor:');
+    expect(error.message).toContain('but got: 1000.00000000000001');
+  });
+
+  it('refuses a bare inexact number as the whole answer', async () => {
+    const error = await refused(' 2.5 ', z.number());
+    expect(error.message).toContain('at (root): must be an integer without fraction or exponent');
+  });
+
+  it.each([
+    ['{"minor":9007199254740991,"currency":"CNY"}', 9_007_199_254_740_991],
+    ['{"minor":-9007199254740991,"currency":"CNY"}', -9_007_199_254_740_991],
+    ['{"minor":1000000000000000,"currency":"CNY"}', 1_000_000_000_000_000],
+    ['{"minor":0,"currency":"CNY"}', 0],
+    ['{ "minor" : 2090 , "currency" : "CNY" }', 2090],
+  ])('accepts the exact integer amount in %s', async (text, minor) => {
+    await expect(answer(text)).resolves.toEqual({ minor, currency: 'CNY' });
+  });
+
+  it('reads numbers only where they are numbers: decimals inside strings are text', async () => {
+    const cart =
+      '{"userId":"u1","currency":"CNY","lines":[' +
+      '{"skuId":"sku-9e263b95","title":"[9.9包邮] 2.5kg, x:1.5 ratio 1e3 id 12345678901234567890","quantity":2,' +
+      '"unitPrice":{"minor":990,"currency":"CNY"},"selected":true}]}';
+    const parsed = (await answer(cart, cartSchema)) as Cart;
+    expect(parsed.lines[0]!.title).toBe('[9.9包邮] 2.5kg, x:1.5 ratio 1e3 id 12345678901234567890');
+    expect(parsed.lines[0]!.unitPrice.minor).toBe(990);
+  });
+
+  it('still reports a body that is not JSON as not JSON', async () => {
+    const error = await refused('{"minor":1.5,', wireMoneySchema);
+    expect(error.message).toMatch(/answered a body that is not JSON/);
   });
 });
