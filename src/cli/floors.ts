@@ -55,7 +55,7 @@ function validate({ config, dir, registry }: Context): LayoutSet {
     if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors([error.message]);
     throw error;
   }
-  const compiled = compileFloorsSources(sources, registry, config.floors.locales);
+  const compiled = compileFloorsSources(sources, registry, config.floors.locales, config.apps);
   if (compiled.layouts === undefined) throw new InvalidFloors(compiled.problems);
   return compiled.layouts;
 }
@@ -92,7 +92,7 @@ async function publish(context: Context): Promise<void> {
     if (notReady !== undefined) throw new UsageError(`cannot connect to Redis at ${url}: ${notReady.message}; nothing was published`);
     let result;
     try {
-      result = await publishLayouts({ ...context, locales: config.floors.locales, redis, keyPrefix: config.redis.keyPrefix });
+      result = await publishLayouts({ ...context, locales: config.floors.locales, apps: config.apps, redis, keyPrefix: config.redis.keyPrefix });
     } catch (error) {
       if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors([error.message]);
       throw new UsageError(`publishing to Redis at ${url} failed: ${(error as Error).message}; run floors:publish again`);

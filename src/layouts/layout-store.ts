@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import type { AppsConfig } from '../config/service-config.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -62,6 +63,8 @@ export interface LayoutStoreOptions {
   readonly registry: BuilderRegistry;
   /** Locales every floor must be named in (config `floors.locales`). */
   readonly locales: readonly string[];
+  /** The apps style tokens are checked against (config `apps`); undefined: not checked (tests of other rules). */
+  readonly apps?: AppsConfig;
   /** Apply edits to the floors folder without a restart. false: the files are read once, at start. */
   readonly watch: boolean;
   /** Publishing across instances; undefined (or an empty url) means the files are the only source. */
@@ -266,7 +269,7 @@ export class LayoutStore {
     try {
       const sources = readFloorsDir(this.options.dir);
       this.filesSeen = fingerprint(sources.flatMap((s) => [s.name, s.source]));
-      const compiled = compileFloorsSources(sources, this.options.registry, this.options.locales);
+      const compiled = compileFloorsSources(sources, this.options.registry, this.options.locales, this.options.apps);
       if (compiled.layouts === undefined) filesError = layoutInvalid(compiled.problems);
       else this.layouts = compiled.layouts;
     } catch (error) {
@@ -368,7 +371,7 @@ export class LayoutStore {
     const sources = Object.keys(files)
       .sort()
       .map((name) => ({ name, file: `floors/${name}`, source: files[name] as string }));
-    const compiled = compileFloorsSources(sources, this.options.registry, this.options.locales);
+    const compiled = compileFloorsSources(sources, this.options.registry, this.options.locales, this.options.apps);
     if (compiled.layouts === undefined) this.reject('redis', revision, compiled.problems);
     else this.apply('redis', revision, compiled.layouts, { publishedAt: parsed.value.publishedAt });
   }
@@ -399,7 +402,7 @@ export class LayoutStore {
       this.reject('file', 0, problems);
       return;
     }
-    const compiled = compileFloorsSources(sources, this.options.registry, this.options.locales);
+    const compiled = compileFloorsSources(sources, this.options.registry, this.options.locales, this.options.apps);
     if (compiled.layouts === undefined) this.reject('file', 0, compiled.problems);
     else this.apply('file', 0, compiled.layouts);
   }

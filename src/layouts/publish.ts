@@ -3,6 +3,7 @@
  * Validates first: one problem anywhere and nothing is published.
  */
 import type { Redis } from 'ioredis';
+import type { AppsConfig } from '../config/service-config.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import { compileFloorsSources, layoutInvalid, readFloorsDir } from './floors-config.ts';
 import { layoutRedisKeys } from './layout-store.ts';
@@ -12,6 +13,8 @@ export interface PublishLayoutsOptions {
   readonly dir: string;
   readonly registry: BuilderRegistry;
   readonly locales: readonly string[];
+  /** The apps style tokens are checked against (config `apps`); undefined: not checked (tests of other rules). */
+  readonly apps?: AppsConfig;
   /** An open connection; the caller opens and closes it. */
   readonly redis: Redis;
   /** Prefix of the key and channel names (config `redis.keyPrefix`), e.g. "floorplan:". */
@@ -57,7 +60,7 @@ return revision
  */
 export async function publishLayouts(options: PublishLayoutsOptions): Promise<PublishLayoutsResult> {
   const sources = readFloorsDir(options.dir);
-  const compiled = compileFloorsSources(sources, options.registry, options.locales);
+  const compiled = compileFloorsSources(sources, options.registry, options.locales, options.apps);
   if (compiled.layouts === undefined) throw layoutInvalid(compiled.problems);
 
   const keys = layoutRedisKeys(options.keyPrefix);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -87,6 +87,23 @@ describe('npm run floors:check', () => {
       `\`floors[0].sort\` must be an integer, but got: "top" (${file}:6)`,
       `\`floors[1].builder\` must name a known builder (${registry.names.join(', ')}), but got: "pay" (${file}:8)`,
       'floors are invalid: 2 problem(s)',
+      '',
+    ]);
+  });
+
+  it('exits 1 on a style token a supported app does not know, with its file:line (the checkout summary before issue 11 item 10)', async () => {
+    const shipped = readFileSync(join(ROOT, 'floors', 'checkout-summary.yaml'), 'utf8');
+    const withoutRules = shipped.replace(/(?:#[^\n]*\n)*styles:\n(?: {2}[^\n]*\n)+/, '');
+    expect(withoutRules).not.toBe(shipped);
+    const dir = floorsDir({ 'checkout-summary.yaml': withoutRules });
+    const line = withoutRules.split('\n').findIndex((l) => l.includes('style: [bold, emphasis]')) + 1;
+    const run = await floors(['check', '--dir', dir]);
+    expect(run.code).toBe(1);
+    expect(run.stderr.split('\n')).toEqual([
+      '`floors[7].style[1]` must be known to every supported app that gets it, or have a rule under `styles` whose fallback they know ' +
+        '(config `apps`: bold, muted for every app; emphasis from 12.0.0); apps that send no x-app-version, ios 11.0.0, android 11.0.0 ' +
+        `and other platforms 11.0.0 would get it without knowing it, but got: "emphasis" (${join(dir, 'checkout-summary.yaml')}:${line})`,
+      'floors are invalid: 1 problem(s)',
       '',
     ]);
   });
