@@ -4,15 +4,16 @@
  * A bad file is rejected with every problem as "`floors[3].sort` must be an integer, but
  * got: "top" (floors/cart-bottom-sheet.yaml:14)": unknown builders (with the known names),
  * duplicate codes, wrong types, unknown template variables (with the builder's variables),
- * missing locales. The result is a deep-frozen {@link CompiledLayout} per scene.
+ * missing locales, and — given the service config's `apps` — style tokens a supported app would
+ * receive without knowing them. The result is a deep-frozen {@link CompiledLayout} per scene.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, relative } from 'node:path';
-import { valid } from 'semver';
+import { compare, valid } from 'semver';
 import { z } from 'zod';
-import { deepFreeze } from '../config/service-config.ts';
-import { integer, LocatedYaml, type YamlProblem } from '../config/validate-yaml.ts';
+import { deepFreeze, type AppsConfig } from '../config/service-config.ts';
+import { integer, LocatedYaml, valueAt, type YamlProblem } from '../config/validate-yaml.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { FloorBuilder } from '../floors/builder.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
@@ -27,10 +28,6 @@ export interface CompiledFloor {
   readonly name: Readonly<Record<string, string>>;
   /** Sub-name template per locale; absent when the floor has none. */
   readonly subName: Readonly<Record<string, CompiledTemplate>> | undefined;
-  /** Text shown instead of a sub-name missing one of its values (promotion down, no quota), per locale; absent: no sub-name then. */
-  readonly subNameFallback: Readonly<Record<string, string>> | undefined;
-  /** Whether a sub-name uses one of the builder's decoration variables, so they are worth fetching. */
-  readonly usesDecorations: boolean;
   /** Text shown instead of a zero amount (e.g. 免运费), per locale. */
   readonly zeroText: Readonly<Record<string, string>> | undefined;
   readonly style: readonly string[];
@@ -90,6 +87,11 @@ const semverString = z.string().refine((v) => valid(v) !== null, 'must be a sema
 const minAppVersion = z.union([semverString, z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), semverString)]);
 const flagName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'must be a feature flag name such as "floor.plus-rebate"');
 
+const styleRules = z.record(
+  z.string().regex(STYLE, 'must be a lower-case style token such as "emphasis"'),
+  z.strictObject({ minAppVersion, fallback: z.string().regex(STYLE, 'must be a lower-case style token such as "bold"').nullable() }),
+);
+
 /** What Floor.sort must fit: the schema's Int, 32 bits. */
 const GRAPHQL_INT = 'must fit a GraphQL Int (−2147483648 to 2147483647)';
 
@@ -101,7 +103,6 @@ function floorsFileSchema(locales: readonly string[]) {
     builder: z.string().min(1),
     name: perLocale(z.string().min(1)),
     subName: perLocale(z.string()).optional(),
-    subNameFallback: perLocale(z.string()).optional(),
     zeroText: perLocale(z.string()).optional(),
     style: z.array(z.string().regex(STYLE, 'must be lower-case style tokens such as "bold"')).default([]),
     // The schema's Floor.sort is an Int: 32 bits, checked here rather than failing the panel at serialisation.
@@ -117,12 +118,7 @@ function floorsFileSchema(locales: readonly string[]) {
     scene: z.string().regex(CODE, 'must be a lower-case scene name such as "cart-bottom-sheet"'),
     version: z.union([z.string().min(1), z.number()]).optional(),
     layoutFlag: flagName.optional(),
-    styles: z
-      .record(
-        z.string().regex(STYLE, 'must be a lower-case style token such as "emphasis"'),
-        z.strictObject({ minAppVersion, fallback: z.string().regex(STYLE, 'must be a lower-case style token such as "bold"').nullable() }),
-      )
-      .default({}),
+    styles: styleRules.default({}),
     floors,
     variants: z
       .record(
@@ -133,12 +129,17 @@ function floorsFileSchema(locales: readonly string[]) {
   });
 }
 
-/** Validates and compiles one floors file; problems are returned, not thrown. */
+/**
+ * Validates and compiles one floors file; problems are returned, not thrown. `apps` (config
+ * `apps`) is what every style token is checked against; undefined: tokens are not checked
+ * against app versions (tests of other rules) — the server and the floors tools always pass it.
+ */
 export function compileFloorsFile(
   file: string,
   source: string,
   registry: BuilderRegistry,
   locales: readonly string[],
+  apps?: AppsConfig,
 ): { layout: CompiledLayout; problems: [] } | { layout: undefined; problems: YamlProblem[] } {
   const yaml = new LocatedYaml(file, source);
   const syntax = yaml.syntaxProblems();
@@ -232,6 +233,12 @@ export function compileFloorsFile(
     const fallback = asRecord(rule)?.fallback;
     if (fallback === token) problems.push(yaml.problem(['styles', token, 'fallback'], 'must differ from the token it replaces', fallback));
   }
+  const rules = styleRules.safeParse(raw?.styles ?? {});
+  // A malformed `styles` is already reported by the schema; chains are only followed through a valid one.
+  if (rules.success) {
+    problems.push(...styleCycles(yaml, rules.data));
+    if (apps !== undefined) problems.push(...unknownStyles(yaml, lists.map((l) => ({ path: l.path, floors: asArray(valueAt(raw, l.path)) })), rules.data, apps));
+  }
 
   if (!result.ok || problems.length > 0) return { layout: undefined, problems: byLine(problems) };
   const config = result.value;
@@ -242,10 +249,6 @@ export function compileFloorsFile(
       builder: checked.builders[index] as FloorBuilder,
       name: floor.name,
       subName: floor.subName === undefined ? undefined : checked.subNames[index],
-      subNameFallback: floor.subNameFallback,
-      usesDecorations: Object.values(checked.subNames[index] ?? {}).some((template) =>
-        template.variables.some((v) => (checked.builders[index] as FloorBuilder).decorations?.vars.includes(v) === true),
-      ),
       zeroText: floor.zeroText,
       style: floor.style,
       sort: floor.sort,
@@ -284,6 +287,150 @@ interface CheckedFloors {
   readonly builders: Array<FloorBuilder | undefined>;
   readonly fallbacks: Array<FloorBuilder | undefined>;
   readonly subNames: Array<Record<string, CompiledTemplate> | undefined>;
+}
+
+type StyleRules = z.output<typeof styleRules>;
+/** A platform no config names: it reads each per-platform version's `default`. */
+const OTHER_PLATFORM = '';
+/** Fallback hops PanelRenderer follows before it stops and sends what it has (src/floors/renderer.ts, styleFor). */
+const MAX_STYLE_HOPS = 8;
+
+/** A fallback chain that comes back to where it started, reported once per chain, at its first token in the file. */
+function styleCycles(yaml: LocatedYaml, rules: StyleRules): YamlProblem[] {
+  const problems: YamlProblem[] = [];
+  const reported = new Set<string>();
+  for (const token of Object.keys(rules)) {
+    if (reported.has(token)) continue;
+    const chain = [token];
+    let next = rules[token]?.fallback ?? null;
+    while (next !== null && next !== token && !chain.includes(next)) {
+      chain.push(next);
+      next = rules[next]?.fallback ?? null;
+    }
+    // A token falling back to itself already has its own message.
+    if (next !== token || chain.length === 1) continue;
+    chain.forEach((t) => reported.add(t));
+    problems.push(yaml.problem(['styles', token, 'fallback'], `must lead to a token with no rule, or to null, not back to "${token}" (${[...chain, token].join(' → ')})`, rules[token]?.fallback));
+  }
+  return problems;
+}
+
+/**
+ * Every floor's style tokens, against config `apps`: on each platform, every supported version
+ * (from the oldest supported, or the floor's own minAppVersion if later) and apps that send no
+ * version must know the token PanelRenderer would send them — the token itself or the end of
+ * its fallback chain. Versionless apps are older than any minimum, as the renderer treats
+ * them: they get the whole chain and know only `apps.baseStyles`.
+ */
+function unknownStyles(
+  yaml: LocatedYaml,
+  lists: ReadonlyArray<{ path: PropertyKey[]; floors: readonly unknown[] }>,
+  rules: StyleRules,
+  apps: AppsConfig,
+): YamlProblem[] {
+  const floorMinimums = lists.map(({ floors }) => floors.map((f) => minAppVersion.optional().safeParse(asRecord(f)?.minAppVersion)));
+  const platforms = new Set<string>();
+  const addPlatforms = (versions: MinAppVersion | undefined) => {
+    if (typeof versions === 'object') for (const p of Object.keys(versions)) if (p !== 'default') platforms.add(p);
+  };
+  addPlatforms(apps.oldestSupported);
+  Object.values(apps.newerStyles).forEach(addPlatforms);
+  Object.values(rules).forEach((rule) => addPlatforms(rule.minAppVersion));
+  floorMinimums.flat().forEach((m) => addPlatforms(m.data));
+  platforms.add(OTHER_PLATFORM);
+
+  // What a client gets and knows changes only at these versions, so checking them covers every version in between.
+  const thresholds = (platform: string): string[] => [
+    ...Object.values(rules).flatMap((rule) => minimumFor(rule.minAppVersion, platform) ?? []),
+    ...Object.values(apps.newerStyles).map((v) => versionFor(v, platform)),
+  ];
+  const knows = (client: string | null, platform: string, token: string): boolean => {
+    if (apps.baseStyles.includes(token)) return true;
+    const since = apps.newerStyles[token];
+    return client !== null && since !== undefined && compare(versionFor(since, platform), client) <= 0;
+  };
+  const known = [
+    `${apps.baseStyles.join(', ')} for every app`,
+    ...Object.entries(apps.newerStyles).map(([token, since]) => `${token} from ${describeVersions(since)}`),
+  ].join('; ');
+
+  const problems: YamlProblem[] = [];
+  lists.forEach(({ path, floors }, list) => {
+    floors.forEach((entry, index) => {
+      const tokens = z.array(z.string()).safeParse(asRecord(entry)?.style ?? []);
+      const floorMinimum = floorMinimums[list]?.[index];
+      if (!tokens.success || floorMinimum?.success !== true) return;
+      tokens.data.forEach((token, position) => {
+        /** Clients that would get a token they do not know, by the token they would get. */
+        const unknownTo = new Map<string, string[]>();
+        for (const platform of platforms) {
+          const floorSince = minimumFor(floorMinimum.data, platform);
+          let oldest = versionFor(apps.oldestSupported, platform);
+          if (floorSince !== undefined && compare(floorSince, oldest) > 0) oldest = floorSince;
+          const versions = [...new Set([oldest, ...thresholds(platform).filter((v) => compare(v, oldest) > 0)])].sort(compare);
+          // A floor with a minimum for the platform never reaches apps that send no version.
+          const clients: Array<string | null> = floorSince === undefined ? [null, ...versions] : versions;
+          for (const client of clients) {
+            const sent = resolveStyle(token, rules, client, platform);
+            if (sent === null || knows(client, platform, sent)) continue;
+            const who = client === null ? 'apps that send no x-app-version' : `${platform === OTHER_PLATFORM ? 'other platforms' : platform} ${client}`;
+            const list = unknownTo.get(sent) ?? [];
+            if (!list.includes(who)) list.push(who);
+            unknownTo.set(sent, list);
+            // The lowest failing version names the problem; later ones on the platform add nothing.
+            if (client !== null) break;
+          }
+        }
+        if (unknownTo.size === 0) return;
+        const unknown = [...unknownTo].map(([sent, who]) => `${listed(who)} would get ${sent === token ? 'it' : `its fallback "${sent}"`} without knowing it`);
+        problems.push(
+          yaml.problem(
+            [...path, index, 'style', position],
+            `must be known to every supported app that gets it, or have a rule under \`styles\` whose fallback they know (config \`apps\`: ${known}); ${unknown.join('; ')}`,
+            token,
+          ),
+        );
+      });
+    });
+  });
+  return problems;
+}
+
+/** The token a client gets for `token`: PanelRenderer's styleFor, one token at a time (null: nothing). */
+function resolveStyle(token: string, rules: StyleRules, client: string | null, platform: string): string | null {
+  let current: string | null = token;
+  for (let hops = 0; current !== null && hops < MAX_STYLE_HOPS; hops++) {
+    const rule: StyleRules[string] | undefined = rules[current];
+    const required = rule === undefined ? undefined : minimumFor(rule.minAppVersion, platform);
+    if (rule === undefined || required === undefined || (client !== null && compare(client, required) >= 0)) break;
+    current = rule.fallback;
+  }
+  return current;
+}
+
+/** A layout's minimum for a platform, as the renderer reads it: undefined means none. */
+function minimumFor(min: MinAppVersion | undefined, platform: string): string | undefined {
+  if (min === undefined || typeof min === 'string') return min;
+  return min[platform] ?? min.default;
+}
+
+/** A config version for a platform; config per-platform versions always have a `default`. */
+function versionFor(versions: string | Readonly<Record<string, string>>, platform: string): string {
+  return typeof versions === 'string' ? versions : (versions[platform] ?? versions.default ?? '0.0.0');
+}
+
+/** "a, b and c". */
+function listed(items: readonly string[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1) as string}`;
+}
+
+function describeVersions(versions: string | Readonly<Record<string, string>>): string {
+  if (typeof versions === 'string') return versions;
+  return Object.entries(versions).map(([p, v]) => `${p === 'default' ? 'others' : p} ${v}`).join(', ');
+}
+
+function asArray(value: unknown): readonly unknown[] {
+  return Array.isArray(value) ? (value as unknown[]) : [];
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
@@ -349,11 +496,12 @@ export function compileFloorsSources(
   sources: readonly FloorsSource[],
   registry: BuilderRegistry,
   locales: readonly string[],
+  apps?: AppsConfig,
 ): { layouts: LayoutSet; problems: readonly [] } | { layouts: undefined; problems: readonly string[] } {
   const layouts = new Map<string, CompiledLayout>();
   const problems: string[] = [];
   for (const { file, source } of sources) {
-    const result = compileFloorsFile(file, source, registry, locales);
+    const result = compileFloorsFile(file, source, registry, locales, apps);
     if (result.layout === undefined) {
       problems.push(...result.problems.map((p) => p.message));
       continue;
@@ -378,8 +526,8 @@ export function layoutInvalid(problems: readonly string[]): FloorplanError {
  * Reads and compiles every `*.yaml` in `dir`. Throws FLOORPLAN_ERR_LAYOUT_INVALID listing every
  * problem in every file, so an operator fixes them in one pass.
  */
-export function loadFloorsDir(dir: string, registry: BuilderRegistry, locales: readonly string[]): LayoutSet {
-  const result = compileFloorsSources(readFloorsDir(dir), registry, locales);
+export function loadFloorsDir(dir: string, registry: BuilderRegistry, locales: readonly string[], apps?: AppsConfig): LayoutSet {
+  const result = compileFloorsSources(readFloorsDir(dir), registry, locales, apps);
   if (result.layouts === undefined) throw layoutInvalid(result.problems);
   return result.layouts;
 }
