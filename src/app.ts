@@ -25,6 +25,7 @@ import { createPreviewHandler } from './operators/preview.ts';
 import { AdmissionController } from './http/admission.ts';
 import { createHttpServer } from './http/server.ts';
 import { LayoutStore } from './layouts/layout-store.ts';
+import type { Violation } from './loaders/answer-checks.ts';
 import { RequestScope } from './loaders/request-scope.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type FloorplanMetrics } from './observability/metrics.ts';
@@ -36,6 +37,9 @@ import { Deadline, noteOverload } from './upstreams/deadline.ts';
 import { promotionResultSchema, UPSTREAMS, type PromotionResult, type UpstreamName } from './upstreams/contracts.ts';
 import { createTokenVerifier } from './viewer/authenticate.ts';
 import { buildViewer } from './viewer/viewer.ts';
+
+/** How often a refused upstream answer is logged per upstream and reason (each one is counted). */
+const VIOLATION_LOG_INTERVAL_MS = 10_000;
 
 export interface FloorplanDeps {
   /** Replaces the configured upstreams (e.g. the demo server's URLs). */
@@ -148,6 +152,20 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       hooks: { panelDidRender: (panel, outcomes) => metrics.panelRendered(panel, outcomes) },
     });
     const killFlag = (upstream: UpstreamName) => `${config.flags.killFlagPrefix}${upstream}`;
+    // A refused answer is counted every time and logged with its offending values at most
+    // every VIOLATION_LOG_INTERVAL_MS per upstream and reason: a broken upstream must not flood the logs.
+    const lastViolationLog = new Map<string, number>();
+    const violated = (upstream: UpstreamName, violation: Violation) => {
+      metrics.answerRefused(upstream, violation.reason);
+      const key = `${upstream}\u0000${violation.reason}`;
+      const now = Date.now();
+      if (now - (lastViolationLog.get(key) ?? -Infinity) < VIOLATION_LOG_INTERVAL_MS) return;
+      lastViolationLog.set(key, now);
+      logger.warn(
+        { code: ErrorCode.UPSTREAM_INCONSISTENT, upstream, reason: violation.reason, values: violation.values },
+        `${upstream} answer refused: ${violation.message}; it counts as failed for the request (logged at most every ${VIOLATION_LOG_INTERVAL_MS / 1000} s per upstream and reason)`,
+      );
+    };
     const verify = createTokenVerifier(config.auth);
     const { apollo, knownOperations } = createApolloServer({
       logger,
@@ -193,6 +211,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
         clients,
         deadline,
         killed: (upstream) => requestFlags.isEnabled(killFlag(upstream)),
+        violated,
       });
       return { viewer, scope, renderer, flags: requestFlags, decisionId: randomUUID(), panels: [], deadline };
     }

@@ -28,6 +28,10 @@ export interface CompiledFloor {
   readonly name: Readonly<Record<string, string>>;
   /** Sub-name template per locale; absent when the floor has none. */
   readonly subName: Readonly<Record<string, CompiledTemplate>> | undefined;
+  /** Text shown instead of a sub-name missing one of its values (promotion down, no quota), per locale; absent: no sub-name then. */
+  readonly subNameFallback: Readonly<Record<string, string>> | undefined;
+  /** Whether a sub-name uses one of the builder's decoration variables, so they are worth fetching. */
+  readonly usesDecorations: boolean;
   /** Text shown instead of a zero amount (e.g. 免运费), per locale. */
   readonly zeroText: Readonly<Record<string, string>> | undefined;
   readonly style: readonly string[];
@@ -103,6 +107,7 @@ function floorsFileSchema(locales: readonly string[]) {
     builder: z.string().min(1),
     name: perLocale(z.string().min(1)),
     subName: perLocale(z.string()).optional(),
+    subNameFallback: perLocale(z.string()).optional(),
     zeroText: perLocale(z.string()).optional(),
     style: z.array(z.string().regex(STYLE, 'must be lower-case style tokens such as "bold"')).default([]),
     // The schema's Floor.sort is an Int: 32 bits, checked here rather than failing the panel at serialisation.
@@ -249,6 +254,10 @@ export function compileFloorsFile(
       builder: checked.builders[index] as FloorBuilder,
       name: floor.name,
       subName: floor.subName === undefined ? undefined : checked.subNames[index],
+      subNameFallback: floor.subNameFallback,
+      usesDecorations: Object.values(checked.subNames[index] ?? {}).some((template) =>
+        template.variables.some((v) => (checked.builders[index] as FloorBuilder).decorations?.vars.includes(v) === true),
+      ),
       zeroText: floor.zeroText,
       style: floor.style,
       sort: floor.sort,
