@@ -16,7 +16,7 @@ import { SemVer } from 'semver';
 import type { CompiledFloor, CompiledLayout, LayoutSet, LayoutVersion, MinAppVersion, StyleToken } from '../layouts/floors-config.ts';
 import { renderTemplate } from '../layouts/template.ts';
 import { formatMoney } from '../money/format.ts';
-import { sum, type Money } from '../money/money.ts';
+import type { Money } from '../money/money.ts';
 import { UPSTREAMS, type UpstreamName } from '../upstreams/contracts.ts';
 import { isUpstreamError, type UpstreamError } from '../upstreams/upstream-error.ts';
 import { clientVersionOf } from '../viewer/app-version.ts';
@@ -428,9 +428,13 @@ function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
   let partial = false;
 
   const shown = summed.flatMap((row) => (row.amount === null ? [] : [row.amount]));
+  // Exact whatever rows are missing: a partial sum of safe integers may itself leave the safe range.
+  let rowsTotal = 0n;
+  for (const amount of shown) rowsTotal += BigInt(amount.minor);
   const sameCurrency = shown.every((amount) => amount.currency === payable.currency);
-  const difference = sameCurrency ? payable.minor - sum(shown, payable.currency).minor : Number.NaN;
-  if (difference !== 0) {
+  const exact = sameCurrency ? BigInt(payable.minor) - rowsTotal : undefined;
+  const difference = exact !== undefined && exact >= BigInt(Number.MIN_SAFE_INTEGER) && exact <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(exact) : Number.NaN;
+  if (exact !== 0n) {
     partial = true;
     if (!Number.isNaN(difference) && summed.some((row) => row.kind === 'GOODS')) {
       const kind = difference < 0 ? 'DEDUCTION' : 'CHARGE';
@@ -458,13 +462,16 @@ function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
     for (const [variable, kind] of Object.entries(row.floor.builder.summarises ?? {})) {
       const value = row.vars[variable];
       if (value === undefined || !isMoney(value)) continue;
-      let magnitude = 0;
+      let total = 0n;
+      let comparable = true;
       for (const other of served) {
         const amount = other instanceof OtherRow ? other.rendered.amount : other.amount;
         const otherKind = other instanceof OtherRow ? other.rendered.kind : other.kind;
-        if (otherKind === kind && amount !== null) magnitude += amount.currency === value.currency ? amount.minor : Number.NaN;
+        if (otherKind !== kind || amount === null) continue;
+        if (amount.currency !== value.currency) comparable = false;
+        total += BigInt(amount.minor);
       }
-      if (Math.abs(magnitude) !== value.minor) {
+      if (!comparable || (total < 0n ? -total : total) !== BigInt(value.minor)) {
         delete row.vars[variable];
         partial = true;
       }

@@ -1,0 +1,107 @@
+/**
+ * The panel invariant, enforced by the renderer: rows that would not add up to the payable
+ * row are served in the safe form — an "other discounts" / "other charges" row for the
+ * difference, or only the total without a goods row — degraded with PARTIAL_BREAKDOWN.
+ */
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { defaultBuilders } from '../../src/floors/builders/index.ts';
+import { createBuilderRegistry } from '../../src/floors/registry.ts';
+import { PanelRenderer, type FloorOutcome, type FlagReader } from '../../src/floors/renderer.ts';
+import { compileFloorsFile } from '../../src/layouts/floors-config.ts';
+import { invariantProblems } from '../support/panel-invariant.ts';
+import { cny, fakePanelData, quoteFixture } from './builders/fixtures.ts';
+
+const registry = createBuilderRegistry(defaultBuilders);
+
+/** A layout of the real builders, one floor per code, `extra` YAML lines per code. */
+function renderer(codes: string[], extra: Record<string, string> = {}) {
+  const yaml = ['scene: test-sheet', 'floors:']
+    .concat(
+      codes.flatMap((code, i) => [
+        `  - code: ${code}`,
+        `    builder: ${code}`,
+        `    name: { zh-CN: 名${code}, en: Name ${code} }`,
+        `    sort: ${(i + 1) * 10}`,
+        ...(extra[code] ?? '').split('\n').filter(Boolean).map((l) => `    ${l}`),
+      ]),
+    )
+    .join('\n');
+  const result = compileFloorsFile('floors/test-sheet.yaml', yaml, registry, ['zh-CN', 'en']);
+  if (result.layout === undefined) throw new Error(result.problems.map((p) => p.message).join('\n'));
+  const layout = result.layout;
+  const outcomes: FloorOutcome[][] = [];
+  const r = new PanelRenderer({
+    layouts: () => new Map([[layout.scene, layout]]),
+    logger: pino({ level: 'silent' }),
+    hooks: { panelDidRender: (_panel, o) => outcomes.push([...o]) },
+  });
+  return { r, outcomes };
+}
+
+const viewer = (locale = 'zh-CN') => ({ segments: [], platform: 'ios', locale, appVersion: '99.0.0' });
+const SAVINGS = 'subName: { zh-CN: "共优惠 {savings}", en: "You save {savings}" }';
+// The fixture quote: goods ¥209.00 − 立减 ¥5.00 − 满减 ¥20.00 − 券 ¥10.00 − 95折 ¥8.70 + 运费 ¥6.00 = ¥171.30.
+
+describe('the safe form of a panel whose rows would not add up', () => {
+  it('shows the deductions no row of the layout carries as one "other discounts" row above the total', async () => {
+    const { r } = renderer(['spze', 'lj', 'coupon', 'shipping', 'payable'], { payable: SAVINGS });
+    const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
+    expect(panel.floors.map((f) => [f.code, f.kind, f.name, f.priceText])).toEqual([
+      ['spze', 'GOODS', '名spze', '¥209.00'],
+      ['lj', 'DEDUCTION', '名lj', '-¥5.00'],
+      ['coupon', 'DEDUCTION', '名coupon', '-¥10.00'],
+      ['shipping', 'CHARGE', '名shipping', '¥6.00'],
+      ['other-discounts', 'DEDUCTION', '其他优惠', '-¥28.70'],
+      ['payable', 'PAYABLE', '名payable', '¥171.30'],
+    ]);
+    // Savings ¥43.70 is what the rows shown take off (5 + 10 + 28.70): kept.
+    expect(panel.floors.at(-1)?.subName).toBe('共优惠 ¥43.70');
+    expect(panel).toMatchObject({ degraded: true, degradedReasons: ['PARTIAL_BREAKDOWN'], failedUpstreams: [] });
+    expect(invariantProblems(panel)).toEqual([]);
+  });
+
+  it('names the row in English for en, and uses "other charges" for a missing charge, dropping a savings figure the rows do not show', async () => {
+    const { r } = renderer(['spze', 'lj', 'mj', 'coupon', 'plus95', 'payable'], { payable: SAVINGS });
+    const quote = quoteFixture({ discounts: [{ kind: 'coupon', amount: cny(1000), sourceIds: ['c'] }], payable: cny(20_500) });
+    const panel = await r.render({ scene: 'test-sheet', data: fakePanelData({ quote }).data, viewer: viewer('en') });
+    expect(panel.floors.find((f) => f.code === 'other-charges')).toMatchObject({ name: 'Other charges', priceText: 'CN¥6.00', kind: 'CHARGE' });
+    expect(panel.floors.find((f) => f.code === 'payable')?.subName).toBe('You save CN¥10.00');
+    expect(invariantProblems(panel, 'en')).toEqual([]);
+  });
+
+  it('keeps only the total when no goods row is shown to start from', async () => {
+    const { r, outcomes } = renderer(['lj', 'coupon', 'payable']);
+    const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
+    expect(panel.floors.map((f) => f.code)).toEqual(['payable']);
+    expect(panel.degradedReasons).toEqual(['PARTIAL_BREAKDOWN']);
+    expect(outcomes[0]?.filter((o) => o.status === 'unreconciled').map((o) => o.code)).toEqual(['lj', 'coupon']);
+  });
+
+  it('covers a deduction row switched off by its flag, saying so', async () => {
+    const { r } = renderer(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable'], { coupon: 'flag: floor.coupon', payable: SAVINGS });
+    const flags: FlagReader = { isEnabled: (flag) => flag !== 'floor.coupon', variant: () => ({ name: 'disabled', enabled: false }) };
+    const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer(), flags });
+    expect(panel.floors.find((f) => f.code === 'other-discounts')?.priceText).toBe('-¥10.00');
+    expect(panel.degradedReasons).toEqual(['PARTIAL_BREAKDOWN']);
+    expect(invariantProblems(panel)).toEqual([]);
+  });
+
+  it('leaves a complete sheet as it is, undegraded', async () => {
+    const { r } = renderer(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable'], { payable: SAVINGS });
+    const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
+    expect(panel.degraded).toBe(false);
+    expect(panel.floors.map((f) => f.code)).not.toContain('other-discounts');
+    expect(panel.floors.at(-1)?.subName).toBe('共优惠 ¥43.70');
+  });
+
+  it('shows a configured subNameFallback when a decoration is missing', async () => {
+    const { r } = renderer(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable'], {
+      plus95: 'subName: { zh-CN: "本月剩余 {quotaRemaining}", en: "Left {quotaRemaining}" }\nsubNameFallback: { zh-CN: "PLUS会员专享", en: "PLUS members" }',
+    });
+    const { data } = fakePanelData({ promotion: new (await import('../../src/upstreams/upstream-error.ts')).UpstreamError('promotion', 'timeout', 'slow') });
+    const panel = await r.render({ scene: 'test-sheet', data, viewer: viewer() });
+    expect(panel.floors.find((f) => f.code === 'plus95')).toMatchObject({ priceText: '-¥8.70', subName: 'PLUS会员专享' });
+    expect(panel).toMatchObject({ degraded: true, failedUpstreams: ['promotion'], degradedReasons: ['UPSTREAM_FAILED'] });
+  });
+});
