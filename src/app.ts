@@ -101,6 +101,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
 
     const flags = await FlagService.start(config.flags, logger, { root });
     releases.push(() => flags.stop());
+    metrics.watchFlags(flags);
 
     const httpClients =
       deps.clients ??

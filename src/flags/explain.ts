@@ -345,20 +345,24 @@ function describeRule(name: string, parameters: Record<string, unknown>, context
       const stickiness = text(parameters.stickiness) || 'default';
       const groupId = text(parameters.groupId) || text(context.featureToggle);
       let id: string | undefined;
+      let by = stickiness;
       let random = false;
       if (stickiness === 'random') random = true;
       else if (stickiness === 'default') {
+        // The client's order: the user, else the session, else a random draw.
+        by = text(context.userId) ? 'userId' : 'sessionId';
         id = text(context.userId) || text(context.sessionId) || undefined;
         random = id === undefined;
       } else id = resolveContextValue(context, stickiness);
-      return rollout(Number(parameters.rollout), stickiness, groupId, id, random, stickiness !== 'default' && stickiness !== 'random' && id === undefined);
+      const missingField = stickiness !== 'default' && stickiness !== 'random' && id === undefined;
+      return rollout(Number(parameters.rollout), stickiness, by, groupId, id, random, missingField);
     }
     case 'gradualRolloutUserId':
-      return rollout(Number(parameters.percentage), 'userId', text(parameters.groupId), text(context.userId) || undefined, false, !context.userId);
+      return rollout(Number(parameters.percentage), 'userId', 'userId', text(parameters.groupId), text(context.userId) || undefined, false, !context.userId);
     case 'gradualRolloutSessionId':
-      return rollout(Number(parameters.percentage), 'sessionId', text(parameters.groupId), text(context.sessionId) || undefined, false, !context.sessionId);
+      return rollout(Number(parameters.percentage), 'sessionId', 'sessionId', text(parameters.groupId), text(context.sessionId) || undefined, false, !context.sessionId);
     case 'gradualRolloutRandom':
-      return rollout(Number(parameters.percentage), 'random', '', undefined, true, false);
+      return rollout(Number(parameters.percentage), 'random', 'random', '', undefined, true, false);
     case 'userWithId': {
       const userId = context.userId === undefined ? undefined : String(context.userId);
       const message = userId === undefined ? 'the context has no userId, so it cannot be in the allow-list' : `user ${JSON.stringify(userId)} is not in the allow-list`;
@@ -375,9 +379,14 @@ function describeRule(name: string, parameters: Record<string, unknown>, context
   }
 }
 
+/**
+ * The wording of a percentage rollout. `stickiness` is the strategy's setting; `by` the context
+ * field whose value was hashed into the bucket (for `default`, the user or else the session).
+ */
 function rollout(
   percentage: number,
   stickiness: string,
+  by: string,
   groupId: string,
   id: string | undefined,
   random: boolean,
@@ -385,6 +394,8 @@ function rollout(
 ): RuleDescription {
   const bucket = id !== undefined && normalizedStrategyValue !== undefined ? normalizedStrategyValue(id, groupId) : undefined;
   const shown = Number.isFinite(percentage) ? percentage : 0;
+  // A session-sticky rollout picks sessions, not users: one user may be in it on one device only.
+  const who = by === 'sessionId' ? 'session' : 'user';
   let message: string;
   let detail: string;
   if (missingField) {
@@ -394,8 +405,8 @@ function rollout(
     message = `rollout: a random draw missed the ${shown} % (no stable id to stick to)`;
     detail = `a random draw landed within the ${shown} %`;
   } else {
-    message = `rollout: user not in the first ${shown} %${bucket === undefined ? '' : ` (bucket ${bucket} of 100 by ${stickiness})`}`;
-    detail = `the user is in the first ${shown} %${bucket === undefined ? '' : ` (bucket ${bucket} of 100 by ${stickiness})`}`;
+    message = `rollout: ${who} not in the first ${shown} %${bucket === undefined ? '' : ` (bucket ${bucket} of 100 by ${by})`}`;
+    detail = `the ${who} is in the first ${shown} %${bucket === undefined ? '' : ` (bucket ${bucket} of 100 by ${by})`}`;
   }
   return { detail, miss: { kind: 'rollout', percentage: shown, stickiness, groupId, bucket, message }, random };
 }

@@ -103,6 +103,12 @@ export class FlagService {
   #remoteHealthy = true;
   #lastRemoteLogAt = 0;
   #backupDir: string | undefined;
+  /** When this service started: the age of flags never confirmed by their source counts from here. */
+  readonly #startedAt = Date.now();
+  /** When the flags being served were last confirmed current at their source (see fetchAgeSeconds). */
+  #fetchedAt: number | undefined;
+  /** Local mode: false from a rejected edit of the file until it loads again (the served flags are then older than the file). */
+  #fileLoaded = false;
 
   #watcher: FSWatcher | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
@@ -168,6 +174,17 @@ export class FlagService {
     return this.#source === NO_FLAGS ? 'none' : 'file';
   }
 
+  /**
+   * Seconds since the flags being served were last confirmed current at their source — the
+   * number a dashboard alerts on when flags silently stop updating. Remote mode: since Unleash
+   * last answered (`refreshIntervalMs` apart while it is healthy; before its first answer, since
+   * start). Local mode: since the flags file was last checked and found loaded as it is (the
+   * mtime poll checks about every second); a rejected edit leaves it growing until the file loads.
+   */
+  fetchAgeSeconds(now: number = Date.now()): number {
+    return Math.max(0, now - (this.#fetchedAt ?? this.#startedAt)) / 1000;
+  }
+
   /** Stops polling and watching and releases the clients. Idempotent; safe while a fetch is in flight. */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
@@ -196,6 +213,7 @@ export class FlagService {
     this.#lastContent = content;
     const loaded = await this.#load(content);
     this.#swap(loaded);
+    this.#fileChecked(true);
     this.#watch();
     this.#logger.info({ file: this.#fileShown, flags: loaded.count }, 'flags: serving %d flag(s) from %s (local mode, watched)', loaded.count, this.#fileShown);
   }
@@ -236,6 +254,8 @@ export class FlagService {
         if (key !== this.#lastStatKey) {
           this.#lastStatKey = key;
           this.#scheduleReload();
+        } else {
+          this.#fileChecked(this.#fileLoaded);
         }
       });
     }, this.#options.pollIntervalMs ?? 1_000);
@@ -274,7 +294,10 @@ export class FlagService {
       this.#rejected(`cannot read ${this.#fileShown}: ${(error as Error).message}`);
       return;
     }
-    if (content === this.#lastContent) return;
+    if (content === this.#lastContent) {
+      this.#fileChecked(this.#fileLoaded);
+      return;
+    }
     this.#lastContent = content;
     let loaded: LoadedFlags;
     try {
@@ -288,13 +311,21 @@ export class FlagService {
       return;
     }
     this.#swap(loaded);
+    this.#fileChecked(true);
     this.#logger.info({ file: this.#fileShown, flags: loaded.count }, 'flags: reloaded %s, now %d flag(s)', this.#fileShown, loaded.count);
     this.#notify('applied');
   }
 
   #rejected(message: string): void {
+    this.#fileChecked(false);
     this.#logger.error({ file: this.#fileShown }, 'flags: rejected the change to %s; the last good flags keep serving. %s', this.#fileShown, message);
     this.#notify('rejected');
+  }
+
+  /** Local mode: the file was just read or stat'ed; `current` when the flags served are what it holds. */
+  #fileChecked(current: boolean): void {
+    this.#fileLoaded = current;
+    if (current) this.#fetchedAt = Date.now();
   }
 
   #notify(result: 'applied' | 'rejected'): void {
@@ -397,6 +428,7 @@ export class FlagService {
   }
 
   #remoteAnswered(): void {
+    this.#fetchedAt = Date.now();
     if (!this.#remoteHealthy) {
       this.#logger.info({ url: this.#config.unleashUrl }, 'flags: Unleash answered');
       // The next failure is news again.

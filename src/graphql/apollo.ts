@@ -126,9 +126,9 @@ export function createApolloServer(options: ApolloOptions & { readonly fastPath?
 /**
  * Runs once a request's answer is on its way, on either path, and writes the decision record:
  * once per request that rendered panels, one log line under the request's decisionId with the
- * viewer (the Unleash context's fields: user, session, segments, platform, app version), each
- * panel's layout version and outcome and every flag decision, so support can reconstruct what
- * the user saw — and replay it in /admin/preview.
+ * viewer (the Unleash context's fields — user, session, segments, platform, app version — and
+ * the locale), each panel's layout version and outcome and every flag decision, so support can
+ * reconstruct what the user saw, and replay it field for field in /admin/preview.
  */
 function decisionLog(logger: Logger): (contextValue: GraphQLContext) => void {
   return (contextValue) => {
@@ -142,6 +142,7 @@ function decisionLog(logger: Logger): (contextValue: GraphQLContext) => void {
         segments: viewer.segments,
         platform: viewer.platform,
         appVersion: viewer.appVersion,
+        locale: viewer.locale,
         panels: panels.map((p) => ({
           scene: p.scene,
           layoutVersion: p.layoutVersion,

@@ -19,6 +19,8 @@ export interface FloorplanMetrics {
   shed(reason: ShedReason): void;
   /** Reports admission control's limit, running and queued requests at every scrape. */
   watchAdmission(admission: AdmissionController): void;
+  /** Reports, at every scrape, how long ago the flags being served were last fetched from their source. */
+  watchFlags(flags: { fetchAgeSeconds(): number }): void;
   /** A wrong admin credential, and whether its source address is now refused. */
   adminAuthFailure(throttled: boolean): void;
   /** Records one HTTP request's duration. */
@@ -186,6 +188,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
       this.set({ state: 'queued' }, admission.queued);
     },
   });
+  let flags: { fetchAgeSeconds(): number } | undefined;
+  new Gauge({
+    name: 'floorplan_flags_fetch_age_seconds',
+    help: 'Seconds since the feature flags being served were last fetched successfully: from Unleash (remote mode; since start until it first answers), or a check of the flags file that found them current (local mode). Alert when it stays well above flags.refreshIntervalMs: flags have stopped updating.',
+    registers: [registry],
+    collect() {
+      if (flags !== undefined) this.set(flags.fetchAgeSeconds());
+    },
+  });
   const adminFailures = new Counter({
     name: 'floorplan_admin_auth_failures_total',
     help: 'Wrong admin credentials, by whether the source address is now throttled (refused with 429 until its window ends).',
@@ -204,6 +215,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
     },
     watchAdmission(controller) {
       admission = controller;
+    },
+    watchFlags(source) {
+      flags = source;
     },
     adminAuthFailure(throttled) {
       adminFailures.inc({ throttled: String(throttled) });

@@ -4,6 +4,13 @@
  * constraint, client too old, builder returned nothing, zero amount hidden, upstream failed
  * or killed). Operators use it before and during a rollout; it reads the same layouts,
  * flags and upstreams as real traffic but is never rate limited or logged as a decision.
+ *
+ * Its body names every field the request path puts into the viewer and the Unleash context —
+ * the user and segments a token carries, and what the headers say (platform, app version,
+ * session, locale) — and the viewer is built by the request path's own buildViewer, so the
+ * fields of a "panel decisions" log line replay that request here. A field the header would
+ * not accept is refused (400) rather than dropped, so an operator's typo does not silently
+ * preview a client that sent nothing.
  */
 import { z } from 'zod';
 import { ErrorCode, FloorplanError, UnreachableCaseError } from '../errors.ts';
@@ -18,14 +25,28 @@ import type { UpstreamClients } from '../upstreams/clients.ts';
 import type { UpstreamName } from '../upstreams/contracts.ts';
 import { Deadline } from '../upstreams/deadline.ts';
 import { isUpstreamError } from '../upstreams/upstream-error.ts';
-import { negotiateLocale, type Viewer } from '../viewer/viewer.ts';
+import { parseAppVersion } from '../viewer/app-version.ts';
+import { buildViewer, parsePlatform, parseSessionId } from '../viewer/viewer.ts';
+
+/** A field the request path reads from a header: accepted exactly when that header's value would be. */
+const headerField = (parse: (value: string) => string | null, contract: string) =>
+  z.string().refine((value) => parse(value) !== null, { error: (issue) => `must be ${contract}, but got: ${JSON.stringify(issue.input)}` });
 
 const previewRequestSchema = z.strictObject({
   scene: z.string().min(1),
   userId: z.string().min(1).max(128),
   segments: z.array(z.string().min(1).max(64)).max(32).default([]),
-  platform: z.string().regex(/^[a-z0-9._-]{1,64}$/i).default('unknown'),
-  appVersion: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).nullable().default(null),
+  /** As `x-app-platform`; absent or null: a client that did not say (`unknown`). */
+  platform: headerField(parsePlatform, 'a platform token such as "ios" (letters, digits, ._-, up to 64)').nullable().default(null),
+  /** As `x-app-version`; absent or null: a client that sent no version. */
+  appVersion: headerField(parseAppVersion, 'an app version as x-app-version accepts it: 12.3.4, 12.3.4-beta.1, 12.3.4+7, 12.3 or 12.3.4 (5678)')
+    .nullable()
+    .default(null),
+  /** As `x-session-id`; absent or null: no session (session-sticky rollouts then match nobody). */
+  sessionId: headerField(parseSessionId, 'a session id as x-session-id accepts it: printable ASCII without spaces, up to 128 characters')
+    .nullable()
+    .default(null),
+  /** As `accept-language`: a tag or a whole header value; absent: the first configured locale. */
   locale: z.string().min(2).optional(),
   selectedSkuIds: z.array(z.string().min(1)).max(500).optional(),
 });
@@ -68,14 +89,13 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
         body: { error: `scene must be one of ${deps.renderer.scenes().map((s) => JSON.stringify(s)).join(', ')}, but got: ${JSON.stringify(request.scene)}` },
       };
     }
-    const viewer: Viewer = {
-      userId: request.userId,
-      segments: request.segments,
-      platform: request.platform.toLowerCase(),
-      appVersion: request.appVersion,
-      locale: negotiateLocale(request.locale, deps.locales),
-      sessionId: null,
+    const headers: Readonly<Record<string, string | null | undefined>> = {
+      'x-app-platform': request.platform,
+      'x-app-version': request.appVersion,
+      'x-session-id': request.sessionId,
+      'accept-language': request.locale,
     };
+    const viewer = buildViewer({ userId: request.userId, segments: request.segments }, (name) => headers[name] ?? undefined, deps.locales);
     const flags = deps.flags.evaluate(viewer);
     const scope = new RequestScope({
       userId: viewer.userId,
@@ -120,6 +140,8 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
         degradedReasons: panel.degradedReasons,
         locale: panel.locale,
         viewer,
+        // The Unleash context every flag of this preview was evaluated with (the client adds its environment).
+        context: flags.context,
         floors,
         panel: panel.floors,
         flags: flags.decisions(),

@@ -112,6 +112,27 @@ describe('FlagService in local mode (no Unleash URL)', () => {
     expect(service.evaluate(viewer()).isEnabled('floor.plus-rebate')).toBe(false);
   });
 
+  it('reports the flags as freshly checked while the file is loaded as it is, and ageing once an edit is rejected', async () => {
+    const temp = await tempCopy();
+    const reloads: string[] = [];
+    const service = await started(flagsConfig({ bootstrapFile: temp.file }), silent, { onReload: (r) => reloads.push(r), pollIntervalMs: 50 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The mtime poll (every 50 ms here) keeps confirming the file.
+    expect(service.fetchAgeSeconds()).toBeLessThan(0.25);
+
+    await temp.write('{"features": ');
+    await eventually('the broken edit was rejected', () => reloads.length > 0, 2_000);
+    const rejectedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Still serving the last good flags, now older than the file: the age counts from their last check.
+    expect(service.fetchAgeSeconds()).toBeGreaterThanOrEqual(0.4);
+    expect(service.fetchAgeSeconds(rejectedAt + 10_000)).toBeGreaterThanOrEqual(10);
+
+    await temp.write(await readFile(SHIPPED_FLAGS, 'utf8'));
+    await eventually('the fixed file applied', () => reloads.length === 2, 2_000);
+    expect(service.fetchAgeSeconds()).toBeLessThan(0.25);
+  });
+
   it('rejects a file that is not JSON, and one that was deleted, without dropping the flags', async () => {
     const temp = await tempCopy();
     const reloads: string[] = [];
