@@ -26,6 +26,9 @@ interface Row {
   readonly body: unknown;
   /** null: no Authorization header; a string: that raw header. Default: a valid token. */
   readonly authorization?: string | null;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Default /graphql. */
+  readonly path?: string;
   readonly method?: 'GET';
   readonly status: number;
   readonly code: string;
@@ -172,6 +175,23 @@ const ROWS: readonly Row[] = [
   // The HTTP request itself.
   { name: 'a body that is not JSON', body: '{"query": ', status: 400, code: 'BAD_REQUEST', message: /must be valid JSON/ },
   { name: 'a batch', body: [{ query: BY_VARIABLE, variables: { s: SCENE } }], status: 400, code: 'BAD_REQUEST', message: /batch/i },
+  {
+    name: 'a body over the limit',
+    body: { query: BY_VARIABLE, variables: { s: SCENE }, padding: 'x'.repeat(70_000) },
+    status: 413,
+    code: 'BAD_REQUEST',
+    message: /^request body must be at most 65536 bytes/,
+  },
+  {
+    name: 'an Accept nobody can satisfy',
+    body: { query: BY_VARIABLE, variables: { s: SCENE } },
+    known: { query: BY_VARIABLE, variables: { s: SCENE } },
+    headers: { accept: 'text/plain' },
+    status: 406,
+    code: 'BAD_REQUEST',
+    message: /accept/i,
+  },
+  { name: 'a path that is not /graphql', path: '/graphq', body: { query: BY_VARIABLE }, status: 404, code: 'BAD_REQUEST', message: /^no route for \/graphq;/ },
   // Who is asking.
   { name: 'no token', body: { query: BY_VARIABLE, variables: { s: SCENE } }, authorization: null, status: 401, code: 'UNAUTHENTICATED', message: /Bearer/ },
   {
@@ -228,14 +248,15 @@ describe.each([
   });
   afterAll(() => h.close());
 
-  async function send(body: unknown, authorization: string | null | undefined, method: 'GET' | 'POST' = 'POST'): Promise<Response> {
+  async function send(body: unknown, authorization: string | null | undefined, row: Partial<Row> = {}): Promise<Response> {
     const auth = authorization === undefined ? `Bearer ${await h.token('u1001')}` : authorization;
-    const headers: Record<string, string> = { 'content-type': 'application/json', ...(auth === null ? {} : { authorization: auth }) };
-    if (method === 'GET') {
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...(auth === null ? {} : { authorization: auth }), ...row.headers };
+    const url = `${h.url}${row.path ?? '/graphql'}`;
+    if (row.method === 'GET') {
       const search = new URLSearchParams(Object.entries(body as Record<string, string>));
-      return fetch(`${h.url}/graphql?${search}`, { headers: { ...headers, 'apollo-require-preflight': 'true' } });
+      return fetch(`${url}?${search}`, { headers: { ...headers, 'apollo-require-preflight': 'true' } });
     }
-    return fetch(`${h.url}/graphql`, { method, headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    return fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
   }
 
   it.each(ROWS)('answers $name with HTTP $status and $code, and logs nothing above debug', async (row) => {
@@ -244,7 +265,7 @@ describe.each([
       for (let i = 0; i < 2; i++) expect((await send(row.known, undefined)).status).toBe(200);
     }
     const from = logs.length;
-    const res = await send(row.body, row.authorization, row.method);
+    const res = await send(row.body, row.authorization, row);
     const body = (await res.json()) as { data?: unknown; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
     expect({ status: res.status, code: body.errors?.[0]?.extensions?.code }).toEqual({ status: row.status, code: row.code });
     expect(body.errors?.[0]?.message).toMatch(row.message);
@@ -257,5 +278,49 @@ describe.each([
     const before = metricValue(await scrapeMetrics(h.url), 'floorplan_graphql_requests_total', { pipeline: 'known-operation' });
     expect((await send({ query: BY_VARIABLE, variables: { s: SCENE } }, undefined)).status).toBe(200);
     expect(metricValue(await scrapeMetrics(h.url), 'floorplan_graphql_requests_total', { pipeline: 'known-operation' })).toBe(before + 1);
+  });
+});
+
+describe.each([
+  ['with the fast path', true],
+  ['with Apollo answering every request', false],
+])('a client over its rate limit %s', (_label, fastPath) => {
+  let h: Harness;
+  const logs: LogLine[] = [];
+
+  beforeAll(async () => {
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as LogLine);
+        done();
+      },
+    });
+    h = await startHarness({
+      config: { server: { fastPath }, limits: { rateLimitPerSecond: 1, rateLimitBurst: 2 } },
+      deps: { logger: pino({ level: 'debug' }, sink) },
+    });
+  });
+  afterAll(() => h.close());
+
+  it('gets HTTP 429 RATE_LIMITED with Retry-After once its burst is spent, and nothing above debug is logged', async () => {
+    const token = await h.token('u1001');
+    const send = () =>
+      fetch(`${h.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: BY_VARIABLE, variables: { s: SCENE } }),
+      });
+    // The burst: the first request teaches Apollo the operation, the second runs on the fast path.
+    for (let i = 0; i < 2; i++) expect((await send()).status).toBe(200);
+    const from = logs.length;
+    const res = await send();
+    const body = (await res.json()) as { errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+    expect({ status: res.status, retryAfter: res.headers.get('retry-after'), code: body.errors?.[0]?.extensions?.code }).toEqual({
+      status: 429,
+      retryAfter: '1',
+      code: 'RATE_LIMITED',
+    });
+    expect(body.errors?.[0]?.message).toMatch(/^too many requests; retry after 1 s$/);
+    expect(logs.slice(from).filter((line) => line.level >= WARN)).toEqual([]);
   });
 });
