@@ -3,6 +3,7 @@
  * pass/miss, never asserted), and the Markdown table written into BENCHMARKS.md.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { UpstreamParseRow } from './upstream-parse.ts';
 
 export type Upstream = 'cart' | 'promotion' | 'settlement';
 export const UPSTREAM_NAMES: readonly Upstream[] = ['cart', 'promotion', 'settlement'];
@@ -293,6 +294,8 @@ export interface BenchResults {
   readonly targets: readonly Target[];
   readonly warnings: readonly string[];
   readonly soak?: SoakResult;
+  /** The upstream client's parse + contract, JSON.parse vs exact amounts (bench/upstream-parse.ts). Absent in results written before it. */
+  readonly upstreamParse?: UpstreamParseRow;
 }
 
 const fixed = (value: number | null, digits: number) => (value !== null && Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
@@ -410,6 +413,7 @@ export function evaluateTargets(results: Omit<BenchResults, 'targets'>): Target[
     },
   ];
   targets.push(...overloadTargets(results.overload));
+  targets.push(upstreamParseTarget(results.upstreamParse));
   const soak = results.soak;
   targets.push({
     id: 'soak-flat',
@@ -549,6 +553,7 @@ export function renderMarkdown(results: BenchResults): string {
     );
   }
   if (results.overload !== undefined) out.push('', ...overloadSection(results.overload, results.method));
+  if (results.upstreamParse !== undefined) out.push('', ...upstreamParseSection(results.upstreamParse));
   if (results.soak) {
     const soak = results.soak;
     out.push(
@@ -627,6 +632,41 @@ function overloadSection(overload: OverloadPhase, method: BenchResults['method']
     .map((r) => `${r.name} ${Object.entries(r.serverShedByReason).map(([reason, count]) => `${count} ${reason}`).join(' + ')}`);
   if (reasons.length > 0) out.push('', `Shed, by Floorplan's reason: ${reasons.join('; ')}.`);
   return out;
+}
+
+/** Reading upstream numbers exactly must cost the upstream client at most 10 % more CPU per call than JSON.parse did. */
+function upstreamParseTarget(row: UpstreamParseRow | undefined): Target {
+  return {
+    id: 'upstream-parse-cpu',
+    description: "upstream client CPU per call with exact amounts ≤ 1.10× with JSON.parse",
+    actual:
+      row === undefined
+        ? 'not measured'
+        : `${fixed(row.clientRatio, 3)}× of ${fixed(row.callUsPerCall, 1)} µs per call (parse + contract ${fixed(row.oldUsPerAnswer, 2)} → ${fixed(row.newUsPerAnswer, 2)} µs per answer, ` +
+          `${fixed(row.parseRatio, 2)}×; were every answer to take the reviver: ${fixed(row.clientRatioExactPath, 3)}×)`,
+    pass: row === undefined ? null : row.clientRatio <= 1.1,
+  };
+}
+
+/** The upstream-parse section of BENCHMARKS.md. */
+function upstreamParseSection(parse: UpstreamParseRow): string[] {
+  const perRound = (pick: (r: UpstreamParseRow['perRound'][number]) => number) => parse.perRound.map((r) => fixed(pick(r), 2)).join(', ');
+  return [
+    '### Upstream parse: exact amounts (`bench/upstream-parse.ts`)',
+    '',
+    `The upstream client's CPU to parse and validate one answer from the demo upstreams (${parse.answers} answers of the bench's users, ${fixed(parse.meanAnswerBytes, 0)} bytes on average), ` +
+      `${parse.rounds} rounds of ${parse.secondsPerVariant} s per variant, the parse variants alternating in 20 ms slices; and a whole client call (undici, policies, parse, contract) for scale.`,
+    '',
+    row(['variant', 'CPU µs per answer', 'per round']),
+    row(['---', '---:', '---']),
+    row(['`JSON.parse` + contract (before)', fixed(parse.oldUsPerAnswer, 2), perRound((r) => r.old)]),
+    row(['`parseExactJson` + contract (now)', fixed(parse.newUsPerAnswer, 2), perRound((r) => r.new)]),
+    row(['`parseExactJson` + contract, every answer through the reviver', fixed(parse.exactPathUsPerAnswer, 2), perRound((r) => r.exactPath)]),
+    row(['a whole client call (CPU µs per call)', fixed(parse.callUsPerCall, 1), perRound((r) => r.call)]),
+    '',
+    `Parse + contract: ${fixed(parse.parseRatio, 2)}× before. The upstream client per call: ${fixed(parse.clientRatio, 3)}× before ` +
+      `(call ÷ (call − added parse)); were every answer to take the reviver: ${fixed(parse.clientRatioExactPath, 3)}×.`,
+  ];
 }
 
 /** Replaces the text between the bench markers of `file`; refuses a file without them. */

@@ -4,6 +4,7 @@
  *   npm run bench                      full run → bench/results/latest.json + BENCHMARKS.md
  *   npm run bench -- --quick           ~15–30 s → bench/results/quick.json (no Markdown)
  *   npm run bench -- --soak            Floorplan for 10 minutes at a fixed rate, RSS sampled
+ *   node --import tsx bench/upstream-parse.ts   only the upstream-parse row (it also runs last in the two above)
  *   options: --out <path>  --no-markdown  --markdown  --soak-seconds <n>
  *
  * Every server, the demo upstreams and the load generator are separate processes; servers
@@ -44,6 +45,7 @@ import {
   type Upstream,
 } from './results.ts';
 import { createBenchFloorsDir, LARGE_SCENE, SMALL_SCENE } from './scenes.ts';
+import { measureUpstreamParse, UPSTREAM_PARSE_FULL, UPSTREAM_PARSE_QUICK } from './upstream-parse.ts';
 import { seedLikeUsers, selectedSkus, TokenBook } from './users.ts';
 
 const USAGE = 'usage: npm run bench [-- --quick | --soak [--soak-seconds <n>]] [--out <path>] [--no-markdown | --markdown]';
@@ -1285,12 +1287,15 @@ async function main(): Promise<void> {
 
   const warnings: string[] = [];
   const measured = await runComparison(options.mode === 'quick' ? QUICK : FULL, options.mode, warnings);
+  log("upstream-parse: the upstream client's parse + contract, JSON.parse vs exact amounts");
+  const upstreamParse = await measureUpstreamParse(options.mode === 'quick' ? UPSTREAM_PARSE_QUICK : UPSTREAM_PARSE_FULL, log);
   // A soak from an earlier run stays in the results until the next soak replaces it.
   const previousSoak = readExisting(options.out)?.soak;
   const partial = {
     generatedAt: new Date().toISOString(),
     durationSeconds: round((performance.now() - started) / 1000, 1),
     ...measured,
+    upstreamParse,
     ...(previousSoak === undefined ? {} : { soak: previousSoak }),
   };
   const results: BenchResults = { ...partial, targets: evaluateTargets(partial) };
