@@ -69,6 +69,12 @@ describe('npm run bench -- --quick', () => {
 
     for (const { key } of BASELINES) expect(isNumber(results.ratios[key].cpuUsPerReq), `ratios.${key}`).toBe(true);
 
+    // The upstream-parse row: the parse variants and the client call, every figure there.
+    const parse = results.upstreamParse;
+    for (const key of ['oldUsPerAnswer', 'newUsPerAnswer', 'exactPathUsPerAnswer', 'parseRatio', 'callUsPerCall', 'clientRatio', 'clientRatioExactPath'] as const) {
+      expect(isNumber(parse?.[key]), `upstreamParse.${key}`).toBe(true);
+    }
+
     // Overload rows: present and well formed; shed counts are 0 until Floorplan has admission control.
     const overload = results.overload;
     expect(overload, 'results.overload').toBeDefined();
