@@ -105,19 +105,29 @@ export function pin(child: Child, core: Core): void {
 }
 
 /** SIGTERM to every live child; SIGKILL to any still alive after `graceMs`. */
-export async function stopAll(graceMs = 3000): Promise<void> {
-  const children = [...live];
+export function stopAll(graceMs = 3000): Promise<void> {
+  return stopProcesses([...live], graceMs);
+}
+
+/** SIGTERM to `children` only; SIGKILL to any of them still alive after `graceMs`. */
+export function stopChildren(children: readonly Child[], graceMs = 3000): Promise<void> {
+  return stopProcesses(children.map((c) => c.process), graceMs);
+}
+
+async function stopProcesses(children: readonly ChildProcess[], graceMs: number): Promise<void> {
   const gone = children.map(
     (child) =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.stdin?.end();
+        // A SIGSTOPped child (a frozen upstream) would hold SIGTERM pending until the SIGKILL.
+        child.kill('SIGCONT');
         child.kill('SIGTERM');
       }),
   );
   const timer = setTimeout(() => {
-    for (const child of live) child.kill('SIGKILL');
+    for (const child of children) if (live.has(child)) child.kill('SIGKILL');
   }, graceMs);
   await Promise.all(gone);
   clearTimeout(timer);

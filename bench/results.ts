@@ -229,6 +229,52 @@ export interface OverloadPhase {
   readonly rows: readonly OverloadRow[];
 }
 
+/**
+ * One frozen-upstream row (issue 12): Floorplan and the demo upstreams as separate processes,
+ * the named upstream SIGSTOPped (its sockets accept, nothing answers: a hung host) after a
+ * warm-up with it healthy, then rounds of concurrent requests, each round from users not seen
+ * before (promotion answers are cached per user and would hide the freeze).
+ */
+export interface FrozenUpstreamRow {
+  readonly frozen: Upstream;
+  /** Measured requests: rounds × users. */
+  readonly requests: number;
+  /** Latency of every answer, sent → last byte read, pooled over the rounds, ms. */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** The slowest answer of each round, ms: whether later rounds (hung calls piling up) are slower. */
+  readonly roundMaxMs: readonly number[];
+  /** HTTP 200 panels marked degraded with the frozen upstream, and only it, in failedUpstreams. */
+  readonly degraded: number;
+  /** HTTP 200 panels that were anything else (complete, or naming another upstream). */
+  readonly otherPanels: number;
+  /** Answers other than HTTP 200 (e.g. 503 OVERLOADED). */
+  readonly non200: number;
+  /** Requests that got no answer at all. */
+  readonly errors: number;
+  /** Upstream breakers that opened during the rounds, any upstream (floorplan_upstream_breaker_opened_total). */
+  readonly breakerOpenings: number;
+  /** Calls to the frozen upstream cut off by the request deadline, and ended by its own timeout. */
+  readonly deadlineCutCalls: number;
+  readonly timeoutCalls: number;
+}
+
+export interface FrozenUpstreamPhase {
+  /** limits.requestDeadlineMs Floorplan ran with (REQUEST_DEADLINE_MS). */
+  readonly requestDeadlineMs: number;
+  /** The issue's allowance: p99 ≤ requestDeadlineMs + slackMs. */
+  readonly slackMs: number;
+  /** The per-attempt timeouts of the default config, all longer than the deadline: the deadline must cut first. */
+  readonly upstreamTimeoutsMs: Readonly<Record<Upstream, number>>;
+  /** Concurrent requests per round, one user each. */
+  readonly users: number;
+  /** Rounds with the upstream healthy before it is frozen, and measured rounds after. */
+  readonly warmupRounds: number;
+  readonly rounds: number;
+  readonly rows: readonly FrozenUpstreamRow[];
+}
+
 export interface Target {
   readonly id: string;
   readonly description: string;
@@ -296,9 +342,14 @@ export interface BenchResults {
   readonly soak?: SoakResult;
   /** The upstream client's parse + contract, JSON.parse vs exact amounts (bench/upstream-parse.ts). Absent in results written before it. */
   readonly upstreamParse?: UpstreamParseRow;
+  /** One upstream frozen under concurrent users. Absent in results written before these rows. */
+  readonly frozenUpstream?: FrozenUpstreamPhase;
 }
 
 const fixed = (value: number | null, digits: number) => (value !== null && Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+
+/** Issue 12: with one upstream frozen, p99 may exceed the request deadline by this much. */
+export const FROZEN_UPSTREAM_SLACK_MS = 20;
 
 /** A shed answer is a refusal: it must cost the client next to nothing. */
 export const OVERLOAD_SHED_P99_MS = 5;
@@ -372,6 +423,44 @@ function overloadTargets(overload: OverloadPhase | undefined): Target[] {
   ];
 }
 
+/** The frozen-upstream targets of issue 12; pass null throughout when the rows were not run. */
+export function frozenUpstreamTargets(phase: FrozenUpstreamPhase | undefined): Target[] {
+  const bound = phase === undefined ? undefined : phase.requestDeadlineMs + phase.slackMs;
+  const descriptions = {
+    p99: `frozen upstream: p99 of ${phase?.users ?? 50} concurrent users ≤ the request deadline + ${phase?.slackMs ?? FROZEN_UPSTREAM_SLACK_MS} ms${bound === undefined ? '' : ` (${bound} ms)`}`,
+    degraded: 'frozen upstream: every answer a panel, degraded with the frozen upstream named',
+    breakers: 'frozen upstream: 0 upstream breaker openings',
+  };
+  if (phase === undefined || phase.rows.length === 0) {
+    return Object.entries(descriptions).map(([key, description]) => ({ id: `frozen-upstream-${key}`, description, actual: 'not measured', pass: null }));
+  }
+  const rows = phase.rows;
+  const perRow = (value: (row: FrozenUpstreamRow) => string) => rows.map((r) => `${r.frozen} ${value(r)}`).join(', ');
+  const worst = rows.reduce((a, b) => (b.p99Ms > a.p99Ms ? b : a));
+  const unexpected = rows.reduce((sum, r) => sum + r.otherPanels + r.non200 + r.errors, 0);
+  const openings = rows.reduce((sum, r) => sum + r.breakerOpenings, 0);
+  return [
+    {
+      id: 'frozen-upstream-p99',
+      description: descriptions.p99,
+      actual: `${fixed(worst.p99Ms, 1)} ms at worst (${perRow((r) => `p50 ${fixed(r.p50Ms, 1)} / p99 ${fixed(r.p99Ms, 1)} / max ${fixed(r.maxMs, 1)} ms`)})`,
+      pass: worst.p99Ms <= (bound as number),
+    },
+    {
+      id: 'frozen-upstream-degraded',
+      description: descriptions.degraded,
+      actual: perRow((r) => `${r.degraded} of ${r.requests}${r.non200 + r.errors + r.otherPanels > 0 ? ` (${r.non200} non-200, ${r.errors} unanswered, ${r.otherPanels} other panels)` : ''}`),
+      pass: unexpected === 0,
+    },
+    {
+      id: 'frozen-upstream-breakers',
+      description: descriptions.breakers,
+      actual: `${openings} (${perRow((r) => String(r.breakerOpenings))})`,
+      pass: openings === 0,
+    },
+  ];
+}
+
 /** The targets of issue 5; `soak` only when a soak has run. */
 export function evaluateTargets(results: Omit<BenchResults, 'targets'>): Target[] {
   const fp = results.servers.floorplan;
@@ -413,6 +502,7 @@ export function evaluateTargets(results: Omit<BenchResults, 'targets'>): Target[
     },
   ];
   targets.push(...overloadTargets(results.overload));
+  targets.push(...frozenUpstreamTargets(results.frozenUpstream));
   targets.push(upstreamParseTarget(results.upstreamParse));
   const soak = results.soak;
   targets.push({
@@ -553,6 +643,7 @@ export function renderMarkdown(results: BenchResults): string {
     );
   }
   if (results.overload !== undefined) out.push('', ...overloadSection(results.overload, results.method));
+  if (results.frozenUpstream !== undefined) out.push('', ...frozenUpstreamSection(results.frozenUpstream));
   if (results.upstreamParse !== undefined) out.push('', ...upstreamParseSection(results.upstreamParse));
   if (results.soak) {
     const soak = results.soak;
@@ -631,6 +722,40 @@ function overloadSection(overload: OverloadPhase, method: BenchResults['method']
     .filter((r) => Object.keys(r.serverShedByReason ?? {}).length > 0)
     .map((r) => `${r.name} ${Object.entries(r.serverShedByReason).map(([reason, count]) => `${count} ${reason}`).join(' + ')}`);
   if (reasons.length > 0) out.push('', `Shed, by Floorplan's reason: ${reasons.join('; ')}.`);
+  return out;
+}
+
+/** The frozen-upstream section of BENCHMARKS.md: one row per frozen upstream. */
+export function frozenUpstreamSection(phase: FrozenUpstreamPhase): string[] {
+  const timeouts = UPSTREAM_NAMES.map((u) => `${u} ${phase.upstreamTimeoutsMs[u]}`).join(', ');
+  const out = [
+    `### Frozen upstream (one upstream SIGSTOPped, ${phase.users} concurrent users, deadline ${phase.requestDeadlineMs} ms)`,
+    '',
+    `Floorplan (default config, \`REQUEST_DEADLINE_MS=${phase.requestDeadlineMs}\`; upstream timeouts ${timeouts} ms) and two demo-upstream processes, one serving only the frozen upstream. ` +
+      `${phase.warmupRounds} rounds of ${phase.users} concurrent users with it healthy, then SIGSTOP and ${phase.rounds} rounds of ${phase.users} concurrent users, each round new users ` +
+      `(promotion answers are cached per user). Latency is sent → last byte, pooled over the rounds; breaker openings and cut-off calls are Floorplan's counters over the rounds.`,
+    '',
+    row(['frozen', 'requests', 'p50 ms', 'p99 ms', 'max ms', 'slowest per round ms', `p99 ≤ ${phase.requestDeadlineMs + phase.slackMs} ms`, 'degraded (named)', 'other answers', 'breaker openings', 'deadline cut-offs', 'timeouts']),
+    row(['---', '---:', '---:', '---:', '---:', '---', '---', '---:', '---:', '---:', '---:', '---:']),
+  ];
+  for (const r of phase.rows) {
+    out.push(
+      row([
+        r.frozen,
+        r.requests,
+        fixed(r.p50Ms, 1),
+        fixed(r.p99Ms, 1),
+        fixed(r.maxMs, 1),
+        r.roundMaxMs.map((ms) => fixed(ms, 0)).join(', '),
+        r.p99Ms <= phase.requestDeadlineMs + phase.slackMs ? 'pass' : '**miss**',
+        r.degraded,
+        r.otherPanels + r.non200 + r.errors,
+        r.breakerOpenings,
+        r.deadlineCutCalls,
+        r.timeoutCalls,
+      ]),
+    );
+  }
   return out;
 }
 

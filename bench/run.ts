@@ -5,6 +5,7 @@
  *   npm run bench -- --quick           ~15–30 s → bench/results/quick.json (no Markdown)
  *   npm run bench -- --soak            Floorplan for 10 minutes at a fixed rate, RSS sampled
  *   node --import tsx bench/upstream-parse.ts   only the upstream-parse row (it also runs last in the two above)
+ *   npm run bench -- --frozen-upstream only the frozen-upstream rows (~30 s; with --quick, fewer rounds)
  *   options: --out <path>  --no-markdown  --markdown  --soak-seconds <n>
  *
  * Every server, the demo upstreams and the load generator are separate processes; servers
@@ -19,13 +20,15 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CONFIG_ENV_VARS, loadServiceConfig, type ServiceConfig } from '../src/config/service-config.ts';
-import { canPin, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopAll, useCompiledChildren, type Child } from './children.ts';
+import { canPin, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopAll, stopChildren, useCompiledChildren, type Child } from './children.ts';
 import { nearestRank, READY_LINE, RESULT_PREFIX, type AnswerClasses, type LoadJob, type LoadResult, type RequestVariant } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY, PANEL_RESPONSE_JSON, PANEL_USER, panelQuery, SELECTED_LINES_QUERY } from './panel.ts';
 import { machineInfo, rssMb } from './proc.ts';
 import {
   BASELINES,
   evaluateTargets,
+  FROZEN_UPSTREAM_SLACK_MS,
+  frozenUpstreamTargets,
   renderMarkdown,
   rewriteMarkedSection,
   targetLines,
@@ -33,6 +36,8 @@ import {
   type BaselineName,
   type BenchResults,
   type FloorplanFacts,
+  type FrozenUpstreamPhase,
+  type FrozenUpstreamRow,
   type LatencyPhase,
   type OverloadPhase,
   type OverloadRampStep,
@@ -48,7 +53,7 @@ import { createBenchFloorsDir, LARGE_SCENE, SMALL_SCENE } from './scenes.ts';
 import { measureUpstreamParse, UPSTREAM_PARSE_FULL, UPSTREAM_PARSE_QUICK } from './upstream-parse.ts';
 import { seedLikeUsers, selectedSkus, TokenBook } from './users.ts';
 
-const USAGE = 'usage: npm run bench [-- --quick | --soak [--soak-seconds <n>]] [--out <path>] [--no-markdown | --markdown]';
+const USAGE = 'usage: npm run bench [-- --quick | --soak [--soak-seconds <n>] | --frozen-upstream [--quick]] [--out <path>] [--no-markdown | --markdown]';
 
 /** Injected latency of each upstream in the latency phase. */
 const UPSTREAM_LATENCY_MS = 20;
@@ -100,6 +105,13 @@ interface Plan {
    * arrivals beyond it wait in the generator, on the clock (and are counted).
    */
   readonly overloadOpenConnections: number;
+  /**
+   * Frozen upstream: rounds of FROZEN_USERS concurrent requests with the upstream healthy, then
+   * measured rounds with it SIGSTOPped. A p99 over one round of 50 is its worst answer; over ten
+   * rounds, the fifth worst of 500.
+   */
+  readonly frozenWarmupRounds: number;
+  readonly frozenRounds: number;
 }
 
 const FULL: Plan = {
@@ -123,6 +135,8 @@ const FULL: Plan = {
   overloadSeconds: 2,
   overloadOpenSeconds: 5,
   overloadOpenConnections: 512,
+  frozenWarmupRounds: 5,
+  frozenRounds: 10,
 };
 
 const QUICK: Plan = {
@@ -146,10 +160,14 @@ const QUICK: Plan = {
   overloadSeconds: 0.5,
   overloadOpenSeconds: 0.5,
   overloadOpenConnections: 64,
+  frozenWarmupRounds: 2,
+  frozenRounds: 2,
 };
 
 interface Options {
-  readonly mode: 'full' | 'quick' | 'soak';
+  readonly mode: 'full' | 'quick' | 'soak' | 'frozen-upstream';
+  /** The plan's size: quick for --quick (alone or with --frozen-upstream), else full. */
+  readonly quick: boolean;
   readonly out: string;
   readonly markdown: boolean;
   readonly soakSeconds: number;
@@ -163,6 +181,7 @@ function parseOptions(argv: readonly string[]): Options {
       quick: { type: 'boolean', default: false },
       soak: { type: 'boolean', default: false },
       'soak-seconds': { type: 'string' },
+      'frozen-upstream': { type: 'boolean', default: false },
       out: { type: 'string' },
       markdown: { type: 'boolean' },
       'no-markdown': { type: 'boolean' },
@@ -175,15 +194,16 @@ function parseOptions(argv: readonly string[]): Options {
   }
   if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}\n${USAGE}`);
   if (values.quick && values.soak) throw new Error(`--quick and --soak are separate runs; pick one\n${USAGE}`);
-  const mode = values.soak ? 'soak' : values.quick ? 'quick' : 'full';
+  if (values.soak && values['frozen-upstream']) throw new Error(`--soak and --frozen-upstream are separate runs; pick one\n${USAGE}`);
+  const mode = values['frozen-upstream'] ? 'frozen-upstream' : values.soak ? 'soak' : values.quick ? 'quick' : 'full';
   const soakSeconds = values['soak-seconds'] === undefined ? 600 : Number(values['soak-seconds']);
   if (!Number.isInteger(soakSeconds) || soakSeconds < 10) {
     throw new Error(`--soak-seconds must be whole seconds, at least 10, but got: ${JSON.stringify(values['soak-seconds'])}`);
   }
   // Quick numbers are a plumbing check: never let them replace the full results or the table.
-  const defaultOut = join(ROOT, 'bench', 'results', mode === 'quick' ? 'quick.json' : 'latest.json');
-  const markdown = values['no-markdown'] ? false : (values.markdown ?? mode !== 'quick');
-  return { mode, out: resolve(values.out ?? defaultOut), markdown, soakSeconds };
+  const defaultOut = join(ROOT, 'bench', 'results', values.quick ? 'quick.json' : 'latest.json');
+  const markdown = values['no-markdown'] ? false : (values.markdown ?? !values.quick);
+  return { mode, quick: values.quick, out: resolve(values.out ?? defaultOut), markdown, soakSeconds };
 }
 
 /** Free loopback ports, found by binding port 0 (all held at once so they are distinct). */
@@ -667,6 +687,156 @@ async function runOverload(ctx: OverloadContext): Promise<OverloadPhase> {
   };
 }
 
+/** Issue 12's setting: the request deadline the frozen-upstream rows run under, and the concurrent users per round. */
+const FROZEN_DEADLINE_MS = 250;
+const FROZEN_USERS = 50;
+/** Beyond the longest upstream timeout, before the counters are read after the last round. */
+const FROZEN_SETTLE_MS = 200;
+/** The frozen rows ask for failedUpstreams too: the answer must name the frozen upstream. */
+const FROZEN_PANEL_BODY = graphqlBody('{ floorPanel(scene: "cart-bottom-sheet") { degraded failedUpstreams floors { code } } }');
+
+/** One answer of a frozen-upstream round. */
+interface FrozenAnswer {
+  readonly ms: number;
+  /** HTTP status; 0: no answer at all. */
+  readonly status: number;
+  readonly degraded?: boolean;
+  readonly failedUpstreams?: readonly string[];
+}
+
+/**
+ * The frozen-upstream rows (issue 12): for promotion, then settlement, a fresh Floorplan
+ * process with the default config and REQUEST_DEADLINE_MS=250 (so the default upstream timeouts,
+ * 300–400 ms, are longer than the deadline and it must cut first) against two demo-upstream
+ * processes, one serving only the upstream to freeze. Warm with it healthy, SIGSTOP it, then
+ * rounds of 50 concurrent users sent by this process (one burst at a time, so the runner's
+ * own work is 50 requests); SIGCONT and stop all three in every case.
+ */
+async function runFrozenUpstream(plan: Plan, floorsDir: string, warnings: string[]): Promise<FrozenUpstreamPhase> {
+  log(`frozen upstream: ${FROZEN_USERS} concurrent users, deadline ${FROZEN_DEADLINE_MS} ms, ${plan.frozenWarmupRounds} warm-up rounds, ${plan.frozenRounds} rounds frozen`);
+  const rows: FrozenUpstreamRow[] = [];
+  let timeouts: Record<Upstream, number> | undefined;
+  for (const frozen of ['promotion', 'settlement'] as const) {
+    const { row, upstreamTimeoutsMs } = await frozenUpstreamRow(frozen, plan, floorsDir, warnings);
+    rows.push(row);
+    timeouts = upstreamTimeoutsMs;
+  }
+  return {
+    requestDeadlineMs: FROZEN_DEADLINE_MS,
+    slackMs: FROZEN_UPSTREAM_SLACK_MS,
+    upstreamTimeoutsMs: timeouts as Record<Upstream, number>,
+    users: FROZEN_USERS,
+    warmupRounds: plan.frozenWarmupRounds,
+    rounds: plan.frozenRounds,
+    rows,
+  };
+}
+
+async function frozenUpstreamRow(
+  frozen: Upstream,
+  plan: Plan,
+  floorsDir: string,
+  warnings: string[],
+): Promise<{ row: FrozenUpstreamRow; upstreamTimeoutsMs: Record<Upstream, number> }> {
+  const [frozenPort, livePort, fpPort] = (await freePorts(3)) as [number, number, number];
+  const frozenDemo = startUpstreams(`demo-upstreams-frozen-${frozen}`, frozenPort, '');
+  const liveDemo = startUpstreams('demo-upstreams-live', livePort, '');
+  const origin = (upstream: Upstream) => (upstream === frozen ? frozenDemo.origin : liveDemo.origin);
+  // The default config, as the fault test runs it: no bench overlay (its 2 s deadline and 1 s timeouts are not the case).
+  const env = cleanEnv({
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(fpPort),
+    DEMO_UPSTREAMS: 'off',
+    UPSTREAM_CART_URL: `${origin('cart')}/cart`,
+    UPSTREAM_PROMOTION_URL: `${origin('promotion')}/promotion`,
+    UPSTREAM_SETTLEMENT_URL: `${origin('settlement')}/settlement`,
+    FLOORS_DIR: floorsDir,
+    LOG_LEVEL: 'warn',
+    REQUEST_DEADLINE_MS: String(FROZEN_DEADLINE_MS),
+  });
+  const config = floorplanConfig(env);
+  const floorplan = startFloorplan(`floorplan-frozen-${frozen}`, fpPort, env);
+  const children = [frozenDemo.child, liveDemo.child, floorplan.child];
+  try {
+    const book = new TokenBook(config.auth);
+    // PLUS members ("plus-" ids), like the seed user: their panels need promotion's facts too.
+    const usersOf = (phase: string, round: number) => Array.from({ length: FROZEN_USERS }, (_, i) => `plus-frozen-${frozen}-${phase}${round}-${i}`);
+    const warmUp = Array.from({ length: plan.frozenWarmupRounds }, (_, r) => usersOf('warm', r));
+    const measured = Array.from({ length: plan.frozenRounds }, (_, r) => usersOf('round', r));
+    await book.sign([...warmUp, ...measured].flat());
+    await Promise.all([frozenDemo.ready, liveDemo.ready]);
+    await waitForPanel(floorplan.child, floorplan.url, book.headers(warmUp[0]?.[0] ?? usersOf('warm', 0)[0] as string), FROZEN_PANEL_BODY);
+    pin(floorplan.child, 0);
+
+    const ask = async (userId: string): Promise<FrozenAnswer> => {
+      const started = performance.now();
+      try {
+        const response = await fetch(floorplan.url, { method: 'POST', headers: book.headers(userId), body: FROZEN_PANEL_BODY });
+        const text = await response.text();
+        const ms = performance.now() - started;
+        if (response.status !== 200) return { ms, status: response.status };
+        const panel = (JSON.parse(text) as { data?: { floorPanel?: { degraded?: boolean; failedUpstreams?: string[] } } }).data?.floorPanel;
+        return { ms, status: 200, degraded: panel?.degraded, failedUpstreams: panel?.failedUpstreams };
+      } catch {
+        return { ms: performance.now() - started, status: 0 };
+      }
+    };
+    const burst = (users: readonly string[]) => unlessExited(Promise.all(users.map(ask)), [floorplan.child, liveDemo.child]);
+    for (const users of warmUp) await burst(users);
+
+    const metrics = async () => (await fetch(floorplan.metricsUrl)).text();
+    const before = await metrics();
+    const rounds: FrozenAnswer[][] = [];
+    let after: string;
+    frozenDemo.child.process.kill('SIGSTOP');
+    try {
+      for (const users of measured) rounds.push(await burst(users));
+      // A call the deadline did not end (a shared promotion load outlives the requests waiting
+      // on it) is counted when its own timeout ends it: wait those out before reading the counters.
+      await sleep(Math.max(...UPSTREAM_NAMES.map((u) => config.upstreams[u].timeoutMs)) + FROZEN_SETTLE_MS);
+      after = await metrics();
+    } finally {
+      frozenDemo.child.process.kill('SIGCONT');
+    }
+
+    const answers = rounds.flat();
+    const sorted = Float64Array.from(answers.map((a) => a.ms)).sort();
+    const named = (a: FrozenAnswer) => a.degraded === true && a.failedUpstreams?.length === 1 && a.failedUpstreams[0] === frozen.toUpperCase();
+    const delta = (metric: string, where: Readonly<Record<string, string>> = {}) => sampleSum(after, metric, where) - sampleSum(before, metric, where);
+    const row: FrozenUpstreamRow = {
+      frozen,
+      requests: answers.length,
+      p50Ms: round(nearestRank(sorted, 0.5), 1),
+      p99Ms: round(nearestRank(sorted, 0.99), 1),
+      maxMs: round(sorted[sorted.length - 1] ?? Number.NaN, 1),
+      roundMaxMs: rounds.map((r) => round(Math.max(...r.map((a) => a.ms)), 1)),
+      degraded: answers.filter(named).length,
+      otherPanels: answers.filter((a) => a.status === 200 && !named(a)).length,
+      non200: answers.filter((a) => a.status !== 200 && a.status !== 0).length,
+      errors: answers.filter((a) => a.status === 0).length,
+      breakerOpenings: delta('floorplan_upstream_breaker_opened_total'),
+      deadlineCutCalls: delta('floorplan_upstream_requests_total', { upstream: frozen, outcome: 'deadline' }),
+      timeoutCalls: delta('floorplan_upstream_requests_total', { upstream: frozen, outcome: 'timeout' }),
+    };
+    const bound = FROZEN_DEADLINE_MS + FROZEN_UPSTREAM_SLACK_MS;
+    log(
+      `  ${frozen} frozen: p50 ${row.p50Ms.toFixed(1)} / p99 ${row.p99Ms.toFixed(1)} / max ${row.maxMs.toFixed(1)} ms (p99 ≤ ${bound} ms: ${row.p99Ms <= bound ? 'pass' : 'MISS'}); ` +
+        `slowest per round ${row.roundMaxMs.map((ms) => ms.toFixed(0)).join(', ')} ms; ${row.degraded}/${row.requests} degraded naming ${frozen}; ` +
+        `breaker openings ${row.breakerOpenings}, deadline cut-offs ${row.deadlineCutCalls}, timeouts ${row.timeoutCalls}`,
+    );
+    if (row.otherPanels + row.non200 + row.errors > 0) {
+      const other = answers.find((a) => a.status === 200 && !named(a));
+      const example = other === undefined ? '' : ` (e.g. degraded ${String(other.degraded)}, failedUpstreams ${JSON.stringify(other.failedUpstreams)})`;
+      warnings.push(`frozen ${frozen}: ${row.non200} non-200 answers, ${row.errors} requests unanswered, ${row.otherPanels} panels not degraded with ${frozen} named${example}.`);
+    }
+    const upstreamTimeoutsMs = Object.fromEntries(UPSTREAM_NAMES.map((u) => [u, config.upstreams[u].timeoutMs])) as Record<Upstream, number>;
+    return { row, upstreamTimeoutsMs };
+  } finally {
+    await stopChildren(children);
+  }
+}
+
 function describeRateRun(label: string, run: RateRun): string {
   const path = run.criticalPath;
   return (
@@ -1093,6 +1263,8 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       requestDeadlineMs: fpConfig.limits.requestDeadlineMs,
       warnings,
     });
+    // Processes of their own and the default config, so nothing above (breakers, admission limit, the bench overlay) carries over.
+    const frozenUpstream = await runFrozenUpstream(plan, floors.dir, warnings);
 
     // Warnings a reader needs before trusting the table.
     const allRows: Array<[string, ServerRow]> = [
@@ -1156,6 +1328,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       latency,
       scaling,
       overload,
+      frozenUpstream,
       warnings,
     };
   } finally {
@@ -1257,7 +1430,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   // Full and soak runs measure what production runs: compiled JavaScript. Quick runs only
   // check the harness, so they skip the build.
-  if (options.mode !== 'quick') {
+  if (!options.quick) {
     log('building dist/ (npm run build)');
     useCompiledChildren();
   }
@@ -1276,6 +1449,36 @@ async function main(): Promise<void> {
     }
     const { targets: _old, ...rest } = existing;
     const merged: BenchResults = { ...rest, soak, targets: evaluateTargets({ ...rest, soak }) };
+    writeResults(options.out, merged);
+    log(`wrote ${options.out}`);
+    if (options.markdown) {
+      rewriteMarkedSection(markdownFile, renderMarkdown(merged));
+      log(`rewrote the results section of ${markdownFile}`);
+    }
+    return;
+  }
+
+  if (options.mode === 'frozen-upstream') {
+    const frozenWarnings: string[] = [];
+    const floors = createBenchFloorsDir();
+    let frozenUpstream: FrozenUpstreamPhase;
+    try {
+      frozenUpstream = await runFrozenUpstream(options.quick ? QUICK : FULL, floors.dir, frozenWarnings);
+    } finally {
+      await stopAll();
+      floors.dispose();
+    }
+    for (const line of targetLines(frozenUpstreamTargets(frozenUpstream))) log(line);
+    for (const warning of frozenWarnings) log(`warning: ${warning}`);
+    const existing = readExisting(options.out);
+    if (existing === undefined) {
+      writeResults(options.out, { generatedAt: new Date().toISOString(), frozenUpstream, targets: frozenUpstreamTargets(frozenUpstream) });
+      log(`wrote ${options.out} (frozen-upstream rows only: run a full bench first to get the table)`);
+      return;
+    }
+    // As a soak does: these rows replace the earlier ones; the rest of the results stay as measured.
+    const { targets: _old, ...rest } = existing;
+    const merged: BenchResults = { ...rest, frozenUpstream, targets: evaluateTargets({ ...rest, frozenUpstream }) };
     writeResults(options.out, merged);
     log(`wrote ${options.out}`);
     if (options.markdown) {

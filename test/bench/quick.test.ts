@@ -38,6 +38,7 @@ const isCount = (value: unknown): boolean => Number.isInteger(value) && (value a
 /** Every overload row the harness must produce, in order. */
 const OVERLOAD_ROWS = ['closed-1x', 'closed-2x', 'closed-4x', 'open-2x'];
 const OVERLOAD_TARGETS = ['overload-goodput', 'overload-breakers', 'overload-deadline', 'overload-shed-p99', 'overload-full-p99'];
+const FROZEN_TARGETS = ['frozen-upstream-p99', 'frozen-upstream-degraded', 'frozen-upstream-breakers'];
 
 describe('npm run bench -- --quick', () => {
   it('measures Floorplan and the three baselines and writes well-formed results', async () => {
@@ -116,8 +117,25 @@ describe('npm run bench -- --quick', () => {
       else expect([row.fullP99OnConnectionMs, row.shedP99OnConnectionMs], `${where}: on-connection timings are the open loop's`).toEqual([null, null]);
     }
 
+    // Frozen upstream rows: one per frozen upstream, every request answered and sorted.
+    const frozen = results.frozenUpstream;
+    expect(frozen, 'results.frozenUpstream').toBeDefined();
+    if (frozen === undefined) return;
+    expect(frozen.requestDeadlineMs).toBe(250);
+    expect(frozen.rows.map((r) => r.frozen)).toEqual(['promotion', 'settlement']);
+    for (const u of UPSTREAM_NAMES) expect(frozen.upstreamTimeoutsMs[u], `upstreamTimeoutsMs.${u}`).toBeGreaterThan(frozen.requestDeadlineMs);
+    for (const row of frozen.rows) {
+      const where = `frozen ${row.frozen}`;
+      expect(row.requests, `${where}.requests`).toBe(frozen.rounds * frozen.users);
+      for (const key of ['p50Ms', 'p99Ms', 'maxMs'] as const) expect(isNumber(row[key]), `${where}.${key}`).toBe(true);
+      expect(row.roundMaxMs.length, `${where}.roundMaxMs`).toBe(frozen.rounds);
+      for (const key of ['degraded', 'otherPanels', 'non200', 'errors', 'breakerOpenings', 'deadlineCutCalls', 'timeoutCalls'] as const) expect(isCount(row[key]), `${where}.${key}`).toBe(true);
+      expect(row.degraded + row.otherPanels + row.non200 + row.errors, `${where}: every request sorted`).toBe(row.requests);
+    }
+
     const targetIds = results.targets.map((t) => t.id);
     for (const id of OVERLOAD_TARGETS) expect(targetIds, `target ${id}`).toContain(id);
+    for (const id of FROZEN_TARGETS) expect(targetIds, `target ${id}`).toContain(id);
     for (const target of results.targets) expect([true, false, null]).toContain(target.pass);
   }, 120_000);
 });
