@@ -31,13 +31,20 @@ function sceneFile(scene: string, styles: unknown, floors: readonly FloorEntry[]
   return header + stringify({ scene, version: `bench-${floors.length}`, ...(styles === undefined ? {} : { styles }), floors });
 }
 
-/** Repeats `base` under distinct codes (`spze`, `spze-2`, …) until there are `count` floors. */
+/**
+ * Repeats `base` under distinct codes (`spze`, `spze-2`, …) until there are `count` floors.
+ * The first round is the sheet itself; the copies are INFO rows (`plus-rebate`: a settlement
+ * amount, formatted, as every money floor is) so the panel still adds up — five goods totals
+ * and five payable rows would not, and Floorplan would rightly serve them degraded.
+ */
 function repeated(base: readonly FloorEntry[], count: number): FloorEntry[] {
   const floors: FloorEntry[] = [];
   for (let i = 0; floors.length < count; i++) {
     const round = Math.floor(i / base.length);
     const floor = base[i % base.length] as FloorEntry;
-    floors.push({ ...floor, code: round === 0 ? floor.code : `${floor.code}-${round + 1}`, sort: round * 1000 + floor.sort });
+    const sort = round * 1000 + floor.sort;
+    if (round === 0) floors.push({ ...floor, sort });
+    else floors.push({ code: `${floor.code}-${round + 1}`, builder: 'plus-rebate', name: floor.name, style: floor.style ?? [], sort });
   }
   return floors;
 }
