@@ -32,7 +32,9 @@ describe('the per-request deadline', () => {
       expect(run.status).toBe(200);
       expect(run.panel.degraded).toBe(true);
       expect(run.panel.failedUpstreams).toEqual(['PROMOTION']);
-      expect(run.panel.floors.map((f) => f.code)).toEqual(['spze', 'lj', 'coupon', 'shipping', 'plus-rebate', 'payable']);
+      // Every amount is settlement's: the PLUS row stays, without the quota promotion would give.
+      expect(run.panel.floors.map((f) => f.code)).toEqual(['spze', 'lj', 'coupon', 'plus95', 'shipping', 'plus-rebate', 'payable']);
+      expect(run.panel.floors.find((f) => f.code === 'plus95')?.subName).toBeNull();
     }
     const sorted = runs.map((r) => r.ms).sort((a, b) => a - b);
     expect(sorted[2]).toBeLessThan(deadline + 20);

@@ -12,7 +12,8 @@ const SLACK_MS = 20;
 /** The floors of u1001's seed panel left when one upstream fails (each as in the healthy panel). */
 const FLOORS_WITHOUT: Record<Upstream, string[]> = {
   cart: [],
-  promotion: ['spze', 'lj', 'coupon', 'shipping', 'plus-rebate', 'payable'],
+  // Every amount is settlement's: only promotion's decoration (the PLUS quota) goes.
+  promotion: ['spze', 'lj', 'coupon', 'plus95', 'shipping', 'plus-rebate', 'payable'],
   // spze falls back to the cart's own line prices: the same ¥20.90.
   settlement: ['spze'],
 };
@@ -65,10 +66,16 @@ describe('a panel while one upstream misbehaves (deadline 250 ms, real HTTP)', (
   const requestPanel = () =>
     timedPost<PanelResult>(h.url, { query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }, { authorization: `Bearer ${token}` });
 
-  /** Each floor present is exactly the healthy panel's floor with that code: u1001's amounts, nobody else's. */
-  function expectFloorsFromHealthyPanel(panel: Panel, codes: readonly string[]): void {
+  /**
+   * Each floor present is exactly the healthy panel's floor with that code: u1001's amounts,
+   * nobody else's — less the sub-names whose values came from the upstream that failed.
+   */
+  function expectFloorsFromHealthyPanel(panel: Panel, codes: readonly string[], undecorated: readonly string[] = []): void {
     expect(panel.floors.map((f) => f.code)).toEqual(codes);
-    for (const floor of panel.floors) expect(floor).toEqual(healthy.floors.find((f) => f.code === floor.code));
+    for (const floor of panel.floors) {
+      const expected = healthy.floors.find((f) => f.code === floor.code)!;
+      expect(floor).toEqual(undecorated.includes(floor.code) ? { ...expected, subName: null } : expected);
+    }
   }
 
   for (const upstream of ['cart', 'promotion', 'settlement'] as const) {
@@ -91,7 +98,7 @@ describe('a panel while one upstream misbehaves (deadline 250 ms, real HTTP)', (
           }
           expect(panel.degraded).toBe(true);
           expect(panel.failedUpstreams).toEqual([upstream.toUpperCase()]);
-          expectFloorsFromHealthyPanel(panel, FLOORS_WITHOUT[upstream]);
+          expectFloorsFromHealthyPanel(panel, FLOORS_WITHOUT[upstream], upstream === 'promotion' ? ['plus95'] : []);
         }
         if (upstream === 'promotion' && fault === 'latency:400') expect(runs.some((r) => r.body.data!.floorPanel.degraded)).toBe(true);
         expect(medianMs).toBeLessThan(DEADLINE_MS + SLACK_MS);
