@@ -104,8 +104,14 @@ describe.each<UpstreamName>(['promotion', 'settlement'])('%s frozen under 50 con
     // Counted during the measured requests only (a cold warm-up may have had its own slow calls).
     const outcome = (upstream: string, o: string) =>
       metricValue(metrics, 'floorplan_upstream_requests_total', { upstream, outcome: o }) - metricValue(before, 'floorplan_upstream_requests_total', { upstream, outcome: o });
-    expect(outcome(frozen, 'timeout')).toBe(0);
-    expect(metricValue(metrics, 'floorplan_upstream_breaker_opened_total', { upstream: frozen }) - metricValue(before, 'floorplan_upstream_breaker_opened_total', { upstream: frozen })).toBe(0);
+    // Settlement's calls are the requests' own: cut at the deadline, never its timeout. A
+    // promotion call is a shared cache load that outlives the requests waiting on it, so it
+    // ends at promotion's own timeout a moment later and rightly counts against a frozen
+    // promotion (its breaker may then open); nothing about it is asserted here.
+    if (frozen === 'settlement') {
+      expect(outcome(frozen, 'timeout')).toBe(0);
+      expect(metricValue(metrics, 'floorplan_upstream_breaker_opened_total', { upstream: frozen }) - metricValue(before, 'floorplan_upstream_breaker_opened_total', { upstream: frozen })).toBe(0);
+    }
     for (const live of ['cart', 'promotion', 'settlement'].filter((u) => u !== frozen)) {
       expect(outcome(live, 'timeout') + outcome(live, 'deadline'), live).toBe(0);
     }
