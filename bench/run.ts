@@ -1435,26 +1435,33 @@ async function main(): Promise<void> {
     useCompiledChildren();
   }
   const markdownFile = join(ROOT, 'BENCHMARKS.md');
-
-  if (options.mode === 'soak') {
-    const soakWarnings: string[] = [];
-    const soak = await runSoak(options.soakSeconds, soakWarnings);
-    for (const warning of soakWarnings) log(`warning: ${warning}`);
+  /**
+   * A partial run (soak, frozen upstream) replaces its rows in the last results and keeps the
+   * rest as measured; without earlier results it writes `alone`.
+   */
+  const mergeIntoResults = (rows: Partial<BenchResults>, what: string, alone: unknown): void => {
     const existing = readExisting(options.out);
-    log(`soak: RSS ${soak.earlyMedianMb.toFixed(1)} → ${soak.lateMedianMb.toFixed(1)} MB (${soak.changePercent.toFixed(1)} %): ${soak.flat ? 'flat' : 'NOT flat'}`);
     if (existing === undefined) {
-      writeResults(options.out, { generatedAt: new Date().toISOString(), soak });
-      log(`wrote ${options.out} (soak only: run a full bench first to get the table)`);
+      writeResults(options.out, alone);
+      log(`wrote ${options.out} (${what}: run a full bench first to get the table)`);
       return;
     }
     const { targets: _old, ...rest } = existing;
-    const merged: BenchResults = { ...rest, soak, targets: evaluateTargets({ ...rest, soak }) };
+    const merged: BenchResults = { ...rest, ...rows, targets: evaluateTargets({ ...rest, ...rows }) };
     writeResults(options.out, merged);
     log(`wrote ${options.out}`);
     if (options.markdown) {
       rewriteMarkedSection(markdownFile, renderMarkdown(merged));
       log(`rewrote the results section of ${markdownFile}`);
     }
+  };
+
+  if (options.mode === 'soak') {
+    const soakWarnings: string[] = [];
+    const soak = await runSoak(options.soakSeconds, soakWarnings);
+    for (const warning of soakWarnings) log(`warning: ${warning}`);
+    log(`soak: RSS ${soak.earlyMedianMb.toFixed(1)} → ${soak.lateMedianMb.toFixed(1)} MB (${soak.changePercent.toFixed(1)} %): ${soak.flat ? 'flat' : 'NOT flat'}`);
+    mergeIntoResults({ soak }, 'soak only', { generatedAt: new Date().toISOString(), soak });
     return;
   }
 
@@ -1470,21 +1477,7 @@ async function main(): Promise<void> {
     }
     for (const line of targetLines(frozenUpstreamTargets(frozenUpstream))) log(line);
     for (const warning of frozenWarnings) log(`warning: ${warning}`);
-    const existing = readExisting(options.out);
-    if (existing === undefined) {
-      writeResults(options.out, { generatedAt: new Date().toISOString(), frozenUpstream, targets: frozenUpstreamTargets(frozenUpstream) });
-      log(`wrote ${options.out} (frozen-upstream rows only: run a full bench first to get the table)`);
-      return;
-    }
-    // As a soak does: these rows replace the earlier ones; the rest of the results stay as measured.
-    const { targets: _old, ...rest } = existing;
-    const merged: BenchResults = { ...rest, frozenUpstream, targets: evaluateTargets({ ...rest, frozenUpstream }) };
-    writeResults(options.out, merged);
-    log(`wrote ${options.out}`);
-    if (options.markdown) {
-      rewriteMarkedSection(markdownFile, renderMarkdown(merged));
-      log(`rewrote the results section of ${markdownFile}`);
-    }
+    mergeIntoResults({ frozenUpstream }, 'frozen-upstream rows only', { generatedAt: new Date().toISOString(), frozenUpstream, targets: frozenUpstreamTargets(frozenUpstream) });
     return;
   }
 

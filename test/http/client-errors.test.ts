@@ -230,6 +230,17 @@ interface LogLine {
 /** pino's numeric levels: 30 info, 40 warn, 50 error. */
 const WARN = 40;
 
+/** A debug-level logger whose lines are parsed into `logs`, so a test can see every level written. */
+function debugLoggerInto(logs: LogLine[]) {
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as LogLine);
+      done();
+    },
+  });
+  return pino({ level: 'debug' }, sink);
+}
+
 describe.each([
   ['with the fast path', true],
   ['with Apollo answering every request', false],
@@ -238,13 +249,7 @@ describe.each([
   const logs: LogLine[] = [];
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as LogLine);
-        done();
-      },
-    });
-    h = await startHarness({ config: { server: { fastPath } }, deps: { logger: pino({ level: 'debug' }, sink) } });
+    h = await startHarness({ config: { server: { fastPath } }, deps: { logger: debugLoggerInto(logs) } });
   });
   afterAll(() => h.close());
 
@@ -292,15 +297,9 @@ describe.each([
   const logs: LogLine[] = [];
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as LogLine);
-        done();
-      },
-    });
     h = await startHarness({
       config: { server: { fastPath }, limits: { rateLimitPerSecond: 1, rateLimitBurst: 2 } },
-      deps: { logger: pino({ level: 'debug' }, sink) },
+      deps: { logger: debugLoggerInto(logs) },
     });
   });
   afterAll(() => h.close());
