@@ -4,7 +4,6 @@
  * limits and persisted queries), rate limiter, HTTP server. Everything a running Floorplan
  * owns is created here and released by {@link FloorplanServer.stop}.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -12,31 +11,29 @@ import type { Redis } from 'ioredis';
 import { RedisKeyValueCache } from './cache/redis-kv.ts';
 import { TieredCache } from './cache/tiered-cache.ts';
 import type { ServiceConfig, UpstreamsConfig } from './config/service-config.ts';
-import { ErrorCode, FloorplanError } from './errors.ts';
+import { ErrorCode } from './errors.ts';
 import { FlagService } from './flags/flag-service.ts';
 import type { FloorBuilder } from './floors/builder.ts';
 import { defaultBuilders } from './floors/builders/index.ts';
 import { createBuilderRegistry } from './floors/registry.ts';
 import { PanelRenderer } from './floors/renderer.ts';
 import { createApolloServer } from './graphql/apollo.ts';
-import { rateLimited, serviceUnavailable, unauthenticated } from './graphql/client-errors.ts';
 import type { GraphQLContext } from './graphql/context.ts';
 import { createPreviewHandler } from './operators/preview.ts';
 import { AdmissionController } from './http/admission.ts';
 import { createHttpServer } from './http/server.ts';
 import { LayoutStore } from './layouts/layout-store.ts';
 import type { Violation } from './loaders/answer-checks.ts';
-import { RequestScope } from './loaders/request-scope.ts';
+import { RequestPipeline } from './pipeline/request-pipeline.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type FloorplanMetrics } from './observability/metrics.ts';
 import { closeRedis, openRedis } from './redis/client.ts';
 import { createRateLimiter } from './security/rate-limit.ts';
 import { withPromotionCache } from './upstreams/cached-clients.ts';
 import { createHttpUpstreamClients, type UpstreamClients } from './upstreams/clients.ts';
-import { Deadline, noteOverload } from './upstreams/deadline.ts';
+import { noteOverload } from './upstreams/deadline.ts';
 import { promotionResultSchema, UPSTREAMS, type PromotionResult, type UpstreamName } from './upstreams/contracts.ts';
 import { createTokenVerifier } from './viewer/authenticate.ts';
-import { buildViewer } from './viewer/viewer.ts';
 
 /** How often a refused upstream answer is logged per upstream and reason (each one is counted). */
 const VIOLATION_LOG_INTERVAL_MS = 10_000;
@@ -178,54 +175,24 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     await apollo.start();
     releases.push(() => apollo.stop());
 
-    // Upstream work stops early enough that the panel can still be built and sent by the deadline.
-    const upstreamBudgetMs = config.limits.requestDeadlineMs - config.limits.responseReserveMs;
-    async function context(req: IncomingMessage, admittedAt: number): Promise<GraphQLContext> {
-      // The deadline starts when the request was let in: reading its body, verifying its token
-      // and a slow Redis for the rate limit come out of the same budget as the upstream calls.
-      const deadline = new Deadline(upstreamBudgetMs, admittedAt);
-      let claims;
-      try {
-        claims = await verify(req.headers.authorization);
-      } catch (error) {
-        if (error instanceof FloorplanError && (error.code === ErrorCode.AUTH_INVALID_TOKEN || error.code === ErrorCode.AUTH_MISSING_TOKEN)) {
-          logger.debug({ code: error.code, reason: error.message }, 'request rejected: unauthenticated');
-          throw unauthenticated(error.message);
-        }
-        if (error instanceof FloorplanError && error.code === ErrorCode.AUTH_KEYS_UNAVAILABLE) {
-          logger.warn({ code: error.code, err: error.cause }, 'cannot verify tokens: signing keys unavailable');
-          throw serviceUnavailable('authentication is temporarily unavailable; retry shortly');
-        }
-        throw error;
-      }
-      const decision = await limiter.take(claims.userId);
-      if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
-
-      const header = (name: string) => {
-        const value = req.headers[name];
-        return Array.isArray(value) ? value[0] : value;
-      };
-      const viewer = buildViewer(claims, header, config.floors.locales);
-      const requestFlags = flags.evaluate(viewer);
-      const scope = new RequestScope({
-        userId: viewer.userId,
-        clients,
-        deadline,
-        killed: (upstream) => requestFlags.isEnabled(killFlag(upstream)),
-        violated,
-      });
-      return { viewer, scope, renderer, flags: requestFlags, decisionId: randomUUID(), panels: [], deadline };
-    }
-
-    const preview = createPreviewHandler({
-      renderer,
+    const pipeline = new RequestPipeline({
+      verify,
+      limiter,
       flags,
       clients,
       locales: config.floors.locales,
       killFlag,
-      deadlineMs: upstreamBudgetMs,
-      layouts: () => layouts.current(),
+      // Upstream work stops early enough that the panel can still be built and sent by the deadline.
+      upstreamBudgetMs: config.limits.requestDeadlineMs - config.limits.responseReserveMs,
+      violated,
+      logger,
     });
+    const context = async (req: IncomingMessage, admittedAt: number): Promise<GraphQLContext> => ({
+      ...(await pipeline.forRequest(req, admittedAt)),
+      renderer,
+      panels: [],
+    });
+    const preview = createPreviewHandler({ pipeline, renderer, flags, killFlag, layouts: () => layouts.current() });
 
     const admission = new AdmissionController(config.server.admission, {
       shed(reason) {

@@ -1,12 +1,10 @@
 /** Resolvers: thin. They turn arguments into a render request and internal errors into client codes. */
 import { ErrorCode, FloorplanError } from '../errors.ts';
+import { panelArgumentProblem } from '../pipeline/request-pipeline.ts';
 import { isUpstreamError } from '../upstreams/upstream-error.ts';
 import type { Resolvers, Upstream } from './__generated__/resolvers-types.ts';
 import { badUserInput } from './client-errors.ts';
 import { MinorUnits } from './minor-units.ts';
-
-/** More SKUs than any cart holds is a mistake or an attack; either way, refuse it early. */
-const MAX_SELECTED_SKUS = 500;
 
 const UPSTREAM_ENUM = { cart: 'CART', promotion: 'PROMOTION', settlement: 'SETTLEMENT' } as const satisfies Record<string, Upstream>;
 
@@ -14,12 +12,8 @@ export const resolvers: Resolvers = {
   MinorUnits,
   Query: {
     async floorPanel(_parent, { scene, selectedSkuIds }, { viewer, scope, renderer, flags, panels }) {
-      if (!renderer.hasScene(scene)) {
-        throw badUserInput(`scene must be one of ${renderer.scenes().map((s) => JSON.stringify(s)).join(', ')}, but got: ${JSON.stringify(scene)}`, 'scene');
-      }
-      if (selectedSkuIds != null && selectedSkuIds.length > MAX_SELECTED_SKUS) {
-        throw badUserInput(`selectedSkuIds must list at most ${MAX_SELECTED_SKUS} SKUs, but got: ${selectedSkuIds.length}`, 'selectedSkuIds');
-      }
+      const problem = panelArgumentProblem(renderer, scene, selectedSkuIds);
+      if (problem !== undefined) throw badUserInput(problem.message, problem.argument);
       const data = scope.panelData(selectedSkuIds);
       try {
         await data.selectedLines();

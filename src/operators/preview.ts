@@ -20,13 +20,11 @@ import type { FloorOutcome, PanelRenderer } from '../floors/renderer.ts';
 import { pickVersion } from '../floors/renderer.ts';
 import type { AdminHandler } from '../http/server.ts';
 import type { LayoutSet } from '../layouts/floors-config.ts';
-import { RequestScope } from '../loaders/request-scope.ts';
-import type { UpstreamClients } from '../upstreams/clients.ts';
+import { MAX_SELECTED_SKUS, panelArgumentProblem, type RequestPipeline } from '../pipeline/request-pipeline.ts';
 import type { UpstreamName } from '../upstreams/contracts.ts';
-import { Deadline } from '../upstreams/deadline.ts';
 import { isUpstreamError } from '../upstreams/upstream-error.ts';
 import { parseAppVersion } from '../viewer/app-version.ts';
-import { buildViewer, parsePlatform, parseSessionId } from '../viewer/viewer.ts';
+import { parsePlatform, parseSessionId } from '../viewer/viewer.ts';
 
 /** A field the request path reads from a header: accepted exactly when that header's value would be. */
 const headerField = (parse: (value: string) => string | null, contract: string) =>
@@ -48,16 +46,16 @@ const previewRequestSchema = z.strictObject({
     .default(null),
   /** As `accept-language`: a tag or a whole header value; absent: the first configured locale. */
   locale: z.string().min(2).optional(),
-  selectedSkuIds: z.array(z.string().min(1)).max(500).optional(),
+  selectedSkuIds: z.array(z.string().min(1)).max(MAX_SELECTED_SKUS).optional(),
 });
 
 export interface PreviewDeps {
+  /** The request pipeline real traffic uses: the preview assembles its viewer, flags and loaders there. */
+  readonly pipeline: Pick<RequestPipeline, 'forPreview'>;
   readonly renderer: PanelRenderer;
-  readonly flags: FlagService;
-  readonly clients: UpstreamClients;
-  readonly locales: readonly string[];
+  /** For explaining a flag's decision, strategy by strategy. */
+  readonly flags: Pick<FlagService, 'explain'>;
   readonly killFlag: (upstream: UpstreamName) => string;
-  readonly deadlineMs: number;
   readonly layouts: () => LayoutSet;
 }
 
@@ -83,26 +81,15 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
       return { status: 400, body: { error: 'invalid preview request', problems } };
     }
     const request = parsed.data;
-    if (!deps.renderer.hasScene(request.scene)) {
-      return {
-        status: 400,
-        body: { error: `scene must be one of ${deps.renderer.scenes().map((s) => JSON.stringify(s)).join(', ')}, but got: ${JSON.stringify(request.scene)}` },
-      };
-    }
+    const problem = panelArgumentProblem(deps.renderer, request.scene, request.selectedSkuIds);
+    if (problem !== undefined) return { status: 400, body: { error: problem.message } };
     const headers: Readonly<Record<string, string | null | undefined>> = {
       'x-app-platform': request.platform,
       'x-app-version': request.appVersion,
       'x-session-id': request.sessionId,
       'accept-language': request.locale,
     };
-    const viewer = buildViewer({ userId: request.userId, segments: request.segments }, (name) => headers[name] ?? undefined, deps.locales);
-    const flags = deps.flags.evaluate(viewer);
-    const scope = new RequestScope({
-      userId: viewer.userId,
-      clients: deps.clients,
-      deadline: new Deadline(deps.deadlineMs),
-      killed: (upstream) => flags.isEnabled(deps.killFlag(upstream)),
-    });
+    const { viewer, flags, scope } = deps.pipeline.forPreview({ userId: request.userId, segments: request.segments }, (name) => headers[name] ?? undefined);
     const data = scope.panelData(request.selectedSkuIds);
     try {
       await data.selectedLines();

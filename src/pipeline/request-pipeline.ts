@@ -1,0 +1,149 @@
+/**
+ * The request pipeline: the one place a request's context is assembled —
+ *
+ *   identity (bearer token) → rate limit → viewer (headers) → flags → per-request loaders
+ *   (kill switches, answer checks) → deadline
+ *
+ * GraphQL (the known-operations fast path and Apollo's path alike, through their shared
+ * context function) and the operator preview both call it, so the preview cannot drift from
+ * real traffic: the same viewer from the same header parsers, the same flag evaluation, the
+ * same loaders with the same kill switches. The preview skips only the two steps an operator
+ * has no use for: a user's token (it names the user) and the user's rate limit. The checks
+ * of a panel's arguments (a known scene, at most MAX_SELECTED_SKUS SKUs) live here too, for
+ * the resolver and the preview alike.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import { ErrorCode, FloorplanError } from '../errors.ts';
+import type { FlagService } from '../flags/flag-service.ts';
+import type { RequestFlags } from '../flags/request-flags.ts';
+import { rateLimited, serviceUnavailable, unauthenticated } from '../graphql/client-errors.ts';
+import type { Violation } from '../loaders/answer-checks.ts';
+import { RequestScope } from '../loaders/request-scope.ts';
+import type { RateLimiter } from '../security/rate-limit.ts';
+import type { UpstreamClients } from '../upstreams/clients.ts';
+import type { UpstreamName } from '../upstreams/contracts.ts';
+import { Deadline } from '../upstreams/deadline.ts';
+import type { TokenVerifier, VerifiedClaims } from '../viewer/authenticate.ts';
+import { buildViewer, type Viewer } from '../viewer/viewer.ts';
+
+/** More SKUs than any cart holds is a mistake or an attack; either way, refuse it early. */
+export const MAX_SELECTED_SKUS = 500;
+
+/** Who a request is for: what a verified token says, or what an operator's preview names. */
+export type Identity = Pick<VerifiedClaims, 'userId' | 'segments'>;
+
+/** A request's context: who, which flags, its loaders and its upstream budget. */
+export interface RequestContext {
+  readonly viewer: Viewer;
+  /** This request's flag decisions: each flag evaluated once, the same for every floor and panel. */
+  readonly flags: RequestFlags;
+  /** Per-request DataLoaders; never shared between requests. */
+  readonly scope: RequestScope;
+  /** The request's upstream budget. */
+  readonly deadline: Deadline;
+  /** Names the request's decisions in the log, so support can replay it. */
+  readonly decisionId: string;
+}
+
+export interface RequestPipelineDeps {
+  /** Verifies a bearer token (the Authorization header's value) into claims, or throws FLOORPLAN_ERR_AUTH_*. */
+  readonly verify: TokenVerifier;
+  readonly limiter: Pick<RateLimiter, 'take'>;
+  readonly flags: Pick<FlagService, 'evaluate'>;
+  readonly clients: UpstreamClients;
+  readonly locales: readonly string[];
+  /** The kill flag of an upstream, e.g. `floorplan.kill.promotion`. */
+  readonly killFlag: (upstream: UpstreamName) => string;
+  /** How long upstream work may take from admission: the request deadline less what building and sending the panel needs. */
+  readonly upstreamBudgetMs: number;
+  /** Told about every upstream answer the cross-checks refuse (to count and log it). */
+  readonly violated?: (upstream: UpstreamName, violation: Violation) => void;
+  readonly logger: Logger;
+}
+
+export class RequestPipeline {
+  private readonly deps: RequestPipelineDeps;
+
+  constructor(deps: RequestPipelineDeps) {
+    this.deps = deps;
+  }
+
+  /**
+   * A GraphQL request's context. The deadline starts when the request was let in
+   * (`admittedAt`): reading its body, verifying its token and a slow Redis for the rate limit
+   * come out of the same budget as the upstream calls.
+   * @throws the client errors: UNAUTHENTICATED (401), SERVICE_UNAVAILABLE (503, keys unreachable), RATE_LIMITED (429).
+   */
+  async forRequest(req: IncomingMessage, admittedAt: number): Promise<RequestContext> {
+    const deadline = new Deadline(this.deps.upstreamBudgetMs, admittedAt);
+    const claims = await this.identify(req.headers.authorization);
+    const decision = await this.deps.limiter.take(claims.userId);
+    if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
+    return this.assemble(claims, (name) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    }, deadline);
+  }
+
+  /**
+   * An operator's preview of `identity` as a client sending these header values would be
+   * seen: the same assembly as {@link forRequest}, without a token or a rate limit, with a
+   * fresh deadline.
+   */
+  forPreview(identity: Identity, header: (name: string) => string | undefined): RequestContext {
+    return this.assemble(identity, header, new Deadline(this.deps.upstreamBudgetMs));
+  }
+
+  private async identify(authorization: string | undefined): Promise<VerifiedClaims> {
+    try {
+      return await this.deps.verify(authorization);
+    } catch (error) {
+      if (error instanceof FloorplanError && (error.code === ErrorCode.AUTH_INVALID_TOKEN || error.code === ErrorCode.AUTH_MISSING_TOKEN)) {
+        this.deps.logger.debug({ code: error.code, reason: error.message }, 'request rejected: unauthenticated');
+        throw unauthenticated(error.message);
+      }
+      if (error instanceof FloorplanError && error.code === ErrorCode.AUTH_KEYS_UNAVAILABLE) {
+        this.deps.logger.warn({ code: error.code, err: error.cause }, 'cannot verify tokens: signing keys unavailable');
+        throw serviceUnavailable('authentication is temporarily unavailable; retry shortly');
+      }
+      throw error;
+    }
+  }
+
+  private assemble(identity: Identity, header: (name: string) => string | undefined, deadline: Deadline): RequestContext {
+    const viewer = buildViewer(identity, header, this.deps.locales);
+    const flags = this.deps.flags.evaluate(viewer);
+    const scope = new RequestScope({
+      userId: viewer.userId,
+      clients: this.deps.clients,
+      deadline,
+      killed: (upstream) => flags.isEnabled(this.deps.killFlag(upstream)),
+      violated: this.deps.violated,
+    });
+    return { viewer, flags, scope, deadline, decisionId: randomUUID() };
+  }
+}
+
+/** The scenes that can be rendered, as the renderer knows them (listed only for an error message). */
+export interface SceneCatalogue {
+  hasScene(scene: string): boolean;
+  scenes(): readonly string[];
+}
+
+/** What is wrong with a panel's arguments, naming the argument, or undefined when nothing is. */
+export function panelArgumentProblem(
+  catalogue: SceneCatalogue,
+  scene: string,
+  selectedSkuIds: readonly string[] | null | undefined,
+): { readonly argument: 'scene' | 'selectedSkuIds'; readonly message: string } | undefined {
+  if (!catalogue.hasScene(scene)) {
+    const scenes = catalogue.scenes();
+    return { argument: 'scene', message: `scene must be one of ${scenes.map((s) => JSON.stringify(s)).join(', ')}, but got: ${JSON.stringify(scene)}` };
+  }
+  if (selectedSkuIds != null && selectedSkuIds.length > MAX_SELECTED_SKUS) {
+    return { argument: 'selectedSkuIds', message: `selectedSkuIds must list at most ${MAX_SELECTED_SKUS} SKUs, but got: ${selectedSkuIds.length}` };
+  }
+  return undefined;
+}

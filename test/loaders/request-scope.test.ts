@@ -1,0 +1,102 @@
+/**
+ * The loaders on their own (RequestScope with fake upstream clients): each upstream called at
+ * most once per request however many panels and floors ask, several selections in one
+ * settlement call, a failure never memoised, answers refused by the cross-checks reported
+ * once and failing only that upstream, kill switches honoured.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Violation } from '../../src/loaders/answer-checks.ts';
+import { RequestScope } from '../../src/loaders/request-scope.ts';
+import type { UpstreamClients } from '../../src/upstreams/clients.ts';
+import type { PromotionQuery, SettlementQuote, SettlementRequest, UpstreamName } from '../../src/upstreams/contracts.ts';
+import { UpstreamError } from '../../src/upstreams/upstream-error.ts';
+import { cartFixture, cny, promotionFixture, quoteFixture } from '../floors/builders/fixtures.ts';
+
+/** A consistent quote of `lines` at the fixture cart's prices, nothing off. */
+function priced(quoteId: string, lines: SettlementRequest['quotes'][number]['lines']): SettlementQuote {
+  const prices = new Map(cartFixture().lines.map((l) => [l.skuId, l.unitPrice.minor]));
+  const goods = lines.reduce((n, l) => n + (prices.get(l.skuId) ?? 0) * l.quantity, 0);
+  return { ...quoteFixture(), quoteId, lines: lines.map((l) => ({ ...l })), goodsTotal: cny(goods), discounts: [], shipping: cny(0), plusRebate: cny(0), payable: cny(goods) };
+}
+
+function fakes(rewrite: (quote: SettlementQuote) => SettlementQuote = (q) => q) {
+  const calls: Array<{ upstream: UpstreamName; body?: PromotionQuery | SettlementRequest }> = [];
+  const failing = new Set<UpstreamName>();
+  const clients: UpstreamClients = {
+    async getCart() {
+      calls.push({ upstream: 'cart' });
+      if (failing.has('cart')) throw new UpstreamError('cart', 'http_error', '503', { status: 503 });
+      return cartFixture();
+    },
+    async queryPromotions(query) {
+      calls.push({ upstream: 'promotion', body: query });
+      if (failing.has('promotion')) throw new UpstreamError('promotion', 'timeout', 'slow');
+      return promotionFixture();
+    },
+    async quote(request) {
+      calls.push({ upstream: 'settlement', body: request });
+      if (failing.has('settlement')) throw new UpstreamError('settlement', 'network_error', 'reset');
+      return { quotes: request.quotes.map((q) => rewrite(priced(q.quoteId, q.lines))) };
+    },
+    async close() {},
+  };
+  return { clients, calls, failing };
+}
+
+const count = (calls: Array<{ upstream: UpstreamName }>, upstream: UpstreamName) => calls.filter((c) => c.upstream === upstream).length;
+
+describe('RequestScope (the per-request loaders)', () => {
+  it('calls each upstream once for a request, however many floors and panels ask', async () => {
+    const { clients, calls } = fakes();
+    const scope = new RequestScope({ userId: 'u-test', clients });
+    const panels = [scope.panelData(), scope.panelData()];
+    await Promise.all(panels.flatMap((d) => [d.cart(), d.selectedLines(), d.promotion(), d.quote(), d.quote(), d.promotion()]));
+    expect([count(calls, 'cart'), count(calls, 'promotion'), count(calls, 'settlement')]).toEqual([1, 1, 1]);
+    // The ticked lines only (sku-d is not ticked), in the promotion query and the quote.
+    expect(calls.find((c) => c.upstream === 'promotion')?.body).toEqual({ userId: 'u-test', skuIds: ['sku-a', 'sku-b', 'sku-c'] });
+  });
+
+  it('prices two selections of the cart in one settlement call with two quotes', async () => {
+    const { clients, calls } = fakes();
+    const scope = new RequestScope({ userId: 'u-test', clients });
+    const [all, one] = await Promise.all([scope.panelData().quote(), scope.panelData(['sku-b']).quote()]);
+    expect(count(calls, 'settlement')).toBe(1);
+    expect((calls.find((c) => c.upstream === 'settlement')?.body as SettlementRequest).quotes.map((q) => q.lines.map((l) => l.skuId))).toEqual([['sku-a', 'sku-b', 'sku-c'], ['sku-b']]);
+    expect([all.goodsTotal.minor, one.goodsTotal.minor]).toEqual([5990 * 2 + 8990 + 930, 8990]);
+  });
+
+  it('refuses a selection outside the cart without calling promotion or settlement', async () => {
+    const { clients, calls } = fakes();
+    const scope = new RequestScope({ userId: 'u-test', clients });
+    await expect(scope.panelData(['sku-x']).quote()).rejects.toMatchObject({ code: 'FLOORPLAN_ERR_SELECTION_NOT_IN_CART' });
+    expect(calls.map((c) => c.upstream)).toEqual(['cart']);
+  });
+
+  it('does not memoise a failure: a second panel of the request asks again', async () => {
+    const { clients, calls, failing } = fakes();
+    const scope = new RequestScope({ userId: 'u-test', clients });
+    failing.add('promotion');
+    await expect(scope.panelData().promotion()).rejects.toMatchObject({ upstream: 'promotion', outcome: 'timeout' });
+    failing.delete('promotion');
+    await expect(scope.panelData().promotion()).resolves.toMatchObject({ userId: 'u-test' });
+    expect(count(calls, 'promotion')).toBe(2);
+  });
+
+  it('fails only settlement, once reported, when its quote does not add up', async () => {
+    const { clients } = fakes((q) => ({ ...q, payable: cny(q.payable.minor + 1) }));
+    const violations: Array<[UpstreamName, Violation]> = [];
+    const scope = new RequestScope({ userId: 'u-test', clients, violated: (u, v) => violations.push([u, v]) });
+    const data = scope.panelData();
+    await expect(data.quote()).rejects.toMatchObject({ upstream: 'settlement', outcome: 'inconsistent', violation: 'QUOTE_INCONSISTENT' });
+    await expect(data.promotion()).resolves.toBeDefined();
+    expect(violations.map(([u, v]) => [u, v.reason])).toEqual([['settlement', 'QUOTE_INCONSISTENT']]);
+    expect(violations[0]![1].values).toMatchObject({ payable: 5990 * 2 + 8990 + 930 + 1 });
+  });
+
+  it('never calls a killed upstream', async () => {
+    const { clients, calls } = fakes();
+    const scope = new RequestScope({ userId: 'u-test', clients, killed: (u) => u === 'settlement' });
+    await expect(scope.panelData().quote()).rejects.toMatchObject({ upstream: 'settlement', outcome: 'killed' });
+    expect(count(calls, 'settlement')).toBe(0);
+  });
+});
