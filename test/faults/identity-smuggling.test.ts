@@ -64,13 +64,16 @@ describe('another user’s id smuggled into a request as u1001', () => {
     for (const victim of [...U_BASIC_TEXTS, ...U_BASIC_SKUS, 'u-basic']) expect(text).not.toContain(victim);
   }
 
-  /** u1001's own panel (exactly, or clearly degraded should the deadline pass first), within the deadline. */
+  /**
+   * u1001's own panel (exactly, or clearly degraded should the deadline pass first). How fast
+   * is not this suite's question (the deadline suites and the bench ask it): a single timed
+   * request on a shared CI machine is noise.
+   */
   async function expectOwnPanel(res: { status: number; body: PanelBody; ms?: number }): Promise<void> {
     expect(res.status).toBe(200);
     expect(res.body.errors).toBeUndefined();
     expectPanelOrClearlyDegraded(res.body.data!.floorPanel, own);
     expect(h.demo.received('cart')).toEqual(['u1001']);
-    if (res.ms !== undefined) expect(res.ms).toBeLessThan(DEADLINE_MS + 20);
     expectOnlyU1001(res.body);
     await expectAlive(h.url);
   }
@@ -146,7 +149,6 @@ describe('another user’s id smuggled into a request as u1001', () => {
     expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argumentName: 'selectedSkuIds' });
     expect(h.demo.received('cart')).toEqual(['u1001']);
     expect(h.demo.calls()).toMatchObject({ promotion: 0, settlement: 0 });
-    expect(res.ms).toBeLessThan(DEADLINE_MS + 20);
     // The message names the foreign SKUs the caller sent, nothing from u-basic's cart beyond them.
     const { errors: _echoed, ...rest } = res.body;
     expectOnlyU1001(rest);
