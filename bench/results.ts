@@ -331,6 +331,12 @@ export interface BenchResults {
   /** req/s of floors-6 and floors-30 in each interleaved round (their rows' req/s and CPU pool all rounds). */
   readonly scalingRounds?: ReadonlyArray<Readonly<Record<string, number>>>;
   readonly servers: { readonly floorplan: FloorplanRow } & Readonly<Record<BaselineName, ServerRow>>;
+  /**
+   * What the known-operations fast path saves: Floorplan's CPU µs/req with it (as served) and
+   * with `server.fastPath: false` (Apollo's pipeline for every request), from the same
+   * interleaved rounds. Absent in results written before it was measured.
+   */
+  readonly fastPath?: { readonly cpuUsPerReq: number; readonly apolloOnlyCpuUsPerReq: number };
   /** Floorplan ÷ baseline, per metric. */
   readonly ratios: Readonly<Record<BaselineName, { readonly rps: number; readonly cpuUsPerReq: number; readonly p50Ms: number; readonly p99Ms: number; readonly rssMb: number }>>;
   readonly latency: LatencyPhase;
@@ -591,6 +597,15 @@ export function renderMarkdown(results: BenchResults): string {
       ` (${fp.upstreamFailures} failed calls). Core use during its run: server ${fixed(fp.serverCoreBusy * 100, 0)} %, generator core ${fixed(fp.generatorCoreBusy * 100, 0)} %.`,
   );
   if (!fp.panelMatchesStatic) out.push('', "**Floorplan's live panel differed from the baselines' static panel during this run.**");
+  if (results.fastPath !== undefined) {
+    const { cpuUsPerReq, apolloOnlyCpuUsPerReq } = results.fastPath;
+    out.push(
+      '',
+      `Known-operations fast path (same interleaved CPU rounds): ${fixed(cpuUsPerReq, 1)} µs/req with it, ` +
+        `${fixed(apolloOnlyCpuUsPerReq, 1)} µs/req with \`server.fastPath: false\` (Apollo's pipeline for every request): ` +
+        `it saves ${fixed((1 - cpuUsPerReq / apolloOnlyCpuUsPerReq) * 100, 0)} % of a panel's CPU.`,
+    );
+  }
 
   const lat = results.latency;
   const half = lat.halfRate;

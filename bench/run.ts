@@ -973,7 +973,8 @@ async function loadUsers(count: number, floorplan: RunningFloorplan, book: Token
 async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: string[]): Promise<Omit<BenchResults, 'targets' | 'durationSeconds' | 'generatedAt'>> {
   const floors = createBenchFloorsDir();
   try {
-    const [fastPort, slowPort, fpPort, fpSlowPort, rawPort, apolloPort, mercuriusPort, floorPort, floorSlowPort] = (await freePorts(9)) as [
+    const [fastPort, slowPort, fpPort, fpSlowPort, rawPort, apolloPort, mercuriusPort, floorPort, floorSlowPort, fpApolloOnlyPort] = (await freePorts(10)) as [
+      number,
       number,
       number,
       number,
@@ -992,6 +993,12 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     const fpConfig = floorplanConfig(fpEnv);
     const floorplan = startFloorplan('floorplan', fpPort, fpEnv);
     const floorplanSlow = startFloorplan('floorplan-slow', fpSlowPort, floorplanEnv(fpSlowPort, slow.origin, floors.dir));
+    // The same Floorplan with its known-operations fast path off: Apollo's pipeline for every
+    // request. Only in the interleaved CPU rounds, to measure what the fast path saves.
+    const floorplanApolloOnly = startFloorplan('floorplan-apollo-only', fpApolloOnlyPort, {
+      ...floorplanEnv(fpApolloOnlyPort, fast.origin, floors.dir),
+      GRAPHQL_FAST_PATH: 'false',
+    });
     const baselineEnv = (port: number, upstreams = fast.origin) => cleanEnv({ NODE_ENV: 'production', BENCH_PORT: String(port), BENCH_UPSTREAMS: upstreams });
     const baseline = (name: string, port: number, upstreams?: string, label = name): { child: Child; url: string } => ({
       child: startNode(label, `bench/baselines/${name}.ts`, { env: baselineEnv(port, upstreams) }),
@@ -1018,6 +1025,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       fpAnswer,
       workerReady,
       slow.ready.then(() => waitForPanel(floorplanSlow.child, floorplanSlow.url, u1001)),
+      fast.ready.then(() => waitForPanel(floorplanApolloOnly.child, floorplanApolloOnly.url, u1001)),
       slow.ready.then(() => waitForPanel(floorSlow.child, floorSlow.url, u1001)),
       ...BASELINES.map(async ({ key }) => {
         const { child, url } = baselines[key];
@@ -1030,12 +1038,12 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     if (!panelMatchesStatic) {
       warnings.push("Floorplan's live u1001 panel differs from bench/panel.ts's static one (update STATIC_PANEL): the baselines answered different JSON.");
     }
-    for (const child of [floorplan.child, floorplanSlow.child, floorSlow.child, ...Object.values(baselines).map((b) => b.child)]) pin(child, 0);
+    for (const child of [floorplan.child, floorplanSlow.child, floorplanApolloOnly.child, floorSlow.child, ...Object.values(baselines).map((b) => b.child)]) pin(child, 0);
     log(
       `ready: ${users.length} load users; ` +
         (canPin() ? 'servers pinned to core 0, load worker and demo upstreams to core 1' : 'NOT pinned (taskset or a second core missing)'),
     );
-    const servers = [floorplan.child, floorplanSlow.child, floorSlow.child, fast.child, slow.child, ...Object.values(baselines).map((b) => b.child)];
+    const servers = [floorplan.child, floorplanSlow.child, floorplanApolloOnly.child, floorSlow.child, fast.child, slow.child, ...Object.values(baselines).map((b) => b.child)];
 
     const panelVariants = (query: string): RequestVariant[] => users.map((u) => ({ headers: book.headers(u), body: graphqlBody(query) }));
     const job = (name: string, url: string, pids: Record<string, number>, extra: Partial<LoadJob> = {}): LoadJob => ({
@@ -1067,8 +1075,9 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     // CPU µs/req, interleaved: this shared machine's speed drifts by tens of percent over a
     // minute, which one window per server turns into the ratios; round-robin windows do not.
     log(`cpu: ${plan.cpuRounds} interleaved rounds, ${plan.cpuRoundSeconds} s per server per round`);
-    const cpuServers: Array<{ key: 'floorplan' | BaselineName; url: string; pid: number }> = [
+    const cpuServers: Array<{ key: 'floorplan' | 'floorplanApolloOnly' | BaselineName; url: string; pid: number }> = [
       { key: 'floorplan', url: floorplan.url, pid: floorplan.child.pid },
+      { key: 'floorplanApolloOnly', url: floorplanApolloOnly.url, pid: floorplanApolloOnly.child.pid },
       ...BASELINES.map(({ key }) => ({ key, url: baselines[key].url, pid: baselines[key].child.pid })),
     ];
     const cpuTotals = new Map<string, { cpuUs: number; requests: number }>();
@@ -1094,6 +1103,8 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       return total === undefined || total.requests === 0 ? Number.NaN : round(total.cpuUs / total.requests, 1);
     };
     const fpRow = { ...fpRowLong, cpuUsPerReq: interleavedCpu('floorplan') };
+    const fastPath = { cpuUsPerReq: fpRow.cpuUsPerReq, apolloOnlyCpuUsPerReq: interleavedCpu('floorplanApolloOnly') };
+    log(`fast path: ${fastPath.cpuUsPerReq} µs/req with it, ${fastPath.apolloOnlyCpuUsPerReq} µs/req with Apollo's pipeline for every request`);
     for (const { key } of BASELINES) rows[key] = { ...rows[key], cpuUsPerReq: interleavedCpu(key) };
 
     // Scaling: Floorplan only, fast upstreams.
@@ -1324,6 +1335,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       cpuRounds,
       scalingRounds,
       servers: { floorplan: { ...fpRow, overheadP99Ms: latency.halfRate.overheadP99Ms, panelMatchesStatic }, ...rows },
+      fastPath,
       ratios,
       latency,
       scaling,

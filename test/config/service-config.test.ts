@@ -98,6 +98,11 @@ describe('loadServiceConfig environment variables', () => {
     expect(load({ DEMO_UPSTREAMS: value }).demo.enabled).toBe(enabled);
   });
 
+  it('reads GRAPHQL_FAST_PATH as server.fastPath (on by default)', () => {
+    expect(load({}).server.fastPath).toBe(true);
+    expect(load({ GRAPHQL_FAST_PATH: 'false' }).server.fastPath).toBe(false);
+  });
+
   it('override each upstream URL and leave its other settings alone', () => {
     const config = load({
       UPSTREAM_CART_URL: 'http://cart.internal/cart',
