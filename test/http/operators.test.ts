@@ -171,6 +171,24 @@ describe('operators: flags, kill switches, variants, hot reload, preview, decisi
     }
   });
 
+  it('refuses a floors edit whose flag: name is not in the flags file (a typo), with file:line, instead of silently dropping the floor', async () => {
+    const file = join(floorsDir, 'cart-bottom-sheet.yaml');
+    const original = readFileSync(file, 'utf8');
+    const line = original.split('\n').findIndex((l) => l.includes('flag: floor.plus-rebate')) + 1;
+    try {
+      writeFileSync(file, original.replace('version: "2026-11-21.1"', 'version: "2026-11-21.11"').replace('flag: floor.plus-rebate', 'flag: floor.plus-rebat'));
+      const typo = () => logLines.find((l) => JSON.stringify(l).includes('floor.plus-rebat\\"'));
+      await eventually(async () => typo(), (l) => l !== undefined, 3000);
+      expect(JSON.stringify(typo())).toContain(`must name a flag defined in ${flagsFile}`);
+      expect(JSON.stringify(typo())).toContain(`cart-bottom-sheet.yaml:${line})`);
+      const still = await panel();
+      expect(still.layoutVersion).toBe('2026-11-21.1');
+      expect(codes(still)).toContain('plus-rebate');
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+
   it('logs every flag decision and the layout version once per request under the panel’s decisionId', async () => {
     const p = await panel('u1001', { 'x-app-platform': 'ios' });
     expect(p.decisionId).toMatch(/^[0-9a-f-]{36}$/);
