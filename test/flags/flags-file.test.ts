@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.ts';
-import { parseFlagsFile } from '../../src/flags/flag-service.ts';
+import { parseFlagsFile } from '../../src/flags/flags-file.ts';
 import { thrownBy } from '../support/thrown.ts';
 import { exportFile, SHIPPED_FLAGS } from './support.ts';
 
