@@ -15,12 +15,12 @@
  * The file is in Unleash's own export format; its format and checks are {@link parseFlagsFile}'s
  * (flags-file.ts).
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { watch, type FSWatcher } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { InMemStorageProvider, Unleash, type ClientFeaturesResponse, type Context } from 'unleash-client';
 import type { ServiceConfig } from '../config/service-config.ts';
+import { WatchedPath, type WatchedContent } from '../config/watched-path.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Viewer } from '../viewer/viewer.ts';
@@ -45,6 +45,15 @@ export interface FlagServiceOptions {
   readonly startTimeoutMs?: number;
   /** Local mode: how often the file's mtime is checked, for file systems where fs.watch misses edits. Default 1000 ms. */
   readonly pollIntervalMs?: number;
+  /**
+   * Local mode: what a changed file's flag names break for those who use them — the floors naming
+   * a flag the file no longer defines. Any problem rejects the change like an invalid file (the
+   * last good flags keep serving). Not called at start: the layouts, loaded after the flags, check
+   * their names then. Default: no check.
+   */
+  checkNames?(names: ReadonlySet<string>): readonly string[];
+  /** Called after the flags served may have changed: a file change swapped in, or Unleash answering with new flags. */
+  onFlagsChanged?(): void;
 }
 
 /** What a request or the preview reads flags from: an Unleash client or the all-off stand-in. */
@@ -63,6 +72,7 @@ interface LoadedFlags {
   readonly source: FlagSource;
   readonly client: Unleash | undefined;
   readonly count: number;
+  readonly names: ReadonlySet<string>;
 }
 
 /**
@@ -70,7 +80,6 @@ interface LoadedFlags {
  * and with refreshInterval 0 and metrics off the client never tries.
  */
 const OFFLINE_URL = 'http://flags-file.invalid/api/';
-const RELOAD_DEBOUNCE_MS = 100;
 const OFFLINE_LOAD_TIMEOUT_MS = 2_000;
 /** While Unleash keeps failing, one log line per this interval, not one per poll. */
 const REMOTE_ERROR_LOG_INTERVAL_MS = 60_000;
@@ -101,14 +110,8 @@ export class FlagService {
   /** Local mode: false from a rejected edit of the file until it loads again (the served flags are then older than the file). */
   #fileLoaded = false;
 
-  #watcher: FSWatcher | undefined;
-  #pollTimer: NodeJS.Timeout | undefined;
-  #debounceTimer: NodeJS.Timeout | undefined;
-  /** Reloads run one after another, never two at once. */
-  #reloads: Promise<void> = Promise.resolve();
-  /** The file content (or read failure) last handled, so a touch or a repeated poll does nothing. */
-  #lastContent: string | undefined;
-  #lastStatKey: string | undefined;
+  /** Local mode: the watched flags file. */
+  #file: WatchedPath<string> | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(config: FlagsConfig, logger: Logger, options: FlagServiceOptions) {
@@ -159,6 +162,20 @@ export class FlagService {
       .sort();
   }
 
+  /**
+   * The flag names floors may use, or undefined while they are not known: remote mode before
+   * Unleash has answered, with no fallback file.
+   */
+  knownFlagNames(): ReadonlySet<string> | undefined {
+    if (this.mode === 'remote' && this.servingFrom === 'none') return undefined;
+    return new Set(this.flagNames());
+  }
+
+  /** The flags file as messages name it: relative to the root when inside it, else absolute. */
+  get file(): string {
+    return this.#fileShown;
+  }
+
   /** Where flags are served from right now: Unleash, the file, or nothing (all off). */
   get servingFrom(): 'unleash' | 'file' | 'none' {
     if (this.#remote !== undefined && this.#remoteSynchronized) return 'unleash';
@@ -189,11 +206,21 @@ export class FlagService {
   // ---------------------------------------------------------------- local mode
 
   async #startLocal(): Promise<void> {
-    // Stat before reading: an edit landing in between is then seen by the poll, never lost.
-    this.#lastStatKey = await this.#statKey();
+    const file = new WatchedPath<string>({
+      path: this.#filePath,
+      label: `flags file ${this.#fileShown}`,
+      read: () => readFile(this.#filePath, 'utf8'),
+      identify: (content) => [content],
+      onChange: (content) => this.#reload(content),
+      // A check that finds the file as loaded confirms the flags are current (fetchAgeSeconds).
+      onUnchanged: () => this.#fileChecked(this.#fileLoaded),
+      pollIntervalMs: this.#options.pollIntervalMs ?? 1_000,
+      logger: this.#logger,
+    });
+    this.#file = file;
     let content: string;
     try {
-      content = await readFile(this.#filePath, 'utf8');
+      content = await file.read();
     } catch (error) {
       throw new FloorplanError(
         ErrorCode.FLAGS_INVALID,
@@ -201,20 +228,20 @@ export class FlagService {
         { cause: error },
       );
     }
-    this.#lastContent = content;
     const loaded = await this.#load(content);
     this.#swap(loaded);
     this.#fileChecked(true);
-    this.#watch();
+    file.start();
     this.#logger.info({ file: this.#fileShown, flags: loaded.count }, 'flags: serving %d flag(s) from %s (local mode, watched)', loaded.count, this.#fileShown);
   }
 
   /** Parses `content` and starts an offline client for it (none for a file without flags). */
   async #load(content: string): Promise<LoadedFlags> {
     const snapshot = parseFlagsFile(content, this.#fileShown, this.#config.environment);
-    if (snapshot.features.length === 0) return { source: NO_FLAGS, client: undefined, count: 0 };
+    const names = new Set(snapshot.features.map((f) => f.name));
+    if (snapshot.features.length === 0) return { source: NO_FLAGS, client: undefined, count: 0, names };
     const client = await startOfflineClient(snapshot, this.#config, this.#logger);
-    return { source: client, client, count: snapshot.features.length };
+    return { source: client, client, count: snapshot.features.length, names };
   }
 
   #swap(loaded: LoadedFlags): void {
@@ -225,86 +252,32 @@ export class FlagService {
     if (previous !== undefined) destroyClient(previous);
   }
 
-  #watch(): void {
-    const file = basename(this.#filePath);
-    try {
-      // The folder, not the file: editors replace a file by renaming over it, which ends a file watch.
-      this.#watcher = watch(dirname(this.#filePath), { persistent: false }, (_event, name) => {
-        if (name === null || name === file) this.#scheduleReload();
-      });
-      this.#watcher.on('error', (error) => {
-        this.#logger.warn({ err: error }, 'flags: watching %s failed; relying on the mtime poll', this.#fileShown);
-        this.#watcher?.close();
-        this.#watcher = undefined;
-      });
-    } catch (error) {
-      this.#logger.warn({ err: error }, 'flags: cannot watch %s; relying on the mtime poll', this.#fileShown);
-    }
-    this.#pollTimer = setInterval(() => {
-      void this.#statKey().then((key) => {
-        if (key !== this.#lastStatKey) {
-          this.#lastStatKey = key;
-          this.#scheduleReload();
-        } else {
-          this.#fileChecked(this.#fileLoaded);
-        }
-      });
-    }, this.#options.pollIntervalMs ?? 1_000);
-    this.#pollTimer.unref();
-  }
-
-  async #statKey(): Promise<string> {
-    try {
-      const s = await stat(this.#filePath);
-      return `${s.mtimeMs}:${s.size}:${s.ino}`;
-    } catch (error) {
-      return `error:${(error as NodeJS.ErrnoException).code ?? 'unknown'}`;
-    }
-  }
-
-  #scheduleReload(): void {
+  /** A changed flags file (or a read failure): swapped in when valid and consistent with its users, else rejected. */
+  async #reload(content: WatchedContent<string>): Promise<void> {
     if (this.#stopping !== undefined) return;
-    clearTimeout(this.#debounceTimer);
-    this.#debounceTimer = setTimeout(() => {
-      this.#reloads = this.#reloads
-        .then(() => this.#reload())
-        .catch((error: unknown) => this.#logger.error({ err: error }, 'flags: reloading %s failed unexpectedly', this.#fileShown));
-    }, RELOAD_DEBOUNCE_MS);
-    this.#debounceTimer.unref();
-  }
-
-  async #reload(): Promise<void> {
-    if (this.#stopping !== undefined) return;
-    let content: string;
-    try {
-      content = await readFile(this.#filePath, 'utf8');
-    } catch (error) {
-      const marker = `\0unreadable:${(error as NodeJS.ErrnoException).code ?? 'unknown'}`;
-      if (marker === this.#lastContent) return;
-      this.#lastContent = marker;
-      this.#rejected(`cannot read ${this.#fileShown}: ${(error as Error).message}`);
+    if (!content.ok) {
+      this.#rejected(`cannot read ${this.#fileShown}: ${content.error.message}`);
       return;
     }
-    if (content === this.#lastContent) {
-      this.#fileChecked(this.#fileLoaded);
-      return;
-    }
-    this.#lastContent = content;
     let loaded: LoadedFlags;
     try {
-      loaded = await this.#load(content);
+      loaded = await this.#load(content.value);
     } catch (error) {
       this.#rejected((error as Error).message);
       return;
     }
-    if (this.#stopping !== undefined) {
+    // Checked after the await, right before the swap, so no layout change can slip in between.
+    const problems = this.#stopping === undefined ? (this.#options.checkNames?.(loaded.names) ?? []) : [];
+    if (this.#stopping !== undefined || problems.length > 0) {
       if (loaded.client !== undefined) destroyClient(loaded.client);
+      if (problems.length > 0) this.#rejected(`Invalid flags file ${this.#fileShown}:\n- ${problems.join('\n- ')}`);
       return;
     }
     this.#swap(loaded);
     this.#fileChecked(true);
     this.#logger.info({ file: this.#fileShown, flags: loaded.count }, 'flags: reloaded %s, now %d flag(s)', this.#fileShown, loaded.count);
     this.#notify('applied');
+    this.#flagsChanged();
   }
 
   #rejected(message: string): void {
@@ -317,6 +290,14 @@ export class FlagService {
   #fileChecked(current: boolean): void {
     this.#fileLoaded = current;
     if (current) this.#fetchedAt = Date.now();
+  }
+
+  #flagsChanged(): void {
+    try {
+      this.#options.onFlagsChanged?.();
+    } catch (error) {
+      this.#logger.error({ err: error }, 'flags: the onFlagsChanged callback threw');
+    }
   }
 
   #notify(result: 'applied' | 'rejected'): void {
@@ -363,8 +344,12 @@ export class FlagService {
       this.#remoteAnswered();
       this.#logger.info({ url: this.#config.unleashUrl, flags: remote.getFeatureToggleDefinitions().length }, 'flags: serving flags from Unleash');
       settle?.();
+      this.#flagsChanged();
     });
-    remote.on('changed', () => this.#remoteAnswered());
+    remote.on('changed', () => {
+      this.#remoteAnswered();
+      if (this.#remoteSynchronized) this.#flagsChanged();
+    });
     remote.on('unchanged', () => this.#remoteAnswered());
     remote.on('error', (error: Error) => {
       this.#remoteProblem('error', error.message);
@@ -431,12 +416,8 @@ export class FlagService {
   // ---------------------------------------------------------------- shutdown
 
   async #stop(): Promise<void> {
-    clearInterval(this.#pollTimer);
-    clearTimeout(this.#debounceTimer);
-    this.#watcher?.close();
-    this.#watcher = undefined;
     // A reload in flight sees #stopping and discards what it built.
-    await this.#reloads.catch(() => undefined);
+    await this.#file?.stop();
     if (this.#remote !== undefined) destroyClient(this.#remote);
     if (this.#offline !== undefined) destroyClient(this.#offline);
     this.#offline = undefined;
