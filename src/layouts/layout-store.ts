@@ -8,25 +8,27 @@
  *   `resyncIntervalMs` the key is read again, so an instance that missed a message (subscriber
  *   reconnecting, Redis failover) still converges. Local file edits are then ignored, with a log
  *   line saying so.
- * - **The floors folder** otherwise (no Redis, or nothing published): watched with fs.watch and a
- *   stat poll, because fs.watch misses events on some filesystems (network mounts, some
- *   container overlays) and editors that save by rename replace the inode it was watching.
+ * - **The floors folder** otherwise (no Redis, or nothing published): followed by a
+ *   {@link WatchedPath} (fs.watch and a stat poll, debounced, compared by content).
  *
  * Every change is all or nothing: each file of the new set is compiled with
- * {@link compileFloorsFile}, and one problem anywhere keeps the whole last good set serving.
+ * {@link compileFloorsFile}, then passes {@link LayoutStoreOptions.check} (the server checks flag
+ * names there), and one problem anywhere keeps the whole last good set serving.
  * Redis being down, at start or later, never stops serving: the last good set stays (the
  * files, when Redis could not be read at start).
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { AppsConfig } from '../config/service-config.ts';
+import { WatchedPath, type WatchedContent } from '../config/watched-path.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import type { Logger } from '../observability/logger.ts';
 import { closeRedis, openRedis } from '../redis/client.ts';
 import { compileFloorsSources, FLOORS_FILE, layoutInvalid, readFloorsDir, type FloorsSource, type LayoutSet } from './floors-config.ts';
+import { layoutRedisKeys, parsePublishedLayouts, type LayoutRedisKeys } from './published-layouts.ts';
+
+export { layoutRedisKeys, type LayoutRedisKeys, type PublishedLayouts } from './published-layouts.ts';
 
 /** Where the set being served came from. */
 export type LayoutSource = 'file' | 'redis';
@@ -75,37 +77,18 @@ export interface LayoutStoreOptions {
   readonly pollIntervalMs?: number;
   readonly logger: Logger;
   /**
+   * Checks a compiled set must also pass, at start and on every change; any problem rejects the set
+   * like an invalid file. The server passes the flag-name check here (local flags mode: a floor
+   * naming a flag the flags file does not define). Default: none.
+   */
+  check?(layouts: LayoutSet): readonly string[];
+  /**
    * Called after each attempt to swap in a changed set (not for the first read of the files at
    * start): with the source of the change and whether it is now served. A throw is logged and ignored.
    */
   onReload?(source: LayoutSource, result: LayoutReloadResult, detail: LayoutReloadDetail): void;
 }
 
-/** Key and channel names under a prefix; the wire contract between floors:publish and every instance. */
-export interface LayoutRedisKeys {
-  /** String key holding the published set as JSON ({@link PublishedLayouts}). */
-  readonly layouts: string;
-  /** Counter the next revision is taken from. */
-  readonly revision: string;
-  /** Pub/sub channel; each message is the revision just published. */
-  readonly channel: string;
-}
-
-export function layoutRedisKeys(keyPrefix: string): LayoutRedisKeys {
-  return { layouts: `${keyPrefix}layouts`, revision: `${keyPrefix}layouts:revision`, channel: `${keyPrefix}layouts:changed` };
-}
-
-/** The JSON stored under {@link LayoutRedisKeys.layouts}. */
-export interface PublishedLayouts {
-  /** Increases with every publish. */
-  readonly revision: number;
-  /** ISO 8601 time of the publish. */
-  readonly publishedAt: string;
-  /** File name ("cart-bottom-sheet.yaml") to its full YAML source. */
-  readonly files: Readonly<Record<string, string>>;
-}
-
-const DEBOUNCE_MS = 100;
 const DEFAULT_POLL_INTERVAL_MS = 500;
 
 /**
@@ -129,36 +112,7 @@ export function whenRedisReady(redis: Redis, timeoutMs: number): Promise<Error |
   });
 }
 
-/**
- * Parses the published JSON; a problem is returned as one message naming the key, the
- * contract and what was found, so a hand-edited key is rejected like a bad file.
- */
-function parsePublished(raw: string, key: string): { ok: true; value: PublishedLayouts } | { ok: false; problem: string } {
-  const bad = (what: string, got: unknown) => ({
-    ok: false as const,
-    problem: `Redis key ${key} ${what}, but got: ${JSON.stringify(got)?.slice(0, 120) ?? String(got)}`,
-  });
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return bad('must hold JSON', raw);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('must hold {revision, publishedAt, files}', value);
-  const { revision, publishedAt, files } = value as Record<string, unknown>;
-  if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 1) return bad('must have a positive integer `revision`', revision);
-  if (typeof publishedAt !== 'string') return bad('must have an ISO time `publishedAt`', publishedAt);
-  if (typeof files !== 'object' || files === null || Array.isArray(files)) return bad('must have `files` mapping file names to YAML', files);
-  const entries = Object.entries(files);
-  if (entries.length === 0) return bad('`files` must hold at least one <scene>.yaml', files);
-  for (const [name, source] of entries) {
-    if (!/^[^/\\]+\.ya?ml$/.test(name)) return bad('`files` must be named <scene>.yaml', name);
-    if (typeof source !== 'string') return bad(`\`files["${name}"]\` must be the file's YAML text`, source);
-  }
-  return { ok: true, value: { revision, publishedAt, files: files as Record<string, string> } };
-}
-
-/** A content identity, so a re-read that finds the same bytes (poll and fs.watch both firing) is a no-op. */
+/** A content identity, so a resync that finds the same published value is a no-op. */
 function fingerprint(parts: readonly string[]): string {
   const hash = createHash('sha256');
   for (const part of parts) hash.update(`${part.length}:${part}`);
@@ -187,16 +141,12 @@ export class LayoutStore {
    * set is published, the files are not the source.
    */
   private published: string | null | undefined;
-  /** Fingerprint of the floors files last considered. */
-  private filesSeen: string | undefined;
-  /** names, mtimes and sizes at the last poll. */
-  private filesStat = '';
+  /** The floors folder; followed for changes only when `watch`, read again on demand either way. */
+  private readonly files: WatchedPath<FloorsSource[]>;
 
   private client: Redis | undefined;
   private subscriber: Redis | undefined;
-  private watcher: FSWatcher | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
-  private debounce: NodeJS.Timeout | undefined;
   /** Every load runs on this chain, one at a time, so a file reload and a Redis sync never interleave. */
   private chain: Promise<void> = Promise.resolve();
   private readonly queued = new Set<LayoutSource>();
@@ -207,6 +157,18 @@ export class LayoutStore {
     this.options = options;
     this.redisOptions = options.redis !== undefined && options.redis.url !== '' ? options.redis : undefined;
     this.keys = this.redisOptions === undefined ? undefined : layoutRedisKeys(this.redisOptions.keyPrefix);
+    this.files = new WatchedPath({
+      path: options.dir,
+      entries: FLOORS_FILE,
+      label: `floors folder ${options.dir}`,
+      read: () => readFloorsDir(options.dir),
+      identify: (sources) => sources.flatMap((s) => [s.name, s.source]),
+      onChange: (content) => this.filesChanged(content),
+      // On the same chain as the Redis syncs, so a file reload and a Redis sync never interleave.
+      run: (check) => void this.enqueue('file', check),
+      pollIntervalMs: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+      logger: options.logger,
+    });
   }
 
   /**
@@ -218,10 +180,6 @@ export class LayoutStore {
   static async start(options: LayoutStoreOptions): Promise<LayoutStore> {
     if (!Number.isInteger(options.resyncIntervalMs) || options.resyncIntervalMs <= 0) {
       throw new TypeError(`resyncIntervalMs must be a positive whole number of milliseconds, but got: ${String(options.resyncIntervalMs)}`);
-    }
-    const poll = options.pollIntervalMs;
-    if (poll !== undefined && (!Number.isInteger(poll) || poll <= 0)) {
-      throw new TypeError(`pollIntervalMs must be a positive whole number of milliseconds, but got: ${String(poll)}`);
     }
     const store = new LayoutStore(options);
     try {
@@ -253,8 +211,7 @@ export class LayoutStore {
     this.stopping ??= (async () => {
       this.stopped = true;
       for (const timer of this.timers) clearInterval(timer);
-      clearTimeout(this.debounce);
-      this.watcher?.close();
+      await this.files.stop();
       await Promise.all([this.subscriber, this.client].map((r) => (r === undefined ? undefined : closeRedis(r))));
       await this.chain;
     })();
@@ -263,13 +220,9 @@ export class LayoutStore {
 
   private async load(): Promise<void> {
     const { logger } = this.options;
-    // Stat before reading, so an edit landing while we start is seen by the first poll.
-    this.filesStat = this.statFiles();
     let filesError: FloorplanError | undefined;
     try {
-      const sources = readFloorsDir(this.options.dir);
-      this.filesSeen = fingerprint(sources.flatMap((s) => [s.name, s.source]));
-      const compiled = compileFloorsSources(sources, this.options.registry, this.options.locales, this.options.apps);
+      const compiled = this.compile(await this.files.read());
       if (compiled.layouts === undefined) filesError = layoutInvalid(compiled.problems);
       else this.layouts = compiled.layouts;
     } catch (error) {
@@ -291,7 +244,7 @@ export class LayoutStore {
     } else if (filesError !== undefined) {
       logger.warn({ code: filesError.code }, `the floors files are invalid; serving the set published to Redis instead:\n${filesError.message}`);
     }
-    if (this.options.watch) this.watchFiles();
+    if (this.options.watch) this.files.start();
     logger.info({ source: this.servedFrom, revision: this.servedRevision, versions: versions(this.layouts) }, 'layouts loaded');
   }
 
@@ -354,16 +307,16 @@ export class LayoutStore {
       this.published = null;
       if (wasPublished) {
         this.options.logger.warn({ key: keys.layouts }, 'no layouts are published in Redis any more; the floors files are the source again');
-        this.reloadFromFiles(true);
+        await this.files.check(true);
       }
       return;
     }
     const seen = fingerprint([raw]);
     if (seen === this.published) return;
     this.published = seen;
-    const parsed = parsePublished(raw, keys.layouts);
+    const parsed = parsePublishedLayouts(raw, keys.layouts);
     if (!parsed.ok) {
-      this.reject('redis', 0, [parsed.problem]);
+      this.reject('redis', 0, parsed.problems);
       return;
     }
     const { revision, files } = parsed.value;
@@ -371,26 +324,21 @@ export class LayoutStore {
     const sources = Object.keys(files)
       .sort()
       .map((name) => ({ name, file: `floors/${name}`, source: files[name] as string }));
-    const compiled = compileFloorsSources(sources, this.options.registry, this.options.locales, this.options.apps);
+    const compiled = this.compile(sources);
     if (compiled.layouts === undefined) this.reject('redis', revision, compiled.problems);
     else this.apply('redis', revision, compiled.layouts, { publishedAt: parsed.value.publishedAt });
   }
 
-  /** Reads the floors files; `force` re-applies them even when they are unchanged (Redis stopped being the source). */
-  private reloadFromFiles(force: boolean): void {
-    let sources: FloorsSource[] | undefined;
-    let seen: string;
-    let problems: readonly string[] = [];
-    try {
-      sources = readFloorsDir(this.options.dir);
-      seen = fingerprint(sources.flatMap((s) => [s.name, s.source]));
-    } catch (error) {
-      if (!(error instanceof FloorplanError)) throw error;
-      problems = [error.message];
-      seen = fingerprint(problems);
-    }
-    if (!force && seen === this.filesSeen) return;
-    this.filesSeen = seen;
+  /** Compiles a set and runs the owner's checks on it: the layouts, or every problem. */
+  private compile(sources: readonly FloorsSource[]): ReturnType<typeof compileFloorsSources> {
+    const compiled = compileFloorsSources(sources, this.options.registry, this.options.locales, this.options.apps);
+    if (compiled.layouts === undefined || this.options.check === undefined) return compiled;
+    const problems = this.options.check(compiled.layouts);
+    return problems.length > 0 ? { layouts: undefined, problems } : compiled;
+  }
+
+  /** The floors files changed (or were asked for again after Redis stopped being the source). */
+  private filesChanged(content: WatchedContent<FloorsSource[]>): void {
     if (typeof this.published === 'string') {
       this.options.logger.info(
         { dir: this.options.dir, revision: this.servedRevision },
@@ -398,11 +346,12 @@ export class LayoutStore {
       );
       return;
     }
-    if (sources === undefined) {
-      this.reject('file', 0, problems);
+    if (!content.ok) {
+      if (!(content.error instanceof FloorplanError)) throw content.error;
+      this.reject('file', 0, [content.error.message]);
       return;
     }
-    const compiled = compileFloorsSources(sources, this.options.registry, this.options.locales, this.options.apps);
+    const compiled = this.compile(content.value);
     if (compiled.layouts === undefined) this.reject('file', 0, compiled.problems);
     else this.apply('file', 0, compiled.layouts);
   }
@@ -429,50 +378,6 @@ export class LayoutStore {
       this.options.onReload?.(source, result, detail);
     } catch (error) {
       this.options.logger.error({ err: error }, 'onReload hook threw; ignored');
-    }
-  }
-
-  private watchFiles(): void {
-    const { dir, logger } = this.options;
-    const schedule = () => {
-      if (this.stopped) return;
-      clearTimeout(this.debounce);
-      // Editors write in bursts (truncate, write, rename, chmod): read once they are done.
-      this.debounce = setTimeout(() => void this.enqueue('file', async () => this.reloadFromFiles(false)), DEBOUNCE_MS);
-    };
-    try {
-      this.watcher = watch(dir, { persistent: false }, (_event, name) => {
-        if (name === null || FLOORS_FILE.test(name)) schedule();
-      });
-      this.watcher.on('error', (error: Error) => {
-        logger.warn({ dir, err: error.message }, 'fs.watch on the floors folder failed; polling it instead');
-        this.watcher?.close();
-        this.watcher = undefined;
-      });
-    } catch (error) {
-      logger.warn({ dir, err: (error as Error).message }, 'fs.watch unavailable for the floors folder; polling it instead');
-    }
-    const poll = setInterval(() => {
-      const stat = this.statFiles();
-      if (stat === this.filesStat) return;
-      this.filesStat = stat;
-      schedule();
-    }, this.options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
-    this.timers.push(poll.unref());
-  }
-
-  /** Names, mtimes and sizes of the floors files: cheap enough to take every poll. */
-  private statFiles(): string {
-    try {
-      const names = readdirSync(this.options.dir).filter((n) => FLOORS_FILE.test(n)).sort();
-      return names
-        .map((name) => {
-          const stat = statSync(join(this.options.dir, name), { throwIfNoEntry: false });
-          return `${name}:${stat?.mtimeMs ?? '-'}:${stat?.size ?? '-'}`;
-        })
-        .join('|');
-    } catch (error) {
-      return `unreadable:${(error as NodeJS.ErrnoException).code ?? ''}`;
     }
   }
 }

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import type { AppsConfig } from '../config/service-config.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import { compileFloorsSources, layoutInvalid, readFloorsDir } from './floors-config.ts';
-import { layoutRedisKeys } from './layout-store.ts';
+import { layoutRedisKeys } from './published-layouts.ts';
 
 export interface PublishLayoutsOptions {
   /** The floors folder to publish (absolute, or relative to the working directory). */
