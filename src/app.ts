@@ -22,6 +22,8 @@ import type { GraphQLContext } from './graphql/context.ts';
 import { createPreviewHandler } from './operators/preview.ts';
 import { AdmissionController } from './http/admission.ts';
 import { createHttpServer } from './http/server.ts';
+import { createUnknownFlagReporter, removedFlagProblems, unknownFlagProblems } from './layouts/flag-names.ts';
+import type { LayoutSet } from './layouts/floors-config.ts';
 import { LayoutStore } from './layouts/layout-store.ts';
 import type { Violation } from './loaders/answer-checks.ts';
 import { RequestPipeline } from './pipeline/request-pipeline.ts';
@@ -79,6 +81,22 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
   if (redis !== undefined) releases.push(() => closeRedis(redis));
 
   try {
+    // Flags before layouts: the flag names floors use are checked against them (layouts/flag-names.ts).
+    // The layouts exist only once the flags have started; until then the flags' hooks have nothing to check.
+    let started: LayoutStore | undefined;
+    const reportUnknownFlags = createUnknownFlagReporter(logger, metrics);
+    const flags = await FlagService.start(config.flags, logger, {
+      root,
+      // Local mode: a flags edit that removes a flag a floor still names is refused, like a floors edit naming an unknown one.
+      checkNames: (names) => (started === undefined ? [] : removedFlagProblems(started.current(), names)),
+      // Remote mode: flags appear in Unleash after the floors that use them; re-check when they change.
+      onFlagsChanged: () => {
+        if (started !== undefined && flags.mode === 'remote') reportUnknownFlags(started.current(), flags.knownFlagNames());
+      },
+    });
+    releases.push(() => flags.stop());
+    metrics.watchFlags(flags);
+
     const layouts = await LayoutStore.start({
       dir: resolve(root, config.floors.dir),
       registry,
@@ -88,17 +106,18 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       redis: config.redis,
       resyncIntervalMs: config.layouts.resyncIntervalMs,
       logger,
+      // Local mode: a floor naming a flag the flags file does not define is an error with its file:line.
+      ...(flags.mode === 'local' ? { check: (set: LayoutSet) => unknownFlagProblems(set, flags.knownFlagNames() ?? new Set(), flags.file) } : {}),
       onReload: (source, result, detail) => {
         metrics.layoutReload(source, result);
         if (result === 'applied') metrics.layoutRevision(detail.revision);
+        if (result === 'applied' && started !== undefined && flags.mode === 'remote') reportUnknownFlags(started.current(), flags.knownFlagNames());
       },
     });
+    started = layouts;
     releases.push(() => layouts.stop());
     metrics.layoutRevision(layouts.revision());
-
-    const flags = await FlagService.start(config.flags, logger, { root });
-    releases.push(() => flags.stop());
-    metrics.watchFlags(flags);
+    if (flags.mode === 'remote') reportUnknownFlags(layouts.current(), flags.knownFlagNames());
 
     const httpClients =
       deps.clients ??

@@ -3,16 +3,20 @@
  *   npm run -s floors:check   [-- --dir <folder>]   validate every floors file
  *   npm run -s floors:publish [-- --dir <folder>]   validate, then publish to Redis (REDIS_URL)
  *                                                  for every running instance to swap in
- * The folder defaults to config `floors.dir`. Problems go to stderr, one per line.
+ * The folder defaults to config `floors.dir`. Problems go to stderr, one per line. With no Unleash
+ * URL configured, every floor's `flag` must also be defined in the flags file (`flags.bootstrapFile`).
  * Exit codes: 0 valid (and published); 1 invalid floors files, nothing published;
  * 2 usage, config or Redis connection error.
  */
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig, type ServiceConfig } from '../config/service-config.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
+import { parseFlagsFile } from '../flags/flags-file.ts';
 import { defaultBuilders } from '../floors/builders/index.ts';
 import { createBuilderRegistry, type BuilderRegistry } from '../floors/registry.ts';
+import { unknownFlagProblems } from '../layouts/flag-names.ts';
 import type { LayoutSet } from '../layouts/floors-config.ts';
 import { compileFloorsSources, readFloorsDir } from '../layouts/floors-config.ts';
 import { whenRedisReady } from '../layouts/layout-store.ts';
@@ -57,7 +61,27 @@ function validate({ config, dir, registry }: Context): LayoutSet {
   }
   const compiled = compileFloorsSources(sources, registry, config.floors.locales, config.apps);
   if (compiled.layouts === undefined) throw new InvalidFloors(compiled.problems);
+  const flagProblems = checkFlagNames(config, compiled.layouts);
+  if (flagProblems.length > 0) throw new InvalidFloors(flagProblems);
   return compiled.layouts;
+}
+
+/**
+ * Local flags mode: every flag a floor names must be in the flags file, as the server requires at
+ * load. Remote mode: not checked here — a flag may be created in Unleash after the floor, and the
+ * server reports it (floorplan_layout_unknown_flags) instead of refusing it.
+ */
+function checkFlagNames(config: ServiceConfig, layouts: LayoutSet): readonly string[] {
+  if (config.flags.unleashUrl !== '') return [];
+  const path = resolve(config.flags.bootstrapFile);
+  const shown = relative(process.cwd(), path).startsWith('..') ? path : relative(process.cwd(), path);
+  let names: ReadonlySet<string>;
+  try {
+    names = new Set(parseFlagsFile(readFileSync(path, 'utf8'), shown, config.flags.environment).features.map((f) => f.name));
+  } catch (error) {
+    throw new UsageError(`cannot check the floors' flag names: with no Unleash URL configured they must be in ${shown}, but it ${error instanceof FloorplanError ? `is invalid:\n${error.message}` : `cannot be read: ${(error as Error).message}`}`);
+  }
+  return unknownFlagProblems(layouts, names, shown);
 }
 
 function check(context: Context): void {

@@ -13,7 +13,7 @@ import { basename, isAbsolute, join, relative } from 'node:path';
 import { compare, valid } from 'semver';
 import { z } from 'zod';
 import { deepFreeze, type AppsConfig } from '../config/service-config.ts';
-import { integer, LocatedYaml, valueAt, type YamlProblem } from '../config/validate-yaml.ts';
+import { formatPath, integer, LocatedYaml, valueAt, type YamlProblem } from '../config/validate-yaml.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { FloorBuilder } from '../floors/builder.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
@@ -63,6 +63,16 @@ export interface StyleToken {
   readonly fallback: string | null;
 }
 
+/** A flag a floors file names — a floor's `flag` or the layout's `layoutFlag` — and where. */
+export interface FlagReference {
+  readonly flag: string;
+  /** e.g. `floors[5].flag`, `variants.compact.floors[2].flag`, `layoutFlag`. */
+  readonly path: string;
+  /** "(floors/cart-bottom-sheet.yaml:54)"-style location: the file and 1-based line. */
+  readonly file: string;
+  readonly line: number | undefined;
+}
+
 /** One version of a scene's floors: the default one, or a variant picked by the layout flag. */
 export interface LayoutVersion {
   /** What `layoutVersion` reports. */
@@ -83,6 +93,8 @@ export interface CompiledLayout extends LayoutVersion {
   readonly variants: Readonly<Record<string, LayoutVersion>>;
   /** Tokens newer than some clients, by token. Tokens not listed are known to every client. */
   readonly styles: Readonly<Record<string, StyleToken>>;
+  /** Every flag the file names, in file order: what the flag-name check (flag-names.ts) reads. */
+  readonly flagReferences: readonly FlagReference[];
 }
 
 const CODE = /^[a-z][a-z0-9_-]*$/;
@@ -277,6 +289,13 @@ export function compileFloorsFile(
     variants[name] = { version: String(variant.version), floors: compileList(variant.floors, list.path, list.checked) };
   });
   const version = config.version !== undefined ? String(config.version) : `sha-${sha12(source)}`;
+  const flagReferences: FlagReference[] = [];
+  const reference = (flag: string | undefined, path: PropertyKey[]) => {
+    if (flag !== undefined) flagReferences.push({ flag, path: formatPath(path), file, line: yaml.lineOf(path) });
+  };
+  reference(config.layoutFlag, ['layoutFlag']);
+  config.floors.forEach((floor, i) => reference(floor.flag, ['floors', i, 'flag']));
+  for (const [name, variant] of Object.entries(config.variants)) variant.floors.forEach((floor, i) => reference(floor.flag, ['variants', name, 'floors', i, 'flag']));
   // Builders are already frozen by the registry, so deepFreeze stops at them.
   return {
     layout: deepFreeze({
@@ -287,6 +306,7 @@ export function compileFloorsFile(
       layoutFlag: config.layoutFlag,
       variants,
       styles: config.styles,
+      flagReferences: byLineOf(flagReferences),
     }),
     problems: [],
   };
@@ -449,6 +469,10 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
 /** Problems in file order, so an operator can fix them top to bottom; a stable sort keeps ties in check order. */
 function byLine(problems: YamlProblem[]): YamlProblem[] {
   return [...problems].sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
+}
+
+function byLineOf(references: FlagReference[]): FlagReference[] {
+  return [...references].sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
 }
 
 function sha12(source: string): string {

@@ -44,6 +44,11 @@ export interface FloorplanMetrics {
   layoutReload(source: 'file' | 'redis', result: 'applied' | 'rejected'): void;
   /** Records the published layouts revision being served; 0 while the local floors files are. */
   layoutRevision(revision: number): void;
+  /**
+   * Sets floorplan_layout_unknown_flags to exactly these references: floors (or layouts) naming a
+   * flag that Unleash does not define (remote flags mode; in local mode such a layout is refused).
+   */
+  layoutUnknownFlags(unknown: ReadonlyArray<{ readonly scene: string; readonly flag: string }>): void;
 }
 
 /** `l1`: the in-process lru-cache; `l2`: Redis, shared by every instance. */
@@ -135,6 +140,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
   const layoutRevisionGauge = new Gauge({
     name: 'floorplan_layout_revision',
     help: 'Revision of the layouts published to Redis that this instance serves; 0 while it serves its local floors files.',
+    registers: [registry],
+  });
+  const layoutUnknownFlagsGauge = new Gauge({
+    name: 'floorplan_layout_unknown_flags',
+    help: 'References, by scene and flag, from the layouts served to a flag Unleash does not define (remote flags mode): such a floor is never shown. 0 series: every name is known.',
+    labelNames: ['scene', 'flag'] as const,
     registers: [registry],
   });
 
@@ -258,6 +269,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
     },
     layoutRevision(revision) {
       layoutRevisionGauge.set(revision);
+    },
+    layoutUnknownFlags(unknown) {
+      // Replaced as a whole: a name that became known (or a floor that went) leaves no stale series.
+      layoutUnknownFlagsGauge.reset();
+      for (const { scene, flag } of unknown) layoutUnknownFlagsGauge.inc({ scene, flag });
     },
   };
 }

@@ -108,6 +108,20 @@ describe('npm run floors:check', () => {
     ]);
   });
 
+  it('exits 1 on a floor naming a flag the flags file does not define (a typo), with its file:line', async () => {
+    const shipped = readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml'), 'utf8');
+    const dir = floorsDir({ 'cart-bottom-sheet.yaml': shipped.replace('flag: floor.plus-rebate', 'flag: floor.plus-rebat') });
+    const line = shipped.split('\n').findIndex((l) => l.includes('flag: floor.plus-rebate')) + 1;
+    const known = (JSON.parse(readFileSync(join(ROOT, 'config', 'flags.json'), 'utf8')) as { features: Array<{ name: string }> }).features.map((f) => f.name).sort();
+    const run = await floors(['check', '--dir', dir]);
+    expect(run.code).toBe(1);
+    expect(run.stderr.split('\n')).toEqual([
+      `\`floors[6].flag\` must name a flag defined in config/flags.json (${known.join(', ')}), but got: "floor.plus-rebat" (${join(dir, 'cart-bottom-sheet.yaml')}:${line})`,
+      'floors are invalid: 1 problem(s)',
+      '',
+    ]);
+  });
+
   it('exits 1 on a folder with no floors file', async () => {
     const dir = floorsDir({ 'notes.txt': 'nothing here' });
     const run = await floors(['check', '--dir', dir]);
