@@ -189,6 +189,20 @@ describe('operators: flags, kill switches, variants, hot reload, preview, decisi
     }
   });
 
+  it('refuses a flags-file edit that removes a flag a floor still names, and keeps the last good flags', async () => {
+    const flags = JSON.parse(ORIGINAL_FLAGS) as { features: Array<{ name: string }>; featureStrategies: Array<{ featureName: string }>; featureEnvironments: Array<{ name: string }> };
+    const without = (list: Array<Record<string, unknown>>, key: string) => list.filter((e) => e[key] !== 'floor.plus-rebate');
+    flags.features = without(flags.features, 'name') as typeof flags.features;
+    flags.featureStrategies = without(flags.featureStrategies, 'featureName') as typeof flags.featureStrategies;
+    flags.featureEnvironments = without(flags.featureEnvironments, 'name') as typeof flags.featureEnvironments;
+    writeFileSync(flagsFile, JSON.stringify(flags, null, 2));
+    const refused = () => logLines.find((l) => JSON.stringify(l).includes('`floor.plus-rebate` must stay defined while a floors file names it'));
+    await eventually(async () => refused(), (l) => l !== undefined, 3000);
+    expect(JSON.stringify(refused())).toMatch(/cart-bottom-sheet\.yaml:\d+\)/);
+    expect(h.server.flags.flagNames()).toContain('floor.plus-rebate');
+    expect(codes(await panel())).toContain('plus-rebate');
+  });
+
   it('logs every flag decision and the layout version once per request under the panel’s decisionId', async () => {
     const p = await panel('u1001', { 'x-app-platform': 'ios' });
     expect(p.decisionId).toMatch(/^[0-9a-f-]{36}$/);
