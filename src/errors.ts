@@ -1,17 +1,30 @@
 /**
- * The one error catalogue.
+ * The one error catalogue, in the style of fastify's `errors.js`.
  *
  * Internal errors carry a stable `code` (`FLOORPLAN_ERR_<AREA>_<PROBLEM>`) that logs, metrics
- * and operators can key on; the message states the contract, then what was received.
- * Client-facing GraphQL errors carry `extensions.code` from {@link ClientErrorCode}.
- * `test/errors.test.ts` checks every code here is documented in docs/errors.md.
+ * and operators can key on. {@link ERRORS} gives each code, once, its message template (named
+ * `{parameters}`; the message states the contract, then what was received), the client code
+ * and the HTTP status a client gets for it. Client-facing GraphQL errors carry
+ * `extensions.code` from {@link ClientErrorCode}; {@link CLIENT_ERRORS} gives each its HTTP
+ * status and headers. {@link toClientError} is the one function that turns anything thrown
+ * into what a client sees: every path that answers an error (Apollo's, the known-operations
+ * fast path, the HTTP layer) goes through it, and nothing maps codes again elsewhere.
+ *
+ * Hand-written rather than `@fastify/error`: that package makes one Error class per code with
+ * a positional `%s` message and a status, but Floorplan's entries are its own data — a client
+ * code, a status that differs from the client code's own (413 vs 400), the argument at fault,
+ * a message the client sees instead of the operator's — and the templates' named parameters
+ * are checked by the type checker at every `new FloorplanError(code, params)`.
+ *
+ * `test/errors.test.ts` checks every code here against docs/errors.md, status included, in
+ * both directions.
  */
 
 /** Codes a mobile client may see in `errors[].extensions.code`. */
 export const ClientErrorCode = {
   /** The bearer token is missing, malformed, forged, expired or for another audience. */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
-  /** An argument is invalid: unknown scene, a SKU not in the caller's cart. */
+  /** An argument or variable is invalid: unknown scene, a SKU not in the caller's cart, a variable of the wrong type. */
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   /** The request is not valid GraphQL over HTTP (bad JSON, too large, wrong method). */
   BAD_REQUEST: 'BAD_REQUEST',
@@ -28,8 +41,49 @@ export const ClientErrorCode = {
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** Anything unexpected; the detail is logged, never sent. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  /** Apollo's: the query does not parse. */
+  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
+  /** Apollo's: the query does not validate against the schema (or is an operation type Floorplan does not serve). */
+  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
+  /** Apollo's: `operationName` names no operation of the document, or several operations came without one. */
+  OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
+  /** Apollo's: a hash-only persisted query whose text this server does not have; send the text once. */
+  PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',
+  /** Apollo's: persisted queries are off. Floorplan always serves them, so a client should never see it. */
+  PERSISTED_QUERY_NOT_SUPPORTED: 'PERSISTED_QUERY_NOT_SUPPORTED',
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
+
+/** What each client code means over HTTP. */
+export interface ClientErrorSpec {
+  /**
+   * The HTTP status when this error fails the whole request. A field error (a resolver refusing
+   * its argument, a masked fault in one field) answers 200 whatever its code: the rest of
+   * `data` is good. An entry of {@link ERRORS} may override it (413 is a BAD_REQUEST too).
+   */
+  readonly status: number;
+  /** Sent with `WWW-Authenticate: Bearer`. */
+  readonly challenge?: true;
+  /** Sent with `Retry-After` (whole seconds); `retryAfterMs` also adds it, in ms, to the extensions. */
+  readonly retryAfter?: 'header' | 'header-and-extension';
+}
+
+/** The client codes, each with its HTTP meaning. Apollo's own codes are shown as Apollo sends them. */
+export const CLIENT_ERRORS: { readonly [C in ClientErrorCode]: ClientErrorSpec } = {
+  UNAUTHENTICATED: { status: 401, challenge: true },
+  BAD_USER_INPUT: { status: 400 },
+  BAD_REQUEST: { status: 400 },
+  RATE_LIMITED: { status: 429, retryAfter: 'header-and-extension' },
+  QUERY_TOO_COMPLEX: { status: 400 },
+  OVERLOADED: { status: 503, retryAfter: 'header-and-extension' },
+  SERVICE_UNAVAILABLE: { status: 503, retryAfter: 'header' },
+  INTERNAL_SERVER_ERROR: { status: 500 },
+  GRAPHQL_PARSE_FAILED: { status: 400 },
+  GRAPHQL_VALIDATION_FAILED: { status: 400 },
+  OPERATION_RESOLUTION_FAILURE: { status: 400 },
+  PERSISTED_QUERY_NOT_FOUND: { status: 200 },
+  PERSISTED_QUERY_NOT_SUPPORTED: { status: 200 },
+};
 
 /** Stable internal error codes, one per area and problem. */
 export const ErrorCode = {
@@ -67,6 +121,8 @@ export const ErrorCode = {
   UPSTREAM_INCONSISTENT: 'FLOORPLAN_ERR_UPSTREAM_INCONSISTENT',
   /** `selectedSkuIds` named a SKU that is not in the caller's own cart. */
   SELECTION_NOT_IN_CART: 'FLOORPLAN_ERR_SELECTION_NOT_IN_CART',
+  /** `selectedSkuIds` listed more SKUs than any cart holds. */
+  SELECTION_TOO_LARGE: 'FLOORPLAN_ERR_SELECTION_TOO_LARGE',
   /** Money arithmetic would leave exact integer range or mix currencies. */
   MONEY_INVALID: 'FLOORPLAN_ERR_MONEY_INVALID',
   /** A bearer token failed verification. */
@@ -75,22 +131,275 @@ export const ErrorCode = {
   AUTH_KEYS_UNAVAILABLE: 'FLOORPLAN_ERR_AUTH_KEYS_UNAVAILABLE',
   /** No bearer token was sent. */
   AUTH_MISSING_TOKEN: 'FLOORPLAN_ERR_AUTH_MISSING_TOKEN',
+  /** The user's rate limit refused the request. */
+  REQUEST_RATE_LIMITED: 'FLOORPLAN_ERR_REQUEST_RATE_LIMITED',
+  /** Admission control refused the request: it could not start within its queue wait. */
+  REQUEST_OVERLOADED: 'FLOORPLAN_ERR_REQUEST_OVERLOADED',
+  /** A query limit (depth, aliases, cost, tokens, introspection depth) refused the query before it ran. */
+  QUERY_TOO_COMPLEX: 'FLOORPLAN_ERR_QUERY_TOO_COMPLEX',
+  /** A variable the operation's definitions refuse: missing, null where non-null, of the wrong type. */
+  QUERY_VARIABLE_INVALID: 'FLOORPLAN_ERR_QUERY_VARIABLE_INVALID',
   /** The HTTP request body exceeded the configured limit. */
   HTTP_BODY_TOO_LARGE: 'FLOORPLAN_ERR_HTTP_BODY_TOO_LARGE',
   /** The HTTP request body was not valid JSON. */
   HTTP_BAD_JSON: 'FLOORPLAN_ERR_HTTP_BAD_JSON',
+  /** No route for the requested path. */
+  HTTP_NO_ROUTE: 'FLOORPLAN_ERR_HTTP_NO_ROUTE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** Base of every error Floorplan raises on purpose. */
-export class FloorplanError extends Error {
-  readonly code: ErrorCode;
+/** One catalogue entry: what the operator reads, and what the client gets instead. */
+export interface ErrorSpec {
+  /**
+   * The message, with `{name}` for each parameter (see {@link MessageParams}). A code that
+   * covers several contracts (a config file with many problems) has a slot for the one broken.
+   */
+  readonly message: string;
+  /** The code a client sees. INTERNAL_SERVER_ERROR: masked ("Internal server error") and logged. */
+  readonly client: ClientErrorCode;
+  /**
+   * The HTTP status when it fails the whole request (see {@link ClientErrorSpec.status});
+   * 200 for one raised by a resolver, which fails only its field.
+   */
+  readonly status: number;
+  /** The argument at fault, sent as `extensions.argumentName`. */
+  readonly argument?: string;
+  /** Sends the internal code as `extensions.reason` (the HTTP layer's own checks). */
+  readonly reason?: true;
+  /** What the client reads instead of the message, when the message is for operators only. */
+  readonly clientMessage?: string;
+}
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+/** The templates of the internal codes the client never sees: they surface at start, in logs and metrics. */
+const NEVER_SENT = { client: ClientErrorCode.INTERNAL_SERVER_ERROR, status: 500 } as const;
+
+/** The catalogue: each internal code with its message template, client code and HTTP status. */
+export const ERRORS = {
+  FLOORPLAN_ERR_CONFIG_INVALID: { message: 'Invalid service config:\n- {problems}', ...NEVER_SENT },
+  FLOORPLAN_ERR_FLAGS_INVALID: { message: 'Invalid flags file{problems}', ...NEVER_SENT },
+  FLOORPLAN_ERR_LAYOUT_INVALID: { message: '{problems}', ...NEVER_SENT },
+  FLOORPLAN_ERR_LAYOUT_UNKNOWN_SCENE: {
+    message: 'scene must be one of {known}, but got: {received}',
+    client: ClientErrorCode.BAD_USER_INPUT,
+    status: 200,
+    argument: 'scene',
+  },
+  FLOORPLAN_ERR_BUILDER_MALFORMED: { message: 'builder #{index} {contract}, but got: {received}', ...NEVER_SENT },
+  FLOORPLAN_ERR_BUILDER_DUPLICATE: { message: 'builder names must be unique, but "{name}" is registered twice (#{index})', ...NEVER_SENT },
+  FLOORPLAN_ERR_BUILDER_FAILED: { message: 'floor {floor} failed: {cause}', ...NEVER_SENT },
+  FLOORPLAN_ERR_UPSTREAM_TIMEOUT: { message: '{upstream}: {detail}', ...NEVER_SENT },
+  FLOORPLAN_ERR_UPSTREAM_DEADLINE: { message: '{upstream}: {detail}', ...NEVER_SENT },
+  FLOORPLAN_ERR_UPSTREAM_HTTP_STATUS: { message: '{upstream}: {detail}', ...NEVER_SENT },
+  FLOORPLAN_ERR_UPSTREAM_MALFORMED: { message: '{upstream}: {detail}', ...NEVER_SENT },
+  FLOORPLAN_ERR_UPSTREAM_NETWORK: { message: '{upstream}: {detail}', ...NEVER_SENT },
+  FLOORPLAN_ERR_UPSTREAM_CIRCUIT_OPEN: { message: '{upstream}: {detail}', ...NEVER_SENT },
+  FLOORPLAN_ERR_UPSTREAM_REJECTED: { message: '{upstream}: {detail}', ...NEVER_SENT },
+  FLOORPLAN_ERR_UPSTREAM_KILLED: { message: '{upstream}: {detail}', ...NEVER_SENT },
+  FLOORPLAN_ERR_UPSTREAM_INCONSISTENT: { message: '{upstream}: {detail}', ...NEVER_SENT },
+  FLOORPLAN_ERR_SELECTION_NOT_IN_CART: {
+    message: 'selectedSkuIds must name SKUs in your cart, but these are not: {foreign}',
+    client: ClientErrorCode.BAD_USER_INPUT,
+    status: 200,
+    argument: 'selectedSkuIds',
+  },
+  FLOORPLAN_ERR_SELECTION_TOO_LARGE: {
+    message: 'selectedSkuIds must list at most {max} SKUs, but got: {received}',
+    client: ClientErrorCode.BAD_USER_INPUT,
+    status: 200,
+    argument: 'selectedSkuIds',
+  },
+  FLOORPLAN_ERR_MONEY_INVALID: { message: '{contract}, but got: {received}', ...NEVER_SENT },
+  FLOORPLAN_ERR_AUTH_INVALID_TOKEN: { message: '{reason}', client: ClientErrorCode.UNAUTHENTICATED, status: 401 },
+  FLOORPLAN_ERR_AUTH_KEYS_UNAVAILABLE: {
+    message: 'the token could not be verified: the signing keys are unavailable',
+    client: ClientErrorCode.SERVICE_UNAVAILABLE,
+    status: 503,
+    clientMessage: 'authentication is temporarily unavailable; retry shortly',
+  },
+  FLOORPLAN_ERR_AUTH_MISSING_TOKEN: {
+    message: 'an Authorization: Bearer <token> header is required',
+    client: ClientErrorCode.UNAUTHENTICATED,
+    status: 401,
+  },
+  FLOORPLAN_ERR_REQUEST_RATE_LIMITED: { message: 'too many requests; retry after {seconds} s', client: ClientErrorCode.RATE_LIMITED, status: 429 },
+  FLOORPLAN_ERR_REQUEST_OVERLOADED: {
+    message: 'Floorplan is overloaded and could not answer in time; keep the last panel and retry after {seconds} s',
+    client: ClientErrorCode.OVERLOADED,
+    status: 503,
+  },
+  FLOORPLAN_ERR_QUERY_TOO_COMPLEX: { message: '{limit}', client: ClientErrorCode.QUERY_TOO_COMPLEX, status: 400 },
+  FLOORPLAN_ERR_QUERY_VARIABLE_INVALID: { message: '{problem}', client: ClientErrorCode.BAD_USER_INPUT, status: 400 },
+  FLOORPLAN_ERR_HTTP_BODY_TOO_LARGE: {
+    message: 'request body must be at most {limit} bytes{received}',
+    client: ClientErrorCode.BAD_REQUEST,
+    status: 413,
+    reason: true,
+  },
+  FLOORPLAN_ERR_HTTP_BAD_JSON: { message: 'request body must be valid JSON', client: ClientErrorCode.BAD_REQUEST, status: 400, reason: true },
+  FLOORPLAN_ERR_HTTP_NO_ROUTE: {
+    message: 'no route for {path}; GraphQL is served at /graphql',
+    client: ClientErrorCode.BAD_REQUEST,
+    status: 404,
+  },
+} as const satisfies { readonly [C in ErrorCode]: ErrorSpec };
+
+/** The `{names}` of a template, as a union. */
+type ParamNames<T extends string> = T extends `${string}{${infer Name}}${infer Rest}` ? Name | ParamNames<Rest> : never;
+
+/** The parameters `code`'s template names, each required: `{ limit: 65536, received: '' }`. */
+export type MessageParams<C extends ErrorCode> = { readonly [N in ParamNames<(typeof ERRORS)[C]['message']>]: string | number };
+
+/** `template` with each `{name}` replaced by `params[name]`. */
+export function formatMessage(template: string, params: Readonly<Record<string, string | number>>): string {
+  return template.replace(/\{(\w+)\}/g, (slot, name: string) => (Object.hasOwn(params, name) ? String(params[name]) : slot));
+}
+
+/**
+ * Base of every error Floorplan raises on purpose: `new FloorplanError(code, params)`; the
+ * message is the code's template filled with `params`.
+ */
+export class FloorplanError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
+  /** The template's parameters, for a log line that wants them apart. */
+  readonly params: MessageParams<C>;
+
+  constructor(code: C, params: MessageParams<C>, options?: { cause?: unknown }) {
+    super(formatMessage(ERRORS[code].message, params), options);
     this.name = 'FloorplanError';
     this.code = code;
+    this.params = params;
   }
+}
+
+/**
+ * What a client receives for an error: the first item of `errors[]` (`message` and
+ * `extensions`), and, when the error fails the whole request, the HTTP status and headers.
+ */
+export interface ClientError {
+  readonly message: string;
+  /** `code` first, then what the catalogue adds: `argumentName`, `reason`, `retryAfterMs`; or what Apollo's own error carried. */
+  readonly extensions: { readonly code: ClientErrorCode } & Readonly<Record<string, unknown>>;
+  /** The HTTP status when it fails the whole request (a field error answers 200 regardless). */
+  readonly status: number;
+  /** Lower-case header names: `www-authenticate`, `retry-after`. */
+  readonly headers: Readonly<Record<string, string>>;
+  /**
+   * True when the client gets only "Internal server error": a server fault, which the caller
+   * logs at error. False for a client's mistake, which is not logged above debug.
+   */
+  readonly masked: boolean;
+}
+
+/** The client code Apollo put on one of its own errors (and graphql-js's, which Apollo wraps). */
+const APOLLO_CODES: ReadonlySet<string> = new Set<string>([
+  ClientErrorCode.BAD_USER_INPUT,
+  ClientErrorCode.BAD_REQUEST,
+  ClientErrorCode.GRAPHQL_PARSE_FAILED,
+  ClientErrorCode.GRAPHQL_VALIDATION_FAILED,
+  ClientErrorCode.OPERATION_RESOLUTION_FAILURE,
+  ClientErrorCode.PERSISTED_QUERY_NOT_FOUND,
+  ClientErrorCode.PERSISTED_QUERY_NOT_SUPPORTED,
+]);
+
+/** A graphql-js error, structurally (this module imports no GraphQL library). */
+interface GraphQLErrorLike extends Error {
+  readonly extensions?: Readonly<Record<string, unknown>>;
+  readonly originalError?: unknown;
+}
+
+const isGraphQLErrorLike = (value: unknown): value is GraphQLErrorLike => value instanceof Error && 'extensions' in value;
+
+/**
+ * Errors raised by a library that has no code or type of its own for them, recognised where
+ * they are raised (a hook that knows what failed) and registered here with the error
+ * Floorplan means by them. Keys are the library's error objects, so nothing outlives them.
+ */
+const recognised = new WeakMap<object, FloorplanError>();
+
+/** Registers `error`, raised by a library, as `meaning`: {@link toClientError} answers it as that. */
+export function recognise(error: object, meaning: FloorplanError): void {
+  recognised.set(error, meaning);
+}
+
+/**
+ * The Floorplan error `thrown` is, or wraps: graphql-js wraps a resolver's error in a
+ * GraphQLError (`originalError`), and Apollo wraps graphql-js's once more.
+ */
+function floorplanErrorIn(thrown: unknown): FloorplanError | undefined {
+  let current: unknown = thrown;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
+    if (current instanceof FloorplanError) return current;
+    const meaning = recognised.get(current);
+    if (meaning !== undefined) return meaning;
+    if (!isGraphQLErrorLike(current)) return undefined;
+    current = current.originalError;
+  }
+  return undefined;
+}
+
+function headersFor(code: ClientErrorCode, retryAfterSeconds: number | undefined): Record<string, string> {
+  const spec = CLIENT_ERRORS[code];
+  const headers: Record<string, string> = {};
+  if (spec.challenge) headers['www-authenticate'] = 'Bearer';
+  if (spec.retryAfter !== undefined) headers['retry-after'] = String(retryAfterSeconds ?? 5);
+  return headers;
+}
+
+const INTERNAL: ClientError = Object.freeze({
+  message: 'Internal server error',
+  extensions: Object.freeze({ code: ClientErrorCode.INTERNAL_SERVER_ERROR }),
+  status: CLIENT_ERRORS.INTERNAL_SERVER_ERROR.status,
+  headers: Object.freeze({}),
+  masked: true,
+});
+
+/**
+ * The one mapping from anything thrown to what the client sees:
+ * - a {@link FloorplanError} (or a library error {@link recognise}d as one), anywhere in a
+ *   GraphQLError's `originalError` chain: its catalogue entry;
+ * - a GraphQLError Apollo raised with one of its own client codes: shown as Apollo made it;
+ * - anything else: "Internal server error", `masked` (the caller logs what was thrown).
+ */
+export function toClientError(thrown: unknown): ClientError {
+  const own = floorplanErrorIn(thrown);
+  if (own !== undefined) {
+    const spec: ErrorSpec = ERRORS[own.code];
+    if (spec.client === ClientErrorCode.INTERNAL_SERVER_ERROR) return INTERNAL;
+    const seconds = (own.params as Readonly<Record<string, unknown>>).seconds;
+    const retryAfterSeconds = typeof seconds === 'number' ? seconds : undefined;
+    return {
+      message: spec.clientMessage ?? own.message,
+      extensions: {
+        code: spec.client,
+        ...(spec.argument === undefined ? {} : { argumentName: spec.argument }),
+        ...(spec.reason ? { reason: own.code } : {}),
+        ...(CLIENT_ERRORS[spec.client].retryAfter === 'header-and-extension' ? { retryAfterMs: (retryAfterSeconds ?? 5) * 1000 } : {}),
+      },
+      status: spec.status,
+      headers: headersFor(spec.client, retryAfterSeconds),
+      masked: false,
+    };
+  }
+  if (isGraphQLErrorLike(thrown)) {
+    const code = thrown.extensions?.code;
+    if (typeof code === 'string' && APOLLO_CODES.has(code)) {
+      // Apollo's status and headers travel in `extensions.http`, and a stack trace may ride along in development.
+      const { http, stacktrace: _dropped, ...extensions } = thrown.extensions as Readonly<Record<string, unknown>> & { http?: { status?: number } };
+      return {
+        message: thrown.message,
+        extensions: extensions as ClientError['extensions'],
+        status: http?.status ?? CLIENT_ERRORS[code as ClientErrorCode].status,
+        headers: {},
+        masked: false,
+      };
+    }
+  }
+  return INTERNAL;
+}
+
+/** Whole seconds for a `Retry-After` of `ms` (at least 1), so header and `retryAfterMs` never disagree. */
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }
 
 /** Thrown by an exhaustive switch when a value slipped past the type checker. */

@@ -303,7 +303,7 @@ export function loadServiceConfig(options: LoadServiceConfigOptions = {}): Servi
       problems.push(configProblem(issue, files, setByEnv, options.overrides));
     }
   }
-  throw new FloorplanError(ErrorCode.CONFIG_INVALID, `Invalid service config:\n- ${problems.join('\n- ')}`);
+  throw new FloorplanError(ErrorCode.CONFIG_INVALID, { problems: problems.join('\n- ') });
 }
 
 /** Config paths whose values are never echoed in messages. */

@@ -224,7 +224,7 @@ export class FlagService {
     } catch (error) {
       throw new FloorplanError(
         ErrorCode.FLAGS_INVALID,
-        `Invalid flags file: with no Unleash URL configured, flags come from ${this.#fileShown}, but it cannot be read: ${(error as Error).message}`,
+        { problems: `: with no Unleash URL configured, flags come from ${this.#fileShown}, but it cannot be read: ${(error as Error).message}` },
         { cause: error },
       );
     }

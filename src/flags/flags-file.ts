@@ -412,6 +412,6 @@ function fixVariantWeights<V extends { name: string; weight: number; weightType:
 }
 
 function invalid(file: string, problems: readonly string[]): FloorplanError {
-  return new FloorplanError(ErrorCode.FLAGS_INVALID, `Invalid flags file ${file}:\n- ${problems.join('\n- ')}`);
+  return new FloorplanError(ErrorCode.FLAGS_INVALID, { problems: ` ${file}:\n- ${problems.join('\n- ')}` });
 }
 

@@ -22,7 +22,7 @@ const VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
 function malformed(index: number, what: string, got: unknown): never {
   throw new FloorplanError(
     ErrorCode.BUILDER_MALFORMED,
-    `builder #${index} ${what}, but got: ${JSON.stringify(got) ?? String(got)}`,
+    { index, contract: what, received: JSON.stringify(got) ?? String(got) },
   );
 }
 
@@ -65,7 +65,7 @@ export function createBuilderRegistry(builders: readonly FloorBuilder[]): Builde
     if (byName.has(builder.name)) {
       throw new FloorplanError(
         ErrorCode.BUILDER_DUPLICATE,
-        `builder names must be unique, but "${builder.name}" is registered twice (#${index})`,
+        { name: builder.name, index },
       );
     }
     byName.set(builder.name, Object.freeze(builder));

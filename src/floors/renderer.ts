@@ -291,7 +291,7 @@ export class PanelRenderer {
     if (layout === undefined) {
       throw new FloorplanError(
         ErrorCode.LAYOUT_UNKNOWN_SCENE,
-        `scene must be one of ${this.scenes().map((s) => JSON.stringify(s)).join(', ')}, but got: ${JSON.stringify(scene)}`,
+        { known: this.scenes().map((s) => JSON.stringify(s)).join(', '), received: JSON.stringify(scene) },
       );
     }
     return layout;

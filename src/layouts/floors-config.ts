@@ -503,10 +503,10 @@ export function readFloorsDir(dir: string): FloorsSource[] {
   try {
     names = readdirSync(dir).filter((n) => FLOORS_FILE.test(n)).sort();
   } catch (error) {
-    throw new FloorplanError(ErrorCode.LAYOUT_INVALID, `floors folder ${dir} cannot be read: ${(error as Error).message}`);
+    throw new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `floors folder ${dir} cannot be read: ${(error as Error).message}` });
   }
   if (names.length === 0) {
-    throw new FloorplanError(ErrorCode.LAYOUT_INVALID, `floors folder ${dir} must hold at least one <scene>.yaml, but has none`);
+    throw new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `floors folder ${dir} must hold at least one <scene>.yaml, but has none` });
   }
   return names.map((name) => {
     const path = join(dir, name);
@@ -516,7 +516,7 @@ export function readFloorsDir(dir: string): FloorsSource[] {
     try {
       return { name, file, source: readFileSync(path, 'utf8') };
     } catch (error) {
-      throw new FloorplanError(ErrorCode.LAYOUT_INVALID, `floors file ${file} cannot be read: ${(error as Error).message}`);
+      throw new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `floors file ${file} cannot be read: ${(error as Error).message}` });
     }
   });
 }
@@ -552,7 +552,7 @@ export function compileFloorsSources(
 
 /** The FLOORPLAN_ERR_LAYOUT_INVALID error for a list of problems, worded as at start. */
 export function layoutInvalid(problems: readonly string[]): FloorplanError {
-  return new FloorplanError(ErrorCode.LAYOUT_INVALID, `Invalid floors config:\n- ${problems.join('\n- ')}`);
+  return new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `Invalid floors config:\n- ${problems.join('\n- ')}` });
 }
 
 /**

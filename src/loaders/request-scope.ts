@@ -51,7 +51,7 @@ export function resolveSelection(cart: Cart, selectedSkuIds: readonly string[] |
     const foreign = [...wanted].filter((id) => !inCart.has(id));
     throw new FloorplanError(
       ErrorCode.SELECTION_NOT_IN_CART,
-      `selectedSkuIds must name SKUs in your cart, but these are not: ${foreign.map((id) => JSON.stringify(id)).join(', ')}`,
+      { foreign: foreign.map((id) => JSON.stringify(id)).join(', ') },
     );
   }
   return lines;

@@ -36,7 +36,7 @@ export function minorUnitExponent(code: CurrencyCode): number {
   if (digits === undefined) {
     throw new FloorplanError(
       ErrorCode.MONEY_INVALID,
-      `currency must be an ISO 4217 currency code with a minor unit, but got: ${JSON.stringify(code)}`,
+      { contract: 'currency must be an ISO 4217 currency code with a minor unit', received: JSON.stringify(code) },
     );
   }
   return digits;

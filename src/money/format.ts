@@ -73,7 +73,7 @@ export function formatMoney(amount: Money, locale: string): string {
   let text = formatted.get(amount.minor);
   if (text === undefined) {
     if (!Number.isSafeInteger(amount.minor)) {
-      throw new FloorplanError(ErrorCode.MONEY_INVALID, `amount must be a safe integer of minor units, but got: ${String(amount.minor)}`);
+      throw new FloorplanError(ErrorCode.MONEY_INVALID, { contract: 'amount must be a safe integer of minor units', received: String(amount.minor) });
     }
     // Intl accepts decimal strings exactly (Intl.NumberFormat v3); the cast is for older lib typings.
     text = format.format(minorToDecimalString(amount.minor, fractionDigits) as unknown as number);

@@ -23,7 +23,7 @@ function checkedMinor(value: number, what: string): MinorUnits {
   if (!Number.isSafeInteger(value)) {
     throw new FloorplanError(
       ErrorCode.MONEY_INVALID,
-      `${what} must be a safe integer of minor units, but got: ${String(value)}`,
+      { contract: `${what} must be a safe integer of minor units`, received: String(value) },
     );
   }
   return value;
@@ -46,7 +46,7 @@ export function sum(amounts: readonly Money[], currency: CurrencyCode): Money {
     if (a.currency !== currency) {
       throw new FloorplanError(
         ErrorCode.MONEY_INVALID,
-        `amounts must share currency ${currency} to be added, but got: ${a.currency}`,
+        { contract: `amounts must share currency ${currency} to be added`, received: a.currency },
       );
     }
     total = checkedMinor(total + a.minor, 'sum');

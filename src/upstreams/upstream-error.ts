@@ -22,7 +22,7 @@ export type UpstreamOutcome = 'ok' | 'timeout' | 'deadline' | 'http_error' | 'ma
  */
 export type AnswerViolation = 'QUOTE_INCONSISTENT' | 'CURRENCY_MISMATCH';
 
-const CODE_OF: Record<Exclude<UpstreamOutcome, 'ok'>, ErrorCode> = {
+const CODE_OF = {
   timeout: ErrorCode.UPSTREAM_TIMEOUT,
   deadline: ErrorCode.UPSTREAM_DEADLINE,
   http_error: ErrorCode.UPSTREAM_HTTP_STATUS,
@@ -32,9 +32,9 @@ const CODE_OF: Record<Exclude<UpstreamOutcome, 'ok'>, ErrorCode> = {
   rejected: ErrorCode.UPSTREAM_REJECTED,
   killed: ErrorCode.UPSTREAM_KILLED,
   inconsistent: ErrorCode.UPSTREAM_INCONSISTENT,
-};
+} as const satisfies Record<Exclude<UpstreamOutcome, 'ok'>, ErrorCode>;
 
-export class UpstreamError extends FloorplanError {
+export class UpstreamError extends FloorplanError<(typeof CODE_OF)[keyof typeof CODE_OF]> {
   readonly upstream: UpstreamName;
   readonly outcome: Exclude<UpstreamOutcome, 'ok'>;
   /** The HTTP status, for `http_error`. */
@@ -48,7 +48,7 @@ export class UpstreamError extends FloorplanError {
     message: string,
     options?: { cause?: unknown; status?: number; violation?: AnswerViolation },
   ) {
-    super(CODE_OF[outcome], `${upstream}: ${message}`, options);
+    super(CODE_OF[outcome], { upstream, detail: message }, options);
     this.name = 'UpstreamError';
     this.upstream = upstream;
     this.outcome = outcome;

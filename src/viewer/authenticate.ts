@@ -57,11 +57,11 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
 
   return async (authorization) => {
     if (authorization === undefined || authorization === '') {
-      throw new FloorplanError(ErrorCode.AUTH_MISSING_TOKEN, 'an Authorization: Bearer <token> header is required');
+      throw new FloorplanError(ErrorCode.AUTH_MISSING_TOKEN, {});
     }
     const match = BEARER.exec(authorization);
     if (match === null) {
-      throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, 'the Authorization header must be "Bearer <JWT>"');
+      throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, { reason: 'the Authorization header must be "Bearer <JWT>"' });
     }
     const token = match[1] as string;
     const known = verified.get(token);
@@ -76,13 +76,13 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
       if (!isTokenProblem(error)) {
         // The token may well be valid: the identity provider's keys could not be fetched. A 401
         // would send every client back to sign-in during an IdP outage; answer 503 instead.
-        throw new FloorplanError(ErrorCode.AUTH_KEYS_UNAVAILABLE, 'the token could not be verified: the signing keys are unavailable', { cause: error });
+        throw new FloorplanError(ErrorCode.AUTH_KEYS_UNAVAILABLE, {}, { cause: error });
       }
-      throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, `the token was rejected: ${reason(error)}`, { cause: error });
+      throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, { reason: `the token was rejected: ${reason(error)}` }, { cause: error });
     }
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) {
-      throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, 'the token must carry a string `sub` and, optionally, `segments` as a list of strings');
+      throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, { reason: 'the token must carry a string `sub` and, optionally, `segments` as a list of strings' });
     }
     const result: VerifiedClaims = Object.freeze({ userId: claims.data.sub, segments: Object.freeze(claims.data.segments ?? []) });
     const expiresAtMs = ((payload as { exp: number }).exp + config.clockToleranceSeconds) * 1000;
