@@ -246,8 +246,11 @@ export const ERRORS = {
 /** The `{names}` of a template, as a union. */
 type ParamNames<T extends string> = T extends `${string}{${infer Name}}${infer Rest}` ? Name | ParamNames<Rest> : never;
 
-/** The parameters `code`'s template names, each required: `{ limit: 65536, received: '' }`. */
-export type MessageParams<C extends ErrorCode> = { readonly [N in ParamNames<(typeof ERRORS)[C]['message']>]: string | number };
+/** The parameters `code`'s template names, each required: `{ limit: 65536, received: '' }`; `{}` for a template without any. */
+export type MessageParams<C extends ErrorCode> =
+  [ParamNames<(typeof ERRORS)[C]['message']>] extends [never]
+    ? Readonly<Record<string, never>>
+    : { readonly [N in ParamNames<(typeof ERRORS)[C]['message']>]: string | number };
 
 /** `template` with each `{name}` replaced by `params[name]`. */
 export function formatMessage(template: string, params: Readonly<Record<string, string | number>>): string {

@@ -17,13 +17,13 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { IResolvers } from '@graphql-tools/utils';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { GraphQLFormattedError } from 'graphql';
-import type { ServiceConfig } from '../config/service-config.ts';
-import { ClientErrorCode } from '../errors.ts';
+import { toClientError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GraphQLContext } from './context.ts';
 import { JitCompiler } from './jit-gateway.ts';
 import { KnownOperationTypesRule } from './known-operation-types.ts';
 import { KnownOperations } from './known-operations.ts';
+import { armorOptions, queryLimitsPlugin, type QueryLimits } from './query-limits.ts';
 import { resolvers } from './resolvers.ts';
 import { loadTypeDefs } from './schema.ts';
 
@@ -32,28 +32,11 @@ export interface ApolloOptions {
   /** Whether clients may introspect the schema; off in production. */
   readonly introspection: boolean;
   /** Query limits (graphql-armor): depth, aliases, cost, tokens. */
-  readonly limits: Pick<ServiceConfig['limits'], 'maxDepth' | 'maxAliases' | 'maxCost' | 'maxTokens'>;
+  readonly limits: QueryLimits;
   /** Where Automatic Persisted Queries are kept (Redis-backed, shared by every instance). */
   readonly persistedQueries: KeyValueCache<string>;
   readonly plugins?: readonly ApolloServerPlugin<GraphQLContext>[];
 }
-
-/** graphql-armor's rejections read "... limit of N exceeded ..."; clients get one stable code for them. */
-const LIMIT_EXCEEDED = /(depth|aliases|cost|token)s? limit of \d+ exceeded|Document contains more that \d+ tokens|Maximum introspection depth exceeded/i;
-
-/** Codes Apollo and our resolvers raise on purpose: shown to clients as they are. */
-const PUBLIC_CODES = new Set<string>([
-  ClientErrorCode.UNAUTHENTICATED,
-  ClientErrorCode.BAD_USER_INPUT,
-  ClientErrorCode.BAD_REQUEST,
-  ClientErrorCode.SERVICE_UNAVAILABLE,
-  ClientErrorCode.RATE_LIMITED,
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'OPERATION_RESOLUTION_FAILURE',
-]);
 
 /** Apollo Server, and the fast path for the operations it has validated (off: undefined). */
 export interface FloorplanGraphQL {
@@ -63,18 +46,7 @@ export interface FloorplanGraphQL {
 
 export function createApolloServer(options: ApolloOptions & { readonly fastPath?: boolean }): FloorplanGraphQL {
   const { logger } = options;
-  const armor = new ApolloArmor({
-    maxDepth: { n: options.limits.maxDepth },
-    // armor lets aliases of __typename through by default; a few hundred of them are a bomb too.
-    maxAliases: { n: options.limits.maxAliases, allowList: [] },
-    costLimit: { maxCost: options.limits.maxCost },
-    // Tokens are limited by graphql-js's own parser (parseOptions below): armor's token plugin
-    // reports a plain syntax error as an HTTP 500.
-    maxTokens: { enabled: false },
-    maxDirectives: { n: 10 },
-    // "Did you mean ...?" hints map the schema for a scraper when introspection is off.
-    blockFieldSuggestion: { enabled: !options.introspection },
-  }).protect();
+  const armor = new ApolloArmor(armorOptions(options.limits, options.introspection)).protect();
   const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers });
   const compiler = new JitCompiler(schema);
   const didSend = decisionLog(logger);
@@ -97,27 +69,19 @@ export function createApolloServer(options: ApolloOptions & { readonly fastPath?
       ApolloServerPluginSchemaReportingDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ...(armor.plugins as ApolloServerPlugin<GraphQLContext>[]),
+      queryLimitsPlugin<GraphQLContext>(options.limits),
       { requestDidStart: async () => ({ willSendResponse: async ({ contextValue }) => didSend(contextValue) }) },
       ...(knownOperations === undefined ? [] : [knownOperations.plugin()]),
       ...(options.plugins ?? []),
     ],
     formatError(formatted, error): GraphQLFormattedError {
-      if (LIMIT_EXCEEDED.test(formatted.message)) {
-        return { message: formatted.message.replace(/^Syntax Error: /, ''), extensions: { code: ClientErrorCode.QUERY_TOO_COMPLEX } };
-      }
-      const code = formatted.extensions?.code;
-      if (typeof code === 'string' && PUBLIC_CODES.has(code)) {
-        // Apollo may attach a stacktrace extension in development; strip everything but code and argumentName.
-        const { stacktrace: _dropped, ...extensions } = formatted.extensions ?? {};
-        return { ...formatted, extensions };
-      }
+      const client = toClientError(error);
       const path = formatted.path;
-      logger.error({ err: unwrapResolverError(error), path }, 'internal error masked for the client');
-      return {
-        message: 'Internal server error',
-        ...(path === undefined ? {} : { path }),
-        extensions: { code: ClientErrorCode.INTERNAL_SERVER_ERROR },
-      };
+      if (client.masked) {
+        logger.error({ err: unwrapResolverError(error), path }, 'internal error masked for the client');
+        return { message: client.message, ...(path === undefined ? {} : { path }), extensions: client.extensions };
+      }
+      return { ...formatted, message: client.message, extensions: client.extensions };
     },
   });
   return { apollo, knownOperations };

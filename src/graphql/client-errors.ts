@@ -1,55 +1,35 @@
-/** GraphQL errors a client may see, with `extensions.code` from the public enum and an HTTP status. */
-import { GraphQLError } from 'graphql';
-import { ClientErrorCode } from '../errors.ts';
+/**
+ * The GraphQL side of the error catalogue (src/errors.ts): a thrown value as the GraphQLError
+ * Apollo needs. Apollo reads a whole-request failure's status and headers from
+ * `extensions.http` of the error *before* formatting it, so an error that must answer 401,
+ * 429 or 503 (a context that fails) has to carry them when it is thrown; `formatError` then
+ * shows the same client error through {@link toClientError}.
+ */
+import { HeaderMap } from '@apollo/server';
+import { GraphQLError, type ASTNode, type Source } from 'graphql';
+import { toClientError } from '../errors.ts';
 
-export function badUserInput(message: string, argument?: string): GraphQLError {
-  return new GraphQLError(message, {
-    extensions: { code: ClientErrorCode.BAD_USER_INPUT, ...(argument === undefined ? {} : { argumentName: argument }) },
-  });
+/** Where in the query the error points, when it points anywhere (a refused variable). */
+export interface ErrorLocation {
+  readonly nodes?: readonly ASTNode[] | undefined;
+  readonly source?: Source | undefined;
+  readonly positions?: readonly number[] | undefined;
 }
 
 /**
- * A variable the operation's definitions refuse (missing, null where non-null, wrong type):
- * HTTP 400 and no data. Keeps graphql-js's message, which names the variable and what was
- * wrong, and its location in the query.
+ * `thrown` as its client error, with `extensions.http` (status and headers) unless it fails
+ * only its field (status 200). The thrown value stays its `originalError`, so a masked one is
+ * logged as what it was.
  */
-export function invalidVariable(error: GraphQLError): GraphQLError {
-  return new GraphQLError(error.message, {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    extensions: { ...error.extensions, code: ClientErrorCode.BAD_USER_INPUT, http: { status: 400 } },
-  });
-}
-
-/** Whole-request failure: HTTP 401 and no data. */
-export function unauthenticated(message: string): GraphQLError {
-  return new GraphQLError(message, {
-    extensions: { code: ClientErrorCode.UNAUTHENTICATED, http: { status: 401, headers: new Map([['www-authenticate', 'Bearer']]) } },
-  });
-}
-
-/** Whole-request failure of a dependency: HTTP 503 with Retry-After, no data. */
-export function serviceUnavailable(message: string, retryAfterSeconds = 5): GraphQLError {
-  return new GraphQLError(message, {
+export function toGraphQLError(thrown: unknown, location: ErrorLocation = {}): GraphQLError {
+  const client = toClientError(thrown);
+  const headers = Object.entries(client.headers);
+  return new GraphQLError(client.message, {
+    ...location,
+    originalError: thrown instanceof Error ? thrown : undefined,
     extensions: {
-      code: ClientErrorCode.SERVICE_UNAVAILABLE,
-      http: { status: 503, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
-    },
-  });
-}
-
-/**
- * Whole-request refusal by the per-user rate limit: HTTP 429 with Retry-After, no data.
- * `retryAfterMs` is the header's whole seconds in milliseconds, so the two never disagree.
- */
-export function rateLimited(retryAfterMs: number): GraphQLError {
-  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return new GraphQLError(`too many requests; retry after ${seconds} s`, {
-    extensions: {
-      code: ClientErrorCode.RATE_LIMITED,
-      retryAfterMs: seconds * 1000,
-      http: { status: 429, headers: new Map([['retry-after', String(seconds)]]) },
+      ...client.extensions,
+      ...(client.status === 200 ? {} : { http: { status: client.status, ...(headers.length === 0 ? {} : { headers: new HeaderMap(headers) }) } }),
     },
   });
 }

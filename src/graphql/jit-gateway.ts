@@ -20,7 +20,8 @@ import {
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
-import { invalidVariable } from './client-errors.ts';
+import { ErrorCode, FloorplanError } from '../errors.ts';
+import { toGraphQLError } from './client-errors.ts';
 
 /** Distinct operations kept compiled; a client app sends a handful, an attacker many (evicted). */
 const COMPILED_OPERATIONS = 1000;
@@ -78,7 +79,13 @@ export class JitCompiler {
     const operation = this.operations.get(query);
     if (operation === undefined) return undefined;
     const coerced = getVariableValues(this.schema, operation.variableDefinitions ?? [], variables ?? {});
-    return coerced.errors === undefined ? undefined : { errors: coerced.errors.map(invalidVariable) };
+    if (coerced.errors === undefined) return undefined;
+    // graphql-js's message names the variable and what was wrong; its location points at it.
+    return {
+      errors: coerced.errors.map((error) =>
+        toGraphQLError(new FloorplanError(ErrorCode.QUERY_VARIABLE_INVALID, { problem: error.message }), error),
+      ),
+    };
   }
 
   /**

@@ -17,7 +17,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { LRUCache } from 'lru-cache';
 import type { ApolloServer, BaseContext, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
-import { ClientErrorCode, ErrorCode } from '../errors.ts';
+import { ErrorCode, FloorplanError, toClientError, type ClientError } from '../errors.ts';
 import type { FloorplanMetrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { KnownOperations } from '../graphql/known-operations.ts';
@@ -71,28 +71,21 @@ export type AdminHandler = (body: unknown) => Promise<{ status: number; body: un
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
+/** A client error as a GraphQL-shaped body with its status and headers, so clients parse every failure the same way. */
+function errorAnswer(client: ClientError): { readonly status: number; readonly body: Buffer; readonly headers: Record<string, string> } {
+  const body = Buffer.from(JSON.stringify({ errors: [{ message: client.message, extensions: client.extensions }] }));
+  return { status: client.status, body, headers: { 'content-type': JSON_TYPE, 'content-length': String(body.length), ...client.headers } };
 }
 
-/** A GraphQL-shaped error body, so clients parse every failure the same way. */
-function sendError(res: ServerResponse, status: number, message: string, internalCode?: string): void {
-  const body = JSON.stringify({
-    errors: [{ message, extensions: { code: ClientErrorCode.BAD_REQUEST, ...(internalCode ? { reason: internalCode } : {}) } }],
-  });
-  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) }).end(body);
+function sendError(res: ServerResponse, client: ClientError): void {
+  const answer = errorAnswer(client);
+  res.writeHead(answer.status, answer.headers).end(answer.body);
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
-    return Promise.reject(new HttpError(413, ErrorCode.HTTP_BODY_TOO_LARGE, `request body must be at most ${limit} bytes, but got: ${declared}`));
+    return Promise.reject(new FloorplanError(ErrorCode.HTTP_BODY_TOO_LARGE, { limit, received: `, but got: ${declared}` }));
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -104,7 +97,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
         // (destroying the request would reset the connection before the client reads it).
         req.off('data', onData);
         req.resume();
-        reject(new HttpError(413, ErrorCode.HTTP_BODY_TOO_LARGE, `request body must be at most ${limit} bytes`));
+        reject(new FloorplanError(ErrorCode.HTTP_BODY_TOO_LARGE, { limit, received: '' }));
         return;
       }
       chunks.push(chunk);
@@ -122,7 +115,7 @@ function parseBody(req: IncomingMessage, raw: string): unknown {
   try {
     return JSON.parse(raw) as unknown;
   } catch {
-    throw new HttpError(400, ErrorCode.HTTP_BAD_JSON, 'request body must be valid JSON');
+    throw new FloorplanError(ErrorCode.HTTP_BAD_JSON, {});
   }
 }
 
@@ -150,24 +143,10 @@ function headerMapOf(req: IncomingMessage): HeaderMap {
   return headers;
 }
 
-/** The refusal admission control answers with: built once, it costs only the write. */
-function overloadedAnswer(retryAfterSeconds: number): { readonly body: Buffer; readonly headers: Record<string, string> } {
-  const body = Buffer.from(
-    JSON.stringify({
-      errors: [
-        {
-          message: `Floorplan is overloaded and could not answer in time; keep the last panel and retry after ${retryAfterSeconds} s`,
-          extensions: { code: ClientErrorCode.OVERLOADED, retryAfterMs: retryAfterSeconds * 1000 },
-        },
-      ],
-    }),
-  );
-  return { body, headers: { 'content-type': JSON_TYPE, 'content-length': String(body.length), 'retry-after': String(retryAfterSeconds) } };
-}
-
 export function createHttpServer<TContext extends BaseContext>(options: HttpServerOptions<TContext>): Server {
   const { apollo, metrics, logger, admission } = options;
-  const overloaded = overloadedAnswer(options.overloadRetryAfterSeconds ?? 1);
+  // Built once: a refusal costs only the write.
+  const overloaded = errorAnswer(toClientError(new FloorplanError(ErrorCode.REQUEST_OVERLOADED, { seconds: options.overloadRetryAfterSeconds ?? 1 })));
 
   async function graphql(req: IncomingMessage, res: ServerResponse, search: string): Promise<number> {
     const method = (req.method ?? 'GET').toUpperCase();
@@ -180,8 +159,8 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     let admitted = admission.enter();
     if (admitted instanceof Promise) admitted = await admitted;
     if (!admitted.admitted) {
-      res.writeHead(503, overloaded.headers).end(overloaded.body);
-      return 503;
+      res.writeHead(overloaded.status, overloaded.headers).end(overloaded.body);
+      return overloaded.status;
     }
     try {
       return await execute(req, res, method, search, performance.now());
@@ -251,7 +230,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       default: {
         const handler = options.admin?.token ? options.admin.routes[path] : undefined;
         if (handler !== undefined) return [path, await admin(req, res, handler)];
-        sendError(res, 404, `no route for ${path}; GraphQL is served at /graphql`);
+        sendError(res, toClientError(new FloorplanError(ErrorCode.HTTP_NO_ROUTE, { path })));
         return ['other', 404];
       }
     }
@@ -310,20 +289,17 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     route(req, res).then(
       ([routeName, status]) => metrics.httpRequest(routeName, req.method ?? 'GET', status, (performance.now() - started) / 1000),
       (error: unknown) => {
-        if (error instanceof HttpError) {
+        const client = toClientError(error);
+        if (!client.masked) {
           // An oversized body may still be streaming in: answer, then close instead of reading it all.
-          if (error.status === 413 && !res.headersSent) res.setHeader('connection', 'close');
-          if (!res.headersSent) sendError(res, error.status, error.message, error.code);
-          metrics.httpRequest('/graphql', req.method ?? 'GET', error.status, (performance.now() - started) / 1000);
+          if (client.status === 413 && !res.headersSent) res.setHeader('connection', 'close');
+          if (!res.headersSent) sendError(res, client);
+          metrics.httpRequest('/graphql', req.method ?? 'GET', client.status, (performance.now() - started) / 1000);
           return;
         }
         logger.error({ err: error, url: req.url }, 'unhandled error while serving a request');
-        if (!res.headersSent) {
-          const body = JSON.stringify({ errors: [{ message: 'Internal server error', extensions: { code: ClientErrorCode.INTERNAL_SERVER_ERROR } }] });
-          res.writeHead(500, { 'content-type': JSON_TYPE }).end(body);
-        } else {
-          res.destroy();
-        }
+        if (!res.headersSent) sendError(res, client);
+        else res.destroy();
       },
     );
   }

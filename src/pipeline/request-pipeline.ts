@@ -15,10 +15,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import { ErrorCode, FloorplanError } from '../errors.ts';
+import { ERRORS, ErrorCode, FloorplanError, retryAfterSeconds } from '../errors.ts';
 import type { FlagService } from '../flags/flag-service.ts';
 import type { RequestFlags } from '../flags/request-flags.ts';
-import { rateLimited, serviceUnavailable, unauthenticated } from '../graphql/client-errors.ts';
+import { toGraphQLError } from '../graphql/client-errors.ts';
 import type { Violation } from '../loaders/answer-checks.ts';
 import { RequestScope } from '../loaders/request-scope.ts';
 import type { RateLimiter } from '../security/rate-limit.ts';
@@ -80,7 +80,7 @@ export class RequestPipeline {
     const deadline = new Deadline(this.deps.upstreamBudgetMs, admittedAt);
     const claims = await this.identify(req.headers.authorization);
     const decision = await this.deps.limiter.take(claims.userId);
-    if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
+    if (!decision.allowed) throw toGraphQLError(new FloorplanError(ErrorCode.REQUEST_RATE_LIMITED, { seconds: retryAfterSeconds(decision.retryAfterMs) }));
     return this.assemble(claims, (name) => {
       const value = req.headers[name];
       return Array.isArray(value) ? value[0] : value;
@@ -102,13 +102,12 @@ export class RequestPipeline {
     } catch (error) {
       if (error instanceof FloorplanError && (error.code === ErrorCode.AUTH_INVALID_TOKEN || error.code === ErrorCode.AUTH_MISSING_TOKEN)) {
         this.deps.logger.debug({ code: error.code, reason: error.message }, 'request rejected: unauthenticated');
-        throw unauthenticated(error.message);
       }
       if (error instanceof FloorplanError && error.code === ErrorCode.AUTH_KEYS_UNAVAILABLE) {
         this.deps.logger.warn({ code: error.code, err: error.cause }, 'cannot verify tokens: signing keys unavailable');
-        throw serviceUnavailable('authentication is temporarily unavailable; retry shortly');
       }
-      throw error;
+      // As the catalogue answers it (401, or 503 with Retry-After); anything else Apollo masks as a 500.
+      throw error instanceof FloorplanError ? toGraphQLError(error) : error;
     }
   }
 
@@ -132,18 +131,32 @@ export interface SceneCatalogue {
   scenes(): readonly string[];
 }
 
-/** What is wrong with a panel's arguments, naming the argument, or undefined when nothing is. */
+/**
+ * The catalogue's error for a panel's arguments (FLOORPLAN_ERR_LAYOUT_UNKNOWN_SCENE,
+ * FLOORPLAN_ERR_SELECTION_TOO_LARGE: BAD_USER_INPUT naming the argument), or undefined when
+ * nothing is wrong. The resolver throws it as it is.
+ */
+export function panelArgumentError(
+  catalogue: SceneCatalogue,
+  scene: string,
+  selectedSkuIds: readonly string[] | null | undefined,
+): FloorplanError<typeof ErrorCode.LAYOUT_UNKNOWN_SCENE | typeof ErrorCode.SELECTION_TOO_LARGE> | undefined {
+  if (!catalogue.hasScene(scene)) {
+    const known = catalogue.scenes().map((s) => JSON.stringify(s)).join(', ');
+    return new FloorplanError(ErrorCode.LAYOUT_UNKNOWN_SCENE, { known, received: JSON.stringify(scene) });
+  }
+  if (selectedSkuIds != null && selectedSkuIds.length > MAX_SELECTED_SKUS) {
+    return new FloorplanError(ErrorCode.SELECTION_TOO_LARGE, { max: MAX_SELECTED_SKUS, received: selectedSkuIds.length });
+  }
+  return undefined;
+}
+
+/** What is wrong with a panel's arguments, naming the argument, or undefined when nothing is (the operator preview's form of {@link panelArgumentError}). */
 export function panelArgumentProblem(
   catalogue: SceneCatalogue,
   scene: string,
   selectedSkuIds: readonly string[] | null | undefined,
 ): { readonly argument: 'scene' | 'selectedSkuIds'; readonly message: string } | undefined {
-  if (!catalogue.hasScene(scene)) {
-    const scenes = catalogue.scenes();
-    return { argument: 'scene', message: `scene must be one of ${scenes.map((s) => JSON.stringify(s)).join(', ')}, but got: ${JSON.stringify(scene)}` };
-  }
-  if (selectedSkuIds != null && selectedSkuIds.length > MAX_SELECTED_SKUS) {
-    return { argument: 'selectedSkuIds', message: `selectedSkuIds must list at most ${MAX_SELECTED_SKUS} SKUs, but got: ${selectedSkuIds.length}` };
-  }
-  return undefined;
+  const error = panelArgumentError(catalogue, scene, selectedSkuIds);
+  return error === undefined ? undefined : { argument: ERRORS[error.code].argument, message: error.message };
 }

@@ -46,8 +46,8 @@ function pipeline(overrides: Partial<RequestPipelineDeps> = {}) {
   const deps: RequestPipelineDeps = {
     async verify(authorization) {
       if (authorization === GOOD) return { userId: 'u-test', segments: ['plus'] };
-      if (authorization === 'Bearer keys-down') throw new FloorplanError(ErrorCode.AUTH_KEYS_UNAVAILABLE, 'JWKS unreachable');
-      throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, 'signature verification failed');
+      if (authorization === 'Bearer keys-down') throw new FloorplanError(ErrorCode.AUTH_KEYS_UNAVAILABLE, {}, { cause: new Error('JWKS unreachable') });
+      throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, { reason: 'signature verification failed' });
     },
     limiter: {
       async take(userId) {
