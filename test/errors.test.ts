@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ClientErrorCode, ErrorCode } from '../src/errors.ts';
+import { CLIENT_ERRORS, ClientErrorCode, ERRORS, ErrorCode, type ErrorSpec } from '../src/errors.ts';
 
 const DOC = readFileSync(join(import.meta.dirname, '..', 'docs', 'errors.md'), 'utf8');
 
@@ -74,5 +74,30 @@ describe('docs/errors.md', () => {
 
   it('gives the HTTP status of each client code', () => {
     for (const cells of clientRows) expect(cells[1], cells[0]).toMatch(/\b[2-5]\d\d\b/);
+  });
+
+  it('gives each client code the statuses the catalogue answers it with', () => {
+    for (const code of clientCodes) {
+      const cell = clientRows.find((cells) => cells[0] === `\`${code}\``)?.[1] ?? '';
+      const statuses = new Set([CLIENT_ERRORS[code].status, ...Object.values<ErrorSpec>(ERRORS).filter((e) => e.client === code).map((e) => e.status)]);
+      // INTERNAL_SERVER_ERROR: the internal codes the client never sees say 500; the page says 200 for one field too.
+      for (const status of statuses) expect(cell, code).toMatch(new RegExp(`\\b${status}\\b`));
+    }
+  });
+
+  it('says where each internal code surfaces with the client code and HTTP status of the catalogue', () => {
+    for (const code of internalCodes) {
+      const spec: ErrorSpec = ERRORS[code];
+      const where = internalRows.find((cells) => cells[0] === `\`${code}\``)?.[2] ?? '';
+      const named = clientCodes.filter((client) => where.includes(`\`${client}\``));
+      if (spec.client === ClientErrorCode.INTERNAL_SERVER_ERROR) {
+        // Never sent as such: startup, logs, metrics, a degraded panel. The page must not promise a client code.
+        expect(named, code).toEqual([]);
+      } else {
+        expect(named, code).toEqual([spec.client]);
+        expect(where, code).toContain(`HTTP ${spec.status}`);
+      }
+      expect(where.includes('extensions.reason'), `${code} sends extensions.reason`).toBe(spec.reason === true);
+    }
   });
 });
