@@ -3,22 +3,55 @@
  * one process — as in tests — never share or double-register counters.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { AdmissionController, ShedReason } from '../http/admission.ts';
-import type { FloorOutcome } from '../floors/renderer.ts';
-import type { RenderedPanel } from '../floors/panel.ts';
-import type { UpstreamName } from '../upstreams/contracts.ts';
-import type { AnswerViolation, UpstreamOutcome } from '../upstreams/upstream-error.ts';
+
+// Metrics are imported by the bottom layers (cache, Redis breakers, rate limits), so this
+// module imports no other folder of src/: it names the label values it counts by (the help
+// texts list them anyway) and what it reads of a panel or the admission controller. The
+// producers' own types must fit these, so a new upstream, outcome or reason that metrics
+// does not know fails to compile where app.ts wires them, instead of going uncounted.
+
+/** The `upstream` label: every UpstreamName (upstreams/contracts.ts). */
+export type UpstreamLabel = 'cart' | 'promotion' | 'settlement';
+/** The `outcome` label of upstream calls: every UpstreamOutcome (upstreams/upstream-error.ts). */
+export type UpstreamOutcomeLabel = 'ok' | 'timeout' | 'deadline' | 'http_error' | 'malformed' | 'network_error' | 'circuit_open' | 'rejected' | 'killed' | 'inconsistent';
+/** The `reason` label of refused answers: every AnswerViolation (upstreams/upstream-error.ts). */
+export type AnswerViolationLabel = 'QUOTE_INCONSISTENT' | 'CURRENCY_MISMATCH';
+/** The `reason` label of shed requests: every ShedReason (http/admission.ts). */
+export type ShedReasonLabel = 'queue_full' | 'queue_timeout';
+
+/** What the panel counters read of a rendered panel (a RenderedPanel fits). */
+export interface CountedPanel {
+  readonly scene: string;
+  readonly degraded: boolean;
+  /** The schema's DegradedReason values. */
+  readonly degradedReasons: readonly string[];
+}
+
+/** What the dropped-floors counter reads of what happened to one floor (a FloorOutcome fits). */
+export interface CountedFloorOutcome {
+  readonly code: string;
+  readonly status: string;
+  /** The upstream whose failure dropped the floor, for `upstream-failed`. */
+  readonly upstream?: UpstreamLabel | null;
+}
+
+/** What the admission gauges read at every scrape (an AdmissionController fits). */
+export interface AdmissionGauges {
+  readonly limit: number;
+  readonly running: number;
+  readonly queued: number;
+}
 
 export interface FloorplanMetrics {
   readonly registry: Registry;
   /** Counts one upstream call and its duration. */
-  upstreamCall(upstream: UpstreamName, outcome: UpstreamOutcome, durationSeconds: number): void;
+  upstreamCall(upstream: UpstreamLabel, outcome: UpstreamOutcomeLabel, durationSeconds: number): void;
   /** An upstream's circuit breaker changed state (a change to open is also counted). */
-  upstreamBreakerState(upstream: UpstreamName, state: 'closed' | 'open' | 'half-open'): void;
+  upstreamBreakerState(upstream: UpstreamLabel, state: 'closed' | 'open' | 'half-open'): void;
   /** A GraphQL request refused by admission control (HTTP 503 OVERLOADED). */
-  shed(reason: ShedReason): void;
+  shed(reason: ShedReasonLabel): void;
   /** Reports admission control's limit, running and queued requests at every scrape. */
-  watchAdmission(admission: AdmissionController): void;
+  watchAdmission(admission: AdmissionGauges): void;
   /** Reports, at every scrape, how long ago the flags being served were last fetched from their source. */
   watchFlags(flags: { fetchAgeSeconds(): number }): void;
   /** A wrong admin credential, and whether its source address is now refused. */
@@ -28,9 +61,9 @@ export interface FloorplanMetrics {
   /** A GraphQL request answered by the known-operations fast path or by Apollo's pipeline. */
   graphqlRequest(pipeline: GraphQLPipeline): void;
   /** Counts a rendered panel, why it was degraded, and the floors it left out. */
-  panelRendered(panel: RenderedPanel, outcomes: readonly FloorOutcome[]): void;
+  panelRendered(panel: CountedPanel, outcomes: readonly CountedFloorOutcome[]): void;
   /** Counts an upstream answer refused by the cross-checks (a quote that does not add up, another currency). */
-  answerRefused(upstream: UpstreamName, reason: AnswerViolation): void;
+  answerRefused(upstream: UpstreamLabel, reason: AnswerViolationLabel): void;
   /**
    * Counts one lookup in a cross-request cache layer. `error` on L2 means Redis could not
    * answer (an error, a timeout, or the breaker skipping it), so the lookup went on without it.
@@ -61,6 +94,9 @@ export type RedisBreakerState = 'closed' | 'open' | 'half-open';
 export type RateLimitOutcome = 'allowed' | 'limited';
 /** `redis`: the shared bucket every instance sees; `local`: this process's fallback bucket. */
 export type RateLimitStore = 'redis' | 'local';
+
+/** Every {@link UpstreamLabel}: their breaker series exist, at zero, from the start. */
+const UPSTREAM_LABELS: readonly UpstreamLabel[] = ['cart', 'promotion', 'settlement'];
 
 /** Gauge value per breaker state (Redis and upstream breakers alike): 1 open, 0.5 half-open (one probe or trial call), 0 closed. */
 const BREAKER_GAUGE: Readonly<Record<RedisBreakerState, number>> = { closed: 0, 'half-open': 0.5, open: 1 };
@@ -163,14 +199,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
     labelNames: ['upstream'] as const,
     registers: [registry],
   });
-  for (const upstream of ['cart', 'promotion', 'settlement'] as const) upstreamBreaker.set({ upstream }, 0);
+  for (const upstream of UPSTREAM_LABELS) upstreamBreaker.set({ upstream }, 0);
   const breakerOpened = new Counter({
     name: 'floorplan_upstream_breaker_opened_total',
     help: 'Times an upstream circuit breaker opened (failing fast), by upstream.',
     labelNames: ['upstream'] as const,
     registers: [registry],
   });
-  for (const upstream of ['cart', 'promotion', 'settlement'] as const) breakerOpened.inc({ upstream }, 0);
+  for (const upstream of UPSTREAM_LABELS) breakerOpened.inc({ upstream }, 0);
 
   const shedRequests = new Counter({
     name: 'floorplan_shed_total',
@@ -179,7 +215,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
     registers: [registry],
   });
   const shedBy = { queue_full: shedRequests.labels('queue_full'), queue_timeout: shedRequests.labels('queue_timeout') };
-  let admission: AdmissionController | undefined;
+  let admission: AdmissionGauges | undefined;
   new Gauge({
     name: 'floorplan_admission_limit',
     help: 'Admission control: the current limit on GraphQL requests running at once (it follows measured latency).',
@@ -248,7 +284,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Floor
       if (!panel.degraded) return;
       for (const reason of panel.degradedReasons) degradedPanels.inc({ scene: panel.scene, reason });
       for (const outcome of outcomes) {
-        if (outcome.status === 'upstream-failed') droppedFloors.inc({ scene: panel.scene, floor: outcome.code, reason: outcome.upstream });
+        if (outcome.status === 'upstream-failed' && outcome.upstream != null) droppedFloors.inc({ scene: panel.scene, floor: outcome.code, reason: outcome.upstream });
         else if (outcome.status === 'builder-failed') droppedFloors.inc({ scene: panel.scene, floor: outcome.code, reason: 'builder' });
       }
     },
