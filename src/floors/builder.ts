@@ -6,8 +6,12 @@
  * reads data only through the {@link PanelData} it is handed — so it can be tested with
  * plain objects.
  */
+import type { PanelData } from '../loaders/panel-data.ts';
 import type { Money } from '../money/money.ts';
-import type { Cart, CartLine, PromotionResult, SettlementQuote, UpstreamName } from '../upstreams/contracts.ts';
+import type { UpstreamName } from '../upstreams/contracts.ts';
+
+// Builders import only this module (and money), so it re-exports the interface they read through.
+export type { PanelData } from '../loaders/panel-data.ts';
 
 /**
  * What a floor's amount means for the payable total: GOODS + DEDUCTION (negative) + CHARGE
@@ -17,18 +21,6 @@ export type FloorKind = 'GOODS' | 'DEDUCTION' | 'CHARGE' | 'PAYABLE' | 'INFO' | 
 
 /** A value a sub-name template can show; Money is formatted for the panel's locale. */
 export type TemplateValue = Money | string | number;
-
-/** The request's data for one panel, each upstream fetched at most once per request. */
-export interface PanelData {
-  /** The viewer's cart. */
-  cart(): Promise<Cart>;
-  /** The cart lines this panel is about: the requested selection, or the lines ticked in the cart. */
-  selectedLines(): Promise<readonly CartLine[]>;
-  /** Campaigns, coupons and membership for the selected lines. */
-  promotion(): Promise<PromotionResult>;
-  /** The settlement service's authoritative quote for the selected lines. */
-  quote(): Promise<SettlementQuote>;
-}
 
 /** Who is looking, as far as a builder may care. */
 export interface BuilderViewer {

@@ -10,8 +10,8 @@
  */
 import DataLoader from 'dataloader';
 import { checkCartCurrency, checkPromotion, checkQuote, type Violation } from './answer-checks.ts';
+import type { PanelData } from './panel-data.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
-import type { PanelData } from '../floors/builder.ts';
 import type { UpstreamClients } from '../upstreams/clients.ts';
 import type { Cart, CartLine, PromotionResult, SettlementQuote, UpstreamName } from '../upstreams/contracts.ts';
 import type { Deadline } from '../upstreams/deadline.ts';
