@@ -16,7 +16,7 @@ import { FlagService } from './flags/flag-service.ts';
 import type { FloorBuilder } from './floors/builder.ts';
 import { defaultBuilders } from './floors/builders/index.ts';
 import { createBuilderRegistry } from './floors/registry.ts';
-import { PanelRenderer } from './floors/renderer.ts';
+import { PanelRenderer } from './panels/renderer.ts';
 import { createApolloServer } from './graphql/apollo.ts';
 import type { GraphQLContext } from './graphql/context.ts';
 import { createPreviewHandler } from './operators/preview.ts';

@@ -2,8 +2,8 @@
  * What every resolver receives: the request's context from the request pipeline (viewer,
  * flags, loaders, deadline, decision id) and the renderer.
  */
-import type { RenderedPanel } from '../floors/panel.ts';
-import type { PanelRenderer } from '../floors/renderer.ts';
+import type { RenderedPanel } from '../panels/panel.ts';
+import type { PanelRenderer } from '../panels/renderer.ts';
 import type { RequestContext } from '../pipeline/request-pipeline.ts';
 
 export interface GraphQLContext extends RequestContext {

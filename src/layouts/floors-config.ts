@@ -321,7 +321,7 @@ interface CheckedFloors {
 type StyleRules = z.output<typeof styleRules>;
 /** A platform no config names: it reads each per-platform version's `default`. */
 const OTHER_PLATFORM = '';
-/** Fallback hops PanelRenderer follows before it stops and sends what it has (src/floors/renderer.ts, styleFor). */
+/** Fallback hops PanelRenderer follows before it stops and sends what it has (src/panels/renderer.ts, styleFor). */
 const MAX_STYLE_HOPS = 8;
 
 /** A fallback chain that comes back to where it started, reported once per chain, at its first token in the file. */

@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { RenderedPanel, RenderedFloor } from '../../floors/panel.ts';
+import type { RenderedPanel, RenderedFloor } from '../../panels/panel.ts';
 import type { GraphQLContext } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;

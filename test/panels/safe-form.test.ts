@@ -7,10 +7,10 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
-import { PanelRenderer, type FloorOutcome, type FlagReader } from '../../src/floors/renderer.ts';
+import { PanelRenderer, type FloorOutcome, type FlagReader } from '../../src/panels/renderer.ts';
 import { compileFloorsFile } from '../../src/layouts/floors-config.ts';
 import { invariantProblems } from '../support/panel-invariant.ts';
-import { cny, fakePanelData, quoteFixture } from './builders/fixtures.ts';
+import { cny, fakePanelData, quoteFixture } from '../floors/builders/fixtures.ts';
 
 const registry = createBuilderRegistry(defaultBuilders);
 

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import { LRUCache } from 'lru-cache';
 import { SemVer } from 'semver';
+import type { BuilderViewer, FloorFacts, FloorKind, TemplateValue } from '../floors/builder.ts';
 import type { CompiledFloor, CompiledLayout, LayoutSet, LayoutVersion, MinAppVersion, StyleToken } from '../layouts/floors-config.ts';
 import { renderTemplate } from '../layouts/template.ts';
 import type { PanelData } from '../loaders/panel-data.ts';
@@ -21,7 +22,6 @@ import type { Money } from '../money/money.ts';
 import { UPSTREAMS, type UpstreamName } from '../upstreams/contracts.ts';
 import { isUpstreamError, type UpstreamError } from '../upstreams/upstream-error.ts';
 import { clientVersionOf } from '../viewer/app-version.ts';
-import type { BuilderViewer, FloorFacts, FloorKind, TemplateValue } from './builder.ts';
 import { DEGRADED_REASONS, type DegradedReason, type RenderedFloor, type RenderedPanel } from './panel.ts';
 
 /** A request's feature-flag decisions, as the renderer reads them (each flag decided once per request). */

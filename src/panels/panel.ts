@@ -1,8 +1,8 @@
 /** What the renderer hands the GraphQL layer: a panel of formatted floors, in order. */
+import type { FloorKind } from '../floors/builder.ts';
 import type { Money } from '../money/money.ts';
 import type { UpstreamName } from '../upstreams/contracts.ts';
 import type { AnswerViolation } from '../upstreams/upstream-error.ts';
-import type { FloorKind } from './builder.ts';
 
 /**
  * Why a panel is degraded (the schema's DegradedReason): an upstream failed, or its answer was

@@ -3,13 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.ts';
 import type { FloorBuilder, FloorFacts, FloorKind } from '../../src/floors/builder.ts';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
-import type { RenderedPanel } from '../../src/floors/panel.ts';
+import type { RenderedPanel } from '../../src/panels/panel.ts';
 import { createBuilderRegistry, type BuilderRegistry } from '../../src/floors/registry.ts';
-import { PanelRenderer, type FloorOutcome, type RenderRequest } from '../../src/floors/renderer.ts';
+import { PanelRenderer, type FloorOutcome, type RenderRequest } from '../../src/panels/renderer.ts';
 import { compileFloorsFile, type CompiledLayout } from '../../src/layouts/floors-config.ts';
 import type { Money } from '../../src/money/money.ts';
 import { UpstreamError } from '../../src/upstreams/upstream-error.ts';
-import { cny, fakePanelData, quoteFixture } from './builders/fixtures.ts';
+import { cny, fakePanelData, quoteFixture } from '../floors/builders/fixtures.ts';
 
 const LOCALES = ['zh-CN', 'en'];
 
