@@ -11,7 +11,8 @@ import type { Redis } from 'ioredis';
 import { RedisKeyValueCache } from './cache/redis-kv.ts';
 import { TieredCache } from './cache/tiered-cache.ts';
 import type { ServiceConfig, UpstreamsConfig } from './config/service-config.ts';
-import { ErrorCode } from './errors.ts';
+import { ErrorCode, FloorplanError } from './errors.ts';
+import { toGraphQLError } from './graphql/client-errors.ts';
 import { FlagService } from './flags/flag-service.ts';
 import type { FloorBuilder } from './floors/builder.ts';
 import { defaultBuilders } from './floors/builders/index.ts';
@@ -206,11 +207,17 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       violated,
       logger,
     });
-    const context = async (req: IncomingMessage, admittedAt: number): Promise<GraphQLContext> => ({
-      ...(await pipeline.forRequest(req, admittedAt)),
-      renderer,
-      panels: [],
-    });
+    const context = async (req: IncomingMessage, admittedAt: number): Promise<GraphQLContext> => {
+      let request;
+      try {
+        request = await pipeline.forRequest(req, admittedAt);
+      } catch (error) {
+        // A refusal (401, 429, 503) must carry its status when it leaves the context: Apollo
+        // reads a whole-request failure's status before formatting the error.
+        throw error instanceof FloorplanError ? toGraphQLError(error) : error;
+      }
+      return { ...request, renderer, panels: [] };
+    };
     const preview = createPreviewHandler({ pipeline, renderer, flags, killFlag, layouts: () => layouts.current() });
 
     const admission = new AdmissionController(config.server.admission, {

@@ -18,7 +18,6 @@ import type { Logger } from 'pino';
 import { ERRORS, ErrorCode, FloorplanError, retryAfterSeconds } from '../errors.ts';
 import type { FlagService } from '../flags/flag-service.ts';
 import type { RequestFlags } from '../flags/request-flags.ts';
-import { toGraphQLError } from '../graphql/client-errors.ts';
 import type { Violation } from '../loaders/answer-checks.ts';
 import { RequestScope } from '../loaders/request-scope.ts';
 import type { RateLimiter } from '../security/rate-limit.ts';
@@ -74,13 +73,15 @@ export class RequestPipeline {
    * A GraphQL request's context. The deadline starts when the request was let in
    * (`admittedAt`): reading its body, verifying its token and a slow Redis for the rate limit
    * come out of the same budget as the upstream calls.
-   * @throws the client errors: UNAUTHENTICATED (401), SERVICE_UNAVAILABLE (503, keys unreachable), RATE_LIMITED (429).
+   * @throws FloorplanError whose catalogue entry is the client's answer: UNAUTHENTICATED (401),
+   *   SERVICE_UNAVAILABLE (503, keys unreachable), RATE_LIMITED (429). The GraphQL layer turns
+   *   it into the error Apollo answers with (the pipeline does not know GraphQL).
    */
   async forRequest(req: IncomingMessage, admittedAt: number): Promise<RequestContext> {
     const deadline = new Deadline(this.deps.upstreamBudgetMs, admittedAt);
     const claims = await this.identify(req.headers.authorization);
     const decision = await this.deps.limiter.take(claims.userId);
-    if (!decision.allowed) throw toGraphQLError(new FloorplanError(ErrorCode.REQUEST_RATE_LIMITED, { seconds: retryAfterSeconds(decision.retryAfterMs) }));
+    if (!decision.allowed) throw new FloorplanError(ErrorCode.REQUEST_RATE_LIMITED, { seconds: retryAfterSeconds(decision.retryAfterMs) });
     return this.assemble(claims, (name) => {
       const value = req.headers[name];
       return Array.isArray(value) ? value[0] : value;
@@ -106,8 +107,8 @@ export class RequestPipeline {
       if (error instanceof FloorplanError && error.code === ErrorCode.AUTH_KEYS_UNAVAILABLE) {
         this.deps.logger.warn({ code: error.code, err: error.cause }, 'cannot verify tokens: signing keys unavailable');
       }
-      // As the catalogue answers it (401, or 503 with Retry-After); anything else Apollo masks as a 500.
-      throw error instanceof FloorplanError ? toGraphQLError(error) : error;
+      // The catalogue answers it (401, or 503 with Retry-After); anything else is masked as a 500.
+      throw error;
     }
   }
 

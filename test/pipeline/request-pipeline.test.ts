@@ -5,10 +5,9 @@
  * the preview assembling exactly what a request with the same headers gets.
  */
 import type { IncomingMessage } from 'node:http';
-import { GraphQLError } from 'graphql';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, FloorplanError } from '../../src/errors.ts';
+import { ErrorCode, FloorplanError, toClientError, type ClientError } from '../../src/errors.ts';
 import type { RequestFlags } from '../../src/flags/request-flags.ts';
 import { panelArgumentProblem, RequestPipeline, type RequestPipelineDeps } from '../../src/pipeline/request-pipeline.ts';
 import type { UpstreamClients } from '../../src/upstreams/clients.ts';
@@ -75,10 +74,11 @@ function request(headers: Record<string, string>): IncomingMessage {
   return { headers } as unknown as IncomingMessage;
 }
 
-async function refusal(promise: Promise<unknown>): Promise<GraphQLError> {
+/** The client error a refused request gets: the pipeline throws catalogue errors, answered as the catalogue says. */
+async function refusal(promise: Promise<unknown>): Promise<ClientError> {
   const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(GraphQLError);
-  return error as GraphQLError;
+  expect(error).toBeInstanceOf(FloorplanError);
+  return toClientError(error);
 }
 
 describe('the request pipeline', () => {
@@ -100,7 +100,7 @@ describe('the request pipeline', () => {
   it('answers a bad token with UNAUTHENTICATED (401), logged at debug only, before taking a rate-limit token', async () => {
     const { p, taken, logs } = pipeline();
     const error = await refusal(p.forRequest(request({ authorization: 'Bearer forged' }), performance.now()));
-    expect(error.extensions).toMatchObject({ code: 'UNAUTHENTICATED', http: { status: 401 } });
+    expect({ status: error.status, ...error.extensions }).toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
     expect(error.message).toBe('signature verification failed');
     expect(taken).toEqual([]);
     expect(logs.map((l) => l.level)).toEqual([20]);
@@ -109,14 +109,15 @@ describe('the request pipeline', () => {
   it('answers unreachable signing keys with SERVICE_UNAVAILABLE (503), not 401, and warns', async () => {
     const { p, logs } = pipeline();
     const error = await refusal(p.forRequest(request({ authorization: 'Bearer keys-down' }), performance.now()));
-    expect(error.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', http: { status: 503 } });
+    expect({ status: error.status, ...error.extensions }).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503 });
     expect(logs.map((l) => l.level)).toEqual([40]);
   });
 
   it('answers a user over the rate limit with RATE_LIMITED (429) and Retry-After in whole seconds', async () => {
     const { p } = pipeline({ verify: async () => ({ userId: 'u-limited', segments: [] }) });
     const error = await refusal(p.forRequest(request({ authorization: GOOD }), performance.now()));
-    expect(error.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 2000, http: { status: 429 } });
+    expect({ status: error.status, ...error.extensions }).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 2000, status: 429 });
+    expect(error.headers).toMatchObject({ 'retry-after': '2' });
   });
 
   it('starts the deadline at admission: a request admitted longer ago than the budget has none left', async () => {
