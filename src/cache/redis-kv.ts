@@ -7,7 +7,7 @@ import type { KeyValueCache, KeyValueCacheSetOptions } from '@apollo/utils.keyva
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { FloorplanMetrics } from '../observability/metrics.ts';
-import { describeOption, getValidInteger, getValidName, guardRedis, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
+import { guardRedis, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
 
 /** What the store reports; tests can pass a plain object. */
 export type RedisKeyValueCacheMetrics = Pick<FloorplanMetrics, 'cacheResult' | 'redisBreakerState'>;
@@ -57,17 +57,13 @@ export class RedisKeyValueCache implements KeyValueCache<string> {
   readonly #metrics: RedisKeyValueCacheMetrics | undefined;
 
   constructor(options: RedisKeyValueCacheOptions) {
-    this.name = getValidName(options.name ?? 'apq', 'name');
-    if (typeof options.keyPrefix !== 'string') throw new TypeError(`\`keyPrefix\` must be a string, but got: ${describeOption(options.keyPrefix)}`);
+    // Its options come from the service config, validated once at start (src/config): not re-checked here.
+    this.name = options.name ?? 'apq';
     this.#keyPrefix = options.keyPrefix;
-    const ttl = options.defaultTtlSeconds === undefined ? DEFAULT_TTL_SECONDS : options.defaultTtlSeconds;
-    if (ttl !== null && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0)) {
-      throw new TypeError(`\`defaultTtlSeconds\` must be a number of seconds > 0 or null, but got: ${describeOption(ttl)}`);
-    }
-    this.#defaultTtlSeconds = ttl;
+    this.#defaultTtlSeconds = options.defaultTtlSeconds === undefined ? DEFAULT_TTL_SECONDS : options.defaultTtlSeconds;
     this.#l1 = new LRUCache<string, string>({
-      max: getValidInteger(options.l1MaxEntries, 'l1MaxEntries', 1),
-      maxSize: getValidInteger(options.l1MaxBytes ?? DEFAULT_L1_MAX_BYTES, 'l1MaxBytes', 1),
+      max: options.l1MaxEntries,
+      maxSize: options.l1MaxBytes ?? DEFAULT_L1_MAX_BYTES,
       sizeCalculation: (value) => Math.max(1, value.length),
     });
     this.#metrics = options.metrics;

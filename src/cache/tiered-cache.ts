@@ -12,7 +12,7 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../observability/logger.ts';
 import type { FloorplanMetrics } from '../observability/metrics.ts';
-import { describeOption, getValidInteger, getValidName, guardRedis, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
+import { guardRedis, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The tiered cache
@@ -109,18 +109,13 @@ export class TieredCache<V> {
   #closed = false;
 
   constructor(options: TieredCacheOptions<V>) {
-    this.name = getValidName(options.name, 'name');
-    const ttlSeconds = getValidSeconds(options.ttlSeconds, 'ttlSeconds');
-    const staleSeconds = getValidSeconds(options.staleSeconds, 'staleSeconds');
-    this.#freshMs = ttlSeconds * 1000;
-    this.#keepMs = (ttlSeconds + staleSeconds) * 1000;
-    if (typeof options.keyPrefix !== 'string') throw new TypeError(`\`keyPrefix\` must be a string, but got: ${describeOption(options.keyPrefix)}`);
+    // Its options come from the service config, validated once at start (src/config): not re-checked here.
+    this.name = options.name;
+    this.#freshMs = options.ttlSeconds * 1000;
+    this.#keepMs = (options.ttlSeconds + options.staleSeconds) * 1000;
     this.#keyPrefix = options.keyPrefix;
-    if (typeof options.schema?.parse !== 'function') {
-      throw new TypeError(`\`schema\` must have a parse(value) method (a zod schema fits), but got: ${describeOption(options.schema)}`);
-    }
     this.#schema = options.schema;
-    this.#l1 = new LRUCache<string, Entry<V>>({ max: getValidInteger(options.l1MaxEntries, 'l1MaxEntries', 1) });
+    this.#l1 = new LRUCache<string, Entry<V>>({ max: options.l1MaxEntries });
     this.#metrics = options.metrics;
     this.#logger = options.logger;
     this.#guard =
@@ -281,9 +276,3 @@ export class TieredCache<V> {
   }
 }
 
-function getValidSeconds(value: unknown, option: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`\`${option}\` must be a number of seconds ≥ 0, but got: ${describeOption(value)}`);
-  }
-  return value;
-}

@@ -69,9 +69,6 @@ export class WatchedPath<T> {
   #stopping: Promise<void> | undefined;
 
   constructor(options: WatchedPathOptions<T>) {
-    if (!Number.isInteger(options.pollIntervalMs) || options.pollIntervalMs <= 0) {
-      throw new TypeError(`pollIntervalMs must be a positive whole number of milliseconds, but got: ${String(options.pollIntervalMs)}`);
-    }
     this.#options = options;
     if (options.entries === undefined) {
       const file = basename(options.path);

@@ -178,9 +178,6 @@ export class LayoutStore {
    * unreachable delays start by at most `redis.connectTimeoutMs`, then the files serve.
    */
   static async start(options: LayoutStoreOptions): Promise<LayoutStore> {
-    if (!Number.isInteger(options.resyncIntervalMs) || options.resyncIntervalMs <= 0) {
-      throw new TypeError(`resyncIntervalMs must be a positive whole number of milliseconds, but got: ${String(options.resyncIntervalMs)}`);
-    }
     const store = new LayoutStore(options);
     try {
       await store.load();

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { FloorplanMetrics } from '../observability/metrics.ts';
-import { describeOption, getValidInteger, getValidName, guardRedis, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
+import { guardRedis, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
 
 /** What the limiter reports; tests can pass a plain object. */
 export type RateLimiterMetrics = Pick<FloorplanMetrics, 'rateLimited' | 'redisBreakerState'>;
@@ -85,16 +85,13 @@ interface LocalBucket {
 
 /** Creates a limiter; one per process, shared by every request. */
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
-  const ratePerSecond = getValidRate(options.ratePerSecond);
+  // Its options come from the service config, validated once at start (src/config): not re-checked here.
+  const { ratePerSecond, burst, keyPrefix, metrics } = options;
   if (ratePerSecond === 0) return { take: () => Promise.resolve(ALLOWED), close() {} };
-  const burst = getValidInteger(options.burst, 'burst', 1);
-  if (typeof options.keyPrefix !== 'string') throw new TypeError(`\`keyPrefix\` must be a string, but got: ${describeOption(options.keyPrefix)}`);
-  const keyPrefix = options.keyPrefix;
-  const metrics = options.metrics;
-  const name = getValidName(options.name ?? 'rate-limit', 'name');
+  const name = options.name ?? 'rate-limit';
   // An idle bucket is full again after this long, so its Redis key (or local entry) can go.
   const refillMs = Math.max(1, Math.ceil((burst * 1000) / ratePerSecond));
-  const local = new LRUCache<string, LocalBucket>({ max: getValidInteger(options.l1MaxEntries, 'l1MaxEntries', 1), ttl: refillMs });
+  const local = new LRUCache<string, LocalBucket>({ max: options.l1MaxEntries, ttl: refillMs });
   const guard: RedisGuard | undefined =
     options.redis === undefined ? undefined : guardRedis(options.redis, { name, breaker: options.breaker, metrics });
 
@@ -150,9 +147,3 @@ function toDecision(reply: unknown): RateLimitDecision | undefined {
   return undefined;
 }
 
-function getValidRate(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`\`ratePerSecond\` must be a number ≥ 0 (0 disables the limit), but got: ${describeOption(value)}`);
-  }
-  return value;
-}

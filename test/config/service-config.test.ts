@@ -219,6 +219,14 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
     ]);
   });
 
+  // Validated here once, these are not re-checked by the caches and the limiter that use them.
+  it('refuses an unbounded or negative cache and a rate limit that would refuse every request, naming the path', () => {
+    const found = problems({}, { overrides: { cache: { l1MaxEntries: 0, promotion: { ttlSeconds: -1, staleSeconds: 0 } }, limits: { rateLimitBurst: 0, rateLimitPerSecond: -1 } } });
+    expect(found.map((p) => p.replace(/ \(.*\)$/, '').replace(/, but got.*$/, ''))).toEqual(
+      expect.arrayContaining(['`cache.l1MaxEntries` must be greater than 0', '`cache.promotion.ttlSeconds` must be at least 0', '`limits.rateLimitPerSecond` must be at least 0', '`limits.rateLimitBurst` must be at least 1']),
+    );
+  });
+
   it('refuses a request timeout shorter than the headers timeout, and an initial admission limit outside its bounds', () => {
     expect(problems({ HEADERS_TIMEOUT_MS: '40000' })).toEqual([
       '`server.requestTimeoutMs` must be at least server.headersTimeoutMs (40000), but got: 30000 (config/default.yaml:20)',
