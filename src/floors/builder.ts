@@ -17,7 +17,8 @@ export type { PanelData } from '../loaders/panel-data.ts';
  * What a floor's amount means for the payable total: GOODS + DEDUCTION (negative) + CHARGE
  * add up to PAYABLE; INFO amounts (paid later, e.g. a rebate) and TEXT floors take no part.
  */
-export type FloorKind = 'GOODS' | 'DEDUCTION' | 'CHARGE' | 'PAYABLE' | 'INFO' | 'TEXT';
+export const FLOOR_KINDS = ['GOODS', 'DEDUCTION', 'CHARGE', 'PAYABLE', 'INFO', 'TEXT'] as const;
+export type FloorKind = (typeof FLOOR_KINDS)[number];
 
 /** A value a sub-name template can show; Money is formatted for the panel's locale. */
 export type TemplateValue = Money | string | number;

@@ -5,7 +5,7 @@
  */
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import { UPSTREAMS } from '../upstreams/contracts.ts';
-import type { FloorBuilder, FloorKind } from './builder.ts';
+import { FLOOR_KINDS, type FloorBuilder, type FloorKind } from './builder.ts';
 
 /** Builders by name, read-only. */
 export interface BuilderRegistry {
@@ -15,7 +15,7 @@ export interface BuilderRegistry {
   readonly names: readonly string[];
 }
 
-const KINDS: ReadonlySet<FloorKind> = new Set<FloorKind>(['GOODS', 'DEDUCTION', 'CHARGE', 'PAYABLE', 'INFO', 'TEXT']);
+const KINDS: ReadonlySet<FloorKind> = new Set<FloorKind>(FLOOR_KINDS);
 const NAME = /^[a-z][a-z0-9-]*$/;
 const VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
