@@ -35,6 +35,11 @@ export interface ApolloOptions {
   readonly limits: QueryLimits;
   /** Where Automatic Persisted Queries are kept (Redis-backed, shared by every instance). */
   readonly persistedQueries: KeyValueCache<string>;
+  /**
+   * Extra Apollo plugins. Refused while the fast path is on: a clean fast-path answer never
+   * runs Apollo's pipeline, so such a plugin would be skipped silently. End-of-request work
+   * both paths must do belongs in the shared list (see {@link createApolloServer}).
+   */
   readonly plugins?: readonly ApolloServerPlugin<GraphQLContext>[];
 }
 
@@ -49,8 +54,14 @@ export function createApolloServer(options: ApolloOptions & { readonly fastPath?
   const armor = new ApolloArmor(armorOptions(options.limits, options.introspection)).protect();
   const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers });
   const compiler = new JitCompiler(schema);
-  const didSend = decisionLog(logger);
-  const knownOperations = options.fastPath === false ? undefined : new KnownOperations<GraphQLContext>(compiler, didSend);
+  const fastPath = options.fastPath !== false;
+  if (fastPath && (options.plugins?.length ?? 0) > 0) {
+    throw new Error('extra Apollo plugins would be skipped by the known-operations fast path: add end-of-request work to the shared hooks, or turn server.fastPath off');
+  }
+  // The one error layer and the one list of end-of-request hooks, for Apollo's path and the fast path alike.
+  const formatError = clientErrorFormatter(logger);
+  const endOfRequest: ReadonlyArray<(context: GraphQLContext) => void> = [decisionLog(logger)];
+  const knownOperations = fastPath ? new KnownOperations<GraphQLContext>(compiler, { formatError, endOfRequest }) : undefined;
   const apollo = new ApolloServer<GraphQLContext>({
     gateway: compiler.gateway(),
     introspection: options.introspection,
@@ -70,21 +81,32 @@ export function createApolloServer(options: ApolloOptions & { readonly fastPath?
       ApolloServerPluginUsageReportingDisabled(),
       ...(armor.plugins as ApolloServerPlugin<GraphQLContext>[]),
       queryLimitsPlugin<GraphQLContext>(options.limits),
-      { requestDidStart: async () => ({ willSendResponse: async ({ contextValue }) => didSend(contextValue) }) },
+      {
+        requestDidStart: async () => ({
+          willSendResponse: async ({ contextValue }) => {
+            for (const hook of endOfRequest) hook(contextValue);
+          },
+        }),
+      },
       ...(knownOperations === undefined ? [] : [knownOperations.plugin()]),
       ...(options.plugins ?? []),
     ],
-    formatError(formatted, error): GraphQLFormattedError {
-      const client = toClientError(error);
-      const path = formatted.path;
-      if (client.masked) {
-        logger.error({ err: unwrapResolverError(error), path }, 'internal error masked for the client');
-        return { message: client.message, ...(path === undefined ? {} : { path }), extensions: client.extensions };
-      }
-      return { ...formatted, message: client.message, extensions: client.extensions };
-    },
+    formatError,
   });
   return { apollo, knownOperations };
+}
+
+/** Any error as the client sees it (src/errors.ts's catalogue); a masked one is logged with what it was. */
+function clientErrorFormatter(logger: Logger): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
+  return (formatted, error) => {
+    const client = toClientError(error);
+    const path = formatted.path;
+    if (client.masked) {
+      logger.error({ err: unwrapResolverError(error), path }, 'internal error masked for the client');
+      return { message: client.message, ...(path === undefined ? {} : { path }), extensions: client.extensions };
+    }
+    return { ...formatted, message: client.message, extensions: client.extensions };
+  };
 }
 
 /**

@@ -4,9 +4,7 @@
  * seen before runs its compiled function instead of graphql-js's interpreter, which walks the
  * AST for every field of every request. Compiled queries are kept per document (bounded).
  *
- * The same compiled functions serve the fast path for known operations (./known-operations.ts),
- * which hands a result it already has back to Apollo through {@link JitCompiler.replay} when
- * that result needs Apollo's error handling.
+ * The same compiled functions serve the fast path for known operations (./known-operations.ts).
  */
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
 import {
@@ -28,8 +26,6 @@ const COMPILED_OPERATIONS = 1000;
 
 export class JitCompiler {
   private readonly compiled = new LRUCache<string, CompiledQuery>({ max: COMPILED_OPERATIONS });
-  /** Results computed outside Apollo, waiting for Apollo to format them (keyed by the request's context). */
-  private readonly replays = new WeakMap<object, ExecutionResult>();
   /** The operation each compiled query runs, to explain variables it refused (see {@link run}). */
   private readonly operations = new WeakMap<CompiledQuery, OperationDefinitionNode>();
 
@@ -88,22 +84,8 @@ export class JitCompiler {
     };
   }
 
-  /**
-   * The next execution Apollo starts with `context` returns `result` instead of running: a
-   * request already executed outside Apollo gets Apollo's error formatting, status and
-   * hooks without calling any resolver (or upstream) twice.
-   */
-  replay(context: object, result: ExecutionResult): void {
-    this.replays.set(context, result);
-  }
-
   gateway(): GatewayInterface {
     const executor: GatewayExecutor = async (request) => {
-      const replayed = this.replays.get(request.context);
-      if (replayed !== undefined) {
-        this.replays.delete(request.context);
-        return replayed;
-      }
       // Apollo found no operation by this name (an empty one, say); graphql-jit would pick the
       // document's only operation regardless. Answer as graphql-js does, so Apollo replies 400.
       if ((request.operation as OperationDefinitionNode | undefined) === undefined) {

@@ -6,17 +6,18 @@
  * skipping Apollo's per-request pipeline (header map, content negotiation, SHA-256 of the
  * query, document-cache lookup, plugin hooks): measured, about a third of a panel's CPU.
  *
- * What Apollo would do differently is handed back to Apollo:
+ * What Apollo would do differently is handed back to Apollo before anything runs:
  * - anything not a plain known operation (new or invalid text, GET, batches, APQ
  *   registration, unknown extensions, odd `variables`, an Accept nobody can satisfy);
- * - a context that fails (401, 429, 503): Apollo answers it with that same error;
- * - a result with errors: Apollo formats it, through {@link JitCompiler.replay}, from the
- *   result already computed, so no resolver and no upstream is called twice.
- * Only a clean result is written here, byte for byte as Apollo writes it (tests compare
- * both paths), and the same end-of-request hook runs (the decision log).
+ * - a context that fails (401, 429, 503): Apollo answers it with that same error.
+ * Once the operation has run, its result is answered here, errors included: the errors go
+ * through the same error layer Apollo's `formatError` uses ({@link KnownOperationsOptions})
+ * and are encoded as Apollo encodes them (errors, data; the status an error carries; 400 for
+ * refused variables), byte for byte (tests compare both paths). No result is handed back to
+ * Apollo to be parsed and formatted again. The same end-of-request hooks run on both paths.
  */
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import type { DocumentNode, ExecutionResult } from 'graphql';
+import type { DocumentNode, ExecutionResult, GraphQLError, GraphQLFormattedError } from 'graphql';
 import { isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
 import Negotiator from 'negotiator';
@@ -50,8 +51,15 @@ export interface MatchedOperation {
 
 /** What became of a request on the fast path. */
 export type FastOutcome<TContext> =
-  /** A clean result: write `body` with status 200 and `contentType`. */
-  | { readonly kind: 'complete'; readonly body: string; readonly contentType: string; readonly context: TContext }
+  /** Answered: write `body` with `status`, `contentType` and `headers`. */
+  | {
+      readonly kind: 'complete';
+      readonly status: number;
+      readonly headers: ReadonlyMap<string, string>;
+      readonly body: string;
+      readonly contentType: string;
+      readonly context: TContext;
+    }
   /** Apollo must answer, with this context function (which may rethrow the context's failure). */
   | { readonly kind: 'apollo'; readonly context: () => Promise<TContext> };
 
@@ -61,6 +69,15 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 /** No operation name and an empty one are different requests (Apollo refuses the latter), so their keys differ. */
 const operationKey = (text: string, operationName: string | null | undefined) =>
   `${operationName === null || operationName === undefined ? '-' : `+${operationName}`}\u0000${text}`;
+
+export interface KnownOperationsOptions<TContext> {
+  /** Apollo's `formatError`: the one error layer both paths answer through. */
+  readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  /** Run when an answer is sent, on either path (Apollo's `willSendResponse` runs the same list). */
+  readonly endOfRequest: ReadonlyArray<(context: TContext) => void>;
+}
+
+const NO_HEADERS: ReadonlyMap<string, string> = new Map();
 
 export class KnownOperations<TContext extends BaseContext> {
   private readonly byQuery = new LRUCache<string, KnownOperation>({
@@ -77,8 +94,7 @@ export class KnownOperations<TContext extends BaseContext> {
 
   constructor(
     private readonly compiler: JitCompiler,
-    /** Runs when a fast-path response is sent, as Apollo's willSendResponse hooks do for the rest. */
-    private readonly didSend: (context: TContext) => void,
+    private readonly options: KnownOperationsOptions<TContext>,
   ) {}
 
   /** Remembers each query operation Apollo has parsed, validated and resolved. */
@@ -146,14 +162,43 @@ export class KnownOperations<TContext extends BaseContext> {
       query = operation.compiled = compiled;
     }
     const result: ExecutionResult = await this.compiler.run(query, context, matched.variables);
-    if (result.errors !== undefined || result.data === undefined || result.extensions !== undefined) {
-      this.compiler.replay(context, result);
-      return { kind: 'apollo', context: async () => context };
+    for (const hook of this.options.endOfRequest) hook(context);
+    if (result.errors === undefined) {
+      // Apollo's own encoding of a clean single result: {"data":...} and a newline.
+      return { kind: 'complete', status: 200, headers: NO_HEADERS, body: `${JSON.stringify({ data: result.data })}\n`, contentType: matched.contentType, context };
     }
-    // Apollo's own encoding of a clean single result: {"data":...} and a newline.
-    const body = `${JSON.stringify({ data: result.data })}\n`;
-    this.didSend(context);
-    return { kind: 'complete', body, contentType: matched.contentType, context };
+    const { errors, status, headers } = this.formatErrors(result.errors);
+    // As Apollo: refused variables (errors, no data) answer 400 unless an error named a status.
+    const answered = status ?? (result.data === undefined ? 400 : 200);
+    // Apollo's field order (errors, data, extensions; undefined ones left out) and its newline.
+    const body = `${JSON.stringify({ errors, data: result.data, extensions: result.extensions })}\n`;
+    return { kind: 'complete', status: answered, headers, body, contentType: matched.contentType, context };
+  }
+
+  /**
+   * The errors as Apollo's `normalizeAndFormatErrors` makes them (@apollo/server
+   * errorNormalize.js): a code defaulting to INTERNAL_SERVER_ERROR, `extensions.http` taken out
+   * into the response's status and headers, then `formatError`. Mirrored rather than imported:
+   * Apollo does not export it.
+   */
+  private formatErrors(errors: readonly GraphQLError[]): { errors: GraphQLFormattedError[]; status: number | undefined; headers: Map<string, string> } {
+    let status: number | undefined;
+    const headers = new Map<string, string>();
+    const formatted = errors.map((error) => {
+      const extensions: Record<string, unknown> = { ...error.extensions, code: error.extensions.code ?? 'INTERNAL_SERVER_ERROR' };
+      const http = extensions.http as { status?: number; headers?: Map<string, string> } | undefined;
+      if (http !== undefined && typeof http === 'object') {
+        if (http.status) status = http.status;
+        if (http.headers instanceof Map) for (const [name, value] of http.headers) headers.set(name, value);
+        delete extensions.http;
+      }
+      try {
+        return this.options.formatError({ ...error.toJSON(), extensions }, error);
+      } catch {
+        return { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+      }
+    });
+    return { errors: formatted, status, headers };
   }
 
   /** The content type Apollo would answer with for `accept`; undefined when it would refuse (406). */

@@ -180,10 +180,11 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
         const outcome = await known.execute(matched, context);
         if (outcome.kind === 'complete') {
           metrics.graphqlRequest('known-operation');
-          res.statusCode = 200;
+          res.statusCode = outcome.status;
+          for (const [name, value] of outcome.headers) res.setHeader(name, value);
           res.setHeader('content-type', outcome.contentType);
           res.end(outcome.body);
-          return 200;
+          return outcome.status;
         }
         context = outcome.context;
       }
