@@ -17,6 +17,7 @@ import type { BuilderViewer, FloorFacts, FloorKind, TemplateValue } from '../flo
 import type { CompiledFloor, CompiledLayout, LayoutSet, LayoutVersion, MinAppVersion, StyleToken } from '../layouts/floors-config.ts';
 import { renderTemplate } from '../layouts/template.ts';
 import type { PanelData } from '../loaders/panel-data.ts';
+import { isKnownCurrency } from '../money/currency.ts';
 import { formatMoney } from '../money/format.ts';
 import type { Money } from '../money/money.ts';
 import { UPSTREAMS, type UpstreamName } from '../upstreams/contracts.ts';
@@ -211,6 +212,24 @@ export class PanelRenderer {
             reasons.add('BUILDER_FAILED');
             outcomes.push({ code: floor.code, status: 'undecorated', missing, upstream: null, outcome: null });
           }
+        }
+      }
+      // Amounts come from upstream answers whose currencies the contracts checked; one a builder
+      // made up in another currency could not be formatted, so the row goes (a bug, logged once).
+      if (facts.amount !== null && !isKnownCurrency(facts.amount.currency)) {
+        const error = new FloorplanError(ErrorCode.MONEY_INVALID, { contract: 'currency must be an ISO 4217 currency code with a minor unit', received: JSON.stringify(facts.amount.currency) });
+        this.logBuilderFailure(layout, floor, error);
+        reasons.add('BUILDER_FAILED');
+        const at = outcomes.findIndex((o) => o.code === floor.code);
+        const failedOutcome: FloorOutcome = { code: floor.code, status: 'builder-failed', error: describe(error) };
+        if (at === -1) outcomes.push(failedOutcome);
+        else outcomes[at] = failedOutcome;
+        return;
+      }
+      for (const [name, value] of Object.entries(vars)) {
+        if (isMoney(value) && !isKnownCurrency(value.currency)) {
+          delete vars[name];
+          reasons.add('BUILDER_FAILED');
         }
       }
       rows.push({ floor, kind: floor.builder.kind, amount: facts.amount, vars, style: styleFor(floor.style, layout, client, request.viewer.platform) });

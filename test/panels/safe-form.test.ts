@@ -104,4 +104,21 @@ describe('the safe form of a panel whose rows would not add up', () => {
     expect(panel.floors.find((f) => f.code === 'plus95')).toMatchObject({ priceText: '-¥8.70', subName: 'PLUS会员专享' });
     expect(panel).toMatchObject({ degraded: true, failedUpstreams: ['promotion'], degradedReasons: ['UPSTREAM_FAILED'] });
   });
+
+  it('leaves out a row a builder priced in a currency it cannot be formatted in, instead of failing the panel', async () => {
+    const odd = { name: 'odd', description: 'test', kind: 'DEDUCTION' as const, needs: [], templateVars: ['amount'], build: async () => ({ amount: { minor: -100, currency: 'XYZ' } }) };
+    const registryWithOdd = createBuilderRegistry([...defaultBuilders, odd]);
+    const result = compileFloorsFile(
+      'floors/test-sheet.yaml',
+      ['scene: test-sheet', 'floors:', ...['spze', 'odd', 'payable'].flatMap((code, i) => [`  - code: ${code}`, `    builder: ${code}`, `    name: { zh-CN: 名${code}, en: Name ${code} }`, `    sort: ${(i + 1) * 10}`])].join('\n'),
+      registryWithOdd,
+      ['zh-CN', 'en'],
+    );
+    const layout = result.layout!;
+    const r = new PanelRenderer({ layouts: () => new Map([[layout.scene, layout]]), logger: pino({ level: 'silent' }) });
+    const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
+    expect(panel.floors.map((f) => f.code)).toEqual(['spze', 'other-discounts', 'payable']);
+    expect(panel.degradedReasons).toEqual(['PARTIAL_BREAKDOWN', 'BUILDER_FAILED']);
+    expect(invariantProblems(panel)).toEqual([]);
+  });
 });
