@@ -7,7 +7,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
+import { panelWithDecision, startHarness, type Harness } from '../support/harness.ts';
 
 describe('client headers', () => {
   let h: Harness;
@@ -24,16 +24,7 @@ describe('client headers', () => {
   });
   afterAll(() => h.close());
 
-  const panel = async (headers: Record<string, string>) => {
-    const res = await h.graphql<PanelResult & { floorPanel: { decisionId: string } }>(
-      'u1001',
-      PANEL_QUERY.replace('scene layoutVersion', 'scene layoutVersion decisionId'),
-      { scene: 'cart-bottom-sheet' },
-      headers,
-    );
-    expect(res.status).toBe(200);
-    return res.body.data!.floorPanel;
-  };
+  const panel = (headers: Record<string, string>) => panelWithDecision(h, headers);
   /** The payable row's style: `emphasis` needs app 12.0.0 (floors/cart-bottom-sheet.yaml), older apps get `bold` alone. */
   const payableStyle = async (appVersion: string) => (await panel({ 'x-app-version': appVersion })).floors.find((f) => f.code === 'payable')!.style;
 

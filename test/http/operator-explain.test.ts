@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
+import { panelWithDecision, startHarness, type Harness } from '../support/harness.ts';
 import { metricValue, scrapeMetrics } from '../support/measure.ts';
 import { exportFile } from '../flags/support.ts';
 
@@ -67,16 +67,7 @@ describe('operators explain what users saw', () => {
     });
     return { status: res.status, body: (await res.json()) as Preview & { error?: string; problems?: string[] } };
   };
-  const panel = async (headers: Record<string, string>) => {
-    const res = await h.graphql<PanelResult & { floorPanel: { decisionId: string } }>(
-      'u1001',
-      PANEL_QUERY.replace('scene layoutVersion', 'scene layoutVersion decisionId'),
-      { scene: 'cart-bottom-sheet' },
-      headers,
-    );
-    expect(res.status).toBe(200);
-    return res.body.data!.floorPanel;
-  };
+  const panel = (headers: Record<string, string>) => panelWithDecision(h, headers);
 
   it('explains a rollout sticky on the session exactly as requests with that x-session-id get it', async () => {
     const outcomes = new Set<boolean>();

@@ -113,3 +113,15 @@ export interface PanelResult {
     }>;
   };
 }
+
+/** u1001's cart-bottom-sheet as a client sending `headers` gets it, with the decisionId its log line carries; fails the test unless HTTP 200. */
+export async function panelWithDecision(h: Harness, headers: Record<string, string> = {}): Promise<PanelResult['floorPanel'] & { decisionId: string }> {
+  const res = await h.graphql<{ floorPanel: PanelResult['floorPanel'] & { decisionId: string } }>(
+    'u1001',
+    PANEL_QUERY.replace('scene layoutVersion', 'scene layoutVersion decisionId'),
+    { scene: 'cart-bottom-sheet' },
+    headers,
+  );
+  if (res.status !== 200) throw new Error(`expected HTTP 200 for the panel, got ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body.data!.floorPanel;
+}
