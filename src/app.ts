@@ -24,7 +24,7 @@ import { createPreviewHandler } from './operators/preview.ts';
 import { AdmissionController } from './http/admission.ts';
 import { createHttpServer } from './http/server.ts';
 import { createUnknownFlagReporter, removedFlagProblems, unknownFlagProblems } from './layouts/flag-names.ts';
-import type { LayoutSet } from './layouts/floors-config.ts';
+import type { LayoutSet } from './layouts/compile.ts';
 import { LayoutStore } from './layouts/layout-store.ts';
 import type { Violation } from './loaders/answer-checks.ts';
 import { RequestPipeline } from './pipeline/request-pipeline.ts';

@@ -16,7 +16,7 @@
  *   Unleash's flags change.
  */
 import type { Logger } from '../observability/logger.ts';
-import type { FlagReference, LayoutSet } from './floors-config.ts';
+import type { FlagReference, LayoutSet } from './compile.ts';
 
 /** A flag a floors file names that is not defined. */
 export interface UnknownFlag extends FlagReference {

@@ -25,7 +25,7 @@ import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import type { Logger } from '../observability/logger.ts';
 import { closeRedis, openRedis } from '../redis/client.ts';
-import { compileFloorsSources, FLOORS_FILE, layoutInvalid, readFloorsDir, type FloorsSource, type LayoutSet } from './floors-config.ts';
+import { compileFloorsSources, FLOORS_FILE, layoutInvalid, readFloorsDir, type FloorsSource, type LayoutSet } from './compile.ts';
 import { layoutRedisKeys, parsePublishedLayouts, type LayoutRedisKeys } from './published-layouts.ts';
 
 export { layoutRedisKeys, type LayoutRedisKeys, type PublishedLayouts } from './published-layouts.ts';

@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { AppsConfig } from '../config/service-config.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
-import { compileFloorsSources, layoutInvalid, readFloorsDir } from './floors-config.ts';
+import { compileFloorsSources, layoutInvalid, readFloorsDir } from './compile.ts';
 import { layoutRedisKeys } from './published-layouts.ts';
 
 export interface PublishLayoutsOptions {

@@ -19,7 +19,7 @@ import type { FlagService } from '../flags/flag-service.ts';
 import type { FloorOutcome, PanelRenderer } from '../panels/renderer.ts';
 import { pickVersion } from '../panels/renderer.ts';
 import type { AdminHandler } from '../http/server.ts';
-import type { LayoutSet } from '../layouts/floors-config.ts';
+import type { LayoutSet } from '../layouts/compile.ts';
 import { MAX_SELECTED_SKUS, panelArgumentProblem, type RequestPipeline } from '../pipeline/request-pipeline.ts';
 import type { UpstreamName } from '../upstreams/contracts.ts';
 import { isUpstreamError } from '../upstreams/upstream-error.ts';

@@ -14,7 +14,7 @@ import { ErrorCode, FloorplanError } from '../errors.ts';
 import { LRUCache } from 'lru-cache';
 import { SemVer } from 'semver';
 import type { BuilderViewer, FloorFacts, FloorKind, TemplateValue } from '../floors/builder.ts';
-import type { CompiledFloor, CompiledLayout, LayoutSet, LayoutVersion, MinAppVersion, StyleToken } from '../layouts/floors-config.ts';
+import type { CompiledFloor, CompiledLayout, LayoutSet, LayoutVersion, MinAppVersion, StyleToken } from '../layouts/compile.ts';
 import { renderTemplate } from '../layouts/template.ts';
 import type { PanelData } from '../loaders/panel-data.ts';
 import { isKnownCurrency } from '../money/currency.ts';

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../src/config/service-config.ts';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
-import { loadFloorsDir } from '../../src/layouts/floors-config.ts';
+import { loadFloorsDir } from '../../src/layouts/compile.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
 import { createUnknownFlagReporter, findUnknownFlags, removedFlagProblems, unknownFlagProblems } from '../../src/layouts/flag-names.ts';
-import { compileFloorsFile, type LayoutSet } from '../../src/layouts/floors-config.ts';
+import { compileFloorsFile, type LayoutSet } from '../../src/layouts/compile.ts';
 import type { Logger } from '../../src/observability/logger.ts';
 
 const registry = createBuilderRegistry(defaultBuilders);

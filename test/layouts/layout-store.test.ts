@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
-import { loadFloorsDir } from '../../src/layouts/floors-config.ts';
+import { loadFloorsDir } from '../../src/layouts/compile.ts';
 import {
   layoutRedisKeys,
   LayoutStore,

@@ -13,7 +13,7 @@ import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import type { RenderedPanel } from '../../src/panels/panel.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
 import { PanelRenderer } from '../../src/panels/renderer.ts';
-import { loadFloorsDir } from '../../src/layouts/floors-config.ts';
+import { loadFloorsDir } from '../../src/layouts/compile.ts';
 import { RequestScope } from '../../src/loaders/request-scope.ts';
 import { isKnownCurrency } from '../../src/money/currency.ts';
 import type { UpstreamClients } from '../../src/upstreams/clients.ts';

@@ -6,7 +6,7 @@ import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import type { RenderedPanel } from '../../src/panels/panel.ts';
 import { createBuilderRegistry, type BuilderRegistry } from '../../src/floors/registry.ts';
 import { PanelRenderer, type FloorOutcome, type RenderRequest } from '../../src/panels/renderer.ts';
-import { compileFloorsFile, type CompiledLayout } from '../../src/layouts/floors-config.ts';
+import { compileFloorsFile, type CompiledLayout } from '../../src/layouts/compile.ts';
 import type { Money } from '../../src/money/money.ts';
 import { UpstreamError } from '../../src/upstreams/upstream-error.ts';
 import { cny, fakePanelData, quoteFixture } from '../floors/builders/fixtures.ts';

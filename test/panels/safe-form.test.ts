@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
 import { PanelRenderer, type FloorOutcome, type FlagReader } from '../../src/panels/renderer.ts';
-import { compileFloorsFile } from '../../src/layouts/floors-config.ts';
+import { compileFloorsFile } from '../../src/layouts/compile.ts';
 import { invariantProblems } from '../support/panel-invariant.ts';
 import { cny, fakePanelData, quoteFixture } from '../floors/builders/fixtures.ts';
 

@@ -11,7 +11,7 @@ import { FlagService } from '../../src/flags/flag-service.ts';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
 import { PanelRenderer } from '../../src/panels/renderer.ts';
-import { compileFloorsFile, type CompiledLayout } from '../../src/layouts/floors-config.ts';
+import { compileFloorsFile, type CompiledLayout } from '../../src/layouts/compile.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { buildViewer, type Viewer } from '../../src/viewer/viewer.ts';
 import { fakePanelData } from '../floors/builders/fixtures.ts';

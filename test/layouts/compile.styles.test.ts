@@ -5,7 +5,7 @@ import { loadServiceConfig, type AppsConfig } from '../../src/config/service-con
 import { ErrorCode } from '../../src/errors.ts';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
-import { compileFloorsFile, loadFloorsDir } from '../../src/layouts/floors-config.ts';
+import { compileFloorsFile, loadFloorsDir } from '../../src/layouts/compile.ts';
 import { thrownBy } from '../support/thrown.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');

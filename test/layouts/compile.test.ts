@@ -6,7 +6,7 @@ import { loadServiceConfig } from '../../src/config/service-config.ts';
 import { ErrorCode, FloorplanError } from '../../src/errors.ts';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
-import { compileFloorsFile, loadFloorsDir, type CompiledLayout } from '../../src/layouts/floors-config.ts';
+import { compileFloorsFile, loadFloorsDir, type CompiledLayout } from '../../src/layouts/compile.ts';
 import { thrownBy } from '../support/thrown.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
