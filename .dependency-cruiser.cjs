@@ -18,24 +18,14 @@ module.exports = {
       comment:
         'A builder (src/floors/builders/) imports only the builder API (src/floors/builder.ts), its ' +
         'sibling helpers and money (src/money/money.ts): it reads data through the PanelData it is ' +
-        'handed, so it is testable with plain objects. No upstream client, loader, config, HTTP or ' +
-        'npm library, and no formatting (src/money/format.ts: the renderer formats once, for the locale). ' +
-        'Known exception, to remove when the loaders layer owns domain types: type-only imports of ' +
-        'src/upstreams/contracts.ts (see builders-contracts-type-only).',
+        'handed, as the domain types the builder API re-exports, so it is testable with plain objects. ' +
+        'No upstream wire contract (not even as a type: those are the upstreams\' business, and change ' +
+        'with the wire), client, loader, config, HTTP or npm library, and no formatting ' +
+        '(src/money/format.ts: the renderer formats once, for the locale).',
       from: { path: '^src/floors/builders/' },
       to: {
-        pathNot: ['^src/floors/builder\\.ts$', '^src/floors/builders/', '^src/money/money\\.ts$', '^src/upstreams/contracts\\.ts$'],
+        pathNot: ['^src/floors/builder\\.ts$', '^src/floors/builders/', '^src/money/money\\.ts$'],
       },
-    },
-    {
-      name: 'builders-contracts-type-only',
-      severity: 'error',
-      comment:
-        'Known exception to builders-import-only-builder-api: builders still see the upstream wire ' +
-        'types (SettlementQuote, DiscountKind) until the loaders layer owns domain types; they may ' +
-        'import them as types only (import type), never the zod schemas or any value.',
-      from: { path: '^src/floors/builders/' },
-      to: { path: '^src/upstreams/contracts\\.ts$', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'upstreams-know-nothing-above',

@@ -170,8 +170,8 @@ async function callFor(clients: UpstreamClients, seconds: number): Promise<numbe
   const worker = async () => {
     while (performance.now() < until) {
       const userId = USERS[next++ % USERS.length] as string;
-      const { promotion, settlement } = selection(await clients.getCart(userId));
-      await Promise.all([clients.queryPromotions(promotion), clients.quote(settlement)]);
+      const { promotion, settlement } = selection(await clients.cart(userId));
+      await Promise.all([clients.promotion(promotion), clients.settlement(settlement)]);
       calls += 3;
     }
   };
@@ -185,7 +185,7 @@ const round = (value: number, digits: number) => Number(value.toFixed(digits));
 export async function measureUpstreamParse(plan: UpstreamParsePlan, log: (line: string) => void = () => undefined): Promise<UpstreamParseRow> {
   const { child, origin } = await startDemoUpstreams();
   const endpoint = (path: string) => ({ baseUrl: `${origin}/${path}`, timeoutMs: 2000, connections: CONCURRENT_PANELS * 2 });
-  const clients = createHttpUpstreamClients({ cart: endpoint('cart'), promotion: endpoint('promotion'), settlement: endpoint('settlement') });
+  const clients = createHttpUpstreamClients({ cart: endpoint('cart'), promotion: endpoint('promotion'), settlement: endpoint('settlement'), loyalty: endpoint('loyalty') });
   try {
     const answers = await collectAnswers(origin);
     const lookAlikes = answers.map(({ text, schema }) => ({ text: text.slice(0, text.lastIndexOf('}')) + LOOK_ALIKE, schema }));

@@ -26,7 +26,7 @@ import { createHttpServer } from './http/server.ts';
 import { createUnknownFlagReporter, removedFlagProblems, unknownFlagProblems } from './layouts/flag-names.ts';
 import type { LayoutSet } from './layouts/compile.ts';
 import { LayoutStore } from './layouts/layout-store.ts';
-import type { Violation } from './loaders/answer-checks.ts';
+import type { Violation } from './upstreams/definition.ts';
 import { RequestPipeline } from './pipeline/request-pipeline.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type FloorplanMetrics } from './observability/metrics.ts';
@@ -35,7 +35,8 @@ import { createRateLimiter } from './security/rate-limit.ts';
 import { withPromotionCache } from './upstreams/cached-clients.ts';
 import { createHttpUpstreamClients, type UpstreamClients } from './upstreams/clients.ts';
 import { noteOverload } from './upstreams/deadline.ts';
-import { promotionResultSchema, UPSTREAMS, type PromotionResult, type UpstreamName } from './upstreams/contracts.ts';
+import { promotionResultSchema, type PromotionResult } from './upstreams/contracts.ts';
+import { UPSTREAMS, type UpstreamName } from './upstreams/registry.ts';
 import { createTokenVerifier } from './viewer/authenticate.ts';
 
 /** How often a refused upstream answer is logged per upstream and reason (each one is counted). */
@@ -69,7 +70,7 @@ export interface FloorplanServer {
 export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps = {}): Promise<FloorplanServer> {
   const logger = deps.logger ?? createLogger(config.log.level);
   const root = deps.root ?? process.cwd();
-  const metrics = createMetrics();
+  const metrics = createMetrics({ upstreams: UPSTREAMS });
   const registry = createBuilderRegistry(deps.builders ?? defaultBuilders);
   const redis: Redis | undefined =
     config.redis.url === ''

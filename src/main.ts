@@ -7,6 +7,7 @@ import { loadServiceConfig } from './config/service-config.ts';
 import { startFloorplan } from './app.ts';
 import { startDemoUpstreams, type DemoUpstreams } from './demo-upstreams/server.ts';
 import { createLogger } from './observability/logger.ts';
+import { UPSTREAMS } from './upstreams/registry.ts';
 
 async function main(): Promise<void> {
   const config = loadServiceConfig();
@@ -16,11 +17,10 @@ async function main(): Promise<void> {
   let upstreams = config.upstreams;
   if (config.demo.enabled) {
     demo = await startDemoUpstreams({ port: config.demo.port, faults: config.demo.faults });
-    upstreams = {
-      cart: { ...config.upstreams.cart, baseUrl: demo.baseUrls.cart },
-      promotion: { ...config.upstreams.promotion, baseUrl: demo.baseUrls.promotion },
-      settlement: { ...config.upstreams.settlement, baseUrl: demo.baseUrls.settlement },
-    };
+    const served = demo.baseUrls;
+    upstreams = Object.fromEntries(
+      UPSTREAMS.map((name) => [name, { ...config.upstreams[name], baseUrl: served[name] }]),
+    ) as typeof config.upstreams;
     logger.info({ port: demo.port, faults: config.demo.faults || 'none' }, 'demo upstreams started in-process');
   }
 

@@ -8,7 +8,7 @@ import { isAbsolute, join, relative } from 'node:path';
 import { valid } from 'semver';
 import { z } from 'zod';
 import { ErrorCode, FloorplanError } from '../errors.ts';
-import type { UpstreamName } from '../upstreams/contracts.ts';
+import { UPSTREAM_DEFINITIONS, type UpstreamName } from '../upstreams/registry.ts';
 import { describeIssues, describeValue, formatPath, integer, LocatedYaml, valueAt, type IssueDescription } from './validate-yaml.ts';
 
 /** An http(s) URL; zod's own message for a bad one says only "Invalid URL". */
@@ -137,11 +137,10 @@ export const serviceConfigSchema = z.strictObject({
       }
     }),
   auth: authSchema,
-  upstreams: z.strictObject({
-    cart: upstreamSchema,
-    promotion: upstreamSchema,
-    settlement: upstreamSchema,
-  }),
+  /** One block per registered upstream (upstreams/registry.ts); a key left out takes the definition's default. */
+  upstreams: z.strictObject(
+    Object.fromEntries(UPSTREAM_DEFINITIONS.map((d) => [d.name, upstreamSchema])) as Record<UpstreamName, typeof upstreamSchema>,
+  ),
   demo: z.strictObject({
     /** Start the demo upstream server in-process and point the upstreams at it. */
     enabled: z.boolean(),
@@ -238,9 +237,7 @@ const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' 
   ['JWT_AUDIENCE', ['auth', 'audience'], 'string'],
   ['JWT_JWKS_URL', ['auth', 'jwksUrl'], 'string'],
   ['AUTH_MODE', ['auth', 'mode'], 'string'],
-  ['UPSTREAM_CART_URL', ['upstreams', 'cart', 'baseUrl'], 'string'],
-  ['UPSTREAM_PROMOTION_URL', ['upstreams', 'promotion', 'baseUrl'], 'string'],
-  ['UPSTREAM_SETTLEMENT_URL', ['upstreams', 'settlement', 'baseUrl'], 'string'],
+  ...UPSTREAM_DEFINITIONS.map((d) => [`UPSTREAM_${d.name.toUpperCase()}_URL`, ['upstreams', d.name, 'baseUrl'], 'string'] as const),
   ['DEMO_UPSTREAMS', ['demo', 'enabled'], 'bool'],
   ['DEMO_PORT', ['demo', 'port'], 'int'],
   ['DEMO_FAULTS', ['demo', 'faults'], 'string'],
@@ -277,7 +274,7 @@ export function loadServiceConfig(options: LoadServiceConfigOptions = {}): Servi
   /** The YAML files read, in the order they were merged, to point each problem at its line. */
   const files: LocatedYaml[] = [];
 
-  const base = readYamlObject(join(dir, 'default.yaml'), problems, files);
+  const base = deepMerge(upstreamDefaults(), readYamlObject(join(dir, 'default.yaml'), problems, files));
   const envName = env.FLOORPLAN_ENV;
   let merged = base;
   if (envName !== undefined && envName !== '') {
@@ -304,6 +301,17 @@ export function loadServiceConfig(options: LoadServiceConfigOptions = {}): Servi
     }
   }
   throw new FloorplanError(ErrorCode.CONFIG_INVALID, { problems: problems.join('\n- ') });
+}
+
+/**
+ * Each registered upstream's block as its definition gives it, under every file: its policy
+ * defaults, and the address the demo upstreams serve it at by default (demo.port 4001, under
+ * the path prefix the demo server gives each upstream: its name).
+ */
+function upstreamDefaults(): Record<string, unknown> {
+  return {
+    upstreams: Object.fromEntries(UPSTREAM_DEFINITIONS.map((d) => [d.name, { baseUrl: `http://127.0.0.1:4001/${d.name}`, ...d.defaults }])),
+  };
 }
 
 /** Config paths whose values are never echoed in messages. */

@@ -48,6 +48,8 @@ export interface DemoUser {
   readonly instantCampaigns: readonly InstantCampaign[];
   readonly fullReductionCampaigns: readonly FullReductionCampaign[];
   readonly coupons: readonly DemoCoupon[];
+  /** Loyalty points held (the loyalty service): PLUS members 500 unless a fixture says otherwise, others none. */
+  readonly loyaltyBalance: number;
   /** Unit price by SKU for the lines in the cart: the settlement prices from these. */
   readonly unitPrices: ReadonlyMap<string, number>;
 }
@@ -100,8 +102,8 @@ function coupon(id: string, claimed: boolean, threshold: number, discount: numbe
 const NON_MEMBER = { tier: 'none', plus95QuotaRemaining: null } as const;
 const PLUS_MEMBER = { tier: 'plus', plus95QuotaRemaining: 100_000 } as const;
 
-type UserInit = Omit<DemoUser, 'currency' | 'unitPrices' | 'instantCampaigns' | 'fullReductionCampaigns' | 'coupons'> &
-  Partial<Pick<DemoUser, 'instantCampaigns' | 'fullReductionCampaigns' | 'coupons'>>;
+type UserInit = Omit<DemoUser, 'currency' | 'unitPrices' | 'instantCampaigns' | 'fullReductionCampaigns' | 'coupons' | 'loyaltyBalance'> &
+  Partial<Pick<DemoUser, 'instantCampaigns' | 'fullReductionCampaigns' | 'coupons' | 'loyaltyBalance'>>;
 
 function defineUser(init: UserInit): DemoUser {
   const unitPrices = new Map<string, number>();
@@ -113,6 +115,7 @@ function defineUser(init: UserInit): DemoUser {
     instantCampaigns: [],
     fullReductionCampaigns: [],
     coupons: [],
+    loyaltyBalance: init.membership.tier === 'plus' ? 500 : 0,
     ...init,
     currency: DEMO_CURRENCY,
     unitPrices,
@@ -126,6 +129,7 @@ function defineUser(init: UserInit): DemoUser {
  */
 const u1001 = defineUser({
   userId: 'u1001',
+  loyaltyBalance: 2480,
   lines: [
     line('sku-nongfu-550ml', 2),
     line('sku-oreo-116g', 1),

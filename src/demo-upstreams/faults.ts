@@ -2,7 +2,7 @@
  * Fault injection for the demo upstreams, parsed from a spec such as
  * `promotion:hang,settlement:latency:30,cart:error:503` (the `DEMO_FAULTS` env var).
  */
-import { UPSTREAMS, type UpstreamName } from '../upstreams/contracts.ts';
+import { UPSTREAMS, type UpstreamName } from '../upstreams/registry.ts';
 
 /** How one upstream misbehaves. */
 export type FaultMode =
@@ -21,7 +21,7 @@ export type FaultMode =
 export type Faults = Readonly<Partial<Record<UpstreamName, FaultMode>>>;
 
 const ACCEPTED =
-  'must be <upstream>:<mode> with mode latency:<ms>|error:<status>|hang|malformed|reset, upstream cart|promotion|settlement';
+  `must be <upstream>:<mode> with mode latency:<ms>|error:<status>|hang|malformed|reset, upstream ${UPSTREAMS.join('|')}`;
 
 const NON_NEGATIVE_INT = /^\d+$/;
 

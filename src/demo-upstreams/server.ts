@@ -1,22 +1,23 @@
 /**
- * The demo upstream server: fake cart, promotion and settlement services on one port,
- * under the path prefixes /cart, /promotion and /settlement, with injectable faults.
- * Used by `npm start`, tests and benchmarks; the product code never imports it.
+ * The demo upstream server: a fake of every registered upstream on one port, each under the
+ * path prefix of its name (/cart, /promotion, …) and at the call its definition declares
+ * (upstreams/registry.ts), with injectable faults. Used by `npm start`, tests and
+ * benchmarks; the product code never imports it.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { UPSTREAMS, type UpstreamName } from '../upstreams/contracts.ts';
+import { UPSTREAM_DEFINITIONS, UPSTREAMS, type UpstreamName } from '../upstreams/registry.ts';
 import { parseFaults, type Faults } from './faults.ts';
-import { cartReply, errorReply, jsonReply, promotionReply, settlementReply, type JsonReply } from './services.ts';
+import { DEMO_SERVICES, errorReply, jsonReply, type JsonReply } from './services.ts';
 
 /** A running demo upstream server. */
 export interface DemoUpstreams {
   readonly port: number;
-  readonly baseUrls: { readonly cart: string; readonly promotion: string; readonly settlement: string };
+  readonly baseUrls: Readonly<Record<UpstreamName, string>>;
   /** Number of requests each upstream received since start or last resetCalls(). */
-  calls(): { cart: number; promotion: number; settlement: number };
+  calls(): Record<UpstreamName, number>;
   /**
-   * The parsed JSON bodies (or, for cart, the userId path param) each upstream received, in order:
+   * The parsed JSON bodies (or, for a GET such as cart's, the path param) each upstream received, in order:
    * the most recent `recordLimit` of them. A POST body that is not JSON is recorded as its raw text.
    */
   received(upstream: UpstreamName): unknown[];
@@ -55,7 +56,22 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const MALFORMED_BODY = Buffer.from('{"userId":');
 const HEALTHY = jsonReply(200, { status: 'ok' });
 const NOT_FOUND = errorReply(404, 'not found');
-const CART_PATH = /^\/cart\/carts\/([^/]+)$/;
+
+/** Where each upstream is served: a POST path, or a GET path with one parameter (cart's userId). */
+type Route = { readonly method: 'POST'; readonly path: string } | { readonly method: 'GET'; readonly param: RegExp };
+const ROUTES = new Map<UpstreamName, Route>(
+  UPSTREAM_DEFINITIONS.map((d): [UpstreamName, Route] => {
+    const call = d.call as (typeof UPSTREAM_DEFINITIONS)[number]['call'];
+    if (call.method === 'POST') return [d.name, { method: 'POST', path: `/${d.name}${call.path}` }];
+    const [before = '', after = ''] = call.path('\u0000' as never).split(encodeURIComponent('\u0000'));
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    return [d.name, { method: 'GET', param: new RegExp(`^/${d.name}${escape(before)}([^/]+)${escape(after)}$`) }];
+  }),
+);
+
+function zeroes<T>(make: () => T): Record<UpstreamName, T> {
+  return Object.fromEntries(UPSTREAMS.map((u) => [u, make()])) as Record<UpstreamName, T>;
+}
 
 function upstreamOf(path: string): UpstreamName | undefined {
   for (const upstream of UPSTREAMS) {
@@ -95,10 +111,10 @@ export async function startDemoUpstreams(opts: DemoUpstreamsOptions = {}): Promi
   const host = opts.host ?? '127.0.0.1';
   let faults: Faults = parseFaults(opts.faults);
   let closed = false;
-  const counts: Record<UpstreamName, number> = { cart: 0, promotion: 0, settlement: 0 };
+  const counts: Record<UpstreamName, number> = zeroes(() => 0);
   const recordLimit = opts.recordLimit ?? DEFAULT_RECORD_LIMIT;
   if (!Number.isInteger(recordLimit) || recordLimit < 0) throw new Error(`recordLimit must be a whole number ≥ 0, but got ${recordLimit}`);
-  const bodies: Record<UpstreamName, unknown[]> = { cart: [], promotion: [], settlement: [] };
+  const bodies: Record<UpstreamName, unknown[]> = zeroes((): unknown[] => []);
   /** Keeps `body`; trims to the last recordLimit once twice that many pile up, so a call costs O(1) amortised. */
   const record = (upstream: UpstreamName, body: unknown): void => {
     const kept = bodies[upstream];
@@ -118,15 +134,11 @@ export async function startDemoUpstreams(opts: DemoUpstreamsOptions = {}): Promi
       pendingDelays.set(timer, resolve);
     });
 
-  const route = (upstream: UpstreamName, method: string, path: string, body: unknown, cartUserId?: string): JsonReply => {
-    switch (upstream) {
-      case 'cart':
-        return cartUserId === undefined ? NOT_FOUND : cartReply(cartUserId);
-      case 'promotion':
-        return method === 'POST' && path === '/promotion/promotions/query' ? promotionReply(body) : NOT_FOUND;
-      case 'settlement':
-        return method === 'POST' && path === '/settlement/settlement/quotes' ? settlementReply(body) : NOT_FOUND;
-    }
+  const route = (upstream: UpstreamName, method: string, path: string, body: unknown, param?: string): JsonReply => {
+    const served = ROUTES.get(upstream);
+    const reply = DEMO_SERVICES[upstream] as (request: unknown) => JsonReply;
+    if (served?.method === 'GET') return param === undefined ? NOT_FOUND : reply(param);
+    return method === 'POST' && served !== undefined && path === served.path ? reply(body) : NOT_FOUND;
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -145,15 +157,16 @@ export async function startDemoUpstreams(opts: DemoUpstreamsOptions = {}): Promi
 
     let body: unknown;
     let badBody: JsonReply | undefined;
-    let cartUserId: string | undefined;
-    const rawUserId = upstream === 'cart' && method === 'GET' ? CART_PATH.exec(path)?.[1] : undefined;
-    if (rawUserId !== undefined) {
+    let param: string | undefined;
+    const served = ROUTES.get(upstream);
+    const rawParam = served?.method === 'GET' && method === 'GET' ? served.param.exec(path)?.[1] : undefined;
+    if (rawParam !== undefined) {
       try {
-        cartUserId = decodeURIComponent(rawUserId);
-        record('cart', cartUserId);
+        param = decodeURIComponent(rawParam);
+        record(upstream, param);
       } catch {
-        badBody = errorReply(400, 'userId is not valid percent-encoding');
-        record('cart', rawUserId);
+        badBody = errorReply(400, 'the path parameter is not valid percent-encoding');
+        record(upstream, rawParam);
       }
     }
     if (method === 'POST') {
@@ -188,11 +201,11 @@ export async function startDemoUpstreams(opts: DemoUpstreamsOptions = {}): Promi
       }
     }
 
-    const reply = badBody ?? route(upstream, method, path, body, cartUserId);
+    const reply = badBody ?? route(upstream, method, path, body, param);
     const rewrite = rewrites[upstream];
     if (rewrite === undefined || reply.status !== 200) return send(res, reply);
     const answer: unknown = JSON.parse(reply.body.toString('utf8'));
-    send(res, jsonReply(200, rewrite(answer, upstream === 'cart' ? cartUserId : body)));
+    send(res, jsonReply(200, rewrite(answer, served?.method === 'GET' ? param : body)));
   };
 
   const server = createServer((req, res) => {
@@ -222,7 +235,7 @@ export async function startDemoUpstreams(opts: DemoUpstreamsOptions = {}): Promi
 
   return {
     port,
-    baseUrls: { cart: `${origin}/cart`, promotion: `${origin}/promotion`, settlement: `${origin}/settlement` },
+    baseUrls: Object.fromEntries(UPSTREAMS.map((u) => [u, `${origin}/${u}`])) as Record<UpstreamName, string>,
     calls: () => ({ ...counts }),
     received: (upstream) => {
       const kept = bodies[upstream];

@@ -1,8 +1,11 @@
 /**
- * The three fake services' replies, as pure functions from a request to a JSON reply.
- * No sockets here: server.ts routes, counts and injects faults.
+ * The fake services' replies, one per registered upstream, as pure functions from a request
+ * to a JSON reply. No sockets here: server.ts routes, counts and injects faults.
  */
+import type { UpstreamName } from '../upstreams/registry.ts';
 import {
+  loyaltyQuerySchema,
+  type LoyaltyAnswer,
   promotionQuerySchema,
   settlementRequestSchema,
   type Campaign,
@@ -112,3 +115,36 @@ export function settlementReply(body: unknown): JsonReply {
     throw error;
   }
 }
+
+/** Loyalty points per whole yuan of goods; PLUS members earn double. */
+const POINTS_PER_YUAN = 1;
+/** Points are usable in whole hundreds, 100 points for ¥1.00. */
+const POINTS_PER_USABLE_STEP = 100;
+
+/** POST /loyalty/points/query: the balance, what is usable, and what each order earns at the user's prices. */
+export function loyaltyReply(body: unknown): JsonReply {
+  const parsed = loyaltyQuerySchema.safeParse(body);
+  if (!parsed.success) return errorReply(400, `invalid LoyaltyQuery: ${describeIssues(parsed.error)}`);
+  const user = getDemoUser(parsed.data.userId);
+  const factor = user.membership.tier === 'plus' ? 2 : 1;
+  const usablePoints = Math.floor(user.loyaltyBalance / POINTS_PER_USABLE_STEP) * POINTS_PER_USABLE_STEP;
+  const result: LoyaltyAnswer = {
+    userId: user.userId,
+    balance: user.loyaltyBalance,
+    // 100 points are worth ¥1.00, i.e. one point one fen.
+    usable: { points: usablePoints, value: { minor: usablePoints, currency: user.currency } },
+    orders: parsed.data.orders.map((order) => {
+      const goods = order.lines.reduce((sum, line) => sum + (user.unitPrices.get(line.skuId) ?? 0) * line.quantity, 0);
+      return { orderId: order.orderId, earns: Math.floor(goods / 100) * POINTS_PER_YUAN * factor };
+    }),
+  };
+  return jsonReply(200, result);
+}
+
+/** Each upstream's fake, by name: the demo server serves every registered upstream (a missing one fails to compile). */
+export const DEMO_SERVICES: { readonly [N in UpstreamName]: (request: never) => JsonReply } = {
+  cart: (userId: string) => cartReply(userId),
+  promotion: promotionReply,
+  settlement: settlementReply,
+  loyalty: loyaltyReply,
+};

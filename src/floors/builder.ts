@@ -6,12 +6,26 @@
  * reads data only through the {@link PanelData} it is handed — so it can be tested with
  * plain objects.
  */
-import type { PanelData } from '../loaders/panel-data.ts';
+import type { PanelData, UpstreamName } from '../loaders/panel-data.ts';
 import type { Money } from '../money/money.ts';
-import type { UpstreamName } from '../upstreams/contracts.ts';
 
-// Builders import only this module (and money), so it re-exports the interface they read through.
-export type { PanelData } from '../loaders/panel-data.ts';
+// Builders import only this module (and money), so it re-exports the interface they read
+// through and the domain types it hands out (never the upstreams' wire contracts).
+export type {
+  Campaign,
+  Cart,
+  CartLine,
+  Coupon,
+  DiscountKind,
+  LoyaltyPoints,
+  MembershipTier,
+  PanelData,
+  Points,
+  Promotion,
+  SettlementQuote,
+  UpstreamName,
+  UpstreamResult,
+} from '../loaders/panel-data.ts';
 
 /**
  * What a floor's amount means for the payable total: GOODS + DEDUCTION (negative) + CHARGE

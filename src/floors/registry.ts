@@ -4,7 +4,7 @@
  * first-match override: two builders for one name is always a mistake.
  */
 import { ErrorCode, FloorplanError } from '../errors.ts';
-import { UPSTREAMS } from '../upstreams/contracts.ts';
+import { UPSTREAMS } from '../upstreams/registry.ts';
 import { FLOOR_KINDS, type FloorBuilder, type FloorKind } from './builder.ts';
 
 /** Builders by name, read-only. */

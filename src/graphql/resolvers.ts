@@ -1,10 +1,21 @@
 /** Resolvers: thin. They turn arguments into a render request; what a client sees of their errors is the catalogue's (src/errors.ts). */
 import { panelArgumentError } from '../pipeline/request-pipeline.ts';
+import type { UpstreamName } from '../upstreams/registry.ts';
 import { isUpstreamError } from '../upstreams/upstream-error.ts';
 import type { Resolvers, Upstream } from './__generated__/resolvers-types.ts';
 import { MinorUnits } from './minor-units.ts';
 
-const UPSTREAM_ENUM = { cart: 'CART', promotion: 'PROMOTION', settlement: 'SETTLEMENT' } as const satisfies Record<string, Upstream>;
+/**
+ * The schema's `Upstream` value of each upstream: its registry name, upper-cased. The type
+ * check fails the build when the schema's enum lacks a registered upstream, and
+ * test/graphql/upstream-enum.test.ts fails when it has one the registry does not.
+ */
+function upstreamEnum<N extends UpstreamName>(name: N): Uppercase<N> & Upstream {
+  return name.toUpperCase() as Uppercase<N> & Upstream;
+}
+type MissingFromSchema = Exclude<Uppercase<UpstreamName>, Upstream>;
+const SCHEMA_HAS_EVERY_UPSTREAM: [MissingFromSchema] extends [never] ? true : { missingFromSchema: MissingFromSchema } = true;
+void SCHEMA_HAS_EVERY_UPSTREAM;
 
 export const resolvers: Resolvers = {
   MinorUnits,
@@ -26,7 +37,7 @@ export const resolvers: Resolvers = {
     },
   },
   FloorPanel: {
-    failedUpstreams: (panel) => panel.failedUpstreams.map((u) => UPSTREAM_ENUM[u]),
+    failedUpstreams: (panel) => panel.failedUpstreams.map(upstreamEnum),
     decisionId: (_panel, _args, { decisionId }) => decisionId,
   },
 };

@@ -8,10 +8,12 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 // module imports no other folder of src/: it names the label values it counts by (the help
 // texts list them anyway) and what it reads of a panel or the admission controller. The
 // producers' own types must fit these, so a new upstream, outcome or reason that metrics
-// does not know fails to compile where app.ts wires them, instead of going uncounted.
+// does not know fails to compile where app.ts wires them, instead of going uncounted. The
+// upstream names are the exception: they come from the upstream registry, handed in by app.ts
+// (`createMetrics({ upstreams })`), so a new upstream is labelled without an edit here.
 
-/** The `upstream` label: every UpstreamName (upstreams/contracts.ts). */
-export type UpstreamLabel = 'cart' | 'promotion' | 'settlement';
+/** The `upstream` label: an UpstreamName (upstreams/registry.ts). */
+export type UpstreamLabel = string;
 /** The `outcome` label of upstream calls: every UpstreamOutcome (upstreams/upstream-error.ts). */
 export type UpstreamOutcomeLabel = 'ok' | 'timeout' | 'deadline' | 'http_error' | 'malformed' | 'network_error' | 'circuit_open' | 'rejected' | 'killed' | 'inconsistent';
 /** The `reason` label of refused answers: every AnswerViolation (upstreams/upstream-error.ts). */
@@ -95,19 +97,21 @@ export type RateLimitOutcome = 'allowed' | 'limited';
 /** `redis`: the shared bucket every instance sees; `local`: this process's fallback bucket. */
 export type RateLimitStore = 'redis' | 'local';
 
-/** Every {@link UpstreamLabel}: their breaker series exist, at zero, from the start. */
-const UPSTREAM_LABELS: readonly UpstreamLabel[] = ['cart', 'promotion', 'settlement'];
-
 /** Gauge value per breaker state (Redis and upstream breakers alike): 1 open, 0.5 half-open (one probe or trial call), 0 closed. */
 const BREAKER_GAUGE: Readonly<Record<RedisBreakerState, number>> = { closed: 0, 'half-open': 0.5, open: 1 };
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): FloorplanMetrics {
+/**
+ * @param options.upstreams every upstream's name (the registry's): their breaker series exist, at zero, from the start. Default none.
+ * @param options.defaultMetrics whether to collect Node's process metrics too; default true.
+ */
+export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: readonly UpstreamLabel[] } = {}): FloorplanMetrics {
+  const UPSTREAM_LABELS = options.upstreams ?? [];
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'floorplan_' });
 
   const upstreamRequests = new Counter({
     name: 'floorplan_upstream_requests_total',
-    help: "Calls to upstream services, by upstream (cart|promotion|settlement) and outcome (ok|timeout|deadline: cut off by Floorplan's own request deadline|http_error|malformed|network_error|circuit_open|rejected|killed).",
+    help: `Calls to upstream services, by upstream (${UPSTREAM_LABELS.join('|')}) and outcome (ok|timeout|deadline: cut off by Floorplan's own request deadline|http_error|malformed|network_error|circuit_open|rejected|killed).`,
     labelNames: ['upstream', 'outcome'] as const,
     registers: [registry],
   });

@@ -21,7 +21,7 @@ import { pickVersion } from '../panels/renderer.ts';
 import type { AdminHandler } from '../http/server.ts';
 import type { LayoutSet } from '../layouts/compile.ts';
 import { MAX_SELECTED_SKUS, panelArgumentProblem, type RequestPipeline } from '../pipeline/request-pipeline.ts';
-import type { UpstreamName } from '../upstreams/contracts.ts';
+import type { UpstreamName } from '../upstreams/registry.ts';
 import { isUpstreamError } from '../upstreams/upstream-error.ts';
 import { parseAppVersion } from '../viewer/app-version.ts';
 import { parsePlatform, parseSessionId } from '../viewer/viewer.ts';

@@ -1,7 +1,7 @@
 /** What the renderer hands the GraphQL layer: a panel of formatted floors, in order. */
 import type { FloorKind } from '../floors/builder.ts';
 import type { Money } from '../money/money.ts';
-import type { UpstreamName } from '../upstreams/contracts.ts';
+import type { UpstreamName } from '../upstreams/registry.ts';
 import type { AnswerViolation } from '../upstreams/upstream-error.ts';
 
 /**

@@ -20,7 +20,7 @@ import type { PanelData } from '../loaders/panel-data.ts';
 import { isKnownCurrency } from '../money/currency.ts';
 import { formatMoney } from '../money/format.ts';
 import type { Money } from '../money/money.ts';
-import { UPSTREAMS, type UpstreamName } from '../upstreams/contracts.ts';
+import { UPSTREAMS, type UpstreamName } from '../upstreams/registry.ts';
 import { isUpstreamError, type UpstreamError } from '../upstreams/upstream-error.ts';
 import { clientVersionOf } from '../viewer/app-version.ts';
 import { DEGRADED_REASONS, type DegradedReason, type RenderedFloor, type RenderedPanel } from './panel.ts';

@@ -20,10 +20,10 @@ import { UpstreamError } from './upstream-error.ts';
 export function withPromotionCache(clients: UpstreamClients, cache: TieredCache<PromotionResult>): UpstreamClients {
   return {
     ...clients,
-    queryPromotions(query, deadline) {
+    promotion(query, deadline) {
       if (deadline?.passed === true) return Promise.reject(deadlinePassed());
       const key = cacheKey(query.userId, [...query.skuIds].sort().join(','));
-      const pending = cache.get(key, () => clients.queryPromotions(query));
+      const pending = cache.get(key, () => clients.promotion(query));
       return deadline === undefined ? pending : within(pending, deadline);
     },
   };

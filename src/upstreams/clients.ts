@@ -1,17 +1,7 @@
-/** Typed clients for the cart, promotion and settlement services. They know nothing of floors. */
-import {
-  cartSchema,
-  promotionResultSchema,
-  settlementResultSchema,
-  type Cart,
-  type PromotionQuery,
-  type PromotionResult,
-  type SettlementRequest,
-  type SettlementResult,
-  type UpstreamName,
-} from './contracts.ts';
+/** Typed clients for every registered upstream, derived from its definition. They know nothing of floors. */
 import type { Deadline } from './deadline.ts';
 import { DEFAULT_RESILIENCE, JsonHttp, type BreakerObserver, type ResilienceOptions, type UpstreamObserver } from './json-http.ts';
+import { UPSTREAM_DEFINITIONS, type UpstreamAnswer, type UpstreamName, type UpstreamRequest } from './registry.ts';
 
 export interface UpstreamEndpoint extends Partial<ResilienceOptions> {
   readonly baseUrl: string;
@@ -19,24 +9,26 @@ export interface UpstreamEndpoint extends Partial<ResilienceOptions> {
   readonly connections: number;
 }
 
-/** The three services behind one seam: what loaders call, what tests replace with fakes. */
-export interface UpstreamClients {
-  getCart(userId: string, deadline?: Deadline): Promise<Cart>;
-  queryPromotions(query: PromotionQuery, deadline?: Deadline): Promise<PromotionResult>;
-  quote(request: SettlementRequest, deadline?: Deadline): Promise<SettlementResult>;
-  close(): Promise<void>;
-}
+/** One upstream's call: its wire request in, its contract-checked wire answer out. */
+export type UpstreamCall<N extends UpstreamName> = (request: UpstreamRequest<N>, deadline?: Deadline) => Promise<UpstreamAnswer<N>>;
 
-/** HTTP clients for the configured endpoints, one keep-alive pool each. */
+/** Every upstream behind one seam, by name: what loaders call, what tests replace with plain-object fakes. */
+export type UpstreamClients = { readonly [N in UpstreamName]: UpstreamCall<N> } & {
+  close(): Promise<void>;
+};
+
+/** HTTP clients for the configured endpoints, one keep-alive pool per upstream. */
 export function createHttpUpstreamClients(
   endpoints: Readonly<Record<UpstreamName, UpstreamEndpoint>>,
   observe?: UpstreamObserver,
   observeBreaker?: BreakerObserver,
 ): UpstreamClients {
-  const http = (upstream: UpstreamName) => {
-    const { baseUrl, timeoutMs, connections, ...resilience } = endpoints[upstream];
-    return new JsonHttp({
-      upstream,
+  const pools: JsonHttp[] = [];
+  const calls: Record<string, UpstreamCall<UpstreamName>> = {};
+  for (const definition of UPSTREAM_DEFINITIONS) {
+    const { baseUrl, timeoutMs, connections, ...resilience } = endpoints[definition.name];
+    const http = new JsonHttp({
+      upstream: definition.name,
       baseUrl,
       timeoutMs,
       connections,
@@ -44,16 +36,17 @@ export function createHttpUpstreamClients(
       observe,
       observeBreaker,
     });
-  };
-  const cart = http('cart');
-  const promotion = http('promotion');
-  const settlement = http('settlement');
+    pools.push(http);
+    const { call, response } = definition;
+    calls[definition.name] =
+      call.method === 'GET'
+        ? (request, deadline) => http.get(call.path(request as never), response, deadline)
+        : (request, deadline) => http.postRead(call.path, request, response, deadline);
+  }
   return {
-    getCart: (userId, deadline) => cart.get(`/carts/${encodeURIComponent(userId)}`, cartSchema, deadline),
-    queryPromotions: (query, deadline) => promotion.postRead('/promotions/query', query, promotionResultSchema, deadline),
-    quote: (request, deadline) => settlement.postRead('/settlement/quotes', request, settlementResultSchema, deadline),
+    ...(calls as { [N in UpstreamName]: UpstreamCall<N> }),
     async close() {
-      await Promise.all([cart.close(), promotion.close(), settlement.close()]);
+      await Promise.all(pools.map((pool) => pool.close()));
     },
   };
 }

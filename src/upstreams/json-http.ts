@@ -35,7 +35,7 @@ import {
 } from 'cockatiel';
 import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
-import type { UpstreamName } from './contracts.ts';
+import type { UpstreamName } from './registry.ts';
 import { expiryAt, type Deadline } from './deadline.ts';
 import { InexactNumberError, parseExactJson } from './exact-json.ts';
 import { UnreachableCaseError } from '../errors.ts';

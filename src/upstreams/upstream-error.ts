@@ -1,6 +1,7 @@
 /** The one error type upstream clients raise: which upstream, and what went wrong. */
 import { ErrorCode, FloorplanError } from '../errors.ts';
-import type { UpstreamName } from './contracts.ts';
+import type { AnswerViolation } from './definition.ts';
+import type { UpstreamName } from './registry.ts';
 
 /**
  * How an upstream call ended, as counted in `floorplan_upstream_requests_total{outcome}`:
@@ -15,12 +16,7 @@ import type { UpstreamName } from './contracts.ts';
  */
 export type UpstreamOutcome = 'ok' | 'timeout' | 'deadline' | 'http_error' | 'malformed' | 'network_error' | 'circuit_open' | 'rejected' | 'killed' | 'inconsistent';
 
-/**
- * Why an answer that kept its wire contract was still refused: `QUOTE_INCONSISTENT` (a quote
- * that does not add up, or does not price exactly the selected lines), `CURRENCY_MISMATCH`
- * (another currency than the cart's).
- */
-export type AnswerViolation = 'QUOTE_INCONSISTENT' | 'CURRENCY_MISMATCH';
+export type { AnswerViolation } from './definition.ts';
 
 const CODE_OF = {
   timeout: ErrorCode.UPSTREAM_TIMEOUT,

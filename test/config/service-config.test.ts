@@ -1,3 +1,4 @@
+import { UPSTREAMS } from '../../src/upstreams/registry.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,12 +127,15 @@ const PRODUCTION = {
   UPSTREAM_CART_URL: 'http://cart.internal/cart',
   UPSTREAM_PROMOTION_URL: 'http://promotion.internal/promotion',
   UPSTREAM_SETTLEMENT_URL: 'http://settlement.internal/settlement',
+  UPSTREAM_LOYALTY_URL: 'http://loyalty.internal/loyalty',
 };
 
 describe('loadServiceConfig with FLOORPLAN_ENV=production', () => {
   it('refuses to start until every upstream URL is set, so production never talks to the demo defaults', () => {
     const found = problems({ FLOORPLAN_ENV: 'production' });
-    expect(found).toHaveLength(3);
+    // Every upstream of the registry: one left out of config/production.yaml would quietly default to the demo.
+    expect(found).toHaveLength(UPSTREAMS.length);
+    UPSTREAMS.forEach((name, i) => expect(found[i]).toContain(`\`upstreams.${name}.baseUrl\``));
     expect(found[0]).toMatch(/^`upstreams\.cart\.baseUrl` must be an http:\/\/ or https:\/\/ URL, but got: "" \(config\/production\.yaml:\d+\)$/);
   });
 

@@ -26,7 +26,7 @@ describe('parseFaults', () => {
   it('names the bad entry and the accepted forms in its error', () => {
     expect(() => parseFaults('promotion:slow')).toThrow(
       new Error(
-        'DEMO_FAULTS entry "promotion:slow" must be <upstream>:<mode> with mode latency:<ms>|error:<status>|hang|malformed|reset, upstream cart|promotion|settlement',
+        'DEMO_FAULTS entry "promotion:slow" must be <upstream>:<mode> with mode latency:<ms>|error:<status>|hang|malformed|reset, upstream cart|promotion|settlement|loyalty',
       ),
     );
   });

@@ -67,12 +67,13 @@ describe('demo upstreams', () => {
     await demo.close();
   });
 
-  it('serves the three upstreams under one port with path prefixes', () => {
+  it('serves every registered upstream under one port with path prefixes', () => {
     expect(demo.port).toBeGreaterThan(0);
     expect(demo.baseUrls).toEqual({
       cart: `http://127.0.0.1:${demo.port}/cart`,
       promotion: `http://127.0.0.1:${demo.port}/promotion`,
       settlement: `http://127.0.0.1:${demo.port}/settlement`,
+      loyalty: `http://127.0.0.1:${demo.port}/loyalty`,
     });
   });
 
@@ -295,13 +296,13 @@ describe('demo upstreams', () => {
     await postJson(`${demo.baseUrls.settlement}/settlement/quotes`, request);
     await getJson(`http://127.0.0.1:${demo.port}/healthz`);
 
-    expect(demo.calls()).toEqual({ cart: 2, promotion: 1, settlement: 1 });
+    expect(demo.calls()).toEqual({ cart: 2, promotion: 1, settlement: 1, loyalty: 0 });
     expect(demo.received('cart')).toEqual(['u1001', 'u-empty']);
     expect(demo.received('promotion')).toEqual([query]);
     expect(demo.received('settlement')).toEqual([request]);
 
     demo.resetCalls();
-    expect(demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0 });
+    expect(demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
     expect(demo.received('cart')).toEqual([]);
   });
 

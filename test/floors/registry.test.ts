@@ -64,8 +64,8 @@ describe('createBuilderRegistry', () => {
     ['no build()', { build: undefined }, 'builder #0 ("sample") must have a build() function, but got: "undefined"'],
     ['a build that is not a function', { build: 'soon' }, 'builder #0 ("sample") must have a build() function, but got: "string"'],
     ['an unknown kind', { kind: 'BONUS' }, 'builder #0 ("sample") must have a kind in GOODS|DEDUCTION|CHARGE|PAYABLE|INFO|TEXT, but got: "BONUS"'],
-    ['an unknown need', { needs: ['cart', 'inventory'] }, 'builder #0 ("sample") must list its needs among cart|promotion|settlement, but got: ["cart","inventory"]'],
-    ['needs that are not a list', { needs: 'cart' }, 'builder #0 ("sample") must list its needs among cart|promotion|settlement, but got: "cart"'],
+    ['an unknown need', { needs: ['cart', 'inventory'] }, 'builder #0 ("sample") must list its needs among cart|promotion|settlement|loyalty, but got: ["cart","inventory"]'],
+    ['needs that are not a list', { needs: 'cart' }, 'builder #0 ("sample") must list its needs among cart|promotion|settlement|loyalty, but got: "cart"'],
     ['a template variable that is not an identifier', { templateVars: ['amount', 'quota left'] }, 'builder #0 ("sample") must list templateVars as identifiers, but got: ["amount","quota left"]'],
     ['a template variable that is not a string', { templateVars: [42] }, 'builder #0 ("sample") must list templateVars as identifiers, but got: [42]'],
     ['no templateVars', { templateVars: undefined }, 'builder #0 ("sample") must list templateVars as identifiers, but got: undefined'],
@@ -90,7 +90,7 @@ describe('createBuilderRegistry', () => {
 
   it('registers every builder Floorplan ships', () => {
     const registry = createBuilderRegistry(defaultBuilders);
-    expect(registry.names).toEqual(['coupon', 'lj', 'mj', 'notice', 'payable', 'plus-rebate', 'plus95', 'shipping', 'spze', 'spze-cart']);
+    expect(registry.names).toEqual(['coupon', 'lj', 'loyalty-points', 'mj', 'notice', 'payable', 'plus-rebate', 'plus95', 'shipping', 'spze', 'spze-cart']);
     for (const shipped of defaultBuilders) expect(registry.get(shipped.name)).toBe(shipped);
   });
 });

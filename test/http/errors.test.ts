@@ -68,10 +68,11 @@ describe('internal errors', () => {
       cart: { baseUrl: 'http://127.0.0.1:9/cart', timeoutMs: 100, connections: 1 },
       promotion: { baseUrl: 'http://127.0.0.1:9/promotion', timeoutMs: 100, connections: 1 },
       settlement: { baseUrl: 'http://127.0.0.1:9/settlement', timeoutMs: 100, connections: 1 },
+      loyalty: { baseUrl: 'http://127.0.0.1:9/loyalty', timeoutMs: 100, connections: 1 },
     });
     const clients: UpstreamClients = {
       ...real,
-      getCart: () => Promise.reject(new TypeError('secret detail: /etc/floorplan/keys.pem unreadable')),
+      cart: () => Promise.reject(new TypeError('secret detail: /etc/floorplan/keys.pem unreadable')),
     };
     h = await startHarness({ deps: { clients } });
   });

@@ -13,7 +13,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const registry = createBuilderRegistry(defaultBuilders);
 const LOCALES = ['zh-CN', 'en'] as const;
 const FILE = 'floors/cart-bottom-sheet.yaml';
-const KNOWN_BUILDERS = 'coupon, lj, mj, notice, payable, plus-rebate, plus95, shipping, spze, spze-cart';
+const KNOWN_BUILDERS = 'coupon, lj, loyalty-points, mj, notice, payable, plus-rebate, plus95, shipping, spze, spze-cart';
 
 /** One YAML line per argument, so the line numbers in expected messages can be read off the call. */
 function yaml(...lines: string[]): string {
@@ -73,6 +73,7 @@ describe('loadFloorsDir on the shipped floors folder', () => {
       'plus95',
       'shipping',
       'plus-rebate',
+      'loyalty-points',
       'payable',
     ]);
   });

@@ -5,10 +5,10 @@
  * once and failing only that upstream, kill switches honoured.
  */
 import { describe, expect, it } from 'vitest';
-import type { Violation } from '../../src/loaders/answer-checks.ts';
+import type { Violation } from '../../src/upstreams/definition.ts';
 import { RequestScope } from '../../src/loaders/request-scope.ts';
 import type { UpstreamClients } from '../../src/upstreams/clients.ts';
-import type { PromotionQuery, SettlementQuote, SettlementRequest, UpstreamName } from '../../src/upstreams/contracts.ts';
+import type { LoyaltyAnswer, LoyaltyQuery, PromotionQuery, SettlementQuote, SettlementRequest, UpstreamName } from '../../src/upstreams/contracts.ts';
 import { UpstreamError } from '../../src/upstreams/upstream-error.ts';
 import { cartFixture, cny, promotionFixture, quoteFixture } from '../floors/builders/fixtures.ts';
 
@@ -19,24 +19,39 @@ function priced(quoteId: string, lines: SettlementRequest['quotes'][number]['lin
   return { ...quoteFixture(), quoteId, lines: lines.map((l) => ({ ...l })), goodsTotal: cny(goods), discounts: [], shipping: cny(0), plusRebate: cny(0), payable: cny(goods) };
 }
 
+/** 1 point per unit asked about, a balance of 1,000 points worth ¥10.00 (in `currency`). */
+function loyaltyAnswer(query: LoyaltyQuery, currency = 'CNY'): LoyaltyAnswer {
+  return {
+    userId: query.userId,
+    balance: 1000,
+    usable: { points: 1000, value: { minor: 1000, currency } },
+    orders: query.orders.map((o) => ({ orderId: o.orderId, earns: o.lines.reduce((n, l) => n + l.quantity, 0) })),
+  };
+}
+
 function fakes(rewrite: (quote: SettlementQuote) => SettlementQuote = (q) => q) {
-  const calls: Array<{ upstream: UpstreamName; body?: PromotionQuery | SettlementRequest }> = [];
+  const calls: Array<{ upstream: UpstreamName; body?: PromotionQuery | SettlementRequest | LoyaltyQuery }> = [];
   const failing = new Set<UpstreamName>();
   const clients: UpstreamClients = {
-    async getCart() {
+    async cart() {
       calls.push({ upstream: 'cart' });
       if (failing.has('cart')) throw new UpstreamError('cart', 'http_error', '503', { status: 503 });
       return cartFixture();
     },
-    async queryPromotions(query) {
+    async promotion(query) {
       calls.push({ upstream: 'promotion', body: query });
       if (failing.has('promotion')) throw new UpstreamError('promotion', 'timeout', 'slow');
       return promotionFixture();
     },
-    async quote(request) {
+    async settlement(request) {
       calls.push({ upstream: 'settlement', body: request });
       if (failing.has('settlement')) throw new UpstreamError('settlement', 'network_error', 'reset');
       return { quotes: request.quotes.map((q) => rewrite(priced(q.quoteId, q.lines))) };
+    },
+    async loyalty(query) {
+      calls.push({ upstream: 'loyalty', body: query });
+      if (failing.has('loyalty')) throw new UpstreamError('loyalty', 'http_error', '503', { status: 503 });
+      return loyaltyAnswer(query);
     },
     async close() {},
   };
@@ -98,5 +113,33 @@ describe('RequestScope (the per-request loaders)', () => {
     const scope = new RequestScope({ userId: 'u-test', clients, killed: (u) => u === 'settlement' });
     await expect(scope.panelData().quote()).rejects.toMatchObject({ upstream: 'settlement', outcome: 'killed' });
     expect(count(calls, 'settlement')).toBe(0);
+  });
+
+  it('reads any registered upstream through get(), loyalty included, in one call for two selections', async () => {
+    const { clients, calls } = fakes();
+    const scope = new RequestScope({ userId: 'u-test', clients });
+    const [all, one] = await Promise.all([scope.panelData().get('loyalty'), scope.panelData(['sku-b']).get('loyalty')]);
+    expect(count(calls, 'loyalty')).toBe(1);
+    expect([all.earns, one.earns]).toEqual([4, 1]);
+    expect(all).toMatchObject({ balance: 1000, usable: { points: 1000, value: { minor: 1000, currency: 'CNY' } } });
+    expect(count(calls, 'settlement') + count(calls, 'promotion')).toBe(0);
+  });
+
+  it('refuses a loyalty answer in another currency than the cart as CURRENCY_MISMATCH, failing only loyalty', async () => {
+    const { clients } = fakes();
+    const foreign: typeof clients = { ...clients, loyalty: async (query) => loyaltyAnswer(query, 'USD') };
+    const violations: Array<[UpstreamName, Violation]> = [];
+    const scope = new RequestScope({ userId: 'u-test', clients: foreign, violated: (u, v) => violations.push([u, v]) });
+    const data = scope.panelData();
+    await expect(data.get('loyalty')).rejects.toMatchObject({ upstream: 'loyalty', outcome: 'inconsistent', violation: 'CURRENCY_MISMATCH' });
+    await expect(data.quote()).resolves.toBeDefined();
+    expect(violations.map(([u, v]) => [u, v.reason])).toEqual([['loyalty', 'CURRENCY_MISMATCH']]);
+  });
+
+  it('never calls loyalty when its kill switch is on', async () => {
+    const { clients, calls } = fakes();
+    const scope = new RequestScope({ userId: 'u-test', clients, killed: (u) => u === 'loyalty' });
+    await expect(scope.panelData().get('loyalty')).rejects.toMatchObject({ upstream: 'loyalty', outcome: 'killed' });
+    expect(count(calls, 'loyalty')).toBe(0);
   });
 });

@@ -18,6 +18,7 @@ import { RequestScope } from '../../src/loaders/request-scope.ts';
 import { isKnownCurrency } from '../../src/money/currency.ts';
 import type { UpstreamClients } from '../../src/upstreams/clients.ts';
 import type { Cart, CartLine, DiscountKind, PromotionResult, SettlementQuote, UpstreamName } from '../../src/upstreams/contracts.ts';
+import { UPSTREAMS } from '../../src/upstreams/registry.ts';
 import { UpstreamError, type UpstreamOutcome } from '../../src/upstreams/upstream-error.ts';
 import { invariantProblems } from '../support/panel-invariant.ts';
 
@@ -71,7 +72,7 @@ const caseArb = fc
     quota: fc.option(fc.maxSafeNat(), { nil: null }),
     flaw: fc.constantFrom<QuoteFlaw>('none', 'none', 'none', 'payable-off', 'discount-above-goods', 'foreign-line', 'missing-line', 'quantity-off', 'empty-priced', 'other-currency', 'one-discount-other-currency'),
     promotionOtherCurrency: fc.boolean(),
-    fault: fc.option(fc.record({ upstream: fc.constantFrom<UpstreamName>('cart', 'promotion', 'settlement'), outcome: fc.constantFrom(...FAULT_OUTCOMES) }), { nil: null, freq: 3 }),
+    fault: fc.option(fc.record({ upstream: fc.constantFrom<UpstreamName>(...UPSTREAMS), outcome: fc.constantFrom(...FAULT_OUTCOMES) }), { nil: null, freq: 3 }),
     locale: fc.constantFrom(...LOCALES),
   })
   .filter((c) => c.otherCurrency !== c.currency);
@@ -87,11 +88,15 @@ function clientsFor(c: Case): { clients: UpstreamClients; cart: Cart } {
     if (c.fault?.upstream === upstream) throw new UpstreamError(upstream, c.fault.outcome, 'injected');
   };
   const clients: UpstreamClients = {
-    async getCart() {
+    async loyalty(query) {
+      fail('loyalty');
+      return { userId: query.userId, balance: 500, usable: { points: 500, value: money(500) }, orders: query.orders.map((o) => ({ orderId: o.orderId, earns: 7 })) };
+    },
+    async cart() {
       fail('cart');
       return cart;
     },
-    async queryPromotions(query) {
+    async promotion(query) {
       fail('promotion');
       const currency = c.promotionOtherCurrency ? c.otherCurrency : c.currency;
       const result: PromotionResult = {
@@ -102,7 +107,7 @@ function clientsFor(c: Case): { clients: UpstreamClients; cart: Cart } {
       };
       return result;
     },
-    async quote(request) {
+    async settlement(request) {
       fail('settlement');
       return {
         quotes: request.quotes.map((q): SettlementQuote => {
@@ -203,8 +208,9 @@ describe('every generated panel adds up, or is degraded with a reason', () => {
 
           // The reason matches what was broken; a sound case with no fault is a full panel.
           if (c.fault !== null) {
-            // Promotion only decorates: a panel that never needed it (settlement refused too) does not name it.
-            if (c.fault.upstream !== 'promotion' || panel.failedUpstreams.includes('promotion')) {
+            // Promotion only decorates, and loyalty's floor is behind a flag (off here): a panel that
+            // never needed them (settlement refused too) does not name them.
+            if (!['promotion', 'loyalty'].includes(c.fault.upstream) || panel.failedUpstreams.includes(c.fault.upstream)) {
               expect(panel.degraded).toBe(true);
               expect(panel.failedUpstreams).toContain(c.fault.upstream);
               expect(panel.degradedReasons).toContain('UPSTREAM_FAILED');

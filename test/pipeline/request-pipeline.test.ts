@@ -19,15 +19,19 @@ const GOOD = 'Bearer good';
 function fakeClients() {
   const calls: string[] = [];
   const clients: UpstreamClients = {
-    async getCart() {
+    async cart() {
       calls.push('cart');
       return cartFixture();
     },
-    async queryPromotions() {
+    async promotion() {
       calls.push('promotion');
       return promotionFixture();
     },
-    async quote(request) {
+    async loyalty() {
+      calls.push('loyalty');
+      throw new Error('loyalty is not used by this test');
+    },
+    async settlement(request) {
       calls.push('settlement');
       return { quotes: request.quotes.map((q) => ({ ...quoteFixture(), quoteId: q.quoteId, lines: q.lines })) };
     },

@@ -3,6 +3,7 @@
  * Floorplan server pointed at it, both on free ports, logs silenced. Requests go through
  * real HTTP (fetch), so what a test sees is what a mobile app sees.
  */
+import { UPSTREAMS } from '../../src/upstreams/registry.ts';
 import { startFloorplan, type FloorplanDeps, type FloorplanServer } from '../../src/app.ts';
 import { loadServiceConfig, type DeepPartial, type ServiceConfig } from '../../src/config/service-config.ts';
 import { startDemoUpstreams, type DemoUpstreams } from '../../src/demo-upstreams/server.ts';
@@ -62,11 +63,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       server: { port: 0, shutdownGraceMs: 2000, ...options.config?.server },
     },
   });
-  const upstreams = {
-    cart: { ...config.upstreams.cart, baseUrl: demo.baseUrls.cart },
-    promotion: { ...config.upstreams.promotion, baseUrl: demo.baseUrls.promotion },
-    settlement: { ...config.upstreams.settlement, baseUrl: demo.baseUrls.settlement },
-  };
+  const upstreams = Object.fromEntries(
+    UPSTREAMS.map((name) => [name, { ...config.upstreams[name], baseUrl: demo.baseUrls[name] }]),
+  ) as typeof config.upstreams;
   const server = await startFloorplan(config, { upstreams, logger: createLogger('silent'), ...options.deps });
   const token = (userId: string, tokenOptions: Omit<DemoTokenOptions, 'userId'> = {}) =>
     signDemoToken(config.auth, { userId, ...tokenOptions });

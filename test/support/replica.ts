@@ -3,6 +3,7 @@
  * Redis, limits and auth) and the harness's demo upstreams, on its own free port — what a
  * second replica behind the load balancer is.
  */
+import { UPSTREAMS } from '../../src/upstreams/registry.ts';
 import { startFloorplan, type FloorplanServer } from '../../src/app.ts';
 import { loadServiceConfig, type DeepPartial, type ServiceConfig } from '../../src/config/service-config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -13,10 +14,8 @@ export async function startReplica(h: Harness, overrides: DeepPartial<ServiceCon
     env: {},
     overrides: { ...h.config, ...overrides, server: { ...h.config.server, port: 0, ...overrides.server } } as DeepPartial<ServiceConfig>,
   });
-  const upstreams = {
-    cart: { ...config.upstreams.cart, baseUrl: h.demo.baseUrls.cart },
-    promotion: { ...config.upstreams.promotion, baseUrl: h.demo.baseUrls.promotion },
-    settlement: { ...config.upstreams.settlement, baseUrl: h.demo.baseUrls.settlement },
-  };
+  const upstreams = Object.fromEntries(
+    UPSTREAMS.map((name) => [name, { ...config.upstreams[name], baseUrl: h.demo.baseUrls[name] }]),
+  ) as typeof config.upstreams;
   return startFloorplan(config, { upstreams, logger: createLogger('silent') });
 }

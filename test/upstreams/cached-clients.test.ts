@@ -14,9 +14,10 @@ function slowPromotion(delayMs: number) {
   let calls = 0;
   const unused = () => Promise.reject(new Error('not used by this test'));
   const clients: UpstreamClients = {
-    getCart: unused,
-    quote: unused,
-    queryPromotions: () => {
+    cart: unused,
+    settlement: unused,
+    loyalty: unused,
+    promotion: () => {
       calls += 1;
       return new Promise((resolve) => setTimeout(() => resolve(ANSWER), delayMs));
     },
@@ -43,7 +44,7 @@ describe('withPromotionCache and the request deadline', () => {
     const cache = promotionCache();
     const clients = withPromotionCache(upstream.clients, cache);
     const started = performance.now();
-    const error = await clients.queryPromotions(QUERY, new Deadline(40)).then(
+    const error = await clients.promotion(QUERY, new Deadline(40)).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -52,7 +53,7 @@ describe('withPromotionCache and the request deadline', () => {
     expect(performance.now() - started).toBeLessThan(140);
     // The next request finds the answer the abandoned wait left behind, without a second call.
     await new Promise((done) => setTimeout(done, 200));
-    expect(await clients.queryPromotions({ ...QUERY, skuIds: ['sku-a', 'sku-b'] }, new Deadline(1000))).toEqual(ANSWER);
+    expect(await clients.promotion({ ...QUERY, skuIds: ['sku-a', 'sku-b'] }, new Deadline(1000))).toEqual(ANSWER);
     expect(upstream.calls()).toBe(1);
     await cache.close();
   });
@@ -61,7 +62,7 @@ describe('withPromotionCache and the request deadline', () => {
     const upstream = slowPromotion(10);
     const cache = promotionCache();
     const clients = withPromotionCache(upstream.clients, cache);
-    const error = await clients.queryPromotions(QUERY, new Deadline(0)).then(
+    const error = await clients.promotion(QUERY, new Deadline(0)).then(
       () => undefined,
       (e: unknown) => e,
     );

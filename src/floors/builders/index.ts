@@ -2,6 +2,7 @@
 import type { FloorBuilder } from '../builder.ts';
 import { coupon } from './coupon.ts';
 import { lj } from './lj.ts';
+import { loyaltyPoints } from './loyalty-points.ts';
 import { mj } from './mj.ts';
 import { notice } from './notice.ts';
 import { payable } from './payable.ts';
@@ -11,4 +12,4 @@ import { shipping } from './shipping.ts';
 import { spze } from './spze.ts';
 import { spzeCart } from './spze-cart.ts';
 
-export const defaultBuilders: readonly FloorBuilder[] = [spze, spzeCart, lj, mj, coupon, plus95, shipping, plusRebate, payable, notice];
+export const defaultBuilders: readonly FloorBuilder[] = [spze, spzeCart, lj, mj, coupon, plus95, shipping, plusRebate, payable, notice, loyaltyPoints];

@@ -1,6 +1,6 @@
 /** Reading settlement facts the way every builder needs them. */
 import { money, negate, sum, type Money } from '../../money/money.ts';
-import type { DiscountKind, SettlementQuote } from '../../upstreams/contracts.ts';
+import type { DiscountKind, SettlementQuote } from '../builder.ts';
 
 /**
  * The quote's deductions of one kind, summed, as a negative amount; zero when the kind did

@@ -127,9 +127,13 @@ export type QueryFloorPanelArgs = {
   selectedSkuIds?: InputMaybe<Array<Scalars['ID']['input']>>;
 };
 
-/** The upstream services a panel is built from. */
+/**
+ * The upstream services a panel is built from: each registered upstream's name, upper-cased
+ * (src/upstreams/registry.ts; test/graphql/upstream-enum.test.ts keeps the two equal).
+ */
 export type Upstream =
   | 'CART'
+  | 'LOYALTY'
   | 'PROMOTION'
   | 'SETTLEMENT';
 

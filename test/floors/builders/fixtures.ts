@@ -4,7 +4,7 @@
  * `fakePanelData` hands out fixtures through the PanelData interface and records every
  * call, so a test can assert what a builder read (and what it never touched).
  */
-import type { BuilderViewer, FloorBuildContext, PanelData } from '../../../src/floors/builder.ts';
+import type { BuilderViewer, FloorBuildContext, LoyaltyPoints, PanelData, UpstreamResult } from '../../../src/floors/builder.ts';
 import type { Money } from '../../../src/money/money.ts';
 import type {
   Cart,
@@ -14,7 +14,15 @@ import type {
   UpstreamName,
 } from '../../../src/upstreams/contracts.ts';
 
-export type PanelDataMethod = keyof PanelData;
+/** An upstream read only through `get()`: it has no shortcut method of its own. */
+type GetOnly = Exclude<UpstreamName, 'cart' | 'promotion' | 'settlement'>;
+/** What a builder read: a PanelData method, or `get(<upstream>)` recorded as the upstream's name. */
+export type PanelDataMethod = Exclude<keyof PanelData, 'get'> | GetOnly;
+
+/** A member with 2,480 points (¥24.00 usable in whole hundreds) who earns 40 on this order. */
+export function loyaltyFixture(overrides: Partial<LoyaltyPoints> = {}): LoyaltyPoints {
+  return { balance: 2480, earns: 40, usable: { points: 2400, value: cny(2400) }, ...overrides };
+}
 
 export function cny(minor: number): Money {
   return { minor, currency: 'CNY' };
@@ -91,6 +99,7 @@ export interface PanelDataOverrides {
   selectedLines?: readonly CartLine[] | Error;
   promotion?: PromotionResult | Error;
   quote?: SettlementQuote | Error;
+  loyalty?: LoyaltyPoints | Error;
 }
 
 export interface FakePanelData {
@@ -110,11 +119,18 @@ export function fakePanelData(overrides: PanelDataOverrides = {}): FakePanelData
   };
   const promotion = overrides.promotion ?? promotionFixture();
   const quote = overrides.quote ?? quoteFixture();
+  const loyalty = overrides.loyalty ?? loyaltyFixture();
+  const getOnly: { [N in GetOnly]: UpstreamResult<N> | Error } = { loyalty };
   const data: PanelData = {
     cart: () => answer('cart', cart),
     selectedLines: () => answer('selectedLines', selectedLines),
     promotion: () => answer('promotion', promotion),
     quote: () => answer('quote', quote),
+    get<N extends UpstreamName>(upstream: N): Promise<UpstreamResult<N>> {
+      // The shortcuts record their own names, so a builder's reads look the same either way.
+      const read = upstream === 'cart' ? data.cart() : upstream === 'promotion' ? data.promotion() : upstream === 'settlement' ? data.quote() : answer(upstream as GetOnly, getOnly[upstream as GetOnly]);
+      return read as Promise<UpstreamResult<N>>;
+    },
   };
   return { data, calls };
 }
@@ -125,6 +141,7 @@ const UPSTREAM_OF: Record<PanelDataMethod, UpstreamName> = {
   selectedLines: 'cart',
   promotion: 'promotion',
   quote: 'settlement',
+  loyalty: 'loyalty',
 };
 
 /** The distinct upstreams behind the recorded calls. */

@@ -1,0 +1,162 @@
+/**
+ * Settlement service: `POST {settlement}/settlement/quotes` `{userId, quotes: [{quoteId, lines}]}`.
+ * The authority on amounts. Several quotes (selections of the same cart) in one call, so a
+ * request that needs two selections still makes one settlement call.
+ */
+import { z } from 'zod';
+import type { Money } from '../../money/money.ts';
+import { defineUpstream, MissingAnswer, STANDARD_DEFAULTS, type UpstreamSelection, type Violation } from '../definition.ts';
+import { currencySchema, nonNegativeMoneySchema, wireLinesSchema } from '../wire-money.ts';
+
+export const settlementRequestSchema = z.object({
+  userId: z.string().min(1),
+  quotes: z
+    .array(
+      z.object({
+        /** Caller-chosen id, echoed back on the matching quote. */
+        quoteId: z.string().min(1),
+        lines: wireLinesSchema,
+      }),
+    )
+    .min(1),
+});
+export type SettlementRequest = z.infer<typeof settlementRequestSchema>;
+
+export const discountKindSchema = z.enum(['instant', 'full-reduction', 'coupon', 'plus95']);
+/** What a deduction is: 立减, 满减, a coupon, PLUS 95 %. */
+export type DiscountKind = z.infer<typeof discountKindSchema>;
+
+export const settlementQuoteSchema = z.object({
+  quoteId: z.string().min(1),
+  currency: currencySchema,
+  /** The lines this quote priced, as requested: Floorplan checks they are exactly the selected cart lines. */
+  lines: wireLinesSchema,
+  /** Σ unit price × quantity over the quoted lines. */
+  goodsTotal: nonNegativeMoneySchema,
+  /** Each deduction as a positive amount taken off the goods total; several of one kind are summed. */
+  discounts: z.array(
+    z.object({
+      kind: discountKindSchema,
+      amount: nonNegativeMoneySchema,
+      /** Campaign or coupon ids that produced this deduction. */
+      sourceIds: z.array(z.string()),
+    }),
+  ),
+  shipping: nonNegativeMoneySchema,
+  /** Expected PLUS cash-back after purchase; informational, not part of payable. */
+  plusRebate: nonNegativeMoneySchema,
+  /** goodsTotal − Σ discounts + shipping. */
+  payable: nonNegativeMoneySchema,
+});
+
+export const settlementResultSchema = z.object({
+  quotes: z.array(settlementQuoteSchema),
+});
+export type SettlementResult = z.infer<typeof settlementResultSchema>;
+
+/** Settlement's authoritative quote for one selection. */
+export interface SettlementQuote {
+  readonly quoteId: string;
+  readonly currency: string;
+  /** The lines this quote priced: exactly the selected cart lines (checked). */
+  readonly lines: ReadonlyArray<{ readonly skuId: string; readonly quantity: number }>;
+  /** Σ unit price × quantity over the quoted lines. */
+  readonly goodsTotal: Money;
+  /** Each deduction as a positive amount taken off the goods total; several of one kind are summed. */
+  readonly discounts: ReadonlyArray<{ readonly kind: DiscountKind; readonly amount: Money; readonly sourceIds: readonly string[] }>;
+  readonly shipping: Money;
+  /** Expected PLUS cash-back after purchase; informational, not part of payable. */
+  readonly plusRebate: Money;
+  /** goodsTotal − Σ discounts + shipping. */
+  readonly payable: Money;
+}
+
+/**
+ * Checks a settlement quote against the selected cart lines and the cart's currency:
+ * one currency throughout; exactly the selected lines at their quantities; deductions within
+ * the goods total; goods − deductions + shipping = payable; an empty selection costs nothing.
+ */
+export function checkQuote(
+  quote: SettlementQuote,
+  selected: ReadonlyArray<{ readonly skuId: string; readonly quantity: number }>,
+  cartCurrency: string,
+): Violation | undefined {
+  const amounts: Array<[string, Money]> = [
+    ['goodsTotal', quote.goodsTotal],
+    ['shipping', quote.shipping],
+    ['plusRebate', quote.plusRebate],
+    ['payable', quote.payable],
+    ...quote.discounts.map((d, i): [string, Money] => [`discounts[${i}] (${d.kind})`, d.amount]),
+  ];
+  const foreign = amounts.filter(([, m]) => m.currency !== cartCurrency);
+  if (quote.currency !== cartCurrency || foreign.length > 0) {
+    return {
+      reason: 'CURRENCY_MISMATCH',
+      message: `quote ${quote.quoteId} is not all in the cart's currency ${cartCurrency}`,
+      values: { cartCurrency, quoteCurrency: quote.currency, foreign: foreign.map(([field, m]) => `${field}: ${m.currency}`) },
+    };
+  }
+
+  const lineProblems = compareLines(quote.lines, selected);
+  if (lineProblems.length > 0) {
+    return {
+      reason: 'QUOTE_INCONSISTENT',
+      message: `quote ${quote.quoteId} does not price exactly the selected cart lines`,
+      values: { problems: lineProblems },
+    };
+  }
+
+  let deductions = 0;
+  for (const d of quote.discounts) deductions += d.amount.minor;
+  const goods = quote.goodsTotal.minor;
+  const expected = goods - deductions + quote.shipping.minor;
+  const values = { goodsTotal: goods, deductions, shipping: quote.shipping.minor, payable: quote.payable.minor, lines: quote.lines.length };
+  if (!Number.isSafeInteger(deductions) || !Number.isSafeInteger(expected)) {
+    return { reason: 'QUOTE_INCONSISTENT', message: `quote ${quote.quoteId} adds up beyond exact integer range`, values };
+  }
+  if (deductions > goods) {
+    return { reason: 'QUOTE_INCONSISTENT', message: `quote ${quote.quoteId} deducts more than its goods total`, values };
+  }
+  if (expected !== quote.payable.minor) {
+    return { reason: 'QUOTE_INCONSISTENT', message: `quote ${quote.quoteId}: goods − deductions + shipping = ${expected}, but payable is ${quote.payable.minor}`, values };
+  }
+  if (selected.length === 0 && (goods !== 0 || quote.payable.minor !== 0)) {
+    return { reason: 'QUOTE_INCONSISTENT', message: `quote ${quote.quoteId} prices an empty selection above zero`, values };
+  }
+  return undefined;
+}
+
+/** Differences between the quoted lines and the selected ones, e.g. `sku-x: not in the selection`. */
+function compareLines(quoted: SettlementQuote['lines'], selected: UpstreamSelection['lines']): string[] {
+  const wanted = new Map(selected.map((l) => [l.skuId, l.quantity]));
+  const seen = new Set<string>();
+  const problems: string[] = [];
+  for (const line of quoted) {
+    const quantity = wanted.get(line.skuId);
+    if (seen.has(line.skuId)) problems.push(`${line.skuId}: quoted twice`);
+    else if (quantity === undefined) problems.push(`${line.skuId}: quoted but not a selected cart line`);
+    else if (quantity !== line.quantity) problems.push(`${line.skuId}: quoted ×${line.quantity}, selected ×${quantity}`);
+    seen.add(line.skuId);
+  }
+  for (const skuId of wanted.keys()) if (!seen.has(skuId)) problems.push(`${skuId}: selected but not quoted`);
+  return problems;
+}
+
+export const settlement = defineUpstream({
+  name: 'settlement',
+  description: 'The authoritative quote (goods, deductions, shipping, payable) for each selection.',
+  call: { method: 'POST', path: '/settlement/quotes' },
+  request: settlementRequestSchema,
+  response: settlementResultSchema,
+  keyedBy: 'selection',
+  toRequest: (userId, selections): SettlementRequest => ({
+    userId,
+    quotes: selections.map((s, index) => ({ quoteId: `q${index}`, lines: s.lines.map((l) => ({ skuId: l.skuId, quantity: l.quantity })) })),
+  }),
+  toResults: (answer, selections): Array<SettlementQuote | MissingAnswer> => {
+    const byId = new Map(answer.quotes.map((q) => [q.quoteId, q]));
+    return selections.map((_, index) => byId.get(`q${index}`) ?? new MissingAnswer(`answered no quote for quoteId "q${index}"`));
+  },
+  check: (quote, selection) => (selection === undefined ? undefined : checkQuote(quote, selection.lines, selection.currency)),
+  defaults: { ...STANDARD_DEFAULTS, timeoutMs: 400 },
+});
