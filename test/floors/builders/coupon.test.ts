@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { coupon } from '../../../src/floors/builders/coupon.ts';
-import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
-import { buildContext, cny, fakePanelData, quoteFixture, upstreamsRead } from './fixtures.ts';
+import { buildContext, cny, fakePanelData, quoteFixture } from './fixtures.ts';
 
 describe('coupon builder (优惠券)', () => {
   it('shows the coupon discount as a negative amount with the number of coupons used', async () => {
@@ -39,17 +38,5 @@ describe('coupon builder (优惠券)', () => {
     const { data, calls } = fakePanelData();
     await coupon.build(buildContext(data));
     expect(calls).toEqual(['quote']);
-  });
-
-  it('declares every upstream it reads among its needs', async () => {
-    const { data, calls } = fakePanelData();
-    await coupon.build(buildContext(data));
-    for (const upstream of upstreamsRead(calls)) expect(coupon.needs).toContain(upstream);
-  });
-
-  it('rejects with the settlement failure when the quote cannot be fetched', async () => {
-    const failure = new UpstreamError('settlement', 'http_error', 'status 502');
-    const { data } = fakePanelData({ quote: failure });
-    await expect(coupon.build(buildContext(data))).rejects.toBe(failure);
   });
 });

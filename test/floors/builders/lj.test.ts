@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { lj } from '../../../src/floors/builders/lj.ts';
-import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
-import { buildContext, cny, fakePanelData, quoteFixture, upstreamsRead } from './fixtures.ts';
+import { buildContext, cny, fakePanelData, quoteFixture } from './fixtures.ts';
 
 describe('lj builder (立减)', () => {
   it('shows the instant discount as a negative amount', async () => {
@@ -28,22 +27,5 @@ describe('lj builder (立减)', () => {
     const { data, calls } = fakePanelData();
     await lj.build(buildContext(data));
     expect(calls).toEqual(['quote']);
-  });
-
-  it('declares every upstream it reads among its needs', async () => {
-    const { data, calls } = fakePanelData();
-    await lj.build(buildContext(data));
-    for (const upstream of upstreamsRead(calls)) expect(lj.needs).toContain(upstream);
-  });
-
-  it('still builds when promotion is down, since it does not need it', async () => {
-    const { data } = fakePanelData({ promotion: new UpstreamError('promotion', 'timeout', 'slow') });
-    await expect(lj.build(buildContext(data))).resolves.toEqual({ amount: cny(-500), vars: { amount: cny(-500) } });
-  });
-
-  it('rejects with the settlement failure when the quote cannot be fetched', async () => {
-    const failure = new UpstreamError('settlement', 'malformed', 'payable missing');
-    const { data } = fakePanelData({ quote: failure });
-    await expect(lj.build(buildContext(data))).rejects.toBe(failure);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mj } from '../../../src/floors/builders/mj.ts';
 import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
-import { buildContext, cny, fakePanelData, promotionFixture, quoteFixture, upstreamsRead } from './fixtures.ts';
+import { buildContext, cny, fakePanelData, quoteFixture } from './fixtures.ts';
 
 const decorate = mj.decorations!.decorate;
 
@@ -74,26 +74,10 @@ describe('mj builder (满减)', () => {
     expect(await decorate(buildContext(data))).toEqual({});
   });
 
-  it('declares every upstream it reads among its needs: settlement for the amount, promotion for the title', async () => {
-    const { data, calls } = fakePanelData();
-    await mj.build(buildContext(data));
-    for (const upstream of upstreamsRead(calls)) expect(mj.needs).toContain(upstream);
-    const decorated = fakePanelData();
-    await decorate(buildContext(decorated.data));
-    expect([...decorated.calls].sort()).toEqual(['promotion', 'quote']);
-    expect(mj.decorations!.needs).toEqual(['promotion']);
-  });
-
   it('keeps the amount when campaigns cannot be fetched: only the title fails', async () => {
     const failure = new UpstreamError('promotion', 'timeout', 'no answer in 300 ms');
     const { data } = fakePanelData({ promotion: failure });
     expect((await mj.build(buildContext(data)))?.amount).toEqual(cny(-2000));
     await expect(decorate(buildContext(data))).rejects.toBe(failure);
-  });
-
-  it('rejects with the settlement failure when the quote cannot be fetched', async () => {
-    const failure = new UpstreamError('settlement', 'network_error', 'ECONNRESET');
-    const { data } = fakePanelData({ quote: failure, promotion: promotionFixture() });
-    await expect(mj.build(buildContext(data))).rejects.toBe(failure);
   });
 });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { notice } from '../../../src/floors/builders/notice.ts';
-import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
 import { buildContext, fakePanelData } from './fixtures.ts';
 
 describe('notice builder (text-only row)', () => {
@@ -14,14 +13,5 @@ describe('notice builder (text-only row)', () => {
     await notice.build(buildContext(data));
     expect(calls).toEqual([]);
     expect(notice.needs).toEqual([]);
-  });
-
-  it('still renders when every upstream is down', async () => {
-    const { data } = fakePanelData({
-      cart: new UpstreamError('cart', 'timeout', 'slow'),
-      promotion: new UpstreamError('promotion', 'timeout', 'slow'),
-      quote: new UpstreamError('settlement', 'timeout', 'slow'),
-    });
-    await expect(notice.build(buildContext(data))).resolves.toEqual({ amount: null });
   });
 });

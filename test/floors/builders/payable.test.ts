@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/errors.ts';
 import { payable } from '../../../src/floors/builders/payable.ts';
-import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
-import { buildContext, cny, fakePanelData, quoteFixture, upstreamsRead } from './fixtures.ts';
+import { buildContext, cny, fakePanelData, quoteFixture } from './fixtures.ts';
 
 describe('payable builder (实付款)', () => {
   it('shows the payable total settlement quoted, as a positive amount', async () => {
@@ -51,17 +50,5 @@ describe('payable builder (实付款)', () => {
     const { data, calls } = fakePanelData();
     await payable.build(buildContext(data));
     expect(calls).toEqual(['quote']);
-  });
-
-  it('declares every upstream it reads among its needs', async () => {
-    const { data, calls } = fakePanelData();
-    await payable.build(buildContext(data));
-    for (const upstream of upstreamsRead(calls)) expect(payable.needs).toContain(upstream);
-  });
-
-  it('rejects with the settlement failure when the quote cannot be fetched', async () => {
-    const failure = new UpstreamError('settlement', 'timeout', 'no answer in 800 ms');
-    const { data } = fakePanelData({ quote: failure });
-    await expect(payable.build(buildContext(data))).rejects.toBe(failure);
   });
 });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { plusRebate } from '../../../src/floors/builders/plus-rebate.ts';
-import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
-import { buildContext, cny, fakePanelData, quoteFixture, upstreamsRead } from './fixtures.ts';
+import { buildContext, cny, fakePanelData, quoteFixture } from './fixtures.ts';
 
 describe('plus-rebate builder (PLUS返利)', () => {
   it('shows the expected cash back as a positive, informational amount', async () => {
@@ -24,17 +23,5 @@ describe('plus-rebate builder (PLUS返利)', () => {
     const { data, calls } = fakePanelData();
     await plusRebate.build(buildContext(data));
     expect(calls).toEqual(['quote']);
-  });
-
-  it('declares every upstream it reads among its needs', async () => {
-    const { data, calls } = fakePanelData();
-    await plusRebate.build(buildContext(data));
-    for (const upstream of upstreamsRead(calls)) expect(plusRebate.needs).toContain(upstream);
-  });
-
-  it('rejects with the settlement failure when the quote cannot be fetched', async () => {
-    const failure = new UpstreamError('settlement', 'http_error', 'status 500');
-    const { data } = fakePanelData({ quote: failure });
-    await expect(plusRebate.build(buildContext(data))).rejects.toBe(failure);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { plus95 } from '../../../src/floors/builders/plus95.ts';
 import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
-import { buildContext, cny, fakePanelData, promotionFixture, quoteFixture, upstreamsRead } from './fixtures.ts';
+import { buildContext, cny, fakePanelData, promotionFixture, quoteFixture } from './fixtures.ts';
 
 const decorate = plus95.decorations!.decorate;
 
@@ -45,13 +45,6 @@ describe('plus95 builder (PLUS专享95折)', () => {
     await expect(decorate(buildContext(data))).resolves.toEqual({});
   });
 
-  it('declares every upstream it reads among its needs', async () => {
-    const { data, calls } = fakePanelData();
-    await plus95.build(buildContext(data));
-    for (const upstream of upstreamsRead(calls)) expect(plus95.needs).toContain(upstream);
-    expect(plus95.decorations!.needs).toEqual(['promotion']);
-  });
-
   it('keeps a discount settlement took off when membership cannot be fetched; only the quota fails', async () => {
     const failure = new UpstreamError('promotion', 'timeout', 'no answer in 300 ms');
     const { data } = fakePanelData({ promotion: failure });
@@ -63,12 +56,6 @@ describe('plus95 builder (PLUS专享95折)', () => {
     const failure = new UpstreamError('promotion', 'timeout', 'no answer in 300 ms');
     const quote = quoteFixture();
     const { data } = fakePanelData({ promotion: failure, quote: { ...quote, discounts: quote.discounts.filter((d) => d.kind !== 'plus95') } });
-    await expect(plus95.build(buildContext(data))).rejects.toBe(failure);
-  });
-
-  it('rejects with the settlement failure when the quote cannot be fetched', async () => {
-    const failure = new UpstreamError('settlement', 'timeout', 'no answer in 800 ms');
-    const { data } = fakePanelData({ quote: failure });
     await expect(plus95.build(buildContext(data))).rejects.toBe(failure);
   });
 });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { shipping } from '../../../src/floors/builders/shipping.ts';
-import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
-import { buildContext, cny, fakePanelData, quoteFixture, upstreamsRead } from './fixtures.ts';
+import { buildContext, cny, fakePanelData, quoteFixture } from './fixtures.ts';
 
 describe('shipping builder (运费)', () => {
   it('shows the shipping charge as a positive amount', async () => {
@@ -22,17 +21,5 @@ describe('shipping builder (运费)', () => {
     const { data, calls } = fakePanelData();
     await shipping.build(buildContext(data));
     expect(calls).toEqual(['quote']);
-  });
-
-  it('declares every upstream it reads among its needs', async () => {
-    const { data, calls } = fakePanelData();
-    await shipping.build(buildContext(data));
-    for (const upstream of upstreamsRead(calls)) expect(shipping.needs).toContain(upstream);
-  });
-
-  it('rejects with the settlement failure when the quote cannot be fetched', async () => {
-    const failure = new UpstreamError('settlement', 'timeout', 'no answer in 800 ms');
-    const { data } = fakePanelData({ quote: failure });
-    await expect(shipping.build(buildContext(data))).rejects.toBe(failure);
   });
 });

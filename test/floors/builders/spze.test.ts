@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spze } from '../../../src/floors/builders/spze.ts';
-import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
-import { buildContext, cartLine, cny, fakePanelData, quoteFixture, upstreamsRead } from './fixtures.ts';
+import { buildContext, cartLine, cny, fakePanelData, quoteFixture } from './fixtures.ts';
 
 describe('spze builder (商品总额)', () => {
   it('shows the goods total settlement quoted, as a positive amount', async () => {
@@ -40,23 +39,5 @@ describe('spze builder (商品总额)', () => {
     const { data, calls } = fakePanelData();
     await spze.build(buildContext(data));
     expect([...calls].sort()).toEqual(['quote', 'selectedLines']);
-  });
-
-  it('declares every upstream it reads among its needs', async () => {
-    const { data, calls } = fakePanelData();
-    await spze.build(buildContext(data));
-    for (const upstream of upstreamsRead(calls)) expect(spze.needs).toContain(upstream);
-  });
-
-  it('rejects with the settlement failure when the quote cannot be fetched', async () => {
-    const failure = new UpstreamError('settlement', 'timeout', 'no answer in 800 ms');
-    const { data } = fakePanelData({ quote: failure });
-    await expect(spze.build(buildContext(data))).rejects.toBe(failure);
-  });
-
-  it('rejects with the cart failure when the selected lines cannot be fetched', async () => {
-    const failure = new UpstreamError('cart', 'http_error', 'status 503');
-    const { data } = fakePanelData({ selectedLines: failure });
-    await expect(spze.build(buildContext(data))).rejects.toBe(failure);
   });
 });

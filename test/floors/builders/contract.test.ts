@@ -1,0 +1,61 @@
+/**
+ * The FloorBuilder contract, checked once for every shipped builder (the registry's list,
+ * `defaultBuilders`), so a new builder is held to it without copying tests: it reads only the
+ * upstreams it declares; when one its amount needs fails, it rejects with that very failure (the
+ * renderer drops the row, or falls back); when one it does not need fails, it still builds; an
+ * upstream only its decoration needs fails only the decoration. Each builder's own file tests
+ * what its row shows.
+ */
+import { describe, expect, it } from 'vitest';
+import type { UpstreamName } from '../../../src/floors/builder.ts';
+import { defaultBuilders } from '../../../src/floors/builders/index.ts';
+import { UPSTREAMS } from '../../../src/upstreams/registry.ts';
+import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
+import { buildContext, fakePanelData, upstreamsRead, type PanelDataOverrides } from './fixtures.ts';
+
+/**
+ * What fails with an upstream, as the loaders make it fail: every selection resolves against
+ * the cart, so a cart failure fails everything read for the selection too.
+ */
+const FAILING: { readonly [N in UpstreamName]: (failure: Error) => PanelDataOverrides } = {
+  cart: (failure) => ({ cart: failure, selectedLines: failure, promotion: failure, quote: failure, loyalty: failure }),
+  promotion: (failure) => ({ promotion: failure }),
+  settlement: (failure) => ({ quote: failure }),
+  loyalty: (failure) => ({ loyalty: failure }),
+};
+
+const failureOf = (upstream: UpstreamName) => new UpstreamError(upstream, 'timeout', `${upstream} did not answer`);
+
+describe.each(defaultBuilders.map((builder) => [builder.name, builder] as const))('the %s builder keeps the FloorBuilder contract', (_name, builder) => {
+  it('declares every upstream it reads among its needs (its decoration’s among the decoration’s)', async () => {
+    const { data, calls } = fakePanelData();
+    await builder.build(buildContext(data));
+    for (const upstream of upstreamsRead(calls)) expect(builder.needs).toContain(upstream);
+    if (builder.decorations !== undefined) {
+      const decorated = fakePanelData();
+      await builder.decorations.decorate(buildContext(decorated.data));
+      const declared = [...builder.needs, ...builder.decorations.needs];
+      for (const upstream of upstreamsRead(decorated.calls)) expect(declared).toContain(upstream);
+    }
+  });
+
+  for (const upstream of UPSTREAMS) {
+    const needed = builder.needs.includes(upstream);
+    const decorates = builder.decorations?.needs.includes(upstream) === true;
+    if (needed) {
+      it(`rejects with the ${upstream} failure when ${upstream} fails`, async () => {
+        const failure = failureOf(upstream);
+        const { data } = fakePanelData(FAILING[upstream](failure));
+        await expect(builder.build(buildContext(data))).rejects.toBe(failure);
+      });
+    } else {
+      it(`still builds when ${upstream} fails, since its amount does not need it${decorates ? ' (only the decoration fails)' : ''}`, async () => {
+        const failure = failureOf(upstream);
+        const { data } = fakePanelData(FAILING[upstream](failure));
+        const healthy = fakePanelData();
+        await expect(builder.build(buildContext(data))).resolves.toEqual(await builder.build(buildContext(healthy.data)));
+        if (decorates) await expect(builder.decorations!.decorate(buildContext(data))).rejects.toBe(failure);
+      });
+    }
+  }
+});
