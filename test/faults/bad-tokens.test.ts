@@ -35,7 +35,7 @@ describe('bad bearer tokens', () => {
         expect(run.body.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
         expect(run.body.errors![0]!.message).toMatch(reason);
       }
-      expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0 });
+      expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
       expect(medianMs).toBeLessThan(DEADLINE_MS + 20);
       await expectAlive(h.url);
     });

@@ -27,7 +27,7 @@ describe('hostile queries (limits.maxDepth 8, maxAliases 15, maxTokens 1000, bod
       expect(run.body.errors!.map((e) => e.message).join('\n')).toMatch(message);
     }
     expect(medianMs).toBeLessThan(FAST_MS);
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0 });
+    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
     await expectAlive(h.url);
   }
 
@@ -49,7 +49,7 @@ describe('hostile queries (limits.maxDepth 8, maxAliases 15, maxTokens 1000, bod
     expect(res.status).toBe(400);
     expect(res.body.data).toBeUndefined();
     expect(res.body.errors![0]!.extensions!.code).toBe('QUERY_TOO_COMPLEX');
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0 });
+    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
     await expectAlive(h.url);
   });
 
@@ -98,7 +98,7 @@ describe('hostile queries (limits.maxDepth 8, maxAliases 15, maxTokens 1000, bod
     expect(JSON.parse((result as { body: string }).body)).toMatchObject({
       errors: [{ extensions: { code: 'BAD_REQUEST', reason: 'FLOORPLAN_ERR_HTTP_BODY_TOO_LARGE' } }],
     });
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0 });
+    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
     await expectAlive(h.url);
   });
 });

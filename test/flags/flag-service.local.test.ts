@@ -1,3 +1,4 @@
+import { UPSTREAMS } from '../../src/upstreams/registry.ts';
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, FloorplanError } from '../../src/errors.ts';
@@ -30,8 +31,10 @@ describe('FlagService in local mode (no Unleash URL)', () => {
     expect(service.servingFrom).toBe('file');
     expect(service.flagNames()).toEqual([
       'floor.free-shipping-notice',
+      'floor.loyalty-points',
       'floor.plus-rebate',
       'floorplan.kill.cart',
+      'floorplan.kill.loyalty',
       'floorplan.kill.promotion',
       'floorplan.kill.settlement',
       'layout.cart-bottom-sheet',
@@ -44,6 +47,8 @@ describe('FlagService in local mode (no Unleash URL)', () => {
       expect(flags.isEnabled('floorplan.kill.settlement')).toBe(false);
       expect(flags.isEnabled('floor.plus-rebate')).toBe(true);
       expect(flags.isEnabled('floor.free-shipping-notice')).toBe(true);
+      expect(flags.isEnabled('floorplan.kill.loyalty')).toBe(false);
+      expect(flags.isEnabled('floor.loyalty-points')).toBe(false);
       expect(flags.variant('layout.cart-bottom-sheet')).toEqual({ name: 'default', enabled: true });
     }
   });
@@ -58,11 +63,8 @@ describe('FlagService in local mode (no Unleash URL)', () => {
       ['contextFields', 'dependencies', 'featureEnvironments', 'featureStrategies', 'featureTags', 'features', 'segments', 'tagTypes'].sort(),
     );
     const killSwitches = shipped.features.filter((f) => f.name.startsWith(flagsConfig().killFlagPrefix));
-    expect(killSwitches.map((f) => [f.name, f.type])).toEqual([
-      ['floorplan.kill.cart', 'kill-switch'],
-      ['floorplan.kill.promotion', 'kill-switch'],
-      ['floorplan.kill.settlement', 'kill-switch'],
-    ]);
+    // One per registered upstream.
+    expect(killSwitches.map((f) => [f.name, f.type])).toEqual(UPSTREAMS.map((u) => [`floorplan.kill.${u}`, 'kill-switch']));
   });
 
   it('applies a rewrite of the file within 2 s, and later requests see the new flags', async () => {

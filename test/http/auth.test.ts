@@ -24,7 +24,7 @@ describe('identity: the user is who the token says', () => {
     expect(res.headers.get('www-authenticate')).toBe('Bearer');
     expect(res.body.data).toBeUndefined();
     expect(res.body.errors![0]!.extensions.code).toBe('UNAUTHENTICATED');
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0 });
+    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
   });
 
   it('refuses a token signed with another secret', async () => {
@@ -61,7 +61,7 @@ describe('identity: the user is who the token says', () => {
     const res = await post(h, { authorization: `Bearer ${token}` }, { query: '{ floorPanel(scene: "cart-bottom-sheet", userId: "u-basic") { degraded } }' });
     expect(res.status).toBe(400);
     expect(res.body.errors![0]!.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0 });
+    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
   });
 
   it('ignores a user id smuggled in headers: the token decides', async () => {

@@ -18,7 +18,7 @@ describe('errors a client can see', () => {
       message: 'scene must be one of "cart-bottom-sheet", "checkout-summary", but got: "cart-bottom-shet"',
       extensions: { code: 'BAD_USER_INPUT', argumentName: 'scene' },
     });
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0 });
+    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
   });
 
   it('refuses a body over the limit with 413 and a clear code', async () => {

@@ -70,7 +70,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('Automatic Persisted Queries with Apollo Clie
     const res = await hashOnly(h.url, sha256(PANEL_QUERY));
     expect(res.body.data).toBeUndefined();
     expect(res.body.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'PERSISTED_QUERY_NOT_FOUND' }) })]);
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0 });
+    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
   });
 
   it('lets Apollo Client register the query on first use and renders the panel', async () => {

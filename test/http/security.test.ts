@@ -11,6 +11,7 @@ const production = loadServiceConfig({
     UPSTREAM_CART_URL: 'http://cart.internal/cart',
     UPSTREAM_PROMOTION_URL: 'http://promotion.internal/promotion',
     UPSTREAM_SETTLEMENT_URL: 'http://settlement.internal/settlement',
+    UPSTREAM_LOYALTY_URL: 'http://loyalty.internal/loyalty',
   },
 });
 
@@ -88,7 +89,7 @@ describe('JWT claims checked over HTTP: expiry, issuer, audience, not-before', (
     expect(res.body.data).toBeUndefined();
     expect(res.body.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
     expect(res.body.errors![0]!.message).toMatch(reason);
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0 });
+    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
   }
 
   it('accepts a well-formed token (the baseline the cases below change one claim of)', async () => {
