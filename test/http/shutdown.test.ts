@@ -78,7 +78,7 @@ describe('npm start as a process', () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(1);
-    expect(stderr).toContain('`floors[0].builder` must name a known builder (coupon, lj, mj, notice, payable, plus-rebate, plus95, shipping, spze, spze-cart), but got: "spzee"');
+    expect(stderr).toContain('`floors[0].builder` must name a known builder (coupon, lj, loyalty-points, mj, notice, payable, plus-rebate, plus95, shipping, spze, spze-cart), but got: "spzee"');
     expect(stderr).toMatch(/cart-bottom-sheet\.yaml:4\)/);
   });
 });
