@@ -101,12 +101,43 @@ interface PendingRow {
   readonly floor: CompiledFloor;
   readonly kind: FloorKind;
   readonly amount: Money | null;
-  readonly vars: Record<string, TemplateValue>;
+  /** Replaced, never mutated: it may be the builder's own object. */
+  vars: Readonly<Record<string, TemplateValue>>;
   readonly style: readonly string[];
 }
 
 /** The kinds whose signed amounts add up to the PAYABLE row. */
 const SUMMED_KINDS: ReadonlySet<FloorKind> = new Set<FloorKind>(['GOODS', 'DEDUCTION', 'CHARGE']);
+
+const NO_VARS: Readonly<Record<string, TemplateValue>> = Object.freeze({});
+
+/**
+ * The exact sum of safe-integer amounts: plain numbers while every partial sum stays within
+ * the safe range (the usual case, no allocation), BigInt from the first one that would not.
+ */
+function exactSum(amounts: readonly number[]): bigint | number {
+  let total = 0;
+  for (let i = 0; i < amounts.length; i++) {
+    const next = total + amounts[i]!;
+    if (!Number.isSafeInteger(next)) {
+      let big = BigInt(total);
+      for (let j = i; j < amounts.length; j++) big += BigInt(amounts[j]!);
+      return big;
+    }
+    total = next;
+  }
+  return total;
+}
+
+/** `payable − total` as a safe integer (exact: a float result in the safe range is the true one), or NaN when it is not one. */
+function differenceFrom(payable: number, total: bigint | number): number {
+  if (typeof total === 'number') {
+    const difference = payable - total;
+    return Number.isSafeInteger(difference) ? difference : Number.NaN;
+  }
+  const difference = BigInt(payable) - total;
+  return difference >= BigInt(Number.MIN_SAFE_INTEGER) && difference <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(difference) : Number.NaN;
+}
 
 /** Names of the row that carries what the named rows do not show; a locale not listed gets English. */
 const OTHER_ROW: Readonly<Record<'DEDUCTION' | 'CHARGE', { readonly code: string; readonly names: Readonly<Record<string, string>> }>> = {
@@ -196,13 +227,16 @@ export class PanelRenderer {
         outcomes.push({ code: floor.code, status: 'zero' });
         return;
       }
-      const vars: Record<string, TemplateValue> = { ...facts.vars };
+      // The builder's own vars object is reused unless decorations add to it (no copy per row).
+      let vars = (facts.vars ?? NO_VARS) as Record<string, TemplateValue>;
+      let undecorated = false;
       const decoration = decorated[index];
       // A fallback answered for the floor: its own builder's decorations do not describe it.
       if (decoration !== undefined && fellBack === undefined) {
         if ('vars' in decoration) {
-          Object.assign(vars, decoration.vars);
+          vars = { ...vars, ...decoration.vars };
         } else {
+          undecorated = true;
           const missing = floor.builder.decorations?.vars ?? [];
           if (isUpstreamError(decoration.error)) {
             upstreamFailed(decoration.error);
@@ -226,14 +260,16 @@ export class PanelRenderer {
         else outcomes[at] = failedOutcome;
         return;
       }
-      for (const [name, value] of Object.entries(vars)) {
+      for (const name in vars) {
+        const value = vars[name]!;
         if (isMoney(value) && !isKnownCurrency(value.currency)) {
+          if (vars === facts.vars) vars = { ...vars };
           delete vars[name];
           reasons.add('BUILDER_FAILED');
         }
       }
       rows.push({ floor, kind: floor.builder.kind, amount: facts.amount, vars, style: styleFor(floor.style, layout, client, request.viewer.platform) });
-      if (!outcomes.some((o) => o.code === floor.code)) {
+      if (!undecorated) {
         outcomes.push(
           fellBack === undefined
             ? { code: floor.code, status: 'shown' }
@@ -447,14 +483,16 @@ function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
   let removed: string[] = [];
   let partial = false;
 
-  const shown = summed.flatMap((row) => (row.amount === null ? [] : [row.amount]));
   // Exact whatever rows are missing: a partial sum of safe integers may itself leave the safe range.
-  let rowsTotal = 0n;
-  for (const amount of shown) rowsTotal += BigInt(amount.minor);
-  const sameCurrency = shown.every((amount) => amount.currency === payable.currency);
-  const exact = sameCurrency ? BigInt(payable.minor) - rowsTotal : undefined;
-  const difference = exact !== undefined && exact >= BigInt(Number.MIN_SAFE_INTEGER) && exact <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(exact) : Number.NaN;
-  if (exact !== 0n) {
+  const minors: number[] = [];
+  let sameCurrency = true;
+  for (const row of summed) {
+    const amount = row.amount as Money;
+    if (amount.currency !== payable.currency) sameCurrency = false;
+    minors.push(amount.minor);
+  }
+  const difference = sameCurrency ? differenceFrom(payable.minor, exactSum(minors)) : Number.NaN;
+  if (difference !== 0) {
     partial = true;
     if (!Number.isNaN(difference) && summed.some((row) => row.kind === 'GOODS')) {
       const kind = difference < 0 ? 'DEDUCTION' : 'CHARGE';
@@ -482,17 +520,21 @@ function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
     for (const [variable, kind] of Object.entries(row.floor.builder.summarises ?? {})) {
       const value = row.vars[variable];
       if (value === undefined || !isMoney(value)) continue;
-      let total = 0n;
+      const of: number[] = [];
       let comparable = true;
       for (const other of served) {
         const amount = other instanceof OtherRow ? other.rendered.amount : other.amount;
         const otherKind = other instanceof OtherRow ? other.rendered.kind : other.kind;
         if (otherKind !== kind || amount === null) continue;
         if (amount.currency !== value.currency) comparable = false;
-        total += BigInt(amount.minor);
+        of.push(amount.minor);
       }
-      if (!comparable || (total < 0n ? -total : total) !== BigInt(value.minor)) {
-        delete row.vars[variable];
+      const total = exactSum(of);
+      const magnitude = typeof total === 'number' ? Math.abs(total) : total < 0n ? -total : total;
+      if (!comparable || (typeof magnitude === 'number' ? magnitude !== value.minor : magnitude !== BigInt(value.minor))) {
+        // A copy: the builder's vars object is its own (and may be shared).
+        const { [variable]: _dropped, ...kept } = row.vars;
+        row.vars = kept;
         partial = true;
       }
     }

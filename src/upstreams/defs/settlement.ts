@@ -127,7 +127,11 @@ export function checkQuote(
 }
 
 /** Differences between the quoted lines and the selected ones, e.g. `sku-x: not in the selection`. */
+const NO_PROBLEMS: string[] = [];
+
 function compareLines(quoted: SettlementQuote['lines'], selected: UpstreamSelection['lines']): string[] {
+  // The usual answer echoes the request line for line (it was sent in the selection's order): no maps to build.
+  if (quoted.length === selected.length && quoted.every((line, i) => line.skuId === selected[i]!.skuId && line.quantity === selected[i]!.quantity)) return NO_PROBLEMS;
   const wanted = new Map(selected.map((l) => [l.skuId, l.quantity]));
   const seen = new Set<string>();
   const problems: string[] = [];
