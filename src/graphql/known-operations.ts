@@ -4,7 +4,8 @@
  * query limits, introspection policy and every other rule), a later POST of the same text —
  * or of its persisted-query hash — is executed here with the same compiled function,
  * skipping Apollo's per-request pipeline (header map, content negotiation, SHA-256 of the
- * query, document-cache lookup, plugin hooks): measured, about a third of a panel's CPU.
+ * query, document-cache lookup, plugin hooks): measured by `npm run bench` in the same
+ * interleaved CPU rounds as `server.fastPath: false`, 36 % of a panel's CPU (BENCHMARKS.md).
  *
  * What Apollo would do differently is handed back to Apollo before anything runs:
  * - anything not a plain known operation (new or invalid text, GET, batches, APQ
