@@ -206,11 +206,6 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       // Upstream work stops early enough that the panel can still be built and sent by the deadline.
       upstreamBudgetMs: config.limits.requestDeadlineMs - config.limits.responseReserveMs,
       violated,
-      late() {
-        metrics.shed('late');
-        noteOverload();
-      },
-      overloadRetryAfterSeconds: config.server.admission.retryAfterSeconds,
       logger,
     });
     const context = async (req: IncomingMessage, admittedAt: number): Promise<GraphQLContext> => {

@@ -27,9 +27,6 @@ import { Deadline } from '../upstreams/deadline.ts';
 import type { TokenVerifier, VerifiedClaims } from '../viewer/authenticate.ts';
 import { buildViewer, type Viewer } from '../viewer/viewer.ts';
 
-/** A request left with less than this share of its upstream budget after identity and rate limit is refused as OVERLOADED. */
-const LATE_SHARE = 0.5;
-
 /** More SKUs than any cart holds is a mistake or an attack; either way, refuse it early. */
 export const MAX_SELECTED_SKUS = 500;
 
@@ -60,10 +57,6 @@ export interface RequestPipelineDeps {
   readonly killFlag: (upstream: UpstreamName) => string;
   /** How long upstream work may take from admission: the request deadline less what building and sending the panel needs. */
   readonly upstreamBudgetMs: number;
-  /** Told when a request is refused because its budget was spent before any upstream was asked (to count it as shed). */
-  readonly late?: () => void;
-  /** Retry-After of that refusal, as admission control's. */
-  readonly overloadRetryAfterSeconds?: number;
   /** Told about every upstream answer the cross-checks refuse (to count and log it). */
   readonly violated?: (upstream: UpstreamName, violation: Violation) => void;
   readonly logger: Logger;
@@ -89,13 +82,6 @@ export class RequestPipeline {
     const claims = await this.identify(req.headers.authorization);
     const decision = await this.deps.limiter.take(claims.userId);
     if (!decision.allowed) throw new FloorplanError(ErrorCode.REQUEST_RATE_LIMITED, { seconds: retryAfterSeconds(decision.retryAfterMs) });
-    // Verifying the token (crypto on libuv's threads, which queue in a burst) and the rate limit
-    // came out of the budget. With most of it gone before any upstream is asked, the panel could
-    // only be served empty: refuse it now, as admission control would have, and say so.
-    if (deadline.remainingMs() < this.deps.upstreamBudgetMs * LATE_SHARE) {
-      this.deps.late?.();
-      throw new FloorplanError(ErrorCode.REQUEST_OVERLOADED, { seconds: this.deps.overloadRetryAfterSeconds ?? 1 });
-    }
     return this.assemble(claims, (name) => {
       const value = req.headers[name];
       return Array.isArray(value) ? value[0] : value;
