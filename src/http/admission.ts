@@ -10,8 +10,11 @@
  * now has lasted as long as a flood — the one queue every request waits in:
  *
  * - At most `limit` requests run at once. While the loop keeps up (lag under `targetLagMs`),
- *   a request that finds the limit full raises it by one and runs: requests waiting on a slow
- *   upstream cost no CPU, and Little's law says their number grows with the upstream's latency.
+ *   a request that finds the limit full raises it by one and runs — one step per request that
+ *   has completed since (additive increase per round trip, not per arrival): requests waiting
+ *   on a slow upstream cost no CPU, and Little's law says their number grows with the
+ *   upstream's latency, but a burst on a fresh process must not raise it before anything has
+ *   been seen to finish.
  *   Each watchdog tick that finds the loop lagging, after a tick that did too (one late tick
  *   is a GC pause), cuts the limit to 90 % of what is running (multiplicative decrease, as in
  *   Netflix's concurrency-limits AIMD and TCP).
@@ -85,6 +88,13 @@ export class AdmissionController {
   private windowCompletions = 0;
   /** Completions per millisecond over the last full window. */
   private completionRate = 0;
+  /**
+   * Additive increase is earned: each completed request lets the limit grow by one (as AIMD
+   * grows by one per round trip), never by arrivals alone. A fresh process hit by a burst
+   * otherwise raised its limit with every arrival while its loop, between turns, still "kept
+   * up", admitted hundreds at once, and served the last of them past their deadline.
+   */
+  private growthCredits = 0;
 
   constructor(
     private readonly options: AdmissionOptions,
@@ -123,7 +133,8 @@ export class AdmissionController {
   enter(): Admission | Promise<Admission> {
     const now = performance.now();
     if (!this.options.enabled || this.inFlight < this.limit) return this.admit();
-    if (this.queued === 0 && this.keepingUp(now) && this.limitValue < this.options.maxLimit) {
+    if (this.queued === 0 && this.keepingUp(now) && this.limitValue < this.options.maxLimit && this.growthCredits > 0) {
+      this.growthCredits -= 1;
       this.limitValue += 1;
       return this.admit();
     }
@@ -138,6 +149,7 @@ export class AdmissionController {
   leave(): void {
     this.inFlight--;
     this.windowCompletions++;
+    if (this.growthCredits < this.limitValue) this.growthCredits++;
     if (this.queued > 0) this.admitWaiting(performance.now());
   }
 

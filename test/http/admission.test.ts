@@ -28,18 +28,29 @@ function blockLoop(ms: number): void {
 const nextTicks = () => new Promise((r) => setTimeout(r, 35));
 
 describe('AdmissionController', () => {
+  /** Runs and completes `n` requests: each completion earns the limit one step of growth. */
+  const complete = (c: AdmissionController, n: number) => {
+    for (let i = 0; i < n; i++) {
+      admittedNow(c.enter());
+      c.leave();
+    }
+  };
+
   it('raises the limit instead of queueing while the event loop keeps up (requests waiting on upstreams cost no CPU)', async () => {
     const { c, sheds } = controller();
     await nextTicks();
-    for (let i = 0; i < 5; i++) admittedNow(c.enter());
-    expect(c.running).toBe(5);
-    expect(c.limit).toBe(5);
+    // Two completions (credits are capped at the limit, 2): the limit may grow by two.
+    complete(c, 3);
+    for (let i = 0; i < 4; i++) admittedNow(c.enter());
+    expect(c.running).toBe(4);
+    expect(c.limit).toBe(4);
     expect(sheds).toEqual([]);
   });
 
   it('never raises the limit above maxLimit', async () => {
     const { c } = controller({ maxLimit: 3, maxQueueWaitMs: 0 });
     await nextTicks();
+    complete(c, 2);
     for (let i = 0; i < 3; i++) admittedNow(c.enter());
     expect(c.enter()).toEqual({ admitted: false, reason: 'queue_full' });
     expect(c.limit).toBe(3);
@@ -48,11 +59,29 @@ describe('AdmissionController', () => {
   it('still raises the limit during one busy turn shorter than a flood (a few dozen arrivals parsed together)', async () => {
     const { c } = controller();
     await nextTicks();
+    complete(c, 1);
     admittedNow(c.enter());
     admittedNow(c.enter());
     blockLoop(25);
     admittedNow(c.enter());
     expect(c.limit).toBe(3);
+  });
+
+  it('grows the limit only as requests complete, never by arrivals alone (a burst on a fresh process)', async () => {
+    const { c, sheds } = controller({ maxQueueWaitMs: 0 });
+    await nextTicks();
+    admittedNow(c.enter());
+    admittedNow(c.enter());
+    // The loop keeps up, but nothing has completed: the third arrival is refused, the limit stays.
+    expect(c.enter()).toEqual({ admitted: false, reason: 'queue_full' });
+    expect(c.limit).toBe(2);
+    c.leave();
+    // One completion, one step: two more arrivals fit (the freed slot and one new), the next does not.
+    admittedNow(c.enter());
+    admittedNow(c.enter());
+    expect(c.limit).toBe(3);
+    expect(c.enter()).toEqual({ admitted: false, reason: 'queue_full' });
+    expect(sheds).toEqual(['queue_full', 'queue_full']);
   });
 
   it('while the loop lags, queues what can get a slot in time, refuses the rest at once, and serves the queue in order', async () => {
