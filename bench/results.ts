@@ -373,7 +373,7 @@ function worstRow(rows: readonly OverloadRow[], value: (row: OverloadRow) => num
 }
 
 /** The overload targets of the admission-control issue; pass null throughout when the rows were not run. */
-function overloadTargets(overload: OverloadPhase | undefined): Target[] {
+export function overloadTargets(overload: OverloadPhase | undefined): Target[] {
   const deadlineMs = overload?.requestDeadlineMs;
   const descriptions = {
     goodput: `overload: goodput (full panels/s) at 4× the saturating connections ≥ ${OVERLOAD_GOODPUT_RATIO}× at 1×`,

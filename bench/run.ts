@@ -29,6 +29,7 @@ import {
   evaluateTargets,
   FROZEN_UPSTREAM_SLACK_MS,
   frozenUpstreamTargets,
+  overloadTargets,
   renderMarkdown,
   rewriteMarkedSection,
   targetLines,
@@ -53,7 +54,7 @@ import { createBenchFloorsDir, LARGE_SCENE, SMALL_SCENE } from './scenes.ts';
 import { measureUpstreamParse, UPSTREAM_PARSE_FULL, UPSTREAM_PARSE_QUICK } from './upstream-parse.ts';
 import { seedLikeUsers, selectedSkus, TokenBook } from './users.ts';
 
-const USAGE = 'usage: npm run bench [-- --quick | --soak [--soak-seconds <n>] | --frozen-upstream [--quick]] [--out <path>] [--no-markdown | --markdown]';
+const USAGE = 'usage: npm run bench [-- --quick | --soak [--soak-seconds <n>] | --frozen-upstream [--quick] | --overload [--quick]] [--out <path>] [--no-markdown | --markdown]';
 
 /** Injected latency of each upstream in the latency phase. */
 const UPSTREAM_LATENCY_MS = 20;
@@ -165,7 +166,7 @@ const QUICK: Plan = {
 };
 
 interface Options {
-  readonly mode: 'full' | 'quick' | 'soak' | 'frozen-upstream';
+  readonly mode: 'full' | 'quick' | 'soak' | 'frozen-upstream' | 'overload';
   /** The plan's size: quick for --quick (alone or with --frozen-upstream), else full. */
   readonly quick: boolean;
   readonly out: string;
@@ -182,6 +183,7 @@ function parseOptions(argv: readonly string[]): Options {
       soak: { type: 'boolean', default: false },
       'soak-seconds': { type: 'string' },
       'frozen-upstream': { type: 'boolean', default: false },
+      overload: { type: 'boolean', default: false },
       out: { type: 'string' },
       markdown: { type: 'boolean' },
       'no-markdown': { type: 'boolean' },
@@ -195,7 +197,8 @@ function parseOptions(argv: readonly string[]): Options {
   if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}\n${USAGE}`);
   if (values.quick && values.soak) throw new Error(`--quick and --soak are separate runs; pick one\n${USAGE}`);
   if (values.soak && values['frozen-upstream']) throw new Error(`--soak and --frozen-upstream are separate runs; pick one\n${USAGE}`);
-  const mode = values['frozen-upstream'] ? 'frozen-upstream' : values.soak ? 'soak' : values.quick ? 'quick' : 'full';
+  if (values.overload && (values.soak || values['frozen-upstream'])) throw new Error(`--overload is a separate run; pick one\n${USAGE}`);
+  const mode = values['frozen-upstream'] ? 'frozen-upstream' : values.overload ? 'overload' : values.soak ? 'soak' : values.quick ? 'quick' : 'full';
   const soakSeconds = values['soak-seconds'] === undefined ? 600 : Number(values['soak-seconds']);
   if (!Number.isInteger(soakSeconds) || soakSeconds < 10) {
     throw new Error(`--soak-seconds must be whole seconds, at least 10, but got: ${JSON.stringify(values['soak-seconds'])}`);
@@ -970,6 +973,54 @@ async function loadUsers(count: number, floorplan: RunningFloorplan, book: Token
   return users;
 }
 
+/**
+ * `--overload`: only the overload rows, against a Floorplan and fast demo upstreams of their own
+ * (the full run measures them last, after everything else; this is for working on admission
+ * control without the other seven minutes).
+ */
+async function runOverloadOnly(plan: Plan, warnings: string[]): Promise<OverloadPhase> {
+  const floors = createBenchFloorsDir();
+  try {
+    const [fastPort, fpPort] = (await freePorts(2)) as [number, number];
+    log('starting Floorplan, the demo upstreams and the load worker …');
+    const { worker, ready: workerReady } = startWorker();
+    const fast = startUpstreams('demo-upstreams', fastPort, '');
+    const fpEnv = floorplanEnv(fpPort, fast.origin, floors.dir);
+    const fpConfig = floorplanConfig(fpEnv);
+    const floorplan = startFloorplan('floorplan', fpPort, fpEnv);
+    const book = new TokenBook(fpConfig.auth);
+    await book.sign([PANEL_USER.userId, 'u-bulk']);
+    await Promise.all([workerReady, fast.ready.then(() => waitForPanel(floorplan.child, floorplan.url, book.headers(PANEL_USER.userId)))]);
+    const users = await loadUsers(plan.connections, floorplan, book, warnings);
+    pin(floorplan.child, 0);
+    const servers = [floorplan.child, fast.child];
+    const job = (name: string, url: string, pids: Record<string, number>, extra: Partial<LoadJob> = {}): LoadJob => ({
+      name,
+      url,
+      variants: users.map((u) => ({ headers: book.headers(u), body: graphqlBody(PANEL_QUERY) })),
+      connections: plan.connections,
+      warmupRequests: plan.warmupRequests,
+      durationSeconds: plan.measureSeconds,
+      pids,
+      drainMs: plan.drainMs,
+      ...extra,
+    });
+    return await runOverload({
+      plan,
+      worker,
+      servers,
+      floorplan,
+      pids: { server: floorplan.child.pid, upstreams: fast.child.pid },
+      job,
+      requestDeadlineMs: fpConfig.limits.requestDeadlineMs,
+      warnings,
+    });
+  } finally {
+    await stopAll();
+    floors.dispose();
+  }
+}
+
 async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: string[]): Promise<Omit<BenchResults, 'targets' | 'durationSeconds' | 'generatedAt'>> {
   const floors = createBenchFloorsDir();
   try {
@@ -1490,6 +1541,15 @@ async function main(): Promise<void> {
     for (const line of targetLines(frozenUpstreamTargets(frozenUpstream))) log(line);
     for (const warning of frozenWarnings) log(`warning: ${warning}`);
     mergeIntoResults({ frozenUpstream }, 'frozen-upstream rows only', { generatedAt: new Date().toISOString(), frozenUpstream, targets: frozenUpstreamTargets(frozenUpstream) });
+    return;
+  }
+
+  if (options.mode === 'overload') {
+    const overloadWarnings: string[] = [];
+    const overload = await runOverloadOnly(options.quick ? QUICK : FULL, overloadWarnings);
+    for (const line of targetLines(overloadTargets(overload))) log(line);
+    for (const warning of overloadWarnings) log(`warning: ${warning}`);
+    mergeIntoResults({ overload }, 'overload rows only', { generatedAt: new Date().toISOString(), overload, targets: overloadTargets(overload) });
     return;
   }
 
