@@ -255,6 +255,16 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     registers: [registry],
   });
 
+  // The per-request series, looked up once per label combination: prom-client's `inc(labels)`
+  // hashes its label object (sorting the keys, joining the values) on every call, about ten
+  // times per panel; a child from `labels()` is the series itself.
+  const upstreamRequestsOf = childrenOf((upstream: string, outcome: string) => upstreamRequests.labels(upstream, outcome));
+  const upstreamDurationOf = childrenOf((upstream: string) => upstreamDuration.labels(upstream));
+  const httpDurationOf = childrenOf((route: string, method: string, status: string) => httpDuration.labels({ route, method, status }));
+  const panelsOf = childrenOf((scene: string, degraded: string) => panels.labels({ scene, degraded }));
+  const cacheRequestsOf = childrenOf((cache: string, layer: string, result: string) => cacheRequests.labels({ cache, layer, result }));
+  const rateLimitDecisionsOf = childrenOf((outcome: string, store: string) => rateLimitDecisions.labels({ outcome, store }));
+
   return {
     registry,
     upstreamBreakerState(upstream, state) {
@@ -274,17 +284,17 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
       adminFailures.inc({ throttled: String(throttled) });
     },
     upstreamCall(upstream, outcome, durationSeconds) {
-      upstreamRequests.inc({ upstream, outcome });
-      upstreamDuration.observe({ upstream }, durationSeconds);
+      upstreamRequestsOf(upstream, outcome).inc();
+      upstreamDurationOf(upstream).observe(durationSeconds);
     },
     httpRequest(route, method, status, durationSeconds) {
-      httpDuration.observe({ route, method, status: String(status) }, durationSeconds);
+      httpDurationOf(route, method, String(status)).observe(durationSeconds);
     },
     graphqlRequest(pipeline) {
       byPipeline[pipeline].inc();
     },
     panelRendered(panel, outcomes) {
-      panels.inc({ scene: panel.scene, degraded: String(panel.degraded) });
+      panelsOf(panel.scene, String(panel.degraded)).inc();
       if (!panel.degraded) return;
       for (const reason of panel.degradedReasons) degradedPanels.inc({ scene: panel.scene, reason });
       for (const outcome of outcomes) {
@@ -296,13 +306,13 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
       refusedAnswers.inc({ upstream, reason });
     },
     cacheResult(cache, layer, result) {
-      cacheRequests.inc({ cache, layer, result });
+      cacheRequestsOf(cache, layer, result).inc();
     },
     redisBreakerState(name, state) {
       breakerOpen.set({ name }, BREAKER_GAUGE[state]);
     },
     rateLimited(outcome, store) {
-      rateLimitDecisions.inc({ outcome, store });
+      rateLimitDecisionsOf(outcome, store).inc();
     },
     layoutReload(source, result) {
       layoutReloads.inc({ source, result });
@@ -315,5 +325,23 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
       layoutUnknownFlagsGauge.reset();
       for (const { scene, flag } of unknown) layoutUnknownFlagsGauge.inc({ scene, flag });
     },
+  };
+}
+
+/**
+ * Memoises `make` by its (string) arguments: the label values of a bounded set of series
+ * (upstream × outcome, route × method × status, scene …), so the map stays as small as the
+ * metric's own cardinality.
+ */
+function childrenOf<A extends string[], T>(make: (...values: A) => T): (...values: A) => T {
+  const made = new Map<string, T>();
+  return (...values) => {
+    const key = values.join('\u0000');
+    let child = made.get(key);
+    if (child === undefined) {
+      child = make(...values);
+      made.set(key, child);
+    }
+    return child;
   };
 }
