@@ -6,6 +6,11 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * everything else, one file at a time, so another suite's servers do not share their CPU.
  */
 const TIMED_ALONE = ['test/faults/burst.test.ts', 'test/faults/frozen-upstream.test.ts'];
+/**
+ * Suites that install and build the project from scratch (npm ci, tsc): minutes of both cores,
+ * so they run last, alone, where they slow no other suite's servers.
+ */
+const BUILDS = ['test/deploy/dockerfile.test.ts'];
 
 const shared = {
   resolve: {
@@ -30,7 +35,7 @@ export default defineConfig({
           name: 'suite',
           include: ['test/**/*.test.ts'],
           // The real-Unleash suites run with `npm run test:e2e` (vitest.e2e.config.ts), after npm test in CI.
-          exclude: [...configDefaults.exclude, 'test/e2e/**', ...TIMED_ALONE],
+          exclude: [...configDefaults.exclude, 'test/e2e/**', ...TIMED_ALONE, ...BUILDS],
           // Integration suites start real servers on loopback; keep files in parallel but bounded.
           maxWorkers: 2,
           testTimeout: 20_000,
@@ -48,6 +53,18 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 60_000,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        ...shared,
+        test: {
+          name: 'builds',
+          include: BUILDS,
+          fileParallelism: false,
+          maxWorkers: 1,
+          testTimeout: 60_000,
+          hookTimeout: 600_000,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# Floorplan's production image: `docker build -t floorplan .`, then run it with
+# `docker run -p 4000:4000 -e UPSTREAM_CART_URL=… floorplan` (see README, "Deploying").
+# It runs `node dist/src/main.js` as the unprivileged `node` user (uid 1000) with
+# NODE_ENV=production and config/production.yaml: no demo upstreams, real upstream URLs
+# required, keys from a JWKS endpoint.
+#
+# CI cannot pull base images, so test/deploy/dockerfile.test.ts runs this file's own WORKDIR,
+# COPY, ENV and RUN steps in a temporary folder and starts what its CMD names: an instruction
+# that test does not know fails it. Keep both base images on the Node the project is tested
+# on (the `node` dev dependency in package.json; the test checks they agree).
+
+# Stage 1: every dependency, then the TypeScript build (tsconfig.build.json → dist/).
+FROM node:24.21.0-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# Stage 2: production dependencies only, the compiled server, and the files it reads at run
+# time from its working directory: config/ (default.yaml + production.yaml), floors/, and
+# schema/ (found by walking up from dist/src/graphql/).
+FROM node:24.21.0-bookworm-slim AS runtime
+ENV NODE_ENV=production FLOORPLAN_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
+COPY --from=build /app/dist/src ./dist/src
+COPY schema ./schema
+COPY config ./config
+COPY floors ./floors
+# The base image's `node` user, by number so Kubernetes' runAsNonRoot can verify it.
+USER 1000:1000
+EXPOSE 4000
+CMD ["node", "dist/src/main.js"]

@@ -1,0 +1,238 @@
+/**
+ * The Dockerfile, proven without Docker (these machines cannot pull base images): the build
+ * context .dockerignore lets through is copied to a temporary folder, the Dockerfile's own
+ * WORKDIR/COPY/ENV/RUN steps run there (npm ci, npm run build, npm ci --omit=dev), and what its
+ * CMD names is started from the image's working directory, as the image's user when the tests
+ * run as root.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONFIG_ENV_VARS, loadServiceConfig } from '../../src/config/service-config.ts';
+import { startDemoUpstreams, type DemoUpstreams } from '../../src/demo-upstreams/server.ts';
+import { UPSTREAMS } from '../../src/upstreams/registry.ts';
+import { signDemoToken } from '../../src/viewer/demo-token.ts';
+import { copyBuildContext, runDockerfile, type DockerBuild } from '../support/dockerfile-steps.ts';
+import { PANEL_QUERY, type PanelResult } from '../support/harness.ts';
+import { freePort } from '../support/processes.ts';
+
+const REPO = join(import.meta.dirname, '..', '..');
+const NODE_BIN = dirname(process.execPath);
+/** The upstream URL variables production requires (config/production.yaml leaves them empty). */
+const UPSTREAM_URL_VARS = UPSTREAMS.map((u) => [u, `UPSTREAM_${u.toUpperCase()}_URL`] as const);
+/** The first panel of a cold process on a busy machine can outlast the 250 ms default budget. */
+const GENEROUS_DEADLINE = { REQUEST_DEADLINE_MS: '2000' };
+
+/**
+ * What a RUN step starts from: this machine's environment without what the test runner adds
+ * (vitest's NODE_ENV=test, npm's npm_* from `npm test`), with the Node running the tests first
+ * on PATH in place of the base image's.
+ */
+function buildEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name === 'NODE_ENV' || name.startsWith('VITEST') || name.toLowerCase().startsWith('npm_')) continue;
+    env[name] = value;
+  }
+  // The host's npm cache stands for the Dockerfile's cache mount; it need not ask the registry again.
+  return { ...env, PATH: `${NODE_BIN}${delimiter}${env.PATH ?? ''}`, npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false' };
+}
+
+interface Started {
+  readonly url: string;
+  readonly child: ChildProcess;
+  output(): string;
+  stop(): Promise<number | null>;
+}
+
+/** Starts the image's CMD in its WORKDIR with its ENV plus `env`, as its USER when we may; resolves once /readyz says 200. */
+async function startImage(build: DockerBuild, env: Record<string, string>): Promise<Started> {
+  const image = build.image;
+  const [command, ...args] = image.cmd!;
+  const [uid, gid] = (image.user ?? '').split(':').map(Number);
+  const asImageUser = process.getuid?.() === 0 && Number.isInteger(uid) ? { uid: uid!, gid: gid ?? uid! } : {};
+  const child = spawn(command!, args, {
+    cwd: build.hostPath(image, '.'),
+    // A container's environment: its PATH and the image's ENV, nothing of this machine's.
+    env: { PATH: `${NODE_BIN}${delimiter}/usr/bin${delimiter}/bin`, HOME: '/tmp', ...image.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...asImageUser,
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = `http://127.0.0.1:${env.PORT}`;
+  const started: Started = {
+    url,
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = once(child, 'exit') as Promise<[number | null]>;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const [code] = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && child.exitCode === null) {
+    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) return started;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (child.exitCode === null) child.kill('SIGKILL');
+  throw new Error(`the image's CMD did not become ready (exit code ${String(child.exitCode)}):\n${output}`);
+}
+
+async function panel(url: string, token: string): Promise<{ status: number; body: { data?: PanelResult | null; errors?: unknown[] } }> {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }),
+  });
+  return { status: res.status, body: (await res.json()) as { data?: PanelResult | null; errors?: unknown[] } };
+}
+
+describe('the Dockerfile, its steps run without Docker', () => {
+  let work: string;
+  let context: string[];
+  let build: DockerBuild;
+  let buildOutput = '';
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'floorplan-docker-'));
+    chmodSync(work, 0o755); // the image's user must reach its files
+    context = copyBuildContext(REPO, join(work, 'context'));
+    build = await runDockerfile({
+      dockerfile: join(REPO, 'Dockerfile'),
+      context: join(work, 'context'),
+      workRoot: join(work, 'stages'),
+      env: buildEnv(),
+      onOutput: (text) => (buildOutput += text),
+    });
+  }, 600_000);
+
+  afterAll(() => {
+    if (work !== undefined) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('sends the builder only what the image needs: no tests, benchmarks, node_modules or git', () => {
+    expect(context).toContain('package-lock.json');
+    expect(context).toContain('src/main.ts');
+    expect(context).toContain('floors/cart-bottom-sheet.yaml');
+    const leaked = context.filter((f) => /^(test|bench|node_modules|dist|deploy|\.git|\.ci)\//.test(f) || f.endsWith('.md'));
+    expect(leaked).toEqual([]);
+  });
+
+  it('installs every dependency and builds, then installs only production dependencies in the image', () => {
+    expect(build.runs).toEqual(expect.arrayContaining([expect.stringMatching(/^npm ci\b(?!.*--omit=dev)/), 'npm run build', expect.stringMatching(/^npm ci .*--omit=dev/)]));
+    const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; optional?: boolean; devOptional?: boolean; peer?: boolean }> };
+    const installed = (path: string) => existsSync(build.hostPath(build.image, path));
+    const entries = Object.entries(lock.packages).filter(([path]) => path.startsWith('node_modules/'));
+    const devPresent = entries.filter(([path, entry]) => entry.dev === true && installed(path)).map(([path]) => path);
+    const prodMissing = entries
+      .filter(([path, entry]) => !entry.dev && !entry.optional && !entry.devOptional && !entry.peer && !installed(path))
+      .map(([path]) => path);
+    expect(devPresent).toEqual([]);
+    expect(prodMissing).toEqual([]);
+    expect(entries.filter(([, e]) => e.dev === true).length).toBeGreaterThan(50);
+    expect(installed('dist/src/main.js')).toBe(true);
+    expect(installed('src')).toBe(false);
+  });
+
+  it('runs node dist/src/main.js as a non-root user, on the Node the project is tested on, with production config', () => {
+    const image = build.image;
+    expect(image.cmd).toEqual(['node', 'dist/src/main.js']);
+    const user = image.user ?? 'root';
+    expect(user.split(':')[0]).not.toMatch(/^(root|0)$/);
+    expect(image.env).toMatchObject({ NODE_ENV: 'production', FLOORPLAN_ENV: 'production' });
+
+    const testedOn = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.node;
+    for (const stage of build.stages) expect(stage.image).toMatch(new RegExp(`^node:${testedOn!.replaceAll('.', '\\.')}-`));
+    expect(process.version).toBe(`v${testedOn}`);
+
+    const upstreamUrls = Object.fromEntries(UPSTREAM_URL_VARS.map(([u, name]) => [name, `http://${u}.internal/${u}`]));
+    for (const name of Object.keys(upstreamUrls)) expect(CONFIG_ENV_VARS).toContain(name);
+    const config = loadServiceConfig({ dir: build.hostPath(image, 'config'), env: { ...image.env, ...upstreamUrls } });
+    expect(image.exposed).toEqual([config.server.port]);
+    expect(config.demo.enabled).toBe(false);
+  });
+
+  it('started as the image starts it, on the demo defaults, serves /healthz and a panel', async () => {
+    const [port, demoPort] = [await freePort(), await freePort()];
+    // FLOORPLAN_ENV emptied: the embedded defaults of `npm start`, in-process demo upstreams included.
+    const app = await startImage(build, { FLOORPLAN_ENV: '', PORT: String(port), DEMO_PORT: String(demoPort), ...GENEROUS_DEADLINE }).catch((error: Error) => {
+      throw new Error(`${error.message}\nbuild output (end):\n${buildOutput.slice(-3000)}`);
+    });
+    try {
+      const health = await fetch(`${app.url}/healthz`);
+      expect(health.status).toBe(200);
+      const token = await signDemoToken(loadServiceConfig({ env: {} }).auth, { userId: 'u1001' });
+      const res = await panel(app.url, token);
+      expect(res.status).toBe(200);
+      expect(res.body.data?.floorPanel.failedUpstreams).toEqual([]);
+      expect(res.body.data?.floorPanel.degraded).toBe(false);
+      expect(res.body.data?.floorPanel.floors[0]).toMatchObject({ code: 'spze', priceText: '¥20.90' });
+    } finally {
+      expect(await app.stop()).toBe(0);
+    }
+  });
+
+  describe('on its own production config', () => {
+    let demo: DemoUpstreams;
+    let jwks: Server;
+    let jwksUrl: string;
+    let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
+    beforeAll(async () => {
+      demo = await startDemoUpstreams({ port: 0, faults: '' });
+      const keys = await generateKeyPair('RS256');
+      privateKey = keys.privateKey;
+      const jwk = { ...(await exportJWK(keys.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+      jwks = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+      jwks.listen(0, '127.0.0.1');
+      await once(jwks, 'listening');
+      jwksUrl = `http://127.0.0.1:${(jwks.address() as { port: number }).port}/.well-known/jwks.json`;
+    });
+
+    afterAll(async () => {
+      await demo?.close();
+      jwks?.close();
+    });
+
+    it('serves a panel from the upstream URLs it is given, to a token signed by the JWKS keys, and refuses the demo secret', async () => {
+      const port = await freePort();
+      const upstreamUrls = Object.fromEntries(UPSTREAM_URL_VARS.map(([u, name]) => [name, demo.baseUrls[u]]));
+      // HOST: production listens on 0.0.0.0; a test keeps to loopback.
+      const app = await startImage(build, { ...upstreamUrls, JWT_JWKS_URL: jwksUrl, PORT: String(port), HOST: '127.0.0.1', ...GENEROUS_DEADLINE });
+      try {
+        const config = loadServiceConfig({ dir: build.hostPath(build.image, 'config'), env: { ...build.image.env, ...upstreamUrls, JWT_JWKS_URL: jwksUrl } });
+        const now = Math.floor(Date.now() / 1000);
+        const token = await new SignJWT({})
+          .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+          .setSubject('u1001')
+          .setIssuer(config.auth.issuer)
+          .setAudience(config.auth.audience)
+          .setIssuedAt(now)
+          .setExpirationTime(now + 600)
+          .sign(privateKey);
+        const res = await panel(app.url, token);
+        expect(res.status).toBe(200);
+        expect(res.body.data?.floorPanel.failedUpstreams).toEqual([]);
+        expect(res.body.data?.floorPanel.degraded).toBe(false);
+        expect(res.body.data?.floorPanel.floors[0]).toMatchObject({ code: 'spze', priceText: '¥20.90' });
+
+        const demoToken = await signDemoToken(loadServiceConfig({ env: {} }).auth, { userId: 'u1001' });
+        expect((await panel(app.url, demoToken)).status).toBe(401);
+      } finally {
+        expect(await app.stop()).toBe(0);
+      }
+    });
+  });
+});
