@@ -5,15 +5,17 @@
  * /metrics, with labels those metrics have, and takes rates of counters only.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@prometheus-io/lezer-promql';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.ts';
 
 const RULES_FILE = join(import.meta.dirname, '..', '..', 'deploy', 'prometheus', 'floorplan-rules.yaml');
+const ALERT_CASES = join(import.meta.dirname, 'prometheus-alerts.cases.yaml');
 const HAS_PROMTOOL = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0;
 /** Labels Prometheus adds to every series it scrapes. */
 const TARGET_LABELS = ['job', 'instance'];
@@ -85,6 +87,26 @@ describe.skipIf(!HAS_PROMTOOL)('the Prometheus rules, checked by promtool', () =
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toContain(`SUCCESS: ${rules().length} rules found`);
+  });
+
+  it('fire when, and only when, their cases say (promtool test rules)', () => {
+    // The rules without their annotations: the cases then name only the labels each alert fires with.
+    const dir = mkdtempSync(join(tmpdir(), 'floorplan-rules-'));
+    try {
+      const file = parse(readFileSync(RULES_FILE, 'utf8')) as { groups: Array<{ rules: Rule[] }> };
+      for (const rule of file.groups.flatMap((g) => g.rules)) delete rule.annotations;
+      writeFileSync(join(dir, 'rules.yaml'), stringify(file));
+      const cases = parse(readFileSync(ALERT_CASES, 'utf8')) as { rule_files?: string[]; tests: Array<{ alert_rule_test: Array<{ alertname: string }> }> };
+      writeFileSync(join(dir, 'cases.yaml'), stringify({ ...cases, rule_files: ['rules.yaml'] }));
+      // Every alert has a case.
+      expect(new Set(cases.tests.flatMap((t) => t.alert_rule_test.map((a) => a.alertname)))).toEqual(new Set(rules().map((r) => r.alert)));
+
+      const run = spawnSync('promtool', ['test', 'rules', 'cases.yaml'], { cwd: dir, encoding: 'utf8' });
+      expect(`${run.stdout}${run.stderr}`).toContain('SUCCESS');
+      expect(run.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
