@@ -12,7 +12,7 @@ import { basename, join, posix } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_ENV_VARS, loadServiceConfig, type ServiceConfig } from '../../src/config/service-config.ts';
-import { describeImage } from '../support/dockerfile-steps.ts';
+import { describeImage, type ImageFacts } from '../support/dockerfile-steps.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -80,6 +80,28 @@ function containerEnv(objects: readonly KubeObject[], container: any): { env: Re
   return { env, fromSecrets };
 }
 
+/** The files of the ConfigMap mounted at `mountPath`. */
+function mountedConfigMap(objects: readonly KubeObject[], pod: any, container: any, mountPath: string): Record<string, string> {
+  const mount = container.volumeMounts.find((m: { mountPath: string }) => m.mountPath === mountPath);
+  if (mount === undefined) throw new Error(`no volume mounted at ${mountPath}`);
+  const volume = pod.volumes.find((v: { name: string }) => v.name === mount.name);
+  return configMap(objects, volume.configMap.name);
+}
+
+/**
+ * The config a pod would load: the mounted config ConfigMap's files, read by the loader
+ * `npm start` uses, with the image's ENV and the container's environment. Throws as startup would.
+ */
+function loadPodConfig(objects: readonly KubeObject[], pod: any, container: any, image: ImageFacts): ServiceConfig {
+  const dir = mkdtempSync(join(tmpdir(), 'floorplan-k8s-config-'));
+  try {
+    for (const [file, text] of Object.entries(mountedConfigMap(objects, pod, container, posix.join(image.workdir, 'config')))) writeFileSync(join(dir, file), text);
+    return loadServiceConfig({ dir, env: { ...image.env, ...containerEnv(objects, container).env } });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function floorsFiles(): string[] {
   return readdirSync(join(REPO, 'floors')).filter((f) => /\.ya?ml$/.test(f)).sort();
 }
@@ -116,21 +138,20 @@ describe.skipIf(!HAS_KUBECTL)('Kubernetes manifests, rendered by kubectl kustomi
 
       it('mounts config from a ConfigMap where the image reads it, and every floors file from another at FLOORS_DIR', () => {
         const { env } = containerEnv(objects, container);
-        const mounts = new Map<string, { mountPath: string; readOnly?: boolean }>(container.volumeMounts.map((m: { name: string }) => [m.name, m]));
-        const configMapOf = (mountPath: string) => {
-          const mount = [...mounts.values()].find((m) => m.mountPath === mountPath);
-          expect(mount, `a volume mounted at ${mountPath}`).toBeDefined();
-          expect(mount!.readOnly).toBe(true);
-          const volume = pod.volumes.find((v: { name: string }) => v.name === (mount as unknown as { name: string }).name);
-          return configMap(objects, volume.configMap.name);
-        };
+        for (const mount of container.volumeMounts.filter((m: { mountPath: string }) => m.mountPath !== '/tmp')) expect(mount.readOnly, mount.mountPath).toBe(true);
         // The loader reads config/ under the working directory: the image's WORKDIR, unless the pod changes it.
         expect(container.workingDir ?? image.workdir).toBe(image.workdir);
-        const config = configMapOf(posix.join(image.workdir, 'config'));
+        const config = mountedConfigMap(objects, pod, container, posix.join(image.workdir, 'config'));
         expect(Object.keys(config)).toEqual(expect.arrayContaining(['default.yaml', `${env.FLOORPLAN_ENV}.yaml`]));
-        const floors = configMapOf(env.FLOORS_DIR!);
+        const floors = mountedConfigMap(objects, pod, container, env.FLOORS_DIR!);
         expect(Object.keys(floors).sort()).toEqual(floorsFiles());
       });
+
+      if (variant === 'base') {
+        it('does not start until an overlay names the real upstreams: production never falls back to the demo', () => {
+          expect(() => loadPodConfig(objects, pod, container, image)).toThrow(/upstreams\.cart\.baseUrl/);
+        });
+      }
 
       it('runs as the image\'s non-root user, without privileges, on a read-only root file system', () => {
         const uid = Number((image.user ?? '0').split(':')[0]);
@@ -172,24 +193,16 @@ describe.skipIf(!HAS_KUBECTL)('Kubernetes manifests, rendered by kubectl kustomi
     let container: any;
     let config: ServiceConfig;
     let harness: Harness;
-    let configFiles: Record<string, string>;
-    let dir: string;
 
     beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'floorplan-k8s-config-'));
       objects = render(join(KUSTOMIZE, 'overlays', 'production'));
       pod = only(objects, 'Deployment').spec.template.spec;
       container = pod.containers.find((c: { name: string }) => c.name === 'floorplan');
-      // The config ConfigMap's files, as mounted, read by the loader `npm start` uses, with the pod's environment.
-      const configVolume = pod.volumes.find((v: { name: string }) => container.volumeMounts.some((m: { name: string; mountPath: string }) => m.name === v.name && m.mountPath === posix.join(image.workdir, 'config')));
-      configFiles = configMap(objects, configVolume.configMap.name);
-      for (const [file, text] of Object.entries(configFiles)) writeFileSync(join(dir, file), text);
-      config = loadServiceConfig({ dir, env: { ...image.env, ...containerEnv(objects, container).env } });
+      config = loadPodConfig(objects, pod, container, image);
       harness = await startHarness();
     });
 
     afterAll(async () => {
-      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
       await harness?.close();
     });
 
@@ -202,7 +215,7 @@ describe.skipIf(!HAS_KUBECTL)('Kubernetes manifests, rendered by kubectl kustomi
       expect(config.redis.url).not.toBe('');
       // The flags bootstrap file it names is in the mounted config folder.
       expect(posix.dirname(config.flags.bootstrapFile)).toBe('config');
-      expect(Object.keys(configFiles)).toContain(basename(config.flags.bootstrapFile));
+      expect(Object.keys(mountedConfigMap(objects, pod, container, posix.join(image.workdir, 'config')))).toContain(basename(config.flags.bootstrapFile));
     });
 
     it('exposes the port the config listens on, to the Service, the probes and the scrape annotations', () => {
