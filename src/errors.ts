@@ -101,6 +101,8 @@ export const ErrorCode = {
   BUILDER_DUPLICATE: 'FLOORPLAN_ERR_BUILDER_DUPLICATE',
   /** A builder threw something that is not an upstream failure: a bug, logged once per floor. */
   BUILDER_FAILED: 'FLOORPLAN_ERR_BUILDER_FAILED',
+  /** A floor's CEL expression failed while it was evaluated (or would cost more than its limit): that floor is dropped. */
+  EXPRESSION_FAILED: 'FLOORPLAN_ERR_EXPRESSION_FAILED',
   /** An upstream did not answer within its timeout. */
   UPSTREAM_TIMEOUT: 'FLOORPLAN_ERR_UPSTREAM_TIMEOUT',
   /** An upstream call was cut off (or not started) because the request's own deadline passed: not the upstream's failure. */
@@ -187,6 +189,7 @@ export const ERRORS = {
   FLOORPLAN_ERR_BUILDER_MALFORMED: { message: 'builder #{index} {contract}, but got: {received}', ...NEVER_SENT },
   FLOORPLAN_ERR_BUILDER_DUPLICATE: { message: 'builder names must be unique, but "{name}" is registered twice (#{index})', ...NEVER_SENT },
   FLOORPLAN_ERR_BUILDER_FAILED: { message: 'floor {floor} failed: {cause}', ...NEVER_SENT },
+  FLOORPLAN_ERR_EXPRESSION_FAILED: { message: 'expression `{expression}` ({where}) failed: {cause}', ...NEVER_SENT },
   FLOORPLAN_ERR_UPSTREAM_TIMEOUT: { message: '{upstream}: {detail}', ...NEVER_SENT },
   FLOORPLAN_ERR_UPSTREAM_DEADLINE: { message: '{upstream}: {detail}', ...NEVER_SENT },
   FLOORPLAN_ERR_UPSTREAM_HTTP_STATUS: { message: '{upstream}: {detail}', ...NEVER_SENT },

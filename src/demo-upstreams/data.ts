@@ -48,6 +48,8 @@ export interface DemoUser {
   readonly instantCampaigns: readonly InstantCampaign[];
   readonly fullReductionCampaigns: readonly FullReductionCampaign[];
   readonly coupons: readonly DemoCoupon[];
+  /** 新人立减: what settlement takes off a new customer's order (after the coupon), in fen; 0 for everyone else. */
+  readonly newCustomerDiscount: number;
   /** Loyalty points held (the loyalty service): PLUS members 500 unless a fixture says otherwise, others none. */
   readonly loyaltyBalance: number;
   /** Unit price by SKU for the lines in the cart: the settlement prices from these. */
@@ -102,8 +104,8 @@ function coupon(id: string, claimed: boolean, threshold: number, discount: numbe
 const NON_MEMBER = { tier: 'none', plus95QuotaRemaining: null } as const;
 const PLUS_MEMBER = { tier: 'plus', plus95QuotaRemaining: 100_000 } as const;
 
-type UserInit = Omit<DemoUser, 'currency' | 'unitPrices' | 'instantCampaigns' | 'fullReductionCampaigns' | 'coupons' | 'loyaltyBalance'> &
-  Partial<Pick<DemoUser, 'instantCampaigns' | 'fullReductionCampaigns' | 'coupons' | 'loyaltyBalance'>>;
+type UserInit = Omit<DemoUser, 'currency' | 'unitPrices' | 'instantCampaigns' | 'fullReductionCampaigns' | 'coupons' | 'loyaltyBalance' | 'newCustomerDiscount'> &
+  Partial<Pick<DemoUser, 'instantCampaigns' | 'fullReductionCampaigns' | 'coupons' | 'loyaltyBalance' | 'newCustomerDiscount'>>;
 
 function defineUser(init: UserInit): DemoUser {
   const unitPrices = new Map<string, number>();
@@ -116,6 +118,7 @@ function defineUser(init: UserInit): DemoUser {
     fullReductionCampaigns: [],
     coupons: [],
     loyaltyBalance: init.membership.tier === 'plus' ? 500 : 0,
+    newCustomerDiscount: 0,
     ...init,
     currency: DEMO_CURRENCY,
     unitPrices,
@@ -179,6 +182,21 @@ const uBig = defineUser({
     },
   ],
   membership: PLUS_MEMBER,
+});
+
+/** 新人立减 for a generated user whose id starts with `new-` (the `u-new` fixture gets more). */
+const NEW_CUSTOMER_DISCOUNT = 500;
+
+/**
+ * A new customer (新人): settlement takes ¥10.00 off as `new-customer`, on top of a coupon.
+ * Goods ¥15.90, 优惠券 -¥3.00, 新人立减 -¥10.00, shipping ¥6.00, payable ¥8.90.
+ */
+const uNew = defineUser({
+  userId: 'u-new',
+  lines: [line('sku-nongfu-550ml', 3), line('sku-banana-1kg', 1)],
+  membership: NON_MEMBER,
+  coupons: [coupon('cpn-new-10-3', true, 1000, 300)],
+  newCustomerDiscount: 1000,
 });
 
 /** FNV-1a, 32 bit: a stable seed from a user id. */
@@ -245,7 +263,7 @@ function buildBulk(): DemoUser {
 }
 
 const FIXTURES: ReadonlyMap<string, DemoUser> = new Map(
-  [u1001, uEmpty, buildBulk(), uBasic, uMj, uBig].map((user) => [user.userId, user]),
+  [u1001, uEmpty, buildBulk(), uBasic, uMj, uBig, uNew].map((user) => [user.userId, user]),
 );
 
 /** The named fixture user ids. */
@@ -260,7 +278,8 @@ const COUPON_STEPS: readonly (readonly [threshold: number, discount: number])[] 
 
 /**
  * A deterministic cart for any other user id: 1–5 catalog lines, PLUS when the id starts
- * with `plus-`, sometimes a 立减 campaign and claimed / unclaimed coupons.
+ * with `plus-`, a 新人立减 when it starts with `new-`, sometimes a 立减 campaign and claimed /
+ * unclaimed coupons.
  */
 export function generateUser(userId: string): DemoUser {
   const seed = hashSeed(userId);
@@ -296,6 +315,7 @@ export function generateUser(userId: string): DemoUser {
     membership: userId.startsWith('plus-') ? PLUS_MEMBER : NON_MEMBER,
     instantCampaigns,
     coupons,
+    newCustomerDiscount: userId.startsWith('new-') ? NEW_CUSTOMER_DISCOUNT : 0,
   });
 }
 

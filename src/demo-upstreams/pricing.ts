@@ -2,7 +2,7 @@
  * The demo settlement's pricing: the authority on amounts, in exact integer minor units.
  *
  * Order of deductions: 立减 (instant) → 满减 (full-reduction) → best claimed coupon →
- * PLUS 95折; then shipping, payable and the PLUS rebate.
+ * 新人立减 (new-customer) → PLUS 95折; then shipping, payable and the PLUS rebate.
  */
 import type { DiscountKind, SettlementQuote } from '../upstreams/contracts.ts';
 import type { DemoUser } from './data.ts';
@@ -106,6 +106,7 @@ export function priceQuote(user: DemoUser, quoteId: string, lines: readonly Quot
     if (best === undefined || candidate.discount > best.discount) best = candidate;
   }
   if (best !== undefined && goodsTotal > 0) deduct('coupon', best.discount, [best.id]);
+  if (user.newCustomerDiscount > 0) deduct('new-customer', user.newCustomerDiscount, ['camp-new-customer']);
 
   const isPlus = user.membership.tier === 'plus';
   if (isPlus) {

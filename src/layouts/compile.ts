@@ -15,7 +15,8 @@ import { z } from 'zod';
 import { deepFreeze, type AppsConfig } from '../config/service-config.ts';
 import { formatPath, integer, LocatedYaml, valueAt, type YamlProblem } from '../config/validate-yaml.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
-import type { FloorBuilder } from '../floors/builder.ts';
+import { FLOOR_KINDS, type FloorBuilder, type FloorKind } from '../floors/builder.ts';
+import { compileExpressionFloor } from '../floors/expression/expression-floor.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import { compileTemplate, type CompiledTemplate } from './template.ts';
 
@@ -98,6 +99,10 @@ export interface CompiledLayout extends LayoutVersion {
 }
 
 const CODE = /^[a-z][a-z0-9_-]*$/;
+const TEMPLATE_VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const KINDS: ReadonlySet<string> = new Set<string>(FLOOR_KINDS);
+/** The keys that make a floor an expression floor (src/floors/expression). */
+const EXPRESSION_KEYS = ['kind', 'amount', 'when', 'vars'] as const;
 const STYLE = /^[a-z][a-z0-9-]*$/;
 const semverString = z.string().refine((v) => valid(v) !== null, 'must be a semantic version such as "12.3.0"');
 const minAppVersion = z.union([semverString, z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), semverString)]);
@@ -116,7 +121,14 @@ function floorsFileSchema(locales: readonly string[]) {
     z.strictObject(Object.fromEntries(locales.map((l) => [l, value])) as Record<string, T>);
   const floor = z.strictObject({
     code: z.string().regex(CODE, 'must be a lower-case code such as "plus95"'),
-    builder: z.string().min(1),
+    builder: z.string().min(1).optional().describe('A builder from the registry (README, "Adding a floor"); or leave it out and declare `kind` and `amount` expressions.'),
+    kind: z.enum(FLOOR_KINDS).optional().describe('An expression floor\'s kind: what its amount means for the payable total (DEDUCTION rows are negative).'),
+    amount: z.string().min(1).optional().describe('An expression floor\'s amount: a CEL expression of type Money over cart, lines, promotion, quote, loyalty, viewer (docs/expression-floors.md).'),
+    when: z.string().min(1).optional().describe('An expression floor shows only when this CEL condition (bool) is true.'),
+    vars: z
+      .record(z.string().regex(TEMPLATE_VAR, 'must be template variable names such as "couponCount"'), z.string().min(1))
+      .optional()
+      .describe('An expression floor\'s sub-name variables, each a CEL expression of type Money, int or string; `amount` is one already.'),
     name: perLocale(z.string().min(1)),
     subName: perLocale(z.string()).optional(),
     subNameFallback: perLocale(z.string()).optional(),
@@ -195,12 +207,45 @@ export function compileFloorsFile(
         }
       }
 
-      if (typeof floor.builder !== 'string' || floor.builder === '') return;
-      const builder = registry.get(floor.builder);
-      checked.builders[index] = builder;
-      if (builder === undefined) {
-        problems.push(yaml.problem(at('builder'), `must name a known builder (${registry.names.join(', ')})`, floor.builder));
+      const declared = EXPRESSION_KEYS.filter((key) => floor[key] !== undefined);
+      let builder: FloorBuilder | undefined;
+      if (floor.builder !== undefined && declared.length > 0) {
+        problems.push(yaml.problem(at('builder'), `must not be given with ${declared.map((k) => `\`${k}\``).join(', ')}: a floor either names a builder or declares expressions`, floor.builder));
         return;
+      }
+      if (declared.length > 0) {
+        if (typeof floor.kind !== 'string' || !KINDS.has(floor.kind)) {
+          if (floor.kind === undefined) problems.push(yaml.problem(at(), `must declare its \`kind\` (${FLOOR_KINDS.join(', ')}) to be an expression floor`));
+          return;
+        }
+        const vars = asRecord(floor.vars);
+        const strings = (value: unknown) => (typeof value === 'string' ? value : undefined);
+        // Wrong types are the schema's to report; only well-typed expressions are compiled.
+        if ((floor.amount !== undefined && typeof floor.amount !== 'string') || (floor.when !== undefined && typeof floor.when !== 'string')) return;
+        if (floor.vars !== undefined && (vars === undefined || !Object.values(vars).every((v) => typeof v === 'string'))) return;
+        const compiled = compileExpressionFloor({
+          code: typeof floor.code === 'string' ? floor.code : `#${index}`,
+          kind: floor.kind as FloorKind,
+          amount: strings(floor.amount),
+          when: strings(floor.when),
+          vars: vars as Record<string, string> | undefined,
+        });
+        for (const p of compiled.problems) problems.push(yaml.problem(at(...p.path), p.contract, p.received));
+        if (compiled.builder === undefined) return;
+        builder = compiled.builder;
+        checked.builders[index] = builder;
+      } else {
+        if (floor.builder === undefined) {
+          problems.push(yaml.problem(at(), 'must name a `builder`, or declare `kind` and an `amount` expression (an expression floor)'));
+          return;
+        }
+        if (typeof floor.builder !== 'string' || floor.builder === '') return;
+        builder = registry.get(floor.builder);
+        checked.builders[index] = builder;
+        if (builder === undefined) {
+          problems.push(yaml.problem(at('builder'), `must name a known builder (${registry.names.join(', ')})`, floor.builder));
+          return;
+        }
       }
 
       let fallback: FloorBuilder | undefined;
@@ -231,7 +276,9 @@ export function compileFloorsFile(
             problems.push(
               yaml.problem(
                 at('subName', locale),
-                `may only use the variables of ${user === fallback ? 'fallback ' : ''}builder "${user.name}" (${known})`,
+                user === builder && declared.length > 0
+                  ? `may only use the variables the floor defines (${known}): add the others under \`vars\``
+                  : `may only use the variables of ${user === fallback ? 'fallback ' : ''}builder "${user.name}" (${known})`,
                 unknown.map((v) => `{${v}}`).join(', '),
               ),
             );

@@ -35,7 +35,12 @@ export interface CountedFloorOutcome {
   readonly status: string;
   /** The upstream whose failure dropped the floor, for `upstream-failed`. */
   readonly upstream?: UpstreamLabel | null;
+  /** `<error code>: <message>`, for `builder-failed`. */
+  readonly error?: string;
 }
+
+/** How a failed expression floor's outcome begins: errors.ts's ErrorCode.EXPRESSION_FAILED (src/panels/renderer.ts, describe). */
+const EXPRESSION_FAILED = 'FLOORPLAN_ERR_EXPRESSION_FAILED:';
 
 /** What the admission gauges read at every scrape (an AdmissionController fits). */
 export interface AdmissionGauges {
@@ -149,8 +154,14 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
   });
   const droppedFloors = new Counter({
     name: 'floorplan_floors_dropped_total',
-    help: 'Floors left out of a panel because building them failed, by scene, floor and reason (upstream name or builder).',
+    help: 'Floors left out of a panel because building them failed, by scene, floor and reason (upstream name, builder, or expression: an expression floor\'s CEL failed).',
     labelNames: ['scene', 'floor', 'reason'] as const,
+    registers: [registry],
+  });
+  const expressionFailures = new Counter({
+    name: 'floorplan_expression_failures_total',
+    help: 'Expression floors dropped because their CEL expression failed at run time (overflow, two currencies, a wrong sign, a list beyond its cost bound), by scene and floor.',
+    labelNames: ['scene', 'floor'] as const,
     registers: [registry],
   });
   const cacheRequests = new Counter({
@@ -299,7 +310,11 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
       for (const reason of panel.degradedReasons) degradedPanels.inc({ scene: panel.scene, reason });
       for (const outcome of outcomes) {
         if (outcome.status === 'upstream-failed' && outcome.upstream != null) droppedFloors.inc({ scene: panel.scene, floor: outcome.code, reason: outcome.upstream });
-        else if (outcome.status === 'builder-failed') droppedFloors.inc({ scene: panel.scene, floor: outcome.code, reason: 'builder' });
+        else if (outcome.status === 'builder-failed') {
+          const expression = outcome.error?.startsWith(EXPRESSION_FAILED) === true;
+          droppedFloors.inc({ scene: panel.scene, floor: outcome.code, reason: expression ? 'expression' : 'builder' });
+          if (expression) expressionFailures.inc({ scene: panel.scene, floor: outcome.code });
+        }
       }
     },
     answerRefused(upstream, reason) {

@@ -149,12 +149,14 @@ const MAX_REMEMBERED_FAILURES = 1000;
 /** Distinct client versions and required minimums kept parsed: apps in the field send a few dozen. */
 const PARSED_VERSIONS = 500;
 const UPSTREAM_LOG_INTERVAL_MS = 10_000;
+const EXPRESSION_LOG_INTERVAL_MS = 60_000;
 
 export class PanelRenderer {
   private readonly options: PanelRendererOptions;
   /** Builder failures already logged, by scene/floor/cause, so a bad floor logs once, not per request. */
   private readonly loggedFailures = new Set<string>();
   private readonly lastUpstreamLog = new Map<string, number>();
+  private readonly lastExpressionLog = new Map<string, number>();
 
   constructor(options: PanelRendererOptions) {
     this.options = options;
@@ -378,6 +380,24 @@ export class PanelRenderer {
     };
   }
 
+  /**
+   * An expression floor's evaluation failed: one error line per expression every
+   * {@link EXPRESSION_LOG_INTERVAL_MS}, whatever the cause (the data differ request by request;
+   * the expression is what an operator fixes).
+   */
+  private logExpressionFailure(layout: CompiledLayout, floor: CompiledFloor, error: FloorplanError<typeof ErrorCode.EXPRESSION_FAILED>): void {
+    const key = `${layout.scene}\u0000${floor.code}\u0000${error.params.where}\u0000${error.params.expression}`;
+    const now = Date.now();
+    const last = this.lastExpressionLog.get(key);
+    if (last !== undefined && now - last < EXPRESSION_LOG_INTERVAL_MS) return;
+    if (this.lastExpressionLog.size >= MAX_REMEMBERED_FAILURES) this.lastExpressionLog.clear();
+    this.lastExpressionLog.set(key, now);
+    this.options.logger.error(
+      { code: error.code, scene: layout.scene, floor: floor.code, expression: error.params.expression, where: error.params.where, cause: error.params.cause },
+      `floor "${floor.code}": its expression failed and the floor was dropped (logged at most once per expression per minute)`,
+    );
+  }
+
   /** One warning per upstream and cause every {@link UPSTREAM_LOG_INTERVAL_MS}: an outage must not flood the logs. */
   private logUpstreamFailure(error: UpstreamError): void {
     const key = `${error.upstream}\u0000${error.code}`;
@@ -392,6 +412,10 @@ export class PanelRenderer {
   }
 
   private logBuilderFailure(layout: CompiledLayout, floor: CompiledFloor, error: unknown): void {
+    if (error instanceof FloorplanError && error.code === ErrorCode.EXPRESSION_FAILED) {
+      this.logExpressionFailure(layout, floor, error as FloorplanError<typeof ErrorCode.EXPRESSION_FAILED>);
+      return;
+    }
     const key = `${layout.scene}\u0000${floor.code}\u0000${describe(error)}`;
     if (this.loggedFailures.has(key)) return;
     if (this.loggedFailures.size >= MAX_REMEMBERED_FAILURES) this.loggedFailures.clear();

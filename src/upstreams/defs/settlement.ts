@@ -22,8 +22,8 @@ export const settlementRequestSchema = z.object({
 });
 export type SettlementRequest = z.infer<typeof settlementRequestSchema>;
 
-export const discountKindSchema = z.enum(['instant', 'full-reduction', 'coupon', 'plus95']);
-/** What a deduction is: 立减, 满减, a coupon, PLUS 95 %. */
+export const discountKindSchema = z.enum(['instant', 'full-reduction', 'coupon', 'plus95', 'new-customer']);
+/** What a deduction is: 立减, 满减, a coupon, PLUS 95 %, 新人立减 (a first-order discount; shown by an expression floor). */
 export type DiscountKind = z.infer<typeof discountKindSchema>;
 
 export const settlementQuoteSchema = z.object({

@@ -1,0 +1,449 @@
+/**
+ * Expression floors: a floor whose amount, template variables and (optionally) condition are
+ * CEL expressions over the panel's domain data, instead of a builder in TypeScript. Compiled
+ * once, when the layout is loaded, hot-reloaded, checked or published: each expression is
+ * parsed, type-checked against domain.ts, checked against an allowlist of functions and a
+ * cost limit, and its result type checked (an amount must be Money). What it reads decides
+ * which upstreams it needs. The result is an ordinary {@link FloorBuilder}: the renderer
+ * builds, degrades and reconciles it like any other.
+ */
+import type { ParseResult } from '@marcbachmann/cel-js';
+import { ErrorCode, FloorplanError } from '../../errors.ts';
+import type { FloorBuildContext, FloorBuilder, FloorDecorations, FloorKind, TemplateValue, UpstreamName } from '../builder.ts';
+import type { Money } from '../../money/money.ts';
+import { DATA_STRING_LENGTH, knownFields, knownVariables, LIST_BOUNDS, MESSAGE_TYPES, VARIABLES, type VariableName } from './domain.ts';
+import { ALLOWED_FUNCTIONS, celEnvironment } from './environment.ts';
+import { CelMoney, convertCart, convertLines, convertLoyalty, convertPromotion, convertQuote, convertViewer, type Converted } from './values.ts';
+
+/** The most an expression's source may hold, before it is even parsed. */
+export const MAX_EXPRESSION_LENGTH = 2000;
+/**
+ * The most an expression may cost: abstract steps (a field read, a comparison, one item of a
+ * macro, one character copied), estimated at load for the longest lists LIST_BOUNDS allows.
+ * 100,000 steps is a few milliseconds of CPU at worst; a usual floor costs under a thousand.
+ */
+export const COST_LIMIT = 100_000;
+
+/** A floor as written in floors/<scene>.yaml, when it declares expressions instead of a builder. */
+export interface ExpressionFloorSpec {
+  readonly code: string;
+  readonly kind: FloorKind;
+  readonly amount?: string | undefined;
+  readonly when?: string | undefined;
+  readonly vars?: Readonly<Record<string, string>> | undefined;
+}
+
+/** A problem with one expression: where in the floor (`amount`, `vars.x`), what is wrong, the expression. */
+export interface ExpressionProblem {
+  readonly path: readonly PropertyKey[];
+  readonly contract: string;
+  readonly received: string;
+}
+
+type Role = 'amount' | 'when' | 'var';
+const RESULT_TYPES: Record<Role, readonly string[]> = { amount: ['Money'], when: ['bool'], var: ['Money', 'int', 'string'] };
+const ROLE_CONTRACT: Record<Role, string> = {
+  amount: 'must be money: an expression of type Money, such as -sum(quote.discounts.filter(d, d.kind == "coupon").map(d, d.amount)) or money(500)',
+  when: 'must be a condition: an expression of type bool',
+  var: 'must be a template value: an expression of type Money, int or string',
+};
+
+/** One checked, compiled expression. */
+export class CompiledExpression {
+  constructor(
+    readonly source: string,
+    /** `amount`, `when`, `vars.amount`: what operators and logs call it. */
+    readonly where: string,
+    readonly type: string,
+    private readonly run: ParseResult,
+    /** The variables it reads, in VARIABLES order. */
+    readonly reads: readonly VariableName[],
+    /** The lists it reads (`Quote.discounts`, `lines`): those longer than their bound stop it. */
+    readonly lists: ReadonlySet<string>,
+    readonly cost: number,
+  ) {}
+
+  /** Evaluates with the converted roots it reads; every failure is a FLOORPLAN_ERR_EXPRESSION_FAILED. */
+  evaluate(roots: Partial<Record<VariableName, Converted>>): unknown {
+    const context: Record<string, unknown> = {};
+    for (const name of this.reads) {
+      const root = roots[name] as Converted;
+      if (root.oversized !== undefined) {
+        for (const list of root.oversized) {
+          if (this.lists.has(list)) throw this.failed(`cost limit: ${list} holds more than the ${String(LIST_BOUNDS[list])} entries its cost estimate assumed`);
+        }
+      }
+      context[name] = root.value;
+    }
+    try {
+      return this.run(context);
+    } catch (error) {
+      throw this.failed(error instanceof Error ? ((error as { summary?: string }).summary ?? error.message) : String(error));
+    }
+  }
+
+  failed(cause: string): FloorplanError {
+    return new FloorplanError(ErrorCode.EXPRESSION_FAILED, { expression: this.source, where: this.where, cause });
+  }
+}
+
+/** cel-js's node, as far as these checks read it. */
+interface Node {
+  readonly op: string;
+  readonly args: unknown;
+  readonly pos: number;
+  readonly checkedType?: { readonly name: string };
+}
+
+/** What the estimate knows of a value: its length (string characters, list entries; 1 otherwise) and its entries'. */
+interface Shape {
+  readonly length: number;
+  readonly entry?: Shape;
+}
+const SCALAR: Shape = { length: 1 };
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MACROS = new Set(['map', 'filter', 'all', 'exists', 'exists_one']);
+const LINEAR_STRING_METHODS = new Set(['contains', 'startsWith', 'endsWith', 'indexOf', 'lastIndexOf']);
+const COPYING_STRING_METHODS = new Set(['lowerAscii', 'upperAscii', 'trim', 'substring']);
+
+class Refused extends Error {
+  constructor(
+    message: string,
+    readonly pos: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Walks a type-checked expression: the variables and lists it reads, the functions it calls, what it costs at most. */
+class Analysis {
+  readonly reads = new Set<VariableName>();
+  readonly lists = new Set<string>();
+
+  estimate(node: Node, scope: ReadonlyMap<string, Shape>): { cost: number; shape: Shape } {
+    const type = node.checkedType?.name ?? 'dyn';
+    switch (node.op) {
+      case 'value': {
+        const value = node.args;
+        if (typeof value === 'bigint' && (value > MAX_SAFE || value < -MAX_SAFE)) {
+          throw new Refused(`integer literals must be within ±${Number.MAX_SAFE_INTEGER} (minor units stay exact), but ${value} is not`, node.pos);
+        }
+        return { cost: 1, shape: typeof value === 'string' ? { length: value.length } : SCALAR };
+      }
+      case 'id': {
+        const name = node.args as string;
+        const bound = scope.get(name);
+        if (bound !== undefined) return { cost: 1, shape: bound };
+        if (!(name in VARIABLES)) throw new Refused(`\`${name}\` is not a variable an expression may read (${knownVariables()})`, node.pos);
+        this.reads.add(name as VariableName);
+        return { cost: 1, shape: this.shapeOf(type, name) };
+      }
+      case '.': {
+        const [left, field] = node.args as [Node, string];
+        const inner = this.estimate(left, scope);
+        const owner = left.checkedType?.name ?? 'dyn';
+        return { cost: inner.cost + 1, shape: this.shapeOf(type, `${owner}.${field}`) };
+      }
+      case '[]': {
+        const [left, index] = node.args as [Node, Node];
+        const a = this.estimate(left, scope);
+        const b = this.estimate(index, scope);
+        return { cost: a.cost + b.cost + 1, shape: a.shape.entry ?? this.shapeOf(type, '') };
+      }
+      case 'list': {
+        const items = (node.args as Node[]).map((n) => this.estimate(n, scope));
+        const entry = items.reduce<Shape>((widest, i) => (i.shape.length > widest.length ? i.shape : widest), SCALAR);
+        return { cost: items.reduce((s, i) => s + i.cost, 1), shape: { length: items.length, entry } };
+      }
+      case 'map': {
+        const entries = (node.args as Array<[Node, Node]>).flat().map((n) => this.estimate(n, scope));
+        return { cost: entries.reduce((s, i) => s + i.cost, 1), shape: { length: entries.length / 2 } };
+      }
+      case 'call':
+        return this.call(node, scope);
+      case 'rcall':
+        return this.methodCall(node, scope);
+      case '?:': {
+        const [c, a, b] = (node.args as Node[]).map((n) => this.estimate(n, scope)) as [ReturnType<Analysis['estimate']>, ReturnType<Analysis['estimate']>, ReturnType<Analysis['estimate']>];
+        return { cost: c.cost + a.cost + b.cost + 1, shape: a.shape.length >= b.shape.length ? a.shape : b.shape };
+      }
+      case '!_':
+      case '-_': {
+        const a = this.estimate(node.args as Node, scope);
+        return { cost: a.cost + 1, shape: SCALAR };
+      }
+      default: {
+        if (!Array.isArray(node.args) || node.args.length !== 2) throw new Refused(`\`${node.op}\` is not supported in floor expressions`, node.pos);
+        const [left, right] = node.args as [Node, Node];
+        const a = this.estimate(left, scope);
+        const b = this.estimate(right, scope);
+        if (node.op === '+' && (type === 'string' || type.startsWith('list'))) {
+          const length = a.shape.length + b.shape.length;
+          return { cost: a.cost + b.cost + length, shape: { length, entry: a.shape.entry ?? b.shape.entry } };
+        }
+        if (node.op === 'in') return { cost: a.cost + b.cost + b.shape.length, shape: SCALAR };
+        if (node.op === '==' || node.op === '!=' || node.op === '<' || node.op === '<=' || node.op === '>' || node.op === '>=') {
+          return { cost: a.cost + b.cost + Math.min(a.shape.length, b.shape.length), shape: SCALAR };
+        }
+        return { cost: a.cost + b.cost + 1, shape: SCALAR };
+      }
+    }
+  }
+
+  /** The shape of a value of `type` read from the data at `key` (`Quote.discounts`, `lines`). */
+  private shapeOf(type: string, key: string): Shape {
+    if (type === 'string') return { length: DATA_STRING_LENGTH };
+    const list = /^list<(.+)>$/.exec(type);
+    if (list === null) return SCALAR;
+    const length = LIST_BOUNDS[key];
+    if (length === undefined) throw new Refused(`reading the list at \`${key}\` is not supported`, 0);
+    this.lists.add(key);
+    return { length, entry: this.shapeOf(list[1] as string, '') };
+  }
+
+  private call(node: Node, scope: ReadonlyMap<string, Shape>): { cost: number; shape: Shape } {
+    const [name, args] = node.args as [string, Node[]];
+    this.allow(name, node);
+    if (name === 'has') {
+      const a = this.estimate(args[0] as Node, scope);
+      return { cost: a.cost + 1, shape: SCALAR };
+    }
+    const estimated = args.map((n) => this.estimate(n, scope));
+    const cost = estimated.reduce((s, a) => s + a.cost, 1);
+    if (name === 'sum' || name === 'size') return { cost: cost + (estimated[0]?.shape.length ?? 0), shape: SCALAR };
+    if (name === 'string') return { cost: cost + 20, shape: { length: Math.max(20, estimated[0]?.shape.length ?? 0) } };
+    return { cost, shape: SCALAR };
+  }
+
+  private methodCall(node: Node, scope: ReadonlyMap<string, Shape>): { cost: number; shape: Shape } {
+    const [name, receiver, args] = node.args as [string, Node, Node[]];
+    this.allow(name, node);
+    const recv = this.estimate(receiver, scope);
+    if (MACROS.has(name)) {
+      const variable = (args[0] as Node).args as string;
+      const inner = new Map(scope).set(variable, recv.shape.entry ?? SCALAR);
+      const bodies = args.slice(1).map((n) => this.estimate(n, inner));
+      const perItem = bodies.reduce((s, b) => s + b.cost, 1);
+      const cost = recv.cost + recv.shape.length * perItem;
+      if (name === 'map') return { cost, shape: { length: recv.shape.length, entry: (bodies.at(-1) as { shape: Shape }).shape } };
+      if (name === 'filter') return { cost, shape: recv.shape };
+      return { cost, shape: SCALAR };
+    }
+    const estimated = args.map((n) => this.estimate(n, scope));
+    const cost = estimated.reduce((s, a) => s + a.cost, recv.cost + 1);
+    if (name === 'size') return { cost, shape: SCALAR };
+    if (LINEAR_STRING_METHODS.has(name)) return { cost: cost + recv.shape.length, shape: SCALAR };
+    if (COPYING_STRING_METHODS.has(name)) return { cost: cost + recv.shape.length, shape: recv.shape };
+    if (name === 'join') {
+      const separator = estimated[0]?.shape.length ?? 0;
+      const length = recv.shape.length * ((recv.shape.entry ?? SCALAR).length + separator);
+      return { cost: cost + length, shape: { length } };
+    }
+    return { cost, shape: SCALAR };
+  }
+
+  private allow(name: string, node: Node): void {
+    if (!ALLOWED_FUNCTIONS.has(name)) {
+      throw new Refused(`\`${name}()\` is not available in floor expressions (available: ${[...ALLOWED_FUNCTIONS].join(', ')})`, node.pos);
+    }
+  }
+}
+
+/** "at column 7: quote.»discountz«" — where in the expression. */
+function position(source: string, start: number | undefined, end?: number): string {
+  if (start === undefined) return '';
+  const stop = end !== undefined && end > start ? end : start + 1;
+  return ` at column ${start + 1}: ${source.slice(0, start)}»${source.slice(start, stop)}«${source.slice(stop)}`;
+}
+
+/** For an unknown field: the fields of the type it was looked up on; for an unknown name: the variables. */
+function knownFor(error: { code?: string; node?: unknown }): string {
+  const node = error.node as Node | undefined;
+  if (node?.op === '.') {
+    const owner = (node.args as [Node, string])[0].checkedType?.name;
+    const fields = owner === undefined ? undefined : knownFields(owner);
+    if (fields !== undefined) return `; known fields of ${owner}: ${fields}`;
+  }
+  if (node?.op === 'id' || error.code === 'unknown_variable') return `; known variables: ${knownVariables()}`;
+  return '';
+}
+
+/** Parses, checks and compiles one expression, or says precisely what is wrong with it. */
+export function compileExpression(source: string, where: string, role: Role): CompiledExpression | { problem: string } {
+  if (source.length > MAX_EXPRESSION_LENGTH) return { problem: `must be at most ${MAX_EXPRESSION_LENGTH} characters long, but has ${source.length}` };
+  let run: ParseResult;
+  try {
+    run = celEnvironment.parse(source);
+  } catch (error) {
+    const e = error as { summary?: string; message: string; range?: { start: number; end: number } };
+    return { problem: `must be a valid CEL expression; ${e.summary ?? e.message}${position(source, e.range?.start, e.range?.end)}` };
+  }
+  const checked = run.check();
+  if (!checked.valid || checked.type === undefined) {
+    const e = checked.error as { summary?: string; message: string; code?: string; node?: unknown; range?: { start: number; end: number } } | undefined;
+    const summary = e?.summary ?? e?.message ?? 'does not type-check';
+    return { problem: `must type-check against the panel's data; ${summary}${position(source, e?.range?.start, e?.range?.end)}${e === undefined ? '' : knownFor(e)}` };
+  }
+  const expected = RESULT_TYPES[role];
+  if (!expected.includes(checked.type)) return { problem: `${ROLE_CONTRACT[role]}; it is ${checked.type}` };
+  const analysis = new Analysis();
+  let cost: number;
+  try {
+    cost = analysis.estimate(run.ast as unknown as Node, new Map()).cost;
+  } catch (error) {
+    if (error instanceof Refused) return { problem: `must only use what floor expressions allow; ${error.message}${position(source, error.pos)}` };
+    throw error;
+  }
+  if (!Number.isFinite(cost) || cost > COST_LIMIT) {
+    return { problem: `must cost at most ${COST_LIMIT} steps for the longest lists allowed (${Object.entries(LIST_BOUNDS).map(([k, v]) => `${k} ${v}`).join(', ')}), but is estimated at ${Number.isFinite(cost) ? Math.ceil(cost) : 'more than that'}` };
+  }
+  const reads = (Object.keys(VARIABLES) as VariableName[]).filter((v) => analysis.reads.has(v));
+  return new CompiledExpression(source, where, checked.type, run, reads, analysis.lists, cost);
+}
+
+/** The upstream each variable is read from; the viewer's comes with the request. */
+function upstreamsOf(reads: readonly VariableName[]): UpstreamName[] {
+  return reads.map((v) => VARIABLES[v].upstream).filter((u): u is UpstreamName => u !== null);
+}
+
+const UPSTREAM_ORDER: readonly UpstreamName[] = ['cart', 'promotion', 'settlement', 'loyalty'];
+
+function ordered(upstreams: Iterable<UpstreamName>): UpstreamName[] {
+  const set = new Set(upstreams);
+  return [...UPSTREAM_ORDER.filter((u) => set.has(u)), ...[...set].filter((u) => !UPSTREAM_ORDER.includes(u))];
+}
+
+/** Reads the roots `reads` names, every upstream call started before the first is awaited. */
+async function readRoots(reads: readonly VariableName[], ctx: FloorBuildContext): Promise<Partial<Record<VariableName, Converted>>> {
+  const pending = reads.map((name): Promise<Converted> | Converted => {
+    switch (name) {
+      case 'cart':
+        return ctx.data.cart().then(convertCart);
+      case 'lines':
+        return ctx.data.selectedLines().then(convertLines);
+      case 'promotion':
+        return ctx.data.promotion().then(convertPromotion);
+      case 'quote':
+        return ctx.data.quote().then(convertQuote);
+      case 'loyalty':
+        return ctx.data.get('loyalty').then(convertLoyalty);
+      case 'viewer':
+        return convertViewer(ctx.viewer);
+    }
+  });
+  const roots: Partial<Record<VariableName, Converted>> = {};
+  for (let i = 0; i < reads.length; i++) roots[reads[i] as VariableName] = await pending[i];
+  return roots;
+}
+
+/** A CEL result as a template value: Money in the panel's currency, an int as a safe number, a string. */
+async function templateValue(value: unknown, expression: CompiledExpression, ctx: FloorBuildContext): Promise<TemplateValue> {
+  if (value instanceof CelMoney) return toMoney(value, expression, ctx);
+  if (typeof value === 'bigint') {
+    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < -BigInt(Number.MAX_SAFE_INTEGER)) throw expression.failed(`int beyond ±${Number.MAX_SAFE_INTEGER}: ${value}`);
+    return Number(value);
+  }
+  if (typeof value === 'string') return value;
+  throw expression.failed(`gave ${typeof value}, not a template value`);
+}
+
+async function toMoney(value: CelMoney, expression: CompiledExpression, ctx: FloorBuildContext): Promise<Money> {
+  if (value.minor > BigInt(Number.MAX_SAFE_INTEGER) || value.minor < -BigInt(Number.MAX_SAFE_INTEGER)) throw expression.failed(`money beyond ±${Number.MAX_SAFE_INTEGER} minor units: ${value.minor}`);
+  // "" is the panel's currency: the cart's, which every other amount of the panel is checked against.
+  const currency = value.currency === '' ? (await ctx.data.cart()).currency : value.currency;
+  return { minor: Number(value.minor), currency };
+}
+
+const SIGN: Partial<Record<FloorKind, { readonly ok: (minor: number) => boolean; readonly rule: string }>> = {
+  DEDUCTION: { ok: (m) => m <= 0, rule: 'a DEDUCTION amount must be zero or negative (write -sum(...))' },
+  GOODS: { ok: (m) => m >= 0, rule: 'a GOODS amount must be zero or positive' },
+  CHARGE: { ok: (m) => m >= 0, rule: 'a CHARGE amount must be zero or positive' },
+  PAYABLE: { ok: (m) => m >= 0, rule: 'a PAYABLE amount must be zero or positive' },
+};
+
+/**
+ * Compiles an expression floor into a builder, or returns every problem of its expressions.
+ * `amount` is required for every kind but TEXT (which must not have one); `when`, if given,
+ * must be true for the floor to show; each of `vars` is a sub-name template variable, and
+ * `amount` is one too unless `vars` defines it. Variables reading upstreams the amount does
+ * not need are decorations: when those fail, the row keeps its amount and its sub-name falls back.
+ */
+export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: FloorBuilder; problems: [] } | { builder: undefined; problems: ExpressionProblem[] } {
+  const problems: ExpressionProblem[] = [];
+  const compile = (source: string, path: PropertyKey[], role: Role): CompiledExpression | undefined => {
+    const result = compileExpression(source, path.join('.'), role);
+    if (result instanceof CompiledExpression) return result;
+    problems.push({ path, contract: result.problem, received: source });
+    return undefined;
+  };
+
+  if (spec.kind === 'TEXT' && spec.amount !== undefined) problems.push({ path: ['amount'], contract: 'must be left out on a TEXT floor, which shows no amount', received: spec.amount });
+  if (spec.kind !== 'TEXT' && spec.amount === undefined) problems.push({ path: ['kind'], contract: 'needs an `amount` expression, as every floor but a TEXT one shows an amount', received: spec.kind });
+  const amount = spec.amount === undefined ? undefined : compile(spec.amount, ['amount'], 'amount');
+  const when = spec.when === undefined ? undefined : compile(spec.when, ['when'], 'when');
+  const vars = new Map<string, CompiledExpression>();
+  for (const [name, source] of Object.entries(spec.vars ?? {})) {
+    const compiled = compile(source, ['vars', name], 'var');
+    if (compiled !== undefined) vars.set(name, compiled);
+  }
+  if (problems.length > 0) return { builder: undefined, problems };
+
+  const core = [amount, when].filter((e): e is CompiledExpression => e !== undefined);
+  const coreReads = new Set(core.flatMap((e) => e.reads));
+  const coreUpstreams = new Set(upstreamsOf([...coreReads]));
+  // The panel's currency is the cart's: an amount always needs the cart, as every builder's does.
+  if (amount !== undefined) coreUpstreams.add('cart');
+  const inline = new Map<string, CompiledExpression>();
+  const decorating = new Map<string, CompiledExpression>();
+  for (const [name, expression] of vars) {
+    (upstreamsOf(expression.reads).every((u) => coreUpstreams.has(u)) ? inline : decorating).set(name, expression);
+  }
+  const inlineReads = (Object.keys(VARIABLES) as VariableName[]).filter((v) => coreReads.has(v) || [...inline.values()].some((e) => e.reads.includes(v)));
+  const templateVars = [...new Set([...(amount !== undefined ? ['amount'] : []), ...vars.keys()])];
+  const sign = SIGN[spec.kind];
+
+  const evaluateVars = async (expressions: ReadonlyMap<string, CompiledExpression>, roots: Partial<Record<VariableName, Converted>>, ctx: FloorBuildContext, into: Record<string, TemplateValue>) => {
+    for (const [name, expression] of expressions) into[name] = await templateValue(expression.evaluate(roots), expression, ctx);
+  };
+
+  let decorations: FloorDecorations | undefined;
+  if (decorating.size > 0) {
+    const reads = (Object.keys(VARIABLES) as VariableName[]).filter((v) => [...decorating.values()].some((e) => e.reads.includes(v)));
+    decorations = Object.freeze({
+      needs: Object.freeze(ordered(upstreamsOf(reads).filter((u) => !coreUpstreams.has(u)))),
+      vars: Object.freeze([...decorating.keys()]),
+      async decorate(ctx: FloorBuildContext) {
+        const roots = await readRoots(reads, ctx);
+        const out: Record<string, TemplateValue> = {};
+        await evaluateVars(decorating, roots, ctx, out);
+        return out;
+      },
+    });
+  }
+
+  const builder: FloorBuilder = {
+    name: `cel:${spec.code}`,
+    description: `Expression floor: ${amount === undefined ? 'no amount' : `amount = ${amount.source}`}${when === undefined ? '' : `, when ${when.source}`}.`,
+    kind: spec.kind,
+    needs: Object.freeze(ordered(coreUpstreams.size > 0 ? [...coreUpstreams, ...upstreamsOf(inlineReads)] : upstreamsOf(inlineReads))),
+    templateVars: Object.freeze(templateVars),
+    async build(ctx) {
+      const roots = await readRoots(inlineReads, ctx);
+      if (when !== undefined && when.evaluate(roots) !== true) return null;
+      let money: Money | null = null;
+      const out: Record<string, TemplateValue> = {};
+      if (amount !== undefined) {
+        money = await toMoney(amount.evaluate(roots) as CelMoney, amount, ctx);
+        if (sign !== undefined && !sign.ok(money.minor)) throw amount.failed(`${sign.rule}, but got ${money.minor}`);
+        out.amount = money;
+      }
+      await evaluateVars(inline, roots, ctx, out);
+      return { amount: money, vars: out };
+    },
+    ...(decorations === undefined ? {} : { decorations }),
+  };
+  return { builder: Object.freeze(builder), problems: [] };
+}
+
+/** The message types and their fields, for docs and the JSON Schema's descriptions. */
+export const EXPRESSION_DOMAIN = { types: MESSAGE_TYPES, variables: VARIABLES } as const;
