@@ -3,12 +3,14 @@
  *   npm run -s floors:check   [-- --dir <folder>]   validate every floors file
  *   npm run -s floors:publish [-- --dir <folder>]   validate, then publish to Redis (REDIS_URL)
  *                                                  for every running instance to swap in
+ *   npm run -s floors:schema                        write schema/floors.schema.json (the JSON Schema
+ *                                                  editors validate floors/*.yaml with) from the loader's schema
  * The folder defaults to config `floors.dir`. Problems go to stderr, one per line. With no Unleash
  * URL configured, every floor's `flag` must also be defined in the flags file (`flags.bootstrapFile`).
  * Exit codes: 0 valid (and published); 1 invalid floors files, nothing published;
  * 2 usage, config or Redis connection error.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig, type ServiceConfig } from '../config/service-config.ts';
@@ -18,13 +20,13 @@ import { defaultBuilders } from '../floors/builders/index.ts';
 import { createBuilderRegistry, type BuilderRegistry } from '../floors/registry.ts';
 import { unknownFlagProblems } from '../layouts/flag-names.ts';
 import type { LayoutSet } from '../layouts/compile.ts';
-import { compileFloorsSources, readFloorsDir } from '../layouts/compile.ts';
+import { compileFloorsSources, FLOORS_SCHEMA_FILE, floorsSchemaText, readFloorsDir } from '../layouts/compile.ts';
 import { whenRedisReady } from '../layouts/layout-store.ts';
 import { publishLayouts } from '../layouts/publish.ts';
 import { createLogger } from '../observability/logger.ts';
 import { closeRedis, openRedis } from '../redis/client.ts';
 
-const USAGE = 'usage: npm run -s floors:check [-- --dir <folder>] | npm run -s floors:publish [-- --dir <folder>]';
+const USAGE = 'usage: npm run -s floors:check [-- --dir <folder>] | npm run -s floors:publish [-- --dir <folder>] | npm run -s floors:schema';
 /** A tool, not the request path: a publish may wait on Redis longer than a cache read would. */
 const PUBLISH_COMMAND_TIMEOUT_MS = 5000;
 
@@ -136,12 +138,17 @@ async function main(): Promise<void> {
     throw new UsageError(`${(error as Error).message}\n${USAGE}`);
   }
   const [command, ...rest] = parsed.positionals;
-  if ((command !== 'check' && command !== 'publish') || rest.length > 0) throw new UsageError(USAGE);
+  if ((command !== 'check' && command !== 'publish' && command !== 'schema') || rest.length > 0) throw new UsageError(USAGE);
   let config: ServiceConfig;
   try {
     config = loadServiceConfig();
   } catch (error) {
     throw new UsageError((error as Error).message);
+  }
+  if (command === 'schema') {
+    writeFileSync(FLOORS_SCHEMA_FILE, floorsSchemaText(config.floors.locales));
+    process.stdout.write(`wrote ${FLOORS_SCHEMA_FILE} (locales ${config.floors.locales.join(', ')})\n`);
+    return;
   }
   const context: Context = {
     config,

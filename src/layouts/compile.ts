@@ -122,13 +122,6 @@ function floorsFileSchema(locales: readonly string[]) {
   const floor = z.strictObject({
     code: z.string().regex(CODE, 'must be a lower-case code such as "plus95"'),
     builder: z.string().min(1).optional().describe('A builder from the registry (README, "Adding a floor"); or leave it out and declare `kind` and `amount` expressions.'),
-    kind: z.enum(FLOOR_KINDS).optional().describe('An expression floor\'s kind: what its amount means for the payable total (DEDUCTION rows are negative).'),
-    amount: z.string().min(1).optional().describe('An expression floor\'s amount: a CEL expression of type Money over cart, lines, promotion, quote, loyalty, viewer (docs/expression-floors.md).'),
-    when: z.string().min(1).optional().describe('An expression floor shows only when this CEL condition (bool) is true.'),
-    vars: z
-      .record(z.string().regex(TEMPLATE_VAR, 'must be template variable names such as "couponCount"'), z.string().min(1))
-      .optional()
-      .describe('An expression floor\'s sub-name variables, each a CEL expression of type Money, int or string; `amount` is one already.'),
     name: perLocale(z.string().min(1)),
     subName: perLocale(z.string()).optional(),
     subNameFallback: perLocale(z.string()).optional(),
@@ -141,6 +134,13 @@ function floorsFileSchema(locales: readonly string[]) {
     flag: flagName.optional(),
     minAppVersion: minAppVersion.optional(),
     fallback: z.string().min(1).optional(),
+    kind: z.enum(FLOOR_KINDS).optional().describe('An expression floor\'s kind: what its amount means for the payable total (DEDUCTION rows are negative).'),
+    amount: z.string().min(1).optional().describe('An expression floor\'s amount: a CEL expression of type Money over cart, lines, promotion, quote, loyalty, viewer (docs/expression-floors.md).'),
+    when: z.string().min(1).optional().describe('An expression floor shows only when this CEL condition (bool) is true.'),
+    vars: z
+      .record(z.string().regex(TEMPLATE_VAR, 'must be template variable names such as "couponCount"'), z.string().min(1))
+      .optional()
+      .describe('An expression floor\'s sub-name variables, each a CEL expression of type Money, int or string; `amount` is one already.'),
   });
   const floors = z.array(floor).min(1, 'must list at least one floor');
   return z.strictObject({
@@ -156,6 +156,30 @@ function floorsFileSchema(locales: readonly string[]) {
       )
       .default({}),
   });
+}
+
+/**
+ * The JSON Schema of a floors file, generated from the zod schema the loader validates with
+ * (`npm run -s floors:schema` writes schema/floors.schema.json; the floors files point their
+ * editor at it with a `# yaml-language-server: $schema=` line). It knows the shape, the kinds
+ * and the locales; what needs the registry or CEL (builder names, expressions, template
+ * variables) is checked by `floors:check`.
+ */
+export function floorsJsonSchema(locales: readonly string[]): Record<string, unknown> {
+  const schema = z.toJSONSchema(floorsFileSchema(locales), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return {
+    ...schema,
+    title: 'Floorplan floors file (floors/<scene>.yaml)',
+    description: 'One scene\'s floors: generated from src/layouts/compile.ts by `npm run -s floors:schema`; do not edit.',
+  };
+}
+
+/** Where the floors files' JSON Schema is committed, relative to the repository root. */
+export const FLOORS_SCHEMA_FILE = 'schema/floors.schema.json';
+
+/** The schema file's content for `locales`: what `floors:schema` writes and a test compares with the committed file. */
+export function floorsSchemaText(locales: readonly string[]): string {
+  return `${JSON.stringify(floorsJsonSchema(locales), null, 2)}\n`;
 }
 
 /**

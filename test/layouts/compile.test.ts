@@ -70,6 +70,7 @@ describe('loadFloorsDir on the shipped floors folder', () => {
       'lj',
       'mj',
       'coupon',
+      'new-customer',
       'plus95',
       'shipping',
       'plus-rebate',
@@ -86,6 +87,7 @@ describe('loadFloorsDir on the shipped floors folder', () => {
       ['lj', 'lj'],
       ['mj', 'mj'],
       ['coupon', 'coupon'],
+      ['new-customer', 'cel:new-customer'],
       ['plus95', 'plus95'],
       ['free-shipping-notice', 'notice'],
       ['payable', 'payable'],
@@ -219,7 +221,7 @@ describe('compileFloorsFile', () => {
 
   it('rejects a misspelt key such as hideWhenZeros, listing the known keys', () => {
     expect(messages(validFile().replace('    sort: 30\n', '    sort: 30\n    hideWhenZeros: true\n'))).toEqual([
-      '`floors[1].hideWhenZeros` is not a known key (a typo?); the known keys are code, builder, name, subName, subNameFallback, zeroText, style, sort, enabled, hideWhenZero, flag, minAppVersion, fallback (floors/cart-bottom-sheet.yaml:12)',
+      '`floors[1].hideWhenZeros` is not a known key (a typo?); the known keys are code, builder, name, subName, subNameFallback, zeroText, style, sort, enabled, hideWhenZero, flag, minAppVersion, fallback, kind, amount, when, vars (floors/cart-bottom-sheet.yaml:12)',
     ]);
   });
 

@@ -48,6 +48,12 @@ const sum = (amounts: readonly CelMoney[]): CelMoney => {
 /** Floorplan's money functions and operators, registered on the environment below. */
 const MONEY: ReadonlyArray<MoneyFunction & { readonly operator?: true; readonly handler: (...args: never[]) => unknown }> = [
   { signature: 'sum(list<Money>): Money', description: 'The exact sum of a list of amounts; zero (in the panel\'s currency) for an empty list; an error for two currencies.', example: 'sum(quote.discounts.filter(d, d.kind == "coupon").map(d, d.amount))', handler: sum },
+  {
+    signature: 'sum(list<int>): int',
+    description: 'The sum of a list of ints, e.g. a count of coupons over several discounts; 0 for an empty list.',
+    example: 'sum(quote.discounts.filter(d, d.kind == "coupon").map(d, d.sourceIds.size()))',
+    handler: (items: readonly bigint[]) => items.reduce((total, i) => exact(total + i), 0n),
+  },
   { signature: 'min(Money, Money): Money', description: 'The smaller of two amounts (the first when equal).', example: 'min(quote.goodsTotal, money(5000))', handler: (a: CelMoney, b: CelMoney) => (currencyOf(a, b), b.minor < a.minor ? b : a) },
   { signature: 'abs(Money): Money', description: 'The amount without its sign: abs(-¥5.00) is ¥5.00.', example: 'abs(quote.payable - quote.goodsTotal)', handler: (a: CelMoney) => (a.minor < 0n ? new CelMoney(-a.minor, a.currency) : a) },
   { signature: 'money(int): Money', description: 'An int of minor units (fen for CNY) as an amount in the panel\'s currency.', example: 'money(500)', handler: (minor: bigint) => new CelMoney(exact(minor), '') },
