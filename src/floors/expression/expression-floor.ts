@@ -20,9 +20,9 @@ export const MAX_EXPRESSION_LENGTH = 2000;
 /**
  * The most an expression may cost: abstract steps (a field read, a comparison, one item of a
  * macro, one character copied), estimated at load for the longest lists LIST_BOUNDS allows.
- * 100,000 steps is a few milliseconds of CPU at worst; a usual floor costs under a thousand.
+ * 200,000 steps is a few milliseconds of CPU at worst; a usual floor costs under a thousand.
  */
-export const COST_LIMIT = 100_000;
+export const COST_LIMIT = 200_000;
 
 /** A floor as written in floors/<scene>.yaml, when it declares expressions instead of a builder. */
 export interface ExpressionFloorSpec {
@@ -125,6 +125,7 @@ class Analysis {
     switch (node.op) {
       case 'value': {
         const value = node.args;
+        if (value instanceof Uint8Array) throw new Refused('bytes are not available in floor expressions', node.pos);
         if (typeof value === 'bigint' && (value > MAX_SAFE || value < -MAX_SAFE)) {
           throw new Refused(`integer literals must be within ±${Number.MAX_SAFE_INTEGER} (minor units stay exact), but ${value} is not`, node.pos);
         }
@@ -284,8 +285,6 @@ export function compileExpression(source: string, where: string, role: Role): Co
     const summary = e?.summary ?? e?.message ?? 'does not type-check';
     return { problem: `must type-check against the panel's data; ${summary}${position(source, e?.range?.start, e?.range?.end)}${e === undefined ? '' : knownFor(e)}` };
   }
-  const expected = RESULT_TYPES[role];
-  if (!expected.includes(checked.type)) return { problem: `${ROLE_CONTRACT[role]}; it is ${checked.type}` };
   const analysis = new Analysis();
   let cost: number;
   try {
@@ -297,6 +296,8 @@ export function compileExpression(source: string, where: string, role: Role): Co
   if (!Number.isFinite(cost) || cost > COST_LIMIT) {
     return { problem: `must cost at most ${COST_LIMIT} steps for the longest lists allowed (${Object.entries(LIST_BOUNDS).map(([k, v]) => `${k} ${v}`).join(', ')}), but is estimated at ${Number.isFinite(cost) ? Math.ceil(cost) : 'more than that'}` };
   }
+  const expected = RESULT_TYPES[role];
+  if (!expected.includes(checked.type)) return { problem: `${ROLE_CONTRACT[role]}; it is ${checked.type}` };
   const reads = (Object.keys(VARIABLES) as VariableName[]).filter((v) => analysis.reads.has(v));
   return new CompiledExpression(source, where, checked.type, run, reads, analysis.lists, cost);
 }
