@@ -1,0 +1,145 @@
+/**
+ * Expression floors in floors/<scene>.yaml: a bad expression stops the layout at load (and so
+ * at hot reload, floors:check and publish, which compile the same way) with file:line, the
+ * expression, the column and the known fields; a good one becomes a floor like any other.
+ * Also: the committed JSON Schema is the one the loader's schema generates, and the shipped
+ * floors files point editors at it.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadServiceConfig } from '../../src/config/service-config.ts';
+import { defaultBuilders } from '../../src/floors/builders/index.ts';
+import { createBuilderRegistry } from '../../src/floors/registry.ts';
+import { compileFloorsFile, FLOORS_SCHEMA_FILE, floorsSchemaText, type CompiledLayout } from '../../src/layouts/compile.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const registry = createBuilderRegistry(defaultBuilders);
+const LOCALES = ['zh-CN', 'en'] as const;
+const FILE = 'floors/cart-bottom-sheet.yaml';
+
+/** A goods row (line 3) and an expression floor (line 7) whose lines are given, one per argument. */
+function file(...expressionFloor: string[]): string {
+  return [
+    'scene: cart-bottom-sheet', // 1
+    'floors:', // 2
+    '  - code: spze', // 3
+    '    builder: spze', // 4
+    '    name: { zh-CN: 商品总额, en: Goods total }', // 5
+    '    sort: 10', // 6
+    '  - code: new-customer', // 7
+    '    name: { zh-CN: 新人立减, en: New-customer discount }', // 8
+    '    sort: 35', // 9
+    ...expressionFloor, // 10…
+  ].join('\n') + '\n';
+}
+
+const NEW_CUSTOMER = `'-sum(quote.discounts.filter(d, d.kind == "new-customer").map(d, d.amount))'`;
+
+function problems(source: string): string[] {
+  const result = compileFloorsFile(FILE, source, registry, LOCALES);
+  expect(result.layout).toBeUndefined();
+  return result.problems.map((p) => p.message);
+}
+
+function layout(source: string): CompiledLayout {
+  const result = compileFloorsFile(FILE, source, registry, LOCALES);
+  if (result.layout === undefined) throw new Error(result.problems.map((p) => p.message).join('\n'));
+  return result.layout;
+}
+
+describe('expression floors in a floors file', () => {
+  it('compiles a floor with kind and amount into a floor whose builder needs what the expression reads', () => {
+    const floor = layout(file('    kind: DEDUCTION', `    amount: ${NEW_CUSTOMER}`, '    subName: { zh-CN: "新人专享 {amount}", en: "First order {amount}" }')).floors[1];
+    expect(floor?.code).toBe('new-customer');
+    expect(floor?.builder.kind).toBe('DEDUCTION');
+    expect(floor?.builder.needs).toEqual(['cart', 'settlement']);
+    expect(floor?.builder.templateVars).toEqual(['amount']);
+    expect(Object.isFrozen(floor?.builder)).toBe(true);
+  });
+
+  it('stops the layout on an unknown field, with file:line, the expression, the column and the known fields', () => {
+    expect(problems(file('    kind: DEDUCTION', `    amount: '-sum(quote.discounts.filter(d, d.knd == "new-customer").map(d, d.amount))'`))).toEqual([
+      '`floors[1].amount` must type-check against the panel\'s data; No such key: knd at column 34: -sum(quote.discounts.filter(d, d.»knd« == "new-customer").map(d, d.amount)); ' +
+        'known fields of Discount: kind: string, amount: Money, sourceIds: list<string>, ' +
+        'but got: "-sum(quote.discounts.filter(d, d.knd == \\"new-customer\\").map(d, d.amount))" (floors/cart-bottom-sheet.yaml:11)',
+    ]);
+  });
+
+  it('stops the layout on an unknown variable, listing the variables', () => {
+    expect(problems(file('    kind: DEDUCTION', "    amount: '-customer.discount'"))[0]).toMatch(
+      /^`floors\[1\]\.amount` must type-check against the panel's data; Unknown variable: customer at column 2: -»customer«\.discount; known variables: cart: Cart, lines: list<CartLine>, promotion: Promotion, quote: Quote, loyalty: Loyalty, viewer: Viewer, but got: .* \(floors\/cart-bottom-sheet\.yaml:11\)$/,
+    );
+  });
+
+  it('stops the layout on a wrong type', () => {
+    expect(problems(file('    kind: DEDUCTION', "    amount: 'quote.goodsTotal - 100'"))[0]).toMatch(/`floors\[1\]\.amount` must type-check against the panel's data; no such overload: Money - int at column 1/);
+  });
+
+  it('stops the layout on an amount that is not money', () => {
+    expect(problems(file('    kind: DEDUCTION', "    amount: 'size(quote.discounts)'"))).toEqual([
+      '`floors[1].amount` must be money: an expression of type Money, such as -sum(quote.discounts.filter(d, d.kind == "coupon").map(d, d.amount)) or money(500); it is int, but got: "size(quote.discounts)" (floors/cart-bottom-sheet.yaml:11)',
+    ]);
+  });
+
+  it('stops the layout on a sub-name variable the floor does not define', () => {
+    expect(problems(file('    kind: DEDUCTION', `    amount: ${NEW_CUSTOMER}`, '    subName: { zh-CN: "{amount} {coupons}", en: "{amount}" }'))).toEqual([
+      '`floors[1].subName.zh-CN` may only use the variables the floor defines ({amount}): add the others under `vars`, but got: "{coupons}" (floors/cart-bottom-sheet.yaml:12)',
+    ]);
+    // Defined under vars, it is fine.
+    const floor = layout(file('    kind: DEDUCTION', `    amount: ${NEW_CUSTOMER}`, "    vars: { coupons: 'size(promotion.coupons)' }", '    subName: { zh-CN: "{amount} {coupons}", en: "{amount}" }')).floors[1];
+    expect(floor?.builder.templateVars).toEqual(['amount', 'coupons']);
+    expect(floor?.usesDecorations).toBe(true);
+  });
+
+  it('stops the layout on a variable or condition of the wrong type, at its own line', () => {
+    expect(problems(file('    kind: DEDUCTION', `    amount: ${NEW_CUSTOMER}`, "    when: 'viewer.segments'", "    vars: { flag: 'true' }"))).toEqual([
+      '`floors[1].when` must be a condition: an expression of type bool; it is list<string>, but got: "viewer.segments" (floors/cart-bottom-sheet.yaml:12)',
+      '`floors[1].vars.flag` must be a template value: an expression of type Money, int or string; it is bool, but got: "true" (floors/cart-bottom-sheet.yaml:13)',
+    ]);
+  });
+
+  it('stops the layout on a builder and expressions together, on neither, and on an amount without kind', () => {
+    expect(problems(file('    builder: lj', '    kind: DEDUCTION'))).toEqual([
+      '`floors[1].builder` must not be given with `kind`: a floor either names a builder or declares expressions, but got: "lj" (floors/cart-bottom-sheet.yaml:10)',
+    ]);
+    expect(problems(file())).toEqual(['`floors[1]` must name a `builder`, or declare `kind` and an `amount` expression (an expression floor) (floors/cart-bottom-sheet.yaml:7)']);
+    expect(problems(file(`    amount: ${NEW_CUSTOMER}`))).toEqual([
+      '`floors[1]` must declare its `kind` (GOODS, DEDUCTION, CHARGE, PAYABLE, INFO, TEXT) to be an expression floor (floors/cart-bottom-sheet.yaml:7)',
+    ]);
+    expect(problems(file('    kind: DISCOUNT', `    amount: ${NEW_CUSTOMER}`))[0]).toMatch(/^`floors\[1\]\.kind` .*"DISCOUNT" \(floors\/cart-bottom-sheet\.yaml:10\)$/);
+  });
+
+  it('requires an amount except on a TEXT floor, which must not have one', () => {
+    expect(problems(file('    kind: INFO'))).toEqual(['`floors[1].kind` needs an `amount` expression, as every floor but a TEXT one shows an amount, but got: "INFO" (floors/cart-bottom-sheet.yaml:10)']);
+    expect(problems(file('    kind: TEXT', "    amount: 'money(1)'"))).toEqual(['`floors[1].amount` must be left out on a TEXT floor, which shows no amount, but got: "money(1)" (floors/cart-bottom-sheet.yaml:11)']);
+    expect(layout(file('    kind: TEXT', '    when: \'"new" in viewer.segments\'')).floors[1]?.builder.needs).toEqual([]);
+  });
+
+  it('stops the layout on a function floor expressions do not allow, and on one over the cost limit', () => {
+    expect(problems(file('    kind: TEXT', "    when: 'cart.userId.matches(\"^u\")'"))[0]).toMatch(/`floors\[1\]\.when` must only use what floor expressions allow; `matches\(\)` is not available in floor expressions/);
+    expect(problems(file('    kind: TEXT', "    when: 'cart.lines.exists(a, cart.lines.exists(b, a.title == b.title))'"))[0]).toMatch(/`floors\[1\]\.when` must cost at most 200000 steps .*, but is estimated at \d+/);
+  });
+});
+
+describe('the JSON Schema of floors/*.yaml', () => {
+  const locales = loadServiceConfig({ dir: join(ROOT, 'config'), env: {} }).floors.locales;
+
+  it('is committed as the loader\'s schema generates it (run `npm run -s floors:schema` after changing it)', () => {
+    expect(readFileSync(join(ROOT, FLOORS_SCHEMA_FILE), 'utf8')).toBe(floorsSchemaText(locales));
+  });
+
+  it('is referenced from every shipped floors file', () => {
+    for (const scene of ['cart-bottom-sheet', 'checkout-summary']) {
+      const first = readFileSync(join(ROOT, 'floors', `${scene}.yaml`), 'utf8').split('\n')[0];
+      expect(first).toBe(`# yaml-language-server: $schema=../${FLOORS_SCHEMA_FILE}`);
+    }
+  });
+
+  it('describes the expression keys and lists the kinds', () => {
+    const schema = JSON.parse(floorsSchemaText(locales)) as { properties: { floors: { items: { properties: Record<string, { enum?: string[]; description?: string }> } } } };
+    const floor = schema.properties.floors.items.properties;
+    expect(floor.kind?.enum).toEqual(['GOODS', 'DEDUCTION', 'CHARGE', 'PAYABLE', 'INFO', 'TEXT']);
+    for (const key of ['builder', 'amount', 'when', 'vars']) expect(floor[key]?.description, key).toBeTruthy();
+  });
+});
