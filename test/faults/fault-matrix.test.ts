@@ -17,8 +17,11 @@ const QUERY = /* GraphQL */ `
     }
   }
 `;
-/** The named fixtures and two generated carts (one of a PLUS member). */
-const USERS = [...FIXTURE_USER_IDS, 'gen-matrix-1', 'plus-matrix-2'];
+/**
+ * The named fixtures (u-new among them: a new customer, whose 新人立减 row is an expression
+ * floor) and three generated carts (a PLUS member's, a new customer's).
+ */
+const USERS = [...FIXTURE_USER_IDS, 'gen-matrix-1', 'plus-matrix-2', 'new-matrix-3'];
 const MODES = ['latency:20', 'error:503', 'hang', 'malformed', 'reset'];
 const SCENES = ['cart-bottom-sheet', 'checkout-summary'];
 

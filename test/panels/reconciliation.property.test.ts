@@ -3,7 +3,8 @@
  * settlement could send, not only the demo's: any ISO 4217 currency, amounts up to 2^53 − 1,
  * several discounts of one kind, quotes that do not add up or price other lines, answers in
  * another currency, and each single-upstream failure. The answers go through the real
- * RequestScope (its cross-checks), the real renderer and the shipped layouts of both scenes.
+ * RequestScope (its cross-checks), the real renderer and the shipped layouts of both scenes —
+ * the expression floor (new-customer) among them.
  */
 import { data as iso4217 } from 'currency-codes';
 import fc from 'fast-check';
@@ -25,7 +26,8 @@ import { invariantProblems } from '../support/panel-invariant.ts';
 const LOCALES = ['zh-CN', 'en'];
 const SCENES = ['cart-bottom-sheet', 'checkout-summary'];
 const MAX = Number.MAX_SAFE_INTEGER;
-const KINDS: readonly DiscountKind[] = ['instant', 'full-reduction', 'coupon', 'plus95'];
+// new-customer is shown by an expression floor (CEL, floors/*.yaml), the others by builders.
+const KINDS: readonly DiscountKind[] = ['instant', 'full-reduction', 'coupon', 'plus95', 'new-customer'];
 const CURRENCIES = [...new Set(iso4217.map((c) => c.code))].filter(isKnownCurrency);
 
 const renderer = new PanelRenderer({
@@ -221,6 +223,14 @@ describe('every generated panel adds up, or is degraded with a reason', () => {
             expect(panel.floors.some((f) => f.kind === 'PAYABLE')).toBe(false);
           } else if (c.flaw === 'none' && !c.promotionOtherCurrency) {
             expect(panel.degraded, JSON.stringify(panel)).toBe(false);
+          }
+          // The expression floor shows settlement's new-customer deductions exactly, whenever settlement answered soundly.
+          if (c.flaw === 'none' && c.fault?.upstream !== 'settlement' && c.fault?.upstream !== 'cart') {
+            const quote = await data.quote();
+            const expected = -quote.discounts.filter((d) => d.kind === 'new-customer').reduce((total, d) => total + d.amount.minor, 0);
+            const row = panel.floors.find((f) => f.code === 'new-customer');
+            if (expected === 0) expect(row).toBeUndefined();
+            else expect(row?.amount, JSON.stringify(panel)).toEqual({ minor: expected, currency: c.currency });
           }
         }
       }),
