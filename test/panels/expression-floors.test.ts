@@ -1,0 +1,71 @@
+/**
+ * An expression floor that fails at run time, through the real renderer: only that floor is
+ * dropped (the panel degraded BUILDER_FAILED), the failure is logged once per expression per
+ * minute, and counted in floorplan_expression_failures_total.
+ */
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { defaultBuilders } from '../../src/floors/builders/index.ts';
+import { createBuilderRegistry } from '../../src/floors/registry.ts';
+import { compileFloorsFile, type CompiledLayout } from '../../src/layouts/compile.ts';
+import { createMetrics } from '../../src/observability/metrics.ts';
+import { PanelRenderer } from '../../src/panels/renderer.ts';
+import { fakePanelData } from '../floors/builders/fixtures.ts';
+
+const SOURCE = [
+  'scene: cart-bottom-sheet',
+  'floors:',
+  '  - code: spze',
+  '    builder: spze',
+  '    name: { zh-CN: 商品总额, en: Goods total }',
+  '    sort: 10',
+  '  - code: wrong-sign',
+  '    kind: DEDUCTION',
+  "    amount: 'sum(quote.discounts.map(d, d.amount))'", // positive: a deduction must be negative
+  '    name: { zh-CN: 优惠, en: Discounts }',
+  '    sort: 20',
+  '  - code: payable',
+  '    builder: payable',
+  '    name: { zh-CN: 合计, en: Total }',
+  '    sort: 90',
+].join('\n');
+
+function layout(): CompiledLayout {
+  const result = compileFloorsFile('floors/cart-bottom-sheet.yaml', SOURCE, createBuilderRegistry(defaultBuilders), ['zh-CN', 'en']);
+  if (result.layout === undefined) throw new Error(result.problems.map((p) => p.message).join('\n'));
+  return result.layout;
+}
+
+describe('an expression floor failing at run time', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('drops only that floor, logs once per expression per minute, and is counted', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-12-01T12:00:00Z'));
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'error' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) }));
+    const metrics = createMetrics();
+    const compiled = layout();
+    const renderer = new PanelRenderer({ layouts: () => new Map([['cart-bottom-sheet', compiled]]), logger, hooks: { panelDidRender: (panel, outcomes) => metrics.panelRendered(panel, outcomes) } });
+    const render = () => renderer.renderExplained({ scene: 'cart-bottom-sheet', data: fakePanelData().data, viewer: { segments: [], platform: 'ios', locale: 'en', appVersion: null } });
+
+    const { panel, outcomes } = await render();
+    expect(panel.floors.map((f) => f.code)).toEqual(['spze', 'other-discounts', 'payable']);
+    expect(panel.degradedReasons).toEqual(['PARTIAL_BREAKDOWN', 'BUILDER_FAILED']);
+    expect(outcomes.find((o) => o.code === 'wrong-sign')).toMatchObject({ status: 'builder-failed', error: expect.stringMatching(/^FLOORPLAN_ERR_EXPRESSION_FAILED: expression `sum\(quote\.discounts\.map\(d, d\.amount\)\)` \(amount\) failed: a DEDUCTION amount must be zero or negative/) });
+
+    await render();
+    vi.setSystemTime(new Date('2026-12-01T12:00:59Z'));
+    await render();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ code: 'FLOORPLAN_ERR_EXPRESSION_FAILED', scene: 'cart-bottom-sheet', floor: 'wrong-sign', expression: 'sum(quote.discounts.map(d, d.amount))', where: 'amount' });
+    vi.setSystemTime(new Date('2026-12-01T12:01:01Z'));
+    await render();
+    expect(lines).toHaveLength(2);
+
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('floorplan_expression_failures_total{scene="cart-bottom-sheet",floor="wrong-sign"} 4');
+    expect(text).toContain('floorplan_floors_dropped_total{scene="cart-bottom-sheet",floor="wrong-sign",reason="expression"} 4');
+  });
+});
