@@ -20,7 +20,7 @@ const QUERY = /* GraphQL */ `
     }
   }
 `;
-type Panel = InvariantPanel & { readonly floors: ReadonlyArray<InvariantPanel['floors'][number] & { readonly name: string }> };
+type Panel = Omit<InvariantPanel, 'floors'> & { readonly floors: ReadonlyArray<InvariantPanel['floors'][number] & { readonly name: string }> };
 
 /** The shipped cart sheet without its new-customer floor (the default layout's), as it was before the example. */
 function withoutNewCustomer(shipped: string): string {

@@ -13,6 +13,7 @@ import type { FloorBuildContext, FloorBuilder, FloorDecorations, FloorKind, Temp
 import type { Money } from '../../money/money.ts';
 import { DATA_STRING_LENGTH, knownFields, knownVariables, LIST_BOUNDS, MESSAGE_TYPES, VARIABLES, type VariableName } from './domain.ts';
 import { ALLOWED_FUNCTIONS, celEnvironment } from './environment.ts';
+import { compileFastPath, type Roots } from './fast-path.ts';
 import { CelMoney, convertCart, convertLines, convertLoyalty, convertPromotion, convertQuote, convertViewer, type Converted } from './values.ts';
 
 /** The most an expression's source may hold, before it is even parsed. */
@@ -48,6 +49,31 @@ const ROLE_CONTRACT: Record<Role, string> = {
   var: 'must be a template value: an expression of type Money, int or string',
 };
 
+/** The domain values an expression reads, by variable (a Cart, the selected CartLines, a SettlementQuote…). */
+export type DomainRoots = Partial<Record<VariableName, unknown>>;
+
+const CONVERT: Record<VariableName, (value: never) => Converted> = {
+  cart: convertCart,
+  lines: convertLines,
+  promotion: convertPromotion,
+  quote: convertQuote,
+  loyalty: convertLoyalty,
+  viewer: convertViewer,
+};
+
+/** A cel-js result as a domain value: Money with a number of minor units, an int as a number. */
+function fromCel(value: unknown, expression: CompiledExpression): unknown {
+  if (value instanceof CelMoney) {
+    if (value.minor > MAX_SAFE || value.minor < -MAX_SAFE) throw expression.failed(`money beyond ±${Number.MAX_SAFE_INTEGER} minor units: ${value.minor}`);
+    return { minor: Number(value.minor), currency: value.currency };
+  }
+  if (typeof value === 'bigint') {
+    if (value > MAX_SAFE || value < -MAX_SAFE) throw expression.failed(`int beyond ±${Number.MAX_SAFE_INTEGER}: ${value}`);
+    return Number(value);
+  }
+  return value;
+}
+
 /** One checked, compiled expression. */
 export class CompiledExpression {
   constructor(
@@ -61,13 +87,30 @@ export class CompiledExpression {
     /** The lists it reads (`Quote.discounts`, `lines`): those longer than their bound stop it. */
     readonly lists: ReadonlySet<string>,
     readonly cost: number,
+    /** The closures of fast-path.ts, when they cover the expression; otherwise cel-js evaluates it. */
+    readonly fast: ((roots: Roots) => unknown) | undefined,
   ) {}
 
-  /** Evaluates with the converted roots it reads; every failure is a FLOORPLAN_ERR_EXPRESSION_FAILED. */
-  evaluate(roots: Partial<Record<VariableName, Converted>>): unknown {
+  /**
+   * Evaluates over the domain values it reads: Money as {minor, currency} ("" for the panel's
+   * currency), ints as numbers. Every failure is a FLOORPLAN_ERR_EXPRESSION_FAILED.
+   */
+  evaluate(roots: DomainRoots): unknown {
+    if (this.fast !== undefined) {
+      try {
+        return this.fast(roots);
+      } catch (error) {
+        throw this.failed(error instanceof Error ? error.message : String(error));
+      }
+    }
+    return this.evaluateWithCel(roots);
+  }
+
+  /** The cel-js path (also what the golden tests hold the fast path to). */
+  evaluateWithCel(roots: DomainRoots): unknown {
     const context: Record<string, unknown> = {};
     for (const name of this.reads) {
-      const root = roots[name] as Converted;
+      const root = CONVERT[name](roots[name] as never);
       if (root.oversized !== undefined) {
         for (const list of root.oversized) {
           if (this.lists.has(list)) throw this.failed(`cost limit: ${list} holds more than the ${String(LIST_BOUNDS[list])} entries its cost estimate assumed`);
@@ -75,11 +118,13 @@ export class CompiledExpression {
       }
       context[name] = root.value;
     }
+    let value: unknown;
     try {
-      return this.run(context);
+      value = this.run(context);
     } catch (error) {
       throw this.failed(error instanceof Error ? ((error as { summary?: string }).summary ?? error.message) : String(error));
     }
+    return fromCel(value, this);
   }
 
   failed(cause: string): FloorplanError {
@@ -299,7 +344,7 @@ export function compileExpression(source: string, where: string, role: Role): Co
   const expected = RESULT_TYPES[role];
   if (!expected.includes(checked.type)) return { problem: `${ROLE_CONTRACT[role]}; it is ${checked.type}` };
   const reads = (Object.keys(VARIABLES) as VariableName[]).filter((v) => analysis.reads.has(v));
-  return new CompiledExpression(source, where, checked.type, run, reads, analysis.lists, cost);
+  return new CompiledExpression(source, where, checked.type, run, reads, analysis.lists, cost, compileFastPath(run.ast));
 }
 
 /** The upstream each variable is read from; the viewer's comes with the request. */
@@ -314,45 +359,43 @@ function ordered(upstreams: Iterable<UpstreamName>): UpstreamName[] {
   return [...UPSTREAM_ORDER.filter((u) => set.has(u)), ...[...set].filter((u) => !UPSTREAM_ORDER.includes(u))];
 }
 
+/** One root's value, or the promise of it (the viewer's comes with the request). */
+function readRoot(name: VariableName, ctx: FloorBuildContext): unknown {
+  switch (name) {
+    case 'cart':
+      return ctx.data.cart();
+    case 'lines':
+      return ctx.data.selectedLines();
+    case 'promotion':
+      return ctx.data.promotion();
+    case 'quote':
+      return ctx.data.quote();
+    case 'loyalty':
+      return ctx.data.get('loyalty');
+    case 'viewer':
+      return ctx.viewer;
+  }
+}
+
 /** Reads the roots `reads` names, every upstream call started before the first is awaited. */
-async function readRoots(reads: readonly VariableName[], ctx: FloorBuildContext): Promise<Partial<Record<VariableName, Converted>>> {
-  const pending = reads.map((name): Promise<Converted> | Converted => {
-    switch (name) {
-      case 'cart':
-        return ctx.data.cart().then(convertCart);
-      case 'lines':
-        return ctx.data.selectedLines().then(convertLines);
-      case 'promotion':
-        return ctx.data.promotion().then(convertPromotion);
-      case 'quote':
-        return ctx.data.quote().then(convertQuote);
-      case 'loyalty':
-        return ctx.data.get('loyalty').then(convertLoyalty);
-      case 'viewer':
-        return convertViewer(ctx.viewer);
-    }
-  });
-  const roots: Partial<Record<VariableName, Converted>> = {};
+async function readRoots(reads: readonly VariableName[], ctx: FloorBuildContext): Promise<DomainRoots> {
+  const roots: DomainRoots = {};
+  const pending = reads.map((name) => readRoot(name, ctx));
   for (let i = 0; i < reads.length; i++) roots[reads[i] as VariableName] = await pending[i];
   return roots;
 }
 
-/** A CEL result as a template value: Money in the panel's currency, an int as a safe number, a string. */
-async function templateValue(value: unknown, expression: CompiledExpression, ctx: FloorBuildContext): Promise<TemplateValue> {
-  if (value instanceof CelMoney) return toMoney(value, expression, ctx);
-  if (typeof value === 'bigint') {
-    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < -BigInt(Number.MAX_SAFE_INTEGER)) throw expression.failed(`int beyond ±${Number.MAX_SAFE_INTEGER}: ${value}`);
-    return Number(value);
-  }
-  if (typeof value === 'string') return value;
+const isMoney = (value: unknown): value is Money => typeof value === 'object' && value !== null && 'minor' in value;
+
+/** An evaluated value as a template value (Money, an int, a string); Money in "" (the panel's currency) is left to {@link inPanelCurrency}. */
+function templateValue(value: unknown, expression: CompiledExpression): TemplateValue {
+  if (isMoney(value) || typeof value === 'number' || typeof value === 'string') return value;
   throw expression.failed(`gave ${typeof value}, not a template value`);
 }
 
-async function toMoney(value: CelMoney, expression: CompiledExpression, ctx: FloorBuildContext): Promise<Money> {
-  if (value.minor > BigInt(Number.MAX_SAFE_INTEGER) || value.minor < -BigInt(Number.MAX_SAFE_INTEGER)) throw expression.failed(`money beyond ±${Number.MAX_SAFE_INTEGER} minor units: ${value.minor}`);
-  // "" is the panel's currency: the cart's, which every other amount of the panel is checked against.
-  const currency = value.currency === '' ? (await ctx.data.cart()).currency : value.currency;
-  return { minor: Number(value.minor), currency };
+/** "" is the panel's currency: the cart's, which every other amount of the panel is checked against. */
+async function inPanelCurrency(value: Money, ctx: FloorBuildContext): Promise<Money> {
+  return { minor: value.minor, currency: (await ctx.data.cart()).currency };
 }
 
 const SIGN: Partial<Record<FloorKind, { readonly ok: (minor: number) => boolean; readonly rule: string }>> = {
@@ -402,9 +445,23 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
   const inlineReads = (Object.keys(VARIABLES) as VariableName[]).filter((v) => coreReads.has(v) || [...inline.values()].some((e) => e.reads.includes(v)));
   const templateVars = [...new Set([...(amount !== undefined ? ['amount'] : []), ...vars.keys()])];
   const sign = SIGN[spec.kind];
+  const single = inlineReads.length === 1 ? inlineReads[0] : undefined;
 
-  const evaluateVars = async (expressions: ReadonlyMap<string, CompiledExpression>, roots: Partial<Record<VariableName, Converted>>, ctx: FloorBuildContext, into: Record<string, TemplateValue>) => {
-    for (const [name, expression] of expressions) into[name] = await templateValue(expression.evaluate(roots), expression, ctx);
+  /**
+   * Evaluates `expressions` into `into`, synchronously; a Money in the panel's currency ("")
+   * needs the cart's currency, so those names are returned for the caller to await (rare).
+   */
+  const evaluateVars = (expressions: ReadonlyMap<string, CompiledExpression>, roots: DomainRoots, into: Record<string, TemplateValue>): string[] | undefined => {
+    let inPanel: string[] | undefined;
+    for (const [name, expression] of expressions) {
+      const value = templateValue(expression.evaluate(roots), expression);
+      into[name] = value;
+      if (isMoney(value) && value.currency === '') (inPanel ??= []).push(name);
+    }
+    return inPanel;
+  };
+  const settleCurrencies = async (names: readonly string[], into: Record<string, TemplateValue>, ctx: FloorBuildContext) => {
+    for (const name of names) into[name] = await inPanelCurrency(into[name] as Money, ctx);
   };
 
   let decorations: FloorDecorations | undefined;
@@ -416,7 +473,8 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
       async decorate(ctx: FloorBuildContext) {
         const roots = await readRoots(reads, ctx);
         const out: Record<string, TemplateValue> = {};
-        await evaluateVars(decorating, roots, ctx, out);
+        const inPanel = evaluateVars(decorating, roots, out);
+        if (inPanel !== undefined) await settleCurrencies(inPanel, out, ctx);
         return out;
       },
     });
@@ -429,16 +487,26 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
     needs: Object.freeze(ordered(coreUpstreams.size > 0 ? [...coreUpstreams, ...upstreamsOf(inlineReads)] : upstreamsOf(inlineReads))),
     templateVars: Object.freeze(templateVars),
     async build(ctx) {
-      const roots = await readRoots(inlineReads, ctx);
+      let roots: DomainRoots;
+      if (single !== undefined) {
+        // The usual floor reads one root: one await, no other promise.
+        roots = { [single]: await readRoot(single, ctx) };
+      } else {
+        roots = await readRoots(inlineReads, ctx);
+      }
       if (when !== undefined && when.evaluate(roots) !== true) return null;
       let money: Money | null = null;
       const out: Record<string, TemplateValue> = {};
       if (amount !== undefined) {
-        money = await toMoney(amount.evaluate(roots) as CelMoney, amount, ctx);
+        money = amount.evaluate(roots) as Money;
+        if (money.currency === '') money = await inPanelCurrency(money, ctx);
         if (sign !== undefined && !sign.ok(money.minor)) throw amount.failed(`${sign.rule}, but got ${money.minor}`);
         out.amount = money;
       }
-      await evaluateVars(inline, roots, ctx, out);
+      if (inline.size > 0) {
+        const inPanel = evaluateVars(inline, roots, out);
+        if (inPanel !== undefined) await settleCurrencies(inPanel, out, ctx);
+      }
       return { amount: money, vars: out };
     },
     ...(decorations === undefined ? {} : { decorations }),

@@ -8,23 +8,21 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, FloorplanError } from '../../../src/errors.ts';
-import { COST_LIMIT, CompiledExpression, compileExpression, MAX_EXPRESSION_LENGTH } from '../../../src/floors/expression/expression-floor.ts';
-import { convertCart, convertLines, convertPromotion, convertQuote, convertViewer, type Converted } from '../../../src/floors/expression/values.ts';
-import type { VariableName } from '../../../src/floors/expression/domain.ts';
+import { COST_LIMIT, CompiledExpression, compileExpression, MAX_EXPRESSION_LENGTH, type DomainRoots } from '../../../src/floors/expression/expression-floor.ts';
 import { cartFixture, cartLine, cny, promotionFixture, quoteFixture } from '../builders/fixtures.ts';
 
 /** Data at the bounds the cost estimate assumes: 500 cart lines with 256-character titles, 50 discounts, 200 coupons. */
-function largestData(): Partial<Record<VariableName, Converted>> {
+function largestData(): DomainRoots {
   const lines = Array.from({ length: 500 }, (_, i) => ({ ...cartLine(`sku-${i}`, 1, 100), title: 'x'.repeat(256) }));
   const cart = cartFixture({ lines });
   const discounts = Array.from({ length: 50 }, (_, i) => ({ kind: 'coupon' as const, amount: cny(1), sourceIds: Array.from({ length: 50 }, (_, j) => `c-${i}-${j}`) }));
   const coupons = Array.from({ length: 200 }, (_, i) => ({ id: `c-${i}`, title: 'y'.repeat(256), claimed: true, discount: cny(1), threshold: cny(0) }));
   return {
-    cart: convertCart(cart),
-    lines: convertLines(lines),
-    quote: convertQuote(quoteFixture({ discounts })),
-    promotion: convertPromotion(promotionFixture({ coupons })),
-    viewer: convertViewer({ segments: Array.from({ length: 32 }, (_, i) => `seg-${i}`), platform: 'ios' }),
+    cart,
+    lines,
+    quote: quoteFixture({ discounts }),
+    promotion: promotionFixture({ coupons }),
+    viewer: { segments: Array.from({ length: 32 }, (_, i) => `seg-${i}`), platform: 'ios' },
   };
 }
 const DATA = largestData();
@@ -35,14 +33,20 @@ function outcome(source: string): { loaded: false; problem: string } | { loaded:
     const compiled = compileExpression(source, 'fuzz', role);
     if (compiled instanceof CompiledExpression) {
       expect(compiled.cost).toBeLessThanOrEqual(COST_LIMIT);
-      try {
-        const value = compiled.evaluate(DATA);
-        return { loaded: true, ran: 'ok', size: typeof value === 'string' ? value.length : 0 };
-      } catch (error) {
-        expect(error).toBeInstanceOf(FloorplanError);
-        expect((error as FloorplanError).code).toBe(ErrorCode.EXPRESSION_FAILED);
-        return { loaded: true, ran: 'expression-failed', size: 0 };
-      }
+      const run = (path: () => unknown) => {
+        try {
+          const value = path();
+          return { loaded: true as const, ran: 'ok' as const, value, size: typeof value === 'string' ? value.length : 0 };
+        } catch (error) {
+          expect(error).toBeInstanceOf(FloorplanError);
+          expect((error as FloorplanError).code).toBe(ErrorCode.EXPRESSION_FAILED);
+          return { loaded: true as const, ran: 'expression-failed' as const, value: undefined, size: 0 };
+        }
+      };
+      const cel = run(() => compiled.evaluateWithCel(DATA));
+      // The fast path, when it covers the expression, answers as cel-js does (or fails as it does).
+      if (compiled.fast !== undefined) expect(run(() => compiled.evaluate(DATA)), source).toEqual(cel);
+      return { loaded: true, ran: cel.ran, size: cel.size };
     }
     // A wrong result type is a clear problem too, but try the other roles first.
     if (!compiled.problem.startsWith('must be ')) return { loaded: false, problem: compiled.problem };

@@ -8,60 +8,84 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileExpression, CompiledExpression } from '../../../src/floors/expression/expression-floor.ts';
 import { MONEY_FUNCTIONS } from '../../../src/floors/expression/environment.ts';
-import { CelMoney, convertQuote } from '../../../src/floors/expression/values.ts';
-import { cny, quoteFixture } from '../builders/fixtures.ts';
+import type { SettlementQuote } from '../../../src/floors/builder.ts';
+import { quoteFixture } from '../builders/fixtures.ts';
 
 /** goods ¥209.00; 立减 ¥5.00, 满减 ¥20.00, 券 ¥10.00 (2 coupons), 95折 ¥8.70; shipping ¥6.00; payable ¥171.30. */
-const QUOTE = convertQuote(quoteFixture());
+const QUOTE = quoteFixture();
 
-function evaluate(source: string): unknown {
-  const compiled = compileExpression(source, 'golden', 'var');
-  const when = compiled instanceof CompiledExpression ? compiled : compileExpression(source, 'golden', 'when');
-  if (!(when instanceof CompiledExpression)) throw new Error(`${source}: ${when.problem}`);
-  return when.evaluate({ quote: QUOTE });
+function compiled(source: string): CompiledExpression {
+  const asVar = compileExpression(source, 'golden', 'var');
+  const result = asVar instanceof CompiledExpression ? asVar : compileExpression(source, 'golden', 'when');
+  if (!(result instanceof CompiledExpression)) throw new Error(`${source}: ${result.problem}`);
+  return result;
 }
 
-const money = (minor: bigint, currency = 'CNY') => new CelMoney(minor, currency);
+/** Down both paths (cel-js, and the closures of fast-path.ts), which must agree to the last unit and message. */
+function evaluate(source: string, quote: SettlementQuote = QUOTE): unknown {
+  const expression = compiled(source);
+  expect(expression.fast, `${source} takes the fast path`).toBeDefined();
+  let cel: unknown;
+  let celError: string | undefined;
+  try {
+    cel = expression.evaluateWithCel({ quote });
+  } catch (error) {
+    celError = (error as Error).message;
+  }
+  let fast: unknown;
+  let fastError: string | undefined;
+  try {
+    fast = expression.evaluate({ quote });
+  } catch (error) {
+    fastError = (error as Error).message;
+  }
+  expect(fastError, source).toBe(celError);
+  if (celError !== undefined) throw new Error(celError);
+  expect(fast, source).toEqual(cel);
+  return cel;
+}
+
+const money = (minor: number, currency = 'CNY') => ({ minor, currency });
 
 /** Per signature: expression → exact result (CelMoney, BigInt, bool). */
 const GOLDEN: Record<string, ReadonlyArray<readonly [string, unknown]>> = {
   'sum(list<Money>): Money': [
-    ['sum(quote.discounts.map(d, d.amount))', money(4370n)],
-    ['sum(quote.discounts.filter(d, d.kind == "coupon").map(d, d.amount))', money(1000n)],
-    ['sum(quote.discounts.filter(d, d.kind == "new-customer").map(d, d.amount))', money(0n, '')],
-    ['sum([quote.shipping, quote.shipping, quote.shipping])', money(1800n)],
+    ['sum(quote.discounts.map(d, d.amount))', money(4370)],
+    ['sum(quote.discounts.filter(d, d.kind == "coupon").map(d, d.amount))', money(1000)],
+    ['sum(quote.discounts.filter(d, d.kind == "new-customer").map(d, d.amount))', money(0, '')],
+    ['sum([quote.shipping, quote.shipping, quote.shipping])', money(1800)],
   ],
   'sum(list<int>): int': [
-    ['sum(quote.discounts.filter(d, d.kind == "coupon").map(d, d.sourceIds.size()))', 2n],
-    ['sum(quote.discounts.map(d, d.sourceIds.size()))', 4n],
-    ['sum(quote.lines.map(l, l.quantity))', 3n],
+    ['sum(quote.discounts.filter(d, d.kind == "coupon").map(d, d.sourceIds.size()))', 2],
+    ['sum(quote.discounts.map(d, d.sourceIds.size()))', 4],
+    ['sum(quote.lines.map(l, l.quantity))', 3],
   ],
   'min(Money, Money): Money': [
-    ['min(quote.goodsTotal, money(5000))', money(5000n, 'CNY')],
-    ['min(quote.shipping, quote.payable)', money(600n)],
-    ['min(quote.shipping, quote.shipping)', money(600n)],
+    ['min(quote.goodsTotal, money(5000))', money(5000, 'CNY')],
+    ['min(quote.shipping, quote.payable)', money(600)],
+    ['min(quote.shipping, quote.shipping)', money(600)],
   ],
   'abs(Money): Money': [
-    ['abs(quote.payable - quote.goodsTotal)', money(3770n)],
-    ['abs(quote.shipping)', money(600n)],
-    ['abs(-money(0))', money(0n, '')],
+    ['abs(quote.payable - quote.goodsTotal)', money(3770)],
+    ['abs(quote.shipping)', money(600)],
+    ['abs(-money(0))', money(0, '')],
   ],
   'money(int): Money': [
-    ['money(500)', money(500n, '')],
-    ['money(500) + quote.shipping', money(1100n)],
-    ['money(-9007199254740991)', money(-9_007_199_254_740_991n, '')],
+    ['money(500)', money(500, '')],
+    ['money(500) + quote.shipping', money(1100)],
+    ['money(-9007199254740991)', money(-9_007_199_254_740_991, '')],
   ],
   'Money + Money': [
-    ['quote.goodsTotal + quote.shipping', money(21_500n)],
-    ['money(1) + money(2)', money(3n, '')],
+    ['quote.goodsTotal + quote.shipping', money(21_500)],
+    ['money(1) + money(2)', money(3, '')],
   ],
   'Money - Money': [
-    ['quote.goodsTotal - quote.payable', money(3770n)],
-    ['quote.shipping - quote.goodsTotal', money(-20_300n)],
+    ['quote.goodsTotal - quote.payable', money(3770)],
+    ['quote.shipping - quote.goodsTotal', money(-20_300)],
   ],
   '-Money': [
-    ['-sum(quote.discounts.filter(d, d.kind == "instant").map(d, d.amount))', money(-500n)],
-    ['-(-quote.shipping)', money(600n)],
+    ['-sum(quote.discounts.filter(d, d.kind == "instant").map(d, d.amount))', money(-500)],
+    ['-(-quote.shipping)', money(600)],
   ],
   'Money == Money': [
     ['quote.payable + sum(quote.discounts.map(d, d.amount)) - quote.shipping == quote.goodsTotal', true],
@@ -87,7 +111,7 @@ describe('Floorplan money functions: golden results', () => {
 
   it('keeps money exact at the edge: beyond 2^53 − 1 is an error, never a rounded number', () => {
     expect(() => evaluate('money(9007199254740991) + money(1)')).toThrow(/money beyond/);
-    expect(evaluate('money(9007199254740991) - money(1)')).toEqual(money(9_007_199_254_740_990n, ''));
+    expect(evaluate('money(9007199254740991) - money(1)')).toEqual(money(9_007_199_254_740_990, ''));
   });
 
   it('has a golden case for every documented function', () => {
@@ -99,10 +123,10 @@ describe('Floorplan money functions: golden results', () => {
     expect(MONEY_FUNCTIONS.filter((f) => !docs.includes(`\`${f.signature}\``)).map((f) => f.signature)).toEqual([]);
   });
 
-  it('compares amounts of one currency only', () => {
-    expect(cny(1)).toEqual({ minor: 1, currency: 'CNY' });
-    const usd = convertQuote(quoteFixture({ shipping: { minor: 100, currency: 'USD' } }));
-    const compiled = compileExpression('quote.shipping < quote.payable', 'golden', 'when') as CompiledExpression;
-    expect(() => compiled.evaluate({ quote: usd })).toThrow(/two currencies: USD and CNY/);
+  it('compares and adds amounts of one currency only', () => {
+    const usd = quoteFixture({ shipping: { minor: 100, currency: 'USD' } });
+    expect(() => evaluate('quote.shipping < quote.payable', usd)).toThrow(/two currencies: USD and CNY/);
+    expect(() => evaluate('quote.goodsTotal + quote.shipping', usd)).toThrow(/two currencies: CNY and USD/);
+    expect(() => evaluate('sum([quote.goodsTotal, quote.shipping])', usd)).toThrow(/two currencies/);
   });
 });
