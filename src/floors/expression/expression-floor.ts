@@ -496,12 +496,14 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
       }
       if (when !== undefined && when.evaluate(roots) !== true) return null;
       let money: Money | null = null;
-      const out: Record<string, TemplateValue> = {};
+      let out: Record<string, TemplateValue>;
       if (amount !== undefined) {
         money = amount.evaluate(roots) as Money;
         if (money.currency === '') money = await inPanelCurrency(money, ctx);
         if (sign !== undefined && !sign.ok(money.minor)) throw amount.failed(`${sign.rule}, but got ${money.minor}`);
-        out.amount = money;
+        out = { amount: money };
+      } else {
+        out = {};
       }
       if (inline.size > 0) {
         const inPanel = evaluateVars(inline, roots, out);

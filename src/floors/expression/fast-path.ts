@@ -13,10 +13,12 @@ import { LIST_BOUNDS, VARIABLES } from './domain.ts';
 export type Roots = Readonly<Record<string, unknown>>;
 /** Iteration variables by slot, the roots by name. */
 interface Frame {
-  readonly roots: Roots;
+  roots: Roots;
   readonly slots: unknown[];
 }
 type Fn = (frame: Frame) => unknown;
+
+const NO_ROOTS: Roots = Object.freeze({});
 
 /** Thrown by a closure: the expression's failure (the caller turns it into FLOORPLAN_ERR_EXPRESSION_FAILED). */
 export class FastPathError extends Error {}
@@ -408,6 +410,15 @@ export function compileFastPath(ast: unknown): ((roots: Roots) => unknown) | und
     if (error instanceof Unsupported) return undefined;
     throw error;
   }
-  const slots = compiler.slots;
-  return (roots) => fn({ roots, slots: slots === 0 ? [] : new Array<unknown>(slots) });
+  // Evaluation is synchronous, so one frame per expression is enough; it lets go of the data after.
+  const frame: { roots: Roots; slots: unknown[] } = { roots: NO_ROOTS, slots: new Array<unknown>(compiler.slots) };
+  return (roots) => {
+    frame.roots = roots;
+    try {
+      return fn(frame);
+    } finally {
+      frame.roots = NO_ROOTS;
+      frame.slots.fill(undefined);
+    }
+  };
 }
