@@ -33,6 +33,8 @@ interface Node {
 class Unsupported extends Error {}
 
 const MAX = Number.MAX_SAFE_INTEGER;
+/** Fields the domain may leave null (values.ts leaves them out of the CEL value): every other field is always set. */
+const OPTIONAL_FIELDS: ReadonlySet<string> = new Set(['Membership.plus95QuotaRemaining']);
 
 function exact(minor: number): number {
   if (!Number.isSafeInteger(minor)) throw new FastPathError(`money beyond ±${MAX} minor units: ${minor}`);
@@ -84,6 +86,14 @@ class Compiler {
         const [left, field] = node.args as [Node, string];
         const object = this.compile(left, scope);
         const key = `${typeOf(left)}.${field}`;
+        if (OPTIONAL_FIELDS.has(key)) {
+          // Absent (a non-member's quota): reading it is an error, as in cel-js; has() tells first.
+          return (f) => {
+            const value = (object(f) as Record<string, unknown>)[field];
+            if (value == null) throw new FastPathError(`No such key: ${field}`);
+            return value;
+          };
+        }
         const bound = listBound(key);
         return bound === undefined
           ? (f) => (object(f) as Record<string, unknown>)[field]
