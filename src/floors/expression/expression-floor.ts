@@ -4,14 +4,15 @@
  * once, when the layout is loaded, hot-reloaded, checked or published: each expression is
  * parsed, type-checked against domain.ts, checked against an allowlist of functions and a
  * cost limit, and its result type checked (an amount must be Money). What it reads decides
- * which upstreams it needs. The result is an ordinary {@link FloorBuilder}: the renderer
- * builds, degrades and reconciles it like any other.
+ * which upstreams it needs; then it is compiled to closures (fast-path.ts) when it can be.
+ * The result is an ordinary {@link FloorBuilder}: the renderer builds, degrades and reconciles
+ * it like any other.
  */
 import type { ParseResult } from '@marcbachmann/cel-js';
 import { ErrorCode, FloorplanError } from '../../errors.ts';
 import type { FloorBuildContext, FloorBuilder, FloorDecorations, FloorKind, TemplateValue, UpstreamName } from '../builder.ts';
 import type { Money } from '../../money/money.ts';
-import { DATA_STRING_LENGTH, knownFields, knownVariables, LIST_BOUNDS, MESSAGE_TYPES, VARIABLES, type VariableName } from './domain.ts';
+import { DATA_STRING_LENGTH, knownFields, knownVariables, LIST_BOUNDS, VARIABLES, type VariableName } from './domain.ts';
 import { ALLOWED_FUNCTIONS, celEnvironment } from './environment.ts';
 import { compileFastPath, type Roots } from './fast-path.ts';
 import { CelMoney, convertCart, convertLines, convertLoyalty, convertPromotion, convertQuote, convertViewer, type Converted } from './values.ts';
@@ -515,6 +516,3 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
   };
   return { builder: Object.freeze(builder), problems: [] };
 }
-
-/** The message types and their fields, for docs and the JSON Schema's descriptions. */
-export const EXPRESSION_DOMAIN = { types: MESSAGE_TYPES, variables: VARIABLES } as const;
