@@ -32,6 +32,7 @@ describe('FlagService in local mode (no Unleash URL)', () => {
     expect(service.flagNames()).toEqual([
       'floor.free-shipping-notice',
       'floor.loyalty-points',
+      'floor.new-customer',
       'floor.plus-rebate',
       'floorplan.kill.cart',
       'floorplan.kill.loyalty',
@@ -47,6 +48,7 @@ describe('FlagService in local mode (no Unleash URL)', () => {
       expect(flags.isEnabled('floorplan.kill.settlement')).toBe(false);
       expect(flags.isEnabled('floor.plus-rebate')).toBe(true);
       expect(flags.isEnabled('floor.free-shipping-notice')).toBe(true);
+      expect(flags.isEnabled('floor.new-customer')).toBe(true);
       expect(flags.isEnabled('floorplan.kill.loyalty')).toBe(false);
       expect(flags.isEnabled('floor.loyalty-points')).toBe(false);
       expect(flags.variant('layout.cart-bottom-sheet')).toEqual({ name: 'default', enabled: true });

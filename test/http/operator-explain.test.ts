@@ -25,7 +25,7 @@ const SESSION_ROLLOUT = exportFile([
   },
   ...['cart', 'promotion', 'settlement', 'loyalty'].map((u) => ({ name: `floorplan.kill.${u}`, enabled: false, type: 'kill-switch', strategies: [{ name: 'default' }] })),
   // Every flag the shipped floors name must exist (checked at load); these stay off.
-  ...['layout.cart-bottom-sheet', 'floor.free-shipping-notice', 'floor.loyalty-points'].map((name) => ({ name, enabled: false, strategies: [{ name: 'default' }] })),
+  ...['layout.cart-bottom-sheet', 'floor.free-shipping-notice', 'floor.loyalty-points', 'floor.new-customer'].map((name) => ({ name, enabled: false, strategies: [{ name: 'default' }] })),
 ]);
 
 const SESSIONS = Array.from({ length: 16 }, (_, i) => `c2Vzc2lvbi0${i}:tab/${i}+x==`);

@@ -215,7 +215,7 @@ describe('operators: flags, kill switches, variants, hot reload, preview, decisi
       panels: [{ scene: 'cart-bottom-sheet', layoutVersion: '2026-11-21.1', degraded: false }],
     });
     const flags = (records[0]!.flags as Array<{ flag: string; enabled: boolean }>).map((d) => d.flag).sort();
-    expect(flags).toEqual(['floor.loyalty-points', 'floor.plus-rebate', 'floorplan.kill.cart', 'floorplan.kill.promotion', 'floorplan.kill.settlement', 'layout.cart-bottom-sheet']);
+    expect(flags).toEqual(['floor.loyalty-points', 'floor.new-customer', 'floor.plus-rebate', 'floorplan.kill.cart', 'floorplan.kill.promotion', 'floorplan.kill.settlement', 'layout.cart-bottom-sheet']);
   });
 
   describe('POST /admin/preview', () => {
@@ -242,8 +242,10 @@ describe('operators: flags, kill switches, variants, hot reload, preview, decisi
         panel: Array<{ code: string; name: string }>;
       };
       const byCode = Object.fromEntries(body.floors.map((f) => [f.code, f]));
-      expect(body.floors.map((f) => f.code)).toEqual(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'plus-rebate', 'loyalty-points', 'payable']);
+      expect(body.floors.map((f) => f.code)).toEqual(['spze', 'lj', 'mj', 'coupon', 'new-customer', 'plus95', 'shipping', 'plus-rebate', 'loyalty-points', 'payable']);
       expect(byCode.spze).toMatchObject({ shown: true, status: 'shown' });
+      // The expression floor: u-basic is no new customer, so settlement sent no new-customer discount.
+      expect(byCode['new-customer']).toMatchObject({ shown: false, status: 'zero' });
       expect(byCode.mj).toMatchObject({ shown: false, status: 'zero' });
       expect(byCode.plus95).toMatchObject({ shown: false, status: 'empty' });
       expect(byCode['plus-rebate']).toMatchObject({ shown: false, status: 'flag-off', flag: { enabled: false, reason: 'disabled-in-environment' } });
