@@ -6,6 +6,13 @@ import { signDemoToken } from '../../src/viewer/demo-token.ts';
 import { PANEL_QUERY, type PanelResult } from '../support/harness.ts';
 import { freePort, npmStartEnv } from '../support/processes.ts';
 
+/**
+ * How long `npm start` may take to serve, in 100 ms polls. A wait, not a speed assertion: tsx
+ * compiles src/ at start, which takes ~3 s on a quiet machine and 10–20 s on a loaded one.
+ */
+const STARTUP_POLLS = 450;
+const PROCESS_TEST_TIMEOUT_MS = 60_000;
+
 describe('npm start as a process', () => {
   it('serves the demo on embedded defaults and drains an in-flight request on SIGTERM, exiting 0', async () => {
     const [port, demoPort] = [await freePort(), await freePort()];
@@ -17,7 +24,7 @@ describe('npm start as a process', () => {
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
-      for (let i = 0; i < 100 && !output.includes('serving GraphQL at'); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < STARTUP_POLLS && !output.includes('serving GraphQL at'); i++) await new Promise((r) => setTimeout(r, 100));
       expect(output).toContain(`serving GraphQL at http://127.0.0.1:${port}/graphql`);
 
       const token = await signDemoToken(loadServiceConfig({ env: {} }).auth, { userId: 'u1001' });
@@ -42,7 +49,7 @@ describe('npm start as a process', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('exits 0 promptly on SIGTERM when idle', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -52,7 +59,7 @@ describe('npm start as a process', () => {
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
-      for (let i = 0; i < 100 && !output.includes('serving GraphQL at'); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < STARTUP_POLLS && !output.includes('serving GraphQL at'); i++) await new Promise((r) => setTimeout(r, 100));
       child.kill('SIGTERM');
       const exited = once(child, 'exit') as Promise<[number | null]>;
       const timedOut = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 8000));
@@ -62,7 +69,7 @@ describe('npm start as a process', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('refuses to start on a broken floors file, naming the file and line', async () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');
@@ -80,5 +87,5 @@ describe('npm start as a process', () => {
     expect(code).toBe(1);
     expect(stderr).toContain('`floors[0].builder` must name a known builder (coupon, lj, loyalty-points, mj, notice, payable, plus-rebate, plus95, shipping, spze, spze-cart), but got: "spzee"');
     expect(stderr).toMatch(/cart-bottom-sheet\.yaml:4\)/);
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 });
