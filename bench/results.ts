@@ -3,6 +3,7 @@
  * pass/miss, never asserted), and the Markdown table written into BENCHMARKS.md.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { PEERS, peersSection, peerTargets, soakSlopeTarget, type PeerName, type PeersPhase } from './peers.ts';
 import type { UpstreamParseRow } from './upstream-parse.ts';
 
 export type Upstream = 'cart' | 'promotion' | 'settlement';
@@ -284,16 +285,19 @@ export interface Target {
   readonly pass: boolean | null;
 }
 
-export type BaselineName = 'rawHttp' | 'apolloStandalone' | 'mercuriusJit' | 'upstreamFloor';
+export type BaselineName = 'rawHttp' | 'apolloStandalone' | 'mercuriusJit' | 'upstreamFloor' | PeerName;
 /**
  * (a)–(c) answer from memory; (d) is a reference, not a peer: the same three upstream calls
  * Floorplan makes, and nothing else — the least a server answering from these upstreams spends.
+ * (e) and (f) are the peers: what a cart team would hand-write instead of Floorplan, answering
+ * the same panel from the same upstreams (bench/peers.ts). `upstreams`: it calls the demo upstreams.
  */
-export const BASELINES: ReadonlyArray<{ readonly key: BaselineName; readonly label: string; readonly letter: string }> = [
-  { key: 'rawHttp', label: 'raw node:http, precomputed JSON', letter: 'a' },
-  { key: 'apolloStandalone', label: 'Apollo Server 5 standalone, static resolvers', letter: 'b' },
-  { key: 'mercuriusJit', label: 'Mercurius + graphql-jit, static resolvers', letter: 'c' },
-  { key: 'upstreamFloor', label: 'upstream floor: raw node:http + the same 3 upstream calls (undici), precomputed JSON', letter: 'd' },
+export const BASELINES: ReadonlyArray<{ readonly key: BaselineName; readonly label: string; readonly letter: string; readonly script: string; readonly upstreams: boolean }> = [
+  { key: 'rawHttp', label: 'raw node:http, precomputed JSON', letter: 'a', script: 'raw-http', upstreams: false },
+  { key: 'apolloStandalone', label: 'Apollo Server 5 standalone, static resolvers', letter: 'b', script: 'apollo-standalone', upstreams: false },
+  { key: 'mercuriusJit', label: 'Mercurius + graphql-jit, static resolvers', letter: 'c', script: 'mercurius-jit', upstreams: false },
+  { key: 'upstreamFloor', label: 'upstream floor: raw node:http + the same 3 upstream calls (undici), precomputed JSON', letter: 'd', script: 'upstream-floor', upstreams: true },
+  ...PEERS.map((p) => ({ ...p, upstreams: true })),
 ];
 
 export interface BenchResults {
@@ -330,7 +334,8 @@ export interface BenchResults {
   readonly cpuRounds: ReadonlyArray<Readonly<Record<string, number>>>;
   /** req/s of floors-6 and floors-30 in each interleaved round (their rows' req/s and CPU pool all rounds). */
   readonly scalingRounds?: ReadonlyArray<Readonly<Record<string, number>>>;
-  readonly servers: { readonly floorplan: FloorplanRow } & Readonly<Record<BaselineName, ServerRow>>;
+  /** The peers' rows are absent in results written before them. */
+  readonly servers: { readonly floorplan: FloorplanRow } & Readonly<Record<Exclude<BaselineName, PeerName>, ServerRow>> & Partial<Readonly<Record<PeerName, ServerRow>>>;
   /**
    * What the known-operations fast path saves: Floorplan's CPU µs/req with it (as served) and
    * with `server.fastPath: false` (Apollo's pipeline for every request), from the same
@@ -338,7 +343,9 @@ export interface BenchResults {
    */
   readonly fastPath?: { readonly cpuUsPerReq: number; readonly apolloOnlyCpuUsPerReq: number };
   /** Floorplan ÷ baseline, per metric. */
-  readonly ratios: Readonly<Record<BaselineName, { readonly rps: number; readonly cpuUsPerReq: number; readonly p50Ms: number; readonly p99Ms: number; readonly rssMb: number }>>;
+  readonly ratios: Readonly<Partial<Record<BaselineName, { readonly rps: number; readonly cpuUsPerReq: number; readonly p50Ms: number; readonly p99Ms: number; readonly rssMb: number }>>>;
+  /** The peers answered byte-identical floors to Floorplan's for these users (checked before measuring). Absent in results written before the peers. */
+  readonly peers?: PeersPhase;
   readonly latency: LatencyPhase;
   readonly scaling: readonly ScalingRow[];
   /** Floorplan past saturation. Absent in results written before overload rows. */
@@ -507,6 +514,7 @@ export function evaluateTargets(results: Omit<BenchResults, 'targets'>): Target[
       pass: rss <= 200,
     },
   ];
+  targets.push(...peerTargets(results));
   targets.push(...overloadTargets(results.overload));
   targets.push(...frozenUpstreamTargets(results.frozenUpstream));
   targets.push(upstreamParseTarget(results.upstreamParse));
@@ -517,6 +525,7 @@ export function evaluateTargets(results: Omit<BenchResults, 'targets'>): Target[
     actual: soak ? `${fixed(soak.earlyMedianMb, 1)} → ${fixed(soak.lateMedianMb, 1)} MB (${fixed(soak.changePercent, 1)} %) over ${soak.seconds} s` : 'not run (npm run bench -- --soak)',
     pass: soak ? soak.flat : null,
   });
+  targets.push(soakSlopeTarget(soak));
   return targets;
 }
 
@@ -544,7 +553,8 @@ function cpuRoundsLine(results: BenchResults): string[] {
     rounds.map((r) => `${fixed((r['floorplan'] ?? Number.NaN) / (r[base] ?? Number.NaN), 2)}×`).join(', ');
   return [
     `CPU µs/req: every server's CPU time over its requests, pooled from ${rounds.length} interleaved rounds (round-robin, ${results.method.cpuRoundSeconds} s per server per round). ` +
-      `Floorplan ÷ (b) per round: ${per('apolloStandalone')}; Floorplan ÷ (d) per round: ${per('upstreamFloor')}.`,
+      `Floorplan ÷ (b) per round: ${per('apolloStandalone')}; Floorplan ÷ (d) per round: ${per('upstreamFloor')}` +
+      (rounds.some((r) => r['apolloPeer'] !== undefined) ? `; Floorplan ÷ (e) per round: ${per('apolloPeer')}; Floorplan ÷ (f) per round: ${per('mercuriusPeer')}.` : '.'),
   ];
 }
 
@@ -578,16 +588,20 @@ export function renderMarkdown(results: BenchResults): string {
       .map(([name, version]) => `${name} ${version}`)
       .join(', ')}.`,
     '',
-    '### The same panel, five servers',
+    `### The same panel, ${BASELINES.filter((b) => results.servers[b.key] !== undefined).length + 1} servers`,
     '',
     row(['server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'RSS MB']),
     row(['---', '---:', '---:', '---:', '---:', '---:']),
     row(['**Floorplan** (3 upstream calls, auth, 7 floors)', ...serverCells(results.servers.floorplan)]),
   );
-  for (const b of BASELINES) out.push(row([`(${b.letter}) ${b.label}`, ...serverCells(results.servers[b.key])]));
+  for (const b of BASELINES) {
+    const measured = results.servers[b.key];
+    if (measured !== undefined) out.push(row([`(${b.letter}) ${b.label}`, ...serverCells(measured)]));
+  }
   out.push('', row(['Floorplan ÷', 'req/s', 'p50', 'p99', 'CPU µs/req', 'RSS']), row(['---', '---:', '---:', '---:', '---:', '---:']));
   for (const b of BASELINES) {
     const r = results.ratios[b.key];
+    if (r === undefined) continue;
     out.push(row([`(${b.letter})`, ...[r.rps, r.p50Ms, r.p99Ms, r.cpuUsPerReq, r.rssMb].map((v) => `${fixed(v, 2)}×`)]));
   }
   const fp = results.servers.floorplan;
@@ -606,6 +620,8 @@ export function renderMarkdown(results: BenchResults): string {
         `it saves ${fixed((1 - cpuUsPerReq / apolloOnlyCpuUsPerReq) * 100, 0)} % of a panel's CPU.`,
     );
   }
+
+  if (results.peers !== undefined) out.push('', ...peersSection(results.peers));
 
   const lat = results.latency;
   const half = lat.halfRate;

@@ -6,6 +6,7 @@
  *   npm run bench -- --soak            Floorplan for 10 minutes at a fixed rate, RSS sampled
  *   node --import tsx bench/upstream-parse.ts   only the upstream-parse row (it also runs last in the two above)
  *   npm run bench -- --frozen-upstream only the frozen-upstream rows (~30 s; with --quick, fewer rounds)
+ *   npm run bench -- --peers           only Floorplan, (d) and the peers (e), (f): byte-identity check, interleaved CPU rounds → bench/results/peers.json
  *   options: --out <path>  --no-markdown  --markdown  --soak-seconds <n>
  *
  * Every server, the demo upstreams and the load generator are separate processes; servers
@@ -48,13 +49,15 @@ import {
   type RuntimeFacts,
   type ServerRow,
   type SoakResult,
+  type Target,
   type Upstream,
 } from './results.ts';
+import { checkPeerFloors, PEERS, peerCheckUsers, peerCpuTargets, type PeerName, type PeersPhase } from './peers.ts';
 import { createBenchFloorsDir, LARGE_SCENE, SMALL_SCENE } from './scenes.ts';
 import { measureUpstreamParse, UPSTREAM_PARSE_FULL, UPSTREAM_PARSE_QUICK } from './upstream-parse.ts';
 import { seedLikeUsers, selectedSkus, TokenBook } from './users.ts';
 
-const USAGE = 'usage: npm run bench [-- --quick | --soak [--soak-seconds <n>] | --frozen-upstream [--quick] | --overload [--quick]] [--out <path>] [--no-markdown | --markdown]';
+const USAGE = 'usage: npm run bench [-- --quick | --soak [--soak-seconds <n>] | --frozen-upstream [--quick] | --overload [--quick] | --peers [--quick]] [--out <path>] [--no-markdown | --markdown]';
 
 /** Injected latency of each upstream in the latency phase. */
 const UPSTREAM_LATENCY_MS = 20;
@@ -166,7 +169,7 @@ const QUICK: Plan = {
 };
 
 interface Options {
-  readonly mode: 'full' | 'quick' | 'soak' | 'frozen-upstream' | 'overload';
+  readonly mode: 'full' | 'quick' | 'soak' | 'frozen-upstream' | 'overload' | 'peers';
   /** The plan's size: quick for --quick (alone or with --frozen-upstream), else full. */
   readonly quick: boolean;
   readonly out: string;
@@ -184,6 +187,7 @@ function parseOptions(argv: readonly string[]): Options {
       'soak-seconds': { type: 'string' },
       'frozen-upstream': { type: 'boolean', default: false },
       overload: { type: 'boolean', default: false },
+      peers: { type: 'boolean', default: false },
       out: { type: 'string' },
       markdown: { type: 'boolean' },
       'no-markdown': { type: 'boolean' },
@@ -198,13 +202,14 @@ function parseOptions(argv: readonly string[]): Options {
   if (values.quick && values.soak) throw new Error(`--quick and --soak are separate runs; pick one\n${USAGE}`);
   if (values.soak && values['frozen-upstream']) throw new Error(`--soak and --frozen-upstream are separate runs; pick one\n${USAGE}`);
   if (values.overload && (values.soak || values['frozen-upstream'])) throw new Error(`--overload is a separate run; pick one\n${USAGE}`);
-  const mode = values['frozen-upstream'] ? 'frozen-upstream' : values.overload ? 'overload' : values.soak ? 'soak' : values.quick ? 'quick' : 'full';
+  if (values.peers && (values.soak || values['frozen-upstream'] || values.overload)) throw new Error(`--peers is a run of its own; pick one\n${USAGE}`);
+  const mode = values.peers ? 'peers' : values['frozen-upstream'] ? 'frozen-upstream' : values.overload ? 'overload' : values.soak ? 'soak' : values.quick ? 'quick' : 'full';
   const soakSeconds = values['soak-seconds'] === undefined ? 600 : Number(values['soak-seconds']);
   if (!Number.isInteger(soakSeconds) || soakSeconds < 10) {
     throw new Error(`--soak-seconds must be whole seconds, at least 10, but got: ${JSON.stringify(values['soak-seconds'])}`);
   }
   // Quick numbers are a plumbing check: never let them replace the full results or the table.
-  const defaultOut = join(ROOT, 'bench', 'results', values.quick ? 'quick.json' : 'latest.json');
+  const defaultOut = join(ROOT, 'bench', 'results', values.peers ? 'peers.json' : values.quick ? 'quick.json' : 'latest.json');
   const markdown = values['no-markdown'] ? false : (values.markdown ?? !values.quick);
   return { mode, quick: values.quick, out: resolve(values.out ?? defaultOut), markdown, soakSeconds };
 }
@@ -929,6 +934,31 @@ function startFloorplan(name: string, port: number, env: NodeJS.ProcessEnv): Run
   return { child: startNode(name, 'src/main.ts', { env, nodeFlags: productionNodeFlags() }), url: `${origin}/graphql`, metricsUrl: `${origin}/metrics` };
 }
 
+/**
+ * A baseline server (bench/baselines/<script>.ts) on `port`. Those calling the demo upstreams
+ * use `upstreams`; the peers verify tokens with Floorplan's auth settings from `config`.
+ */
+function startBaseline(script: string, port: number, upstreams: string, config: ServiceConfig, label = script): { child: Child; url: string } {
+  const { auth } = config;
+  if (auth.mode !== 'hs256' || auth.hs256Secret === undefined) throw new Error('the peers verify HS256 tokens: the bench config must use auth.mode hs256');
+  const env = cleanEnv({
+    NODE_ENV: 'production',
+    BENCH_PORT: String(port),
+    BENCH_UPSTREAMS: upstreams,
+    BENCH_JWT_SECRET: auth.hs256Secret,
+    BENCH_JWT_ISSUER: auth.issuer,
+    BENCH_JWT_AUDIENCE: auth.audience,
+    BENCH_JWT_CLOCK_TOLERANCE_SECONDS: String(auth.clockToleranceSeconds),
+  });
+  return { child: startNode(label, `bench/baselines/${script}.ts`, { env }), url: `http://127.0.0.1:${port}/graphql` };
+}
+
+/** `users`, once the book has a token for each. */
+async function signed(book: TokenBook, users: readonly string[]): Promise<string[]> {
+  await book.sign(users);
+  return [...users];
+}
+
 interface PanelAnswer {
   data?: { floorPanel?: { degraded?: boolean; floors?: unknown[] } };
   errors?: unknown;
@@ -1021,10 +1051,50 @@ async function runOverloadOnly(plan: Plan, warnings: string[]): Promise<Overload
   }
 }
 
+/**
+ * CPU µs/req of `cpuServers` in `plan.cpuRounds` interleaved rounds (each server
+ * `plan.cpuRoundSeconds` per round, round-robin): this shared machine's speed drifts by tens of
+ * percent over a minute, which one window per server would turn into the ratios.
+ */
+async function interleavedCpuRounds(
+  plan: Plan,
+  worker: LoadWorker,
+  servers: readonly Child[],
+  cpuServers: ReadonlyArray<{ readonly key: string; readonly url: string; readonly pid: number }>,
+  job: (name: string, url: string, pids: Record<string, number>, extra: Partial<LoadJob>) => LoadJob,
+): Promise<{ rounds: Array<Record<string, number>>; perRequest: (key: string) => number; failures: Map<string, number> }> {
+  const cpuTotals = new Map<string, { cpuUs: number; requests: number }>();
+  const failures = new Map<string, number>();
+  const rounds: Array<Record<string, number>> = [];
+  for (let r = 0; r < plan.cpuRounds; r++) {
+    const perServer: Record<string, number> = {};
+    for (const { key, url, pid } of cpuServers) {
+      const result = await worker.run(
+        job(`${key}-cpu-${r + 1}`, url, { server: pid }, { warmupRequests: plan.cpuRoundWarmupRequests, durationSeconds: plan.cpuRoundSeconds }),
+        servers,
+      );
+      const cpuUs = result.cpuUs['server'] ?? Number.NaN;
+      const total = cpuTotals.get(key) ?? { cpuUs: 0, requests: 0 };
+      cpuTotals.set(key, { cpuUs: total.cpuUs + cpuUs, requests: total.requests + result.completed });
+      failures.set(key, (failures.get(key) ?? 0) + result.errors + result.non2xx);
+      perServer[key] = round(cpuUs / result.completed, 1);
+    }
+    rounds.push(perServer);
+    log(`  round ${r + 1}: ${cpuServers.map(({ key }) => `${key} ${perServer[key]}`).join(', ')} µs/req`);
+  }
+  const perRequest = (key: string) => {
+    const total = cpuTotals.get(key);
+    return total === undefined || total.requests === 0 ? Number.NaN : round(total.cpuUs / total.requests, 1);
+  };
+  return { rounds, perRequest, failures };
+}
+
 async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: string[]): Promise<Omit<BenchResults, 'targets' | 'durationSeconds' | 'generatedAt'>> {
   const floors = createBenchFloorsDir();
   try {
-    const [fastPort, slowPort, fpPort, fpSlowPort, rawPort, apolloPort, mercuriusPort, floorPort, floorSlowPort, fpApolloOnlyPort] = (await freePorts(10)) as [
+    const [fastPort, slowPort, fpPort, fpSlowPort, rawPort, apolloPort, mercuriusPort, floorPort, floorSlowPort, fpApolloOnlyPort, apolloPeerPort, mercuriusPeerPort] = (await freePorts(12)) as [
+      number,
+      number,
       number,
       number,
       number,
@@ -1050,17 +1120,16 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       ...floorplanEnv(fpApolloOnlyPort, fast.origin, floors.dir),
       GRAPHQL_FAST_PATH: 'false',
     });
-    const baselineEnv = (port: number, upstreams = fast.origin) => cleanEnv({ NODE_ENV: 'production', BENCH_PORT: String(port), BENCH_UPSTREAMS: upstreams });
-    const baseline = (name: string, port: number, upstreams?: string, label = name): { child: Child; url: string } => ({
-      child: startNode(label, `bench/baselines/${name}.ts`, { env: baselineEnv(port, upstreams) }),
-      url: `http://127.0.0.1:${port}/graphql`,
-    });
-    const baselines: Record<BaselineName, { child: Child; url: string }> = {
-      rawHttp: baseline('raw-http', rawPort),
-      apolloStandalone: baseline('apollo-standalone', apolloPort),
-      mercuriusJit: baseline('mercurius-jit', mercuriusPort),
-      upstreamFloor: baseline('upstream-floor', floorPort),
+    const baseline = (name: string, port: number, upstreams = fast.origin, label = name) => startBaseline(name, port, upstreams, fpConfig, label);
+    const baselinePorts: Record<BaselineName, number> = {
+      rawHttp: rawPort,
+      apolloStandalone: apolloPort,
+      mercuriusJit: mercuriusPort,
+      upstreamFloor: floorPort,
+      apolloPeer: apolloPeerPort,
+      mercuriusPeer: mercuriusPeerPort,
     };
+    const baselines = Object.fromEntries(BASELINES.map((b) => [b.key, baseline(b.script, baselinePorts[b.key])])) as Record<BaselineName, { child: Child; url: string }>;
     // The latency phase's control: (d) against the slow upstreams, measured the same way as Floorplan.
     const floorSlow = baseline('upstream-floor', floorSlowPort, slow.origin, 'upstream-floor-slow');
     const book = new TokenBook(fpConfig.auth);
@@ -1078,13 +1147,24 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       slow.ready.then(() => waitForPanel(floorplanSlow.child, floorplanSlow.url, u1001)),
       fast.ready.then(() => waitForPanel(floorplanApolloOnly.child, floorplanApolloOnly.url, u1001)),
       slow.ready.then(() => waitForPanel(floorSlow.child, floorSlow.url, u1001)),
-      ...BASELINES.map(async ({ key }) => {
+      ...BASELINES.map(async ({ key, upstreams }) => {
         const { child, url } = baselines[key];
-        if (key === 'upstreamFloor') await fast.ready;
+        if (upstreams) await fast.ready;
         const baselineAnswer = await waitForPanel(child, url, u1001);
         if (!sameJson(baselineAnswer, expected)) throw new Error(`${child.name} answered a different panel than bench/panel.ts: ${JSON.stringify(baselineAnswer).slice(0, 300)}`);
       }),
     ]);
+    const peers = await unlessExited(
+      checkPeerFloors({
+        floorplanUrl: floorplan.url,
+        peers: PEERS.map(({ key }) => ({ name: baselines[key].child.name, url: baselines[key].url })),
+        users: await signed(book, peerCheckUsers(users)),
+        headers: (u) => book.headers(u),
+        body: graphqlBody(PANEL_QUERY),
+      }),
+      [floorplan.child, fast.child, ...PEERS.map(({ key }) => baselines[key].child)],
+    );
+    log(`peers: (e) and (f) answered byte-identical floors to Floorplan's for ${peers.checked.length} panels`);
     const panelMatchesStatic = sameJson(answer, expected);
     if (!panelMatchesStatic) {
       warnings.push("Floorplan's live u1001 panel differs from bench/panel.ts's static one (update STATIC_PANEL): the baselines answered different JSON.");
@@ -1111,10 +1191,10 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
 
     log(`comparison: same panel, ${plan.connections} connections, ${plan.measureSeconds} s each`);
     const rows = {} as Record<BaselineName, ServerRow>;
-    for (const { key } of BASELINES) {
+    for (const { key, upstreams } of BASELINES) {
       const { child, url } = baselines[key];
-      // (d) calls the demo upstreams, which share the generator's core, as Floorplan does.
-      const pids: Record<string, number> = key === 'upstreamFloor' ? { server: child.pid, upstreams: fast.child.pid } : { server: child.pid };
+      // (d), (e) and (f) call the demo upstreams, which share the generator's core, as Floorplan does.
+      const pids: Record<string, number> = upstreams ? { server: child.pid, upstreams: fast.child.pid } : { server: child.pid };
       rows[key] = serverRow(await worker.run(job(key, url, pids), servers));
       log(describeRow(key, rows[key]));
     }
@@ -1131,28 +1211,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       { key: 'floorplanApolloOnly', url: floorplanApolloOnly.url, pid: floorplanApolloOnly.child.pid },
       ...BASELINES.map(({ key }) => ({ key, url: baselines[key].url, pid: baselines[key].child.pid })),
     ];
-    const cpuTotals = new Map<string, { cpuUs: number; requests: number }>();
-    const cpuRounds: Array<Record<string, number>> = [];
-    const round1 = (value: number) => round(value, 1);
-    for (let r = 0; r < plan.cpuRounds; r++) {
-      const perServer: Record<string, number> = {};
-      for (const { key, url, pid } of cpuServers) {
-        const result = await worker.run(
-          job(`${key}-cpu-${r + 1}`, url, { server: pid }, { warmupRequests: plan.cpuRoundWarmupRequests, durationSeconds: plan.cpuRoundSeconds }),
-          servers,
-        );
-        const cpuUs = result.cpuUs['server'] ?? Number.NaN;
-        const total = cpuTotals.get(key) ?? { cpuUs: 0, requests: 0 };
-        cpuTotals.set(key, { cpuUs: total.cpuUs + cpuUs, requests: total.requests + result.completed });
-        perServer[key] = round1(cpuUs / result.completed);
-      }
-      cpuRounds.push(perServer);
-      log(`  round ${r + 1}: ${cpuServers.map(({ key }) => `${key} ${perServer[key]}`).join(', ')} µs/req`);
-    }
-    const interleavedCpu = (key: string) => {
-      const total = cpuTotals.get(key);
-      return total === undefined || total.requests === 0 ? Number.NaN : round(total.cpuUs / total.requests, 1);
-    };
+    const { rounds: cpuRounds, perRequest: interleavedCpu } = await interleavedCpuRounds(plan, worker, servers, cpuServers, job);
     const fpRow = { ...fpRowLong, cpuUsPerReq: interleavedCpu('floorplan') };
     const fastPath = { cpuUsPerReq: fpRow.cpuUsPerReq, apolloOnlyCpuUsPerReq: interleavedCpu('floorplanApolloOnly') };
     log(`fast path: ${fastPath.cpuUsPerReq} µs/req with it, ${fastPath.apolloOnlyCpuUsPerReq} µs/req with Apollo's pipeline for every request`);
@@ -1388,10 +1447,120 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       servers: { floorplan: { ...fpRow, overheadP99Ms: latency.halfRate.overheadP99Ms, panelMatchesStatic }, ...rows },
       fastPath,
       ratios,
+      peers,
       latency,
       scaling,
       overload,
       frozenUpstream,
+      warnings,
+    };
+  } finally {
+    await stopAll();
+    floors.dispose();
+  }
+}
+
+/** What `--peers` writes: Floorplan against (d), (e) and (f) only. */
+interface PeersRun {
+  readonly generatedAt: string;
+  readonly mode: 'peers';
+  readonly durationSeconds: number;
+  readonly machine: BenchResults['machine'];
+  readonly packages: BenchResults['packages'];
+  readonly method: { readonly pinned: boolean; readonly connections: number; readonly loadUsers: number; readonly cpuRounds: number; readonly cpuRoundSeconds: number };
+  readonly peers: PeersPhase;
+  /** CPU µs/req per server in each interleaved round. */
+  readonly cpuRounds: ReadonlyArray<Readonly<Record<string, number>>>;
+  /** Pooled over the rounds. */
+  readonly cpuUsPerReq: Readonly<Record<'floorplan' | 'upstreamFloor' | PeerName, number>>;
+  /** Floorplan ÷ each, CPU µs/req. */
+  readonly ratios: Readonly<Record<'upstreamFloor' | PeerName, number>>;
+  readonly targets: readonly Target[];
+  readonly warnings: readonly string[];
+}
+
+/**
+ * `--peers`: Floorplan (config/bench.yaml), (d), (e) and (f) against one set of fast demo
+ * upstreams; the byte-identity check, then CPU µs/req in interleaved rounds. A minute and a
+ * half instead of the full run's seven, for working on the issue-18 targets.
+ */
+async function runPeers(plan: Plan, started: number): Promise<PeersRun> {
+  const warnings: string[] = [];
+  const floors = createBenchFloorsDir();
+  try {
+    const [upPort, fpPort, floorPort, apolloPeerPort, mercuriusPeerPort] = (await freePorts(5)) as [number, number, number, number, number];
+    log('peers: starting Floorplan, (d), (e), (f), the demo upstreams and the load worker …');
+    const { worker, ready: workerReady } = startWorker();
+    const fast = startUpstreams('demo-upstreams', upPort, '');
+    const env = floorplanEnv(fpPort, fast.origin, floors.dir);
+    const config = floorplanConfig(env);
+    const floorplan = startFloorplan('floorplan', fpPort, env);
+    const others: Record<'upstreamFloor' | PeerName, { child: Child; url: string }> = {
+      upstreamFloor: startBaseline('upstream-floor', floorPort, fast.origin, config),
+      apolloPeer: startBaseline('apollo-peer', apolloPeerPort, fast.origin, config),
+      mercuriusPeer: startBaseline('mercurius-peer', mercuriusPeerPort, fast.origin, config),
+    };
+    const book = new TokenBook(config.auth);
+    await book.sign([PANEL_USER.userId]);
+    const u1001 = book.headers(PANEL_USER.userId);
+    await Promise.all([fast.ready, workerReady]);
+    await waitForPanel(floorplan.child, floorplan.url, u1001);
+    await Promise.all(Object.values(others).map(({ child, url }) => waitForPanel(child, url, u1001)));
+    const users = await loadUsers(plan.connections, floorplan, book, warnings);
+    const servers = [floorplan.child, fast.child, ...Object.values(others).map((o) => o.child)];
+    const peers = await unlessExited(
+      checkPeerFloors({
+        floorplanUrl: floorplan.url,
+        peers: PEERS.map(({ key }) => ({ name: others[key].child.name, url: others[key].url })),
+        users: await signed(book, peerCheckUsers(users)),
+        headers: (u) => book.headers(u),
+        body: graphqlBody(PANEL_QUERY),
+      }),
+      servers,
+    );
+    log(`peers: (e) and (f) answered byte-identical floors to Floorplan's for ${peers.checked.length} panels`);
+    for (const child of [floorplan.child, ...Object.values(others).map((o) => o.child)]) pin(child, 0);
+
+    const variants = users.map((u) => ({ headers: book.headers(u), body: graphqlBody(PANEL_QUERY) }));
+    const job = (name: string, url: string, pids: Record<string, number>, extra: Partial<LoadJob> = {}): LoadJob => ({
+      name,
+      url,
+      variants,
+      connections: plan.connections,
+      warmupRequests: plan.warmupRequests,
+      durationSeconds: plan.measureSeconds,
+      pids,
+      drainMs: plan.drainMs,
+      ...extra,
+    });
+    // One long warm-up each, so JIT tiers and pools are settled before the first round.
+    for (const { child, url } of [floorplan, ...Object.values(others)]) await worker.run(job(`${child.name}-warmup`, url, { server: child.pid }, { durationSeconds: 1 }), servers);
+    log(`cpu: ${plan.cpuRounds} interleaved rounds, ${plan.cpuRoundSeconds} s per server per round, ${plan.connections} connections`);
+    const cpuServers = [
+      { key: 'floorplan', url: floorplan.url, pid: floorplan.child.pid },
+      ...(['upstreamFloor', 'apolloPeer', 'mercuriusPeer'] as const).map((key) => ({ key, url: others[key].url, pid: others[key].child.pid })),
+    ];
+    const { rounds, perRequest, failures } = await interleavedCpuRounds(plan, worker, servers, cpuServers, job);
+    for (const [key, count] of failures) if (count > 0) warnings.push(`${key}: ${count} errors or non-2xx answers in the CPU rounds.`);
+    const cpuUsPerReq = {
+      floorplan: perRequest('floorplan'),
+      upstreamFloor: perRequest('upstreamFloor'),
+      apolloPeer: perRequest('apolloPeer'),
+      mercuriusPeer: perRequest('mercuriusPeer'),
+    };
+    const ratio = (key: 'upstreamFloor' | PeerName) => round(cpuUsPerReq.floorplan / cpuUsPerReq[key], 2);
+    return {
+      generatedAt: new Date().toISOString(),
+      mode: 'peers',
+      durationSeconds: round((performance.now() - started) / 1000, 1),
+      machine: machineInfo(),
+      packages: packageVersions(),
+      method: { pinned: canPin(), connections: plan.connections, loadUsers: users.length, cpuRounds: plan.cpuRounds, cpuRoundSeconds: plan.cpuRoundSeconds },
+      peers,
+      cpuRounds: rounds,
+      cpuUsPerReq,
+      ratios: { upstreamFloor: ratio('upstreamFloor'), apolloPeer: ratio('apolloPeer'), mercuriusPeer: ratio('mercuriusPeer') },
+      targets: peerCpuTargets(cpuUsPerReq.floorplan, cpuUsPerReq),
       warnings,
     };
   } finally {
@@ -1525,6 +1694,20 @@ async function main(): Promise<void> {
     for (const warning of soakWarnings) log(`warning: ${warning}`);
     log(`soak: RSS ${soak.earlyMedianMb.toFixed(1)} → ${soak.lateMedianMb.toFixed(1)} MB (${soak.changePercent.toFixed(1)} %): ${soak.flat ? 'flat' : 'NOT flat'}`);
     mergeIntoResults({ soak }, 'soak only', { generatedAt: new Date().toISOString(), soak });
+    return;
+  }
+
+  if (options.mode === 'peers') {
+    const run = await runPeers(options.quick ? QUICK : FULL, started);
+    writeResults(options.out, run);
+    log('');
+    log(
+      `CPU µs/req, pooled: Floorplan ${run.cpuUsPerReq.floorplan}, (d) ${run.cpuUsPerReq.upstreamFloor}, (e) ${run.cpuUsPerReq.apolloPeer}, (f) ${run.cpuUsPerReq.mercuriusPeer}; ` +
+        `Floorplan ÷ (d) ${run.ratios.upstreamFloor}×, ÷ (e) ${run.ratios.apolloPeer}×, ÷ (f) ${run.ratios.mercuriusPeer}×`,
+    );
+    for (const line of targetLines(run.targets)) log(line);
+    for (const warning of run.warnings) log(`warning: ${warning}`);
+    log(`wrote ${options.out} in ${run.durationSeconds} s`);
     return;
   }
 

@@ -1,6 +1,6 @@
 /**
- * What the three baseline servers share: the port they are told to use, the schema they
- * serve, and leaving when the orchestrator does.
+ * What the baseline servers share: the port they are told to use, the schema they serve,
+ * leaving when the orchestrator does, and for the peers the upstreams and the token settings.
  */
 import { loadTypeDefs } from '../../src/graphql/schema.ts';
 
@@ -29,4 +29,33 @@ export function exitWithParent(): void {
   process.stdin.resume();
   process.once('SIGTERM', () => process.exit(0));
   process.once('SIGINT', () => process.exit(0));
+}
+
+/** BENCH_UPSTREAMS, required by the baselines that call the demo upstreams: an http://host:port origin. */
+export function upstreamsFromEnv(): string {
+  const origin = process.env['BENCH_UPSTREAMS'] ?? '';
+  if (!/^http:\/\/[^/]+$/.test(origin)) throw new Error(`BENCH_UPSTREAMS must be an http://host:port origin, but got: ${JSON.stringify(origin)}`);
+  return origin;
+}
+
+/** How the peers verify bearer tokens: Floorplan's auth settings (HS256), passed by the orchestrator. */
+export interface PeerJwtSettings {
+  readonly secret: Uint8Array;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly clockToleranceSeconds: number;
+}
+
+export function jwtFromEnv(): PeerJwtSettings {
+  const read = (name: string) => {
+    const value = process.env[name];
+    if (value === undefined || value === '') throw new Error(`${name} is required`);
+    return value;
+  };
+  return {
+    secret: new TextEncoder().encode(read('BENCH_JWT_SECRET')),
+    issuer: read('BENCH_JWT_ISSUER'),
+    audience: read('BENCH_JWT_AUDIENCE'),
+    clockToleranceSeconds: Number(read('BENCH_JWT_CLOCK_TOLERANCE_SECONDS')),
+  };
 }

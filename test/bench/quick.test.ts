@@ -39,9 +39,11 @@ const isCount = (value: unknown): boolean => Number.isInteger(value) && (value a
 const OVERLOAD_ROWS = ['closed-1x', 'closed-2x', 'closed-4x', 'open-2x'];
 const OVERLOAD_TARGETS = ['overload-goodput', 'overload-breakers', 'overload-deadline', 'overload-shed-p99', 'overload-full-p99'];
 const FROZEN_TARGETS = ['frozen-upstream-p99', 'frozen-upstream-degraded', 'frozen-upstream-breakers'];
+/** Issue 18's targets: CPU against (f), (d), (e); p99 overhead against (d)'s; the soak's slope. */
+const PEER_TARGETS = ['cpu-vs-f', 'cpu-vs-d', 'cpu-vs-e', 'overhead-p99-vs-d', 'soak-slope'];
 
 describe('npm run bench -- --quick', () => {
-  it('measures Floorplan and the three baselines and writes well-formed results', async () => {
+  it('measures Floorplan, the baselines and the peers and writes well-formed results', async () => {
     await runQuickBench();
     const results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
 
@@ -49,6 +51,7 @@ describe('npm run bench -- --quick', () => {
     for (const server of ['floorplan', ...BASELINES.map((b) => b.key)] as const) {
       const row = results.servers[server];
       expect(row, server).toBeDefined();
+      if (row === undefined) continue;
       expect(row.rps, `${server}.rps`).toBeGreaterThan(0);
       for (const key of ['p50Ms', 'p99Ms', 'cpuUsPerReq', 'rssMb'] as const) expect(isNumber(row[key]), `${server}.${key}`).toBe(true);
     }
@@ -68,7 +71,10 @@ describe('npm run bench -- --quick', () => {
     expect(results.scaling.length).toBeGreaterThan(0);
     for (const row of results.scaling) expect(row.rps, row.name).toBeGreaterThan(0);
 
-    for (const { key } of BASELINES) expect(isNumber(results.ratios[key].cpuUsPerReq), `ratios.${key}`).toBe(true);
+    for (const { key } of BASELINES) expect(isNumber(results.ratios[key]?.cpuUsPerReq), `ratios.${key}`).toBe(true);
+
+    // The peers answered the same floors as Floorplan (checked before measuring), for several users.
+    expect(new Set(results.peers?.checked.map((c) => c.userId)).size, 'users in the peer check').toBeGreaterThanOrEqual(3);
 
     // The upstream-parse row: the parse variants and the client call, every figure there.
     const parse = results.upstreamParse;
@@ -136,6 +142,7 @@ describe('npm run bench -- --quick', () => {
     const targetIds = results.targets.map((t) => t.id);
     for (const id of OVERLOAD_TARGETS) expect(targetIds, `target ${id}`).toContain(id);
     for (const id of FROZEN_TARGETS) expect(targetIds, `target ${id}`).toContain(id);
+    for (const id of PEER_TARGETS) expect(targetIds, `target ${id}`).toContain(id);
     for (const target of results.targets) expect([true, false, null]).toContain(target.pass);
   }, 120_000);
 });
