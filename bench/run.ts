@@ -116,6 +116,8 @@ interface Plan {
    */
   readonly frozenWarmupRounds: number;
   readonly frozenRounds: number;
+  /** How many of bench/peers.ts's check users the peers' byte-identity check asks about (each in every request variation). */
+  readonly peerCheckUsers: number;
 }
 
 const FULL: Plan = {
@@ -141,6 +143,7 @@ const FULL: Plan = {
   overloadOpenConnections: 512,
   frozenWarmupRounds: 5,
   frozenRounds: 10,
+  peerCheckUsers: Number.POSITIVE_INFINITY,
 };
 
 const QUICK: Plan = {
@@ -166,6 +169,7 @@ const QUICK: Plan = {
   overloadOpenConnections: 64,
   frozenWarmupRounds: 2,
   frozenRounds: 2,
+  peerCheckUsers: 4,
 };
 
 interface Options {
@@ -1075,9 +1079,10 @@ async function interleavedCpuRounds(
       );
       const cpuUs = result.cpuUs['server'] ?? Number.NaN;
       const total = cpuTotals.get(key) ?? { cpuUs: 0, requests: 0 };
-      cpuTotals.set(key, { cpuUs: total.cpuUs + cpuUs, requests: total.requests + result.completed });
+      // Per 2xx answer, as in serverRow: cheap 503 refusals must not flatter a server's CPU per panel.
+      cpuTotals.set(key, { cpuUs: total.cpuUs + cpuUs, requests: total.requests + result.ok });
       failures.set(key, (failures.get(key) ?? 0) + result.errors + result.non2xx);
-      perServer[key] = round(cpuUs / result.completed, 1);
+      perServer[key] = round(cpuUs / result.ok, 1);
     }
     rounds.push(perServer);
     log(`  round ${r + 1}: ${cpuServers.map(({ key }) => `${key} ${perServer[key]}`).join(', ')} µs/req`);
@@ -1158,7 +1163,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       checkPeerFloors({
         floorplanUrl: floorplan.url,
         peers: PEERS.map(({ key }) => ({ name: baselines[key].child.name, url: baselines[key].url })),
-        users: await signed(book, peerCheckUsers(users)),
+        users: await signed(book, peerCheckUsers(users).slice(0, plan.peerCheckUsers)),
         headers: (u) => book.headers(u),
         body: graphqlBody(PANEL_QUERY),
       }),
@@ -1211,7 +1216,8 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       { key: 'floorplanApolloOnly', url: floorplanApolloOnly.url, pid: floorplanApolloOnly.child.pid },
       ...BASELINES.map(({ key }) => ({ key, url: baselines[key].url, pid: baselines[key].child.pid })),
     ];
-    const { rounds: cpuRounds, perRequest: interleavedCpu } = await interleavedCpuRounds(plan, worker, servers, cpuServers, job);
+    const { rounds: cpuRounds, perRequest: interleavedCpu, failures: cpuFailures } = await interleavedCpuRounds(plan, worker, servers, cpuServers, job);
+    for (const [key, count] of cpuFailures) if (count > 0) warnings.push(`cpu rounds, ${key}: ${count} errors or non-2xx answers (CPU µs/req is per 2xx answer).`);
     const fpRow = { ...fpRowLong, cpuUsPerReq: interleavedCpu('floorplan') };
     const fastPath = { cpuUsPerReq: fpRow.cpuUsPerReq, apolloOnlyCpuUsPerReq: interleavedCpu('floorplanApolloOnly') };
     log(`fast path: ${fastPath.cpuUsPerReq} µs/req with it, ${fastPath.apolloOnlyCpuUsPerReq} µs/req with Apollo's pipeline for every request`);
@@ -1512,7 +1518,7 @@ async function runPeers(plan: Plan, started: number): Promise<PeersRun> {
       checkPeerFloors({
         floorplanUrl: floorplan.url,
         peers: PEERS.map(({ key }) => ({ name: others[key].child.name, url: others[key].url })),
-        users: await signed(book, peerCheckUsers(users)),
+        users: await signed(book, peerCheckUsers(users).slice(0, plan.peerCheckUsers)),
         headers: (u) => book.headers(u),
         body: graphqlBody(PANEL_QUERY),
       }),
@@ -1541,7 +1547,7 @@ async function runPeers(plan: Plan, started: number): Promise<PeersRun> {
       ...(['upstreamFloor', 'apolloPeer', 'mercuriusPeer'] as const).map((key) => ({ key, url: others[key].url, pid: others[key].child.pid })),
     ];
     const { rounds, perRequest, failures } = await interleavedCpuRounds(plan, worker, servers, cpuServers, job);
-    for (const [key, count] of failures) if (count > 0) warnings.push(`${key}: ${count} errors or non-2xx answers in the CPU rounds.`);
+    for (const [key, count] of failures) if (count > 0) warnings.push(`cpu rounds, ${key}: ${count} errors or non-2xx answers (CPU µs/req is per 2xx answer).`);
     const cpuUsPerReq = {
       floorplan: perRequest('floorplan'),
       upstreamFloor: perRequest('upstreamFloor'),
