@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: Floorplan against three baselines answering the same panel, on loopback.
+ * `npm run bench`: Floorplan against baselines and hand-written peers answering the same panel, on loopback.
  *
  *   npm run bench                      full run → bench/results/latest.json + BENCHMARKS.md
  *   npm run bench -- --quick           ~15–30 s → bench/results/quick.json (no Markdown)
