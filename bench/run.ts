@@ -1134,7 +1134,11 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       apolloPeer: apolloPeerPort,
       mercuriusPeer: mercuriusPeerPort,
     };
-    const baselines = Object.fromEntries(BASELINES.map((b) => [b.key, baseline(b.script, baselinePorts[b.key])])) as Record<BaselineName, { child: Child; url: string }>;
+    const isPeer = (key: BaselineName) => PEERS.some((p) => p.key === key);
+    const baselines = Object.fromEntries(BASELINES.filter((b) => !isPeer(b.key)).map((b) => [b.key, baseline(b.script, baselinePorts[b.key])])) as Record<
+      BaselineName,
+      { child: Child; url: string }
+    >;
     // The latency phase's control: (d) against the slow upstreams, measured the same way as Floorplan.
     const floorSlow = baseline('upstream-floor', floorSlowPort, slow.origin, 'upstream-floor-slow');
     const book = new TokenBook(fpConfig.auth);
@@ -1145,6 +1149,10 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     // Floorplan's users are looked up as soon as it serves, while the rest still start.
     const fpAnswer = fast.ready.then(() => waitForPanel(floorplan.child, floorplan.url, u1001));
     const usersFound = fpAnswer.then(() => loadUsers(Math.max(plan.connections, plan.latencyConnections), floorplan, book, warnings));
+    // The peers start once Floorplan serves: every process loading at once is the slowest part of a quick run on two cores.
+    const peersStarted = fpAnswer.then(() => {
+      for (const { key, script } of PEERS) baselines[key] = baseline(script, baselinePorts[key]);
+    });
     const [users, answer] = await Promise.all([
       usersFound,
       fpAnswer,
@@ -1153,6 +1161,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       fast.ready.then(() => waitForPanel(floorplanApolloOnly.child, floorplanApolloOnly.url, u1001)),
       slow.ready.then(() => waitForPanel(floorSlow.child, floorSlow.url, u1001)),
       ...BASELINES.map(async ({ key, upstreams }) => {
+        if (isPeer(key)) await peersStarted;
         const { child, url } = baselines[key];
         if (upstreams) await fast.ready;
         const baselineAnswer = await waitForPanel(child, url, u1001);
