@@ -1496,8 +1496,8 @@ interface PeersRun {
 
 /**
  * `--peers`: Floorplan (config/bench.yaml), (d), (e) and (f) against one set of fast demo
- * upstreams; the byte-identity check, then CPU µs/req in interleaved rounds. A minute and a
- * half instead of the full run's seven, for working on the issue-18 targets.
+ * upstreams; the byte-identity check, then CPU µs/req in interleaved rounds. About three
+ * minutes instead of the full run's seven, for working on the issue-18 targets.
  */
 async function runPeers(plan: Plan, started: number): Promise<PeersRun> {
   const warnings: string[] = [];
