@@ -23,9 +23,10 @@ function runQuickBench(): Promise<string> {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out, '--no-markdown'],
-      // On timeout the harness gets SIGTERM, and stops every process it started. Nine servers
-      // start through tsx on a shared machine: the run takes 80–130 s there.
-      { cwd: ROOT, timeout: 150_000, maxBuffer: 16 * 1024 * 1024 },
+      // On timeout the harness gets SIGTERM, and stops every process it started. Eleven
+      // processes start through tsx on two shared cores: the run took 105 s at a load average
+      // near 5 and 130–250 s at 10–40 (issue 18's session), most of it start-up.
+      { cwd: ROOT, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve(stdout)),
     );
   });
@@ -145,5 +146,5 @@ describe('npm run bench -- --quick', () => {
     for (const id of FROZEN_TARGETS) expect(targetIds, `target ${id}`).toContain(id);
     for (const id of PEER_TARGETS) expect(targetIds, `target ${id}`).toContain(id);
     for (const target of results.targets) expect([true, false, null]).toContain(target.pass);
-  }, 160_000);
+  }, 250_000);
 });
