@@ -33,13 +33,14 @@ export interface PeersPhase {
 }
 
 /**
- * Users whose panels the check compares: the seed user, the named fixtures (满减, a cart of
- * 200 lines, amounts beyond 2^31, an empty cart, a non-member), generated non-members, and
- * some of the load's own users. Each must get a complete (not degraded) panel from Floorplan.
+ * Users whose panels the check compares: the seed user, the named fixtures (满减, 新人立减, a
+ * cart of 200 lines, amounts beyond 2^31, an empty cart, a non-member), generated non-members
+ * and new customers, and some of the load's own users. Each must get a complete (not degraded)
+ * panel from Floorplan.
  */
 export function peerCheckUsers(loadUsers: readonly string[]): string[] {
-  // The most telling first: a shortened check (quick runs) still covers PLUS, 满减 and a non-member.
-  return ['u1001', 'u-mj', 'u-bulk', 'peer-check-1', 'u-basic', 'u-big', 'u-empty', 'peer-check-2', ...loadUsers.slice(0, 3)];
+  // The most telling first: a shortened check (quick runs) still covers PLUS, 满减, 新人立减 and a non-member.
+  return ['u1001', 'u-mj', 'u-new', 'peer-check-1', 'u-bulk', 'u-basic', 'u-big', 'u-empty', 'new-peer-check-1', 'peer-check-2', ...loadUsers.slice(0, 3)];
 }
 
 /** Request variations besides the load's own headers: another locale, an app too old for the emphasis style. */

@@ -36,7 +36,7 @@ export interface QuoteWire {
   readonly quoteId: string;
   readonly currency: string;
   readonly goodsTotal: MoneyWire;
-  readonly discounts: ReadonlyArray<{ readonly kind: 'instant' | 'full-reduction' | 'coupon' | 'plus95'; readonly amount: MoneyWire; readonly sourceIds: readonly string[] }>;
+  readonly discounts: ReadonlyArray<{ readonly kind: 'instant' | 'full-reduction' | 'coupon' | 'new-customer' | 'plus95'; readonly amount: MoneyWire; readonly sourceIds: readonly string[] }>;
   readonly shipping: MoneyWire;
   readonly plusRebate: MoneyWire;
   readonly payable: MoneyWire;
@@ -101,6 +101,7 @@ const TEXT = {
     mj: '满减',
     coupon: '优惠券',
     couponSub: '已领券 ',
+    newCustomer: '新人立减',
     plus95: 'PLUS专享95折',
     plus95Sub: '本月剩余优惠额度 ',
     shipping: '运费',
@@ -116,6 +117,7 @@ const TEXT = {
     mj: 'Spend & save',
     coupon: 'Coupons',
     couponSub: 'Coupons applied ',
+    newCustomer: 'New-customer discount',
     plus95: 'PLUS 5% off',
     plus95Sub: 'Quota left this month ',
     shipping: 'Shipping',
@@ -183,6 +185,8 @@ export function priceRows(quote: QuoteWire, promotion: PromotionWire, viewer: Vi
   }
   const coupon = off('coupon');
   if (coupon !== 0) rows.push(row('coupon', text.coupon, coupon, text.couponSub + show(coupon), 30, 'DEDUCTION'));
+  const newCustomer = off('new-customer');
+  if (newCustomer !== 0) rows.push(row('new-customer', text.newCustomer, newCustomer, null, 35, 'DEDUCTION'));
   const plus95 = off('plus95');
   if (plus95 !== 0 || promotion.membership.tier === 'plus') {
     const quota = promotion.membership.plus95QuotaRemaining;
