@@ -30,6 +30,7 @@ import type { Violation } from './upstreams/definition.ts';
 import { RequestPipeline } from './pipeline/request-pipeline.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type FloorplanMetrics } from './observability/metrics.ts';
+import { createTracing, type RequestTrace } from './observability/tracing.ts';
 import { closeRedis, openRedis } from './redis/client.ts';
 import { createRateLimiter } from './security/rate-limit.ts';
 import { withPromotionCache } from './upstreams/cached-clients.ts';
@@ -81,6 +82,9 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     for (const done of releases.splice(0).reverse()) await done().catch((error: unknown) => logger.warn({ err: error }, 'release failed'));
   };
   if (redis !== undefined) releases.push(() => closeRedis(redis));
+  // Released last (releases run in reverse): the spans of the requests drained on stop are sent too.
+  const tracing = createTracing(config.tracing);
+  releases.unshift(() => tracing.shutdown());
 
   try {
     // Flags before layouts: the flag names floors use are checked against them (layouts/flag-names.ts).
@@ -208,10 +212,10 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       violated,
       logger,
     });
-    const context = async (req: IncomingMessage, admittedAt: number): Promise<GraphQLContext> => {
+    const context = async (req: IncomingMessage, admittedAt: number, trace: RequestTrace): Promise<GraphQLContext> => {
       let request;
       try {
-        request = await pipeline.forRequest(req, admittedAt);
+        request = await pipeline.forRequest(req, admittedAt, trace);
       } catch (error) {
         // A refusal (401, 429, 503) must carry its status when it leaves the context: Apollo
         // reads a whole-request failure's status before formatting the error.
@@ -235,6 +239,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       apollo,
       knownOperations,
       context,
+      tracing,
       metrics,
       logger,
       bodyLimitBytes: config.server.bodyLimitBytes,
@@ -268,6 +273,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
         flags: flags.mode,
         node: process.version,
         redis: redis === undefined ? 'none' : 'configured',
+        tracing: config.tracing.enabled ? { endpoint: config.tracing.endpoint, sampler: config.tracing.sampler, ratio: config.tracing.samplerRatio } : 'off',
         upstreams: deps.clients ? 'injected' : Object.fromEntries(UPSTREAMS.map((u) => [u, (deps.upstreams ?? config.upstreams)[u].baseUrl])),
       },
       'floorplan listening',

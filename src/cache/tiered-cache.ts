@@ -23,6 +23,12 @@ export interface ValueSchema<V> {
   parse(value: unknown): V;
 }
 
+/**
+ * Where one get's value came from: `hit` (fresh, L1 or L2), `stale` (served while a refresh
+ * runs), `joined` (another caller's load in flight), `miss` (this get's own load).
+ */
+export type CacheOutcome = 'hit' | 'stale' | 'joined' | 'miss';
+
 /** What a tiered cache reports; tests can pass a plain object. */
 export type TieredCacheMetrics = Pick<FloorplanMetrics, 'cacheResult' | 'redisBreakerState'>;
 
@@ -126,26 +132,35 @@ export class TieredCache<V> {
    * The value for `key`: from L1 if fresh; from L1 if stale, starting one background refresh;
    * otherwise from L2, or from `load` — called once however many gets of this key are waiting.
    * A rejected load rejects every waiter and is not cached. Never rejects because of Redis.
+   * @param noted told where the value comes from (a request's trace), before it arrives.
    */
-  async get(key: string, load: () => Promise<V>): Promise<V> {
-    if (this.#closed) return load();
+  async get(key: string, load: () => Promise<V>, noted?: (outcome: CacheOutcome) => void): Promise<V> {
+    if (this.#closed) {
+      noted?.('miss');
+      return load();
+    }
     const entry = this.#l1.get(key);
     if (entry !== undefined) {
       const ageMs = Date.now() - entry.storedAtMs;
       if (ageMs < this.#freshMs) {
         this.#metrics?.cacheResult(this.name, 'l1', 'hit');
+        noted?.('hit');
         return entry.value;
       }
       if (ageMs < this.#keepMs) {
         this.#metrics?.cacheResult(this.name, 'l1', 'stale');
+        noted?.('stale');
         this.#refreshInBackground(key, load);
         return entry.value;
       }
     }
     this.#metrics?.cacheResult(this.name, 'l1', 'miss');
     const running = this.#flights.get(key);
-    if (running !== undefined) return running.promise;
-    return this.#fly(key, load, 'miss');
+    if (running !== undefined) {
+      noted?.('joined');
+      return running.promise;
+    }
+    return this.#fly(key, load, 'miss', noted);
   }
 
   /** Forgets `key` in L1 and L2; a load already running for it will not store its result. */
@@ -187,9 +202,9 @@ export class TieredCache<V> {
    * Starts the one load of `key`. A miss accepts a stale L2 value (and refreshes it behind);
    * a refresh wants a fresh one, else it loads.
    */
-  #fly(key: string, load: () => Promise<V>, mode: 'miss' | 'refresh'): Promise<V> {
+  #fly(key: string, load: () => Promise<V>, mode: 'miss' | 'refresh', noted?: (outcome: CacheOutcome) => void): Promise<V> {
     const token = {};
-    const promise = this.#lookUpOrLoad(key, load, mode, token);
+    const promise = this.#lookUpOrLoad(key, load, mode, token, noted);
     this.#flights.set(key, { token, promise });
     const settle = (): void => {
       if (this.#flights.get(key)?.token === token) this.#flights.delete(key);
@@ -198,17 +213,19 @@ export class TieredCache<V> {
     return promise;
   }
 
-  async #lookUpOrLoad(key: string, load: () => Promise<V>, mode: 'miss' | 'refresh', token: object): Promise<V> {
+  async #lookUpOrLoad(key: string, load: () => Promise<V>, mode: 'miss' | 'refresh', token: object, noted?: (outcome: CacheOutcome) => void): Promise<V> {
     const fromL2 = await this.#readL2(key);
     if (fromL2 !== undefined) {
       const ageMs = Date.now() - fromL2.storedAtMs;
       if (ageMs < this.#freshMs) {
         this.#metrics?.cacheResult(this.name, 'l2', 'hit');
+        noted?.('hit');
         this.#storeL1(key, fromL2);
         return fromL2.value;
       }
       this.#metrics?.cacheResult(this.name, 'l2', 'stale');
       if (mode === 'miss') {
+        noted?.('stale');
         this.#storeL1(key, fromL2);
         // This flight ends with the stale value; the refresh behind it is a flight of its own.
         if (this.#flights.get(key)?.token === token) this.#flights.delete(key);
@@ -216,6 +233,7 @@ export class TieredCache<V> {
         return fromL2.value;
       }
     }
+    noted?.('miss');
     const value = await load();
     // delete() or close() while loading: the waiters still get the value, but it is not kept.
     if (this.#closed || this.#flights.get(key)?.token !== token || this.#keepMs === 0) return value;

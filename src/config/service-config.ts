@@ -218,7 +218,31 @@ export const serviceConfigSchema = z.strictObject({
     path: ['responseReserveMs'],
     message: 'must be less than limits.requestDeadlineMs',
   }),
+  /**
+   * OpenTelemetry traces (src/observability/tracing.ts), set by the standard OTEL_* variables
+   * ({@link OTEL_ENV_VARS}) or here. Off by default: no tracer is built and a request costs nothing.
+   */
+  tracing: z.strictObject({
+    enabled: z.boolean(),
+    /** Where spans are POSTed, OTLP/HTTP with JSON bodies: the traces URL itself (…/v1/traces). */
+    endpoint: httpUrl(),
+    /** `service.name` of every span's resource. */
+    serviceName: z.string().min(1),
+    /** More resource attributes, e.g. deployment.environment.name. */
+    resourceAttributes: z.record(z.string().min(1), z.string()),
+    /** Which requests are traced; the parent-based ones follow a caller's sampled flag in `traceparent`. */
+    sampler: z.enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'], {
+      error: 'must be always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio',
+    }),
+    /** The share of new traces sampled by the traceidratio samplers, from 0 to 1. */
+    samplerRatio: z.number().min(0).max(1),
+    /** Spans wait at most this long before being sent in a batch. */
+    scheduleDelayMs: integer().positive().max(600_000),
+    /** Spans waiting to be sent beyond this are dropped (a collector that is down costs memory up to here, never requests). */
+    maxQueueSize: integer().positive().max(1_000_000),
+  }),
 });
+
 
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
 export type UpstreamConfig = z.output<typeof upstreamSchema>;
@@ -252,8 +276,26 @@ const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' 
   ['REQUEST_DEADLINE_MS', ['limits', 'requestDeadlineMs'], 'int'],
 ];
 
+/**
+ * The standard OpenTelemetry variables read into `tracing` (SDK 3 no longer reads them itself).
+ * The OTLP exporter still reads its own transport settings: OTEL_EXPORTER_OTLP_HEADERS,
+ * _TIMEOUT, _COMPRESSION and the certificate files, and their OTEL_EXPORTER_OTLP_TRACES_* forms.
+ */
+export const OTEL_ENV_VARS = [
+  'OTEL_SDK_DISABLED',
+  'OTEL_TRACES_EXPORTER',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_SERVICE_NAME',
+  'OTEL_RESOURCE_ATTRIBUTES',
+  'OTEL_TRACES_SAMPLER',
+  'OTEL_TRACES_SAMPLER_ARG',
+  'OTEL_BSP_SCHEDULE_DELAY',
+  'OTEL_BSP_MAX_QUEUE_SIZE',
+] as const;
+
 /** The environment variable names that override config, for the README and error messages. */
-export const CONFIG_ENV_VARS: readonly string[] = ENV_BINDINGS.map(([name]) => name);
+export const CONFIG_ENV_VARS: readonly string[] = [...ENV_BINDINGS.map(([name]) => name), ...OTEL_ENV_VARS];
 
 export interface LoadServiceConfigOptions {
   /** Folder holding default.yaml and <env>.yaml. Default: `config` under the working directory. */
@@ -290,6 +332,7 @@ export function loadServiceConfig(options: LoadServiceConfigOptions = {}): Servi
   const filesReadable = problems.length === 0;
   const setByEnv = new Map<string, string>();
   merged = deepMerge(merged, envOverrides(env, problems, setByEnv));
+  merged = deepMerge(merged, otelOverrides(env, problems, setByEnv));
   if (options.overrides !== undefined) merged = deepMerge(merged, options.overrides as Record<string, unknown>);
 
   if (filesReadable) {
@@ -420,6 +463,85 @@ function envOverrides(env: NodeJS.ProcessEnv, problems: string[], setByEnv: Map<
     setByEnv.set(formatPath(path), name);
   }
   return out;
+}
+
+/**
+ * `tracing` from the OTEL_* variables, as the OpenTelemetry specification defines them, with
+ * one difference: tracing is off unless asked for (the specification's default exporter is
+ * otlp). An OTLP endpoint or OTEL_TRACES_EXPORTER=otlp turns it on; OTEL_TRACES_EXPORTER=none
+ * or OTEL_SDK_DISABLED=true turns it off whatever else is set.
+ */
+function otelOverrides(env: NodeJS.ProcessEnv, problems: string[], setByEnv: Map<string, string>): Record<string, unknown> {
+  const tracing: Record<string, unknown> = {};
+  const set = (key: string, value: unknown, name: string) => {
+    tracing[key] = value;
+    setByEnv.set(`tracing.${key}`, name);
+  };
+  // The specification treats an empty value as unset.
+  const read = (name: (typeof OTEL_ENV_VARS)[number]): string | undefined => {
+    const raw = env[name]?.trim();
+    return raw === undefined || raw === '' ? undefined : raw;
+  };
+  const number = (name: (typeof OTEL_ENV_VARS)[number], key: string, whole: boolean) => {
+    const raw = read(name);
+    if (raw === undefined) return;
+    const value = Number(raw);
+    if (raw !== '' && Number.isFinite(value) && (!whole || Number.isInteger(value))) set(key, value, name);
+    else problems.push(`\`tracing.${key}\` must be ${whole ? 'a whole number' : 'a number'}, but got: ${JSON.stringify(raw)} (set by ${name})`);
+  };
+
+  const tracesEndpoint = read('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const endpoint = read('OTEL_EXPORTER_OTLP_ENDPOINT');
+  // The signal's own endpoint is used as it is; the shared one is a base the signal's path is appended to.
+  if (tracesEndpoint !== undefined) set('endpoint', tracesEndpoint, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  else if (endpoint !== undefined) set('endpoint', `${endpoint.replace(/\/+$/, '')}/v1/traces`, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+
+  const exporter = read('OTEL_TRACES_EXPORTER');
+  if (exporter === 'otlp' || exporter === 'none') set('enabled', exporter === 'otlp', 'OTEL_TRACES_EXPORTER');
+  else if (exporter !== undefined) problems.push(`OTEL_TRACES_EXPORTER must be otlp or none (Floorplan sends traces over OTLP/HTTP only), but got: ${JSON.stringify(exporter)}`);
+  else if (tracesEndpoint !== undefined) set('enabled', true, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  else if (endpoint !== undefined) set('enabled', true, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+
+  const disabled = read('OTEL_SDK_DISABLED')?.toLowerCase();
+  if (disabled === 'true') set('enabled', false, 'OTEL_SDK_DISABLED');
+  else if (disabled !== undefined && disabled !== 'false') problems.push(`OTEL_SDK_DISABLED must be true or false, but got: ${JSON.stringify(disabled)}`);
+
+  const attributes = read('OTEL_RESOURCE_ATTRIBUTES');
+  if (attributes !== undefined) {
+    const parsed = parseResourceAttributes(attributes);
+    if (typeof parsed === 'string') {
+      problems.push(`OTEL_RESOURCE_ATTRIBUTES must be key=value pairs separated by commas (values percent-encoded), but ${parsed}`);
+    } else {
+      // OTEL_SERVICE_NAME wins over a service.name among the attributes; either is the service's name.
+      const { 'service.name': serviceName, ...rest } = parsed;
+      if (serviceName !== undefined) set('serviceName', serviceName, 'OTEL_RESOURCE_ATTRIBUTES');
+      set('resourceAttributes', rest, 'OTEL_RESOURCE_ATTRIBUTES');
+    }
+  }
+  const serviceName = read('OTEL_SERVICE_NAME');
+  if (serviceName !== undefined) set('serviceName', serviceName, 'OTEL_SERVICE_NAME');
+  const sampler = read('OTEL_TRACES_SAMPLER');
+  if (sampler !== undefined) set('sampler', sampler.toLowerCase(), 'OTEL_TRACES_SAMPLER');
+  number('OTEL_TRACES_SAMPLER_ARG', 'samplerRatio', false);
+  number('OTEL_BSP_SCHEDULE_DELAY', 'scheduleDelayMs', true);
+  number('OTEL_BSP_MAX_QUEUE_SIZE', 'maxQueueSize', true);
+  return Object.keys(tracing).length === 0 ? {} : { tracing };
+}
+
+/** `key1=value1,key2=value2` (W3C Baggage-like, values percent-encoded), or what is wrong with it. */
+function parseResourceAttributes(raw: string): Record<string, string> | string {
+  const attributes: Record<string, string> = {};
+  for (const pair of raw.split(',')) {
+    const at = pair.indexOf('=');
+    const key = at === -1 ? '' : pair.slice(0, at).trim();
+    if (key === '') return `got: ${JSON.stringify(pair.trim())}`;
+    try {
+      attributes[key] = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      return `the value of ${key} is not percent-encoded: ${JSON.stringify(pair.slice(at + 1).trim())}`;
+    }
+  }
+  return attributes;
 }
 
 function setIn(target: Record<string, unknown>, path: readonly string[], value: unknown): void {

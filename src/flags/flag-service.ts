@@ -23,6 +23,7 @@ import type { ServiceConfig } from '../config/service-config.ts';
 import { WatchedPath, type WatchedContent } from '../config/watched-path.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { NO_TRACE, type RequestTrace } from '../observability/tracing.ts';
 import type { Viewer } from '../viewer/viewer.ts';
 import { parseFlagsFile, type FlagsSnapshot } from './flags-file.ts';
 import { explainFlag, type FlagDefinitions, type FlagExplanation } from './explain.ts';
@@ -143,8 +144,9 @@ export class FlagService {
   }
 
   /** The flags of one request, bound to `viewer`; create one per request. */
-  evaluate(viewer: Viewer): RequestFlags {
-    return new RequestFlags(this.#current(), unleashContextOf(viewer, this.#config.appName));
+  evaluate(viewer: Viewer, trace: RequestTrace = NO_TRACE): RequestFlags {
+    const observer = trace.recording ? { trace, provider: 'Unleash', stale: this.mode === 'remote' && this.servingFrom !== 'unleash' } : undefined;
+    return new RequestFlags(this.#current(), unleashContextOf(viewer, this.#config.appName), observer);
   }
 
   /** Why `flagName` is on or off for `viewer`, for the operator preview. Does not count as an exposure. */

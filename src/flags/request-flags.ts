@@ -5,6 +5,7 @@
  * request's decision log.
  */
 import type { Context } from 'unleash-client';
+import type { RequestTrace } from '../observability/tracing.ts';
 import type { Viewer } from '../viewer/viewer.ts';
 
 /** A variant's payload as Unleash defines it (`type` is string, json, csv or number; `value` is always text). */
@@ -37,6 +38,17 @@ export interface FlagEvaluator {
     name: string,
     context: Context,
   ): { name: string; enabled: boolean; payload?: FlagPayload; feature_enabled?: boolean };
+  /** The flag's definition, if the evaluator has it: only asked when a trace records why a flag answered as it did. */
+  getFeatureToggleDefinition?(name: string): { readonly enabled: boolean } | undefined;
+}
+
+/** Where a request's flag evaluations are reported (its trace), and what the answers rest on. */
+export interface FlagObserver {
+  readonly trace: Pick<RequestTrace, 'flagEvaluated'>;
+  /** feature_flag.provider.name, e.g. `Unleash`. */
+  readonly provider: string;
+  /** True while the answers are not Unleash's own (remote mode serving its bootstrap file): reason `stale`. */
+  readonly stale: boolean;
 }
 
 /**
@@ -97,10 +109,13 @@ export class RequestFlags {
   readonly #context: UnleashContext;
   /** Insertion order is the decision log's order. */
   readonly #recorded = new Map<string, Recorded>();
+  readonly #observer: FlagObserver | undefined;
 
-  constructor(evaluator: FlagEvaluator, context: UnleashContext) {
+  /** @param observer told of each evaluation (a sampled request's trace); absent: nobody is. */
+  constructor(evaluator: FlagEvaluator, context: UnleashContext, observer?: FlagObserver) {
     this.#evaluator = evaluator;
     this.#context = context;
+    this.#observer = observer;
   }
 
   /** The context every flag of this request is evaluated with. */
@@ -114,6 +129,7 @@ export class RequestFlags {
     if (recorded !== undefined) return recorded.enabled;
     const enabled = this.#evaluator.isEnabled(name, this.#context);
     this.#recorded.set(name, { enabled });
+    if (this.#observer !== undefined) this.#report(this.#observer, name, { value: enabled });
     return enabled;
   }
 
@@ -129,13 +145,31 @@ export class RequestFlags {
     if (recorded === undefined) {
       const variant = toVariant(raw, featureEnabled);
       this.#recorded.set(name, { enabled: featureEnabled, variant });
+      if (this.#observer !== undefined) this.#report(this.#observer, name, { variant: variant.name });
       return variant;
     }
     // isEnabled came first. Only a random stickiness can make the two calls disagree; the
     // first answer stands, so the variant never contradicts the recorded on/off.
     const variant = featureEnabled === recorded.enabled ? toVariant(raw, featureEnabled) : DISABLED_VARIANT;
     recorded.variant = variant;
+    if (this.#observer !== undefined) this.#report(this.#observer, name, { variant: variant.name });
     return variant;
+  }
+
+  /**
+   * One evaluation as a feature_flag.evaluation event. The reason is what can be told without
+   * re-running Unleash's strategies: `stale` (bootstrap file, Unleash not heard from), `error`
+   * (no such flag: the fallback answered), `disabled` (switched off), otherwise
+   * `targeting_match` (the flag's strategies decided).
+   */
+  #report(observer: FlagObserver, key: string, result: { value?: boolean; variant?: string }): void {
+    let reason = 'unknown';
+    if (observer.stale) reason = 'stale';
+    else if (this.#evaluator.getFeatureToggleDefinition !== undefined) {
+      const definition = this.#evaluator.getFeatureToggleDefinition(key);
+      reason = definition === undefined ? 'error' : definition.enabled ? 'targeting_match' : 'disabled';
+    }
+    observer.trace.flagEvaluated({ key, ...result, reason, provider: observer.provider });
   }
 
   /** The decisions so far, in the order the flags were first evaluated. */

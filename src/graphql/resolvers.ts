@@ -20,7 +20,9 @@ void SCHEMA_HAS_EVERY_UPSTREAM;
 export const resolvers: Resolvers = {
   MinorUnits,
   Query: {
-    async floorPanel(_parent, { scene, selectedSkuIds }, { viewer, scope, renderer, flags, panels }) {
+    async floorPanel(_parent, { scene, selectedSkuIds }, { viewer, scope, renderer, flags, panels, trace }, info) {
+      const operationName = info.operation.name?.value;
+      if (trace.recording && operationName !== undefined) trace.operationName(operationName);
       const refused = panelArgumentError(renderer, scene, selectedSkuIds);
       if (refused !== undefined) throw refused;
       const data = scope.panelData(selectedSkuIds);
@@ -31,7 +33,10 @@ export const resolvers: Resolvers = {
         // not in the cart (FLOORPLAN_ERR_SELECTION_NOT_IN_CART) is the client's: it goes through.
         if (!isUpstreamError(error)) throw error;
       }
+      // Both executors (the fast path and Apollo's) run this resolver, so both traces get the render span.
+      const startMs = performance.now();
       const panel = await renderer.render({ scene, data, viewer, flags });
+      if (trace.recording) trace.rendered(scene, startMs, performance.now(), panel.floors.length, panel.degradedReasons);
       panels.push(panel);
       return panel;
     },

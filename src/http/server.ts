@@ -20,6 +20,7 @@ import { HeaderMap } from '@apollo/server';
 import { ErrorCode, FloorplanError, toClientError, type ClientError } from '../errors.ts';
 import type { FloorplanMetrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
+import { NO_TRACE, type RequestTrace, type ServerTrace, type Tracing } from '../observability/tracing.ts';
 import type { KnownOperations } from '../graphql/known-operations.ts';
 import type { AdmissionController } from './admission.ts';
 import { LANDING_PAGE_HTML } from './landing-page.ts';
@@ -32,8 +33,11 @@ export interface HttpServerOptions<TContext extends BaseContext> {
    * Builds the per-request context; may throw a GraphQLError (e.g. UNAUTHENTICATED).
    * `admittedAt` (performance.now()) is when admission control let the request run: its
    * deadline starts there, so verifying the token and the rate limit come out of it too.
+   * `trace` is the request's trace (the shared no-op when it is not sampled), for the layers below.
    */
-  readonly context: (req: IncomingMessage, admittedAt: number) => Promise<TContext>;
+  readonly context: (req: IncomingMessage, admittedAt: number, trace: RequestTrace) => Promise<TContext>;
+  /** Starts a trace per GraphQL request (src/observability/tracing.ts); absent: none. */
+  readonly tracing?: Tracing;
   readonly metrics: FloorplanMetrics;
   readonly logger: Logger;
   /** Larger bodies are refused with HTTP 413 before they are read. */
@@ -148,13 +152,26 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
   // Built once: a refusal costs only the write.
   const overloaded = errorAnswer(toClientError(new FloorplanError(ErrorCode.REQUEST_OVERLOADED, { seconds: options.overloadRetryAfterSeconds ?? 1 })));
 
-  async function graphql(req: IncomingMessage, res: ServerResponse, search: string): Promise<number> {
+  async function graphql(req: IncomingMessage, res: ServerResponse, path: string, search: string): Promise<number> {
     const method = (req.method ?? 'GET').toUpperCase();
     if (method === 'GET' && search === '' && (req.headers.accept ?? '').includes('text/html')) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(LANDING_PAGE_HTML);
       return 200;
     }
-    if (admission === undefined) return execute(req, res, method, search, performance.now());
+    const trace = options.tracing?.startRequest(method, path, '/graphql', req.headers) ?? NO_TRACE;
+    if (trace === NO_TRACE) return admitted(req, res, method, search, NO_TRACE);
+    try {
+      const status = await admitted(req, res, method, search, trace);
+      trace.end(status);
+      return status;
+    } catch (error) {
+      trace.end(toClientError(error).status);
+      throw error;
+    }
+  }
+
+  async function admitted(req: IncomingMessage, res: ServerResponse, method: string, search: string, trace: ServerTrace): Promise<number> {
+    if (admission === undefined) return execute(req, res, method, search, performance.now(), trace);
     // Before the body is read: a refusal should cost as little as possible (Node discards an unread body).
     let admitted = admission.enter();
     if (admitted instanceof Promise) admitted = await admitted;
@@ -163,15 +180,15 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       return overloaded.status;
     }
     try {
-      return await execute(req, res, method, search, performance.now());
+      return await execute(req, res, method, search, performance.now(), trace);
     } finally {
       admission.leave();
     }
   }
 
-  async function execute(req: IncomingMessage, res: ServerResponse, method: string, search: string, admittedAt: number): Promise<number> {
+  async function execute(req: IncomingMessage, res: ServerResponse, method: string, search: string, admittedAt: number, trace: ServerTrace): Promise<number> {
     let body: unknown;
-    let context = () => options.context(req, admittedAt);
+    let context = () => options.context(req, admittedAt, trace);
     if (method === 'POST') {
       body = parseBody(req, await readBody(req, options.bodyLimitBytes));
       const known = search === '' && isJsonContentType(req) ? options.knownOperations : undefined;
@@ -180,6 +197,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
         const outcome = await known.execute(matched, context);
         if (outcome.kind === 'complete') {
           metrics.graphqlRequest('known-operation');
+          trace.executedBy('known-operation');
           res.statusCode = outcome.status;
           for (const [name, value] of outcome.headers) res.setHeader(name, value);
           res.setHeader('content-type', outcome.contentType);
@@ -190,6 +208,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       }
     }
     metrics.graphqlRequest('apollo');
+    trace.executedBy('apollo');
     const httpGraphQLRequest: HTTPGraphQLRequest = { method, headers: headerMapOf(req), search, body };
     const response = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context });
     const status = response.status ?? 200;
@@ -211,7 +230,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     const search = q === -1 ? '' : url.slice(q);
     switch (path) {
       case '/graphql':
-        return ['/graphql', await graphql(req, res, search)];
+        return ['/graphql', await graphql(req, res, path, search)];
       case '/healthz':
         res.writeHead(200, { 'content-type': JSON_TYPE }).end('{"status":"ok"}');
         return [path, 200];

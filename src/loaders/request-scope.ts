@@ -11,12 +11,13 @@
 import DataLoader from 'dataloader';
 import type { PanelData } from './panel-data.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
-import type { UpstreamCall, UpstreamClients } from '../upstreams/clients.ts';
+import { NO_TRACE, type RequestTrace } from '../observability/tracing.ts';
+import type { CallNotes, UpstreamCall, UpstreamClients } from '../upstreams/clients.ts';
 import { MissingAnswer, type AnyUpstreamDefinition, type UpstreamSelection, type Violation } from '../upstreams/definition.ts';
 import type { Cart, CartLine } from '../upstreams/defs/cart.ts';
 import type { Deadline } from '../upstreams/deadline.ts';
 import { UPSTREAM_DEFINITIONS, type UpstreamName, type UpstreamResult } from '../upstreams/registry.ts';
-import { UpstreamError } from '../upstreams/upstream-error.ts';
+import { isUpstreamError, UpstreamError } from '../upstreams/upstream-error.ts';
 
 /** The lines a panel is about and the key that identifies them for the loaders. */
 interface Selection extends UpstreamSelection {
@@ -66,11 +67,13 @@ export class RequestScope {
 
   private readonly killed: (upstream: UpstreamName) => boolean;
   private readonly violated: (upstream: UpstreamName, violation: Violation) => void;
+  private readonly trace: RequestTrace;
 
   /**
    * @param options.deadline the request's deadline: every upstream call still running when it passes is abandoned.
    * @param options.killed the operator's kill switches: a killed upstream is never called and its floors drop.
    * @param options.violated told once per answer refused by its definition's cross-checks (upstreams/defs), to count and log it.
+   * @param options.trace the request's trace: each upstream call is reported to it, timed, with its outcome.
    */
   constructor(options: {
     userId: string;
@@ -78,12 +81,14 @@ export class RequestScope {
     deadline?: Deadline;
     killed?: (upstream: UpstreamName) => boolean;
     violated?: (upstream: UpstreamName, violation: Violation) => void;
+    trace?: RequestTrace;
   }) {
     this.clients = options.clients;
     this.userId = options.userId;
     this.deadline = options.deadline;
     this.killed = options.killed ?? (() => false);
     this.violated = options.violated ?? (() => {});
+    this.trace = options.trace ?? NO_TRACE;
     for (const definition of UPSTREAM_DEFINITIONS) {
       this.loaders.set(definition.name, new DataLoader((keys) => this.load(definition, keys), { name: definition.name }));
     }
@@ -145,28 +150,42 @@ export class RequestScope {
   private async load(definition: AnyUpstreamDefinition, keys: readonly string[]): Promise<unknown[]> {
     const upstream = definition.name as UpstreamName;
     const loader = this.loader(upstream);
-    if (this.killed(upstream)) return keys.map((key) => this.failed(loader, key, killedError(upstream)));
+    const startMs = performance.now();
+    if (this.killed(upstream)) {
+      if (this.trace.recording) this.trace.upstreamCall(upstream, startMs, startMs, 'killed', { keys: keys.length });
+      return keys.map((key) => this.failed(loader, key, killedError(upstream)));
+    }
     // Keyed by viewer, only the viewer's own id is ever asked for, so this is one call.
     const selections = definition.keyedBy === 'viewer' ? [] : keys.map((key) => this.selectionOf(key));
+    // Only a recorded trace wants to know where a cached answer came from.
+    const notes: CallNotes | undefined = this.trace.recording ? {} : undefined;
+    let outcome = 'ok';
     try {
       const call = this.clients[upstream] as UpstreamCall<UpstreamName>;
-      const answer = await call(definition.toRequest(this.userId, selections) as never, this.deadline);
+      const answer = await call(definition.toRequest(this.userId, selections) as never, this.deadline, notes);
       const results = definition.toResults(answer, selections);
       // Selections of one answer often share a violation (promotion's coupons): report it once.
       const reported = new Set<string>();
       return keys.map((key, index) => {
         const result: unknown = definition.keyedBy === 'viewer' ? results[0] : results[index];
-        if (result instanceof MissingAnswer) return this.failed(loader, key, new UpstreamError(upstream, 'malformed', result.detail));
+        if (result instanceof MissingAnswer) {
+          outcome = 'malformed';
+          return this.failed(loader, key, new UpstreamError(upstream, 'malformed', result.detail));
+        }
         const violation = definition.check?.(result, selections[index]);
         if (violation === undefined) return result;
         if (!reported.has(violation.message)) {
           reported.add(violation.message);
           this.violated(upstream, violation);
         }
+        outcome = 'inconsistent';
         return this.failed(loader, key, new UpstreamError(upstream, 'inconsistent', violation.message, { violation: violation.reason }));
       });
     } catch (error) {
+      outcome = isUpstreamError(error) ? error.outcome : 'error';
       return keys.map((key) => this.failed(loader, key, error));
+    } finally {
+      if (notes !== undefined) this.trace.upstreamCall(upstream, startMs, performance.now(), outcome, { keys: keys.length, cache: notes.cache });
     }
   }
 

@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import { ERRORS, ErrorCode, FloorplanError, retryAfterSeconds } from '../errors.ts';
 import type { FlagService } from '../flags/flag-service.ts';
 import type { RequestFlags } from '../flags/request-flags.ts';
+import { NO_TRACE, type RequestTrace } from '../observability/tracing.ts';
 import type { Violation } from '../upstreams/definition.ts';
 import { RequestScope } from '../loaders/request-scope.ts';
 import type { RateLimiter } from '../security/rate-limit.ts';
@@ -44,6 +45,8 @@ export interface RequestContext {
   readonly deadline: Deadline;
   /** Names the request's decisions in the log, so support can replay it. */
   readonly decisionId: string;
+  /** Where the layers report upstream calls, flag evaluations and renders; the shared no-op when the request is not sampled. */
+  readonly trace: RequestTrace;
 }
 
 export interface RequestPipelineDeps {
@@ -77,7 +80,7 @@ export class RequestPipeline {
    *   SERVICE_UNAVAILABLE (503, keys unreachable), RATE_LIMITED (429). The GraphQL layer turns
    *   it into the error Apollo answers with (the pipeline does not know GraphQL).
    */
-  async forRequest(req: IncomingMessage, admittedAt: number): Promise<RequestContext> {
+  async forRequest(req: IncomingMessage, admittedAt: number, trace: RequestTrace = NO_TRACE): Promise<RequestContext> {
     const deadline = new Deadline(this.deps.upstreamBudgetMs, admittedAt);
     const claims = await this.identify(req.headers.authorization);
     const decision = await this.deps.limiter.take(claims.userId);
@@ -85,7 +88,7 @@ export class RequestPipeline {
     return this.assemble(claims, (name) => {
       const value = req.headers[name];
       return Array.isArray(value) ? value[0] : value;
-    }, deadline);
+    }, deadline, trace);
   }
 
   /**
@@ -94,7 +97,7 @@ export class RequestPipeline {
    * fresh deadline.
    */
   forPreview(identity: Identity, header: (name: string) => string | undefined): RequestContext {
-    return this.assemble(identity, header, new Deadline(this.deps.upstreamBudgetMs));
+    return this.assemble(identity, header, new Deadline(this.deps.upstreamBudgetMs), NO_TRACE);
   }
 
   private async identify(authorization: string | undefined): Promise<VerifiedClaims> {
@@ -112,17 +115,18 @@ export class RequestPipeline {
     }
   }
 
-  private assemble(identity: Identity, header: (name: string) => string | undefined, deadline: Deadline): RequestContext {
+  private assemble(identity: Identity, header: (name: string) => string | undefined, deadline: Deadline, trace: RequestTrace): RequestContext {
     const viewer = buildViewer(identity, header, this.deps.locales);
-    const flags = this.deps.flags.evaluate(viewer);
+    const flags = this.deps.flags.evaluate(viewer, trace);
     const scope = new RequestScope({
       userId: viewer.userId,
       clients: this.deps.clients,
       deadline,
       killed: (upstream) => flags.isEnabled(this.deps.killFlag(upstream)),
       violated: this.deps.violated,
+      trace,
     });
-    return { viewer, flags, scope, deadline, decisionId: randomUUID() };
+    return { viewer, flags, scope, deadline, decisionId: randomUUID(), trace };
   }
 }
 

@@ -20,10 +20,10 @@ import { UpstreamError } from './upstream-error.ts';
 export function withPromotionCache(clients: UpstreamClients, cache: TieredCache<PromotionResult>): UpstreamClients {
   return {
     ...clients,
-    promotion(query, deadline) {
+    promotion(query, deadline, notes) {
       if (deadline?.passed === true) return Promise.reject(deadlinePassed());
       const key = cacheKey(query.userId, [...query.skuIds].sort().join(','));
-      const pending = cache.get(key, () => clients.promotion(query));
+      const pending = cache.get(key, () => clients.promotion(query), notes === undefined ? undefined : (outcome) => (notes.cache = outcome));
       return deadline === undefined ? pending : within(pending, deadline);
     },
   };

@@ -1,4 +1,5 @@
 /** Typed clients for every registered upstream, derived from its definition. They know nothing of floors. */
+import type { CacheOutcome } from '../cache/tiered-cache.ts';
 import type { Deadline } from './deadline.ts';
 import { DEFAULT_RESILIENCE, JsonHttp, type BreakerObserver, type ResilienceOptions, type UpstreamObserver } from './json-http.ts';
 import { UPSTREAM_DEFINITIONS, type UpstreamAnswer, type UpstreamName, type UpstreamRequest } from './registry.ts';
@@ -9,8 +10,17 @@ export interface UpstreamEndpoint extends Partial<ResilienceOptions> {
   readonly connections: number;
 }
 
+/**
+ * What a call tells its caller besides its answer, written by the layer that knows (a traced
+ * request passes one; the promotion cache fills in `cache`).
+ */
+export interface CallNotes {
+  /** For a cached upstream: where the answer came from. */
+  cache?: CacheOutcome;
+}
+
 /** One upstream's call: its wire request in, its contract-checked wire answer out. */
-export type UpstreamCall<N extends UpstreamName> = (request: UpstreamRequest<N>, deadline?: Deadline) => Promise<UpstreamAnswer<N>>;
+export type UpstreamCall<N extends UpstreamName> = (request: UpstreamRequest<N>, deadline?: Deadline, notes?: CallNotes) => Promise<UpstreamAnswer<N>>;
 
 /** Every upstream behind one seam, by name: what loaders call, what tests replace with plain-object fakes. */
 export type UpstreamClients = { readonly [N in UpstreamName]: UpstreamCall<N> } & {

@@ -1,0 +1,296 @@
+/**
+ * OpenTelemetry traces, built from the `tracing` config (the standard OTEL_* variables, read
+ * and checked by src/config/service-config.ts). Off by default: {@link createTracing} then
+ * returns a tracing whose every request gets the shared {@link NO_TRACE}, and no SDK object
+ * exists.
+ *
+ * On, each sampled GraphQL request is one trace:
+ *
+ *   POST /graphql                (SERVER; continues a caller's W3C `traceparent`)
+ *     ├─ upstream cart           (CLIENT; one per upstream call, with its outcome and cache outcome)
+ *     ├─ upstream promotion
+ *     ├─ render cart-bottom-sheet
+ *     └─ events: feature_flag.evaluation, one per flag the request evaluated
+ *
+ * Spans are passed explicitly, never through a context manager (no AsyncLocalStorage: it
+ * costs every request, sampled or not). The request's {@link RequestTrace} travels in its
+ * context to the loaders, the flags and the resolvers, which report what they timed; an
+ * unsampled request's is the shared no-op, so at a 10 % ratio nine requests in ten pay one
+ * sampler decision and nothing else. Spans leave in batches over OTLP/HTTP (JSON);
+ * {@link Tracing.shutdown} sends what is left.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type Sampler,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_SERVICE_NAME,
+  ATTR_URL_PATH,
+} from '@opentelemetry/semantic-conventions';
+import {
+  ATTR_FEATURE_FLAG_KEY,
+  ATTR_FEATURE_FLAG_PROVIDER_NAME,
+  ATTR_FEATURE_FLAG_RESULT_REASON,
+  ATTR_FEATURE_FLAG_RESULT_VALUE,
+  ATTR_FEATURE_FLAG_RESULT_VARIANT,
+  ATTR_GRAPHQL_OPERATION_NAME,
+  EVENT_FEATURE_FLAG_EVALUATION,
+} from '@opentelemetry/semantic-conventions/incubating';
+
+/** The samplers of the OpenTelemetry specification Floorplan offers (OTEL_TRACES_SAMPLER). */
+export type TracingSampler = 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
+
+/** The service config's `tracing` block (checked there; see config/default.yaml for what each default means). */
+export interface TracingConfig {
+  readonly enabled: boolean;
+  /** The OTLP/HTTP traces URL (…/v1/traces). */
+  readonly endpoint: string;
+  readonly serviceName: string;
+  readonly resourceAttributes: Readonly<Record<string, string>>;
+  readonly sampler: TracingSampler;
+  /** The share of new traces the traceidratio samplers keep, 0 to 1. */
+  readonly samplerRatio: number;
+  readonly scheduleDelayMs: number;
+  readonly maxQueueSize: number;
+}
+
+/** Floorplan's own span attributes (no semantic convention covers them). */
+export const TRACE_ATTRIBUTES = Object.freeze({
+  /** Which executor answered: `known-operation` (the fast path) or `apollo`. */
+  graphqlExecutor: 'floorplan.graphql.executor',
+  upstream: 'floorplan.upstream.name',
+  /** How the call ended: `ok`, or the UpstreamError outcome (`timeout`, `circuit_open`, `killed`, …). */
+  upstreamOutcome: 'floorplan.upstream.outcome',
+  /** Keys answered by the one batched call (several selections → several settlement quotes). */
+  upstreamKeys: 'floorplan.upstream.keys',
+  /** For a cached upstream (promotion): `hit`, `stale`, `miss` or `joined` (another request's call in flight). */
+  cacheOutcome: 'floorplan.cache.outcome',
+  scene: 'floorplan.panel.scene',
+  floors: 'floorplan.panel.floors',
+  degraded: 'floorplan.panel.degraded',
+  degradedReasons: 'floorplan.panel.degraded_reasons',
+});
+
+/** What a loader knows about one upstream call besides its times and outcome. */
+export interface UpstreamCallDetail {
+  /** Keys the one call answered. */
+  readonly keys?: number;
+  /** The cross-request cache's outcome, for a cached upstream. */
+  readonly cache?: string;
+}
+
+/** One flag decision, as the OpenTelemetry feature-flag conventions describe it. */
+export interface FlagEvaluation {
+  readonly key: string;
+  /** The variant's name, when the request asked for a variant. */
+  readonly variant?: string;
+  /** The on/off answer, when the request asked whether the flag is on. */
+  readonly value?: boolean;
+  /** `targeting_match`, `disabled`, `stale`, `error`… (feature_flag.result.reason). */
+  readonly reason: string;
+  /** e.g. `Unleash`. */
+  readonly provider: string;
+}
+
+/**
+ * What the layers of one request report to its trace. Times are `performance.now()`
+ * milliseconds. Every method is cheap to call on an unsampled request ({@link NO_TRACE}); check
+ * {@link recording} before doing work only a trace needs.
+ */
+export interface RequestTrace {
+  /** False for an unsampled request (or tracing off): everything reported is dropped. */
+  readonly recording: boolean;
+  /** One upstream call, from the loader's call to its answer (retries and cache included). */
+  upstreamCall(upstream: string, startMs: number, endMs: number, outcome: string, detail?: UpstreamCallDetail): void;
+  /** A flag evaluated for the first time in this request. */
+  flagEvaluated(evaluation: FlagEvaluation): void;
+  /** One panel rendered. */
+  rendered(scene: string, startMs: number, endMs: number, floors: number, degradedReasons: readonly string[]): void;
+  /** The GraphQL operation's name, as the resolvers see it (graphql.operation.name). */
+  operationName(name: string): void;
+}
+
+/** The HTTP entry's handle on a request's trace: it names the operation and ends the server span. */
+export interface ServerTrace extends RequestTrace {
+  /** Which executor ran the operation. */
+  executedBy(executor: 'known-operation' | 'apollo'): void;
+  /** Ends the server span with the answer's HTTP status (5xx marks it failed). */
+  end(status: number): void;
+}
+
+/** Tracing for a running Floorplan; see the module comment. */
+export interface Tracing {
+  readonly enabled: boolean;
+  /** The trace of one incoming HTTP request: a new server span, or {@link NO_TRACE} when not sampled. */
+  startRequest(method: string, path: string, route: string, headers: IncomingHttpHeaders): ServerTrace;
+  /** Sends the spans still waiting and stops; later requests are not traced. */
+  shutdown(): Promise<void>;
+}
+
+/** The shared trace of every request that is not recorded. */
+export const NO_TRACE: ServerTrace = Object.freeze({
+  recording: false,
+  upstreamCall() {},
+  flagEvaluated() {},
+  rendered() {},
+  operationName() {},
+  executedBy() {},
+  end() {},
+});
+
+const TRACING_OFF: Tracing = Object.freeze({
+  enabled: false,
+  startRequest: () => NO_TRACE,
+  shutdown: async () => {},
+});
+
+export interface TracingOptions {
+  /** Replaces the OTLP/HTTP exporter (tests). */
+  readonly exporter?: SpanExporter;
+}
+
+/** The tracing `config` asks for: {@link TRACING_OFF}'s no-ops unless `config.enabled`. */
+export function createTracing(config: TracingConfig, options: TracingOptions = {}): Tracing {
+  if (!config.enabled) return TRACING_OFF;
+  // Headers, timeout, compression and certificates: the exporter reads OTEL_EXPORTER_OTLP_* itself.
+  const exporter = options.exporter ?? new OTLPTraceExporter({ url: config.endpoint });
+  const provider = new TracerProvider({
+    resource: defaultResource().merge(resourceFromAttributes({ ...config.resourceAttributes, [ATTR_SERVICE_NAME]: config.serviceName })),
+    sampler: samplerOf(config),
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter,
+        scheduledDelayMillis: config.scheduleDelayMs,
+        maxQueueSize: config.maxQueueSize,
+        maxExportBatchSize: Math.min(512, config.maxQueueSize),
+      }),
+    ],
+  });
+  const tracer = provider.getTracer('floorplan');
+  const propagator = new W3CTraceContextPropagator();
+  let stopped: Promise<void> | undefined;
+  return {
+    enabled: true,
+    startRequest(method, path, route, headers) {
+      if (stopped !== undefined) return NO_TRACE;
+      // A gateway's traceparent makes this request part of its trace, and its sampled flag decides.
+      const parent = headers.traceparent === undefined ? ROOT_CONTEXT : propagator.extract(ROOT_CONTEXT, headers, HEADER_GETTER);
+      const span = tracer.startSpan(
+        `${method} ${route}`,
+        { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_URL_PATH]: path, [ATTR_HTTP_ROUTE]: route } },
+        parent,
+      );
+      return span.isRecording() ? new RecordedRequest(tracer, span) : NO_TRACE;
+    },
+    shutdown: () => (stopped ??= provider.shutdown()),
+  };
+}
+
+function samplerOf(config: TracingConfig): Sampler {
+  const ratio = new TraceIdRatioBasedSampler(config.samplerRatio);
+  switch (config.sampler) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return ratio;
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: ratio });
+    default:
+      throw new UnreachableSampler(config.sampler);
+  }
+}
+
+class UnreachableSampler extends Error {
+  constructor(sampler: never) {
+    super(`unknown sampler ${String(sampler)}`);
+  }
+}
+
+const HEADER_GETTER: TextMapGetter<IncomingHttpHeaders> = {
+  keys: (headers) => Object.keys(headers),
+  get: (headers, key) => headers[key],
+};
+
+/** A sampled request: its server span, and the children its layers report. */
+class RecordedRequest implements ServerTrace {
+  readonly recording = true;
+  readonly #tracer: Tracer;
+  readonly #span: Span;
+  readonly #context: Context;
+
+  constructor(tracer: Tracer, span: Span) {
+    this.#tracer = tracer;
+    this.#span = span;
+    this.#context = trace.setSpan(ROOT_CONTEXT, span);
+  }
+
+  upstreamCall(upstream: string, startMs: number, endMs: number, outcome: string, detail?: UpstreamCallDetail): void {
+    const attributes: Attributes = { [TRACE_ATTRIBUTES.upstream]: upstream, [TRACE_ATTRIBUTES.upstreamOutcome]: outcome };
+    if (detail?.keys !== undefined) attributes[TRACE_ATTRIBUTES.upstreamKeys] = detail.keys;
+    if (detail?.cache !== undefined) attributes[TRACE_ATTRIBUTES.cacheOutcome] = detail.cache;
+    if (outcome !== 'ok') attributes[ATTR_ERROR_TYPE] = outcome;
+    const span = this.#tracer.startSpan(`upstream ${upstream}`, { kind: SpanKind.CLIENT, startTime: startMs, attributes }, this.#context);
+    if (outcome !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+    span.end(endMs);
+  }
+
+  flagEvaluated(evaluation: FlagEvaluation): void {
+    const attributes: Attributes = {
+      [ATTR_FEATURE_FLAG_KEY]: evaluation.key,
+      [ATTR_FEATURE_FLAG_PROVIDER_NAME]: evaluation.provider,
+      [ATTR_FEATURE_FLAG_RESULT_REASON]: evaluation.reason,
+    };
+    if (evaluation.variant !== undefined) attributes[ATTR_FEATURE_FLAG_RESULT_VARIANT] = evaluation.variant;
+    if (evaluation.value !== undefined) attributes[ATTR_FEATURE_FLAG_RESULT_VALUE] = evaluation.value;
+    this.#span.addEvent(EVENT_FEATURE_FLAG_EVALUATION, attributes);
+  }
+
+  rendered(scene: string, startMs: number, endMs: number, floors: number, degradedReasons: readonly string[]): void {
+    const attributes: Attributes = {
+      [TRACE_ATTRIBUTES.scene]: scene,
+      [TRACE_ATTRIBUTES.floors]: floors,
+      [TRACE_ATTRIBUTES.degraded]: degradedReasons.length > 0,
+    };
+    if (degradedReasons.length > 0) attributes[TRACE_ATTRIBUTES.degradedReasons] = [...degradedReasons];
+    this.#tracer.startSpan(`render ${scene}`, { kind: SpanKind.INTERNAL, startTime: startMs, attributes }, this.#context).end(endMs);
+  }
+
+  operationName(name: string): void {
+    this.#span.setAttribute(ATTR_GRAPHQL_OPERATION_NAME, name);
+  }
+
+  executedBy(executor: 'known-operation' | 'apollo'): void {
+    this.#span.setAttribute(TRACE_ATTRIBUTES.graphqlExecutor, executor);
+  }
+
+  end(status: number): void {
+    this.#span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+    // HTTP semantic conventions: a server span fails on 5xx only; a 4xx is the client's.
+    if (status >= 500) {
+      this.#span.setAttribute(ATTR_ERROR_TYPE, String(status));
+      this.#span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    this.#span.end();
+  }
+}
