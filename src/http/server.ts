@@ -159,9 +159,9 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       return 200;
     }
     const trace = options.tracing?.startRequest(method, path, '/graphql', req.headers) ?? NO_TRACE;
-    if (trace === NO_TRACE) return admitted(req, res, method, search, NO_TRACE);
+    if (trace === NO_TRACE) return throughAdmission(req, res, method, search, NO_TRACE);
     try {
-      const status = await admitted(req, res, method, search, trace);
+      const status = await throughAdmission(req, res, method, search, trace);
       trace.end(status);
       return status;
     } catch (error) {
@@ -170,7 +170,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     }
   }
 
-  async function admitted(req: IncomingMessage, res: ServerResponse, method: string, search: string, trace: ServerTrace): Promise<number> {
+  async function throughAdmission(req: IncomingMessage, res: ServerResponse, method: string, search: string, trace: ServerTrace): Promise<number> {
     if (admission === undefined) return execute(req, res, method, search, performance.now(), trace);
     // Before the body is read: a refusal should cost as little as possible (Node discards an unread body).
     let admitted = admission.enter();
