@@ -6,9 +6,10 @@
  * upstream answers, as a request does, so converting them for CEL is counted; the HTTP,
  * GraphQL and upstream-call work a request adds on top is the same for both and left out.
  *
- *   node_modules/.bin/node --import tsx bench/expression-floors.ts [--rounds 20] [--panels 2000] [--same]
+ *   node_modules/.bin/node --import tsx bench/expression-floors.ts [--rounds 20] [--panels 2000] [--same] [--json]
  *
  * --same renders the hand-written layout as both variants: the ratio it prints is the noise.
+ * --json prints the row as one JSON object (what `npm run bench` reads).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -27,7 +28,7 @@ import { PanelRenderer, type RenderRequest } from '../src/panels/renderer.ts';
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '20' }, panels: { type: 'string', default: '2000' }, same: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '20' }, panels: { type: 'string', default: '2000' }, same: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
 const ROUNDS = Number(values.rounds);
 const PANELS = Number(values.panels);
 const FILE = 'floors/cart-bottom-sheet.yaml';
@@ -122,6 +123,11 @@ const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.len
 const mb = median(totals.builders);
 const me = median(totals.expressions);
 const ratios = totals.builders.map((bv, i) => (totals.expressions[i] as number) / bv);
+if (values.json) {
+  const row = { rounds: ROUNDS, panels: PANELS, buildersUs: mb, expressionsUs: me, ratio: me / mb, medianRoundRatio: median(ratios), same: values.same };
+  process.stdout.write(`${JSON.stringify(row)}\n`);
+  process.exit(0);
+}
 process.stdout.write(
   [
     `seed cart-bottom-sheet (${USER}), ${ROUNDS} interleaved rounds × ${PANELS} panels, CPU per render (median of rounds):`,

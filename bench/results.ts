@@ -357,6 +357,32 @@ export interface BenchResults {
   readonly upstreamParse?: UpstreamParseRow;
   /** One upstream frozen under concurrent users. Absent in results written before these rows. */
   readonly frozenUpstream?: FrozenUpstreamPhase;
+  /** The seed panel with lj and coupon as CEL expression floors vs hand-written builders (bench/expression-floors.ts). Absent before it. */
+  readonly expressionFloors?: ExpressionFloorsRow;
+}
+
+/** What `bench/expression-floors.ts --json` prints: CPU µs per panel render, medians of interleaved rounds. */
+export interface ExpressionFloorsRow {
+  readonly rounds: number;
+  readonly panels: number;
+  readonly buildersUs: number;
+  readonly expressionsUs: number;
+  /** expressionsUs ÷ buildersUs. */
+  readonly ratio: number;
+  readonly medianRoundRatio: number;
+}
+
+/** The issue-14 target: expression floors cost at most 10 % more CPU per panel than hand-written builders. */
+function expressionFloorsTarget(row: ExpressionFloorsRow | undefined): Target {
+  return {
+    id: 'expression-floors-cpu',
+    description: 'seed panel with lj and coupon as CEL expression floors: CPU per render ≤ 1.10× the hand-written builders',
+    actual:
+      row === undefined
+        ? 'not measured'
+        : `${fixed(row.ratio, 3)}× (${fixed(row.expressionsUs, 1)} vs ${fixed(row.buildersUs, 1)} µs per render; median of per-round ratios ${fixed(row.medianRoundRatio, 3)}×, ${row.rounds} rounds × ${row.panels} panels)`,
+    pass: row === undefined ? null : row.ratio <= 1.1,
+  };
 }
 
 const fixed = (value: number | null, digits: number) => (value !== null && Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
@@ -518,6 +544,7 @@ export function evaluateTargets(results: Omit<BenchResults, 'targets'>): Target[
   targets.push(...overloadTargets(results.overload));
   targets.push(...frozenUpstreamTargets(results.frozenUpstream));
   targets.push(upstreamParseTarget(results.upstreamParse));
+  targets.push(expressionFloorsTarget(results.expressionFloors));
   const soak = results.soak;
   targets.push({
     id: 'soak-flat',
@@ -676,6 +703,16 @@ export function renderMarkdown(results: BenchResults): string {
   if (results.overload !== undefined) out.push('', ...overloadSection(results.overload, results.method));
   if (results.frozenUpstream !== undefined) out.push('', ...frozenUpstreamSection(results.frozenUpstream));
   if (results.upstreamParse !== undefined) out.push('', ...upstreamParseSection(results.upstreamParse));
+  if (results.expressionFloors !== undefined) {
+    const e = results.expressionFloors;
+    out.push(
+      '',
+      '### Expression floors (`bench/expression-floors.ts`)',
+      '',
+      `CPU per render of the seed cart-bottom-sheet (u1001) from already-loaded upstream answers, ${e.rounds} interleaved rounds × ${e.panels} panels, in one process: ` +
+        `lj and coupon as hand-written builders ${fixed(e.buildersUs, 1)} µs, as CEL expression floors ${fixed(e.expressionsUs, 1)} µs — ${fixed(e.ratio, 3)}× (median of per-round ratios ${fixed(e.medianRoundRatio, 3)}×).`,
+    );
+  }
   if (results.soak) {
     const soak = results.soak;
     out.push(

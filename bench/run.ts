@@ -18,6 +18,7 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CONFIG_ENV_VARS, loadServiceConfig, type ServiceConfig } from '../src/config/service-config.ts';
@@ -28,6 +29,7 @@ import { machineInfo, rssMb } from './proc.ts';
 import {
   BASELINES,
   evaluateTargets,
+  type ExpressionFloorsRow,
   FROZEN_UPSTREAM_SLACK_MS,
   frozenUpstreamTargets,
   overloadTargets,
@@ -1672,6 +1674,18 @@ function readExisting(path: string): BenchResults | undefined {
   }
 }
 
+/**
+ * Runs bench/expression-floors.ts in a process of its own (its in-process comparison must not
+ * share a heap with the bench's bookkeeping) and reads the row it prints.
+ */
+function measureExpressionFloors(quick: boolean): ExpressionFloorsRow {
+  const args = ['--import', 'tsx', 'bench/expression-floors.ts', '--json', '--rounds', quick ? '2' : '20', '--panels', quick ? '200' : '2000'];
+  const result = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', env: cleanEnv({}) });
+  if (result.status !== 0) throw new Error(`bench/expression-floors.ts failed:\n${result.stdout}${result.stderr}`);
+  const line = result.stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(line) as ExpressionFloorsRow;
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const started = performance.now();
@@ -1755,6 +1769,9 @@ async function main(): Promise<void> {
   const measured = await runComparison(options.mode === 'quick' ? QUICK : FULL, options.mode, warnings);
   log("upstream-parse: the upstream client's parse + contract, JSON.parse vs exact amounts");
   const upstreamParse = await measureUpstreamParse(options.mode === 'quick' ? UPSTREAM_PARSE_QUICK : UPSTREAM_PARSE_FULL, log);
+  log('expression floors: the seed panel with lj and coupon as CEL expressions vs the hand-written builders');
+  const expressionFloors = measureExpressionFloors(options.mode === 'quick');
+  log(`  ${expressionFloors.expressionsUs.toFixed(1)} vs ${expressionFloors.buildersUs.toFixed(1)} µs per render: ${expressionFloors.ratio.toFixed(3)}×`);
   // A soak from an earlier run stays in the results until the next soak replaces it.
   const previousSoak = readExisting(options.out)?.soak;
   const partial = {
@@ -1762,6 +1779,7 @@ async function main(): Promise<void> {
     durationSeconds: round((performance.now() - started) / 1000, 1),
     ...measured,
     upstreamParse,
+    expressionFloors,
     ...(previousSoak === undefined ? {} : { soak: previousSoak }),
   };
   const results: BenchResults = { ...partial, targets: evaluateTargets(partial) };

@@ -84,6 +84,12 @@ describe('npm run bench -- --quick', () => {
       expect(isNumber(parse?.[key]), `upstreamParse.${key}`).toBe(true);
     }
 
+    // The expression-floors row: both renders measured, and its target reported.
+    const expressions = results.expressionFloors;
+    for (const key of ['buildersUs', 'expressionsUs', 'ratio', 'medianRoundRatio'] as const) {
+      expect(isNumber(expressions?.[key]), `expressionFloors.${key}`).toBe(true);
+    }
+
     // Overload rows: present and well formed; shed counts are 0 until Floorplan has admission control.
     const overload = results.overload;
     expect(overload, 'results.overload').toBeDefined();
@@ -145,6 +151,7 @@ describe('npm run bench -- --quick', () => {
     for (const id of OVERLOAD_TARGETS) expect(targetIds, `target ${id}`).toContain(id);
     for (const id of FROZEN_TARGETS) expect(targetIds, `target ${id}`).toContain(id);
     for (const id of PEER_TARGETS) expect(targetIds, `target ${id}`).toContain(id);
+    expect(targetIds, 'target expression-floors-cpu').toContain('expression-floors-cpu');
     for (const target of results.targets) expect([true, false, null]).toContain(target.pass);
   }, 250_000);
 });
