@@ -93,6 +93,10 @@ export const ErrorCode = {
   FLAGS_INVALID: 'FLOORPLAN_ERR_FLAGS_INVALID',
   /** A floors/*.yaml file failed validation (syntax, types, unknown builder or template variable). */
   LAYOUT_INVALID: 'FLOORPLAN_ERR_LAYOUT_INVALID',
+  /** The layout revision store (PostgreSQL or PGlite) cannot be reached: publishing and rollback are refused; serving goes on. */
+  LAYOUT_STORE_UNAVAILABLE: 'FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE',
+  /** A layout operation named a revision the store does not hold. */
+  LAYOUT_REVISION_NOT_FOUND: 'FLOORPLAN_ERR_LAYOUT_REVISION_NOT_FOUND',
   /** A panel was asked for a scene no floors file defines. */
   LAYOUT_UNKNOWN_SCENE: 'FLOORPLAN_ERR_LAYOUT_UNKNOWN_SCENE',
   /** The builder registry was given a malformed builder. */
@@ -180,6 +184,16 @@ export const ERRORS = {
   FLOORPLAN_ERR_CONFIG_INVALID: { message: 'Invalid service config:\n- {problems}', ...NEVER_SENT },
   FLOORPLAN_ERR_FLAGS_INVALID: { message: 'Invalid flags file{problems}', ...NEVER_SENT },
   FLOORPLAN_ERR_LAYOUT_INVALID: { message: '{problems}', ...NEVER_SENT },
+  FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE: {
+    message: 'the layout revision store ({store}) must be reachable to change layouts, but it is not: {cause}; nothing was changed, every replica keeps serving the live revision',
+    client: ClientErrorCode.SERVICE_UNAVAILABLE,
+    status: 503,
+  },
+  FLOORPLAN_ERR_LAYOUT_REVISION_NOT_FOUND: {
+    message: 'revision must be one the store holds ({known}), but got: {received}',
+    client: ClientErrorCode.BAD_REQUEST,
+    status: 404,
+  },
   FLOORPLAN_ERR_LAYOUT_UNKNOWN_SCENE: {
     message: 'scene must be one of {known}, but got: {received}',
     client: ClientErrorCode.BAD_USER_INPUT,

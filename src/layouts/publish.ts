@@ -1,12 +1,14 @@
 /**
  * Publishes the floors folder to Redis, for every running instance to swap in (see LayoutStore).
- * Validates first: one problem anywhere and nothing is published.
+ * Validates first: one problem anywhere and nothing is published. {@link publishLayouts} is the
+ * Redis-only publish (no revision store: `layouts.store.kind: none`); with a store, a revision is
+ * recorded first (./revisions/releases.ts) and {@link pushPublishedLayouts} announces it.
  */
 import type { Redis } from 'ioredis';
 import type { AppsConfig } from '../config/service-config.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import { compileFloorsSources, layoutInvalid, readFloorsDir } from './compile.ts';
-import { layoutRedisKeys } from './published-layouts.ts';
+import { layoutRedisKeys, type PublishedLayouts } from './published-layouts.ts';
 
 export interface PublishLayoutsOptions {
   /** The floors folder to publish (absolute, or relative to the working directory). */
@@ -72,4 +74,35 @@ export async function publishLayouts(options: PublishLayoutsOptions): Promise<Pu
     key: keys.layouts,
     scenes: [...compiled.layouts.values()].map((l) => ({ scene: l.scene, version: l.version })),
   };
+}
+
+/**
+ * Sets the key to a revision recorded in the revision store and announces it — unless the key
+ * already holds that revision or a later one: two publishers racing, or a replica re-seeding
+ * Redis from the store, can never move replicas back to an older revision.
+ * KEYS: layouts, revision counter. ARGV: the document as JSON, its revision, channel.
+ */
+const PUSH_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+local revision = tonumber(ARGV[2])
+if current then
+  local ok, doc = pcall(cjson.decode, current)
+  if ok and type(doc) == 'table' and type(doc.revision) == 'number' and doc.revision >= revision then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[2])
+return 1
+`;
+
+/**
+ * Pushes a stored revision to every replica through Redis. Resolves true when the key now holds
+ * it, false when it already held this revision or a newer one; a Redis failure rejects.
+ */
+export async function pushPublishedLayouts(redis: Redis, keyPrefix: string, published: PublishedLayouts): Promise<boolean> {
+  const keys = layoutRedisKeys(keyPrefix);
+  const doc = JSON.stringify({ revision: published.revision, publishedAt: published.publishedAt, files: published.files });
+  return Number(await redis.eval(PUSH_SCRIPT, 2, keys.layouts, keys.revision, doc, String(published.revision), keys.channel)) === 1;
 }

@@ -10,3 +10,13 @@ export function thrownBy(action: () => unknown): FloorplanError {
   }
   throw new Error('expected the call to throw');
 }
+
+/** What the promise `action` returns rejects with; fails the test if it resolves. */
+export async function thrown(action: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await action();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to reject');
+}

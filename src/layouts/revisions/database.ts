@@ -1,0 +1,189 @@
+/**
+ * The revision store's database: PostgreSQL through `pg`, or PGlite (Postgres compiled to
+ * WebAssembly, in-process) in a data folder — the same tables, the same SQL, one Kysely API.
+ * Opening one also applies the pending migrations (./sql-migrations.ts).
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PGliteDialect, PostgresDialect, type ColumnType, type Generated } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import pg from 'pg';
+import type { Logger } from '../../observability/logger.ts';
+import { SqlFileMigrationProvider } from './sql-migrations.ts';
+
+/** Where revisions are kept: the shape of the service config's `layouts.store`. */
+export interface RevisionStoreConfig {
+  /** `postgres`: the server at `url`; `pglite`: embedded, in `dataDir`; `none`: no history (Redis-only publishing, as before revisions). */
+  readonly kind: 'none' | 'pglite' | 'postgres';
+  /** postgres://user@host:port/database (kind postgres). */
+  readonly url: string;
+  /** PGlite's data folder (kind pglite), relative to the working directory; one process at a time may open it. */
+  readonly dataDir: string;
+  /** A connection attempt to PostgreSQL slower than this fails: the store counts as down. */
+  readonly connectTimeoutMs: number;
+  /** A query slower than this fails (PostgreSQL); the operation answers that the store is unavailable. */
+  readonly queryTimeoutMs: number;
+}
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+/** The tables of migrations/0001_layout_revisions.sql, as Kysely sees them. */
+export interface RevisionTables {
+  layout_revisions: {
+    revision: number;
+    content_hash: string;
+    files: ColumnType<Record<string, string>, string, never>;
+    author: string;
+    message: string;
+    created_at: Timestamp;
+    parent: number | null;
+    rollback_of: number | null;
+  };
+  layout_live: { channel: 'live'; revision: number; since: Timestamp };
+  layout_audit: {
+    id: Generated<string>;
+    at: Timestamp;
+    actor: string;
+    action: string;
+    revision: number | null;
+    detail: ColumnType<Record<string, unknown>, string | undefined, never>;
+  };
+}
+
+export interface RevisionDatabase {
+  readonly db: Kysely<RevisionTables>;
+  /** For messages: "PostgreSQL at postgres://floorplan@db:5432/floorplan" or "PGlite in .floorplan/revisions". */
+  readonly where: string;
+  close(): Promise<void>;
+}
+
+/** postgres://user:secret@host → postgres://user:***@host, for messages. */
+export function shownDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** Where `config` keeps revisions, for messages. */
+export function describeRevisionStore(config: RevisionStoreConfig): string {
+  switch (config.kind) {
+    case 'postgres':
+      return `PostgreSQL at ${shownDatabaseUrl(config.url)}`;
+    case 'pglite':
+      return `PGlite in ${config.dataDir}`;
+    case 'none':
+      return 'no revision store';
+  }
+}
+
+/** Thrown when another live process holds a PGlite data folder: two writers would corrupt it. */
+export class DataDirInUse extends Error {
+  readonly pid: number;
+  constructor(dataDir: string, pid: number) {
+    super(`the PGlite data folder ${dataDir} is in use by process ${pid} (a running Floorplan?); one process at a time may open it`);
+    this.pid = pid;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes `<dataDir>.lock` for this process (PGlite has no lock of its own); a lock left by a
+ * process that is gone is taken over. Returns its release.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const path = `${resolve(dataDir)}.lock`;
+  mkdirSync(dirname(path), { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(path, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number(readFileSync(path, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) throw new DataDirInUse(dataDir, pid);
+      rmSync(path, { force: true });
+    }
+  }
+  throw new Error(`cannot lock the PGlite data folder ${dataDir}`);
+}
+
+async function migrate(db: Kysely<RevisionTables>): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: new SqlFileMigrationProvider(),
+    migrationTableName: 'floorplan_migrations',
+    migrationLockTableName: 'floorplan_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`migration ${failed ?? '(unknown)'} failed: ${(error as Error).message ?? String(error)}`, { cause: error });
+  }
+}
+
+/**
+ * Opens the store's database and brings its schema up to date. Rejects when it cannot be
+ * reached (PostgreSQL down) or opened (a PGlite folder in use: {@link DataDirInUse}).
+ */
+export async function openRevisionDatabase(config: RevisionStoreConfig, logger: Logger): Promise<RevisionDatabase> {
+  if (config.kind === 'none') throw new Error('no revision store is configured (layouts.store.kind: none)');
+  if (config.kind === 'pglite') {
+    const release = lockDataDir(config.dataDir);
+    try {
+      const started = performance.now();
+      const pglite = await PGlite.create(resolve(config.dataDir));
+      const db = new Kysely<RevisionTables>({ dialect: new PGliteDialect({ pglite }) });
+      try {
+        await migrate(db);
+      } catch (error) {
+        await db.destroy();
+        throw error;
+      }
+      logger.debug({ dataDir: config.dataDir, ms: Math.round(performance.now() - started) }, 'PGlite revision store opened');
+      return {
+        db,
+        where: describeRevisionStore(config),
+        async close() {
+          await db.destroy();
+          release();
+        },
+      };
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    connectionTimeoutMillis: config.connectTimeoutMs,
+    query_timeout: config.queryTimeoutMs,
+    max: 4,
+    // Idle connections to a restarted PostgreSQL are dropped rather than kept broken.
+    idleTimeoutMillis: 10_000,
+  });
+  // An idle client whose server went away emits 'error' on the pool: unhandled, it would end the process.
+  pool.on('error', (error) => logger.debug({ err: error.message }, 'revision store connection lost'));
+  const db = new Kysely<RevisionTables>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await migrate(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return { db, where: describeRevisionStore(config), close: () => db.destroy() };
+}

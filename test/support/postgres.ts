@@ -1,0 +1,46 @@
+/**
+ * A database of the test's own on the machine's PostgreSQL (127.0.0.1:5432, trust auth), created
+ * fresh and dropped after. Suites use `describe.skipIf(!HAS_POSTGRES)` so a machine without the
+ * server reports them as skipped by name; on CI, .ci/run fails any skip.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/** The maintenance database the test databases are created from. */
+export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export const HAS_POSTGRES = (() => {
+  const url = new URL(POSTGRES_ADMIN_URL);
+  return spawnSync('pg_isready', ['-h', url.hostname, '-p', url.port || '5432', '-q'], { stdio: 'ignore' }).status === 0;
+})();
+
+export interface TestDatabase {
+  /** postgres://postgres@127.0.0.1:5432/floorplan_test_<random> */
+  readonly url: string;
+  readonly name: string;
+  /** Drops it, closing whatever is still connected to it. */
+  drop(): Promise<void>;
+}
+
+async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `floorplan_test_${randomBytes(6).toString('hex')}`;
+  await admin((c) => c.query(`CREATE DATABASE ${name}`));
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    name,
+    drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+  };
+}
