@@ -4,9 +4,10 @@
  * limits and persisted queries), rate limiter, HTTP server. Everything a running Floorplan
  * owns is created here and released by {@link FloorplanServer.stop}.
  */
+import { existsSync, mkdirSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { RedisKeyValueCache } from './cache/redis-kv.ts';
 import { TieredCache } from './cache/tiered-cache.ts';
@@ -21,11 +22,15 @@ import { PanelRenderer } from './panels/renderer.ts';
 import { createApolloServer } from './graphql/apollo.ts';
 import type { GraphQLContext } from './graphql/context.ts';
 import { createPreviewHandler } from './operators/preview.ts';
+import { createLayoutAdminRoutes } from './operators/layout-admin.ts';
 import { AdmissionController } from './http/admission.ts';
 import { createHttpServer } from './http/server.ts';
 import { createUnknownFlagReporter, removedFlagProblems, unknownFlagProblems } from './layouts/flag-names.ts';
 import type { LayoutSet } from './layouts/compile.ts';
-import { LayoutStore } from './layouts/layout-store.ts';
+import { LayoutStore, type LiveRevisionSource } from './layouts/layout-store.ts';
+import { pushPublishedLayouts } from './layouts/publish.ts';
+import { LayoutReleases } from './layouts/revisions/releases.ts';
+import { RevisionStore, type StoredRevision } from './layouts/revisions/revision-store.ts';
 import type { Violation } from './upstreams/definition.ts';
 import { RequestPipeline } from './pipeline/request-pipeline.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
@@ -63,6 +68,8 @@ export interface FloorplanServer {
   readonly logger: Logger;
   /** The layouts being served (for tests and tools). */
   readonly layouts: LayoutStore;
+  /** The layout revision store; undefined with `layouts.store.kind: none`. */
+  readonly revisions: RevisionStore | undefined;
   readonly flags: FlagService;
   /** Stops taking requests, lets in-flight ones finish (up to shutdownGraceMs), releases everything. */
   stop(): Promise<void>;
@@ -103,6 +110,29 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     releases.push(() => flags.stop());
     metrics.watchFlags(flags);
 
+    // The revision store. PGlite is opened on the first layout operation, or at start when its
+    // folder exists (something was published): a first start runs initdb, seconds of CPU that a
+    // Floorplan nobody publishes to should not pay.
+    const storeConfig = config.layouts.store.kind === 'pglite' ? { ...config.layouts.store, dataDir: resolve(root, config.layouts.store.dataDir) } : config.layouts.store;
+    const revisionStore =
+      storeConfig.kind === 'none' ? undefined : new RevisionStore(storeConfig, { logger, onStateChange: (state) => metrics.layoutStoreUp(state === 'up') });
+    if (revisionStore !== undefined) releases.push(() => revisionStore.close());
+    const publishedOf = (r: StoredRevision) => ({ revision: r.revision, publishedAt: r.createdAt, files: r.files });
+    const liveRevisions: LiveRevisionSource | undefined =
+      revisionStore === undefined
+        ? undefined
+        : {
+            liveRevision: async () =>
+              storeConfig.kind === 'pglite' && revisionStore.state() === 'unopened' && !existsSync(storeConfig.dataDir) ? undefined : revisionStore.liveRevision(),
+            live: async () => {
+              const live = await revisionStore.live();
+              return live === undefined ? undefined : publishedOf(live);
+            },
+          };
+    const lastKnownGoodFile = config.layouts.lastKnownGoodFile === '' ? undefined : resolve(root, config.layouts.lastKnownGoodFile);
+    if (lastKnownGoodFile !== undefined) mkdirSync(dirname(lastKnownGoodFile), { recursive: true });
+    const checkFlags = flags.mode === 'local' ? (set: LayoutSet) => unknownFlagProblems(set, flags.knownFlagNames() ?? new Set(), flags.file) : undefined;
+
     const layouts = await LayoutStore.start({
       dir: resolve(root, config.floors.dir),
       registry,
@@ -111,18 +141,38 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       watch: config.layouts.watch,
       redis: config.redis,
       resyncIntervalMs: config.layouts.resyncIntervalMs,
+      revisions: liveRevisions,
+      lastKnownGoodFile,
       logger,
       // Local mode: a floor naming a flag the flags file does not define is an error with its file:line.
-      ...(flags.mode === 'local' ? { check: (set: LayoutSet) => unknownFlagProblems(set, flags.knownFlagNames() ?? new Set(), flags.file) } : {}),
+      ...(checkFlags === undefined ? {} : { check: checkFlags }),
       onReload: (source, result, detail) => {
         metrics.layoutReload(source, result);
-        if (result === 'applied') metrics.layoutRevision(detail.revision);
+        if (result === 'applied') {
+          metrics.layoutRevision(detail.revision);
+          metrics.layoutServedFrom(source);
+        }
         if (result === 'applied' && started !== undefined && flags.mode === 'remote') reportUnknownFlags(started.current(), flags.knownFlagNames());
       },
     });
     started = layouts;
     releases.push(() => layouts.stop());
     metrics.layoutRevision(layouts.revision());
+    metrics.layoutServedFrom(layouts.source());
+    const layoutReleases =
+      revisionStore === undefined
+        ? undefined
+        : new LayoutReleases({
+            store: revisionStore,
+            registry,
+            locales: config.floors.locales,
+            apps: config.apps,
+            ...(checkFlags === undefined ? {} : { check: checkFlags }),
+            ...(redis === undefined ? {} : { push: async (r: StoredRevision) => void (await pushPublishedLayouts(redis, config.redis.keyPrefix, publishedOf(r))) }),
+            // This replica serves it at once; the others hear it from Redis (or their store poll).
+            onLive: (r) => void layouts.offer(publishedOf(r)),
+            logger,
+          });
     if (flags.mode === 'remote') reportUnknownFlags(layouts.current(), flags.knownFlagNames());
 
     const httpClients =
@@ -244,12 +294,21 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       logger,
       bodyLimitBytes: config.server.bodyLimitBytes,
       isReady: () => ready,
+      readiness: () => ({
+        layouts: {
+          source: layouts.source(),
+          revision: layouts.revision(),
+          store: revisionStore === undefined ? 'none' : revisionStore.state(),
+          ...(revisionStore?.state() === 'down' ? { storeProblem: revisionStore.problem() } : {}),
+        },
+      }),
       admission,
       overloadRetryAfterSeconds: config.server.admission.retryAfterSeconds,
       connections: config.server,
       admin: {
         token: config.admin.token,
-        routes: { '/admin/preview': preview },
+        operators: config.admin.operators,
+        routes: { '/admin/preview': preview, ...(layoutReleases === undefined ? {} : createLayoutAdminRoutes(layoutReleases)) },
         maxFailedAttempts: config.admin.maxFailedAttempts,
         failedAttemptsWindowSeconds: config.admin.failedAttemptsWindowSeconds,
       },
@@ -300,6 +359,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       metrics,
       logger,
       layouts,
+      revisions: revisionStore,
       flags,
       stop: () => (stopping ??= stop()),
     };

@@ -86,6 +86,27 @@ const appsSchema = z
     }
   });
 
+/** `layouts.store`: each kind needs its own field; the others are ignored. */
+const layoutStoreSchema = z
+  .strictObject({
+    /** postgres: the server at `url` (replicas share it); pglite: embedded, in `dataDir` (one process); none: no history, Redis-only publishing. */
+    kind: z.enum(['postgres', 'pglite', 'none']),
+    /** postgres://user@host:5432/database, for kind postgres. */
+    url: z.string(),
+    /** PGlite's data folder, for kind pglite; created on the first publish. */
+    dataDir: z.string(),
+    /** A connection attempt slower than this fails: the store counts as down, serving goes on. */
+    connectTimeoutMs: integer().positive().max(60_000),
+    /** A query slower than this fails; the operation is refused as the store being unavailable. */
+    queryTimeoutMs: integer().positive().max(600_000),
+  })
+  .superRefine((store, ctx) => {
+    if (store.kind === 'postgres' && !/^postgres(ql)?:\/\/./.test(store.url)) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'must be a postgres:// URL when kind is postgres', input: store.url });
+    }
+    if (store.kind === 'pglite' && store.dataDir === '') ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'must name a folder when kind is pglite', input: store.dataDir });
+  });
+
 export const serviceConfigSchema = z.strictObject({
   server: z.strictObject({
     host: z.string().min(1),
@@ -190,8 +211,10 @@ export const serviceConfigSchema = z.strictObject({
     killFlagPrefix: z.string().min(1),
   }),
   admin: z.strictObject({
-    /** Bearer credential for /admin/*; empty disables the admin endpoints (404). */
+    /** Bearer credential for /admin/* of the identity `admin`; empty disables the admin endpoints (404). */
     token: z.string(),
+    /** More operators, name → their own bearer credential (16+ characters), so the audit says who did what. Default none. */
+    operators: z.record(z.string().regex(/^[a-z][a-z0-9._-]*$/, { error: 'must be a lower-case operator name such as "alice"' }), z.string().min(16)),
     /** A source address that sends this many wrong admin credentials within failedAttemptsWindowSeconds is refused (429) until the window ends. */
     maxFailedAttempts: integer().positive(),
     failedAttemptsWindowSeconds: integer().positive().max(86_400),
@@ -199,8 +222,15 @@ export const serviceConfigSchema = z.strictObject({
   layouts: z.strictObject({
     /** Watch floors/*.yaml and swap in a valid edit without restart. */
     watch: z.boolean(),
-    /** With Redis: how often to re-check the published layouts, so a missed pub/sub message is not lost. */
+    /** With Redis: how often to re-check the published layouts, so a missed pub/sub message is not lost; also how often the revision store's live revision is polled. */
     resyncIntervalMs: integer().positive(),
+    /** Where layout revisions (history, the live pointer, the audit) are kept: src/layouts/revisions. */
+    store: layoutStoreSchema,
+    /**
+     * A file this replica writes each published revision it swaps in to, and serves at start when
+     * neither Redis nor the revision store answers. Empty: none (a replica then starts from the files).
+     */
+    lastKnownGoodFile: z.string(),
   }),
   limits: z.strictObject({
     /** Every request's whole budget, from admission to its answer; past it the missing floors drop (degraded). */
@@ -273,6 +303,10 @@ const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' 
   ['UNLEASH_REFRESH_MS', ['flags', 'refreshIntervalMs'], 'int'],
   ['FLAGS_FILE', ['flags', 'bootstrapFile'], 'string'],
   ['ADMIN_TOKEN', ['admin', 'token'], 'string'],
+  ['LAYOUT_STORE', ['layouts', 'store', 'kind'], 'string'],
+  ['LAYOUT_STORE_URL', ['layouts', 'store', 'url'], 'string'],
+  ['LAYOUT_STORE_DIR', ['layouts', 'store', 'dataDir'], 'string'],
+  ['LAYOUT_LAST_GOOD_FILE', ['layouts', 'lastKnownGoodFile'], 'string'],
   ['REQUEST_DEADLINE_MS', ['limits', 'requestDeadlineMs'], 'int'],
 ];
 
@@ -358,7 +392,7 @@ function upstreamDefaults(): Record<string, unknown> {
 }
 
 /** Config paths whose values are never echoed in messages. */
-const SECRET_PATHS: ReadonlySet<string> = new Set(['auth.hs256Secret']);
+const SECRET_PATHS: ReadonlySet<string> = new Set(['auth.hs256Secret', 'admin.token']);
 
 /** "`path` <contract>, but got: <value> (<where it was set>)", naming the env var or file:line that set the value. */
 function configProblem(
@@ -371,7 +405,7 @@ function configProblem(
   let got = '';
   if ('received' in issue) {
     const value = issue.received;
-    got = `, but got: ${SECRET_PATHS.has(path) && typeof value === 'string' ? `a secret of ${value.length} character(s)` : describeValue(value)}`;
+    got = `, but got: ${(SECRET_PATHS.has(path) || path.startsWith('admin.operators.')) && typeof value === 'string' ? `a secret of ${value.length} character(s)` : describeValue(value)}`;
   }
   return `\`${path}\` ${issue.contract}${got} (${whereSet(issue.path, files, setByEnv, overrides)})`;
 }

@@ -43,6 +43,8 @@ export interface HttpServerOptions<TContext extends BaseContext> {
   /** Larger bodies are refused with HTTP 413 before they are read. */
   readonly bodyLimitBytes: number;
   readonly isReady: () => boolean;
+  /** Detail /readyz adds to its status (e.g. where the layouts come from, whether their store is up); absent: none. */
+  readonly readiness?: () => Record<string, unknown>;
   /** Decides which GraphQL requests run now, wait, or are refused; absent: all run at once. */
   readonly admission?: AdmissionController;
   /** Retry-After of an OVERLOADED refusal. */
@@ -54,7 +56,10 @@ export interface HttpServerOptions<TContext extends BaseContext> {
    * user's token. An empty token disables them: they answer 404 like any unknown path.
    */
   readonly admin?: {
+    /** The credential of the identity `admin`. */
     readonly token: string;
+    /** More identities, by name: each its own credential, recorded as the actor of what it does. */
+    readonly operators?: Readonly<Record<string, string>>;
     readonly routes: Readonly<Record<string, AdminHandler>>;
     /** Wrong credentials a source address may send per window before it is refused (429) for the rest of it. */
     readonly maxFailedAttempts: number;
@@ -70,8 +75,13 @@ export interface ConnectionLimits {
   readonly maxConnections: number;
 }
 
-/** An operator endpoint: the parsed JSON body in, a status and a JSON body out. */
-export type AdminHandler = (body: unknown) => Promise<{ status: number; body: unknown }>;
+/** Who called an admin endpoint: the identity whose credential matched (`admin`, or an operator's name). */
+export interface AdminCaller {
+  readonly identity: string;
+}
+
+/** An operator endpoint: the parsed JSON body and the caller in, a status and a JSON body out. */
+export type AdminHandler = (body: unknown, caller: AdminCaller) => Promise<{ status: number; body: unknown }>;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -129,14 +139,20 @@ function isJsonContentType(req: IncomingMessage): boolean {
   return type !== undefined && /^application\/json\s*(;|$)/i.test(type);
 }
 
-/** Constant-time comparison, so the admin token cannot be guessed byte by byte from timings. */
-function adminTokenMatches(authorization: string | undefined, token: string): boolean {
-  if (token === '' || authorization === undefined) return false;
+/**
+ * The identity whose credential `authorization` carries, or undefined. Constant-time comparisons
+ * (of digests, every credential tried), so no token can be guessed byte by byte from timings.
+ */
+function adminIdentity(authorization: string | undefined, token: string, operators: Readonly<Record<string, string>>): string | undefined {
+  if (token === '' || authorization === undefined) return undefined;
   const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
-  if (match === null) return false;
+  if (match === null) return undefined;
   const given = createHash('sha256').update(match[1] as string).digest();
-  const expected = createHash('sha256').update(token).digest();
-  return timingSafeEqual(given, expected);
+  let found: string | undefined;
+  for (const [identity, credential] of [['admin', token] as const, ...Object.entries(operators)]) {
+    if (credential !== '' && timingSafeEqual(given, createHash('sha256').update(credential).digest())) found ??= identity;
+  }
+  return found;
 }
 
 function headerMapOf(req: IncomingMessage): HeaderMap {
@@ -236,7 +252,8 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
         return [path, 200];
       case '/readyz': {
         const ready = options.isReady();
-        res.writeHead(ready ? 200 : 503, { 'content-type': JSON_TYPE }).end(ready ? '{"status":"ready"}' : '{"status":"not ready"}');
+        const body = JSON.stringify({ status: ready ? 'ready' : 'not ready', ...options.readiness?.() });
+        res.writeHead(ready ? 200 : 503, { 'content-type': JSON_TYPE }).end(body);
         return [path, ready ? 200 : 503];
       }
       case '/metrics': {
@@ -278,7 +295,8 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       res.setHeader('retry-after', String(seconds));
       return send(429, { error: `too many wrong admin credentials from this address; retry after ${seconds} s` });
     }
-    if (!adminTokenMatches(req.headers.authorization, options.admin?.token ?? '')) {
+    const identity = adminIdentity(req.headers.authorization, options.admin?.token ?? '', options.admin?.operators ?? {});
+    if (identity === undefined) {
       const count = (failures?.count ?? 0) + 1;
       // The window starts at the first failure and is not extended by later ones.
       if (failures === undefined) adminFailures.set(address, { count });
@@ -300,7 +318,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     } catch {
       return send(400, { error: 'the body must be JSON' });
     }
-    const result = await handler(body);
+    const result = await handler(body, { identity });
     return send(result.status, result.body);
   }
 

@@ -8,7 +8,14 @@
  *   `resyncIntervalMs` the key is read again, so an instance that missed a message (subscriber
  *   reconnecting, Redis failover) still converges. Local file edits are then ignored, with a log
  *   line saying so.
- * - **The floors folder** otherwise (no Redis, or nothing published): followed by a
+ * - **The revision store** (PostgreSQL or PGlite, ./revisions), when configured: its live
+ *   revision is read at start and polled every `resyncIntervalMs`, so a replica converges even
+ *   when Redis lost the key (restarted empty) or a publish could not be pushed; a newer live
+ *   revision found there is served and pushed to Redis again. A replica never goes back to an
+ *   older revision than it serves.
+ * - **The last-known-good copy** (`lastKnownGoodFile`), at start only, when neither Redis nor the
+ *   store could be read: every published set swapped in is written there.
+ * - **The floors folder** otherwise (nothing published): followed by a
  *   {@link WatchedPath} (fs.watch and a stat poll, debounced, compared by content).
  *
  * Every change is all or nothing: each file of the new set is compiled with
@@ -18,6 +25,7 @@
  * files, when Redis could not be read at start).
  */
 import { createHash } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { AppsConfig } from '../config/service-config.ts';
 import { WatchedPath, type WatchedContent } from '../config/watched-path.ts';
@@ -26,12 +34,24 @@ import type { BuilderRegistry } from '../floors/registry.ts';
 import type { Logger } from '../observability/logger.ts';
 import { closeRedis, openRedis } from '../redis/client.ts';
 import { compileFloorsSources, FLOORS_FILE, layoutInvalid, readFloorsDir, type FloorsSource, type LayoutSet } from './compile.ts';
-import { layoutRedisKeys, parsePublishedLayouts, type LayoutRedisKeys } from './published-layouts.ts';
+import { pushPublishedLayouts } from './publish.ts';
+import { layoutRedisKeys, parsePublishedLayouts, type LayoutRedisKeys, type PublishedLayouts } from './published-layouts.ts';
 
 export { layoutRedisKeys, type LayoutRedisKeys, type PublishedLayouts } from './published-layouts.ts';
 
 /** Where the set being served came from. */
-export type LayoutSource = 'file' | 'redis';
+export type LayoutSource = 'file' | 'redis' | 'store' | 'last-known-good';
+
+/**
+ * The revision store as a replica reads it: the live revision. Both reject while the store is
+ * unreachable (the set being served stays).
+ */
+export interface LiveRevisionSource {
+  /** The live revision's number, undefined when nothing was published: what is polled. */
+  liveRevision(): Promise<number | undefined>;
+  /** The live revision with its files. */
+  live(): Promise<PublishedLayouts | undefined>;
+}
 
 /** `applied`: the new set is being served; `rejected`: it had problems and the last good set stays. */
 export type LayoutReloadResult = 'applied' | 'rejected';
@@ -73,6 +93,10 @@ export interface LayoutStoreOptions {
   readonly redis?: LayoutStoreRedisOptions | undefined;
   /** With Redis: how often the published key is re-read, so a missed pub/sub message is not lost. */
   readonly resyncIntervalMs: number;
+  /** The revision store's live revision; undefined: no store (Redis or the files only). */
+  readonly revisions?: LiveRevisionSource | undefined;
+  /** Where each published set swapped in is copied, and read at start when Redis and the store are not; undefined or "": no copy. */
+  readonly lastKnownGoodFile?: string | undefined;
   /** How often the floors folder is stat-ed when watching. Default 500 ms: the fallback when fs.watch stays silent. */
   readonly pollIntervalMs?: number;
   readonly logger: Logger;
@@ -117,6 +141,13 @@ function fingerprint(parts: readonly string[]): string {
   const hash = createHash('sha256');
   for (const part of parts) hash.update(`${part.length}:${part}`);
   return hash.digest('hex');
+}
+
+/** A published set's files as sources, named as the floors folder would name them. */
+function sourcesOf(files: Readonly<Record<string, string>>): FloorsSource[] {
+  return Object.keys(files)
+    .sort()
+    .map((name) => ({ name, file: `floors/${name}`, source: files[name] as string }));
 }
 
 /** The versions of a set, for logs: { "cart-bottom-sheet": "2026-11-21.1", ... }. */
@@ -227,14 +258,28 @@ export class LayoutStore {
       filesError = error;
     }
 
+    // Whether a source that may hold a published set could not be read: only then is the last-known-good copy worth serving.
+    let unread = false;
     if (this.redisOptions !== undefined) {
       this.connectRedis(this.redisOptions);
       const client = this.client as Redis;
       const notReady = await whenRedisReady(client, this.redisOptions.connectTimeoutMs);
       if (notReady === undefined) await this.enqueue('redis', () => this.syncFromRedis());
-      else logger.warn({ err: notReady.message }, 'redis unavailable at start; serving the floors files until it answers');
+      else {
+        unread = true;
+        logger.warn({ err: notReady.message }, 'redis unavailable at start; serving the revision store, the last-known-good copy or the floors files until it answers');
+      }
       this.timers.push(setInterval(() => void this.enqueue('redis', () => this.syncFromRedis()), this.options.resyncIntervalMs).unref());
     }
+    if (this.options.revisions !== undefined) {
+      let storeRead = false;
+      await this.enqueue('store', async () => {
+        storeRead = await this.syncFromStore();
+      });
+      if (!storeRead) unread = true;
+      this.timers.push(setInterval(() => void this.enqueue('store', () => this.syncFromStore().then(() => undefined)), this.options.resyncIntervalMs).unref());
+    }
+    if (this.servedFrom === 'file' && unread) this.loadLastKnownGood();
 
     if (this.servedFrom === 'file') {
       if (filesError !== undefined) throw filesError;
@@ -289,6 +334,83 @@ export class LayoutStore {
     return this.chain;
   }
 
+  /**
+   * Serves the store's live revision when it is newer than what is served, and pushes it to
+   * Redis again (a Redis restarted empty, or a publish whose push failed). Resolves whether the
+   * store could be read.
+   */
+  private async syncFromStore(): Promise<boolean> {
+    const revisions = this.options.revisions as LiveRevisionSource;
+    let published: PublishedLayouts | undefined;
+    try {
+      const live = await revisions.liveRevision();
+      // Redis answered with no key (restarted empty) while the store has a live revision: push it again.
+      const reseed = this.published === null && this.client?.status === 'ready';
+      if (live === undefined || (!reseed && live <= this.servedRevision && this.servedFrom !== 'file' && this.servedFrom !== 'last-known-good')) return true;
+      published = await revisions.live();
+    } catch (error) {
+      // The store logs its own outage once; what is served stays.
+      this.options.logger.debug({ err: (error as Error).message }, 'layouts store poll skipped: store unavailable');
+      return false;
+    }
+    if (published === undefined) return true;
+    this.offerPublished('store', published);
+    if (this.client !== undefined && this.client.status === 'ready' && this.servedRevision === published.revision) {
+      this.published = undefined;
+      await pushPublishedLayouts(this.client, (this.redisOptions as LayoutStoreRedisOptions).keyPrefix, published).catch((error: unknown) =>
+        this.options.logger.debug({ err: (error as Error).message }, 'could not push the live revision to redis; the next poll tries again'),
+      );
+    }
+    return true;
+  }
+
+  /**
+   * A revision that just went live in this process (published through its admin API): served at
+   * once rather than at the next poll.
+   */
+  offer(published: PublishedLayouts): Promise<void> {
+    return this.enqueue('store', async () => this.offerPublished('store', published));
+  }
+
+  /** Compiles and serves a published set unless this replica already serves it or a newer one. */
+  private offerPublished(source: 'store' | 'last-known-good', published: PublishedLayouts): void {
+    if (source === 'store' && this.servedFrom !== 'file' && this.servedFrom !== 'last-known-good' && published.revision <= this.servedRevision) return;
+    const compiled = this.compile(sourcesOf(published.files));
+    if (compiled.layouts === undefined) this.reject(source, published.revision, compiled.problems);
+    else this.apply(source, published.revision, compiled.layouts, { publishedAt: published.publishedAt }, published);
+  }
+
+  /** At start, when neither Redis nor the store answered: the set this replica last served from either. */
+  private loadLastKnownGood(): void {
+    const path = this.options.lastKnownGoodFile;
+    if (path === undefined || path === '') return;
+    let raw: string;
+    try {
+      raw = readFileSync(path, 'utf8');
+    } catch {
+      return;
+    }
+    const parsed = parsePublishedLayouts(raw, path);
+    if (!parsed.ok) {
+      this.options.logger.warn({ file: path, problems: parsed.problems }, 'last-known-good layouts copy unreadable; serving the floors files');
+      return;
+    }
+    this.offerPublished('last-known-good', parsed.value);
+    if (this.servedFrom === 'last-known-good') this.options.logger.warn({ file: path, revision: this.servedRevision }, 'serving the last-known-good layouts copy until Redis or the revision store answers');
+  }
+
+  /** Written beside, then renamed: a crash mid-write never leaves a torn copy. */
+  private saveLastKnownGood(published: PublishedLayouts): void {
+    const path = this.options.lastKnownGoodFile;
+    if (path === undefined || path === '') return;
+    try {
+      writeFileSync(`${path}.tmp`, JSON.stringify({ revision: published.revision, publishedAt: published.publishedAt, files: published.files }));
+      renameSync(`${path}.tmp`, path);
+    } catch (error) {
+      this.options.logger.warn({ file: path, err: (error as Error).message }, 'could not write the last-known-good layouts copy');
+    }
+  }
+
   private async syncFromRedis(): Promise<void> {
     const keys = this.keys as LayoutRedisKeys;
     let raw: string | null;
@@ -302,7 +424,8 @@ export class LayoutStore {
     if (raw === null) {
       const wasPublished = typeof this.published === 'string';
       this.published = null;
-      if (wasPublished) {
+      // With a store, an empty key means Redis lost it (restarted empty): the store's poll pushes the live revision again.
+      if (wasPublished && this.options.revisions === undefined) {
         this.options.logger.warn({ key: keys.layouts }, 'no layouts are published in Redis any more; the floors files are the source again');
         await this.files.check(true);
       }
@@ -317,13 +440,12 @@ export class LayoutStore {
       return;
     }
     const { revision, files } = parsed.value;
+    // Revisions from a store only grow: an older one in Redis is a push that lost a race, not a rollback (rollbacks are new revisions).
+    if (this.options.revisions !== undefined && this.servedFrom !== 'file' && this.servedFrom !== 'last-known-good' && revision <= this.servedRevision) return;
     // Checked again here, not only by floors:publish: this instance's builders and locales may differ.
-    const sources = Object.keys(files)
-      .sort()
-      .map((name) => ({ name, file: `floors/${name}`, source: files[name] as string }));
-    const compiled = this.compile(sources);
+    const compiled = this.compile(sourcesOf(files));
     if (compiled.layouts === undefined) this.reject('redis', revision, compiled.problems);
-    else this.apply('redis', revision, compiled.layouts, { publishedAt: parsed.value.publishedAt });
+    else this.apply('redis', revision, compiled.layouts, { publishedAt: parsed.value.publishedAt }, parsed.value);
   }
 
   /** Compiles a set and runs the owner's checks on it: the layouts, or every problem. */
@@ -336,7 +458,7 @@ export class LayoutStore {
 
   /** The floors files changed (or were asked for again after Redis stopped being the source). */
   private filesChanged(content: WatchedContent<FloorsSource[]>): void {
-    if (typeof this.published === 'string') {
+    if (typeof this.published === 'string' || this.servedFrom === 'store' || this.servedFrom === 'last-known-good') {
       this.options.logger.info(
         { dir: this.options.dir, revision: this.servedRevision },
         'floors file change ignored: layouts published to Redis are the source of truth (publish the change with npm run floors:publish)',
@@ -353,16 +475,17 @@ export class LayoutStore {
     else this.apply('file', 0, compiled.layouts);
   }
 
-  private apply(source: LayoutSource, revision: number, layouts: LayoutSet, extra: Record<string, unknown> = {}): void {
+  private apply(source: LayoutSource, revision: number, layouts: LayoutSet, extra: Record<string, unknown> = {}, published?: PublishedLayouts): void {
     this.layouts = layouts;
     this.servedFrom = source;
     this.servedRevision = revision;
+    if (published !== undefined && source !== 'last-known-good') this.saveLastKnownGood(published);
     this.options.logger.info({ source, revision, ...extra, versions: versions(layouts) }, 'layouts swapped in');
     this.notify(source, 'applied', { revision, problems: [] });
   }
 
   private reject(source: LayoutSource, revision: number, problems: readonly string[]): void {
-    const what = source === 'file' ? 'floors file change' : `layouts published to Redis (revision ${revision})`;
+    const what = source === 'file' ? 'floors file change' : `layouts published (revision ${revision}, from ${source})`;
     this.options.logger.warn(
       { source, revision, code: ErrorCode.LAYOUT_INVALID, problems },
       `${what} rejected; still serving the last good layouts:\n- ${problems.join('\n- ')}`,

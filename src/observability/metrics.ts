@@ -81,15 +81,23 @@ export interface FloorplanMetrics {
   /** Counts one rate-limit decision and which bucket made it (`local` while Redis is unavailable). */
   rateLimited(outcome: RateLimitOutcome, store: RateLimitStore): void;
   /** Counts one attempt to swap in a changed layout set: where it came from, and whether it is now served. */
-  layoutReload(source: 'file' | 'redis', result: 'applied' | 'rejected'): void;
+  layoutReload(source: LayoutServedFrom, result: 'applied' | 'rejected'): void;
   /** Records the published layouts revision being served; 0 while the local floors files are. */
   layoutRevision(revision: number): void;
+  /** Records where the served layouts came from: floorplan_layout_served_from{source} is 1 for it, 0 for the others. */
+  layoutServedFrom(source: LayoutServedFrom): void;
+  /** Records whether the layout revision store answered its last operation (1) or not (0); no series without a store. */
+  layoutStoreUp(up: boolean): void;
   /**
    * Sets floorplan_layout_unknown_flags to exactly these references: floors (or layouts) naming a
    * flag that Unleash does not define (remote flags mode; in local mode such a layout is refused).
    */
   layoutUnknownFlags(unknown: ReadonlyArray<{ readonly scene: string; readonly flag: string }>): void;
 }
+
+/** Where a replica's layouts come from (src/layouts/layout-store.ts): `last-known-good` when Redis and the store could not be read at start. */
+export type LayoutServedFrom = 'file' | 'redis' | 'store' | 'last-known-good';
+const LAYOUT_SOURCES: readonly LayoutServedFrom[] = ['file', 'redis', 'store', 'last-known-good'];
 
 /** `l1`: the in-process lru-cache; `l2`: Redis, shared by every instance. */
 export type CacheLayer = 'l1' | 'l2';
@@ -184,13 +192,24 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
   });
   const layoutReloads = new Counter({
     name: 'floorplan_layout_reloads_total',
-    help: 'Attempts to swap in a changed layout set, by source (file|redis) and result (applied|rejected: the last good set kept serving).',
+    help: 'Attempts to swap in a changed layout set, by source (file|redis|store|last-known-good) and result (applied|rejected: the last good set kept serving).',
     labelNames: ['source', 'result'] as const,
     registers: [registry],
   });
   const layoutRevisionGauge = new Gauge({
     name: 'floorplan_layout_revision',
     help: 'Revision of the layouts published to Redis that this instance serves; 0 while it serves its local floors files.',
+    registers: [registry],
+  });
+  const layoutServedFromGauge = new Gauge({
+    name: 'floorplan_layout_served_from',
+    help: 'Where the layouts served come from: 1 for the source in use (file|redis|store|last-known-good), 0 for the others. last-known-good: neither Redis nor the revision store could be read at start.',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
+  const layoutStoreUpGauge = new Gauge({
+    name: 'floorplan_layout_store_up',
+    help: 'Whether the layout revision store (PostgreSQL or PGlite) answered its last operation: 1 up, 0 down (publishing and rollback refused; serving goes on). No series without a store.',
     registers: [registry],
   });
   const layoutUnknownFlagsGauge = new Gauge({
@@ -334,6 +353,12 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     },
     layoutRevision(revision) {
       layoutRevisionGauge.set(revision);
+    },
+    layoutServedFrom(source) {
+      for (const each of LAYOUT_SOURCES) layoutServedFromGauge.set({ source: each }, each === source ? 1 : 0);
+    },
+    layoutStoreUp(up) {
+      layoutStoreUpGauge.set(up ? 1 : 0);
     },
     layoutUnknownFlags(unknown) {
       // Replaced as a whole: a name that became known (or a floor that went) leaves no stale series.

@@ -128,15 +128,22 @@ const PRODUCTION = {
   UPSTREAM_PROMOTION_URL: 'http://promotion.internal/promotion',
   UPSTREAM_SETTLEMENT_URL: 'http://settlement.internal/settlement',
   UPSTREAM_LOYALTY_URL: 'http://loyalty.internal/loyalty',
+  LAYOUT_STORE_URL: 'postgres://floorplan@db.internal:5432/floorplan',
 };
 
 describe('loadServiceConfig with FLOORPLAN_ENV=production', () => {
   it('refuses to start until every upstream URL is set, so production never talks to the demo defaults', () => {
-    const found = problems({ FLOORPLAN_ENV: 'production' });
+    const found = problems({ FLOORPLAN_ENV: 'production', LAYOUT_STORE_URL: PRODUCTION.LAYOUT_STORE_URL });
     // Every upstream of the registry: one left out of config/production.yaml would quietly default to the demo.
     expect(found).toHaveLength(UPSTREAMS.length);
     UPSTREAMS.forEach((name, i) => expect(found[i]).toContain(`\`upstreams.${name}.baseUrl\``));
     expect(found[0]).toMatch(/^`upstreams\.cart\.baseUrl` must be an http:\/\/ or https:\/\/ URL, but got: "" \(config\/production\.yaml:\d+\)$/);
+  });
+
+  it('refuses to start until the revision store every replica shares is named', () => {
+    const { LAYOUT_STORE_URL: _url, ...withoutStore } = PRODUCTION;
+    expect(problems(withoutStore)).toEqual([expect.stringMatching(/^`layouts\.store\.url` must be a postgres:\/\/ URL when kind is postgres, but got: "" \(config\/production\.yaml:\d+\)$/)]);
+    expect(load(PRODUCTION).layouts.store).toMatchObject({ kind: 'postgres', url: PRODUCTION.LAYOUT_STORE_URL });
   });
 
   it('overlays config/production.yaml: no demo, JWKS keys, no introspection', () => {

@@ -47,7 +47,7 @@ describe('errors a client can see', () => {
 
   it('serves health, readiness and a 404 for unknown routes', async () => {
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
-    expect(await (await fetch(`${h.url}/readyz`)).json()).toEqual({ status: 'ready' });
+    expect(await (await fetch(`${h.url}/readyz`)).json()).toEqual({ status: 'ready', layouts: { source: 'file', revision: 0, store: 'none' } });
     expect((await fetch(`${h.url}/nope`)).status).toBe(404);
   });
 

@@ -47,6 +47,11 @@ export interface HarnessOptions {
   readonly deps?: FloorplanDeps;
 }
 
+function withoutLayouts(config: DeepPartial<ServiceConfig> | undefined): DeepPartial<ServiceConfig> {
+  const { layouts: _set, ...rest } = config ?? {};
+  return rest;
+}
+
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const demo = await startDemoUpstreams({ port: 0, faults: options.faults ?? '' });
   const config = loadServiceConfig({
@@ -58,7 +63,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       limits: { requestDeadlineMs: 2000 },
       // Every request really calls every upstream, so call counts are exact; the cache has its own suite.
       cache: { promotion: { ttlSeconds: 0, staleSeconds: 0 } },
-      ...options.config,
+      // No revision store or last-known-good copy in the working directory: test files run in
+      // parallel, and one's published revision must never be served by another. Suites about
+      // revisions name their own (a PGlite folder or a PostgreSQL database of their own).
+      layouts: { ...options.config?.layouts, store: { kind: 'none', ...options.config?.layouts?.store }, lastKnownGoodFile: options.config?.layouts?.lastKnownGoodFile ?? '' },
+      ...withoutLayouts(options.config),
       // A test's own server settings add to these rather than replace them (port 0 above all).
       server: { port: 0, shutdownGraceMs: 2000, ...options.config?.server },
     },

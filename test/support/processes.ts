@@ -18,5 +18,7 @@ export async function freePort(): Promise<number> {
  */
 export function npmStartEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const { NODE_ENV: _testMode, VITEST: _vitest, ...env } = process.env;
-  return { ...env, ...extra };
+  // No revision store or last-known-good copy in the working directory unless a test names its
+  // own: test files run in parallel, and one's published revision must never reach another.
+  return { ...env, LAYOUT_STORE: 'none', LAYOUT_LAST_GOOD_FILE: '', ...extra };
 }
