@@ -45,6 +45,9 @@ import { promotionResultSchema, type PromotionResult } from './upstreams/contrac
 import { UPSTREAMS, type UpstreamName } from './upstreams/registry.ts';
 import { createTokenVerifier } from './viewer/authenticate.ts';
 
+/** A layout publish's Redis push may take this long (the whole set, announced to every replica). */
+const PUBLISH_COMMAND_TIMEOUT_MS = 5000;
+
 /** How often a refused upstream answer is logged per upstream and reason (each one is counted). */
 const VIOLATION_LOG_INTERVAL_MS = 10_000;
 
@@ -159,6 +162,12 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     releases.push(() => layouts.stop());
     metrics.layoutRevision(layouts.revision());
     metrics.layoutServedFrom(layouts.source());
+    // Its own connection: a publish carries the whole set and may wait longer than a cache read's commandTimeoutMs.
+    const publishRedis =
+      revisionStore === undefined || config.redis.url === ''
+        ? undefined
+        : openRedis({ url: config.redis.url, commandTimeoutMs: PUBLISH_COMMAND_TIMEOUT_MS, connectTimeoutMs: config.redis.connectTimeoutMs, name: 'layouts-publish' }, logger);
+    if (publishRedis !== undefined) releases.push(() => closeRedis(publishRedis));
     const layoutReleases =
       revisionStore === undefined
         ? undefined
@@ -168,7 +177,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
             locales: config.floors.locales,
             apps: config.apps,
             ...(checkFlags === undefined ? {} : { check: checkFlags }),
-            ...(redis === undefined ? {} : { push: async (r: StoredRevision) => void (await pushPublishedLayouts(redis, config.redis.keyPrefix, publishedOf(r))) }),
+            ...(publishRedis === undefined ? {} : { push: async (r: StoredRevision) => void (await pushPublishedLayouts(publishRedis, config.redis.keyPrefix, publishedOf(r))) }),
             // This replica serves it at once; the others hear it from Redis (or their store poll).
             onLive: (r) => void layouts.offer(publishedOf(r)),
             logger,

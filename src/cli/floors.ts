@@ -1,16 +1,30 @@
 /**
- * Operator tools for the floors layouts.
- *   npm run -s floors:check   [-- --dir <folder>]   validate every floors file
- *   npm run -s floors:publish [-- --dir <folder>]   validate, then publish to Redis (REDIS_URL)
- *                                                  for every running instance to swap in
- *   npm run -s floors:schema                        write schema/floors.schema.json (the JSON Schema
- *                                                  editors validate floors/*.yaml with) from the loader's schema
- * The folder defaults to config `floors.dir`. Problems go to stderr, one per line. With no Unleash
- * URL configured, every floor's `flag` must also be defined in the flags file (`flags.bootstrapFile`).
- * Exit codes: 0 valid (and published); 1 invalid floors files, nothing published;
- * 2 usage, config or Redis connection error.
+ * Operator tools for the floors layouts and their revisions.
+ *   npm run -s floors:check    [-- --dir <folder>]          validate every floors file
+ *   npm run -s floors:publish  [-- --dir <folder>] [--message <text>] [--author <name>]
+ *                                                          validate, record a new live revision, push it to the replicas
+ *   npm run -s floors:history  [-- --limit <n>]             revisions, newest first (* = live)
+ *   npm run -s floors:show     -- <revision>                one revision: who, when, why, and its files
+ *   npm run -s floors:diff     [-- <from> [<to>]]           floors added, removed, reordered, fields changed per locale
+ *                                                          (default: the live revision against its parent)
+ *   npm run -s floors:rollback -- <revision> [--message <text>] [--author <name>]
+ *                                                          make an earlier revision's floors live again, as a new revision
+ *   npm run -s floors:audit    [-- --limit <n>]             who did what when
+ *   npm run -s floors:schema                               write schema/floors.schema.json (the JSON Schema
+ *                                                          editors validate floors/*.yaml with) from the loader's schema
+ * The folder defaults to config `floors.dir`; the store is config `layouts.store` (LAYOUT_STORE,
+ * LAYOUT_STORE_URL, LAYOUT_STORE_DIR). With `--server <url>` a command goes to a running
+ * Floorplan's admin API (Authorization: Bearer ADMIN_TOKEN) instead: the way to reach a PGlite
+ * store, which only the process holding it may open. The author is `--author`, else the actor: the
+ * operating-system user here, the admin credential's identity through the API.
+ * With `layouts.store.kind: none`, floors:publish writes Redis only, as before revisions.
+ * Problems go to stderr, one per line. With no Unleash URL configured, every floor's `flag` must
+ * also be defined in the flags file (`flags.bootstrapFile`).
+ * Exit codes: 0 done; 1 invalid floors files, nothing published; 2 usage, config, an unknown
+ * revision, or Redis or the revision store unreachable (nothing changed).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig, type ServiceConfig } from '../config/service-config.ts';
@@ -19,14 +33,27 @@ import { parseFlagsFile } from '../flags/flags-file.ts';
 import { defaultBuilders } from '../floors/builders/index.ts';
 import { createBuilderRegistry, type BuilderRegistry } from '../floors/registry.ts';
 import { unknownFlagProblems } from '../layouts/flag-names.ts';
-import type { LayoutSet } from '../layouts/compile.ts';
+import type { FloorsSource, LayoutSet } from '../layouts/compile.ts';
 import { compileFloorsSources, FLOORS_SCHEMA_FILE, floorsSchemaText, readFloorsDir } from '../layouts/compile.ts';
 import { whenRedisReady } from '../layouts/layout-store.ts';
-import { publishLayouts } from '../layouts/publish.ts';
+import { publishLayouts, pushPublishedLayouts } from '../layouts/publish.ts';
+import { formatLayoutsDiff } from '../layouts/revisions/diff.ts';
+import { LayoutReleases, type LayoutOperations, type PublishResult } from '../layouts/revisions/releases.ts';
+import { RevisionStore, type StoredRevision } from '../layouts/revisions/revision-store.ts';
 import { createLogger } from '../observability/logger.ts';
 import { closeRedis, openRedis } from '../redis/client.ts';
+import type { Redis } from 'ioredis';
 
-const USAGE = 'usage: npm run -s floors:check [-- --dir <folder>] | npm run -s floors:publish [-- --dir <folder>] | npm run -s floors:schema';
+const USAGE = [
+  'usage: npm run -s floors:check [-- --dir <folder>]',
+  '       npm run -s floors:publish [-- --dir <folder>] [--message <text>] [--author <name>] [--server <url>]',
+  '       npm run -s floors:history [-- --limit <n>] [--server <url>]',
+  '       npm run -s floors:show -- <revision> [--server <url>]',
+  '       npm run -s floors:diff [-- <from> [<to>]] [--server <url>]',
+  '       npm run -s floors:rollback -- <revision> [--message <text>] [--author <name>] [--server <url>]',
+  '       npm run -s floors:audit [-- --limit <n>] [--server <url>]',
+  '       npm run -s floors:schema',
+].join('\n');
 /** A tool, not the request path: a publish may wait on Redis longer than a cache read would. */
 const PUBLISH_COMMAND_TIMEOUT_MS = 5000;
 
@@ -101,7 +128,7 @@ function shownUrl(url: string): string {
   }
 }
 
-async function publish(context: Context): Promise<void> {
+async function publishToRedisOnly(context: Context): Promise<void> {
   const { config } = context;
   if (config.redis.url === '') {
     throw new UsageError('floors:publish needs Redis, but none is configured: set REDIS_URL (or redis.url in config/<env>.yaml) to the Redis every instance uses');
@@ -130,15 +157,189 @@ async function publish(context: Context): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
-  let parsed;
+/** The revision operations straight on the configured store (and Redis for the push); close() releases both. */
+async function openStore(context: Context): Promise<{ operations: LayoutOperations; close(): Promise<void> }> {
+  const { config } = context;
+  const logger = createLogger('silent');
+  const store = new RevisionStore(config.layouts.store, { logger });
+  if (!(await store.probe())) {
+    const cause = store.problem();
+    await store.close();
+    const inUse = /in use by process (\d+)/.exec(cause);
+    if (inUse !== null) {
+      throw new UsageError(
+        `${cause}\nrun the command through that Floorplan's admin API instead: add -- --server http://127.0.0.1:${config.server.port} (with ADMIN_TOKEN set)`,
+      );
+    }
+    throw new UsageError(new FloorplanError(ErrorCode.LAYOUT_STORE_UNAVAILABLE, { store: store.where, cause }).message);
+  }
+  let redis: Redis | undefined;
+  if (config.redis.url !== '') {
+    redis = openRedis(
+      { url: config.redis.url, commandTimeoutMs: PUBLISH_COMMAND_TIMEOUT_MS, connectTimeoutMs: config.redis.connectTimeoutMs, name: 'floors-publish' },
+      logger,
+    );
+  }
+  const pushTo = redis;
+  const releases = new LayoutReleases({
+    store,
+    registry: context.registry,
+    locales: config.floors.locales,
+    apps: config.apps,
+    logger,
+    ...(pushTo === undefined
+      ? {}
+      : {
+          push: async (r: StoredRevision) => {
+            const notReady = await whenRedisReady(pushTo, config.redis.connectTimeoutMs);
+            if (notReady !== undefined) throw new Error(`cannot connect to Redis at ${shownUrl(config.redis.url)}: ${notReady.message}`);
+            await pushPublishedLayouts(pushTo, config.redis.keyPrefix, { revision: r.revision, publishedAt: r.createdAt, files: r.files });
+          },
+        }),
+  });
+  return {
+    operations: releases.as(userInfo().username),
+    async close() {
+      if (pushTo !== undefined) await closeRedis(pushTo);
+      await store.close();
+    },
+  };
+}
+
+/** The same operations through a running Floorplan's admin API. */
+function adminApi(server: string, token: string): LayoutOperations {
+  if (token === '') throw new UsageError('--server needs the admin credential: set ADMIN_TOKEN (or admin.token in config/<env>.yaml)');
+  const call = async (operation: string, input: unknown): Promise<never> => {
+    let response: Response;
+    try {
+      response = await fetch(new URL(`/admin/layouts/${operation}`, server), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(input),
+      });
+    } catch (error) {
+      throw new UsageError(`cannot reach Floorplan at ${server}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}; nothing was changed`);
+    }
+    const body = (await response.json().catch(() => ({}))) as { error?: string; code?: string; problems?: string[] };
+    if (response.ok) return body as never;
+    if (body.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors(body.problems ?? [body.error ?? 'invalid']);
+    if (response.status === 404 && body.code === undefined) throw new UsageError(`${server} has no layout admin API (is its layouts.store kind none, or ADMIN_TOKEN empty?)`);
+    throw new UsageError(`${body.error ?? `HTTP ${response.status}`}${body.problems === undefined ? '' : `\n${body.problems.join('\n')}`}`);
+  };
+  return {
+    publish: ({ sources: _labels, ...input }) => call('publish', input),
+    history: (input) => call('history', input),
+    show: (input) => call('show', input),
+    diff: (input) => call('diff', input),
+    rollback: (input) => call('rollback', input),
+    audit: (input) => call('audit', input),
+  };
+}
+
+const quoted = (text: string) => (text === '' ? '' : ` "${text}"`);
+
+function printPublished(result: PublishResult, what: string): void {
+  const r = result.revision;
+  process.stdout.write(`${what} revision ${r.revision} (live) by ${r.author}${quoted(r.message)}; parent ${r.parent ?? 'none'}${r.rollbackOf === null ? '' : `, restores revision ${r.rollbackOf}`}\n`);
+  process.stdout.write(result.pushed ? 'pushed to every replica through Redis\n' : `not pushed through Redis: ${result.pushProblem ?? 'unknown'}\n`);
+  process.stdout.write(`${result.scenes.map((s) => `${s.scene}: version ${s.version}`).join('\n')}\n`);
+}
+
+function revisionNumber(text: string | undefined, what: string): number {
+  const n = Number(text);
+  if (text === undefined || !Number.isInteger(n) || n < 1) throw new UsageError(`${what} must be a revision number (1, 2, …), but got: ${text === undefined ? 'nothing' : JSON.stringify(text)}\n${USAGE}`);
+  return n;
+}
+
+async function runOperation(command: Command, context: Context, args: ParsedArgs): Promise<void> {
+  const { values, positionals } = args;
+  const limit = values.limit === undefined ? 20 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit must be a whole number from 1 to 1000, but got: ${JSON.stringify(values.limit)}`);
+  const author = values.author === undefined ? {} : { author: values.author };
+
+  let sources: FloorsSource[] | undefined;
+  if (command === 'publish') {
+    // Validated here first: a broken folder is reported the same way whichever store or server.
+    validate(context);
+    sources = readFloorsDir(context.dir);
+  }
+  const opened = values.server === undefined ? await openStore(context) : { operations: adminApi(values.server, context.config.admin.token), close: async () => undefined };
+  const ops = opened.operations;
   try {
-    parsed = parseArgs({ allowPositionals: true, options: { dir: { type: 'string' } } });
+    switch (command) {
+      case 'publish': {
+        const files = Object.fromEntries((sources as FloorsSource[]).map((f) => [f.name, f.source]));
+        printPublished(await ops.publish({ files, sources: sources as FloorsSource[], message: values.message ?? '', ...author }), 'published');
+        return;
+      }
+      case 'rollback':
+        printPublished(await ops.rollback({ revision: revisionNumber(positionals[0], 'floors:rollback <revision>'), ...(values.message === undefined ? {} : { message: values.message }), ...author }), 'rolled back as');
+        return;
+      case 'history': {
+        const { live, revisions } = await ops.history({ limit });
+        if (revisions.length === 0) process.stdout.write('no revisions yet: publish one with npm run -s floors:publish\n');
+        for (const r of revisions) {
+          const note = r.rollbackOf === null ? '' : ` (rollback to ${r.rollbackOf})`;
+          process.stdout.write(`${r.revision === live ? '*' : ' '} ${String(r.revision).padEnd(4)} ${r.createdAt}  ${r.contentHash.slice(0, 12)}  ${r.author}${quoted(r.message)}${note}\n`);
+        }
+        return;
+      }
+      case 'show': {
+        const { live, revision: r } = await ops.show({ revision: revisionNumber(positionals[0], 'floors:show <revision>') });
+        process.stdout.write(`revision ${r.revision}${live ? ' (live)' : ''} by ${r.author} at ${r.createdAt}${quoted(r.message)}\n`);
+        process.stdout.write(`parent ${r.parent ?? 'none'}${r.rollbackOf === null ? '' : `, restores revision ${r.rollbackOf}`}; sha256 ${r.contentHash}\n`);
+        for (const name of Object.keys(r.files).sort()) process.stdout.write(`--- ${name}\n${r.files[name] as string}${(r.files[name] as string).endsWith('\n') ? '' : '\n'}`);
+        return;
+      }
+      case 'diff': {
+        const from = positionals[0] === undefined ? undefined : revisionNumber(positionals[0], 'floors:diff <from>');
+        const to = positionals[1] === undefined ? undefined : revisionNumber(positionals[1], 'floors:diff <from> <to>');
+        const result = await ops.diff({ ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) });
+        process.stdout.write(`revision ${result.from === 0 ? 'none' : result.from} → ${result.to}\n${formatLayoutsDiff(result.diff).join('\n')}\n`);
+        return;
+      }
+      case 'audit': {
+        const { entries } = await ops.audit({ limit });
+        if (entries.length === 0) process.stdout.write('nothing audited yet\n');
+        for (const e of entries) process.stdout.write(`${e.at}  ${e.actor}  ${e.action} → revision ${e.revision ?? '-'}  ${JSON.stringify(e.detail)}\n`);
+        return;
+      }
+      case 'check':
+      case 'schema':
+        throw new Error('unreachable');
+    }
+  } catch (error) {
+    if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors(error.message.split('\n').filter((l) => l.startsWith('- ')).map((l) => l.slice(2)));
+    if (error instanceof FloorplanError) throw new UsageError(error.message);
+    throw error;
+  } finally {
+    await opened.close();
+  }
+}
+
+const COMMANDS = ['check', 'publish', 'schema', 'history', 'show', 'diff', 'rollback', 'audit'] as const;
+type Command = (typeof COMMANDS)[number];
+/** How many positionals each command takes, at most. */
+const POSITIONALS: Readonly<Record<Command, number>> = { check: 0, publish: 0, schema: 0, history: 0, show: 1, diff: 2, rollback: 1, audit: 0 };
+
+const OPTIONS = {
+  dir: { type: 'string' },
+  message: { type: 'string' },
+  author: { type: 'string' },
+  limit: { type: 'string' },
+  server: { type: 'string' },
+} as const;
+type ParsedArgs = ReturnType<typeof parseArgs<{ allowPositionals: true; options: typeof OPTIONS }>>;
+
+async function main(): Promise<void> {
+  let parsed: ParsedArgs;
+  try {
+    parsed = parseArgs({ allowPositionals: true, options: OPTIONS });
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\n${USAGE}`);
   }
   const [command, ...rest] = parsed.positionals;
-  if ((command !== 'check' && command !== 'publish' && command !== 'schema') || rest.length > 0) throw new UsageError(USAGE);
+  if (!(COMMANDS as readonly string[]).includes(command ?? '') || rest.length > POSITIONALS[command as Command]) throw new UsageError(USAGE);
   let config: ServiceConfig;
   try {
     config = loadServiceConfig();
@@ -155,8 +356,12 @@ async function main(): Promise<void> {
     dir: resolve(parsed.values.dir ?? config.floors.dir),
     registry: createBuilderRegistry(defaultBuilders),
   };
-  if (command === 'check') check(context);
-  else await publish(context);
+  if (command === 'check') return check(context);
+  if (command === 'publish' && config.layouts.store.kind === 'none' && parsed.values.server === undefined) return publishToRedisOnly(context);
+  if (config.layouts.store.kind === 'none' && parsed.values.server === undefined) {
+    throw new UsageError(`floors:${command as string} needs the revision store, but layouts.store.kind is none: set LAYOUT_STORE=postgres and LAYOUT_STORE_URL, or pass --server <url> of a Floorplan that has one`);
+  }
+  await runOperation(command as Command, context, { ...parsed, positionals: rest });
 }
 
 main().catch((error: unknown) => {

@@ -27,7 +27,9 @@ function floors(args: readonly string[], env: Record<string, string> = {}): Prom
   const { REDIS_URL: _r, FLOORS_DIR: _f, FLOORPLAN_ENV: _e, NODE_ENV: _n, VITEST: _v, ...inherited } = process.env;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/floors.ts', ...args], {
     cwd: ROOT,
-    env: { ...inherited, ...env },
+    // No revision store unless a test names one (Redis-only publishing, as before revisions):
+    // the default PGlite folder is the working directory's, shared by every test file.
+    env: { ...inherited, LAYOUT_STORE: 'none', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

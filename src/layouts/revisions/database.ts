@@ -5,7 +5,6 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, type ColumnType, type Generated } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
@@ -146,6 +145,8 @@ export async function openRevisionDatabase(config: RevisionStoreConfig, logger: 
     const release = lockDataDir(config.dataDir);
     try {
       const started = performance.now();
+      // Loaded only here: PGlite's module is large, and most processes (replicas on PostgreSQL, tools) never need it.
+      const { PGlite } = await import('@electric-sql/pglite');
       const pglite = await PGlite.create(resolve(config.dataDir));
       const db = new Kysely<RevisionTables>({ dialect: new PGliteDialect({ pglite }) });
       try {

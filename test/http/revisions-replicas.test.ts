@@ -1,0 +1,254 @@
+/**
+ * Layout revisions with every real part: PostgreSQL (a database of this suite's own on the
+ * machine's server, reached through a proxy the suite can cut), a private Redis, and two
+ * Floorplan processes started as `npm start` starts them.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadServiceConfig } from '../../src/config/service-config.ts';
+import { startDemoUpstreams, type DemoUpstreams } from '../../src/demo-upstreams/server.ts';
+import { ErrorCode } from '../../src/errors.ts';
+import { signDemoToken } from '../../src/viewer/demo-token.ts';
+import { startFloorplanProcess, type FloorplanProcess } from '../support/floorplan-process.ts';
+import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../support/postgres.ts';
+import { freePort, npmStartEnv } from '../support/processes.ts';
+import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { until } from '../support/until.ts';
+
+const ADMIN_TOKEN = 'revisions-suite-admin-token';
+const CART = readFileSync('floors/cart-bottom-sheet.yaml', 'utf8');
+const CHECKOUT = readFileSync('floors/checkout-summary.yaml', 'utf8');
+/** The shipped floors with the cart sheet's version set to `version`. */
+const floorsAt = (version: string) => ({ 'cart-bottom-sheet.yaml': CART.replace('version: "2026-11-21.1"', `version: "${version}"`), 'checkout-summary.yaml': CHECKOUT });
+
+describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout revisions across two replicas (PostgreSQL, Redis, two Floorplan processes)', () => {
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let redis: PrivateRedis;
+  let demo: DemoUpstreams;
+  let dir: string;
+  let token: string;
+  const replicas: FloorplanProcess[] = [];
+
+  const storeUrl = () => {
+    const url = new URL(database.url);
+    url.port = String(proxy.port);
+    return url.toString();
+  };
+  const env = (name: string) => ({
+    REDIS_URL: redis.url,
+    LAYOUT_STORE: 'postgres',
+    LAYOUT_STORE_URL: storeUrl(),
+    LAYOUT_LAST_GOOD_FILE: join(dir, `${name}-last-known-good.json`),
+    ADMIN_TOKEN,
+    DEMO_UPSTREAMS: 'off',
+    UPSTREAM_CART_URL: demo.baseUrls.cart,
+    UPSTREAM_PROMOTION_URL: demo.baseUrls.promotion,
+    UPSTREAM_SETTLEMENT_URL: demo.baseUrls.settlement,
+    UPSTREAM_LOYALTY_URL: demo.baseUrls.loyalty,
+    FLOORS_DIR: join(dir, 'local'),
+    // Generous: a loaded machine must not turn a panel into an empty degraded one.
+    REQUEST_DEADLINE_MS: '2000',
+    LOG_LEVEL: 'warn',
+  });
+  const startReplica = async (name: string) => {
+    const replica = await startFloorplanProcess({ ...env(name), PORT: String(await freePort()) }, 60_000);
+    replicas.push(replica);
+    return replica;
+  };
+
+  async function layoutVersion(replica: FloorplanProcess): Promise<string> {
+    const res = await fetch(`${replica.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: '{ floorPanel(scene: "cart-bottom-sheet") { layoutVersion floors { code } } }' }),
+    });
+    const body = (await res.json()) as { data: { floorPanel: { layoutVersion: string; floors: unknown[] } } };
+    expect(body.data.floorPanel.floors.length).toBeGreaterThan(0);
+    return body.data.floorPanel.layoutVersion;
+  }
+
+  /** How long until every replica serves `version`; fails after 5 s. */
+  async function convergence(version: string, on: readonly FloorplanProcess[] = replicas): Promise<number> {
+    const started = Date.now();
+    for (;;) {
+      const versions = await Promise.all(on.map(layoutVersion));
+      if (versions.every((v) => v === version)) return Date.now() - started;
+      if (Date.now() - started > 5000) throw new Error(`replicas serve ${versions.join(', ')}, not ${version}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  async function admin(replica: FloorplanProcess, operation: string, body: unknown): Promise<{ status: number; body: Record<string, any> }> {
+    const res = await fetch(`${replica.url}/admin/layouts/${operation}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  }
+
+  async function readyz(replica: FloorplanProcess): Promise<{ layouts: { source: string; revision: number; store: string; storeProblem?: string } }> {
+    return (await (await fetch(`${replica.url}/readyz`)).json()) as never;
+  }
+
+  async function metric(replica: FloorplanProcess, line: string): Promise<string | undefined> {
+    const text = await (await fetch(`${replica.url}/metrics`)).text();
+    return text.split('\n').find((l) => l.startsWith(line));
+  }
+
+  /** `npm run -s floors:<command>` against the suite's store and Redis. */
+  async function floors(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/floors.ts', ...args], {
+      env: npmStartEnv({ REDIS_URL: redis.url, LAYOUT_STORE: 'postgres', LAYOUT_STORE_URL: storeUrl() }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    return { code, stdout, stderr };
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const target = new URL(database.url);
+    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    redis = await startPrivateRedis();
+    demo = await startDemoUpstreams({ port: 0 });
+    dir = mkdtempSync(join(tmpdir(), 'floorplan-revisions-'));
+    cpSync('floors', join(dir, 'local'), { recursive: true });
+    token = await signDemoToken(loadServiceConfig({ env: {} }).auth, { userId: 'u1001' });
+    await Promise.all([startReplica('a'), startReplica('b')]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(replicas.map((r) => r.terminate()));
+    await demo?.close();
+    await redis?.stop();
+    await proxy?.close();
+    await database?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('publishes a submitted YAML set to both replicas, then rolls back to an earlier revision on both within 2 s', async () => {
+    const [a, b] = replicas as [FloorplanProcess, FloorplanProcess];
+    expect(await layoutVersion(a)).toBe('2026-11-21.1');
+    expect((await readyz(a)).layouts).toEqual({ source: 'file', revision: 0, store: 'up' });
+
+    const first = await admin(a, 'publish', { files: floorsAt('rev-1'), message: 'baseline' });
+    expect(first.status).toBe(200);
+    expect(first.body.revision).toMatchObject({ revision: 1, author: 'admin', message: 'baseline' });
+    expect(first.body.pushProblem).toBeUndefined();
+    expect(first.body.pushed).toBe(true);
+    expect(await convergence('rev-1')).toBeLessThanOrEqual(2000);
+
+    const second = await admin(b, 'publish', { files: floorsAt('rev-2'), message: 'new sheet', author: 'dana' });
+    expect(second.body.revision).toMatchObject({ revision: 2, author: 'dana', parent: 1 });
+    await convergence('rev-2');
+
+    const rollback = await admin(b, 'rollback', { revision: 1, message: 'rev-2 breaks old apps' });
+    expect(rollback.status).toBe(200);
+    expect(rollback.body.revision).toMatchObject({ revision: 3, rollbackOf: 1, parent: 2 });
+    const rolledBackMs = await convergence('rev-1');
+    expect(rolledBackMs).toBeLessThanOrEqual(2000);
+    for (const replica of replicas) expect((await readyz(replica)).layouts).toMatchObject({ revision: 3, store: 'up' });
+
+    const audit = await admin(a, 'audit', { limit: 3 });
+    expect(audit.body.entries.map((e: { actor: string; action: string; revision: number }) => [e.actor, e.action, e.revision])).toEqual([
+      ['admin', 'rollback', 3],
+      ['admin', 'publish', 2],
+      ['admin', 'publish', 1],
+    ]);
+    expect(audit.body.entries[1].detail).toMatchObject({ author: 'dana', message: 'new sheet' });
+  });
+
+  it('runs the same operations from the command line: publish from a folder, history, diff, rollback', async () => {
+    const published = await floors(['publish', '--dir', 'floors', '--message', 'from the folder']);
+    expect(published.stderr).toBe('');
+    expect(published.code).toBe(0);
+    // The actor (and author, without --author) is the operating-system user who ran the command.
+    expect(published.stdout).toContain(`published revision 4 (live) by ${userInfo().username} "from the folder"; parent 3`);
+    expect(published.stdout).toContain('pushed to every replica through Redis');
+    await convergence('2026-11-21.1');
+
+    const history = await floors(['history', '--limit', '3']);
+    expect(history.stdout.split('\n').filter(Boolean).map((l) => l.slice(0, 6))).toEqual(['* 4   ', '  3   ', '  2   ']);
+    expect(history.stdout).toContain('(rollback to 1)');
+
+    const diff = await floors(['diff', '1', '4']);
+    expect(diff.stdout).toContain('revision 1 → 4\ncart-bottom-sheet: version "rev-1" → "2026-11-21.1"');
+
+    const rollback = await floors(['rollback', '2', '--author', 'erin']);
+    expect(rollback.stdout).toContain('rolled back as revision 5 (live) by erin "rollback to revision 2"; parent 4, restores revision 2');
+    await convergence('rev-2');
+  }, 60_000);
+
+  it('records both of two racing publishes, serves one of them everywhere, and loses no revision', async () => {
+    const [a, b] = replicas as [FloorplanProcess, FloorplanProcess];
+    const [x, y] = await Promise.all([
+      admin(a, 'publish', { files: floorsAt('race-a'), message: 'a' }),
+      admin(b, 'publish', { files: floorsAt('race-b'), message: 'b' }),
+    ]);
+    expect([x.status, y.status]).toEqual([200, 200]);
+    const numbers = [x.body.revision.revision, y.body.revision.revision].sort();
+    expect(numbers).toEqual([6, 7]);
+    const later = x.body.revision.revision === 7 ? 'race-a' : 'race-b';
+    expect((x.body.revision.revision === 7 ? x : y).body.revision.parent).toBe(6);
+    await convergence(later);
+    const history = await admin(a, 'history', { limit: 100 });
+    expect(history.body.live).toBe(7);
+    expect(history.body.revisions.map((r: { revision: number }) => r.revision)).toEqual([7, 6, 5, 4, 3, 2, 1]);
+  });
+
+  it('keeps serving while PostgreSQL is unreachable, refuses to publish with a clear error, and starts replicas from Redis or their last-known-good copy', async () => {
+    const [a] = replicas as [FloorplanProcess, FloorplanProcess];
+    const live = await layoutVersion(a);
+    await proxy.cut();
+
+    const refused = await admin(a, 'publish', { files: floorsAt('during-outage'), message: 'should not land' });
+    expect(refused.status).toBe(503);
+    expect(refused.body.code).toBe(ErrorCode.LAYOUT_STORE_UNAVAILABLE);
+    expect(refused.body.error).toMatch(/^the layout revision store \(PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/floorplan_test_\w+\) must be reachable to change layouts, but it is not: .+; nothing was changed, every replica keeps serving the live revision$/);
+    for (const replica of replicas) expect(await layoutVersion(replica)).toBe(live);
+    expect((await readyz(a)).layouts).toMatchObject({ source: expect.stringMatching(/^(redis|store)$/), revision: 7, store: 'down' });
+    expect(await metric(a, 'floorplan_layout_store_up ')).toBe('floorplan_layout_store_up 0');
+
+    const cli = await floors(['history']);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain('must be reachable to change layouts, but it is not');
+
+    // A replica starting now: PostgreSQL is down, Redis has the live revision.
+    const c = await startReplica('c');
+    expect(await layoutVersion(c)).toBe(live);
+    expect((await readyz(c)).layouts).toMatchObject({ source: 'redis', revision: 7, store: 'down' });
+
+    // Redis down too: a restarted replica serves its last-known-good copy, and says so.
+    await c.terminate();
+    replicas.pop();
+    await redis.stop();
+    expect(existsSync(join(dir, 'c-last-known-good.json'))).toBe(true);
+    const restarted = await startReplica('c');
+    expect(await layoutVersion(restarted)).toBe(live);
+    expect((await readyz(restarted)).layouts).toMatchObject({ source: 'last-known-good', revision: 7, store: 'down' });
+    expect(await metric(restarted, 'floorplan_layout_served_from{source="last-known-good"}')).toBe('floorplan_layout_served_from{source="last-known-good"} 1');
+
+    // Both back: publishing works again and reaches every replica, the restarted one included.
+    await redis.start();
+    await proxy.restore();
+    const after = await admin(a, 'publish', { files: floorsAt('after-outage'), message: 'back' });
+    expect(after.status).toBe(200);
+    expect(after.body.revision.revision).toBe(8);
+    await convergence('after-outage');
+    // The store's state is what its last use found: the next poll (every resyncIntervalMs) finds it up.
+    await until(async () => (await readyz(restarted)).layouts.store === 'up', 'the restarted replica finds the store up again', 5000);
+    expect((await readyz(restarted)).layouts).toMatchObject({ revision: 8, store: 'up' });
+    expect(await metric(restarted, 'floorplan_layout_store_up ')).toBe('floorplan_layout_store_up 1');
+  }, 120_000);
+});
