@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../src/errors.ts';
+import { startHarness, type Harness } from '../support/harness.ts';
+import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../support/postgres.ts';
+
+const ADMIN = 'layout-admin-suite-token';
+const ALICE = 'alice-has-her-own-credential';
+const SHIPPED = {
+  'cart-bottom-sheet.yaml': readFileSync('floors/cart-bottom-sheet.yaml', 'utf8'),
+  'checkout-summary.yaml': readFileSync('floors/checkout-summary.yaml', 'utf8'),
+};
+
+describe.skipIf(!HAS_POSTGRES)('the layouts admin API (/admin/layouts/*, PostgreSQL)', () => {
+  let database: TestDatabase;
+  let h: Harness;
+
+  async function post(operation: string, body: unknown, token = ADMIN): Promise<{ status: number; body: Record<string, any> }> {
+    const res = await fetch(`${h.url}/admin/layouts/${operation}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    h = await startHarness({
+      config: {
+        admin: { token: ADMIN, operators: { alice: ALICE } },
+        layouts: { store: { kind: 'postgres', url: database.url } },
+      },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await h?.close();
+    await database?.drop();
+  });
+
+  it('records the identity of the credential as the actor, and `author` as the author when given', async () => {
+    const byAlice = await post('publish', { files: SHIPPED, message: 'first' }, ALICE);
+    expect(byAlice.status).toBe(200);
+    expect(byAlice.body.revision).toMatchObject({ revision: 1, author: 'alice' });
+    const onBehalf = await post('rollback', { revision: 1, author: 'bob' });
+    expect(onBehalf.body.revision).toMatchObject({ revision: 2, author: 'bob', rollbackOf: 1 });
+    const audit = await post('audit', {});
+    expect(audit.body.entries.map((e: { actor: string; detail: { author: string } }) => [e.actor, e.detail.author])).toEqual([
+      ['admin', 'bob'],
+      ['alice', 'alice'],
+    ]);
+    // This replica serves what it published at once.
+    expect(h.server.layouts.revision()).toBe(2);
+  });
+
+  it('refuses an invalid set with every problem, and records nothing', async () => {
+    const broken = await post('publish', { files: { 'cart-bottom-sheet.yaml': 'scene: cart-bottom-sheet\nfloors: []\n' } });
+    expect(broken.status).toBe(400);
+    expect(broken.body).toMatchObject({ code: ErrorCode.LAYOUT_INVALID, error: 'the layouts are invalid; nothing was published' });
+    expect(broken.body.problems).toEqual(['`floors` must list at least one floor, but got: [] (cart-bottom-sheet.yaml:2)']);
+    expect((await post('history', {})).body.live).toBe(2);
+  });
+
+  it('answers a malformed request 400, an unknown revision 404 and a wrong credential 401', async () => {
+    const malformed = await post('show', { revision: 'latest' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.problems).toEqual([expect.stringContaining('`revision`')]);
+    const unknown = await post('diff', { from: 1, to: 42 });
+    expect(unknown).toMatchObject({ status: 404, body: { code: ErrorCode.LAYOUT_REVISION_NOT_FOUND, error: 'revision must be one the store holds (newest: 2, 1), but got: 42' } });
+    expect((await post('history', {}, 'not-a-credential')).status).toBe(401);
+  });
+
+  it('says on /readyz where the layouts come from and that the store is up', async () => {
+    const ready = (await (await fetch(`${h.url}/readyz`)).json()) as Record<string, unknown>;
+    expect(ready).toEqual({ status: 'ready', layouts: { source: 'store', revision: 2, store: 'up' } });
+  });
+});
