@@ -133,7 +133,7 @@ export class LayoutReleases {
   private async goLive(revision: StoredRevision): Promise<Omit<PublishResult, 'scenes'>> {
     const { files: _files, ...listed } = revision;
     this.options.onLive?.(revision);
-    if (this.options.push === undefined) return { revision: listed, pushed: false, pushProblem: 'no Redis configured: each replica takes it from the store at its next poll (layouts.resyncIntervalMs)' };
+    if (this.options.push === undefined) return { revision: listed, pushed: false, pushProblem: 'no Redis configured; replicas read it from the store within layouts.resyncIntervalMs' };
     try {
       await this.options.push(revision);
       return { revision: listed, pushed: true };
