@@ -1,0 +1,159 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { defaultBuilders } from '../../src/floors/builders/index.ts';
+import { createBuilderRegistry } from '../../src/floors/registry.ts';
+import { LayoutStore, type LiveRevisionSource, type LayoutStoreOptions } from '../../src/layouts/layout-store.ts';
+import { pushPublishedLayouts } from '../../src/layouts/publish.ts';
+import type { PublishedLayouts } from '../../src/layouts/published-layouts.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
+import { until } from '../support/until.ts';
+
+const registry = createBuilderRegistry(defaultBuilders);
+const LOCALES = ['zh-CN', 'en'] as const;
+
+function cart(version: string): string {
+  return [
+    'scene: cart-bottom-sheet',
+    `version: "${version}"`,
+    'floors:',
+    '  - code: spze',
+    '    builder: spze',
+    '    name: { zh-CN: 商品总额, en: Goods total }',
+    '    sort: 10',
+    '',
+  ].join('\n');
+}
+const published = (revision: number, version = `rev-${revision}`): PublishedLayouts => ({
+  revision,
+  publishedAt: new Date(0).toISOString(),
+  files: { 'cart-bottom-sheet.yaml': cart(version) },
+});
+
+/** A revision store as a replica sees it: what is live, and whether it answers. */
+class FakeRevisions implements LiveRevisionSource {
+  current: PublishedLayouts | undefined;
+  down = false;
+  async liveRevision(): Promise<number | undefined> {
+    if (this.down) throw new Error('connection refused');
+    return this.current?.revision;
+  }
+  async live(): Promise<PublishedLayouts | undefined> {
+    if (this.down) throw new Error('connection refused');
+    return this.current;
+  }
+}
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const done of cleanups.splice(0).reverse()) await done();
+});
+
+function workspace(): { dir: string; lastKnownGood: string } {
+  const root = mkdtempSync(join(tmpdir(), 'floorplan-store-revisions-'));
+  cleanups.push(() => rmSync(root, { recursive: true, force: true }));
+  writeFileSync(join(root, 'cart-bottom-sheet.yaml'), cart('from-files'));
+  return { dir: root, lastKnownGood: join(root, 'last-known-good.json') };
+}
+
+async function start(options: Partial<LayoutStoreOptions> & { dir: string }): Promise<LayoutStore> {
+  const store = await LayoutStore.start({ registry, locales: LOCALES, watch: false, resyncIntervalMs: 50, logger: createLogger('silent'), ...options });
+  cleanups.push(() => store.stop());
+  return store;
+}
+
+const version = (store: LayoutStore) => store.current().get('cart-bottom-sheet')?.version;
+
+describe('LayoutStore with a revision store', () => {
+  it('serves the live revision at start, and the next one within a poll', async () => {
+    const { dir, lastKnownGood } = workspace();
+    const revisions = new FakeRevisions();
+    revisions.current = published(4);
+    const store = await start({ dir, revisions, lastKnownGoodFile: lastKnownGood });
+    expect([store.source(), store.revision(), version(store)]).toEqual(['store', 4, 'rev-4']);
+    expect(JSON.parse(readFileSync(lastKnownGood, 'utf8'))).toMatchObject({ revision: 4 });
+
+    revisions.current = published(5);
+    await until(() => store.revision() === 5, 'revision 5 is served');
+    expect(version(store)).toBe('rev-5');
+  });
+
+  it('serves its last-known-good copy when the store is down at start, and says so', async () => {
+    const { dir, lastKnownGood } = workspace();
+    writeFileSync(lastKnownGood, JSON.stringify(published(7)));
+    const revisions = new FakeRevisions();
+    revisions.down = true;
+    const store = await start({ dir, revisions, lastKnownGoodFile: lastKnownGood });
+    expect([store.source(), store.revision(), version(store)]).toEqual(['last-known-good', 7, 'rev-7']);
+
+    // The store back with the same revision: served from the store again, same floors.
+    revisions.down = false;
+    revisions.current = published(7);
+    await until(() => store.source() === 'store', 'the store is the source again');
+    expect(version(store)).toBe('rev-7');
+  });
+
+  it('ignores the last-known-good copy when the store answers that nothing was published', async () => {
+    const { dir, lastKnownGood } = workspace();
+    writeFileSync(lastKnownGood, JSON.stringify(published(7)));
+    const store = await start({ dir, revisions: new FakeRevisions(), lastKnownGoodFile: lastKnownGood });
+    expect([store.source(), version(store)]).toEqual(['file', 'from-files']);
+  });
+
+  it('keeps serving what it has while the store is down', async () => {
+    const { dir } = workspace();
+    const revisions = new FakeRevisions();
+    revisions.current = published(2);
+    const store = await start({ dir, revisions });
+    revisions.down = true;
+    await new Promise((r) => setTimeout(r, 200));
+    expect([store.source(), store.revision(), version(store)]).toEqual(['store', 2, 'rev-2']);
+  });
+});
+
+describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore with a revision store and Redis', () => {
+  let redis: PrivateRedis;
+  let admin: Redis;
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    admin = new Redis(redis.url);
+  });
+  afterAll(async () => {
+    admin.disconnect();
+    await redis.stop();
+  });
+
+  const redisOptions = (keyPrefix: string) => ({ url: redis.url, keyPrefix, commandTimeoutMs: 500, connectTimeoutMs: 1000 });
+
+  it('never goes back to an older revision that Redis still holds', async () => {
+    const { dir } = workspace();
+    const revisions = new FakeRevisions();
+    revisions.current = published(9);
+    await pushPublishedLayouts(admin, 'older:', published(8));
+    const store = await start({ dir, revisions, redis: redisOptions('older:') });
+    await new Promise((r) => setTimeout(r, 300));
+    expect([store.revision(), version(store)]).toEqual([9, 'rev-9']);
+    // …and it pushed the newer one, so replicas starting from Redis get it too.
+    await until(async () => JSON.parse((await admin.get('older:layouts')) as string).revision === 9, 'Redis holds revision 9');
+  });
+
+  it('pushes the live revision again when Redis comes back empty', async () => {
+    const { dir } = workspace();
+    const revisions = new FakeRevisions();
+    revisions.current = published(3);
+    const store = await start({ dir, revisions, redis: redisOptions('empty:') });
+    await until(async () => (await admin.get('empty:layouts')) !== null, 'Redis holds the live revision');
+    await admin.del('empty:layouts');
+    await until(async () => (await admin.get('empty:layouts')) !== null, 'Redis holds the live revision again', 5000);
+    expect([store.revision(), version(store)]).toEqual([3, 'rev-3']);
+  });
+
+  it('refuses, in Redis, a push older than what the key holds (two publishers racing)', async () => {
+    expect(await pushPublishedLayouts(admin, 'race:', published(2))).toBe(true);
+    expect(await pushPublishedLayouts(admin, 'race:', published(1))).toBe(false);
+    expect(JSON.parse((await admin.get('race:layouts')) as string).revision).toBe(2);
+  });
+});
