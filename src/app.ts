@@ -307,8 +307,8 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
         layouts: {
           source: layouts.source(),
           revision: layouts.revision(),
+          // Why it is down is in the log: /readyz is unauthenticated and the cause may name internal hosts.
           store: revisionStore === undefined ? 'none' : revisionStore.state(),
-          ...(revisionStore?.state() === 'down' ? { storeProblem: revisionStore.problem() } : {}),
         },
       }),
       admission,

@@ -93,7 +93,7 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout revisions across two
     return { status: res.status, body: (await res.json()) as Record<string, any> };
   }
 
-  async function readyz(replica: FloorplanProcess): Promise<{ layouts: { source: string; revision: number; store: string; storeProblem?: string } }> {
+  async function readyz(replica: FloorplanProcess): Promise<{ layouts: { source: string; revision: number; store: string } }> {
     return (await (await fetch(`${replica.url}/readyz`)).json()) as never;
   }
 
