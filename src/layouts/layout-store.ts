@@ -166,6 +166,8 @@ export class LayoutStore {
   private layouts: LayoutSet = new Map();
   private servedFrom: LayoutSource = 'file';
   private servedRevision = 0;
+  /** The last revision from the store this instance could not compile (0: none). */
+  private refusedRevision = 0;
   /**
    * What Redis last said: undefined before it was ever read, null when nothing is published,
    * otherwise the fingerprint of the published value last seen (applied or rejected). While a
@@ -347,6 +349,8 @@ export class LayoutStore {
       // Redis answered with no key (restarted empty) while the store has a live revision: push it again.
       const reseed = this.published === null && this.client?.status === 'ready';
       if (live === undefined || (!reseed && live <= this.servedRevision && this.servedFrom !== 'file' && this.servedFrom !== 'last-known-good')) return true;
+      // Refused once (this build cannot compile it): logged then, not again every poll.
+      if (live === this.refusedRevision) return true;
       published = await revisions.live();
     } catch (error) {
       // The store logs its own outage once; what is served stays.
@@ -376,8 +380,10 @@ export class LayoutStore {
   private offerPublished(source: 'store' | 'last-known-good', published: PublishedLayouts): void {
     if (source === 'store' && this.servedFrom !== 'file' && this.servedFrom !== 'last-known-good' && published.revision <= this.servedRevision) return;
     const compiled = this.compile(sourcesOf(published.files));
-    if (compiled.layouts === undefined) this.reject(source, published.revision, compiled.problems);
-    else this.apply(source, published.revision, compiled.layouts, { publishedAt: published.publishedAt }, published);
+    if (compiled.layouts === undefined) {
+      this.refusedRevision = published.revision;
+      this.reject(source, published.revision, compiled.problems);
+    } else this.apply(source, published.revision, compiled.layouts, { publishedAt: published.publishedAt }, published);
   }
 
   /** At start, when neither Redis nor the store answered: the set this replica last served from either. */

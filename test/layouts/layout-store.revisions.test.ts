@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
@@ -101,6 +102,18 @@ describe('LayoutStore with a revision store', () => {
     writeFileSync(lastKnownGood, JSON.stringify(published(7)));
     const store = await start({ dir, revisions: new FakeRevisions(), lastKnownGoodFile: lastKnownGood });
     expect([store.source(), version(store)]).toEqual(['file', 'from-files']);
+  });
+
+  it('keeps serving its set when the live revision does not compile here, and says so once, not every poll', async () => {
+    const { dir } = workspace();
+    const revisions = new FakeRevisions();
+    revisions.current = { ...published(6), files: { 'cart-bottom-sheet.yaml': cart('rev-6').replace('builder: spze', 'builder: nosuch') } };
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push((JSON.parse(line) as { msg: string }).msg) });
+    const store = await start({ dir, revisions, logger });
+    await new Promise((r) => setTimeout(r, 300));
+    expect([store.source(), version(store)]).toEqual(['file', 'from-files']);
+    expect(warnings.filter((m) => m.startsWith('layouts published (revision 6, from store) rejected'))).toHaveLength(1);
   });
 
   it('keeps serving what it has while the store is down', async () => {
