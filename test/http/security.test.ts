@@ -12,6 +12,7 @@ const production = loadServiceConfig({
     UPSTREAM_PROMOTION_URL: 'http://promotion.internal/promotion',
     UPSTREAM_SETTLEMENT_URL: 'http://settlement.internal/settlement',
     UPSTREAM_LOYALTY_URL: 'http://loyalty.internal/loyalty',
+    LAYOUT_STORE_URL: 'postgres://floorplan@db.internal:5432/floorplan',
   },
 });
 
