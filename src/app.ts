@@ -30,7 +30,7 @@ import type { LayoutSet } from './layouts/compile.ts';
 import { LayoutStore, type LiveRevisionSource } from './layouts/layout-store.ts';
 import { pushPublishedLayouts } from './layouts/publish.ts';
 import { LayoutReleases } from './layouts/revisions/releases.ts';
-import { RevisionStore, type StoredRevision } from './layouts/revisions/revision-store.ts';
+import type { RevisionStore, StoredRevision } from './layouts/revisions/revision-store.ts';
 import type { Violation } from './upstreams/definition.ts';
 import { RequestPipeline } from './pipeline/request-pipeline.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
@@ -117,8 +117,11 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     // folder exists (something was published): a first start runs initdb, seconds of CPU that a
     // Floorplan nobody publishes to should not pay.
     const storeConfig = config.layouts.store.kind === 'pglite' ? { ...config.layouts.store, dataDir: resolve(root, config.layouts.store.dataDir) } : config.layouts.store;
+    // Imported only with a store: its database clients are CPU to load that a process without one should not pay at start.
     const revisionStore =
-      storeConfig.kind === 'none' ? undefined : new RevisionStore(storeConfig, { logger, onStateChange: (state) => metrics.layoutStoreUp(state === 'up') });
+      storeConfig.kind === 'none'
+        ? undefined
+        : new (await import('./layouts/revisions/revision-store.ts')).RevisionStore(storeConfig, { logger, onStateChange: (state) => metrics.layoutStoreUp(state === 'up') });
     if (revisionStore !== undefined) releases.push(() => revisionStore.close());
     const publishedOf = (r: StoredRevision) => ({ revision: r.revision, publishedAt: r.createdAt, files: r.files });
     const liveRevisions: LiveRevisionSource | undefined =
