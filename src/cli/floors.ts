@@ -39,7 +39,7 @@ import { whenRedisReady } from '../layouts/layout-store.ts';
 import { publishLayouts, pushPublishedLayouts } from '../layouts/publish.ts';
 import { formatLayoutsDiff } from '../layouts/revisions/diff.ts';
 import { LayoutReleases, type LayoutOperations, type PublishResult } from '../layouts/revisions/releases.ts';
-import { RevisionStore, type StoredRevision } from '../layouts/revisions/revision-store.ts';
+import type { StoredRevision } from '../layouts/revisions/revision-store.ts';
 import { createLogger } from '../observability/logger.ts';
 import { closeRedis, openRedis } from '../redis/client.ts';
 import type { Redis } from 'ioredis';
@@ -161,6 +161,8 @@ async function publishToRedisOnly(context: Context): Promise<void> {
 async function openStore(context: Context): Promise<{ operations: LayoutOperations; close(): Promise<void> }> {
   const { config } = context;
   const logger = createLogger('silent');
+  // Imported here: floors:check and the Redis-only publish should not pay for loading the database clients.
+  const { RevisionStore } = await import('../layouts/revisions/revision-store.ts');
   const store = new RevisionStore(config.layouts.store, { logger });
   if (!(await store.probe())) {
     const cause = store.problem();
