@@ -180,7 +180,7 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout revisions across two
     await convergence('2026-11-21.1');
 
     const history = await floors(['history', '--limit', '3']);
-    expect(history.stdout.split('\n').filter(Boolean).map((l) => l.slice(0, 2).trim() + l.slice(2, 6).trim())).toEqual([`*${before + 1}`, `${before}`, `${before - 1}`]);
+    expect(history.stdout.split('\n').filter(Boolean).map((l) => l.slice(0, 2).trim() + l.slice(2, 6).trim())).toEqual([`*${before + 1}`, `${before}`, `${before - 1}`].slice(0, Math.min(3, before + 1)));
 
     const diff = await floors(['diff', '1', String(before + 1)]);
     expect(diff.stdout).toContain(`revision 1 → ${before + 1}\ncart-bottom-sheet: version "rev-1" → "2026-11-21.1"`);
