@@ -8,7 +8,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import type { Redis } from 'ioredis';
 import { RedisKeyValueCache } from './cache/redis-kv.ts';
 import { TieredCache } from './cache/tiered-cache.ts';
 import type { ServiceConfig, UpstreamsConfig } from './config/service-config.ts';
@@ -36,7 +35,7 @@ import { RequestPipeline } from './pipeline/request-pipeline.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type FloorplanMetrics } from './observability/metrics.ts';
 import { createTracing, type RequestTrace } from './observability/tracing.ts';
-import { closeRedis, openRedis } from './redis/client.ts';
+import { closeRedis, describeRedis, isRedisConfigured, openRedis, type RedisClient } from './redis/client.ts';
 import { createRateLimiter } from './security/rate-limit.ts';
 import { withPromotionCache } from './upstreams/cached-clients.ts';
 import { createHttpUpstreamClients, type UpstreamClients } from './upstreams/clients.ts';
@@ -74,7 +73,10 @@ export interface FloorplanServer {
   /** The layout revision store; undefined with `layouts.store.kind: none`. */
   readonly revisions: RevisionStore | undefined;
   readonly flags: FlagService;
-  /** Stops taking requests, lets in-flight ones finish (up to shutdownGraceMs), releases everything. */
+  /**
+   * Turns /readyz to 503 and keeps serving for `server.drainMs`, then stops taking requests, lets
+   * in-flight ones finish (up to shutdownGraceMs) and releases everything.
+   */
   stop(): Promise<void>;
 }
 
@@ -83,10 +85,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
   const root = deps.root ?? process.cwd();
   const metrics = createMetrics({ upstreams: UPSTREAMS });
   const registry = createBuilderRegistry(deps.builders ?? defaultBuilders);
-  const redis: Redis | undefined =
-    config.redis.url === ''
-      ? undefined
-      : openRedis({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs, connectTimeoutMs: config.redis.connectTimeoutMs, name: 'cache' }, logger);
+  const redis: RedisClient | undefined = isRedisConfigured(config.redis) ? openRedis({ ...config.redis, name: 'cache' }, logger) : undefined;
   const releases: Array<() => Promise<void>> = [];
   const release = async () => {
     for (const done of releases.splice(0).reverse()) await done().catch((error: unknown) => logger.warn({ err: error }, 'release failed'));
@@ -167,9 +166,9 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     metrics.layoutServedFrom(layouts.source());
     // Its own connection: a publish carries the whole set and may wait longer than a cache read's commandTimeoutMs.
     const publishRedis =
-      revisionStore === undefined || config.redis.url === ''
+      revisionStore === undefined || !isRedisConfigured(config.redis)
         ? undefined
-        : openRedis({ url: config.redis.url, commandTimeoutMs: PUBLISH_COMMAND_TIMEOUT_MS, connectTimeoutMs: config.redis.connectTimeoutMs, name: 'layouts-publish' }, logger);
+        : openRedis({ ...config.redis, commandTimeoutMs: PUBLISH_COMMAND_TIMEOUT_MS, name: 'layouts-publish' }, logger);
     if (publishRedis !== undefined) releases.push(() => closeRedis(publishRedis));
     const layoutReleases =
       revisionStore === undefined
@@ -343,7 +342,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
         layouts: layouts.source(),
         flags: flags.mode,
         node: process.version,
-        redis: redis === undefined ? 'none' : 'configured',
+        redis: redis === undefined ? 'none' : describeRedis(config.redis),
         tracing: config.tracing.enabled ? { endpoint: config.tracing.endpoint, sampler: config.tracing.sampler, ratio: config.tracing.samplerRatio } : 'off',
         upstreams: deps.clients ? 'injected' : Object.fromEntries(UPSTREAMS.map((u) => [u, (deps.upstreams ?? config.upstreams)[u].baseUrl])),
       },
@@ -353,6 +352,13 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     let stopping: Promise<void> | undefined;
     async function stop(): Promise<void> {
       ready = false;
+      if (config.server.drainMs > 0) {
+        // Pre-stop drain: /readyz now answers 503 but requests are still served, until the load
+        // balancer has seen it and stops sending; closing the listener first would refuse (or
+        // reset on a reused keep-alive socket) requests it is still routing here.
+        logger.info({ drainMs: config.server.drainMs }, 'draining: /readyz answers 503 before the listener closes');
+        await new Promise((done) => setTimeout(done, config.server.drainMs));
+      }
       const closed = new Promise<void>((done) => server.close(() => done()));
       // Keep-alive sockets become idle as their in-flight requests finish; close each as it does.
       const sweep = setInterval(() => server.closeIdleConnections(), 25);

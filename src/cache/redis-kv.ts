@@ -4,7 +4,7 @@
  * each instance keeps answering the hashes it registered or has seen itself.
  */
 import type { KeyValueCache, KeyValueCacheSetOptions } from '@apollo/utils.keyvaluecache';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.ts';
 import { LRUCache } from 'lru-cache';
 import type { FloorplanMetrics } from '../observability/metrics.ts';
 import { guardRedis, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
@@ -21,7 +21,7 @@ export interface RedisKeyValueCacheOptions {
    */
   readonly keyPrefix: string;
   /** Shared by every instance; absent means L1 alone. Must be opened with `openRedis`; never closed here. */
-  readonly redis?: Redis | undefined;
+  readonly redis?: RedisClient | undefined;
   /** The breaker in front of Redis (`cache.redisBreaker`). Ignored without `redis`. */
   readonly breaker: RedisBreakerSettings;
   /** Entries kept in L1 (`cache.l1MaxEntries`). */
@@ -44,7 +44,7 @@ const DEFAULT_TTL_SECONDS = 24 * 60 * 60;
 const DEFAULT_L1_MAX_BYTES = 30 * 1024 * 1024;
 
 /**
- * An Apollo `KeyValueCache<string>`: Redis (L2) behind a circuit breaker, with a bounded
+ * An Apollo `KeyValueCache<string>`: RedisClient (L2) behind a circuit breaker, with a bounded
  * in-process L1 in front. `get` reads L1 first — right for APQ, whose value for a hash never
  * changes. No method ever rejects because of Redis.
  */

@@ -8,7 +8,7 @@
  * runs. Redis sits behind a circuit breaker: an outage (refused, frozen, restarting) degrades
  * the cache to L1 and never fails or stalls a request.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.ts';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../observability/logger.ts';
 import type { FloorplanMetrics } from '../observability/metrics.ts';
@@ -57,7 +57,7 @@ export interface TieredCacheOptions<V> {
    * L2, shared by every instance; absent means L1 alone. Must be opened with `openRedis`
    * (fail-fast). The cache never closes it: the caller owns the connection.
    */
-  readonly redis?: Redis | undefined;
+  readonly redis?: RedisClient | undefined;
   /** The breaker in front of Redis (`cache.redisBreaker`). Ignored without `redis`. */
   readonly breaker: RedisBreakerSettings;
   /** Default: no metrics. */

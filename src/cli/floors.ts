@@ -41,8 +41,7 @@ import { formatLayoutsDiff } from '../layouts/revisions/diff.ts';
 import { LayoutReleases, type LayoutOperations, type PublishResult } from '../layouts/revisions/releases.ts';
 import type { StoredRevision } from '../layouts/revisions/revision-store.ts';
 import { createLogger } from '../observability/logger.ts';
-import { closeRedis, openRedis } from '../redis/client.ts';
-import type { Redis } from 'ioredis';
+import { closeRedis, describeRedis, isRedisConfigured, openRedis, type RedisClient } from '../redis/client.ts';
 
 const USAGE = [
   'usage: npm run -s floors:check [-- --dir <folder>]',
@@ -130,16 +129,15 @@ function shownUrl(url: string): string {
 
 async function publishToRedisOnly(context: Context): Promise<void> {
   const { config } = context;
-  if (config.redis.url === '') {
-    throw new UsageError('floors:publish needs Redis, but none is configured: set REDIS_URL (or redis.url in config/<env>.yaml) to the Redis every instance uses');
+  if (!isRedisConfigured(config.redis)) {
+    throw new UsageError(
+      'floors:publish needs Redis, but none is configured: set REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES (or redis.* in config/<env>.yaml) to the Redis every instance uses',
+    );
   }
   // Validate before connecting: a broken file is reported the same with or without Redis.
   validate(context);
-  const url = shownUrl(config.redis.url);
-  const redis = openRedis(
-    { url: config.redis.url, commandTimeoutMs: PUBLISH_COMMAND_TIMEOUT_MS, connectTimeoutMs: config.redis.connectTimeoutMs, name: 'floors-publish' },
-    createLogger('silent'),
-  );
+  const url = config.redis.url !== '' && config.redis.sentinels.length === 0 && config.redis.clusterNodes.length === 0 ? shownUrl(config.redis.url) : describeRedis(config.redis);
+  const redis = openRedis({ ...config.redis, commandTimeoutMs: PUBLISH_COMMAND_TIMEOUT_MS, name: 'floors-publish' }, createLogger('silent'));
   try {
     const notReady = await whenRedisReady(redis, config.redis.connectTimeoutMs);
     if (notReady !== undefined) throw new UsageError(`cannot connect to Redis at ${url}: ${notReady.message}; nothing was published`);
@@ -175,12 +173,9 @@ async function openStore(context: Context): Promise<{ operations: LayoutOperatio
     }
     throw new UsageError(new FloorplanError(ErrorCode.LAYOUT_STORE_UNAVAILABLE, { store: store.where, cause }).message);
   }
-  let redis: Redis | undefined;
-  if (config.redis.url !== '') {
-    redis = openRedis(
-      { url: config.redis.url, commandTimeoutMs: PUBLISH_COMMAND_TIMEOUT_MS, connectTimeoutMs: config.redis.connectTimeoutMs, name: 'floors-publish' },
-      logger,
-    );
+  let redis: RedisClient | undefined;
+  if (isRedisConfigured(config.redis)) {
+    redis = openRedis({ ...config.redis, commandTimeoutMs: PUBLISH_COMMAND_TIMEOUT_MS, name: 'floors-publish' }, logger);
   }
   const pushTo = redis;
   const releases = new LayoutReleases({

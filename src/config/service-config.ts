@@ -58,6 +58,9 @@ const authSchema = z.discriminatedUnion('mode', [
   }),
 ]);
 
+/** "host:port", e.g. "10.0.0.7:26379" or "[::1]:26379". */
+const hostPort = () => z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be host:port, such as "127.0.0.1:26379"');
+
 /** A semantic version, e.g. "12.0.0". */
 const appVersion = z.string().refine((v) => valid(v) !== null, 'must be a semantic version such as "12.0.0"');
 /**
@@ -112,6 +115,11 @@ export const serviceConfigSchema = z.strictObject({
     host: z.string().min(1),
     port: integer().min(0).max(65535),
     bodyLimitBytes: integer().positive(),
+    /**
+     * SIGTERM: /readyz answers 503 for this long first, while requests are still served, so a load
+     * balancer checking it stops sending before the listener closes (a pre-stop drain); 0: none.
+     */
+    drainMs: integer().min(0).max(120_000),
     shutdownGraceMs: integer().min(0),
     /** Whether clients may introspect the schema; off in production. */
     introspection: z.boolean(),
@@ -179,15 +187,29 @@ export const serviceConfigSchema = z.strictObject({
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   }),
-  redis: z.strictObject({
-    /** redis://host:port/db; empty means no Redis: L1 caches only, no cross-replica publish. */
+  redis: z
+    .strictObject({
+    /** redis://host:port/db of one Redis; empty (and no sentinels or cluster nodes) means no Redis: L1 caches only, no cross-replica publish. */
     url: z.union([z.literal(''), z.url({ protocol: /^rediss?$/ })]),
+    /**
+     * Redis Sentinels ("host:port") to ask for the current primary of `sentinelName`; ioredis
+     * follows a failover by itself. Empty: no Sentinel. `url` then only gives the database number and password.
+     */
+    sentinels: z.array(hostPort()),
+    /** The name the Sentinels monitor the primary under (`sentinel monitor <name> ...`). */
+    sentinelName: z.string().min(1),
+    /** Seed nodes ("host:port") of a Redis Cluster; the rest are discovered. Empty: not a cluster. */
+    clusterNodes: z.array(hostPort()),
     /** Key prefix for everything Floorplan stores, so several deployments can share a Redis. */
     keyPrefix: z.string(),
     /** A command slower than this counts as a failure (a miss for the cache). */
     commandTimeoutMs: integer().positive().max(10_000),
     connectTimeoutMs: integer().positive().max(60_000),
-  }),
+  })
+    .refine((redis) => redis.sentinels.length === 0 || redis.clusterNodes.length === 0, {
+      path: ['clusterNodes'],
+      message: 'must be empty when redis.sentinels is set: a deployment uses Sentinel or Cluster, not both',
+    }),
   cache: z.strictObject({
     /** Entries kept in each in-process (L1) cache; it is always bounded. */
     l1MaxEntries: integer().positive(),
@@ -281,7 +303,7 @@ export type AppsConfig = z.output<typeof appsSchema>;
 export type UpstreamsConfig = Readonly<Record<UpstreamName, UpstreamConfig>>;
 
 /** Environment variables and the config path each one sets. */
-const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' | 'int' | 'bool']> = [
+const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' | 'int' | 'bool' | 'list']> = [
   ['HOST', ['server', 'host'], 'string'],
   ['PORT', ['server', 'port'], 'int'],
   ['HEADERS_TIMEOUT_MS', ['server', 'headersTimeoutMs'], 'int'],
@@ -298,6 +320,9 @@ const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' 
   ['FLOORS_DIR', ['floors', 'dir'], 'string'],
   ['LOG_LEVEL', ['log', 'level'], 'string'],
   ['REDIS_URL', ['redis', 'url'], 'string'],
+  ['REDIS_SENTINELS', ['redis', 'sentinels'], 'list'],
+  ['REDIS_SENTINEL_NAME', ['redis', 'sentinelName'], 'string'],
+  ['REDIS_CLUSTER_NODES', ['redis', 'clusterNodes'], 'list'],
   ['UNLEASH_URL', ['flags', 'unleashUrl'], 'string'],
   ['UNLEASH_TOKEN', ['flags', 'unleashToken'], 'string'],
   ['UNLEASH_REFRESH_MS', ['flags', 'refreshIntervalMs'], 'int'],
@@ -308,6 +333,7 @@ const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' 
   ['LAYOUT_STORE_DIR', ['layouts', 'store', 'dataDir'], 'string'],
   ['LAYOUT_LAST_GOOD_FILE', ['layouts', 'lastKnownGoodFile'], 'string'],
   ['REQUEST_DEADLINE_MS', ['limits', 'requestDeadlineMs'], 'int'],
+  ['SHUTDOWN_DRAIN_MS', ['server', 'drainMs'], 'int'],
 ];
 
 /**
@@ -416,8 +442,11 @@ function whereSet(
   setByEnv: ReadonlyMap<string, string>,
   overrides: DeepPartial<ServiceConfig> | undefined,
 ): string {
-  const envName = setByEnv.get(formatPath(path));
-  if (envName !== undefined) return `set by ${envName}`;
+  // A variable may set a whole list: `redis.sentinels[1]` was set by the one that set `redis.sentinels`.
+  for (let depth = path.length; depth > 0; depth--) {
+    const envName = setByEnv.get(formatPath(path.slice(0, depth)));
+    if (envName !== undefined) return `set by ${envName}`;
+  }
   if (overrides !== undefined && valueAt(overrides, path) !== undefined) return 'set by overrides';
   // The last file that holds the value set it; for a missing value, the last that holds its parent.
   for (let depth = path.length; depth > 0; depth--) {
@@ -476,7 +505,7 @@ function envOverrides(env: NodeJS.ProcessEnv, problems: string[], setByEnv: Map<
   const out: Record<string, unknown> = {};
   for (const [name, path, type] of ENV_BINDINGS) {
     const raw = env[name];
-    if (raw === undefined || (raw === '' && type !== 'string')) continue;
+    if (raw === undefined || (raw === '' && type !== 'string' && type !== 'list')) continue;
     let value: unknown = raw;
     if (type === 'int') {
       if (!/^\d+$/.test(raw)) {
@@ -484,6 +513,9 @@ function envOverrides(env: NodeJS.ProcessEnv, problems: string[], setByEnv: Map<
         continue;
       }
       value = Number(raw);
+    } else if (type === 'list') {
+      // "a:1, b:2" → ["a:1", "b:2"]; an empty variable means an empty list.
+      value = raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
     } else if (type === 'bool') {
       const lowered = raw.toLowerCase();
       if (['1', 'true', 'on', 'yes'].includes(lowered)) value = true;

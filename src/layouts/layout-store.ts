@@ -26,13 +26,12 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
 import type { AppsConfig } from '../config/service-config.ts';
 import { WatchedPath, type WatchedContent } from '../config/watched-path.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import type { Logger } from '../observability/logger.ts';
-import { closeRedis, openRedis } from '../redis/client.ts';
+import { closeRedis, isRedisConfigured, openRedis, type RedisClient, type RedisLocation } from '../redis/client.ts';
 import { compileFloorsSources, FLOORS_FILE, layoutInvalid, readFloorsDir, type FloorsSource, type LayoutSet } from './compile.ts';
 import { pushPublishedLayouts } from './publish.ts';
 import { layoutRedisKeys, parsePublishedLayouts, type LayoutRedisKeys, type PublishedLayouts } from './published-layouts.ts';
@@ -66,11 +65,10 @@ export interface LayoutReloadDetail {
 
 /**
  * Redis settings for cross-instance publishing. The shape of the service config's `redis`
- * section, so `config.redis` can be passed as is.
+ * section, so `config.redis` can be passed as is; no url, Sentinels or cluster nodes means no
+ * Redis: the floors folder is the only source.
  */
-export interface LayoutStoreRedisOptions {
-  /** redis://host:port/db. Empty means no Redis: the floors folder is the only source. */
-  readonly url: string;
+export interface LayoutStoreRedisOptions extends RedisLocation {
   /** Prefix of the key and channel names, e.g. "floorplan:". */
   readonly keyPrefix: string;
   /** A command slower than this fails; the store then keeps what it serves and tries again at the next resync. */
@@ -119,7 +117,7 @@ const DEFAULT_POLL_INTERVAL_MS = 500;
  * Resolves once `redis` is ready (undefined), or with the error of its first failed attempt, or
  * with a timeout error after `timeoutMs` — whichever comes first. Never rejects.
  */
-export function whenRedisReady(redis: Redis, timeoutMs: number): Promise<Error | undefined> {
+export function whenRedisReady(redis: RedisClient, timeoutMs: number): Promise<Error | undefined> {
   if (redis.status === 'ready') return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const finish = (error: Error | undefined) => {
@@ -177,8 +175,8 @@ export class LayoutStore {
   /** The floors folder; followed for changes only when `watch`, read again on demand either way. */
   private readonly files: WatchedPath<FloorsSource[]>;
 
-  private client: Redis | undefined;
-  private subscriber: Redis | undefined;
+  private client: RedisClient | undefined;
+  private subscriber: RedisClient | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   /** Every load runs on this chain, one at a time, so a file reload and a Redis sync never interleave. */
   private chain: Promise<void> = Promise.resolve();
@@ -188,7 +186,7 @@ export class LayoutStore {
 
   private constructor(options: LayoutStoreOptions) {
     this.options = options;
-    this.redisOptions = options.redis !== undefined && options.redis.url !== '' ? options.redis : undefined;
+    this.redisOptions = options.redis !== undefined && isRedisConfigured(options.redis) ? options.redis : undefined;
     this.keys = this.redisOptions === undefined ? undefined : layoutRedisKeys(this.redisOptions.keyPrefix);
     this.files = new WatchedPath({
       path: options.dir,
@@ -264,7 +262,7 @@ export class LayoutStore {
     let unread = false;
     if (this.redisOptions !== undefined) {
       this.connectRedis(this.redisOptions);
-      const client = this.client as Redis;
+      const client = this.client as RedisClient;
       const notReady = await whenRedisReady(client, this.redisOptions.connectTimeoutMs);
       if (notReady === undefined) await this.enqueue('redis', () => this.syncFromRedis());
       else {
@@ -421,7 +419,7 @@ export class LayoutStore {
     const keys = this.keys as LayoutRedisKeys;
     let raw: string | null;
     try {
-      raw = await (this.client as Redis).get(keys.layouts);
+      raw = await (this.client as RedisClient).get(keys.layouts);
     } catch (error) {
       // openRedis already logs the outage once; the last good set keeps serving.
       this.options.logger.debug({ err: (error as Error).message }, 'layouts resync skipped: redis unavailable');

@@ -4,7 +4,7 @@
  * Redis-only publish (no revision store: `layouts.store.kind: none`); with a store, a revision is
  * recorded first (./revisions/releases.ts) and {@link pushPublishedLayouts} announces it.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.ts';
 import type { AppsConfig } from '../config/service-config.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import { compileFloorsSources, layoutInvalid, readFloorsDir } from './compile.ts';
@@ -18,7 +18,7 @@ export interface PublishLayoutsOptions {
   /** The apps style tokens are checked against (config `apps`); undefined: not checked (tests of other rules). */
   readonly apps?: AppsConfig;
   /** An open connection; the caller opens and closes it. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Prefix of the key and channel names (config `redis.keyPrefix`), e.g. "floorplan:". */
   readonly keyPrefix: string;
   /** Clock for `publishedAt`; default the system clock. */
@@ -101,7 +101,7 @@ return 1
  * Pushes a stored revision to every replica through Redis. Resolves true when the key now holds
  * it, false when it already held this revision or a newer one; a Redis failure rejects.
  */
-export async function pushPublishedLayouts(redis: Redis, keyPrefix: string, published: PublishedLayouts): Promise<boolean> {
+export async function pushPublishedLayouts(redis: RedisClient, keyPrefix: string, published: PublishedLayouts): Promise<boolean> {
   const keys = layoutRedisKeys(keyPrefix);
   const doc = JSON.stringify({ revision: published.revision, publishedAt: published.publishedAt, files: published.files });
   return Number(await redis.eval(PUSH_SCRIPT, 2, keys.layouts, keys.revision, doc, String(published.revision), keys.channel)) === 1;

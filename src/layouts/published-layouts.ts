@@ -17,8 +17,26 @@ export interface LayoutRedisKeys {
   readonly channel: string;
 }
 
+/**
+ * The publish script uses the layouts key and the revision counter together, so on a Redis
+ * Cluster they must hash to one slot: the counter carries the layouts key as its `{hash tag}`
+ * (Redis hashes only what is inside the first braces). The layouts key keeps its name, so a
+ * set published before this still serves; a counter under its older name is not needed, the
+ * script never goes below the stored revision.
+ */
 export function layoutRedisKeys(keyPrefix: string): LayoutRedisKeys {
-  return { layouts: `${keyPrefix}layouts`, revision: `${keyPrefix}layouts:revision`, channel: `${keyPrefix}layouts:changed` };
+  const layouts = `${keyPrefix}layouts`;
+  return { layouts, revision: `${hashTagged(layouts)}:revision`, channel: `${keyPrefix}layouts:changed` };
+}
+
+/**
+ * `key` written so that it and any `<result>:<suffix>` share `key`'s slot: `{key}`, or `key`
+ * itself when it already holds a hash tag (a prefix such as "{floorplan}:").
+ */
+export function hashTagged(key: string): string {
+  const open = key.indexOf('{');
+  const hasTag = open !== -1 && key.indexOf('}', open + 1) > open + 1;
+  return hasTag ? key : `{${key}}`;
 }
 
 const publishedLayoutsSchema = z.object({

@@ -5,7 +5,7 @@
  * probe at a time finds out when it is back.
  */
 import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, handleAll } from 'cockatiel';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.ts';
 import { UnreachableCaseError } from '../errors.ts';
 import type { FloorplanMetrics, RedisBreakerState } from '../observability/metrics.ts';
 
@@ -40,7 +40,7 @@ export interface RedisGuard {
    * probing). A rejection or a timeout counts towards opening the breaker and comes back as
    * `{ ok: false }`; so does everything `command` throws, so keep parsing out of it.
    */
-  attempt<T>(command: (redis: Redis) => Promise<T>): Promise<RedisAttempt<T>>;
+  attempt<T>(command: (redis: RedisClient) => Promise<T>): Promise<RedisAttempt<T>>;
   /** The breaker's current state. */
   readonly state: RedisBreakerState;
   /** Stops reporting state changes. The Redis client is the caller's to close. */
@@ -65,7 +65,7 @@ const FAILED = Object.freeze({ ok: false, skipped: false } as const);
  * callers arriving during a probe skip Redis at once: with Redis frozen, only the probe pays
  * the command timeout.
  */
-export function guardRedis(redis: Redis, options: GuardRedisOptions): RedisGuard {
+export function guardRedis(redis: RedisClient, options: GuardRedisOptions): RedisGuard {
   const client = getValidRedis(redis, 'redis');
   const { name, breaker: settings } = options;
   const policy = circuitBreaker(handleAll, {
@@ -77,7 +77,7 @@ export function guardRedis(redis: Redis, options: GuardRedisOptions): RedisGuard
   const subscription = policy.onStateChange((state) => metrics?.redisBreakerState(name, breakerStateName(state)));
 
   return {
-    async attempt<T>(command: (redis: Redis) => Promise<T>): Promise<RedisAttempt<T>> {
+    async attempt<T>(command: (redis: RedisClient) => Promise<T>): Promise<RedisAttempt<T>> {
       if (policy.state === CircuitState.HalfOpen || policy.state === CircuitState.Isolated) return SKIPPED;
       try {
         return { ok: true, value: await policy.execute(() => command(client)) };
@@ -114,21 +114,24 @@ function breakerStateName(state: CircuitState): RedisBreakerState {
 // ---------------------------------------------------------------------------------------------
 
 /** @internal */
-export function getValidRedis(redis: unknown, option: string): Redis {
-  const candidate = redis as Partial<Redis> | null;
+export function getValidRedis(redis: unknown, option: string): RedisClient {
+  const candidate = redis as Partial<RedisClient> | null;
   if (typeof candidate !== 'object' || candidate === null || typeof candidate.sendCommand !== 'function' || candidate.options === undefined) {
     throw new TypeError(`\`${option}\` must be an ioredis client, but got: ${describeOption(redis)}`);
   }
   // ioredis' defaults queue commands while disconnected and wait without bound on a frozen
   // server; a cache or limiter built on such a client would hang requests during an outage.
-  const { enableOfflineQueue, commandTimeout } = candidate.options;
+  // A cluster client keeps the per-connection settings (the command timeout) under redisOptions.
+  const options = candidate.options as { enableOfflineQueue?: boolean; commandTimeout?: number; redisOptions?: { commandTimeout?: number } };
+  const enableOfflineQueue = options.enableOfflineQueue;
+  const commandTimeout = options.commandTimeout ?? options.redisOptions?.commandTimeout;
   if (enableOfflineQueue !== false || typeof commandTimeout !== 'number' || commandTimeout <= 0) {
     throw new TypeError(
       `\`${option}\` must fail fast (open it with openRedis: enableOfflineQueue false and a commandTimeout), ` +
         `but got: enableOfflineQueue ${String(enableOfflineQueue)}, commandTimeout ${String(commandTimeout)}`,
     );
   }
-  return redis as Redis;
+  return redis as RedisClient;
 }
 
 /** @internal */

@@ -1,15 +1,33 @@
 /**
- * One way to open Redis, with settings that bound every outage (measured here: with ioredis'
- * defaults a GET against a refusing Redis waited 74 s, against a frozen one until it thawed).
+ * One way to open Redis — a single server, a primary found through Redis Sentinel, or a Redis
+ * Cluster — with settings that bound every outage (measured here: with ioredis' defaults a GET
+ * against a refusing Redis waited 74 s, against a frozen one until it thawed).
  * Callers treat any rejection as "Redis is not there right now" — a cache miss, an L1-only
  * rate limit, a missed publish — never as a failed request.
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
 
-export interface RedisSettings {
-  /** redis://host:port/db */
+/**
+ * What every Redis user holds: one connection (to a server, or to the primary Sentinel names)
+ * or a cluster client. Both take the same commands; keys one command or script uses together
+ * must share a `{hash tag}` to run on a cluster.
+ */
+export type RedisClient = Redis | Cluster;
+
+/** Where Redis is: the service config's `redis` section has this shape, so it can be passed as is. */
+export interface RedisLocation {
+  /** redis://host:port/db of one server; with `sentinels`, only its database number and password are used. Empty: none. */
   readonly url: string;
+  /** Sentinels ("host:port") to ask for the primary of `sentinelName`. Default: none. */
+  readonly sentinels?: readonly string[];
+  /** The name the Sentinels monitor the primary under. Required with `sentinels`. */
+  readonly sentinelName?: string;
+  /** Seed nodes ("host:port") of a Redis Cluster. Default: none, not a cluster. */
+  readonly clusterNodes?: readonly string[];
+}
+
+export interface RedisSettings extends RedisLocation {
   readonly commandTimeoutMs: number;
   readonly connectTimeoutMs: number;
   /** Shown in logs, e.g. "cache" or "layouts-subscriber". */
@@ -22,22 +40,70 @@ export interface RedisSettings {
   readonly subscriber?: boolean;
 }
 
+/** Whether `location` names any Redis at all (a url, Sentinels or cluster nodes). */
+export function isRedisConfigured(location: RedisLocation): boolean {
+  return location.url !== '' || (location.sentinels?.length ?? 0) > 0 || (location.clusterNodes?.length ?? 0) > 0;
+}
+
+/** Where `location` points, for logs and messages: never its password. */
+export function describeRedis(location: RedisLocation): string {
+  if ((location.clusterNodes?.length ?? 0) > 0) return `cluster ${location.clusterNodes!.join(',')}`;
+  if ((location.sentinels?.length ?? 0) > 0) return `primary "${location.sentinelName ?? ''}" of sentinels ${location.sentinels!.join(',')}`;
+  try {
+    const url = new URL(location.url);
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return 'redis';
+  }
+}
+
 /**
- * Opens a connection that fails fast: no offline queue (a command while disconnected
- * rejects at once), one retry per command, a command timeout, reconnects backing off to 1 s.
- * Errors are logged once per disconnect, not once per retry.
+ * Opens a client that fails fast: no offline queue (a command while disconnected rejects at
+ * once), one retry per command, a command timeout, reconnects backing off to 1 s. Errors are
+ * logged once per disconnect, not once per retry.
+ *
+ * With Sentinels it connects to the primary they name and, on a failover, to the new one:
+ * ioredis asks the Sentinels again on every reconnect, and `failoverDetector` makes it
+ * reconnect as soon as a Sentinel announces `+switch-master` rather than when the old
+ * primary's socket finally errors.
  */
-export function openRedis(settings: RedisSettings, logger: Logger): Redis {
-  const redis = new Redis(settings.url, {
-    lazyConnect: false,
-    enableOfflineQueue: false,
+export function openRedis(settings: RedisSettings, logger: Logger): RedisClient {
+  const common: RedisOptions = {
     maxRetriesPerRequest: 1,
     commandTimeout: settings.commandTimeoutMs,
     connectTimeout: settings.connectTimeoutMs,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     connectionName: `floorplan-${settings.name}`,
     autoResubscribe: settings.subscriber !== true,
-  });
+  };
+  const retry = (attempt: number) => Math.min(attempt * 100, 1000);
+  let redis: RedisClient;
+  if ((settings.clusterNodes?.length ?? 0) > 0) {
+    redis = new Cluster(settings.clusterNodes!.map(parseHostPort), {
+      enableOfflineQueue: false,
+      clusterRetryStrategy: retry,
+      // A moved slot or a failing-over shard: try again quickly, within the command timeout.
+      retryDelayOnFailover: 50,
+      retryDelayOnClusterDown: 50,
+      slotsRefreshTimeout: settings.connectTimeoutMs,
+      redisOptions: { ...common, ...credentialsOf(settings.url) },
+    });
+  } else if ((settings.sentinels?.length ?? 0) > 0) {
+    redis = new Redis({
+      ...common,
+      ...credentialsOf(settings.url),
+      sentinels: settings.sentinels!.map(parseHostPort),
+      name: settings.sentinelName ?? '',
+      enableOfflineQueue: false,
+      retryStrategy: retry,
+      sentinelRetryStrategy: retry,
+      sentinelCommandTimeout: settings.connectTimeoutMs,
+      failoverDetector: true,
+    });
+  } else {
+    redis = new Redis(settings.url, { ...common, lazyConnect: false, enableOfflineQueue: false, retryStrategy: retry });
+  }
   let reported = false;
   redis.on('error', (error: Error) => {
     if (reported) return;
@@ -52,11 +118,29 @@ export function openRedis(settings: RedisSettings, logger: Logger): Redis {
 }
 
 /** Closes a connection without waiting on a Redis that may be gone. */
-export async function closeRedis(redis: Redis): Promise<void> {
+export async function closeRedis(redis: RedisClient): Promise<void> {
   try {
     await Promise.race([redis.quit(), new Promise((resolve) => setTimeout(resolve, 200).unref())]);
   } catch {
     // Already closed or unreachable: nothing left to release but the socket.
   }
   redis.disconnect();
+}
+
+/** "host:port" (validated by the service config) → ioredis' { host, port }. */
+function parseHostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) };
+}
+
+/** The database number, user and password of a redis:// URL, for Sentinel and Cluster modes. */
+function credentialsOf(url: string): Pick<RedisOptions, 'db' | 'username' | 'password'> {
+  if (url === '') return {};
+  const parsed = new URL(url);
+  const db = Number(parsed.pathname.slice(1));
+  return {
+    ...(Number.isInteger(db) && db > 0 ? { db } : {}),
+    ...(parsed.username !== '' ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password !== '' ? { password: decodeURIComponent(parsed.password) } : {}),
+  };
 }

@@ -5,7 +5,7 @@
  * or stalls a request.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.ts';
 import { LRUCache } from 'lru-cache';
 import type { FloorplanMetrics } from '../observability/metrics.ts';
 import { guardRedis, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
@@ -15,7 +15,7 @@ export type RateLimiterMetrics = Pick<FloorplanMetrics, 'rateLimited' | 'redisBr
 
 export interface RateLimiterOptions {
   /** Shares buckets across instances; absent means each instance limits on its own. Must be opened with `openRedis`. */
-  readonly redis?: Redis | undefined;
+  readonly redis?: RedisClient | undefined;
   /** Prepended to the user id in Redis keys, e.g. `${config.redis.keyPrefix}rate:`. */
   readonly keyPrefix: string;
   /** Sustained requests per second per user (`limits.rateLimitPerSecond`); may be fractional. 0 means no limit. */
@@ -107,7 +107,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     return decision;
   }
 
-  async function takeShared(redis: Redis, key: string): Promise<unknown> {
+  async function takeShared(redis: RedisClient, key: string): Promise<unknown> {
     const args = [1, key, ratePerSecond, burst, refillMs] as const;
     try {
       return await redis.evalsha(TAKE_SHA, ...args);

@@ -34,6 +34,7 @@ describe('loadServiceConfig defaults', () => {
       host: '127.0.0.1',
       port: 4000,
       bodyLimitBytes: 65536,
+      drainMs: 0,
       shutdownGraceMs: 10000,
       introspection: true,
       fastPath: true,
@@ -83,6 +84,20 @@ describe('loadServiceConfig environment variables', () => {
     expect(config.demo.port).toBe(5001);
     expect(config.demo.faults).toBe('promotion:hang,settlement:latency:30');
     expect(config.log.level).toBe('debug');
+  });
+
+  it('point Floorplan at Redis Sentinel or a Redis Cluster by comma-separated host:port lists', () => {
+    const sentinel = load({ REDIS_SENTINELS: '127.0.0.1:26379, 127.0.0.1:26380,[::1]:26381', REDIS_SENTINEL_NAME: 'shop' }).redis;
+    expect(sentinel).toMatchObject({ url: '', sentinels: ['127.0.0.1:26379', '127.0.0.1:26380', '[::1]:26381'], sentinelName: 'shop', clusterNodes: [] });
+    expect(load({ REDIS_CLUSTER_NODES: 'redis-a:7000,redis-b:7000' }).redis.clusterNodes).toEqual(['redis-a:7000', 'redis-b:7000']);
+    expect(load({ SHUTDOWN_DRAIN_MS: '2500' }).server.drainMs).toBe(2500);
+  });
+
+  it('refuse a Sentinel address without a port, and Sentinel and Cluster together', () => {
+    expect(problems({ REDIS_SENTINELS: '127.0.0.1' })).toEqual(['`redis.sentinels[0]` must be host:port, such as "127.0.0.1:26379", but got: "127.0.0.1" (set by REDIS_SENTINELS)']);
+    expect(problems({ REDIS_SENTINELS: 'a:1', REDIS_CLUSTER_NODES: 'b:2' })).toEqual([
+      '`redis.clusterNodes` must be empty when redis.sentinels is set: a deployment uses Sentinel or Cluster, not both, but got: ["b:2"] (set by REDIS_CLUSTER_NODES)',
+    ]);
   });
 
   it.each([
@@ -218,7 +233,7 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
 
   it('points at the auth section when jwks mode is chosen without a JWKS URL', () => {
     expect(problems({ AUTH_MODE: 'jwks' })).toEqual([
-      '`auth.jwksUrl` must be an http:// or https:// URL, but got: nothing (config/default.yaml:40)',
+      '`auth.jwksUrl` must be an http:// or https:// URL, but got: nothing (config/default.yaml:45)',
     ]);
   });
 
@@ -240,7 +255,7 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
 
   it('refuses a request timeout shorter than the headers timeout, and an initial admission limit outside its bounds', () => {
     expect(problems({ HEADERS_TIMEOUT_MS: '40000' })).toEqual([
-      '`server.requestTimeoutMs` must be at least server.headersTimeoutMs (40000), but got: 30000 (config/default.yaml:20)',
+      '`server.requestTimeoutMs` must be at least server.headersTimeoutMs (40000), but got: 30000 (config/default.yaml:25)',
     ]);
     expect(problems({}, { overrides: { server: { admission: { initialLimit: 2000 } } } })).toEqual([
       '`server.admission.initialLimit` must lie between minLimit and maxLimit (4 ≤ initialLimit ≤ 1000), but got: 2000 (set by overrides)',
@@ -270,7 +285,7 @@ describe('loadServiceConfig with its own config folder', () => {
     const dir = configDir({ 'default.yaml': DEFAULT_YAML.replace('  bodyLimitBytes: 65536', '  bodyLimitByte: 65536') });
     expect(problems({}, { dir })).toEqual([
       `\`server.bodyLimitBytes\` must be an integer, but got: nothing (${dir}/default.yaml:6)`,
-      `\`server.bodyLimitByte\` is not a known key (a typo?); the known keys are host, port, bodyLimitBytes, shutdownGraceMs, introspection, fastPath, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, admission (${dir}/default.yaml:8)`,
+      `\`server.bodyLimitByte\` is not a known key (a typo?); the known keys are host, port, bodyLimitBytes, drainMs, shutdownGraceMs, introspection, fastPath, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, admission (${dir}/default.yaml:8)`,
     ]);
   });
 

@@ -359,7 +359,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore across replicas through Redis', 
     const dir = floorsDir({ [`${CART}.yaml`]: floorsFile(CART, 'v2') });
     expect((await publish(dir)).revision).toBe(1);
     expect((await publish(dir)).revision).toBe(2);
-    await admin.del(`${prefix}layouts:revision`);
+    await admin.del(`{${prefix}layouts}:revision`);
     expect((await publish(dir)).revision).toBe(3);
   });
 
@@ -370,7 +370,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore across replicas through Redis', 
       code: 'FLOORPLAN_ERR_LAYOUT_INVALID',
       message: expect.stringContaining(`(${join(dir, `${CHECKOUT}.yaml`)}:8)`) as unknown,
     });
-    expect(await admin.exists(`${prefix}layouts`, `${prefix}layouts:revision`)).toBe(0);
+    expect(await admin.exists(`${prefix}layouts`, `{${prefix}layouts}:revision`)).toBe(0);
   });
 });
 

@@ -11,7 +11,11 @@ function problems(raw: string): readonly string[] {
 
 describe('the published layouts JSON (what floors:publish stores, replicas read)', () => {
   it('names the key, channel and counter under the prefix', () => {
-    expect(layoutRedisKeys('fp:')).toEqual({ layouts: 'fp:layouts', revision: 'fp:layouts:revision', channel: 'fp:layouts:changed' });
+    expect(layoutRedisKeys('fp:')).toEqual({ layouts: 'fp:layouts', revision: '{fp:layouts}:revision', channel: 'fp:layouts:changed' });
+  });
+
+  it('keeps the counter in the layouts key\'s cluster slot, also under a prefix that has a hash tag of its own', () => {
+    expect(layoutRedisKeys('{fp}:')).toEqual({ layouts: '{fp}:layouts', revision: '{fp}:layouts:revision', channel: '{fp}:layouts:changed' });
   });
 
   it('parses what publish writes', () => {

@@ -91,7 +91,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
  * in `clients` so the suite's afterEach can close it.
  */
 export async function connectReady(server: PrivateRedis, clients: Redis[]): Promise<Redis> {
-  const redis = openRedis({ url: server.url, commandTimeoutMs: 100, connectTimeoutMs: 500, name: 'test' }, createLogger('silent'));
+  // A single server's url always opens a single connection.
+  const redis = openRedis({ url: server.url, commandTimeoutMs: 100, connectTimeoutMs: 500, name: 'test' }, createLogger('silent')) as Redis;
   clients.push(redis);
   if (redis.status !== 'ready') await once(redis, 'ready');
   return redis;
