@@ -448,7 +448,8 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     stops.push(() => sentinel.stop());
 
     log('starting unleash-server 7.5.1 on PostgreSQL 127.0.0.1:5432 (installs into .e2e/unleash on first use)');
-    const unleash = await startUnleash({ port: ports.unleash });
+    // A fresh database runs ≈374 migrations: minutes on a machine busy with the rest of the topology.
+    const unleash = await startUnleash({ port: ports.unleash, healthTimeoutMs: 240_000 });
     stops.push(() => unleash.dispose());
     await unleash.admin.importFeatures(JSON.parse(readFileSync(join(REPO_ROOT, 'config', 'flags.json'), 'utf8')) as unknown);
     log(`unleash ${unleash.url} with config/flags.json imported`);

@@ -129,6 +129,8 @@ async function withInstallLock(work: () => Promise<void>): Promise<void> {
 export interface StartUnleashOptions {
   /** Port on 127.0.0.1. Default: a free port picked at start, kept across restart(). */
   readonly port?: number;
+  /** How long start (and restart) waits for `GET /health`. Default 60 s; a busy machine running many processes may need more. */
+  readonly healthTimeoutMs?: number;
 }
 
 export interface UnleashHandle {
@@ -222,7 +224,7 @@ export async function startUnleash(opts: StartUnleashOptions = {}): Promise<Unle
     // The child's stdin may close first when it exits; nothing to report then.
     started.stdin?.on('error', () => {});
     try {
-      await waitForHealth(url, started, HEALTH_TIMEOUT_MS);
+      await waitForHealth(url, started, opts.healthTimeoutMs ?? HEALTH_TIMEOUT_MS);
     } catch (error) {
       await terminate(started, 'SIGKILL');
       throw new Error(`${(error as Error).message}\n--- unleash-server output ---\n${logTail()}`);
