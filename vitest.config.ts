@@ -35,7 +35,8 @@ export default defineConfig({
           name: 'suite',
           include: ['test/**/*.test.ts'],
           // The real-Unleash suites run with `npm run test:e2e` (vitest.e2e.config.ts), after npm test in CI.
-          exclude: [...configDefaults.exclude, 'test/e2e/**', ...TIMED_ALONE, ...BUILDS],
+          // …and the production topology suites with `npm run test:topology` (vitest.topology.config.ts).
+          exclude: [...configDefaults.exclude, 'test/e2e/**', 'test/topology/**', ...TIMED_ALONE, ...BUILDS],
           // Integration suites start real servers on loopback; keep files in parallel but bounded.
           maxWorkers: 2,
           testTimeout: 20_000,
