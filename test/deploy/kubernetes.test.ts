@@ -242,7 +242,8 @@ describe.skipIf(!HAS_KUBECTL)('Kubernetes manifests, rendered by kubectl kustomi
       expect(command[0]).toBe('sleep');
       const drainMs = Number(command[1]) * 1000;
       expect(drainMs).toBeGreaterThan(0);
-      expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(drainMs + config.server.shutdownGraceMs);
+      // After SIGTERM Floorplan keeps serving for server.drainMs (/readyz 503) before in-flight requests get shutdownGraceMs.
+      expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(drainMs + config.server.drainMs + config.server.shutdownGraceMs);
     });
   });
 });
