@@ -25,6 +25,7 @@ const SECRET_STAND_INS: Record<string, string> = {
   REDIS_URL: 'redis://:stand-in@redis.invalid:6379/0',
   UNLEASH_TOKEN: 'stand-in-unleash-token',
   ADMIN_TOKEN: 'stand-in-admin-token',
+  LAYOUT_STORE_URL: 'postgres://floorplan:stand-in@postgres.invalid:5432/floorplan_layouts',
 };
 
 // Only the fields these checks read of the rendered objects.
