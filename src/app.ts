@@ -134,8 +134,20 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
               return live === undefined ? undefined : publishedOf(live);
             },
           };
-    const lastKnownGoodFile = config.layouts.lastKnownGoodFile === '' ? undefined : resolve(root, config.layouts.lastKnownGoodFile);
-    if (lastKnownGoodFile !== undefined) mkdirSync(dirname(lastKnownGoodFile), { recursive: true });
+    let lastKnownGoodFile = config.layouts.lastKnownGoodFile === '' ? undefined : resolve(root, config.layouts.lastKnownGoodFile);
+    if (lastKnownGoodFile !== undefined) {
+      try {
+        mkdirSync(dirname(lastKnownGoodFile), { recursive: true });
+      } catch (error) {
+        // A read-only image or file system (a container running as a non-root user): serving
+        // matters more than the copy, which only helps a start with Redis and the store both down.
+        logger.warn(
+          { file: lastKnownGoodFile, err: (error as Error).message },
+          'cannot create the folder of the last-known-good layouts copy: running without one (set LAYOUT_LAST_GOOD_FILE to a writable path)',
+        );
+        lastKnownGoodFile = undefined;
+      }
+    }
     const checkFlags = flags.mode === 'local' ? (set: LayoutSet) => unknownFlagProblems(set, flags.knownFlagNames() ?? new Set(), flags.file) : undefined;
 
     const layouts = await LayoutStore.start({

@@ -481,6 +481,10 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       UNLEASH_TOKEN: unleash.backendToken,
       UNLEASH_REFRESH_MS: String(UNLEASH_REFRESH_MS),
       ADMIN_TOKEN: TOPOLOGY_ADMIN_TOKEN,
+      // No revision store: layouts are published to Redis directly (floors:publish's Redis-only
+      // path), which is what the publish scenario exercises. TODO(issue 15): a PostgreSQL
+      // database of the topology's own and publishing through /admin/layouts/publish.
+      LAYOUT_STORE: 'none',
       REQUEST_DEADLINE_MS: String(options.requestDeadlineMs ?? 2000),
       LOG_LEVEL: options.logLevel ?? 'warn',
       ...(options.drainMs === undefined ? {} : { SHUTDOWN_DRAIN_MS: String(options.drainMs) }),

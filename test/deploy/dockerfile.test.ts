@@ -19,6 +19,7 @@ import { UPSTREAMS } from '../../src/upstreams/registry.ts';
 import { signDemoToken } from '../../src/viewer/demo-token.ts';
 import { copyBuildContext, runDockerfile, type DockerBuild } from '../support/dockerfile-steps.ts';
 import { PANEL_QUERY, type PanelResult } from '../support/harness.ts';
+import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../support/postgres.ts';
 import { freePort } from '../support/processes.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -157,7 +158,11 @@ describe('the Dockerfile, its steps run without Docker', () => {
     for (const stage of build.stages) expect(stage.image).toMatch(new RegExp(`^node:${testedOn!.replaceAll('.', '\\.')}-`));
     expect(process.version).toBe(`v${testedOn}`);
 
-    const upstreamUrls = Object.fromEntries(UPSTREAM_URL_VARS.map(([u, name]) => [name, `http://${u}.internal/${u}`]));
+    // What production requires from its environment: the upstreams and the layout revision store.
+    const upstreamUrls = {
+      ...Object.fromEntries(UPSTREAM_URL_VARS.map(([u, name]) => [name, `http://${u}.internal/${u}`])),
+      LAYOUT_STORE_URL: 'postgres://floorplan@postgres.internal:5432/floorplan_layouts',
+    };
     for (const name of Object.keys(upstreamUrls)) expect(CONFIG_ENV_VARS).toContain(name);
     const config = loadServiceConfig({ dir: build.hostPath(image, 'config'), env: { ...image.env, ...upstreamUrls } });
     expect(image.exposed).toEqual([config.server.port]);
@@ -184,13 +189,16 @@ describe('the Dockerfile, its steps run without Docker', () => {
     }
   });
 
-  describe('on its own production config', () => {
+  // Production keeps layout revisions in PostgreSQL (LAYOUT_STORE_URL is required): a database of the test's own.
+  describe.skipIf(!HAS_POSTGRES)('on its own production config, with PostgreSQL for the layout revisions', () => {
+    let database: TestDatabase;
     let demo: DemoUpstreams;
     let jwks: Server;
     let jwksUrl: string;
     let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 
     beforeAll(async () => {
+      database = await createTestDatabase();
       demo = await startDemoUpstreams({ port: 0, faults: '' });
       const keys = await generateKeyPair('RS256');
       privateKey = keys.privateKey;
@@ -204,11 +212,12 @@ describe('the Dockerfile, its steps run without Docker', () => {
     afterAll(async () => {
       await demo?.close();
       jwks?.close();
+      await database?.drop();
     });
 
     it('serves a panel from the upstream URLs it is given, to a token signed by the JWKS keys, and refuses the demo secret', async () => {
       const port = await freePort();
-      const upstreamUrls = Object.fromEntries(UPSTREAM_URL_VARS.map(([u, name]) => [name, demo.baseUrls[u]]));
+      const upstreamUrls = { ...Object.fromEntries(UPSTREAM_URL_VARS.map(([u, name]) => [name, demo.baseUrls[u]])), LAYOUT_STORE_URL: database.url };
       // HOST: production listens on 0.0.0.0; a test keeps to loopback.
       const app = await startImage(build, { ...upstreamUrls, JWT_JWKS_URL: jwksUrl, PORT: String(port), HOST: '127.0.0.1', ...GENEROUS_DEADLINE });
       try {
