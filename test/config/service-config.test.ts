@@ -42,7 +42,7 @@ describe('loadServiceConfig defaults', () => {
       requestTimeoutMs: 30000,
       keepAliveTimeoutMs: 65000,
       maxConnections: 10000,
-      admission: { enabled: true, initialLimit: 32, minLimit: 4, maxLimit: 1000, targetLagMs: 50, maxQueueWaitMs: 50, retryAfterSeconds: 1 },
+      admission: { enabled: true, initialLimit: 16, minLimit: 4, maxLimit: 1000, targetLagMs: 50, maxQueueWaitMs: 50, retryAfterSeconds: 1 },
     });
     expect(config.auth).toEqual({
       mode: 'hs256',

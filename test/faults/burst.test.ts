@@ -103,8 +103,8 @@ describe('a burst right after start (Floorplan as a process, healthy demo upstre
       expect({ other: other.length, full: full.length, shed: shed.length, slowest, outcomes }).toEqual({ other: 0 });
     }
     expect(full.length + shed.length).toBe(1000);
-    // Some must get through, or the limiter refuses everything.
-    expect(full.length).toBeGreaterThanOrEqual(20);
+    // Some must get through, or the limiter refuses everything: at least what a fresh process admits at once.
+    expect(full.length).toBeGreaterThanOrEqual(loadServiceConfig({ env: {} }).server.admission.initialLimit);
     await expectNoBreakerOpened(fp.url);
     const metrics = await (await fetch(`${fp.url}/metrics`)).text();
     const refused = metricValue(metrics, 'floorplan_shed_total', { reason: 'queue_full' }) + metricValue(metrics, 'floorplan_shed_total', { reason: 'queue_timeout' });
