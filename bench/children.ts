@@ -11,6 +11,8 @@ import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONFIG_ENV_VARS } from '../src/config/service-config.ts';
+import { UPSTREAMS } from '../src/upstreams/registry.ts';
 
 /** The repository root: children run from here so `config/` and `floors/` resolve as in `npm start`. */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -148,4 +150,33 @@ export function productionNodeFlags(): string[] {
   const match = command === undefined ? null : /^node\s+(.*?)\s*dist\/src\/main\.js$/.exec(command);
   if (match === null) throw new Error(`package.json's start:prod must read "node [flags] dist/src/main.js", but got: ${JSON.stringify(command)}`);
   return (match[1] as string).split(/\s+/).filter((flag) => flag !== '');
+}
+
+/**
+ * The environment a child inherits: ours minus every Floorplan config variable, OpenTelemetry's
+ * and any test runner's marks (vitest's NODE_ENV=test and VITEST change Apollo's behaviour), so
+ * a bench run from `npm test` measures what `npm run bench` does.
+ */
+export function cleanEnv(extra: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of [...CONFIG_ENV_VARS, 'FLOORPLAN_ENV', 'BENCH_PORT', 'NODE_ENV']) delete env[name];
+  for (const name of Object.keys(env)) if (name === 'VITEST' || name.startsWith('VITEST_') || name.startsWith('OTEL_')) delete env[name];
+  return { ...env, ...extra };
+}
+
+/** What makes a Floorplan a bench server: production mode, the overlay `floorplanEnv`, loopback `port`, every upstream at `upstreamOrigin`. */
+export function floorplanProcessVars(port: number, upstreamOrigin: string, floorplanEnvName = 'bench'): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    FLOORPLAN_ENV: floorplanEnvName,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DEMO_UPSTREAMS: 'off',
+    ...Object.fromEntries(UPSTREAMS.map((name) => [`UPSTREAM_${name.toUpperCase()}_URL`, `${upstreamOrigin}/${name}`])),
+  };
+}
+
+/** A bench Floorplan's whole environment: {@link floorplanProcessVars} on a clean environment, the bench's floors, warn logs. */
+export function floorplanEnv(port: number, upstreamOrigin: string, floorsDir: string, extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+  return cleanEnv({ ...floorplanProcessVars(port, upstreamOrigin), FLOORS_DIR: floorsDir, LOG_LEVEL: 'warn', ...extra });
 }

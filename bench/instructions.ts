@@ -26,7 +26,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { loadServiceConfig } from '../src/config/service-config.ts';
-import { ROOT } from './children.ts';
+import { floorplanProcessVars, ROOT } from './children.ts';
 import { graphqlBody, PANEL_QUERY, PANEL_USER } from './panel.ts';
 import { seedLikeUsers, TokenBook } from './users.ts';
 
@@ -196,18 +196,7 @@ async function dumpedInstructions(pid: number, prefix: string, cwd: string): Pro
 async function measure(checkout: string, concurrency: number, options: Options, upstreams: string, users: readonly string[], book: TokenBook): Promise<number> {
   const port = await freePort();
   const prefix = join(tmpdir(), `floorplan-callgrind-${process.pid}-${port}`);
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    NODE_ENV: 'production',
-    FLOORPLAN_ENV: OVERLAY_NAME,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    DEMO_UPSTREAMS: 'off',
-    UPSTREAM_CART_URL: `${upstreams}/cart`,
-    UPSTREAM_PROMOTION_URL: `${upstreams}/promotion`,
-    UPSTREAM_SETTLEMENT_URL: `${upstreams}/settlement`,
-  };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...floorplanProcessVars(port, upstreams, OVERLAY_NAME) };
   const { child, output } = started(
     'valgrind',
     ['--tool=callgrind', `--callgrind-out-file=${prefix}`, '--dump-instr=no', '--smc-check=all-non-file', process.execPath, 'dist/src/main.js'],
@@ -273,17 +262,7 @@ async function main(): Promise<void> {
 /** Demo users whose panel has the seed floors, found against a native Floorplan of `checkout`. */
 async function findUsers(checkout: string, upstreams: string, book: TokenBook): Promise<string[]> {
   const port = await freePort();
-  const fp = started(process.execPath, ['dist/src/main.js'], checkout, {
-    PATH: process.env.PATH,
-    NODE_ENV: 'production',
-    FLOORPLAN_ENV: OVERLAY_NAME,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    DEMO_UPSTREAMS: 'off',
-    UPSTREAM_CART_URL: `${upstreams}/cart`,
-    UPSTREAM_PROMOTION_URL: `${upstreams}/promotion`,
-    UPSTREAM_SETTLEMENT_URL: `${upstreams}/settlement`,
-  });
+  const fp = started(process.execPath, ['dist/src/main.js'], checkout, { PATH: process.env.PATH, ...floorplanProcessVars(port, upstreams, OVERLAY_NAME) });
   const url = `http://127.0.0.1:${port}/graphql`;
   try {
     await waitUntil('Floorplan (finding users)', fp.child, fp.output, async () => (await request(`http://127.0.0.1:${port}/readyz`)).statusCode === 200, 60_000);

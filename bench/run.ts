@@ -21,8 +21,8 @@ import { createInterface } from 'node:readline';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { CONFIG_ENV_VARS, loadServiceConfig, type ServiceConfig } from '../src/config/service-config.ts';
-import { canPin, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopAll, stopChildren, useCompiledChildren, type Child } from './children.ts';
+import { loadServiceConfig, type ServiceConfig } from '../src/config/service-config.ts';
+import { canPin, cleanEnv, floorplanEnv, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopAll, stopChildren, useCompiledChildren, type Child } from './children.ts';
 import { nearestRank, READY_LINE, RESULT_PREFIX, type AnswerClasses, type LoadJob, type LoadResult, type RequestVariant } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY, PANEL_RESPONSE_JSON, PANEL_USER, panelQuery, SELECTED_LINES_QUERY } from './panel.ts';
 import { machineInfo, rssMb } from './proc.ts';
@@ -888,18 +888,6 @@ function describeRow(name: string, row: ServerRow): string {
   );
 }
 
-/**
- * The environment a child inherits: ours minus every Floorplan config variable and any test
- * runner's marks (vitest's NODE_ENV=test and VITEST change Apollo's behaviour), so a bench run
- * from `npm test` measures what `npm run bench` does.
- */
-function cleanEnv(extra: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of [...CONFIG_ENV_VARS, 'FLOORPLAN_ENV', 'BENCH_PORT', 'NODE_ENV']) delete env[name];
-  for (const name of Object.keys(env)) if (name === 'VITEST' || name.startsWith('VITEST_')) delete env[name];
-  return { ...env, ...extra };
-}
-
 /** Starts the load worker; it is pinned to core 1 once loaded. */
 function startWorker(): { worker: LoadWorker; ready: Promise<void> } {
   const worker = new LoadWorker(startNode('load', 'bench/load.ts', { env: cleanEnv({}) }));
@@ -911,21 +899,6 @@ function startUpstreams(name: string, port: number, faults: string): { child: Ch
   const origin = `http://127.0.0.1:${port}`;
   const ready = waitFor(child, 'answering /healthz', async () => ((await fetch(`${origin}/healthz`)).ok ? true : undefined)).then(() => pin(child, 1));
   return { child, origin, ready };
-}
-
-function floorplanEnv(port: number, upstreamOrigin: string, floorsDir: string): NodeJS.ProcessEnv {
-  return cleanEnv({
-    NODE_ENV: 'production',
-    FLOORPLAN_ENV: 'bench',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    DEMO_UPSTREAMS: 'off',
-    UPSTREAM_CART_URL: `${upstreamOrigin}/cart`,
-    UPSTREAM_PROMOTION_URL: `${upstreamOrigin}/promotion`,
-    UPSTREAM_SETTLEMENT_URL: `${upstreamOrigin}/settlement`,
-    FLOORS_DIR: floorsDir,
-    LOG_LEVEL: 'warn',
-  });
 }
 
 /** A Floorplan process and where to reach it. */
@@ -960,6 +933,27 @@ function startBaseline(script: string, port: number, upstreams: string, config: 
 }
 
 /** `users`, once the book has a token for each. */
+/** The peers' byte-identity check against Floorplan's floors, for the plan's share of the load users; fails if any of `children` exits. */
+async function checkPeers(
+  plan: Plan,
+  floorplanUrl: string,
+  servers: Readonly<Record<PeerName, { readonly child: Child; readonly url: string }>>,
+  users: readonly string[],
+  book: TokenBook,
+  children: readonly Child[],
+): Promise<PeersPhase> {
+  return unlessExited(
+    checkPeerFloors({
+      floorplanUrl,
+      peers: PEERS.map(({ key }) => ({ name: servers[key].child.name, url: servers[key].url })),
+      users: await signed(book, peerCheckUsers(users).slice(0, plan.peerCheckUsers)),
+      headers: (u) => book.headers(u),
+      body: graphqlBody(PANEL_QUERY),
+    }),
+    children,
+  );
+}
+
 async function signed(book: TokenBook, users: readonly string[]): Promise<string[]> {
   await book.sign(users);
   return [...users];
@@ -1170,16 +1164,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
         if (!sameJson(baselineAnswer, expected)) throw new Error(`${child.name} answered a different panel than bench/panel.ts: ${JSON.stringify(baselineAnswer).slice(0, 300)}`);
       }),
     ]);
-    const peers = await unlessExited(
-      checkPeerFloors({
-        floorplanUrl: floorplan.url,
-        peers: PEERS.map(({ key }) => ({ name: baselines[key].child.name, url: baselines[key].url })),
-        users: await signed(book, peerCheckUsers(users).slice(0, plan.peerCheckUsers)),
-        headers: (u) => book.headers(u),
-        body: graphqlBody(PANEL_QUERY),
-      }),
-      [floorplan.child, fast.child, ...PEERS.map(({ key }) => baselines[key].child)],
-    );
+    const peers = await checkPeers(plan, floorplan.url, baselines, users, book, [floorplan.child, fast.child, ...PEERS.map(({ key }) => baselines[key].child)]);
     log(`peers: (e) and (f) answered byte-identical floors to Floorplan's for ${peers.checked.length} panels`);
     const panelMatchesStatic = sameJson(answer, expected);
     if (!panelMatchesStatic) {
@@ -1525,16 +1510,7 @@ async function runPeers(plan: Plan, started: number): Promise<PeersRun> {
     await Promise.all(Object.values(others).map(({ child, url }) => waitForPanel(child, url, u1001)));
     const users = await loadUsers(plan.connections, floorplan, book, warnings);
     const servers = [floorplan.child, fast.child, ...Object.values(others).map((o) => o.child)];
-    const peers = await unlessExited(
-      checkPeerFloors({
-        floorplanUrl: floorplan.url,
-        peers: PEERS.map(({ key }) => ({ name: others[key].child.name, url: others[key].url })),
-        users: await signed(book, peerCheckUsers(users).slice(0, plan.peerCheckUsers)),
-        headers: (u) => book.headers(u),
-        body: graphqlBody(PANEL_QUERY),
-      }),
-      servers,
-    );
+    const peers = await checkPeers(plan, floorplan.url, others, users, book, servers);
     log(`peers: (e) and (f) answered byte-identical floors to Floorplan's for ${peers.checked.length} panels`);
     for (const child of [floorplan.child, ...Object.values(others).map((o) => o.child)]) pin(child, 0);
 

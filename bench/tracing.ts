@@ -18,8 +18,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { CONFIG_ENV_VARS, loadServiceConfig } from '../src/config/service-config.ts';
-import { canPin, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopAll, useCompiledChildren, type Child } from './children.ts';
+import { loadServiceConfig } from '../src/config/service-config.ts';
+import { canPin, cleanEnv, floorplanEnv, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopAll, useCompiledChildren, type Child } from './children.ts';
 import { READY_LINE, RESULT_PREFIX, type LoadJob, type LoadResult } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY } from './panel.ts';
 import { createBenchFloorsDir } from './scenes.ts';
@@ -44,14 +44,6 @@ const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const samplingRatio = Number(values.ratio);
 const warmupRequests = Number(values.warmup);
-
-/** Our environment minus Floorplan's config variables (OTEL_* included) and test-runner marks. */
-function cleanEnv(extra: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of [...CONFIG_ENV_VARS, 'FLOORPLAN_ENV', 'NODE_ENV']) delete env[name];
-  for (const name of Object.keys(env)) if (name === 'VITEST' || name.startsWith('VITEST_') || name.startsWith('OTEL_')) delete env[name];
-  return { ...env, ...extra };
-}
 
 async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
@@ -119,22 +111,9 @@ async function main(): Promise<void> {
     const [upstreamPort, offPort, onPort] = (await freePorts(3)) as [number, number, number];
     const upstreams = startNode('demo-upstreams', 'src/demo-upstreams/main.ts', { env: cleanEnv({ DEMO_PORT: String(upstreamPort), DEMO_FAULTS: '' }) });
     const upstreamOrigin = `http://127.0.0.1:${upstreamPort}`;
-    const floorplanEnv = (port: number, extra: Record<string, string> = {}) =>
-      cleanEnv({
-        NODE_ENV: 'production',
-        FLOORPLAN_ENV: 'bench',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        DEMO_UPSTREAMS: 'off',
-        UPSTREAM_CART_URL: `${upstreamOrigin}/cart`,
-        UPSTREAM_PROMOTION_URL: `${upstreamOrigin}/promotion`,
-        UPSTREAM_SETTLEMENT_URL: `${upstreamOrigin}/settlement`,
-        FLOORS_DIR: floors.dir,
-        LOG_LEVEL: 'warn',
-        ...extra,
-      });
-    const offEnv = floorplanEnv(offPort);
-    const onEnv = values['a-a'] ? floorplanEnv(onPort) : floorplanEnv(onPort, {
+    const fpEnv = (port: number, extra: Record<string, string> = {}) => floorplanEnv(port, upstreamOrigin, floors.dir, extra);
+    const offEnv = fpEnv(offPort);
+    const onEnv = values['a-a'] ? fpEnv(onPort) : fpEnv(onPort, {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.origin,
       OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
       OTEL_TRACES_SAMPLER_ARG: String(samplingRatio),
