@@ -285,6 +285,10 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       violated,
       logger,
     });
+    const overloaded = () => {
+      metrics.shed('late');
+      return toGraphQLError(new FloorplanError(ErrorCode.REQUEST_OVERLOADED, { seconds: config.server.admission.retryAfterSeconds }));
+    };
     const context = async (req: IncomingMessage, admittedAt: number, trace: RequestTrace): Promise<GraphQLContext> => {
       let request;
       try {
@@ -294,7 +298,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
         // reads a whole-request failure's status before formatting the error.
         throw error instanceof FloorplanError ? toGraphQLError(error) : error;
       }
-      return { ...request, renderer, panels: [] };
+      return { ...request, renderer, panels: [], overloaded };
     };
     const preview = createPreviewHandler({ pipeline, renderer, flags, killFlag, layouts: () => layouts.current() });
 

@@ -10,4 +10,9 @@ export interface GraphQLContext extends RequestContext {
   readonly renderer: PanelRenderer;
   /** Panels rendered so far in this request, for the decision log. */
   readonly panels: RenderedPanel[];
+  /**
+   * The answer for a request whose deadline ran out while Floorplan was saturated (HTTP 503
+   * OVERLOADED with Retry-After, counted as shed `late`): thrown instead of a degraded panel.
+   */
+  readonly overloaded: () => Error;
 }

@@ -20,7 +20,7 @@ void SCHEMA_HAS_EVERY_UPSTREAM;
 export const resolvers: Resolvers = {
   MinorUnits,
   Query: {
-    async floorPanel(_parent, { scene, selectedSkuIds }, { viewer, scope, renderer, flags, panels, trace }, info) {
+    async floorPanel(_parent, { scene, selectedSkuIds }, { viewer, scope, renderer, flags, panels, trace, deadline, overloaded }, info) {
       const operationName = info.operation.name?.value;
       if (trace.recording && operationName !== undefined) trace.operationName(operationName);
       const refused = panelArgumentError(renderer, scene, selectedSkuIds);
@@ -36,6 +36,9 @@ export const resolvers: Resolvers = {
       // Both executors (the fast path and Apollo's) run this resolver, so both traces get the render span.
       const startMs = performance.now();
       const panel = await renderer.render({ scene, data, viewer, flags });
+      // Floors lost to a deadline that Floorplan's own saturation spent: not the upstreams' fault,
+      // and an app shown a degraded sheet would show less than its last one. Refuse instead.
+      if (panel.degraded && deadline.spentBySaturation()) throw overloaded();
       if (trace.recording) trace.rendered(scene, startMs, performance.now(), panel.floors.length, panel.degradedReasons);
       panels.push(panel);
       return panel;

@@ -18,8 +18,12 @@ export type UpstreamLabel = string;
 export type UpstreamOutcomeLabel = 'ok' | 'timeout' | 'deadline' | 'http_error' | 'malformed' | 'network_error' | 'circuit_open' | 'rejected' | 'killed' | 'inconsistent';
 /** The `reason` label of refused answers: every AnswerViolation (upstreams/upstream-error.ts). */
 export type AnswerViolationLabel = 'QUOTE_INCONSISTENT' | 'CURRENCY_MISMATCH';
-/** The `reason` label of shed requests: every ShedReason (http/admission.ts). */
-export type ShedReasonLabel = 'queue_full' | 'queue_timeout';
+/**
+ * The `reason` label of shed requests: every ShedReason (http/admission.ts), and `late`: admitted,
+ * but its deadline ran out while Floorplan was saturated, so it was refused rather than answered
+ * with a panel blaming healthy upstreams.
+ */
+export type ShedReasonLabel = 'queue_full' | 'queue_timeout' | 'late';
 
 /** What the panel counters read of a rendered panel (a RenderedPanel fits). */
 export interface CountedPanel {
@@ -244,11 +248,11 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
 
   const shedRequests = new Counter({
     name: 'floorplan_shed_total',
-    help: 'GraphQL requests refused by admission control with 503 OVERLOADED, by reason (queue_full: refused on arrival; queue_timeout: waited maxQueueWaitMs without a slot).',
+    help: 'GraphQL requests refused with 503 OVERLOADED, by reason (queue_full: refused on arrival; queue_timeout: waited maxQueueWaitMs without a slot; late: admitted, but its deadline ran out while Floorplan was saturated).',
     labelNames: ['reason'] as const,
     registers: [registry],
   });
-  const shedBy = { queue_full: shedRequests.labels('queue_full'), queue_timeout: shedRequests.labels('queue_timeout') };
+  const shedBy = { queue_full: shedRequests.labels('queue_full'), queue_timeout: shedRequests.labels('queue_timeout'), late: shedRequests.labels('late') };
   let admission: AdmissionGauges | undefined;
   new Gauge({
     name: 'floorplan_admission_limit',

@@ -99,4 +99,15 @@ export class Deadline {
   get passed(): boolean {
     return this.remainingMs() <= 0;
   }
+
+  /**
+   * Whether the budget has run out and Floorplan's own saturation is why: the loop was still
+   * saturated when the budget was first due, so the expiry was stretched and ran out anyway (at
+   * {@link MAX_STRETCH}, or in the grace after it). A panel that lost floors to such a deadline
+   * would blame healthy upstreams for Floorplan's overload.
+   */
+  spentBySaturation(): boolean {
+    const now = performance.now();
+    return this.remainingMs() <= 0 && saturatedUntil(now) > this.startedAt + this.budgetMs;
+  }
 }

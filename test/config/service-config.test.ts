@@ -130,6 +130,14 @@ describe('loadServiceConfig environment variables', () => {
     expect(config.upstreams.settlement.baseUrl).toBe('http://settlement.internal:8080/settle');
   });
 
+  it('override an upstream timeout with UPSTREAM_<NAME>_TIMEOUT_MS, and refuse one that is not a positive whole number', () => {
+    const config = load({ UPSTREAM_PROMOTION_TIMEOUT_MS: '900' });
+    expect(config.upstreams.promotion.timeoutMs).toBe(900);
+    expect(config.upstreams.cart.timeoutMs).toBe(300);
+    expect(problems({ UPSTREAM_SETTLEMENT_TIMEOUT_MS: 'soon' })).toEqual(['`upstreams.settlement.timeoutMs` must be a whole number, but got: "soon" (set by UPSTREAM_SETTLEMENT_TIMEOUT_MS)']);
+    expect(problems({ UPSTREAM_SETTLEMENT_TIMEOUT_MS: '0' })[0]).toContain('(set by UPSTREAM_SETTLEMENT_TIMEOUT_MS)');
+  });
+
   it('override the token settings', () => {
     const secret = 'a'.repeat(32);
     const config = load({ JWT_SECRET: secret, JWT_ISSUER: 'idp', JWT_AUDIENCE: 'app' });

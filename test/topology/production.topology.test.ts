@@ -7,12 +7,12 @@
  * The figures (failover gap, drain times, publish and flag propagation) are printed as
  * "topology figure:" lines; README "Running in production" quotes a run of them.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { buildDist, REPO_ROOT, SENTINEL_NAME, startTopology, UNLEASH_REFRESH_MS, type Topology, type TopologyPorts } from '../../deploy/topology/topology.ts';
 import { missingBinaries } from '../../deploy/topology/prerequisites.ts';
 import { loadServiceConfig } from '../../src/config/service-config.ts';
@@ -52,11 +52,14 @@ async function topologyPorts(): Promise<TopologyPorts> {
   };
 }
 
-async function poll(what: string, timeoutMs: number, check: () => Promise<boolean>, everyMs = 50): Promise<number> {
+async function poll(what: string, timeoutMs: number, check: () => Promise<boolean>, everyMs = 50, lastReason?: () => string | undefined): Promise<number> {
   const startedAt = performance.now();
   for (;;) {
     if (await check().catch(() => false)) return performance.now() - startedAt;
-    if (performance.now() - startedAt > timeoutMs) throw new Error(`${what} within ${timeoutMs} ms`);
+    if (performance.now() - startedAt > timeoutMs) {
+      const reason = lastReason?.();
+      throw new Error(`${what} within ${timeoutMs} ms${reason === undefined ? '' : ` (last check: ${reason})`}`);
+    }
     await sleep(everyMs);
   }
 }
@@ -107,6 +110,27 @@ describe.skipIf(MISSING.length > 0)(`the production topology under load${MISSING
     );
   });
 
+  /**
+   * When a test fails, its processes' logs say why better than its assertion can: each log's
+   * warnings and errors (Floorplan logs JSON; level 40 and up) or, for Redis and Sentinel, its
+   * last lines are printed, and the whole folder is kept in .e2e/topology-logs/ (git-ignored).
+   */
+  function keepLogsOnFailure(): void {
+    onTestFailed(() => {
+      const logs = join(work, 'logs');
+      if (!existsSync(logs)) return;
+      const kept = join(REPO_ROOT, '.e2e', 'topology-logs');
+      rmSync(kept, { recursive: true, force: true });
+      cpSync(logs, kept, { recursive: true });
+      for (const file of readdirSync(logs).sort()) {
+        const lines = readFileSync(join(logs, file), 'utf8').split('\n').filter((line) => line !== '');
+        const telling = file.startsWith('floorplan') ? lines.filter((line) => /"level":(4|5|6)\d/.test(line)) : lines;
+        console.log(`--- ${file} (${telling.length} of ${lines.length} lines shown, last 15)\n${telling.slice(-15).join('\n')}`);
+      }
+      console.log(`(all logs kept in ${kept})`);
+    });
+  }
+
   afterAll(async () => {
     await topology?.stop();
     if (work !== undefined) rmSync(work, { recursive: true, force: true });
@@ -130,6 +154,13 @@ describe.skipIf(MISSING.length > 0)(`the production topology under load${MISSING
    * promotion cache and the rate limit wrote a fresh user's keys on the primary; a persisted
    * query registered on one replica is answered by hash on the others; a publish reaches all.
    */
+  let lastProbeFailure: string | undefined;
+  /** Records why the probe failed this time (a poll that gives up says the last one). */
+  function notYet(why: string): false {
+    lastProbeFailure = why;
+    return false;
+  }
+
   async function redisFeaturesWork(): Promise<boolean> {
     const n = ++probeSeq;
     const token = await topology.token(`probe-${n}`);
@@ -140,7 +171,7 @@ describe.skipIf(MISSING.length > 0)(`the production topology under load${MISSING
         await askPanel(replica.url, await topology.token(user));
         const cached = (await primary.keys(`floorplan:promotion:v1:${user}:*`)).length > 0;
         const limited = (await primary.exists(`floorplan:rate:${user}`)) === 1;
-        if (!cached || !limited) return false;
+        if (!cached || !limited) return notYet(`${replica.name}: ${cached ? '' : 'no promotion cache key '}${limited ? '' : 'no rate-limit key'}`);
       }
 
       const query = `${LOAD_QUERY} # probe ${n}`;
@@ -154,16 +185,18 @@ describe.skipIf(MISSING.length > 0)(`the production topology under load${MISSING
         const revisions = await Promise.all(topology.replicas.map((r) => metric(r.url, 'floorplan_layout_revision')));
         return revisions.every((r) => r >= revision);
       });
+      lastProbeFailure = undefined;
       return true;
-    } catch {
-      return false;
+    } catch (error) {
+      return notYet(error instanceof Error ? error.message : String(error));
     } finally {
       primary.disconnect();
     }
   }
 
   it('fails Redis over to the replica with no failed or degraded answer, and its users work again within 10 s', async () => {
-    await poll('caches, APQ, rate limits and layout push must work before Redis is broken', 30_000, redisFeaturesWork, 250);
+    keepLogsOnFailure();
+    await poll('caches, APQ, rate limits and layout push must work before Redis is broken', 30_000, redisFeaturesWork, 250, () => lastProbeFailure);
     const load = new Load({ url: topology.url, users, maxMs: 60_000 }).start();
     await sleep(2000);
     const before = await topology.redis.primaryPort();
@@ -171,7 +204,7 @@ describe.skipIf(MISSING.length > 0)(`the production topology under load${MISSING
     await topology.redis.killPrimary();
     await poll('the Sentinels must name a new primary', 30_000, async () => (await topology.redis.primaryPort()) !== before, 100);
     const failedOverAt = performance.now();
-    const recoveryMs = await poll('caches, APQ, rate limits and layout push must work again', 20_000, redisFeaturesWork, 250);
+    const recoveryMs = await poll('caches, APQ, rate limits and layout push must work again', 20_000, redisFeaturesWork, 250, () => lastProbeFailure);
     await sleep(2000);
     const answers = await load.stop();
     const counts = summarize(answers);
