@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_ENV_VARS } from '../src/config/service-config.ts';
 import { UPSTREAMS } from '../src/upstreams/registry.ts';
+import { buildDist } from '../deploy/build-dist.ts';
 
 /** The repository root: children run from here so `config/` and `floors/` resolve as in `npm start`. */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -26,11 +27,7 @@ let compiled = false;
  * it is not what production runs, and it would be charged to every server's RSS.
  */
 export function useCompiledChildren(): void {
-  const build = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
-  if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
+  buildDist(ROOT);
   compiled = true;
 }
 

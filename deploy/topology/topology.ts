@@ -4,6 +4,7 @@
  *   client ─▶ HAProxy (health checks on /readyz) ─▶ 3 × `node dist/src/main.js` (FLOORPLAN_ENV=production)
  *                                                     │  caches, APQ, rate limits, layout push
  *                                                     ├─▶ Redis primary + replica, found through 3 Sentinels
+ *                                                     ├─▶ PostgreSQL (layout revisions, a database of the topology's own)
  *                                                     ├─▶ Unleash 7.5.1 on PostgreSQL (flags)
  *                                                     └─▶ the demo upstreams (cart, promotion, settlement, loyalty)
  *
@@ -19,9 +20,11 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:http';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { exportJWK, exportPKCS8, generateKeyPair, importPKCS8, SignJWT } from 'jose';
 import { startUnleash, type UnleashHandle } from '../../test/e2e/support/unleash-server.ts';
 import { UPSTREAMS } from '../../src/upstreams/registry.ts';
+import { buildDist as buildFloorplan } from '../build-dist.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -137,6 +140,13 @@ export interface Topology {
   readonly unleash: UnleashHandle;
   /** The environment every replica starts with (for tools such as floors:publish). */
   readonly replicaEnv: Readonly<Record<string, string>>;
+  /** The replicas' layout revision store (LAYOUT_STORE_URL): a PostgreSQL database of this topology's own. */
+  readonly layoutStoreUrl: string;
+  /**
+   * Publishes a floors set as an operator does in production: POST /admin/layouts/publish through
+   * HAProxy with the admin token. Resolves with the new revision's number.
+   */
+  publishLayouts(files: Readonly<Record<string, string>>, message: string): Promise<number>;
   /** A bearer token for `userId` (RS256, signed by the topology's identity provider). */
   token(userId: string, segments?: readonly string[]): Promise<string>;
   /** HAProxy's view of each replica: "UP", "DOWN", "MAINT", "UP 1/2" ... */
@@ -229,12 +239,7 @@ async function waitFor(what: string, timeoutMs: number, check: () => Promise<boo
 /** `npm run build`: the replicas run the compiled `dist/`, as production does. */
 export function buildDist(log: (line: string) => void = () => {}): void {
   log('building dist/ (npm run build)');
-  const result = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    encoding: 'utf8',
-  });
-  if (result.status !== 0) throw new Error(`npm run build failed:\n${result.stdout}${result.stderr}`);
+  buildFloorplan(REPO_ROOT);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -453,6 +458,9 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     stops.push(() => identity.close());
     const sentinel = await startRedisWithSentinel(dir, ports, log);
     stops.push(() => sentinel.stop());
+    const layoutStore = await createLayoutStoreDatabase(ports.haproxy);
+    stops.push(() => layoutStore.drop());
+    log(`layout revisions in ${layoutStore.url}`);
 
     log('starting unleash-server 7.5.1 on PostgreSQL 127.0.0.1:5432 (installs into .e2e/unleash on first use)');
     // A fresh database runs ≈374 migrations: minutes on a machine busy with the rest of the topology.
@@ -481,10 +489,9 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       UNLEASH_TOKEN: unleash.backendToken,
       UNLEASH_REFRESH_MS: String(UNLEASH_REFRESH_MS),
       ADMIN_TOKEN: TOPOLOGY_ADMIN_TOKEN,
-      // No revision store: layouts are published to Redis directly (floors:publish's Redis-only
-      // path), which is what the publish scenario exercises. TODO(issue 15): a PostgreSQL
-      // database of the topology's own and publishing through /admin/layouts/publish.
-      LAYOUT_STORE: 'none',
+      // As production.yaml asks: revisions in PostgreSQL every replica shares, pushed through Redis.
+      LAYOUT_STORE: 'postgres',
+      LAYOUT_STORE_URL: layoutStore.url,
       REQUEST_DEADLINE_MS: String(options.requestDeadlineMs ?? 2000),
       LOG_LEVEL: options.logLevel ?? 'warn',
       ...(options.drainMs === undefined ? {} : { SHUTDOWN_DRAIN_MS: String(options.drainMs) }),
@@ -530,6 +537,19 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       redis: sentinel.redis,
       unleash,
       replicaEnv,
+      layoutStoreUrl: layoutStore.url,
+      async publishLayouts(files, message) {
+        const res = await fetch(`http://127.0.0.1:${ports.haproxy}/admin/layouts/publish`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOPOLOGY_ADMIN_TOKEN}` },
+          body: JSON.stringify({ files, message }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        const body = (await res.json()) as { revision?: { revision?: number } };
+        const revision = body.revision?.revision;
+        if (!res.ok || typeof revision !== 'number') throw new Error(`publishing through ${res.url} answered ${res.status}: ${JSON.stringify(body)}`);
+        return revision;
+      },
       token: identity.token,
       haproxyStates,
       stop: stopAll,
@@ -538,6 +558,31 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     await stopAll();
     throw error;
   }
+}
+
+/** The maintenance database of the machine's PostgreSQL, where the topology's own databases are created. */
+const POSTGRES_ADMIN_URL = process.env.TOPOLOGY_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/**
+ * A fresh database for the replicas' layout revisions, named after the topology's HAProxy port
+ * (one topology per port): dropped first if a topology that was killed left it, and on stop.
+ */
+async function createLayoutStoreDatabase(port: number): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `floorplan_topology_layouts_${port}`;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 function createReplica(dir: string, name: string, port: number, env: NodeJS.ProcessEnv): FloorplanReplica {

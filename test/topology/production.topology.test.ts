@@ -11,14 +11,9 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { buildDist, REPO_ROOT, SENTINEL_NAME, startTopology, UNLEASH_REFRESH_MS, type Topology, type TopologyPorts } from '../../deploy/topology/topology.ts';
+import { buildDist, REPO_ROOT, startTopology, UNLEASH_REFRESH_MS, type Topology, type TopologyPorts } from '../../deploy/topology/topology.ts';
 import { missingBinaries } from '../../deploy/topology/prerequisites.ts';
-import { loadServiceConfig } from '../../src/config/service-config.ts';
-import { defaultBuilders } from '../../src/floors/builders/index.ts';
-import { createBuilderRegistry } from '../../src/floors/registry.ts';
-import { publishLayouts } from '../../src/layouts/publish.ts';
 import { freePort } from '../support/processes.ts';
 import { describeFailures, Load, LOAD_QUERY, summarize, type Answer, type LoadUser } from './support/load.ts';
 
@@ -95,7 +90,6 @@ describe.skipIf(MISSING.length > 0)(`the production topology under load${MISSING
   let users: LoadUser[];
   let work: string;
   let probeSeq = 0;
-  const config = () => loadServiceConfig({ env: { ...topology.replicaEnv } });
 
   beforeAll(async () => {
     buildDist();
@@ -137,16 +131,10 @@ describe.skipIf(MISSING.length > 0)(`the production topology under load${MISSING
     if (figures.length > 0) console.log(`topology figures:\n  ${figures.join('\n  ')}`);
   });
 
-  /** Publishes `dir` to the primary the Sentinels name now, as `npm run floors:publish` would. */
-  async function publish(dir: string): Promise<number> {
-    const { floors, apps } = config();
-    const redis = new Redis({ sentinels: topology.redis.sentinels.map((s) => ({ host: '127.0.0.1', port: Number(s.split(':')[1]) })), name: SENTINEL_NAME, maxRetriesPerRequest: 1, commandTimeout: 2000 });
-    try {
-      const result = await publishLayouts({ dir, registry: createBuilderRegistry(defaultBuilders), locales: floors.locales, apps, redis, keyPrefix: 'floorplan:' });
-      return result.revision;
-    } finally {
-      redis.disconnect();
-    }
+  /** Publishes the floors files in `dir` as an operator does: POST /admin/layouts/publish through HAProxy. */
+  async function publish(dir: string, message: string): Promise<number> {
+    const files = Object.fromEntries(readdirSync(dir).filter((name) => name.endsWith('.yaml')).map((name) => [name, readFileSync(join(dir, name), 'utf8')]));
+    return topology.publishLayouts(files, message);
   }
 
   /**
@@ -180,7 +168,7 @@ describe.skipIf(MISSING.length > 0)(`the production topology under load${MISSING
       await askPanel(first!.url, token, { query, extensions: { persistedQuery: { version: 1, sha256Hash } } });
       for (const replica of others) await askPanel(replica.url, token, { extensions: { persistedQuery: { version: 1, sha256Hash } } });
 
-      const revision = await publish(join(REPO_ROOT, 'floors'));
+      const revision = await publish(join(REPO_ROOT, 'floors'), `probe ${n}`);
       await poll('every replica must serve the published revision', 3000, async () => {
         const revisions = await Promise.all(topology.replicas.map((r) => metric(r.url, 'floorplan_layout_revision')));
         return revisions.every((r) => r >= revision);
@@ -261,7 +249,7 @@ describe.skipIf(MISSING.length > 0)(`the production topology under load${MISSING
 
       const load = new Load({ url: topology.url, users, maxMs: 30_000 }).start();
       await sleep(2000);
-      await publish(dir);
+      await publish(dir, `layout version ${newVersion}`);
       const returnedAt = performance.now();
       // Asked directly, each replica's first answer with the new layout: the propagation figure.
       const reached = await Promise.all(
