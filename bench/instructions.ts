@@ -32,6 +32,12 @@ import { seedLikeUsers, TokenBook } from './users.ts';
 
 const OVERLAY_NAME = 'instructions-bench';
 /**
+ * V8 without its helper threads (concurrent compilation, concurrent and parallel GC): what they
+ * do, and when, depends on how the threads happen to be scheduled, which under valgrind's one
+ * serialised core varied a run's total by ~10 %. The same work then runs on the main thread.
+ */
+const SINGLE_THREADED = ['--single-threaded'];
+/**
  * valgrind names its vgdb pipes after $HOST, which Floorplan's environment sets (its listen
  * address): callgrind_control must look for the same names.
  */
@@ -199,7 +205,7 @@ async function measure(checkout: string, concurrency: number, options: Options, 
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...floorplanProcessVars(port, upstreams, OVERLAY_NAME) };
   const { child, output } = started(
     'valgrind',
-    ['--tool=callgrind', `--callgrind-out-file=${prefix}`, '--dump-instr=no', '--smc-check=all-non-file', process.execPath, 'dist/src/main.js'],
+    ['--tool=callgrind', `--callgrind-out-file=${prefix}`, '--dump-instr=no', '--smc-check=all-non-file', process.execPath, ...SINGLE_THREADED, 'dist/src/main.js'],
     checkout,
     env,
   );
