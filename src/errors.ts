@@ -97,6 +97,10 @@ export const ErrorCode = {
   LAYOUT_STORE_UNAVAILABLE: 'FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE',
   /** A layout operation named a revision the store does not hold. */
   LAYOUT_REVISION_NOT_FOUND: 'FLOORPLAN_ERR_LAYOUT_REVISION_NOT_FOUND',
+  /** A candidate operation (rollout, promote, abort, shadow) named a scene that has no candidate. */
+  LAYOUT_CANDIDATE_NOT_FOUND: 'FLOORPLAN_ERR_LAYOUT_CANDIDATE_NOT_FOUND',
+  /** Promote was refused: the candidate's shadow comparison found money-invariant violations (override: force). */
+  LAYOUT_PROMOTE_REFUSED: 'FLOORPLAN_ERR_LAYOUT_PROMOTE_REFUSED',
   /** A panel was asked for a scene no floors file defines. */
   LAYOUT_UNKNOWN_SCENE: 'FLOORPLAN_ERR_LAYOUT_UNKNOWN_SCENE',
   /** The builder registry was given a malformed builder. */
@@ -193,6 +197,16 @@ export const ERRORS = {
     message: 'revision must be one the store holds ({known}), but got: {received}',
     client: ClientErrorCode.BAD_REQUEST,
     status: 404,
+  },
+  FLOORPLAN_ERR_LAYOUT_CANDIDATE_NOT_FOUND: {
+    message: 'scene must be one with a candidate ({known}), but got: {received}',
+    client: ClientErrorCode.BAD_REQUEST,
+    status: 404,
+  },
+  FLOORPLAN_ERR_LAYOUT_PROMOTE_REFUSED: {
+    message: 'the candidate of {scene} (revision {revision}) must have no money-invariant violations in its shadow comparison to be promoted, but it has {violations}; nothing was changed (promote with force: true to override, which is audited)',
+    client: ClientErrorCode.BAD_REQUEST,
+    status: 409,
   },
   FLOORPLAN_ERR_LAYOUT_UNKNOWN_SCENE: {
     message: 'scene must be one of {known}, but got: {received}',

@@ -10,6 +10,16 @@
  *   npm run -s floors:rollback -- <revision> [--message <text>] [--author <name>]
  *                                                          make an earlier revision's floors live again, as a new revision
  *   npm run -s floors:audit    [-- --limit <n>]             who did what when
+ *   npm run -s floors:candidate -- <scene> [--dir <folder> | --revision <n>] [--allow <id,id>] [--percentage <0-100>]
+ *                                 [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--message <text>] [--author <name>]
+ *                                                          publish a revision as the scene's candidate, served to the allow-list,
+ *                                                          then a percentage by user id (README "Releasing a layout")
+ *   npm run -s floors:rollout  -- <scene> [--allow <id,id>] [--percentage <0-100>] [--segments …] [--platforms …] [--min-app-version …]
+ *                                                          change who gets the candidate (only the options given)
+ *   npm run -s floors:promote  -- <scene> [--force] [--message <text>] [--author <name>]
+ *                                                          make the candidate live as a new revision; refused while its shadow
+ *                                                          comparison saw invariant violations, unless --force (audited)
+ *   npm run -s floors:abort    -- <scene> [--message <text>]  drop the candidate: its users get the live layout again
  *   npm run -s floors:schema                               write schema/floors.schema.json (the JSON Schema
  *                                                          editors validate floors/*.yaml with) from the loader's schema
  * The folder defaults to config `floors.dir`; the store is config `layouts.store` (LAYOUT_STORE,
@@ -38,6 +48,7 @@ import { compileFloorsSources, FLOORS_SCHEMA_FILE, floorsSchemaText, readFloorsD
 import { whenRedisReady } from '../layouts/layout-store.ts';
 import { publishLayouts, pushPublishedLayouts } from '../layouts/publish.ts';
 import { formatLayoutsDiff } from '../layouts/revisions/diff.ts';
+import { pushCandidates, type CandidateRollout, type CandidateSet, type StoredCandidate } from '../layouts/revisions/candidates.ts';
 import { LayoutReleases, type LayoutOperations, type PublishResult } from '../layouts/revisions/releases.ts';
 import type { StoredRevision } from '../layouts/revisions/revision-store.ts';
 import { createLogger } from '../observability/logger.ts';
@@ -51,6 +62,10 @@ const USAGE = [
   '       npm run -s floors:diff [-- <from> [<to>]] [--server <url>]',
   '       npm run -s floors:rollback -- <revision> [--message <text>] [--author <name>] [--server <url>]',
   '       npm run -s floors:audit [-- --limit <n>] [--server <url>]',
+  '       npm run -s floors:candidate -- <scene> [--dir <folder> | --revision <n>] [--allow <id,id>] [--percentage <0-100>] [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--message <text>] [--author <name>] [--server <url>]',
+  '       npm run -s floors:rollout -- <scene> [--allow <id,id>] [--percentage <0-100>] [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--server <url>]',
+  '       npm run -s floors:promote -- <scene> [--force] [--message <text>] [--author <name>] [--server <url>]',
+  '       npm run -s floors:abort -- <scene> [--message <text>] [--server <url>]',
   '       npm run -s floors:schema',
 ].join('\n');
 /** A tool, not the request path: a publish may wait on Redis longer than a cache read would. */
@@ -192,6 +207,11 @@ async function openStore(context: Context): Promise<{ operations: LayoutOperatio
             if (notReady !== undefined) throw new Error(`cannot connect to Redis at ${shownUrl(config.redis.url)}: ${notReady.message}`);
             await pushPublishedLayouts(pushTo, config.redis.keyPrefix, { revision: r.revision, publishedAt: r.createdAt, files: r.files });
           },
+          pushCandidates: async (set: CandidateSet) => {
+            const notReady = await whenRedisReady(pushTo, config.redis.connectTimeoutMs);
+            if (notReady !== undefined) throw new Error(`cannot connect to Redis at ${shownUrl(config.redis.url)}: ${notReady.message}`);
+            await pushCandidates(pushTo, config.redis.keyPrefix, set);
+          },
         }),
   });
   return {
@@ -230,6 +250,11 @@ function adminApi(server: string, token: string): LayoutOperations {
     diff: (input) => call('diff', input),
     rollback: (input) => call('rollback', input),
     audit: (input) => call('audit', input),
+    candidate: ({ sources: _labels, ...input }) => call('candidate', input),
+    rollout: (input) => call('rollout', input),
+    promote: (input) => call('promote', input),
+    abort: (input) => call('abort', input),
+    candidates: () => call('candidates', {}),
   };
 }
 
@@ -248,6 +273,35 @@ function revisionNumber(text: string | undefined, what: string): number {
   return n;
 }
 
+function printCandidate(c: StoredCandidate, pushed: boolean, pushProblem: string | undefined): void {
+  const r = c.rollout;
+  const only = [r.segments.length > 0 ? `segments ${r.segments.join(',')}` : '', r.platforms.length > 0 ? `platforms ${r.platforms.join(',')}` : '', r.minAppVersion === null ? '' : `app ${r.minAppVersion}+`].filter(Boolean);
+  process.stdout.write(`rollout: allow-list [${r.allowList.join(', ')}], then ${r.percentage} % by user id${only.length > 0 ? ` (only ${only.join(', ')})` : ''}\n`);
+  process.stdout.write(pushed ? 'pushed to every replica through Redis\n' : `not pushed through Redis: ${pushProblem ?? 'unknown'}\n`);
+}
+
+/** The rollout options given on the command line; only those given. */
+function rolloutOptions(values: ParsedArgs['values']): Partial<Mutable<CandidateRollout>> {
+  const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
+  const rollout: Partial<Mutable<CandidateRollout>> = {};
+  if (values.allow !== undefined) rollout.allowList = list(values.allow);
+  if (values.percentage !== undefined) {
+    const n = Number(values.percentage);
+    if (values.percentage.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100) throw new UsageError(`--percentage must be a number from 0 to 100, but got: ${JSON.stringify(values.percentage)}`);
+    rollout.percentage = n;
+  }
+  if (values.segments !== undefined) rollout.segments = list(values.segments);
+  if (values.platforms !== undefined) rollout.platforms = list(values.platforms);
+  if (values['min-app-version'] !== undefined) rollout.minAppVersion = values['min-app-version'] === '' ? null : values['min-app-version'];
+  return rollout;
+}
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function sceneArgument(text: string | undefined, command: string): string {
+  if (text === undefined) throw new UsageError(`floors:${command} <scene>: the scene is missing\n${USAGE}`);
+  return text;
+}
+
 async function runOperation(command: Command, context: Context, args: ParsedArgs): Promise<void> {
   const { values, positionals } = args;
   const limit = values.limit === undefined ? 20 : Number(values.limit);
@@ -255,7 +309,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
   const author = values.author === undefined ? {} : { author: values.author };
 
   let sources: FloorsSource[] | undefined;
-  if (command === 'publish') {
+  if (command === 'publish' || (command === 'candidate' && values.revision === undefined)) {
     // Validated here first: a broken folder is reported the same way whichever store or server.
     validate(context);
     sources = readFloorsDir(context.dir);
@@ -301,6 +355,39 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
         for (const e of entries) process.stdout.write(`${e.at}  ${e.actor}  ${e.action} → revision ${e.revision ?? '-'}  ${JSON.stringify(e.detail)}\n`);
         return;
       }
+      case 'candidate': {
+        const scene = sceneArgument(positionals[0], command);
+        const source =
+          values.revision === undefined
+            ? { files: Object.fromEntries((sources as FloorsSource[]).map((f) => [f.name, f.source])), sources: sources as FloorsSource[] }
+            : { revision: revisionNumber(values.revision, '--revision') };
+        const result = await ops.candidate({ scene, ...source, rollout: rolloutOptions(values), ...(values.message === undefined ? {} : { message: values.message }), ...author });
+        const r = result.revision;
+        process.stdout.write(`candidate of ${scene}: revision ${r.revision} by ${r.author}${quoted(r.message)}${result.replaced === null ? '' : `; replaces the candidate revision ${result.replaced}`}\n`);
+        process.stdout.write(`layoutVersion for its users: ${result.layoutVersion}\n`);
+        printCandidate(result.candidate, result.pushed, result.pushProblem);
+        return;
+      }
+      case 'rollout': {
+        const scene = sceneArgument(positionals[0], command);
+        const result = await ops.rollout({ scene, ...rolloutOptions(values) });
+        process.stdout.write(`candidate of ${scene}: revision ${result.candidate.revision}\n`);
+        printCandidate(result.candidate, result.pushed, result.pushProblem);
+        return;
+      }
+      case 'promote': {
+        const scene = sceneArgument(positionals[0], command);
+        const result = await ops.promote({ scene, force: values.force === true, ...(values.message === undefined ? {} : { message: values.message }), ...author });
+        printPublished(result, `promoted the candidate revision ${result.promotes}${result.forced ? ' (forced over invariant violations)' : ''} as`);
+        return;
+      }
+      case 'abort': {
+        const scene = sceneArgument(positionals[0], command);
+        const result = await ops.abort({ scene, ...(values.message === undefined ? {} : { message: values.message }) });
+        process.stdout.write(`aborted the candidate of ${scene} (revision ${result.candidate.revision}): its users get the live layout\n`);
+        process.stdout.write(result.pushed ? 'pushed to every replica through Redis\n' : `not pushed through Redis: ${result.pushProblem ?? 'unknown'}\n`);
+        return;
+      }
       case 'check':
       case 'schema':
         throw new Error('unreachable');
@@ -314,10 +401,10 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
   }
 }
 
-const COMMANDS = ['check', 'publish', 'schema', 'history', 'show', 'diff', 'rollback', 'audit'] as const;
+const COMMANDS = ['check', 'publish', 'schema', 'history', 'show', 'diff', 'rollback', 'audit', 'candidate', 'rollout', 'promote', 'abort'] as const;
 type Command = (typeof COMMANDS)[number];
 /** How many positionals each command takes, at most. */
-const POSITIONALS: Readonly<Record<Command, number>> = { check: 0, publish: 0, schema: 0, history: 0, show: 1, diff: 2, rollback: 1, audit: 0 };
+const POSITIONALS: Readonly<Record<Command, number>> = { check: 0, publish: 0, schema: 0, history: 0, show: 1, diff: 2, rollback: 1, audit: 0, candidate: 1, rollout: 1, promote: 1, abort: 1 };
 
 const OPTIONS = {
   dir: { type: 'string' },
@@ -325,6 +412,13 @@ const OPTIONS = {
   author: { type: 'string' },
   limit: { type: 'string' },
   server: { type: 'string' },
+  revision: { type: 'string' },
+  allow: { type: 'string' },
+  percentage: { type: 'string' },
+  segments: { type: 'string' },
+  platforms: { type: 'string' },
+  'min-app-version': { type: 'string' },
+  force: { type: 'boolean' },
 } as const;
 type ParsedArgs = ReturnType<typeof parseArgs<{ allowPositionals: true; options: typeof OPTIONS }>>;
 

@@ -134,6 +134,20 @@ export class RequestFlags {
   }
 
   /**
+   * A flag whose definition is not in Unleash or the flags file (a layout candidate's, derived
+   * from its stored rollout: candidate-rollout.ts), decided by `evaluate` on first use and then
+   * recorded like any other: the same answer for the rest of the request, in the decision log.
+   */
+  decide(name: string, evaluate: (context: UnleashContext) => boolean): boolean {
+    const recorded = this.#recorded.get(name);
+    if (recorded !== undefined) return recorded.enabled;
+    const enabled = evaluate(this.#context);
+    this.#recorded.set(name, { enabled });
+    if (this.#observer !== undefined) this.#observer.trace.flagEvaluated({ key: name, value: enabled, reason: 'targeting_match', provider: 'Floorplan layout candidates' });
+    return enabled;
+  }
+
+  /**
    * The variant of `name` for this request's viewer: `{name: "disabled", enabled: false}` when the
    * flag is off, unknown, or defines no variants.
    */

@@ -32,8 +32,9 @@ import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import type { Logger } from '../observability/logger.ts';
 import { closeRedis, isRedisConfigured, openRedis, type RedisClient, type RedisLocation } from '../redis/client.ts';
-import { compileFloorsSources, FLOORS_FILE, layoutInvalid, readFloorsDir, type FloorsSource, type LayoutSet } from './compile.ts';
+import { compileFloorsSources, FLOORS_FILE, type CompiledLayout, layoutInvalid, readFloorsDir, type FloorsSource, type LayoutSet } from './compile.ts';
 import { pushPublishedLayouts } from './publish.ts';
+import { candidatesRedisKey, parseCandidateSet, pushCandidates, type CandidateRollout, type CandidateSet } from './revisions/candidates.ts';
 import { layoutRedisKeys, parsePublishedLayouts, type LayoutRedisKeys, type PublishedLayouts } from './published-layouts.ts';
 
 export { layoutRedisKeys, type LayoutRedisKeys, type PublishedLayouts } from './published-layouts.ts';
@@ -50,6 +51,27 @@ export interface LiveRevisionSource {
   liveRevision(): Promise<number | undefined>;
   /** The live revision with its files. */
   live(): Promise<PublishedLayouts | undefined>;
+}
+
+/**
+ * The revision store's layout candidates as a replica reads them (./revisions/candidates.ts).
+ * Both reject while the store is unreachable (the candidates being served stay).
+ */
+export interface CandidateSource {
+  /** Increases with every candidate change: what is polled. */
+  candidateGeneration(): Promise<number>;
+  candidates(): Promise<CandidateSet>;
+}
+
+/** A scene's candidate as this replica serves it: compiled, with its rollout. */
+export interface ServedCandidate {
+  readonly scene: string;
+  /** The revision whose file for the scene this is. */
+  readonly revision: number;
+  readonly rollout: CandidateRollout;
+  readonly layout: CompiledLayout;
+  /** ISO 8601: the candidate's last change (a new rollout gives a new ServedCandidate). */
+  readonly updatedAt: string;
 }
 
 /** `applied`: the new set is being served; `rejected`: it had problems and the last good set stays. */
@@ -93,6 +115,10 @@ export interface LayoutStoreOptions {
   readonly resyncIntervalMs: number;
   /** The revision store's live revision; undefined: no store (Redis or the files only). */
   readonly revisions?: LiveRevisionSource | undefined;
+  /** The revision store's candidates; undefined: none are served (no store). Polled with the live revision, and followed in Redis. */
+  readonly candidates?: CandidateSource | undefined;
+  /** Told after the candidates being served changed (by scene). */
+  onCandidates?(candidates: ReadonlyMap<string, ServedCandidate>, generation: number): void;
   /** Where each published set swapped in is copied, and read at start when Redis and the store are not; undefined or "": no copy. */
   readonly lastKnownGoodFile?: string | undefined;
   /** How often the floors folder is stat-ed when watching. Default 500 ms: the fallback when fs.watch stays silent. */
@@ -175,6 +201,12 @@ export class LayoutStore {
   /** The floors folder; followed for changes only when `watch`, read again on demand either way. */
   private readonly files: WatchedPath<FloorsSource[]>;
 
+  private servedCandidates: ReadonlyMap<string, ServedCandidate> = new Map();
+  /** The candidate generation being served; -1 before any was read. */
+  private candidateGen = -1;
+  /** The fingerprint of the candidates key last seen in Redis. */
+  private candidatesSeen: string | undefined;
+
   private client: RedisClient | undefined;
   private subscriber: RedisClient | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -232,6 +264,26 @@ export class LayoutStore {
   /** The published revision being served; 0 while the set comes from the local files. */
   revision(): number {
     return this.servedRevision;
+  }
+
+  /** The candidate of `scene` this replica serves to its rollout's users, or undefined. Cheap: a Map lookup. */
+  candidate(scene: string): ServedCandidate | undefined {
+    return this.servedCandidates.get(scene);
+  }
+
+  /** Every candidate being served, by scene. */
+  candidates(): ReadonlyMap<string, ServedCandidate> {
+    return this.servedCandidates;
+  }
+
+  /** The candidate generation being served (0: none ever; -1: not read yet). */
+  candidateGeneration(): number {
+    return this.candidateGen;
+  }
+
+  /** A candidate set that just changed in this process (its admin API): served at once rather than at the next poll. */
+  offerCandidates(set: CandidateSet): Promise<void> {
+    return this.enqueue('store', async () => this.applyCandidates(set));
   }
 
   /** Stops watching and following Redis and closes its connections; the last set stays readable. */
@@ -340,6 +392,12 @@ export class LayoutStore {
    * store could be read.
    */
   private async syncFromStore(): Promise<boolean> {
+    const read = await this.syncLiveFromStore();
+    if (read && this.options.candidates !== undefined) await this.syncCandidatesFromStore();
+    return read;
+  }
+
+  private async syncLiveFromStore(): Promise<boolean> {
     const revisions = this.options.revisions as LiveRevisionSource;
     let published: PublishedLayouts | undefined;
     try {
@@ -416,6 +474,80 @@ export class LayoutStore {
   }
 
   private async syncFromRedis(): Promise<void> {
+    await this.syncLiveFromRedis();
+    if (this.options.candidates !== undefined) await this.syncCandidatesFromRedis();
+  }
+
+  private async syncCandidatesFromRedis(): Promise<void> {
+    const key = candidatesRedisKey((this.redisOptions as LayoutStoreRedisOptions).keyPrefix);
+    let raw: string | null;
+    try {
+      raw = await (this.client as RedisClient).get(key);
+    } catch {
+      return;
+    }
+    if (raw === null) return;
+    const seen = fingerprint([raw]);
+    if (seen === this.candidatesSeen) return;
+    this.candidatesSeen = seen;
+    const parsed = parseCandidateSet(raw, key);
+    if (!parsed.ok) {
+      this.options.logger.warn({ key, problem: parsed.problem }, 'layout candidates in Redis ignored; the store poll is the other source');
+      return;
+    }
+    this.applyCandidates(parsed.value);
+  }
+
+  /** Serves a candidate set unless this replica already serves that generation or a newer one. */
+  private applyCandidates(set: CandidateSet): void {
+    if (set.generation <= this.candidateGen) return;
+    const served = new Map<string, ServedCandidate>();
+    for (const c of set.candidates) {
+      const previous = this.servedCandidates.get(c.scene);
+      if (previous !== undefined && previous.revision === c.revision && previous.updatedAt === c.updatedAt) {
+        served.set(c.scene, previous);
+        continue;
+      }
+      const compiled = this.compile([{ name: c.file, file: `floors/${c.file}`, source: c.source }]);
+      const layout = compiled.layouts?.get(c.scene);
+      if (layout === undefined) {
+        // This build cannot serve it (another build published it): its users get the live layout.
+        this.options.logger.warn({ scene: c.scene, revision: c.revision, problems: compiled.problems }, 'layout candidate refused; its users get the live layout');
+        continue;
+      }
+      served.set(c.scene, Object.freeze({ scene: c.scene, revision: c.revision, rollout: c.rollout, layout, updatedAt: c.updatedAt }));
+    }
+    this.servedCandidates = served;
+    this.candidateGen = set.generation;
+    this.options.logger.info({ generation: set.generation, candidates: Object.fromEntries([...served.values()].map((c) => [c.scene, c.revision])) }, 'layout candidates swapped in');
+    try {
+      this.options.onCandidates?.(served, set.generation);
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'onCandidates hook threw; ignored');
+    }
+  }
+
+  /** Serves the store's candidates when their generation is newer, and pushes them to Redis again (it may have lost them). */
+  private async syncCandidatesFromStore(): Promise<void> {
+    const source = this.options.candidates as CandidateSource;
+    let set: CandidateSet;
+    try {
+      const generation = await source.candidateGeneration();
+      if (generation <= this.candidateGen) return;
+      set = await source.candidates();
+    } catch (error) {
+      this.options.logger.debug({ err: (error as Error).message }, 'layout candidates poll skipped: store unavailable');
+      return;
+    }
+    this.applyCandidates(set);
+    if (this.client !== undefined && this.client.status === 'ready') {
+      await pushCandidates(this.client, (this.redisOptions as LayoutStoreRedisOptions).keyPrefix, set).catch((error: unknown) =>
+        this.options.logger.debug({ err: (error as Error).message }, 'could not push the layout candidates to redis; the next poll tries again'),
+      );
+    }
+  }
+
+  private async syncLiveFromRedis(): Promise<void> {
     const keys = this.keys as LayoutRedisKeys;
     let raw: string | null;
     try {

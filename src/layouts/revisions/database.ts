@@ -27,7 +27,7 @@ export interface RevisionStoreConfig {
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
-/** The tables of migrations/0001_layout_revisions.sql, as Kysely sees them. */
+/** The tables of migrations/*.sql, as Kysely sees them. */
 export interface RevisionTables {
   layout_revisions: {
     revision: number;
@@ -38,8 +38,20 @@ export interface RevisionTables {
     created_at: Timestamp;
     parent: number | null;
     rollback_of: number | null;
+    /** 0002: on a promotion, the candidate revision it makes live. */
+    promotes: number | null;
   };
   layout_live: { channel: 'live'; revision: number; since: Timestamp };
+  layout_candidates: {
+    scene: string;
+    revision: number;
+    rollout: ColumnType<Record<string, unknown>, string, string>;
+    author: string;
+    message: string;
+    created_at: Timestamp;
+    updated_at: Timestamp;
+  };
+  layout_candidate_generation: { id: 1; generation: number };
   layout_audit: {
     id: Generated<string>;
     at: Timestamp;

@@ -15,7 +15,8 @@ import type { BuilderRegistry } from '../../floors/registry.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { compileFloorsSources, layoutInvalid, type FloorsSource, type LayoutSet } from '../compile.ts';
 import { diffLayouts, type LayoutsDiff } from './diff.ts';
-import type { AuditEntry, RevisionStore, RevisionSummary, StoredRevision } from './revision-store.ts';
+import { candidateLayoutVersion, candidateRolloutSchema, DEFAULT_ROLLOUT, type CandidateRollout, type CandidateSet, type StoredCandidate } from './candidates.ts';
+import { NoCandidate, OperationRefused, sceneFile, type AuditEntry, type RevisionStore, type RevisionSummary, type StoredRevision } from './revision-store.ts';
 
 /** What `layoutVersion` will report for each scene of a revision. */
 export interface SceneVersion {
@@ -49,6 +50,32 @@ export interface DiffResult {
   readonly diff: LayoutsDiff;
 }
 
+export interface CandidateResult {
+  readonly candidate: StoredCandidate;
+  /** The candidate's revision (a new one when files were submitted). */
+  readonly revision: RevisionSummary;
+  /** What `layoutVersion` says to a user who gets the candidate, e.g. "2026-11-21.2+candidate.r12". */
+  readonly layoutVersion: string;
+  /** The candidate revision this one replaced, if the scene had one. */
+  readonly replaced: number | null;
+  /** Whether Redis now announces it; false: replicas take it from the store at their next poll. */
+  readonly pushed: boolean;
+  readonly pushProblem?: string;
+}
+
+export interface CandidateChange {
+  readonly candidate: StoredCandidate;
+  readonly pushed: boolean;
+  readonly pushProblem?: string;
+}
+
+export interface PromoteResult extends PublishResult {
+  /** The candidate revision now live (as `revision`, which records it in `promotes`). */
+  readonly promotes: number;
+  /** True when promoted over invariant violations with `force` (audited). */
+  readonly forced: boolean;
+}
+
 /** The operations, as the CLI and the admin API both offer them. Revision numbers are integers ≥ 1. */
 export interface LayoutOperations {
   /** `files`: file name → YAML source; `sources`, when given, say how problems name each file. */
@@ -59,6 +86,28 @@ export interface LayoutOperations {
   diff(input: { readonly from?: number; readonly to?: number }): Promise<DiffResult>;
   rollback(input: { readonly revision: number; readonly message?: string; readonly author?: string }): Promise<PublishResult>;
   audit(input: { readonly limit: number }): Promise<{ readonly entries: readonly AuditEntry[] }>;
+  /**
+   * Makes a revision the candidate of `scene` (replacing its candidate, if any): `files` records
+   * a new revision (not live), `revision` names an existing one. `rollout` defaults to nobody
+   * (an empty allow-list, 0 %): served to no one until `rollout` says who.
+   */
+  candidate(input: {
+    readonly scene: string;
+    readonly files?: Readonly<Record<string, string>>;
+    readonly sources?: readonly FloorsSource[];
+    readonly revision?: number;
+    readonly rollout?: Partial<CandidateRollout>;
+    readonly message?: string;
+    readonly author?: string;
+  }): Promise<CandidateResult>;
+  /** Changes who gets a scene's candidate: only the fields given change. */
+  rollout(input: { readonly scene: string } & Partial<CandidateRollout>): Promise<CandidateChange>;
+  /** Makes a scene's candidate live, as a new revision recording it; refused while its shadow comparison saw invariant violations, unless `force`. */
+  promote(input: { readonly scene: string; readonly message?: string; readonly author?: string; readonly force?: boolean }): Promise<PromoteResult>;
+  /** Drops a scene's candidate: its users get the live layout again. */
+  abort(input: { readonly scene: string; readonly message?: string }): Promise<CandidateChange>;
+  /** Every candidate, with the generation replicas compare. */
+  candidates(): Promise<{ readonly generation: number; readonly candidates: readonly StoredCandidate[] }>;
 }
 
 export interface LayoutReleasesOptions {
@@ -70,6 +119,15 @@ export interface LayoutReleasesOptions {
   readonly check?: (layouts: LayoutSet) => readonly string[];
   /** Announces a new live revision to the replicas (Redis); rejects when it cannot. Absent: no push (one process, PGlite). */
   readonly push?: (revision: StoredRevision) => Promise<void>;
+  /** Announces the candidate set to the replicas (Redis); rejects when it cannot. Absent: replicas poll the store. */
+  readonly pushCandidates?: (set: CandidateSet) => Promise<void>;
+  /** Told after the candidate set changed (the in-process LayoutStore swaps it in at once). */
+  readonly onCandidates?: (set: CandidateSet) => void;
+  /**
+   * The money-invariant violations the shadow comparison counted for a scene's candidate
+   * revision; undefined: no comparison here (a command not talking to a replica). Absent: as undefined.
+   */
+  readonly invariantViolations?: (scene: string, revision: number) => number | undefined;
   /** Told after a revision became live (the in-process LayoutStore swaps it in at once). */
   readonly onLive?: (revision: StoredRevision) => void;
   readonly logger: Logger;
@@ -93,7 +151,131 @@ export class LayoutReleases {
       diff: (input) => this.diff(input.from, input.to),
       rollback: (input) => this.rollback(actor, input),
       audit: async (input) => ({ entries: await this.options.store.audit(input.limit) }),
+      candidate: (input) => this.candidate(actor, input),
+      rollout: (input) => this.rollout(actor, input),
+      promote: (input) => this.promote(actor, input),
+      abort: (input) => this.abort(actor, input),
+      candidates: async () => {
+        const set = await this.options.store.candidates();
+        return { generation: set.generation, candidates: set.candidates.map(({ file: _f, source: _s, ...c }) => c) };
+      },
     };
+  }
+
+  private async candidate(actor: string, input: Parameters<LayoutOperations['candidate']>[0]): Promise<CandidateResult> {
+    const { scene } = input;
+    if ((input.files === undefined) === (input.revision === undefined)) throw layoutInvalid([`a candidate needs either files (a floors set) or revision (an existing one), but got ${input.files === undefined ? 'neither' : 'both'}`]);
+    const rollout = candidateRolloutSchema.parse({ ...DEFAULT_ROLLOUT, ...input.rollout }) as CandidateRollout;
+    let files: Readonly<Record<string, string>>;
+    let sources: readonly FloorsSource[];
+    if (input.files !== undefined) {
+      files = input.files;
+      sources = input.sources ?? Object.keys(files).sort().map((name) => ({ name, file: name, source: files[name] as string }));
+    } else {
+      files = (await this.revision(input.revision as number)).files;
+      sources = Object.keys(files).sort().map((name) => ({ name, file: `floors/${name}`, source: files[name] as string }));
+    }
+    const layouts = this.validate(sources);
+    const layout = layouts.get(scene);
+    if (layout === undefined || sceneFile(files, scene) === undefined) {
+      throw layoutInvalid([`\`scene\` must be one the candidate's floors define (${[...layouts.keys()].map((s) => JSON.stringify(s)).join(', ')}), but got: ${JSON.stringify(scene)}`]);
+    }
+    const { candidate, revision, replaced } = await this.options.store.publishCandidate({
+      scene,
+      source: input.files !== undefined ? { files: Object.fromEntries(sources.map((s) => [s.name, s.source])) } : { revision: input.revision as number },
+      rollout,
+      author: input.author ?? actor,
+      actor,
+      message: input.message ?? '',
+    });
+    const { files: _files, ...listed } = revision;
+    return { candidate, revision: listed, layoutVersion: candidateLayoutVersion(layout.version, revision.revision), replaced, ...(await this.announceCandidates()) };
+  }
+
+  private async rollout(actor: string, input: Parameters<LayoutOperations['rollout']>[0]): Promise<CandidateChange> {
+    const { scene, ...change } = input;
+    const candidate = await this.withCandidate(scene, () =>
+      this.options.store.changeRollout({
+        scene,
+        actor,
+        rollout: (current) => candidateRolloutSchema.parse({ ...current, ...Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) }) as CandidateRollout,
+      }),
+    );
+    return { candidate, ...(await this.announceCandidates()) };
+  }
+
+  private async promote(actor: string, input: Parameters<LayoutOperations['promote']>[0]): Promise<PromoteResult> {
+    const { scene } = input;
+    const current = await this.options.store.candidate(scene);
+    if (current === undefined) throw await this.noCandidate(scene);
+    const violations = this.options.invariantViolations?.(scene, current.revision);
+    const forced = input.force === true && violations !== 0;
+    if (violations !== 0 && input.force !== true) {
+      throw new FloorplanError(ErrorCode.LAYOUT_PROMOTE_REFUSED, {
+        scene,
+        revision: current.revision,
+        violations: violations === undefined ? 'no shadow comparison here (this command does not talk to a replica: add --server <url>)' : `${violations} invariant violation(s)`,
+      });
+    }
+    let layouts: LayoutSet | undefined;
+    const { revision } = await this.withCandidate(scene, () =>
+      this.options.store.promote({
+        scene,
+        author: input.author ?? actor,
+        actor,
+        message: input.message ?? `promote the candidate of ${scene} (revision ${current.revision})`,
+        detail: { force: input.force === true, forced, invariantViolations: violations ?? null },
+        compose: (live, candidate, candidateRevision) => {
+          if (candidate.revision !== current.revision) throw new OperationRefused(`the candidate of ${scene} changed while promoting (revision ${current.revision} → ${candidate.revision}); promote again`);
+          const from = sceneFile(candidateRevision.files, scene) as string;
+          const files: Record<string, string> = {};
+          // Every other scene stays as live has it: the candidate was of one scene.
+          for (const [name, source] of Object.entries(live?.files ?? candidateRevision.files)) if (name.replace(/\.ya?ml$/, '') !== scene) files[name] = source;
+          files[from] = candidateRevision.files[from] as string;
+          layouts = this.validate(Object.keys(files).sort().map((name) => ({ name, file: `floors/${name}`, source: files[name] as string })));
+          return files;
+        },
+      }),
+    );
+    const published = await this.goLive(revision);
+    const announced = await this.announceCandidates();
+    return { ...published, scenes: scenesOf(layouts as LayoutSet), promotes: current.revision, forced, ...(announced.pushed || published.pushProblem !== undefined ? {} : { pushProblem: announced.pushProblem }) };
+  }
+
+  private async abort(actor: string, input: Parameters<LayoutOperations['abort']>[0]): Promise<CandidateChange> {
+    const candidate = await this.withCandidate(input.scene, () => this.options.store.abort({ scene: input.scene, actor, message: input.message ?? '' }));
+    return { candidate, ...(await this.announceCandidates()) };
+  }
+
+  /** Runs a store operation on a scene's candidate, turning "none" into the catalogue's error. */
+  private async withCandidate<T>(scene: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof NoCandidate) throw await this.noCandidate(scene);
+      throw error;
+    }
+  }
+
+  private async noCandidate(scene: string): Promise<FloorplanError> {
+    const set = await this.options.store.candidates();
+    const known = set.candidates.length === 0 ? 'none now' : set.candidates.map((c) => JSON.stringify(c.scene)).join(', ');
+    return new FloorplanError(ErrorCode.LAYOUT_CANDIDATE_NOT_FOUND, { known, received: JSON.stringify(scene) });
+  }
+
+  /** Reads the candidate set as just written and pushes it: this process at once, the others through Redis or their poll. */
+  private async announceCandidates(): Promise<{ pushed: boolean; pushProblem?: string }> {
+    const set = await this.options.store.candidates();
+    this.options.onCandidates?.(set);
+    if (this.options.pushCandidates === undefined) return { pushed: false, pushProblem: 'no Redis configured; replicas read it from the store within layouts.resyncIntervalMs' };
+    try {
+      await this.options.pushCandidates(set);
+      return { pushed: true };
+    } catch (error) {
+      const problem = `Redis push failed (${(error as Error).message}); replicas take the candidates from the store at their next poll`;
+      this.options.logger.warn({ generation: set.generation }, problem);
+      return { pushed: false, pushProblem: problem };
+    }
   }
 
   /** Compiles a set as a replica will; throws FLOORPLAN_ERR_LAYOUT_INVALID with every problem. */

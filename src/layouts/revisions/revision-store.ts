@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { ErrorCode, FloorplanError } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { candidateRolloutSchema, type CandidateRollout, type CandidateSet, type StoredCandidate } from './candidates.ts';
 import { describeRevisionStore, openRevisionDatabase, type RevisionDatabase, type RevisionStoreConfig, type RevisionTables } from './database.ts';
 import type { Kysely } from 'kysely';
 
@@ -32,6 +33,8 @@ export interface RevisionSummary {
   readonly parent: number | null;
   /** On a rollback: the revision whose floors it restores. */
   readonly rollbackOf: number | null;
+  /** On a promotion: the candidate revision it makes live. */
+  readonly promotes: number | null;
 }
 
 /** A revision with its floors set. */
@@ -44,7 +47,7 @@ export interface AuditEntry {
   readonly at: string;
   /** The admin credential's identity, or the CLI's operating-system user. */
   readonly actor: string;
-  /** publish | rollback */
+  /** publish | rollback | candidate | rollout | promote | abort */
   readonly action: string;
   readonly revision: number | null;
   readonly detail: Readonly<Record<string, unknown>>;
@@ -59,6 +62,23 @@ export interface RecordRevisionInput {
   readonly message: string;
   readonly action: 'publish' | 'rollback';
   readonly rollbackOf?: number;
+}
+
+/** The file of `scene` in a revision's files ("<scene>.yaml" or ".yml"), or undefined. */
+export function sceneFile(files: Readonly<Record<string, string>>, scene: string): string | undefined {
+  return Object.keys(files).find((name) => name.replace(/\.ya?ml$/, '') === scene);
+}
+
+/** An operation refused by Floorplan's own checks inside a transaction: rolled back and rethrown as is, never counted as the store being down. */
+export class OperationRefused extends Error {}
+
+/** Thrown by the candidate operations when the scene has no candidate (the releases turn it into the catalogue's error). */
+export class NoCandidate extends OperationRefused {
+  readonly scene: string;
+  constructor(scene: string) {
+    super(`scene ${scene} has no candidate`);
+    this.scene = scene;
+  }
 }
 
 /** `up`: the last operation reached the database; `down`: it did not; `unopened`: nothing tried yet. */
@@ -94,8 +114,30 @@ function summaryOf(row: RevisionRow): RevisionSummary {
     createdAt: iso(row.created_at),
     parent: row.parent,
     rollbackOf: row.rollback_of,
+    promotes: row.promotes ?? null,
   };
 }
+
+type CandidateRow = Omit<RevisionTables['layout_candidates'], 'rollout' | 'created_at' | 'updated_at'> & {
+  rollout: Record<string, unknown>;
+  created_at: Date | string;
+  updated_at: Date | string;
+};
+
+function candidateOf(row: CandidateRow): StoredCandidate {
+  return {
+    scene: row.scene,
+    revision: row.revision,
+    // Written by this code through the same schema; parsed again so a hand edit cannot smuggle in a bad shape.
+    rollout: candidateRolloutSchema.parse(row.rollout) as CandidateRollout,
+    author: row.author,
+    message: row.message,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+type Transaction = Kysely<RevisionTables>;
 
 export interface RevisionStoreOptions {
   readonly logger: Logger;
@@ -160,7 +202,7 @@ export class RevisionStore {
     return this.use(async (db) => {
       const rows = await db
         .selectFrom('layout_revisions')
-        .select(['revision', 'content_hash', 'author', 'message', 'created_at', 'parent', 'rollback_of'])
+        .select(['revision', 'content_hash', 'author', 'message', 'created_at', 'parent', 'rollback_of', 'promotes'])
         .orderBy('revision', 'desc')
         .limit(limit)
         .execute();
@@ -178,35 +220,200 @@ export class RevisionStore {
 
   /** Records a new revision and makes it live, with its audit entry, in one transaction. */
   async record(input: RecordRevisionInput): Promise<StoredRevision> {
+    return this.write(async (trx) => {
+      const revision = await this.insertRevision(trx, { files: input.files, author: input.author, message: input.message, rollbackOf: input.rollbackOf ?? null, promotes: null });
+      const from = await this.makeLive(trx, revision.revision);
+      const detail = { from, ...(input.rollbackOf === undefined ? {} : { rollbackOf: input.rollbackOf }), author: input.author, message: input.message };
+      await this.audit_(trx, input.actor, input.action, revision.revision, detail);
+      return revision;
+    });
+  }
+
+  /** The generation of the candidate set: what a replica polls. */
+  async candidateGeneration(): Promise<number> {
+    return this.use(async (db) => (await db.selectFrom('layout_candidate_generation').select('generation').where('id', '=', 1).executeTakeFirst())?.generation ?? 0);
+  }
+
+  /** Every candidate with the file it serves, at the current generation. */
+  async candidates(): Promise<CandidateSet> {
+    return this.use((db) =>
+      db.transaction().execute(async (trx) => {
+        const generation = (await trx.selectFrom('layout_candidate_generation').select('generation').where('id', '=', 1).executeTakeFirst())?.generation ?? 0;
+        const rows = await trx
+          .selectFrom('layout_candidates')
+          .innerJoin('layout_revisions', 'layout_revisions.revision', 'layout_candidates.revision')
+          .selectAll('layout_candidates')
+          .select('layout_revisions.files')
+          .orderBy('layout_candidates.scene')
+          .execute();
+        const candidates = rows.map((row) => {
+          const file = sceneFile(row.files, row.scene) as string;
+          return { ...candidateOf(row), file, source: row.files[file] as string };
+        });
+        return { generation, candidates };
+      }),
+    );
+  }
+
+  /** A scene's candidate, or undefined. */
+  async candidate(scene: string): Promise<StoredCandidate | undefined> {
+    return this.use(async (db) => {
+      const row = await db.selectFrom('layout_candidates').selectAll().where('scene', '=', scene).executeTakeFirst();
+      return row === undefined ? undefined : candidateOf(row);
+    });
+  }
+
+  /**
+   * Makes a revision the candidate of `scene`, replacing any candidate it had: `files` records a
+   * new revision first (not live: its parent is the live one), `revision` names an existing one.
+   */
+  async publishCandidate(input: {
+    readonly scene: string;
+    readonly source: { readonly files: Readonly<Record<string, string>> } | { readonly revision: number };
+    readonly rollout: CandidateRollout;
+    readonly author: string;
+    readonly actor: string;
+    readonly message: string;
+  }): Promise<{ candidate: StoredCandidate; revision: StoredRevision; replaced: number | null }> {
+    return this.write(async (trx) => {
+      let revision: StoredRevision;
+      if ('files' in input.source) {
+        revision = await this.insertRevision(trx, { files: input.source.files, author: input.author, message: input.message, rollbackOf: null, promotes: null });
+      } else {
+        const row = await trx.selectFrom('layout_revisions').selectAll().where('revision', '=', input.source.revision).executeTakeFirstOrThrow();
+        revision = { ...summaryOf(row), files: row.files };
+      }
+      const replaced = (await trx.selectFrom('layout_candidates').select('revision').where('scene', '=', input.scene).executeTakeFirst())?.revision ?? null;
+      const values = { scene: input.scene, revision: revision.revision, rollout: JSON.stringify(input.rollout), author: input.author, message: input.message };
+      const row = await trx
+        .insertInto('layout_candidates')
+        .values(values)
+        .onConflict((oc) => oc.column('scene').doUpdateSet({ ...values, created_at: sql`now()`, updated_at: sql`now()` }))
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.nextGeneration(trx);
+      await this.audit_(trx, input.actor, 'candidate', revision.revision, { scene: input.scene, rollout: input.rollout, replaced, author: input.author, message: input.message });
+      return { candidate: candidateOf(row), revision, replaced };
+    });
+  }
+
+  /** Changes a candidate's rollout; throws {@link NoCandidate}. */
+  async changeRollout(input: { readonly scene: string; readonly rollout: (current: CandidateRollout) => CandidateRollout; readonly actor: string }): Promise<StoredCandidate> {
+    return this.write(async (trx) => {
+      const current = await trx.selectFrom('layout_candidates').selectAll().where('scene', '=', input.scene).executeTakeFirst();
+      if (current === undefined) throw new NoCandidate(input.scene);
+      const before = candidateOf(current).rollout;
+      const rollout = input.rollout(before);
+      const row = await trx
+        .updateTable('layout_candidates')
+        .set({ rollout: JSON.stringify(rollout), updated_at: sql`now()` })
+        .where('scene', '=', input.scene)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.nextGeneration(trx);
+      await this.audit_(trx, input.actor, 'rollout', current.revision, { scene: input.scene, from: before, to: rollout });
+      return candidateOf(row);
+    });
+  }
+
+  /**
+   * Makes a scene's candidate live: records the revision `compose` builds from the live revision
+   * and the candidate's (it records `promotes`), drops the candidate, audits — one transaction.
+   * Throws {@link NoCandidate}; whatever `compose` throws aborts it.
+   */
+  async promote(input: {
+    readonly scene: string;
+    readonly compose: (live: StoredRevision | undefined, candidate: StoredCandidate, candidateRevision: StoredRevision) => Readonly<Record<string, string>>;
+    readonly author: string;
+    readonly actor: string;
+    readonly message: string;
+    readonly detail: Readonly<Record<string, unknown>>;
+  }): Promise<{ revision: StoredRevision; candidate: StoredCandidate }> {
+    return this.write(async (trx) => {
+      const row = await trx.selectFrom('layout_candidates').selectAll().where('scene', '=', input.scene).executeTakeFirst();
+      if (row === undefined) throw new NoCandidate(input.scene);
+      const candidate = candidateOf(row);
+      const candidateRow = await trx.selectFrom('layout_revisions').selectAll().where('revision', '=', candidate.revision).executeTakeFirstOrThrow();
+      const liveRow = await trx
+        .selectFrom('layout_live')
+        .innerJoin('layout_revisions', 'layout_revisions.revision', 'layout_live.revision')
+        .selectAll('layout_revisions')
+        .where('layout_live.channel', '=', 'live')
+        .executeTakeFirst();
+      const live = liveRow === undefined ? undefined : { ...summaryOf(liveRow), files: liveRow.files };
+      const files = input.compose(live, candidate, { ...summaryOf(candidateRow), files: candidateRow.files });
+      const revision = await this.insertRevision(trx, { files, author: input.author, message: input.message, rollbackOf: null, promotes: candidate.revision });
+      const from = await this.makeLive(trx, revision.revision);
+      await trx.deleteFrom('layout_candidates').where('scene', '=', input.scene).execute();
+      await this.nextGeneration(trx);
+      await this.audit_(trx, input.actor, 'promote', revision.revision, { scene: input.scene, from, promotes: candidate.revision, author: input.author, message: input.message, ...input.detail });
+      return { revision, candidate };
+    });
+  }
+
+  /** Drops a scene's candidate; throws {@link NoCandidate}. */
+  async abort(input: { readonly scene: string; readonly actor: string; readonly message: string }): Promise<StoredCandidate> {
+    return this.write(async (trx) => {
+      const row = await trx.selectFrom('layout_candidates').selectAll().where('scene', '=', input.scene).executeTakeFirst();
+      if (row === undefined) throw new NoCandidate(input.scene);
+      await trx.deleteFrom('layout_candidates').where('scene', '=', input.scene).execute();
+      await this.nextGeneration(trx);
+      await this.audit_(trx, input.actor, 'abort', row.revision, { scene: input.scene, message: input.message });
+      return candidateOf(row);
+    });
+  }
+
+  /** Runs `operation` in a transaction holding the writers' lock: every write goes through here. */
+  private write<T>(operation: (trx: Transaction) => Promise<T>): Promise<T> {
     return this.use((db) =>
       db.transaction().execute(async (trx) => {
         await sql`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`.execute(trx);
-        const parent = (await trx.selectFrom('layout_live').select('revision').where('channel', '=', 'live').executeTakeFirst())?.revision ?? null;
-        const newest = await trx.selectFrom('layout_revisions').select((eb) => eb.fn.max('revision').as('max')).executeTakeFirst();
-        const revision = Number(newest?.max ?? 0) + 1;
-        const row = await trx
-          .insertInto('layout_revisions')
-          .values({
-            revision,
-            content_hash: contentHash(input.files),
-            files: JSON.stringify(input.files),
-            author: input.author,
-            message: input.message,
-            parent,
-            rollback_of: input.rollbackOf ?? null,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await trx
-          .insertInto('layout_live')
-          .values({ channel: 'live', revision })
-          .onConflict((oc) => oc.column('channel').doUpdateSet({ revision, since: sql`now()` }))
-          .execute();
-        const detail = { from: parent, ...(input.rollbackOf === undefined ? {} : { rollbackOf: input.rollbackOf }), author: input.author, message: input.message };
-        await trx.insertInto('layout_audit').values({ actor: input.actor, action: input.action, revision, detail: JSON.stringify(detail) }).execute();
-        return { ...summaryOf(row), files: row.files };
+        return operation(trx);
       }),
     );
+  }
+
+  private async insertRevision(
+    trx: Transaction,
+    input: { files: Readonly<Record<string, string>>; author: string; message: string; rollbackOf: number | null; promotes: number | null },
+  ): Promise<StoredRevision> {
+    const parent = (await trx.selectFrom('layout_live').select('revision').where('channel', '=', 'live').executeTakeFirst())?.revision ?? null;
+    const newest = await trx.selectFrom('layout_revisions').select((eb) => eb.fn.max('revision').as('max')).executeTakeFirst();
+    const revision = Number(newest?.max ?? 0) + 1;
+    const row = await trx
+      .insertInto('layout_revisions')
+      .values({
+        revision,
+        content_hash: contentHash(input.files),
+        files: JSON.stringify(input.files),
+        author: input.author,
+        message: input.message,
+        parent,
+        rollback_of: input.rollbackOf,
+        promotes: input.promotes,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { ...summaryOf(row), files: row.files };
+  }
+
+  /** Points `live` at `revision`; resolves the revision it pointed at before (null: none). */
+  private async makeLive(trx: Transaction, revision: number): Promise<number | null> {
+    const from = (await trx.selectFrom('layout_live').select('revision').where('channel', '=', 'live').executeTakeFirst())?.revision ?? null;
+    await trx
+      .insertInto('layout_live')
+      .values({ channel: 'live', revision })
+      .onConflict((oc) => oc.column('channel').doUpdateSet({ revision, since: sql`now()` }))
+      .execute();
+    return from;
+  }
+
+  private async nextGeneration(trx: Transaction): Promise<void> {
+    await trx.updateTable('layout_candidate_generation').set((eb) => ({ generation: eb('generation', '+', 1) })).where('id', '=', 1).execute();
+  }
+
+  private async audit_(trx: Transaction, actor: string, action: string, revision: number | null, detail: Readonly<Record<string, unknown>>): Promise<void> {
+    await trx.insertInto('layout_audit').values({ actor, action, revision, detail: JSON.stringify(detail) }).execute();
   }
 
   /** Opens the database now (start-up), reporting whether it is reachable; never rejects. */
@@ -241,7 +448,7 @@ export class RevisionStore {
       this.setState('up', '');
       return result;
     } catch (error) {
-      if (!isConnectionFailure(error)) throw error;
+      if (error instanceof OperationRefused || error instanceof FloorplanError || !isConnectionFailure(error)) throw error;
       throw this.unavailable((error as Error).message, error);
     }
   }

@@ -1,0 +1,154 @@
+/**
+ * Layout candidates: a revision served to some users of one scene before it goes live — the
+ * seeds' 灰度 (gray release): an allow-list of user ids first, then a percentage by user id,
+ * optionally only for some segments, platforms or app versions.
+ *
+ * The rollout is stored with the candidate in the revision store (PostgreSQL or PGlite), so
+ * `candidate`, `rollout`, `promote` and `abort` are one audited transaction each, and replicas
+ * get it the way they get the live revision: through Redis (the key `<prefix>layouts:candidates`,
+ * announced on `<prefix>layouts:changed`) and from the store's poll. Which users it selects is
+ * decided by the flag `layout.candidate.<scene>` that src/flags/candidate-rollout.ts derives from
+ * the rollout and evaluates with unleash-client's own strategies (userWithId, flexibleRollout
+ * with userId stickiness): the same hashing as an Unleash rollout. The rollout is not read from
+ * Unleash or the flags file: the store is its one source.
+ *
+ * This file is the data and wire contract: the rollout's schema, the Redis document and its push.
+ */
+import { z } from 'zod';
+import type { RedisClient } from '../../redis/client.ts';
+import { hashTagged } from '../published-layouts.ts';
+
+/** Who gets a scene's candidate instead of its live layout. */
+export interface CandidateRollout {
+  /** These user ids always get the candidate (constraints do not apply to them). */
+  readonly allowList: readonly string[];
+  /** Of everyone else who meets the constraints: this share, 0 to 100, by a stable hash of the user id. 0: the allow-list only. */
+  readonly percentage: number;
+  /** Only viewers whose (first) segment is one of these count towards the percentage; empty: any segment. */
+  readonly segments: readonly string[];
+  /** Only these platforms (ios, android, web…); empty: any platform. */
+  readonly platforms: readonly string[];
+  /** Only clients at this app version or newer (semver); null: any version, unknown included. */
+  readonly minAppVersion: string | null;
+}
+
+export const DEFAULT_ROLLOUT: CandidateRollout = Object.freeze({ allowList: [], percentage: 0, segments: [], platforms: [], minAppVersion: null });
+
+const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
+
+/** The rollout as the admin API and the store accept it; every field optional (its default above). */
+export const candidateRolloutSchema = z.strictObject({
+  allowList: z.array(z.string().min(1).max(128)).max(10_000).default([]),
+  percentage: z.number().min(0).max(100).default(0),
+  segments: z.array(z.string().min(1).max(64)).max(100).default([]),
+  platforms: z.array(z.string().min(1).max(32)).max(20).default([]),
+  minAppVersion: z.string().regex(SEMVER, { error: 'must be a version such as 12.3.0' }).nullable().default(null),
+});
+
+/** A change of rollout: only the fields given change. */
+export const rolloutChangeSchema = z.strictObject({
+  allowList: candidateRolloutSchema.shape.allowList.unwrap().optional(),
+  percentage: candidateRolloutSchema.shape.percentage.unwrap().optional(),
+  segments: candidateRolloutSchema.shape.segments.unwrap().optional(),
+  platforms: candidateRolloutSchema.shape.platforms.unwrap().optional(),
+  minAppVersion: candidateRolloutSchema.shape.minAppVersion.unwrap().optional(),
+});
+export type RolloutChange = z.output<typeof rolloutChangeSchema>;
+
+/** A scene's candidate as the store records it. */
+export interface StoredCandidate {
+  readonly scene: string;
+  /** The revision whose `<scene>` file is served to the rollout's users. */
+  readonly revision: number;
+  readonly rollout: CandidateRollout;
+  /** Who published the candidate (`author`, or the actor). */
+  readonly author: string;
+  readonly message: string;
+  /** ISO 8601. */
+  readonly createdAt: string;
+  /** ISO 8601: the last rollout change. */
+  readonly updatedAt: string;
+}
+
+/** A candidate with the floors file it serves, as replicas receive it. */
+export interface CandidateWithFile extends StoredCandidate {
+  /** The file name in its revision, e.g. "cart-bottom-sheet.yaml". */
+  readonly file: string;
+  /** That file's YAML source. */
+  readonly source: string;
+}
+
+/** Every candidate, at one generation of the store (increases with every change). */
+export interface CandidateSet {
+  readonly generation: number;
+  readonly candidates: readonly CandidateWithFile[];
+}
+
+/**
+ * What `layoutVersion` reports for a user served a candidate: the floors file's version as
+ * before, then `+candidate.r<revision>` — build metadata in semver terms, so a client that
+ * compares or logs versions keeps working, and support can tell which revision a user got.
+ * Users served the live layout see exactly what they saw before candidates existed.
+ */
+export function candidateLayoutVersion(version: string, revision: number): string {
+  return `${version}+candidate.r${revision}`;
+}
+
+/** The Redis key of the candidate set under a prefix (the channel is the live revision's: `<prefix>layouts:changed`). */
+export function candidatesRedisKey(keyPrefix: string): string {
+  return `${hashTagged(`${keyPrefix}layouts`)}:candidates`;
+}
+
+const candidateSetSchema = z.object({
+  generation: z.int().min(0),
+  candidates: z.array(
+    z.object({
+      scene: z.string().min(1),
+      revision: z.int().min(1),
+      rollout: candidateRolloutSchema,
+      author: z.string(),
+      message: z.string(),
+      createdAt: z.string(),
+      updatedAt: z.string(),
+      file: z.string().regex(/^[^/\\]+\.ya?ml$/),
+      source: z.string(),
+    }),
+  ),
+});
+
+/** Parses the key's value; a problem is one message naming the key. */
+export function parseCandidateSet(raw: string, key: string): { ok: true; value: CandidateSet } | { ok: false; problem: string } {
+  let input: unknown;
+  try {
+    input = JSON.parse(raw);
+  } catch (error) {
+    return { ok: false, problem: `Redis key ${key} must hold JSON (${(error as Error).message})` };
+  }
+  const parsed = candidateSetSchema.safeParse(input);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return { ok: false, problem: `Redis key ${key} must hold {generation, candidates: [...]}: ${parsed.error.issues.map((i) => `\`${i.path.join('.')}\` ${i.message}`).join('; ')}` };
+}
+
+/**
+ * Sets the key to a candidate set unless it already holds that generation or a later one, and
+ * announces it on the layouts channel. KEYS: candidates. ARGV: the document, its generation, channel.
+ */
+const PUSH_CANDIDATES_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+local generation = tonumber(ARGV[2])
+if current then
+  local ok, doc = pcall(cjson.decode, current)
+  if ok and type(doc) == 'table' and type(doc.generation) == 'number' and doc.generation >= generation then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[3], 'candidates:' .. ARGV[2])
+return 1
+`;
+
+/** Pushes a candidate set to every replica; resolves false when Redis already held it or a newer one. A Redis failure rejects. */
+export async function pushCandidates(redis: RedisClient, keyPrefix: string, set: CandidateSet): Promise<boolean> {
+  const pushed = await redis.eval(PUSH_CANDIDATES_SCRIPT, 1, candidatesRedisKey(keyPrefix), JSON.stringify(set), String(set.generation), `${keyPrefix}layouts:changed`);
+  return Number(pushed) === 1;
+}

@@ -1,0 +1,143 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadServiceConfig } from '../../../src/config/service-config.ts';
+import { ErrorCode } from '../../../src/errors.ts';
+import { defaultBuilders } from '../../../src/floors/builders/index.ts';
+import { createBuilderRegistry } from '../../../src/floors/registry.ts';
+import type { RevisionStoreConfig } from '../../../src/layouts/revisions/database.ts';
+import type { CandidateSet } from '../../../src/layouts/revisions/candidates.ts';
+import { LayoutReleases, type LayoutOperations } from '../../../src/layouts/revisions/releases.ts';
+import { RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
+import { createLogger } from '../../../src/observability/logger.ts';
+import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../../support/postgres.ts';
+import { thrown } from '../../support/thrown.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const config = loadServiceConfig({ dir: join(ROOT, 'config'), env: {} });
+const registry = createBuilderRegistry(defaultBuilders);
+const logger = createLogger('silent');
+const CART = readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml'), 'utf8');
+const CHECKOUT = readFileSync(join(ROOT, 'floors', 'checkout-summary.yaml'), 'utf8');
+const set = (cartVersion: string, checkoutEdit: (s: string) => string = (s) => s) => ({
+  'cart-bottom-sheet.yaml': CART.replace('version: "2026-11-21.1"', `version: "${cartVersion}"`),
+  'checkout-summary.yaml': checkoutEdit(CHECKOUT),
+});
+const TIMEOUTS = { connectTimeoutMs: 2000, queryTimeoutMs: 10_000 };
+
+const stores: Array<[string, boolean, () => Promise<{ config: RevisionStoreConfig; cleanup(): Promise<void> }>]> = [
+  [
+    'PGlite',
+    false,
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'floorplan-candidates-'));
+      return { config: { kind: 'pglite', dataDir: join(dir, 'data'), url: '', ...TIMEOUTS }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  ],
+  [
+    'PostgreSQL (a database of its own on 127.0.0.1:5432)',
+    !HAS_POSTGRES,
+    async () => {
+      const database: TestDatabase = await createTestDatabase();
+      return { config: { kind: 'postgres', url: database.url, dataDir: '', ...TIMEOUTS }, cleanup: () => database.drop() };
+    },
+  ],
+];
+
+describe.each(stores)('layout candidates on %s', (_name, skip, open) => {
+  let store: RevisionStore;
+  let alice: LayoutOperations;
+  let cleanup: () => Promise<void>;
+  const announced: CandidateSet[] = [];
+  let violations: number | undefined = 0;
+
+  beforeAll(async () => {
+    if (skip) return;
+    const opened = await open();
+    cleanup = opened.cleanup;
+    store = new RevisionStore(opened.config, { logger });
+    const releases = new LayoutReleases({
+      store,
+      registry,
+      locales: config.floors.locales,
+      apps: config.apps,
+      logger,
+      onCandidates: (s) => announced.push(s),
+      invariantViolations: () => violations,
+    });
+    alice = releases.as('alice');
+    expect(await store.probe()).toBe(true);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (skip) return;
+    await store.close();
+    await cleanup();
+  });
+
+  it.skipIf(skip)('records a candidate as a revision that is not live, with its rollout, and announces a new generation', async () => {
+    await alice.publish({ files: set('live-1'), message: 'baseline' });
+    const result = await alice.candidate({ scene: 'cart-bottom-sheet', files: set('cand-1'), rollout: { allowList: ['u1001'] }, message: 'new sheet' });
+    expect(result.revision).toMatchObject({ revision: 2, parent: 1, author: 'alice', message: 'new sheet' });
+    expect(result.layoutVersion).toBe('cand-1+candidate.r2');
+    expect(result.candidate.rollout).toEqual({ allowList: ['u1001'], percentage: 0, segments: [], platforms: [], minAppVersion: null });
+    expect(result.replaced).toBeNull();
+    expect((await alice.history({ limit: 5 })).live).toBe(1);
+    const latest = announced.at(-1)!;
+    expect(latest.generation).toBe(1);
+    expect(latest.candidates.map((c) => [c.scene, c.revision, c.file])).toEqual([['cart-bottom-sheet', 2, 'cart-bottom-sheet.yaml']]);
+    expect(latest.candidates[0]!.source).toContain('version: "cand-1"');
+  });
+
+  it.skipIf(skip)('changes only the rollout fields given, and audits who changed it from what to what', async () => {
+    const changed = await alice.rollout({ scene: 'cart-bottom-sheet', percentage: 20, platforms: ['ios'] });
+    expect(changed.candidate.rollout).toEqual({ allowList: ['u1001'], percentage: 20, segments: [], platforms: ['ios'], minAppVersion: null });
+    expect(announced.at(-1)!.generation).toBe(2);
+    const [entry] = (await alice.audit({ limit: 1 })).entries;
+    expect(entry).toMatchObject({ actor: 'alice', action: 'rollout', revision: 2, detail: { scene: 'cart-bottom-sheet', from: { percentage: 0 }, to: { percentage: 20, platforms: ['ios'] } } });
+  });
+
+  it.skipIf(skip)('refuses a candidate for a scene its floors do not define, and an unknown scene for the other operations', async () => {
+    const invalid = await thrown(() => alice.candidate({ scene: 'nope', files: set('x') }));
+    expect(invalid).toMatchObject({ code: ErrorCode.LAYOUT_INVALID });
+    expect((invalid as Error).message).toContain('`scene` must be one the candidate\'s floors define ("cart-bottom-sheet", "checkout-summary"), but got: "nope"');
+    const missing = await thrown(() => alice.promote({ scene: 'checkout-summary' }));
+    expect(missing).toMatchObject({ code: ErrorCode.LAYOUT_CANDIDATE_NOT_FOUND });
+    expect((missing as Error).message).toBe('scene must be one with a candidate ("cart-bottom-sheet"), but got: "checkout-summary"');
+  });
+
+  it.skipIf(skip)('refuses to promote while the shadow comparison counted invariant violations, and promotes with force, audited', async () => {
+    violations = 3;
+    const refused = await thrown(() => alice.promote({ scene: 'cart-bottom-sheet' }));
+    expect(refused).toMatchObject({ code: ErrorCode.LAYOUT_PROMOTE_REFUSED });
+    expect((refused as Error).message).toContain('but it has 3 invariant violation(s); nothing was changed');
+    expect((await alice.history({ limit: 1 })).live).toBe(1);
+
+    // Meanwhile live moved on for the other scene: promotion replaces only the candidate's scene.
+    await alice.publish({ files: set('live-1', (s) => s.replace(/version: "[^"]+"/, 'version: "checkout-2"')), message: 'checkout change' });
+    const promoted = await alice.promote({ scene: 'cart-bottom-sheet', force: true, author: 'dana' });
+    expect(promoted.revision).toMatchObject({ revision: 4, parent: 3, promotes: 2, author: 'dana' });
+    expect(promoted.forced).toBe(true);
+    expect(promoted.scenes).toEqual([
+      { scene: 'cart-bottom-sheet', version: 'cand-1' },
+      { scene: 'checkout-summary', version: 'checkout-2' },
+    ]);
+    expect(announced.at(-1)!.candidates).toEqual([]);
+    const [entry] = (await alice.audit({ limit: 1 })).entries;
+    expect(entry).toMatchObject({ actor: 'alice', action: 'promote', revision: 4, detail: { scene: 'cart-bottom-sheet', promotes: 2, force: true, forced: true, invariantViolations: 3 } });
+    violations = 0;
+  });
+
+  it.skipIf(skip)('publishes an existing revision as a candidate, and aborts it', async () => {
+    const result = await alice.candidate({ scene: 'cart-bottom-sheet', revision: 1, rollout: { percentage: 5 } });
+    expect(result.revision.revision).toBe(1);
+    expect(result.layoutVersion).toBe('live-1+candidate.r1');
+    const aborted = await alice.abort({ scene: 'cart-bottom-sheet', message: 'not now' });
+    expect(aborted.candidate.revision).toBe(1);
+    expect((await alice.candidates()).candidates).toEqual([]);
+    const [entry] = (await alice.audit({ limit: 1 })).entries;
+    expect(entry).toMatchObject({ actor: 'alice', action: 'abort', revision: 1, detail: { scene: 'cart-bottom-sheet', message: 'not now' } });
+    expect((await thrown(() => alice.abort({ scene: 'cart-bottom-sheet' })))).toMatchObject({ code: ErrorCode.LAYOUT_CANDIDATE_NOT_FOUND });
+  });
+});
