@@ -29,6 +29,9 @@ import type { LayoutSet } from './layouts/compile.ts';
 import { LayoutStore, type LiveRevisionSource } from './layouts/layout-store.ts';
 import { pushPublishedLayouts } from './layouts/publish.ts';
 import { LayoutReleases } from './layouts/revisions/releases.ts';
+import { pushCandidates } from './layouts/revisions/candidates.ts';
+import { CandidateChooser } from './flags/candidate-rollout.ts';
+import { ShadowComparer } from './panels/shadow.ts';
 import type { RevisionStore, StoredRevision } from './layouts/revisions/revision-store.ts';
 import type { Violation } from './upstreams/definition.ts';
 import { RequestPipeline } from './pipeline/request-pipeline.ts';
@@ -159,10 +162,20 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       redis: config.redis,
       resyncIntervalMs: config.layouts.resyncIntervalMs,
       revisions: liveRevisions,
+      // The same guard as the live revision: a PGlite folder nobody published to is not created by a poll.
+      candidates:
+        revisionStore === undefined
+          ? undefined
+          : {
+              candidateGeneration: async () =>
+                storeConfig.kind === 'pglite' && revisionStore.state() === 'unopened' && !existsSync(storeConfig.dataDir) ? -1 : revisionStore.candidateGeneration(),
+              candidates: () => revisionStore.candidates(),
+            },
       lastKnownGoodFile,
       logger,
       // Local mode: a floor naming a flag the flags file does not define is an error with its file:line.
       ...(checkFlags === undefined ? {} : { check: checkFlags }),
+      onCandidates: (served) => metrics.layoutCandidates([...served.values()].map((c) => ({ scene: c.scene, revision: c.revision }))),
       onReload: (source, result, detail) => {
         metrics.layoutReload(source, result);
         if (result === 'applied') {
@@ -194,6 +207,10 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
             ...(publishRedis === undefined ? {} : { push: async (r: StoredRevision) => void (await pushPublishedLayouts(publishRedis, config.redis.keyPrefix, publishedOf(r))) }),
             // This replica serves it at once; the others hear it from Redis (or their store poll).
             onLive: (r) => void layouts.offer(publishedOf(r)),
+            ...(publishRedis === undefined ? {} : { pushCandidates: async (set) => void (await pushCandidates(publishRedis, config.redis.keyPrefix, set)) }),
+            onCandidates: (set) => void layouts.offerCandidates(set),
+            // The shadow comparer is created with the renderer, below; promote asks it only later.
+            invariantViolations: (scene, revision) => shadow.invariantViolations(scene, revision),
             logger,
           });
     if (flags.mode === 'remote') reportUnknownFlags(layouts.current(), flags.knownFlagNames());
@@ -242,10 +259,17 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     });
     releases.push(async () => persistedQueries.close());
 
+    const candidates = revisionStore === undefined ? undefined : new CandidateChooser((scene) => layouts.candidate(scene));
     const renderer = new PanelRenderer({
       layouts: () => layouts.current(),
       logger,
       hooks: { panelDidRender: (panel, outcomes) => metrics.panelRendered(panel, outcomes) },
+    });
+    const shadow = new ShadowComparer({
+      sampleRatio: config.layouts.shadow.sampleRatio,
+      render: (request) => renderer.render(request),
+      logger,
+      onComparison: (scene, result, detail) => metrics.shadowComparison(scene, result, detail.fields, detail.candidateViolation, detail.seconds),
     });
     const killFlag = (upstream: UpstreamName) => `${config.flags.killFlagPrefix}${upstream}`;
     // A refused answer is counted every time and logged with its offending values at most
@@ -298,7 +322,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
         // reads a whole-request failure's status before formatting the error.
         throw error instanceof FloorplanError ? toGraphQLError(error) : error;
       }
-      return { ...request, renderer, panels: [], overloaded };
+      return { ...request, renderer, panels: [], overloaded, ...(candidates === undefined ? {} : { candidates, shadow }) };
     };
     const preview = createPreviewHandler({ pipeline, renderer, flags, killFlag, layouts: () => layouts.current() });
 
@@ -335,7 +359,13 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       admin: {
         token: config.admin.token,
         operators: config.admin.operators,
-        routes: { '/admin/preview': preview, ...(layoutReleases === undefined ? {} : createLayoutAdminRoutes(layoutReleases)) },
+        routes: { '/admin/preview': preview, ...(layoutReleases === undefined
+            ? {}
+            : createLayoutAdminRoutes(layoutReleases, {
+                candidateRevision: (scene) => layouts.candidate(scene)?.revision,
+                report: (scene, revision) => shadow.report(scene, revision),
+                scenes: () => [...layouts.candidates().keys()],
+              })) },
         maxFailedAttempts: config.admin.maxFailedAttempts,
         failedAttemptsWindowSeconds: config.admin.failedAttemptsWindowSeconds,
       },

@@ -253,6 +253,14 @@ export const serviceConfigSchema = z.strictObject({
      * neither Redis nor the revision store answers. Empty: none (a replica then starts from the files).
      */
     lastKnownGoodFile: z.string(),
+    /** Shadow comparison of a scene's layout candidate against live traffic (src/panels/shadow.ts). */
+    shadow: z.strictObject({
+      /**
+       * The share of live requests for a scene with a candidate that also render the candidate from
+       * the same data, after answering, and compare it with what was served: 0 (none) to 1 (all).
+       */
+      sampleRatio: z.number().min(0, { error: 'must be from 0 to 1' }).max(1, { error: 'must be from 0 to 1' }),
+    }),
   }),
   limits: z.strictObject({
     /** Every request's whole budget, from admission to its answer; past it the missing floors drop (degraded). */
@@ -303,7 +311,7 @@ export type AppsConfig = z.output<typeof appsSchema>;
 export type UpstreamsConfig = Readonly<Record<UpstreamName, UpstreamConfig>>;
 
 /** Environment variables and the config path each one sets. */
-const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' | 'int' | 'bool' | 'list']> = [
+const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' | 'int' | 'number' | 'bool' | 'list']> = [
   ['HOST', ['server', 'host'], 'string'],
   ['PORT', ['server', 'port'], 'int'],
   ['HEADERS_TIMEOUT_MS', ['server', 'headersTimeoutMs'], 'int'],
@@ -333,6 +341,7 @@ const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' 
   ['LAYOUT_STORE_URL', ['layouts', 'store', 'url'], 'string'],
   ['LAYOUT_STORE_DIR', ['layouts', 'store', 'dataDir'], 'string'],
   ['LAYOUT_LAST_GOOD_FILE', ['layouts', 'lastKnownGoodFile'], 'string'],
+  ['LAYOUT_SHADOW_SAMPLE_RATIO', ['layouts', 'shadow', 'sampleRatio'], 'number'],
   ['REQUEST_DEADLINE_MS', ['limits', 'requestDeadlineMs'], 'int'],
   ['SHUTDOWN_DRAIN_MS', ['server', 'drainMs'], 'int'],
 ];
@@ -511,6 +520,12 @@ function envOverrides(env: NodeJS.ProcessEnv, problems: string[], setByEnv: Map<
     if (type === 'int') {
       if (!/^\d+$/.test(raw)) {
         problems.push(`\`${formatPath(path)}\` must be a whole number, but got: ${JSON.stringify(raw)} (set by ${name})`);
+        continue;
+      }
+      value = Number(raw);
+    } else if (type === 'number') {
+      if (!/^\d+(\.\d+)?$/.test(raw)) {
+        problems.push(`\`${formatPath(path)}\` must be a number, but got: ${JSON.stringify(raw)} (set by ${name})`);
         continue;
       }
       value = Number(raw);

@@ -2,12 +2,18 @@
  * What every resolver receives: the request's context from the request pipeline (viewer,
  * flags, loaders, deadline, decision id) and the renderer.
  */
+import type { CandidateChooser } from '../flags/candidate-rollout.ts';
 import type { RenderedPanel } from '../panels/panel.ts';
+import type { ShadowComparer } from '../panels/shadow.ts';
 import type { PanelRenderer } from '../panels/renderer.ts';
 import type { RequestContext } from '../pipeline/request-pipeline.ts';
 
 export interface GraphQLContext extends RequestContext {
   readonly renderer: PanelRenderer;
+  /** The scenes' layout candidates and who gets them; undefined: no revision store, no candidates. */
+  readonly candidates?: CandidateChooser;
+  /** Compares a sampled share of live panels with the scene's candidate; undefined: no candidates. */
+  readonly shadow?: ShadowComparer;
   /** Panels rendered so far in this request, for the decision log. */
   readonly panels: RenderedPanel[];
   /**

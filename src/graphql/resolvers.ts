@@ -20,7 +20,7 @@ void SCHEMA_HAS_EVERY_UPSTREAM;
 export const resolvers: Resolvers = {
   MinorUnits,
   Query: {
-    async floorPanel(_parent, { scene, selectedSkuIds }, { viewer, scope, renderer, flags, panels, trace, deadline, overloaded }, info) {
+    async floorPanel(_parent, { scene, selectedSkuIds }, { viewer, scope, renderer, flags, panels, trace, deadline, overloaded, candidates, shadow }, info) {
       const operationName = info.operation.name?.value;
       if (trace.recording && operationName !== undefined) trace.operationName(operationName);
       const refused = panelArgumentError(renderer, scene, selectedSkuIds);
@@ -35,10 +35,16 @@ export const resolvers: Resolvers = {
       }
       // Both executors (the fast path and Apollo's) run this resolver, so both traces get the render span.
       const startMs = performance.now();
-      const panel = await renderer.render({ scene, data, viewer, flags });
+      // A viewer in the scene's candidate rollout gets the candidate; everyone else the live layout.
+      const candidate = candidates?.of(scene);
+      const served = candidate !== undefined && candidates!.gets(flags, candidate) ? candidate : undefined;
+      // Viewers served the live layout, sampled, are also compared with the candidate after answering (never those served it).
+      const recorded = candidate !== undefined && served === undefined && shadow?.sampled() === true ? shadow.record(data) : undefined;
+      const panel = await renderer.render({ scene, data: recorded?.data ?? data, viewer, flags, ...(served === undefined ? {} : { candidate: served }) });
       // Floors lost to a deadline that Floorplan's own saturation spent: not the upstreams' fault,
       // and an app shown a degraded sheet would show less than its last one. Refuse instead.
       if (panel.degraded && deadline.spentBySaturation()) throw overloaded();
+      if (recorded !== undefined) shadow!.schedule({ scene, candidate: candidate!, viewer, flags, served: panel, recorded, source: data });
       if (trace.recording) trace.rendered(scene, startMs, performance.now(), panel.floors.length, panel.degradedReasons);
       panels.push(panel);
       return panel;

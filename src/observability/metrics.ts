@@ -97,6 +97,14 @@ export interface FloorplanMetrics {
    * flag that Unleash does not define (remote flags mode; in local mode such a layout is refused).
    */
   layoutUnknownFlags(unknown: ReadonlyArray<{ readonly scene: string; readonly flag: string }>): void;
+  /**
+   * One shadow comparison of a scene's layout candidate (src/panels/shadow.ts): its result
+   * (identical|different|skipped|failed), each floor and field that differed, whether the
+   * candidate broke the money invariant where the served panel kept it, and its cost.
+   */
+  shadowComparison(scene: string, result: string, fields: ReadonlyArray<{ readonly floor: string; readonly field: string }>, candidateViolation: boolean, seconds: number): void;
+  /** Sets floorplan_layout_candidate{scene} to the candidate revision each scene serves (series removed when none). */
+  layoutCandidates(candidates: ReadonlyArray<{ readonly scene: string; readonly revision: number }>): void;
 }
 
 /** Where a replica's layouts come from (src/layouts/layout-store.ts): `last-known-good` when Redis and the store could not be read at start. */
@@ -220,6 +228,38 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     name: 'floorplan_layout_unknown_flags',
     help: 'References, by scene and flag, from the layouts served to a flag Unleash does not define (remote flags mode): such a floor is never shown. 0 series: every name is known.',
     labelNames: ['scene', 'flag'] as const,
+    registers: [registry],
+  });
+
+  const shadowComparisons = new Counter({
+    name: 'floorplan_shadow_comparisons_total',
+    help: 'Shadow comparisons of a layout candidate with the live panel served, by scene and result: identical, different, skipped (the candidate needed an upstream the served panel did not load; no extra call is made), failed.',
+    labelNames: ['scene', 'result'] as const,
+    registers: [registry],
+  });
+  const shadowDifferences = new Counter({
+    name: 'floorplan_shadow_differences_total',
+    help: 'Shadow comparisons in which a floor differed, by scene, floor code and field (presence|order|amount|priceText|name|subName|style|kind).',
+    labelNames: ['scene', 'floor', 'field'] as const,
+    registers: [registry],
+  });
+  const shadowViolations = new Counter({
+    name: 'floorplan_shadow_invariant_violations_total',
+    help: 'Shadow comparisons in which the candidate panel did not add up (GOODS + DEDUCTION + CHARGE ≠ PAYABLE) while the served panel did: promote is refused while a candidate has any.',
+    labelNames: ['scene'] as const,
+    registers: [registry],
+  });
+  const shadowSeconds = new Histogram({
+    name: 'floorplan_shadow_seconds',
+    help: 'Event-loop time of one shadow render and comparison (after the answer, off its path), by scene.',
+    labelNames: ['scene'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05],
+    registers: [registry],
+  });
+  const candidateGauge = new Gauge({
+    name: 'floorplan_layout_candidate',
+    help: 'The candidate revision this replica serves for a scene to the users its rollout selects; no series for a scene without a candidate.',
+    labelNames: ['scene'] as const,
     registers: [registry],
   });
 
@@ -363,6 +403,22 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     },
     layoutStoreUp(up) {
       layoutStoreUpGauge.set(up ? 1 : 0);
+    },
+    shadowComparison(scene, result, fields, candidateViolation, seconds) {
+      shadowComparisons.inc({ scene, result });
+      const counted = new Set<string>();
+      for (const { floor, field } of fields) {
+        const key = `${floor}\u0000${field}`;
+        if (counted.has(key)) continue;
+        counted.add(key);
+        shadowDifferences.inc({ scene, floor, field });
+      }
+      if (candidateViolation) shadowViolations.inc({ scene });
+      shadowSeconds.observe({ scene }, seconds);
+    },
+    layoutCandidates(candidates) {
+      candidateGauge.reset();
+      for (const { scene, revision } of candidates) candidateGauge.set({ scene }, revision);
     },
     layoutUnknownFlags(unknown) {
       // Replaced as a whole: a name that became known (or a floor that went) leaves no stale series.

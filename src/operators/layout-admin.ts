@@ -7,20 +7,29 @@
  *   publish  {files: {"<scene>.yaml": "<yaml>"}, message?, author?}   a submitted YAML set
  *   history  {limit?}            show {revision}            diff {from?, to?}
  *   rollback {revision, message?, author?}                  audit {limit?}
+ *   candidate {scene, files? | revision?, rollout?: {allowList?, percentage?, segments?, platforms?, minAppVersion?}, message?, author?}
+ *   rollout  {scene, allowList?, percentage?, segments?, platforms?, minAppVersion?}
+ *   promote  {scene, message?, author?, force?}               abort {scene, message?}
+ *   candidates {}
+ *   shadow   {scene}   this replica's shadow comparison of the scene's candidate (src/panels/shadow.ts)
  */
 import { z } from 'zod';
 import { ERRORS, ErrorCode, FloorplanError } from '../errors.ts';
 import type { AdminHandler } from '../http/server.ts';
+import { candidateRolloutSchema, rolloutChangeSchema } from '../layouts/revisions/candidates.ts';
 import type { LayoutOperations, LayoutReleases } from '../layouts/revisions/releases.ts';
+import type { ShadowReport } from '../panels/shadow.ts';
 
 const revision = z.int().min(1);
 const limit = z.int().min(1).max(1000).default(20);
 const author = z.string().min(1).max(128).optional();
 const message = z.string().max(1000);
+const scene = z.string().regex(/^[a-z][a-z0-9_-]*$/, { error: 'must be a scene name such as "cart-bottom-sheet"' });
+const files = z.record(z.string().regex(/^[^/\\]+\.ya?ml$/, { error: 'must name each file <scene>.yaml' }), z.string());
 
 const schemas = {
   publish: z.strictObject({
-    files: z.record(z.string().regex(/^[^/\\]+\.ya?ml$/, { error: 'must name each file <scene>.yaml' }), z.string()),
+    files,
     message: message.default(''),
     author,
   }),
@@ -29,6 +38,13 @@ const schemas = {
   diff: z.strictObject({ from: revision.optional(), to: revision.optional() }),
   rollback: z.strictObject({ revision, message: message.optional(), author }),
   audit: z.strictObject({ limit }),
+  candidate: z
+    .strictObject({ scene, files: files.optional(), revision: revision.optional(), rollout: candidateRolloutSchema.partial().optional(), message: message.optional(), author })
+    .refine((body) => (body.files === undefined) !== (body.revision === undefined), { error: 'must give either files (a floors set) or revision (an existing one), not both or neither' }),
+  rollout: rolloutChangeSchema.extend({ scene }),
+  promote: z.strictObject({ scene, message: message.optional(), author, force: z.boolean().optional() }),
+  abort: z.strictObject({ scene, message: message.optional() }),
+  candidates: z.strictObject({}),
 } as const;
 
 type Operation = keyof typeof schemas;
@@ -57,12 +73,44 @@ async function run(operations: LayoutOperations, operation: Operation, input: ne
       return operations.rollback(input);
     case 'audit':
       return operations.audit(input);
+    case 'candidate':
+      return operations.candidate(input);
+    case 'rollout':
+      return operations.rollout(input);
+    case 'promote':
+      return operations.promote(input);
+    case 'abort':
+      return operations.abort(input);
+    case 'candidates':
+      return operations.candidates();
   }
 }
 
-/** The routes, by path: `/admin/layouts/publish` and the others. */
-export function createLayoutAdminRoutes(releases: LayoutReleases): Record<string, AdminHandler> {
+/** What the `shadow` operation reads: the candidate this replica serves for a scene, and its comparison report. */
+export interface ShadowReports {
+  /** The candidate revision this replica serves for `scene`, or undefined. */
+  candidateRevision(scene: string): number | undefined;
+  report(scene: string, revision: number): ShadowReport;
+  /** Scenes with a candidate here, for the error message. */
+  scenes(): readonly string[];
+}
+
+/** The routes, by path: `/admin/layouts/publish` and the others (and `shadow`, given the reports). */
+export function createLayoutAdminRoutes(releases: LayoutReleases, shadow?: ShadowReports): Record<string, AdminHandler> {
   const routes: Record<string, AdminHandler> = {};
+  if (shadow !== undefined) {
+    const shadowSchema = z.strictObject({ scene });
+    routes['/admin/layouts/shadow'] = async (body) => {
+      const parsed = shadowSchema.safeParse(body);
+      if (!parsed.success) return { status: 400, body: { error: 'invalid shadow request', problems: parsed.error.issues.map((i) => `\`${i.path.join('.') || 'body'}\` ${i.message}`) } };
+      const revision = shadow.candidateRevision(parsed.data.scene);
+      if (revision === undefined) {
+        const known = shadow.scenes().length === 0 ? 'none now' : shadow.scenes().map((s) => JSON.stringify(s)).join(', ');
+        return layoutErrorBody(new FloorplanError(ErrorCode.LAYOUT_CANDIDATE_NOT_FOUND, { known, received: JSON.stringify(parsed.data.scene) }));
+      }
+      return { status: 200, body: shadow.report(parsed.data.scene, revision) };
+    };
+  }
   for (const operation of LAYOUT_OPERATIONS) {
     routes[`/admin/layouts/${operation}`] = async (body, caller) => {
       const parsed = schemas[operation].safeParse(body);

@@ -15,6 +15,7 @@ import { LRUCache } from 'lru-cache';
 import { SemVer } from 'semver';
 import type { BuilderViewer, FloorFacts, FloorKind, TemplateValue } from '../floors/builder.ts';
 import type { CompiledFloor, CompiledLayout, LayoutSet, LayoutVersion, MinAppVersion, StyleToken } from '../layouts/compile.ts';
+import { candidateLayoutVersion } from '../layouts/revisions/candidates.ts';
 import { renderTemplate } from '../layouts/template.ts';
 import type { PanelData } from '../loaders/panel-data.ts';
 import { isKnownCurrency } from '../money/currency.ts';
@@ -45,6 +46,13 @@ export interface RenderRequest {
   readonly viewer: RenderViewer;
   /** Without flags every flagged floor is shown and the default layout used (tests, tools). */
   readonly flags?: FlagReader;
+  /**
+   * Render this layout candidate of the scene instead of the live layout (the viewer is in its
+   * rollout, or a shadow comparison); `layoutVersion` then says so (candidateLayoutVersion).
+   */
+  readonly candidate?: { readonly revision: number; readonly layout: CompiledLayout };
+  /** A shadow render (never served): the lifecycle hooks are not told, so metrics count served panels only. */
+  readonly shadow?: boolean;
 }
 
 /** What happened to each configured floor of a panel (for logs, metrics and the operator preview). */
@@ -177,8 +185,10 @@ export class PanelRenderer {
 
   /** Renders and also says what happened to each configured floor (for the operator preview). */
   async renderExplained(request: RenderRequest): Promise<{ panel: RenderedPanel; outcomes: readonly FloorOutcome[] }> {
-    const layout = this.layoutFor(request.scene);
-    const { version, floors: configured } = pickVersion(layout, request.flags);
+    const layout = request.candidate?.layout ?? this.layoutFor(request.scene);
+    const picked = pickVersion(layout, request.flags);
+    const version = request.candidate === undefined ? picked.version : candidateLayoutVersion(picked.version, request.candidate.revision);
+    const configured = picked.floors;
     const outcomes: FloorOutcome[] = [];
     const client = clientVersionOf(request.viewer.appVersion);
     const candidates = configured.filter((floor) => {
@@ -299,7 +309,7 @@ export class PanelRenderer {
       locale,
       floors,
     };
-    this.options.hooks?.panelDidRender?.(panel, outcomes);
+    if (request.shadow !== true) this.options.hooks?.panelDidRender?.(panel, outcomes);
     return { panel, outcomes };
   }
 

@@ -1,0 +1,312 @@
+/**
+ * Shadow comparison (the seeds' 并行比对, GitHub Scientist / Twitter Diffy): while a scene has a
+ * layout candidate, a sampled share of the requests served the live layout also render the
+ * candidate — from the same request's data, after the answer was computed — and the two
+ * panels are compared floor by floor: which floors, their order, amounts, price texts, names,
+ * sub-names and styles in the viewer's locale, and whether each panel's money adds up.
+ *
+ * - **No extra upstream call.** The served render reads its data through {@link ShadowComparer.record},
+ *   which notes the upstreams it asked; the shadow render replays only those (the request's
+ *   loaders already hold their answers). A candidate floor that needs an upstream the served
+ *   panel never asked for is not fetched: that comparison counts as `skipped`.
+ * - **Off the critical path.** The shadow render is scheduled with setImmediate once the
+ *   resolver has its panel; it never delays or fails the answer (any error counts as `failed`).
+ * - **Who is compared.** Only viewers served the live layout: a viewer in the candidate's
+ *   rollout (allow-list or percentage) got the candidate, so there is nothing to compare them with.
+ * - **Where the results live.** In memory, per replica, per scene and candidate revision (a
+ *   new candidate revision starts from zero). The admin API's `shadow` reads this replica's;
+ *   Prometheus sums the counters across replicas.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { CompiledLayout } from '../layouts/compile.ts';
+import type { PanelData } from '../loaders/panel-data.ts';
+import type { UpstreamName } from '../upstreams/registry.ts';
+import { UpstreamError } from '../upstreams/upstream-error.ts';
+import type { RenderedFloor, RenderedPanel } from './panel.ts';
+import type { FlagReader, RenderRequest, RenderViewer } from './renderer.ts';
+
+/** How one comparison ended. */
+export type ShadowResult = 'identical' | 'different' | 'skipped' | 'failed';
+export const SHADOW_RESULTS: readonly ShadowResult[] = ['identical', 'different', 'skipped', 'failed'];
+
+/** What differs in a floor between the served panel and the candidate's. */
+export type ShadowField = 'presence' | 'order' | 'amount' | 'priceText' | 'name' | 'subName' | 'style' | 'kind';
+
+/** One differing request, kept as an example: the user id hashed, never in clear. */
+export interface ShadowExample {
+  /** First 12 hex digits of sha256(userId). */
+  readonly user: string;
+  readonly locale: string;
+  readonly at: string;
+  readonly differences: ReadonlyArray<{ readonly floor: string; readonly field: ShadowField; readonly served: unknown; readonly candidate: unknown }>;
+}
+
+/** A candidate's comparison so far, on this replica. */
+export interface ShadowReport {
+  readonly scene: string;
+  readonly candidateRevision: number;
+  /** Comparisons done (identical + different); skipped and failed ones are not comparisons. */
+  readonly compared: number;
+  readonly identical: number;
+  readonly different: number;
+  /** The candidate needed an upstream the served panel did not ask for: not compared (no extra call is made). */
+  readonly skipped: number;
+  readonly failed: number;
+  /** By floor code, then field: how many comparisons differed there. */
+  readonly differences: Readonly<Record<string, Readonly<Partial<Record<ShadowField, number>>>>>;
+  /** Panels whose GOODS + DEDUCTION + CHARGE rows did not add up to PAYABLE (or had to be repaired: PARTIAL_BREAKDOWN). */
+  readonly invariantViolations: {
+    /** The candidate's panel broke the invariant on data where the served panel kept it: what blocks promote. */
+    readonly candidate: number;
+    /** The served panel broke it too (the data's fault, not the candidate's); not counted against it. */
+    readonly both: number;
+  };
+  readonly examples: readonly ShadowExample[];
+  /** Time the shadow renders and comparisons took on this replica's event loop (off the answers' path). */
+  readonly cost: { readonly totalMs: number; readonly maxMs: number; readonly meanMs: number };
+  /** This replica's process id and the share of live requests sampled. */
+  readonly replica: { readonly pid: number; readonly sampleRatio: number };
+}
+
+export interface ShadowComparerOptions {
+  /** Share of live requests of a scene with a candidate that are also shadow-rendered, 0 to 1 (config `layouts.shadow.sampleRatio`). */
+  readonly sampleRatio: number;
+  readonly render: (request: RenderRequest) => Promise<RenderedPanel>;
+  readonly logger: Logger;
+  /** Told after each comparison (metrics). */
+  readonly onComparison?: (scene: string, result: ShadowResult, detail: { readonly fields: ReadonlyArray<{ floor: string; field: ShadowField }>; readonly candidateViolation: boolean; readonly seconds: number }) => void;
+  /** Default Math.random. */
+  readonly random?: () => number;
+  /** Examples kept per candidate; default 5. */
+  readonly maxExamples?: number;
+}
+
+/** A request's panel data as the served render read it. */
+export interface RecordedData {
+  /** What the served render reads: the request's data, noting each upstream asked. */
+  readonly data: PanelData;
+  /** The upstreams asked so far. */
+  readonly asked: ReadonlySet<UpstreamName>;
+}
+
+interface Tally {
+  revision: number;
+  identical: number;
+  different: number;
+  skipped: number;
+  failed: number;
+  differences: Record<string, Partial<Record<ShadowField, number>>>;
+  candidateViolations: number;
+  bothViolations: number;
+  examples: ShadowExample[];
+  totalMs: number;
+  maxMs: number;
+}
+
+const SUMMED = new Set(['GOODS', 'DEDUCTION', 'CHARGE']);
+
+/** Whether a panel's money adds up: its summed rows equal its PAYABLE row, without the renderer's repair. */
+export function keepsInvariant(panel: RenderedPanel): boolean {
+  if (panel.degradedReasons.includes('PARTIAL_BREAKDOWN')) return false;
+  const payable = panel.floors.find((f) => f.kind === 'PAYABLE' && f.amount !== null);
+  if (payable === undefined || payable.amount === null) return true;
+  let total = 0n;
+  for (const floor of panel.floors) {
+    if (!SUMMED.has(floor.kind) || floor.amount === null) continue;
+    if (floor.amount.currency !== payable.amount.currency) return false;
+    total += BigInt(floor.amount.minor);
+  }
+  return total === BigInt(payable.amount.minor);
+}
+
+/** Floor by floor: what differs between the served panel and the candidate's. */
+export function compareFloors(served: readonly RenderedFloor[], candidate: readonly RenderedFloor[]): Array<{ floor: string; field: ShadowField; served: unknown; candidate: unknown }> {
+  const out: Array<{ floor: string; field: ShadowField; served: unknown; candidate: unknown }> = [];
+  const byCode = new Map(candidate.map((f, i) => [f.code, { floor: f, index: i }]));
+  const servedCodes = new Set(served.map((f) => f.code));
+  // Order: the relative order of the floors both panels have.
+  const common = served.filter((f) => byCode.has(f.code)).map((f) => f.code);
+  const commonInCandidate = candidate.filter((f) => servedCodes.has(f.code)).map((f) => f.code);
+  served.forEach((s) => {
+    const other = byCode.get(s.code);
+    if (other === undefined) {
+      out.push({ floor: s.code, field: 'presence', served: true, candidate: false });
+      return;
+    }
+    const c = other.floor;
+    if (common.indexOf(s.code) !== commonInCandidate.indexOf(s.code)) out.push({ floor: s.code, field: 'order', served: common.indexOf(s.code), candidate: commonInCandidate.indexOf(s.code) });
+    if ((s.amount?.minor ?? null) !== (c.amount?.minor ?? null) || (s.amount?.currency ?? null) !== (c.amount?.currency ?? null)) out.push({ floor: s.code, field: 'amount', served: s.amount, candidate: c.amount });
+    if (s.priceText !== c.priceText) out.push({ floor: s.code, field: 'priceText', served: s.priceText, candidate: c.priceText });
+    if (s.name !== c.name) out.push({ floor: s.code, field: 'name', served: s.name, candidate: c.name });
+    if (s.subName !== c.subName) out.push({ floor: s.code, field: 'subName', served: s.subName, candidate: c.subName });
+    if (s.style.join(' ') !== c.style.join(' ')) out.push({ floor: s.code, field: 'style', served: s.style, candidate: c.style });
+    if (s.kind !== c.kind) out.push({ floor: s.code, field: 'kind', served: s.kind, candidate: c.kind });
+  });
+  for (const c of candidate) if (!servedCodes.has(c.code)) out.push({ floor: c.code, field: 'presence', served: false, candidate: true });
+  return out;
+}
+
+const hashUser = (userId: string) => createHash('sha256').update(userId).digest('hex').slice(0, 12);
+
+/** The marker a replayed upstream the served panel never asked for rejects with. */
+class NotLoaded extends UpstreamError {}
+
+export class ShadowComparer {
+  private readonly options: ShadowComparerOptions;
+  private readonly tallies = new Map<string, Tally>();
+
+  constructor(options: ShadowComparerOptions) {
+    this.options = options;
+  }
+
+  /** Whether this request is one of the sampled share. */
+  sampled(): boolean {
+    const ratio = this.options.sampleRatio;
+    return ratio > 0 && (ratio >= 1 || (this.options.random ?? Math.random)() < ratio);
+  }
+
+  /** The request's data, noting which upstreams the served render asks for. */
+  record(data: PanelData): RecordedData {
+    const asked = new Set<UpstreamName>();
+    const get: PanelData['get'] = (upstream) => {
+      asked.add(upstream);
+      return data.get(upstream);
+    };
+    return {
+      asked,
+      data: {
+        get,
+        selectedLines: () => {
+          // The selection is resolved against the cart: asking for it loads the cart.
+          asked.add('cart');
+          return data.selectedLines();
+        },
+        cart: () => get('cart'),
+        promotion: () => get('promotion'),
+        quote: () => get('settlement'),
+      },
+    };
+  }
+
+  /**
+   * Compares, after the current I/O callbacks (off the answer's path), the served panel with the
+   * candidate rendered from the same data. Never throws; never delays the caller.
+   */
+  schedule(input: {
+    readonly scene: string;
+    readonly candidate: { readonly revision: number; readonly layout: CompiledLayout };
+    readonly viewer: RenderViewer & { readonly userId: string };
+    readonly flags?: FlagReader;
+    readonly served: RenderedPanel;
+    readonly recorded: RecordedData;
+    readonly source: PanelData;
+  }): void {
+    setImmediate(() => {
+      this.compare(input).catch((error: unknown) => this.options.logger.warn({ err: error, scene: input.scene }, 'shadow comparison failed; the answer was not affected'));
+    });
+  }
+
+  /** This replica's report for a scene's candidate revision (all zeros when it compared nothing for it yet). */
+  report(scene: string, revision: number): ShadowReport {
+    const found = this.tallies.get(scene);
+    const t = found !== undefined && found.revision === revision ? found : emptyTally(revision);
+    const compared = t.identical + t.different;
+    const runs = compared + t.skipped + t.failed;
+    return {
+      scene,
+      candidateRevision: t.revision,
+      compared,
+      identical: t.identical,
+      different: t.different,
+      skipped: t.skipped,
+      failed: t.failed,
+      differences: structuredClone(t.differences),
+      invariantViolations: { candidate: t.candidateViolations, both: t.bothViolations },
+      examples: [...t.examples],
+      cost: { totalMs: round(t.totalMs), maxMs: round(t.maxMs), meanMs: runs === 0 ? 0 : round(t.totalMs / runs) },
+      replica: { pid: process.pid, sampleRatio: this.options.sampleRatio },
+    };
+  }
+
+  /** The candidate invariant violations counted for `revision` of `scene` on this replica (0 when none or not compared). */
+  invariantViolations(scene: string, revision: number): number {
+    const t = this.tallies.get(scene);
+    return t === undefined || t.revision !== revision ? 0 : t.candidateViolations;
+  }
+
+  private tally(scene: string, revision: number): Tally {
+    let t = this.tallies.get(scene);
+    if (t === undefined || t.revision !== revision) {
+      t = emptyTally(revision);
+      this.tallies.set(scene, t);
+    }
+    return t;
+  }
+
+  private async compare(input: Parameters<ShadowComparer['schedule']>[0]): Promise<void> {
+    const started = performance.now();
+    const t = this.tally(input.scene, input.candidate.revision);
+    const missed = new Set<UpstreamName>();
+    const { source, recorded } = input;
+    const replayGet: PanelData['get'] = (upstream) => {
+      if (!recorded.asked.has(upstream)) {
+        missed.add(upstream);
+        return Promise.reject(new NotLoaded(upstream, 'killed', 'not loaded by the served panel; a shadow render makes no upstream call'));
+      }
+      return source.get(upstream);
+    };
+    const replay: PanelData = {
+      get: replayGet,
+      selectedLines: () => source.selectedLines(),
+      cart: () => replayGet('cart'),
+      promotion: () => replayGet('promotion'),
+      quote: () => replayGet('settlement'),
+    };
+    let result: ShadowResult;
+    let fields: Array<{ floor: string; field: ShadowField }> = [];
+    let candidateViolation = false;
+    try {
+      const shadow = await this.options.render({
+        scene: input.scene,
+        data: replay,
+        viewer: input.viewer,
+        ...(input.flags === undefined ? {} : { flags: input.flags }),
+        candidate: input.candidate,
+        shadow: true,
+      });
+      if (missed.size > 0) {
+        result = 'skipped';
+      } else {
+        const differences = compareFloors(input.served.floors, shadow.floors);
+        fields = differences.map(({ floor, field }) => ({ floor, field }));
+        result = differences.length === 0 ? 'identical' : 'different';
+        const servedKeeps = keepsInvariant(input.served);
+        const candidateKeeps = keepsInvariant(shadow);
+        if (!candidateKeeps && servedKeeps) {
+          candidateViolation = true;
+          t.candidateViolations += 1;
+        } else if (!candidateKeeps) t.bothViolations += 1;
+        for (const { floor, field } of fields) {
+          const byField = (t.differences[floor] ??= {});
+          byField[field] = (byField[field] ?? 0) + 1;
+        }
+        if ((differences.length > 0 || candidateViolation) && t.examples.length < (this.options.maxExamples ?? 5)) {
+          t.examples.push({ user: hashUser(input.viewer.userId), locale: input.viewer.locale, at: new Date().toISOString(), differences });
+        }
+      }
+    } catch (error) {
+      result = 'failed';
+      this.options.logger.warn({ err: error, scene: input.scene, revision: input.candidate.revision }, 'shadow render of the candidate failed; the answer was not affected');
+    }
+    t[result] += 1;
+    const ms = performance.now() - started;
+    t.totalMs += ms;
+    t.maxMs = Math.max(t.maxMs, ms);
+    this.options.onComparison?.(input.scene, result, { fields, candidateViolation, seconds: ms / 1000 });
+  }
+}
+
+const emptyTally = (revision: number): Tally => ({ revision, identical: 0, different: 0, skipped: 0, failed: 0, differences: {}, candidateViolations: 0, bothViolations: 0, examples: [], totalMs: 0, maxMs: 0 });
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;

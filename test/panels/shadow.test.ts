@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { defaultBuilders } from '../../src/floors/builders/index.ts';
+import { createBuilderRegistry } from '../../src/floors/registry.ts';
+import { compileFloorsFile, type CompiledLayout } from '../../src/layouts/compile.ts';
+import type { RenderedFloor, RenderedPanel } from '../../src/panels/panel.ts';
+import { PanelRenderer } from '../../src/panels/renderer.ts';
+import { compareFloors, keepsInvariant, ShadowComparer, type ShadowResult } from '../../src/panels/shadow.ts';
+import { cny, fakePanelData, upstreamsRead } from '../floors/builders/fixtures.ts';
+
+const registry = createBuilderRegistry(defaultBuilders);
+const SHIPPED = readFileSync('floors/cart-bottom-sheet.yaml', 'utf8');
+const WITHOUT_LOYALTY = SHIPPED.replace(/  - code: loyalty-points\n(?:    .*\n)+\n/, '');
+const compile = (source: string): CompiledLayout => {
+  const result = compileFloorsFile('floors/cart-bottom-sheet.yaml', source, registry, ['zh-CN', 'en']);
+  if (result.layout === undefined) throw new Error(result.problems.map((p) => p.message).join('\n'));
+  return result.layout;
+};
+const live = compile(WITHOUT_LOYALTY);
+const viewer = { userId: 'u1001', segments: [], platform: 'ios', locale: 'zh-CN', appVersion: '99.0.0' };
+
+/** A comparer rendering with the real renderer, resolving each comparison's result. */
+function setUp() {
+  const renderer = new PanelRenderer({ layouts: () => new Map([['cart-bottom-sheet', live]]), logger: pino({ level: 'silent' }) });
+  const results: ShadowResult[] = [];
+  let done: (() => void) | undefined;
+  const shadow = new ShadowComparer({
+    sampleRatio: 1,
+    render: (request) => renderer.render(request),
+    logger: pino({ level: 'silent' }),
+    onComparison: (_scene, result) => {
+      results.push(result);
+      done?.();
+    },
+  });
+  /** Serves the live panel as the resolver does, then waits for its shadow comparison against `candidate`. */
+  async function serveAndCompare(candidate: CompiledLayout) {
+    const fake = fakePanelData();
+    await fake.data.selectedLines();
+    const recorded = shadow.record(fake.data);
+    const served = await renderer.render({ scene: 'cart-bottom-sheet', data: recorded.data, viewer });
+    const readByServed = upstreamsRead(fake.calls);
+    const compared = new Promise<void>((resolve) => (done = resolve));
+    shadow.schedule({ scene: 'cart-bottom-sheet', candidate: { revision: 7, layout: candidate }, viewer, served, recorded, source: fake.data });
+    await compared;
+    return { served, readByServed, readAfter: upstreamsRead(fake.calls) };
+  }
+  return { shadow, results, serveAndCompare };
+}
+
+describe('shadow comparison of a layout candidate', () => {
+  it('counts an identical candidate as identical, from the data the served panel read', async () => {
+    const { shadow, results, serveAndCompare } = setUp();
+    const { readByServed, readAfter } = await serveAndCompare(compile(WITHOUT_LOYALTY));
+    expect(results).toEqual(['identical']);
+    expect(readAfter).toEqual(readByServed);
+    expect(shadow.report('cart-bottom-sheet', 7)).toMatchObject({ compared: 1, identical: 1, different: 0, invariantViolations: { candidate: 0, both: 0 } });
+  });
+
+  it('reports the floor and field that differ, with the user id hashed', async () => {
+    const { shadow, serveAndCompare } = setUp();
+    await serveAndCompare(compile(WITHOUT_LOYALTY.replace('name: { zh-CN: 优惠券, en: Coupons }', 'name: { zh-CN: 券, en: Coupons }')));
+    const report = shadow.report('cart-bottom-sheet', 7);
+    expect(report).toMatchObject({ compared: 1, different: 1, differences: { coupon: { name: 1 } } });
+    expect(report.examples).toEqual([{ user: expect.stringMatching(/^[0-9a-f]{12}$/), locale: 'zh-CN', at: expect.any(String), differences: [{ floor: 'coupon', field: 'name', served: '优惠券', candidate: '券' }] }]);
+    expect(JSON.stringify(report)).not.toContain('u1001');
+    // Another revision of the candidate starts from zero.
+    expect(shadow.report('cart-bottom-sheet', 8)).toMatchObject({ compared: 0, candidateRevision: 8 });
+  });
+
+  it('skips, without calling it, a candidate that needs an upstream the served panel did not read', async () => {
+    const { shadow, results, serveAndCompare } = setUp();
+    const { readByServed, readAfter } = await serveAndCompare(compile(SHIPPED));
+    expect(readByServed).not.toContain('loyalty');
+    expect(readAfter).toEqual(readByServed);
+    expect(results).toEqual(['skipped']);
+    expect(shadow.report('cart-bottom-sheet', 7)).toMatchObject({ compared: 0, skipped: 1 });
+  });
+
+  it('counts a candidate whose rows do not add up as an invariant violation, which blocks promote', async () => {
+    const { shadow, serveAndCompare } = setUp();
+    const { served } = await serveAndCompare(compile(WITHOUT_LOYALTY.replace(/  - code: lj\n(?:    .*\n)+\n/, '')));
+    expect(keepsInvariant(served)).toBe(true);
+    expect(shadow.invariantViolations('cart-bottom-sheet', 7)).toBe(1);
+    expect(shadow.report('cart-bottom-sheet', 7).differences).toMatchObject({ lj: { presence: 1 } });
+  });
+});
+
+describe('compareFloors and keepsInvariant', () => {
+  const floor = (code: string, minor: number, kind: RenderedFloor['kind'] = 'DEDUCTION'): RenderedFloor => ({ code, name: code, priceText: String(minor), amount: cny(minor), subName: null, style: [], sort: 0, kind });
+  it('sees a reorder of the floors both panels have, and floors only one has', () => {
+    const served = [floor('a', 1), floor('b', 2), floor('c', 3)];
+    const candidate = [floor('b', 2), floor('a', 1), floor('d', 4)];
+    expect(compareFloors(served, candidate).map((d) => `${d.floor}.${d.field}`)).toEqual(['a.order', 'b.order', 'c.presence', 'd.presence']);
+  });
+  it('holds when the summed rows equal the payable row', () => {
+    const panel = (floors: RenderedFloor[]): RenderedPanel => ({ scene: 's', layoutVersion: 'v', degraded: false, failedUpstreams: [], degradedReasons: [], locale: 'zh-CN', floors });
+    expect(keepsInvariant(panel([floor('g', 1000, 'GOODS'), floor('d', -200), floor('p', 800, 'PAYABLE')]))).toBe(true);
+    expect(keepsInvariant(panel([floor('g', 1000, 'GOODS'), floor('p', 800, 'PAYABLE')]))).toBe(false);
+  });
+});
