@@ -330,7 +330,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
         const { live, revisions } = await ops.history({ limit });
         if (revisions.length === 0) process.stdout.write('no revisions yet: publish one with npm run -s floors:publish\n');
         for (const r of revisions) {
-          const note = r.rollbackOf === null ? '' : ` (rollback to ${r.rollbackOf})`;
+          const note = r.rollbackOf !== null ? ` (rollback to ${r.rollbackOf})` : r.promotes !== null ? ` (promotes candidate ${r.promotes})` : '';
           process.stdout.write(`${r.revision === live ? '*' : ' '} ${String(r.revision).padEnd(4)} ${r.createdAt}  ${r.contentHash.slice(0, 12)}  ${r.author}${quoted(r.message)}${note}\n`);
         }
         return;
@@ -338,7 +338,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
       case 'show': {
         const { live, revision: r } = await ops.show({ revision: revisionNumber(positionals[0], 'floors:show <revision>') });
         process.stdout.write(`revision ${r.revision}${live ? ' (live)' : ''} by ${r.author} at ${r.createdAt}${quoted(r.message)}\n`);
-        process.stdout.write(`parent ${r.parent ?? 'none'}${r.rollbackOf === null ? '' : `, restores revision ${r.rollbackOf}`}; sha256 ${r.contentHash}\n`);
+        process.stdout.write(`parent ${r.parent ?? 'none'}${r.rollbackOf === null ? '' : `, restores revision ${r.rollbackOf}`}${r.promotes === null ? '' : `, promotes candidate revision ${r.promotes}`}; sha256 ${r.contentHash}\n`);
         for (const name of Object.keys(r.files).sort()) process.stdout.write(`--- ${name}\n${r.files[name] as string}${(r.files[name] as string).endsWith('\n') ? '' : '\n'}`);
         return;
       }
