@@ -204,8 +204,8 @@ export class LayoutStore {
   private servedCandidates: ReadonlyMap<string, ServedCandidate> = new Map();
   /** The candidate generation being served; -1 before any was read. */
   private candidateGen = -1;
-  /** The fingerprint of the candidates key last seen in Redis. */
-  private candidatesSeen: string | undefined;
+  /** The fingerprint of the candidates key last seen in Redis; null: Redis answered it holds none. */
+  private candidatesSeen: string | null | undefined;
 
   private client: RedisClient | undefined;
   private subscriber: RedisClient | undefined;
@@ -486,7 +486,11 @@ export class LayoutStore {
     } catch {
       return;
     }
-    if (raw === null) return;
+    if (raw === null) {
+      // Redis lost the key (restarted empty): the next store poll pushes the candidates again.
+      this.candidatesSeen = null;
+      return;
+    }
     const seen = fingerprint([raw]);
     if (seen === this.candidatesSeen) return;
     this.candidatesSeen = seen;
@@ -533,7 +537,8 @@ export class LayoutStore {
     let set: CandidateSet;
     try {
       const generation = await source.candidateGeneration();
-      if (generation <= this.candidateGen) return;
+      const reseed = this.candidatesSeen === null && generation > 0 && this.client?.status === 'ready';
+      if (generation <= this.candidateGen && !reseed) return;
       set = await source.candidates();
     } catch (error) {
       this.options.logger.debug({ err: (error as Error).message }, 'layout candidates poll skipped: store unavailable');
@@ -541,6 +546,7 @@ export class LayoutStore {
     }
     this.applyCandidates(set);
     if (this.client !== undefined && this.client.status === 'ready') {
+      this.candidatesSeen = undefined;
       await pushCandidates(this.client, (this.redisOptions as LayoutStoreRedisOptions).keyPrefix, set).catch((error: unknown) =>
         this.options.logger.debug({ err: (error as Error).message }, 'could not push the layout candidates to redis; the next poll tries again'),
       );

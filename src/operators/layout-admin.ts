@@ -18,6 +18,7 @@ import { ERRORS, ErrorCode, FloorplanError } from '../errors.ts';
 import type { AdminHandler } from '../http/server.ts';
 import { candidateRolloutSchema, rolloutChangeSchema } from '../layouts/revisions/candidates.ts';
 import type { LayoutOperations, LayoutReleases } from '../layouts/revisions/releases.ts';
+import { OperationRefused } from '../layouts/revisions/revision-store.ts';
 import type { ShadowReport } from '../panels/shadow.ts';
 
 const revision = z.int().min(1);
@@ -122,6 +123,8 @@ export function createLayoutAdminRoutes(releases: LayoutReleases, shadow?: Shado
         return { status: 200, body: await run(releases.as(caller.identity), operation, parsed.data as never) };
       } catch (error) {
         if (error instanceof FloorplanError) return layoutErrorBody(error);
+        // Refused by a check inside the store's transaction (a candidate changed mid-promote): nothing was changed, try again.
+        if (error instanceof OperationRefused) return { status: 409, body: { error: `${error.message}; nothing was changed` } };
         throw error;
       }
     };

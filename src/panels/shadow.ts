@@ -105,6 +105,12 @@ interface Tally {
 }
 
 const SUMMED = new Set(['GOODS', 'DEDUCTION', 'CHARGE']);
+/**
+ * Shadow comparisons waiting or running at once, per replica; past it, requests are not
+ * sampled. Each costs about a millisecond of event-loop time (the report's `cost`,
+ * floorplan_shadow_seconds), so this bounds the shadow's share of a busy replica.
+ */
+const MAX_PENDING = 16;
 
 /** Whether a panel's money adds up: its summed rows equal its PAYABLE row, without the renderer's repair. */
 export function keepsInvariant(panel: RenderedPanel): boolean {
@@ -155,15 +161,18 @@ class NotLoaded extends UpstreamError {}
 export class ShadowComparer {
   private readonly options: ShadowComparerOptions;
   private readonly tallies = new Map<string, Tally>();
+  /** Comparisons scheduled and not finished: a cap, so a burst of traffic cannot queue shadow work without bound. */
+  private pending = 0;
 
   constructor(options: ShadowComparerOptions) {
     this.options = options;
   }
 
-  /** Whether this request is one of the sampled share. */
+  /** Whether this request is one of the sampled share (never while {@link MAX_PENDING} comparisons already wait). */
   sampled(): boolean {
     const ratio = this.options.sampleRatio;
-    return ratio > 0 && (ratio >= 1 || (this.options.random ?? Math.random)() < ratio);
+    if (ratio <= 0 || this.pending >= MAX_PENDING) return false;
+    return ratio >= 1 || (this.options.random ?? Math.random)() < ratio;
   }
 
   /** The request's data, noting which upstreams the served render asks for. */
@@ -202,8 +211,11 @@ export class ShadowComparer {
     readonly recorded: RecordedData;
     readonly source: PanelData;
   }): void {
+    this.pending += 1;
     setImmediate(() => {
-      this.compare(input).catch((error: unknown) => this.options.logger.warn({ err: error, scene: input.scene }, 'shadow comparison failed; the answer was not affected'));
+      this.compare(input)
+        .catch((error: unknown) => this.options.logger.warn({ err: error, scene: input.scene }, 'shadow comparison failed; the answer was not affected'))
+        .finally(() => (this.pending -= 1));
     });
   }
 
