@@ -324,7 +324,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       }
       return { ...request, renderer, panels: [], overloaded, ...(candidates === undefined ? {} : { candidates, shadow }) };
     };
-    const preview = createPreviewHandler({ pipeline, renderer, flags, killFlag, layouts: () => layouts.current() });
+    const preview = createPreviewHandler({ pipeline, renderer, flags, killFlag, layouts: () => layouts.current(), ...(candidates === undefined ? {} : { candidates }) });
 
     const admission = new AdmissionController(config.server.admission, {
       shed(reason) {

@@ -14,6 +14,7 @@
  */
 import { z } from 'zod';
 import { ErrorCode, FloorplanError, UnreachableCaseError } from '../errors.ts';
+import { candidateFlagName, type CandidateChooser } from '../flags/candidate-rollout.ts';
 import type { FlagExplanation } from '../flags/explain.ts';
 import type { FlagService } from '../flags/flag-service.ts';
 import type { FloorOutcome, PanelRenderer } from '../panels/renderer.ts';
@@ -57,6 +58,8 @@ export interface PreviewDeps {
   readonly flags: Pick<FlagService, 'explain'>;
   readonly killFlag: (upstream: UpstreamName) => string;
   readonly layouts: () => LayoutSet;
+  /** The scenes' layout candidates: the preview shows the candidate to a user its rollout selects, as real traffic does. */
+  readonly candidates?: CandidateChooser;
 }
 
 /** One configured floor, explained. */
@@ -98,8 +101,10 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
       if (!isUpstreamError(error)) throw error;
     }
 
-    const { panel, outcomes } = await deps.renderer.renderExplained({ scene: request.scene, data, viewer, flags });
-    const layout = deps.layouts().get(request.scene);
+    const candidate = deps.candidates?.of(request.scene);
+    const served = candidate !== undefined && deps.candidates!.gets(flags, candidate) ? candidate : undefined;
+    const { panel, outcomes } = await deps.renderer.renderExplained({ scene: request.scene, data, viewer, flags, ...(served === undefined ? {} : { candidate: served }) });
+    const layout = served?.layout ?? deps.layouts().get(request.scene);
     const version = layout === undefined ? undefined : pickVersion(layout, flags);
     const byCode = new Map(outcomes.map((o) => [o.code, o]));
     const floors: FloorExplanation[] = (version?.floors ?? []).map((floor) => {
@@ -121,6 +126,8 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
       body: {
         scene: panel.scene,
         layoutVersion: panel.layoutVersion,
+        // The scene's candidate, if it has one, and whether this user gets it (flag layout.candidate.<scene>, from its stored rollout).
+        candidate: candidate === undefined ? null : { revision: candidate.revision, flag: candidateFlagName(candidate.scene), served: served !== undefined, rollout: candidate.rollout },
         layoutFlag: layout?.layoutFlag === undefined ? null : { flag: layout.layoutFlag, variant: flags.variant(layout.layoutFlag).name },
         degraded: panel.degraded,
         failedUpstreams: panel.failedUpstreams,

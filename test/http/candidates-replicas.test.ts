@@ -157,6 +157,12 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout candidates across tw
     const canary = await panel(a, CANARY);
     expect(canary.floors.find((f) => f.code === 'coupon')?.name).toBe('优惠券抵扣');
     expect((await panel(a, OTHER)).floors.find((f) => f.code === 'coupon')?.name).toBe('优惠券');
+    // The operator preview shows each user what they get, and why.
+    for (const [user, served, version] of [[CANARY, true, 'cand-1+candidate.r2'], [OTHER, false, 'live-1']] as const) {
+      const preview = { body: (await (await fetch(`${b.url}/admin/preview`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` }, body: JSON.stringify({ userId: user, scene: SCENE }) })).json()) as Record<string, any> };
+      expect(preview.body).toMatchObject({ layoutVersion: version, candidate: { revision: 2, flag: `layout.candidate.${SCENE}`, served } });
+      expect(preview.body.flags).toContainEqual({ flag: `layout.candidate.${SCENE}`, enabled: served });
+    }
 
     // The shadow: the other user's live requests also render the candidate, from the same data,
     // and the upstreams are called exactly as often as for the same requests before the candidate.
