@@ -53,6 +53,9 @@ const PUBLISH_COMMAND_TIMEOUT_MS = 5000;
 /** How often a refused upstream answer is logged per upstream and reason (each one is counted). */
 const VIOLATION_LOG_INTERVAL_MS = 10_000;
 
+/** How long the replicas' shared count of a candidate's shadow invariant violations is kept after its last one. */
+const SHADOW_VIOLATIONS_TTL_SECONDS = 7 * 24 * 3600;
+
 export interface FloorplanDeps {
   /** Replaces the configured upstreams (e.g. the demo server's URLs). */
   readonly upstreams?: UpstreamsConfig;
@@ -89,6 +92,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
   const metrics = createMetrics({ upstreams: UPSTREAMS });
   const registry = createBuilderRegistry(deps.builders ?? defaultBuilders);
   const redis: RedisClient | undefined = isRedisConfigured(config.redis) ? openRedis({ ...config.redis, name: 'cache' }, logger) : undefined;
+  const shadowViolationsKey = (scene: string, revision: number) => `${config.redis.keyPrefix}layouts:shadow:${scene}:r${revision}:invariant-violations`;
   const releases: Array<() => Promise<void>> = [];
   const release = async () => {
     for (const done of releases.splice(0).reverse()) await done().catch((error: unknown) => logger.warn({ err: error }, 'release failed'));
@@ -210,7 +214,17 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
             ...(publishRedis === undefined ? {} : { pushCandidates: async (set) => void (await pushCandidates(publishRedis, config.redis.keyPrefix, set)) }),
             onCandidates: (set) => void layouts.offerCandidates(set),
             // The shadow comparer is created with the renderer, below; promote asks it only later.
-            invariantViolations: (scene, revision) => shadow.invariantViolations(scene, revision),
+            // With Redis, every replica's count (each adds its own there), so promote on any replica sees them all.
+            invariantViolations: async (scene, revision) => {
+              const local = shadow.invariantViolations(scene, revision);
+              if (redis === undefined) return local;
+              try {
+                return Math.max(local, Number(await redis.get(shadowViolationsKey(scene, revision))) || 0);
+              } catch (error) {
+                logger.warn({ err: (error as Error).message }, 'cannot read the replicas\' shadow invariant violations from Redis; promote judges by this replica\'s');
+                return local;
+              }
+            },
             logger,
           });
     if (flags.mode === 'remote') reportUnknownFlags(layouts.current(), flags.knownFlagNames());
@@ -269,7 +283,19 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       sampleRatio: config.layouts.shadow.sampleRatio,
       render: (request) => renderer.render(request),
       logger,
-      onComparison: (scene, result, detail) => metrics.shadowComparison(scene, result, detail.fields, detail.candidateViolation, detail.seconds),
+      onComparison: (scene, result, detail) => {
+        metrics.shadowComparison(scene, result, detail.fields, detail.candidateViolation, detail.seconds);
+        if (detail.candidateViolation && redis !== undefined) {
+          const key = shadowViolationsKey(scene, detail.revision);
+          // Best effort, off the answers' path: a Redis outage leaves each replica its own count.
+          redis
+            .multi()
+            .incr(key)
+            .expire(key, SHADOW_VIOLATIONS_TTL_SECONDS)
+            .exec()
+            .catch((error: unknown) => logger.debug({ err: (error as Error).message }, 'shadow invariant violation not counted in Redis'));
+        }
+      },
     });
     const killFlag = (upstream: UpstreamName) => `${config.flags.killFlagPrefix}${upstream}`;
     // A refused answer is counted every time and logged with its offending values at most

@@ -15,7 +15,8 @@
  *   rollout (allow-list or percentage) got the candidate, so there is nothing to compare them with.
  * - **Where the results live.** In memory, per replica, per scene and candidate revision (a
  *   new candidate revision starts from zero). The admin API's `shadow` reads this replica's;
- *   Prometheus sums the counters across replicas.
+ *   Prometheus sums the counters across replicas. The invariant violations that block promote
+ *   are also added up in Redis by the wiring (app.ts), so promote on any replica sees them all.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -75,7 +76,11 @@ export interface ShadowComparerOptions {
   readonly render: (request: RenderRequest) => Promise<RenderedPanel>;
   readonly logger: Logger;
   /** Told after each comparison (metrics). */
-  readonly onComparison?: (scene: string, result: ShadowResult, detail: { readonly fields: ReadonlyArray<{ floor: string; field: ShadowField }>; readonly candidateViolation: boolean; readonly seconds: number }) => void;
+  readonly onComparison?: (
+    scene: string,
+    result: ShadowResult,
+    detail: { readonly revision: number; readonly fields: ReadonlyArray<{ floor: string; field: ShadowField }>; readonly candidateViolation: boolean; readonly seconds: number },
+  ) => void;
   /** Default Math.random. */
   readonly random?: () => number;
   /** Examples kept per candidate; default 5. */
@@ -315,7 +320,7 @@ export class ShadowComparer {
     const ms = performance.now() - started;
     t.totalMs += ms;
     t.maxMs = Math.max(t.maxMs, ms);
-    this.options.onComparison?.(input.scene, result, { fields, candidateViolation, seconds: ms / 1000 });
+    this.options.onComparison?.(input.scene, result, { revision: input.candidate.revision, fields, candidateViolation, seconds: ms / 1000 });
   }
 }
 

@@ -210,8 +210,8 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout candidates across tw
     ]);
   }, 60_000);
 
-  it('refuses to promote a candidate whose panels do not add up in the shadow, and promotes it with force, audited', async () => {
-    const [a] = replicas as [FloorplanProcess, FloorplanProcess];
+  it('refuses to promote a candidate whose panels do not add up in the shadow, on any replica, and promotes it with force, audited', async () => {
+    const [a, b] = replicas as [FloorplanProcess, FloorplanProcess];
     // Without its instant-discount row, the candidate's rows no longer add up to the payable total for u1001.
     const dropInstantDiscount = (s: string) => s.replace(/  - code: lj\n(?:    .*\n)+\n/, '');
     const published = await admin(a, 'candidate', { scene: SCENE, files: floorsAt('no-lj', dropInstantDiscount), rollout: { allowList: [OTHER] } });
@@ -226,16 +226,21 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout candidates across tw
     expect(report.invariantViolations.candidate).toBe(report.compared);
     expect(report.differences.lj).toEqual({ presence: report.compared });
 
-    const refused = await admin(a, 'promote', { scene: SCENE });
+    // Promote on b: the replicas add their violation counts up in Redis, so b refuses with both replicas' count, not only its own.
+    const refused = await admin(b, 'promote', { scene: SCENE });
     expect(refused.status).toBe(409);
     expect(refused.body.code).toBe(ErrorCode.LAYOUT_PROMOTE_REFUSED);
-    expect(refused.body.error).toContain(`the candidate of ${SCENE} (revision ${revision}) must have no money-invariant violations in its shadow comparison to be promoted, but it has ${report.compared} invariant violation(s)`);
+    const [onA, onB] = await Promise.all(replicas.map(async (r) => (await admin(r, 'shadow', { scene: SCENE })).body.invariantViolations.candidate as number));
+    // The convergence polls had u1001 (served live) compared on both replicas.
+    expect(onA).toBeGreaterThan(0);
+    expect(onB).toBeGreaterThan(0);
+    expect(refused.body.error).toContain(`the candidate of ${SCENE} (revision ${revision}) must have no money-invariant violations in its shadow comparison to be promoted, but it has ${onA! + onB!} invariant violation(s)`);
 
-    const forced = await admin(a, 'promote', { scene: SCENE, force: true, message: 'known gap, fixed server-side' });
+    const forced = await admin(b, 'promote', { scene: SCENE, force: true, message: 'known gap, fixed server-side' });
     expect(forced.status).toBe(200);
     expect(forced.body).toMatchObject({ promotes: revision, forced: true });
     const [entry] = (await admin(a, 'audit', { limit: 1 })).body.entries;
-    expect(entry).toMatchObject({ actor: 'admin', action: 'promote', detail: { promotes: revision, force: true, forced: true, invariantViolations: report.compared } });
+    expect(entry).toMatchObject({ actor: 'admin', action: 'promote', detail: { promotes: revision, force: true, forced: true, invariantViolations: onA! + onB! } });
 
     await admin(a, 'rollback', { revision: 1 });
     await convergence({ [CANARY]: 'live-1', [OTHER]: 'live-1' });

@@ -127,7 +127,7 @@ export interface LayoutReleasesOptions {
    * The money-invariant violations the shadow comparison counted for a scene's candidate
    * revision; undefined: no comparison here (a command not talking to a replica). Absent: as undefined.
    */
-  readonly invariantViolations?: (scene: string, revision: number) => number | undefined;
+  readonly invariantViolations?: (scene: string, revision: number) => number | undefined | Promise<number | undefined>;
   /** Told after a revision became live (the in-process LayoutStore swaps it in at once). */
   readonly onLive?: (revision: StoredRevision) => void;
   readonly logger: Logger;
@@ -208,7 +208,7 @@ export class LayoutReleases {
     const { scene } = input;
     const current = await this.options.store.candidate(scene);
     if (current === undefined) throw await this.noCandidate(scene);
-    const violations = this.options.invariantViolations?.(scene, current.revision);
+    const violations = await this.options.invariantViolations?.(scene, current.revision);
     const forced = input.force === true && violations !== 0;
     if (violations !== 0 && input.force !== true) {
       throw new FloorplanError(ErrorCode.LAYOUT_PROMOTE_REFUSED, {
