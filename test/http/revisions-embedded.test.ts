@@ -92,4 +92,20 @@ describe('layout revisions on the embedded store (PGlite, one Floorplan process,
     expect(await layoutVersion()).toBe('2026-11-21.1');
     expect(await readyz()).toEqual({ source: 'store', revision: 3, store: 'up' });
   }, 240_000);
+
+  it('serves a candidate to its allow-list at once with no Redis, still after a restart, until it is aborted', async () => {
+    const candidate = await floors(['candidate', 'cart-bottom-sheet', '--revision', '2', '--allow', 'u1001', '--server', floorplan.url]);
+    expect(candidate.stderr).toBe('');
+    expect(candidate.stdout).toContain('layoutVersion for its users: 2026-12-01.1+candidate.r2');
+    // This process recorded it, so it serves it without waiting for its store poll.
+    expect(await layoutVersion()).toBe('2026-12-01.1+candidate.r2');
+
+    expect(await floorplan.terminate()).toBe(0);
+    floorplan = await start();
+    expect(await layoutVersion()).toBe('2026-12-01.1+candidate.r2');
+
+    const aborted = await floors(['abort', 'cart-bottom-sheet', '--server', floorplan.url]);
+    expect(aborted.stdout).toContain('aborted the candidate of cart-bottom-sheet (revision 2): its users get the live layout');
+    expect(await layoutVersion()).toBe('2026-11-21.1');
+  }, 240_000);
 });
