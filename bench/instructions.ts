@@ -6,7 +6,7 @@
  * inputs and environment whatever else the machine does.
  *
  *   node --import tsx bench/instructions.ts [--against <checkout>]... [--requests 600]
- *        [--warmup 1500] [--concurrency 8,32]
+ *        [--warmup 1500] [--concurrency 8,32] [--skip-self]
  *
  * Measures this checkout, and with `--against` another checkout of Floorplan (e.g. a
  * `git worktree add --detach /tmp/old <commit>` with node_modules linked) the same way:
@@ -88,6 +88,8 @@ function parseOptions(): Options {
       requests: { type: 'string', default: '600' },
       warmup: { type: 'string', default: '1500' },
       concurrency: { type: 'string', default: '8,32' },
+      /** Measure only the --against checkouts (e.g. several commits of a bisection at once, in separate runs). */
+      'skip-self': { type: 'boolean', default: false },
     },
   });
   const positive = (name: string, text: string) => {
@@ -95,7 +97,8 @@ function parseOptions(): Options {
     if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive whole number, but got: ${JSON.stringify(text)}`);
     return n;
   };
-  const checkouts = [ROOT, ...(values.against ?? []).map((dir) => resolve(dir))];
+  const checkouts = [...(values['skip-self'] ? [] : [ROOT]), ...(values.against ?? []).map((dir) => resolve(dir))];
+  if (checkouts.length === 0) throw new Error('--skip-self needs at least one --against checkout');
   for (const dir of checkouts) {
     if (!existsSync(join(dir, 'tsconfig.build.json'))) throw new Error(`${dir} is not a Floorplan checkout (no tsconfig.build.json)`);
     if (!existsSync(join(dir, 'node_modules'))) throw new Error(`${dir} has no node_modules: run npm ci there, or link this checkout's`);
@@ -256,7 +259,7 @@ async function main(): Promise<void> {
     const of = (checkout: string, concurrency: number) => rows.find((r) => r.checkout === checkout && r.concurrency === concurrency)?.instructions ?? Number.NaN;
     for (const concurrency of options.concurrency) {
       for (const other of options.checkouts.slice(1)) {
-        log(`concurrency ${concurrency}: this checkout ÷ ${other} = ${(of(ROOT, concurrency) / of(other, concurrency)).toFixed(3)}`);
+        log(`concurrency ${concurrency}: ${options.checkouts[0]} ÷ ${other} = ${(of(options.checkouts[0] as string, concurrency) / of(other, concurrency)).toFixed(3)}`);
       }
     }
   } finally {
