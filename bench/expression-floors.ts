@@ -23,6 +23,7 @@ import { createBuilderRegistry } from '../src/floors/registry.ts';
 import { compileFloorsFile, type CompiledLayout } from '../src/layouts/compile.ts';
 import type { Cart, LoyaltyPoints, Promotion, SettlementQuote } from '../src/loaders/panel-data.ts';
 import { PanelRenderer, type RenderRequest } from '../src/panels/renderer.ts';
+import { asExpressions } from './expression-layout.ts';
 
 // A full collection before each timed batch, so neither variant pays for the other's garbage.
 setFlagsFromString('--expose-gc');
@@ -34,19 +35,6 @@ const PANELS = Number(values.panels);
 const FILE = 'floors/cart-bottom-sheet.yaml';
 const LOCALES = ['zh-CN', 'en'];
 const USER = 'u1001';
-
-/** The shipped sheet with lj and coupon declared as expressions instead of builders (the default floors; variants are not rendered). */
-function asExpressions(shipped: string): string {
-  const lj = "    kind: DEDUCTION\n    amount: '-sum(quote.discounts.filter(d, d.kind == \"instant\").map(d, d.amount))'";
-  const coupon =
-    "    kind: DEDUCTION\n    amount: '-sum(quote.discounts.filter(d, d.kind == \"coupon\").map(d, d.amount))'\n" +
-    "    vars: { couponCount: 'sum(quote.discounts.filter(d, d.kind == \"coupon\").map(d, d.sourceIds.size()))' }";
-  const changed = shipped.replace('  - code: lj\n    builder: lj', `  - code: lj\n${lj}`).replace('  - code: coupon\n    builder: coupon', `  - code: coupon\n${coupon}`);
-  if (changed === shipped || changed.includes('  - code: lj\n    builder: lj\n    name') || changed.includes('  - code: coupon\n    builder: coupon\n    name: { zh-CN: 优惠券, en: Coupons }\n    subName: { zh-CN: "已领券')) {
-    throw new Error('the shipped cart sheet no longer has the lj/coupon floors this benchmark rewrites');
-  }
-  return changed;
-}
 
 function compile(source: string): CompiledLayout {
   const result = compileFloorsFile(FILE, source, createBuilderRegistry(defaultBuilders), LOCALES);
