@@ -359,6 +359,42 @@ export interface BenchResults {
   readonly frozenUpstream?: FrozenUpstreamPhase;
   /** The seed panel with lj and coupon as CEL expression floors vs hand-written builders (bench/expression-floors.ts). Absent before it. */
   readonly expressionFloors?: ExpressionFloorsRow;
+  /** The same comparison per request: two servers, CPU per full panel (bench/expression-floors-request.ts). Absent before it. */
+  readonly expressionFloorsRequest?: ExpressionFloorsRequestRow;
+}
+
+/** Answers other than a full panel in the measured windows (not counted in CPU per request). */
+export interface NonFullAnswers {
+  readonly degraded: number;
+  readonly shed: number;
+  readonly other: number;
+  readonly errors: number;
+}
+
+/**
+ * Server CPU µs per full panel, the seed panel with lj and coupon as CEL expression floors vs
+ * hand-written builders, two servers measured in interleaved rounds (bench/cpu-per-request.ts).
+ */
+export interface ExpressionFloorsRequestRow {
+  /** A/A run: both servers served the builders, so the ratio is the method's bias. */
+  readonly aa: boolean;
+  readonly rounds: number;
+  readonly seconds: number;
+  readonly connections: number;
+  readonly users: number;
+  /** Users whose panels both servers answered byte-identically before measuring. */
+  readonly checkedUsers: number;
+  /** Servers on core 0, load and upstreams on core 1. */
+  readonly pinned: boolean;
+  readonly buildersUsPerReq: number;
+  readonly expressionsUsPerReq: number;
+  readonly buildersPanels: number;
+  readonly expressionsPanels: number;
+  /** expressionsUsPerReq ÷ buildersUsPerReq, all rounds pooled. */
+  readonly ratio: number;
+  readonly medianRoundRatio: number;
+  readonly roundRatios: readonly number[];
+  readonly nonFull: { readonly builders: NonFullAnswers; readonly expressions: NonFullAnswers };
 }
 
 /** What `bench/expression-floors.ts --json` prints: CPU µs per panel render, medians of interleaved rounds. */
@@ -376,12 +412,26 @@ export interface ExpressionFloorsRow {
 function expressionFloorsTarget(row: ExpressionFloorsRow | undefined): Target {
   return {
     id: 'expression-floors-cpu',
-    description: 'seed panel with lj and coupon as CEL expression floors: CPU per render ≤ 1.10× the hand-written builders',
+    description: 'seed panel with lj and coupon as CEL expression floors, the rendering alone (in process): CPU per render ≤ 1.10× the hand-written builders',
     actual:
       row === undefined
         ? 'not measured'
         : `${fixed(row.ratio, 3)}× (${fixed(row.expressionsUs, 1)} vs ${fixed(row.buildersUs, 1)} µs per render; median of per-round ratios ${fixed(row.medianRoundRatio, 3)}×, ${row.rounds} rounds × ${row.panels} panels)`,
     pass: row === undefined ? null : row.ratio <= 1.1,
+  };
+}
+
+/** Issue 14, item 4 as written: CPU per request, the whole request (HTTP, GraphQL, upstream calls, rendering). */
+function expressionFloorsRequestTarget(row: ExpressionFloorsRequestRow | undefined): Target {
+  return {
+    id: 'expression-floors-request-cpu',
+    description: 'seed panel with lj and coupon as CEL expression floors: CPU per request ≤ 1.10× the hand-written builders',
+    actual:
+      row === undefined
+        ? 'not measured'
+        : `${fixed(row.ratio, 3)}× (${fixed(row.expressionsUsPerReq, 1)} vs ${fixed(row.buildersUsPerReq, 1)} µs per request; median of per-round ratios ${fixed(row.medianRoundRatio, 3)}×, ` +
+          `${row.rounds} rounds × ${row.seconds} s per server, ${row.connections} connections; identical panels checked for ${row.checkedUsers} users)`,
+    pass: row === undefined || row.aa ? null : row.ratio <= 1.1,
   };
 }
 
@@ -544,6 +594,7 @@ export function evaluateTargets(results: Omit<BenchResults, 'targets'>): Target[
   targets.push(...overloadTargets(results.overload));
   targets.push(...frozenUpstreamTargets(results.frozenUpstream));
   targets.push(upstreamParseTarget(results.upstreamParse));
+  targets.push(expressionFloorsRequestTarget(results.expressionFloorsRequest));
   targets.push(expressionFloorsTarget(results.expressionFloors));
   const soak = results.soak;
   targets.push({
@@ -703,13 +754,22 @@ export function renderMarkdown(results: BenchResults): string {
   if (results.overload !== undefined) out.push('', ...overloadSection(results.overload, results.method));
   if (results.frozenUpstream !== undefined) out.push('', ...frozenUpstreamSection(results.frozenUpstream));
   if (results.upstreamParse !== undefined) out.push('', ...upstreamParseSection(results.upstreamParse));
+  if (results.expressionFloors !== undefined || results.expressionFloorsRequest !== undefined) out.push('', '### Expression floors (`bench/expression-floors-request.ts`, `bench/expression-floors.ts`)');
+  const request = results.expressionFloorsRequest;
+  if (request !== undefined) {
+    out.push(
+      '',
+      `CPU per request of the seed cart-bottom-sheet panel, two Floorplan servers ${request.pinned ? 'on core 0' : '(not pinned)'}, one with lj and coupon as hand-written builders, one as CEL expression floors ` +
+        `(byte-identical panels checked for ${request.checkedUsers} users first), ${request.rounds} interleaved rounds × ${request.seconds} s per server, ${request.connections} connections, server CPU per full panel: ` +
+        `builders ${fixed(request.buildersUsPerReq, 1)} µs, expression floors ${fixed(request.expressionsUsPerReq, 1)} µs — ${fixed(request.ratio, 3)}× ` +
+        `(median of per-round ratios ${fixed(request.medianRoundRatio, 3)}×; rounds ${request.roundRatios.map((r) => fixed(r, 3)).join(', ')}).`,
+    );
+  }
   if (results.expressionFloors !== undefined) {
     const e = results.expressionFloors;
     out.push(
       '',
-      '### Expression floors (`bench/expression-floors.ts`)',
-      '',
-      `CPU per render of the seed cart-bottom-sheet (u1001) from already-loaded upstream answers, ${e.rounds} interleaved rounds × ${e.panels} panels, in one process: ` +
+      `The rendering alone, stricter: CPU per render of the seed cart-bottom-sheet (u1001) from already-loaded upstream answers, ${e.rounds} interleaved rounds × ${e.panels} panels, in one process: ` +
         `lj and coupon as hand-written builders ${fixed(e.buildersUs, 1)} µs, as CEL expression floors ${fixed(e.expressionsUs, 1)} µs — ${fixed(e.ratio, 3)}× (median of per-round ratios ${fixed(e.medianRoundRatio, 3)}×).`,
     );
   }

@@ -54,6 +54,7 @@ import {
   type Target,
   type Upstream,
 } from './results.ts';
+import { measureExpressionFloorsPerRequest, type ExpressionFloorsRequestPlan } from './expression-floors-request.ts';
 import { checkPeerFloors, PEERS, peerCheckUsers, peerCpuTargets, type PeerName, type PeersPhase } from './peers.ts';
 import { createBenchFloorsDir, LARGE_SCENE, SMALL_SCENE } from './scenes.ts';
 import { measureUpstreamParse, UPSTREAM_PARSE_FULL, UPSTREAM_PARSE_QUICK } from './upstream-parse.ts';
@@ -1662,6 +1663,10 @@ function measureExpressionFloors(quick: boolean): ExpressionFloorsRow {
   return JSON.parse(line) as ExpressionFloorsRow;
 }
 
+/** The per-request expression-floors row: bench/tracing.ts's method and size; quick mode only checks the plumbing. */
+const EXPRESSION_FLOORS_REQUEST_FULL: ExpressionFloorsRequestPlan = { rounds: 6, seconds: 3, connections: 16, warmupRequests: 2000 };
+const EXPRESSION_FLOORS_REQUEST_QUICK: ExpressionFloorsRequestPlan = { rounds: 1, seconds: 1, connections: 4, warmupRequests: 50, roundWarmupRequests: 20 };
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const started = performance.now();
@@ -1748,6 +1753,9 @@ async function main(): Promise<void> {
   log('expression floors: the seed panel with lj and coupon as CEL expressions vs the hand-written builders');
   const expressionFloors = measureExpressionFloors(options.mode === 'quick');
   log(`  ${expressionFloors.expressionsUs.toFixed(1)} vs ${expressionFloors.buildersUs.toFixed(1)} µs per render: ${expressionFloors.ratio.toFixed(3)}×`);
+  log('expression floors per request: two servers, the same panel with lj and coupon as CEL expressions vs the builders');
+  const expressionFloorsRequest = await measureExpressionFloorsPerRequest(options.mode === 'quick' ? EXPRESSION_FLOORS_REQUEST_QUICK : EXPRESSION_FLOORS_REQUEST_FULL, (line) => log(`  ${line}`));
+  log(`  ${expressionFloorsRequest.expressionsUsPerReq.toFixed(1)} vs ${expressionFloorsRequest.buildersUsPerReq.toFixed(1)} µs per request: ${expressionFloorsRequest.ratio.toFixed(3)}×`);
   // A soak from an earlier run stays in the results until the next soak replaces it.
   const previousSoak = readExisting(options.out)?.soak;
   const partial = {
@@ -1756,6 +1764,7 @@ async function main(): Promise<void> {
     ...measured,
     upstreamParse,
     expressionFloors,
+    expressionFloorsRequest,
     ...(previousSoak === undefined ? {} : { soak: previousSoak }),
   };
   const results: BenchResults = { ...partial, targets: evaluateTargets(partial) };

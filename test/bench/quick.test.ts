@@ -90,6 +90,13 @@ describe('npm run bench -- --quick', () => {
       expect(isNumber(expressions?.[key]), `expressionFloors.${key}`).toBe(true);
     }
 
+    // The same comparison per request: two servers answered identical panels, then both were measured.
+    const perRequest = results.expressionFloorsRequest;
+    for (const key of ['buildersUsPerReq', 'expressionsUsPerReq', 'ratio', 'medianRoundRatio'] as const) {
+      expect(isNumber(perRequest?.[key]), `expressionFloorsRequest.${key}`).toBe(true);
+    }
+    expect(perRequest?.checkedUsers, 'users whose panels both servers answered identically').toBeGreaterThan(0);
+
     // Overload rows: present and well formed; shed counts are 0 until Floorplan has admission control.
     const overload = results.overload;
     expect(overload, 'results.overload').toBeDefined();
@@ -152,6 +159,7 @@ describe('npm run bench -- --quick', () => {
     for (const id of FROZEN_TARGETS) expect(targetIds, `target ${id}`).toContain(id);
     for (const id of PEER_TARGETS) expect(targetIds, `target ${id}`).toContain(id);
     expect(targetIds, 'target expression-floors-cpu').toContain('expression-floors-cpu');
+    expect(targetIds, 'target expression-floors-request-cpu').toContain('expression-floors-request-cpu');
     for (const target of results.targets) expect([true, false, null]).toContain(target.pass);
   }, 250_000);
 });
