@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,37 +8,20 @@ import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
 import { loadFloorsDir } from '../../src/layouts/compile.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
+import { runFloorsCli, type CliRun } from '../support/processes.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const registry = createBuilderRegistry(defaultBuilders);
 /** The shipped scenes, as the tool should summarise them. */
 const SHIPPED = [...loadFloorsDir(join(ROOT, 'floors'), registry, loadServiceConfig({ dir: join(ROOT, 'config'), env: {} }).floors.locales).values()];
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs `node --import tsx src/cli/floors.ts ...args` from the project root, as the npm scripts do. */
-function floors(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+function floors(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
   // Only what the tool should see: no REDIS_URL, FLOORS_DIR or FLOORPLAN_ENV leaking in from the test run.
   const { REDIS_URL: _r, FLOORS_DIR: _f, FLOORPLAN_ENV: _e, NODE_ENV: _n, VITEST: _v, ...inherited } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/floors.ts', ...args], {
-    cwd: ROOT,
-    // No revision store unless a test names one (Redis-only publishing, as before revisions):
-    // the default PGlite folder is the working directory's, shared by every test file.
-    env: { ...inherited, LAYOUT_STORE: 'none', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  // No revision store unless a test names one (Redis-only publishing, as before revisions):
+  // the default PGlite folder is the working directory's, shared by every test file.
+  return runFloorsCli(args, { ...inherited, LAYOUT_STORE: 'none', ...env });
 }
 
 const dirs: string[] = [];

@@ -4,8 +4,6 @@
  * and two Floorplan processes started as `npm start` starts them. Each replica shadow-compares
  * every live request for a scene with a candidate (LAYOUT_SHADOW_SAMPLE_RATIO=1).
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +14,7 @@ import { ErrorCode } from '../../src/errors.ts';
 import { signDemoToken } from '../../src/viewer/demo-token.ts';
 import { startFloorplanProcess, type FloorplanProcess } from '../support/floorplan-process.ts';
 import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../support/postgres.ts';
-import { freePort, npmStartEnv } from '../support/processes.ts';
+import { freePort, npmStartEnv, runFloorsCli, type CliRun } from '../support/processes.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { until } from '../support/until.ts';
 
@@ -100,17 +98,8 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout candidates across tw
     return { status: res.status, body: (await res.json()) as Record<string, any> };
   }
 
-  async function floors(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/floors.ts', ...args], {
-      env: npmStartEnv({ REDIS_URL: redis.url, LAYOUT_STORE: 'postgres', LAYOUT_STORE_URL: database.url, ADMIN_TOKEN }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const [code] = (await once(child, 'exit')) as [number | null];
-    return { code, stdout, stderr };
+  async function floors(args: readonly string[]): Promise<CliRun> {
+    return runFloorsCli(args, npmStartEnv({ REDIS_URL: redis.url, LAYOUT_STORE: 'postgres', LAYOUT_STORE_URL: database.url, ADMIN_TOKEN }));
   }
 
   beforeAll(async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../src/config/service-config.ts';
 import { startDemoUpstreams, type DemoUpstreams } from '../../src/demo-upstreams/server.ts';
 import { signDemoToken } from '../../src/viewer/demo-token.ts';
-import { freePort, npmStartEnv } from '../support/processes.ts';
+import { freePort, npmStartEnv, runFloorsCli, type CliRun } from '../support/processes.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 
 describe.skipIf(!HAS_REDIS_SERVER)('floors:publish across replicas (two Floorplan processes, real Redis)', () => {
@@ -59,19 +59,10 @@ describe.skipIf(!HAS_REDIS_SERVER)('floors:publish across replicas (two Floorpla
     return body.data.floorPanel.layoutVersion;
   }
 
-  async function publish(version: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  async function publish(version: string): Promise<CliRun> {
     const source = readFileSync('floors/cart-bottom-sheet.yaml', 'utf8').replace('version: "2026-11-21.1"', `version: "${version}"`);
     writeFileSync(join(dir, 'publish', 'cart-bottom-sheet.yaml'), source);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/floors.ts', 'publish', '--dir', join(dir, 'publish')], {
-      env: npmStartEnv({ REDIS_URL: redis.url }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const [code] = (await once(child, 'exit')) as [number | null];
-    return { code, stdout, stderr };
+    return runFloorsCli(['publish', '--dir', join(dir, 'publish')], npmStartEnv({ REDIS_URL: redis.url }));
   }
 
   beforeAll(async () => {

@@ -2,8 +2,6 @@
  * `npm start` with nothing else installed: the revision store is PGlite, in-process, in a data
  * folder; the commands reach it through the running Floorplan's admin API (--server).
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../src/config/service-config.ts';
 import { signDemoToken } from '../../src/viewer/demo-token.ts';
 import { startFloorplanProcess, type FloorplanProcess } from '../support/floorplan-process.ts';
-import { freePort, npmStartEnv } from '../support/processes.ts';
+import { freePort, npmStartEnv, runFloorsCli, type CliRun } from '../support/processes.ts';
 
 const ADMIN_TOKEN = 'embedded-suite-admin-token';
 
@@ -29,14 +27,8 @@ describe('layout revisions on the embedded store (PGlite, one Floorplan process,
   });
   const start = async () => startFloorplanProcess({ ...env(), PORT: String(await freePort()), DEMO_PORT: String(await freePort()) }, 60_000);
 
-  async function floors(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/floors.ts', ...args], { env: npmStartEnv(env()), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const [code] = (await once(child, 'exit')) as [number | null];
-    return { code, stdout, stderr };
+  async function floors(args: readonly string[]): Promise<CliRun> {
+    return runFloorsCli(args, npmStartEnv(env()));
   }
 
   async function layoutVersion(): Promise<string> {

@@ -3,8 +3,6 @@
  * machine's server, reached through a proxy the suite can cut), a private Redis, and two
  * Floorplan processes started as `npm start` starts them.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +13,7 @@ import { ErrorCode } from '../../src/errors.ts';
 import { signDemoToken } from '../../src/viewer/demo-token.ts';
 import { startFloorplanProcess, type FloorplanProcess } from '../support/floorplan-process.ts';
 import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../support/postgres.ts';
-import { freePort, npmStartEnv } from '../support/processes.ts';
+import { freePort, npmStartEnv, runFloorsCli, type CliRun } from '../support/processes.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { until } from '../support/until.ts';
@@ -103,17 +101,8 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout revisions across two
   }
 
   /** `npm run -s floors:<command>` against the suite's store and Redis. */
-  async function floors(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/floors.ts', ...args], {
-      env: npmStartEnv({ REDIS_URL: redis.url, LAYOUT_STORE: 'postgres', LAYOUT_STORE_URL: storeUrl() }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const [code] = (await once(child, 'exit')) as [number | null];
-    return { code, stdout, stderr };
+  async function floors(args: readonly string[]): Promise<CliRun> {
+    return runFloorsCli(args, npmStartEnv({ REDIS_URL: redis.url, LAYOUT_STORE: 'postgres', LAYOUT_STORE_URL: storeUrl() }));
   }
 
   beforeAll(async () => {

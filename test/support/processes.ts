@@ -1,6 +1,11 @@
 /** Helpers for tests that run Floorplan (or Redis) as real processes on loopback. */
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+/** The project root: where `npm start` and the CLI run from. */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** A port nothing listens on right now (the OS picks it; it is released before returning). */
 export async function freePort(): Promise<number> {
@@ -21,4 +26,28 @@ export function npmStartEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   // No revision store or last-known-good copy in the working directory unless a test names its
   // own: test files run in parallel, and one's published revision must never reach another.
   return { ...env, LAYOUT_STORE: 'none', LAYOUT_LAST_GOOD_FILE: '', ...extra };
+}
+
+/** What a command printed and how it ended. */
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `node --import tsx src/cli/floors.ts ...args` from the project root, as the npm scripts
+ * (`floors:publish`, `floors:history`, …) do, with exactly `env`; resolves once it has exited
+ * and its output is read.
+ */
+export function runFloorsCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/floors.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
