@@ -11,6 +11,12 @@ const TIMED_ALONE = ['test/faults/burst.test.ts', 'test/faults/frozen-upstream.t
  * so they run last, alone, where they slow no other suite's servers.
  */
 const BUILDS = ['test/deploy/dockerfile.test.ts'];
+/**
+ * The operator console in a real headless Chromium: a browser process and an embedded PostgreSQL
+ * (PGlite) are heavy on a shared machine, so these run after the integration suites, one file at
+ * a time, where they take no CPU from servers that other suites time.
+ */
+const BROWSER = ['test/console/**/*.test.ts'];
 
 const shared = {
   resolve: {
@@ -36,12 +42,24 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           // The real-Unleash suites run with `npm run test:e2e` (vitest.e2e.config.ts), after npm test in CI.
           // …and the production topology suites with `npm run test:topology` (vitest.topology.config.ts).
-          exclude: [...configDefaults.exclude, 'test/e2e/**', 'test/topology/**', ...TIMED_ALONE, ...BUILDS],
+          exclude: [...configDefaults.exclude, 'test/e2e/**', 'test/topology/**', ...TIMED_ALONE, ...BUILDS, ...BROWSER],
           // Integration suites start real servers on loopback; keep files in parallel but bounded.
           maxWorkers: 2,
           testTimeout: 20_000,
           hookTimeout: 30_000,
           sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        ...shared,
+        test: {
+          name: 'browser',
+          include: BROWSER,
+          fileParallelism: false,
+          maxWorkers: 1,
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -53,7 +71,7 @@ export default defineConfig({
           maxWorkers: 1,
           testTimeout: 60_000,
           hookTimeout: 60_000,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
         },
       },
       {
@@ -65,7 +83,7 @@ export default defineConfig({
           maxWorkers: 1,
           testTimeout: 60_000,
           hookTimeout: 600_000,
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
         },
       },
     ],

@@ -22,6 +22,9 @@ import { createApolloServer } from './graphql/apollo.ts';
 import type { GraphQLContext } from './graphql/context.ts';
 import { createPreviewHandler } from './operators/preview.ts';
 import { createLayoutAdminRoutes } from './operators/layout-admin.ts';
+import { createConsoleInfoHandler } from './operators/console-info.ts';
+import { createFlagsOverviewHandler } from './operators/flags-overview.ts';
+import { consolePages } from './console/console-pages.ts';
 import { AdmissionController } from './http/admission.ts';
 import { createHttpServer } from './http/server.ts';
 import { createUnknownFlagReporter, removedFlagProblems, unknownFlagProblems } from './layouts/flag-names.ts';
@@ -382,16 +385,25 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       admission,
       overloadRetryAfterSeconds: config.server.admission.retryAfterSeconds,
       connections: config.server,
+      // The operator console; it is useful only with the admin API, so it is served only when that is on.
+      ...(config.admin.token === '' ? {} : { pages: consolePages() }),
       admin: {
         token: config.admin.token,
         operators: config.admin.operators,
-        routes: { '/admin/preview': preview, ...(layoutReleases === undefined
+        routes: {
+          '/admin/preview': preview,
+          '/admin/flags': createFlagsOverviewHandler({ flags, config: config.flags, layouts: () => layouts.current() }),
+          '/admin/console-info': createConsoleInfoHandler({ layouts: () => layouts.current(), locales: config.floors.locales }),
+          ...(layoutReleases === undefined
             ? {}
             : createLayoutAdminRoutes(layoutReleases, {
                 candidateRevision: (scene) => layouts.candidate(scene)?.revision,
                 report: (scene, revision) => shadow.report(scene, revision),
                 scenes: () => [...layouts.candidates().keys()],
-              })) },
+              })),
+        },
+        // What a viewer may call: reads only. Every other route (publish, rollback, and any added later) needs a publisher.
+        viewerRoutes: new Set(['/admin/preview', '/admin/flags', '/admin/console-info', ...['history', 'show', 'diff', 'audit'].map((op) => `/admin/layouts/${op}`)]),
         maxFailedAttempts: config.admin.maxFailedAttempts,
         failedAttemptsWindowSeconds: config.admin.failedAttemptsWindowSeconds,
       },

@@ -223,6 +223,12 @@ export const serviceConfigSchema = z.strictObject({
     unleashUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
     /** Backend API token for unleashUrl. */
     unleashToken: z.string(),
+    /**
+     * The Unleash project's page in Unleash's own web UI (e.g. http://unleash:4242/projects/default):
+     * the console links each flag to `<this>/features/<flag>`. Empty: unleashUrl without its `/api`,
+     * plus `/projects/default`; no links when unleashUrl is empty too (flags from the local file).
+     */
+    unleashUiUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
     appName: z.string().min(1),
     environment: z.string().min(1),
     /** How often to poll Unleash for changes. */
@@ -235,8 +241,16 @@ export const serviceConfigSchema = z.strictObject({
   admin: z.strictObject({
     /** Bearer credential for /admin/* of the identity `admin`; empty disables the admin endpoints (404). */
     token: z.string(),
-    /** More operators, name → their own bearer credential (16+ characters), so the audit says who did what. Default none. */
-    operators: z.record(z.string().regex(/^[a-z][a-z0-9._-]*$/, { error: 'must be a lower-case operator name such as "alice"' }), z.string().min(16)),
+    /**
+     * More operators, name → their own bearer credential (16+ characters), so the audit says who
+     * did what: a string (a publisher, as before roles existed) or `{token, role}` with role
+     * `viewer` (preview, history, diffs, flags: reads only) or `publisher` (also publish and
+     * rollback). `admin` itself is a publisher. Default none.
+     */
+    operators: z.record(
+      z.string().regex(/^[a-z][a-z0-9._-]*$/, { error: 'must be a lower-case operator name such as "alice"' }),
+      z.union([z.string().min(16), z.strictObject({ token: z.string().min(16), role: z.enum(['viewer', 'publisher']) })]),
+    ),
     /** A source address that sends this many wrong admin credentials within failedAttemptsWindowSeconds is refused (429) until the window ends. */
     maxFailedAttempts: integer().positive(),
     failedAttemptsWindowSeconds: integer().positive().max(86_400),
@@ -334,6 +348,7 @@ const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' 
   ['REDIS_CLUSTER_NODES', ['redis', 'clusterNodes'], 'list'],
   ['UNLEASH_URL', ['flags', 'unleashUrl'], 'string'],
   ['UNLEASH_TOKEN', ['flags', 'unleashToken'], 'string'],
+  ['UNLEASH_UI_URL', ['flags', 'unleashUiUrl'], 'string'],
   ['UNLEASH_REFRESH_MS', ['flags', 'refreshIntervalMs'], 'int'],
   ['FLAGS_FILE', ['flags', 'bootstrapFile'], 'string'],
   ['ADMIN_TOKEN', ['admin', 'token'], 'string'],

@@ -19,6 +19,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { InMemStorageProvider, Unleash, type ClientFeaturesResponse, type Context } from 'unleash-client';
+import type { EnhancedFeatureInterface } from 'unleash-client/lib/feature.js';
 import type { ServiceConfig } from '../config/service-config.ts';
 import { WatchedPath, type WatchedContent } from '../config/watched-path.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
@@ -154,6 +155,16 @@ export class FlagService {
     // The client merges its static context ({appName, environment}) under every evaluation's context; so does the preview.
     const context: Context = { environment: this.#config.environment, ...unleashContextOf(viewer, this.#config.appName) };
     return explainFlag(this.#current(), flagName, context);
+  }
+
+  /**
+   * The definition of `flagName` being served — Unleash's, the file's, or undefined when none is
+   * defined — with its segments resolved, for the console's flag overview.
+   */
+  definition(flagName: string): EnhancedFeatureInterface | undefined {
+    return this.#current()
+      .getFeatureToggleDefinitions(true)
+      .find((f) => f.name === flagName);
   }
 
   /** Names of the flags currently defined, sorted. */

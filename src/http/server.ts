@@ -6,6 +6,8 @@
  *   GET /healthz       the process is up
  *   GET /readyz        it should receive traffic (503 while starting or draining)
  *   GET /metrics       Prometheus text
+ *   GET /console…      the operator console's files (./pages option), under a strict CSP
+ *   POST /admin/…      operator endpoints, behind an admin credential and its role
  *
  * GraphQL requests pass admission control first (./admission.ts): beyond what Floorplan can
  * answer within its deadline they are refused at once with 503 OVERLOADED. Health, readiness
@@ -52,15 +54,29 @@ export interface HttpServerOptions<TContext extends BaseContext> {
   /** Slow-client and connection bounds (`server.*` in the service config); absent: Node's defaults. */
   readonly connections?: ConnectionLimits;
   /**
+   * Static files served on GET at their exact path (the operator console: src/console), each
+   * with the Content-Security-Policy and the other headers of {@link STATIC_HEADERS}. Absent: none.
+   */
+  readonly pages?: Readonly<Record<string, StaticPage>>;
+  /**
    * Operator endpoints (POST, JSON in and out) behind their own bearer credential, never a
    * user's token. An empty token disables them: they answer 404 like any unknown path.
    */
   readonly admin?: {
-    /** The credential of the identity `admin`. */
+    /** The credential of the identity `admin`, a publisher. */
     readonly token: string;
-    /** More identities, by name: each its own credential, recorded as the actor of what it does. */
-    readonly operators?: Readonly<Record<string, string>>;
+    /**
+     * More identities, by name: each its own credential (a string: a publisher), or a credential
+     * and a role; recorded as the actor of what it does.
+     */
+    readonly operators?: Readonly<Record<string, string | OperatorCredential>>;
     readonly routes: Readonly<Record<string, AdminHandler>>;
+    /**
+     * The routes a `viewer` may call (they change nothing); every other route needs a
+     * `publisher`, so a route added later is closed to viewers until it is listed here.
+     * `/admin/session` is always open to both. Absent: viewers may call only that.
+     */
+    readonly viewerRoutes?: ReadonlySet<string>;
     /** Wrong credentials a source address may send per window before it is refused (429) for the rest of it. */
     readonly maxFailedAttempts: number;
     readonly failedAttemptsWindowSeconds: number;
@@ -75,15 +91,63 @@ export interface ConnectionLimits {
   readonly maxConnections: number;
 }
 
-/** Who called an admin endpoint: the identity whose credential matched (`admin`, or an operator's name). */
+/**
+ * What an operator may do: a `viewer` reads (preview, history, diffs, flags), a `publisher`
+ * also changes what users get (publish, rollback, and every route not listed as a viewer's).
+ */
+export type OperatorRole = 'viewer' | 'publisher';
+
+/** An operator's credential and role (`admin.operators.<name>` in the service config). */
+export interface OperatorCredential {
+  readonly token: string;
+  readonly role: OperatorRole;
+}
+
+/** Who called an admin endpoint: the identity whose credential matched (`admin`, or an operator's name), and its role. */
 export interface AdminCaller {
   readonly identity: string;
+  readonly role: OperatorRole;
 }
+
+/** A file served as it is on GET (and HEAD). */
+export interface StaticPage {
+  readonly contentType: string;
+  readonly body: Buffer;
+}
+
+/**
+ * The headers of every static page. The policy allows scripts, styles and requests from this
+ * origin only — no inline script or style, no eval, nothing from elsewhere — and Trusted Types
+ * make assigning a string to innerHTML (or any other HTML sink) throw, so data can only reach
+ * the page as text. The page may not be framed (clickjacking) and sends no Referer.
+ */
+export const STATIC_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-security-policy': [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "connect-src 'self'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "require-trusted-types-for 'script'",
+    'trusted-types',
+  ].join('; '),
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'cache-control': 'no-store',
+});
 
 /** An operator endpoint: the parsed JSON body and the caller in, a status and a JSON body out. */
 export type AdminHandler = (body: unknown, caller: AdminCaller) => Promise<{ status: number; body: unknown }>;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** Answers who the admin credential is and its role; part of every admin API. */
+const SESSION_ROUTE = '/admin/session';
 
 /** A client error as a GraphQL-shaped body with its status and headers, so clients parse every failure the same way. */
 function errorAnswer(client: ClientError): { readonly status: number; readonly body: Buffer; readonly headers: Record<string, string> } {
@@ -140,19 +204,45 @@ function isJsonContentType(req: IncomingMessage): boolean {
 }
 
 /**
- * The identity whose credential `authorization` carries, or undefined. Constant-time comparisons
+ * The caller whose credential `authorization` carries, or undefined. Constant-time comparisons
  * (of digests, every credential tried), so no token can be guessed byte by byte from timings.
  */
-function adminIdentity(authorization: string | undefined, token: string, operators: Readonly<Record<string, string>>): string | undefined {
+function adminCaller(authorization: string | undefined, token: string, operators: Readonly<Record<string, string | OperatorCredential>>): AdminCaller | undefined {
   if (token === '' || authorization === undefined) return undefined;
   const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
   if (match === null) return undefined;
   const given = createHash('sha256').update(match[1] as string).digest();
-  let found: string | undefined;
-  for (const [identity, credential] of [['admin', token] as const, ...Object.entries(operators)]) {
-    if (credential !== '' && timingSafeEqual(given, createHash('sha256').update(credential).digest())) found ??= identity;
+  let found: AdminCaller | undefined;
+  const credentials: Array<readonly [string, OperatorCredential]> = [
+    ['admin', { token, role: 'publisher' }],
+    ...Object.entries(operators).map(([name, c]) => [name, typeof c === 'string' ? { token: c, role: 'publisher' as const } : c] as const),
+  ];
+  for (const [identity, credential] of credentials) {
+    if (credential.token !== '' && timingSafeEqual(given, createHash('sha256').update(credential.token).digest())) found ??= { identity, role: credential.role };
   }
   return found;
+}
+
+/**
+ * Why a browser request to an admin endpoint looks cross-site, or undefined. The credential is a
+ * header the page's script adds, never a cookie, so a forged cross-site request carries none; on
+ * top of that a request a browser marks as coming from another site (`Sec-Fetch-Site`), or whose
+ * `Origin` is not this server's, is refused. Clients that are not browsers (the CLI, curl) send
+ * neither header and are not affected.
+ */
+function crossSiteProblem(req: IncomingMessage): string | undefined {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site must be same-origin, but got: ${JSON.stringify(site)}`;
+  const origin = req.headers.origin;
+  if (origin === undefined) return undefined;
+  const host = req.headers.host;
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    return `Origin must be this server's, but got: ${JSON.stringify(origin)}`;
+  }
+  return host !== undefined && originHost === host ? undefined : `Origin must be this server's (${host ?? 'no Host header'}), but got: ${JSON.stringify(origin)}`;
 }
 
 function headerMapOf(req: IncomingMessage): HeaderMap {
@@ -265,13 +355,29 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(LANDING_PAGE_HTML);
         return [path, 200];
       default: {
-        const handler = options.admin?.token ? options.admin.routes[path] : undefined;
-        if (handler !== undefined) return [path, await admin(req, res, handler)];
+        const page = options.pages?.[path];
+        if (page !== undefined) return ['/console', servePage(req, res, page)];
+        const handler = !options.admin?.token ? undefined : path === SESSION_ROUTE ? session : options.admin.routes[path];
+        if (handler !== undefined) return [path, await admin(req, res, path, handler)];
         sendError(res, toClientError(new FloorplanError(ErrorCode.HTTP_NO_ROUTE, { path })));
         return ['other', 404];
       }
     }
   }
+
+  function servePage(req: IncomingMessage, res: ServerResponse, page: StaticPage): number {
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (method !== 'GET' && method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': JSON_TYPE }).end('{"error":"GET only"}');
+      return 405;
+    }
+    res.writeHead(200, { ...STATIC_HEADERS, 'content-type': page.contentType, 'content-length': page.body.length });
+    res.end(method === 'HEAD' ? undefined : page.body);
+    return 200;
+  }
+
+  /** POST /admin/session: who the credential is and what it may do — the console's login check, throttled like every admin call. */
+  const session: AdminHandler = async (_body, caller) => ({ status: 200, body: { identity: caller.identity, role: caller.role } });
 
   /** Wrong admin credentials per source address in the current window (cleared when it ends). */
   const adminFailures = new LRUCache<string, { count: number }>({
@@ -280,7 +386,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     ttlAutopurge: false,
   });
 
-  async function admin(req: IncomingMessage, res: ServerResponse, handler: AdminHandler): Promise<number> {
+  async function admin(req: IncomingMessage, res: ServerResponse, path: string, handler: AdminHandler): Promise<number> {
     const send = (status: number, body: unknown) => {
       const text = JSON.stringify(body);
       res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) }).end(text);
@@ -295,8 +401,8 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       res.setHeader('retry-after', String(seconds));
       return send(429, { error: `too many wrong admin credentials from this address; retry after ${seconds} s` });
     }
-    const identity = adminIdentity(req.headers.authorization, options.admin?.token ?? '', options.admin?.operators ?? {});
-    if (identity === undefined) {
+    const caller = adminCaller(req.headers.authorization, options.admin?.token ?? '', options.admin?.operators ?? {});
+    if (caller === undefined) {
       const count = (failures?.count ?? 0) + 1;
       // The window starts at the first failure and is not extended by later ones.
       if (failures === undefined) adminFailures.set(address, { count });
@@ -311,14 +417,24 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       res.setHeader('allow', 'POST');
       return send(405, { error: `${req.url ?? ''} accepts POST with a JSON body` });
     }
+    const crossSite = crossSiteProblem(req);
+    if (crossSite !== undefined) {
+      logger.warn({ address, url: req.url, identity: caller.identity }, 'admin request refused as cross-site: %s', crossSite);
+      return send(403, { error: `cross-site admin requests are refused: ${crossSite}` });
+    }
+    if (caller.role !== 'publisher' && path !== SESSION_ROUTE && options.admin?.viewerRoutes?.has(path) !== true) {
+      return send(403, { error: `${path} needs the publisher role; ${caller.identity} is a ${caller.role}` });
+    }
     const raw = await readBody(req, options.bodyLimitBytes);
+    // JSON only: a form or a "simple" cross-origin request cannot send it without a CORS preflight, which is never granted.
+    if (raw !== '' && !isJsonContentType(req)) return send(415, { error: 'the body must be sent as Content-Type: application/json' });
     let body: unknown;
     try {
       body = raw === '' ? {} : (JSON.parse(raw) as unknown);
     } catch {
       return send(400, { error: 'the body must be JSON' });
     }
-    const result = await handler(body, { identity });
+    const result = await handler(body, caller);
     return send(result.status, result.body);
   }
 

@@ -19,6 +19,7 @@ export function flagsConfig(overrides: Partial<FlagsConfig> = {}): FlagsConfig {
   return {
     unleashUrl: '',
     unleashToken: '',
+    unleashUiUrl: '',
     appName: 'floorplan-test',
     environment: 'development',
     refreshIntervalMs: 15_000,

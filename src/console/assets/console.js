@@ -1,0 +1,609 @@
+// The operator console: plain browser JavaScript, no build step, no library. Every piece of
+// data reaches the page through h()/text() below, as text nodes — never as HTML (the page's
+// Trusted Types policy makes an innerHTML assignment throw). Calls go to Floorplan's admin API
+// with the token from sessionStorage in an Authorization header; the token is never a cookie
+// and never in a URL.
+
+const TOKEN_KEY = 'floorplan.console.token';
+const DEMO_USERS = [
+  { userId: 'u1001', segments: 'plus', label: 'u1001 — the seed panel (PLUS)' },
+  { userId: 'u-basic', segments: '', label: 'u-basic — not PLUS, pays shipping' },
+  { userId: 'u-mj', segments: '', label: 'u-mj — 满199减20 campaign' },
+  { userId: 'u-empty', segments: '', label: 'u-empty — empty cart' },
+  { userId: 'u-bulk', segments: '', label: 'u-bulk — 200 lines' },
+  { userId: 'u-big', segments: '', label: 'u-big — amounts beyond 2^31' },
+];
+/** Bidirectional control characters: shown as visible markers, so a title cannot reorder what the operator reads. */
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+const $ = (id) => document.getElementById(id);
+
+/** An element with attributes and children; strings become text nodes (textContent), never HTML. */
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs ?? {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
+    else if (key === 'class') el.className = value;
+    else el.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : text(String(child)));
+  }
+  return el;
+}
+
+/** Text from data: bidi controls become visible "[U+202E]" markers; the rest is a text node. */
+function text(value) {
+  const s = String(value);
+  if (!BIDI_CONTROLS.test(s)) return document.createTextNode(s);
+  BIDI_CONTROLS.lastIndex = 0;
+  const span = document.createElement('span');
+  let at = 0;
+  for (const match of s.matchAll(BIDI_CONTROLS)) {
+    span.append(document.createTextNode(s.slice(at, match.index)));
+    const code = match[0].codePointAt(0).toString(16).toUpperCase().padStart(4, '0');
+    span.append(h('mark', { class: 'control', title: 'bidirectional control character' }, `[U+${code}]`));
+    at = match.index + match[0].length;
+  }
+  span.append(document.createTextNode(s.slice(at)));
+  return span;
+}
+
+function replace(el, ...children) {
+  el.replaceChildren(...children.flat().filter((c) => c !== undefined && c !== null && c !== false).map((c) => (c instanceof Node ? c : text(String(c)))));
+}
+
+// ------------------------------------------------------------------ API
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error ?? `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+async function api(path, body = {}, token = sessionStorage.getItem(TOKEN_KEY)) {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token ?? ''}` },
+    body: JSON.stringify(body),
+    credentials: 'omit',
+    cache: 'no-store',
+  });
+  let answer = null;
+  try {
+    answer = await res.json();
+  } catch {
+    answer = null;
+  }
+  if (res.status === 401 && path !== '/admin/session') signOut('Signed out: the token is no longer accepted.');
+  if (!res.ok) {
+    const retry = res.headers.get('retry-after');
+    throw new ApiError(res.status, retry ? { ...answer, retryAfter: retry } : answer);
+  }
+  return answer;
+}
+
+function showError(el, error) {
+  const problems = error?.body?.problems;
+  replace(el, error.message, Array.isArray(problems) && problems.length > 0 ? h('ul', { class: 'problems' }, problems.map((p) => h('li', null, p))) : null);
+}
+
+// ------------------------------------------------------------------ session
+
+let session = null;
+let info = null;
+
+async function signIn(token) {
+  const who = await api('/admin/session', {}, token);
+  sessionStorage.setItem(TOKEN_KEY, token);
+  session = who;
+  info = await api('/admin/console-info');
+  $('login').hidden = true;
+  $('app').hidden = false;
+  $('who').hidden = false;
+  $('sign-out').hidden = false;
+  replace($('who'), `Signed in as ${who.identity} (${who.role})`);
+  document.body.dataset.role = who.role;
+  setUpPreviewForm();
+  selectTab('preview');
+  await runPreview();
+}
+
+function signOut(message = '') {
+  sessionStorage.removeItem(TOKEN_KEY);
+  session = null;
+  $('app').hidden = true;
+  $('who').hidden = true;
+  $('sign-out').hidden = true;
+  $('login').hidden = false;
+  replace($('login-error'), message);
+  $('token').value = '';
+  $('token').focus();
+}
+
+$('login-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const token = $('token').value.trim();
+  replace($('login-error'));
+  try {
+    await signIn(token);
+  } catch (error) {
+    if (error.status === 401) replace($('login-error'), 'That token is not accepted.');
+    else if (error.status === 429) replace($('login-error'), `Too many wrong tokens from this address: retry after ${error.body?.retryAfter ?? 'a while'} s.`);
+    else showError($('login-error'), error);
+  }
+});
+$('sign-out').addEventListener('click', () => signOut());
+
+// ------------------------------------------------------------------ tabs
+
+const TABS = ['preview', 'releases', 'flags'];
+function selectTab(name) {
+  for (const tab of TABS) {
+    const selected = tab === name;
+    $(`tab-${tab}`).setAttribute('aria-selected', String(selected));
+    $(`tab-${tab}`).tabIndex = selected ? 0 : -1;
+    $(`panel-${tab}`).hidden = !selected;
+  }
+  if (name === 'releases') void loadReleases();
+  if (name === 'flags') void loadFlags();
+}
+for (const tab of TABS) {
+  $(`tab-${tab}`).addEventListener('click', () => selectTab(tab));
+  $(`tab-${tab}`).addEventListener('keydown', (event) => {
+    const step = event.key === 'ArrowRight' ? 1 : event.key === 'ArrowLeft' ? -1 : 0;
+    if (step === 0) return;
+    const next = TABS[(TABS.indexOf(tab) + step + TABS.length) % TABS.length];
+    selectTab(next);
+    $(`tab-${next}`).focus();
+  });
+}
+
+// ------------------------------------------------------------------ preview
+
+function setUpPreviewForm() {
+  replace($('pv-scene'), info.scenes.map((s) => h('option', { value: s.scene }, s.scene)));
+  replace($('pv-locale'), info.locales.map((l) => h('option', { value: l }, l)));
+  replace(
+    $('demo-users'),
+    h('span', { class: 'label' }, 'Demo users:'),
+    DEMO_USERS.map((u) =>
+      h('button', {
+        type: 'button',
+        'data-user': u.userId,
+        onclick: () => {
+          $('pv-user').value = u.userId;
+          $('pv-segments').value = u.segments;
+          void runPreview();
+        },
+      }, u.label),
+    ),
+  );
+}
+
+function previewRequest() {
+  const value = (id) => $(id).value.trim();
+  const request = {
+    scene: value('pv-scene'),
+    userId: value('pv-user'),
+    segments: value('pv-segments').split(/[\s,]+/).filter(Boolean),
+    locale: value('pv-locale'),
+  };
+  if (value('pv-platform')) request.platform = value('pv-platform');
+  if (value('pv-version')) request.appVersion = value('pv-version');
+  if (value('pv-session')) request.sessionId = value('pv-session');
+  return request;
+}
+
+$('preview-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void runPreview();
+});
+
+async function runPreview() {
+  replace($('preview-error'));
+  try {
+    const answer = await api('/admin/preview', previewRequest());
+    // A candidate column appears when the preview reports one (the candidate operations of layout releases).
+    const columns = [{ title: 'Current', preview: answer }];
+    if (answer.candidate) columns.push({ title: `Candidate ${answer.candidate.revision ?? ''}`.trim(), preview: answer.candidate });
+    replace($('preview-result'), h('div', { class: 'columns' }, columns.map((c) => previewColumn(c.title, c.preview))));
+  } catch (error) {
+    replace($('preview-result'));
+    showError($('preview-error'), error);
+  }
+}
+
+function previewColumn(title, p) {
+  return h(
+    'section',
+    { class: 'column', 'aria-label': `${title} layout` },
+    h('h3', null, `${title}: ${p.scene} ${p.layoutVersion}`),
+    h('div', { class: 'phone-and-why' }, phone(p), explanation(p)),
+  );
+}
+
+function phone(p) {
+  const rows = [...p.panel].sort((a, b) => a.sort - b.sort);
+  return h(
+    'figure',
+    { class: 'phone', 'aria-label': 'The panel as the app renders it' },
+    h('div', { class: 'notch', 'aria-hidden': 'true' }),
+    h('figcaption', null, `${p.viewer.userId} · ${p.locale}${p.degraded ? ' · degraded' : ''}`),
+    h(
+      'ol',
+      { class: 'floors', 'data-testid': 'floors' },
+      rows.map((f) => {
+        const known = f.style.filter((s) => ['bold', 'muted', 'emphasis'].includes(s));
+        return h(
+          'li',
+          { class: ['floor', ...known.map((s) => `style-${s}`)].join(' '), 'data-code': f.code, 'data-sort': f.sort },
+          h('span', { class: 'name', dir: 'auto' }, f.name),
+          h('span', { class: 'price', dir: 'auto' }, f.priceText ?? ''),
+          f.subName === null ? null : h('span', { class: 'sub', dir: 'auto' }, f.subName),
+          f.style.length > 0 ? h('span', { class: 'tokens' }, f.style.join(' ')) : null,
+        );
+      }),
+    ),
+    invariant(p),
+  );
+}
+
+/** GOODS + DEDUCTION + CHARGE = PAYABLE over the rows shown, in exact minor units. */
+function invariant(p) {
+  const sum = (kind) => p.panel.filter((f) => f.kind === kind && f.amount !== null).reduce((total, f) => total + BigInt(f.amount.minor), 0n);
+  const payable = p.panel.find((f) => f.kind === 'PAYABLE' && f.amount !== null);
+  const goods = sum('GOODS');
+  const deduction = sum('DEDUCTION');
+  const charge = sum('CHARGE');
+  let verdict;
+  let ok;
+  if (payable === undefined) {
+    ok = p.panel.length === 0;
+    verdict = ok ? 'no rows: nothing to add up' : 'no payable row to check against';
+  } else {
+    const total = goods + deduction + charge;
+    ok = total === BigInt(payable.amount.minor);
+    verdict = `${goods} + (${deduction}) + ${charge} = ${total} ${ok ? '=' : '≠'} ${payable.amount.minor} (minor units)`;
+  }
+  const reasons = p.degradedReasons.length > 0 ? ` · degraded: ${p.degradedReasons.join(', ')}${p.failedUpstreams.length ? ` (${p.failedUpstreams.join(', ')})` : ''}` : '';
+  return h('p', { class: `invariant ${ok ? 'ok' : 'bad'}`, 'data-testid': 'invariant' }, `Money invariant ${ok ? 'holds' : 'VIOLATED'}: ${verdict}${reasons}`);
+}
+
+function explanation(p) {
+  return h(
+    'table',
+    { class: 'why' },
+    h('caption', null, 'Why each floor is shown or hidden'),
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Floor'), h('th', { scope: 'col' }, 'Sort'), h('th', { scope: 'col' }, 'Shown'), h('th', { scope: 'col' }, 'Why'))),
+    h(
+      'tbody',
+      null,
+      p.floors.map((f) =>
+        h(
+          'tr',
+          { class: f.shown ? 'shown' : 'hidden', 'data-code': f.code },
+          h('th', { scope: 'row' }, f.code),
+          h('td', null, String(f.sort)),
+          h('td', null, f.shown ? 'yes' : 'no'),
+          h('td', null, f.why, f.flag ? h('div', { class: 'flag' }, `${f.flag.flag}: ${f.flag.summary}`) : null),
+        ),
+      ),
+    ),
+  );
+}
+
+// ------------------------------------------------------------------ releases
+
+let history = null;
+
+async function loadReleases() {
+  replace($('releases-error'));
+  try {
+    history = await api('/admin/layouts/history', { limit: 50 });
+    renderHistory();
+    renderPublish();
+    const audit = await api('/admin/layouts/audit', { limit: 50 });
+    renderAudit(audit.entries);
+  } catch (error) {
+    showError($('releases-error'), error);
+  }
+}
+
+const isPublisher = () => session?.role === 'publisher';
+
+function renderHistory() {
+  if (history.revisions.length === 0) {
+    replace($('history'), h('p', null, 'Nothing published yet: Floorplan serves the floors files it started with.'));
+    return;
+  }
+  replace(
+    $('history'),
+    h(
+      'table',
+      { class: 'history' },
+      h('thead', null, h('tr', null, ['Revision', 'Time', 'Author', 'Message', 'Parent', 'Content', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+      h(
+        'tbody',
+        null,
+        history.revisions.map((r) =>
+          h(
+            'tr',
+            { 'data-revision': r.revision, class: r.revision === history.live ? 'live' : '' },
+            h('th', { scope: 'row' }, `${r.revision}${r.revision === history.live ? ' (live)' : ''}`),
+            h('td', null, new Date(r.createdAt).toISOString().replace('T', ' ').slice(0, 19)),
+            h('td', null, r.author),
+            h('td', null, r.message, r.rollbackOf ? h('div', { class: 'note' }, `restores revision ${r.rollbackOf}`) : null),
+            h('td', null, r.parent === null ? '—' : String(r.parent)),
+            h('td', null, h('code', null, r.contentHash.slice(0, 12))),
+            h(
+              'td',
+              { class: 'actions' },
+              r.parent === null ? null : h('button', { type: 'button', onclick: () => void showDiff(r.parent, r.revision) }, `Diff ${r.parent} → ${r.revision}`),
+              isPublisher() && r.revision !== history.live ? h('button', { type: 'button', 'data-action': 'rollback', onclick: () => void confirmRollback(r) }, `Roll back to ${r.revision}`) : null,
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+  if (!$('diff-to').value && history.live !== null) $('diff-to').value = history.live;
+}
+
+$('diff-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void showDiff(Number($('diff-from').value), Number($('diff-to').value));
+});
+
+async function showDiff(from, to) {
+  $('diff-from').value = from;
+  $('diff-to').value = to;
+  try {
+    const answer = await api('/admin/layouts/diff', { from, to });
+    replace($('diff'), h('h4', null, `Revision ${answer.from} → ${answer.to}`), diffView(answer.diff));
+  } catch (error) {
+    showError($('diff'), error);
+  }
+}
+
+const show = (value) => (value === undefined ? '(not set)' : JSON.stringify(value));
+
+/** A semantic diff as a list: per scene (and variant), the floors added, removed, reordered and each field changed. */
+function diffView(diff) {
+  if (diff.scenes.length === 0 && diff.unreadable.length === 0) return h('p', { class: 'diff-empty' }, 'No difference in the floors.');
+  return h(
+    'ul',
+    { class: 'diff', 'data-testid': 'diff' },
+    diff.scenes.map((s) => {
+      const where = s.variant ? `${s.scene} (variant ${s.variant})` : s.scene;
+      const lines = [];
+      if (s.status !== 'changed') lines.push(`scene ${s.status}`);
+      if (s.version) lines.push(`version: ${show(s.version.from)} → ${show(s.version.to)}`);
+      for (const code of s.added) lines.push(`floor ${code} added`);
+      for (const code of s.removed) lines.push(`floor ${code} removed`);
+      if (s.reordered) lines.push(`floors reordered: ${s.reordered.from.join(' ')} → ${s.reordered.to.join(' ')}`);
+      for (const c of s.changed) lines.push(`floor ${c.code} ${c.field}${c.locale ? `[${c.locale}]` : ''}: ${show(c.from)} → ${show(c.to)}`);
+      return h('li', null, h('strong', null, where), h('ul', null, lines.map((l) => h('li', null, l))));
+    }),
+    diff.unreadable.map((u) => h('li', null, `not comparable: ${u}`)),
+  );
+}
+
+// A confirmation that says what changes for whom before anything is sent.
+function confirmDialog(title, body, defaultMessage) {
+  const dialog = $('confirm');
+  replace($('confirm-title'), title);
+  replace($('confirm-body'), body);
+  $('confirm-message').value = defaultMessage;
+  return new Promise((resolve) => {
+    const done = (ok) => {
+      $('confirm-ok').onclick = null;
+      $('confirm-cancel').onclick = null;
+      dialog.onclose = null;
+      if (dialog.open) dialog.close();
+      resolve(ok ? $('confirm-message').value : null);
+    };
+    $('confirm-ok').onclick = () => done(true);
+    $('confirm-cancel').onclick = () => done(false);
+    dialog.onclose = () => done(false);
+    dialog.showModal();
+    $('confirm-cancel').focus();
+  });
+}
+
+async function confirmRollback(target) {
+  replace($('releases-error'));
+  let diff;
+  try {
+    diff = (await api('/admin/layouts/diff', { from: history.live, to: target.revision })).diff;
+  } catch (error) {
+    showError($('releases-error'), error);
+    return;
+  }
+  const scenes = [...new Set(diff.scenes.map((s) => s.scene))];
+  const whom = scenes.length === 0 ? 'Nobody sees a difference: the floors are the same.' : `Every user who opens ${scenes.join(', ')} gets the floors below, on every replica within about 2 s.`;
+  const message = await confirmDialog(
+    `Roll back from revision ${history.live} to revision ${target.revision}?`,
+    [h('p', null, `A new revision restoring revision ${target.revision} ("${target.message}") becomes live. ${whom}`), h('p', null, `What changes (revision ${history.live} → ${target.revision}):`), diffView(diff)],
+    `rollback to revision ${target.revision}`,
+  );
+  if (message === null) return;
+  try {
+    const result = await api('/admin/layouts/rollback', { revision: target.revision, message });
+    replace($('releases-error'));
+    await loadReleases();
+    flash(`Rolled back: revision ${result.revision.revision} is live (restores ${target.revision}).`);
+  } catch (error) {
+    showError($('releases-error'), error);
+  }
+}
+
+function flash(message) {
+  replace($('releases-error'), h('span', { class: 'ok', role: 'status' }, message));
+}
+
+// The set being prepared for publishing: file name → YAML text.
+const draft = new Map();
+
+function renderPublish() {
+  if (!isPublisher()) {
+    replace($('publish'), h('p', null, `Publishing needs the publisher role; ${session.identity} is a ${session.role}.`));
+    return;
+  }
+  const files = h('input', { type: 'file', id: 'publish-files', accept: '.yaml,.yml', multiple: true });
+  files.addEventListener('change', async () => {
+    for (const file of files.files) draft.set(file.name, await file.text());
+    files.value = '';
+    renderDraft();
+  });
+  replace(
+    $('publish'),
+    h('p', { class: 'hint' }, 'A publish replaces the whole set: every scene file must be in it. Start from the live revision, then upload or edit files. Floorplan validates the set before it stores anything.'),
+    h(
+      'div',
+      { class: 'inline-form' },
+      h('button', { type: 'button', id: 'publish-from-live', onclick: () => void loadLiveIntoDraft() }, 'Start from the live revision'),
+      h('label', { for: 'publish-files' }, 'Upload YAML files'),
+      files,
+    ),
+    h('div', { id: 'draft' }),
+    h('form', { id: 'publish-form', class: 'inline-form', onsubmit: (e) => (e.preventDefault(), void publish()) }, h('label', null, 'Message ', h('input', { id: 'publish-message', required: true })), h('button', { type: 'submit' }, 'Publish')),
+    h('div', { id: 'publish-result', role: 'status' }),
+  );
+  renderDraft();
+}
+
+async function loadLiveIntoDraft() {
+  if (history.live === null) return;
+  const shown = await api('/admin/layouts/show', { revision: history.live });
+  draft.clear();
+  for (const [name, source] of Object.entries(shown.revision.files)) draft.set(name, source);
+  renderDraft();
+}
+
+function renderDraft() {
+  const el = $('draft');
+  if (el === null) return;
+  if (draft.size === 0) {
+    replace(el, h('p', { class: 'hint' }, 'No files in the set yet.'));
+    return;
+  }
+  replace(
+    el,
+    [...draft.keys()].sort().map((name) => {
+      const id = `draft-${name.replace(/[^a-z0-9]/gi, '-')}`;
+      const area = h('textarea', { id, rows: 12, spellcheck: 'false', 'data-file': name });
+      area.value = draft.get(name);
+      area.addEventListener('input', () => draft.set(name, area.value));
+      return h('div', { class: 'draft-file' }, h('label', { for: id }, name), area, h('button', { type: 'button', onclick: () => (draft.delete(name), renderDraft()) }, `Remove ${name}`));
+    }),
+  );
+}
+
+async function publish() {
+  const out = $('publish-result');
+  replace(out);
+  if (draft.size === 0) {
+    replace(out, h('p', { class: 'error' }, 'Add the floors files first.'));
+    return;
+  }
+  try {
+    const result = await api('/admin/layouts/publish', { files: Object.fromEntries(draft), message: $('publish-message').value });
+    draft.clear();
+    await loadReleases();
+    flash(`Published revision ${result.revision.revision} (live): ${result.scenes.map((s) => `${s.scene} ${s.version}`).join(', ')}.`);
+  } catch (error) {
+    replace(out, h('div', { class: 'error', role: 'alert', 'data-testid': 'publish-problems' }, error.message, h('ul', { class: 'problems' }, (error.body?.problems ?? []).map((p) => h('li', null, p)))));
+  }
+}
+
+function renderAudit(entries) {
+  replace(
+    $('audit'),
+    h(
+      'table',
+      { class: 'audit' },
+      h('thead', null, h('tr', null, ['Time', 'Who', 'Action', 'Revision', 'Detail'].map((t) => h('th', { scope: 'col' }, t)))),
+      h(
+        'tbody',
+        null,
+        entries.map((e) =>
+          h(
+            'tr',
+            null,
+            h('td', null, e.at.replace('T', ' ').slice(0, 19)),
+            h('td', null, e.actor),
+            h('td', null, e.action),
+            h('td', null, e.revision === null ? '—' : String(e.revision)),
+            h('td', null, h('code', null, JSON.stringify(e.detail))),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+// ------------------------------------------------------------------ flags
+
+async function loadFlags() {
+  replace($('flags-error'));
+  try {
+    const answer = await api('/admin/flags');
+    const source = answer.servingFrom === 'unleash' ? `Unleash (${answer.unleashUrl ?? ''})` : answer.servingFrom === 'file' ? `the local file ${answer.file}` : 'nowhere yet: every flag is off';
+    replace(
+      $('flags'),
+      h('p', { 'data-testid': 'flags-source' }, `Flags come from ${source}, environment ${answer.environment}; last confirmed current ${answer.lastSyncAgeSeconds} s ago.`),
+      h(
+        'table',
+        { class: 'flags' },
+        h('thead', null, h('tr', null, ['Flag', 'Used by', 'State', 'Strategies'].map((t) => h('th', { scope: 'col' }, t)))),
+        h(
+          'tbody',
+          null,
+          answer.flags.map((f) =>
+            h(
+              'tr',
+              { 'data-flag': f.flag },
+              h('th', { scope: 'row' }, f.link ? h('a', { href: f.link, rel: 'noopener noreferrer', target: '_blank' }, f.flag) : f.flag),
+              h('td', null, f.usedBy.map((u) => h('div', null, `${u.scene}${u.variant ? ` (variant ${u.variant})` : ''}: ${u.floor === null ? 'layout variant' : `floor ${u.floor}`}`))),
+              h('td', { class: f.enabled ? 'on' : 'off' }, f.defined ? (f.enabled ? 'on' : 'off') : 'not defined (off)'),
+              h(
+                'td',
+                null,
+                f.strategies.length === 0
+                  ? f.enabled
+                    ? 'none: on for everyone'
+                    : '—'
+                  : h('ol', null, f.strategies.map((s) => h('li', null, `${s.name}${s.disabled ? ' (disabled)' : ''} ${strategyParameters(s.parameters)}${s.constraints.length ? ` where ${s.constraints.join(' and ')}` : ''}`))),
+                f.variants.length ? h('div', { class: 'note' }, `variants: ${f.variants.join(', ')}`) : null,
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  } catch (error) {
+    showError($('flags-error'), error);
+  }
+}
+
+function strategyParameters(parameters) {
+  const parts = [];
+  if (parameters.rollout !== undefined) parts.push(`${parameters.rollout} %`);
+  if (parameters.stickiness !== undefined) parts.push(`by ${parameters.stickiness}`);
+  for (const [key, value] of Object.entries(parameters)) if (!['rollout', 'stickiness', 'groupId'].includes(key)) parts.push(`${key}=${value}`);
+  return parts.length ? `(${parts.join(', ')})` : '';
+}
+
+// ------------------------------------------------------------------ start
+
+const saved = sessionStorage.getItem(TOKEN_KEY);
+if (saved) {
+  signIn(saved).catch(() => signOut());
+} else {
+  $('token').focus();
+}

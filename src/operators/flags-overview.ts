@@ -1,0 +1,99 @@
+/**
+ * POST /admin/flags — every flag the live layouts name (a floor's `flag`, a scene's
+ * `layoutFlag`), as Floorplan sees it right now: where the flags come from (Unleash or the local
+ * file), how long ago they were last confirmed current there, and per flag whether it is on in
+ * this environment and its strategies with their constraints, rollout and stickiness — the
+ * console's "flags at a glance". With Unleash, each flag links to its page in Unleash's UI.
+ */
+import type { EnhancedFeatureInterface } from 'unleash-client/lib/feature.js';
+import type { FlagsConfig, FlagService } from '../flags/flag-service.ts';
+import type { AdminHandler } from '../http/server.ts';
+import type { CompiledFloor, LayoutSet } from '../layouts/compile.ts';
+
+export interface FlagsOverviewDeps {
+  readonly flags: Pick<FlagService, 'definition' | 'mode' | 'servingFrom' | 'fetchAgeSeconds' | 'file'>;
+  readonly config: Pick<FlagsConfig, 'unleashUrl' | 'unleashUiUrl' | 'environment'>;
+  readonly layouts: () => LayoutSet;
+}
+
+/** Where one flag is named: a floor of a scene (or of one of its variants), or the scene's layout flag (floor null). */
+interface FlagUse {
+  readonly scene: string;
+  readonly variant: string | null;
+  readonly floor: string | null;
+}
+
+interface StrategyView {
+  readonly name: string;
+  readonly parameters: Readonly<Record<string, unknown>>;
+  /** "segment IN [plus]", "appVersion SEMVER_GT 12.0.0", … — the strategy's own, then its segments'. */
+  readonly constraints: readonly string[];
+  readonly disabled: boolean;
+}
+
+/** Unleash's UI page of a project, from the config; undefined in local mode without an explicit URL. */
+export function unleashProjectUrl(config: Pick<FlagsConfig, 'unleashUrl' | 'unleashUiUrl'>): string | undefined {
+  if (config.unleashUiUrl !== '') return config.unleashUiUrl.replace(/\/+$/, '');
+  if (config.unleashUrl === '') return undefined;
+  return `${config.unleashUrl.replace(/\/+$/, '').replace(/\/api$/, '')}/projects/default`;
+}
+
+function usesOf(layouts: LayoutSet): Map<string, FlagUse[]> {
+  const uses = new Map<string, FlagUse[]>();
+  const add = (flag: string, use: FlagUse) => uses.set(flag, [...(uses.get(flag) ?? []), use]);
+  for (const layout of layouts.values()) {
+    if (layout.layoutFlag !== undefined) add(layout.layoutFlag, { scene: layout.scene, variant: null, floor: null });
+    const versions: Array<[string | null, readonly CompiledFloor[]]> = [[null, layout.floors], ...Object.entries(layout.variants).map(([name, v]) => [name, v.floors] as [string, readonly CompiledFloor[]])];
+    for (const [variant, floors] of versions) {
+      for (const floor of floors) if (floor.flag !== undefined) add(floor.flag, { scene: layout.scene, variant, floor: floor.code });
+    }
+  }
+  return uses;
+}
+
+function constraintText(c: { contextName: string; operator: string; inverted?: boolean; values?: string[]; value?: string | number | Date }): string {
+  const list = Array.isArray(c.values) && c.values.length > 0 ? `[${c.values.join(', ')}]` : String(c.value ?? '');
+  return `${c.contextName} ${c.inverted === true ? 'NOT ' : ''}${c.operator} ${list}`;
+}
+
+function strategiesOf(feature: EnhancedFeatureInterface): StrategyView[] {
+  return (feature.strategies ?? []).map((s) => ({
+    name: s.name,
+    parameters: s.parameters ?? {},
+    constraints: [...(s.constraints ?? []), ...(s.segments ?? []).flatMap((segment) => segment?.constraints ?? [])].map(constraintText),
+    disabled: (s as { disabled?: boolean }).disabled === true,
+  }));
+}
+
+export function createFlagsOverviewHandler(deps: FlagsOverviewDeps): AdminHandler {
+  return async () => {
+    const project = unleashProjectUrl(deps.config);
+    const uses = usesOf(deps.layouts());
+    const flags = [...uses.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([flag, usedBy]) => {
+        const feature = deps.flags.definition(flag);
+        return {
+          flag,
+          usedBy,
+          defined: feature !== undefined,
+          enabled: feature?.enabled === true,
+          strategies: feature === undefined ? [] : strategiesOf(feature),
+          variants: (feature?.variants ?? []).map((v) => v.name),
+          link: project === undefined ? null : `${project}/features/${encodeURIComponent(flag)}`,
+        };
+      });
+    return {
+      status: 200,
+      body: {
+        mode: deps.flags.mode,
+        servingFrom: deps.flags.servingFrom,
+        file: deps.flags.file,
+        environment: deps.config.environment,
+        lastSyncAgeSeconds: Math.round(deps.flags.fetchAgeSeconds() * 10) / 10,
+        unleashUrl: project ?? null,
+        flags,
+      },
+    };
+  };
+}

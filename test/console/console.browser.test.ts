@@ -1,0 +1,325 @@
+/**
+ * The operator console at /console, in a real headless Chromium against a real Floorplan (demo
+ * upstreams, an embedded PGlite revision store): sign-in, the phone preview, flags, revisions
+ * and their diffs, an invalid publish, a rollback, a hostile campaign title, roles, and the
+ * throttling of wrong tokens. The tests run in order: each release step builds on the last.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/harness.ts';
+import { HAS_CHROMIUM, VIEWPORT, launchChromium, screenshot } from './support.ts';
+
+const ADMIN = 'console-suite-admin-token';
+const VIEWER = 'vera-may-only-look-at-things';
+const MAX_FAILED = 3;
+const WINDOW_SECONDS = 2;
+const CART = readFileSync('floors/cart-bottom-sheet.yaml', 'utf8');
+const CHECKOUT = readFileSync('floors/checkout-summary.yaml', 'utf8');
+// The functions handed to page.evaluate run in the page: these are the page globals they use (the
+// project compiles without the DOM library, so that server code cannot use them by mistake).
+declare const document: any;
+declare const window: any;
+declare const sessionStorage: { length: number; getItem(key: string): string | null };
+declare const localStorage: { length: number };
+declare function getComputedStyle(element: unknown): { fontWeight: string };
+
+/** An upstream title a phone must show as text: markup, and a right-to-left override that would reverse what follows. */
+const HOSTILE_TITLE = '<img src=x onerror="window.__pwned=1">\u202Eevil';
+
+describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chromium', () => {
+  let dir: string;
+  let h: Harness;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  /** Console errors and uncaught exceptions of the current page: a CSP or Trusted Types violation shows up here. */
+  let problems: string[];
+
+  async function admin(operation: string, body: unknown, token = ADMIN): Promise<{ status: number; body: Record<string, any> }> {
+    const res = await fetch(`${h.url}/admin/${operation}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  }
+
+  async function openConsole(): Promise<Page> {
+    context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-US' });
+    page = await context.newPage();
+    problems = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+    await page.goto(`${h.url}/console`);
+    return page;
+  }
+
+  async function signIn(token = ADMIN): Promise<void> {
+    await openConsole();
+    await page.fill('#token', token);
+    await page.click('#login-form button[type=submit]');
+    await page.locator('#who').filter({ hasText: 'Signed in as' }).waitFor();
+  }
+
+  const rows = () => page.locator('#preview-result ol.floors > li').allInnerTexts();
+
+  async function releases(): Promise<void> {
+    await page.click('#tab-releases');
+    await page.locator('#history table').waitFor();
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'floorplan-console-'));
+    h = await startHarness({
+      config: {
+        admin: { token: ADMIN, operators: { vera: { token: VIEWER, role: 'viewer' } }, maxFailedAttempts: MAX_FAILED, failedAttemptsWindowSeconds: WINDOW_SECONDS },
+        layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') } },
+        flags: { unleashUiUrl: 'http://unleash.example:4242/projects/default' },
+      },
+    });
+    // Two revisions to compare: the shipped floors, then the coupon renamed in English and the version bumped.
+    expect((await admin('layouts/publish', { files: { 'cart-bottom-sheet.yaml': CART, 'checkout-summary.yaml': CHECKOUT }, message: 'baseline' })).status).toBe(200);
+    const next = CART.replace('version: "2026-11-21.1"', 'version: "2026-12-01.1"').replaceAll('en: Coupons }', 'en: Vouchers }');
+    expect((await admin('layouts/publish', { files: { 'cart-bottom-sheet.yaml': next, 'checkout-summary.yaml': CHECKOUT }, message: 'vouchers', author: 'alice' })).status).toBe(200);
+    browser = await launchChromium();
+  }, 180_000);
+
+  afterEach(async () => {
+    expect(problems).toEqual([]);
+    await context?.close();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves one page under a strict Content-Security-Policy, with every control labelled', async () => {
+    const res = await fetch(`${h.url}/console`);
+    expect(res.status).toBe(200);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).toContain("require-trusted-types-for 'script'");
+    expect(csp).not.toContain('unsafe-inline');
+    const html = await res.text();
+    expect(html).not.toMatch(/<script>|<style|style=|\son[a-z]+=/i);
+
+    await openConsole();
+    const unlabelled = await page.evaluate(() =>
+      ([...document.querySelectorAll('input, select, textarea')] as any[])
+        .filter((el) => el.labels?.length === 0 && !el.getAttribute('aria-label'))
+        .map((el) => el.id),
+    );
+    expect(unlabelled).toEqual([]);
+    // Trusted Types: a string can never become HTML on this page.
+    expect(await page.evaluate(() => {
+      try {
+        document.body.innerHTML = '<b>x</b>';
+        return 'assigned';
+      } catch (error) {
+        return (error as Error).name;
+      }
+    })).toBe('TypeError');
+    problems = problems.filter((p) => !p.includes('TrustedHTML')); // the violation just provoked
+    await screenshot(page, 'login');
+  });
+
+  it('signs in with the keyboard alone, keeps the token in this tab only, never in a URL or a cookie', async () => {
+    await openConsole();
+    // The token field has the focus: type, Enter.
+    await page.keyboard.type(ADMIN);
+    await page.keyboard.press('Enter');
+    await page.locator('#who').filter({ hasText: 'Signed in as admin (publisher)' }).waitFor();
+    expect(page.url()).toBe(`${h.url}/console`);
+    expect(await page.evaluate(() => [sessionStorage.getItem('floorplan.console.token'), localStorage.length, document.cookie])).toEqual([ADMIN, 0, '']);
+    expect(await context.cookies()).toEqual([]);
+
+    // The tabs answer the arrow keys.
+    await page.focus('#tab-preview');
+    await page.keyboard.press('ArrowRight');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('tab-releases');
+    expect(await page.isVisible('#panel-releases')).toBe(true);
+
+    // Another tab of the same browser starts signed out.
+    const other = await context.newPage();
+    await other.goto(`${h.url}/console`);
+    expect(await other.isVisible('#login-form')).toBe(true);
+    expect(await other.evaluate(() => sessionStorage.length)).toBe(0);
+  });
+
+  it("previews u1001 in a phone frame: the seed panel's four rows, in order, and why each floor is shown or hidden", async () => {
+    await signIn();
+    await page.click('#demo-users button[data-user="u1001"]');
+    await page.locator('#preview-result h3').filter({ hasText: 'Current: cart-bottom-sheet 2026-12-01.1' }).waitFor();
+    const shown = await rows();
+    expect(shown.slice(0, 4).map((r) => r.split('\n').filter(Boolean).slice(0, 3))).toEqual([
+      ['商品总额', '¥20.90', 'bold'],
+      ['立减', '-¥5.00'],
+      ['优惠券', '-¥6.00', '已领券 -¥6.00'],
+      ['PLUS专享95折', '-¥1.04', '本月剩余优惠额度 ¥1,000.00'],
+    ]);
+    expect(shown.at(-1)).toContain('¥8.86');
+    // Style tokens are shown as styles: the total is bold.
+    expect(await page.locator('li[data-code="spze"] .name').evaluate((el) => getComputedStyle(el).fontWeight)).toBe('700');
+    expect(await page.locator('[data-testid=invariant]').innerText()).toBe('Money invariant holds: 2090 + (-1204) + 0 = 886 = 886 (minor units)');
+    expect(await page.locator('#preview-result tr[data-code="loyalty-points"]').innerText()).toContain('flag "floor.loyalty-points" is off');
+    expect(await page.locator('#preview-result tr[data-code="mj"]').innerText()).toContain('hideWhenZero');
+    await screenshot(page, 'preview');
+
+    // Another viewer, chosen with the form: an old app gets the fallback style token, and says so.
+    await page.selectOption('#pv-locale', 'en');
+    await page.fill('#pv-user', 'u-basic');
+    await page.fill('#pv-segments', '');
+    await page.click('#preview-form button[type=submit]');
+    await page.locator('#preview-result li[data-code="shipping"]').waitFor();
+    expect(await page.locator('#preview-result li[data-code="spze"] .name').innerText()).toBe('Goods total');
+  });
+
+  it('shows flags at a glance: state, strategies, the age of the last sync, a link to Unleash', async () => {
+    await signIn();
+    await page.click('#tab-flags');
+    await page.locator('#flags table').waitFor();
+    expect(await page.locator('[data-testid=flags-source]').innerText()).toMatch(/^Flags come from the local file .*flags\.json, environment development; last confirmed current [\d.]+ s ago\.$/);
+    const plusRebate = page.locator('tr[data-flag="floor.plus-rebate"]');
+    expect(await plusRebate.innerText()).toContain('cart-bottom-sheet: floor plus-rebate');
+    expect(await plusRebate.locator('a').getAttribute('href')).toBe('http://unleash.example:4242/projects/default/features/floor.plus-rebate');
+    expect(await page.locator('tr[data-flag="floor.loyalty-points"] td.off').innerText()).toBe('off');
+    await screenshot(page, 'flags');
+  });
+
+  it('shows the semantic diff between two revisions', async () => {
+    await signIn();
+    await releases();
+    expect(await page.locator('#history tr[data-revision="2"] th').innerText()).toBe('2 (live)');
+    await page.click('#history tr[data-revision="2"] button:has-text("Diff 1 → 2")');
+    const diff = page.locator('[data-testid=diff]');
+    await diff.waitFor();
+    const lines = await diff.innerText();
+    expect(lines).toContain('version: "2026-11-21.1" → "2026-12-01.1"');
+    expect(lines).toContain('floor coupon name[en]: "Coupons" → "Vouchers"');
+    expect(lines).toContain('cart-bottom-sheet (variant compact)');
+    await page.locator('#diff').scrollIntoViewIfNeeded();
+    await screenshot(page, 'diff');
+  });
+
+  it('shows an invalid upload’s problems with their file and line, and stores nothing', async () => {
+    await signIn();
+    await releases();
+    await page.click('#publish-from-live');
+    await page.locator('#draft textarea[data-file="checkout-summary.yaml"]').waitFor();
+    const broken = CART.replace('    sort: 20\n', '    sort: top\n');
+    const line = broken.slice(0, broken.indexOf('sort: top')).split('\n').length;
+    await page.setInputFiles('#publish-files', { name: 'cart-bottom-sheet.yaml', mimeType: 'application/yaml', buffer: Buffer.from(broken) });
+    await page.waitForFunction(() => document.querySelector('#draft textarea[data-file="cart-bottom-sheet.yaml"]')?.value.includes('sort: top'));
+    await page.fill('#publish-message', 'a typo');
+    await page.click('#publish-form button[type=submit]');
+    const refused = page.locator('[data-testid=publish-problems]');
+    await refused.waitFor();
+    const text = await refused.innerText();
+    expect(text).toContain('nothing was published');
+    expect(text).toContain(`cart-bottom-sheet.yaml:${line}`);
+    expect(text).toContain('"top"');
+    expect((await admin('layouts/history', { limit: 10 })).body.revisions).toHaveLength(2);
+    problems = problems.filter((p) => !p.includes('status of 400')); // the refusal shown above
+    await refused.scrollIntoViewIfNeeded();
+    await screenshot(page, 'publish-invalid');
+  });
+
+  it('rolls back after a confirmation that says what changes for whom; the audit shows who did it', async () => {
+    await signIn();
+    await releases();
+    await page.click('#history tr[data-revision="1"] button[data-action=rollback]');
+    const dialog = page.locator('#confirm');
+    await dialog.waitFor();
+    const said = await dialog.innerText();
+    expect(said).toContain('Roll back from revision 2 to revision 1?');
+    expect(said).toContain('Every user who opens cart-bottom-sheet gets the floors below');
+    expect(said).toContain('floor coupon name[en]: "Vouchers" → "Coupons"');
+    await screenshot(page, 'rollback-confirm');
+
+    // Escape cancels: nothing changes.
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect((await admin('layouts/history', { limit: 10 })).body.live).toBe(2);
+
+    await page.click('#history tr[data-revision="1"] button[data-action=rollback]');
+    await page.fill('#confirm-message', 'vouchers confuse people');
+    await page.click('#confirm-ok');
+    await page.locator('#history tr[data-revision="3"] th').filter({ hasText: '3 (live)' }).waitFor();
+    expect(await page.locator('#history tr[data-revision="3"]').innerText()).toContain('restores revision 1');
+    expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+rollback\s+3\s+.*"rollbackOf":1/);
+    expect((await admin('layouts/history', { limit: 10 })).body).toMatchObject({ live: 3 });
+
+    await page.click('#tab-preview');
+    await page.click('#demo-users button[data-user="u1001"]');
+    await page.locator('#preview-result h3').filter({ hasText: 'cart-bottom-sheet 2026-11-21.1' }).waitFor();
+  });
+
+  it('renders a hostile campaign title as inert text: no element, no script, the RTL override made visible', async () => {
+    h.demo.tamper('promotion', (answer) => {
+      const promotion = answer as { campaigns: Array<Record<string, unknown>> };
+      return { ...promotion, campaigns: promotion.campaigns.map((c) => ({ ...c, title: HOSTILE_TITLE })) };
+    });
+    try {
+      await signIn();
+      await page.click('#demo-users button[data-user="u-mj"]');
+      const sub = page.locator('#preview-result li[data-code="mj"] .sub');
+      await sub.waitFor();
+      expect(await sub.innerText()).toBe('<img src=x onerror="window.__pwned=1">[U+202E]evil');
+      expect(await page.locator('#preview-result img').count()).toBe(0);
+      expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
+      // The override is shown as a marker instead of being applied: nothing after it is reversed.
+      expect(await sub.evaluate((el) => el.textContent)).not.toContain('\u202E');
+      await page.locator('#preview-result li[data-code="mj"]').scrollIntoViewIfNeeded();
+      await screenshot(page, 'hostile-title');
+    } finally {
+      h.demo.tamper('promotion', undefined);
+    }
+  });
+
+  it('lets a viewer preview and read history, but not publish or roll back — refused by the server too', async () => {
+    await signIn(VIEWER);
+    expect(await page.locator('#who').innerText()).toBe('Signed in as vera (viewer)');
+    await page.locator('#preview-result ol.floors').waitFor();
+    await releases();
+    expect(await page.locator('#history button[data-action=rollback]').count()).toBe(0);
+    expect(await page.locator('#publish').innerText()).toContain('Publishing needs the publisher role');
+    const refused = await page.evaluate(async (token) => {
+      const res = await fetch('/admin/layouts/rollback', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ revision: 1 }),
+      });
+      return [res.status, ((await res.json()) as { error: string }).error];
+    }, VIEWER);
+    expect(refused).toEqual([403, '/admin/layouts/rollback needs the publisher role; vera is a viewer']);
+    problems = problems.filter((p) => !p.includes('status of 403')); // the refusal just provoked
+  });
+
+  it('throttles wrong tokens at the login: after the limit, even the right token waits out the window', async () => {
+    await openConsole();
+    for (let attempt = 1; attempt <= MAX_FAILED; attempt++) {
+      await page.fill('#token', `wrong-token-${attempt}`);
+      await page.click('#login-form button[type=submit]');
+      await page.locator('#login-error').filter({ hasText: 'That token is not accepted.' }).waitFor();
+      await page.evaluate(() => (document.getElementById('login-error')!.textContent = ''));
+    }
+    await page.fill('#token', ADMIN);
+    await page.click('#login-form button[type=submit]');
+    await page.locator('#login-error').filter({ hasText: /^Too many wrong tokens from this address: retry after \d+ s\.$/ }).waitFor();
+    expect(await page.isVisible('#app')).toBe(false);
+    // The browser logs each refused request as a console error; those are the point of this test.
+    problems = problems.filter((p) => !/status of (401|429)/.test(p));
+
+    await new Promise((done) => setTimeout(done, WINDOW_SECONDS * 1000 + 200));
+    await page.click('#login-form button[type=submit]');
+    await page.locator('#who').filter({ hasText: 'Signed in as admin' }).waitFor();
+  });
+});

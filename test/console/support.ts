@@ -1,0 +1,32 @@
+/**
+ * Headless Chromium for the console's tests: Debian's `chromium` package (no browser download),
+ * driven by playwright-core. Suites use `describe.skipIf(!HAS_CHROMIUM)`, so a machine without
+ * it reports them skipped by name; on CI, .ci/run installs it and fails any skip.
+ *
+ * With CONSOLE_SCREENSHOTS_DIR set (`npm run console:screenshots`), `screenshot()` writes the
+ * pictures the README shows; otherwise it does nothing.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/** The browser binary: CHROMIUM_PATH, else Debian's. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const HAS_CHROMIUM = existsSync(CHROMIUM_PATH);
+
+/** A laptop screen. */
+export const VIEWPORT = { width: 1366, height: 900 } as const;
+
+export function launchChromium(): Promise<Browser> {
+  // --no-sandbox: these machines run tests as root in containers, where Chromium's sandbox cannot start.
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--no-sandbox', '--disable-gpu'] });
+}
+
+const SCREENSHOTS_DIR = process.env.CONSOLE_SCREENSHOTS_DIR;
+
+/** Saves the page as `<name>.png` under CONSOLE_SCREENSHOTS_DIR, when set. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  if (SCREENSHOTS_DIR === undefined || SCREENSHOTS_DIR === '') return;
+  mkdirSync(SCREENSHOTS_DIR, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS_DIR, `${name}.png`), fullPage: false });
+}
