@@ -1,0 +1,163 @@
+/**
+ * Who may call the admin API, and from where — the server's side of the operator console:
+ * viewer and publisher roles (enforced here, not by hiding buttons), cross-site browser requests
+ * refused, JSON bodies only, the console's pages under a strict CSP, and the login check
+ * (/admin/session) throttled like every admin call.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadServiceConfig } from '../../src/config/service-config.ts';
+import { startHarness, type Harness } from '../support/harness.ts';
+
+const ADMIN = 'admin-access-suite-token';
+const VIEWER = 'vera-may-only-look-at-things';
+const PUBLISHER = 'paul-may-change-things-too';
+const LEGACY = 'lena-predates-the-roles';
+
+describe('the admin API: roles, cross-site requests, the console pages', () => {
+  let h: Harness;
+
+  async function post(path: string, body: unknown, token: string | null, headers: Record<string, string> = {}) {
+    const res = await fetch(`${h.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
+  }
+
+  beforeAll(async () => {
+    h = await startHarness({
+      config: {
+        admin: {
+          token: ADMIN,
+          operators: { vera: { token: VIEWER, role: 'viewer' }, paul: { token: PUBLISHER, role: 'publisher' }, lena: LEGACY },
+          maxFailedAttempts: 3,
+          failedAttemptsWindowSeconds: 60,
+        },
+      },
+    });
+  });
+  afterAll(() => h.close());
+
+  it('says who a credential is and its role; a plain string credential is a publisher, as before roles', async () => {
+    expect((await post('/admin/session', {}, ADMIN)).body).toEqual({ identity: 'admin', role: 'publisher' });
+    expect((await post('/admin/session', {}, VIEWER)).body).toEqual({ identity: 'vera', role: 'viewer' });
+    expect((await post('/admin/session', {}, PUBLISHER)).body).toEqual({ identity: 'paul', role: 'publisher' });
+    expect((await post('/admin/session', {}, LEGACY)).body).toEqual({ identity: 'lena', role: 'publisher' });
+  });
+
+  it('lets a viewer preview and read flags, and refuses it anything that changes what users get', async () => {
+    expect((await post('/admin/preview', { scene: 'cart-bottom-sheet', userId: 'u1001' }, VIEWER)).status).toBe(200);
+    const flags = await post('/admin/flags', {}, VIEWER);
+    expect(flags.status).toBe(200);
+    expect(flags.body).toMatchObject({ mode: 'local', servingFrom: 'file', unleashUrl: null });
+    expect(flags.body.flags.find((f: { flag: string }) => f.flag === 'floor.plus-rebate')).toMatchObject({
+      usedBy: [{ scene: 'cart-bottom-sheet', variant: null, floor: 'plus-rebate' }],
+      defined: true,
+      enabled: true,
+      link: null,
+    });
+    expect((await post('/admin/console-info', {}, VIEWER)).body).toEqual({
+      scenes: [
+        { scene: 'cart-bottom-sheet', version: '2026-11-21.1', variants: ['compact'] },
+        { scene: 'checkout-summary', version: '2026-11-21.1', variants: [] },
+      ],
+      locales: ['zh-CN', 'en'],
+    });
+  });
+
+  it('refuses a viewer every route not listed as a reader’s, including ones added later', async () => {
+    // No revision store in this harness, so the layouts routes do not exist: a route the viewer list does not name is the case.
+    const server = await startHarness({
+      config: { admin: { token: ADMIN, operators: { vera: { token: VIEWER, role: 'viewer' } } }, layouts: { store: { kind: 'pglite', dataDir: '/nonexistent/never-opened' } } },
+    });
+    try {
+      const refused = await fetch(`${server.url}/admin/layouts/rollback`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${VIEWER}` },
+        body: JSON.stringify({ revision: 1 }),
+      });
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toEqual({ error: '/admin/layouts/rollback needs the publisher role; vera is a viewer' });
+      const publish = await fetch(`${server.url}/admin/layouts/publish`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${VIEWER}` },
+        body: JSON.stringify({ files: {} }),
+      });
+      expect(publish.status).toBe(403);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses a browser request from another site, whatever credential it carries', async () => {
+    const foreign = await post('/admin/preview', { scene: 'cart-bottom-sheet', userId: 'u1001' }, ADMIN, { origin: 'http://evil.example' });
+    expect(foreign.status).toBe(403);
+    expect(foreign.body.error).toMatch(/^cross-site admin requests are refused: Origin must be this server's/);
+    expect((await post('/admin/session', {}, ADMIN, { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    // The console's own requests: same origin.
+    const own = await post('/admin/session', {}, ADMIN, { origin: h.url, 'sec-fetch-site': 'same-origin' });
+    expect(own.status).toBe(200);
+  });
+
+  it('takes JSON bodies only, so a form or another "simple" request cannot reach a handler', async () => {
+    const res = await fetch(`${h.url}/admin/preview`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', authorization: `Bearer ${ADMIN}` },
+      body: JSON.stringify({ scene: 'cart-bottom-sheet', userId: 'u1001' }),
+    });
+    expect(res.status).toBe(415);
+  });
+
+  it('serves the console with a strict Content-Security-Policy and no way to frame it', async () => {
+    for (const path of ['/console', '/console/console.js', '/console/console.css', '/console/icon.svg']) {
+      const res = await fetch(`${h.url}${path}`);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-security-policy')).toBe(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'; require-trusted-types-for 'script'; trusted-types",
+      );
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+    }
+    expect((await fetch(`${h.url}/console`)).headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect((await fetch(`${h.url}/console/console.js`)).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect((await fetch(`${h.url}/console`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('serves no console when the admin API is off', async () => {
+    const off = await startHarness({ config: { admin: { token: '' } } });
+    try {
+      expect((await fetch(`${off.url}/console`)).status).toBe(404);
+      expect((await fetch(`${off.url}/admin/session`, { method: 'POST' })).status).toBe(404);
+    } finally {
+      await off.close();
+    }
+  });
+
+  // Last: it leaves this address throttled.
+  it('throttles wrong credentials at the login check like every admin call', async () => {
+    for (let attempt = 1; attempt <= 3; attempt++) expect((await post('/admin/session', {}, `wrong-${attempt}`)).status).toBe(401);
+    const throttled = await post('/admin/session', {}, ADMIN);
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('admin.operators in the service config', () => {
+  it('takes a credential string, or a credential and a role', () => {
+    const config = loadServiceConfig({ env: {}, overrides: { admin: { operators: { lena: LEGACY, vera: { token: VIEWER, role: 'viewer' } } } } });
+    expect(config.admin.operators).toEqual({ lena: LEGACY, vera: { token: VIEWER, role: 'viewer' } });
+  });
+
+  it('refuses an unknown role, naming the operator and hiding the credential', () => {
+    expect(() => loadServiceConfig({ env: {}, overrides: { admin: { operators: { vera: { token: VIEWER, role: 'owner' as never } } } } })).toThrow(/admin\.operators\.vera/);
+    let message = '';
+    try {
+      loadServiceConfig({ env: {}, overrides: { admin: { operators: { vera: { token: 'short', role: 'viewer' } } } } });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/admin\.operators\.vera/);
+    expect(message).not.toContain('"short"');
+  });
+});
