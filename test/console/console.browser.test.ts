@@ -226,6 +226,12 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     expect(text).toContain('nothing was published');
     expect(text).toContain(`cart-bottom-sheet.yaml:${line}`);
     expect(text).toContain('"top"');
+    // The problem's line, one click away: selected in its file.
+    await page.click('[data-testid=publish-problems] button.goto');
+    expect(await page.evaluate(() => {
+      const area = document.activeElement;
+      return [area.dataset.file, area.value.slice(area.selectionStart, area.selectionEnd)];
+    })).toEqual(['cart-bottom-sheet.yaml', '    sort: top']);
     expect((await admin('layouts/history', { limit: 10 })).body.revisions).toHaveLength(2);
     problems = problems.filter((p) => !p.includes('status of 400')); // the refusal shown above
     await refused.scrollIntoViewIfNeeded();

@@ -310,7 +310,8 @@ async function loadReleases() {
     const audit = await api('/admin/layouts/audit', { limit: 50 });
     renderAudit(audit.entries);
   } catch (error) {
-    showError($('releases-error'), error);
+    if (error.status === 404) replace($('releases-error'), 'This Floorplan keeps no layout revisions (layouts.store.kind is none): there is no history to show or publish to.');
+    else showError($('releases-error'), error);
   }
 }
 
@@ -517,8 +518,28 @@ async function publish() {
     await loadReleases();
     flash(`Published revision ${result.revision.revision} (live): ${result.scenes.map((s) => `${s.scene} ${s.version}`).join(', ')}.`);
   } catch (error) {
-    replace(out, h('div', { class: 'error', role: 'alert', 'data-testid': 'publish-problems' }, error.message, h('ul', { class: 'problems' }, (error.body?.problems ?? []).map((p) => h('li', null, p)))));
+    replace(out, h('div', { class: 'error', role: 'alert', 'data-testid': 'publish-problems' }, error.message, h('ul', { class: 'problems' }, (error.body?.problems ?? []).map(problemItem))));
   }
+}
+
+/** A publish problem; one that names "(file.yaml:line)" of the set gets a button that selects that line in its file. */
+function problemItem(problem) {
+  const at = /\(([^()]+\.ya?ml):(\d+)\)\s*$/.exec(problem);
+  const name = at && [...draft.keys()].find((n) => at[1] === n || at[1].endsWith(`/${n}`));
+  if (!name) return h('li', null, problem);
+  const line = Number(at[2]);
+  return h('li', null, problem, ' ', h('button', { type: 'button', class: 'goto', onclick: () => selectLine(name, line) }, `Show line ${line}`));
+}
+
+function selectLine(name, line) {
+  const area = document.querySelector(`#draft textarea[data-file="${CSS.escape(name)}"]`);
+  if (area === null) return;
+  const lines = area.value.split('\n');
+  const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+  area.focus();
+  area.setSelectionRange(start, start + (lines[line - 1] ?? '').length);
+  // Scroll the selected line into the middle of the box.
+  area.scrollTop = Math.max(0, (line - 5) * parseFloat(getComputedStyle(area).lineHeight || '16'));
 }
 
 function renderAudit(entries) {
