@@ -9,7 +9,8 @@ export const LANDING_PAGE_HTML = `<!doctype html>
 textarea{height:12rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}button{margin:.5rem 0;padding:.4rem 1rem}</style></head>
 <body><h1>Floorplan</h1>
 <p>POST GraphQL to <code>/graphql</code> with <code>Authorization: Bearer &lt;token&gt;</code>.
-Get a demo token with <code>npm run -s token -- u1001 --segments plus</code>.</p>
+Get a demo token with <code>npm run -s token -- u1001 --segments plus</code>.
+Operators: the <a href="/console">console</a>.</p>
 <label>Token <input id="token" placeholder="eyJ..."></label>
 <label>Accept-Language <input id="lang" value="zh-CN"></label>
 <label>Query <textarea id="query">query Panel {
