@@ -4,7 +4,7 @@
  * paths relative to the working directory. Type-only imports count: a type import is still
  * knowledge of the other layer (tsPreCompilationDeps).
  *
- * The folders, top to bottom: main.ts/app.ts (start-up wiring) → cli, http → operators →
+ * The folders, top to bottom: main.ts/app.ts (start-up wiring) → cli, console, http → operators →
  * graphql → flags, viewer, panels (renderer) → layouts → floors (builder API, registry,
  * builders) → loaders → upstreams → cache → redis → observability, config, money, errors.ts.
  *
