@@ -24,6 +24,7 @@ import { createPreviewHandler } from './operators/preview.ts';
 import { createLayoutAdminRoutes } from './operators/layout-admin.ts';
 import { createConsoleInfoHandler } from './operators/console-info.ts';
 import { createFlagsOverviewHandler } from './operators/flags-overview.ts';
+import { createPublishCheckHandler } from './operators/publish-check.ts';
 import { consolePages } from './console/console-pages.ts';
 import { AdmissionController } from './http/admission.ts';
 import { createHttpServer } from './http/server.ts';
@@ -396,14 +397,17 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
           '/admin/console-info': createConsoleInfoHandler({ layouts: () => layouts.current(), locales: config.floors.locales }),
           ...(layoutReleases === undefined
             ? {}
-            : createLayoutAdminRoutes(layoutReleases, {
-                candidateRevision: (scene) => layouts.candidate(scene)?.revision,
-                report: (scene, revision) => shadow.report(scene, revision),
-                scenes: () => [...layouts.candidates().keys()],
-              })),
+            : {
+                '/admin/layouts/check': createPublishCheckHandler(layoutReleases),
+                ...createLayoutAdminRoutes(layoutReleases, {
+                  candidateRevision: (scene) => layouts.candidate(scene)?.revision,
+                  report: (scene, revision) => shadow.report(scene, revision),
+                  scenes: () => [...layouts.candidates().keys()],
+                }),
+              }),
         },
         // What a viewer may call: reads only. Every other route (publish, rollback, and any added later) needs a publisher.
-        viewerRoutes: new Set(['/admin/preview', '/admin/flags', '/admin/console-info', ...['history', 'show', 'diff', 'audit'].map((op) => `/admin/layouts/${op}`)]),
+        viewerRoutes: new Set(['/admin/preview', '/admin/flags', '/admin/console-info', ...['history', 'show', 'diff', 'audit', 'check'].map((op) => `/admin/layouts/${op}`)]),
         maxFailedAttempts: config.admin.maxFailedAttempts,
         failedAttemptsWindowSeconds: config.admin.failedAttemptsWindowSeconds,
       },

@@ -269,6 +269,30 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     await page.locator('#preview-result h3').filter({ hasText: 'cart-bottom-sheet 2026-11-21.1' }).waitFor();
   });
 
+  it('publishes an edited set only after showing what it changes and for whom', async () => {
+    await signIn();
+    await releases();
+    await page.click('#publish-from-live');
+    const cart = page.locator('#draft textarea[data-file="cart-bottom-sheet.yaml"]');
+    await cart.waitFor();
+    const edited = (await cart.inputValue()).replace('version: "2026-11-21.1"', 'version: "2026-12-02.1"').replace('{ zh-CN: 运费, en: Shipping }', '{ zh-CN: 运费, en: Delivery }');
+    await cart.fill(edited);
+    await page.fill('#publish-message', 'delivery, not shipping');
+    await page.click('#publish-form button[type=submit]');
+    const dialog = page.locator('#confirm');
+    await dialog.waitFor();
+    const said = await dialog.innerText();
+    expect(said).toContain('Publish 2 file(s) as the new live revision?');
+    expect(said).toContain('Every user who opens cart-bottom-sheet gets the floors below');
+    expect(said).toContain('floor shipping name[en]: "Shipping" → "Delivery"');
+    expect((await admin('layouts/history', { limit: 10 })).body.live).toBe(3);
+    await screenshot(page, 'publish-confirm');
+    await page.click('#confirm-ok');
+    await page.locator('#history tr[data-revision="4"] th').filter({ hasText: '4 (live)' }).waitFor();
+    expect(await page.locator('#history tr[data-revision="4"]').innerText()).toContain('delivery, not shipping');
+    expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+publish\s+4/);
+  });
+
   it('renders a hostile campaign title as inert text: no element, no script, the RTL override made visible', async () => {
     h.demo.tamper('promotion', (answer) => {
       const promotion = answer as { campaigns: Array<Record<string, unknown>> };

@@ -85,6 +85,17 @@ describe('the admin API: roles, cross-site requests, the console pages', () => {
         body: JSON.stringify({ files: {} }),
       });
       expect(publish.status).toBe(403);
+
+      // The publish check validates a set as publish does, and refuses an invalid one before it reads the store.
+      const check = await fetch(`${server.url}/admin/layouts/check`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${VIEWER}` },
+        body: JSON.stringify({ files: { 'cart-bottom-sheet.yaml': 'scene: cart-bottom-sheet\nfloors:\n  - code: spze\n    builder: nope\n' } }),
+      });
+      expect(check.status).toBe(400);
+      const refused2 = (await check.json()) as { error: string; problems: string[] };
+      expect(refused2.error).toBe('the layouts are invalid; nothing was published');
+      expect(refused2.problems.join('\n')).toContain('cart-bottom-sheet.yaml:4');
     } finally {
       await server.close();
     }

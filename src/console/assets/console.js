@@ -472,7 +472,7 @@ function renderPublish() {
       files,
     ),
     h('div', { id: 'draft' }),
-    h('form', { id: 'publish-form', class: 'inline-form', onsubmit: (e) => (e.preventDefault(), void publish()) }, h('label', null, 'Message ', h('input', { id: 'publish-message', required: true })), h('button', { type: 'submit' }, 'Publish')),
+    h('form', { id: 'publish-form', class: 'inline-form', onsubmit: (e) => (e.preventDefault(), void publish()) }, h('label', null, 'Message ', h('input', { id: 'publish-message', required: true })), h('button', { type: 'submit' }, 'Check and publish…')),
     h('div', { id: 'publish-result', role: 'status' }),
   );
   renderDraft();
@@ -512,14 +512,42 @@ async function publish() {
     replace(out, h('p', { class: 'error' }, 'Add the floors files first.'));
     return;
   }
+  const files = Object.fromEntries(draft);
+  let check;
   try {
-    const result = await api('/admin/layouts/publish', { files: Object.fromEntries(draft), message: $('publish-message').value });
+    // Validated and compared with the live revision first: nothing is stored until the operator confirms.
+    check = await api('/admin/layouts/check', { files });
+  } catch (error) {
+    showPublishProblems(out, error);
+    return;
+  }
+  const liveFiles = history.live === null ? [] : Object.keys((await api('/admin/layouts/show', { revision: history.live })).revision.files);
+  const dropped = liveFiles.filter((name) => !draft.has(name));
+  const scenes = [...new Set(check.diff.scenes.map((s) => s.scene))];
+  const whom = scenes.length === 0 ? 'Nobody sees a difference: the floors are the same as the live revision’s.' : `Every user who opens ${scenes.join(', ')} gets the floors below, on every replica within about 2 s.`;
+  const message = await confirmDialog(
+    `Publish ${draft.size} file(s) as the new live revision?`,
+    [
+      h('p', null, `The set is valid: ${check.scenes.map((s) => `${s.scene} ${s.version}`).join(', ')}. ${whom}`),
+      dropped.length > 0 ? h('p', { class: 'error' }, `Not in this set, so removed: ${dropped.join(', ')}.`) : null,
+      h('p', null, history.live === null ? 'Nothing is live yet: this is the first revision.' : `What changes (live revision ${history.live} → this set):`),
+      diffView(check.diff),
+    ],
+    $('publish-message').value,
+  );
+  if (message === null) return;
+  try {
+    const result = await api('/admin/layouts/publish', { files, message });
     draft.clear();
     await loadReleases();
     flash(`Published revision ${result.revision.revision} (live): ${result.scenes.map((s) => `${s.scene} ${s.version}`).join(', ')}.`);
   } catch (error) {
-    replace(out, h('div', { class: 'error', role: 'alert', 'data-testid': 'publish-problems' }, error.message, h('ul', { class: 'problems' }, (error.body?.problems ?? []).map(problemItem))));
+    showPublishProblems(out, error);
   }
+}
+
+function showPublishProblems(out, error) {
+  replace(out, h('div', { class: 'error', role: 'alert', 'data-testid': 'publish-problems' }, error.message, h('ul', { class: 'problems' }, (error.body?.problems ?? []).map(problemItem))));
 }
 
 /** A publish problem; one that names "(file.yaml:line)" of the set gets a button that selects that line in its file. */

@@ -1,0 +1,41 @@
+/**
+ * POST /admin/layouts/check {files} — what publishing this YAML set would do, without doing it:
+ * the set validated exactly as a publish validates it (refused with every problem and its
+ * file:line, as publish refuses it), and the semantic diff from the live revision's floors to it,
+ * so the console can say what changes for whom before the operator confirms. Stores nothing and
+ * is not audited.
+ */
+import { z } from 'zod';
+import { FloorplanError } from '../errors.ts';
+import type { AdminHandler } from '../http/server.ts';
+import { diffLayouts } from '../layouts/revisions/diff.ts';
+import type { LayoutReleases } from '../layouts/revisions/releases.ts';
+import { layoutErrorBody } from './layout-admin.ts';
+
+const checkSchema = z.strictObject({
+  files: z.record(z.string().regex(/^[^/\\]+\.ya?ml$/, { error: 'must name each file <scene>.yaml' }), z.string()),
+});
+
+export function createPublishCheckHandler(releases: Pick<LayoutReleases, 'validate' | 'as'>): AdminHandler {
+  return async (body, caller) => {
+    const parsed = checkSchema.safeParse(body);
+    if (!parsed.success) {
+      return { status: 400, body: { error: 'invalid check request', problems: parsed.error.issues.map((i) => `\`${i.path.join('.') || 'body'}\` ${i.message}`) } };
+    }
+    const { files } = parsed.data;
+    try {
+      // The same sources, named the same way, as a publish of this set.
+      const layouts = releases.validate(Object.keys(files).sort().map((name) => ({ name, file: name, source: files[name] as string })));
+      const operations = releases.as(caller.identity);
+      const { live } = await operations.history({ limit: 1 });
+      const liveFiles = live === null ? {} : (await operations.show({ revision: live })).revision.files;
+      return {
+        status: 200,
+        body: { live, scenes: [...layouts.values()].map((l) => ({ scene: l.scene, version: l.version })), diff: diffLayouts(liveFiles, files) },
+      };
+    } catch (error) {
+      if (error instanceof FloorplanError) return layoutErrorBody(error);
+      throw error;
+    }
+  };
+}
