@@ -18,8 +18,9 @@ export const HAS_CHROMIUM = existsSync(CHROMIUM_PATH);
 export const VIEWPORT = { width: 1366, height: 900 } as const;
 
 export function launchChromium(): Promise<Browser> {
-  // --no-sandbox: these machines run tests as root in containers, where Chromium's sandbox cannot start.
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--no-sandbox', '--disable-gpu'] });
+  // --no-sandbox: these machines run tests as root in containers, where Chromium's sandbox cannot
+  // start; --disable-dev-shm-usage: a container's /dev/shm is often too small for its renderer.
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
 }
 
 const SCREENSHOTS_DIR = process.env.CONSOLE_SCREENSHOTS_DIR;
