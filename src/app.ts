@@ -407,7 +407,13 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
               }),
         },
         // What a viewer may call: reads only. Every other route (publish, rollback, and any added later) needs a publisher.
-        viewerRoutes: new Set(['/admin/preview', '/admin/flags', '/admin/console-info', ...['history', 'show', 'diff', 'audit', 'check'].map((op) => `/admin/layouts/${op}`)]),
+        // `candidates` and `shadow` are the read-only reports of layout candidates (issue 15), listed ahead of them.
+        viewerRoutes: new Set([
+          '/admin/preview',
+          '/admin/flags',
+          '/admin/console-info',
+          ...['history', 'show', 'diff', 'audit', 'check', 'candidates', 'shadow'].map((op) => `/admin/layouts/${op}`),
+        ]),
         maxFailedAttempts: config.admin.maxFailedAttempts,
         failedAttemptsWindowSeconds: config.admin.failedAttemptsWindowSeconds,
       },
