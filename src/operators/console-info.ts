@@ -5,11 +5,15 @@
 import type { AdminHandler } from '../http/server.ts';
 import type { LayoutSet } from '../layouts/compile.ts';
 
+/** What the console's forms are filled from. */
 export interface ConsoleInfoDeps {
+  /** The live layouts: the scenes offered. */
   readonly layouts: () => LayoutSet;
+  /** `floors.locales`, the first the default. */
   readonly locales: readonly string[];
 }
 
+/** The POST /admin/console-info handler. */
 export function createConsoleInfoHandler(deps: ConsoleInfoDeps): AdminHandler {
   return async () => ({
     status: 200,

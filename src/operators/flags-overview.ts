@@ -10,9 +10,13 @@ import type { FlagsConfig, FlagService } from '../flags/flag-service.ts';
 import type { AdminHandler } from '../http/server.ts';
 import type { CompiledFloor, LayoutSet } from '../layouts/compile.ts';
 
+/** What the overview reads. */
 export interface FlagsOverviewDeps {
+  /** The flags being served, their source and the age of their last sync. */
   readonly flags: Pick<FlagService, 'definition' | 'mode' | 'servingFrom' | 'fetchAgeSeconds' | 'file'>;
+  /** Where Unleash's UI is, for the links, and the environment shown. */
   readonly config: Pick<FlagsConfig, 'unleashUrl' | 'unleashUiUrl' | 'environment'>;
+  /** The live layouts: which flags they name, and where. */
   readonly layouts: () => LayoutSet;
 }
 
@@ -65,6 +69,7 @@ function strategiesOf(feature: EnhancedFeatureInterface): StrategyView[] {
   }));
 }
 
+/** The POST /admin/flags handler. */
 export function createFlagsOverviewHandler(deps: FlagsOverviewDeps): AdminHandler {
   return async () => {
     const project = unleashProjectUrl(deps.config);

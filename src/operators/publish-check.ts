@@ -16,6 +16,7 @@ const checkSchema = z.strictObject({
   files: z.record(z.string().regex(/^[^/\\]+\.ya?ml$/, { error: 'must name each file <scene>.yaml' }), z.string()),
 });
 
+/** The POST /admin/layouts/check handler, over the releases a publish would go through. */
 export function createPublishCheckHandler(releases: Pick<LayoutReleases, 'validate' | 'as'>): AdminHandler {
   return async (body, caller) => {
     const parsed = checkSchema.safeParse(body);
