@@ -181,6 +181,11 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     await page.click('#preview-form button[type=submit]');
     await page.locator('#preview-result li[data-code="shipping"]').waitFor();
     expect(await page.locator('#preview-result li[data-code="spze"] .name').innerText()).toBe('Goods total');
+
+    // Amounts beyond 2^31 minor units add up exactly (BigInt), not approximately.
+    await page.click('#demo-users button[data-user="u-big"]');
+    await page.locator('#preview-result figcaption').filter({ hasText: 'u-big' }).waitFor();
+    expect(await page.locator('[data-testid=invariant]').innerText()).toMatch(/^Money invariant holds: \d{10,} \+ /);
   });
 
   it('shows flags at a glance: state, strategies, the age of the last sync, a link to Unleash', async () => {
