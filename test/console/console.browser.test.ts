@@ -320,6 +320,22 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     }
   });
 
+  it('previews what a user gets while a scene has a candidate, and says whether it is the candidate', async () => {
+    const created = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 2, rollout: { allowList: ['u1001'] }, message: 'vouchers again, for u1001' });
+    expect(created.status).toBe(200);
+    try {
+      await signIn();
+      await page.click('#demo-users button[data-user="u1001"]');
+      await page.locator('#preview-result h3').filter({ hasText: 'Candidate (revision 2)' }).waitFor();
+      expect(await page.locator('[data-testid=candidate-note]').innerText()).toContain('this user gets it');
+      await page.click('#demo-users button[data-user="u-basic"]');
+      await page.locator('[data-testid=candidate-note]').filter({ hasText: 'does not get it and sees the live layout' }).waitFor();
+      expect(await page.locator('#preview-result h3').innerText()).toMatch(/^Current: cart-bottom-sheet /);
+    } finally {
+      expect((await admin('layouts/abort', { scene: 'cart-bottom-sheet' })).status).toBe(200);
+    }
+  });
+
   it('lets a viewer preview and read history, but not publish or roll back — refused by the server too', async () => {
     await signIn(VIEWER);
     expect(await page.locator('#who').innerText()).toBe('Signed in as vera (viewer)');

@@ -85,6 +85,14 @@ describe('the admin API: roles, cross-site requests, the console pages', () => {
         body: JSON.stringify({ files: {} }),
       });
       expect(publish.status).toBe(403);
+      for (const operation of ['candidate', 'rollout', 'promote', 'abort']) {
+        const res = await fetch(`${server.url}/admin/layouts/${operation}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${VIEWER}` },
+          body: JSON.stringify({ scene: 'cart-bottom-sheet' }),
+        });
+        expect(res.status, operation).toBe(403);
+      }
 
       // The publish check validates a set as publish does, and refuses an invalid one before it reads the store.
       const check = await fetch(`${server.url}/admin/layouts/check`, {

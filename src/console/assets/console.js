@@ -208,10 +208,16 @@ async function runPreview() {
   replace($('preview-error'));
   try {
     const answer = await api('/admin/preview', previewRequest());
-    // A candidate column appears when the preview reports one (the candidate operations of layout releases).
-    const columns = [{ title: 'Current', preview: answer }];
-    if (answer.candidate) columns.push({ title: `Candidate ${answer.candidate.revision ?? ''}`.trim(), preview: answer.candidate });
-    replace($('preview-result'), h('div', { class: 'columns' }, columns.map((c) => previewColumn(c.title, c.preview))));
+    // The preview renders what this user gets: the scene's candidate when its rollout selects them, else the live layout.
+    const candidate = answer.candidate ?? null;
+    const title = candidate?.served ? `Candidate (revision ${candidate.revision})` : 'Current';
+    replace(
+      $('preview-result'),
+      candidate === null
+        ? null
+        : h('p', { class: 'note', 'data-testid': 'candidate-note' }, `Scene ${answer.scene} has a candidate, revision ${candidate.revision} (flag ${candidate.flag}): this user ${candidate.served ? 'gets it' : 'does not get it and sees the live layout'}.`),
+      h('div', { class: 'columns' }, previewColumn(title, answer)),
+    );
   } catch (error) {
     replace($('preview-result'));
     showError($('preview-error'), error);
