@@ -320,19 +320,45 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     }
   });
 
-  it('previews what a user gets while a scene has a candidate, and says whether it is the candidate', async () => {
-    const created = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 2, rollout: { allowList: ['u1001'] }, message: 'vouchers again, for u1001' });
-    expect(created.status).toBe(200);
+  it('previews what a user gets while a scene has a candidate, says whether it is the candidate, and promotes it after a confirmation', async () => {
+    const candidateCart = CART.replace('version: "2026-11-21.1"', 'version: "2026-12-03.1"').replaceAll('en: Instant discount }', 'en: Instant savings }');
+    const created = await admin('layouts/candidate', {
+      scene: 'cart-bottom-sheet',
+      files: { 'cart-bottom-sheet.yaml': candidateCart, 'checkout-summary.yaml': CHECKOUT },
+      rollout: { allowList: ['u1001'] },
+      message: 'savings, for u1001 first',
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const revision = ((await admin('layouts/candidates', {})).body.candidates as Array<{ revision: number }>)[0]!.revision;
     try {
       await signIn();
       await page.click('#demo-users button[data-user="u1001"]');
-      await page.locator('#preview-result h3').filter({ hasText: 'Candidate (revision 2)' }).waitFor();
+      await page.locator('#preview-result h3').filter({ hasText: `Candidate (revision ${revision})` }).waitFor();
       expect(await page.locator('[data-testid=candidate-note]').innerText()).toContain('this user gets it');
       await page.click('#demo-users button[data-user="u-basic"]');
       await page.locator('[data-testid=candidate-note]').filter({ hasText: 'does not get it and sees the live layout' }).waitFor();
       expect(await page.locator('#preview-result h3').innerText()).toMatch(/^Current: cart-bottom-sheet /);
+
+      // Promote, after a confirmation that says what changes for everyone.
+      await releases();
+      const row = page.locator('#candidates tr[data-scene="cart-bottom-sheet"]');
+      await row.waitFor();
+      expect(await row.innerText()).toContain('allow-list: u1001');
+      await row.locator('button[data-action=promote]').click();
+      const dialog = page.locator('#confirm');
+      await dialog.waitFor();
+      const said = await dialog.innerText();
+      expect(said).toContain(`Promote the candidate of cart-bottom-sheet (revision ${revision})?`);
+      expect(said).toContain('every user who opens cart-bottom-sheet gets the floors below');
+      expect(said).toContain('floor lj name[en]: "Instant discount" → "Instant savings"');
+      await screenshot(page, 'promote-confirm');
+      await page.click('#confirm-ok');
+      await page.locator('#candidates').filter({ hasText: 'No scene has a candidate now' }).waitFor();
+      expect(await page.locator('#history tr.live').innerText()).toContain('promote');
+      expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+promote/);
     } finally {
-      expect((await admin('layouts/abort', { scene: 'cart-bottom-sheet' })).status).toBe(200);
+      const candidates = (await admin('layouts/candidates', {})).body.candidates as unknown[];
+      if (candidates.length > 0) await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
     }
   });
 

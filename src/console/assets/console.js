@@ -315,6 +315,7 @@ async function loadReleases() {
     renderPublish();
     const audit = await api('/admin/layouts/audit', { limit: 50 });
     renderAudit(audit.entries);
+    await loadCandidates();
   } catch (error) {
     if (error.status === 404) replace($('releases-error'), 'This Floorplan keeps no layout revisions (layouts.store.kind is none): there is no history to show or publish to.');
     else showError($('releases-error'), error);
@@ -444,6 +445,100 @@ async function confirmRollback(target) {
     replace($('releases-error'));
     await loadReleases();
     flash(`Rolled back: revision ${result.revision.revision} is live (restores ${target.revision}).`);
+  } catch (error) {
+    showError($('releases-error'), error);
+  }
+}
+
+// ------------------------------------------------------------------ candidates
+
+async function loadCandidates() {
+  let answer;
+  try {
+    answer = await api('/admin/layouts/candidates');
+  } catch (error) {
+    if (error.status === 404) return; // a Floorplan without candidate operations: the page's note stays
+    throw error;
+  }
+  if (answer.candidates.length === 0) {
+    replace($('candidates'), 'No scene has a candidate now. Create one with npm run floors:candidate.');
+    return;
+  }
+  const rollout = (r) =>
+    [
+      r.allowList.length ? `allow-list: ${r.allowList.join(', ')}` : null,
+      `${r.percentage} % by user id`,
+      r.segments.length ? `segments ${r.segments.join(', ')}` : null,
+      r.platforms.length ? `platforms ${r.platforms.join(', ')}` : null,
+      r.minAppVersion ? `app ≥ ${r.minAppVersion}` : null,
+    ].filter(Boolean).join('; ');
+  replace(
+    $('candidates'),
+    h(
+      'table',
+      { class: 'candidates' },
+      h('thead', null, h('tr', null, ['Scene', 'Revision', 'Rollout', 'By', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+      h(
+        'tbody',
+        null,
+        answer.candidates.map((c) =>
+          h(
+            'tr',
+            { 'data-scene': c.scene },
+            h('th', { scope: 'row' }, c.scene),
+            h('td', null, String(c.revision)),
+            h('td', null, rollout(c.rollout)),
+            h('td', null, `${c.author}: ${c.message}`),
+            h(
+              'td',
+              { class: 'actions' },
+              h('button', { type: 'button', onclick: () => void showShadow(c.scene) }, 'Shadow report'),
+              isPublisher() ? h('button', { type: 'button', 'data-action': 'promote', onclick: () => void confirmCandidate('promote', c) }, 'Promote') : null,
+              isPublisher() ? h('button', { type: 'button', 'data-action': 'abort', onclick: () => void confirmCandidate('abort', c) }, 'Abort') : null,
+            ),
+          ),
+        ),
+      ),
+    ),
+    h('pre', { id: 'shadow', class: 'shadow', 'aria-live': 'polite' }),
+  );
+}
+
+async function showShadow(scene) {
+  try {
+    replace($('shadow'), JSON.stringify(await api('/admin/layouts/shadow', { scene }), null, 2));
+  } catch (error) {
+    replace($('shadow'), error.message);
+  }
+}
+
+async function confirmCandidate(action, c) {
+  replace($('releases-error'));
+  let diff;
+  try {
+    diff = (await api('/admin/layouts/diff', { from: history.live, to: c.revision })).diff;
+  } catch (error) {
+    showError($('releases-error'), error);
+    return;
+  }
+  const scene = { ...diff, scenes: diff.scenes.filter((s) => s.scene === c.scene) };
+  const promote = action === 'promote';
+  const message = await confirmDialog(
+    promote ? `Promote the candidate of ${c.scene} (revision ${c.revision})?` : `Abort the candidate of ${c.scene} (revision ${c.revision})?`,
+    [
+      h('p', null, promote
+        ? `It becomes live as a new revision: every user who opens ${c.scene} gets the floors below, on every replica within about 2 s (refused while its shadow comparison found money invariant violations).`
+        : `Users in its rollout (${c.rollout.allowList.length} listed, ${c.rollout.percentage} %) go back to the live layout of ${c.scene}; nobody else sees a change.`),
+      h('p', null, promote ? `What changes for everyone (live → candidate):` : 'What its users stop seeing (live → candidate):'),
+      diffView(scene),
+    ],
+    promote ? `promote the ${c.scene} candidate` : `abort the ${c.scene} candidate`,
+  );
+  if (message === null) return;
+  try {
+    await api(`/admin/layouts/${action}`, { scene: c.scene, message });
+    await loadReleases();
+    flash(promote ? `Promoted: the ${c.scene} candidate is live.` : `Aborted the ${c.scene} candidate.`);
   } catch (error) {
     showError($('releases-error'), error);
   }
