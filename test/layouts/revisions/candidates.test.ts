@@ -1,17 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../../src/config/service-config.ts';
 import { ErrorCode } from '../../../src/errors.ts';
 import { defaultBuilders } from '../../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../../src/floors/registry.ts';
-import type { RevisionStoreConfig } from '../../../src/layouts/revisions/database.ts';
 import type { CandidateSet } from '../../../src/layouts/revisions/candidates.ts';
 import { LayoutReleases, type LayoutOperations } from '../../../src/layouts/revisions/releases.ts';
 import { RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
-import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../../support/postgres.ts';
+import { REVISION_STORES } from '../../support/revision-stores.ts';
 import { thrown } from '../../support/thrown.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -24,28 +22,7 @@ const set = (cartVersion: string, checkoutEdit: (s: string) => string = (s) => s
   'cart-bottom-sheet.yaml': CART.replace('version: "2026-11-21.1"', `version: "${cartVersion}"`),
   'checkout-summary.yaml': checkoutEdit(CHECKOUT),
 });
-const TIMEOUTS = { connectTimeoutMs: 2000, queryTimeoutMs: 10_000 };
-
-const stores: Array<[string, boolean, () => Promise<{ config: RevisionStoreConfig; cleanup(): Promise<void> }>]> = [
-  [
-    'PGlite',
-    false,
-    async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'floorplan-candidates-'));
-      return { config: { kind: 'pglite', dataDir: join(dir, 'data'), url: '', ...TIMEOUTS }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
-    },
-  ],
-  [
-    'PostgreSQL (a database of its own on 127.0.0.1:5432)',
-    !HAS_POSTGRES,
-    async () => {
-      const database: TestDatabase = await createTestDatabase();
-      return { config: { kind: 'postgres', url: database.url, dataDir: '', ...TIMEOUTS }, cleanup: () => database.drop() };
-    },
-  ],
-];
-
-describe.each(stores)('layout candidates on %s', (_name, skip, open) => {
+describe.each(REVISION_STORES)('layout candidates on %s', (_name, skip, open) => {
   let store: RevisionStore;
   let alice: LayoutOperations;
   let cleanup: () => Promise<void>;

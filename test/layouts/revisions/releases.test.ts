@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,11 +6,11 @@ import { loadServiceConfig } from '../../../src/config/service-config.ts';
 import { ErrorCode } from '../../../src/errors.ts';
 import { defaultBuilders } from '../../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../../src/floors/registry.ts';
-import { openRevisionDatabase, type RevisionStoreConfig } from '../../../src/layouts/revisions/database.ts';
+import { openRevisionDatabase } from '../../../src/layouts/revisions/database.ts';
 import { LayoutReleases, type LayoutOperations } from '../../../src/layouts/revisions/releases.ts';
 import { RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
-import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../../support/postgres.ts';
+import { REVISION_STORES } from '../../support/revision-stores.ts';
 import { thrown } from '../../support/thrown.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -25,29 +24,7 @@ const SHIPPED = {
 /** The shipped cart sheet with one edit. */
 const cart = (edit: (source: string) => string) => ({ ...SHIPPED, 'cart-bottom-sheet.yaml': edit(SHIPPED['cart-bottom-sheet.yaml']) });
 
-const TIMEOUTS = { connectTimeoutMs: 2000, queryTimeoutMs: 10_000 };
-
-/** The same behaviour on both stores: PGlite (the embedded default) and a PostgreSQL database of the test's own. */
-const stores: Array<[string, boolean, () => Promise<{ config: RevisionStoreConfig; cleanup(): Promise<void> }>]> = [
-  [
-    'PGlite',
-    false,
-    async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'floorplan-pglite-'));
-      return { config: { kind: 'pglite', dataDir: join(dir, 'data'), url: '', ...TIMEOUTS }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
-    },
-  ],
-  [
-    'PostgreSQL (a database of its own on 127.0.0.1:5432)',
-    !HAS_POSTGRES,
-    async () => {
-      const database: TestDatabase = await createTestDatabase();
-      return { config: { kind: 'postgres', url: database.url, dataDir: '', ...TIMEOUTS }, cleanup: () => database.drop() };
-    },
-  ],
-];
-
-describe.each(stores)('layout releases on %s', (_name, skip, open) => {
+describe.each(REVISION_STORES)('layout releases on %s', (_name, skip, open) => {
   let store: RevisionStore;
   let releases: LayoutReleases;
   let alice: LayoutOperations;
