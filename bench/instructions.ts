@@ -18,6 +18,15 @@
  *
  * Instructions are not time: an instruction-for-instruction tie can differ in cache misses and
  * the reverse. This is the "no regression beyond noise" check for a refactor, not a speed row.
+ *
+ * Caveat, measured: what the process does by the clock rather than per request (the admission
+ * watchdog, the deadline sampler, the flags file's 1 s stat poll, a store poll) is counted too,
+ * and valgrind stretches wall time ~50x by a factor that depends on how busy the machine is. The
+ * same old checkout counted 639 M and 967 M instructions for the same 400 panels in two runs on
+ * a loaded machine (one checkout twice on a quieter one: 1.94 and 1.88 M per panel). Taking off
+ * an idle period's count did not steady it: the idle rate itself varied from 2 to 25 M/s.
+ * Compare only runs made side by side on a quiet machine, and read a difference under ~30 % as
+ * noise.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
