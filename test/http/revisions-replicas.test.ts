@@ -11,7 +11,7 @@ import { loadServiceConfig } from '../../src/config/service-config.ts';
 import { startDemoUpstreams, type DemoUpstreams } from '../../src/demo-upstreams/server.ts';
 import { ErrorCode } from '../../src/errors.ts';
 import { signDemoToken } from '../../src/viewer/demo-token.ts';
-import { startFloorplanProcess, type FloorplanProcess } from '../support/floorplan-process.ts';
+import { startFloorplanProcess, storeReplicaEnv, type FloorplanProcess } from '../support/floorplan-process.ts';
 import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../support/postgres.ts';
 import { freePort, npmStartEnv, runFloorsCli, type CliRun } from '../support/processes.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
@@ -38,22 +38,7 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout revisions across two
     url.port = String(proxy.port);
     return url.toString();
   };
-  const env = (name: string) => ({
-    REDIS_URL: redis.url,
-    LAYOUT_STORE: 'postgres',
-    LAYOUT_STORE_URL: storeUrl(),
-    LAYOUT_LAST_GOOD_FILE: join(dir, `${name}-last-known-good.json`),
-    ADMIN_TOKEN,
-    DEMO_UPSTREAMS: 'off',
-    UPSTREAM_CART_URL: demo.baseUrls.cart,
-    UPSTREAM_PROMOTION_URL: demo.baseUrls.promotion,
-    UPSTREAM_SETTLEMENT_URL: demo.baseUrls.settlement,
-    UPSTREAM_LOYALTY_URL: demo.baseUrls.loyalty,
-    FLOORS_DIR: join(dir, 'local'),
-    // Generous: a loaded machine must not turn a panel into an empty degraded one.
-    REQUEST_DEADLINE_MS: '2000',
-    LOG_LEVEL: 'warn',
-  });
+  const env = (name: string) => storeReplicaEnv({ name, redisUrl: redis.url, storeUrl: storeUrl(), dir, upstreams: demo.baseUrls, adminToken: ADMIN_TOKEN });
   const startReplica = async (name: string) => {
     const replica = await startFloorplanProcess({ ...env(name), PORT: String(await freePort()) }, 60_000);
     replicas.push(replica);

@@ -5,6 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
+import { UPSTREAMS, type UpstreamName } from '../../src/upstreams/registry.ts';
 import { npmStartEnv } from './processes.ts';
 
 export interface FloorplanProcess {
@@ -48,4 +50,38 @@ export async function startFloorplanProcess(env: Record<string, string> & { PORT
   }
   if (child.exitCode === null) child.kill('SIGKILL');
   throw new Error(`floorplan did not become ready (exit code ${String(child.exitCode)}):\n${output}`);
+}
+
+/** Where a replica of a revisions suite keeps its layouts and finds its upstreams. */
+export interface StoreReplicaSettings {
+  /** Names the replica's last-known-good copy in `dir`. */
+  readonly name: string;
+  readonly redisUrl: string;
+  /** LAYOUT_STORE_URL: the PostgreSQL database every replica shares. */
+  readonly storeUrl: string;
+  /** Holds the replica's last-known-good copy and, in `local/`, its own floors files. */
+  readonly dir: string;
+  readonly upstreams: Readonly<Record<UpstreamName, string>>;
+  readonly adminToken: string;
+}
+
+/**
+ * The environment of one of several Floorplan processes sharing a PostgreSQL revision store and
+ * a Redis, on the given upstreams (their demo, not an in-process one), with a request deadline
+ * generous enough that a loaded machine does not turn a panel into an empty degraded one.
+ */
+export function storeReplicaEnv(settings: StoreReplicaSettings, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    REDIS_URL: settings.redisUrl,
+    LAYOUT_STORE: 'postgres',
+    LAYOUT_STORE_URL: settings.storeUrl,
+    LAYOUT_LAST_GOOD_FILE: join(settings.dir, `${settings.name}-last-known-good.json`),
+    ADMIN_TOKEN: settings.adminToken,
+    DEMO_UPSTREAMS: 'off',
+    ...Object.fromEntries(UPSTREAMS.map((upstream) => [`UPSTREAM_${upstream.toUpperCase()}_URL`, settings.upstreams[upstream]])),
+    FLOORS_DIR: join(settings.dir, 'local'),
+    REQUEST_DEADLINE_MS: '2000',
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
 }
