@@ -125,6 +125,10 @@ export interface RedisWithSentinel {
   killPrimary(): Promise<number>;
   /** Starts a data node that was killed again (Sentinel makes it a replica of the current primary). */
   restart(port: number): Promise<void>;
+  /** SIGSTOPs a Sentinel: it keeps its sockets but answers nothing, like a host cut off. */
+  freezeSentinel(port: number): void;
+  /** SIGCONT after freezeSentinel. */
+  thawSentinel(port: number): void;
   /** A plain client of the current primary (for tests' checks). Close it. */
   connectPrimary(): Promise<Redis>;
 }
@@ -245,10 +249,18 @@ export function buildDist(log: (line: string) => void = () => {}): void {
 // ---------------------------------------------------------------------------------------------
 // Redis with Sentinel
 
-async function startRedisWithSentinel(dir: string, ports: TopologyPorts, log: (line: string) => void): Promise<{ redis: RedisWithSentinel; stop(): Promise<void> }> {
+/**
+ * A primary, its replica and three Sentinels (quorum 2) on loopback, each logging to
+ * `<dir>/logs/`. Used by the topology, and by tests of Floorplan's Redis client on its own.
+ */
+export async function startRedisWithSentinel(
+  dir: string,
+  ports: Pick<TopologyPorts, 'redis' | 'sentinels'>,
+  log: (line: string) => void = () => {},
+): Promise<{ redis: RedisWithSentinel; stop(): Promise<void> }> {
   const [primary, replica] = ports.redis;
   const data = new Map<number, OwnedProcess>();
-  const sentinels: OwnedProcess[] = [];
+  const sentinels = new Map<number, OwnedProcess>();
   const redisDir = join(dir, 'redis');
   mkdirSync(redisDir, { recursive: true });
 
@@ -279,7 +291,7 @@ async function startRedisWithSentinel(dir: string, ports: TopologyPorts, log: (l
         '',
       ].join('\n'),
     );
-    sentinels.push(startProcess(dir, `sentinel-${port}`, 'redis-sentinel', [file]));
+    sentinels.set(port, startProcess(dir, `sentinel-${port}`, 'redis-sentinel', [file]));
     await waitForPort(port, 10_000, `redis-sentinel ${port}`);
   }
   log(`sentinels 127.0.0.1:${ports.sentinels.join(', ')} monitoring "${SENTINEL_NAME}"`);
@@ -302,6 +314,8 @@ async function startRedisWithSentinel(dir: string, ports: TopologyPorts, log: (l
   async function primaryPort(): Promise<number> {
     for (const port of ports.sentinels) {
       const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, commandTimeout: 1000 });
+      // A Sentinel that does not answer (frozen by a test) fails the handshake: ask the next one.
+      client.on('error', () => {});
       try {
         await client.connect();
         const address = (await client.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_NAME)) as [string, string] | null;
@@ -329,6 +343,12 @@ async function startRedisWithSentinel(dir: string, ports: TopologyPorts, log: (l
       // Started as a replica of the current primary; Sentinel would reconfigure it anyway.
       await startDataNode(port, await primaryPort());
     },
+    freezeSentinel(port) {
+      sentinels.get(port)?.child.kill('SIGSTOP');
+    },
+    thawSentinel(port) {
+      sentinels.get(port)?.child.kill('SIGCONT');
+    },
     async connectPrimary() {
       const client = new Redis({ port: await primaryPort(), host: '127.0.0.1', maxRetriesPerRequest: 1, commandTimeout: 2000 });
       await once(client, 'ready');
@@ -338,7 +358,8 @@ async function startRedisWithSentinel(dir: string, ports: TopologyPorts, log: (l
   return {
     redis,
     async stop() {
-      await Promise.all(sentinels.map((s) => stopProcess(s)));
+      for (const port of ports.sentinels) sentinels.get(port)?.child.kill('SIGCONT');
+      await Promise.all([...sentinels.values()].map((s) => stopProcess(s)));
       await Promise.all([...data.values()].map((d) => stopProcess(d)));
     },
   };

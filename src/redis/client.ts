@@ -104,6 +104,7 @@ export function openRedis(settings: RedisSettings, logger: Logger): RedisClient 
   } else {
     redis = new Redis(settings.url, { ...common, lazyConnect: false, enableOfflineQueue: false, retryStrategy: retry });
   }
+  if (redis instanceof Redis) keepConnecting(redis, settings.name, logger);
   let reported = false;
   redis.on('error', (error: Error) => {
     if (reported) return;
@@ -117,8 +118,31 @@ export function openRedis(settings: RedisSettings, logger: Logger): RedisClient 
   return redis;
 }
 
+/** Clients closeRedis is closing: their 'end' is meant. */
+const closing = new WeakSet<RedisClient>();
+
+/**
+ * Connects again when ioredis ends a connection nobody closed. ioredis 6 does that behind
+ * Sentinel when `+switch-master` arrives while it is still asking a Sentinel for the primary
+ * (its failover detector cancels the connect; the client then stays "end", every command
+ * failing with "Connection is closed": ioredis#1683). Measured here: one replica in two of the
+ * production topology, on a loaded machine, lost its cache and rate limit for good after a
+ * failover. Every other 'end' comes from closeRedis.
+ */
+function keepConnecting(redis: Redis, name: string, logger: Logger): void {
+  redis.on('end', () => {
+    if (closing.has(redis)) return;
+    logger.warn({ redis: name }, 'redis client ended without being closed (a failover raced its reconnect); connecting again');
+    setTimeout(() => {
+      if (!closing.has(redis) && redis.status === 'end') redis.connect().catch(() => {});
+    }, RECONNECT_AFTER_END_MS).unref();
+  });
+}
+const RECONNECT_AFTER_END_MS = 100;
+
 /** Closes a connection without waiting on a Redis that may be gone. */
 export async function closeRedis(redis: RedisClient): Promise<void> {
+  closing.add(redis);
   try {
     await Promise.race([redis.quit(), new Promise((resolve) => setTimeout(resolve, 200).unref())]);
   } catch {

@@ -85,6 +85,18 @@ async function metric(url: string, name: string): Promise<number> {
   return Number(line.slice(name.length + 1));
 }
 
+/** A replica's Redis breakers as its /metrics shows them, e.g. "promotion closed, rate-limit open". */
+async function redisBreakers(url: string): Promise<string> {
+  let text: string;
+  try {
+    text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+  } catch (error) {
+    return `no metrics: ${String(error)}`;
+  }
+  const states = [...text.matchAll(/^floorplan_redis_breaker_open\{name="([^"]+)"\} (\S+)$/gm)].map(([, name, value]) => `${name} ${value === '1' ? 'open' : value === '0' ? 'closed' : 'half-open'}`);
+  return states.length > 0 ? `breakers: ${states.join(', ')}` : 'no breaker metrics';
+}
+
 describe.skipIf(MISSING.length > 0)(`the production topology under load${MISSING.length > 0 ? ` (missing: ${MISSING.join(', ')})` : ''}`, () => {
   let topology: Topology;
   let users: LoadUser[];
@@ -159,7 +171,9 @@ describe.skipIf(MISSING.length > 0)(`the production topology under load${MISSING
         await askPanel(replica.url, await topology.token(user));
         const cached = (await primary.keys(`floorplan:promotion:v1:${user}:*`)).length > 0;
         const limited = (await primary.exists(`floorplan:rate:${user}`)) === 1;
-        if (!cached || !limited) return notYet(`${replica.name}: ${cached ? '' : 'no promotion cache key '}${limited ? '' : 'no rate-limit key'}`);
+        if (!cached || !limited) {
+          return notYet(`${replica.name}: ${cached ? '' : 'no promotion cache key '}${limited ? '' : 'no rate-limit key '}(${await redisBreakers(replica.url)})`);
+        }
       }
 
       const query = `${LOAD_QUERY} # probe ${n}`;
