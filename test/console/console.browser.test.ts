@@ -179,7 +179,8 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     await page.fill('#pv-user', 'u-basic');
     await page.fill('#pv-segments', '');
     await page.click('#preview-form button[type=submit]');
-    await page.locator('#preview-result li[data-code="shipping"]').waitFor();
+    // The previous panel's rows are on the page until the new one arrives: wait for the English one.
+    await page.locator('#preview-result li[data-code="spze"] .name').filter({ hasText: 'Goods total' }).waitFor();
     expect(await page.locator('#preview-result li[data-code="spze"] .name').innerText()).toBe('Goods total');
 
     // Amounts beyond 2^31 minor units add up exactly (BigInt), not approximately.
