@@ -211,6 +211,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
             registry,
             locales: config.floors.locales,
             apps: config.apps,
+            approval: config.layouts.approval,
             ...(checkFlags === undefined ? {} : { check: checkFlags }),
             ...(publishRedis === undefined ? {} : { push: async (r: StoredRevision) => void (await pushPublishedLayouts(publishRedis, config.redis.keyPrefix, publishedOf(r))) }),
             // This replica serves it at once; the others hear it from Redis (or their store poll).

@@ -101,6 +101,8 @@ export const ErrorCode = {
   LAYOUT_CANDIDATE_NOT_FOUND: 'FLOORPLAN_ERR_LAYOUT_CANDIDATE_NOT_FOUND',
   /** Promote was refused: the candidate's shadow comparison found money-invariant violations (override: force). */
   LAYOUT_PROMOTE_REFUSED: 'FLOORPLAN_ERR_LAYOUT_PROMOTE_REFUSED',
+  /** With layouts.approval.required: a change to a money floor needs another admin's approval first (floors:approve). */
+  LAYOUT_APPROVAL_REQUIRED: 'FLOORPLAN_ERR_LAYOUT_APPROVAL_REQUIRED',
   /** A panel was asked for a scene no floors file defines. */
   LAYOUT_UNKNOWN_SCENE: 'FLOORPLAN_ERR_LAYOUT_UNKNOWN_SCENE',
   /** The builder registry was given a malformed builder. */
@@ -205,6 +207,11 @@ export const ERRORS = {
   },
   FLOORPLAN_ERR_LAYOUT_PROMOTE_REFUSED: {
     message: 'the candidate of {scene} (revision {revision}) must have no money-invariant violations in its shadow comparison to be promoted, but it has {violations}; nothing was changed (promote with force: true to override, which is audited)',
+    client: ClientErrorCode.BAD_REQUEST,
+    status: 409,
+  },
+  FLOORPLAN_ERR_LAYOUT_APPROVAL_REQUIRED: {
+    message: '{what} changes money floors ({floors}), so it must be {how} first, but {state}; nothing was changed',
     client: ClientErrorCode.BAD_REQUEST,
     status: 409,
   },

@@ -19,6 +19,9 @@
  *   npm run -s floors:promote  -- <scene> [--force] [--message <text>] [--author <name>]
  *                                                          make the candidate live as a new revision; refused while its shadow
  *                                                          comparison saw invariant violations, unless --force (audited)
+ *   npm run -s floors:approve  -- <scene> [--revision <n>] [--message <text>]
+ *                                                          approve the candidate (layouts.approval: a change to money floors
+ *                                                          is promoted only after an admin other than its publisher approved it)
  *   npm run -s floors:abort    -- <scene> [--message <text>]  drop the candidate: its users get the live layout again
  *   npm run -s floors:schema                               write schema/floors.schema.json (the JSON Schema
  *                                                          editors validate floors/*.yaml with) from the loader's schema
@@ -49,8 +52,9 @@ import { whenRedisReady } from '../layouts/layout-store.ts';
 import { publishLayouts, pushPublishedLayouts } from '../layouts/publish.ts';
 import { formatLayoutsDiff } from '../layouts/revisions/diff.ts';
 import { pushCandidates, type CandidateRollout, type CandidateSet, type StoredCandidate } from '../layouts/revisions/candidates.ts';
-import { LayoutReleases, type LayoutOperations, type PublishResult } from '../layouts/revisions/releases.ts';
-import type { StoredRevision } from '../layouts/revisions/revision-store.ts';
+import { LayoutReleases, type CandidateApproval, type LayoutOperations, type PublishResult } from '../layouts/revisions/releases.ts';
+import { OperationRefused, type StoredRevision } from '../layouts/revisions/revision-store.ts';
+import { describeMoneyChanges } from '../layouts/revisions/approval.ts';
 import { createLogger } from '../observability/logger.ts';
 import { closeRedis, describeRedis, isRedisConfigured, openRedis, type RedisClient } from '../redis/client.ts';
 
@@ -65,6 +69,7 @@ const USAGE = [
   '       npm run -s floors:candidate -- <scene> [--dir <folder> | --revision <n>] [--allow <id,id>] [--percentage <0-100>] [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--message <text>] [--author <name>] [--server <url>]',
   '       npm run -s floors:rollout -- <scene> [--allow <id,id>] [--percentage <0-100>] [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--server <url>]',
   '       npm run -s floors:promote -- <scene> [--force] [--message <text>] [--author <name>] [--server <url>]',
+  '       npm run -s floors:approve -- <scene> [--revision <n>] [--message <text>] [--server <url>]',
   '       npm run -s floors:abort -- <scene> [--message <text>] [--server <url>]',
   '       npm run -s floors:schema',
 ].join('\n');
@@ -198,6 +203,7 @@ async function openStore(context: Context): Promise<{ operations: LayoutOperatio
     registry: context.registry,
     locales: config.floors.locales,
     apps: config.apps,
+    approval: config.layouts.approval,
     logger,
     ...(pushTo === undefined
       ? {}
@@ -253,6 +259,7 @@ function adminApi(server: string, token: string): LayoutOperations {
     candidate: ({ sources: _labels, ...input }) => call('candidate', input),
     rollout: (input) => call('rollout', input),
     promote: (input) => call('promote', input),
+    approve: (input) => call('approve', input),
     abort: (input) => call('abort', input),
     candidates: () => call('candidates', {}),
   };
@@ -278,6 +285,13 @@ function printCandidate(c: StoredCandidate, pushed: boolean, pushProblem: string
   const only = [r.segments.length > 0 ? `segments ${r.segments.join(',')}` : '', r.platforms.length > 0 ? `platforms ${r.platforms.join(',')}` : '', r.minAppVersion === null ? '' : `app ${r.minAppVersion}+`].filter(Boolean);
   process.stdout.write(`rollout: allow-list [${r.allowList.join(', ')}], then ${r.percentage} % by user id${only.length > 0 ? ` (only ${only.join(', ')})` : ''}\n`);
   process.stdout.write(pushed ? 'pushed to every replica through Redis\n' : `not pushed through Redis: ${pushProblem ?? 'unknown'}\n`);
+}
+
+/** Whether promoting needs another admin's approval, and for which floors. */
+function printApproval(scene: string, approval: CandidateApproval): void {
+  if (!approval.required) return;
+  if (approval.changes.length === 0) process.stdout.write('approval: not needed (no money floor changes)\n');
+  else process.stdout.write(`approval: needed before promote, it changes money floors: ${describeMoneyChanges(approval.changes)} (another admin runs floors:approve -- ${scene})\n`);
 }
 
 /** The rollout options given on the command line; only those given. */
@@ -366,6 +380,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
         process.stdout.write(`candidate of ${scene}: revision ${r.revision} by ${r.author}${quoted(r.message)}${result.replaced === null ? '' : `; replaces the candidate revision ${result.replaced}`}\n`);
         process.stdout.write(`layoutVersion for its users: ${result.layoutVersion}\n`);
         printCandidate(result.candidate, result.pushed, result.pushProblem);
+        printApproval(scene, result.approval);
         return;
       }
       case 'rollout': {
@@ -379,6 +394,14 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
         const scene = sceneArgument(positionals[0], command);
         const result = await ops.promote({ scene, force: values.force === true, ...(values.message === undefined ? {} : { message: values.message }), ...author });
         printPublished(result, `promoted the candidate revision ${result.promotes}${result.forced ? ' (forced over invariant violations)' : ''} as`);
+        return;
+      }
+      case 'approve': {
+        const scene = sceneArgument(positionals[0], command);
+        const revision = values.revision === undefined ? {} : { revision: revisionNumber(values.revision, '--revision') };
+        const result = await ops.approve({ scene, ...revision, ...(values.message === undefined ? {} : { message: values.message }) });
+        process.stdout.write(`approved the candidate of ${scene} (revision ${result.candidate.revision}, published by ${result.candidate.publishedBy}) as ${result.candidate.approvedBy ?? '?'}\n`);
+        printApproval(scene, result.approval);
         return;
       }
       case 'abort': {
@@ -395,16 +418,17 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
   } catch (error) {
     if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors(error.message.split('\n').filter((l) => l.startsWith('- ')).map((l) => l.slice(2)));
     if (error instanceof FloorplanError) throw new UsageError(error.message);
+    if (error instanceof OperationRefused) throw new UsageError(`${error.message}; nothing was changed`);
     throw error;
   } finally {
     await opened.close();
   }
 }
 
-const COMMANDS = ['check', 'publish', 'schema', 'history', 'show', 'diff', 'rollback', 'audit', 'candidate', 'rollout', 'promote', 'abort'] as const;
+const COMMANDS = ['check', 'publish', 'schema', 'history', 'show', 'diff', 'rollback', 'audit', 'candidate', 'rollout', 'promote', 'approve', 'abort'] as const;
 type Command = (typeof COMMANDS)[number];
 /** How many positionals each command takes, at most. */
-const POSITIONALS: Readonly<Record<Command, number>> = { check: 0, publish: 0, schema: 0, history: 0, show: 1, diff: 2, rollback: 1, audit: 0, candidate: 1, rollout: 1, promote: 1, abort: 1 };
+const POSITIONALS: Readonly<Record<Command, number>> = { check: 0, publish: 0, schema: 0, history: 0, show: 1, diff: 2, rollback: 1, audit: 0, candidate: 1, rollout: 1, promote: 1, approve: 1, abort: 1 };
 
 const OPTIONS = {
   dir: { type: 'string' },

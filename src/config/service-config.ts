@@ -8,6 +8,7 @@ import { isAbsolute, join, relative } from 'node:path';
 import { valid } from 'semver';
 import { z } from 'zod';
 import { ErrorCode, FloorplanError } from '../errors.ts';
+import { FLOOR_KINDS } from '../floors/builder.ts';
 import { UPSTREAM_DEFINITIONS, type UpstreamName } from '../upstreams/registry.ts';
 import { describeIssues, describeValue, formatPath, integer, LocatedYaml, valueAt, type IssueDescription } from './validate-yaml.ts';
 
@@ -275,6 +276,14 @@ export const serviceConfigSchema = z.strictObject({
        */
       sampleRatio: z.number().min(0, { error: 'must be from 0 to 1' }).max(1, { error: 'must be from 0 to 1' }),
     }),
+    /**
+     * Four eyes on money: with `required`, a change to a floor of one of `kinds` goes live only as
+     * a candidate another admin approved (publish and rollback to a never-live revision refuse it).
+     */
+    approval: z.strictObject({
+      required: z.boolean(),
+      kinds: z.array(z.enum(FLOOR_KINDS)).min(1, { error: 'must name at least one floor kind' }),
+    }),
   }),
   limits: z.strictObject({
     /** Every request's whole budget, from admission to its answer; past it the missing floors drop (degraded). */
@@ -357,6 +366,7 @@ const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' 
   ['LAYOUT_STORE_DIR', ['layouts', 'store', 'dataDir'], 'string'],
   ['LAYOUT_LAST_GOOD_FILE', ['layouts', 'lastKnownGoodFile'], 'string'],
   ['LAYOUT_SHADOW_SAMPLE_RATIO', ['layouts', 'shadow', 'sampleRatio'], 'number'],
+  ['LAYOUT_APPROVAL_REQUIRED', ['layouts', 'approval', 'required'], 'bool'],
   ['REQUEST_DEADLINE_MS', ['limits', 'requestDeadlineMs'], 'int'],
   ['SHUTDOWN_DRAIN_MS', ['server', 'drainMs'], 'int'],
 ];

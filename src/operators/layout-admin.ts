@@ -10,6 +10,7 @@
  *   candidate {scene, files? | revision?, rollout?: {allowList?, percentage?, segments?, platforms?, minAppVersion?}, message?, author?}
  *   rollout  {scene, allowList?, percentage?, segments?, platforms?, minAppVersion?}
  *   promote  {scene, message?, author?, force?}               abort {scene, message?}
+ *   approve  {scene, revision?, message?}   by an admin other than the candidate's publisher (layouts.approval)
  *   candidates {}
  *   shadow   {scene}   this replica's shadow comparison of the scene's candidate (src/panels/shadow.ts)
  */
@@ -44,6 +45,7 @@ const schemas = {
     .refine((body) => (body.files === undefined) !== (body.revision === undefined), { error: 'must give either files (a floors set) or revision (an existing one), not both or neither' }),
   rollout: rolloutChangeSchema.extend({ scene }),
   promote: z.strictObject({ scene, message: message.optional(), author, force: z.boolean().optional() }),
+  approve: z.strictObject({ scene, revision: revision.optional(), message: message.optional() }),
   abort: z.strictObject({ scene, message: message.optional() }),
   candidates: z.strictObject({}),
 } as const;
@@ -80,6 +82,8 @@ async function run(operations: LayoutOperations, operation: Operation, input: ne
       return operations.rollout(input);
     case 'promote':
       return operations.promote(input);
+    case 'approve':
+      return operations.approve(input);
     case 'abort':
       return operations.abort(input);
     case 'candidates':

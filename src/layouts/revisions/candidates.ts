@@ -68,6 +68,12 @@ export interface StoredCandidate {
   readonly createdAt: string;
   /** ISO 8601: the last rollout change. */
   readonly updatedAt: string;
+  /** The identity that published it (the admin credential's, or the CLI's user). */
+  readonly publishedBy: string;
+  /** Who approved this candidate revision (layouts.approval), or null. */
+  readonly approvedBy: string | null;
+  /** ISO 8601, or null. */
+  readonly approvedAt: string | null;
 }
 
 /** A candidate with the floors file it serves, as replicas receive it. */
@@ -110,6 +116,10 @@ const candidateSetSchema = z.object({
       message: z.string(),
       createdAt: z.string(),
       updatedAt: z.string(),
+      // Added with approvals: a document pushed by an older replica has none of them.
+      publishedBy: z.string().default(''),
+      approvedBy: z.string().nullable().default(null),
+      approvedAt: z.string().nullable().default(null),
       file: z.string().regex(/^[^/\\]+\.ya?ml$/),
       source: z.string(),
     }),

@@ -50,6 +50,11 @@ export interface RevisionTables {
     message: string;
     created_at: Timestamp;
     updated_at: Timestamp;
+    /** 0003: who published it (the identity that may not approve it); null before 0003. */
+    published_by: string | null;
+    /** 0003: the approval of this candidate revision (layouts.approval). */
+    approved_by: string | null;
+    approved_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   };
   layout_candidate_generation: { id: 1; generation: number };
   layout_audit: {

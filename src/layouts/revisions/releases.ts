@@ -14,6 +14,7 @@ import { ErrorCode, FloorplanError } from '../../errors.ts';
 import type { BuilderRegistry } from '../../floors/registry.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { compileFloorsSources, layoutInvalid, type FloorsSource, type LayoutSet } from '../compile.ts';
+import { describeMoneyChanges, moneyFloorChanges, type ApprovalSettings, type MoneyFloorChange } from './approval.ts';
 import { diffLayouts, type LayoutsDiff } from './diff.ts';
 import { candidateLayoutVersion, candidateRolloutSchema, DEFAULT_ROLLOUT, type CandidateRollout, type CandidateSet, type StoredCandidate } from './candidates.ts';
 import { NoCandidate, OperationRefused, sceneFile, type AuditEntry, type RevisionStore, type RevisionSummary, type StoredRevision } from './revision-store.ts';
@@ -50,8 +51,17 @@ export interface DiffResult {
   readonly diff: LayoutsDiff;
 }
 
+/** Whether a candidate needs another admin's approval before promote (layouts.approval). */
+export interface CandidateApproval {
+  /** layouts.approval.required. */
+  readonly required: boolean;
+  /** The money floors it changes against the live revision; empty: promote needs no approval. */
+  readonly changes: readonly MoneyFloorChange[];
+}
+
 export interface CandidateResult {
   readonly candidate: StoredCandidate;
+  readonly approval: CandidateApproval;
   /** The candidate's revision (a new one when files were submitted). */
   readonly revision: RevisionSummary;
   /** What `layoutVersion` says to a user who gets the candidate, e.g. "2026-11-21.2+candidate.r12". */
@@ -69,11 +79,18 @@ export interface CandidateChange {
   readonly pushProblem?: string;
 }
 
+export interface ApproveResult {
+  readonly candidate: StoredCandidate;
+  readonly approval: CandidateApproval;
+}
+
 export interface PromoteResult extends PublishResult {
   /** The candidate revision now live (as `revision`, which records it in `promotes`). */
   readonly promotes: number;
   /** True when promoted over invariant violations with `force` (audited). */
   readonly forced: boolean;
+  /** Who approved the candidate, or null (no approval was asked for). */
+  readonly approvedBy: string | null;
 }
 
 /** The operations, as the CLI and the admin API both offer them. Revision numbers are integers ≥ 1. */
@@ -104,6 +121,11 @@ export interface LayoutOperations {
   rollout(input: { readonly scene: string } & Partial<CandidateRollout>): Promise<CandidateChange>;
   /** Makes a scene's candidate live, as a new revision recording it; refused while its shadow comparison saw invariant violations, unless `force`. */
   promote(input: { readonly scene: string; readonly message?: string; readonly author?: string; readonly force?: boolean }): Promise<PromoteResult>;
+  /**
+   * Records the caller's approval of a scene's candidate (`revision`: the one reviewed; default
+   * the current one). Refused to whoever published or authored it.
+   */
+  approve(input: { readonly scene: string; readonly revision?: number; readonly message?: string }): Promise<ApproveResult>;
   /** Drops a scene's candidate: its users get the live layout again. */
   abort(input: { readonly scene: string; readonly message?: string }): Promise<CandidateChange>;
   /** Every candidate, with the generation replicas compare. */
@@ -115,6 +137,8 @@ export interface LayoutReleasesOptions {
   readonly registry: BuilderRegistry;
   readonly locales: readonly string[];
   readonly apps?: AppsConfig;
+  /** layouts.approval; absent: no approval ever needed. */
+  readonly approval?: ApprovalSettings;
   /** Checks a compiled set must also pass (the server's flag-name check); default none. */
   readonly check?: (layouts: LayoutSet) => readonly string[];
   /** Announces a new live revision to the replicas (Redis); rejects when it cannot. Absent: no push (one process, PGlite). */
@@ -154,6 +178,7 @@ export class LayoutReleases {
       candidate: (input) => this.candidate(actor, input),
       rollout: (input) => this.rollout(actor, input),
       promote: (input) => this.promote(actor, input),
+      approve: (input) => this.approve(actor, input),
       abort: (input) => this.abort(actor, input),
       candidates: async () => {
         const set = await this.options.store.candidates();
@@ -189,7 +214,8 @@ export class LayoutReleases {
       message: input.message ?? '',
     });
     const { files: _files, ...listed } = revision;
-    return { candidate, revision: listed, layoutVersion: candidateLayoutVersion(layout.version, revision.revision), replaced, ...(await this.announceCandidates()) };
+    const approval = await this.candidateApproval(scene, files, layouts);
+    return { candidate, approval, revision: listed, layoutVersion: candidateLayoutVersion(layout.version, revision.revision), replaced, ...(await this.announceCandidates()) };
   }
 
   private async rollout(actor: string, input: Parameters<LayoutOperations['rollout']>[0]): Promise<CandidateChange> {
@@ -218,6 +244,7 @@ export class LayoutReleases {
       });
     }
     let layouts: LayoutSet | undefined;
+    let approvedBy: string | null = null;
     const { revision } = await this.withCandidate(scene, () =>
       this.options.store.promote({
         scene,
@@ -233,13 +260,83 @@ export class LayoutReleases {
           for (const [name, source] of Object.entries(live?.files ?? candidateRevision.files)) if (name.replace(/\.ya?ml$/, '') !== scene) files[name] = source;
           files[from] = candidateRevision.files[from] as string;
           layouts = this.validate(Object.keys(files).sort().map((name) => ({ name, file: `floors/${name}`, source: files[name] as string })));
+          // Judged here, in the store's transaction: the approval read is the one this promote commits against.
+          const changes = this.moneyChanges(live?.files ?? {}, files, layouts, scene);
+          if (changes.length > 0 && candidate.approvedBy === null) {
+            throw new FloorplanError(ErrorCode.LAYOUT_APPROVAL_REQUIRED, {
+              what: `the candidate of ${scene} (revision ${candidate.revision})`,
+              floors: describeMoneyChanges(changes),
+              how: `approved by an admin other than ${candidate.publishedBy} (floors:approve --scene ${scene})`,
+              state: 'nobody has approved it',
+            });
+          }
+          approvedBy = candidate.approvedBy;
           return files;
         },
       }),
     );
     const published = await this.goLive(revision);
     const announced = await this.announceCandidates();
-    return { ...published, scenes: scenesOf(layouts as LayoutSet), promotes: current.revision, forced, ...(announced.pushed || published.pushProblem !== undefined ? {} : { pushProblem: announced.pushProblem }) };
+    return { ...published, scenes: scenesOf(layouts as LayoutSet), promotes: current.revision, forced, approvedBy, ...(announced.pushed || published.pushProblem !== undefined ? {} : { pushProblem: announced.pushProblem }) };
+  }
+
+  private async approve(actor: string, input: Parameters<LayoutOperations['approve']>[0]): Promise<ApproveResult> {
+    const { scene } = input;
+    const current = await this.options.store.candidate(scene);
+    if (current === undefined) throw await this.noCandidate(scene);
+    const reviewed = input.revision ?? current.revision;
+    const candidateFiles = (await this.revision(reviewed)).files;
+    const file = sceneFile(candidateFiles, scene) as string;
+    const live = await this.options.store.live();
+    const files = { ...(live?.files ?? {}), [file]: candidateFiles[file] as string };
+    const layouts = this.compiled(files);
+    const approval: CandidateApproval = { required: this.options.approval?.required === true, changes: layouts === undefined ? [] : this.moneyChanges(live?.files ?? {}, files, layouts, scene) };
+    const candidate = await this.withCandidate(scene, () =>
+      this.options.store.approve({
+        scene,
+        revision: reviewed,
+        actor,
+        message: input.message ?? '',
+        detail: { publishedBy: current.publishedBy, moneyFloors: approval.changes.map((c) => `${c.code} (${c.kind}, ${c.change})`) },
+      }),
+    );
+    return { candidate, approval };
+  }
+
+  /** What promoting a candidate of `scene` with `files` (its revision's) would ask of approval. */
+  private async candidateApproval(scene: string, candidateFiles: Readonly<Record<string, string>>, candidateLayouts: LayoutSet): Promise<CandidateApproval> {
+    const required = this.options.approval?.required === true;
+    if (!required) return { required, changes: [] };
+    const live = await this.options.store.live();
+    const file = sceneFile(candidateFiles, scene) as string;
+    const files = { ...(live?.files ?? {}), [file]: candidateFiles[file] as string };
+    const layouts = this.compiled(files) ?? candidateLayouts;
+    return { required, changes: this.moneyChanges(live?.files ?? {}, files, layouts, scene) };
+  }
+
+  /** The money floors (layouts.approval.kinds) that change from `fromFiles` to `toFiles`; empty when approval is off. */
+  private moneyChanges(fromFiles: Readonly<Record<string, string>>, toFiles: Readonly<Record<string, string>>, toLayouts: LayoutSet, scene?: string): MoneyFloorChange[] {
+    const approval = this.options.approval;
+    if (approval === undefined || !approval.required) return [];
+    return moneyFloorChanges({ files: fromFiles, layouts: this.compiled(fromFiles) }, { files: toFiles, layouts: toLayouts }, approval.kinds, scene);
+  }
+
+  /** A set compiled for reading its floors' kinds, or undefined when this build cannot compile it. */
+  private compiled(files: Readonly<Record<string, string>>): LayoutSet | undefined {
+    const sources = Object.keys(files).sort().map((name) => ({ name, file: `floors/${name}`, source: files[name] as string }));
+    return compileFloorsSources(sources, this.options.registry, this.options.locales, this.options.apps).layouts;
+  }
+
+  /** Refuses a change that would put money floors live without a candidate's approval. */
+  private requireNoMoneyChange(what: string, state: string, fromFiles: Readonly<Record<string, string>>, toFiles: Readonly<Record<string, string>>, toLayouts: LayoutSet): void {
+    const changes = this.moneyChanges(fromFiles, toFiles, toLayouts);
+    if (changes.length === 0) return;
+    throw new FloorplanError(ErrorCode.LAYOUT_APPROVAL_REQUIRED, {
+      what,
+      floors: describeMoneyChanges(changes),
+      how: 'published as a candidate (floors:candidate), approved by another admin (floors:approve) and promoted',
+      state,
+    });
   }
 
   private async abort(actor: string, input: Parameters<LayoutOperations['abort']>[0]): Promise<CandidateChange> {
@@ -293,6 +390,11 @@ export class LayoutReleases {
     if (sources.length === 0) throw layoutInvalid(['the published set must hold at least one <scene>.yaml, but got none']);
     const layouts = this.validate(sources);
     const files = Object.fromEntries(sources.map((s) => [s.name, s.source]));
+    if (this.options.approval?.required === true) {
+      const live = await this.options.store.live();
+      // The first publish has nothing to compare with: it is how a store starts.
+      if (live !== undefined) this.requireNoMoneyChange('this publish', 'a publish goes live at once', live.files, files, layouts);
+    }
     const revision = await this.options.store.record({ files, author: input.author ?? actor, actor, message: input.message, action: 'publish' });
     return { ...(await this.goLive(revision)), scenes: scenesOf(layouts) };
   }
@@ -301,6 +403,12 @@ export class LayoutReleases {
     const target = await this.revision(input.revision);
     // This build's builders and locales must still accept it: a rollback must not ship a set replicas refuse.
     const layouts = this.validate(Object.keys(target.files).sort().map((name) => ({ name, file: `floors/${name}`, source: target.files[name] as string })));
+    // Going back to what was live once is the emergency exit and needs no approval; a revision
+    // that never went live (a candidate's) would put unreviewed money floors live.
+    if (this.options.approval?.required === true && !(await this.options.store.wasLive(target.revision))) {
+      const live = await this.options.store.live();
+      this.requireNoMoneyChange(`rollback to revision ${target.revision}`, `revision ${target.revision} was never live`, live?.files ?? {}, target.files, layouts);
+    }
     const revision = await this.options.store.record({
       files: target.files,
       author: input.author ?? actor,

@@ -47,7 +47,7 @@ export interface AuditEntry {
   readonly at: string;
   /** The admin credential's identity, or the CLI's operating-system user. */
   readonly actor: string;
-  /** publish | rollback | candidate | rollout | promote | abort */
+  /** publish | rollback | candidate | rollout | approve | promote | abort */
   readonly action: string;
   readonly revision: number | null;
   readonly detail: Readonly<Record<string, unknown>>;
@@ -118,10 +118,11 @@ function summaryOf(row: RevisionRow): RevisionSummary {
   };
 }
 
-type CandidateRow = Omit<RevisionTables['layout_candidates'], 'rollout' | 'created_at' | 'updated_at'> & {
+type CandidateRow = Omit<RevisionTables['layout_candidates'], 'rollout' | 'created_at' | 'updated_at' | 'approved_at'> & {
   rollout: Record<string, unknown>;
   created_at: Date | string;
   updated_at: Date | string;
+  approved_at: Date | string | null;
 };
 
 function candidateOf(row: CandidateRow): StoredCandidate {
@@ -134,6 +135,9 @@ function candidateOf(row: CandidateRow): StoredCandidate {
     message: row.message,
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
+    publishedBy: row.published_by ?? row.author,
+    approvedBy: row.approved_by,
+    approvedAt: row.approved_at === null ? null : iso(row.approved_at),
   };
 }
 
@@ -284,7 +288,17 @@ export class RevisionStore {
         revision = { ...summaryOf(row), files: row.files };
       }
       const replaced = (await trx.selectFrom('layout_candidates').select('revision').where('scene', '=', input.scene).executeTakeFirst())?.revision ?? null;
-      const values = { scene: input.scene, revision: revision.revision, rollout: JSON.stringify(input.rollout), author: input.author, message: input.message };
+      // A new candidate revision (or the same one published again) needs its own approval.
+      const values = {
+        scene: input.scene,
+        revision: revision.revision,
+        rollout: JSON.stringify(input.rollout),
+        author: input.author,
+        message: input.message,
+        published_by: input.actor,
+        approved_by: null,
+        approved_at: null,
+      };
       const row = await trx
         .insertInto('layout_candidates')
         .values(values)
@@ -348,6 +362,43 @@ export class RevisionStore {
       await this.nextGeneration(trx);
       await this.audit_(trx, input.actor, 'promote', revision.revision, { scene: input.scene, from, promotes: candidate.revision, author: input.author, message: input.message, ...input.detail });
       return { revision, candidate };
+    });
+  }
+
+  /**
+   * Records `actor`'s approval of a scene's candidate, which must still be `revision`; throws
+   * {@link NoCandidate}, or {@link OperationRefused} when `actor` published or authored it, or
+   * the candidate is another revision by now.
+   */
+  async approve(input: { readonly scene: string; readonly revision: number; readonly actor: string; readonly message: string; readonly detail: Readonly<Record<string, unknown>> }): Promise<StoredCandidate> {
+    return this.write(async (trx) => {
+      const row = await trx.selectFrom('layout_candidates').selectAll().where('scene', '=', input.scene).executeTakeFirst();
+      if (row === undefined) throw new NoCandidate(input.scene);
+      const current = candidateOf(row);
+      if (current.revision !== input.revision) {
+        throw new OperationRefused(`the candidate of ${input.scene} is revision ${current.revision} now, not ${input.revision}: review that one and approve it`);
+      }
+      if (input.actor === current.publishedBy || input.actor === current.author) {
+        throw new OperationRefused(
+          `${input.actor} published the candidate of ${input.scene} (revision ${current.revision}${current.author === current.publishedBy ? '' : `, author ${current.author}`}): another admin must approve it`,
+        );
+      }
+      const updated = await trx
+        .updateTable('layout_candidates')
+        .set({ approved_by: input.actor, approved_at: sql`now()` })
+        .where('scene', '=', input.scene)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.audit_(trx, input.actor, 'approve', current.revision, { scene: input.scene, message: input.message, ...input.detail });
+      return candidateOf(updated);
+    });
+  }
+
+  /** Whether `revision` was ever the live one (a publish, rollback or promote made it live; a candidate's own revision never was). */
+  async wasLive(revision: number): Promise<boolean> {
+    return this.use(async (db) => {
+      const row = await db.selectFrom('layout_audit').select('id').where('revision', '=', revision).where('action', 'in', ['publish', 'rollback', 'promote']).limit(1).executeTakeFirst();
+      return row !== undefined;
     });
   }
 

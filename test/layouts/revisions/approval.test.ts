@@ -1,0 +1,140 @@
+/**
+ * Four eyes on money (issue 15 item 6), on PGlite and PostgreSQL: with layouts.approval.required,
+ * a change to a DEDUCTION, CHARGE or PAYABLE floor goes live only as a candidate that an admin
+ * other than its publisher approved; other changes, and going back to what was live, need none.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadServiceConfig } from '../../../src/config/service-config.ts';
+import { ErrorCode } from '../../../src/errors.ts';
+import { defaultBuilders } from '../../../src/floors/builders/index.ts';
+import { createBuilderRegistry } from '../../../src/floors/registry.ts';
+import { LayoutReleases, type LayoutOperations } from '../../../src/layouts/revisions/releases.ts';
+import { OperationRefused, RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
+import { createLogger } from '../../../src/observability/logger.ts';
+import { REVISION_STORES } from '../../support/revision-stores.ts';
+import { thrown } from '../../support/thrown.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const config = loadServiceConfig({ dir: join(ROOT, 'config'), env: { LAYOUT_APPROVAL_REQUIRED: 'true' } });
+const registry = createBuilderRegistry(defaultBuilders);
+const logger = createLogger('silent');
+const CART = readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml'), 'utf8');
+const CHECKOUT = readFileSync(join(ROOT, 'floors', 'checkout-summary.yaml'), 'utf8');
+const SCENE = 'cart-bottom-sheet';
+
+/** The shipped floors with the cart sheet edited. */
+const set = (edit: (cart: string) => string = (s) => s) => ({ 'cart-bottom-sheet.yaml': edit(CART), 'checkout-summary.yaml': CHECKOUT });
+/** A money edit: the 满减 (DEDUCTION) row's English name. */
+const renameMj = (cart: string) => cart.replace('name: { zh-CN: 满减, en: Spend & save }', 'name: { zh-CN: 满减, en: "Spend more, save more" }');
+/** Not money: the PLUS rebate (INFO) row's English sub-name. */
+const rewordRebate = (cart: string) => cart.replace('en: "{amount} back after delivery"', 'en: "{amount} back once delivered"');
+
+describe('layout approval is off by default', () => {
+  it('has layouts.approval.required false, with DEDUCTION, CHARGE and PAYABLE as the money kinds', () => {
+    const defaults = loadServiceConfig({ dir: join(ROOT, 'config'), env: {} });
+    expect(defaults.layouts.approval).toEqual({ required: false, kinds: ['DEDUCTION', 'CHARGE', 'PAYABLE'] });
+  });
+});
+
+describe.each(REVISION_STORES)('layout approval on %s', (_name, skip, open) => {
+  let store: RevisionStore;
+  let alice: LayoutOperations;
+  let bob: LayoutOperations;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    if (skip) return;
+    const opened = await open();
+    cleanup = opened.cleanup;
+    store = new RevisionStore(opened.config, { logger });
+    const releases = new LayoutReleases({ store, registry, locales: config.floors.locales, apps: config.apps, approval: config.layouts.approval, logger, invariantViolations: () => 0 });
+    alice = releases.as('alice');
+    bob = releases.as('bob');
+    // The first publish has nothing to compare with: it is how a store starts.
+    await alice.publish({ files: set(), message: 'baseline' });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (skip) return;
+    await store.close();
+    await cleanup();
+  });
+
+  it.skipIf(skip)('refuses to publish a change to a money floor straight to live, naming the floor and its kind', async () => {
+    const refused = await thrown(() => alice.publish({ files: set(renameMj), message: 'rename mj' }));
+    expect(refused).toMatchObject({ code: ErrorCode.LAYOUT_APPROVAL_REQUIRED });
+    expect((refused as Error).message).toBe(
+      'this publish changes money floors (cart-bottom-sheet mj (DEDUCTION, changed)), so it must be published as a candidate (floors:candidate), approved by another admin (floors:approve) and promoted first, but a publish goes live at once; nothing was changed',
+    );
+    expect((await alice.history({ limit: 1 })).live).toBe(1);
+  });
+
+  it.skipIf(skip)('publishes a change to other floors at once', async () => {
+    const published = await alice.publish({ files: set(rewordRebate), message: 'reword rebate' });
+    expect(published.revision.revision).toBe(2);
+    expect((await alice.history({ limit: 1 })).live).toBe(2);
+  });
+
+  it.skipIf(skip)('says a money candidate needs approval, refuses its publisher as approver, and promotes once another admin approved it', async () => {
+    const candidate = await alice.candidate({ scene: SCENE, files: set((s) => renameMj(rewordRebate(s))), message: 'rename mj' });
+    expect(candidate.approval).toEqual({ required: true, changes: [{ scene: SCENE, code: 'mj', kind: 'DEDUCTION', change: 'changed' }] });
+    expect(candidate.candidate).toMatchObject({ publishedBy: 'alice', approvedBy: null });
+
+    const unapproved = await thrown(() => alice.promote({ scene: SCENE }));
+    expect(unapproved).toMatchObject({ code: ErrorCode.LAYOUT_APPROVAL_REQUIRED });
+    expect((unapproved as Error).message).toContain(`the candidate of ${SCENE} (revision ${candidate.revision.revision}) changes money floors (cart-bottom-sheet mj (DEDUCTION, changed))`);
+    expect((unapproved as Error).message).toContain('approved by an admin other than alice');
+
+    const self = await thrown(() => alice.approve({ scene: SCENE }));
+    expect(self).toBeInstanceOf(OperationRefused);
+    expect((self as Error).message).toBe(`alice published the candidate of ${SCENE} (revision ${candidate.revision.revision}): another admin must approve it`);
+    // Naming someone else as author does not make the publisher a second pair of eyes either.
+    const byProxy = await alice.candidate({ scene: SCENE, revision: candidate.revision.revision, author: 'carol' });
+    expect(await thrown(() => alice.approve({ scene: SCENE }))).toBeInstanceOf(OperationRefused);
+    expect(byProxy.candidate.publishedBy).toBe('alice');
+
+    const approved = await bob.approve({ scene: SCENE, revision: candidate.revision.revision, message: 'checked the copy' });
+    expect(approved.candidate).toMatchObject({ approvedBy: 'bob', publishedBy: 'alice' });
+    expect(approved.approval.changes.map((c) => c.code)).toEqual(['mj']);
+    const [audited] = (await alice.audit({ limit: 1 })).entries;
+    expect(audited).toMatchObject({ actor: 'bob', action: 'approve', revision: candidate.revision.revision, detail: { scene: SCENE, message: 'checked the copy', publishedBy: 'alice', moneyFloors: ['mj (DEDUCTION, changed)'] } });
+
+    // The publisher may promote once someone else approved.
+    const promoted = await alice.promote({ scene: SCENE });
+    expect(promoted).toMatchObject({ promotes: candidate.revision.revision, approvedBy: 'bob' });
+    expect((await alice.history({ limit: 1 })).live).toBe(promoted.revision.revision);
+  });
+
+  it.skipIf(skip)('asks for approval again when the scene gets another candidate revision, and refuses an approval of a revision that is no longer the candidate', async () => {
+    const first = await alice.candidate({ scene: SCENE, files: set((s) => renameMj(rewordRebate(s)).replace('sort: 50', 'sort: 95')), message: 'shipping last' });
+    // Moving one floor to the end names that floor, not every floor it passed.
+    expect(first.approval.changes).toEqual([{ scene: SCENE, code: 'shipping', kind: 'CHARGE', change: 'moved' }]);
+    await bob.approve({ scene: SCENE });
+    const second = await alice.candidate({ scene: SCENE, files: set((s) => renameMj(rewordRebate(s)).replace('sort: 50', 'sort: 96')), message: 'shipping last, again' });
+    expect(second.candidate.approvedBy).toBeNull();
+    expect(await thrown(() => alice.promote({ scene: SCENE }))).toMatchObject({ code: ErrorCode.LAYOUT_APPROVAL_REQUIRED });
+    const stale = await thrown(() => bob.approve({ scene: SCENE, revision: first.revision.revision }));
+    expect((stale as Error).message).toBe(`the candidate of ${SCENE} is revision ${second.revision.revision} now, not ${first.revision.revision}: review that one and approve it`);
+    await alice.abort({ scene: SCENE });
+  });
+
+  it.skipIf(skip)('promotes a candidate that changes no money floor without approval', async () => {
+    const candidate = await alice.candidate({ scene: SCENE, files: set((s) => renameMj(s)), message: 'rebate wording back' });
+    expect(candidate.approval).toEqual({ required: true, changes: [] });
+    const promoted = await alice.promote({ scene: SCENE });
+    expect(promoted.approvedBy).toBeNull();
+  });
+
+  it.skipIf(skip)('rolls back to a revision that was live without approval, but not to an unapproved candidate revision with money changes', async () => {
+    const back = await alice.rollback({ revision: 1 });
+    expect(back.revision.rollbackOf).toBe(1);
+    const candidate = await alice.candidate({ scene: SCENE, files: set((s) => s.replace("code: shipping\n    builder: shipping\n    name: { zh-CN: 运费, en: Shipping }", "code: shipping\n    builder: shipping\n    name: { zh-CN: 运费, en: Delivery }")) });
+    await alice.abort({ scene: SCENE });
+    const refused = await thrown(() => alice.rollback({ revision: candidate.revision.revision }));
+    expect(refused).toMatchObject({ code: ErrorCode.LAYOUT_APPROVAL_REQUIRED });
+    expect((refused as Error).message).toContain(`rollback to revision ${candidate.revision.revision} changes money floors (cart-bottom-sheet shipping (CHARGE, changed))`);
+    expect((refused as Error).message).toContain(`but revision ${candidate.revision.revision} was never live`);
+  });
+});
