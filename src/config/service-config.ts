@@ -334,7 +334,7 @@ export type AppsConfig = z.output<typeof appsSchema>;
 export type UpstreamsConfig = Readonly<Record<UpstreamName, UpstreamConfig>>;
 
 /** Environment variables and the config path each one sets. */
-const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' | 'int' | 'number' | 'bool' | 'list']> = [
+const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' | 'int' | 'number' | 'bool' | 'list' | 'secret-json']> = [
   ['HOST', ['server', 'host'], 'string'],
   ['PORT', ['server', 'port'], 'int'],
   ['HEADERS_TIMEOUT_MS', ['server', 'headersTimeoutMs'], 'int'],
@@ -361,6 +361,8 @@ const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' 
   ['UNLEASH_REFRESH_MS', ['flags', 'refreshIntervalMs'], 'int'],
   ['FLAGS_FILE', ['flags', 'bootstrapFile'], 'string'],
   ['ADMIN_TOKEN', ['admin', 'token'], 'string'],
+  // {"alice": {"token": "…", "role": "publisher"}, …}: credentials from a secret store rather than a file.
+  ['ADMIN_OPERATORS', ['admin', 'operators'], 'secret-json'],
   ['LAYOUT_STORE', ['layouts', 'store', 'kind'], 'string'],
   ['LAYOUT_STORE_URL', ['layouts', 'store', 'url'], 'string'],
   ['LAYOUT_STORE_DIR', ['layouts', 'store', 'dataDir'], 'string'],
@@ -557,6 +559,14 @@ function envOverrides(env: NodeJS.ProcessEnv, problems: string[], setByEnv: Map<
     } else if (type === 'list') {
       // "a:1, b:2" → ["a:1", "b:2"]; an empty variable means an empty list.
       value = raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+    } else if (type === 'secret-json') {
+      try {
+        value = JSON.parse(raw);
+      } catch (error) {
+        // Never echoed: the text holds credentials.
+        problems.push(`\`${formatPath(path)}\` must be JSON, but ${name} is not (${(error as Error).message.replace(/ in JSON at position.*|, ".*$/, '')}; its text is not shown, it holds credentials)`);
+        continue;
+      }
     } else if (type === 'bool') {
       const lowered = raw.toLowerCase();
       if (['1', 'true', 'on', 'yes'].includes(lowered)) value = true;

@@ -143,6 +143,21 @@ describe('loadServiceConfig environment variables', () => {
     const config = load({ JWT_SECRET: secret, JWT_ISSUER: 'idp', JWT_AUDIENCE: 'app' });
     expect(config.auth).toMatchObject({ mode: 'hs256', hs256Secret: secret, issuer: 'idp', audience: 'app' });
   });
+
+  it('take the admin operators from ADMIN_OPERATORS as JSON, and the four-eyes switch from LAYOUT_APPROVAL_REQUIRED', () => {
+    const operators = { alice: { token: 'alice-credential-0001', role: 'publisher' }, vera: 'vera-credential-00001' };
+    const config = load({ ADMIN_OPERATORS: JSON.stringify(operators), LAYOUT_APPROVAL_REQUIRED: 'true' });
+    expect(config.admin.operators).toEqual(operators);
+    expect(config.layouts.approval).toEqual({ required: true, kinds: ['DEDUCTION', 'CHARGE', 'PAYABLE'] });
+  });
+
+  it('refuse ADMIN_OPERATORS that is not JSON, or holds a short credential, without echoing any credential', () => {
+    const broken = problems({ ADMIN_OPERATORS: '{"alice": "alice-credential-0001"' });
+    expect(broken).toHaveLength(1);
+    expect(broken[0]).toMatch(/^`admin\.operators` must be JSON, but ADMIN_OPERATORS is not \(.+; its text is not shown, it holds credentials\)$/);
+    expect(broken[0]).not.toContain('alice-credential');
+    expect(problems({ ADMIN_OPERATORS: '{"alice": "short-one"}' })).toEqual(['`admin.operators.alice` must have at least 16 character(s), but got: a secret of 9 character(s) (set by ADMIN_OPERATORS)']);
+  });
 });
 
 const PRODUCTION = {

@@ -1,0 +1,101 @@
+/**
+ * Four eyes on money through the admin API and the command (issue 15 item 6): a Floorplan with
+ * layouts.approval.required and three operators. The publisher of a candidate that changes a
+ * DEDUCTION floor cannot approve it or promote it; a viewer may not approve; another publisher
+ * approves it with `floors:approve --server`, and only then does it go live for users.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../src/errors.ts';
+import { startHarness, type Harness } from '../support/harness.ts';
+import { npmStartEnv, runFloorsCli } from '../support/processes.ts';
+
+const ALICE = 'alice-publishes-candidates';
+const BOB = 'bob-reviews-what-alice-did';
+const VERA = 'vera-may-only-look-at-things';
+const SCENE = 'cart-bottom-sheet';
+const CART = readFileSync(join('floors', 'cart-bottom-sheet.yaml'), 'utf8');
+const CHECKOUT = readFileSync(join('floors', 'checkout-summary.yaml'), 'utf8');
+const files = (cart: string) => ({ 'cart-bottom-sheet.yaml': cart, 'checkout-summary.yaml': CHECKOUT });
+const RENAMED = CART.replace('name: { zh-CN: 立减, en: Instant discount }', 'name: { zh-CN: 直降, en: Instant discount }').replace('version: "2026-11-21.1"', 'version: "2026-12-01.lj"');
+
+describe('layout approval through the admin API and floors:approve', () => {
+  let h: Harness;
+  let dir: string;
+
+  async function admin(operation: string, body: unknown, token: string) {
+    const res = await fetch(`${h.url}/admin/layouts/${operation}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  }
+
+  /** The layout a user gets, and the name of its 立减 row (shown to u1001, whose cart has one). */
+  async function served(userId: string): Promise<string> {
+    const res = await h.graphql<{ floorPanel: { layoutVersion: string; floors: Array<{ code: string; name: string }> } }>(userId, `{ floorPanel(scene: "${SCENE}") { layoutVersion floors { code name } } }`);
+    const panel = res.body.data!.floorPanel;
+    return `${panel.layoutVersion} ${panel.floors.find((f) => f.code === 'lj')?.name ?? '-'}`;
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'floorplan-approval-'));
+    h = await startHarness({
+      config: {
+        admin: { token: 'approval-suite-admin-token', operators: { alice: { token: ALICE, role: 'publisher' }, bob: { token: BOB, role: 'publisher' }, vera: { token: VERA, role: 'viewer' } } },
+        layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') }, approval: { required: true } },
+      },
+    });
+    expect((await admin('publish', { files: files(CART), message: 'baseline' }, ALICE)).status).toBe(200);
+  }, 60_000);
+
+  afterAll(async () => {
+    await h?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses to promote a money candidate until another publisher approved it, then serves it', async () => {
+    const candidate = await admin('candidate', { scene: SCENE, files: files(RENAMED), rollout: { allowList: ['u1001'] }, message: 'rename 立减' }, ALICE);
+    expect(candidate.status).toBe(200);
+    expect(candidate.body.approval).toEqual({ required: true, changes: [{ scene: SCENE, code: 'lj', kind: 'DEDUCTION', change: 'changed' }] });
+    const revision = candidate.body.revision.revision as number;
+
+    const promote = await admin('promote', { scene: SCENE }, ALICE);
+    expect(promote.status).toBe(409);
+    expect(promote.body.code).toBe(ErrorCode.LAYOUT_APPROVAL_REQUIRED);
+    expect(promote.body.error).toContain('approved by an admin other than alice');
+
+    const self = await admin('approve', { scene: SCENE, revision }, ALICE);
+    expect(self).toEqual({ status: 409, body: { error: `alice published the candidate of ${SCENE} (revision ${revision}): another admin must approve it; nothing was changed` } });
+    expect((await admin('approve', { scene: SCENE, revision }, VERA)).status).toBe(403);
+
+    // Only the allow-listed user sees it meanwhile.
+    expect(await served('u1001')).toBe(`2026-12-01.lj+candidate.r${revision} 直降`);
+    expect(await served('u1002')).toMatch(/^2026-11-21\.1 /);
+
+    const approved = await runFloorsCli(['approve', SCENE, '--revision', String(revision), '--message', 'checked', '--server', h.url], npmStartEnv({ ADMIN_TOKEN: BOB, LAYOUT_APPROVAL_REQUIRED: 'true' }));
+    expect(approved.stderr).toBe('');
+    expect(approved.stdout).toContain(`approved the candidate of ${SCENE} (revision ${revision}, published by alice) as bob`);
+    expect(approved.stdout).toContain('approval: needed before promote, it changes money floors: cart-bottom-sheet lj (DEDUCTION, changed)');
+
+    const promoted = await admin('promote', { scene: SCENE }, ALICE);
+    expect(promoted.status).toBe(200);
+    expect(promoted.body).toMatchObject({ promotes: revision, approvedBy: 'bob' });
+    expect(await served('u1001')).toBe('2026-12-01.lj 直降');
+    expect(await served('u1002')).toMatch(/^2026-12-01\.lj /);
+
+    const audit = (await admin('audit', { limit: 3 }, VERA)).body.entries as Array<{ actor: string; action: string }>;
+    expect(audit.map((e) => `${e.actor} ${e.action}`)).toEqual(['alice promote', 'bob approve', 'alice candidate']);
+  });
+
+  it('refuses a self-approval from the command with exit 2 and nothing changed', async () => {
+    const candidate = await admin('candidate', { scene: SCENE, files: files(CART) }, ALICE);
+    const refused = await runFloorsCli(['approve', SCENE, '--server', h.url], npmStartEnv({ ADMIN_TOKEN: ALICE }));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`alice published the candidate of ${SCENE} (revision ${candidate.body.revision.revision}): another admin must approve it; nothing was changed`);
+    expect((await admin('candidates', {}, VERA)).body.candidates[0]).toMatchObject({ approvedBy: null, publishedBy: 'alice' });
+  });
+});
