@@ -287,10 +287,11 @@ function printCandidate(c: StoredCandidate, pushed: boolean, pushProblem: string
   process.stdout.write(pushed ? 'pushed to every replica through Redis\n' : `not pushed through Redis: ${pushProblem ?? 'unknown'}\n`);
 }
 
-/** Whether promoting needs another admin's approval, and for which floors. */
-function printApproval(scene: string, approval: CandidateApproval): void {
+/** Whether promoting needs another admin's approval, and for which floors (`approved`: it has it now). */
+function printApproval(scene: string, approval: CandidateApproval, approved = false): void {
   if (!approval.required) return;
   if (approval.changes.length === 0) process.stdout.write('approval: not needed (no money floor changes)\n');
+  else if (approved) process.stdout.write(`approval: given, for the money floors it changes: ${describeMoneyChanges(approval.changes)}; it may be promoted\n`);
   else process.stdout.write(`approval: needed before promote, it changes money floors: ${describeMoneyChanges(approval.changes)} (another admin runs floors:approve -- ${scene})\n`);
 }
 
@@ -401,7 +402,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
         const revision = values.revision === undefined ? {} : { revision: revisionNumber(values.revision, '--revision') };
         const result = await ops.approve({ scene, ...revision, ...(values.message === undefined ? {} : { message: values.message }) });
         process.stdout.write(`approved the candidate of ${scene} (revision ${result.candidate.revision}, published by ${result.candidate.publishedBy}) as ${result.candidate.approvedBy ?? '?'}\n`);
-        printApproval(scene, result.approval);
+        printApproval(scene, result.approval, true);
         return;
       }
       case 'abort': {

@@ -79,7 +79,7 @@ describe('layout approval through the admin API and floors:approve', () => {
     const approved = await runFloorsCli(['approve', SCENE, '--revision', String(revision), '--message', 'checked', '--server', h.url], npmStartEnv({ ADMIN_TOKEN: BOB, LAYOUT_APPROVAL_REQUIRED: 'true' }));
     expect(approved.stderr).toBe('');
     expect(approved.stdout).toContain(`approved the candidate of ${SCENE} (revision ${revision}, published by alice) as bob`);
-    expect(approved.stdout).toContain('approval: needed before promote, it changes money floors: cart-bottom-sheet lj (DEDUCTION, changed)');
+    expect(approved.stdout).toContain('approval: given, for the money floors it changes: cart-bottom-sheet lj (DEDUCTION, changed); it may be promoted');
 
     const promoted = await admin('promote', { scene: SCENE }, ALICE);
     expect(promoted.status).toBe(200);

@@ -266,7 +266,7 @@ export class LayoutReleases {
             throw new FloorplanError(ErrorCode.LAYOUT_APPROVAL_REQUIRED, {
               what: `the candidate of ${scene} (revision ${candidate.revision})`,
               floors: describeMoneyChanges(changes),
-              how: `approved by an admin other than ${candidate.publishedBy} (floors:approve --scene ${scene})`,
+              how: `approved by an admin other than ${candidate.publishedBy} (floors:approve -- ${scene})`,
               state: 'nobody has approved it',
             });
           }
@@ -297,7 +297,7 @@ export class LayoutReleases {
         revision: reviewed,
         actor,
         message: input.message ?? '',
-        detail: { publishedBy: current.publishedBy, moneyFloors: approval.changes.map((c) => `${c.code} (${c.kind}, ${c.change})`) },
+        detail: { publishedBy: current.publishedBy, moneyFloors: approval.changes.map((c) => describeMoneyChanges([c])) },
       }),
     );
     return { candidate, approval };

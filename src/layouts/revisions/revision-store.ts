@@ -360,7 +360,8 @@ export class RevisionStore {
       const from = await this.makeLive(trx, revision.revision);
       await trx.deleteFrom('layout_candidates').where('scene', '=', input.scene).execute();
       await this.nextGeneration(trx);
-      await this.audit_(trx, input.actor, 'promote', revision.revision, { scene: input.scene, from, promotes: candidate.revision, author: input.author, message: input.message, ...input.detail });
+      const approval = candidate.approvedBy === null ? {} : { approvedBy: candidate.approvedBy };
+      await this.audit_(trx, input.actor, 'promote', revision.revision, { scene: input.scene, from, promotes: candidate.revision, author: input.author, message: input.message, ...approval, ...input.detail });
       return { revision, candidate };
     });
   }

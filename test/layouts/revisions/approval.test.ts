@@ -99,11 +99,12 @@ describe.each(REVISION_STORES)('layout approval on %s', (_name, skip, open) => {
     expect(approved.candidate).toMatchObject({ approvedBy: 'bob', publishedBy: 'alice' });
     expect(approved.approval.changes.map((c) => c.code)).toEqual(['mj']);
     const [audited] = (await alice.audit({ limit: 1 })).entries;
-    expect(audited).toMatchObject({ actor: 'bob', action: 'approve', revision: candidate.revision.revision, detail: { scene: SCENE, message: 'checked the copy', publishedBy: 'alice', moneyFloors: ['mj (DEDUCTION, changed)'] } });
+    expect(audited).toMatchObject({ actor: 'bob', action: 'approve', revision: candidate.revision.revision, detail: { scene: SCENE, message: 'checked the copy', publishedBy: 'alice', moneyFloors: ['cart-bottom-sheet mj (DEDUCTION, changed)'] } });
 
     // The publisher may promote once someone else approved.
     const promoted = await alice.promote({ scene: SCENE });
     expect(promoted).toMatchObject({ promotes: candidate.revision.revision, approvedBy: 'bob' });
+    expect((await alice.audit({ limit: 1 })).entries[0]).toMatchObject({ actor: 'alice', action: 'promote', detail: { approvedBy: 'bob', promotes: candidate.revision.revision } });
     expect((await alice.history({ limit: 1 })).live).toBe(promoted.revision.revision);
   });
 
