@@ -103,6 +103,8 @@ export const ErrorCode = {
   LAYOUT_PROMOTE_REFUSED: 'FLOORPLAN_ERR_LAYOUT_PROMOTE_REFUSED',
   /** With layouts.approval.required: a change to a money floor needs another admin's approval first (floors:approve). */
   LAYOUT_APPROVAL_REQUIRED: 'FLOORPLAN_ERR_LAYOUT_APPROVAL_REQUIRED',
+  /** A layout operation was refused by a check inside the store's transaction: the candidate changed meanwhile, or a self-approval. */
+  LAYOUT_CONFLICT: 'FLOORPLAN_ERR_LAYOUT_CONFLICT',
   /** A panel was asked for a scene no floors file defines. */
   LAYOUT_UNKNOWN_SCENE: 'FLOORPLAN_ERR_LAYOUT_UNKNOWN_SCENE',
   /** The builder registry was given a malformed builder. */
@@ -212,6 +214,11 @@ export const ERRORS = {
   },
   FLOORPLAN_ERR_LAYOUT_APPROVAL_REQUIRED: {
     message: '{what} changes money floors ({floors}), so it must be {how} first, but {state}; nothing was changed',
+    client: ClientErrorCode.BAD_REQUEST,
+    status: 409,
+  },
+  FLOORPLAN_ERR_LAYOUT_CONFLICT: {
+    message: '{detail}; nothing was changed',
     client: ClientErrorCode.BAD_REQUEST,
     status: 409,
   },

@@ -127,8 +127,8 @@ export function createLayoutAdminRoutes(releases: LayoutReleases, shadow?: Shado
         return { status: 200, body: await run(releases.as(caller.identity), operation, parsed.data as never) };
       } catch (error) {
         if (error instanceof FloorplanError) return layoutErrorBody(error);
-        // Refused by a check inside the store's transaction (a candidate changed mid-promote): nothing was changed, try again.
-        if (error instanceof OperationRefused) return { status: 409, body: { error: `${error.message}; nothing was changed` } };
+        // Refused by a check inside the store's transaction (a candidate changed mid-promote, a self-approval): nothing was changed.
+        if (error instanceof OperationRefused) return layoutErrorBody(new FloorplanError(ErrorCode.LAYOUT_CONFLICT, { detail: error.message }));
         throw error;
       }
     };

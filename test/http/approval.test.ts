@@ -69,7 +69,10 @@ describe('layout approval through the admin API and floors:approve', () => {
     expect(promote.body.error).toContain('approved by an admin other than alice');
 
     const self = await admin('approve', { scene: SCENE, revision }, ALICE);
-    expect(self).toEqual({ status: 409, body: { error: `alice published the candidate of ${SCENE} (revision ${revision}): another admin must approve it; nothing was changed` } });
+    expect(self).toEqual({
+      status: 409,
+      body: { code: ErrorCode.LAYOUT_CONFLICT, error: `alice published the candidate of ${SCENE} (revision ${revision}): another admin must approve it; nothing was changed` },
+    });
     expect((await admin('approve', { scene: SCENE, revision }, VERA)).status).toBe(403);
 
     // Only the allow-listed user sees it meanwhile.
