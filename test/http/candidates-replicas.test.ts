@@ -2,7 +2,8 @@
  * Layout candidates and shadow comparison with every real part: PostgreSQL (a database of this
  * suite's own on the machine's server), a private Redis, demo upstreams that count their calls,
  * and two Floorplan processes started as `npm start` starts them. Each replica shadow-compares
- * every live request for a scene with a candidate (LAYOUT_SHADOW_SAMPLE_RATIO=1).
+ * every live request for a scene with a candidate (LAYOUT_SHADOW_SAMPLE_RATIO=1). The replicas
+ * reach PostgreSQL through a proxy the suite can cut, and Redis is the suite's own to stop.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { startFloorplanProcess, storeReplicaEnv, type FloorplanProcess } from '.
 import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../support/postgres.ts';
 import { freePort, npmStartEnv, runFloorsCli, type CliRun } from '../support/processes.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { until } from '../support/until.ts';
 
 /** Polls `read` until it gives something, with {@link until}; resolves with that. */
@@ -40,14 +42,20 @@ const OTHER = 'u-basic';
 
 describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout candidates across two replicas (PostgreSQL, Redis, two Floorplan processes)', () => {
   let database: TestDatabase;
+  let proxy: TcpProxy;
   let redis: PrivateRedis;
   let demo: DemoUpstreams;
   let dir: string;
   const tokens: Record<string, string> = {};
   const replicas: FloorplanProcess[] = [];
 
+  const storeUrl = () => {
+    const url = new URL(database.url);
+    url.port = String(proxy.port);
+    return url.toString();
+  };
   const env = (name: string) =>
-    storeReplicaEnv({ name, redisUrl: redis.url, storeUrl: database.url, dir, upstreams: demo.baseUrls, adminToken: ADMIN_TOKEN }, { LAYOUT_SHADOW_SAMPLE_RATIO: '1' });
+    storeReplicaEnv({ name, redisUrl: redis.url, storeUrl: storeUrl(), dir, upstreams: demo.baseUrls, adminToken: ADMIN_TOKEN }, { LAYOUT_SHADOW_SAMPLE_RATIO: '1' });
 
   interface Panel {
     layoutVersion: string;
@@ -90,6 +98,8 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout candidates across tw
 
   beforeAll(async () => {
     database = await createTestDatabase();
+    const target = new URL(database.url);
+    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
     redis = await startPrivateRedis();
     demo = await startDemoUpstreams({ port: 0 });
     dir = mkdtempSync(join(tmpdir(), 'floorplan-candidates-'));
@@ -103,6 +113,7 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout candidates across tw
     await Promise.all(replicas.map((r) => r.terminate()));
     await demo?.close();
     await redis?.stop();
+    await proxy?.close();
     await database?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -246,5 +257,37 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout candidates across tw
 
     const missing = await admin(replicas[0]!, 'promote', { scene: SCENE });
     expect(missing).toMatchObject({ status: 404, body: { code: ErrorCode.LAYOUT_CANDIDATE_NOT_FOUND } });
+  }, 120_000);
+  it('keeps serving a candidate through a Redis outage (changes reach both replicas from the store) and a PostgreSQL outage (changes refused with a clear error)', async () => {
+    const [a, b] = replicas as [FloorplanProcess, FloorplanProcess];
+    const created = await admin(a, 'candidate', { scene: SCENE, files: floorsAt('outage-candidate', renameCoupon), rollout: { allowList: [CANARY] }, message: 'through outages' });
+    expect(created.status).toBe(200);
+    const candidate = created.body.layoutVersion as string;
+    await convergence({ [CANARY]: candidate, [OTHER]: 'live-1' });
+
+    // Redis down: the change is recorded, cannot be pushed, and reaches both replicas from the store's poll.
+    await redis.stop();
+    const widened = await admin(a, 'rollout', { scene: SCENE, allowList: [CANARY, OTHER] });
+    expect(widened.status).toBe(200);
+    expect(widened.body.pushed).toBe(false);
+    expect(widened.body.pushProblem).toMatch(/^Redis push failed \(.+\); replicas take the candidates from the store at their next poll$/);
+    await convergence({ [CANARY]: candidate, [OTHER]: candidate });
+
+    // PostgreSQL unreachable too: candidate operations are refused and say why; both replicas keep serving the candidate.
+    await proxy.cut();
+    for (const [operation, body] of [['abort', { scene: SCENE }], ['rollout', { scene: SCENE, percentage: 50 }], ['promote', { scene: SCENE }]] as const) {
+      const refused = await admin(b, operation, body);
+      expect(refused.status, operation).toBe(503);
+      expect(refused.body.code, operation).toBe(ErrorCode.LAYOUT_STORE_UNAVAILABLE);
+      expect(refused.body.error, operation).toContain('must be reachable to change layouts, but it is not');
+    }
+    await convergence({ [CANARY]: candidate, [OTHER]: candidate });
+
+    // Both back: an abort made on one replica reaches both.
+    await redis.start();
+    await proxy.restore();
+    const aborted = await admin(b, 'abort', { scene: SCENE, message: 'after the outages' });
+    expect(aborted.status).toBe(200);
+    await convergence({ [CANARY]: 'live-1', [OTHER]: 'live-1' });
   }, 120_000);
 });
