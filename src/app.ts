@@ -36,6 +36,7 @@ import { LayoutReleases } from './layouts/revisions/releases.ts';
 import { pushCandidates } from './layouts/revisions/candidates.ts';
 import { CandidateChooser } from './flags/candidate-rollout.ts';
 import { ShadowComparer } from './panels/shadow.ts';
+import { SharedShadowTotals } from './panels/shadow-totals.ts';
 import type { RevisionStore, StoredRevision } from './layouts/revisions/revision-store.ts';
 import type { Violation } from './upstreams/definition.ts';
 import { RequestPipeline } from './pipeline/request-pipeline.ts';
@@ -56,9 +57,6 @@ const PUBLISH_COMMAND_TIMEOUT_MS = 5000;
 
 /** How often a refused upstream answer is logged per upstream and reason (each one is counted). */
 const VIOLATION_LOG_INTERVAL_MS = 10_000;
-
-/** How long the replicas' shared count of a candidate's shadow invariant violations is kept after its last one. */
-const SHADOW_VIOLATIONS_TTL_SECONDS = 7 * 24 * 3600;
 
 export interface FloorplanDeps {
   /** Replaces the configured upstreams (e.g. the demo server's URLs). */
@@ -96,7 +94,8 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
   const metrics = createMetrics({ upstreams: UPSTREAMS });
   const registry = createBuilderRegistry(deps.builders ?? defaultBuilders);
   const redis: RedisClient | undefined = isRedisConfigured(config.redis) ? openRedis({ ...config.redis, name: 'cache' }, logger) : undefined;
-  const shadowViolationsKey = (scene: string, revision: number) => `${config.redis.keyPrefix}layouts:shadow:${scene}:r${revision}:invariant-violations`;
+  // Every replica's shadow comparisons of a candidate, summed: what the report and promote read.
+  const shadowTotals = redis === undefined ? undefined : new SharedShadowTotals({ redis, keyPrefix: config.redis.keyPrefix, logger });
   const releases: Array<() => Promise<void>> = [];
   const release = async () => {
     for (const done of releases.splice(0).reverse()) await done().catch((error: unknown) => logger.warn({ err: error }, 'release failed'));
@@ -222,9 +221,9 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
             // With Redis, every replica's count (each adds its own there), so promote on any replica sees them all.
             invariantViolations: async (scene, revision) => {
               const local = shadow.invariantViolations(scene, revision);
-              if (redis === undefined) return local;
+              if (shadowTotals === undefined) return local;
               try {
-                return Math.max(local, Number(await redis.get(shadowViolationsKey(scene, revision))) || 0);
+                return Math.max(local, await shadowTotals.invariantViolations(scene, revision));
               } catch (error) {
                 logger.warn({ err: (error as Error).message }, 'cannot read the replicas\' shadow invariant violations from Redis; promote judges by this replica\'s');
                 return local;
@@ -290,16 +289,8 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       logger,
       onComparison: (scene, result, detail) => {
         metrics.shadowComparison(scene, result, detail.fields, detail.candidateViolation, detail.seconds);
-        if (detail.candidateViolation && redis !== undefined) {
-          const key = shadowViolationsKey(scene, detail.revision);
-          // Best effort, off the answers' path: a Redis outage leaves each replica its own count.
-          redis
-            .multi()
-            .incr(key)
-            .expire(key, SHADOW_VIOLATIONS_TTL_SECONDS)
-            .exec()
-            .catch((error: unknown) => logger.debug({ err: (error as Error).message }, 'shadow invariant violation not counted in Redis'));
-        }
+        // Best effort, off the answers' path: a Redis outage leaves each replica its own report.
+        shadowTotals?.add(scene, detail.revision, { result, ...detail });
       },
     });
     const killFlag = (upstream: UpstreamName) => `${config.flags.killFlagPrefix}${upstream}`;
@@ -402,7 +393,10 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
                 '/admin/layouts/check': createPublishCheckHandler(layoutReleases),
                 ...createLayoutAdminRoutes(layoutReleases, {
                   candidateRevision: (scene) => layouts.candidate(scene)?.revision,
-                  report: (scene, revision) => shadow.report(scene, revision),
+                  report: async (scene, revision) => {
+                    const local = shadow.report(scene, revision);
+                    return shadowTotals === undefined ? { ...local, scope: 'this replica' as const } : shadowTotals.report(local);
+                  },
                   scenes: () => [...layouts.candidates().keys()],
                 }),
               }),

@@ -12,7 +12,7 @@
  *   promote  {scene, message?, author?, force?}               abort {scene, message?}
  *   approve  {scene, revision?, message?}   by an admin other than the candidate's publisher (layouts.approval)
  *   candidates {}
- *   shadow   {scene}   this replica's shadow comparison of the scene's candidate (src/panels/shadow.ts)
+ *   shadow   {scene}   the shadow comparison of the scene's candidate, every replica's (src/panels/shadow-totals.ts)
  */
 import { z } from 'zod';
 import { ERRORS, ErrorCode, FloorplanError } from '../errors.ts';
@@ -20,7 +20,7 @@ import type { AdminHandler } from '../http/server.ts';
 import { candidateRolloutSchema, rolloutChangeSchema } from '../layouts/revisions/candidates.ts';
 import type { LayoutOperations, LayoutReleases } from '../layouts/revisions/releases.ts';
 import { OperationRefused } from '../layouts/revisions/revision-store.ts';
-import type { ShadowReport } from '../panels/shadow.ts';
+import type { ScopedShadowReport } from '../panels/shadow-totals.ts';
 
 const revision = z.int().min(1);
 const limit = z.int().min(1).max(1000).default(20);
@@ -95,7 +95,8 @@ async function run(operations: LayoutOperations, operation: Operation, input: ne
 export interface ShadowReports {
   /** The candidate revision this replica serves for `scene`, or undefined. */
   candidateRevision(scene: string): number | undefined;
-  report(scene: string, revision: number): ShadowReport;
+  /** Every replica's comparisons when Redis has them, else this replica's (its `scope` says which). */
+  report(scene: string, revision: number): Promise<ScopedShadowReport>;
   /** Scenes with a candidate here, for the error message. */
   scenes(): readonly string[];
 }
@@ -113,7 +114,7 @@ export function createLayoutAdminRoutes(releases: LayoutReleases, shadow?: Shado
         const known = shadow.scenes().length === 0 ? 'none now' : shadow.scenes().map((s) => JSON.stringify(s)).join(', ');
         return layoutErrorBody(new FloorplanError(ErrorCode.LAYOUT_CANDIDATE_NOT_FOUND, { known, received: JSON.stringify(parsed.data.scene) }));
       }
-      return { status: 200, body: shadow.report(parsed.data.scene, revision) };
+      return { status: 200, body: await shadow.report(parsed.data.scene, revision) };
     };
   }
   for (const operation of LAYOUT_OPERATIONS) {

@@ -79,7 +79,16 @@ export interface ShadowComparerOptions {
   readonly onComparison?: (
     scene: string,
     result: ShadowResult,
-    detail: { readonly revision: number; readonly fields: ReadonlyArray<{ floor: string; field: ShadowField }>; readonly candidateViolation: boolean; readonly seconds: number },
+    detail: {
+      readonly revision: number;
+      readonly fields: ReadonlyArray<{ floor: string; field: ShadowField }>;
+      readonly candidateViolation: boolean;
+      /** Both panels broke the invariant (the data's fault, not the candidate's). */
+      readonly bothViolation: boolean;
+      readonly seconds: number;
+      /** Set when the comparison differed or the candidate broke the invariant, kept here or not. */
+      readonly example?: ShadowExample;
+    },
   ) => void;
   /** Default Math.random. */
   readonly random?: () => number;
@@ -283,6 +292,8 @@ export class ShadowComparer {
     let result: ShadowResult;
     let fields: Array<{ floor: string; field: ShadowField }> = [];
     let candidateViolation = false;
+    let bothViolation = false;
+    let example: ShadowExample | undefined;
     try {
       const shadow = await this.options.render({
         scene: input.scene,
@@ -303,13 +314,17 @@ export class ShadowComparer {
         if (!candidateKeeps && servedKeeps) {
           candidateViolation = true;
           t.candidateViolations += 1;
-        } else if (!candidateKeeps) t.bothViolations += 1;
+        } else if (!candidateKeeps) {
+          bothViolation = true;
+          t.bothViolations += 1;
+        }
         for (const { floor, field } of fields) {
           const byField = (t.differences[floor] ??= {});
           byField[field] = (byField[field] ?? 0) + 1;
         }
-        if ((differences.length > 0 || candidateViolation) && t.examples.length < (this.options.maxExamples ?? 5)) {
-          t.examples.push({ user: hashUser(input.viewer.userId), locale: input.viewer.locale, at: new Date().toISOString(), differences });
+        if (differences.length > 0 || candidateViolation) {
+          example = { user: hashUser(input.viewer.userId), locale: input.viewer.locale, at: new Date().toISOString(), differences };
+          if (t.examples.length < (this.options.maxExamples ?? 5)) t.examples.push(example);
         }
       }
     } catch (error) {
@@ -320,7 +335,7 @@ export class ShadowComparer {
     const ms = performance.now() - started;
     t.totalMs += ms;
     t.maxMs = Math.max(t.maxMs, ms);
-    this.options.onComparison?.(input.scene, result, { revision: input.candidate.revision, fields, candidateViolation, seconds: ms / 1000 });
+    this.options.onComparison?.(input.scene, result, { revision: input.candidate.revision, fields, candidateViolation, bothViolation, seconds: ms / 1000, ...(example === undefined ? {} : { example }) });
   }
 }
 

@@ -20,6 +20,9 @@ import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../suppo
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { until } from '../support/until.ts';
 
+/** The value of one series in a /metrics text (0 when absent). */
+const counted = (text: string, series: string) => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1] ?? 0);
+
 /** Polls `read` until it gives something, with {@link until}; resolves with that. */
 async function eventually<T>(read: () => Promise<T | undefined>, what: string): Promise<T> {
   let value: T | undefined;
@@ -156,12 +159,14 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout candidates across tw
     demo.resetCalls();
     await burst();
     expect(demo.calls()).toEqual(callsWithoutCandidate);
+    // Each replica compares its own requests and adds them to the totals in Redis: either replica reports both's.
     const reports = await eventually(async () => {
       const r = await Promise.all(replicas.map((replica) => admin(replica, 'shadow', { scene: SCENE })));
-      return r.every((x) => x.body.compared + x.body.skipped >= 8) ? r : undefined;
-    }, 'both replicas compared the 8 live requests each');
+      return r.every((x) => x.body.compared + x.body.skipped >= 16) && r[0]!.body.compared === r[1]!.body.compared ? r : undefined;
+    }, 'either replica reports the 8 live requests each replica compared');
     for (const { status, body: report } of reports) {
       expect(status).toBe(200);
+      expect(report.scope).toBe('all replicas');
       // Every live request of the other user (the bursts' and the convergence polls') differs in the coupon row's name only;
       // the allow-listed user was served the candidate, so is never compared.
       expect(report).toMatchObject({ scene: SCENE, candidateRevision: 2, identical: 0, different: report.compared, skipped: 0, failed: 0, invariantViolations: { candidate: 0, both: 0 } });
@@ -169,12 +174,15 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout candidates across tw
       expect(report.examples[0]).toMatchObject({ user: expect.stringMatching(/^[0-9a-f]{12}$/), locale: 'zh-CN', differences: [{ floor: 'coupon', field: 'name', served: '优惠券', candidate: '优惠券抵扣' }] });
       expect(JSON.stringify(report)).not.toContain(OTHER);
     }
-    const metrics = await (await fetch(`${a.url}/metrics`)).text();
-    const comparedOnA = (await admin(a, 'shadow', { scene: SCENE })).body.compared as number;
-    expect(metrics).toContain(`floorplan_shadow_comparisons_total{scene="${SCENE}",result="different"} ${comparedOnA}`);
-    expect(metrics).toContain(`floorplan_shadow_differences_total{scene="${SCENE}",floor="coupon",field="name"} ${comparedOnA}`);
-    expect(metrics).not.toContain(`floorplan_shadow_invariant_violations_total{scene="${SCENE}"}`);
-    expect(metrics).toContain(`floorplan_layout_candidate{scene="${SCENE}"} 2`);
+    // Each replica's metrics count its own comparisons; together they are the report's.
+    const byReplica = await Promise.all(replicas.map(async (r) => (await fetch(`${r.url}/metrics`)).text()));
+    expect(byReplica.map((m) => counted(m, `floorplan_shadow_comparisons_total{scene="${SCENE}",result="different"}`)).every((n) => n >= 8)).toBe(true);
+    expect(byReplica.reduce((sum, m) => sum + counted(m, `floorplan_shadow_comparisons_total{scene="${SCENE}",result="different"}`), 0)).toBe(reports[0]!.body.compared);
+    expect(byReplica.reduce((sum, m) => sum + counted(m, `floorplan_shadow_differences_total{scene="${SCENE}",floor="coupon",field="name"}`), 0)).toBe(reports[0]!.body.compared);
+    for (const metrics of byReplica) {
+      expect(metrics).not.toContain(`floorplan_shadow_invariant_violations_total{scene="${SCENE}"}`);
+      expect(metrics).toContain(`floorplan_layout_candidate{scene="${SCENE}"} 2`);
+    }
 
     // Promote on a: the candidate's floors go live everywhere as revision 3, recording it.
     const promoted = await admin(a, 'promote', { scene: SCENE });
@@ -216,10 +224,11 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout candidates across tw
     const refused = await admin(b, 'promote', { scene: SCENE });
     expect(refused.status).toBe(409);
     expect(refused.body.code).toBe(ErrorCode.LAYOUT_PROMOTE_REFUSED);
-    const [onA, onB] = await Promise.all(replicas.map(async (r) => (await admin(r, 'shadow', { scene: SCENE })).body.invariantViolations.candidate as number));
-    // The convergence polls had u1001 (served live) compared on both replicas.
+    const [onA, onB] = await Promise.all(replicas.map(async (r) => counted(await (await fetch(`${r.url}/metrics`)).text(), `floorplan_shadow_invariant_violations_total{scene="${SCENE}"}`)));
+    // The convergence polls had u1001 (served live) compared on both replicas; either one reports both's.
     expect(onA).toBeGreaterThan(0);
     expect(onB).toBeGreaterThan(0);
+    for (const replica of replicas) expect((await admin(replica, 'shadow', { scene: SCENE })).body.invariantViolations.candidate).toBe(onA! + onB!);
     expect(refused.body.error).toContain(`the candidate of ${SCENE} (revision ${revision}) must have no money-invariant violations in its shadow comparison to be promoted, but it has ${onA! + onB!} invariant violation(s)`);
 
     const forced = await admin(b, 'promote', { scene: SCENE, force: true, message: 'known gap, fixed server-side' });
@@ -260,10 +269,11 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout candidates across tw
   }, 120_000);
   it('keeps serving a candidate through a Redis outage (changes reach both replicas from the store) and a PostgreSQL outage (changes refused with a clear error)', async () => {
     const [a, b] = replicas as [FloorplanProcess, FloorplanProcess];
+    const live = (await panel(a, OTHER)).layoutVersion;
     const created = await admin(a, 'candidate', { scene: SCENE, files: floorsAt('outage-candidate', renameCoupon), rollout: { allowList: [CANARY] }, message: 'through outages' });
     expect(created.status).toBe(200);
     const candidate = created.body.layoutVersion as string;
-    await convergence({ [CANARY]: candidate, [OTHER]: 'live-1' });
+    await convergence({ [CANARY]: candidate, [OTHER]: live });
 
     // Redis down: the change is recorded, cannot be pushed, and reaches both replicas from the store's poll.
     await redis.stop();
@@ -272,6 +282,10 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout candidates across tw
     expect(widened.body.pushed).toBe(false);
     expect(widened.body.pushProblem).toMatch(/^Redis push failed \(.+\); replicas take the candidates from the store at their next poll$/);
     await convergence({ [CANARY]: candidate, [OTHER]: candidate });
+    // The shadow report falls back to the answering replica's own comparisons, and says so.
+    const report = await admin(a, 'shadow', { scene: SCENE });
+    expect(report.status).toBe(200);
+    expect(report.body).toMatchObject({ scope: 'this replica', problem: expect.stringMatching(/^the replicas' totals in Redis cannot be read \(.+\); these are this replica's$/) });
 
     // PostgreSQL unreachable too: candidate operations are refused and say why; both replicas keep serving the candidate.
     await proxy.cut();
@@ -288,6 +302,6 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout candidates across tw
     await proxy.restore();
     const aborted = await admin(b, 'abort', { scene: SCENE, message: 'after the outages' });
     expect(aborted.status).toBe(200);
-    await convergence({ [CANARY]: 'live-1', [OTHER]: 'live-1' });
+    await convergence({ [CANARY]: live, [OTHER]: live });
   }, 120_000);
 });

@@ -1,0 +1,137 @@
+/**
+ * The shadow comparison of a layout candidate summed over every replica (issue 15 item 4): each
+ * replica adds each of its comparisons to one Redis hash per candidate revision, so the report
+ * an operator reads through the load balancer — and the invariant count promote is judged by —
+ * is every replica's, not whichever replica answered.
+ *
+ * Best effort and off the answers' path: a comparison that cannot be added (Redis down) is still
+ * in the replica's own report, which the admin API falls back to, saying so (`scope`).
+ *
+ * Keys (one hash tag, so a Redis Cluster runs the script on one node), kept 7 days after the last
+ * comparison: `{<prefix>layouts:shadow:<scene>:r<revision>}:totals` (a hash: identical, different,
+ * skipped, failed, candidate-violations, both-violations, micros, max-micros and `d:<floor>:<field>`
+ * per differing floor field) and `…:examples` (a list of JSON examples, the first few).
+ */
+import type { Logger } from 'pino';
+import { hashTagged } from '../layouts/published-layouts.ts';
+import type { RedisClient } from '../redis/client.ts';
+import type { ShadowExample, ShadowField, ShadowReport, ShadowResult } from './shadow.ts';
+
+/** One comparison, as a replica adds it. */
+export interface ShadowComparison {
+  readonly result: ShadowResult;
+  readonly fields: ReadonlyArray<{ readonly floor: string; readonly field: ShadowField }>;
+  readonly candidateViolation: boolean;
+  readonly bothViolation: boolean;
+  readonly seconds: number;
+  /** Set when the comparison differed or broke the invariant. */
+  readonly example?: ShadowExample;
+}
+
+/** A report with where its numbers come from. */
+export type ScopedShadowReport = ShadowReport & {
+  /** `all replicas`: summed in Redis; `this replica`: Redis could not be read (`problem` says why). */
+  readonly scope: 'all replicas' | 'this replica';
+  readonly problem?: string;
+};
+
+const TTL_SECONDS = 7 * 24 * 3600;
+const MAX_EXAMPLES = 5;
+
+/**
+ * KEYS: totals, examples. ARGV: ttl, micros, example JSON ('' for none), max examples, then the
+ * hash fields to add one to.
+ */
+const ADD_SCRIPT = `
+for i = 5, #ARGV do redis.call('HINCRBY', KEYS[1], ARGV[i], 1) end
+redis.call('HINCRBY', KEYS[1], 'micros', ARGV[2])
+local max = tonumber(redis.call('HGET', KEYS[1], 'max-micros') or '0')
+if tonumber(ARGV[2]) > max then redis.call('HSET', KEYS[1], 'max-micros', ARGV[2]) end
+if ARGV[3] ~= '' and redis.call('LLEN', KEYS[2]) < tonumber(ARGV[4]) then redis.call('RPUSH', KEYS[2], ARGV[3]) end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return 1
+`;
+
+export class SharedShadowTotals {
+  private readonly redis: RedisClient;
+  private readonly keyPrefix: string;
+  private readonly logger: Logger;
+
+  constructor(options: { readonly redis: RedisClient; readonly keyPrefix: string; readonly logger: Logger }) {
+    this.redis = options.redis;
+    this.keyPrefix = options.keyPrefix;
+    this.logger = options.logger;
+  }
+
+  private keys(scene: string, revision: number): { totals: string; examples: string } {
+    const base = hashTagged(`${this.keyPrefix}layouts:shadow:${scene}:r${revision}`);
+    return { totals: `${base}:totals`, examples: `${base}:examples` };
+  }
+
+  /** Adds one comparison; never rejects (a failure is logged at debug: the replica's own report has it). */
+  add(scene: string, revision: number, comparison: ShadowComparison): void {
+    const { totals, examples } = this.keys(scene, revision);
+    const fields: string[] = [comparison.result, ...comparison.fields.map(({ floor, field }) => `d:${floor}:${field}`)];
+    if (comparison.candidateViolation) fields.push('candidate-violations');
+    if (comparison.bothViolation) fields.push('both-violations');
+    const micros = String(Math.round(comparison.seconds * 1e6));
+    const example = comparison.example === undefined ? '' : JSON.stringify(comparison.example);
+    this.redis
+      .eval(ADD_SCRIPT, 2, totals, examples, String(TTL_SECONDS), micros, example, String(MAX_EXAMPLES), ...fields)
+      .catch((error: unknown) => this.logger.debug({ err: (error as Error).message, scene, revision }, 'shadow comparison not added to the replicas\' totals in Redis'));
+  }
+
+  /** The candidate invariant violations every replica counted for `revision` of `scene`. Rejects when Redis cannot be read. */
+  async invariantViolations(scene: string, revision: number): Promise<number> {
+    return Number(await this.redis.hget(this.keys(scene, revision).totals, 'candidate-violations')) || 0;
+  }
+
+  /**
+   * Every replica's totals in the shape of `local` (this replica's report, whose `replica` it
+   * keeps); `local` itself, scoped `this replica`, when Redis cannot be read.
+   */
+  async report(local: ShadowReport): Promise<ScopedShadowReport> {
+    const { totals, examples } = this.keys(local.scene, local.candidateRevision);
+    let hash: Record<string, string>;
+    let listed: string[];
+    try {
+      [hash, listed] = await Promise.all([this.redis.hgetall(totals), this.redis.lrange(examples, 0, MAX_EXAMPLES - 1)]);
+    } catch (error) {
+      return { ...local, scope: 'this replica', problem: `the replicas' totals in Redis cannot be read (${(error as Error).message}); these are this replica's` };
+    }
+    const count = (field: string) => Number(hash[field]) || 0;
+    const differences: Record<string, Partial<Record<ShadowField, number>>> = {};
+    for (const [field, value] of Object.entries(hash)) {
+      const match = /^d:(.*):([A-Za-z]+)$/.exec(field);
+      if (match === null) continue;
+      const byField = (differences[match[1] as string] ??= {});
+      byField[match[2] as ShadowField] = Number(value);
+    }
+    const identical = count('identical');
+    const different = count('different');
+    const runs = identical + different + count('skipped') + count('failed');
+    const round = (micros: number) => Math.round(micros) / 1000;
+    return {
+      scene: local.scene,
+      candidateRevision: local.candidateRevision,
+      compared: identical + different,
+      identical,
+      different,
+      skipped: count('skipped'),
+      failed: count('failed'),
+      differences,
+      invariantViolations: { candidate: count('candidate-violations'), both: count('both-violations') },
+      examples: listed.flatMap((text) => {
+        try {
+          return [JSON.parse(text) as ShadowExample];
+        } catch {
+          return [];
+        }
+      }),
+      cost: { totalMs: round(count('micros')), maxMs: round(count('max-micros')), meanMs: runs === 0 ? 0 : round(count('micros') / runs) },
+      replica: local.replica,
+      scope: 'all replicas',
+    };
+  }
+}
