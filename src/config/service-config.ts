@@ -502,11 +502,14 @@ function whereSet(
   return files.map((f) => f.file).join(', ');
 }
 
-/** Overlay names in `dir`: every <name>.yaml except default.yaml. */
+/** YAML files in the config folder that are not overlays: the base, and the clients file (src/config/clients-config.ts). */
+const NOT_OVERLAYS: ReadonlySet<string> = new Set(['default.yaml', 'clients.yaml']);
+
+/** Overlay names in `dir`: every <name>.yaml except default.yaml and clients.yaml. */
 function overlayNames(dir: string): string[] {
   try {
     return readdirSync(dir)
-      .filter((n) => n.endsWith('.yaml') && n !== 'default.yaml')
+      .filter((n) => n.endsWith('.yaml') && !NOT_OVERLAYS.has(n))
       .map((n) => n.slice(0, -'.yaml'.length))
       .sort();
   } catch {
