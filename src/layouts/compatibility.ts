@@ -133,21 +133,22 @@ function rowFor(
   const kinds = new Set<FloorKind>();
   const problems: CompatibilityProblem[] = [];
   const where = layout.scene + (variant === null ? '' : ` (variant ${variant})`);
-  const problem = (floor: string, line: number | undefined, what: CompatibilityProblem['what'], name: string, got: string, since: SinceVersion | undefined, remedy: string, sentToken?: string) => {
-    const from = sinceOn(since, platform);
+  /** Records what `floor` would send the version without its understanding it: `got` as the message shows it, `since` when it arrived. */
+  const problem = (p: { floor: string; line: number | undefined; what: CompatibilityProblem['what']; name: string; got: string; since: SinceVersion | undefined; remedy: string; sent?: string }) => {
+    const from = sinceOn(p.since, platform);
     const known = from === undefined ? `understood by no ${platform} version in ${clients.file}` : `understood from ${platform} ${from}`;
-    const at = line === undefined ? layout.file : `${layout.file}:${line}`;
-    const noun = what === 'style' ? 'style token' : what === 'field' ? 'field' : 'floor kind';
+    const at = p.line === undefined ? layout.file : `${layout.file}:${p.line}`;
+    const noun = p.what === 'style' ? 'style token' : p.what === 'field' ? 'field' : 'floor kind';
     problems.push({
       platform,
       version,
       scene: layout.scene,
       variant,
-      floor,
-      what,
-      name,
-      ...(sentToken === undefined ? {} : { sent: sentToken }),
-      message: `${platform} ${version} must understand every ${noun} it is sent, but floor "${floor}" of ${where} would send it ${got} (${known}; ${remedy}) (${at})`,
+      floor: p.floor,
+      what: p.what,
+      name: p.name,
+      ...(p.sent === undefined ? {} : { sent: p.sent }),
+      message: `${platform} ${version} must understand every ${noun} it is sent, but floor "${p.floor}" of ${where} would send it ${p.got} (${known}; ${p.remedy}) (${at})`,
     });
   };
 
@@ -167,23 +168,27 @@ function rowFor(
             : from === undefined
               ? `its \`styles:\` rule must not send it to ${platform}`
               : `its \`styles:\` rule sends it from ${minimumFor(rule.minAppVersion, platform) ?? 'every version'}: make that ${platform}: "${from}"`;
-      problem(floor.code, floor.line, 'style', token, got, clients.understands.styles[to], remedy, to);
+      problem({ floor: floor.code, line: floor.line, what: 'style', name: token, got, since: clients.understands.styles[to], remedy, sent: to });
     }
     for (const field of fieldsOf(floor)) {
       fields.add(field);
-      if (!understands(clients.understands.fields[field])) problem(floor.code, floor.line, 'field', field, field, clients.understands.fields[field], 'give the floor a minAppVersion, or leave the field out');
+      const since = clients.understands.fields[field];
+      if (!understands(since)) problem({ floor: floor.code, line: floor.line, what: 'field', name: field, got: field, since, remedy: 'give the floor a minAppVersion, or leave the field out' });
     }
     const kind = floor.builder.kind;
     kinds.add(kind);
-    if (!understands(clients.understands.kinds[kind])) problem(floor.code, floor.line, 'kind', kind, `kind ${kind}`, clients.understands.kinds[kind], 'give the floor a minAppVersion');
+    const since = clients.understands.kinds[kind];
+    if (!understands(since)) problem({ floor: floor.code, line: floor.line, what: 'kind', name: kind, got: `kind ${kind}`, since, remedy: 'give the floor a minAppVersion' });
   }
   const payable = sent.find((f) => f.builder.kind === 'PAYABLE');
   if (payable !== undefined && sent.some((f) => f.builder.kind === 'GOODS')) {
     for (const { code, kind } of RECONCILIATION_ROWS) {
       if (kinds.has(kind)) continue;
       kinds.add(kind);
-      if (!understands(clients.understands.kinds[kind])) {
-        problem(code, payable.line, 'kind', kind, `kind ${kind} (the row the renderer adds above "${payable.code}" when the rows do not add up)`, clients.understands.kinds[kind], `give "${payable.code}" a minAppVersion`);
+      const since = clients.understands.kinds[kind];
+      if (!understands(since)) {
+        const got = `kind ${kind} (the row the renderer adds above "${payable.code}" when the rows do not add up)`;
+        problem({ floor: code, line: payable.line, what: 'kind', name: kind, got, since, remedy: `give "${payable.code}" a minAppVersion` });
       }
     }
   }
