@@ -1,8 +1,13 @@
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { parseClientsConfig, type ClientsConfig } from '../../src/config/clients-config.ts';
+import { loadClientsConfig, parseClientsConfig, type ClientsConfig } from '../../src/config/clients-config.ts';
+import { loadServiceConfig } from '../../src/config/service-config.ts';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
-import { compileFloorsFile, type CompiledLayout, type LayoutSet } from '../../src/layouts/compile.ts';
+import { compileFloorsFile, loadFloorsDir, type CompiledLayout, type LayoutSet } from '../../src/layouts/compile.ts';
+import { PanelRenderer } from '../../src/panels/renderer.ts';
+import { fakePanelData } from '../floors/builders/fixtures.ts';
 import { assertCompatible, checkCompatibility, formatCompatibility, IncompatibleLayouts } from '../../src/layouts/compatibility.ts';
 import { ErrorCode } from '../../src/errors.ts';
 
@@ -196,5 +201,49 @@ describe('checkCompatibility', () => {
     const report = checkCompatibility(set(sheet({ styles: ['styles:', '  emphasis: { minAppVersion: "12.0.0", fallback: bold }'] })), clients(withAndroid));
     expect(report.problems.map((p) => `${p.platform} ${p.version} ${p.name}`)).toEqual(['android 12.5.0 emphasis']);
     expect(report.problems[0]?.message).toContain('(understood by no android version in config/clients.yaml; its `styles:` rule must not send it to android)');
+  });
+});
+
+describe('the matrix of the committed files', () => {
+  const ROOT = join(import.meta.dirname, '..', '..');
+  const config = loadServiceConfig({ dir: join(ROOT, 'config'), env: {} });
+  const layouts = loadFloorsDir(join(ROOT, 'floors'), registry, config.floors.locales, config.apps);
+  const committed = loadClientsConfig(join(ROOT, config.floors.clientsFile)) as ClientsConfig;
+
+  it('passes: the committed floors send every live app version only what it understands', () => {
+    expect(checkCompatibility(layouts, committed).problems).toEqual([]);
+  });
+
+  it('says what the renderer serves: for every checked row, each floor served carries the tokens the row says that version gets', async () => {
+    const renderer = new PanelRenderer({ layouts: () => layouts, logger: pino({ level: 'silent' }) });
+    const report = checkCompatibility(layouts, committed);
+    const rows = report.rows.filter((r) => r.checked);
+    expect(rows.length).toBeGreaterThan(0);
+    /** What was compared, so the test cannot pass by comparing nothing: `emphasis` sent as itself, and as its fallback. */
+    const seen = new Set<string>();
+    for (const row of rows) {
+      // Every flag on, and the row's variant picked: the most the version can be sent.
+      const flags = { isEnabled: () => true, variant: () => (row.variant === null ? { name: 'off', enabled: false } : { name: row.variant, enabled: true }) };
+      const panel = await renderer.render({
+        scene: row.scene,
+        data: fakePanelData().data,
+        flags,
+        viewer: { segments: [], platform: row.platform, locale: 'en', appVersion: row.version },
+      });
+      const sentFor = new Map(row.styles.map((s) => [s.token, s.sent]));
+      const layout = layouts.get(row.scene) as CompiledLayout;
+      const configured = row.variant === null ? layout.floors : (layout.variants[row.variant] as CompiledLayout).floors;
+      const label = `${row.platform} ${row.version} ${row.scene} ${row.variant ?? ''}`;
+      for (const floor of panel.floors) {
+        expect(row.kinds, label).toContain(floor.kind);
+        const config = configured.find((f) => f.code === floor.code);
+        if (config === undefined) continue; // the renderer's own reconciliation row
+        expect(row.floors, label).toContain(floor.code);
+        const expected = [...new Set(config.style.map((t) => sentFor.get(t)).filter((t): t is string => t !== null && t !== undefined))];
+        expect(floor.style, `${label} ${floor.code}`).toEqual(expected);
+        if (config.style.includes('emphasis')) seen.add(`emphasis→${sentFor.get('emphasis') ?? 'none'}`);
+      }
+    }
+    expect([...seen].sort()).toEqual(['emphasis→bold', 'emphasis→emphasis']);
   });
 });
