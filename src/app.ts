@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { RedisKeyValueCache } from './cache/redis-kv.ts';
 import { TieredCache } from './cache/tiered-cache.ts';
+import { loadClientsConfig } from './config/clients-config.ts';
 import type { ServiceConfig, UpstreamsConfig } from './config/service-config.ts';
 import { ErrorCode, FloorplanError } from './errors.ts';
 import { toGraphQLError } from './graphql/client-errors.ts';
@@ -106,6 +107,9 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
   releases.unshift(() => tracing.shutdown());
 
   try {
+    // Read at start, as the service config is: a bad clients file fails here, not at the first publish.
+    const appClients = loadClientsConfig(resolve(root, config.floors.clientsFile));
+    if (appClients === undefined) logger.info({ clientsFile: config.floors.clientsFile }, 'no clients file: publish and candidate are not checked against the live app versions');
     // Flags before layouts: the flag names floors use are checked against them (layouts/flag-names.ts).
     // The layouts exist only once the flags have started; until then the flags' hooks have nothing to check.
     let started: LayoutStore | undefined;
@@ -211,6 +215,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
             locales: config.floors.locales,
             apps: config.apps,
             approval: config.layouts.approval,
+            ...(appClients === undefined ? {} : { clients: appClients }),
             ...(checkFlags === undefined ? {} : { check: checkFlags }),
             ...(publishRedis === undefined ? {} : { push: async (r: StoredRevision) => void (await pushPublishedLayouts(publishRedis, config.redis.keyPrefix, publishedOf(r))) }),
             // This replica serves it at once; the others hear it from Redis (or their store poll).

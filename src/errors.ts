@@ -91,8 +91,12 @@ export const ErrorCode = {
   CONFIG_INVALID: 'FLOORPLAN_ERR_CONFIG_INVALID',
   /** The flags file (config/flags.json, Unleash's export format) is missing or invalid. */
   FLAGS_INVALID: 'FLOORPLAN_ERR_FLAGS_INVALID',
+  /** config/clients.yaml (the app versions in the field and what each understands) failed validation. */
+  CLIENTS_INVALID: 'FLOORPLAN_ERR_CLIENTS_INVALID',
   /** A floors/*.yaml file failed validation (syntax, types, unknown builder or template variable). */
   LAYOUT_INVALID: 'FLOORPLAN_ERR_LAYOUT_INVALID',
+  /** A publish or candidate was refused: it would send a live app version a style token, field or kind it does not understand (config/clients.yaml). */
+  LAYOUT_INCOMPATIBLE: 'FLOORPLAN_ERR_LAYOUT_INCOMPATIBLE',
   /** The layout revision store (PostgreSQL or PGlite) cannot be reached: publishing and rollback are refused; serving goes on. */
   LAYOUT_STORE_UNAVAILABLE: 'FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE',
   /** A layout operation named a revision the store does not hold. */
@@ -191,7 +195,13 @@ const NEVER_SENT = { client: ClientErrorCode.INTERNAL_SERVER_ERROR, status: 500 
 export const ERRORS = {
   FLOORPLAN_ERR_CONFIG_INVALID: { message: 'Invalid service config:\n- {problems}', ...NEVER_SENT },
   FLOORPLAN_ERR_FLAGS_INVALID: { message: 'Invalid flags file{problems}', ...NEVER_SENT },
+  FLOORPLAN_ERR_CLIENTS_INVALID: { message: 'Invalid clients config:\n- {problems}', ...NEVER_SENT },
   FLOORPLAN_ERR_LAYOUT_INVALID: { message: '{problems}', ...NEVER_SENT },
+  FLOORPLAN_ERR_LAYOUT_INCOMPATIBLE: {
+    message: 'the layouts must send every live app version in {clients} only what it understands, but {count} problem(s) were found; nothing was published:\n- {problems}',
+    client: ClientErrorCode.BAD_REQUEST,
+    status: 409,
+  },
   FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE: {
     message: 'the layout revision store ({store}) must be reachable to change layouts, but it is not: {cause}; nothing was changed, every replica keeps serving the live revision',
     client: ClientErrorCode.SERVICE_UNAVAILABLE,

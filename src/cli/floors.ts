@@ -1,6 +1,7 @@
 /**
  * Operator tools for the floors layouts and their revisions.
- *   npm run -s floors:check    [-- --dir <folder>]          validate every floors file
+ *   npm run -s floors:check    [-- --dir <folder>]          validate every floors file, and print what every live app
+ *                                                          version would get per scene (config/clients.yaml)
  *   npm run -s floors:publish  [-- --dir <folder>] [--message <text>] [--author <name>]
  *                                                          validate, record a new live revision, push it to the replicas
  *   npm run -s floors:history  [-- --limit <n>]             revisions, newest first (* = live)
@@ -33,13 +34,18 @@
  * With `layouts.store.kind: none`, floors:publish writes Redis only, as before revisions.
  * Problems go to stderr, one per line. With no Unleash URL configured, every floor's `flag` must
  * also be defined in the flags file (`flags.bootstrapFile`).
- * Exit codes: 0 done; 1 invalid floors files, nothing published; 2 usage, config, an unknown
+ * check, publish and candidate refuse a set that would send a live app version (config
+ * `floors.clientsFile`, config/clients.yaml) a style token, field or floor kind it does not
+ * understand, printing the matrix (version × scene × what it would get) and each problem.
+ * Exit codes: 0 done; 1 invalid floors files, or incompatible with a live app version, nothing
+ * published; 2 usage, config (clients file included), an unknown
  * revision, or Redis or the revision store unreachable (nothing changed).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadClientsConfig, type ClientsConfig } from '../config/clients-config.ts';
 import { loadServiceConfig, type ServiceConfig } from '../config/service-config.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import { parseFlagsFile } from '../flags/flags-file.ts';
@@ -48,6 +54,7 @@ import { createBuilderRegistry, type BuilderRegistry } from '../floors/registry.
 import { unknownFlagProblems } from '../layouts/flag-names.ts';
 import type { FloorsSource, LayoutSet } from '../layouts/compile.ts';
 import { compileFloorsSources, FLOORS_SCHEMA_FILE, floorsSchemaText, readFloorsDir } from '../layouts/compile.ts';
+import { checkCompatibility, formatCompatibility, IncompatibleLayouts, type CompatibilityReport } from '../layouts/compatibility.ts';
 import { whenRedisReady } from '../layouts/layout-store.ts';
 import { publishLayouts, pushPublishedLayouts } from '../layouts/publish.ts';
 import { formatLayoutsDiff } from '../layouts/revisions/diff.ts';
@@ -85,6 +92,15 @@ class InvalidFloors extends Error {
   }
 }
 
+/** Exit 1: some live app version would be sent what it does not understand; the matrix says what each gets. */
+class Incompatible extends Error {
+  readonly report: CompatibilityReport;
+  constructor(report: CompatibilityReport) {
+    super(`${report.problems.length} problem(s)`);
+    this.report = report;
+  }
+}
+
 /** Exit 2: wrong arguments, config or Redis not reachable. */
 class UsageError extends Error {}
 
@@ -92,18 +108,25 @@ interface Context {
   readonly config: ServiceConfig;
   readonly dir: string;
   readonly registry: BuilderRegistry;
+  /** config/clients.yaml; undefined: there is none, compatibility is not checked. */
+  readonly clients: ClientsConfig | undefined;
 }
 
 function summary(layouts: LayoutSet): string {
   return [...layouts.values()].map((l) => `${l.scene}: version ${l.version}, ${l.floors.length} floor(s) (${l.file})`).join('\n');
 }
 
-/** Every problem of every file, or the compiled set. */
-function validate({ config, dir, registry }: Context): LayoutSet {
+/**
+ * Every problem of every file, or the compiled set — with what every live app version would
+ * get from it (undefined: no clients file). Refused (Incompatible) when a version would get
+ * something it does not understand.
+ */
+function validate({ config, dir, registry, clients }: Context): { layouts: LayoutSet; compatibility: CompatibilityReport | undefined } {
   let sources;
   try {
     sources = readFloorsDir(dir);
   } catch (error) {
+    if (error instanceof IncompatibleLayouts) throw new Incompatible(error.report);
     if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors([error.message]);
     throw error;
   }
@@ -111,7 +134,17 @@ function validate({ config, dir, registry }: Context): LayoutSet {
   if (compiled.layouts === undefined) throw new InvalidFloors(compiled.problems);
   const flagProblems = checkFlagNames(config, compiled.layouts);
   if (flagProblems.length > 0) throw new InvalidFloors(flagProblems);
-  return compiled.layouts;
+  const compatibility = clients === undefined ? undefined : checkCompatibility(compiled.layouts, clients);
+  if (compatibility !== undefined && compatibility.problems.length > 0) throw new Incompatible(compatibility);
+  return { layouts: compiled.layouts, compatibility };
+}
+
+/** The matrix under a line saying what it is; or why there is none. */
+function compatibilityText(report: CompatibilityReport | undefined, clientsFile: string): string {
+  if (report === undefined) return `compatibility: not checked, there is no clients file at ${clientsFile} (config floors.clientsFile)\n`;
+  const checked = new Set(report.rows.filter((r) => r.checked).map((r) => `${r.platform} ${r.version}`)).size;
+  const head = `compatibility with the ${checked} supported live app version(s) in ${report.clientsFile} (flagged floors count as sent; disabled ones do not):`;
+  return `${head}\n${formatCompatibility(report).join('\n')}\n`;
 }
 
 /**
@@ -133,7 +166,8 @@ function checkFlagNames(config: ServiceConfig, layouts: LayoutSet): readonly str
 }
 
 function check(context: Context): void {
-  process.stdout.write(`${summary(validate(context))}\n`);
+  const { layouts, compatibility } = validate(context);
+  process.stdout.write(`${summary(layouts)}\n\n${compatibilityText(compatibility, context.config.floors.clientsFile)}`);
 }
 
 /** redis://:secret@host → redis://:***@host, for messages. */
@@ -165,7 +199,8 @@ async function publishToRedisOnly(context: Context): Promise<void> {
     try {
       result = await publishLayouts({ ...context, locales: config.floors.locales, apps: config.apps, redis, keyPrefix: config.redis.keyPrefix });
     } catch (error) {
-      if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors([error.message]);
+      if (error instanceof IncompatibleLayouts) throw new Incompatible(error.report);
+    if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors([error.message]);
       throw new UsageError(`publishing to Redis at ${url} failed: ${(error as Error).message}; run floors:publish again`);
     }
     process.stdout.write(`published revision ${result.revision} to ${url} (key ${result.key})\n`);
@@ -204,6 +239,7 @@ async function openStore(context: Context): Promise<{ operations: LayoutOperatio
     locales: config.floors.locales,
     apps: config.apps,
     approval: config.layouts.approval,
+    ...(context.clients === undefined ? {} : { clients: context.clients }),
     logger,
     ...(pushTo === undefined
       ? {}
@@ -243,9 +279,10 @@ function adminApi(server: string, token: string): LayoutOperations {
     } catch (error) {
       throw new UsageError(`cannot reach Floorplan at ${server}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}; nothing was changed`);
     }
-    const body = (await response.json().catch(() => ({}))) as { error?: string; code?: string; problems?: string[] };
+    const body = (await response.json().catch(() => ({}))) as { error?: string; code?: string; problems?: string[]; compatibility?: CompatibilityReport };
     if (response.ok) return body as never;
     if (body.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors(body.problems ?? [body.error ?? 'invalid']);
+    if (body.code === ErrorCode.LAYOUT_INCOMPATIBLE && body.compatibility !== undefined) throw new Incompatible(body.compatibility);
     if (response.status === 404 && body.code === undefined) throw new UsageError(`${server} has no layout admin API (is its layouts.store kind none, or ADMIN_TOKEN empty?)`);
     throw new UsageError(`${body.error ?? `HTTP ${response.status}`}${body.problems === undefined ? '' : `\n${body.problems.join('\n')}`}`);
   };
@@ -417,6 +454,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
         throw new Error('unreachable');
     }
   } catch (error) {
+    if (error instanceof IncompatibleLayouts) throw new Incompatible(error.report);
     if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors(error.message.split('\n').filter((l) => l.startsWith('- ')).map((l) => l.slice(2)));
     if (error instanceof FloorplanError) throw new UsageError(error.message);
     if (error instanceof OperationRefused) throw new UsageError(`${error.message}; nothing was changed`);
@@ -467,10 +505,17 @@ async function main(): Promise<void> {
     process.stdout.write(`wrote ${FLOORS_SCHEMA_FILE} (locales ${config.floors.locales.join(', ')})\n`);
     return;
   }
+  let clients: ClientsConfig | undefined;
+  try {
+    clients = loadClientsConfig(resolve(config.floors.clientsFile));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const context: Context = {
     config,
     dir: resolve(parsed.values.dir ?? config.floors.dir),
     registry: createBuilderRegistry(defaultBuilders),
+    clients,
   };
   if (command === 'check') return check(context);
   if (command === 'publish' && config.layouts.store.kind === 'none' && parsed.values.server === undefined) return publishToRedisOnly(context);
@@ -481,6 +526,14 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof Incompatible) {
+    process.stdout.write(compatibilityText(error.report, error.report.clientsFile));
+    process.stderr.write(`${error.report.problems.map((p) => p.message).join('\n')}\n`);
+    const published = process.argv.includes('check') ? '' : '; nothing was published';
+    process.stderr.write(`floors are incompatible with live app versions (${error.report.clientsFile}): ${error.report.problems.length} problem(s)${published}\n`);
+    process.exitCode = 1;
+    return;
+  }
   if (error instanceof InvalidFloors) {
     process.stderr.write(`${error.problems.join('\n')}\n`);
     const published = process.argv.includes('publish') ? '; nothing was published' : '';

@@ -182,6 +182,12 @@ export const serviceConfigSchema = z.strictObject({
     dir: z.string().min(1),
     /** Locales floors are named in; the first is used when the client's cannot be matched. */
     locales: z.array(z.string().min(2)).min(1),
+    /**
+     * The app versions in the field and what each understands (src/config/clients-config.ts),
+     * relative to the project root: publish and candidate refuse a set some live version
+     * cannot render. A path where no file is: the check is skipped (and floors:check says so).
+     */
+    clientsFile: z.string().min(1),
   }),
   /** Every floors file is checked against it at load: no supported app is sent a style token it does not know. */
   apps: appsSchema,
@@ -350,6 +356,7 @@ const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' 
   ['DEMO_PORT', ['demo', 'port'], 'int'],
   ['DEMO_FAULTS', ['demo', 'faults'], 'string'],
   ['FLOORS_DIR', ['floors', 'dir'], 'string'],
+  ['FLOORS_CLIENTS_FILE', ['floors', 'clientsFile'], 'string'],
   ['LOG_LEVEL', ['log', 'level'], 'string'],
   ['REDIS_URL', ['redis', 'url'], 'string'],
   ['REDIS_SENTINELS', ['redis', 'sentinels'], 'list'],
@@ -495,11 +502,14 @@ function whereSet(
   return files.map((f) => f.file).join(', ');
 }
 
-/** Overlay names in `dir`: every <name>.yaml except default.yaml. */
+/** YAML files in the config folder that are not overlays: the base, and the clients file (src/config/clients-config.ts). */
+const NOT_OVERLAYS: ReadonlySet<string> = new Set(['default.yaml', 'clients.yaml']);
+
+/** Overlay names in `dir`: every <name>.yaml except default.yaml and clients.yaml. */
 function overlayNames(dir: string): string[] {
   try {
     return readdirSync(dir)
-      .filter((n) => n.endsWith('.yaml') && n !== 'default.yaml')
+      .filter((n) => n.endsWith('.yaml') && !NOT_OVERLAYS.has(n))
       .map((n) => n.slice(0, -'.yaml'.length))
       .sort();
   } catch {

@@ -91,6 +91,11 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], schema: z.Zo
         known === undefined ? 'is not a known key (a typo?)' : `is not a known key (a typo?); the known keys are ${known.join(', ')}`;
       return issue.keys.map((key) => ({ path: [...issue.path, key], contract }));
     }
+    // A mapping key its record refuses ("Bold" for a style token): the key's own contract, and the key.
+    if (issue.code === 'invalid_key') {
+      const inner = issue.issues[0];
+      return [{ path: issue.path, contract: inner === undefined ? issue.message : contractOf(inner), received: issue.path.at(-1) }];
+    }
     return [{ path: issue.path, contract: contractOf(issue), received: valueAt(input, issue.path) }];
   });
 }

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, relative } from 'node:path';
-import { compare, valid } from 'semver';
+import { compare, SemVer, valid } from 'semver';
 import { z } from 'zod';
 import { deepFreeze, type AppsConfig } from '../config/service-config.ts';
 import { formatPath, integer, LocatedYaml, valueAt, type YamlProblem } from '../config/validate-yaml.ts';
@@ -18,6 +18,7 @@ import { ErrorCode, FloorplanError } from '../errors.ts';
 import { FLOOR_KINDS, type FloorBuilder, type FloorKind } from '../floors/builder.ts';
 import { compileExpressionFloor } from '../floors/expression/expression-floor.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
+import { minimumFor, resolveStyle, type MinAppVersion, type StyleToken } from './client-view.ts';
 import { compileTemplate, type CompiledTemplate } from './template.ts';
 
 /** A floor as operators configure it, compiled for rendering. */
@@ -51,18 +52,8 @@ export interface CompiledFloor {
   readonly fallback: FloorBuilder | undefined;
 }
 
-/**
- * A minimum client version: one for every platform (`"12.3.0"`), or per platform
- * (`{ios: "12.3.0", android: "12.4.0", default: "12.0.0"}`; a platform not listed and no
- * `default` means no minimum for it).
- */
-export type MinAppVersion = string | Readonly<Record<string, string>>;
-
-/** A style token only newer clients know, and what older ones get instead (null: nothing). */
-export interface StyleToken {
-  readonly minAppVersion: MinAppVersion;
-  readonly fallback: string | null;
-}
+// Defined with what an app of a version gets from them (client-view.ts); re-exported for the layout's readers.
+export type { MinAppVersion, StyleToken };
 
 /** A flag a floors file names — a floor's `flag` or the layout's `layoutFlag` — and where. */
 export interface FlagReference {
@@ -392,8 +383,6 @@ interface CheckedFloors {
 type StyleRules = z.output<typeof styleRules>;
 /** A platform no config names: it reads each per-platform version's `default`. */
 const OTHER_PLATFORM = '';
-/** Fallback hops PanelRenderer follows before it stops and sends what it has (src/panels/renderer.ts, styleFor). */
-const MAX_STYLE_HOPS = 8;
 
 /** A fallback chain that comes back to where it started, reported once per chain, at its first token in the file. */
 function styleCycles(yaml: LocatedYaml, rules: StyleRules): YamlProblem[] {
@@ -471,7 +460,7 @@ function unknownStyles(
           // A floor with a minimum for the platform never reaches apps that send no version.
           const clients: Array<string | null> = floorSince === undefined ? [null, ...versions] : versions;
           for (const client of clients) {
-            const sent = resolveStyle(token, rules, client, platform);
+            const sent = resolveStyle(token, rules, client === null ? null : new SemVer(client), platform);
             if (sent === null || knows(client, platform, sent)) continue;
             const who = client === null ? 'apps that send no x-app-version' : `${platform === OTHER_PLATFORM ? 'other platforms' : platform} ${client}`;
             const list = unknownTo.get(sent) ?? [];
@@ -494,24 +483,6 @@ function unknownStyles(
     });
   });
   return problems;
-}
-
-/** The token a client gets for `token`: PanelRenderer's styleFor, one token at a time (null: nothing). */
-function resolveStyle(token: string, rules: StyleRules, client: string | null, platform: string): string | null {
-  let current: string | null = token;
-  for (let hops = 0; current !== null && hops < MAX_STYLE_HOPS; hops++) {
-    const rule: StyleRules[string] | undefined = rules[current];
-    const required = rule === undefined ? undefined : minimumFor(rule.minAppVersion, platform);
-    if (rule === undefined || required === undefined || (client !== null && compare(client, required) >= 0)) break;
-    current = rule.fallback;
-  }
-  return current;
-}
-
-/** A layout's minimum for a platform, as the renderer reads it: undefined means none. */
-function minimumFor(min: MinAppVersion | undefined, platform: string): string | undefined {
-  if (min === undefined || typeof min === 'string') return min;
-  return min[platform] ?? min.default;
 }
 
 /** A config version for a platform; config per-platform versions always have a `default`. */

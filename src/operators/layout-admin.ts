@@ -17,6 +17,7 @@
 import { z } from 'zod';
 import { ERRORS, ErrorCode, FloorplanError } from '../errors.ts';
 import type { AdminHandler } from '../http/server.ts';
+import { IncompatibleLayouts } from '../layouts/compatibility.ts';
 import { candidateRolloutSchema, rolloutChangeSchema } from '../layouts/revisions/candidates.ts';
 import type { LayoutOperations, LayoutReleases } from '../layouts/revisions/releases.ts';
 import { OperationRefused } from '../layouts/revisions/revision-store.ts';
@@ -53,8 +54,17 @@ const schemas = {
 type Operation = keyof typeof schemas;
 export const LAYOUT_OPERATIONS = Object.keys(schemas) as Operation[];
 
-/** A refusal as the API answers it: the catalogue's status, the code, the message (and each problem of an invalid set). */
-export function layoutErrorBody(error: FloorplanError): { status: number; body: Record<string, unknown> } {
+/**
+ * A refusal as the API answers it: the catalogue's status, the code, the message (and each
+ * problem of an invalid set; for an incompatible one, also the whole matrix in `compatibility`).
+ */
+export function layoutErrorBody(error: Pick<FloorplanError, 'code' | 'message'>): { status: number; body: Record<string, unknown> } {
+  if (error instanceof IncompatibleLayouts) {
+    return {
+      status: ERRORS[error.code].status,
+      body: { error: 'some live app version would be sent what it does not understand; nothing was published', code: error.code, problems: error.report.problems.map((p) => p.message), compatibility: error.report },
+    };
+  }
   if (error.code === ErrorCode.LAYOUT_INVALID) {
     const problems = error.message.split('\n').filter((line) => line.startsWith('- ')).map((line) => line.slice(2));
     return { status: 400, body: { error: 'the layouts are invalid; nothing was published', code: error.code, problems: problems.length > 0 ? problems : [error.message] } };

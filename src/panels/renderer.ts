@@ -11,10 +11,10 @@
  */
 import type { Logger } from 'pino';
 import { ErrorCode, FloorplanError } from '../errors.ts';
-import { LRUCache } from 'lru-cache';
-import { SemVer } from 'semver';
+import type { SemVer } from 'semver';
 import type { BuilderViewer, FloorFacts, FloorKind, TemplateValue } from '../floors/builder.ts';
-import type { CompiledFloor, CompiledLayout, LayoutSet, LayoutVersion, MinAppVersion, StyleToken } from '../layouts/compile.ts';
+import { floorTooNewFor, styleFor } from '../layouts/client-view.ts';
+import type { CompiledFloor, CompiledLayout, LayoutSet, LayoutVersion } from '../layouts/compile.ts';
 import { candidateLayoutVersion } from '../layouts/revisions/candidates.ts';
 import { renderTemplate } from '../layouts/template.ts';
 import type { PanelData } from '../loaders/panel-data.ts';
@@ -154,8 +154,6 @@ const OTHER_ROW: Readonly<Record<'DEDUCTION' | 'CHARGE', { readonly code: string
 };
 
 const MAX_REMEMBERED_FAILURES = 1000;
-/** Distinct client versions and required minimums kept parsed: apps in the field send a few dozen. */
-const PARSED_VERSIONS = 500;
 const UPSTREAM_LOG_INTERVAL_MS = 10_000;
 const EXPRESSION_LOG_INTERVAL_MS = 60_000;
 
@@ -280,7 +278,7 @@ export class PanelRenderer {
           reasons.add('BUILDER_FAILED');
         }
       }
-      rows.push({ floor, kind: floor.builder.kind, amount: facts.amount, vars, style: styleFor(floor.style, layout, client, request.viewer.platform) });
+      rows.push({ floor, kind: floor.builder.kind, amount: facts.amount, vars, style: styleFor(floor.style, layout.styles, client, request.viewer.platform) });
       if (!undecorated) {
         outcomes.push(
           fellBack === undefined
@@ -450,40 +448,9 @@ function gateFloor(floor: CompiledFloor, request: RenderRequest, client: SemVer 
   if (floor.flag !== undefined && request.flags !== undefined && !request.flags.isEnabled(floor.flag)) {
     return { code: floor.code, status: 'flag-off', flag: floor.flag };
   }
-  const required = minimumFor(floor.minAppVersion, request.viewer.platform);
-  if (required !== undefined && (client === null || client.compare(parsedRequirement(required)) < 0)) {
-    return { code: floor.code, status: 'client-too-old', required, appVersion: request.viewer.appVersion };
-  }
+  const required = floorTooNewFor(floor, client, request.viewer.platform);
+  if (required !== undefined) return { code: floor.code, status: 'client-too-old', required, appVersion: request.viewer.appVersion };
   return undefined;
-}
-
-function minimumFor(min: MinAppVersion | undefined, platform: string): string | undefined {
-  if (min === undefined || typeof min === 'string') return min;
-  return min[platform] ?? min.default;
-}
-
-/** Layouts' minimum versions (validated when the layout loaded), parsed once. */
-const requirements = new LRUCache<string, SemVer>({ max: PARSED_VERSIONS, memoMethod: (required) => new SemVer(required) });
-
-function parsedRequirement(required: string): SemVer {
-  return requirements.memo(required);
-}
-
-/** Maps style tokens a client is too old for to their fallbacks (following chains), dropping null ones. */
-function styleFor(tokens: readonly string[], layout: CompiledLayout, client: SemVer | null, platform: string): readonly string[] {
-  if (tokens.length === 0 || Object.keys(layout.styles).length === 0) return tokens;
-  const out: string[] = [];
-  for (const token of tokens) {
-    let current: string | null = token;
-    for (let hops = 0; current !== null && hops < 8; hops++) {
-      const rule: StyleToken | undefined = layout.styles[current];
-      const required = rule === undefined ? undefined : minimumFor(rule.minAppVersion, platform);
-      if (rule === undefined || required === undefined || (client !== null && client.compare(parsedRequirement(required)) >= 0)) break;
-      current = rule.fallback;
-    }
-    if (current !== null && !out.includes(current)) out.push(current);
-  }
-  return out;
 }
 
 /** The row that carries the difference between the rows shown and the payable total. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -52,13 +52,42 @@ const BROKEN_CART = [
 ].join('\n');
 
 describe('npm run floors:check', () => {
-  it('passes the shipped floors folder, one line per scene with its version', async () => {
+  it('passes the shipped floors folder, one line per scene with its version, then what every live app version would get', async () => {
     const run = await floors(['check']);
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(SHIPPED.map((l) => l.scene)).toEqual(['cart-bottom-sheet', 'checkout-summary']);
-    expect(run.stdout.trim().split('\n')).toEqual(
-      SHIPPED.map((l) => `${l.scene}: version ${l.version}, ${l.floors.length} floor(s) (floors/${l.scene}.yaml)`),
+    const [scenes, matrix] = run.stdout.trim().split('\n\n') as [string, string];
+    expect(scenes.split('\n')).toEqual(SHIPPED.map((l) => `${l.scene}: version ${l.version}, ${l.floors.length} floor(s) (floors/${l.scene}.yaml)`));
+    const lines = matrix.split('\n');
+    expect(lines.slice(0, 2)).toEqual([
+      'compatibility with the 7 supported live app version(s) in config/clients.yaml (flagged floors count as sent; disabled ones do not):',
+      '           platform  version  scene                        what it would get',
+    ]);
+    // The oldest live iOS is below the oldest supported one: listed once, not checked.
+    expect(lines[2]).toBe("unchecked  ios       10.8.2   (every scene)                nothing checked: below ios's oldest supported 11.0.0");
+    expect(lines).toContain(
+      'ok         ios       11.6.1   cart-bottom-sheet            10 floor(s); styles bold, muted, emphasis→bold; fields subName, zeroText; kinds GOODS, DEDUCTION, CHARGE, PAYABLE, INFO, TEXT',
     );
+    expect(lines).toContain(
+      'ok         android   12.1.0   checkout-summary             9 floor(s); styles muted, bold, emphasis; fields subName, zeroText; kinds GOODS, DEDUCTION, CHARGE, PAYABLE, TEXT',
+    );
+    // 7 checked versions × 3 scenes and variants, plus the unchecked one.
+    expect(lines.slice(2).filter((l) => l.startsWith('ok '))).toHaveLength(21);
+  });
+
+  it('says the compatibility check was skipped when there is no clients file', async () => {
+    const run = await floors(['check'], { FLOORS_CLIENTS_FILE: join(tmpdir(), 'floorplan-no-such-clients.yaml') });
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout.trim().split('\n').at(-1)).toBe(
+      `compatibility: not checked, there is no clients file at ${join(tmpdir(), 'floorplan-no-such-clients.yaml')} (config floors.clientsFile)`,
+    );
+  });
+
+  it('exits 2 on a bad clients file, naming its file:line', async () => {
+    const dir = floorsDir({ 'clients.yaml': 'platforms:\n  ios:\n    oldestSupported: "11"\n    live: ["11.0.0"]\nunderstands: {}\n' });
+    const run = await floors(['check'], { FLOORS_CLIENTS_FILE: join(dir, 'clients.yaml') });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`Invalid clients config:\n- \`platforms.ios.oldestSupported\` must be a semantic version such as "12.3.0", but got: "11" (${join(dir, 'clients.yaml')}:3)\n`);
   });
 
   it('exits 1 on a broken folder, printing every problem with its file:line, one per line', async () => {
@@ -117,6 +146,54 @@ describe('npm run floors:check', () => {
     const run = await floors(['chek']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('usage: npm run -s floors:check');
+  });
+});
+
+/** The committed clients file with Android 12.1.0 live but emphasis only from Android 12.2.0: the shipped floors send it emphasis from 12.0.0. */
+function stricterClients(): string {
+  const committed = readFileSync(join(ROOT, 'config', 'clients.yaml'), 'utf8');
+  const dir = floorsDir({ 'clients.yaml': committed.replace(/emphasis: "12\.0\.0"/, 'emphasis: { ios: "12.0.0", android: "12.2.0" }') });
+  return join(dir, 'clients.yaml');
+}
+
+describe('floors:check, floors:publish and floors:candidate against the live app versions', () => {
+  /** What each refused command prints on stderr: one problem per payable floor (the sheet, its compact variant, the checkout). */
+  const refusal = (clients: string, published: boolean) => {
+    const line = (file: string, text: string) => readFileSync(join(ROOT, 'floors', file), 'utf8').split('\n').indexOf(text) + 1;
+    const problem = (scene: string, file: string, at: number) =>
+      `android 12.1.0 must understand every style token it is sent, but floor "payable" of ${scene} would send it "emphasis" (understood from android 12.2.0; its \`styles:\` rule sends it from 12.0.0: make that android: "12.2.0") (floors/${file}:${at})`;
+    return [
+      problem('cart-bottom-sheet', 'cart-bottom-sheet.yaml', line('cart-bottom-sheet.yaml', '  - code: payable')),
+      problem('cart-bottom-sheet (variant compact)', 'cart-bottom-sheet.yaml', line('cart-bottom-sheet.yaml', '      - code: payable')),
+      problem('checkout-summary', 'checkout-summary.yaml', line('checkout-summary.yaml', '  - code: payable')),
+      `floors are incompatible with live app versions (${clients}): 3 problem(s)${published ? '; nothing was published' : ''}`,
+      '',
+    ];
+  };
+
+  it('floors:check exits 1 naming the platform, version, scene, floor and token, and prints the matrix', async () => {
+    const clients = stricterClients();
+    const run = await floors(['check'], { FLOORS_CLIENTS_FILE: clients });
+    expect(run.code).toBe(1);
+    expect(run.stderr.split('\n')).toEqual(refusal(clients, false));
+    expect(run.stdout).toContain(`compatibility with the 7 supported live app version(s) in ${clients}`);
+    expect(run.stdout).toContain(
+      'REFUSED    android   12.1.0   checkout-summary             9 floor(s); styles muted, bold, emphasis; fields subName, zeroText; kinds GOODS, DEDUCTION, CHARGE, PAYABLE, TEXT; 1 problem(s) below',
+    );
+    expect(run.stdout).toContain('ok         android   11.2.0   checkout-summary             9 floor(s); styles muted, bold, emphasis→bold;');
+  });
+
+  it('floors:publish and floors:candidate refuse before the revision store is touched', async () => {
+    const clients = stricterClients();
+    const store = floorsDir({});
+    for (const args of [['publish'], ['candidate', 'cart-bottom-sheet', '--percentage', '5']]) {
+      const run = await floors(args, { FLOORS_CLIENTS_FILE: clients, LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(store, 'revisions') });
+      expect(run.code, args[0]).toBe(1);
+      expect(run.stderr.split('\n'), args[0]).toEqual(refusal(clients, true));
+      expect(run.stdout, args[0]).toContain('REFUSED    android   12.1.0   cart-bottom-sheet');
+    }
+    // Refused before the store was opened: no PGlite folder was created.
+    expect(existsSync(join(store, 'revisions'))).toBe(false);
   });
 });
 

@@ -54,7 +54,7 @@ describe('loadServiceConfig defaults', () => {
     expect(config.upstreams.cart).toMatchObject({ baseUrl: 'http://127.0.0.1:4001/cart', timeoutMs: 300, connections: 64 });
     expect(config.upstreams.settlement.timeoutMs).toBe(400);
     expect(config.demo).toEqual({ enabled: true, port: 4001, faults: '' });
-    expect(config.floors).toEqual({ dir: 'floors', locales: ['zh-CN', 'en'] });
+    expect(config.floors).toEqual({ dir: 'floors', locales: ['zh-CN', 'en'], clientsFile: 'config/clients.yaml' });
     expect(config.log.level).toBe('info');
   });
 

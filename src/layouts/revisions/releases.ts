@@ -9,11 +9,13 @@
  * revision (`rollbackOf` says which), so history only ever grows and the audit shows who went
  * back, when, and to what.
  */
+import type { ClientsConfig } from '../../config/clients-config.ts';
 import type { AppsConfig } from '../../config/service-config.ts';
 import { ErrorCode, FloorplanError } from '../../errors.ts';
 import type { BuilderRegistry } from '../../floors/registry.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { compileFloorsSources, layoutInvalid, type FloorsSource, type LayoutSet } from '../compile.ts';
+import { assertCompatible, checkCompatibility, type CompatibilityReport } from '../compatibility.ts';
 import { describeMoneyChanges, moneyFloorChanges, type ApprovalSettings, type MoneyFloorChange } from './approval.ts';
 import { diffLayouts, type LayoutsDiff } from './diff.ts';
 import { candidateLayoutVersion, candidateRolloutSchema, DEFAULT_ROLLOUT, type CandidateRollout, type CandidateSet, type StoredCandidate } from './candidates.ts';
@@ -139,6 +141,13 @@ export interface LayoutReleasesOptions {
   readonly apps?: AppsConfig;
   /** layouts.approval; absent: no approval ever needed. */
   readonly approval?: ApprovalSettings;
+  /**
+   * The app versions in the field (config/clients.yaml): publish and candidate refuse a set some
+   * live version cannot render (FLOORPLAN_ERR_LAYOUT_INCOMPATIBLE). Absent: not checked.
+   * Rollback and promote are not checked: a rollback is the way out and must not be blocked,
+   * and a candidate was checked when it was published.
+   */
+  readonly clients?: ClientsConfig;
   /** Checks a compiled set must also pass (the server's flag-name check); default none. */
   readonly check?: (layouts: LayoutSet) => readonly string[];
   /** Announces a new live revision to the replicas (Redis); rejects when it cannot. Absent: no push (one process, PGlite). */
@@ -201,6 +210,7 @@ export class LayoutReleases {
       sources = Object.keys(files).sort().map((name) => ({ name, file: `floors/${name}`, source: files[name] as string }));
     }
     const layouts = this.validate(sources);
+    if (this.options.clients !== undefined) assertCompatible(layouts, this.options.clients);
     const layout = layouts.get(scene);
     if (layout === undefined || sceneFile(files, scene) === undefined) {
       throw layoutInvalid([`\`scene\` must be one the candidate's floors define (${[...layouts.keys()].map((s) => JSON.stringify(s)).join(', ')}), but got: ${JSON.stringify(scene)}`]);
@@ -385,10 +395,16 @@ export class LayoutReleases {
     return compiled.layouts;
   }
 
+  /** What every live app version would get from a compiled set (the publish check shows it); undefined: no clients file, not checked. */
+  compatibility(layouts: LayoutSet): CompatibilityReport | undefined {
+    return this.options.clients === undefined ? undefined : checkCompatibility(layouts, this.options.clients);
+  }
+
   private async publish(actor: string, input: Parameters<LayoutOperations['publish']>[0]): Promise<PublishResult> {
     const sources = input.sources ?? Object.keys(input.files).sort().map((name) => ({ name, file: name, source: input.files[name] as string }));
     if (sources.length === 0) throw layoutInvalid(['the published set must hold at least one <scene>.yaml, but got none']);
     const layouts = this.validate(sources);
+    if (this.options.clients !== undefined) assertCompatible(layouts, this.options.clients);
     const files = Object.fromEntries(sources.map((s) => [s.name, s.source]));
     if (this.options.approval?.required === true) {
       const live = await this.options.store.live();
