@@ -1,7 +1,8 @@
 /**
  * The operator console at /console, in a real headless Chromium against a real Floorplan (demo
  * upstreams, an embedded PGlite revision store): sign-in, the phone preview, flags, revisions
- * and their diffs, an invalid publish, a rollback, a hostile campaign title, roles, and the
+ * and their diffs, an invalid publish, a rollback, a hostile campaign title, candidates (made,
+ * previewed beside the live layout, shadow-compared, canaried, promoted, forced), roles, and the
  * throttling of wrong tokens. The tests run in order: each release step builds on the last.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -449,7 +450,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       await row.locator('button[data-action=promote]').click();
       await page.click('#confirm-ok');
       const message = page.locator('#candidates-message');
-      await message.filter({ hasText: 'must have no money-invariant violations in its shadow comparison to be promoted' }).waitFor();
+      await page.locator('[data-testid=candidate-refusal]').filter({ hasText: 'must have no money-invariant violations in its shadow comparison to be promoted' }).waitFor();
       expect((await admin('layouts/history', { limit: 1 })).body.live).toBe(live);
 
       await page.click('button[data-action=force-promote]');

@@ -601,9 +601,15 @@ async function candidateDiff(c) {
   try {
     return sceneDiff((await api('/admin/layouts/diff', { from: history.live, to: c.revision })).diff, c.scene);
   } catch (error) {
-    showError($('candidates-message'), error);
+    candidateRefused(error);
     return null;
   }
+}
+
+/** A refusal of a candidate operation, worded by the server (an invariant, an approval, a check: whatever refused it). */
+function candidateRefused(error) {
+  const problems = error?.body?.problems;
+  replace($('candidates-message'), h('div', { class: 'error', role: 'alert', 'data-testid': 'candidate-refusal' }, error.message, Array.isArray(problems) && problems.length > 0 ? h('ul', { class: 'problems' }, problems.map((p) => h('li', null, p))) : null));
 }
 
 function candidateDone(message) {
@@ -643,7 +649,7 @@ async function confirmRollout(c, change) {
     await loadReleases();
     candidateDone(`The ${c.scene} candidate now goes to ${whom(next)}.`);
   } catch (error) {
-    showError($('candidates-message'), error);
+    candidateRefused(error);
   }
 }
 
@@ -666,7 +672,7 @@ async function confirmAbort(c) {
     await loadReleases();
     candidateDone(`Aborted the ${c.scene} candidate: its users get the live layout.`);
   } catch (error) {
-    showError($('candidates-message'), error);
+    candidateRefused(error);
   }
 }
 
@@ -694,7 +700,7 @@ async function promote(c, diff, message, force) {
     await loadReleases();
     candidateDone(`Promoted${result.forced ? ' with force (audited)' : ''}: the ${c.scene} candidate r${c.revision} is live as revision ${result.revision.revision}.`);
   } catch (error) {
-    showError($('candidates-message'), error);
+    candidateRefused(error);
     // Only the invariant refusal may be overridden, and only after it was shown; any other refusal stands.
     if (!force && error.body?.code === PROMOTE_REFUSED) {
       $('candidates-message').append(h('p', null, h('button', { type: 'button', 'data-action': 'force-promote', onclick: () => void confirmForce(c, diff, error.message) }, 'Promote anyway (force)…')));
