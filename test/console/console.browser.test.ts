@@ -16,6 +16,8 @@ import { HAS_CHROMIUM, VIEWPORT, launchChromium, screenshot } from './support.ts
 
 const ADMIN = 'console-suite-admin-token';
 const VIEWER = 'vera-may-only-look-at-things';
+/** A second publisher: approves what admin published. */
+const PAUL = 'paul-reviews-what-others-publish';
 const MAX_FAILED = 3;
 /** Long enough that three wrong sign-ins on a busy machine fall inside one window; the last test waits it out. */
 const WINDOW_SECONDS = 6;
@@ -80,7 +82,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     dir = mkdtempSync(join(tmpdir(), 'floorplan-console-'));
     h = await startHarness({
       config: {
-        admin: { token: ADMIN, operators: { vera: { token: VIEWER, role: 'viewer' } }, maxFailedAttempts: MAX_FAILED, failedAttemptsWindowSeconds: WINDOW_SECONDS },
+        admin: { token: ADMIN, operators: { vera: { token: VIEWER, role: 'viewer' }, paul: PAUL }, maxFailedAttempts: MAX_FAILED, failedAttemptsWindowSeconds: WINDOW_SECONDS },
         // Every live request of a scene with a candidate is compared in the shadow, so a few make a report.
         layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') }, shadow: { sampleRatio: 1 } },
         flags: { unleashUiUrl: 'http://unleash.example:4242/projects/default' },
@@ -471,6 +473,38 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     } finally {
       const candidates = (await admin('layouts/candidates', {})).body.candidates as unknown[];
       if (candidates.length > 0) await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
+    }
+  });
+
+  it('lets a second admin approve a candidate from the page, after a confirmation; its publisher is not offered the button', async () => {
+    const created = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] }, message: 'back to coupons, for u1001' });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const revision = created.body.revision.revision as number;
+    const { live } = (await admin('layouts/history', { limit: 1 })).body;
+    try {
+      await signIn();
+      await releases();
+      const published = page.locator('#candidates tr[data-scene="cart-bottom-sheet"]');
+      await published.waitFor();
+      expect(await published.locator('button[data-action=approve]').count()).toBe(0);
+      await context.close();
+
+      await signIn(PAUL);
+      await releases();
+      const row = page.locator('#candidates tr[data-scene="cart-bottom-sheet"]');
+      await row.locator('button[data-action=approve]').click();
+      const dialog = page.locator('#confirm');
+      await dialog.waitFor();
+      const said = await dialog.innerText();
+      expect(said).toContain(`Approve the candidate of cart-bottom-sheet (revision ${revision})?`);
+      expect(said).toContain(`admin published it. Nobody's layout changes now; once approved, an admin may promote it: cart-bottom-sheet: revision ${live} → candidate r${revision} for all users;`);
+      await page.click('#confirm-ok');
+      await page.locator('#candidates-message').filter({ hasText: `Approved the cart-bottom-sheet candidate r${revision}.` }).waitFor();
+      expect(await row.innerText()).toContain('approved by paul');
+      expect(await row.locator('button[data-action=approve]').count()).toBe(0);
+      expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(new RegExp(`paul\\s+approve\\s+${revision}\\s`));
+    } finally {
+      await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
     }
   });
 

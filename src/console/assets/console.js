@@ -523,11 +523,13 @@ function candidateRow(c) {
           )
         : null,
     ),
-    h('td', null, `${c.author}: ${c.message}`),
+    h('td', null, `${c.author}: ${c.message}`, c.approvedBy ? h('div', { class: 'note' }, `approved by ${c.approvedBy}`) : null),
     h(
       'td',
       { class: 'actions' },
       h('button', { type: 'button', 'data-action': 'shadow', onclick: () => void showShadow(c) }, 'Shadow report'),
+      // An approval is another admin's (layouts.approval): its publisher is not offered the button; the server decides the rest.
+      publisher && c.approvedBy === null && c.publishedBy !== session.identity ? h('button', { type: 'button', 'data-action': 'approve', onclick: () => void confirmApprove(c) }, 'Approve…') : null,
       publisher ? h('button', { type: 'button', 'data-action': 'promote', onclick: () => void confirmPromote(c) }, 'Promote…') : null,
       publisher ? h('button', { type: 'button', 'data-action': 'abort', onclick: () => void confirmAbort(c) }, 'Abort…') : null,
     ),
@@ -671,6 +673,29 @@ async function confirmAbort(c) {
     await api('/admin/layouts/abort', { scene: c.scene, message });
     await loadReleases();
     candidateDone(`Aborted the ${c.scene} candidate: its users get the live layout.`);
+  } catch (error) {
+    candidateRefused(error);
+  }
+}
+
+async function confirmApprove(c) {
+  replace($('candidates-message'));
+  const diff = await candidateDiff(c);
+  if (diff === null) return;
+  const message = await confirmDialog(
+    `Approve the candidate of ${c.scene} (revision ${c.revision})?`,
+    [
+      h('p', null, `${c.publishedBy} published it. Nobody's layout changes now; once approved, an admin may promote it: ${c.scene}: revision ${history.live} → candidate r${c.revision} for all users; ${floorsChanged(diff, c.scene)}.`),
+      h('p', null, 'What you approve (live → candidate):'),
+      diffView(diff),
+    ],
+    `approve the ${c.scene} candidate`,
+  );
+  if (message === null) return;
+  try {
+    await api('/admin/layouts/approve', { scene: c.scene, revision: c.revision, message });
+    await loadReleases();
+    candidateDone(`Approved the ${c.scene} candidate r${c.revision}.`);
   } catch (error) {
     candidateRefused(error);
   }
