@@ -11,12 +11,20 @@
  * fields of a "panel decisions" log line replay that request here. A field the header would
  * not accept is refused (400) rather than dropped, so an operator's typo does not silently
  * preview a client that sent nothing.
+ *
+ * With `layout: "both"`, a scene that has a candidate is rendered twice for the same user —
+ * its live layout and its candidate, side by side in `panels` — from the same request's
+ * loaders, so the second render makes no upstream call the first did not. Every panel carries
+ * the money invariant's verdict (src/panels/money-invariant.ts), as the shadow comparison checks it.
  */
 import { z } from 'zod';
 import { ErrorCode, FloorplanError, UnreachableCaseError } from '../errors.ts';
 import { candidateFlagName, type CandidateChooser } from '../flags/candidate-rollout.ts';
 import type { FlagExplanation } from '../flags/explain.ts';
 import type { FlagService } from '../flags/flag-service.ts';
+import type { ServedCandidate } from '../layouts/layout-store.ts';
+import { moneyInvariant, type InvariantVerdict } from '../panels/money-invariant.ts';
+import type { RenderedFloor } from '../panels/panel.ts';
 import type { FloorOutcome, PanelRenderer } from '../panels/renderer.ts';
 import { pickVersion } from '../panels/renderer.ts';
 import type { AdminHandler } from '../http/server.ts';
@@ -48,6 +56,8 @@ const previewRequestSchema = z.strictObject({
   /** As `accept-language`: a tag or a whole header value; absent: the first configured locale. */
   locale: z.string().min(2).optional(),
   selectedSkuIds: z.array(z.string().min(1)).max(MAX_SELECTED_SKUS).optional(),
+  /** "served" (the default): the layout this user gets; "both": also the scene's candidate beside its live layout, if it has one. */
+  layout: z.enum(['served', 'both']).default('served'),
 });
 
 export interface PreviewDeps {
@@ -76,6 +86,23 @@ interface FloorExplanation {
   readonly flag?: FlagExplanation;
 }
 
+/** One rendered panel of the preview, with why each configured floor is shown or hidden. */
+interface PanelView {
+  /** Which layout of the scene it is. */
+  readonly layout: 'live' | 'candidate';
+  /** Whether this user gets it (from the candidate's rollout). */
+  readonly served: boolean;
+  readonly layoutVersion: string;
+  readonly layoutFlag: { readonly flag: string; readonly variant: string } | null;
+  readonly degraded: boolean;
+  readonly failedUpstreams: readonly string[];
+  readonly degradedReasons: readonly string[];
+  readonly locale: string;
+  readonly floors: readonly FloorExplanation[];
+  readonly panel: readonly RenderedFloor[];
+  readonly invariant: InvariantVerdict;
+}
+
 export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
   return async (body) => {
     const parsed = previewRequestSchema.safeParse(body);
@@ -102,42 +129,62 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
     }
 
     const candidate = deps.candidates?.of(request.scene);
-    const served = candidate !== undefined && deps.candidates!.gets(flags, candidate) ? candidate : undefined;
-    const { panel, outcomes } = await deps.renderer.renderExplained({ scene: request.scene, data, viewer, flags, ...(served === undefined ? {} : { candidate: served }) });
-    const layout = served?.layout ?? deps.layouts().get(request.scene);
-    const version = layout === undefined ? undefined : pickVersion(layout, flags);
-    const byCode = new Map(outcomes.map((o) => [o.code, o]));
-    const floors: FloorExplanation[] = (version?.floors ?? []).map((floor) => {
-      const outcome = byCode.get(floor.code) ?? ({ code: floor.code, status: 'empty' } as const);
-      const shown = outcome.status === 'shown' || outcome.status === 'fallback' || outcome.status === 'undecorated';
-      const explanation: FloorExplanation = {
-        code: floor.code,
-        builder: floor.builder.name,
-        sort: floor.sort,
-        shown,
-        status: outcome.status,
-        why: describeOutcome(outcome, deps.killFlag),
-      };
-      return floor.flag === undefined ? explanation : { ...explanation, flag: deps.flags.explain(floor.flag, viewer) };
-    });
-
-    return {
-      status: 200,
-      body: {
-        scene: panel.scene,
+    const servesCandidate = candidate !== undefined && deps.candidates!.gets(flags, candidate);
+    /** One panel of the scene for this user: the live layout, or `from` its candidate. */
+    const view = async (from: ServedCandidate | undefined, served: boolean): Promise<PanelView> => {
+      // A panel the user does not get is rendered as a shadow render is: the lifecycle hooks (metrics) are not told.
+      const { panel, outcomes } = await deps.renderer.renderExplained({ scene: request.scene, data, viewer, flags, ...(from === undefined ? {} : { candidate: from }), ...(served ? {} : { shadow: true }) });
+      const layout = from?.layout ?? deps.layouts().get(request.scene);
+      const version = layout === undefined ? undefined : pickVersion(layout, flags);
+      const byCode = new Map(outcomes.map((o) => [o.code, o]));
+      const floors: FloorExplanation[] = (version?.floors ?? []).map((floor) => {
+        const outcome = byCode.get(floor.code) ?? ({ code: floor.code, status: 'empty' } as const);
+        const shown = outcome.status === 'shown' || outcome.status === 'fallback' || outcome.status === 'undecorated';
+        const explanation: FloorExplanation = {
+          code: floor.code,
+          builder: floor.builder.name,
+          sort: floor.sort,
+          shown,
+          status: outcome.status,
+          why: describeOutcome(outcome, deps.killFlag),
+        };
+        return floor.flag === undefined ? explanation : { ...explanation, flag: deps.flags.explain(floor.flag, viewer) };
+      });
+      return {
+        layout: from === undefined ? 'live' : 'candidate',
+        served,
         layoutVersion: panel.layoutVersion,
-        // The scene's candidate, if it has one, and whether this user gets it (flag layout.candidate.<scene>, from its stored rollout).
-        candidate: candidate === undefined ? null : { revision: candidate.revision, flag: candidateFlagName(candidate.scene), served: served !== undefined, rollout: candidate.rollout },
         layoutFlag: layout?.layoutFlag === undefined ? null : { flag: layout.layoutFlag, variant: flags.variant(layout.layoutFlag).name },
         degraded: panel.degraded,
         failedUpstreams: panel.failedUpstreams,
         degradedReasons: panel.degradedReasons,
         locale: panel.locale,
+        floors,
+        panel: panel.floors,
+        invariant: moneyInvariant(panel),
+      };
+    };
+    // The panel this user gets first (as real traffic renders it), then the other one from the same loaders.
+    const served = await view(servesCandidate ? candidate : undefined, true);
+    const panels = [served];
+    if (request.layout === 'both' && candidate !== undefined) {
+      const other = await view(servesCandidate ? undefined : candidate, false);
+      panels.splice(servesCandidate ? 0 : 1, 0, other);
+    }
+    const { layout: _layout, served: _served, ...top } = served;
+
+    return {
+      status: 200,
+      body: {
+        scene: request.scene,
+        ...top,
+        // The scene's candidate, if it has one, and whether this user gets it (flag layout.candidate.<scene>, from its stored rollout).
+        candidate: candidate === undefined ? null : { revision: candidate.revision, flag: candidateFlagName(candidate.scene), served: servesCandidate, rollout: candidate.rollout },
         viewer,
         // The Unleash context every flag of this preview was evaluated with (the client adds its environment).
         context: flags.context,
-        floors,
-        panel: panel.floors,
+        // Every panel rendered, live layout first: the one above alone, or with layout "both" the live one and the candidate's.
+        panels,
         flags: flags.decisions(),
       },
     };

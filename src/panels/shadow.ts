@@ -24,6 +24,7 @@ import type { CompiledLayout } from '../layouts/compile.ts';
 import type { PanelData } from '../loaders/panel-data.ts';
 import type { UpstreamName } from '../upstreams/registry.ts';
 import { UpstreamError } from '../upstreams/upstream-error.ts';
+import { keepsInvariant } from './money-invariant.ts';
 import type { RenderedFloor, RenderedPanel } from './panel.ts';
 import type { FlagReader, RenderRequest, RenderViewer } from './renderer.ts';
 
@@ -118,27 +119,12 @@ interface Tally {
   maxMs: number;
 }
 
-const SUMMED = new Set(['GOODS', 'DEDUCTION', 'CHARGE']);
 /**
  * Shadow comparisons waiting or running at once, per replica; past it, requests are not
  * sampled. Each costs about a millisecond of event-loop time (the report's `cost`,
  * floorplan_shadow_seconds), so this bounds the shadow's share of a busy replica.
  */
 const MAX_PENDING = 16;
-
-/** Whether a panel's money adds up: its summed rows equal its PAYABLE row, without the renderer's repair. */
-export function keepsInvariant(panel: RenderedPanel): boolean {
-  if (panel.degradedReasons.includes('PARTIAL_BREAKDOWN')) return false;
-  const payable = panel.floors.find((f) => f.kind === 'PAYABLE' && f.amount !== null);
-  if (payable === undefined || payable.amount === null) return true;
-  let total = 0n;
-  for (const floor of panel.floors) {
-    if (!SUMMED.has(floor.kind) || floor.amount === null) continue;
-    if (floor.amount.currency !== payable.amount.currency) return false;
-    total += BigInt(floor.amount.minor);
-  }
-  return total === BigInt(payable.amount.minor);
-}
 
 /** Floor by floor: what differs between the served panel and the candidate's. */
 export function compareFloors(served: readonly RenderedFloor[], candidate: readonly RenderedFloor[]): Array<{ floor: string; field: ShadowField; served: unknown; candidate: unknown }> {

@@ -1,7 +1,8 @@
 /**
  * The operator console at /console, in a real headless Chromium against a real Floorplan (demo
  * upstreams, an embedded PGlite revision store): sign-in, the phone preview, flags, revisions
- * and their diffs, an invalid publish, a rollback, a hostile campaign title, roles, and the
+ * and their diffs, an invalid publish, a rollback, a hostile campaign title, candidates (made,
+ * previewed beside the live layout, shadow-compared, canaried, promoted, forced), roles, and the
  * throttling of wrong tokens. The tests run in order: each release step builds on the last.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,11 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.ts';
+import { PANEL_QUERY, startHarness, type Harness } from '../support/harness.ts';
+import { until } from '../support/until.ts';
 import { HAS_CHROMIUM, VIEWPORT, launchChromium, screenshot } from './support.ts';
 
 const ADMIN = 'console-suite-admin-token';
 const VIEWER = 'vera-may-only-look-at-things';
+/** A second publisher: approves what admin published. */
+const PAUL = 'paul-reviews-what-others-publish';
 const MAX_FAILED = 3;
 /** Long enough that three wrong sign-ins on a busy machine fall inside one window; the last test waits it out. */
 const WINDOW_SECONDS = 6;
@@ -78,8 +82,9 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     dir = mkdtempSync(join(tmpdir(), 'floorplan-console-'));
     h = await startHarness({
       config: {
-        admin: { token: ADMIN, operators: { vera: { token: VIEWER, role: 'viewer' } }, maxFailedAttempts: MAX_FAILED, failedAttemptsWindowSeconds: WINDOW_SECONDS },
-        layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') } },
+        admin: { token: ADMIN, operators: { vera: { token: VIEWER, role: 'viewer' }, paul: PAUL }, maxFailedAttempts: MAX_FAILED, failedAttemptsWindowSeconds: WINDOW_SECONDS },
+        // Every live request of a scene with a candidate is compared in the shadow, so a few make a report.
+        layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') }, shadow: { sampleRatio: 1 } },
         flags: { unleashUiUrl: 'http://unleash.example:4242/projects/default' },
       },
     });
@@ -321,65 +326,221 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     }
   });
 
-  it('previews what a user gets while a scene has a candidate, says whether it is the candidate, and promotes it after a confirmation', async () => {
-    const candidateCart = CART.replace('version: "2026-11-21.1"', 'version: "2026-12-03.1"').replaceAll('en: Instant discount }', 'en: Instant savings }');
-    const created = await admin('layouts/candidate', {
-      scene: 'cart-bottom-sheet',
-      files: { 'cart-bottom-sheet.yaml': candidateCart, 'checkout-summary.yaml': CHECKOUT },
-      rollout: { allowList: ['u1001'] },
-      message: 'savings, for u1001 first',
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(200);
-    const revision = ((await admin('layouts/candidates', {})).body.candidates as Array<{ revision: number }>)[0]!.revision;
-    try {
-      await signIn();
-      await page.click('#demo-users button[data-user="u1001"]');
-      await page.locator('#preview-result h3').filter({ hasText: `Candidate (revision ${revision})` }).waitFor();
-      expect(await page.locator('[data-testid=candidate-note]').innerText()).toContain('this user gets it');
-      await page.click('#demo-users button[data-user="u-basic"]');
-      await page.locator('[data-testid=candidate-note]').filter({ hasText: 'does not get it and sees the live layout' }).waitFor();
-      expect(await page.locator('#preview-result h3').innerText()).toMatch(/^Current: cart-bottom-sheet /);
+  it('makes a candidate from the page, shows it beside the live layout for its allow-listed user only, reports the shadow comparison, changes its rollout and promotes it', async () => {
+    await signIn();
+    await releases();
+    await page.click('#publish-from-live');
+    const cart = page.locator('#draft textarea[data-file="cart-bottom-sheet.yaml"]');
+    await cart.waitFor();
+    const live = await cart.inputValue();
+    // The candidate renames the total in English: a row every user with a cart sees.
+    const savings = live.replace('version: "2026-12-02.1"', 'version: "2026-12-03.1"').replace('{ zh-CN: 合计, en: Total }', '{ zh-CN: 合计, en: To pay }');
 
-      // Promote, after a confirmation that says what changes for everyone.
+    // A typo is refused with its file and line before anything is stored.
+    await cart.fill(savings.replace('    sort: 20\n', '    sort: top\n'));
+    await page.selectOption('#candidate-scene', 'cart-bottom-sheet');
+    await page.fill('#candidate-allow', 'u1001');
+    await page.click('#candidate-form button[type=submit]');
+    const refused = page.locator('[data-testid=publish-problems]');
+    await refused.waitFor();
+    expect(await refused.innerText()).toMatch(/cart-bottom-sheet\.yaml:\d+/);
+    expect((await admin('layouts/candidates', {})).body.candidates).toEqual([]);
+    problems = problems.filter((p) => !p.includes('status of 400')); // the refusal shown above
+
+    await cart.fill(savings);
+    await page.click('#candidate-form button[type=submit]');
+    const dialog = page.locator('#confirm');
+    await dialog.waitFor();
+    const said = await dialog.innerText();
+    expect(said).toContain('Make this set the candidate of cart-bottom-sheet?');
+    expect(said).toContain("cart-bottom-sheet: revision 4 (live) → this set's cart-bottom-sheet 2026-12-03.1 for the allow-listed user u1001; 1 floor changed. Everyone else keeps the live layout.");
+    expect(said).toContain('floor payable name[en]: "Total" → "To pay"');
+    await page.click('#confirm-ok');
+    await page.locator('#candidates-message').filter({ hasText: 'Candidate of cart-bottom-sheet is revision 5: layoutVersion 2026-12-03.1+candidate.r5 for the allow-listed user u1001.' }).waitFor();
+    expect(await page.locator('#candidates tr[data-scene="cart-bottom-sheet"]').innerText()).toContain('the allow-listed user u1001');
+    expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+candidate\s+5\s/);
+    expect((await admin('layouts/history', { limit: 10 })).body.live).toBe(4);
+
+    // The preview puts both side by side for the same user: u1001 gets the candidate…
+    await page.click('#tab-preview');
+    await page.selectOption('#pv-locale', 'en');
+    await page.click('#demo-users button[data-user="u1001"]');
+    const candidate = page.locator('#preview-result section[data-layout=candidate]');
+    const current = page.locator('#preview-result section[data-layout=live]');
+    await candidate.locator('h3').filter({ hasText: 'Candidate (revision 5): cart-bottom-sheet 2026-12-03.1+candidate.r5' }).waitFor();
+    expect(await current.locator('h3').innerText()).toBe('Current: cart-bottom-sheet 2026-12-02.1');
+    expect(await candidate.locator('[data-testid=served]').innerText()).toBe('This user gets this layout.');
+    expect(await current.locator('[data-testid=served]').innerText()).toBe('Not served to this user.');
+    expect(await candidate.locator('li[data-code="payable"] .name').innerText()).toBe('To pay');
+    expect(await current.locator('li[data-code="payable"] .name').innerText()).toBe('Total');
+    expect(await candidate.locator('[data-testid=invariant]').innerText()).toMatch(/^Money invariant holds: 2090 \+ \(-1204\) \+ 0 = 886 = 886 \(minor units\)/);
+    expect(await current.locator('tr[data-code="loyalty-points"]').innerText()).toContain('flag "floor.loyalty-points" is off');
+    await screenshot(page, 'preview-candidate');
+    // …u-basic does not.
+    await page.click('#demo-users button[data-user="u-basic"]');
+    await page.locator('[data-testid=candidate-note]').filter({ hasText: 'does not get it and sees the live layout' }).waitFor();
+    expect(await current.locator('[data-testid=served]').innerText()).toBe('This user gets this layout.');
+    expect(await candidate.locator('[data-testid=served]').innerText()).toBe('Not served to this user.');
+
+    // Live requests of users outside the rollout are compared with the candidate in the shadow.
+    for (const user of ['u-basic', 'u-mj', 'u-basic']) {
+      expect((await h.graphql(user, PANEL_QUERY, { scene: 'cart-bottom-sheet' }, { 'accept-language': 'en' })).status).toBe(200);
+    }
+    await until(async () => (await admin('layouts/shadow', { scene: 'cart-bottom-sheet' })).body.compared >= 3, 'the three live requests were compared');
+    await releases();
+    await page.click('#candidates tr[data-scene="cart-bottom-sheet"] button[data-action=shadow]');
+    const summary = page.locator('[data-testid=shadow-summary]');
+    await summary.waitFor();
+    expect(await summary.locator('tbody td').allInnerTexts()).toEqual(['3', '0', '3', '0', '0', '0', '0']);
+    expect(await page.locator('[data-testid=shadow-differences] tbody').innerText()).toBe('payable\tname\t3');
+    const example = await page.locator('[data-testid=shadow-examples] tbody tr').first().innerText();
+    expect(example).toMatch(/^[0-9a-f]{12}\ten\t\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\tpayable\tname\tTotal\tTo pay$/);
+    expect(example).not.toContain('u-basic');
+    await page.locator('#shadow').scrollIntoViewIfNeeded();
+    await screenshot(page, 'shadow-report');
+
+    // Canary controls: widen the rollout, after a confirmation that says who starts getting it.
+    const row = page.locator('#candidates tr[data-scene="cart-bottom-sheet"]');
+    await row.locator('input[name=allowList]').fill('u1001, u-basic');
+    await row.locator('input[name=percentage]').fill('10');
+    await row.locator('button[data-action=rollout]').click();
+    await dialog.waitFor();
+    const rollout = await dialog.innerText();
+    expect(rollout).toContain('Now: the allow-listed user u1001.');
+    expect(rollout).toContain('After: the allow-listed users u1001, u-basic and 10 % of other users by a stable hash of the user id.');
+    expect(rollout).toContain('u-basic starts getting the candidate. 10 % more users start getting it');
+    await page.click('#confirm-ok');
+    await page.locator('#candidates-message').filter({ hasText: 'now goes to the allow-listed users u1001, u-basic and 10 %' }).waitFor();
+    expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+rollout\s+5\s/);
+    expect((await admin('preview', { scene: 'cart-bottom-sheet', userId: 'u-basic' })).body.candidate.served).toBe(true);
+
+    // Promote, after a confirmation that says what changes for whom.
+    await page.locator('#candidates tr[data-scene="cart-bottom-sheet"] button[data-action=promote]').click();
+    await dialog.waitFor();
+    const promote = await dialog.innerText();
+    expect(promote).toContain('Promote the candidate of cart-bottom-sheet (revision 5)?');
+    expect(promote).toContain('cart-bottom-sheet: revision 4 → candidate r5 for all users; 1 floor changed.');
+    expect(promote).toContain('floor payable name[en]: "Total" → "To pay"');
+    expect(await page.locator('button[data-action=force-promote]').count()).toBe(0);
+    await screenshot(page, 'promote-confirm');
+    await page.click('#confirm-ok');
+    await page.locator('#candidates').filter({ hasText: 'No scene has a candidate now' }).waitFor();
+    expect(await page.locator('#candidates-message').innerText()).toBe('Promoted: the cart-bottom-sheet candidate r5 is live as revision 6.');
+    expect(await page.locator('#history tr.live').innerText()).toContain('promote');
+    expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+promote\s+6\s/);
+  });
+
+  it('offers to promote with force only after Floorplan refused a candidate whose money does not add up, and only once the operator ticks that they accept it', async () => {
+    const { live } = (await admin('layouts/history', { limit: 1 })).body;
+    const files = (await admin('layouts/show', { revision: live })).body.revision.files as Record<string, string>;
+    // Without its instant-discount row, the candidate's rows no longer add up to u1001's payable total.
+    const noLj = files['cart-bottom-sheet.yaml']!.replace(/  - code: lj\n(?:    .*\n)+\n/, '');
+    const created = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', files: { ...files, 'cart-bottom-sheet.yaml': noLj }, rollout: { allowList: ['u-basic'] }, message: 'no instant discount' });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const revision = created.body.revision.revision as number;
+    try {
+      expect((await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' })).status).toBe(200);
+      await until(async () => (await admin('layouts/shadow', { scene: 'cart-bottom-sheet' })).body.invariantViolations.candidate >= 1, 'u1001\'s live request was compared');
+      await signIn();
       await releases();
       const row = page.locator('#candidates tr[data-scene="cart-bottom-sheet"]');
-      await row.waitFor();
-      expect(await row.innerText()).toContain('allow-list: u1001');
+      await row.locator('button[data-action=shadow]').click();
+      await page.locator('[data-testid=shadow-summary] td.bad').filter({ hasText: '1' }).waitFor();
+      expect(await page.locator('[data-testid=shadow-differences] tbody').innerText()).toContain('lj\tpresence\t1');
+
+      expect(await page.locator('button[data-action=force-promote]').count()).toBe(0);
       await row.locator('button[data-action=promote]').click();
+      await page.click('#confirm-ok');
+      const message = page.locator('#candidates-message');
+      await page.locator('[data-testid=candidate-refusal]').filter({ hasText: 'must have no money-invariant violations in its shadow comparison to be promoted' }).waitFor();
+      expect((await admin('layouts/history', { limit: 1 })).body.live).toBe(live);
+
+      await page.click('button[data-action=force-promote]');
       const dialog = page.locator('#confirm');
       await dialog.waitFor();
       const said = await dialog.innerText();
-      expect(said).toContain(`Promote the candidate of cart-bottom-sheet (revision ${revision})?`);
-      expect(said).toContain('every user who opens cart-bottom-sheet gets the floors below');
-      expect(said).toContain('floor lj name[en]: "Instant discount" → "Instant savings"');
-      await screenshot(page, 'promote-confirm');
+      expect(said).toContain(`Force the promotion of the cart-bottom-sheet candidate (revision ${revision})?`);
+      expect(said).toContain('Floorplan refused it: the candidate of cart-bottom-sheet');
+      expect(said).toContain(`cart-bottom-sheet: revision ${live} → candidate r${revision} for all users; 1 floor changed.`);
+      expect(await page.isDisabled('#confirm-ok')).toBe(true);
+      await page.check('#confirm-acknowledge');
+      expect(await page.isDisabled('#confirm-ok')).toBe(false);
+      await screenshot(page, 'promote-force');
       await page.click('#confirm-ok');
-      await page.locator('#candidates').filter({ hasText: 'No scene has a candidate now' }).waitFor();
-      expect(await page.locator('#history tr.live').innerText()).toContain('promote');
-      expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+promote/);
+      await message.filter({ hasText: `Promoted with force (audited): the cart-bottom-sheet candidate r${revision} is live as revision ${revision + 1}.` }).waitFor();
+      expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+promote\s+\d+\s+.*"forced":true/);
+      problems = problems.filter((p) => !p.includes('status of 409')); // the refusal above
     } finally {
       const candidates = (await admin('layouts/candidates', {})).body.candidates as unknown[];
       if (candidates.length > 0) await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
     }
   });
 
-  it('lets a viewer preview and read history, but not publish or roll back — refused by the server too', async () => {
-    await signIn(VIEWER);
-    expect(await page.locator('#who').innerText()).toBe('Signed in as vera (viewer)');
-    await page.locator('#preview-result ol.floors').waitFor();
-    await releases();
-    expect(await page.locator('#history button[data-action=rollback]').count()).toBe(0);
-    expect(await page.locator('#publish').innerText()).toContain('Publishing needs the publisher role');
-    const refused = await page.evaluate(async (token) => {
-      const res = await fetch('/admin/layouts/rollback', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ revision: 1 }),
-      });
-      return [res.status, ((await res.json()) as { error: string }).error];
-    }, VIEWER);
-    expect(refused).toEqual([403, '/admin/layouts/rollback needs the publisher role; vera is a viewer']);
-    problems = problems.filter((p) => !p.includes('status of 403')); // the refusal just provoked
+  it('lets a second admin approve a candidate from the page, after a confirmation; its publisher is not offered the button', async () => {
+    const created = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] }, message: 'back to coupons, for u1001' });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const revision = created.body.revision.revision as number;
+    const { live } = (await admin('layouts/history', { limit: 1 })).body;
+    try {
+      await signIn();
+      await releases();
+      const published = page.locator('#candidates tr[data-scene="cart-bottom-sheet"]');
+      await published.waitFor();
+      expect(await published.locator('button[data-action=approve]').count()).toBe(0);
+      await context.close();
+
+      await signIn(PAUL);
+      await releases();
+      const row = page.locator('#candidates tr[data-scene="cart-bottom-sheet"]');
+      await row.locator('button[data-action=approve]').click();
+      const dialog = page.locator('#confirm');
+      await dialog.waitFor();
+      const said = await dialog.innerText();
+      expect(said).toContain(`Approve the candidate of cart-bottom-sheet (revision ${revision})?`);
+      expect(said).toContain(`admin published it. Nobody's layout changes now; once approved, an admin may promote it: cart-bottom-sheet: revision ${live} → candidate r${revision} for all users;`);
+      await page.click('#confirm-ok');
+      await page.locator('#candidates-message').filter({ hasText: `Approved the cart-bottom-sheet candidate r${revision}.` }).waitFor();
+      expect(await row.innerText()).toContain('approved by paul');
+      expect(await row.locator('button[data-action=approve]').count()).toBe(0);
+      expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(new RegExp(`paul\\s+approve\\s+${revision}\\s`));
+    } finally {
+      await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
+    }
+  });
+
+  it('lets a viewer preview and read history, candidates and their shadow report, but not publish, roll back or act on a candidate — refused by the server too', async () => {
+    expect((await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] } })).status).toBe(200);
+    try {
+      await signIn(VIEWER);
+      expect(await page.locator('#who').innerText()).toBe('Signed in as vera (viewer)');
+      await page.locator('#preview-result section[data-layout=candidate] ol.floors').waitFor();
+      await releases();
+      expect(await page.locator('#history button[data-action=rollback]').count()).toBe(0);
+      expect(await page.locator('#publish').innerText()).toContain('Publishing needs the publisher role');
+      expect(await page.locator('#candidate-form').count()).toBe(0);
+      const row = page.locator('#candidates tr[data-scene="cart-bottom-sheet"]');
+      await row.waitFor();
+      expect(await row.locator('button[data-action=shadow]').count()).toBe(1);
+      expect(await row.locator('button[data-action=promote], button[data-action=abort], button[data-action=rollout], input').count()).toBe(0);
+      await row.locator('button[data-action=shadow]').click();
+      await page.locator('[data-testid=shadow-summary]').waitFor();
+      const refused = await page.evaluate(async (token) => {
+        const answers = [];
+        for (const [path, body] of [['/admin/layouts/rollback', { revision: 1 }], ['/admin/layouts/rollout', { scene: 'cart-bottom-sheet', percentage: 50 }], ['/admin/layouts/promote', { scene: 'cart-bottom-sheet', force: true }]] as const) {
+          const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+          answers.push([res.status, ((await res.json()) as { error: string }).error]);
+        }
+        return answers;
+      }, VIEWER);
+      expect(refused).toEqual([
+        [403, '/admin/layouts/rollback needs the publisher role; vera is a viewer'],
+        [403, '/admin/layouts/rollout needs the publisher role; vera is a viewer'],
+        [403, '/admin/layouts/promote needs the publisher role; vera is a viewer'],
+      ]);
+      problems = problems.filter((p) => !p.includes('status of 403')); // the refusals just provoked
+    } finally {
+      await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
+    }
   });
 
   it('throttles wrong tokens at the login: after the limit, even the right token waits out the window', async () => {

@@ -6,7 +6,8 @@ import { createBuilderRegistry } from '../../src/floors/registry.ts';
 import { compileFloorsFile, type CompiledLayout } from '../../src/layouts/compile.ts';
 import type { RenderedFloor, RenderedPanel } from '../../src/panels/panel.ts';
 import { PanelRenderer } from '../../src/panels/renderer.ts';
-import { compareFloors, keepsInvariant, ShadowComparer, type ShadowResult } from '../../src/panels/shadow.ts';
+import { keepsInvariant } from '../../src/panels/money-invariant.ts';
+import { compareFloors, ShadowComparer, type ShadowResult } from '../../src/panels/shadow.ts';
 import { cny, fakePanelData, upstreamsRead } from '../floors/builders/fixtures.ts';
 
 const registry = createBuilderRegistry(defaultBuilders);

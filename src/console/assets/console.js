@@ -207,16 +207,15 @@ $('preview-form').addEventListener('submit', (event) => {
 async function runPreview() {
   replace($('preview-error'));
   try {
-    const answer = await api('/admin/preview', previewRequest());
-    // The preview renders what this user gets: the scene's candidate when its rollout selects them, else the live layout.
+    // "both": with a candidate, the scene's live layout and its candidate for this same user, from one set of loaders.
+    const answer = await api('/admin/preview', { ...previewRequest(), layout: 'both' });
     const candidate = answer.candidate ?? null;
-    const title = candidate?.served ? `Candidate (revision ${candidate.revision})` : 'Current';
     replace(
       $('preview-result'),
       candidate === null
         ? null
         : h('p', { class: 'note', 'data-testid': 'candidate-note' }, `Scene ${answer.scene} has a candidate, revision ${candidate.revision} (flag ${candidate.flag}): this user ${candidate.served ? 'gets it' : 'does not get it and sees the live layout'}.`),
-      h('div', { class: 'columns' }, previewColumn(title, answer)),
+      h('div', { class: 'columns' }, answer.panels.map((p) => previewColumn(answer, p))),
     );
   } catch (error) {
     replace($('preview-result'));
@@ -224,22 +223,25 @@ async function runPreview() {
   }
 }
 
-function previewColumn(title, p) {
+/** One panel of the preview: the live layout ("Current") or the candidate, with whether this user gets it. */
+function previewColumn(answer, p) {
+  const title = p.layout === 'candidate' ? `Candidate (revision ${answer.candidate.revision})` : 'Current';
   return h(
     'section',
-    { class: 'column', 'aria-label': `${title} layout` },
-    h('h3', null, `${title}: ${p.scene} ${p.layoutVersion}`),
-    h('div', { class: 'phone-and-why' }, phone(p), explanation(p)),
+    { class: `column${p.served ? ' served' : ''}`, 'aria-label': `${title} layout`, 'data-layout': p.layout },
+    h('h3', null, `${title}: ${answer.scene} ${p.layoutVersion}`),
+    answer.panels.length > 1 ? h('p', { class: 'served-note', 'data-testid': 'served' }, p.served ? 'This user gets this layout.' : 'Not served to this user.') : null,
+    h('div', { class: 'phone-and-why' }, phone(answer, p), explanation(p)),
   );
 }
 
-function phone(p) {
+function phone(answer, p) {
   const rows = [...p.panel].sort((a, b) => a.sort - b.sort);
   return h(
     'figure',
     { class: 'phone', 'aria-label': 'The panel as the app renders it' },
     h('div', { class: 'notch', 'aria-hidden': 'true' }),
-    h('figcaption', null, `${p.viewer.userId} · ${p.locale}${p.degraded ? ' · degraded' : ''}`),
+    h('figcaption', null, `${answer.viewer.userId} · ${p.locale}${p.degraded ? ' · degraded' : ''}`),
     h(
       'ol',
       { class: 'floors', 'data-testid': 'floors' },
@@ -259,25 +261,11 @@ function phone(p) {
   );
 }
 
-/** GOODS + DEDUCTION + CHARGE = PAYABLE over the rows shown, in exact minor units. */
+/** The server's verdict on GOODS + DEDUCTION + CHARGE = PAYABLE (src/panels/money-invariant.ts): the one promote goes by. */
 function invariant(p) {
-  const sum = (kind) => p.panel.filter((f) => f.kind === kind && f.amount !== null).reduce((total, f) => total + BigInt(f.amount.minor), 0n);
-  const payable = p.panel.find((f) => f.kind === 'PAYABLE' && f.amount !== null);
-  const goods = sum('GOODS');
-  const deduction = sum('DEDUCTION');
-  const charge = sum('CHARGE');
-  let verdict;
-  let ok;
-  if (payable === undefined) {
-    ok = p.panel.length === 0;
-    verdict = ok ? 'no rows: nothing to add up' : 'no payable row to check against';
-  } else {
-    const total = goods + deduction + charge;
-    ok = total === BigInt(payable.amount.minor);
-    verdict = `${goods} + (${deduction}) + ${charge} = ${total} ${ok ? '=' : '≠'} ${payable.amount.minor} (minor units)`;
-  }
+  const v = p.invariant;
   const reasons = p.degradedReasons.length > 0 ? ` · degraded: ${p.degradedReasons.join(', ')}${p.failedUpstreams.length ? ` (${p.failedUpstreams.join(', ')})` : ''}` : '';
-  return h('p', { class: `invariant ${ok ? 'ok' : 'bad'}`, 'data-testid': 'invariant' }, `Money invariant ${ok ? 'holds' : 'VIOLATED'}: ${verdict}${reasons}`);
+  return h('p', { class: `invariant ${v.holds ? 'ok' : 'bad'}`, 'data-testid': 'invariant' }, `Money invariant ${v.holds ? 'holds' : 'VIOLATED'}: ${v.summary}${reasons}`);
 }
 
 function explanation(p) {
@@ -401,21 +389,27 @@ function diffView(diff) {
   );
 }
 
-// A confirmation that says what changes for whom before anything is sent.
-function confirmDialog(title, body, defaultMessage) {
+// A confirmation that says what changes for whom before anything is sent. `options.ok` names the
+// confirm button; `options.acknowledge`, a sentence the operator must tick before it is enabled.
+function confirmDialog(title, body, defaultMessage, options = {}) {
   const dialog = $('confirm');
+  const ok = $('confirm-ok');
+  const tick = options.acknowledge ? h('input', { type: 'checkbox', id: 'confirm-acknowledge', onchange: () => (ok.disabled = !tick.checked) }) : null;
   replace($('confirm-title'), title);
-  replace($('confirm-body'), body);
+  replace($('confirm-body'), body, tick === null ? null : h('label', { class: 'acknowledge', for: 'confirm-acknowledge' }, tick, options.acknowledge));
+  replace(ok, options.ok ?? 'Confirm');
+  ok.disabled = tick !== null;
   $('confirm-message').value = defaultMessage;
   return new Promise((resolve) => {
-    const done = (ok) => {
-      $('confirm-ok').onclick = null;
+    const done = (confirmed) => {
+      ok.onclick = null;
       $('confirm-cancel').onclick = null;
       dialog.onclose = null;
       if (dialog.open) dialog.close();
-      resolve(ok ? $('confirm-message').value : null);
+      ok.disabled = false;
+      resolve(confirmed ? $('confirm-message').value : null);
     };
-    $('confirm-ok').onclick = () => done(true);
+    ok.onclick = () => done(true);
     $('confirm-cancel').onclick = () => done(false);
     dialog.onclose = () => done(false);
     dialog.showModal();
@@ -452,6 +446,36 @@ async function confirmRollback(target) {
 
 // ------------------------------------------------------------------ candidates
 
+const PROMOTE_REFUSED = 'FLOORPLAN_ERR_LAYOUT_PROMOTE_REFUSED';
+
+/** Who a rollout selects, in words: "the allow-listed user u1001 and 10 % of other users (…)". */
+function whom(r) {
+  const only = [
+    r.segments?.length ? `segments ${r.segments.join(', ')}` : null,
+    r.platforms?.length ? `platforms ${r.platforms.join(', ')}` : null,
+    r.minAppVersion ? `app ≥ ${r.minAppVersion}` : null,
+  ].filter(Boolean);
+  const parts = [];
+  if (r.allowList.length) parts.push(`the allow-listed user${r.allowList.length > 1 ? 's' : ''} ${r.allowList.join(', ')}`);
+  if (r.percentage > 0) parts.push(`${r.percentage} % of ${r.allowList.length ? 'other ' : ''}users by a stable hash of the user id${only.length ? ` (only ${only.join(', ')})` : ''}`);
+  return parts.length > 0 ? parts.join(' and ') : 'nobody yet (an empty allow-list and 0 %)';
+}
+
+const userIds = (value) => value.split(/[\s,]+/).filter(Boolean);
+
+/** How many floors of `scene` a diff adds, removes or changes, and whether it reorders them. */
+function floorsChanged(diff, scene) {
+  const codes = new Set();
+  let reordered = false;
+  for (const s of diff.scenes.filter((d) => d.scene === scene)) {
+    for (const code of [...s.added, ...s.removed, ...s.changed.map((c) => c.code)]) codes.add(code);
+    if (s.reordered) reordered = true;
+  }
+  return `${codes.size} floor${codes.size === 1 ? '' : 's'} changed${reordered ? ', order changed' : ''}`;
+}
+
+const sceneDiff = (diff, scene) => ({ ...diff, scenes: diff.scenes.filter((s) => s.scene === scene) });
+
 async function loadCandidates() {
   let answer;
   try {
@@ -461,87 +485,267 @@ async function loadCandidates() {
     throw error;
   }
   if (answer.candidates.length === 0) {
-    replace($('candidates'), 'No scene has a candidate now. Create one with npm run floors:candidate.');
+    replace($('candidates'), `No scene has a candidate now.${isPublisher() ? ' Make one from a floors set below (Publish a floors set).' : ''}`);
+    replace($('shadow'));
     return;
   }
-  const rollout = (r) =>
-    [
-      r.allowList.length ? `allow-list: ${r.allowList.join(', ')}` : null,
-      `${r.percentage} % by user id`,
-      r.segments.length ? `segments ${r.segments.join(', ')}` : null,
-      r.platforms.length ? `platforms ${r.platforms.join(', ')}` : null,
-      r.minAppVersion ? `app ≥ ${r.minAppVersion}` : null,
-    ].filter(Boolean).join('; ');
   replace(
     $('candidates'),
     h(
       'table',
       { class: 'candidates' },
-      h('thead', null, h('tr', null, ['Scene', 'Revision', 'Rollout', 'By', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
-      h(
-        'tbody',
-        null,
-        answer.candidates.map((c) =>
-          h(
-            'tr',
-            { 'data-scene': c.scene },
-            h('th', { scope: 'row' }, c.scene),
-            h('td', null, String(c.revision)),
-            h('td', null, rollout(c.rollout)),
-            h('td', null, `${c.author}: ${c.message}`),
+      h('thead', null, h('tr', null, ['Scene', 'Revision', 'Who gets it', 'By', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', null, answer.candidates.map(candidateRow)),
+    ),
+  );
+}
+
+function candidateRow(c) {
+  const publisher = isPublisher();
+  const allow = h('input', { name: 'allowList', value: c.rollout.allowList.join(', '), 'aria-label': `Allow-list of the ${c.scene} candidate (user ids)`, placeholder: 'user ids' });
+  const percentage = h('input', { name: 'percentage', type: 'number', min: 0, max: 100, step: 'any', value: c.rollout.percentage, 'aria-label': `Percentage of users for the ${c.scene} candidate` });
+  return h(
+    'tr',
+    { 'data-scene': c.scene },
+    h('th', { scope: 'row' }, c.scene),
+    h('td', null, String(c.revision)),
+    h(
+      'td',
+      null,
+      h('div', { class: 'rollout' }, whom(c.rollout)),
+      publisher
+        ? h(
+            'form',
+            { class: 'inline-form rollout-form', onsubmit: (e) => (e.preventDefault(), void confirmRollout(c, { allowList: userIds(allow.value), percentage: Number(percentage.value || 0) })) },
+            h('label', null, 'Allow-list', allow),
+            h('label', null, '%', percentage),
+            h('button', { type: 'submit', 'data-action': 'rollout' }, 'Change rollout…'),
+          )
+        : null,
+    ),
+    h('td', null, `${c.author}: ${c.message}`, c.approvedBy ? h('div', { class: 'note' }, `approved by ${c.approvedBy}`) : null),
+    h(
+      'td',
+      { class: 'actions' },
+      h('button', { type: 'button', 'data-action': 'shadow', onclick: () => void showShadow(c) }, 'Shadow report'),
+      // An approval is another admin's (layouts.approval): its publisher is not offered the button; the server decides the rest.
+      publisher && c.approvedBy === null && c.publishedBy !== session.identity ? h('button', { type: 'button', 'data-action': 'approve', onclick: () => void confirmApprove(c) }, 'Approve…') : null,
+      publisher ? h('button', { type: 'button', 'data-action': 'promote', onclick: () => void confirmPromote(c) }, 'Promote…') : null,
+      publisher ? h('button', { type: 'button', 'data-action': 'abort', onclick: () => void confirmAbort(c) }, 'Abort…') : null,
+    ),
+  );
+}
+
+/** A shadow value for a table cell: an amount as minor units and currency, a list as words. */
+function shadowValue(field, value) {
+  if (field === 'presence') return value ? 'shown' : 'absent';
+  if (value === null || value === undefined) return '—';
+  if (typeof value === 'object' && 'minor' in value) return `${value.minor} ${value.currency}`;
+  if (Array.isArray(value)) return value.join(' ') || '(none)';
+  return String(value);
+}
+
+function table(attrs, caption, headings, rows) {
+  return h('table', attrs, h('caption', null, caption), h('thead', null, h('tr', null, headings.map((t) => h('th', { scope: 'col' }, t)))), h('tbody', null, rows));
+}
+
+async function showShadow(c) {
+  const out = $('shadow');
+  let report;
+  try {
+    report = await api('/admin/layouts/shadow', { scene: c.scene });
+  } catch (error) {
+    showError(out, error);
+    return;
+  }
+  const differences = Object.entries(report.differences).flatMap(([floor, fields]) => Object.entries(fields).map(([field, count]) => [floor, field, count]));
+  const examples = report.examples.flatMap((e) => e.differences.map((d, i) => ({ ...d, e, first: i === 0 })));
+  const violations = report.invariantViolations;
+  replace(
+    out,
+    h('h3', null, `Shadow comparison of the ${report.scene} candidate (revision ${report.candidateRevision})`, ' ', h('button', { type: 'button', onclick: () => void showShadow(c) }, 'Refresh')),
+    h('p', { class: 'note' }, `Kept by the replica that answered (pid ${report.replica.pid}), which also renders the candidate for ${Math.round(report.replica.sampleRatio * 1000) / 10} % of the live requests of ${report.scene} from the same data; each replica keeps its own. Cost: ${report.cost.meanMs} ms per comparison on average, ${report.cost.maxMs} ms at most, off the answers' path.`),
+    table(
+      { class: 'shadow-summary', 'data-testid': 'shadow-summary' },
+      'Summary',
+      ['Compared', 'Identical', 'Different', 'Skipped', 'Failed', 'Invariant violations (candidate only)', 'Invariant violations (live too)'],
+      h('tr', null, [report.compared, report.identical, report.different, report.skipped, report.failed].map((n) => h('td', null, String(n))), h('td', { class: violations.candidate > 0 ? 'bad' : '' }, String(violations.candidate)), h('td', null, String(violations.both))),
+    ),
+    report.skipped > 0 ? h('p', { class: 'note' }, 'Skipped: the candidate needed an upstream the live panel never called; the shadow makes no extra call, so those were not compared.') : null,
+    differences.length === 0
+      ? h('p', { 'data-testid': 'shadow-none' }, report.compared === 0 ? 'Nothing compared yet: no live request of this scene was sampled since the candidate was made.' : 'No differences: every compared panel was identical.')
+      : table({ class: 'shadow-differences', 'data-testid': 'shadow-differences' }, 'Differing comparisons by floor and field', ['Floor', 'Field', 'Comparisons'], differences.map(([floor, field, count]) => h('tr', null, h('th', { scope: 'row' }, floor), h('td', null, field), h('td', null, String(count))))),
+    examples.length === 0
+      ? null
+      : table(
+          { class: 'shadow-examples', 'data-testid': 'shadow-examples' },
+          'Examples (user ids hashed)',
+          ['User', 'Locale', 'Time', 'Floor', 'Field', 'Live', 'Candidate'],
+          examples.map((d) =>
             h(
-              'td',
-              { class: 'actions' },
-              h('button', { type: 'button', onclick: () => void showShadow(c.scene) }, 'Shadow report'),
-              isPublisher() ? h('button', { type: 'button', 'data-action': 'promote', onclick: () => void confirmCandidate('promote', c) }, 'Promote') : null,
-              isPublisher() ? h('button', { type: 'button', 'data-action': 'abort', onclick: () => void confirmCandidate('abort', c) }, 'Abort') : null,
+              'tr',
+              { class: d.first ? 'first' : '' },
+              h('td', null, h('code', null, d.e.user)),
+              h('td', null, d.e.locale),
+              h('td', null, d.e.at.replace('T', ' ').slice(0, 19)),
+              h('th', { scope: 'row' }, d.floor),
+              h('td', null, d.field),
+              h('td', { dir: 'auto' }, shadowValue(d.field, d.served)),
+              h('td', { dir: 'auto' }, shadowValue(d.field, d.candidate)),
             ),
           ),
         ),
-      ),
-    ),
-    h('pre', { id: 'shadow', class: 'shadow', 'aria-live': 'polite' }),
   );
 }
 
-async function showShadow(scene) {
+/** The live → candidate diff of the candidate's scene; null (with the error shown) when it cannot be read. */
+async function candidateDiff(c) {
   try {
-    replace($('shadow'), JSON.stringify(await api('/admin/layouts/shadow', { scene }), null, 2));
+    return sceneDiff((await api('/admin/layouts/diff', { from: history.live, to: c.revision })).diff, c.scene);
   } catch (error) {
-    replace($('shadow'), error.message);
+    candidateRefused(error);
+    return null;
   }
 }
 
-async function confirmCandidate(action, c) {
-  replace($('releases-error'));
-  let diff;
-  try {
-    diff = (await api('/admin/layouts/diff', { from: history.live, to: c.revision })).diff;
-  } catch (error) {
-    showError($('releases-error'), error);
-    return;
-  }
-  const scene = { ...diff, scenes: diff.scenes.filter((s) => s.scene === c.scene) };
-  const promote = action === 'promote';
+/** A refusal of a candidate operation, worded by the server (an invariant, an approval, a check: whatever refused it). */
+function candidateRefused(error) {
+  const problems = error?.body?.problems;
+  replace($('candidates-message'), h('div', { class: 'error', role: 'alert', 'data-testid': 'candidate-refusal' }, error.message, Array.isArray(problems) && problems.length > 0 ? h('ul', { class: 'problems' }, problems.map((p) => h('li', null, p))) : null));
+}
+
+function candidateDone(message) {
+  replace($('candidates-message'), h('span', { class: 'ok', role: 'status' }, message));
+}
+
+async function confirmRollout(c, change) {
+  replace($('candidates-message'));
+  const next = { ...c.rollout, ...change };
+  const added = next.allowList.filter((u) => !c.rollout.allowList.includes(u));
+  const removed = c.rollout.allowList.filter((u) => !next.allowList.includes(u));
+  const diff = await candidateDiff(c);
+  if (diff === null) return;
   const message = await confirmDialog(
-    promote ? `Promote the candidate of ${c.scene} (revision ${c.revision})?` : `Abort the candidate of ${c.scene} (revision ${c.revision})?`,
+    `Change who gets the candidate of ${c.scene} (revision ${c.revision})?`,
     [
-      h('p', null, promote
-        ? `It becomes live as a new revision: every user who opens ${c.scene} gets the floors below, on every replica within about 2 s (refused while its shadow comparison found money invariant violations).`
-        : `Users in its rollout (${c.rollout.allowList.length} listed, ${c.rollout.percentage} %) go back to the live layout of ${c.scene}; nobody else sees a change.`),
-      h('p', null, promote ? `What changes for everyone (live → candidate):` : 'What its users stop seeing (live → candidate):'),
-      diffView(scene),
+      h('p', null, `Now: ${whom(c.rollout)}.`),
+      h('p', null, `After: ${whom(next)}.`),
+      h(
+        'p',
+        null,
+        [
+          added.length ? `${added.join(', ')} start${added.length === 1 ? 's' : ''} getting the candidate.` : null,
+          removed.length ? `${removed.join(', ')} go${removed.length === 1 ? 'es' : ''} back to the live layout.` : null,
+          next.percentage > c.rollout.percentage ? `${next.percentage - c.rollout.percentage} % more users start getting it (those already in keep it).` : null,
+          next.percentage < c.rollout.percentage ? `${c.rollout.percentage - next.percentage} % of users go back to the live layout.` : null,
+        ].filter(Boolean).join(' ') || 'Nobody’s layout changes.',
+      ),
+      h('p', null, `What its users get instead of the live layout (${floorsChanged(diff, c.scene)}):`),
+      diffView(diff),
     ],
-    promote ? `promote the ${c.scene} candidate` : `abort the ${c.scene} candidate`,
+    `rollout of the ${c.scene} candidate`,
   );
   if (message === null) return;
   try {
-    await api(`/admin/layouts/${action}`, { scene: c.scene, message });
+    await api('/admin/layouts/rollout', { scene: c.scene, ...change });
     await loadReleases();
-    flash(promote ? `Promoted: the ${c.scene} candidate is live.` : `Aborted the ${c.scene} candidate.`);
+    candidateDone(`The ${c.scene} candidate now goes to ${whom(next)}.`);
   } catch (error) {
-    showError($('releases-error'), error);
+    candidateRefused(error);
   }
+}
+
+async function confirmAbort(c) {
+  replace($('candidates-message'));
+  const diff = await candidateDiff(c);
+  if (diff === null) return;
+  const message = await confirmDialog(
+    `Abort the candidate of ${c.scene} (revision ${c.revision})?`,
+    [
+      h('p', null, `${c.scene}: candidate r${c.revision} → revision ${history.live} (live) for ${whom(c.rollout)}; nobody else sees a change.`),
+      h('p', null, `What its users stop seeing (live → candidate, ${floorsChanged(diff, c.scene)}):`),
+      diffView(diff),
+    ],
+    `abort the ${c.scene} candidate`,
+  );
+  if (message === null) return;
+  try {
+    await api('/admin/layouts/abort', { scene: c.scene, message });
+    await loadReleases();
+    candidateDone(`Aborted the ${c.scene} candidate: its users get the live layout.`);
+  } catch (error) {
+    candidateRefused(error);
+  }
+}
+
+async function confirmApprove(c) {
+  replace($('candidates-message'));
+  const diff = await candidateDiff(c);
+  if (diff === null) return;
+  const message = await confirmDialog(
+    `Approve the candidate of ${c.scene} (revision ${c.revision})?`,
+    [
+      h('p', null, `${c.publishedBy} published it. Nobody's layout changes now; once approved, an admin may promote it: ${c.scene}: revision ${history.live} → candidate r${c.revision} for all users; ${floorsChanged(diff, c.scene)}.`),
+      h('p', null, 'What you approve (live → candidate):'),
+      diffView(diff),
+    ],
+    `approve the ${c.scene} candidate`,
+  );
+  if (message === null) return;
+  try {
+    await api('/admin/layouts/approve', { scene: c.scene, revision: c.revision, message });
+    await loadReleases();
+    candidateDone(`Approved the ${c.scene} candidate r${c.revision}.`);
+  } catch (error) {
+    candidateRefused(error);
+  }
+}
+
+async function confirmPromote(c) {
+  replace($('candidates-message'));
+  const diff = await candidateDiff(c);
+  if (diff === null) return;
+  const message = await confirmDialog(
+    `Promote the candidate of ${c.scene} (revision ${c.revision})?`,
+    [
+      h('p', { 'data-testid': 'what-changes' }, `${c.scene}: revision ${history.live} → candidate r${c.revision} for all users; ${floorsChanged(diff, c.scene)}.`),
+      h('p', null, `It becomes live as a new revision, on every replica within about 2 s; other scenes stay as they are. Floorplan refuses it while the shadow comparison found panels whose money did not add up.`),
+      h('p', null, 'What changes for everyone who opens it (live → candidate):'),
+      diffView(diff),
+    ],
+    `promote the ${c.scene} candidate`,
+  );
+  if (message === null) return;
+  await promote(c, diff, message, false);
+}
+
+async function promote(c, diff, message, force) {
+  try {
+    const result = await api('/admin/layouts/promote', { scene: c.scene, message, ...(force ? { force: true } : {}) });
+    await loadReleases();
+    candidateDone(`Promoted${result.forced ? ' with force (audited)' : ''}: the ${c.scene} candidate r${c.revision} is live as revision ${result.revision.revision}.`);
+  } catch (error) {
+    candidateRefused(error);
+    // Only the invariant refusal may be overridden, and only after it was shown; any other refusal stands.
+    if (!force && error.body?.code === PROMOTE_REFUSED) {
+      $('candidates-message').append(h('p', null, h('button', { type: 'button', 'data-action': 'force-promote', onclick: () => void confirmForce(c, diff, error.message) }, 'Promote anyway (force)…')));
+    }
+  }
+}
+
+async function confirmForce(c, diff, refusal) {
+  const message = await confirmDialog(
+    `Force the promotion of the ${c.scene} candidate (revision ${c.revision})?`,
+    [
+      h('p', { class: 'error' }, `Floorplan refused it: ${refusal}`),
+      h('p', { 'data-testid': 'what-changes' }, `${c.scene}: revision ${history.live} → candidate r${c.revision} for all users; ${floorsChanged(diff, c.scene)}. Every user may then get a panel whose rows do not add up to the total they pay.`),
+      diffView(diff),
+    ],
+    `promote the ${c.scene} candidate with force`,
+    { ok: 'Promote with force', acknowledge: 'I have read the shadow report and accept panels whose money does not add up.' },
+  );
+  if (message === null) return;
+  await promote(c, diff, message, true);
 }
 
 function flash(message) {
@@ -574,6 +778,16 @@ function renderPublish() {
     ),
     h('div', { id: 'draft' }),
     h('form', { id: 'publish-form', class: 'inline-form', onsubmit: (e) => (e.preventDefault(), void publish()) }, h('label', null, 'Message ', h('input', { id: 'publish-message', required: true })), h('button', { type: 'submit' }, 'Check and publish…')),
+    h('h3', null, 'Or canary it: make the set a candidate of one scene'),
+    h('p', { class: 'hint' }, 'The scene’s file of this set is served to the users below only; everyone else keeps the live layout until you promote it.'),
+    h(
+      'form',
+      { id: 'candidate-form', class: 'inline-form', onsubmit: (e) => (e.preventDefault(), void createCandidate()) },
+      h('label', null, 'Scene', h('select', { id: 'candidate-scene' }, info.scenes.map((s) => h('option', { value: s.scene }, s.scene)))),
+      h('label', null, 'Allow-list (user ids)', h('input', { id: 'candidate-allow', placeholder: 'u1001, u2002' })),
+      h('label', null, '% of other users', h('input', { id: 'candidate-percentage', type: 'number', min: 0, max: 100, step: 'any', value: 0 })),
+      h('button', { type: 'submit' }, 'Check and make it a candidate…'),
+    ),
     h('div', { id: 'publish-result', role: 'status' }),
   );
   renderDraft();
@@ -642,6 +856,49 @@ async function publish() {
     draft.clear();
     await loadReleases();
     flash(`Published revision ${result.revision.revision} (live): ${result.scenes.map((s) => `${s.scene} ${s.version}`).join(', ')}.`);
+  } catch (error) {
+    showPublishProblems(out, error);
+  }
+}
+
+async function createCandidate() {
+  const out = $('publish-result');
+  replace(out);
+  if (draft.size === 0) {
+    replace(out, h('p', { class: 'error' }, 'Add the floors files first.'));
+    return;
+  }
+  const files = Object.fromEntries(draft);
+  const scene = $('candidate-scene').value;
+  const rollout = { allowList: userIds($('candidate-allow').value), percentage: Number($('candidate-percentage').value || 0) };
+  let check;
+  try {
+    // Validated first, as the candidate operation will: nothing is stored until the operator confirms.
+    check = await api('/admin/layouts/check', { files });
+  } catch (error) {
+    showPublishProblems(out, error);
+    return;
+  }
+  const replaced = (await api('/admin/layouts/candidates')).candidates.find((c) => c.scene === scene);
+  const diff = sceneDiff(check.diff, scene);
+  const version = check.scenes.find((s) => s.scene === scene)?.version;
+  const message = await confirmDialog(
+    `Make this set the candidate of ${scene}?`,
+    [
+      h('p', { 'data-testid': 'what-changes' }, `${scene}: revision ${history.live ?? '(none)'} (live) → this set's ${scene}${version ? ` ${version}` : ''} for ${whom(rollout)}; ${floorsChanged(diff, scene)}. Everyone else keeps the live layout.`),
+      replaced ? h('p', null, `It replaces the scene's candidate (revision ${replaced.revision}, for ${whom(replaced.rollout)}).`) : null,
+      h('p', null, 'It is recorded as a new revision that is not live; its users get the floors below on every replica within about 2 s.'),
+      diffView(diff),
+    ],
+    $('publish-message').value || `candidate of ${scene}`,
+  );
+  if (message === null) return;
+  try {
+    const result = await api('/admin/layouts/candidate', { scene, files, rollout, message });
+    draft.clear();
+    await loadReleases();
+    candidateDone(`Candidate of ${scene} is revision ${result.revision.revision}: layoutVersion ${result.layoutVersion} for ${whom(result.candidate.rollout)}.`);
+    $('candidates').scrollIntoView({ block: 'nearest' });
   } catch (error) {
     showPublishProblems(out, error);
   }
