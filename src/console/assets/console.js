@@ -564,7 +564,11 @@ async function showShadow(c) {
   replace(
     out,
     h('h3', null, `Shadow comparison of the ${report.scene} candidate (revision ${report.candidateRevision})`, ' ', h('button', { type: 'button', onclick: () => void showShadow(c) }, 'Refresh')),
-    h('p', { class: 'note' }, `Kept by the replica that answered (pid ${report.replica.pid}), which also renders the candidate for ${Math.round(report.replica.sampleRatio * 1000) / 10} % of the live requests of ${report.scene} from the same data; each replica keeps its own. Cost: ${report.cost.meanMs} ms per comparison on average, ${report.cost.maxMs} ms at most, off the answers' path.`),
+    h(
+      'p',
+      { class: 'note' },
+      `${report.scope === 'all replicas' ? 'Summed over every replica (through Redis).' : `Kept by the replica that answered (pid ${report.replica.pid}) alone${report.problem ? `: ${report.problem}` : ''}.`} Each replica renders the candidate for ${Math.round(report.replica.sampleRatio * 1000) / 10} % of the live requests of ${report.scene} from the same data. Cost: ${report.cost.meanMs} ms per comparison on average, ${report.cost.maxMs} ms at most, off the answers' path.`,
+    ),
     table(
       { class: 'shadow-summary', 'data-testid': 'shadow-summary' },
       'Summary',
