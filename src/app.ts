@@ -290,6 +290,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     });
     const shadow = new ShadowComparer({
       sampleRatio: config.layouts.shadow.sampleRatio,
+      locales: config.floors.locales,
       render: (request) => renderer.render(request),
       logger,
       onComparison: (scene, result, detail) => {

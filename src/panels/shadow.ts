@@ -3,7 +3,9 @@
  * layout candidate, a sampled share of the requests served the live layout also render the
  * candidate — from the same request's data, after the answer was computed — and the two
  * panels are compared floor by floor: which floors, their order, amounts, price texts, names,
- * sub-names and styles in the viewer's locale, and whether each panel's money adds up.
+ * sub-names and styles in the viewer's locale, and whether each panel's money adds up; then the
+ * texts (names, sub-names, price texts) in every other configured locale, both panels rendered
+ * again from the same data in that locale.
  *
  * - **No extra upstream call.** The served render reads its data through {@link ShadowComparer.record},
  *   which notes the upstreams it asked; the shadow render replays only those (the request's
@@ -14,9 +16,8 @@
  * - **Who is compared.** Only viewers served the live layout: a viewer in the candidate's
  *   rollout (allow-list or percentage) got the candidate, so there is nothing to compare them with.
  * - **Where the results live.** In memory, per replica, per scene and candidate revision (a
- *   new candidate revision starts from zero). The admin API's `shadow` reads this replica's;
- *   Prometheus sums the counters across replicas. The invariant violations that block promote
- *   are also added up in Redis by the wiring (app.ts), so promote on any replica sees them all.
+ *   new candidate revision starts from zero); with Redis, every replica's are also summed there
+ *   (shadow-totals.ts), which the admin API's `shadow` and promote read.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -41,7 +42,16 @@ export interface ShadowExample {
   readonly user: string;
   readonly locale: string;
   readonly at: string;
-  readonly differences: ReadonlyArray<{ readonly floor: string; readonly field: ShadowField; readonly served: unknown; readonly candidate: unknown }>;
+  readonly differences: ReadonlyArray<ShadowDifference>;
+}
+
+/** One field of one floor that differs; `locale` set for a text that differs in a locale other than the viewer's. */
+export interface ShadowDifference {
+  readonly floor: string;
+  readonly field: ShadowField;
+  readonly served: unknown;
+  readonly candidate: unknown;
+  readonly locale?: string;
 }
 
 /** A candidate's comparison so far, on this replica. */
@@ -95,6 +105,8 @@ export interface ShadowComparerOptions {
   readonly random?: () => number;
   /** Examples kept per candidate; default 5. */
   readonly maxExamples?: number;
+  /** Every configured locale (`floors.locales`): texts are compared in each, not only the viewer's. Default: the viewer's only. */
+  readonly locales?: readonly string[];
 }
 
 /** A request's panel data as the served render read it. */
@@ -256,6 +268,21 @@ export class ShadowComparer {
     return t;
   }
 
+  /**
+   * The texts that differ in the locales other than the viewer's: both panels rendered again from
+   * the same replayed data in each (amounts and order were compared in the viewer's).
+   */
+  private async otherLocales(input: Parameters<ShadowComparer['schedule']>[0], replay: PanelData): Promise<ShadowDifference[]> {
+    const differences: ShadowDifference[] = [];
+    for (const locale of this.options.locales ?? []) {
+      if (locale === input.viewer.locale) continue;
+      const request = { scene: input.scene, data: replay, viewer: { ...input.viewer, locale }, ...(input.flags === undefined ? {} : { flags: input.flags }), shadow: true };
+      const [live, candidate] = await Promise.all([this.options.render(request), this.options.render({ ...request, candidate: input.candidate })]);
+      for (const d of compareFloors(live.floors, candidate.floors)) if (TEXT_FIELDS.has(d.field)) differences.push({ ...d, locale });
+    }
+    return differences;
+  }
+
   private async compare(input: Parameters<ShadowComparer['schedule']>[0]): Promise<void> {
     const started = performance.now();
     const t = this.tally(input.scene, input.candidate.revision);
@@ -292,8 +319,10 @@ export class ShadowComparer {
       if (missed.size > 0) {
         result = 'skipped';
       } else {
-        const differences = compareFloors(input.served.floors, shadow.floors);
-        fields = differences.map(({ floor, field }) => ({ floor, field }));
+        const differences: ShadowDifference[] = compareFloors(input.served.floors, shadow.floors);
+        differences.push(...(await this.otherLocales(input, replay)));
+        // Each floor field counts once per comparison, in however many locales it differs.
+        fields = [...new Map(differences.map(({ floor, field }) => [`${floor}\u0000${field}`, { floor, field }])).values()];
         result = differences.length === 0 ? 'identical' : 'different';
         const servedKeeps = keepsInvariant(input.served);
         const candidateKeeps = keepsInvariant(shadow);
@@ -324,6 +353,9 @@ export class ShadowComparer {
     this.options.onComparison?.(input.scene, result, { revision: input.candidate.revision, fields, candidateViolation, bothViolation, seconds: ms / 1000, ...(example === undefined ? {} : { example }) });
   }
 }
+
+/** What is compared again in the other locales: the texts. */
+const TEXT_FIELDS: ReadonlySet<ShadowField> = new Set(['name', 'subName', 'priceText']);
 
 const emptyTally = (revision: number): Tally => ({ revision, identical: 0, different: 0, skipped: 0, failed: 0, differences: {}, candidateViolations: 0, bothViolations: 0, examples: [], totalMs: 0, maxMs: 0 });
 

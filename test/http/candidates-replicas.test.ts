@@ -171,7 +171,12 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout candidates across tw
       // the allow-listed user was served the candidate, so is never compared.
       expect(report).toMatchObject({ scene: SCENE, candidateRevision: 2, identical: 0, different: report.compared, skipped: 0, failed: 0, invariantViolations: { candidate: 0, both: 0 } });
       expect(report.differences).toEqual({ coupon: { name: report.compared } });
-      expect(report.examples[0]).toMatchObject({ user: expect.stringMatching(/^[0-9a-f]{12}$/), locale: 'zh-CN', differences: [{ floor: 'coupon', field: 'name', served: '优惠券', candidate: '优惠券抵扣' }] });
+      expect(report.examples[0]).toMatchObject({ user: expect.stringMatching(/^[0-9a-f]{12}$/), locale: 'zh-CN', differences: [
+          { floor: 'coupon', field: 'name', served: '优惠券', candidate: '优惠券抵扣' },
+          // Compared in the other configured locale too, from the same data.
+          { floor: 'coupon', field: 'name', served: 'Coupons', candidate: 'Coupon savings', locale: 'en' },
+        ],
+      });
       expect(JSON.stringify(report)).not.toContain(OTHER);
     }
     // Each replica's metrics count its own comparisons; together they are the report's.

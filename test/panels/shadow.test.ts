@@ -22,12 +22,13 @@ const live = compile(WITHOUT_LOYALTY);
 const viewer = { userId: 'u1001', segments: [], platform: 'ios', locale: 'zh-CN', appVersion: '99.0.0' };
 
 /** A comparer rendering with the real renderer, resolving each comparison's result. */
-function setUp() {
+function setUp(locales?: readonly string[]) {
   const renderer = new PanelRenderer({ layouts: () => new Map([['cart-bottom-sheet', live]]), logger: pino({ level: 'silent' }) });
   const results: ShadowResult[] = [];
   let done: (() => void) | undefined;
   const shadow = new ShadowComparer({
     sampleRatio: 1,
+    ...(locales === undefined ? {} : { locales }),
     render: (request) => renderer.render(request),
     logger: pino({ level: 'silent' }),
     onComparison: (_scene, result) => {
@@ -57,6 +58,22 @@ describe('shadow comparison of a layout candidate', () => {
     expect(results).toEqual(['identical']);
     expect(readAfter).toEqual(readByServed);
     expect(shadow.report('cart-bottom-sheet', 7)).toMatchObject({ compared: 1, identical: 1, different: 0, invariantViolations: { candidate: 0, both: 0 } });
+  });
+
+  it('compares the texts in every configured locale, not only the viewer\'s, without reading any upstream again', async () => {
+    // Only the English name of the coupon row changes: a zh-CN viewer's panels are the same.
+    const englishOnly = compile(WITHOUT_LOYALTY.replace('name: { zh-CN: 优惠券, en: Coupons }', 'name: { zh-CN: 优惠券, en: Vouchers }'));
+    const viewerOnly = setUp();
+    await viewerOnly.serveAndCompare(englishOnly);
+    expect(viewerOnly.results).toEqual(['identical']);
+
+    const everyLocale = setUp(['zh-CN', 'en']);
+    const { readByServed, readAfter } = await everyLocale.serveAndCompare(englishOnly);
+    expect(everyLocale.results).toEqual(['different']);
+    expect(readAfter).toEqual(readByServed);
+    const report = everyLocale.shadow.report('cart-bottom-sheet', 7);
+    expect(report.differences).toEqual({ coupon: { name: 1 } });
+    expect(report.examples[0]!.differences).toEqual([{ floor: 'coupon', field: 'name', served: 'Coupons', candidate: 'Vouchers', locale: 'en' }]);
   });
 
   it('reports the floor and field that differ, with the user id hashed', async () => {

@@ -590,7 +590,8 @@ async function showShadow(c) {
               'tr',
               { class: d.first ? 'first' : '' },
               h('td', null, h('code', null, d.e.user)),
-              h('td', null, d.e.locale),
+              // A text compared in another configured locale says which; the rest are the viewer's.
+              h('td', null, d.locale ?? d.e.locale),
               h('td', null, d.e.at.replace('T', ' ').slice(0, 19)),
               h('th', { scope: 'row' }, d.floor),
               h('td', null, d.field),
