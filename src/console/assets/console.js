@@ -623,16 +623,32 @@ function candidateDone(message) {
   replace($('candidates-message'), h('span', { class: 'ok', role: 'status' }, message));
 }
 
-async function confirmRollout(c, change) {
+/**
+ * One candidate operation: shows the candidate's diff in a confirmation (`body(diff)` says what
+ * changes for whom), then calls `path` with the body `request(message)` and says `done`.
+ */
+async function candidateAction(c, { title, body, label, path, request, done }) {
   replace($('candidates-message'));
+  const diff = await candidateDiff(c);
+  if (diff === null) return;
+  const message = await confirmDialog(title, body(diff), label);
+  if (message === null) return;
+  try {
+    await api(path, request(message));
+    await loadReleases();
+    candidateDone(done);
+  } catch (error) {
+    candidateRefused(error);
+  }
+}
+
+function confirmRollout(c, change) {
   const next = { ...c.rollout, ...change };
   const added = next.allowList.filter((u) => !c.rollout.allowList.includes(u));
   const removed = c.rollout.allowList.filter((u) => !next.allowList.includes(u));
-  const diff = await candidateDiff(c);
-  if (diff === null) return;
-  const message = await confirmDialog(
-    `Change who gets the candidate of ${c.scene} (revision ${c.revision})?`,
-    [
+  return candidateAction(c, {
+    title: `Change who gets the candidate of ${c.scene} (revision ${c.revision})?`,
+    body: (diff) => [
       h('p', null, `Now: ${whom(c.rollout)}.`),
       h('p', null, `After: ${whom(next)}.`),
       h(
@@ -648,62 +664,41 @@ async function confirmRollout(c, change) {
       h('p', null, `What its users get instead of the live layout (${floorsChanged(diff, c.scene)}):`),
       diffView(diff),
     ],
-    `rollout of the ${c.scene} candidate`,
-  );
-  if (message === null) return;
-  try {
-    await api('/admin/layouts/rollout', { scene: c.scene, ...change });
-    await loadReleases();
-    candidateDone(`The ${c.scene} candidate now goes to ${whom(next)}.`);
-  } catch (error) {
-    candidateRefused(error);
-  }
+    label: `rollout of the ${c.scene} candidate`,
+    path: '/admin/layouts/rollout',
+    request: () => ({ scene: c.scene, ...change }),
+    done: `The ${c.scene} candidate now goes to ${whom(next)}.`,
+  });
 }
 
-async function confirmAbort(c) {
-  replace($('candidates-message'));
-  const diff = await candidateDiff(c);
-  if (diff === null) return;
-  const message = await confirmDialog(
-    `Abort the candidate of ${c.scene} (revision ${c.revision})?`,
-    [
+function confirmAbort(c) {
+  return candidateAction(c, {
+    title: `Abort the candidate of ${c.scene} (revision ${c.revision})?`,
+    body: (diff) => [
       h('p', null, `${c.scene}: candidate r${c.revision} → revision ${history.live} (live) for ${whom(c.rollout)}; nobody else sees a change.`),
       h('p', null, `What its users stop seeing (live → candidate, ${floorsChanged(diff, c.scene)}):`),
       diffView(diff),
     ],
-    `abort the ${c.scene} candidate`,
-  );
-  if (message === null) return;
-  try {
-    await api('/admin/layouts/abort', { scene: c.scene, message });
-    await loadReleases();
-    candidateDone(`Aborted the ${c.scene} candidate: its users get the live layout.`);
-  } catch (error) {
-    candidateRefused(error);
-  }
+    label: `abort the ${c.scene} candidate`,
+    path: '/admin/layouts/abort',
+    request: (message) => ({ scene: c.scene, message }),
+    done: `Aborted the ${c.scene} candidate: its users get the live layout.`,
+  });
 }
 
-async function confirmApprove(c) {
-  replace($('candidates-message'));
-  const diff = await candidateDiff(c);
-  if (diff === null) return;
-  const message = await confirmDialog(
-    `Approve the candidate of ${c.scene} (revision ${c.revision})?`,
-    [
+function confirmApprove(c) {
+  return candidateAction(c, {
+    title: `Approve the candidate of ${c.scene} (revision ${c.revision})?`,
+    body: (diff) => [
       h('p', null, `${c.publishedBy} published it. Nobody's layout changes now; once approved, an admin may promote it: ${c.scene}: revision ${history.live} → candidate r${c.revision} for all users; ${floorsChanged(diff, c.scene)}.`),
       h('p', null, 'What you approve (live → candidate):'),
       diffView(diff),
     ],
-    `approve the ${c.scene} candidate`,
-  );
-  if (message === null) return;
-  try {
-    await api('/admin/layouts/approve', { scene: c.scene, revision: c.revision, message });
-    await loadReleases();
-    candidateDone(`Approved the ${c.scene} candidate r${c.revision}.`);
-  } catch (error) {
-    candidateRefused(error);
-  }
+    label: `approve the ${c.scene} candidate`,
+    path: '/admin/layouts/approve',
+    request: (message) => ({ scene: c.scene, revision: c.revision, message }),
+    done: `Approved the ${c.scene} candidate r${c.revision}.`,
+  });
 }
 
 async function confirmPromote(c) {
