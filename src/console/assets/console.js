@@ -820,22 +820,30 @@ function renderDraft() {
   );
 }
 
-async function publish() {
-  const out = $('publish-result');
+/**
+ * The draft as files, validated and compared with the live revision exactly as a publish or a
+ * candidate will be: nothing is stored until the operator confirms. Null (problems shown in `out`) when refused.
+ */
+async function checkedDraft(out) {
   replace(out);
   if (draft.size === 0) {
     replace(out, h('p', { class: 'error' }, 'Add the floors files first.'));
-    return;
+    return null;
   }
   const files = Object.fromEntries(draft);
-  let check;
   try {
-    // Validated and compared with the live revision first: nothing is stored until the operator confirms.
-    check = await api('/admin/layouts/check', { files });
+    return { files, check: await api('/admin/layouts/check', { files }) };
   } catch (error) {
     showPublishProblems(out, error);
-    return;
+    return null;
   }
+}
+
+async function publish() {
+  const out = $('publish-result');
+  const checked = await checkedDraft(out);
+  if (checked === null) return;
+  const { files, check } = checked;
   const liveFiles = history.live === null ? [] : Object.keys((await api('/admin/layouts/show', { revision: history.live })).revision.files);
   const dropped = liveFiles.filter((name) => !draft.has(name));
   const scenes = [...new Set(check.diff.scenes.map((s) => s.scene))];
@@ -863,22 +871,11 @@ async function publish() {
 
 async function createCandidate() {
   const out = $('publish-result');
-  replace(out);
-  if (draft.size === 0) {
-    replace(out, h('p', { class: 'error' }, 'Add the floors files first.'));
-    return;
-  }
-  const files = Object.fromEntries(draft);
   const scene = $('candidate-scene').value;
   const rollout = { allowList: userIds($('candidate-allow').value), percentage: Number($('candidate-percentage').value || 0) };
-  let check;
-  try {
-    // Validated first, as the candidate operation will: nothing is stored until the operator confirms.
-    check = await api('/admin/layouts/check', { files });
-  } catch (error) {
-    showPublishProblems(out, error);
-    return;
-  }
+  const checked = await checkedDraft(out);
+  if (checked === null) return;
+  const { files, check } = checked;
   const replaced = (await api('/admin/layouts/candidates')).candidates.find((c) => c.scene === scene);
   const diff = sceneDiff(check.diff, scene);
   const version = check.scenes.find((s) => s.scene === scene)?.version;
