@@ -108,7 +108,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
 
   try {
     // Read at start, as the service config is: a bad clients file fails here, not at the first publish.
-    const appClients = loadClientsConfig(resolve(root, config.floors.clientsFile));
+    const appClients = loadClientsConfig(resolve(root, config.floors.clientsFile), config.apps);
     if (appClients === undefined) logger.info({ clientsFile: config.floors.clientsFile }, 'no clients file: publish and candidate are not checked against the live app versions');
     // Flags before layouts: the flag names floors use are checked against them (layouts/flag-names.ts).
     // The layouts exist only once the flags have started; until then the flags' hooks have nothing to check.

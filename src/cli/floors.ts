@@ -507,7 +507,7 @@ async function main(): Promise<void> {
   }
   let clients: ClientsConfig | undefined;
   try {
-    clients = loadClientsConfig(resolve(config.floors.clientsFile));
+    clients = loadClientsConfig(resolve(config.floors.clientsFile), config.apps);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

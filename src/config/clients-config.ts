@@ -13,7 +13,7 @@ import { compare, valid } from 'semver';
 import { z } from 'zod';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import { FLOOR_KINDS, type FloorKind } from '../floors/builder.ts';
-import { deepFreeze } from './service-config.ts';
+import { deepFreeze, type AppsConfig } from './service-config.ts';
 import { LocatedYaml } from './validate-yaml.ts';
 
 /**
@@ -107,7 +107,7 @@ export function parseClientsConfig(file: string, source: string): ClientsConfig 
  * Reads and validates the clients file at `path`; undefined when there is none (the check is
  * then skipped). Throws FLOORPLAN_ERR_CLIENTS_INVALID when it is there but invalid or unreadable.
  */
-export function loadClientsConfig(path: string): ClientsConfig | undefined {
+export function loadClientsConfig(path: string, apps?: AppsConfig): ClientsConfig | undefined {
   const rel = relative(process.cwd(), path);
   const file = rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel;
   let source: string;
@@ -117,7 +117,47 @@ export function loadClientsConfig(path: string): ClientsConfig | undefined {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new FloorplanError(ErrorCode.CLIENTS_INVALID, { problems: `${file} cannot be read: ${(error as Error).message}` });
   }
-  return parseClientsConfig(file, source);
+  const clients = parseClientsConfig(file, source);
+  const disagreements = apps === undefined ? [] : appsDisagreements(clients, apps);
+  if (disagreements.length > 0) throw new FloorplanError(ErrorCode.CLIENTS_INVALID, { problems: disagreements.join('\n- ') });
+  return clients;
+}
+
+/**
+ * Where the clients file and config `apps` (what every floors file's style tokens are checked
+ * against at load, also for apps that send no version) disagree: the oldest supported version
+ * of a platform the file declares, or the version that brought a style token to it. Two lists
+ * of one fact would otherwise let a token pass one check and fail the other.
+ */
+export function appsDisagreements(clients: ClientsConfig, apps: AppsConfig): string[] {
+  const problems: string[] = [];
+  const onPlatform = (versions: string | Readonly<Record<string, string>> | undefined, platform: string) =>
+    versions === undefined || typeof versions === 'string' ? versions : (versions[platform] ?? versions.default);
+  const tokens = [...new Set([...apps.baseStyles, ...Object.keys(apps.newerStyles), ...Object.keys(clients.understands.styles)])];
+  for (const [platform, { oldestSupported }] of Object.entries(clients.platforms)) {
+    const appsOldest = onPlatform(apps.oldestSupported, platform);
+    if (appsOldest !== oldestSupported) {
+      problems.push(`${clients.file}: \`platforms.${platform}.oldestSupported\` must be config apps.oldestSupported for ${platform} (${appsOldest ?? 'none'}), but got: ${oldestSupported}`);
+    }
+    for (const token of tokens) {
+      const since = sinceOn(clients.understands.styles[token], platform);
+      if (apps.baseStyles.includes(token)) {
+        if (since === undefined || compare(since, oldestSupported) > 0) {
+          problems.push(
+            `${clients.file}: \`understands.styles.${token}\` must be understood by every supported ${platform} app (config apps.baseStyles lists it), but got: ${since === undefined ? `not on ${platform}` : since}`,
+          );
+        }
+        continue;
+      }
+      const appsSince = onPlatform(apps.newerStyles[token], platform);
+      if (appsSince !== since) {
+        problems.push(
+          `${clients.file}: \`understands.styles.${token}\` on ${platform} must be what config apps.newerStyles says (${appsSince ?? 'not listed: known to no app'}), but got: ${since ?? 'not listed'}`,
+        );
+      }
+    }
+  }
+  return problems;
 }
 
 /** The version that brought a capability to `platform`, or undefined when no version there has it. */

@@ -149,29 +149,30 @@ describe('npm run floors:check', () => {
   });
 });
 
-/** The committed clients file with Android 12.1.0 live but emphasis only from Android 12.2.0: the shipped floors send it emphasis from 12.0.0. */
+/** The committed clients file with `zeroText` only from Android 12.2.0: Android 11.2.0 and 12.1.0 are live, and both sheets' shipping rows send it. */
 function stricterClients(): string {
   const committed = readFileSync(join(ROOT, 'config', 'clients.yaml'), 'utf8');
-  const dir = floorsDir({ 'clients.yaml': committed.replace(/emphasis: "12\.0\.0"/, 'emphasis: { ios: "12.0.0", android: "12.2.0" }') });
+  const dir = floorsDir({ 'clients.yaml': committed.replace(/zeroText: "10\.2\.0"/, 'zeroText: { ios: "10.2.0", android: "12.2.0" }') });
   return join(dir, 'clients.yaml');
 }
 
 describe('floors:check, floors:publish and floors:candidate against the live app versions', () => {
-  /** What each refused command prints on stderr: one problem per payable floor (the sheet, its compact variant, the checkout). */
+  /** What each refused command prints on stderr: one problem per live Android version below 12.2.0 and shipping row. */
   const refusal = (clients: string, published: boolean) => {
-    const line = (file: string, text: string) => readFileSync(join(ROOT, 'floors', file), 'utf8').split('\n').indexOf(text) + 1;
-    const problem = (scene: string, file: string, at: number) =>
-      `android 12.1.0 must understand every style token it is sent, but floor "payable" of ${scene} would send it "emphasis" (understood from android 12.2.0; its \`styles:\` rule sends it from 12.0.0: make that android: "12.2.0") (floors/${file}:${at})`;
+    const line = (file: string) => readFileSync(join(ROOT, 'floors', file), 'utf8').split('\n').indexOf('  - code: shipping') + 1;
+    const problem = (version: string, scene: string) =>
+      `android ${version} must understand every field it is sent, but floor "shipping" of ${scene} would send it zeroText (understood from android 12.2.0; give the floor a minAppVersion, or leave the field out) (floors/${scene}.yaml:${line(`${scene}.yaml`)})`;
     return [
-      problem('cart-bottom-sheet', 'cart-bottom-sheet.yaml', line('cart-bottom-sheet.yaml', '  - code: payable')),
-      problem('cart-bottom-sheet (variant compact)', 'cart-bottom-sheet.yaml', line('cart-bottom-sheet.yaml', '      - code: payable')),
-      problem('checkout-summary', 'checkout-summary.yaml', line('checkout-summary.yaml', '  - code: payable')),
-      `floors are incompatible with live app versions (${clients}): 3 problem(s)${published ? '; nothing was published' : ''}`,
+      problem('11.2.0', 'cart-bottom-sheet'),
+      problem('11.2.0', 'checkout-summary'),
+      problem('12.1.0', 'cart-bottom-sheet'),
+      problem('12.1.0', 'checkout-summary'),
+      `floors are incompatible with live app versions (${clients}): 4 problem(s)${published ? '; nothing was published' : ''}`,
       '',
     ];
   };
 
-  it('floors:check exits 1 naming the platform, version, scene, floor and token, and prints the matrix', async () => {
+  it('floors:check exits 1 naming the platform, version, scene, floor and field, and prints the matrix', async () => {
     const clients = stricterClients();
     const run = await floors(['check'], { FLOORS_CLIENTS_FILE: clients });
     expect(run.code).toBe(1);
@@ -180,7 +181,8 @@ describe('floors:check, floors:publish and floors:candidate against the live app
     expect(run.stdout).toContain(
       'REFUSED    android   12.1.0   checkout-summary             9 floor(s); styles muted, bold, emphasis; fields subName, zeroText; kinds GOODS, DEDUCTION, CHARGE, PAYABLE, TEXT; 1 problem(s) below',
     );
-    expect(run.stdout).toContain('ok         android   11.2.0   checkout-summary             9 floor(s); styles muted, bold, emphasis→bold;');
+    expect(run.stdout).toContain('ok         android   12.1.0   cart-bottom-sheet (compact)  7 floor(s); styles bold, emphasis; fields subName;');
+    expect(run.stdout).toContain('ok         android   11.2.0   cart-bottom-sheet (compact)  7 floor(s); styles bold, emphasis→bold;');
   });
 
   it('floors:publish and floors:candidate refuse before the revision store is touched', async () => {
@@ -194,6 +196,14 @@ describe('floors:check, floors:publish and floors:candidate against the live app
     }
     // Refused before the store was opened: no PGlite folder was created.
     expect(existsSync(join(store, 'revisions'))).toBe(false);
+  });
+
+  it('exits 2 when the clients file disagrees with config apps about a style token, naming both', async () => {
+    const committed = readFileSync(join(ROOT, 'config', 'clients.yaml'), 'utf8');
+    const dir = floorsDir({ 'clients.yaml': committed.replace(/emphasis: "12\.0\.0"/, 'emphasis: { ios: "12.0.0", android: "12.2.0" }') });
+    const run = await floors(['check'], { FLOORS_CLIENTS_FILE: join(dir, 'clients.yaml') });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('`understands.styles.emphasis` on android must be what config apps.newerStyles says (12.0.0), but got: 12.2.0');
   });
 });
 

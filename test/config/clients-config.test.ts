@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadClientsConfig, parseClientsConfig } from '../../src/config/clients-config.ts';
+import { appsDisagreements, loadClientsConfig, parseClientsConfig } from '../../src/config/clients-config.ts';
 import { loadServiceConfig } from '../../src/config/service-config.ts';
 import { ErrorCode, FloorplanError } from '../../src/errors.ts';
+import { thrownBy } from '../support/thrown.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const dirs: string[] = [];
@@ -77,6 +78,38 @@ describe('config/clients.yaml', () => {
     expect(problemsOf(source).split('\n').slice(1)).toEqual([
       '- `platforms.ios.live[1]` must be listed oldest first (after 12.1.0), but got: "11.0.0" (config/clients.yaml:6)',
       '- `understands.styles.emphasis.andriod` must be a platform declared under `platforms` (ios), but got: "12.1.0" (config/clients.yaml:9)',
+    ]);
+  });
+});
+
+describe('config/clients.yaml against config apps (what the floors loader checks style tokens with)', () => {
+  const apps = loadServiceConfig({ dir: join(ROOT, 'config'), env: {} }).apps;
+  const COMMITTED = readFileSync(join(ROOT, 'config', 'clients.yaml'), 'utf8');
+
+  function load(source: string): () => unknown {
+    const dir = mkdtempSync(join(tmpdir(), 'floorplan-clients-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'clients.yaml'), source);
+    return () => loadClientsConfig(join(dir, 'clients.yaml'), apps);
+  }
+
+  it('agrees in the committed files', () => {
+    expect(appsDisagreements(loadClientsConfig(join(ROOT, 'config', 'clients.yaml'))!, apps)).toEqual([]);
+    expect(load(COMMITTED)()).toBeDefined();
+  });
+
+  it('refuses to load a file that says otherwise about an oldest supported version or a style token, naming both', () => {
+    const edited = COMMITTED.replace('emphasis: "12.0.0"', 'emphasis: { ios: "12.0.0", android: "12.2.0" }')
+      .replace('muted: "1.0.0"', 'muted: "11.5.0"')
+      .replace(/oldestSupported: "11\.0\.0"\n    live: \["11\.2\.0"/, 'oldestSupported: "11.1.0"\n    live: ["11.2.0"');
+    const error = thrownBy(load(edited));
+    expect(error.code).toBe(ErrorCode.CLIENTS_INVALID);
+    const problems = error.message.split('\n').slice(1).map((line) => line.replace(/^- /, '').replace(/^\S+clients\.yaml: /, ''));
+    expect(problems).toEqual([
+      '`understands.styles.muted` must be understood by every supported ios app (config apps.baseStyles lists it), but got: 11.5.0',
+      '`platforms.android.oldestSupported` must be config apps.oldestSupported for android (11.0.0), but got: 11.1.0',
+      '`understands.styles.muted` must be understood by every supported android app (config apps.baseStyles lists it), but got: 11.5.0',
+      '`understands.styles.emphasis` on android must be what config apps.newerStyles says (12.0.0), but got: 12.2.0',
     ]);
   });
 });

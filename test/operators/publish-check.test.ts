@@ -21,10 +21,8 @@ const SHIPPED = {
   'cart-bottom-sheet.yaml': readFileSync('floors/cart-bottom-sheet.yaml', 'utf8'),
   'checkout-summary.yaml': readFileSync('floors/checkout-summary.yaml', 'utf8'),
 };
-/** The shipped set, with emphasis sent to Android only from 12.2.0, the version that understands it here. */
-const FIXED = Object.fromEntries(
-  Object.entries(SHIPPED).map(([name, source]) => [name, source.replace('emphasis: { minAppVersion: "12.0.0", fallback: bold }', 'emphasis: { minAppVersion: { android: "12.2.0", default: "12.0.0" }, fallback: bold }')]),
-);
+/** The shipped set without the shipping rows' 免运费 text, which Android understands only from 12.2.0 here. */
+const FIXED = Object.fromEntries(Object.entries(SHIPPED).map(([name, source]) => [name, source.replace('    zeroText: { zh-CN: 免运费, en: Free }\n', '')]));
 
 describe('the publish check and the publishing routes against the live app versions (PGlite)', () => {
   let dir: string;
@@ -41,8 +39,8 @@ describe('the publish check and the publishing routes against the live app versi
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'floorplan-publish-check-'));
-    // The committed clients file, but Android understands emphasis only from 12.2.0 while 12.1.0 is live.
-    const clients = readFileSync('config/clients.yaml', 'utf8').replace(/emphasis: "12\.0\.0"/, 'emphasis: { ios: "12.0.0", android: "12.2.0" }');
+    // The committed clients file, but Android understands zeroText only from 12.2.0 while 11.2.0 and 12.1.0 are live.
+    const clients = readFileSync('config/clients.yaml', 'utf8').replace(/zeroText: "10\.2\.0"/, 'zeroText: { ios: "10.2.0", android: "12.2.0" }');
     writeFileSync(join(dir, 'clients.yaml'), clients);
     h = await startHarness({
       config: {
@@ -61,7 +59,7 @@ describe('the publish check and the publishing routes against the live app versi
   it('refuses a set a live version cannot render — check, publish and candidate alike — with every problem and the matrix', async () => {
     for (const [operation, body] of [
       ['check', { files: SHIPPED }],
-      ['publish', { files: SHIPPED, message: 'emphasis for everyone' }],
+      ['publish', { files: SHIPPED, message: '免运费 for everyone' }],
       ['candidate', { scene: 'checkout-summary', files: SHIPPED }],
     ] as const) {
       const refused = await post(operation, body);
@@ -69,15 +67,17 @@ describe('the publish check and the publishing routes against the live app versi
       expect(refused.body.code, operation).toBe(ErrorCode.LAYOUT_INCOMPATIBLE);
       expect(refused.body.error, operation).toBe('some live app version would be sent what it does not understand; nothing was published');
       expect(refused.body.problems, operation).toEqual([
-        expect.stringMatching(/^android 12\.1\.0 must understand every style token it is sent, but floor "payable" of cart-bottom-sheet would send it "emphasis" \(understood from android 12\.2\.0; .*\(cart-bottom-sheet\.yaml:71\)$/),
-        expect.stringContaining('floor "payable" of cart-bottom-sheet (variant compact) would send it "emphasis"'),
-        expect.stringContaining('floor "payable" of checkout-summary would send it "emphasis"'),
+        'android 11.2.0 must understand every field it is sent, but floor "shipping" of cart-bottom-sheet would send it zeroText (understood from android 12.2.0; give the floor a minAppVersion, or leave the field out) (cart-bottom-sheet.yaml:48)',
+        expect.stringContaining('android 11.2.0 must understand every field it is sent, but floor "shipping" of checkout-summary would send it zeroText'),
+        expect.stringContaining('android 12.1.0 must understand every field it is sent, but floor "shipping" of cart-bottom-sheet would send it zeroText'),
+        expect.stringContaining('android 12.1.0 must understand every field it is sent, but floor "shipping" of checkout-summary would send it zeroText'),
       ]);
       const report = refused.body.compatibility as CompatibilityReport;
       expect(report.problems.map((p) => [p.platform, p.version, p.scene, p.variant, p.floor, p.what, p.name])).toEqual([
-        ['android', '12.1.0', 'cart-bottom-sheet', null, 'payable', 'style', 'emphasis'],
-        ['android', '12.1.0', 'cart-bottom-sheet', 'compact', 'payable', 'style', 'emphasis'],
-        ['android', '12.1.0', 'checkout-summary', null, 'payable', 'style', 'emphasis'],
+        ['android', '11.2.0', 'cart-bottom-sheet', null, 'shipping', 'field', 'zeroText'],
+        ['android', '11.2.0', 'checkout-summary', null, 'shipping', 'field', 'zeroText'],
+        ['android', '12.1.0', 'cart-bottom-sheet', null, 'shipping', 'field', 'zeroText'],
+        ['android', '12.1.0', 'checkout-summary', null, 'shipping', 'field', 'zeroText'],
       ]);
     }
   });
@@ -91,13 +91,13 @@ describe('the publish check and the publishing routes against the live app versi
     expect(report.problems).toEqual([]);
     const row = (platform: string, version: string): CompatibilityRow | undefined =>
       report.rows.find((r) => r.platform === platform && r.version === version && r.scene === 'checkout-summary');
-    expect(row('android', '12.1.0')).toMatchObject({ checked: true, styles: [{ token: 'muted', sent: 'muted' }, { token: 'bold', sent: 'bold' }, { token: 'emphasis', sent: 'bold' }], problems: [] });
+    expect(row('android', '12.1.0')).toMatchObject({ checked: true, styles: [{ token: 'muted', sent: 'muted' }, { token: 'bold', sent: 'bold' }, { token: 'emphasis', sent: 'emphasis' }], fields: ['subName'], problems: [] });
     expect(row('ios', '12.0.0')?.styles).toContainEqual({ token: 'emphasis', sent: 'emphasis' });
     expect(row('ios', '10.8.2')).toMatchObject({ checked: false, oldestSupported: '11.0.0', floors: [] });
     // Nothing was published by the check or the refusals before it.
     expect((await post('history', {})).body).toEqual({ live: null, revisions: [] });
 
-    const published = await post('publish', { files: FIXED, message: 'emphasis from android 12.2.0' });
+    const published = await post('publish', { files: FIXED, message: 'no 免运费 text until android 12.2.0 is everywhere' });
     expect(published.status).toBe(200);
     expect(published.body.revision).toMatchObject({ revision: 1 });
   }, 120_000);
