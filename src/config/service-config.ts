@@ -366,6 +366,7 @@ const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' 
   ['UNLEASH_TOKEN', ['flags', 'unleashToken'], 'string'],
   ['UNLEASH_UI_URL', ['flags', 'unleashUiUrl'], 'string'],
   ['UNLEASH_REFRESH_MS', ['flags', 'refreshIntervalMs'], 'int'],
+  ['UNLEASH_ENVIRONMENT', ['flags', 'environment'], 'string'],
   ['FLAGS_FILE', ['flags', 'bootstrapFile'], 'string'],
   ['ADMIN_TOKEN', ['admin', 'token'], 'string'],
   // {"alice": {"token": "…", "role": "publisher"}, …}: credentials from a secret store rather than a file.

@@ -144,6 +144,11 @@ describe('loadServiceConfig environment variables', () => {
     expect(config.auth).toMatchObject({ mode: 'hs256', hs256Secret: secret, issuer: 'idp', audience: 'app' });
   });
 
+  it('set the flag context\'s environment from UNLEASH_ENVIRONMENT (development by default)', () => {
+    expect(load().flags.environment).toBe('development');
+    expect(load({ UNLEASH_ENVIRONMENT: 'production' }).flags.environment).toBe('production');
+  });
+
   it('take the admin operators from ADMIN_OPERATORS as JSON, and the four-eyes switch from LAYOUT_APPROVAL_REQUIRED', () => {
     const operators = { alice: { token: 'alice-credential-0001', role: 'publisher' }, vera: 'vera-credential-00001' };
     const config = load({ ADMIN_OPERATORS: JSON.stringify(operators), LAYOUT_APPROVAL_REQUIRED: 'true' });
