@@ -63,11 +63,13 @@ export function canPin(): boolean {
  * Starts `node --import tsx <script>` from the repository root, unpinned: start-up (tsx,
  * imports) is CPU-heavy and runs faster on every core. {@link pin} it once it is ready.
  */
-export function startNode(name: string, script: string, options: { env: NodeJS.ProcessEnv; nodeFlags?: readonly string[] }): Child {
+export function startNode(name: string, script: string, options: { env: NodeJS.ProcessEnv; nodeFlags?: readonly string[]; root?: string }): Child {
   // stdin is a pipe we hold: the baselines and the load worker exit when it closes.
   const flags = options.nodeFlags ?? [];
-  const args = compiled ? [...flags, join(ROOT, 'dist', script.replace(/\.ts$/, '.js'))] : [...flags, '--import', 'tsx', script];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  // Another checkout (`root`, built with its own `npm run build`) runs its own dist/, from its own folder.
+  const root = options.root ?? ROOT;
+  const args = compiled || options.root !== undefined ? [...flags, join(root, 'dist', script.replace(/\.ts$/, '.js'))] : [...flags, '--import', 'tsx', script];
+  const child = spawn(process.execPath, args, { cwd: root, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`could not start ${name}`);
   live.add(child);
 

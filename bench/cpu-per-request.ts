@@ -28,6 +28,8 @@ export interface CpuVariant {
   readonly floorsDir: string;
   /** Environment on top of the bench Floorplan's ({@link floorplanEnv}). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Another checkout of Floorplan, already built (`npm ci && npm run build` there), whose dist/ this variant runs; default this one. */
+  readonly root?: string;
 }
 
 export interface CpuPerRequestOptions {
@@ -156,7 +158,7 @@ export async function measureCpuPerRequest(options: CpuPerRequestOptions): Promi
     const upstreamOrigin = `http://127.0.0.1:${upstreamPort}`;
     const start = (variant: CpuVariant, port: number) => {
       const env = floorplanEnv(port, upstreamOrigin, variant.floorsDir, variant.env);
-      const child = track(startNode(`floorplan-${label}-${variant.name}`, 'src/main.ts', { env, nodeFlags: productionNodeFlags() }));
+      const child = track(startNode(`floorplan-${label}-${variant.name}`, 'src/main.ts', { env, nodeFlags: productionNodeFlags(), ...(variant.root === undefined ? {} : { root: variant.root }) }));
       return { variant, env, child, url: `http://127.0.0.1:${port}/graphql` };
     };
     const servers = { a: start(a, aPort), b: start(b, bPort) };
