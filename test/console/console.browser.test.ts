@@ -414,6 +414,22 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+rollout\s+5\s/);
     expect((await admin('preview', { scene: 'cart-bottom-sheet', userId: 'u-basic' })).body.candidate.served).toBe(true);
 
+    // The percentage's constraints: only iOS apps from 12.0.0; a version that is not one is refused as the server words it.
+    await row.locator('input[name=platforms]').fill('ios');
+    await row.locator('input[name=minAppVersion]').fill('twelve');
+    await row.locator('button[data-action=rollout]').click();
+    await dialog.waitFor();
+    await page.click('#confirm-ok');
+    await page.locator('[data-testid=candidate-refusal]').filter({ hasText: 'must be a version such as 12.3.0' }).waitFor();
+    problems = problems.filter((p) => !p.includes('status of 400')); // the refusal shown above
+    await row.locator('input[name=minAppVersion]').fill('12.0.0');
+    await row.locator('button[data-action=rollout]').click();
+    await dialog.waitFor();
+    expect(await dialog.innerText()).toContain('After: the allow-listed users u1001, u-basic and 10 % of other users by a stable hash of the user id (only platforms ios, app ≥ 12.0.0).');
+    await page.click('#confirm-ok');
+    await page.locator('#candidates-message').filter({ hasText: '(only platforms ios, app ≥ 12.0.0)' }).waitFor();
+    expect((await admin('layouts/candidates', {})).body.candidates[0].rollout).toMatchObject({ platforms: ['ios'], minAppVersion: '12.0.0', segments: [] });
+
     // Promote, after a confirmation that says what changes for whom.
     await page.locator('#candidates tr[data-scene="cart-bottom-sheet"] button[data-action=promote]').click();
     await dialog.waitFor();

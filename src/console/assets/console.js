@@ -504,6 +504,17 @@ function candidateRow(c) {
   const publisher = isPublisher();
   const allow = h('input', { name: 'allowList', value: c.rollout.allowList.join(', '), 'aria-label': `Allow-list of the ${c.scene} candidate (user ids)`, placeholder: 'user ids' });
   const percentage = h('input', { name: 'percentage', type: 'number', min: 0, max: 100, step: 'any', value: c.rollout.percentage, 'aria-label': `Percentage of users for the ${c.scene} candidate` });
+  // The constraints the percentage applies under (the allow-list ignores them); empty: any.
+  const segments = h('input', { name: 'segments', value: c.rollout.segments.join(', '), 'aria-label': `Segments the ${c.scene} candidate's percentage is limited to`, placeholder: 'any' });
+  const platforms = h('input', { name: 'platforms', value: c.rollout.platforms.join(', '), 'aria-label': `Platforms the ${c.scene} candidate's percentage is limited to`, placeholder: 'any' });
+  const minAppVersion = h('input', { name: 'minAppVersion', value: c.rollout.minAppVersion ?? '', 'aria-label': `Oldest app version for the ${c.scene} candidate's percentage`, placeholder: 'any' });
+  const change = () => ({
+    allowList: userIds(allow.value),
+    percentage: Number(percentage.value || 0),
+    segments: userIds(segments.value),
+    platforms: userIds(platforms.value),
+    minAppVersion: minAppVersion.value.trim() === '' ? null : minAppVersion.value.trim(),
+  });
   return h(
     'tr',
     { 'data-scene': c.scene },
@@ -516,9 +527,12 @@ function candidateRow(c) {
       publisher
         ? h(
             'form',
-            { class: 'inline-form rollout-form', onsubmit: (e) => (e.preventDefault(), void confirmRollout(c, { allowList: userIds(allow.value), percentage: Number(percentage.value || 0) })) },
+            { class: 'inline-form rollout-form', onsubmit: (e) => (e.preventDefault(), void confirmRollout(c, change())) },
             h('label', null, 'Allow-list', allow),
             h('label', null, '%', percentage),
+            h('label', null, 'only segments', segments),
+            h('label', null, 'platforms', platforms),
+            h('label', null, 'app ≥', minAppVersion),
             h('button', { type: 'submit', 'data-action': 'rollout' }, 'Change rollout…'),
           )
         : null,
