@@ -295,12 +295,7 @@ export class LayoutReleases {
     const current = await this.options.store.candidate(scene);
     if (current === undefined) throw await this.noCandidate(scene);
     const reviewed = input.revision ?? current.revision;
-    const candidateFiles = (await this.revision(reviewed)).files;
-    const file = sceneFile(candidateFiles, scene) as string;
-    const live = await this.options.store.live();
-    const files = { ...(live?.files ?? {}), [file]: candidateFiles[file] as string };
-    const layouts = this.compiled(files);
-    const approval: CandidateApproval = { required: this.options.approval?.required === true, changes: layouts === undefined ? [] : this.moneyChanges(live?.files ?? {}, files, layouts, scene) };
+    const approval = await this.candidateApproval(scene, (await this.revision(reviewed)).files);
     const candidate = await this.withCandidate(scene, () =>
       this.options.store.approve({
         scene,
@@ -313,15 +308,19 @@ export class LayoutReleases {
     return { candidate, approval };
   }
 
-  /** What promoting a candidate of `scene` with `files` (its revision's) would ask of approval. */
-  private async candidateApproval(scene: string, candidateFiles: Readonly<Record<string, string>>, candidateLayouts: LayoutSet): Promise<CandidateApproval> {
+  /**
+   * What promoting a candidate of `scene` with `files` (its revision's) would ask of approval:
+   * live with the scene's file replaced, as promote composes it. `fallback`: the layouts to read
+   * kinds from when that set does not compile here; without it, no changes are named.
+   */
+  private async candidateApproval(scene: string, candidateFiles: Readonly<Record<string, string>>, fallback?: LayoutSet): Promise<CandidateApproval> {
     const required = this.options.approval?.required === true;
     if (!required) return { required, changes: [] };
     const live = await this.options.store.live();
     const file = sceneFile(candidateFiles, scene) as string;
     const files = { ...(live?.files ?? {}), [file]: candidateFiles[file] as string };
-    const layouts = this.compiled(files) ?? candidateLayouts;
-    return { required, changes: this.moneyChanges(live?.files ?? {}, files, layouts, scene) };
+    const layouts = this.compiled(files) ?? fallback;
+    return { required, changes: layouts === undefined ? [] : this.moneyChanges(live?.files ?? {}, files, layouts, scene) };
   }
 
   /** The money floors (layouts.approval.kinds) that change from `fromFiles` to `toFiles`; empty when approval is off. */
