@@ -6,7 +6,10 @@
  * `useCompiledChildren()`, with production node flags), pinned to core 0; the demo upstreams
  * and the load worker (bench/load.ts) to core 1. Each round measures A then B, or B then A
  * (alternating, so neither always follows the other's GC or the machine's drift), reading each
- * server process's CPU time around its window. Every answer is sorted (`classify`): only full
+ * server process's CPU time around its window. With `simultaneous`, both are loaded at once
+ * instead, each by its own load worker, both sharing core 0: this VM's speed drifts by tens of
+ * percent between windows of a few seconds (a round read 965 and the next 402 µs/req for the
+ * same server), and windows that run side by side see the same drift. Every answer is sorted (`classify`): only full
  * panels count, so a refusal or a degraded panel cannot flatter either server.
  */
 import type { AddressInfo, Server } from 'node:net';
@@ -52,6 +55,11 @@ export interface CpuPerRequestOptions {
    * answers are byte-identical: a comparison of two servers serving different panels means nothing.
    */
   readonly samePanels?: boolean;
+  /**
+   * Load both servers at the same time, each with `connections` of its own, in every round
+   * (both on core 0, so each gets about half of it); otherwise one after the other.
+   */
+  readonly simultaneous?: boolean;
   /** Runs after the last round, while every process still runs (e.g. to let a trace exporter flush). */
   readonly afterRounds?: () => Promise<void>;
   readonly log: (line: string) => void;
@@ -164,11 +172,16 @@ export async function measureCpuPerRequest(options: CpuPerRequestOptions): Promi
     const servers = { a: start(a, aPort), b: start(b, bPort) };
     const worker = startWorker();
     track(worker.child);
+    // The second server's load in simultaneous rounds (one worker runs one job at a time).
+    const second = options.simultaneous === true ? startWorker() : undefined;
+    if (second !== undefined) track(second.child);
     await waitUntil(upstreams, 'answering /healthz', async () => (await fetch(`${upstreamOrigin}/healthz`)).ok);
     for (const { child, url } of Object.values(servers)) await waitUntil(child, 'ready', async () => (await fetch(url.replace('/graphql', '/readyz'))).ok);
     await worker.ready;
+    await second?.ready;
     pin(upstreams, 1);
     pin(worker.child, 1);
+    if (second !== undefined) pin(second.child, 1);
     for (const { child } of Object.values(servers)) pin(child, 0);
     log(canPin() ? 'servers pinned to core 0, load worker and demo upstreams to core 1' : 'NOT pinned (taskset or a second core missing)');
 
@@ -194,7 +207,11 @@ export async function measureCpuPerRequest(options: CpuPerRequestOptions): Promi
       classify: true,
     });
 
-    log(`${users.length} load users, ${connections} connections; ${rounds} interleaved rounds of ${seconds} s per server`);
+    log(
+      second === undefined
+        ? `${users.length} load users, ${connections} connections; ${rounds} interleaved rounds of ${seconds} s per server`
+        : `${users.length} load users, ${connections} connections per server; ${rounds} rounds of ${seconds} s, both servers loaded at once`,
+    );
     for (const key of ['a', 'b'] as const) await worker.run(job(key, warmupRequests));
     const totals = {
       a: { cpuUs: 0, full: 0, nonFull: { degraded: 0, shed: 0, other: 0, errors: 0 } },
@@ -205,8 +222,16 @@ export async function measureCpuPerRequest(options: CpuPerRequestOptions): Promi
       // Alternate which goes first, so neither always follows the other's GC or the machine's drift.
       const order = r % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
       const round = { a: Number.NaN, b: Number.NaN };
-      for (const key of order) {
-        const result = await worker.run(job(key, options.roundWarmupRequests ?? 200));
+      const roundWarmup = options.roundWarmupRequests ?? 200;
+      const results: Array<readonly ['a' | 'b', LoadResult]> = [];
+      if (second === undefined) {
+        for (const key of order) results.push([key, await worker.run(job(key, roundWarmup))]);
+      } else {
+        const [first, other] = order;
+        const [x, y] = await Promise.all([worker.run(job(first, roundWarmup)), second.run(job(other, roundWarmup))]);
+        results.push([first, x], [other, y]);
+      }
+      for (const [key, result] of results) {
         const classes = result.classes!;
         const full = classes.full.samples;
         const cpuUs = result.cpuUs.server ?? Number.NaN;

@@ -33,6 +33,12 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '2000' },
     /** A/A check of the method: the second server has tracing off too, so the ratio shows the bench's own bias. */
     'a-a': { type: 'boolean', default: false },
+    /** Both servers loaded one after the other in each round, instead of at once (the default). */
+    sequential: { type: 'boolean', default: false },
+    /** More environment for the traced server, e.g. `--env OTEL_BSP_MAX_EXPORT_BATCH_SIZE=64` (repeatable). */
+    env: { type: 'string', multiple: true, default: [] },
+    /** Trace the reference server too, with this environment on top (repeatable): compares two tracing settings instead of off and on. */
+    'a-env': { type: 'string', multiple: true, default: [] },
   },
 });
 const rounds = Number(values.rounds);
@@ -56,30 +62,37 @@ async function startDiscardingReceiver(): Promise<{ server: Server; origin: stri
   return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, exports: () => exports, bytes: () => bytes };
 }
 
+function envPair(pair: string): [string, string] {
+  const at = pair.indexOf('=');
+  if (at <= 0) throw new Error(`--env takes NAME=value, but got: ${pair}`);
+  return [pair.slice(0, at), pair.slice(at + 1)];
+}
+
 async function main(): Promise<void> {
   log('compiling to dist/ …');
   useCompiledChildren();
   const floors = createBenchFloorsDir();
   const receiver = await startDiscardingReceiver();
   try {
-    const tracingEnv: Record<string, string> = values['a-a']
-      ? {}
-      : {
-          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.origin,
-          OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-          OTEL_TRACES_SAMPLER_ARG: String(samplingRatio),
-          OTEL_SERVICE_NAME: 'floorplan-bench',
-        };
+    const traced: Record<string, string> = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.origin,
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: String(samplingRatio),
+      OTEL_SERVICE_NAME: 'floorplan-bench',
+    };
+    const tracingEnv: Record<string, string> = values['a-a'] ? {} : { ...traced, ...Object.fromEntries(values.env.map(envPair)) };
+    const referenceEnv = values['a-env'].length > 0 ? { ...traced, ...Object.fromEntries(values['a-env'].map(envPair)) } : undefined;
     // The port and upstreams do not matter to whether tracing is on.
     const onConfig = loadServiceConfig({ env: floorplanEnv(0, 'http://127.0.0.1:1', floors.dir, tracingEnv), dir: join(ROOT, 'config') });
     if (!onConfig.tracing.enabled && !values['a-a']) throw new Error('the traced server would start with tracing off');
-    log(`tracing on samples ${samplingRatio * 100} %`);
+    log(`tracing on samples ${samplingRatio * 100} %${values.env.length > 0 ? `, with ${values.env.join(' ')}` : ''}`);
     const result = await measureCpuPerRequest({
-      a: { name: 'off', floorsDir: floors.dir },
+      a: referenceEnv === undefined ? { name: 'off', floorsDir: floors.dir } : { name: 'on-a', floorsDir: floors.dir, env: referenceEnv },
       b: { name: 'on', floorsDir: floors.dir, env: tracingEnv },
       rounds,
       seconds,
       connections,
+      simultaneous: !values.sequential,
       warmupRequests,
       label: 'tracing',
       log,

@@ -329,6 +329,8 @@ export const serviceConfigSchema = z.strictObject({
     scheduleDelayMs: integer().positive().max(600_000),
     /** Spans waiting to be sent beyond this are dropped (a collector that is down costs memory up to here, never requests). */
     maxQueueSize: integer().positive().max(1_000_000),
+    /** At most this many spans per export; a full batch is sent at once, without waiting for the delay. */
+    maxExportBatchSize: integer().positive().max(1_000_000),
   }),
 });
 
@@ -397,6 +399,7 @@ export const OTEL_ENV_VARS = [
   'OTEL_TRACES_SAMPLER_ARG',
   'OTEL_BSP_SCHEDULE_DELAY',
   'OTEL_BSP_MAX_QUEUE_SIZE',
+  'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
 ] as const;
 
 /** The environment variable names that override config, for the README and error messages. */
@@ -653,6 +656,7 @@ function otelOverrides(env: NodeJS.ProcessEnv, problems: string[], setByEnv: Map
   number('OTEL_TRACES_SAMPLER_ARG', 'samplerRatio', false);
   number('OTEL_BSP_SCHEDULE_DELAY', 'scheduleDelayMs', true);
   number('OTEL_BSP_MAX_QUEUE_SIZE', 'maxQueueSize', true);
+  number('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'maxExportBatchSize', true);
   return Object.keys(tracing).length === 0 ? {} : { tracing };
 }
 

@@ -25,6 +25,7 @@ describe('tracing config from the OTEL_* variables', () => {
       samplerRatio: 0.1,
       scheduleDelayMs: 5000,
       maxQueueSize: 2048,
+      maxExportBatchSize: 512,
     });
   });
 
@@ -53,10 +54,12 @@ describe('tracing config from the OTEL_* variables', () => {
       OTEL_TRACES_SAMPLER_ARG: '0.25',
       OTEL_BSP_SCHEDULE_DELAY: '200',
       OTEL_BSP_MAX_QUEUE_SIZE: '100',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '50',
       OTEL_SERVICE_NAME: 'floorplan-eu',
     });
-    expect(tracing).toMatchObject({ sampler: 'traceidratio', samplerRatio: 0.25, scheduleDelayMs: 200, maxQueueSize: 100, serviceName: 'floorplan-eu' });
+    expect(tracing).toMatchObject({ sampler: 'traceidratio', samplerRatio: 0.25, scheduleDelayMs: 200, maxQueueSize: 100, maxExportBatchSize: 50, serviceName: 'floorplan-eu' });
   });
+
 
   it('reads resource attributes, percent-decoded, and takes service.name from them unless OTEL_SERVICE_NAME is set', () => {
     const env = { OTEL_RESOURCE_ATTRIBUTES: 'service.name=bff,deployment.environment.name=prod,team=cart%20ui' };

@@ -205,6 +205,25 @@ describe('sampling by ratio', () => {
     expect(new Set(receiver.spans().map((s) => s.traceId))).toEqual(new Set([sampledTrace]));
   });
 
+  it('under traceidratio, decides a caller’s trace by its id, whatever its sampled flag', async () => {
+    const before = new Set(receiver.spans().map((s) => s.traceId));
+    const sampledByCaller = 'e'.repeat(32);
+    const droppedByCaller = 'f'.repeat(32);
+    h = await tracedHarness(receiver, { sampler: 'traceidratio', samplerRatio: 0 });
+    await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' }, { traceparent: `00-${sampledByCaller}-${'b'.repeat(16)}-01` });
+    await h.close();
+    h = await tracedHarness(receiver, { sampler: 'traceidratio', samplerRatio: 1 });
+    await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' }, { traceparent: `00-${droppedByCaller}-${'b'.repeat(16)}-00` });
+    await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' });
+    await h.close();
+    h = undefined;
+    const arrived = [...new Set(receiver.spans().map((s) => s.traceId))].filter((id) => !before.has(id));
+    expect(arrived).toContain(droppedByCaller);
+    expect(arrived).not.toContain(sampledByCaller);
+    // The request without a traceparent: a new trace of its own.
+    expect(arrived).toHaveLength(2);
+  });
+
   it('traces about the configured share of new requests', async () => {
     const before = serverSpans(receiver).length;
     h = await tracedHarness(receiver, { sampler: 'traceidratio', samplerRatio: 0.5 });
