@@ -361,6 +361,8 @@ export interface BenchResults {
   readonly expressionFloors?: ExpressionFloorsRow;
   /** The same comparison per request: two servers, CPU per full panel (bench/expression-floors-request.ts). Absent before it. */
   readonly expressionFloorsRequest?: ExpressionFloorsRequestRow;
+  /** CPU per request with tracing on at 10 % vs off (bench/tracing.ts). Absent before it. */
+  readonly tracing?: TracingRow;
 }
 
 /** Answers other than a full panel in the measured windows (not counted in CPU per request). */
@@ -395,6 +397,47 @@ export interface ExpressionFloorsRequestRow {
   readonly medianRoundRatio: number;
   readonly roundRatios: readonly number[];
   readonly nonFull: { readonly builders: NonFullAnswers; readonly expressions: NonFullAnswers };
+}
+
+/**
+ * Server CPU µs per full panel with tracing on (a ratio sampler, OTLP/HTTP to a discarding
+ * receiver on loopback) vs off, two servers loaded at once (bench/tracing.ts).
+ */
+export interface TracingRow {
+  /** A/A run: both servers had tracing off, so the ratio is the method's bias. */
+  readonly aa: boolean;
+  readonly samplingRatio: number;
+  /** Both servers loaded at the same time in each round (else one after the other). */
+  readonly simultaneous: boolean;
+  readonly rounds: number;
+  readonly seconds: number;
+  readonly connections: number;
+  readonly pinned: boolean;
+  readonly offUsPerReq: number;
+  readonly onUsPerReq: number;
+  readonly offPanels: number;
+  readonly onPanels: number;
+  /** onUsPerReq ÷ offUsPerReq, all rounds pooled. */
+  readonly ratio: number;
+  readonly medianRoundRatio: number;
+  readonly roundRatios: readonly number[];
+  /** OTLP exports the receiver got, and their bodies' size. */
+  readonly exports: number;
+  readonly exportedKiB: number;
+}
+
+/** Issue 17, item 4: tracing at 10 % sampling costs at most 10 % more CPU per request. */
+function tracingTarget(row: TracingRow | undefined): Target {
+  return {
+    id: 'tracing-cpu',
+    description: 'tracing on at 10 % sampling (OTLP/HTTP): CPU per request ≤ 1.10× tracing off',
+    actual:
+      row === undefined
+        ? 'not measured'
+        : `${fixed(row.ratio, 3)}× (${fixed(row.onUsPerReq, 1)} vs ${fixed(row.offUsPerReq, 1)} µs per request at ${fixed(row.samplingRatio * 100, 0)} %; median of per-round ratios ${fixed(row.medianRoundRatio, 3)}×, ` +
+          `${row.rounds} rounds × ${row.seconds} s, ${row.simultaneous ? 'both servers loaded at once' : 'one server after the other'}, ${row.connections} connections each; ${row.exports} OTLP exports)`,
+    pass: row === undefined || row.aa ? null : row.ratio <= 1.1,
+  };
 }
 
 /** What `bench/expression-floors.ts --json` prints: CPU µs per panel render, medians of interleaved rounds. */
@@ -596,6 +639,7 @@ export function evaluateTargets(results: Omit<BenchResults, 'targets'>): Target[
   targets.push(upstreamParseTarget(results.upstreamParse));
   targets.push(expressionFloorsRequestTarget(results.expressionFloorsRequest));
   targets.push(expressionFloorsTarget(results.expressionFloors));
+  targets.push(tracingTarget(results.tracing));
   const soak = results.soak;
   targets.push({
     id: 'soak-flat',
@@ -771,6 +815,18 @@ export function renderMarkdown(results: BenchResults): string {
       '',
       `The rendering alone, stricter: CPU per render of the seed cart-bottom-sheet (u1001) from already-loaded upstream answers, ${e.rounds} interleaved rounds × ${e.panels} panels, in one process: ` +
         `lj and coupon as hand-written builders ${fixed(e.buildersUs, 1)} µs, as CEL expression floors ${fixed(e.expressionsUs, 1)} µs — ${fixed(e.ratio, 3)}× (median of per-round ratios ${fixed(e.medianRoundRatio, 3)}×).`,
+    );
+  }
+  const tracing = results.tracing;
+  if (tracing !== undefined) {
+    out.push(
+      '',
+      '### Tracing (`bench/tracing.ts`)',
+      '',
+      `CPU per request of two Floorplan servers ${tracing.pinned ? 'on core 0' : '(not pinned)'}, tracing off and tracing on (${fixed(tracing.samplingRatio * 100, 0)} % of new traces, OTLP/HTTP JSON to a discarding receiver on loopback: ` +
+        `${tracing.exports} exports, ${fixed(tracing.exportedKiB, 0)} KiB), ${tracing.rounds} rounds × ${tracing.seconds} s, ${tracing.simultaneous ? 'both servers loaded at the same time (they share the core, so read the ratio, not the µs)' : 'one server after the other'}, ` +
+        `${tracing.connections} connections each, server CPU per full panel: off ${fixed(tracing.offUsPerReq, 1)} µs, on ${fixed(tracing.onUsPerReq, 1)} µs — ${fixed(tracing.ratio, 3)}× ` +
+        `(median of per-round ratios ${fixed(tracing.medianRoundRatio, 3)}×; rounds ${tracing.roundRatios.map((r) => fixed(r, 3)).join(', ')}).`,
     );
   }
   if (results.soak) {

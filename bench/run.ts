@@ -55,6 +55,7 @@ import {
   type Upstream,
 } from './results.ts';
 import { measureExpressionFloorsPerRequest, type ExpressionFloorsRequestPlan } from './expression-floors-request.ts';
+import { measureTracing, type TracingPlan } from './tracing.ts';
 import { checkPeerFloors, PEERS, peerCheckUsers, peerCpuTargets, type PeerName, type PeersPhase } from './peers.ts';
 import { createBenchFloorsDir, LARGE_SCENE, SMALL_SCENE } from './scenes.ts';
 import { measureUpstreamParse, UPSTREAM_PARSE_FULL, UPSTREAM_PARSE_QUICK } from './upstream-parse.ts';
@@ -1666,6 +1667,9 @@ function measureExpressionFloors(quick: boolean): ExpressionFloorsRow {
 /** The per-request expression-floors row: bench/tracing.ts's method and size; quick mode only checks the plumbing. */
 const EXPRESSION_FLOORS_REQUEST_FULL: ExpressionFloorsRequestPlan = { rounds: 6, seconds: 3, connections: 16, warmupRequests: 2000 };
 const EXPRESSION_FLOORS_REQUEST_QUICK: ExpressionFloorsRequestPlan = { rounds: 1, seconds: 1, connections: 4, warmupRequests: 50, roundWarmupRequests: 20 };
+/** The tracing row: bench/tracing.ts's defaults (both servers loaded at once); quick mode only checks the plumbing. */
+const TRACING_FULL: TracingPlan = { rounds: 10, seconds: 4, connections: 16, warmupRequests: 2000 };
+const TRACING_QUICK: TracingPlan = { rounds: 1, seconds: 1, connections: 4, warmupRequests: 50, roundWarmupRequests: 20 };
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
@@ -1756,6 +1760,9 @@ async function main(): Promise<void> {
   log('expression floors per request: two servers, the same panel with lj and coupon as CEL expressions vs the builders');
   const expressionFloorsRequest = await measureExpressionFloorsPerRequest(options.mode === 'quick' ? EXPRESSION_FLOORS_REQUEST_QUICK : EXPRESSION_FLOORS_REQUEST_FULL, (line) => log(`  ${line}`));
   log(`  ${expressionFloorsRequest.expressionsUsPerReq.toFixed(1)} vs ${expressionFloorsRequest.buildersUsPerReq.toFixed(1)} µs per request: ${expressionFloorsRequest.ratio.toFixed(3)}×`);
+  log('tracing: two servers, tracing on at 10 % (OTLP/HTTP) vs off, loaded at the same time');
+  const tracing = await measureTracing(options.mode === 'quick' ? TRACING_QUICK : TRACING_FULL, (line) => log(`  ${line}`));
+  log(`  ${tracing.onUsPerReq.toFixed(1)} vs ${tracing.offUsPerReq.toFixed(1)} µs per request: ${tracing.ratio.toFixed(3)}×`);
   // A soak from an earlier run stays in the results until the next soak replaces it.
   const previousSoak = readExisting(options.out)?.soak;
   const partial = {
@@ -1765,6 +1772,7 @@ async function main(): Promise<void> {
     upstreamParse,
     expressionFloors,
     expressionFloorsRequest,
+    tracing,
     ...(previousSoak === undefined ? {} : { soak: previousSoak }),
   };
   const results: BenchResults = { ...partial, targets: evaluateTargets(partial) };

@@ -97,6 +97,13 @@ describe('npm run bench -- --quick', () => {
     }
     expect(perRequest?.checkedUsers, 'users whose panels both servers answered identically').toBeGreaterThan(0);
 
+    // The tracing row: both servers measured, tracing on in one of them.
+    const tracing = results.tracing;
+    for (const key of ['offUsPerReq', 'onUsPerReq', 'ratio', 'medianRoundRatio', 'exportedKiB'] as const) {
+      expect(isNumber(tracing?.[key]), `tracing.${key}`).toBe(true);
+    }
+    expect(tracing?.aa, 'tracing row measured with tracing on').toBe(false);
+
     // Overload rows: present and well formed; shed counts are 0 until Floorplan has admission control.
     const overload = results.overload;
     expect(overload, 'results.overload').toBeDefined();
@@ -160,6 +167,7 @@ describe('npm run bench -- --quick', () => {
     for (const id of PEER_TARGETS) expect(targetIds, `target ${id}`).toContain(id);
     expect(targetIds, 'target expression-floors-cpu').toContain('expression-floors-cpu');
     expect(targetIds, 'target expression-floors-request-cpu').toContain('expression-floors-request-cpu');
+    expect(targetIds, 'target tracing-cpu').toContain('tracing-cpu');
     for (const target of results.targets) expect([true, false, null]).toContain(target.pass);
   }, 250_000);
 });
