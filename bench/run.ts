@@ -832,6 +832,7 @@ async function frozenUpstreamRow(
       non200: answers.filter((a) => a.status !== 200 && a.status !== 0).length,
       errors: answers.filter((a) => a.status === 0).length,
       breakerOpenings: delta('floorplan_upstream_breaker_opened_total'),
+      healthyBreakerOpenings: UPSTREAM_NAMES.filter((u) => u !== frozen).reduce((sum, u) => sum + delta('floorplan_upstream_breaker_opened_total', { upstream: u }), 0),
       deadlineCutCalls: delta('floorplan_upstream_requests_total', { upstream: frozen, outcome: 'deadline' }),
       timeoutCalls: delta('floorplan_upstream_requests_total', { upstream: frozen, outcome: 'timeout' }),
     };
@@ -839,7 +840,7 @@ async function frozenUpstreamRow(
     log(
       `  ${frozen} frozen: p50 ${row.p50Ms.toFixed(1)} / p99 ${row.p99Ms.toFixed(1)} / max ${row.maxMs.toFixed(1)} ms (p99 ≤ ${bound} ms: ${row.p99Ms <= bound ? 'pass' : 'MISS'}); ` +
         `slowest per round ${row.roundMaxMs.map((ms) => ms.toFixed(0)).join(', ')} ms; ${row.degraded}/${row.requests} degraded naming ${frozen}; ` +
-        `breaker openings ${row.breakerOpenings}, deadline cut-offs ${row.deadlineCutCalls}, timeouts ${row.timeoutCalls}`,
+        `breaker openings ${row.breakerOpenings} (of the healthy upstreams ${row.healthyBreakerOpenings}), deadline cut-offs ${row.deadlineCutCalls}, timeouts ${row.timeoutCalls}`,
     );
     if (row.otherPanels + row.non200 + row.errors > 0) {
       const other = answers.find((a) => a.status === 200 && !named(a));

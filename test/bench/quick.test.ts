@@ -157,7 +157,7 @@ describe('npm run bench -- --quick', () => {
       expect(row.requests, `${where}.requests`).toBe(frozen.rounds * frozen.users);
       for (const key of ['p50Ms', 'p99Ms', 'maxMs'] as const) expect(isNumber(row[key]), `${where}.${key}`).toBe(true);
       expect(row.roundMaxMs.length, `${where}.roundMaxMs`).toBe(frozen.rounds);
-      for (const key of ['degraded', 'otherPanels', 'non200', 'errors', 'breakerOpenings', 'deadlineCutCalls', 'timeoutCalls'] as const) expect(isCount(row[key]), `${where}.${key}`).toBe(true);
+      for (const key of ['degraded', 'otherPanels', 'non200', 'errors', 'breakerOpenings', 'healthyBreakerOpenings', 'deadlineCutCalls', 'timeoutCalls'] as const) expect(isCount(row[key]), `${where}.${key}`).toBe(true);
       expect(row.degraded + row.otherPanels + row.non200 + row.errors, `${where}: every request sorted`).toBe(row.requests);
     }
 
