@@ -20,7 +20,7 @@
  * {@link Tracing.shutdown} sends what is left.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
+import { isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
@@ -192,9 +192,10 @@ export function createTracing(config: TracingConfig, options: TracingOptions = {
     enabled: true,
     startRequest(method, path, route, headers) {
       if (stopped !== undefined) return NO_TRACE;
-      if (headers.traceparent === undefined && rootRatio !== undefined && !(Math.random() < rootRatio)) return NO_TRACE;
       // A gateway's traceparent makes this request part of its trace, and its sampled flag decides.
       const parent = headers.traceparent === undefined ? ROOT_CONTEXT : propagator.extract(ROOT_CONTEXT, headers, HEADER_GETTER);
+      // A new trace (no traceparent, or one that does not parse) under a ratio sampler: decided here.
+      if (rootRatio !== undefined && !hasParent(parent) && !(Math.random() < rootRatio)) return NO_TRACE;
       const span = tracer.startSpan(
         `${method} ${route}`,
         { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_URL_PATH]: path, [ATTR_HTTP_ROUTE]: route } },
@@ -219,12 +220,18 @@ function decidesRoots(config: TracingConfig): boolean {
   return config.sampler === 'traceidratio' || config.sampler === 'parentbased_traceidratio';
 }
 
+/** Whether `context` carries a caller's valid span context, as the SDK's tracer and samplers judge it. */
+function hasParent(context: Context): boolean {
+  const parent = trace.getSpanContext(context);
+  return parent !== undefined && isSpanContextValid(parent);
+}
+
 /** The SDK's sampler for a root decided already: yes; for a span with a parent: `withParent`. */
 class RootsDecidedBefore implements Sampler {
   constructor(private readonly withParent: Sampler) {}
 
   shouldSample(...args: Parameters<Sampler['shouldSample']>): SamplingResult {
-    return trace.getSpanContext(args[0]) === undefined ? { decision: SamplingDecision.RECORD_AND_SAMPLED } : this.withParent.shouldSample(...args);
+    return hasParent(args[0]) ? this.withParent.shouldSample(...args) : { decision: SamplingDecision.RECORD_AND_SAMPLED };
   }
 
   toString(): string {

@@ -199,6 +199,9 @@ describe('sampling by ratio', () => {
     const sampledTrace = 'a'.repeat(32);
     await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' }, { traceparent: `00-${sampledTrace}-${'b'.repeat(16)}-01` });
     await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' }, { traceparent: `00-${'c'.repeat(32)}-${'d'.repeat(16)}-00` });
+    // A traceparent that does not parse (or names the invalid all-zero trace) starts a new trace, sampled by the ratio like any other.
+    await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' }, { traceparent: 'not-a-traceparent' });
+    await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' }, { traceparent: `00-${'0'.repeat(32)}-${'d'.repeat(16)}-01` });
     // Stopping sends every span still waiting: after it, what was sampled has arrived.
     await h.close();
     h = undefined;
