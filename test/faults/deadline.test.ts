@@ -16,15 +16,28 @@ describe('the per-request deadline', () => {
   });
   afterAll(() => h.close());
 
+  /**
+   * One panel, timed. A CPU-starved machine (CI running other suites beside this one) can make
+   * Floorplan's own loop count as saturated, and a deadline that runs out then is answered 503
+   * OVERLOADED — rightly, and tested below. Such an answer is asked again, at most twice, after
+   * the saturation's grace has passed; a Floorplan that always answered OVERLOADED still fails.
+   */
   async function timedPanel() {
-    const started = performance.now();
-    const res = await fetch(`${h.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }),
-    });
-    const body = (await res.json()) as { data: PanelResult };
-    return { status: res.status, panel: body.data.floorPanel, ms: performance.now() - started };
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      const res = await fetch(`${h.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }),
+      });
+      const body = (await res.json()) as { data: PanelResult | null; errors?: Array<{ extensions?: { code?: string } }> };
+      const overloaded = res.status === 503 && body.errors?.[0]?.extensions?.code === 'OVERLOADED';
+      if (overloaded && attempt < 3) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        continue;
+      }
+      return { status: res.status, panel: body.data?.floorPanel as PanelResult['floorPanel'], ms: performance.now() - started };
+    }
   }
 
   // How close to the deadline the answers come (deadline + 20 ms) is a speed: `npm run bench`

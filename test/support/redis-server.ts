@@ -91,8 +91,10 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
  * in `clients` so the suite's afterEach can close it.
  */
 export async function connectReady(server: PrivateRedis, clients: Redis[]): Promise<Redis> {
-  // A single server's url always opens a single connection.
-  const redis = openRedis({ url: server.url, commandTimeoutMs: 100, connectTimeoutMs: 500, name: 'test' }, createLogger('silent')) as Redis;
+  // A single server's url always opens a single connection. 250 ms: short enough that a frozen
+  // server trips the breaker quickly, long enough that a loaded CI machine (100 ms timed out a
+  // plain DEL there) does not.
+  const redis = openRedis({ url: server.url, commandTimeoutMs: 250, connectTimeoutMs: 500, name: 'test' }, createLogger('silent')) as Redis;
   clients.push(redis);
   if (redis.status !== 'ready') await once(redis, 'ready');
   return redis;
