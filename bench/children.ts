@@ -9,6 +9,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_ENV_VARS } from '../src/config/service-config.ts';
@@ -178,4 +179,22 @@ export function floorplanProcessVars(port: number, upstreamOrigin: string, floor
 /** A bench Floorplan's whole environment: {@link floorplanProcessVars} on a clean environment, the bench's floors, warn logs. */
 export function floorplanEnv(port: number, upstreamOrigin: string, floorsDir: string, extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
   return cleanEnv({ ...floorplanProcessVars(port, upstreamOrigin), FLOORS_DIR: floorsDir, LOG_LEVEL: 'warn', ...extra });
+}
+
+/** Free loopback ports, found by binding port 0 (all held at once so they are distinct). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((done, fail) => {
+          const server = createServer();
+          server.once('error', fail);
+          server.listen(0, '127.0.0.1', () => done(server));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
+  return ports;
 }

@@ -12,13 +12,11 @@
  * same server), and windows that run side by side see the same drift. Every answer is sorted (`classify`): only full
  * panels count, so a refusal or a degraded panel cannot flatter either server.
  */
-import type { AddressInfo, Server } from 'node:net';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadServiceConfig } from '../src/config/service-config.ts';
-import { canPin, cleanEnv, floorplanEnv, pin, productionNodeFlags, ROOT, startNode, stopChildren, type Child } from './children.ts';
+import { canPin, cleanEnv, floorplanEnv, freePorts, pin, productionNodeFlags, ROOT, startNode, stopChildren, type Child } from './children.ts';
 import { READY_LINE, RESULT_PREFIX, type LoadJob, type LoadResult } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY } from './panel.ts';
 import { seedLikeUsers, TokenBook } from './users.ts';
@@ -95,19 +93,6 @@ export interface CpuPerRequestResult {
   /** Users whose panels were compared byte for byte (0 without `samePanels`). */
   readonly checkedUsers: number;
   readonly pinned: boolean;
-}
-
-/** Free loopback ports, found by binding port 0 (all held at once so they are distinct). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<Server>((done) => {
-      const server = createServer();
-      server.listen(0, '127.0.0.1', () => done(server));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
-  return ports;
 }
 
 async function waitUntil(child: Child, what: string, check: () => Promise<boolean>): Promise<void> {

@@ -35,7 +35,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { loadServiceConfig } from '../src/config/service-config.ts';
-import { floorplanProcessVars, ROOT } from './children.ts';
+import { floorplanProcessVars, freePorts, ROOT } from './children.ts';
 import { graphqlBody, PANEL_QUERY, PANEL_USER } from './panel.ts';
 import { seedLikeUsers, TokenBook } from './users.ts';
 
@@ -158,18 +158,6 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as import('node:net').AddressInfo;
-      server.close(() => done(port));
-    });
-  });
-}
-
 /** Sends `total` panel requests, `concurrency` at a time, each checked to be a full panel. */
 async function load(url: string, headers: ReadonlyArray<Record<string, string>>, total: number, concurrency: number): Promise<void> {
   const body = graphqlBody(PANEL_QUERY);
@@ -212,7 +200,7 @@ async function dumpedInstructions(pid: number, prefix: string, cwd: string): Pro
 }
 
 async function measure(checkout: string, concurrency: number, options: Options, upstreams: string, users: readonly string[], book: TokenBook): Promise<number> {
-  const port = await freePort();
+  const port = (await freePorts(1))[0] as number;
   const prefix = join(tmpdir(), `floorplan-callgrind-${process.pid}-${port}`);
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...floorplanProcessVars(port, upstreams, OVERLAY_NAME) };
   const { child, output } = started(
@@ -247,7 +235,7 @@ async function main(): Promise<void> {
     run(process.execPath, [join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], dir);
     writeFileSync(join(dir, 'config', `${OVERLAY_NAME}.yaml`), OVERLAY);
   }
-  const upstreamPort = await freePort();
+  const upstreamPort = (await freePorts(1))[0] as number;
   const upstreams = started(process.execPath, ['--import', 'tsx', 'src/demo-upstreams/main.ts'], ROOT, { ...process.env, DEMO_PORT: String(upstreamPort), DEMO_FAULTS: '' });
   const origin = `http://127.0.0.1:${upstreamPort}`;
   try {
@@ -279,7 +267,7 @@ async function main(): Promise<void> {
 
 /** Demo users whose panel has the seed floors, found against a native Floorplan of `checkout`. */
 async function findUsers(checkout: string, upstreams: string, book: TokenBook): Promise<string[]> {
-  const port = await freePort();
+  const port = (await freePorts(1))[0] as number;
   const fp = started(process.execPath, ['dist/src/main.js'], checkout, { PATH: process.env.PATH, ...floorplanProcessVars(port, upstreams, OVERLAY_NAME) });
   const url = `http://127.0.0.1:${port}/graphql`;
   try {

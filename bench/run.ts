@@ -14,7 +14,6 @@
  * number and the method.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -22,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig, type ServiceConfig } from '../src/config/service-config.ts';
-import { canPin, cleanEnv, floorplanEnv, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopAll, stopChildren, useCompiledChildren, type Child } from './children.ts';
+import { canPin, cleanEnv, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopAll, stopChildren, useCompiledChildren, type Child } from './children.ts';
 import { nearestRank, READY_LINE, RESULT_PREFIX, type AnswerClasses, type LoadJob, type LoadResult, type RequestVariant } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY, PANEL_RESPONSE_JSON, PANEL_USER, panelQuery, SELECTED_LINES_QUERY } from './panel.ts';
 import { machineInfo, rssMb } from './proc.ts';
@@ -220,24 +219,6 @@ function parseOptions(argv: readonly string[]): Options {
   const defaultOut = join(ROOT, 'bench', 'results', values.peers ? 'peers.json' : values.quick ? 'quick.json' : 'latest.json');
   const markdown = values['no-markdown'] ? false : (values.markdown ?? !values.quick);
   return { mode, quick: values.quick, out: resolve(values.out ?? defaultOut), markdown, soakSeconds };
-}
-
-/** Free loopback ports, found by binding port 0 (all held at once so they are distinct). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<import('node:net').Server>((done, fail) => {
-          const server = createServer();
-          server.once('error', fail);
-          server.listen(0, '127.0.0.1', () => done(server));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
-  return ports;
 }
 
 /** Rejects as soon as any of `children` exits, with its last output. */
