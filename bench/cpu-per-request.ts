@@ -9,8 +9,9 @@
  * server process's CPU time around its window. With `simultaneous`, both are loaded at once
  * instead, each by its own load worker, both sharing core 0: this VM's speed drifts by tens of
  * percent between windows of a few seconds (a round read 965 and the next 402 µs/req for the
- * same server), and windows that run side by side see the same drift. Every answer is sorted (`classify`): only full
- * panels count, so a refusal or a degraded panel cannot flatter either server.
+ * same server), and windows that run side by side see the same drift. Every answer is sorted
+ * (`classify`): only full panels count, so a refusal or a degraded panel cannot flatter either
+ * server.
  */
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
