@@ -18,6 +18,20 @@
  *   Each watchdog tick that finds the loop lagging, after a tick that did too (one late tick
  *   is a GC pause), cuts the limit to 90 % of what is running (multiplicative decrease, as in
  *   Netflix's concurrency-limits AIMD and TCP).
+ * - A loop that interleaves hundreds of requests never lags: each turn is short, but every
+ *   request needs many turns, and its latency grows with their number (an open-loop flood
+ *   grew the limit to 512 and served panels 8 s late). So each {@link RATE_WINDOW_MS} window
+ *   also reads the loop's utilization and the time a request spent admitted (Little's law:
+ *   requests running ÷ completions per ms). When the loop was saturated (busy ≥
+ *   {@link SATURATED_UTILIZATION}) and that time exceeded the target — {@link LATENCY_TOLERANCE}
+ *   × its baseline, the quickest seen with CPU to spare (a cold process has none yet: the lag
+ *   alone judges it), and never less than `maxQueueWaitMs`
+ *   (a request may spend inside as long as it may wait at the door) — the limit is cut in
+ *   proportion, at most by half per window, and does not grow until a window is back within
+ *   target (the gradient of Netflix's Gradient2 and of Envoy's adaptive concurrency). Slow
+ *   upstreams raise the time admitted without saturating the loop, so they never cut it; a
+ *   closed loop of many clients, each resending a refusal at once, keeps its limit as long as
+ *   their requests stay quick.
  * - A request that finds the limit full while the loop lags waits in a FIFO queue for a slot,
  *   at most `maxQueueWaitMs`. Whether it would get one in time is estimated on arrival from
  *   the recent completion rate; if not, it is refused there and then (HTTP 503 OVERLOADED), so
@@ -26,7 +40,7 @@
  *
  * Written here rather than taken from a library: npm has no maintained adaptive limiter for
  * Node's http server (toobusy-js and overload-protection shed on event-loop lag alone, with no
- * limit or queue; @fastify/under-pressure is Fastify-only), and the algorithm is ~100 lines.
+ * limit or queue; @fastify/under-pressure is Fastify-only), and the algorithm is ~150 lines.
  */
 
 export interface AdmissionOptions {
@@ -69,8 +83,42 @@ const WATCHDOG_INTERVAL_MS = 10;
  */
 const FLOOD_TURN_MS = 50;
 const DECREASE_FACTOR = 0.9;
-/** Completions are counted per window of this length to estimate how fast slots free up. */
+/** Completions are counted, and the loop's utilization read, per window of this length. */
 const RATE_WINDOW_MS = 100;
+/** A window this busy (share of its wall time the loop ran callbacks) is saturated, as src/upstreams/deadline.ts judges it… */
+const SATURATED_UTILIZATION = 0.9;
+/** …and one below this has CPU to spare: its time admitted is the baseline (a busier one already queues in the loop). */
+const SPARE_UTILIZATION = 0.7;
+/** While saturated, a request may spend this many times its baseline time admitted (or maxQueueWaitMs, if more) before the limit is cut. */
+const LATENCY_TOLERANCE = 3;
+/** …and one window cuts the limit by at most this factor. */
+const MAX_LATENCY_CUT = 0.5;
+/**
+ * The baseline is the least time admitted seen in a window with CPU to spare, rising by this
+ * factor per such window when none is as quick (2 %: doubles in ~3.5 s of them). A minimum,
+ * not an average: when the upstreams slow down because Floorplan sends them too much, an
+ * average would learn their queueing as normal and never cut.
+ */
+const BASELINE_DRIFT = 1.02;
+/** A window with fewer completions than this says too little about the time admitted. */
+const MIN_WINDOW_COMPLETIONS = 5;
+
+/** The event loop's utilization (0–1) since the previous call: Node's `performance.eventLoopUtilization`; tests pass their own. */
+export interface LoopUtilization {
+  sinceLastCall(): number;
+}
+
+/** Node's event loop, as {@link AdmissionController} reads it. */
+export function nodeLoopUtilization(): LoopUtilization {
+  let mark = performance.eventLoopUtilization();
+  return {
+    sinceLastCall() {
+      const utilization = performance.eventLoopUtilization(mark).utilization;
+      mark = performance.eventLoopUtilization();
+      return utilization;
+    },
+  };
+}
 
 export class AdmissionController {
   private inFlight = 0;
@@ -88,6 +136,13 @@ export class AdmissionController {
   private windowCompletions = 0;
   /** Completions per millisecond over the last full window. */
   private completionRate = 0;
+  /** Requests running integrated over the window's time (request·ms): ÷ its length, Little's L. */
+  private runningArea = 0;
+  private lastChange = performance.now();
+  /** Whether the last window's loop was saturated and held requests past the target (see the module comment). */
+  private overTarget = false;
+  /** The baseline time admitted, ms ({@link BASELINE_DRIFT}); undefined until a window with CPU to spare has been seen. */
+  private baselineMs: number | undefined;
   /**
    * Additive increase is earned: each completed request lets the limit grow by one (as AIMD
    * grows by one per round trip), never by arrivals alone. A fresh process hit by a burst
@@ -99,6 +154,7 @@ export class AdmissionController {
   constructor(
     private readonly options: AdmissionOptions,
     private readonly observer?: AdmissionObserver,
+    private readonly loop: LoopUtilization = nodeLoopUtilization(),
   ) {
     this.limitValue = options.initialLimit;
     if (options.enabled) this.watchdog = setInterval(watchdogTick, WATCHDOG_INTERVAL_MS, this).unref();
@@ -123,7 +179,12 @@ export class AdmissionController {
    * dozen requests arriving together make one busy turn, not a lag.
    */
   keepingUp(now: number = performance.now()): boolean {
-    return this.lastLagMs < this.options.targetLagMs && now - this.lastTick < FLOOD_TURN_MS;
+    return !this.overTarget && this.lastLagMs < this.options.targetLagMs && now - this.lastTick < FLOOD_TURN_MS;
+  }
+
+  /** The baseline time admitted (ms): the quickest seen while the loop had CPU to spare, drifting up; undefined before any. */
+  get baselineLatencyMs(): number | undefined {
+    return this.baselineMs;
   }
 
   /**
@@ -132,13 +193,14 @@ export class AdmissionController {
    */
   enter(): Admission | Promise<Admission> {
     const now = performance.now();
-    if (!this.options.enabled || this.inFlight < this.limit) return this.admit();
+    if (!this.options.enabled || this.inFlight < this.limit) return this.admit(now);
     if (this.queued === 0 && this.keepingUp(now) && this.limitValue < this.options.maxLimit && this.growthCredits > 0) {
       this.growthCredits -= 1;
       this.limitValue += 1;
-      return this.admit();
+      return this.admit(now);
     }
-    if (this.options.maxQueueWaitMs === 0 || !this.wouldGetASlotInTime()) return this.refuse('queue_full');
+    // Over its target the loop is already behind: a queue would only add its wait to the refusal.
+    if (this.options.maxQueueWaitMs === 0 || this.overTarget || !this.wouldGetASlotInTime()) return this.refuse('queue_full');
     return new Promise<Admission>((done) => {
       this.queue.push({ since: now, done });
       this.queueTimer ??= setTimeout(expireQueue, this.options.maxQueueWaitMs, this);
@@ -147,6 +209,7 @@ export class AdmissionController {
 
   /** An admitted request has finished (answered, failed or abandoned). */
   leave(): void {
+    this.account(performance.now());
     this.inFlight--;
     this.windowCompletions++;
     if (this.growthCredits < this.limitValue) this.growthCredits++;
@@ -161,15 +224,11 @@ export class AdmissionController {
     while (this.queued > 0) this.take().done({ admitted: false, reason: 'queue_timeout' });
   }
 
-  /** Once per watchdog tick: the loop's lag, the completion rate, and the limit's decrease. */
+  /** Once per watchdog tick: the loop's lag, the window's figures, and the limit's decrease. */
   tick(now: number): void {
     this.lastLagMs = Math.max(0, now - this.lastTick - WATCHDOG_INTERVAL_MS);
     this.lastTick = now;
-    if (now - this.windowStart >= RATE_WINDOW_MS) {
-      this.completionRate = this.windowCompletions / (now - this.windowStart);
-      this.windowStart = now;
-      this.windowCompletions = 0;
-    }
+    if (now - this.windowStart >= RATE_WINDOW_MS) this.endWindow(now);
     // Two late ticks in a row: one alone is a GC pause (Node 24's scavenges take ~10–30 ms), not a queue.
     const lagging = this.lastLagMs > this.options.targetLagMs;
     if (lagging && this.lagged) {
@@ -177,6 +236,34 @@ export class AdmissionController {
     }
     this.lagged = lagging;
     if (this.queued > 0) this.admitWaiting(now);
+  }
+
+  /** The window's completion rate and time admitted; a cut when a saturated loop holds requests past the target. */
+  private endWindow(now: number): void {
+    const completions = this.windowCompletions;
+    this.account(now);
+    const windowMs = now - this.windowStart;
+    const running = this.runningArea / windowMs;
+    const utilization = this.loop.sinceLastCall();
+    this.completionRate = completions / windowMs;
+    this.windowStart = now;
+    this.windowCompletions = 0;
+    this.runningArea = 0;
+    if (completions < MIN_WINDOW_COMPLETIONS) {
+      this.overTarget = false;
+      return;
+    }
+    const latencyMs = running / this.completionRate;
+    if (utilization < SPARE_UTILIZATION) {
+      this.baselineMs = this.baselineMs === undefined ? latencyMs : Math.min(latencyMs, this.baselineMs * BASELINE_DRIFT);
+    }
+    // No baseline yet (a cold process, busy from its first request): the lag alone judges it.
+    if (this.baselineMs === undefined) return;
+    const targetMs = Math.max(LATENCY_TOLERANCE * this.baselineMs, this.options.maxQueueWaitMs);
+    this.overTarget = utilization >= SATURATED_UTILIZATION && latencyMs > targetMs;
+    if (this.overTarget) {
+      this.limitValue = Math.max(this.options.minLimit, Math.min(this.limitValue, running) * Math.max(MAX_LATENCY_CUT, targetMs / latencyMs));
+    }
   }
 
   /** Hands free slots to the queue's head, refusing those that waited too long. */
@@ -189,7 +276,7 @@ export class AdmissionController {
         first.done({ admitted: false, reason: 'queue_timeout' });
       } else if (this.inFlight < this.limit) {
         this.take();
-        first.done(this.admit());
+        first.done(this.admit(now));
       } else {
         break;
       }
@@ -202,12 +289,21 @@ export class AdmissionController {
   private wouldGetASlotInTime(): boolean {
     // No completions measured yet (a fresh process, cold code): no basis for a wait, so only a short queue.
     if (this.completionRate === 0) return this.queued < this.options.minLimit;
-    return (this.queued + 1) / this.completionRate <= this.options.maxQueueWaitMs;
+    // After a cut, more run than the limit allows: that many must finish before the queue moves.
+    const ahead = this.queued + 1 + Math.max(0, this.inFlight - this.limit);
+    return ahead / this.completionRate <= this.options.maxQueueWaitMs;
   }
 
-  private admit(): Admission {
+  private admit(now: number): Admission {
+    this.account(now);
     this.inFlight++;
     return ADMITTED;
+  }
+
+  /** Adds the time since the last change at the current number running to the window's area. */
+  private account(now: number): void {
+    this.runningArea += this.inFlight * (now - this.lastChange);
+    this.lastChange = now;
   }
 
   private take(): Waiter {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AdmissionController, type Admission, type AdmissionOptions, type ShedReason } from '../../src/http/admission.ts';
+import { AdmissionController, type Admission, type AdmissionOptions, type LoopUtilization, type ShedReason } from '../../src/http/admission.ts';
 
 const OPTIONS: AdmissionOptions = { enabled: true, initialLimit: 2, minLimit: 2, maxLimit: 10, targetLagMs: 30, maxQueueWaitMs: 40 };
 
@@ -8,9 +8,17 @@ afterEach(() => {
   for (const c of controllers.splice(0)) c.close();
 });
 
-function controller(options: Partial<AdmissionOptions> = {}) {
+/** The loop's utilization as the controller reads it, set by each test (idle unless told). */
+class SetUtilization implements LoopUtilization {
+  value = 0.1;
+  sinceLastCall(): number {
+    return this.value;
+  }
+}
+
+function controller(options: Partial<AdmissionOptions> = {}, loop: LoopUtilization = new SetUtilization()) {
   const sheds: ShedReason[] = [];
-  const c = new AdmissionController({ ...OPTIONS, ...options }, { shed: (reason) => sheds.push(reason) });
+  const c = new AdmissionController({ ...OPTIONS, ...options }, { shed: (reason) => sheds.push(reason) }, loop);
   controllers.push(c);
   return { c, sheds };
 }
@@ -133,6 +141,74 @@ describe('AdmissionController', () => {
       await new Promise((r) => setTimeout(r, 1));
     }
     expect(c.limit).toBe(3);
+  });
+
+  /** Every 10 ms for `ms`, completes `perTick` of the running requests and sends `perTick` new ones (admitted, queued or refused). */
+  const churn = async (c: AdmissionController, perTick: number, ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < perTick; i++) {
+        if (c.running > 0) c.leave();
+        void c.enter();
+      }
+    }
+  };
+  const run = (c: AdmissionController, n: number) => {
+    for (let i = 0; i < n; i++) admittedNow(c.enter());
+  };
+
+  it('still raises the limit on a saturated loop while requests stay quick (many clients, each resending at once)', async () => {
+    const loop = new SetUtilization();
+    loop.value = 0.95;
+    const { c, sheds } = controller({}, loop);
+    // 2 running, 0.2 completions per ms: 10 ms each, within the target (maxQueueWaitMs, 40 ms).
+    run(c, 2);
+    await churn(c, 2, 250);
+    run(c, 2);
+    expect(c.limit).toBe(4);
+    expect(sheds).toEqual([]);
+  });
+
+  it('cuts the limit when a saturated loop holds requests past three times their time with CPU to spare, never below minLimit, refusing at once', async () => {
+    const loop = new SetUtilization();
+    loop.value = 0.3;
+    const { c, sheds } = controller({ initialLimit: 64, minLimit: 4, maxLimit: 64 }, loop);
+    // 4 running, 0.2 completions per ms: 20 ms each, the baseline.
+    run(c, 4);
+    await churn(c, 2, 350);
+    expect(c.baselineLatencyMs).toBeGreaterThan(5);
+    expect(c.baselineLatencyMs).toBeLessThan(60);
+    expect(c.limit).toBe(64);
+    // Saturated, 40 running at the same rate: 200 ms each, ten times the baseline (target: 3 × 20 ms).
+    loop.value = 0.95;
+    run(c, 36);
+    await churn(c, 2, 450);
+    expect(c.limit).toBeLessThanOrEqual(20);
+    expect(c.limit).toBeGreaterThanOrEqual(4);
+    expect(c.running).toBeLessThan(40);
+    // Behind its target, the loop queues nobody: every refusal is immediate, none waited first.
+    expect(sheds.length).toBeGreaterThan(0);
+    expect(new Set(sheds)).toEqual(new Set(['queue_full']));
+  });
+
+  it('leaves the limit alone when requests take longer because an upstream is slow (the loop is not saturated)', async () => {
+    const loop = new SetUtilization();
+    loop.value = 0.3;
+    const { c, sheds } = controller({ initialLimit: 64, minLimit: 4, maxLimit: 64 }, loop);
+    run(c, 4);
+    await churn(c, 2, 350);
+    const baseline = c.baselineLatencyMs as number;
+    run(c, 36);
+    await churn(c, 2, 450);
+    expect(c.limit).toBe(64);
+    expect(c.running).toBe(40);
+    expect(sheds).toEqual([]);
+    // The baseline is the quickest time seen with CPU to spare, creeping up 2 % per window: ten
+    // slow windows move it a little, not to 200 ms (an upstream slowed by Floorplan's own load
+    // must not become the norm).
+    expect(c.baselineLatencyMs).toBeGreaterThan(baseline);
+    expect(c.baselineLatencyMs).toBeLessThan(1.5 * baseline);
   });
 
   it('admits everything at once when disabled', () => {
