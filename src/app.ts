@@ -354,7 +354,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     };
     const preview = createPreviewHandler({ pipeline, renderer, flags, killFlag, layouts: () => layouts.current(), ...(candidates === undefined ? {} : { candidates }) });
 
-    const admission = new AdmissionController(config.server.admission, {
+    const admission = new AdmissionController({ ...config.server.admission, requestDeadlineMs: config.limits.requestDeadlineMs }, {
       shed(reason) {
         metrics.shed(reason);
         // While Floorplan refuses work, slowness is its own: no request's deadline runs out meanwhile.

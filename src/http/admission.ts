@@ -25,8 +25,8 @@
  *   requests running ÷ completions per ms). When the loop was saturated (busy ≥
  *   {@link SATURATED_UTILIZATION}) and that time exceeded the target — {@link LATENCY_TOLERANCE}
  *   × its baseline, the quickest seen with CPU to spare (a cold process has none yet: the lag
- *   alone judges it), and never less than `maxQueueWaitMs`
- *   (a request may spend inside as long as it may wait at the door) — the limit is cut in
+ *   alone judges it), and never less than `maxQueueWaitMs` (a request may spend inside as
+ *   long as it may wait at the door) or an eighth of the request's deadline — the limit is cut in
  *   proportion, at most by half per window, and does not grow until a window is back within
  *   target (the gradient of Netflix's Gradient2 and of Envoy's adaptive concurrency). Slow
  *   upstreams raise the time admitted without saturating the loop, so they never cut it; a
@@ -56,6 +56,11 @@ export interface AdmissionOptions {
   readonly targetLagMs: number;
   /** Longest a request may wait for a slot; one that cannot get one in time is refused at once. */
   readonly maxQueueWaitMs: number;
+  /**
+   * Each request's whole budget (`limits.requestDeadlineMs`): a saturated loop may hold a
+   * request for {@link DEADLINE_SHARE} of it, or maxQueueWaitMs if more, before the limit is cut.
+   */
+  readonly requestDeadlineMs?: number;
 }
 
 /** Why a request was refused, as counted in `floorplan_shed_total{reason}`. */
@@ -89,9 +94,15 @@ const RATE_WINDOW_MS = 100;
 const SATURATED_UTILIZATION = 0.9;
 /** …and one below this has CPU to spare: its time admitted is the baseline (a busier one already queues in the loop). */
 const SPARE_UTILIZATION = 0.7;
-/** While saturated, a request may spend this many times its baseline time admitted (or maxQueueWaitMs, if more) before the limit is cut. */
+/** While saturated, a request may spend this many times its baseline time admitted before the limit is cut… */
 const LATENCY_TOLERANCE = 3;
-/** …and one window cuts the limit by at most this factor. */
+/**
+ * …and never less than this share of the request's deadline: a hundred clients served in 100 ms
+ * each are not an overload when they have 2 s, and refusing them (a closed-loop client sends
+ * again at once) would only add refusals to the same load.
+ */
+const DEADLINE_SHARE = 1 / 8;
+/** One window cuts the limit by at most this factor. */
 const MAX_LATENCY_CUT = 0.5;
 /**
  * The baseline is the least time admitted seen in a window with CPU to spare, rising by this
@@ -259,7 +270,7 @@ export class AdmissionController {
     }
     // No baseline yet (a cold process, busy from its first request): the lag alone judges it.
     if (this.baselineMs === undefined) return;
-    const targetMs = Math.max(LATENCY_TOLERANCE * this.baselineMs, this.options.maxQueueWaitMs);
+    const targetMs = Math.max(LATENCY_TOLERANCE * this.baselineMs, this.options.maxQueueWaitMs, DEADLINE_SHARE * (this.options.requestDeadlineMs ?? 0));
     this.overTarget = utilization >= SATURATED_UTILIZATION && latencyMs > targetMs;
     if (this.overTarget) {
       this.limitValue = Math.max(this.options.minLimit, Math.min(this.limitValue, running) * Math.max(MAX_LATENCY_CUT, targetMs / latencyMs));

@@ -192,6 +192,21 @@ describe('AdmissionController', () => {
     expect(new Set(sheds)).toEqual(new Set(['queue_full']));
   });
 
+  it('leaves the limit alone on a saturated loop while the time admitted is within an eighth of the request deadline', async () => {
+    const loop = new SetUtilization();
+    loop.value = 0.3;
+    const { c, sheds } = controller({ initialLimit: 64, minLimit: 4, maxLimit: 64, requestDeadlineMs: 2000 }, loop);
+    run(c, 4);
+    await churn(c, 2, 350);
+    // Saturated, 40 running: 200 ms each, ten times the baseline but under 2000 / 8 ms.
+    loop.value = 0.95;
+    run(c, 36);
+    await churn(c, 2, 450);
+    expect(c.limit).toBe(64);
+    expect(c.running).toBe(40);
+    expect(sheds).toEqual([]);
+  });
+
   it('leaves the limit alone when requests take longer because an upstream is slow (the loop is not saturated)', async () => {
     const loop = new SetUtilization();
     loop.value = 0.3;
