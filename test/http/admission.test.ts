@@ -192,13 +192,13 @@ describe('AdmissionController', () => {
     expect(new Set(sheds)).toEqual(new Set(['queue_full']));
   });
 
-  it('leaves the limit alone on a saturated loop while the time admitted is within an eighth of the request deadline', async () => {
+  it('leaves the limit alone on a saturated loop while the time admitted is within a quarter of the request deadline', async () => {
     const loop = new SetUtilization();
     loop.value = 0.3;
     const { c, sheds } = controller({ initialLimit: 64, minLimit: 4, maxLimit: 64, requestDeadlineMs: 2000 }, loop);
     run(c, 4);
     await churn(c, 2, 350);
-    // Saturated, 40 running: 200 ms each, ten times the baseline but under 2000 / 8 ms.
+    // Saturated, 40 running: 200 ms each, ten times the baseline but under 2000 / 4 ms.
     loop.value = 0.95;
     run(c, 36);
     await churn(c, 2, 450);
