@@ -23,7 +23,7 @@
  *   grew the limit to 512 and served panels 8 s late). So each {@link RATE_WINDOW_MS} window
  *   also reads the loop's utilization and the time a request spent admitted (Little's law:
  *   requests running ÷ completions per ms). When the loop was saturated (busy ≥
- *   {@link SATURATED_UTILIZATION}) and that time exceeded the target — {@link LATENCY_TOLERANCE}
+ *   {@link SATURATED_UTILIZATION}) two windows in a row and that time exceeded the target — {@link LATENCY_TOLERANCE}
  *   × its baseline, the quickest seen with CPU to spare (a cold process has none yet: the lag
  *   alone judges it), and never less than `maxQueueWaitMs` (a request may spend inside as
  *   long as it may wait at the door) or a quarter of the request's deadline — the limit is cut in
@@ -151,7 +151,10 @@ export class AdmissionController {
   /** Requests running integrated over the window's time (request·ms): ÷ its length, Little's L. */
   private runningArea = 0;
   private lastChange = performance.now();
-  /** Whether the last window's loop was saturated and held requests past the target (see the module comment). */
+  /** Whether the last window's loop was saturated, and the one before it. */
+  private saturatedNow = false;
+  private saturatedBefore = false;
+  /** Whether the last two windows' loop was saturated and the last held requests past the target (see the module comment). */
   private overTarget = false;
   /** The baseline time admitted, ms ({@link BASELINE_DRIFT}); undefined until a window with CPU to spare has been seen. */
   private baselineMs: number | undefined;
@@ -257,6 +260,9 @@ export class AdmissionController {
     const windowMs = now - this.windowStart;
     const running = this.runningArea / windowMs;
     const utilization = this.loop.sinceLastCall();
+    const saturated = utilization >= SATURATED_UTILIZATION;
+    this.saturatedBefore = this.saturatedNow;
+    this.saturatedNow = saturated;
     this.completionRate = completions / windowMs;
     this.windowStart = now;
     this.windowCompletions = 0;
@@ -272,7 +278,10 @@ export class AdmissionController {
     // No baseline yet (a cold process, busy from its first request): the lag alone judges it.
     if (this.baselineMs === undefined) return;
     const targetMs = Math.max(LATENCY_TOLERANCE * this.baselineMs, this.options.maxQueueWaitMs, DEADLINE_SHARE * (this.options.requestDeadlineMs ?? 0));
-    this.overTarget = utilization >= SATURATED_UTILIZATION && latencyMs > targetMs;
+    // Saturated two windows in a row: one busy window is a round of arrivals parsed at once, or a
+    // noisy neighbour's steal, not an overload (50 users on a frozen upstream had their next
+    // round refused).
+    this.overTarget = this.saturatedBefore && saturated && latencyMs > targetMs;
     if (this.overTarget) {
       this.limitValue = Math.max(this.options.minLimit, Math.min(this.limitValue, running) * Math.max(MAX_LATENCY_CUT, targetMs / latencyMs));
     }
