@@ -157,6 +157,24 @@ describe('AdmissionController', () => {
   const run = (c: AdmissionController, n: number) => {
     for (let i = 0; i < n; i++) admittedNow(c.enter());
   };
+  /**
+   * A controller (limit 64) that has seen its baseline: 4 running at 0.2 completions per ms,
+   * 20 ms each, on a loop with CPU to spare; then 40 running at the same rate, 200 ms each, on a
+   * loop `busy` to the given share.
+   */
+  const fortyRunningAfterBaseline = async (busy: number, options: Partial<AdmissionOptions> = {}) => {
+    const loop = new SetUtilization();
+    loop.value = 0.3;
+    const { c, sheds } = controller({ initialLimit: 64, minLimit: 4, maxLimit: 64, ...options }, loop);
+    run(c, 4);
+    await churn(c, 2, 350);
+    const baseline = c.baselineLatencyMs;
+    const limitBefore = c.limit;
+    loop.value = busy;
+    run(c, 36);
+    await churn(c, 2, 450);
+    return { c, sheds, baseline, limitBefore };
+  };
 
   it('still raises the limit on a saturated loop while requests stay quick (many clients, each resending at once)', async () => {
     const loop = new SetUtilization();
@@ -171,19 +189,11 @@ describe('AdmissionController', () => {
   });
 
   it('cuts the limit when a saturated loop holds requests past three times their time with CPU to spare, never below minLimit, refusing at once', async () => {
-    const loop = new SetUtilization();
-    loop.value = 0.3;
-    const { c, sheds } = controller({ initialLimit: 64, minLimit: 4, maxLimit: 64 }, loop);
-    // 4 running, 0.2 completions per ms: 20 ms each, the baseline.
-    run(c, 4);
-    await churn(c, 2, 350);
-    expect(c.baselineLatencyMs).toBeGreaterThan(5);
-    expect(c.baselineLatencyMs).toBeLessThan(60);
-    expect(c.limit).toBe(64);
-    // Saturated, 40 running at the same rate: 200 ms each, ten times the baseline (target: 3 × 20 ms).
-    loop.value = 0.95;
-    run(c, 36);
-    await churn(c, 2, 450);
+    // 200 ms each is ten times the baseline (target: 3 × 20 ms).
+    const { c, sheds, baseline, limitBefore } = await fortyRunningAfterBaseline(0.95);
+    expect(baseline).toBeGreaterThan(5);
+    expect(baseline).toBeLessThan(60);
+    expect(limitBefore).toBe(64);
     expect(c.limit).toBeLessThanOrEqual(20);
     expect(c.limit).toBeGreaterThanOrEqual(4);
     expect(c.running).toBeLessThan(40);
@@ -193,37 +203,23 @@ describe('AdmissionController', () => {
   });
 
   it('leaves the limit alone on a saturated loop while the time admitted is within a quarter of the request deadline', async () => {
-    const loop = new SetUtilization();
-    loop.value = 0.3;
-    const { c, sheds } = controller({ initialLimit: 64, minLimit: 4, maxLimit: 64, requestDeadlineMs: 2000 }, loop);
-    run(c, 4);
-    await churn(c, 2, 350);
-    // Saturated, 40 running: 200 ms each, ten times the baseline but under 2000 / 4 ms.
-    loop.value = 0.95;
-    run(c, 36);
-    await churn(c, 2, 450);
+    // 200 ms each: ten times the baseline, but under 2000 / 4 ms.
+    const { c, sheds } = await fortyRunningAfterBaseline(0.95, { requestDeadlineMs: 2000 });
     expect(c.limit).toBe(64);
     expect(c.running).toBe(40);
     expect(sheds).toEqual([]);
   });
 
   it('leaves the limit alone when requests take longer because an upstream is slow (the loop is not saturated)', async () => {
-    const loop = new SetUtilization();
-    loop.value = 0.3;
-    const { c, sheds } = controller({ initialLimit: 64, minLimit: 4, maxLimit: 64 }, loop);
-    run(c, 4);
-    await churn(c, 2, 350);
-    const baseline = c.baselineLatencyMs as number;
-    run(c, 36);
-    await churn(c, 2, 450);
+    const { c, sheds, baseline } = await fortyRunningAfterBaseline(0.3);
     expect(c.limit).toBe(64);
     expect(c.running).toBe(40);
     expect(sheds).toEqual([]);
     // The baseline is the quickest time seen with CPU to spare, creeping up 2 % per window: ten
     // slow windows move it a little, not to 200 ms (an upstream slowed by Floorplan's own load
     // must not become the norm).
-    expect(c.baselineLatencyMs).toBeGreaterThan(baseline);
-    expect(c.baselineLatencyMs).toBeLessThan(1.5 * baseline);
+    expect(c.baselineLatencyMs).toBeGreaterThan(baseline as number);
+    expect(c.baselineLatencyMs).toBeLessThan(1.5 * (baseline as number));
   });
 
   it('admits everything at once when disabled', () => {
