@@ -261,7 +261,7 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
 
   it('points at the auth section when jwks mode is chosen without a JWKS URL', () => {
     expect(problems({ AUTH_MODE: 'jwks' })).toEqual([
-      '`auth.jwksUrl` must be an http:// or https:// URL, but got: nothing (config/default.yaml:45)',
+      '`auth.jwksUrl` must be an http:// or https:// URL, but got: nothing (config/default.yaml:46)',
     ]);
   });
 
