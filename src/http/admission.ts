@@ -151,9 +151,8 @@ export class AdmissionController {
   /** Requests running integrated over the window's time (request·ms): ÷ its length, Little's L. */
   private runningArea = 0;
   private lastChange = performance.now();
-  /** Whether the last window's loop was saturated, and the one before it. */
-  private saturatedNow = false;
-  private saturatedBefore = false;
+  /** Whether the last window's loop was saturated. */
+  private lastWindowSaturated = false;
   /** Whether the last two windows' loop was saturated and the last held requests past the target (see the module comment). */
   private overTarget = false;
   /** The baseline time admitted, ms ({@link BASELINE_DRIFT}); undefined until a window with CPU to spare has been seen. */
@@ -261,8 +260,8 @@ export class AdmissionController {
     const running = this.runningArea / windowMs;
     const utilization = this.loop.sinceLastCall();
     const saturated = utilization >= SATURATED_UTILIZATION;
-    this.saturatedBefore = this.saturatedNow;
-    this.saturatedNow = saturated;
+    const saturatedTwice = saturated && this.lastWindowSaturated;
+    this.lastWindowSaturated = saturated;
     this.completionRate = completions / windowMs;
     this.windowStart = now;
     this.windowCompletions = 0;
@@ -281,7 +280,7 @@ export class AdmissionController {
     // Saturated two windows in a row: one busy window is a round of arrivals parsed at once, or a
     // noisy neighbour's steal, not an overload (50 users on a frozen upstream had their next
     // round refused).
-    this.overTarget = this.saturatedBefore && saturated && latencyMs > targetMs;
+    this.overTarget = saturatedTwice && latencyMs > targetMs;
     if (this.overTarget) {
       this.limitValue = Math.max(this.options.minLimit, Math.min(this.limitValue, running) * Math.max(MAX_LATENCY_CUT, targetMs / latencyMs));
     }
