@@ -189,6 +189,14 @@ export interface OverloadRow {
   readonly serverShedByReason: Readonly<Record<string, number>>;
   /** floorplan_admission_limit after the row; null when it is not exported. */
   readonly admissionLimit: number | null;
+  /**
+   * Floorplan's event-loop delay in the row (floorplan_nodejs_eventloop_lag_p99_seconds, which
+   * prom-client resets at each scrape; the worst of the row's windows): a refusal cannot leave
+   * before the turn that reads it. Null when not exported.
+   */
+  readonly loopDelayP99Ms: number | null;
+  /** Scavenges (young-generation GCs) in the row and their mean pause; null when not exported. */
+  readonly scavenges: { readonly count: number; readonly meanMs: number } | null;
   readonly serverCoreBusy: number;
   readonly generatorCoreBusy: number;
 }
@@ -890,8 +898,8 @@ function overloadSection(overload: OverloadPhase, method: BenchResults['method']
       `Goodput counts full panels only. Breaker openings and deadline cut-offs are Floorplan's counters before vs after each window` +
       (missing.length === 0 ? '.' : `; this Floorplan does not export ${missing.join(', ')} (counted as 0, nothing shed by construction).`),
     '',
-    row(['row', 'connections', 'offered req/s', 'goodput full/s', 'degraded/s', 'shed/s', 'other/s', 'full p50 ms', 'full p99 ms', 'shed p99 ms', 'breaker openings', 'deadline cut-offs', 'admission limit', 'Floorplan core']),
-    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+    row(['row', 'connections', 'offered req/s', 'goodput full/s', 'degraded/s', 'shed/s', 'other/s', 'full p50 ms', 'full p99 ms', 'shed p50 ms', 'shed p99 ms', 'breaker openings', 'deadline cut-offs', 'admission limit', 'loop delay p99 ms', 'scavenges (mean ms)', 'Floorplan core']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
   ];
   for (const r of overload.rows) {
     out.push(
@@ -905,10 +913,13 @@ function overloadSection(overload: OverloadPhase, method: BenchResults['method']
         fixed(r.otherPerSecond, 0),
         fixed(r.fullP50Ms, 2),
         fixed(r.fullP99Ms, 2),
+        fixed(r.shedP50Ms, 2),
         fixed(r.shedP99Ms, 2),
         r.breakerOpenings,
         r.deadlineCutCalls,
         r.admissionLimit === null ? 'n/a' : fixed(r.admissionLimit, 0),
+        r.loopDelayP99Ms === null || r.loopDelayP99Ms === undefined ? 'n/a' : fixed(r.loopDelayP99Ms, 1),
+        r.scavenges === null || r.scavenges === undefined ? 'n/a' : `${r.scavenges.count} (${fixed(r.scavenges.meanMs, 1)})`,
         `${fixed(r.serverCoreBusy * 100, 0)} %`,
       ]),
     );

@@ -450,6 +450,8 @@ function overloadRow(results: readonly LoadResult[], shape: Pick<OverloadRow, 'n
   const shedMs: number[] = [];
   let queuedInGenerator: number | null = null;
   const shedByReason: Record<string, number> = {};
+  let loopDelayP99Ms: number | null = null;
+  const scavenges = { count: 0, totalMs: 0 };
   for (const result of results) {
     const classes = sortedAnswers(result);
     if (classes.latenciesMs === undefined) throw new Error(`run "${result.name}" kept no latencies`);
@@ -478,6 +480,11 @@ function overloadRow(results: readonly LoadResult[], shape: Pick<OverloadRow, 'n
       if (shed > 0) shedByReason[reason] = (shedByReason[reason] ?? 0) + shed;
     }
     if (result.queuedInGenerator !== undefined) queuedInGenerator = (queuedInGenerator ?? 0) + result.queuedInGenerator;
+    if (exportsMetric(after, 'floorplan_nodejs_eventloop_lag_p99_seconds')) {
+      loopDelayP99Ms = Math.max(loopDelayP99Ms ?? 0, sampleSum(after, 'floorplan_nodejs_eventloop_lag_p99_seconds') * 1000);
+    }
+    scavenges.count += delta('floorplan_nodejs_gc_duration_seconds_count', { kind: 'minor' });
+    scavenges.totalMs += delta('floorplan_nodejs_gc_duration_seconds_sum', { kind: 'minor' }) * 1000;
   }
   const perSecond = (count: number) => round(count / seconds, 1);
   const full = Float64Array.from(fullMs).sort();
@@ -507,6 +514,8 @@ function overloadRow(results: readonly LoadResult[], shape: Pick<OverloadRow, 'n
     serverShed: exportsMetric(after, 'floorplan_shed_total') ? counters.serverShed : null,
     serverShedByReason: shedByReason,
     admissionLimit: exportsMetric(after, 'floorplan_admission_limit') ? sampleSum(after, 'floorplan_admission_limit') : null,
+    loopDelayP99Ms: loopDelayP99Ms === null ? null : round(loopDelayP99Ms, 2),
+    scavenges: exportsMetric(after, 'floorplan_nodejs_gc_duration_seconds') ? { count: scavenges.count, meanMs: round(scavenges.count === 0 ? 0 : scavenges.totalMs / scavenges.count, 2) } : null,
     serverCoreBusy: round(serverCpuUs / (seconds * 1e6)),
     generatorCoreBusy: round(generatorCpuUs / (seconds * 1e6)),
   };
@@ -520,6 +529,8 @@ function describeOverloadRow(row: OverloadRow): string {
     `  ${load.padEnd(24)} goodput ${perSecond(row.goodputPerSecond).padStart(7)}  degraded ${perSecond(row.degradedPerSecond)}  shed ${perSecond(row.shedPerSecond)}  ` +
     `other ${perSecond(row.otherPerSecond)}  full p99 ${ms(row.fullP99Ms)}  shed p99 ${ms(row.shedP99Ms)}  breaker openings ${row.breakerOpenings}  ` +
     `deadline cut-offs ${row.deadlineCutCalls}  core ${(row.serverCoreBusy * 100).toFixed(0)} %` +
+    (row.loopDelayP99Ms === null ? '' : `  loop delay p99 ${row.loopDelayP99Ms.toFixed(1)} ms`) +
+    (row.scavenges === null ? '' : `  scavenges ${row.scavenges.count} (mean ${row.scavenges.meanMs.toFixed(1)} ms)`) +
     (row.queuedInGenerator
       ? `  (${row.queuedInGenerator} arrivals waited for a connection; from getting one, p99 full ${ms(row.fullP99OnConnectionMs)}, shed ${ms(row.shedP99OnConnectionMs)})`
       : '')
