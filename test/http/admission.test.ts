@@ -222,6 +222,20 @@ describe('AdmissionController', () => {
     expect(c.baselineLatencyMs).toBeLessThan(1.5 * (baseline as number));
   });
 
+  it('queues only what the completion rate seats within half of maxQueueWaitMs, so a slower window does not turn waiters into time-outs', async () => {
+    const { c, sheds } = controller({ initialLimit: 8, minLimit: 2, maxLimit: 8 });
+    run(c, 8);
+    // 0.2 completions per ms, 8 running: a waiter n-th in line gets a slot after ~5n ms.
+    await churn(c, 2, 250);
+    blockLoop(120);
+    let queued = 0;
+    while (c.enter() instanceof Promise) queued++;
+    // Half of 40 ms seats four (at 0.18–0.22 per ms, three to five); the whole wait would queue eight.
+    expect(queued).toBeGreaterThanOrEqual(3);
+    expect(queued).toBeLessThanOrEqual(5);
+    expect(sheds).toEqual(['queue_full']);
+  });
+
   it('admits everything at once when disabled', () => {
     const { c, sheds } = controller({ enabled: false, initialLimit: 1, minLimit: 1 });
     blockLoop(60);
