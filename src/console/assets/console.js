@@ -389,6 +389,60 @@ function diffView(diff) {
   );
 }
 
+/**
+ * What every live app version would get from a set — the matrix of POST /admin/layouts/check
+ * and of a FLOORPLAN_ERR_LAYOUT_INCOMPATIBLE refusal, worded as `floors:check` prints it
+ * (src/layouts/compatibility.ts): one row per platform's version × scene, a version below the
+ * oldest supported once. `scene` keeps that scene's rows only; a refused matrix opens by itself.
+ */
+function compatibilityView(report, scene) {
+  if (!report) return null;
+  if (report.skipped) return h('p', { class: 'hint', 'data-testid': 'compatibility' }, `Live app versions: not checked, ${report.skipped}.`);
+  const rows = [];
+  const unchecked = new Set();
+  let refused = 0;
+  for (const row of report.rows) {
+    if (scene && row.scene !== scene) continue;
+    if (!row.checked) {
+      if (unchecked.has(`${row.platform} ${row.version}`)) continue;
+      unchecked.add(`${row.platform} ${row.version}`);
+      rows.push(h('tr', { 'data-status': 'unchecked' }, h('td', null, 'unchecked'), h('td', null, row.platform), h('td', null, row.version), h('td', null, '(every scene)'), h('td', null, `nothing checked: below ${row.platform}'s oldest supported ${row.oldestSupported}`)));
+      continue;
+    }
+    const bad = row.problems.length > 0;
+    if (bad) refused++;
+    rows.push(
+      h(
+        'tr',
+        { 'data-status': bad ? 'refused' : 'ok', class: bad ? 'refused' : null },
+        h('td', null, bad ? 'REFUSED' : 'ok'),
+        h('td', null, row.platform),
+        h('td', null, row.version),
+        h('td', null, row.variant === null ? row.scene : `${row.scene} (${row.variant})`),
+        h('td', null, versionGets(row), bad ? h('ul', { class: 'problems' }, row.problems.map((p) => h('li', null, p.message))) : null),
+      ),
+    );
+  }
+  const checked = rows.length - unchecked.size;
+  return h(
+    'details',
+    { class: 'compatibility', 'data-testid': 'compatibility', open: refused > 0 },
+    h('summary', null, `What each live app version would get (${report.clientsFile}): ${refused === 0 ? `all ${checked} ok` : `${refused} of ${checked} refused`}`),
+    h('table', null, h('thead', null, h('tr', null, ['', 'platform', 'version', 'scene', 'what it would get'].map((c) => h('th', { scope: 'col' }, c)))), h('tbody', null, rows)),
+  );
+}
+
+/** One matrix cell as floors:check words it: floors (and those too new), styles after fallbacks, fields, kinds. */
+function versionGets(row) {
+  let floors = `${row.floors.length} floor(s)`;
+  if (row.tooNew.length > 0) floors += ` (not ${row.tooNew.map((t) => `${t.floor}: needs ${t.minAppVersion}`).join(', ')})`;
+  const parts = [floors];
+  if (row.styles.length > 0) parts.push(`styles ${row.styles.map((s) => (s.sent === s.token ? s.token : `${s.token}→${s.sent ?? 'none'}`)).join(', ')}`);
+  if (row.fields.length > 0) parts.push(`fields ${row.fields.join(', ')}`);
+  parts.push(`kinds ${row.kinds.join(', ')}`);
+  return parts.join('; ');
+}
+
 // A confirmation that says what changes for whom before anything is sent. `options.ok` names the
 // confirm button; `options.acknowledge`, a sentence the operator must tick before it is enabled.
 function confirmDialog(title, body, defaultMessage, options = {}) {
@@ -869,6 +923,7 @@ async function publish() {
       dropped.length > 0 ? h('p', { class: 'error' }, `Not in this set, so removed: ${dropped.join(', ')}.`) : null,
       h('p', null, history.live === null ? 'Nothing is live yet: this is the first revision.' : `What changes (live revision ${history.live} → this set):`),
       diffView(check.diff),
+      compatibilityView(check.compatibility),
     ],
     $('publish-message').value,
   );
@@ -900,6 +955,7 @@ async function createCandidate() {
       replaced ? h('p', null, `It replaces the scene's candidate (revision ${replaced.revision}, for ${whom(replaced.rollout)}).`) : null,
       h('p', null, 'It is recorded as a new revision that is not live; its users get the floors below on every replica within about 2 s.'),
       diffView(diff),
+      compatibilityView(check.compatibility, scene),
     ],
     $('publish-message').value || `candidate of ${scene}`,
   );
@@ -916,7 +972,11 @@ async function createCandidate() {
 }
 
 function showPublishProblems(out, error) {
-  replace(out, h('div', { class: 'error', role: 'alert', 'data-testid': 'publish-problems' }, error.message, h('ul', { class: 'problems' }, (error.body?.problems ?? []).map(problemItem))));
+  replace(
+    out,
+    h('div', { class: 'error', role: 'alert', 'data-testid': 'publish-problems' }, error.message, h('ul', { class: 'problems' }, (error.body?.problems ?? []).map(problemItem))),
+    compatibilityView(error.body?.compatibility),
+  );
 }
 
 /** A publish problem; one that names "(file.yaml:line)" of the set gets a button that selects that line in its file. */
