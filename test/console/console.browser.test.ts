@@ -355,6 +355,10 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     expect(said).toContain('Make this set the candidate of cart-bottom-sheet?');
     expect(said).toContain("cart-bottom-sheet: revision 4 (live) → this set's cart-bottom-sheet 2026-12-03.1 for the allow-listed user u1001; 1 floor changed. Everyone else keeps the live layout.");
     expect(said).toContain('floor payable name[en]: "Total" → "To pay"');
+    // What each live app version would get of this scene only: 7 supported live versions × the scene and its compact variant.
+    const matrix = dialog.locator('[data-testid=compatibility]');
+    expect(await matrix.locator('summary').innerText()).toBe('What each live app version would get (config/clients.yaml): all 14 ok');
+    expect(await matrix.locator('tbody tr').allInnerTexts()).not.toContainEqual(expect.stringContaining('checkout-summary'));
     await page.click('#confirm-ok');
     await page.locator('#candidates-message').filter({ hasText: 'Candidate of cart-bottom-sheet is revision 5: layoutVersion 2026-12-03.1+candidate.r5 for the allow-listed user u1001.' }).waitFor();
     expect(await page.locator('#candidates tr[data-scene="cart-bottom-sheet"]').innerText()).toContain('the allow-listed user u1001');
