@@ -4,13 +4,14 @@
  * real Floorplan whose clients file says Android learnt 免运费 (`zeroText`) only in 12.2.0, so
  * the shipped floors, whose shipping rows send it, are refused for two live Android versions.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { writeClientsWithLateAndroidZeroText } from '../support/clients-files.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
-import { HAS_CHROMIUM, VIEWPORT, launchChromium, screenshot } from './support.ts';
+import { forgive, HAS_CHROMIUM, launchChromium, openConsolePage, screenshot, signInWith } from './support.ts';
 
 const ADMIN = 'compatibility-suite-admin-token';
 const CART = readFileSync('floors/cart-bottom-sheet.yaml', 'utf8');
@@ -37,13 +38,10 @@ describe.skipIf(!HAS_CHROMIUM)('the console shows the compatibility matrix with 
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'floorplan-console-compat-'));
-    const clients = readFileSync('config/clients.yaml', 'utf8').replace('zeroText: "10.2.0"  ', 'zeroText: { ios: "10.2.0", android: "12.2.0" }  ');
-    expect(clients).toContain('android: "12.2.0"');
-    writeFileSync(join(dir, 'clients.yaml'), clients);
     h = await startHarness({
       config: {
         admin: { token: ADMIN },
-        floors: { clientsFile: join(dir, 'clients.yaml') },
+        floors: { clientsFile: writeClientsWithLateAndroidZeroText(dir) },
         layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') } },
       },
     });
@@ -62,17 +60,8 @@ describe.skipIf(!HAS_CHROMIUM)('the console shows the compatibility matrix with 
   });
 
   it('refuses a set two live Android versions would not understand, shows which versions get what, and publishes the fixed set after showing its matrix', async () => {
-    context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-US' });
-    page = await context.newPage();
-    problems = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text());
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
-    await page.goto(`${h.url}/console`);
-    await page.fill('#token', ADMIN);
-    await page.click('#login-form button[type=submit]');
-    await page.locator('#who').filter({ hasText: 'Signed in as' }).waitFor();
+    ({ context, page, problems } = await openConsolePage(browser, h.url));
+    await signInWith(page, ADMIN);
     await page.click('#tab-releases');
     await page.locator('#publish-files').waitFor({ state: 'attached' });
 
@@ -102,7 +91,7 @@ describe.skipIf(!HAS_CHROMIUM)('the console shows the compatibility matrix with 
     expect(rows.filter((r) => r[0] === 'unchecked')).toEqual([['unchecked', 'ios', '10.8.2', '(every scene)']]);
     expect(await matrix.locator('tr[data-status=refused]').first().innerText()).toContain('fields subName, zeroText');
     expect((await (await fetch(`${h.url}/admin/layouts/history`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{}' })).json()) as { revisions: unknown[] }).toMatchObject({ revisions: [] });
-    problems = problems.filter((p) => !p.includes('status of 409')); // the refusal shown above
+    forgive(problems, 'status of 409'); // the refusal shown above
     await matrix.locator('tr[data-status=refused]').last().scrollIntoViewIfNeeded();
     await screenshot(page, 'publish-incompatible');
 

@@ -12,7 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness } from '../support/harness.ts';
 import { until } from '../support/until.ts';
-import { HAS_CHROMIUM, VIEWPORT, launchChromium, screenshot } from './support.ts';
+import { forgive, HAS_CHROMIUM, launchChromium, openConsolePage, screenshot, signInWith } from './support.ts';
 
 const ADMIN = 'console-suite-admin-token';
 const VIEWER = 'vera-may-only-look-at-things';
@@ -53,22 +53,13 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
   }
 
   async function openConsole(): Promise<Page> {
-    context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-US' });
-    page = await context.newPage();
-    problems = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text());
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
-    await page.goto(`${h.url}/console`);
+    ({ context, page, problems } = await openConsolePage(browser, h.url));
     return page;
   }
 
   async function signIn(token = ADMIN): Promise<void> {
     await openConsole();
-    await page.fill('#token', token);
-    await page.click('#login-form button[type=submit]');
-    await page.locator('#who').filter({ hasText: 'Signed in as' }).waitFor();
+    await signInWith(page, token);
   }
 
   const rows = () => page.locator('#preview-result ol.floors > li').allInnerTexts();
@@ -133,7 +124,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
         return (error as Error).name;
       }
     })).toBe('TypeError');
-    problems = problems.filter((p) => !p.includes('TrustedHTML')); // the violation just provoked
+    forgive(problems, 'TrustedHTML'); // the violation just provoked
     await screenshot(page, 'login');
   });
 
@@ -245,7 +236,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       return [area.dataset.file, area.value.slice(area.selectionStart, area.selectionEnd)];
     })).toEqual(['cart-bottom-sheet.yaml', '    sort: top']);
     expect((await admin('layouts/history', { limit: 10 })).body.revisions).toHaveLength(2);
-    problems = problems.filter((p) => !p.includes('status of 400')); // the refusal shown above
+    forgive(problems, 'status of 400'); // the refusal shown above
     await refused.scrollIntoViewIfNeeded();
     await screenshot(page, 'publish-invalid');
   });
@@ -345,7 +336,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     await refused.waitFor();
     expect(await refused.innerText()).toMatch(/cart-bottom-sheet\.yaml:\d+/);
     expect((await admin('layouts/candidates', {})).body.candidates).toEqual([]);
-    problems = problems.filter((p) => !p.includes('status of 400')); // the refusal shown above
+    forgive(problems, 'status of 400'); // the refusal shown above
 
     await cart.fill(savings);
     await page.click('#candidate-form button[type=submit]');
@@ -425,7 +416,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     await dialog.waitFor();
     await page.click('#confirm-ok');
     await page.locator('[data-testid=candidate-refusal]').filter({ hasText: 'must be a version such as 12.3.0' }).waitFor();
-    problems = problems.filter((p) => !p.includes('status of 400')); // the refusal shown above
+    forgive(problems, 'status of 400'); // the refusal shown above
     await row.locator('input[name=minAppVersion]').fill('12.0.0');
     await row.locator('button[data-action=rollout]').click();
     await dialog.waitFor();
@@ -489,7 +480,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       await page.click('#confirm-ok');
       await message.filter({ hasText: `Promoted with force (audited): the cart-bottom-sheet candidate r${revision} is live as revision ${revision + 1}.` }).waitFor();
       expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+promote\s+\d+\s+.*"forced":true/);
-      problems = problems.filter((p) => !p.includes('status of 409')); // the refusal above
+      forgive(problems, 'status of 409'); // the refusal above
     } finally {
       const candidates = (await admin('layouts/candidates', {})).body.candidates as unknown[];
       if (candidates.length > 0) await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
@@ -557,7 +548,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
         [403, '/admin/layouts/rollout needs the publisher role; vera is a viewer'],
         [403, '/admin/layouts/promote needs the publisher role; vera is a viewer'],
       ]);
-      problems = problems.filter((p) => !p.includes('status of 403')); // the refusals just provoked
+      forgive(problems, 'status of 403'); // the refusals just provoked
     } finally {
       await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
     }
@@ -576,7 +567,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     await page.locator('#login-error').filter({ hasText: /^Too many wrong tokens from this address: retry after \d+ s\.$/ }).waitFor();
     expect(await page.isVisible('#app')).toBe(false);
     // The browser logs each refused request as a console error; those are the point of this test.
-    problems = problems.filter((p) => !/status of (401|429)/.test(p));
+    forgive(problems, /status of (401|429)/);
 
     await new Promise((done) => setTimeout(done, WINDOW_SECONDS * 1000 + 200));
     await page.click('#login-form button[type=submit]');

@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** The browser binary: CHROMIUM_PATH, else Debian's. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -30,4 +30,38 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   if (SCREENSHOTS_DIR === undefined || SCREENSHOTS_DIR === '') return;
   mkdirSync(SCREENSHOTS_DIR, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS_DIR, `${name}.png`), fullPage: false });
+}
+
+/** A fresh browser context on the console, and the console errors and uncaught exceptions its page reports (a CSP or Trusted Types violation shows up there). */
+export interface ConsolePage {
+  readonly context: BrowserContext;
+  readonly page: Page;
+  readonly problems: string[];
+}
+
+export async function openConsolePage(browser: Browser, url: string): Promise<ConsolePage> {
+  const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-US' });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  await page.goto(`${url}/console`);
+  return { context, page, problems };
+}
+
+/** Signs in on an open console page with `token`, and waits until it says who is signed in. */
+export async function signInWith(page: Page, token: string): Promise<void> {
+  await page.fill('#token', token);
+  await page.click('#login-form button[type=submit]');
+  await page.locator('#who').filter({ hasText: 'Signed in as' }).waitFor();
+}
+
+/** Drops from `problems`, in place, those an assertion just provoked on purpose (e.g. the 400 of a refused upload). */
+export function forgive(problems: string[], provoked: string | RegExp): void {
+  for (let i = problems.length - 1; i >= 0; i--) {
+    const problem = problems[i] as string;
+    if (typeof provoked === 'string' ? problem.includes(provoked) : provoked.test(problem)) problems.splice(i, 1);
+  }
 }

@@ -3,7 +3,7 @@
  * (config/clients.yaml): the check answers the compatibility matrix, and a set some live
  * version cannot render is refused by check, publish and candidate alike, with its problems.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { compileFloorsSources, layoutInvalid } from '../../src/layouts/compile.t
 import type { CompatibilityReport, CompatibilityRow } from '../../src/layouts/compatibility.ts';
 import type { LayoutOperations } from '../../src/layouts/revisions/releases.ts';
 import { createPublishCheckHandler } from '../../src/operators/publish-check.ts';
+import { writeClientsWithLateAndroidZeroText } from '../support/clients-files.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 
 const ADMIN = 'publish-check-suite-token';
@@ -39,13 +40,10 @@ describe('the publish check and the publishing routes against the live app versi
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'floorplan-publish-check-'));
-    // The committed clients file, but Android understands zeroText only from 12.2.0 while 11.2.0 and 12.1.0 are live.
-    const clients = readFileSync('config/clients.yaml', 'utf8').replace(/zeroText: "10\.2\.0"/, 'zeroText: { ios: "10.2.0", android: "12.2.0" }');
-    writeFileSync(join(dir, 'clients.yaml'), clients);
     h = await startHarness({
       config: {
         admin: { token: ADMIN },
-        floors: { clientsFile: join(dir, 'clients.yaml') },
+        floors: { clientsFile: writeClientsWithLateAndroidZeroText(dir) },
         layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') } },
       },
     });
