@@ -22,7 +22,7 @@ import { createServer } from 'node:http';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { exportJWK, exportPKCS8, generateKeyPair, importPKCS8, SignJWT } from 'jose';
-import { startUnleash, type UnleashHandle } from '../../test/e2e/support/unleash-server.ts';
+import { startUnleash, type UnleashHandle } from '../unleash/local-server.ts';
 import { UPSTREAMS } from '../../src/upstreams/registry.ts';
 import { buildDist as buildFloorplan } from '../build-dist.ts';
 

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../src/config/service-config.ts';
 import { startDemoUpstreams, type DemoUpstreams } from '../../src/demo-upstreams/server.ts';
 import { signDemoToken } from '../../src/viewer/demo-token.ts';
-import { startUnleash, type UnleashHandle, type UnleashStrategy } from './support/unleash-server.ts';
+import { startUnleash, type UnleashHandle, type UnleashStrategy } from '../../deploy/unleash/local-server.ts';
 import { freePort } from '../support/processes.ts';
 
 const REBATE_FLAG = 'floor.plus-rebate';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Unleash } from 'unleash-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startUnleash, type UnleashHandle } from './support/unleash-server.ts';
+import { startUnleash, type UnleashHandle } from '../../deploy/unleash/local-server.ts';
 
 const FLAG = 'floorplan-e2e-smoke-plus-rollout';
 const LATE_FLAG = 'floorplan-e2e-smoke-after-restart';

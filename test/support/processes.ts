@@ -1,21 +1,12 @@
 /** Helpers for tests that run Floorplan (or Redis) as real processes on loopback. */
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 /** The project root: where `npm start` and the CLI run from. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** A port nothing listens on right now (the OS picks it; it is released before returning). */
-export async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, 'close');
-  return port;
-}
+export { freePort } from '../../deploy/ports.ts';
 
 /**
  * The environment `npm start` sees, plus `extra`: vitest's NODE_ENV=test (and VITEST) removed,

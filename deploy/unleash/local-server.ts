@@ -1,5 +1,6 @@
 /**
- * A real unleash-server for end-to-end suites, with an admin API client to drive it.
+ * A real unleash-server on loopback, with an admin API client to drive it: the one the end-to-end
+ * suites run, and the one `npm run topology` runs for its replicas.
  *
  * unleash-server is not a project dependency (≈420 packages, ≈190 MB, and 7.6+ needs Node 22):
  * `ensureUnleashInstalled()` installs the pinned version into the git-ignored `.e2e/unleash`
@@ -16,14 +17,14 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { freePort } from '../../support/processes.ts';
+import { freePort } from '../ports.ts';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The newest unleash-server that still accepts Node 20 (7.6+ requires Node 22). */
 export const UNLEASH_SERVER_VERSION = '7.5.1';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Git-ignored (`.e2e/` in .gitignore); holds only what the end-to-end suites install. */
 const UNLEASH_DIR = join(REPO_ROOT, '.e2e', 'unleash');
 const INSTALL_LOCK_DIR = join(REPO_ROOT, '.e2e', 'unleash-install.lock');
@@ -79,7 +80,7 @@ async function installOnce(): Promise<string> {
         {
           name: 'floorplan-e2e-unleash',
           private: true,
-          description: 'Written by test/e2e/support/unleash-server.ts: the Unleash server the end-to-end suites run.',
+          description: 'Written by deploy/unleash/local-server.ts: the Unleash server the end-to-end suites run.',
           dependencies: { 'unleash-server': UNLEASH_SERVER_VERSION },
         },
         null,
@@ -276,7 +277,7 @@ export async function startUnleash(opts: StartUnleashOptions = {}): Promise<Unle
  * unleash's own SIGTERM/SIGINT handlers (a graceful stop, then exit): adding ours would stop it
  * twice and turn a clean stop into "Unable to shutdown Unleash. Hard exit!".
  */
-const START_SCRIPT_SOURCE = `// Written by test/e2e/support/unleash-server.ts on every start; edits here are lost.
+const START_SCRIPT_SOURCE = `// Written by deploy/unleash/local-server.ts on every start; edits here are lost.
 import { start } from 'unleash-server';
 
 let unleash;
