@@ -20,6 +20,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { freePort } from '../ports.ts';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processIsAlive } from '../../src/pid.ts';
 
 /** The newest unleash-server that still accepts Node 20 (7.6+ requires Node 22). */
 export const UNLEASH_SERVER_VERSION = '7.5.1';
@@ -353,17 +354,8 @@ async function dropDatabasesOfDeadRuns(): Promise<void> {
   const names = (await psql(`SELECT datname FROM pg_database WHERE datname LIKE '${DATABASE_PREFIX}\\_%'`)).split('\n').filter(Boolean);
   for (const name of names) {
     const pid = Number(/^floorplan_e2e_unleash_(\d+)_\d+$/.exec(name)?.[1]);
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    if (!Number.isInteger(pid) || pid === process.pid || processIsAlive(pid)) continue;
     await psql(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -10,6 +10,7 @@ import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import type { Logger } from '../../observability/logger.ts';
 import { SqlFileMigrationProvider } from './sql-migrations.ts';
+import { processIsAlive } from '../../pid.ts';
 
 /** Where revisions are kept: the shape of the service config's `layouts.store`. */
 export interface RevisionStoreConfig {
@@ -106,15 +107,6 @@ export class DataDirInUse extends Error {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Takes `<dataDir>.lock` for this process (PGlite has no lock of its own); a lock left by a
  * process that is gone is taken over. Returns its release.
@@ -131,7 +123,7 @@ function lockDataDir(dataDir: string): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) throw new DataDirInUse(dataDir, pid);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processIsAlive(pid)) throw new DataDirInUse(dataDir, pid);
       rmSync(path, { force: true });
     }
   }
