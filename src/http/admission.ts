@@ -34,9 +34,9 @@
  *   their requests stay quick.
  * - A request that finds the limit full while the loop lags waits in a FIFO queue for a slot,
  *   at most `maxQueueWaitMs`. Whether it would get one in time is estimated on arrival from
- *   the recent completion rate, half the wait kept as a margin ({@link QUEUE_ESTIMATE_SHARE}); if not, it is refused there and then (HTTP 503 OVERLOADED), so
- *   a refusal costs microseconds, not a wait. One that outstays the wait anyway is refused
- *   when it is due.
+ *   the recent completion rate, half the wait kept as a margin ({@link QUEUE_ESTIMATE_SHARE});
+ *   if not, it is refused there and then (HTTP 503 OVERLOADED), so a refusal costs
+ *   microseconds, not a wait. One that outstays the wait anyway is refused when it is due.
  *
  * Written here rather than taken from a library: npm has no maintained adaptive limiter for
  * Node's http server (toobusy-js and overload-protection shed on event-loop lag alone, with no
