@@ -44,7 +44,7 @@ import { RequestPipeline } from './pipeline/request-pipeline.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type FloorplanMetrics } from './observability/metrics.ts';
 import { createTracing, type RequestTrace } from './observability/tracing.ts';
-import { closeRedis, describeRedis, isRedisConfigured, openRedis, type RedisClient } from './redis/client.ts';
+import { closeRedis, describeRedis, isRedisConfigured, openRedis, whenRedisReady, type RedisClient } from './redis/client.ts';
 import { createRateLimiter } from './security/rate-limit.ts';
 import { withPromotionCache } from './upstreams/cached-clients.ts';
 import { createHttpUpstreamClients, type UpstreamClients } from './upstreams/clients.ts';
@@ -102,6 +102,10 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     for (const done of releases.splice(0).reverse()) await done().catch((error: unknown) => logger.warn({ err: error }, 'release failed'));
   };
   if (redis !== undefined) releases.push(() => closeRedis(redis));
+  // The rate limit, the promotion cache and APQ use this client from the first request: a
+  // replica does not take traffic before it is connected (within connectTimeoutMs), or its first
+  // requests would each take a local bucket of their own. Waited for while the rest starts.
+  const redisReady = redis === undefined ? undefined : whenRedisReady(redis, config.redis.connectTimeoutMs);
   // Released last (releases run in reverse): the spans of the requests drained on stop are sent too.
   const tracing = createTracing(config.tracing);
   releases.unshift(() => tracing.shutdown());
@@ -419,6 +423,10 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
         failedAttemptsWindowSeconds: config.admin.failedAttemptsWindowSeconds,
       },
     });
+    const redisNotReady = await redisReady;
+    if (redisNotReady !== undefined) {
+      logger.warn({ redis: describeRedis(config.redis), err: redisNotReady.message }, 'redis is not answering at start: serving without it (local rate limits, no shared cache or APQ) until it is');
+    }
     await new Promise<void>((done, fail) => {
       server.once('error', fail);
       server.listen(config.server.port, config.server.host, () => {

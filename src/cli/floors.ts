@@ -55,7 +55,6 @@ import { unknownFlagProblems } from '../layouts/flag-names.ts';
 import type { FloorsSource, LayoutSet } from '../layouts/compile.ts';
 import { compileFloorsSources, FLOORS_SCHEMA_FILE, floorsSchemaText, readFloorsDir } from '../layouts/compile.ts';
 import { checkCompatibility, formatCompatibility, IncompatibleLayouts, type CompatibilityReport } from '../layouts/compatibility.ts';
-import { whenRedisReady } from '../layouts/layout-store.ts';
 import { publishLayouts, pushPublishedLayouts } from '../layouts/publish.ts';
 import { formatLayoutsDiff } from '../layouts/revisions/diff.ts';
 import { pushCandidates, type CandidateRollout, type CandidateSet, type StoredCandidate } from '../layouts/revisions/candidates.ts';
@@ -63,7 +62,7 @@ import { LayoutReleases, type CandidateApproval, type LayoutOperations, type Pub
 import { OperationRefused, type StoredRevision } from '../layouts/revisions/revision-store.ts';
 import { describeMoneyChanges } from '../layouts/revisions/approval.ts';
 import { createLogger } from '../observability/logger.ts';
-import { closeRedis, describeRedis, isRedisConfigured, openRedis, type RedisClient } from '../redis/client.ts';
+import { closeRedis, describeRedis, isRedisConfigured, openRedis, whenRedisReady, type RedisClient } from '../redis/client.ts';
 
 const USAGE = [
   'usage: npm run -s floors:check [-- --dir <folder>]',

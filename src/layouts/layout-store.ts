@@ -31,7 +31,7 @@ import { WatchedPath, type WatchedContent } from '../config/watched-path.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import type { Logger } from '../observability/logger.ts';
-import { closeRedis, isRedisConfigured, openRedis, type RedisClient, type RedisLocation } from '../redis/client.ts';
+import { closeRedis, isRedisConfigured, openRedis, whenRedisReady, type RedisClient, type RedisLocation } from '../redis/client.ts';
 import { compileFloorsSources, FLOORS_FILE, type CompiledLayout, layoutInvalid, readFloorsDir, type FloorsSource, type LayoutSet } from './compile.ts';
 import { pushPublishedLayouts } from './publish.ts';
 import { candidatesRedisKey, parseCandidateSet, pushCandidates, type CandidateRollout, type CandidateSet } from './revisions/candidates.ts';
@@ -138,27 +138,6 @@ export interface LayoutStoreOptions {
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 500;
-
-/**
- * Resolves once `redis` is ready (undefined), or with the error of its first failed attempt, or
- * with a timeout error after `timeoutMs` — whichever comes first. Never rejects.
- */
-export function whenRedisReady(redis: RedisClient, timeoutMs: number): Promise<Error | undefined> {
-  if (redis.status === 'ready') return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    const finish = (error: Error | undefined) => {
-      clearTimeout(timer);
-      redis.off('ready', onReady);
-      redis.off('error', onError);
-      resolve(error);
-    };
-    const onReady = () => finish(undefined);
-    const onError = (error: Error) => finish(error);
-    const timer = setTimeout(() => finish(new Error(`not ready within ${timeoutMs} ms`)), timeoutMs);
-    redis.once('ready', onReady);
-    redis.once('error', onError);
-  });
-}
 
 /** A content identity, so a resync that finds the same published value is a no-op. */
 function fingerprint(parts: readonly string[]): string {

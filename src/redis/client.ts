@@ -168,3 +168,24 @@ function credentialsOf(url: string): Pick<RedisOptions, 'db' | 'username' | 'pas
     ...(parsed.password !== '' ? { password: decodeURIComponent(parsed.password) } : {}),
   };
 }
+
+/**
+ * Resolves once `redis` is ready (undefined), or with the error of its first failed attempt, or
+ * with a timeout error after `timeoutMs` — whichever comes first. Never rejects.
+ */
+export function whenRedisReady(redis: RedisClient, timeoutMs: number): Promise<Error | undefined> {
+  if (redis.status === 'ready') return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const finish = (error: Error | undefined) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+      resolve(error);
+    };
+    const onReady = () => finish(undefined);
+    const onError = (error: Error) => finish(error);
+    const timer = setTimeout(() => finish(new Error(`not ready within ${timeoutMs} ms`)), timeoutMs);
+    redis.once('ready', onReady);
+    redis.once('error', onError);
+  });
+}

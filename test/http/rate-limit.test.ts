@@ -4,6 +4,7 @@ import { startHarness, type Harness } from '../support/harness.ts';
 import { metricValue, scrapeMetrics, timedPost, type TimedResponse } from '../support/measure.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { startReplica } from '../support/replica.ts';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
 const RATE_PER_SECOND = 5;
 const BURST = 5;
@@ -96,5 +97,36 @@ describe.skipIf(!HAS_REDIS_SERVER)('per-user rate limit (5 per second, burst 5) 
     } finally {
       await redis.start();
     }
+  });
+});
+
+describe.skipIf(!HAS_REDIS_SERVER)('a replica that starts while Redis is slow to accept its connection', () => {
+  let redis: PrivateRedis;
+  let proxy: TcpProxy;
+  let h: Harness | undefined;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    // The first connection (the one the rate limit, cache and APQ share: Floorplan opens it
+    // first) reaches Redis 600 ms after it is opened, as on a loaded host: that client is still
+    // connecting, not failing, when the server could take its first request. The layout
+    // store's own connection gets through at once.
+    proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.port }, { connectDelayMs: (connection) => (connection === 0 ? 600 : 0) });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await proxy?.close();
+    await redis?.stop();
+  });
+
+  it('serves its first request with the shared bucket, not a local one', async () => {
+    h = await startHarness({
+      config: { redis: { url: `redis://127.0.0.1:${proxy.port}/0`, connectTimeoutMs: 2000, commandTimeoutMs: 1000 }, limits: { rateLimitPerSecond: RATE_PER_SECOND, rateLimitBurst: BURST } },
+    });
+    const first = await timedPost(h.url, CHEAP, { authorization: `Bearer ${await h.token('rate-first-after-start')}` });
+    expect(first.status).toBe(200);
+    const metrics = await scrapeMetrics(h.url);
+    expect(metricValue(metrics, 'floorplan_rate_limit_decisions_total', { outcome: 'allowed', store: 'redis' })).toBe(1);
+    expect(metricValue(metrics, 'floorplan_rate_limit_decisions_total', { outcome: 'allowed', store: 'local' })).toBe(0);
   });
 });

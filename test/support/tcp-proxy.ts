@@ -16,22 +16,39 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+export interface TcpProxyOptions {
+  /**
+   * How long to hold the n-th connection (0 first) before connecting it through: a slow
+   * network or a server slow to accept. None by default.
+   */
+  readonly connectDelayMs?: (connection: number) => number;
+}
+
+export async function startTcpProxy(target: { host: string; port: number }, options: TcpProxyOptions = {}): Promise<TcpProxy> {
   const port = await freePort();
   const sockets = new Set<Socket>();
+  let accepted = 0;
   let server: Server | undefined;
 
   async function listen(): Promise<void> {
     server = createServer((client) => {
-      const upstream = connect(target.port, target.host);
-      for (const s of [client, upstream]) {
-        sockets.add(s);
-        s.once('close', () => sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.once('close', () => upstream.destroy());
-      upstream.once('close', () => client.destroy());
+      sockets.add(client);
+      client.once('close', () => sockets.delete(client));
+      client.on('error', () => undefined);
+      client.pause();
+      const through = () => {
+        if (client.destroyed) return;
+        const upstream = connect(target.port, target.host);
+        sockets.add(upstream);
+        upstream.once('close', () => sockets.delete(upstream));
+        upstream.on('error', () => undefined);
+        client.pipe(upstream).pipe(client);
+        client.once('close', () => upstream.destroy());
+        upstream.once('close', () => client.destroy());
+      };
+      const delayMs = options.connectDelayMs?.(accepted++) ?? 0;
+      if (delayMs > 0) setTimeout(through, delayMs);
+      else through();
     });
     server.listen(port, '127.0.0.1');
     await once(server, 'listening');
