@@ -446,7 +446,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
         flags: flags.mode,
         node: process.version,
         redis: redis === undefined ? 'none' : describeRedis(config.redis),
-        tracing: config.tracing.enabled ? { endpoint: config.tracing.endpoint, sampler: config.tracing.sampler, ratio: config.tracing.samplerRatio } : 'off',
+        tracing: config.tracing.enabled ? { endpoint: config.tracing.endpoint, protocol: config.tracing.protocol, sampler: config.tracing.sampler, ratio: config.tracing.samplerRatio } : 'off',
         upstreams: deps.clients ? 'injected' : Object.fromEntries(UPSTREAMS.map((u) => [u, (deps.upstreams ?? config.upstreams)[u].baseUrl])),
       },
       'floorplan listening',

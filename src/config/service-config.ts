@@ -313,8 +313,10 @@ export const serviceConfigSchema = z.strictObject({
    */
   tracing: z.strictObject({
     enabled: z.boolean(),
-    /** Where spans are POSTed, OTLP/HTTP with JSON bodies: the traces URL itself (…/v1/traces). */
+    /** Where spans are POSTed over OTLP/HTTP: the traces URL itself (…/v1/traces). */
     endpoint: httpUrl(),
+    /** The export bodies: JSON, or protobuf (the specification's default: 0.43× the bytes, but more CPU in a loaded Floorplan, BENCHMARKS.md). */
+    protocol: z.enum(['http/protobuf', 'http/json'], { error: 'must be http/protobuf or http/json (Floorplan sends traces over OTLP/HTTP; grpc is not offered)' }),
     /** `service.name` of every span's resource. */
     serviceName: z.string().min(1),
     /** More resource attributes, e.g. deployment.environment.name. */
@@ -393,6 +395,8 @@ export const OTEL_ENV_VARS = [
   'OTEL_TRACES_EXPORTER',
   'OTEL_EXPORTER_OTLP_ENDPOINT',
   'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_PROTOCOL',
+  'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
   'OTEL_SERVICE_NAME',
   'OTEL_RESOURCE_ATTRIBUTES',
   'OTEL_TRACES_SAMPLER',
@@ -626,6 +630,12 @@ function otelOverrides(env: NodeJS.ProcessEnv, problems: string[], setByEnv: Map
   // The signal's own endpoint is used as it is; the shared one is a base the signal's path is appended to.
   if (tracesEndpoint !== undefined) set('endpoint', tracesEndpoint, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
   else if (endpoint !== undefined) set('endpoint', `${endpoint.replace(/\/+$/, '')}/v1/traces`, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+
+  // Likewise the protocol: the signal's own variable wins over the shared one.
+  const tracesProtocol = read('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL');
+  const protocol = read('OTEL_EXPORTER_OTLP_PROTOCOL');
+  if (tracesProtocol !== undefined) set('protocol', tracesProtocol, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL');
+  else if (protocol !== undefined) set('protocol', protocol, 'OTEL_EXPORTER_OTLP_PROTOCOL');
 
   const exporter = read('OTEL_TRACES_EXPORTER');
   if (exporter === 'otlp' || exporter === 'none') set('enabled', exporter === 'otlp', 'OTEL_TRACES_EXPORTER');

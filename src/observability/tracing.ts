@@ -16,13 +16,16 @@
  * costs every request, sampled or not). The request's {@link RequestTrace} travels in its
  * context to the loaders, the flags and the resolvers, which report what they timed; an
  * unsampled request's is the shared no-op, so at a 10 % ratio nine requests in ten pay one
- * sampler decision and nothing else. Spans leave in batches over OTLP/HTTP (JSON);
+ * sampler decision and nothing else. Spans leave in batches over OTLP/HTTP, with JSON bodies or,
+ * if `protocol` asks, protobuf (0.43× the bytes; its writer encodes every string in JavaScript,
+ * which costs more CPU in a loaded Floorplan than JSON.stringify: BENCHMARKS.md);
  * {@link Tracing.shutdown} sends what is left.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -62,6 +65,8 @@ export interface TracingConfig {
   readonly enabled: boolean;
   /** The OTLP/HTTP traces URL (…/v1/traces). */
   readonly endpoint: string;
+  /** The export bodies' encoding. */
+  readonly protocol: 'http/protobuf' | 'http/json';
   readonly serviceName: string;
   readonly resourceAttributes: Readonly<Record<string, string>>;
   readonly sampler: TracingSampler;
@@ -171,7 +176,8 @@ export interface TracingOptions {
 export function createTracing(config: TracingConfig, options: TracingOptions = {}): Tracing {
   if (!config.enabled) return TRACING_OFF;
   // Headers, timeout, compression and certificates: the exporter reads OTEL_EXPORTER_OTLP_* itself.
-  const exporter = options.exporter ?? new OTLPTraceExporter({ url: config.endpoint });
+  const exporter =
+    options.exporter ?? (config.protocol === 'http/json' ? new JsonTraceExporter({ url: config.endpoint }) : new ProtobufTraceExporter({ url: config.endpoint }));
   const provider = new TracerProvider({
     resource: defaultResource().merge(resourceFromAttributes({ ...config.resourceAttributes, [ATTR_SERVICE_NAME]: config.serviceName })),
     sampler: samplerOf(config),

@@ -19,6 +19,7 @@ describe('tracing config from the OTEL_* variables', () => {
     expect(tracingOf({})).toEqual({
       enabled: false,
       endpoint: 'http://localhost:4318/v1/traces',
+      protocol: 'http/json',
       serviceName: 'floorplan',
       resourceAttributes: {},
       sampler: 'parentbased_traceidratio',
@@ -61,6 +62,12 @@ describe('tracing config from the OTEL_* variables', () => {
   });
 
 
+  it('sends JSON unless told protobuf, the traces variable winning over the shared one', () => {
+    expect(tracingOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).protocol).toBe('http/json');
+    expect(tracingOf({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }).protocol).toBe('http/protobuf');
+    expect(tracingOf({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }).protocol).toBe('http/json');
+  });
+
   it('reads resource attributes, percent-decoded, and takes service.name from them unless OTEL_SERVICE_NAME is set', () => {
     const env = { OTEL_RESOURCE_ATTRIBUTES: 'service.name=bff,deployment.environment.name=prod,team=cart%20ui' };
     expect(tracingOf(env)).toMatchObject({ serviceName: 'bff', resourceAttributes: { 'deployment.environment.name': 'prod', team: 'cart ui' } });
@@ -78,6 +85,9 @@ describe('tracing config from the OTEL_* variables', () => {
     expect(problems({ OTEL_TRACES_SAMPLER_ARG: 'half' })).toEqual(['`tracing.samplerRatio` must be a number, but got: "half" (set by OTEL_TRACES_SAMPLER_ARG)']);
     expect(problems({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector:4318' })).toEqual([
       '`tracing.endpoint` must be an http:// or https:// URL, but got: "collector:4318" (set by OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)',
+    ]);
+    expect(problems({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toEqual([
+      '`tracing.protocol` must be http/protobuf or http/json (Floorplan sends traces over OTLP/HTTP; grpc is not offered), but got: "grpc" (set by OTEL_EXPORTER_OTLP_PROTOCOL)',
     ]);
     expect(problems({ OTEL_RESOURCE_ATTRIBUTES: 'team' })).toEqual([
       'OTEL_RESOURCE_ATTRIBUTES must be key=value pairs separated by commas (values percent-encoded), but got: "team"',

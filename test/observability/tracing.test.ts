@@ -63,7 +63,7 @@ describe('traces of a panel request', () => {
     const [spans] = await awaitTraces(receiver, 1, 4);
     const server = spans!.find((s) => s.kind === SERVER)!;
 
-    expect(receiver.contentTypes[0]).toMatch(/^application\/json/);
+    expect(receiver.contentTypes[0]).toBe('application/json');
     expect(server.name).toBe('POST /graphql');
     expect(server.parentSpanId).toBe('');
     expect(server.attributes).toMatchObject({
@@ -152,6 +152,46 @@ describe('traces of a panel request', () => {
     // A client's mistake is not the server's failure (HTTP semantic conventions).
     expect(server.statusCode).not.toBe(ERROR);
     expect(traceOf(receiver, server.traceId)).toHaveLength(1);
+  });
+});
+
+describe('OTLP/HTTP with protobuf bodies (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf)', () => {
+  /** A trace as the tests read it, without what differs from request to request (ids, times). */
+  const shape = (spans: ReceivedSpan[]) => {
+    const server = spans.find((s) => s.kind === SERVER)!;
+    return spans
+      .map((s) => ({
+        kind: s.kind,
+        name: s.name,
+        child: s.parentSpanId === server.spanId,
+        attributes: s.attributes,
+        statusCode: s.statusCode,
+        events: s.events,
+        resource: s.resource,
+        scope: s.scope,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  };
+
+  it('sends the same trace as JSON does, in protobuf', async () => {
+    const traces: ReceivedSpan[][] = [];
+    const contentTypes: string[] = [];
+    for (const protocol of ['http/json', 'http/protobuf']) {
+      const receiver = await startOtlpReceiver();
+      const h = await tracedHarness(receiver, { protocol });
+      try {
+        // The second request of a text is a known operation, whichever the protocol.
+        for (let i = 0; i < 2; i++) expect((await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' })).status).toBe(200);
+        traces.push((await awaitTraces(receiver, 2, 4))[1]!);
+        contentTypes.push(...new Set(receiver.contentTypes));
+      } finally {
+        await h.close();
+        await receiver.close();
+      }
+    }
+    expect(contentTypes).toEqual(['application/json', 'application/x-protobuf']);
+    expect(traces[0]!.length).toBeGreaterThanOrEqual(5);
+    expect(shape(traces[0]!)).toEqual(shape(traces[1]!));
   });
 });
 
