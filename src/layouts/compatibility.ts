@@ -66,6 +66,12 @@ export interface CompatibilityRow {
   readonly fields: readonly ClientField[];
   readonly kinds: readonly FloorKind[];
   readonly problems: readonly CompatibilityProblem[];
+  /**
+   * What it would get, in one line for people: `7 floor(s) (not payable: needs 12.0.0); styles
+   * bold, emphasis→bold; fields subName; kinds GOODS, …` (`nothing checked: …` for an unchecked
+   * version). The CLI's table and the console show this text, so they never word it apart.
+   */
+  readonly summary: string;
 }
 
 export interface CompatibilityReport {
@@ -96,7 +102,7 @@ export function checkCompatibility(layouts: LayoutSet, clients: ClientsConfig): 
           rows.push(
             checked
               ? rowFor(layout, variant, floors, platform, version, oldestSupported, clients)
-              : { platform, version, scene: layout.scene, variant, checked, oldestSupported, floors: [], tooNew: [], styles: [], fields: [], kinds: [], problems: [] },
+              : { platform, version, scene: layout.scene, variant, checked, oldestSupported, floors: [], tooNew: [], styles: [], fields: [], kinds: [], problems: [], summary: `nothing checked: below ${platform}'s oldest supported ${oldestSupported}` },
           );
         }
       }
@@ -192,20 +198,24 @@ function rowFor(
       }
     }
   }
-  return {
-    platform,
-    version,
-    scene: layout.scene,
-    variant,
-    checked: true,
-    oldestSupported,
+  const row = {
     floors: sent.map((f) => f.code),
     tooNew,
     styles,
     fields: CLIENT_FIELDS.filter((f) => fields.has(f)),
     kinds: FLOOR_KINDS.filter((k) => kinds.has(k)),
-    problems,
   };
+  return { platform, version, scene: layout.scene, variant, checked: true, oldestSupported, ...row, problems, summary: summarize(row) };
+}
+
+/** A checked row's {@link CompatibilityRow.summary}. */
+function summarize(row: Pick<CompatibilityRow, 'floors' | 'tooNew' | 'styles' | 'fields' | 'kinds'>): string {
+  const parts = [`${row.floors.length} floor(s)`];
+  if (row.tooNew.length > 0) parts[0] += ` (not ${row.tooNew.map((t) => `${t.floor}: needs ${t.minAppVersion}`).join(', ')})`;
+  if (row.styles.length > 0) parts.push(`styles ${row.styles.map((s) => (s.sent === s.token ? s.token : `${s.token}→${s.sent ?? 'none'}`)).join(', ')}`);
+  if (row.fields.length > 0) parts.push(`fields ${row.fields.join(', ')}`);
+  parts.push(`kinds ${row.kinds.join(', ')}`);
+  return parts.join('; ');
 }
 
 /** The optional fields a floor may send. */
@@ -226,25 +236,16 @@ export function formatCompatibility(report: CompatibilityReport): string[] {
     if (!row.checked) {
       // One line per version nothing is checked for, not one per scene.
       if (table.some((cells) => cells[1] === row.platform && cells[2] === row.version)) continue;
-      table.push(['unchecked', row.platform, row.version, '(every scene)', `nothing checked: below ${row.platform}'s oldest supported ${row.oldestSupported}`]);
+      table.push(['unchecked', row.platform, row.version, '(every scene)', row.summary]);
       continue;
     }
-    table.push([row.problems.length > 0 ? 'REFUSED' : 'ok', row.platform, row.version, row.scene + (row.variant === null ? '' : ` (${row.variant})`), describeRow(row)]);
+    const gets = row.problems.length > 0 ? `${row.summary}; ${row.problems.length} problem(s) below` : row.summary;
+    table.push([row.problems.length > 0 ? 'REFUSED' : 'ok', row.platform, row.version, row.scene + (row.variant === null ? '' : ` (${row.variant})`), gets]);
   }
   const header = ['', 'platform', 'version', 'scene', 'what it would get'];
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((cells) => (cells[i] as string).length)));
   const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ').trimEnd();
   return [line(header), ...table.map(line)];
-}
-
-function describeRow(row: CompatibilityRow): string {
-  const parts = [`${row.floors.length} floor(s)`];
-  if (row.tooNew.length > 0) parts[0] += ` (not ${row.tooNew.map((t) => `${t.floor}: needs ${t.minAppVersion}`).join(', ')})`;
-  if (row.styles.length > 0) parts.push(`styles ${row.styles.map((s) => (s.sent === s.token ? s.token : `${s.token}→${s.sent ?? 'none'}`)).join(', ')}`);
-  if (row.fields.length > 0) parts.push(`fields ${row.fields.join(', ')}`);
-  parts.push(`kinds ${row.kinds.join(', ')}`);
-  if (row.problems.length > 0) parts.push(`${row.problems.length} problem(s) below`);
-  return parts.join('; ');
 }
 
 /** FLOORPLAN_ERR_LAYOUT_INCOMPATIBLE, carrying the whole matrix for the CLI to print and the API to return. */

@@ -90,6 +90,7 @@ describe.skipIf(!HAS_CHROMIUM)('the console shows the compatibility matrix with 
     expect(rows).toContainEqual(['ok', 'ios', '11.0.0', 'cart-bottom-sheet (compact)']);
     expect(rows.filter((r) => r[0] === 'unchecked')).toEqual([['unchecked', 'ios', '10.8.2', '(every scene)']]);
     expect(await matrix.locator('tr[data-status=refused]').first().innerText()).toContain('fields subName, zeroText');
+    expect(await matrix.locator('tr[data-status=unchecked]').innerText()).toContain("nothing checked: below ios's oldest supported 11.0.0");
     expect((await (await fetch(`${h.url}/admin/layouts/history`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{}' })).json()) as { revisions: unknown[] }).toMatchObject({ revisions: [] });
     forgive(problems, 'status of 409'); // the refusal shown above
     await matrix.locator('tr[data-status=refused]').last().scrollIntoViewIfNeeded();

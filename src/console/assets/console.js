@@ -406,7 +406,7 @@ function compatibilityView(report, scene) {
     if (!row.checked) {
       if (unchecked.has(`${row.platform} ${row.version}`)) continue;
       unchecked.add(`${row.platform} ${row.version}`);
-      rows.push(h('tr', { 'data-status': 'unchecked' }, h('td', null, 'unchecked'), h('td', null, row.platform), h('td', null, row.version), h('td', null, '(every scene)'), h('td', null, `nothing checked: below ${row.platform}'s oldest supported ${row.oldestSupported}`)));
+      rows.push(h('tr', { 'data-status': 'unchecked' }, h('td', null, 'unchecked'), h('td', null, row.platform), h('td', null, row.version), h('td', null, '(every scene)'), h('td', null, row.summary)));
       continue;
     }
     const bad = row.problems.length > 0;
@@ -419,7 +419,7 @@ function compatibilityView(report, scene) {
         h('td', null, row.platform),
         h('td', null, row.version),
         h('td', null, row.variant === null ? row.scene : `${row.scene} (${row.variant})`),
-        h('td', null, versionGets(row), bad ? h('ul', { class: 'problems' }, row.problems.map((p) => h('li', null, p.message))) : null),
+        h('td', null, row.summary, bad ? h('ul', { class: 'problems' }, row.problems.map((p) => h('li', null, p.message))) : null),
       ),
     );
   }
@@ -430,17 +430,6 @@ function compatibilityView(report, scene) {
     h('summary', null, `What each live app version would get (${report.clientsFile}): ${refused === 0 ? `all ${checked} ok` : `${refused} of ${checked} refused`}`),
     h('table', null, h('thead', null, h('tr', null, ['', 'platform', 'version', 'scene', 'what it would get'].map((c) => h('th', { scope: 'col' }, c)))), h('tbody', null, rows)),
   );
-}
-
-/** One matrix cell as floors:check words it: floors (and those too new), styles after fallbacks, fields, kinds. */
-function versionGets(row) {
-  let floors = `${row.floors.length} floor(s)`;
-  if (row.tooNew.length > 0) floors += ` (not ${row.tooNew.map((t) => `${t.floor}: needs ${t.minAppVersion}`).join(', ')})`;
-  const parts = [floors];
-  if (row.styles.length > 0) parts.push(`styles ${row.styles.map((s) => (s.sent === s.token ? s.token : `${s.token}→${s.sent ?? 'none'}`)).join(', ')}`);
-  if (row.fields.length > 0) parts.push(`fields ${row.fields.join(', ')}`);
-  parts.push(`kinds ${row.kinds.join(', ')}`);
-  return parts.join('; ');
 }
 
 // A confirmation that says what changes for whom before anything is sent. `options.ok` names the
