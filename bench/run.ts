@@ -455,8 +455,8 @@ function overloadRow(results: readonly LoadResult[], shape: Pick<OverloadRow, 'n
   for (const result of results) {
     const classes = sortedAnswers(result);
     if (classes.latenciesMs === undefined) throw new Error(`run "${result.name}" kept no latencies`);
-    if (result.metrics === undefined) throw new Error(`run "${result.name}" has no /metrics readings`);
-    const { before, after } = result.metrics;
+    // The control (a baseline) has no /metrics: Floorplan's counters read 0, its gauges n/a.
+    const { before, after } = result.metrics ?? { before: '', after: '' };
     const delta = (metric: string, where: Readonly<Record<string, string>> = {}) => sampleSum(after, metric, where) - sampleSum(before, metric, where);
     seconds += result.elapsedSeconds;
     serverCpuUs += result.cpuUs['server'] ?? Number.NaN;
@@ -489,7 +489,7 @@ function overloadRow(results: readonly LoadResult[], shape: Pick<OverloadRow, 'n
   const perSecond = (count: number) => round(count / seconds, 1);
   const full = Float64Array.from(fullMs).sort();
   const shed = Float64Array.from(shedMs).sort();
-  const after = (last.metrics as { after: string }).after;
+  const after = last.metrics?.after ?? '';
   // Only an open loop's single window has on-connection timings; pooled rounds are closed loops.
   const onConnection = results.length === 1 ? sortedAnswers(last).onConnection : undefined;
   const p99OrNull = (summary: { samples: number; p99Ms: number } | undefined) => (summary === undefined || summary.samples === 0 ? null : summary.p99Ms);
@@ -550,6 +550,8 @@ interface OverloadContext {
   readonly job: (name: string, url: string, pids: Record<string, number>, extra: Partial<LoadJob>) => LoadJob;
   readonly requestDeadlineMs: number;
   readonly warnings: string[];
+  /** Starts the open loop's control: reference (d) on the same upstreams, refusing `shedShare` of its requests at once (BENCH_SHED_SHARE). */
+  readonly startControl: (shedShare: number) => Promise<{ readonly child: Child; readonly url: string }>;
 }
 
 /** Floorplan's core counts as saturated from this busy share up. */
@@ -671,8 +673,32 @@ async function runOverload(ctx: OverloadContext): Promise<OverloadPhase> {
   const openConnections = Math.max(plan.overloadOpenConnections, 4 * saturating);
   log(`  open loop: ${offeredRps} req/s (2× the ${panelsPerSecond.toFixed(0)} panels/s of 1×) for ${plan.overloadOpenSeconds} s over ${openConnections} connections`);
   const openResult = await worker.run(rowJob('open-2x', openConnections, plan.overloadOpenSeconds, { overallRate: offeredRps }), servers);
-  rows.push(overloadRow([openResult], { name: 'open-2x', loop: 'open', multiple: 2, connections: openConnections, offeredRps }));
+  const openRow = overloadRow([openResult], { name: 'open-2x', loop: 'open', multiple: 2, connections: openConnections, offeredRps });
+  rows.push(openRow);
   for (const row of rows) log(describeOverloadRow(row));
+
+  // The control: the same arrivals to a server that refuses Floorplan's share at once and never saturates.
+  const answered = openRow.full + openRow.degraded + openRow.shed;
+  const shedShare = answered === 0 ? 0 : round(openRow.shed / answered, 4);
+  const control = await ctx.startControl(shedShare);
+  let openControl: OverloadPhase['openControl'];
+  try {
+    const controlResult = await worker.run(
+      job('overload-open-2x-control', control.url, { server: control.child.pid, ...(pids['upstreams'] === undefined ? {} : { upstreams: pids['upstreams'] }) }, {
+        connections: openConnections,
+        classify: true,
+        keepLatencies: true,
+        warmupRequests: plan.cpuRoundWarmupRequests,
+        durationSeconds: plan.overloadOpenSeconds,
+        overallRate: offeredRps,
+      }),
+      [...servers, control.child],
+    );
+    openControl = { ...overloadRow([controlResult], { name: 'open-2x-control', loop: 'open', multiple: 2, connections: openConnections, offeredRps }), shedShare };
+    log(`${describeOverloadRow(openControl)}  ← control: (d) refusing ${(shedShare * 100).toFixed(0)} % at once`);
+  } finally {
+    await stopChildren([control.child]);
+  }
   const lastMetrics = openResult.metrics?.after ?? '';
 
   for (const row of rows) {
@@ -696,6 +722,7 @@ async function runOverload(ctx: OverloadContext): Promise<OverloadPhase> {
       breakerOpenedTotal: exportsMetric(lastMetrics, 'floorplan_upstream_breaker_opened_total'),
     },
     rows,
+    openControl,
   };
 }
 
@@ -916,7 +943,7 @@ function startFloorplan(name: string, port: number, env: NodeJS.ProcessEnv): Run
  * A baseline server (bench/baselines/<script>.ts) on `port`. Those calling the demo upstreams
  * use `upstreams`; the peers verify tokens with Floorplan's auth settings from `config`.
  */
-function startBaseline(script: string, port: number, upstreams: string, config: ServiceConfig, label = script): { child: Child; url: string } {
+function startBaseline(script: string, port: number, upstreams: string, config: ServiceConfig, label = script, extraEnv: Readonly<Record<string, string>> = {}): { child: Child; url: string } {
   const { auth } = config;
   if (auth.mode !== 'hs256' || auth.hs256Secret === undefined) throw new Error('the peers verify HS256 tokens: the bench config must use auth.mode hs256');
   const env = cleanEnv({
@@ -927,8 +954,19 @@ function startBaseline(script: string, port: number, upstreams: string, config: 
     BENCH_JWT_ISSUER: auth.issuer,
     BENCH_JWT_AUDIENCE: auth.audience,
     BENCH_JWT_CLOCK_TOLERANCE_SECONDS: String(auth.clockToleranceSeconds),
+    ...extraEnv,
   });
   return { child: startNode(label, `bench/baselines/${script}.ts`, { env }), url: `http://127.0.0.1:${port}/graphql` };
+}
+
+/** The open loop's control (OverloadPhase.openControl): reference (d) on `upstreams`, refusing `shedShare` of its requests at once, on Floorplan's core. */
+async function startShedControl(upstreams: string, config: ServiceConfig, headers: Record<string, string>, shedShare: number): Promise<{ child: Child; url: string }> {
+  const [port] = (await freePorts(1)) as [number];
+  const control = startBaseline('upstream-floor', port, upstreams, config, 'upstream-floor-control', { BENCH_SHED_SHARE: String(shedShare) });
+  // A refusal is an error to waitForPanel, which asks again: the share is below 1, so a panel comes.
+  await waitForPanel(control.child, control.url, headers);
+  pin(control.child, 0);
+  return control;
 }
 
 /** `users`, once the book has a token for each. */
@@ -1043,6 +1081,7 @@ async function runOverloadOnly(plan: Plan, warnings: string[]): Promise<Overload
       job,
       requestDeadlineMs: fpConfig.limits.requestDeadlineMs,
       warnings,
+      startControl: (shedShare) => startShedControl(fast.origin, fpConfig, book.headers(PANEL_USER.userId), shedShare),
     });
   } finally {
     await stopAll();
@@ -1384,6 +1423,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       job,
       requestDeadlineMs: fpConfig.limits.requestDeadlineMs,
       warnings,
+      startControl: (shedShare) => startShedControl(fast.origin, fpConfig, book.headers(PANEL_USER.userId), shedShare),
     });
     // Processes of their own and the default config, so nothing above (breakers, admission limit, the bench overlay) carries over.
     const frozenUpstream = await runFrozenUpstream(plan, floors.dir, warnings);

@@ -8,6 +8,13 @@
  *
  * The user comes from the bearer token's `sub`, read without verifying it (so each
  * connection calls the upstreams for its own user, as it does with Floorplan).
+ *
+ * With BENCH_SHED_SHARE (0 to 1) it is also the overload rows' control: it refuses that share of
+ * the requests, evenly spread, the moment each arrives — HTTP 503 with Retry-After and code
+ * OVERLOADED, as Floorplan's admission control answers — and serves the rest as above. Fed the
+ * open loop's arrivals and Floorplan's share of refusals, it puts the same load on the upstreams
+ * and the generator while its own loop never saturates: its shed p99 is what this machine's
+ * load generator, kernel and upstream core add to a refusal, whatever the server does.
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
@@ -20,6 +27,12 @@ const pool = new Pool(origin, { connections: 128, keepAliveTimeout: 30_000 });
 const body = Buffer.from(PANEL_RESPONSE_JSON);
 const headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) };
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
+const shedShare = Number(process.env['BENCH_SHED_SHARE'] ?? '0');
+if (!(shedShare >= 0 && shedShare <= 1)) throw new Error(`BENCH_SHED_SHARE must be a number from 0 to 1, but got: ${JSON.stringify(process.env['BENCH_SHED_SHARE'])}`);
+const refusal = Buffer.from(JSON.stringify({ errors: [{ message: 'overloaded: retry after the delay', extensions: { code: 'OVERLOADED', retryAfterMs: 1000 } }] }));
+const refusalHeaders = { 'content-type': 'application/json; charset=utf-8', 'content-length': String(refusal.length), 'retry-after': '1' };
+/** Refusals owed: grows by the share per request, one refusal per whole unit. */
+let owed = 0;
 
 interface CartLine {
   readonly skuId: string;
@@ -64,6 +77,13 @@ async function panel(userId: string): Promise<void> {
 const server = createServer((req, res) => {
   if (req.method !== 'POST' || req.url !== '/graphql') {
     res.writeHead(404).end();
+    return;
+  }
+  owed += shedShare;
+  if (owed >= 1) {
+    owed -= 1;
+    req.resume();
+    res.writeHead(503, refusalHeaders).end(refusal);
     return;
   }
   req.resume();

@@ -144,6 +144,19 @@ describe('npm run bench -- --quick', () => {
       if (row.loop === 'open') expect(row.fullP99OnConnectionMs === null, `${where}.fullP99OnConnectionMs null iff no full panel`).toBe(row.full === 0);
       else expect([row.fullP99OnConnectionMs, row.shedP99OnConnectionMs], `${where}: on-connection timings are the open loop's`).toEqual([null, null]);
     }
+    // The open loop's control: (d) fed the same arrivals, refusing the share Floorplan refused.
+    const openControl = overload.openControl;
+    expect(openControl, 'overload.openControl').toBeDefined();
+    if (openControl !== undefined) {
+      const open = overload.rows.find((r) => r.name === 'open-2x')!;
+      expect(openControl.offeredRps, 'openControl.offeredRps').toBe(open.offeredRps);
+      expect(openControl.shedShare, 'openControl.shedShare').toBeCloseTo(open.shed / (open.full + open.degraded + open.shed), 3);
+      expect(openControl.full + openControl.shed, 'openControl: answers').toBeGreaterThan(0);
+      // Refused evenly (a running sum of the share, one refusal per whole unit): within a request or two of the share.
+      expect(Math.abs(openControl.shed - openControl.shedShare * (openControl.full + openControl.shed)), 'openControl: the share refused').toBeLessThanOrEqual(2);
+      expect(openControl.shedP99Ms === null, 'openControl.shedP99Ms null iff nothing shed').toBe(openControl.shed === 0);
+      expect([openControl.breakerOpenings, openControl.deadlineCutCalls, openControl.admissionLimit], 'openControl: no Floorplan counters').toEqual([0, 0, null]);
+    }
 
     // Frozen upstream rows: one per frozen upstream, every request answered and sorted.
     const frozen = results.frozenUpstream;
