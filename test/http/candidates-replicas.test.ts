@@ -65,7 +65,7 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout candidates across tw
     floors: Array<{ code: string; name: string; priceText: string | null }>;
   }
   async function panel(replica: FloorplanProcess, user: string): Promise<Panel> {
-    const res = await fetch(`${replica.url}/graphql`, {
+    const res = await replica.fetch('/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[user]}` },
       body: JSON.stringify({ query: `{ floorPanel(scene: "${SCENE}") { layoutVersion floors { code name priceText } } }` }),
@@ -87,7 +87,7 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout candidates across tw
   }
 
   async function admin(replica: FloorplanProcess, operation: string, body: unknown): Promise<{ status: number; body: Record<string, any> }> {
-    const res = await fetch(`${replica.url}/admin/layouts/${operation}`, {
+    const res = await replica.fetch(`/admin/layouts/${operation}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
       body: JSON.stringify(body),

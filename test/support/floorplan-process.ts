@@ -16,7 +16,15 @@ export interface FloorplanProcess {
   output(): string;
   /** Sends SIGTERM and resolves with the exit code, or 'timeout' (then SIGKILLs it). */
   terminate(timeoutMs?: number): Promise<number | null | 'timeout'>;
+  /**
+   * fetch(`url` + `path`). A request that gets no answer (a reset, a refused connection) rejects
+   * with what the process was doing: still running or its exit, and the last of its output.
+   */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
 }
+
+/** How much of a process's output a failed request quotes. */
+const OUTPUT_TAIL_CHARS = 3000;
 
 /**
  * Starts `src/main.ts` on `env.PORT` and resolves once /readyz answers 200; rejects with its
@@ -33,6 +41,15 @@ export async function startFloorplanProcess(env: Record<string, string> & { PORT
     child,
     url,
     output: () => output,
+    async fetch(path, init) {
+      try {
+        return await fetch(`${url}${path}`, init);
+      } catch (error) {
+        const state = child.exitCode !== null || child.signalCode !== null ? `it exited (code ${String(child.exitCode)}, signal ${String(child.signalCode)})` : 'it is still running';
+        const cause = error instanceof Error ? `${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}` : String(error);
+        throw new Error(`${init?.method ?? 'GET'} ${url}${path} got no answer: ${cause}; ${state}. Its last output:\n${output.slice(-OUTPUT_TAIL_CHARS)}`, { cause: error });
+      }
+    },
     async terminate(timeoutMs = 8000) {
       if (child.exitCode !== null) return child.exitCode;
       const exited = once(child, 'exit') as Promise<[number | null]>;
