@@ -910,52 +910,34 @@ function overloadSection(overload: OverloadPhase, method: BenchResults['method']
     row(['row', 'connections', 'offered req/s', 'goodput full/s', 'degraded/s', 'shed/s', 'other/s', 'full p50 ms', 'full p99 ms', 'shed p50 ms', 'shed p99 ms', 'breaker openings', 'deadline cut-offs', 'admission limit', 'loop delay p99 ms', 'scavenges (mean ms)', 'Floorplan core']),
     row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
   ];
-  for (const r of overload.rows) {
-    out.push(
-      row([
-        `${r.loop === 'closed' ? 'closed loop' : 'open loop'} ${r.multiple}×`,
-        r.connections,
-        r.offeredRps === null ? '' : fixed(r.offeredRps, 0),
-        fixed(r.goodputPerSecond, 0),
-        fixed(r.degradedPerSecond, 0),
-        fixed(r.shedPerSecond, 0),
-        fixed(r.otherPerSecond, 0),
-        fixed(r.fullP50Ms, 2),
-        fixed(r.fullP99Ms, 2),
-        fixed(r.shedP50Ms, 2),
-        fixed(r.shedP99Ms, 2),
-        r.breakerOpenings,
-        r.deadlineCutCalls,
-        r.admissionLimit === null ? 'n/a' : fixed(r.admissionLimit, 0),
-        r.loopDelayP99Ms === null || r.loopDelayP99Ms === undefined ? 'n/a' : fixed(r.loopDelayP99Ms, 1),
-        r.scavenges === null || r.scavenges === undefined ? 'n/a' : `${r.scavenges.count} (${fixed(r.scavenges.meanMs, 1)})`,
-        `${fixed(r.serverCoreBusy * 100, 0)} %`,
-      ]),
-    );
-  }
+  /** One table row; the control has none of Floorplan's counters or gauges, so those cells stay empty. */
+  const cells = (r: OverloadRow, label: string, floorplan: boolean) => [
+    label,
+    r.connections,
+    r.offeredRps === null ? '' : fixed(r.offeredRps, 0),
+    fixed(r.goodputPerSecond, 0),
+    fixed(r.degradedPerSecond, 0),
+    fixed(r.shedPerSecond, 0),
+    fixed(r.otherPerSecond, 0),
+    fixed(r.fullP50Ms, 2),
+    fixed(r.fullP99Ms, 2),
+    fixed(r.shedP50Ms, 2),
+    fixed(r.shedP99Ms, 2),
+    ...(floorplan
+      ? [
+          r.breakerOpenings,
+          r.deadlineCutCalls,
+          r.admissionLimit === null ? 'n/a' : fixed(r.admissionLimit, 0),
+          r.loopDelayP99Ms === null || r.loopDelayP99Ms === undefined ? 'n/a' : fixed(r.loopDelayP99Ms, 1),
+          r.scavenges === null || r.scavenges === undefined ? 'n/a' : `${r.scavenges.count} (${fixed(r.scavenges.meanMs, 1)})`,
+        ]
+      : ['', '', '', '', '']),
+    `${fixed(r.serverCoreBusy * 100, 0)} %`,
+  ];
+  for (const r of overload.rows) out.push(row(cells(r, `${r.loop === 'closed' ? 'closed loop' : 'open loop'} ${r.multiple}×`, true)));
   const control = overload.openControl;
   if (control !== undefined) {
-    out.push(
-      row([
-        `control: (d) refusing ${fixed(control.shedShare * 100, 0)} % of the open loop at once`,
-        control.connections,
-        control.offeredRps === null ? '' : fixed(control.offeredRps, 0),
-        fixed(control.goodputPerSecond, 0),
-        fixed(control.degradedPerSecond, 0),
-        fixed(control.shedPerSecond, 0),
-        fixed(control.otherPerSecond, 0),
-        fixed(control.fullP50Ms, 2),
-        fixed(control.fullP99Ms, 2),
-        fixed(control.shedP50Ms, 2),
-        fixed(control.shedP99Ms, 2),
-        '',
-        '',
-        '',
-        '',
-        '',
-        `${fixed(control.serverCoreBusy * 100, 0)} %`,
-      ]),
-    );
+    out.push(row(cells(control, `control: (d) refusing ${fixed(control.shedShare * 100, 0)} % of the open loop at once`, false)));
     out.push(
       '',
       `The control row is reference (d) fed the open loop's arrivals: it refuses the share Floorplan refused the moment each request arrives (503, Retry-After, OVERLOADED) and makes the three upstream calls for the rest, so the generator and the upstreams' core carry the open loop's load while its own loop never saturates. ` +
