@@ -4,14 +4,14 @@
  * real Floorplan whose clients file says Android learnt 免运费 (`zeroText`) only in 12.2.0, so
  * the shipped floors, whose shipping rows send it, are refused for two live Android versions.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeClientsWithLateAndroidZeroText } from '../support/clients-files.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
-import { forgive, HAS_CHROMIUM, launchChromium, openConsolePage, screenshot, signInWith } from './support.ts';
+import { closeConsoleSuite, forgive, HAS_CHROMIUM, launchChromium, openConsolePage, screenshot, signInWith } from './support.ts';
 
 const ADMIN = 'compatibility-suite-admin-token';
 const CART = readFileSync('floors/cart-bottom-sheet.yaml', 'utf8');
@@ -48,16 +48,7 @@ describe.skipIf(!HAS_CHROMIUM)('the console shows the compatibility matrix with 
     browser = await launchChromium();
   }, 180_000);
 
-  afterEach(async () => {
-    expect(problems).toEqual([]);
-    await context?.close();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await h?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  closeConsoleSuite(() => ({ problems, context, browser, h, dir }));
 
   it('refuses a set two live Android versions would not understand, shows which versions get what, and publishes the fixed set after showing its matrix', async () => {
     ({ context, page, problems } = await openConsolePage(browser, h.url));

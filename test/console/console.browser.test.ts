@@ -5,14 +5,14 @@
  * previewed beside the live layout, shadow-compared, canaried, promoted, forced), roles, and the
  * throttling of wrong tokens. The tests run in order: each release step builds on the last.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness } from '../support/harness.ts';
 import { until } from '../support/until.ts';
-import { forgive, HAS_CHROMIUM, launchChromium, openConsolePage, screenshot, signInWith } from './support.ts';
+import { closeConsoleSuite, forgive, HAS_CHROMIUM, launchChromium, openConsolePage, screenshot, signInWith } from './support.ts';
 
 const ADMIN = 'console-suite-admin-token';
 const VIEWER = 'vera-may-only-look-at-things';
@@ -86,16 +86,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     browser = await launchChromium();
   }, 180_000);
 
-  afterEach(async () => {
-    expect(problems).toEqual([]);
-    await context?.close();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await h?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  closeConsoleSuite(() => ({ problems, context, browser, h, dir }));
 
   it('serves one page under a strict Content-Security-Policy, with every control labelled', async () => {
     const res = await fetch(`${h.url}/console`);

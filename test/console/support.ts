@@ -6,9 +6,11 @@
  * With CONSOLE_SCREENSHOTS_DIR set (`npm run console:screenshots`), `screenshot()` writes the
  * pictures the README shows; otherwise it does nothing.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, expect } from 'vitest';
+import type { Harness } from '../support/harness.ts';
 
 /** The browser binary: CHROMIUM_PATH, else Debian's. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -64,4 +66,32 @@ export function forgive(problems: string[], provoked: string | RegExp): void {
     const problem = problems[i] as string;
     if (typeof provoked === 'string' ? problem.includes(provoked) : provoked.test(problem)) problems.splice(i, 1);
   }
+}
+
+/** What a console suite's hooks close; read when each hook runs (the suite assigns it in beforeAll and each test). */
+export interface ConsoleSuiteState {
+  readonly problems: readonly string[] | undefined;
+  readonly context: BrowserContext | undefined;
+  readonly browser: Browser | undefined;
+  readonly h: Harness | undefined;
+  readonly dir: string | undefined;
+}
+
+/**
+ * The hooks every console suite ends with: after each test, no console error or uncaught
+ * exception the test did not forgive, and its browser context closed; after the suite, the
+ * browser, the server and the temporary folder.
+ */
+export function closeConsoleSuite(state: () => ConsoleSuiteState): void {
+  afterEach(async () => {
+    const { problems, context } = state();
+    expect(problems).toEqual([]);
+    await context?.close();
+  });
+  afterAll(async () => {
+    const { browser, h, dir } = state();
+    await browser?.close();
+    await h?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 }
