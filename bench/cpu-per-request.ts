@@ -20,6 +20,7 @@ import { loadServiceConfig } from '../src/config/service-config.ts';
 import { canPin, cleanEnv, floorplanEnv, freePorts, pin, productionNodeFlags, ROOT, startNode, stopChildren, type Child } from './children.ts';
 import { READY_LINE, RESULT_PREFIX, type LoadJob, type LoadResult } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY } from './panel.ts';
+import { gcBetween } from './prometheus-text.ts';
 import { seedLikeUsers, TokenBook } from './users.ts';
 
 /** One of the two servers compared. */
@@ -79,6 +80,12 @@ export interface CpuVariantResult {
   readonly cpuUs: number;
   readonly fullPanels: number;
   readonly nonFull: NonFullCounts;
+  /** Garbage collection (every kind, from the server's /metrics) over the measured windows ÷ full panels. */
+  readonly gcUsPerReq: number;
+  /** Scavenges in the measured windows, and their mean pause. */
+  readonly scavenges: { readonly count: number; readonly meanMs: number };
+  /** The server's RSS at the end of each round's window: the largest and the median. */
+  readonly rssMb: { readonly max: number; readonly median: number };
 }
 
 export interface CpuPerRequestResult {
@@ -188,6 +195,7 @@ export async function measureCpuPerRequest(options: CpuPerRequestOptions): Promi
       warmupRequests: warmup,
       durationSeconds: seconds,
       pids: { server: servers[key].child.pid },
+      metricsUrl: servers[key].url.replace('/graphql', '/metrics'),
       drainMs: 300,
       // Sort every answer: only full panels count, so a refusal or a degraded panel cannot flatter either server.
       classify: true,
@@ -200,8 +208,8 @@ export async function measureCpuPerRequest(options: CpuPerRequestOptions): Promi
     );
     for (const key of ['a', 'b'] as const) await worker.run(job(key, warmupRequests));
     const totals = {
-      a: { cpuUs: 0, full: 0, nonFull: { degraded: 0, shed: 0, other: 0, errors: 0 } },
-      b: { cpuUs: 0, full: 0, nonFull: { degraded: 0, shed: 0, other: 0, errors: 0 } },
+      a: { cpuUs: 0, full: 0, gcMs: 0, scavenges: 0, scavengeMs: 0, rss: [] as number[], nonFull: { degraded: 0, shed: 0, other: 0, errors: 0 } },
+      b: { cpuUs: 0, full: 0, gcMs: 0, scavenges: 0, scavengeMs: 0, rss: [] as number[], nonFull: { degraded: 0, shed: 0, other: 0, errors: 0 } },
     };
     const perRound: Array<{ a: number; b: number }> = [];
     for (let r = 0; r < rounds; r++) {
@@ -223,6 +231,11 @@ export async function measureCpuPerRequest(options: CpuPerRequestOptions): Promi
         const cpuUs = result.cpuUs.server ?? Number.NaN;
         totals[key].cpuUs += cpuUs;
         totals[key].full += full;
+        const gc = gcBetween(result.metrics!.before, result.metrics!.after, `run "${result.name}"`);
+        totals[key].gcMs += gc.minorGc.totalMs + gc.majorGc.totalMs + gc.incrementalGc.totalMs;
+        totals[key].scavenges += gc.minorGc.count;
+        totals[key].scavengeMs += gc.minorGc.totalMs;
+        totals[key].rss.push(result.rssMb['server'] ?? Number.NaN);
         const nonFull = totals[key].nonFull;
         nonFull.degraded += classes.degraded.samples;
         nonFull.shed += classes.shed.samples;
@@ -234,8 +247,21 @@ export async function measureCpuPerRequest(options: CpuPerRequestOptions): Promi
       log(`  round ${r + 1}: ${a.name} ${round.a.toFixed(1)} µs/req, ${b.name} ${round.b.toFixed(1)} µs/req (${(round.b / round.a).toFixed(3)})`);
     }
     await options.afterRounds?.();
-    const result = (key: 'a' | 'b'): CpuVariantResult => ({ name: options[key].name, cpuUsPerReq: totals[key].cpuUs / totals[key].full, cpuUs: totals[key].cpuUs, fullPanels: totals[key].full, nonFull: totals[key].nonFull });
+    const result = (key: 'a' | 'b'): CpuVariantResult => {
+      const t = totals[key];
+      return {
+        name: options[key].name,
+        cpuUsPerReq: t.cpuUs / t.full,
+        cpuUs: t.cpuUs,
+        fullPanels: t.full,
+        nonFull: t.nonFull,
+        gcUsPerReq: (t.gcMs * 1000) / t.full,
+        scavenges: { count: t.scavenges, meanMs: t.scavenges > 0 ? t.scavengeMs / t.scavenges : 0 },
+        rssMb: { max: Math.max(...t.rss), median: median(t.rss) },
+      };
+    };
     const [ra, rb] = [result('a'), result('b')];
+    for (const r of [ra, rb]) log(`${r.name}: garbage collection ${r.gcUsPerReq.toFixed(1)} µs/req; ${r.scavenges.count} scavenges of ${r.scavenges.meanMs.toFixed(2)} ms on average; RSS at the end of a window ${r.rssMb.median.toFixed(1)} MB (median), ${r.rssMb.max.toFixed(1)} MB (largest)`);
     return {
       a: ra,
       b: rb,

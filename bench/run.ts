@@ -55,6 +55,7 @@ import {
 } from './results.ts';
 import { measureExpressionFloorsPerRequest, type ExpressionFloorsRequestPlan } from './expression-floors-request.ts';
 import { measureTracing, type TracingPlan } from './tracing.ts';
+import { counterBy, gcBetween } from './prometheus-text.ts';
 import { checkPeerFloors, PEERS, peerCheckUsers, peerCpuTargets, type PeerName, type PeersPhase } from './peers.ts';
 import { createBenchFloorsDir, LARGE_SCENE, SMALL_SCENE } from './scenes.ts';
 import { measureUpstreamParse, UPSTREAM_PARSE_FULL, UPSTREAM_PARSE_QUICK } from './upstream-parse.ts';
@@ -327,21 +328,6 @@ function halfOfServed(row: ServerRow): number {
   return Math.max(1, Math.floor(served / 2));
 }
 
-/** Sums a Prometheus counter's samples by one label, for samples whose other labels match `where`. */
-function counterBy(text: string, metric: string, by: string, where: Readonly<Record<string, string>> = {}): Map<string, number> {
-  const sums = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${metric}{`)) continue;
-    const close = line.lastIndexOf('}');
-    const labels = new Map<string, string>();
-    for (const match of line.slice(metric.length + 1, close).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels.set(match[1] as string, match[2] as string);
-    if (Object.entries(where).some(([k, v]) => labels.get(k) !== v)) continue;
-    const key = labels.get(by) ?? '';
-    sums.set(key, (sums.get(key) ?? 0) + Number(line.slice(close + 1).trim()));
-  }
-  return sums;
-}
-
 /** Upstream calls per GraphQL request from Floorplan's own counters, before vs after the window. */
 function floorplanFacts(result: LoadResult): FloorplanFacts {
   if (result.metrics === undefined) throw new Error(`run "${result.name}" has no /metrics readings`);
@@ -369,28 +355,10 @@ function floorplanFacts(result: LoadResult): FloorplanFacts {
   return { upstreamCallsPerRequest: perRequest, upstreamFailures: failures, upstreamFailedOutcomes: failedOutcomes };
 }
 
-/**
- * The garbage collections Floorplan ran during a window, by kind: prom-client's
- * `nodejs_gc_duration_seconds` before vs after. (Its event-loop delay gauges are not used: they
- * reset at every scrape, and the load worker scrapes until the counters settle.)
- */
+/** The garbage collections Floorplan ran during a window (the load worker's /metrics readings before and after). */
 function runtimeFacts(result: LoadResult): RuntimeFacts {
   if (result.metrics === undefined) throw new Error(`run "${result.name}" has no /metrics readings`);
-  const { before, after } = result.metrics;
-  if (counterBy(after, 'floorplan_nodejs_gc_duration_seconds_count', 'kind').size === 0) {
-    throw new Error(`run "${result.name}": Floorplan's /metrics has no floorplan_nodejs_gc_duration_seconds (are default metrics off?)`);
-  }
-  const gc = (kind: string) => {
-    const delta = (metric: string) => (counterBy(after, metric, 'kind').get(kind) ?? 0) - (counterBy(before, metric, 'kind').get(kind) ?? 0);
-    const count = delta('floorplan_nodejs_gc_duration_seconds_count');
-    const totalMs = delta('floorplan_nodejs_gc_duration_seconds_sum') * 1000;
-    return { count, totalMs: round(totalMs, 1), meanMs: count > 0 ? round(totalMs / count, 2) : 0 };
-  };
-  return {
-    minorGc: gc('minor'),
-    majorGc: gc('major'),
-    incrementalGc: gc('incremental'),
-  };
+  return gcBetween(result.metrics.before, result.metrics.after, `run "${result.name}"`);
 }
 
 /** A fixed-rate run beside the critical-path probe: latency, the probe's, and the overhead between them. */

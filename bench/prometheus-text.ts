@@ -1,0 +1,41 @@
+/**
+ * Reading Floorplan's `/metrics` text in the benches: counters summed by a label, and the
+ * garbage collections between two readings. (A test-side parser would be a dependency for two
+ * functions over a format whose sample lines are `name{labels} value`.)
+ */
+import type { GcFacts, RuntimeFacts } from './results.ts';
+
+/** Sums a Prometheus counter's samples by one label, for samples whose other labels match `where`. */
+export function counterBy(text: string, metric: string, by: string, where: Readonly<Record<string, string>> = {}): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${metric}{`)) continue;
+    const close = line.lastIndexOf('}');
+    const labels = new Map<string, string>();
+    for (const match of line.slice(metric.length + 1, close).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels.set(match[1] as string, match[2] as string);
+    if (Object.entries(where).some(([k, v]) => labels.get(k) !== v)) continue;
+    const key = labels.get(by) ?? '';
+    sums.set(key, (sums.get(key) ?? 0) + Number(line.slice(close + 1).trim()));
+  }
+  return sums;
+}
+
+const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/**
+ * The garbage collections Floorplan ran between two readings of its `/metrics`, by kind:
+ * prom-client's `nodejs_gc_duration_seconds`. `name` says whose readings they are in the error
+ * thrown when the metric is missing.
+ */
+export function gcBetween(before: string, after: string, name: string): RuntimeFacts {
+  if (counterBy(after, 'floorplan_nodejs_gc_duration_seconds_count', 'kind').size === 0) {
+    throw new Error(`${name}: Floorplan's /metrics has no floorplan_nodejs_gc_duration_seconds (are default metrics off?)`);
+  }
+  const gc = (kind: string): GcFacts => {
+    const delta = (metric: string) => (counterBy(after, metric, 'kind').get(kind) ?? 0) - (counterBy(before, metric, 'kind').get(kind) ?? 0);
+    const count = delta('floorplan_nodejs_gc_duration_seconds_count');
+    const totalMs = delta('floorplan_nodejs_gc_duration_seconds_sum') * 1000;
+    return { count, totalMs: round(totalMs, 1), meanMs: count > 0 ? round(totalMs / count, 2) : 0 };
+  };
+  return { minorGc: gc('minor'), majorGc: gc('major'), incrementalGc: gc('incremental') };
+}
