@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Floorplan's production image: `docker build -t floorplan .`, then run it with
 # `docker run -p 4000:4000 -e UPSTREAM_CART_URL=… floorplan` (see README, "Deploying").
-# It runs `node dist/src/main.js` as the unprivileged `node` user (uid 1000) with
+# It runs `node --max-semi-space-size=64 dist/src/main.js` as the unprivileged `node` user (uid 1000) with
 # NODE_ENV=production and config/production.yaml: no demo upstreams, real upstream URLs
 # required, keys from a JWKS endpoint.
 #
@@ -36,4 +36,8 @@ COPY floors ./floors
 # The base image's `node` user, by number so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 4000
-CMD ["node", "dist/src/main.js"]
+# A 64 MB semi-space, as Node gives it on a machine with gigabytes to spare. In a container Node
+# sizes its heap from the memory limit instead: under 512Mi it would pick a 1 MB semi-space, a
+# scavenge every few panels, 503s under modest load and 3× the CPU per panel (BENCHMARKS.md,
+# "Under a container's memory limit"). Heap limit with it, under 512Mi: 448 MB. Same as start:prod.
+CMD ["node", "--max-semi-space-size=64", "dist/src/main.js"]

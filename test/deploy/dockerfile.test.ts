@@ -7,12 +7,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { CONFIG_ENV_VARS, loadServiceConfig } from '../../src/config/service-config.ts';
 import { startDemoUpstreams, type DemoUpstreams } from '../../src/demo-upstreams/server.ts';
 import { UPSTREAMS } from '../../src/upstreams/registry.ts';
@@ -20,6 +21,7 @@ import { signDemoToken } from '../../src/viewer/demo-token.ts';
 import { copyBuildContext, runDockerfile, type DockerBuild } from '../support/dockerfile-steps.ts';
 import { PANEL_QUERY, type PanelResult } from '../support/harness.ts';
 import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../support/postgres.ts';
+import { createMemoryCgroup, HAS_MEMORY_CGROUP, kubernetesBytes, type MemoryCgroup } from '../support/memory-cgroup.ts';
 import { freePort } from '../support/processes.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -51,12 +53,15 @@ interface Started {
   stop(): Promise<number | null>;
 }
 
-/** Starts the image's CMD in its WORKDIR with its ENV plus `env`, as its USER when we may; resolves once /readyz says 200. */
-async function startImage(build: DockerBuild, env: Record<string, string>): Promise<Started> {
+/**
+ * Starts the image's CMD in its WORKDIR with its ENV plus `env`, as its USER when we may;
+ * resolves once /readyz says 200. In `cgroup`, it runs as root: joining a cgroup takes root.
+ */
+async function startImage(build: DockerBuild, env: Record<string, string>, cgroup?: MemoryCgroup): Promise<Started> {
   const image = build.image;
-  const [command, ...args] = image.cmd!;
+  const [command, ...args] = cgroup === undefined ? image.cmd! : cgroup.wrap(image.cmd![0]!, image.cmd!.slice(1)).flat();
   const [uid, gid] = (image.user ?? '').split(':').map(Number);
-  const asImageUser = process.getuid?.() === 0 && Number.isInteger(uid) ? { uid: uid!, gid: gid ?? uid! } : {};
+  const asImageUser = process.getuid?.() === 0 && Number.isInteger(uid) && cgroup === undefined ? { uid: uid!, gid: gid ?? uid! } : {};
   const child = spawn(command!, args, {
     cwd: build.hostPath(image, '.'),
     // A container's environment: its PATH and the image's ENV, nothing of this machine's.
@@ -89,6 +94,22 @@ async function startImage(build: DockerBuild, env: Record<string, string>): Prom
   }
   if (child.exitCode === null) child.kill('SIGKILL');
   throw new Error(`the image's CMD did not become ready (exit code ${String(child.exitCode)}):\n${output}`);
+}
+
+/** Each manifest's container memory limit: the base Deployment's, and each overlay's that patches it. */
+function manifestMemoryLimits(): Array<[string, string]> {
+  const base = parseYaml(readFileSync(join(REPO, 'deploy/kubernetes/base/deployment.yaml'), 'utf8')) as any;
+  const limits: Array<[string, string]> = [['base', base.spec.template.spec.containers[0].resources.limits.memory]];
+  const overlays = join(REPO, 'deploy/kubernetes/overlays');
+  for (const overlay of readdirSync(overlays)) {
+    const kustomization = parseYaml(readFileSync(join(overlays, overlay, 'kustomization.yaml'), 'utf8')) as any;
+    for (const { target, patch } of kustomization.patches ?? []) {
+      if (target?.kind !== 'Deployment') continue;
+      const resources = (parseYaml(patch) as any[]).find((op) => op.path === '/spec/template/spec/containers/0/resources');
+      if (resources?.value?.limits?.memory !== undefined) limits.push([overlay, resources.value.limits.memory]);
+    }
+  }
+  return limits;
 }
 
 async function panel(url: string, token: string): Promise<{ status: number; body: { data?: PanelResult | null; errors?: unknown[] } }> {
@@ -147,9 +168,11 @@ describe('the Dockerfile, its steps run without Docker', () => {
     expect(installed('src')).toBe(false);
   });
 
-  it('runs node dist/src/main.js as a non-root user, on the Node the project is tested on, with production config', () => {
+  it('runs node dist/src/main.js as npm run start:prod does, as a non-root user, on the Node the project is tested on, with production config', () => {
     const image = build.image;
-    expect(image.cmd).toEqual(['node', 'dist/src/main.js']);
+    const startProd = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['start:prod']!;
+    expect(image.cmd).toEqual(startProd.split(' '));
+    expect(image.cmd?.at(-1)).toBe('dist/src/main.js');
     const user = image.user ?? 'root';
     expect(user.split(':')[0]).not.toMatch(/^(root|0)$/);
     expect(image.env).toMatchObject({ NODE_ENV: 'production', FLOORPLAN_ENV: 'production' });
@@ -186,6 +209,49 @@ describe('the Dockerfile, its steps run without Docker', () => {
       expect(res.body.data?.floorPanel.floors[0]).toMatchObject({ code: 'spze', priceText: '¥20.90' });
     } finally {
       expect(await app.stop()).toBe(0);
+    }
+  });
+
+  // A pod's memory limit is a memory cgroup, and Node sizes its heap from it: alone, Node 24 picks
+  // a 2 MB young generation under 512Mi (a scavenge every six panels, 3× the CPU per panel at 200
+  // connections) and 32 MB under 768Mi (1.35×) (BENCHMARKS.md, "Under a container's memory
+  // limit"). The CMD's --max-semi-space-size keeps the 128 MB of a large machine.
+  describe.skipIf(!HAS_MEMORY_CGROUP)('under the memory limits the Kubernetes manifests set (a memory cgroup of that size)', () => {
+    for (const [variant, limit] of manifestMemoryLimits()) {
+      it(`keeps the young generation of a large machine (64 MB semi-spaces) at ${variant}'s limits.memory ${limit}, where Node alone sizes it to the limit`, async () => {
+        const cgroup = createMemoryCgroup(kubernetesBytes(limit));
+        const [port, demoPort] = [await freePort(), await freePort()];
+        const app = await startImage(build, { FLOORPLAN_ENV: '', PORT: String(port), DEMO_PORT: String(demoPort), ...GENEROUS_DEADLINE }, cgroup);
+        try {
+          const auth = loadServiceConfig({ env: {} }).auth;
+          // 32 users at once, 80 panels each: none comes near the per-user rate limit.
+          const [users, each] = [32, 80];
+          const tokens = await Promise.all(Array.from({ length: users }, (_, i) => signDemoToken(auth, { userId: `u-heap-${i}` })));
+          const statuses = new Map<number, number>();
+          await Promise.all(
+            tokens.map(async (token) => {
+              for (let i = 0; i < each; i++) {
+                const { status } = await panel(app.url, token);
+                statuses.set(status, (statuses.get(status) ?? 0) + 1);
+              }
+            }),
+          );
+          const metrics = await (await fetch(`${app.url}/metrics`)).text();
+          const sample = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+          const newSpace = sample('floorplan_nodejs_heap_space_size_total_bytes\\{space="new"\\}');
+          const scavenges = sample('floorplan_nodejs_gc_duration_seconds_count\\{kind="minor"\\}');
+          const panels = statuses.get(200) ?? 0;
+          // A cold process on a busy machine may refuse a few (503 OVERLOADED) while it warms up.
+          expect({ answers: [...statuses.keys()].sort(), newSpaceMb: newSpace / 2 ** 20, scavengesPerPanel: scavenges / panels }).toEqual({
+            answers: expect.toSatisfy((codes: number[]) => codes.every((code) => code === 200 || code === 503) && panels >= 0.9 * users * each),
+            newSpaceMb: expect.toSatisfy((mb: number) => mb > 32),
+            scavengesPerPanel: expect.toSatisfy((rate: number) => rate < 0.03),
+          });
+        } finally {
+          expect(await app.stop()).toBe(0);
+          cgroup.remove();
+        }
+      });
     }
   });
 
