@@ -8,13 +8,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_ENV_VARS } from '../src/config/service-config.ts';
 import { UPSTREAMS } from '../src/upstreams/registry.ts';
-import { buildDist } from '../deploy/build-dist.ts';
+import { buildDist, productionNodeFlags as productionFlagsOf } from '../deploy/build-dist.ts';
 
 /** The repository root: children run from here so `config/` and `floors/` resolve as in `npm start`. */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -145,11 +144,7 @@ export function killAllNow(): void {
  * the benchmark measures Floorplan as it is deployed.
  */
 export function productionNodeFlags(): string[] {
-  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
-  const command = manifest.scripts?.['start:prod'];
-  const match = command === undefined ? null : /^node\s+(.*?)\s*dist\/src\/main\.js$/.exec(command);
-  if (match === null) throw new Error(`package.json's start:prod must read "node [flags] dist/src/main.js", but got: ${JSON.stringify(command)}`);
-  return (match[1] as string).split(/\s+/).filter((flag) => flag !== '');
+  return productionFlagsOf(ROOT);
 }
 
 /**

@@ -1,9 +1,21 @@
 /**
- * `npm run build` (tsc to dist/, plus the SQL migrations tsc does not copy) for tools that run
+ * `npm run build` (tsc to dist/, plus the SQL migrations tsc does not copy) and the command that
+ * runs the result (`npm run start:prod`'s node flags, the image's CMD), for tools that run
  * Floorplan from dist/ as production does: the topology and the benchmarks. One definition of
- * the build, package.json's, so dist/ is never missing what the image has.
+ * each, package.json's, so neither drifts from what the image has.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The node flags of `root`'s `npm run start:prod`, which must read `node [flags] dist/src/main.js`. */
+export function productionNodeFlags(root: string): string[] {
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const command = manifest.scripts?.['start:prod'];
+  const match = command === undefined ? null : /^node\s+(.*?)\s*dist\/src\/main\.js$/.exec(command);
+  if (match === null) throw new Error(`package.json's start:prod must read "node [flags] dist/src/main.js", but got: ${JSON.stringify(command)}`);
+  return (match[1] as string).split(/\s+/).filter((flag) => flag !== '');
+}
 
 /** Builds dist/ in `root`, or throws with the build's output. */
 export function buildDist(root: string): void {

@@ -1,7 +1,7 @@
 /**
  * Floorplan's production topology on one machine, every part a real process on loopback:
  *
- *   client ─▶ HAProxy (health checks on /readyz) ─▶ 3 × `node dist/src/main.js` (FLOORPLAN_ENV=production)
+ *   client ─▶ HAProxy (health checks on /readyz) ─▶ 3 × `npm run start:prod`'s `node [flags] dist/src/main.js` (FLOORPLAN_ENV=production)
  *                                                     │  caches, APQ, rate limits, layout push
  *                                                     ├─▶ Redis primary + replica, found through 3 Sentinels
  *                                                     ├─▶ PostgreSQL (layout revisions, a database of the topology's own)
@@ -24,7 +24,7 @@ import pg from 'pg';
 import { exportJWK, exportPKCS8, generateKeyPair, importPKCS8, SignJWT } from 'jose';
 import { startUnleash, type UnleashHandle } from '../unleash/local-server.ts';
 import { UPSTREAMS } from '../../src/upstreams/registry.ts';
-import { buildDist as buildFloorplan } from '../build-dist.ts';
+import { buildDist as buildFloorplan, productionNodeFlags } from '../build-dist.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -106,7 +106,7 @@ export interface FloorplanReplica {
   readonly port: number;
   readonly url: string;
   readonly process: OwnedProcess | undefined;
-  /** Starts `node dist/src/main.js` and resolves once /readyz answers 200. */
+  /** Starts start:prod's `node [flags] dist/src/main.js` and resolves once /readyz answers 200. */
   start(): Promise<void>;
   /**
    * SIGTERM (the pre-stop drain runs: /readyz 503 first, then in-flight requests finish) and
@@ -618,7 +618,7 @@ function createReplica(dir: string, name: string, port: number, env: NodeJS.Proc
     },
     async start() {
       if (proc?.running === true) return;
-      const started = startProcess(dir, name, process.execPath, [join(REPO_ROOT, 'dist', 'src', 'main.js')], env);
+      const started = startProcess(dir, name, process.execPath, [...productionNodeFlags(REPO_ROOT), join(REPO_ROOT, 'dist', 'src', 'main.js')], env);
       proc = started;
       const deadline = Date.now() + 30_000;
       while (Date.now() < deadline && started.running) {
