@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { CONFIG_ENV_VARS } from '../src/config/service-config.ts';
 import { UPSTREAMS } from '../src/upstreams/registry.ts';
 import { buildDist, productionNodeFlags as productionFlagsOf } from '../deploy/build-dist.ts';
+import { createMemoryCgroup, type MemoryCgroup } from '../deploy/memory-cgroup.ts';
 
 /** The repository root: children run from here so `config/` and `floors/` resolve as in `npm start`. */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -62,16 +63,21 @@ export function canPin(): boolean {
 /**
  * Starts `node --import tsx <script>` from the repository root, unpinned: start-up (tsx,
  * imports) is CPU-heavy and runs faster on every core. {@link pin} it once it is ready.
+ * With `memoryLimitBytes` it starts in a memory cgroup of that size, as in a container whose
+ * memory limit it is (Node sizes its heap from it; needs root: deploy/memory-cgroup.ts).
  */
-export function startNode(name: string, script: string, options: { env: NodeJS.ProcessEnv; nodeFlags?: readonly string[]; root?: string }): Child {
+export function startNode(name: string, script: string, options: { env: NodeJS.ProcessEnv; nodeFlags?: readonly string[]; root?: string; memoryLimitBytes?: number }): Child {
   // stdin is a pipe we hold: the baselines and the load worker exit when it closes.
   const flags = options.nodeFlags ?? [];
   // Another checkout (`root`, built with its own `npm run build`) runs its own dist/, from its own folder.
   const root = options.root ?? ROOT;
   const args = compiled || options.root !== undefined ? [...flags, join(root, 'dist', script.replace(/\.ts$/, '.js'))] : [...flags, '--import', 'tsx', script];
-  const child = spawn(process.execPath, args, { cwd: root, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const cgroup = options.memoryLimitBytes === undefined ? undefined : createMemoryCgroup(options.memoryLimitBytes);
+  const [command, commandArgs] = cgroup === undefined ? [process.execPath, args] : cgroup.wrap(process.execPath, args);
+  const child = spawn(command, commandArgs, { cwd: root, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`could not start ${name}`);
   live.add(child);
+  if (cgroup !== undefined) child.once('exit', () => removeWhenEmpty(cgroup));
 
   let tail = '';
   const keep = (chunk: Buffer) => {
@@ -137,6 +143,16 @@ async function stopProcesses(children: readonly ChildProcess[], graceMs: number)
 /** Synchronous last resort for process 'exit': SIGKILL whatever is still running. */
 export function killAllNow(): void {
   for (const child of live) child.kill('SIGKILL');
+}
+
+/** Removes a child's cgroup once the kernel has let its last process go (a few tries). */
+function removeWhenEmpty(cgroup: MemoryCgroup, tries = 20): void {
+  try {
+    cgroup.remove();
+  } catch (error) {
+    if (tries > 0) setTimeout(() => removeWhenEmpty(cgroup, tries - 1), 50).unref();
+    else process.stderr.write(`could not remove ${cgroup.path}: ${(error as Error).message}\n`);
+  }
 }
 
 /**

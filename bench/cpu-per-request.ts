@@ -33,6 +33,10 @@ export interface CpuVariant {
   readonly env?: Readonly<Record<string, string>>;
   /** Another checkout of Floorplan, already built (`npm ci && npm run build` there), whose dist/ this variant runs; default this one. */
   readonly root?: string;
+  /** Node's flags; default `npm run start:prod`'s. */
+  readonly nodeFlags?: readonly string[];
+  /** Start the server in a memory cgroup of this many bytes, as under a container's memory limit (root only). */
+  readonly memoryLimitBytes?: number;
 }
 
 export interface CpuPerRequestOptions {
@@ -159,7 +163,12 @@ export async function measureCpuPerRequest(options: CpuPerRequestOptions): Promi
     const upstreamOrigin = `http://127.0.0.1:${upstreamPort}`;
     const start = (variant: CpuVariant, port: number) => {
       const env = floorplanEnv(port, upstreamOrigin, variant.floorsDir, variant.env);
-      const child = track(startNode(`floorplan-${label}-${variant.name}`, 'src/main.ts', { env, nodeFlags: productionNodeFlags(), ...(variant.root === undefined ? {} : { root: variant.root }) }));
+      const child = track(startNode(`floorplan-${label}-${variant.name}`, 'src/main.ts', {
+          env,
+          nodeFlags: variant.nodeFlags ?? productionNodeFlags(),
+          ...(variant.root === undefined ? {} : { root: variant.root }),
+          ...(variant.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: variant.memoryLimitBytes }),
+        }));
       return { variant, env, child, url: `http://127.0.0.1:${port}/graphql` };
     };
     const servers = { a: start(a, aPort), b: start(b, bPort) };

@@ -21,7 +21,7 @@ import { signDemoToken } from '../../src/viewer/demo-token.ts';
 import { copyBuildContext, runDockerfile, type DockerBuild } from '../support/dockerfile-steps.ts';
 import { PANEL_QUERY, type PanelResult } from '../support/harness.ts';
 import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../support/postgres.ts';
-import { createMemoryCgroup, HAS_MEMORY_CGROUP, kubernetesBytes, type MemoryCgroup } from '../support/memory-cgroup.ts';
+import { createMemoryCgroup, HAS_MEMORY_CGROUP, kubernetesBytes, type MemoryCgroup } from '../../deploy/memory-cgroup.ts';
 import { freePort } from '../support/processes.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');

@@ -3,7 +3,8 @@
  * cgroup (cgroup v2's `memory.max`, or v1's `memory.limit_in_bytes`) that the child joins before
  * it execs, so Node sizes its heap from the limit exactly as it does in a container. Needs root
  * and a cgroup file system with the memory controller; {@link HAS_MEMORY_CGROUP} says whether
- * this machine has both (tests that need it skip by name otherwise).
+ * this machine has both (tests that need it skip by name otherwise). Used by the image's test
+ * (test/deploy/dockerfile.test.ts) and bench/memory-limit.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
