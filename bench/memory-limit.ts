@@ -13,24 +13,11 @@
  * on Node's own sizing). Needs root and a memory cgroup controller (deploy/memory-cgroup.ts).
  * BENCHMARKS.md, "Under a container's memory limit", has its figures.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
-import { HAS_MEMORY_CGROUP, kubernetesBytes } from '../deploy/memory-cgroup.ts';
+import { deploymentMemoryLimit, HAS_MEMORY_CGROUP, kubernetesBytes } from '../deploy/memory-cgroup.ts';
 import { killAllNow, productionNodeFlags, ROOT, stopAll, useCompiledChildren } from './children.ts';
 import { measureCpuPerRequest } from './cpu-per-request.ts';
 import { createBenchFloorsDir } from './scenes.ts';
-
-/** The base Deployment's container memory limit, e.g. `512Mi`. */
-function deploymentMemoryLimit(): string {
-  const deployment = parseYaml(readFileSync(join(ROOT, 'deploy/kubernetes/base/deployment.yaml'), 'utf8')) as {
-    spec: { template: { spec: { containers: Array<{ resources?: { limits?: { memory?: string } } }> } } };
-  };
-  const limit = deployment.spec.template.spec.containers[0]?.resources?.limits?.memory;
-  if (limit === undefined) throw new Error('deploy/kubernetes/base/deployment.yaml sets no limits.memory');
-  return limit;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -43,7 +30,7 @@ async function main(): Promise<void> {
     },
   });
   if (!HAS_MEMORY_CGROUP) throw new Error('a memory cgroup cannot be made here: run as root on a machine with the cgroup memory controller');
-  const limit = values.limit ?? deploymentMemoryLimit();
+  const limit = values.limit ?? deploymentMemoryLimit(ROOT);
   const production = productionNodeFlags();
   const limitedFlags = values.flags === undefined ? production : values.flags.split(/\s+/).filter((flag) => flag !== '');
   const show = (flags: readonly string[]) => (flags.length === 0 ? "Node's own sizing" : flags.join(' '));

@@ -4,11 +4,12 @@
  * it execs, so Node sizes its heap from the limit exactly as it does in a container. Needs root
  * and a cgroup file system with the memory controller; {@link HAS_MEMORY_CGROUP} says whether
  * this machine has both (tests that need it skip by name otherwise). Used by the image's test
- * (test/deploy/dockerfile.test.ts) and bench/memory-limit.ts.
+ * (test/deploy/dockerfile.test.ts), bench/memory-limit.ts and the topology's replicas.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 
 const V2_ROOT = '/sys/fs/cgroup';
 const V1_MEMORY = '/sys/fs/cgroup/memory';
@@ -45,7 +46,7 @@ export interface MemoryCgroup {
 /** A new memory cgroup limited to `limitBytes`. */
 export function createMemoryCgroup(limitBytes: number): MemoryCgroup {
   if (LAYOUT === undefined) throw new Error('memory cgroups need root and a cgroup file system with the memory controller');
-  const path = join(LAYOUT.parent, `floorplan-test-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const path = join(LAYOUT.parent, `floorplan-${process.pid}-${randomBytes(4).toString('hex')}`);
   mkdirSync(path);
   try {
     writeFileSync(join(path, LAYOUT.limitFile), String(limitBytes));
@@ -58,6 +59,16 @@ export function createMemoryCgroup(limitBytes: number): MemoryCgroup {
     wrap: (command, args) => ['sh', ['-c', `echo $$ > '${join(path, 'cgroup.procs')}' && exec "$0" "$@"`, command, ...args]],
     remove: () => rmdirSync(path),
   };
+}
+
+/** The base Deployment's container `limits.memory` (deploy/kubernetes/base/deployment.yaml under `root`), e.g. `512Mi`. */
+export function deploymentMemoryLimit(root: string): string {
+  const deployment = parseYaml(readFileSync(join(root, 'deploy/kubernetes/base/deployment.yaml'), 'utf8')) as {
+    spec: { template: { spec: { containers: Array<{ resources?: { limits?: { memory?: string } } }> } } };
+  };
+  const limit = deployment.spec.template.spec.containers[0]?.resources?.limits?.memory;
+  if (limit === undefined) throw new Error('deploy/kubernetes/base/deployment.yaml sets no limits.memory');
+  return limit;
 }
 
 /** Bytes in a Kubernetes memory quantity: `512Mi`, `1Gi`, `300M`, or plain bytes. */

@@ -25,6 +25,7 @@ import { exportJWK, exportPKCS8, generateKeyPair, importPKCS8, SignJWT } from 'j
 import { startUnleash, type UnleashHandle } from '../unleash/local-server.ts';
 import { UPSTREAMS } from '../../src/upstreams/registry.ts';
 import { buildDist as buildFloorplan, productionNodeFlags } from '../build-dist.ts';
+import { createMemoryCgroup, deploymentMemoryLimit, HAS_MEMORY_CGROUP, kubernetesBytes, type MemoryCgroup } from '../memory-cgroup.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -88,6 +89,13 @@ export interface TopologyOptions {
   readonly requestDeadlineMs?: number;
   /** LOG_LEVEL of the replicas; default warn. */
   readonly logLevel?: string;
+  /**
+   * Each replica's memory limit, as a Kubernetes quantity: it starts in a memory cgroup of that
+   * size, as in its pod (Node sizes its heap from it). Default: the base Deployment's
+   * `limits.memory` where memory cgroups can be made (root, the memory controller), otherwise
+   * none; `false`: none.
+   */
+  readonly memoryLimit?: string | false;
   /** Progress lines. */
   readonly log?: (line: string) => void;
 }
@@ -146,6 +154,8 @@ export interface Topology {
   readonly replicaEnv: Readonly<Record<string, string>>;
   /** The replicas' layout revision store (LAYOUT_STORE_URL): a PostgreSQL database of this topology's own. */
   readonly layoutStoreUrl: string;
+  /** Each replica's memory limit (a memory cgroup of its own), or undefined when they run without one. */
+  readonly memoryLimit: string | undefined;
   /**
    * Publishes a floors set as an operator does in production: POST /admin/layouts/publish through
    * HAProxy with the admin token. Resolves with the new revision's number.
@@ -518,7 +528,13 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       ...(options.drainMs === undefined ? {} : { SHUTDOWN_DRAIN_MS: String(options.drainMs) }),
     };
     const { NODE_ENV: _test, VITEST: _vitest, ...inherited } = process.env;
-    const replicas = ports.replicas.map((port, i) => createReplica(dir, `floorplan-${i + 1}`, port, { ...inherited, ...replicaEnv, PORT: String(port) }));
+    const memoryLimit = options.memoryLimit === false ? undefined : (options.memoryLimit ?? (HAS_MEMORY_CGROUP ? deploymentMemoryLimit(REPO_ROOT) : undefined));
+    log(memoryLimit === undefined ? 'replicas run without a memory limit (a memory cgroup needs root and the memory controller)' : `replicas run under limits.memory ${memoryLimit}, a memory cgroup each`);
+    const cgroups = ports.replicas.map(() => (memoryLimit === undefined ? undefined : createMemoryCgroup(kubernetesBytes(memoryLimit))));
+    stops.push(async () => {
+      for (const cgroup of cgroups) if (cgroup !== undefined) await removeWhenEmpty(cgroup);
+    });
+    const replicas = ports.replicas.map((port, i) => createReplica(dir, `floorplan-${i + 1}`, port, { ...inherited, ...replicaEnv, PORT: String(port) }, cgroups[i]));
     stops.push(async () => {
       await Promise.all(replicas.map((r) => r.stop()));
     });
@@ -559,6 +575,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       unleash,
       replicaEnv,
       layoutStoreUrl: layoutStore.url,
+      memoryLimit,
       async publishLayouts(files, message) {
         const res = await fetch(`http://127.0.0.1:${ports.haproxy}/admin/layouts/publish`, {
           method: 'POST',
@@ -606,7 +623,20 @@ async function createLayoutStoreDatabase(port: number): Promise<{ url: string; d
   return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
-function createReplica(dir: string, name: string, port: number, env: NodeJS.ProcessEnv): FloorplanReplica {
+/** Removes a cgroup once the kernel has let its last process go. */
+async function removeWhenEmpty(cgroup: MemoryCgroup): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    try {
+      cgroup.remove();
+      return;
+    } catch (error) {
+      if (tries >= 40) throw error;
+      await sleep(50);
+    }
+  }
+}
+
+function createReplica(dir: string, name: string, port: number, env: NodeJS.ProcessEnv, cgroup?: MemoryCgroup): FloorplanReplica {
   let proc: OwnedProcess | undefined;
   const url = `http://127.0.0.1:${port}`;
   return {
@@ -618,7 +648,9 @@ function createReplica(dir: string, name: string, port: number, env: NodeJS.Proc
     },
     async start() {
       if (proc?.running === true) return;
-      const started = startProcess(dir, name, process.execPath, [...productionNodeFlags(REPO_ROOT), join(REPO_ROOT, 'dist', 'src', 'main.js')], env);
+      const args = [...productionNodeFlags(REPO_ROOT), join(REPO_ROOT, 'dist', 'src', 'main.js')];
+      const [command, commandArgs] = cgroup === undefined ? [process.execPath, args] : cgroup.wrap(process.execPath, args);
+      const started = startProcess(dir, name, command, commandArgs, env);
       proc = started;
       const deadline = Date.now() + 30_000;
       while (Date.now() < deadline && started.running) {

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { buildDist, REPO_ROOT, startTopology, UNLEASH_REFRESH_MS, type Topology, type TopologyPorts } from '../../deploy/topology/topology.ts';
 import { missingBinaries } from '../../deploy/topology/prerequisites.ts';
+import { deploymentMemoryLimit, HAS_MEMORY_CGROUP, kubernetesBytes } from '../../deploy/memory-cgroup.ts';
 import { freePort } from '../support/processes.ts';
 import { describeFailures, Load, LOAD_QUERY, summarize, type Answer, type LoadUser } from './support/load.ts';
 
@@ -332,5 +333,20 @@ describe.skipIf(MISSING.length > 0)(`the production topology under load${MISSING
     expect(counts.failed, describeFailures(answers)).toBe(0);
     expect(changedDuringOutage.map((a) => `${a.user}: ${a.codes.join(',')}`)).toEqual([]);
     expect(Math.max(...propagation)).toBeLessThanOrEqual(FLAG_BOUND_MS);
+  });
+
+  // Last, so that the replicas the rolling restart started again are checked too.
+  it.skipIf(!HAS_MEMORY_CGROUP)('runs every replica, restarted ones too, in a memory cgroup of the base Deployment’s limits.memory, as in its pod', () => {
+    const limit = deploymentMemoryLimit(REPO_ROOT);
+    expect(topology.memoryLimit).toBe(limit);
+    const limits = topology.replicas.map((replica) => {
+      const pid = replica.process?.child.pid;
+      // cgroup v1: "N:memory:/floorplan-…"; v2: "0::/floorplan-…".
+      const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+      const v1 = lines.find((line) => line.split(':')[1]?.split(',').includes('memory'));
+      const path = v1 === undefined ? `/sys/fs/cgroup${lines.find((line) => line.startsWith('0::'))!.slice(3)}` : `/sys/fs/cgroup/memory${v1.split(':')[2]}`;
+      return Number(readFileSync(join(path, v1 === undefined ? 'memory.max' : 'memory.limit_in_bytes'), 'utf8').trim());
+    });
+    expect(limits).toEqual(topology.replicas.map(() => kubernetesBytes(limit)));
   });
 });
