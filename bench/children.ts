@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { CONFIG_ENV_VARS } from '../src/config/service-config.ts';
 import { UPSTREAMS } from '../src/upstreams/registry.ts';
 import { buildDist, productionNodeFlags as productionFlagsOf } from '../deploy/build-dist.ts';
-import { createMemoryCgroup, type MemoryCgroup } from '../deploy/memory-cgroup.ts';
+import { createMemoryCgroup } from '../deploy/memory-cgroup.ts';
 
 /** The repository root: children run from here so `config/` and `floors/` resolve as in `npm start`. */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -77,7 +77,7 @@ export function startNode(name: string, script: string, options: { env: NodeJS.P
   const child = spawn(command, commandArgs, { cwd: root, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`could not start ${name}`);
   live.add(child);
-  if (cgroup !== undefined) child.once('exit', () => removeWhenEmpty(cgroup));
+  if (cgroup !== undefined) child.once('exit', () => void cgroup.remove().catch((error: Error) => process.stderr.write(`could not remove ${cgroup.path}: ${error.message}\n`)));
 
   let tail = '';
   const keep = (chunk: Buffer) => {
@@ -143,16 +143,6 @@ async function stopProcesses(children: readonly ChildProcess[], graceMs: number)
 /** Synchronous last resort for process 'exit': SIGKILL whatever is still running. */
 export function killAllNow(): void {
   for (const child of live) child.kill('SIGKILL');
-}
-
-/** Removes a child's cgroup once the kernel has let its last process go (a few tries). */
-function removeWhenEmpty(cgroup: MemoryCgroup, tries = 20): void {
-  try {
-    cgroup.remove();
-  } catch (error) {
-    if (tries > 0) setTimeout(() => removeWhenEmpty(cgroup, tries - 1), 50).unref();
-    else process.stderr.write(`could not remove ${cgroup.path}: ${(error as Error).message}\n`);
-  }
 }
 
 /**

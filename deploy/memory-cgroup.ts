@@ -27,7 +27,7 @@ const LAYOUT: { readonly parent: string; readonly limitFile: string } | undefine
 export const HAS_MEMORY_CGROUP = ((): boolean => {
   if (LAYOUT === undefined) return false;
   try {
-    createMemoryCgroup(64 * 2 ** 20).remove();
+    rmdirSync(createMemoryCgroup(64 * 2 ** 20).path);
     return true;
   } catch {
     return false;
@@ -39,8 +39,8 @@ export interface MemoryCgroup {
   readonly path: string;
   /** `command args…` rewritten to join the cgroup first: `sh -c 'echo $$ > …/cgroup.procs && exec "$0" "$@"' command args…`. */
   wrap(command: string, args: readonly string[]): [string, string[]];
-  /** Removes the cgroup (its processes must have exited). */
-  remove(): void;
+  /** Removes the cgroup once its processes have exited and the kernel has let them go (tries for 2 s). */
+  remove(): Promise<void>;
 }
 
 /** A new memory cgroup limited to `limitBytes`. */
@@ -57,7 +57,17 @@ export function createMemoryCgroup(limitBytes: number): MemoryCgroup {
   return {
     path,
     wrap: (command, args) => ['sh', ['-c', `echo $$ > '${join(path, 'cgroup.procs')}' && exec "$0" "$@"`, command, ...args]],
-    remove: () => rmdirSync(path),
+    async remove() {
+      for (let tries = 0; ; tries++) {
+        try {
+          rmdirSync(path);
+          return;
+        } catch (error) {
+          if (tries >= 40) throw error;
+          await new Promise((done) => setTimeout(done, 50));
+        }
+      }
+    },
   };
 }
 

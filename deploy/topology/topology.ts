@@ -532,7 +532,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     log(memoryLimit === undefined ? 'replicas run without a memory limit (a memory cgroup needs root and the memory controller)' : `replicas run under limits.memory ${memoryLimit}, a memory cgroup each`);
     const cgroups = ports.replicas.map(() => (memoryLimit === undefined ? undefined : createMemoryCgroup(kubernetesBytes(memoryLimit))));
     stops.push(async () => {
-      for (const cgroup of cgroups) if (cgroup !== undefined) await removeWhenEmpty(cgroup);
+      for (const cgroup of cgroups) await cgroup?.remove();
     });
     const replicas = ports.replicas.map((port, i) => createReplica(dir, `floorplan-${i + 1}`, port, { ...inherited, ...replicaEnv, PORT: String(port) }, cgroups[i]));
     stops.push(async () => {
@@ -621,19 +621,6 @@ async function createLayoutStoreDatabase(port: number): Promise<{ url: string; d
   const url = new URL(POSTGRES_ADMIN_URL);
   url.pathname = `/${name}`;
   return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
-
-/** Removes a cgroup once the kernel has let its last process go. */
-async function removeWhenEmpty(cgroup: MemoryCgroup): Promise<void> {
-  for (let tries = 0; ; tries++) {
-    try {
-      cgroup.remove();
-      return;
-    } catch (error) {
-      if (tries >= 40) throw error;
-      await sleep(50);
-    }
-  }
 }
 
 function createReplica(dir: string, name: string, port: number, env: NodeJS.ProcessEnv, cgroup?: MemoryCgroup): FloorplanReplica {

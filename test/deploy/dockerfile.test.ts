@@ -112,6 +112,18 @@ function manifestMemoryLimits(): Array<[string, string]> {
   return limits;
 }
 
+/** One panel request's status, and how long its Retry-After asks a client to wait (ms; 100 without one). */
+async function panelOnce(url: string, token: string): Promise<{ status: number; retryAfterMs: number }> {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }),
+  });
+  await res.arrayBuffer();
+  const retryAfter = Number(res.headers.get('retry-after'));
+  return { status: res.status, retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : 100 };
+}
+
 async function panel(url: string, token: string): Promise<{ status: number; body: { data?: PanelResult | null; errors?: unknown[] } }> {
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',
@@ -224,15 +236,21 @@ describe('the Dockerfile, its steps run without Docker', () => {
         const app = await startImage(build, { FLOORPLAN_ENV: '', PORT: String(port), DEMO_PORT: String(demoPort), ...GENEROUS_DEADLINE }, cgroup);
         try {
           const auth = loadServiceConfig({ env: {} }).auth;
-          // 32 users at once, 80 panels each: none comes near the per-user rate limit.
+          // 32 users at once, 80 panels each (none near the per-user rate limit). A cold process
+          // refuses some while its code warms up (503 OVERLOADED); each is asked again after its
+          // Retry-After, as a client does, so every panel is rendered in the end.
           const [users, each] = [32, 80];
           const tokens = await Promise.all(Array.from({ length: users }, (_, i) => signDemoToken(auth, { userId: `u-heap-${i}` })));
-          const statuses = new Map<number, number>();
+          const unanswered: number[] = [];
           await Promise.all(
             tokens.map(async (token) => {
               for (let i = 0; i < each; i++) {
-                const { status } = await panel(app.url, token);
-                statuses.set(status, (statuses.get(status) ?? 0) + 1);
+                let { status, retryAfterMs } = await panelOnce(app.url, token);
+                for (let retries = 0; status === 503 && retries < 20; retries++) {
+                  await new Promise((done) => setTimeout(done, retryAfterMs));
+                  ({ status, retryAfterMs } = await panelOnce(app.url, token));
+                }
+                if (status !== 200) unanswered.push(status);
               }
             }),
           );
@@ -240,16 +258,14 @@ describe('the Dockerfile, its steps run without Docker', () => {
           const sample = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
           const newSpace = sample('floorplan_nodejs_heap_space_size_total_bytes\\{space="new"\\}');
           const scavenges = sample('floorplan_nodejs_gc_duration_seconds_count\\{kind="minor"\\}');
-          const panels = statuses.get(200) ?? 0;
-          // A cold process on a busy machine may refuse a few (503 OVERLOADED) while it warms up.
-          expect({ answers: [...statuses.keys()].sort(), newSpaceMb: newSpace / 2 ** 20, scavengesPerPanel: scavenges / panels }).toEqual({
-            answers: expect.toSatisfy((codes: number[]) => codes.every((code) => code === 200 || code === 503) && panels >= 0.9 * users * each),
+          expect({ unanswered, newSpaceMb: newSpace / 2 ** 20, scavengesPerPanel: scavenges / (users * each) }).toEqual({
+            unanswered: [],
             newSpaceMb: expect.toSatisfy((mb: number) => mb > 32),
             scavengesPerPanel: expect.toSatisfy((rate: number) => rate < 0.03),
           });
         } finally {
           expect(await app.stop()).toBe(0);
-          cgroup.remove();
+          await cgroup.remove();
         }
       });
     }
