@@ -624,6 +624,8 @@ async function createLayoutStoreDatabase(port: number): Promise<{ url: string; d
 }
 
 function createReplica(dir: string, name: string, port: number, env: NodeJS.ProcessEnv, cgroup?: MemoryCgroup): FloorplanReplica {
+  const args = [...productionNodeFlags(REPO_ROOT), join(REPO_ROOT, 'dist', 'src', 'main.js')];
+  const [command, commandArgs] = cgroup === undefined ? [process.execPath, args] : cgroup.wrap(process.execPath, args);
   let proc: OwnedProcess | undefined;
   const url = `http://127.0.0.1:${port}`;
   return {
@@ -635,8 +637,6 @@ function createReplica(dir: string, name: string, port: number, env: NodeJS.Proc
     },
     async start() {
       if (proc?.running === true) return;
-      const args = [...productionNodeFlags(REPO_ROOT), join(REPO_ROOT, 'dist', 'src', 'main.js')];
-      const [command, commandArgs] = cgroup === undefined ? [process.execPath, args] : cgroup.wrap(process.execPath, args);
       const started = startProcess(dir, name, command, commandArgs, env);
       proc = started;
       const deadline = Date.now() + 30_000;

@@ -21,7 +21,8 @@ import { signDemoToken } from '../../src/viewer/demo-token.ts';
 import { copyBuildContext, runDockerfile, type DockerBuild } from '../support/dockerfile-steps.ts';
 import { PANEL_QUERY, type PanelResult } from '../support/harness.ts';
 import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../support/postgres.ts';
-import { createMemoryCgroup, HAS_MEMORY_CGROUP, kubernetesBytes, type MemoryCgroup } from '../../deploy/memory-cgroup.ts';
+import { productionNodeFlags } from '../../deploy/build-dist.ts';
+import { createMemoryCgroup, deploymentMemoryLimit, HAS_MEMORY_CGROUP, kubernetesBytes, type MemoryCgroup } from '../../deploy/memory-cgroup.ts';
 import { freePort } from '../support/processes.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -98,8 +99,7 @@ async function startImage(build: DockerBuild, env: Record<string, string>, cgrou
 
 /** Each manifest's container memory limit: the base Deployment's, and each overlay's that patches it. */
 function manifestMemoryLimits(): Array<[string, string]> {
-  const base = parseYaml(readFileSync(join(REPO, 'deploy/kubernetes/base/deployment.yaml'), 'utf8')) as any;
-  const limits: Array<[string, string]> = [['base', base.spec.template.spec.containers[0].resources.limits.memory]];
+  const limits: Array<[string, string]> = [['base', deploymentMemoryLimit(REPO)]];
   const overlays = join(REPO, 'deploy/kubernetes/overlays');
   for (const overlay of readdirSync(overlays)) {
     const kustomization = parseYaml(readFileSync(join(overlays, overlay, 'kustomization.yaml'), 'utf8')) as any;
@@ -114,22 +114,23 @@ function manifestMemoryLimits(): Array<[string, string]> {
 
 /** One panel request's status, and how long its Retry-After asks a client to wait (ms; 100 without one). */
 async function panelOnce(url: string, token: string): Promise<{ status: number; retryAfterMs: number }> {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }),
-  });
+  const res = await postPanel(url, token);
   await res.arrayBuffer();
   const retryAfter = Number(res.headers.get('retry-after'));
   return { status: res.status, retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : 100 };
 }
 
-async function panel(url: string, token: string): Promise<{ status: number; body: { data?: PanelResult | null; errors?: unknown[] } }> {
-  const res = await fetch(`${url}/graphql`, {
+/** The cart-bottom-sheet panel, asked for with `token`. */
+function postPanel(url: string, token: string): Promise<Response> {
+  return fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }),
   });
+}
+
+async function panel(url: string, token: string): Promise<{ status: number; body: { data?: PanelResult | null; errors?: unknown[] } }> {
+  const res = await postPanel(url, token);
   return { status: res.status, body: (await res.json()) as { data?: PanelResult | null; errors?: unknown[] } };
 }
 
@@ -182,9 +183,7 @@ describe('the Dockerfile, its steps run without Docker', () => {
 
   it('runs node dist/src/main.js as npm run start:prod does, as a non-root user, on the Node the project is tested on, with production config', () => {
     const image = build.image;
-    const startProd = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['start:prod']!;
-    expect(image.cmd).toEqual(startProd.split(' '));
-    expect(image.cmd?.at(-1)).toBe('dist/src/main.js');
+    expect(image.cmd).toEqual(['node', ...productionNodeFlags(REPO), 'dist/src/main.js']);
     const user = image.user ?? 'root';
     expect(user.split(':')[0]).not.toMatch(/^(root|0)$/);
     expect(image.env).toMatchObject({ NODE_ENV: 'production', FLOORPLAN_ENV: 'production' });
