@@ -188,6 +188,10 @@ export async function openRevisionDatabase(config: RevisionStoreConfig, logger: 
   });
   // An idle client whose server went away emits 'error' on the pool: unhandled, it would end the process.
   pool.on('error', (error) => logger.debug({ err: error.message }, 'revision store connection lost'));
+  // A client checked out of the pool (between two queries of an operation) whose server goes
+  // away emits 'error' on itself instead: unhandled, that too would end the process. Its query,
+  // if one is running, fails with the error; the pool replaces the client once it is released.
+  pool.on('connect', (client) => client.on('error', (error) => logger.debug({ err: error.message }, 'revision store connection lost while in use')));
   const db = new Kysely<RevisionTables>({ dialect: new PostgresDialect({ pool }) });
   try {
     await migrate(db);
