@@ -190,7 +190,8 @@ export async function openRevisionDatabase(config: RevisionStoreConfig, logger: 
   pool.on('error', (error) => logger.debug({ err: error.message }, 'revision store connection lost'));
   // A client checked out of the pool (between two queries of an operation) whose server goes
   // away emits 'error' on itself instead: unhandled, that too would end the process. Its query,
-  // if one is running, fails with the error; the pool replaces the client once it is released.
+  // if one is running, fails with the error; the store answers again once the server is back
+  // (test/layouts/revisions/database-outage.test.ts).
   pool.on('connect', (client) => client.on('error', (error) => logger.debug({ err: error.message }, 'revision store connection lost while in use')));
   const db = new Kysely<RevisionTables>({ dialect: new PostgresDialect({ pool }) });
   try {

@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRevisionDatabase, type RevisionDatabase } from '../../../src/layouts/revisions/database.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
+import { eventually } from '../../support/measure.ts';
 import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../../support/postgres.ts';
 import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.ts';
 
@@ -48,14 +49,8 @@ describe.skipIf(!HAS_POSTGRES)('the revision store on PostgreSQL (a database of 
     expect(uncaught.map((e) => e.message)).toEqual([]);
 
     await proxy.restore();
-    let answer: unknown;
-    for (let attempt = 0; attempt < 20 && answer === undefined; attempt++) {
-      try {
-        answer = (await sql<{ one: number }>`select 1 as one`.execute(store.db)).rows[0]?.one;
-      } catch {
-        await sleep(100);
-      }
-    }
+    const selectOne = () => sql<{ one: number }>`select 1 as one`.execute(store.db).then((r) => r.rows[0]?.one, () => undefined);
+    const answer = await eventually(selectOne, (one) => one === 1, 2000, 100);
     expect(answer).toBe(1);
   });
 });
