@@ -253,10 +253,12 @@ describe('createTokenVerifier when the JWKS endpoint fails', () => {
 describe('createTokenVerifier remembers verified tokens', () => {
   it('answers a token it has verified without verifying it again, until it expires', async () => {
     const verify = createTokenVerifier({ ...hs256, clockToleranceSeconds: 0 });
-    const token = await signDemoToken(hs256, { userId: 'u1001', segments: ['plus'], ttlSeconds: 1 });
+    // Two seconds: `exp` is whole seconds from `iat`, so a one-second token signed late in a second
+    // could expire before its first verification (a CI run saw exactly that).
+    const token = await signDemoToken(hs256, { userId: 'u1001', segments: ['plus'], ttlSeconds: 2 });
     const first = await verify(`Bearer ${token}`);
     expect(await verify(`Bearer ${token}`)).toBe(first); // the remembered claims, not a new verification
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, 2100));
     await expectInvalid(verify(`Bearer ${token}`), 'the token was rejected: it has expired');
   });
 
