@@ -69,8 +69,10 @@ export function saturatedUntil(now: number = performance.now()): number {
     lastUtilization = performance.eventLoopUtilization();
     sampler = setInterval(sample, SAMPLE_MS).unref();
   }
-  // One turn has kept the sampler from firing for longer than a flood takes to count: saturated right now.
-  if (now - lastSample > SUSTAINED_MS) return now + GRACE_MS;
+  // A sampler held up past two periods means the loop has been busy since its last sample (as
+  // sample() counts it): saturated right now if that busy run is already long enough to count —
+  // one long turn, or a starved machine's loop that was saturated at its last sample.
+  if (now - lastSample > 2 * SAMPLE_MS && now - (busySince ?? lastSample) >= SUSTAINED_MS) return now + GRACE_MS;
   return saturatedAt + GRACE_MS;
 }
 
@@ -84,6 +86,8 @@ export function expiryAt(startedAt: number, budgetMs: number, now: number = perf
 
 export class Deadline {
   private readonly startedAt: number;
+  /** Set once the budget is seen to have run out: from then on it stays spent, however busy the loop gets afterwards. */
+  private spent = false;
 
   /** `startedAt` (performance.now()) defaults to now. */
   constructor(
@@ -93,10 +97,17 @@ export class Deadline {
     this.startedAt = startedAt;
   }
 
-  /** Milliseconds left; zero or less once passed. It does not run out while the process is saturated. */
+  /**
+   * Milliseconds left; zero or less once passed. It does not run out while the process is
+   * saturated, but once it has run out it stays run out: a call abandoned for it, and the panel
+   * that lost that call's floors, must not be followed by a budget that saturation gave back.
+   */
   remainingMs(): number {
+    if (this.spent) return 0;
     const now = performance.now();
-    return expiryAt(this.startedAt, this.budgetMs, now) - now;
+    const leftMs = expiryAt(this.startedAt, this.budgetMs, now) - now;
+    if (leftMs <= 0) this.spent = true;
+    return leftMs;
   }
 
   get passed(): boolean {

@@ -133,6 +133,13 @@ describe('a burst right after start (Floorplan as a process, healthy demo upstre
     expect(statuses).toHaveLength(50);
     expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
     // A user's own burst is also bounded by the per-user rate limit (50/s, bursts of 100): not reached here.
+    const degraded = [...raw.matchAll(/"degraded":true[^}]*?"failedUpstreams":(\[[^\]]*\])/g)].map((m) => m[1]);
+    if (degraded.length > 0) {
+      // Say why, in the failure: which upstreams the degraded panels named, and each upstream's call outcomes.
+      const text = await (await fetch(`${fp.url}/metrics`)).text();
+      const outcomes = text.split('\n').filter((l) => /^floorplan_(upstream_requests_total|shed_total)\{/.test(l) && !l.endsWith(' 0'));
+      expect({ degraded, outcomes }).toEqual({ degraded: [] });
+    }
     expect(raw).not.toContain('"degraded":true');
     expect(raw.split('"degraded":false').length - 1).toBe(statuses.filter((s) => s === 200).length);
     expect(raw.split('"OVERLOADED"').length - 1).toBe(statuses.filter((s) => s === 503).length);

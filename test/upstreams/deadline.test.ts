@@ -1,0 +1,57 @@
+/**
+ * The request deadline while Floorplan's own loop is busy (src/upstreams/deadline.ts). The loop is
+ * made busy here the way a burst or a CPU-starved machine makes it busy: turns that do not yield,
+ * so the utilization sampler cannot run on time.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { Deadline, saturatedUntil } from '../../src/upstreams/deadline.ts';
+
+/** Keeps the loop busy for `ms` without yielding, as a turn of a saturated Floorplan does. */
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+/** Starts the sampler (it starts on first use) and lets it find the loop idle, past any earlier saturation's grace. */
+async function idleSampler(): Promise<void> {
+  saturatedUntil();
+  await sleep(150);
+}
+
+describe('a request deadline while the loop is busy', () => {
+  // Defect (burst.test.ts, pipelined, on CI): a settlement call was abandoned when the deadline ran
+  // out, then the sampler had been held up long enough to count as saturation, the deadline had
+  // time again, and the panel that lost settlement's floors was answered as degraded, blaming a
+  // healthy upstream, instead of 503 OVERLOADED.
+  it('stays spent once it has run out, however busy the loop gets afterwards', async () => {
+    await idleSampler();
+    const deadline = new Deadline(50); // stretched at most to 400 ms: the busy turn below ends well before that
+    await sleep(80);
+    expect(deadline.passed).toBe(true);
+    busy(150); // longer than a flood takes to count as saturation: the loop is saturated now
+    expect(deadline.remainingMs()).toBeLessThanOrEqual(0);
+    expect(deadline.passed).toBe(true);
+  });
+
+  // Same run: on a starved machine the sampler fired every 60–100 ms while the loop stayed busy; a
+  // deadline due in that gap ran out as though saturation had ended at the last sample.
+  it('does not run out while the sampler is held up after it found the loop saturated', async () => {
+    await idleSampler();
+    busy(150);
+    await sleep(1); // the sampler runs now, late: it finds the loop saturated
+    const deadline = new Deadline(20);
+    busy(70); // held up again, past two sample periods but short of counting as a flood by itself
+    expect(deadline.remainingMs()).toBeGreaterThan(0);
+    expect(deadline.passed).toBe(false);
+  });
+
+  it('runs out on time while the loop is merely idle', async () => {
+    await idleSampler();
+    const deadline = new Deadline(30);
+    expect(deadline.passed).toBe(false);
+    await sleep(50);
+    expect(deadline.passed).toBe(true);
+    expect(deadline.spentBySaturation()).toBe(false);
+  });
+});
