@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { UPSTREAMS, type UpstreamName } from '../../src/upstreams/registry.ts';
-import { npmStartEnv } from './processes.ts';
+import { freePort, npmStartEnv } from './processes.ts';
 
 export interface FloorplanProcess {
   readonly child: ChildProcess;
@@ -26,12 +26,41 @@ export interface FloorplanProcess {
 /** How much of a process's output a failed request quotes. */
 const OUTPUT_TAIL_CHARS = 3000;
 
+/** How many times a start whose PORT or DEMO_PORT was taken meanwhile is tried again on other ports. */
+const PORT_TAKEN_RETRIES = 3;
+
 /**
  * Starts `src/main.ts` on `env.PORT` and resolves once /readyz answers 200; rejects with its
  * output if it exits first or takes longer than `readyTimeoutMs` (default 30 s: tsx compiles
  * the sources at every start, slowly on a busy machine).
+ *
+ * A port found free (freePort) can be taken by another socket in the seconds before the process
+ * binds it (a burst test's own connections use the same ephemeral range): a start that fails
+ * with EADDRINUSE on env.PORT or env.DEMO_PORT is tried again on a fresh port for that one.
  */
 export async function startFloorplanProcess(env: Record<string, string> & { PORT: string }, readyTimeoutMs = 30_000): Promise<FloorplanProcess> {
+  for (let retry = 0; ; retry++) {
+    try {
+      return await startOnce(env, readyTimeoutMs);
+    } catch (error) {
+      const taken = error instanceof PortTaken ? (['PORT', 'DEMO_PORT'] as const).find((name) => env[name] === String(error.port)) : undefined;
+      if (taken === undefined || retry === PORT_TAKEN_RETRIES) throw error;
+      env = { ...env, [taken]: String(await freePort()) };
+    }
+  }
+}
+
+/** A start that failed because a port it was given was in use by then. */
+class PortTaken extends Error {
+  constructor(
+    message: string,
+    readonly port: number,
+  ) {
+    super(message);
+  }
+}
+
+async function startOnce(env: Record<string, string> & { PORT: string }, readyTimeoutMs: number): Promise<FloorplanProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: npmStartEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -61,12 +90,15 @@ export async function startFloorplanProcess(env: Record<string, string> & { PORT
   };
   const deadline = Date.now() + readyTimeoutMs;
   while (Date.now() < deadline && child.exitCode === null) {
-    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    // Bounded: whatever took the port may accept a connection and never answer.
+    const ready = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
     if (ready) return handle;
     await new Promise((r) => setTimeout(r, 100));
   }
   if (child.exitCode === null) child.kill('SIGKILL');
-  throw new Error(`floorplan did not become ready (exit code ${String(child.exitCode)}):\n${output}`);
+  const message = `floorplan did not become ready (exit code ${String(child.exitCode)}):\n${output}`;
+  const taken = /listen EADDRINUSE: address already in use [^\s]*:(\d+)/.exec(output);
+  throw taken === null ? new Error(message) : new PortTaken(message, Number(taken[1]));
 }
 
 /** Where a replica of a revisions suite keeps its layouts and finds its upstreams. */
