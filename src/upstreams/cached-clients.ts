@@ -31,15 +31,13 @@ export function withPromotionCache(clients: UpstreamClients, cache: TieredCache<
 
 /** `promise`, or a `deadline` failure once `deadline` passes first (time the process was too busy is given back). */
 function within<T>(promise: Promise<T>, deadline: Deadline): Promise<T> {
-  const remainingMs = deadline.remainingMs();
-  if (remainingMs <= 0) return Promise.reject(deadlinePassed());
+  if (deadline.passed) return Promise.reject(deadlinePassed());
   return new Promise<T>((resolve, reject) => {
     const due = () => {
-      const leftMs = deadline.remainingMs();
-      if (leftMs > 0) timer = setTimeout(due, leftMs);
-      else reject(deadlinePassed());
+      if (deadline.passed) reject(deadlinePassed());
+      else timer = setTimeout(due, deadline.remainingMs());
     };
-    let timer = setTimeout(due, remainingMs);
+    let timer = setTimeout(due, deadline.remainingMs());
     promise.then(
       (value) => {
         clearTimeout(timer);

@@ -86,7 +86,7 @@ export function expiryAt(startedAt: number, budgetMs: number, now: number = perf
 
 export class Deadline {
   private readonly startedAt: number;
-  /** Set once the budget is seen to have run out: from then on it stays spent, however busy the loop gets afterwards. */
+  /** Set once something acted on the budget having run out ({@link passed}): from then on it stays spent. */
   private spent = false;
 
   /** `startedAt` (performance.now()) defaults to now. */
@@ -99,19 +99,25 @@ export class Deadline {
 
   /**
    * Milliseconds left; zero or less once passed. It does not run out while the process is
-   * saturated, but once it has run out it stays run out: a call abandoned for it, and the panel
-   * that lost that call's floors, must not be followed by a budget that saturation gave back.
+   * saturated. Reading it is not acting on it: a budget read as spent between two samples can
+   * still be stretched when the next sample finds the loop saturated (a cold process on a starved
+   * machine reads so between its slow first turns).
    */
   remainingMs(): number {
     if (this.spent) return 0;
     const now = performance.now();
-    const leftMs = expiryAt(this.startedAt, this.budgetMs, now) - now;
-    if (leftMs <= 0) this.spent = true;
-    return leftMs;
+    return expiryAt(this.startedAt, this.budgetMs, now) - now;
   }
 
+  /**
+   * Whether the budget has run out, for a caller that acts on it (abandons a call, or does not
+   * make one). Once it has said so it says so for good: a call abandoned for the deadline must
+   * not be followed by a budget that saturation gave back, or the panel that lost that call's
+   * floors is not seen as lost to saturation ({@link spentBySaturation}).
+   */
   get passed(): boolean {
-    return this.remainingMs() <= 0;
+    if (!this.spent && this.remainingMs() <= 0) this.spent = true;
+    return this.spent;
   }
 
   /**
@@ -127,6 +133,6 @@ export class Deadline {
    */
   spentBySaturation(): boolean {
     const now = performance.now();
-    return this.remainingMs() <= 0 && (saturatedUntil(now) > this.startedAt + this.budgetMs || overloadedAt + GRACE_MS > this.startedAt);
+    return this.passed && (saturatedUntil(now) > this.startedAt + this.budgetMs || overloadedAt + GRACE_MS > this.startedAt);
   }
 }

@@ -151,9 +151,9 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
 
   /** The deadline timer fired; while Floorplan's loop is saturated the answer may be waiting unread, so expiry waits (deadline.ts). */
   deadlineDue(): void {
-    const leftMs = (this.deadline as Deadline).remainingMs();
-    if (leftMs > 0) this.timer = setTimeout(deadlineDue, leftMs, this);
-    else this.abandon(new AttemptAbandoned('deadline', 'the request deadline passed before it answered'));
+    const deadline = this.deadline as Deadline;
+    if (deadline.passed) this.abandon(new AttemptAbandoned('deadline', 'the request deadline passed before it answered'));
+    else this.timer = setTimeout(deadlineDue, deadline.remainingMs(), this);
   }
 
   /** The upstream's timeout fired; an answer left unread while Floorplan's loop was saturated is not the upstream's delay. */
