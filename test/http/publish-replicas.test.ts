@@ -49,14 +49,28 @@ describe.skipIf(!HAS_REDIS_SERVER)('floors:publish across replicas (two Floorpla
     throw new Error(`replica did not become ready: ${stderr}`);
   }
 
+  /**
+   * The layout version a replica's panel says. A cold replica on a CPU-starved machine may refuse
+   * its first panels as OVERLOADED (its deadline ran out while its code warmed up); like an app,
+   * this asks again after the answer's Retry-After, at most twice.
+   */
   async function layoutVersion(url: string): Promise<string> {
-    const res = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: '{ floorPanel(scene: "cart-bottom-sheet") { layoutVersion floors { code name } } }' }),
-    });
-    const body = (await res.json()) as { data: { floorPanel: { layoutVersion: string } } };
-    return body.data.floorPanel.layoutVersion;
+    for (let attempt = 1; ; attempt++) {
+      const res = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ floorPanel(scene: "cart-bottom-sheet") { layoutVersion floors { code name } } }' }),
+      });
+      const text = await res.text();
+      const body = JSON.parse(text) as { data: { floorPanel: { layoutVersion: string } } | null; errors?: Array<{ extensions?: { code?: string; retryAfterMs?: number } }> };
+      const overloaded = res.status === 503 ? body.errors?.find((e) => e.extensions?.code === 'OVERLOADED') : undefined;
+      if (overloaded !== undefined && attempt < 3) {
+        await new Promise((r) => setTimeout(r, overloaded.extensions?.retryAfterMs ?? 1000));
+        continue;
+      }
+      if (body.data === null) throw new Error(`${url} answered ${res.status} with no panel: ${text}`);
+      return body.data.floorPanel.layoutVersion;
+    }
   }
 
   async function publish(version: string): Promise<CliRun> {
