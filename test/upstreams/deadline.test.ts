@@ -24,7 +24,7 @@ describe('a request deadline while the loop is busy', () => {
   // out, then the sampler had been held up long enough to count as saturation, the deadline had
   // time again, and the panel that lost settlement's floors was answered as degraded, blaming a
   // healthy upstream, instead of 503 OVERLOADED.
-  it('stays spent once it has run out, however busy the loop gets afterwards', async () => {
+  it('stays spent once a caller has acted on it running out, however busy the loop gets afterwards', async () => {
     await idleSampler();
     const deadline = new Deadline(50); // stretched at most to 400 ms: the busy turn below ends well before that
     await sleep(80);
@@ -32,6 +32,19 @@ describe('a request deadline while the loop is busy', () => {
     busy(150); // longer than a flood takes to count as saturation: the loop is saturated now
     expect(deadline.remainingMs()).toBeLessThanOrEqual(0);
     expect(deadline.passed).toBe(true);
+  });
+
+  // Reading the time left is not acting on it. A cold process on a starved machine reads its first
+  // request's budget as spent between two slow samples; latching that read refused 2 of 16 first
+  // panels as OVERLOADED that the next sample would have given time to answer in full.
+  it('can still be stretched after a read found it spent, until a caller acts on it', async () => {
+    await idleSampler();
+    const deadline = new Deadline(50);
+    await sleep(80);
+    expect(deadline.remainingMs()).toBeLessThanOrEqual(0);
+    busy(150); // the loop is saturated now: an expiry due meanwhile waits for it
+    expect(deadline.remainingMs()).toBeGreaterThan(0);
+    expect(deadline.passed).toBe(false);
   });
 
   // Same run: on a starved machine the sampler fired every 60–100 ms while the loop stayed busy; a
