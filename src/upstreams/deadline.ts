@@ -86,8 +86,11 @@ export function expiryAt(startedAt: number, budgetMs: number, now: number = perf
 
 export class Deadline {
   private readonly startedAt: number;
-  /** Set once something acted on the budget having run out ({@link passed}): from then on it stays spent. */
-  private spent = false;
+  /**
+   * Undefined until something acts on the budget having run out ({@link passed}); from then on it
+   * stays spent, and this says whether the loop was still saturated when it ran out.
+   */
+  private spent: { readonly whileSaturated: boolean } | undefined;
 
   /** `startedAt` (performance.now()) defaults to now. */
   constructor(
@@ -104,7 +107,7 @@ export class Deadline {
    * machine reads so between its slow first turns).
    */
   remainingMs(): number {
-    if (this.spent) return 0;
+    if (this.spent !== undefined) return 0;
     const now = performance.now();
     return expiryAt(this.startedAt, this.budgetMs, now) - now;
   }
@@ -116,23 +119,30 @@ export class Deadline {
    * floors is not seen as lost to saturation ({@link spentBySaturation}).
    */
   get passed(): boolean {
-    if (!this.spent && this.remainingMs() <= 0) this.spent = true;
-    return this.spent;
+    if (this.spent === undefined) {
+      const now = performance.now();
+      if (expiryAt(this.startedAt, this.budgetMs, now) > now) return false;
+      // Still saturated (or in the grace after it): the stretch's cap, not an upstream, ended it.
+      this.spent = { whileSaturated: saturatedUntil(now) > now };
+    }
+    return true;
   }
 
   /**
-   * Whether the budget has run out and Floorplan's own saturation is why: the loop was still
-   * saturated when the budget was first due, so the expiry was stretched and ran out anyway (at
-   * {@link MAX_STRETCH}, or in the grace after it); or Floorplan was refusing requests as
-   * overloaded at some moment since this one started. A panel that lost floors to such a
-   * deadline would blame healthy upstreams for Floorplan's overload. The second case is a
-   * request admitted during a burst on a cold process: it runs behind the burst's parsing and
-   * refusals and its own cold code, and its upstreams' answers can miss a deadline that falls
-   * after the burst is over (the burst test saw 1 to 14 of 1,000 answers, in a quarter of its
-   * runs, as panels degraded naming a healthy settlement).
+   * Whether the budget has run out and Floorplan's own saturation is why: it ran out while the
+   * loop was still saturated (at {@link MAX_STRETCH}), when answers may be sitting unread; or
+   * Floorplan was refusing requests as overloaded at some moment since this one started. A panel
+   * that lost floors to such a deadline would blame healthy upstreams for Floorplan's overload.
+   * The second case is a request admitted during a burst on a cold process: it runs behind the
+   * burst's parsing and refusals and its own cold code, and its upstreams' answers can miss a
+   * deadline that falls after the burst is over (the burst test saw 1 to 14 of 1,000 answers, in
+   * a quarter of its runs, as panels degraded naming a healthy settlement).
+   * A budget that saturation stretched, and that ran out after the saturation and its grace
+   * ended, is the upstream's: it had the budget, the stretch and a free loop to answer in. So is
+   * one that ran out on time while the loop was idle, however busy the loop is afterwards
+   * (rendering the panels a frozen upstream degraded, say).
    */
   spentBySaturation(): boolean {
-    const now = performance.now();
-    return this.passed && (saturatedUntil(now) > this.startedAt + this.budgetMs || overloadedAt + GRACE_MS > this.startedAt);
+    return this.passed && (this.spent?.whileSaturated === true || overloadedAt + GRACE_MS > this.startedAt);
   }
 }

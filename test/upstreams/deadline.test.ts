@@ -59,6 +59,41 @@ describe('a request deadline while the loop is busy', () => {
     expect(deadline.passed).toBe(false);
   });
 
+  // Stress run (npm test beside a CPU burner): with one upstream frozen, 50 deadlines ran out on
+  // time while the loop was idle; rendering their 50 degraded panels then saturated it, and panels
+  // that rightly named the frozen upstream were refused as OVERLOADED instead.
+  it("is the upstream's when it ran out while the loop was idle, however busy the loop is when the panel is checked", async () => {
+    await idleSampler();
+    const deadline = new Deadline(30);
+    await sleep(50);
+    expect(deadline.passed).toBe(true);
+    busy(150);
+    await sleep(1); // the sampler finds the loop saturated now
+    expect(deadline.spentBySaturation()).toBe(false);
+  });
+
+  it("is Floorplan's when it ran out at its stretch's cap with the loop still saturated", async () => {
+    await idleSampler();
+    const deadline = new Deadline(10); // stretched at most to 80 ms
+    busy(150);
+    await sleep(1); // the sampler finds the loop saturated: answers may be sitting unread
+    expect(deadline.passed).toBe(true);
+    expect(deadline.spentBySaturation()).toBe(true);
+  });
+
+  // Stress run, settlement frozen: the 50 requests' own work saturated the loop at their due time,
+  // the stretch and its grace passed with the loop free again, and still no answer came.
+  it("is the upstream's when saturation stretched it, and it ran out after the saturation ended", async () => {
+    await idleSampler();
+    const deadline = new Deadline(40); // stretched at most to 320 ms
+    busy(150); // due meanwhile, and the loop saturated
+    await sleep(1);
+    expect(deadline.passed).toBe(false); // stretched: the answers that queued up get read first
+    await sleep(150); // the saturation's grace ends, and with it the stretch
+    expect(deadline.passed).toBe(true);
+    expect(deadline.spentBySaturation()).toBe(false);
+  });
+
   it('runs out on time while the loop is merely idle', async () => {
     await idleSampler();
     const deadline = new Deadline(30);
