@@ -49,8 +49,9 @@ export interface LoadJob {
    */
   readonly classify?: boolean;
   /**
-   * With `classify`: also return every full-panel and shed latency, so the orchestrator can pool
-   * several rounds of one row into one percentile.
+   * Also return latencies one by one, so the orchestrator can pool several rounds of one row
+   * into one percentile: with `classify`, every full panel's and every shed answer's (in
+   * `classes`); otherwise every 2xx answer's and, with a probe, every probe's (`latenciesMs`).
    */
   readonly keepLatencies?: boolean;
 }
@@ -95,6 +96,8 @@ export interface LoadResult {
   /** Floorplan's /metrics text before and after the window. */
   readonly metrics?: { readonly before: string; readonly after: string };
   readonly probe?: LatencySummary & { readonly failures: number };
+  /** With `keepLatencies` (and not `classify`): each 2xx answer's latency and each probe's, ms (µs resolution), unsorted. */
+  readonly latenciesMs?: { readonly ok: readonly number[]; readonly probe?: readonly number[] };
   /** Every answer by what it was, for a job with `classify`. */
   readonly classes?: AnswerClasses;
   /**

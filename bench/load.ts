@@ -182,7 +182,7 @@ async function settledMetrics(url: string): Promise<string> {
 }
 
 interface RunningProbe {
-  stop(): Promise<LatencySummary & { failures: number }>;
+  stop(): Promise<{ summary: LatencySummary & { failures: number }; samples: Samples }>;
 }
 
 /**
@@ -245,7 +245,7 @@ function startProbe(probe: CriticalPathProbe): RunningProbe {
       clearInterval(timer);
       await Promise.allSettled([...pending]);
       await agent.close();
-      return { ...samples.summary(), failures };
+      return { summary: { ...samples.summary(), failures }, samples };
     },
   };
 }
@@ -579,7 +579,7 @@ async function measure(job: LoadJob, paced: boolean, sorted: OpenLoop | ClosedLo
   // `connections`) are partly charged and not counted; a paced or undici window has none left.
   const cpuAfter = readCpu(job.pids);
   const workerDelta = process.cpuUsage(workerBefore);
-  const probeSummary = probe === undefined ? undefined : await probe.stop();
+  const probed = probe === undefined ? undefined : await probe.stop();
 
   await sleep(job.drainMs);
   const metricsAfter = job.metricsUrl === undefined ? undefined : await settledMetrics(job.metricsUrl);
@@ -599,8 +599,11 @@ async function measure(job: LoadJob, paced: boolean, sorted: OpenLoop | ClosedLo
     rssMb: rss,
     workerCpuUs: workerDelta.user + workerDelta.system,
     ...(metricsBefore !== undefined && metricsAfter !== undefined ? { metrics: { before: metricsBefore, after: metricsAfter } } : {}),
-    ...(probeSummary === undefined ? {} : { probe: probeSummary }),
+    ...(probed === undefined ? {} : { probe: probed.summary }),
     ...(window.classes === undefined ? {} : { classes: window.classes.summary(job.keepLatencies === true) }),
+    ...(window.classes === undefined && job.keepLatencies === true
+      ? { latenciesMs: { ok: window.samples.values(), ...(probed === undefined ? {} : { probe: probed.samples.values() }) } }
+      : {}),
     ...(window.queuedInGenerator === undefined ? {} : { queuedInGenerator: window.queuedInGenerator }),
   };
 }

@@ -134,7 +134,7 @@ export function peerTargets(results: Omit<BenchResults, 'targets'>): Target[] {
   const overhead = latency.halfRate.overheadP99Ms;
   targets.push({
     id: 'overhead-p99-vs-d',
-    description: "p99 overhead over the upstream critical path at half saturation ≤ 1.5× (d)'s in the same window",
+    description: "p99 overhead over the upstream critical path at half saturation ≤ 1.5× (d)'s in the same interleaved rounds",
     actual: control === undefined ? 'not measured' : `${fixed(overhead, 2)} vs ${fixed(control.overheadP99Ms, 2)} ms (${fixed(overhead / control.overheadP99Ms, 2)}×)`,
     pass: control === undefined ? null : overhead <= 1.5 * control.overheadP99Ms,
   });

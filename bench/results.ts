@@ -104,6 +104,11 @@ export interface RateRun {
   readonly criticalPath: { readonly samples: number; readonly p50Ms: number; readonly p99Ms: number; readonly failures: number };
   readonly overheadP50Ms: number;
   readonly overheadP99Ms: number;
+  /**
+   * Each round's own figures, when the run pooled interleaved rounds (Floorplan's and (d)'s
+   * windows alternating); the fields above are over every round's samples together.
+   */
+  readonly rounds?: ReadonlyArray<{ readonly p99Ms: number; readonly criticalPathP99Ms: number; readonly overheadP99Ms: number }>;
 }
 
 export interface SoakResult {
@@ -333,8 +338,13 @@ export interface BenchResults {
     readonly warmupRequests: number;
     readonly measureSeconds: number;
     readonly scalingMeasureSeconds: number;
-    /** Length of the half-saturation window (the p99 overhead). Absent in results written before it was recorded. */
+    /**
+     * Length of a half-saturation window (the p99 overhead): the whole window, or each round's when
+     * `halfRateRounds` is set. Absent in results written before it was recorded.
+     */
     readonly halfRateSeconds?: number;
+    /** Half-saturation rounds, Floorplan's and (d)'s windows alternating. Absent in results from one window each. */
+    readonly halfRateRounds?: number;
     /** Distinct users the load speaks for, one per connection (bench/users.ts). */
     readonly loadUsers: number;
     /** CPU µs/req comes from this many interleaved rounds of cpuRoundSeconds per server. */
@@ -709,14 +719,39 @@ function cpuRoundsLine(results: BenchResults): string[] {
 
 /** The generated section of BENCHMARKS.md (without the markers). */
 /** One sentence on what Floorplan's runtime did in the half-rate window: where its latency tail comes from. */
-function runtimeLine(runtime: RuntimeFacts, seconds: number | undefined): string {
-  const window = seconds === undefined ? 'the half-rate window' : `the ${seconds} s half-rate window`;
+function runtimeLine(runtime: RuntimeFacts, method: BenchResults['method']): string {
+  const seconds = method.halfRateSeconds;
+  const window =
+    seconds === undefined
+      ? 'the half-rate window'
+      : method.halfRateRounds === undefined
+        ? `the ${seconds} s half-rate window`
+        : `its ${method.halfRateRounds} half-rate windows (${seconds} s each)`;
   const gc = (facts: GcFacts, one: string, many: string) =>
     `${facts.count} ${facts.count === 1 ? one : many}${facts.count > 0 ? ` (mean ${fixed(facts.meanMs, 2)} ms, ${fixed(facts.totalMs, 0)} ms in all)` : ''}`;
   return (
     `In ${window} Floorplan ran ${gc(runtime.minorGc, 'scavenge', 'scavenges')}, ${gc(runtime.majorGc, 'mark-compact', 'mark-compacts')} and ` +
     `${gc(runtime.incrementalGc, 'incremental marking step', 'incremental marking steps')}. Every request in flight during a pause waits it out.`
   );
+}
+
+/** Each round's p99 overhead, Floorplan's and (d)'s, when the half rate ran in rounds. */
+function roundsLine(floorplan: RateRun, reference: RateRun | undefined): string[] {
+  const ours = roundOverheads(floorplan);
+  if (ours === undefined) return [];
+  const theirs = reference === undefined ? undefined : roundOverheads(reference);
+  return ['', `p99 overhead per round (each round's own samples): Floorplan ${ours}${theirs === undefined ? '' : `; (d) ${theirs}`}. The rows above pool every round.`];
+}
+
+function halfRateMethod(method: BenchResults['method']): string {
+  if (method.halfRateSeconds === undefined) return '';
+  if (method.halfRateRounds === undefined) return `, ${method.halfRateSeconds} s at half saturation`;
+  return `, ${method.halfRateRounds} interleaved rounds of ${method.halfRateSeconds} s at half saturation, Floorplan's and (d)'s windows alternating`;
+}
+
+/** "6.2, 8.1, 5.0 ms": each round's p99 overhead, when the run had rounds. */
+function roundOverheads(run: RateRun): string | undefined {
+  return run.rounds === undefined || run.rounds.length < 2 ? undefined : `${run.rounds.map((r) => fixed(r.overheadP99Ms, 2)).join(', ')} ms`;
 }
 
 export function renderMarkdown(results: BenchResults): string {
@@ -730,7 +765,7 @@ export function renderMarkdown(results: BenchResults): string {
       (method.pinned ? 'server under test pinned to core 0, load generator and demo upstreams to core 1.' : '**not pinned** (taskset or a second core missing).'),
     `Load: autocannon, ${method.connections} connections (${method.latencyConnections} in the latency phase), each speaking for its own user (${method.loadUsers} users); ` +
       `${method.warmupRequests} warm-up requests, then ${method.measureSeconds} s measured per server (${method.scalingMeasureSeconds} s per scaling row` +
-      `${method.halfRateSeconds === undefined ? '' : `, ${method.halfRateSeconds} s at half saturation`}).`,
+      `${halfRateMethod(method)}).`,
     ...cpuRoundsLine(results),
     '',
     `Packages: ${Object.entries(results.packages)
@@ -803,7 +838,8 @@ export function renderMarkdown(results: BenchResults): string {
             '',
           ]),
         ]),
-    ...(half.runtime === undefined ? [] : ['', runtimeLine(half.runtime, results.method.halfRateSeconds)]),
+    ...(half.runtime === undefined ? [] : ['', runtimeLine(half.runtime, results.method)]),
+    ...roundsLine(half, lat.referenceHalfRate),
     '',
     '### Scaling (Floorplan, fast upstreams)',
     '',

@@ -22,7 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig, type ServiceConfig } from '../src/config/service-config.ts';
 import { canPin, cleanEnv, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopAll, stopChildren, useCompiledChildren, type Child } from './children.ts';
-import { nearestRank, READY_LINE, RESULT_PREFIX, type AnswerClasses, type LoadJob, type LoadResult, type RequestVariant } from './load-job.ts';
+import { nearestRank, READY_LINE, RESULT_PREFIX, type AnswerClasses, type LoadJob, type LatencySummary, type LoadResult, type RequestVariant } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY, PANEL_RESPONSE_JSON, PANEL_USER, panelQuery, SELECTED_LINES_QUERY } from './panel.ts';
 import { machineInfo, rssMb } from './proc.ts';
 import {
@@ -77,9 +77,13 @@ interface Plan {
   readonly measureSeconds: number;
   readonly scalingMeasureSeconds: number;
   /**
-   * Length of the half-saturation window the p99 overhead comes from. A p99 rests on its worst
-   * 1 %: a 10 s window holds ~50 of them, and one major GC more or less swings it by milliseconds.
+   * The half-saturation windows the p99 overhead comes from: `halfRateRounds` rounds of
+   * `halfRateSeconds` for Floorplan and as many for the (d) control, alternating (F d, d F, …),
+   * each p99 over its rounds' samples pooled. A p99 rests on its worst 1 %: 30 s at ~600 req/s
+   * hold ~180 of them, and one major GC more or less swings it by milliseconds. One window each,
+   * one after the other, let a busy minute of this shared machine land on one side only.
    */
+  readonly halfRateRounds: number;
   readonly halfRateSeconds: number;
   readonly drainMs: number;
   readonly probeIntervalMs: number;
@@ -134,7 +138,8 @@ const FULL: Plan = {
   warmupRequests: 5000,
   measureSeconds: 10,
   scalingMeasureSeconds: 5,
-  halfRateSeconds: 30,
+  halfRateRounds: 3,
+  halfRateSeconds: 10,
   drainMs: 500,
   probeIntervalMs: 10,
   scalingRows: ['floors-6', 'floors-30', 'lines-1', 'lines-200'],
@@ -160,6 +165,7 @@ const QUICK: Plan = {
   warmupRequests: 100,
   measureSeconds: 1,
   scalingMeasureSeconds: 1,
+  halfRateRounds: 1,
   halfRateSeconds: 1,
   drainMs: 100,
   probeIntervalMs: 10,
@@ -374,6 +380,71 @@ function rateRun(result: LoadResult, row: ServerRow): RateRun {
     overheadP50Ms: round(row.p50Ms - probe.p50Ms, 3),
     overheadP99Ms: round(row.p99Ms - probe.p99Ms, 3),
   };
+}
+
+/**
+ * Rounds of one row (each with `keepLatencies`) as one window: counts, CPU and wall time summed,
+ * latency percentiles over every round's samples together (the probe's too), RSS after the last,
+ * /metrics from before the first to after the last (the server served nothing between its rounds).
+ */
+function mergeRounds(rounds: readonly LoadResult[]): LoadResult {
+  const first = rounds[0];
+  const last = rounds[rounds.length - 1];
+  if (first === undefined || last === undefined) throw new Error('no rounds to merge');
+  const sum = (of: (r: LoadResult) => number) => rounds.reduce((total, r) => total + of(r), 0);
+  const pooled = (of: (r: LoadResult) => readonly number[] | undefined): LatencySummary => {
+    const all: number[] = [];
+    for (const r of rounds) {
+      const values = of(r);
+      if (values === undefined) throw new Error(`run "${r.name}" kept no latencies to pool (keepLatencies)`);
+      for (const ms of values) all.push(ms);
+    }
+    const sorted = Float64Array.from(all).sort();
+    const mean = sorted.length === 0 ? Number.NaN : sorted.reduce((a, b) => a + b, 0) / sorted.length;
+    return { samples: sorted.length, p50Ms: round(nearestRank(sorted, 0.5), 3), p99Ms: round(nearestRank(sorted, 0.99), 3), meanMs: round(mean, 3) };
+  };
+  const elapsedSeconds = sum((r) => r.elapsedSeconds);
+  const cpuUs: Record<string, number> = {};
+  for (const r of rounds) for (const [label, us] of Object.entries(r.cpuUs)) cpuUs[label] = (cpuUs[label] ?? 0) + us;
+  const probed = rounds.every((r) => r.probe !== undefined);
+  return {
+    name: first.name,
+    completed: sum((r) => r.completed),
+    ok: sum((r) => r.ok),
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    elapsedSeconds,
+    rps: round(sum((r) => r.completed) / elapsedSeconds, 1),
+    latency: pooled((r) => r.latenciesMs?.ok),
+    cpuUs,
+    rssMb: last.rssMb,
+    workerCpuUs: sum((r) => r.workerCpuUs),
+    ...(first.metrics !== undefined && last.metrics !== undefined ? { metrics: { before: first.metrics.before, after: last.metrics.after } } : {}),
+    ...(probed ? { probe: { ...pooled((r) => r.latenciesMs?.probe), failures: sum((r) => r.probe?.failures ?? 0) } } : {}),
+  };
+}
+
+/** A fixed-rate row pooled over its rounds ({@link mergeRounds}), with each round's own p99 overhead beside it. */
+function pooledRateRun(rounds: readonly LoadResult[]): { merged: LoadResult; row: ServerRow; run: RateRun } {
+  const merged = mergeRounds(rounds);
+  const row = serverRow(merged);
+  const perRound = rounds.map((r) => {
+    const probeP99 = r.probe?.p99Ms ?? Number.NaN;
+    return { p99Ms: r.latency.p99Ms, criticalPathP99Ms: probeP99, overheadP99Ms: round(r.latency.p99Ms - probeP99, 3) };
+  });
+  return { merged, row, run: { ...rateRun(merged, row), rounds: perRound } };
+}
+
+/** Floorplan's garbage collections in its rounds' windows only (not while the other server had its turn). */
+function pooledRuntimeFacts(rounds: readonly LoadResult[]): RuntimeFacts {
+  const facts = rounds.map(runtimeFacts);
+  const gc = (kind: keyof RuntimeFacts) => {
+    const count = facts.reduce((total, f) => total + f[kind].count, 0);
+    const totalMs = round(facts.reduce((total, f) => total + f[kind].totalMs, 0), 1);
+    return { count, totalMs, meanMs: count > 0 ? round(totalMs / count, 2) : 0 };
+  };
+  return { minorGc: gc('minorGc'), majorGc: gc('majorGc'), incrementalGc: gc('incrementalGc') };
 }
 
 /** The sum of every sample of `metric` whose labels match `where`, labelled or not; 0 when it has none. */
@@ -849,7 +920,8 @@ function describeRateRun(label: string, run: RateRun): string {
   const path = run.criticalPath;
   return (
     `  ${label} p50 ${run.p50Ms.toFixed(2)} / p99 ${run.p99Ms.toFixed(2)} ms, ` +
-    `critical path p50 ${path.p50Ms.toFixed(2)} / p99 ${path.p99Ms.toFixed(2)} ms → overhead p99 ${run.overheadP99Ms.toFixed(2)} ms`
+    `critical path p50 ${path.p50Ms.toFixed(2)} / p99 ${path.p99Ms.toFixed(2)} ms → overhead p99 ${run.overheadP99Ms.toFixed(2)} ms` +
+    (run.rounds === undefined || run.rounds.length < 2 ? '' : ` (rounds pooled; each round's: ${run.rounds.map((r) => r.overheadP99Ms.toFixed(2)).join(', ')} ms)`)
   );
 }
 
@@ -1335,9 +1407,9 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     const saturation = { ...serverRow(satResult), ...floorplanFacts(satResult) };
     log(describeRow('saturated', saturation));
     const targetRps = halfOfServed(saturation);
-    // Floorplan at half its saturation, then the control: (d), which adds nothing to the three
-    // calls, at the same rate and measured the same way. Its "overhead" is what this machine and
-    // method report for no work at all.
+    // Floorplan at half its saturation, and the control: (d), which adds nothing to the three
+    // calls, at the same rate and measured the same way, their windows alternating. (d)'s
+    // "overhead" is what this machine and method report for no work at all.
     const atHalfRate = (name: string, url: string, pids: Record<string, number>, extra: Partial<LoadJob>) =>
       worker.run(
         job(name, url, pids, {
@@ -1345,17 +1417,32 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
           overallRate: targetRps,
           durationSeconds: plan.halfRateSeconds,
           probe: { origin: slow.origin, userIds: users, intervalMs: plan.probeIntervalMs },
+          keepLatencies: true,
           ...extra,
         }),
         servers,
       );
-    const halfResult = await atHalfRate('latency-half-rate', floorplanSlow.url, slowPids, { warmupRequests: 0, metricsUrl: floorplanSlow.metricsUrl });
-    const halfRow = serverRow(halfResult);
-    const half = rateRun(halfResult, halfRow);
-    const referenceResult = await atHalfRate('latency-half-rate-reference', floorSlow.url, { server: floorSlow.child.pid, upstreams: slow.child.pid }, {
-      warmupRequests: plan.cpuRoundWarmupRequests,
-    });
-    const reference = rateRun(referenceResult, serverRow(referenceResult));
+    const halfResults: LoadResult[] = [];
+    const referenceResults: LoadResult[] = [];
+    for (let r = 0; r < plan.halfRateRounds; r++) {
+      const ours = async () =>
+        halfResults.push(await atHalfRate('latency-half-rate', floorplanSlow.url, slowPids, { warmupRequests: 0, metricsUrl: floorplanSlow.metricsUrl }));
+      const control = async () =>
+        referenceResults.push(
+          await atHalfRate('latency-half-rate-reference', floorSlow.url, { server: floorSlow.child.pid, upstreams: slow.child.pid }, {
+            warmupRequests: r === 0 ? plan.cpuRoundWarmupRequests : 0,
+          }),
+        );
+      if (r % 2 === 0) {
+        await ours();
+        await control();
+      } else {
+        await control();
+        await ours();
+      }
+    }
+    const { merged: halfMerged, row: halfRow, run: half } = pooledRateRun(halfResults);
+    const { run: reference } = pooledRateRun(referenceResults);
     let autocannonPacing: LatencyPhase['halfRate']['autocannonPacing'];
     if (plan.autocannonRateCheck) {
       const bursty = serverRow(
@@ -1380,15 +1467,15 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       halfRate: {
         ...half,
         targetRps,
-        upstreamCallsPerRequest: floorplanFacts(halfResult).upstreamCallsPerRequest,
-        runtime: runtimeFacts(halfResult),
+        upstreamCallsPerRequest: floorplanFacts(halfMerged).upstreamCallsPerRequest,
+        runtime: pooledRuntimeFacts(halfResults),
         ...(autocannonPacing === undefined ? {} : { autocannonPacing }),
       },
       referenceHalfRate: reference,
     };
     const { runtime } = latency.halfRate;
     log(
-      `  in that window: ${runtime.minorGc.count} scavenges (mean ${runtime.minorGc.meanMs.toFixed(2)} ms), ${runtime.majorGc.count} mark-compacts ` +
+      `  in its half-rate windows: ${runtime.minorGc.count} scavenges (mean ${runtime.minorGc.meanMs.toFixed(2)} ms), ${runtime.majorGc.count} mark-compacts ` +
         `(mean ${runtime.majorGc.meanMs.toFixed(2)} ms), ${runtime.incrementalGc.count} incremental marking steps (${runtime.incrementalGc.totalMs.toFixed(0)} ms in all)`,
     );
     log(describeRateRun(`half rate ${targetRps} req/s: Floorplan`, half));
@@ -1466,6 +1553,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
         warmupRequests: plan.warmupRequests,
         measureSeconds: plan.measureSeconds,
         scalingMeasureSeconds: plan.scalingMeasureSeconds,
+        halfRateRounds: plan.halfRateRounds,
         halfRateSeconds: plan.halfRateSeconds,
         loadUsers: users.length,
         cpuRounds: plan.cpuRounds,

@@ -67,6 +67,11 @@ describe('npm run bench -- --quick', () => {
     const control = results.latency.referenceHalfRate;
     expect(control?.rps, 'the (d) control ran at the half rate').toBeGreaterThan(0);
     expect(isNumber(control?.overheadP99Ms)).toBe(true);
+    // Floorplan's half-rate windows and (d)'s take turns: one entry per round on each side.
+    const rounds = results.method.halfRateRounds;
+    expect(Number.isInteger(rounds) && (rounds as number) >= 1, 'method.halfRateRounds').toBe(true);
+    expect(results.latency.halfRate.rounds?.length, 'Floorplan half-rate rounds').toBe(rounds);
+    expect(control?.rounds?.length, '(d) half-rate rounds').toBe(rounds);
     const { runtime } = results.latency.halfRate;
     for (const kind of ['minorGc', 'majorGc', 'incrementalGc'] as const) expect(Number.isInteger(runtime[kind].count), kind).toBe(true);
 
