@@ -96,6 +96,8 @@ export interface LoadResult {
   /** Floorplan's /metrics text before and after the window. */
   readonly metrics?: { readonly before: string; readonly after: string };
   readonly probe?: LatencySummary & { readonly failures: number };
+  /** Time the hypervisor took from each core during the window, ms (index = core; empty off Linux). */
+  readonly stealMs?: readonly number[];
   /** With `keepLatencies` (and not `classify`): each 2xx answer's latency and each probe's, ms (µs resolution), unsorted. */
   readonly latenciesMs?: { readonly ok: readonly number[]; readonly probe?: readonly number[] };
   /** Every answer by what it was, for a job with `classify`. */

@@ -25,7 +25,7 @@ import {
   type LoadResult,
   type RequestVariant,
 } from './load-job.ts';
-import { cpuTimeUs, rssMb } from './proc.ts';
+import { cpuTimeUs, rssMb, stealMsByCore } from './proc.ts';
 
 /** Growable float buffer: hundreds of thousands of samples without boxing. */
 class Samples {
@@ -571,6 +571,7 @@ async function measure(job: LoadJob, paced: boolean, sorted: OpenLoop | ClosedLo
   const probe = job.probe === undefined ? undefined : startProbe(job.probe);
 
   const cpuBefore = readCpu(job.pids);
+  const stealBefore = stealMsByCore();
   const workerBefore = process.cpuUsage();
   const rate = job.overallRate as number;
   const window =
@@ -578,6 +579,7 @@ async function measure(job: LoadJob, paced: boolean, sorted: OpenLoop | ClosedLo
   // Read at once. After autocannon, requests still in flight when it stopped (at most
   // `connections`) are partly charged and not counted; a paced or undici window has none left.
   const cpuAfter = readCpu(job.pids);
+  const stealAfter = stealMsByCore();
   const workerDelta = process.cpuUsage(workerBefore);
   const probed = probe === undefined ? undefined : await probe.stop();
 
@@ -598,6 +600,7 @@ async function measure(job: LoadJob, paced: boolean, sorted: OpenLoop | ClosedLo
     cpuUs: Object.fromEntries(Object.entries(cpuAfter).map(([label, us]) => [label, us - (cpuBefore[label] ?? 0)])),
     rssMb: rss,
     workerCpuUs: workerDelta.user + workerDelta.system,
+    stealMs: stealAfter.map((ms, core) => Math.round(ms - (stealBefore[core] ?? ms))),
     ...(metricsBefore !== undefined && metricsAfter !== undefined ? { metrics: { before: metricsBefore, after: metricsAfter } } : {}),
     ...(probed === undefined ? {} : { probe: probed.summary }),
     ...(window.classes === undefined ? {} : { classes: window.classes.summary(job.keepLatencies === true) }),

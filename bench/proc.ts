@@ -43,6 +43,21 @@ export function rssMb(pid: number): number {
   return Number(match[1]) / 1024;
 }
 
+/**
+ * Time the hypervisor has run something else while each core wanted to run (the `steal` column of
+ * /proc/stat, per core), in ms since boot; an empty array where /proc/stat has none. A server
+ * pinned to a core stalls for whatever is stolen from it, as in a GC pause.
+ */
+export function stealMsByCore(): number[] {
+  try {
+    const lines = readFileSync('/proc/stat', 'utf8').split('\n').filter((line) => /^cpu\d+ /.test(line));
+    // cpuN user nice system idle iowait irq softirq steal …: steal is field 8 (index 8 with the name at 0).
+    return lines.map((line) => (Number(line.split(/\s+/)[8]) * 1000) / ticksPerSecond()).filter((ms) => Number.isFinite(ms));
+  } catch {
+    return [];
+  }
+}
+
 /** True when /proc readings are possible here (Linux). */
 export function procAvailable(): boolean {
   try {

@@ -108,7 +108,15 @@ export interface RateRun {
    * Each round's own figures, when the run pooled interleaved rounds (Floorplan's and (d)'s
    * windows alternating); the fields above are over every round's samples together.
    */
-  readonly rounds?: ReadonlyArray<{ readonly p99Ms: number; readonly criticalPathP99Ms: number; readonly overheadP99Ms: number }>;
+  readonly rounds?: ReadonlyArray<{
+    readonly p99Ms: number;
+    readonly criticalPathP99Ms: number;
+    readonly overheadP99Ms: number;
+    /** Time the hypervisor took from each core in the round's window, ms (index = core; servers run on core 0). */
+    readonly stealMs?: readonly number[];
+  }>;
+  /** The same, summed over the rounds. */
+  readonly stealMs?: readonly number[];
 }
 
 export interface SoakResult {
@@ -740,7 +748,17 @@ function roundsLine(floorplan: RateRun, reference: RateRun | undefined): string[
   const ours = roundOverheads(floorplan);
   if (ours === undefined) return [];
   const theirs = reference === undefined ? undefined : roundOverheads(reference);
-  return ['', `p99 overhead per round (each round's own samples): Floorplan ${ours}${theirs === undefined ? '' : `; (d) ${theirs}`}. The rows above pool every round.`];
+  const steal = (run: RateRun | undefined) =>
+    run?.rounds === undefined || run.rounds.some((r) => r.stealMs?.[0] === undefined) ? undefined : `${run.rounds.map((r) => fixed(r.stealMs?.[0] ?? 0, 0)).join(', ')} ms`;
+  const ourSteal = steal(floorplan);
+  const theirSteal = steal(reference);
+  return [
+    '',
+    `p99 overhead per round (each round's own samples): Floorplan ${ours}${theirs === undefined ? '' : `; (d) ${theirs}`}. The rows above pool every round.` +
+      (ourSteal === undefined
+        ? ''
+        : ` Time the hypervisor took from core 0 (the servers' core) in each window: Floorplan's ${ourSteal}${theirSteal === undefined ? '' : `; (d)'s ${theirSteal}`}: a server stalls for what is stolen from its core.`),
+  ];
 }
 
 function halfRateMethod(method: BenchResults['method']): string {

@@ -407,6 +407,8 @@ function mergeRounds(rounds: readonly LoadResult[]): LoadResult {
   const cpuUs: Record<string, number> = {};
   for (const r of rounds) for (const [label, us] of Object.entries(r.cpuUs)) cpuUs[label] = (cpuUs[label] ?? 0) + us;
   const probed = rounds.every((r) => r.probe !== undefined);
+  const stealMs: number[] = [];
+  for (const r of rounds) (r.stealMs ?? []).forEach((ms, core) => (stealMs[core] = (stealMs[core] ?? 0) + ms));
   return {
     name: first.name,
     completed: sum((r) => r.completed),
@@ -420,6 +422,7 @@ function mergeRounds(rounds: readonly LoadResult[]): LoadResult {
     cpuUs,
     rssMb: last.rssMb,
     workerCpuUs: sum((r) => r.workerCpuUs),
+    stealMs,
     ...(first.metrics !== undefined && last.metrics !== undefined ? { metrics: { before: first.metrics.before, after: last.metrics.after } } : {}),
     ...(probed ? { probe: { ...pooled((r) => r.latenciesMs?.probe), failures: sum((r) => r.probe?.failures ?? 0) } } : {}),
   };
@@ -431,9 +434,9 @@ function pooledRateRun(rounds: readonly LoadResult[]): { merged: LoadResult; row
   const row = serverRow(merged);
   const perRound = rounds.map((r) => {
     const probeP99 = r.probe?.p99Ms ?? Number.NaN;
-    return { p99Ms: r.latency.p99Ms, criticalPathP99Ms: probeP99, overheadP99Ms: round(r.latency.p99Ms - probeP99, 3) };
+    return { p99Ms: r.latency.p99Ms, criticalPathP99Ms: probeP99, overheadP99Ms: round(r.latency.p99Ms - probeP99, 3), stealMs: r.stealMs ?? [] };
   });
-  return { merged, row, run: { ...rateRun(merged, row), rounds: perRound } };
+  return { merged, row, run: { ...rateRun(merged, row), stealMs: merged.stealMs ?? [], rounds: perRound } };
 }
 
 /** Floorplan's garbage collections in its rounds' windows only (not while the other server had its turn). */
@@ -921,7 +924,10 @@ function describeRateRun(label: string, run: RateRun): string {
   return (
     `  ${label} p50 ${run.p50Ms.toFixed(2)} / p99 ${run.p99Ms.toFixed(2)} ms, ` +
     `critical path p50 ${path.p50Ms.toFixed(2)} / p99 ${path.p99Ms.toFixed(2)} ms → overhead p99 ${run.overheadP99Ms.toFixed(2)} ms` +
-    (run.rounds === undefined || run.rounds.length < 2 ? '' : ` (rounds pooled; each round's: ${run.rounds.map((r) => r.overheadP99Ms.toFixed(2)).join(', ')} ms)`)
+    (run.rounds === undefined || run.rounds.length < 2 ? '' : ` (rounds pooled; each round's: ${run.rounds.map((r) => r.overheadP99Ms.toFixed(2)).join(', ')} ms)`) +
+    (run.rounds === undefined || run.rounds.length === 0 || run.rounds[0]?.stealMs === undefined
+      ? ''
+      : `; stolen from core 0 by the hypervisor per window: ${run.rounds.map((r) => `${r.stealMs?.[0] ?? 0}`).join(', ')} ms`)
   );
 }
 

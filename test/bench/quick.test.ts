@@ -72,6 +72,10 @@ describe('npm run bench -- --quick', () => {
     expect(Number.isInteger(rounds) && (rounds as number) >= 1, 'method.halfRateRounds').toBe(true);
     expect(results.latency.halfRate.rounds?.length, 'Floorplan half-rate rounds').toBe(rounds);
     expect(control?.rounds?.length, '(d) half-rate rounds').toBe(rounds);
+    // What the hypervisor took from each core in each window (empty where /proc/stat is missing).
+    for (const round of [...(results.latency.halfRate.rounds ?? []), ...(control?.rounds ?? [])]) {
+      expect(Array.isArray(round.stealMs) && round.stealMs.every((ms) => Number.isFinite(ms) && ms >= 0), 'stealMs per core').toBe(true);
+    }
     const { runtime } = results.latency.halfRate;
     for (const kind of ['minorGc', 'majorGc', 'incrementalGc'] as const) expect(Number.isInteger(runtime[kind].count), kind).toBe(true);
 
