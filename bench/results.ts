@@ -115,8 +115,6 @@ export interface RateRun {
     /** Time the hypervisor took from each core in the round's window, ms (index = core; servers run on core 0). */
     readonly stealMs?: readonly number[];
   }>;
-  /** The same, summed over the rounds. */
-  readonly stealMs?: readonly number[];
 }
 
 export interface SoakResult {

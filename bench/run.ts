@@ -407,8 +407,6 @@ function mergeRounds(rounds: readonly LoadResult[]): LoadResult {
   const cpuUs: Record<string, number> = {};
   for (const r of rounds) for (const [label, us] of Object.entries(r.cpuUs)) cpuUs[label] = (cpuUs[label] ?? 0) + us;
   const probed = rounds.every((r) => r.probe !== undefined);
-  const stealMs: number[] = [];
-  for (const r of rounds) (r.stealMs ?? []).forEach((ms, core) => (stealMs[core] = (stealMs[core] ?? 0) + ms));
   return {
     name: first.name,
     completed: sum((r) => r.completed),
@@ -422,7 +420,6 @@ function mergeRounds(rounds: readonly LoadResult[]): LoadResult {
     cpuUs,
     rssMb: last.rssMb,
     workerCpuUs: sum((r) => r.workerCpuUs),
-    stealMs,
     ...(first.metrics !== undefined && last.metrics !== undefined ? { metrics: { before: first.metrics.before, after: last.metrics.after } } : {}),
     ...(probed ? { probe: { ...pooled((r) => r.latenciesMs?.probe), failures: sum((r) => r.probe?.failures ?? 0) } } : {}),
   };
@@ -436,7 +433,7 @@ function pooledRateRun(rounds: readonly LoadResult[]): { merged: LoadResult; row
     const probeP99 = r.probe?.p99Ms ?? Number.NaN;
     return { p99Ms: r.latency.p99Ms, criticalPathP99Ms: probeP99, overheadP99Ms: round(r.latency.p99Ms - probeP99, 3), stealMs: r.stealMs ?? [] };
   });
-  return { merged, row, run: { ...rateRun(merged, row), stealMs: merged.stealMs ?? [], rounds: perRound } };
+  return { merged, row, run: { ...rateRun(merged, row), rounds: perRound } };
 }
 
 /** Floorplan's garbage collections in its rounds' windows only (not while the other server had its turn). */
@@ -925,7 +922,7 @@ function describeRateRun(label: string, run: RateRun): string {
     `  ${label} p50 ${run.p50Ms.toFixed(2)} / p99 ${run.p99Ms.toFixed(2)} ms, ` +
     `critical path p50 ${path.p50Ms.toFixed(2)} / p99 ${path.p99Ms.toFixed(2)} ms → overhead p99 ${run.overheadP99Ms.toFixed(2)} ms` +
     (run.rounds === undefined || run.rounds.length < 2 ? '' : ` (rounds pooled; each round's: ${run.rounds.map((r) => r.overheadP99Ms.toFixed(2)).join(', ')} ms)`) +
-    (run.rounds === undefined || run.rounds.length === 0 || run.rounds[0]?.stealMs === undefined
+    (run.rounds === undefined || run.rounds.length === 0 || run.rounds.some((r) => r.stealMs?.[0] === undefined)
       ? ''
       : `; stolen from core 0 by the hypervisor per window: ${run.rounds.map((r) => `${r.stealMs?.[0] ?? 0}`).join(', ')} ms`)
   );
