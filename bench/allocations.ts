@@ -1,0 +1,299 @@
+/**
+ * What each server allocates per request, and which layer allocates it: Floorplan
+ * (`config/bench.yaml`) beside reference (d), the three upstream calls alone, and peer (f), the
+ * tuned Mercurius server (BENCHMARKS.md, "The peers"). Every byte a request allocates is copied
+ * or swept by a scavenge, so bytes per request drive the GC share of the CPU, how often the
+ * young generation fills, and (with the requests in flight) the RSS and the half-rate p99.
+ *
+ *   node --import tsx bench/allocations.ts [--rounds 2] [--seconds 5] [--connections 100] [--top 15] [--json]
+ *
+ * Method: the three servers run from dist/ as `npm run bench` runs them (Floorplan with
+ * `start:prod`'s node flags), pinned to core 0; the demo upstreams and the load worker
+ * (bench/load.ts) to core 1. Each server preloads bench/allocation-sampler.ts; in each round,
+ * each server in turn gets a warm-up, then V8's sampling heap profiler runs over one closed-loop
+ * window (every allocation sampled, the garbage included, one sample per 4 KiB), and the bytes
+ * are divided by the 2xx answers of that window. Requests still in flight when a window opens or
+ * closes are counted on neither side: a few per cent, alike for every server.
+ *
+ * A sample is charged to the first frame on its stack that has a source file: a `JSON.parse` or
+ * a `new Map` called from src/upstreams counts for src/upstreams, zod's generated parsers (no
+ * file of their own) for zod. Floorplan's top sites are its own functions nearest the allocation.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadServiceConfig } from '../src/config/service-config.ts';
+import { canPin, cleanEnv, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopAll, useCompiledChildren, type Child } from './children.ts';
+import { READY_LINE, RESULT_PREFIX, type LoadJob, type LoadResult } from './load-job.ts';
+import { graphqlBody, PANEL_QUERY } from './panel.ts';
+import { createBenchFloorsDir } from './scenes.ts';
+import { seedLikeUsers, TokenBook } from './users.ts';
+
+/** One node of V8's sampling heap profile (HeapProfiler.SamplingHeapProfileNode). */
+interface ProfileNode {
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+  readonly selfSize: number;
+  readonly children: readonly ProfileNode[];
+}
+
+/** Bytes by what allocated them, over one or more windows of one server. */
+export interface AllocationTally {
+  bytes: number;
+  answers: number;
+  readonly byLayer: Map<string, number>;
+  readonly bySite: Map<string, number>;
+}
+
+/** Where a frame's code lives: `src/<folder>`, a package, Node.js's own JavaScript, or the server's own file. */
+export function layerOf(url: string): string | undefined {
+  if (url === '') return undefined;
+  const modules = url.lastIndexOf('node_modules/');
+  if (modules >= 0) {
+    const [scope, name] = url.slice(modules + 'node_modules/'.length).split('/');
+    return scope?.startsWith('@') === true ? `${scope}/${name}` : (scope ?? url);
+  }
+  if (url.startsWith('node:')) return 'Node.js (HTTP, net, streams, timers)';
+  const src = /\/dist\/src\/([^/]+)\//.exec(url);
+  if (src !== null) return `src/${src[1]}`;
+  if (/\/dist\/src\/[^/]+\.js$/.test(url)) return 'src (top level)';
+  const peer = /\/dist\/bench\/(baselines\/[^/]+|[^/]+)\.js$/.exec(url);
+  if (peer !== null) return `bench/${peer[1]}.ts`;
+  return url;
+}
+
+/** Whether a frame is the measured server's own code (Floorplan's src/, or a peer's file under bench/). */
+function ownCode(url: string): boolean {
+  return url.includes('/dist/src/') || url.includes('/dist/bench/');
+}
+
+function siteName(frame: ProfileNode['callFrame']): string {
+  const file = frame.url.replace(/^.*\/dist\//, '');
+  return `${frame.functionName === '' ? '(anonymous)' : frame.functionName} (${file}:${frame.lineNumber + 1})`;
+}
+
+/** Adds one profile's samples to `tally`. */
+export function tallyProfile(head: ProfileNode, tally: AllocationTally): void {
+  const stack: Array<ProfileNode['callFrame']> = [];
+  const walk = (node: ProfileNode) => {
+    stack.push(node.callFrame);
+    if (node.selfSize > 0) {
+      tally.bytes += node.selfSize;
+      let layer = '(V8, no JavaScript caller)';
+      for (let i = stack.length - 1; i >= 0; i--) {
+        const found = layerOf(stack[i]!.url);
+        if (found !== undefined) {
+          layer = found;
+          break;
+        }
+      }
+      tally.byLayer.set(layer, (tally.byLayer.get(layer) ?? 0) + node.selfSize);
+      for (let i = stack.length - 1; i >= 0; i--) {
+        if (ownCode(stack[i]!.url)) {
+          const site = siteName(stack[i]!);
+          tally.bySite.set(site, (tally.bySite.get(site) ?? 0) + node.selfSize);
+          break;
+        }
+      }
+    }
+    for (const child of node.children) walk(child);
+    stack.pop();
+  };
+  walk(head);
+}
+
+/** The load worker, one job at a time over stdin/stdout (as bench/cpu-per-request.ts drives it). */
+function startWorker(): { child: Child; ready: Promise<void>; run: (job: LoadJob) => Promise<LoadResult> } {
+  const child = startNode('load', 'bench/load.ts', { env: cleanEnv({}) });
+  const waiting: Array<(line: string) => void> = [];
+  let onReady: () => void = () => undefined;
+  const ready = new Promise<void>((done) => (onReady = done));
+  createInterface({ input: child.process.stdout! }).on('line', (line) => {
+    if (line === READY_LINE) onReady();
+    else if (line.startsWith(RESULT_PREFIX)) waiting.shift()?.(line.slice(RESULT_PREFIX.length));
+  });
+  const run = async (job: LoadJob) => {
+    const answer = new Promise<string>((done) => waiting.push(done));
+    child.process.stdin!.write(`${JSON.stringify(job)}\n`);
+    const parsed = JSON.parse(await answer) as LoadResult | { error: string };
+    if ('error' in parsed) throw new Error(`load run ${job.name} failed: ${parsed.error}`);
+    return parsed;
+  };
+  return { child, ready, run };
+}
+
+async function waitUntil(child: Child, what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.process.exitCode !== null) throw new Error(`${child.name} exited: ${child.output()}`);
+    if (await check().catch(() => false)) return;
+    await sleep(100);
+  }
+  throw new Error(`${child.name} was not ${what} within 60 s: ${child.output()}`);
+}
+
+/** Waits for the profile a SIGUSR2 asked `child` to write, and reads it. */
+async function profileOf(child: Child, path: string): Promise<ProfileNode> {
+  const deadline = Date.now() + 30_000;
+  while (!existsSync(path)) {
+    if (child.process.exitCode !== null) throw new Error(`${child.name} exited: ${child.output()}`);
+    if (Date.now() > deadline) throw new Error(`${child.name} wrote no allocation profile at ${path} within 30 s: ${child.output()}`);
+    await sleep(100);
+  }
+  return (JSON.parse(readFileSync(path, 'utf8')) as { head: ProfileNode }).head;
+}
+
+export interface AllocationsPlan {
+  readonly rounds: number;
+  readonly seconds: number;
+  readonly connections: number;
+}
+
+const SERVERS = ['Floorplan', '(d) upstream calls alone', '(f) Mercurius, tuned'] as const;
+type ServerName = (typeof SERVERS)[number];
+
+export async function measureAllocations(plan: AllocationsPlan, log: (line: string) => void): Promise<Map<ServerName, AllocationTally>> {
+  useCompiledChildren();
+  const floors = createBenchFloorsDir();
+  const profiles = mkdtempSync(join(tmpdir(), 'floorplan-allocations-'));
+  const sampler = ['--import', join(ROOT, 'dist', 'bench', 'allocation-sampler.js')];
+  try {
+    const [upstreamPort, floorplanPort, dPort, fPort] = (await freePorts(4)) as [number, number, number, number];
+    const upstreamOrigin = `http://127.0.0.1:${upstreamPort}`;
+    const upstreams = startNode('demo-upstreams', 'src/demo-upstreams/main.ts', { env: cleanEnv({ DEMO_PORT: String(upstreamPort), DEMO_FAULTS: '' }) });
+    const env = floorplanEnv(floorplanPort, upstreamOrigin, floors.dir, { ALLOCATION_PROFILE_DIR: profiles });
+    const config = loadServiceConfig({ env, dir: join(ROOT, 'config') });
+    const { auth } = config;
+    if (auth.mode !== 'hs256' || auth.hs256Secret === undefined) throw new Error('the peers verify HS256 tokens: the bench config must use auth.mode hs256');
+    const peerEnv = (port: number) =>
+      cleanEnv({
+        NODE_ENV: 'production',
+        BENCH_PORT: String(port),
+        BENCH_UPSTREAMS: upstreamOrigin,
+        BENCH_JWT_SECRET: auth.hs256Secret as string,
+        BENCH_JWT_ISSUER: auth.issuer,
+        BENCH_JWT_AUDIENCE: auth.audience,
+        BENCH_JWT_CLOCK_TOLERANCE_SECONDS: String(auth.clockToleranceSeconds),
+        ALLOCATION_PROFILE_DIR: profiles,
+      });
+    // Started as bench/run.ts starts them: Floorplan with start:prod's flags, the peers with none.
+    const servers: Record<ServerName, { child: Child; url: string }> = {
+      Floorplan: { child: startNode('floorplan', 'src/main.ts', { env, nodeFlags: [...productionNodeFlags(), ...sampler] }), url: `http://127.0.0.1:${floorplanPort}/graphql` },
+      '(d) upstream calls alone': { child: startNode('upstream-floor', 'bench/baselines/upstream-floor.ts', { env: peerEnv(dPort), nodeFlags: sampler }), url: `http://127.0.0.1:${dPort}/graphql` },
+      '(f) Mercurius, tuned': { child: startNode('mercurius-peer', 'bench/baselines/mercurius-peer.ts', { env: peerEnv(fPort), nodeFlags: sampler }), url: `http://127.0.0.1:${fPort}/graphql` },
+    };
+    const worker = startWorker();
+    await waitUntil(upstreams, 'answering /healthz', async () => (await fetch(`${upstreamOrigin}/healthz`)).ok);
+    await waitUntil(servers.Floorplan.child, 'ready', async () => (await fetch(servers.Floorplan.url.replace('/graphql', '/readyz'))).ok);
+    const book = new TokenBook(auth);
+    const users = await seedLikeUsers(plan.connections, servers.Floorplan.url, book);
+    if (users.length === 0) throw new Error('found no load users');
+    const variants = users.map((userId) => ({ headers: book.headers(userId), body: graphqlBody(PANEL_QUERY) }));
+    for (const name of SERVERS) {
+      const { child, url } = servers[name];
+      await waitUntil(child, 'answering a panel', async () => (await fetch(url, { method: 'POST', ...variants[0]! })).ok);
+    }
+    await worker.ready;
+    pin(upstreams, 1);
+    pin(worker.child, 1);
+    for (const name of SERVERS) pin(servers[name].child, 0);
+    log(canPin() ? 'servers pinned to core 0, load worker and demo upstreams to core 1' : 'NOT pinned (taskset or a second core missing)');
+    log(`${users.length} load users, ${plan.connections} connections; ${plan.rounds} rounds of ${plan.seconds} s per server, in turns`);
+
+    const tallies = new Map<ServerName, AllocationTally>(SERVERS.map((name) => [name, { bytes: 0, answers: 0, byLayer: new Map(), bySite: new Map() }]));
+    const windows = new Map<ServerName, number>();
+    const job = (name: ServerName, warmupRequests: number, durationSeconds: number): LoadJob => ({
+      name: `allocations-${name}`,
+      url: servers[name].url,
+      variants,
+      connections: plan.connections,
+      warmupRequests,
+      durationSeconds,
+      pids: { server: servers[name].child.pid },
+      drainMs: 300,
+    });
+    for (let round = 0; round < plan.rounds; round++) {
+      const order = round % 2 === 0 ? SERVERS : [...SERVERS].reverse();
+      for (const name of order) {
+        const { child } = servers[name];
+        // Warm-up outside the profile (JIT, caches, connection pools), then one profiled window.
+        await worker.run(job(name, round === 0 ? 3000 : 300, 1));
+        child.process.kill('SIGUSR2');
+        await sleep(100);
+        const result = await worker.run(job(name, 0, plan.seconds));
+        child.process.kill('SIGUSR2');
+        const count = (windows.get(name) ?? 0) + 1;
+        windows.set(name, count);
+        const before = tallies.get(name)!.bytes;
+        const tally = tallies.get(name)!;
+        tallyProfile(await profileOf(child, join(profiles, `${child.pid}-${count}.heapprofile`)), tally);
+        tally.answers += result.ok;
+        if (result.non2xx + result.errors > 0) log(`  ${name}: ${result.non2xx} non-2xx answers and ${result.errors} errors in the window (not counted)`);
+        log(`  round ${round + 1}: ${name.padEnd(26)} ${((tally.bytes - before) / result.ok / 1024).toFixed(1).padStart(6)} KiB per request over ${result.ok} answers`);
+      }
+    }
+    return tallies;
+  } finally {
+    await stopAll();
+    floors.dispose();
+    rmSync(profiles, { recursive: true, force: true });
+  }
+}
+
+function kib(bytes: number, answers: number): string {
+  return (bytes / answers / 1024).toFixed(1);
+}
+
+function report(tallies: Map<ServerName, AllocationTally>, top: number): string {
+  const lines: string[] = [];
+  const floorplan = tallies.get('Floorplan')!;
+  lines.push('| server | KiB allocated per request | ÷ (d) |', '| --- | ---: | ---: |');
+  const d = tallies.get('(d) upstream calls alone')!;
+  for (const [name, tally] of tallies) lines.push(`| ${name} | ${kib(tally.bytes, tally.answers)} | ${(tally.bytes / tally.answers / (d.bytes / d.answers)).toFixed(2)}× |`);
+  for (const [name, tally] of tallies) {
+    lines.push('', `${name}, by layer (KiB per request):`, '', '| layer | KiB | share |', '| --- | ---: | ---: |');
+    const layers = [...tally.byLayer].sort((x, y) => y[1] - x[1]);
+    for (const [layer, bytes] of layers.slice(0, top)) lines.push(`| ${layer} | ${kib(bytes, tally.answers)} | ${((100 * bytes) / tally.bytes).toFixed(1)} % |`);
+    const rest = layers.slice(top).reduce((sum, [, bytes]) => sum + bytes, 0);
+    if (rest > 0) lines.push(`| ${layers.length - top} more | ${kib(rest, tally.answers)} | ${((100 * rest) / tally.bytes).toFixed(1)} % |`);
+  }
+  lines.push('', `Floorplan's own functions nearest the allocation, top ${top} (KiB per request, whatever they called):`, '', '| function | KiB |', '| --- | ---: |');
+  for (const [site, bytes] of [...floorplan.bySite].sort((x, y) => y[1] - x[1]).slice(0, top)) lines.push(`| \`${site}\` | ${kib(bytes, floorplan.answers)} |`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '2' },
+      seconds: { type: 'string', default: '5' },
+      connections: { type: 'string', default: '100' },
+      top: { type: 'string', default: '15' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const log = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
+  log('compiling to dist/ …');
+  const tallies = await measureAllocations({ rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections) }, log);
+  if (values.json) {
+    const json = Object.fromEntries(
+      [...tallies].map(([name, t]) => [name, { kibPerRequest: t.bytes / t.answers / 1024, answers: t.answers, byLayerKib: Object.fromEntries([...t.byLayer].map(([k, v]) => [k, v / t.answers / 1024])) }]),
+    );
+    process.stdout.write(`${JSON.stringify(json)}\n`);
+    return;
+  }
+  log('');
+  log(report(tallies, Number(values.top)));
+}
+
+// Run as a script; tests import the tally.
+if (resolve(process.argv[1] ?? '') === fileURLToPath(import.meta.url)) {
+  process.on('exit', killAllNow);
+  main().catch((error: unknown) => {
+    process.stderr.write(`bench/allocations failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
