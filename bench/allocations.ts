@@ -150,6 +150,8 @@ export interface AllocationsPlan {
   readonly rounds: number;
   readonly seconds: number;
   readonly connections: number;
+  /** More environment for Floorplan (e.g. OTEL_* to trace it). */
+  readonly floorplanEnv?: Readonly<Record<string, string>>;
 }
 
 const SERVERS = ['Floorplan', '(d) upstream calls alone', '(f) Mercurius, tuned'] as const;
@@ -164,7 +166,7 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
     const [upstreamPort, floorplanPort, dPort, fPort] = (await freePorts(4)) as [number, number, number, number];
     const upstreamOrigin = `http://127.0.0.1:${upstreamPort}`;
     const upstreams = startNode('demo-upstreams', 'src/demo-upstreams/main.ts', { env: cleanEnv({ DEMO_PORT: String(upstreamPort), DEMO_FAULTS: '' }) });
-    const env = floorplanEnv(floorplanPort, upstreamOrigin, floors.dir, { ALLOCATION_PROFILE_DIR: profiles });
+    const env = floorplanEnv(floorplanPort, upstreamOrigin, floors.dir, { ...plan.floorplanEnv, ALLOCATION_PROFILE_DIR: profiles });
     const config = loadServiceConfig({ env, dir: join(ROOT, 'config') });
     const { auth } = config;
     if (auth.mode !== 'hs256' || auth.hs256Secret === undefined) throw new Error('the peers verify HS256 tokens: the bench config must use auth.mode hs256');
