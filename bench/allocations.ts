@@ -5,7 +5,9 @@
  * or swept by a scavenge, so bytes per request drive the GC share of the CPU, how often the
  * young generation fills, and (with the requests in flight) the RSS and the half-rate p99.
  *
- *   node --import tsx bench/allocations.ts [--rounds 2] [--seconds 5] [--connections 100] [--top 15] [--json]
+ *   node --import tsx bench/allocations.ts [--rounds 2] [--seconds 5] [--connections 100] [--top 15] [--env NAME=value …] [--json]
+ *
+ * --env adds environment to Floorplan only (e.g. a feature switched off, to see what it allocates).
  *
  * Method: the three servers run from dist/ as `npm run bench` runs them (Floorplan with
  * `start:prod`'s node flags), pinned to core 0; the demo upstreams and the load worker
@@ -274,12 +276,23 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '5' },
       connections: { type: 'string', default: '100' },
       top: { type: 'string', default: '15' },
+      env: { type: 'string', multiple: true, default: [] },
       json: { type: 'boolean', default: false },
     },
   });
+  const floorplanEnv = Object.fromEntries(
+    values.env.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new Error(`--env takes NAME=value, but got: ${pair}`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+  for (const name of ['rounds', 'seconds', 'connections', 'top'] as const) {
+    if (!/^[1-9]\d*$/.test(values[name])) throw new Error(`--${name} takes a whole number above 0, but got: ${values[name]}`);
+  }
   const log = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
   log('compiling to dist/ …');
-  const tallies = await measureAllocations({ rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections) }, log);
+  const tallies = await measureAllocations({ rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections), floorplanEnv }, log);
   if (values.json) {
     const json = Object.fromEntries(
       [...tallies].map(([name, t]) => [name, { kibPerRequest: t.bytes / t.answers / 1024, answers: t.answers, byLayerKib: Object.fromEntries([...t.byLayer].map(([k, v]) => [k, v / t.answers / 1024])) }]),
