@@ -24,15 +24,16 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig } from '../src/config/service-config.ts';
 import { canPin, cleanEnv, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopAll, useCompiledChildren, type Child } from './children.ts';
-import { READY_LINE, RESULT_PREFIX, type LoadJob, type LoadResult } from './load-job.ts';
+import { startWorker, waitUntil } from './cpu-per-request.ts';
+import type { LoadJob } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY } from './panel.ts';
 import { createBenchFloorsDir } from './scenes.ts';
+import { envPairs } from './tracing.ts';
 import { seedLikeUsers, TokenBook } from './users.ts';
 
 /** One node of V8's sampling heap profile (HeapProfiler.SamplingHeapProfileNode). */
@@ -107,36 +108,6 @@ export function tallyProfile(head: ProfileNode, tally: AllocationTally): void {
   walk(head);
 }
 
-/** The load worker, one job at a time over stdin/stdout (as bench/cpu-per-request.ts drives it). */
-function startWorker(): { child: Child; ready: Promise<void>; run: (job: LoadJob) => Promise<LoadResult> } {
-  const child = startNode('load', 'bench/load.ts', { env: cleanEnv({}) });
-  const waiting: Array<(line: string) => void> = [];
-  let onReady: () => void = () => undefined;
-  const ready = new Promise<void>((done) => (onReady = done));
-  createInterface({ input: child.process.stdout! }).on('line', (line) => {
-    if (line === READY_LINE) onReady();
-    else if (line.startsWith(RESULT_PREFIX)) waiting.shift()?.(line.slice(RESULT_PREFIX.length));
-  });
-  const run = async (job: LoadJob) => {
-    const answer = new Promise<string>((done) => waiting.push(done));
-    child.process.stdin!.write(`${JSON.stringify(job)}\n`);
-    const parsed = JSON.parse(await answer) as LoadResult | { error: string };
-    if ('error' in parsed) throw new Error(`load run ${job.name} failed: ${parsed.error}`);
-    return parsed;
-  };
-  return { child, ready, run };
-}
-
-async function waitUntil(child: Child, what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.process.exitCode !== null) throw new Error(`${child.name} exited: ${child.output()}`);
-    if (await check().catch(() => false)) return;
-    await sleep(100);
-  }
-  throw new Error(`${child.name} was not ${what} within 60 s: ${child.output()}`);
-}
-
 /** Waits for the profile a SIGUSR2 asked `child` to write, and reads it. */
 async function profileOf(child: Child, path: string): Promise<ProfileNode> {
   const deadline = Date.now() + 30_000;
@@ -205,7 +176,7 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
     pin(worker.child, 1);
     for (const name of SERVERS) pin(servers[name].child, 0);
     log(canPin() ? 'servers pinned to core 0, load worker and demo upstreams to core 1' : 'NOT pinned (taskset or a second core missing)');
-    log(`${users.length} load users, ${plan.connections} connections; ${plan.rounds} rounds of ${plan.seconds} s per server, in turns`);
+    log(`${users.length} load users, ${plan.connections} connections; ${plan.rounds} round${plan.rounds === 1 ? "" : "s"} of ${plan.seconds} s per server, in turns`);
 
     const tallies = new Map<ServerName, AllocationTally>(SERVERS.map((name) => [name, { bytes: 0, answers: 0, byLayer: new Map(), bySite: new Map() }]));
     const windows = new Map<ServerName, number>();
@@ -280,13 +251,7 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
     },
   });
-  const floorplanEnv = Object.fromEntries(
-    values.env.map((pair) => {
-      const at = pair.indexOf('=');
-      if (at <= 0) throw new Error(`--env takes NAME=value, but got: ${pair}`);
-      return [pair.slice(0, at), pair.slice(at + 1)];
-    }),
-  );
+  const floorplanEnv = envPairs(values.env);
   for (const name of ['rounds', 'seconds', 'connections', 'top'] as const) {
     if (!/^[1-9]\d*$/.test(values[name])) throw new Error(`--${name} takes a whole number above 0, but got: ${values[name]}`);
   }

@@ -107,7 +107,7 @@ export interface CpuPerRequestResult {
   readonly pinned: boolean;
 }
 
-async function waitUntil(child: Child, what: string, check: () => Promise<boolean>): Promise<void> {
+export async function waitUntil(child: Child, what: string, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.process.exitCode !== null) throw new Error(`${child.name} exited: ${child.output()}`);
@@ -118,7 +118,7 @@ async function waitUntil(child: Child, what: string, check: () => Promise<boolea
 }
 
 /** The load worker, one job at a time over stdin/stdout (as bench/run.ts drives it). */
-function startWorker(): { child: Child; ready: Promise<void>; run: (job: LoadJob) => Promise<LoadResult> } {
+export function startWorker(): { child: Child; ready: Promise<void>; run: (job: LoadJob) => Promise<LoadResult> } {
   const child = startNode('load', 'bench/load.ts', { env: cleanEnv({}) });
   const waiting: Array<(line: string) => void> = [];
   let onReady: () => void = () => undefined;

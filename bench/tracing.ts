@@ -122,7 +122,8 @@ export async function measureTracing(plan: TracingPlan, log: (line: string) => v
   }
 }
 
-function envPairs(pairs: readonly string[]): Record<string, string> {
+/** `NAME=value` command-line pairs as an environment (--env, --a-env). */
+export function envPairs(pairs: readonly string[]): Record<string, string> {
   return Object.fromEntries(
     pairs.map((pair) => {
       const at = pair.indexOf('=');
