@@ -176,7 +176,7 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
     pin(worker.child, 1);
     for (const name of SERVERS) pin(servers[name].child, 0);
     log(canPin() ? 'servers pinned to core 0, load worker and demo upstreams to core 1' : 'NOT pinned (taskset or a second core missing)');
-    log(`${users.length} load users, ${plan.connections} connections; ${plan.rounds} round${plan.rounds === 1 ? "" : "s"} of ${plan.seconds} s per server, in turns`);
+    log(`${users.length} load users, ${plan.connections} connections; ${plan.rounds} round${plan.rounds === 1 ? '' : 's'} of ${plan.seconds} s per server, in turns`);
 
     const tallies = new Map<ServerName, AllocationTally>(SERVERS.map((name) => [name, { bytes: 0, answers: 0, byLayer: new Map(), bySite: new Map() }]));
     const windows = new Map<ServerName, number>();
