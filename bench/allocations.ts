@@ -28,10 +28,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig } from '../src/config/service-config.ts';
-import { canPin, cleanEnv, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopAll, useCompiledChildren, type Child } from './children.ts';
+import { canPin, cleanEnv, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopChildren, useCompiledChildren, type Child } from './children.ts';
 import { startWorker, waitUntil } from './cpu-per-request.ts';
 import type { LoadJob } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY } from './panel.ts';
+import type { AllocationsRow } from './results.ts';
 import { createBenchFloorsDir } from './scenes.ts';
 import { envPairs } from './tracing.ts';
 import { seedLikeUsers, TokenBook } from './users.ts';
@@ -60,21 +61,22 @@ export function layerOf(url: string): string | undefined {
     return scope?.startsWith('@') === true ? `${scope}/${name}` : (scope ?? url);
   }
   if (url.startsWith('node:')) return 'Node.js (HTTP, net, streams, timers)';
-  const src = /\/dist\/src\/([^/]+)\//.exec(url);
+  // Compiled (dist/…/*.js) or run through tsx (*.ts), the same layer.
+  const src = /\/(?:dist\/)?src\/([^/]+)\//.exec(url);
   if (src !== null) return `src/${src[1]}`;
-  if (/\/dist\/src\/[^/]+\.js$/.test(url)) return 'src (top level)';
-  const peer = /\/dist\/bench\/(baselines\/[^/]+|[^/]+)\.js$/.exec(url);
-  if (peer !== null) return `bench/${peer[1]}.ts`;
+  if (/\/(?:dist\/)?src\/[^/]+\.[jt]s$/.test(url)) return 'src (top level)';
+  const bench = /\/(?:dist\/)?bench\/(baselines\/[^/]+|[^/]+)\.[jt]s$/.exec(url);
+  if (bench !== null) return `bench/${bench[1]}.ts`;
   return url;
 }
 
 /** Whether a frame is the measured server's own code (Floorplan's src/, or a peer's file under bench/). */
 function ownCode(url: string): boolean {
-  return url.includes('/dist/src/') || url.includes('/dist/bench/');
+  return !url.includes('node_modules/') && /\/(?:src|bench)\//.test(url);
 }
 
 function siteName(frame: ProfileNode['callFrame']): string {
-  const file = frame.url.replace(/^.*\/dist\//, '');
+  const file = frame.url.replace(/^.*?\/(?:dist\/)?(?=(?:src|bench)\/)/, '');
   return `${frame.functionName === '' ? '(anonymous)' : frame.functionName} (${file}:${frame.lineNumber + 1})`;
 }
 
@@ -123,6 +125,10 @@ export interface AllocationsPlan {
   readonly rounds: number;
   readonly seconds: number;
   readonly connections: number;
+  /** Unmeasured requests to each server before its first window (JIT, caches, pools); 3000 unless told. */
+  readonly warmupRequests?: number;
+  /** Unmeasured requests before each later window; 300 unless told. */
+  readonly roundWarmupRequests?: number;
   /** More environment for Floorplan (e.g. OTEL_* to trace it). */
   readonly floorplanEnv?: Readonly<Record<string, string>>;
 }
@@ -130,15 +136,18 @@ export interface AllocationsPlan {
 const SERVERS = ['Floorplan', '(d) upstream calls alone', '(f) Mercurius, tuned'] as const;
 type ServerName = (typeof SERVERS)[number];
 
+/** Measures every server; children run from dist/ only if the caller has called `useCompiledChildren()`. */
 export async function measureAllocations(plan: AllocationsPlan, log: (line: string) => void): Promise<Map<ServerName, AllocationTally>> {
-  useCompiledChildren();
   const floors = createBenchFloorsDir();
   const profiles = mkdtempSync(join(tmpdir(), 'floorplan-allocations-'));
-  const sampler = ['--import', join(ROOT, 'dist', 'bench', 'allocation-sampler.js')];
+  // The sampler's source, also under dist/: it has only erasable types, which Node strips.
+  const sampler = ['--import', join(ROOT, 'bench', 'allocation-sampler.ts')];
+  const started: Child[] = [];
+  const track = (child: Child) => (started.push(child), child);
   try {
     const [upstreamPort, floorplanPort, dPort, fPort] = (await freePorts(4)) as [number, number, number, number];
     const upstreamOrigin = `http://127.0.0.1:${upstreamPort}`;
-    const upstreams = startNode('demo-upstreams', 'src/demo-upstreams/main.ts', { env: cleanEnv({ DEMO_PORT: String(upstreamPort), DEMO_FAULTS: '' }) });
+    const upstreams = track(startNode('demo-upstreams', 'src/demo-upstreams/main.ts', { env: cleanEnv({ DEMO_PORT: String(upstreamPort), DEMO_FAULTS: '' }) }));
     const env = floorplanEnv(floorplanPort, upstreamOrigin, floors.dir, { ...plan.floorplanEnv, ALLOCATION_PROFILE_DIR: profiles });
     const config = loadServiceConfig({ env, dir: join(ROOT, 'config') });
     const { auth } = config;
@@ -156,11 +165,12 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
       });
     // Started as bench/run.ts starts them: Floorplan with start:prod's flags, the peers with none.
     const servers: Record<ServerName, { child: Child; url: string }> = {
-      Floorplan: { child: startNode('floorplan', 'src/main.ts', { env, nodeFlags: [...productionNodeFlags(), ...sampler] }), url: `http://127.0.0.1:${floorplanPort}/graphql` },
-      '(d) upstream calls alone': { child: startNode('upstream-floor', 'bench/baselines/upstream-floor.ts', { env: peerEnv(dPort), nodeFlags: sampler }), url: `http://127.0.0.1:${dPort}/graphql` },
-      '(f) Mercurius, tuned': { child: startNode('mercurius-peer', 'bench/baselines/mercurius-peer.ts', { env: peerEnv(fPort), nodeFlags: sampler }), url: `http://127.0.0.1:${fPort}/graphql` },
+      Floorplan: { child: track(startNode('floorplan', 'src/main.ts', { env, nodeFlags: [...productionNodeFlags(), ...sampler] })), url: `http://127.0.0.1:${floorplanPort}/graphql` },
+      '(d) upstream calls alone': { child: track(startNode('upstream-floor', 'bench/baselines/upstream-floor.ts', { env: peerEnv(dPort), nodeFlags: sampler })), url: `http://127.0.0.1:${dPort}/graphql` },
+      '(f) Mercurius, tuned': { child: track(startNode('mercurius-peer', 'bench/baselines/mercurius-peer.ts', { env: peerEnv(fPort), nodeFlags: sampler })), url: `http://127.0.0.1:${fPort}/graphql` },
     };
     const worker = startWorker();
+    track(worker.child);
     await waitUntil(upstreams, 'answering /healthz', async () => (await fetch(`${upstreamOrigin}/healthz`)).ok);
     await waitUntil(servers.Floorplan.child, 'ready', async () => (await fetch(servers.Floorplan.url.replace('/graphql', '/readyz'))).ok);
     const book = new TokenBook(auth);
@@ -195,7 +205,7 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
       for (const name of order) {
         const { child } = servers[name];
         // Warm-up outside the profile (JIT, caches, connection pools), then one profiled window.
-        await worker.run(job(name, round === 0 ? 3000 : 300, 1));
+        await worker.run(job(name, round === 0 ? (plan.warmupRequests ?? 3000) : (plan.roundWarmupRequests ?? 300), 1));
         child.process.kill('SIGUSR2');
         await sleep(100);
         const result = await worker.run(job(name, 0, plan.seconds));
@@ -212,10 +222,28 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
     }
     return tallies;
   } finally {
-    await stopAll();
+    await stopChildren(started);
     floors.dispose();
     rmSync(profiles, { recursive: true, force: true });
   }
+}
+
+/** The bench's row (bench/results.ts): each server's KiB per request and its largest layers. */
+export function allocationsRow(plan: AllocationsPlan, tallies: ReadonlyMap<string, AllocationTally>, layers = 5): AllocationsRow {
+  return {
+    rounds: plan.rounds,
+    seconds: plan.seconds,
+    connections: plan.connections,
+    servers: [...tallies].map(([name, tally]) => ({
+      name,
+      kibPerRequest: tally.bytes / tally.answers / 1024,
+      answers: tally.answers,
+      layers: [...tally.byLayer]
+        .sort((x, y) => y[1] - x[1])
+        .slice(0, layers)
+        .map(([layer, bytes]) => ({ layer, kib: bytes / tally.answers / 1024 })),
+    })),
+  };
 }
 
 function kib(bytes: number, answers: number): string {
@@ -257,12 +285,11 @@ async function main(): Promise<void> {
   }
   const log = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
   log('compiling to dist/ …');
-  const tallies = await measureAllocations({ rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections), floorplanEnv }, log);
+  useCompiledChildren();
+  const plan: AllocationsPlan = { rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections), floorplanEnv };
+  const tallies = await measureAllocations(plan, log);
   if (values.json) {
-    const json = Object.fromEntries(
-      [...tallies].map(([name, t]) => [name, { kibPerRequest: t.bytes / t.answers / 1024, answers: t.answers, byLayerKib: Object.fromEntries([...t.byLayer].map(([k, v]) => [k, v / t.answers / 1024])) }]),
-    );
-    process.stdout.write(`${JSON.stringify(json)}\n`);
+    process.stdout.write(`${JSON.stringify(allocationsRow(plan, tallies, Number(values.top)))}\n`);
     return;
   }
   log('');

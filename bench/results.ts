@@ -399,6 +399,27 @@ export interface BenchResults {
   readonly expressionFloorsRequest?: ExpressionFloorsRequestRow;
   /** CPU per request with tracing on at 10 % vs off (bench/tracing.ts). Absent before it. */
   readonly tracing?: TracingRow;
+  /** Bytes allocated per request by Floorplan, (d) and (f), by layer (bench/allocations.ts). Absent before it. */
+  readonly allocations?: AllocationsRow;
+}
+
+/**
+ * What each server allocates per 2xx answer, garbage included (V8's sampling heap profiler over
+ * closed-loop windows, bench/allocations.ts). Not a target: it does not drift with the machine's
+ * speed as CPU does, so it shows a lever's effect on GC where CPU ratios cannot.
+ */
+export interface AllocationsRow {
+  readonly rounds: number;
+  readonly seconds: number;
+  readonly connections: number;
+  readonly servers: ReadonlyArray<{
+    readonly name: string;
+    readonly kibPerRequest: number;
+    /** 2xx answers in the profiled windows. */
+    readonly answers: number;
+    /** KiB per request of the layers allocating most, largest first. */
+    readonly layers: ReadonlyArray<{ readonly layer: string; readonly kib: number }>;
+  }>;
 }
 
 /** Answers other than a full panel in the measured windows (not counted in CPU per request). */
@@ -906,6 +927,27 @@ export function renderMarkdown(results: BenchResults): string {
         `${tracing.exports} exports, ${fixed(tracing.exportedKiB, 0)} KiB), ${tracing.rounds} rounds × ${tracing.seconds} s, ${tracing.simultaneous ? 'both servers loaded at the same time (they share the core, so read the ratio, not the µs)' : 'one server after the other'}, ` +
         `${tracing.connections} connections each, server CPU per full panel: off ${fixed(tracing.offUsPerReq, 1)} µs, on ${fixed(tracing.onUsPerReq, 1)} µs — ${fixed(tracing.ratio, 3)}× ` +
         `(median of per-round ratios ${fixed(tracing.medianRoundRatio, 3)}×; rounds ${tracing.roundRatios.map((r) => fixed(r, 3)).join(', ')}).`,
+    );
+  }
+  const allocations = results.allocations;
+  if (allocations !== undefined) {
+    const reference = allocations.servers.find((server) => server.name.startsWith('(d)'));
+    out.push(
+      '',
+      '### Bytes allocated per request (`bench/allocations.ts`)',
+      '',
+      `V8's sampling heap profiler, garbage included, over ${allocations.rounds} closed-loop window${allocations.rounds === 1 ? '' : 's'} of ${allocations.seconds} s per server at ${allocations.connections} connections, divided by the 2xx answers; each server's three largest layers:`,
+      '',
+      '| server | KiB per request | ÷ (d) | largest layers, KiB per request |',
+      '| --- | ---: | ---: | --- |',
+      ...allocations.servers.map(
+        (server) =>
+          `| ${server.name} | ${fixed(server.kibPerRequest, 1)} | ${reference === undefined ? '—' : `${fixed(server.kibPerRequest / reference.kibPerRequest, 2)}×`} | ` +
+          `${server.layers
+            .slice(0, 3)
+            .map((l) => `${l.layer} ${fixed(l.kib, 1)}`)
+            .join(', ')} |`,
+      ),
     );
   }
   if (results.soak) {

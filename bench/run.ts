@@ -55,6 +55,7 @@ import {
 } from './results.ts';
 import { measureExpressionFloorsPerRequest, type ExpressionFloorsRequestPlan } from './expression-floors-request.ts';
 import { measureTracing, type TracingPlan } from './tracing.ts';
+import { allocationsRow, measureAllocations, type AllocationsPlan } from './allocations.ts';
 import { counterBy, gcBetween } from './prometheus-text.ts';
 import { checkPeerFloors, PEERS, peerCheckUsers, peerCpuTargets, type PeerName, type PeersPhase } from './peers.ts';
 import { createBenchFloorsDir, LARGE_SCENE, SMALL_SCENE } from './scenes.ts';
@@ -1790,6 +1791,9 @@ const EXPRESSION_FLOORS_REQUEST_QUICK: ExpressionFloorsRequestPlan = { rounds: 1
 /** The tracing row: bench/tracing.ts's defaults (both servers loaded at once); quick mode only checks the plumbing. */
 const TRACING_FULL: TracingPlan = { rounds: 10, seconds: 4, connections: 16, warmupRequests: 2000 };
 const TRACING_QUICK: TracingPlan = { rounds: 1, seconds: 1, connections: 4, warmupRequests: 50, roundWarmupRequests: 20 };
+/** The allocations row: bench/allocations.ts's defaults; quick mode only checks the plumbing. */
+const ALLOCATIONS_FULL: AllocationsPlan = { rounds: 2, seconds: 5, connections: 100 };
+const ALLOCATIONS_QUICK: AllocationsPlan = { rounds: 1, seconds: 1, connections: 4, warmupRequests: 50, roundWarmupRequests: 20 };
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
@@ -1883,6 +1887,9 @@ async function main(): Promise<void> {
   log('tracing: two servers, tracing on at 10 % (OTLP/HTTP) vs off, loaded at the same time');
   const tracing = await measureTracing(options.mode === 'quick' ? TRACING_QUICK : TRACING_FULL, (line) => log(`  ${line}`));
   log(`  ${tracing.onUsPerReq.toFixed(1)} vs ${tracing.offUsPerReq.toFixed(1)} µs per request: ${tracing.ratio.toFixed(3)}×`);
+  log('allocations: bytes allocated per request, garbage included, by Floorplan, (d) and (f)');
+  const allocationsPlan = options.mode === 'quick' ? ALLOCATIONS_QUICK : ALLOCATIONS_FULL;
+  const allocations = allocationsRow(allocationsPlan, await measureAllocations(allocationsPlan, (line) => log(`  ${line}`)));
   // A soak from an earlier run stays in the results until the next soak replaces it.
   const previousSoak = readExisting(options.out)?.soak;
   const partial = {
@@ -1893,6 +1900,7 @@ async function main(): Promise<void> {
     expressionFloors,
     expressionFloorsRequest,
     tracing,
+    allocations,
     ...(previousSoak === undefined ? {} : { soak: previousSoak }),
   };
   const results: BenchResults = { ...partial, targets: evaluateTargets(partial) };

@@ -72,8 +72,11 @@ describe('bench/allocations: the allocation sampler', () => {
     expect(layerOf('file:///app/node_modules/zod/v4/core/schemas.js')).toBe('zod');
     expect(layerOf('file:///app/node_modules/@opentelemetry/sdk-trace/build/src/Span.js')).toBe('@opentelemetry/sdk-trace');
     expect(layerOf('file:///app/dist/src/upstreams/json-http.js')).toBe('src/upstreams');
+    expect(layerOf('file:///app/src/upstreams/json-http.ts'), 'run through tsx').toBe('src/upstreams');
     expect(layerOf('file:///app/dist/src/app.js')).toBe('src (top level)');
+    expect(layerOf('file:///app/src/app.ts')).toBe('src (top level)');
     expect(layerOf('file:///app/dist/bench/baselines/upstream-floor.js')).toBe('bench/baselines/upstream-floor.ts');
+    expect(layerOf('file:///app/bench/baselines/peer-sheet.ts')).toBe('bench/baselines/peer-sheet.ts');
     expect(layerOf('node:net')).toBe('Node.js (HTTP, net, streams, timers)');
     expect(layerOf('')).toBeUndefined();
   });

@@ -113,6 +113,15 @@ describe('npm run bench -- --quick', () => {
     }
     expect(tracing?.aa, 'tracing row measured with tracing on').toBe(false);
 
+    // The allocations row: Floorplan, (d) and (f) each profiled, with its largest layers.
+    const allocations = results.allocations;
+    expect(allocations?.servers.map((server) => server.name)).toEqual(['Floorplan', '(d) upstream calls alone', '(f) Mercurius, tuned']);
+    for (const server of allocations?.servers ?? []) {
+      expect(isNumber(server.kibPerRequest) && server.kibPerRequest > 0, `allocations: ${server.name} KiB per request`).toBe(true);
+      expect(server.answers, `allocations: ${server.name} answers`).toBeGreaterThan(0);
+      expect(server.layers.length, `allocations: ${server.name} layers`).toBeGreaterThan(0);
+    }
+
     // Overload rows: present and well formed; shed counts are 0 until Floorplan has admission control.
     const overload = results.overload;
     expect(overload, 'results.overload').toBeDefined();
