@@ -1,5 +1,5 @@
 /**
- * Preloaded into a server by bench/allocations.ts (`node --import …/allocation-sampler.js`):
+ * Preloaded into a server by bench/allocations.ts (`node --import …/bench/allocation-sampler.ts`):
  * SIGUSR2 starts V8's sampling heap profiler, the next SIGUSR2 stops it and writes the profile
  * to `$ALLOCATION_PROFILE_DIR/<pid>-<n>.heapprofile`, and so on. It samples every allocation,
  * including what the next scavenge or mark-compact frees (`includeObjectsCollectedBy…`):
@@ -15,7 +15,7 @@ import { join } from 'node:path';
 const dir = process.env['ALLOCATION_PROFILE_DIR'];
 if (dir === undefined) throw new Error('allocation-sampler: ALLOCATION_PROFILE_DIR is not set');
 /** Bytes between samples (V8's default is 32 KiB; smaller reads the small sites more exactly). */
-const interval = Number(process.env['ALLOCATION_SAMPLING_BYTES'] ?? 4096);
+const SAMPLING_INTERVAL_BYTES = 4096;
 
 const session = new Session();
 session.connect();
@@ -24,7 +24,7 @@ let written = 0;
 
 process.on('SIGUSR2', () => {
   if (!sampling) {
-    session.post('HeapProfiler.startSampling', { samplingInterval: interval, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }, (error) => {
+    session.post('HeapProfiler.startSampling', { samplingInterval: SAMPLING_INTERVAL_BYTES, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }, (error) => {
       if (error) process.stderr.write(`allocation-sampler: could not start: ${error.message}\n`);
       else sampling = true;
     });

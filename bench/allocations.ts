@@ -140,7 +140,7 @@ type ServerName = (typeof SERVERS)[number];
 export async function measureAllocations(plan: AllocationsPlan, log: (line: string) => void): Promise<Map<ServerName, AllocationTally>> {
   const floors = createBenchFloorsDir();
   const profiles = mkdtempSync(join(tmpdir(), 'floorplan-allocations-'));
-  // The sampler's source, also under dist/: it has only erasable types, which Node strips.
+  // The sampler's TypeScript source, for children run from dist/ too: Node strips its (erasable) types.
   const sampler = ['--import', join(ROOT, 'bench', 'allocation-sampler.ts')];
   const started: Child[] = [];
   const track = (child: Child) => (started.push(child), child);
@@ -189,7 +189,6 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
     log(`${users.length} load users, ${plan.connections} connections; ${plan.rounds} round${plan.rounds === 1 ? '' : 's'} of ${plan.seconds} s per server, in turns`);
 
     const tallies = new Map<ServerName, AllocationTally>(SERVERS.map((name) => [name, { bytes: 0, answers: 0, byLayer: new Map(), bySite: new Map() }]));
-    const windows = new Map<ServerName, number>();
     const job = (name: ServerName, warmupRequests: number, durationSeconds: number): LoadJob => ({
       name: `allocations-${name}`,
       url: servers[name].url,
@@ -210,11 +209,10 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
         await sleep(100);
         const result = await worker.run(job(name, 0, plan.seconds));
         child.process.kill('SIGUSR2');
-        const count = (windows.get(name) ?? 0) + 1;
-        windows.set(name, count);
-        const before = tallies.get(name)!.bytes;
         const tally = tallies.get(name)!;
-        tallyProfile(await profileOf(child, join(profiles, `${child.pid}-${count}.heapprofile`)), tally);
+        const before = tally.bytes;
+        // Each server's n-th profile is its window of round n.
+        tallyProfile(await profileOf(child, join(profiles, `${child.pid}-${round + 1}.heapprofile`)), tally);
         tally.answers += result.ok;
         if (result.non2xx + result.errors > 0) log(`  ${name}: ${result.non2xx} non-2xx answers and ${result.errors} errors in the window (not counted)`);
         log(`  round ${round + 1}: ${name.padEnd(26)} ${((tally.bytes - before) / result.ok / 1024).toFixed(1).padStart(6)} KiB per request over ${result.ok} answers`);
@@ -228,6 +226,11 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
   }
 }
 
+/** A tally's entries, largest first. */
+function largest(bytesBy: ReadonlyMap<string, number>): Array<[string, number]> {
+  return [...bytesBy].sort((x, y) => y[1] - x[1]);
+}
+
 /** The bench's row (bench/results.ts): each server's KiB per request and its largest layers. */
 export function allocationsRow(plan: AllocationsPlan, tallies: ReadonlyMap<string, AllocationTally>, layers = 5): AllocationsRow {
   return {
@@ -238,8 +241,7 @@ export function allocationsRow(plan: AllocationsPlan, tallies: ReadonlyMap<strin
       name,
       kibPerRequest: tally.bytes / tally.answers / 1024,
       answers: tally.answers,
-      layers: [...tally.byLayer]
-        .sort((x, y) => y[1] - x[1])
+      layers: largest(tally.byLayer)
         .slice(0, layers)
         .map(([layer, bytes]) => ({ layer, kib: bytes / tally.answers / 1024 })),
     })),
@@ -258,13 +260,13 @@ function report(tallies: Map<ServerName, AllocationTally>, top: number): string 
   for (const [name, tally] of tallies) lines.push(`| ${name} | ${kib(tally.bytes, tally.answers)} | ${(tally.bytes / tally.answers / (d.bytes / d.answers)).toFixed(2)}× |`);
   for (const [name, tally] of tallies) {
     lines.push('', `${name}, by layer (KiB per request):`, '', '| layer | KiB | share |', '| --- | ---: | ---: |');
-    const layers = [...tally.byLayer].sort((x, y) => y[1] - x[1]);
+    const layers = largest(tally.byLayer);
     for (const [layer, bytes] of layers.slice(0, top)) lines.push(`| ${layer} | ${kib(bytes, tally.answers)} | ${((100 * bytes) / tally.bytes).toFixed(1)} % |`);
     const rest = layers.slice(top).reduce((sum, [, bytes]) => sum + bytes, 0);
     if (rest > 0) lines.push(`| ${layers.length - top} more | ${kib(rest, tally.answers)} | ${((100 * rest) / tally.bytes).toFixed(1)} % |`);
   }
   lines.push('', `Floorplan's own functions nearest the allocation, top ${top} (KiB per request, whatever they called):`, '', '| function | KiB |', '| --- | ---: |');
-  for (const [site, bytes] of [...floorplan.bySite].sort((x, y) => y[1] - x[1]).slice(0, top)) lines.push(`| \`${site}\` | ${kib(bytes, floorplan.answers)} |`);
+  for (const [site, bytes] of largest(floorplan.bySite).slice(0, top)) lines.push(`| \`${site}\` | ${kib(bytes, floorplan.answers)} |`);
   return lines.join('\n');
 }
 
