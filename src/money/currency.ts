@@ -26,6 +26,9 @@ export function isKnownCurrency(code: string): boolean {
   return EXPONENTS.has(code);
 }
 
+/** Every code {@link isKnownCurrency} accepts, sorted (the upstream contracts' JSON Schema lists them). */
+export const KNOWN_CURRENCIES: readonly string[] = Object.freeze([...EXPONENTS.keys()].sort());
+
 /**
  * Digits of `code`'s minor unit: 0 for JPY (1 minor unit = ¥1), 2 for CNY and IDR, 3 for
  * IQD and KWD (1 minor unit = 0.001).

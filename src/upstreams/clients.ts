@@ -2,6 +2,7 @@
 import type { CacheOutcome } from '../cache/tiered-cache.ts';
 import type { Deadline } from './deadline.ts';
 import { DEFAULT_RESILIENCE, JsonHttp, type BreakerObserver, type ResilienceOptions, type UpstreamObserver } from './json-http.ts';
+import { answerCheck } from './wire-check.ts';
 import { UPSTREAM_DEFINITIONS, type UpstreamAnswer, type UpstreamName, type UpstreamRequest } from './registry.ts';
 
 export interface UpstreamEndpoint extends Partial<ResilienceOptions> {
@@ -48,6 +49,8 @@ export function createHttpUpstreamClients(
     });
     pools.push(http);
     const { call, response } = definition;
+    // Compiled now, so a contract the check cannot express fails at start, not on a call.
+    answerCheck(response);
     calls[definition.name] =
       call.method === 'GET'
         ? (request, deadline) => http.get(call.path(request as never), response, deadline)

@@ -2,7 +2,7 @@
  * A JSON-over-HTTP client for one upstream: an undici keep-alive pool behind cockatiel
  * policies — bulkhead → retry (idempotent reads only, within a retry budget) → circuit
  * breaker — then one attempt with its own timeout, cut short by the caller's deadline, and a
- * zod contract every response must pass. Whatever goes wrong comes out as an
+ * zod contract every response must pass (checked by its compiled form first, wire-check.ts). Whatever goes wrong comes out as an
  * {@link UpstreamError}; nothing upstream can crash the caller or hold a request past its
  * deadline.
  *
@@ -41,6 +41,7 @@ import { InexactNumberError, parseExactJson } from './exact-json.ts';
 import { UnreachableCaseError } from '../errors.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { UpstreamError, type UpstreamOutcome } from './upstream-error.ts';
+import { answerCheck } from './wire-check.ts';
 
 /** Told about every call (one per logical call, after retries), e.g. to count it in metrics. */
 export type UpstreamObserver = (upstream: UpstreamName, outcome: UpstreamOutcome, durationSeconds: number) => void;
@@ -305,12 +306,15 @@ export class JsonHttp {
     schema: S,
     deadline: Deadline | undefined,
   ): Promise<z.output<S>> {
+    const check = answerCheck(schema);
     const started = performance.now();
     let outcome: UpstreamOutcome = 'ok';
     this.budget.deposit();
     try {
       if (deadline?.passed) throw new UpstreamError(this.upstream, 'deadline', `${method} ${path} not attempted: the request deadline had passed`);
       const payload = await this.policy.execute(() => this.fetchJson(method, path, body, deadline));
+      // Used as it is when the compiled check passes it; otherwise zod decides, in its own words.
+      if (check(payload)) return payload as z.output<S>;
       const parsed = schema.safeParse(payload);
       if (!parsed.success) {
         const first = parsed.error.issues[0];
