@@ -30,8 +30,9 @@ import {
   IsolatedCircuitError,
   retry,
   SamplingBreaker,
-  wrap,
-  type IPolicy,
+  type BulkheadPolicy,
+  type CircuitBreakerPolicy,
+  type RetryPolicy,
 } from 'cockatiel';
 import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
@@ -232,7 +233,9 @@ export class JsonHttp {
   private readonly pool: Pool;
   private readonly basePath: string;
   private readonly origin: string;
-  private readonly policy: IPolicy<{ signal: AbortSignal }>;
+  private readonly bulkhead: BulkheadPolicy;
+  private readonly retries: RetryPolicy;
+  private readonly breaker: CircuitBreakerPolicy;
   private readonly timeoutMs: number;
   private readonly budget: RetryBudget;
   private readonly observe: UpstreamObserver | undefined;
@@ -277,7 +280,9 @@ export class JsonHttp {
     retries.onRetry(() => this.budget.spend());
     // The per-attempt timeout is the attempt's own timer (see fetchJson): cockatiel's timeout
     // policy costs an AbortController, two abort listeners and a promise race per attempt.
-    this.policy = wrap(bulkhead(resilience.maxConcurrent, resilience.maxQueued), retries, breaker);
+    this.bulkhead = bulkhead(resilience.maxConcurrent, resilience.maxQueued);
+    this.retries = retries;
+    this.breaker = breaker;
   }
 
   get<S extends z.ZodType>(path: string, schema: S, deadline?: Deadline): Promise<z.output<S>> {
@@ -312,7 +317,9 @@ export class JsonHttp {
     this.budget.deposit();
     try {
       if (deadline?.passed) throw new UpstreamError(this.upstream, 'deadline', `${method} ${path} not attempted: the request deadline had passed`);
-      const payload = await this.policy.execute(() => this.fetchJson(method, path, body, deadline));
+      // bulkhead → retry → breaker, nested by hand: cockatiel's wrap() adds a closure, a context
+      // copy and a promise per policy per call, for a context (an abort signal) nothing here reads.
+      const payload = await this.bulkhead.execute(() => this.retries.execute(() => this.breaker.execute(() => this.fetchJson(method, path, body, deadline))));
       // Used as it is when the compiled check passes it; otherwise zod decides, in its own words.
       if (check(payload)) return payload as z.output<S>;
       const parsed = schema.safeParse(payload);
