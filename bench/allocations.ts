@@ -4,14 +4,17 @@
  * tuned Mercurius server (BENCHMARKS.md, "The peers"). Every byte a request allocates is copied
  * or swept by a scavenge, so bytes per request drive the GC share of the CPU, how often the
  * young generation fills, and (with the requests in flight) the RSS and the half-rate p99.
+ * With `--cpu`, the same servers, windows and layers for CPU time instead: where each server's
+ * microseconds per request go (the profile BENCHMARKS.md reads the CPU gap from).
  *
- *   node --import tsx bench/allocations.ts [--rounds 2] [--seconds 5] [--connections 100] [--top 15] [--env NAME=value …] [--json]
+ *   node --import tsx bench/allocations.ts [--cpu] [--rounds 2] [--seconds 5] [--connections 100] [--top 15] [--env NAME=value …] [--json]
  *
  * --env adds environment to Floorplan only (e.g. a feature switched off, to see what it allocates).
+ * --json prints the bench's allocations row (bench/results.ts); not with --cpu.
  *
  * Method: the three servers run from dist/ as `npm run bench` runs them (Floorplan with
  * `start:prod`'s node flags), pinned to core 0; the demo upstreams and the load worker
- * (bench/load.ts) to core 1. Each server preloads bench/allocation-sampler.ts; in each round,
+ * (bench/load.ts) to core 1. Each server preloads bench/profile-sampler.ts; in each round,
  * each server in turn gets a warm-up, then V8's sampling heap profiler runs over one closed-loop
  * window (every allocation sampled, the garbage included, one sample per 4 KiB), and the bytes
  * are divided by the 2xx answers of that window. Requests still in flight when a window opens or
@@ -20,6 +23,12 @@
  * A sample is charged to the first frame on its stack that has a source file: a `JSON.parse` or
  * a `new Map` called from src/upstreams counts for src/upstreams, zod's generated parsers (no
  * file of their own) for zod. Floorplan's top sites are its own functions nearest the allocation.
+ *
+ * With `--cpu`, V8's CPU profiler samples every 1 ms over the window instead; a sample's time
+ * is the window's profiled time over its samples, idle samples are left out, and the layers are
+ * charged the same way (a syscall such as `writev` counts for the JavaScript that made it). The
+ * profiler itself costs a little, alike for every server: read the shares and the differences
+ * between servers, and bench/run.ts's rows for CPU per request.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,15 +46,28 @@ import { createBenchFloorsDir } from './scenes.ts';
 import { envPairs } from './tracing.ts';
 import { seedLikeUsers, TokenBook } from './users.ts';
 
-/** One node of V8's sampling heap profile (HeapProfiler.SamplingHeapProfileNode). */
+/** What a profile measures: bytes allocated, or CPU time. */
+export type ProfileKind = 'allocations' | 'cpu';
+
+/** One node of V8's sampling heap profile (HeapProfiler.SamplingHeapProfileNode), or of a CPU profile made into the same tree. */
 interface ProfileNode {
   readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+  /** Bytes, or for a CPU profile microseconds. */
   readonly selfSize: number;
   readonly children: readonly ProfileNode[];
 }
 
-/** Bytes by what allocated them, over one or more windows of one server. */
+/** A CPU profile as V8 writes it (Profiler.Profile): a flat list of nodes, and the node each sample hit. */
+interface CpuProfile {
+  readonly nodes: ReadonlyArray<{ readonly id: number; readonly callFrame: ProfileNode['callFrame']; readonly children?: readonly number[] }>;
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly samples: readonly number[];
+}
+
+/** Bytes (or CPU microseconds) by what spent them, over one or more windows of one server. */
 export interface AllocationTally {
+  /** Bytes, or CPU microseconds. */
   bytes: number;
   answers: number;
   readonly byLayer: Map<string, number>;
@@ -87,8 +109,12 @@ export function tallyProfile(head: ProfileNode, tally: AllocationTally): void {
     stack.push(node.callFrame);
     if (node.selfSize > 0) {
       tally.bytes += node.selfSize;
-      let layer = '(V8, no JavaScript caller)';
-      for (let i = stack.length - 1; i >= 0; i--) {
+      // No JavaScript on the stack: V8's own work, by its name (the garbage collector, the compiler, the host program).
+      let layer = `V8 ${node.callFrame.functionName || '(unnamed)'}`;
+      // V8 running promise jobs and resuming async functions: the cost of the await layers
+      // themselves, called from Node's tick queue but no more Node's than the frames it resumes.
+      const microtasks = node.callFrame.url === '' && node.callFrame.functionName === 'runMicrotasks';
+      for (let i = microtasks ? -1 : stack.length - 1; i >= 0; i--) {
         const found = layerOf(stack[i]!.url);
         if (found !== undefined) {
           layer = found;
@@ -110,15 +136,36 @@ export function tallyProfile(head: ProfileNode, tally: AllocationTally): void {
   walk(head);
 }
 
+/**
+ * A CPU profile as the tree {@link tallyProfile} reads: each node's self size is the time its
+ * samples stand for, in µs (the profiled time over the samples taken). Idle samples are left out.
+ */
+export function cpuTree(profile: CpuProfile): ProfileNode {
+  const hits = new Map<number, number>();
+  for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
+  const perSample = profile.samples.length === 0 ? 0 : (profile.endTime - profile.startTime) / profile.samples.length;
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const build = (id: number): ProfileNode => {
+    const node = byId.get(id);
+    if (node === undefined) throw new Error(`the CPU profile names a node ${id} it does not hold`);
+    const idle = node.callFrame.functionName === '(idle)';
+    return { callFrame: node.callFrame, selfSize: idle ? 0 : (hits.get(id) ?? 0) * perSample, children: (node.children ?? []).map(build) };
+  };
+  const root = profile.nodes[0];
+  if (root === undefined) throw new Error('the CPU profile holds no nodes');
+  return build(root.id);
+}
+
 /** Waits for the profile a SIGUSR2 asked `child` to write, and reads it. */
-async function profileOf(child: Child, path: string): Promise<ProfileNode> {
+async function profileOf(child: Child, path: string, kind: ProfileKind): Promise<ProfileNode> {
   const deadline = Date.now() + 30_000;
   while (!existsSync(path)) {
     if (child.process.exitCode !== null) throw new Error(`${child.name} exited: ${child.output()}`);
-    if (Date.now() > deadline) throw new Error(`${child.name} wrote no allocation profile at ${path} within 30 s: ${child.output()}`);
+    if (Date.now() > deadline) throw new Error(`${child.name} wrote no ${kind} profile at ${path} within 30 s: ${child.output()}`);
     await sleep(100);
   }
-  return (JSON.parse(readFileSync(path, 'utf8')) as { head: ProfileNode }).head;
+  const text = readFileSync(path, 'utf8');
+  return kind === 'cpu' ? cpuTree(JSON.parse(text) as CpuProfile) : (JSON.parse(text) as { head: ProfileNode }).head;
 }
 
 export interface AllocationsPlan {
@@ -131,6 +178,8 @@ export interface AllocationsPlan {
   readonly roundWarmupRequests?: number;
   /** More environment for Floorplan (e.g. OTEL_* to trace it). */
   readonly floorplanEnv?: Readonly<Record<string, string>>;
+  /** Bytes allocated (the default) or CPU time. */
+  readonly kind?: ProfileKind;
 }
 
 const SERVERS = ['Floorplan', '(d) upstream calls alone', '(f) Mercurius, tuned'] as const;
@@ -139,16 +188,18 @@ type ServerName = (typeof SERVERS)[number];
 /** Measures every server; children run from dist/ only if the caller has called `useCompiledChildren()`. */
 export async function measureAllocations(plan: AllocationsPlan, log: (line: string) => void): Promise<Map<ServerName, AllocationTally>> {
   const floors = createBenchFloorsDir();
+  const kind = plan.kind ?? 'allocations';
   const profiles = mkdtempSync(join(tmpdir(), 'floorplan-allocations-'));
   // The sampler's TypeScript source, for children run from dist/ too: Node strips its (erasable) types.
-  const sampler = ['--import', join(ROOT, 'bench', 'allocation-sampler.ts')];
+  const sampler = ['--import', join(ROOT, 'bench', 'profile-sampler.ts')];
+  const profilerEnv = { ALLOCATION_PROFILE_DIR: profiles, PROFILE_KIND: kind };
   const started: Child[] = [];
   const track = (child: Child) => (started.push(child), child);
   try {
     const [upstreamPort, floorplanPort, dPort, fPort] = (await freePorts(4)) as [number, number, number, number];
     const upstreamOrigin = `http://127.0.0.1:${upstreamPort}`;
     const upstreams = track(startNode('demo-upstreams', 'src/demo-upstreams/main.ts', { env: cleanEnv({ DEMO_PORT: String(upstreamPort), DEMO_FAULTS: '' }) }));
-    const env = floorplanEnv(floorplanPort, upstreamOrigin, floors.dir, { ...plan.floorplanEnv, ALLOCATION_PROFILE_DIR: profiles });
+    const env = floorplanEnv(floorplanPort, upstreamOrigin, floors.dir, { ...plan.floorplanEnv, ...profilerEnv });
     const config = loadServiceConfig({ env, dir: join(ROOT, 'config') });
     const { auth } = config;
     if (auth.mode !== 'hs256' || auth.hs256Secret === undefined) throw new Error('the peers verify HS256 tokens: the bench config must use auth.mode hs256');
@@ -161,7 +212,7 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
         BENCH_JWT_ISSUER: auth.issuer,
         BENCH_JWT_AUDIENCE: auth.audience,
         BENCH_JWT_CLOCK_TOLERANCE_SECONDS: String(auth.clockToleranceSeconds),
-        ALLOCATION_PROFILE_DIR: profiles,
+        ...profilerEnv,
       });
     // Started as bench/run.ts starts them: Floorplan with start:prod's flags, the peers with none.
     const servers: Record<ServerName, { child: Child; url: string }> = {
@@ -212,10 +263,10 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
         const tally = tallies.get(name)!;
         const before = tally.bytes;
         // Each server's n-th profile is its window of round n.
-        tallyProfile(await profileOf(child, join(profiles, `${child.pid}-${round + 1}.heapprofile`)), tally);
+        tallyProfile(await profileOf(child, join(profiles, `${child.pid}-${round + 1}.${kind === 'cpu' ? 'cpuprofile' : 'heapprofile'}`), kind), tally);
         tally.answers += result.ok;
         if (result.non2xx + result.errors > 0) log(`  ${name}: ${result.non2xx} non-2xx answers and ${result.errors} errors in the window (not counted)`);
-        log(`  round ${round + 1}: ${name.padEnd(26)} ${((tally.bytes - before) / result.ok / 1024).toFixed(1).padStart(6)} KiB per request over ${result.ok} answers`);
+        log(`  round ${round + 1}: ${name.padEnd(26)} ${UNITS[kind].of(tally.bytes - before, result.ok).padStart(6)} ${UNITS[kind].unit} per request over ${result.ok} answers`);
       }
     }
     return tallies;
@@ -248,25 +299,29 @@ export function allocationsRow(plan: AllocationsPlan, tallies: ReadonlyMap<strin
   };
 }
 
-function kib(bytes: number, answers: number): string {
-  return (bytes / answers / 1024).toFixed(1);
-}
+/** How each kind of profile reads per request. */
+const UNITS: Readonly<Record<ProfileKind, { readonly unit: string; readonly what: string; readonly of: (amount: number, answers: number) => string }>> = {
+  allocations: { unit: 'KiB', what: 'KiB allocated per request', of: (bytes, answers) => (bytes / answers / 1024).toFixed(1) },
+  cpu: { unit: 'µs', what: 'CPU µs per request (sampled)', of: (us, answers) => (us / answers).toFixed(1) },
+};
 
-function report(tallies: Map<ServerName, AllocationTally>, top: number): string {
+function report(tallies: Map<ServerName, AllocationTally>, top: number, kind: ProfileKind): string {
+  const { unit, what, of } = UNITS[kind];
   const lines: string[] = [];
   const floorplan = tallies.get('Floorplan')!;
-  lines.push('| server | KiB allocated per request | ÷ (d) |', '| --- | ---: | ---: |');
+  lines.push(`| server | ${what} | ÷ (d) |`, '| --- | ---: | ---: |');
   const d = tallies.get('(d) upstream calls alone')!;
-  for (const [name, tally] of tallies) lines.push(`| ${name} | ${kib(tally.bytes, tally.answers)} | ${(tally.bytes / tally.answers / (d.bytes / d.answers)).toFixed(2)}× |`);
+  for (const [name, tally] of tallies) lines.push(`| ${name} | ${of(tally.bytes, tally.answers)} | ${(tally.bytes / tally.answers / (d.bytes / d.answers)).toFixed(2)}× |`);
   for (const [name, tally] of tallies) {
-    lines.push('', `${name}, by layer (KiB per request):`, '', '| layer | KiB | share |', '| --- | ---: | ---: |');
+    lines.push('', `${name}, by layer (${unit} per request):`, '', `| layer | ${unit} | share |`, '| --- | ---: | ---: |');
     const layers = largest(tally.byLayer);
-    for (const [layer, bytes] of layers.slice(0, top)) lines.push(`| ${layer} | ${kib(bytes, tally.answers)} | ${((100 * bytes) / tally.bytes).toFixed(1)} % |`);
-    const rest = layers.slice(top).reduce((sum, [, bytes]) => sum + bytes, 0);
-    if (rest > 0) lines.push(`| ${layers.length - top} more | ${kib(rest, tally.answers)} | ${((100 * rest) / tally.bytes).toFixed(1)} % |`);
+    for (const [layer, amount] of layers.slice(0, top)) lines.push(`| ${layer} | ${of(amount, tally.answers)} | ${((100 * amount) / tally.bytes).toFixed(1)} % |`);
+    const rest = layers.slice(top).reduce((sum, [, amount]) => sum + amount, 0);
+    if (rest > 0) lines.push(`| ${layers.length - top} more | ${of(rest, tally.answers)} | ${((100 * rest) / tally.bytes).toFixed(1)} % |`);
   }
-  lines.push('', `Floorplan's own functions nearest the allocation, top ${top} (KiB per request, whatever they called):`, '', '| function | KiB |', '| --- | ---: |');
-  for (const [site, bytes] of largest(floorplan.bySite).slice(0, top)) lines.push(`| \`${site}\` | ${kib(bytes, floorplan.answers)} |`);
+  const nearest = kind === 'cpu' ? 'nearest the time spent' : 'nearest the allocation';
+  lines.push('', `Floorplan's own functions ${nearest}, top ${top} (${unit} per request, whatever they called):`, '', `| function | ${unit} |`, '| --- | ---: |');
+  for (const [site, amount] of largest(floorplan.bySite).slice(0, top)) lines.push(`| \`${site}\` | ${of(amount, floorplan.answers)} |`);
   return lines.join('\n');
 }
 
@@ -279,8 +334,11 @@ async function main(): Promise<void> {
       top: { type: 'string', default: '15' },
       env: { type: 'string', multiple: true, default: [] },
       json: { type: 'boolean', default: false },
+      cpu: { type: 'boolean', default: false },
     },
   });
+  const kind: ProfileKind = values.cpu ? 'cpu' : 'allocations';
+  if (values.cpu && values.json) throw new Error('--json prints the bench\'s allocations row: leave out --cpu, or --json');
   const floorplanEnv = envPairs(values.env);
   for (const name of ['rounds', 'seconds', 'connections', 'top'] as const) {
     if (!/^[1-9]\d*$/.test(values[name])) throw new Error(`--${name} takes a whole number above 0, but got: ${values[name]}`);
@@ -288,14 +346,14 @@ async function main(): Promise<void> {
   const log = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
   log('compiling to dist/ …');
   useCompiledChildren();
-  const plan: AllocationsPlan = { rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections), floorplanEnv };
+  const plan: AllocationsPlan = { rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections), floorplanEnv, kind };
   const tallies = await measureAllocations(plan, log);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(allocationsRow(plan, tallies, Number(values.top)))}\n`);
     return;
   }
   log('');
-  log(report(tallies, Number(values.top)));
+  log(report(tallies, Number(values.top), kind));
 }
 
 // Run as a script; tests import the tally.

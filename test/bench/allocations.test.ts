@@ -1,7 +1,8 @@
 /**
  * bench/allocations.ts's sampler and tally, on a real process: garbage a function made between
  * two SIGUSR2s is counted for that function's file (what `node --heap-prof` would miss, since it
- * keeps only what is alive at the end), and allocations made outside the window are not.
+ * keeps only what is alive at the end), and allocations made outside the window are not; with
+ * PROFILE_KIND=cpu, the same for CPU time.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,9 +11,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { layerOf, tallyProfile, type AllocationTally } from '../../bench/allocations.ts';
+import { cpuTree, layerOf, tallyProfile, type AllocationTally } from '../../bench/allocations.ts';
 
-const SAMPLER = fileURLToPath(new URL('../../bench/allocation-sampler.ts', import.meta.url));
+const SAMPLER = fileURLToPath(new URL('../../bench/profile-sampler.ts', import.meta.url));
 const dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
@@ -27,45 +28,73 @@ function churn(mb) {
   return kept;
 }
 function outside(mb) { return churn(mb); }
-createInterface({ input: process.stdin }).on('line', (line) => { const [what, mb] = line.split(' '); (what === 'churn' ? churn : outside)(Number(mb)); process.stdout.write('done\\n'); });
+function spin(ms) {
+  const until = Date.now() + ms;
+  let n = 0;
+  while (Date.now() < until) n++;
+  return n;
+}
+function spinOutside(ms) { return spin(ms); }
+const work = { churn, outside, spin, spinOutside };
+createInterface({ input: process.stdin }).on('line', (line) => { const [what, n] = line.split(' '); work[what](Number(n)); process.stdout.write('done\\n'); });
 process.stdout.write('ready\\n');
 `;
 
-describe('bench/allocations: the allocation sampler', () => {
+/**
+ * Runs CHURN under the sampler: `before` outside the window, `inside` between the two SIGUSR2s;
+ * returns the window's tally.
+ */
+async function profiledWindow(kind: 'allocations' | 'cpu', before: string, inside: string): Promise<{ tally: AllocationTally; script: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'allocations-test-'));
+  dirs.push(dir);
+  const script = join(dir, 'churn.mjs');
+  writeFileSync(script, CHURN);
+  const child = spawn(process.execPath, ['--import', SAMPLER, script], { env: { ...process.env, ALLOCATION_PROFILE_DIR: dir, PROFILE_KIND: kind }, stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const lines: string[] = [];
+    child.stdout.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
+    const waitFor = async (count: number) => {
+      for (let i = 0; i < 200 && lines.length < count; i++) await sleep(50);
+      expect(lines.length).toBe(count);
+    };
+    await waitFor(1);
+    child.stdin.write(`${before}\n`);
+    await waitFor(2);
+    child.kill('SIGUSR2');
+    await sleep(200);
+    child.stdin.write(`${inside}\n`);
+    await waitFor(3);
+    child.kill('SIGUSR2');
+    const path = join(dir, `${child.pid}-1.${kind === 'cpu' ? 'cpuprofile' : 'heapprofile'}`);
+    for (let i = 0; i < 200 && !existsSync(path); i++) await sleep(50);
+    const tally: AllocationTally = { bytes: 0, answers: 1, byLayer: new Map(), bySite: new Map() };
+    const profile: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    tallyProfile(kind === 'cpu' ? cpuTree(profile as Parameters<typeof cpuTree>[0]) : (profile as { head: Parameters<typeof tallyProfile>[0] }).head, tally);
+    return { tally, script };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+describe('bench/allocations: the profile sampler', () => {
   it('counts the garbage made between two SIGUSR2s, charged to the file that made it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'allocations-test-'));
-    dirs.push(dir);
-    const script = join(dir, 'churn.mjs');
-    writeFileSync(script, CHURN);
-    const child = spawn(process.execPath, ['--import', SAMPLER, script], { env: { ...process.env, ALLOCATION_PROFILE_DIR: dir }, stdio: ['pipe', 'pipe', 'inherit'] });
-    try {
-      const lines: string[] = [];
-      child.stdout.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
-      const waitFor = async (count: number) => {
-        for (let i = 0; i < 200 && lines.length < count; i++) await sleep(50);
-        expect(lines.length).toBe(count);
-      };
-      await waitFor(1);
-      // 64 MB before the window: not counted.
-      child.stdin.write('outside 64\n');
-      await waitFor(2);
-      child.kill('SIGUSR2');
-      await sleep(200);
-      child.stdin.write('churn 16\n');
-      await waitFor(3);
-      child.kill('SIGUSR2');
-      const path = join(dir, `${child.pid}-1.heapprofile`);
-      for (let i = 0; i < 200 && !existsSync(path); i++) await sleep(50);
-      const tally: AllocationTally = { bytes: 0, answers: 1, byLayer: new Map(), bySite: new Map() };
-      tallyProfile((JSON.parse(readFileSync(path, 'utf8')) as { head: Parameters<typeof tallyProfile>[0] }).head, tally);
-      const ours = tally.byLayer.get(pathToFileURL(script).href) ?? 0;
-      // ~16 MiB of arrays (sampled every 4 KiB, so not exact), all of it collected before the profile was written.
-      expect(ours).toBeGreaterThan(12 * 1024 * 1024);
-      expect(ours).toBeLessThan(24 * 1024 * 1024);
-      expect(ours / tally.bytes).toBeGreaterThan(0.9);
-    } finally {
-      child.kill('SIGKILL');
-    }
+    // 64 MB before the window: not counted.
+    const { tally, script } = await profiledWindow('allocations', 'outside 64', 'churn 16');
+    const ours = tally.byLayer.get(pathToFileURL(script).href) ?? 0;
+    // ~16 MiB of arrays (sampled every 4 KiB, so not exact), all of it collected before the profile was written.
+    expect(ours).toBeGreaterThan(12 * 1024 * 1024);
+    expect(ours).toBeLessThan(24 * 1024 * 1024);
+    expect(ours / tally.bytes).toBeGreaterThan(0.9);
+  });
+
+  it('with PROFILE_KIND=cpu, counts the time spent between two SIGUSR2s, charged to the file that spent it', async () => {
+    // 1.5 s of spinning before the window, 0.4 s in it; the idle time around it is left out.
+    const { tally, script } = await profiledWindow('cpu', 'spinOutside 1500', 'spin 400');
+    const ours = tally.byLayer.get(pathToFileURL(script).href) ?? 0;
+    // Wall-clock spinning: a busy machine may take the core away for part of it, never add 1.5 s.
+    expect(ours / 1000, 'ms charged to the script').toBeGreaterThan(250);
+    expect(ours / 1000, 'ms charged to the script').toBeLessThan(1000);
+    expect(ours / tally.bytes, 'share of the window').toBeGreaterThan(0.8);
   });
 
   it('names the layer of a frame: a package, a folder of src/, Node.js itself, or nothing for V8 built-ins', () => {
@@ -79,5 +108,27 @@ describe('bench/allocations: the allocation sampler', () => {
     expect(layerOf('file:///app/bench/baselines/peer-sheet.ts')).toBe('bench/baselines/peer-sheet.ts');
     expect(layerOf('node:net')).toBe('Node.js (HTTP, net, streams, timers)');
     expect(layerOf('')).toBeUndefined();
+  });
+
+  it('reads a CPU profile as time per node, idle left out, and charges promise jobs to V8 rather than to Node.js', () => {
+    const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0, columnNumber: 0, scriptId: '0' });
+    const tree = cpuTree({
+      startTime: 0,
+      endTime: 6000,
+      nodes: [
+        { id: 1, callFrame: frame('(root)', ''), children: [2, 3, 4] },
+        { id: 2, callFrame: frame('processTicksAndRejections', 'node:internal/process/task_queues'), children: [5] },
+        { id: 3, callFrame: frame('(idle)', '') },
+        { id: 4, callFrame: frame('(garbage collector)', '') },
+        { id: 5, callFrame: frame('runMicrotasks', ''), children: [6] },
+        { id: 6, callFrame: frame('call', 'file:///app/dist/src/upstreams/json-http.js') },
+      ],
+      samples: [6, 6, 5, 3, 3, 4],
+    });
+    const tally: AllocationTally = { bytes: 0, answers: 1, byLayer: new Map(), bySite: new Map() };
+    tallyProfile(tree, tally);
+    // Six samples over 6 ms: 1 ms each; the two idle ones count for nothing.
+    expect(tally.bytes).toBe(4000);
+    expect(Object.fromEntries(tally.byLayer)).toEqual({ 'src/upstreams': 2000, 'V8 runMicrotasks': 1000, 'V8 (garbage collector)': 1000 });
   });
 });
