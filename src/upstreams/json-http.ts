@@ -2,9 +2,9 @@
  * A JSON-over-HTTP client for one upstream: an undici keep-alive pool behind cockatiel
  * policies — bulkhead → retry (idempotent reads only, within a retry budget) → circuit
  * breaker — then one attempt with its own timeout, cut short by the caller's deadline, and a
- * zod contract every response must pass (checked by its compiled form first, wire-check.ts). Whatever goes wrong comes out as an
- * {@link UpstreamError}; nothing upstream can crash the caller or hold a request past its
- * deadline.
+ * zod contract every response must pass (checked by its compiled form first, wire-check.ts).
+ * Whatever goes wrong comes out as an {@link UpstreamError}; nothing upstream can crash the
+ * caller or hold a request past its deadline.
  *
  * The breaker and the retries judge the upstream, never Floorplan: a call cut off by the
  * request's own deadline (outcome `deadline`) — because the process was busy, the request
