@@ -3,6 +3,7 @@
  * one process — as in tests — never share or double-register counters.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { hotCounter, HotHistogram } from './hot-series.ts';
 
 // Metrics are imported by the bottom layers (cache, Redis breakers, rate limits), so this
 // module imports no other folder of src/: it names the label values it counts by (the help
@@ -134,27 +135,30 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'floorplan_' });
 
-  const upstreamRequests = new Counter({
+  // The series every request updates (hotCounter, HotHistogram) count where an update is cheap
+  // and reach prom-client at each scrape (hot-series.ts): prom-client's own `inc`/`observe`
+  // validate and hash the labels on every call.
+  const upstreamRequests = hotCounter({
     name: 'floorplan_upstream_requests_total',
     help: `Calls to upstream services, by upstream (${UPSTREAM_LABELS.join('|')}) and outcome (ok|timeout|deadline: cut off by Floorplan's own request deadline|http_error|malformed|network_error|circuit_open|rejected|killed).`,
     labelNames: ['upstream', 'outcome'] as const,
     registers: [registry],
   });
-  const upstreamDuration = new Histogram({
+  const upstreamDuration = new HotHistogram({
     name: 'floorplan_upstream_request_duration_seconds',
     help: 'Duration of upstream calls, connect to last byte, by upstream.',
     labelNames: ['upstream'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [registry],
   });
-  const httpDuration = new Histogram({
+  const httpDuration = new HotHistogram({
     name: 'floorplan_http_request_duration_seconds',
     help: 'Duration of HTTP requests served, by route, method and status.',
     labelNames: ['route', 'method', 'status'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const panels = new Counter({
+  const panels = hotCounter({
     name: 'floorplan_panels_total',
     help: 'Panels rendered, by scene and whether they were degraded.',
     labelNames: ['scene', 'degraded'] as const,
@@ -184,7 +188,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     labelNames: ['scene', 'floor'] as const,
     registers: [registry],
   });
-  const cacheRequests = new Counter({
+  const cacheRequests = hotCounter({
     name: 'floorplan_cache_requests_total',
     help: 'Cross-request cache lookups, by cache, layer (l1|l2) and result (hit|stale|miss|error).',
     labelNames: ['cache', 'layer', 'result'] as const,
@@ -196,7 +200,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     labelNames: ['name'] as const,
     registers: [registry],
   });
-  const rateLimitDecisions = new Counter({
+  const rateLimitDecisions = hotCounter({
     name: 'floorplan_rate_limit_decisions_total',
     help: 'Per-user rate-limit decisions, by outcome (allowed|limited) and store (redis|local fallback).',
     labelNames: ['outcome', 'store'] as const,
@@ -263,13 +267,13 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     registers: [registry],
   });
 
-  const graphqlRequests = new Counter({
+  const graphqlRequests = hotCounter({
     name: 'floorplan_graphql_requests_total',
     help: 'GraphQL requests by pipeline: known-operation (an operation Apollo validated before, run directly) or apollo (everything else, and every error).',
     labelNames: ['pipeline'] as const,
     registers: [registry],
   });
-  const byPipeline = { 'known-operation': graphqlRequests.labels('known-operation'), apollo: graphqlRequests.labels('apollo') };
+  const byPipeline = { 'known-operation': graphqlRequests('known-operation'), apollo: graphqlRequests('apollo') };
 
   const upstreamBreaker = new Gauge({
     name: 'floorplan_upstream_breaker_state',
@@ -329,16 +333,6 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     registers: [registry],
   });
 
-  // The per-request series, looked up once per label combination: prom-client's `inc(labels)`
-  // hashes its label object (sorting the keys, joining the values) on every call, about ten
-  // times per panel; a child from `labels()` is the series itself.
-  const upstreamRequestsOf = childrenOf((upstream: string, outcome: string) => upstreamRequests.labels(upstream, outcome));
-  const upstreamDurationOf = childrenOf((upstream: string) => upstreamDuration.labels(upstream));
-  const httpDurationOf = childrenOf((route: string, method: string, status: string) => httpDuration.labels({ route, method, status }));
-  const panelsOf = childrenOf((scene: string, degraded: string) => panels.labels({ scene, degraded }));
-  const cacheRequestsOf = childrenOf((cache: string, layer: string, result: string) => cacheRequests.labels({ cache, layer, result }));
-  const rateLimitDecisionsOf = childrenOf((outcome: string, store: string) => rateLimitDecisions.labels({ outcome, store }));
-
   return {
     registry,
     upstreamBreakerState(upstream, state) {
@@ -358,17 +352,17 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
       adminFailures.inc({ throttled: String(throttled) });
     },
     upstreamCall(upstream, outcome, durationSeconds) {
-      upstreamRequestsOf(upstream, outcome).inc();
-      upstreamDurationOf(upstream).observe(durationSeconds);
+      upstreamRequests(upstream, outcome).inc();
+      upstreamDuration.labels(upstream).observe(durationSeconds);
     },
     httpRequest(route, method, status, durationSeconds) {
-      httpDurationOf(route, method, String(status)).observe(durationSeconds);
+      httpDuration.labels(route, method, String(status)).observe(durationSeconds);
     },
     graphqlRequest(pipeline) {
       byPipeline[pipeline].inc();
     },
     panelRendered(panel, outcomes) {
-      panelsOf(panel.scene, String(panel.degraded)).inc();
+      panels(panel.scene, String(panel.degraded)).inc();
       if (!panel.degraded) return;
       for (const reason of panel.degradedReasons) degradedPanels.inc({ scene: panel.scene, reason });
       for (const outcome of outcomes) {
@@ -384,13 +378,13 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
       refusedAnswers.inc({ upstream, reason });
     },
     cacheResult(cache, layer, result) {
-      cacheRequestsOf(cache, layer, result).inc();
+      cacheRequests(cache, layer, result).inc();
     },
     redisBreakerState(name, state) {
       breakerOpen.set({ name }, BREAKER_GAUGE[state]);
     },
     rateLimited(outcome, store) {
-      rateLimitDecisionsOf(outcome, store).inc();
+      rateLimitDecisions(outcome, store).inc();
     },
     layoutReload(source, result) {
       layoutReloads.inc({ source, result });
@@ -425,23 +419,5 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
       layoutUnknownFlagsGauge.reset();
       for (const { scene, flag } of unknown) layoutUnknownFlagsGauge.inc({ scene, flag });
     },
-  };
-}
-
-/**
- * Memoises `make` by its (string) arguments: the label values of a bounded set of series
- * (upstream × outcome, route × method × status, scene …), so the map stays as small as the
- * metric's own cardinality.
- */
-function childrenOf<A extends string[], T>(make: (...values: A) => T): (...values: A) => T {
-  const made = new Map<string, T>();
-  return (...values) => {
-    const key = values.join('\u0000');
-    let child = made.get(key);
-    if (child === undefined) {
-      child = make(...values);
-      made.set(key, child);
-    }
-    return child;
   };
 }

@@ -1,0 +1,182 @@
+/**
+ * The few series every request updates — its upstream calls' counts and durations, its own
+ * duration, its panel — held where an update is a few arithmetic operations, and handed to
+ * prom-client only when /metrics is scraped.
+ *
+ * Why not prom-client's own `labels(...).inc()` and `.observe()`: in prom-client 15 a label
+ * child is only curried arguments, so every update still validates the label object and
+ * hashes it (sorting the names, joining the values) before it touches the series. That is
+ * ~1.5 µs per update and ~10 updates per panel: 2–3 % of a request's CPU (bench/allocations.ts
+ * --cpu, BENCHMARKS.md "Metrics, flags and builders off the request's critical path").
+ *
+ * A counter series counts into a plain number; its Counter (prom-client's, for the exposition)
+ * takes the increments since the last scrape in its `collect`. A histogram series counts into
+ * its own buckets; {@link HotHistogram} is registered with the registry as a metric of its own
+ * and exposes them as prom-client's Histogram does (test/observability/hot-series.test.ts
+ * compares the two texts), since prom-client has no way to add counted observations in bulk.
+ */
+import { Counter, type Metric, type Registry, type RegistryContentType } from 'prom-client';
+
+/** One labelled counter series: `inc()` on the request path, handed to its Counter at scrape. */
+export interface HotCounterSeries {
+  inc(): void;
+}
+
+/**
+ * A prom-client Counter whose series are counted here: the function returned gives the series
+ * of some label values (in `labelNames` order), created on first use and a Map read after
+ * that; call `inc()` on it. The increments reach the Counter in its `collect`, which prom-client
+ * runs before it reads the values (every scrape, every `metrics()` call).
+ */
+export function hotCounter<L extends string>(config: { name: string; help: string; labelNames: readonly L[]; registers: Registry[] }): (...values: string[]) => HotCounterSeries {
+  const series = new Map<string, { readonly labels: Partial<Record<L, string>>; pending: number; inc(): void }>();
+  new Counter<L>({
+    ...config,
+    collect() {
+      for (const each of series.values()) {
+        if (each.pending === 0) continue;
+        this.inc(each.labels, each.pending);
+        each.pending = 0;
+      }
+    },
+  });
+  return (...values) => {
+    const key = values.join('\u0000');
+    let found = series.get(key);
+    if (found === undefined) {
+      if (values.length !== config.labelNames.length) {
+        throw new Error(`counter ${config.name}: ${config.labelNames.length} label values expected (${config.labelNames.join(', ')}), but got: ${values.length}`);
+      }
+      const labels: Partial<Record<L, string>> = {};
+      config.labelNames.forEach((name, index) => (labels[name] = values[index]));
+      found = {
+        labels,
+        pending: 0,
+        inc() {
+          this.pending += 1;
+        },
+      };
+      series.set(key, found);
+    }
+    return found;
+  };
+}
+
+/** One labelled histogram series. */
+export interface HotHistogramSeries {
+  /** Counts one observation; a value that is not a finite number is refused (TypeError), as prom-client refuses it. */
+  observe(value: number): void;
+}
+
+class HistogramSeries implements HotHistogramSeries {
+  /** Observations per bucket, not cumulative; the ones above the last bound are only in `count`. */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(
+    readonly labels: Readonly<Record<string, string>>,
+    private readonly bounds: Float64Array,
+  ) {
+    this.counts = new Float64Array(bounds.length);
+  }
+
+  observe(value: number): void {
+    if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${String(value)}`);
+    const { bounds } = this;
+    let i = 0;
+    while (i < bounds.length && value > (bounds[i] as number)) i++;
+    if (i < bounds.length) (this.counts[i] as number)++;
+    this.sum += value;
+    this.count += 1;
+  }
+}
+
+type MetricValue = {
+  labels: Record<string, string | number>;
+  sharedLabels?: Readonly<Record<string, string>>;
+  value: number;
+  metricName: string;
+  exemplar?: null;
+};
+type MetricData = { name: string; help: string; type: string; values: MetricValue[]; aggregator: string };
+
+/**
+ * A histogram with prom-client's exposition (the same `_bucket`/`_sum`/`_count` lines, in the
+ * same order) and a cheap `observe` on a series looked up once per label combination.
+ */
+export class HotHistogram<L extends string> {
+  readonly name: string;
+  readonly help: string;
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly labelNames: readonly L[];
+  readonly #bounds: Float64Array;
+  readonly #series = new Map<string, HistogramSeries>();
+
+  constructor(config: { name: string; help: string; labelNames: readonly L[]; buckets: readonly number[]; registers: ReadonlyArray<Registry<RegistryContentType>> }) {
+    const sorted = [...config.buckets].sort((a, b) => a - b);
+    if (sorted.some((bound, i) => !Number.isFinite(bound) || (i > 0 && bound === sorted[i - 1]))) {
+      throw new Error(`histogram ${config.name}: buckets must be distinct finite numbers, but got: ${config.buckets.join(', ')}`);
+    }
+    if (config.labelNames.includes('le' as L)) throw new Error(`histogram ${config.name}: le is a reserved label name`);
+    this.name = config.name;
+    this.help = config.help;
+    this.labelNames = config.labelNames;
+    this.#bounds = Float64Array.from(sorted);
+    for (const registry of config.registers) registry.registerMetric(this as unknown as Metric);
+  }
+
+  /** The series of these label values (in `labelNames` order), created on first use: a Map read after that. */
+  labels(...values: string[]): HotHistogramSeries {
+    const key = values.join('\u0000');
+    let found = this.#series.get(key);
+    if (found === undefined) {
+      if (values.length !== this.labelNames.length) {
+        throw new Error(`histogram ${this.name}: ${this.labelNames.length} label values expected (${this.labelNames.join(', ')}), but got: ${values.length}`);
+      }
+      const labels: Record<string, string> = {};
+      this.labelNames.forEach((name, index) => (labels[name] = values[index] as string));
+      found = new HistogramSeries(Object.freeze(labels), this.#bounds);
+      this.#series.set(key, found);
+    }
+    return found;
+  }
+
+  /** The values as prom-client's Histogram gives them to its registry's text format: `le` first, then the series' labels. */
+  async getForPromString(): Promise<MetricData> {
+    return this.#data(false);
+  }
+
+  /** The values as prom-client's Histogram's `get()` gives them (the registry's JSON). */
+  async get(): Promise<MetricData> {
+    return this.#data(true);
+  }
+
+  #data(splay: boolean): MetricData {
+    const values: MetricValue[] = [];
+    const bucket = `${this.name}_bucket`;
+    const value = (metricName: string, amount: number, own: Record<string, string | number>, labels: Readonly<Record<string, string>>, bucketLine: boolean): MetricValue => {
+      const line: MetricValue = splay ? { value: amount, metricName, labels: { ...own, ...labels } } : { labels: own, sharedLabels: labels, value: amount, metricName };
+      // prom-client's bucket lines carry an (empty) exemplar slot; its sum and count lines do not.
+      if (bucketLine) line.exemplar = null;
+      return line;
+    };
+    for (const series of this.#series.values()) {
+      let cumulative = 0;
+      this.#bounds.forEach((bound, i) => {
+        cumulative += series.counts[i] as number;
+        values.push(value(bucket, cumulative, { le: bound }, series.labels, true));
+      });
+      values.push(value(bucket, series.count, { le: '+Inf' }, series.labels, true));
+      values.push(value(`${this.name}_sum`, series.sum, {}, series.labels, false));
+      values.push(value(`${this.name}_count`, series.count, {}, series.labels, false));
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  /** Forgets every series, as prom-client's `reset()` does: look a series up again after it (a held one no longer counts). */
+  reset(): void {
+    this.#series.clear();
+  }
+}
