@@ -29,6 +29,7 @@ import type { Viewer } from '../viewer/viewer.ts';
 import { parseFlagsFile, type FlagsSnapshot } from './flags-file.ts';
 import { explainFlag, type FlagDefinitions, type FlagExplanation } from './explain.ts';
 import { DISABLED_VARIANT, RequestFlags, unleashContextOf, type FlagEvaluator } from './request-flags.ts';
+import { withSettledDecisions } from './settled-decisions.ts';
 
 export type FlagsConfig = ServiceConfig['flags'];
 
@@ -97,6 +98,8 @@ export class FlagService {
 
   /** Local mode: the current flags. Remote mode: the fallback served until Unleash has answered. */
   #source: FlagSource = NO_FLAGS;
+  /** One evaluator per flag source served, for as long as the source lives. */
+  readonly #evaluators = new WeakMap<FlagSource, FlagEvaluator>();
   /** The offline client behind #source, to destroy when it is replaced. */
   #offline: Unleash | undefined;
   #remote: Unleash | undefined;
@@ -147,7 +150,17 @@ export class FlagService {
   /** The flags of one request, bound to `viewer`; create one per request. */
   evaluate(viewer: Viewer, trace: RequestTrace = NO_TRACE): RequestFlags {
     const observer = trace.recording ? { trace, provider: 'Unleash', stale: this.mode === 'remote' && this.servingFrom !== 'unleash' } : undefined;
-    return new RequestFlags(this.#current(), unleashContextOf(viewer, this.#config.appName), observer);
+    return new RequestFlags(this.#evaluator(this.#current()), unleashContextOf(viewer, this.#config.appName), observer);
+  }
+
+  /** What requests evaluate `source`'s flags with: user-independent answers settled once per definition (settled-decisions.ts). */
+  #evaluator(source: FlagSource): FlagEvaluator {
+    let evaluator = this.#evaluators.get(source);
+    if (evaluator === undefined) {
+      evaluator = withSettledDecisions(source);
+      this.#evaluators.set(source, evaluator);
+    }
+    return evaluator;
   }
 
   /** Why `flagName` is on or off for `viewer`, for the operator preview. Does not count as an exposure. */

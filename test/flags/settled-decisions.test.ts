@@ -1,0 +1,135 @@
+/**
+ * Flags that answer alike for everyone are decided once per definition; the answers must be
+ * exactly unleash-client's, and Unleash must still be told of every evaluation.
+ */
+import fc from 'fast-check';
+import { InMemStorageProvider, Unleash, type ClientFeaturesResponse, type Context } from 'unleash-client';
+import type { FeatureInterface } from 'unleash-client/lib/feature.js';
+import type { Constraint, StrategyTransportInterface } from 'unleash-client/lib/strategy/strategy.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { answerForEveryone, withSettledDecisions } from '../../src/flags/settled-decisions.ts';
+
+const clients: Unleash[] = [];
+afterEach(() => {
+  for (const client of clients.splice(0)) client.destroy();
+});
+
+/** A real unleash-client serving `features` with no network, as FlagService's local mode runs it. */
+async function offlineClient(features: FeatureInterface[], segments: Array<{ id: number; constraints: unknown[] }> = []): Promise<Unleash> {
+  const client = new Unleash({
+    appName: 'floorplan-test',
+    environment: 'development',
+    url: 'http://flags-file.invalid/api/',
+    refreshInterval: 0,
+    disableMetrics: true,
+    storageProvider: new InMemStorageProvider<ClientFeaturesResponse>(),
+    bootstrap: { data: features, segments: segments as never },
+    skipInstanceCountWarning: true,
+    disableAutoStart: true,
+  });
+  clients.push(client);
+  const synchronized = new Promise<void>((resolve) => client.once('synchronized', () => resolve()));
+  await client.start();
+  await synchronized;
+  return client;
+}
+
+const context = (userId: string): Context => ({ userId, appName: 'floorplan-test', properties: { platform: 'ios' } });
+const DEFAULT = { name: 'default', parameters: {}, constraints: [] };
+const onlyUser = (userId: string) => ({ name: 'default', parameters: {}, constraints: [{ contextName: 'userId', operator: 'IN' as Constraint['operator'], values: [userId], inverted: false, caseInsensitive: false }] });
+const rollout = (percent: number) => ({ name: 'flexibleRollout', parameters: { rollout: String(percent), stickiness: 'userId', groupId: 'g' }, constraints: [] });
+
+describe('answerForEveryone', () => {
+  it('settles what no context can change, and leaves to Unleash whatever a context, a segment, a parent or an impression could', () => {
+    const feature = (extra: Partial<FeatureInterface>): FeatureInterface => ({ name: 'f', enabled: true, strategies: [DEFAULT], ...extra });
+    expect(answerForEveryone(feature({ enabled: false }))).toBe(false);
+    expect(answerForEveryone(feature({}))).toBe(true);
+    expect(answerForEveryone(feature({ strategies: [] }))).toBe(true);
+    expect(answerForEveryone(feature({ strategies: [rollout(10), DEFAULT] }))).toBe(true);
+    expect(answerForEveryone(feature({ strategies: [rollout(100)] }))).toBe('ask-unleash');
+    expect(answerForEveryone(feature({ strategies: [onlyUser('u-1')] }))).toBe('ask-unleash');
+    expect(answerForEveryone(feature({ strategies: [{ ...DEFAULT, segments: [1] }] }))).toBe('ask-unleash');
+    expect(answerForEveryone(feature({ dependencies: [{ feature: 'parent' }] }))).toBe('ask-unleash');
+    expect(answerForEveryone(feature({ enabled: false, dependencies: [{ feature: 'parent' }] }))).toBe('ask-unleash');
+    expect(answerForEveryone(feature({ impressionData: true }))).toBe('ask-unleash');
+  });
+});
+
+describe('withSettledDecisions', () => {
+  it('answers every flag exactly as unleash-client does, for any definitions and users', async () => {
+    const strategy: fc.Arbitrary<StrategyTransportInterface> = fc.oneof(fc.constant(DEFAULT), fc.integer({ min: 0, max: 100 }).map(rollout), fc.constantFrom('u-1', 'u-2').map(onlyUser), fc.constant<StrategyTransportInterface>({ ...DEFAULT, segments: [7] }));
+    const definitions = fc.array(
+      fc.record({
+        enabled: fc.boolean(),
+        strategies: fc.array(strategy, { maxLength: 3 }),
+        parent: fc.boolean(),
+        impressionData: fc.boolean(),
+      }),
+      { minLength: 1, maxLength: 5 },
+    );
+    await fc.assert(
+      fc.asyncProperty(definitions, fc.array(fc.constantFrom('u-1', 'u-2', 'u-3', 'u-4'), { minLength: 1, maxLength: 8 }), async (defs, users) => {
+        const features: FeatureInterface[] = defs.map((d, i) => ({
+          name: `flag-${i}`,
+          type: 'release',
+          enabled: d.enabled,
+          impressionData: d.impressionData,
+          strategies: d.strategies,
+          variants: [],
+          ...(d.parent && i > 0 ? { dependencies: [{ feature: `flag-${i - 1}` }] } : {}),
+        }));
+        const client = await offlineClient(features, [{ id: 7, constraints: [{ contextName: 'userId', operator: 'IN', values: ['u-3'] }] }]);
+        const settled = withSettledDecisions(client);
+        for (const user of users) {
+          for (const { name } of [...features, { name: 'not-defined' }]) {
+            expect(settled.isEnabled(name, context(user)), `${name} for ${user}`).toBe(client.isEnabled(name, context(user)));
+          }
+        }
+        client.destroy();
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('still counts every evaluation in Unleash’s usage metrics, settled or not', async () => {
+    const features: FeatureInterface[] = [
+      { name: 'kill', type: 'kill-switch', enabled: false, strategies: [DEFAULT], variants: [] },
+      { name: 'on', type: 'release', enabled: true, strategies: [DEFAULT], variants: [] },
+      { name: 'canary', type: 'release', enabled: true, strategies: [onlyUser('u-1')], variants: [] },
+    ];
+    const counted = async (evaluate: (client: Unleash) => (name: string, ctx: Context) => boolean) => {
+      const client = await offlineClient(features);
+      const counts: Array<[string, boolean]> = [];
+      const count = client.count.bind(client);
+      client.count = (name, enabled) => {
+        counts.push([name, enabled]);
+        count(name, enabled);
+      };
+      const isEnabled = evaluate(client);
+      for (const user of ['u-1', 'u-2', 'u-1']) for (const name of ['kill', 'on', 'canary']) isEnabled(name, context(user));
+      return counts;
+    };
+    const direct = await counted((client) => (name, ctx) => client.isEnabled(name, ctx));
+    const settled = await counted((client) => {
+      const evaluator = withSettledDecisions(client);
+      return (name, ctx) => evaluator.isEnabled(name, ctx);
+    });
+    expect(settled).toEqual(direct);
+    expect(settled).toHaveLength(9);
+    expect(settled.filter(([name, enabled]) => name === 'canary' && enabled)).toHaveLength(2);
+  });
+
+  it('asks again once a flag’s definition changes (a kill switch turned on takes effect at once)', async () => {
+    let features: FeatureInterface[] = [{ name: 'floorplan.kill.promotion', enabled: false, strategies: [DEFAULT] }];
+    const evaluator = {
+      isEnabled: (name: string) => features.find((f) => f.name === name)?.enabled === true,
+      getVariant: () => ({ name: 'disabled', enabled: false }),
+      getFeatureToggleDefinition: (name: string) => features.find((f) => f.name === name),
+    };
+    const settled = withSettledDecisions(evaluator);
+    expect(settled.isEnabled('floorplan.kill.promotion', context('u-1'))).toBe(false);
+    // unleash-client hands over a new definition object whenever a flag changes.
+    features = [{ name: 'floorplan.kill.promotion', enabled: true, strategies: [DEFAULT] }];
+    expect(settled.isEnabled('floorplan.kill.promotion', context('u-1'))).toBe(true);
+  });
+});
