@@ -7,10 +7,12 @@
  * With `--cpu`, the same servers, windows and layers for CPU time instead: where each server's
  * microseconds per request go (the profile BENCHMARKS.md reads the CPU gap from).
  *
- *   node --import tsx bench/allocations.ts [--cpu] [--rounds 2] [--seconds 5] [--connections 100] [--top 15] [--env NAME=value …] [--json]
+ *   node --import tsx bench/allocations.ts [--cpu] [--rounds 2] [--seconds 5] [--connections 100] [--top 15] [--env NAME=value …] [--json] [--keep]
  *
  * --env adds environment to Floorplan only (e.g. a feature switched off, to see what it allocates).
  * --json prints the bench's allocations row (bench/results.ts); not with --cpu.
+ * --keep leaves the raw profiles (one per server and round, `<pid>-<round>.heapprofile` or
+ * `.cpuprofile`) in the temporary folder it names, for Chrome DevTools or a closer look.
  *
  * Method: the three servers run from dist/ as `npm run bench` runs them (Floorplan with
  * `start:prod`'s node flags), pinned to core 0; the demo upstreams and the load worker
@@ -180,6 +182,8 @@ export interface AllocationsPlan {
   readonly floorplanEnv?: Readonly<Record<string, string>>;
   /** Bytes allocated (the default) or CPU time. */
   readonly kind?: ProfileKind;
+  /** Leave the raw profiles in their temporary folder (logged) instead of removing it. */
+  readonly keepProfiles?: boolean;
 }
 
 const SERVERS = ['Floorplan', '(d) upstream calls alone', '(f) Mercurius, tuned'] as const;
@@ -273,7 +277,8 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
   } finally {
     await stopChildren(started);
     floors.dispose();
-    rmSync(profiles, { recursive: true, force: true });
+    if (plan.keepProfiles === true) log(`profiles kept in ${profiles}`);
+    else rmSync(profiles, { recursive: true, force: true });
   }
 }
 
@@ -335,6 +340,7 @@ async function main(): Promise<void> {
       env: { type: 'string', multiple: true, default: [] },
       json: { type: 'boolean', default: false },
       cpu: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
     },
   });
   const kind: ProfileKind = values.cpu ? 'cpu' : 'allocations';
@@ -346,7 +352,7 @@ async function main(): Promise<void> {
   const log = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
   log('compiling to dist/ …');
   useCompiledChildren();
-  const plan: AllocationsPlan = { rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections), floorplanEnv, kind };
+  const plan: AllocationsPlan = { rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections), floorplanEnv, kind, keepProfiles: values.keep };
   const tallies = await measureAllocations(plan, log);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(allocationsRow(plan, tallies, Number(values.top)))}\n`);
