@@ -6,8 +6,9 @@ import fc from 'fast-check';
 import { InMemStorageProvider, Unleash, type ClientFeaturesResponse, type Context } from 'unleash-client';
 import type { FeatureInterface } from 'unleash-client/lib/feature.js';
 import type { Constraint, StrategyTransportInterface } from 'unleash-client/lib/strategy/strategy.js';
+import type { VariantDefinition } from 'unleash-client/lib/variant.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { answerForEveryone, withSettledDecisions } from '../../src/flags/settled-decisions.ts';
+import { answerForEveryone, variantForEveryone, withSettledDecisions } from '../../src/flags/settled-decisions.ts';
 
 const clients: Unleash[] = [];
 afterEach(() => {
@@ -55,8 +56,31 @@ describe('answerForEveryone', () => {
   });
 });
 
+describe('variantForEveryone', () => {
+  const variant = (name: string, weight: number, extra: Partial<VariantDefinition> = {}): VariantDefinition => ({ name, weight, stickiness: 'userId', ...extra });
+  const feature = (extra: Partial<FeatureInterface>): FeatureInterface => ({ name: 'layout', enabled: true, strategies: [DEFAULT], ...extra });
+
+  it('settles a variant only where every viewer gets the same one', () => {
+    expect(variantForEveryone(feature({ enabled: false, variants: [variant('a', 1000)] }))).toEqual({ name: 'disabled', enabled: false, feature_enabled: false, featureEnabled: false });
+    expect(variantForEveryone(feature({ variants: [] }))).toEqual({ name: 'disabled', enabled: false, feature_enabled: true, featureEnabled: true });
+    expect(variantForEveryone(feature({ variants: [variant('default', 1000), variant('compact', 0)] }))).toEqual({ name: 'default', enabled: true, feature_enabled: true, featureEnabled: true });
+    expect(variantForEveryone(feature({ variants: [variant('a', 1000, { payload: { type: 'string' as never, value: 'x' } })] }))).toEqual({
+      name: 'a',
+      enabled: true,
+      feature_enabled: true,
+      featureEnabled: true,
+      payload: { type: 'string', value: 'x' },
+    });
+    expect(variantForEveryone(feature({ variants: [variant('a', 0), variant('b', 0)] }))).toEqual({ name: 'disabled', enabled: false, feature_enabled: true, featureEnabled: true });
+    expect(variantForEveryone(feature({ variants: [variant('a', 500), variant('b', 500)] }))).toBe('ask-unleash');
+    expect(variantForEveryone(feature({ variants: [variant('a', 1000, { overrides: [{ contextName: 'userId', values: ['u-1'] }] }), variant('b', 0)] }))).toBe('ask-unleash');
+    expect(variantForEveryone(feature({ strategies: [{ ...DEFAULT, variants: [variant('s', 1000)] }], variants: [variant('a', 1000)] }))).toBe('ask-unleash');
+    expect(variantForEveryone(feature({ strategies: [rollout(50)], variants: [variant('a', 1000)] }))).toBe('ask-unleash');
+  });
+});
+
 describe('withSettledDecisions', () => {
-  it('answers every flag exactly as unleash-client does, for any definitions and users', async () => {
+  it('answers every flag and variant exactly as unleash-client does, for any definitions and users', async () => {
     const strategy: fc.Arbitrary<StrategyTransportInterface> = fc.oneof(fc.constant(DEFAULT), fc.integer({ min: 0, max: 100 }).map(rollout), fc.constantFrom('u-1', 'u-2').map(onlyUser), fc.constant<StrategyTransportInterface>({ ...DEFAULT, segments: [7] }));
     const definitions = fc.array(
       fc.record({
@@ -64,6 +88,17 @@ describe('withSettledDecisions', () => {
         strategies: fc.array(strategy, { maxLength: 3 }),
         parent: fc.boolean(),
         impressionData: fc.boolean(),
+        variants: fc.array(
+          fc.record({
+            name: fc.constantFrom('default', 'compact', 'wide'),
+            weight: fc.constantFrom(0, 0, 1000, 500),
+            stickiness: fc.constantFrom('userId', 'default'),
+            override: fc.boolean(),
+            payload: fc.boolean(),
+          }),
+          { maxLength: 3 },
+        ),
+        strategyVariants: fc.boolean(),
       }),
       { minLength: 1, maxLength: 5 },
     );
@@ -74,8 +109,14 @@ describe('withSettledDecisions', () => {
           type: 'release',
           enabled: d.enabled,
           impressionData: d.impressionData,
-          strategies: d.strategies,
-          variants: [],
+          strategies: d.strategyVariants ? d.strategies.map((strategy) => ({ ...strategy, variants: [{ name: 'from-strategy', weight: 1000, stickiness: 'userId' }] })) : d.strategies,
+          variants: d.variants.map((v) => ({
+            name: v.name,
+            weight: v.weight,
+            stickiness: v.stickiness,
+            ...(v.override ? { overrides: [{ contextName: 'userId', values: ['u-2'] }] } : {}),
+            ...(v.payload ? { payload: { type: 'json' as never, value: '{"rows":2}' } } : {}),
+          })),
           ...(d.parent && i > 0 ? { dependencies: [{ feature: `flag-${i - 1}` }] } : {}),
         }));
         const client = await offlineClient(features, [{ id: 7, constraints: [{ contextName: 'userId', operator: 'IN', values: ['u-3'] }] }]);
@@ -83,6 +124,7 @@ describe('withSettledDecisions', () => {
         for (const user of users) {
           for (const { name } of [...features, { name: 'not-defined' }]) {
             expect(settled.isEnabled(name, context(user)), `${name} for ${user}`).toBe(client.isEnabled(name, context(user)));
+            expect(settled.getVariant(name, context(user)), `${name}'s variant for ${user}`).toEqual(client.getVariant(name, context(user)));
           }
         }
         client.destroy();
@@ -96,27 +138,33 @@ describe('withSettledDecisions', () => {
       { name: 'kill', type: 'kill-switch', enabled: false, strategies: [DEFAULT], variants: [] },
       { name: 'on', type: 'release', enabled: true, strategies: [DEFAULT], variants: [] },
       { name: 'canary', type: 'release', enabled: true, strategies: [onlyUser('u-1')], variants: [] },
+      { name: 'layout', type: 'experiment', enabled: true, strategies: [DEFAULT], variants: [{ name: 'default', weight: 1000, stickiness: 'userId' }, { name: 'compact', weight: 0, stickiness: 'userId' }] },
     ];
-    const counted = async (evaluate: (client: Unleash) => (name: string, ctx: Context) => boolean) => {
+    const counted = async (evaluator: (client: Unleash) => Pick<Unleash, 'isEnabled' | 'getVariant'>) => {
       const client = await offlineClient(features);
-      const counts: Array<[string, boolean]> = [];
+      const counts: Array<[string, boolean | string]> = [];
       const count = client.count.bind(client);
+      const countVariant = client.countVariant.bind(client);
       client.count = (name, enabled) => {
         counts.push([name, enabled]);
         count(name, enabled);
       };
-      const isEnabled = evaluate(client);
-      for (const user of ['u-1', 'u-2', 'u-1']) for (const name of ['kill', 'on', 'canary']) isEnabled(name, context(user));
+      client.countVariant = (name, variant) => {
+        counts.push([name, variant]);
+        countVariant(name, variant);
+      };
+      const flags = evaluator(client);
+      for (const user of ['u-1', 'u-2', 'u-1']) {
+        for (const name of ['kill', 'on', 'canary']) flags.isEnabled(name, context(user));
+        for (const name of ['layout', 'kill', 'canary']) flags.getVariant(name, context(user));
+      }
       return counts;
     };
-    const direct = await counted((client) => (name, ctx) => client.isEnabled(name, ctx));
-    const settled = await counted((client) => {
-      const evaluator = withSettledDecisions(client);
-      return (name, ctx) => evaluator.isEnabled(name, ctx);
-    });
+    const direct = await counted((client) => client);
+    const settled = await counted((client) => withSettledDecisions(client) as Pick<Unleash, 'isEnabled' | 'getVariant'>);
     expect(settled).toEqual(direct);
-    expect(settled).toHaveLength(9);
-    expect(settled.filter(([name, enabled]) => name === 'canary' && enabled)).toHaveLength(2);
+    expect(settled.filter(([name, answer]) => name === 'canary' && answer === true)).toHaveLength(4);
+    expect(settled.filter(([name, answer]) => name === 'layout' && answer === 'default')).toHaveLength(3);
   });
 
   it('asks again once a flag’s definition changes (a kill switch turned on takes effect at once)', async () => {
