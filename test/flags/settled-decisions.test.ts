@@ -8,7 +8,8 @@ import type { FeatureInterface } from 'unleash-client/lib/feature.js';
 import type { Constraint, StrategyTransportInterface } from 'unleash-client/lib/strategy/strategy.js';
 import type { VariantDefinition } from 'unleash-client/lib/variant.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { answerForEveryone, variantForEveryone, withSettledDecisions } from '../../src/flags/settled-decisions.ts';
+import { seededRandom } from './support.ts';
+import { variantWhenOn, whoIsOn, withSettledDecisions } from '../../src/flags/settled-decisions.ts';
 
 const clients: Unleash[] = [];
 afterEach(() => {
@@ -36,52 +37,71 @@ async function offlineClient(features: FeatureInterface[], segments: Array<{ id:
 }
 
 const context = (userId: string): Context => ({ userId, appName: 'floorplan-test', properties: { platform: 'ios' } });
+/** Runs `ask` with Math.random drawing from a fixed sequence (mulberry32 of `seed`), then puts Math.random back. */
+function withRandom<T>(seed: number, ask: () => T): T {
+  const original = Math.random;
+  Math.random = seededRandom(seed);
+  try {
+    return ask();
+  } finally {
+    Math.random = original;
+  }
+}
+
+/** The contexts the differential test asks with: with and without a user, with and without a session. */
+const contextOf = (who: string): Context =>
+  who === 'nobody' ? { appName: 'floorplan-test', properties: {} } : who === 'session-only' ? { sessionId: 's-1', appName: 'floorplan-test', properties: {} } : { ...context(who), sessionId: who === 'u-2' ? 's-2' : '' };
 const DEFAULT = { name: 'default', parameters: {}, constraints: [] };
 const onlyUser = (userId: string) => ({ name: 'default', parameters: {}, constraints: [{ contextName: 'userId', operator: 'IN' as Constraint['operator'], values: [userId], inverted: false, caseInsensitive: false }] });
-const rollout = (percent: number) => ({ name: 'flexibleRollout', parameters: { rollout: String(percent), stickiness: 'userId', groupId: 'g' }, constraints: [] });
+const rollout = (percent: number, stickiness = 'userId') => ({ name: 'flexibleRollout', parameters: { rollout: String(percent), stickiness, groupId: 'g' }, constraints: [] });
 
-describe('answerForEveryone', () => {
+describe('whoIsOn', () => {
   it('settles what no context can change, and leaves to Unleash whatever a context, a segment, a parent or an impression could', () => {
     const feature = (extra: Partial<FeatureInterface>): FeatureInterface => ({ name: 'f', enabled: true, strategies: [DEFAULT], ...extra });
-    expect(answerForEveryone(feature({ enabled: false }))).toBe(false);
-    expect(answerForEveryone(feature({}))).toBe(true);
-    expect(answerForEveryone(feature({ strategies: [] }))).toBe(true);
-    expect(answerForEveryone(feature({ strategies: [rollout(10), DEFAULT] }))).toBe(true);
-    expect(answerForEveryone(feature({ strategies: [rollout(100)] }))).toBe('ask-unleash');
-    expect(answerForEveryone(feature({ strategies: [onlyUser('u-1')] }))).toBe('ask-unleash');
-    expect(answerForEveryone(feature({ strategies: [{ ...DEFAULT, segments: [1] }] }))).toBe('ask-unleash');
-    expect(answerForEveryone(feature({ dependencies: [{ feature: 'parent' }] }))).toBe('ask-unleash');
-    expect(answerForEveryone(feature({ enabled: false, dependencies: [{ feature: 'parent' }] }))).toBe('ask-unleash');
-    expect(answerForEveryone(feature({ impressionData: true }))).toBe('ask-unleash');
+    expect(whoIsOn(feature({ enabled: false }))).toBe('no-one');
+    expect(whoIsOn(feature({}))).toBe('everyone');
+    expect(whoIsOn(feature({ strategies: [] }))).toBe('everyone');
+    expect(whoIsOn(feature({ strategies: [rollout(10), DEFAULT] }))).toBe('everyone');
+    expect(whoIsOn(feature({ strategies: [rollout(100)] }))).toEqual({ contextsWith: ['userId'] });
+    expect(whoIsOn(feature({ strategies: [rollout(100, 'sessionId'), rollout(100)] }))).toEqual({ contextsWith: ['sessionId', 'userId'] });
+    expect(whoIsOn(feature({ strategies: [rollout(100, 'default')] }))).toBe('everyone');
+    expect(whoIsOn(feature({ strategies: [rollout(100, 'random')] }))).toBe('everyone');
+    expect(whoIsOn(feature({ strategies: [rollout(0)] }))).toBe('no-one');
+    expect(whoIsOn(feature({ strategies: [rollout(99)] }))).toBe('ask-unleash');
+    expect(whoIsOn(feature({ strategies: [rollout(100, 'tenantId')] }))).toBe('ask-unleash');
+    expect(whoIsOn(feature({ strategies: [onlyUser('u-1')] }))).toBe('ask-unleash');
+    expect(whoIsOn(feature({ strategies: [{ name: 'userWithId', parameters: { userIds: 'u-1' }, constraints: [] }] }))).toBe('ask-unleash');
+    expect(whoIsOn(feature({ strategies: [{ ...DEFAULT, segments: [1] }] }))).toBe('ask-unleash');
+    expect(whoIsOn(feature({ dependencies: [{ feature: 'parent' }] }))).toBe('ask-unleash');
+    expect(whoIsOn(feature({ enabled: false, dependencies: [{ feature: 'parent' }] }))).toBe('ask-unleash');
+    expect(whoIsOn(feature({ impressionData: true }))).toBe('ask-unleash');
   });
 });
 
-describe('variantForEveryone', () => {
+describe('variantWhenOn', () => {
   const variant = (name: string, weight: number, extra: Partial<VariantDefinition> = {}): VariantDefinition => ({ name, weight, stickiness: 'userId', ...extra });
   const feature = (extra: Partial<FeatureInterface>): FeatureInterface => ({ name: 'layout', enabled: true, strategies: [DEFAULT], ...extra });
 
-  it('settles a variant only where every viewer gets the same one', () => {
-    expect(variantForEveryone(feature({ enabled: false, variants: [variant('a', 1000)] }))).toEqual({ name: 'disabled', enabled: false, feature_enabled: false, featureEnabled: false });
-    expect(variantForEveryone(feature({ variants: [] }))).toEqual({ name: 'disabled', enabled: false, feature_enabled: true, featureEnabled: true });
-    expect(variantForEveryone(feature({ variants: [variant('default', 1000), variant('compact', 0)] }))).toEqual({ name: 'default', enabled: true, feature_enabled: true, featureEnabled: true });
-    expect(variantForEveryone(feature({ variants: [variant('a', 1000, { payload: { type: 'string' as never, value: 'x' } })] }))).toEqual({
+  it('settles the variant of a flag that is on only where every viewer gets the same one', () => {
+    expect(variantWhenOn(feature({ variants: [] }))).toEqual({ name: 'disabled', enabled: false, feature_enabled: true, featureEnabled: true });
+    expect(variantWhenOn(feature({ variants: [variant('default', 1000), variant('compact', 0)] }))).toEqual({ name: 'default', enabled: true, feature_enabled: true, featureEnabled: true });
+    expect(variantWhenOn(feature({ variants: [variant('a', 1000, { payload: { type: 'string' as never, value: 'x' } })] }))).toEqual({
       name: 'a',
       enabled: true,
       feature_enabled: true,
       featureEnabled: true,
       payload: { type: 'string', value: 'x' },
     });
-    expect(variantForEveryone(feature({ variants: [variant('a', 0), variant('b', 0)] }))).toEqual({ name: 'disabled', enabled: false, feature_enabled: true, featureEnabled: true });
-    expect(variantForEveryone(feature({ variants: [variant('a', 500), variant('b', 500)] }))).toBe('ask-unleash');
-    expect(variantForEveryone(feature({ variants: [variant('a', 1000, { overrides: [{ contextName: 'userId', values: ['u-1'] }] }), variant('b', 0)] }))).toBe('ask-unleash');
-    expect(variantForEveryone(feature({ strategies: [{ ...DEFAULT, variants: [variant('s', 1000)] }], variants: [variant('a', 1000)] }))).toBe('ask-unleash');
-    expect(variantForEveryone(feature({ strategies: [rollout(50)], variants: [variant('a', 1000)] }))).toBe('ask-unleash');
+    expect(variantWhenOn(feature({ variants: [variant('a', 0), variant('b', 0)] }))).toEqual({ name: 'disabled', enabled: false, feature_enabled: true, featureEnabled: true });
+    expect(variantWhenOn(feature({ variants: [variant('a', 500), variant('b', 500)] }))).toBe('ask-unleash');
+    expect(variantWhenOn(feature({ variants: [variant('a', 1000, { overrides: [{ contextName: 'userId', values: ['u-1'] }] }), variant('b', 0)] }))).toBe('ask-unleash');
+    expect(variantWhenOn(feature({ strategies: [{ ...DEFAULT, variants: [variant('s', 1000)] }], variants: [variant('a', 1000)] }))).toBe('ask-unleash');
   });
 });
 
 describe('withSettledDecisions', () => {
   it('answers every flag and variant exactly as unleash-client does, for any definitions and users', async () => {
-    const strategy: fc.Arbitrary<StrategyTransportInterface> = fc.oneof(fc.constant(DEFAULT), fc.integer({ min: 0, max: 100 }).map(rollout), fc.constantFrom('u-1', 'u-2').map(onlyUser), fc.constant<StrategyTransportInterface>({ ...DEFAULT, segments: [7] }));
+    const strategy: fc.Arbitrary<StrategyTransportInterface> = fc.oneof(fc.constant(DEFAULT), fc.integer({ min: 0, max: 100 }).map((percent) => rollout(percent)), fc.tuple(fc.constantFrom(0, 100), fc.constantFrom('userId', 'sessionId', 'default', 'random')).map(([percent, stickiness]) => rollout(percent, stickiness)), fc.constantFrom('u-1', 'u-2').map(onlyUser), fc.constant<StrategyTransportInterface>({ ...DEFAULT, segments: [7] }));
     const definitions = fc.array(
       fc.record({
         enabled: fc.boolean(),
@@ -103,7 +123,7 @@ describe('withSettledDecisions', () => {
       { minLength: 1, maxLength: 5 },
     );
     await fc.assert(
-      fc.asyncProperty(definitions, fc.array(fc.constantFrom('u-1', 'u-2', 'u-3', 'u-4'), { minLength: 1, maxLength: 8 }), async (defs, users) => {
+      fc.asyncProperty(definitions, fc.array(fc.constantFrom('u-1', 'u-2', 'u-3', 'u-4', 'nobody', 'session-only'), { minLength: 1, maxLength: 8 }), fc.integer(), async (defs, users, random) => {
         const features: FeatureInterface[] = defs.map((d, i) => ({
           name: `flag-${i}`,
           type: 'release',
@@ -123,14 +143,49 @@ describe('withSettledDecisions', () => {
         const settled = withSettledDecisions(client);
         for (const user of users) {
           for (const { name } of [...features, { name: 'not-defined' }]) {
-            expect(settled.isEnabled(name, context(user)), `${name} for ${user}`).toBe(client.isEnabled(name, context(user)));
-            expect(settled.getVariant(name, context(user)), `${name}'s variant for ${user}`).toEqual(client.getVariant(name, context(user)));
+            // A context without a user makes unleash-client draw random stickiness: both sides draw the same numbers.
+            const same = <T>(ask: () => T): T => withRandom(random, ask);
+            expect(same(() => settled.isEnabled(name, contextOf(user))), `${name} for ${user}`).toBe(same(() => client.isEnabled(name, contextOf(user))));
+            expect(same(() => settled.getVariant(name, contextOf(user))), `${name}'s variant for ${user}`).toEqual(same(() => client.getVariant(name, contextOf(user))));
           }
         }
         client.destroy();
       }),
-      { numRuns: 60 },
+      { numRuns: 250 },
     );
+  });
+
+  it('answers every settled shape as unleash-client does for every kind of context: no user, an empty session, a user under properties', async () => {
+    const shapes: Array<Pick<FeatureInterface, 'enabled' | 'strategies'>> = [
+      { enabled: false, strategies: [DEFAULT] },
+      { enabled: true, strategies: [] },
+      { enabled: true, strategies: [DEFAULT] },
+      ...[0, 100].flatMap((percent) => ['userId', 'sessionId', 'default', 'random'].map((stickiness) => ({ enabled: true, strategies: [rollout(percent, stickiness)] }))),
+      { enabled: true, strategies: [rollout(100, 'sessionId'), rollout(100, 'userId')] },
+      { enabled: true, strategies: [rollout(0, 'userId'), rollout(100, 'sessionId')] },
+    ];
+    const features: FeatureInterface[] = shapes.map((shape, i) => ({
+      name: `shape-${i}`,
+      ...shape,
+      variants: i % 2 === 0 ? [{ name: 'only', weight: 1000, stickiness: 'userId' }] : [],
+    }));
+    const contexts: Context[] = [
+      { userId: 'u-1', sessionId: 's-1', appName: 'a', properties: {} },
+      { userId: 'u-1', sessionId: '', appName: 'a', properties: {} },
+      { sessionId: 's-1', appName: 'a', properties: {} },
+      { appName: 'a', properties: { userId: 'u-9' } },
+      { userId: '', appName: 'a', properties: {} },
+      { appName: 'a', properties: {} },
+    ];
+    const client = await offlineClient(features);
+    const settled = withSettledDecisions(client);
+    for (const { name } of features) {
+      expect(whoIsOn(client.getFeatureToggleDefinition(name)!), name).not.toBe('ask-unleash');
+      for (const [i, ctx] of contexts.entries()) {
+        expect(withRandom(i, () => settled.isEnabled(name, ctx)), `${name}, context ${i}`).toBe(withRandom(i, () => client.isEnabled(name, ctx)));
+        expect(withRandom(i, () => settled.getVariant(name, ctx)), `${name}'s variant, context ${i}`).toEqual(withRandom(i, () => client.getVariant(name, ctx)));
+      }
+    }
   });
 
   it('still counts every evaluation in Unleash’s usage metrics, settled or not', async () => {
