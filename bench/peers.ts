@@ -141,10 +141,16 @@ export function peerTargets(results: Omit<BenchResults, 'targets'>): Target[] {
   return targets;
 }
 
-/** The soak's RSS slope, MB per minute: a least-squares line through each minute's lowest sample (a line through a GC sawtooth means nothing). */
-export function soakSlopeMbPerMinute(samples: SoakResult['samples']): { slope: number; minutes: number } {
+/**
+ * The soak's RSS slope, MB per minute: a least-squares line through each minute's lowest sample
+ * (a line through a GC sawtooth means nothing). With `seconds`, only samples inside the soak
+ * count: the sampler's last tick lands as the load stops, and a lone sample would otherwise be
+ * a minute of its own, weighing as much as a whole one.
+ */
+export function soakSlopeMbPerMinute(samples: SoakResult['samples'], seconds = Number.POSITIVE_INFINITY): { slope: number; minutes: number } {
   const minima = new Map<number, number>();
   for (const { atSeconds, rssMb } of samples) {
+    if (atSeconds >= seconds) continue;
     const minute = Math.floor(atSeconds / 60);
     minima.set(minute, Math.min(minima.get(minute) ?? Number.POSITIVE_INFINITY, rssMb));
   }
@@ -165,7 +171,7 @@ export function soakSlopeMbPerMinute(samples: SoakResult['samples']): { slope: n
 export function soakSlopeTarget(soak: SoakResult | undefined): Target {
   const description = 'soak: RSS slope ≤ 1 MB/min over 10 minutes, fitted to per-minute minima';
   if (soak === undefined) return { id: 'soak-slope', description, actual: 'not run (npm run bench -- --soak)', pass: null };
-  const { slope, minutes } = soakSlopeMbPerMinute(soak.samples);
+  const { slope, minutes } = soakSlopeMbPerMinute(soak.samples, soak.seconds);
   const long = soak.seconds >= 600;
   return {
     id: 'soak-slope',

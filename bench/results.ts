@@ -119,6 +119,8 @@ export interface RateRun {
 
 export interface SoakResult {
   readonly seconds: number;
+  /** Seconds at the same rate before sampling began (absent in results from before session 21: none). */
+  readonly warmupSeconds?: number;
   readonly targetRps: number;
   readonly rps: number;
   readonly p99Ms: number;
@@ -956,7 +958,7 @@ export function renderMarkdown(results: BenchResults): string {
       '',
       `### Soak: ${soak.seconds} s at ${soak.targetRps} req/s`,
       '',
-      `Achieved ${fixed(soak.rps, 0)} req/s, p99 ${fixed(soak.p99Ms, 2)} ms, ${soak.errors} errors. RSS median ${fixed(soak.earlyMedianMb, 1)} MB in the second ${soak.windowSeconds} s window, ` +
+      `${soak.warmupSeconds === undefined || soak.warmupSeconds === 0 ? 'No warm-up at this rate before sampling. ' : `After ${soak.warmupSeconds} s at this rate, unsampled (the heap growing to its working size). `}Achieved ${fixed(soak.rps, 0)} req/s, p99 ${fixed(soak.p99Ms, 2)} ms, ${soak.errors} errors. RSS median ${fixed(soak.earlyMedianMb, 1)} MB in the second ${soak.windowSeconds} s window, ` +
         `${fixed(soak.lateMedianMb, 1)} MB in the last (${fixed(soak.changePercent, 1)} %): ${soak.flat ? 'flat' : '**not flat**'}. ` +
         `Samples every ${soak.sampleEverySeconds} s: ${soak.samples.map((s) => fixed(s.rssMb, 0)).join(', ')} MB.`,
     );

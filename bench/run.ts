@@ -3,11 +3,11 @@
  *
  *   npm run bench                      full run → bench/results/latest.json + BENCHMARKS.md
  *   npm run bench -- --quick           ~15–30 s → bench/results/quick.json (no Markdown)
- *   npm run bench -- --soak            Floorplan for 10 minutes at a fixed rate, RSS sampled
+ *   npm run bench -- --soak            Floorplan for 10 minutes at a fixed rate, RSS sampled (after 4 minutes' warm-up at that rate)
  *   node --import tsx bench/upstream-parse.ts   only the upstream-parse row (it also runs last in the two above)
  *   npm run bench -- --frozen-upstream only the frozen-upstream rows (~30 s; with --quick, fewer rounds)
  *   npm run bench -- --peers           only Floorplan, (d) and the peers (e), (f): byte-identity check, interleaved CPU rounds → bench/results/peers.json
- *   options: --out <path>  --no-markdown  --markdown  --soak-seconds <n>
+ *   options: --out <path>  --no-markdown  --markdown  --soak-seconds <n>  --soak-warmup-seconds <n>
  *
  * Every server, the demo upstreams and the load generator are separate processes; servers
  * are pinned to core 0, load and upstreams to core 1 (taskset). BENCHMARKS.md explains each
@@ -62,7 +62,7 @@ import { createBenchFloorsDir, LARGE_SCENE, SMALL_SCENE } from './scenes.ts';
 import { measureUpstreamParse, UPSTREAM_PARSE_FULL, UPSTREAM_PARSE_QUICK } from './upstream-parse.ts';
 import { seedLikeUsers, selectedSkus, TokenBook } from './users.ts';
 
-const USAGE = 'usage: npm run bench [-- --quick | --soak [--soak-seconds <n>] | --frozen-upstream [--quick] | --overload [--quick] | --peers [--quick]] [--out <path>] [--no-markdown | --markdown]';
+const USAGE = 'usage: npm run bench [-- --quick | --soak [--soak-seconds <n>] [--soak-warmup-seconds <n>] | --frozen-upstream [--quick] | --overload [--quick] | --peers [--quick]] [--out <path>] [--no-markdown | --markdown]';
 
 /** Injected latency of each upstream in the latency phase. */
 const UPSTREAM_LATENCY_MS = 20;
@@ -194,6 +194,8 @@ interface Options {
   readonly out: string;
   readonly markdown: boolean;
   readonly soakSeconds: number;
+  /** Unsampled seconds at the soak's rate before it: the heap grows to its working size (~4 min here), which is not a leak. */
+  readonly soakWarmupSeconds: number;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -204,6 +206,7 @@ function parseOptions(argv: readonly string[]): Options {
       quick: { type: 'boolean', default: false },
       soak: { type: 'boolean', default: false },
       'soak-seconds': { type: 'string' },
+      'soak-warmup-seconds': { type: 'string' },
       'frozen-upstream': { type: 'boolean', default: false },
       overload: { type: 'boolean', default: false },
       peers: { type: 'boolean', default: false },
@@ -230,7 +233,11 @@ function parseOptions(argv: readonly string[]): Options {
   // Quick numbers are a plumbing check: never let them replace the full results or the table.
   const defaultOut = join(ROOT, 'bench', 'results', values.peers ? 'peers.json' : values.quick ? 'quick.json' : 'latest.json');
   const markdown = values['no-markdown'] ? false : (values.markdown ?? !values.quick);
-  return { mode, quick: values.quick, out: resolve(values.out ?? defaultOut), markdown, soakSeconds };
+  const soakWarmupSeconds = values['soak-warmup-seconds'] === undefined ? 240 : Number(values['soak-warmup-seconds']);
+  if (!Number.isInteger(soakWarmupSeconds) || soakWarmupSeconds < 0) {
+    throw new Error(`--soak-warmup-seconds must be whole seconds, 0 or more, but got: ${JSON.stringify(values['soak-warmup-seconds'])}`);
+  }
+  return { mode, quick: values.quick, out: resolve(values.out ?? defaultOut), markdown, soakSeconds, soakWarmupSeconds };
 }
 
 /** Rejects as soon as any of `children` exits, with its last output. */
@@ -1685,8 +1692,12 @@ async function runPeers(plan: Plan, started: number): Promise<PeersRun> {
   }
 }
 
-/** Floorplan alone at half its saturation for `seconds`, its RSS sampled as it goes. */
-async function runSoak(seconds: number, warnings: string[]): Promise<SoakResult> {
+/**
+ * Floorplan alone at half its saturation for `seconds`, its RSS sampled as it goes, after
+ * `warmupSeconds` at the same rate unsampled (logged): until the heap has grown to its working
+ * size, the per-minute minima climb for a reason that is not a leak.
+ */
+async function runSoak(seconds: number, warmupSeconds: number, warnings: string[]): Promise<SoakResult> {
   const floors = createBenchFloorsDir();
   try {
     const [upPort, fpPort] = (await freePorts(2)) as [number, number];
@@ -1716,6 +1727,10 @@ async function runSoak(seconds: number, warnings: string[]): Promise<SoakResult>
     const targetRps = halfOfServed(saturation);
     const windowSeconds = Math.min(60, Math.floor(seconds / 5));
     const sampleEverySeconds = Math.min(10, Math.max(1, Math.floor(windowSeconds / 3)));
+    if (warmupSeconds > 0) {
+      log(`soak warm-up: ${warmupSeconds} s at ${targetRps} req/s (half of ${saturation.rps.toFixed(0)}), RSS at its start ${round(rssMb(floorplan.child.pid), 1).toFixed(1)} MB`);
+      await worker.run({ ...base, name: 'soak-warmup', warmupRequests: 0, durationSeconds: warmupSeconds, overallRate: targetRps, drainMs: 100 }, servers);
+    }
     log(`soak: ${seconds} s at ${targetRps} req/s (half of ${saturation.rps.toFixed(0)}), RSS every ${sampleEverySeconds} s`);
 
     const samples: Array<{ atSeconds: number; rssMb: number }> = [];
@@ -1741,6 +1756,7 @@ async function runSoak(seconds: number, warnings: string[]): Promise<SoakResult>
     const changePercent = round(((lateMedianMb - earlyMedianMb) / earlyMedianMb) * 100, 1);
     return {
       seconds,
+      warmupSeconds,
       targetRps,
       rps: round(result.rps, 1),
       p99Ms: result.latency.p99Ms,
@@ -1828,7 +1844,7 @@ async function main(): Promise<void> {
 
   if (options.mode === 'soak') {
     const soakWarnings: string[] = [];
-    const soak = await runSoak(options.soakSeconds, soakWarnings);
+    const soak = await runSoak(options.soakSeconds, options.soakWarmupSeconds, soakWarnings);
     for (const warning of soakWarnings) log(`warning: ${warning}`);
     log(`soak: RSS ${soak.earlyMedianMb.toFixed(1)} → ${soak.lateMedianMb.toFixed(1)} MB (${soak.changePercent.toFixed(1)} %): ${soak.flat ? 'flat' : 'NOT flat'}`);
     mergeIntoResults({ soak }, 'soak only', { generatedAt: new Date().toISOString(), soak });

@@ -1,0 +1,42 @@
+/**
+ * The soak target's slope (bench/peers.ts): a least-squares line through each minute's lowest
+ * RSS sample, over the soak's own minutes.
+ */
+import { describe, expect, it } from 'vitest';
+import { soakSlopeMbPerMinute, soakSlopeTarget } from '../../bench/peers.ts';
+import type { SoakResult } from '../../bench/results.ts';
+
+/** Samples every 10 s from 0 to `seconds` (the sampler's last tick lands just after the window, as the real one's does). */
+function samples(seconds: number, rss: (atSeconds: number) => number): Array<{ atSeconds: number; rssMb: number }> {
+  const out: Array<{ atSeconds: number; rssMb: number }> = [];
+  for (let at = 0; at <= seconds; at += 10) out.push({ atSeconds: at, rssMb: rss(at) });
+  out.push({ atSeconds: seconds + 1, rssMb: rss(seconds + 1) });
+  return out;
+}
+
+function soak(seconds: number, rss: (atSeconds: number) => number): SoakResult {
+  return { seconds, targetRps: 1000, rps: 1000, p99Ms: 50, errors: 0, sampleEverySeconds: 10, samples: samples(seconds, rss), windowSeconds: 60, earlyMedianMb: 0, lateMedianMb: 0, changePercent: 0, flat: true };
+}
+
+describe('the soak slope', () => {
+  it('reads a GC sawtooth with flat minima as flat', () => {
+    // Every minute climbs 40 MB and drops back: the minima stay at 300.
+    const { slope, minutes } = soakSlopeMbPerMinute(soak(600, (at) => 300 + ((at % 60) / 60) * 40).samples, 600);
+    expect(minutes).toBe(10);
+    expect(Math.abs(slope)).toBeLessThan(0.01);
+  });
+
+  it('reads a leak of 2 MB a minute as 2 MB a minute', () => {
+    const { slope } = soakSlopeMbPerMinute(soak(600, (at) => 300 + (at / 60) * 2).samples);
+    expect(slope).toBeCloseTo(2, 1);
+  });
+
+  it('leaves out what was sampled after the soak ended: one late sample is not a minute of its own', () => {
+    // A flat soak whose sampler fired once more as the load stopped, on a spike.
+    const result = soak(600, (at) => (at > 600 ? 356 : 336));
+    const { slope, minutes } = soakSlopeMbPerMinute(result.samples, result.seconds);
+    expect(minutes).toBe(10);
+    expect(slope).toBe(0);
+    expect(soakSlopeTarget(result)).toMatchObject({ pass: true, actual: '0.00 MB/min over 10 minutes (600 s soak)' });
+  });
+});
