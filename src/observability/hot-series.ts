@@ -5,9 +5,10 @@
  *
  * Why not prom-client's own `labels(...).inc()` and `.observe()`: in prom-client 15 a label
  * child is only curried arguments, so every update still validates the label object and
- * hashes it (sorting the names, joining the values) before it touches the series. That is
- * ~1.5 µs per update and ~10 updates per panel: 2–3 % of a request's CPU (bench/allocations.ts
- * --cpu, BENCHMARKS.md "Metrics, flags and builders off the request's critical path").
+ * hashes it (sorting the names, joining the values) before it touches the series, about ten
+ * times per panel. Counted here instead, a request took ~7 % less CPU (bench/checkouts.ts; the
+ * strings and arrays those hashes left for the scavenger count too: BENCHMARKS.md, "Metric
+ * series off prom-client's hot path").
  *
  * A counter series counts into a plain number; its Counter (prom-client's, for the exposition)
  * takes the increments since the last scrape in its `collect`. A histogram series counts into
