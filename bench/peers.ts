@@ -147,12 +147,18 @@ export function peerTargets(results: Omit<BenchResults, 'targets'>): Target[] {
  * count: the sampler's last tick lands as the load stops, and a lone sample would otherwise be
  * a minute of its own, weighing as much as a whole one.
  */
-export function soakSlopeMbPerMinute(samples: SoakResult['samples'], seconds = Number.POSITIVE_INFINITY): { slope: number; minutes: number } {
+export function soakSlopeMbPerMinute(
+  samples: SoakResult['samples'],
+  seconds = Number.POSITIVE_INFINITY,
+  /** Which figure of a sample: RSS unless told (a sample without that figure is left out). */
+  pick: (sample: SoakResult['samples'][number]) => number | undefined = (sample) => sample.rssMb,
+): { slope: number; minutes: number } {
   const minima = new Map<number, number>();
-  for (const { atSeconds, rssMb } of samples) {
-    if (atSeconds >= seconds) continue;
-    const minute = Math.floor(atSeconds / 60);
-    minima.set(minute, Math.min(minima.get(minute) ?? Number.POSITIVE_INFINITY, rssMb));
+  for (const sample of samples) {
+    const value = pick(sample);
+    if (sample.atSeconds >= seconds || value === undefined) continue;
+    const minute = Math.floor(sample.atSeconds / 60);
+    minima.set(minute, Math.min(minima.get(minute) ?? Number.POSITIVE_INFINITY, value));
   }
   const points = [...minima.entries()];
   const n = points.length;

@@ -3,7 +3,7 @@
  * pass/miss, never asserted), and the Markdown table written into BENCHMARKS.md.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { PEERS, peersSection, peerTargets, soakSlopeTarget, type PeerName, type PeersPhase } from './peers.ts';
+import { PEERS, peersSection, peerTargets, soakSlopeMbPerMinute, soakSlopeTarget, type PeerName, type PeersPhase } from './peers.ts';
 import type { UpstreamParseRow } from './upstream-parse.ts';
 
 export type Upstream = 'cart' | 'promotion' | 'settlement';
@@ -127,7 +127,8 @@ export interface SoakResult {
   readonly errors: number;
   /** RSS of Floorplan every `sampleEverySeconds`, from the start of the soak. */
   readonly sampleEverySeconds: number;
-  readonly samples: ReadonlyArray<{ readonly atSeconds: number; readonly rssMb: number }>;
+  /** `oldSpaceUsedMb`: V8's old space in use, from Floorplan's /metrics (absent in results from before session 21). */
+  readonly samples: ReadonlyArray<{ readonly atSeconds: number; readonly rssMb: number; readonly oldSpaceUsedMb?: number }>;
   /** Median RSS over the second window (e.g. the second minute) and the last one. */
   readonly windowSeconds: number;
   readonly earlyMedianMb: number;
@@ -960,7 +961,8 @@ export function renderMarkdown(results: BenchResults): string {
       '',
       `${soak.warmupSeconds === undefined || soak.warmupSeconds === 0 ? 'No warm-up at this rate before sampling. ' : `After ${soak.warmupSeconds} s at this rate, unsampled (the heap growing to its working size). `}Achieved ${fixed(soak.rps, 0)} req/s, p99 ${fixed(soak.p99Ms, 2)} ms, ${soak.errors} errors. RSS median ${fixed(soak.earlyMedianMb, 1)} MB in the second ${soak.windowSeconds} s window, ` +
         `${fixed(soak.lateMedianMb, 1)} MB in the last (${fixed(soak.changePercent, 1)} %): ${soak.flat ? 'flat' : '**not flat**'}. ` +
-        `Samples every ${soak.sampleEverySeconds} s: ${soak.samples.map((s) => fixed(s.rssMb, 0)).join(', ')} MB.`,
+        `Samples every ${soak.sampleEverySeconds} s: ${soak.samples.map((s) => fixed(s.rssMb, 0)).join(', ')} MB.` +
+        oldSpaceLine(soak),
     );
   }
   out.push('', '### Targets (reported, never asserted)', '', ...targetLines(results.targets).map((line) => `- \`${line.slice(0, 4)}\` ${line.slice(6)}`));
@@ -1125,4 +1127,15 @@ export function rewriteMarkedSection(file: string, content: string): void {
     throw new Error(`${file} must contain ${MARK_START} … ${MARK_END} to receive the results, but they are missing or out of order`);
   }
   writeFileSync(file, `${text.slice(0, start + MARK_START.length)}\n${content}\n${text.slice(end)}`);
+}
+
+/** The soak's old-space figures: what stays alive, beside RSS (which also grows when V8 keeps more pages). */
+function oldSpaceLine(soak: SoakResult): string {
+  const sampled = soak.samples.filter((s) => s.oldSpaceUsedMb !== undefined);
+  if (sampled.length === 0) return '';
+  const { slope, minutes } = soakSlopeMbPerMinute(soak.samples, soak.seconds, (s) => s.oldSpaceUsedMb);
+  return (
+    ` V8's old space in use (Floorplan's /metrics), per-minute minima fitted as for RSS: ${fixed(slope, 2)} MB/min over ${minutes} minutes;` +
+    ` samples: ${sampled.map((s) => fixed(s.oldSpaceUsedMb as number, 0)).join(', ')} MB.`
+  );
 }

@@ -57,7 +57,7 @@ import { measureExpressionFloorsPerRequest, type ExpressionFloorsRequestPlan } f
 import { measureTracing, type TracingPlan } from './tracing.ts';
 import { allocationsRow, measureAllocations, type AllocationsPlan } from './allocations.ts';
 import { counterBy, gcBetween } from './prometheus-text.ts';
-import { checkPeerFloors, PEERS, peerCheckUsers, peerCpuTargets, type PeerName, type PeersPhase } from './peers.ts';
+import { checkPeerFloors, PEERS, peerCheckUsers, peerCpuTargets, soakSlopeMbPerMinute, type PeerName, type PeersPhase } from './peers.ts';
 import { createBenchFloorsDir, LARGE_SCENE, SMALL_SCENE } from './scenes.ts';
 import { measureUpstreamParse, UPSTREAM_PARSE_FULL, UPSTREAM_PARSE_QUICK } from './upstream-parse.ts';
 import { seedLikeUsers, selectedSkus, TokenBook } from './users.ts';
@@ -1692,6 +1692,17 @@ async function runPeers(plan: Plan, started: number): Promise<PeersRun> {
   }
 }
 
+/** V8's old space in use, in MB, from a Floorplan's /metrics; undefined when it cannot be read. */
+async function oldSpaceUsedMb(metricsUrl: string): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(metricsUrl)).text();
+    const match = /^floorplan_nodejs_heap_space_size_used_bytes\{space="old"\} (\d+(?:\.\d+)?)$/m.exec(text);
+    return match === null ? undefined : Number(match[1]) / 1024 / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Floorplan alone at half its saturation for `seconds`, its RSS sampled as it goes, after
  * `warmupSeconds` at the same rate unsampled (logged): until the heap has grown to its working
@@ -1733,13 +1744,21 @@ async function runSoak(seconds: number, warmupSeconds: number, warnings: string[
     }
     log(`soak: ${seconds} s at ${targetRps} req/s (half of ${saturation.rps.toFixed(0)}), RSS every ${sampleEverySeconds} s`);
 
-    const samples: Array<{ atSeconds: number; rssMb: number }> = [];
+    const samples: Array<{ atSeconds: number; rssMb: number; oldSpaceUsedMb?: number }> = [];
     const started = performance.now();
+    // Beside RSS, V8's old space in use (Floorplan's own /metrics): RSS also grows when V8 merely
+    // keeps more pages, while the old space's per-minute minima grow only with what stays alive.
+    const metricsUrl = floorplan.url.replace(/\/graphql$/, '/metrics');
+    const sampling = new Set<Promise<void>>();
     const sample = () => {
       const atSeconds = Math.round((performance.now() - started) / 1000);
       const mb = round(rssMb(floorplan.child.pid), 1);
-      samples.push({ atSeconds, rssMb: mb });
-      log(`  ${String(atSeconds).padStart(4)} s  RSS ${mb.toFixed(1)} MB`);
+      const taken = oldSpaceUsedMb(metricsUrl).then((oldMb) => {
+        samples.push(oldMb === undefined ? { atSeconds, rssMb: mb } : { atSeconds, rssMb: mb, oldSpaceUsedMb: round(oldMb, 1) });
+        log(`  ${String(atSeconds).padStart(4)} s  RSS ${mb.toFixed(1)} MB${oldMb === undefined ? '' : `, old space used ${oldMb.toFixed(1)} MB`}`);
+      });
+      sampling.add(taken);
+      void taken.finally(() => sampling.delete(taken));
     };
     sample();
     const timer = setInterval(sample, sampleEverySeconds * 1000);
@@ -1748,7 +1767,9 @@ async function runSoak(seconds: number, warmupSeconds: number, warnings: string[
       result = await worker.run({ ...base, name: 'soak', warmupRequests: 0, durationSeconds: seconds, overallRate: targetRps, drainMs: 100 }, servers);
     } finally {
       clearInterval(timer);
+      await Promise.all(sampling);
     }
+    samples.sort((a, b) => a.atSeconds - b.atSeconds);
     const early = samples.filter((s) => s.atSeconds >= windowSeconds && s.atSeconds < 2 * windowSeconds).map((s) => s.rssMb);
     const late = samples.filter((s) => s.atSeconds >= seconds - windowSeconds).map((s) => s.rssMb);
     const earlyMedianMb = median(early);
@@ -1847,6 +1868,9 @@ async function main(): Promise<void> {
     const soak = await runSoak(options.soakSeconds, options.soakWarmupSeconds, soakWarnings);
     for (const warning of soakWarnings) log(`warning: ${warning}`);
     log(`soak: RSS ${soak.earlyMedianMb.toFixed(1)} → ${soak.lateMedianMb.toFixed(1)} MB (${soak.changePercent.toFixed(1)} %): ${soak.flat ? 'flat' : 'NOT flat'}`);
+    const rss = soakSlopeMbPerMinute(soak.samples, soak.seconds);
+    const old = soakSlopeMbPerMinute(soak.samples, soak.seconds, (s) => s.oldSpaceUsedMb);
+    log(`soak: per-minute minima fitted: RSS ${rss.slope.toFixed(2)} MB/min, V8 old space in use ${old.slope.toFixed(2)} MB/min`);
     mergeIntoResults({ soak }, 'soak only', { generatedAt: new Date().toISOString(), soak });
     return;
   }

@@ -39,4 +39,14 @@ describe('the soak slope', () => {
     expect(slope).toBe(0);
     expect(soakSlopeTarget(result)).toMatchObject({ pass: true, actual: '0.00 MB/min over 10 minutes (600 s soak)' });
   });
+
+  it('fits another figure of the samples when told, leaving out the samples without it', () => {
+    // RSS climbs 3 MB a minute (V8 keeping more pages) while the old space in use stays at 120 MB.
+    const result = soak(600, (at) => 300 + (at / 60) * 3);
+    const withOld = result.samples.map((s) => (s.atSeconds % 60 === 30 ? s : { ...s, oldSpaceUsedMb: 120 + ((s.atSeconds % 60) / 60) * 30 }));
+    expect(soakSlopeMbPerMinute(withOld, 600).slope).toBeCloseTo(3, 1);
+    const old = soakSlopeMbPerMinute(withOld, 600, (s) => s.oldSpaceUsedMb);
+    expect(old.minutes).toBe(10);
+    expect(Math.abs(old.slope)).toBeLessThan(0.01);
+  });
 });
