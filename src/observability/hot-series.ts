@@ -18,6 +18,16 @@
  */
 import { Counter, type Metric, type Registry, type RegistryContentType } from 'prom-client';
 
+/** A series' label object, from its values in `labelNames` order; refuses the wrong number of values (`what` names the metric). */
+function labelsOf<L extends string>(what: string, labelNames: readonly L[], values: readonly string[]): Readonly<Record<L, string>> {
+  if (values.length !== labelNames.length) {
+    throw new Error(`${what}: ${labelNames.length} label values expected (${labelNames.join(', ')}), but got: ${values.length}`);
+  }
+  const labels = {} as Record<L, string>;
+  labelNames.forEach((name, index) => (labels[name] = values[index] as string));
+  return Object.freeze(labels);
+}
+
 /** One labelled counter series: `inc()` on the request path, handed to its Counter at scrape. */
 export interface HotCounterSeries {
   inc(): void;
@@ -30,7 +40,7 @@ export interface HotCounterSeries {
  * runs before it reads the values (every scrape, every `metrics()` call).
  */
 export function hotCounter<L extends string>(config: { name: string; help: string; labelNames: readonly L[]; registers: Registry[] }): (...values: string[]) => HotCounterSeries {
-  const series = new Map<string, { readonly labels: Partial<Record<L, string>>; pending: number; inc(): void }>();
+  const series = new Map<string, { readonly labels: Readonly<Record<L, string>>; pending: number; inc(): void }>();
   new Counter<L>({
     ...config,
     collect() {
@@ -45,13 +55,8 @@ export function hotCounter<L extends string>(config: { name: string; help: strin
     const key = values.join('\u0000');
     let found = series.get(key);
     if (found === undefined) {
-      if (values.length !== config.labelNames.length) {
-        throw new Error(`counter ${config.name}: ${config.labelNames.length} label values expected (${config.labelNames.join(', ')}), but got: ${values.length}`);
-      }
-      const labels: Partial<Record<L, string>> = {};
-      config.labelNames.forEach((name, index) => (labels[name] = values[index]));
       found = {
-        labels,
+        labels: labelsOf(`counter ${config.name}`, config.labelNames, values),
         pending: 0,
         inc() {
           this.pending += 1;
@@ -133,12 +138,7 @@ export class HotHistogram<L extends string> {
     const key = values.join('\u0000');
     let found = this.#series.get(key);
     if (found === undefined) {
-      if (values.length !== this.labelNames.length) {
-        throw new Error(`histogram ${this.name}: ${this.labelNames.length} label values expected (${this.labelNames.join(', ')}), but got: ${values.length}`);
-      }
-      const labels: Record<string, string> = {};
-      this.labelNames.forEach((name, index) => (labels[name] = values[index] as string));
-      found = new HistogramSeries(Object.freeze(labels), this.#bounds);
+      found = new HistogramSeries(labelsOf(`histogram ${this.name}`, this.labelNames, values), this.#bounds);
       this.#series.set(key, found);
     }
     return found;
