@@ -117,6 +117,22 @@ export interface RateRun {
   }>;
 }
 
+/** Where Floorplan's memory is, in MB, from its /metrics (each absent in results from before session 21, the last two before session 22). */
+export interface HeapFigures {
+  /** V8's old space in use: what stays alive. */
+  readonly oldSpaceUsedMb?: number;
+  /** V8's whole heap as committed (every space, used or not). */
+  readonly heapCommittedMb?: number;
+  /** Memory outside V8's heap held by JavaScript objects (Buffers, ArrayBuffers). */
+  readonly externalMb?: number;
+}
+
+/** One sample of the soak: Floorplan's RSS, and where its memory is. */
+export interface SoakSample extends HeapFigures {
+  readonly atSeconds: number;
+  readonly rssMb: number;
+}
+
 export interface SoakResult {
   readonly seconds: number;
   /** Seconds at the same rate before sampling began (absent in results from before session 21: none). */
@@ -127,8 +143,7 @@ export interface SoakResult {
   readonly errors: number;
   /** RSS of Floorplan every `sampleEverySeconds`, from the start of the soak. */
   readonly sampleEverySeconds: number;
-  /** `oldSpaceUsedMb`: V8's old space in use, from Floorplan's /metrics (absent in results from before session 21). */
-  readonly samples: ReadonlyArray<{ readonly atSeconds: number; readonly rssMb: number; readonly oldSpaceUsedMb?: number }>;
+  readonly samples: readonly SoakSample[];
   /** Median RSS over the second window (e.g. the second minute) and the last one. */
   readonly windowSeconds: number;
   readonly earlyMedianMb: number;
@@ -962,7 +977,7 @@ export function renderMarkdown(results: BenchResults): string {
       `${soak.warmupSeconds === undefined || soak.warmupSeconds === 0 ? 'No warm-up at this rate before sampling. ' : `After ${soak.warmupSeconds} s at this rate, unsampled (the heap growing to its working size). `}Achieved ${fixed(soak.rps, 0)} req/s, p99 ${fixed(soak.p99Ms, 2)} ms, ${soak.errors} errors. RSS median ${fixed(soak.earlyMedianMb, 1)} MB in the second ${soak.windowSeconds} s window, ` +
         `${fixed(soak.lateMedianMb, 1)} MB in the last (${fixed(soak.changePercent, 1)} %): ${soak.flat ? 'flat' : '**not flat**'}. ` +
         `Samples every ${soak.sampleEverySeconds} s: ${soak.samples.map((s) => fixed(s.rssMb, 0)).join(', ')} MB.` +
-        oldSpaceLine(soak),
+        heapLine(soak),
     );
   }
   out.push('', '### Targets (reported, never asserted)', '', ...targetLines(results.targets).map((line) => `- \`${line.slice(0, 4)}\` ${line.slice(6)}`));
@@ -1129,13 +1144,22 @@ export function rewriteMarkedSection(file: string, content: string): void {
   writeFileSync(file, `${text.slice(0, start + MARK_START.length)}\n${content}\n${text.slice(end)}`);
 }
 
-/** The soak's old-space figures: what stays alive, beside RSS (which also grows when V8 keeps more pages). */
-function oldSpaceLine(soak: SoakResult): string {
-  const sampled = soak.samples.filter((s) => s.oldSpaceUsedMb !== undefined);
-  if (sampled.length === 0) return '';
-  const { slope, minutes } = soakSlopeMbPerMinute(soak.samples, soak.seconds, (s) => s.oldSpaceUsedMb);
-  return (
-    ` V8's old space in use (Floorplan's /metrics), per-minute minima fitted as for RSS: ${fixed(slope, 2)} MB/min over ${minutes} minutes;` +
-    ` samples: ${sampled.map((s) => fixed(s.oldSpaceUsedMb as number, 0)).join(', ')} MB.`
-  );
+/**
+ * The soak's figures beside RSS: V8's old space in use (what stays alive), V8's heap as committed
+ * (pages V8 keeps), and RSS outside V8's heap (the allocator, code, Buffers), each fitted over
+ * per-minute minima as RSS is.
+ */
+function heapLine(soak: SoakResult): string {
+  const fitted = (label: string, pick: (sample: SoakSample) => number | undefined) => {
+    const picked = soak.samples.filter((s) => pick(s) !== undefined);
+    if (picked.length === 0) return '';
+    const { slope, minutes } = soakSlopeMbPerMinute(soak.samples, soak.seconds, pick);
+    return ` ${label}: ${fixed(slope, 2)} MB/min over ${minutes} minutes (samples ${fixed(Math.min(...picked.map((s) => pick(s) as number)), 0)}–${fixed(Math.max(...picked.map((s) => pick(s) as number)), 0)} MB).`;
+  };
+  return [
+    fitted("V8's old space in use (Floorplan's /metrics), per-minute minima fitted as for RSS", (s) => s.oldSpaceUsedMb),
+    fitted("V8's heap as committed", (s) => s.heapCommittedMb),
+    fitted("RSS outside V8's heap (RSS − V8's heap as committed)", (s) => (s.heapCommittedMb === undefined ? undefined : s.rssMb - s.heapCommittedMb)),
+    fitted('external memory (Buffers, ArrayBuffers)', (s) => s.externalMb),
+  ].join('');
 }

@@ -49,7 +49,9 @@ import {
   type RateRun,
   type RuntimeFacts,
   type ServerRow,
+  type HeapFigures,
   type SoakResult,
+  type SoakSample,
   type Target,
   type Upstream,
 } from './results.ts';
@@ -1692,14 +1694,21 @@ async function runPeers(plan: Plan, started: number): Promise<PeersRun> {
   }
 }
 
-/** V8's old space in use, in MB, from a Floorplan's /metrics; undefined when it cannot be read. */
-async function oldSpaceUsedMb(metricsUrl: string): Promise<number | undefined> {
+/** Where a Floorplan's memory is, in MB, from its /metrics; a figure its /metrics lacks (or cannot be read) is absent. */
+async function heapFigures(metricsUrl: string): Promise<HeapFigures> {
   try {
     const text = await (await fetch(metricsUrl)).text();
-    const match = /^floorplan_nodejs_heap_space_size_used_bytes\{space="old"\} (\d+(?:\.\d+)?)$/m.exec(text);
-    return match === null ? undefined : Number(match[1]) / 1024 / 1024;
+    const read = (pattern: RegExp) => {
+      const match = pattern.exec(text);
+      return match === null ? undefined : round(Number(match[1]) / 1024 / 1024, 1);
+    };
+    return {
+      oldSpaceUsedMb: read(/^floorplan_nodejs_heap_space_size_used_bytes\{space="old"\} (\d+(?:\.\d+)?)$/m),
+      heapCommittedMb: read(/^floorplan_nodejs_heap_size_total_bytes (\d+(?:\.\d+)?)$/m),
+      externalMb: read(/^floorplan_nodejs_external_memory_bytes (\d+(?:\.\d+)?)$/m),
+    };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -1744,18 +1753,26 @@ async function runSoak(seconds: number, warmupSeconds: number, warnings: string[
     }
     log(`soak: ${seconds} s at ${targetRps} req/s (half of ${saturation.rps.toFixed(0)}), RSS every ${sampleEverySeconds} s`);
 
-    const samples: Array<{ atSeconds: number; rssMb: number; oldSpaceUsedMb?: number }> = [];
+    const samples: SoakSample[] = [];
     const started = performance.now();
-    // Beside RSS, V8's old space in use (Floorplan's own /metrics): RSS also grows when V8 merely
-    // keeps more pages, while the old space's per-minute minima grow only with what stays alive.
+    // Beside RSS, V8's old space in use, its whole heap as committed, and memory outside it
+    // held by JavaScript objects (Floorplan's own /metrics): RSS also grows when V8 merely keeps
+    // more pages, or when the allocator does, while the old space's per-minute minima grow only
+    // with what stays alive.
     const metricsUrl = floorplan.url.replace(/\/graphql$/, '/metrics');
     const sampling = new Set<Promise<void>>();
     const sample = () => {
       const atSeconds = Math.round((performance.now() - started) / 1000);
       const mb = round(rssMb(floorplan.child.pid), 1);
-      const taken = oldSpaceUsedMb(metricsUrl).then((oldMb) => {
-        samples.push(oldMb === undefined ? { atSeconds, rssMb: mb } : { atSeconds, rssMb: mb, oldSpaceUsedMb: round(oldMb, 1) });
-        log(`  ${String(atSeconds).padStart(4)} s  RSS ${mb.toFixed(1)} MB${oldMb === undefined ? '' : `, old space used ${oldMb.toFixed(1)} MB`}`);
+      const taken = heapFigures(metricsUrl).then((heap) => {
+        const figures = Object.fromEntries(Object.entries(heap).filter(([, value]) => value !== undefined)) as HeapFigures;
+        samples.push({ atSeconds, rssMb: mb, ...figures });
+        const shown = [
+          figures.oldSpaceUsedMb === undefined ? '' : `, old space used ${figures.oldSpaceUsedMb.toFixed(1)} MB`,
+          figures.heapCommittedMb === undefined ? '' : `, V8 heap committed ${figures.heapCommittedMb.toFixed(1)} MB`,
+          figures.externalMb === undefined ? '' : `, external ${figures.externalMb.toFixed(1)} MB`,
+        ].join('');
+        log(`  ${String(atSeconds).padStart(4)} s  RSS ${mb.toFixed(1)} MB${shown}`);
       });
       sampling.add(taken);
       void taken.finally(() => sampling.delete(taken));
@@ -1869,8 +1886,12 @@ async function main(): Promise<void> {
     for (const warning of soakWarnings) log(`warning: ${warning}`);
     log(`soak: RSS ${soak.earlyMedianMb.toFixed(1)} → ${soak.lateMedianMb.toFixed(1)} MB (${soak.changePercent.toFixed(1)} %): ${soak.flat ? 'flat' : 'NOT flat'}`);
     const rss = soakSlopeMbPerMinute(soak.samples, soak.seconds);
-    const old = soakSlopeMbPerMinute(soak.samples, soak.seconds, (s) => s.oldSpaceUsedMb);
-    log(`soak: per-minute minima fitted: RSS ${rss.slope.toFixed(2)} MB/min, V8 old space in use ${old.slope.toFixed(2)} MB/min`);
+    const fit = (pick: (sample: SoakSample) => number | undefined) => soakSlopeMbPerMinute(soak.samples, soak.seconds, pick).slope.toFixed(2);
+    log(
+      `soak: per-minute minima fitted, MB/min: RSS ${rss.slope.toFixed(2)}, V8 old space in use ${fit((s) => s.oldSpaceUsedMb)}, ` +
+        `V8 heap committed ${fit((s) => s.heapCommittedMb)}, RSS outside V8's heap ${fit((s) => (s.heapCommittedMb === undefined ? undefined : s.rssMb - s.heapCommittedMb))}, ` +
+        `external ${fit((s) => s.externalMb)}`,
+    );
     mergeIntoResults({ soak }, 'soak only', { generatedAt: new Date().toISOString(), soak });
     return;
   }
