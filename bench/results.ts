@@ -1160,6 +1160,6 @@ function heapLine(soak: SoakResult): string {
     fitted("V8's old space in use (Floorplan's /metrics), per-minute minima fitted as for RSS", (s) => s.oldSpaceUsedMb),
     fitted("V8's heap as committed", (s) => s.heapCommittedMb),
     fitted("RSS outside V8's heap (RSS − V8's heap as committed)", (s) => (s.heapCommittedMb === undefined ? undefined : s.rssMb - s.heapCommittedMb)),
-    fitted('external memory (Buffers, ArrayBuffers)', (s) => s.externalMb),
+    fitted('External memory (Buffers, ArrayBuffers)', (s) => s.externalMb),
   ].join('');
 }
