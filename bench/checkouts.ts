@@ -9,7 +9,11 @@
  *   node_modules/.bin/node --import tsx bench/checkouts.ts --a /tmp/before --b /tmp/after [--rounds 10] [--seconds 3] [--connections 16] [--warmup 2000]
  *
  * Both servers use this checkout's demo upstreams and load worker; `--a` twice is the A/A check
- * of the method. Ratios are B ÷ A.
+ * of the method. Ratios are B ÷ A. `--a-node-flags` / `--b-node-flags` replace `npm run
+ * start:prod`'s node flags for one side (`=""` for none; give them after `=`, as they start with
+ * `--`): one checkout twice with different flags compares young-generation sizes, e.g. `--a . --b .
+ * --b-node-flags="--max-semi-space-size=32 --min-semi-space-size=32" --connections 200 --seconds 5
+ * --rounds 6` (GC and RSS are logged too).
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -28,6 +32,8 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '3' },
       connections: { type: 'string', default: '16' },
       warmup: { type: 'string', default: '2000' },
+      'a-node-flags': { type: 'string' },
+      'b-node-flags': { type: 'string' },
     },
   });
   const roots = [values.a, values.b].map((dir) => {
@@ -36,11 +42,13 @@ async function main(): Promise<void> {
     if (!existsSync(join(root, 'dist', 'src', 'main.js'))) throw new Error(`${root} has no dist/src/main.js: run npm ci && npm run build there first`);
     return root;
   }) as [string, string];
-  const variant = (root: string, name: string) => ({ name, root, floorsDir: join(root, 'floors') });
+  const flagsOf = (text: string | undefined) => (text === undefined ? {} : { nodeFlags: text.split(/\s+/).filter((flag) => flag !== '') });
+  const variant = (root: string, name: string, flags: string | undefined) => ({ name, root, floorsDir: join(root, 'floors'), ...flagsOf(flags) });
+  const same = roots[1] === roots[0] && values['a-node-flags'] === values['b-node-flags'];
   try {
     const result = await measureCpuPerRequest({
-      a: variant(roots[0], 'a'),
-      b: variant(roots[1], roots[1] === roots[0] ? 'a-again' : 'b'),
+      a: variant(roots[0], 'a', values['a-node-flags']),
+      b: variant(roots[1], same ? 'a-again' : 'b', values['b-node-flags']),
       rounds: Number(values.rounds),
       seconds: Number(values.seconds),
       connections: Number(values.connections),
@@ -50,8 +58,9 @@ async function main(): Promise<void> {
       log,
     });
     if (hadNonFull(result)) log(`answers other than a full panel (not counted): a ${JSON.stringify(result.a.nonFull)}, b ${JSON.stringify(result.b.nonFull)}`);
-    log(`a (${roots[0]}): ${result.a.cpuUsPerReq.toFixed(1)} µs CPU/req over ${result.a.fullPanels} full panels`);
-    log(`b (${roots[1]}): ${result.b.cpuUsPerReq.toFixed(1)} µs CPU/req over ${result.b.fullPanels} full panels`);
+    const shown = (flags: string | undefined) => (flags === undefined ? '' : `, node flags "${flags}"`);
+    log(`a (${roots[0]}${shown(values['a-node-flags'])}): ${result.a.cpuUsPerReq.toFixed(1)} µs CPU/req over ${result.a.fullPanels} full panels`);
+    log(`b (${roots[1]}${shown(values['b-node-flags'])}): ${result.b.cpuUsPerReq.toFixed(1)} µs CPU/req over ${result.b.fullPanels} full panels`);
     log(`ratio b/a: ${result.ratio.toFixed(3)}× (median of per-round ratios ${result.medianRoundRatio.toFixed(3)}×; rounds ${result.rounds.map((r) => (r.b / r.a).toFixed(3)).join(', ')})`);
   } finally {
     await stopAll();
