@@ -43,5 +43,7 @@ EXPOSE 4000
 # it there after a quiet spell: V8 shrinks an idle young generation to 1 MB, and a replica that
 # then meets load promotes ~13× more per scavenge (24–28 ms pauses, p99 +40–120 ms, refusals at
 # half load) until it recovers (BENCHMARKS.md, "A young generation that never shrinks"). Idle, the
-# untouched pages are still given back. Same as start:prod.
+# untouched pages are still given back. 32 MB would save ~100 MB of RSS at 200 connections for ~9 %
+# more CPU per panel, and 16 MB costs a third more CPU and more RSS (BENCHMARKS.md, "Where the RSS
+# is"). Same as start:prod.
 CMD ["node", "--max-semi-space-size=64", "--min-semi-space-size=64", "dist/src/main.js"]
