@@ -1,9 +1,9 @@
 /**
- * Reading Floorplan's `/metrics` text in the benches: counters summed by a label, and the
- * garbage collections between two readings. (A test-side parser would be a dependency for two
+ * Reading Floorplan's `/metrics` text in the benches: counters summed by a label, the
+ * garbage collections between two readings, and where its memory is. (A test-side parser would be a dependency for two
  * functions over a format whose sample lines are `name{labels} value`.)
  */
-import type { GcFacts, RuntimeFacts } from './results.ts';
+import type { GcFacts, HeapFigures, RuntimeFacts } from './results.ts';
 
 /** Sums a Prometheus counter's samples by one label, for samples whose other labels match `where`. */
 export function counterBy(text: string, metric: string, by: string, where: Readonly<Record<string, string>> = {}): Map<string, number> {
@@ -21,6 +21,24 @@ export function counterBy(text: string, metric: string, by: string, where: Reado
 }
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** The value of a metric without labels, or undefined when the text has none. */
+function valueOf(text: string, metric: string): number | undefined {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${metric} `));
+  return line === undefined ? undefined : Number(line.slice(metric.length + 1).trim());
+}
+
+/** Where Floorplan's memory is (prom-client's default metrics), in MB to 0.1; a figure the text lacks is left out. */
+export function heapFiguresOf(text: string): HeapFigures {
+  const figures: Record<string, number> = {};
+  const put = (name: keyof HeapFigures, bytes: number | undefined) => {
+    if (bytes !== undefined) figures[name] = round(bytes / 1024 / 1024, 1);
+  };
+  put('oldSpaceUsedMb', counterBy(text, 'floorplan_nodejs_heap_space_size_used_bytes', 'space').get('old'));
+  put('heapCommittedMb', valueOf(text, 'floorplan_nodejs_heap_size_total_bytes'));
+  put('externalMb', valueOf(text, 'floorplan_nodejs_external_memory_bytes'));
+  return figures;
+}
 
 /**
  * The garbage collections Floorplan ran between two readings of its `/metrics`, by kind:

@@ -1145,21 +1145,27 @@ export function rewriteMarkedSection(file: string, content: string): void {
 }
 
 /**
- * The soak's figures beside RSS: V8's old space in use (what stays alive), V8's heap as committed
- * (pages V8 keeps), and RSS outside V8's heap (the allocator, code, Buffers), each fitted over
- * per-minute minima as RSS is.
+ * The soak's figures beside RSS, each fitted over per-minute minima as RSS is: V8's old space in
+ * use (what stays alive), V8's heap as committed (pages V8 keeps), RSS outside V8's heap (the
+ * allocator, code, Buffers), and external memory. `short` names it in bench/run.ts's log.
  */
+export const SOAK_FIGURES: ReadonlyArray<{ readonly label: string; readonly short: string; readonly pick: (sample: SoakSample) => number | undefined }> = [
+  { label: "V8's old space in use (Floorplan's /metrics), per-minute minima fitted as for RSS", short: 'V8 old space in use', pick: (s) => s.oldSpaceUsedMb },
+  { label: "V8's heap as committed", short: 'V8 heap committed', pick: (s) => s.heapCommittedMb },
+  {
+    label: "RSS outside V8's heap (RSS − V8's heap as committed)",
+    short: "RSS outside V8's heap",
+    pick: (s) => (s.heapCommittedMb === undefined ? undefined : s.rssMb - s.heapCommittedMb),
+  },
+  { label: 'External memory (Buffers, ArrayBuffers)', short: 'external', pick: (s) => s.externalMb },
+];
+
+/** The soak's figures beside RSS, as sentences for BENCHMARKS.md. */
 function heapLine(soak: SoakResult): string {
-  const fitted = (label: string, pick: (sample: SoakSample) => number | undefined) => {
-    const picked = soak.samples.filter((s) => pick(s) !== undefined);
-    if (picked.length === 0) return '';
+  return SOAK_FIGURES.map(({ label, pick }) => {
+    const values = soak.samples.map(pick).filter((value) => value !== undefined);
+    if (values.length === 0) return '';
     const { slope, minutes } = soakSlopeMbPerMinute(soak.samples, soak.seconds, pick);
-    return ` ${label}: ${fixed(slope, 2)} MB/min over ${minutes} minutes (samples ${fixed(Math.min(...picked.map((s) => pick(s) as number)), 0)}–${fixed(Math.max(...picked.map((s) => pick(s) as number)), 0)} MB).`;
-  };
-  return [
-    fitted("V8's old space in use (Floorplan's /metrics), per-minute minima fitted as for RSS", (s) => s.oldSpaceUsedMb),
-    fitted("V8's heap as committed", (s) => s.heapCommittedMb),
-    fitted("RSS outside V8's heap (RSS − V8's heap as committed)", (s) => (s.heapCommittedMb === undefined ? undefined : s.rssMb - s.heapCommittedMb)),
-    fitted('External memory (Buffers, ArrayBuffers)', (s) => s.externalMb),
-  ].join('');
+    return ` ${label}: ${fixed(slope, 2)} MB/min over ${minutes} minutes (samples ${fixed(Math.min(...values), 0)}–${fixed(Math.max(...values), 0)} MB).`;
+  }).join('');
 }

@@ -52,13 +52,14 @@ import {
   type HeapFigures,
   type SoakResult,
   type SoakSample,
+  SOAK_FIGURES,
   type Target,
   type Upstream,
 } from './results.ts';
 import { measureExpressionFloorsPerRequest, type ExpressionFloorsRequestPlan } from './expression-floors-request.ts';
 import { measureTracing, type TracingPlan } from './tracing.ts';
 import { allocationsRow, measureAllocations, type AllocationsPlan } from './allocations.ts';
-import { counterBy, gcBetween } from './prometheus-text.ts';
+import { counterBy, gcBetween, heapFiguresOf } from './prometheus-text.ts';
 import { checkPeerFloors, PEERS, peerCheckUsers, peerCpuTargets, soakSlopeMbPerMinute, type PeerName, type PeersPhase } from './peers.ts';
 import { createBenchFloorsDir, LARGE_SCENE, SMALL_SCENE } from './scenes.ts';
 import { measureUpstreamParse, UPSTREAM_PARSE_FULL, UPSTREAM_PARSE_QUICK } from './upstream-parse.ts';
@@ -1694,19 +1695,10 @@ async function runPeers(plan: Plan, started: number): Promise<PeersRun> {
   }
 }
 
-/** Where a Floorplan's memory is, in MB, from its /metrics; a figure its /metrics lacks (or cannot be read) is absent. */
+/** Where a Floorplan's memory is, from its /metrics; nothing when it cannot be read. */
 async function heapFigures(metricsUrl: string): Promise<HeapFigures> {
   try {
-    const text = await (await fetch(metricsUrl)).text();
-    const read = (pattern: RegExp) => {
-      const match = pattern.exec(text);
-      return match === null ? undefined : round(Number(match[1]) / 1024 / 1024, 1);
-    };
-    return {
-      oldSpaceUsedMb: read(/^floorplan_nodejs_heap_space_size_used_bytes\{space="old"\} (\d+(?:\.\d+)?)$/m),
-      heapCommittedMb: read(/^floorplan_nodejs_heap_size_total_bytes (\d+(?:\.\d+)?)$/m),
-      externalMb: read(/^floorplan_nodejs_external_memory_bytes (\d+(?:\.\d+)?)$/m),
-    };
+    return heapFiguresOf(await (await fetch(metricsUrl)).text());
   } catch {
     return {};
   }
@@ -1764,14 +1756,13 @@ async function runSoak(seconds: number, warmupSeconds: number, warnings: string[
     const sample = () => {
       const atSeconds = Math.round((performance.now() - started) / 1000);
       const mb = round(rssMb(floorplan.child.pid), 1);
-      const taken = heapFigures(metricsUrl).then((heap) => {
-        const figures = Object.fromEntries(Object.entries(heap).filter(([, value]) => value !== undefined)) as HeapFigures;
-        samples.push({ atSeconds, rssMb: mb, ...figures });
-        const shown = [
-          figures.oldSpaceUsedMb === undefined ? '' : `, old space used ${figures.oldSpaceUsedMb.toFixed(1)} MB`,
-          figures.heapCommittedMb === undefined ? '' : `, V8 heap committed ${figures.heapCommittedMb.toFixed(1)} MB`,
-          figures.externalMb === undefined ? '' : `, external ${figures.externalMb.toFixed(1)} MB`,
-        ].join('');
+      const taken = heapFigures(metricsUrl).then((figures) => {
+        const sampled: SoakSample = { atSeconds, rssMb: mb, ...figures };
+        samples.push(sampled);
+        const shown = SOAK_FIGURES.map(({ short, pick }) => {
+          const value = pick(sampled);
+          return value === undefined ? '' : `, ${short} ${value.toFixed(1)} MB`;
+        }).join('');
         log(`  ${String(atSeconds).padStart(4)} s  RSS ${mb.toFixed(1)} MB${shown}`);
       });
       sampling.add(taken);
@@ -1886,12 +1877,8 @@ async function main(): Promise<void> {
     for (const warning of soakWarnings) log(`warning: ${warning}`);
     log(`soak: RSS ${soak.earlyMedianMb.toFixed(1)} → ${soak.lateMedianMb.toFixed(1)} MB (${soak.changePercent.toFixed(1)} %): ${soak.flat ? 'flat' : 'NOT flat'}`);
     const rss = soakSlopeMbPerMinute(soak.samples, soak.seconds);
-    const fit = (pick: (sample: SoakSample) => number | undefined) => soakSlopeMbPerMinute(soak.samples, soak.seconds, pick).slope.toFixed(2);
-    log(
-      `soak: per-minute minima fitted, MB/min: RSS ${rss.slope.toFixed(2)}, V8 old space in use ${fit((s) => s.oldSpaceUsedMb)}, ` +
-        `V8 heap committed ${fit((s) => s.heapCommittedMb)}, RSS outside V8's heap ${fit((s) => (s.heapCommittedMb === undefined ? undefined : s.rssMb - s.heapCommittedMb))}, ` +
-        `external ${fit((s) => s.externalMb)}`,
-    );
+    const others = SOAK_FIGURES.map(({ short, pick }) => `, ${short} ${soakSlopeMbPerMinute(soak.samples, soak.seconds, pick).slope.toFixed(2)}`).join('');
+    log(`soak: per-minute minima fitted, MB/min: RSS ${rss.slope.toFixed(2)}${others}`);
     mergeIntoResults({ soak }, 'soak only', { generatedAt: new Date().toISOString(), soak });
     return;
   }
