@@ -28,6 +28,8 @@ function churn(mb) {
   return kept;
 }
 function outside(mb) { return churn(mb); }
+const held = [];
+function hold(mb) { for (let i = 0; i < mb * 1024; i++) held.push(new Array(126).fill(i)); return held.length; } // ~1 KiB each, alive to the end
 function spin(ms) {
   const until = Date.now() + ms;
   let n = 0;
@@ -35,7 +37,7 @@ function spin(ms) {
   return n;
 }
 function spinOutside(ms) { return spin(ms); }
-const work = { churn, outside, spin, spinOutside };
+const work = { churn, outside, spin, spinOutside, hold };
 createInterface({ input: process.stdin }).on('line', (line) => { const [what, n] = line.split(' '); work[what](Number(n)); process.stdout.write('done\\n'); });
 process.stdout.write('ready\\n');
 `;
@@ -44,12 +46,13 @@ process.stdout.write('ready\\n');
  * Runs CHURN under the sampler: `before` outside the window, `inside` between the two SIGUSR2s;
  * returns the window's tally.
  */
-async function profiledWindow(kind: 'allocations' | 'cpu', before: string, inside: string): Promise<{ tally: AllocationTally; script: string }> {
+async function profiledWindow(kind: 'allocations' | 'promoted' | 'cpu', before: string, inside: string): Promise<{ tally: AllocationTally; script: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'allocations-test-'));
   dirs.push(dir);
   const script = join(dir, 'churn.mjs');
   writeFileSync(script, CHURN);
-  const child = spawn(process.execPath, ['--import', SAMPLER, script], { env: { ...process.env, ALLOCATION_PROFILE_DIR: dir, PROFILE_KIND: kind }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const flags = kind === 'promoted' ? ['--expose-gc'] : [];
+  const child = spawn(process.execPath, [...flags, '--import', SAMPLER, script], { env: { ...process.env, ALLOCATION_PROFILE_DIR: dir, PROFILE_KIND: kind }, stdio: ['pipe', 'pipe', 'inherit'] });
   try {
     const lines: string[] = [];
     child.stdout.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
@@ -62,8 +65,10 @@ async function profiledWindow(kind: 'allocations' | 'cpu', before: string, insid
     await waitFor(2);
     child.kill('SIGUSR2');
     await sleep(200);
-    child.stdin.write(`${inside}\n`);
-    await waitFor(3);
+    for (const [i, step] of inside.split(';').entries()) {
+      child.stdin.write(`${step}\n`);
+      await waitFor(3 + i);
+    }
     child.kill('SIGUSR2');
     const path = join(dir, `${child.pid}-1.${kind === 'cpu' ? 'cpuprofile' : 'heapprofile'}`);
     for (let i = 0; i < 200 && !existsSync(path); i++) await sleep(50);
@@ -85,6 +90,14 @@ describe('bench/allocations: the profile sampler', () => {
     expect(ours).toBeGreaterThan(12 * 1024 * 1024);
     expect(ours).toBeLessThan(24 * 1024 * 1024);
     expect(ours / tally.bytes).toBeGreaterThan(0.9);
+  });
+
+  it('with PROFILE_KIND=promoted, counts only what outlived the young generation, not the garbage scavenges freed', async () => {
+    // In the window: 16 MB of garbage, and 4 MB the script keeps (as a cache or a stuck request would).
+    const { tally, script } = await profiledWindow('promoted', 'outside 8', 'churn 16;hold 4');
+    const ours = tally.byLayer.get(pathToFileURL(script).href) ?? 0;
+    expect(ours, 'bytes charged to the script').toBeGreaterThan(3 * 1024 * 1024);
+    expect(ours, 'bytes charged to the script').toBeLessThan(8 * 1024 * 1024);
   });
 
   it('with PROFILE_KIND=cpu, counts the time spent between two SIGUSR2s, charged to the file that spent it', async () => {
