@@ -78,10 +78,12 @@ interface L2Envelope {
   readonly value: unknown;
 }
 
+/**
+ * A load in progress. The object itself identifies the load, so a superseded one (after
+ * delete) does not store its result. Its promise is let go of once it settles (see #fly).
+ */
 interface Flight<V> {
-  /** Identifies this load, so a superseded one (after delete) does not store its result. */
-  readonly token: object;
-  readonly promise: Promise<V>;
+  promise: Promise<V> | undefined;
 }
 
 /**
@@ -155,10 +157,10 @@ export class TieredCache<V> {
       }
     }
     this.#metrics?.cacheResult(this.name, 'l1', 'miss');
-    const running = this.#flights.get(key);
+    const running = this.#flights.get(key)?.promise;
     if (running !== undefined) {
       noted?.('joined');
-      return running.promise;
+      return running;
     }
     return this.#fly(key, load, 'miss', noted);
   }
@@ -203,17 +205,27 @@ export class TieredCache<V> {
    * a refresh wants a fresh one, else it loads.
    */
   #fly(key: string, load: () => Promise<V>, mode: 'miss' | 'refresh', noted?: (outcome: CacheOutcome) => void): Promise<V> {
-    const token = {};
-    const promise = this.#lookUpOrLoad(key, load, mode, token, noted);
-    this.#flights.set(key, { token, promise });
+    const flight: Flight<V> = { promise: undefined };
+    const promise = this.#lookUpOrLoad(key, load, mode, flight, noted);
+    flight.promise = promise;
+    this.#flights.set(key, flight);
     const settle = (): void => {
-      if (this.#flights.get(key)?.token === token) this.#flights.delete(key);
+      // Deleting the entry is not enough to let the answer die young. #flights lives for the
+      // whole process, so V8 keeps its hash table in the old space, and every rehash (one per
+      // few dozen loads, as deleted entries pile up) leaves the old table behind as old-space
+      // garbage that still points at the flights it held. Until the next mark-compact, a
+      // scavenge treats those pointers as live: the promise, its answer and the frames of every
+      // request that awaited it were promoted, ~0.7 KB per panel, and the old space filled
+      // toward a mark-compact several times as fast (BENCHMARKS.md, session 23). An emptied
+      // flight leaves the stale table pointing at nothing.
+      flight.promise = undefined;
+      if (this.#flights.get(key) === flight) this.#flights.delete(key);
     };
     promise.then(settle, settle);
     return promise;
   }
 
-  async #lookUpOrLoad(key: string, load: () => Promise<V>, mode: 'miss' | 'refresh', token: object, noted?: (outcome: CacheOutcome) => void): Promise<V> {
+  async #lookUpOrLoad(key: string, load: () => Promise<V>, mode: 'miss' | 'refresh', flight: Flight<V>, noted?: (outcome: CacheOutcome) => void): Promise<V> {
     const fromL2 = await this.#readL2(key);
     if (fromL2 !== undefined) {
       const ageMs = Date.now() - fromL2.storedAtMs;
@@ -228,7 +240,7 @@ export class TieredCache<V> {
         noted?.('stale');
         this.#storeL1(key, fromL2);
         // This flight ends with the stale value; the refresh behind it is a flight of its own.
-        if (this.#flights.get(key)?.token === token) this.#flights.delete(key);
+        if (this.#flights.get(key) === flight) this.#flights.delete(key);
         this.#refreshInBackground(key, load);
         return fromL2.value;
       }
@@ -236,7 +248,7 @@ export class TieredCache<V> {
     noted?.('miss');
     const value = await load();
     // delete() or close() while loading: the waiters still get the value, but it is not kept.
-    if (this.#closed || this.#flights.get(key)?.token !== token || this.#keepMs === 0) return value;
+    if (this.#closed || this.#flights.get(key) !== flight || this.#keepMs === 0) return value;
     const entry: Entry<V> = { value, storedAtMs: Date.now() };
     this.#storeL1(key, entry);
     this.#writeL2(key, entry);
