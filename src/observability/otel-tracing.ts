@@ -1,0 +1,207 @@
+/**
+ * The OpenTelemetry side of ./tracing.ts: the SDK's tracer provider, sampler and OTLP exporter,
+ * and the spans of a sampled request. Imported by ./tracing.ts's `createTracing` only when tracing is on.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  SamplingDecision,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type Sampler,
+  type SamplingResult,
+  } from '@opentelemetry/sdk-trace';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_SERVICE_NAME,
+  ATTR_URL_PATH,
+} from '@opentelemetry/semantic-conventions';
+import {
+  ATTR_FEATURE_FLAG_KEY,
+  ATTR_FEATURE_FLAG_PROVIDER_NAME,
+  ATTR_FEATURE_FLAG_RESULT_REASON,
+  ATTR_FEATURE_FLAG_RESULT_VALUE,
+  ATTR_FEATURE_FLAG_RESULT_VARIANT,
+  ATTR_GRAPHQL_OPERATION_NAME,
+  EVENT_FEATURE_FLAG_EVALUATION,
+} from '@opentelemetry/semantic-conventions/incubating';
+
+import { NO_TRACE, TRACE_ATTRIBUTES, type FlagEvaluation, type ServerTrace, type Tracing, type TracingConfig, type TracingOptions, type UpstreamCallDetail } from './request-trace.ts';
+
+/** Tracing on, as `config` asks (./tracing.ts's `createTracing`). */
+export function createOtelTracing(config: TracingConfig, options: TracingOptions): Tracing {
+  // Headers, timeout, compression and certificates: the exporter reads OTEL_EXPORTER_OTLP_* itself.
+  const exporter =
+    options.exporter ?? (config.protocol === 'http/json' ? new JsonTraceExporter({ url: config.endpoint }) : new ProtobufTraceExporter({ url: config.endpoint }));
+  const provider = new TracerProvider({
+    resource: defaultResource().merge(resourceFromAttributes({ ...config.resourceAttributes, [ATTR_SERVICE_NAME]: config.serviceName })),
+    sampler: samplerOf(config),
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter,
+        scheduledDelayMillis: config.scheduleDelayMs,
+        maxQueueSize: config.maxQueueSize,
+        maxExportBatchSize: Math.min(config.maxExportBatchSize, config.maxQueueSize),
+      }),
+    ],
+  });
+  const tracer = provider.getTracer('floorplan');
+  const propagator = new W3CTraceContextPropagator();
+  const rootRatio = decidesRoots(config) ? config.samplerRatio : undefined;
+  let stopped: Promise<void> | undefined;
+  return {
+    enabled: true,
+    startRequest(method, path, route, headers) {
+      if (stopped !== undefined) return NO_TRACE;
+      // A gateway's traceparent makes this request part of its trace, and its sampled flag decides.
+      const parent = headers.traceparent === undefined ? ROOT_CONTEXT : propagator.extract(ROOT_CONTEXT, headers, HEADER_GETTER);
+      // A new trace (no traceparent, or one that does not parse) under a ratio sampler: decided here.
+      if (rootRatio !== undefined && !hasParent(parent) && !(Math.random() < rootRatio)) return NO_TRACE;
+      const span = tracer.startSpan(
+        `${method} ${route}`,
+        { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_URL_PATH]: path, [ATTR_HTTP_ROUTE]: route } },
+        parent,
+      );
+      return span.isRecording() ? new RecordedRequest(tracer, span) : NO_TRACE;
+    },
+    shutdown: () => (stopped ??= provider.shutdown()),
+  };
+}
+
+/**
+ * Whether a new trace's sampling is decided in {@link createOtelTracing}'s `startRequest`, before
+ * the SDK: for the ratio samplers, a request with no caller's `traceparent` is kept with
+ * probability `samplerRatio` by one `Math.random()`. The SDK would spend two random ids, its
+ * attribute checks and a non-recording span on each of the nine requests in ten it then drops
+ * (about 4 % of a panel's CPU at ratio 0, BENCHMARKS.md). The trace id is random either way, so
+ * the share kept is the same; the SDK's sampler ({@link samplerOf}) then keeps every root that
+ * reaches it and applies the configured rule to requests with a parent.
+ */
+function decidesRoots(config: TracingConfig): boolean {
+  return config.sampler === 'traceidratio' || config.sampler === 'parentbased_traceidratio';
+}
+
+/** Whether `context` carries a caller's valid span context, as the SDK's tracer and samplers judge it. */
+function hasParent(context: Context): boolean {
+  const parent = trace.getSpanContext(context);
+  return parent !== undefined && isSpanContextValid(parent);
+}
+
+/** The SDK's sampler for a root decided already: yes; for a span with a parent: `withParent`. */
+class RootsDecidedBefore implements Sampler {
+  constructor(private readonly withParent: Sampler) {}
+
+  shouldSample(...args: Parameters<Sampler['shouldSample']>): SamplingResult {
+    return hasParent(args[0]) ? this.withParent.shouldSample(...args) : { decision: SamplingDecision.RECORD_AND_SAMPLED };
+  }
+
+  toString(): string {
+    return `RootsDecidedBefore{${this.withParent.toString()}}`;
+  }
+}
+
+function samplerOf(config: TracingConfig): Sampler {
+  const ratio = new TraceIdRatioBasedSampler(config.samplerRatio);
+  if (decidesRoots(config)) return new RootsDecidedBefore(config.sampler === 'traceidratio' ? ratio : new ParentBasedSampler({ root: new AlwaysOnSampler() }));
+  switch (config.sampler) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return ratio;
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: ratio });
+    default:
+      throw new UnreachableSampler(config.sampler);
+  }
+}
+
+class UnreachableSampler extends Error {
+  constructor(sampler: never) {
+    super(`unknown sampler ${String(sampler)}`);
+  }
+}
+
+const HEADER_GETTER: TextMapGetter<IncomingHttpHeaders> = {
+  keys: (headers) => Object.keys(headers),
+  get: (headers, key) => headers[key],
+};
+
+/** A sampled request: its server span, and the children its layers report. */
+class RecordedRequest implements ServerTrace {
+  readonly recording = true;
+  readonly #tracer: Tracer;
+  readonly #span: Span;
+  readonly #context: Context;
+
+  constructor(tracer: Tracer, span: Span) {
+    this.#tracer = tracer;
+    this.#span = span;
+    this.#context = trace.setSpan(ROOT_CONTEXT, span);
+  }
+
+  upstreamCall(upstream: string, startMs: number, endMs: number, outcome: string, detail?: UpstreamCallDetail): void {
+    const attributes: Attributes = { [TRACE_ATTRIBUTES.upstream]: upstream, [TRACE_ATTRIBUTES.upstreamOutcome]: outcome };
+    if (detail?.keys !== undefined) attributes[TRACE_ATTRIBUTES.upstreamKeys] = detail.keys;
+    if (detail?.cache !== undefined) attributes[TRACE_ATTRIBUTES.cacheOutcome] = detail.cache;
+    if (outcome !== 'ok') attributes[ATTR_ERROR_TYPE] = outcome;
+    const span = this.#tracer.startSpan(`upstream ${upstream}`, { kind: SpanKind.CLIENT, startTime: startMs, attributes }, this.#context);
+    if (outcome !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+    span.end(endMs);
+  }
+
+  flagEvaluated(evaluation: FlagEvaluation): void {
+    const attributes: Attributes = {
+      [ATTR_FEATURE_FLAG_KEY]: evaluation.key,
+      [ATTR_FEATURE_FLAG_PROVIDER_NAME]: evaluation.provider,
+      [ATTR_FEATURE_FLAG_RESULT_REASON]: evaluation.reason,
+    };
+    if (evaluation.variant !== undefined) attributes[ATTR_FEATURE_FLAG_RESULT_VARIANT] = evaluation.variant;
+    if (evaluation.value !== undefined) attributes[ATTR_FEATURE_FLAG_RESULT_VALUE] = evaluation.value;
+    this.#span.addEvent(EVENT_FEATURE_FLAG_EVALUATION, attributes);
+  }
+
+  rendered(scene: string, startMs: number, endMs: number, floors: number, degradedReasons: readonly string[]): void {
+    const attributes: Attributes = {
+      [TRACE_ATTRIBUTES.scene]: scene,
+      [TRACE_ATTRIBUTES.floors]: floors,
+      [TRACE_ATTRIBUTES.degraded]: degradedReasons.length > 0,
+    };
+    if (degradedReasons.length > 0) attributes[TRACE_ATTRIBUTES.degradedReasons] = [...degradedReasons];
+    this.#tracer.startSpan(`render ${scene}`, { kind: SpanKind.INTERNAL, startTime: startMs, attributes }, this.#context).end(endMs);
+  }
+
+  operationName(name: string): void {
+    this.#span.setAttribute(ATTR_GRAPHQL_OPERATION_NAME, name);
+  }
+
+  executedBy(executor: 'known-operation' | 'apollo'): void {
+    this.#span.setAttribute(TRACE_ATTRIBUTES.graphqlExecutor, executor);
+  }
+
+  end(status: number): void {
+    this.#span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+    // HTTP semantic conventions: a server span fails on 5xx only; a 4xx is the client's.
+    if (status >= 500) {
+      this.#span.setAttribute(ATTR_ERROR_TYPE, String(status));
+      this.#span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    this.#span.end();
+  }
+}
