@@ -36,7 +36,6 @@ import {
   ATTR_GRAPHQL_OPERATION_NAME,
   EVENT_FEATURE_FLAG_EVALUATION,
 } from '@opentelemetry/semantic-conventions/incubating';
-
 import { NO_TRACE, TRACE_ATTRIBUTES, type FlagEvaluation, type ServerTrace, type Tracing, type TracingConfig, type TracingOptions, type UpstreamCallDetail } from './request-trace.ts';
 
 /** Tracing on, as `config` asks (./tracing.ts's `createTracing`). */

@@ -10,14 +10,10 @@
  * 20 in flight at a time (as a loaded replica has them), then two scavenges, and the old space's
  * growth read from V8. Without the fix it grew 7.7 MB; with it, 0.6.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { runNodeScript } from '../support/processes.ts';
 
-const CACHE_MODULE = pathToFileURL(fileURLToPath(new URL('../../src/cache/tiered-cache.ts', import.meta.url))).href;
+const CACHE_MODULE = new URL('../../src/cache/tiered-cache.ts', import.meta.url).href;
 
 const SCRIPT = `
 import { constants, PerformanceObserver } from 'node:perf_hooks';
@@ -54,26 +50,9 @@ await new Promise((resolve) => setImmediate(resolve));
 process.stdout.write(JSON.stringify({ grewMb, markCompacts }));
 `;
 
-const dir = mkdtempSync(join(tmpdir(), 'tiered-cache-promotion-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function run(): Promise<{ grewMb: number; markCompacts: number }> {
-  const script = join(dir, 'loads.mjs');
-  writeFileSync(script, SCRIPT);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { grewMb: number; markCompacts: number }) : reject(new Error(`exit ${String(code)}: ${err}`))));
-  });
-}
-
 describe('TieredCache: loads in flight and the old space', () => {
   it('lets a settled answer die young: 16 MB of answers through the cache promote under 2 MB', async () => {
-    const { grewMb, markCompacts } = await run();
+    const { grewMb, markCompacts } = await runNodeScript<{ grewMb: number; markCompacts: number }>(SCRIPT, ['--expose-gc']);
     // A mark-compact would have collected what was wrongly promoted, and the reading would pass for the wrong reason.
     expect(markCompacts, 'mark-compacts during the loads (the reading needs none)').toBe(0);
     expect(grewMb, 'MB the old space grew').toBeLessThan(2);

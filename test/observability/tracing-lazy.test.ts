@@ -4,14 +4,10 @@
  * own, since this test process may have loaded OpenTelemetry for other tests: every module it
  * resolves is recorded, and the SDK must appear only once tracing is turned on.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { runNodeScript } from '../support/processes.ts';
 
-const TRACING_MODULE = pathToFileURL(fileURLToPath(new URL('../../src/observability/tracing.ts', import.meta.url))).href;
+const TRACING_MODULE = new URL('../../src/observability/tracing.ts', import.meta.url).href;
 
 const SCRIPT = `
 import { registerHooks } from 'node:module';
@@ -31,22 +27,9 @@ await on.shutdown();
 process.stdout.write(JSON.stringify({ offEnabled: off.enabled, whenOff, onEnabled: on.enabled, whenOn }));
 `;
 
-const dir = mkdtempSync(join(tmpdir(), 'tracing-lazy-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
 describe('tracing: OpenTelemetry only when it is on', () => {
   it('loads no OpenTelemetry module with tracing off, and the SDK once it is on', async () => {
-    const script = join(dir, 'tracing.mjs');
-    writeFileSync(script, SCRIPT);
-    const result = await new Promise<{ offEnabled: boolean; whenOff: number; onEnabled: boolean; whenOn: number }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-      child.on('error', reject);
-      child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`exit ${String(code)}: ${err}`))));
-    });
+    const result = await runNodeScript<{ offEnabled: boolean; whenOff: number; onEnabled: boolean; whenOn: number }>(SCRIPT);
     expect(result.offEnabled).toBe(false);
     expect(result.whenOff, 'OpenTelemetry modules loaded with tracing off').toBe(0);
     expect(result.onEnabled).toBe(true);

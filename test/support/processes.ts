@@ -1,5 +1,8 @@
 /** Helpers for tests that run Floorplan (or Redis) as real processes on loopback. */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The project root: where `npm start` and the CLI run from. */
@@ -32,7 +35,29 @@ export interface CliRun {
  * and its output is read.
  */
 export function runFloorsCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/floors.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return runNode(['--import', 'tsx', 'src/cli/floors.ts', ...args], env);
+}
+
+/**
+ * Runs `source` (an ES module, which may import the project's .ts files by URL) in a fresh
+ * `node --import tsx` with `nodeFlags`, and returns the JSON it writes to stdout. For what one
+ * process must measure alone: what it loads, what its heap keeps. Throws with its stderr if it fails.
+ */
+export async function runNodeScript<T>(source: string, nodeFlags: readonly string[] = []): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'floorplan-script-'));
+  try {
+    const script = join(dir, 'script.mjs');
+    writeFileSync(script, source);
+    const run = await runNode([...nodeFlags, '--import', 'tsx', script], process.env);
+    if (run.code !== 0) throw new Error(`the script exited with ${String(run.code)}: ${run.stderr}`);
+    return JSON.parse(run.stdout) as T;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function runNode(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
