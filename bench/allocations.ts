@@ -5,7 +5,10 @@
  * or swept by a scavenge, so bytes per request drive the GC share of the CPU, how often the
  * young generation fills, and (with the requests in flight) the RSS and the half-rate p99.
  * With `--cpu`, the same servers, windows and layers for CPU time instead: where each server's
- * microseconds per request go (the profile BENCHMARKS.md reads the CPU gap from).
+ * microseconds per request go (the profile BENCHMARKS.md reads the CPU gap from). Last, the code
+ * every server runs alike (Node.js, packages, V8) side by side, function by function: where the
+ * same function costs Floorplan more per request than the others, Floorplan calls it more often
+ * or under worse conditions (session 24 found undici's pool queue this way).
  *
  *   node --import tsx bench/allocations.ts [--cpu] [--rounds 2] [--seconds 5] [--connections 100] [--top 15] [--env NAME=value …] [--json] [--keep]
  *
@@ -74,6 +77,16 @@ export interface AllocationTally {
   answers: number;
   readonly byLayer: Map<string, number>;
   readonly bySite: Map<string, number>;
+  /**
+   * By the function that spent it itself (the sample's own frame), for code every server runs
+   * alike: Node.js's JavaScript, packages, V8's built-ins. The server's own files are left out.
+   */
+  readonly bySharedFunction: Map<string, number>;
+}
+
+/** An empty tally. */
+export function emptyTally(): AllocationTally {
+  return { bytes: 0, answers: 0, byLayer: new Map(), bySite: new Map(), bySharedFunction: new Map() };
 }
 
 /** Where a frame's code lives: `src/<folder>`, a package, Node.js's own JavaScript, or the server's own file. */
@@ -97,6 +110,14 @@ export function layerOf(url: string): string | undefined {
 /** Whether a frame is the measured server's own code (Floorplan's src/, or a peer's file under bench/). */
 function ownCode(url: string): boolean {
   return !url.includes('node_modules/') && /\/(?:src|bench)\//.test(url);
+}
+
+/** A frame of code every server runs alike, by name and place: `_resume (undici/lib/dispatcher/client.js:789)`, `runMicrotasks (V8)`. */
+function sharedFunctionName(frame: ProfileNode['callFrame']): string {
+  const name = frame.functionName === '' ? '(anonymous)' : frame.functionName;
+  if (frame.url === '') return `${name} (V8)`;
+  const modules = frame.url.lastIndexOf('node_modules/');
+  return `${name} (${modules >= 0 ? frame.url.slice(modules + 'node_modules/'.length) : frame.url}:${frame.lineNumber + 1})`;
 }
 
 function siteName(frame: ProfileNode['callFrame']): string {
@@ -124,6 +145,10 @@ export function tallyProfile(head: ProfileNode, tally: AllocationTally): void {
         }
       }
       tally.byLayer.set(layer, (tally.byLayer.get(layer) ?? 0) + node.selfSize);
+      if (!ownCode(node.callFrame.url)) {
+        const shared = sharedFunctionName(node.callFrame);
+        tally.bySharedFunction.set(shared, (tally.bySharedFunction.get(shared) ?? 0) + node.selfSize);
+      }
       for (let i = stack.length - 1; i >= 0; i--) {
         if (ownCode(stack[i]!.url)) {
           const site = siteName(stack[i]!);
@@ -243,7 +268,7 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
     log(canPin() ? 'servers pinned to core 0, load worker and demo upstreams to core 1' : 'NOT pinned (taskset or a second core missing)');
     log(`${users.length} load users, ${plan.connections} connections; ${plan.rounds} round${plan.rounds === 1 ? '' : 's'} of ${plan.seconds} s per server, in turns`);
 
-    const tallies = new Map<ServerName, AllocationTally>(SERVERS.map((name) => [name, { bytes: 0, answers: 0, byLayer: new Map(), bySite: new Map() }]));
+    const tallies = new Map<ServerName, AllocationTally>(SERVERS.map((name) => [name, emptyTally()]));
     const job = (name: ServerName, warmupRequests: number, durationSeconds: number): LoadJob => ({
       name: `allocations-${name}`,
       url: servers[name].url,
@@ -304,6 +329,34 @@ export function allocationsRow(plan: AllocationsPlan, tallies: ReadonlyMap<strin
   };
 }
 
+/** One function of shared code, per request in each server (tallies' order), and how much more Floorplan spends in it than the cheapest other. */
+export interface SharedFunctionRow {
+  readonly name: string;
+  readonly perRequest: readonly number[];
+  readonly floorplanExcess: number;
+}
+
+/**
+ * The functions of shared code (Node.js, packages, V8) where Floorplan spends the most per
+ * request beyond the cheapest other server that runs them at all. The same function costing more
+ * per request in Floorplan means more calls of it, or dearer ones: session 24 found undici's
+ * queue this way.
+ */
+export function sharedSideBySide(tallies: ReadonlyMap<string, AllocationTally>, top: number): SharedFunctionRow[] {
+  const all = [...tallies.values()];
+  const floorplan = tallies.get('Floorplan');
+  if (floorplan === undefined || all.length < 2) return [];
+  const names = new Set(all.flatMap((tally) => [...tally.bySharedFunction.keys()]));
+  const rows = [...names].map((name) => {
+    const perRequest = all.map((tally) => (tally.answers === 0 ? 0 : (tally.bySharedFunction.get(name) ?? 0) / tally.answers));
+    const ours = floorplan.answers === 0 ? 0 : (floorplan.bySharedFunction.get(name) ?? 0) / floorplan.answers;
+    // A server that never runs the function (a static answer written another way) says nothing of its price.
+    const others = all.filter((tally) => tally !== floorplan && tally.answers > 0 && tally.bySharedFunction.has(name)).map((tally) => (tally.bySharedFunction.get(name) ?? 0) / tally.answers);
+    return { name, perRequest, floorplanExcess: ours - (others.length === 0 ? 0 : Math.min(...others)) };
+  });
+  return rows.sort((x, y) => y.floorplanExcess - x.floorplanExcess).slice(0, top);
+}
+
 /** How each kind of profile reads per request. */
 const UNITS: Readonly<Record<ProfileKind, { readonly unit: string; readonly what: string; readonly of: (amount: number, answers: number) => string }>> = {
   allocations: { unit: 'KiB', what: 'KiB allocated per request', of: (bytes, answers) => (bytes / answers / 1024).toFixed(1) },
@@ -327,6 +380,16 @@ function report(tallies: Map<ServerName, AllocationTally>, top: number, kind: Pr
   const nearest = kind === 'cpu' ? 'nearest the time spent' : 'nearest the allocation';
   lines.push('', `Floorplan's own functions ${nearest}, top ${top} (${unit} per request, whatever they called):`, '', `| function | ${unit} |`, '| --- | ---: |');
   for (const [site, amount] of largest(floorplan.bySite).slice(0, top)) lines.push(`| \`${site}\` | ${of(amount, floorplan.answers)} |`);
+  const servers = [...tallies.keys()];
+  lines.push(
+    '',
+    `Shared code (Node.js, packages, V8) side by side: the ${top} functions where Floorplan spends the most beyond the cheapest other server that runs them (${unit} per request, the function's own):`,
+    '',
+    `| function | ${servers.join(' | ')} | Floorplan's excess |`,
+    `| --- |${servers.map(() => ' ---: |').join('')} ---: |`,
+  );
+  const perRequest = (amount: number) => (kind === 'cpu' ? amount.toFixed(2) : (amount / 1024).toFixed(2));
+  for (const row of sharedSideBySide(tallies, top)) lines.push(`| \`${row.name}\` | ${row.perRequest.map(perRequest).join(' | ')} | ${perRequest(row.floorplanExcess)} |`);
   return lines.join('\n');
 }
 

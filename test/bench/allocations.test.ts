@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cpuTree, layerOf, tallyProfile, type AllocationTally } from '../../bench/allocations.ts';
+import { cpuTree, emptyTally, layerOf, sharedSideBySide, tallyProfile, type AllocationTally } from '../../bench/allocations.ts';
 
 const SAMPLER = fileURLToPath(new URL('../../bench/profile-sampler.ts', import.meta.url));
 const dirs: string[] = [];
@@ -72,7 +72,7 @@ async function profiledWindow(kind: 'allocations' | 'promoted' | 'cpu', before: 
     child.kill('SIGUSR2');
     const path = join(dir, `${child.pid}-1.${kind === 'cpu' ? 'cpuprofile' : 'heapprofile'}`);
     for (let i = 0; i < 200 && !existsSync(path); i++) await sleep(50);
-    const tally: AllocationTally = { bytes: 0, answers: 1, byLayer: new Map(), bySite: new Map() };
+    const tally: AllocationTally = { ...emptyTally(), answers: 1 };
     const profile: unknown = JSON.parse(readFileSync(path, 'utf8'));
     tallyProfile(kind === 'cpu' ? cpuTree(profile as Parameters<typeof cpuTree>[0]) : (profile as { head: Parameters<typeof tallyProfile>[0] }).head, tally);
     return { tally, script };
@@ -138,10 +138,39 @@ describe('bench/allocations: the profile sampler', () => {
       ],
       samples: [6, 6, 5, 3, 3, 4],
     });
-    const tally: AllocationTally = { bytes: 0, answers: 1, byLayer: new Map(), bySite: new Map() };
+    const tally: AllocationTally = { ...emptyTally(), answers: 1 };
     tallyProfile(tree, tally);
     // Six samples over 6 ms: 1 ms each; the two idle ones count for nothing.
     expect(tally.bytes).toBe(4000);
     expect(Object.fromEntries(tally.byLayer)).toEqual({ 'src/upstreams': 2000, 'V8 runMicrotasks': 1000, 'V8 (garbage collector)': 1000 });
+    // The server's own code is not shared code; V8's own work is, by its name.
+    expect(Object.fromEntries(tally.bySharedFunction)).toEqual({ 'runMicrotasks (V8)': 1000, '(garbage collector) (V8)': 1000 });
+  });
+
+  it('puts shared code side by side, per request, sorted by how much more Floorplan spends in it than the cheapest other server that runs it', () => {
+    const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 787, columnNumber: 0, scriptId: '0' });
+    const resume = frame('_resume', 'file:///app/node_modules/undici/lib/dispatcher/client.js');
+    const parse = frame('parse', 'file:///app/node_modules/secure-json-parse/index.js');
+    const retry = frame('execute', 'file:///app/node_modules/cockatiel/dist/RetryPolicy.js');
+    /** A server's tally from leaf samples: [frame, µs] pairs, under a root. */
+    const serverTally = (answers: number, leaves: ReadonlyArray<readonly [ReturnType<typeof frame>, number]>): AllocationTally => {
+      const tally: AllocationTally = { ...emptyTally(), answers };
+      tallyProfile({ callFrame: frame('(root)', ''), selfSize: 0, children: leaves.map(([callFrame, us]) => ({ callFrame, selfSize: us, children: [] })) }, tally);
+      return tally;
+    };
+    const tallies = new Map([
+      // 100 answers: _resume 9 µs each, parse 1, cockatiel 3, its own code 50.
+      ['Floorplan', serverTally(100, [[resume, 900], [parse, 100], [retry, 300], [frame('call', 'file:///app/dist/src/upstreams/json-http.js'), 5000]])],
+      ['(d) upstream calls alone', serverTally(200, [[resume, 400]])],
+      ['(f) Mercurius, tuned', serverTally(50, [[resume, 150], [parse, 150]])],
+    ]);
+    expect(sharedSideBySide(tallies, 5)).toEqual([
+      { name: '_resume (undici/lib/dispatcher/client.js:788)', perRequest: [9, 2, 3], floorplanExcess: 7 },
+      // Only Floorplan runs it: all of it is the excess.
+      { name: 'execute (cockatiel/dist/RetryPolicy.js:788)', perRequest: [3, 0, 0], floorplanExcess: 3 },
+      // (d) never parses this way: its 0 says nothing of the price, so (f)'s 3 is the cheapest, and Floorplan spends less.
+      { name: 'parse (secure-json-parse/index.js:788)', perRequest: [1, 0, 3], floorplanExcess: -2 },
+    ]);
+    expect(sharedSideBySide(tallies, 1)).toHaveLength(1);
   });
 });
