@@ -50,10 +50,12 @@ const MUTATION: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('extra' as const), at: fc.nat(), key: fc.oneof(fc.string(), fc.constantFrom('minor', 'currency', '__proto__', 'constructor')), value: fc.jsonValue() as fc.Arbitrary<Json> }),
 );
 
-/** `answer` with `mutations` applied, each at the path its number picks. */
+/** `answer` with `mutations` applied, each at the path its number picks; `answer` and the mutations' values are left as they were. */
 function mutated(answer: Json, mutations: readonly Mutation[]): Json {
   let root = structuredClone(answer);
-  for (const mutation of mutations) {
+  for (const generated of mutations) {
+    // A copy of the value: the arbitrary's own may be shared with other mutations and runs.
+    const mutation = 'value' in generated ? { ...generated, value: structuredClone(generated.value) } : generated;
     const all = paths(root);
     const path = all[mutation.at % all.length]!;
     const parent = path.slice(0, -1).reduce<Json>((node, key) => (node as Record<string | number, Json>)[key]!, root);
@@ -85,6 +87,21 @@ describe('the compiled check of upstream answers', () => {
       expect(answerCheck(contract)(copy)).toBe(true);
       expect(copy).toEqual(contract.parse(answer));
     }
+  });
+
+  it('mutates a copy of each generated value, never the value itself (fast-check hands the same constant to every run)', () => {
+    // fc.constantFrom's `{}` is one object for every run, and shrinking shares parts of values:
+    // written into the answer as it is, a later mutation edited it, and a value placed inside
+    // itself made a cycle (CI: "Maximum call stack size exceeded" in paths(), after 1290 runs).
+    const shared: Json = { a: [1] };
+    const broken = mutated({ x: 1 }, [
+      { kind: 'replace', at: 0, value: shared },
+      { kind: 'replace', at: 1, value: shared },
+      { kind: 'extra', at: 0, key: 'added', value: shared },
+    ]);
+    expect(shared).toEqual({ a: [1] });
+    expect(broken).toEqual({ a: { a: [1] }, added: { a: [1] } });
+    expect(paths(broken)).toHaveLength(7);
   });
 
   it('agrees with zod on broken answers: refuses what zod refuses, and what it accepts equals zod’s output', () => {
