@@ -114,6 +114,11 @@ export interface RateRun {
     readonly overheadP99Ms: number;
     /** Time the hypervisor took from each core in the round's window, ms (index = core; servers run on core 0). */
     readonly stealMs?: readonly number[];
+    /**
+     * Mark-compacts in the round's window, from the server's /metrics (Floorplan's only: the
+     * peers have none). One in a window is what a p99 over 20 ms has meant (session 23).
+     */
+    readonly markCompacts?: number;
   }>;
 }
 
@@ -789,9 +794,11 @@ function roundsLine(floorplan: RateRun, reference: RateRun | undefined): string[
     run?.rounds === undefined || run.rounds.some((r) => r.stealMs?.[0] === undefined) ? undefined : `${run.rounds.map((r) => fixed(r.stealMs?.[0] ?? 0, 0)).join(', ')} ms`;
   const ourSteal = steal(floorplan);
   const theirSteal = steal(reference);
+  const markCompacts = floorplan.rounds?.every((r) => r.markCompacts !== undefined) === true ? floorplan.rounds.map((r) => String(r.markCompacts)).join(', ') : undefined;
   return [
     '',
     `p99 overhead per round (each round's own samples): Floorplan ${ours}${theirs === undefined ? '' : `; (d) ${theirs}`}. The rows above pool every round.` +
+      (markCompacts === undefined ? '' : ` Mark-compacts in Floorplan's windows: ${markCompacts}.`) +
       (ourSteal === undefined
         ? ''
         : ` Time the hypervisor took from core 0 (the servers' core) in each window: Floorplan's ${ourSteal}${theirSteal === undefined ? '' : `; (d)'s ${theirSteal}`}: a server stalls for what is stolen from its core.`),

@@ -442,7 +442,8 @@ function pooledRateRun(rounds: readonly LoadResult[]): { merged: LoadResult; row
   const row = serverRow(merged);
   const perRound = rounds.map((r) => {
     const probeP99 = r.probe?.p99Ms ?? Number.NaN;
-    return { p99Ms: r.latency.p99Ms, criticalPathP99Ms: probeP99, overheadP99Ms: round(r.latency.p99Ms - probeP99, 3), stealMs: r.stealMs ?? [] };
+    const markCompacts = r.metrics === undefined ? {} : { markCompacts: runtimeFacts(r).majorGc.count };
+    return { p99Ms: r.latency.p99Ms, criticalPathP99Ms: probeP99, overheadP99Ms: round(r.latency.p99Ms - probeP99, 3), stealMs: r.stealMs ?? [], ...markCompacts };
   });
   return { merged, row, run: { ...rateRun(merged, row), rounds: perRound } };
 }
@@ -1490,7 +1491,8 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     const { runtime } = latency.halfRate;
     log(
       `  in its half-rate windows: ${runtime.minorGc.count} scavenges (mean ${runtime.minorGc.meanMs.toFixed(2)} ms), ${runtime.majorGc.count} mark-compacts ` +
-        `(mean ${runtime.majorGc.meanMs.toFixed(2)} ms), ${runtime.incrementalGc.count} incremental marking steps (${runtime.incrementalGc.totalMs.toFixed(0)} ms in all)`,
+        `(mean ${runtime.majorGc.meanMs.toFixed(2)} ms; per window ${(half.rounds ?? []).map((r) => r.markCompacts ?? '?').join(', ')}), ` +
+        `${runtime.incrementalGc.count} incremental marking steps (${runtime.incrementalGc.totalMs.toFixed(0)} ms in all)`,
     );
     log(describeRateRun(`half rate ${targetRps} req/s: Floorplan`, half));
     log(describeRateRun('control (d) at the same rate:', reference));

@@ -78,6 +78,11 @@ describe('npm run bench -- --quick', () => {
     }
     const { runtime } = results.latency.halfRate;
     for (const kind of ['minorGc', 'majorGc', 'incrementalGc'] as const) expect(Number.isInteger(runtime[kind].count), kind).toBe(true);
+    // Floorplan's mark-compacts window by window (what a round's p99 follows), adding up to the pooled count; (d) has no /metrics.
+    const perRound = (results.latency.halfRate.rounds ?? []).map((round) => round.markCompacts);
+    expect(perRound.every((count) => Number.isInteger(count)), 'markCompacts per Floorplan round').toBe(true);
+    expect(perRound.reduce<number>((total, count) => total + (count ?? 0), 0)).toBe(runtime.majorGc.count);
+    expect(control?.rounds?.every((round) => round.markCompacts === undefined), '(d) has no mark-compact counts').toBe(true);
 
     expect(results.scaling.length).toBeGreaterThan(0);
     for (const row of results.scaling) expect(row.rps, row.name).toBeGreaterThan(0);
