@@ -349,9 +349,9 @@ export function sharedSideBySide(tallies: ReadonlyMap<string, AllocationTally>, 
   const names = new Set(all.flatMap((tally) => [...tally.bySharedFunction.keys()]));
   const rows = [...names].map((name) => {
     const perRequest = all.map((tally) => (tally.answers === 0 ? 0 : (tally.bySharedFunction.get(name) ?? 0) / tally.answers));
-    const ours = floorplan.answers === 0 ? 0 : (floorplan.bySharedFunction.get(name) ?? 0) / floorplan.answers;
+    const ours = perRequest[all.indexOf(floorplan)]!;
     // A server that never runs the function (a static answer written another way) says nothing of its price.
-    const others = all.filter((tally) => tally !== floorplan && tally.answers > 0 && tally.bySharedFunction.has(name)).map((tally) => (tally.bySharedFunction.get(name) ?? 0) / tally.answers);
+    const others = perRequest.filter((_, i) => all[i] !== floorplan && all[i]!.answers > 0 && all[i]!.bySharedFunction.has(name));
     return { name, perRequest, floorplanExcess: ours - (others.length === 0 ? 0 : Math.min(...others)) };
   });
   return rows.sort((x, y) => y.floorplanExcess - x.floorplanExcess).slice(0, top);
