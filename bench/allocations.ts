@@ -8,12 +8,14 @@
  * microseconds per request go (the profile BENCHMARKS.md reads the CPU gap from). Last, the code
  * every server runs alike (Node.js, packages, V8) side by side, function by function: where the
  * same function costs Floorplan more per request than the others, Floorplan calls it more often
- * or under worse conditions (session 24 found undici's pool queue this way).
+ * or under worse conditions (session 24 found undici's pool queue this way). With `--promises`,
+ * the promises each server creates per request, by the layer that creates them: each is at least
+ * one job for V8's microtask loop, the largest single excess of Floorplan's CPU profile.
  *
- *   node --import tsx bench/allocations.ts [--cpu] [--rounds 2] [--seconds 5] [--connections 100] [--top 15] [--env NAME=value …] [--json] [--keep]
+ *   node --import tsx bench/allocations.ts [--cpu | --promises] [--rounds 2] [--seconds 5] [--connections 100] [--top 15] [--env NAME=value …] [--json] [--keep]
  *
  * --env adds environment to Floorplan only (e.g. a feature switched off, to see what it allocates).
- * --json prints the bench's allocations row (bench/results.ts); not with --cpu.
+ * --json prints the bench's allocations row (bench/results.ts); not with --cpu or --promises.
  * --keep leaves the raw profiles (one per server and round, `<pid>-<round>.heapprofile` or
  * `.cpuprofile`) in the temporary folder it names, for Chrome DevTools or a closer look.
  *
@@ -52,7 +54,7 @@ import { envPairs } from './tracing.ts';
 import { seedLikeUsers, TokenBook } from './users.ts';
 
 /** What a profile measures: bytes allocated, or CPU time. */
-export type ProfileKind = 'allocations' | 'cpu';
+export type ProfileKind = 'allocations' | 'cpu' | 'promises';
 
 /** One node of V8's sampling heap profile (HeapProfiler.SamplingHeapProfileNode), or of a CPU profile made into the same tree. */
 interface ProfileNode {
@@ -195,6 +197,11 @@ async function profileOf(child: Child, path: string, kind: ProfileKind): Promise
   return kind === 'cpu' ? cpuTree(JSON.parse(text) as CpuProfile) : (JSON.parse(text) as { head: ProfileNode }).head;
 }
 
+/** The file a server's profile of one window is written to. */
+function profileFile(kind: ProfileKind): string {
+  return kind === 'cpu' ? 'cpuprofile' : kind === 'promises' ? 'promiseprofile' : 'heapprofile';
+}
+
 export interface AllocationsPlan {
   readonly rounds: number;
   readonly seconds: number;
@@ -292,7 +299,7 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
         const tally = tallies.get(name)!;
         const before = tally.bytes;
         // Each server's n-th profile is its window of round n.
-        tallyProfile(await profileOf(child, join(profiles, `${child.pid}-${round + 1}.${kind === 'cpu' ? 'cpuprofile' : 'heapprofile'}`), kind), tally);
+        tallyProfile(await profileOf(child, join(profiles, `${child.pid}-${round + 1}.${profileFile(kind)}`), kind), tally);
         tally.answers += result.ok;
         if (result.non2xx + result.errors > 0) log(`  ${name}: ${result.non2xx} non-2xx answers and ${result.errors} errors in the window (not counted)`);
         log(`  round ${round + 1}: ${name.padEnd(26)} ${UNITS[kind].of(tally.bytes - before, result.ok).padStart(6)} ${UNITS[kind].unit} per request over ${result.ok} answers`);
@@ -361,6 +368,7 @@ export function sharedSideBySide(tallies: ReadonlyMap<string, AllocationTally>, 
 const UNITS: Readonly<Record<ProfileKind, { readonly unit: string; readonly what: string; readonly of: (amount: number, answers: number) => string }>> = {
   allocations: { unit: 'KiB', what: 'KiB allocated per request', of: (bytes, answers) => (bytes / answers / 1024).toFixed(1) },
   cpu: { unit: 'µs', what: 'CPU µs per request (sampled)', of: (us, answers) => (us / answers).toFixed(1) },
+  promises: { unit: 'promises', what: 'promises created per request', of: (count, answers) => (count / answers).toFixed(1) },
 };
 
 function report(tallies: Map<ServerName, AllocationTally>, top: number, kind: ProfileKind): string {
@@ -377,7 +385,7 @@ function report(tallies: Map<ServerName, AllocationTally>, top: number, kind: Pr
     const rest = layers.slice(top).reduce((sum, [, amount]) => sum + amount, 0);
     if (rest > 0) lines.push(`| ${layers.length - top} more | ${of(rest, tally.answers)} | ${((100 * rest) / tally.bytes).toFixed(1)} % |`);
   }
-  const nearest = kind === 'cpu' ? 'nearest the time spent' : 'nearest the allocation';
+  const nearest = kind === 'cpu' ? 'nearest the time spent' : kind === 'promises' ? 'nearest the promise' : 'nearest the allocation';
   lines.push('', `Floorplan's own functions ${nearest}, top ${top} (${unit} per request, whatever they called):`, '', `| function | ${unit} |`, '| --- | ---: |');
   for (const [site, amount] of largest(floorplan.bySite).slice(0, top)) lines.push(`| \`${site}\` | ${of(amount, floorplan.answers)} |`);
   const servers = [...tallies.keys()];
@@ -388,7 +396,7 @@ function report(tallies: Map<ServerName, AllocationTally>, top: number, kind: Pr
     `| function | ${servers.join(' | ')} | Floorplan's excess |`,
     `| --- |${servers.map(() => ' ---: |').join('')} ---: |`,
   );
-  const perRequest = (amount: number) => (kind === 'cpu' ? amount.toFixed(2) : (amount / 1024).toFixed(2));
+  const perRequest = (amount: number) => (kind === 'allocations' ? (amount / 1024).toFixed(2) : amount.toFixed(2));
   for (const row of sharedSideBySide(tallies, top)) lines.push(`| \`${row.name}\` | ${row.perRequest.map(perRequest).join(' | ')} | ${perRequest(row.floorplanExcess)} |`);
   return lines.join('\n');
 }
@@ -403,11 +411,13 @@ async function main(): Promise<void> {
       env: { type: 'string', multiple: true, default: [] },
       json: { type: 'boolean', default: false },
       cpu: { type: 'boolean', default: false },
+      promises: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
     },
   });
-  const kind: ProfileKind = values.cpu ? 'cpu' : 'allocations';
-  if (values.cpu && values.json) throw new Error('--json prints the bench\'s allocations row: leave out --cpu, or --json');
+  if (values.cpu && values.promises) throw new Error('--cpu and --promises are two different profiles: run one, then the other');
+  const kind: ProfileKind = values.cpu ? 'cpu' : values.promises ? 'promises' : 'allocations';
+  if (kind !== 'allocations' && values.json) throw new Error(`--json prints the bench's allocations row: leave out --${kind}, or --json`);
   const floorplanEnv = envPairs(values.env);
   for (const name of ['rounds', 'seconds', 'connections', 'top'] as const) {
     if (!/^[1-9]\d*$/.test(values[name])) throw new Error(`--${name} takes a whole number above 0, but got: ${values[name]}`);

@@ -12,18 +12,26 @@
  * scavenge freed; two scavenges are forced before the profile is written, so objects merely not
  * yet scavenged are not counted. `PROFILE_KIND=cpu`: the CPU profiler, one sample every
  * 1 ms (`node --cpu-prof` would profile the whole life of the process, start-up and warm-up
- * included, where this profiles one measured window).
+ * included, where this profiles one measured window). `PROFILE_KIND=promises`: no profiler of
+ * V8's, but its promise hook: every promise created in the window counted once, by the stack that
+ * created it (`<pid>-<n>.promiseprofile`, the heap profile's tree with a count for a size). Each
+ * promise is at least one microtask job when it settles, so this says which layer's awaits and
+ * `then`s make V8's microtask loop busy. Capturing a stack per promise slows the server several
+ * times over: read the counts, not the throughput.
  *
  * Written by hand because no package does this: it is a few calls of Node's own inspector.
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
+import { promiseHooks } from 'node:v8';
 
 const dir = process.env['ALLOCATION_PROFILE_DIR'];
 if (dir === undefined) throw new Error('profile-sampler: ALLOCATION_PROFILE_DIR is not set');
 const kind = process.env['PROFILE_KIND'] ?? 'allocations';
-if (kind !== 'allocations' && kind !== 'cpu' && kind !== 'promoted') throw new Error(`profile-sampler: PROFILE_KIND is allocations, promoted or cpu, but got: ${kind}`);
+if (kind !== 'allocations' && kind !== 'cpu' && kind !== 'promoted' && kind !== 'promises') {
+  throw new Error(`profile-sampler: PROFILE_KIND is allocations, promoted, cpu or promises, but got: ${kind}`);
+}
 if (kind === 'promoted' && typeof (globalThis as { gc?: unknown }).gc !== 'function') {
   throw new Error('profile-sampler: PROFILE_KIND=promoted needs node --expose-gc (two scavenges are forced before the profile is written)');
 }
@@ -43,7 +51,69 @@ if (kind === 'cpu') {
 let sampling = false;
 let written = 0;
 
+/** A node of the promise tree: its frame, the promises created right there, its callees by frame. */
+interface CountNode {
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+  selfSize: number;
+  readonly children: Map<string, CountNode>;
+}
+
+function countNode(functionName: string, url: string, lineNumber: number): CountNode {
+  return { callFrame: { functionName, url, lineNumber }, selfSize: 0, children: new Map() };
+}
+
+/** Frames kept per promise: deep enough to reach the server's own code from undici's or Node's. */
+const PROMISE_STACK_FRAMES = 32;
+let promiseTree = countNode('(root)', '', 0);
+let stopCounting: Function | undefined;
+
+/** Counts a new promise under the stack that created it (the hook's own frame left out). */
+function countPromise(): void {
+  const savedPrepare = Error.prepareStackTrace;
+  const savedLimit = Error.stackTraceLimit;
+  Error.prepareStackTrace = (_error, sites) => sites;
+  Error.stackTraceLimit = PROMISE_STACK_FRAMES;
+  const holder: { stack?: unknown } = {};
+  Error.captureStackTrace(holder, countPromise);
+  const sites = holder.stack as NodeJS.CallSite[];
+  Error.prepareStackTrace = savedPrepare;
+  Error.stackTraceLimit = savedLimit;
+  let node = promiseTree;
+  // Outermost frame first, as V8's profiles nest; lines 0-based, as theirs are.
+  for (let i = sites.length - 1; i >= 0; i--) {
+    const site = sites[i]!;
+    const functionName = site.getFunctionName() ?? '';
+    const url = site.getFileName() ?? '';
+    const lineNumber = (site.getLineNumber() ?? 1) - 1;
+    const key = `${functionName}\u0000${url}\u0000${lineNumber}`;
+    let child = node.children.get(key);
+    if (child === undefined) node.children.set(key, (child = countNode(functionName, url, lineNumber)));
+    node = child;
+  }
+  node.selfSize++;
+}
+
+/** The tree as a heap profile's `head`: children as arrays. */
+function plainTree(node: CountNode): unknown {
+  return { callFrame: node.callFrame, selfSize: node.selfSize, children: [...node.children.values()].map(plainTree) };
+}
+
+function write(profile: unknown): void {
+  written++;
+  const extension = kind === 'cpu' ? 'cpuprofile' : kind === 'promises' ? 'promiseprofile' : 'heapprofile';
+  const path = join(dir as string, `${process.pid}-${written}.${extension}`);
+  // Written under a temporary name first, so the reader never sees half a file.
+  writeFileSync(`${path}.part`, JSON.stringify(profile));
+  renameSync(`${path}.part`, path);
+}
+
 function start(): void {
+  if (kind === 'promises') {
+    promiseTree = countNode('(root)', '', 0);
+    stopCounting = promiseHooks.onInit(countPromise);
+    sampling = true;
+    return;
+  }
   const started = (error: Error | null) => {
     if (error) process.stderr.write(`profile-sampler: could not start: ${error.message}\n`);
     else sampling = true;
@@ -53,17 +123,19 @@ function start(): void {
 }
 
 function stop(): void {
+  if (kind === 'promises') {
+    stopCounting?.();
+    sampling = false;
+    write({ head: plainTree(promiseTree) });
+    return;
+  }
   const stopped = (error: Error | null, result: { profile: unknown } | undefined) => {
     sampling = false;
     if (error || result === undefined) {
       process.stderr.write(`profile-sampler: could not stop: ${error?.message ?? 'no profile'}\n`);
       return;
     }
-    written++;
-    const path = join(dir as string, `${process.pid}-${written}.${kind === 'cpu' ? 'cpuprofile' : 'heapprofile'}`);
-    // Written under a temporary name first, so the reader never sees half a file.
-    writeFileSync(`${path}.part`, JSON.stringify(result.profile));
-    renameSync(`${path}.part`, path);
+    write(result.profile);
   };
   if (kind === 'cpu') session.post('Profiler.stop', stopped);
   else {

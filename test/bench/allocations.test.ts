@@ -37,7 +37,9 @@ function spin(ms) {
   return n;
 }
 function spinOutside(ms) { return spin(ms); }
-const work = { churn, outside, spin, spinOutside, hold };
+function promise(n) { for (let i = 0; i < n; i++) Promise.resolve(i).then((v) => v); } // two promises each: resolve's and then's
+function promiseOutside(n) { return promise(n); }
+const work = { churn, outside, spin, spinOutside, hold, promise, promiseOutside };
 createInterface({ input: process.stdin }).on('line', (line) => { const [what, n] = line.split(' '); work[what](Number(n)); process.stdout.write('done\\n'); });
 process.stdout.write('ready\\n');
 `;
@@ -46,7 +48,7 @@ process.stdout.write('ready\\n');
  * Runs CHURN under the sampler: `before` outside the window, `inside` between the two SIGUSR2s;
  * returns the window's tally.
  */
-async function profiledWindow(kind: 'allocations' | 'promoted' | 'cpu', before: string, inside: string): Promise<{ tally: AllocationTally; script: string }> {
+async function profiledWindow(kind: 'allocations' | 'promoted' | 'cpu' | 'promises', before: string, inside: string): Promise<{ tally: AllocationTally; script: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'allocations-test-'));
   dirs.push(dir);
   const script = join(dir, 'churn.mjs');
@@ -70,7 +72,7 @@ async function profiledWindow(kind: 'allocations' | 'promoted' | 'cpu', before: 
       await waitFor(3 + i);
     }
     child.kill('SIGUSR2');
-    const path = join(dir, `${child.pid}-1.${kind === 'cpu' ? 'cpuprofile' : 'heapprofile'}`);
+    const path = join(dir, `${child.pid}-1.${kind === 'cpu' ? 'cpuprofile' : kind === 'promises' ? 'promiseprofile' : 'heapprofile'}`);
     for (let i = 0; i < 200 && !existsSync(path); i++) await sleep(50);
     const tally: AllocationTally = { ...emptyTally(), answers: 1 };
     const profile: unknown = JSON.parse(readFileSync(path, 'utf8'));
@@ -108,6 +110,16 @@ describe('bench/allocations: the profile sampler', () => {
     expect(ours / 1000, 'ms charged to the script').toBeGreaterThan(250);
     expect(ours / 1000, 'ms charged to the script').toBeLessThan(1000);
     expect(ours / tally.bytes, 'share of the window').toBeGreaterThan(0.8);
+  });
+
+  it('with PROFILE_KIND=promises, counts the promises created between two SIGUSR2s, by the function that created them', async () => {
+    const { tally, script } = await profiledWindow('promises', 'promiseOutside 5000', 'promise 300');
+    // 300 × (Promise.resolve's + then's); the 10 000 made before the window are not counted. The
+    // built-in that made each is its own frame; the layer is the script that called it.
+    expect(tally.byLayer.get(pathToFileURL(script).href), 'promises charged to the script').toBe(600);
+    expect(tally.bySharedFunction.get('resolve (V8)'), 'made by Promise.resolve').toBe(300);
+    expect(tally.bySharedFunction.get('then (V8)'), 'made by then').toBe(300);
+    expect(tally.bytes, 'every promise in the window').toBeLessThan(700);
   });
 
   it('names the layer of a frame: a package, a folder of src/, Node.js itself, or nothing for V8 built-ins', () => {
