@@ -17,11 +17,11 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
 import { cartReply, loyaltyReply, promotionReply, settlementReply } from '../src/demo-upstreams/services.ts';
-import type { PanelData, UpstreamName, UpstreamResult } from '../src/floors/builder.ts';
+import type { UpstreamName, UpstreamResult } from '../src/floors/builder.ts';
 import { defaultBuilders } from '../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../src/floors/registry.ts';
 import { compileFloorsFile, type CompiledLayout } from '../src/layouts/compile.ts';
-import type { Cart, LoyaltyPoints, Promotion, SettlementQuote } from '../src/loaders/panel-data.ts';
+import type { Cart, LoyaltyPoints, PanelData, Promotion, SettlementQuote } from '../src/loaders/panel-data.ts';
 import { PanelRenderer, type RenderRequest } from '../src/panels/renderer.ts';
 import { asExpressions } from './expression-layout.ts';
 

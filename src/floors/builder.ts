@@ -3,10 +3,11 @@
  * `builders/`. A floor in floors/<scene>.yaml names its builder; the builder maps upstream
  * facts to one row's amount and template variables. It never prices (the settlement
  * service is the authority), never formats (the renderer does, once, for the locale), and
- * reads data only through the {@link PanelData} it is handed — so it can be tested with
- * plain objects.
+ * reads data only through the {@link SettledPanelData} it is handed — so it can be tested with
+ * plain objects. It is synchronous: the renderer has waited, once per panel, for every upstream
+ * the panel's floors list among their needs, and a builder reads those answers as they settled.
  */
-import type { PanelData, UpstreamName } from '../loaders/panel-data.ts';
+import type { SettledPanelData, UpstreamName } from '../loaders/panel-data.ts';
 import type { Money } from '../money/money.ts';
 
 // Builders import only this module (and money), so it re-exports the interface they read
@@ -19,9 +20,9 @@ export type {
   DiscountKind,
   LoyaltyPoints,
   MembershipTier,
-  PanelData,
   Points,
   Promotion,
+  SettledPanelData,
   SettlementQuote,
   UpstreamName,
   UpstreamResult,
@@ -44,7 +45,8 @@ export interface BuilderViewer {
 }
 
 export interface FloorBuildContext {
-  readonly data: PanelData;
+  /** The panel's answers; a read of a failed upstream throws its failure, which drops the floor (or its decoration). */
+  readonly data: SettledPanelData;
   readonly viewer: BuilderViewer;
 }
 
@@ -66,7 +68,7 @@ export interface FloorDecorations {
   /** The variables it provides; each is also listed in the builder's `templateVars`. */
   readonly vars: readonly string[];
   /** The decoration variables; a variable left out (a null quota) leaves its sub-name to fall back too. */
-  decorate(ctx: FloorBuildContext): Promise<Readonly<Record<string, TemplateValue>>>;
+  decorate(ctx: FloorBuildContext): Readonly<Record<string, TemplateValue>>;
 }
 
 export interface FloorBuilder {
@@ -75,12 +77,12 @@ export interface FloorBuilder {
   /** One line for operators: what the floor shows and where the number comes from. */
   readonly description: string;
   readonly kind: FloorKind;
-  /** Upstreams the row's amount needs; when one fails the floor is dropped. */
+  /** Upstreams the row's amount needs, every one it may read; when one fails the floor is dropped. */
   readonly needs: readonly UpstreamName[];
   /** Variables sub-name templates may use, e.g. `amount`; anything else is rejected at load. */
   readonly templateVars: readonly string[];
-  /** Maps upstream facts to the row, or null when the floor does not apply (e.g. not a member). */
-  build(ctx: FloorBuildContext): Promise<FloorFacts | null>;
+  /** Maps upstream facts to the row, or null when the floor does not apply (e.g. not a member); throws when a read fails. */
+  build(ctx: FloorBuildContext): FloorFacts | null;
   /** Decoration variables, degraded separately from the amount; absent when every variable comes with it. */
   readonly decorations?: FloorDecorations;
   /**

@@ -12,12 +12,13 @@
 import type { Logger } from 'pino';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { SemVer } from 'semver';
-import type { BuilderViewer, FloorFacts, FloorKind, TemplateValue } from '../floors/builder.ts';
+import type { BuilderViewer, FloorBuildContext, FloorFacts, FloorKind, TemplateValue } from '../floors/builder.ts';
 import { floorTooNewFor, styleFor } from '../layouts/client-view.ts';
 import type { CompiledFloor, CompiledLayout, LayoutSet, LayoutVersion } from '../layouts/compile.ts';
 import { candidateLayoutVersion } from '../layouts/revisions/candidates.ts';
 import { renderTemplate } from '../layouts/template.ts';
 import type { PanelData } from '../loaders/panel-data.ts';
+import { settlePanelData, Unsettled } from '../loaders/settle.ts';
 import { isKnownCurrency } from '../money/currency.ts';
 import { formatMoney } from '../money/format.ts';
 import type { Money } from '../money/money.ts';
@@ -101,7 +102,10 @@ class FellBack {
 /** What building a floor gives: its facts (null: the floor does not apply), or its fallback's. */
 type Built = FloorFacts | null | FellBack;
 
-/** A floor's decoration variables, or why there are none. Never rejects. */
+/** A floor's build, as it ended. */
+type Attempt = PromiseSettledResult<Built>;
+
+/** A floor's decoration variables, or why there are none. */
 type Decorated = { readonly vars: Readonly<Record<string, TemplateValue>> } | { readonly error: unknown };
 
 /** A row on its way to the panel: the floor, its facts with every variable it got, its style. */
@@ -194,9 +198,7 @@ export class PanelRenderer {
       if (gate !== undefined) outcomes.push(gate);
       return gate === undefined;
     });
-    const decorating = candidates.map((floor) => this.decorate(floor, request));
-    const settled = await Promise.allSettled(candidates.map((floor) => this.build(floor, request)));
-    const decorated = await Promise.all(decorating);
+    const { settled, decorated } = await this.buildAll(candidates, request);
 
     const failed = new Set<UpstreamName>();
     const reasons = new Set<DegradedReason>();
@@ -312,44 +314,70 @@ export class PanelRenderer {
   }
 
   /**
-   * A floor's decoration variables, started alongside its build (the loaders share every
-   * upstream call), or undefined when the builder has none or no sub-name of the floor uses them.
+   * Builds every candidate floor and its decorations: one wait for every upstream they need
+   * (their builders', the decorations their sub-names show, their fallbacks'), then each
+   * builder in turn, synchronously. A panel of thirty floors costs one await, not a promise
+   * chain per floor. A builder that reads beyond what was settled (plus95 asking promotion
+   * whether a zero row is a member's) has that upstream settled too and is built again.
    */
-  private decorate(floor: CompiledFloor, request: RenderRequest): Promise<Decorated> | undefined {
+  private async buildAll(candidates: readonly CompiledFloor[], request: RenderRequest): Promise<{ settled: Attempt[]; decorated: Array<Decorated | undefined> }> {
+    const upstreams = new Set<UpstreamName>();
+    for (const floor of candidates) {
+      for (const upstream of floor.builder.needs) upstreams.add(upstream);
+      const decorations = floor.usesDecorations ? floor.builder.decorations : undefined;
+      if (decorations !== undefined) for (const upstream of decorations.needs) upstreams.add(upstream);
+      if (floor.fallback !== undefined) for (const upstream of floor.fallback.needs) upstreams.add(upstream);
+    }
+    let ctx: FloorBuildContext = { data: await settlePanelData(request.data, upstreams), viewer: request.viewer };
+    const settled = candidates.map((floor) => this.build(floor, ctx));
+    const decorated = candidates.map((floor) => this.decorate(floor, ctx));
+    // Each pass settles at least one upstream more, so this ends within the registry's count.
+    for (let missing = unsettledBy(settled, decorated); missing.size > 0; missing = unsettledBy(settled, decorated)) {
+      for (const upstream of missing) upstreams.add(upstream);
+      ctx = { data: await settlePanelData(request.data, upstreams), viewer: request.viewer };
+      for (let i = 0; i < candidates.length; i++) {
+        const floor = candidates[i]!;
+        const built = settled[i]!;
+        if (built.status === 'rejected' && built.reason instanceof Unsettled) settled[i] = this.build(floor, ctx);
+        const decoration = decorated[i];
+        if (decoration !== undefined && 'error' in decoration && decoration.error instanceof Unsettled) decorated[i] = this.decorate(floor, ctx);
+      }
+    }
+    return { settled, decorated };
+  }
+
+  /**
+   * A floor's decoration variables, or undefined when the builder has none or no sub-name of
+   * the floor uses them. Never throws: a failure is the decoration's, not the row's.
+   */
+  private decorate(floor: CompiledFloor, ctx: FloorBuildContext): Decorated | undefined {
     const decorations = floor.builder.decorations;
     if (decorations === undefined || !floor.usesDecorations) return undefined;
-    let decorating: Promise<Readonly<Record<string, TemplateValue>>>;
     try {
-      decorating = Promise.resolve(decorations.decorate(request));
+      return { vars: decorations.decorate(ctx) };
     } catch (error) {
-      decorating = Promise.reject(error);
+      return { error };
     }
-    return decorating.then(
-      (vars) => ({ vars }),
-      (error: unknown) => ({ error }),
-    );
   }
 
   /**
    * Builds a floor; when its builder fails on an upstream its fallback does not need, the
-   * fallback answers. The builder's own promise is used as it is (no wrapper per floor); a
-   * builder that throws instead of rejecting fails its floor, not the panel.
+   * fallback answers. Never throws: a builder's failure fails its floor, not the panel.
    */
-  private build(floor: CompiledFloor, request: RenderRequest): Promise<Built> {
-    let built: Promise<FloorFacts | null>;
+  private build(floor: CompiledFloor, ctx: FloorBuildContext): Attempt {
     try {
-      // The builder's own promise when it returns one (Promise.resolve hands a native promise back as it is).
-      built = Promise.resolve(floor.builder.build(request));
+      return { status: 'fulfilled', value: floor.builder.build(ctx) };
     } catch (error) {
-      built = Promise.reject(error);
+      const fallback = floor.fallback;
+      if (fallback === undefined || !isUpstreamError(error) || fallback.needs.includes(error.upstream)) return { status: 'rejected', reason: error };
+      try {
+        const value = new FellBack(fallback.build(ctx), { upstream: error.upstream, builder: fallback.name, reason: error.violation ?? 'UPSTREAM_FAILED' });
+        this.logUpstreamFailure(error);
+        return { status: 'fulfilled', value };
+      } catch (fallbackError) {
+        return { status: 'rejected', reason: fallbackError };
+      }
     }
-    const fallback = floor.fallback;
-    if (fallback === undefined) return built;
-    return built.catch(async (error: unknown): Promise<Built> => {
-      if (!isUpstreamError(error) || fallback.needs.includes(error.upstream)) throw error;
-      this.logUpstreamFailure(error);
-      return new FellBack(await fallback.build(request), { upstream: error.upstream, builder: fallback.name, reason: error.violation ?? 'UPSTREAM_FAILED' });
-    });
   }
 
   private layoutFor(scene: string): CompiledLayout {
@@ -440,6 +468,14 @@ export function pickVersion(layout: CompiledLayout, flags: FlagReader | undefine
   if (layout.layoutFlag === undefined || flags === undefined) return layout;
   const variant = flags.variant(layout.layoutFlag);
   return (variant.enabled ? layout.variants[variant.name] : undefined) ?? layout;
+}
+
+/** The upstreams some build or decoration read without their being settled. */
+function unsettledBy(settled: readonly Attempt[], decorated: ReadonlyArray<Decorated | undefined>): Set<UpstreamName> {
+  const missing = new Set<UpstreamName>();
+  for (const built of settled) if (built.status === 'rejected' && built.reason instanceof Unsettled) missing.add(built.reason.upstream);
+  for (const decoration of decorated) if (decoration !== undefined && 'error' in decoration && decoration.error instanceof Unsettled) missing.add(decoration.error.upstream);
+  return missing;
 }
 
 /** Why a floor is not even built for this viewer, or undefined when it should be. */

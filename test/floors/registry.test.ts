@@ -12,7 +12,7 @@ function builder(overrides: Partial<FloorBuilder> = {}): FloorBuilder {
     kind: 'INFO',
     needs: ['settlement'],
     templateVars: ['amount'],
-    build: async () => ({ amount: null }),
+    build: () => ({ amount: null }),
     ...overrides,
   };
 }

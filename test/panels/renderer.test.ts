@@ -20,7 +20,7 @@ interface CountingBuilder extends FloorBuilder {
 
 function testBuilder(
   name: string,
-  answer: FloorFacts | null | (() => Promise<FloorFacts | null>),
+  answer: FloorFacts | null | (() => FloorFacts | null),
   kind: FloorKind = 'DEDUCTION',
 ): CountingBuilder {
   const calls = { count: 0 };
@@ -33,7 +33,7 @@ function testBuilder(
     calls,
     build() {
       calls.count += 1;
-      return typeof answer === 'function' ? answer() : Promise.resolve(answer);
+      return typeof answer === 'function' ? answer() : answer;
     },
   };
 }
@@ -171,7 +171,9 @@ describe('PanelRenderer', () => {
   it('drops only the floor whose upstream failed, and reports the panel degraded', async () => {
     const builders = [
       testBuilder('spze', amountOf(20_900), 'GOODS'),
-      testBuilder('mj', () => Promise.reject(new UpstreamError('promotion', 'timeout', 'no answer in 300 ms'))),
+      testBuilder('mj', () => {
+        throw new UpstreamError('promotion', 'timeout', 'no answer in 300 ms');
+      }),
       testBuilder('coupon', amountOf(-600)),
     ];
     const { renderer, log } = setup(builders, floorsYaml(floor('spze', 10), floor('mj', 20), floor('coupon', 30)));
@@ -184,8 +186,9 @@ describe('PanelRenderer', () => {
   });
 
   it('lists each failed upstream once, in upstream order', async () => {
-    const failing = (upstream: 'cart' | 'promotion' | 'settlement') => () =>
-      Promise.reject(new UpstreamError(upstream, 'timeout', 'slow'));
+    const failing = (upstream: 'cart' | 'promotion' | 'settlement') => () => {
+      throw new UpstreamError(upstream, 'timeout', 'slow');
+    };
     const builders = [
       testBuilder('a', failing('settlement')),
       testBuilder('b', failing('promotion')),
@@ -200,7 +203,9 @@ describe('PanelRenderer', () => {
 
   it('drops a floor whose builder has a bug, degrades the panel and logs the failure once across renders', async () => {
     const builders = [
-      testBuilder('broken', () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'minor')"))),
+      testBuilder('broken', () => {
+        throw new TypeError("Cannot read properties of undefined (reading 'minor')");
+      }),
       testBuilder('fine', amountOf(-100)),
     ];
     const { renderer, log } = setup(builders, floorsYaml(floor('broken', 10), floor('fine', 20)));
@@ -218,7 +223,9 @@ describe('PanelRenderer', () => {
   });
 
   it('warns once about an upstream failure across many renders and floors, naming the call', async () => {
-    const outage = () => Promise.reject(new UpstreamError('promotion', 'malformed', 'POST /promotions/query answered a body that breaks its contract at membership.tier'));
+    const outage = () => {
+        throw new UpstreamError('promotion', 'malformed', 'POST /promotions/query answered a body that breaks its contract at membership.tier');
+      };
     const builders = [testBuilder('a', outage), testBuilder('b', outage), testBuilder('fine', amountOf(-100))];
     const { renderer, log } = setup(builders, floorsYaml(floor('a', 10), floor('b', 20), floor('fine', 30)));
     for (let i = 0; i < 5; i++) await renderer.render(request());
@@ -230,7 +237,9 @@ describe('PanelRenderer', () => {
 
   it('logs the same floor again when it fails for a different cause', async () => {
     let attempt = 0;
-    const builders = [testBuilder('flaky', () => Promise.reject(new Error(`bug #${++attempt}`)))];
+    const builders = [testBuilder('flaky', () => {
+        throw new Error(`bug #${++attempt}`);
+      })];
     const { renderer, log } = setup(builders, floorsYaml(floor('flaky', 10)));
     await renderer.render(request());
     await renderer.render(request());
@@ -324,8 +333,12 @@ describe('PanelRenderer', () => {
       testBuilder('off', amountOf(-100)),
       testBuilder('empty', null),
       testBuilder('zero', amountOf(0)),
-      testBuilder('upstream', () => Promise.reject(new UpstreamError('settlement', 'http_error', 'status 503'))),
-      testBuilder('bug', () => Promise.reject(new RangeError('bad index'))),
+      testBuilder('upstream', () => {
+        throw new UpstreamError('settlement', 'http_error', 'status 503');
+      }),
+      testBuilder('bug', () => {
+        throw new RangeError('bad index');
+      }),
     ];
     const { renderer } = setup(
       builders,
@@ -352,6 +365,50 @@ describe('PanelRenderer', () => {
       bug: { code: 'bug', status: 'builder-failed', error: 'RangeError: bad index' },
     });
     expect(seen[0]?.outcomes).toHaveLength(6);
+  });
+
+  it('asks for each upstream once per panel, however many floors read it, before building any', async () => {
+    const registry = createBuilderRegistry(defaultBuilders);
+    const codesOf = ['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable'];
+    const yaml = ['scene: test-sheet', 'floors:', ...codesOf.map((code, i) => floor(code, (i + 1) * 10, '', code))].join('\n');
+    const layout = compile('test-sheet', yaml, registry);
+    const renderer = new PanelRenderer({ layouts: () => new Map([[layout.scene, layout]]), logger: pino({ level: 'silent' }) });
+    const { data, calls } = fakePanelData();
+    const panel = await renderer.render({ scene: 'test-sheet', data, viewer: { segments: [], platform: 'ios', locale: 'zh-CN', appVersion: '99.0.0' } });
+    expect(codes(panel)).toEqual(codesOf);
+    // Six floors read the quote and one the lines: each was asked for once, for the whole panel.
+    expect(calls.filter((c) => c === 'quote')).toHaveLength(1);
+    expect(calls.filter((c) => c === 'selectedLines')).toHaveLength(1);
+    expect(calls).not.toContain('promotion');
+  });
+
+  it('settles an upstream a builder reads beyond its needs, then builds that floor again: a member\'s zero PLUS row', async () => {
+    const registry = createBuilderRegistry(defaultBuilders);
+    // plus95 needs only the quote; with no discount taken off, it asks promotion whether the viewer is a member.
+    const yaml = ['scene: test-sheet', 'floors:', floor('spze', 10, '', 'spze'), floor('plus95', 20, '', 'plus95')].join('\n');
+    const layout = compile('test-sheet', yaml, registry);
+    const renderer = new PanelRenderer({ layouts: () => new Map([[layout.scene, layout]]), logger: pino({ level: 'silent' }) });
+    const viewer = { segments: [], platform: 'ios', locale: 'zh-CN', appVersion: '99.0.0' };
+    const quote = quoteFixture();
+    const noPlus = { ...quote, discounts: quote.discounts.filter((d) => d.kind !== 'plus95') };
+
+    const member = fakePanelData({ quote: noPlus });
+    const shown = await renderer.renderExplained({ scene: 'test-sheet', data: member.data, viewer });
+    expect(shown.panel.floors.map((f) => [f.code, f.priceText])).toEqual([['spze', '¥209.00'], ['plus95', '¥0.00']]);
+    expect(shown.outcomes).toContainEqual({ code: 'plus95', status: 'shown' });
+    expect(member.calls.filter((c) => c === 'promotion')).toHaveLength(1);
+
+    const outage = new UpstreamError('promotion', 'timeout', 'slow');
+    const unknown = fakePanelData({ quote: noPlus, promotion: outage });
+    const dropped = await renderer.renderExplained({ scene: 'test-sheet', data: unknown.data, viewer });
+    expect(codes(dropped.panel)).toEqual(['spze']);
+    expect(dropped.outcomes).toContainEqual({ code: 'plus95', status: 'upstream-failed', upstream: 'promotion', outcome: 'timeout' });
+    expect(dropped.panel).toMatchObject({ degraded: true, failedUpstreams: ['promotion'], degradedReasons: ['UPSTREAM_FAILED'] });
+
+    // Settlement took the discount off: promotion is never asked.
+    const plain = fakePanelData();
+    await renderer.render({ scene: 'test-sheet', data: plain.data, viewer });
+    expect(plain.calls).not.toContain('promotion');
   });
 
   it('renders the real builders from one fake quote, reading promotion only for floors that need it', async () => {

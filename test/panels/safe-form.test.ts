@@ -106,7 +106,7 @@ describe('the safe form of a panel whose rows would not add up', () => {
   });
 
   it('leaves out a row a builder priced in a currency it cannot be formatted in, instead of failing the panel', async () => {
-    const odd = { name: 'odd', description: 'test', kind: 'DEDUCTION' as const, needs: [], templateVars: ['amount'], build: async () => ({ amount: { minor: -100, currency: 'XYZ' } }) };
+    const odd = { name: 'odd', description: 'test', kind: 'DEDUCTION' as const, needs: [], templateVars: ['amount'], build: () => ({ amount: { minor: -100, currency: 'XYZ' } }) };
     const registryWithOdd = createBuilderRegistry([...defaultBuilders, odd]);
     const result = compileFloorsFile(
       'floors/test-sheet.yaml',

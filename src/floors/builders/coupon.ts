@@ -8,8 +8,8 @@ export const coupon: FloorBuilder = {
   kind: 'DEDUCTION',
   needs: ['cart', 'settlement'],
   templateVars: ['amount', 'couponCount'],
-  async build({ data }) {
-    const quote = await data.quote();
+  build({ data }) {
+    const quote = data.quote();
     const amount = deduction(quote, 'coupon');
     return { amount, vars: { amount, couponCount: deductionSources(quote, 'coupon').length } };
   },

@@ -8,8 +8,8 @@ export const lj: FloorBuilder = {
   kind: 'DEDUCTION',
   needs: ['cart', 'settlement'],
   templateVars: ['amount'],
-  async build({ data }) {
-    const amount = deduction(await data.quote(), 'instant');
+  build({ data }) {
+    const amount = deduction(data.quote(), 'instant');
     return { amount, vars: { amount } };
   },
 };

@@ -12,8 +12,8 @@ export const loyaltyPoints: FloorBuilder = {
   kind: 'TEXT',
   needs: ['cart', 'loyalty'],
   templateVars: ['earns', 'balance'],
-  async build({ data }) {
-    const { earns, balance } = await data.get('loyalty');
+  build({ data }) {
+    const { earns, balance } = data.get('loyalty');
     // Nothing to earn, nothing to say.
     return earns === 0 ? null : { amount: null, vars: { earns, balance } };
   },

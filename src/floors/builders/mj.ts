@@ -8,15 +8,16 @@ export const mj: FloorBuilder = {
   kind: 'DEDUCTION',
   needs: ['cart', 'settlement'],
   templateVars: ['amount', 'campaignTitle'],
-  async build({ data }) {
-    const amount = deduction(await data.quote(), 'full-reduction');
+  build({ data }) {
+    const amount = deduction(data.quote(), 'full-reduction');
     return { amount, vars: { amount } };
   },
   decorations: {
     needs: ['promotion'],
     vars: ['campaignTitle'],
-    async decorate({ data }): Promise<Record<string, TemplateValue>> {
-      const [quote, promotion] = await Promise.all([data.quote(), data.promotion()]);
+    decorate({ data }): Record<string, TemplateValue> {
+      const quote = data.quote();
+      const promotion = data.promotion();
       const sources = new Set(deductionSources(quote, 'full-reduction'));
       const titles = promotion.campaigns.filter((c) => sources.has(c.id)).map((c) => c.title);
       // No campaign promotion knows of: no title, rather than an empty one.

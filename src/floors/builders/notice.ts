@@ -7,7 +7,7 @@ export const notice: FloorBuilder = {
   kind: 'TEXT',
   needs: [],
   templateVars: [],
-  async build() {
+  build() {
     return { amount: null };
   },
 };

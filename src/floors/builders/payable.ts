@@ -9,8 +9,8 @@ export const payable: FloorBuilder = {
   needs: ['cart', 'settlement'],
   templateVars: ['amount', 'savings'],
   summarises: { savings: 'DEDUCTION' },
-  async build({ data }) {
-    const quote = await data.quote();
+  build({ data }) {
+    const quote = data.quote();
     const savings = sum(
       quote.discounts.map((d) => money(d.amount.minor, d.amount.currency)),
       quote.currency,

@@ -7,8 +7,8 @@ export const plusRebate: FloorBuilder = {
   kind: 'INFO',
   needs: ['cart', 'settlement'],
   templateVars: ['amount'],
-  async build({ data }) {
-    const { plusRebate: amount } = await data.quote();
+  build({ data }) {
+    const { plusRebate: amount } = data.quote();
     return { amount, vars: { amount } };
   },
 };

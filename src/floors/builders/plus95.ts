@@ -8,21 +8,21 @@ export const plus95: FloorBuilder = {
   kind: 'DEDUCTION',
   needs: ['cart', 'settlement'],
   templateVars: ['amount', 'quotaRemaining'],
-  async build({ data }) {
-    const quote = await data.quote();
+  build({ data }) {
+    const quote = data.quote();
     const amount = deduction(quote, 'plus95');
     // Settlement took the discount off: the row is shown, whatever promotion says (the panel
     // must add up to payable). Nothing taken off: the row shows ¥0 to members only — and if
     // promotion cannot say who is a member, a zero row is left out without harm to the sum.
     if (amount.minor !== 0) return { amount, vars: { amount } };
-    const promotion = await data.promotion();
+    const promotion = data.promotion();
     return promotion.membership.tier === 'plus' ? { amount, vars: { amount } } : null;
   },
   decorations: {
     needs: ['promotion'],
     vars: ['quotaRemaining'],
-    async decorate({ data }): Promise<Record<string, TemplateValue>> {
-      const { plus95QuotaRemaining } = (await data.promotion()).membership;
+    decorate({ data }): Record<string, TemplateValue> {
+      const { plus95QuotaRemaining } = data.promotion().membership;
       return plus95QuotaRemaining === null ? {} : { quotaRemaining: plus95QuotaRemaining };
     },
   },

@@ -7,8 +7,8 @@ export const shipping: FloorBuilder = {
   kind: 'CHARGE',
   needs: ['cart', 'settlement'],
   templateVars: ['amount'],
-  async build({ data }) {
-    const { shipping: amount } = await data.quote();
+  build({ data }) {
+    const { shipping: amount } = data.quote();
     return { amount, vars: { amount } };
   },
 };

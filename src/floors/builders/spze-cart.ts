@@ -12,8 +12,9 @@ export const spzeCart: FloorBuilder = {
   kind: 'GOODS',
   needs: ['cart'],
   templateVars: ['amount', 'itemCount'],
-  async build({ data }) {
-    const [cart, lines] = await Promise.all([data.cart(), data.selectedLines()]);
+  build({ data }) {
+    const cart = data.cart();
+    const lines = data.selectedLines();
     const amount = sum(
       lines.map((line) => money(line.unitPrice.minor * line.quantity, line.unitPrice.currency)),
       cart.currency,

@@ -7,8 +7,9 @@ export const spze: FloorBuilder = {
   kind: 'GOODS',
   needs: ['cart', 'settlement'],
   templateVars: ['amount', 'itemCount'],
-  async build({ data }) {
-    const [quote, lines] = await Promise.all([data.quote(), data.selectedLines()]);
+  build({ data }) {
+    const quote = data.quote();
+    const lines = data.selectedLines();
     const itemCount = lines.reduce((n, line) => n + line.quantity, 0);
     return { amount: quote.goodsTotal, vars: { amount: quote.goodsTotal, itemCount } };
   },

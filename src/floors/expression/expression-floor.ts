@@ -360,7 +360,7 @@ function ordered(upstreams: Iterable<UpstreamName>): UpstreamName[] {
   return [...UPSTREAM_ORDER.filter((u) => set.has(u)), ...[...set].filter((u) => !UPSTREAM_ORDER.includes(u))];
 }
 
-/** One root's value, or the promise of it (the viewer's comes with the request). */
+/** One root's value (the viewer's comes with the request); a failed upstream's read throws its failure. */
 function readRoot(name: VariableName, ctx: FloorBuildContext): unknown {
   switch (name) {
     case 'cart':
@@ -378,11 +378,10 @@ function readRoot(name: VariableName, ctx: FloorBuildContext): unknown {
   }
 }
 
-/** Reads the roots `reads` names, every upstream call started before the first is awaited. */
-async function readRoots(reads: readonly VariableName[], ctx: FloorBuildContext): Promise<DomainRoots> {
+/** Reads the roots `reads` names. */
+function readRoots(reads: readonly VariableName[], ctx: FloorBuildContext): DomainRoots {
   const roots: DomainRoots = {};
-  const pending = reads.map((name) => readRoot(name, ctx));
-  for (let i = 0; i < reads.length; i++) roots[reads[i] as VariableName] = await pending[i];
+  for (let i = 0; i < reads.length; i++) roots[reads[i] as VariableName] = readRoot(reads[i] as VariableName, ctx);
   return roots;
 }
 
@@ -395,8 +394,8 @@ function templateValue(value: unknown, expression: CompiledExpression): Template
 }
 
 /** "" is the panel's currency: the cart's, which every other amount of the panel is checked against. */
-async function inPanelCurrency(value: Money, ctx: FloorBuildContext): Promise<Money> {
-  return { minor: value.minor, currency: (await ctx.data.cart()).currency };
+function inPanelCurrency(value: Money, ctx: FloorBuildContext): Money {
+  return { minor: value.minor, currency: ctx.data.cart().currency };
 }
 
 const SIGN: Partial<Record<FloorKind, { readonly ok: (minor: number) => boolean; readonly rule: string }>> = {
@@ -446,11 +445,10 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
   const inlineReads = (Object.keys(VARIABLES) as VariableName[]).filter((v) => coreReads.has(v) || [...inline.values()].some((e) => e.reads.includes(v)));
   const templateVars = [...new Set([...(amount !== undefined ? ['amount'] : []), ...vars.keys()])];
   const sign = SIGN[spec.kind];
-  const single = inlineReads.length === 1 ? inlineReads[0] : undefined;
 
   /**
-   * Evaluates `expressions` into `into`, synchronously; a Money in the panel's currency ("")
-   * needs the cart's currency, so those names are returned for the caller to await (rare).
+   * Evaluates `expressions` into `into`; a Money in the panel's currency ("") needs the cart's
+   * currency, so those names are returned for the caller to settle (rare).
    */
   const evaluateVars = (expressions: ReadonlyMap<string, CompiledExpression>, roots: DomainRoots, into: Record<string, TemplateValue>): string[] | undefined => {
     let inPanel: string[] | undefined;
@@ -461,8 +459,8 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
     }
     return inPanel;
   };
-  const settleCurrencies = async (names: readonly string[], into: Record<string, TemplateValue>, ctx: FloorBuildContext) => {
-    for (const name of names) into[name] = await inPanelCurrency(into[name] as Money, ctx);
+  const settleCurrencies = (names: readonly string[], into: Record<string, TemplateValue>, ctx: FloorBuildContext) => {
+    for (const name of names) into[name] = inPanelCurrency(into[name] as Money, ctx);
   };
 
   let decorations: FloorDecorations | undefined;
@@ -471,11 +469,11 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
     decorations = Object.freeze({
       needs: Object.freeze(ordered(upstreamsOf(reads).filter((u) => !coreUpstreams.has(u)))),
       vars: Object.freeze([...decorating.keys()]),
-      async decorate(ctx: FloorBuildContext) {
-        const roots = await readRoots(reads, ctx);
+      decorate(ctx: FloorBuildContext) {
+        const roots = readRoots(reads, ctx);
         const out: Record<string, TemplateValue> = {};
         const inPanel = evaluateVars(decorating, roots, out);
-        if (inPanel !== undefined) await settleCurrencies(inPanel, out, ctx);
+        if (inPanel !== undefined) settleCurrencies(inPanel, out, ctx);
         return out;
       },
     });
@@ -487,20 +485,14 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
     kind: spec.kind,
     needs: Object.freeze(ordered(coreUpstreams.size > 0 ? [...coreUpstreams, ...upstreamsOf(inlineReads)] : upstreamsOf(inlineReads))),
     templateVars: Object.freeze(templateVars),
-    async build(ctx) {
-      let roots: DomainRoots;
-      if (single !== undefined) {
-        // The usual floor reads one root: one await, no other promise.
-        roots = { [single]: await readRoot(single, ctx) };
-      } else {
-        roots = await readRoots(inlineReads, ctx);
-      }
+    build(ctx) {
+      const roots = readRoots(inlineReads, ctx);
       if (when !== undefined && when.evaluate(roots) !== true) return null;
       let money: Money | null = null;
       let out: Record<string, TemplateValue>;
       if (amount !== undefined) {
         money = amount.evaluate(roots) as Money;
-        if (money.currency === '') money = await inPanelCurrency(money, ctx);
+        if (money.currency === '') money = inPanelCurrency(money, ctx);
         if (sign !== undefined && !sign.ok(money.minor)) throw amount.failed(`${sign.rule}, but got ${money.minor}`);
         out = { amount: money };
       } else {
@@ -508,7 +500,7 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
       }
       if (inline.size > 0) {
         const inPanel = evaluateVars(inline, roots, out);
-        if (inPanel !== undefined) await settleCurrencies(inPanel, out, ctx);
+        if (inPanel !== undefined) settleCurrencies(inPanel, out, ctx);
       }
       return { amount: money, vars: out };
     },

@@ -1,10 +1,13 @@
 /**
  * Plain-object upstream data for builder and renderer tests.
  *
- * `fakePanelData` hands out fixtures through the PanelData interface and records every
- * call, so a test can assert what a builder read (and what it never touched).
+ * `fakePanelData` hands out fixtures through the PanelData interface (what the renderer is
+ * given) and, to builders, through its settled twin (SettledPanelData, what `buildContext`
+ * hands them); both record every call, so a test can assert what a builder read (and what it
+ * never touched).
  */
-import type { BuilderViewer, FloorBuildContext, LoyaltyPoints, PanelData, UpstreamResult } from '../../../src/floors/builder.ts';
+import type { BuilderViewer, FloorBuildContext, LoyaltyPoints, SettledPanelData, UpstreamResult } from '../../../src/floors/builder.ts';
+import type { PanelData } from '../../../src/loaders/panel-data.ts';
 import type { Money } from '../../../src/money/money.ts';
 import type {
   Cart,
@@ -103,6 +106,7 @@ export interface PanelDataOverrides {
 }
 
 export interface FakePanelData {
+  /** For a render request; `buildContext(data)` hands a builder its settled twin. */
   readonly data: PanelData;
   /** Every method call, in order. */
   readonly calls: PanelDataMethod[];
@@ -121,6 +125,21 @@ export function fakePanelData(overrides: PanelDataOverrides = {}): FakePanelData
   const quote = overrides.quote ?? quoteFixture();
   const loyalty = overrides.loyalty ?? loyaltyFixture();
   const getOnly: { [N in GetOnly]: UpstreamResult<N> | Error } = { loyalty };
+  const read = <T>(method: PanelDataMethod, value: T | Error): T => {
+    calls.push(method);
+    if (value instanceof Error) throw value;
+    return value;
+  };
+  const settled: SettledPanelData = {
+    cart: () => read('cart', cart),
+    selectedLines: () => read('selectedLines', selectedLines),
+    promotion: () => read('promotion', promotion),
+    quote: () => read('quote', quote),
+    get<N extends UpstreamName>(upstream: N): UpstreamResult<N> {
+      const value = upstream === 'cart' ? settled.cart() : upstream === 'promotion' ? settled.promotion() : upstream === 'settlement' ? settled.quote() : read(upstream as GetOnly, getOnly[upstream as GetOnly]);
+      return value as UpstreamResult<N>;
+    },
+  };
   const data: PanelData = {
     cart: () => answer('cart', cart),
     selectedLines: () => answer('selectedLines', selectedLines),
@@ -132,8 +151,12 @@ export function fakePanelData(overrides: PanelDataOverrides = {}): FakePanelData
       return read as Promise<UpstreamResult<N>>;
     },
   };
+  settledTwins.set(data, settled);
   return { data, calls };
 }
+
+/** Each fake's settled twin, reading the same fixtures into the same calls. */
+const settledTwins = new WeakMap<PanelData, SettledPanelData>();
 
 /** The upstream each PanelData method is served by (selected lines come from the cart). */
 const UPSTREAM_OF: Record<PanelDataMethod, UpstreamName> = {
@@ -151,6 +174,19 @@ export function upstreamsRead(calls: readonly PanelDataMethod[]): UpstreamName[]
 
 export const testViewer: BuilderViewer = { segments: [], platform: 'ios' };
 
+/** A builder's context over a fake's data, as the renderer makes it once the upstreams settled. */
 export function buildContext(data: PanelData): FloorBuildContext {
-  return { data, viewer: testViewer };
+  const settled = settledTwins.get(data);
+  if (settled === undefined) throw new Error('buildContext takes the data of a fakePanelData()');
+  return { data: settled, viewer: testViewer };
+}
+
+/** What `action` throws (a builder is synchronous: a failed read throws); fails the test when it throws nothing. */
+export function thrownBy(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected it to throw');
 }

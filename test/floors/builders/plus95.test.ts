@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { plus95 } from '../../../src/floors/builders/plus95.ts';
 import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
-import { buildContext, cny, fakePanelData, promotionFixture, quoteFixture } from './fixtures.ts';
+import { buildContext, cny, fakePanelData, promotionFixture, quoteFixture, thrownBy } from './fixtures.ts';
 
 const decorate = plus95.decorations!.decorate;
 
@@ -28,34 +28,34 @@ describe('plus95 builder (PLUS专享95折)', () => {
       promotion: promotionFixture({ membership: { tier: 'none', plus95QuotaRemaining: null } }),
       quote: { ...quote, discounts: quote.discounts.filter((d) => d.kind !== 'plus95') },
     });
-    await expect(plus95.build(buildContext(data))).resolves.toBeNull();
+    expect(plus95.build(buildContext(data))).toBeNull();
   });
 
   it('keeps a PLUS discount settlement took off even when promotion says not a member, so the panel still adds up', async () => {
     const { data } = fakePanelData({
       promotion: promotionFixture({ membership: { tier: 'none', plus95QuotaRemaining: null } }),
     });
-    await expect(plus95.build(buildContext(data))).resolves.toEqual({ amount: cny(-870), vars: { amount: cny(-870) } });
+    expect(plus95.build(buildContext(data))).toEqual({ amount: cny(-870), vars: { amount: cny(-870) } });
   });
 
   it('leaves quotaRemaining out for a PLUS member whose quota is unknown (null)', async () => {
     const { data } = fakePanelData({
       promotion: promotionFixture({ membership: { tier: 'plus', plus95QuotaRemaining: null } }),
     });
-    await expect(decorate(buildContext(data))).resolves.toEqual({});
+    expect(decorate(buildContext(data))).toEqual({});
   });
 
   it('keeps a discount settlement took off when membership cannot be fetched; only the quota fails', async () => {
     const failure = new UpstreamError('promotion', 'timeout', 'no answer in 300 ms');
     const { data } = fakePanelData({ promotion: failure });
-    await expect(plus95.build(buildContext(data))).resolves.toEqual({ amount: cny(-870), vars: { amount: cny(-870) } });
-    await expect(decorate(buildContext(data))).rejects.toBe(failure);
+    expect(plus95.build(buildContext(data))).toEqual({ amount: cny(-870), vars: { amount: cny(-870) } });
+    expect(thrownBy(() => decorate(buildContext(data)))).toBe(failure);
   });
 
   it('rejects with the promotion failure when it must know membership to show a zero row', async () => {
     const failure = new UpstreamError('promotion', 'timeout', 'no answer in 300 ms');
     const quote = quoteFixture();
     const { data } = fakePanelData({ promotion: failure, quote: { ...quote, discounts: quote.discounts.filter((d) => d.kind !== 'plus95') } });
-    await expect(plus95.build(buildContext(data))).rejects.toBe(failure);
+    expect(thrownBy(() => plus95.build(buildContext(data)))).toBe(failure);
   });
 });

@@ -10,7 +10,7 @@ import { coupon } from '../../../src/floors/builders/coupon.ts';
 import { lj } from '../../../src/floors/builders/lj.ts';
 import { compileExpressionFloor, type ExpressionFloorSpec } from '../../../src/floors/expression/expression-floor.ts';
 import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
-import { buildContext, cartFixture, cny, fakePanelData, promotionFixture, quoteFixture, upstreamsRead } from '../builders/fixtures.ts';
+import { buildContext, cartFixture, cny, fakePanelData, promotionFixture, quoteFixture, thrownBy, upstreamsRead } from '../builders/fixtures.ts';
 
 /** lj and coupon, written as expression floors (as bench/expression-floors.ts renders them). */
 export const LJ_SPEC: ExpressionFloorSpec = {
@@ -35,7 +35,7 @@ function promotionDown(): UpstreamError {
   return new UpstreamError('promotion', 'http_error', 'HTTP 503');
 }
 
-async function thrown(action: () => Promise<unknown>): Promise<unknown> {
+async function thrown(action: () => unknown): Promise<unknown> {
   try {
     await action();
   } catch (error) {
@@ -68,14 +68,14 @@ describe('expression floors build the rows the hand-written builders build', () 
     const { data, calls } = fakePanelData({ promotion: promotionDown() });
     expect(await builder.build(buildContext(data))).toEqual({ amount: cny(-500), vars: { amount: cny(-500) } });
     expect(upstreamsRead(calls)).toEqual(['settlement']);
-    await expect(builder.decorations?.decorate(buildContext(data))).rejects.toBeInstanceOf(UpstreamError);
+    expect(thrownBy(() => builder.decorations?.decorate(buildContext(data)))).toBeInstanceOf(UpstreamError);
     const healthy = fakePanelData().data;
     expect(await builder.decorations?.decorate(buildContext(healthy))).toEqual({ campaigns: '3' });
   });
 
   it('fails with its upstream when an upstream it needs fails, so the renderer drops it like any floor', async () => {
     const settlementDown = new UpstreamError('settlement', 'timeout', 'timed out');
-    await expect(floor(LJ_SPEC).build(buildContext(fakePanelData({ quote: settlementDown }).data))).rejects.toBe(settlementDown);
+    expect(thrownBy(() => floor(LJ_SPEC).build(buildContext(fakePanelData({ quote: settlementDown }).data)))).toBe(settlementDown);
   });
 
   it('shows nothing when its `when` is false, and its row when true', async () => {
