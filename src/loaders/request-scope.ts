@@ -50,6 +50,11 @@ export function resolveSelection(cart: Cart, selectedSkuIds: readonly string[] |
   return lines;
 }
 
+/** A panel's selection, as the request's selections are keyed: the ticked lines, or the SKUs asked for. */
+function selectionKey(selectedSkuIds: readonly string[] | null | undefined): string {
+  return selectedSkuIds === null || selectedSkuIds === undefined ? 'ticked' : JSON.stringify([...selectedSkuIds].sort());
+}
+
 /**
  * The data one request may read. Create a new instance per web request: its caches must
  * never outlive the request, or one user's cart could answer another's.
@@ -62,6 +67,8 @@ export class RequestScope {
   /** One loader per registered upstream, keyed by the viewer's id or by a selection's key. */
   private readonly loaders = new Map<UpstreamName, DataLoader<string, unknown>>();
   private readonly selections = new Map<string, Promise<Selection>>();
+  /** The selections already resolved, by the same key: read without another promise once the cart is in. */
+  private readonly resolvedSelections = new Map<string, Selection>();
   /** The selection behind each loader key, so a batch reads its lines instead of decoding keys. */
   private readonly byKey = new Map<string, Selection>();
 
@@ -100,14 +107,21 @@ export class RequestScope {
     // would otherwise allocate a promise chain per floor per question. The loaders below still
     // batch and memoise across the request's panels.
     const answers = new Map<UpstreamName, Promise<unknown>>();
+    const key = selectionKey(selectedSkuIds);
     let selection: Promise<Selection> | undefined;
     let lines: Promise<readonly CartLine[]> | undefined;
-    const selected = () => (selection ??= this.selection(selectedSkuIds));
+    const selected = () => (selection ??= this.selection(key, selectedSkuIds));
     const get = <N extends UpstreamName>(upstream: N): Promise<UpstreamResult<N>> => {
       let answer = answers.get(upstream);
       if (answer === undefined) {
         const loader = this.loader(upstream);
-        answer = this.definitionKeyedByViewer(upstream) ? loader.load(this.userId) : selected().then((s) => loader.load(s.key));
+        if (this.definitionKeyedByViewer(upstream)) {
+          answer = loader.load(this.userId);
+        } else {
+          // The resolver waits for the selection before rendering, so this is the usual case: no hop through it.
+          const resolved = this.resolvedSelections.get(key);
+          answer = resolved !== undefined ? loader.load(resolved.key) : selected().then((s) => loader.load(s.key));
+        }
         answers.set(upstream, answer);
       }
       return answer as Promise<UpstreamResult<N>>;
@@ -129,14 +143,14 @@ export class RequestScope {
     return this.loaders.get(upstream) as DataLoader<string, unknown>;
   }
 
-  private selection(selectedSkuIds: readonly string[] | null | undefined): Promise<Selection> {
-    const key = selectedSkuIds === null || selectedSkuIds === undefined ? 'ticked' : JSON.stringify([...selectedSkuIds].sort());
+  private selection(key: string, selectedSkuIds: readonly string[] | null | undefined): Promise<Selection> {
     let pending = this.selections.get(key);
     if (pending === undefined) {
       // The cart comes first: every other upstream is asked about lines resolved against it.
       pending = (this.loader('cart').load(this.userId) as Promise<Cart>).then((cart) => {
         const resolved = selectionOf(resolveSelection(cart, selectedSkuIds), cart.currency);
         this.byKey.set(resolved.key, resolved);
+        this.resolvedSelections.set(key, resolved);
         return resolved;
       });
       // A rejected selection (cart down) must not be remembered for the next caller.
