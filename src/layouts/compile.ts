@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { deepFreeze, type AppsConfig } from '../config/service-config.ts';
 import { formatPath, integer, LocatedYaml, valueAt, type YamlProblem } from '../config/validate-yaml.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
-import { FLOOR_KINDS, type FloorBuilder, type FloorKind } from '../floors/builder.ts';
+import { FLOOR_KINDS, type FloorBuilder, type FloorKind, type UpstreamName } from '../floors/builder.ts';
 import { compileExpressionFloor } from '../floors/expression/expression-floor.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import { minimumFor, resolveStyle, type MinAppVersion, type StyleToken } from './client-view.ts';
@@ -34,6 +34,11 @@ export interface CompiledFloor {
   readonly subNameFallback: Readonly<Record<string, string>> | undefined;
   /** Whether a sub-name uses one of the builder's decoration variables, so they are worth fetching. */
   readonly usesDecorations: boolean;
+  /**
+   * The upstreams rendering this floor reads: its builder's needs, its decoration's when a
+   * sub-name shows them, its fallback's. The renderer waits for them all once per panel.
+   */
+  readonly reads: readonly UpstreamName[];
   /** Text shown instead of a zero amount (e.g. 免运费), per locale. */
   readonly zeroText: Readonly<Record<string, string>> | undefined;
   readonly style: readonly string[];
@@ -322,16 +327,20 @@ export function compileFloorsFile(
   if (!result.ok || problems.length > 0) return { layout: undefined, problems: byLine(problems) };
   const config = result.value;
   const compileList = (floorsConfig: typeof config.floors, listPath: PropertyKey[], checked: CheckedFloors): CompiledFloor[] => {
-    const floors: CompiledFloor[] = floorsConfig.map((floor, index) => ({
-      code: floor.code,
+    const floors: CompiledFloor[] = floorsConfig.map((floor, index) => {
       // Every floor passed the checks above, so its builder was found.
-      builder: checked.builders[index] as FloorBuilder,
+      const builder = checked.builders[index] as FloorBuilder;
+      const fallback = checked.fallbacks[index];
+      const usesDecorations = Object.values(checked.subNames[index] ?? {}).some((template) => template.variables.some((v) => builder.decorations?.vars.includes(v) === true));
+      const reads = new Set([...builder.needs, ...(usesDecorations ? (builder.decorations?.needs ?? []) : []), ...(fallback?.needs ?? [])]);
+      return {
+      code: floor.code,
+      builder,
       name: floor.name,
       subName: floor.subName === undefined ? undefined : checked.subNames[index],
       subNameFallback: floor.subNameFallback,
-      usesDecorations: Object.values(checked.subNames[index] ?? {}).some((template) =>
-        template.variables.some((v) => (checked.builders[index] as FloorBuilder).decorations?.vars.includes(v) === true),
-      ),
+      usesDecorations,
+      reads: Object.freeze([...reads]),
       zeroText: floor.zeroText,
       style: floor.style,
       sort: floor.sort,
@@ -340,8 +349,9 @@ export function compileFloorsFile(
       line: yaml.lineOf([...listPath, index]),
       flag: floor.flag,
       minAppVersion: floor.minAppVersion,
-      fallback: checked.fallbacks[index],
-    }));
+      fallback,
+      };
+    });
     return floors.map((f, i) => ({ f, i })).sort((a, b) => a.f.sort - b.f.sort || a.i - b.i).map(({ f }) => f);
   };
   const [main, ...variantLists] = lists as [(typeof lists)[number], ...typeof lists];

@@ -3,10 +3,7 @@
  * synchronous reads (SettledPanelData). Written here, not in the renderer, because it is the
  * loaders' PanelData made synchronous: the renderer names the upstreams, this reads them.
  */
-import type { CartLine, PanelData, SettledPanelData, UpstreamName, UpstreamResult } from './panel-data.ts';
-
-/** An answer as it settled: the value, or the failure to throw at every read. */
-type Settled = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
+import type { Cart, CartLine, PanelData, Promotion, SettledPanelData, SettlementQuote, UpstreamName, UpstreamResult } from './panel-data.ts';
 
 /**
  * Thrown by a read of an upstream that was not settled: the reader (the renderer) settles it
@@ -24,40 +21,57 @@ export class Unsettled extends Error {
  * Waits once for `upstreams` (the cart and the selected lines always: every panel is about a
  * selection of the cart) and returns the answers to read synchronously. Never rejects: a
  * failed upstream is thrown at whoever reads it, so it fails only the floors that need it.
- * A read of an upstream not named throws {@link Unsettled}.
+ * A read of an upstream not named throws {@link Unsettled}. No async frame of its own: the
+ * caller's one await is the only one (each costs a suspended frame and its closures).
  */
-export async function settlePanelData(data: PanelData, upstreams: Iterable<UpstreamName>): Promise<SettledPanelData> {
+export function settlePanelData(data: PanelData, upstreams: readonly UpstreamName[]): Promise<SettledPanelData> {
   const names: UpstreamName[] = ['cart'];
-  for (const upstream of upstreams) if (!names.includes(upstream)) names.push(upstream);
-  const pending: Array<Promise<unknown>> = names.map((upstream) => {
+  for (let i = 0; i < upstreams.length; i++) if (!names.includes(upstreams[i]!)) names.push(upstreams[i]!);
+  const pending: Array<Promise<unknown>> = [];
+  for (let i = 0; i < names.length; i++) {
     try {
-      return data.get(upstream);
+      pending.push(data.get(names[i]!));
     } catch (error) {
       // Not an upstream the loaders know (a builder's typo): its readers fail, not the panel.
-      return Promise.reject(error);
+      pending.push(Promise.reject(error));
     }
-  });
+  }
   pending.push(data.selectedLines());
-  const results = await Promise.allSettled(pending);
-  const answers = new Map<UpstreamName, Settled>();
-  const settled = (result: PromiseSettledResult<unknown>): Settled =>
-    result.status === 'fulfilled' ? { ok: true, value: result.value } : { ok: false, error: result.reason };
-  for (let i = 0; i < names.length; i++) answers.set(names[i]!, settled(results[i]!));
-  const lines = settled(results[names.length]!);
-  const read = (answer: Settled): unknown => {
-    if (!answer.ok) throw answer.error;
-    return answer.value;
-  };
-  const get = <N extends UpstreamName>(upstream: N): UpstreamResult<N> => {
-    const answer = answers.get(upstream);
-    if (answer === undefined) throw new Unsettled(upstream);
-    return read(answer) as UpstreamResult<N>;
-  };
-  return {
-    get,
-    selectedLines: () => read(lines) as readonly CartLine[],
-    cart: () => get('cart'),
-    promotion: () => get('promotion'),
-    quote: () => get('settlement'),
-  };
+  return Promise.allSettled(pending).then((results) => new SettledAnswers(names, results));
+}
+
+/** The answers, by the upstreams' places in `names`; the selected lines last. One object, no closure per method. */
+class SettledAnswers implements SettledPanelData {
+  constructor(
+    private readonly names: readonly UpstreamName[],
+    private readonly results: ReadonlyArray<PromiseSettledResult<unknown>>,
+  ) {}
+
+  get<N extends UpstreamName>(upstream: N): UpstreamResult<N> {
+    const at = this.names.indexOf(upstream);
+    if (at === -1) throw new Unsettled(upstream);
+    return this.read(at) as UpstreamResult<N>;
+  }
+
+  selectedLines(): readonly CartLine[] {
+    return this.read(this.names.length) as readonly CartLine[];
+  }
+
+  cart(): Cart {
+    return this.get('cart');
+  }
+
+  promotion(): Promotion {
+    return this.get('promotion');
+  }
+
+  quote(): SettlementQuote {
+    return this.get('settlement');
+  }
+
+  private read(at: number): unknown {
+    const result = this.results[at]!;
+    if (result.status === 'rejected') throw result.reason;
+    return result.value;
+  }
 }

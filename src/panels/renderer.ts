@@ -181,8 +181,8 @@ export class PanelRenderer {
     return [...this.options.layouts().keys()].sort();
   }
 
-  async render(request: RenderRequest): Promise<RenderedPanel> {
-    return (await this.renderExplained(request)).panel;
+  render(request: RenderRequest): Promise<RenderedPanel> {
+    return this.renderExplained(request).then(panelOf);
   }
 
   /** Renders and also says what happened to each configured floor (for the operator preview). */
@@ -198,7 +198,28 @@ export class PanelRenderer {
       if (gate !== undefined) outcomes.push(gate);
       return gate === undefined;
     });
-    const { settled, decorated } = await this.buildAll(candidates, request);
+    // One wait for every upstream the floors read, then every floor built synchronously. A
+    // builder that read beyond what was settled (plus95 asking promotion whether a zero row is a
+    // member's) has that upstream settled too and is built again; each pass settles one more at
+    // least, so this ends within the registry's count.
+    const reads = readsOf(candidates);
+    let ctx: FloorBuildContext = { data: await settlePanelData(request.data, reads), viewer: request.viewer };
+    const settled: Attempt[] = [];
+    const decorated: Array<Decorated | undefined> = [];
+    for (let i = 0; i < candidates.length; i++) {
+      settled.push(this.build(candidates[i]!, ctx));
+      decorated.push(this.decorate(candidates[i]!, ctx));
+    }
+    for (let missing = unsettledBy(settled, decorated); missing.length > 0; missing = unsettledBy(settled, decorated)) {
+      reads.push(...missing);
+      ctx = { data: await settlePanelData(request.data, reads), viewer: request.viewer };
+      for (let i = 0; i < candidates.length; i++) {
+        const built = settled[i]!;
+        if (built.status === 'rejected' && built.reason instanceof Unsettled) settled[i] = this.build(candidates[i]!, ctx);
+        const decoration = decorated[i];
+        if (decoration !== undefined && 'error' in decoration && decoration.error instanceof Unsettled) decorated[i] = this.decorate(candidates[i]!, ctx);
+      }
+    }
 
     const failed = new Set<UpstreamName>();
     const reasons = new Set<DegradedReason>();
@@ -311,39 +332,6 @@ export class PanelRenderer {
     };
     if (request.shadow !== true) this.options.hooks?.panelDidRender?.(panel, outcomes);
     return { panel, outcomes };
-  }
-
-  /**
-   * Builds every candidate floor and its decorations: one wait for every upstream they need
-   * (their builders', the decorations their sub-names show, their fallbacks'), then each
-   * builder in turn, synchronously. A panel of thirty floors costs one await, not a promise
-   * chain per floor. A builder that reads beyond what was settled (plus95 asking promotion
-   * whether a zero row is a member's) has that upstream settled too and is built again.
-   */
-  private async buildAll(candidates: readonly CompiledFloor[], request: RenderRequest): Promise<{ settled: Attempt[]; decorated: Array<Decorated | undefined> }> {
-    const upstreams = new Set<UpstreamName>();
-    for (const floor of candidates) {
-      for (const upstream of floor.builder.needs) upstreams.add(upstream);
-      const decorations = floor.usesDecorations ? floor.builder.decorations : undefined;
-      if (decorations !== undefined) for (const upstream of decorations.needs) upstreams.add(upstream);
-      if (floor.fallback !== undefined) for (const upstream of floor.fallback.needs) upstreams.add(upstream);
-    }
-    let ctx: FloorBuildContext = { data: await settlePanelData(request.data, upstreams), viewer: request.viewer };
-    const settled = candidates.map((floor) => this.build(floor, ctx));
-    const decorated = candidates.map((floor) => this.decorate(floor, ctx));
-    // Each pass settles at least one upstream more, so this ends within the registry's count.
-    for (let missing = unsettledBy(settled, decorated); missing.size > 0; missing = unsettledBy(settled, decorated)) {
-      for (const upstream of missing) upstreams.add(upstream);
-      ctx = { data: await settlePanelData(request.data, upstreams), viewer: request.viewer };
-      for (let i = 0; i < candidates.length; i++) {
-        const floor = candidates[i]!;
-        const built = settled[i]!;
-        if (built.status === 'rejected' && built.reason instanceof Unsettled) settled[i] = this.build(floor, ctx);
-        const decoration = decorated[i];
-        if (decoration !== undefined && 'error' in decoration && decoration.error instanceof Unsettled) decorated[i] = this.decorate(floor, ctx);
-      }
-    }
-    return { settled, decorated };
   }
 
   /**
@@ -470,11 +458,32 @@ export function pickVersion(layout: CompiledLayout, flags: FlagReader | undefine
   return (variant.enabled ? layout.variants[variant.name] : undefined) ?? layout;
 }
 
-/** The upstreams some build or decoration read without their being settled. */
-function unsettledBy(settled: readonly Attempt[], decorated: ReadonlyArray<Decorated | undefined>): Set<UpstreamName> {
-  const missing = new Set<UpstreamName>();
-  for (const built of settled) if (built.status === 'rejected' && built.reason instanceof Unsettled) missing.add(built.reason.upstream);
-  for (const decoration of decorated) if (decoration !== undefined && 'error' in decoration && decoration.error instanceof Unsettled) missing.add(decoration.error.upstream);
+function panelOf(explained: { readonly panel: RenderedPanel }): RenderedPanel {
+  return explained.panel;
+}
+
+/** Every upstream the floors read (CompiledFloor.reads), each once. */
+function readsOf(floors: readonly CompiledFloor[]): UpstreamName[] {
+  const reads: UpstreamName[] = [];
+  for (let i = 0; i < floors.length; i++) {
+    const floorReads = floors[i]!.reads;
+    for (let j = 0; j < floorReads.length; j++) if (!reads.includes(floorReads[j]!)) reads.push(floorReads[j]!);
+  }
+  return reads;
+}
+
+/** The upstreams some build or decoration read without their being settled, each once (none, almost always). */
+function unsettledBy(settled: readonly Attempt[], decorated: ReadonlyArray<Decorated | undefined>): UpstreamName[] {
+  const missing: UpstreamName[] = [];
+  const note = (error: unknown) => {
+    if (error instanceof Unsettled && !missing.includes(error.upstream)) missing.push(error.upstream);
+  };
+  for (let i = 0; i < settled.length; i++) {
+    const built = settled[i]!;
+    if (built.status === 'rejected') note(built.reason);
+    const decoration = decorated[i];
+    if (decoration !== undefined && 'error' in decoration) note(decoration.error);
+  }
   return missing;
 }
 

@@ -115,6 +115,27 @@ describe('compileFloorsFile', () => {
     expect(coupon?.line).toBe(7);
   });
 
+  it('lists the upstreams each floor reads: its builder\'s needs, its decoration\'s only when a sub-name shows them, its fallback\'s', () => {
+    const layout = compiled(
+      yaml(
+        'scene: cart-bottom-sheet',
+        'floors:',
+        '  - { code: spze, builder: spze, fallback: spze-cart, name: { zh-CN: A, en: A }, sort: 10 }',
+        '  - { code: mj, builder: mj, name: { zh-CN: B, en: B }, sort: 20 }',
+        '  - { code: mj-titled, builder: mj, name: { zh-CN: C, en: C }, subName: { zh-CN: "{campaignTitle}", en: "{campaignTitle}" }, sort: 30 }',
+        '  - { code: points, builder: loyalty-points, name: { zh-CN: D, en: D }, sort: 40 }',
+        '  - { code: note, builder: notice, name: { zh-CN: E, en: E }, sort: 50 }',
+      ),
+    );
+    expect(Object.fromEntries(layout.floors.map((f) => [f.code, f.reads]))).toEqual({
+      spze: ['cart', 'settlement'],
+      mj: ['cart', 'settlement'],
+      'mj-titled': ['cart', 'settlement', 'promotion'],
+      points: ['cart', 'loyalty'],
+      note: [],
+    });
+  });
+
   it('sorts floors by sort and keeps file order for ties', () => {
     const layout = compiled(
       yaml(

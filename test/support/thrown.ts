@@ -11,6 +11,16 @@ export function thrownBy(action: () => unknown): FloorplanError {
   throw new Error('expected the call to throw');
 }
 
+/** Whatever `action` throws, FloorplanError or not (a builder's read of a failed upstream throws the UpstreamError); fails the test if it throws nothing. */
+export function caughtFrom(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to throw');
+}
+
 /** What the promise `action` returns rejects with; fails the test if it resolves. */
 export async function thrown(action: () => Promise<unknown>): Promise<unknown> {
   try {

@@ -11,7 +11,8 @@ import type { UpstreamName } from '../../../src/floors/builder.ts';
 import { defaultBuilders } from '../../../src/floors/builders/index.ts';
 import { UPSTREAMS } from '../../../src/upstreams/registry.ts';
 import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
-import { buildContext, fakePanelData, thrownBy, upstreamsRead, type PanelDataOverrides } from './fixtures.ts';
+import { buildContext, fakePanelData, upstreamsRead, type PanelDataOverrides } from './fixtures.ts';
+import { caughtFrom } from '../../support/thrown.ts';
 
 /**
  * What fails with an upstream, as the loaders make it fail: every selection resolves against
@@ -46,7 +47,7 @@ describe.each(defaultBuilders.map((builder) => [builder.name, builder] as const)
       it(`rejects with the ${upstream} failure when ${upstream} fails`, async () => {
         const failure = failureOf(upstream);
         const { data } = fakePanelData(FAILING[upstream](failure));
-        expect(thrownBy(() => builder.build(buildContext(data)))).toBe(failure);
+        expect(caughtFrom(() => builder.build(buildContext(data)))).toBe(failure);
       });
     } else {
       it(`still builds when ${upstream} fails, since its amount does not need it${decorates ? ' (only the decoration fails)' : ''}`, async () => {
@@ -54,7 +55,7 @@ describe.each(defaultBuilders.map((builder) => [builder.name, builder] as const)
         const { data } = fakePanelData(FAILING[upstream](failure));
         const healthy = fakePanelData();
         expect(builder.build(buildContext(data))).toEqual(await builder.build(buildContext(healthy.data)));
-        if (decorates) expect(thrownBy(() => builder.decorations!.decorate(buildContext(data)))).toBe(failure);
+        if (decorates) expect(caughtFrom(() => builder.decorations!.decorate(buildContext(data)))).toBe(failure);
       });
     }
   }

@@ -180,13 +180,3 @@ export function buildContext(data: PanelData): FloorBuildContext {
   if (settled === undefined) throw new Error('buildContext takes the data of a fakePanelData()');
   return { data: settled, viewer: testViewer };
 }
-
-/** What `action` throws (a builder is synchronous: a failed read throws); fails the test when it throws nothing. */
-export function thrownBy(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected it to throw');
-}

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { mj } from '../../../src/floors/builders/mj.ts';
 import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
-import { buildContext, cny, fakePanelData, quoteFixture, thrownBy } from './fixtures.ts';
+import { buildContext, cny, fakePanelData, quoteFixture } from './fixtures.ts';
+import { caughtFrom } from '../../support/thrown.ts';
 
 const decorate = mj.decorations!.decorate;
 
@@ -78,6 +79,6 @@ describe('mj builder (满减)', () => {
     const failure = new UpstreamError('promotion', 'timeout', 'no answer in 300 ms');
     const { data } = fakePanelData({ promotion: failure });
     expect((await mj.build(buildContext(data)))?.amount).toEqual(cny(-2000));
-    expect(thrownBy(() => decorate(buildContext(data)))).toBe(failure);
+    expect(caughtFrom(() => decorate(buildContext(data)))).toBe(failure);
   });
 });

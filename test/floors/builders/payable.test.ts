@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/errors.ts';
 import { payable } from '../../../src/floors/builders/payable.ts';
-import { buildContext, cny, fakePanelData, quoteFixture, thrownBy } from './fixtures.ts';
+import { buildContext, cny, fakePanelData, quoteFixture } from './fixtures.ts';
+import { caughtFrom } from '../../support/thrown.ts';
 
 describe('payable builder (实付款)', () => {
   it('shows the payable total settlement quoted, as a positive amount', async () => {
@@ -43,7 +44,7 @@ describe('payable builder (实付款)', () => {
     const { data } = fakePanelData({
       quote: quoteFixture({ discounts: [{ kind: 'coupon', amount: { minor: 500, currency: 'USD' }, sourceIds: ['cpn'] }] }),
     });
-    expect(thrownBy(() => payable.build(buildContext(data)))).toMatchObject({ code: ErrorCode.MONEY_INVALID });
+    expect(caughtFrom(() => payable.build(buildContext(data)))).toMatchObject({ code: ErrorCode.MONEY_INVALID });
   });
 
   it('reads only the quote', async () => {

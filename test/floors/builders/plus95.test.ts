@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { plus95 } from '../../../src/floors/builders/plus95.ts';
 import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
-import { buildContext, cny, fakePanelData, promotionFixture, quoteFixture, thrownBy } from './fixtures.ts';
+import { buildContext, cny, fakePanelData, promotionFixture, quoteFixture } from './fixtures.ts';
+import { caughtFrom } from '../../support/thrown.ts';
 
 const decorate = plus95.decorations!.decorate;
 
@@ -49,13 +50,13 @@ describe('plus95 builder (PLUS专享95折)', () => {
     const failure = new UpstreamError('promotion', 'timeout', 'no answer in 300 ms');
     const { data } = fakePanelData({ promotion: failure });
     expect(plus95.build(buildContext(data))).toEqual({ amount: cny(-870), vars: { amount: cny(-870) } });
-    expect(thrownBy(() => decorate(buildContext(data)))).toBe(failure);
+    expect(caughtFrom(() => decorate(buildContext(data)))).toBe(failure);
   });
 
   it('rejects with the promotion failure when it must know membership to show a zero row', async () => {
     const failure = new UpstreamError('promotion', 'timeout', 'no answer in 300 ms');
     const quote = quoteFixture();
     const { data } = fakePanelData({ promotion: failure, quote: { ...quote, discounts: quote.discounts.filter((d) => d.kind !== 'plus95') } });
-    expect(thrownBy(() => plus95.build(buildContext(data)))).toBe(failure);
+    expect(caughtFrom(() => plus95.build(buildContext(data)))).toBe(failure);
   });
 });

@@ -10,7 +10,8 @@ import { coupon } from '../../../src/floors/builders/coupon.ts';
 import { lj } from '../../../src/floors/builders/lj.ts';
 import { compileExpressionFloor, type ExpressionFloorSpec } from '../../../src/floors/expression/expression-floor.ts';
 import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
-import { buildContext, cartFixture, cny, fakePanelData, promotionFixture, quoteFixture, thrownBy, upstreamsRead } from '../builders/fixtures.ts';
+import { buildContext, cartFixture, cny, fakePanelData, promotionFixture, quoteFixture, upstreamsRead } from '../builders/fixtures.ts';
+import { caughtFrom } from '../../support/thrown.ts';
 
 /** lj and coupon, written as expression floors (as bench/expression-floors.ts renders them). */
 export const LJ_SPEC: ExpressionFloorSpec = {
@@ -33,15 +34,6 @@ function floor(spec: ExpressionFloorSpec): FloorBuilder {
 
 function promotionDown(): UpstreamError {
   return new UpstreamError('promotion', 'http_error', 'HTTP 503');
-}
-
-async function thrown(action: () => unknown): Promise<unknown> {
-  try {
-    await action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the build to fail');
 }
 
 describe('expression floors build the rows the hand-written builders build', () => {
@@ -68,14 +60,14 @@ describe('expression floors build the rows the hand-written builders build', () 
     const { data, calls } = fakePanelData({ promotion: promotionDown() });
     expect(await builder.build(buildContext(data))).toEqual({ amount: cny(-500), vars: { amount: cny(-500) } });
     expect(upstreamsRead(calls)).toEqual(['settlement']);
-    expect(thrownBy(() => builder.decorations?.decorate(buildContext(data)))).toBeInstanceOf(UpstreamError);
+    expect(caughtFrom(() => builder.decorations?.decorate(buildContext(data)))).toBeInstanceOf(UpstreamError);
     const healthy = fakePanelData().data;
     expect(await builder.decorations?.decorate(buildContext(healthy))).toEqual({ campaigns: '3' });
   });
 
   it('fails with its upstream when an upstream it needs fails, so the renderer drops it like any floor', async () => {
     const settlementDown = new UpstreamError('settlement', 'timeout', 'timed out');
-    expect(thrownBy(() => floor(LJ_SPEC).build(buildContext(fakePanelData({ quote: settlementDown }).data)))).toBe(settlementDown);
+    expect(caughtFrom(() => floor(LJ_SPEC).build(buildContext(fakePanelData({ quote: settlementDown }).data)))).toBe(settlementDown);
   });
 
   it('shows nothing when its `when` is false, and its row when true', async () => {
@@ -104,7 +96,7 @@ describe('expression floors build the rows the hand-written builders build', () 
 
 describe('a run-time failure fails only that floor, as FLOORPLAN_ERR_EXPRESSION_FAILED', () => {
   async function failure(spec: ExpressionFloorSpec, data = fakePanelData().data): Promise<FloorplanError> {
-    const error = await thrown(() => floor(spec).build(buildContext(data)));
+    const error = caughtFrom(() => floor(spec).build(buildContext(data)));
     expect(error).toBeInstanceOf(FloorplanError);
     expect((error as FloorplanError).code).toBe(ErrorCode.EXPRESSION_FAILED);
     return error as FloorplanError;
