@@ -81,7 +81,11 @@ export interface FloorBuilder {
   readonly needs: readonly UpstreamName[];
   /** Variables sub-name templates may use, e.g. `amount`; anything else is rejected at load. */
   readonly templateVars: readonly string[];
-  /** Maps upstream facts to the row, or null when the floor does not apply (e.g. not a member); throws when a read fails. */
+  /**
+   * Maps upstream facts to the row, or null when the floor does not apply (e.g. not a member).
+   * A read that fails throws; let it through. Catching it would also catch the renderer's signal
+   * that a read beyond `needs` must be settled first, and build the row without that upstream.
+   */
   build(ctx: FloorBuildContext): FloorFacts | null;
   /** Decoration variables, degraded separately from the amount; absent when every variable comes with it. */
   readonly decorations?: FloorDecorations;
