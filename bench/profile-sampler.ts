@@ -15,8 +15,9 @@
  * included, where this profiles one measured window). `PROFILE_KIND=promises`: no profiler of
  * V8's, but its promise hook: every promise created in the window counted once, by the stack that
  * created it (`<pid>-<n>.promiseprofile`, the heap profile's tree with a count for a size). Each
- * promise is at least one microtask job when it settles, so this says which layer's awaits and
- * `then`s make V8's microtask loop busy. Capturing a stack per promise slows the server several
+ * `await` counts as one too: while a promise hook is installed V8 makes a throwaway promise per
+ * await (none without). Each is at least one microtask job, so this says which layer's awaits
+ * and `then`s make V8's microtask loop busy. Capturing a stack per promise slows the server several
  * times over: read the counts, not the throughput.
  *
  * Written by hand because no package does this: it is a few calls of Node's own inspector.
