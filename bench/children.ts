@@ -7,9 +7,7 @@
  * (SIGINT/SIGTERM), so a benchmark never leaves a server holding a port.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_ENV_VARS } from '../src/config/service-config.ts';
@@ -183,42 +181,5 @@ export function floorplanEnv(port: number, upstreamOrigin: string, floorsDir: st
   return cleanEnv({ ...floorplanProcessVars(port, upstreamOrigin), FLOORS_DIR: floorsDir, LOG_LEVEL: 'warn', ...extra });
 }
 
-/**
- * The first port the kernel hands out for port 0 and outgoing connections (Linux's
- * `ip_local_port_range`; 32768 when it cannot be read).
- */
-export function ephemeralPortsStart(): number {
-  try {
-    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-    return Number.isInteger(low) && low > 2048 ? low : 32_768;
-  } catch {
-    return 32_768;
-  }
-}
-
-/**
- * Free loopback ports, distinct, picked at random below the ephemeral range and checked by
- * binding each. A port found by binding port 0 is the kernel's to hand out again: `npm test`
- * runs other files alongside the quick bench, and one of their servers took such a port before
- * the bench's Floorplan bound it (EADDRINUSE). Below the ephemeral range the kernel hands out
- * nothing by itself, so only another explicit pick could take it.
- */
-export async function freePorts(count: number): Promise<number[]> {
-  const end = ephemeralPortsStart();
-  const start = Math.max(1024, end - 12_000);
-  const ports: number[] = [];
-  for (let tries = 0; ports.length < count; tries++) {
-    if (tries >= 1000) throw new Error(`found only ${ports.length} of ${count} free loopback ports in ${start}–${end - 1} after 1000 tries`);
-    const port = start + Math.floor(Math.random() * (end - start));
-    if (!ports.includes(port) && (await canBind(port))) ports.push(port);
-  }
-  return ports;
-}
-
-function canBind(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server: Server = createServer();
-    server.once('error', () => done(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-  });
-}
+/** Free loopback ports, below the ephemeral range so nothing else is handed them (deploy/ports.ts). */
+export { freePorts } from '../deploy/ports.ts';

@@ -1,9 +1,71 @@
-/** Loopback ports for the processes the deploy scripts (and the tests that drive them) start. */
+/**
+ * Loopback ports for the processes the deploy scripts (and the tests and benchmarks that drive
+ * them) start.
+ *
+ * A port found by binding port 0 is the kernel's to hand out again — to another process's port-0
+ * bind, or as the local port of any outgoing connection — in the seconds before the process it
+ * was found for binds it. The production topology starts Redis, Sentinels, Unleash and three
+ * replicas (each connecting out to all of them) before HAProxy binds its port, and CI saw HAProxy
+ * never come up; `npm test` saw the quick bench's Floorplan exit with EADDRINUSE. So ports are
+ * picked at random below the ephemeral range (`ip_local_port_range`), where the kernel hands out
+ * nothing by itself, each checked by binding it, and never handed out twice by one process.
+ */
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** A loopback port free right now, found by binding port 0. */
+/** How many ports below the ephemeral range are picked from. */
+const PICK_SPAN = 12_000;
+
+/** Ports this process has handed out: never again, even once released. */
+const handedOut = new Set<number>();
+
+/** The first port the kernel hands out for port 0 and outgoing connections (Linux's `ip_local_port_range`; 32768 when it cannot be read). */
+export function ephemeralPortsStart(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/** A loopback port free right now, below the ephemeral range, not handed out before by this process. */
 export async function freePort(): Promise<number> {
+  const end = ephemeralPortsStart();
+  const start = Math.max(1024, end - PICK_SPAN);
+  // An ephemeral range that starts low leaves nothing below it to pick from: the kernel's port 0 then.
+  if (end - start < 1000) return portZero();
+  for (let tries = 0; tries < 1000; tries++) {
+    const port = start + Math.floor(Math.random() * (end - start));
+    if (handedOut.has(port) || !(await canBind(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`found no free loopback port in ${start}–${end - 1} after 1000 tries`);
+}
+
+/** Distinct free loopback ports (see {@link freePort}). */
+export async function freePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let i = 0; i < count; i++) ports.push(await freePort());
+  return ports;
+}
+
+async function canBind(port: number): Promise<boolean> {
+  const probe = createServer();
+  try {
+    probe.listen(port, '127.0.0.1');
+    await once(probe, 'listening');
+  } catch {
+    return false;
+  }
+  probe.close();
+  await once(probe, 'close');
+  return true;
+}
+
+async function portZero(): Promise<number> {
   const probe = createServer().listen(0, '127.0.0.1');
   await once(probe, 'listening');
   const { port } = probe.address() as { port: number };

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 /** The project root: where `npm start` and the CLI run from. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** A port nothing listens on right now (the OS picks it; it is released before returning). */
+/** A port nothing listens on right now, below the ephemeral range (deploy/ports.ts); released before returning. */
 export { freePort } from '../../deploy/ports.ts';
 
 /**
