@@ -560,10 +560,26 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       }
       return states;
     };
-    await waitFor('HAProxy must see every replica UP', 20_000, async () => {
-      const states = await haproxyStates();
-      return replicas.every((r) => states[r.name] === 'UP');
-    });
+    let lastSeen = 'no answer from its stats page';
+    try {
+      await waitFor('HAProxy must see every replica UP', 20_000, async () => {
+        const states = await haproxyStates().catch((error: unknown) => {
+          lastSeen = `its stats page failed: ${error instanceof Error ? error.message : String(error)}`;
+          throw error;
+        });
+        lastSeen = `replica states ${JSON.stringify(states)}`;
+        return replicas.every((r) => states[r.name] === 'UP');
+      });
+    } catch (error) {
+      // Say why, for the run that cannot be repeated: what HAProxy last showed, whether it still runs, its own words.
+      let logTail = '';
+      try {
+        logTail = readFileSync(join(dir, 'logs', 'haproxy.log'), 'utf8').split('\n').slice(-20).join('\n');
+      } catch {
+        logTail = '(no log)';
+      }
+      throw new Error(`${(error as Error).message}: ${lastSeen}; haproxy ${haproxy.running ? 'still running' : 'exited'}; its log ends:\n${logTail}`);
+    }
     log(`haproxy http://127.0.0.1:${ports.haproxy} (stats http://127.0.0.1:${ports.haproxyStats}/stats)`);
 
     return {
