@@ -114,12 +114,14 @@ describe('bench/allocations: the profile sampler', () => {
 
   it('with PROFILE_KIND=promises, counts the promises created between two SIGUSR2s, by the function that created them', async () => {
     const { tally, script } = await profiledWindow('promises', 'promiseOutside 5000', 'promise 300');
-    // 300 × (Promise.resolve's + then's); the 10 000 made before the window are not counted. The
-    // built-in that made each is its own frame; the layer is the script that called it.
+    // 300 × (Promise.resolve's + then's); the 10 000 made before the window are not counted.
     expect(tally.byLayer.get(pathToFileURL(script).href), 'promises charged to the script').toBe(600);
-    expect(tally.bySharedFunction.get('resolve (V8)'), 'made by Promise.resolve').toBe(300);
-    expect(tally.bySharedFunction.get('then (V8)'), 'made by then').toBe(300);
     expect(tally.bytes, 'every promise in the window').toBeLessThan(700);
+    // Each is charged to the built-in that made it, or to promise() itself once the JIT has inlined
+    // the built-in (CI saw 206 of Promise.resolve's 300 under `resolve`); never to promiseOutside().
+    const by = (prefix: string) => [...tally.bySharedFunction].filter(([name]) => name.startsWith(prefix)).reduce((sum, [, n]) => sum + n, 0);
+    expect(by('resolve (V8)') + by('then (V8)') + by('promise ('), 'made by promise() and the built-ins it calls').toBe(600);
+    expect(by('promiseOutside ('), 'made before the window').toBe(0);
   });
 
   it('names the layer of a frame: a package, a folder of src/, Node.js itself, or nothing for V8 built-ins', () => {
