@@ -35,9 +35,9 @@ function within<T>(promise: Promise<T>, deadline: Deadline): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const due = () => {
       if (deadline.passed) reject(deadlinePassed());
-      else timer = setTimeout(due, deadline.remainingMs());
+      else timer = setTimeout(due, deadline.timerMs());
     };
-    let timer = setTimeout(due, deadline.remainingMs());
+    let timer = setTimeout(due, deadline.timerMs());
     promise.then(
       (value) => {
         clearTimeout(timer);

@@ -28,6 +28,8 @@ const SUSTAINED_MS = 100;
 const GRACE_MS = 50;
 /** However long the loop stays saturated, a budget stretches at most this many times. */
 export const MAX_STRETCH = 8;
+/** Timers watching a deadline are armed in steps of this many ms (see {@link Deadline.timerMs}). */
+export const TIMER_STEP_MS = 10;
 
 let lastSample = performance.now();
 let lastUtilization: EventLoopUtilization | undefined;
@@ -110,6 +112,19 @@ export class Deadline {
     if (this.spent !== undefined) return 0;
     const now = performance.now();
     return expiryAt(this.startedAt, this.budgetMs, now) - now;
+  }
+
+  /**
+   * The delay to arm a timer that watches this deadline: the time left rounded down to a
+   * multiple of {@link TIMER_STEP_MS}, or, under one step, rounded up. Node keeps one list per
+   * timer duration; at the exact time left, concurrent calls each made a list of their own and
+   * dropped it from the timers' queue again (~2 µs per request in the CPU profile, against the
+   * peer's ~0.4). A timer armed so fires early at most by a step; its owner checks {@link passed}
+   * and arms again.
+   */
+  timerMs(): number {
+    const remaining = this.remainingMs();
+    return remaining >= TIMER_STEP_MS ? Math.floor(remaining / TIMER_STEP_MS) * TIMER_STEP_MS : Math.max(1, Math.ceil(remaining));
   }
 
   /**

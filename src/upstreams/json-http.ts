@@ -134,7 +134,7 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
     private readonly timeoutMs: number,
     private readonly deadline: Deadline | undefined,
   ) {
-    if (deadline !== undefined) this.timer = setTimeout(deadlineDue, deadline.remainingMs(), this);
+    if (deadline !== undefined) this.timer = setTimeout(deadlineDue, deadline.timerMs(), this);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -155,7 +155,7 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
   deadlineDue(): void {
     const deadline = this.deadline as Deadline;
     if (deadline.passed) this.abandon(new AttemptAbandoned('deadline', 'the request deadline passed before it answered'));
-    else this.timer = setTimeout(deadlineDue, deadline.remainingMs(), this);
+    else this.timer = setTimeout(deadlineDue, deadline.timerMs(), this);
   }
 
   /** The upstream's timeout fired; an answer left unread while Floorplan's loop was saturated is not the upstream's delay. */

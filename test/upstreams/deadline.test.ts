@@ -103,3 +103,16 @@ describe('a request deadline while the loop is busy', () => {
     expect(deadline.spentBySaturation()).toBe(false);
   });
 });
+
+describe('a timer watching a deadline', () => {
+  it('is armed in whole steps of the time left, so concurrent calls share timer lists, and exactly under one step', () => {
+    const at = (budgetMs: number) => new Deadline(budgetMs, performance.now()).timerMs();
+    // Started a moment ago: just under the budget is left, rounded down to a step.
+    expect(at(250)).toBe(240);
+    expect([240, 250]).toContain(at(251));
+    expect(at(20.5)).toBe(20);
+    // Under one step: rounded up, so it never fires before the deadline for lack of a step.
+    expect(at(7.2)).toBe(8);
+    expect(at(0.3)).toBe(1);
+  });
+});

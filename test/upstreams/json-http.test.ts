@@ -176,6 +176,17 @@ describe('JsonHttp resilience', () => {
     expect(performance.now() - started).toBeLessThan(2000);
   });
 
+  it('gives up no sooner than the request deadline, though its timer is armed in steps', async () => {
+    const upstream = await scripted(hang);
+    cleanups.push(upstream.close);
+    const { http } = await client(upstream.url, {}, 5000);
+    const started = performance.now();
+    // 95 ms: the timer is armed at 90, finds the deadline not yet passed, and arms again for the rest.
+    const error = await failure(http.get('/x', okSchema, new Deadline(95, started)));
+    expect(error.outcome).toBe('deadline');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(94);
+  });
+
   it('does not call at all once the deadline has passed', async () => {
     const upstream = await scripted(ok);
     cleanups.push(upstream.close);
