@@ -16,8 +16,8 @@
  *
  * --env adds environment to Floorplan only (e.g. a feature switched off, to see what it allocates).
  * --json prints the bench's allocations row (bench/results.ts); not with --cpu or --promises.
- * --keep leaves the raw profiles (one per server and round, `<pid>-<round>.heapprofile` or
- * `.cpuprofile`) in the temporary folder it names, for Chrome DevTools or a closer look.
+ * --keep leaves the raw profiles (one per server and round, `<pid>-<round>.heapprofile`,
+ * `.cpuprofile` or `.promiseprofile`) in the temporary folder it names, for Chrome DevTools or a closer look.
  *
  * Method: the three servers run from dist/ as `npm run bench` runs them (Floorplan with
  * `start:prod`'s node flags), pinned to core 0; the demo upstreams and the load worker

@@ -66,7 +66,7 @@ function countNode(functionName: string, url: string, lineNumber: number): Count
 /** Frames kept per promise: deep enough to reach the server's own code from undici's or Node's. */
 const PROMISE_STACK_FRAMES = 32;
 let promiseTree = countNode('(root)', '', 0);
-let stopCounting: Function | undefined;
+let stopCounting: ReturnType<typeof promiseHooks.onInit> | undefined;
 
 /** Counts a new promise under the stack that created it (the hook's own frame left out). */
 function countPromise(): void {

@@ -334,22 +334,22 @@ export function compileFloorsFile(
       const usesDecorations = Object.values(checked.subNames[index] ?? {}).some((template) => template.variables.some((v) => builder.decorations?.vars.includes(v) === true));
       const reads = new Set([...builder.needs, ...(usesDecorations ? (builder.decorations?.needs ?? []) : []), ...(fallback?.needs ?? [])]);
       return {
-      code: floor.code,
-      builder,
-      name: floor.name,
-      subName: floor.subName === undefined ? undefined : checked.subNames[index],
-      subNameFallback: floor.subNameFallback,
-      usesDecorations,
-      reads: Object.freeze([...reads]),
-      zeroText: floor.zeroText,
-      style: floor.style,
-      sort: floor.sort,
-      enabled: floor.enabled,
-      hideWhenZero: floor.hideWhenZero,
-      line: yaml.lineOf([...listPath, index]),
-      flag: floor.flag,
-      minAppVersion: floor.minAppVersion,
-      fallback,
+        code: floor.code,
+        builder,
+        name: floor.name,
+        subName: floor.subName === undefined ? undefined : checked.subNames[index],
+        subNameFallback: floor.subNameFallback,
+        usesDecorations,
+        reads: Object.freeze([...reads]),
+        zeroText: floor.zeroText,
+        style: floor.style,
+        sort: floor.sort,
+        enabled: floor.enabled,
+        hideWhenZero: floor.hideWhenZero,
+        line: yaml.lineOf([...listPath, index]),
+        flag: floor.flag,
+        minAppVersion: floor.minAppVersion,
+        fallback,
       };
     });
     return floors.map((f, i) => ({ f, i })).sort((a, b) => a.f.sort - b.f.sort || a.i - b.i).map(({ f }) => f);

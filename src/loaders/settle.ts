@@ -32,7 +32,8 @@ export function settlePanelData(data: PanelData, upstreams: readonly UpstreamNam
     try {
       pending.push(data.get(names[i]!));
     } catch (error) {
-      // Not an upstream the loaders know (a builder's typo): its readers fail, not the panel.
+      // Not an upstream the loaders know: the registry checks every `needs`, so only a builder's
+      // `get('<typo>')` retried as Unsettled gets here. Its readers fail, not the panel.
       pending.push(Promise.reject(error));
     }
   }
