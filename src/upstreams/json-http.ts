@@ -116,6 +116,11 @@ interface RawAnswer {
  * bounds the wait: a request queued for a pool connection waits in Floorplan's own queue, so
  * running out of budget there is `deadline`, not the upstream's fault. Once written, the
  * upstream's own timeout runs (`timeout`), unless the deadline comes first.
+ *
+ * The timer is armed once, at whichever is sooner of the deadline and `timeoutMs` from now —
+ * nothing can expire earlier, as the request is written now at the soonest — and when it fires
+ * it either gives the attempt up or arms itself for what is left. Arming a second timer when
+ * the request is written, as this did, cost a timer list insert and removal per call.
  */
 class AnswerCollector implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
@@ -124,9 +129,11 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
   private status = 0;
   private readonly chunks: Buffer[] = [];
   private size = 0;
-  private timer: NodeJS.Timeout | undefined;
-  /** When the request was written to its socket. */
+  private timer: NodeJS.Timeout;
+  /** When the request was written to its socket; 0 until then. */
   private sentAt = 0;
+  /** Whether the upstream's timeout, which ends before the deadline, bounds the written request. */
+  private timesOut = false;
 
   constructor(
     private readonly resolve: (answer: RawAnswer) => void,
@@ -134,7 +141,7 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
     private readonly timeoutMs: number,
     private readonly deadline: Deadline | undefined,
   ) {
-    if (deadline !== undefined) this.timer = setTimeout(deadlineDue, deadline.timerMs(), this);
+    this.timer = setTimeout(due, deadline === undefined ? timeoutMs : Math.min(timeoutMs, deadline.timerMs()), this);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -144,26 +151,26 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
 
   onRequestSent(): void {
     if (this.settled) return;
-    const remainingMs = this.deadline === undefined ? Infinity : this.deadline.remainingMs();
-    if (this.timeoutMs >= remainingMs) return;
     this.sentAt = performance.now();
-    clearTimeout(this.timer);
-    this.timer = setTimeout(timeoutDue, this.timeoutMs, this);
+    this.timesOut = this.deadline === undefined || this.timeoutMs < this.deadline.remainingMs();
   }
 
-  /** The deadline timer fired; while Floorplan's loop is saturated the answer may be waiting unread, so expiry waits (deadline.ts). */
-  deadlineDue(): void {
+  /**
+   * The timer fired. While Floorplan's loop is saturated an answer may be waiting unread, so
+   * neither the deadline nor the timeout expires then (deadline.ts).
+   */
+  due(): void {
+    if (this.timesOut) {
+      const now = performance.now();
+      const leftMs = expiryAt(this.sentAt, this.timeoutMs, now) - now;
+      if (leftMs > 0) this.timer = setTimeout(due, leftMs, this);
+      else this.abandon(new AttemptAbandoned('timeout', 'no complete answer within its timeout after the request was sent'));
+      return;
+    }
     const deadline = this.deadline as Deadline;
     if (deadline.passed) this.abandon(new AttemptAbandoned('deadline', 'the request deadline passed before it answered'));
-    else this.timer = setTimeout(deadlineDue, deadline.timerMs(), this);
-  }
-
-  /** The upstream's timeout fired; an answer left unread while Floorplan's loop was saturated is not the upstream's delay. */
-  timeoutDue(): void {
-    const now = performance.now();
-    const leftMs = expiryAt(this.sentAt, this.timeoutMs, now) - now;
-    if (leftMs > 0) this.timer = setTimeout(timeoutDue, leftMs, this);
-    else this.abandon(new AttemptAbandoned('timeout', 'no complete answer within its timeout after the request was sent'));
+    // Not written yet: its timeout, when it starts, ends `timeoutMs` from now at the soonest.
+    else this.timer = setTimeout(due, this.sentAt === 0 ? Math.min(this.timeoutMs, deadline.timerMs()) : deadline.timerMs(), this);
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
@@ -209,12 +216,8 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
   }
 }
 
-function deadlineDue(collector: AnswerCollector): void {
-  collector.deadlineDue();
-}
-
-function timeoutDue(collector: AnswerCollector): void {
-  collector.timeoutDue();
+function due(collector: AnswerCollector): void {
+  collector.due();
 }
 
 export const DEFAULT_RESILIENCE: ResilienceOptions = {
@@ -235,6 +238,8 @@ export class JsonHttp {
   private readonly origin: string;
   private readonly bulkhead: BulkheadPolicy;
   private readonly retries: RetryPolicy;
+  /** False when no call is ever retried (`retries: 0`). */
+  private readonly retrying: boolean;
   private readonly breaker: CircuitBreakerPolicy;
   private readonly timeoutMs: number;
   private readonly budget: RetryBudget;
@@ -282,6 +287,7 @@ export class JsonHttp {
     // policy costs an AbortController, two abort listeners and a promise race per attempt.
     this.bulkhead = bulkhead(resilience.maxConcurrent, resilience.maxQueued);
     this.retries = retries;
+    this.retrying = resilience.retries > 0;
     this.breaker = breaker;
   }
 
@@ -319,7 +325,7 @@ export class JsonHttp {
       if (deadline?.passed) throw new UpstreamError(this.upstream, 'deadline', `${method} ${path} not attempted: the request deadline had passed`);
       // bulkhead → retry → breaker, nested by hand: cockatiel's wrap() adds a closure, a context
       // copy and a promise per policy per call, for a context (an abort signal) nothing here reads.
-      const payload = await this.bulkhead.execute(() => this.retries.execute(() => this.breaker.execute(() => this.fetchJson(method, path, body, deadline))));
+      const payload = await this.bulkhead.execute(() => this.attemptsOf(method, path, body, deadline));
       // Used as it is when the compiled check passes it; otherwise zod decides, in its own words.
       if (check(payload)) return payload as z.output<S>;
       const parsed = schema.safeParse(payload);
@@ -336,6 +342,20 @@ export class JsonHttp {
     } finally {
       this.observe?.(this.upstream, outcome, (performance.now() - started) / 1000);
     }
+  }
+
+  /**
+   * The first attempt through the breaker, and only when it fails the retry policy, which
+   * replays that failure as its own first attempt: it judges it, backs off and makes the next
+   * ones exactly as if it had made the first. Most calls succeed the first time, and cockatiel's
+   * retry costs four promises per call whether it retries or not (twelve per panel).
+   */
+  private attemptsOf(method: 'GET' | 'POST', path: string, body: string | undefined, deadline: Deadline | undefined): Promise<unknown> {
+    const first = this.breaker.execute(() => this.fetchJson(method, path, body, deadline));
+    if (!this.retrying) return first;
+    return first.catch((failure: unknown) =>
+      this.retries.execute(({ attempt }) => (attempt === 0 ? Promise.reject(failure) : this.breaker.execute(() => this.fetchJson(method, path, body, deadline)))),
+    );
   }
 
   /** One attempt: the answer parsed as JSON whose numbers are exact integers (exact-json.ts), or an {@link UpstreamError}. */

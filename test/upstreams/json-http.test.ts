@@ -76,6 +76,31 @@ describe('JsonHttp resilience', () => {
     expect(outcomes).toEqual(['ok']);
   });
 
+  it('tries a steadily failing upstream once plus `retries` times, then fails with its last answer', async () => {
+    for (const retries of [0, 1, 3]) {
+      const upstream = await scripted(status(503));
+      cleanups.push(upstream.close);
+      const { http, outcomes } = await client(upstream.url, { retries, breakerMinimumCalls: 10_000 });
+      const error = await failure(http.get('/x', okSchema));
+      expect({ retries, outcome: error.outcome, status: error.status, calls: upstream.calls(), outcomes }).toEqual({
+        retries,
+        outcome: 'http_error',
+        status: 503,
+        calls: 1 + retries,
+        outcomes: ['http_error'],
+      });
+    }
+  });
+
+  it('retries a dropped connection, then takes the answer of the retry', async () => {
+    const upstream = await scripted((req) => req.socket.destroy(), ok);
+    cleanups.push(upstream.close);
+    const { http, outcomes } = await client(upstream.url, { retries: 2 });
+    await expect(http.postRead('/x', { q: 1 }, okSchema)).resolves.toEqual({ ok: true });
+    expect(upstream.calls()).toBe(2);
+    expect(outcomes).toEqual(['ok']);
+  });
+
   it('does not retry a 400 or a malformed body: the upstream answered', async () => {
     const upstream = await scripted(status(400));
     cleanups.push(upstream.close);
@@ -243,6 +268,27 @@ describe('JsonHttp resilience', () => {
     const answers = await Promise.all([1, 2, 3, 4, 5].map(() => http.get('/x', okSchema)));
     expect(answers).toEqual(Array(5).fill({ ok: true }));
     expect(outcomes).toEqual(Array(5).fill('ok'));
+  });
+
+  it('measures the timeout from the write under a request deadline too, though one timer watches both', async () => {
+    const slowOk = (req: IncomingMessage, res: ServerResponse) => setTimeout(() => ok(req, res), 150);
+    const upstream = await scripted(slowOk);
+    cleanups.push(upstream.close);
+    const { http, outcomes } = await client(upstream.url, {}, 250);
+    const answers = await Promise.all([1, 2, 3, 4, 5].map(() => http.get('/x', okSchema, new Deadline(5000))));
+    expect(answers).toEqual(Array(5).fill({ ok: true }));
+    expect(outcomes).toEqual(Array(5).fill('ok'));
+  });
+
+  it('times a hung upstream out at its own timeout when the request deadline is further off', async () => {
+    const upstream = await scripted(hang);
+    cleanups.push(upstream.close);
+    const { http } = await client(upstream.url, {}, 100);
+    const started = performance.now();
+    const error = await failure(http.get('/x', okSchema, new Deadline(5000)));
+    expect(error.outcome).toBe('timeout');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(99);
+    expect(performance.now() - started).toBeLessThan(4000);
   });
 });
 
