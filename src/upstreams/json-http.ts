@@ -100,17 +100,71 @@ class AttemptAbandoned extends Error {
   }
 }
 
-/** An answer read in full: its status and, for a 2xx, its body as text. */
-interface RawAnswer {
-  readonly status: number;
-  readonly text: string;
+/**
+ * Turns what an attempt got into the call's result, in this upstream's words: a 2xx body's
+ * payload (exact JSON), or the {@link UpstreamError} for anything else.
+ */
+class AttemptJudge {
+  constructor(
+    readonly upstream: UpstreamName,
+    /** One attempt, from the request written to its socket to the last body byte. */
+    readonly timeoutMs: number,
+  ) {}
+
+  /** A complete answer's payload: the body parsed as JSON whose numbers are exact integers (exact-json.ts). */
+  payloadOf(status: number, text: string, method: string, path: string): unknown {
+    if (status < 200 || status >= 300) {
+      throw new UpstreamError(this.upstream, 'http_error', `${method} ${path} answered HTTP ${status}`, { status });
+    }
+    try {
+      return parseExactJson(text);
+    } catch (error) {
+      if (error instanceof InexactNumberError) {
+        throw new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a body that breaks its contract at ${error.path}: ${error.message}`);
+      }
+      throw new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a body that is not JSON (${text.length} bytes)`);
+    }
+  }
+
+  /** Whatever went wrong with a call, as the {@link UpstreamError} its caller gets. */
+  failureOf(error: unknown, method: string, path: string, deadline: Deadline | undefined): UpstreamError {
+    if (error instanceof UpstreamError) return error;
+    if (error instanceof AttemptAbandoned) {
+      switch (error.outcome) {
+        case 'timeout':
+          return new UpstreamError(this.upstream, 'timeout', `${method} ${path} timed out: ${error.message} (${this.timeoutMs} ms)`);
+        case 'deadline':
+          return new UpstreamError(this.upstream, 'deadline', `${method} ${path} cut off: ${error.message}`);
+        case 'malformed':
+          return new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a ${error.message}`);
+        default:
+          throw new UnreachableCaseError(error.outcome);
+      }
+    }
+    if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
+      return new UpstreamError(this.upstream, 'circuit_open', `${method} ${path} not attempted: the circuit is open after repeated failures`);
+    }
+    if (error instanceof BulkheadRejectedError) {
+      return new UpstreamError(this.upstream, 'rejected', `${method} ${path} not attempted: too many calls in flight`);
+    }
+    if (deadline?.passed === true) {
+      return new UpstreamError(this.upstream, 'deadline', `${method} ${path} cut off: the request deadline passed`, { cause: error });
+    }
+    if ((error as { name?: string }).name === 'AbortError') {
+      return new UpstreamError(this.upstream, 'timeout', `${method} ${path} timed out`, { cause: error });
+    }
+    const detail = (error as { code?: string; message?: string }).code ?? (error as Error).message;
+    return new UpstreamError(this.upstream, 'network_error', `${method} ${path} failed: ${detail}`, { cause: error });
+  }
 }
 
 /**
- * Collects one response for {@link JsonHttp}. The attempt settles once: with the answer,
- * with undici's error, or with {@link abandon} (timeout, deadline, oversized body), which
- * also aborts the request — at once if it is on a socket, or as soon as it gets one if it
- * was still queued in the pool.
+ * Collects one response for {@link JsonHttp}. The attempt settles once: with the answer's
+ * payload, or with an {@link UpstreamError} for an error status, a body that is not exact JSON,
+ * undici's error, or {@link abandon} (timeout, deadline, oversized body), which also aborts the
+ * request — at once if it is on a socket, or as soon as it gets one if it was still queued in
+ * the pool. Its {@link AttemptJudge} makes both, so the attempt's promise is the only one
+ * between undici and the breaker.
  *
  * It owns the attempt's one timer. Until the request is written, only the request's deadline
  * bounds the wait: a request queued for a pool connection waits in Floorplan's own queue, so
@@ -135,13 +189,18 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
   /** Whether the upstream's timeout, which ends before the deadline, bounds the written request. */
   private timesOut = false;
 
+  private readonly timeoutMs: number;
+
   constructor(
-    private readonly resolve: (answer: RawAnswer) => void,
-    private readonly reject: (error: Error) => void,
-    private readonly timeoutMs: number,
+    private readonly judge: AttemptJudge,
+    private readonly method: 'GET' | 'POST',
+    private readonly path: string,
     private readonly deadline: Deadline | undefined,
+    private readonly resolve: (payload: unknown) => void,
+    private readonly reject: (error: UpstreamError) => void,
   ) {
-    this.timer = setTimeout(due, deadline === undefined ? timeoutMs : Math.min(timeoutMs, deadline.timerMs()), this);
+    this.timeoutMs = judge.timeoutMs;
+    this.timer = setTimeout(due, deadline === undefined ? this.timeoutMs : Math.min(this.timeoutMs, deadline.timerMs()), this);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -189,22 +248,28 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    if (this.settle()) {
-      const { chunks } = this;
-      const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
-      this.resolve({ status: this.status, text });
+    if (!this.settle()) return;
+    const { chunks } = this;
+    const text = chunks.length === 0 ? '' : chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    let payload: unknown;
+    try {
+      payload = this.judge.payloadOf(this.status, text, this.method, this.path);
+    } catch (error) {
+      this.reject(error as UpstreamError);
+      return;
     }
+    this.resolve(payload);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    if (this.settle()) this.reject(error);
+    if (this.settle()) this.reject(this.judge.failureOf(error, this.method, this.path, this.deadline));
   }
 
   /** Gives the attempt up with `reason` and aborts the request. */
-  abandon(reason: Error): void {
+  abandon(reason: AttemptAbandoned): void {
     if (!this.settle()) return;
     this.abandoned = reason;
-    this.reject(reason);
+    this.reject(this.judge.failureOf(reason, this.method, this.path, this.deadline));
     this.controller?.abort(reason);
   }
 
@@ -241,7 +306,7 @@ export class JsonHttp {
   /** False when no call is ever retried (`retries: 0`). */
   private readonly retrying: boolean;
   private readonly breaker: CircuitBreakerPolicy;
-  private readonly timeoutMs: number;
+  private readonly judge: AttemptJudge;
   private readonly budget: RetryBudget;
   private readonly observe: UpstreamObserver | undefined;
 
@@ -253,7 +318,7 @@ export class JsonHttp {
     this.origin = url.origin;
     this.pool = new Pool(url.origin, { connections: options.connections, keepAliveTimeout: 30_000 });
     this.observe = options.observe;
-    this.timeoutMs = options.timeoutMs;
+    this.judge = new AttemptJudge(options.upstream, options.timeoutMs);
     this.budget = new RetryBudget(resilience.retryBudgetPercent / 100);
 
     const breaker = circuitBreaker(
@@ -283,7 +348,7 @@ export class JsonHttp {
     // Cockatiel asks the predicate about the last attempt's error too, so the budget is only
     // checked there and spent when a retry actually happens.
     retries.onRetry(() => this.budget.spend());
-    // The per-attempt timeout is the attempt's own timer (see fetchJson): cockatiel's timeout
+    // The per-attempt timeout is the attempt's own timer (see AnswerCollector): cockatiel's timeout
     // policy costs an AbortController, two abort listeners and a promise race per attempt.
     this.bulkhead = bulkhead(resilience.maxConcurrent, resilience.maxQueued);
     this.retries = retries;
@@ -336,7 +401,7 @@ export class JsonHttp {
       }
       return parsed.data;
     } catch (error) {
-      const failure = this.toUpstreamError(error, method, path, deadline);
+      const failure = this.judge.failureOf(error, method, path, deadline);
       outcome = failure.outcome;
       throw failure;
     } finally {
@@ -351,40 +416,23 @@ export class JsonHttp {
    * retry costs four promises per call whether it retries or not (twelve per panel).
    */
   private attemptsOf(method: 'GET' | 'POST', path: string, body: string | undefined, deadline: Deadline | undefined): Promise<unknown> {
-    const first = this.breaker.execute(() => this.fetchJson(method, path, body, deadline));
+    const first = this.breaker.execute(() => this.attempt(method, path, body, deadline));
     if (!this.retrying) return first;
     return first.catch((failure: unknown) =>
-      this.retries.execute(({ attempt }) => (attempt === 0 ? Promise.reject(failure) : this.breaker.execute(() => this.fetchJson(method, path, body, deadline)))),
+      this.retries.execute(({ attempt }) => (attempt === 0 ? Promise.reject(failure) : this.breaker.execute(() => this.attempt(method, path, body, deadline)))),
     );
   }
 
-  /** One attempt: the answer parsed as JSON whose numbers are exact integers (exact-json.ts), or an {@link UpstreamError}. */
-  private async fetchJson(method: 'GET' | 'POST', path: string, body: string | undefined, deadline: Deadline | undefined): Promise<unknown> {
-    let answer: RawAnswer;
-    try {
-      answer = await this.attempt(method, path, body, deadline);
-    } catch (error) {
-      throw this.toUpstreamError(error, method, path, deadline);
-    }
-    if (answer.status < 200 || answer.status >= 300) {
-      throw new UpstreamError(this.upstream, 'http_error', `${method} ${path} answered HTTP ${answer.status}`, { status: answer.status });
-    }
-    try {
-      return parseExactJson(answer.text);
-    } catch (error) {
-      if (error instanceof InexactNumberError) {
-        throw new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a body that breaks its contract at ${error.path}: ${error.message}`);
-      }
-      throw new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a body that is not JSON (${answer.text.length} bytes)`);
-    }
-  }
-
-  /** Sends the request and reads the whole answer, within `timeoutMs` of sending it and the deadline, whichever ends first. */
-  private attempt(method: 'GET' | 'POST', path: string, body: string | undefined, deadline: Deadline | undefined): Promise<RawAnswer> {
+  /**
+   * One attempt: sends the request and reads the whole answer, within `timeoutMs` of sending it
+   * and the deadline, whichever ends first. Its payload is the answer parsed as JSON whose
+   * numbers are exact integers (exact-json.ts); anything else is an {@link UpstreamError}.
+   */
+  private attempt(method: 'GET' | 'POST', path: string, body: string | undefined, deadline: Deadline | undefined): Promise<unknown> {
     // A wait in the bulkhead's queue or a retry's backoff may have outlasted the deadline.
-    if (deadline?.passed) return Promise.reject(new AttemptAbandoned('deadline', 'the request deadline passed before it was sent'));
-    return new Promise<RawAnswer>((resolve, reject) => {
-      const collector = new AnswerCollector(resolve, reject, this.timeoutMs, deadline);
+    if (deadline?.passed) return Promise.reject(this.judge.failureOf(new AttemptAbandoned('deadline', 'the request deadline passed before it was sent'), method, path, deadline));
+    return new Promise<unknown>((resolve, reject) => {
+      const collector = new AnswerCollector(this.judge, method, path, deadline, resolve, reject);
       try {
         this.pool.dispatch(
           { origin: this.origin, method, path: this.basePath + path, headers: body === undefined ? ACCEPT_JSON : JSON_HEADERS, body },
@@ -395,35 +443,5 @@ export class JsonHttp {
         collector.onResponseError(undefined as unknown as Dispatcher.DispatchController, error as Error);
       }
     });
-  }
-
-  private toUpstreamError(error: unknown, method: string, path: string, deadline: Deadline | undefined): UpstreamError {
-    if (error instanceof UpstreamError) return error;
-    if (error instanceof AttemptAbandoned) {
-      switch (error.outcome) {
-        case 'timeout':
-          return new UpstreamError(this.upstream, 'timeout', `${method} ${path} timed out: ${error.message} (${this.timeoutMs} ms)`);
-        case 'deadline':
-          return new UpstreamError(this.upstream, 'deadline', `${method} ${path} cut off: ${error.message}`);
-        case 'malformed':
-          return new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a ${error.message}`);
-        default:
-          throw new UnreachableCaseError(error.outcome);
-      }
-    }
-    if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
-      return new UpstreamError(this.upstream, 'circuit_open', `${method} ${path} not attempted: the circuit is open after repeated failures`);
-    }
-    if (error instanceof BulkheadRejectedError) {
-      return new UpstreamError(this.upstream, 'rejected', `${method} ${path} not attempted: too many calls in flight`);
-    }
-    if (deadline?.passed === true) {
-      return new UpstreamError(this.upstream, 'deadline', `${method} ${path} cut off: the request deadline passed`, { cause: error });
-    }
-    if ((error as { name?: string }).name === 'AbortError') {
-      return new UpstreamError(this.upstream, 'timeout', `${method} ${path} timed out`, { cause: error });
-    }
-    const detail = (error as { code?: string; message?: string }).code ?? (error as Error).message;
-    return new UpstreamError(this.upstream, 'network_error', `${method} ${path} failed: ${detail}`, { cause: error });
   }
 }
