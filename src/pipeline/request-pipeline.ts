@@ -82,7 +82,15 @@ export class RequestPipeline {
    */
   async forRequest(req: IncomingMessage, admittedAt: number, trace: RequestTrace = NO_TRACE): Promise<RequestContext> {
     const deadline = new Deadline(this.deps.upstreamBudgetMs, admittedAt);
-    const claims = await this.identify(req.headers.authorization);
+    let claims: VerifiedClaims;
+    try {
+      const verified = this.deps.verify(req.headers.authorization);
+      // A token verified before needs no wait (and no promise): most requests.
+      claims = verified instanceof Promise ? await verified : verified;
+    } catch (error) {
+      this.noteRefusal(error);
+      throw error;
+    }
     const decision = await this.deps.limiter.take(claims.userId);
     if (!decision.allowed) throw new FloorplanError(ErrorCode.REQUEST_RATE_LIMITED, { seconds: retryAfterSeconds(decision.retryAfterMs) });
     return this.assemble(claims, (name) => {
@@ -100,18 +108,16 @@ export class RequestPipeline {
     return this.assemble(identity, header, new Deadline(this.deps.upstreamBudgetMs), NO_TRACE);
   }
 
-  private async identify(authorization: string | undefined): Promise<VerifiedClaims> {
-    try {
-      return await this.deps.verify(authorization);
-    } catch (error) {
-      if (error instanceof FloorplanError && (error.code === ErrorCode.AUTH_INVALID_TOKEN || error.code === ErrorCode.AUTH_MISSING_TOKEN)) {
-        this.deps.logger.debug({ code: error.code, reason: error.message }, 'request rejected: unauthenticated');
-      }
-      if (error instanceof FloorplanError && error.code === ErrorCode.AUTH_KEYS_UNAVAILABLE) {
-        this.deps.logger.warn({ code: error.code, err: error.cause }, 'cannot verify tokens: signing keys unavailable');
-      }
-      // The catalogue answers it (401, or 503 with Retry-After); anything else is masked as a 500.
-      throw error;
+  /**
+   * Logs a refused token where an operator needs to know of it. The catalogue answers it (401,
+   * or 503 with Retry-After); anything else is masked as a 500.
+   */
+  private noteRefusal(error: unknown): void {
+    if (error instanceof FloorplanError && (error.code === ErrorCode.AUTH_INVALID_TOKEN || error.code === ErrorCode.AUTH_MISSING_TOKEN)) {
+      this.deps.logger.debug({ code: error.code, reason: error.message }, 'request rejected: unauthenticated');
+    }
+    if (error instanceof FloorplanError && error.code === ErrorCode.AUTH_KEYS_UNAVAILABLE) {
+      this.deps.logger.warn({ code: error.code, err: error.cause }, 'cannot verify tokens: signing keys unavailable');
     }
   }
 

@@ -17,7 +17,12 @@ export interface VerifiedClaims {
   readonly segments: readonly string[];
 }
 
-export type TokenVerifier = (authorization: string | undefined) => Promise<VerifiedClaims>;
+/**
+ * The claims of the token `authorization` carries. A token verified before comes back as it is,
+ * without a promise (most requests: an app sends the same token until it expires); anything
+ * else is a promise, and every refusal a rejected one.
+ */
+export type TokenVerifier = (authorization: string | undefined) => VerifiedClaims | Promise<VerifiedClaims>;
 
 const claimsSchema = z.object({
   sub: z.string().min(1).max(128),
@@ -55,7 +60,7 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
           return (token: string) => jwtVerify(token, keys, { ...options, algorithms: ['RS256', 'ES256', 'PS256'] });
         })();
 
-  return async (authorization) => {
+  async function verifyNow(authorization: string | undefined): Promise<VerifiedClaims> {
     if (authorization === undefined || authorization === '') {
       throw new FloorplanError(ErrorCode.AUTH_MISSING_TOKEN, {});
     }
@@ -64,11 +69,7 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
       throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, { reason: 'the Authorization header must be "Bearer <JWT>"' });
     }
     const token = match[1] as string;
-    const known = verified.get(token);
-    if (known !== undefined) {
-      if (Date.now() < known.validUntilMs) return known.claims;
-      verified.delete(token);
-    }
+    verified.delete(token);
     let payload: unknown;
     try {
       ({ payload } = await verify(token));
@@ -88,6 +89,13 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     const expiresAtMs = ((payload as { exp: number }).exp + config.clockToleranceSeconds) * 1000;
     verified.set(token, { claims: result, validUntilMs: Math.min(expiresAtMs, Date.now() + REVERIFY_AFTER_MS) });
     return result;
+  }
+
+  return (authorization) => {
+    const match = authorization === undefined ? null : BEARER.exec(authorization);
+    const known = match === null ? undefined : verified.get(match[1] as string);
+    if (known !== undefined && Date.now() < known.validUntilMs) return known.claims;
+    return verifyNow(authorization);
   };
 }
 

@@ -18,8 +18,9 @@ const hs256: AuthConfig = {
   clockToleranceSeconds: 5,
 };
 
-/** The FloorplanError `promise` rejects with; fails the test if it resolves or rejects with anything else. */
-async function rejection(promise: Promise<unknown>): Promise<FloorplanError> {
+/** The FloorplanError `promise` rejects with; fails the test if it is not a promise, resolves or rejects with anything else. */
+async function rejection(promise: unknown): Promise<FloorplanError> {
+  if (!(promise instanceof Promise)) throw new Error(`expected a refusal as a rejected promise, but got: ${JSON.stringify(promise)}`);
   const error: unknown = await promise.then(
     () => undefined,
     (e: unknown) => e,
@@ -29,7 +30,7 @@ async function rejection(promise: Promise<unknown>): Promise<FloorplanError> {
 }
 
 /** Asserts an AUTH_INVALID_TOKEN rejection with exactly `message`, and that no secret leaked into it. */
-async function expectInvalid(promise: Promise<unknown>, message: string): Promise<void> {
+async function expectInvalid(promise: unknown, message: string): Promise<void> {
   const error = await rejection(promise);
   expect(error.code).toBe(ErrorCode.AUTH_INVALID_TOKEN);
   expect(error.message).toBe(message);
@@ -236,7 +237,7 @@ describe('createTokenVerifier when the JWKS endpoint fails', () => {
         .setAudience('floorplan')
         .setExpirationTime('10m')
         .sign(privateKey);
-      const error: unknown = await verify(`Bearer ${token}`).then(
+      const error: unknown = await Promise.resolve(verify(`Bearer ${token}`)).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -257,7 +258,8 @@ describe('createTokenVerifier remembers verified tokens', () => {
     // could expire before its first verification (a CI run saw exactly that).
     const token = await signDemoToken(hs256, { userId: 'u1001', segments: ['plus'], ttlSeconds: 2 });
     const first = await verify(`Bearer ${token}`);
-    expect(await verify(`Bearer ${token}`)).toBe(first); // the remembered claims, not a new verification
+    // The remembered claims, not a new verification, and at once: no promise to wait for.
+    expect(verify(`Bearer ${token}`)).toBe(first);
     await new Promise((r) => setTimeout(r, 2100));
     await expectInvalid(verify(`Bearer ${token}`), 'the token was rejected: it has expired');
   });
