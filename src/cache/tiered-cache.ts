@@ -136,7 +136,9 @@ export class TieredCache<V> {
    * A rejected load rejects every waiter and is not cached. Never rejects because of Redis.
    * @param noted told where the value comes from (a request's trace), before it arrives.
    */
-  async get(key: string, load: () => Promise<V>, noted?: (outcome: CacheOutcome) => void): Promise<V> {
+  // Not async: a miss hands back the flight's own promise, which an async function would take
+  // two more turns of the microtask queue to adopt.
+  get(key: string, load: () => Promise<V>, noted?: (outcome: CacheOutcome) => void): Promise<V> {
     if (this.#closed) {
       noted?.('miss');
       return load();
@@ -147,13 +149,13 @@ export class TieredCache<V> {
       if (ageMs < this.#freshMs) {
         this.#metrics?.cacheResult(this.name, 'l1', 'hit');
         noted?.('hit');
-        return entry.value;
+        return Promise.resolve(entry.value);
       }
       if (ageMs < this.#keepMs) {
         this.#metrics?.cacheResult(this.name, 'l1', 'stale');
         noted?.('stale');
         this.#refreshInBackground(key, load);
-        return entry.value;
+        return Promise.resolve(entry.value);
       }
     }
     this.#metrics?.cacheResult(this.name, 'l1', 'miss');
@@ -226,7 +228,8 @@ export class TieredCache<V> {
   }
 
   async #lookUpOrLoad(key: string, load: () => Promise<V>, mode: 'miss' | 'refresh', flight: Flight<V>, noted?: (outcome: CacheOutcome) => void): Promise<V> {
-    const fromL2 = await this.#readL2(key);
+    // Without Redis there is nothing to wait for.
+    const fromL2 = this.#guard === undefined ? undefined : await this.#readL2(key);
     if (fromL2 !== undefined) {
       const ageMs = Date.now() - fromL2.storedAtMs;
       if (ageMs < this.#freshMs) {
