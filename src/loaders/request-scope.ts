@@ -64,7 +64,7 @@ export class RequestScope {
   private readonly userId: string;
   private readonly deadline: Deadline | undefined;
 
-  /** One loader per registered upstream, keyed by the viewer's id or by a selection's key. */
+  /** One loader per upstream the request asks, keyed by the viewer's id or by a selection's key. */
   private readonly loaders = new Map<UpstreamName, DataLoader<string, unknown>>();
   private readonly selections = new Map<string, Promise<Selection>>();
   /** The selections already resolved, by the same key: read without another promise once the cart is in. */
@@ -96,9 +96,6 @@ export class RequestScope {
     this.killed = options.killed ?? (() => false);
     this.violated = options.violated ?? (() => {});
     this.trace = options.trace ?? NO_TRACE;
-    for (const definition of UPSTREAM_DEFINITIONS) {
-      this.loaders.set(definition.name, new DataLoader((keys) => this.load(definition, keys), { name: definition.name }));
-    }
   }
 
   /** Data for one panel over `selectedSkuIds` (or the cart's ticked lines). */
@@ -139,8 +136,16 @@ export class RequestScope {
     return UPSTREAM_DEFINITIONS.some((d) => d.name === upstream && d.keyedBy === 'viewer');
   }
 
+  /** The upstream's loader, made when the request first asks it: a panel reads some upstreams, not every one registered. */
   private loader(upstream: UpstreamName): DataLoader<string, unknown> {
-    return this.loaders.get(upstream) as DataLoader<string, unknown>;
+    let loader = this.loaders.get(upstream);
+    if (loader === undefined) {
+      const definition: AnyUpstreamDefinition | undefined = UPSTREAM_DEFINITIONS.find((d) => d.name === upstream);
+      if (definition === undefined) throw new Error(`no upstream is registered as ${JSON.stringify(upstream)}`);
+      loader = new DataLoader((keys) => this.load(definition, keys), { name: upstream });
+      this.loaders.set(upstream, loader);
+    }
+    return loader;
   }
 
   private selection(key: string, selectedSkuIds: readonly string[] | null | undefined): Promise<Selection> {
