@@ -184,7 +184,7 @@ export class RequestScope {
       const answer = await call(definition.toRequest(this.userId, selections) as never, this.deadline, notes);
       const results = definition.toResults(answer, selections);
       // Selections of one answer often share a violation (promotion's coupons): report it once.
-      const reported = new Set<string>();
+      let reported: Set<string> | undefined;
       return keys.map((key, index) => {
         const result: unknown = definition.keyedBy === 'viewer' ? results[0] : results[index];
         if (result instanceof MissingAnswer) {
@@ -193,8 +193,8 @@ export class RequestScope {
         }
         const violation = definition.check?.(result, selections[index]);
         if (violation === undefined) return result;
-        if (!reported.has(violation.message)) {
-          reported.add(violation.message);
+        if (reported?.has(violation.message) !== true) {
+          (reported ??= new Set()).add(violation.message);
           this.violated(upstream, violation);
         }
         outcome = 'inconsistent';

@@ -10,6 +10,7 @@ import { cacheKey } from '../cache/tiered-cache.ts';
 import type { UpstreamClients } from './clients.ts';
 import type { PromotionResult } from './contracts.ts';
 import type { Deadline } from './deadline.ts';
+import { isStrictlyAscending } from './defs/promotion.ts';
 import { UpstreamError } from './upstream-error.ts';
 
 /**
@@ -22,7 +23,8 @@ export function withPromotionCache(clients: UpstreamClients, cache: TieredCache<
     ...clients,
     promotion(query, deadline, notes) {
       if (deadline?.passed === true) return Promise.reject(deadlinePassed());
-      const key = cacheKey(query.userId, [...query.skuIds].sort().join(','));
+      // The loaders ask with the SKUs in order already: no copy to sort then.
+      const key = cacheKey(query.userId, (isStrictlyAscending(query.skuIds) ? query.skuIds : [...query.skuIds].sort()).join(','));
       const pending = cache.get(key, () => clients.promotion(query), notes === undefined ? undefined : (outcome) => (notes.cache = outcome));
       return deadline === undefined ? pending : within(pending, deadline);
     },

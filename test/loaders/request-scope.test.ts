@@ -71,6 +71,16 @@ describe('RequestScope (the per-request loaders)', () => {
     expect(calls.find((c) => c.upstream === 'promotion')?.body).toEqual({ userId: 'u-test', skuIds: ['sku-a', 'sku-b', 'sku-c'] });
   });
 
+  it('asks promotion once about every SKU of every selection, each once and in order, however the client listed them', async () => {
+    const { clients, calls } = fakes();
+    const scope = new RequestScope({ userId: 'u-test', clients });
+    await Promise.all([scope.panelData(['sku-c', 'sku-a']).promotion(), scope.panelData(['sku-b', 'sku-a']).promotion()]);
+    expect(calls.filter((c) => c.upstream === 'promotion').map((c) => c.body)).toEqual([{ userId: 'u-test', skuIds: ['sku-a', 'sku-b', 'sku-c'] }]);
+    const single = fakes();
+    await new RequestScope({ userId: 'u-test', clients: single.clients }).panelData(['sku-d', 'sku-b']).promotion();
+    expect(single.calls.find((c) => c.upstream === 'promotion')?.body).toEqual({ userId: 'u-test', skuIds: ['sku-b', 'sku-d'] });
+  });
+
   it('prices two selections of the cart in one settlement call with two quotes', async () => {
     const { clients, calls } = fakes();
     const scope = new RequestScope({ userId: 'u-test', clients });

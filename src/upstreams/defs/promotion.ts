@@ -93,6 +93,22 @@ export function checkPromotion(result: Promotion, cartCurrency: string) {
   return currencyMismatch('promotion', amounts, cartCurrency);
 }
 
+/** Every SKU the selections cover, once each, in order. */
+function skuIdsOf(selections: ReadonlyArray<{ readonly lines: ReadonlyArray<{ readonly skuId: string }> }>): string[] {
+  if (selections.length === 1) {
+    // The usual request: one selection whose lines are already in SKU order, each SKU once.
+    const skuIds = (selections[0] as (typeof selections)[number]).lines.map((l) => l.skuId);
+    if (isStrictlyAscending(skuIds)) return skuIds;
+  }
+  return [...new Set(selections.flatMap((s) => s.lines.map((l) => l.skuId)))].sort();
+}
+
+/** Whether `ids` is in the order `sort()` puts it (UTF-16 code units) with no repeats. */
+export function isStrictlyAscending(ids: readonly string[]): boolean {
+  for (let i = 1; i < ids.length; i++) if (!((ids[i - 1] as string) < (ids[i] as string))) return false;
+  return true;
+}
+
 export const promotion = defineUpstream({
   name: 'promotion',
   description: 'Membership, campaigns and coupons for the selected SKUs; never prices.',
@@ -100,10 +116,7 @@ export const promotion = defineUpstream({
   request: promotionQuerySchema,
   response: promotionResultSchema,
   keyedBy: 'selection',
-  toRequest: (userId, selections): PromotionQuery => ({
-    userId,
-    skuIds: [...new Set(selections.flatMap((s) => s.lines.map((l) => l.skuId)))].sort(),
-  }),
+  toRequest: (userId, selections): PromotionQuery => ({ userId, skuIds: skuIdsOf(selections) }),
   toResults: (answer, selections): Promotion[] =>
     selections.length === 1
       ? [answer]
