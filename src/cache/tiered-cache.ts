@@ -134,10 +134,10 @@ export class TieredCache<V> {
    * The value for `key`: from L1 if fresh; from L1 if stale, starting one background refresh;
    * otherwise from L2, or from `load` — called once however many gets of this key are waiting.
    * A rejected load rejects every waiter and is not cached. Never rejects because of Redis.
+   * Not async: a miss hands back the flight's own promise, which an async function would take
+   * two more turns of the microtask queue to adopt.
    * @param noted told where the value comes from (a request's trace), before it arrives.
    */
-  // Not async: a miss hands back the flight's own promise, which an async function would take
-  // two more turns of the microtask queue to adopt.
   get(key: string, load: () => Promise<V>, noted?: (outcome: CacheOutcome) => void): Promise<V> {
     if (this.#closed) {
       noted?.('miss');

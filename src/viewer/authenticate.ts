@@ -69,6 +69,7 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
       throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, { reason: 'the Authorization header must be "Bearer <JWT>"' });
     }
     const token = match[1] as string;
+    // Remembered but expired, if remembered at all: it is verified again, as a new token is.
     verified.delete(token);
     let payload: unknown;
     try {

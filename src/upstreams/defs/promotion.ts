@@ -95,9 +95,10 @@ export function checkPromotion(result: Promotion, cartCurrency: string) {
 
 /** Every SKU the selections cover, once each, in order. */
 function skuIdsOf(selections: ReadonlyArray<{ readonly lines: ReadonlyArray<{ readonly skuId: string }> }>): string[] {
-  if (selections.length === 1) {
+  const [only] = selections;
+  if (selections.length === 1 && only !== undefined) {
     // The usual request: one selection whose lines are already in SKU order, each SKU once.
-    const skuIds = (selections[0] as (typeof selections)[number]).lines.map((l) => l.skuId);
+    const skuIds = only.lines.map((l) => l.skuId);
     if (isStrictlyAscending(skuIds)) return skuIds;
   }
   return [...new Set(selections.flatMap((s) => s.lines.map((l) => l.skuId)))].sort();
