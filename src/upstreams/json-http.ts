@@ -173,8 +173,8 @@ class AttemptJudge {
  *
  * The timer is armed once, at whichever is sooner of the deadline and `timeoutMs` from now —
  * nothing can expire earlier, as the request is written now at the soonest — and when it fires
- * it either gives the attempt up or arms itself for what is left. Arming a second timer when
- * the request is written, as this did, cost a timer list insert and removal per call.
+ * it either gives the attempt up or arms itself for what is left. Writing the request arms no
+ * timer: that would be a timer list insert and removal more per call.
  */
 class AnswerCollector implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
@@ -189,8 +189,6 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
   /** Whether the upstream's timeout, which ends before the deadline, bounds the written request. */
   private timesOut = false;
 
-  private readonly timeoutMs: number;
-
   constructor(
     private readonly judge: AttemptJudge,
     private readonly method: 'GET' | 'POST',
@@ -199,8 +197,7 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
     private readonly resolve: (payload: unknown) => void,
     private readonly reject: (error: UpstreamError) => void,
   ) {
-    this.timeoutMs = judge.timeoutMs;
-    this.timer = setTimeout(due, deadline === undefined ? this.timeoutMs : Math.min(this.timeoutMs, deadline.timerMs()), this);
+    this.timer = setTimeout(due, deadline === undefined ? judge.timeoutMs : Math.min(judge.timeoutMs, deadline.timerMs()), this);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -211,7 +208,7 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
   onRequestSent(): void {
     if (this.settled) return;
     this.sentAt = performance.now();
-    this.timesOut = this.deadline === undefined || this.timeoutMs < this.deadline.remainingMs();
+    this.timesOut = this.deadline === undefined || this.judge.timeoutMs < this.deadline.remainingMs();
   }
 
   /**
@@ -221,7 +218,7 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
   due(): void {
     if (this.timesOut) {
       const now = performance.now();
-      const leftMs = expiryAt(this.sentAt, this.timeoutMs, now) - now;
+      const leftMs = expiryAt(this.sentAt, this.judge.timeoutMs, now) - now;
       if (leftMs > 0) this.timer = setTimeout(due, leftMs, this);
       else this.abandon(new AttemptAbandoned('timeout', 'no complete answer within its timeout after the request was sent'));
       return;
@@ -229,7 +226,7 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
     const deadline = this.deadline as Deadline;
     if (deadline.passed) this.abandon(new AttemptAbandoned('deadline', 'the request deadline passed before it answered'));
     // Not written yet: its timeout, when it starts, ends `timeoutMs` from now at the soonest.
-    else this.timer = setTimeout(due, this.sentAt === 0 ? Math.min(this.timeoutMs, deadline.timerMs()) : deadline.timerMs(), this);
+    else this.timer = setTimeout(due, this.sentAt === 0 ? Math.min(this.judge.timeoutMs, deadline.timerMs()) : deadline.timerMs(), this);
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
@@ -250,7 +247,7 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     if (!this.settle()) return;
     const { chunks } = this;
-    const text = chunks.length === 0 ? '' : chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
     let payload: unknown;
     try {
       payload = this.judge.payloadOf(this.status, text, this.method, this.path);
