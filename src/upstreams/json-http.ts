@@ -168,7 +168,8 @@ class AttemptJudge {
  *
  * It owns the attempt's one timer. Until the request is written, only the request's deadline
  * bounds the wait: a request queued for a pool connection waits in Floorplan's own queue, so
- * running out of budget there is `deadline`, not the upstream's fault. Once written, the
+ * running out of budget there is `deadline`, not the upstream's fault (a call with no deadline,
+ * the promotion cache's shared load, waits there as long as the pool makes it). Once written, the
  * upstream's own timeout runs (`timeout`), unless the deadline comes first.
  *
  * The timer is armed once, at whichever is sooner of the deadline and `timeoutMs` from now —
@@ -223,8 +224,11 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
       else this.abandon(new AttemptAbandoned('timeout', 'no complete answer within its timeout after the request was sent'));
       return;
     }
-    const deadline = this.deadline as Deadline;
-    if (deadline.passed) this.abandon(new AttemptAbandoned('deadline', 'the request deadline passed before it answered'));
+    const { deadline } = this;
+    // Still queued for a connection, with no request deadline (the promotion cache's shared load):
+    // nothing bounds that wait but the pool, and the timeout starts at the write.
+    if (deadline === undefined) this.timer = setTimeout(due, this.judge.timeoutMs, this);
+    else if (deadline.passed) this.abandon(new AttemptAbandoned('deadline', 'the request deadline passed before it answered'));
     // Not written yet: its timeout, when it starts, ends `timeoutMs` from now at the soonest.
     else this.timer = setTimeout(due, this.sentAt === 0 ? Math.min(this.judge.timeoutMs, deadline.timerMs()) : deadline.timerMs(), this);
   }

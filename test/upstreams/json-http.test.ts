@@ -275,6 +275,24 @@ describe('JsonHttp resilience', () => {
     expect(outcomes).toEqual(Array(5).fill('ok'));
   });
 
+  it('keeps a call without a deadline queued past its timeout, then times it from its write', async () => {
+    // The promotion cache's shared load has no request deadline. While the pool's 4 connections
+    // hang, the fifth and sixth calls wait in its queue for longer than the whole timeout; that
+    // wait is Floorplan's, so they are sent once the hung attempts are given up, and time out
+    // 100 ms after their own write. (Their timer used to throw in a timer callback, reading a
+    // deadline there was none of: an uncaught exception, so the process would exit.)
+    const upstream = await scripted(hang);
+    cleanups.push(upstream.close);
+    const { http, outcomes } = await client(upstream.url, {}, 100);
+    const started = performance.now();
+    const errors = await Promise.all([1, 2, 3, 4, 5, 6].map(() => failure(http.get('/x', okSchema))));
+    expect(errors.map((e) => e.outcome)).toEqual(Array(6).fill('timeout'));
+    expect(outcomes).toEqual(Array(6).fill('timeout'));
+    expect(upstream.calls()).toBe(6);
+    // Two rounds of a 100 ms timeout, one after the other: the queued calls' timeouts started at their write.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(199);
+  });
+
   it('measures the timeout from the write under a request deadline too, though one timer watches both', async () => {
     const slowOk = (req: IncomingMessage, res: ServerResponse) => setTimeout(() => ok(req, res), 150);
     const upstream = await scripted(slowOk);
