@@ -366,8 +366,13 @@ export class JsonHttp {
     return this.call('POST', path, JSON.stringify(body), schema, deadline);
   }
 
+  /**
+   * Aborts what is still queued or in flight rather than waiting for it: the server closes the
+   * clients once its requests are answered, so what is left feeds a cache at most, and a hung
+   * upstream with calls queued behind it would hold up the stop by its timeout per round.
+   */
   async close(): Promise<void> {
-    await this.pool.close();
+    await this.pool.destroy();
   }
 
   private shouldRetry(error: unknown): boolean {
