@@ -36,8 +36,11 @@ function within<T>(promise: Promise<T>, deadline: Deadline): Promise<T> {
   if (deadline.passed) return Promise.reject(deadlinePassed());
   return new Promise<T>((resolve, reject) => {
     const due = () => {
-      if (deadline.passed) reject(deadlinePassed());
-      else timer = setTimeout(due, deadline.timerMs());
+      if (deadline.passed) {
+        // The shared load goes on for the next request; this one stops waiting for promotion.
+        deadline.cutOff('promotion');
+        reject(deadlinePassed());
+      } else timer = setTimeout(due, deadline.timerMs());
     };
     let timer = setTimeout(due, deadline.timerMs());
     promise.then(

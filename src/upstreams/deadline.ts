@@ -36,6 +36,8 @@ let lastUtilization: EventLoopUtilization | undefined;
 let saturatedAt = -Infinity;
 /** The last refusal for overload ({@link noteOverload}). */
 let overloadedAt = -Infinity;
+/** When each upstream last answered a call (any HTTP answer: {@link noteAnswered}), performance.now(). */
+const answeredAt = new Map<string, number>();
 /** Start of the current run of busy sample periods; undefined when the last one was not busy. */
 let busySince: number | undefined;
 let sampler: NodeJS.Timeout | undefined;
@@ -59,6 +61,16 @@ function sample(): void {
 export function noteOverload(now: number = performance.now()): void {
   if (now > saturatedAt) saturatedAt = now;
   if (now > overloadedAt) overloadedAt = now;
+}
+
+/**
+ * Tells the deadlines that `upstream` answered a call (with a success, an error status or a body
+ * that breaks its contract: anything but silence), at `now`: it is answering, so a deadline that
+ * cut off one of its calls since may have been spent by Floorplan's own overload
+ * ({@link Deadline.spentBySaturation}).
+ */
+export function noteAnswered(upstream: string, now: number = performance.now()): void {
+  answeredAt.set(upstream, now);
 }
 
 /**
@@ -93,6 +105,8 @@ export class Deadline {
    * stays spent, and this says whether the loop was still saturated when it ran out.
    */
   private spent: { readonly whileSaturated: boolean } | undefined;
+  /** Whether this deadline cut off a wait for an upstream that had answered nothing since the request started ({@link cutOff}). */
+  private cutSilent = false;
 
   /** `startedAt` (performance.now()) defaults to now. */
   constructor(
@@ -155,9 +169,21 @@ export class Deadline {
    * A budget that saturation stretched, and that ran out after the saturation and its grace
    * ended, is the upstream's: it had the budget, the stretch and a free loop to answer in. So is
    * one that ran out on time while the loop was idle, however busy the loop is afterwards
-   * (rendering the panels a frozen upstream degraded, say).
+   * (rendering the panels a frozen upstream degraded, say). And so is one that cut off an
+   * upstream that had answered no call at all since this request started ({@link cutOff}): a
+   * hung upstream during a burst on a cold replica is not Floorplan's overload, and refusing
+   * every panel of the burst (each client retrying into the next) would turn it into an outage.
    */
   spentBySaturation(): boolean {
-    return this.passed && (this.spent?.whileSaturated === true || overloadedAt + GRACE_MS > this.startedAt);
+    return this.passed && (this.spent?.whileSaturated === true || (overloadedAt + GRACE_MS > this.startedAt && !this.cutSilent));
+  }
+
+  /**
+   * This deadline ended a wait for `upstream`'s answer (a call abandoned, or its shared load no
+   * longer waited for). Noted against the request when that upstream has answered nothing since
+   * the request started: what it lost is then the upstream's doing, whatever Floorplan's load.
+   */
+  cutOff(upstream: string): void {
+    if (!((answeredAt.get(upstream) ?? -Infinity) >= this.startedAt)) this.cutSilent = true;
   }
 }

@@ -37,7 +37,7 @@ import {
 import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { UpstreamName } from './registry.ts';
-import { expiryAt, type Deadline } from './deadline.ts';
+import { expiryAt, noteAnswered, type Deadline } from './deadline.ts';
 import { InexactNumberError, parseExactJson } from './exact-json.ts';
 import { UnreachableCaseError } from '../errors.ts';
 import { RetryBudget } from './retry-budget.ts';
@@ -227,10 +227,15 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
     const { deadline } = this;
     // Still queued for a connection, with no request deadline (the promotion cache's shared load):
     // nothing bounds that wait but the pool, and the timeout starts at the write.
-    if (deadline === undefined) this.timer = setTimeout(due, this.judge.timeoutMs, this);
-    else if (deadline.passed) this.abandon(new AttemptAbandoned('deadline', 'the request deadline passed before it answered'));
-    // Not written yet: its timeout, when it starts, ends `timeoutMs` from now at the soonest.
-    else this.timer = setTimeout(due, this.sentAt === 0 ? Math.min(this.judge.timeoutMs, deadline.timerMs()) : deadline.timerMs(), this);
+    if (deadline === undefined) {
+      this.timer = setTimeout(due, this.judge.timeoutMs, this);
+    } else if (deadline.passed) {
+      deadline.cutOff(this.judge.upstream);
+      this.abandon(new AttemptAbandoned('deadline', 'the request deadline passed before it answered'));
+    } else {
+      // Not written yet: its timeout, when it starts, ends `timeoutMs` from now at the soonest.
+      this.timer = setTimeout(due, this.sentAt === 0 ? Math.min(this.judge.timeoutMs, deadline.timerMs()) : deadline.timerMs(), this);
+    }
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
@@ -411,7 +416,10 @@ export class JsonHttp {
       outcome = failure.outcome;
       throw failure;
     } finally {
-      this.observe?.(this.upstream, outcome, (performance.now() - started) / 1000);
+      const now = performance.now();
+      // Any answer, even an error status or a broken body, shows the upstream is answering.
+      if (outcome === 'ok' || outcome === 'http_error' || outcome === 'malformed') noteAnswered(this.upstream, now);
+      this.observe?.(this.upstream, outcome, (now - started) / 1000);
     }
   }
 
@@ -436,7 +444,11 @@ export class JsonHttp {
    */
   private attempt(method: 'GET' | 'POST', path: string, body: string | undefined, deadline: Deadline | undefined): Promise<unknown> {
     // A wait in the bulkhead's queue or a retry's backoff may have outlasted the deadline.
-    if (deadline?.passed) return Promise.reject(this.judge.failureOf(new AttemptAbandoned('deadline', 'the request deadline passed before it was sent'), method, path, deadline));
+    if (deadline?.passed) {
+      // The wait was for this upstream: a bulkhead full of its calls, or a backoff after its failure.
+      deadline.cutOff(this.upstream);
+      return Promise.reject(this.judge.failureOf(new AttemptAbandoned('deadline', 'the request deadline passed before it was sent'), method, path, deadline));
+    }
     return new Promise<unknown>((resolve, reject) => {
       const collector = new AnswerCollector(this.judge, method, path, deadline, resolve, reject);
       try {

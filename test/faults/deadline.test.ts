@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noteOverload } from '../../src/upstreams/deadline.ts';
+import { noteAnswered, noteOverload } from '../../src/upstreams/deadline.ts';
 import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
 import { metricValue } from '../support/measure.ts';
 
@@ -95,5 +95,48 @@ describe('a deadline that runs out while Floorplan itself is saturated', () => {
     const after = await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' });
     expect(after.status).toBe(200);
     expect(after.body.data?.floorPanel.failedUpstreams).toEqual(['PROMOTION']);
+  });
+
+  /**
+   * A panel asked just after Floorplan refused others as overloaded (as during a burst on a cold
+   * replica), whose deadline then runs out on time with the loop idle, waiting on promotion.
+   * `alsoAnswering` stands for promotion answering other requests' calls meanwhile.
+   */
+  async function panelAfterRefusals(alsoAnswering: boolean) {
+    const refusing = setInterval(() => noteOverload(), 10);
+    const stopRefusing = setTimeout(() => clearInterval(refusing), 60);
+    const answering = alsoAnswering ? setInterval(() => noteAnswered('promotion'), 10) : undefined;
+    try {
+      return await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' });
+    } finally {
+      clearInterval(refusing);
+      clearTimeout(stopRefusing);
+      clearInterval(answering);
+      // Past the refusals' grace, for the next panel.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  it('names a hung upstream in a degraded panel, though Floorplan refused others as the request started', async () => {
+    // Promotion answered nothing since the request started: the floors lost are promotion's
+    // doing, not Floorplan's load. A 503 here would refuse every panel of a burst on a cold
+    // replica for as long as promotion hangs, each client retrying into the next burst.
+    const shedBefore = metricValue(await (await fetch(`${h.url}/metrics`)).text(), 'floorplan_shed_total', { reason: 'late' });
+    for (const answer of [await panelAfterRefusals(false), await panelAfterRefusals(false)]) {
+      expect(answer.status).toBe(200);
+      expect(answer.body.data?.floorPanel.degraded).toBe(true);
+      expect(answer.body.data?.floorPanel.failedUpstreams).toEqual(['PROMOTION']);
+    }
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metricValue(metrics, 'floorplan_shed_total', { reason: 'late' })).toBe(shedBefore);
+  });
+
+  it('still refuses late when the upstream it cut was answering other calls meanwhile: its answer was late for Floorplan', async () => {
+    const shedBefore = metricValue(await (await fetch(`${h.url}/metrics`)).text(), 'floorplan_shed_total', { reason: 'late' });
+    const answer = await panelAfterRefusals(true);
+    expect(answer.status).toBe(503);
+    expect(answer.body.errors?.map((e) => e.extensions?.code)).toEqual(['OVERLOADED']);
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metricValue(metrics, 'floorplan_shed_total', { reason: 'late' })).toBe(shedBefore + 1);
   });
 });
