@@ -28,6 +28,8 @@ const SUSTAINED_MS = 100;
 const GRACE_MS = 50;
 /** However long the loop stays saturated, a budget stretches at most this many times. */
 export const MAX_STRETCH = 8;
+/** An upstream asked and silent for this many request budgets is not answering ({@link Deadline.cutOff}). */
+const SILENT_BUDGETS = 2;
 /** Timers watching a deadline are armed in steps of this many ms (see {@link Deadline.timerMs}). */
 export const TIMER_STEP_MS = 10;
 
@@ -36,8 +38,6 @@ let lastUtilization: EventLoopUtilization | undefined;
 let saturatedAt = -Infinity;
 /** The last refusal for overload ({@link noteOverload}). */
 let overloadedAt = -Infinity;
-/** When each upstream last answered a call (any HTTP answer: {@link noteAnswered}), performance.now(). */
-const answeredAt = new Map<string, number>();
 /** Start of the current run of busy sample periods; undefined when the last one was not busy. */
 let busySince: number | undefined;
 let sampler: NodeJS.Timeout | undefined;
@@ -64,13 +64,39 @@ export function noteOverload(now: number = performance.now()): void {
 }
 
 /**
- * Tells the deadlines that `upstream` answered a call (with a success, an error status or a body
- * that breaks its contract: anything but silence), at `now`: it is answering, so a deadline that
- * cut off one of its calls since may have been spent by Floorplan's own overload
- * ({@link Deadline.spentBySaturation}).
+ * What the deadlines know of one upstream: when it last answered, and since when it has been
+ * asked without answering. Its client writes it (two field writes per call); a deadline that
+ * cuts off a wait for that upstream reads it ({@link Deadline.cutOff}).
  */
-export function noteAnswered(upstream: string, now: number = performance.now()): void {
-  answeredAt.set(upstream, now);
+export class UpstreamSilence {
+  /** performance.now() of its last answer: a success, an error status or a body that breaks its contract (anything but silence). */
+  private answeredAt = -Infinity;
+  /** When the first call since that answer was made; at or before {@link answeredAt} when none has been. */
+  private askedSince = -Infinity;
+
+  /** A call to it is made at `now`. */
+  asked(now: number): void {
+    if (this.askedSince <= this.answeredAt) this.askedSince = now;
+  }
+
+  /** It answered a call at `now`. */
+  answered(now: number): void {
+    this.answeredAt = now;
+  }
+
+  /** How long, at `now`, it has been asked without answering anything: 0 if it answered since. */
+  silentFor(now: number): number {
+    return this.askedSince > this.answeredAt ? now - this.askedSince : 0;
+  }
+}
+
+const silences = new Map<string, UpstreamSilence>();
+
+/** The one {@link UpstreamSilence} of `upstream` in this process. */
+export function silenceOf(upstream: string): UpstreamSilence {
+  let silence = silences.get(upstream);
+  if (silence === undefined) silences.set(upstream, (silence = new UpstreamSilence()));
+  return silence;
 }
 
 /**
@@ -105,7 +131,7 @@ export class Deadline {
    * stays spent, and this says whether the loop was still saturated when it ran out.
    */
   private spent: { readonly whileSaturated: boolean } | undefined;
-  /** Whether this deadline cut off a wait for an upstream that had answered nothing since the request started ({@link cutOff}). */
+  /** Whether this deadline cut off a wait for an upstream that had long been silent ({@link cutOff}). */
   private cutSilent = false;
 
   /** `startedAt` (performance.now()) defaults to now. */
@@ -170,9 +196,10 @@ export class Deadline {
    * ended, is the upstream's: it had the budget, the stretch and a free loop to answer in. So is
    * one that ran out on time while the loop was idle, however busy the loop is afterwards
    * (rendering the panels a frozen upstream degraded, say). And so is one that cut off an
-   * upstream that had answered no call at all since this request started ({@link cutOff}): a
-   * hung upstream during a burst on a cold replica is not Floorplan's overload, and refusing
-   * every panel of the burst (each client retrying into the next) would turn it into an outage.
+   * upstream which had been asked and had answered nothing for longer than one request could
+   * wait ({@link cutOff}): a hung upstream during bursts on a cold replica is not Floorplan's
+   * overload, and refusing every panel of every burst (each client retrying into the next)
+   * would turn it into an outage.
    */
   spentBySaturation(): boolean {
     return this.passed && (this.spent?.whileSaturated === true || (overloadedAt + GRACE_MS > this.startedAt && !this.cutSilent));
@@ -180,10 +207,14 @@ export class Deadline {
 
   /**
    * This deadline ended a wait for `upstream`'s answer (a call abandoned, or its shared load no
-   * longer waited for). Noted against the request when that upstream has answered nothing since
-   * the request started: what it lost is then the upstream's doing, whatever Floorplan's load.
+   * longer waited for). Noted against the request when that upstream has been asked without
+   * answering anything for {@link SILENT_BUDGETS} budgets: longer than any one request waits, so
+   * more than one request's calls went unanswered and what this one lost is the upstream's doing,
+   * whatever Floorplan's load. One late answer is not enough: on a cold replica in a burst, the
+   * last request admitted can be the only one still waiting on a healthy upstream when its
+   * deadline runs out (the burst test's pipelined requests on a starved machine).
    */
   cutOff(upstream: string): void {
-    if (!((answeredAt.get(upstream) ?? -Infinity) >= this.startedAt)) this.cutSilent = true;
+    if (silenceOf(upstream).silentFor(performance.now()) >= SILENT_BUDGETS * this.budgetMs) this.cutSilent = true;
   }
 }

@@ -37,7 +37,7 @@ import {
 import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { UpstreamName } from './registry.ts';
-import { expiryAt, noteAnswered, type Deadline } from './deadline.ts';
+import { expiryAt, silenceOf, type Deadline, type UpstreamSilence } from './deadline.ts';
 import { InexactNumberError, parseExactJson } from './exact-json.ts';
 import { UnreachableCaseError } from '../errors.ts';
 import { RetryBudget } from './retry-budget.ts';
@@ -315,6 +315,8 @@ export class JsonHttp {
   private readonly judge: AttemptJudge;
   private readonly budget: RetryBudget;
   private readonly observe: UpstreamObserver | undefined;
+  /** When this upstream last answered, and since when it has been asked in vain: what a deadline that cuts it off reads. */
+  private readonly silence: UpstreamSilence;
 
   constructor(options: JsonHttpOptions) {
     const url = new URL(options.baseUrl);
@@ -324,6 +326,7 @@ export class JsonHttp {
     this.origin = url.origin;
     this.pool = new Pool(url.origin, { connections: options.connections, keepAliveTimeout: 30_000 });
     this.observe = options.observe;
+    this.silence = silenceOf(options.upstream);
     this.judge = new AttemptJudge(options.upstream, options.timeoutMs);
     this.budget = new RetryBudget(resilience.retryBudgetPercent / 100);
 
@@ -395,6 +398,7 @@ export class JsonHttp {
   ): Promise<z.output<S>> {
     const check = answerCheck(schema);
     const started = performance.now();
+    this.silence.asked(started);
     let outcome: UpstreamOutcome = 'ok';
     this.budget.deposit();
     try {
@@ -418,7 +422,7 @@ export class JsonHttp {
     } finally {
       const now = performance.now();
       // Any answer, even an error status or a broken body, shows the upstream is answering.
-      if (outcome === 'ok' || outcome === 'http_error' || outcome === 'malformed') noteAnswered(this.upstream, now);
+      if (outcome === 'ok' || outcome === 'http_error' || outcome === 'malformed') this.silence.answered(now);
       this.observe?.(this.upstream, outcome, (now - started) / 1000);
     }
   }

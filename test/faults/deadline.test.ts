@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noteAnswered, noteOverload } from '../../src/upstreams/deadline.ts';
+import { noteOverload, silenceOf } from '../../src/upstreams/deadline.ts';
 import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
 import { metricValue } from '../support/measure.ts';
 
@@ -105,7 +105,7 @@ describe('a deadline that runs out while Floorplan itself is saturated', () => {
   async function panelAfterRefusals(alsoAnswering: boolean) {
     const refusing = setInterval(() => noteOverload(), 10);
     const stopRefusing = setTimeout(() => clearInterval(refusing), 60);
-    const answering = alsoAnswering ? setInterval(() => noteAnswered('promotion'), 10) : undefined;
+    const answering = alsoAnswering ? setInterval(() => silenceOf('promotion').answered(performance.now()), 10) : undefined;
     try {
       return await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' });
     } finally {
@@ -118,9 +118,12 @@ describe('a deadline that runs out while Floorplan itself is saturated', () => {
   }
 
   it('names a hung upstream in a degraded panel, though Floorplan refused others as the request started', async () => {
-    // Promotion answered nothing since the request started: the floors lost are promotion's
-    // doing, not Floorplan's load. A 503 here would refuse every panel of a burst on a cold
-    // replica for as long as promotion hangs, each client retrying into the next burst.
+    // Promotion has been asked and has answered nothing for longer than two budgets (the panel
+    // below, then the wait): the floors lost are promotion's doing, not Floorplan's load. A 503
+    // here would refuse every panel of every burst on a cold replica for as long as promotion
+    // hangs, each client retrying into the next burst.
+    expect((await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' })).body.data?.floorPanel.failedUpstreams).toEqual(['PROMOTION']);
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const shedBefore = metricValue(await (await fetch(`${h.url}/metrics`)).text(), 'floorplan_shed_total', { reason: 'late' });
     for (const answer of [await panelAfterRefusals(false), await panelAfterRefusals(false)]) {
       expect(answer.status).toBe(200);
