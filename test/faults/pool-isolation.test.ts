@@ -3,9 +3,10 @@
  * gateway or sidecar, as the demo upstreams share one server): a hung upstream holds only the
  * connections it may open, and the others' calls never wait behind it.
  *
- * One pool per origin, as the benchmark's peers have, would cost Floorplan less CPU per request
- * (BENCHMARKS.md, session 28), but then a hung promotion takes every connection to that origin
- * and the cart and the quote wait for the deadline: a slow upstream becomes an outage.
+ * One pool per origin, as the benchmark's peers have, saves no CPU that holds up when measured
+ * both ways round (BENCHMARKS.md, session 28). It would also let a hung promotion take every
+ * connection to that origin, so the cart and the quote would wait for the deadline: a slow
+ * upstream would become an outage.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
