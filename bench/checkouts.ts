@@ -17,12 +17,18 @@
  * environment to one side's Floorplan, e.g. its C allocator: `--a . --b . --a-env LD_PRELOAD=
  * --b-env LD_PRELOAD=libjemalloc.so.2 --connections 200 --seconds 5 --rounds 6` (BENCHMARKS.md,
  * "jemalloc at the RSS target's load").
+ *
+ * `--both` measures twice, the second time with the two sides' roles swapped (B started and
+ * measured as the first server), and reports both runs and their geometric mean. On this VM one
+ * run can be off by ~5 % either way although the rounds alternate which side runs first
+ * (BENCHMARKS.md, session 28: a shared pool read 0.92× as B and 1.04× as A): read an A/B of a
+ * few per cent only when both halves agree.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllNow, stopAll } from './children.ts';
-import { hadNonFull, measureCpuPerRequest } from './cpu-per-request.ts';
+import { hadNonFull, measureCpuPerRequest, median } from './cpu-per-request.ts';
 import { envPairs } from './tracing.ts';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -40,6 +46,7 @@ async function main(): Promise<void> {
       'b-node-flags': { type: 'string' },
       'a-env': { type: 'string', multiple: true, default: [] },
       'b-env': { type: 'string', multiple: true, default: [] },
+      both: { type: 'boolean', default: false },
     },
   });
   const roots = [values.a, values.b].map((dir) => {
@@ -52,10 +59,18 @@ async function main(): Promise<void> {
   const envs = { a: envPairs(values['a-env']), b: envPairs(values['b-env']) };
   const variant = (root: string, name: string, flags: string | undefined, env: Record<string, string>) => ({ name, root, floorsDir: join(root, 'floors'), env, ...flagsOf(flags) });
   const same = roots[1] === roots[0] && values['a-node-flags'] === values['b-node-flags'] && JSON.stringify(envs.a) === JSON.stringify(envs.b);
-  try {
+  const sides = {
+    a: { root: roots[0], flags: values['a-node-flags'], env: envs.a },
+    b: { root: roots[1], flags: values['b-node-flags'], env: envs.b },
+  };
+  const shown = (side: (typeof sides)['a']) =>
+    side.root + (side.flags === undefined ? '' : `, node flags "${side.flags}"`) + Object.entries(side.env).map(([name, value]) => `, ${name}=${JSON.stringify(value)}`).join('');
+  /** One measurement, `first` in the role of A; returns B ÷ A as the caller named them. */
+  const measure = async (first: 'a' | 'b'): Promise<number> => {
+    const [x, y] = first === 'a' ? [sides.a, sides.b] : [sides.b, sides.a];
     const result = await measureCpuPerRequest({
-      a: variant(roots[0], 'a', values['a-node-flags'], envs.a),
-      b: variant(roots[1], same ? 'a-again' : 'b', values['b-node-flags'], envs.b),
+      a: variant(x.root, first, x.flags, x.env),
+      b: variant(y.root, same ? `${first}-again` : first === 'a' ? 'b' : 'a', y.flags, y.env),
       rounds: Number(values.rounds),
       seconds: Number(values.seconds),
       connections: Number(values.connections),
@@ -64,12 +79,22 @@ async function main(): Promise<void> {
       samePanels: true,
       log,
     });
-    if (hadNonFull(result)) log(`answers other than a full panel (not counted): a ${JSON.stringify(result.a.nonFull)}, b ${JSON.stringify(result.b.nonFull)}`);
-    const shown = (flags: string | undefined, env: Record<string, string>) =>
-      (flags === undefined ? '' : `, node flags "${flags}"`) + Object.entries(env).map(([name, value]) => `, ${name}=${JSON.stringify(value)}`).join('');
-    log(`a (${roots[0]}${shown(values['a-node-flags'], envs.a)}): ${result.a.cpuUsPerReq.toFixed(1)} µs CPU/req over ${result.a.fullPanels} full panels`);
-    log(`b (${roots[1]}${shown(values['b-node-flags'], envs.b)}): ${result.b.cpuUsPerReq.toFixed(1)} µs CPU/req over ${result.b.fullPanels} full panels`);
-    log(`ratio b/a: ${result.ratio.toFixed(3)}× (median of per-round ratios ${result.medianRoundRatio.toFixed(3)}×; rounds ${result.rounds.map((r) => (r.b / r.a).toFixed(3)).join(', ')})`);
+    const [ra, rb] = first === 'a' ? [result.a, result.b] : [result.b, result.a];
+    if (hadNonFull(result)) log(`answers other than a full panel (not counted): a ${JSON.stringify(ra.nonFull)}, b ${JSON.stringify(rb.nonFull)}`);
+    log(`a (${shown(sides.a)}): ${ra.cpuUsPerReq.toFixed(1)} µs CPU/req over ${ra.fullPanels} full panels`);
+    log(`b (${shown(sides.b)}): ${rb.cpuUsPerReq.toFixed(1)} µs CPU/req over ${rb.fullPanels} full panels`);
+    const rounds = result.rounds.map((r) => (first === 'a' ? r.b / r.a : r.a / r.b));
+    const ratio = rb.cpuUsPerReq / ra.cpuUsPerReq;
+    const swapped = first === 'a' ? '' : ' (b measured as the first server)';
+    log(`ratio b/a${swapped}: ${ratio.toFixed(3)}× (median of per-round ratios ${median(rounds).toFixed(3)}×; rounds ${rounds.map((r) => r.toFixed(3)).join(', ')})`);
+    return ratio;
+  };
+  try {
+    const ratio = await measure('a');
+    if (values.both) {
+      const swapped = await measure('b');
+      log(`ratio b/a both ways round: ${ratio.toFixed(3)}× and ${swapped.toFixed(3)}×, geometric mean ${Math.sqrt(ratio * swapped).toFixed(3)}×`);
+    }
   } finally {
     await stopAll();
   }

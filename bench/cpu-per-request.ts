@@ -150,7 +150,8 @@ async function checkSamePanels(urls: { a: string; b: string }, names: { a: strin
   }
 }
 
-const median = (xs: readonly number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
+/** The middle value (the upper one of an even count), as every figure of this A/B method reports it. */
+export const median = (xs: readonly number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
 
 /** Starts the demo upstreams, both servers and the load worker, measures, and stops what it started. */
 export async function measureCpuPerRequest(options: CpuPerRequestOptions): Promise<CpuPerRequestResult> {
