@@ -17,6 +17,7 @@
  * Admission control (src/http/admission.ts) is what keeps saturation short.
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import type { UpstreamName } from './registry.ts';
 
 /** How often the loop's utilization is sampled. */
 const SAMPLE_MS = 25;
@@ -90,10 +91,10 @@ export class UpstreamSilence {
   }
 }
 
-const silences = new Map<string, UpstreamSilence>();
+const silences = new Map<UpstreamName, UpstreamSilence>();
 
 /** The one {@link UpstreamSilence} of `upstream` in this process. */
-export function silenceOf(upstream: string): UpstreamSilence {
+export function silenceOf(upstream: UpstreamName): UpstreamSilence {
   let silence = silences.get(upstream);
   if (silence === undefined) silences.set(upstream, (silence = new UpstreamSilence()));
   return silence;
@@ -214,7 +215,7 @@ export class Deadline {
    * last request admitted can be the only one still waiting on a healthy upstream when its
    * deadline runs out (the burst test's pipelined requests on a starved machine).
    */
-  cutOff(upstream: string): void {
+  cutOff(upstream: UpstreamName): void {
     if (silenceOf(upstream).silentFor(performance.now()) >= SILENT_BUDGETS * this.budgetMs) this.cutSilent = true;
   }
 }
