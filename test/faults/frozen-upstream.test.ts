@@ -31,6 +31,8 @@ const FROZEN_TIMEOUT_MS = 1500;
 /** Between the deadline and the frozen upstream's timeout: an answer this late waited for the upstream, not the deadline. */
 const CUT_AT_DEADLINE_BOUND_MS = 1000;
 const USERS = 50;
+/** A user refused as overloaded asks again, as the app does (see `panels`). */
+const MAX_ASKS = 3;
 const auth = loadServiceConfig({ env: {} }).auth;
 
 /** `npm run demo-upstreams` on its own port, so it can be frozen without freezing anything else. */
@@ -50,17 +52,32 @@ describe.each<UpstreamName>(['promotion', 'settlement'])('%s frozen under 50 con
   let warmUpTokens: string[];
   let tokens: string[];
 
+  /**
+   * Each user asks once, as the app does, and asks again after a 503 OVERLOADED (at most twice,
+   * after its Retry-After). On a starved CI machine (other test files' processes holding both
+   * cores) Floorplan's loop can read as saturated when the first answers are cut: it cannot then
+   * tell the freeze from its own lateness, and refuses rather than blame the upstream (see
+   * Deadline.spentBySaturation). By the second ask the frozen upstream has been silent for longer
+   * than any request waits, and the panel says so. `ms` is the last ask's.
+   */
   const panels = (as: readonly string[] = tokens) =>
     Promise.all(
       as.map(async (token) => {
-        const started = performance.now();
-        const res = await fetch(`${fp.url}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }),
-        });
-        const body = (await res.json()) as { data?: PanelResult; errors?: unknown };
-        return { status: res.status, body, ms: performance.now() - started };
+        for (let ask = 1; ; ask++) {
+          const started = performance.now();
+          const res = await fetch(`${fp.url}/graphql`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+            body: JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }),
+          });
+          const body = (await res.json()) as { data?: PanelResult; errors?: Array<{ extensions?: { code?: string } }> };
+          const ms = performance.now() - started;
+          if (res.status === 503 && body.errors?.[0]?.extensions?.code === 'OVERLOADED' && ask < MAX_ASKS) {
+            await new Promise((resolve) => setTimeout(resolve, 1000 * Number(res.headers.get('retry-after') ?? 1)));
+            continue;
+          }
+          return { status: res.status, body, ms, asks: ask };
+        }
       }),
     );
 
