@@ -170,6 +170,28 @@ describe('JsonHttp resilience', () => {
     expect(breaker).toEqual(['open']);
   });
 
+  it("gives a call that fails after the circuit opened the upstream's own error, not circuit_open", async () => {
+    // The first call is answered late, after four quick failures have opened the circuit.
+    const upstream = await scripted((req, res) => setTimeout(() => status(503)(req, res), 300), status(503));
+    cleanups.push(upstream.close);
+    const { http, outcomes, breaker } = await client(upstream.url, {
+      retries: 0,
+      breakerFailureRatio: 0.5,
+      breakerWindowMs: 5000,
+      breakerMinimumCalls: 4,
+      breakerHalfOpenAfterMs: 10_000,
+    }, 2000);
+    const late = failure(http.get('/late', okSchema));
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 4; i++) await failure(http.get('/x', okSchema));
+    expect(breaker).toEqual(['open']);
+    const error = await late;
+    expect(error.outcome).toBe('http_error');
+    expect(error.status).toBe(503);
+    expect(upstream.calls()).toBe(5);
+    expect(outcomes).toEqual(['http_error', 'http_error', 'http_error', 'http_error', 'http_error']);
+  });
+
   it("counts a call cut off by the request's own deadline as deadline, never against the upstream's breaker", async () => {
     const upstream = await scripted(hang);
     cleanups.push(upstream.close);
