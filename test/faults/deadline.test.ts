@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noteOverload, silenceOf } from '../../src/upstreams/deadline.ts';
-import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
+import { askPanelLikeTheApp, PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
 import { metricValue } from '../support/measure.ts';
 
 /** Far above the request's deadline, even stretched to its cap while the loop is saturated (8 × 210 ms). */
@@ -16,28 +16,10 @@ describe('the per-request deadline', () => {
   });
   afterAll(() => h.close());
 
-  /**
-   * One panel, timed. A CPU-starved machine (CI running other suites beside this one) can make
-   * Floorplan's own loop count as saturated, and a deadline that runs out then is answered 503
-   * OVERLOADED — rightly, and tested below. Such an answer is asked again, at most twice, after
-   * the saturation's grace has passed; a Floorplan that always answered OVERLOADED still fails.
-   */
+  /** One panel, timed, asked again after an OVERLOADED answer (at most twice, 300 ms apart): see askPanelLikeTheApp. */
   async function timedPanel() {
-    for (let attempt = 1; ; attempt++) {
-      const started = performance.now();
-      const res = await fetch(`${h.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }),
-      });
-      const body = (await res.json()) as { data: PanelResult | null; errors?: Array<{ extensions?: { code?: string } }> };
-      const overloaded = res.status === 503 && body.errors?.[0]?.extensions?.code === 'OVERLOADED';
-      if (overloaded && attempt < 3) {
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        continue;
-      }
-      return { status: res.status, panel: body.data?.floorPanel as PanelResult['floorPanel'], ms: performance.now() - started };
-    }
+    const { status, body, ms } = await askPanelLikeTheApp(h.url, token, { maxAsks: 3, waitMs: () => 300 });
+    return { status, panel: body.data?.floorPanel as PanelResult['floorPanel'], ms };
   }
 
   // How close to the deadline the answers come (deadline + 20 ms) is a speed: `npm run bench`

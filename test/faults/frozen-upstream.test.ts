@@ -21,7 +21,7 @@ import { loadServiceConfig } from '../../src/config/service-config.ts';
 import type { UpstreamName } from '../../src/upstreams/contracts.ts';
 import { signDemoToken } from '../../src/viewer/demo-token.ts';
 import { startFloorplanProcess, type FloorplanProcess } from '../support/floorplan-process.ts';
-import { PANEL_QUERY, type PanelResult } from '../support/harness.ts';
+import { askPanelLikeTheApp } from '../support/harness.ts';
 import { metricValue, scrapeMetrics } from '../support/measure.ts';
 import { freePort, npmStartEnv } from '../support/processes.ts';
 
@@ -61,25 +61,7 @@ describe.each<UpstreamName>(['promotion', 'settlement'])('%s frozen under 50 con
    * than any request waits, and the panel says so. `ms` is the last ask's.
    */
   const panels = (as: readonly string[] = tokens) =>
-    Promise.all(
-      as.map(async (token) => {
-        for (let ask = 1; ; ask++) {
-          const started = performance.now();
-          const res = await fetch(`${fp.url}/graphql`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-            body: JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }),
-          });
-          const body = (await res.json()) as { data?: PanelResult; errors?: Array<{ extensions?: { code?: string } }> };
-          const ms = performance.now() - started;
-          if (res.status === 503 && body.errors?.[0]?.extensions?.code === 'OVERLOADED' && ask < MAX_ASKS) {
-            await new Promise((resolve) => setTimeout(resolve, 1000 * Number(res.headers.get('retry-after') ?? 1)));
-            continue;
-          }
-          return { status: res.status, body, ms, asks: ask };
-        }
-      }),
-    );
+    Promise.all(as.map((token) => askPanelLikeTheApp(fp.url, token, { maxAsks: MAX_ASKS, waitMs: (refusal) => 1000 * Number(refusal.headers.get('retry-after') ?? 1) })));
 
   beforeAll(async () => {
     [frozenDemo, liveDemo] = await Promise.all([demoProcess(), demoProcess()]);

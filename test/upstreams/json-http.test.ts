@@ -66,6 +66,9 @@ async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
   return error as UpstreamError;
 }
 
+/** No retries, and a breaker that opens once four calls in its window have all failed. */
+const OPENS_AFTER_FOUR_FAILURES: Partial<ResilienceOptions> = { retries: 0, breakerFailureRatio: 0.5, breakerWindowMs: 5000, breakerMinimumCalls: 4 };
+
 describe('JsonHttp resilience', () => {
   it('retries a 503 once and succeeds, counting one ok call', async () => {
     const upstream = await scripted(status(503), ok);
@@ -131,13 +134,7 @@ describe('JsonHttp resilience', () => {
     let healthy = false;
     const upstream = await scripted((req, res) => (healthy ? ok(req, res) : status(503)(req, res)));
     cleanups.push(upstream.close);
-    const { http, outcomes, breaker } = await client(upstream.url, {
-      retries: 0,
-      breakerFailureRatio: 0.5,
-      breakerWindowMs: 5000,
-      breakerMinimumCalls: 4,
-      breakerHalfOpenAfterMs: 200,
-    });
+    const { http, outcomes, breaker } = await client(upstream.url, { ...OPENS_AFTER_FOUR_FAILURES, breakerHalfOpenAfterMs: 200 });
     for (let i = 0; i < 3; i++) await failure(http.get('/x', okSchema));
     // Three failures are under the minimum number of calls: no verdict yet.
     expect(breaker).toEqual([]);
@@ -174,13 +171,7 @@ describe('JsonHttp resilience', () => {
     // The first call is answered late, after four quick failures have opened the circuit.
     const upstream = await scripted((req, res) => setTimeout(() => status(503)(req, res), 300), status(503));
     cleanups.push(upstream.close);
-    const { http, outcomes, breaker } = await client(upstream.url, {
-      retries: 0,
-      breakerFailureRatio: 0.5,
-      breakerWindowMs: 5000,
-      breakerMinimumCalls: 4,
-      breakerHalfOpenAfterMs: 10_000,
-    }, 2000);
+    const { http, outcomes, breaker } = await client(upstream.url, { ...OPENS_AFTER_FOUR_FAILURES, breakerHalfOpenAfterMs: 10_000 }, 2000);
     const late = failure(http.get('/late', okSchema));
     await new Promise((r) => setTimeout(r, 50));
     for (let i = 0; i < 4; i++) await failure(http.get('/x', okSchema));
