@@ -451,10 +451,10 @@ export class JsonHttp {
    * six promises per panel (bulkhead.ts). A success counts in the breaker's window as cockatiel
    * counts it (the attempt reports it, {@link AnswerCollector}); a failure is replayed through
    * `breaker.execute`, which judges it exactly as if it had made the attempt, and may open the
-   * circuit. Open or half-open, cockatiel makes the attempt itself. A
-   * failure that comes back after the circuit left the closed state is not replayed: cockatiel
-   * would refuse the replay as a call to an open circuit, and the caller must get the upstream's
-   * own error. That failure is left out of a window which is reset when the circuit closes again.
+   * circuit. Open or half-open, cockatiel makes the attempt itself. A failure that comes back
+   * after the circuit left the closed state is not replayed: cockatiel would refuse the replay as
+   * a call to an open circuit, and the caller must get the upstream's own error. That failure is
+   * left out of a window which is reset when the circuit closes again.
    */
   private attemptsOf(method: 'GET' | 'POST', path: string, body: string | undefined, deadline: Deadline | undefined): Promise<unknown> {
     if (this.breaker.state !== CircuitState.Closed) {

@@ -140,8 +140,6 @@ export interface AskedPanel {
   readonly body: { data?: PanelResult | null; errors?: Array<{ message?: string; extensions?: { code?: string } }> };
   /** The last ask's time, sent → body read. */
   readonly ms: number;
-  /** How many times the user asked. */
-  readonly asks: number;
 }
 
 /**
@@ -165,6 +163,6 @@ export async function askPanelLikeTheApp(url: string, token: string, options: { 
       await new Promise((resolve) => setTimeout(resolve, options.waitMs(res)));
       continue;
     }
-    return { status: res.status, body, ms, asks: ask };
+    return { status: res.status, body, ms };
   }
 }
