@@ -5,7 +5,7 @@
  * limit's Lua script and the layout publish script, whose two keys must share a slot — with
  * no fallback to process memory.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,24 +20,14 @@ import { publishLayouts } from '../../src/layouts/publish.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { closeRedis, openRedis } from '../../src/redis/client.ts';
 import { startHarness, PANEL_QUERY, type Harness, type PanelResult } from '../support/harness.ts';
-import { freePort } from '../support/processes.ts';
-import { HAS_REDIS_SERVER } from '../support/redis-server.ts';
+import { HAS_REDIS_SERVER, startRedisClusterNode, type RedisClusterNode } from '../support/redis-server.ts';
 import { until } from '../support/until.ts';
 
 const HAS_REDIS_CLI = spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status === 0;
 const PREFIX = 'floorplan:';
 
-async function waitForPong(port: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG') return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`redis-server on ${port} did not answer PING`);
-}
-
 describe.skipIf(!HAS_REDIS_SERVER || !HAS_REDIS_CLI)('Floorplan on a 3-primary Redis Cluster', () => {
-  const nodes: ChildProcess[] = [];
+  const nodes: RedisClusterNode[] = [];
   const ports: number[] = [];
   let dir: string;
   let h: Harness;
@@ -46,11 +36,9 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_REDIS_CLI)('Floorplan on a 3-primary R
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'floorplan-cluster-'));
     for (let i = 0; i < 3; i++) {
-      const port = await freePort();
-      ports.push(port);
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`)];
-      nodes.push(spawn('redis-server', [...args, '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }));
-      await waitForPong(port);
+      const node = await startRedisClusterNode(dir);
+      nodes.push(node);
+      ports.push(node.port);
     }
     const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed:\n${create.stdout}${create.stderr}`);
@@ -71,14 +59,7 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_REDIS_CLI)('Floorplan on a 3-primary R
   afterAll(async () => {
     admin?.disconnect();
     await h?.close();
-    await Promise.all(
-      nodes.map(async (node) => {
-        if (node.exitCode !== null) return;
-        const exited = once(node, 'exit');
-        node.kill('SIGKILL');
-        await exited;
-      }),
-    );
+    await Promise.all(nodes.map((node) => node.stop()));
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 

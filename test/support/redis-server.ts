@@ -99,3 +99,79 @@ export async function connectReady(server: PrivateRedis, clients: Redis[]): Prom
   if (redis.status !== 'ready') await once(redis, 'ready');
   return redis;
 }
+
+/** Whether a Redis server answers PING on `port` with PONG (not just anything listening there). */
+async function answersPing(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let reply = '';
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk: Buffer) => {
+      reply += chunk.toString('latin1');
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+    socket.once('error', () => done(false));
+    socket.once('close', () => done(false));
+  });
+}
+
+/** A cluster-enabled redis-server on loopback, not yet joined to any cluster. */
+export interface RedisClusterNode {
+  readonly port: number;
+  /** Its cluster bus port (node-to-node), given explicitly: see {@link startRedisClusterNode}. */
+  readonly busPort: number;
+  /** Stops it (SIGKILL) and waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a cluster-enabled redis-server on `port` (a free one by default) keeping its node file in
+ * `dir`, and waits until it answers PING.
+ *
+ * Its cluster bus gets a port of its own (`--cluster-port`, picked like the client port). Redis's
+ * default, the client port + 10 000, falls in the ephemeral range for most ports freePort picks,
+ * where any outgoing connection on the machine may hold it; redis-server then exits at start
+ * ("did not answer PING" on CI). If it exits anyway, the error carries what it printed, at once.
+ */
+export async function startRedisClusterNode(dir: string, port?: number): Promise<RedisClusterNode> {
+  const clientPort = port ?? (await freePort());
+  const busPort = await freePort();
+  const args = ['--port', String(clientPort), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${clientPort}.conf`];
+  const child = spawn('redis-server', [...args, '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its log (stdout without a logfile), the last few kB, read for as long as it runs so it never blocks on a full pipe.
+  let printed = '';
+  const keep = (chunk: Buffer): void => {
+    printed = (printed + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const outcome = await Promise.race([answersPing(clientPort), exited]);
+    if (outcome === true) break;
+    if (typeof outcome === 'object') {
+      throw new Error(`redis-server (cluster node on ${clientPort}, bus ${busPort}) exited (${outcome.signal ?? `code ${outcome.code}`}) before answering PING:\n${printed}`);
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`redis-server (cluster node on ${clientPort}, bus ${busPort}) did not answer PING within 20 s:\n${printed}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port: clientPort,
+    busPort,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
