@@ -27,33 +27,13 @@ export interface PrivateRedis {
   start(): Promise<void>;
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`redis-server did not listen on ${port} within ${timeoutMs} ms`);
-}
-
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   let frozen = false;
 
   async function start(): Promise<void> {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
-      stdio: 'ignore',
-    });
-    await waitForPort(port, 5000);
+    ({ child } = await spawnRedis(['--port', String(port), '--bind', '127.0.0.1'], `redis-server on ${port}`, 10_000));
   }
 
   async function stop(): Promise<void> {
@@ -120,6 +100,36 @@ async function answersPing(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Starts redis-server with `args` (on loopback, keeping nothing on disk) and waits until it
+ * answers PING on the `--port` among them, not just until something listens there: a port taken
+ * since it was picked would otherwise pass for it. When it exits first, the error says so at once
+ * with what it printed (why it could not bind, say), rather than after `timeoutMs` of polling.
+ */
+async function spawnRedis(args: readonly string[], what: string, timeoutMs: number): Promise<{ readonly child: ChildProcess; readonly exited: Promise<unknown> }> {
+  const port = Number(args[args.indexOf('--port') + 1]);
+  const child = spawn('redis-server', [...args, '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its log (stdout without a logfile), the last few kB, read for as long as it runs so it never blocks on a full pipe.
+  let printed = '';
+  const keep = (chunk: Buffer): void => {
+    printed = (printed + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const outcome = await Promise.race([answersPing(port), exited]);
+    if (outcome === true) return { child, exited };
+    if (typeof outcome === 'object') throw new Error(`${what} exited (${outcome.signal ?? `code ${outcome.code}`}) before answering PING:\n${printed}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${what} did not answer PING within ${timeoutMs} ms:\n${printed}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** A cluster-enabled redis-server on loopback, not yet joined to any cluster. */
 export interface RedisClusterNode {
   readonly port: number;
@@ -141,30 +151,8 @@ export interface RedisClusterNode {
 export async function startRedisClusterNode(dir: string, port?: number): Promise<RedisClusterNode> {
   const clientPort = port ?? (await freePort());
   const busPort = await freePort();
-  const args = ['--port', String(clientPort), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${clientPort}.conf`];
-  const child = spawn('redis-server', [...args, '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  // Its log (stdout without a logfile), the last few kB, read for as long as it runs so it never blocks on a full pipe.
-  let printed = '';
-  const keep = (chunk: Buffer): void => {
-    printed = (printed + chunk.toString('utf8')).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
-
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const outcome = await Promise.race([answersPing(clientPort), exited]);
-    if (outcome === true) break;
-    if (typeof outcome === 'object') {
-      throw new Error(`redis-server (cluster node on ${clientPort}, bus ${busPort}) exited (${outcome.signal ?? `code ${outcome.code}`}) before answering PING:\n${printed}`);
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`redis-server (cluster node on ${clientPort}, bus ${busPort}) did not answer PING within 20 s:\n${printed}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const args = ['--port', String(clientPort), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${clientPort}.conf`, '--dir', dir];
+  const { child, exited } = await spawnRedis(args, `redis-server (cluster node on ${clientPort}, bus ${busPort})`, 20_000);
   return {
     port: clientPort,
     busPort,
