@@ -110,6 +110,21 @@ export function pin(child: Child, core: Core): void {
   if (result.status !== 0) throw new Error(`taskset could not pin ${child.name} (pid ${child.pid}) to core ${core}: ${result.stderr.trim()}`);
 }
 
+/**
+ * Pins this process (every thread) to `core` for a measurement made in-process, as the servers
+ * are pinned; returns what puts its affinity back. A no-op where pinning is unavailable.
+ */
+export function pinSelf(core: Core): () => void {
+  if (!canPin()) return () => undefined;
+  const pid = String(process.pid);
+  const mask = /affinity mask: ([0-9a-f,]+)/i.exec(spawnSync('taskset', ['-p', pid], { encoding: 'utf8' }).stdout)?.[1];
+  const result = spawnSync('taskset', ['-a', '-p', '-c', String(core), pid], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`taskset could not pin this process (pid ${pid}) to core ${core}: ${result.stderr.trim()}`);
+  return () => {
+    if (mask !== undefined) spawnSync('taskset', ['-a', '-p', mask, pid], { stdio: 'ignore' });
+  };
+}
+
 /** SIGTERM to every live child; SIGKILL to any still alive after `graceMs`. */
 export function stopAll(graceMs = 3000): Promise<void> {
   return stopProcesses([...live], graceMs);

@@ -1134,9 +1134,15 @@ function upstreamParseSection(parse: UpstreamParseRow): string[] {
     row(['`parseExactJson` + contract (now)', fixed(parse.newUsPerAnswer, 2), perRound((r) => r.new)]),
     row(['`parseExactJson` + contract, every answer through the reviver', fixed(parse.exactPathUsPerAnswer, 2), perRound((r) => r.exactPath)]),
     row(['a whole client call (CPU µs per call)', fixed(parse.callUsPerCall, 1), perRound((r) => r.call)]),
+    ...(parse.bareCallUsPerCall === undefined
+      ? []
+      : [row(['the same calls made bare: undici `dispatch` + `JSON.parse`, as the peers make them (CPU µs per call)', fixed(parse.bareCallUsPerCall, 1), perRound((r) => r.bare ?? Number.NaN)])]),
     '',
     `Parse + contract: ${fixed(parse.parseRatio, 2)}× before. The upstream client per call: ${fixed(parse.clientRatio, 3)}× before ` +
-      `(call ÷ (call − added parse)); were every answer to take the reviver: ${fixed(parse.clientRatioExactPath, 3)}×.`,
+      `(call ÷ (call − added parse)); were every answer to take the reviver: ${fixed(parse.clientRatioExactPath, 3)}×.` +
+      (parse.clientOverBare === undefined
+        ? ''
+        : ` Against the bare calls (the median of the rounds' ratios): ${fixed(parse.clientOverBare, 3)}×, what the policies, the timeout, the exact parse and the contract add to a call.`),
   ];
 }
 

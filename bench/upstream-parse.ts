@@ -15,17 +15,23 @@
  * - `exactPath`: the same with a string in each answer that the fast screen cannot clear, so
  *   every answer takes the reviver: the cost for an upstream whose texts look like numbers;
  * - `call`: a whole client call (JsonHttp: undici, the resilience policies, the new parse and
- *   the contract) against the demo upstreams, this process's CPU µs per call.
+ *   the contract) against the demo upstreams, this process's CPU µs per call;
+ * - `bare`: the same calls as the least a client can make them, the way the peers do: undici's
+ *   `dispatch` on one pool and JSON.parse, no policies, no timeout, no contract. `call ÷ bare`
+ *   is what Floorplan's upstream client adds to a call, on the same machine in the same round.
  * The client's CPU per call before the change is `call − (new − old)`; the row's ratio is
  * `call ÷ that`, the target ≤ 1.10.
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { cartSchema, promotionResultSchema, settlementResultSchema, type Cart } from '../src/upstreams/contracts.ts';
-import { createHttpUpstreamClients, type UpstreamClients } from '../src/upstreams/clients.ts';
+import { createHttpUpstreamClients } from '../src/upstreams/clients.ts';
 import { parseExactJson } from '../src/upstreams/exact-json.ts';
-import { canPin, pin, startNode, type Child } from './children.ts';
+import { UPSTREAM_DEFINITIONS, type UpstreamName } from '../src/upstreams/registry.ts';
+import { canPin, pin, pinSelf, startNode, type Child } from './children.ts';
+import { median } from './cpu-per-request.ts';
 
 /** How long the row runs. */
 export interface UpstreamParsePlan {
@@ -39,7 +45,7 @@ export const UPSTREAM_PARSE_FULL: UpstreamParsePlan = { rounds: 5, seconds: 1 };
 export const UPSTREAM_PARSE_QUICK: UpstreamParsePlan = { rounds: 1, seconds: 0.2 };
 
 type ParseVariant = 'old' | 'new' | 'exactPath';
-type Variant = ParseVariant | 'call';
+type Variant = ParseVariant | 'call' | 'bare';
 const PARSE_VARIANTS: readonly ParseVariant[] = ['old', 'new', 'exactPath'];
 const SLICE_MS = 20;
 
@@ -60,12 +66,16 @@ export interface UpstreamParseRow {
   readonly parseRatio: number;
   /** A whole upstream client call with the new parse, this process's CPU µs per call. */
   readonly callUsPerCall: number;
+  /** The same calls made bare (undici `dispatch` + JSON.parse, as the peers make them), CPU µs per call. Absent from results written before session 30. */
+  readonly bareCallUsPerCall?: number;
+  /** call ÷ bare, the median of the rounds' ratios: what Floorplan's upstream client (policies, timeout, exact parse, contract) adds to a call. */
+  readonly clientOverBare?: number;
   /** call ÷ (call − (new − old)): the upstream client's CPU per call, after ÷ before. Target ≤ 1.10. */
   readonly clientRatio: number;
   /** The same for an upstream whose every answer takes the reviver. */
   readonly clientRatioExactPath: number;
-  /** Each variant's µs in each round, in the order measured. */
-  readonly perRound: ReadonlyArray<Readonly<Record<Variant, number>>>;
+  /** Each variant's µs in each round, in the order measured (`bare` since session 30). */
+  readonly perRound: ReadonlyArray<Readonly<Record<ParseVariant | 'call', number> & { readonly bare?: number }>>;
 }
 
 /** The bench's users are `plus-bench-<n>` demo users; 50 of them, as many as load connections at most. */
@@ -161,8 +171,52 @@ function parseFor(jobs: Readonly<Record<ParseVariant, ParseJob>>, seconds: numbe
   return { old: cpu.old / count.old, new: cpu.new / count.new, exactPath: cpu.exactPath / count.exactPath };
 }
 
+/** A panel's three calls, made by Floorplan's upstream client or bare. */
+interface PanelCalls {
+  cart(userId: string): Promise<Cart>;
+  promotion(query: ReturnType<typeof selection>['promotion']): Promise<unknown>;
+  settlement(query: ReturnType<typeof selection>['settlement']): Promise<unknown>;
+}
+
+/**
+ * The three calls as the peers make them (bench/baselines/mercurius-peer.ts): one undici pool,
+ * `dispatch` with a handler that collects the body, JSON.parse. The paths are the upstream
+ * definitions', under each upstream's base path on the demo origin, as the clients have them.
+ */
+function bareCalls(pool: Pool, origin: string): PanelCalls {
+  const HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
+  const callJson = <T>(method: 'GET' | 'POST', path: string, body?: string): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let status = 0;
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart: () => undefined,
+        onResponseStart: (_controller, statusCode) => {
+          status = statusCode;
+        },
+        onResponseData: (_controller, chunk) => void chunks.push(chunk),
+        onResponseEnd: () => {
+          if (status !== 200) reject(new Error(`${method} ${path}: HTTP ${status}`));
+          else resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
+        },
+        onResponseError: (_controller, error) => reject(error),
+      };
+      pool.dispatch({ origin, method, path, headers: HEADERS, body }, handler);
+    });
+  const calls = Object.fromEntries(UPSTREAM_DEFINITIONS.map((d) => [d.name, d.call])) as Record<UpstreamName, (typeof UPSTREAM_DEFINITIONS)[number]['call']>;
+  const pathOf = (name: UpstreamName, request: unknown): string => {
+    const { path } = calls[name];
+    return `/${name}${typeof path === 'function' ? (path as (r: unknown) => string)(request) : path}`;
+  };
+  return {
+    cart: (userId) => callJson('GET', pathOf('cart', userId)),
+    promotion: (query) => callJson('POST', pathOf('promotion', query), JSON.stringify(query)),
+    settlement: (query) => callJson('POST', pathOf('settlement', query), JSON.stringify(query)),
+  };
+}
+
 /** Panels' upstream calls (cart, then promotion ∥ settlement) for `seconds`; CPU µs per call. */
-async function callFor(clients: UpstreamClients, seconds: number): Promise<number> {
+async function callFor(clients: PanelCalls, seconds: number): Promise<number> {
   const until = performance.now() + seconds * 1000;
   const started = cpuMicros();
   let calls = 0;
@@ -186,6 +240,10 @@ export async function measureUpstreamParse(plan: UpstreamParsePlan, log: (line: 
   const { child, origin } = await startDemoUpstreams();
   const endpoint = (path: string) => ({ baseUrl: `${origin}/${path}`, timeoutMs: 2000, connections: CONCURRENT_PANELS * 2 });
   const clients = createHttpUpstreamClients({ cart: endpoint('cart'), promotion: endpoint('promotion'), settlement: endpoint('settlement'), loyalty: endpoint('loyalty') });
+  const pool = new Pool(origin, { connections: CONCURRENT_PANELS * 2, keepAliveTimeout: 30_000 });
+  const bare = bareCalls(pool, origin);
+  // This process is the client measured: on the servers' core, away from the demo upstreams' (core 1).
+  const unpin = pinSelf(0);
   try {
     const answers = await collectAnswers(origin);
     const lookAlikes = answers.map(({ text, schema }) => ({ text: text.slice(0, text.lastIndexOf('}')) + LOOK_ALIKE, schema }));
@@ -196,27 +254,41 @@ export async function measureUpstreamParse(plan: UpstreamParsePlan, log: (line: 
     };
     // Warm every path (JIT, pools, the demo's memoised users) before anything is measured.
     parseFor(jobs, Math.min(plan.seconds, 0.5));
-    await callFor(clients, Math.min(plan.seconds, 0.5));
+    // The calls need longer than the parse: the first second of each still reads up to twice its steady cost.
+    const callWarmup = Math.min(2, Math.max(0.5, plan.seconds * 2));
+    await callFor(clients, callWarmup);
+    await callFor(bare, callWarmup);
 
     const perRound: Array<Record<Variant, number>> = [];
     for (let r = 0; r < plan.rounds; r++) {
-      // Alternate which half goes first, so neither always runs right after the other's garbage.
+      // Alternate which half goes first, and which of the two clients, so neither always runs right after the other's garbage.
       let call = 0;
-      if (r % 2 === 1) call = await callFor(clients, plan.seconds);
+      let bareCall = 0;
+      if (r % 2 === 1) {
+        bareCall = await callFor(bare, plan.seconds);
+        call = await callFor(clients, plan.seconds);
+      }
       const parsed = parseFor(jobs, plan.seconds);
-      if (r % 2 === 0) call = await callFor(clients, plan.seconds);
+      if (r % 2 === 0) {
+        call = await callFor(clients, plan.seconds);
+        bareCall = await callFor(bare, plan.seconds);
+      }
       const measured: Record<Variant, number> = {
         old: round(parsed.old, 3),
         new: round(parsed.new, 3),
         exactPath: round(parsed.exactPath, 3),
         call: round(call, 3),
+        bare: round(bareCall, 3),
       };
       perRound.push(measured);
-      log(`upstream-parse round ${r + 1}/${plan.rounds}: old ${measured.old} µs, new ${measured.new} µs, exact path ${measured.exactPath} µs per answer; client call ${measured.call} µs`);
+      log(
+        `upstream-parse round ${r + 1}/${plan.rounds}: old ${measured.old} µs, new ${measured.new} µs, exact path ${measured.exactPath} µs per answer; ` +
+          `client call ${measured.call} µs, bare call ${measured.bare} µs`,
+      );
     }
 
     const mean = (variant: Variant) => perRound.reduce((sum, r) => sum + r[variant], 0) / perRound.length;
-    const [old, fresh, exactPath, call] = [mean('old'), mean('new'), mean('exactPath'), mean('call')];
+    const [old, fresh, exactPath, call, bareCall] = [mean('old'), mean('new'), mean('exactPath'), mean('call'), mean('bare')];
     return {
       rounds: plan.rounds,
       secondsPerVariant: plan.seconds,
@@ -227,12 +299,16 @@ export async function measureUpstreamParse(plan: UpstreamParsePlan, log: (line: 
       exactPathUsPerAnswer: round(exactPath, 3),
       parseRatio: round(fresh / old, 3),
       callUsPerCall: round(call, 2),
+      bareCallUsPerCall: round(bareCall, 2),
+      clientOverBare: round(median(perRound.map((r) => r.call / r.bare)), 3),
       clientRatio: round(call / (call - (fresh - old)), 3),
       clientRatioExactPath: round((call - fresh + exactPath) / (call - (fresh - old)), 3),
       perRound,
     };
   } finally {
+    unpin();
     await clients.close();
+    await pool.close();
     child.process.kill('SIGTERM');
     await child.exited;
   }

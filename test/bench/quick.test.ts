@@ -92,9 +92,9 @@ describe('npm run bench -- --quick', () => {
     // The peers answered the same floors as Floorplan (checked before measuring), for several users.
     expect(new Set(results.peers?.checked.map((c) => c.userId)).size, 'users in the peer check').toBeGreaterThanOrEqual(3);
 
-    // The upstream-parse row: the parse variants and the client call, every figure there.
+    // The upstream-parse row: the parse variants, the client call and the same calls made bare, every figure there.
     const parse = results.upstreamParse;
-    for (const key of ['oldUsPerAnswer', 'newUsPerAnswer', 'exactPathUsPerAnswer', 'parseRatio', 'callUsPerCall', 'clientRatio', 'clientRatioExactPath'] as const) {
+    for (const key of ['oldUsPerAnswer', 'newUsPerAnswer', 'exactPathUsPerAnswer', 'parseRatio', 'callUsPerCall', 'bareCallUsPerCall', 'clientOverBare', 'clientRatio', 'clientRatioExactPath'] as const) {
       expect(isNumber(parse?.[key]), `upstreamParse.${key}`).toBe(true);
     }
 
