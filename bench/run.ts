@@ -1688,7 +1688,7 @@ async function runPeers(plan: Plan, started: number): Promise<PeersRun> {
       cpuRounds: rounds,
       cpuUsPerReq,
       ratios: { upstreamFloor: ratio('upstreamFloor'), apolloPeer: ratio('apolloPeer'), mercuriusPeer: ratio('mercuriusPeer') },
-      targets: peerCpuTargets(cpuUsPerReq.floorplan, cpuUsPerReq),
+      targets: peerCpuTargets(cpuUsPerReq.floorplan, cpuUsPerReq, rounds),
       warnings,
     };
   } finally {
