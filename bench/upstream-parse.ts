@@ -15,7 +15,8 @@
  * - `exactPath`: the same with a string in each answer that the fast screen cannot clear, so
  *   every answer takes the reviver: the cost for an upstream whose texts look like numbers;
  * - `call`: a whole client call (JsonHttp: undici, the resilience policies, the new parse and
- *   the contract) against the demo upstreams, this process's CPU µs per call;
+ *   the contract) against the demo upstreams, each panel's three calls under one request
+ *   deadline as in a request, this process's CPU µs per call;
  * - `bare`: the same calls as the least a client can make them, the way the peers do: undici's
  *   `dispatch` on one pool and JSON.parse, no policies, no timeout, no contract. `call ÷ bare`
  *   is what Floorplan's upstream client adds to a call, on the same machine in the same round.
@@ -28,6 +29,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { cartSchema, promotionResultSchema, settlementResultSchema, type Cart } from '../src/upstreams/contracts.ts';
 import { createHttpUpstreamClients } from '../src/upstreams/clients.ts';
+import { Deadline } from '../src/upstreams/deadline.ts';
 import { parseExactJson } from '../src/upstreams/exact-json.ts';
 import { UPSTREAM_DEFINITIONS, type UpstreamName } from '../src/upstreams/registry.ts';
 import { canPin, pin, pinSelf, startNode, type Child } from './children.ts';
@@ -173,10 +175,13 @@ function parseFor(jobs: Readonly<Record<ParseVariant, ParseJob>>, seconds: numbe
 
 /** A panel's three calls, made by Floorplan's upstream client or bare. */
 interface PanelCalls {
-  cart(userId: string): Promise<Cart>;
-  promotion(query: ReturnType<typeof selection>['promotion']): Promise<unknown>;
-  settlement(query: ReturnType<typeof selection>['settlement']): Promise<unknown>;
+  cart(userId: string, deadline: Deadline): Promise<Cart>;
+  promotion(query: ReturnType<typeof selection>['promotion'], deadline: Deadline): Promise<unknown>;
+  settlement(query: ReturnType<typeof selection>['settlement'], deadline: Deadline): Promise<unknown>;
 }
+
+/** Each panel's calls share one deadline, as a request's do (the bench config's 2 s: never reached here). */
+const PANEL_DEADLINE_MS = 2000;
 
 /**
  * The three calls as the peers make them (bench/baselines/mercurius-peer.ts): one undici pool,
@@ -224,8 +229,9 @@ async function callFor(clients: PanelCalls, seconds: number): Promise<number> {
   const worker = async () => {
     while (performance.now() < until) {
       const userId = USERS[next++ % USERS.length] as string;
-      const { promotion, settlement } = selection(await clients.cart(userId));
-      await Promise.all([clients.promotion(promotion), clients.settlement(settlement)]);
+      const deadline = new Deadline(PANEL_DEADLINE_MS);
+      const { promotion, settlement } = selection(await clients.cart(userId, deadline));
+      await Promise.all([clients.promotion(promotion, deadline), clients.settlement(settlement, deadline)]);
       calls += 3;
     }
   };
