@@ -25,13 +25,14 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Pool, type Dispatcher } from 'undici';
+import { Pool } from 'undici';
 import type { z } from 'zod';
 import { cartSchema, promotionResultSchema, settlementResultSchema, type Cart } from '../src/upstreams/contracts.ts';
 import { createHttpUpstreamClients } from '../src/upstreams/clients.ts';
 import { Deadline } from '../src/upstreams/deadline.ts';
 import { parseExactJson } from '../src/upstreams/exact-json.ts';
 import { UPSTREAM_DEFINITIONS, type UpstreamName } from '../src/upstreams/registry.ts';
+import { dispatchJson } from './baselines/dispatch-json.ts';
 import { canPin, pin, pinSelf, startNode, type Child } from './children.ts';
 import { median } from './cpu-per-request.ts';
 
@@ -184,30 +185,12 @@ interface PanelCalls {
 const PANEL_DEADLINE_MS = 2000;
 
 /**
- * The three calls as the peers make them (bench/baselines/mercurius-peer.ts): one undici pool,
- * `dispatch` with a handler that collects the body, JSON.parse. The paths are the upstream
- * definitions', under each upstream's base path on the demo origin, as the clients have them.
+ * The three calls as (d) and the peers make them (baselines/dispatch-json.ts), on one undici pool.
+ * The paths are the upstream definitions', under each upstream's base path on the demo origin,
+ * as the clients have them.
  */
 function bareCalls(pool: Pool, origin: string): PanelCalls {
-  const HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
-  const callJson = <T>(method: 'GET' | 'POST', path: string, body?: string): Promise<T> =>
-    new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let status = 0;
-      const handler: Dispatcher.DispatchHandler = {
-        onRequestStart: () => undefined,
-        onResponseStart: (_controller, statusCode) => {
-          status = statusCode;
-        },
-        onResponseData: (_controller, chunk) => void chunks.push(chunk),
-        onResponseEnd: () => {
-          if (status !== 200) reject(new Error(`${method} ${path}: HTTP ${status}`));
-          else resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
-        },
-        onResponseError: (_controller, error) => reject(error),
-      };
-      pool.dispatch({ origin, method, path, headers: HEADERS, body }, handler);
-    });
+  const callJson = <T>(method: 'GET' | 'POST', path: string, body?: string): Promise<T> => dispatchJson<T>(pool, origin, method, path, body);
   const calls = Object.fromEntries(UPSTREAM_DEFINITIONS.map((d) => [d.name, d.call])) as Record<UpstreamName, (typeof UPSTREAM_DEFINITIONS)[number]['call']>;
   const pathOf = (name: UpstreamName, request: unknown): string => {
     const { path } = calls[name];

@@ -17,16 +17,16 @@
  * load generator, kernel and upstream core add to a refusal, whatever the server does.
  */
 import { createServer, type IncomingMessage } from 'node:http';
-import { Pool, type Dispatcher } from 'undici';
+import { Pool } from 'undici';
 import { PANEL_RESPONSE_JSON } from '../panel.ts';
 import { exitWithParent, portFromEnv } from './common.ts';
+import { dispatchJson } from './dispatch-json.ts';
 
 const origin = process.env['BENCH_UPSTREAMS'] ?? '';
 if (!/^http:\/\/[^/]+$/.test(origin)) throw new Error(`BENCH_UPSTREAMS must be an http://host:port origin, but got: ${JSON.stringify(origin)}`);
 const pool = new Pool(origin, { connections: 128, keepAliveTimeout: 30_000 });
 const body = Buffer.from(PANEL_RESPONSE_JSON);
 const headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) };
-const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
 const shedShare = Number(process.env['BENCH_SHED_SHARE'] ?? '0');
 if (!(shedShare >= 0 && shedShare <= 1)) throw new Error(`BENCH_SHED_SHARE must be a number from 0 to 1, but got: ${JSON.stringify(process.env['BENCH_SHED_SHARE'])}`);
 const refusal = Buffer.from(JSON.stringify({ errors: [{ message: 'overloaded: retry after the delay', extensions: { code: 'OVERLOADED', retryAfterMs: 1000 } }] }));
@@ -40,21 +40,8 @@ interface CartLine {
   readonly selected: boolean;
 }
 
-/** One call, its whole answer parsed as JSON (undici's dispatch: the cheapest way it offers). */
-function call(method: 'GET' | 'POST', path: string, payload?: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart: () => undefined,
-      // undici 8 refuses a handler without every response callback.
-      onResponseStart: () => undefined,
-      onResponseData: (_controller, chunk) => void chunks.push(chunk),
-      onResponseEnd: () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))),
-      onResponseError: (_controller, error) => reject(error),
-    };
-    pool.dispatch({ origin, method, path, headers: JSON_HEADERS, body: payload }, handler);
-  });
-}
+/** One call, its whole answer parsed as JSON (dispatch-json.ts: undici's cheapest way). */
+const call = (method: 'GET' | 'POST', path: string, payload?: string): Promise<unknown> => dispatchJson(pool, origin, method, path, payload);
 
 function userOf(req: IncomingMessage): string {
   const token = /^Bearer\s+[^.]+\.([^.]+)\./.exec(req.headers.authorization ?? '')?.[1] ?? '';
