@@ -33,7 +33,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   let frozen = false;
 
   async function start(): Promise<void> {
-    ({ child } = await spawnRedis(['--port', String(port), '--bind', '127.0.0.1'], `redis-server on ${port}`, 10_000));
+    ({ child } = await spawnRedis(port, [], `redis-server on ${port}`, 10_000));
   }
 
   async function stop(): Promise<void> {
@@ -101,14 +101,15 @@ async function answersPing(port: number): Promise<boolean> {
 }
 
 /**
- * Starts redis-server with `args` (on loopback, keeping nothing on disk) and waits until it
- * answers PING on the `--port` among them, not just until something listens there: a port taken
+ * Starts redis-server on `port` with `args` besides (on loopback, keeping nothing on disk) and
+ * waits until it answers PING there, not just until something listens there: a port taken
  * since it was picked would otherwise pass for it. When it exits first, the error says so at once
  * with what it printed (why it could not bind, say), rather than after `timeoutMs` of polling.
  */
-async function spawnRedis(args: readonly string[], what: string, timeoutMs: number): Promise<{ readonly child: ChildProcess; readonly exited: Promise<unknown> }> {
-  const port = Number(args[args.indexOf('--port') + 1]);
-  const child = spawn('redis-server', [...args, '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function spawnRedis(port: number, args: readonly string[], what: string, timeoutMs: number): Promise<{ readonly child: ChildProcess; readonly exited: Promise<unknown> }> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...args, '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   // Its log (stdout without a logfile), the last few kB, read for as long as it runs so it never blocks on a full pipe.
   let printed = '';
   const keep = (chunk: Buffer): void => {
@@ -133,8 +134,6 @@ async function spawnRedis(args: readonly string[], what: string, timeoutMs: numb
 /** A cluster-enabled redis-server on loopback, not yet joined to any cluster. */
 export interface RedisClusterNode {
   readonly port: number;
-  /** Its cluster bus port (node-to-node), given explicitly: see {@link startRedisClusterNode}. */
-  readonly busPort: number;
   /** Stops it (SIGKILL) and waits for the exit. */
   stop(): Promise<void>;
 }
@@ -151,11 +150,10 @@ export interface RedisClusterNode {
 export async function startRedisClusterNode(dir: string, port?: number): Promise<RedisClusterNode> {
   const clientPort = port ?? (await freePort());
   const busPort = await freePort();
-  const args = ['--port', String(clientPort), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${clientPort}.conf`, '--dir', dir];
-  const { child, exited } = await spawnRedis(args, `redis-server (cluster node on ${clientPort}, bus ${busPort})`, 20_000);
+  const args = ['--cluster-port', String(busPort), '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${clientPort}.conf`, '--dir', dir];
+  const { child, exited } = await spawnRedis(clientPort, args, `redis-server (cluster node on ${clientPort}, bus ${busPort})`, 20_000);
   return {
     port: clientPort,
-    busPort,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGKILL');
