@@ -28,7 +28,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllNow, stopAll } from './children.ts';
-import { hadNonFull, measureCpuPerRequest, median } from './cpu-per-request.ts';
+import { hadNonFull, measureCpuPerRequest } from './cpu-per-request.ts';
+import { median } from './stats.ts';
 import { envPairs } from './tracing.ts';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);

@@ -21,6 +21,7 @@ import { canPin, cleanEnv, floorplanEnv, freePorts, pin, productionNodeFlags, RO
 import { READY_LINE, RESULT_PREFIX, type LoadJob, type LoadResult } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY } from './panel.ts';
 import { gcBetween } from './prometheus-text.ts';
+import { median } from './stats.ts';
 import { seedLikeUsers, TokenBook } from './users.ts';
 
 /** One of the two servers compared. */
@@ -149,9 +150,6 @@ async function checkSamePanels(urls: { a: string; b: string }, names: { a: strin
     if (!a.startsWith('HTTP 200 ')) throw new Error(`${userId}'s panel is not a 200: ${a}`);
   }
 }
-
-/** The middle value (the upper one of an even count), as every figure of this A/B method reports it. */
-export const median = (xs: readonly number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
 
 /** Starts the demo upstreams, both servers and the load worker, measures, and stops what it started. */
 export async function measureCpuPerRequest(options: CpuPerRequestOptions): Promise<CpuPerRequestResult> {

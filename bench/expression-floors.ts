@@ -24,6 +24,7 @@ import { compileFloorsFile, type CompiledLayout } from '../src/layouts/compile.t
 import type { Cart, LoyaltyPoints, PanelData, Promotion, SettlementQuote } from '../src/loaders/panel-data.ts';
 import { PanelRenderer, type RenderRequest } from '../src/panels/renderer.ts';
 import { asExpressions } from './expression-layout.ts';
+import { median } from './stats.ts';
 
 // A full collection before each timed batch, so neither variant pays for the other's garbage.
 setFlagsFromString('--expose-gc');
@@ -107,7 +108,6 @@ for (let r = 0; r < ROUNDS; r++) {
   const order: Variant[] = r % 2 === 0 ? ['builders', 'expressions'] : ['expressions', 'builders'];
   for (const v of order) totals[v].push((await round(v)) / PANELS);
 }
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
 const mb = median(totals.builders);
 const me = median(totals.expressions);
 const ratios = totals.builders.map((bv, i) => (totals.expressions[i] as number) / bv);

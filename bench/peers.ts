@@ -13,7 +13,7 @@
  * issue sets against them and against (d), and the Markdown lines that describe the check.
  */
 import type { BenchResults, SoakResult, Target } from './results.ts';
-import { median } from './cpu-per-request.ts';
+import { median } from './stats.ts';
 
 export type PeerName = 'apolloPeer' | 'mercuriusPeer';
 

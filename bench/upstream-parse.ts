@@ -34,7 +34,7 @@ import { parseExactJson } from '../src/upstreams/exact-json.ts';
 import { UPSTREAM_DEFINITIONS, type UpstreamName } from '../src/upstreams/registry.ts';
 import { dispatchJson } from './baselines/dispatch-json.ts';
 import { canPin, pin, pinSelf, startNode, type Child } from './children.ts';
-import { median } from './cpu-per-request.ts';
+import { median } from './stats.ts';
 
 /** How long the row runs. */
 export interface UpstreamParsePlan {

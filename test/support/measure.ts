@@ -30,12 +30,9 @@ export async function timedPost<T = Record<string, unknown>>(
   return { status: res.status, headers: res.headers, body: JSON.parse(text) as GraphQLResponse<T>['body'], ms };
 }
 
-export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new TypeError('median of no values');
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
+import { median } from '../../bench/stats.ts';
+
+export { median };
 
 /**
  * Runs `request` once to warm up (connections, JIT, the path through the fault), then `times`
