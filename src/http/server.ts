@@ -267,8 +267,8 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       return Promise.resolve(200);
     }
     const trace = options.tracing?.startRequest(method, path, '/graphql', req.headers) ?? NO_TRACE;
-    if (trace === NO_TRACE) return throughAdmission(req, res, method, search, NO_TRACE);
-    return throughAdmission(req, res, method, search, trace).then(
+    if (trace === NO_TRACE) return admitAndExecute(req, res, method, search, NO_TRACE);
+    return admitAndExecute(req, res, method, search, trace).then(
       (status) => {
         trace.end(status);
         return status;
@@ -280,73 +280,70 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     );
   }
 
-  async function throughAdmission(req: IncomingMessage, res: ServerResponse, method: string, search: string, trace: ServerTrace): Promise<number> {
-    if (admission === undefined) return execute(req, res, method, search, performance.now(), trace);
-    // Before the body is read: a refusal should cost as little as possible (Node discards an unread body).
-    let admitted = admission.enter();
-    if (admitted instanceof Promise) admitted = await admitted;
-    if (!admitted.admitted) {
-      res.writeHead(overloaded.status, overloaded.headers).end(overloaded.body);
-      return overloaded.status;
-    }
-    try {
-      return await execute(req, res, method, search, performance.now(), trace);
-    } finally {
-      admission.leave();
-    }
-  }
-
-  async function execute(req: IncomingMessage, res: ServerResponse, method: string, search: string, admittedAt: number, trace: ServerTrace): Promise<number> {
-    let body: unknown;
-    let context = () => options.context(req, admittedAt, trace);
-    if (method === 'POST') {
-      body = parseBody(req, await readBody(req, options.bodyLimitBytes));
-      const known = search === '' && isJsonContentType(req) ? options.knownOperations : undefined;
-      const matched = known?.match(body, req.headers.accept);
-      if (known !== undefined && matched !== undefined) {
-        const outcome = await known.execute(matched, context);
-        if (outcome.kind === 'complete') {
-          metrics.graphqlRequest('known-operation');
-          trace.executedBy('known-operation');
-          if (outcome.headers.size === 0) {
-            // One call with the headers as an object: Node writes them without building a header
-            // map. The length must be given, or Node would send the body chunked.
-            res.writeHead(outcome.status, { 'content-type': outcome.contentType, 'content-length': Buffer.byteLength(outcome.body) }).end(outcome.body);
-            return outcome.status;
-          }
-          res.statusCode = outcome.status;
-          for (const [name, value] of outcome.headers) res.setHeader(name, value);
-          res.setHeader('content-type', outcome.contentType);
-          res.end(outcome.body);
-          return outcome.status;
-        }
-        context = outcome.context;
+  /**
+   * Admission, then the request, in one async frame: each async layer a request passes through
+   * is a promise, a suspended frame and a turn of the microtask queue more.
+   */
+  async function admitAndExecute(req: IncomingMessage, res: ServerResponse, method: string, search: string, trace: ServerTrace): Promise<number> {
+    if (admission !== undefined) {
+      // Before the body is read: a refusal should cost as little as possible (Node discards an unread body).
+      let admitted = admission.enter();
+      if (admitted instanceof Promise) admitted = await admitted;
+      if (!admitted.admitted) {
+        res.writeHead(overloaded.status, overloaded.headers).end(overloaded.body);
+        return overloaded.status;
       }
     }
-    metrics.graphqlRequest('apollo');
-    trace.executedBy('apollo');
-    const httpGraphQLRequest: HTTPGraphQLRequest = { method, headers: headerMapOf(req), search, body };
-    const response = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context });
-    const status = response.status ?? 200;
-    for (const [key, value] of response.headers) res.setHeader(key, value);
-    res.statusCode = status;
-    if (response.body.kind === 'complete') {
-      res.end(response.body.string);
-    } else {
-      for await (const chunk of response.body.asyncIterator) res.write(chunk);
-      res.end();
+    try {
+      const admittedAt = performance.now();
+      let body: unknown;
+      let context = () => options.context(req, admittedAt, trace);
+      if (method === 'POST') {
+        body = parseBody(req, await readBody(req, options.bodyLimitBytes));
+        const known = search === '' && isJsonContentType(req) ? options.knownOperations : undefined;
+        const matched = known?.match(body, req.headers.accept);
+        if (known !== undefined && matched !== undefined) {
+          const outcome = await known.execute(matched, context);
+          if (outcome.kind === 'complete') {
+            metrics.graphqlRequest('known-operation');
+            trace.executedBy('known-operation');
+            if (outcome.headers.size === 0) {
+              // One call with the headers as an object: Node writes them without building a header
+              // map. The length must be given, or Node would send the body chunked.
+              res.writeHead(outcome.status, { 'content-type': outcome.contentType, 'content-length': Buffer.byteLength(outcome.body) }).end(outcome.body);
+              return outcome.status;
+            }
+            res.statusCode = outcome.status;
+            for (const [name, value] of outcome.headers) res.setHeader(name, value);
+            res.setHeader('content-type', outcome.contentType);
+            res.end(outcome.body);
+            return outcome.status;
+          }
+          context = outcome.context;
+        }
+      }
+      metrics.graphqlRequest('apollo');
+      trace.executedBy('apollo');
+      const httpGraphQLRequest: HTTPGraphQLRequest = { method, headers: headerMapOf(req), search, body };
+      const response = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context });
+      const status = response.status ?? 200;
+      for (const [key, value] of response.headers) res.setHeader(key, value);
+      res.statusCode = status;
+      if (response.body.kind === 'complete') {
+        res.end(response.body.string);
+      } else {
+        for await (const chunk of response.body.asyncIterator) res.write(chunk);
+        res.end();
+      }
+      return status;
+    } finally {
+      admission?.leave();
     }
-    return status;
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<[string, number]> {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    const search = q === -1 ? '' : url.slice(q);
+  /** Every path but /graphql, which {@link handle} serves without this async layer. */
+  async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<[string, number]> {
     switch (path) {
-      case '/graphql':
-        return ['/graphql', await graphql(req, res, path, search)];
       case '/healthz':
         res.writeHead(200, { 'content-type': JSON_TYPE }).end('{"status":"ok"}');
         return [path, 200];
@@ -450,22 +447,36 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
-    route(req, res).then(
-      ([routeName, status]) => metrics.httpRequest(routeName, req.method ?? 'GET', status, (performance.now() - started) / 1000),
-      (error: unknown) => {
-        const client = toClientError(error);
-        if (!client.masked) {
-          // An oversized body may still be streaming in: answer, then close instead of reading it all.
-          if (client.status === 413 && !res.headersSent) res.setHeader('connection', 'close');
-          if (!res.headersSent) sendError(res, client);
-          metrics.httpRequest('/graphql', req.method ?? 'GET', client.status, (performance.now() - started) / 1000);
-          return;
-        }
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const failed = (error: unknown) => {
+      const client = toClientError(error);
+      if (!client.masked) {
+        // An oversized body may still be streaming in: answer, then close instead of reading it all.
+        if (client.status === 413 && !res.headersSent) res.setHeader('connection', 'close');
+        if (!res.headersSent) sendError(res, client);
+      } else {
         logger.error({ err: error, url: req.url }, 'unhandled error while serving a request');
         if (!res.headersSent) sendError(res, client);
         else res.destroy();
-      },
-    );
+      }
+      // A fault answered 500 counts too: an alert on the share of 5xx answers must see it.
+      metrics.httpRequest(path === '/graphql' ? '/graphql' : 'other', req.method ?? 'GET', client.status, (performance.now() - started) / 1000);
+    };
+    if (path === '/graphql') {
+      let served: Promise<number>;
+      try {
+        served = graphql(req, res, path, q === -1 ? '' : url.slice(q));
+      } catch (error) {
+        // graphql() is not async: what it throws before its promise exists is answered the same way.
+        failed(error);
+        return;
+      }
+      served.then((status) => metrics.httpRequest('/graphql', req.method ?? 'GET', status, (performance.now() - started) / 1000), failed);
+      return;
+    }
+    route(req, res, path).then(([routeName, status]) => metrics.httpRequest(routeName, req.method ?? 'GET', status, (performance.now() - started) / 1000), failed);
   }
 
   const limits = options.connections;

@@ -91,7 +91,9 @@ export class RequestPipeline {
       this.noteRefusal(error);
       throw error;
     }
-    const decision = await this.deps.limiter.take(claims.userId);
+    // Decided in this process (no limit, or no Redis): no promise to wait on.
+    const taken = this.deps.limiter.take(claims.userId);
+    const decision = taken instanceof Promise ? await taken : taken;
     if (!decision.allowed) throw new FloorplanError(ErrorCode.REQUEST_RATE_LIMITED, { seconds: retryAfterSeconds(decision.retryAfterMs) });
     return this.assemble(claims, (name) => {
       const value = req.headers[name];

@@ -39,8 +39,12 @@ export interface RateLimitDecision {
 }
 
 export interface RateLimiter {
-  /** Takes one token from the user's bucket. Never rejects. */
-  take(userId: string): Promise<RateLimitDecision>;
+  /**
+   * Takes one token from the user's bucket. Never throws or rejects. A decision made in this
+   * process (no limit, or no Redis) comes back as it is, without a promise to wait on; only a
+   * decision Redis makes is a promise.
+   */
+  take(userId: string): RateLimitDecision | Promise<RateLimitDecision>;
   /** Stops breaker reporting. The Redis client belongs to the caller. */
   close(): void;
 }
@@ -87,7 +91,7 @@ interface LocalBucket {
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   // Its options come from the service config, validated once at start (src/config): not re-checked here.
   const { ratePerSecond, burst, keyPrefix, metrics } = options;
-  if (ratePerSecond === 0) return { take: () => Promise.resolve(ALLOWED), close() {} };
+  if (ratePerSecond === 0) return { take: () => ALLOWED, close() {} };
   const name = options.name ?? 'rate-limit';
   // An idle bucket is full again after this long, so its Redis key (or local entry) can go.
   const refillMs = Math.max(1, Math.ceil((burst * 1000) / ratePerSecond));
@@ -118,20 +122,22 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     }
   }
 
+  function takeInProcess(userId: string): RateLimitDecision {
+    const decision = takeLocal(userId);
+    metrics?.rateLimited(decision.allowed ? 'allowed' : 'limited', 'local');
+    return decision;
+  }
+
+  async function takeFromRedis(redisGuard: RedisGuard, userId: string): Promise<RateLimitDecision> {
+    const result = await redisGuard.attempt((redis) => takeShared(redis, keyPrefix + userId));
+    const decision = result.ok ? toDecision(result.value) : undefined;
+    if (decision === undefined) return takeInProcess(userId);
+    metrics?.rateLimited(decision.allowed ? 'allowed' : 'limited', 'redis');
+    return decision;
+  }
+
   return {
-    async take(userId) {
-      if (guard !== undefined) {
-        const result = await guard.attempt((redis) => takeShared(redis, keyPrefix + userId));
-        const decision = result.ok ? toDecision(result.value) : undefined;
-        if (decision !== undefined) {
-          metrics?.rateLimited(decision.allowed ? 'allowed' : 'limited', 'redis');
-          return decision;
-        }
-      }
-      const decision = takeLocal(userId);
-      metrics?.rateLimited(decision.allowed ? 'allowed' : 'limited', 'local');
-      return decision;
-    },
+    take: (userId) => (guard === undefined ? takeInProcess(userId) : takeFromRedis(guard, userId)),
     close() {
       guard?.close();
     },
