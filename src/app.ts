@@ -40,7 +40,7 @@ import { ShadowComparer } from './panels/shadow.ts';
 import { SharedShadowTotals } from './panels/shadow-totals.ts';
 import type { RevisionStore, StoredRevision } from './layouts/revisions/revision-store.ts';
 import type { Violation } from './upstreams/definition.ts';
-import { RequestPipeline } from './pipeline/request-pipeline.ts';
+import { RequestPipeline, type RequestContext } from './pipeline/request-pipeline.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type FloorplanMetrics } from './observability/metrics.ts';
 import { createTracing, type RequestTrace } from './observability/tracing.ts';
@@ -345,16 +345,22 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       metrics.shed('late');
       return toGraphQLError(new FloorplanError(ErrorCode.REQUEST_OVERLOADED, { seconds: config.server.admission.retryAfterSeconds }));
     };
-    const context = async (req: IncomingMessage, admittedAt: number, trace: RequestTrace): Promise<GraphQLContext> => {
-      let request;
-      try {
-        request = await pipeline.forRequest(req, admittedAt, trace);
-      } catch (error) {
-        // A refusal (401, 429, 503) must carry its status when it leaves the context: Apollo
-        // reads a whole-request failure's status before formatting the error.
-        throw error instanceof FloorplanError ? toGraphQLError(error) : error;
-      }
-      return { ...request, renderer, panels: [], overloaded, ...(candidates === undefined ? {} : { candidates, shadow }) };
+    const graphqlContext = (request: RequestContext): GraphQLContext => ({
+      ...request,
+      renderer,
+      panels: [],
+      overloaded,
+      ...(candidates === undefined ? {} : { candidates, shadow }),
+    });
+    // A refusal (401, 429, 503) must carry its status when it leaves the context: Apollo reads a
+    // whole-request failure's status before formatting the error.
+    const refusal = (error: unknown): never => {
+      throw error instanceof FloorplanError ? toGraphQLError(error) : error;
+    };
+    // Not async: most requests' context is made without waiting (RequestPipeline.forRequest).
+    const context = (req: IncomingMessage, admittedAt: number, trace: RequestTrace): GraphQLContext | Promise<GraphQLContext> => {
+      const request = pipeline.forRequest(req, admittedAt, trace);
+      return request instanceof Promise ? request.then(graphqlContext, refusal) : graphqlContext(request);
     };
     const preview = createPreviewHandler({ pipeline, renderer, flags, killFlag, layouts: () => layouts.current(), ...(candidates === undefined ? {} : { candidates }) });
 

@@ -37,7 +37,7 @@ export interface HttpServerOptions<TContext extends BaseContext> {
    * deadline starts there, so verifying the token and the rate limit come out of it too.
    * `trace` is the request's trace (the shared no-op when it is not sampled), for the layers below.
    */
-  readonly context: (req: IncomingMessage, admittedAt: number, trace: RequestTrace) => Promise<TContext>;
+  readonly context: (req: IncomingMessage, admittedAt: number, trace: RequestTrace) => TContext | Promise<TContext>;
   /** Starts a trace per GraphQL request (src/observability/tracing.ts); absent: none. */
   readonly tracing?: Tracing;
   readonly metrics: FloorplanMetrics;
@@ -297,13 +297,13 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     try {
       const admittedAt = performance.now();
       let body: unknown;
-      let context = () => options.context(req, admittedAt, trace);
+      let context: () => Promise<TContext> = async () => options.context(req, admittedAt, trace);
       if (method === 'POST') {
         body = parseBody(req, await readBody(req, options.bodyLimitBytes));
         const known = search === '' && isJsonContentType(req) ? options.knownOperations : undefined;
         const matched = known?.match(body, req.headers.accept);
         if (known !== undefined && matched !== undefined) {
-          const outcome = await known.execute(matched, context);
+          const outcome = await known.execute(matched, () => options.context(req, admittedAt, trace));
           if (outcome.kind === 'complete') {
             metrics.graphqlRequest('known-operation');
             trace.executedBy('known-operation');

@@ -21,7 +21,7 @@ import type { RequestFlags } from '../flags/request-flags.ts';
 import { NO_TRACE, type RequestTrace } from '../observability/tracing.ts';
 import type { Violation } from '../upstreams/definition.ts';
 import { RequestScope } from '../loaders/request-scope.ts';
-import type { RateLimiter } from '../security/rate-limit.ts';
+import type { RateLimitDecision, RateLimiter } from '../security/rate-limit.ts';
 import type { UpstreamClients } from '../upstreams/clients.ts';
 import type { UpstreamName } from '../upstreams/registry.ts';
 import { Deadline } from '../upstreams/deadline.ts';
@@ -76,29 +76,55 @@ export class RequestPipeline {
    * A GraphQL request's context. The deadline starts when the request was let in
    * (`admittedAt`): reading its body, verifying its token and a slow Redis for the rate limit
    * come out of the same budget as the upstream calls.
-   * @throws FloorplanError whose catalogue entry is the client's answer: UNAUTHENTICATED (401),
-   *   SERVICE_UNAVAILABLE (503, keys unreachable), RATE_LIMITED (429). The GraphQL layer turns
-   *   it into the error Apollo answers with (the pipeline does not know GraphQL).
+   *
+   * The context itself when nothing had to be waited for (a token verified before, a rate limit
+   * decided in this process: most requests), so the request goes on without a promise and a turn
+   * of the microtask queue; otherwise a promise of it.
+   * @returns a refusal always as a rejected promise, never thrown: a FloorplanError whose
+   *   catalogue entry is the client's answer: UNAUTHENTICATED (401), SERVICE_UNAVAILABLE (503,
+   *   keys unreachable), RATE_LIMITED (429). The GraphQL layer turns it into the error Apollo
+   *   answers with (the pipeline does not know GraphQL).
    */
-  async forRequest(req: IncomingMessage, admittedAt: number, trace: RequestTrace = NO_TRACE): Promise<RequestContext> {
+  forRequest(req: IncomingMessage, admittedAt: number, trace: RequestTrace = NO_TRACE): RequestContext | Promise<RequestContext> {
     const deadline = new Deadline(this.deps.upstreamBudgetMs, admittedAt);
-    let claims: VerifiedClaims;
+    let verified: VerifiedClaims | Promise<VerifiedClaims>;
     try {
-      const verified = this.deps.verify(req.headers.authorization);
-      // A token verified before needs no wait (and no promise): most requests.
-      claims = verified instanceof Promise ? await verified : verified;
+      verified = this.deps.verify(req.headers.authorization);
     } catch (error) {
-      this.noteRefusal(error);
-      throw error;
+      return this.refused(error);
     }
-    // Decided in this process (no limit, or no Redis): no promise to wait on.
+    if (verified instanceof Promise) {
+      return verified.then(
+        (claims) => this.admit(req, claims, deadline, trace),
+        (error: unknown) => this.refused(error),
+      );
+    }
+    return this.admit(req, verified, deadline, trace);
+  }
+
+  /** The rate limit, then the context; a refusal as a rejected promise. */
+  private admit(req: IncomingMessage, claims: VerifiedClaims, deadline: Deadline, trace: RequestTrace): RequestContext | Promise<RequestContext> {
     const taken = this.deps.limiter.take(claims.userId);
-    const decision = taken instanceof Promise ? await taken : taken;
-    if (!decision.allowed) throw new FloorplanError(ErrorCode.REQUEST_RATE_LIMITED, { seconds: retryAfterSeconds(decision.retryAfterMs) });
-    return this.assemble(claims, (name) => {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value[0] : value;
-    }, deadline, trace);
+    if (taken instanceof Promise) return taken.then((decision) => this.admitted(req, claims, decision, deadline, trace));
+    return this.admitted(req, claims, taken, deadline, trace);
+  }
+
+  private admitted(req: IncomingMessage, claims: VerifiedClaims, decision: RateLimitDecision, deadline: Deadline, trace: RequestTrace): RequestContext | Promise<never> {
+    if (!decision.allowed) return Promise.reject(new FloorplanError(ErrorCode.REQUEST_RATE_LIMITED, { seconds: retryAfterSeconds(decision.retryAfterMs) }));
+    try {
+      return this.assemble(claims, (name) => {
+        const value = req.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      }, deadline, trace);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A token refused: noted where an operator needs to know of it, and returned as a rejection. */
+  private refused(error: unknown): Promise<never> {
+    this.noteRefusal(error);
+    return Promise.reject(error);
   }
 
   /**

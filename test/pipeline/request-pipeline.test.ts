@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, FloorplanError, toClientError, type ClientError } from '../../src/errors.ts';
 import type { RequestFlags } from '../../src/flags/request-flags.ts';
-import { panelArgumentProblem, RequestPipeline, type RequestPipelineDeps } from '../../src/pipeline/request-pipeline.ts';
+import { panelArgumentProblem, RequestPipeline, type RequestContext, type RequestPipelineDeps } from '../../src/pipeline/request-pipeline.ts';
 import type { UpstreamClients } from '../../src/upstreams/clients.ts';
 import type { Viewer } from '../../src/viewer/viewer.ts';
 import { cartFixture, promotionFixture, quoteFixture } from '../floors/builders/fixtures.ts';
@@ -78,9 +78,10 @@ function request(headers: Record<string, string>): IncomingMessage {
   return { headers } as unknown as IncomingMessage;
 }
 
-/** The client error a refused request gets: the pipeline throws catalogue errors, answered as the catalogue says. */
-async function refusal(promise: Promise<unknown>): Promise<ClientError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+/** A refusal comes back as a rejected promise (never thrown, never a context): the catalogue error in it, as the client gets it. */
+async function refusal(result: unknown): Promise<ClientError> {
+  expect(result).toBeInstanceOf(Promise);
+  const error = await (result as Promise<unknown>).then(() => undefined, (e: unknown) => e);
   expect(error).toBeInstanceOf(FloorplanError);
   return toClientError(error);
 }
@@ -122,6 +123,33 @@ describe('the request pipeline', () => {
     const error = await refusal(p.forRequest(request({ authorization: GOOD }), performance.now()));
     expect({ status: error.status, ...error.extensions }).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 2000, status: 429 });
     expect(error.headers).toMatchObject({ 'retry-after': '2' });
+  });
+
+  it('makes the context at once when nothing must be waited for, and still refuses with a rejected promise, never a throw', async () => {
+    const taken: string[] = [];
+    const { p } = pipeline({
+      // A token verified before and a limit decided in this process: no promise anywhere.
+      verify(authorization) {
+        if (authorization === GOOD) return { userId: 'u-test', segments: [] };
+        if (authorization === 'Bearer limited') return { userId: 'u-limited', segments: [] };
+        throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, { reason: 'signature verification failed' });
+      },
+      limiter: {
+        take(userId) {
+          taken.push(userId);
+          return userId === 'u-limited' ? { allowed: false, retryAfterMs: 1500 } : { allowed: true, retryAfterMs: 0 };
+        },
+      },
+    });
+    const ctx = p.forRequest(request({ authorization: GOOD }), performance.now());
+    expect(ctx).not.toBeInstanceOf(Promise);
+    expect((ctx as RequestContext).viewer.userId).toBe('u-test');
+
+    const forged = await refusal(p.forRequest(request({ authorization: 'Bearer forged' }), performance.now()));
+    expect({ status: forged.status, ...forged.extensions }).toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
+    const limited = await refusal(p.forRequest(request({ authorization: 'Bearer limited' }), performance.now()));
+    expect({ status: limited.status, ...limited.extensions }).toMatchObject({ code: 'RATE_LIMITED', status: 429 });
+    expect(taken).toEqual(['u-test', 'u-limited']);
   });
 
   it('starts the deadline at admission: a request admitted longer ago than the budget has none left', async () => {
