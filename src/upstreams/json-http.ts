@@ -461,10 +461,13 @@ export class JsonHttp {
       const first = this.breaker.execute(() => this.attempt(method, path, body, deadline));
       return this.retrying ? first.catch((failure: unknown) => this.retry(failure, method, path, body, deadline)) : first;
     }
-    return this.attempt(method, path, body, deadline, this.window).catch((failure: unknown) => {
-      const judged = this.breaker.state === CircuitState.Closed ? this.breaker.execute(() => Promise.reject(failure)) : Promise.reject(failure);
-      return this.retrying ? judged.catch((judgedFailure: unknown) => this.retry(judgedFailure, method, path, body, deadline)) : judged;
-    });
+    return this.attempt(method, path, body, deadline, this.window, (failure) => this.replayed(failure, method, path, body, deadline));
+  }
+
+  /** The failure of an attempt made past the closed breaker: judged by the breaker as if it had made it, then retried (see {@link attemptsOf}). */
+  private replayed(failure: UpstreamError, method: 'GET' | 'POST', path: string, body: string | undefined, deadline: Deadline | undefined): Promise<unknown> {
+    const judged = this.breaker.state === CircuitState.Closed ? this.breaker.execute(() => Promise.reject(failure)) : Promise.reject(failure);
+    return this.retrying ? judged.catch((judgedFailure: unknown) => this.retry(judgedFailure, method, path, body, deadline)) : judged;
   }
 
   /** The retry policy, given the first attempt's `failure` to judge as its own (see {@link attemptsOf}). */
@@ -477,17 +480,37 @@ export class JsonHttp {
    * and the deadline, whichever ends first. Its payload is the answer parsed as JSON whose
    * numbers are exact integers (exact-json.ts); anything else is an {@link UpstreamError}. Given
    * `successWindow`, a complete answer counts there as a success for the breaker (an attempt made
-   * past the closed breaker, {@link attemptsOf}).
+   * past the closed breaker, {@link attemptsOf}). Given `onFailure`, a failure goes on to it and
+   * the attempt settles as what it returns: no `.catch` promise on the way of every call that succeeds.
    */
-  private attempt(method: 'GET' | 'POST', path: string, body: string | undefined, deadline: Deadline | undefined, successWindow?: SamplingBreaker): Promise<unknown> {
+  private attempt(
+    method: 'GET' | 'POST',
+    path: string,
+    body: string | undefined,
+    deadline: Deadline | undefined,
+    successWindow?: SamplingBreaker,
+    onFailure?: (failure: UpstreamError) => Promise<unknown>,
+  ): Promise<unknown> {
     // A wait in the bulkhead's queue or a retry's backoff may have outlasted the deadline.
     if (deadline?.passed) {
       // The wait was for this upstream: a bulkhead full of its calls, or a backoff after its failure.
       deadline.cutOff(this.upstream);
-      return Promise.reject(this.judge.failureOf(new AttemptAbandoned('deadline', 'the request deadline passed before it was sent'), method, path, deadline));
+      const failure = this.judge.failureOf(new AttemptAbandoned('deadline', 'the request deadline passed before it was sent'), method, path, deadline);
+      return onFailure === undefined ? Promise.reject(failure) : onFailure(failure);
     }
     return new Promise<unknown>((resolve, reject) => {
-      const collector = new AnswerCollector(this.judge, method, path, deadline, resolve, reject, successWindow);
+      const failed =
+        onFailure === undefined
+          ? reject
+          : (failure: UpstreamError) => {
+              // Called from undici's handler callbacks: nothing may be thrown back into them.
+              try {
+                resolve(onFailure(failure));
+              } catch (error) {
+                reject(error);
+              }
+            };
+      const collector = new AnswerCollector(this.judge, method, path, deadline, resolve, failed, successWindow);
       try {
         this.pool.dispatch(
           { origin: this.origin, method, path: this.basePath + path, headers: body === undefined ? ACCEPT_JSON : JSON_HEADERS, body },
