@@ -4,7 +4,8 @@
  * retry budget) → cockatiel's circuit breaker, passed without its async layers while it is
  * closed ({@link JsonHttp.attemptsOf}) — then one attempt with its own timeout, cut short by the
  * caller's deadline, and a zod contract every response must pass (checked by its compiled form
- * first, wire-check.ts).
+ * first, wire-check.ts). The usual call (a free slot, the breaker closed) is one
+ * {@link CallInFlight}: one promise from the call to its checked answer.
  * Whatever goes wrong comes out as an {@link UpstreamError}; nothing upstream can crash the
  * caller or hold a request past its deadline.
  *
@@ -160,12 +161,21 @@ class AttemptJudge {
 }
 
 /**
- * Collects one response for {@link JsonHttp}. The attempt settles once: with the answer's
- * payload, or with an {@link UpstreamError} for an error status, a body that is not exact JSON,
- * undici's error, or {@link abandon} (timeout, deadline, oversized body), which also aborts the
- * request — at once if it is on a socket, or as soon as it gets one if it was still queued in
- * the pool. Its {@link AttemptJudge} makes both, so the attempt's promise is the only one
- * between undici and the breaker.
+ * Where an attempt's end goes: its answer's payload, or its failure, told once. Called from
+ * undici's handler callbacks and the attempt's timer, so neither may throw.
+ */
+interface AttemptSink {
+  answered(payload: unknown): void;
+  failed(failure: UpstreamError): void;
+}
+
+/**
+ * Collects one response for {@link JsonHttp}. The attempt settles once, told to its
+ * {@link AttemptSink}: with the answer's payload, or with an {@link UpstreamError} for an error
+ * status, a body that is not exact JSON, undici's error, or {@link abandon} (timeout, deadline,
+ * oversized body), which also aborts the request — at once if it is on a socket, or as soon as
+ * it gets one if it was still queued in the pool. Its {@link AttemptJudge} makes both, so no
+ * promise stands between undici and whoever waits for the attempt.
  *
  * It owns the attempt's one timer. Until the request is written, only the request's deadline
  * bounds the wait: a request queued for a pool connection waits in Floorplan's own queue, so
@@ -196,8 +206,8 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
     private readonly method: 'GET' | 'POST',
     private readonly path: string,
     private readonly deadline: Deadline | undefined,
-    private readonly resolve: (payload: unknown) => void,
-    private readonly reject: (error: UpstreamError) => void,
+    /** Told once: the answer's payload, or the attempt's failure. */
+    private readonly sink: AttemptSink,
     /** The breaker's window, when the breaker did not make this attempt itself: a payload counts there as a success. */
     private readonly successWindow: SamplingBreaker | undefined,
   ) {
@@ -264,23 +274,23 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
     try {
       payload = this.judge.payloadOf(this.status, text, this.method, this.path);
     } catch (error) {
-      this.reject(error as UpstreamError);
+      this.sink.failed(error as UpstreamError);
       return;
     }
     // As cockatiel counts an attempt that resolved, whatever the contract then says of it.
     this.successWindow?.success(CircuitState.Closed);
-    this.resolve(payload);
+    this.sink.answered(payload);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    if (this.settle()) this.reject(this.judge.failureOf(error, this.method, this.path, this.deadline));
+    if (this.settle()) this.sink.failed(this.judge.failureOf(error, this.method, this.path, this.deadline));
   }
 
   /** Gives the attempt up with `reason` and aborts the request. */
   abandon(reason: AttemptAbandoned): void {
     if (!this.settle()) return;
     this.abandoned = reason;
-    this.reject(this.judge.failureOf(reason, this.method, this.path, this.deadline));
+    this.sink.failed(this.judge.failureOf(reason, this.method, this.path, this.deadline));
     this.controller?.abort(reason);
   }
 
@@ -294,6 +304,97 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
 
 function due(collector: AnswerCollector): void {
   collector.due();
+}
+
+/** The parts of a {@link JsonHttp} that a {@link CallInFlight} reports to, one per upstream. */
+interface CallSite {
+  readonly judge: AttemptJudge;
+  readonly bulkhead: Bulkhead;
+  /** A first attempt's failure, judged by the breaker as if it had made the attempt, then retried. */
+  replayed(failure: UpstreamError, method: 'GET' | 'POST', path: string, body: string | undefined, deadline: Deadline | undefined): Promise<unknown>;
+  /** The call is over with `outcome`: the upstream's silence and the call's metric. */
+  ended(outcome: UpstreamOutcome, started: number): void;
+}
+
+/**
+ * A call on the usual path — a free slot in the bulkhead, the breaker closed, the deadline not
+ * passed — from its one attempt to its contract-checked answer: the sink of that attempt and
+ * the call's only promise. What an async `call` did after its attempt's promise (give the slot
+ * back, check the contract, count the call) is done here as the answer arrives, so such a call
+ * costs one promise, not an async frame and two promises with a turn of the microtask queue
+ * between them. A failed attempt goes on through the breaker and the retries as before
+ * ({@link CallSite.replayed}).
+ */
+class CallInFlight implements AttemptSink {
+  readonly promise: Promise<unknown>;
+  private resolve!: (value: unknown) => void;
+  private reject!: (error: UpstreamError) => void;
+
+  constructor(
+    private readonly site: CallSite,
+    private readonly method: 'GET' | 'POST',
+    private readonly path: string,
+    private readonly body: string | undefined,
+    private readonly schema: z.ZodType,
+    private readonly deadline: Deadline | undefined,
+    private readonly started: number,
+  ) {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  answered(payload: unknown): void {
+    this.site.bulkhead.leave();
+    let value: unknown;
+    try {
+      value = contracted(this.site.judge.upstream, this.schema, payload, this.method, this.path);
+    } catch (error) {
+      this.end(error);
+      return;
+    }
+    this.site.ended('ok', this.started);
+    this.resolve(value);
+  }
+
+  failed(failure: UpstreamError): void {
+    let replay: Promise<unknown>;
+    try {
+      replay = this.site.replayed(failure, this.method, this.path, this.body, this.deadline);
+    } catch (error) {
+      replay = Promise.reject(error);
+    }
+    replay.then(
+      (payload) => this.answered(payload),
+      (error: unknown) => {
+        this.site.bulkhead.leave();
+        this.end(error);
+      },
+    );
+  }
+
+  private end(error: unknown): void {
+    const failure = this.site.judge.failureOf(error, this.method, this.path, this.deadline);
+    this.site.ended(failure.outcome, this.started);
+    this.reject(failure);
+  }
+}
+
+/**
+ * `payload` as its contract `schema` reads it: as it is when the compiled check passes it,
+ * otherwise as zod parses it, and zod's first complaint, in its own words, when it refuses it.
+ * @throws UpstreamError (`malformed`) for an answer that breaks its contract.
+ */
+function contracted(upstream: UpstreamName, schema: z.ZodType, payload: unknown, method: string, path: string): unknown {
+  if (answerCheck(schema)(payload)) return payload;
+  const parsed = schema.safeParse(payload);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const where = first === undefined ? '' : ` at ${first.path.join('.') || '(root)'}: ${first.message}`;
+    throw new UpstreamError(upstream, 'malformed', `${method} ${path} answered a body that breaks its contract${where}`);
+  }
+  return parsed.data;
 }
 
 export const DEFAULT_RESILIENCE: ResilienceOptions = {
@@ -324,6 +425,8 @@ export class JsonHttp {
   private readonly observe: UpstreamObserver | undefined;
   /** When this upstream last answered, and since when it has been asked in vain: what a deadline that cuts it off reads. */
   private readonly silence: UpstreamSilence;
+  /** What a call on the usual path reports to ({@link CallInFlight}). */
+  private readonly site: CallSite;
 
   constructor(options: JsonHttpOptions) {
     const url = new URL(options.baseUrl);
@@ -369,6 +472,12 @@ export class JsonHttp {
     this.retrying = resilience.retries > 0;
     this.breaker = breaker;
     this.window = window;
+    this.site = {
+      judge: this.judge,
+      bulkhead: this.bulkhead,
+      replayed: (failure, method, path, body, deadline) => this.replayed(failure, method, path, body, deadline),
+      ended: (outcome, started) => this.ended(outcome, started),
+    };
   }
 
   get<S extends z.ZodType>(path: string, schema: S, deadline?: Deadline): Promise<z.output<S>> {
@@ -395,18 +504,35 @@ export class JsonHttp {
     return transient && this.budget.canSpend();
   }
 
-  private async call<S extends z.ZodType>(
+  private call<S extends z.ZodType>(
     method: 'GET' | 'POST',
     path: string,
     body: string | undefined,
     schema: S,
     deadline: Deadline | undefined,
   ): Promise<z.output<S>> {
-    const check = answerCheck(schema);
     const started = performance.now();
     this.silence.asked(started);
-    let outcome: UpstreamOutcome = 'ok';
     this.budget.deposit();
+    // The usual call, short of an outage or an overload: straight to its one attempt (CallInFlight).
+    if (this.breaker.state === CircuitState.Closed && deadline?.passed !== true && this.bulkhead.tryEnter()) {
+      const call = new CallInFlight(this.site, method, path, body, schema, deadline, started);
+      this.send(new AnswerCollector(this.judge, method, path, deadline, call, this.window), method, path, body);
+      return call.promise as Promise<z.output<S>>;
+    }
+    return this.throughPolicies(method, path, body, schema, deadline, started);
+  }
+
+  /** A call that must wait for a slot, meets a breaker that is not closed, or comes too late: every policy in turn. */
+  private async throughPolicies<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: string | undefined,
+    schema: S,
+    deadline: Deadline | undefined,
+    started: number,
+  ): Promise<z.output<S>> {
+    let outcome: UpstreamOutcome = 'ok';
     try {
       if (deadline?.passed) throw new UpstreamError(this.upstream, 'deadline', `${method} ${path} not attempted: the request deadline had passed`);
       // bulkhead → retry → breaker, nested by hand: cockatiel's wrap() adds a closure, a context
@@ -419,31 +545,28 @@ export class JsonHttp {
       } finally {
         this.bulkhead.leave();
       }
-      // Used as it is when the compiled check passes it; otherwise zod decides, in its own words.
-      if (check(payload)) return payload as z.output<S>;
-      const parsed = schema.safeParse(payload);
-      if (!parsed.success) {
-        const first = parsed.error.issues[0];
-        const where = first === undefined ? '' : ` at ${first.path.join('.') || '(root)'}: ${first.message}`;
-        throw new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a body that breaks its contract${where}`);
-      }
-      return parsed.data;
+      return contracted(this.upstream, schema, payload, method, path) as z.output<S>;
     } catch (error) {
       const failure = this.judge.failureOf(error, method, path, deadline);
       outcome = failure.outcome;
       throw failure;
     } finally {
-      const now = performance.now();
-      // Any answer, even an error status or a broken body, shows the upstream is answering.
-      if (outcome === 'ok' || outcome === 'http_error' || outcome === 'malformed') this.silence.answered(now);
-      this.observe?.(this.upstream, outcome, (now - started) / 1000);
+      this.ended(outcome, started);
     }
   }
 
+  /** A call is over with `outcome`, `started` at performance.now(): any answer, even an error status or a broken body, shows the upstream is answering. */
+  private ended(outcome: UpstreamOutcome, started: number): void {
+    const now = performance.now();
+    if (outcome === 'ok' || outcome === 'http_error' || outcome === 'malformed') this.silence.answered(now);
+    this.observe?.(this.upstream, outcome, (now - started) / 1000);
+  }
+
   /**
-   * The first attempt through the breaker, and only when it fails the retry policy, which
-   * replays that failure as its own first attempt: it judges it, backs off and makes the next
-   * ones exactly as if it had made the first. Most calls succeed the first time, and cockatiel's
+   * The attempts of a call that went through {@link throughPolicies} (a call on the usual path
+   * does the same in {@link CallInFlight}): the first attempt through the breaker, and only when
+   * it fails the retry policy, which replays that failure as its own first attempt: it judges
+   * it, backs off and makes the next ones exactly as if it had made the first. Most calls succeed the first time, and cockatiel's
    * retry costs four promises per call whether it retries or not (twelve per panel).
    *
    * The breaker is passed the same way. While it is closed (every call but during an outage), the
@@ -499,27 +622,30 @@ export class JsonHttp {
       return onFailure === undefined ? Promise.reject(failure) : onFailure(failure);
     }
     return new Promise<unknown>((resolve, reject) => {
-      const failed =
+      const sink: AttemptSink =
         onFailure === undefined
-          ? reject
-          : (failure: UpstreamError) => {
-              // Called from undici's handler callbacks: nothing may be thrown back into them.
-              try {
-                resolve(onFailure(failure));
-              } catch (error) {
-                reject(error);
-              }
+          ? { answered: resolve, failed: reject }
+          : {
+              answered: resolve,
+              failed: (failure) => {
+                try {
+                  resolve(onFailure(failure));
+                } catch (error) {
+                  reject(error);
+                }
+              },
             };
-      const collector = new AnswerCollector(this.judge, method, path, deadline, resolve, failed, successWindow);
-      try {
-        this.pool.dispatch(
-          { origin: this.origin, method, path: this.basePath + path, headers: body === undefined ? ACCEPT_JSON : JSON_HEADERS, body },
-          collector,
-        );
-      } catch (error) {
-        // A closed pool throws rather than reporting through the handler.
-        collector.onResponseError(undefined as unknown as Dispatcher.DispatchController, error as Error);
-      }
+      this.send(new AnswerCollector(this.judge, method, path, deadline, sink, successWindow), method, path, body);
     });
+  }
+
+  /** Hands `collector`'s request to the pool; the answer, or the failure, goes to the collector. */
+  private send(collector: AnswerCollector, method: 'GET' | 'POST', path: string, body: string | undefined): void {
+    try {
+      this.pool.dispatch({ origin: this.origin, method, path: this.basePath + path, headers: body === undefined ? ACCEPT_JSON : JSON_HEADERS, body }, collector);
+    } catch (error) {
+      // A closed pool throws rather than reporting through the handler.
+      collector.onResponseError(undefined as unknown as Dispatcher.DispatchController, error as Error);
+    }
   }
 }

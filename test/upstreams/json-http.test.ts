@@ -204,6 +204,22 @@ describe('JsonHttp resilience', () => {
     expect(rejected.map((e) => e.outcome)).toEqual(['rejected', 'rejected']);
   });
 
+  it('gives its bulkhead slot back however a call ends: an answer, a retried failure, a broken contract, a timeout, a deadline', async () => {
+    const broken = (_req: IncomingMessage, res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":"yes"}');
+    // One slot, no queue: a slot kept by any call that ended would refuse the next call at once.
+    const upstream = await scripted(ok, status(503), status(503), broken, hang, hang, ok);
+    cleanups.push(upstream.close);
+    const { http, outcomes } = await client(upstream.url, { maxConcurrent: 1, maxQueued: 0, retries: 1 }, 100);
+    await expect(http.get('/x', okSchema)).resolves.toEqual({ ok: true });
+    expect((await failure(http.get('/x', okSchema))).outcome).toBe('http_error');
+    expect((await failure(http.get('/x', okSchema))).outcome).toBe('malformed');
+    expect((await failure(http.get('/x', okSchema))).outcome).toBe('timeout');
+    expect((await failure(http.get('/x', okSchema, new Deadline(30)))).outcome).toBe('deadline');
+    await expect(http.get('/x', okSchema)).resolves.toEqual({ ok: true });
+    expect(outcomes).toEqual(['ok', 'http_error', 'malformed', 'timeout', 'deadline', 'ok']);
+    expect(upstream.calls()).toBe(7);
+  });
+
   it('gives up when the request deadline fires, even within the per-call timeout', async () => {
     const upstream = await scripted(hang);
     cleanups.push(upstream.close);
