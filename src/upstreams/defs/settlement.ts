@@ -81,19 +81,12 @@ export function checkQuote(
   selected: ReadonlyArray<{ readonly skuId: string; readonly quantity: number }>,
   cartCurrency: string,
 ): Violation | undefined {
-  const amounts: Array<[string, Money]> = [
-    ['goodsTotal', quote.goodsTotal],
-    ['shipping', quote.shipping],
-    ['plusRebate', quote.plusRebate],
-    ['payable', quote.payable],
-    ...quote.discounts.map((d, i): [string, Money] => [`discounts[${i}] (${d.kind})`, d.amount]),
-  ];
-  const foreign = amounts.filter(([, m]) => m.currency !== cartCurrency);
+  const foreign = foreignAmounts(quote, cartCurrency);
   if (quote.currency !== cartCurrency || foreign.length > 0) {
     return {
       reason: 'CURRENCY_MISMATCH',
       message: `quote ${quote.quoteId} is not all in the cart's currency ${cartCurrency}`,
-      values: { cartCurrency, quoteCurrency: quote.currency, foreign: foreign.map(([field, m]) => `${field}: ${m.currency}`) },
+      values: { cartCurrency, quoteCurrency: quote.currency, foreign },
     };
   }
 
@@ -124,6 +117,23 @@ export function checkQuote(
     return { reason: 'QUOTE_INCONSISTENT', message: `quote ${quote.quoteId} prices an empty selection above zero`, values };
   }
   return undefined;
+}
+
+/** The amounts every quote has, besides its deductions. */
+const QUOTE_AMOUNTS = ['goodsTotal', 'shipping', 'plusRebate', 'payable'] as const;
+
+/**
+ * Each amount of `quote` not in `currency`, named with its currency, e.g. `discounts[0] (coupon): USD`.
+ * Named only when found: a quote in one currency, every quote but a broken one, costs no string.
+ */
+function foreignAmounts(quote: SettlementQuote, currency: string): readonly string[] {
+  let foreign: string[] | undefined;
+  for (const field of QUOTE_AMOUNTS) if (quote[field].currency !== currency) (foreign ??= []).push(`${field}: ${quote[field].currency}`);
+  for (let i = 0; i < quote.discounts.length; i++) {
+    const { kind, amount } = quote.discounts[i]!;
+    if (amount.currency !== currency) (foreign ??= []).push(`discounts[${i}] (${kind}): ${amount.currency}`);
+  }
+  return foreign ?? NO_PROBLEMS;
 }
 
 /** Differences between the quoted lines and the selected ones, e.g. `sku-x: not in the selection`. */
