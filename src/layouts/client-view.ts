@@ -64,11 +64,17 @@ export function resolveStyle(token: string, styles: Readonly<Record<string, Styl
 /** A floor's style tokens as `client` is sent them: each resolved, nulls dropped, duplicates once. */
 export function styleFor(tokens: readonly string[], styles: Readonly<Record<string, StyleToken>>, client: SemVer | null, platform: string): readonly string[] {
   // The common case on the request path: no rules, nothing to map, no copy.
-  if (tokens.length === 0 || Object.keys(styles).length === 0) return tokens;
+  if (tokens.length === 0 || hasNoKeys(styles)) return tokens;
   const out: string[] = [];
   for (const token of tokens) {
     const sent = resolveStyle(token, styles, client, platform);
     if (sent !== null && !out.includes(sent)) out.push(sent);
   }
   return out;
+}
+
+/** Whether `record` has no keys, without the array Object.keys would make (this runs for every floor served). */
+function hasNoKeys(record: object): boolean {
+  for (const _ in record) return false;
+  return true;
 }

@@ -563,7 +563,11 @@ function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
 
   for (const row of served) {
     if (row instanceof OtherRow) continue;
-    for (const [variable, kind] of Object.entries(row.floor.builder.summarises ?? {})) {
+    const summarises = row.floor.builder.summarises;
+    // Most rows summarise nothing: no entries array per row per request for them.
+    if (summarises === undefined) continue;
+    for (const variable in summarises) {
+      const kind = summarises[variable];
       const value = row.vars[variable];
       if (value === undefined || !isMoney(value)) continue;
       const of: number[] = [];
