@@ -28,6 +28,68 @@ function labelsOf<L extends string>(what: string, labelNames: readonly L[], valu
   return Object.freeze(labels);
 }
 
+/** Hot series have at most this many labels (none is fine): each is a level of {@link SeriesIndex}. */
+const MAX_HOT_LABELS = 3;
+
+/**
+ * The series of one metric by their label values (in `labelNames` order), a Map per label: the
+ * series of values seen before is found by reading Maps with the values themselves, not by
+ * joining them into a key, which made a string per update, ten per panel.
+ */
+class SeriesIndex<L extends string, S> {
+  readonly #root = new Map<string, unknown>();
+  readonly #all: S[] = [];
+
+  constructor(
+    /** What the metric is called in errors, e.g. `counter floorplan_panels_total`. */
+    private readonly what: string,
+    private readonly labelNames: readonly L[],
+    /** Makes the series of values seen for the first time, from its label object. */
+    private readonly create: (labels: Readonly<Record<L, string>>) => S,
+  ) {
+    if (labelNames.length > MAX_HOT_LABELS) {
+      throw new Error(`${what}: a hot series has at most ${MAX_HOT_LABELS} labels, but got: ${labelNames.length} (${labelNames.join(', ')})`);
+    }
+  }
+
+  /** The series of these values, made on first use; refuses a wrong number of them. */
+  find(a: string | undefined, b: string | undefined, c: string | undefined): S {
+    const given = c !== undefined ? 3 : b !== undefined ? 2 : a !== undefined ? 1 : 0;
+    if (given === this.labelNames.length) {
+      // A metric without labels keeps its one series under the empty string.
+      let found = this.#root.get(a ?? '');
+      if (given > 1 && found !== undefined) found = (found as Map<string, unknown>).get(b as string);
+      if (given > 2 && found !== undefined) found = (found as Map<string, unknown>).get(c as string);
+      if (found !== undefined) return found as S;
+    }
+    return this.#add(a, b, c);
+  }
+
+  /** Every series made so far, in the order they were first used. */
+  values(): readonly S[] {
+    return this.#all;
+  }
+
+  clear(): void {
+    this.#root.clear();
+    this.#all.length = 0;
+  }
+
+  #add(a: string | undefined, b: string | undefined, c: string | undefined): S {
+    const values = [a, b, c].filter((value) => value !== undefined);
+    const series = this.create(labelsOf(this.what, this.labelNames, values));
+    let level = this.#root;
+    for (let i = 0; i < values.length - 1; i++) {
+      let next = level.get(values[i]!) as Map<string, unknown> | undefined;
+      if (next === undefined) level.set(values[i]!, (next = new Map()));
+      level = next;
+    }
+    level.set(values.at(-1) ?? '', series);
+    this.#all.push(series);
+    return series;
+  }
+}
+
 /** One labelled counter series: `inc()` on the request path, handed to its Counter at scrape. */
 export interface HotCounterSeries {
   inc(): void;
@@ -35,12 +97,12 @@ export interface HotCounterSeries {
 
 /**
  * A prom-client Counter whose series are counted here: the function returned gives the series
- * of some label values (in `labelNames` order), created on first use and a Map read after
+ * of some label values (in `labelNames` order, up to three), created on first use and Map reads after
  * that; call `inc()` on it. The increments reach the Counter in its `collect`, which prom-client
  * runs before it reads the values (every scrape, every `metrics()` call).
  */
-export function hotCounter<L extends string>(config: { name: string; help: string; labelNames: readonly L[]; registers: Registry[] }): (...values: string[]) => HotCounterSeries {
-  const series = new Map<string, { readonly labels: Readonly<Record<L, string>>; pending: number; inc(): void }>();
+export function hotCounter<L extends string>(config: { name: string; help: string; labelNames: readonly L[]; registers: Registry[] }): (a?: string, b?: string, c?: string) => HotCounterSeries {
+  const series = new SeriesIndex(`counter ${config.name}`, config.labelNames, (labels) => new CounterSeries(labels));
   new Counter<L>({
     ...config,
     collect() {
@@ -51,21 +113,17 @@ export function hotCounter<L extends string>(config: { name: string; help: strin
       }
     },
   });
-  return (...values) => {
-    const key = values.join('\u0000');
-    let found = series.get(key);
-    if (found === undefined) {
-      found = {
-        labels: labelsOf(`counter ${config.name}`, config.labelNames, values),
-        pending: 0,
-        inc() {
-          this.pending += 1;
-        },
-      };
-      series.set(key, found);
-    }
-    return found;
-  };
+  return (a, b, c) => series.find(a, b, c);
+}
+
+class CounterSeries<L extends string> implements HotCounterSeries {
+  pending = 0;
+
+  constructor(readonly labels: Readonly<Record<L, string>>) {}
+
+  inc(): void {
+    this.pending += 1;
+  }
 }
 
 /** One labelled histogram series. */
@@ -118,7 +176,7 @@ export class HotHistogram<L extends string> {
   readonly aggregator = 'sum';
   readonly labelNames: readonly L[];
   readonly #bounds: Float64Array;
-  readonly #series = new Map<string, HistogramSeries>();
+  readonly #series: SeriesIndex<L, HistogramSeries>;
 
   constructor(config: { name: string; help: string; labelNames: readonly L[]; buckets: readonly number[]; registers: ReadonlyArray<Registry<RegistryContentType>> }) {
     const sorted = [...config.buckets].sort((a, b) => a - b);
@@ -130,18 +188,13 @@ export class HotHistogram<L extends string> {
     this.help = config.help;
     this.labelNames = config.labelNames;
     this.#bounds = Float64Array.from(sorted);
+    this.#series = new SeriesIndex(`histogram ${config.name}`, config.labelNames, (labels) => new HistogramSeries(labels, this.#bounds));
     for (const registry of config.registers) registry.registerMetric(this as unknown as Metric);
   }
 
-  /** The series of these label values (in `labelNames` order), created on first use: a Map read after that. */
-  labels(...values: string[]): HotHistogramSeries {
-    const key = values.join('\u0000');
-    let found = this.#series.get(key);
-    if (found === undefined) {
-      found = new HistogramSeries(labelsOf(`histogram ${this.name}`, this.labelNames, values), this.#bounds);
-      this.#series.set(key, found);
-    }
-    return found;
+  /** The series of these label values (in `labelNames` order, up to three), created on first use: Map reads after that. */
+  labels(a?: string, b?: string, c?: string): HotHistogramSeries {
+    return this.#series.find(a, b, c);
   }
 
   /** The values as prom-client's Histogram gives them to its registry's text format: `le` first, then the series' labels. */

@@ -105,6 +105,26 @@ describe('hotCounter', () => {
     expect(await hot.metrics()).toMatch(/^x_calls_total\{upstream="cart",outcome="(ok|timeout)"\} [1-9]/m);
   });
 
+  it('keeps series of three labels apart whatever values they share, as prom-client does', async () => {
+    const reference = new Registry();
+    const hot = new Registry();
+    const config = { name: 'z_total', help: 'z', labelNames: ['cache', 'layer', 'result'] as const };
+    const prom = new Counter({ ...config, registers: [reference] });
+    const ours = hotCounter({ ...config, registers: [hot] });
+    const values = ['promotion', 'l1', 'l2', 'hit', 'miss'];
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom(...values), fc.constantFrom(...values), fc.constantFrom(...values)), { maxLength: 40 }), async (calls) => {
+        for (const [cache, layer, result] of calls) {
+          prom.labels(cache, layer, result).inc();
+          ours(cache, layer, result).inc();
+        }
+        expect(await hot.metrics()).toBe(await reference.metrics());
+      }),
+      { numRuns: 100 },
+    );
+    expect(() => ours('promotion', 'l1')).toThrow('counter z_total: 3 label values expected (cache, layer, result), but got: 2');
+  });
+
   it('has no series until one is counted, and refuses the wrong number of label values', async () => {
     const hot = new Registry();
     const calls = hotCounter({ name: 'y_total', help: 'y', labelNames: ['upstream'] as const, registers: [hot] });
