@@ -40,7 +40,8 @@ export const resolvers: Resolvers = {
       const served = candidate !== undefined && candidates!.gets(flags, candidate) ? candidate : undefined;
       // Viewers served the live layout, sampled, are also compared with the candidate after answering (never those served it).
       const recorded = candidate !== undefined && served === undefined && shadow?.sampled() === true ? shadow.record(data) : undefined;
-      const panel = await renderer.render({ scene, data: recorded?.data ?? data, viewer, flags, ...(served === undefined ? {} : { candidate: served }) });
+      // renderExplained, not render: its answer as it is, without a `.then` (and a promise) per panel to unwrap it.
+      const { panel } = await renderer.renderExplained({ scene, data: recorded?.data ?? data, viewer, flags, ...(served === undefined ? {} : { candidate: served }) });
       // Floors lost to a deadline that Floorplan's own saturation spent: not the upstreams' fault,
       // and an app shown a degraded sheet would show less than its last one. Refuse instead.
       if (panel.degraded && deadline.spentBySaturation()) throw overloaded();
