@@ -25,8 +25,18 @@ export function withPromotionCache(clients: UpstreamClients, cache: TieredCache<
       if (deadline?.passed === true) return Promise.reject(deadlinePassed());
       // The loaders ask with the SKUs in order already: no copy to sort then.
       const key = cacheKey(query.userId, (isStrictlyAscending(query.skuIds) ? query.skuIds : [...query.skuIds].sort()).join(','));
-      const pending = cache.get(key, () => clients.promotion(query), notes === undefined ? undefined : (outcome) => (notes.cache = outcome));
-      return deadline === undefined ? pending : within(pending, deadline);
+      // Told before get returns: an answer from L1, fresh or stale, is there already.
+      let inL1 = false;
+      const pending = cache.get(
+        key,
+        () => clients.promotion(query),
+        (outcome) => {
+          inL1 = outcome === 'hit' || outcome === 'stale';
+          if (notes !== undefined) notes.cache = outcome;
+        },
+      );
+      // Nothing to race the deadline against then: no timer, no promise around it.
+      return deadline === undefined || inL1 ? pending : within(pending, deadline);
     },
   };
 }

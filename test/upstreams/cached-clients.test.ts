@@ -58,6 +58,28 @@ describe('withPromotionCache and the request deadline', () => {
     await cache.close();
   });
 
+  it('hands over an answer already in the cache as it is, arming no timer for the deadline', async () => {
+    /** A deadline that counts the timers armed to watch it (each asks it when to fire). */
+    class WatchedDeadline extends Deadline {
+      timersArmed = 0;
+      override timerMs(): number {
+        this.timersArmed += 1;
+        return super.timerMs();
+      }
+    }
+    const upstream = slowPromotion(5);
+    const cache = promotionCache();
+    const clients = withPromotionCache(upstream.clients, cache);
+    const first = new WatchedDeadline(1000);
+    expect(await clients.promotion(QUERY, first)).toEqual(ANSWER);
+    expect(first.timersArmed).toBe(1);
+    const cached = new WatchedDeadline(1000);
+    expect(await clients.promotion(QUERY, cached)).toEqual(ANSWER);
+    expect(cached.timersArmed).toBe(0);
+    expect(upstream.calls()).toBe(1);
+    await cache.close();
+  });
+
   it('refuses at once, without calling, once the deadline has passed', async () => {
     const upstream = slowPromotion(10);
     const cache = promotionCache();
