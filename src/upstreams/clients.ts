@@ -1,7 +1,8 @@
 /** Typed clients for every registered upstream, derived from its definition. They know nothing of floors. */
 import type { CacheOutcome } from '../cache/tiered-cache.ts';
 import type { Deadline } from './deadline.ts';
-import { DEFAULT_RESILIENCE, JsonHttp, type BreakerObserver, type ResilienceOptions, type UpstreamObserver } from './json-http.ts';
+import { JsonHttp, type BreakerObserver, type UpstreamObserver } from './json-http.ts';
+import { DEFAULT_RESILIENCE, type ResilienceOptions } from './resilience.ts';
 import { answerCheck } from './wire-check.ts';
 import { UPSTREAM_DEFINITIONS, type UpstreamAnswer, type UpstreamName, type UpstreamRequest } from './registry.ts';
 

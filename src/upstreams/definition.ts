@@ -7,40 +7,21 @@
  */
 import type { z } from 'zod';
 import type { Money } from '../money/money.ts';
+import { DEFAULT_RESILIENCE, type ResilienceOptions } from './resilience.ts';
 
 /**
  * Endpoint and policy defaults of one upstream: what `upstreams.<name>.*` is when the service
  * config does not say (see README, "Configuration", for what each means).
  */
-export interface UpstreamDefaults {
+export interface UpstreamDefaults extends ResilienceOptions {
   /** One attempt's timeout, socket write to last byte. */
   readonly timeoutMs: number;
   /** Keep-alive connections in the pool. */
   readonly connections: number;
-  /** Extra attempts for network errors and 502/503/504 (every call is a read). */
-  readonly retries: number;
-  readonly retryBudgetPercent: number;
-  readonly breakerFailureRatio: number;
-  readonly breakerWindowMs: number;
-  readonly breakerMinimumCalls: number;
-  readonly breakerHalfOpenAfterMs: number;
-  readonly maxConcurrent: number;
-  readonly maxQueued: number;
 }
 
 /** The defaults every shipped upstream starts from; a definition overrides what it must. */
-export const STANDARD_DEFAULTS: UpstreamDefaults = {
-  timeoutMs: 300,
-  connections: 64,
-  retries: 1,
-  retryBudgetPercent: 10,
-  breakerFailureRatio: 0.5,
-  breakerWindowMs: 10_000,
-  breakerMinimumCalls: 20,
-  breakerHalfOpenAfterMs: 5000,
-  maxConcurrent: 256,
-  maxQueued: 1024,
-};
+export const STANDARD_DEFAULTS: UpstreamDefaults = { timeoutMs: 300, connections: 64, ...DEFAULT_RESILIENCE };
 
 /** The selected cart lines one panel is about, as an upstream is asked about them. */
 export interface UpstreamSelection {

@@ -44,6 +44,7 @@ import { UnreachableCaseError } from '../errors.ts';
 import { Bulkhead } from './bulkhead.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { UpstreamError, type UpstreamOutcome } from './upstream-error.ts';
+import { DEFAULT_RESILIENCE, type ResilienceOptions } from './resilience.ts';
 import { answerCheck } from './wire-check.ts';
 
 /** Told about every call (one per logical call, after retries), e.g. to count it in metrics. */
@@ -51,27 +52,6 @@ export type UpstreamObserver = (upstream: UpstreamName, outcome: UpstreamOutcome
 
 /** Told when an upstream's circuit breaker changes state. */
 export type BreakerObserver = (upstream: UpstreamName, state: 'closed' | 'open' | 'half-open') => void;
-
-export interface ResilienceOptions {
-  /** Extra attempts after a failed idempotent read (network error, 502/503/504); 0 disables retry. */
-  readonly retries: number;
-  /** Retries may add at most this percentage of calls on top of first attempts (a retry budget). */
-  readonly retryBudgetPercent: number;
-  /**
-   * Share of calls (0–1, exclusive) that must fail — timeouts, network errors, 5xx — within
-   * `breakerWindowMs` to open the circuit: calls then fail at once without touching the upstream.
-   */
-  readonly breakerFailureRatio: number;
-  /** The sliding window the failure ratio is measured over. */
-  readonly breakerWindowMs: number;
-  /** Calls the window must hold before it can open the circuit at all (a quiet upstream is judged on enough evidence). */
-  readonly breakerMinimumCalls: number;
-  /** How long an open circuit waits before letting one trial call through. */
-  readonly breakerHalfOpenAfterMs: number;
-  /** Calls in flight at once; more wait in a queue of maxQueued, beyond that they fail at once. */
-  readonly maxConcurrent: number;
-  readonly maxQueued: number;
-}
 
 export interface JsonHttpOptions {
   readonly upstream: UpstreamName;
@@ -396,17 +376,6 @@ function contracted(upstream: UpstreamName, schema: z.ZodType, payload: unknown,
   }
   return parsed.data;
 }
-
-export const DEFAULT_RESILIENCE: ResilienceOptions = {
-  retries: 1,
-  retryBudgetPercent: 10,
-  breakerFailureRatio: 0.5,
-  breakerWindowMs: 10_000,
-  breakerMinimumCalls: 20,
-  breakerHalfOpenAfterMs: 5000,
-  maxConcurrent: 256,
-  maxQueued: 1024,
-};
 
 export class JsonHttp {
   readonly upstream: UpstreamName;

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { cartSchema, wireMoneySchema, type Cart } from '../../src/upstreams/contracts.ts';
 import { Deadline } from '../../src/upstreams/deadline.ts';
-import { DEFAULT_RESILIENCE, JsonHttp, type ResilienceOptions } from '../../src/upstreams/json-http.ts';
+import { JsonHttp } from '../../src/upstreams/json-http.ts';
+import { DEFAULT_RESILIENCE, type ResilienceOptions } from '../../src/upstreams/resilience.ts';
 import type { UpstreamOutcome } from '../../src/upstreams/upstream-error.ts';
 import { UpstreamError } from '../../src/upstreams/upstream-error.ts';
 
