@@ -52,12 +52,13 @@ export interface MatchedOperation {
 
 /** What became of a request on the fast path. */
 export type FastOutcome<TContext> =
-  /** Answered: write `body` (UTF-8, its length the content length) with `status`, `contentType` and `headers`. */
+  /** Answered: write `body` with `status`, `contentType` and `headers`; `bodyBytes` is its length in UTF-8. */
   | {
       readonly kind: 'complete';
       readonly status: number;
       readonly headers: ReadonlyMap<string, string>;
-      readonly body: Buffer;
+      readonly body: string;
+      readonly bodyBytes: number;
       readonly contentType: string;
       readonly context: TContext;
     }
@@ -170,14 +171,13 @@ export class KnownOperations<TContext extends BaseContext> {
     for (const hook of this.options.endOfRequest) hook(context);
     if (result.errors === undefined) {
       // Apollo's own encoding of a clean single result: {"data":...} and a newline.
-      return { kind: 'complete', status: 200, headers: NO_HEADERS, body: jsonLine({ data: result.data }), contentType: matched.contentType, context };
+      return { kind: 'complete', status: 200, headers: NO_HEADERS, ...jsonLine({ data: result.data }), contentType: matched.contentType, context };
     }
     const { errors, status, headers } = this.formatErrors(result.errors);
     // As Apollo: refused variables (errors, no data) answer 400 unless an error named a status.
     const answered = status ?? (result.data === undefined ? 400 : 200);
     // Apollo's field order (errors, data, extensions; undefined ones left out) and its newline.
-    const body = jsonLine({ errors, data: result.data, extensions: result.extensions });
-    return { kind: 'complete', status: answered, headers, body, contentType: matched.contentType, context };
+    return { kind: 'complete', status: answered, headers, ...jsonLine({ errors, data: result.data, extensions: result.extensions }), contentType: matched.contentType, context };
   }
 
   /**
@@ -214,18 +214,17 @@ export class KnownOperations<TContext extends BaseContext> {
 }
 
 /**
- * `value` as Apollo encodes a result, JSON and a newline, in UTF-8: encoded once, outside the
- * heap. Answered as a string (JSON with the newline appended), it was copied whole twice in
- * the heap before Node encoded it: flattened to measure its length, then again behind the
- * header it is sent with (~5 KB of garbage for a panel in Chinese, bench/allocations.ts).
+ * `value` as Apollo encodes a result, JSON and a newline, and its length in UTF-8 bytes, measured
+ * on the JSON before the newline is appended. Measured on the whole line, a panel in Chinese (a
+ * two-byte string) was flattened, copied whole in the heap, just to be measured.
+ *
+ * Not encoded into a Buffer, though that saves Node's own copy behind the header too: a pooled
+ * Buffer per answer made a saturated process shed a few requests (503) that the string never did
+ * (bench/checkouts.ts, A/A runs at 100 connections: 18 and 25 of ~35,000 against none).
  */
-function jsonLine(value: unknown): Buffer {
+function jsonLine(value: unknown): { readonly body: string; readonly bodyBytes: number } {
   const json = JSON.stringify(value);
-  const length = Buffer.byteLength(json);
-  const line = Buffer.allocUnsafe(length + 1);
-  line.write(json, 0, length, 'utf8');
-  line[length] = 0x0a;
-  return line;
+  return { body: `${json}\n`, bodyBytes: Buffer.byteLength(json) + 1 };
 }
 
 /** The hash of a hash-only persisted-query request (version 1, nothing else), or undefined. */

@@ -310,7 +310,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
             if (outcome.headers.size === 0) {
               // One call with the headers as an object: Node writes them without building a header
               // map. The length must be given, or Node would send the body chunked.
-              res.writeHead(outcome.status, { 'content-type': outcome.contentType, 'content-length': outcome.body.length }).end(outcome.body);
+              res.writeHead(outcome.status, { 'content-type': outcome.contentType, 'content-length': outcome.bodyBytes }).end(outcome.body);
               return outcome.status;
             }
             res.statusCode = outcome.status;
