@@ -10,12 +10,15 @@
  * same function costs Floorplan more per request than the others, Floorplan calls it more often
  * or under worse conditions (session 24 found undici's pool queue this way). With `--promises`,
  * the promises each server creates per request, by the layer that creates them: each is at least
- * one job for V8's microtask loop, the largest single excess of Floorplan's CPU profile.
+ * one job for V8's microtask loop, the largest single excess of Floorplan's CPU profile. With
+ * `--promoted`, only the bytes that outlived the young generation (PROFILE_KIND=promoted in
+ * bench/profile-sampler.ts, every server run with `--expose-gc`): what fills the old space toward
+ * the next mark-compact, which sets the half-rate p99 (BENCHMARKS.md, session 23).
  *
- *   node --import tsx bench/allocations.ts [--cpu | --promises] [--rounds 2] [--seconds 5] [--connections 100] [--top 15] [--env NAME=value …] [--json] [--keep]
+ *   node --import tsx bench/allocations.ts [--cpu | --promises | --promoted] [--rounds 2] [--seconds 5] [--connections 100] [--top 15] [--env NAME=value …] [--json] [--keep]
  *
  * --env adds environment to Floorplan only (e.g. a feature switched off, to see what it allocates).
- * --json prints the bench's allocations row (bench/results.ts); not with --cpu or --promises.
+ * --json prints the bench's allocations row (bench/results.ts); not with --cpu, --promises or --promoted.
  * --keep leaves the raw profiles (one per server and round, `<pid>-<round>.heapprofile`,
  * `.cpuprofile` or `.promiseprofile`) in the temporary folder it names, for Chrome DevTools or a closer look.
  *
@@ -54,7 +57,7 @@ import { envPairs } from './tracing.ts';
 import { seedLikeUsers, TokenBook } from './users.ts';
 
 /** What a profile measures: bytes allocated, or CPU time. */
-export type ProfileKind = 'allocations' | 'cpu' | 'promises';
+export type ProfileKind = 'allocations' | 'cpu' | 'promises' | 'promoted';
 
 /** One node of V8's sampling heap profile (HeapProfiler.SamplingHeapProfileNode), or of a CPU profile made into the same tree. */
 interface ProfileNode {
@@ -227,7 +230,8 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
   const kind = plan.kind ?? 'allocations';
   const profiles = mkdtempSync(join(tmpdir(), 'floorplan-allocations-'));
   // The sampler's TypeScript source, for children run from dist/ too: Node strips its (erasable) types.
-  const sampler = ['--import', join(ROOT, 'bench', 'profile-sampler.ts')];
+  // 'promoted' forces two scavenges before each profile is written, through gc().
+  const sampler = ['--import', join(ROOT, 'bench', 'profile-sampler.ts'), ...(kind === 'promoted' ? ['--expose-gc'] : [])];
   const profilerEnv = { ALLOCATION_PROFILE_DIR: profiles, PROFILE_KIND: kind };
   const started: Child[] = [];
   const track = (child: Child) => (started.push(child), child);
@@ -369,6 +373,7 @@ const UNITS: Readonly<Record<ProfileKind, { readonly unit: string; readonly what
   allocations: { unit: 'KiB', what: 'KiB allocated per request', of: (bytes, answers) => (bytes / answers / 1024).toFixed(1) },
   cpu: { unit: 'µs', what: 'CPU µs per request (sampled)', of: (us, answers) => (us / answers).toFixed(1) },
   promises: { unit: 'promises', what: 'promises created per request', of: (count, answers) => (count / answers).toFixed(1) },
+  promoted: { unit: 'B', what: 'bytes promoted to the old space per request', of: (bytes, answers) => (bytes / answers).toFixed(0) },
 };
 
 function report(tallies: Map<ServerName, AllocationTally>, top: number, kind: ProfileKind): string {
@@ -385,7 +390,7 @@ function report(tallies: Map<ServerName, AllocationTally>, top: number, kind: Pr
     const rest = layers.slice(top).reduce((sum, [, amount]) => sum + amount, 0);
     if (rest > 0) lines.push(`| ${layers.length - top} more | ${of(rest, tally.answers)} | ${((100 * rest) / tally.bytes).toFixed(1)} % |`);
   }
-  const nearest = kind === 'cpu' ? 'nearest the time spent' : kind === 'promises' ? 'nearest the promise' : 'nearest the allocation';
+  const nearest = kind === 'cpu' ? 'nearest the time spent' : kind === 'promises' ? 'nearest the promise' : kind === 'promoted' ? 'nearest what was promoted' : 'nearest the allocation';
   lines.push('', `Floorplan's own functions ${nearest}, top ${top} (${unit} per request, whatever they called):`, '', `| function | ${unit} |`, '| --- | ---: |');
   for (const [site, amount] of largest(floorplan.bySite).slice(0, top)) lines.push(`| \`${site}\` | ${of(amount, floorplan.answers)} |`);
   const servers = [...tallies.keys()];
@@ -396,7 +401,7 @@ function report(tallies: Map<ServerName, AllocationTally>, top: number, kind: Pr
     `| function | ${servers.join(' | ')} | Floorplan's excess |`,
     `| --- |${servers.map(() => ' ---: |').join('')} ---: |`,
   );
-  const perRequest = (amount: number) => (kind === 'allocations' ? (amount / 1024).toFixed(2) : amount.toFixed(2));
+  const perRequest = (amount: number) => (kind === 'allocations' ? (amount / 1024).toFixed(2) : kind === 'promoted' ? amount.toFixed(0) : amount.toFixed(2));
   for (const row of sharedSideBySide(tallies, top)) lines.push(`| \`${row.name}\` | ${row.perRequest.map(perRequest).join(' | ')} | ${perRequest(row.floorplanExcess)} |`);
   return lines.join('\n');
 }
@@ -412,11 +417,13 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       cpu: { type: 'boolean', default: false },
       promises: { type: 'boolean', default: false },
+      promoted: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
     },
   });
-  if (values.cpu && values.promises) throw new Error('--cpu and --promises are two different profiles: run one, then the other');
-  const kind: ProfileKind = values.cpu ? 'cpu' : values.promises ? 'promises' : 'allocations';
+  const kinds = (['cpu', 'promises', 'promoted'] as const).filter((name) => values[name]);
+  if (kinds.length > 1) throw new Error(`${kinds.map((name) => `--${name}`).join(' and ')} are different profiles: run one, then the other`);
+  const kind: ProfileKind = kinds[0] ?? 'allocations';
   if (kind !== 'allocations' && values.json) throw new Error(`--json prints the bench's allocations row: leave out --${kind}, or --json`);
   const floorplanEnv = envPairs(values.env);
   for (const name of ['rounds', 'seconds', 'connections', 'top'] as const) {
