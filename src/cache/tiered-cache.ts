@@ -95,6 +95,13 @@ export function cacheKey(...parts: readonly string[]): string {
 }
 
 /**
+ * Loads after which the map of loads in flight is replaced by a copy of itself, so that it never
+ * lives long enough to reach the old space: at ~85 KiB allocated per panel and a 64 MB young
+ * generation, a scavenge comes every ~750 panels, each of which makes at most one load.
+ */
+const FLIGHTS_RENEWED_AFTER = 256;
+
+/**
  * An L1 (process) + L2 (Redis) cache with stale-while-revalidate and single-flight loads.
  * Create one per kind of data at start and share it across requests; it is only for data that
  * is safe to share. Treat returned values as immutable: L1 hands the same object to every caller.
@@ -109,8 +116,10 @@ export class TieredCache<V> {
   readonly #guard: RedisGuard | undefined;
   readonly #metrics: TieredCacheMetrics | undefined;
   readonly #logger: Pick<Logger, 'warn'> | undefined;
-  /** Loads in progress, one per key: concurrent misses and refreshes join it. */
-  readonly #flights = new Map<string, Flight<V>>();
+  /** Loads in progress, one per key: concurrent misses and refreshes join it. Renewed every {@link FLIGHTS_RENEWED_AFTER} loads. */
+  #flights = new Map<string, Flight<V>>();
+  /** Loads started since `#flights` was last renewed. */
+  #flown = 0;
   /** Background refreshes and L2 writes, awaited by close(). */
   readonly #pending = new Set<Promise<unknown>>();
   #refreshFailureReported = false;
@@ -211,6 +220,17 @@ export class TieredCache<V> {
     const promise = this.#lookUpOrLoad(key, load, mode, flight, noted);
     flight.promise = promise;
     this.#flights.set(key, flight);
+    if (++this.#flown === FLIGHTS_RENEWED_AFTER) {
+      // A Map that outlives two scavenges moves to the old space, and from then on V8 allocates
+      // each table it rehashes into (growing, or shrinking as loads end) in the old space too.
+      // The tables left behind are old-space garbage that still points at the keys they held,
+      // so a scavenge keeps those keys alive until the next mark-compact: ~170 B per load filled
+      // the old space, key and tables, whatever the answer's size (BENCHMARKS.md, session 33).
+      // A copy made every few hundred loads lives a fraction of a scavenge apart and dies young,
+      // its tables with it; copying costs only the loads still in flight.
+      this.#flown = 0;
+      this.#flights = new Map(this.#flights);
+    }
     const settle = (): void => {
       // Deleting the entry is not enough to let the answer die young. #flights lives for the
       // whole process, so V8 keeps its hash table in the old space, and every rehash (one per
