@@ -89,6 +89,8 @@ export interface CpuVariantResult {
   readonly gcUsPerReq: number;
   /** Scavenges in the measured windows, and their mean pause. */
   readonly scavenges: { readonly count: number; readonly meanMs: number };
+  /** Mark-compacts in the measured windows: how fast what outlives the young generation fills the old space. */
+  readonly markCompacts: number;
   /** The server's RSS at the end of each round's window: the largest and the median. */
   readonly rssMb: { readonly max: number; readonly median: number };
 }
@@ -216,8 +218,8 @@ export async function measureCpuPerRequest(options: CpuPerRequestOptions): Promi
     );
     for (const key of ['a', 'b'] as const) await worker.run(job(key, warmupRequests));
     const totals = {
-      a: { cpuUs: 0, full: 0, gcMs: 0, scavenges: 0, scavengeMs: 0, rss: [] as number[], nonFull: { degraded: 0, shed: 0, other: 0, errors: 0 } },
-      b: { cpuUs: 0, full: 0, gcMs: 0, scavenges: 0, scavengeMs: 0, rss: [] as number[], nonFull: { degraded: 0, shed: 0, other: 0, errors: 0 } },
+      a: { cpuUs: 0, full: 0, gcMs: 0, scavenges: 0, scavengeMs: 0, markCompacts: 0, rss: [] as number[], nonFull: { degraded: 0, shed: 0, other: 0, errors: 0 } },
+      b: { cpuUs: 0, full: 0, gcMs: 0, scavenges: 0, scavengeMs: 0, markCompacts: 0, rss: [] as number[], nonFull: { degraded: 0, shed: 0, other: 0, errors: 0 } },
     };
     const perRound: Array<{ a: number; b: number }> = [];
     for (let r = 0; r < rounds; r++) {
@@ -243,6 +245,7 @@ export async function measureCpuPerRequest(options: CpuPerRequestOptions): Promi
         totals[key].gcMs += gc.minorGc.totalMs + gc.majorGc.totalMs + gc.incrementalGc.totalMs;
         totals[key].scavenges += gc.minorGc.count;
         totals[key].scavengeMs += gc.minorGc.totalMs;
+        totals[key].markCompacts += gc.majorGc.count;
         totals[key].rss.push(result.rssMb['server'] ?? Number.NaN);
         const nonFull = totals[key].nonFull;
         nonFull.degraded += classes.degraded.samples;
@@ -265,11 +268,12 @@ export async function measureCpuPerRequest(options: CpuPerRequestOptions): Promi
         nonFull: t.nonFull,
         gcUsPerReq: (t.gcMs * 1000) / t.full,
         scavenges: { count: t.scavenges, meanMs: t.scavenges > 0 ? t.scavengeMs / t.scavenges : 0 },
+        markCompacts: t.markCompacts,
         rssMb: { max: Math.max(...t.rss), median: median(t.rss) },
       };
     };
     const [ra, rb] = [result('a'), result('b')];
-    for (const r of [ra, rb]) log(`${r.name}: garbage collection ${r.gcUsPerReq.toFixed(1)} µs/req; ${r.scavenges.count} scavenges of ${r.scavenges.meanMs.toFixed(2)} ms on average; RSS at the end of a window ${r.rssMb.median.toFixed(1)} MB (median), ${r.rssMb.max.toFixed(1)} MB (largest)`);
+    for (const r of [ra, rb]) log(`${r.name}: garbage collection ${r.gcUsPerReq.toFixed(1)} µs/req; ${r.scavenges.count} scavenges of ${r.scavenges.meanMs.toFixed(2)} ms on average, ${r.markCompacts} mark-compacts; RSS at the end of a window ${r.rssMb.median.toFixed(1)} MB (median), ${r.rssMb.max.toFixed(1)} MB (largest)`);
     return {
       a: ra,
       b: rb,
