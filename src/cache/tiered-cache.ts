@@ -95,11 +95,12 @@ export function cacheKey(...parts: readonly string[]): string {
 }
 
 /**
- * Loads after which the map of loads in flight is replaced by a copy of itself, so that it never
- * lives long enough to reach the old space: at ~85 KiB allocated per panel and a 64 MB young
- * generation, a scavenge comes every ~750 panels, each of which makes at most one load.
+ * Insertions after which the cache's own collections of work in progress (loads in flight, L2
+ * writes) are replaced by copies of themselves, so that they never live long enough to reach the
+ * old space: at ~85 KiB allocated per panel and a 64 MB young generation, a scavenge comes every
+ * ~750 panels, each of which makes at most one load and one write.
  */
-const FLIGHTS_RENEWED_AFTER = 256;
+const RENEWED_AFTER_INSERTIONS = 256;
 
 /**
  * An L1 (process) + L2 (Redis) cache with stale-while-revalidate and single-flight loads.
@@ -116,12 +117,12 @@ export class TieredCache<V> {
   readonly #guard: RedisGuard | undefined;
   readonly #metrics: TieredCacheMetrics | undefined;
   readonly #logger: Pick<Logger, 'warn'> | undefined;
-  /** Loads in progress, one per key: concurrent misses and refreshes join it. Renewed every {@link FLIGHTS_RENEWED_AFTER} loads. */
+  /** Loads in progress, one per key: concurrent misses and refreshes join it. Renewed (see {@link renewIfDue}). */
   #flights = new Map<string, Flight<V>>();
-  /** Loads started since `#flights` was last renewed. */
-  #flown = 0;
-  /** Background refreshes and L2 writes, awaited by close(). */
-  readonly #pending = new Set<Promise<unknown>>();
+  /** Background refreshes and L2 writes, awaited by close(). Renewed (see {@link renewIfDue}). */
+  #pending = new Set<Promise<unknown>>();
+  /** Insertions into `#flights` and `#pending` since they were last renewed. */
+  #inserted = 0;
   #refreshFailureReported = false;
   #closed = false;
 
@@ -220,17 +221,7 @@ export class TieredCache<V> {
     const promise = this.#lookUpOrLoad(key, load, mode, flight, noted);
     flight.promise = promise;
     this.#flights.set(key, flight);
-    if (++this.#flown === FLIGHTS_RENEWED_AFTER) {
-      // A Map that outlives two scavenges moves to the old space, and from then on V8 allocates
-      // each table it rehashes into (growing, or shrinking as loads end) in the old space too.
-      // The tables left behind are old-space garbage that still points at the keys they held,
-      // so a scavenge keeps those keys alive until the next mark-compact: ~170 B per load filled
-      // the old space, key and tables, whatever the answer's size (BENCHMARKS.md, session 33).
-      // A copy made every few hundred loads lives a fraction of a scavenge apart and dies young,
-      // its tables with it; copying costs only the loads still in flight.
-      this.#flown = 0;
-      this.#flights = new Map(this.#flights);
-    }
+    this.#renewIfDue();
     const settle = (): void => {
       // Deleting the entry is not enough to let the answer die young. #flights lives for the
       // whole process, so V8 keeps its hash table in the old space, and every rehash (one per
@@ -320,8 +311,26 @@ export class TieredCache<V> {
     this.#track(this.#guard.attempt((redis) => redis.set(this.#keyPrefix + key, json, 'PX', this.#keepMs)));
   }
 
+  /**
+   * Replaces `#flights` and `#pending` by copies of themselves every {@link RENEWED_AFTER_INSERTIONS}
+   * insertions. A Map or Set that outlives two scavenges moves to the old space, and from then on V8
+   * allocates each table it rehashes into (growing, or shrinking as entries go) in the old space too.
+   * The tables left behind are old-space garbage that still points at what they held, so a
+   * scavenge keeps it alive until the next mark-compact: each load's key, and each L2 write's
+   * promise with the ioredis command and the encoded value behind it, went to the old space
+   * (BENCHMARKS.md, session 33). A copy made every few hundred insertions dies young, its tables
+   * with it; making it costs only the entries still there.
+   */
+  #renewIfDue(): void {
+    if (++this.#inserted < RENEWED_AFTER_INSERTIONS) return;
+    this.#inserted = 0;
+    this.#flights = new Map(this.#flights);
+    this.#pending = new Set(this.#pending);
+  }
+
   #track(work: Promise<unknown>): void {
     this.#pending.add(work);
+    this.#renewIfDue();
     const done = (): void => {
       this.#pending.delete(work);
     };
