@@ -17,24 +17,42 @@ import { runNodeScript } from '../support/processes.ts';
 
 const CACHE_MODULE = new URL('../../src/cache/tiered-cache.ts', import.meta.url).href;
 
-const SCRIPT = `
+/**
+ * What every script below starts with: `oldSpaceUsed()`, a cache with nothing fresh
+ * (`ttlSeconds` 0), `countMarkCompacts()`, which counts them into `markCompacts` from then on, and
+ * `grownMbSince(before)`.
+ */
+const preamble = (options: { staleSeconds: number; l1MaxEntries: number }) => `
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { TieredCache } from ${JSON.stringify(CACHE_MODULE)};
 
 const oldSpaceUsed = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_used_size;
 const cache = new TieredCache({
-  name: 'promotion', ttlSeconds: 0, staleSeconds: 0, keyPrefix: 'p:', l1MaxEntries: 100,
+  name: 'promotion', ttlSeconds: 0, staleSeconds: ${options.staleSeconds}, keyPrefix: 'p:', l1MaxEntries: ${options.l1MaxEntries},
   schema: { parse: (value) => value }, breaker: { consecutiveFailures: 3, halfOpenAfterMs: 1000 },
 });
+let markCompacts = 0;
+const countMarkCompacts = () =>
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) markCompacts++;
+  }).observe({ entryTypes: ['gc'] });
+// MB the old space grew since it held \`before\` bytes, once two scavenges have promoted or freed what the young generation still holds.
+async function grownMbSince(before) {
+  await new Promise((resolve) => setImmediate(resolve));
+  gc({ type: 'minor' });
+  gc({ type: 'minor' });
+  return (oldSpaceUsed() - before) / 1e6;
+}
+`;
+
+const SCRIPT = `
+${preamble({ staleSeconds: 0, l1MaxEntries: 100 })}
 // Into the old space first, as a cache made at start is by the time load comes.
 for (let i = 0; i < 100; i++) await cache.get('warm-' + i, async () => [i]);
 gc();
 gc();
-let markCompacts = 0;
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) markCompacts++;
-}).observe({ entryTypes: ['gc'] });
+countMarkCompacts();
 const before = oldSpaceUsed();
 const inFlight = new Set();
 for (let i = 0; i < 4000; i++) {
@@ -44,25 +62,14 @@ for (let i = 0; i < 4000; i++) {
   if (inFlight.size >= 20) await Promise.race(inFlight);
 }
 await Promise.all(inFlight);
-await new Promise((resolve) => setImmediate(resolve));
-gc({ type: 'minor' });
-gc({ type: 'minor' });
-const grewMb = (oldSpaceUsed() - before) / 1e6;
+const grewMb = await grownMbSince(before);
 await new Promise((resolve) => setImmediate(resolve));
 process.stdout.write(JSON.stringify({ grewMb, markCompacts }));
 `;
 
 /** 60,000 loads of small answers, 20 at a time under keys as long as a panel's, made directly and then through the cache, each after a warm-up. */
 const SMALL_LOADS_SCRIPT = `
-import { constants, PerformanceObserver } from 'node:perf_hooks';
-import v8 from 'node:v8';
-import { TieredCache } from ${JSON.stringify(CACHE_MODULE)};
-
-const oldSpaceUsed = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_used_size;
-const cache = new TieredCache({
-  name: 'promotion', ttlSeconds: 0, staleSeconds: 0, keyPrefix: 'p:', l1MaxEntries: 100,
-  schema: { parse: (value) => value }, breaker: { consecutiveFailures: 3, halfOpenAfterMs: 1000 },
-});
+${preamble({ staleSeconds: 0, l1MaxEntries: 100 })}
 // In waves of 20: a long-lived Set of the loads in flight would churn in the old space itself.
 async function run(first, loads, viaCache) {
   for (let wave = first; wave < first + loads; wave += 20) {
@@ -79,15 +86,9 @@ async function grewMb(viaCache) {
   gc();
   const before = oldSpaceUsed();
   await run(4000, 60000, viaCache);
-  await new Promise((resolve) => setImmediate(resolve));
-  gc({ type: 'minor' });
-  gc({ type: 'minor' });
-  return (oldSpaceUsed() - before) / 1e6;
+  return grownMbSince(before);
 }
-let markCompacts = 0;
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) markCompacts++;
-}).observe({ entryTypes: ['gc'] });
+countMarkCompacts();
 const direct = await grewMb(false);
 const forced = markCompacts;
 const cached = await grewMb(true);
@@ -101,15 +102,7 @@ process.stdout.write(JSON.stringify({ direct, cached, markCompacts: markCompacts
  * answers at once from L1 and starts a background refresh, which the cache tracks until it ends.
  */
 const REFRESHES_SCRIPT = `
-import { constants, PerformanceObserver } from 'node:perf_hooks';
-import v8 from 'node:v8';
-import { TieredCache } from ${JSON.stringify(CACHE_MODULE)};
-
-const oldSpaceUsed = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_used_size;
-const cache = new TieredCache({
-  name: 'promotion', ttlSeconds: 0, staleSeconds: 60, keyPrefix: 'p:', l1MaxEntries: 1000,
-  schema: { parse: (value) => value }, breaker: { consecutiveFailures: 3, halfOpenAfterMs: 1000 },
-});
+${preamble({ staleSeconds: 60, l1MaxEntries: 1000 })}
 async function run(first, gets) {
   for (let wave = first; wave < first + gets; wave += 20) {
     const answers = [];
@@ -123,16 +116,10 @@ async function run(first, gets) {
 }
 await run(0, 4000);
 gc();
-let markCompacts = 0;
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) markCompacts++;
-}).observe({ entryTypes: ['gc'] });
+countMarkCompacts();
 const before = oldSpaceUsed();
 await run(4000, 60000);
-await new Promise((resolve) => setImmediate(resolve));
-gc({ type: 'minor' });
-gc({ type: 'minor' });
-const grewMb = (oldSpaceUsed() - before) / 1e6;
+const grewMb = await grownMbSince(before);
 await new Promise((resolve) => setImmediate(resolve));
 process.stdout.write(JSON.stringify({ grewMb, markCompacts }));
 `;
