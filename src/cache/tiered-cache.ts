@@ -223,14 +223,13 @@ export class TieredCache<V> {
     this.#flights.set(key, flight);
     this.#renewIfDue();
     const settle = (): void => {
-      // Deleting the entry is not enough to let the answer die young. #flights lives for the
-      // whole process, so V8 keeps its hash table in the old space, and every rehash (one per
-      // few dozen loads, as deleted entries pile up) leaves the old table behind as old-space
-      // garbage that still points at the flights it held. Until the next mark-compact, a
-      // scavenge treats those pointers as live: the promise, its answer and the frames of every
-      // request that awaited it were promoted, ~0.7 KB per panel, and the old space filled
-      // toward a mark-compact several times as fast (BENCHMARKS.md, session 23). An emptied
-      // flight leaves the stale table pointing at nothing.
+      // Deleting the entry is not enough to let the answer die young. When loads are rare,
+      // #flights can still outlive two scavenges before it is renewed (#renewIfDue), and a map
+      // in the old space leaves each table it rehashes out of behind as old-space garbage that
+      // still points at the flights it held. Until the next mark-compact, a scavenge treats
+      // those pointers as live: the promise, its answer and the frames of every request that
+      // awaited it were promoted, ~0.7 KB per panel, before this (BENCHMARKS.md, session 23).
+      // An emptied flight leaves a stale table pointing at nothing.
       flight.promise = undefined;
       if (this.#flights.get(key) === flight) this.#flights.delete(key);
     };
