@@ -56,7 +56,7 @@ import { createBenchFloorsDir } from './scenes.ts';
 import { envPairs } from './tracing.ts';
 import { seedLikeUsers, TokenBook } from './users.ts';
 
-/** What a profile measures: bytes allocated, or CPU time. */
+/** What a profile measures: bytes allocated, CPU time, promises created, or bytes promoted to the old space. */
 export type ProfileKind = 'allocations' | 'cpu' | 'promises' | 'promoted';
 
 /** One node of V8's sampling heap profile (HeapProfiler.SamplingHeapProfileNode), or of a CPU profile made into the same tree. */
@@ -200,11 +200,6 @@ async function profileOf(child: Child, path: string, kind: ProfileKind): Promise
   return kind === 'cpu' ? cpuTree(JSON.parse(text) as CpuProfile) : (JSON.parse(text) as { head: ProfileNode }).head;
 }
 
-/** The file a server's profile of one window is written to. */
-function profileFile(kind: ProfileKind): string {
-  return kind === 'cpu' ? 'cpuprofile' : kind === 'promises' ? 'promiseprofile' : 'heapprofile';
-}
-
 export interface AllocationsPlan {
   readonly rounds: number;
   readonly seconds: number;
@@ -303,7 +298,7 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
         const tally = tallies.get(name)!;
         const before = tally.bytes;
         // Each server's n-th profile is its window of round n.
-        tallyProfile(await profileOf(child, join(profiles, `${child.pid}-${round + 1}.${profileFile(kind)}`), kind), tally);
+        tallyProfile(await profileOf(child, join(profiles, `${child.pid}-${round + 1}.${UNITS[kind].extension}`), kind), tally);
         tally.answers += result.ok;
         if (result.non2xx + result.errors > 0) log(`  ${name}: ${result.non2xx} non-2xx answers and ${result.errors} errors in the window (not counted)`);
         log(`  round ${round + 1}: ${name.padEnd(26)} ${UNITS[kind].of(tally.bytes - before, result.ok).padStart(6)} ${UNITS[kind].unit} per request over ${result.ok} answers`);
@@ -368,16 +363,32 @@ export function sharedSideBySide(tallies: ReadonlyMap<string, AllocationTally>, 
   return rows.sort((x, y) => y.floorplanExcess - x.floorplanExcess).slice(0, top);
 }
 
-/** How each kind of profile reads per request. */
-const UNITS: Readonly<Record<ProfileKind, { readonly unit: string; readonly what: string; readonly of: (amount: number, answers: number) => string }>> = {
-  allocations: { unit: 'KiB', what: 'KiB allocated per request', of: (bytes, answers) => (bytes / answers / 1024).toFixed(1) },
-  cpu: { unit: 'µs', what: 'CPU µs per request (sampled)', of: (us, answers) => (us / answers).toFixed(1) },
-  promises: { unit: 'promises', what: 'promises created per request', of: (count, answers) => (count / answers).toFixed(1) },
-  promoted: { unit: 'B', what: 'bytes promoted to the old space per request', of: (bytes, answers) => (bytes / answers).toFixed(0) },
+/** How each kind of profile is written by bench/profile-sampler.ts and read per request. */
+const UNITS: Readonly<
+  Record<
+    ProfileKind,
+    {
+      /** The profile file's extension. */
+      readonly extension: string;
+      readonly unit: string;
+      readonly what: string;
+      /** What Floorplan's own functions are nearest to, in the report's heading. */
+      readonly nearest: string;
+      /** A total over `answers`, as the tables show it. */
+      readonly of: (amount: number, answers: number) => string;
+      /** One function's amount per request, in the side-by-side table. */
+      readonly perRequest: (amount: number) => string;
+    }
+  >
+> = {
+  allocations: { extension: 'heapprofile', unit: 'KiB', what: 'KiB allocated per request', nearest: 'the allocation', of: (bytes, answers) => (bytes / answers / 1024).toFixed(1), perRequest: (bytes) => (bytes / 1024).toFixed(2) },
+  cpu: { extension: 'cpuprofile', unit: 'µs', what: 'CPU µs per request (sampled)', nearest: 'the time spent', of: (us, answers) => (us / answers).toFixed(1), perRequest: (us) => us.toFixed(2) },
+  promises: { extension: 'promiseprofile', unit: 'promises', what: 'promises created per request', nearest: 'the promise', of: (count, answers) => (count / answers).toFixed(1), perRequest: (count) => count.toFixed(2) },
+  promoted: { extension: 'heapprofile', unit: 'B', what: 'bytes promoted to the old space per request', nearest: 'what was promoted', of: (bytes, answers) => (bytes / answers).toFixed(0), perRequest: (bytes) => bytes.toFixed(0) },
 };
 
 function report(tallies: Map<ServerName, AllocationTally>, top: number, kind: ProfileKind): string {
-  const { unit, what, of } = UNITS[kind];
+  const { unit, what, nearest, of, perRequest } = UNITS[kind];
   const lines: string[] = [];
   const floorplan = tallies.get('Floorplan')!;
   lines.push(`| server | ${what} | ÷ (d) |`, '| --- | ---: | ---: |');
@@ -390,8 +401,7 @@ function report(tallies: Map<ServerName, AllocationTally>, top: number, kind: Pr
     const rest = layers.slice(top).reduce((sum, [, amount]) => sum + amount, 0);
     if (rest > 0) lines.push(`| ${layers.length - top} more | ${of(rest, tally.answers)} | ${((100 * rest) / tally.bytes).toFixed(1)} % |`);
   }
-  const nearest = kind === 'cpu' ? 'nearest the time spent' : kind === 'promises' ? 'nearest the promise' : kind === 'promoted' ? 'nearest what was promoted' : 'nearest the allocation';
-  lines.push('', `Floorplan's own functions ${nearest}, top ${top} (${unit} per request, whatever they called):`, '', `| function | ${unit} |`, '| --- | ---: |');
+  lines.push('', `Floorplan's own functions nearest ${nearest}, top ${top} (${unit} per request, whatever they called):`, '', `| function | ${unit} |`, '| --- | ---: |');
   for (const [site, amount] of largest(floorplan.bySite).slice(0, top)) lines.push(`| \`${site}\` | ${of(amount, floorplan.answers)} |`);
   const servers = [...tallies.keys()];
   lines.push(
@@ -401,7 +411,6 @@ function report(tallies: Map<ServerName, AllocationTally>, top: number, kind: Pr
     `| function | ${servers.join(' | ')} | Floorplan's excess |`,
     `| --- |${servers.map(() => ' ---: |').join('')} ---: |`,
   );
-  const perRequest = (amount: number) => (kind === 'allocations' ? (amount / 1024).toFixed(2) : kind === 'promoted' ? amount.toFixed(0) : amount.toFixed(2));
   for (const row of sharedSideBySide(tallies, top)) lines.push(`| \`${row.name}\` | ${row.perRequest.map(perRequest).join(' | ')} | ${perRequest(row.floorplanExcess)} |`);
   return lines.join('\n');
 }
