@@ -136,8 +136,12 @@ export class TieredCache<V> {
     this.#l1 = new LRUCache<string, Entry<V>>({ max: options.l1MaxEntries });
     this.#metrics = options.metrics;
     this.#logger = options.logger;
+    // A cache that keeps nothing (ttlSeconds and staleSeconds 0) could never use what Redis holds:
+    // it would only add a round trip to every load.
     this.#guard =
-      options.redis === undefined ? undefined : guardRedis(options.redis, { name: this.name, breaker: options.breaker, metrics: options.metrics });
+      options.redis === undefined || this.#keepMs === 0
+        ? undefined
+        : guardRedis(options.redis, { name: this.name, breaker: options.breaker, metrics: options.metrics });
   }
 
   /**

@@ -3,8 +3,15 @@
  * one atomic Lua script on Redis' clock; without it — or while it is unavailable — a bucket in
  * this process, so a Redis outage loosens the limit to one bucket per instance but never fails
  * or stalls a request.
+ *
+ * Every request takes a token, so with Redis every request makes a Redis call. The takes that
+ * arrive in one turn of the event loop go as one call of the script, one socket write for all of them,
+ * where one write per take cost ~40 µs of CPU per request at 100 users (BENCHMARKS.md, session 34).
+ * ioredis' own auto-pipelining batches the same way, but keeps its batches in a map and a set
+ * that live for the whole process, and at that load it promoted ~4 KB per request to the old space.
  */
 import { createHash } from 'node:crypto';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from '../redis/client.ts';
 import { LRUCache } from 'lru-cache';
 import type { FloorplanMetrics } from '../observability/metrics.ts';
@@ -50,37 +57,52 @@ export interface RateLimiter {
 }
 
 /**
- * KEYS[1] bucket; ARGV: rate (tokens/s), burst, expiry (ms). Returns {allowed 0|1, retryAfterMs}.
- * Redis' own clock (TIME) keeps instances with skewed clocks on one timeline.
+ * KEYS: one bucket per take, in order (a key may repeat: each take sees the one before it);
+ * ARGV: rate (tokens/s), burst, expiry (ms). Returns {allowed 0|1, retryAfterMs} for each key,
+ * flattened into one array. Redis' own clock (TIME) keeps instances with skewed clocks on one
+ * timeline.
  */
 const TAKE_SCRIPT = `
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1])
-local at = tonumber(state[2])
-if tokens == nil or at == nil then
-  tokens = burst
-  at = now
+local replies = {}
+for i, key in ipairs(KEYS) do
+  local state = redis.call('HMGET', key, 'tokens', 'at')
+  local tokens = tonumber(state[1])
+  local at = tonumber(state[2])
+  if tokens == nil or at == nil then
+    tokens = burst
+    at = now
+  end
+  tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000)
+  local allowed = 0
+  local retry = 0
+  if tokens >= 1 then
+    tokens = tokens - 1
+    allowed = 1
+  else
+    retry = math.ceil((1 - tokens) * 1000 / rate)
+  end
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(now))
+  redis.call('PEXPIRE', key, ARGV[3])
+  replies[2 * i - 1] = allowed
+  replies[2 * i] = retry
 end
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000)
-local allowed = 0
-local retry = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
-else
-  retry = math.ceil((1 - tokens) * 1000 / rate)
-end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return {allowed, retry}
+return replies
 `;
 const TAKE_SHA = createHash('sha1').update(TAKE_SCRIPT).digest('hex');
 
 const ALLOWED: RateLimitDecision = Object.freeze({ allowed: true, retryAfterMs: 0 });
+
+/** Takes sent to Redis together, in one call of the script. */
+interface TakeBatch {
+  /** The buckets' keys, in the order their takes joined. */
+  readonly keys: string[];
+  /** The script's reply (two numbers per key), or undefined when Redis did not decide the batch (breaker open, an error, a timeout). */
+  readonly reply: Promise<unknown>;
+}
 
 interface LocalBucket {
   tokens: number;
@@ -111,29 +133,56 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     return decision;
   }
 
-  async function takeShared(redis: RedisClient, key: string): Promise<unknown> {
-    const args = [1, key, ratePerSecond, burst, refillMs] as const;
-    try {
-      return await redis.evalsha(TAKE_SHA, ...args);
-    } catch (error) {
-      // Redis restarted or flushed its script cache: send the script itself once.
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return await redis.eval(TAKE_SCRIPT, ...args);
-    }
-  }
-
   function takeInProcess(userId: string): RateLimitDecision {
     const decision = takeLocal(userId);
     metrics?.rateLimited(decision.allowed ? 'allowed' : 'limited', 'local');
     return decision;
   }
 
-  async function takeFromRedis(redisGuard: RedisGuard, userId: string): Promise<RateLimitDecision> {
-    const result = await redisGuard.attempt((redis) => takeShared(redis, keyPrefix + userId));
-    const decision = result.ok ? toDecision(result.value) : undefined;
-    if (decision === undefined) return takeInProcess(userId);
-    metrics?.rateLimited(decision.allowed ? 'allowed' : 'limited', 'redis');
-    return decision;
+  // A cluster spreads the buckets over shards, and one script may only touch keys of one slot:
+  // there each take is a batch of its own.
+  const batchesTakes = !(options.redis instanceof Cluster);
+  let gathering: TakeBatch | undefined;
+
+  function takeFromRedis(redisGuard: RedisGuard, userId: string): Promise<RateLimitDecision> {
+    const batch = batchesTakes && gathering !== undefined ? gathering : startBatch(redisGuard);
+    const index = batch.keys.push(keyPrefix + userId) - 1;
+    return batch.reply.then((reply) => {
+      const decision = toDecision(reply, index);
+      if (decision === undefined) return takeInProcess(userId);
+      metrics?.rateLimited(decision.allowed ? 'allowed' : 'limited', 'redis');
+      return decision;
+    });
+  }
+
+  /**
+   * Opens the batch the takes of this turn of the event loop join. It leaves once the turn's I/O
+   * callbacks have run (setImmediate), so the requests that arrived together share one call.
+   */
+  function startBatch(redisGuard: RedisGuard): TakeBatch {
+    const keys: string[] = [];
+    const batch: TakeBatch = {
+      keys,
+      reply: new Promise((resolve) => {
+        setImmediate(() => {
+          if (gathering === batch) gathering = undefined;
+          resolve(redisGuard.attempt((redis) => takeShared(redis, keys)).then((attempt) => (attempt.ok ? attempt.value : undefined)));
+        });
+      }),
+    };
+    if (batchesTakes) gathering = batch;
+    return batch;
+  }
+
+  async function takeShared(redis: RedisClient, keys: readonly string[]): Promise<unknown> {
+    const args: Array<string | number> = [...keys, ratePerSecond, burst, refillMs];
+    try {
+      return await redis.evalsha(TAKE_SHA, keys.length, ...args);
+    } catch (error) {
+      // Redis restarted or flushed its script cache: send the script itself once.
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return await redis.eval(TAKE_SCRIPT, keys.length, ...args);
+    }
   }
 
   return {
@@ -144,12 +193,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   };
 }
 
-/** The script's reply, or undefined for anything else (then the local bucket decides). */
-function toDecision(reply: unknown): RateLimitDecision | undefined {
-  if (!Array.isArray(reply) || reply.length !== 2) return undefined;
-  const [allowed, retryAfterMs] = reply as unknown[];
+/** The decision for the take at `index` in the script's reply, or undefined for anything else (then the local bucket decides). */
+function toDecision(reply: unknown, index: number): RateLimitDecision | undefined {
+  if (!Array.isArray(reply)) return undefined;
+  const allowed: unknown = reply[2 * index];
+  const retryAfterMs: unknown = reply[2 * index + 1];
   if (allowed === 1) return ALLOWED;
   if (allowed === 0 && typeof retryAfterMs === 'number') return { allowed: false, retryAfterMs: Math.max(1, retryAfterMs) };
   return undefined;
 }
-

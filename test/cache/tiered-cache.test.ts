@@ -207,6 +207,21 @@ describe.skipIf(!HAS_REDIS_SERVER)('TieredCache with Redis (L2)', () => {
     expect(metrics.count('l2', 'hit')).toBe(1);
   });
 
+  it('sends nothing to Redis when it keeps nothing (ttlSeconds and staleSeconds 0): every get is a load', async () => {
+    // config/bench.yaml turns the promotion cache off this way; with Redis configured, each
+    // request still made a GET whose answer could never be used (BENCHMARKS.md, session 34).
+    const redis = await connect();
+    const sent = vi.spyOn(redis, 'sendCommand');
+    const cache = track(new TieredCache({ ...cacheOptions({ ttlSeconds: 0, staleSeconds: 0 }), redis }));
+    const load = recordLoads((call) => promotion('u1', call));
+    expect(await cache.get('u1', load)).toEqual(promotion('u1', 1));
+    expect(await cache.get('u1', load)).toEqual(promotion('u1', 2));
+    await cache.delete('u1');
+    await cache.close();
+    expect(load).toHaveBeenCalledTimes(2);
+    expect(sent).not.toHaveBeenCalled();
+  });
+
   it('stores the value in Redis with an expiry of ttl plus stale, and its load time', async () => {
     const options = cacheOptions({ ttlSeconds: 10, staleSeconds: 30 });
     const redis = await connect();
