@@ -96,6 +96,12 @@ const TAKE_SHA = createHash('sha1').update(TAKE_SCRIPT).digest('hex');
 
 const ALLOWED: RateLimitDecision = Object.freeze({ allowed: true, retryAfterMs: 0 });
 
+/**
+ * The most takes one call of the script makes. A script holds Redis for as long as it runs (~1 µs
+ * a take here); a burst of thousands arriving at once goes as several calls, not one long one.
+ */
+const MAX_TAKES_PER_CALL = 128;
+
 /** Takes sent to Redis together, in one call of the script. */
 interface TakeBatch {
   /** The buckets' keys, in the order their takes joined. */
@@ -145,7 +151,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   let gathering: TakeBatch | undefined;
 
   function takeFromRedis(redisGuard: RedisGuard, userId: string): Promise<RateLimitDecision> {
-    const batch = batchesTakes && gathering !== undefined ? gathering : startBatch(redisGuard);
+    const batch = gathering !== undefined && gathering.keys.length < MAX_TAKES_PER_CALL ? gathering : startBatch(redisGuard);
     const index = batch.keys.push(keyPrefix + userId) - 1;
     return batch.reply.then((reply) => {
       const decision = toDecision(reply, index);

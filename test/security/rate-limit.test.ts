@@ -157,6 +157,21 @@ describe.skipIf(!HAS_REDIS_SERVER)('rate limiter on Redis', () => {
     expect((await other.take('u0')).allowed).toBe(false);
   });
 
+  it('splits a burst of takes into calls of at most 128, so no one script holds Redis long', async () => {
+    const redis = await connect();
+    const metrics = recordMetrics();
+    const limiter = track(createRateLimiter({ ...limiterOptions({ ratePerSecond: 1, burst: 3 }), redis, metrics }));
+    expect((await limiter.take('warm-up')).allowed).toBe(true);
+    const calls = vi.spyOn(redis, 'evalsha');
+    // 100 users, four takes each: 400 takes, in calls of 128, 128, 128 and 16.
+    const decisions = await Promise.all(Array.from({ length: 400 }, (_, i) => limiter.take(`u${i % 100}`)));
+    expect(calls.mock.calls.map((call) => call[1])).toEqual([128, 128, 128, 16]);
+    for (let user = 0; user < 100; user++) {
+      expect(decisions.filter((_, i) => i % 100 === user).map((d) => d.allowed), `u${user}'s takes`).toEqual([true, true, true, false]);
+    }
+    expect(metrics.stores()).toEqual(new Set(['redis']));
+  });
+
   it('loads its script again after Redis forgets it (NOSCRIPT), for every take waiting on it', async () => {
     const redis = await connect();
     const metrics = recordMetrics();
