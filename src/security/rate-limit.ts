@@ -7,8 +7,8 @@
  * Every request takes a token, so with Redis every request makes a Redis call. The takes that
  * arrive in one turn of the event loop go as one call of the script, one socket write for all of them,
  * where one write per take cost ~40 µs of CPU per request at 100 users (BENCHMARKS.md, session 34).
- * ioredis' own auto-pipelining batches the same way, but keeps its batches in a map and a set
- * that live for the whole process, and at that load it promoted ~4 KB per request to the old space.
+ * ioredis' own auto-pipelining (and a pipeline per turn) saved the writes too, but at that load
+ * promoted kilobytes per request to the old space; one multi-key call per turn does not.
  */
 import { createHash } from 'node:crypto';
 import { Cluster } from 'ioredis';
@@ -146,12 +146,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   }
 
   // A cluster spreads the buckets over shards, and one script may only touch keys of one slot:
-  // there each take is a batch of its own.
-  const batchesTakes = !(options.redis instanceof Cluster);
+  // there each take is a call of its own.
+  const takesPerCall = options.redis instanceof Cluster ? 1 : MAX_TAKES_PER_CALL;
   let gathering: TakeBatch | undefined;
 
   function takeFromRedis(redisGuard: RedisGuard, userId: string): Promise<RateLimitDecision> {
-    const batch = gathering !== undefined && gathering.keys.length < MAX_TAKES_PER_CALL ? gathering : startBatch(redisGuard);
+    const batch = gathering !== undefined && gathering.keys.length < takesPerCall ? gathering : startBatch(redisGuard);
     const index = batch.keys.push(keyPrefix + userId) - 1;
     return batch.reply.then((reply) => {
       const decision = toDecision(reply, index);
@@ -176,7 +176,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         });
       }),
     };
-    if (batchesTakes) gathering = batch;
+    gathering = batch;
     return batch;
   }
 
