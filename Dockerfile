@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Floorplan's production image: `docker build -t floorplan .`, then run it with
 # `docker run -p 4000:4000 -e UPSTREAM_CART_URL=… floorplan` (see README, "Deploying").
-# It runs `node --max-semi-space-size=64 --min-semi-space-size=64 --no-memory-reducer dist/src/main.js` as the unprivileged `node` user (uid 1000) with
+# It runs `node --max-semi-space-size=64 --min-semi-space-size=64 --no-memory-reducer --heap-growing-percent=50 dist/src/main.js` as the unprivileged `node` user (uid 1000) with
 # NODE_ENV=production and config/production.yaml: no demo upstreams, real upstream URLs
 # required, keys from a JWKS endpoint.
 #
@@ -46,4 +46,4 @@ EXPOSE 4000
 # untouched pages are still given back. 32 MB would save ~100 MB of RSS at 200 connections for ~9 %
 # more CPU per panel, and 16 MB costs a third more CPU and more RSS (BENCHMARKS.md, "Where the RSS
 # is"). Same as start:prod.
-CMD ["node", "--max-semi-space-size=64", "--min-semi-space-size=64", "--no-memory-reducer", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=64", "--min-semi-space-size=64", "--no-memory-reducer", "--heap-growing-percent=50", "dist/src/main.js"]
