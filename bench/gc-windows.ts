@@ -1,0 +1,148 @@
+/**
+ * Which load windows hold a mark-compact, and why: Floorplan as the bench's half-rate phase runs
+ * it (`config/bench.yaml` from dist/, every upstream +20 ms, 200 connections at a fixed rate,
+ * pinned to core 0), in windows of load with idle gaps between them, once per set of node flags,
+ * with V8's GC trace on. For each window it prints the p50 and p99 and the mark-compacts that fell
+ * in it, and after them the heap growing factor V8 chose after each mark-compact and any
+ * collection the memory reducer started (BENCHMARKS.md, session 35).
+ *
+ *   node --import tsx bench/gc-windows.ts [--flags="<node flags>" …] [--rate 1660] [--windows 8]
+ *       [--window-seconds 10] [--idle-seconds 10] [--warmup-seconds 30] [--connections 200]
+ *
+ * Each `--flags` is one variant, run after the one before (default: `npm run start:prod`'s
+ * flags alone; give them after `=`, as they start with `--`; `--flags=""` is Node's own). The
+ * trace adds `--trace-gc --trace-memory-reducer --trace-gc-verbose`. Window times are
+ * milliseconds since the server was spawned, as V8's trace counts them from its start (a few ms
+ * apart).
+ */
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadServiceConfig } from '../src/config/service-config.ts';
+import { cleanEnv, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopAll, useCompiledChildren, type Child } from './children.ts';
+import { startWorker, waitUntil } from './cpu-per-request.ts';
+import { graphqlBody, PANEL_QUERY } from './panel.ts';
+import { createBenchFloorsDir } from './scenes.ts';
+import { seedLikeUsers, TokenBook } from './users.ts';
+
+const UPSTREAM_LATENCY_MS = 20;
+const TRACE_FLAGS = ['--trace-gc', '--trace-memory-reducer', '--trace-gc-verbose'];
+
+/** One line of V8's trace that this bench reports: a mark-compact, a growing factor, a reducer's start. */
+export interface TraceLine {
+  readonly atMs: number;
+  readonly text: string;
+}
+
+/** `[pid:0x…:0]    106099 ms: Mark-Compact (reduce) 96.7 (197.6) -> 54.1 …` → its time and the rest. */
+export function parseTraceLine(line: string): TraceLine | undefined {
+  const match = /^(?:\[[^\]]*\]\s*)?(\d+) ms: (.*)$/.exec(line.trim());
+  if (match === null) return undefined;
+  const text = match[2]!;
+  if (!/^Mark-Compact|^\[HeapController\] factor|^Memory reducer: started/.test(text)) return undefined;
+  return { atMs: Number(match[1]), text: text.length > 160 ? `${text.slice(0, 160)}…` : text };
+}
+
+function positiveNumber(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, but got: ${JSON.stringify(text)}`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      flags: { type: 'string', multiple: true },
+      rate: { type: 'string', default: '1660' },
+      windows: { type: 'string', default: '8' },
+      'window-seconds': { type: 'string', default: '10' },
+      'idle-seconds': { type: 'string', default: '10' },
+      'warmup-seconds': { type: 'string', default: '30' },
+      connections: { type: 'string', default: '200' },
+    },
+  });
+  const rate = positiveNumber('rate', values.rate);
+  const windows = positiveNumber('windows', values.windows);
+  const windowSeconds = positiveNumber('window-seconds', values['window-seconds']);
+  const idleSeconds = positiveNumber('idle-seconds', values['idle-seconds']);
+  const warmupSeconds = positiveNumber('warmup-seconds', values['warmup-seconds']);
+  const connections = positiveNumber('connections', values.connections);
+  const variants = (values.flags ?? [productionNodeFlags().join(' ')]).map((text) => text.split(/\s+/).filter((flag) => flag !== ''));
+
+  useCompiledChildren();
+  const floors = createBenchFloorsDir();
+  const ports = await freePorts(1 + variants.length);
+  const upstreamPort = ports[0]!;
+  const origin = `http://127.0.0.1:${upstreamPort}`;
+  const faults = ['cart', 'promotion', 'settlement'].map((name) => `${name}:latency:${UPSTREAM_LATENCY_MS}`).join(',');
+  const upstreams = startNode('demo-upstreams-slow', 'src/demo-upstreams/main.ts', { env: cleanEnv({ DEMO_PORT: String(upstreamPort), DEMO_FAULTS: faults }) });
+  const worker = startWorker();
+  try {
+    await waitUntil(upstreams, 'answering /healthz', async () => (await fetch(`${origin}/healthz`)).ok);
+    await worker.ready;
+    pin(upstreams, 1);
+    pin(worker.child, 1);
+    for (const [index, flags] of variants.entries()) {
+      const port = ports[index + 1]!;
+      const env = floorplanEnv(port, origin, floors.dir);
+      const url = `http://127.0.0.1:${port}/graphql`;
+      const spawnedAt = performance.now();
+      // Spawned here rather than by startNode, which keeps only the tail of a child's output.
+      const server = spawn(process.execPath, [...flags, ...TRACE_FLAGS, join(ROOT, 'dist', 'src', 'main.js')], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const trace: TraceLine[] = [];
+      let partial = '';
+      server.stdout.on('data', (chunk: Buffer) => {
+        const lines = (partial + chunk.toString('utf8')).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          const parsed = parseTraceLine(line);
+          if (parsed !== undefined) trace.push(parsed);
+        }
+      });
+      server.stderr.resume();
+      const child: Child = { name: `floorplan ${index + 1}`, pid: server.pid!, process: server, output: () => '', exited: new Promise((done) => server.once('exit', (code, signal) => done(signal ?? `exit code ${String(code)}`))) };
+      try {
+        await waitUntil(child, 'ready', async () => (await fetch(url.replace('/graphql', '/readyz'))).ok);
+        const book = new TokenBook(loadServiceConfig({ env, dir: join(ROOT, 'config') }).auth);
+        const variantsOfLoad = (await seedLikeUsers(connections, url, book)).map((userId) => ({ headers: book.headers(userId), body: graphqlBody(PANEL_QUERY) }));
+        pin(child, 0);
+        const load = (name: string, durationSeconds: number) =>
+          worker.run({ name, url, variants: variantsOfLoad, connections, warmupRequests: 0, durationSeconds, overallRate: rate, pids: { server: child.pid }, drainMs: 100 });
+        await load('warm-up', warmupSeconds);
+        const rows: Array<{ fromMs: number; toMs: number; line: string }> = [];
+        for (let window = 1; window <= windows; window++) {
+          await sleep(idleSeconds * 1000);
+          const fromMs = performance.now() - spawnedAt;
+          const result = await load(`window-${window}`, windowSeconds);
+          const toMs = performance.now() - spawnedAt;
+          rows.push({ fromMs, toMs, line: `p50 ${result.latency.p50Ms.toFixed(2)} ms, p99 ${result.latency.p99Ms.toFixed(2)} ms, ${result.rps.toFixed(0)} req/s` });
+        }
+        console.log(`== ${flags.length === 0 ? "Node's own flags" : flags.join(' ')}: ${windows} windows of ${windowSeconds} s at ${rate} req/s, ${idleSeconds} s idle before each`);
+        for (const [n, { fromMs, toMs, line }] of rows.entries()) {
+          const collections = trace.filter(({ atMs, text }) => atMs >= fromMs && atMs <= toMs && text.startsWith('Mark-Compact'));
+          console.log(`  window ${n + 1} (${fromMs.toFixed(0)}–${toMs.toFixed(0)} ms): ${line}; ${collections.length} mark-compact${collections.length === 1 ? '' : 's'}`);
+          for (const { atMs, text } of collections) console.log(`    ${atMs} ms: ${text}`);
+        }
+        console.log('  the whole run, growing factors and the reducer:');
+        for (const { atMs, text } of trace) if (!text.startsWith('Mark-Compact') || !rows.some(({ fromMs, toMs }) => atMs >= fromMs && atMs <= toMs)) console.log(`    ${atMs} ms: ${text}`);
+      } finally {
+        server.kill('SIGTERM');
+        await child.exited;
+      }
+    }
+  } finally {
+    await stopAll();
+    floors.dispose();
+  }
+}
+
+// Run as a script; tests import the trace parser.
+if (resolve(process.argv[1] ?? '') === fileURLToPath(import.meta.url)) {
+  process.on('exit', killAllNow);
+  main().catch((error: unknown) => {
+    process.stderr.write(`bench/gc-windows failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
