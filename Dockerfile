@@ -45,5 +45,8 @@ EXPOSE 4000
 # half load) until it recovers (BENCHMARKS.md, "A young generation that never shrinks"). Idle, the
 # untouched pages are still given back. 32 MB would save ~100 MB of RSS at 200 connections for ~9 %
 # more CPU per panel, and 16 MB costs a third more CPU and more RSS (BENCHMARKS.md, "Where the RSS
-# is"). Same as start:prod.
+# is"). `--no-memory-reducer --heap-growing-percent=50` let the old generation grow by half its
+# live size between mark-compacts: with the reducer V8 grows it by ~10 % (a mark-compact every
+# ~30 s at half load), with neither by up to 4× (RSS ~60 MB higher under steady load; BENCHMARKS.md,
+# session 35). Same as start:prod.
 CMD ["node", "--max-semi-space-size=64", "--min-semi-space-size=64", "--no-memory-reducer", "--heap-growing-percent=50", "dist/src/main.js"]

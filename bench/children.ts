@@ -179,6 +179,11 @@ export function cleanEnv(extra: Readonly<Record<string, string>>): NodeJS.Proces
   return { ...env, ...extra };
 }
 
+/** How late every demo upstream answers in the bench's latency phase (bench/run.ts, bench/gc-windows.ts). */
+export const UPSTREAM_LATENCY_MS = 20;
+/** The demo upstreams' DEMO_FAULTS for that phase: cart, promotion and settlement each {@link UPSTREAM_LATENCY_MS} late. */
+export const SLOW_UPSTREAM_FAULTS = ['cart', 'promotion', 'settlement'].map((name) => `${name}:latency:${UPSTREAM_LATENCY_MS}`).join(',');
+
 /** What makes a Floorplan a bench server: production mode, the overlay `floorplanEnv`, loopback `port`, every upstream at `upstreamOrigin`. */
 export function floorplanProcessVars(port: number, upstreamOrigin: string, floorplanEnvName = 'bench'): Record<string, string> {
   return {

@@ -21,13 +21,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig } from '../src/config/service-config.ts';
-import { cleanEnv, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopAll, useCompiledChildren, type Child } from './children.ts';
+import { cleanEnv, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, SLOW_UPSTREAM_FAULTS, startNode, stopAll, useCompiledChildren, type Child } from './children.ts';
 import { startWorker, waitUntil } from './cpu-per-request.ts';
 import { graphqlBody, PANEL_QUERY } from './panel.ts';
 import { createBenchFloorsDir } from './scenes.ts';
 import { seedLikeUsers, TokenBook } from './users.ts';
 
-const UPSTREAM_LATENCY_MS = 20;
 const TRACE_FLAGS = ['--trace-gc', '--trace-memory-reducer', '--trace-gc-verbose'];
 
 /** One line of V8's trace that this bench reports: a mark-compact, a growing factor, a reducer's start. */
@@ -76,8 +75,7 @@ async function main(): Promise<void> {
   const ports = await freePorts(1 + variants.length);
   const upstreamPort = ports[0]!;
   const origin = `http://127.0.0.1:${upstreamPort}`;
-  const faults = ['cart', 'promotion', 'settlement'].map((name) => `${name}:latency:${UPSTREAM_LATENCY_MS}`).join(',');
-  const upstreams = startNode('demo-upstreams-slow', 'src/demo-upstreams/main.ts', { env: cleanEnv({ DEMO_PORT: String(upstreamPort), DEMO_FAULTS: faults }) });
+  const upstreams = startNode('demo-upstreams-slow', 'src/demo-upstreams/main.ts', { env: cleanEnv({ DEMO_PORT: String(upstreamPort), DEMO_FAULTS: SLOW_UPSTREAM_FAULTS }) });
   const worker = startWorker();
   try {
     await waitUntil(upstreams, 'answering /healthz', async () => (await fetch(`${origin}/healthz`)).ok);

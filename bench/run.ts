@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig, type ServiceConfig } from '../src/config/service-config.ts';
-import { canPin, cleanEnv, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopAll, stopChildren, useCompiledChildren, type Child } from './children.ts';
+import { canPin, cleanEnv, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, SLOW_UPSTREAM_FAULTS, startNode, stopAll, stopChildren, UPSTREAM_LATENCY_MS, useCompiledChildren, type Child } from './children.ts';
 import { nearestRank, READY_LINE, RESULT_PREFIX, type AnswerClasses, type LoadJob, type LatencySummary, type LoadResult, type RequestVariant } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY, PANEL_RESPONSE_JSON, PANEL_USER, panelQuery, SELECTED_LINES_QUERY } from './panel.ts';
 import { machineInfo, rssMb } from './proc.ts';
@@ -69,8 +69,6 @@ import { seedLikeUsers, selectedSkus, TokenBook } from './users.ts';
 const USAGE = 'usage: npm run bench [-- --quick | --soak [--soak-seconds <n>] [--soak-warmup-seconds <n>] | --frozen-upstream [--quick] | --overload [--quick] | --peers [--quick]] [--out <path>] [--no-markdown | --markdown]';
 
 /** Injected latency of each upstream in the latency phase. */
-const UPSTREAM_LATENCY_MS = 20;
-const SLOW_FAULTS = `cart:latency:${UPSTREAM_LATENCY_MS},promotion:latency:${UPSTREAM_LATENCY_MS},settlement:latency:${UPSTREAM_LATENCY_MS}`;
 const STARTUP_TIMEOUT_MS = 60_000;
 
 /** How long and how hard each run goes. */
@@ -1211,7 +1209,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
     log('starting the servers, the demo upstreams and the load worker …');
     const { worker, ready: workerReady } = startWorker();
     const fast = startUpstreams('demo-upstreams', fastPort, '');
-    const slow = startUpstreams('demo-upstreams-slow', slowPort, SLOW_FAULTS);
+    const slow = startUpstreams('demo-upstreams-slow', slowPort, SLOW_UPSTREAM_FAULTS);
     const fpEnv = floorplanEnv(fpPort, fast.origin, floors.dir);
     const fpConfig = floorplanConfig(fpEnv);
     const floorplan = startFloorplan('floorplan', fpPort, fpEnv);
