@@ -3,19 +3,24 @@
  * it (`config/bench.yaml` from dist/, every upstream +20 ms, 200 connections at a fixed rate,
  * pinned to core 0), in windows of load with idle gaps between them, once per set of node flags,
  * with V8's GC trace on. For each window it prints the p50 and p99 and the mark-compacts that fell
- * in it, and after them the heap growing factor V8 chose after each mark-compact and any
- * collection the memory reducer started (BENCHMARKS.md, session 35).
+ * in it, with the scavenges' count and pauses (mean and longest), and after them the heap growing
+ * factor V8 chose after each mark-compact and any collection the memory reducer started
+ * (BENCHMARKS.md, sessions 35 and 36).
  *
  *   node --import tsx bench/gc-windows.ts [--flags="<node flags>" …] [--rate 1660] [--windows 8]
  *       [--window-seconds 10] [--idle-seconds 10] [--warmup-seconds 30] [--connections 200]
+ *       [--keep-trace <file>]
  *
  * Each `--flags` is one variant, run after the one before (default: `npm run start:prod`'s
  * flags alone; give them after `=`, as they start with `--`; `--flags=""` is Node's own). The
  * trace adds `--trace-gc --trace-memory-reducer --trace-gc-verbose`. Window times are
  * milliseconds since the server was spawned, as V8's trace counts them from its start (a few ms
- * apart).
+ * apart). `--keep-trace` writes every line the servers printed to a file, one variant after the
+ * other, for what this summary leaves out (`--flags="… --trace-gc-nvp"` gives each collection's
+ * phases and bytes copied and promoted).
  */
 import { spawn } from 'node:child_process';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +49,26 @@ export function parseTraceLine(line: string): TraceLine | undefined {
   return { atMs: Number(match[1]), text: text.length > 160 ? `${text.slice(0, 160)}…` : text };
 }
 
+/** A scavenge in V8's trace: when, and how long the main thread stood still for it. */
+export interface Scavenge {
+  readonly atMs: number;
+  readonly pauseMs: number;
+}
+
+/** `[pid:0x…]   16 ms: Scavenge 3.9 (5.8) -> 3.9 (6.8) MB, pooled: 0 MB, 0.35 / 0.00 ms …` → 16 and 0.35. */
+export function parseScavenge(line: string): Scavenge | undefined {
+  const match = /^(?:\[[^\]]*\]\s*)?(\d+) ms: Scavenge\b.*?, ([\d.]+) \/ [\d.]+ ms/.exec(line.trim());
+  return match === null ? undefined : { atMs: Number(match[1]), pauseMs: Number(match[2]) };
+}
+
+/** "41 scavenges, mean 2.10 ms, longest 6.32 ms" for the scavenges in one window. */
+export function describeScavenges(scavenges: readonly Scavenge[]): string {
+  if (scavenges.length === 0) return '0 scavenges';
+  const pauses = scavenges.map(({ pauseMs }) => pauseMs);
+  const mean = pauses.reduce((sum, pause) => sum + pause, 0) / pauses.length;
+  return `${pauses.length} scavenge${pauses.length === 1 ? '' : 's'}, mean ${mean.toFixed(2)} ms, longest ${Math.max(...pauses).toFixed(2)} ms`;
+}
+
 function positiveNumber(name: string, text: string): number {
   const value = Number(text);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, but got: ${JSON.stringify(text)}`);
@@ -60,6 +85,7 @@ async function main(): Promise<void> {
       'idle-seconds': { type: 'string', default: '10' },
       'warmup-seconds': { type: 'string', default: '30' },
       connections: { type: 'string', default: '200' },
+      'keep-trace': { type: 'string' },
     },
   });
   const rate = positiveNumber('rate', values.rate);
@@ -68,6 +94,8 @@ async function main(): Promise<void> {
   const idleSeconds = positiveNumber('idle-seconds', values['idle-seconds']);
   const warmupSeconds = positiveNumber('warmup-seconds', values['warmup-seconds']);
   const connections = positiveNumber('connections', values.connections);
+  const keepTrace = values['keep-trace'];
+  if (keepTrace !== undefined) writeFileSync(keepTrace, '');
   const variants = (values.flags ?? [productionNodeFlags().join(' ')]).map((text) => text.split(/\s+/).filter((flag) => flag !== ''));
 
   useCompiledChildren();
@@ -90,13 +118,17 @@ async function main(): Promise<void> {
       // Spawned here rather than by startNode, which keeps only the tail of a child's output.
       const server = spawn(process.execPath, [...flags, ...TRACE_FLAGS, join(ROOT, 'dist', 'src', 'main.js')], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
       const trace: TraceLine[] = [];
+      const scavenges: Scavenge[] = [];
       let partial = '';
       server.stdout.on('data', (chunk: Buffer) => {
         const lines = (partial + chunk.toString('utf8')).split('\n');
         partial = lines.pop() ?? '';
+        if (keepTrace !== undefined && lines.length > 0) appendFileSync(keepTrace, `${lines.join('\n')}\n`);
         for (const line of lines) {
           const parsed = parseTraceLine(line);
           if (parsed !== undefined) trace.push(parsed);
+          const scavenge = parseScavenge(line);
+          if (scavenge !== undefined) scavenges.push(scavenge);
         }
       });
       server.stderr.resume();
@@ -120,7 +152,8 @@ async function main(): Promise<void> {
         console.log(`== ${flags.length === 0 ? "Node's own flags" : flags.join(' ')}: ${windows} windows of ${windowSeconds} s at ${rate} req/s, ${idleSeconds} s idle before each`);
         for (const [n, { fromMs, toMs, line }] of rows.entries()) {
           const collections = trace.filter(({ atMs, text }) => atMs >= fromMs && atMs <= toMs && text.startsWith('Mark-Compact'));
-          console.log(`  window ${n + 1} (${fromMs.toFixed(0)}–${toMs.toFixed(0)} ms): ${line}; ${collections.length} mark-compact${collections.length === 1 ? '' : 's'}`);
+          const inWindow = scavenges.filter(({ atMs }) => atMs >= fromMs && atMs <= toMs);
+          console.log(`  window ${n + 1} (${fromMs.toFixed(0)}–${toMs.toFixed(0)} ms): ${line}; ${collections.length} mark-compact${collections.length === 1 ? '' : 's'}; ${describeScavenges(inWindow)}`);
           for (const { atMs, text } of collections) console.log(`    ${atMs} ms: ${text}`);
         }
         console.log('  the whole run, growing factors and the reducer:');

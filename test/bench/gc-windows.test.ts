@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { parseTraceLine } from '../../bench/gc-windows.ts';
+import { describeScavenges, parseScavenge, parseTraceLine } from '../../bench/gc-windows.ts';
 
 describe('bench/gc-windows', () => {
   it("picks the mark-compacts and the growing factor out of a real node process's GC trace, and no scavenge", () => {
@@ -21,6 +21,19 @@ describe('bench/gc-windows', () => {
     expect(kept.some(({ text }) => text.includes('Scavenge'))).toBe(false);
     for (const { atMs } of kept) expect(Number.isInteger(atMs) && atMs >= 0).toBe(true);
     expect(markCompacts[1]!.atMs).toBeGreaterThanOrEqual(markCompacts[0]!.atMs);
+
+    // The scavenges have a parser of their own, which reads each one's pause.
+    const scavenges = lines.map(parseScavenge).filter((scavenge) => scavenge !== undefined);
+    expect(scavenges).toHaveLength(lines.filter((line) => / ms: Scavenge\b/.test(line)).length);
+    expect(scavenges.length).toBeGreaterThanOrEqual(1);
+    for (const { pauseMs } of scavenges) expect(Number.isFinite(pauseMs) && pauseMs >= 0).toBe(true);
+  });
+
+  it("reads a scavenge's time and pause, and sums up a window's", () => {
+    expect(parseScavenge('[7988:0x8248000]       18 ms: Scavenge 4.8 (6.8) -> 3.9 (6.8) MB, pooled: 0 MB, 0.33 / 0.00 ms  (average mu = 1.000, current mu = 1.000) allocation failure; ')).toEqual({ atMs: 18, pauseMs: 0.33 });
+    expect(parseScavenge('[7988:0x8248000]       18 ms: Mark-Compact 4.8 (6.8) -> 3.9 (6.8) MB, pooled: 0 MB, 2.33 / 0.00 ms  (average mu = 1.000)')).toBeUndefined();
+    expect(describeScavenges([])).toBe('0 scavenges');
+    expect(describeScavenges([{ atMs: 1, pauseMs: 1 }, { atMs: 2, pauseMs: 4 }])).toBe('2 scavenges, mean 2.50 ms, longest 4.00 ms');
   });
 
   it('keeps the start of a collection by the memory reducer, and cuts a long line', () => {
