@@ -5,7 +5,7 @@
  * part of the GC's CPU, and how much the young generation must hold (the RSS at 200
  * connections). bench/allocations.ts measures the garbage; this measures what survives.
  *
- *   node --import tsx bench/live-set.ts [--connections 200] [--top 30] [--keep]
+ *   node --import tsx bench/live-set.ts [--connections 200] [--slow-upstreams] [--top 30] [--keep]
  *
  * Method: the demo upstreams and Floorplan run from dist/ as `npm run bench` runs them
  * (Floorplan with `start:prod`'s node flags and `--heapsnapshot-signal`), Floorplan pinned to
@@ -15,6 +15,9 @@
  * `connections` is what one request in flight holds, plus the JIT's code from the load (shown
  * as `(code)`, not per request). Async functions suspended at an `await` are counted by name:
  * each keeps its frame (a Generator object in the snapshot), its context and its promise.
+ * --slow-upstreams adds the latency phase's +20 ms to every upstream (bench/children.ts), so the
+ * requests in flight are caught as at half rate in `npm run bench`: mostly waiting on an upstream,
+ * rather than queued in Floorplan behind each other as with the demo's instant answers.
  * --keep leaves the two snapshots (for Chrome DevTools) in the temporary folder it names.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -24,7 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig } from '../src/config/service-config.ts';
-import { cleanEnv, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopChildren, useCompiledChildren, type Child } from './children.ts';
+import { cleanEnv, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, SLOW_UPSTREAM_FAULTS, startNode, stopChildren, useCompiledChildren, type Child } from './children.ts';
 import { startWorker, waitUntil } from './cpu-per-request.ts';
 import type { LoadJob } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY } from './panel.ts';
@@ -158,6 +161,7 @@ async function main(): Promise<void> {
       connections: { type: 'string', default: '200' },
       top: { type: 'string', default: '30' },
       keep: { type: 'boolean', default: false },
+      'slow-upstreams': { type: 'boolean', default: false },
     },
   });
   const connections = Number(values.connections);
@@ -170,7 +174,7 @@ async function main(): Promise<void> {
   try {
     const [upstreamPort, floorplanPort] = (await freePorts(2)) as [number, number];
     const origin = `http://127.0.0.1:${upstreamPort}`;
-    const upstreams = startNode('demo-upstreams', 'src/demo-upstreams/main.ts', { env: cleanEnv({ DEMO_PORT: String(upstreamPort), DEMO_FAULTS: '' }) });
+    const upstreams = startNode('demo-upstreams', 'src/demo-upstreams/main.ts', { env: cleanEnv({ DEMO_PORT: String(upstreamPort), DEMO_FAULTS: values['slow-upstreams'] ? SLOW_UPSTREAM_FAULTS : '' }) });
     started.push(upstreams);
     const env = floorplanEnv(floorplanPort, origin, floors.dir);
     const floorplan = startNode('floorplan', 'src/main.ts', { env, nodeFlags: [...productionNodeFlags(), '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] });
