@@ -403,7 +403,12 @@ export class JsonHttp {
     this.upstream = options.upstream;
     this.basePath = url.pathname.replace(/\/$/, '');
     this.origin = url.origin;
-    this.pool = new Pool(url.origin, { connections: options.connections, keepAliveTimeout: 30_000 });
+    // undici's own headers and body timeouts (300 s each) are off: the attempt's timer
+    // (AnswerCollector) bounds both, sooner. Left on, each call made one of undici's "fast"
+    // timers when written and dropped it when answered, and a dropped one stays in undici's list
+    // until its next tick, up to half a second: long enough to outlive scavenges and be promoted
+    // (BENCHMARKS.md, session 36).
+    this.pool = new Pool(url.origin, { connections: options.connections, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
     this.observe = options.observe;
     this.silence = silenceOf(options.upstream);
     this.judge = new AttemptJudge(options.upstream, options.timeoutMs);

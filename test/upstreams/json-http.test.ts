@@ -343,6 +343,26 @@ describe('JsonHttp resilience', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(99);
     expect(performance.now() - started).toBeLessThan(4000);
   });
+
+  // undici's own headers and body timeouts are off (the attempt's timer bounds both): a body that
+  // stops halfway must still end the call at the upstream's timeout, and free its connection.
+  it('times out an answer whose body stops halfway, and the next call on the pool is answered', async () => {
+    const stalls = (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"ok":');
+    };
+    const upstream = await scripted(stalls, ok);
+    cleanups.push(upstream.close);
+    const { http, outcomes } = await client(upstream.url, { retries: 0 }, 100);
+    const started = performance.now();
+    const error = await failure(http.get('/x', okSchema, new Deadline(5000)));
+    expect(error.outcome).toBe('timeout');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(99);
+    expect(performance.now() - started).toBeLessThan(4000);
+    await expect(http.get('/x', okSchema, new Deadline(5000))).resolves.toEqual({ ok: true });
+    expect(outcomes).toEqual(['timeout', 'ok']);
+    expect(upstream.calls()).toBe(2);
+  });
 });
 
 describe('JsonHttp money contract', () => {
