@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { describeScavenges, parseScavenge, parseTraceLine } from '../../bench/gc-windows.ts';
+import { describeScavenges, parseScavenge, parseTraceLine, summarizeWindows } from '../../bench/gc-windows.ts';
 
 describe('bench/gc-windows', () => {
   it("picks the mark-compacts and the growing factor out of a real node process's GC trace, and no scavenge", () => {
@@ -43,5 +43,21 @@ describe('bench/gc-windows', () => {
     expect(long?.atMs).toBe(5);
     expect(long?.text.startsWith('Mark-Compact (reduce) 96.7')).toBe(true);
     expect(long?.text.length).toBe(161);
+  });
+
+  it('tells the windows that held a mark-compact from the others', () => {
+    expect(
+      summarizeWindows([
+        { p99Ms: 101.82, markCompacts: 1 },
+        { p99Ms: 50.2, markCompacts: 0 },
+        { p99Ms: 55.851, markCompacts: 0 },
+        { p99Ms: 49.98, markCompacts: 0 },
+      ]),
+    ).toBe('1 of 4 windows held a mark-compact (p99 101.82 ms); the other 3 read p99 49.98–55.85 ms');
+    expect(summarizeWindows([{ p99Ms: 48.67, markCompacts: 0 }, { p99Ms: 93.57, markCompacts: 2 }])).toBe(
+      '1 of 2 windows held a mark-compact (p99 93.57 ms); the other 1 read p99 48.67 ms',
+    );
+    expect(summarizeWindows([{ p99Ms: 52, markCompacts: 0 }])).toBe('0 of 1 window held a mark-compact; the other 1 read p99 52.00 ms');
+    expect(summarizeWindows([{ p99Ms: 80, markCompacts: 1 }])).toBe('1 of 1 window held a mark-compact (p99 80.00 ms)');
   });
 });
