@@ -40,13 +40,18 @@ export interface TraceLine {
   readonly text: string;
 }
 
+/** Any line of V8's trace, `[pid:0x…:0]    106099 ms: <text>`, as its time and its text. */
+function splitTraceLine(line: string): { readonly atMs: number; readonly text: string } | undefined {
+  const match = /^(?:\[[^\]]*\]\s*)?(\d+) ms: (.*)$/.exec(line.trim());
+  return match === null ? undefined : { atMs: Number(match[1]), text: match[2]! };
+}
+
 /** `[pid:0x…:0]    106099 ms: Mark-Compact (reduce) 96.7 (197.6) -> 54.1 …` → its time and the rest. */
 export function parseTraceLine(line: string): TraceLine | undefined {
-  const match = /^(?:\[[^\]]*\]\s*)?(\d+) ms: (.*)$/.exec(line.trim());
-  if (match === null) return undefined;
-  const text = match[2]!;
-  if (!/^Mark-Compact|^\[HeapController\] factor|^Memory reducer: started/.test(text)) return undefined;
-  return { atMs: Number(match[1]), text: text.length > 160 ? `${text.slice(0, 160)}…` : text };
+  const split = splitTraceLine(line);
+  if (split === undefined || !/^Mark-Compact|^\[HeapController\] factor|^Memory reducer: started/.test(split.text)) return undefined;
+  const { atMs, text } = split;
+  return { atMs, text: text.length > 160 ? `${text.slice(0, 160)}…` : text };
 }
 
 /** A scavenge in V8's trace: when, and how long the main thread stood still for it. */
@@ -57,8 +62,9 @@ export interface Scavenge {
 
 /** `[pid:0x…]   16 ms: Scavenge 3.9 (5.8) -> 3.9 (6.8) MB, pooled: 0 MB, 0.35 / 0.00 ms …` → 16 and 0.35. */
 export function parseScavenge(line: string): Scavenge | undefined {
-  const match = /^(?:\[[^\]]*\]\s*)?(\d+) ms: Scavenge\b.*?, ([\d.]+) \/ [\d.]+ ms/.exec(line.trim());
-  return match === null ? undefined : { atMs: Number(match[1]), pauseMs: Number(match[2]) };
+  const split = splitTraceLine(line);
+  const pause = split === undefined ? null : /^Scavenge\b.*?, ([\d.]+) \/ [\d.]+ ms/.exec(split.text);
+  return split === undefined || pause === null ? undefined : { atMs: split.atMs, pauseMs: Number(pause[1]) };
 }
 
 /** "41 scavenges, mean 2.10 ms, longest 6.32 ms" for the scavenges in one window. */
