@@ -18,6 +18,10 @@
  * --b-env LD_PRELOAD=libjemalloc.so.2 --connections 200 --seconds 5 --rounds 6` (BENCHMARKS.md,
  * "jemalloc at the RSS target's load").
  *
+ * `--simultaneous` loads both servers at once in every round, each with its own load worker and
+ * `--connections` of its own, both sharing core 0 (bench/tracing.ts's method): windows side by side
+ * meet the same drift of this VM, which one after the other can differ by tens of percent.
+ *
  * `--both` measures twice, the second time with the two sides' roles swapped (B started and
  * measured as the first server), and reports both runs and their geometric mean. On this VM one
  * run can be off by ~5 % either way although the rounds alternate which side runs first
@@ -48,6 +52,7 @@ async function main(): Promise<void> {
       'a-env': { type: 'string', multiple: true, default: [] },
       'b-env': { type: 'string', multiple: true, default: [] },
       both: { type: 'boolean', default: false },
+      simultaneous: { type: 'boolean', default: false },
     },
   });
   const roots = [values.a, values.b].map((dir) => {
@@ -78,6 +83,7 @@ async function main(): Promise<void> {
       warmupRequests: Number(values.warmup),
       label: 'checkouts',
       samePanels: true,
+      simultaneous: values.simultaneous,
       log,
     });
     const [ra, rb] = first === 'a' ? [result.a, result.b] : [result.b, result.a];
