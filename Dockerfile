@@ -50,6 +50,6 @@ EXPOSE 4000
 # ~30 s at half load), with neither by up to 4× (RSS ~60 MB higher under steady load; BENCHMARKS.md,
 # session 35). `--no-maglev --max-inlined-bytecode-size=1840 --max-inlined-bytecode-size-cumulative=3680`:
 # hot code optimized by TurboFan alone (no Maglev tier in between) with four times its default inlining
-# budget, 3–6 % less CPU per panel at the same RSS once warm; the first seconds of load may cost more
+# budget, 1–6 % less CPU per panel at the same RSS once warm; the first seconds of load may cost more
 # (BENCHMARKS.md, session 37). Same as start:prod.
 CMD ["node", "--max-semi-space-size=64", "--min-semi-space-size=64", "--no-memory-reducer", "--heap-growing-percent=50", "--no-maglev", "--max-inlined-bytecode-size=1840", "--max-inlined-bytecode-size-cumulative=3680", "dist/src/main.js"]
