@@ -4,7 +4,7 @@
  * loopback that accepts and discards. Target: ≤ 1.10 × the CPU per request of tracing off.
  *
  *   node_modules/.bin/node --import tsx bench/tracing.ts [--rounds 10] [--seconds 4] [--connections 16] [--ratio 0.1] [--warmup 2000]
- *       [--a-a] [--sequential] [--env NAME=value …] [--a-env NAME=value …] [--json]
+ *       [--a-a] [--sequential] [--env NAME=value …] [--a-env NAME=value …] [--node-flags="…"] [--json]
  *
  * Both servers run from dist/ (compiled first, as `npm run bench` does) with the bench config,
  * pinned to core 0; the demo upstreams and the load workers (bench/load.ts) to core 1. Both
@@ -12,8 +12,10 @@
  * one after the other, this VM's drift between windows read 1.02× to 1.12× for the same build.
  * --sequential measures them one after the other instead; --a-a runs both with tracing off (the
  * method's bias); --env adds environment to the traced server, --a-env traces the reference
- * server too, with its own additions (e.g. two batch sizes against each other); --json prints
- * the row as one JSON object.
+ * server too, with its own additions (e.g. two batch sizes against each other); --node-flags
+ * replaces `npm run start:prod`'s node flags on both servers (give them after `=`: run once with
+ * each set to ask whether a flag changes what tracing costs); --json prints the row as one JSON
+ * object.
  *
  * `npm run bench` calls {@link measureTracing} itself.
  */
@@ -47,6 +49,8 @@ export interface TracingPlan {
   readonly env?: Readonly<Record<string, string>>;
   /** Trace the reference server too, with this environment on top. */
   readonly referenceEnv?: Readonly<Record<string, string>>;
+  /** Node flags for both servers in place of start:prod's. */
+  readonly nodeFlags?: readonly string[];
 }
 
 /** A collector stand-in: accepts every OTLP/HTTP export and discards it, counting exports and bytes. */
@@ -83,9 +87,11 @@ export async function measureTracing(plan: TracingPlan, log: (line: string) => v
     if (!onConfig.tracing.enabled && plan.aa !== true) throw new Error('the traced server would start with tracing off');
     const extra = Object.entries(plan.env ?? {}).map(([name, value]) => `${name}=${value}`);
     log(`tracing on samples ${ratio * 100} %${extra.length > 0 ? `, with ${extra.join(' ')}` : ''}`);
+    const flags = plan.nodeFlags === undefined ? {} : { nodeFlags: plan.nodeFlags };
+    if (plan.nodeFlags !== undefined) log(`both servers run with node flags: ${plan.nodeFlags.join(' ') || '(none)'}`);
     const result = await measureCpuPerRequest({
-      a: referenceEnv === undefined ? { name: 'off', floorsDir: floors.dir } : { name: 'on-a', floorsDir: floors.dir, env: referenceEnv },
-      b: { name: 'on', floorsDir: floors.dir, env: onEnv },
+      a: referenceEnv === undefined ? { name: 'off', floorsDir: floors.dir, ...flags } : { name: 'on-a', floorsDir: floors.dir, env: referenceEnv, ...flags },
+      b: { name: 'on', floorsDir: floors.dir, env: onEnv, ...flags },
       rounds: plan.rounds,
       seconds: plan.seconds,
       connections: plan.connections,
@@ -145,6 +151,7 @@ async function main(): Promise<void> {
       sequential: { type: 'boolean', default: false },
       env: { type: 'string', multiple: true, default: [] },
       'a-env': { type: 'string', multiple: true, default: [] },
+      'node-flags': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -164,6 +171,7 @@ async function main(): Promise<void> {
         sequential: values.sequential,
         env: envPairs(values.env),
         ...(values['a-env'].length > 0 ? { referenceEnv: envPairs(values['a-env']) } : {}),
+        ...(values['node-flags'] === undefined ? {} : { nodeFlags: values['node-flags'].split(/\s+/).filter((flag) => flag !== '') }),
       },
       log,
     );
