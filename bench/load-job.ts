@@ -54,6 +54,26 @@ export interface LoadJob {
    * `classes`); otherwise every 2xx answer's and, with a probe, every probe's (`latenciesMs`).
    */
   readonly keepLatencies?: boolean;
+  /**
+   * A fixed-rate job without `classify`: also return the window cut into spans of this many
+   * seconds, each request counted in the span it was due in (`timeline`), so a tail or a burst of
+   * errors in a long run (the soak) can be placed in time.
+   */
+  readonly timelineSeconds?: number;
+}
+
+/** One span of a fixed-rate window ({@link LoadJob.timelineSeconds}): the requests due in it and what became of them. */
+export interface TimelineSpan {
+  /** Seconds from the window's start to the span's. */
+  readonly fromSeconds: number;
+  readonly requests: number;
+  readonly ok: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  /** Latency of its 2xx answers, ms; NaN when it has none. */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
 }
 
 /** Times cart → (promotion ∥ settlement), as Floorplan calls them, every `intervalMs`. */
@@ -100,6 +120,8 @@ export interface LoadResult {
   readonly stealMs?: readonly number[];
   /** With `keepLatencies` (and not `classify`): each 2xx answer's latency and each probe's, ms (µs resolution), unsorted. */
   readonly latenciesMs?: { readonly ok: readonly number[]; readonly probe?: readonly number[] };
+  /** With `timelineSeconds`: the window span by span, in order. */
+  readonly timeline?: readonly TimelineSpan[];
   /** Every answer by what it was, for a job with `classify`. */
   readonly classes?: AnswerClasses;
   /**

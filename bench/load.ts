@@ -24,6 +24,7 @@ import {
   type LoadJob,
   type LoadResult,
   type RequestVariant,
+  type TimelineSpan,
 } from './load-job.ts';
 import { cpuTimeUs, rssMb, stealMsByCore } from './proc.ts';
 
@@ -51,9 +52,52 @@ class Samples {
       meanMs: sorted.length === 0 ? Number.NaN : round(sum / sorted.length),
     };
   }
+  /** The largest sample, ms rounded to µs; NaN when there is none. */
+  max(): number {
+    if (this.length === 0) return Number.NaN;
+    let max = -Infinity;
+    for (let i = 0; i < this.length; i++) max = Math.max(max, this.buffer[i]!);
+    return Math.round(max * 1000) / 1000;
+  }
   /** Every sample, ms rounded to µs (they travel as JSON). */
   values(): number[] {
     return Array.from(this.buffer.subarray(0, this.length), (ms) => Math.round(ms * 1000) / 1000);
+  }
+}
+
+/** A fixed-rate window cut into spans by when each request was due ({@link LoadJob.timelineSeconds}). */
+class Timeline {
+  private readonly spans: Array<{ requests: number; ok: number; non2xx: number; errors: number; readonly samples: Samples }> = [];
+  constructor(
+    /** Requests due per span: the rate × the span's seconds. */
+    private readonly perSpan: number,
+    private readonly spanSeconds: number,
+  ) {}
+  private span(index: number) {
+    const at = Math.floor(index / this.perSpan);
+    while (this.spans.length <= at) this.spans.push({ requests: 0, ok: 0, non2xx: 0, errors: 0, samples: new Samples() });
+    return this.spans[at]!;
+  }
+  answer(index: number, status: number, latencyMs: number): void {
+    const span = this.span(index);
+    span.requests++;
+    if (status >= 200 && status < 300) {
+      span.ok++;
+      span.samples.push(latencyMs);
+    } else {
+      span.non2xx++;
+    }
+  }
+  error(index: number): void {
+    const span = this.span(index);
+    span.requests++;
+    span.errors++;
+  }
+  summary(): TimelineSpan[] {
+    return this.spans.map(({ samples, ...counts }, at) => {
+      const { p50Ms, p99Ms } = samples.summary();
+      return { fromSeconds: at * this.spanSeconds, ...counts, p50Ms, p99Ms, maxMs: samples.max() };
+    });
   }
 }
 
@@ -268,6 +312,8 @@ interface Window {
   readonly classes?: AnswerSorter;
   /** Open loop with `classify`: arrivals that waited in the generator for a free connection. */
   queuedInGenerator?: number;
+  /** A fixed-rate job with `timelineSeconds`: the window span by span. */
+  timeline?: Timeline;
 }
 
 function emptyWindow(classify = false): Window {
@@ -522,7 +568,8 @@ async function autocannonWindow(job: LoadJob): Promise<Window> {
  * handed to the pool (a request that waits for a free connection waits on the clock).
  */
 async function pacedWindow(job: LoadJob, rate: number): Promise<Window> {
-  const window = emptyWindow();
+  const timeline = job.timelineSeconds === undefined ? undefined : new Timeline(rate * job.timelineSeconds, job.timelineSeconds);
+  const window: Window = { ...emptyWindow(), ...(timeline === undefined ? {} : { timeline }) };
   const url = new URL(job.url);
   const pool = new Pool(url.origin, { connections: job.connections, headersTimeout: 10_000, bodyTimeout: 10_000 });
   const total = Math.max(1, Math.round(rate * job.durationSeconds));
@@ -534,9 +581,14 @@ async function pacedWindow(job: LoadJob, rate: number): Promise<Window> {
       .request({ path: url.pathname, method: 'POST', headers: variant.headers, body: variant.body })
       .then(async (response) => {
         await response.body.dump();
-        recordAnswer(window, response.statusCode, false, '', performance.now() - sentAt);
+        const latencyMs = performance.now() - sentAt;
+        recordAnswer(window, response.statusCode, false, '', latencyMs);
+        timeline?.answer(index, response.statusCode, latencyMs);
       })
-      .catch((error: unknown) => recordError(window, error))
+      .catch((error: unknown) => {
+        recordError(window, error);
+        timeline?.error(index);
+      })
       .finally(() => inFlight.delete(request));
     inFlight.add(request);
   };
@@ -554,6 +606,9 @@ async function pacedWindow(job: LoadJob, rate: number): Promise<Window> {
 export async function runJob(job: LoadJob): Promise<LoadResult> {
   await warmUp(job);
   const paced = job.overallRate !== undefined && job.pacing !== 'autocannon';
+  if (job.timelineSeconds !== undefined && (!paced || job.classify === true)) {
+    throw new Error(`job "${job.name}": timelineSeconds needs a fixed rate with uniform pacing and no classify`);
+  }
   // A sorted job runs on its own connections, opened here, before the readings.
   const sorted = job.classify !== true ? undefined : paced ? await OpenLoop.open(job) : await ClosedLoop.open(job);
   try {
@@ -608,6 +663,7 @@ async function measure(job: LoadJob, paced: boolean, sorted: OpenLoop | ClosedLo
       ? { latenciesMs: { ok: window.samples.values(), ...(probed === undefined ? {} : { probe: probed.samples.values() }) } }
       : {}),
     ...(window.queuedInGenerator === undefined ? {} : { queuedInGenerator: window.queuedInGenerator }),
+    ...(window.timeline === undefined ? {} : { timeline: window.timeline.summary() }),
   };
 }
 

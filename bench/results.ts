@@ -3,6 +3,7 @@
  * pass/miss, never asserted), and the Markdown table written into BENCHMARKS.md.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { TimelineSpan } from './load-job.ts';
 import { PEERS, peersSection, peerTargets, soakSlopeMbPerMinute, soakSlopeTarget, type PeerName, type PeersPhase } from './peers.ts';
 import type { UpstreamParseRow } from './upstream-parse.ts';
 
@@ -136,12 +137,19 @@ export interface HeapFigures {
 export interface SoakSample extends HeapFigures {
   readonly atSeconds: number;
   readonly rssMb: number;
+  /** Mark-compacts Floorplan had run since it started, from its /metrics (absent before session 38). */
+  readonly markCompacts?: number;
 }
 
 export interface SoakResult {
   readonly seconds: number;
-  /** Seconds at the same rate before sampling began (absent in results from before session 21: none). */
+  /**
+   * Seconds at the same rate before sampling began (absent in results from before session 21:
+   * none): the warm-up asked for, longer when fewer than two mark-compacts had run in it.
+   */
   readonly warmupSeconds?: number;
+  /** Mark-compacts in the warm-up (absent before session 38). */
+  readonly warmupMarkCompacts?: number;
   readonly targetRps: number;
   readonly rps: number;
   readonly p99Ms: number;
@@ -156,6 +164,8 @@ export interface SoakResult {
   readonly changePercent: number;
   /** |late − early| ≤ 10 % of early. */
   readonly flat: boolean;
+  /** The soak span by span (`windowSeconds` each), by when each request was due (absent before session 38). */
+  readonly timeline?: readonly TimelineSpan[];
 }
 
 /**
@@ -981,10 +991,11 @@ export function renderMarkdown(results: BenchResults): string {
       '',
       `### Soak: ${soak.seconds} s at ${soak.targetRps} req/s`,
       '',
-      `${soak.warmupSeconds === undefined || soak.warmupSeconds === 0 ? 'No warm-up at this rate before sampling. ' : `After ${soak.warmupSeconds} s at this rate, unsampled (the heap growing to its working size). `}Achieved ${fixed(soak.rps, 0)} req/s, p99 ${fixed(soak.p99Ms, 2)} ms, ${soak.errors} errors. RSS median ${fixed(soak.earlyMedianMb, 1)} MB in the second ${soak.windowSeconds} s window, ` +
+      `${soak.warmupSeconds === undefined || soak.warmupSeconds === 0 ? 'No warm-up at this rate before sampling. ' : `After ${soak.warmupSeconds} s at this rate, unsampled (the heap growing to its working size${soak.warmupMarkCompacts === undefined ? '' : `; ${soak.warmupMarkCompacts} mark-compact${soak.warmupMarkCompacts === 1 ? '' : 's'} in it`}). `}Achieved ${fixed(soak.rps, 0)} req/s, p99 ${fixed(soak.p99Ms, 2)} ms, ${soak.errors} errors. RSS median ${fixed(soak.earlyMedianMb, 1)} MB in the second ${soak.windowSeconds} s window, ` +
         `${fixed(soak.lateMedianMb, 1)} MB in the last (${fixed(soak.changePercent, 1)} %): ${soak.flat ? 'flat' : '**not flat**'}. ` +
         `Samples every ${soak.sampleEverySeconds} s: ${soak.samples.map((s) => fixed(s.rssMb, 0)).join(', ')} MB.` +
-        heapLine(soak),
+        heapLine(soak) +
+        soakTimelineLine(soak),
     );
   }
   out.push('', '### Targets (reported, never asserted)', '', ...targetLines(results.targets).map((line) => `- \`${line.slice(0, 4)}\` ${line.slice(6)}`));
@@ -1172,6 +1183,29 @@ export const SOAK_FIGURES: ReadonlyArray<{ readonly label: string; readonly shor
   },
   { label: 'External memory (Buffers, ArrayBuffers)', short: 'external', pick: (s) => s.externalMb },
 ];
+
+/**
+ * The soak's latency and failures span by span, and when its mark-compacts ran (between which
+ * samples), as sentences for BENCHMARKS.md; empty for a soak from before session 38.
+ */
+export function soakTimelineLine(soak: SoakResult): string {
+  const parts: string[] = [];
+  if (soak.timeline !== undefined && soak.timeline.length > 0) {
+    parts.push(` p99 per ${soak.windowSeconds} s: ${soak.timeline.map((span) => fixed(span.p99Ms, 1)).join(', ')} ms (max ${fixed(Math.max(...soak.timeline.map((span) => span.maxMs)), 1)} ms).`);
+    const failed = soak.timeline.map((span) => span.non2xx + span.errors);
+    parts.push(failed.some((n) => n > 0) ? ` Failed answers per ${soak.windowSeconds} s: ${failed.join(', ')}.` : ' No span had a failed answer.');
+  }
+  const counted = soak.samples.filter((sample) => sample.markCompacts !== undefined);
+  if (counted.length > 1) {
+    const at: string[] = [];
+    for (let i = 1; i < counted.length; i++) {
+      const ran = (counted[i]!.markCompacts as number) - (counted[i - 1]!.markCompacts as number);
+      if (ran > 0) at.push(`${ran > 1 ? `${ran}× ` : ''}${counted[i - 1]!.atSeconds}–${counted[i]!.atSeconds} s`);
+    }
+    parts.push(at.length === 0 ? ' No mark-compact while sampled.' : ` Mark-compacts while sampled: ${at.join(', ')}.`);
+  }
+  return parts.join('');
+}
 
 /** The soak's figures beside RSS, as sentences for BENCHMARKS.md. */
 function heapLine(soak: SoakResult): string {

@@ -3,7 +3,7 @@
  *
  *   npm run bench                      full run → bench/results/latest.json + BENCHMARKS.md
  *   npm run bench -- --quick           ~15–30 s → bench/results/quick.json (no Markdown)
- *   npm run bench -- --soak            Floorplan for 10 minutes at a fixed rate, RSS sampled (after 4 minutes' warm-up at that rate)
+ *   npm run bench -- --soak            Floorplan for 10 minutes at a fixed rate, RSS sampled, p99 per minute (after 4 minutes' warm-up at that rate, up to 8 until two mark-compacts have run)
  *   node --import tsx bench/upstream-parse.ts   only the upstream-parse row (it also runs last in the two above)
  *   npm run bench -- --frozen-upstream only the frozen-upstream rows (~30 s; with --quick, fewer rounds)
  *   npm run bench -- --peers           only Floorplan, (d) and the peers (e), (f): byte-identity check, interleaved CPU rounds → bench/results/peers.json
@@ -1689,19 +1689,37 @@ async function runPeers(plan: Plan, started: number): Promise<PeersRun> {
   }
 }
 
-/** Where a Floorplan's memory is, from its /metrics; nothing when it cannot be read. */
-async function heapFigures(metricsUrl: string): Promise<HeapFigures> {
+/** Where a Floorplan's memory is, and how many mark-compacts it has run, from its /metrics; nothing when it cannot be read. */
+async function heapFigures(metricsUrl: string): Promise<HeapFigures & { markCompacts?: number }> {
   try {
-    return heapFiguresOf(await (await fetch(metricsUrl)).text());
+    const text = await (await fetch(metricsUrl)).text();
+    const markCompacts = counterBy(text, 'floorplan_nodejs_gc_duration_seconds_count', 'kind').get('major');
+    return { ...heapFiguresOf(text), ...(markCompacts === undefined ? {} : { markCompacts }) };
   } catch {
     return {};
   }
 }
 
 /**
+ * Mark-compacts the soak's warm-up waits for: the first sets the old space's limit from what
+ * survives at this rate, and the old space then fills up to it, committing pages as it goes,
+ * until the second; from then on the heap's pages are reused.
+ */
+const SOAK_WARMUP_MARK_COMPACTS = 2;
+/** How much longer, at most, the soak's warm-up goes on waiting for them, as a multiple of the warm-up asked for. */
+const SOAK_WARMUP_EXTENSION = 1;
+/** The warm-up goes on in steps of this many seconds while it waits. */
+const SOAK_WARMUP_STEP_SECONDS = 30;
+
+/**
  * Floorplan alone at half its saturation for `seconds`, its RSS sampled as it goes, after
  * `warmupSeconds` at the same rate unsampled (logged): until the heap has grown to its working
- * size, the per-minute minima climb for a reason that is not a leak.
+ * size, the per-minute minima climb for a reason that is not a leak. The working size is
+ * reached over one cycle of the old space at this rate ({@link SOAK_WARMUP_MARK_COMPACTS}), so a
+ * warm-up with fewer mark-compacts goes on, 30 s at a time, until they have run (at most as long
+ * again). In session 37 the first soak's only step in RSS, 298 → 312 MB, came with the first
+ * old-space cycle after its warm-up. The soak is answered span by span (`windowSeconds` each,
+ * `timeline`), so a tail or errors can be placed in time beside the samples.
  */
 async function runSoak(seconds: number, warmupSeconds: number, warnings: string[]): Promise<SoakResult> {
   const floors = createBenchFloorsDir();
@@ -1733,19 +1751,39 @@ async function runSoak(seconds: number, warmupSeconds: number, warnings: string[
     const targetRps = halfOfServed(saturation);
     const windowSeconds = Math.min(60, Math.floor(seconds / 5));
     const sampleEverySeconds = Math.min(10, Math.max(1, Math.floor(windowSeconds / 3)));
-    if (warmupSeconds > 0) {
-      log(`soak warm-up: ${warmupSeconds} s at ${targetRps} req/s (half of ${saturation.rps.toFixed(0)}), RSS at its start ${round(rssMb(floorplan.child.pid), 1).toFixed(1)} MB`);
-      await worker.run({ ...base, name: 'soak-warmup', warmupRequests: 0, durationSeconds: warmupSeconds, overallRate: targetRps, drainMs: 100 }, servers);
-    }
-    log(`soak: ${seconds} s at ${targetRps} req/s (half of ${saturation.rps.toFixed(0)}), RSS every ${sampleEverySeconds} s`);
-
-    const samples: SoakSample[] = [];
-    const started = performance.now();
     // Beside RSS, V8's old space in use, its whole heap as committed, and memory outside it
     // held by JavaScript objects (Floorplan's own /metrics): RSS also grows when V8 merely keeps
     // more pages, or when the allocator does, while the old space's per-minute minima grow only
     // with what stays alive.
     const metricsUrl = floorplan.url.replace(/\/graphql$/, '/metrics');
+    let warmedSeconds = 0;
+    let warmupMarkCompacts = 0;
+    if (warmupSeconds > 0) {
+      log(`soak warm-up: ${warmupSeconds} s at ${targetRps} req/s (half of ${saturation.rps.toFixed(0)}), RSS at its start ${round(rssMb(floorplan.child.pid), 1).toFixed(1)} MB`);
+      const before = (await heapFigures(metricsUrl)).markCompacts;
+      if (before === undefined) throw new Error(`the soak counts mark-compacts from ${metricsUrl}, which has no floorplan_nodejs_gc_duration_seconds (are default metrics off?)`);
+      const warm = async (durationSeconds: number) => {
+        await worker.run({ ...base, name: 'soak-warmup', warmupRequests: 0, durationSeconds, overallRate: targetRps, drainMs: 100 }, servers);
+        warmedSeconds += durationSeconds;
+        warmupMarkCompacts = ((await heapFigures(metricsUrl)).markCompacts ?? before) - before;
+      };
+      await warm(warmupSeconds);
+      const longest = warmupSeconds * (1 + SOAK_WARMUP_EXTENSION);
+      while (warmupMarkCompacts < SOAK_WARMUP_MARK_COMPACTS && warmedSeconds < longest) {
+        log(`  ${warmupMarkCompacts} of ${SOAK_WARMUP_MARK_COMPACTS} mark-compacts after ${warmedSeconds} s of warm-up: ${SOAK_WARMUP_STEP_SECONDS} s more`);
+        await warm(Math.min(SOAK_WARMUP_STEP_SECONDS, longest - warmedSeconds));
+      }
+      log(`soak warm-up done: ${warmedSeconds} s, ${warmupMarkCompacts} mark-compact${warmupMarkCompacts === 1 ? '' : 's'}`);
+      if (warmupMarkCompacts < SOAK_WARMUP_MARK_COMPACTS) {
+        warnings.push(
+          `the soak's warm-up ran ${warmedSeconds} s with ${warmupMarkCompacts} of the ${SOAK_WARMUP_MARK_COMPACTS} mark-compacts it waits for: the heap may still grow to its working size while sampled`,
+        );
+      }
+    }
+    log(`soak: ${seconds} s at ${targetRps} req/s (half of ${saturation.rps.toFixed(0)}), RSS every ${sampleEverySeconds} s, latency per ${windowSeconds} s`);
+
+    const samples: SoakSample[] = [];
+    const started = performance.now();
     const sampling = new Set<Promise<void>>();
     const sample = () => {
       const atSeconds = Math.round((performance.now() - started) / 1000);
@@ -1757,7 +1795,7 @@ async function runSoak(seconds: number, warmupSeconds: number, warnings: string[
           const value = pick(sampled);
           return value === undefined ? '' : `, ${short} ${value.toFixed(1)} MB`;
         }).join('');
-        log(`  ${String(atSeconds).padStart(4)} s  RSS ${mb.toFixed(1)} MB${shown}`);
+        log(`  ${String(atSeconds).padStart(4)} s  RSS ${mb.toFixed(1)} MB${shown}${sampled.markCompacts === undefined ? '' : `, ${sampled.markCompacts} mark-compacts`}`);
       });
       sampling.add(taken);
       void taken.finally(() => sampling.delete(taken));
@@ -1766,7 +1804,7 @@ async function runSoak(seconds: number, warmupSeconds: number, warnings: string[
     const timer = setInterval(sample, sampleEverySeconds * 1000);
     let result: LoadResult;
     try {
-      result = await worker.run({ ...base, name: 'soak', warmupRequests: 0, durationSeconds: seconds, overallRate: targetRps, drainMs: 100 }, servers);
+      result = await worker.run({ ...base, name: 'soak', warmupRequests: 0, durationSeconds: seconds, overallRate: targetRps, drainMs: 100, timelineSeconds: windowSeconds }, servers);
     } finally {
       clearInterval(timer);
       await Promise.all(sampling);
@@ -1777,9 +1815,13 @@ async function runSoak(seconds: number, warmupSeconds: number, warnings: string[
     const earlyMedianMb = median(early);
     const lateMedianMb = median(late);
     const changePercent = round(((lateMedianMb - earlyMedianMb) / earlyMedianMb) * 100, 1);
+    for (const span of result.timeline ?? []) {
+      log(`  ${String(span.fromSeconds).padStart(4)} s +${windowSeconds}: ${span.requests} requests, p99 ${span.p99Ms.toFixed(1)} ms, max ${span.maxMs.toFixed(1)} ms, ${span.non2xx + span.errors} failed`);
+    }
     return {
       seconds,
-      warmupSeconds,
+      warmupSeconds: warmedSeconds,
+      warmupMarkCompacts,
       targetRps,
       rps: round(result.rps, 1),
       p99Ms: result.latency.p99Ms,
@@ -1791,6 +1833,7 @@ async function runSoak(seconds: number, warmupSeconds: number, warnings: string[
       lateMedianMb,
       changePercent,
       flat: Math.abs(changePercent) <= 10,
+      ...(result.timeline === undefined ? {} : { timeline: result.timeline }),
     };
   } finally {
     await stopAll();

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { soakSlopeMbPerMinute, soakSlopeTarget } from '../../bench/peers.ts';
-import type { SoakResult } from '../../bench/results.ts';
+import { soakTimelineLine, type SoakResult } from '../../bench/results.ts';
 
 /** Samples every 10 s from 0 to `seconds` (the sampler's last tick lands just after the window, as the real one's does). */
 function samples(seconds: number, rss: (atSeconds: number) => number): Array<{ atSeconds: number; rssMb: number }> {
@@ -48,5 +48,27 @@ describe('the soak slope', () => {
     const old = soakSlopeMbPerMinute(withOld, 600, (s) => s.oldSpaceUsedMb);
     expect(old.minutes).toBe(10);
     expect(Math.abs(old.slope)).toBeLessThan(0.01);
+  });
+});
+
+describe("the soak's timeline in BENCHMARKS.md", () => {
+  const span = (fromSeconds: number, p99Ms: number, maxMs: number, failed = 0) => ({ fromSeconds, requests: 1000, ok: 1000 - failed, non2xx: failed, errors: 0, p50Ms: 3, p99Ms, maxMs });
+
+  it('gives the p99 of each span, the worst answer, the failed answers and when the mark-compacts ran', () => {
+    const result: SoakResult = {
+      ...soak(180, () => 300),
+      windowSeconds: 60,
+      timeline: [span(0, 9.4, 40), span(60, 1209.8, 2500.5, 82), span(120, 5, 12)],
+      samples: [0, 60, 120, 180].map((atSeconds, i) => ({ atSeconds, rssMb: 300, markCompacts: [4, 4, 5, 7][i] })),
+    };
+    expect(soakTimelineLine(result)).toBe(
+      ' p99 per 60 s: 9.4, 1209.8, 5.0 ms (max 2500.5 ms). Failed answers per 60 s: 0, 82, 0. Mark-compacts while sampled: 60–120 s, 2× 120–180 s.',
+    );
+  });
+
+  it('says so when no span failed and no mark-compact ran, and says nothing for a soak from before timelines', () => {
+    const quiet: SoakResult = { ...soak(120, () => 300), timeline: [span(0, 4, 9), span(60, 5, 11)], samples: [0, 60, 120].map((atSeconds) => ({ atSeconds, rssMb: 300, markCompacts: 3 })) };
+    expect(soakTimelineLine(quiet)).toBe(' p99 per 60 s: 4.0, 5.0 ms (max 11.0 ms). No span had a failed answer. No mark-compact while sampled.');
+    expect(soakTimelineLine(soak(120, () => 300))).toBe('');
   });
 });
