@@ -116,20 +116,26 @@ export const PEER_CPU_BOUNDS: ReadonlyArray<{ readonly key: 'mercuriusPeer' | 'u
  * The CPU targets of issue 18 from Floorplan's and the others' CPU µs/req (undefined: not
  * measured). Judged on the pooled figures; `rounds` (each round's µs/req by server key) adds the
  * median of the per-round ratios, which one disturbed round cannot move as it moves the pool.
+ * `beside` (`--peers --simultaneous`) is Floorplan's µs/req in the windows it shared with each
+ * server, used for that server's ratio in place of `floorplanUs`, as each round's
+ * `floorplan:<key>` is in place of its `floorplan`.
  */
 export function peerCpuTargets(
   floorplanUs: number,
   others: Readonly<Partial<Record<'mercuriusPeer' | 'upstreamFloor' | 'apolloPeer', number>>>,
   rounds: ReadonlyArray<Readonly<Record<string, number>>> = [],
+  beside: Readonly<Partial<Record<'mercuriusPeer' | 'upstreamFloor' | 'apolloPeer', number>>> = {},
 ): Target[] {
   return PEER_CPU_BOUNDS.map(({ key, letter, at, what }) => {
     const base = others[key];
     const description = `Floorplan CPU µs/req ≤ ${at.toFixed(1)}× (${letter}), ${what}`;
     if (base === undefined || !Number.isFinite(base)) return { id: `cpu-vs-${letter}`, description, actual: 'not measured', pass: null };
-    const ratio = floorplanUs / base;
-    const perRound = rounds.map((r) => (r['floorplan'] ?? Number.NaN) / (r[key] ?? Number.NaN)).filter(Number.isFinite);
+    const ours = beside[key] ?? floorplanUs;
+    const ratio = ours / base;
+    const perRound = rounds.map((r) => (r[`floorplan:${key}`] ?? r['floorplan'] ?? Number.NaN) / (r[key] ?? Number.NaN)).filter(Number.isFinite);
     const middle = perRound.length === 0 ? '' : `; median of ${perRound.length} rounds' ratios ${fixed(median(perRound), 2)}×`;
-    return { id: `cpu-vs-${letter}`, description, actual: `${fixed(floorplanUs, 1)} vs ${fixed(base, 1)} µs/req (${fixed(ratio, 2)}×${middle})`, pass: ratio <= at };
+    const side = beside[key] === undefined ? '' : `, loaded at once`;
+    return { id: `cpu-vs-${letter}`, description, actual: `${fixed(ours, 1)} vs ${fixed(base, 1)} µs/req (${fixed(ratio, 2)}×${middle}${side})`, pass: ratio <= at };
   });
 }
 

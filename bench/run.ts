@@ -7,6 +7,7 @@
  *   node --import tsx bench/upstream-parse.ts   only the upstream-parse row (it also runs last in the two above)
  *   npm run bench -- --frozen-upstream only the frozen-upstream rows (~30 s; with --quick, fewer rounds)
  *   npm run bench -- --peers           only Floorplan, (d) and the peers (e), (f): byte-identity check, interleaved CPU rounds → bench/results/peers.json
+ *   npm run bench -- --peers --simultaneous   the same, Floorplan loaded at once beside each of the others in turn
  *   options: --out <path>  --no-markdown  --markdown  --soak-seconds <n>  --soak-warmup-seconds <n>
  *
  * Every server, the demo upstreams and the load generator are separate processes; servers
@@ -66,7 +67,7 @@ import { median } from './stats.ts';
 import { measureUpstreamParse, UPSTREAM_PARSE_FULL, UPSTREAM_PARSE_QUICK } from './upstream-parse.ts';
 import { seedLikeUsers, selectedSkus, TokenBook } from './users.ts';
 
-const USAGE = 'usage: npm run bench [-- --quick | --soak [--soak-seconds <n>] [--soak-warmup-seconds <n>] | --frozen-upstream [--quick] | --overload [--quick] | --peers [--quick]] [--out <path>] [--no-markdown | --markdown]';
+const USAGE = 'usage: npm run bench [-- --quick | --soak [--soak-seconds <n>] [--soak-warmup-seconds <n>] | --frozen-upstream [--quick] | --overload [--quick] | --peers [--simultaneous] [--quick]] [--out <path>] [--no-markdown | --markdown]';
 
 /** Injected latency of each upstream in the latency phase. */
 const STARTUP_TIMEOUT_MS = 60_000;
@@ -198,6 +199,8 @@ interface Options {
   readonly soakSeconds: number;
   /** Unsampled seconds at the soak's rate before it: the heap grows to its working size (~4 min here), which is not a leak. */
   readonly soakWarmupSeconds: number;
+  /** `--peers`: Floorplan and each other server loaded at once, in pairs, rather than one after the other. */
+  readonly simultaneous: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -212,6 +215,7 @@ function parseOptions(argv: readonly string[]): Options {
       'frozen-upstream': { type: 'boolean', default: false },
       overload: { type: 'boolean', default: false },
       peers: { type: 'boolean', default: false },
+      simultaneous: { type: 'boolean', default: false },
       out: { type: 'string' },
       markdown: { type: 'boolean' },
       'no-markdown': { type: 'boolean' },
@@ -227,6 +231,7 @@ function parseOptions(argv: readonly string[]): Options {
   if (values.soak && values['frozen-upstream']) throw new Error(`--soak and --frozen-upstream are separate runs; pick one\n${USAGE}`);
   if (values.overload && (values.soak || values['frozen-upstream'])) throw new Error(`--overload is a separate run; pick one\n${USAGE}`);
   if (values.peers && (values.soak || values['frozen-upstream'] || values.overload)) throw new Error(`--peers is a run of its own; pick one\n${USAGE}`);
+  if (values.simultaneous && !values.peers) throw new Error(`--simultaneous is a way of running --peers; add --peers\n${USAGE}`);
   const mode = values.peers ? 'peers' : values['frozen-upstream'] ? 'frozen-upstream' : values.overload ? 'overload' : values.soak ? 'soak' : values.quick ? 'quick' : 'full';
   const soakSeconds = values['soak-seconds'] === undefined ? 600 : Number(values['soak-seconds']);
   if (!Number.isInteger(soakSeconds) || soakSeconds < 10) {
@@ -239,7 +244,7 @@ function parseOptions(argv: readonly string[]): Options {
   if (!Number.isInteger(soakWarmupSeconds) || soakWarmupSeconds < 0) {
     throw new Error(`--soak-warmup-seconds must be whole seconds, 0 or more, but got: ${JSON.stringify(values['soak-warmup-seconds'])}`);
   }
-  return { mode, quick: values.quick, out: resolve(values.out ?? defaultOut), markdown, soakSeconds, soakWarmupSeconds };
+  return { mode, quick: values.quick, out: resolve(values.out ?? defaultOut), markdown, soakSeconds, soakWarmupSeconds, simultaneous: values.simultaneous };
 }
 
 /** Rejects as soon as any of `children` exits, with its last output. */
@@ -1155,15 +1160,42 @@ async function runOverloadOnly(plan: Plan, warnings: string[]): Promise<Overload
  * `plan.cpuRoundSeconds` per round, round-robin): this shared machine's speed drifts by tens of
  * percent over a minute, which one window per server would turn into the ratios.
  */
+/** CPU rounds' readings: µs/req per server in each round, pooled µs/req by key, and the failed answers by key. */
+interface CpuRounds {
+  readonly rounds: Array<Record<string, number>>;
+  readonly perRequest: (key: string) => number;
+  readonly failures: Map<string, number>;
+}
+
+/** CPU µs per 2xx answer, summed over windows by key. */
+class CpuTally {
+  private readonly totals = new Map<string, { cpuUs: number; requests: number }>();
+  readonly failures = new Map<string, number>();
+
+  /** Adds one window of the server under `key` (its pid read as `server`); returns its µs/req. */
+  add(key: string, result: LoadResult): number {
+    const cpuUs = result.cpuUs['server'] ?? Number.NaN;
+    const total = this.totals.get(key) ?? { cpuUs: 0, requests: 0 };
+    // Per 2xx answer, as in serverRow: cheap 503 refusals must not flatter a server's CPU per panel.
+    this.totals.set(key, { cpuUs: total.cpuUs + cpuUs, requests: total.requests + result.ok });
+    this.failures.set(key, (this.failures.get(key) ?? 0) + result.errors + result.non2xx);
+    return round(cpuUs / result.ok, 1);
+  }
+
+  readonly perRequest = (key: string): number => {
+    const total = this.totals.get(key);
+    return total === undefined || total.requests === 0 ? Number.NaN : round(total.cpuUs / total.requests, 1);
+  };
+}
+
 async function interleavedCpuRounds(
   plan: Plan,
   worker: LoadWorker,
   servers: readonly Child[],
   cpuServers: ReadonlyArray<{ readonly key: string; readonly url: string; readonly pid: number }>,
   job: (name: string, url: string, pids: Record<string, number>, extra: Partial<LoadJob>) => LoadJob,
-): Promise<{ rounds: Array<Record<string, number>>; perRequest: (key: string) => number; failures: Map<string, number> }> {
-  const cpuTotals = new Map<string, { cpuUs: number; requests: number }>();
-  const failures = new Map<string, number>();
+): Promise<CpuRounds> {
+  const tally = new CpuTally();
   const rounds: Array<Record<string, number>> = [];
   for (let r = 0; r < plan.cpuRounds; r++) {
     const perServer: Record<string, number> = {};
@@ -1172,21 +1204,49 @@ async function interleavedCpuRounds(
         job(`${key}-cpu-${r + 1}`, url, { server: pid }, { warmupRequests: plan.cpuRoundWarmupRequests, durationSeconds: plan.cpuRoundSeconds }),
         servers,
       );
-      const cpuUs = result.cpuUs['server'] ?? Number.NaN;
-      const total = cpuTotals.get(key) ?? { cpuUs: 0, requests: 0 };
-      // Per 2xx answer, as in serverRow: cheap 503 refusals must not flatter a server's CPU per panel.
-      cpuTotals.set(key, { cpuUs: total.cpuUs + cpuUs, requests: total.requests + result.ok });
-      failures.set(key, (failures.get(key) ?? 0) + result.errors + result.non2xx);
-      perServer[key] = round(cpuUs / result.ok, 1);
+      perServer[key] = tally.add(key, result);
     }
     rounds.push(perServer);
     log(`  round ${r + 1}: ${cpuServers.map(({ key }) => `${key} ${perServer[key]}`).join(', ')} µs/req`);
   }
-  const perRequest = (key: string) => {
-    const total = cpuTotals.get(key);
-    return total === undefined || total.requests === 0 ? Number.NaN : round(total.cpuUs / total.requests, 1);
-  };
-  return { rounds, perRequest, failures };
+  return { rounds, perRequest: tally.perRequest, failures: tally.failures };
+}
+
+/**
+ * `--peers --simultaneous`: in each round, the first of `cpuServers` (Floorplan) loaded at once
+ * beside each of the others in turn, by two load workers; the order of the others rotates from
+ * round to round. Each round records every server's µs/req, and Floorplan's beside each other
+ * server as `floorplan:<key>` (pooled the same way by `perRequest`).
+ */
+async function pairedCpuRounds(
+  plan: Plan,
+  workers: readonly [LoadWorker, LoadWorker],
+  servers: readonly Child[],
+  cpuServers: ReadonlyArray<{ readonly key: string; readonly url: string; readonly pid: number }>,
+  job: (name: string, url: string, pids: Record<string, number>, extra: Partial<LoadJob>) => LoadJob,
+): Promise<CpuRounds> {
+  const [subject, ...others] = cpuServers;
+  if (subject === undefined || others.length === 0) throw new Error('paired CPU rounds need a server and at least one other');
+  const tally = new CpuTally();
+  const rounds: Array<Record<string, number>> = [];
+  const window = { warmupRequests: plan.cpuRoundWarmupRequests, durationSeconds: plan.cpuRoundSeconds };
+  for (let r = 0; r < plan.cpuRounds; r++) {
+    const perServer: Record<string, number> = {};
+    const order = others.map((_, i) => others[(i + r) % others.length]!);
+    for (const other of order) {
+      const [mine, theirs] = await Promise.all([
+        workers[0].run(job(`${subject.key}-beside-${other.key}-cpu-${r + 1}`, subject.url, { server: subject.pid }, window), servers),
+        workers[1].run(job(`${other.key}-cpu-${r + 1}`, other.url, { server: other.pid }, window), servers),
+      ]);
+      perServer[`${subject.key}:${other.key}`] = tally.add(`${subject.key}:${other.key}`, mine);
+      tally.add(subject.key, mine);
+      perServer[other.key] = tally.add(other.key, theirs);
+    }
+    perServer[subject.key] = round(others.reduce((sum, o) => sum + (perServer[`${subject.key}:${o.key}`] ?? Number.NaN), 0) / others.length, 1);
+    rounds.push(perServer);
+    log(`  round ${r + 1}: ${order.map(({ key }) => `${subject.key} ${perServer[`${subject.key}:${key}`]} beside ${key} ${perServer[key]}`).join(', ')} µs/req`);
+  }
+  return { rounds, perRequest: tally.perRequest, failures: tally.failures };
 }
 
 async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: string[]): Promise<Omit<BenchResults, 'targets' | 'durationSeconds' | 'generatedAt'>> {
@@ -1596,13 +1656,26 @@ interface PeersRun {
   readonly durationSeconds: number;
   readonly machine: BenchResults['machine'];
   readonly packages: BenchResults['packages'];
-  readonly method: { readonly pinned: boolean; readonly connections: number; readonly loadUsers: number; readonly cpuRounds: number; readonly cpuRoundSeconds: number };
+  readonly method: {
+    readonly pinned: boolean;
+    readonly connections: number;
+    readonly loadUsers: number;
+    readonly cpuRounds: number;
+    readonly cpuRoundSeconds: number;
+    /** Floorplan loaded at once beside each other server in turn, each with `connections` of its own (absent before session 38: one after the other). */
+    readonly simultaneous?: boolean;
+  };
   readonly peers: PeersPhase;
-  /** CPU µs/req per server in each interleaved round. */
+  /**
+   * CPU µs/req per server in each round. Simultaneous: also `floorplan:<key>`, Floorplan's in
+   * the window it shared with that server, and `floorplan` is then over all three windows.
+   */
   readonly cpuRounds: ReadonlyArray<Readonly<Record<string, number>>>;
   /** Pooled over the rounds. */
   readonly cpuUsPerReq: Readonly<Record<'floorplan' | 'upstreamFloor' | PeerName, number>>;
-  /** Floorplan ÷ each, CPU µs/req. */
+  /** Simultaneous: Floorplan's CPU µs/req pooled over the windows it shared with each other server. */
+  readonly floorplanBeside?: Readonly<Record<'upstreamFloor' | PeerName, number>>;
+  /** Floorplan ÷ each, CPU µs/req (simultaneous: Floorplan's beside that server ÷ that server's). */
   readonly ratios: Readonly<Record<'upstreamFloor' | PeerName, number>>;
   readonly targets: readonly Target[];
   readonly warnings: readonly string[];
@@ -1612,14 +1685,21 @@ interface PeersRun {
  * `--peers`: Floorplan (config/bench.yaml), (d), (e) and (f) against one set of fast demo
  * upstreams; the byte-identity check, then CPU µs/req in interleaved rounds. About three
  * minutes instead of the full run's seven, for working on the issue-18 targets.
+ *
+ * With `simultaneous`, each round loads Floorplan at once beside each of the other three in
+ * turn (a second load worker, each server with `connections` of its own, both on core 0), and
+ * each ratio divides Floorplan's CPU in the windows it shared with that server by the server's:
+ * one after the other, this VM's speed drifted 0.6–1.5× between windows of a few seconds
+ * (BENCHMARKS.md, session 37), and windows side by side meet the same drift.
  */
-async function runPeers(plan: Plan, started: number): Promise<PeersRun> {
+async function runPeers(plan: Plan, started: number, simultaneous: boolean): Promise<PeersRun> {
   const warnings: string[] = [];
   const floors = createBenchFloorsDir();
   try {
     const [upPort, fpPort, floorPort, apolloPeerPort, mercuriusPeerPort] = (await freePorts(5)) as [number, number, number, number, number];
-    log('peers: starting Floorplan, (d), (e), (f), the demo upstreams and the load worker …');
+    log(`peers: starting Floorplan, (d), (e), (f), the demo upstreams and the load worker${simultaneous ? 's' : ''} …`);
     const { worker, ready: workerReady } = startWorker();
+    const beside = simultaneous ? startWorker() : undefined;
     const fast = startUpstreams('demo-upstreams', upPort, '');
     const env = floorplanEnv(fpPort, fast.origin, floors.dir);
     const config = floorplanConfig(env);
@@ -1632,7 +1712,7 @@ async function runPeers(plan: Plan, started: number): Promise<PeersRun> {
     const book = new TokenBook(config.auth);
     await book.sign([PANEL_USER.userId]);
     const u1001 = book.headers(PANEL_USER.userId);
-    await Promise.all([fast.ready, workerReady]);
+    await Promise.all([fast.ready, workerReady, beside?.ready]);
     await waitForPanel(floorplan.child, floorplan.url, u1001);
     await Promise.all(Object.values(others).map(({ child, url }) => waitForPanel(child, url, u1001)));
     const users = await loadUsers(plan.connections, floorplan, book, warnings);
@@ -1655,12 +1735,19 @@ async function runPeers(plan: Plan, started: number): Promise<PeersRun> {
     });
     // One long warm-up each, so JIT tiers and pools are settled before the first round.
     for (const { child, url } of [floorplan, ...Object.values(others)]) await worker.run(job(`${child.name}-warmup`, url, { server: child.pid }, { durationSeconds: 1 }), servers);
-    log(`cpu: ${plan.cpuRounds} interleaved rounds, ${plan.cpuRoundSeconds} s per server per round, ${plan.connections} connections`);
     const cpuServers = [
       { key: 'floorplan', url: floorplan.url, pid: floorplan.child.pid },
       ...(['upstreamFloor', 'apolloPeer', 'mercuriusPeer'] as const).map((key) => ({ key, url: others[key].url, pid: others[key].child.pid })),
     ];
-    const { rounds, perRequest, failures } = await interleavedCpuRounds(plan, worker, servers, cpuServers, job);
+    let measured: CpuRounds;
+    if (beside === undefined) {
+      log(`cpu: ${plan.cpuRounds} interleaved rounds, ${plan.cpuRoundSeconds} s per server per round, ${plan.connections} connections`);
+      measured = await interleavedCpuRounds(plan, worker, servers, cpuServers, job);
+    } else {
+      log(`cpu: ${plan.cpuRounds} rounds, ${plan.cpuRoundSeconds} s per pair: Floorplan at once beside each of the others in turn, ${plan.connections} connections each`);
+      measured = await pairedCpuRounds(plan, [worker, beside.worker], servers, cpuServers, job);
+    }
+    const { rounds, perRequest, failures } = measured;
     for (const [key, count] of failures) if (count > 0) warnings.push(`cpu rounds, ${key}: ${count} errors or non-2xx answers (CPU µs/req is per 2xx answer).`);
     const cpuUsPerReq = {
       floorplan: perRequest('floorplan'),
@@ -1668,19 +1755,24 @@ async function runPeers(plan: Plan, started: number): Promise<PeersRun> {
       apolloPeer: perRequest('apolloPeer'),
       mercuriusPeer: perRequest('mercuriusPeer'),
     };
-    const ratio = (key: 'upstreamFloor' | PeerName) => round(cpuUsPerReq.floorplan / cpuUsPerReq[key], 2);
+    const floorplanBeside =
+      beside === undefined
+        ? undefined
+        : { upstreamFloor: perRequest('floorplan:upstreamFloor'), apolloPeer: perRequest('floorplan:apolloPeer'), mercuriusPeer: perRequest('floorplan:mercuriusPeer') };
+    const ratio = (key: 'upstreamFloor' | PeerName) => round((floorplanBeside?.[key] ?? cpuUsPerReq.floorplan) / cpuUsPerReq[key], 2);
     return {
       generatedAt: new Date().toISOString(),
       mode: 'peers',
       durationSeconds: round((performance.now() - started) / 1000, 1),
       machine: machineInfo(),
       packages: packageVersions(),
-      method: { pinned: canPin(), connections: plan.connections, loadUsers: users.length, cpuRounds: plan.cpuRounds, cpuRoundSeconds: plan.cpuRoundSeconds },
+      method: { pinned: canPin(), connections: plan.connections, loadUsers: users.length, cpuRounds: plan.cpuRounds, cpuRoundSeconds: plan.cpuRoundSeconds, simultaneous },
       peers,
       cpuRounds: rounds,
       cpuUsPerReq,
+      ...(floorplanBeside === undefined ? {} : { floorplanBeside }),
       ratios: { upstreamFloor: ratio('upstreamFloor'), apolloPeer: ratio('apolloPeer'), mercuriusPeer: ratio('mercuriusPeer') },
-      targets: peerCpuTargets(cpuUsPerReq.floorplan, cpuUsPerReq, rounds),
+      targets: peerCpuTargets(cpuUsPerReq.floorplan, cpuUsPerReq, rounds, floorplanBeside),
       warnings,
     };
   } finally {
@@ -1921,11 +2013,12 @@ async function main(): Promise<void> {
   }
 
   if (options.mode === 'peers') {
-    const run = await runPeers(options.quick ? QUICK : FULL, started);
+    const run = await runPeers(options.quick ? QUICK : FULL, started, options.simultaneous);
     writeResults(options.out, run);
     log('');
     log(
-      `CPU µs/req, pooled: Floorplan ${run.cpuUsPerReq.floorplan}, (d) ${run.cpuUsPerReq.upstreamFloor}, (e) ${run.cpuUsPerReq.apolloPeer}, (f) ${run.cpuUsPerReq.mercuriusPeer}; ` +
+      `CPU µs/req, pooled: Floorplan ${run.cpuUsPerReq.floorplan}${run.floorplanBeside === undefined ? '' : ` (beside (d) ${run.floorplanBeside.upstreamFloor}, (e) ${run.floorplanBeside.apolloPeer}, (f) ${run.floorplanBeside.mercuriusPeer})`}, ` +
+        `(d) ${run.cpuUsPerReq.upstreamFloor}, (e) ${run.cpuUsPerReq.apolloPeer}, (f) ${run.cpuUsPerReq.mercuriusPeer}; ` +
         `Floorplan ÷ (d) ${run.ratios.upstreamFloor}×, ÷ (e) ${run.ratios.apolloPeer}×, ÷ (f) ${run.ratios.mercuriusPeer}×`,
     );
     for (const line of targetLines(run.targets)) log(line);
