@@ -65,38 +65,24 @@ class Samples {
   }
 }
 
-/** A fixed-rate window cut into spans by when each request was due ({@link LoadJob.timelineSeconds}). */
+/** A fixed-rate window cut into spans by when each request was due ({@link LoadJob.timelineSeconds}), each counted as a window of its own. */
 class Timeline {
-  private readonly spans: Array<{ requests: number; ok: number; non2xx: number; errors: number; readonly samples: Samples }> = [];
+  private readonly spans: Window[] = [];
   constructor(
     /** Requests due per span: the rate × the span's seconds. */
     private readonly perSpan: number,
     private readonly spanSeconds: number,
   ) {}
-  private span(index: number) {
+  /** The span request `index` was due in. */
+  span(index: number): Window {
     const at = Math.floor(index / this.perSpan);
-    while (this.spans.length <= at) this.spans.push({ requests: 0, ok: 0, non2xx: 0, errors: 0, samples: new Samples() });
+    while (this.spans.length <= at) this.spans.push(emptyWindow());
     return this.spans[at]!;
   }
-  answer(index: number, status: number, latencyMs: number): void {
-    const span = this.span(index);
-    span.requests++;
-    if (status >= 200 && status < 300) {
-      span.ok++;
-      span.samples.push(latencyMs);
-    } else {
-      span.non2xx++;
-    }
-  }
-  error(index: number): void {
-    const span = this.span(index);
-    span.requests++;
-    span.errors++;
-  }
   summary(): TimelineSpan[] {
-    return this.spans.map(({ samples, ...counts }, at) => {
+    return this.spans.map(({ completed, ok, non2xx, errors, samples }, at) => {
       const { p50Ms, p99Ms } = samples.summary();
-      return { fromSeconds: at * this.spanSeconds, ...counts, p50Ms, p99Ms, maxMs: samples.max() };
+      return { fromSeconds: at * this.spanSeconds, requests: completed + errors, ok, non2xx, errors, p50Ms, p99Ms, maxMs: samples.max() };
     });
   }
 }
@@ -583,11 +569,11 @@ async function pacedWindow(job: LoadJob, rate: number): Promise<Window> {
         await response.body.dump();
         const latencyMs = performance.now() - sentAt;
         recordAnswer(window, response.statusCode, false, '', latencyMs);
-        timeline?.answer(index, response.statusCode, latencyMs);
+        if (timeline !== undefined) recordAnswer(timeline.span(index), response.statusCode, false, '', latencyMs);
       })
       .catch((error: unknown) => {
         recordError(window, error);
-        timeline?.error(index);
+        if (timeline !== undefined) recordError(timeline.span(index), error);
       })
       .finally(() => inFlight.delete(request));
     inFlight.add(request);
