@@ -70,7 +70,7 @@ export interface TimelineSpan {
   readonly ok: number;
   readonly non2xx: number;
   readonly errors: number;
-  /** Latency of its 2xx answers, ms; NaN when it has none. */
+  /** Latency of its 2xx answers, ms; NaN when it has none (null once the result has travelled as JSON). */
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;

@@ -1191,7 +1191,8 @@ export const SOAK_FIGURES: ReadonlyArray<{ readonly label: string; readonly shor
 export function soakTimelineLine(soak: SoakResult): string {
   const parts: string[] = [];
   if (soak.timeline !== undefined && soak.timeline.length > 0) {
-    parts.push(` p99 per ${soak.windowSeconds} s: ${soak.timeline.map((span) => fixed(span.p99Ms, 1)).join(', ')} ms (max ${fixed(Math.max(...soak.timeline.map((span) => span.maxMs)), 1)} ms).`);
+    const worst = soak.timeline.map((span) => span.maxMs).filter((ms) => ms !== null && Number.isFinite(ms));
+    parts.push(` p99 per ${soak.windowSeconds} s: ${soak.timeline.map((span) => fixed(span.p99Ms, 1)).join(', ')} ms (max ${worst.length === 0 ? 'n/a' : `${fixed(Math.max(...worst), 1)} ms`}).`);
     const failed = soak.timeline.map((span) => span.non2xx + span.errors);
     parts.push(failed.some((n) => n > 0) ? ` Failed answers per ${soak.windowSeconds} s: ${failed.join(', ')}.` : ' No span had a failed answer.');
   }

@@ -1908,7 +1908,8 @@ async function runSoak(seconds: number, warmupSeconds: number, warnings: string[
     const lateMedianMb = median(late);
     const changePercent = round(((lateMedianMb - earlyMedianMb) / earlyMedianMb) * 100, 1);
     for (const span of result.timeline ?? []) {
-      log(`  ${String(span.fromSeconds).padStart(4)} s +${windowSeconds}: ${span.requests} requests, p99 ${span.p99Ms.toFixed(1)} ms, max ${span.maxMs.toFixed(1)} ms, ${span.non2xx + span.errors} failed`);
+      const ms = (value: number | null) => (value === null || !Number.isFinite(value) ? 'n/a' : `${value.toFixed(1)} ms`);
+      log(`  ${String(span.fromSeconds).padStart(4)} s +${windowSeconds}: ${span.requests} requests, p99 ${ms(span.p99Ms)}, max ${ms(span.maxMs)}, ${span.non2xx + span.errors} failed`);
     }
     return {
       seconds,

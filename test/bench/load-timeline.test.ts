@@ -17,16 +17,19 @@ const RATE = 100;
 const SPAN_SECONDS = 1;
 const SLOW_MS = 250;
 
-/** Answers by arrival: the second hundred with HTTP 500, the third hundred after {@link SLOW_MS}. */
-let arrivals = 0;
+/**
+ * Answers request k (its body says which: the job's variant k) with HTTP 500 for the second
+ * hundred, after {@link SLOW_MS} for the third hundred, at once otherwise.
+ */
 let server: Server;
 let url: string;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
-    const k = arrivals++;
-    req.resume();
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
+      const { k } = JSON.parse(body) as { k: number };
       if (k >= RATE && k < 2 * RATE) res.writeHead(500).end('{}');
       else if (k >= 2 * RATE) setTimeout(() => res.writeHead(200).end('{}'), SLOW_MS);
       else res.writeHead(200).end('{}');
@@ -48,7 +51,8 @@ async function run(job: LoadJob): Promise<LoadResult & { error?: string }> {
 const job = (overrides: Partial<LoadJob> = {}): LoadJob => ({
   name: 'timeline',
   url,
-  variants: [{ headers: { 'content-type': 'application/json' }, body: '{}' }],
+  // One variant per request, so the server knows which request of the schedule it answers.
+  variants: Array.from({ length: 3 * RATE }, (_, k) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ k }) })),
   connections: 50,
   warmupRequests: 0,
   durationSeconds: 3,
@@ -61,7 +65,6 @@ const job = (overrides: Partial<LoadJob> = {}): LoadJob => ({
 
 describe('the load worker, at a fixed rate with a timeline', () => {
   it('places the failed answers and the slow ones in the spans they were due in', async () => {
-    arrivals = 0;
     const result = await run(job());
     expect(result.error).toBeUndefined();
     expect(result.completed).toBe(3 * RATE);
@@ -71,12 +74,12 @@ describe('the load worker, at a fixed rate with a timeline', () => {
       [1, RATE],
       [2, RATE],
     ]);
-    // Connections may hand a request or two over out of order at a span's edge.
     const [first, second, third] = timeline as [NonNullable<LoadResult['timeline']>[number], NonNullable<LoadResult['timeline']>[number], NonNullable<LoadResult['timeline']>[number]];
-    expect(first.non2xx).toBeLessThanOrEqual(2);
-    expect(second.non2xx).toBeGreaterThanOrEqual(RATE - 2);
-    expect(third.non2xx).toBeLessThanOrEqual(2);
+    expect([first.non2xx, second.non2xx, third.non2xx]).toEqual([0, RATE, 0]);
+    expect([first.ok, second.ok, third.ok]).toEqual([RATE, 0, RATE]);
     expect(first.errors + second.errors + third.errors).toBe(0);
+    // A span without a 2xx answer has no latency (NaN, which JSON carries as null).
+    expect([second.p50Ms, second.p99Ms, second.maxMs]).toEqual([null, null, null]);
     // The slow span's median is at least the server's delay; the first span's is well under it.
     expect(third.p50Ms).toBeGreaterThanOrEqual(SLOW_MS);
     expect(third.maxMs).toBeGreaterThanOrEqual(third.p99Ms);

@@ -71,4 +71,10 @@ describe("the soak's timeline in BENCHMARKS.md", () => {
     expect(soakTimelineLine(quiet)).toBe(' p99 per 60 s: 4.0, 5.0 ms (max 11.0 ms). No span had a failed answer. No mark-compact while sampled.');
     expect(soakTimelineLine(soak(120, () => 300))).toBe('');
   });
+
+  it('reads a span whose every answer failed (no latency, null in JSON) as n/a', () => {
+    const failed = { ...span(60, 0, 0, 1000), p50Ms: null, p99Ms: null, maxMs: null } as unknown as ReturnType<typeof span>;
+    const result: SoakResult = { ...soak(120, () => 300), timeline: [span(0, 4, 9), failed], samples: [] };
+    expect(soakTimelineLine(result)).toBe(' p99 per 60 s: 4.0, n/a ms (max 9.0 ms). Failed answers per 60 s: 0, 1000.');
+  });
 });
