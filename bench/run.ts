@@ -1155,11 +1155,6 @@ async function runOverloadOnly(plan: Plan, warnings: string[]): Promise<Overload
   }
 }
 
-/**
- * CPU µs/req of `cpuServers` in `plan.cpuRounds` interleaved rounds (each server
- * `plan.cpuRoundSeconds` per round, round-robin): this shared machine's speed drifts by tens of
- * percent over a minute, which one window per server would turn into the ratios.
- */
 /** CPU rounds' readings: µs/req per server in each round, pooled µs/req by key, and the failed answers by key. */
 interface CpuRounds {
   readonly rounds: Array<Record<string, number>>;
@@ -1188,6 +1183,11 @@ class CpuTally {
   };
 }
 
+/**
+ * CPU µs/req of `cpuServers` in `plan.cpuRounds` interleaved rounds (each server
+ * `plan.cpuRoundSeconds` per round, round-robin): this shared machine's speed drifts by tens of
+ * percent over a minute, which one window per server would turn into the ratios.
+ */
 async function interleavedCpuRounds(
   plan: Plan,
   worker: LoadWorker,
