@@ -31,7 +31,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { killAllNow, stopAll } from './children.ts';
+import { killAllNow, nodeFlagsOf, stopAll } from './children.ts';
 import { hadNonFull, measureCpuPerRequest } from './cpu-per-request.ts';
 import { median } from './stats.ts';
 import { envPairs } from './tracing.ts';
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     if (!existsSync(join(root, 'dist', 'src', 'main.js'))) throw new Error(`${root} has no dist/src/main.js: run npm ci && npm run build there first`);
     return root;
   }) as [string, string];
-  const flagsOf = (text: string | undefined) => (text === undefined ? {} : { nodeFlags: text.split(/\s+/).filter((flag) => flag !== '') });
+  const flagsOf = (text: string | undefined) => (text === undefined ? {} : { nodeFlags: nodeFlagsOf(text) });
   const envs = { a: envPairs(values['a-env']), b: envPairs(values['b-env']) };
   const variant = (root: string, name: string, flags: string | undefined, env: Record<string, string>) => ({ name, root, floorsDir: join(root, 'floors'), env, ...flagsOf(flags) });
   const same = roots[1] === roots[0] && values['a-node-flags'] === values['b-node-flags'] && JSON.stringify(envs.a) === JSON.stringify(envs.b);

@@ -167,6 +167,11 @@ export function productionNodeFlags(): string[] {
   return productionFlagsOf(ROOT);
 }
 
+/** Node flags written as one command-line value (`--b-node-flags="--a --b=1"`), one per entry. */
+export function nodeFlagsOf(text: string): string[] {
+  return text.split(/\s+/).filter((flag) => flag !== '');
+}
+
 /**
  * The environment a child inherits: ours minus every Floorplan config variable, OpenTelemetry's
  * and any test runner's marks (vitest's NODE_ENV=test and VITEST change Apollo's behaviour), so

@@ -26,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig } from '../src/config/service-config.ts';
-import { cleanEnv, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, SLOW_UPSTREAM_FAULTS, startNode, stopAll, useCompiledChildren, type Child } from './children.ts';
+import { cleanEnv, floorplanEnv, freePorts, killAllNow, nodeFlagsOf, pin, productionNodeFlags, ROOT, SLOW_UPSTREAM_FAULTS, startNode, stopAll, useCompiledChildren, type Child } from './children.ts';
 import { startWorker, waitUntil } from './cpu-per-request.ts';
 import { graphqlBody, PANEL_QUERY } from './panel.ts';
 import { createBenchFloorsDir } from './scenes.ts';
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
   const connections = positiveNumber('connections', values.connections);
   const keepTrace = values['keep-trace'];
   if (keepTrace !== undefined) writeFileSync(keepTrace, '');
-  const variants = (values.flags ?? [productionNodeFlags().join(' ')]).map((text) => text.split(/\s+/).filter((flag) => flag !== ''));
+  const variants = (values.flags ?? [productionNodeFlags().join(' ')]).map(nodeFlagsOf);
 
   useCompiledChildren();
   const floors = createBenchFloorsDir();

@@ -15,7 +15,7 @@
  */
 import { parseArgs } from 'node:util';
 import { deploymentMemoryLimit, HAS_MEMORY_CGROUP, kubernetesBytes } from '../deploy/memory-cgroup.ts';
-import { killAllNow, productionNodeFlags, ROOT, stopAll, useCompiledChildren } from './children.ts';
+import { killAllNow, nodeFlagsOf, productionNodeFlags, ROOT, stopAll, useCompiledChildren } from './children.ts';
 import { measureCpuPerRequest } from './cpu-per-request.ts';
 import { createBenchFloorsDir } from './scenes.ts';
 
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   if (!HAS_MEMORY_CGROUP) throw new Error('a memory cgroup cannot be made here: run as root on a machine with the cgroup memory controller');
   const limit = values.limit ?? deploymentMemoryLimit(ROOT);
   const production = productionNodeFlags();
-  const limitedFlags = values.flags === undefined ? production : values.flags.split(/\s+/).filter((flag) => flag !== '');
+  const limitedFlags = values.flags === undefined ? production : nodeFlagsOf(values.flags);
   const show = (flags: readonly string[]) => (flags.length === 0 ? "Node's own sizing" : flags.join(' '));
   console.log(`A: no memory limit, ${show(production)}; B: limits.memory ${limit}, ${show(limitedFlags)}`);
   console.log('compiling to dist/ …');

@@ -134,7 +134,7 @@ export function peerCpuTargets(
     const ratio = ours / base;
     const perRound = rounds.map((r) => (r[`floorplan:${key}`] ?? r['floorplan'] ?? Number.NaN) / (r[key] ?? Number.NaN)).filter(Number.isFinite);
     const middle = perRound.length === 0 ? '' : `; median of ${perRound.length} rounds' ratios ${fixed(median(perRound), 2)}×`;
-    const side = beside[key] === undefined ? '' : `, loaded at once`;
+    const side = beside[key] === undefined ? '' : ', loaded at once';
     return { id: `cpu-vs-${letter}`, description, actual: `${fixed(ours, 1)} vs ${fixed(base, 1)} µs/req (${fixed(ratio, 2)}×${middle}${side})`, pass: ratio <= at };
   });
 }

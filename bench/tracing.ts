@@ -26,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig } from '../src/config/service-config.ts';
-import { floorplanEnv, killAllNow, ROOT, stopAll, useCompiledChildren } from './children.ts';
+import { floorplanEnv, killAllNow, nodeFlagsOf, ROOT, stopAll, useCompiledChildren } from './children.ts';
 import { hadNonFull, measureCpuPerRequest } from './cpu-per-request.ts';
 import type { TracingRow } from './results.ts';
 import { createBenchFloorsDir } from './scenes.ts';
@@ -171,7 +171,7 @@ async function main(): Promise<void> {
         sequential: values.sequential,
         env: envPairs(values.env),
         ...(values['a-env'].length > 0 ? { referenceEnv: envPairs(values['a-env']) } : {}),
-        ...(values['node-flags'] === undefined ? {} : { nodeFlags: values['node-flags'].split(/\s+/).filter((flag) => flag !== '') }),
+        ...(values['node-flags'] === undefined ? {} : { nodeFlags: nodeFlagsOf(values['node-flags']) }),
       },
       log,
     );
