@@ -15,9 +15,13 @@
  * bench/profile-sampler.ts, every server run with `--expose-gc`): what fills the old space toward
  * the next mark-compact, which sets the half-rate p99 (BENCHMARKS.md, session 23).
  *
- *   node --import tsx bench/allocations.ts [--cpu | --promises | --promoted] [--rounds 2] [--seconds 5] [--connections 100] [--top 15] [--env NAME=value …] [--json] [--keep]
+ *   node --import tsx bench/allocations.ts [--cpu | --promises | --promoted] [--rounds 2] [--seconds 5] [--connections 100] [--top 15] [--env NAME=value …] [--node-flags="…"] [--peer-node-flags="…"] [--json] [--keep]
  *
  * --env adds environment to Floorplan only (e.g. a feature switched off, to see what it allocates).
+ * --node-flags runs Floorplan with these node flags in place of start:prod's; --peer-node-flags
+ * gives the peers these (they run with none otherwise). With the same flags on both sides, V8
+ * compiles the code they share alike, so a function's own time compares (start:prod's inlining
+ * budget moves time between callers and callees).
  * --json prints the bench's allocations row (bench/results.ts); not with --cpu, --promises or --promoted.
  * --keep leaves the raw profiles (one per server and round, `<pid>-<round>.heapprofile`,
  * `.cpuprofile` or `.promiseprofile`) in the temporary folder it names, for Chrome DevTools or a closer look.
@@ -47,7 +51,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig } from '../src/config/service-config.ts';
-import { canPin, cleanEnv, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, startNode, stopChildren, useCompiledChildren, type Child } from './children.ts';
+import { canPin, cleanEnv, floorplanEnv, freePorts, killAllNow, nodeFlagsOf, pin, productionNodeFlags, ROOT, startNode, stopChildren, useCompiledChildren, type Child } from './children.ts';
 import { startWorker, waitUntil } from './cpu-per-request.ts';
 import type { LoadJob } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY } from './panel.ts';
@@ -214,6 +218,10 @@ export interface AllocationsPlan {
   readonly kind?: ProfileKind;
   /** Leave the raw profiles in their temporary folder (logged) instead of removing it. */
   readonly keepProfiles?: boolean;
+  /** Floorplan's node flags in place of start:prod's. */
+  readonly floorplanNodeFlags?: readonly string[];
+  /** The peers' node flags in place of none: e.g. start:prod's, to compare functions compiled alike. */
+  readonly peerNodeFlags?: readonly string[];
 }
 
 const SERVERS = ['Floorplan', '(d) upstream calls alone', '(f) Mercurius, tuned'] as const;
@@ -249,11 +257,16 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
         BENCH_JWT_CLOCK_TOLERANCE_SECONDS: String(auth.clockToleranceSeconds),
         ...profilerEnv,
       });
-    // Started as bench/run.ts starts them: Floorplan with start:prod's flags, the peers with none.
+    // Started as bench/run.ts starts them (Floorplan with start:prod's flags, the peers with
+    // none) unless the plan gives other flags.
+    const floorplanFlags = [...(plan.floorplanNodeFlags ?? productionNodeFlags()), ...sampler];
+    const peerFlags = [...(plan.peerNodeFlags ?? []), ...sampler];
+    if (plan.floorplanNodeFlags !== undefined) log(`Floorplan runs with node flags: ${plan.floorplanNodeFlags.join(' ') || '(none)'}`);
+    if (plan.peerNodeFlags !== undefined) log(`the peers run with node flags: ${plan.peerNodeFlags.join(' ') || '(none)'}`);
     const servers: Record<ServerName, { child: Child; url: string }> = {
-      Floorplan: { child: track(startNode('floorplan', 'src/main.ts', { env, nodeFlags: [...productionNodeFlags(), ...sampler] })), url: `http://127.0.0.1:${floorplanPort}/graphql` },
-      '(d) upstream calls alone': { child: track(startNode('upstream-floor', 'bench/baselines/upstream-floor.ts', { env: peerEnv(dPort), nodeFlags: sampler })), url: `http://127.0.0.1:${dPort}/graphql` },
-      '(f) Mercurius, tuned': { child: track(startNode('mercurius-peer', 'bench/baselines/mercurius-peer.ts', { env: peerEnv(fPort), nodeFlags: sampler })), url: `http://127.0.0.1:${fPort}/graphql` },
+      Floorplan: { child: track(startNode('floorplan', 'src/main.ts', { env, nodeFlags: floorplanFlags })), url: `http://127.0.0.1:${floorplanPort}/graphql` },
+      '(d) upstream calls alone': { child: track(startNode('upstream-floor', 'bench/baselines/upstream-floor.ts', { env: peerEnv(dPort), nodeFlags: peerFlags })), url: `http://127.0.0.1:${dPort}/graphql` },
+      '(f) Mercurius, tuned': { child: track(startNode('mercurius-peer', 'bench/baselines/mercurius-peer.ts', { env: peerEnv(fPort), nodeFlags: peerFlags })), url: `http://127.0.0.1:${fPort}/graphql` },
     };
     const worker = startWorker();
     track(worker.child);
@@ -428,6 +441,8 @@ async function main(): Promise<void> {
       promises: { type: 'boolean', default: false },
       promoted: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      'node-flags': { type: 'string' },
+      'peer-node-flags': { type: 'string' },
     },
   });
   const kinds = (['cpu', 'promises', 'promoted'] as const).filter((name) => values[name]);
@@ -441,7 +456,10 @@ async function main(): Promise<void> {
   const log = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
   log('compiling to dist/ …');
   useCompiledChildren();
-  const plan: AllocationsPlan = { rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections), floorplanEnv, kind, keepProfiles: values.keep };
+  const plan: AllocationsPlan = { rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections), floorplanEnv, kind, keepProfiles: values.keep,
+    ...(values['node-flags'] === undefined ? {} : { floorplanNodeFlags: nodeFlagsOf(values['node-flags']) }),
+    ...(values['peer-node-flags'] === undefined ? {} : { peerNodeFlags: nodeFlagsOf(values['peer-node-flags']) }),
+  };
   const tallies = await measureAllocations(plan, log);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(allocationsRow(plan, tallies, Number(values.top)))}\n`);
