@@ -22,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig, type ServiceConfig } from '../src/config/service-config.ts';
-import { canPin, cleanEnv, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, SLOW_UPSTREAM_FAULTS, startNode, stopAll, stopChildren, UPSTREAM_LATENCY_MS, useCompiledChildren, type Child } from './children.ts';
+import { canPin, cleanEnv, floorplanEnv, freePorts, killAllNow, nodeFlagsOf, pin, productionNodeFlags, ROOT, SLOW_UPSTREAM_FAULTS, startNode, stopAll, stopChildren, UPSTREAM_LATENCY_MS, useCompiledChildren, type Child } from './children.ts';
 import { nearestRank, READY_LINE, RESULT_PREFIX, type AnswerClasses, type LoadJob, type LatencySummary, type LoadResult, type RequestVariant } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY, PANEL_RESPONSE_JSON, PANEL_USER, panelQuery, SELECTED_LINES_QUERY } from './panel.ts';
 import { machineInfo, rssMb } from './proc.ts';
@@ -67,7 +67,7 @@ import { median } from './stats.ts';
 import { measureUpstreamParse, UPSTREAM_PARSE_FULL, UPSTREAM_PARSE_QUICK } from './upstream-parse.ts';
 import { seedLikeUsers, selectedSkus, TokenBook } from './users.ts';
 
-const USAGE = 'usage: npm run bench [-- --quick | --soak [--soak-seconds <n>] [--soak-warmup-seconds <n>] | --frozen-upstream [--quick] | --overload [--quick] | --peers [--simultaneous] [--quick]] [--out <path>] [--no-markdown | --markdown]';
+const USAGE = 'usage: npm run bench [-- --quick | --soak [--soak-seconds <n>] [--soak-warmup-seconds <n>] | --frozen-upstream [--quick] | --overload [--quick] | --peers [--simultaneous] [--peer-node-flags="…"] [--quick]] [--out <path>] [--no-markdown | --markdown]';
 
 /** Injected latency of each upstream in the latency phase. */
 const STARTUP_TIMEOUT_MS = 60_000;
@@ -201,6 +201,8 @@ interface Options {
   readonly soakWarmupSeconds: number;
   /** `--peers`: Floorplan and each other server loaded at once, in pairs, rather than one after the other. */
   readonly simultaneous: boolean;
+  /** `--peers`: node flags for (d), (e) and (f), which otherwise run with none (e.g. start:prod's, to compare the code rather than the flags). */
+  readonly peerNodeFlags?: readonly string[];
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -216,6 +218,7 @@ function parseOptions(argv: readonly string[]): Options {
       overload: { type: 'boolean', default: false },
       peers: { type: 'boolean', default: false },
       simultaneous: { type: 'boolean', default: false },
+      'peer-node-flags': { type: 'string' },
       out: { type: 'string' },
       markdown: { type: 'boolean' },
       'no-markdown': { type: 'boolean' },
@@ -232,6 +235,7 @@ function parseOptions(argv: readonly string[]): Options {
   if (values.overload && (values.soak || values['frozen-upstream'])) throw new Error(`--overload is a separate run; pick one\n${USAGE}`);
   if (values.peers && (values.soak || values['frozen-upstream'] || values.overload)) throw new Error(`--peers is a run of its own; pick one\n${USAGE}`);
   if (values.simultaneous && !values.peers) throw new Error(`--simultaneous is a way of running --peers; add --peers\n${USAGE}`);
+  if (values['peer-node-flags'] !== undefined && !values.peers) throw new Error(`--peer-node-flags is a way of running --peers; add --peers\n${USAGE}`);
   const mode = values.peers ? 'peers' : values['frozen-upstream'] ? 'frozen-upstream' : values.overload ? 'overload' : values.soak ? 'soak' : values.quick ? 'quick' : 'full';
   const soakSeconds = values['soak-seconds'] === undefined ? 600 : Number(values['soak-seconds']);
   if (!Number.isInteger(soakSeconds) || soakSeconds < 10) {
@@ -244,7 +248,16 @@ function parseOptions(argv: readonly string[]): Options {
   if (!Number.isInteger(soakWarmupSeconds) || soakWarmupSeconds < 0) {
     throw new Error(`--soak-warmup-seconds must be whole seconds, 0 or more, but got: ${JSON.stringify(values['soak-warmup-seconds'])}`);
   }
-  return { mode, quick: values.quick, out: resolve(values.out ?? defaultOut), markdown, soakSeconds, soakWarmupSeconds, simultaneous: values.simultaneous };
+  return {
+    mode,
+    quick: values.quick,
+    out: resolve(values.out ?? defaultOut),
+    markdown,
+    soakSeconds,
+    soakWarmupSeconds,
+    simultaneous: values.simultaneous,
+    ...(values['peer-node-flags'] === undefined ? {} : { peerNodeFlags: nodeFlagsOf(values['peer-node-flags']) }),
+  };
 }
 
 /** Rejects as soon as any of `children` exits, with its last output. */
@@ -995,7 +1008,15 @@ function startFloorplan(name: string, port: number, env: NodeJS.ProcessEnv): Run
  * A baseline server (bench/baselines/<script>.ts) on `port`. Those calling the demo upstreams
  * use `upstreams`; the peers verify tokens with Floorplan's auth settings from `config`.
  */
-function startBaseline(script: string, port: number, upstreams: string, config: ServiceConfig, label = script, extraEnv: Readonly<Record<string, string>> = {}): { child: Child; url: string } {
+function startBaseline(
+  script: string,
+  port: number,
+  upstreams: string,
+  config: ServiceConfig,
+  label = script,
+  extraEnv: Readonly<Record<string, string>> = {},
+  nodeFlags: readonly string[] = [],
+): { child: Child; url: string } {
   const { auth } = config;
   if (auth.mode !== 'hs256' || auth.hs256Secret === undefined) throw new Error('the peers verify HS256 tokens: the bench config must use auth.mode hs256');
   const env = cleanEnv({
@@ -1008,7 +1029,7 @@ function startBaseline(script: string, port: number, upstreams: string, config: 
     BENCH_JWT_CLOCK_TOLERANCE_SECONDS: String(auth.clockToleranceSeconds),
     ...extraEnv,
   });
-  return { child: startNode(label, `bench/baselines/${script}.ts`, { env }), url: `http://127.0.0.1:${port}/graphql` };
+  return { child: startNode(label, `bench/baselines/${script}.ts`, { env, nodeFlags }), url: `http://127.0.0.1:${port}/graphql` };
 }
 
 /** The open loop's control (OverloadPhase.openControl): reference (d) on `upstreams`, refusing `shedShare` of its requests at once, on Floorplan's core. */
@@ -1664,6 +1685,8 @@ interface PeersRun {
     readonly cpuRoundSeconds: number;
     /** Floorplan loaded at once beside each other server in turn, each with `connections` of its own (absent before session 38: one after the other). */
     readonly simultaneous?: boolean;
+    /** The node flags (d), (e) and (f) ran with, when not none (`--peer-node-flags`, session 39). */
+    readonly peerNodeFlags?: readonly string[];
   };
   readonly peers: PeersPhase;
   /**
@@ -1692,12 +1715,13 @@ interface PeersRun {
  * one after the other, this VM's speed drifted 0.6–1.5× between windows of a few seconds
  * (BENCHMARKS.md, session 37), and windows side by side meet the same drift.
  */
-async function runPeers(plan: Plan, started: number, simultaneous: boolean): Promise<PeersRun> {
+async function runPeers(plan: Plan, started: number, simultaneous: boolean, peerNodeFlags: readonly string[] | undefined): Promise<PeersRun> {
   const warnings: string[] = [];
   const floors = createBenchFloorsDir();
   try {
     const [upPort, fpPort, floorPort, apolloPeerPort, mercuriusPeerPort] = (await freePorts(5)) as [number, number, number, number, number];
     log(`peers: starting Floorplan, (d), (e), (f), the demo upstreams and the load worker${simultaneous ? 's' : ''} …`);
+    if (peerNodeFlags !== undefined) log(`peers: (d), (e) and (f) run with node flags: ${peerNodeFlags.join(' ') || '(none)'}`);
     const { worker, ready: workerReady } = startWorker();
     const beside = simultaneous ? startWorker() : undefined;
     const fast = startUpstreams('demo-upstreams', upPort, '');
@@ -1705,9 +1729,9 @@ async function runPeers(plan: Plan, started: number, simultaneous: boolean): Pro
     const config = floorplanConfig(env);
     const floorplan = startFloorplan('floorplan', fpPort, env);
     const others: Record<'upstreamFloor' | PeerName, { child: Child; url: string }> = {
-      upstreamFloor: startBaseline('upstream-floor', floorPort, fast.origin, config),
-      apolloPeer: startBaseline('apollo-peer', apolloPeerPort, fast.origin, config),
-      mercuriusPeer: startBaseline('mercurius-peer', mercuriusPeerPort, fast.origin, config),
+      upstreamFloor: startBaseline('upstream-floor', floorPort, fast.origin, config, 'upstream-floor', {}, peerNodeFlags),
+      apolloPeer: startBaseline('apollo-peer', apolloPeerPort, fast.origin, config, 'apollo-peer', {}, peerNodeFlags),
+      mercuriusPeer: startBaseline('mercurius-peer', mercuriusPeerPort, fast.origin, config, 'mercurius-peer', {}, peerNodeFlags),
     };
     const book = new TokenBook(config.auth);
     await book.sign([PANEL_USER.userId]);
@@ -1766,7 +1790,15 @@ async function runPeers(plan: Plan, started: number, simultaneous: boolean): Pro
       durationSeconds: round((performance.now() - started) / 1000, 1),
       machine: machineInfo(),
       packages: packageVersions(),
-      method: { pinned: canPin(), connections: plan.connections, loadUsers: users.length, cpuRounds: plan.cpuRounds, cpuRoundSeconds: plan.cpuRoundSeconds, simultaneous },
+      method: {
+        pinned: canPin(),
+        connections: plan.connections,
+        loadUsers: users.length,
+        cpuRounds: plan.cpuRounds,
+        cpuRoundSeconds: plan.cpuRoundSeconds,
+        simultaneous,
+        ...(peerNodeFlags === undefined ? {} : { peerNodeFlags }),
+      },
       peers,
       cpuRounds: rounds,
       cpuUsPerReq,
@@ -2014,7 +2046,7 @@ async function main(): Promise<void> {
   }
 
   if (options.mode === 'peers') {
-    const run = await runPeers(options.quick ? QUICK : FULL, started, options.simultaneous);
+    const run = await runPeers(options.quick ? QUICK : FULL, started, options.simultaneous, options.peerNodeFlags);
     writeResults(options.out, run);
     log('');
     log(
