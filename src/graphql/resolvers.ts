@@ -33,8 +33,9 @@ export const resolvers: Resolvers = {
         // not in the cart (FLOORPLAN_ERR_SELECTION_NOT_IN_CART) is the client's: it goes through.
         if (!isUpstreamError(error)) throw error;
       }
-      // Both executors (the fast path and Apollo's) run this resolver, so both traces get the render span.
-      const startMs = performance.now();
+      // Both executors (the fast path and Apollo's) run this resolver, so both traces get the render span;
+      // an untraced request (most) does not ask the clock for it.
+      const startMs = trace.recording ? performance.now() : 0;
       // A viewer in the scene's candidate rollout gets the candidate; everyone else the live layout.
       const candidate = candidates?.of(scene);
       const served = candidate !== undefined && candidates!.gets(flags, candidate) ? candidate : undefined;
