@@ -456,7 +456,13 @@ async function main(): Promise<void> {
   const log = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
   log('compiling to dist/ …');
   useCompiledChildren();
-  const plan: AllocationsPlan = { rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections), floorplanEnv, kind, keepProfiles: values.keep,
+  const plan: AllocationsPlan = {
+    rounds: Number(values.rounds),
+    seconds: Number(values.seconds),
+    connections: Number(values.connections),
+    floorplanEnv,
+    kind,
+    keepProfiles: values.keep,
     ...(values['node-flags'] === undefined ? {} : { floorplanNodeFlags: nodeFlagsOf(values['node-flags']) }),
     ...(values['peer-node-flags'] === undefined ? {} : { peerNodeFlags: nodeFlagsOf(values['peer-node-flags']) }),
   };

@@ -1013,10 +1013,15 @@ function startBaseline(
   port: number,
   upstreams: string,
   config: ServiceConfig,
-  label = script,
-  extraEnv: Readonly<Record<string, string>> = {},
-  nodeFlags: readonly string[] = [],
+  options: {
+    /** The child's name in logs; the script's unless told. */
+    readonly label?: string;
+    readonly extraEnv?: Readonly<Record<string, string>>;
+    /** Node flags; none unless told (`--peer-node-flags`). */
+    readonly nodeFlags?: readonly string[];
+  } = {},
 ): { child: Child; url: string } {
+  const { label = script, extraEnv = {}, nodeFlags = [] } = options;
   const { auth } = config;
   if (auth.mode !== 'hs256' || auth.hs256Secret === undefined) throw new Error('the peers verify HS256 tokens: the bench config must use auth.mode hs256');
   const env = cleanEnv({
@@ -1035,7 +1040,7 @@ function startBaseline(
 /** The open loop's control (OverloadPhase.openControl): reference (d) on `upstreams`, refusing `shedShare` of its requests at once, on Floorplan's core. */
 async function startShedControl(upstreams: string, config: ServiceConfig, headers: Record<string, string>, shedShare: number): Promise<{ child: Child; url: string }> {
   const [port] = (await freePorts(1)) as [number];
-  const control = startBaseline('upstream-floor', port, upstreams, config, 'upstream-floor-control', { BENCH_SHED_SHARE: String(shedShare) });
+  const control = startBaseline('upstream-floor', port, upstreams, config, { label: 'upstream-floor-control', extraEnv: { BENCH_SHED_SHARE: String(shedShare) } });
   // A refusal is an error to waitForPanel, which asks again: the share is below 1, so a panel comes.
   await waitForPanel(control.child, control.url, headers);
   pin(control.child, 0);
@@ -1301,7 +1306,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       ...floorplanEnv(fpApolloOnlyPort, fast.origin, floors.dir),
       GRAPHQL_FAST_PATH: 'false',
     });
-    const baseline = (name: string, port: number, upstreams = fast.origin, label = name) => startBaseline(name, port, upstreams, fpConfig, label);
+    const baseline = (name: string, port: number, upstreams = fast.origin, label = name) => startBaseline(name, port, upstreams, fpConfig, { label });
     const baselinePorts: Record<BaselineName, number> = {
       rawHttp: rawPort,
       apolloStandalone: apolloPort,
@@ -1729,9 +1734,9 @@ async function runPeers(plan: Plan, started: number, simultaneous: boolean, peer
     const config = floorplanConfig(env);
     const floorplan = startFloorplan('floorplan', fpPort, env);
     const others: Record<'upstreamFloor' | PeerName, { child: Child; url: string }> = {
-      upstreamFloor: startBaseline('upstream-floor', floorPort, fast.origin, config, 'upstream-floor', {}, peerNodeFlags),
-      apolloPeer: startBaseline('apollo-peer', apolloPeerPort, fast.origin, config, 'apollo-peer', {}, peerNodeFlags),
-      mercuriusPeer: startBaseline('mercurius-peer', mercuriusPeerPort, fast.origin, config, 'mercurius-peer', {}, peerNodeFlags),
+      upstreamFloor: startBaseline('upstream-floor', floorPort, fast.origin, config, { nodeFlags: peerNodeFlags }),
+      apolloPeer: startBaseline('apollo-peer', apolloPeerPort, fast.origin, config, { nodeFlags: peerNodeFlags }),
+      mercuriusPeer: startBaseline('mercurius-peer', mercuriusPeerPort, fast.origin, config, { nodeFlags: peerNodeFlags }),
     };
     const book = new TokenBook(config.auth);
     await book.sign([PANEL_USER.userId]);
