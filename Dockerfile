@@ -43,9 +43,9 @@ EXPOSE 4000
 # it there after a quiet spell: V8 shrinks an idle young generation to 1 MB, and a replica that
 # then meets load promotes ~13× more per scavenge (24–28 ms pauses, p99 +40–120 ms, refusals at
 # half load) until it recovers (BENCHMARKS.md, "A young generation that never shrinks"). Idle, the
-# untouched pages are still given back. 32 MB would save ~100 MB of RSS at 200 connections for ~9 %
-# more CPU per panel, and 16 MB costs a third more CPU and more RSS (BENCHMARKS.md, "Where the RSS
-# is"). `--no-memory-reducer --heap-growing-percent=50` let the old generation grow by half its
+# untouched pages are still given back. 32 MB (both flags) saves 55–62 MB of RSS at 200 connections
+# (~295 → 230–240 MB) for 1–3 % more CPU per panel; 16 MB costs 9–22 % more CPU and promotes
+# (BENCHMARKS.md, "The young generation's price, measured again"). `--no-memory-reducer --heap-growing-percent=50` let the old generation grow by half its
 # live size between mark-compacts: with the reducer V8 grows it by ~10 % (a mark-compact every
 # ~30 s at half load), with neither by up to 4× (RSS ~60 MB higher under steady load; BENCHMARKS.md,
 # session 35). `--no-maglev --max-inlined-bytecode-size=1840 --max-inlined-bytecode-size-cumulative=3680`:
