@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Floorplan's production image: `docker build -t floorplan .`, then run it with
 # `docker run -p 4000:4000 -e UPSTREAM_CART_URL=… floorplan` (see README, "Deploying").
-# It runs `node --use-largepages=on --max-semi-space-size=32 --min-semi-space-size=32 --no-memory-reducer --heap-growing-percent=50 --no-maglev --max-inlined-bytecode-size=1840 --max-inlined-bytecode-size-cumulative=3680 dist/src/main.js` as the unprivileged `node` user (uid 1000) with
+# It runs `node --use-largepages=on --max-semi-space-size=64 --min-semi-space-size=64 --no-memory-reducer --heap-growing-percent=50 --no-maglev --max-inlined-bytecode-size=1840 --max-inlined-bytecode-size-cumulative=3680 dist/src/main.js` as the unprivileged `node` user (uid 1000) with
 # NODE_ENV=production and config/production.yaml: no demo upstreams, real upstream URLs
 # required, keys from a JWKS endpoint.
 #
@@ -42,16 +42,17 @@ EXPOSE 4000
 # ~11 MB more RSS and ~65 ms more at start (BENCHMARKS.md, session 40). It needs the host's
 # transparent huge pages (`madvise` or `always`); where they are off, Node says "Large pages are not
 # enabled." once and runs as before.
-# 32 MB semi-spaces: in a container Node sizes its heap from the memory limit, and under 512Mi it
-# would pick a 1 MB semi-space, a scavenge every few panels, 503s under modest load and 3× the CPU
-# per panel (BENCHMARKS.md, "Under a container's memory limit"). The minimum keeps it there after a
-# quiet spell: V8 shrinks an idle young generation to 1 MB, and a replica that then meets load
-# promotes ~13× more per scavenge (24–28 ms pauses, p99 +40–120 ms, refusals at half load) until it
-# recovers (BENCHMARKS.md, "A young generation that never shrinks"). Idle, the untouched pages are
-# still given back. 64 MB, Node's own size on a large machine, costs 55–62 MB more RSS at 200
-# connections for 1–3 % less CPU per panel; 16 MB costs 9–22 % more CPU and promotes (BENCHMARKS.md,
-# session 40). With the large pages, this pair reads 0.96–1.0× the CPU of the 64 MB image before it and
-# ~50 MB less RSS.
+# A 64 MB semi-space, as Node gives it on a machine with gigabytes to spare. In a container Node
+# sizes its heap from the memory limit instead: under 512Mi it would pick a 1 MB semi-space, a
+# scavenge every few panels, 503s under modest load and 3× the CPU per panel (BENCHMARKS.md,
+# "Under a container's memory limit"). The minimum keeps it there after a quiet spell: V8 shrinks
+# an idle young generation to 1 MB, and a replica that then meets load promotes ~13× more per
+# scavenge (24–28 ms pauses, p99 +40–120 ms, refusals at half load) until it recovers
+# (BENCHMARKS.md, "A young generation that never shrinks"). Idle, the untouched pages are still
+# given back. 32 MB saves 55–62 MB of RSS at 200 connections for 1–3 % more CPU per panel, but one
+# of five servers run with it in bench/gc-windows.ts fell into promoting most of what its requests
+# held: a mark-compact in every 10 s window and a p99 of 114–177 ms at half load (BENCHMARKS.md,
+# session 40).
 # `--no-memory-reducer --heap-growing-percent=50` let the old generation grow by half its
 # live size between mark-compacts: with the reducer V8 grows it by ~10 % (a mark-compact every
 # ~30 s at half load), with neither by up to 4× (RSS ~60 MB higher under steady load; BENCHMARKS.md,
@@ -59,4 +60,4 @@ EXPOSE 4000
 # hot code optimized by TurboFan alone (no Maglev tier in between) with four times its default inlining
 # budget, 1–6 % less CPU per panel at the same RSS once warm; the first seconds of load may cost more
 # (BENCHMARKS.md, session 37). Same as start:prod.
-CMD ["node", "--use-largepages=on", "--max-semi-space-size=32", "--min-semi-space-size=32", "--no-memory-reducer", "--heap-growing-percent=50", "--no-maglev", "--max-inlined-bytecode-size=1840", "--max-inlined-bytecode-size-cumulative=3680", "dist/src/main.js"]
+CMD ["node", "--use-largepages=on", "--max-semi-space-size=64", "--min-semi-space-size=64", "--no-memory-reducer", "--heap-growing-percent=50", "--no-maglev", "--max-inlined-bytecode-size=1840", "--max-inlined-bytecode-size-cumulative=3680", "dist/src/main.js"]

@@ -142,7 +142,7 @@ describe('TieredCache: loads in flight and the old space', () => {
     // session 33). The loads' own promises and timers promote a little without any cache, so the
     // same loads made directly, in the same process, are the baseline. With start:prod's young
     // generation, as a replica runs: before the fix the cache's loads grew the old space 18.8 MB,
-    // and 0.4 after (64 MB semi-spaces then; start:prod has run 32 MB since session 40).
+    // and 0.4 after.
     const { direct, cached, markCompacts } = await runNodeScript<{ direct: number; cached: number; markCompacts: number }>(SMALL_LOADS_SCRIPT, ['--expose-gc', ...PRODUCTION_FLAGS]);
     expect(markCompacts, 'mark-compacts during the loads (the reading needs none)').toBe(0);
     expect(cached - direct, `MB the old space grew through the cache (${cached.toFixed(2)}) beyond the same loads made directly (${direct.toFixed(2)})`).toBeLessThan(1);

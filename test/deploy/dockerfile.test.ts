@@ -242,11 +242,11 @@ describe('the Dockerfile, its steps run without Docker', () => {
   // A pod's memory limit is a memory cgroup, and Node sizes its heap from it: alone, Node 24 picks
   // a 2 MB young generation under 512Mi (a scavenge every six panels, 3× the CPU per panel at 200
   // connections) and 32 MB under 768Mi (1.35×) (BENCHMARKS.md, "Under a container's memory
-  // limit"). The CMD's --max-semi-space-size=32 and its equal minimum keep two 32 MB semi-spaces:
-  // 64 MB of new space whatever the limit.
+  // limit"). The CMD's --max-semi-space-size=64 and its equal minimum keep two 64 MB semi-spaces,
+  // as on a large machine: 128 MB of new space whatever the limit.
   describe.skipIf(!HAS_MEMORY_CGROUP)('under the memory limits the Kubernetes manifests set (a memory cgroup of that size)', () => {
     for (const [variant, limit] of manifestMemoryLimits()) {
-      it(`keeps the CMD's young generation (two 32 MB semi-spaces) at ${variant}'s limits.memory ${limit}, where Node alone sizes it to the limit`, async () => {
+      it(`keeps the CMD's young generation (two 64 MB semi-spaces) at ${variant}'s limits.memory ${limit}, where Node alone sizes it to the limit`, async () => {
         const cgroup = createMemoryCgroup(kubernetesBytes(limit));
         const [port, demoPort] = [await freePort(), await freePort()];
         const app = await startImage(build, { FLOORPLAN_ENV: '', PORT: String(port), DEMO_PORT: String(demoPort), ...GENEROUS_DEADLINE }, cgroup);
@@ -276,7 +276,7 @@ describe('the Dockerfile, its steps run without Docker', () => {
           const scavenges = sample('floorplan_nodejs_gc_duration_seconds_count\\{kind="minor"\\}');
           expect({ unanswered, newSpaceMb: newSpace / 2 ** 20, scavengesPerPanel: scavenges / (users * each) }).toEqual({
             unanswered: [],
-            newSpaceMb: 64,
+            newSpaceMb: 128,
             scavengesPerPanel: expect.toSatisfy((rate: number) => rate < 0.03),
           });
         } finally {
