@@ -45,10 +45,10 @@ EXPOSE 4000
 # A 64 MB semi-space, as Node gives it on a machine with gigabytes to spare. In a container Node
 # sizes its heap from the memory limit instead: under 512Mi it would pick a 1 MB semi-space, a
 # scavenge every few panels, 503s under modest load and 3× the CPU per panel (BENCHMARKS.md,
-# "Under a container's memory limit"). The minimum keeps it there after a quiet spell: V8 shrinks
-# an idle young generation to 1 MB, and a replica that then meets load promotes ~13× more per
-# scavenge (24–28 ms pauses, p99 +40–120 ms, refusals at half load) until it recovers
-# (BENCHMARKS.md, "A young generation that never shrinks"). Idle, the untouched pages are still
+# "Under a container's memory limit"). Heap limit with it, under 512Mi: 448 MB. The minimum keeps
+# it there after a quiet spell: V8 shrinks an idle young generation to 1 MB, and a replica that
+# then meets load promotes ~13× more per scavenge (24–28 ms pauses, p99 +40–120 ms, refusals at
+# half load) until it recovers (BENCHMARKS.md, "A young generation that never shrinks"). Idle, the untouched pages are still
 # given back. 32 MB saves 55–62 MB of RSS at 200 connections for 1–3 % more CPU per panel, but one
 # of five servers run with it in bench/gc-windows.ts fell into promoting most of what its requests
 # held: a mark-compact in every 10 s window and a p99 of 114–177 ms at half load (BENCHMARKS.md,
