@@ -3,7 +3,7 @@
  * WebAssembly, in-process) in a data folder — the same tables, the same SQL, one Kysely API.
  * Opening one also applies the pending migrations (./sql-migrations.ts).
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Kysely, PGliteDialect, PostgresDialect, type ColumnType, type Generated } from 'kysely';
 import { Migrator } from 'kysely/migration';
@@ -130,6 +130,28 @@ function lockDataDir(dataDir: string): () => void {
   throw new Error(`cannot lock the PGlite data folder ${dataDir}`);
 }
 
+/**
+ * Creates PGlite's data folder if need be and checks this process may use it, so that a folder it
+ * cannot use is refused in Node's words: PGlite's own file system throws an errno without a
+ * message there (an `ErrnoError` with `errno: 54` for a file in the folder's place).
+ */
+function prepareDataDir(dataDir: string): string {
+  const path = resolve(dataDir);
+  const refused = (why: string, cause?: unknown) => new Error(`PGlite could not open its data folder ${path}: ${why}`, { cause });
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw refused((error as Error).message, error);
+  }
+  if (!statSync(path).isDirectory()) throw refused('it is a file, not a folder');
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw refused((error as Error).message, error);
+  }
+  return path;
+}
+
 async function migrate(db: Kysely<RevisionTables>): Promise<void> {
   const migrator = new Migrator({
     db,
@@ -156,7 +178,7 @@ export async function openRevisionDatabase(config: RevisionStoreConfig, logger: 
       const started = performance.now();
       // Loaded only here: PGlite's module is large, and most processes (replicas on PostgreSQL, tools) never need it.
       const { PGlite } = await import('@electric-sql/pglite');
-      const pglite = await PGlite.create(resolve(config.dataDir));
+      const pglite = await PGlite.create(prepareDataDir(config.dataDir));
       const db = new Kysely<RevisionTables>({ dialect: new PGliteDialect({ pglite }) });
       try {
         await migrate(db);
