@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Floorplan's production image: `docker build -t floorplan .`, then run it with
 # `docker run -p 4000:4000 -e UPSTREAM_CART_URL=… floorplan` (see README, "Deploying").
-# It runs `node --use-largepages=on --max-semi-space-size=64 --min-semi-space-size=64 --no-memory-reducer --heap-growing-percent=50 --no-maglev --max-inlined-bytecode-size=1840 --max-inlined-bytecode-size-cumulative=3680 dist/src/main.js` as the unprivileged `node` user (uid 1000) with
+# It runs `node --use-largepages=on --max-semi-space-size=64 --min-semi-space-size=64 --no-memory-reducer --heap-growing-percent=50 --no-maglev --max-inlined-bytecode-size=1840 --max-inlined-bytecode-size-cumulative=3680 dist/server/main.js` as the unprivileged `node` user (uid 1000) with
 # NODE_ENV=production and config/production.yaml: no demo upstreams, real upstream URLs
 # required, keys from a JWKS endpoint.
 #
@@ -10,9 +10,10 @@
 # that test does not know fails it. Keep both base images on the Node the project is tested
 # on (the `node` dev dependency in package.json; the test checks they agree).
 
-# Stage 1: every dependency, then the TypeScript build (tsconfig.build.json → dist/; bench/
-# is not in the build context, so only src/ is compiled). npm's cache is a BuildKit cache
-# mount in both stages: kept between builds, never in a layer.
+# Stage 1: every dependency, then the TypeScript build (tsconfig.build.json → dist/src/; bench/
+# is not in the build context, so only src/ is compiled) and the bundle esbuild makes of it and
+# its dependencies (dist/server/). npm's cache is a BuildKit cache mount in both stages: kept
+# between builds, never in a layer.
 FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -21,15 +22,17 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-# Stage 2: production dependencies only, the compiled server, and the files it reads at run
-# time from its working directory: config/ (default.yaml + production.yaml), floors/, and
-# schema/ (found by walking up from dist/src/graphql/).
+# Stage 2: production dependencies only (pino and PGlite are left out of the bundle and load from
+# node_modules: pino's transports and PGlite's WebAssembly are files they find beside their own
+# code), the bundled server, and the files it reads at run time from its working directory:
+# config/ (default.yaml + production.yaml), floors/, and schema/ (found by walking up from
+# dist/server/).
 FROM node:24.21.0-bookworm-slim AS runtime
 ENV NODE_ENV=production FLOORPLAN_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
-COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/server ./dist/server
 COPY schema ./schema
 COPY config ./config
 COPY floors ./floors
@@ -60,4 +63,4 @@ EXPOSE 4000
 # hot code optimized by TurboFan alone (no Maglev tier in between) with four times its default inlining
 # budget, 1–6 % less CPU per panel at the same RSS once warm; the first seconds of load may cost more
 # (BENCHMARKS.md, session 37). Same as start:prod.
-CMD ["node", "--use-largepages=on", "--max-semi-space-size=64", "--min-semi-space-size=64", "--no-memory-reducer", "--heap-growing-percent=50", "--no-maglev", "--max-inlined-bytecode-size=1840", "--max-inlined-bytecode-size-cumulative=3680", "dist/src/main.js"]
+CMD ["node", "--use-largepages=on", "--max-semi-space-size=64", "--min-semi-space-size=64", "--no-memory-reducer", "--heap-growing-percent=50", "--no-maglev", "--max-inlined-bytecode-size=1840", "--max-inlined-bytecode-size-cumulative=3680", "dist/server/main.js"]

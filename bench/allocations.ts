@@ -27,7 +27,9 @@
  * `.cpuprofile` or `.promiseprofile`) in the temporary folder it names, for Chrome DevTools or a closer look.
  *
  * Method: the three servers run from dist/ as `npm run bench` runs them (Floorplan with
- * `start:prod`'s node flags), pinned to core 0; the demo upstreams and the load worker
+ * `start:prod`'s node flags), except that Floorplan runs tsc's one file per module
+ * (dist/src/main.js) rather than start:prod's bundle, so every sample still names its package or
+ * layer of src/ (the bundle costs ~4 % less CPU per request: BENCHMARKS.md, session 41); pinned to core 0; the demo upstreams and the load worker
  * (bench/load.ts) to core 1. Each server preloads bench/profile-sampler.ts; in each round,
  * each server in turn gets a warm-up, then V8's sampling heap profiler runs over one closed-loop
  * window (every allocation sampled, the garbage included, one sample per 4 KiB), and the bytes
@@ -51,7 +53,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig } from '../src/config/service-config.ts';
-import { canPin, cleanEnv, floorplanEnv, freePorts, killAllNow, nodeFlagsOf, pin, productionNodeFlags, ROOT, startNode, stopChildren, useCompiledChildren, type Child } from './children.ts';
+import { canPin, cleanEnv, FLOORPLAN_MAIN, floorplanEnv, freePorts, killAllNow, nodeFlagsOf, pin, productionNodeFlags, ROOT, startNode, stopChildren, useCompiledChildren, type Child } from './children.ts';
 import { startWorker, waitUntil } from './cpu-per-request.ts';
 import type { LoadJob } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY } from './panel.ts';
@@ -264,7 +266,7 @@ export async function measureAllocations(plan: AllocationsPlan, log: (line: stri
     if (plan.floorplanNodeFlags !== undefined) log(`Floorplan runs with node flags: ${plan.floorplanNodeFlags.join(' ') || '(none)'}`);
     if (plan.peerNodeFlags !== undefined) log(`the peers run with node flags: ${plan.peerNodeFlags.join(' ') || '(none)'}`);
     const servers: Record<ServerName, { child: Child; url: string }> = {
-      Floorplan: { child: track(startNode('floorplan', 'src/main.ts', { env, nodeFlags: floorplanFlags })), url: `http://127.0.0.1:${floorplanPort}/graphql` },
+      Floorplan: { child: track(startNode('floorplan', FLOORPLAN_MAIN, { env, nodeFlags: floorplanFlags, moduleFiles: true })), url: `http://127.0.0.1:${floorplanPort}/graphql` },
       '(d) upstream calls alone': { child: track(startNode('upstream-floor', 'bench/baselines/upstream-floor.ts', { env: peerEnv(dPort), nodeFlags: peerFlags })), url: `http://127.0.0.1:${dPort}/graphql` },
       '(f) Mercurius, tuned': { child: track(startNode('mercurius-peer', 'bench/baselines/mercurius-peer.ts', { env: peerEnv(fPort), nodeFlags: peerFlags })), url: `http://127.0.0.1:${fPort}/graphql` },
     };

@@ -1,6 +1,6 @@
 /**
  * CPU per request of two checkouts of Floorplan, each serving its own floors/ with its own
- * config/bench.yaml from its own dist/, in interleaved rounds (bench/cpu-per-request.ts), after
+ * config/bench.yaml from its own dist/ (what its own start:prod runs), in interleaved rounds (bench/cpu-per-request.ts), after
  * checking both answer byte-identical panels for every load user. For "did this refactor cost
  * CPU?" (issue 13 asked it of the redesign: 8fbb59b before, 31a6249 after).
  *
@@ -31,6 +31,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { productionCommand } from '../deploy/build-dist.ts';
 import { killAllNow, nodeFlagsOf, stopAll } from './children.ts';
 import { hadNonFull, measureCpuPerRequest } from './cpu-per-request.ts';
 import { median } from './stats.ts';
@@ -58,7 +59,8 @@ async function main(): Promise<void> {
   const roots = [values.a, values.b].map((dir) => {
     if (dir === undefined) throw new Error('usage: bench/checkouts.ts --a <checkout> --b <checkout> (each built with npm ci && npm run build)');
     const root = resolve(dir);
-    if (!existsSync(join(root, 'dist', 'src', 'main.js'))) throw new Error(`${root} has no dist/src/main.js: run npm ci && npm run build there first`);
+    const entry = productionCommand(root).entry;
+    if (!existsSync(join(root, entry))) throw new Error(`${root} has no ${entry}: run npm ci && npm run build there first`);
     return root;
   }) as [string, string];
   const flagsOf = (text: string | undefined) => (text === undefined ? {} : { nodeFlags: nodeFlagsOf(text) });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_ENV_VARS } from '../src/config/service-config.ts';
 import { UPSTREAMS } from '../src/upstreams/registry.ts';
-import { buildDist, productionNodeFlags as productionFlagsOf } from '../deploy/build-dist.ts';
+import { buildDist, productionCommand, productionNodeFlags as productionFlagsOf } from '../deploy/build-dist.ts';
 import { createMemoryCgroup } from '../deploy/memory-cgroup.ts';
 
 /** The repository root: children run from here so `config/` and `floors/` resolve as in `npm start`. */
@@ -60,17 +60,34 @@ export function canPin(): boolean {
 }
 
 /**
+ * Floorplan's entry point. From dist/ it runs as `npm run start:prod` runs it, the bundle
+ * (dist/server/main.js), unless a tool asks for `moduleFiles`: dist/src/main.js, tsc's one file
+ * per module, whose profiles can still tell src/upstreams from graphql-jit by file name.
+ */
+export const FLOORPLAN_MAIN = 'src/main.ts';
+
+/** What `script` (a .ts path from the repository root) runs as once compiled, relative to `root`. */
+function compiledScript(root: string, script: string, moduleFiles: boolean): string {
+  if (script === FLOORPLAN_MAIN && !moduleFiles) return productionCommand(root).entry;
+  return join('dist', script.replace(/\.ts$/, '.js'));
+}
+
+/**
  * Starts `node --import tsx <script>` from the repository root, unpinned: start-up (tsx,
  * imports) is CPU-heavy and runs faster on every core. {@link pin} it once it is ready.
  * With `memoryLimitBytes` it starts in a memory cgroup of that size, as in a container whose
  * memory limit it is (Node sizes its heap from it; needs root: deploy/memory-cgroup.ts).
  */
-export function startNode(name: string, script: string, options: { env: NodeJS.ProcessEnv; nodeFlags?: readonly string[]; root?: string; memoryLimitBytes?: number }): Child {
+export function startNode(
+  name: string,
+  script: string,
+  options: { env: NodeJS.ProcessEnv; nodeFlags?: readonly string[]; root?: string; memoryLimitBytes?: number; moduleFiles?: boolean },
+): Child {
   // stdin is a pipe we hold: the baselines and the load worker exit when it closes.
   const flags = options.nodeFlags ?? [];
   // Another checkout (`root`, built with its own `npm run build`) runs its own dist/, from its own folder.
   const root = options.root ?? ROOT;
-  const args = compiled || options.root !== undefined ? [...flags, join(root, 'dist', script.replace(/\.ts$/, '.js'))] : [...flags, '--import', 'tsx', script];
+  const args = compiled || options.root !== undefined ? [...flags, join(root, compiledScript(root, script, options.moduleFiles === true))] : [...flags, '--import', 'tsx', script];
   const cgroup = options.memoryLimitBytes === undefined ? undefined : createMemoryCgroup(options.memoryLimitBytes);
   const [command, commandArgs] = cgroup === undefined ? [process.execPath, args] : cgroup.wrap(process.execPath, args);
   const child = spawn(command, commandArgs, { cwd: root, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -161,10 +178,15 @@ export function killAllNow(): void {
 
 /**
  * The node options `npm run start:prod` gives Floorplan (e.g. its young-generation size), so
- * the benchmark measures Floorplan as it is deployed.
+ * the benchmark measures Floorplan as it is deployed (its script too: {@link FLOORPLAN_MAIN}).
  */
 export function productionNodeFlags(): string[] {
   return productionFlagsOf(ROOT);
+}
+
+/** The script `npm run start:prod` runs (the bundle, dist/server/main.js), as an absolute path. */
+export function productionScript(): string {
+  return join(ROOT, productionCommand(ROOT).entry);
 }
 
 /** Node flags written as one command-line value (`--b-node-flags="--a --b=1"`), one per entry. */

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadServiceConfig } from '../src/config/service-config.ts';
-import { canPin, cleanEnv, floorplanEnv, freePorts, pin, productionNodeFlags, ROOT, startNode, stopChildren, type Child } from './children.ts';
+import { canPin, cleanEnv, FLOORPLAN_MAIN, floorplanEnv, freePorts, pin, productionNodeFlags, ROOT, startNode, stopChildren, type Child } from './children.ts';
 import { READY_LINE, RESULT_PREFIX, type LoadJob, type LoadResult } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY } from './panel.ts';
 import { gcBetween } from './prometheus-text.ts';
@@ -164,7 +164,7 @@ export async function measureCpuPerRequest(options: CpuPerRequestOptions): Promi
     const upstreamOrigin = `http://127.0.0.1:${upstreamPort}`;
     const start = (variant: CpuVariant, port: number) => {
       const env = floorplanEnv(port, upstreamOrigin, variant.floorsDir, variant.env);
-      const child = track(startNode(`floorplan-${label}-${variant.name}`, 'src/main.ts', {
+      const child = track(startNode(`floorplan-${label}-${variant.name}`, FLOORPLAN_MAIN, {
           env,
           nodeFlags: variant.nodeFlags ?? productionNodeFlags(),
           ...(variant.root === undefined ? {} : { root: variant.root }),

@@ -26,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig } from '../src/config/service-config.ts';
-import { cleanEnv, floorplanEnv, freePorts, killAllNow, nodeFlagsOf, pin, productionNodeFlags, ROOT, SLOW_UPSTREAM_FAULTS, startNode, stopAll, useCompiledChildren, type Child } from './children.ts';
+import { cleanEnv, floorplanEnv, freePorts, killAllNow, nodeFlagsOf, pin, productionNodeFlags, productionScript, ROOT, SLOW_UPSTREAM_FAULTS, startNode, stopAll, useCompiledChildren, type Child } from './children.ts';
 import { startWorker, waitUntil } from './cpu-per-request.ts';
 import { graphqlBody, PANEL_QUERY } from './panel.ts';
 import { createBenchFloorsDir } from './scenes.ts';
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
       const url = `http://127.0.0.1:${port}/graphql`;
       const spawnedAt = performance.now();
       // Spawned here rather than by startNode, which keeps only the tail of a child's output.
-      const server = spawn(process.execPath, [...flags, ...TRACE_FLAGS, join(ROOT, 'dist', 'src', 'main.js')], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const server = spawn(process.execPath, [...flags, ...TRACE_FLAGS, productionScript()], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
       const trace: TraceLine[] = [];
       const scavenges: Scavenge[] = [];
       let partial = '';

@@ -10,7 +10,8 @@
  *
  * Measures this checkout, and with `--against` another checkout of Floorplan (e.g. a
  * `git worktree add --detach /tmp/old <commit>` with node_modules linked) the same way:
- * each is built (tsc -p tsconfig.build.json), started from dist/ under callgrind with the
+ * each is built (tsc -p tsconfig.build.json), started from dist/ under callgrind (tsc's one file
+ * per module, dist/src/main.js, for both: not start:prod's bundle, which needs `npm run build`) with the
  * bench config plus an overlay that keeps what would react to valgrind's slowness from
  * acting (admission control's limit, the request deadline, upstream timeouts), warmed up, its counters zeroed,
  * then sent `--requests` panels at each concurrency; the dump's instruction total ÷ requests

@@ -27,7 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig } from '../src/config/service-config.ts';
-import { cleanEnv, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, SLOW_UPSTREAM_FAULTS, startNode, stopChildren, useCompiledChildren, type Child } from './children.ts';
+import { cleanEnv, FLOORPLAN_MAIN, floorplanEnv, freePorts, killAllNow, pin, productionNodeFlags, ROOT, SLOW_UPSTREAM_FAULTS, startNode, stopChildren, useCompiledChildren, type Child } from './children.ts';
 import { startWorker, waitUntil } from './cpu-per-request.ts';
 import type { LoadJob } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY } from './panel.ts';
@@ -177,7 +177,7 @@ async function main(): Promise<void> {
     const upstreams = startNode('demo-upstreams', 'src/demo-upstreams/main.ts', { env: cleanEnv({ DEMO_PORT: String(upstreamPort), DEMO_FAULTS: values['slow-upstreams'] ? SLOW_UPSTREAM_FAULTS : '' }) });
     started.push(upstreams);
     const env = floorplanEnv(floorplanPort, origin, floors.dir);
-    const floorplan = startNode('floorplan', 'src/main.ts', { env, nodeFlags: [...productionNodeFlags(), '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] });
+    const floorplan = startNode('floorplan', FLOORPLAN_MAIN, { env, nodeFlags: [...productionNodeFlags(), '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] });
     started.push(floorplan);
     const worker = startWorker();
     started.push(worker.child);

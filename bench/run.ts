@@ -22,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig, type ServiceConfig } from '../src/config/service-config.ts';
-import { canPin, cleanEnv, floorplanEnv, freePorts, killAllNow, nodeFlagsOf, pin, productionNodeFlags, ROOT, SLOW_UPSTREAM_FAULTS, startNode, stopAll, stopChildren, UPSTREAM_LATENCY_MS, useCompiledChildren, type Child } from './children.ts';
+import { canPin, cleanEnv, FLOORPLAN_MAIN, floorplanEnv, freePorts, killAllNow, nodeFlagsOf, pin, productionNodeFlags, ROOT, SLOW_UPSTREAM_FAULTS, startNode, stopAll, stopChildren, UPSTREAM_LATENCY_MS, useCompiledChildren, type Child } from './children.ts';
 import { nearestRank, READY_LINE, RESULT_PREFIX, type AnswerClasses, type LoadJob, type LatencySummary, type LoadResult, type RequestVariant } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY, PANEL_RESPONSE_JSON, PANEL_USER, panelQuery, SELECTED_LINES_QUERY } from './panel.ts';
 import { machineInfo, rssMb } from './proc.ts';
@@ -1001,7 +1001,7 @@ interface RunningFloorplan {
 
 function startFloorplan(name: string, port: number, env: NodeJS.ProcessEnv): RunningFloorplan {
   const origin = `http://127.0.0.1:${port}`;
-  return { child: startNode(name, 'src/main.ts', { env, nodeFlags: productionNodeFlags() }), url: `${origin}/graphql`, metricsUrl: `${origin}/metrics` };
+  return { child: startNode(name, FLOORPLAN_MAIN, { env, nodeFlags: productionNodeFlags() }), url: `${origin}/graphql`, metricsUrl: `${origin}/metrics` };
 }
 
 /**

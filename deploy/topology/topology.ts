@@ -1,7 +1,7 @@
 /**
  * Floorplan's production topology on one machine, every part a real process on loopback:
  *
- *   client ─▶ HAProxy (health checks on /readyz) ─▶ 3 × `npm run start:prod`'s `node [flags] dist/src/main.js` (FLOORPLAN_ENV=production)
+ *   client ─▶ HAProxy (health checks on /readyz) ─▶ 3 × `npm run start:prod`'s `node [flags] dist/server/main.js` (FLOORPLAN_ENV=production)
  *                                                     │  caches, APQ, rate limits, layout push
  *                                                     ├─▶ Redis primary + replica, found through 3 Sentinels
  *                                                     ├─▶ PostgreSQL (layout revisions, a database of the topology's own)
@@ -24,7 +24,7 @@ import pg from 'pg';
 import { exportJWK, exportPKCS8, generateKeyPair, importPKCS8, SignJWT } from 'jose';
 import { startUnleash, type UnleashHandle } from '../unleash/local-server.ts';
 import { UPSTREAMS } from '../../src/upstreams/registry.ts';
-import { buildDist as buildFloorplan, productionNodeFlags } from '../build-dist.ts';
+import { buildDist as buildFloorplan, productionCommand } from '../build-dist.ts';
 import { createMemoryCgroup, deploymentMemoryLimit, HAS_MEMORY_CGROUP, kubernetesBytes, type MemoryCgroup } from '../memory-cgroup.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -114,7 +114,7 @@ export interface FloorplanReplica {
   readonly port: number;
   readonly url: string;
   readonly process: OwnedProcess | undefined;
-  /** Starts start:prod's `node [flags] dist/src/main.js` and resolves once /readyz answers 200. */
+  /** Starts start:prod's `node [flags] dist/server/main.js` and resolves once /readyz answers 200. */
   start(): Promise<void>;
   /**
    * SIGTERM (the pre-stop drain runs: /readyz 503 first, then in-flight requests finish) and
@@ -640,7 +640,8 @@ async function createLayoutStoreDatabase(port: number): Promise<{ url: string; d
 }
 
 function createReplica(dir: string, name: string, port: number, env: NodeJS.ProcessEnv, cgroup?: MemoryCgroup): FloorplanReplica {
-  const args = [...productionNodeFlags(REPO_ROOT), join(REPO_ROOT, 'dist', 'src', 'main.js')];
+  const { nodeFlags, entry } = productionCommand(REPO_ROOT);
+  const args = [...nodeFlags, join(REPO_ROOT, entry)];
   const [command, commandArgs] = cgroup === undefined ? [process.execPath, args] : cgroup.wrap(process.execPath, args);
   let proc: OwnedProcess | undefined;
   const url = `http://127.0.0.1:${port}`;

@@ -24,6 +24,8 @@ import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../support/
 import { productionNodeFlags } from '../../deploy/build-dist.ts';
 import { createMemoryCgroup, deploymentMemoryLimit, HAS_MEMORY_CGROUP, kubernetesBytes, type MemoryCgroup } from '../../deploy/memory-cgroup.ts';
 import { freePort } from '../support/processes.ts';
+import { startOtlpReceiver } from '../support/otlp-receiver.ts';
+import { until } from '../support/until.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const NODE_BIN = dirname(process.execPath);
@@ -189,13 +191,14 @@ describe('the Dockerfile, its steps run without Docker', () => {
     expect(devPresent).toEqual([]);
     expect(prodMissing).toEqual([]);
     expect(entries.filter(([, e]) => e.dev === true).length).toBeGreaterThan(50);
-    expect(installed('dist/src/main.js')).toBe(true);
+    expect(installed('dist/server/main.js')).toBe(true);
+    expect(installed('dist/src')).toBe(false);
     expect(installed('src')).toBe(false);
   });
 
-  it('runs node dist/src/main.js as npm run start:prod does, as a non-root user, on the Node the project is tested on, with production config', () => {
+  it('runs node dist/server/main.js as npm run start:prod does, as a non-root user, on the Node the project is tested on, with production config', () => {
     const image = build.image;
-    expect(image.cmd).toEqual(['node', ...productionNodeFlags(REPO), 'dist/src/main.js']);
+    expect(image.cmd).toEqual(['node', ...productionNodeFlags(REPO), 'dist/server/main.js']);
     const user = image.user ?? 'root';
     expect(user.split(':')[0]).not.toMatch(/^(root|0)$/);
     expect(image.env).toMatchObject({ NODE_ENV: 'production', FLOORPLAN_ENV: 'production' });
@@ -236,6 +239,52 @@ describe('the Dockerfile, its steps run without Docker', () => {
       else expect(app.output()).toContain('Large pages are not enabled.');
     } finally {
       expect(await app.stop()).toBe(0);
+    }
+  });
+
+  // The bundle (dist/server/) is one module graph where src/ had a file per module: what a module
+  // found beside its own file (the console's page, the store's SQL migrations) is copied beside the
+  // bundle, and what is imported only when used (the revision store, tracing) is a chunk of its own.
+  it('started as the image starts it, finds what the bundle reads beside itself: the console, the migrations of a publish, the tracing chunk', async () => {
+    const [port, demoPort] = [await freePort(), await freePort()];
+    const storeDir = mkdtempSync(join(tmpdir(), 'floorplan-image-store-'));
+    chmodSync(storeDir, 0o777); // the image's user (uid 1000) keeps the embedded store there
+    const receiver = await startOtlpReceiver();
+    const admin = 'image-suite-admin-token';
+    const app = await startImage(build, {
+      FLOORPLAN_ENV: '',
+      PORT: String(port),
+      DEMO_PORT: String(demoPort),
+      ADMIN_TOKEN: admin,
+      LAYOUT_STORE_DIR: storeDir,
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.tracesUrl,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_TRACES_SAMPLER: 'always_on',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+      ...GENEROUS_DEADLINE,
+    });
+    try {
+      const page = await fetch(`${app.url}/console`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toBe(readFileSync(join(REPO, 'src', 'console', 'assets', 'index.html'), 'utf8'));
+
+      const cart = readFileSync(join(REPO, 'floors', 'cart-bottom-sheet.yaml'), 'utf8').replace(/version: "[^"]+"/, 'version: "image-1"');
+      const checkout = readFileSync(join(REPO, 'floors', 'checkout-summary.yaml'), 'utf8');
+      const published = await fetch(`${app.url}/admin/layouts/publish`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+        body: JSON.stringify({ files: { 'cart-bottom-sheet.yaml': cart, 'checkout-summary.yaml': checkout }, message: 'from the image test' }),
+      });
+      expect(published.status, await published.clone().text()).toBe(200);
+      const token = await signDemoToken(loadServiceConfig({ env: {} }).auth, { userId: 'u1001' });
+      const res = await panel(app.url, token);
+      expect(res.status).toBe(200);
+      expect(res.body.data?.floorPanel.layoutVersion).toBe('image-1');
+      await until(() => receiver.spans().some((span) => span.name === 'render cart-bottom-sheet'), 'the panel\'s trace at the OTLP receiver', 10_000);
+    } finally {
+      expect(await app.stop()).toBe(0);
+      await receiver.close();
+      rmSync(storeDir, { recursive: true, force: true });
     }
   });
 
