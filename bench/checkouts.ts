@@ -1,8 +1,9 @@
 /**
  * CPU per request of two checkouts of Floorplan, each serving its own floors/ with its own
- * config/bench.yaml from its own dist/ (what its own start:prod runs), in interleaved rounds (bench/cpu-per-request.ts), after
- * checking both answer byte-identical panels for every load user. For "did this refactor cost
- * CPU?" (issue 13 asked it of the redesign: 8fbb59b before, 31a6249 after).
+ * config/bench.yaml from its own dist/ (the script its own start:prod runs), in interleaved
+ * rounds (bench/cpu-per-request.ts), after checking both answer byte-identical panels for every
+ * load user. For "did this refactor cost CPU?" (issue 13 asked it of the redesign: 8fbb59b
+ * before, 31a6249 after).
  *
  *   git worktree add --detach /tmp/before <commit> && (cd /tmp/before && npm ci && npm run build)
  *   git worktree add --detach /tmp/after <commit>  && (cd /tmp/after && npm ci && npm run build)

@@ -16,6 +16,7 @@ export interface ProductionCommand {
   readonly entry: string;
 }
 
+/** `root`'s start:prod, read from its package.json; throws if it is not `node [flags] dist/….js`. */
 export function productionCommand(root: string): ProductionCommand {
   const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
   const command = manifest.scripts?.['start:prod'];
