@@ -184,6 +184,12 @@ export function productionNodeFlags(): string[] {
   return productionFlagsOf(ROOT);
 }
 
+/** How {@link startNode} runs Floorplan with start:prod's flags, for the results: `node [flags] dist/server/main.js`, or through tsx in quick runs. */
+export function floorplanCommandLine(): string {
+  const script = compiled ? compiledScript(ROOT, FLOORPLAN_MAIN, false) : `--import tsx ${FLOORPLAN_MAIN}`;
+  return ['node', ...productionNodeFlags(), script].join(' ');
+}
+
 /** The script `npm run start:prod` runs (the bundle, dist/server/main.js), as an absolute path. */
 export function productionScript(): string {
   return join(ROOT, productionCommand(ROOT).entry);

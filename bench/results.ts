@@ -372,6 +372,8 @@ export interface BenchResults {
   readonly packages: Readonly<Record<string, string>>;
   readonly method: {
     readonly pinned: boolean;
+    /** How Floorplan was started: `node [start:prod's flags] dist/server/main.js` (absent before session 41). */
+    readonly floorplanCommand?: string;
     readonly connections: number;
     readonly latencyConnections: number;
     readonly warmupRequests: number;
@@ -835,6 +837,7 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     `Machine: ${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node} (${machine.platform}); ` +
       (method.pinned ? 'server under test pinned to core 0, load generator and demo upstreams to core 1.' : '**not pinned** (taskset or a second core missing).'),
+    ...(method.floorplanCommand === undefined ? [] : [`Floorplan: \`${method.floorplanCommand}\`.`]),
     `Load: autocannon, ${method.connections} connections (${method.latencyConnections} in the latency phase), each speaking for its own user (${method.loadUsers} users); ` +
       `${method.warmupRequests} warm-up requests, then ${method.measureSeconds} s measured per server (${method.scalingMeasureSeconds} s per scaling row` +
       `${halfRateMethod(method)}).`,

@@ -22,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadServiceConfig, type ServiceConfig } from '../src/config/service-config.ts';
-import { canPin, cleanEnv, FLOORPLAN_MAIN, floorplanEnv, freePorts, killAllNow, nodeFlagsOf, pin, productionNodeFlags, ROOT, SLOW_UPSTREAM_FAULTS, startNode, stopAll, stopChildren, UPSTREAM_LATENCY_MS, useCompiledChildren, type Child } from './children.ts';
+import { canPin, cleanEnv, FLOORPLAN_MAIN, floorplanCommandLine, floorplanEnv, freePorts, killAllNow, nodeFlagsOf, pin, productionNodeFlags, ROOT, SLOW_UPSTREAM_FAULTS, startNode, stopAll, stopChildren, UPSTREAM_LATENCY_MS, useCompiledChildren, type Child } from './children.ts';
 import { nearestRank, READY_LINE, RESULT_PREFIX, type AnswerClasses, type LoadJob, type LatencySummary, type LoadResult, type RequestVariant } from './load-job.ts';
 import { graphqlBody, PANEL_QUERY, PANEL_RESPONSE_JSON, PANEL_USER, panelQuery, SELECTED_LINES_QUERY } from './panel.ts';
 import { machineInfo, rssMb } from './proc.ts';
@@ -1642,6 +1642,7 @@ async function runComparison(plan: Plan, mode: 'full' | 'quick', warnings: strin
       packages: packageVersions(),
       method: {
         pinned: canPin(),
+        floorplanCommand: floorplanCommandLine(),
         connections: plan.connections,
         latencyConnections: plan.latencyConnections,
         warmupRequests: plan.warmupRequests,
@@ -1684,6 +1685,8 @@ interface PeersRun {
   readonly packages: BenchResults['packages'];
   readonly method: {
     readonly pinned: boolean;
+    /** How Floorplan was started (absent before session 41). */
+    readonly floorplanCommand?: string;
     readonly connections: number;
     readonly loadUsers: number;
     readonly cpuRounds: number;
@@ -1797,6 +1800,7 @@ async function runPeers(plan: Plan, started: number, simultaneous: boolean, peer
       packages: packageVersions(),
       method: {
         pinned: canPin(),
+        floorplanCommand: floorplanCommandLine(),
         connections: plan.connections,
         loadUsers: users.length,
         cpuRounds: plan.cpuRounds,

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BASELINES, UPSTREAM_NAMES, type BenchResults } from '../../bench/results.ts';
+import { productionNodeFlags } from '../../deploy/build-dist.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'floorplan-bench-quick-'));
@@ -67,6 +68,8 @@ describe('npm run bench -- --quick', () => {
     const control = results.latency.referenceHalfRate;
     expect(control?.rps, 'the (d) control ran at the half rate').toBeGreaterThan(0);
     expect(isNumber(control?.overheadP99Ms)).toBe(true);
+    // How Floorplan ran: start:prod's flags, through tsx in a quick run (a full run names the bundle).
+    expect(results.method.floorplanCommand).toBe(['node', ...productionNodeFlags(ROOT), '--import tsx src/main.ts'].join(' '));
     // Floorplan's half-rate windows and (d)'s take turns: one entry per round on each side.
     const rounds = results.method.halfRateRounds;
     expect(Number.isInteger(rounds) && (rounds as number) >= 1, 'method.halfRateRounds').toBe(true);
