@@ -313,6 +313,23 @@ export function formatMessage(template: string, params: Readonly<Record<string, 
 }
 
 /**
+ * What went wrong, in words, whatever was thrown: an error's message, or for a value without
+ * one its name and errno (PGlite's file system throws `{ name: 'ErrnoError', errno }`), or the
+ * value as a string. Never "undefined" in a message an operator reads.
+ */
+export function describeThrown(thrown: unknown): string {
+  if (thrown instanceof Error && thrown.message !== '') return thrown.message;
+  if (typeof thrown === 'object' && thrown !== null) {
+    const { message, name, errno, code } = thrown as { message?: unknown; name?: unknown; errno?: unknown; code?: unknown };
+    if (typeof message === 'string' && message !== '') return message;
+    const detail = [code, errno === undefined ? undefined : `errno ${String(errno)}`].filter((part) => part !== undefined).join(', ');
+    if (typeof name === 'string' && name !== '') return detail === '' ? name : `${name} (${detail})`;
+    if (detail !== '') return detail;
+  }
+  return thrown instanceof Error ? thrown.name : String(thrown);
+}
+
+/**
  * Base of every error Floorplan raises on purpose: `new FloorplanError(code, params)`; the
  * message is the code's template filled with `params`.
  */

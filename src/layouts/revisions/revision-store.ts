@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import { ErrorCode, FloorplanError } from '../../errors.ts';
+import { describeThrown, ErrorCode, FloorplanError } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { candidateRolloutSchema, type CandidateRollout, type CandidateSet, type StoredCandidate } from './candidates.ts';
 import { describeRevisionStore, openRevisionDatabase, type RevisionDatabase, type RevisionStoreConfig, type RevisionTables } from './database.ts';
@@ -493,7 +493,7 @@ export class RevisionStore {
       database = await this.database;
     } catch (error) {
       this.database = undefined;
-      throw this.unavailable((error as Error).message, error);
+      throw this.unavailable(describeThrown(error), error);
     }
     try {
       const result = await operation(database.db);
@@ -501,7 +501,7 @@ export class RevisionStore {
       return result;
     } catch (error) {
       if (error instanceof OperationRefused || error instanceof FloorplanError || !isConnectionFailure(error)) throw error;
-      throw this.unavailable((error as Error).message, error);
+      throw this.unavailable(describeThrown(error), error);
     }
   }
 

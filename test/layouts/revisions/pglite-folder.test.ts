@@ -32,4 +32,19 @@ describe('a PGlite data folder that cannot be opened', () => {
       await store.close();
     }
   });
+
+  it('names what was thrown when it carries no message: PGlite\'s errno objects elsewhere, e.g. a full disk', async () => {
+    const thrown = Object.assign(Object.create(null) as object, { name: 'ErrnoError', errno: 51 });
+    const store = new RevisionStore(
+      { kind: 'pglite', dataDir: join(dir, 'elsewhere'), url: '', connectTimeoutMs: 1000, queryTimeoutMs: 5000 },
+      { logger: createLogger('silent'), open: () => Promise.reject(thrown) },
+    );
+    try {
+      const error = await store.history(1).catch((e: unknown) => e);
+      expect((error as FloorplanError).code).toBe(ErrorCode.LAYOUT_STORE_UNAVAILABLE);
+      expect((error as Error).message).toContain('but it is not: ErrnoError (errno 51);');
+    } finally {
+      await store.close();
+    }
+  });
 });
