@@ -242,6 +242,17 @@ describe('the Dockerfile, its steps run without Docker', () => {
     }
   });
 
+  // esbuild leaves CommonJS's __dirname and __filename as they are in the packages it bundles, and
+  // in an ES module they do not exist: ioredis's friendly error stacks would throw a
+  // ReferenceError inside a command's reject, leaving the command unsettled.
+  it('leaves no CommonJS-only __dirname or __filename in the bundle, where an ES module would throw on them', () => {
+    const dir = build.hostPath(build.image, 'dist/server');
+    const found = readdirSync(dir)
+      .filter((file) => file.endsWith('.js'))
+      .flatMap((file) => [...readFileSync(join(dir, file), 'utf8').matchAll(/.{0,60}\b__(?:dirname|filename)\b.{0,20}/g)].map((m) => `${file}: ${m[0]}`));
+    expect(found).toEqual([]);
+  });
+
   // The bundle (dist/server/) is one module graph where src/ had a file per module: what a module
   // found beside its own file (the console's page, the store's SQL migrations) is copied beside the
   // bundle, and what is imported only when used (the revision store, tracing) is a chunk of its own.
