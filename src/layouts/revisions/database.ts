@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { Kysely, PGliteDialect, PostgresDialect, type ColumnType, type Generated } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
+import { describeThrown } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { SqlFileMigrationProvider } from './sql-migrations.ts';
 import { processIsAlive } from '../../pid.ts';
@@ -162,7 +163,7 @@ async function migrate(db: Kysely<RevisionTables>): Promise<void> {
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-    throw new Error(`migration ${failed ?? '(unknown)'} failed: ${(error as Error).message ?? String(error)}`, { cause: error });
+    throw new Error(`migration ${failed ?? '(unknown)'} failed: ${describeThrown(error)}`, { cause: error });
   }
 }
 
