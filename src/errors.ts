@@ -313,12 +313,20 @@ export function formatMessage(template: string, params: Readonly<Record<string, 
 }
 
 /**
- * What went wrong, in words, whatever was thrown: an error's message, or for a value without
- * one its name and errno (PGlite's file system throws `{ name: 'ErrnoError', errno }`), or the
- * value as a string. Never "undefined" in a message an operator reads.
+ * What went wrong, in words, whatever was thrown: an error's message; for an AggregateError
+ * without one, each of its errors' reasons, once each; for a value without one its name and
+ * errno (PGlite's file system throws `{ name: 'ErrnoError', errno }`), or the value as a string.
+ * Never "undefined", nor an empty reason, in a message an operator reads.
+ *
+ * The AggregateError is Node's, for a host name with two addresses (`localhost` on most
+ * machines: `::1` and `127.0.0.1`) when neither accepts the connection: its message is empty,
+ * and "connect ECONNREFUSED ::1:6379; connect ECONNREFUSED 127.0.0.1:6379" is in its errors.
  */
 export function describeThrown(thrown: unknown): string {
   if (thrown instanceof Error && thrown.message !== '') return thrown.message;
+  if (thrown instanceof AggregateError && Array.isArray(thrown.errors) && thrown.errors.length > 0) {
+    return [...new Set(thrown.errors.map(describeThrown))].join('; ');
+  }
   if (typeof thrown === 'object' && thrown !== null) {
     const { message, name, errno, code } = thrown as { message?: unknown; name?: unknown; errno?: unknown; code?: unknown };
     if (typeof message === 'string' && message !== '') return message;

@@ -47,7 +47,7 @@ import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadClientsConfig, type ClientsConfig } from '../config/clients-config.ts';
 import { loadServiceConfig, type ServiceConfig } from '../config/service-config.ts';
-import { ErrorCode, FloorplanError } from '../errors.ts';
+import { describeThrown, ErrorCode, FloorplanError } from '../errors.ts';
 import { parseFlagsFile } from '../flags/flags-file.ts';
 import { defaultBuilders } from '../floors/builders/index.ts';
 import { createBuilderRegistry, type BuilderRegistry } from '../floors/registry.ts';
@@ -159,7 +159,7 @@ function checkFlagNames(config: ServiceConfig, layouts: LayoutSet): readonly str
   try {
     names = new Set(parseFlagsFile(readFileSync(path, 'utf8'), shown, config.flags.environment).features.map((f) => f.name));
   } catch (error) {
-    throw new UsageError(`cannot check the floors' flag names: with no Unleash URL configured they must be in ${shown}, but it ${error instanceof FloorplanError ? `is invalid:\n${error.message}` : `cannot be read: ${(error as Error).message}`}`);
+    throw new UsageError(`cannot check the floors' flag names: with no Unleash URL configured they must be in ${shown}, but it ${error instanceof FloorplanError ? `is invalid:\n${error.message}` : `cannot be read: ${describeThrown(error)}`}`);
   }
   return unknownFlagProblems(layouts, names, shown);
 }
@@ -193,14 +193,14 @@ async function publishToRedisOnly(context: Context): Promise<void> {
   const redis = openRedis({ ...config.redis, commandTimeoutMs: PUBLISH_COMMAND_TIMEOUT_MS, name: 'floors-publish' }, createLogger('silent'));
   try {
     const notReady = await whenRedisReady(redis, config.redis.connectTimeoutMs);
-    if (notReady !== undefined) throw new UsageError(`cannot connect to Redis at ${url}: ${notReady.message}; nothing was published`);
+    if (notReady !== undefined) throw new UsageError(`cannot connect to Redis at ${url}: ${describeThrown(notReady)}; nothing was published`);
     let result;
     try {
       result = await publishLayouts({ ...context, locales: config.floors.locales, apps: config.apps, redis, keyPrefix: config.redis.keyPrefix });
     } catch (error) {
       if (error instanceof IncompatibleLayouts) throw new Incompatible(error.report);
     if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors([error.message]);
-      throw new UsageError(`publishing to Redis at ${url} failed: ${(error as Error).message}; run floors:publish again`);
+      throw new UsageError(`publishing to Redis at ${url} failed: ${describeThrown(error)}; run floors:publish again`);
     }
     process.stdout.write(`published revision ${result.revision} to ${url} (key ${result.key})\n`);
     process.stdout.write(`${result.scenes.map((s) => `${s.scene}: version ${s.version}`).join('\n')}\n`);
@@ -245,12 +245,12 @@ async function openStore(context: Context): Promise<{ operations: LayoutOperatio
       : {
           push: async (r: StoredRevision) => {
             const notReady = await whenRedisReady(pushTo, config.redis.connectTimeoutMs);
-            if (notReady !== undefined) throw new Error(`cannot connect to Redis at ${shownUrl(config.redis.url)}: ${notReady.message}`);
+            if (notReady !== undefined) throw new Error(`cannot connect to Redis at ${shownUrl(config.redis.url)}: ${describeThrown(notReady)}`);
             await pushPublishedLayouts(pushTo, config.redis.keyPrefix, { revision: r.revision, publishedAt: r.createdAt, files: r.files });
           },
           pushCandidates: async (set: CandidateSet) => {
             const notReady = await whenRedisReady(pushTo, config.redis.connectTimeoutMs);
-            if (notReady !== undefined) throw new Error(`cannot connect to Redis at ${shownUrl(config.redis.url)}: ${notReady.message}`);
+            if (notReady !== undefined) throw new Error(`cannot connect to Redis at ${shownUrl(config.redis.url)}: ${describeThrown(notReady)}`);
             await pushCandidates(pushTo, config.redis.keyPrefix, set);
           },
         }),
@@ -276,7 +276,7 @@ function adminApi(server: string, token: string): LayoutOperations {
         body: JSON.stringify(input),
       });
     } catch (error) {
-      throw new UsageError(`cannot reach Floorplan at ${server}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}; nothing was changed`);
+      throw new UsageError(`cannot reach Floorplan at ${server}: ${describeThrown((error as Error).cause ?? error)}; nothing was changed`);
     }
     const body = (await response.json().catch(() => ({}))) as { error?: string; code?: string; problems?: string[]; compatibility?: CompatibilityReport };
     if (response.ok) return body as never;
@@ -489,7 +489,7 @@ async function main(): Promise<void> {
   try {
     parsed = parseArgs({ allowPositionals: true, options: OPTIONS });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
+    throw new UsageError(`${describeThrown(error)}\n${USAGE}`);
   }
   const [command, ...rest] = parsed.positionals;
   if (!(COMMANDS as readonly string[]).includes(command ?? '') || rest.length > POSITIONALS[command as Command]) throw new UsageError(USAGE);
@@ -497,7 +497,7 @@ async function main(): Promise<void> {
   try {
     config = loadServiceConfig();
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(describeThrown(error));
   }
   if (command === 'schema') {
     writeFileSync(FLOORS_SCHEMA_FILE, floorsSchemaText(config.floors.locales));
@@ -508,7 +508,7 @@ async function main(): Promise<void> {
   try {
     clients = loadClientsConfig(resolve(config.floors.clientsFile), config.apps);
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(describeThrown(error));
   }
   const context: Context = {
     config,

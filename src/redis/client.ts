@@ -7,6 +7,7 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
+import { describeThrown } from '../errors.ts';
 
 /**
  * What every Redis user holds: one connection (to a server, or to the primary Sentinel names)
@@ -109,7 +110,7 @@ export function openRedis(settings: RedisSettings, logger: Logger): RedisClient 
   redis.on('error', (error: Error) => {
     if (reported) return;
     reported = true;
-    logger.warn({ redis: settings.name, err: error.message }, 'redis unavailable; carrying on without it until it is back');
+    logger.warn({ redis: settings.name, err: describeThrown(error) }, 'redis unavailable; carrying on without it until it is back');
   });
   redis.on('ready', () => {
     if (reported) logger.info({ redis: settings.name }, 'redis is back');

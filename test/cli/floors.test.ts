@@ -8,7 +8,8 @@ import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
 import { loadFloorsDir } from '../../src/layouts/compile.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
-import { runFloorsCli, type CliRun } from '../support/processes.ts';
+import { freePort, runFloorsCli, type CliRun } from '../support/processes.ts';
+import { TWO_ADDRESS_HOST, twoAddressPreload } from '../support/two-address-host.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const registry = createBuilderRegistry(defaultBuilders);
@@ -219,6 +220,31 @@ describe('npm run floors:publish', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('cannot connect to Redis at redis://127.0.0.1:1/0');
     expect(run.stderr).toContain('nothing was published');
+  });
+});
+
+describe('floors commands against a host name with two addresses that refuses both (localhost on most machines)', () => {
+  // Node tries ::1 and 127.0.0.1 and fails with an AggregateError whose message is empty: the
+  // tool used to print "cannot connect to Redis at …: ; nothing was published".
+  const bothRefused = (port: number) => new RegExp(`: connect E[A-Z]+ ::1:${port}; connect ECONNREFUSED 127\\.0\\.0\\.1:${port}; `);
+
+  it('floors:publish names each address Redis refused', async () => {
+    const port = await freePort();
+    const run = await floors(['publish'], { REDIS_URL: `redis://${TWO_ADDRESS_HOST}:${port}/0`, NODE_OPTIONS: `--import=${twoAddressPreload()}` });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`cannot connect to Redis at redis://${TWO_ADDRESS_HOST}:${port}/0: `);
+    expect(run.stderr).toMatch(bothRefused(port));
+    expect(run.stderr).toContain('nothing was published');
+  });
+
+  it('floors:history --server names each address the server refused', async () => {
+    const port = await freePort();
+    const server = `http://${TWO_ADDRESS_HOST}:${port}`;
+    const run = await floors(['history', '--server', server], { ADMIN_TOKEN: 'a-token', NODE_OPTIONS: `--import=${twoAddressPreload()}` });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`cannot reach Floorplan at ${server}: `);
+    expect(run.stderr).toMatch(bothRefused(port));
+    expect(run.stderr).toContain('nothing was changed');
   });
 });
 
