@@ -12,7 +12,7 @@ import { RedisKeyValueCache } from './cache/redis-kv.ts';
 import { TieredCache } from './cache/tiered-cache.ts';
 import { loadClientsConfig } from './config/clients-config.ts';
 import type { ServiceConfig, UpstreamsConfig } from './config/service-config.ts';
-import { ErrorCode, FloorplanError } from './errors.ts';
+import { describeThrown, ErrorCode, FloorplanError } from './errors.ts';
 import { toGraphQLError } from './graphql/client-errors.ts';
 import { FlagService } from './flags/flag-service.ts';
 import type { FloorBuilder } from './floors/builder.ts';
@@ -160,7 +160,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
         // A read-only image or file system (a container running as a non-root user): serving
         // matters more than the copy, which only helps a start with Redis and the store both down.
         logger.warn(
-          { file: lastKnownGoodFile, err: (error as Error).message },
+          { file: lastKnownGoodFile, err: describeThrown(error) },
           'cannot create the folder of the last-known-good layouts copy: running without one (set LAYOUT_LAST_GOOD_FILE to a writable path)',
         );
         lastKnownGoodFile = undefined;
@@ -234,7 +234,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
               try {
                 return Math.max(local, await shadowTotals.invariantViolations(scene, revision));
               } catch (error) {
-                logger.warn({ err: (error as Error).message }, 'cannot read the replicas\' shadow invariant violations from Redis; promote judges by this replica\'s');
+                logger.warn({ err: describeThrown(error) }, 'cannot read the replicas\' shadow invariant violations from Redis; promote judges by this replica\'s');
                 return local;
               }
             },

@@ -8,6 +8,7 @@
  * runs. Redis sits behind a circuit breaker: an outage (refused, frozen, restarting) degrades
  * the cache to L1 and never fails or stalls a request.
  */
+import { describeThrown } from '../errors.ts';
 import type { RedisClient } from '../redis/client.ts';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../observability/logger.ts';
@@ -210,7 +211,7 @@ export class TieredCache<V> {
         // The stale value keeps being served until its window ends; say why, once.
         if (this.#refreshFailureReported) return;
         this.#refreshFailureReported = true;
-        this.#logger?.warn({ cache: this.name, err: error instanceof Error ? error.message : String(error) }, 'cache refresh failed; serving the stale value');
+        this.#logger?.warn({ cache: this.name, err: describeThrown(error) }, 'cache refresh failed; serving the stale value');
       },
     );
     this.#track(refresh);

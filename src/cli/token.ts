@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { loadServiceConfig } from '../config/service-config.ts';
 import { signDemoToken } from '../viewer/demo-token.ts';
+import { describeThrown } from '../errors.ts';
 
 const USAGE = 'usage: npm run -s token -- <userId> [--segments plus,new] [--ttl <seconds>]';
 
@@ -24,6 +25,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error).message}\n`);
+  process.stderr.write(`${describeThrown(error)}\n`);
   process.exit(2);
 });

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { compare, valid } from 'semver';
 import { z } from 'zod';
-import { ErrorCode, FloorplanError } from '../errors.ts';
+import { describeThrown, ErrorCode, FloorplanError } from '../errors.ts';
 import { FLOOR_KINDS, type FloorKind } from '../floors/builder.ts';
 import { deepFreeze, type AppsConfig } from './service-config.ts';
 import { LocatedYaml } from './validate-yaml.ts';
@@ -115,7 +115,7 @@ export function loadClientsConfig(path: string, apps?: AppsConfig): ClientsConfi
     source = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new FloorplanError(ErrorCode.CLIENTS_INVALID, { problems: `${file} cannot be read: ${(error as Error).message}` });
+    throw new FloorplanError(ErrorCode.CLIENTS_INVALID, { problems: `${file} cannot be read: ${describeThrown(error)}` });
   }
   const clients = parseClientsConfig(file, source);
   const disagreements = apps === undefined ? [] : appsDisagreements(clients, apps);

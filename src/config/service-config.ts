@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { valid } from 'semver';
 import { z } from 'zod';
-import { ErrorCode, FloorplanError } from '../errors.ts';
+import { describeThrown, ErrorCode, FloorplanError } from '../errors.ts';
 import { FLOOR_KINDS } from '../floors/builder.ts';
 import { UPSTREAM_DEFINITIONS, type UpstreamName } from '../upstreams/registry.ts';
 import { describeIssues, describeValue, formatPath, integer, LocatedYaml, valueAt, type IssueDescription } from './validate-yaml.ts';
@@ -537,7 +537,7 @@ function readYamlObject(path: string, problems: string[], files: LocatedYaml[]):
   try {
     source = readFileSync(path, 'utf8');
   } catch (error) {
-    problems.push(`cannot read ${file}: ${(error as Error).message}`);
+    problems.push(`cannot read ${file}: ${describeThrown(error)}`);
     return {};
   }
   const yaml = new LocatedYaml(file, source);
@@ -582,7 +582,7 @@ function envOverrides(env: NodeJS.ProcessEnv, problems: string[], setByEnv: Map<
         value = JSON.parse(raw);
       } catch (error) {
         // Never echoed: the text holds credentials.
-        problems.push(`\`${formatPath(path)}\` must be JSON, but ${name} is not (${(error as Error).message.replace(/ in JSON at position.*|, ".*$/, '')}; its text is not shown, it holds credentials)`);
+        problems.push(`\`${formatPath(path)}\` must be JSON, but ${name} is not (${describeThrown(error).replace(/ in JSON at position.*|, ".*$/, '')}; its text is not shown, it holds credentials)`);
         continue;
       }
     } else if (type === 'bool') {

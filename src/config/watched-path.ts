@@ -16,6 +16,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../observability/logger.ts';
+import { describeThrown } from '../errors.ts';
 
 /** What a check read: the content, or why it could not be read. */
 export type WatchedContent<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: Error };
@@ -103,12 +104,12 @@ export class WatchedPath<T> {
         if (name === null || this.#entries(name)) this.#schedule();
       });
       this.#watcher.on('error', (error: Error) => {
-        logger.warn({ path: this.#options.path, err: error.message }, 'watching the %s failed; polling it instead', label);
+        logger.warn({ path: this.#options.path, err: describeThrown(error) }, 'watching the %s failed; polling it instead', label);
         this.#watcher?.close();
         this.#watcher = undefined;
       });
     } catch (error) {
-      logger.warn({ path: this.#options.path, err: (error as Error).message }, 'cannot watch the %s; polling it instead', label);
+      logger.warn({ path: this.#options.path, err: describeThrown(error) }, 'cannot watch the %s; polling it instead', label);
     }
     this.#pollTimer = setInterval(() => void this.#poll(), this.#options.pollIntervalMs);
     this.#pollTimer.unref();

@@ -22,7 +22,7 @@ import { InMemStorageProvider, Unleash, type ClientFeaturesResponse, type Contex
 import type { EnhancedFeatureInterface } from 'unleash-client/lib/feature.js';
 import type { ServiceConfig } from '../config/service-config.ts';
 import { WatchedPath, type WatchedContent } from '../config/watched-path.ts';
-import { ErrorCode, FloorplanError } from '../errors.ts';
+import { describeThrown, ErrorCode, FloorplanError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { NO_TRACE, type RequestTrace } from '../observability/tracing.ts';
 import type { Viewer } from '../viewer/viewer.ts';
@@ -250,7 +250,7 @@ export class FlagService {
     } catch (error) {
       throw new FloorplanError(
         ErrorCode.FLAGS_INVALID,
-        { problems: `: with no Unleash URL configured, flags come from ${this.#fileShown}, but it cannot be read: ${(error as Error).message}` },
+        { problems: `: with no Unleash URL configured, flags come from ${this.#fileShown}, but it cannot be read: ${describeThrown(error)}` },
         { cause: error },
       );
     }
@@ -289,7 +289,7 @@ export class FlagService {
     try {
       loaded = await this.#load(content.value);
     } catch (error) {
-      this.#rejected((error as Error).message);
+      this.#rejected(describeThrown(error));
       return;
     }
     // Checked after the await, right before the swap, so no layout change can slip in between.
@@ -385,7 +385,7 @@ export class FlagService {
     remote.on('warn', (message: unknown) => this.#remoteProblem('warn', message instanceof Error ? message.message : String(message)));
 
     // start() itself resolves only after the first fetch; do not let a hung request hold the boot.
-    remote.start().catch((error: unknown) => this.#remoteProblem('error', (error as Error).message));
+    remote.start().catch((error: unknown) => this.#remoteProblem('error', describeThrown(error)));
     const timeoutMs = this.#options.startTimeoutMs ?? 5_000;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([firstAnswer, new Promise<void>((done) => (timer = setTimeout(done, timeoutMs)))]);

@@ -18,7 +18,7 @@ import type { VariantDefinition } from 'unleash-client/lib/variant.js';
 import { z } from 'zod';
 import { deepFreeze } from '../config/service-config.ts';
 import { describeIssues, LocatedYaml } from '../config/validate-yaml.ts';
-import { ErrorCode, FloorplanError } from '../errors.ts';
+import { describeThrown, ErrorCode, FloorplanError } from '../errors.ts';
 /** Flags read from a file, in the shape unleash-client bootstraps from. */
 export interface FlagsSnapshot {
   /** Which of the two accepted shapes the file had. */
@@ -229,7 +229,7 @@ export function parseFlagsFile(source: string, file: string, environment: string
   try {
     input = JSON.parse(source);
   } catch (error) {
-    const message = (error as Error).message.replace(/\s+/g, ' ');
+    const message = describeThrown(error).replace(/\s+/g, ' ');
     // Node 20 gives a position for some syntax errors only; the YAML parser (JSON is YAML) finds the line of the rest.
     const position = /position (\d+)/.exec(message);
     const line =

@@ -14,7 +14,7 @@ import { compare, SemVer, valid } from 'semver';
 import { z } from 'zod';
 import { deepFreeze, type AppsConfig } from '../config/service-config.ts';
 import { formatPath, integer, LocatedYaml, valueAt, type YamlProblem } from '../config/validate-yaml.ts';
-import { ErrorCode, FloorplanError } from '../errors.ts';
+import { describeThrown, ErrorCode, FloorplanError } from '../errors.ts';
 import { FLOOR_KINDS, type FloorBuilder, type FloorKind, type UpstreamName } from '../floors/builder.ts';
 import { compileExpressionFloor } from '../floors/expression/expression-floor.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
@@ -305,7 +305,7 @@ export function compileFloorsFile(
           }
           subName[locale] = compiled;
         } catch (error) {
-          problems.push(yaml.problem(at('subName', locale), (error as Error).message.replace(/^has/, 'must be a valid template; it has'), template));
+          problems.push(yaml.problem(at('subName', locale), describeThrown(error).replace(/^has/, 'must be a valid template; it has'), template));
         }
       }
     });
@@ -555,7 +555,7 @@ export function readFloorsDir(dir: string): FloorsSource[] {
   try {
     names = readdirSync(dir).filter((n) => FLOORS_FILE.test(n)).sort();
   } catch (error) {
-    throw new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `floors folder ${dir} cannot be read: ${(error as Error).message}` });
+    throw new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `floors folder ${dir} cannot be read: ${describeThrown(error)}` });
   }
   if (names.length === 0) {
     throw new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `floors folder ${dir} must hold at least one <scene>.yaml, but has none` });
@@ -568,7 +568,7 @@ export function readFloorsDir(dir: string): FloorsSource[] {
     try {
       return { name, file, source: readFileSync(path, 'utf8') };
     } catch (error) {
-      throw new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `floors file ${file} cannot be read: ${(error as Error).message}` });
+      throw new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `floors file ${file} cannot be read: ${describeThrown(error)}` });
     }
   });
 }

@@ -28,7 +28,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { AppsConfig } from '../config/service-config.ts';
 import { WatchedPath, type WatchedContent } from '../config/watched-path.ts';
-import { ErrorCode, FloorplanError } from '../errors.ts';
+import { describeThrown, ErrorCode, FloorplanError } from '../errors.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import type { Logger } from '../observability/logger.ts';
 import { closeRedis, isRedisConfigured, openRedis, whenRedisReady, type RedisClient, type RedisLocation } from '../redis/client.ts';
@@ -298,7 +298,7 @@ export class LayoutStore {
       if (notReady === undefined) await this.enqueue('redis', () => this.syncFromRedis());
       else {
         unread = true;
-        logger.warn({ err: notReady.message }, 'redis unavailable at start; serving the revision store, the last-known-good copy or the floors files until it answers');
+        logger.warn({ err: describeThrown(notReady) }, 'redis unavailable at start; serving the revision store, the last-known-good copy or the floors files until it answers');
       }
       this.timers.push(setInterval(() => void this.enqueue('redis', () => this.syncFromRedis()), this.options.resyncIntervalMs).unref());
     }
@@ -345,7 +345,7 @@ export class LayoutStore {
       // because with no offline queue it rejects unhandled when the socket is not writable yet.
       await this.subscriber?.subscribe(channel);
     } catch (error) {
-      this.options.logger.debug({ err: (error as Error).message }, 'layouts subscribe failed; retrying on reconnect, resyncing meanwhile');
+      this.options.logger.debug({ err: describeThrown(error) }, 'layouts subscribe failed; retrying on reconnect, resyncing meanwhile');
     }
   }
 
@@ -389,7 +389,7 @@ export class LayoutStore {
       published = await revisions.live();
     } catch (error) {
       // The store logs its own outage once; what is served stays.
-      this.options.logger.debug({ err: (error as Error).message }, 'layouts store poll skipped: store unavailable');
+      this.options.logger.debug({ err: describeThrown(error) }, 'layouts store poll skipped: store unavailable');
       return false;
     }
     if (published === undefined) return true;
@@ -397,7 +397,7 @@ export class LayoutStore {
     if (this.client !== undefined && this.client.status === 'ready' && this.servedRevision === published.revision) {
       this.published = undefined;
       await pushPublishedLayouts(this.client, (this.redisOptions as LayoutStoreRedisOptions).keyPrefix, published).catch((error: unknown) =>
-        this.options.logger.debug({ err: (error as Error).message }, 'could not push the live revision to redis; the next poll tries again'),
+        this.options.logger.debug({ err: describeThrown(error) }, 'could not push the live revision to redis; the next poll tries again'),
       );
     }
     return true;
@@ -448,7 +448,7 @@ export class LayoutStore {
       writeFileSync(`${path}.tmp`, JSON.stringify({ revision: published.revision, publishedAt: published.publishedAt, files: published.files }));
       renameSync(`${path}.tmp`, path);
     } catch (error) {
-      this.options.logger.warn({ file: path, err: (error as Error).message }, 'could not write the last-known-good layouts copy');
+      this.options.logger.warn({ file: path, err: describeThrown(error) }, 'could not write the last-known-good layouts copy');
     }
   }
 
@@ -520,14 +520,14 @@ export class LayoutStore {
       if (generation <= this.candidateGen && !reseed) return;
       set = await source.candidates();
     } catch (error) {
-      this.options.logger.debug({ err: (error as Error).message }, 'layout candidates poll skipped: store unavailable');
+      this.options.logger.debug({ err: describeThrown(error) }, 'layout candidates poll skipped: store unavailable');
       return;
     }
     this.applyCandidates(set);
     if (this.client !== undefined && this.client.status === 'ready') {
       this.candidatesSeen = undefined;
       await pushCandidates(this.client, (this.redisOptions as LayoutStoreRedisOptions).keyPrefix, set).catch((error: unknown) =>
-        this.options.logger.debug({ err: (error as Error).message }, 'could not push the layout candidates to redis; the next poll tries again'),
+        this.options.logger.debug({ err: describeThrown(error) }, 'could not push the layout candidates to redis; the next poll tries again'),
       );
     }
   }
@@ -539,7 +539,7 @@ export class LayoutStore {
       raw = await (this.client as RedisClient).get(keys.layouts);
     } catch (error) {
       // openRedis already logs the outage once; the last good set keeps serving.
-      this.options.logger.debug({ err: (error as Error).message }, 'layouts resync skipped: redis unavailable');
+      this.options.logger.debug({ err: describeThrown(error) }, 'layouts resync skipped: redis unavailable');
       return;
     }
     if (raw === null) {

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { describeIssues, describeValue, formatPath } from '../config/validate-yaml.ts';
+import { describeThrown } from '../errors.ts';
 
 /** Key and channel names under a prefix. */
 export interface LayoutRedisKeys {
@@ -70,7 +71,7 @@ export function parsePublishedLayouts(raw: string, key: string): { ok: true; val
   try {
     input = JSON.parse(raw);
   } catch (error) {
-    return { ok: false, problems: [`Redis key ${key} must hold JSON (${(error as Error).message}), but got: ${describeValue(raw)}`] };
+    return { ok: false, problems: [`Redis key ${key} must hold JSON (${describeThrown(error)}), but got: ${describeValue(raw)}`] };
   }
   const result = publishedLayoutsSchema.safeParse(input);
   if (result.success) return { ok: true, value: result.data };

@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import { hashTagged } from '../layouts/published-layouts.ts';
 import type { RedisClient } from '../redis/client.ts';
 import type { ShadowExample, ShadowField, ShadowReport, ShadowResult } from './shadow.ts';
+import { describeThrown } from '../errors.ts';
 
 /** One comparison, as a replica adds it. */
 export interface ShadowComparison {
@@ -79,7 +80,7 @@ export class SharedShadowTotals {
     const example = comparison.example === undefined ? '' : JSON.stringify(comparison.example);
     this.redis
       .eval(ADD_SCRIPT, 2, totals, examples, String(TTL_SECONDS), micros, example, String(MAX_EXAMPLES), ...fields)
-      .catch((error: unknown) => this.logger.debug({ err: (error as Error).message, scene, revision }, 'shadow comparison not added to the replicas\' totals in Redis'));
+      .catch((error: unknown) => this.logger.debug({ err: describeThrown(error), scene, revision }, 'shadow comparison not added to the replicas\' totals in Redis'));
   }
 
   /** The candidate invariant violations every replica counted for `revision` of `scene`. Rejects when Redis cannot be read. */
@@ -98,7 +99,7 @@ export class SharedShadowTotals {
     try {
       [hash, listed] = await Promise.all([this.redis.hgetall(totals), this.redis.lrange(examples, 0, MAX_EXAMPLES - 1)]);
     } catch (error) {
-      return { ...local, scope: 'this replica', problem: `the replicas' totals in Redis cannot be read (${(error as Error).message}); these are this replica's` };
+      return { ...local, scope: 'this replica', problem: `the replicas' totals in Redis cannot be read (${describeThrown(error)}); these are this replica's` };
     }
     const count = (field: string) => Number(hash[field]) || 0;
     const differences: Record<string, Partial<Record<ShadowField, number>>> = {};

@@ -40,7 +40,7 @@ import type { z } from 'zod';
 import type { UpstreamName } from './registry.ts';
 import { expiryAt, silenceOf, type Deadline, type UpstreamSilence } from './deadline.ts';
 import { InexactNumberError, parseExactJson } from './exact-json.ts';
-import { UnreachableCaseError } from '../errors.ts';
+import { describeThrown, UnreachableCaseError } from '../errors.ts';
 import { Bulkhead } from './bulkhead.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { UpstreamError, type UpstreamOutcome } from './upstream-error.ts';
@@ -135,7 +135,7 @@ class AttemptJudge {
     if ((error as { name?: string }).name === 'AbortError') {
       return new UpstreamError(this.upstream, 'timeout', `${method} ${path} timed out`, { cause: error });
     }
-    const detail = (error as { code?: string; message?: string }).code ?? (error as Error).message;
+    const detail = (error as { code?: string }).code ?? describeThrown(error);
     return new UpstreamError(this.upstream, 'network_error', `${method} ${path} failed: ${detail}`, { cause: error });
   }
 }

@@ -17,6 +17,7 @@
 import { z } from 'zod';
 import type { RedisClient } from '../../redis/client.ts';
 import { hashTagged } from '../published-layouts.ts';
+import { describeThrown } from '../../errors.ts';
 
 /** Who gets a scene's candidate instead of its live layout. */
 export interface CandidateRollout {
@@ -132,7 +133,7 @@ export function parseCandidateSet(raw: string, key: string): { ok: true; value: 
   try {
     input = JSON.parse(raw);
   } catch (error) {
-    return { ok: false, problem: `Redis key ${key} must hold JSON (${(error as Error).message})` };
+    return { ok: false, problem: `Redis key ${key} must hold JSON (${describeThrown(error)})` };
   }
   const parsed = candidateSetSchema.safeParse(input);
   if (parsed.success) return { ok: true, value: parsed.data };

@@ -142,13 +142,13 @@ function prepareDataDir(dataDir: string): string {
   try {
     mkdirSync(path, { recursive: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw refused((error as Error).message, error);
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw refused(describeThrown(error), error);
   }
   if (!statSync(path).isDirectory()) throw refused('it is a file, not a folder');
   try {
     accessSync(path, constants.R_OK | constants.W_OK | constants.X_OK);
   } catch (error) {
-    throw refused((error as Error).message, error);
+    throw refused(describeThrown(error), error);
   }
   return path;
 }
@@ -210,12 +210,12 @@ export async function openRevisionDatabase(config: RevisionStoreConfig, logger: 
     idleTimeoutMillis: 10_000,
   });
   // An idle client whose server went away emits 'error' on the pool: unhandled, it would end the process.
-  pool.on('error', (error) => logger.debug({ err: error.message }, 'revision store connection lost'));
+  pool.on('error', (error) => logger.debug({ err: describeThrown(error) }, 'revision store connection lost'));
   // A client checked out of the pool (between two queries of an operation) whose server goes
   // away emits 'error' on itself instead: unhandled, that too would end the process. Its query,
   // if one is running, fails with the error; the store answers again once the server is back
   // (test/layouts/revisions/database-outage.test.ts).
-  pool.on('connect', (client) => client.on('error', (error) => logger.debug({ err: error.message }, 'revision store connection lost while in use')));
+  pool.on('connect', (client) => client.on('error', (error) => logger.debug({ err: describeThrown(error) }, 'revision store connection lost while in use')));
   const db = new Kysely<RevisionTables>({ dialect: new PostgresDialect({ pool }) });
   try {
     await migrate(db);

@@ -6,6 +6,7 @@
  * revisions compare even when this build's builders could no longer compile one of them.
  */
 import { parse } from 'yaml';
+import { describeThrown } from '../../errors.ts';
 
 /** One changed field of one floor; `locale` set for the per-locale texts. */
 export interface FieldChange {
@@ -62,7 +63,7 @@ function versionsOf(files: Readonly<Record<string, string>>, unreadable: string[
     try {
       doc = parse(source);
     } catch (error) {
-      unreadable.push(`${name}: ${(error as Error).message.split('\n')[0] ?? ''}`);
+      unreadable.push(`${name}: ${describeThrown(error).split('\n')[0] ?? ''}`);
       continue;
     }
     if (!isRecord(doc)) {

@@ -11,7 +11,7 @@
  */
 import type { ClientsConfig } from '../../config/clients-config.ts';
 import type { AppsConfig } from '../../config/service-config.ts';
-import { ErrorCode, FloorplanError } from '../../errors.ts';
+import { describeThrown, ErrorCode, FloorplanError } from '../../errors.ts';
 import type { BuilderRegistry } from '../../floors/registry.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { compileFloorsSources, layoutInvalid, type FloorsSource, type LayoutSet } from '../compile.ts';
@@ -378,7 +378,7 @@ export class LayoutReleases {
       await this.options.pushCandidates(set);
       return { pushed: true };
     } catch (error) {
-      const problem = `Redis push failed (${(error as Error).message}); replicas take the candidates from the store at their next poll`;
+      const problem = `Redis push failed (${describeThrown(error)}); replicas take the candidates from the store at their next poll`;
       this.options.logger.warn({ generation: set.generation }, problem);
       return { pushed: false, pushProblem: problem };
     }
@@ -443,7 +443,7 @@ export class LayoutReleases {
       await this.options.push(revision);
       return { revision: listed, pushed: true };
     } catch (error) {
-      const problem = `Redis push failed (${(error as Error).message}); replicas take revision ${revision.revision} from the store at their next resync`;
+      const problem = `Redis push failed (${describeThrown(error)}); replicas take revision ${revision.revision} from the store at their next resync`;
       this.options.logger.warn({ revision: revision.revision }, problem);
       return { revision: listed, pushed: false, pushProblem: problem };
     }
