@@ -378,7 +378,7 @@ export class FlagService {
     });
     remote.on('unchanged', () => this.#remoteAnswered());
     remote.on('error', (error: Error) => {
-      this.#remoteProblem('error', error.message);
+      this.#remoteProblem('error', unleashErrorText(error));
       // Only a failed fetch of the flags settles the start; a metrics hiccup says nothing about them.
       if (error.message.startsWith('Unleash Repository error')) settle?.();
     });
@@ -495,4 +495,16 @@ function destroyClient(client: Unleash): void {
   client.destroy();
   const repository = (client as unknown as { repository?: { on?(event: string, listener: () => void): unknown } }).repository;
   repository?.on?.('error', () => undefined);
+}
+
+/**
+ * What the Unleash client's error says, with its code when its own words end in an empty reason.
+ * The client quotes the failed connection's message as the reason, and for a host name with two
+ * addresses that both refuse (`localhost` on most machines) Node's AggregateError has an empty
+ * one: "…/client/features failed, reason: ". The code (ECONNREFUSED) is kept on the error.
+ */
+function unleashErrorText(error: Error): string {
+  const text = describeThrown(error);
+  const { code } = error as { code?: unknown };
+  return /reason:\s*$/.test(text) && typeof code === 'string' && code !== '' ? `${text.trimEnd()} ${code}` : text;
 }
