@@ -163,7 +163,11 @@ async function migrate(db: Kysely<RevisionTables>): Promise<void> {
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-    throw new Error(`migration ${failed ?? '(unknown)'} failed: ${describeThrown(error)}`, { cause: error });
+    // No migration failed: the database could not be reached (or its migration table made or
+    // locked), and that reason is the whole story. Naming a migration would send an operator
+    // looking for a broken one.
+    if (failed === undefined) throw error instanceof Error ? error : new Error(describeThrown(error), { cause: error });
+    throw new Error(`migration ${failed} failed: ${describeThrown(error)}`, { cause: error });
   }
 }
 
