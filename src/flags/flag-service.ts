@@ -382,7 +382,7 @@ export class FlagService {
       // Only a failed fetch of the flags settles the start; a metrics hiccup says nothing about them.
       if (error.message.startsWith('Unleash Repository error')) settle?.();
     });
-    remote.on('warn', (message: unknown) => this.#remoteProblem('warn', message instanceof Error ? message.message : String(message)));
+    remote.on('warn', (message: unknown) => this.#remoteProblem('warn', describeThrown(message)));
 
     // start() itself resolves only after the first fetch; do not let a hung request hold the boot.
     remote.start().catch((error: unknown) => this.#remoteProblem('error', describeThrown(error)));

@@ -3,14 +3,13 @@
  * stop(), an Unleash stand-in that only answers after a while. The process must never see an
  * uncaught exception or unhandled rejection from the Unleash client.
  */
-import dns from 'node:dns';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FlagService } from '../../src/flags/flag-service.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { freePort } from '../support/processes.ts';
-import { TWO_ADDRESS_HOST, twoAddressLookup } from '../support/two-address-host.ts';
+import { resolveTwoAddressHost, TWO_ADDRESS_HOST } from '../support/two-address-host.ts';
 import { eventually, flagsConfig, recordingLogger, ROOT, viewer } from './support.ts';
 
 const crashes: unknown[] = [];
@@ -86,14 +85,8 @@ describe('FlagService in remote mode', () => {
   it('names the refusal when Unleash is a host name with two addresses that both refuse (localhost on most machines)', async () => {
     // Node fails such a connection with an AggregateError whose message is empty, and the
     // client quotes that message as its reason: "…/client/features failed, reason: ".
-    const lookup = dns.lookup;
-    dns.lookup = ((host: string, options: unknown, callback: unknown) =>
-      host === TWO_ADDRESS_HOST
-        ? twoAddressLookup(host, (typeof options === 'function' ? {} : options) as dns.LookupOptions, (typeof options === 'function' ? options : callback) as never)
-        : (lookup as (...args: unknown[]) => void)(host, options, callback)) as typeof dns.lookup;
-    cleanups.push(async () => {
-      dns.lookup = lookup;
-    });
+    const restore = resolveTwoAddressHost();
+    cleanups.push(async () => restore());
     const port = await freePort();
     const { logger, lines } = recordingLogger();
     const service = await FlagService.start(

@@ -1,10 +1,9 @@
-import dns from 'node:dns';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeRedis, openRedis } from '../../src/redis/client.ts';
 import { freePort } from '../support/processes.ts';
-import { TWO_ADDRESS_HOST, twoAddressLookup } from '../support/two-address-host.ts';
+import { resolveTwoAddressHost, TWO_ADDRESS_HOST } from '../support/two-address-host.ts';
 import { until } from '../support/until.ts';
 
 /** Every log line written, parsed. */
@@ -21,16 +20,11 @@ function recordingLogger(): { logger: pino.Logger; lines: Array<Record<string, u
 
 describe('the warning when Redis cannot be reached', () => {
   // As on most machines, where localhost is ::1 and 127.0.0.1: net.connect reads dns.lookup per call.
-  const lookup = dns.lookup;
+  let restore: () => void;
   beforeAll(() => {
-    dns.lookup = ((host: string, options: unknown, callback: unknown) =>
-      host === TWO_ADDRESS_HOST
-        ? twoAddressLookup(host, (typeof options === 'function' ? {} : options) as dns.LookupOptions, (typeof options === 'function' ? options : callback) as never)
-        : (lookup as (...args: unknown[]) => void)(host, options, callback)) as typeof dns.lookup;
+    restore = resolveTwoAddressHost();
   });
-  afterAll(() => {
-    dns.lookup = lookup;
-  });
+  afterAll(() => restore());
 
   it('names each address refused when the host name has two (it used to log err: "")', async () => {
     const port = await freePort();
