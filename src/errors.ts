@@ -157,6 +157,8 @@ export const ErrorCode = {
   QUERY_TOO_COMPLEX: 'FLOORPLAN_ERR_QUERY_TOO_COMPLEX',
   /** A variable the operation's definitions refuse: missing, null where non-null, of the wrong type. */
   QUERY_VARIABLE_INVALID: 'FLOORPLAN_ERR_QUERY_VARIABLE_INVALID',
+  /** An argument a variable made null where the schema says non-null, refused as its field ran. */
+  QUERY_ARGUMENT_INVALID: 'FLOORPLAN_ERR_QUERY_ARGUMENT_INVALID',
   /** The HTTP request body exceeded the configured limit. */
   HTTP_BODY_TOO_LARGE: 'FLOORPLAN_ERR_HTTP_BODY_TOO_LARGE',
   /** The HTTP request body was not valid JSON. */
@@ -284,6 +286,7 @@ export const ERRORS = {
   },
   FLOORPLAN_ERR_QUERY_TOO_COMPLEX: { message: '{limit}', client: ClientErrorCode.QUERY_TOO_COMPLEX, status: 400 },
   FLOORPLAN_ERR_QUERY_VARIABLE_INVALID: { message: '{problem}', client: ClientErrorCode.BAD_USER_INPUT, status: 400 },
+  FLOORPLAN_ERR_QUERY_ARGUMENT_INVALID: { message: '{problem}', client: ClientErrorCode.BAD_USER_INPUT, status: 200 },
   FLOORPLAN_ERR_HTTP_BODY_TOO_LARGE: {
     message: 'request body must be at most {limit} bytes{received}',
     client: ClientErrorCode.BAD_REQUEST,
@@ -392,6 +395,12 @@ interface GraphQLErrorLike extends Error {
 
 const isGraphQLErrorLike = (value: unknown): value is GraphQLErrorLike => value instanceof Error && 'extensions' in value;
 
+/** Extensions Apollo gives a request it refuses outright: an HTTP status of 400–499 (`extensions.http`). */
+const isApolloRefusal = (extensions: GraphQLErrorLike['extensions']): extensions is { readonly http: { readonly status: number } } => {
+  const status = (extensions?.http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+};
+
 /**
  * Errors raised by a library that has no code or type of its own for them, recognised where
  * they are raised (a hook that knows what failed) and registered here with the error
@@ -441,6 +450,8 @@ const INTERNAL: ClientError = Object.freeze({
  * - a {@link FloorplanError} (or a library error {@link recognise}d as one), anywhere in a
  *   GraphQLError's `originalError` chain: its catalogue entry;
  * - a GraphQLError Apollo raised with one of its own client codes: shown as Apollo made it;
+ * - one Apollo raised with an HTTP 4xx status and no code (a persisted query it refuses):
+ *   BAD_REQUEST, in Apollo's words;
  * - anything else: "Internal server error", `masked` (the caller logs what was thrown).
  */
 export function toClientError(thrown: unknown): ClientError {
@@ -465,6 +476,11 @@ export function toClientError(thrown: unknown): ClientError {
   }
   if (isGraphQLErrorLike(thrown)) {
     const code = thrown.extensions?.code;
+    if (code === undefined && isApolloRefusal(thrown.extensions)) {
+      // Apollo refuses a persisted query it cannot take (a hash that is not its text, an unknown
+      // version) with an HTTP 4xx status and no code: the client's mistake, in Apollo's words.
+      return { message: thrown.message, extensions: { code: ClientErrorCode.BAD_REQUEST }, status: thrown.extensions.http.status, headers: {}, masked: false };
+    }
     if (typeof code === 'string' && APOLLO_CODES.has(code)) {
       // Apollo's status and headers travel in `extensions.http`, and a stack trace may ride along in development.
       const { http, stacktrace: _dropped, ...extensions } = thrown.extensions as Readonly<Record<string, unknown>> & { http?: { status?: number } };

@@ -9,11 +9,12 @@ import { HeaderMap } from '@apollo/server';
 import { GraphQLError, type ASTNode, type Source } from 'graphql';
 import { toClientError } from '../errors.ts';
 
-/** Where in the query the error points, when it points anywhere (a refused variable). */
+/** Where in the query the error points, when it points anywhere (a refused variable), and the field it failed, if one. */
 export interface ErrorLocation {
   readonly nodes?: readonly ASTNode[] | undefined;
   readonly source?: Source | undefined;
   readonly positions?: readonly number[] | undefined;
+  readonly path?: ReadonlyArray<string | number> | undefined;
 }
 
 /**

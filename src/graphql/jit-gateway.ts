@@ -11,6 +11,8 @@ import {
   getOperationAST,
   getVariableValues,
   GraphQLError,
+  Kind,
+  valueFromASTUntyped,
   type DocumentNode,
   type ExecutionResult,
   type GraphQLSchema,
@@ -48,9 +50,9 @@ export class JitCompiler {
         disableLeafSerialization: true,
       });
       if (!isCompiledQuery(result)) return result;
-      query = result;
-      this.compiled.set(key, query);
       const operation = getOperationAST(document, operationName ?? undefined);
+      query = operation ? withNonNullDefaults(result, operation) : result;
+      this.compiled.set(key, query);
       if (operation) this.operations.set(query, operation);
     }
     return query;
@@ -119,11 +121,57 @@ export class JitCompiler {
 }
 
 /**
+ * `query`, taking the defaults of the non-null variables a request leaves out. graphql-jit
+ * (0.8.9) refuses such a variable as "not provided", where the GraphQL spec ("Coercing Variable
+ * Values") and graphql-js use its default: `query($s: String! = "cart-bottom-sheet")` sent
+ * without `s`. So each default left out is filled in, as the literal the client could have sent,
+ * before graphql-jit coerces the variables. An operation without such a variable (every one
+ * the apps send) keeps graphql-jit's function as it is.
+ */
+function withNonNullDefaults(query: CompiledQuery, operation: OperationDefinitionNode): CompiledQuery {
+  const defaults: Array<readonly [string, unknown]> = [];
+  for (const definition of operation.variableDefinitions ?? []) {
+    if (definition.type.kind === Kind.NON_NULL_TYPE && definition.defaultValue !== undefined) {
+      defaults.push([definition.variable.name.value, valueFromASTUntyped(definition.defaultValue)]);
+    }
+  }
+  if (defaults.length === 0) return query;
+  const run = query.query;
+  return {
+    ...query,
+    query: (root, context, variables) => {
+      const given: Record<string, unknown> = variables ?? {};
+      let filled: Record<string, unknown> | undefined;
+      for (const [name, value] of defaults) {
+        if (!Object.hasOwn(given, name)) (filled ??= { ...given })[name] = value;
+      }
+      return run(root, context, filled ?? given);
+    },
+  };
+}
+
+/**
+ * graphql-jit's words (and graphql-js's) for an argument that a variable made null where the
+ * schema says non-null: a nullable variable with a default, sent as null, which validation lets
+ * stand there. Refused as the field runs; the client's mistake, not a server fault.
+ */
+const NULL_ARGUMENT = /^Argument "[^"]+" of non-null type "[^"]+" must not be null\.$/;
+
+/**
  * graphql-jit's errors inherit GraphQLError's prototype but skip its constructor, so they
  * have no `extensions`; Apollo reads `error.extensions.code` and, failing, masks the error
- * without its path. Rebuild each as a proper GraphQLError, keeping path, locations and cause.
+ * without its path. Rebuild each as a proper GraphQLError, keeping path, locations and cause;
+ * a null argument (graphql-jit's own error, with no cause) as the client's error it is.
  */
 function withExtensions(error: GraphQLError): GraphQLError {
+  if (error.originalError == null && NULL_ARGUMENT.test(error.message)) {
+    return toGraphQLError(new FloorplanError(ErrorCode.QUERY_ARGUMENT_INVALID, { problem: error.message }), {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+    });
+  }
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,

@@ -19,6 +19,8 @@ const BY_VARIABLE = 'query($s:String!){ floorPanel(scene:$s){degraded} }';
 const WITH_SKUS = 'query Panel($s:String!, $k:[ID!]){ floorPanel(scene:$s, selectedSkuIds:$k){ degraded floors { code } } }';
 const TWO_OPERATIONS = 'query A { floorPanel(scene: "cart-bottom-sheet") { degraded } } query B { floorPanel(scene: "cart-bottom-sheet") { locale } }';
 const SCENE = 'cart-bottom-sheet';
+/** Valid: a nullable variable with a default may stand where a non-null argument belongs. */
+const WITH_DEFAULT = `query($s:String = "${SCENE}"){ floorPanel(scene:$s){degraded} }`;
 
 interface Row {
   readonly name: string;
@@ -172,6 +174,20 @@ const ROWS: readonly Row[] = [
     code: 'PERSISTED_QUERY_NOT_FOUND',
     message: /^PersistedQueryNotFound$/,
   },
+  {
+    name: 'a persisted query whose hash is not its text',
+    body: { query: BY_VARIABLE, variables: { s: SCENE }, extensions: { persistedQuery: { version: 1, sha256Hash: createHash('sha256').update('other text').digest('hex') } } },
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /^provided sha does not match query$/,
+  },
+  {
+    name: 'a persisted query of a version Apollo does not know',
+    body: { query: BY_VARIABLE, variables: { s: SCENE }, extensions: { persistedQuery: { version: 2, sha256Hash: 'x' } } },
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /^Unsupported persisted query version$/,
+  },
   // The HTTP request itself.
   { name: 'a body that is not JSON', body: '{"query": ', status: 400, code: 'BAD_REQUEST', message: /must be valid JSON/ },
   { name: 'a batch', body: [{ query: BY_VARIABLE, variables: { s: SCENE } }], status: 400, code: 'BAD_REQUEST', message: /batch/i },
@@ -202,7 +218,15 @@ const ROWS: readonly Row[] = [
     code: 'UNAUTHENTICATED',
     message: /token/,
   },
-  // Arguments a resolver refuses (the rest of the answer is data: null, HTTP 200).
+  // Arguments refused while the field runs (the rest of the answer is data: null, HTTP 200).
+  {
+    name: 'null for a nullable variable with a default, where its argument is non-null',
+    body: { query: WITH_DEFAULT, variables: { s: null } },
+    known: { query: WITH_DEFAULT, variables: { s: SCENE } },
+    status: 200,
+    code: 'BAD_USER_INPUT',
+    message: /^Argument "scene" of non-null type "String!" must not be null\.$/,
+  },
   {
     name: 'an unknown scene',
     body: { query: BY_VARIABLE, variables: { s: 'cart-bottom-shet' } },

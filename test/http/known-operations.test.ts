@@ -16,6 +16,8 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 const PANEL = 'query Panel($scene: String!, $skus: [ID!]) { floorPanel(scene: $scene, selectedSkuIds: $skus) { scene layoutVersion degraded failedUpstreams locale floors { code name priceText amount { minor currency } subName style sort kind } } }';
 const TWO_OPERATIONS = 'query A { floorPanel(scene: "cart-bottom-sheet") { layoutVersion } } query B { floorPanel(scene: "cart-bottom-sheet") { floors { code } } }';
+/** Both variables have defaults, the first of a non-null type: left out, each takes its default (GraphQL spec, "Coercing Variable Values"). */
+const WITH_DEFAULTS = 'query Defaults($scene: String! = "checkout-summary", $skus: [ID!] = ["sku-oreo-116g"]) { floorPanel(scene: $scene, selectedSkuIds: $skus) { scene floors { code amount { minor } } } }';
 const WITH_DECISION = '{ floorPanel(scene: "cart-bottom-sheet") { decisionId floors { code } } }';
 
 interface Sent {
@@ -52,6 +54,8 @@ const CASES: ReadonlyArray<readonly [string, Sent, number]> = [
   ['a variable of the wrong type (400)', { body: { query: PANEL, variables: { scene: 5 } } }, 400],
   ['a missing required variable (400)', { body: { query: PANEL, variables: {} } }, 400],
   ['variables that are not an object', { body: { query: PANEL, variables: [1] } }, 400],
+  ['a non-null variable left out that has a default', { body: { query: WITH_DEFAULTS, variables: {} } }, 200],
+  ['null for a nullable variable with a default, where its argument is non-null', { body: { query: 'query($s: String = "cart-bottom-sheet") { floorPanel(scene: $s) { degraded } }', variables: { s: null } } }, 200],
   ['no token (401)', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } }, authorization: null }, 401],
   ['a forged token (401)', { body: { query: PANEL, variables: { scene: 'cart-bottom-sheet' } }, authorization: 'Bearer e30.e30.c2ln' }, 401],
 ];
@@ -139,6 +143,17 @@ describe('known-operations fast path', () => {
     // Four panels call all three; the foreign SKU is refused after the cart call alone.
     expect(delta(0)).toEqual([5, 4, 4]);
     expect(delta(1)).toEqual([5, 4, 4]);
+  });
+
+  it('takes the defaults of variables left out, a non-null one too, on either path', async () => {
+    const defaults = sentFor('a non-null variable left out that has a default');
+    const given: Sent = { body: { query: WITH_DEFAULTS.replace(/ = [^,)]+/g, ''), variables: { scene: 'checkout-summary', skus: ['sku-oreo-116g'] } } };
+    const expected = JSON.parse((await send(apolloOnly, given)).body) as { data?: { floorPanel: { scene: string; floors: unknown[] } } };
+    expect(expected.data?.floorPanel.scene).toBe('checkout-summary');
+    expect(expected.data?.floorPanel.floors.length).toBeGreaterThan(1);
+    for (let round = 0; round < 3; round++) {
+      for (const h of [fast, apolloOnly]) expect(JSON.parse((await send(h, defaults)).body)).toEqual(expected);
+    }
   });
 
   it('gives every request its own decisionId on the fast path', async () => {
