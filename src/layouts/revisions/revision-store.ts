@@ -384,6 +384,13 @@ export class RevisionStore {
           `${input.actor} published the candidate of ${input.scene} (revision ${current.revision}${current.author === current.publishedBy ? '' : `, author ${current.author}`}): another admin must approve it`,
         );
       }
+      // Staging a revision again (after an abort, say) makes the one who did it its publisher;
+      // whoever wrote or staged that content before is still not a second pair of eyes on it.
+      if (await this.wroteOrStaged(trx, input.actor, current.revision)) {
+        throw new OperationRefused(
+          `${input.actor} wrote or staged revision ${current.revision}, the candidate of ${input.scene} (published now by ${current.publishedBy}): another admin must approve it`,
+        );
+      }
       const updated = await trx
         .updateTable('layout_candidates')
         .set({ approved_by: input.actor, approved_at: sql`now()` })
@@ -393,6 +400,21 @@ export class RevisionStore {
       await this.audit_(trx, input.actor, 'approve', current.revision, { scene: input.scene, message: input.message, ...input.detail });
       return candidateOf(updated);
     });
+  }
+
+  /** Whether `actor` is the recorded author of `revision`, or recorded, published or staged it as a candidate (the audit). */
+  private async wroteOrStaged(trx: Transaction, actor: string, revision: number): Promise<boolean> {
+    const authored = await trx.selectFrom('layout_revisions').select('revision').where('revision', '=', revision).where('author', '=', actor).executeTakeFirst();
+    if (authored !== undefined) return true;
+    const staged = await trx
+      .selectFrom('layout_audit')
+      .select('id')
+      .where('revision', '=', revision)
+      .where('actor', '=', actor)
+      .where('action', 'in', ['publish', 'rollback', 'candidate'])
+      .limit(1)
+      .executeTakeFirst();
+    return staged !== undefined;
   }
 
   /** Whether `revision` was ever the live one (a publish, rollback or promote made it live; a candidate's own revision never was). */

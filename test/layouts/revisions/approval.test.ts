@@ -42,6 +42,7 @@ describe.each(REVISION_STORES)('layout approval on %s', (_name, skip, open) => {
   let store: RevisionStore;
   let alice: LayoutOperations;
   let bob: LayoutOperations;
+  let releases: LayoutReleases;
   let cleanup: () => Promise<void>;
 
   beforeAll(async () => {
@@ -49,7 +50,7 @@ describe.each(REVISION_STORES)('layout approval on %s', (_name, skip, open) => {
     const opened = await open();
     cleanup = opened.cleanup;
     store = new RevisionStore(opened.config, { logger });
-    const releases = new LayoutReleases({ store, registry, locales: config.floors.locales, apps: config.apps, approval: config.layouts.approval, logger, invariantViolations: () => 0 });
+    releases = new LayoutReleases({ store, registry, locales: config.floors.locales, apps: config.apps, approval: config.layouts.approval, logger, invariantViolations: () => 0 });
     alice = releases.as('alice');
     bob = releases.as('bob');
     // The first publish has nothing to compare with: it is how a store starts.
@@ -118,6 +119,24 @@ describe.each(REVISION_STORES)('layout approval on %s', (_name, skip, open) => {
     expect(await thrown(() => alice.promote({ scene: SCENE }))).toMatchObject({ code: ErrorCode.LAYOUT_APPROVAL_REQUIRED });
     const stale = await thrown(() => bob.approve({ scene: SCENE, revision: first.revision.revision }));
     expect((stale as Error).message).toBe(`the candidate of ${SCENE} is revision ${second.revision.revision} now, not ${first.revision.revision}: review that one and approve it`);
+    await alice.abort({ scene: SCENE });
+  });
+
+  it.skipIf(skip)('refuses the author of a revision as its approver after another admin staged it again', async () => {
+    const written = await alice.candidate({ scene: SCENE, files: set((s) => renameMj(rewordRebate(s)).replace('sort: 50', 'sort: 97')), message: 'shipping last' });
+    // Staged again by bob, as after an abort: bob is now its publisher and, by default, its author.
+    const restaged = await bob.candidate({ scene: SCENE, revision: written.revision.revision });
+    expect(restaged.candidate).toMatchObject({ publishedBy: 'bob', author: 'bob', revision: written.revision.revision });
+    const self = await thrown(() => alice.approve({ scene: SCENE }));
+    expect(self).toBeInstanceOf(OperationRefused);
+    expect((self as Error).message).toBe(
+      `alice wrote or staged revision ${written.revision.revision}, the candidate of ${SCENE} (published now by bob): another admin must approve it`,
+    );
+    expect(await thrown(() => alice.promote({ scene: SCENE }))).toMatchObject({ code: ErrorCode.LAYOUT_APPROVAL_REQUIRED });
+    // Nor may bob, who staged it, approve it; a third admin may.
+    expect(await thrown(() => bob.approve({ scene: SCENE }))).toBeInstanceOf(OperationRefused);
+    const carol = releases.as('carol');
+    expect((await carol.approve({ scene: SCENE })).candidate).toMatchObject({ approvedBy: 'carol' });
     await alice.abort({ scene: SCENE });
   });
 
