@@ -17,7 +17,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { compileFloorsSources, layoutInvalid, type FloorsSource, type LayoutSet } from '../compile.ts';
 import { assertCompatible, checkCompatibility, type CompatibilityReport } from '../compatibility.ts';
 import { describeMoneyChanges, moneyFloorChanges, type ApprovalSettings, type MoneyFloorChange } from './approval.ts';
-import { diffLayouts, type LayoutsDiff } from './diff.ts';
+import { diffLayouts, formatLayoutsDiff, type LayoutsDiff } from './diff.ts';
 import { candidateLayoutVersion, candidateRolloutSchema, DEFAULT_ROLLOUT, type CandidateRollout, type CandidateSet, type StoredCandidate } from './candidates.ts';
 import { NoCandidate, OperationRefused, sceneFile, type AuditEntry, type RevisionStore, type RevisionSummary, type StoredRevision } from './revision-store.ts';
 
@@ -255,15 +255,23 @@ export class LayoutReleases {
     }
     let layouts: LayoutSet | undefined;
     let approvedBy: string | null = null;
+    /** What live changed in the scene since the candidate was cut, which promoting replaces (with force only). */
+    let overtaken: string[] = [];
     const { revision } = await this.withCandidate(scene, () =>
       this.options.store.promote({
         scene,
         author: input.author ?? actor,
         actor,
         message: input.message ?? `promote the candidate of ${scene} (revision ${current.revision})`,
-        detail: { force: input.force === true, forced, invariantViolations: violations ?? null },
-        compose: (live, candidate, candidateRevision) => {
+        detail: () => ({ force: input.force === true, forced, invariantViolations: violations ?? null, ...(overtaken.length === 0 ? {} : { overtaken }) }),
+        compose: (live, candidate, candidateRevision, base) => {
           if (candidate.revision !== current.revision) throw new OperationRefused(`the candidate of ${scene} changed while promoting (revision ${current.revision} → ${candidate.revision}); promote again`);
+          overtaken = live === undefined || base === undefined || base.revision === live.revision ? [] : sceneChanges(base.files, live.files, scene);
+          if (overtaken.length > 0 && input.force !== true) {
+            throw new OperationRefused(
+              `live changed ${scene} since its candidate (revision ${candidate.revision}) was cut from revision ${(base as StoredRevision).revision}, and promoting it would undo that: ${overtaken.join('; ')} (live is revision ${(live as StoredRevision).revision}). Publish the candidate again from the live floors, or promote with force to replace them`,
+            );
+          }
           const from = sceneFile(candidateRevision.files, scene) as string;
           const files: Record<string, string> = {};
           // Every other scene stays as live has it: the candidate was of one scene.
@@ -480,4 +488,14 @@ export class LayoutReleases {
     const known = newest.length === 0 ? 'none yet: publish one first' : `newest: ${newest.map((r) => r.revision).join(', ')}`;
     throw new FloorplanError(ErrorCode.LAYOUT_REVISION_NOT_FOUND, { known, received: number });
   }
+}
+
+/** What changed in `scene`'s floors from `from` to `to`, as `floors:diff` words it; empty when nothing did. */
+function sceneChanges(from: Readonly<Record<string, string>>, to: Readonly<Record<string, string>>, scene: string): string[] {
+  const only = (files: Readonly<Record<string, string>>): Record<string, string> => {
+    const name = sceneFile(files, scene);
+    return name === undefined ? {} : { [name]: files[name] as string };
+  };
+  const diff = diffLayouts(only(from), only(to));
+  return diff.scenes.length === 0 && diff.unreadable.length === 0 ? [] : formatLayoutsDiff(diff);
 }

@@ -337,11 +337,22 @@ export class RevisionStore {
    */
   async promote(input: {
     readonly scene: string;
-    readonly compose: (live: StoredRevision | undefined, candidate: StoredCandidate, candidateRevision: StoredRevision) => Readonly<Record<string, string>>;
+    /**
+     * The floors to make live, from the live revision, the candidate and its revision, and `base`:
+     * the live revision the candidate was cut from (its parent), when it was recorded as a
+     * candidate; undefined for a revision that was live once, staged again as it was.
+     */
+    readonly compose: (
+      live: StoredRevision | undefined,
+      candidate: StoredCandidate,
+      candidateRevision: StoredRevision,
+      base: StoredRevision | undefined,
+    ) => Readonly<Record<string, string>>;
     readonly author: string;
     readonly actor: string;
     readonly message: string;
-    readonly detail: Readonly<Record<string, unknown>>;
+    /** The audit's detail, read once the floors are composed. */
+    readonly detail: () => Readonly<Record<string, unknown>>;
   }): Promise<{ revision: StoredRevision; candidate: StoredCandidate }> {
     return this.write(async (trx) => {
       const row = await trx.selectFrom('layout_candidates').selectAll().where('scene', '=', input.scene).executeTakeFirst();
@@ -355,13 +366,14 @@ export class RevisionStore {
         .where('layout_live.channel', '=', 'live')
         .executeTakeFirst();
       const live = liveRow === undefined ? undefined : { ...summaryOf(liveRow), files: liveRow.files };
-      const files = input.compose(live, candidate, { ...summaryOf(candidateRow), files: candidateRow.files });
+      const base = (await this.wasLiveIn(trx, candidate.revision)) || candidateRow.parent === null ? undefined : await this.revisionIn(trx, candidateRow.parent);
+      const files = input.compose(live, candidate, { ...summaryOf(candidateRow), files: candidateRow.files }, base);
       const revision = await this.insertRevision(trx, { files, author: input.author, message: input.message, rollbackOf: null, promotes: candidate.revision });
       const from = await this.makeLive(trx, revision.revision);
       await trx.deleteFrom('layout_candidates').where('scene', '=', input.scene).execute();
       await this.nextGeneration(trx);
       const approval = candidate.approvedBy === null ? {} : { approvedBy: candidate.approvedBy };
-      await this.audit_(trx, input.actor, 'promote', revision.revision, { scene: input.scene, from, promotes: candidate.revision, author: input.author, message: input.message, ...approval, ...input.detail });
+      await this.audit_(trx, input.actor, 'promote', revision.revision, { scene: input.scene, from, promotes: candidate.revision, author: input.author, message: input.message, ...approval, ...input.detail() });
       return { revision, candidate };
     });
   }
@@ -419,10 +431,17 @@ export class RevisionStore {
 
   /** Whether `revision` was ever the live one (a publish, rollback or promote made it live; a candidate's own revision never was). */
   async wasLive(revision: number): Promise<boolean> {
-    return this.use(async (db) => {
-      const row = await db.selectFrom('layout_audit').select('id').where('revision', '=', revision).where('action', 'in', ['publish', 'rollback', 'promote']).limit(1).executeTakeFirst();
-      return row !== undefined;
-    });
+    return this.use((db) => this.wasLiveIn(db, revision));
+  }
+
+  private async wasLiveIn(db: Transaction, revision: number): Promise<boolean> {
+    const row = await db.selectFrom('layout_audit').select('id').where('revision', '=', revision).where('action', 'in', ['publish', 'rollback', 'promote']).limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  private async revisionIn(db: Transaction, revision: number): Promise<StoredRevision | undefined> {
+    const row = await db.selectFrom('layout_revisions').selectAll().where('revision', '=', revision).executeTakeFirst();
+    return row === undefined ? undefined : { ...summaryOf(row), files: row.files };
   }
 
   /** Drops a scene's candidate; throws {@link NoCandidate}. */

@@ -7,7 +7,7 @@ import { defaultBuilders } from '../../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../../src/floors/registry.ts';
 import type { CandidateSet } from '../../../src/layouts/revisions/candidates.ts';
 import { LayoutReleases, type LayoutOperations } from '../../../src/layouts/revisions/releases.ts';
-import { RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
+import { OperationRefused, RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { REVISION_STORES } from '../../support/revision-stores.ts';
 import { thrown } from '../../support/thrown.ts';
@@ -104,6 +104,26 @@ describe.each(REVISION_STORES)('layout candidates on %s', (_name, skip, open) =>
     const [entry] = (await alice.audit({ limit: 1 })).entries;
     expect(entry).toMatchObject({ actor: 'alice', action: 'promote', revision: 4, detail: { scene: 'cart-bottom-sheet', promotes: 2, force: true, forced: true, invariantViolations: 3 } });
     violations = 0;
+  });
+
+  it.skipIf(skip)('refuses to promote a candidate over changes live made to its scene since it was cut, naming them, and replaces them with force', async () => {
+    const live = (await alice.history({ limit: 1 })).live as number;
+    const cut = await alice.candidate({ scene: 'cart-bottom-sheet', files: set('cand-2'), message: 'next sheet' });
+    expect(cut.revision.parent).toBe(live);
+    // An emergency fix to the same scene goes live meanwhile (a rollback would do the same).
+    const hotfix = await alice.publish({ files: { ...set('cand-1'), 'cart-bottom-sheet.yaml': set('cand-1')['cart-bottom-sheet.yaml'].replace('zh-CN: 优惠券,', 'zh-CN: 优惠券抵扣,') }, message: 'hotfix coupon name' });
+    const refused = await thrown(() => alice.promote({ scene: 'cart-bottom-sheet' }));
+    expect(refused).toBeInstanceOf(OperationRefused);
+    expect((refused as Error).message).toBe(
+      `live changed cart-bottom-sheet since its candidate (revision ${cut.revision.revision}) was cut from revision ${live}, and promoting it would undo that: ` +
+        'cart-bottom-sheet: floor coupon name[zh-CN]: "优惠券" → "优惠券抵扣" (live is revision ' +
+        `${hotfix.revision.revision}). Publish the candidate again from the live floors, or promote with force to replace them`,
+    );
+    expect((await alice.history({ limit: 1 })).live).toBe(hotfix.revision.revision);
+    const forced = await alice.promote({ scene: 'cart-bottom-sheet', force: true });
+    expect(forced.scenes).toContainEqual({ scene: 'cart-bottom-sheet', version: 'cand-2' });
+    const [entry] = (await alice.audit({ limit: 1 })).entries;
+    expect(entry).toMatchObject({ action: 'promote', detail: { force: true, overtaken: ['cart-bottom-sheet: floor coupon name[zh-CN]: "优惠券" → "优惠券抵扣"'] } });
   });
 
   it.skipIf(skip)('publishes an existing revision as a candidate, and aborts it', async () => {
