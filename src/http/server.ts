@@ -160,6 +160,9 @@ function sendError(res: ServerResponse, client: ClientError): void {
   res.writeHead(answer.status, answer.headers).end(answer.body);
 }
 
+/** The status counted for a request whose client closed the connection before it was read (nginx's 499); nothing is written. */
+const CLIENT_CLOSED_REQUEST = 499;
+
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
@@ -451,6 +454,13 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const failed = (error: unknown) => {
+      if (!req.complete && req.destroyed) {
+        // The client hung up before its request was even read (a mobile app cancelling, say):
+        // nobody is left to answer and nothing failed here, so no error line and no 5xx.
+        logger.debug({ err: error, url: req.url }, 'client closed the connection before its request was read');
+        metrics.httpRequest(path === '/graphql' ? '/graphql' : 'other', req.method ?? 'GET', CLIENT_CLOSED_REQUEST, (performance.now() - started) / 1000);
+        return;
+      }
       const client = toClientError(error);
       if (!client.masked) {
         // An oversized body may still be streaming in: answer, then close instead of reading it all.

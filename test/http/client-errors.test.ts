@@ -9,9 +9,11 @@
  * against one where Apollo answers every request.
  */
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { metricValue, scrapeMetrics } from '../support/measure.ts';
 
@@ -301,6 +303,22 @@ describe.each([
     expect(JSON.stringify(body)).not.toMatch(/stacktrace|\.ts:\d+|\bat .*\(/);
     const loud = logs.slice(from).filter((line) => line.level >= WARN);
     expect(loud).toEqual([]);
+  });
+
+  it('counts a client that hangs up mid-body as 499, not as a server fault, and logs nothing above debug', async () => {
+    const answered = async (status: string) =>
+      metricValue(await scrapeMetrics(h.url), 'floorplan_http_request_duration_seconds_count', { route: '/graphql', method: 'POST', status });
+    const before = { gone: await answered('499'), fault: await answered('500') };
+    const from = logs.length;
+    const { port } = new URL(h.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"query":');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.destroy();
+    await vi.waitFor(async () => expect(await answered('499')).toBe(before.gone + 1));
+    expect(await answered('500')).toBe(before.fault);
+    expect(logs.slice(from).filter((line) => line.level >= WARN)).toEqual([]);
   });
 
   // Only where the fast path is on; defined, not skipped, since CI counts a skipped test as a failure.
