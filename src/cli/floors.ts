@@ -337,8 +337,9 @@ function rolloutOptions(values: ParsedArgs['values']): Partial<Mutable<Candidate
   const rollout: Partial<Mutable<CandidateRollout>> = {};
   if (values.allow !== undefined) rollout.allowList = list(values.allow);
   if (values.percentage !== undefined) {
-    const n = Number(values.percentage);
-    if (values.percentage.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100) throw new UsageError(`--percentage must be a number from 0 to 100, but got: ${JSON.stringify(values.percentage)}`);
+    // Whole per cent only: Unleash buckets users by whole per cent (candidates.ts), and `Number` would take 0x10 or 1e1.
+    const n = /^\d{1,3}$/.test(values.percentage) ? Number(values.percentage) : Number.NaN;
+    if (!(n >= 0 && n <= 100)) throw new UsageError(`--percentage must be a whole number from 0 to 100 (Unleash buckets users by whole per cent), but got: ${JSON.stringify(values.percentage)}`);
     rollout.percentage = n;
   }
   if (values.segments !== undefined) rollout.segments = list(values.segments);
@@ -358,6 +359,8 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
   const limit = values.limit === undefined ? 20 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit must be a whole number from 1 to 1000, but got: ${JSON.stringify(values.limit)}`);
   const author = values.author === undefined ? {} : { author: values.author };
+  // Read before the store is opened: a bad option is a usage error, whatever the store's state.
+  const rollout = command === 'candidate' || command === 'rollout' ? rolloutOptions(values) : {};
 
   let sources: FloorsSource[] | undefined;
   if (command === 'publish' || (command === 'candidate' && values.revision === undefined)) {
@@ -412,7 +415,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
           values.revision === undefined
             ? { files: Object.fromEntries((sources as FloorsSource[]).map((f) => [f.name, f.source])), sources: sources as FloorsSource[] }
             : { revision: revisionNumber(values.revision, '--revision') };
-        const result = await ops.candidate({ scene, ...source, rollout: rolloutOptions(values), ...(values.message === undefined ? {} : { message: values.message }), ...author });
+        const result = await ops.candidate({ scene, ...source, rollout, ...(values.message === undefined ? {} : { message: values.message }), ...author });
         const r = result.revision;
         process.stdout.write(`candidate of ${scene}: revision ${r.revision} by ${r.author}${quoted(r.message)}${result.replaced === null ? '' : `; replaces the candidate revision ${result.replaced}`}\n`);
         process.stdout.write(`layoutVersion for its users: ${result.layoutVersion}\n`);
@@ -422,7 +425,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
       }
       case 'rollout': {
         const scene = sceneArgument(positionals[0], command);
-        const result = await ops.rollout({ scene, ...rolloutOptions(values) });
+        const result = await ops.rollout({ scene, ...rollout });
         process.stdout.write(`candidate of ${scene}: revision ${result.candidate.revision}\n`);
         printCandidate(result.candidate, result.pushed, result.pushProblem);
         return;

@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { ERRORS, ErrorCode, FloorplanError } from '../errors.ts';
 import type { AdminHandler } from '../http/server.ts';
 import { IncompatibleLayouts } from '../layouts/compatibility.ts';
-import { candidateRolloutSchema, rolloutChangeSchema } from '../layouts/revisions/candidates.ts';
+import { candidateRolloutInputSchema, rolloutChangeSchema } from '../layouts/revisions/candidates.ts';
 import type { LayoutOperations, LayoutReleases } from '../layouts/revisions/releases.ts';
 import { OperationRefused } from '../layouts/revisions/revision-store.ts';
 import type { ScopedShadowReport } from '../panels/shadow-totals.ts';
@@ -42,7 +42,7 @@ const schemas = {
   rollback: z.strictObject({ revision, message: message.optional(), author }),
   audit: z.strictObject({ limit }),
   candidate: z
-    .strictObject({ scene, files: files.optional(), revision: revision.optional(), rollout: candidateRolloutSchema.partial().optional(), message: message.optional(), author })
+    .strictObject({ scene, files: files.optional(), revision: revision.optional(), rollout: candidateRolloutInputSchema.partial().optional(), message: message.optional(), author })
     .refine((body) => (body.files === undefined) !== (body.revision === undefined), { error: 'must give either files (a floors set) or revision (an existing one), not both or neither' }),
   rollout: rolloutChangeSchema.extend({ scene }),
   promote: z.strictObject({ scene, message: message.optional(), author, force: z.boolean().optional() }),

@@ -143,6 +143,16 @@ describe('npm run floors:check', () => {
     expect(run.stderr).toContain(`floors folder ${dir} must hold at least one <scene>.yaml, but has none`);
   });
 
+  it('exits 2 on a percentage that is not a whole number from 0 to 100, before the store is touched', async () => {
+    const store = floorsDir({});
+    for (const given of ['0.5', '0x10', '1e1', '101', ' 5', '']) {
+      const run = await floors(['rollout', 'cart-bottom-sheet', '--percentage', given], { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(store, 'revisions') });
+      expect(run.code, given).toBe(2);
+      expect(run.stderr, given).toContain(`--percentage must be a whole number from 0 to 100 (Unleash buckets users by whole per cent), but got: ${JSON.stringify(given)}`);
+    }
+    expect(existsSync(join(store, 'revisions'))).toBe(false);
+  });
+
   it('exits 2 with the usage on an unknown command', async () => {
     const run = await floors(['chek']);
     expect(run.code).toBe(2);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { candidateFlagDefinition, candidateFlagName, inCandidateRollout } from '../../src/flags/candidate-rollout.ts';
 import { explainFlag } from '../../src/flags/explain.ts';
-import { DEFAULT_ROLLOUT, type CandidateRollout } from '../../src/layouts/revisions/candidates.ts';
+import { candidateRolloutInputSchema, DEFAULT_ROLLOUT, rolloutChangeSchema, type CandidateRollout } from '../../src/layouts/revisions/candidates.ts';
 
 const SCENE = 'cart-bottom-sheet';
 const rollout = (r: Partial<CandidateRollout>): CandidateRollout => ({ ...DEFAULT_ROLLOUT, ...r });
@@ -28,6 +28,18 @@ describe('who gets a layout candidate (flag layout.candidate.<scene>)', () => {
     const at30 = new Set(users.filter((u) => inCandidateRollout(candidateFlagDefinition(SCENE, rollout({ percentage: 30 })), viewer(u))));
     expect(at10.every((u) => at30.has(u))).toBe(true);
     expect(share(rollout({ percentage: 100 }))).toBe(1);
+  });
+
+  it('takes whole percentages only: Unleash buckets users by whole per cent, so 0.5 % would reach nobody', () => {
+    // The bucket a user falls in is 1–100: at 0.5 % nobody, at 1 % about one in a hundred.
+    expect(share(rollout({ percentage: 0.5 }))).toBe(0);
+    expect(share(rollout({ percentage: 1 }))).toBeGreaterThan(0);
+    for (const schema of [candidateRolloutInputSchema, rolloutChangeSchema]) {
+      const refused = schema.safeParse({ percentage: 0.5 });
+      expect(refused.success).toBe(false);
+      expect(refused.error?.issues[0]?.message).toBe('must be a whole number of per cent (Unleash buckets users by whole per cent), but got: 0.5');
+      expect(schema.parse({ percentage: 7 }).percentage).toBe(7);
+    }
   });
 
   it('applies segments, platforms and the minimum app version to the percentage', () => {

@@ -37,19 +37,31 @@ export const DEFAULT_ROLLOUT: CandidateRollout = Object.freeze({ allowList: [], 
 
 const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
 
-/** The rollout as the admin API and the store accept it; every field optional (its default above). */
+/** A rollout's percentage as the store keeps it. */
+const storedPercentage = z.number().min(0).max(100);
+
+/**
+ * A percentage an operator may ask for: whole per cent, as Unleash's flexibleRollout buckets users
+ * (1–100), so 0.5 would reach nobody and 7.5 act as 7 while the audit said otherwise.
+ */
+const wholePercentage = storedPercentage.int({ error: (issue) => `must be a whole number of per cent (Unleash buckets users by whole per cent), but got: ${String(issue.input)}` });
+
+/** The rollout as the store keeps it; every field optional (its default above). */
 export const candidateRolloutSchema = z.strictObject({
   allowList: z.array(z.string().min(1).max(128)).max(10_000).default([]),
-  percentage: z.number().min(0).max(100).default(0),
+  percentage: storedPercentage.default(0),
   segments: z.array(z.string().min(1).max(64)).max(100).default([]),
   platforms: z.array(z.string().min(1).max(32)).max(20).default([]),
   minAppVersion: z.string().regex(SEMVER, { error: 'must be a version such as 12.3.0' }).nullable().default(null),
 });
 
+/** A new candidate's rollout as the admin API accepts it: the store's, in whole per cent. */
+export const candidateRolloutInputSchema = candidateRolloutSchema.extend({ percentage: wholePercentage.default(0) });
+
 /** A change of rollout: only the fields given change. */
 export const rolloutChangeSchema = z.strictObject({
   allowList: candidateRolloutSchema.shape.allowList.unwrap().optional(),
-  percentage: candidateRolloutSchema.shape.percentage.unwrap().optional(),
+  percentage: wholePercentage.optional(),
   segments: candidateRolloutSchema.shape.segments.unwrap().optional(),
   platforms: candidateRolloutSchema.shape.platforms.unwrap().optional(),
   minAppVersion: candidateRolloutSchema.shape.minAppVersion.unwrap().optional(),
