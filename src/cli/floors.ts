@@ -63,6 +63,7 @@ import { OperationRefused, type StoredRevision } from '../layouts/revisions/revi
 import { describeMoneyChanges } from '../layouts/revisions/approval.ts';
 import { createLogger } from '../observability/logger.ts';
 import { closeRedis, describeRedis, isRedisConfigured, openRedis, whenRedisReady, type RedisClient } from '../redis/client.ts';
+import { ignoreClosedReader } from './closed-reader.ts';
 
 const USAGE = [
   'usage: npm run -s floors:check [-- --dir <folder>]',
@@ -527,6 +528,7 @@ async function main(): Promise<void> {
   await runOperation(command as Command, context, { ...parsed, positionals: rest });
 }
 
+ignoreClosedReader();
 main().catch((error: unknown) => {
   if (error instanceof Incompatible) {
     process.stdout.write(compatibilityText(error.report, error.report.clientsFile));

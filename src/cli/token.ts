@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { loadServiceConfig } from '../config/service-config.ts';
 import { signDemoToken } from '../viewer/demo-token.ts';
 import { describeThrown } from '../errors.ts';
+import { ignoreClosedReader } from './closed-reader.ts';
 
 const USAGE = 'usage: npm run -s token -- <userId> [--segments plus,new] [--ttl <seconds>]';
 
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${await signDemoToken(config.auth, { userId, segments, ttlSeconds })}\n`);
 }
 
+ignoreClosedReader();
 main().catch((error: unknown) => {
   process.stderr.write(`${describeThrown(error)}\n`);
   process.exit(2);

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,6 +153,18 @@ describe('npm run floors:check', () => {
       expect(run.stderr, given).toContain(`--percentage must be a whole number from 0 to 100 (Unleash buckets users by whole per cent), but got: ${JSON.stringify(given)}`);
     }
     expect(existsSync(join(store, 'revisions'))).toBe(false);
+  });
+
+  it('exits as the command would when its reader has gone (`… | head -3`), without a stack trace', async () => {
+    const { LAYOUT_STORE: _s, ...inherited } = process.env;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/floors.ts', 'check'], { cwd: ROOT, env: { ...inherited, LAYOUT_STORE: 'none' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reader is gone before the command writes a line: every write to stdout fails with EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(stderr).not.toMatch(/EPIPE|Unhandled 'error' event/);
+    expect(code).toBe(0);
   });
 
   it('exits 2 with the usage on an unknown command', async () => {
