@@ -16,7 +16,7 @@
  *   Unleash's flags change.
  */
 import type { Logger } from '../observability/logger.ts';
-import type { FlagReference, LayoutSet } from './compile.ts';
+import type { CompiledLayout, FlagReference, LayoutSet } from './compile.ts';
 
 /** A flag a floors file names that is not defined. */
 export interface UnknownFlag extends FlagReference {
@@ -50,11 +50,25 @@ export function unknownFlagProblems(layouts: LayoutSet, known: ReadonlySet<strin
  * Local mode, a flags-file change: one problem per floor naming a flag the new file no longer
  * defines, "`floor.plus-rebate` is still named by `floors[6].flag` (floors/cart-bottom-sheet.yaml:54)…".
  */
-export function removedFlagProblems(layouts: LayoutSet, names: ReadonlySet<string>): string[] {
-  return findUnknownFlags(layouts, names).map(
+export function removedFlagProblems(layouts: LayoutSet, names: ReadonlySet<string>, candidates: Iterable<CandidateLayout> = []): string[] {
+  const live = findUnknownFlags(layouts, names).map(
     (ref) =>
       `\`${ref.flag}\` must stay defined while a floors file names it (remove or change \`${ref.path}\` first), but this change removes it (${where(ref)})`,
   );
+  // A candidate's users are served its floors, and its promote would refuse them later.
+  const candidate = [...candidates].flatMap(({ revision, layout }) =>
+    findUnknownFlags(new Map([[layout.scene, layout]]), names).map(
+      (ref) =>
+        `\`${ref.flag}\` must stay defined while the candidate of ${ref.scene} (revision ${revision}) names it at \`${ref.path}\` (abort the candidate or publish one without it first), but this change removes it (${where(ref)})`,
+    ),
+  );
+  return [...live, ...candidate];
+}
+
+/** A layout candidate's compiled scene and its revision, as a replica serves it. */
+export interface CandidateLayout {
+  readonly revision: number;
+  readonly layout: CompiledLayout;
 }
 
 /** What {@link createUnknownFlagReporter} reports to besides the log. */

@@ -1,0 +1,101 @@
+/**
+ * Local mode: a flags-file edit that removes a flag a floor still names is refused (README,
+ * "Flags"). A layout candidate's floors count too: removing the flag its floor is behind would
+ * otherwise drop that floor from the candidate's users silently, refuse its promote later, and
+ * have a restarted replica refuse the candidate.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/harness.ts';
+import { eventually } from '../support/measure.ts';
+
+const ORIGINAL_FLAGS = readFileSync('config/flags.json', 'utf8');
+const CART = readFileSync(join('floors', 'cart-bottom-sheet.yaml'), 'utf8');
+const CHECKOUT = readFileSync(join('floors', 'checkout-summary.yaml'), 'utf8');
+const SCENE = 'cart-bottom-sheet';
+/** A flag only the candidate names: its PLUS rebate row behind it instead of floor.plus-rebate. */
+const NEW_FLAG = 'floor.rebate-canary';
+const CANDIDATE = CART.replace('flag: floor.plus-rebate', `flag: ${NEW_FLAG}`).replace('version: "2026-11-21.1"', 'version: "2026-12-06.canary"');
+
+interface FlagsFile {
+  features: Array<Record<string, unknown>>;
+  featureStrategies: Array<Record<string, unknown>>;
+  featureEnvironments: Array<Record<string, unknown>>;
+}
+
+/** The shipped flags, with {@link NEW_FLAG} defined (on) or not. */
+function flagsText(withNewFlag: boolean): string {
+  const flags = JSON.parse(ORIGINAL_FLAGS) as FlagsFile;
+  if (withNewFlag) {
+    flags.features.push({ name: NEW_FLAG, type: 'release', description: 'The rebate row, for the candidate.', project: 'default', impressionData: false });
+    flags.featureStrategies.push({ name: 'default', featureName: NEW_FLAG, sortOrder: 0, parameters: {}, constraints: [], segments: [] });
+    flags.featureEnvironments.push({ name: NEW_FLAG, featureName: NEW_FLAG, environment: 'development', enabled: true, variants: [] });
+  }
+  return JSON.stringify(flags, null, 2);
+}
+
+describe('a flags-file edit against the floors of a layout candidate', () => {
+  let h: Harness;
+  let dir: string;
+  let flagsFile: string;
+  const logLines: Array<Record<string, unknown>> = [];
+
+  const admin = async (operation: string, body: unknown) => {
+    const res = await fetch(`${h.url}/admin/layouts/${operation}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${h.config.admin.token}` },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const rowCodes = async (userId: string) => {
+    const res = await h.graphql<{ floorPanel: { layoutVersion: string; floors: Array<{ code: string }> } }>(userId, `{ floorPanel(scene: "${SCENE}") { layoutVersion floors { code } } }`);
+    const panel = res.body.data!.floorPanel;
+    return { layoutVersion: panel.layoutVersion, codes: panel.floors.map((f) => f.code) };
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'floorplan-flags-candidates-'));
+    flagsFile = join(dir, 'flags.json');
+    writeFileSync(flagsFile, flagsText(true));
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    h = await startHarness({
+      config: { flags: { bootstrapFile: flagsFile }, layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') } } },
+      deps: { logger: pino({ level: 'info' }, sink) },
+    });
+    expect((await admin('publish', { files: { 'cart-bottom-sheet.yaml': CART, 'checkout-summary.yaml': CHECKOUT }, message: 'baseline' })).status).toBe(200);
+    const candidate = await admin('candidate', { scene: SCENE, files: { 'cart-bottom-sheet.yaml': CANDIDATE, 'checkout-summary.yaml': CHECKOUT }, rollout: { allowList: ['u1001'] } });
+    expect(candidate.status).toBe(200);
+  }, 60_000);
+
+  afterAll(async () => {
+    await h?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses to remove a flag only a candidate names, naming the candidate, and keeps serving its floor', async () => {
+    const canary = await eventually(() => rowCodes('u1001'), (p) => p.layoutVersion.startsWith('2026-12-06.canary'));
+    expect(canary.layoutVersion).toBe('2026-12-06.canary+candidate.r2');
+    expect(canary.codes).toContain('plus-rebate');
+
+    writeFileSync(flagsFile, flagsText(false));
+    const refused = () => logLines.find((l) => JSON.stringify(l).includes(`\`${NEW_FLAG}\` must stay defined`));
+    expect(await eventually(async () => refused(), (l) => l !== undefined)).toBeDefined();
+    expect(JSON.stringify(refused())).toContain(`the candidate of ${SCENE} (revision 2) names it`);
+    expect(h.server.flags.flagNames()).toContain(NEW_FLAG);
+    expect((await rowCodes('u1001')).codes).toContain('plus-rebate');
+    // Once the candidate is gone, the flag may go.
+    expect((await admin('abort', { scene: SCENE })).status).toBe(200);
+    writeFileSync(flagsFile, `${flagsText(false)}\n`);
+    expect(await eventually(async () => h.server.flags.flagNames(), (names) => !names.includes(NEW_FLAG))).not.toContain(NEW_FLAG);
+  });
+});
