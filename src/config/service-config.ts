@@ -47,6 +47,8 @@ const authSchema = z.discriminatedUnion('mode', [
     issuer: z.string().min(1),
     audience: z.string().min(1),
     clockToleranceSeconds: integer().min(0).max(300),
+    /** Unused in this mode; allowed so AUTH_MODE=hs256 can override an overlay that sets it (config/production.yaml). */
+    jwksUrl: z.string().optional(),
   }),
   z.strictObject({
     mode: z.literal('jwks'),

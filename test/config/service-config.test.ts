@@ -189,6 +189,13 @@ describe('loadServiceConfig with FLOORPLAN_ENV=production', () => {
     expect(load(PRODUCTION).layouts.store).toMatchObject({ kind: 'postgres', url: PRODUCTION.LAYOUT_STORE_URL });
   });
 
+  it('lets AUTH_MODE=hs256 override the overlay\'s JWKS mode, its jwksUrl then unused', () => {
+    const secret = 'a-production-hs256-secret-of-40-characters';
+    const config = load({ ...PRODUCTION, AUTH_MODE: 'hs256', JWT_SECRET: secret });
+    expect(config.auth).toMatchObject({ mode: 'hs256', hs256Secret: secret });
+    expect(problems({ ...PRODUCTION, AUTH_MODE: 'hs256', JWT_SECRET: 'short' })).toEqual(['`auth.hs256Secret` must have at least 32 character(s), but got: a secret of 5 character(s) (set by JWT_SECRET)']);
+  });
+
   it('overlays config/production.yaml: no demo, JWKS keys, no introspection', () => {
     const config = load(PRODUCTION);
     expect(config.demo.enabled).toBe(false);
