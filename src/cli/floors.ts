@@ -434,7 +434,11 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
       case 'promote': {
         const scene = sceneArgument(positionals[0], command);
         const result = await ops.promote({ scene, force: values.force === true, ...(values.message === undefined ? {} : { message: values.message }), ...author });
-        printPublished(result, `promoted the candidate revision ${result.promotes}${result.forced ? ' (forced over invariant violations)' : ''} as`);
+        const over = [
+          ...(result.forced ? [(result.invariantViolations ?? null) === null ? 'no shadow comparison read' : `${result.invariantViolations} invariant violation(s)`] : []),
+          ...((result.overtaken ?? []).length > 0 ? [`replacing live's changes since it was cut: ${result.overtaken.join('; ')}`] : []),
+        ];
+        printPublished(result, `promoted the candidate revision ${result.promotes}${over.length === 0 ? '' : ` (forced over ${over.join(', ')})`} as`);
         return;
       }
       case 'approve': {

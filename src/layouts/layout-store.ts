@@ -582,7 +582,7 @@ export class LayoutStore {
     if (typeof this.published === 'string' || this.servedFrom === 'store' || this.servedFrom === 'last-known-good') {
       this.options.logger.info(
         { dir: this.options.dir, revision: this.servedRevision },
-        'floors file change ignored: layouts published to Redis are the source of truth (publish the change with npm run floors:publish)',
+        `floors file change ignored: layouts published to ${this.servedFrom === 'store' ? 'the revision store' : this.servedFrom === 'last-known-good' ? 'the revision store (served from the last-known-good copy now)' : 'Redis'} are the source of truth (publish the change with npm run floors:publish)`,
       );
       return;
     }

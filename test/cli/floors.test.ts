@@ -167,6 +167,15 @@ describe('npm run floors:check', () => {
     expect(code).toBe(0);
   });
 
+  it('says what a forced promote straight on the store was forced over: no shadow comparison it could read', async () => {
+    const env = { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(floorsDir({}), 'revisions') };
+    expect((await floors(['publish', '--message', 'baseline'], env)).code).toBe(0);
+    expect((await floors(['candidate', 'cart-bottom-sheet', '--revision', '1', '--allow', 'u1001'], env)).code).toBe(0);
+    const promoted = await floors(['promote', 'cart-bottom-sheet', '--force'], env);
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(promoted.stdout).toMatch(/^promoted the candidate revision 1 \(forced over no shadow comparison read\) as revision 2 \(live\)/);
+  }, 60_000);
+
   it('exits 2 with the usage on an unknown command', async () => {
     const run = await floors(['chek']);
     expect(run.code).toBe(2);

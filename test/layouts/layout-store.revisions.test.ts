@@ -82,6 +82,21 @@ describe('LayoutStore with a revision store', () => {
     expect(version(store)).toBe('rev-5');
   });
 
+  it('ignores an edit of the local floors files while the store is the source, and says the store is', async () => {
+    const { dir, lastKnownGood } = workspace();
+    const revisions = new FakeRevisions();
+    revisions.current = published(4);
+    const lines: Array<{ msg: string }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
+    const store = await start({ dir, revisions, lastKnownGoodFile: lastKnownGood, watch: true, logger });
+    writeFileSync(join(dir, 'cart-bottom-sheet.yaml'), cart('edited-locally'));
+    await until(() => lines.some((l) => l.msg.startsWith('floors file change ignored')), 'the edit is noticed');
+    expect(lines.find((l) => l.msg.startsWith('floors file change ignored'))?.msg).toBe(
+      'floors file change ignored: layouts published to the revision store are the source of truth (publish the change with npm run floors:publish)',
+    );
+    expect(version(store)).toBe('rev-4');
+  });
+
   it('serves its last-known-good copy when the store is down at start, and says so', async () => {
     const { dir, lastKnownGood } = workspace();
     writeFileSync(lastKnownGood, JSON.stringify(published(7)));

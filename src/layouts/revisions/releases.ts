@@ -89,8 +89,12 @@ export interface ApproveResult {
 export interface PromoteResult extends PublishResult {
   /** The candidate revision now live (as `revision`, which records it in `promotes`). */
   readonly promotes: number;
-  /** True when promoted over invariant violations with `force` (audited). */
+  /** True when promoted with `force` over what would have refused it: invariant violations, or no shadow comparison to read (audited). */
   readonly forced: boolean;
+  /** The shadow comparison's invariant violations the promote read; null where there is none (a command run on the store). */
+  readonly invariantViolations: number | null;
+  /** What live had changed in the scene since the candidate was cut, replaced with `force` (floors:diff lines); empty when nothing. */
+  readonly overtaken: readonly string[];
   /** Who approved the candidate, or null (no approval was asked for). */
   readonly approvedBy: string | null;
 }
@@ -295,7 +299,7 @@ export class LayoutReleases {
     );
     const published = await this.goLive(revision);
     const announced = await this.announceCandidates();
-    return { ...published, scenes: scenesOf(layouts as LayoutSet), promotes: current.revision, forced, approvedBy, ...(announced.pushed || published.pushProblem !== undefined ? {} : { pushProblem: announced.pushProblem }) };
+    return { ...published, scenes: scenesOf(layouts as LayoutSet), promotes: current.revision, forced, invariantViolations: violations ?? null, overtaken, approvedBy, ...(announced.pushed || published.pushProblem !== undefined ? {} : { pushProblem: announced.pushProblem }) };
   }
 
   private async approve(actor: string, input: Parameters<LayoutOperations['approve']>[0]): Promise<ApproveResult> {
