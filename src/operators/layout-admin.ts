@@ -57,17 +57,20 @@ export const LAYOUT_OPERATIONS = Object.keys(schemas) as Operation[];
 /**
  * A refusal as the API answers it: the catalogue's status, the code, the message (and each
  * problem of an invalid set; for an incompatible one, also the whole matrix in `compatibility`).
+ * `checkOnly`: the answer to a check, which publishes nothing in any case.
  */
-export function layoutErrorBody(error: Pick<FloorplanError, 'code' | 'message'>): { status: number; body: Record<string, unknown> } {
+export function layoutErrorBody(error: Pick<FloorplanError, 'code' | 'message'>, checkOnly = false): { status: number; body: Record<string, unknown> } {
+  // A check (POST /admin/layouts/check) publishes nothing whatever it finds: it does not say it refused to.
+  const refused = checkOnly ? '' : '; nothing was published';
   if (error instanceof IncompatibleLayouts) {
     return {
       status: ERRORS[error.code].status,
-      body: { error: 'some live app version would be sent what it does not understand; nothing was published', code: error.code, problems: error.report.problems.map((p) => p.message), compatibility: error.report },
+      body: { error: `some live app version would be sent what it does not understand${refused}`, code: error.code, problems: error.report.problems.map((p) => p.message), compatibility: error.report },
     };
   }
   if (error.code === ErrorCode.LAYOUT_INVALID) {
     const problems = error.message.split('\n').filter((line) => line.startsWith('- ')).map((line) => line.slice(2));
-    return { status: 400, body: { error: 'the layouts are invalid; nothing was published', code: error.code, problems: problems.length > 0 ? problems : [error.message] } };
+    return { status: 400, body: { error: `the layouts are invalid${refused}`, code: error.code, problems: problems.length > 0 ? problems : [error.message] } };
   }
   return { status: ERRORS[error.code].status, body: { error: error.message, code: error.code } };
 }

@@ -30,7 +30,7 @@ export function createPublishCheckHandler(releases: Pick<LayoutReleases, 'valida
       // The same sources, named the same way, as a publish of this set.
       const layouts = releases.validate(Object.keys(files).sort().map((name) => ({ name, file: name, source: files[name] as string })));
       const compatibility = releases.compatibility(layouts);
-      if (compatibility !== undefined && compatibility.problems.length > 0) return layoutErrorBody(new IncompatibleLayouts(compatibility));
+      if (compatibility !== undefined && compatibility.problems.length > 0) return layoutErrorBody(new IncompatibleLayouts(compatibility), true);
       const operations = releases.as(caller.identity);
       const { live } = await operations.history({ limit: 1 });
       const liveFiles = live === null ? {} : (await operations.show({ revision: live })).revision.files;
@@ -44,7 +44,7 @@ export function createPublishCheckHandler(releases: Pick<LayoutReleases, 'valida
         },
       };
     } catch (error) {
-      if (error instanceof FloorplanError) return layoutErrorBody(error);
+      if (error instanceof FloorplanError) return layoutErrorBody(error, true);
       throw error;
     }
   };

@@ -102,7 +102,7 @@ describe('the admin API: roles, cross-site requests, the console pages', () => {
       });
       expect(check.status).toBe(400);
       const refused2 = (await check.json()) as { error: string; problems: string[] };
-      expect(refused2.error).toBe('the layouts are invalid; nothing was published');
+      expect(refused2.error).toBe('the layouts are invalid');
       expect(refused2.problems.join('\n')).toContain('cart-bottom-sheet.yaml:4');
     } finally {
       await server.close();

@@ -63,7 +63,8 @@ describe('the publish check and the publishing routes against the live app versi
       const refused = await post(operation, body);
       expect(refused.status, operation).toBe(409);
       expect(refused.body.code, operation).toBe(ErrorCode.LAYOUT_INCOMPATIBLE);
-      expect(refused.body.error, operation).toBe('some live app version would be sent what it does not understand; nothing was published');
+      // A check publishes nothing whatever it finds, so its answer does not say it refused to.
+      expect(refused.body.error, operation).toBe(`some live app version would be sent what it does not understand${operation === 'check' ? '' : '; nothing was published'}`);
       expect(refused.body.problems, operation).toEqual([
         'android 11.2.0 must understand every field it is sent, but floor "shipping" of cart-bottom-sheet would send it zeroText (understood from android 12.2.0; give the floor a minAppVersion, or leave the field out) (cart-bottom-sheet.yaml:48)',
         expect.stringContaining('android 11.2.0 must understand every field it is sent, but floor "shipping" of checkout-summary would send it zeroText'),
@@ -124,5 +125,11 @@ describe('POST /admin/layouts/check without a clients file', () => {
       ],
       compatibility: { skipped: 'no clients file (config floors.clientsFile): the set was not checked against the live app versions' },
     });
+
+    // An invalid set: its problems, without claiming that a check refused to publish something.
+    const broken = await handler({ files: { ...SHIPPED, 'checkout-summary.yaml': SHIPPED['checkout-summary.yaml'].replace('sort: 10', 'sort: top') } }, { identity: 'admin', role: 'publisher' } as never);
+    expect(broken.status).toBe(400);
+    expect(broken.body).toMatchObject({ code: 'FLOORPLAN_ERR_LAYOUT_INVALID', error: 'the layouts are invalid' });
+    expect((broken.body as { problems: unknown }).problems).toEqual([expect.stringContaining('must be an integer, but got: "top"')]);
   });
 });

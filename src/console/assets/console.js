@@ -891,7 +891,8 @@ async function checkedDraft(out) {
   try {
     return { files, check: await api('/admin/layouts/check', { files }) };
   } catch (error) {
-    showPublishProblems(out, error);
+    // A check publishes nothing and does not say so; here it is why nothing was published.
+    showPublishProblems(out, error, '; nothing was published');
     return null;
   }
 }
@@ -960,10 +961,10 @@ async function createCandidate() {
   }
 }
 
-function showPublishProblems(out, error) {
+function showPublishProblems(out, error, after = '') {
   replace(
     out,
-    h('div', { class: 'error', role: 'alert', 'data-testid': 'publish-problems' }, error.message, h('ul', { class: 'problems' }, (error.body?.problems ?? []).map(problemItem))),
+    h('div', { class: 'error', role: 'alert', 'data-testid': 'publish-problems' }, `${error.message}${after}`, h('ul', { class: 'problems' }, (error.body?.problems ?? []).map(problemItem))),
     compatibilityView(error.body?.compatibility),
   );
 }
