@@ -128,6 +128,8 @@ export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 /** A received value as shown in messages: JSON, cut at 80 characters; "nothing" when absent. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
+  // JSON would write Infinity (YAML's 1e400 or .inf) and NaN as null.
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   const json = JSON.stringify(value);
   return json.length > 80 ? `${json.slice(0, 77)}...` : json;
 }

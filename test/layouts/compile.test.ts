@@ -183,6 +183,10 @@ describe('compileFloorsFile', () => {
     expect(messages(validFile().replace('sort: 10', 'sort: 10.5'))).toEqual([
       '`floors[0].sort` must be an integer, but got: 10.5 (floors/cart-bottom-sheet.yaml:6)',
     ]);
+    // YAML reads 1e400 as Infinity, which JSON would write as null.
+    expect(messages(validFile().replace('sort: 10', 'sort: 1e400'))).toEqual([
+      '`floors[0].sort` must be an integer, but got: Infinity (floors/cart-bottom-sheet.yaml:6)',
+    ]);
   });
 
   it('rejects a sort beyond 32 bits, which the schema\'s Int cannot carry', () => {
