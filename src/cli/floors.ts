@@ -361,6 +361,9 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit must be a whole number from 1 to 1000, but got: ${JSON.stringify(values.limit)}`);
   const author = values.author === undefined ? {} : { author: values.author };
   // Read before the store is opened: a bad option is a usage error, whatever the store's state.
+  if (command === 'candidate' && values.revision !== undefined && values.dir !== undefined) {
+    throw new UsageError('floors:candidate takes --dir <folder> (a new revision of those files) or --revision <n> (one the store holds), not both');
+  }
   const rollout = command === 'candidate' || command === 'rollout' ? rolloutOptions(values) : {};
 
   let sources: FloorsSource[] | undefined;

@@ -176,6 +176,14 @@ describe('npm run floors:check', () => {
     expect(promoted.stdout).toMatch(/^promoted the candidate revision 1 \(forced over no shadow comparison read\) as revision 2 \(live\)/);
   }, 60_000);
 
+  it('exits 2 when a candidate is given both a folder and a revision, which would ignore the folder', async () => {
+    const store = floorsDir({});
+    const run = await floors(['candidate', 'cart-bottom-sheet', '--revision', '1', '--dir', 'floors'], { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(store, 'revisions') });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('floors:candidate takes --dir <folder> (a new revision of those files) or --revision <n> (one the store holds), not both');
+    expect(existsSync(join(store, 'revisions'))).toBe(false);
+  });
+
   it('exits 2 with the usage on an unknown command', async () => {
     const run = await floors(['chek']);
     expect(run.code).toBe(2);
