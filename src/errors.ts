@@ -165,6 +165,12 @@ export const ErrorCode = {
   HTTP_BAD_JSON: 'FLOORPLAN_ERR_HTTP_BAD_JSON',
   /** No route for the requested path. */
   HTTP_NO_ROUTE: 'FLOORPLAN_ERR_HTTP_NO_ROUTE',
+  /** A method the route does not serve (DELETE /graphql). */
+  HTTP_METHOD_NOT_ALLOWED: 'FLOORPLAN_ERR_HTTP_METHOD_NOT_ALLOWED',
+  /** A request body in a content coding (gzip) Floorplan does not decode. */
+  HTTP_BODY_ENCODED: 'FLOORPLAN_ERR_HTTP_BODY_ENCODED',
+  /** Request headers over Node's limit. */
+  HTTP_HEADERS_TOO_LARGE: 'FLOORPLAN_ERR_HTTP_HEADERS_TOO_LARGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -299,6 +305,14 @@ export const ERRORS = {
     client: ClientErrorCode.BAD_REQUEST,
     status: 404,
   },
+  FLOORPLAN_ERR_HTTP_METHOD_NOT_ALLOWED: { message: '{path} answers {allowed}, not {method}', client: ClientErrorCode.BAD_REQUEST, status: 405, reason: true },
+  FLOORPLAN_ERR_HTTP_BODY_ENCODED: {
+    message: 'request body must not be content-encoded (send it as plain JSON, Content-Encoding: identity), but got: {encoding}',
+    client: ClientErrorCode.BAD_REQUEST,
+    status: 415,
+    reason: true,
+  },
+  FLOORPLAN_ERR_HTTP_HEADERS_TOO_LARGE: { message: 'request headers must be at most {limit} bytes in all', client: ClientErrorCode.BAD_REQUEST, status: 431, reason: true },
 } as const satisfies { readonly [C in ErrorCode]: ErrorSpec };
 
 /** The `{names}` of a template, as a union. */

@@ -15,7 +15,8 @@
  * open connections by a cap, and wrong admin credentials are throttled per source address.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import type { ApolloServer, BaseContext, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
@@ -160,6 +161,36 @@ function sendError(res: ServerResponse, client: ClientError): void {
   res.writeHead(answer.status, answer.headers).end(answer.body);
 }
 
+/** The routes that serve only GET and HEAD. */
+const GET_ONLY_ROUTES: ReadonlySet<string> = new Set(['/', '/healthz', '/readyz', '/metrics']);
+
+/** 405 for a route that serves only GET and HEAD (the probes, metrics, the landing page), in the routes' own `{error}` JSON. */
+function onlyGetAndHead(res: ServerResponse, path: string, method: string): number {
+  const body = JSON.stringify({ error: `${path} answers GET and HEAD, not ${method}` });
+  res.writeHead(405, { allow: 'GET, HEAD', 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) }).end(body);
+  return 405;
+}
+
+/**
+ * A request Node's parser refused before any handler ran, answered as Node would (431 for headers
+ * over its limit, 413, 408, 400), but the 431 with Floorplan's JSON error, so an app parses every
+ * failure the same way; an oversized Accept-Language or token is the one a real client sends.
+ */
+function refuseUnparsed(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    const answer = errorAnswer(toClientError(new FloorplanError(ErrorCode.HTTP_HEADERS_TOO_LARGE, { limit: maxHeaderSize })));
+    const headers = Object.entries({ ...answer.headers, connection: 'close' }).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+    socket.end(`HTTP/1.1 431 Request Header Fields Too Large\r\n${headers}\r\n${answer.body.toString('utf8')}`);
+    return;
+  }
+  const status = error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW' ? '413 Payload Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
+}
+
 /** The status counted for a request whose client closed the connection before it was read (nginx's 499); nothing is written. */
 const CLIENT_CLOSED_REQUEST = 499;
 
@@ -265,6 +296,15 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
   // microtask queue to adopt it, and untraced requests (most) only pass it on.
   function graphql(req: IncomingMessage, res: ServerResponse, path: string, search: string): Promise<number> {
     const method = (req.method ?? 'GET').toUpperCase();
+    if (method !== 'POST' && method !== 'GET') {
+      // Before Apollo, whose CSRF check would answer a DELETE without a JSON content type with advice about CSRF.
+      res.setHeader('allow', 'GET, POST');
+      return Promise.reject(new FloorplanError(ErrorCode.HTTP_METHOD_NOT_ALLOWED, { path, allowed: 'GET and POST', method }));
+    }
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      return Promise.reject(new FloorplanError(ErrorCode.HTTP_BODY_ENCODED, { encoding }));
+    }
     if (method === 'GET' && search === '' && (req.headers.accept ?? '').includes('text/html')) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(LANDING_PAGE_HTML);
       return Promise.resolve(200);
@@ -346,6 +386,8 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
 
   /** Every path but /graphql, which {@link handle} serves without this async layer. */
   async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<[string, number]> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (GET_ONLY_ROUTES.has(path) && method !== 'GET' && method !== 'HEAD') return [path, onlyGetAndHead(res, path, method)];
     switch (path) {
       case '/healthz':
         res.writeHead(200, { 'content-type': JSON_TYPE }).end('{"status":"ok"}');
@@ -504,6 +546,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
           },
           handle,
         );
+  server.on('clientError', refuseUnparsed);
   if (limits === undefined) {
     // Behind a load balancer: outlive its idle timeout (commonly 60 s) so it never reuses a closed socket.
     server.keepAliveTimeout = 65_000;
