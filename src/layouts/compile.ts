@@ -213,6 +213,8 @@ export function compileFloorsFile(
   function checkFloors(value: unknown, listPath: PropertyKey[]): CheckedFloors {
     const checked: CheckedFloors = { builders: [], fallbacks: [], subNames: [] };
     const firstLineOfCode = new Map<string, number | undefined>();
+    /** Where the list's PAYABLE floor is: the money check adds the rows up to one total (panels/money-invariant.ts). */
+    let payableLine: number | undefined;
     const rawFloors = Array.isArray(value) ? (value as unknown[]) : [];
     rawFloors.forEach((entry, index) => {
       const floor = asRecord(entry);
@@ -265,6 +267,21 @@ export function compileFloorsFile(
         if (builder === undefined) {
           problems.push(yaml.problem(at('builder'), `must name a known builder (${registry.names.join(', ')})`, floor.builder));
           return;
+        }
+      }
+
+      if (builder.kind === 'PAYABLE') {
+        const where = declared.length > 0 ? 'kind' : 'builder';
+        if (payableLine === undefined) {
+          payableLine = yaml.lineOf(at('code')) ?? 0;
+        } else {
+          problems.push(
+            yaml.problem(
+              at(where),
+              `must not make a second PAYABLE floor: the scene's total is the one at line ${String(payableLine)}, and its rows must add up to one total (a variant may have its own)`,
+              floor[where],
+            ),
+          );
         }
       }
 

@@ -176,6 +176,17 @@ describe('compileFloorsFile', () => {
     ]);
   });
 
+  it('rejects a second PAYABLE floor in a list, builder or expression: the rows must add up to one total', () => {
+    const payable = (code: string, how: string, sort: number) => [`  - code: ${code}`, how, '    name: { zh-CN: 合计, en: Total }', `    sort: ${sort}`].join('\n');
+    const withTwo = `${validFile()}${payable('payable', '    builder: payable', 90)}\n${payable('net-payable', "    kind: PAYABLE\n    amount: 'quote.payable - quote.plusRebate'", 95)}\n`;
+    expect(messages(withTwo)).toEqual([
+      '`floors[3].kind` must not make a second PAYABLE floor: the scene\'s total is the one at line 12, and its rows must add up to one total (a variant may have its own), but got: "PAYABLE" (floors/cart-bottom-sheet.yaml:17)',
+    ]);
+    // One per list: a variant's floors are a list of their own.
+    const oneEach = `${validFile()}${payable('payable', '    builder: payable', 90)}\nvariants:\n  compact:\n    version: "2026-12-06.compact"\n    floors:\n${payable('payable', '    builder: payable', 90).replace(/^/gm, '    ')}\n`;
+    expect(compiled(oneEach).floors.map((f) => f.code)).toEqual(['spze', 'coupon', 'payable']);
+  });
+
   it('rejects a sort that is not an integer', () => {
     expect(messages(validFile().replace('sort: 10', 'sort: "top"'))).toEqual([
       '`floors[0].sort` must be an integer, but got: "top" (floors/cart-bottom-sheet.yaml:6)',
