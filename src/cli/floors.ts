@@ -15,15 +15,15 @@
  *                                 [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--message <text>] [--author <name>]
  *                                                          publish a revision as the scene's candidate, served to the allow-list,
  *                                                          then a percentage by user id (README "Releasing a layout")
- *   npm run -s floors:rollout  -- <scene> [--allow <id,id>] [--percentage <0-100>] [--segments …] [--platforms …] [--min-app-version …]
+ *   npm run -s floors:rollout  -- <scene> [--revision <n>] [--allow <id,id>] [--percentage <0-100>] [--segments …] [--platforms …] [--min-app-version …]
  *                                                          change who gets the candidate (only the options given)
- *   npm run -s floors:promote  -- <scene> [--force] [--message <text>] [--author <name>]
+ *   npm run -s floors:promote  -- <scene> [--revision <n>] [--force] [--message <text>] [--author <name>]
  *                                                          make the candidate live as a new revision; refused while its shadow
  *                                                          comparison saw invariant violations, unless --force (audited)
  *   npm run -s floors:approve  -- <scene> [--revision <n>] [--message <text>]
  *                                                          approve the candidate (layouts.approval: a change to money floors
  *                                                          is promoted only after an admin other than its publisher approved it)
- *   npm run -s floors:abort    -- <scene> [--message <text>]  drop the candidate: its users get the live layout again
+ *   npm run -s floors:abort    -- <scene> [--revision <n>] [--message <text>]  drop the candidate: its users get the live layout again
  *   npm run -s floors:schema                               write schema/floors.schema.json (the JSON Schema
  *                                                          editors validate floors/*.yaml with) from the loader's schema
  * The folder defaults to config `floors.dir`; the store is config `layouts.store` (LAYOUT_STORE,
@@ -74,10 +74,10 @@ const USAGE = [
   '       npm run -s floors:rollback -- <revision> [--message <text>] [--author <name>] [--server <url>]',
   '       npm run -s floors:audit [-- --limit <n>] [--server <url>]',
   '       npm run -s floors:candidate -- <scene> [--dir <folder> | --revision <n>] [--allow <id,id>] [--percentage <0-100>] [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--message <text>] [--author <name>] [--server <url>]',
-  '       npm run -s floors:rollout -- <scene> [--allow <id,id>] [--percentage <0-100>] [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--server <url>]',
-  '       npm run -s floors:promote -- <scene> [--force] [--message <text>] [--author <name>] [--server <url>]',
+  '       npm run -s floors:rollout -- <scene> [--revision <n>] [--allow <id,id>] [--percentage <0-100>] [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--server <url>]',
+  '       npm run -s floors:promote -- <scene> [--revision <n>] [--force] [--message <text>] [--author <name>] [--server <url>]',
   '       npm run -s floors:approve -- <scene> [--revision <n>] [--message <text>] [--server <url>]',
-  '       npm run -s floors:abort -- <scene> [--message <text>] [--server <url>]',
+  '       npm run -s floors:abort -- <scene> [--revision <n>] [--message <text>] [--server <url>]',
   '       npm run -s floors:schema',
 ].join('\n');
 /** A tool, not the request path: a publish may wait on Redis longer than a cache read would. */
@@ -365,6 +365,8 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
     throw new UsageError('floors:candidate takes --dir <folder> (a new revision of those files) or --revision <n> (one the store holds), not both');
   }
   const rollout = command === 'candidate' || command === 'rollout' ? rolloutOptions(values) : {};
+  // promote, abort and rollout: the candidate revision reviewed, refused if it is not the candidate any more.
+  const reviewed = values.revision === undefined || command === 'candidate' || command === 'approve' ? {} : { revision: revisionNumber(values.revision, '--revision') };
 
   let sources: FloorsSource[] | undefined;
   if (command === 'publish' || (command === 'candidate' && values.revision === undefined)) {
@@ -429,14 +431,14 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
       }
       case 'rollout': {
         const scene = sceneArgument(positionals[0], command);
-        const result = await ops.rollout({ scene, ...rollout });
+        const result = await ops.rollout({ scene, ...reviewed, ...rollout });
         process.stdout.write(`candidate of ${scene}: revision ${result.candidate.revision}\n`);
         printCandidate(result.candidate, result.pushed, result.pushProblem);
         return;
       }
       case 'promote': {
         const scene = sceneArgument(positionals[0], command);
-        const result = await ops.promote({ scene, force: values.force === true, ...(values.message === undefined ? {} : { message: values.message }), ...author });
+        const result = await ops.promote({ scene, ...reviewed, force: values.force === true, ...(values.message === undefined ? {} : { message: values.message }), ...author });
         const over = [
           ...(result.forced ? [(result.invariantViolations ?? null) === null ? 'no shadow comparison read' : `${result.invariantViolations} invariant violation(s)`] : []),
           ...((result.overtaken ?? []).length > 0 ? [`replacing live's changes since it was cut: ${result.overtaken.join('; ')}`] : []),
@@ -454,7 +456,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
       }
       case 'abort': {
         const scene = sceneArgument(positionals[0], command);
-        const result = await ops.abort({ scene, ...(values.message === undefined ? {} : { message: values.message }) });
+        const result = await ops.abort({ scene, ...reviewed, ...(values.message === undefined ? {} : { message: values.message }) });
         process.stdout.write(`aborted the candidate of ${scene} (revision ${result.candidate.revision}): its users get the live layout\n`);
         process.stdout.write(result.pushed ? 'pushed to every replica through Redis\n' : `not pushed through Redis: ${result.pushProblem ?? 'unknown'}\n`);
         return;

@@ -6,10 +6,14 @@
  *
  *   publish  {files: {"<scene>.yaml": "<yaml>"}, message?, author?}   a submitted YAML set
  *   history  {limit?}            show {revision}            diff {from?, to?}
- *   rollback {revision, message?, author?}                  audit {limit?}
+ *   rollback {revision, message?, author?, from?}           audit {limit?}
  *   candidate {scene, files? | revision?, rollout?: {allowList?, percentage?, segments?, platforms?, minAppVersion?}, message?, author?}
- *   rollout  {scene, allowList?, percentage?, segments?, platforms?, minAppVersion?}
- *   promote  {scene, message?, author?, force?}               abort {scene, message?}
+ *   rollout  {scene, revision?, allowList?, percentage?, segments?, platforms?, minAppVersion?}
+ *   promote  {scene, revision?, message?, author?, force?}    abort {scene, revision?, message?}
+ *
+ * `revision` on rollout, promote and abort, and `from` on rollback: the candidate revision, or the
+ * live one, the caller was looking at (a console page left open). When another operator has
+ * changed it since, the operation is refused (409) rather than applied to what they did not see.
  *   approve  {scene, revision?, message?}   by an admin other than the candidate's publisher (layouts.approval)
  *   candidates {}
  *   shadow   {scene}   the shadow comparison of the scene's candidate, every replica's (src/panels/shadow-totals.ts)
@@ -39,15 +43,15 @@ const schemas = {
   history: z.strictObject({ limit }),
   show: z.strictObject({ revision }),
   diff: z.strictObject({ from: revision.optional(), to: revision.optional() }),
-  rollback: z.strictObject({ revision, message: message.optional(), author }),
+  rollback: z.strictObject({ revision, message: message.optional(), author, from: revision.optional() }),
   audit: z.strictObject({ limit }),
   candidate: z
     .strictObject({ scene, files: files.optional(), revision: revision.optional(), rollout: candidateRolloutInputSchema.partial().optional(), message: message.optional(), author })
     .refine((body) => (body.files === undefined) !== (body.revision === undefined), { error: 'must give either files (a floors set) or revision (an existing one), not both or neither' }),
-  rollout: rolloutChangeSchema.extend({ scene }),
-  promote: z.strictObject({ scene, message: message.optional(), author, force: z.boolean().optional() }),
+  rollout: rolloutChangeSchema.extend({ scene, revision: revision.optional() }),
+  promote: z.strictObject({ scene, revision: revision.optional(), message: message.optional(), author, force: z.boolean().optional() }),
   approve: z.strictObject({ scene, revision: revision.optional(), message: message.optional() }),
-  abort: z.strictObject({ scene, message: message.optional() }),
+  abort: z.strictObject({ scene, revision: revision.optional(), message: message.optional() }),
   candidates: z.strictObject({}),
 } as const;
 

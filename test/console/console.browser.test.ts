@@ -510,6 +510,60 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     }
   });
 
+  it('acts only on what the operator saw: a candidate another admin replaced meanwhile is refused, the page shows the new one, and a rollback states what is live now', async () => {
+    const seen = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] }, message: 'reviewed by admin' });
+    expect(seen.status, JSON.stringify(seen.body)).toBe(200);
+    const reviewed = seen.body.revision.revision as number;
+    try {
+      await signIn();
+      await releases();
+      const row = page.locator('#candidates tr[data-scene="cart-bottom-sheet"]');
+      await row.filter({ hasText: `${reviewed}` }).waitFor();
+
+      // Another admin replaces it with their own revision, for everyone, while this page stays open.
+      const next = CART.replace('version: "2026-11-21.1"', 'version: "2026-12-06.paul"').replace('en: Coupons }', 'en: "Paul’s coupons" }');
+      const replaced = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', files: { 'cart-bottom-sheet.yaml': next, 'checkout-summary.yaml': CHECKOUT }, rollout: { allowList: ['u-vip'], percentage: 100 }, message: 'not reviewed' }, PAUL);
+      expect(replaced.status).toBe(200);
+      const now = replaced.body.revision.revision as number;
+      const { live } = (await admin('layouts/history', { limit: 1 })).body;
+
+      await row.locator('button[data-action=promote]').click();
+      const dialog = page.locator('#confirm');
+      await dialog.waitFor();
+      expect(await dialog.innerText()).toContain(`Promote the candidate of cart-bottom-sheet (revision ${reviewed})?`);
+      await page.click('#confirm-ok');
+      await page.locator('[data-testid=candidate-refusal]').filter({ hasText: `is revision ${now} now, not ${reviewed}: review that one and promote again` }).waitFor();
+      forgive(problems, 'status of 409'); // the refusal shown above
+      expect((await admin('layouts/history', { limit: 1 })).body.live).toBe(live);
+      // The page now shows the candidate that is there, with its rollout untouched.
+      await row.locator('button[data-action=promote]').waitFor();
+      expect(await row.locator('input[name=allowList]').inputValue()).toBe('u-vip');
+      expect((await admin('layouts/candidates', {})).body.candidates[0]).toMatchObject({ revision: now, rollout: { allowList: ['u-vip'], percentage: 100 } });
+
+      // Narrowing the percentage to iOS takes the candidate from users on other platforms: the confirmation says so.
+      await row.locator('input[name=platforms]').fill('ios');
+      await row.locator('button[data-action=rollout]').click();
+      await dialog.waitFor();
+      const rollout = await dialog.innerText();
+      expect(rollout).toContain('Users in the percentage on a platform outside ios go back to the live layout.');
+      expect(rollout).not.toContain('Nobody’s layout changes.');
+      await page.click('#confirm-cancel');
+      await dialog.waitFor({ state: 'hidden' });
+
+      // Live moves on elsewhere; a rollback from this page says what changes from what is live now.
+      const target = (await admin('layouts/history', { limit: 50 })).body.revisions.find((r: { revision: number }) => r.revision !== live && r.revision !== 1).revision as number;
+      const rolled = await admin('layouts/rollback', { revision: 1, message: 'meanwhile' }, PAUL);
+      expect(rolled.status).toBe(200);
+      await page.click(`#history tr[data-revision="${target}"] button[data-action=rollback]`);
+      await dialog.waitFor();
+      expect(await dialog.innerText()).toContain(`Roll back from revision ${rolled.body.revision.revision} to revision ${target}?`);
+      await page.click('#confirm-cancel');
+      await dialog.waitFor({ state: 'hidden' });
+    } finally {
+      await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
+    }
+  });
+
   it('lets a viewer preview and read history, candidates and their shadow report, but not publish, roll back or act on a candidate — refused by the server too', async () => {
     expect((await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] } })).status).toBe(200);
     try {

@@ -306,7 +306,10 @@ async function loadReleases() {
     await loadCandidates();
   } catch (error) {
     if (error.status === 404) replace($('releases-error'), 'This Floorplan keeps no layout revisions (layouts.store.kind is none): there is no history to show or publish to.');
-    else showError($('releases-error'), error);
+    else {
+      showError($('releases-error'), error);
+      replace($('candidates'), 'The candidates cannot be read while the layout revisions cannot (see above).');
+    }
   }
 }
 
@@ -460,11 +463,24 @@ function confirmDialog(title, body, defaultMessage, options = {}) {
   });
 }
 
+/**
+ * The revision live now, read again: another operator may have published or rolled back since
+ * this page loaded, and a confirmation must say what changes from what is live, not from what
+ * the page shows. A page found stale is reloaded.
+ */
+async function currentLive() {
+  const { live } = await api('/admin/layouts/history', { limit: 1 });
+  if (live !== history.live) await loadReleases();
+  return live;
+}
+
 async function confirmRollback(target) {
   replace($('releases-error'));
   let diff;
+  let live;
   try {
-    diff = (await api('/admin/layouts/diff', { from: history.live, to: target.revision })).diff;
+    live = await currentLive();
+    diff = (await api('/admin/layouts/diff', { from: live, to: target.revision })).diff;
   } catch (error) {
     showError($('releases-error'), error);
     return;
@@ -472,17 +488,19 @@ async function confirmRollback(target) {
   const scenes = [...new Set(diff.scenes.map((s) => s.scene))];
   const whom = scenes.length === 0 ? 'Nobody sees a difference: the floors are the same.' : `Every user who opens ${scenes.join(', ')} gets the floors below, on every replica within about 2 s.`;
   const message = await confirmDialog(
-    `Roll back from revision ${history.live} to revision ${target.revision}?`,
-    [h('p', null, `A new revision restoring revision ${target.revision} ("${target.message}") becomes live. ${whom}`), h('p', null, `What changes (revision ${history.live} → ${target.revision}):`), diffView(diff)],
+    `Roll back from revision ${live} to revision ${target.revision}?`,
+    [h('p', null, `A new revision restoring revision ${target.revision} ("${target.message}") becomes live. ${whom}`), h('p', null, `What changes (revision ${live} → ${target.revision}):`), diffView(diff)],
     `rollback to revision ${target.revision}`,
   );
   if (message === null) return;
   try {
-    const result = await api('/admin/layouts/rollback', { revision: target.revision, message });
+    // `from`: refused if live moved again while the dialog was open.
+    const result = await api('/admin/layouts/rollback', { revision: target.revision, message, from: live });
     replace($('releases-error'));
     await loadReleases();
     flash(`Rolled back: revision ${result.revision.revision} is live (restores ${target.revision}).`);
   } catch (error) {
+    await reloadIfStale(error);
     showError($('releases-error'), error);
   }
 }
@@ -490,6 +508,37 @@ async function confirmRollback(target) {
 // ------------------------------------------------------------------ candidates
 
 const PROMOTE_REFUSED = 'FLOORPLAN_ERR_LAYOUT_PROMOTE_REFUSED';
+
+/**
+ * What a change of the percentage's constraints (segments, platforms, oldest app version) does,
+ * in words: narrowed, users outside go back to the live layout; widened, more may start getting it.
+ */
+function constraintChanges(before, after) {
+  const sentences = [];
+  const lists = [
+    ['segments', 'segment'],
+    ['platforms', 'platform'],
+  ];
+  for (const [field, noun] of lists) {
+    const was = before[field] ?? [];
+    const now = after[field] ?? [];
+    if (was.length === now.length && was.every((v) => now.includes(v))) continue;
+    const narrower = (was.length === 0 && now.length > 0) || (now.length > 0 && was.some((v) => !now.includes(v)));
+    const wider = (now.length === 0 && was.length > 0) || (was.length > 0 && now.some((v) => !was.includes(v)));
+    if (narrower) sentences.push(`Users in the percentage on a ${noun} outside ${now.join(', ')} go back to the live layout.`);
+    if (wider) sentences.push(`Users on ${now.length === 0 ? `any ${noun}` : `${noun}s ${now.filter((v) => !was.includes(v)).join(', ')}`} may start getting it, within the percentage.`);
+  }
+  if ((before.minAppVersion ?? null) !== (after.minAppVersion ?? null)) {
+    sentences.push(
+      after.minAppVersion === null
+        ? 'Users of any app version may start getting it, within the percentage.'
+        : before.minAppVersion === null
+          ? `Users in the percentage on an app older than ${after.minAppVersion} go back to the live layout.`
+          : `The oldest app version changes from ${before.minAppVersion} to ${after.minAppVersion}: users between the two start or stop getting it.`,
+    );
+  }
+  return sentences;
+}
 
 /** Who a rollout selects, in words: "the allow-listed user u1001 and 10 % of other users (…)". */
 function whom(r) {
@@ -546,7 +595,7 @@ async function loadCandidates() {
 function candidateRow(c) {
   const publisher = isPublisher();
   const allow = h('input', { name: 'allowList', value: c.rollout.allowList.join(', '), 'aria-label': `Allow-list of the ${c.scene} candidate (user ids)`, placeholder: 'user ids' });
-  const percentage = h('input', { name: 'percentage', type: 'number', min: 0, max: 100, step: 'any', value: c.rollout.percentage, 'aria-label': `Percentage of users for the ${c.scene} candidate` });
+  const percentage = h('input', { name: 'percentage', type: 'number', min: 0, max: 100, step: 1, value: c.rollout.percentage, 'aria-label': `Percentage of users for the ${c.scene} candidate` });
   // The constraints the percentage applies under (the allow-list ignores them); empty: any.
   const segments = h('input', { name: 'segments', value: c.rollout.segments.join(', '), 'aria-label': `Segments the ${c.scene} candidate's percentage is limited to`, placeholder: 'any' });
   const platforms = h('input', { name: 'platforms', value: c.rollout.platforms.join(', '), 'aria-label': `Platforms the ${c.scene} candidate's percentage is limited to`, placeholder: 'any' });
@@ -663,7 +712,8 @@ async function showShadow(c) {
 /** The live → candidate diff of the candidate's scene; null (with the error shown) when it cannot be read. */
 async function candidateDiff(c) {
   try {
-    return sceneDiff((await api('/admin/layouts/diff', { from: history.live, to: c.revision })).diff, c.scene);
+    const live = await currentLive();
+    return sceneDiff((await api('/admin/layouts/diff', { from: live, to: c.revision })).diff, c.scene);
   } catch (error) {
     candidateRefused(error);
     return null;
@@ -695,8 +745,18 @@ async function candidateAction(c, { title, body, label, path, request, done }) {
     await loadReleases();
     candidateDone(done);
   } catch (error) {
+    await reloadIfStale(error);
     candidateRefused(error);
   }
+}
+
+/**
+ * After a refusal because the page is stale — another operator replaced or dropped the candidate,
+ * or moved what is live (409, 404) — the page shows what is there now. Other refusals (a bad
+ * value) keep the operator's edits in the form.
+ */
+async function reloadIfStale(error) {
+  if (error.status === 409 || error.status === 404) await loadReleases().catch(() => undefined);
 }
 
 function confirmRollout(c, change) {
@@ -716,6 +776,7 @@ function confirmRollout(c, change) {
           removed.length ? `${removed.join(', ')} go${removed.length === 1 ? 'es' : ''} back to the live layout.` : null,
           next.percentage > c.rollout.percentage ? `${next.percentage - c.rollout.percentage} % more users start getting it (those already in keep it).` : null,
           next.percentage < c.rollout.percentage ? `${c.rollout.percentage - next.percentage} % of users go back to the live layout.` : null,
+          ...constraintChanges(c.rollout, next),
         ].filter(Boolean).join(' ') || 'Nobody’s layout changes.',
       ),
       h('p', null, `What its users get instead of the live layout (${floorsChanged(diff, c.scene)}):`),
@@ -723,7 +784,7 @@ function confirmRollout(c, change) {
     ],
     label: `rollout of the ${c.scene} candidate`,
     path: '/admin/layouts/rollout',
-    request: () => ({ scene: c.scene, ...change }),
+    request: () => ({ scene: c.scene, revision: c.revision, ...change }),
     done: `The ${c.scene} candidate now goes to ${whom(next)}.`,
   });
 }
@@ -738,7 +799,7 @@ function confirmAbort(c) {
     ],
     label: `abort the ${c.scene} candidate`,
     path: '/admin/layouts/abort',
-    request: (message) => ({ scene: c.scene, message }),
+    request: (message) => ({ scene: c.scene, revision: c.revision, message }),
     done: `Aborted the ${c.scene} candidate: its users get the live layout.`,
   });
 }
@@ -778,10 +839,11 @@ async function confirmPromote(c) {
 
 async function promote(c, diff, message, force) {
   try {
-    const result = await api('/admin/layouts/promote', { scene: c.scene, message, ...(force ? { force: true } : {}) });
+    const result = await api('/admin/layouts/promote', { scene: c.scene, revision: c.revision, message, ...(force ? { force: true } : {}) });
     await loadReleases();
     candidateDone(`Promoted${result.forced ? ' with force (audited)' : ''}: the ${c.scene} candidate r${c.revision} is live as revision ${result.revision.revision}.`);
   } catch (error) {
+    if (error.body?.code !== PROMOTE_REFUSED) await reloadIfStale(error);
     candidateRefused(error);
     // Only the invariant refusal may be overridden, and only after it was shown; any other refusal stands.
     if (!force && error.body?.code === PROMOTE_REFUSED) {
@@ -842,7 +904,7 @@ function renderPublish() {
       { id: 'candidate-form', class: 'inline-form', onsubmit: (e) => (e.preventDefault(), void createCandidate()) },
       h('label', null, 'Scene', h('select', { id: 'candidate-scene' }, info.scenes.map((s) => h('option', { value: s.scene }, s.scene)))),
       h('label', null, 'Allow-list (user ids)', h('input', { id: 'candidate-allow', placeholder: 'u1001, u2002' })),
-      h('label', null, '% of other users', h('input', { id: 'candidate-percentage', type: 'number', min: 0, max: 100, step: 'any', value: 0 })),
+      h('label', null, '% of other users', h('input', { id: 'candidate-percentage', type: 'number', min: 0, max: 100, step: 1, value: 0 })),
       h('button', { type: 'submit' }, 'Check and make it a candidate…'),
     ),
     h('div', { id: 'publish-result', role: 'status' }),
@@ -852,7 +914,13 @@ function renderPublish() {
 
 async function loadLiveIntoDraft() {
   if (history.live === null) return;
-  const shown = await api('/admin/layouts/show', { revision: history.live });
+  let shown;
+  try {
+    shown = await api('/admin/layouts/show', { revision: await currentLive() });
+  } catch (error) {
+    showPublishProblems($('publish-result'), error);
+    return;
+  }
   draft.clear();
   for (const [name, source] of Object.entries(shown.revision.files)) draft.set(name, source);
   renderDraft();
@@ -902,7 +970,13 @@ async function publish() {
   const checked = await checkedDraft(out);
   if (checked === null) return;
   const { files, check } = checked;
-  const liveFiles = history.live === null ? [] : Object.keys((await api('/admin/layouts/show', { revision: history.live })).revision.files);
+  let liveFiles;
+  try {
+    liveFiles = check.live === null ? [] : Object.keys((await api('/admin/layouts/show', { revision: check.live })).revision.files);
+  } catch (error) {
+    showPublishProblems(out, error);
+    return;
+  }
   const dropped = liveFiles.filter((name) => !draft.has(name));
   const scenes = [...new Set(check.diff.scenes.map((s) => s.scene))];
   const whom = scenes.length === 0 ? 'Nobody sees a difference: the floors are the same as the live revision’s.' : `Every user who opens ${scenes.join(', ')} gets the floors below, on every replica within about 2 s.`;
@@ -911,7 +985,7 @@ async function publish() {
     [
       h('p', null, `The set is valid: ${check.scenes.map((s) => `${s.scene} ${s.version}`).join(', ')}. ${whom}`),
       dropped.length > 0 ? h('p', { class: 'error' }, `Not in this set, so removed: ${dropped.join(', ')}.`) : null,
-      h('p', null, history.live === null ? 'Nothing is live yet: this is the first revision.' : `What changes (live revision ${history.live} → this set):`),
+      h('p', null, check.live === null ? 'Nothing is live yet: this is the first revision.' : `What changes (live revision ${check.live} → this set):`),
       diffView(check.diff),
       compatibilityView(check.compatibility),
     ],
@@ -935,13 +1009,19 @@ async function createCandidate() {
   const checked = await checkedDraft(out);
   if (checked === null) return;
   const { files, check } = checked;
-  const replaced = (await api('/admin/layouts/candidates')).candidates.find((c) => c.scene === scene);
+  let replaced;
+  try {
+    replaced = (await api('/admin/layouts/candidates')).candidates.find((c) => c.scene === scene);
+  } catch (error) {
+    showPublishProblems(out, error);
+    return;
+  }
   const diff = sceneDiff(check.diff, scene);
   const version = check.scenes.find((s) => s.scene === scene)?.version;
   const message = await confirmDialog(
     `Make this set the candidate of ${scene}?`,
     [
-      h('p', { 'data-testid': 'what-changes' }, `${scene}: revision ${history.live ?? '(none)'} (live) → this set's ${scene}${version ? ` ${version}` : ''} for ${whom(rollout)}; ${floorsChanged(diff, scene)}. Everyone else keeps the live layout.`),
+      h('p', { 'data-testid': 'what-changes' }, `${scene}: revision ${check.live ?? '(none)'} (live) → this set's ${scene}${version ? ` ${version}` : ''} for ${whom(rollout)}; ${floorsChanged(diff, scene)}. Everyone else keeps the live layout.`),
       replaced ? h('p', null, `It replaces the scene's candidate (revision ${replaced.revision}, for ${whom(replaced.rollout)}).`) : null,
       h('p', null, 'It is recorded as a new revision that is not live; its users get the floors below on every replica within about 2 s.'),
       diffView(diff),
@@ -962,11 +1042,14 @@ async function createCandidate() {
 }
 
 function showPublishProblems(out, error, after = '') {
+  // A success shown earlier at the top of the page must not read as this action's outcome.
+  replace($('releases-error'));
   replace(
     out,
     h('div', { class: 'error', role: 'alert', 'data-testid': 'publish-problems' }, `${error.message}${after}`, h('ul', { class: 'problems' }, (error.body?.problems ?? []).map(problemItem))),
     compatibilityView(error.body?.compatibility),
   );
+  out.scrollIntoView({ block: 'nearest' });
 }
 
 /** A publish problem; one that names "(file.yaml:line)" of the set gets a button that selects that line in its file. */

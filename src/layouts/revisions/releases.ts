@@ -19,7 +19,7 @@ import { assertCompatible, checkCompatibility, type CompatibilityReport } from '
 import { describeMoneyChanges, moneyFloorChanges, type ApprovalSettings, type MoneyFloorChange } from './approval.ts';
 import { diffLayouts, formatLayoutsDiff, type LayoutsDiff } from './diff.ts';
 import { candidateLayoutVersion, candidateRolloutSchema, DEFAULT_ROLLOUT, type CandidateRollout, type CandidateSet, type StoredCandidate } from './candidates.ts';
-import { NoCandidate, OperationRefused, sceneFile, type AuditEntry, type RevisionStore, type RevisionSummary, type StoredRevision } from './revision-store.ts';
+import { NoCandidate, OperationRefused, sceneFile, staleCandidate, type AuditEntry, type RevisionStore, type RevisionSummary, type StoredRevision } from './revision-store.ts';
 
 /** What `layoutVersion` will report for each scene of a revision. */
 export interface SceneVersion {
@@ -107,7 +107,8 @@ export interface LayoutOperations {
   show(input: { readonly revision: number }): Promise<ShowResult>;
   /** Defaults: `to` the live revision, `from` its parent. */
   diff(input: { readonly from?: number; readonly to?: number }): Promise<DiffResult>;
-  rollback(input: { readonly revision: number; readonly message?: string; readonly author?: string }): Promise<PublishResult>;
+  /** `from`: the live revision the caller saw; refused (conflict) when another is live by now. */
+  rollback(input: { readonly revision: number; readonly message?: string; readonly author?: string; readonly from?: number }): Promise<PublishResult>;
   audit(input: { readonly limit: number }): Promise<{ readonly entries: readonly AuditEntry[] }>;
   /**
    * Makes a revision the candidate of `scene` (replacing its candidate, if any): `files` records
@@ -123,17 +124,21 @@ export interface LayoutOperations {
     readonly message?: string;
     readonly author?: string;
   }): Promise<CandidateResult>;
-  /** Changes who gets a scene's candidate: only the fields given change. */
-  rollout(input: { readonly scene: string } & Partial<CandidateRollout>): Promise<CandidateChange>;
+  /**
+   * Changes who gets a scene's candidate: only the fields given change. `revision`, here and for
+   * promote and abort: the candidate revision the caller reviewed; refused (conflict) when the
+   * scene's candidate is another one by now (another operator replaced it).
+   */
+  rollout(input: { readonly scene: string; readonly revision?: number } & Partial<CandidateRollout>): Promise<CandidateChange>;
   /** Makes a scene's candidate live, as a new revision recording it; refused while its shadow comparison saw invariant violations, unless `force`. */
-  promote(input: { readonly scene: string; readonly message?: string; readonly author?: string; readonly force?: boolean }): Promise<PromoteResult>;
+  promote(input: { readonly scene: string; readonly revision?: number; readonly message?: string; readonly author?: string; readonly force?: boolean }): Promise<PromoteResult>;
   /**
    * Records the caller's approval of a scene's candidate (`revision`: the one reviewed; default
    * the current one). Refused to whoever published or authored it.
    */
   approve(input: { readonly scene: string; readonly revision?: number; readonly message?: string }): Promise<ApproveResult>;
   /** Drops a scene's candidate: its users get the live layout again. */
-  abort(input: { readonly scene: string; readonly message?: string }): Promise<CandidateChange>;
+  abort(input: { readonly scene: string; readonly revision?: number; readonly message?: string }): Promise<CandidateChange>;
   /** Every candidate, with the generation replicas compare. */
   candidates(): Promise<{ readonly generation: number; readonly candidates: readonly StoredCandidate[] }>;
 }
@@ -233,11 +238,12 @@ export class LayoutReleases {
   }
 
   private async rollout(actor: string, input: Parameters<LayoutOperations['rollout']>[0]): Promise<CandidateChange> {
-    const { scene, ...change } = input;
+    const { scene, revision, ...change } = input;
     const candidate = await this.withCandidate(scene, () =>
       this.options.store.changeRollout({
         scene,
         actor,
+        ...(revision === undefined ? {} : { revision }),
         rollout: (current) => candidateRolloutSchema.parse({ ...current, ...Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) }) as CandidateRollout,
       }),
     );
@@ -248,6 +254,8 @@ export class LayoutReleases {
     const { scene } = input;
     const current = await this.options.store.candidate(scene);
     if (current === undefined) throw await this.noCandidate(scene);
+    // The one reviewed must be the one promoted; compose below refuses a change after this read.
+    if (input.revision !== undefined && current.revision !== input.revision) throw staleCandidate(scene, current.revision, input.revision, 'promote');
     const violations = await this.options.invariantViolations?.(scene, current.revision);
     const forced = input.force === true && violations !== 0;
     if (violations !== 0 && input.force !== true) {
@@ -361,7 +369,7 @@ export class LayoutReleases {
   }
 
   private async abort(actor: string, input: Parameters<LayoutOperations['abort']>[0]): Promise<CandidateChange> {
-    const candidate = await this.withCandidate(input.scene, () => this.options.store.abort({ scene: input.scene, actor, message: input.message ?? '' }));
+    const candidate = await this.withCandidate(input.scene, () => this.options.store.abort({ scene: input.scene, actor, message: input.message ?? '', ...(input.revision === undefined ? {} : { revision: input.revision }) }));
     return { candidate, ...(await this.announceCandidates()) };
   }
 
@@ -443,6 +451,7 @@ export class LayoutReleases {
       message: input.message ?? `rollback to revision ${target.revision}`,
       action: 'rollback',
       rollbackOf: target.revision,
+      ...(input.from === undefined ? {} : { expectLive: input.from }),
     });
     return { ...(await this.goLive(revision)), scenes: scenesOf(layouts) };
   }

@@ -62,6 +62,13 @@ export interface RecordRevisionInput {
   readonly message: string;
   readonly action: 'publish' | 'rollback';
   readonly rollbackOf?: number;
+  /** The live revision the caller saw (a page left open): refused when another is live by now. */
+  readonly expectLive?: number;
+}
+
+/** Refused: the candidate of `scene` is `now`, not the `reviewed` one the caller acted on (`what`: rollout, promote, abort). */
+export function staleCandidate(scene: string, now: number, reviewed: number, what: string): OperationRefused {
+  return new OperationRefused(`the candidate of ${scene} is revision ${now} now, not ${reviewed}: review that one and ${what} again`);
 }
 
 /** The file of `scene` in a revision's files ("<scene>.yaml" or ".yml"), or undefined. */
@@ -225,6 +232,12 @@ export class RevisionStore {
   /** Records a new revision and makes it live, with its audit entry, in one transaction. */
   async record(input: RecordRevisionInput): Promise<StoredRevision> {
     return this.write(async (trx) => {
+      if (input.expectLive !== undefined) {
+        const live = (await trx.selectFrom('layout_live').select('revision').where('channel', '=', 'live').executeTakeFirst())?.revision;
+        if (live !== input.expectLive) {
+          throw new OperationRefused(`live is revision ${live ?? 'none'} now, not ${input.expectLive}: look at what changed since, then ${input.action} again`);
+        }
+      }
       const revision = await this.insertRevision(trx, { files: input.files, author: input.author, message: input.message, rollbackOf: input.rollbackOf ?? null, promotes: null });
       const from = await this.makeLive(trx, revision.revision);
       const detail = { from, ...(input.rollbackOf === undefined ? {} : { rollbackOf: input.rollbackOf }), author: input.author, message: input.message };
@@ -312,10 +325,17 @@ export class RevisionStore {
   }
 
   /** Changes a candidate's rollout; throws {@link NoCandidate}. */
-  async changeRollout(input: { readonly scene: string; readonly rollout: (current: CandidateRollout) => CandidateRollout; readonly actor: string }): Promise<StoredCandidate> {
+  async changeRollout(input: {
+    readonly scene: string;
+    readonly rollout: (current: CandidateRollout) => CandidateRollout;
+    readonly actor: string;
+    /** The candidate revision the caller reviewed: refused when the candidate is another by now. */
+    readonly revision?: number;
+  }): Promise<StoredCandidate> {
     return this.write(async (trx) => {
       const current = await trx.selectFrom('layout_candidates').selectAll().where('scene', '=', input.scene).executeTakeFirst();
       if (current === undefined) throw new NoCandidate(input.scene);
+      if (input.revision !== undefined && current.revision !== input.revision) throw staleCandidate(input.scene, current.revision, input.revision, 'rollout');
       const before = candidateOf(current).rollout;
       const rollout = input.rollout(before);
       const row = await trx
@@ -445,10 +465,11 @@ export class RevisionStore {
   }
 
   /** Drops a scene's candidate; throws {@link NoCandidate}. */
-  async abort(input: { readonly scene: string; readonly actor: string; readonly message: string }): Promise<StoredCandidate> {
+  async abort(input: { readonly scene: string; readonly actor: string; readonly message: string; readonly revision?: number }): Promise<StoredCandidate> {
     return this.write(async (trx) => {
       const row = await trx.selectFrom('layout_candidates').selectAll().where('scene', '=', input.scene).executeTakeFirst();
       if (row === undefined) throw new NoCandidate(input.scene);
+      if (input.revision !== undefined && row.revision !== input.revision) throw staleCandidate(input.scene, row.revision, input.revision, 'abort');
       await trx.deleteFrom('layout_candidates').where('scene', '=', input.scene).execute();
       await this.nextGeneration(trx);
       await this.audit_(trx, input.actor, 'abort', row.revision, { scene: input.scene, message: input.message });

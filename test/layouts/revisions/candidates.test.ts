@@ -126,6 +126,28 @@ describe.each(REVISION_STORES)('layout candidates on %s', (_name, skip, open) =>
     expect(entry).toMatchObject({ action: 'promote', detail: { force: true, overtaken: ['cart-bottom-sheet: floor coupon name[zh-CN]: "优惠券" → "优惠券抵扣"'] } });
   });
 
+  it.skipIf(skip)('refuses a rollout, promote or abort of a candidate revision that is no longer the candidate, and changes nothing', async () => {
+    const reviewed = await alice.candidate({ scene: 'cart-bottom-sheet', files: set('cand-3'), rollout: { allowList: ['u1001'] }, message: 'reviewed' });
+    const replaced = await alice.candidate({ scene: 'cart-bottom-sheet', files: set('cand-4'), rollout: { allowList: ['u-vip'], percentage: 100 }, message: 'not reviewed' });
+    const stale = reviewed.revision.revision;
+    const now = replaced.revision.revision;
+    const refusal = (what: string) => `the candidate of cart-bottom-sheet is revision ${now} now, not ${stale}: review that one and ${what} again`;
+    const live = (await alice.history({ limit: 1 })).live;
+    for (const [what, operation] of [
+      ['rollout', () => alice.rollout({ scene: 'cart-bottom-sheet', revision: stale, allowList: ['u1001', 'u2002'], percentage: 0 })],
+      ['promote', () => alice.promote({ scene: 'cart-bottom-sheet', revision: stale })],
+      ['abort', () => alice.abort({ scene: 'cart-bottom-sheet', revision: stale })],
+    ] as const) {
+      const refused = await thrown(operation);
+      expect(refused, what).toBeInstanceOf(OperationRefused);
+      expect((refused as Error).message, what).toBe(refusal(what));
+    }
+    const [candidate] = (await alice.candidates()).candidates;
+    expect(candidate).toMatchObject({ revision: now, rollout: { allowList: ['u-vip'], percentage: 100 } });
+    expect((await alice.history({ limit: 1 })).live).toBe(live);
+    expect((await alice.abort({ scene: 'cart-bottom-sheet', revision: now })).candidate.revision).toBe(now);
+  });
+
   it.skipIf(skip)('publishes an existing revision as a candidate, and aborts it', async () => {
     const result = await alice.candidate({ scene: 'cart-bottom-sheet', revision: 1, rollout: { percentage: 5 } });
     expect(result.revision.revision).toBe(1);

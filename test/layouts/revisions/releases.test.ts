@@ -8,7 +8,7 @@ import { defaultBuilders } from '../../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../../src/floors/registry.ts';
 import { openRevisionDatabase } from '../../../src/layouts/revisions/database.ts';
 import { LayoutReleases, type LayoutOperations } from '../../../src/layouts/revisions/releases.ts';
-import { RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
+import { OperationRefused, RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { REVISION_STORES } from '../../support/revision-stores.ts';
 import { thrown } from '../../support/thrown.ts';
@@ -132,6 +132,16 @@ describe.each(REVISION_STORES)('layout releases on %s', (_name, skip, open) => {
     expect(entries[0]).toMatchObject({ actor: 'bob', action: 'rollback', revision: rolled.revision.revision, detail: { from: before, rollbackOf: 1 } });
     expect(entries[1]).toMatchObject({ actor: 'alice', action: 'publish', revision: before });
     expect(Date.parse(entries[0]!.at)).toBeGreaterThan(Date.now() - 600_000);
+  });
+
+  it.skipIf(skip)('refuses a rollback from a live revision that is no longer live, as a page left open would send it', async () => {
+    const seen = (await alice.history({ limit: 1 })).live as number;
+    await bob.rollback({ revision: 1, message: 'meanwhile' });
+    const refused = await thrown(() => alice.rollback({ revision: 1, from: seen }));
+    expect(refused).toBeInstanceOf(OperationRefused);
+    expect((refused as Error).message).toBe(`live is revision ${seen + 1} now, not ${seen}: look at what changed since, then rollback again`);
+    expect((await alice.history({ limit: 1 })).live).toBe(seen + 1);
+    expect((await alice.rollback({ revision: 1, from: seen + 1 })).revision.parent).toBe(seen + 1);
   });
 
   it.skipIf(skip)('records both of two racing publishes, each under its own number, the later one live and child of the other', async () => {
