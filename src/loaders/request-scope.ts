@@ -38,10 +38,11 @@ function selectionOf(lines: readonly CartLine[], currency: string): Selection {
 export function resolveSelection(cart: Cart, selectedSkuIds: readonly string[] | null | undefined): readonly CartLine[] {
   if (selectedSkuIds === null || selectedSkuIds === undefined) return cart.lines.filter((l) => l.selected);
   const wanted = new Set(selectedSkuIds);
+  // Every line of a SKU asked for: the cart may hold one SKU on two lines (two sellers).
   const lines = cart.lines.filter((l) => wanted.has(l.skuId));
-  if (lines.length !== wanted.size) {
-    const inCart = new Set(cart.lines.map((l) => l.skuId));
-    const foreign = [...wanted].filter((id) => !inCart.has(id));
+  const found = new Set(lines.map((l) => l.skuId));
+  if (found.size !== wanted.size) {
+    const foreign = [...wanted].filter((id) => !found.has(id));
     throw new FloorplanError(
       ErrorCode.SELECTION_NOT_IN_CART,
       { foreign: foreign.map((id) => JSON.stringify(id)).join(', ') },

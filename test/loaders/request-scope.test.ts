@@ -29,14 +29,14 @@ function loyaltyAnswer(query: LoyaltyQuery, currency = 'CNY'): LoyaltyAnswer {
   };
 }
 
-function fakes(rewrite: (quote: SettlementQuote) => SettlementQuote = (q) => q) {
+function fakes(rewrite: (quote: SettlementQuote) => SettlementQuote = (q) => q, cart = cartFixture) {
   const calls: Array<{ upstream: UpstreamName; body?: PromotionQuery | SettlementRequest | LoyaltyQuery }> = [];
   const failing = new Set<UpstreamName>();
   const clients: UpstreamClients = {
     async cart() {
       calls.push({ upstream: 'cart' });
       if (failing.has('cart')) throw new UpstreamError('cart', 'http_error', '503', { status: 503 });
-      return cartFixture();
+      return cart();
     },
     async promotion(query) {
       calls.push({ upstream: 'promotion', body: query });
@@ -95,6 +95,22 @@ describe('RequestScope (the per-request loaders)', () => {
     const scope = new RequestScope({ userId: 'u-test', clients });
     await expect(scope.panelData(['sku-x']).quote()).rejects.toMatchObject({ code: 'FLOORPLAN_ERR_SELECTION_NOT_IN_CART' });
     expect(calls.map((c) => c.upstream)).toEqual(['cart']);
+  });
+
+  it('narrows to a SKU the cart holds on two lines, pricing both', async () => {
+    // The cart contract allows a SKU on two lines (two sellers, say); asking for it asks for both.
+    const twice = () => {
+      const cart = cartFixture();
+      const line = cart.lines.find((l) => l.skuId === 'sku-b')!;
+      return { ...cart, lines: [...cart.lines, { ...line, quantity: 3 }] };
+    };
+    const { clients, calls } = fakes((q) => q, twice);
+    const quote = await new RequestScope({ userId: 'u-test', clients }).panelData(['sku-b']).quote();
+    expect((calls.find((c) => c.upstream === 'settlement')?.body as SettlementRequest).quotes[0]!.lines.map((l) => [l.skuId, l.quantity])).toEqual([
+      ['sku-b', 1],
+      ['sku-b', 3],
+    ]);
+    expect(quote.goodsTotal.minor).toBe(8990 * 4);
   });
 
   it('does not memoise a failure: a second panel of the request asks again', async () => {
