@@ -40,7 +40,7 @@ export interface CountedFloorOutcome {
   readonly status: string;
   /** The upstream whose failure dropped the floor, for `upstream-failed`. */
   readonly upstream?: UpstreamLabel | null;
-  /** `<error code>: <message>`, for `builder-failed`. */
+  /** `<error code>: <message>`, for `builder-failed`, and for `undecorated` when no upstream failed. */
   readonly error?: string;
 }
 
@@ -371,6 +371,9 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
           const expression = outcome.error?.startsWith(EXPRESSION_FAILED) === true;
           droppedFloors.inc({ scene: panel.scene, floor: outcome.code, reason: expression ? 'expression' : 'builder' });
           if (expression) expressionFailures.inc({ scene: panel.scene, floor: outcome.code });
+        } else if (outcome.status === 'undecorated' && outcome.error?.startsWith(EXPRESSION_FAILED) === true) {
+          // Its decoration's expression failed: the floor is shown (not dropped), its sub-name fell back.
+          expressionFailures.inc({ scene: panel.scene, floor: outcome.code });
         }
       }
     },

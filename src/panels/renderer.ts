@@ -56,6 +56,9 @@ export interface RenderRequest {
   readonly shadow?: boolean;
 }
 
+/** What a failure did to its floor: dropped it, or only took its decorations (the sub-name fell back). */
+type FailureEffect = 'dropped' | 'undecorated';
+
 /** What happened to each configured floor of a panel (for logs, metrics and the operator preview). */
 export type FloorOutcome =
   | { readonly code: string; readonly status: 'shown' }
@@ -66,6 +69,8 @@ export type FloorOutcome =
       readonly missing: readonly string[];
       readonly upstream: UpstreamName | null;
       readonly outcome: UpstreamError['outcome'] | null;
+      /** When no upstream failed: what did (the decoration's builder or expression), as logged. */
+      readonly error?: string;
     }
   /** Built, but left out because the rows could not be reconciled with the payable total (no goods row to carry the difference). */
   | { readonly code: string; readonly status: 'unreconciled' }
@@ -275,9 +280,9 @@ export class PanelRenderer {
             upstreamFailed(decoration.error);
             outcomes.push({ code: floor.code, status: 'undecorated', missing, upstream: decoration.error.upstream, outcome: decoration.error.outcome });
           } else {
-            this.logBuilderFailure(layout, floor, decoration.error);
+            this.logBuilderFailure(layout, floor, decoration.error, 'undecorated');
             reasons.add('BUILDER_FAILED');
-            outcomes.push({ code: floor.code, status: 'undecorated', missing, upstream: null, outcome: null });
+            outcomes.push({ code: floor.code, status: 'undecorated', missing, upstream: null, outcome: null, error: describe(decoration.error) });
           }
         }
       }
@@ -409,7 +414,7 @@ export class PanelRenderer {
    * {@link EXPRESSION_LOG_INTERVAL_MS}, whatever the cause (the data differ request by request;
    * the expression is what an operator fixes).
    */
-  private logExpressionFailure(layout: CompiledLayout, floor: CompiledFloor, error: FloorplanError<typeof ErrorCode.EXPRESSION_FAILED>): void {
+  private logExpressionFailure(layout: CompiledLayout, floor: CompiledFloor, error: FloorplanError<typeof ErrorCode.EXPRESSION_FAILED>, what: FailureEffect): void {
     const key = `${layout.scene}\u0000${floor.code}\u0000${error.params.where}\u0000${error.params.expression}`;
     const now = Date.now();
     const last = this.lastExpressionLog.get(key);
@@ -418,7 +423,7 @@ export class PanelRenderer {
     this.lastExpressionLog.set(key, now);
     this.options.logger.error(
       { code: error.code, scene: layout.scene, floor: floor.code, expression: error.params.expression, where: error.params.where, cause: error.params.cause },
-      `floor "${floor.code}": its expression failed and the floor was dropped (logged at most once per expression per minute)`,
+      `floor "${floor.code}": its expression failed and ${what === 'dropped' ? 'the floor was dropped' : 'its sub-name fell back; the floor is shown'} (logged at most once per expression per minute)`,
     );
   }
 
@@ -435,9 +440,9 @@ export class PanelRenderer {
     );
   }
 
-  private logBuilderFailure(layout: CompiledLayout, floor: CompiledFloor, error: unknown): void {
+  private logBuilderFailure(layout: CompiledLayout, floor: CompiledFloor, error: unknown, what: FailureEffect = 'dropped'): void {
     if (error instanceof FloorplanError && error.code === ErrorCode.EXPRESSION_FAILED) {
-      this.logExpressionFailure(layout, floor, error as FloorplanError<typeof ErrorCode.EXPRESSION_FAILED>);
+      this.logExpressionFailure(layout, floor, error as FloorplanError<typeof ErrorCode.EXPRESSION_FAILED>, what);
       return;
     }
     const key = `${layout.scene}\u0000${floor.code}\u0000${describe(error)}`;
@@ -446,7 +451,7 @@ export class PanelRenderer {
     this.loggedFailures.add(key);
     this.options.logger.error(
       { code: ErrorCode.BUILDER_FAILED, scene: layout.scene, floor: floor.code, builder: floor.builder.name, err: error },
-      `floor "${floor.code}" failed to build and was dropped; logged once per floor and cause`,
+      `floor "${floor.code}" ${what === 'dropped' ? 'failed to build and was dropped' : 'failed to build its decorations: its sub-name fell back, the floor is shown'}; logged once per floor and cause`,
     );
   }
 }

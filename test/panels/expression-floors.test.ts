@@ -11,7 +11,7 @@ import { createBuilderRegistry } from '../../src/floors/registry.ts';
 import { compileFloorsFile, type CompiledLayout } from '../../src/layouts/compile.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { PanelRenderer } from '../../src/panels/renderer.ts';
-import { fakePanelData } from '../floors/builders/fixtures.ts';
+import { fakePanelData, promotionFixture } from '../floors/builders/fixtures.ts';
 
 const SOURCE = [
   'scene: cart-bottom-sheet',
@@ -36,6 +36,20 @@ function layout(): CompiledLayout {
   if (result.layout === undefined) throw new Error(result.problems.map((p) => p.message).join('\n'));
   return result.layout;
 }
+
+/** An expression floor whose sub-name reads a value only PLUS members have: for others, its decoration fails. */
+const DECORATED = [
+  'scene: cart-bottom-sheet',
+  'floors:',
+  '  - code: rebate-note',
+  '    kind: INFO',
+  "    amount: 'quote.plusRebate'",
+  "    vars: { quota: 'promotion.membership.plus95QuotaRemaining' }",
+  '    name: { zh-CN: 返利, en: Rebate }',
+  '    subName: { zh-CN: "额度 {quota}", en: "Quota {quota}" }',
+  '    subNameFallback: { zh-CN: 返利, en: Rebate back }',
+  '    sort: 95',
+].join('\n');
 
 describe('an expression floor failing at run time', () => {
   afterEach(() => vi.useRealTimers());
@@ -67,5 +81,25 @@ describe('an expression floor failing at run time', () => {
     const text = await metrics.registry.metrics();
     expect(text).toContain('floorplan_expression_failures_total{scene="cart-bottom-sheet",floor="wrong-sign"} 4');
     expect(text).toContain('floorplan_floors_dropped_total{scene="cart-bottom-sheet",floor="wrong-sign",reason="expression"} 4');
+  });
+
+  it('keeps the floor when only its decoration fails: its sub-name falls back, the log says so, and the failure is counted', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'error' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) }));
+    const metrics = createMetrics();
+    const result = compileFloorsFile('floors/cart-bottom-sheet.yaml', DECORATED, createBuilderRegistry(defaultBuilders), ['zh-CN', 'en']);
+    if (result.layout === undefined) throw new Error(result.problems.map((p) => p.message).join('\n'));
+    const compiled = result.layout;
+    const renderer = new PanelRenderer({ layouts: () => new Map([['cart-bottom-sheet', compiled]]), logger, hooks: { panelDidRender: (panel, outcomes) => metrics.panelRendered(panel, outcomes) } });
+    const nonMember = fakePanelData({ promotion: promotionFixture({ membership: { tier: 'none', plus95QuotaRemaining: null } }) }).data;
+    const { panel, outcomes } = await renderer.renderExplained({ scene: 'cart-bottom-sheet', data: nonMember, viewer: { segments: [], platform: 'ios', locale: 'en', appVersion: null } });
+
+    expect(panel.floors.map((f) => [f.code, f.subName])).toEqual([['rebate-note', 'Rebate back']]);
+    expect(panel.degradedReasons).toEqual(['BUILDER_FAILED']);
+    expect(outcomes).toEqual([{ code: 'rebate-note', status: 'undecorated', missing: ['quota'], upstream: null, outcome: null, error: expect.stringMatching(/^FLOORPLAN_ERR_EXPRESSION_FAILED: /) }]);
+    expect(lines.map((l) => l.msg)).toEqual(['floor "rebate-note": its expression failed and its sub-name fell back; the floor is shown (logged at most once per expression per minute)']);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('floorplan_expression_failures_total{scene="cart-bottom-sheet",floor="rebate-note"} 1');
+    expect(text).not.toContain('floorplan_floors_dropped_total{scene="cart-bottom-sheet",floor="rebate-note"');
   });
 });
