@@ -27,6 +27,7 @@ import { createConsoleInfoHandler } from './operators/console-info.ts';
 import { createFlagsOverviewHandler } from './operators/flags-overview.ts';
 import { createPublishCheckHandler } from './operators/publish-check.ts';
 import { consolePages } from './console/console-pages.ts';
+import { landingPage } from './http/landing-page.ts';
 import { AdmissionController } from './http/admission.ts';
 import { createHttpServer } from './http/server.ts';
 import { createUnknownFlagReporter, removedFlagProblems, unknownFlagProblems } from './layouts/flag-names.ts';
@@ -396,6 +397,8 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       connections: config.server,
       // The operator console; it is useful only with the admin API, so it is served only when that is on.
       ...(config.admin.token === '' ? {} : { pages: consolePages() }),
+      // Demo tokens are signed with the demo secret; production verifies real ones (auth.mode jwks, or its own secret).
+      landingPage: landingPage({ demoTokens: config.demo.enabled, console: config.admin.token !== '' }),
       admin: {
         token: config.admin.token,
         operators: config.admin.operators,

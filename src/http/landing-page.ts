@@ -2,15 +2,23 @@
  * A local stand-in for Apollo's landing page, which loads Sandbox from a CDN these
  * machines (and many production networks) cannot reach. A token box, a query box, a button.
  */
-export const LANDING_PAGE_HTML = `<!doctype html>
+/**
+ * The page, saying only what this deployment offers: how to mint a demo token where demo tokens
+ * are accepted (the demo), and the console where it is served (an admin token is configured).
+ */
+export function landingPage(offers: { readonly demoTokens: boolean; readonly console: boolean }): string {
+  const demo = offers.demoTokens ? '\nGet a demo token with <code>npm run -s token -- u1001 --segments plus</code>.' : '';
+  const operators = offers.console ? '\nOperators: the <a href="/console">console</a>.' : '';
+  return LANDING_PAGE_TEMPLATE.replace('{demo}', demo).replace('{console}', operators);
+}
+
+const LANDING_PAGE_TEMPLATE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Floorplan</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{font:14px system-ui,sans-serif;margin:2rem;max-width:60rem}textarea,input{width:100%;font:13px ui-monospace,monospace}
 textarea{height:12rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}button{margin:.5rem 0;padding:.4rem 1rem}</style></head>
 <body><h1>Floorplan</h1>
-<p>POST GraphQL to <code>/graphql</code> with <code>Authorization: Bearer &lt;token&gt;</code>.
-Get a demo token with <code>npm run -s token -- u1001 --segments plus</code>.
-Operators: the <a href="/console">console</a>.</p>
+<p>POST GraphQL to <code>/graphql</code> with <code>Authorization: Bearer &lt;token&gt;</code>.{demo}{console}</p>
 <label>Token <input id="token" placeholder="eyJ..."></label>
 <label>Accept-Language <input id="lang" value="zh-CN"></label>
 <label>Query <textarea id="query">query Panel {
@@ -31,3 +39,6 @@ document.getElementById('run').onclick = async () => {
 };
 </script></body></html>
 `;
+
+/** The demo's page: demo tokens and the console. */
+export const LANDING_PAGE_HTML = landingPage({ demoTokens: true, console: true });

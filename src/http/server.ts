@@ -59,6 +59,8 @@ export interface HttpServerOptions<TContext extends BaseContext> {
    * with the Content-Security-Policy and the other headers of {@link STATIC_HEADERS}. Absent: none.
    */
   readonly pages?: Readonly<Record<string, StaticPage>>;
+  /** The page at `/` (and a browser's GET of /graphql): src/http/landing-page.ts; absent, the demo's. */
+  readonly landingPage?: string;
   /**
    * Operator endpoints (POST, JSON in and out) behind their own bearer credential, never a
    * user's token. An empty token disables them: they answer 404 like any unknown path.
@@ -291,6 +293,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
   const { apollo, metrics, logger, admission } = options;
   // Built once: a refusal costs only the write.
   const overloaded = errorAnswer(toClientError(new FloorplanError(ErrorCode.REQUEST_OVERLOADED, { seconds: options.overloadRetryAfterSeconds ?? 1 })));
+  const landing = options.landingPage ?? LANDING_PAGE_HTML;
 
   // Not async: an async function that returns another's promise costs two more turns of the
   // microtask queue to adopt it, and untraced requests (most) only pass it on.
@@ -306,7 +309,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       return Promise.reject(new FloorplanError(ErrorCode.HTTP_BODY_ENCODED, { encoding }));
     }
     if (method === 'GET' && search === '' && (req.headers.accept ?? '').includes('text/html')) {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(LANDING_PAGE_HTML);
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(landing);
       return Promise.resolve(200);
     }
     const trace = options.tracing?.startRequest(method, path, '/graphql', req.headers) ?? NO_TRACE;
@@ -404,7 +407,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
         return [path, 200];
       }
       case '/':
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(LANDING_PAGE_HTML);
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(landing);
         return [path, 200];
       default: {
         const page = options.pages?.[path];

@@ -57,6 +57,21 @@ describe('errors a client can see', () => {
     const html = await res.text();
     expect(html).toContain('<title>Floorplan</title>');
     expect(html).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)/);
+    // The demo: demo tokens are accepted, and this harness has an admin token, so the console is served.
+    expect(html).toContain('npm run -s token -- u1001 --segments plus');
+  });
+
+  it('offers demo tokens and the console on the landing page only where they exist', async () => {
+    const production = await startHarness({ config: { demo: { enabled: false }, admin: { token: '' } } });
+    try {
+      const html = await (await fetch(`${production.url}/`)).text();
+      expect(html).toContain('<title>Floorplan</title>');
+      expect(html).not.toContain('npm run -s token');
+      expect(html).not.toContain('/console');
+      expect((await fetch(`${production.url}/console`)).status).toBe(404);
+    } finally {
+      await production.close();
+    }
   });
 });
 
