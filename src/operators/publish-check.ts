@@ -19,7 +19,7 @@ const checkSchema = z.strictObject({
 });
 
 /** The POST /admin/layouts/check handler, over the releases a publish would go through. */
-export function createPublishCheckHandler(releases: Pick<LayoutReleases, 'validate' | 'compatibility' | 'as'>): AdminHandler {
+export function createPublishCheckHandler(releases: Pick<LayoutReleases, 'validate' | 'compatibility' | 'as'> & Partial<Pick<LayoutReleases, 'publishApproval'>>): AdminHandler {
   return async (body, caller) => {
     const parsed = checkSchema.safeParse(body);
     if (!parsed.success) {
@@ -34,11 +34,14 @@ export function createPublishCheckHandler(releases: Pick<LayoutReleases, 'valida
       const operations = releases.as(caller.identity);
       const { live } = await operations.history({ limit: 1 });
       const liveFiles = live === null ? {} : (await operations.show({ revision: live })).revision.files;
+      // With approval required, a publish that changes money floors is refused: said here first.
+      const approval = releases.publishApproval?.(live === null ? undefined : liveFiles, files, layouts);
       return {
         status: 200,
         body: {
           live,
           scenes: [...layouts.values()].map((l) => ({ scene: l.scene, version: l.version })),
+          ...(approval === undefined ? {} : { approval }),
           diff: diffLayouts(liveFiles, files),
           compatibility: compatibility ?? { skipped: 'no clients file (config floors.clientsFile): the set was not checked against the live app versions' },
         },

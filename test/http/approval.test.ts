@@ -57,6 +57,15 @@ describe('layout approval through the admin API and floors:approve', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  it('says in the publish check that a set changing money floors cannot be published straight to live', async () => {
+    const checked = await admin('check', { files: files(RENAMED) }, ALICE);
+    expect(checked.status).toBe(200);
+    expect(checked.body.approval).toEqual({ required: true, changes: [{ scene: SCENE, code: 'lj', kind: 'DEDUCTION', change: 'changed' }] });
+    // The publish it foretells is refused, as the check said.
+    expect((await admin('publish', { files: files(RENAMED), message: 'straight to live' }, ALICE)).status).toBe(409);
+    expect((await admin('check', { files: files(CART) }, ALICE)).body.approval).toEqual({ required: true, changes: [] });
+  });
+
   it('refuses to promote a money candidate until another publisher approved it, then serves it', async () => {
     const candidate = await admin('candidate', { scene: SCENE, files: files(RENAMED), rollout: { allowList: ['u1001'] }, message: 'rename 立减' }, ALICE);
     expect(candidate.status).toBe(200);

@@ -984,6 +984,13 @@ async function publish() {
     `Publish ${draft.size} file(s) as the new live revision?`,
     [
       h('p', null, `The set is valid: ${check.scenes.map((s) => `${s.scene} ${s.version}`).join(', ')}. ${whom}`),
+      check.approval?.changes?.length > 0
+        ? h(
+            'p',
+            { class: 'error', 'data-testid': 'needs-approval' },
+            `It changes money floors (${check.approval.changes.map((c) => `${c.scene} ${c.code} (${c.kind}, ${c.change})`).join(', ')}), so Floorplan will refuse to publish it straight to live: make it a candidate below, have another admin approve it, then promote it.`,
+          )
+        : null,
       dropped.length > 0 ? h('p', { class: 'error' }, `Not in this set, so removed: ${dropped.join(', ')}.`) : null,
       h('p', null, check.live === null ? 'Nothing is live yet: this is the first revision.' : `What changes (live revision ${check.live} → this set):`),
       diffView(check.diff),

@@ -343,6 +343,16 @@ export class LayoutReleases {
     return { required, changes: layouts === undefined ? [] : this.moneyChanges(live?.files ?? {}, files, layouts, scene) };
   }
 
+  /**
+   * What publishing `files` (compiled as `layouts`) straight to live would ask of approval: with
+   * layouts.approval.required, the money floors it changes against `liveFiles` (none live: a
+   * first publish, nothing). A publish that changes any is refused; the check says so first.
+   */
+  publishApproval(liveFiles: Readonly<Record<string, string>> | undefined, files: Readonly<Record<string, string>>, layouts: LayoutSet): CandidateApproval {
+    const required = this.options.approval?.required === true;
+    return { required, changes: required && liveFiles !== undefined ? this.moneyChanges(liveFiles, files, layouts) : [] };
+  }
+
   /** The money floors (layouts.approval.kinds) that change from `fromFiles` to `toFiles`; empty when approval is off. */
   private moneyChanges(fromFiles: Readonly<Record<string, string>>, toFiles: Readonly<Record<string, string>>, toLayouts: LayoutSet, scene?: string): MoneyFloorChange[] {
     const approval = this.options.approval;
