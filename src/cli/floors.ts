@@ -467,7 +467,12 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
     }
   } catch (error) {
     if (error instanceof IncompatibleLayouts) throw new Incompatible(error.report);
-    if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors(error.message.split('\n').filter((l) => l.startsWith('- ')).map((l) => l.slice(2)));
+    if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) {
+      const problems = error.message.split('\n').filter((l) => l.startsWith('- ')).map((l) => l.slice(2));
+      // An existing revision's floors were valid when recorded: what is wrong is the scene named for it.
+      if (command === 'candidate' && values.revision !== undefined) throw new UsageError(problems.join('\n') || error.message);
+      throw new InvalidFloors(problems);
+    }
     if (error instanceof FloorplanError) throw new UsageError(error.message);
     if (error instanceof OperationRefused) throw new UsageError(`${error.message}; nothing was changed`);
     throw error;

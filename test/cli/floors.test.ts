@@ -176,6 +176,15 @@ describe('npm run floors:check', () => {
     expect(promoted.stdout).toMatch(/^promoted the candidate revision 1 \(forced over no shadow comparison read\) as revision 2 \(live\)/);
   }, 60_000);
 
+  it('exits 2 naming the scenes when a candidate of an existing revision names a scene it does not define', async () => {
+    const env = { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(floorsDir({}), 'revisions') };
+    expect((await floors(['publish', '--message', 'baseline'], env)).code).toBe(0);
+    const run = await floors(['candidate', 'cart-bottom-shet', '--revision', '1'], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('`scene` must be one the candidate\'s floors define ("cart-bottom-sheet", "checkout-summary"), but got: "cart-bottom-shet"');
+    expect(run.stderr).not.toContain('floors are invalid');
+  }, 60_000);
+
   it('exits 2 when a candidate is given both a folder and a revision, which would ignore the folder', async () => {
     const store = floorsDir({});
     const run = await floors(['candidate', 'cart-bottom-sheet', '--revision', '1', '--dir', 'floors'], { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(store, 'revisions') });
