@@ -97,12 +97,22 @@ export function contentHash(files: Readonly<Record<string, string>>): string {
   return hash.digest('hex');
 }
 
-/** A driver error that says the database could not be reached, as opposed to a statement it refused. */
+/** SQLSTATE classes that mean the store cannot be used now, whatever the statement. */
+const OUTAGE_CLASSES = [
+  '08', // connection exception
+  '57P', // operator intervention: shutdown, crash, cannot connect now
+  '53', // insufficient resources: too many connections, disk full, out of memory
+  '28', // invalid authorization: a password rotated under the replicas
+];
+
+/** A driver error that says the database could not be reached or used, as opposed to a statement it refused. */
 function isConnectionFailure(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  // SQLSTATE class 08 (connection exception) and 57P (operator intervention: shutdown) are outages;
-  // any other five-character SQLSTATE is the server refusing a statement — a bug, not an outage.
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code.startsWith('08') || code.startsWith('57P');
+  const { code, routine } = error as { code?: unknown; routine?: unknown };
+  // Anything the server raised while starting the session (postinit.c) is the session not being
+  // had: the database does not exist (3D000) or does not accept connections now (55000, ALLOW_CONNECTIONS false).
+  if (routine === 'InitPostgres' || routine === 'CheckMyDatabase') return true;
+  // Any other five-character SQLSTATE is the server refusing a statement: a bug, not an outage.
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return OUTAGE_CLASSES.some((prefix) => code.startsWith(prefix));
   return true;
 }
 

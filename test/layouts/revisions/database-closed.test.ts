@@ -1,0 +1,63 @@
+/**
+ * A PostgreSQL that answers, but will not let the store in: its database closed to connections
+ * (ALTER DATABASE … ALLOW_CONNECTIONS false, SQLSTATE 55000) or dropped (3D000). That is the store
+ * being down, as a refused connection is: operations answer FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE
+ * (503 on the admin API) and the store reports itself down (/readyz, floorplan_layout_store_up),
+ * not an internal error while it still reports itself up.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../../src/errors.ts';
+import { RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
+import { createLogger } from '../../../src/observability/logger.ts';
+import { createTestDatabase, HAS_POSTGRES, POSTGRES_ADMIN_URL, type TestDatabase } from '../../support/postgres.ts';
+import { thrown } from '../../support/thrown.ts';
+
+async function asAdmin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+describe.skipIf(!HAS_POSTGRES)('the revision store when PostgreSQL will not let it in', () => {
+  let database: TestDatabase;
+  let store: RevisionStore;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    store = new RevisionStore({ kind: 'postgres', url: database.url, dataDir: '', connectTimeoutMs: 1000, queryTimeoutMs: 5000 }, { logger: createLogger('silent') });
+    await store.record({ files: { 'cart-bottom-sheet.yaml': 'scene: cart-bottom-sheet\n' }, author: 'alice', actor: 'alice', message: 'first', action: 'publish' });
+    expect(store.state()).toBe('up');
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await asAdmin(`ALTER DATABASE ${database.name} ALLOW_CONNECTIONS true`).catch(() => undefined);
+    await database?.drop();
+  });
+
+  it('is down, not broken, while its database is closed to connections, and up again once it is open', async () => {
+    await asAdmin(`ALTER DATABASE ${database.name} ALLOW_CONNECTIONS false`);
+    await asAdmin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${database.name}'`);
+    const refused = await thrown(() => store.history(5));
+    expect(refused).toMatchObject({ code: ErrorCode.LAYOUT_STORE_UNAVAILABLE });
+    expect((refused as Error).message).toContain('is not currently accepting connections');
+    expect(store.state()).toBe('down');
+
+    await asAdmin(`ALTER DATABASE ${database.name} ALLOW_CONNECTIONS true`);
+    expect(await store.history(5)).toHaveLength(1);
+    expect(store.state()).toBe('up');
+  });
+
+  it('is down while its database does not exist', async () => {
+    await database.drop();
+    const refused = await thrown(() => store.history(5));
+    expect(refused).toMatchObject({ code: ErrorCode.LAYOUT_STORE_UNAVAILABLE });
+    expect((refused as Error).message).toContain('does not exist');
+    expect(store.state()).toBe('down');
+  });
+});
