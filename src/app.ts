@@ -222,7 +222,16 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
             approval: config.layouts.approval,
             ...(appClients === undefined ? {} : { clients: appClients }),
             ...(checkFlags === undefined ? {} : { check: checkFlags }),
-            ...(publishRedis === undefined ? {} : { push: async (r: StoredRevision) => void (await pushPublishedLayouts(publishRedis, config.redis.keyPrefix, publishedOf(r))) }),
+            ...(publishRedis === undefined
+              ? {}
+              : {
+                  push: async (r: StoredRevision) => {
+                    // Refused when Redis holds a newer revision: a publisher that lost a race, or a store whose database was restored or recreated behind it.
+                    if (!(await pushPublishedLayouts(publishRedis, config.redis.keyPrefix, publishedOf(r)))) {
+                      throw new Error(`Redis holds a newer revision than ${r.revision} (another publish, or this revision store restored or recreated behind it)`);
+                    }
+                  },
+                }),
             // This replica serves it at once; the others hear it from Redis (or their store poll).
             onLive: (r) => void layouts.offer(publishedOf(r)),
             ...(publishRedis === undefined ? {} : { pushCandidates: async (set) => void (await pushCandidates(publishRedis, config.redis.keyPrefix, set)) }),

@@ -1,0 +1,52 @@
+/**
+ * A revision store whose numbers are behind Redis's — its database restored from an older backup
+ * or recreated — makes Redis refuse the push of every new revision (a push older than the key is
+ * a publisher that lost a race). The publish must say so, not answer `pushed: true`.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pushPublishedLayouts } from '../../src/layouts/publish.ts';
+import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
+import { startHarness, type Harness } from '../support/harness.ts';
+
+const FILES = { 'cart-bottom-sheet.yaml': readFileSync('floors/cart-bottom-sheet.yaml', 'utf8'), 'checkout-summary.yaml': readFileSync('floors/checkout-summary.yaml', 'utf8') };
+
+describe.skipIf(!HAS_REDIS_SERVER)('a publish that Redis refuses because it holds a newer revision than the store', () => {
+  let redis: PrivateRedis;
+  let client: Redis;
+  let h: Harness;
+  let dir: string;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    client = new Redis(redis.url);
+    // What replicas last heard before the store's database was recreated: revision 9.
+    expect(await pushPublishedLayouts(client, 'floorplan:', { revision: 9, publishedAt: new Date(0).toISOString(), files: FILES })).toBe(true);
+    dir = mkdtempSync(join(tmpdir(), 'floorplan-behind-'));
+    h = await startHarness({ config: { redis: { url: redis.url }, layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') } } } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await h?.close();
+    client?.disconnect();
+    await redis?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers pushed: false, naming the newer revision Redis holds', async () => {
+    const res = await fetch(`${h.url}/admin/layouts/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${h.config.admin.token}` },
+      body: JSON.stringify({ files: FILES, message: 'first of the recreated store' }),
+    });
+    const body = (await res.json()) as { revision: { revision: number }; pushed: boolean; pushProblem?: string };
+    expect(res.status).toBe(200);
+    expect(body.revision.revision).toBe(1);
+    expect(body.pushed).toBe(false);
+    expect(body.pushProblem).toContain('Redis holds a newer revision than 1');
+    expect(JSON.parse((await client.get('floorplan:layouts')) as string).revision).toBe(9);
+  });
+});
