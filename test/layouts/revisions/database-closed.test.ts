@@ -5,23 +5,15 @@
  * (503 on the admin API) and the store reports itself down (/readyz, floorplan_layout_store_up),
  * not an internal error while it still reports itself up.
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/errors.ts';
 import { RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
-import { createTestDatabase, HAS_POSTGRES, POSTGRES_ADMIN_URL, type TestDatabase } from '../../support/postgres.ts';
+import { asPostgresAdmin, createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../../support/postgres.ts';
 import { thrown } from '../../support/thrown.ts';
 
-async function asAdmin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+/** Runs one statement as the server's admin. */
+const asAdmin = (statement: string) => asPostgresAdmin((client) => client.query(statement)).then(() => undefined);
 
 describe.skipIf(!HAS_POSTGRES)('the revision store when PostgreSQL will not let it in', () => {
   let database: TestDatabase;
