@@ -5,8 +5,11 @@
  * (several selections of the cart become several quotes in one settlement call).
  *
  * Order: cart first (the selection is resolved against it), then every other upstream in parallel.
- * A failed key is cleared from the loader so a failure is never served as a memoised
- * answer, and it fails only the floors that need it.
+ * A failure is remembered for the rest of the request, as an answer is: the floors and panels
+ * that need that upstream fail alike, and an upstream in trouble gets no more calls from one
+ * request than a healthy one (the client's own retries, within its budget, are the place to try
+ * again). It fails only the floors that need it. The loaders die with the request, so nothing
+ * is remembered beyond it.
  */
 import DataLoader from 'dataloader';
 import type { PanelData } from './panel-data.ts';
@@ -159,8 +162,9 @@ export class RequestScope {
         this.resolvedSelections.set(key, resolved);
         return resolved;
       });
-      // A rejected selection (cart down) must not be remembered for the next caller.
-      pending.catch(() => this.selections.delete(key));
+      // A rejected selection (cart down) is remembered for the request, as the cart's failure is;
+      // each caller handles the rejection (this only keeps it from counting as unhandled).
+      pending.catch(() => undefined);
       this.selections.set(key, pending);
     }
     return pending;
@@ -169,12 +173,11 @@ export class RequestScope {
   /** One call to `definition`'s upstream for every key asked in this tick; each key gets its own result or error. */
   private async load(definition: AnyUpstreamDefinition, keys: readonly string[]): Promise<unknown[]> {
     const upstream = definition.name as UpstreamName;
-    const loader = this.loader(upstream);
     // Only a recorded trace reads the call's times: an untraced request (most) does not ask the clock.
     const startMs = this.trace.recording ? performance.now() : 0;
     if (this.killed(upstream)) {
       if (this.trace.recording) this.trace.upstreamCall(upstream, startMs, startMs, 'killed', { keys: keys.length });
-      return keys.map((key) => this.failed(loader, key, killedError(upstream)));
+      return keys.map(() => this.failed(killedError(upstream)));
     }
     // Keyed by viewer, only the viewer's own id is ever asked for, so this is one call.
     const selections = definition.keyedBy === 'viewer' ? [] : keys.map((key) => this.selectionOf(key));
@@ -191,7 +194,7 @@ export class RequestScope {
         const result: unknown = definition.keyedBy === 'viewer' ? results[0] : results[index];
         if (result instanceof MissingAnswer) {
           outcome = 'malformed';
-          return this.failed(loader, key, new UpstreamError(upstream, 'malformed', result.detail));
+          return this.failed(new UpstreamError(upstream, 'malformed', result.detail));
         }
         const violation = definition.check?.(result, selections[index]);
         if (violation === undefined) return result;
@@ -200,11 +203,11 @@ export class RequestScope {
           this.violated(upstream, violation);
         }
         outcome = 'inconsistent';
-        return this.failed(loader, key, new UpstreamError(upstream, 'inconsistent', violation.message, { violation: violation.reason }));
+        return this.failed(new UpstreamError(upstream, 'inconsistent', violation.message, { violation: violation.reason }));
       });
     } catch (error) {
       outcome = isUpstreamError(error) ? error.outcome : 'error';
-      return keys.map((key) => this.failed(loader, key, error));
+      return keys.map(() => this.failed(error));
     } finally {
       if (notes !== undefined) this.trace.upstreamCall(upstream, startMs, performance.now(), outcome, { keys: keys.length, cache: notes.cache });
     }
@@ -216,9 +219,8 @@ export class RequestScope {
     return selection;
   }
 
-  /** Clears a failed key so the failure is not memoised, and returns it as the key's error. */
-  private failed(loader: DataLoader<string, unknown>, key: string, error: unknown): Error {
-    loader.clear(key);
+  /** A key's failure, as the error its loader keeps for the rest of the request. */
+  private failed(error: unknown): Error {
     return error instanceof Error ? error : new Error(String(error));
   }
 }

@@ -82,3 +82,22 @@ describe('one call per upstream per request', () => {
     expect(text).toContain('floorplan_http_request_duration_seconds_bucket');
   });
 });
+
+describe('one call per upstream per request, when an upstream fails', () => {
+  // An upstream in trouble must not get more load from Floorplan than a healthy one.
+  it.each(['cart:error:500', 'cart:malformed', 'promotion:error:500', 'settlement:malformed'])('calls each upstream at most once with %s', async (faults) => {
+    const h = await startHarness({ faults });
+    try {
+      for (const scene of ['cart-bottom-sheet', 'checkout-summary']) {
+        h.demo.resetCalls();
+        const res = await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene });
+        expect(res.status).toBe(200);
+        const calls = h.demo.calls();
+        expect({ scene, over: Object.entries(calls).filter(([, n]) => n > 1) }).toEqual({ scene, over: [] });
+        expect(calls[faults.split(':')[0] as 'cart']).toBe(1);
+      }
+    } finally {
+      await h.close();
+    }
+  });
+});

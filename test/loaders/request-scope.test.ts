@@ -113,14 +113,26 @@ describe('RequestScope (the per-request loaders)', () => {
     expect(quote.goodsTotal.minor).toBe(8990 * 4);
   });
 
-  it('does not memoise a failure: a second panel of the request asks again', async () => {
+  it('remembers a failure for the rest of the request: a second panel gets it without calling again', async () => {
     const { clients, calls, failing } = fakes();
     const scope = new RequestScope({ userId: 'u-test', clients });
     failing.add('promotion');
     await expect(scope.panelData().promotion()).rejects.toMatchObject({ upstream: 'promotion', outcome: 'timeout' });
     failing.delete('promotion');
-    await expect(scope.panelData().promotion()).resolves.toMatchObject({ userId: 'u-test' });
-    expect(count(calls, 'promotion')).toBe(2);
+    await expect(scope.panelData().promotion()).rejects.toMatchObject({ upstream: 'promotion', outcome: 'timeout' });
+    expect(count(calls, 'promotion')).toBe(1);
+    // The next request asks again.
+    await expect(new RequestScope({ userId: 'u-test', clients }).panelData().promotion()).resolves.toMatchObject({ userId: 'u-test' });
+  });
+
+  it('calls a failing cart once for the selection and every read after it', async () => {
+    const { clients, calls, failing } = fakes();
+    failing.add('cart');
+    const data = new RequestScope({ userId: 'u-test', clients }).panelData();
+    await expect(data.selectedLines()).rejects.toMatchObject({ upstream: 'cart' });
+    await expect(data.cart()).rejects.toMatchObject({ upstream: 'cart' });
+    await expect(data.quote()).rejects.toMatchObject({ upstream: 'cart' });
+    expect(count(calls, 'cart')).toBe(1);
   });
 
   it('fails only settlement, once reported, when its quote does not add up', async () => {
