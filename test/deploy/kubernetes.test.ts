@@ -139,7 +139,7 @@ describe.skipIf(!HAS_KUBECTL)('Kubernetes manifests, rendered by kubectl kustomi
 
       it('mounts config from a ConfigMap where the image reads it, and every floors file from another at FLOORS_DIR', () => {
         const { env } = containerEnv(objects, container);
-        for (const mount of container.volumeMounts.filter((m: { mountPath: string }) => m.mountPath !== '/tmp')) expect(mount.readOnly, mount.mountPath).toBe(true);
+        for (const mount of container.volumeMounts.filter((m: { mountPath: string }) => m.mountPath !== '/tmp' && m.mountPath !== '/var/lib/floorplan')) expect(mount.readOnly, mount.mountPath).toBe(true);
         // The loader reads config/ under the working directory: the image's WORKDIR, unless the pod changes it.
         expect(container.workingDir ?? image.workdir).toBe(image.workdir);
         const config = mountedConfigMap(objects, pod, container, posix.join(image.workdir, 'config'));
@@ -217,6 +217,17 @@ describe.skipIf(!HAS_KUBECTL)('Kubernetes manifests, rendered by kubectl kustomi
       // The flags bootstrap file it names is in the mounted config folder.
       expect(posix.dirname(config.flags.bootstrapFile)).toBe('config');
       expect(Object.keys(mountedConfigMap(objects, pod, container, posix.join(image.workdir, 'config')))).toContain(basename(config.flags.bootstrapFile));
+    });
+
+    it('keeps the last-known-good layouts copy on a writable volume, so a pod restarted while the store and Redis are down still has it', () => {
+      const file = config.layouts.lastKnownGoodFile;
+      expect(file).not.toBe('');
+      const absolute = posix.isAbsolute(file) ? file : posix.join(image.workdir, file);
+      const mount = container.volumeMounts.find((m: { mountPath: string }) => absolute.startsWith(`${m.mountPath}/`));
+      expect(mount, `no volume is mounted over ${absolute}; the root file system is read-only`).toBeDefined();
+      expect(mount.readOnly ?? false).toBe(false);
+      const volume = pod.volumes.find((v: { name: string }) => v.name === mount.name);
+      expect(volume.emptyDir, 'a writable volume of the pod (it outlives container restarts)').toBeDefined();
     });
 
     it('exposes the port the config listens on, to the Service, the probes and the scrape annotations', () => {
