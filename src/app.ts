@@ -22,14 +22,14 @@ import { PanelRenderer } from './panels/renderer.ts';
 import { createApolloServer } from './graphql/apollo.ts';
 import type { GraphQLContext } from './graphql/context.ts';
 import { createPreviewHandler } from './operators/preview.ts';
-import { createLayoutAdminRoutes } from './operators/layout-admin.ts';
+import { createLayoutAdminRoutes, LAYOUT_OPERATIONS } from './operators/layout-admin.ts';
 import { createConsoleInfoHandler } from './operators/console-info.ts';
 import { createFlagsOverviewHandler } from './operators/flags-overview.ts';
 import { createPublishCheckHandler } from './operators/publish-check.ts';
 import { consolePages } from './console/console-pages.ts';
 import { landingPage } from './http/landing-page.ts';
 import { AdmissionController } from './http/admission.ts';
-import { createHttpServer } from './http/server.ts';
+import { createHttpServer, type AdminHandler } from './http/server.ts';
 import { createUnknownFlagReporter, removedFlagProblems, unknownFlagProblems } from './layouts/flag-names.ts';
 import type { LayoutSet } from './layouts/compile.ts';
 import { LayoutStore, type LiveRevisionSource } from './layouts/layout-store.ts';
@@ -416,7 +416,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
           '/admin/flags': createFlagsOverviewHandler({ flags, config: config.flags, layouts: () => layouts.current() }),
           '/admin/console-info': createConsoleInfoHandler({ layouts: () => layouts.current(), locales: config.floors.locales }),
           ...(layoutReleases === undefined
-            ? {}
+            ? withoutRevisionStore()
             : {
                 '/admin/layouts/check': createPublishCheckHandler(layoutReleases),
                 ...createLayoutAdminRoutes(layoutReleases, {
@@ -506,4 +506,20 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     await release();
     throw error;
   }
+}
+
+/**
+ * The layout operations' routes on a Floorplan that keeps no revisions (layouts.store.kind none):
+ * each answers 404 saying why and what to do, not "no route", so an operator using --server or
+ * the console learns what is missing.
+ */
+function withoutRevisionStore(): Record<string, AdminHandler> {
+  const answer: AdminHandler = async () => ({
+    status: 404,
+    body: {
+      error:
+        'this Floorplan keeps no layout revisions (layouts.store.kind is none), so it offers no layout operations: publish with npm run floors:publish (to Redis), or set LAYOUT_STORE to pglite or postgres',
+    },
+  });
+  return Object.fromEntries([...LAYOUT_OPERATIONS, 'check', 'shadow'].map((operation) => [`/admin/layouts/${operation}`, answer]));
 }

@@ -61,6 +61,18 @@ describe('errors a client can see', () => {
     expect(html).toContain('npm run -s token -- u1001 --segments plus');
   });
 
+  it('answers the layout operations of a Floorplan without a revision store with what is missing, not "no route"', async () => {
+    for (const operation of ['publish', 'history', 'candidate', 'check']) {
+      const res = await fetch(`${h.url}/admin/layouts/${operation}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${h.config.admin.token}` },
+        body: '{}',
+      });
+      expect(res.status, operation).toBe(404);
+      expect(((await res.json()) as { error: string }).error, operation).toMatch(/^this Floorplan keeps no layout revisions \(layouts\.store\.kind is none\)/);
+    }
+  });
+
   it('offers demo tokens and the console on the landing page only where they exist', async () => {
     const production = await startHarness({ config: { demo: { enabled: false }, admin: { token: '' } } });
     try {
