@@ -379,11 +379,21 @@ export class LayoutStore {
   private async syncLiveFromStore(): Promise<boolean> {
     const revisions = this.options.revisions as LiveRevisionSource;
     let published: PublishedLayouts | undefined;
+    /** The newer revision served here that a restored store no longer has; undefined: the store is not behind. */
+    let behind: number | undefined;
     try {
-      const live = await revisions.liveRevision();
+      let live = await revisions.liveRevision();
       // Redis answered with no key (restarted empty) while the store has a live revision: push it again.
       const reseed = this.published === null && this.client?.status === 'ready';
-      if (live === undefined || (!reseed && live <= this.servedRevision && this.servedFrom !== 'file' && this.servedFrom !== 'last-known-good')) return true;
+      const fromPublished = this.servedFrom !== 'file' && this.servedFrom !== 'last-known-good';
+      if (live !== undefined && live < this.servedRevision && fromPublished) {
+        // Live revisions only grow, so a lower one is a poll that raced a publish, or a store
+        // restored or recreated behind what is served. Asked again now, after the served revision
+        // arrived (committed before it was pushed), a race reads it or a newer one.
+        live = await revisions.liveRevision();
+        if (live !== undefined && live < this.servedRevision) behind = this.servedRevision;
+      }
+      if (live === undefined || (behind === undefined && !reseed && live <= this.servedRevision && fromPublished)) return true;
       // Refused once (this build cannot compile it): logged then, not again every poll.
       if (live === this.refusedRevision) return true;
       published = await revisions.live();
@@ -393,10 +403,16 @@ export class LayoutStore {
       return false;
     }
     if (published === undefined) return true;
-    this.offerPublished('store', published);
+    if (behind !== undefined) {
+      this.options.logger.warn(
+        { live: published.revision, served: behind },
+        `the revision store's live revision ${published.revision} is older than revision ${behind} served here: the store was restored or recreated, and it is the source of truth; serving its revision`,
+      );
+    }
+    this.offerPublished('store', published, behind !== undefined);
     if (this.client !== undefined && this.client.status === 'ready' && this.servedRevision === published.revision) {
       this.published = undefined;
-      await pushPublishedLayouts(this.client, (this.redisOptions as LayoutStoreRedisOptions).keyPrefix, published).catch((error: unknown) =>
+      await pushPublishedLayouts(this.client, (this.redisOptions as LayoutStoreRedisOptions).keyPrefix, published, behind).catch((error: unknown) =>
         this.options.logger.debug({ err: describeThrown(error) }, 'could not push the live revision to redis; the next poll tries again'),
       );
     }
@@ -411,9 +427,12 @@ export class LayoutStore {
     return this.enqueue('store', async () => this.offerPublished('store', published));
   }
 
-  /** Compiles and serves a published set unless this replica already serves it or a newer one. */
-  private offerPublished(source: 'store' | 'last-known-good', published: PublishedLayouts): void {
-    if (source === 'store' && this.servedFrom !== 'file' && this.servedFrom !== 'last-known-good' && published.revision <= this.servedRevision) return;
+  /**
+   * Compiles and serves a published set unless this replica already serves it or a newer one
+   * (`restored`: the store went back behind what is served, and its revision is served anyway).
+   */
+  private offerPublished(source: 'store' | 'last-known-good', published: PublishedLayouts, restored = false): void {
+    if (!restored && source === 'store' && this.servedFrom !== 'file' && this.servedFrom !== 'last-known-good' && published.revision <= this.servedRevision) return;
     const compiled = this.compile(sourcesOf(published.files));
     if (compiled.layouts === undefined) {
       this.refusedRevision = published.revision;

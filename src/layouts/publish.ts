@@ -80,15 +80,21 @@ export async function publishLayouts(options: PublishLayoutsOptions): Promise<Pu
  * Sets the key to a revision recorded in the revision store and announces it — unless the key
  * already holds that revision or a later one: two publishers racing, or a replica re-seeding
  * Redis from the store, can never move replicas back to an older revision.
- * KEYS: layouts, revision counter. ARGV: the document as JSON, its revision, channel.
+ * KEYS: layouts, revision counter. ARGV: the document as JSON, its revision, channel, and the
+ * revision it replaces ('' for none): given, the key is set only while it still holds exactly
+ * that one (a revision store restored behind Redis, {@link pushPublishedLayouts}).
  */
 const PUSH_SCRIPT = `
 local current = redis.call('GET', KEYS[1])
 local revision = tonumber(ARGV[2])
 if current then
   local ok, doc = pcall(cjson.decode, current)
-  if ok and type(doc) == 'table' and type(doc.revision) == 'number' and doc.revision >= revision then
-    return 0
+  if ok and type(doc) == 'table' and type(doc.revision) == 'number' then
+    if ARGV[4] ~= '' then
+      if doc.revision ~= tonumber(ARGV[4]) then return 0 end
+    elseif doc.revision >= revision then
+      return 0
+    end
   end
 end
 redis.call('SET', KEYS[1], ARGV[1])
@@ -100,9 +106,12 @@ return 1
 /**
  * Pushes a stored revision to every replica through Redis. Resolves true when the key now holds
  * it, false when it already held this revision or a newer one; a Redis failure rejects.
+ * `replacing`: the newer revision the key holds that a restored revision store no longer has —
+ * the key is set back to `published` only while it still holds exactly that one, so a publish
+ * racing the replacement wins.
  */
-export async function pushPublishedLayouts(redis: RedisClient, keyPrefix: string, published: PublishedLayouts): Promise<boolean> {
+export async function pushPublishedLayouts(redis: RedisClient, keyPrefix: string, published: PublishedLayouts, replacing?: number): Promise<boolean> {
   const keys = layoutRedisKeys(keyPrefix);
   const doc = JSON.stringify({ revision: published.revision, publishedAt: published.publishedAt, files: published.files });
-  return Number(await redis.eval(PUSH_SCRIPT, 2, keys.layouts, keys.revision, doc, String(published.revision), keys.channel)) === 1;
+  return Number(await redis.eval(PUSH_SCRIPT, 2, keys.layouts, keys.revision, doc, String(published.revision), keys.channel, replacing === undefined ? '' : String(replacing))) === 1;
 }

@@ -1,7 +1,8 @@
 /**
  * A revision store whose numbers are behind Redis's — its database restored from an older backup
- * or recreated — makes Redis refuse the push of every new revision (a push older than the key is
- * a publisher that lost a race). The publish must say so, not answer `pushed: true`.
+ * or recreated — makes Redis refuse the push of a new revision (a push older than the key is a
+ * publisher that lost a race). The publish must say so, not answer `pushed: true`; the replicas
+ * then follow the store, and Redis is set back to its revision.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushPublishedLayouts } from '../../src/layouts/publish.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
+import { until } from '../support/until.ts';
 
 const FILES = { 'cart-bottom-sheet.yaml': readFileSync('floors/cart-bottom-sheet.yaml', 'utf8'), 'checkout-summary.yaml': readFileSync('floors/checkout-summary.yaml', 'utf8') };
 
@@ -47,6 +49,8 @@ describe.skipIf(!HAS_REDIS_SERVER)('a publish that Redis refuses because it hold
     expect(body.revision.revision).toBe(1);
     expect(body.pushed).toBe(false);
     expect(body.pushProblem).toContain('Redis holds a newer revision than 1');
-    expect(JSON.parse((await client.get('floorplan:layouts')) as string).revision).toBe(9);
+    // The store is the source of truth: within a poll the replica serves revision 1 and puts it back in Redis.
+    await until(async () => JSON.parse((await client.get('floorplan:layouts')) as string).revision === 1, 'Redis holds revision 1', 5000);
+    expect(h.server.layouts.revision()).toBe(1);
   });
 });

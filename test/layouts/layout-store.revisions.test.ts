@@ -168,6 +168,29 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore with a revision store and Redis'
     await until(async () => JSON.parse((await admin.get('older:layouts')) as string).revision === 9, 'Redis holds revision 9');
   });
 
+  it('follows a revision store restored behind what it serves, says so, and puts the store\'s revision back in Redis', async () => {
+    const { dir } = workspace();
+    const revisions = new FakeRevisions();
+    revisions.current = published(9);
+    const lines: Array<{ msg: string; level: number }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string; level: number }) });
+    const store = await start({ dir, revisions, redis: redisOptions('restored:'), logger });
+    await until(async () => JSON.parse(((await admin.get('restored:layouts')) as string | null) ?? '{}').revision === 9, 'Redis holds revision 9');
+
+    // The store's database is restored from a backup taken at revision 2: revision numbers go back.
+    revisions.current = published(2, 'restored-2');
+    await until(() => store.revision() === 2, 'the restored store\'s revision is served');
+    expect(version(store)).toBe('restored-2');
+    expect(lines.find((l) => l.msg.startsWith('the revision store\'s live revision'))?.msg).toBe(
+      "the revision store's live revision 2 is older than revision 9 served here: the store was restored or recreated, and it is the source of truth; serving its revision",
+    );
+    await until(async () => JSON.parse((await admin.get('restored:layouts')) as string).revision === 2, 'Redis holds revision 2');
+    // Publishing goes on from there: the next revision reaches Redis and the replica.
+    revisions.current = published(3, 'after-restore');
+    await until(() => store.revision() === 3, 'revision 3 is served');
+    await until(async () => JSON.parse((await admin.get('restored:layouts')) as string).revision === 3, 'Redis holds revision 3');
+  });
+
   it('pushes the live revision again when Redis comes back empty', async () => {
     const { dir } = workspace();
     const revisions = new FakeRevisions();
