@@ -250,7 +250,7 @@ export class FlagService {
     } catch (error) {
       throw new FloorplanError(
         ErrorCode.FLAGS_INVALID,
-        { problems: `: with no Unleash URL configured, flags come from ${this.#fileShown}, but it cannot be read: ${describeThrown(error)}` },
+        { problems: `: with no Unleash URL configured, flags come from ${this.#fileShown} (config flags.bootstrapFile, FLAGS_FILE), but it cannot be read: ${describeThrown(error)}` },
         { cause: error },
       );
     }

@@ -565,17 +565,20 @@ export const FLOORS_FILE = /\.ya?ml$/;
 
 /**
  * Reads every `*.yaml` (and `*.yml`) in `dir`, sorted by name. Throws FLOORPLAN_ERR_LAYOUT_INVALID,
- * worded as loadFloorsDir does, when the folder cannot be read or holds no floors file.
+ * worded as loadFloorsDir does, when the folder cannot be read or holds no floors file; `setting`
+ * names where the folder came from (a config path and its variable, or a command's option).
  */
-export function readFloorsDir(dir: string): FloorsSource[] {
+export function readFloorsDir(dir: string, setting?: string): FloorsSource[] {
+  // Named as every other bad setting is: "floors folder /x (config floors.dir, FLOORS_DIR) cannot be read".
+  const folder = setting === undefined ? `floors folder ${dir}` : `floors folder ${dir} (${setting})`;
   let names: string[];
   try {
     names = readdirSync(dir).filter((n) => FLOORS_FILE.test(n)).sort();
   } catch (error) {
-    throw new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `floors folder ${dir} cannot be read: ${describeThrown(error)}` });
+    throw new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `${folder} cannot be read: ${describeThrown(error)}` });
   }
   if (names.length === 0) {
-    throw new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `floors folder ${dir} must hold at least one <scene>.yaml, but has none` });
+    throw new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `${folder} must hold at least one <scene>.yaml, but has none` });
   }
   return names.map((name) => {
     const path = join(dir, name);

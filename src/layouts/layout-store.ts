@@ -203,7 +203,7 @@ export class LayoutStore {
       path: options.dir,
       entries: FLOORS_FILE,
       label: `floors folder ${options.dir}`,
-      read: () => readFloorsDir(options.dir),
+      read: () => readFloorsDir(options.dir, 'config floors.dir, FLOORS_DIR'),
       identify: (sources) => sources.flatMap((s) => [s.name, s.source]),
       onChange: (content) => this.filesChanged(content),
       // On the same chain as the Redis syncs, so a file reload and a Redis sync never interleave.

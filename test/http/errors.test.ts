@@ -73,6 +73,15 @@ describe('errors a client can see', () => {
     }
   });
 
+  it('names the setting behind a floors folder or flags file that cannot be read, as every other bad value is named', async () => {
+    await expect(startHarness({ config: { floors: { dir: '/nonexistent-floors' } } })).rejects.toThrow(
+      /floors folder \/nonexistent-floors \(config floors\.dir, FLOORS_DIR\) cannot be read: ENOENT/,
+    );
+    await expect(startHarness({ config: { flags: { bootstrapFile: '/nonexistent-flags.json' } } })).rejects.toThrow(
+      /flags come from \/nonexistent-flags\.json \(config flags\.bootstrapFile, FLAGS_FILE\), but it cannot be read/,
+    );
+  });
+
   it('offers demo tokens and the console on the landing page only where they exist', async () => {
     const production = await startHarness({ config: { demo: { enabled: false }, admin: { token: '' } } });
     try {
