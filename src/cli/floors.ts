@@ -365,8 +365,8 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
     throw new UsageError('floors:candidate takes --dir <folder> (a new revision of those files) or --revision <n> (one the store holds), not both');
   }
   const rollout = command === 'candidate' || command === 'rollout' ? rolloutOptions(values) : {};
-  // promote, abort and rollout: the candidate revision reviewed, refused if it is not the candidate any more.
-  const reviewed = values.revision === undefined || command === 'candidate' || command === 'approve' ? {} : { revision: revisionNumber(values.revision, '--revision') };
+  // approve, promote, abort and rollout: the candidate revision reviewed, refused if it is not the candidate any more.
+  const reviewed = values.revision === undefined || command === 'candidate' ? {} : { revision: revisionNumber(values.revision, '--revision') };
 
   let sources: FloorsSource[] | undefined;
   if (command === 'publish' || (command === 'candidate' && values.revision === undefined)) {
@@ -448,8 +448,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
       }
       case 'approve': {
         const scene = sceneArgument(positionals[0], command);
-        const revision = values.revision === undefined ? {} : { revision: revisionNumber(values.revision, '--revision') };
-        const result = await ops.approve({ scene, ...revision, ...(values.message === undefined ? {} : { message: values.message }) });
+        const result = await ops.approve({ scene, ...reviewed, ...(values.message === undefined ? {} : { message: values.message }) });
         process.stdout.write(`approved the candidate of ${scene} (revision ${result.candidate.revision}, published by ${result.candidate.publishedBy}) as ${result.candidate.approvedBy ?? '?'}\n`);
         printApproval(scene, result.approval, true);
         return;

@@ -166,7 +166,7 @@ function sendError(res: ServerResponse, client: ClientError): void {
 /** The routes that serve only GET and HEAD. */
 const GET_ONLY_ROUTES: ReadonlySet<string> = new Set(['/', '/healthz', '/readyz', '/metrics']);
 
-/** 405 for a route that serves only GET and HEAD (the probes, metrics, the landing page), in the routes' own `{error}` JSON. */
+/** 405 for a route that serves only GET and HEAD (the probes, metrics, the landing page, the console's files), in the routes' own `{error}` JSON. */
 function onlyGetAndHead(res: ServerResponse, path: string, method: string): number {
   const body = JSON.stringify({ error: `${path} answers GET and HEAD, not ${method}` });
   res.writeHead(405, { allow: 'GET, HEAD', 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) }).end(body);
@@ -411,7 +411,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
         return [path, 200];
       default: {
         const page = options.pages?.[path];
-        if (page !== undefined) return ['/console', servePage(req, res, page)];
+        if (page !== undefined) return ['/console', servePage(req, res, path, page)];
         const handler = !options.admin?.token ? undefined : path === SESSION_ROUTE ? session : options.admin.routes[path];
         if (handler !== undefined) return [path, await admin(req, res, path, handler)];
         sendError(res, toClientError(new FloorplanError(ErrorCode.HTTP_NO_ROUTE, { path })));
@@ -420,12 +420,9 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     }
   }
 
-  function servePage(req: IncomingMessage, res: ServerResponse, page: StaticPage): number {
+  function servePage(req: IncomingMessage, res: ServerResponse, path: string, page: StaticPage): number {
     const method = (req.method ?? 'GET').toUpperCase();
-    if (method !== 'GET' && method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': JSON_TYPE }).end('{"error":"GET only"}');
-      return 405;
-    }
+    if (method !== 'GET' && method !== 'HEAD') return onlyGetAndHead(res, path, method);
     res.writeHead(200, { ...STATIC_HEADERS, 'content-type': page.contentType, 'content-length': page.body.length });
     res.end(method === 'HEAD' ? undefined : page.body);
     return 200;

@@ -385,7 +385,7 @@ export class LayoutStore {
       let live = await revisions.liveRevision();
       // Redis answered with no key (restarted empty) while the store has a live revision: push it again.
       const reseed = this.published === null && this.client?.status === 'ready';
-      const fromPublished = this.servedFrom !== 'file' && this.servedFrom !== 'last-known-good';
+      const fromPublished = this.servesPublished;
       if (live !== undefined && live < this.servedRevision && fromPublished) {
         // Live revisions only grow, so a lower one is a poll that raced a publish, or a store
         // restored or recreated behind what is served. Asked again now, after the served revision
@@ -427,12 +427,17 @@ export class LayoutStore {
     return this.enqueue('store', async () => this.offerPublished('store', published));
   }
 
+  /** Whether what is served is a published revision (from the store or Redis), not the local files or the last-known-good copy. */
+  private get servesPublished(): boolean {
+    return this.servedFrom !== 'file' && this.servedFrom !== 'last-known-good';
+  }
+
   /**
    * Compiles and serves a published set unless this replica already serves it or a newer one
    * (`restored`: the store went back behind what is served, and its revision is served anyway).
    */
   private offerPublished(source: 'store' | 'last-known-good', published: PublishedLayouts, restored = false): void {
-    if (!restored && source === 'store' && this.servedFrom !== 'file' && this.servedFrom !== 'last-known-good' && published.revision <= this.servedRevision) return;
+    if (!restored && source === 'store' && this.servesPublished && published.revision <= this.servedRevision) return;
     const compiled = this.compile(sourcesOf(published.files));
     if (compiled.layouts === undefined) {
       this.refusedRevision = published.revision;
@@ -581,7 +586,7 @@ export class LayoutStore {
     }
     const { revision, files } = parsed.value;
     // Revisions from a store only grow: an older one in Redis is a push that lost a race, not a rollback (rollbacks are new revisions).
-    if (this.options.revisions !== undefined && this.servedFrom !== 'file' && this.servedFrom !== 'last-known-good' && revision <= this.servedRevision) return;
+    if (this.options.revisions !== undefined && this.servesPublished && revision <= this.servedRevision) return;
     // Checked again here, not only by floors:publish: this instance's builders and locales may differ.
     const compiled = this.compile(sourcesOf(files));
     if (compiled.layouts === undefined) this.reject('redis', revision, compiled.problems);
