@@ -24,7 +24,7 @@ import type { AdminHandler } from '../http/server.ts';
 import { IncompatibleLayouts } from '../layouts/compatibility.ts';
 import { candidateRolloutInputSchema, rolloutChangeSchema } from '../layouts/revisions/candidates.ts';
 import type { LayoutOperations, LayoutReleases } from '../layouts/revisions/releases.ts';
-import { OperationRefused } from '../layouts/revisions/revision-store.ts';
+import { LiveOvertaken, OperationRefused } from '../layouts/revisions/revision-store.ts';
 import type { ScopedShadowReport } from '../panels/shadow-totals.ts';
 
 const revision = z.int().min(1);
@@ -146,7 +146,11 @@ export function createLayoutAdminRoutes(releases: LayoutReleases, shadow?: Shado
       } catch (error) {
         if (error instanceof FloorplanError) return layoutErrorBody(error);
         // Refused by a check inside the store's transaction (a candidate changed mid-promote, a self-approval): nothing was changed.
-        if (error instanceof OperationRefused) return layoutErrorBody(new FloorplanError(ErrorCode.LAYOUT_CONFLICT, { detail: error.message }));
+        if (error instanceof OperationRefused) {
+          const refused = layoutErrorBody(new FloorplanError(ErrorCode.LAYOUT_CONFLICT, { detail: error.message }));
+          // What a forced promote would replace, for a console to show before it offers force.
+          return error instanceof LiveOvertaken ? { ...refused, body: { ...refused.body, overtaken: error.changes } } : refused;
+        }
         throw error;
       }
     };

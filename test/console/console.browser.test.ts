@@ -478,6 +478,46 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     }
   });
 
+  it('offers to promote with force over what live changed since the candidate was cut, listing what it replaces, once the operator ticks that they replace it', async () => {
+    const { live } = (await admin('layouts/history', { limit: 1 })).body;
+    const files = (await admin('layouts/show', { revision: live })).body.revision.files as Record<string, string>;
+    const cart = files['cart-bottom-sheet.yaml']!;
+    const created = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', files: { ...files, 'cart-bottom-sheet.yaml': cart.replace('en: Goods total', 'en: Items total') }, rollout: { allowList: ['u-basic'] }, message: 'goods total wording' });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const revision = created.body.revision.revision as number;
+    // Meanwhile a hotfix goes live in the same scene: promoting the candidate as it was cut would undo it.
+    const hotfix = await admin('layouts/publish', { files: { ...files, 'cart-bottom-sheet.yaml': cart.replace('en: Instant discount', 'en: Instant saving') }, message: 'hotfix' });
+    expect(hotfix.status, JSON.stringify(hotfix.body)).toBe(200);
+    const hotfixed = hotfix.body.revision.revision as number;
+    try {
+      await signIn();
+      await releases();
+      const row = page.locator('#candidates tr[data-scene="cart-bottom-sheet"]');
+      await row.locator('button[data-action=promote]').click();
+      await page.click('#confirm-ok');
+      await page.locator('[data-testid=candidate-refusal]').filter({ hasText: 'promoting it would undo that' }).waitFor();
+      expect((await admin('layouts/history', { limit: 1 })).body.live).toBe(hotfixed);
+
+      await page.click('button[data-action=force-promote]');
+      const dialog = page.locator('#confirm');
+      await dialog.waitFor();
+      const said = await dialog.innerText();
+      expect(said).toContain(`Force the promotion of the cart-bottom-sheet candidate (revision ${revision})?`);
+      expect(said).toContain('It replaces what live changed in cart-bottom-sheet since the candidate was cut:');
+      expect(said).toContain('"Instant saving"');
+      expect(said).not.toContain('do not add up');
+      expect(await page.isDisabled('#confirm-ok')).toBe(true);
+      await page.check('#confirm-acknowledge');
+      await page.click('#confirm-ok');
+      await page.locator('#candidates-message').filter({ hasText: `Promoted with force (audited): the cart-bottom-sheet candidate r${revision} is live as revision ${hotfixed + 1}.` }).waitFor();
+      expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+promote\s+\d+\s+.*"overtaken":\[.*Instant saving/);
+      forgive(problems, 'status of 409'); // the refusal above
+    } finally {
+      const candidates = (await admin('layouts/candidates', {})).body.candidates as unknown[];
+      if (candidates.length > 0) await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
+    }
+  });
+
   it('lets a second admin approve a candidate from the page, after a confirmation; its publisher is not offered the button', async () => {
     const created = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] }, message: 'back to coupons, for u1001' });
     expect(created.status, JSON.stringify(created.body)).toBe(200);

@@ -841,27 +841,35 @@ async function promote(c, diff, message, force) {
   try {
     const result = await api('/admin/layouts/promote', { scene: c.scene, revision: c.revision, message, ...(force ? { force: true } : {}) });
     await loadReleases();
-    candidateDone(`Promoted${result.forced ? ' with force (audited)' : ''}: the ${c.scene} candidate r${c.revision} is live as revision ${result.revision.revision}.`);
+    const forced = result.forced || result.overtaken?.length > 0;
+    candidateDone(`Promoted${forced ? ' with force (audited)' : ''}: the ${c.scene} candidate r${c.revision} is live as revision ${result.revision.revision}.`);
   } catch (error) {
     if (error.body?.code !== PROMOTE_REFUSED) await reloadIfStale(error);
     candidateRefused(error);
-    // Only the invariant refusal may be overridden, and only after it was shown; any other refusal stands.
-    if (!force && error.body?.code === PROMOTE_REFUSED) {
-      $('candidates-message').append(h('p', null, h('button', { type: 'button', 'data-action': 'force-promote', onclick: () => void confirmForce(c, diff, error.message) }, 'Promote anyway (force)…')));
+    // Only two refusals may be overridden, and only after they were shown: the shadow's invariant
+    // violations, and live's changes since the candidate was cut (listed in `overtaken`). Any other stands.
+    const overtaken = Array.isArray(error.body?.overtaken) ? error.body.overtaken : null;
+    if (!force && (error.body?.code === PROMOTE_REFUSED || overtaken !== null)) {
+      $('candidates-message').append(h('p', null, h('button', { type: 'button', 'data-action': 'force-promote', onclick: () => void confirmForce(c, diff, error.message, overtaken) }, 'Promote anyway (force)…')));
     }
   }
 }
 
-async function confirmForce(c, diff, refusal) {
+async function confirmForce(c, diff, refusal, overtaken) {
+  const risk =
+    overtaken === null
+      ? { says: 'Every user may then get a panel whose rows do not add up to the total they pay.', acknowledge: 'I have read the shadow report and accept panels whose money does not add up.' }
+      : { says: `It replaces what live changed in ${c.scene} since the candidate was cut:`, acknowledge: `I have read what live changed since the candidate was cut, and replace it.` };
   const message = await confirmDialog(
     `Force the promotion of the ${c.scene} candidate (revision ${c.revision})?`,
     [
       h('p', { class: 'error' }, `Floorplan refused it: ${refusal}`),
-      h('p', { 'data-testid': 'what-changes' }, `${c.scene}: revision ${history.live} → candidate r${c.revision} for all users; ${floorsChanged(diff, c.scene)}. Every user may then get a panel whose rows do not add up to the total they pay.`),
+      h('p', { 'data-testid': 'what-changes' }, `${c.scene}: revision ${history.live} → candidate r${c.revision} for all users; ${floorsChanged(diff, c.scene)}. ${risk.says}`),
+      overtaken === null ? null : h('ul', { 'data-testid': 'overtaken' }, overtaken.map((change) => h('li', null, change))),
       diffView(diff),
     ],
     `promote the ${c.scene} candidate with force`,
-    { ok: 'Promote with force', acknowledge: 'I have read the shadow report and accept panels whose money does not add up.' },
+    { ok: 'Promote with force', acknowledge: risk.acknowledge },
   );
   if (message === null) return;
   await promote(c, diff, message, true);

@@ -19,7 +19,7 @@ import { assertCompatible, checkCompatibility, type CompatibilityReport } from '
 import { describeMoneyChanges, moneyFloorChanges, type ApprovalSettings, type MoneyFloorChange } from './approval.ts';
 import { diffLayouts, formatLayoutsDiff, type LayoutsDiff } from './diff.ts';
 import { candidateLayoutVersion, candidateRolloutSchema, DEFAULT_ROLLOUT, type CandidateRollout, type CandidateSet, type StoredCandidate } from './candidates.ts';
-import { NoCandidate, OperationRefused, sceneFile, staleCandidate, type AuditEntry, type RevisionStore, type RevisionSummary, type StoredRevision } from './revision-store.ts';
+import { LiveOvertaken, NoCandidate, OperationRefused, sceneFile, staleCandidate, type AuditEntry, type RevisionStore, type RevisionSummary, type StoredRevision } from './revision-store.ts';
 
 /** What `layoutVersion` will report for each scene of a revision. */
 export interface SceneVersion {
@@ -280,8 +280,9 @@ export class LayoutReleases {
           if (candidate.revision !== current.revision) throw new OperationRefused(`the candidate of ${scene} changed while promoting (revision ${current.revision} → ${candidate.revision}); promote again`);
           overtaken = live === undefined || base === undefined || base.revision === live.revision ? [] : sceneChanges(base.files, live.files, scene);
           if (overtaken.length > 0 && input.force !== true) {
-            throw new OperationRefused(
+            throw new LiveOvertaken(
               `live changed ${scene} since its candidate (revision ${candidate.revision}) was cut from revision ${(base as StoredRevision).revision}, and promoting it would undo that: ${overtaken.join('; ')} (live is revision ${(live as StoredRevision).revision}). Publish the candidate again from the live floors, or promote with force to replace them`,
+              overtaken,
             );
           }
           const from = sceneFile(candidateRevision.files, scene) as string;

@@ -79,6 +79,15 @@ export function sceneFile(files: Readonly<Record<string, string>>, scene: string
 /** An operation refused by Floorplan's own checks inside a transaction: rolled back and rethrown as is, never counted as the store being down. */
 export class OperationRefused extends Error {}
 
+/** A promote refused because live changed the candidate's scene since it was cut; `force` replaces `changes` (floors:diff lines). */
+export class LiveOvertaken extends OperationRefused {
+  readonly changes: readonly string[];
+  constructor(message: string, changes: readonly string[]) {
+    super(message);
+    this.changes = changes;
+  }
+}
+
 /** Thrown by the candidate operations when the scene has no candidate (the releases turn it into the catalogue's error). */
 export class NoCandidate extends OperationRefused {
   readonly scene: string;
