@@ -53,7 +53,7 @@ import { defaultBuilders } from '../floors/builders/index.ts';
 import { createBuilderRegistry, type BuilderRegistry } from '../floors/registry.ts';
 import { unknownFlagProblems } from '../layouts/flag-names.ts';
 import type { FloorsSource, LayoutSet } from '../layouts/compile.ts';
-import { compileFloorsSources, FLOORS_SCHEMA_FILE, floorsSchemaText, readFloorsDir } from '../layouts/compile.ts';
+import { compileFloorsSources, FLOORS_DIR_SETTING, FLOORS_SCHEMA_FILE, floorsSchemaText, readFloorsDir } from '../layouts/compile.ts';
 import { checkCompatibility, formatCompatibility, IncompatibleLayouts, type CompatibilityReport } from '../layouts/compatibility.ts';
 import { publishLayouts, pushPublishedLayouts } from '../layouts/publish.ts';
 import { formatLayoutsDiff } from '../layouts/revisions/diff.ts';
@@ -107,6 +107,8 @@ class UsageError extends Error {}
 interface Context {
   readonly config: ServiceConfig;
   readonly dir: string;
+  /** Where `dir` came from, for a message about it: `--dir`, or the config setting and its variable. */
+  readonly dirSetting: string;
   readonly registry: BuilderRegistry;
   /** config/clients.yaml; undefined: there is none, compatibility is not checked. */
   readonly clients: ClientsConfig | undefined;
@@ -121,10 +123,10 @@ function summary(layouts: LayoutSet): string {
  * get from it (undefined: no clients file). Refused (Incompatible) when a version would get
  * something it does not understand.
  */
-function validate({ config, dir, registry, clients }: Context): { layouts: LayoutSet; compatibility: CompatibilityReport | undefined } {
+function validate({ config, dir, dirSetting, registry, clients }: Context): { layouts: LayoutSet; compatibility: CompatibilityReport | undefined } {
   let sources;
   try {
-    sources = readFloorsDir(dir);
+    sources = readFloorsDir(dir, dirSetting);
   } catch (error) {
     if (error instanceof IncompatibleLayouts) throw new Incompatible(error.report);
     if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors([error.message]);
@@ -372,7 +374,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
   if (command === 'publish' || (command === 'candidate' && values.revision === undefined)) {
     // Validated here first: a broken folder is reported the same way whichever store or server.
     validate(context);
-    sources = readFloorsDir(context.dir);
+    sources = readFloorsDir(context.dir, context.dirSetting);
   }
   const opened = values.server === undefined ? await openStore(context) : { operations: adminApi(values.server, context.config.admin.token), close: async () => undefined };
   const ops = opened.operations;
@@ -530,6 +532,7 @@ async function main(): Promise<void> {
   const context: Context = {
     config,
     dir: resolve(parsed.values.dir ?? config.floors.dir),
+    dirSetting: parsed.values.dir === undefined ? FLOORS_DIR_SETTING : '--dir',
     registry: createBuilderRegistry(defaultBuilders),
     clients,
   };

@@ -560,6 +560,9 @@ export interface FloorsSource {
   readonly source: string;
 }
 
+/** Where the server's floors folder comes from, as a message about it names it. */
+export const FLOORS_DIR_SETTING = 'config floors.dir, FLOORS_DIR';
+
 /** Which names in the floors folder are floors files. */
 export const FLOORS_FILE = /\.ya?ml$/;
 

@@ -32,7 +32,7 @@ import { describeThrown, ErrorCode, FloorplanError } from '../errors.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import type { Logger } from '../observability/logger.ts';
 import { closeRedis, isRedisConfigured, openRedis, whenRedisReady, type RedisClient, type RedisLocation } from '../redis/client.ts';
-import { compileFloorsSources, FLOORS_FILE, type CompiledLayout, layoutInvalid, readFloorsDir, type FloorsSource, type LayoutSet } from './compile.ts';
+import { compileFloorsSources, FLOORS_DIR_SETTING, FLOORS_FILE, type CompiledLayout, layoutInvalid, readFloorsDir, type FloorsSource, type LayoutSet } from './compile.ts';
 import { pushPublishedLayouts } from './publish.ts';
 import { candidatesRedisKey, parseCandidateSet, pushCandidates, type CandidateRollout, type CandidateSet } from './revisions/candidates.ts';
 import { layoutRedisKeys, parsePublishedLayouts, type LayoutRedisKeys, type PublishedLayouts } from './published-layouts.ts';
@@ -203,7 +203,7 @@ export class LayoutStore {
       path: options.dir,
       entries: FLOORS_FILE,
       label: `floors folder ${options.dir}`,
-      read: () => readFloorsDir(options.dir, 'config floors.dir, FLOORS_DIR'),
+      read: () => readFloorsDir(options.dir, FLOORS_DIR_SETTING),
       identify: (sources) => sources.flatMap((s) => [s.name, s.source]),
       onChange: (content) => this.filesChanged(content),
       // On the same chain as the Redis syncs, so a file reload and a Redis sync never interleave.

@@ -142,7 +142,17 @@ describe('npm run floors:check', () => {
     const dir = floorsDir({ 'notes.txt': 'nothing here' });
     const run = await floors(['check', '--dir', dir]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`floors folder ${dir} must hold at least one <scene>.yaml, but has none`);
+    expect(run.stderr).toContain(`floors folder ${dir} (--dir) must hold at least one <scene>.yaml, but has none`);
+  });
+
+  it('names where a floors folder that cannot be read came from: --dir, or the config setting and its variable', async () => {
+    const missing = join(tmpdir(), 'floorplan-no-such-floors');
+    const given = await floors(['check', '--dir', missing]);
+    expect(given.code).toBe(1);
+    expect(given.stderr).toContain(`floors folder ${missing} (--dir) cannot be read: ENOENT`);
+    const configured = await floors(['check'], { FLOORS_DIR: missing });
+    expect(configured.code).toBe(1);
+    expect(configured.stderr).toContain(`floors folder ${missing} (config floors.dir, FLOORS_DIR) cannot be read: ENOENT`);
   });
 
   it('exits 2 on a percentage that is not a whole number from 0 to 100, before the store is touched', async () => {
