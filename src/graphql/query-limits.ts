@@ -42,10 +42,12 @@ export type ArmorOptions = NonNullable<ConstructorParameters<typeof ApolloArmor>
 /** graphql-armor's options for `limits`: its refusals reported as FLOORPLAN_ERR_QUERY_TOO_COMPLEX. */
 export function armorOptions(limits: QueryLimits, introspection: boolean): ArmorOptions {
   return {
-    maxDepth: { n: limits.maxDepth, ...refusal() },
+    // A fragment is not a level: apps' generated queries (Apollo Kotlin, Apollo iOS) put every
+    // selection in one, and armor would count each spread as a level of its own.
+    maxDepth: { n: limits.maxDepth, flattenFragments: true, ...refusal() },
     // armor lets aliases of __typename through by default; a few hundred of them are a bomb too.
     maxAliases: { n: limits.maxAliases, allowList: [], ...refusal() },
-    costLimit: { maxCost: limits.maxCost, ...refusal() },
+    costLimit: { maxCost: limits.maxCost, flattenFragments: true, ...refusal() },
     // Tokens are limited by graphql-js's own parser (parseOptions.maxTokens): armor's token
     // plugin reports a plain syntax error as an HTTP 500.
     maxTokens: { enabled: false },
