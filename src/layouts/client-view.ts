@@ -35,7 +35,8 @@ const requirements = new LRUCache<string, SemVer>({ max: PARSED_REQUIREMENTS, me
 /** A layout's minimum for a platform: its own entry, else `default`; undefined means none. */
 export function minimumFor(min: MinAppVersion | undefined, platform: string): string | undefined {
   if (min === undefined || typeof min === 'string') return min;
-  return min[platform] ?? min.default;
+  // Own entries only: the platform is the app's header, and "constructor" is not a platform the layout lists.
+  return (Object.hasOwn(min, platform) ? min[platform] : undefined) ?? min.default;
 }
 
 /** Whether `client` is at least `required`; an unknown client version (null) meets no minimum. */
