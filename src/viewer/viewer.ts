@@ -71,6 +71,7 @@ function localeFor(acceptLanguage: string | undefined, locales: readonly string[
 /**
  * Picks the configured locale that best fits `accept-language`: by q-value, an exact tag
  * first, then the same language (en-GB → en, zh-TW → zh-CN); otherwise the first configured.
+ * An underscore reads as a hyphen (en_US, as Java writes a locale).
  */
 export function negotiateLocale(acceptLanguage: string | undefined, locales: readonly string[]): string {
   const fallback = locales[0] as string;
@@ -80,7 +81,8 @@ export function negotiateLocale(acceptLanguage: string | undefined, locales: rea
     .map((part, index) => {
       const [tag = '', ...params] = part.trim().split(';');
       const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-      return { tag: tag.trim().toLowerCase(), q: q === undefined ? 1 : Number(q.slice(2)) || 0, index };
+      // Android apps often send Java's Locale.toString() (en_US) where BCP 47 has a hyphen.
+      return { tag: tag.trim().toLowerCase().replaceAll('_', '-'), q: q === undefined ? 1 : Number(q.slice(2)) || 0, index };
     })
     .filter((w) => w.tag !== '' && w.tag !== '*' && w.q > 0)
     .sort((a, b) => b.q - a.q || a.index - b.index);

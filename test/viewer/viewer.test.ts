@@ -38,6 +38,12 @@ describe('negotiateLocale', () => {
     expect(negotiateLocale('zh', LOCALES)).toBe('zh-CN');
   });
 
+  it("reads a Java locale's underscore (Android's Locale.toString(): en_US) as the tag's hyphen", () => {
+    expect(negotiateLocale('en_US', LOCALES)).toBe('en');
+    expect(negotiateLocale('en_us;q=0.9, zh_CN;q=0.5', LOCALES)).toBe('en');
+    expect(negotiateLocale('en_GB', ['en', 'en-GB'])).toBe('en-GB');
+  });
+
   it('prefers an exact tag over a same-language one', () => {
     expect(negotiateLocale('en-GB', ['en', 'en-GB'])).toBe('en-GB');
   });
