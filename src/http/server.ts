@@ -331,8 +331,10 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
    * is a promise, a suspended frame and a turn of the microtask queue more.
    */
   async function admitAndExecute(req: IncomingMessage, res: ServerResponse, method: string, search: string, trace: ServerTrace): Promise<number> {
+    // The body before admission: a request whose body is still on the wire (a slow uplink, or a
+    // client that never sends it) holds no slot, and its deadline starts once the body is here.
+    const raw = method === 'POST' ? await readBody(req, options.bodyLimitBytes) : undefined;
     if (admission !== undefined) {
-      // Before the body is read: a refusal should cost as little as possible (Node discards an unread body).
       let admitted = admission.enter();
       if (admitted instanceof Promise) admitted = await admitted;
       if (!admitted.admitted) {
@@ -345,7 +347,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       let body: unknown;
       let context: () => Promise<TContext> = async () => options.context(req, admittedAt, trace);
       if (method === 'POST') {
-        body = parseBody(req, await readBody(req, options.bodyLimitBytes));
+        body = parseBody(req, raw as string);
         const known = search === '' && isJsonContentType(req) ? options.knownOperations : undefined;
         const matched = known?.match(body, req.headers.accept);
         if (known !== undefined && matched !== undefined) {

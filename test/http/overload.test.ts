@@ -85,6 +85,52 @@ describe('admission control at the front door', () => {
 });
 
 describe('slow and hostile clients', () => {
+  it('gives no admission slot to a request whose body is still arriving: idle half-sent bodies do not lock other users out', async () => {
+    const h = await harness({ config: { server: { admission: { enabled: true, initialLimit: 2, minLimit: 2, maxLimit: 2, targetLagMs: 1000, maxQueueWaitMs: 0, retryAfterSeconds: 2 } } } });
+    const { port } = new URL(h.url);
+    const stalled: Socket[] = [];
+    try {
+      // Twice the limit of unauthenticated requests whose declared body never finishes arriving.
+      for (let i = 0; i < 4; i++) {
+        const socket = connect(Number(port), '127.0.0.1');
+        await once(socket, 'connect');
+        socket.on('error', () => undefined);
+        socket.write('POST /graphql HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"query":');
+        stalled.push(socket);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(metricValue(await scrapeMetrics(h.url), 'floorplan_admission_requests', { state: 'running' })).toBe(0);
+      const served = await panel(h, 'u1001');
+      expect(served.status, JSON.stringify(served.body)).toBe(200);
+      expect((served.body.data as { floorPanel: { degraded: boolean } }).floorPanel.degraded).toBe(false);
+    } finally {
+      for (const socket of stalled) socket.destroy();
+    }
+  });
+
+  it("starts the request's deadline once its body has arrived: a body 400 ms late on a slow uplink still gets the whole panel", async () => {
+    const h = await harness({ config: { limits: { requestDeadlineMs: 250 } } });
+    const { port } = new URL(h.url);
+    const body = JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } });
+    const token = await h.token('u1001');
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: Number(port), path: '/graphql', method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+      setTimeout(() => req.end(body), 400);
+    });
+    expect(answer.status).toBe(200);
+    const panelAnswer = JSON.parse(answer.body) as { data: { floorPanel: { degraded: boolean; failedUpstreams: string[]; floors: Array<{ code: string }> } } };
+    expect(panelAnswer.data.floorPanel).toMatchObject({ degraded: false, failedUpstreams: [] });
+    expect(panelAnswer.data.floorPanel.floors.map((f) => f.code)).toContain('payable');
+    expect(metricValue(await scrapeMetrics(h.url), 'floorplan_upstream_requests_total', { upstream: "cart", outcome: "deadline" })).toBe(0);
+  });
+
   // As a real process: inside vitest's workers Node's own connection checks never run (its
   // http server tracks no connections there), so the timeout cannot be observed in-process.
   it('closes a socket whose request headers do not arrive within server.headersTimeoutMs', async () => {
