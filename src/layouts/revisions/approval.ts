@@ -58,16 +58,18 @@ export function moneyFloorChanges(
     const before = floorKinds(from.layouts, d.scene, d.variant);
     const after = floorKinds(to.layouts, d.scene, d.variant);
     const where = d.variant === undefined ? { scene: d.scene } : { scene: d.scene, variant: d.variant };
-    const touched = (code: string, change: MoneyFloorChange['change'], kinds: ReadonlyMap<string, FloorKind> | undefined) => {
-      const kind = kinds?.get(code) ?? 'unknown';
-      if (kind === 'unknown' || money.has(kind)) changes.push({ ...where, code, kind, change });
+    const touched = (code: string, change: MoneyFloorChange['change'], ...sides: Array<ReadonlyMap<string, FloorKind> | undefined>) => {
+      // A floor kept is money when it was or becomes money: a DEDUCTION turned INFO takes its amount out of the sheet's sum.
+      const kinds = sides.map((side) => side?.get(code) ?? 'unknown');
+      const kind = kinds.find((k) => k === 'unknown' || money.has(k));
+      if (kind !== undefined) changes.push({ ...where, code, kind, change });
     };
     for (const code of d.added) touched(code, 'added', after);
     for (const code of d.removed) touched(code, 'removed', before);
     // One entry per floor: a changed `sort` is its move; a floor moved and edited is "changed".
     const edited = new Set(d.changed.filter((c) => c.field !== 'sort').map((c) => c.code));
-    for (const code of movedFloors(d)) if (!edited.has(code)) touched(code, 'moved', after);
-    for (const code of edited) touched(code, 'changed', after);
+    for (const code of movedFloors(d)) if (!edited.has(code)) touched(code, 'moved', after, before);
+    for (const code of edited) touched(code, 'changed', after, before);
   }
   return changes;
 }

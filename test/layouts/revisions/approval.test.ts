@@ -72,6 +72,15 @@ describe.each(REVISION_STORES)('layout approval on %s', (_name, skip, open) => {
     expect((await alice.history({ limit: 1 })).live).toBe(1);
   });
 
+  it.skipIf(skip)('refuses to publish a money floor turned into another kind (a DEDUCTION made INFO) straight to live', async () => {
+    const toInfo = (cart: string) => cart.replace("  - code: new-customer\n    kind: DEDUCTION", "  - code: new-customer\n    kind: INFO");
+    expect(toInfo(CART)).not.toBe(CART);
+    const refused = await thrown(() => alice.publish({ files: set(toInfo), message: 'new-customer as information' }));
+    expect(refused).toMatchObject({ code: ErrorCode.LAYOUT_APPROVAL_REQUIRED });
+    expect((refused as Error).message).toContain('changes money floors (cart-bottom-sheet new-customer (DEDUCTION, changed))');
+    expect((await alice.history({ limit: 1 })).live).toBe(1);
+  });
+
   it.skipIf(skip)('publishes a change to other floors at once', async () => {
     const published = await alice.publish({ files: set(rewordRebate), message: 'reword rebate' });
     expect(published.revision.revision).toBe(2);
