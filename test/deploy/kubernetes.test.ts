@@ -219,6 +219,11 @@ describe.skipIf(!HAS_KUBECTL)('Kubernetes manifests, rendered by kubectl kustomi
       expect(Object.keys(mountedConfigMap(objects, pod, container, posix.join(image.workdir, 'config')))).toContain(basename(config.flags.bootstrapFile));
     });
 
+    it('keeps the decision record a panel\'s decisionId names: production logs at info or finer', () => {
+      // The record is one info line per request; a coarser level drops it, and support could not look a decisionId up.
+      expect(['info', 'debug', 'trace']).toContain(config.log.level);
+    });
+
     it('keeps the last-known-good layouts copy on a writable volume, so a pod restarted while the store and Redis are down still has it', () => {
       const file = config.layouts.lastKnownGoodFile;
       expect(file).not.toBe('');
