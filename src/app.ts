@@ -350,6 +350,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       upstreamBudgetMs: config.limits.requestDeadlineMs - config.limits.responseReserveMs,
       violated,
       logger,
+      ...(config.auth.mode === 'jwks' ? { jwksUrl: config.auth.jwksUrl } : {}),
     });
     const overloaded = () => {
       metrics.shed('late');

@@ -63,10 +63,17 @@ export interface RequestPipelineDeps {
   /** Told about every upstream answer the cross-checks refuse (to count and log it). */
   readonly violated?: (upstream: UpstreamName, violation: Violation) => void;
   readonly logger: Logger;
+  /** Where the signing keys come from (auth.jwksUrl), named when they cannot be fetched; undefined with hs256. */
+  readonly jwksUrl?: string;
 }
+
+/** An identity provider outage refuses every request: logged at most this often, with how many were refused since. */
+const KEYS_OUTAGE_LOG_INTERVAL_MS = 10_000;
 
 export class RequestPipeline {
   private readonly deps: RequestPipelineDeps;
+  private keysOutageLoggedAt = Number.NEGATIVE_INFINITY;
+  private keysOutageRefusals = 0;
 
   constructor(deps: RequestPipelineDeps) {
     this.deps = deps;
@@ -74,8 +81,8 @@ export class RequestPipeline {
 
   /**
    * A GraphQL request's context. The deadline starts when the request was let in
-   * (`admittedAt`): reading its body, verifying its token and a slow Redis for the rate limit
-   * come out of the same budget as the upstream calls.
+   * (`admittedAt`, once its body had arrived): verifying its token and a slow Redis for the rate
+   * limit come out of the same budget as the upstream calls.
    *
    * The context itself when nothing had to be waited for (a token verified before, a rate limit
    * decided in this process: most requests), so the request goes on without a promise and a turn
@@ -145,7 +152,13 @@ export class RequestPipeline {
       this.deps.logger.debug({ code: error.code, reason: error.message }, 'request rejected: unauthenticated');
     }
     if (error instanceof FloorplanError && error.code === ErrorCode.AUTH_KEYS_UNAVAILABLE) {
-      this.deps.logger.warn({ code: error.code, err: error.cause }, 'cannot verify tokens: signing keys unavailable');
+      this.keysOutageRefusals++;
+      const now = performance.now();
+      if (now - this.keysOutageLoggedAt < KEYS_OUTAGE_LOG_INTERVAL_MS) return;
+      this.keysOutageLoggedAt = now;
+      const refused = this.keysOutageRefusals;
+      this.keysOutageRefusals = 0;
+      this.deps.logger.warn({ code: error.code, jwksUrl: this.deps.jwksUrl, refused, err: error.cause }, 'cannot verify tokens: signing keys unavailable');
     }
   }
 

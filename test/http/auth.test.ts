@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness } from '../support/harness.ts';
 
@@ -97,12 +99,21 @@ describe('identity: the user is who the token says', () => {
 describe('identity provider outage (auth.mode jwks)', () => {
   let h: Harness;
   let jwks: import('node:http').Server;
+  let jwksUrl: string;
+  const logs: Array<Record<string, unknown>> = [];
   beforeAll(async () => {
     const { createServer } = await import('node:http');
     jwks = createServer((_req, res) => res.writeHead(503).end('down'));
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
     const { port } = jwks.address() as { port: number };
-    h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl: `http://127.0.0.1:${port}/jwks.json` } } });
+    jwksUrl = `http://127.0.0.1:${port}/jwks.json`;
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl } }, deps: { logger: pino({ level: 'info' }, sink) } });
   });
   afterAll(async () => {
     await h.close();
@@ -124,5 +135,16 @@ describe('identity provider outage (auth.mode jwks)', () => {
     expect(res.headers.get('retry-after')).toBe('5');
     expect(res.body.data).toBeUndefined();
     expect(res.body.errors![0]!.extensions.code).toBe('SERVICE_UNAVAILABLE');
+  });
+
+  it('logs the outage once, naming the signing keys URL, not once per request', async () => {
+    const { SignJWT, generateKeyPair } = await import('jose');
+    const { privateKey } = await generateKeyPair('RS256');
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('u1001').setIssuer(h.config.auth.issuer).setAudience(h.config.auth.audience).setExpirationTime('10m').sign(privateKey);
+    // Whatever the test above sent is within the same 10 s: one line in all.
+    for (let i = 0; i < 30; i++) expect((await post(h, { authorization: `Bearer ${token}` })).status).toBe(503);
+    const lines = logs.filter((line) => line.msg === 'cannot verify tokens: signing keys unavailable');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 40, jwksUrl });
   });
 });
