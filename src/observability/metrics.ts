@@ -225,9 +225,11 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
   });
   const layoutStoreUpGauge = new Gauge({
     name: 'floorplan_layout_store_up',
-    help: 'Whether the layout revision store (PostgreSQL or PGlite) answered its last operation: 1 up, 0 down (publishing and rollback refused; serving goes on). No series without a store.',
-    registers: [registry],
+    help: 'Whether the layout revision store (PostgreSQL or PGlite) answered its last operation: 1 up, 0 down (publishing and rollback refused; serving goes on). No series without a store, or before its first operation.',
+    // Registered at the store's first operation: an unlabelled gauge would otherwise read 0, "down", for a store nothing asked yet, or none at all.
+    registers: [],
   });
+  let layoutStoreUpRegistered = false;
   const layoutUnknownFlagsGauge = new Gauge({
     name: 'floorplan_layout_unknown_flags',
     help: 'References, by scene and flag, from the layouts served to a flag Unleash does not define (remote flags mode): such a floor is never shown. 0 series: every name is known.',
@@ -399,6 +401,8 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
       for (const each of LAYOUT_SOURCES) layoutServedFromGauge.set({ source: each }, each === source ? 1 : 0);
     },
     layoutStoreUp(up) {
+      if (!layoutStoreUpRegistered) registry.registerMetric(layoutStoreUpGauge);
+      layoutStoreUpRegistered = true;
       layoutStoreUpGauge.set(up ? 1 : 0);
     },
     shadowComparison(scene, result, fields, candidateViolation, seconds) {
