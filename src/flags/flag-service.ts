@@ -342,6 +342,9 @@ export class FlagService {
     // where a file left by an earlier run (another environment, another token) would be read back
     // as if it were current. mkdtemp creates it private (0700); stop() removes it.
     this.#backupDir = await mkdtemp(join(tmpdir(), 'floorplan-unleash-'));
+    if (this.#notApiUrl()) {
+      this.#logger.warn({ url: this.#config.unleashUrl }, 'flags: flags.unleashUrl (UNLEASH_URL) does not end in /api, where Unleash serves its client API (e.g. http://unleash:4242/api); if polls are refused, that is why');
+    }
     const remote = new Unleash({
       appName: this.#config.appName,
       environment: this.#config.environment,
@@ -425,8 +428,13 @@ export class FlagService {
       return;
     }
     this.#lastRemoteLogAt = now;
-    const hint = fatal ? ' — check flags.unleashToken (UNLEASH_TOKEN); the client has stopped polling' : '';
+    const hint = fatal ? ` — check flags.unleashToken (UNLEASH_TOKEN)${this.#notApiUrl() ? ` and flags.unleashUrl (UNLEASH_URL) is ${this.#config.unleashUrl}, which does not end in /api: Unleash's client API is under /api, and its UI answers 403 elsewhere` : ''}; the client has stopped polling` : '';
     this.#logger[fatal ? 'error' : level]({ url: this.#config.unleashUrl }, 'flags: Unleash: %s%s', message, hint);
+  }
+
+  /** Whether the configured URL's path does not end in /api, where Unleash serves its client API. */
+  #notApiUrl(): boolean {
+    return !/\/api\/?$/.test(new URL(this.#config.unleashUrl).pathname);
   }
 
   #remoteAnswered(): void {

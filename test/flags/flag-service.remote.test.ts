@@ -172,6 +172,24 @@ describe('FlagService in remote mode', () => {
     expect([...authorizations]).toEqual(['default:development.secret']);
   });
 
+  it('says the URL may be the cause, not only the token, when Unleash refuses a URL without /api', async () => {
+    // Unleash's own UI answers 403 for /client/features outside its /api path, whatever the token.
+    const { url } = await listen((req, res) => {
+      res.statusCode = req.url?.startsWith('/api/') ? 200 : 403;
+      res.end(req.url?.startsWith('/api/') ? JSON.stringify(SERVED) : '');
+    });
+    const root = url.replace(/\/api$/, '');
+    const { logger, lines } = recordingLogger();
+    const service = await FlagService.start(flagsConfig({ unleashUrl: root, unleashToken: 'default:development.secret', refreshIntervalMs: 200 }), logger, { root: ROOT, startTimeoutMs: 500 });
+    cleanups.push(() => service.stop());
+    await eventually('the refusal is logged', () => lines.some((l) => l.level === 50 && l.msg.startsWith('flags: Unleash:')), 5_000);
+    const refusal = lines.find((l) => l.level === 50 && l.msg.startsWith('flags: Unleash:'))!;
+    expect(refusal.msg).toContain('check flags.unleashToken (UNLEASH_TOKEN)');
+    expect(refusal.msg).toContain(`flags.unleashUrl (UNLEASH_URL) is ${root}, which does not end in /api`);
+    // At start too, before any poll: the URL alone says so.
+    expect(lines.some((l) => l.level === 40 && l.msg.includes('does not end in /api'))).toBe(true);
+  });
+
   it('waits for Unleash at start when it answers, so the first request already sees its flags', async () => {
     const { url } = await listen((req, res) => {
       if (req.url?.startsWith('/api/client/features')) {
