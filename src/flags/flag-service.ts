@@ -26,7 +26,7 @@ import { describeThrown, ErrorCode, FloorplanError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { NO_TRACE, type RequestTrace } from '../observability/tracing.ts';
 import type { Viewer } from '../viewer/viewer.ts';
-import { parseFlagsFile, type FlagsSnapshot } from './flags-file.ts';
+import { CLIENT_STRATEGIES, parseFlagsFile, type FlagsSnapshot } from './flags-file.ts';
 import { explainFlag, type FlagDefinitions, type FlagExplanation } from './explain.ts';
 import { DISABLED_VARIANT, RequestFlags, unleashContextOf, type FlagEvaluator } from './request-flags.ts';
 import { withSettledDecisions } from './settled-decisions.ts';
@@ -106,6 +106,8 @@ export class FlagService {
   #remoteSynchronized = false;
   /** False from a failure until the next answer; only drives the "answered" log line. */
   #remoteHealthy = true;
+  /** The problems last warned about in the definitions Unleash sent ("" none), so each set is warned once. */
+  #definitionProblems = '';
   #lastRemoteLogAt = 0;
   #backupDir: string | undefined;
   /** When this service started: the age of flags never confirmed by their source counts from here. */
@@ -371,12 +373,14 @@ export class FlagService {
     remote.on('synchronized', () => {
       this.#remoteSynchronized = true;
       this.#remoteAnswered();
+      this.#checkDefinitions(remote.getFeatureToggleDefinitions());
       this.#logger.info({ url: this.#config.unleashUrl, flags: remote.getFeatureToggleDefinitions().length }, 'flags: serving flags from Unleash');
       settle?.();
       this.#flagsChanged();
     });
     remote.on('changed', () => {
       this.#remoteAnswered();
+      this.#checkDefinitions(remote.getFeatureToggleDefinitions());
       if (this.#remoteSynchronized) this.#flagsChanged();
     });
     remote.on('unchanged', () => this.#remoteAnswered());
@@ -430,6 +434,32 @@ export class FlagService {
     this.#lastRemoteLogAt = now;
     const hint = fatal ? ` — check flags.unleashToken (UNLEASH_TOKEN)${this.#notApiUrl() ? ` and flags.unleashUrl (UNLEASH_URL) is ${this.#config.unleashUrl}, which does not end in /api: Unleash's client API is under /api, and its UI answers 403 elsewhere` : ''}; the client has stopped polling` : '';
     this.#logger[fatal ? 'error' : level]({ url: this.#config.unleashUrl }, 'flags: Unleash: %s%s', message, hint);
+  }
+
+  /**
+   * Warns (once per set of problems) about flags Unleash sent that this client cannot evaluate:
+   * a strategy it does not know never matches, and a dependency on a flag Unleash does not
+   * define is never met, so such a flag is off for everyone. unleash-client reports both only
+   * on an inner emitter it does not pass on.
+   */
+  #checkDefinitions(definitions: ReadonlyArray<{ readonly name: string; readonly strategies?: ReadonlyArray<{ readonly name: string }>; readonly dependencies?: ReadonlyArray<{ readonly feature: string }> }>): void {
+    const names = new Set(definitions.map((d) => d.name));
+    const known = new Set<string>(CLIENT_STRATEGIES);
+    const problems: string[] = [];
+    for (const definition of definitions) {
+      for (const strategy of definition.strategies ?? []) {
+        if (!known.has(strategy.name)) problems.push(`${definition.name}: strategy ${JSON.stringify(strategy.name)} is unknown to unleash-client (it evaluates ${CLIENT_STRATEGIES.join(', ')})`);
+      }
+      for (const dependency of definition.dependencies ?? []) {
+        if (!names.has(dependency.feature)) problems.push(`${definition.name}: depends on ${dependency.feature}, which Unleash does not define`);
+      }
+    }
+    const key = problems.join('\n');
+    if (key === this.#definitionProblems) return;
+    this.#definitionProblems = key;
+    if (problems.length > 0) {
+      this.#logger.warn({ url: this.#config.unleashUrl, problems }, 'flags: Unleash sent flags this client cannot evaluate, so they are off for everyone: %s', problems.join('; '));
+    }
   }
 
   /** Whether the configured URL's path does not end in /api, where Unleash serves its client API. */

@@ -30,7 +30,7 @@ export interface FlagsSnapshot {
 /** Strategies an Unleash 7 server accepts; the older userWithId and gradualRollout* were removed from it. */
 const UNLEASH7_STRATEGIES = ['default', 'flexibleRollout', 'remoteAddress', 'applicationHostname'] as const;
 /** Strategies unleash-client 6.12.1 evaluates; a copy of /api/client/features from an older server may use any. */
-const CLIENT_STRATEGIES = [...UNLEASH7_STRATEGIES, 'userWithId', 'gradualRolloutUserId', 'gradualRolloutSessionId', 'gradualRolloutRandom'] as const;
+export const CLIENT_STRATEGIES = [...UNLEASH7_STRATEGIES, 'userWithId', 'gradualRolloutUserId', 'gradualRolloutSessionId', 'gradualRolloutRandom'] as const;
 /** Operators an Unleash 7 server accepts (its ALL_OPERATORS; no SEMVER_GTE/LTE, no IN_CIDR). */
 const UNLEASH7_OPERATORS = [
   'IN', 'NOT_IN', 'STR_ENDS_WITH', 'STR_STARTS_WITH', 'STR_CONTAINS',

@@ -190,6 +190,33 @@ describe('FlagService in remote mode', () => {
     expect(lines.some((l) => l.level === 40 && l.msg.includes('does not end in /api'))).toBe(true);
   });
 
+  it('warns, naming the flag, when Unleash sends a strategy this client cannot evaluate or a dependency on a flag it lacks: such a flag is off for everyone', async () => {
+    const served = {
+      version: 2,
+      features: [
+        ...SERVED.features,
+        { name: 'floor.loyalty-points', type: 'release', enabled: true, strategies: [{ name: 'qaCustom', parameters: {}, constraints: [] }], variants: [] },
+        { name: 'floor.new-customer', type: 'release', enabled: true, strategies: [{ name: 'default', parameters: {}, constraints: [] }], variants: [], dependencies: [{ feature: 'floor.no-such-parent' }] },
+      ],
+    };
+    const { url } = await listen((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(served));
+    });
+    const { logger, lines } = recordingLogger();
+    const service = await FlagService.start(flagsConfig({ unleashUrl: url, unleashToken: 'default:development.secret', refreshIntervalMs: 200 }), logger, { root: ROOT, startTimeoutMs: 2_000 });
+    cleanups.push(() => service.stop());
+    expect(service.servingFrom).toBe('unleash');
+    expect(service.evaluate(viewer()).isEnabled('floor.loyalty-points')).toBe(false);
+    const warnings = lines.filter((l) => l.level === 40 && l.msg.includes('cannot evaluate'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.msg).toContain('floor.loyalty-points: strategy "qaCustom" is unknown to unleash-client');
+    expect(warnings[0]!.msg).toContain('floor.new-customer: depends on floor.no-such-parent, which Unleash does not define');
+    // Polled again unchanged: not warned again.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(lines.filter((l) => l.level === 40 && l.msg.includes('cannot evaluate'))).toHaveLength(1);
+  });
+
   it('waits for Unleash at start when it answers, so the first request already sees its flags', async () => {
     const { url } = await listen((req, res) => {
       if (req.url?.startsWith('/api/client/features')) {
