@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { deepFreeze } from '../config/service-config.ts';
 import { describeIssues, LocatedYaml } from '../config/validate-yaml.ts';
 import { describeThrown, ErrorCode, FloorplanError } from '../errors.ts';
+import { CONTEXT_FIELDS, STICKY_CONTEXT_FIELDS } from './request-flags.ts';
 /** Flags read from a file, in the shape unleash-client bootstraps from. */
 export interface FlagsSnapshot {
   /** Which of the two accepted shapes the file had. */
@@ -61,6 +62,10 @@ function constraintSchema(operators: readonly [string, ...string[]]) {
       value: z.union([z.string(), z.number()]).optional(),
     })
     .superRefine((c, ctx) => {
+      // A name Floorplan never sends is a typo: the constraint would never match (or always, inverted).
+      if (!(CONTEXT_FIELDS as readonly string[]).includes(c.contextName)) {
+        ctx.addIssue({ code: 'custom', path: ['contextName'], message: `must be a context field Floorplan sends (${CONTEXT_FIELDS.join(', ')})` });
+      }
       if (LIST_OPERATORS.has(c.operator)) {
         if (c.values === undefined || c.values.length === 0) {
           ctx.addIssue({ code: 'custom', path: ['values'], message: `must list at least one value for ${c.operator}` });
@@ -90,6 +95,9 @@ function checkRolloutParameters(strategyName: string, parameters: Record<string,
   }
   if (p.stickiness === undefined || p.stickiness === '') {
     ctx.addIssue({ code: 'custom', path: ['parameters', 'stickiness'], message: 'must be set (e.g. "userId"): offline there is no project default stickiness' });
+  } else if (p.stickiness !== 'default' && p.stickiness !== 'random' && !(STICKY_CONTEXT_FIELDS as readonly string[]).includes(p.stickiness)) {
+    // Sticky by a field never sent, the rollout buckets nobody in.
+    ctx.addIssue({ code: 'custom', path: ['parameters', 'stickiness'], message: `must be default, random or a context field Floorplan sends (${STICKY_CONTEXT_FIELDS.join(', ')})` });
   }
   if (p.groupId === undefined || p.groupId === '') {
     ctx.addIssue({ code: 'custom', path: ['parameters', 'groupId'], message: 'must be set, usually to the flag name (Unleash would fill that in on import)' });

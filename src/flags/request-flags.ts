@@ -76,6 +76,11 @@ export type UnleashContext = Readonly<{
 /** The variant reported for a flag that is off or has no variants; the same shape Unleash uses. */
 export const DISABLED_VARIANT: FlagVariant = Object.freeze({ name: 'disabled', enabled: false });
 
+/** What a rollout may be sticky by: the fields {@link unleashContextOf} can send that identify a viewer or a group of them. */
+export const STICKY_CONTEXT_FIELDS = ['userId', 'sessionId', 'segment', 'segments', 'platform', 'appVersion'] as const;
+/** Every context field a constraint can test: what {@link unleashContextOf} sends, and what the client adds (environment, currentTime). */
+export const CONTEXT_FIELDS = ['userId', 'sessionId', 'appName', 'environment', 'currentTime', 'segment', 'segments', 'platform', 'appVersion'] as const;
+
 /** Builds the Unleash context for `viewer`, as sent with every flag evaluation. */
 export function unleashContextOf(viewer: Viewer, appName: string): UnleashContext {
   const [segment] = viewer.segments;

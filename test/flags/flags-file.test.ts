@@ -168,6 +168,34 @@ describe('parseFlagsFile rejects, naming the path, the contract, the value and t
     ]);
   });
 
+  it('rejects a constraint or a stickiness on a context field Floorplan never sends (a typo reaches nobody), naming the fields it does send', () => {
+    const file = exportFile([
+      {
+        name: 'f',
+        enabled: true,
+        strategies: [rollout('f', { parameters: { rollout: '50', stickiness: 'userid', groupId: 'f' }, constraints: [{ contextName: 'segmnet', operator: 'NOT_IN', values: ['basic'] }] })],
+      },
+    ]);
+    expect(problems(file).map((p) => p.replace(/ \(config.*$/, ''))).toEqual([
+      '`featureStrategies[0].constraints[0].contextName` must be a context field Floorplan sends (userId, sessionId, appName, environment, currentTime, segment, segments, platform, appVersion), but got: "segmnet"',
+      '`featureStrategies[0].parameters.stickiness` must be default, random or a context field Floorplan sends (userId, sessionId, segment, segments, platform, appVersion), but got: "userid"',
+    ]);
+    // Every field it does send passes.
+    const fine = exportFile([
+      {
+        name: 'g',
+        enabled: true,
+        strategies: [
+          rollout('g', {
+            parameters: { rollout: '50', stickiness: 'sessionId', groupId: 'g' },
+            constraints: ['userId', 'sessionId', 'appName', 'environment', 'segment', 'segments', 'platform'].map((contextName) => ({ contextName, operator: 'NOT_IN', values: ['x'] })),
+          }),
+        ],
+      },
+    ]);
+    expect(parse(fine).features).toHaveLength(1);
+  });
+
   it('rejects segments, which an export names but cannot carry', () => {
     const file = exportFile([{ name: 'f', enabled: true, strategies: [{ name: 'default', segments: [1] }] }]);
     expect(problems(file)[0]).toMatch(/^`featureStrategies\[0\]\.segments` must be empty: an export names segments but does not carry their constraints/);
