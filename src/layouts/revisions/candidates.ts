@@ -51,7 +51,8 @@ export const candidateRolloutSchema = z.strictObject({
   allowList: z.array(z.string().min(1).max(128)).max(10_000).default([]),
   percentage: storedPercentage.default(0),
   segments: z.array(z.string().min(1).max(64)).max(100).default([]),
-  platforms: z.array(z.string().min(1).max(32)).max(20).default([]),
+  // Lower-cased, as the x-app-platform header is before it is compared: "iOS" would reach nobody.
+  platforms: z.array(z.string().trim().min(1).max(32).toLowerCase()).max(20).default([]),
   minAppVersion: z.string().regex(SEMVER, { error: 'must be a version such as 12.3.0' }).nullable().default(null),
 });
 

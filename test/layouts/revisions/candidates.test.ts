@@ -68,7 +68,8 @@ describe.each(REVISION_STORES)('layout candidates on %s', (_name, skip, open) =>
   });
 
   it.skipIf(skip)('changes only the rollout fields given, and audits who changed it from what to what', async () => {
-    const changed = await alice.rollout({ scene: 'cart-bottom-sheet', percentage: 20, platforms: ['ios'] });
+    // A platform as an operator may spell it: kept lower-cased, as the x-app-platform header is compared.
+    const changed = await alice.rollout({ scene: 'cart-bottom-sheet', percentage: 20, platforms: ['iOS'] });
     expect(changed.candidate.rollout).toEqual({ allowList: ['u1001'], percentage: 20, segments: [], platforms: ['ios'], minAppVersion: null });
     expect(announced.at(-1)!.generation).toBe(2);
     const [entry] = (await alice.audit({ limit: 1 })).entries;
