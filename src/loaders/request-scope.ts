@@ -181,8 +181,9 @@ export class RequestScope {
     }
     // Keyed by viewer, only the viewer's own id is ever asked for, so this is one call.
     const selections = definition.keyedBy === 'viewer' ? [] : keys.map((key) => this.selectionOf(key));
-    // Only a recorded trace wants to know where a cached answer came from.
-    const notes: CallNotes | undefined = this.trace.recording ? {} : undefined;
+    // Only a recorded trace wants to know where a cached answer came from, and carries its span to the upstream.
+    const span = this.trace.recording ? this.trace.upstreamStarted(upstream, startMs) : undefined;
+    const notes: CallNotes | undefined = span === undefined ? undefined : { traceHeaders: span.headers };
     let outcome = 'ok';
     try {
       const call = this.clients[upstream] as UpstreamCall<UpstreamName>;
@@ -209,7 +210,7 @@ export class RequestScope {
       outcome = isUpstreamError(error) ? error.outcome : 'error';
       return keys.map(() => this.failed(error));
     } finally {
-      if (notes !== undefined) this.trace.upstreamCall(upstream, startMs, performance.now(), outcome, { keys: keys.length, cache: notes.cache });
+      if (span !== undefined) span.end(performance.now(), outcome, { keys: keys.length, cache: notes?.cache });
     }
   }
 

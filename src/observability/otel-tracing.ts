@@ -3,7 +3,7 @@
  * and the spans of a sampled request. Imported by ./tracing.ts's `createTracing` only when tracing is on.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
+import { isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer, defaultTextMapSetter } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -36,7 +36,7 @@ import {
   ATTR_GRAPHQL_OPERATION_NAME,
   EVENT_FEATURE_FLAG_EVALUATION,
 } from '@opentelemetry/semantic-conventions/incubating';
-import { NO_TRACE, TRACE_ATTRIBUTES, type FlagEvaluation, type ServerTrace, type Tracing, type TracingConfig, type TracingOptions, type UpstreamCallDetail } from './request-trace.ts';
+import { NO_TRACE, TRACE_ATTRIBUTES, type FlagEvaluation, type ServerTrace, type Tracing, type TracingConfig, type TracingOptions, type UpstreamCallDetail, type UpstreamSpan } from './request-trace.ts';
 
 /** Tracing on, as `config` asks (./tracing.ts's `createTracing`). */
 export function createOtelTracing(config: TracingConfig, options: TracingOptions): Tracing {
@@ -72,7 +72,7 @@ export function createOtelTracing(config: TracingConfig, options: TracingOptions
         { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_URL_PATH]: path, [ATTR_HTTP_ROUTE]: route } },
         parent,
       );
-      return span.isRecording() ? new RecordedRequest(tracer, span) : NO_TRACE;
+      return span.isRecording() ? new RecordedRequest(tracer, span, propagator) : NO_TRACE;
     },
     shutdown: () => (stopped ??= provider.shutdown()),
   };
@@ -146,23 +146,38 @@ const HEADER_GETTER: TextMapGetter<IncomingHttpHeaders> = {
 class RecordedRequest implements ServerTrace {
   readonly recording = true;
   readonly #tracer: Tracer;
+  readonly #propagator: W3CTraceContextPropagator;
   readonly #span: Span;
   readonly #context: Context;
 
-  constructor(tracer: Tracer, span: Span) {
+  constructor(tracer: Tracer, span: Span, propagator: W3CTraceContextPropagator) {
     this.#tracer = tracer;
+    this.#propagator = propagator;
     this.#span = span;
     this.#context = trace.setSpan(ROOT_CONTEXT, span);
   }
 
   upstreamCall(upstream: string, startMs: number, endMs: number, outcome: string, detail?: UpstreamCallDetail): void {
-    const attributes: Attributes = { [TRACE_ATTRIBUTES.upstream]: upstream, [TRACE_ATTRIBUTES.upstreamOutcome]: outcome };
-    if (detail?.keys !== undefined) attributes[TRACE_ATTRIBUTES.upstreamKeys] = detail.keys;
-    if (detail?.cache !== undefined) attributes[TRACE_ATTRIBUTES.cacheOutcome] = detail.cache;
-    if (outcome !== 'ok') attributes[ATTR_ERROR_TYPE] = outcome;
-    const span = this.#tracer.startSpan(`upstream ${upstream}`, { kind: SpanKind.CLIENT, startTime: startMs, attributes }, this.#context);
-    if (outcome !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
-    span.end(endMs);
+    this.upstreamStarted(upstream, startMs).end(endMs, outcome, detail);
+  }
+
+  upstreamStarted(upstream: string, startMs: number): UpstreamSpan {
+    const span = this.#tracer.startSpan(`upstream ${upstream}`, { kind: SpanKind.CLIENT, startTime: startMs, attributes: { [TRACE_ATTRIBUTES.upstream]: upstream } }, this.#context);
+    const headers: Record<string, string> = {};
+    // The call carries its own span as the upstream's parent, so the upstream's spans join this trace.
+    this.#propagator.inject(trace.setSpan(this.#context, span), headers, defaultTextMapSetter);
+    return {
+      headers,
+      end(endMs, outcome, detail) {
+        const attributes: Attributes = { [TRACE_ATTRIBUTES.upstreamOutcome]: outcome };
+        if (detail?.keys !== undefined) attributes[TRACE_ATTRIBUTES.upstreamKeys] = detail.keys;
+        if (detail?.cache !== undefined) attributes[TRACE_ATTRIBUTES.cacheOutcome] = detail.cache;
+        if (outcome !== 'ok') attributes[ATTR_ERROR_TYPE] = outcome;
+        span.setAttributes(attributes);
+        if (outcome !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+        span.end(endMs);
+      },
+    };
   }
 
   flagEvaluated(evaluation: FlagEvaluation): void {

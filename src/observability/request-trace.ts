@@ -51,6 +51,17 @@ export interface UpstreamCallDetail {
   readonly cache?: string;
 }
 
+/** An upstream call's span, started before the call so the call can carry it. */
+export interface UpstreamSpan {
+  /** Headers that carry the span to the upstream (W3C `traceparent`, `tracestate`); empty when not recorded. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Ends the span at `endMs` with the call's outcome (`ok`, or the failure's). */
+  end(endMs: number, outcome: string, detail?: UpstreamCallDetail): void;
+}
+
+/** The span of a call no trace records. */
+const NO_UPSTREAM_SPAN: UpstreamSpan = Object.freeze({ headers: Object.freeze({}), end() {} });
+
 /** One flag decision, as the OpenTelemetry feature-flag conventions describe it. */
 export interface FlagEvaluation {
   readonly key: string;
@@ -74,6 +85,8 @@ export interface RequestTrace {
   readonly recording: boolean;
   /** One upstream call, from the loader's call to its answer (retries and cache included). */
   upstreamCall(upstream: string, startMs: number, endMs: number, outcome: string, detail?: UpstreamCallDetail): void;
+  /** The same, started at `startMs` before the call is made, so the call can carry it to the upstream. */
+  upstreamStarted(upstream: string, startMs: number): UpstreamSpan;
   /** A flag evaluated for the first time in this request. */
   flagEvaluated(evaluation: FlagEvaluation): void;
   /** One panel rendered. */
@@ -103,6 +116,7 @@ export interface Tracing {
 export const NO_TRACE: ServerTrace = Object.freeze({
   recording: false,
   upstreamCall() {},
+  upstreamStarted: () => NO_UPSTREAM_SPAN,
   flagEvaluated() {},
   rendered() {},
   operationName() {},

@@ -29,7 +29,8 @@ export function withPromotionCache(clients: UpstreamClients, cache: TieredCache<
       let inL1 = false;
       const pending = cache.get(
         key,
-        () => clients.promotion(query),
+        // A load this request starts carries its span (a traced request); waiters that share it are not its parent.
+        () => clients.promotion(query, undefined, notes?.traceHeaders === undefined ? undefined : { traceHeaders: notes.traceHeaders }),
         (outcome) => {
           inL1 = outcome === 'hit' || outcome === 'stale';
           if (notes !== undefined) notes.cache = outcome;

@@ -19,6 +19,8 @@ export interface UpstreamEndpoint extends Partial<ResilienceOptions> {
 export interface CallNotes {
   /** For a cached upstream: where the answer came from. */
   cache?: CacheOutcome;
+  /** For a traced request: the call's span as W3C trace context headers, sent with it. */
+  traceHeaders?: Readonly<Record<string, string>>;
 }
 
 /** One upstream's call: its wire request in, its contract-checked wire answer out. */
@@ -54,8 +56,8 @@ export function createHttpUpstreamClients(
     answerCheck(response);
     calls[definition.name] =
       call.method === 'GET'
-        ? (request, deadline) => http.get(call.path(request as never), response, deadline)
-        : (request, deadline) => http.postRead(call.path, request, response, deadline);
+        ? (request, deadline, notes) => http.get(call.path(request as never), response, deadline, notes?.traceHeaders)
+        : (request, deadline, notes) => http.postRead(call.path, request, response, deadline, notes?.traceHeaders);
   }
   return {
     ...(calls as { [N in UpstreamName]: UpstreamCall<N> }),

@@ -68,6 +68,8 @@ export interface JsonHttpOptions {
 
 const JSON_HEADERS: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
 const ACCEPT_JSON: Record<string, string> = { accept: 'application/json' };
+/** A traced call's W3C trace context headers (traceparent, tracestate); undefined for every untraced call. */
+type TraceHeaders = Readonly<Record<string, string>> | undefined;
 const RETRYABLE_STATUS = new Set([502, 503, 504]);
 /** A bigger answer than any cart, promotion or quote could be is a broken upstream, not data. */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -291,7 +293,7 @@ interface CallSite {
   readonly judge: AttemptJudge;
   readonly bulkhead: Bulkhead;
   /** A first attempt's failure, judged by the breaker as if it had made the attempt, then retried. */
-  replayed(failure: UpstreamError, method: 'GET' | 'POST', path: string, body: string | undefined, deadline: Deadline | undefined): Promise<unknown>;
+  replayed(failure: UpstreamError, method: 'GET' | 'POST', path: string, body: string | undefined, traceHeaders: TraceHeaders, deadline: Deadline | undefined): Promise<unknown>;
   /** The call is over with `outcome`: the upstream's silence and the call's metric. */
   ended(outcome: UpstreamOutcome, started: number): void;
 }
@@ -315,6 +317,7 @@ class CallInFlight implements AttemptSink {
     private readonly method: 'GET' | 'POST',
     private readonly path: string,
     private readonly body: string | undefined,
+    private readonly traceHeaders: TraceHeaders,
     private readonly schema: z.ZodType,
     private readonly deadline: Deadline | undefined,
     private readonly started: number,
@@ -341,7 +344,7 @@ class CallInFlight implements AttemptSink {
   failed(failure: UpstreamError): void {
     let replay: Promise<unknown>;
     try {
-      replay = this.site.replayed(failure, this.method, this.path, this.body, this.deadline);
+      replay = this.site.replayed(failure, this.method, this.path, this.body, this.traceHeaders, this.deadline);
     } catch (error) {
       replay = Promise.reject(error);
     }
@@ -449,18 +452,19 @@ export class JsonHttp {
     this.site = {
       judge: this.judge,
       bulkhead: this.bulkhead,
-      replayed: (failure, method, path, body, deadline) => this.replayed(failure, method, path, body, deadline),
+      replayed: (failure, method, path, body, traceHeaders, deadline) => this.replayed(failure, method, path, body, traceHeaders, deadline),
       ended: (outcome, started) => this.ended(outcome, started),
     };
   }
 
-  get<S extends z.ZodType>(path: string, schema: S, deadline?: Deadline): Promise<z.output<S>> {
-    return this.call('GET', path, undefined, schema, deadline);
+  /** `traceHeaders`: the call's span, carried to the upstream (W3C traceparent), for a traced request. */
+  get<S extends z.ZodType>(path: string, schema: S, deadline?: Deadline, traceHeaders?: TraceHeaders): Promise<z.output<S>> {
+    return this.call('GET', path, undefined, schema, deadline, traceHeaders);
   }
 
   /** A POST that only reads (a query or a quote): safe to retry. */
-  postRead<S extends z.ZodType>(path: string, body: unknown, schema: S, deadline?: Deadline): Promise<z.output<S>> {
-    return this.call('POST', path, JSON.stringify(body), schema, deadline);
+  postRead<S extends z.ZodType>(path: string, body: unknown, schema: S, deadline?: Deadline, traceHeaders?: TraceHeaders): Promise<z.output<S>> {
+    return this.call('POST', path, JSON.stringify(body), schema, deadline, traceHeaders);
   }
 
   /**
@@ -484,17 +488,18 @@ export class JsonHttp {
     body: string | undefined,
     schema: S,
     deadline: Deadline | undefined,
+    traceHeaders: TraceHeaders,
   ): Promise<z.output<S>> {
     const started = performance.now();
     this.silence.asked(started);
     this.budget.deposit();
     // The usual call, short of an outage or an overload: straight to its one attempt (CallInFlight).
     if (this.breaker.state === CircuitState.Closed && deadline?.passed !== true && this.bulkhead.tryEnter()) {
-      const call = new CallInFlight(this.site, method, path, body, schema, deadline, started);
-      this.send(new AnswerCollector(this.judge, method, path, deadline, call, this.window), method, path, body);
+      const call = new CallInFlight(this.site, method, path, body, traceHeaders, schema, deadline, started);
+      this.send(new AnswerCollector(this.judge, method, path, deadline, call, this.window), method, path, body, traceHeaders);
       return call.promise as Promise<z.output<S>>;
     }
-    return this.throughPolicies(method, path, body, schema, deadline, started);
+    return this.throughPolicies(method, path, body, schema, deadline, traceHeaders, started);
   }
 
   /** A call that must wait for a slot, meets a breaker that is not closed, or comes too late: every policy in turn. */
@@ -504,6 +509,7 @@ export class JsonHttp {
     body: string | undefined,
     schema: S,
     deadline: Deadline | undefined,
+    traceHeaders: TraceHeaders,
     started: number,
   ): Promise<z.output<S>> {
     let outcome: UpstreamOutcome = 'ok';
@@ -515,7 +521,7 @@ export class JsonHttp {
       if (!this.bulkhead.tryEnter()) await this.bulkhead.enter();
       let payload: unknown;
       try {
-        payload = await this.attemptsOf(method, path, body, deadline);
+        payload = await this.attemptsOf(method, path, body, traceHeaders, deadline);
       } finally {
         this.bulkhead.leave();
       }
@@ -553,23 +559,23 @@ export class JsonHttp {
    * a call to an open circuit, and the caller must get the upstream's own error. That failure is
    * left out of a window which is reset when the circuit closes again.
    */
-  private attemptsOf(method: 'GET' | 'POST', path: string, body: string | undefined, deadline: Deadline | undefined): Promise<unknown> {
+  private attemptsOf(method: 'GET' | 'POST', path: string, body: string | undefined, traceHeaders: TraceHeaders, deadline: Deadline | undefined): Promise<unknown> {
     if (this.breaker.state !== CircuitState.Closed) {
-      const first = this.breaker.execute(() => this.attempt(method, path, body, deadline));
-      return this.retrying ? first.catch((failure: unknown) => this.retry(failure, method, path, body, deadline)) : first;
+      const first = this.breaker.execute(() => this.attempt(method, path, body, traceHeaders, deadline));
+      return this.retrying ? first.catch((failure: unknown) => this.retry(failure, method, path, body, traceHeaders, deadline)) : first;
     }
-    return this.attempt(method, path, body, deadline, this.window, (failure) => this.replayed(failure, method, path, body, deadline));
+    return this.attempt(method, path, body, traceHeaders, deadline, this.window, (failure) => this.replayed(failure, method, path, body, traceHeaders, deadline));
   }
 
   /** The failure of an attempt made past the closed breaker: judged by the breaker as if it had made it, then retried (see {@link attemptsOf}). */
-  private replayed(failure: UpstreamError, method: 'GET' | 'POST', path: string, body: string | undefined, deadline: Deadline | undefined): Promise<unknown> {
+  private replayed(failure: UpstreamError, method: 'GET' | 'POST', path: string, body: string | undefined, traceHeaders: TraceHeaders, deadline: Deadline | undefined): Promise<unknown> {
     const judged = this.breaker.state === CircuitState.Closed ? this.breaker.execute(() => Promise.reject(failure)) : Promise.reject(failure);
-    return this.retrying ? judged.catch((judgedFailure: unknown) => this.retry(judgedFailure, method, path, body, deadline)) : judged;
+    return this.retrying ? judged.catch((judgedFailure: unknown) => this.retry(judgedFailure, method, path, body, traceHeaders, deadline)) : judged;
   }
 
   /** The retry policy, given the first attempt's `failure` to judge as its own (see {@link attemptsOf}). */
-  private retry(failure: unknown, method: 'GET' | 'POST', path: string, body: string | undefined, deadline: Deadline | undefined): Promise<unknown> {
-    return this.retries.execute(({ attempt }) => (attempt === 0 ? Promise.reject(failure) : this.breaker.execute(() => this.attempt(method, path, body, deadline))));
+  private retry(failure: unknown, method: 'GET' | 'POST', path: string, body: string | undefined, traceHeaders: TraceHeaders, deadline: Deadline | undefined): Promise<unknown> {
+    return this.retries.execute(({ attempt }) => (attempt === 0 ? Promise.reject(failure) : this.breaker.execute(() => this.attempt(method, path, body, traceHeaders, deadline))));
   }
 
   /**
@@ -584,6 +590,7 @@ export class JsonHttp {
     method: 'GET' | 'POST',
     path: string,
     body: string | undefined,
+    traceHeaders: TraceHeaders,
     deadline: Deadline | undefined,
     successWindow?: SamplingBreaker,
     onFailure?: (failure: UpstreamError) => Promise<unknown>,
@@ -609,14 +616,15 @@ export class JsonHttp {
                 }
               },
             };
-      this.send(new AnswerCollector(this.judge, method, path, deadline, sink, successWindow), method, path, body);
+      this.send(new AnswerCollector(this.judge, method, path, deadline, sink, successWindow), method, path, body, traceHeaders);
     });
   }
 
   /** Hands `collector`'s request to the pool; the answer, or the failure, goes to the collector. */
-  private send(collector: AnswerCollector, method: 'GET' | 'POST', path: string, body: string | undefined): void {
+  private send(collector: AnswerCollector, method: 'GET' | 'POST', path: string, body: string | undefined, traceHeaders: TraceHeaders): void {
+    const headers = body === undefined ? ACCEPT_JSON : JSON_HEADERS;
     try {
-      this.pool.dispatch({ origin: this.origin, method, path: this.basePath + path, headers: body === undefined ? ACCEPT_JSON : JSON_HEADERS, body }, collector);
+      this.pool.dispatch({ origin: this.origin, method, path: this.basePath + path, headers: traceHeaders === undefined ? headers : { ...headers, ...traceHeaders }, body }, collector);
     } catch (error) {
       // A closed pool throws rather than reporting through the handler.
       collector.onResponseError(undefined as unknown as Dispatcher.DispatchController, error as Error);

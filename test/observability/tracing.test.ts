@@ -4,7 +4,13 @@
  * GraphQL, upstream and render attributes, the feature-flag events, W3C trace continuation,
  * and ratio sampling.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadServiceConfig } from '../../src/config/service-config.ts';
+import { startDemoUpstreams, type DemoUpstreams } from '../../src/demo-upstreams/server.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { UPSTREAMS } from '../../src/upstreams/registry.ts';
 import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts';
 import { until } from '../support/until.ts';
@@ -278,5 +284,67 @@ describe('sampling by ratio', () => {
     // Binomial(60, 0.5): outside 12..48 with probability below 1e-5.
     expect(traced).toBeGreaterThan(12);
     expect(traced).toBeLessThan(48);
+  });
+});
+
+describe('the trace carried to the upstreams (W3C traceparent)', () => {
+  let receiver: OtlpReceiver;
+  let h: Harness;
+  let demo: DemoUpstreams;
+  let proxy: Server;
+  /** Each upstream request the proxy passed on: its path and the traceparent it carried. */
+  const seen: Array<{ path: string; traceparent: string | undefined }> = [];
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    demo = await startDemoUpstreams({ port: 0, faults: '' });
+    const target = new URL(demo.baseUrls.cart).origin;
+    // A recording proxy in front of the demo upstreams: what an upstream service would receive.
+    proxy = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        seen.push({ path: req.url ?? '', traceparent: req.headers.traceparent as string | undefined });
+        const body = chunks.length === 0 ? undefined : Buffer.concat(chunks);
+        void fetch(`${target}${req.url}`, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, body }).then(async (answer) => {
+          res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await answer.arrayBuffer()));
+        });
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const port = (proxy.address() as AddressInfo).port;
+    const defaults = loadServiceConfig({ env: {} }).upstreams;
+    const upstreams = Object.fromEntries(UPSTREAMS.map((name) => [name, { ...defaults[name], baseUrl: demo.baseUrls[name].replace(target, `http://127.0.0.1:${port}`) }])) as typeof defaults;
+    h = await startHarness({
+      config: { tracing: { enabled: true, endpoint: receiver.tracesUrl, sampler: 'parentbased_always_on', scheduleDelayMs: 20, serviceName: 'floorplan-test' } },
+      deps: { upstreams, logger: createLogger('silent') },
+    });
+  });
+  afterAll(async () => {
+    await h.close();
+    await new Promise((resolve) => proxy.close(resolve));
+    await demo.close();
+    await receiver.close();
+  });
+
+  it('sends each upstream call with a traceparent naming its own upstream span, so the upstreams join the trace', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    seen.length = 0;
+    const res = await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' }, { traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
+    expect(res.body.data!.floorPanel.degraded).toBe(false);
+    await until(() => traceOf(receiver, traceId).filter((s) => s.kind === CLIENT).length >= 3, 'the upstream spans at the receiver', 10_000);
+    const clientSpans = new Map(traceOf(receiver, traceId).filter((s) => s.kind === CLIENT).map((s) => [s.name, s.spanId]));
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    for (const { path, traceparent } of seen) {
+      const upstream = UPSTREAMS.find((name) => path.includes(`/${name}`) || path.startsWith(`/${name}`));
+      expect({ path, traceparent }).toEqual({ path, traceparent: `00-${traceId}-${clientSpans.get(`upstream ${upstream}`)}-01` });
+    }
+  });
+
+  it('sends no traceparent for a request that is not traced', async () => {
+    seen.length = 0;
+    await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' }, { traceparent: `00-${'c'.repeat(32)}-${'d'.repeat(16)}-00` });
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen.map((s) => s.traceparent)).toEqual(seen.map(() => undefined));
   });
 });
