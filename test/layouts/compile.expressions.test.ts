@@ -120,6 +120,17 @@ describe('expression floors in a floors file', () => {
     expect(problems(file('    kind: TEXT', "    when: 'cart.userId.matches(\"^u\")'"))[0]).toMatch(/`floors\[1\]\.when` must only use what floor expressions allow; `matches\(\)` is not available in floor expressions/);
     expect(problems(file('    kind: TEXT', "    when: 'cart.lines.exists(a, cart.lines.exists(b, a.title == b.title))'"))[0]).toMatch(/`floors\[1\]\.when` must cost at most 200000 steps .*, but is estimated at \d+/);
   });
+
+  it('stops the layout on a `when` that grows a string through map literals (QA: estimated 16,004 steps, ran 5 s)', () => {
+    // Seven rounds of `[{"a": [s, s, … ten times].join()}["a"]].map(t, …)[0]`: a 100-million-character string.
+    let when = 'size(y.lowerAscii())';
+    const names = 'stuvwxy';
+    for (let i = 6; i >= 0; i--) {
+      const value = i === 0 ? `"${'x'.repeat(100)}"` : `[${Array.from({ length: 10 }, () => names[i - 1]).join(',')}].join()`;
+      when = `[{"a": ${value}}["a"]].map(${names[i]}, ${when})[0]`;
+    }
+    expect(problems(file('    kind: TEXT', `    when: '${when} > 0'`))[0]).toMatch(/^`floors\[1\]\.when` must cost at most 200000 steps .*, but is estimated at \d+, but got: .* \(floors\/cart-bottom-sheet\.yaml:11\)$/);
+  });
 });
 
 describe('the JSON Schema of floors/*.yaml', () => {

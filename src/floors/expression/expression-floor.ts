@@ -141,12 +141,33 @@ interface Node {
   readonly checkedType?: { readonly name: string };
 }
 
-/** What the estimate knows of a value: its length (string characters, list entries; 1 otherwise) and its entries'. */
+/**
+ * What the estimate knows of a value, as an upper bound: its length (string characters, list
+ * or map entries; 1 otherwise) and its entries' (a map's keys and values alike). A value
+ * passed on through a literal, `+`, `?:` or an index keeps its width, or the steps that copy
+ * it later would be estimated for a short string while a long one runs.
+ */
 interface Shape {
   readonly length: number;
   readonly entry?: Shape;
 }
 const SCALAR: Shape = { length: 1 };
+
+/** The narrowest shape at least as wide as both: what a value that is either may hold. */
+function widest(a: Shape, b: Shape): Shape {
+  const length = Math.max(a.length, b.length);
+  if (a.entry === undefined || b.entry === undefined) {
+    const entry = a.entry ?? b.entry;
+    return entry === undefined ? { length } : { length, entry };
+  }
+  return { length, entry: widest(a.entry, b.entry) };
+}
+
+/** What comparing a value reads at most: its characters, or every entry's, all the way down. */
+function extent(shape: Shape): number {
+  return shape.entry === undefined ? shape.length : shape.length * extent(shape.entry);
+}
+
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MACROS = new Set(['map', 'filter', 'all', 'exists', 'exists_one']);
 const LINEAR_STRING_METHODS = new Set(['contains', 'startsWith', 'endsWith', 'indexOf', 'lastIndexOf']);
@@ -189,6 +210,8 @@ class Analysis {
         const [left, field] = node.args as [Node, string];
         const inner = this.estimate(left, scope);
         const owner = left.checkedType?.name ?? 'dyn';
+        // `m.a` on a map literal is `m["a"]`: one of its entries.
+        if (owner.startsWith('map<') && inner.shape.entry !== undefined) return { cost: inner.cost + 1, shape: inner.shape.entry };
         return { cost: inner.cost + 1, shape: this.shapeOf(type, `${owner}.${field}`) };
       }
       case '[]': {
@@ -199,12 +222,14 @@ class Analysis {
       }
       case 'list': {
         const items = (node.args as Node[]).map((n) => this.estimate(n, scope));
-        const entry = items.reduce<Shape>((widest, i) => (i.shape.length > widest.length ? i.shape : widest), SCALAR);
+        const entry = items.reduce<Shape>((wide, i) => widest(wide, i.shape), SCALAR);
         return { cost: items.reduce((s, i) => s + i.cost, 1), shape: { length: items.length, entry } };
       }
       case 'map': {
+        // Keys and values in one entry shape: an index gives a value, a macro iterates the keys.
         const entries = (node.args as Array<[Node, Node]>).flat().map((n) => this.estimate(n, scope));
-        return { cost: entries.reduce((s, i) => s + i.cost, 1), shape: { length: entries.length / 2 } };
+        const entry = entries.reduce<Shape>((wide, i) => widest(wide, i.shape), SCALAR);
+        return { cost: entries.reduce((s, i) => s + i.cost, 1), shape: { length: entries.length / 2, entry } };
       }
       case 'call':
         return this.call(node, scope);
@@ -212,7 +237,7 @@ class Analysis {
         return this.methodCall(node, scope);
       case '?:': {
         const [c, a, b] = (node.args as Node[]).map((n) => this.estimate(n, scope)) as [ReturnType<Analysis['estimate']>, ReturnType<Analysis['estimate']>, ReturnType<Analysis['estimate']>];
-        return { cost: c.cost + a.cost + b.cost + 1, shape: a.shape.length >= b.shape.length ? a.shape : b.shape };
+        return { cost: c.cost + a.cost + b.cost + 1, shape: widest(a.shape, b.shape) };
       }
       case '!_':
       case '-_': {
@@ -226,11 +251,12 @@ class Analysis {
         const b = this.estimate(right, scope);
         if (node.op === '+' && (type === 'string' || type.startsWith('list'))) {
           const length = a.shape.length + b.shape.length;
-          return { cost: a.cost + b.cost + length, shape: { length, entry: a.shape.entry ?? b.shape.entry } };
+          return { cost: a.cost + b.cost + length, shape: { ...widest(a.shape, b.shape), length } };
         }
-        if (node.op === 'in') return { cost: a.cost + b.cost + b.shape.length, shape: SCALAR };
+        // A comparison reads up to the shorter side, entry by entry; `in` a list compares with each entry.
+        if (node.op === 'in') return { cost: a.cost + b.cost + b.shape.length * Math.min(extent(a.shape), extent(b.shape.entry ?? SCALAR)), shape: SCALAR };
         if (node.op === '==' || node.op === '!=' || node.op === '<' || node.op === '<=' || node.op === '>' || node.op === '>=') {
-          return { cost: a.cost + b.cost + Math.min(a.shape.length, b.shape.length), shape: SCALAR };
+          return { cost: a.cost + b.cost + Math.min(extent(a.shape), extent(b.shape)), shape: SCALAR };
         }
         return { cost: a.cost + b.cost + 1, shape: SCALAR };
       }
@@ -259,7 +285,7 @@ class Analysis {
     const cost = estimated.reduce((s, a) => s + a.cost, 1);
     if (name === 'sum' || name === 'size') return { cost: cost + (estimated[0]?.shape.length ?? 0), shape: SCALAR };
     if (name === 'string') return { cost: cost + 20, shape: { length: Math.max(20, estimated[0]?.shape.length ?? 0) } };
-    return { cost, shape: SCALAR };
+    return { cost, shape: this.scalar(name, node) };
   }
 
   private methodCall(node: Node, scope: ReadonlyMap<string, Shape>): { cost: number; shape: Shape } {
@@ -286,7 +312,14 @@ class Analysis {
       const length = recv.shape.length * ((recv.shape.entry ?? SCALAR).length + separator);
       return { cost: cost + length, shape: { length } };
     }
-    return { cost, shape: SCALAR };
+    return { cost, shape: this.scalar(name, node) };
+  }
+
+  /** The shape of what a function not modelled above gives: a scalar, or it would be a blind spot of the estimate. */
+  private scalar(name: string, node: Node): Shape {
+    const type = node.checkedType?.name ?? 'dyn';
+    if (type === 'string' || type.startsWith('list<') || type.startsWith('map<')) throw new Refused(`\`${name}()\` has no cost estimate for its ${type} result`, node.pos);
+    return SCALAR;
   }
 
   private allow(name: string, node: Node): void {

@@ -57,6 +57,32 @@ function outcome(source: string): { loaded: false; problem: string } | { loaded:
 
 const nest = (depth: number, open: string, inner: string, close: string) => open.repeat(depth) + inner + close.repeat(depth);
 
+/**
+ * A string grown tenfold `levels` times from 100 characters (10^(levels + 2) in the end), each
+ * round's result passed through `hide` before the next copies it ten times: the QA's
+ * amplifier (`{"a": x}["a"]`), where an estimate that loses a value's width inside `hide`
+ * sees 256-character strings, costs each round as the first and misses the blow-up.
+ */
+function amplified(levels: number, hide: (value: string) => string): string {
+  const names = 'stuvwxyzab';
+  let body = `size(${names[levels - 1]}.lowerAscii())`;
+  for (let i = levels - 1; i >= 0; i--) {
+    const value = i === 0 ? `"${'x'.repeat(100)}"` : `[${Array.from({ length: 10 }, () => names[i - 1]).join(', ')}].join()`;
+    body = `[${hide(value)}].map(${names[i]}, ${body})[0]`;
+  }
+  return body;
+}
+
+/** Ways to pass a value on that an estimate could lose its width through. */
+const HIDES: ReadonlyArray<readonly [string, (value: string) => string]> = [
+  ["a map literal's value, indexed", (v) => `{"a": ${v}}["a"]`],
+  ["a map literal's value, as a field", (v) => `{"a": ${v}}.a`],
+  ["a map literal's key, iterated", (v) => `{${v}: 0}.map(k, k)[0]`],
+  ['the right side of a list +', (v) => `([""] + [${v}])[1]`],
+  ['the ?: branch with the shorter list', (v) => `(size(viewer.segments) > 99 ? ["", ""] : [${v}])[0]`],
+  ['a nested list literal', (v) => `[["", ""], [${v}]][1][0]`],
+];
+
 describe('hostile expressions fail at load with a clear message, or are bounded by the cost limit', () => {
   const refusedAtLoad: ReadonlyArray<readonly [string, string, RegExp]> = [
     ['deep parentheses', nest(200, '(', '1', ')'), /Exceeded maxDepth \(32\)/],
@@ -82,6 +108,29 @@ describe('hostile expressions fail at load with a clear message, or are bounded 
     ['dyn escaping the types', 'dyn(quote).anything', /`dyn\(\)` is not available/],
     ['bytes', 'b"abc".string()', /bytes are not available/],
   ];
+  for (const [how, hide] of HIDES) {
+    it(`refuses a string blown up through ${how} at load, with the cost message`, () => {
+      const result = outcome(amplified(5, hide));
+      expect(result.loaded, how).toBe(false);
+      expect((result as { problem: string }).problem).toMatch(/^must cost at most 200000 steps .*, but is estimated at \d+/);
+    });
+  }
+
+  it('refuses comparing lists of long strings in a loop, as it compares every character', () => {
+    const compare = (test: string) => `[promotion.coupons.map(c, c.title).join()].map(s, [[s + "a", s + "b"]].map(p, cart.lines.filter(l, ${test}))[0])[0].size()`;
+    for (const test of ['[p[0]] == [p[1]]', 'p[0] in [p[1]]']) {
+      const result = outcome(compare(test));
+      expect(result.loaded, test).toBe(false);
+      expect((result as { problem: string }).problem).toMatch(/^must cost at most 200000 steps/);
+    }
+  });
+
+  it('admits the same shapes when what they build is small', () => {
+    for (const [how, hide] of HIDES) expect(outcome(amplified(2, hide)), how).toMatchObject({ loaded: true, ran: 'ok', size: 0 });
+    expect(outcome('[{"kinds": quote.discounts.map(d, d.kind).join(", ")}.kinds].map(s, size(s.lowerAscii()))[0] > 0')).toMatchObject({ loaded: true, ran: 'ok' });
+    expect(outcome('cart.lines.filter(l, [l.skuId] == ["sku-1"]).size()')).toMatchObject({ loaded: true, ran: 'ok' });
+  });
+
   for (const [what, source, message] of refusedAtLoad) {
     it(`refuses ${what} at load`, () => {
       const result = outcome(source);
