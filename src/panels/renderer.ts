@@ -276,6 +276,12 @@ export class PanelRenderer {
         } else {
           undecorated = true;
           const missing = floor.builder.decorations?.vars ?? [];
+          // A name the decoration defines is never filled from the build instead (an expression
+          // floor's {amount} redefined under `vars`): the sub-name falls back.
+          if (missing.some((name) => name in vars)) {
+            vars = { ...vars };
+            for (const name of missing) delete vars[name];
+          }
           if (isUpstreamError(decoration.error)) {
             upstreamFailed(decoration.error);
             outcomes.push({ code: floor.code, status: 'undecorated', missing, upstream: decoration.error.upstream, outcome: decoration.error.outcome });

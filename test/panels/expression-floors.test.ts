@@ -6,11 +6,13 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { FloorBuilder } from '../../src/floors/builder.ts';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
 import { compileFloorsFile, type CompiledLayout } from '../../src/layouts/compile.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { PanelRenderer } from '../../src/panels/renderer.ts';
+import { UpstreamError } from '../../src/upstreams/upstream-error.ts';
 import { fakePanelData, promotionFixture } from '../floors/builders/fixtures.ts';
 
 const SOURCE = [
@@ -50,6 +52,27 @@ const DECORATED = [
   '    subNameFallback: { zh-CN: 返利, en: Rebate back }',
   '    sort: 95',
 ].join('\n');
+
+/** An expression floor whose sub-name's {amount} is a campaign's title (a decoration) instead of the row's amount. */
+const CAMPAIGN_AMOUNT = [
+  'scene: cart-bottom-sheet',
+  'floors:',
+  '  - code: x-ovr',
+  '    kind: INFO',
+  "    amount: 'quote.plusRebate'",
+  "    vars: { amount: 'promotion.campaigns[0].title' }",
+  '    name: { zh-CN: 活动, en: Campaign }',
+  '    subName: { zh-CN: "活动 {amount}", en: "Campaign {amount}" }',
+  '    subNameFallback: { zh-CN: 无活动, en: No campaign }',
+  '    sort: 95',
+].join('\n');
+
+function renderer(source: string, logger = pino({ level: 'silent' })): PanelRenderer {
+  const result = compileFloorsFile('floors/cart-bottom-sheet.yaml', source, createBuilderRegistry(defaultBuilders), ['zh-CN', 'en']);
+  if (result.layout === undefined) throw new Error(result.problems.map((p) => p.message).join('\n'));
+  const compiled = result.layout;
+  return new PanelRenderer({ layouts: () => new Map([['cart-bottom-sheet', compiled]]), logger });
+}
 
 describe('an expression floor failing at run time', () => {
   afterEach(() => vi.useRealTimers());
@@ -101,5 +124,34 @@ describe('an expression floor failing at run time', () => {
     const text = await metrics.registry.metrics();
     expect(text).toContain('floorplan_expression_failures_total{scene="cart-bottom-sheet",floor="rebate-note"} 1');
     expect(text).not.toContain('floorplan_floors_dropped_total{scene="cart-bottom-sheet",floor="rebate-note"');
+  });
+
+  it('falls back when a decoration defining {amount} fails, rather than show the row\'s amount in its place', async () => {
+    const noCampaigns = fakePanelData({ promotion: promotionFixture({ campaigns: [] }) }).data;
+    const { panel, outcomes } = await renderer(CAMPAIGN_AMOUNT).renderExplained({ scene: 'cart-bottom-sheet', data: noCampaigns, viewer: { segments: [], platform: 'ios', locale: 'zh-CN', appVersion: null } });
+    expect(panel.floors.map((f) => [f.code, f.priceText, f.subName])).toEqual([['x-ovr', '¥1.71', '无活动']]);
+    expect(outcomes).toEqual([{ code: 'x-ovr', status: 'undecorated', missing: ['amount'], upstream: null, outcome: null, error: expect.stringMatching(/^FLOORPLAN_ERR_EXPRESSION_FAILED: /) }]);
+    // With a campaign, the title fills it.
+    const { panel: withCampaign } = await renderer(CAMPAIGN_AMOUNT).renderExplained({ scene: 'cart-bottom-sheet', data: fakePanelData().data, viewer: { segments: [], platform: 'ios', locale: 'zh-CN', appVersion: null } });
+    expect(withCampaign.floors[0]?.subName).toBe(`活动 ${promotionFixture().campaigns[0]?.title ?? ''}`);
+  });
+
+  it('never fills a failed decoration\'s variable from the build, for a builder either', async () => {
+    const note: FloorBuilder = {
+      name: 'note',
+      description: 'test: {amount} is the rebate, or the campaign title when promotion answers',
+      kind: 'INFO',
+      needs: ['cart', 'settlement'],
+      templateVars: ['amount'],
+      build: (ctx) => ({ amount: ctx.data.quote().plusRebate, vars: { amount: ctx.data.quote().plusRebate } }),
+      decorations: { needs: ['promotion'], vars: ['amount'], decorate: (ctx) => ({ amount: ctx.data.promotion().campaigns[0]!.title }) },
+    };
+    const source = ['scene: cart-bottom-sheet', 'floors:', '  - code: note', '    builder: note', '    name: { zh-CN: 活动, en: Campaign }', '    subName: { zh-CN: "活动 {amount}", en: "Campaign {amount}" }', '    subNameFallback: { zh-CN: 无活动, en: No campaign }', '    sort: 95'].join('\n');
+    const result = compileFloorsFile('floors/cart-bottom-sheet.yaml', source, createBuilderRegistry([...defaultBuilders, note]), ['zh-CN', 'en']);
+    const compiled = result.layout!;
+    const r = new PanelRenderer({ layouts: () => new Map([['cart-bottom-sheet', compiled]]), logger: pino({ level: 'silent' }) });
+    const { data } = fakePanelData({ promotion: new UpstreamError('promotion', 'timeout', 'slow') });
+    const panel = await r.render({ scene: 'cart-bottom-sheet', data, viewer: { segments: [], platform: 'ios', locale: 'zh-CN', appVersion: null } });
+    expect(panel.floors.map((f) => [f.code, f.priceText, f.subName])).toEqual([['note', '¥1.71', '无活动']]);
   });
 });

@@ -527,7 +527,8 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
         money = amount.evaluate(roots) as Money;
         if (money.currency === '') money = inPanelCurrency(money, ctx);
         if (sign !== undefined && !sign.ok(money.minor)) throw amount.failed(`${sign.rule}, but got ${money.minor}`);
-        out = { amount: money };
+        // `vars.amount`, when given, is what {amount} shows, even when it fails (it may be a decoration).
+        out = vars.has('amount') ? {} : { amount: money };
       } else {
         out = {};
       }

@@ -65,6 +65,12 @@ describe('expression floors build the rows the hand-written builders build', () 
     expect(await builder.decorations?.decorate(buildContext(healthy))).toEqual({ campaigns: '3' });
   });
 
+  it('leaves {amount} to `vars.amount` when the floor defines it, so a failed decoration leaves it empty', async () => {
+    const builder = floor({ ...LJ_SPEC, vars: { amount: 'promotion.campaigns[0].title' } });
+    expect(builder.decorations?.vars).toEqual(['amount']);
+    expect(await builder.build(buildContext(fakePanelData({ promotion: promotionDown() }).data))).toEqual({ amount: cny(-500), vars: {} });
+  });
+
   it('fails with its upstream when an upstream it needs fails, so the renderer drops it like any floor', async () => {
     const settlementDown = new UpstreamError('settlement', 'timeout', 'timed out');
     expect(caughtFrom(() => floor(LJ_SPEC).build(buildContext(fakePanelData({ quote: settlementDown }).data)))).toBe(settlementDown);
