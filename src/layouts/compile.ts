@@ -136,7 +136,7 @@ function floorsFileSchema(locales: readonly string[]) {
     vars: z
       .record(z.string().regex(TEMPLATE_VAR, 'must be template variable names such as "couponCount"'), z.string().min(1))
       .optional()
-      .describe('An expression floor\'s sub-name variables, each a CEL expression of type Money, int or string; `amount` is one already.'),
+      .describe('An expression floor\'s sub-name variables, each a CEL expression of type Money, int or string that a `subName` shows; `amount` is one already.'),
   });
   const floors = z.array(floor).min(1, 'must list at least one floor');
   return z.strictObject({
@@ -299,10 +299,10 @@ export function compileFloorsFile(
       }
 
       const rawSubName = asRecord(floor.subName);
-      if (rawSubName === undefined) return;
       const subName: Record<string, CompiledTemplate> = {};
-      checked.subNames[index] = subName;
-      for (const [locale, template] of Object.entries(rawSubName)) {
+      if (rawSubName !== undefined) checked.subNames[index] = subName;
+      let templatesValid = true;
+      for (const [locale, template] of Object.entries(rawSubName ?? {})) {
         if (typeof template !== 'string' || !locales.includes(locale)) continue;
         try {
           const compiled = compileTemplate(template);
@@ -322,7 +322,16 @@ export function compileFloorsFile(
           }
           subName[locale] = compiled;
         } catch (error) {
+          templatesValid = false;
           problems.push(yaml.problem(at('subName', locale), describeThrown(error).replace(/^has/, 'must be a valid template; it has'), template));
+        }
+      }
+      // A variable no sub-name shows would still be evaluated with every row, and could only fail it.
+      if (declared.length > 0 && templatesValid) {
+        const shown = new Set(Object.values(subName).flatMap((template) => template.variables));
+        for (const [name, expression] of Object.entries(asRecord(floor.vars) ?? {})) {
+          if (shown.has(name)) continue;
+          problems.push(yaml.problem(at('vars', name), `must be shown by a sub-name of floor "${String(floor.code)}" ({${name}} is in none of its \`subName\` templates): remove it, or use it there`, expression));
         }
       }
     });

@@ -92,6 +92,16 @@ describe('expression floors in a floors file', () => {
     expect(floor?.usesDecorations).toBe(true);
   });
 
+  it('stops the layout on a `vars` entry no sub-name of the floor uses, naming the variable and the floor', () => {
+    // QA: the lj floor with an unused variable that fails at run time lost its row.
+    expect(problems(file('    kind: DEDUCTION', `    amount: ${NEW_CUSTOMER}`, "    vars: { unused: 'quote.lines[10].quantity' }"))).toEqual([
+      '`floors[1].vars.unused` must be shown by a sub-name of floor "new-customer" ({unused} is in none of its `subName` templates): remove it, or use it there, but got: "quote.lines[10].quantity" (floors/cart-bottom-sheet.yaml:12)',
+    ]);
+    // Used by one locale's sub-name, it is fine.
+    const floor = layout(file('    kind: DEDUCTION', `    amount: ${NEW_CUSTOMER}`, "    vars: { lines: 'size(quote.lines)' }", '    subName: { zh-CN: "{lines} 件", en: "{amount}" }')).floors[1];
+    expect(floor?.builder.templateVars).toEqual(['amount', 'lines']);
+  });
+
   it('stops the layout on a variable or condition of the wrong type, at its own line', () => {
     expect(problems(file('    kind: DEDUCTION', `    amount: ${NEW_CUSTOMER}`, "    when: 'viewer.segments'", "    vars: { flag: 'true' }"))).toEqual([
       '`floors[1].when` must be a condition: an expression of type bool; it is list<string>, but got: "viewer.segments" (floors/cart-bottom-sheet.yaml:12)',

@@ -136,6 +136,51 @@ describe('an expression floor failing at run time', () => {
     expect(withCampaign.floors[0]?.subName).toBe(`活动 ${promotionFixture().campaigns[0]?.title ?? ''}`);
   });
 
+  it('keeps a row whose amount is fine when a variable read from the same upstream fails: its sub-name falls back', async () => {
+    // QA: lj as an expression floor with a variable that fails for u1001 lost its 立减 row (PARTIAL_BREAKDOWN).
+    const source = [
+      'scene: cart-bottom-sheet',
+      'floors:',
+      '  - code: spze',
+      '    builder: spze',
+      '    name: { zh-CN: 商品总额, en: Goods total }',
+      '    sort: 10',
+      '  - code: lj',
+      '    kind: DEDUCTION',
+      `    amount: '-sum(quote.discounts.filter(d, d.kind == "instant").map(d, d.amount))'`,
+      "    vars: { quantity: 'quote.lines[10].quantity' }",
+      '    name: { zh-CN: 立减, en: Instant discount }',
+      '    subName: { zh-CN: "第11件 {quantity} 件", en: "{quantity} of line 11" }',
+      '    subNameFallback: { zh-CN: 立减优惠, en: Instant }',
+      '    sort: 20',
+      '  - code: coupon',
+      '    builder: coupon',
+      '    name: { zh-CN: 优惠券, en: Coupons }',
+      '    sort: 30',
+      '  - code: mj',
+      '    builder: mj',
+      '    name: { zh-CN: 满减, en: Spend & save }',
+      '    sort: 40',
+      '  - code: plus95',
+      '    builder: plus95',
+      '    name: { zh-CN: PLUS专享95折, en: PLUS 5% off }',
+      '    sort: 50',
+      '  - code: shipping',
+      '    builder: shipping',
+      '    name: { zh-CN: 运费, en: Shipping }',
+      '    sort: 60',
+      '  - code: payable',
+      '    builder: payable',
+      '    name: { zh-CN: 合计, en: Total }',
+      '    sort: 90',
+    ].join('\n');
+    const { panel, outcomes } = await renderer(source).renderExplained({ scene: 'cart-bottom-sheet', data: fakePanelData().data, viewer: { segments: [], platform: 'ios', locale: 'zh-CN', appVersion: null } });
+    expect(panel.floors.find((f) => f.code === 'lj')).toMatchObject({ priceText: '-¥5.00', subName: '立减优惠' });
+    expect(panel.floors.map((f) => f.code)).not.toContain('other-discounts');
+    expect(panel.degradedReasons).toEqual(['BUILDER_FAILED']);
+    expect(outcomes.find((o) => o.code === 'lj')).toMatchObject({ status: 'undecorated', missing: ['quantity'], error: expect.stringMatching(/^FLOORPLAN_ERR_EXPRESSION_FAILED: .*quote\.lines\[10\]\.quantity/) });
+  });
+
   it('never fills a failed decoration\'s variable from the build, for a builder either', async () => {
     const note: FloorBuilder = {
       name: 'note',

@@ -418,6 +418,8 @@ function readRoots(reads: readonly VariableName[], ctx: FloorBuildContext): Doma
   return roots;
 }
 
+const NO_VARS: Readonly<Record<string, TemplateValue>> = Object.freeze({});
+
 const isMoney = (value: unknown): value is Money => typeof value === 'object' && value !== null && 'minor' in value;
 
 /** An evaluated value as a template value (Money, an int, a string); Money in "" (the panel's currency) is left to {@link inPanelCurrency}. */
@@ -442,8 +444,8 @@ const SIGN: Partial<Record<FloorKind, { readonly ok: (minor: number) => boolean;
  * Compiles an expression floor into a builder, or returns every problem of its expressions.
  * `amount` is required for every kind but TEXT (which must not have one); `when`, if given,
  * must be true for the floor to show; each of `vars` is a sub-name template variable, and
- * `amount` is one too unless `vars` defines it. Variables reading upstreams the amount does
- * not need are decorations: when those fail, the row keeps its amount and its sub-name falls back.
+ * `amount` is one too unless `vars` defines it. Each of `vars` is a decoration: when it fails,
+ * or an upstream only it reads does, the row keeps its amount and its sub-name falls back.
  */
 export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: FloorBuilder; problems: [] } | { builder: undefined; problems: ExpressionProblem[] } {
   const problems: ExpressionProblem[] = [];
@@ -466,47 +468,30 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
   if (problems.length > 0) return { builder: undefined, problems };
 
   const core = [amount, when].filter((e): e is CompiledExpression => e !== undefined);
-  const coreReads = new Set(core.flatMap((e) => e.reads));
-  const coreUpstreams = new Set(upstreamsOf([...coreReads]));
+  const coreReads = (Object.keys(VARIABLES) as VariableName[]).filter((v) => core.some((e) => e.reads.includes(v)));
+  const coreUpstreams = new Set(upstreamsOf(coreReads));
   // The panel's currency is the cart's: an amount always needs the cart, as every builder's does.
   if (amount !== undefined) coreUpstreams.add('cart');
-  const inline = new Map<string, CompiledExpression>();
-  const decorating = new Map<string, CompiledExpression>();
-  for (const [name, expression] of vars) {
-    (upstreamsOf(expression.reads).every((u) => coreUpstreams.has(u)) ? inline : decorating).set(name, expression);
-  }
-  const inlineReads = (Object.keys(VARIABLES) as VariableName[]).filter((v) => coreReads.has(v) || [...inline.values()].some((e) => e.reads.includes(v)));
   const templateVars = [...new Set([...(amount !== undefined ? ['amount'] : []), ...vars.keys()])];
   const sign = SIGN[spec.kind];
 
-  /**
-   * Evaluates `expressions` into `into`; a Money in the panel's currency ("") needs the cart's
-   * currency, so those names are returned for the caller to settle (rare).
-   */
-  const evaluateVars = (expressions: ReadonlyMap<string, CompiledExpression>, roots: DomainRoots, into: Record<string, TemplateValue>): string[] | undefined => {
-    let inPanel: string[] | undefined;
-    for (const [name, expression] of expressions) {
-      const value = templateValue(expression.evaluate(roots), expression);
-      into[name] = value;
-      if (isMoney(value) && value.currency === '') (inPanel ??= []).push(name);
-    }
-    return inPanel;
-  };
-  const settleCurrencies = (names: readonly string[], into: Record<string, TemplateValue>, ctx: FloorBuildContext) => {
-    for (const name of names) into[name] = inPanelCurrency(into[name] as Money, ctx);
-  };
-
+  // Every variable is a decoration, evaluated apart from the amount: when one fails (its
+  // upstream, or its expression — an index out of range), the row keeps its amount and its
+  // sub-name falls back, as for a builder's decoration.
   let decorations: FloorDecorations | undefined;
-  if (decorating.size > 0) {
-    const reads = (Object.keys(VARIABLES) as VariableName[]).filter((v) => [...decorating.values()].some((e) => e.reads.includes(v)));
+  if (vars.size > 0) {
+    const reads = (Object.keys(VARIABLES) as VariableName[]).filter((v) => [...vars.values()].some((e) => e.reads.includes(v)));
     decorations = Object.freeze({
       needs: Object.freeze(ordered(upstreamsOf(reads).filter((u) => !coreUpstreams.has(u)))),
-      vars: Object.freeze([...decorating.keys()]),
+      vars: Object.freeze([...vars.keys()]),
       decorate(ctx: FloorBuildContext) {
         const roots = readRoots(reads, ctx);
         const out: Record<string, TemplateValue> = {};
-        const inPanel = evaluateVars(decorating, roots, out);
-        if (inPanel !== undefined) settleCurrencies(inPanel, out, ctx);
+        for (const [name, expression] of vars) {
+          const value = templateValue(expression.evaluate(roots), expression);
+          // "" is the panel's currency, the cart's: read only for such a value (rare).
+          out[name] = isMoney(value) && value.currency === '' ? inPanelCurrency(value, ctx) : value;
+        }
         return out;
       },
     });
@@ -516,27 +501,17 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
     name: `cel:${spec.code}`,
     description: `Expression floor: ${amount === undefined ? 'no amount' : `amount = ${amount.source}`}${when === undefined ? '' : `, when ${when.source}`}.`,
     kind: spec.kind,
-    needs: Object.freeze(ordered(coreUpstreams.size > 0 ? [...coreUpstreams, ...upstreamsOf(inlineReads)] : upstreamsOf(inlineReads))),
+    needs: Object.freeze(ordered(coreUpstreams)),
     templateVars: Object.freeze(templateVars),
     build(ctx) {
-      const roots = readRoots(inlineReads, ctx);
+      const roots = readRoots(coreReads, ctx);
       if (when !== undefined && when.evaluate(roots) !== true) return null;
-      let money: Money | null = null;
-      let out: Record<string, TemplateValue>;
-      if (amount !== undefined) {
-        money = amount.evaluate(roots) as Money;
-        if (money.currency === '') money = inPanelCurrency(money, ctx);
-        if (sign !== undefined && !sign.ok(money.minor)) throw amount.failed(`${sign.rule}, but got ${money.minor}`);
-        // `vars.amount`, when given, is what {amount} shows, even when it fails (it may be a decoration).
-        out = vars.has('amount') ? {} : { amount: money };
-      } else {
-        out = {};
-      }
-      if (inline.size > 0) {
-        const inPanel = evaluateVars(inline, roots, out);
-        if (inPanel !== undefined) settleCurrencies(inPanel, out, ctx);
-      }
-      return { amount: money, vars: out };
+      if (amount === undefined) return { amount: null, vars: NO_VARS };
+      let money = amount.evaluate(roots) as Money;
+      if (money.currency === '') money = inPanelCurrency(money, ctx);
+      if (sign !== undefined && !sign.ok(money.minor)) throw amount.failed(`${sign.rule}, but got ${money.minor}`);
+      // `vars.amount`, when given, is what {amount} shows, even when it fails.
+      return { amount: money, vars: vars.has('amount') ? NO_VARS : { amount: money } };
     },
     ...(decorations === undefined ? {} : { decorations }),
   };
