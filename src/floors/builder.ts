@@ -89,6 +89,8 @@ export interface FloorBuilder {
   build(ctx: FloorBuildContext): FloorFacts | null;
   /** Decoration variables, degraded separately from the amount; absent when every variable comes with it. */
   readonly decorations?: FloorDecorations;
+  /** An expression floor's `when` condition as written: build gives null exactly when it is false. Absent for a builder. */
+  readonly when?: string;
   /**
    * Money variables that summarise other rows, by the kind of rows: e.g. payable's `savings`
    * is the DEDUCTION rows taken together. Before a panel is served the renderer checks each

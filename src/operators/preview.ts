@@ -21,6 +21,7 @@ import { z } from 'zod';
 import { ErrorCode, FloorplanError, UnreachableCaseError } from '../errors.ts';
 import { candidateFlagName, type CandidateChooser } from '../flags/candidate-rollout.ts';
 import type { FlagExplanation } from '../flags/explain.ts';
+import type { FloorBuilder } from '../floors/builder.ts';
 import type { FlagService } from '../flags/flag-service.ts';
 import type { ServedCandidate } from '../layouts/layout-store.ts';
 import { moneyInvariant, type InvariantVerdict } from '../panels/money-invariant.ts';
@@ -146,7 +147,7 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
           sort: floor.sort,
           shown,
           status: outcome.status,
-          why: describeOutcome(outcome, deps.killFlag),
+          why: describeOutcome(outcome, floor.builder, deps.killFlag),
         };
         return floor.flag === undefined ? explanation : { ...explanation, flag: deps.flags.explain(floor.flag, viewer) };
       });
@@ -191,7 +192,7 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
   };
 }
 
-function describeOutcome(outcome: FloorOutcome, killFlag: (upstream: UpstreamName) => string): string {
+function describeOutcome(outcome: FloorOutcome, builder: FloorBuilder, killFlag: (upstream: UpstreamName) => string): string {
   switch (outcome.status) {
     case 'shown':
       return 'shown';
@@ -204,7 +205,7 @@ function describeOutcome(outcome: FloorOutcome, killFlag: (upstream: UpstreamNam
     case 'client-too-old':
       return `hidden: needs app version ${outcome.required}, the client is ${outcome.appVersion ?? 'of unknown version'}`;
     case 'empty':
-      return 'hidden: the builder returned nothing for this user (e.g. not a PLUS member)';
+      return builder.when === undefined ? 'hidden: the builder returned nothing for this user (e.g. not a PLUS member)' : `hidden: its \`when\` is false for this user: ${builder.when}`;
     case 'zero':
       return 'hidden: the amount is zero and hideWhenZero is set';
     case 'upstream-failed':
@@ -217,7 +218,7 @@ function describeOutcome(outcome: FloorOutcome, killFlag: (upstream: UpstreamNam
       const missing = outcome.missing.map((v) => `{${v}}`).join(', ');
       const because =
         outcome.upstream === null
-          ? 'its decoration failed to build'
+          ? `its decoration failed${outcome.error === undefined ? '' : `: ${outcome.error}`}`
           : outcome.outcome === 'killed'
             ? `${outcome.upstream} is killed by flag "${killFlag(outcome.upstream)}"`
             : `${outcome.upstream} failed (${outcome.outcome ?? 'unknown'})`;

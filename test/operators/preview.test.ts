@@ -15,6 +15,26 @@ const CHECKOUT = readFileSync('floors/checkout-summary.yaml', 'utf8');
 const SCENE = 'cart-bottom-sheet';
 /** The candidate's one visible change: the instant discount's English name. */
 const SAVINGS = CART.replace('version: "2026-11-21.1"', 'version: "2026-12-03.1"').replaceAll('en: Instant discount }', 'en: Instant savings }');
+/** Two expression floors beside lj: one for VIP viewers only, one whose sub-name reads an eleventh campaign. */
+const EXPRESSIONS = CART.replace('version: "2026-11-21.1"', 'version: "2026-12-03.3"').replace(
+  '  - code: lj\n',
+  [
+    '  - code: vip-note',
+    '    kind: TEXT',
+    '    when: \'"vip" in viewer.segments\'',
+    '    name: { zh-CN: 会员提示, en: VIP note }',
+    '    sort: 96',
+    '  - code: campaign-note',
+    '    kind: INFO',
+    "    amount: 'quote.plusRebate'",
+    "    vars: { title: 'promotion.campaigns[10].title' }",
+    '    name: { zh-CN: 活动, en: Campaign }',
+    '    subName: { zh-CN: "{title}", en: "{title}" }',
+    '    sort: 97',
+    '  - code: lj',
+    '',
+  ].join('\n'),
+);
 /** Without its instant-discount row, the candidate's rows no longer add up to u1001's payable total. */
 const NO_LJ = CART.replace('version: "2026-11-21.1"', 'version: "2026-12-03.2"').replace(/  - code: lj\n(?:    .*\n)+\n/, '');
 
@@ -109,6 +129,18 @@ describe('POST /admin/preview with a layout candidate (PGlite)', () => {
     const other = await preview({ userId: 'u-basic', layout: 'both' });
     expect(other.panels.map((p) => [p.layout, p.served])).toEqual([['live', true], ['candidate', false]]);
     expect((await preview({ userId: 'u-basic' })).panels.map((p) => p.layout)).toEqual(['live']);
+  });
+
+  it('says an expression floor is hidden because its `when` is false, and why its decoration failed', async () => {
+    await candidate(EXPRESSIONS, ['u1001']);
+    const body = await preview({ userId: 'u1001', segments: ['plus'] });
+    const why = (code: string) => body.floors.find((f: { code: string }) => f.code === code)?.why;
+    expect(why('vip-note')).toBe('hidden: its `when` is false for this user: "vip" in viewer.segments');
+    expect(why('campaign-note')).toMatch(
+      /^shown without \{title\} \(its sub-name fell back\) because its decoration failed: FLOORPLAN_ERR_EXPRESSION_FAILED: expression `promotion\.campaigns\[10\]\.title` \(vars\.title\) failed: .*index/i,
+    );
+    // A builder's floor that gives nothing keeps its wording.
+    expect((await preview({ userId: 'u-basic', segments: [] })).floors.find((f: { code: string }) => f.code === 'plus95')?.why).toBe('hidden: the builder returned nothing for this user (e.g. not a PLUS member)');
   });
 
   it('says the candidate’s money does not add up where the live layout’s does', async () => {

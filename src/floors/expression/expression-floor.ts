@@ -514,6 +514,7 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
       return { amount: money, vars: vars.has('amount') ? NO_VARS : { amount: money } };
     },
     ...(decorations === undefined ? {} : { decorations }),
+    ...(when === undefined ? {} : { when: when.source }),
   };
   return { builder: Object.freeze(builder), problems: [] };
 }
