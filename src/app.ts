@@ -59,6 +59,8 @@ const PUBLISH_COMMAND_TIMEOUT_MS = 5000;
 
 /** How often a refused upstream answer is logged per upstream and reason (each one is counted). */
 const VIOLATION_LOG_INTERVAL_MS = 10_000;
+/** How long a start waits for the identity provider's signing keys before it serves without them. */
+const KEYS_PREFETCH_MS = 2000;
 
 export interface FloorplanDeps {
   /** Replaces the configured upstreams (e.g. the demo server's URLs). */
@@ -442,6 +444,12 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
         failedAttemptsWindowSeconds: config.admin.failedAttemptsWindowSeconds,
       },
     });
+    // Before ready: the first requests would otherwise spend their deadline fetching the keys. Bounded, and
+    // not fatal: with the identity provider down, requests answer 503 until it is back (logged there).
+    if (verify.prefetchKeys !== undefined) {
+      const fetched = await Promise.race([verify.prefetchKeys().then(() => undefined, (error: unknown) => error), new Promise<'slow'>((done) => setTimeout(done, KEYS_PREFETCH_MS, 'slow').unref())]);
+      if (fetched !== undefined) logger.warn({ jwksUrl: config.auth.jwksUrl, err: fetched === 'slow' ? `no answer within ${KEYS_PREFETCH_MS} ms` : describeThrown(fetched) }, 'cannot fetch the signing keys at start: serving, and fetching them with the first requests');
+    }
     const redisNotReady = await redisReady;
     if (redisNotReady !== undefined) {
       logger.warn({ redis: describeRedis(config.redis), err: redisNotReady.message }, 'redis is not answering at start: serving without it (local rate limits, no shared cache or APQ) until it is');

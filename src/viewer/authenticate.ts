@@ -22,7 +22,10 @@ export interface VerifiedClaims {
  * without a promise (most requests: an app sends the same token until it expires); anything
  * else is a promise, and every refusal a rejected one.
  */
-export type TokenVerifier = (authorization: string | undefined) => VerifiedClaims | Promise<VerifiedClaims>;
+export type TokenVerifier = ((authorization: string | undefined) => VerifiedClaims | Promise<VerifiedClaims>) & {
+  /** With remote keys (auth.mode jwks): fetches them now, so the first request does not wait for them. */
+  readonly prefetchKeys?: () => Promise<void>;
+};
 
 const claimsSchema = z.object({
   sub: z.string().min(1).max(128),
@@ -49,14 +52,15 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     clockTolerance: config.clockToleranceSeconds,
     requiredClaims: ['sub', 'exp'],
   };
+  const keySet = config.mode === 'hs256' ? undefined : createRemoteJWKSet(new URL(config.jwksUrl));
   const verify =
-    config.mode === 'hs256'
+    keySet === undefined
       ? (() => {
           const key = new TextEncoder().encode(config.hs256Secret);
           return (token: string) => jwtVerify(token, key, { ...options, algorithms: ['HS256'] });
         })()
       : (() => {
-          const keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(config.jwksUrl));
+          const keys: JWTVerifyGetKey = keySet;
           return (token: string) => jwtVerify(token, keys, { ...options, algorithms: ['RS256', 'ES256', 'PS256'] });
         })();
 
@@ -92,12 +96,13 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     return result;
   }
 
-  return (authorization) => {
+  const verifier = (authorization: string | undefined) => {
     const match = authorization === undefined ? null : BEARER.exec(authorization);
     const known = match === null ? undefined : verified.get(match[1] as string);
     if (known !== undefined && Date.now() < known.validUntilMs) return known.claims;
     return verifyNow(authorization);
   };
+  return keySet === undefined ? verifier : Object.assign(verifier, { prefetchKeys: () => keySet.reload() });
 }
 
 /** False when verification failed for a reason outside the token: the JWKS could not be fetched or read. */

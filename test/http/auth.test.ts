@@ -148,3 +148,37 @@ describe('identity provider outage (auth.mode jwks)', () => {
     expect(lines[0]).toMatchObject({ level: 40, jwksUrl });
   });
 });
+
+describe('signing keys fetched before the replica says it is ready (auth.mode jwks)', () => {
+  let h: Harness;
+  let jwks: import('node:http').Server;
+  let fetches = 0;
+  let privateKey: Awaited<ReturnType<typeof import('jose').generateKeyPair>>['privateKey'];
+  beforeAll(async () => {
+    const { createServer } = await import('node:http');
+    const { exportJWK, generateKeyPair } = await import('jose');
+    const pair = await generateKeyPair('RS256', { extractable: true });
+    privateKey = pair.privateKey;
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    jwks = createServer((_req, res) => {
+      fetches++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    const { port } = jwks.address() as { port: number };
+    h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl: `http://127.0.0.1:${port}/jwks.json` } } });
+  });
+  afterAll(async () => {
+    await h.close();
+    await new Promise((resolve) => jwks.close(resolve));
+  });
+
+  it('has the keys before the first request, so that request spends none of its deadline fetching them', async () => {
+    expect(fetches).toBe(1);
+    const { SignJWT } = await import('jose');
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('u1001').setIssuer(h.config.auth.issuer).setAudience(h.config.auth.audience).setExpirationTime('10m').sign(privateKey);
+    const res = await post(h, { authorization: `Bearer ${token}` });
+    expect(res.status).toBe(200);
+    expect(fetches).toBe(1);
+  });
+});
