@@ -110,7 +110,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
   // requests would each take a local bucket of their own. Waited for while the rest starts.
   const redisReady = redis === undefined ? undefined : whenRedisReady(redis, config.redis.connectTimeoutMs);
   // Released last (releases run in reverse): the spans of the requests drained on stop are sent too.
-  const tracing = await createTracing(config.tracing);
+  const tracing = await createTracing(config.tracing, { logger });
   releases.unshift(() => tracing.shutdown());
 
   try {

@@ -4,7 +4,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer, defaultTextMapSetter } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
@@ -16,9 +16,11 @@ import {
   SamplingDecision,
   TraceIdRatioBasedSampler,
   TracerProvider,
+  type ReadableSpan,
   type Sampler,
   type SamplingResult,
-  } from '@opentelemetry/sdk-trace';
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace';
 import {
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
@@ -37,12 +39,14 @@ import {
   EVENT_FEATURE_FLAG_EVALUATION,
 } from '@opentelemetry/semantic-conventions/incubating';
 import { NO_TRACE, TRACE_ATTRIBUTES, type FlagEvaluation, type ServerTrace, type Tracing, type TracingConfig, type TracingOptions, type UpstreamCallDetail, type UpstreamSpan } from './request-trace.ts';
+import { describeThrown } from '../errors.ts';
+import type { Logger } from './logger.ts';
 
 /** Tracing on, as `config` asks (./tracing.ts's `createTracing`). */
 export function createOtelTracing(config: TracingConfig, options: TracingOptions): Tracing {
   // Headers, timeout, compression and certificates: the exporter reads OTEL_EXPORTER_OTLP_* itself.
-  const exporter =
-    options.exporter ?? (config.protocol === 'http/json' ? new JsonTraceExporter({ url: config.endpoint }) : new ProtobufTraceExporter({ url: config.endpoint }));
+  const wire = options.exporter ?? (config.protocol === 'http/json' ? new JsonTraceExporter({ url: config.endpoint }) : new ProtobufTraceExporter({ url: config.endpoint }));
+  const exporter = options.logger === undefined ? wire : new ReportingExporter(wire, options.logger, config.endpoint);
   const provider = new TracerProvider({
     resource: defaultResource().merge(resourceFromAttributes({ ...config.resourceAttributes, [ATTR_SERVICE_NAME]: config.serviceName })),
     sampler: samplerOf(config),
@@ -74,8 +78,57 @@ export function createOtelTracing(config: TracingConfig, options: TracingOptions
       );
       return span.isRecording() ? new RecordedRequest(tracer, span, propagator) : NO_TRACE;
     },
-    shutdown: () => (stopped ??= provider.shutdown()),
+    // The last spans are sent on stop, but a collector that does not answer must not hold the stop up.
+    shutdown: () =>
+      (stopped ??= Promise.race([provider.shutdown(), new Promise<'slow'>((done) => setTimeout(done, FINAL_FLUSH_MS, 'slow').unref())]).then((result) => {
+        if (result === 'slow') options.logger?.warn({ endpoint: config.endpoint, waitedMs: FINAL_FLUSH_MS }, 'the last traces were not sent: the collector did not answer in time');
+      })),
   };
+}
+
+/** How long a stop waits for the last spans to be sent. */
+const FINAL_FLUSH_MS = 2000;
+/** A collector that refuses every export would otherwise log a line every scheduleDelayMs. */
+const EXPORT_FAILURE_LOG_INTERVAL_MS = 30_000;
+
+/**
+ * The exporter, with its failures logged: the SDK reports them only to OpenTelemetry's own
+ * diagnostics, which nobody reads, so a collector refusing or dropping every span went unseen
+ * until the process stopped.
+ */
+class ReportingExporter implements SpanExporter {
+  #loggedAt = Number.NEGATIVE_INFINITY;
+  #failed = 0;
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly logger: Logger,
+    private readonly endpoint: string,
+  ) {}
+
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    this.inner.export(spans, (result) => {
+      if (result.code !== ExportResultCode.SUCCESS) this.#report(spans.length, result.error);
+      resultCallback(result);
+    });
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+
+  #report(spans: number, error: Error | undefined): void {
+    this.#failed += spans;
+    const now = performance.now();
+    if (now - this.#loggedAt < EXPORT_FAILURE_LOG_INTERVAL_MS) return;
+    this.#loggedAt = now;
+    const dropped = this.#failed;
+    this.#failed = 0;
+    this.logger.warn({ endpoint: this.endpoint, droppedSpans: dropped, err: error === undefined ? undefined : describeThrown(error) }, 'traces could not be exported');
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import type { Logger } from './logger.ts';
 
 /** The samplers of the OpenTelemetry specification Floorplan offers (OTEL_TRACES_SAMPLER). */
 export type TracingSampler = 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
@@ -127,5 +128,7 @@ export const NO_TRACE: ServerTrace = Object.freeze({
 export interface TracingOptions {
   /** Replaces the OTLP/HTTP exporter (tests). */
   readonly exporter?: SpanExporter;
+  /** Where failed exports and a slow final flush are reported. */
+  readonly logger?: Logger;
 }
 

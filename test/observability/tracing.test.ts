@@ -6,6 +6,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../src/config/service-config.ts';
 import { startDemoUpstreams, type DemoUpstreams } from '../../src/demo-upstreams/server.ts';
@@ -347,4 +349,37 @@ describe('the trace carried to the upstreams (W3C traceparent)', () => {
     expect(seen.length).toBeGreaterThanOrEqual(3);
     expect(seen.map((s) => s.traceparent)).toEqual(seen.map(() => undefined));
   });
+});
+
+describe('a collector that refuses the traces', () => {
+  it('logs the failed exports (at most every 30 s), and a stop does not wait on the collector', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    // A port nothing listens on: every export is refused.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const h = await startHarness({
+      config: { tracing: { enabled: true, endpoint: `http://127.0.0.1:${port}/v1/traces`, sampler: 'always_on', scheduleDelayMs: 20, serviceName: 'floorplan-test' } },
+      deps: { logger: pino({ level: 'info' }, sink) },
+    });
+    try {
+      for (let i = 0; i < 3; i++) expect((await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' })).status).toBe(200);
+      await until(() => lines.some((l) => l.msg === 'traces could not be exported'), 'the failed export logged', 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const logged = lines.filter((l) => l.msg === 'traces could not be exported');
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toMatchObject({ level: 40, endpoint: `http://127.0.0.1:${port}/v1/traces` });
+    } finally {
+      const started = performance.now();
+      await h.close();
+      expect(performance.now() - started).toBeLessThan(8000);
+    }
+  }, 30_000);
 });
