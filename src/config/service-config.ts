@@ -639,7 +639,8 @@ function otelOverrides(env: NodeJS.ProcessEnv, problems: string[], setByEnv: Map
   if (tracesProtocol !== undefined) set('protocol', tracesProtocol, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL');
   else if (protocol !== undefined) set('protocol', protocol, 'OTEL_EXPORTER_OTLP_PROTOCOL');
 
-  const exporter = read('OTEL_TRACES_EXPORTER');
+  // OpenTelemetry's enum values are case-insensitive (as OTEL_TRACES_SAMPLER's are read).
+  const exporter = read('OTEL_TRACES_EXPORTER')?.toLowerCase();
   if (exporter === 'otlp' || exporter === 'none') set('enabled', exporter === 'otlp', 'OTEL_TRACES_EXPORTER');
   else if (exporter !== undefined) problems.push(`OTEL_TRACES_EXPORTER must be otlp or none (Floorplan sends traces over OTLP/HTTP only), but got: ${JSON.stringify(exporter)}`);
   else if (tracesEndpoint !== undefined) set('enabled', true, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');

@@ -42,6 +42,9 @@ describe('tracing config from the OTEL_* variables', () => {
   it('turns on with OTEL_TRACES_EXPORTER=otlp alone (the default endpoint), and off with none whatever the endpoint', () => {
     expect(tracingOf({ OTEL_TRACES_EXPORTER: 'otlp' })).toMatchObject({ enabled: true, endpoint: 'http://localhost:4318/v1/traces' });
     expect(tracingOf({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).enabled).toBe(false);
+    // OpenTelemetry's enum values are case-insensitive.
+    expect(tracingOf({ OTEL_TRACES_EXPORTER: 'OTLP' }).enabled).toBe(true);
+    expect(tracingOf({ OTEL_TRACES_EXPORTER: 'None', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).enabled).toBe(false);
   });
 
   it('stays off with OTEL_SDK_DISABLED=true, whatever else is set', () => {
