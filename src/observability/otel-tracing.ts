@@ -38,7 +38,7 @@ import {
   ATTR_GRAPHQL_OPERATION_NAME,
   EVENT_FEATURE_FLAG_EVALUATION,
 } from '@opentelemetry/semantic-conventions/incubating';
-import { NO_TRACE, TRACE_ATTRIBUTES, type FlagEvaluation, type ServerTrace, type Tracing, type TracingConfig, type TracingOptions, type UpstreamCallDetail, type UpstreamSpan } from './request-trace.ts';
+import { NO_TRACE, TRACE_ATTRIBUTES, TRACES_FINAL_FLUSH_MS, type FlagEvaluation, type ServerTrace, type Tracing, type TracingConfig, type TracingOptions, type UpstreamCallDetail, type UpstreamSpan } from './request-trace.ts';
 import { describeThrown } from '../errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -80,14 +80,12 @@ export function createOtelTracing(config: TracingConfig, options: TracingOptions
     },
     // The last spans are sent on stop, but a collector that does not answer must not hold the stop up.
     shutdown: () =>
-      (stopped ??= Promise.race([provider.shutdown(), new Promise<'slow'>((done) => setTimeout(done, FINAL_FLUSH_MS, 'slow').unref())]).then((result) => {
-        if (result === 'slow') options.logger?.warn({ endpoint: config.endpoint, waitedMs: FINAL_FLUSH_MS }, 'the last traces were not sent: the collector did not answer in time');
+      (stopped ??= Promise.race([provider.shutdown(), new Promise<'slow'>((done) => setTimeout(done, TRACES_FINAL_FLUSH_MS, 'slow').unref())]).then((result) => {
+        if (result === 'slow') options.logger?.warn({ endpoint: config.endpoint, waitedMs: TRACES_FINAL_FLUSH_MS }, 'the last traces were not sent: the collector did not answer in time');
       })),
   };
 }
 
-/** How long a stop waits for the last spans to be sent. */
-const FINAL_FLUSH_MS = 2000;
 /** A collector that refuses every export would otherwise log a line every scheduleDelayMs. */
 const EXPORT_FAILURE_LOG_INTERVAL_MS = 30_000;
 

@@ -125,6 +125,9 @@ export const NO_TRACE: ServerTrace = Object.freeze({
   end() {},
 });
 
+/** How long a stop waits for the last spans to be sent (part of a pod's termination grace). */
+export const TRACES_FINAL_FLUSH_MS = 2000;
+
 export interface TracingOptions {
   /** Replaces the OTLP/HTTP exporter (tests). */
   readonly exporter?: SpanExporter;

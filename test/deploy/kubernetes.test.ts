@@ -12,6 +12,7 @@ import { basename, join, posix } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_ENV_VARS, loadServiceConfig, type ServiceConfig } from '../../src/config/service-config.ts';
+import { TRACES_FINAL_FLUSH_MS } from '../../src/observability/request-trace.ts';
 import { describeImage, type ImageFacts } from '../support/dockerfile-steps.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 
@@ -260,7 +261,8 @@ describe.skipIf(!HAS_KUBECTL)('Kubernetes manifests, rendered by kubectl kustomi
       const drainMs = Number(command[1]) * 1000;
       expect(drainMs).toBeGreaterThan(0);
       // After SIGTERM Floorplan keeps serving for server.drainMs (/readyz 503) before in-flight requests get shutdownGraceMs.
-      expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(drainMs + config.server.drainMs + config.server.shutdownGraceMs);
+      // Then the last traces are sent, for at most TRACES_FINAL_FLUSH_MS.
+      expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(drainMs + config.server.drainMs + config.server.shutdownGraceMs + TRACES_FINAL_FLUSH_MS);
     });
   });
 });
