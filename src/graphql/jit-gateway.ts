@@ -13,6 +13,8 @@ import {
   GraphQLError,
   Kind,
   valueFromASTUntyped,
+  visit,
+  type ArgumentNode,
   type DocumentNode,
   type ExecutionResult,
   type GraphQLSchema,
@@ -51,7 +53,7 @@ export class JitCompiler {
       });
       if (!isCompiledQuery(result)) return result;
       const operation = getOperationAST(document, operationName ?? undefined);
-      query = operation ? withNonNullDefaults(result, operation) : result;
+      query = operation ? withNullDirectivesRefused(withNonNullDefaults(result, operation), operation, document) : result;
       this.compiled.set(key, query);
       if (operation) this.operations.set(query, operation);
     }
@@ -146,6 +148,42 @@ function withNonNullDefaults(query: CompiledQuery, operation: OperationDefinitio
         if (!Object.hasOwn(given, name)) (filled ??= { ...given })[name] = value;
       }
       return run(root, context, filled ?? given);
+    },
+  };
+}
+
+/**
+ * `query`, refusing a null that reaches `@skip(if:)` or `@include(if:)` through a nullable
+ * variable with a default (which validation lets stand there). graphql-js refuses it, as the
+ * spec's Boolean! asks; graphql-jit (0.8.9) treats null as false and silently drops or keeps the
+ * field. Refused as graphql-js words it, with no data. An operation without such a variable
+ * (every one the apps send) keeps graphql-jit's function as it is.
+ */
+function withNullDirectivesRefused(query: CompiledQuery, operation: OperationDefinitionNode, document: DocumentNode): CompiledQuery {
+  const nullable = new Set((operation.variableDefinitions ?? []).filter((d) => d.type.kind !== Kind.NON_NULL_TYPE).map((d) => d.variable.name.value));
+  const conditions = new Map<string, ArgumentNode>();
+  for (const definition of document.definitions) {
+    if (definition !== operation && definition.kind !== Kind.FRAGMENT_DEFINITION) continue;
+    visit(definition, {
+      Directive(directive) {
+        if (directive.name.value !== 'skip' && directive.name.value !== 'include') return;
+        const condition = directive.arguments?.find((a) => a.name.value === 'if');
+        if (condition?.value.kind === Kind.VARIABLE && nullable.has(condition.value.name.value)) conditions.set(condition.value.name.value, condition);
+      },
+    });
+  }
+  if (conditions.size === 0) return query;
+  const run = query.query;
+  return {
+    ...query,
+    query: (root, context, variables) => {
+      for (const [name, argument] of conditions) {
+        if (variables != null && Object.hasOwn(variables, name) && variables[name] === null) {
+          const error = toGraphQLError(new FloorplanError(ErrorCode.QUERY_ARGUMENT_INVALID, { problem: 'Argument "if" of non-null type "Boolean!" must not be null.' }), { nodes: [argument] });
+          return { data: null, errors: [error] };
+        }
+      }
+      return run(root, context, variables);
     },
   };
 }

@@ -23,6 +23,8 @@ const TWO_OPERATIONS = 'query A { floorPanel(scene: "cart-bottom-sheet") { degra
 const SCENE = 'cart-bottom-sheet';
 /** Valid: a nullable variable with a default may stand where a non-null argument belongs. */
 const WITH_DEFAULT = `query($s:String = "${SCENE}"){ floorPanel(scene:$s){degraded} }`;
+/** graphql-js refuses a null `if`; graphql-jit 0.8.9 would silently drop (or keep) the field instead. */
+const SKIP_WITH_DEFAULT = `query($i:Boolean = true){ floorPanel(scene:"${SCENE}"){ scene @skip(if:$i) degraded } }`;
 
 interface Row {
   readonly name: string;
@@ -228,6 +230,14 @@ const ROWS: readonly Row[] = [
     status: 200,
     code: 'BAD_USER_INPUT',
     message: /^Argument "scene" of non-null type "String!" must not be null\.$/,
+  },
+  {
+    name: 'null for a nullable variable with a default, where @skip or @include needs a Boolean!',
+    body: { query: SKIP_WITH_DEFAULT, variables: { i: null } },
+    known: { query: SKIP_WITH_DEFAULT, variables: { i: false } },
+    status: 200,
+    code: 'BAD_USER_INPUT',
+    message: /^Argument "if" of non-null type "Boolean!" must not be null\.$/,
   },
   {
     name: 'an unknown scene',
