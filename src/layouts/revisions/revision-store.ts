@@ -19,6 +19,8 @@ import type { Kysely } from 'kysely';
 
 /** Any 32-bit key: only Floorplan's revision writers take it. */
 const WRITE_LOCK_KEY = 0x466c7231;
+/** SQLSTATE lock_not_available: lock_timeout ran out. */
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /** A revision as history lists it. */
 export interface RevisionSummary {
@@ -500,7 +502,17 @@ export class RevisionStore {
   private write<T>(operation: (trx: Transaction) => Promise<T>): Promise<T> {
     return this.use((db) =>
       db.transaction().execute(async (trx) => {
-        await sql`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`.execute(trx);
+        // Waits for another writer at most half the query timeout: a lock held longer is a
+        // conflict to retry, not a store that does not answer (which the query timeout would say).
+        await sql`SELECT set_config('lock_timeout', ${`${Math.max(1, Math.floor(this.config.queryTimeoutMs / 2))}ms`}, true)`.execute(trx);
+        try {
+          await sql`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`.execute(trx);
+        } catch (error) {
+          if ((error as { code?: unknown }).code === LOCK_NOT_AVAILABLE) {
+            throw new OperationRefused("another layout change holds the revision store's write lock: try again in a moment");
+          }
+          throw error;
+        }
         return operation(trx);
       }),
     );
