@@ -307,7 +307,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     const shadow = new ShadowComparer({
       sampleRatio: config.layouts.shadow.sampleRatio,
       locales: config.floors.locales,
-      render: (request) => renderer.render(request),
+      render: (request) => renderer.renderExplained(request),
       logger,
       onComparison: (scene, result, detail) => {
         metrics.shadowComparison(scene, result, detail.fields, detail.candidateViolation, detail.seconds);

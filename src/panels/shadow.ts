@@ -27,14 +27,22 @@ import type { UpstreamName } from '../upstreams/registry.ts';
 import { UpstreamError } from '../upstreams/upstream-error.ts';
 import { keepsInvariant } from './money-invariant.ts';
 import type { RenderedFloor, RenderedPanel } from './panel.ts';
-import type { FlagReader, RenderRequest, RenderViewer } from './renderer.ts';
+import type { FlagReader, FloorOutcome, RenderRequest, RenderViewer } from './renderer.ts';
 
 /** How one comparison ended. */
 export type ShadowResult = 'identical' | 'different' | 'skipped' | 'failed';
 export const SHADOW_RESULTS: readonly ShadowResult[] = ['identical', 'different', 'skipped', 'failed'];
 
-/** What differs in a floor between the served panel and the candidate's. */
-export type ShadowField = 'presence' | 'order' | 'amount' | 'priceText' | 'name' | 'subName' | 'style' | 'kind';
+/**
+ * What differs in a floor between the served panel and the candidate's. `build`: the floor failed
+ * (its builder or expression, an upstream, the reconciliation) in one panel and not in the other,
+ * or differently; `degradedReasons`: the panels are degraded for different reasons (one of them
+ * not at all), under the floor code {@link PANEL}.
+ */
+export type ShadowField = 'presence' | 'order' | 'amount' | 'priceText' | 'name' | 'subName' | 'style' | 'kind' | 'build' | 'degradedReasons';
+
+/** The "floor" a panel-wide difference (`degradedReasons`) is counted under: no floor code has parentheses. */
+export const PANEL = '(panel)';
 
 /** One differing request, kept as an example: the user id hashed, never in clear. */
 export interface ShadowExample {
@@ -84,7 +92,8 @@ export interface ShadowReport {
 export interface ShadowComparerOptions {
   /** Share of live requests of a scene with a candidate that are also shadow-rendered, 0 to 1 (config `layouts.shadow.sampleRatio`). */
   readonly sampleRatio: number;
-  readonly render: (request: RenderRequest) => Promise<RenderedPanel>;
+  /** Renders a panel and says what happened to each configured floor (PanelRenderer.renderExplained). */
+  readonly render: (request: RenderRequest) => Promise<{ readonly panel: RenderedPanel; readonly outcomes: readonly FloorOutcome[] }>;
   readonly logger: Logger;
   /** Told after each comparison (metrics). */
   readonly onComparison?: (
@@ -165,6 +174,52 @@ export function compareFloors(served: readonly RenderedFloor[], candidate: reado
   return out;
 }
 
+/** The outcomes that mean a floor, or part of it, could not be shown as configured. */
+const FAILED_OUTCOMES: ReadonlySet<FloorOutcome['status']> = new Set(['builder-failed', 'upstream-failed', 'undecorated', 'fallback', 'unreconciled']);
+
+/** What went wrong with a floor, as an operator reads it; null when it did not fail (or is not configured). */
+function failureOf(outcome: FloorOutcome | undefined): string | null {
+  if (outcome === undefined || !FAILED_OUTCOMES.has(outcome.status)) return null;
+  switch (outcome.status) {
+    case 'builder-failed':
+      return `builder-failed: ${outcome.error}`;
+    case 'upstream-failed':
+      return `upstream-failed: ${outcome.upstream} ${outcome.outcome}`;
+    case 'undecorated':
+      return outcome.upstream === null ? `undecorated: ${outcome.error ?? 'decorations failed'}` : `undecorated: ${outcome.upstream} ${outcome.outcome ?? ''}`.trimEnd();
+    case 'fallback':
+      return `fallback: ${outcome.upstream} failed, ${outcome.builder} answered`;
+    default:
+      return outcome.status;
+  }
+}
+
+/** The part of a failure two panels must share to have failed alike (an error's text may carry the request's values). */
+const failureKind = (failure: string | null) => (failure === null ? null : failure.startsWith('builder-failed') ? 'builder-failed' : failure.replace(/^(undecorated): .*$/, '$1'));
+
+/**
+ * What differs in how the panels were built: a floor that failed in one and not the other (or
+ * otherwise), and the panels' degraded reasons. A candidate floor that fails on every render is
+ * never in its panel, so {@link compareFloors} alone would call the panels identical.
+ */
+export function compareBuilds(
+  served: { readonly panel: RenderedPanel; readonly outcomes: readonly FloorOutcome[] },
+  candidate: { readonly panel: RenderedPanel; readonly outcomes: readonly FloorOutcome[] },
+): Array<{ floor: string; field: ShadowField; served: unknown; candidate: unknown }> {
+  const out: Array<{ floor: string; field: ShadowField; served: unknown; candidate: unknown }> = [];
+  const servedBy = new Map(served.outcomes.map((o) => [o.code, o]));
+  const candidateBy = new Map(candidate.outcomes.map((o) => [o.code, o]));
+  for (const code of new Set([...servedBy.keys(), ...candidateBy.keys()])) {
+    const s = failureOf(servedBy.get(code));
+    const c = failureOf(candidateBy.get(code));
+    if (failureKind(s) !== failureKind(c)) out.push({ floor: code, field: 'build', served: s, candidate: c });
+  }
+  if (served.panel.degradedReasons.join(' ') !== candidate.panel.degradedReasons.join(' ')) {
+    out.push({ floor: PANEL, field: 'degradedReasons', served: [...served.panel.degradedReasons], candidate: [...candidate.panel.degradedReasons] });
+  }
+  return out;
+}
+
 const hashUser = (userId: string) => createHash('sha256').update(userId).digest('hex').slice(0, 12);
 
 /** The marker a replayed upstream the served panel never asked for rejects with. */
@@ -220,6 +275,8 @@ export class ShadowComparer {
     readonly viewer: RenderViewer & { readonly userId: string };
     readonly flags?: FlagReader;
     readonly served: RenderedPanel;
+    /** What happened to each configured floor of the served panel (PanelRenderer.renderExplained). */
+    readonly servedOutcomes: readonly FloorOutcome[];
     readonly recorded: RecordedData;
     readonly source: PanelData;
   }): void {
@@ -278,7 +335,7 @@ export class ShadowComparer {
       if (locale === input.viewer.locale) continue;
       const request = { scene: input.scene, data: replay, viewer: { ...input.viewer, locale }, ...(input.flags === undefined ? {} : { flags: input.flags }), shadow: true };
       const [live, candidate] = await Promise.all([this.options.render(request), this.options.render({ ...request, candidate: input.candidate })]);
-      for (const d of compareFloors(live.floors, candidate.floors)) if (TEXT_FIELDS.has(d.field)) differences.push({ ...d, locale });
+      for (const d of compareFloors(live.panel.floors, candidate.panel.floors)) if (TEXT_FIELDS.has(d.field)) differences.push({ ...d, locale });
     }
     return differences;
   }
@@ -308,7 +365,7 @@ export class ShadowComparer {
     let bothViolation = false;
     let example: ShadowExample | undefined;
     try {
-      const shadow = await this.options.render({
+      const { panel: shadow, outcomes } = await this.options.render({
         scene: input.scene,
         data: replay,
         viewer: input.viewer,
@@ -320,6 +377,7 @@ export class ShadowComparer {
         result = 'skipped';
       } else {
         const differences: ShadowDifference[] = compareFloors(input.served.floors, shadow.floors);
+        differences.push(...compareBuilds({ panel: input.served, outcomes: input.servedOutcomes }, { panel: shadow, outcomes }));
         differences.push(...(await this.otherLocales(input, replay)));
         // Each floor field counts once per comparison, in however many locales it differs.
         fields = [...new Map(differences.map(({ floor, field }) => [`${floor}\u0000${field}`, { floor, field }])).values()];

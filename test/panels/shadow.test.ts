@@ -7,7 +7,7 @@ import { compileFloorsFile, type CompiledLayout } from '../../src/layouts/compil
 import type { RenderedFloor, RenderedPanel } from '../../src/panels/panel.ts';
 import { PanelRenderer } from '../../src/panels/renderer.ts';
 import { keepsInvariant } from '../../src/panels/money-invariant.ts';
-import { compareFloors, ShadowComparer, type ShadowResult } from '../../src/panels/shadow.ts';
+import { compareFloors, PANEL, ShadowComparer, type ShadowResult } from '../../src/panels/shadow.ts';
 import { cny, fakePanelData, upstreamsRead } from '../floors/builders/fixtures.ts';
 
 const registry = createBuilderRegistry(defaultBuilders);
@@ -29,7 +29,7 @@ function setUp(locales?: readonly string[]) {
   const shadow = new ShadowComparer({
     sampleRatio: 1,
     ...(locales === undefined ? {} : { locales }),
-    render: (request) => renderer.render(request),
+    render: (request) => renderer.renderExplained(request),
     logger: pino({ level: 'silent' }),
     onComparison: (_scene, result) => {
       results.push(result);
@@ -41,10 +41,10 @@ function setUp(locales?: readonly string[]) {
     const fake = fakePanelData();
     await fake.data.selectedLines();
     const recorded = shadow.record(fake.data);
-    const served = await renderer.render({ scene: 'cart-bottom-sheet', data: recorded.data, viewer });
+    const { panel: served, outcomes: servedOutcomes } = await renderer.renderExplained({ scene: 'cart-bottom-sheet', data: recorded.data, viewer });
     const readByServed = upstreamsRead(fake.calls);
     const compared = new Promise<void>((resolve) => (done = resolve));
-    shadow.schedule({ scene: 'cart-bottom-sheet', candidate: { revision: 7, layout: candidate }, viewer, served, recorded, source: fake.data });
+    shadow.schedule({ scene: 'cart-bottom-sheet', candidate: { revision: 7, layout: candidate }, viewer, served, servedOutcomes, recorded, source: fake.data });
     await compared;
     return { served, readByServed, readAfter: upstreamsRead(fake.calls) };
   }
@@ -102,6 +102,20 @@ describe('shadow comparison of a layout candidate', () => {
     expect(keepsInvariant(served)).toBe(true);
     expect(shadow.invariantViolations('cart-bottom-sheet', 7)).toBe(1);
     expect(shadow.report('cart-bottom-sheet', 7).differences).toMatchObject({ lj: { presence: 1 } });
+  });
+
+  it('counts a candidate whose floor fails to build as different, naming the floor and the panel degraded where the served one was not', async () => {
+    const { shadow, results, serveAndCompare } = setUp();
+    const bogus = WITHOUT_LOYALTY.replace('\nvariants:\n', "\n  - code: bogus\n    kind: DEDUCTION\n    amount: 'money(100)'\n    name: { zh-CN: 假, en: Bogus }\n    sort: 36\n\nvariants:\n");
+    const { served } = await serveAndCompare(compile(bogus));
+    expect(served.degraded).toBe(false);
+    expect(results).toEqual(['different']);
+    const report = shadow.report('cart-bottom-sheet', 7);
+    expect(report).toMatchObject({ compared: 1, identical: 0, different: 1, differences: { bogus: { build: 1 }, [PANEL]: { degradedReasons: 1 } } });
+    expect(report.examples[0]!.differences).toEqual([
+      { floor: 'bogus', field: 'build', served: null, candidate: expect.stringMatching(/^builder-failed: FLOORPLAN_ERR_EXPRESSION_FAILED: /) },
+      { floor: PANEL, field: 'degradedReasons', served: [], candidate: ['BUILDER_FAILED'] },
+    ]);
   });
 });
 
