@@ -239,14 +239,16 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
             ...(publishRedis === undefined ? {} : { pushCandidates: async (set) => void (await pushCandidates(publishRedis, config.redis.keyPrefix, set)) }),
             onCandidates: (set) => void layouts.offerCandidates(set),
             // The shadow comparer is created with the renderer, below; promote asks it only later.
-            // With Redis, every replica's count (each adds its own there), so promote on any replica sees them all.
-            invariantViolations: async (scene, revision) => {
-              const local = shadow.invariantViolations(scene, revision);
+            // With Redis, every replica's counts (each adds its own there), so promote on any replica sees them all.
+            // Without it, this replica's alone, in memory: a restart starts them from zero, so promote is refused until traffic is compared again.
+            shadow: async (scene, revision) => {
+              const local = shadow.verdict(scene, revision);
               if (shadowTotals === undefined) return local;
               try {
-                return Math.max(local, await shadowTotals.invariantViolations(scene, revision));
+                const shared = await shadowTotals.verdict(scene, revision);
+                return { compared: Math.max(local.compared, shared.compared), invariantViolations: Math.max(local.invariantViolations, shared.invariantViolations) };
               } catch (error) {
-                logger.warn({ err: describeThrown(error) }, 'cannot read the replicas\' shadow invariant violations from Redis; promote judges by this replica\'s');
+                logger.warn({ err: describeThrown(error) }, 'cannot read the replicas\' shadow comparison from Redis; promote judges by this replica\'s');
                 return local;
               }
             },

@@ -58,7 +58,7 @@ import { checkCompatibility, formatCompatibility, IncompatibleLayouts, type Comp
 import { publishLayouts, pushPublishedLayouts } from '../layouts/publish.ts';
 import { formatLayoutsDiff } from '../layouts/revisions/diff.ts';
 import { pushCandidates, type CandidateRollout, type CandidateSet, type StoredCandidate } from '../layouts/revisions/candidates.ts';
-import { LayoutReleases, type CandidateApproval, type LayoutOperations, type PublishResult } from '../layouts/revisions/releases.ts';
+import { LayoutReleases, type CandidateApproval, type LayoutOperations, type PromoteResult, type PublishResult } from '../layouts/revisions/releases.ts';
 import { OperationRefused, type StoredRevision } from '../layouts/revisions/revision-store.ts';
 import { describeMoneyChanges } from '../layouts/revisions/approval.ts';
 import { createLogger } from '../observability/logger.ts';
@@ -306,6 +306,14 @@ function adminApi(server: string, token: string): LayoutOperations {
 
 const quoted = (text: string) => (text === '' ? '' : ` "${text}"`);
 
+/** What a forced promote was forced over, in the shadow comparison it read (a server's answer may lack `compared`). */
+function forcedOver(result: PromoteResult): string {
+  const violations = result.invariantViolations ?? null;
+  if (violations === null) return 'no shadow comparison read';
+  if (violations > 0) return `${violations} invariant violation(s)`;
+  return (result.compared ?? null) === 0 ? 'nothing compared in the shadow yet' : '0 invariant violation(s)';
+}
+
 function printPublished(result: PublishResult, what: string): void {
   const r = result.revision;
   process.stdout.write(`${what} revision ${r.revision} (live) by ${r.author}${quoted(r.message)}; parent ${r.parent ?? 'none'}${r.rollbackOf === null ? '' : `, restores revision ${r.rollbackOf}`}\n`);
@@ -442,7 +450,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
         const scene = sceneArgument(positionals[0], command);
         const result = await ops.promote({ scene, ...reviewed, force: values.force === true, ...(values.message === undefined ? {} : { message: values.message }), ...author });
         const over = [
-          ...(result.forced ? [(result.invariantViolations ?? null) === null ? 'no shadow comparison read' : `${result.invariantViolations} invariant violation(s)`] : []),
+          ...(result.forced ? [forcedOver(result)] : []),
           ...((result.overtaken ?? []).length > 0 ? [`replacing live's changes since it was cut: ${result.overtaken.join('; ')}`] : []),
         ];
         printPublished(result, `promoted the candidate revision ${result.promotes}${over.length === 0 ? '' : ` (forced over ${over.join(', ')})`} as`);

@@ -83,9 +83,10 @@ export class SharedShadowTotals {
       .catch((error: unknown) => this.logger.debug({ err: describeThrown(error), scene, revision }, 'shadow comparison not added to the replicas\' totals in Redis'));
   }
 
-  /** The candidate invariant violations every replica counted for `revision` of `scene`. Rejects when Redis cannot be read. */
-  async invariantViolations(scene: string, revision: number): Promise<number> {
-    return Number(await this.redis.hget(this.keys(scene, revision).totals, 'candidate-violations')) || 0;
+  /** The panels every replica compared for `revision` of `scene`, and the candidate invariant violations among them. Rejects when Redis cannot be read. */
+  async verdict(scene: string, revision: number): Promise<{ readonly compared: number; readonly invariantViolations: number }> {
+    const [identical, different, violations] = await this.redis.hmget(this.keys(scene, revision).totals, 'identical', 'different', 'candidate-violations');
+    return { compared: (Number(identical) || 0) + (Number(different) || 0), invariantViolations: Number(violations) || 0 };
   }
 
   /**

@@ -310,10 +310,10 @@ export class ShadowComparer {
     };
   }
 
-  /** The candidate invariant violations counted for `revision` of `scene` on this replica (0 when none or not compared). */
-  invariantViolations(scene: string, revision: number): number {
+  /** What promote reads on this replica for `revision` of `scene`: panels compared and candidate invariant violations (0 and 0 when none). */
+  verdict(scene: string, revision: number): { readonly compared: number; readonly invariantViolations: number } {
     const t = this.tallies.get(scene);
-    return t === undefined || t.revision !== revision ? 0 : t.candidateViolations;
+    return t === undefined || t.revision !== revision ? { compared: 0, invariantViolations: 0 } : { compared: t.identical + t.different, invariantViolations: t.candidateViolations };
   }
 
   private tally(scene: string, revision: number): Tally {

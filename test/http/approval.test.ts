@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
+import { eventually } from '../support/measure.ts';
 import { npmStartEnv, runFloorsCli } from '../support/processes.ts';
 
 const ALICE = 'alice-publishes-candidates';
@@ -46,7 +47,8 @@ describe('layout approval through the admin API and floors:approve', () => {
     h = await startHarness({
       config: {
         admin: { token: 'approval-suite-admin-token', operators: { alice: { token: ALICE, role: 'publisher' }, bob: { token: BOB, role: 'publisher' }, vera: { token: VERA, role: 'viewer' } } },
-        layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') }, approval: { required: true } },
+        // Every live request is compared with the candidate: promote needs a shadow comparison to read.
+        layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') }, approval: { required: true }, shadow: { sampleRatio: 1 } },
       },
     });
     expect((await admin('publish', { files: files(CART), message: 'baseline' }, ALICE)).status).toBe(200);
@@ -72,6 +74,11 @@ describe('layout approval through the admin API and floors:approve', () => {
     expect(candidate.body.approval).toEqual({ required: true, changes: [{ scene: SCENE, code: 'lj', kind: 'DEDUCTION', change: 'changed' }] });
     const revision = candidate.body.revision.revision as number;
 
+    // Only the allow-listed user sees it meanwhile; the other's live request is compared with it in the shadow.
+    expect(await served('u1001')).toBe(`2026-12-01.lj+candidate.r${revision} 直降`);
+    expect(await served('u1002')).toMatch(/^2026-11-21\.1 /);
+    await eventually(async () => (await admin('shadow', { scene: SCENE }, VERA)).body.compared as number, (compared) => compared >= 1);
+
     const promote = await admin('promote', { scene: SCENE }, ALICE);
     expect(promote.status).toBe(409);
     expect(promote.body.code).toBe(ErrorCode.LAYOUT_APPROVAL_REQUIRED);
@@ -83,10 +90,6 @@ describe('layout approval through the admin API and floors:approve', () => {
       body: { code: ErrorCode.LAYOUT_CONFLICT, error: `alice published the candidate of ${SCENE} (revision ${revision}): another admin must approve it; nothing was changed` },
     });
     expect((await admin('approve', { scene: SCENE, revision }, VERA)).status).toBe(403);
-
-    // Only the allow-listed user sees it meanwhile.
-    expect(await served('u1001')).toBe(`2026-12-01.lj+candidate.r${revision} 直降`);
-    expect(await served('u1002')).toMatch(/^2026-11-21\.1 /);
 
     const approved = await runFloorsCli(['approve', SCENE, '--revision', String(revision), '--message', 'checked', '--server', h.url], npmStartEnv({ ADMIN_TOKEN: BOB, LAYOUT_APPROVAL_REQUIRED: 'true' }));
     expect(approved.stderr).toBe('');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../src/errors.ts';
 import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
 import { eventually } from '../support/measure.ts';
 
@@ -27,6 +28,8 @@ const floors = (version: string, edit: (s: string) => string = (s) => s) => ({
 /** A DEDUCTION expression floor with the wrong sign: it fails to build on every render. */
 const addBogusFloor = (s: string) =>
   s.replace('\nvariants:\n', "\n  - code: bogus\n    kind: DEDUCTION\n    amount: 'money(100)'\n    name: { zh-CN: 假, en: Bogus }\n    sort: 36\n\nvariants:\n");
+/** Without its instant-discount row, the candidate's rows no longer add up where a user has one. */
+const dropInstantDiscount = (s: string) => s.replace(/  - code: lj\n(?:    .*\n)+\n/, '');
 
 interface Report {
   candidateRevision: number;
@@ -107,5 +110,38 @@ describe('the shadow comparison of a layout candidate, as an operator reads it',
     expect(example.differences).toContainEqual({ floor: 'bogus', field: 'build', served: null, candidate: expect.stringMatching(/^builder-failed: FLOORPLAN_ERR_EXPRESSION_FAILED/) });
     expect(example.differences).toContainEqual({ floor: '(panel)', field: 'degradedReasons', served: [], candidate: ['BUILDER_FAILED'] });
     expect((await admin('abort', { scene: SCENE })).status).toBe(200);
+  });
+
+  it('refuses to promote a candidate the shadow compared none of, saying what to do, and promotes it with force, audited with the count', async () => {
+    const revision = await stage('no-lj', dropInstantDiscount);
+    // Nothing was compared: no live request of the scene since it was staged (the canary's are served the candidate).
+    expect((await admin('shadow', { scene: SCENE })).body).toMatchObject({ candidateRevision: revision, compared: 0 });
+    const refused = await admin('promote', { scene: SCENE });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe(ErrorCode.LAYOUT_PROMOTE_REFUSED);
+    expect(refused.body.error).toContain(`the candidate of ${SCENE} (revision ${revision}) must have no money-invariant violations in its shadow comparison to be promoted, but it has no comparison yet`);
+    expect(refused.body.error).toContain('layouts.shadow.sampleRatio');
+    expect(refused.body.error).toContain('force');
+    expect((await panel(CANARY)).layoutVersion).toBe(`no-lj+candidate.r${revision}`);
+
+    const forced = await admin('promote', { scene: SCENE, force: true, message: 'no traffic on a Sunday' });
+    expect(forced.status, JSON.stringify(forced.body)).toBe(200);
+    expect(forced.body).toMatchObject({ promotes: revision, forced: true, invariantViolations: 0, compared: 0 });
+    const [entry] = (await admin('audit', { limit: 1 })).body.entries;
+    expect(entry).toMatchObject({ action: 'promote', detail: { promotes: revision, force: true, forced: true, invariantViolations: 0, compared: 0 } });
+    // Back to the baseline for the next test.
+    expect((await admin('rollback', { revision: 1 })).status).toBe(200);
+  });
+
+  it('promotes a candidate the shadow compared without violations, recording how many panels were compared beside the violations', async () => {
+    const revision = await stage('renamed', (s) => s.replace('name: { zh-CN: 优惠券, en: Coupons }', 'name: { zh-CN: 优惠券抵扣, en: Coupon savings }'));
+    for (const user of LIVE_USERS) await panel(user);
+    await reportAfter(LIVE_USERS.length);
+    const promoted = await admin('promote', { scene: SCENE });
+    expect(promoted.status, JSON.stringify(promoted.body)).toBe(200);
+    expect(promoted.body).toMatchObject({ promotes: revision, forced: false, invariantViolations: 0, compared: 2 });
+    const [entry] = (await admin('audit', { limit: 1 })).body.entries;
+    expect(entry).toMatchObject({ action: 'promote', detail: { promotes: revision, force: false, forced: false, invariantViolations: 0, compared: 2 } });
+    expect((await admin('rollback', { revision: 1 })).status).toBe(200);
   });
 });

@@ -827,7 +827,7 @@ async function confirmPromote(c) {
     `Promote the candidate of ${c.scene} (revision ${c.revision})?`,
     [
       h('p', { 'data-testid': 'what-changes' }, `${c.scene}: revision ${history.live} → candidate r${c.revision} for all users; ${floorsChanged(diff, c.scene)}.`),
-      h('p', null, `It becomes live as a new revision, on every replica within about 2 s; other scenes stay as they are. Floorplan refuses it while the shadow comparison found panels whose money did not add up.`),
+      h('p', null, `It becomes live as a new revision, on every replica within about 2 s; other scenes stay as they are. Floorplan refuses it while the shadow comparison found panels whose money did not add up, or has compared none yet.`),
       h('p', null, 'What changes for everyone who opens it (live → candidate):'),
       diffView(diff),
     ],

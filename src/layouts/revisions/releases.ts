@@ -89,10 +89,12 @@ export interface ApproveResult {
 export interface PromoteResult extends PublishResult {
   /** The candidate revision now live (as `revision`, which records it in `promotes`). */
   readonly promotes: number;
-  /** True when promoted with `force` over what would have refused it: invariant violations, or no shadow comparison to read (audited). */
+  /** True when promoted with `force` over what would have refused it: invariant violations, nothing compared, or no shadow comparison to read (audited). */
   readonly forced: boolean;
   /** The shadow comparison's invariant violations the promote read; null where there is none (a command run on the store). */
   readonly invariantViolations: number | null;
+  /** How many live panels the shadow comparison had compared with the candidate's; null where there is none (a command run on the store). */
+  readonly compared: number | null;
   /** What live had changed in the scene since the candidate was cut, replaced with `force` (floors:diff lines); empty when nothing. */
   readonly overtaken: readonly string[];
   /** Who approved the candidate, or null (no approval was asked for). */
@@ -166,13 +168,34 @@ export interface LayoutReleasesOptions {
   /** Told after the candidate set changed (the in-process LayoutStore swaps it in at once). */
   readonly onCandidates?: (set: CandidateSet) => void;
   /**
-   * The money-invariant violations the shadow comparison counted for a scene's candidate
-   * revision; undefined: no comparison here (a command not talking to a replica). Absent: as undefined.
+   * What the shadow comparison counted for a scene's candidate revision, which promote is judged
+   * by; undefined: no comparison here (a command not talking to a replica). Absent: as undefined.
    */
-  readonly invariantViolations?: (scene: string, revision: number) => number | undefined | Promise<number | undefined>;
+  readonly shadow?: (scene: string, revision: number) => ShadowVerdict | undefined | Promise<ShadowVerdict | undefined>;
   /** Told after a revision became live (the in-process LayoutStore swaps it in at once). */
   readonly onLive?: (revision: StoredRevision) => void;
   readonly logger: Logger;
+}
+
+/** What promote reads of a candidate's shadow comparison (every replica's, with Redis). */
+export interface ShadowVerdict {
+  /** Live panels compared with the candidate's (identical + different): 0 refuses promote, since nothing was checked. */
+  readonly compared: number;
+  /** Compared panels where the candidate's money did not add up and the live one's did: any refuses promote. */
+  readonly invariantViolations: number;
+}
+
+/** Why the shadow comparison refuses promote, or undefined when it allows it. */
+function shadowRefusal(scene: string, verdict: ShadowVerdict | undefined): string | undefined {
+  if (verdict === undefined) return 'no shadow comparison here (this command does not talk to a replica: add --server <url>)';
+  if (verdict.invariantViolations > 0) return `${verdict.invariantViolations} invariant violation(s)`;
+  if (verdict.compared === 0) {
+    return (
+      `no comparison yet: not one live request of ${scene} was compared with it since it was staged (none was sampled, or each was served the candidate, skipped or failed). ` +
+      'Send live traffic from users outside its rollout, or raise layouts.shadow.sampleRatio (LAYOUT_SHADOW_SAMPLE_RATIO), and read POST /admin/layouts/shadow'
+    );
+  }
+  return undefined;
 }
 
 const scenesOf = (layouts: LayoutSet): SceneVersion[] => [...layouts.values()].map((l) => ({ scene: l.scene, version: l.version }));
@@ -256,15 +279,11 @@ export class LayoutReleases {
     if (current === undefined) throw await this.noCandidate(scene);
     // The one reviewed must be the one promoted; compose below refuses a change after this read.
     if (input.revision !== undefined && current.revision !== input.revision) throw staleCandidate(scene, current.revision, input.revision, 'promote');
-    const violations = await this.options.invariantViolations?.(scene, current.revision);
-    const forced = input.force === true && violations !== 0;
-    if (violations !== 0 && input.force !== true) {
-      throw new FloorplanError(ErrorCode.LAYOUT_PROMOTE_REFUSED, {
-        scene,
-        revision: current.revision,
-        violations: violations === undefined ? 'no shadow comparison here (this command does not talk to a replica: add --server <url>)' : `${violations} invariant violation(s)`,
-      });
-    }
+    const verdict = await this.options.shadow?.(scene, current.revision);
+    const refusal = shadowRefusal(scene, verdict);
+    const forced = input.force === true && refusal !== undefined;
+    if (refusal !== undefined && input.force !== true) throw new FloorplanError(ErrorCode.LAYOUT_PROMOTE_REFUSED, { scene, revision: current.revision, violations: refusal });
+    const shadow = { invariantViolations: verdict?.invariantViolations ?? null, compared: verdict?.compared ?? null };
     let layouts: LayoutSet | undefined;
     let approvedBy: string | null = null;
     /** What live changed in the scene since the candidate was cut, which promoting replaces (with force only). */
@@ -275,7 +294,7 @@ export class LayoutReleases {
         author: input.author ?? actor,
         actor,
         message: input.message ?? `promote the candidate of ${scene} (revision ${current.revision})`,
-        detail: () => ({ force: input.force === true, forced, invariantViolations: violations ?? null, ...(overtaken.length === 0 ? {} : { overtaken }) }),
+        detail: () => ({ force: input.force === true, forced, ...shadow, ...(overtaken.length === 0 ? {} : { overtaken }) }),
         compose: (live, candidate, candidateRevision, base) => {
           if (candidate.revision !== current.revision) throw new OperationRefused(`the candidate of ${scene} changed while promoting (revision ${current.revision} → ${candidate.revision}); promote again`);
           overtaken = live === undefined || base === undefined || base.revision === live.revision ? [] : sceneChanges(base.files, live.files, scene);
@@ -308,7 +327,7 @@ export class LayoutReleases {
     );
     const published = await this.goLive(revision);
     const announced = await this.announceCandidates();
-    return { ...published, scenes: scenesOf(layouts as LayoutSet), promotes: current.revision, forced, invariantViolations: violations ?? null, overtaken, approvedBy, ...(announced.pushed || published.pushProblem !== undefined ? {} : { pushProblem: announced.pushProblem }) };
+    return { ...published, scenes: scenesOf(layouts as LayoutSet), promotes: current.revision, forced, ...shadow, overtaken, approvedBy, ...(announced.pushed || published.pushProblem !== undefined ? {} : { pushProblem: announced.pushProblem }) };
   }
 
   private async approve(actor: string, input: Parameters<LayoutOperations['approve']>[0]): Promise<ApproveResult> {

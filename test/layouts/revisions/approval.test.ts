@@ -50,7 +50,7 @@ describe.each(REVISION_STORES)('layout approval on %s', (_name, skip, open) => {
     const opened = await open();
     cleanup = opened.cleanup;
     store = new RevisionStore(opened.config, { logger });
-    releases = new LayoutReleases({ store, registry, locales: config.floors.locales, apps: config.apps, approval: config.layouts.approval, logger, invariantViolations: () => 0 });
+    releases = new LayoutReleases({ store, registry, locales: config.floors.locales, apps: config.apps, approval: config.layouts.approval, logger, shadow: () => ({ compared: 1, invariantViolations: 0 }) });
     alice = releases.as('alice');
     bob = releases.as('bob');
     // The first publish has nothing to compare with: it is how a store starts.
