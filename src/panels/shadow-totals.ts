@@ -9,18 +9,20 @@
  *
  * Keys (one hash tag, so a Redis Cluster runs the script on one node), kept 7 days after the last
  * comparison: `{<prefix>layouts:shadow:<scene>:r<revision>}:totals` (a hash: identical, different,
- * skipped, failed, candidate-violations, both-violations, micros, max-micros and `d:<floor>:<field>`
+ * skipped, `skip:<reason>` per skip reason, failed, candidate-violations, both-violations, micros, max-micros and `d:<floor>:<field>`
  * per differing floor field) and `…:examples` (a list of JSON examples, the first few).
  */
 import type { Logger } from 'pino';
 import { hashTagged } from '../layouts/published-layouts.ts';
 import type { RedisClient } from '../redis/client.ts';
-import type { ShadowExample, ShadowField, ShadowReport, ShadowResult } from './shadow.ts';
+import { SHADOW_SKIP_REASONS, type ShadowExample, type ShadowField, type ShadowReport, type ShadowResult, type ShadowSkipReason } from './shadow.ts';
 import { describeThrown } from '../errors.ts';
 
 /** One comparison, as a replica adds it. */
 export interface ShadowComparison {
   readonly result: ShadowResult;
+  /** Why, when `result` is skipped. */
+  readonly skipReason?: ShadowSkipReason;
   readonly fields: ReadonlyArray<{ readonly floor: string; readonly field: ShadowField }>;
   readonly candidateViolation: boolean;
   readonly bothViolation: boolean;
@@ -74,6 +76,7 @@ export class SharedShadowTotals {
   add(scene: string, revision: number, comparison: ShadowComparison): void {
     const { totals, examples } = this.keys(scene, revision);
     const fields: string[] = [comparison.result, ...comparison.fields.map(({ floor, field }) => `d:${floor}:${field}`)];
+    if (comparison.skipReason !== undefined) fields.push(`skip:${comparison.skipReason}`);
     if (comparison.candidateViolation) fields.push('candidate-violations');
     if (comparison.bothViolation) fields.push('both-violations');
     const micros = String(Math.round(comparison.seconds * 1e6));
@@ -121,6 +124,7 @@ export class SharedShadowTotals {
       identical,
       different,
       skipped: count('skipped'),
+      skippedBy: Object.fromEntries(SHADOW_SKIP_REASONS.filter((reason) => count(`skip:${reason}`) > 0).map((reason) => [reason, count(`skip:${reason}`)])),
       failed: count('failed'),
       differences,
       invariantViolations: { candidate: count('candidate-violations'), both: count('both-violations') },

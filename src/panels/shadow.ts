@@ -34,6 +34,15 @@ export type ShadowResult = 'identical' | 'different' | 'skipped' | 'failed';
 export const SHADOW_RESULTS: readonly ShadowResult[] = ['identical', 'different', 'skipped', 'failed'];
 
 /**
+ * Why a sampled request was not compared. `upstream-not-loaded`: the candidate needed an upstream
+ * the served panel did not ask for (no extra call is made); `served-degraded`: the served panel
+ * was degraded (an upstream outage, a kill switch), so it says nothing about the candidate and
+ * would only inflate the identical count; `served-empty`: it had no rows at all.
+ */
+export type ShadowSkipReason = 'upstream-not-loaded' | 'served-degraded' | 'served-empty';
+export const SHADOW_SKIP_REASONS: readonly ShadowSkipReason[] = ['upstream-not-loaded', 'served-degraded', 'served-empty'];
+
+/**
  * What differs in a floor between the served panel and the candidate's. `build`: the floor failed
  * (its builder or expression, an upstream, the reconciliation) in one panel and not in the other,
  * or differently; `degradedReasons`: the panels are degraded for different reasons (one of them
@@ -70,8 +79,10 @@ export interface ShadowReport {
   readonly compared: number;
   readonly identical: number;
   readonly different: number;
-  /** The candidate needed an upstream the served panel did not ask for: not compared (no extra call is made). */
+  /** Sampled but not compared: the candidate needed an upstream the served panel did not ask for (no extra call is made), or the served panel was degraded or empty. */
   readonly skipped: number;
+  /** {@link skipped} by why (a reason absent: none skipped for it). */
+  readonly skippedBy: Readonly<Partial<Record<ShadowSkipReason, number>>>;
   readonly failed: number;
   /** By floor code, then field: how many comparisons differed there. */
   readonly differences: Readonly<Record<string, Readonly<Partial<Record<ShadowField, number>>>>>;
@@ -101,6 +112,8 @@ export interface ShadowComparerOptions {
     result: ShadowResult,
     detail: {
       readonly revision: number;
+      /** Why, when `result` is skipped. */
+      readonly skipReason?: ShadowSkipReason;
       readonly fields: ReadonlyArray<{ floor: string; field: ShadowField }>;
       readonly candidateViolation: boolean;
       /** Both panels broke the invariant (the data's fault, not the candidate's). */
@@ -131,6 +144,7 @@ interface Tally {
   identical: number;
   different: number;
   skipped: number;
+  skippedBy: Partial<Record<ShadowSkipReason, number>>;
   failed: number;
   differences: Record<string, Partial<Record<ShadowField, number>>>;
   candidateViolations: number;
@@ -301,6 +315,7 @@ export class ShadowComparer {
       identical: t.identical,
       different: t.different,
       skipped: t.skipped,
+      skippedBy: { ...t.skippedBy },
       failed: t.failed,
       differences: structuredClone(t.differences),
       invariantViolations: { candidate: t.candidateViolations, both: t.bothViolations },
@@ -364,57 +379,66 @@ export class ShadowComparer {
     let candidateViolation = false;
     let bothViolation = false;
     let example: ShadowExample | undefined;
-    try {
-      const { panel: shadow, outcomes } = await this.options.render({
-        scene: input.scene,
-        data: replay,
-        viewer: input.viewer,
-        ...(input.flags === undefined ? {} : { flags: input.flags }),
-        candidate: input.candidate,
-        shadow: true,
-      });
-      if (missed.size > 0) {
-        result = 'skipped';
-      } else {
-        const differences: ShadowDifference[] = compareFloors(input.served.floors, shadow.floors);
-        differences.push(...compareBuilds({ panel: input.served, outcomes: input.servedOutcomes }, { panel: shadow, outcomes }));
-        differences.push(...(await this.otherLocales(input, replay)));
-        // Each floor field counts once per comparison, in however many locales it differs.
-        fields = [...new Map(differences.map(({ floor, field }) => [`${floor}\u0000${field}`, { floor, field }])).values()];
-        result = differences.length === 0 ? 'identical' : 'different';
-        const servedKeeps = keepsInvariant(input.served);
-        const candidateKeeps = keepsInvariant(shadow);
-        if (!candidateKeeps && servedKeeps) {
-          candidateViolation = true;
-          t.candidateViolations += 1;
-        } else if (!candidateKeeps) {
-          bothViolation = true;
-          t.bothViolations += 1;
+    // A served panel an outage or a kill switch degraded (or emptied) is no baseline: comparing
+    // with it would count the candidate identical for having failed the same way.
+    let skipReason: ShadowSkipReason | undefined = input.served.degraded ? 'served-degraded' : input.served.floors.length === 0 ? 'served-empty' : undefined;
+    if (skipReason !== undefined) {
+      result = 'skipped';
+    } else {
+      try {
+        const { panel: shadow, outcomes } = await this.options.render({
+          scene: input.scene,
+          data: replay,
+          viewer: input.viewer,
+          ...(input.flags === undefined ? {} : { flags: input.flags }),
+          candidate: input.candidate,
+          shadow: true,
+        });
+        if (missed.size > 0) {
+          result = 'skipped';
+          skipReason = 'upstream-not-loaded';
+        } else {
+          const differences: ShadowDifference[] = compareFloors(input.served.floors, shadow.floors);
+          differences.push(...compareBuilds({ panel: input.served, outcomes: input.servedOutcomes }, { panel: shadow, outcomes }));
+          differences.push(...(await this.otherLocales(input, replay)));
+          // Each floor field counts once per comparison, in however many locales it differs.
+          fields = [...new Map(differences.map(({ floor, field }) => [`${floor}\u0000${field}`, { floor, field }])).values()];
+          result = differences.length === 0 ? 'identical' : 'different';
+          const servedKeeps = keepsInvariant(input.served);
+          const candidateKeeps = keepsInvariant(shadow);
+          if (!candidateKeeps && servedKeeps) {
+            candidateViolation = true;
+            t.candidateViolations += 1;
+          } else if (!candidateKeeps) {
+            bothViolation = true;
+            t.bothViolations += 1;
+          }
+          for (const { floor, field } of fields) {
+            const byField = (t.differences[floor] ??= {});
+            byField[field] = (byField[field] ?? 0) + 1;
+          }
+          if (differences.length > 0 || candidateViolation) {
+            example = { user: hashUser(input.viewer.userId), locale: input.viewer.locale, at: new Date().toISOString(), differences };
+            if (t.examples.length < (this.options.maxExamples ?? 5)) t.examples.push(example);
+          }
         }
-        for (const { floor, field } of fields) {
-          const byField = (t.differences[floor] ??= {});
-          byField[field] = (byField[field] ?? 0) + 1;
-        }
-        if (differences.length > 0 || candidateViolation) {
-          example = { user: hashUser(input.viewer.userId), locale: input.viewer.locale, at: new Date().toISOString(), differences };
-          if (t.examples.length < (this.options.maxExamples ?? 5)) t.examples.push(example);
-        }
+      } catch (error) {
+        result = 'failed';
+        this.options.logger.warn({ err: error, scene: input.scene, revision: input.candidate.revision }, 'shadow render of the candidate failed; the answer was not affected');
       }
-    } catch (error) {
-      result = 'failed';
-      this.options.logger.warn({ err: error, scene: input.scene, revision: input.candidate.revision }, 'shadow render of the candidate failed; the answer was not affected');
     }
     t[result] += 1;
+    if (result === 'skipped' && skipReason !== undefined) t.skippedBy[skipReason] = (t.skippedBy[skipReason] ?? 0) + 1;
     const ms = performance.now() - started;
     t.totalMs += ms;
     t.maxMs = Math.max(t.maxMs, ms);
-    this.options.onComparison?.(input.scene, result, { revision: input.candidate.revision, fields, candidateViolation, bothViolation, seconds: ms / 1000, ...(example === undefined ? {} : { example }) });
+    this.options.onComparison?.(input.scene, result, { revision: input.candidate.revision, ...(result === 'skipped' && skipReason !== undefined ? { skipReason } : {}), fields, candidateViolation, bothViolation, seconds: ms / 1000, ...(example === undefined ? {} : { example }) });
   }
 }
 
 /** What is compared again in the other locales: the texts. */
 const TEXT_FIELDS: ReadonlySet<ShadowField> = new Set(['name', 'subName', 'priceText']);
 
-const emptyTally = (revision: number): Tally => ({ revision, identical: 0, different: 0, skipped: 0, failed: 0, differences: {}, candidateViolations: 0, bothViolations: 0, examples: [], totalMs: 0, maxMs: 0 });
+const emptyTally = (revision: number): Tally => ({ revision, identical: 0, different: 0, skipped: 0, skippedBy: {}, failed: 0, differences: {}, candidateViolations: 0, bothViolations: 0, examples: [], totalMs: 0, maxMs: 0 });
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;

@@ -144,4 +144,23 @@ describe('the shadow comparison of a layout candidate, as an operator reads it',
     expect(entry).toMatchObject({ action: 'promote', detail: { promotes: revision, force: false, forced: false, invariantViolations: 0, compared: 2 } });
     expect((await admin('rollback', { revision: 1 })).status).toBe(200);
   });
+
+  it('skips, not counts as identical, comparisons whose served panel was degraded by an outage, saying why', async () => {
+    const revision = await stage('outage', (s) => s.replace('name: { zh-CN: 优惠券, en: Coupons }', 'name: { zh-CN: 优惠券抵扣, en: Coupon savings }'));
+    try {
+      // Promotion down: the served panel loses its discount rows; cart down: it loses every row.
+      for (const fault of ['promotion:error:503', 'cart:error:503']) {
+        h.demo.setFaults(fault);
+        expect((await panel('u-basic')).degraded, fault).toBe(true);
+      }
+    } finally {
+      h.demo.setFaults('');
+    }
+    const report = await reportAfter(2);
+    expect(report).toMatchObject({ candidateRevision: revision, compared: 0, identical: 0, different: 0, skipped: 2, failed: 0, skippedBy: { 'served-degraded': 2 } });
+    // A healthy request is compared as before.
+    await panel('u-basic');
+    expect(await reportAfter(3)).toMatchObject({ compared: 1, different: 1, skipped: 2, differences: { coupon: { name: 1 } } });
+    expect((await admin('abort', { scene: SCENE })).status).toBe(200);
+  });
 });

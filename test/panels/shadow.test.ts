@@ -93,7 +93,7 @@ describe('shadow comparison of a layout candidate', () => {
     expect(readByServed).not.toContain('loyalty');
     expect(readAfter).toEqual(readByServed);
     expect(results).toEqual(['skipped']);
-    expect(shadow.report('cart-bottom-sheet', 7)).toMatchObject({ compared: 0, skipped: 1 });
+    expect(shadow.report('cart-bottom-sheet', 7)).toMatchObject({ compared: 0, skipped: 1, skippedBy: { 'upstream-not-loaded': 1 } });
   });
 
   it('counts a candidate whose rows do not add up as an invariant violation, which blocks promote', async () => {

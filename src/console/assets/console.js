@@ -642,6 +642,17 @@ function candidateRow(c) {
   );
 }
 
+/** Why the shadow skipped what it skipped, in words (a report without `skippedBy` is from an older replica). */
+function skippedWhy(report) {
+  const words = {
+    'upstream-not-loaded': 'the candidate needed an upstream the live panel never called (the shadow makes no extra call)',
+    'served-degraded': 'the live panel was degraded (an upstream outage or a kill switch), so it is no baseline',
+    'served-empty': 'the live panel had no rows',
+  };
+  const by = Object.entries(report.skippedBy ?? { 'upstream-not-loaded': report.skipped });
+  return by.map(([reason, n]) => `${n} because ${words[reason] ?? reason}`).join('; ');
+}
+
 /** A shadow value for a table cell: an amount as minor units and currency, a list as words. */
 function shadowValue(field, value) {
   if (field === 'presence') return value ? 'shown' : 'absent';
@@ -681,7 +692,7 @@ async function showShadow(c) {
       ['Compared', 'Identical', 'Different', 'Skipped', 'Failed', 'Invariant violations (candidate only)', 'Invariant violations (live too)'],
       h('tr', null, [report.compared, report.identical, report.different, report.skipped, report.failed].map((n) => h('td', null, String(n))), h('td', { class: violations.candidate > 0 ? 'bad' : '' }, String(violations.candidate)), h('td', null, String(violations.both))),
     ),
-    report.skipped > 0 ? h('p', { class: 'note' }, 'Skipped: the candidate needed an upstream the live panel never called; the shadow makes no extra call, so those were not compared.') : null,
+    report.skipped > 0 ? h('p', { class: 'note' }, `Skipped, not compared: ${skippedWhy(report)}.`) : null,
     differences.length === 0
       ? h('p', { 'data-testid': 'shadow-none' }, report.compared === 0 ? 'Nothing compared yet: no live request of this scene was sampled since the candidate was made.' : 'No differences: every compared panel was identical.')
       : table({ class: 'shadow-differences', 'data-testid': 'shadow-differences' }, 'Differing comparisons by floor and field', ['Floor', 'Field', 'Comparisons'], differences.map(([floor, field, count]) => h('tr', null, h('th', { scope: 'row' }, floor), h('td', null, field), h('td', null, String(count))))),
