@@ -10,12 +10,13 @@
  * Keys (one hash tag, so a Redis Cluster runs the script on one node), kept 7 days after the last
  * comparison: `{<prefix>layouts:shadow:<scene>:r<revision>}:totals` (a hash: identical, different,
  * skipped, `skip:<reason>` per skip reason, failed, candidate-violations, both-violations, micros, max-micros and `d:<floor>:<field>`
- * per differing floor field) and `…:examples` (a list of JSON examples, the first few).
+ * per differing floor field), `…:examples` (a list of JSON examples: the first few, then the first
+ * of each floor field no kept one shows) and `…:exampled` (the set of floor fields kept examples show).
  */
 import type { Logger } from 'pino';
 import { hashTagged } from '../layouts/published-layouts.ts';
 import type { RedisClient } from '../redis/client.ts';
-import { SHADOW_SKIP_REASONS, type ShadowExample, type ShadowField, type ShadowReport, type ShadowResult, type ShadowSkipReason } from './shadow.ts';
+import { exampleKeys, MAX_FIELD_EXAMPLES, SHADOW_SKIP_REASONS, type ShadowExample, type ShadowField, type ShadowReport, type ShadowResult, type ShadowSkipReason } from './shadow.ts';
 import { describeThrown } from '../errors.ts';
 
 /** One comparison, as a replica adds it. */
@@ -39,20 +40,35 @@ export type ScopedShadowReport = ShadowReport & {
 };
 
 const TTL_SECONDS = 7 * 24 * 3600;
+/** The first examples kept whatever they show; past them, the first of each floor/field (as ShadowComparer keeps them). */
 const MAX_EXAMPLES = 5;
+const MAX_KEPT_EXAMPLES = MAX_EXAMPLES + MAX_FIELD_EXAMPLES;
 
 /**
- * KEYS: totals, examples. ARGV: ttl, micros, example JSON ('' for none), max examples, then the
- * hash fields to add one to.
+ * KEYS: totals, examples, exampled (a set of the `<floor>:<field>` some kept example shows).
+ * ARGV: ttl, micros, example JSON ('' for none), first examples kept whatever they show, most
+ * examples kept, n, the example's n `<floor>:<field>`, then the hash fields to add one to.
  */
 const ADD_SCRIPT = `
-for i = 5, #ARGV do redis.call('HINCRBY', KEYS[1], ARGV[i], 1) end
+local n = tonumber(ARGV[6])
+for i = 7 + n, #ARGV do redis.call('HINCRBY', KEYS[1], ARGV[i], 1) end
 redis.call('HINCRBY', KEYS[1], 'micros', ARGV[2])
 local max = tonumber(redis.call('HGET', KEYS[1], 'max-micros') or '0')
 if tonumber(ARGV[2]) > max then redis.call('HSET', KEYS[1], 'max-micros', ARGV[2]) end
-if ARGV[3] ~= '' and redis.call('LLEN', KEYS[2]) < tonumber(ARGV[4]) then redis.call('RPUSH', KEYS[2], ARGV[3]) end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[1])
+if ARGV[3] ~= '' then
+  local kept = redis.call('LLEN', KEYS[2])
+  local keep = kept < tonumber(ARGV[4])
+  if kept < tonumber(ARGV[5]) then
+    for i = 7, 6 + n do
+      if redis.call('SISMEMBER', KEYS[3], ARGV[i]) == 0 then keep = true end
+    end
+  end
+  if keep then
+    redis.call('RPUSH', KEYS[2], ARGV[3])
+    for i = 7, 6 + n do redis.call('SADD', KEYS[3], ARGV[i]) end
+  end
+end
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end
 return 1
 `;
 
@@ -67,22 +83,23 @@ export class SharedShadowTotals {
     this.logger = options.logger;
   }
 
-  private keys(scene: string, revision: number): { totals: string; examples: string } {
+  private keys(scene: string, revision: number): { totals: string; examples: string; exampled: string } {
     const base = hashTagged(`${this.keyPrefix}layouts:shadow:${scene}:r${revision}`);
-    return { totals: `${base}:totals`, examples: `${base}:examples` };
+    return { totals: `${base}:totals`, examples: `${base}:examples`, exampled: `${base}:exampled` };
   }
 
   /** Adds one comparison; never rejects (a failure is logged at debug: the replica's own report has it). */
   add(scene: string, revision: number, comparison: ShadowComparison): void {
-    const { totals, examples } = this.keys(scene, revision);
+    const { totals, examples, exampled } = this.keys(scene, revision);
     const fields: string[] = [comparison.result, ...comparison.fields.map(({ floor, field }) => `d:${floor}:${field}`)];
     if (comparison.skipReason !== undefined) fields.push(`skip:${comparison.skipReason}`);
     if (comparison.candidateViolation) fields.push('candidate-violations');
     if (comparison.bothViolation) fields.push('both-violations');
     const micros = String(Math.round(comparison.seconds * 1e6));
     const example = comparison.example === undefined ? '' : JSON.stringify(comparison.example);
+    const shows = comparison.example === undefined ? [] : exampleKeys(comparison.example);
     this.redis
-      .eval(ADD_SCRIPT, 2, totals, examples, String(TTL_SECONDS), micros, example, String(MAX_EXAMPLES), ...fields)
+      .eval(ADD_SCRIPT, 3, totals, examples, exampled, String(TTL_SECONDS), micros, example, String(MAX_EXAMPLES), String(MAX_KEPT_EXAMPLES), String(shows.length), ...shows, ...fields)
       .catch((error: unknown) => this.logger.debug({ err: describeThrown(error), scene, revision }, 'shadow comparison not added to the replicas\' totals in Redis'));
   }
 
@@ -101,7 +118,7 @@ export class SharedShadowTotals {
     let hash: Record<string, string>;
     let listed: string[];
     try {
-      [hash, listed] = await Promise.all([this.redis.hgetall(totals), this.redis.lrange(examples, 0, MAX_EXAMPLES - 1)]);
+      [hash, listed] = await Promise.all([this.redis.hgetall(totals), this.redis.lrange(examples, 0, MAX_KEPT_EXAMPLES - 1)]);
     } catch (error) {
       return { ...local, scope: 'this replica', problem: `the replicas' totals in Redis cannot be read (${describeThrown(error)}); these are this replica's` };
     }

@@ -53,11 +53,20 @@ export type ShadowField = 'presence' | 'order' | 'amount' | 'priceText' | 'name'
 /** The "floor" a panel-wide difference (`degradedReasons`) is counted under: no floor code has parentheses. */
 export const PANEL = '(panel)';
 
-/** One differing request, kept as an example: the user id hashed, never in clear. */
+/**
+ * One differing request, kept as an example: the user id hashed, never in clear. Kept: the first
+ * few (`maxExamples`), and the first of every floor and field that differs, so a difference only a
+ * few users see (a row only some carts have) has one too.
+ */
 export interface ShadowExample {
   /** First 12 hex digits of sha256(userId). */
   readonly user: string;
   readonly locale: string;
+  /** The viewer's platform (`x-app-platform`; `unknown` when not sent). */
+  readonly platform: string;
+  /** The viewer's app version (`x-app-version`); null when not sent. */
+  readonly appVersion: string | null;
+  readonly segments: readonly string[];
   readonly at: string;
   readonly differences: ReadonlyArray<ShadowDifference>;
 }
@@ -125,7 +134,7 @@ export interface ShadowComparerOptions {
   ) => void;
   /** Default Math.random. */
   readonly random?: () => number;
-  /** Examples kept per candidate; default 5. */
+  /** The first examples kept per candidate, whatever differs in them; default 5. Past them, only the first of each floor and field (at most {@link MAX_FIELD_EXAMPLES} more). */
   readonly maxExamples?: number;
   /** Every configured locale (`floors.locales`): texts are compared in each, not only the viewer's. Default: the viewer's only. */
   readonly locales?: readonly string[];
@@ -150,6 +159,8 @@ interface Tally {
   candidateViolations: number;
   bothViolations: number;
   examples: ShadowExample[];
+  /** The floor/field differences some kept example shows ({@link exampleKeys}). */
+  exampled: Set<string>;
   totalMs: number;
   maxMs: number;
 }
@@ -160,6 +171,17 @@ interface Tally {
  * floorplan_shadow_seconds), so this bounds the shadow's share of a busy replica.
  */
 const MAX_PENDING = 16;
+
+/**
+ * Examples kept past `maxExamples`, each the first of a floor and field no kept example shows. A
+ * layout has a few dozen floors and a handful of fields, so this bounds the report, not what it shows.
+ */
+export const MAX_FIELD_EXAMPLES = 50;
+
+/** The floor/field differences an example shows, as `<floor>:<field>` (how the Redis totals name them too). */
+export function exampleKeys(example: ShadowExample): string[] {
+  return [...new Set(example.differences.map(({ floor, field }) => `${floor}:${field}`))];
+}
 
 /** Floor by floor: what differs between the served panel and the candidate's. */
 export function compareFloors(served: readonly RenderedFloor[], candidate: readonly RenderedFloor[]): Array<{ floor: string; field: ShadowField; served: unknown; candidate: unknown }> {
@@ -331,6 +353,17 @@ export class ShadowComparer {
     return t === undefined || t.revision !== revision ? { compared: 0, invariantViolations: 0 } : { compared: t.identical + t.different, invariantViolations: t.candidateViolations };
   }
 
+  /** Keeps `example` when among the first few, or the first to show one of its floor/field differences. */
+  private keep(t: Tally, example: ShadowExample): void {
+    const max = this.options.maxExamples ?? 5;
+    const keys = exampleKeys(example);
+    const first = t.examples.length < max;
+    const shows = keys.some((key) => !t.exampled.has(key));
+    if (!first && (!shows || t.examples.length >= max + MAX_FIELD_EXAMPLES)) return;
+    t.examples.push(example);
+    for (const key of keys) t.exampled.add(key);
+  }
+
   private tally(scene: string, revision: number): Tally {
     let t = this.tallies.get(scene);
     if (t === undefined || t.revision !== revision) {
@@ -418,8 +451,9 @@ export class ShadowComparer {
             byField[field] = (byField[field] ?? 0) + 1;
           }
           if (differences.length > 0 || candidateViolation) {
-            example = { user: hashUser(input.viewer.userId), locale: input.viewer.locale, at: new Date().toISOString(), differences };
-            if (t.examples.length < (this.options.maxExamples ?? 5)) t.examples.push(example);
+            const { viewer } = input;
+            example = { user: hashUser(viewer.userId), locale: viewer.locale, platform: viewer.platform, appVersion: viewer.appVersion, segments: [...viewer.segments], at: new Date().toISOString(), differences };
+            this.keep(t, example);
           }
         }
       } catch (error) {
@@ -439,6 +473,6 @@ export class ShadowComparer {
 /** What is compared again in the other locales: the texts. */
 const TEXT_FIELDS: ReadonlySet<ShadowField> = new Set(['name', 'subName', 'priceText']);
 
-const emptyTally = (revision: number): Tally => ({ revision, identical: 0, different: 0, skipped: 0, skippedBy: {}, failed: 0, differences: {}, candidateViolations: 0, bothViolations: 0, examples: [], totalMs: 0, maxMs: 0 });
+const emptyTally = (revision: number): Tally => ({ revision, identical: 0, different: 0, skipped: 0, skippedBy: {}, failed: 0, differences: {}, candidateViolations: 0, bothViolations: 0, examples: [], exampled: new Set(), totalMs: 0, maxMs: 0 });
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;

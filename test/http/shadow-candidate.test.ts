@@ -163,4 +163,22 @@ describe('the shadow comparison of a layout candidate, as an operator reads it',
     expect(await reportAfter(3)).toMatchObject({ compared: 1, different: 1, skipped: 2, differences: { coupon: { name: 1 } } });
     expect((await admin('abort', { scene: SCENE })).status).toBe(200);
   });
+
+  it('keeps an example of every floor and field that differs, however few users it differs for, with the viewer\'s platform, version and segments', async () => {
+    const revision = await stage('two-renames', (s) =>
+      s.replace('name: { zh-CN: 优惠券, en: Coupons }', 'name: { zh-CN: 优惠券抵扣, en: Coupon savings }').replace('name: { zh-CN: 满减, en: Spend & save }', 'name: { zh-CN: 满额减, en: Spend & save }'),
+    );
+    // u-basic's coupon row differs; only u-mj has a 满减 row (and no coupon), and asks last.
+    for (let i = 0; i < 6; i++) await panel('u-basic');
+    const res = await h.graphql<PanelResult>('u-mj', PANEL_QUERY, { scene: SCENE }, { 'x-app-version': '12.3.0', 'x-app-platform': 'android' });
+    expect(res.status).toBe(200);
+    const report = await reportAfter(7);
+    expect(report).toMatchObject({ candidateRevision: revision, compared: 7, different: 7, differences: { coupon: { name: 6 }, mj: { name: 1 } } });
+    const mj = report.examples.find((e) => e.differences.some((d) => d.floor === 'mj'));
+    expect(mj).toMatchObject({ locale: 'zh-CN', differences: expect.arrayContaining([{ floor: 'mj', field: 'name', served: '满减', candidate: '满额减' }]) });
+    expect(mj).toMatchObject({ platform: 'android', appVersion: '12.3.0', segments: expect.any(Array) });
+    expect(report.examples.length).toBeLessThanOrEqual(6);
+    expect(JSON.stringify(report)).not.toContain('u-mj');
+    expect((await admin('abort', { scene: SCENE })).status).toBe(200);
+  });
 });

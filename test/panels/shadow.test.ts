@@ -81,7 +81,7 @@ describe('shadow comparison of a layout candidate', () => {
     await serveAndCompare(compile(WITHOUT_LOYALTY.replace('name: { zh-CN: 优惠券, en: Coupons }', 'name: { zh-CN: 券, en: Coupons }')));
     const report = shadow.report('cart-bottom-sheet', 7);
     expect(report).toMatchObject({ compared: 1, different: 1, differences: { coupon: { name: 1 } } });
-    expect(report.examples).toEqual([{ user: expect.stringMatching(/^[0-9a-f]{12}$/), locale: 'zh-CN', at: expect.any(String), differences: [{ floor: 'coupon', field: 'name', served: '优惠券', candidate: '券' }] }]);
+    expect(report.examples).toEqual([{ user: expect.stringMatching(/^[0-9a-f]{12}$/), locale: 'zh-CN', platform: 'ios', appVersion: '99.0.0', segments: [], at: expect.any(String), differences: [{ floor: 'coupon', field: 'name', served: '优惠券', candidate: '券' }] }]);
     expect(JSON.stringify(report)).not.toContain('u1001');
     // Another revision of the candidate starts from zero.
     expect(shadow.report('cart-bottom-sheet', 8)).toMatchObject({ compared: 0, candidateRevision: 8 });

@@ -706,7 +706,8 @@ async function showShadow(c) {
             h(
               'tr',
               { class: d.first ? 'first' : '' },
-              h('td', null, h('code', null, d.e.user)),
+              // The viewer's client, on hover (older replicas' examples lack it).
+              h('td', d.e.platform === undefined ? null : { title: `${d.e.platform} ${d.e.appVersion ?? '(no version)'}${d.e.segments?.length ? `, segments ${d.e.segments.join(', ')}` : ''}` }, h('code', null, d.e.user)),
               // A text compared in another configured locale says which; the rest are the viewer's.
               h('td', null, d.locale ?? d.e.locale),
               h('td', null, d.e.at.replace('T', ' ').slice(0, 19)),
