@@ -56,6 +56,14 @@ export interface RenderRequest {
   readonly shadow?: boolean;
 }
 
+/**
+ * Whose render a failure happened in, for its log line: undefined for a served render; for a
+ * shadow render (never served), the candidate revision it rendered, or null for the live layout
+ * rendered again in another locale. A shadow render's failures are logged at debug, under their
+ * own rate-limit keys: they are not production incidents, and must not hold back a served one's.
+ */
+type ShadowScope = { readonly revision: number | null } | undefined;
+
 /** What a failure did to its floor: dropped it, or only took its decorations (the sub-name fell back). */
 type FailureEffect = 'dropped' | 'undecorated';
 
@@ -197,6 +205,7 @@ export class PanelRenderer {
     const version = request.candidate === undefined ? picked.version : candidateLayoutVersion(picked.version, request.candidate.revision);
     const configured = picked.floors;
     const outcomes: FloorOutcome[] = [];
+    const shadow: ShadowScope = request.shadow === true ? { revision: request.candidate?.revision ?? null } : undefined;
     const client = clientVersionOf(request.viewer.appVersion);
     const candidates = configured.filter((floor) => {
       const gate = gateFloor(floor, request, client);
@@ -212,7 +221,7 @@ export class PanelRenderer {
     const settled: Attempt[] = [];
     const decorated: Array<Decorated | undefined> = [];
     for (let i = 0; i < candidates.length; i++) {
-      settled.push(this.build(candidates[i]!, ctx));
+      settled.push(this.build(candidates[i]!, ctx, shadow));
       decorated.push(this.decorate(candidates[i]!, ctx));
     }
     for (let missing = unsettledBy(settled, decorated); missing.length > 0; missing = unsettledBy(settled, decorated)) {
@@ -220,7 +229,7 @@ export class PanelRenderer {
       ctx = { data: await settlePanelData(request.data, reads), viewer: request.viewer };
       for (let i = 0; i < candidates.length; i++) {
         const built = settled[i]!;
-        if (built.status === 'rejected' && built.reason instanceof Unsettled) settled[i] = this.build(candidates[i]!, ctx);
+        if (built.status === 'rejected' && built.reason instanceof Unsettled) settled[i] = this.build(candidates[i]!, ctx, shadow);
         const decoration = decorated[i];
         if (decoration !== undefined && 'error' in decoration && decoration.error instanceof Unsettled) decorated[i] = this.decorate(candidates[i]!, ctx);
       }
@@ -231,7 +240,7 @@ export class PanelRenderer {
     const rows: PendingRow[] = [];
     /** Notes an upstream failure: its upstream, its reason, one log line per cause now and then. */
     const upstreamFailed = (error: UpstreamError) => {
-      if (!failed.has(error.upstream)) this.logUpstreamFailure(error);
+      if (!failed.has(error.upstream)) this.logUpstreamFailure(error, shadow);
       failed.add(error.upstream);
       reasons.add(error.violation ?? 'UPSTREAM_FAILED');
     };
@@ -244,7 +253,7 @@ export class PanelRenderer {
           upstreamFailed(error);
           outcomes.push({ code: floor.code, status: 'upstream-failed', upstream: error.upstream, outcome: error.outcome });
         } else {
-          this.logBuilderFailure(layout, floor, error);
+          this.logBuilderFailure(layout, floor, error, 'dropped', shadow);
           reasons.add('BUILDER_FAILED');
           outcomes.push({ code: floor.code, status: 'builder-failed', error: describe(error) });
         }
@@ -286,7 +295,7 @@ export class PanelRenderer {
             upstreamFailed(decoration.error);
             outcomes.push({ code: floor.code, status: 'undecorated', missing, upstream: decoration.error.upstream, outcome: decoration.error.outcome });
           } else {
-            this.logBuilderFailure(layout, floor, decoration.error, 'undecorated');
+            this.logBuilderFailure(layout, floor, decoration.error, 'undecorated', shadow);
             reasons.add('BUILDER_FAILED');
             outcomes.push({ code: floor.code, status: 'undecorated', missing, upstream: null, outcome: null, error: describe(decoration.error) });
           }
@@ -296,7 +305,7 @@ export class PanelRenderer {
       // made up in another currency could not be formatted, so the row goes (a bug, logged once).
       if (facts.amount !== null && !isKnownCurrency(facts.amount.currency)) {
         const error = new FloorplanError(ErrorCode.MONEY_INVALID, { contract: 'currency must be an ISO 4217 currency code with a minor unit', received: JSON.stringify(facts.amount.currency) });
-        this.logBuilderFailure(layout, floor, error);
+        this.logBuilderFailure(layout, floor, error, 'dropped', shadow);
         reasons.add('BUILDER_FAILED');
         const at = outcomes.findIndex((o) => o.code === floor.code);
         const failedOutcome: FloorOutcome = { code: floor.code, status: 'builder-failed', error: describe(error) };
@@ -363,7 +372,7 @@ export class PanelRenderer {
    * Builds a floor; when its builder fails on an upstream its fallback does not need, the
    * fallback answers. Never throws: a builder's failure fails its floor, not the panel.
    */
-  private build(floor: CompiledFloor, ctx: FloorBuildContext): Attempt {
+  private build(floor: CompiledFloor, ctx: FloorBuildContext, shadow: ShadowScope): Attempt {
     try {
       return { status: 'fulfilled', value: floor.builder.build(ctx) };
     } catch (error) {
@@ -371,7 +380,7 @@ export class PanelRenderer {
       if (fallback === undefined || !isUpstreamError(error) || fallback.needs.includes(error.upstream)) return { status: 'rejected', reason: error };
       try {
         const value = new FellBack(fallback.build(ctx), { upstream: error.upstream, builder: fallback.name, reason: error.violation ?? 'UPSTREAM_FAILED' });
-        this.logUpstreamFailure(error);
+        this.logUpstreamFailure(error, shadow);
         return { status: 'fulfilled', value };
       } catch (fallbackError) {
         return { status: 'rejected', reason: fallbackError };
@@ -415,52 +424,71 @@ export class PanelRenderer {
     };
   }
 
+  /** A failure's log line: at `level` for a served render; at debug, saying so, for a shadow render. */
+  private log(shadow: ShadowScope, level: 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
+    if (shadow === undefined) {
+      this.options.logger[level](fields, message);
+      return;
+    }
+    const whose = shadow.revision === null ? 'shadow render of the live layout (another locale)' : `shadow render of the candidate (revision ${shadow.revision})`;
+    this.options.logger.debug({ ...fields, shadow: true, candidateRevision: shadow.revision }, `${whose}, not served: ${message}`);
+  }
+
   /**
    * An expression floor's evaluation failed: one error line per expression every
    * {@link EXPRESSION_LOG_INTERVAL_MS}, whatever the cause (the data differ request by request;
    * the expression is what an operator fixes).
    */
-  private logExpressionFailure(layout: CompiledLayout, floor: CompiledFloor, error: FloorplanError<typeof ErrorCode.EXPRESSION_FAILED>, what: FailureEffect): void {
-    const key = `${layout.scene}\u0000${floor.code}\u0000${error.params.where}\u0000${error.params.expression}`;
+  private logExpressionFailure(layout: CompiledLayout, floor: CompiledFloor, error: FloorplanError<typeof ErrorCode.EXPRESSION_FAILED>, what: FailureEffect, shadow: ShadowScope): void {
+    const key = `${keyScope(shadow)}${layout.scene}\u0000${floor.code}\u0000${error.params.where}\u0000${error.params.expression}`;
     const now = Date.now();
     const last = this.lastExpressionLog.get(key);
     if (last !== undefined && now - last < EXPRESSION_LOG_INTERVAL_MS) return;
     if (this.lastExpressionLog.size >= MAX_REMEMBERED_FAILURES) this.lastExpressionLog.clear();
     this.lastExpressionLog.set(key, now);
-    this.options.logger.error(
+    this.log(
+      shadow,
+      'error',
       { code: error.code, scene: layout.scene, floor: floor.code, expression: error.params.expression, where: error.params.where, cause: error.params.cause },
       `floor "${floor.code}": its expression failed and ${what === 'dropped' ? 'the floor was dropped' : 'its sub-name fell back; the floor is shown'} (logged at most once per expression per minute)`,
     );
   }
 
   /** One warning per upstream and cause every {@link UPSTREAM_LOG_INTERVAL_MS}: an outage must not flood the logs. */
-  private logUpstreamFailure(error: UpstreamError): void {
-    const key = `${error.upstream}\u0000${error.code}`;
+  private logUpstreamFailure(error: UpstreamError, shadow: ShadowScope): void {
+    const key = `${keyScope(shadow)}${error.upstream}\u0000${error.code}`;
     const now = Date.now();
     const last = this.lastUpstreamLog.get(key);
     if (last !== undefined && now - last < UPSTREAM_LOG_INTERVAL_MS) return;
     this.lastUpstreamLog.set(key, now);
-    this.options.logger.warn(
+    this.log(
+      shadow,
+      'warn',
       { code: error.code, upstream: error.upstream, outcome: error.outcome, reason: error.message },
       `${error.upstream} failed; floors that need it were dropped (logged at most every ${UPSTREAM_LOG_INTERVAL_MS / 1000} s per cause)`,
     );
   }
 
-  private logBuilderFailure(layout: CompiledLayout, floor: CompiledFloor, error: unknown, what: FailureEffect = 'dropped'): void {
+  private logBuilderFailure(layout: CompiledLayout, floor: CompiledFloor, error: unknown, what: FailureEffect, shadow: ShadowScope): void {
     if (error instanceof FloorplanError && error.code === ErrorCode.EXPRESSION_FAILED) {
-      this.logExpressionFailure(layout, floor, error as FloorplanError<typeof ErrorCode.EXPRESSION_FAILED>, what);
+      this.logExpressionFailure(layout, floor, error as FloorplanError<typeof ErrorCode.EXPRESSION_FAILED>, what, shadow);
       return;
     }
-    const key = `${layout.scene}\u0000${floor.code}\u0000${describe(error)}`;
+    const key = `${keyScope(shadow)}${layout.scene}\u0000${floor.code}\u0000${describe(error)}`;
     if (this.loggedFailures.has(key)) return;
     if (this.loggedFailures.size >= MAX_REMEMBERED_FAILURES) this.loggedFailures.clear();
     this.loggedFailures.add(key);
-    this.options.logger.error(
+    this.log(
+      shadow,
+      'error',
       { code: ErrorCode.BUILDER_FAILED, scene: layout.scene, floor: floor.code, builder: floor.builder.name, err: error },
       `floor "${floor.code}" ${what === 'dropped' ? 'failed to build and was dropped' : 'failed to build its decorations: its sub-name fell back, the floor is shown'}; logged once per floor and cause`,
     );
   }
 }
+
+/** Rate-limit keys of a shadow render's log lines are apart from a served render's. */
+const keyScope = (shadow: ShadowScope) => (shadow === undefined ? '' : `shadow\u0000`);
 
 /** The layout version the viewer gets: the layout flag's variant when it names one the file has. */
 export function pickVersion(layout: CompiledLayout, flags: FlagReader | undefined): LayoutVersion {

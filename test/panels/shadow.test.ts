@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
@@ -8,6 +9,7 @@ import type { RenderedFloor, RenderedPanel } from '../../src/panels/panel.ts';
 import { PanelRenderer } from '../../src/panels/renderer.ts';
 import { keepsInvariant } from '../../src/panels/money-invariant.ts';
 import { compareFloors, PANEL, ShadowComparer, type ShadowResult } from '../../src/panels/shadow.ts';
+import { UpstreamError } from '../../src/upstreams/upstream-error.ts';
 import { cny, fakePanelData, upstreamsRead } from '../floors/builders/fixtures.ts';
 
 const registry = createBuilderRegistry(defaultBuilders);
@@ -116,6 +118,43 @@ describe('shadow comparison of a layout candidate', () => {
       { floor: 'bogus', field: 'build', served: null, candidate: expect.stringMatching(/^builder-failed: FLOORPLAN_ERR_EXPRESSION_FAILED: /) },
       { floor: PANEL, field: 'degradedReasons', served: [], candidate: ['BUILDER_FAILED'] },
     ]);
+  });
+});
+
+describe('what a shadow render logs', () => {
+  it('logs a shadow render\'s failures at debug, naming the candidate revision, without holding back the same failures of served renders', async () => {
+    const lines: Array<{ level: number; msg: string } & Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const renderer = new PanelRenderer({ layouts: () => new Map([['cart-bottom-sheet', live]]), logger: pino({ level: 'debug' }, sink) });
+    // The candidate shows the loyalty row (no flags here), whose upstream is switched off, and a floor whose expression fails.
+    const candidate = { revision: 7, layout: compile(SHIPPED.replace('\nvariants:\n', "\n  - code: bogus\n    kind: DEDUCTION\n    amount: 'money(100)'\n    name: { zh-CN: 假, en: Bogus }\n    sort: 36\n\nvariants:\n")) };
+    const killed = () => fakePanelData({ loyalty: new UpstreamError('loyalty', 'killed', 'switched off by floorplan.kill.loyalty') }).data;
+    const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+    await renderer.render({ scene: 'cart-bottom-sheet', data: killed(), viewer, candidate, shadow: true });
+    await flush();
+    expect(lines.filter((l) => l.level >= 40)).toEqual([]);
+    const shadowLines = lines.filter((l) => l.level === 20);
+    expect(shadowLines.map((l) => l.msg).sort()).toEqual([
+      expect.stringMatching(/^shadow render of the candidate \(revision 7\), not served: floor "bogus": its expression failed and the floor was dropped/),
+      expect.stringMatching(/^shadow render of the candidate \(revision 7\), not served: loyalty failed; floors that need it were dropped/),
+    ]);
+    expect(shadowLines.find((l) => l.upstream === 'loyalty')).toMatchObject({ shadow: true, candidateRevision: 7 });
+
+    // A user in the rollout is served the same candidate: those are real, and logged as before.
+    await renderer.render({ scene: 'cart-bottom-sheet', data: killed(), viewer, candidate });
+    await flush();
+    const served = lines.filter((l) => l.level >= 40);
+    expect(served.map((l) => [l.level, l.msg]).sort()).toEqual([
+      [40, expect.stringMatching(/^loyalty failed; floors that need it were dropped/)],
+      [50, expect.stringMatching(/^floor "bogus": its expression failed and the floor was dropped/)],
+    ]);
+    for (const line of served) expect(line).not.toHaveProperty('shadow');
   });
 });
 
