@@ -241,11 +241,11 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
             // The shadow comparer is created with the renderer, below; promote asks it only later.
             // With Redis, every replica's counts (each adds its own there), so promote on any replica sees them all.
             // Without it, this replica's alone, in memory: a restart starts them from zero, so promote is refused until traffic is compared again.
-            shadow: async (scene, revision) => {
-              const local = shadow.verdict(scene, revision);
+            shadow: async (scene, staging) => {
+              const local = shadow.verdict(scene, staging);
               if (shadowTotals === undefined) return local;
               try {
-                const shared = await shadowTotals.verdict(scene, revision);
+                const shared = await shadowTotals.verdict(scene, staging);
                 return { compared: Math.max(local.compared, shared.compared), invariantViolations: Math.max(local.invariantViolations, shared.invariantViolations) };
               } catch (error) {
                 logger.warn({ err: describeThrown(error) }, 'cannot read the replicas\' shadow comparison from Redis; promote judges by this replica\'s');
@@ -314,7 +314,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       onComparison: (scene, result, detail) => {
         metrics.shadowComparison(scene, result, detail.fields, detail.candidateViolation, detail.seconds);
         // Best effort, off the answers' path: a Redis outage leaves each replica its own report.
-        shadowTotals?.add(scene, detail.revision, { result, ...detail });
+        shadowTotals?.add(scene, { revision: detail.revision, createdAt: detail.staged }, { result, ...detail });
       },
     });
     const killFlag = (upstream: UpstreamName) => `${config.flags.killFlagPrefix}${upstream}`;
@@ -425,9 +425,9 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
             : {
                 '/admin/layouts/check': createPublishCheckHandler(layoutReleases),
                 ...createLayoutAdminRoutes(layoutReleases, {
-                  candidateRevision: (scene) => layouts.candidate(scene)?.revision,
-                  report: async (scene, revision) => {
-                    const local = shadow.report(scene, revision);
+                  candidate: (scene) => layouts.candidate(scene),
+                  report: async (scene, staging) => {
+                    const local = shadow.report(scene, staging);
                     return shadowTotals === undefined ? { ...local, scope: 'this replica' as const } : shadowTotals.report(local);
                   },
                   scenes: () => [...layouts.candidates().keys()],

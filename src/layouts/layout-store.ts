@@ -70,6 +70,8 @@ export interface ServedCandidate {
   readonly revision: number;
   readonly rollout: CandidateRollout;
   readonly layout: CompiledLayout;
+  /** ISO 8601: when it was staged (the same revision aborted and staged again has a new one): its shadow comparison's identity. */
+  readonly createdAt: string;
   /** ISO 8601: the candidate's last change (a new rollout gives a new ServedCandidate). */
   readonly updatedAt: string;
 }
@@ -522,7 +524,7 @@ export class LayoutStore {
         this.options.logger.warn({ scene: c.scene, revision: c.revision, problems: compiled.problems }, 'layout candidate refused; its users get the live layout');
         continue;
       }
-      served.set(c.scene, Object.freeze({ scene: c.scene, revision: c.revision, rollout: c.rollout, layout, updatedAt: c.updatedAt }));
+      served.set(c.scene, Object.freeze({ scene: c.scene, revision: c.revision, rollout: c.rollout, layout, createdAt: c.createdAt, updatedAt: c.updatedAt }));
     }
     this.servedCandidates = served;
     this.candidateGen = set.generation;

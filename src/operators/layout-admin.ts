@@ -26,6 +26,7 @@ import { candidateRolloutInputSchema, rolloutChangeSchema } from '../layouts/rev
 import type { LayoutOperations, LayoutReleases } from '../layouts/revisions/releases.ts';
 import { LiveOvertaken, OperationRefused } from '../layouts/revisions/revision-store.ts';
 import type { ScopedShadowReport } from '../panels/shadow-totals.ts';
+import type { ShadowStaging } from '../panels/shadow.ts';
 
 const revision = z.int().min(1);
 const limit = z.int().min(1).max(1000).default(20);
@@ -110,10 +111,10 @@ async function run(operations: LayoutOperations, operation: Operation, input: ne
 
 /** What the `shadow` operation reads: the candidate this replica serves for a scene, and its comparison report. */
 export interface ShadowReports {
-  /** The candidate revision this replica serves for `scene`, or undefined. */
-  candidateRevision(scene: string): number | undefined;
-  /** Every replica's comparisons when Redis has them, else this replica's (its `scope` says which). */
-  report(scene: string, revision: number): Promise<ScopedShadowReport>;
+  /** The staging of the candidate this replica serves for `scene` (its revision, when it was staged), or undefined. */
+  candidate(scene: string): ShadowStaging | undefined;
+  /** Every replica's comparisons of that staging when Redis has them, else this replica's (its `scope` says which). */
+  report(scene: string, staging: ShadowStaging): Promise<ScopedShadowReport>;
   /** Scenes with a candidate here, for the error message. */
   scenes(): readonly string[];
 }
@@ -126,12 +127,12 @@ export function createLayoutAdminRoutes(releases: LayoutReleases, shadow?: Shado
     routes['/admin/layouts/shadow'] = async (body) => {
       const parsed = shadowSchema.safeParse(body);
       if (!parsed.success) return { status: 400, body: { error: 'invalid shadow request', problems: parsed.error.issues.map((i) => `\`${i.path.join('.') || 'body'}\` ${i.message}`) } };
-      const revision = shadow.candidateRevision(parsed.data.scene);
-      if (revision === undefined) {
+      const staging = shadow.candidate(parsed.data.scene);
+      if (staging === undefined) {
         const known = shadow.scenes().length === 0 ? 'none now' : shadow.scenes().map((s) => JSON.stringify(s)).join(', ');
         return layoutErrorBody(new FloorplanError(ErrorCode.LAYOUT_CANDIDATE_NOT_FOUND, { known, received: JSON.stringify(parsed.data.scene) }));
       }
-      return { status: 200, body: await shadow.report(parsed.data.scene, revision) };
+      return { status: 200, body: await shadow.report(parsed.data.scene, { revision: staging.revision, createdAt: staging.createdAt }) };
     };
   }
   for (const operation of LAYOUT_OPERATIONS) {

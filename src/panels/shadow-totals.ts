@@ -8,7 +8,8 @@
  * in the replica's own report, which the admin API falls back to, saying so (`scope`).
  *
  * Keys (one hash tag, so a Redis Cluster runs the script on one node), kept 7 days after the last
- * comparison: `{<prefix>layouts:shadow:<scene>:r<revision>}:totals` (a hash: identical, different,
+ * comparison, one set per staging of a candidate (the same revision aborted and staged again starts from
+ * zero; `<staged>` is when it was staged, in ms since the epoch): `{<prefix>layouts:shadow:<scene>:r<revision>:s<staged>}:totals` (a hash: identical, different,
  * skipped, `skip:<reason>` per skip reason, failed, candidate-violations, both-violations, micros, max-micros and `d:<floor>:<field>`
  * per differing floor field), `…:examples` (a list of JSON examples: the first few, then the first
  * of each floor field no kept one shows) and `…:exampled` (the set of floor fields kept examples show).
@@ -16,7 +17,7 @@
 import type { Logger } from 'pino';
 import { hashTagged } from '../layouts/published-layouts.ts';
 import type { RedisClient } from '../redis/client.ts';
-import { exampleKeys, MAX_FIELD_EXAMPLES, SHADOW_SKIP_REASONS, type ShadowExample, type ShadowField, type ShadowReport, type ShadowResult, type ShadowSkipReason } from './shadow.ts';
+import { exampleKeys, MAX_FIELD_EXAMPLES, SHADOW_SKIP_REASONS, type ShadowExample, type ShadowField, type ShadowReport, type ShadowResult, type ShadowSkipReason, type ShadowStaging } from './shadow.ts';
 import { describeThrown } from '../errors.ts';
 
 /** One comparison, as a replica adds it. */
@@ -83,14 +84,16 @@ export class SharedShadowTotals {
     this.logger = options.logger;
   }
 
-  private keys(scene: string, revision: number): { totals: string; examples: string; exampled: string } {
-    const base = hashTagged(`${this.keyPrefix}layouts:shadow:${scene}:r${revision}`);
+  private keys(scene: string, { revision, createdAt }: ShadowStaging): { totals: string; examples: string; exampled: string } {
+    // The instant, not the text: replicas and the store may write the same moment differently.
+    const staged = Number.isNaN(Date.parse(createdAt)) ? createdAt : String(Date.parse(createdAt));
+    const base = hashTagged(`${this.keyPrefix}layouts:shadow:${scene}:r${revision}:s${staged}`);
     return { totals: `${base}:totals`, examples: `${base}:examples`, exampled: `${base}:exampled` };
   }
 
   /** Adds one comparison; never rejects (a failure is logged at debug: the replica's own report has it). */
-  add(scene: string, revision: number, comparison: ShadowComparison): void {
-    const { totals, examples, exampled } = this.keys(scene, revision);
+  add(scene: string, staging: ShadowStaging, comparison: ShadowComparison): void {
+    const { totals, examples, exampled } = this.keys(scene, staging);
     const fields: string[] = [comparison.result, ...comparison.fields.map(({ floor, field }) => `d:${floor}:${field}`)];
     if (comparison.skipReason !== undefined) fields.push(`skip:${comparison.skipReason}`);
     if (comparison.candidateViolation) fields.push('candidate-violations');
@@ -100,12 +103,12 @@ export class SharedShadowTotals {
     const shows = comparison.example === undefined ? [] : exampleKeys(comparison.example);
     this.redis
       .eval(ADD_SCRIPT, 3, totals, examples, exampled, String(TTL_SECONDS), micros, example, String(MAX_EXAMPLES), String(MAX_KEPT_EXAMPLES), String(shows.length), ...shows, ...fields)
-      .catch((error: unknown) => this.logger.debug({ err: describeThrown(error), scene, revision }, 'shadow comparison not added to the replicas\' totals in Redis'));
+      .catch((error: unknown) => this.logger.debug({ err: describeThrown(error), scene, revision: staging.revision, staged: staging.createdAt }, 'shadow comparison not added to the replicas\' totals in Redis'));
   }
 
   /** The panels every replica compared for `revision` of `scene`, and the candidate invariant violations among them. Rejects when Redis cannot be read. */
-  async verdict(scene: string, revision: number): Promise<{ readonly compared: number; readonly invariantViolations: number }> {
-    const [identical, different, violations] = await this.redis.hmget(this.keys(scene, revision).totals, 'identical', 'different', 'candidate-violations');
+  async verdict(scene: string, staging: ShadowStaging): Promise<{ readonly compared: number; readonly invariantViolations: number }> {
+    const [identical, different, violations] = await this.redis.hmget(this.keys(scene, staging).totals, 'identical', 'different', 'candidate-violations');
     return { compared: (Number(identical) || 0) + (Number(different) || 0), invariantViolations: Number(violations) || 0 };
   }
 
@@ -114,7 +117,7 @@ export class SharedShadowTotals {
    * keeps); `local` itself, scoped `this replica`, when Redis cannot be read.
    */
   async report(local: ShadowReport): Promise<ScopedShadowReport> {
-    const { totals, examples } = this.keys(local.scene, local.candidateRevision);
+    const { totals, examples } = this.keys(local.scene, { revision: local.candidateRevision, createdAt: local.staged });
     let hash: Record<string, string>;
     let listed: string[];
     try {
@@ -137,6 +140,7 @@ export class SharedShadowTotals {
     return {
       scene: local.scene,
       candidateRevision: local.candidateRevision,
+      staged: local.staged,
       compared: identical + different,
       identical,
       different,

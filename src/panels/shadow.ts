@@ -15,8 +15,8 @@
  *   resolver has its panel; it never delays or fails the answer (any error counts as `failed`).
  * - **Who is compared.** Only viewers served the live layout: a viewer in the candidate's
  *   rollout (allow-list or percentage) got the candidate, so there is nothing to compare them with.
- * - **Where the results live.** In memory, per replica, per scene and candidate revision (a
- *   new candidate revision starts from zero); with Redis, every replica's are also summed there
+ * - **Where the results live.** In memory, per replica, per scene and staging of a candidate (a
+ *   new candidate revision, or the same one aborted and staged again, starts from zero); with Redis, every replica's are also summed there
  *   (shadow-totals.ts), which the admin API's `shadow` and promote read.
  */
 import { createHash } from 'node:crypto';
@@ -41,6 +41,13 @@ export const SHADOW_RESULTS: readonly ShadowResult[] = ['identical', 'different'
  */
 export type ShadowSkipReason = 'upstream-not-loaded' | 'served-degraded' | 'served-empty';
 export const SHADOW_SKIP_REASONS: readonly ShadowSkipReason[] = ['upstream-not-loaded', 'served-degraded', 'served-empty'];
+
+/** A staging of a scene's candidate: its revision, and when it was staged (the same revision staged again is another). */
+export interface ShadowStaging {
+  readonly revision: number;
+  /** ISO 8601: when the candidate was staged (StoredCandidate.createdAt). */
+  readonly createdAt: string;
+}
 
 /**
  * What differs in a floor between the served panel and the candidate's. `build`: the floor failed
@@ -84,6 +91,8 @@ export interface ShadowDifference {
 export interface ShadowReport {
   readonly scene: string;
   readonly candidateRevision: number;
+  /** ISO 8601: when this candidate was staged; a staging of the same revision again is compared afresh. */
+  readonly staged: string;
   /** Comparisons done (identical + different); skipped and failed ones are not comparisons. */
   readonly compared: number;
   readonly identical: number;
@@ -121,6 +130,8 @@ export interface ShadowComparerOptions {
     result: ShadowResult,
     detail: {
       readonly revision: number;
+      /** When the candidate compared was staged (with `revision`, which totals it goes to). */
+      readonly staged: string;
       /** Why, when `result` is skipped. */
       readonly skipReason?: ShadowSkipReason;
       readonly fields: ReadonlyArray<{ floor: string; field: ShadowField }>;
@@ -150,6 +161,7 @@ export interface RecordedData {
 
 interface Tally {
   revision: number;
+  staged: string;
   identical: number;
   different: number;
   skipped: number;
@@ -307,7 +319,7 @@ export class ShadowComparer {
    */
   schedule(input: {
     readonly scene: string;
-    readonly candidate: { readonly revision: number; readonly layout: CompiledLayout };
+    readonly candidate: ShadowStaging & { readonly layout: CompiledLayout };
     readonly viewer: RenderViewer & { readonly userId: string };
     readonly flags?: FlagReader;
     readonly served: RenderedPanel;
@@ -324,15 +336,16 @@ export class ShadowComparer {
     });
   }
 
-  /** This replica's report for a scene's candidate revision (all zeros when it compared nothing for it yet). */
-  report(scene: string, revision: number): ShadowReport {
+  /** This replica's report for a staging of a scene's candidate (all zeros when it compared nothing for it yet). */
+  report(scene: string, staging: ShadowStaging): ShadowReport {
     const found = this.tallies.get(scene);
-    const t = found !== undefined && found.revision === revision ? found : emptyTally(revision);
+    const t = found !== undefined && isStaging(found, staging) ? found : emptyTally(staging);
     const compared = t.identical + t.different;
     const runs = compared + t.skipped + t.failed;
     return {
       scene,
       candidateRevision: t.revision,
+      staged: t.staged,
       compared,
       identical: t.identical,
       different: t.different,
@@ -347,10 +360,10 @@ export class ShadowComparer {
     };
   }
 
-  /** What promote reads on this replica for `revision` of `scene`: panels compared and candidate invariant violations (0 and 0 when none). */
-  verdict(scene: string, revision: number): { readonly compared: number; readonly invariantViolations: number } {
+  /** What promote reads on this replica for a staging of `scene`'s candidate: panels compared and candidate invariant violations (0 and 0 when none). */
+  verdict(scene: string, staging: ShadowStaging): { readonly compared: number; readonly invariantViolations: number } {
     const t = this.tallies.get(scene);
-    return t === undefined || t.revision !== revision ? { compared: 0, invariantViolations: 0 } : { compared: t.identical + t.different, invariantViolations: t.candidateViolations };
+    return t === undefined || !isStaging(t, staging) ? { compared: 0, invariantViolations: 0 } : { compared: t.identical + t.different, invariantViolations: t.candidateViolations };
   }
 
   /** Keeps `example` when among the first few, or the first to show one of its floor/field differences. */
@@ -364,10 +377,10 @@ export class ShadowComparer {
     for (const key of keys) t.exampled.add(key);
   }
 
-  private tally(scene: string, revision: number): Tally {
+  private tally(scene: string, staging: ShadowStaging): Tally {
     let t = this.tallies.get(scene);
-    if (t === undefined || t.revision !== revision) {
-      t = emptyTally(revision);
+    if (t === undefined || !isStaging(t, staging)) {
+      t = emptyTally(staging);
       this.tallies.set(scene, t);
     }
     return t;
@@ -390,7 +403,7 @@ export class ShadowComparer {
 
   private async compare(input: Parameters<ShadowComparer['schedule']>[0]): Promise<void> {
     const started = performance.now();
-    const t = this.tally(input.scene, input.candidate.revision);
+    const t = this.tally(input.scene, input.candidate);
     const missed = new Set<UpstreamName>();
     const { source, recorded } = input;
     const replayGet: PanelData['get'] = (upstream) => {
@@ -466,13 +479,19 @@ export class ShadowComparer {
     const ms = performance.now() - started;
     t.totalMs += ms;
     t.maxMs = Math.max(t.maxMs, ms);
-    this.options.onComparison?.(input.scene, result, { revision: input.candidate.revision, ...(result === 'skipped' && skipReason !== undefined ? { skipReason } : {}), fields, candidateViolation, bothViolation, seconds: ms / 1000, ...(example === undefined ? {} : { example }) });
+    this.options.onComparison?.(input.scene, result, { revision: input.candidate.revision, staged: input.candidate.createdAt, ...(result === 'skipped' && skipReason !== undefined ? { skipReason } : {}), fields, candidateViolation, bothViolation, seconds: ms / 1000, ...(example === undefined ? {} : { example }) });
   }
 }
 
 /** What is compared again in the other locales: the texts. */
 const TEXT_FIELDS: ReadonlySet<ShadowField> = new Set(['name', 'subName', 'priceText']);
 
-const emptyTally = (revision: number): Tally => ({ revision, identical: 0, different: 0, skipped: 0, skippedBy: {}, failed: 0, differences: {}, candidateViolations: 0, bothViolations: 0, examples: [], exampled: new Set(), totalMs: 0, maxMs: 0 });
+/** Whether a tally is of this staging: the same revision, staged at the same moment (compared as instants, not texts). */
+const isStaging = (t: Tally, staging: ShadowStaging) => t.revision === staging.revision && sameInstant(t.staged, staging.createdAt);
+
+/** Whether two ISO 8601 texts name the same instant (however each was written). */
+const sameInstant = (a: string, b: string) => a === b || Date.parse(a) === Date.parse(b);
+
+const emptyTally = ({ revision, createdAt }: ShadowStaging): Tally => ({ revision, staged: createdAt, identical: 0, different: 0, skipped: 0, skippedBy: {}, failed: 0, differences: {}, candidateViolations: 0, bothViolations: 0, examples: [], exampled: new Set(), totalMs: 0, maxMs: 0 });
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.ts';
 import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
 import { eventually } from '../support/measure.ts';
+import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 
 const CART = readFileSync(join('floors', 'cart-bottom-sheet.yaml'), 'utf8');
 const CHECKOUT = readFileSync(join('floors', 'checkout-summary.yaml'), 'utf8');
@@ -180,5 +181,55 @@ describe('the shadow comparison of a layout candidate, as an operator reads it',
     expect(report.examples.length).toBeLessThanOrEqual(6);
     expect(JSON.stringify(report)).not.toContain('u-mj');
     expect((await admin('abort', { scene: SCENE })).status).toBe(200);
+  });
+});
+
+describe.skipIf(!HAS_REDIS_SERVER)('the shadow comparison of a candidate staged again, with Redis', () => {
+  let h: Harness;
+  let dir: string;
+  let redis: PrivateRedis;
+
+  const admin = async (operation: string, body: unknown) => {
+    const res = await fetch(`${h.url}/admin/layouts/${operation}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${h.config.admin.token}` },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  };
+  const layoutVersion = async (userId: string) => (await h.graphql<PanelResult>(userId, PANEL_QUERY, { scene: SCENE })).body.data!.floorPanel.layoutVersion;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'floorplan-shadow-restaged-'));
+    redis = await startPrivateRedis();
+    h = await startHarness({ config: { redis: { url: redis.url }, layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') }, shadow: { sampleRatio: 1 } } } });
+    expect((await admin('publish', { files: floors('live-1'), message: 'baseline' })).status).toBe(200);
+  }, 60_000);
+
+  afterAll(async () => {
+    await h?.close();
+    await redis?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts the totals from zero when an aborted revision is staged again, so its old violations neither count nor block it', async () => {
+    const staged = await admin('candidate', { scene: SCENE, files: floors('no-lj', dropInstantDiscount), rollout: { allowList: ['u-basic'] } });
+    const revision = staged.body.revision.revision as number;
+    await eventually(() => layoutVersion('u-basic'), (v) => v === `no-lj+candidate.r${revision}`);
+    // u1001 has an instant discount: the candidate's rows do not add up for it.
+    await layoutVersion(CANARY);
+    const first = await eventually(async () => (await admin('shadow', { scene: SCENE })).body as Report & { scope: string }, (r) => r.compared >= 1);
+    expect(first).toMatchObject({ scope: 'all replicas', candidateRevision: revision, compared: 1, invariantViolations: { candidate: 1 } });
+    expect((await admin('abort', { scene: SCENE })).status).toBe(200);
+
+    // The same revision staged again (fixed server-side, say): a new staging, compared afresh.
+    expect((await admin('candidate', { scene: SCENE, revision, rollout: { allowList: ['u-basic'] } })).status).toBe(200);
+    await eventually(() => layoutVersion('u-basic'), (v) => v === `no-lj+candidate.r${revision}`);
+    const again = (await admin('shadow', { scene: SCENE })).body as Report & { scope: string };
+    expect(again).toMatchObject({ scope: 'all replicas', candidateRevision: revision, compared: 0, invariantViolations: { candidate: 0, both: 0 } });
+    expect(again.examples).toEqual([]);
+    const refused = await admin('promote', { scene: SCENE });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toContain('but it has no comparison yet');
   });
 });

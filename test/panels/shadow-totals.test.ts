@@ -12,10 +12,13 @@ import { connectReady, HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } 
 
 const SCENE = 'cart-bottom-sheet';
 
-/** An empty report of this replica for `revision`, the shape SharedShadowTotals.report fills. */
-const local = (revision: number): ShadowReport => ({
+const STAGED = '2026-12-06T10:00:00.000Z';
+
+/** An empty report of this replica for a staging, the shape SharedShadowTotals.report fills. */
+const local = (revision: number, staged = STAGED): ShadowReport => ({
   scene: SCENE,
   candidateRevision: revision,
+  staged,
   compared: 0,
   identical: 0,
   different: 0,
@@ -55,10 +58,10 @@ describe.skipIf(!HAS_REDIS_SERVER)('shadow totals summed in Redis', () => {
   });
 
   /** Adds a differing comparison showing `floors`, and waits until Redis has it. */
-  const addDifferent = async (revision: number, user: string, floors: readonly string[]) => {
-    const before = (await totals.report(local(revision))).compared;
-    totals.add(SCENE, revision, { result: 'different', fields: floors.map((floor) => ({ floor, field: 'name' })), candidateViolation: false, bothViolation: false, seconds: 0.001, example: example(user, floors) });
-    return eventually(() => totals.report(local(revision)), (r) => r.compared === before + 1);
+  const addDifferent = async (revision: number, user: string, floors: readonly string[], staged = STAGED) => {
+    const before = (await totals.report(local(revision, staged))).compared;
+    totals.add(SCENE, { revision, createdAt: staged }, { result: 'different', fields: floors.map((floor) => ({ floor, field: 'name' })), candidateViolation: false, bothViolation: false, seconds: 0.001, example: example(user, floors) });
+    return eventually(() => totals.report(local(revision, staged)), (r) => r.compared === before + 1);
   };
 
   it('keeps an example of a floor and field first seen after the first few examples, once, beside them', async () => {
@@ -68,5 +71,15 @@ describe.skipIf(!HAS_REDIS_SERVER)('shadow totals summed in Redis', () => {
     expect(report).toMatchObject({ scope: 'all replicas', compared: 8, differences: { coupon: { name: 7 }, mj: { name: 2 } } });
     expect(report.examples.map((e) => e.user)).toEqual(['basic0', 'basic1', 'basic2', 'basic3', 'basic4', 'mj1']);
     expect(report.examples[5]).toMatchObject({ platform: 'ios', appVersion: '12.0.0', segments: [] });
+  });
+
+  it('keeps each staging of a candidate apart: the same revision staged again starts from zero', async () => {
+    await addDifferent(2, 'first', ['lj']);
+    expect(await totals.verdict(SCENE, { revision: 2, createdAt: STAGED })).toEqual({ compared: 1, invariantViolations: 0 });
+    const restaged = '2026-12-06T12:00:00.000Z';
+    expect(await totals.verdict(SCENE, { revision: 2, createdAt: restaged })).toEqual({ compared: 0, invariantViolations: 0 });
+    expect(await totals.report(local(2, restaged))).toMatchObject({ compared: 0, examples: [], staged: restaged });
+    // The same moment written otherwise is the same staging.
+    expect(await totals.verdict(SCENE, { revision: 2, createdAt: '2026-12-06T10:00:00Z' })).toEqual({ compared: 1, invariantViolations: 0 });
   });
 });

@@ -21,6 +21,8 @@ const compile = (source: string): CompiledLayout => {
   return result.layout;
 };
 const live = compile(WITHOUT_LOYALTY);
+/** The candidate's staging every comparison here is of: revision 7, staged at this moment. */
+const STAGING = { revision: 7, createdAt: '2026-12-06T10:00:00.000Z' };
 const viewer = { userId: 'u1001', segments: [], platform: 'ios', locale: 'zh-CN', appVersion: '99.0.0' };
 
 /** A comparer rendering with the real renderer, resolving each comparison's result. */
@@ -46,7 +48,7 @@ function setUp(locales?: readonly string[]) {
     const { panel: served, outcomes: servedOutcomes } = await renderer.renderExplained({ scene: 'cart-bottom-sheet', data: recorded.data, viewer });
     const readByServed = upstreamsRead(fake.calls);
     const compared = new Promise<void>((resolve) => (done = resolve));
-    shadow.schedule({ scene: 'cart-bottom-sheet', candidate: { revision: 7, layout: candidate }, viewer, served, servedOutcomes, recorded, source: fake.data });
+    shadow.schedule({ scene: 'cart-bottom-sheet', candidate: { ...STAGING, layout: candidate }, viewer, served, servedOutcomes, recorded, source: fake.data });
     await compared;
     return { served, readByServed, readAfter: upstreamsRead(fake.calls) };
   }
@@ -59,7 +61,7 @@ describe('shadow comparison of a layout candidate', () => {
     const { readByServed, readAfter } = await serveAndCompare(compile(WITHOUT_LOYALTY));
     expect(results).toEqual(['identical']);
     expect(readAfter).toEqual(readByServed);
-    expect(shadow.report('cart-bottom-sheet', 7)).toMatchObject({ compared: 1, identical: 1, different: 0, invariantViolations: { candidate: 0, both: 0 } });
+    expect(shadow.report('cart-bottom-sheet', STAGING)).toMatchObject({ compared: 1, identical: 1, different: 0, invariantViolations: { candidate: 0, both: 0 } });
   });
 
   it('compares the texts in every configured locale, not only the viewer\'s, without reading any upstream again', async () => {
@@ -73,7 +75,7 @@ describe('shadow comparison of a layout candidate', () => {
     const { readByServed, readAfter } = await everyLocale.serveAndCompare(englishOnly);
     expect(everyLocale.results).toEqual(['different']);
     expect(readAfter).toEqual(readByServed);
-    const report = everyLocale.shadow.report('cart-bottom-sheet', 7);
+    const report = everyLocale.shadow.report('cart-bottom-sheet', STAGING);
     expect(report.differences).toEqual({ coupon: { name: 1 } });
     expect(report.examples[0]!.differences).toEqual([{ floor: 'coupon', field: 'name', served: 'Coupons', candidate: 'Vouchers', locale: 'en' }]);
   });
@@ -81,12 +83,16 @@ describe('shadow comparison of a layout candidate', () => {
   it('reports the floor and field that differ, with the user id hashed', async () => {
     const { shadow, serveAndCompare } = setUp();
     await serveAndCompare(compile(WITHOUT_LOYALTY.replace('name: { zh-CN: 优惠券, en: Coupons }', 'name: { zh-CN: 券, en: Coupons }')));
-    const report = shadow.report('cart-bottom-sheet', 7);
+    const report = shadow.report('cart-bottom-sheet', STAGING);
     expect(report).toMatchObject({ compared: 1, different: 1, differences: { coupon: { name: 1 } } });
     expect(report.examples).toEqual([{ user: expect.stringMatching(/^[0-9a-f]{12}$/), locale: 'zh-CN', platform: 'ios', appVersion: '99.0.0', segments: [], at: expect.any(String), differences: [{ floor: 'coupon', field: 'name', served: '优惠券', candidate: '券' }] }]);
     expect(JSON.stringify(report)).not.toContain('u1001');
-    // Another revision of the candidate starts from zero.
-    expect(shadow.report('cart-bottom-sheet', 8)).toMatchObject({ compared: 0, candidateRevision: 8 });
+    // Another revision of the candidate starts from zero, and so does the same revision staged again (aborted, then staged anew).
+    expect(shadow.report('cart-bottom-sheet', { ...STAGING, revision: 8 })).toMatchObject({ compared: 0, candidateRevision: 8 });
+    expect(shadow.report('cart-bottom-sheet', { ...STAGING, createdAt: '2026-12-06T11:00:00.000Z' })).toMatchObject({ compared: 0, candidateRevision: 7, staged: '2026-12-06T11:00:00.000Z' });
+    expect(shadow.verdict('cart-bottom-sheet', { ...STAGING, createdAt: '2026-12-06T11:00:00.000Z' })).toEqual({ compared: 0, invariantViolations: 0 });
+    // The same moment written otherwise (as a replica and the store may) is the same staging.
+    expect(shadow.report('cart-bottom-sheet', { ...STAGING, createdAt: '2026-12-06T10:00:00Z' })).toMatchObject({ compared: 1 });
   });
 
   it('skips, without calling it, a candidate that needs an upstream the served panel did not read', async () => {
@@ -95,15 +101,15 @@ describe('shadow comparison of a layout candidate', () => {
     expect(readByServed).not.toContain('loyalty');
     expect(readAfter).toEqual(readByServed);
     expect(results).toEqual(['skipped']);
-    expect(shadow.report('cart-bottom-sheet', 7)).toMatchObject({ compared: 0, skipped: 1, skippedBy: { 'upstream-not-loaded': 1 } });
+    expect(shadow.report('cart-bottom-sheet', STAGING)).toMatchObject({ compared: 0, skipped: 1, skippedBy: { 'upstream-not-loaded': 1 } });
   });
 
   it('counts a candidate whose rows do not add up as an invariant violation, which blocks promote', async () => {
     const { shadow, serveAndCompare } = setUp();
     const { served } = await serveAndCompare(compile(WITHOUT_LOYALTY.replace(/  - code: lj\n(?:    .*\n)+\n/, '')));
     expect(keepsInvariant(served)).toBe(true);
-    expect(shadow.verdict('cart-bottom-sheet', 7)).toEqual({ compared: 1, invariantViolations: 1 });
-    expect(shadow.report('cart-bottom-sheet', 7).differences).toMatchObject({ lj: { presence: 1 } });
+    expect(shadow.verdict('cart-bottom-sheet', STAGING)).toEqual({ compared: 1, invariantViolations: 1 });
+    expect(shadow.report('cart-bottom-sheet', STAGING).differences).toMatchObject({ lj: { presence: 1 } });
   });
 
   it('counts a candidate whose floor fails to build as different, naming the floor and the panel degraded where the served one was not', async () => {
@@ -112,7 +118,7 @@ describe('shadow comparison of a layout candidate', () => {
     const { served } = await serveAndCompare(compile(bogus));
     expect(served.degraded).toBe(false);
     expect(results).toEqual(['different']);
-    const report = shadow.report('cart-bottom-sheet', 7);
+    const report = shadow.report('cart-bottom-sheet', STAGING);
     expect(report).toMatchObject({ compared: 1, identical: 0, different: 1, differences: { bogus: { build: 1 }, [PANEL]: { degradedReasons: 1 } } });
     expect(report.examples[0]!.differences).toEqual([
       { floor: 'bogus', field: 'build', served: null, candidate: expect.stringMatching(/^builder-failed: FLOORPLAN_ERR_EXPRESSION_FAILED: /) },

@@ -168,10 +168,11 @@ export interface LayoutReleasesOptions {
   /** Told after the candidate set changed (the in-process LayoutStore swaps it in at once). */
   readonly onCandidates?: (set: CandidateSet) => void;
   /**
-   * What the shadow comparison counted for a scene's candidate revision, which promote is judged
+   * What the shadow comparison counted for this staging of a scene's candidate (its revision, and
+   * when it was staged: the same revision staged again is judged afresh), which promote is judged
    * by; undefined: no comparison here (a command not talking to a replica). Absent: as undefined.
    */
-  readonly shadow?: (scene: string, revision: number) => ShadowVerdict | undefined | Promise<ShadowVerdict | undefined>;
+  readonly shadow?: (scene: string, staging: { readonly revision: number; readonly createdAt: string }) => ShadowVerdict | undefined | Promise<ShadowVerdict | undefined>;
   /** Told after a revision became live (the in-process LayoutStore swaps it in at once). */
   readonly onLive?: (revision: StoredRevision) => void;
   readonly logger: Logger;
@@ -279,7 +280,7 @@ export class LayoutReleases {
     if (current === undefined) throw await this.noCandidate(scene);
     // The one reviewed must be the one promoted; compose below refuses a change after this read.
     if (input.revision !== undefined && current.revision !== input.revision) throw staleCandidate(scene, current.revision, input.revision, 'promote');
-    const verdict = await this.options.shadow?.(scene, current.revision);
+    const verdict = await this.options.shadow?.(scene, { revision: current.revision, createdAt: current.createdAt });
     const refusal = shadowRefusal(scene, verdict);
     const forced = input.force === true && refusal !== undefined;
     if (refusal !== undefined && input.force !== true) throw new FloorplanError(ErrorCode.LAYOUT_PROMOTE_REFUSED, { scene, revision: current.revision, violations: refusal });
