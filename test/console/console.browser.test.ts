@@ -490,6 +490,9 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     expect(hotfix.status, JSON.stringify(hotfix.body)).toBe(200);
     const hotfixed = hotfix.body.revision.revision as number;
     try {
+      // The shadow has compared the candidate on live traffic, so only live's changes stand in the way.
+      expect((await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' })).status).toBe(200);
+      await until(async () => (await admin('layouts/shadow', { scene: 'cart-bottom-sheet' })).body.compared >= 1, "u1001's live request was compared");
       await signIn();
       await releases();
       const row = page.locator('#candidates tr[data-scene="cart-bottom-sheet"]');
