@@ -210,7 +210,7 @@ describe('npm run floors:check', () => {
   });
 });
 
-/** The committed clients file with `zeroText` only from Android 12.2.0: Android 11.2.0 and 12.1.0 are live, and both sheets' shipping rows send it. */
+/** The committed clients file with `zeroText` only from Android 12.2.0: Android 11.2.0 and 12.1.0 are live, and every sheet's shipping row (the compact variant's too) sends it. */
 function stricterClients(): string {
   const committed = readFileSync(join(ROOT, 'config', 'clients.yaml'), 'utf8');
   const dir = floorsDir({ 'clients.yaml': committed.replace(/zeroText: "10\.2\.0"/, 'zeroText: { ios: "10.2.0", android: "12.2.0" }') });
@@ -220,15 +220,17 @@ function stricterClients(): string {
 describe('floors:check, floors:publish and floors:candidate against the live app versions', () => {
   /** What each refused command prints on stderr: one problem per live Android version below 12.2.0 and shipping row. */
   const refusal = (clients: string, published: boolean) => {
-    const line = (file: string) => readFileSync(join(ROOT, 'floors', file), 'utf8').split('\n').indexOf('  - code: shipping') + 1;
-    const problem = (version: string, scene: string) =>
-      `android ${version} must understand every field it is sent, but floor "shipping" of ${scene} would send it zeroText (understood from android 12.2.0; give the floor a minAppVersion, or leave the field out) (floors/${scene}.yaml:${line(`${scene}.yaml`)})`;
+    const line = (file: string, indent = '  ') => readFileSync(join(ROOT, 'floors', file), 'utf8').split('\n').indexOf(`${indent}- code: shipping`) + 1;
+    const problem = (version: string, scene: string, variant?: string) =>
+      `android ${version} must understand every field it is sent, but floor "shipping" of ${scene}${variant === undefined ? '' : ` (variant ${variant})`} would send it zeroText (understood from android 12.2.0; give the floor a minAppVersion, or leave the field out) (floors/${scene}.yaml:${line(`${scene}.yaml`, variant === undefined ? '  ' : '      ')})`;
     return [
       problem('11.2.0', 'cart-bottom-sheet'),
+      problem('11.2.0', 'cart-bottom-sheet', 'compact'),
       problem('11.2.0', 'checkout-summary'),
       problem('12.1.0', 'cart-bottom-sheet'),
+      problem('12.1.0', 'cart-bottom-sheet', 'compact'),
       problem('12.1.0', 'checkout-summary'),
-      `floors are incompatible with live app versions (${clients}): 4 problem(s)${published ? '; nothing was published' : ''}`,
+      `floors are incompatible with live app versions (${clients}): 6 problem(s)${published ? '; nothing was published' : ''}`,
       '',
     ];
   };
@@ -242,8 +244,10 @@ describe('floors:check, floors:publish and floors:candidate against the live app
     expect(run.stdout).toContain(
       'REFUSED    android   12.1.0   checkout-summary             9 floor(s); styles muted, bold, emphasis; fields subName, zeroText; kinds GOODS, DEDUCTION, CHARGE, PAYABLE, TEXT; 1 problem(s) below',
     );
-    expect(run.stdout).toContain('ok         android   12.1.0   cart-bottom-sheet (compact)  7 floor(s); styles bold, emphasis; fields subName;');
-    expect(run.stdout).toContain('ok         android   11.2.0   cart-bottom-sheet (compact)  7 floor(s); styles bold, emphasis→bold;');
+    expect(run.stdout).toContain('REFUSED    android   12.1.0   cart-bottom-sheet (compact)  8 floor(s); styles bold, emphasis; fields subName, zeroText;');
+    expect(run.stdout).toContain('REFUSED    android   11.2.0   cart-bottom-sheet (compact)  8 floor(s); styles bold, emphasis→bold;');
+    // iOS learnt zeroText in 10.2.0: both its versions are fine.
+    expect(run.stdout).toContain('ok         ios       11.0.0   cart-bottom-sheet (compact)  8 floor(s); styles bold, emphasis→bold; fields subName, zeroText;');
   });
 
   it('floors:publish and floors:candidate refuse before the revision store is touched', async () => {

@@ -115,7 +115,12 @@ describe('operators: flags, kill switches, variants, hot reload, preview, decisi
     });
     const compact = await eventually(() => panel(), (p) => p.layoutVersion.endsWith('compact'));
     expect(compact.layoutVersion).toBe('2026-11-21.1-compact');
-    expect(codes(compact)).toEqual(['spze', 'lj', 'coupon', 'plus95', 'payable']);
+    expect(codes(compact)).toEqual(['spze', 'lj', 'coupon', 'plus95', 'shipping', 'payable']);
+    // A shopper who pays shipping gets a sheet that adds up in the experiment too: a shipping row, not "other charges" and degraded.
+    const paying = await panel('u-basic');
+    expect(paying.layoutVersion).toBe('2026-11-21.1-compact');
+    expect({ degraded: paying.degraded, codes: codes(paying) }).toEqual({ degraded: false, codes: expect.arrayContaining(['shipping', 'payable']) });
+    expect(codes(paying)).not.toContain('other-charges');
   });
 
   it('maps style tokens an older client does not know to their fallback', async () => {
