@@ -33,7 +33,7 @@ import { createHttpServer, type AdminHandler } from './http/server.ts';
 import { createUnknownFlagReporter, removedFlagProblems, unknownFlagProblems } from './layouts/flag-names.ts';
 import type { LayoutSet } from './layouts/compile.ts';
 import { LayoutStore, type LiveRevisionSource } from './layouts/layout-store.ts';
-import { pushPublishedLayouts } from './layouts/publish.ts';
+import { pushPublishedLayouts, pushRefusal } from './layouts/publish.ts';
 import { LayoutReleases } from './layouts/revisions/releases.ts';
 import { pushCandidates } from './layouts/revisions/candidates.ts';
 import { CandidateChooser } from './flags/candidate-rollout.ts';
@@ -228,10 +228,10 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
               ? {}
               : {
                   push: async (r: StoredRevision) => {
-                    // Refused when Redis holds a newer revision: a publisher that lost a race, or a store whose database was restored or recreated behind it.
-                    if (!(await pushPublishedLayouts(publishRedis, config.redis.keyPrefix, publishedOf(r)))) {
-                      throw new Error(`Redis holds a newer revision than ${r.revision} (another publish, or this revision store restored or recreated behind it)`);
-                    }
+                    // Refused when Redis holds a newer revision (a publisher that lost a race, or a store whose database was restored
+                    // or recreated behind it); Redis already holding this very revision (a push retried after a failover) is pushed.
+                    const refused = pushRefusal(await pushPublishedLayouts(publishRedis, config.redis.keyPrefix, publishedOf(r)), r.revision);
+                    if (refused !== undefined) throw new Error(refused);
                   },
                 }),
             // This replica serves it at once; the others hear it from Redis (or their store poll).

@@ -83,35 +83,71 @@ export async function publishLayouts(options: PublishLayoutsOptions): Promise<Pu
  * KEYS: layouts, revision counter. ARGV: the document as JSON, its revision, channel, and the
  * revision it replaces ('' for none): given, the key is set only while it still holds exactly
  * that one (a revision store restored behind Redis, {@link pushPublishedLayouts}).
+ * Returns {1, revision} when set, {2, revision} when the key already held this revision with the
+ * same files (a push retried after a failover, or a replica's poll pushed it first: nothing to
+ * do), {0, the revision held} when refused. publishedAt is not compared: the same revision
+ * pushed by two processes is the same set.
  */
 const PUSH_SCRIPT = `
+local function sameFiles(a, b)
+  if type(a) ~= 'table' or type(b) ~= 'table' then return false end
+  for name, source in pairs(a) do
+    if b[name] ~= source then return false end
+  end
+  for name in pairs(b) do
+    if a[name] == nil then return false end
+  end
+  return true
+end
 local current = redis.call('GET', KEYS[1])
 local revision = tonumber(ARGV[2])
 if current then
   local ok, doc = pcall(cjson.decode, current)
   if ok and type(doc) == 'table' and type(doc.revision) == 'number' then
+    if doc.revision == revision and sameFiles(doc.files, cjson.decode(ARGV[1]).files) then return {2, revision} end
     if ARGV[4] ~= '' then
-      if doc.revision ~= tonumber(ARGV[4]) then return 0 end
+      if doc.revision ~= tonumber(ARGV[4]) then return {0, doc.revision} end
     elseif doc.revision >= revision then
-      return 0
+      return {0, doc.revision}
     end
   end
 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[2])
-return 1
+return {1, revision}
 `;
 
 /**
- * Pushes a stored revision to every replica through Redis. Resolves true when the key now holds
- * it, false when it already held this revision or a newer one; a Redis failure rejects.
+ * What a push of a stored revision did. `pushed`: the key now holds it. `held`: the key already
+ * held this revision with the same files (a push retried after a failover, or a replica's poll
+ * pushed it first) — as good as pushed. `refused`: the key holds `holds` instead, which the push
+ * must not replace (see {@link pushRefusal}).
+ */
+export type PushOutcome = { readonly result: 'pushed' } | { readonly result: 'held' } | { readonly result: 'refused'; readonly holds: number };
+
+/**
+ * Pushes a stored revision to every replica through Redis; a Redis failure rejects.
  * `replacing`: the newer revision the key holds that a restored revision store no longer has —
  * the key is set back to `published` only while it still holds exactly that one, so a publish
  * racing the replacement wins.
  */
-export async function pushPublishedLayouts(redis: RedisClient, keyPrefix: string, published: PublishedLayouts, replacing?: number): Promise<boolean> {
+export async function pushPublishedLayouts(redis: RedisClient, keyPrefix: string, published: PublishedLayouts, replacing?: number): Promise<PushOutcome> {
   const keys = layoutRedisKeys(keyPrefix);
   const doc = JSON.stringify({ revision: published.revision, publishedAt: published.publishedAt, files: published.files });
-  return Number(await redis.eval(PUSH_SCRIPT, 2, keys.layouts, keys.revision, doc, String(published.revision), keys.channel, replacing === undefined ? '' : String(replacing))) === 1;
+  const [code, holds] = (await redis.eval(PUSH_SCRIPT, 2, keys.layouts, keys.revision, doc, String(published.revision), keys.channel, replacing === undefined ? '' : String(replacing))) as [number, number];
+  if (Number(code) === 1) return { result: 'pushed' };
+  if (Number(code) === 2) return { result: 'held' };
+  return { result: 'refused', holds: Number(holds) };
+}
+
+/**
+ * Why a push of `revision` did not reach the replicas, for a publisher to report
+ * (`pushProblem`); undefined when it did (pushed, or already held).
+ */
+export function pushRefusal(outcome: PushOutcome, revision: number): string | undefined {
+  if (outcome.result !== 'refused') return undefined;
+  if (outcome.holds > revision) return `Redis holds a newer revision than ${revision}: ${outcome.holds} (another publish, or this revision store restored or recreated behind it)`;
+  if (outcome.holds === revision) return `Redis holds another set under revision ${revision} (this revision store restored or recreated behind it, and published again)`;
+  return `Redis holds revision ${outcome.holds}, not the one this push was to replace`;
 }

@@ -203,8 +203,16 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore with a revision store and Redis'
   });
 
   it('refuses, in Redis, a push older than what the key holds (two publishers racing)', async () => {
-    expect(await pushPublishedLayouts(admin, 'race:', published(2))).toBe(true);
-    expect(await pushPublishedLayouts(admin, 'race:', published(1))).toBe(false);
+    expect(await pushPublishedLayouts(admin, 'race:', published(2))).toEqual({ result: 'pushed' });
+    expect(await pushPublishedLayouts(admin, 'race:', published(1))).toEqual({ result: 'refused', holds: 2 });
     expect(JSON.parse((await admin.get('race:layouts')) as string).revision).toBe(2);
+  });
+
+  it('tells a push of the revision Redis already holds (retried after a failover) from one of another set under that number', async () => {
+    expect(await pushPublishedLayouts(admin, 'same:', published(4))).toEqual({ result: 'pushed' });
+    // The same revision and files, published at another moment by another process: already there.
+    expect(await pushPublishedLayouts(admin, 'same:', { ...published(4), publishedAt: new Date(1000).toISOString() })).toEqual({ result: 'held' });
+    expect(await pushPublishedLayouts(admin, 'same:', published(4, 'other-set'))).toEqual({ result: 'refused', holds: 4 });
+    expect(JSON.parse((await admin.get('same:layouts')) as string).files['cart-bottom-sheet.yaml']).toContain('rev-4');
   });
 });
