@@ -55,7 +55,7 @@ import { unknownFlagProblems } from '../layouts/flag-names.ts';
 import type { FloorsSource, LayoutSet } from '../layouts/compile.ts';
 import { compileFloorsSources, FLOORS_DIR_SETTING, FLOORS_SCHEMA_FILE, floorsSchemaText, readFloorsDir } from '../layouts/compile.ts';
 import { checkCompatibility, formatCompatibility, IncompatibleLayouts, type CompatibilityReport } from '../layouts/compatibility.ts';
-import { publishLayouts, pushPublishedLayouts } from '../layouts/publish.ts';
+import { publishLayouts, pushPublishedLayouts, pushRefusal } from '../layouts/publish.ts';
 import { formatLayoutsDiff } from '../layouts/revisions/diff.ts';
 import { pushCandidates, type CandidateRollout, type CandidateSet, type StoredCandidate } from '../layouts/revisions/candidates.ts';
 import { LayoutReleases, type CandidateApproval, type LayoutOperations, type PromoteResult, type PublishResult } from '../layouts/revisions/releases.ts';
@@ -249,7 +249,9 @@ async function openStore(context: Context): Promise<{ operations: LayoutOperatio
           push: async (r: StoredRevision) => {
             const notReady = await whenRedisReady(pushTo, config.redis.connectTimeoutMs);
             if (notReady !== undefined) throw new Error(`cannot connect to Redis at ${shownUrl(config.redis.url)}: ${describeThrown(notReady)}`);
-            await pushPublishedLayouts(pushTo, config.redis.keyPrefix, { revision: r.revision, publishedAt: r.createdAt, files: r.files });
+            // As the admin API does (src/app.ts): a refusal is reported as not pushed, with Redis's reason; already held counts as pushed.
+            const refused = pushRefusal(await pushPublishedLayouts(pushTo, config.redis.keyPrefix, { revision: r.revision, publishedAt: r.createdAt, files: r.files }), r.revision);
+            if (refused !== undefined) throw new Error(refused);
           },
           pushCandidates: async (set: CandidateSet) => {
             const notReady = await whenRedisReady(pushTo, config.redis.connectTimeoutMs);

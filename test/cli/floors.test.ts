@@ -351,3 +351,44 @@ describe.skipIf(!HAS_REDIS_SERVER)('npm run floors:publish to a real Redis', () 
     expect(await client.get('floorplan:layouts')).toBe(before);
   });
 });
+
+describe.skipIf(!HAS_REDIS_SERVER)('npm run floors:publish straight on the revision store, pushing through a real Redis', () => {
+  let redis: PrivateRedis;
+  let client: Redis;
+  let env: Record<string, string>;
+  let storeDir: string;
+  const shippedFiles = () => Object.fromEntries(['cart-bottom-sheet.yaml', 'checkout-summary.yaml'].map((name) => [name, readFileSync(join(ROOT, 'floors', name), 'utf8')]));
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    client = new Redis(redis.url);
+    // Not floorsDir: afterEach removes those, and the store must outlive the first test.
+    storeDir = mkdtempSync(join(tmpdir(), 'floorplan-cli-store-'));
+    env = { REDIS_URL: redis.url, LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(storeDir, 'revisions') };
+  });
+  afterAll(async () => {
+    client.disconnect();
+    await redis.stop();
+    rmSync(storeDir, { recursive: true, force: true });
+  });
+
+  it('says pushed when Redis already holds the revision (a push retried after a failover)', async () => {
+    await client.set('floorplan:layouts', JSON.stringify({ revision: 1, publishedAt: new Date().toISOString(), files: shippedFiles() }));
+    const run = await floors(['publish', '--message', 'first'], env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n').slice(0, 2)).toEqual([expect.stringMatching(/^published revision 1 \(live\) by .* "first"; parent none$/), 'pushed to every replica through Redis']);
+  }, 60_000);
+
+  it('says not pushed, and why, when Redis refuses the push because it holds a newer revision', async () => {
+    await client.set('floorplan:layouts', JSON.stringify({ revision: 9, publishedAt: new Date(0).toISOString(), files: shippedFiles() }));
+    const files = shippedFiles();
+    const next = floorsDir({ ...files, 'checkout-summary.yaml': (files['checkout-summary.yaml'] as string).replace(/^version: .*$/m, 'version: "2026-12-06.1"') });
+    const run = await floors(['publish', '--dir', next, '--message', 'second'], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n')[1]).toBe(
+      'not pushed through Redis: Redis push failed (Redis holds a newer revision than 2: 9 (another publish, or this revision store restored or recreated behind it)); replicas take revision 2 from the store at their next resync',
+    );
+    expect(JSON.parse((await client.get('floorplan:layouts')) as string).revision).toBe(9);
+  }, 60_000);
+});
