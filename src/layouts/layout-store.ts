@@ -10,11 +10,15 @@
  *   line saying so.
  * - **The revision store** (PostgreSQL or PGlite, ./revisions), when configured: its live
  *   revision is read at start and polled every `resyncIntervalMs`, so a replica converges even
- *   when Redis lost the key (restarted empty) or a publish could not be pushed; a newer live
- *   revision found there is served and pushed to Redis again. A replica never goes back to an
- *   older revision than it serves.
- * - **The last-known-good copy** (`lastKnownGoodFile`), at start only, when neither Redis nor the
- *   store could be read: every published set swapped in is written there.
+ *   when Redis lost the key (restarted empty), holds an older revision (a failover to a replica
+ *   that missed the push, an older dump) or a publish could not be pushed; a newer live revision
+ *   found there is served, and pushed to Redis whenever Redis is behind it (candidates alike). A
+ *   replica never goes back to an older revision than it serves, unless the store itself went
+ *   back (restored or recreated behind it: the store is the source of truth).
+ * - **The last-known-good copy** (`lastKnownGoodFile`), at start only, when the store could not
+ *   be read and Redis could not either, or holds an older revision than the copy: every
+ *   published set swapped in is written there, never replaced by a lower revision except the
+ *   store's.
  * - **The floors folder** otherwise (nothing published): followed by a
  *   {@link WatchedPath} (fs.watch and a stat poll, debounced, compared by content).
  *
@@ -179,6 +183,10 @@ export class LayoutStore {
    * set is published, the files are not the source.
    */
   private published: string | null | undefined;
+  /** The revision Redis last held (a valid set); undefined: not known, or no key (see `published`). */
+  private redisRevision: number | undefined;
+  /** The revision of the last-known-good copy on disk; 0: none. */
+  private copyRevision = 0;
   /** The floors folder; followed for changes only when `watch`, read again on demand either way. */
   private readonly files: WatchedPath<FloorsSource[]>;
 
@@ -187,6 +195,8 @@ export class LayoutStore {
   private candidateGen = -1;
   /** The fingerprint of the candidates key last seen in Redis; null: Redis answered it holds none. */
   private candidatesSeen: string | null | undefined;
+  /** The candidate generation Redis last held; undefined: not known, or no key. */
+  private redisCandidateGen: number | undefined;
 
   private client: RedisClient | undefined;
   private subscriber: RedisClient | undefined;
@@ -291,8 +301,11 @@ export class LayoutStore {
       filesError = error;
     }
 
+    const copy = this.readLastKnownGood();
+    this.copyRevision = copy?.revision ?? 0;
     // Whether a source that may hold a published set could not be read: only then is the last-known-good copy worth serving.
     let unread = false;
+    let storeUnread = false;
     if (this.redisOptions !== undefined) {
       this.connectRedis(this.redisOptions);
       const client = this.client as RedisClient;
@@ -309,10 +322,15 @@ export class LayoutStore {
       await this.enqueue('store', async () => {
         storeRead = await this.syncFromStore();
       });
-      if (!storeRead) unread = true;
+      if (!storeRead) unread = storeUnread = true;
       this.timers.push(setInterval(() => void this.enqueue('store', () => this.syncFromStore().then(() => undefined)), this.options.resyncIntervalMs).unref());
     }
-    if (this.servedFrom === 'file' && unread) this.loadLastKnownGood();
+    // With the store unread, Redis may hold an older revision than this replica last served (a
+    // failover to a replica that missed the push, Redis restarted from an older dump): the newer
+    // copy stands for the store until it answers.
+    if (copy !== undefined && ((this.servedFrom === 'file' && unread) || (this.servedFrom === 'redis' && storeUnread && copy.revision > this.servedRevision))) {
+      this.serveLastKnownGood(copy);
+    }
 
     if (this.servedFrom === 'file') {
       if (filesError !== undefined) throw filesError;
@@ -385,8 +403,10 @@ export class LayoutStore {
     let behind: number | undefined;
     try {
       let live = await revisions.liveRevision();
-      // Redis answered with no key (restarted empty) while the store has a live revision: push it again.
-      const reseed = this.published === null && this.client?.status === 'ready';
+      // Redis answered with no key (restarted empty), or holds an older revision than the store's
+      // live one (a failover to a replica that missed the push, or an older dump): push it again.
+      // Never the other way: Redis ahead of the store is the store restored behind it (below).
+      const reseed = this.client?.status === 'ready' && (this.published === null || (live !== undefined && this.redisRevision !== undefined && this.redisRevision < live));
       const fromPublished = this.servesPublished;
       if (live !== undefined && live < this.servedRevision && fromPublished) {
         // Live revisions only grow, so a lower one is a poll that raced a publish, or a store
@@ -413,7 +433,9 @@ export class LayoutStore {
     }
     this.offerPublished('store', published, behind !== undefined);
     if (this.client !== undefined && this.client.status === 'ready' && this.servedRevision === published.revision) {
+      // Read again at the next Redis sync, whatever the push did.
       this.published = undefined;
+      this.redisRevision = undefined;
       await pushPublishedLayouts(this.client, (this.redisOptions as LayoutStoreRedisOptions).keyPrefix, published, behind).catch((error: unknown) =>
         this.options.logger.debug({ err: describeThrown(error) }, 'could not push the live revision to redis; the next poll tries again'),
       );
@@ -447,32 +469,50 @@ export class LayoutStore {
     } else this.apply(source, published.revision, compiled.layouts, { publishedAt: published.publishedAt }, published);
   }
 
-  /** At start, when neither Redis nor the store answered: the set this replica last served from either. */
-  private loadLastKnownGood(): void {
+  /** The last-known-good copy, read at start; undefined when there is none or it is unreadable (said so). */
+  private readLastKnownGood(): PublishedLayouts | undefined {
     const path = this.options.lastKnownGoodFile;
-    if (path === undefined || path === '') return;
+    if (path === undefined || path === '') return undefined;
     let raw: string;
     try {
       raw = readFileSync(path, 'utf8');
     } catch {
-      return;
+      return undefined;
     }
     const parsed = parsePublishedLayouts(raw, path);
     if (!parsed.ok) {
-      this.options.logger.warn({ file: path, problems: parsed.problems }, 'last-known-good layouts copy unreadable; serving the floors files');
-      return;
+      this.options.logger.warn({ file: path, problems: parsed.problems }, 'last-known-good layouts copy unreadable; not served, and the next published set swapped in replaces it');
+      return undefined;
     }
-    this.offerPublished('last-known-good', parsed.value);
-    if (this.servedFrom === 'last-known-good') this.options.logger.warn({ file: path, revision: this.servedRevision }, 'serving the last-known-good layouts copy until Redis or the revision store answers');
+    return parsed.value;
   }
 
-  /** Written beside, then renamed: a crash mid-write never leaves a torn copy. */
-  private saveLastKnownGood(published: PublishedLayouts): void {
+  /** At start, when the store did not answer and Redis did not either, or holds an older revision: the set this replica last served. */
+  private serveLastKnownGood(copy: PublishedLayouts): void {
+    const redisRevision = this.servedFrom === 'redis' ? this.servedRevision : undefined;
+    this.offerPublished('last-known-good', copy);
+    if (this.servedFrom !== 'last-known-good') return;
+    this.options.logger.warn(
+      { file: this.options.lastKnownGoodFile, revision: this.servedRevision, ...(redisRevision === undefined ? {} : { redisRevision }) },
+      redisRevision === undefined
+        ? 'serving the last-known-good layouts copy until Redis or the revision store answers'
+        : `serving the last-known-good layouts copy (revision ${this.servedRevision}) rather than the older revision ${redisRevision} Redis holds, until the revision store answers`,
+    );
+  }
+
+  /**
+   * Written beside, then renamed: a crash mid-write never leaves a torn copy. With a revision
+   * store, only the store may take the copy back to a lower revision (restored behind it): an
+   * older revision from Redis (a failover, an older dump) never replaces a newer copy.
+   */
+  private saveLastKnownGood(source: LayoutSource, published: PublishedLayouts): void {
     const path = this.options.lastKnownGoodFile;
     if (path === undefined || path === '') return;
+    if (this.options.revisions !== undefined && source !== 'store' && published.revision < this.copyRevision) return;
     try {
       writeFileSync(`${path}.tmp`, JSON.stringify({ revision: published.revision, publishedAt: published.publishedAt, files: published.files }));
       renameSync(`${path}.tmp`, path);
+      this.copyRevision = published.revision;
     } catch (error) {
       this.options.logger.warn({ file: path, err: describeThrown(error) }, 'could not write the last-known-good layouts copy');
     }
@@ -494,12 +534,14 @@ export class LayoutStore {
     if (raw === null) {
       // Redis lost the key (restarted empty): the next store poll pushes the candidates again.
       this.candidatesSeen = null;
+      this.redisCandidateGen = undefined;
       return;
     }
     const seen = fingerprint([raw]);
     if (seen === this.candidatesSeen) return;
     this.candidatesSeen = seen;
     const parsed = parseCandidateSet(raw, key);
+    this.redisCandidateGen = parsed.ok ? parsed.value.generation : undefined;
     if (!parsed.ok) {
       this.options.logger.warn({ key, problem: parsed.problem }, 'layout candidates in Redis ignored; the store poll is the other source');
       return;
@@ -542,7 +584,8 @@ export class LayoutStore {
     let set: CandidateSet;
     try {
       const generation = await source.candidateGeneration();
-      const reseed = this.candidatesSeen === null && generation > 0 && this.client?.status === 'ready';
+      // Redis lost the key, or holds an older generation (a failover, an older dump: a promoted candidate still listed).
+      const reseed = generation > 0 && this.client?.status === 'ready' && (this.candidatesSeen === null || (this.redisCandidateGen !== undefined && this.redisCandidateGen < generation));
       if (generation <= this.candidateGen && !reseed) return;
       set = await source.candidates();
     } catch (error) {
@@ -552,6 +595,7 @@ export class LayoutStore {
     this.applyCandidates(set);
     if (this.client !== undefined && this.client.status === 'ready') {
       this.candidatesSeen = undefined;
+      this.redisCandidateGen = undefined;
       await pushCandidates(this.client, (this.redisOptions as LayoutStoreRedisOptions).keyPrefix, set).catch((error: unknown) =>
         this.options.logger.debug({ err: describeThrown(error) }, 'could not push the layout candidates to redis; the next poll tries again'),
       );
@@ -571,6 +615,7 @@ export class LayoutStore {
     if (raw === null) {
       const wasPublished = typeof this.published === 'string';
       this.published = null;
+      this.redisRevision = undefined;
       // With a store, an empty key means Redis lost it (restarted empty): the store's poll pushes the live revision again.
       if (wasPublished && this.options.revisions === undefined) {
         this.options.logger.warn({ key: keys.layouts }, 'no layouts are published in Redis any more; the floors files are the source again');
@@ -583,12 +628,15 @@ export class LayoutStore {
     this.published = seen;
     const parsed = parsePublishedLayouts(raw, keys.layouts);
     if (!parsed.ok) {
+      this.redisRevision = undefined;
       this.reject('redis', 0, parsed.problems);
       return;
     }
     const { revision, files } = parsed.value;
+    this.redisRevision = revision;
     // Revisions from a store only grow: an older one in Redis is a push that lost a race, not a rollback (rollbacks are new revisions).
-    if (this.options.revisions !== undefined && this.servesPublished && revision <= this.servedRevision) return;
+    // The last-known-good copy served at start counts too: it was newer than Redis's revision.
+    if (this.options.revisions !== undefined && this.servedFrom !== 'file' && revision <= this.servedRevision) return;
     // Checked again here, not only by floors:publish: this instance's builders and locales may differ.
     const compiled = this.compile(sourcesOf(files));
     if (compiled.layouts === undefined) this.reject('redis', revision, compiled.problems);
@@ -626,7 +674,7 @@ export class LayoutStore {
     this.layouts = layouts;
     this.servedFrom = source;
     this.servedRevision = revision;
-    if (published !== undefined && source !== 'last-known-good') this.saveLastKnownGood(published);
+    if (published !== undefined && source !== 'last-known-good') this.saveLastKnownGood(source, published);
     this.options.logger.info({ source, revision, ...extra, versions: versions(layouts) }, 'layouts swapped in');
     this.notify(source, 'applied', { revision, problems: [] });
   }

@@ -6,9 +6,10 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
-import { LayoutStore, type LiveRevisionSource, type LayoutStoreOptions } from '../../src/layouts/layout-store.ts';
+import { LayoutStore, type CandidateSource, type LiveRevisionSource, type LayoutStoreOptions } from '../../src/layouts/layout-store.ts';
 import { pushPublishedLayouts } from '../../src/layouts/publish.ts';
 import type { PublishedLayouts } from '../../src/layouts/published-layouts.ts';
+import { candidatesRedisKey, type CandidateSet } from '../../src/layouts/revisions/candidates.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { until } from '../support/until.ts';
@@ -45,6 +46,17 @@ class FakeRevisions implements LiveRevisionSource {
   async live(): Promise<PublishedLayouts | undefined> {
     if (this.down) throw new Error('connection refused');
     return this.current;
+  }
+}
+
+/** The store's candidates as a replica sees them: a generation and no candidates is enough to follow. */
+class FakeCandidates implements CandidateSource {
+  generation = 0;
+  async candidateGeneration(): Promise<number> {
+    return this.generation;
+  }
+  async candidates(): Promise<CandidateSet> {
+    return { generation: this.generation, candidates: [] };
   }
 }
 
@@ -200,6 +212,77 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore with a revision store and Redis'
     await admin.del('empty:layouts');
     await until(async () => (await admin.get('empty:layouts')) !== null, 'Redis holds the live revision again', 5000);
     expect([store.revision(), version(store)]).toEqual([3, 'rev-3']);
+  });
+
+  it('pushes the live revision again when Redis holds an older one (a failover lost the push, or Redis restarted from an older dump)', async () => {
+    const { dir } = workspace();
+    const revisions = new FakeRevisions();
+    revisions.current = published(9);
+    const store = await start({ dir, revisions, redis: redisOptions('stale:') });
+    await until(async () => JSON.parse(((await admin.get('stale:layouts')) as string | null) ?? '{}').revision === 9, 'Redis holds revision 9');
+    // The new primary was a replica that never got revision 9: it holds 7, and announces nothing.
+    await admin.set('stale:layouts', JSON.stringify(published(7)));
+    await until(async () => JSON.parse((await admin.get('stale:layouts')) as string).revision === 9, 'Redis holds revision 9 again', 5000);
+    expect([store.revision(), version(store)]).toEqual([9, 'rev-9']);
+  });
+
+  it('pushes the candidates again when Redis holds an older generation of them', async () => {
+    const { dir } = workspace();
+    const revisions = new FakeRevisions();
+    revisions.current = published(9);
+    const candidates = new FakeCandidates();
+    candidates.generation = 5;
+    const key = candidatesRedisKey('stalecand:');
+    const store = await start({ dir, revisions, candidates, redis: redisOptions('stalecand:') });
+    await until(async () => JSON.parse(((await admin.get(key)) as string | null) ?? '{}').generation === 5, 'Redis holds generation 5');
+    await admin.set(key, JSON.stringify({ generation: 3, candidates: [] }));
+    await until(async () => JSON.parse((await admin.get(key)) as string).generation === 5, 'Redis holds generation 5 again', 5000);
+    expect(store.candidateGeneration()).toBe(5);
+  });
+
+  it('serves its last-known-good copy, not the older revision Redis holds, when the store is down at start, and keeps the copy', async () => {
+    const { dir, lastKnownGood } = workspace();
+    writeFileSync(lastKnownGood, JSON.stringify(published(9)));
+    await admin.set('lkg:layouts', JSON.stringify(published(7)));
+    const revisions = new FakeRevisions();
+    revisions.down = true;
+    const store = await start({ dir, revisions, redis: redisOptions('lkg:'), lastKnownGoodFile: lastKnownGood });
+    expect([store.source(), store.revision(), version(store)]).toEqual(['last-known-good', 9, 'rev-9']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect([store.revision(), version(store)]).toEqual([9, 'rev-9']);
+    expect(JSON.parse(readFileSync(lastKnownGood, 'utf8'))).toMatchObject({ revision: 9 });
+
+    // The store back: its live revision is served, and Redis gets it.
+    revisions.current = published(9);
+    revisions.down = false;
+    await until(() => store.source() === 'store', 'the store is the source again');
+    await until(async () => JSON.parse((await admin.get('lkg:layouts')) as string).revision === 9, 'Redis holds revision 9', 5000);
+  });
+
+  it('serves what Redis holds when it is newer than the last-known-good copy and the store is down at start', async () => {
+    const { dir, lastKnownGood } = workspace();
+    writeFileSync(lastKnownGood, JSON.stringify(published(6)));
+    await admin.set('lkgold:layouts', JSON.stringify(published(8)));
+    const revisions = new FakeRevisions();
+    revisions.down = true;
+    const store = await start({ dir, revisions, redis: redisOptions('lkgold:'), lastKnownGoodFile: lastKnownGood });
+    expect([store.source(), store.revision(), version(store)]).toEqual(['redis', 8, 'rev-8']);
+    expect(JSON.parse(readFileSync(lastKnownGood, 'utf8'))).toMatchObject({ revision: 8 });
+  });
+
+  it('copies the restored store\'s older revision over its last-known-good copy: the store is the source of truth', async () => {
+    const { dir, lastKnownGood } = workspace();
+    const revisions = new FakeRevisions();
+    revisions.current = published(9);
+    const store = await start({ dir, revisions, redis: redisOptions('restoredcopy:'), lastKnownGoodFile: lastKnownGood });
+    expect(JSON.parse(readFileSync(lastKnownGood, 'utf8'))).toMatchObject({ revision: 9 });
+    revisions.current = published(2, 'restored-2');
+    await until(() => store.revision() === 2, 'the restored store\'s revision is served');
+    expect(JSON.parse(readFileSync(lastKnownGood, 'utf8'))).toMatchObject({ revision: 2 });
+    await until(async () => JSON.parse((await admin.get('restoredcopy:layouts')) as string).revision === 2, 'Redis holds revision 2');
+    // …and Redis, now behind nothing, is left alone: no push back and forth.
+    await new Promise((r) => setTimeout(r, 300));
+    expect([store.revision(), JSON.parse((await admin.get('restoredcopy:layouts')) as string).revision]).toEqual([2, 2]);
   });
 
   it('refuses, in Redis, a push older than what the key holds (two publishers racing)', async () => {
