@@ -453,7 +453,9 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       if (fetched !== undefined) logger.warn({ jwksUrl: config.auth.jwksUrl, err: fetched === 'slow' ? `no answer within ${KEYS_PREFETCH_MS} ms` : describeThrown(fetched) }, 'cannot fetch the signing keys at start: serving, and fetching them with the first requests');
     }
     const redisNotReady = await redisReady;
-    if (redisNotReady !== undefined) {
+    // whenRedisReady answers at the first error; a refusal that the client has since recovered
+    // from (it reconnects within 100 ms) is not worth a warning: what counts is now.
+    if (redisNotReady !== undefined && redis?.status !== 'ready') {
       logger.warn({ redis: describeRedis(config.redis), err: redisNotReady.message }, 'redis is not answering at start: serving without it (local rate limits, no shared cache or APQ) until it is');
     }
     await new Promise<void>((done, fail) => {

@@ -2,7 +2,10 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeRedis, openRedis } from '../../src/redis/client.ts';
+import { startHarness } from '../support/harness.ts';
 import { freePort } from '../support/processes.ts';
+import { HAS_REDIS_SERVER, startPrivateRedis } from '../support/redis-server.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
 import { resolveTwoAddressHost, TWO_ADDRESS_HOST } from '../support/two-address-host.ts';
 import { until } from '../support/until.ts';
 
@@ -39,4 +42,38 @@ describe('the warning when Redis cannot be reached', () => {
       await closeRedis(redis);
     }
   });
+});
+
+describe.skipIf(!HAS_REDIS_SERVER)('the start-up warning that Redis is not answering', () => {
+  it('is not logged when Redis refused the first connection but answers by the time the server listens', async () => {
+    const redis = await startPrivateRedis();
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.port });
+    await proxy.cut();
+    const lines: Array<Record<string, unknown>> = [];
+    // Redis refuses the first connection, and accepts again as soon as that refusal is logged:
+    // the client reconnects (100 ms) while the rest of the server starts.
+    const logger = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          const line = JSON.parse(chunk.toString('utf8')) as Record<string, unknown>;
+          lines.push(line);
+          if (line.msg === 'redis unavailable; carrying on without it until it is back' && line.redis === 'cache') void proxy.restore();
+          done();
+        },
+      }),
+    );
+    try {
+      const h = await startHarness({ config: { redis: { url: `redis://127.0.0.1:${proxy.port}/0` } }, deps: { logger } });
+      try {
+        expect(lines.some((l) => l.msg === 'redis unavailable; carrying on without it until it is back')).toBe(true);
+        expect(lines.map((l) => l.msg)).not.toContain('redis is not answering at start: serving without it (local rate limits, no shared cache or APQ) until it is');
+      } finally {
+        await h.close();
+      }
+    } finally {
+      await proxy.close();
+      await redis.stop();
+    }
+  }, 60_000);
 });
