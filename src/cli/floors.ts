@@ -183,6 +183,14 @@ function shownUrl(url: string): string {
   }
 }
 
+/**
+ * Where the configured Redis is, for messages: a plain url as given (password masked), else
+ * Sentinels or cluster nodes as the server describes them (`url` is empty then).
+ */
+function shownRedis(redis: ServiceConfig['redis']): string {
+  return redis.url !== '' && redis.sentinels.length === 0 && redis.clusterNodes.length === 0 ? shownUrl(redis.url) : describeRedis(redis);
+}
+
 async function publishToRedisOnly(context: Context): Promise<void> {
   const { config } = context;
   if (!isRedisConfigured(config.redis)) {
@@ -192,7 +200,7 @@ async function publishToRedisOnly(context: Context): Promise<void> {
   }
   // Validate before connecting: a broken file is reported the same with or without Redis.
   validate(context);
-  const url = config.redis.url !== '' && config.redis.sentinels.length === 0 && config.redis.clusterNodes.length === 0 ? shownUrl(config.redis.url) : describeRedis(config.redis);
+  const url = shownRedis(config.redis);
   const redis = openRedis({ ...config.redis, commandTimeoutMs: PUBLISH_COMMAND_TIMEOUT_MS, name: 'floors-publish' }, createLogger('silent'));
   try {
     const notReady = await whenRedisReady(redis, config.redis.connectTimeoutMs);
@@ -248,14 +256,14 @@ async function openStore(context: Context): Promise<{ operations: LayoutOperatio
       : {
           push: async (r: StoredRevision) => {
             const notReady = await whenRedisReady(pushTo, config.redis.connectTimeoutMs);
-            if (notReady !== undefined) throw new Error(`cannot connect to Redis at ${shownUrl(config.redis.url)}: ${describeThrown(notReady)}`);
+            if (notReady !== undefined) throw new Error(`cannot connect to Redis at ${shownRedis(config.redis)}: ${describeThrown(notReady)}`);
             // As the admin API does (src/app.ts): a refusal is reported as not pushed, with Redis's reason; already held counts as pushed.
             const refused = pushRefusal(await pushPublishedLayouts(pushTo, config.redis.keyPrefix, { revision: r.revision, publishedAt: r.createdAt, files: r.files }), r.revision);
             if (refused !== undefined) throw new Error(refused);
           },
           pushCandidates: async (set: CandidateSet) => {
             const notReady = await whenRedisReady(pushTo, config.redis.connectTimeoutMs);
-            if (notReady !== undefined) throw new Error(`cannot connect to Redis at ${shownUrl(config.redis.url)}: ${describeThrown(notReady)}`);
+            if (notReady !== undefined) throw new Error(`cannot connect to Redis at ${shownRedis(config.redis)}: ${describeThrown(notReady)}`);
             await pushCandidates(pushTo, config.redis.keyPrefix, set);
           },
         }),

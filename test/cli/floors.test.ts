@@ -279,6 +279,13 @@ describe('npm run floors:publish', () => {
     expect(run.stderr).toContain('floors:publish needs Redis, but none is configured: set REDIS_URL');
   });
 
+  it('names the Sentinels when a publish straight on the store cannot reach them (it used to say "at :")', async () => {
+    const port = await freePort();
+    const store = floorsDir({});
+    const run = await floors(['publish', '--message', 'sentinels down'], { REDIS_SENTINELS: `127.0.0.1:${port}`, LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(store, 'revisions') });
+    expect(run.stdout).toContain(`not pushed through Redis: Redis push failed (cannot connect to Redis at primary "floorplan" of sentinels 127.0.0.1:${port}: `);
+  }, 60_000);
+
   it('exits 2 when Redis refuses the connection, publishing nothing', async () => {
     const run = await floors(['publish'], { REDIS_URL: 'redis://127.0.0.1:1/0' });
     expect(run.code).toBe(2);
