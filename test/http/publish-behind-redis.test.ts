@@ -52,7 +52,8 @@ describe.skipIf(!HAS_REDIS_SERVER)('a publish that Redis refuses because it hold
     // The store is the source of truth: within a poll the replica serves revision 1 and puts it back in Redis.
     await until(async () => JSON.parse((await client.get('floorplan:layouts')) as string).revision === 1, 'Redis holds revision 1', 5000);
     expect(h.server.layouts.revision()).toBe(1);
-  });
+    // The first publish runs PGlite's initdb: seconds to a minute of CPU on a loaded machine.
+  }, 60_000);
 });
 
 /**
@@ -93,7 +94,8 @@ describe.skipIf(!HAS_REDIS_SERVER)('a publish whose revision Redis already holds
     expect(body.revision.revision).toBe(1);
     expect(body.pushProblem).toBeUndefined();
     expect(body.pushed).toBe(true);
-  });
+    // The first publish runs PGlite's initdb: seconds to a minute of CPU on a loaded machine.
+  }, 60_000);
 
   it('answers pushed: false, saying the revision differs rather than that it is newer, when Redis holds another set under the same number', async () => {
     const changed = { ...FILES, 'checkout-summary.yaml': FILES['checkout-summary.yaml'].replace(/version: .*/, 'version: "held-elsewhere"') };
