@@ -66,15 +66,17 @@ describe.skipIf(!HAS_CHROMIUM)('the console shows the compatibility matrix with 
     const refused = page.locator('[data-testid=publish-problems]');
     await refused.waitFor();
     expect(await refused.innerText()).toContain('android 11.2.0 must understand every field it is sent, but floor "shipping" of cart-bottom-sheet would send it zeroText (understood from android 12.2.0');
-    // The matrix, opened because something is refused: the four refused cells, the rest ok, the unsupported version listed once.
+    // The matrix, opened because something is refused: the six refused cells, the rest ok, the unsupported version listed once.
     const matrix = page.locator('#publish-result [data-testid=compatibility]');
     expect(await matrix.getAttribute('open')).not.toBeNull();
-    expect(await matrix.locator('summary').innerText()).toMatch(/^What each live app version would get \(.*clients\.yaml\): 4 of \d+ refused$/);
+    expect(await matrix.locator('summary').innerText()).toMatch(/^What each live app version would get \(.*clients\.yaml\): 6 of \d+ refused$/);
     const rows = await matrixRows('#publish-result');
     expect(rows.filter((r) => r[0] === 'REFUSED')).toEqual([
       ['REFUSED', 'android', '11.2.0', 'cart-bottom-sheet'],
+      ['REFUSED', 'android', '11.2.0', 'cart-bottom-sheet (compact)'],
       ['REFUSED', 'android', '11.2.0', 'checkout-summary'],
       ['REFUSED', 'android', '12.1.0', 'cart-bottom-sheet'],
+      ['REFUSED', 'android', '12.1.0', 'cart-bottom-sheet (compact)'],
       ['REFUSED', 'android', '12.1.0', 'checkout-summary'],
     ]);
     expect(rows).toContainEqual(['ok', 'android', '12.3.1', 'cart-bottom-sheet']);
@@ -92,7 +94,8 @@ describe.skipIf(!HAS_CHROMIUM)('the console shows the compatibility matrix with 
       const area = page.locator(`#draft textarea[data-file="${name}"]`);
       const yaml = await area.inputValue();
       expect(yaml).toContain(ZERO_TEXT);
-      await area.fill(yaml.replace(ZERO_TEXT, ''));
+      // Every shipping row's, the compact variant's too.
+      await area.fill(yaml.replace(/^ +zeroText: \{ zh-CN: 免运费, en: Free \}\n/gm, ''));
     }
     await page.click('#publish-form button[type=submit]');
     const dialog = page.locator('#confirm');
