@@ -23,8 +23,8 @@ const LAYOUT_FLAG = 'layout.cart-bottom-sheet';
 const SCENE = 'cart-bottom-sheet';
 const DEFAULT_VERSION = '2026-11-21.1';
 const COMPACT_VERSION = '2026-11-21.1-compact';
-/** The floors of the compact variant (the discounts hide when zero; lj and mj since every deduction needs its row for the sheet to add up). */
-const COMPACT_CODES = new Set(['spze', 'lj', 'mj', 'coupon', 'plus95', 'payable']);
+/** The floors of the compact variant (the discounts hide when zero; every deduction and shipping have their row, so the sheet adds up). */
+const COMPACT_CODES = new Set(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable']);
 
 const REFRESH_MS = 1_000;
 /** The bound for a toggle to reach every request: one refresh plus a second. */
