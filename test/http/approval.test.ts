@@ -12,6 +12,7 @@ import { ErrorCode } from '../../src/errors.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { eventually } from '../support/measure.ts';
 import { npmStartEnv, runFloorsCli } from '../support/processes.ts';
+import { postLayoutAdmin } from '../support/layout-admin.ts';
 
 const ALICE = 'alice-publishes-candidates';
 const BOB = 'bob-reviews-what-alice-did';
@@ -26,14 +27,7 @@ describe('layout approval through the admin API and floors:approve', () => {
   let h: Harness;
   let dir: string;
 
-  async function admin(operation: string, body: unknown, token: string) {
-    const res = await fetch(`${h.url}/admin/layouts/${operation}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  }
+  const admin = (operation: string, body: unknown, token: string) => postLayoutAdmin(h.url, token, operation, body);
 
   /** The layout a user gets, and the name of its 立减 row (shown to u1001, whose cart has one). */
   async function served(userId: string): Promise<string> {

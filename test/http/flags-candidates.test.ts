@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { eventually } from '../support/measure.ts';
+import { postLayoutAdmin } from '../support/layout-admin.ts';
 
 const ORIGINAL_FLAGS = readFileSync('config/flags.json', 'utf8');
 const CART = readFileSync(join('floors', 'cart-bottom-sheet.yaml'), 'utf8');
@@ -44,14 +45,7 @@ describe('a flags-file edit against the floors of a layout candidate', () => {
   let flagsFile: string;
   const logLines: Array<Record<string, unknown>> = [];
 
-  const admin = async (operation: string, body: unknown) => {
-    const res = await fetch(`${h.url}/admin/layouts/${operation}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${h.config.admin.token}` },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const admin = (operation: string, body: unknown) => postLayoutAdmin(h.url, h.config.admin.token, operation, body);
   const rowCodes = async (userId: string) => {
     const res = await h.graphql<{ floorPanel: { layoutVersion: string; floors: Array<{ code: string }> } }>(userId, `{ floorPanel(scene: "${SCENE}") { layoutVersion floors { code } } }`);
     const panel = res.body.data!.floorPanel;

@@ -13,6 +13,7 @@ import { pushPublishedLayouts } from '../../src/layouts/publish.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { until } from '../support/until.ts';
+import { postLayoutAdmin } from '../support/layout-admin.ts';
 
 const FILES = { 'cart-bottom-sheet.yaml': readFileSync('floors/cart-bottom-sheet.yaml', 'utf8'), 'checkout-summary.yaml': readFileSync('floors/checkout-summary.yaml', 'utf8') };
 
@@ -44,13 +45,9 @@ async function storeBehindRedis(seed: (client: Redis) => Promise<void> = async (
 
 /** POST /admin/layouts/publish of `files`: the revision it recorded and what it says of the push. */
 async function publish(h: Harness, files: Record<string, string>, message: string) {
-  const res = await fetch(`${h.url}/admin/layouts/publish`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${h.config.admin.token}` },
-    body: JSON.stringify({ files, message }),
-  });
+  const res = await postLayoutAdmin(h.url, h.config.admin.token, 'publish', { files, message });
   expect(res.status).toBe(200);
-  return (await res.json()) as { revision: { revision: number }; pushed: boolean; pushProblem?: string };
+  return res.body as { revision: { revision: number }; pushed: boolean; pushProblem?: string };
 }
 
 describe.skipIf(!HAS_REDIS_SERVER)('a publish that Redis refuses because it holds a newer revision than the store', () => {

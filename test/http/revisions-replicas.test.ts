@@ -17,6 +17,7 @@ import { freePort, npmStartEnv, runFloorsCli, type CliRun } from '../support/pro
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { until } from '../support/until.ts';
+import { postLayoutAdmin } from '../support/layout-admin.ts';
 
 const ADMIN_TOKEN = 'revisions-suite-admin-token';
 const CART = readFileSync('floors/cart-bottom-sheet.yaml', 'utf8');
@@ -77,14 +78,7 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout revisions across two
     }
   }
 
-  async function admin(replica: FloorplanProcess, operation: string, body: unknown): Promise<{ status: number; body: Record<string, any> }> {
-    const res = await fetch(`${replica.url}/admin/layouts/${operation}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  }
+  const admin = (replica: FloorplanProcess, operation: string, body: unknown) => postLayoutAdmin(replica.url, ADMIN_TOKEN, operation, body);
 
   async function readyz(replica: FloorplanProcess): Promise<{ layouts: { source: string; revision: number; store: string } }> {
     return (await (await fetch(`${replica.url}/readyz`)).json()) as never;

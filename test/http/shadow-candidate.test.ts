@@ -13,6 +13,7 @@ import { ErrorCode } from '../../src/errors.ts';
 import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
 import { eventually } from '../support/measure.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
+import { postLayoutAdmin } from '../support/layout-admin.ts';
 
 const CART = readFileSync(join('floors', 'cart-bottom-sheet.yaml'), 'utf8');
 const CHECKOUT = readFileSync(join('floors', 'checkout-summary.yaml'), 'utf8');
@@ -49,14 +50,7 @@ describe('the shadow comparison of a layout candidate, as an operator reads it',
   let dir: string;
   const logLines: Array<Record<string, unknown>> = [];
 
-  const admin = async (operation: string, body: unknown) => {
-    const res = await fetch(`${h.url}/admin/layouts/${operation}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${h.config.admin.token}` },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
+  const admin = (operation: string, body: unknown) => postLayoutAdmin(h.url, h.config.admin.token, operation, body);
   const panel = async (userId: string) => {
     const res = await h.graphql<PanelResult>(userId, PANEL_QUERY, { scene: SCENE });
     expect(res.status).toBe(200);

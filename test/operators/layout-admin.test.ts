@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../support/postgres.ts';
+import { postLayoutAdmin } from '../support/layout-admin.ts';
 
 const ADMIN = 'layout-admin-suite-token';
 const ALICE = 'alice-has-her-own-credential';
@@ -15,14 +16,7 @@ describe.skipIf(!HAS_POSTGRES)('the layouts admin API (/admin/layouts/*, Postgre
   let database: TestDatabase;
   let h: Harness;
 
-  async function post(operation: string, body: unknown, token = ADMIN): Promise<{ status: number; body: Record<string, any> }> {
-    const res = await fetch(`${h.url}/admin/layouts/${operation}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  }
+  const post = (operation: string, body: unknown, token = ADMIN) => postLayoutAdmin(h.url, token, operation, body);
 
   beforeAll(async () => {
     database = await createTestDatabase();

@@ -16,6 +16,7 @@ import type { LayoutOperations } from '../../src/layouts/revisions/releases.ts';
 import { createPublishCheckHandler } from '../../src/operators/publish-check.ts';
 import { writeClientsWithLateAndroidZeroText } from '../support/clients-files.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
+import { postLayoutAdmin } from '../support/layout-admin.ts';
 
 const ADMIN = 'publish-check-suite-token';
 const SHIPPED = {
@@ -29,14 +30,7 @@ describe('the publish check and the publishing routes against the live app versi
   let dir: string;
   let h: Harness;
 
-  async function post(operation: string, body: unknown): Promise<{ status: number; body: Record<string, any> }> {
-    const res = await fetch(`${h.url}/admin/layouts/${operation}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  }
+  const post = (operation: string, body: unknown) => postLayoutAdmin(h.url, ADMIN, operation, body);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'floorplan-publish-check-'));
