@@ -74,6 +74,9 @@ const GOLDEN: Record<string, ReadonlyArray<readonly [string, unknown]>> = {
     ['money(500)', money(500, '')],
     ['money(500) + quote.shipping', money(1100)],
     ['money(-9007199254740991)', money(-9_007_199_254_740_991, '')],
+    // As docs/expression-floors.md says: its currency is the one it meets, so alone it reads "".
+    ['money(500).currency == ""', true],
+    ['(quote.shipping + money(500)).currency == "CNY"', true],
   ],
   'Money + Money': [
     ['quote.goodsTotal + quote.shipping', money(21_500)],
