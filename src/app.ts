@@ -90,6 +90,8 @@ export interface FloorplanServer {
    * in-flight ones finish (up to shutdownGraceMs) and releases everything.
    */
   stop(): Promise<void>;
+  /** GraphQL requests admitted and not yet answered (what a stop waits for). */
+  inFlightRequests(): number;
 }
 
 export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps = {}): Promise<FloorplanServer> {
@@ -514,6 +516,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       revisions: revisionStore,
       flags,
       stop: () => (stopping ??= stop()),
+      inFlightRequests: () => admission.running,
     };
   } catch (error) {
     await release();

@@ -1,8 +1,9 @@
 /**
  * `npm start`: loads config, starts the demo upstreams in-process when `demo.enabled`
  * (the default: no Redis, no Unleash, nothing else to run), then Floorplan. SIGTERM or
- * SIGINT drains in-flight requests and exits 0.
+ * SIGINT drains in-flight requests and exits 0; a second one exits at once (128 + the signal).
  */
+import { constants } from 'node:os';
 import { loadServiceConfig } from './config/service-config.ts';
 import { startFloorplan } from './app.ts';
 import { startDemoUpstreams, type DemoUpstreams } from './demo-upstreams/server.ts';
@@ -28,8 +29,12 @@ async function main(): Promise<void> {
   logger.info(`serving GraphQL at ${server.url}/graphql`);
 
   let signalled = false;
-  const shutdown = (signal: string) => {
-    if (signalled) return;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      // A second Ctrl-C (or SIGTERM) is someone who will not wait out the grace: leave now, as a signal would.
+      logger.warn({ signal, inFlight: server.inFlightRequests() }, `second ${signal}: exiting now, without waiting for the requests in flight`);
+      process.exit(128 + constants.signals[signal]);
+    }
     signalled = true;
     logger.info({ signal }, 'shutting down');
     server

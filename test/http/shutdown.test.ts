@@ -71,6 +71,40 @@ describe('npm start as a process', () => {
     }
   }, PROCESS_TEST_TIMEOUT_MS);
 
+  it('exits at once on a second SIGINT, naming the requests it gives up on, rather than waiting out the grace', async () => {
+    const [port, demoPort] = [await freePort(), await freePort()];
+    // A panel that takes 8 s: the first signal waits for it (the grace is 10 s), a second must not.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: npmStartEnv({ PORT: String(port), DEMO_PORT: String(demoPort), DEMO_FAULTS: 'settlement:latency:8000', REQUEST_DEADLINE_MS: '20000', UPSTREAM_SETTLEMENT_TIMEOUT_MS: '20000', LOG_LEVEL: 'info' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      for (let i = 0; i < STARTUP_POLLS && !output.includes('serving GraphQL at'); i++) await new Promise((r) => setTimeout(r, 100));
+      const token = await signDemoToken(loadServiceConfig({ env: {} }).auth, { userId: 'u1001' });
+      const inFlight = fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }),
+      }).catch((error: unknown) => error);
+      await new Promise((r) => setTimeout(r, 300));
+      const exited = once(child, 'exit') as Promise<[number | null]>;
+      child.kill('SIGINT');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(child.exitCode, 'the first signal waits for the in-flight panel').toBeNull();
+      child.kill('SIGINT');
+      const timedOut = new Promise<'still running 5 s after the second signal'>((r) => setTimeout(() => r('still running 5 s after the second signal'), 5000));
+      expect(await Promise.race([exited, timedOut])).toEqual([130, null]);
+      expect(output).toContain('second SIGINT: exiting now');
+      expect(output).toMatch(/"inFlight":1\b/);
+      expect(await inFlight).toBeInstanceOf(Error);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, PROCESS_TEST_TIMEOUT_MS);
+
   it('refuses to start on a broken floors file, naming the file and line', async () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
