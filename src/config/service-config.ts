@@ -350,6 +350,7 @@ const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' 
   ['HOST', ['server', 'host'], 'string'],
   ['PORT', ['server', 'port'], 'int'],
   ['HEADERS_TIMEOUT_MS', ['server', 'headersTimeoutMs'], 'int'],
+  ['REQUEST_TIMEOUT_MS', ['server', 'requestTimeoutMs'], 'int'],
   ['GRAPHQL_FAST_PATH', ['server', 'fastPath'], 'bool'],
   ['JWT_SECRET', ['auth', 'hs256Secret'], 'string'],
   ['JWT_ISSUER', ['auth', 'issuer'], 'string'],

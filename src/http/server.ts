@@ -186,11 +186,26 @@ function refuseUnparsed(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (error.code === 'HPE_HEADER_OVERFLOW') {
     const answer = errorAnswer(toClientError(new FloorplanError(ErrorCode.HTTP_HEADERS_TOO_LARGE, { limit: maxHeaderSize })));
     const headers = Object.entries({ ...answer.headers, connection: 'close' }).map(([name, value]) => `${name}: ${value}\r\n`).join('');
-    socket.end(`HTTP/1.1 431 Request Header Fields Too Large\r\n${headers}\r\n${answer.body.toString('utf8')}`);
+    endThenClose(socket, `HTTP/1.1 431 Request Header Fields Too Large\r\n${headers}\r\n${answer.body.toString('utf8')}`);
     return;
   }
   const status = error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW' ? '413 Payload Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-  socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
+  endThenClose(socket, `HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
+}
+
+/** How long a refused socket stays open after its answer is written, for the client to read it before it is closed under it. */
+const REFUSED_SOCKET_LINGER_MS = 1000;
+
+/**
+ * Writes the refusal and half-closes; then closes the socket outright after a linger. `end()`
+ * alone waits for the client to close its side: one that keeps sending (a body still trickling
+ * in past requestTimeoutMs) would hold the socket, and its request, for as long as it likes.
+ * Destroying at once could reset the connection before the client has read the answer.
+ */
+function endThenClose(socket: Duplex, answer: string): void {
+  socket.end(answer);
+  const linger = setTimeout(() => socket.destroy(), REFUSED_SOCKET_LINGER_MS).unref();
+  socket.once('close', () => clearTimeout(linger));
 }
 
 /** The status counted for a request whose client closed the connection before it was read (nginx's 499); nothing is written. */

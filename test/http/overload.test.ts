@@ -152,6 +152,29 @@ describe('slow and hostile clients', () => {
     }
   }, 40_000);
 
+  it('closes a socket whose body is still trickling in at server.requestTimeoutMs, though the client keeps its end open', async () => {
+    const fp = await startFloorplanProcess({ PORT: String(await freePort()), DEMO_PORT: String(await freePort()), HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '1000', LOG_LEVEL: 'warn' });
+    const { port } = new URL(fp.url);
+    // A client that does not close when the server ends its side (allowHalfOpen), and keeps sending a byte every 200 ms.
+    const socket = connect({ port: Number(port), host: '127.0.0.1', allowHalfOpen: true });
+    const trickle = setInterval(() => socket.writable && socket.write('x'), 200);
+    try {
+      await once(socket, 'connect');
+      socket.write('POST /graphql HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"query":"');
+      const answer = new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+      const closed = closedAfter(socket);
+      const gaveUp = new Promise<'still open 6 s later'>((resolve) => setTimeout(() => resolve('still open 6 s later'), 6000));
+      expect(await answer).toMatch(/^HTTP\/1\.1 408/);
+      const ms = await Promise.race([closed, gaveUp]);
+      expect(typeof ms, 'the server closed the socket').toBe('number');
+      expect(ms).toBeGreaterThanOrEqual(900);
+    } finally {
+      clearInterval(trickle);
+      socket.destroy();
+      await fp.terminate();
+    }
+  }, 40_000);
+
   it('closes connections beyond server.maxConnections as soon as they are accepted', async () => {
     const h = await harness({ config: { server: { maxConnections: 2 } } });
     const { port } = new URL(h.url);
