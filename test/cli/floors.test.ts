@@ -163,7 +163,8 @@ describe('npm run floors:check', () => {
       expect(run.stderr, given).toContain(`--percentage must be a whole number from 0 to 100 (Unleash buckets users by whole per cent), but got: ${JSON.stringify(given)}`);
     }
     expect(existsSync(join(store, 'revisions'))).toBe(false);
-  });
+    // Six processes, one after another: each compiles src/ with tsx, seconds apiece on a loaded machine.
+  }, 60_000);
 
   it('exits as the command would when its reader has gone (`… | head -3`), without a stack trace', async () => {
     const { LAYOUT_STORE: _s, ...inherited } = process.env;
