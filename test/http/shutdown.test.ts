@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
+import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../src/config/service-config.ts';
 import { signDemoToken } from '../../src/viewer/demo-token.ts';
@@ -13,26 +14,37 @@ import { freePort, npmStartEnv } from '../support/processes.ts';
 const STARTUP_POLLS = 450;
 const PROCESS_TEST_TIMEOUT_MS = 60_000;
 
+/** `npm start` (as node runs it) on free ports with `env`, once it serves; `output()` is its stdout and stderr so far. */
+async function startServing(env: Record<string, string>): Promise<{ child: ChildProcessByStdio<null, Readable, Readable>; port: number; output: () => string }> {
+  const [port, demoPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: npmStartEnv({ PORT: String(port), DEMO_PORT: String(demoPort), LOG_LEVEL: 'info', ...env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  for (let i = 0; i < STARTUP_POLLS && !output.includes('serving GraphQL at'); i++) await new Promise((r) => setTimeout(r, 100));
+  return { child, port, output: () => output };
+}
+
+/** u1001's cart panel from the server on `port`. */
+async function panelRequest(port: number): Promise<Response> {
+  const token = await signDemoToken(loadServiceConfig({ env: {} }).auth, { userId: 'u1001' });
+  return fetch(`http://127.0.0.1:${port}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }),
+  });
+}
+
 describe('npm start as a process', () => {
   it('serves the demo on embedded defaults and drains an in-flight request on SIGTERM, exiting 0', async () => {
-    const [port, demoPort] = [await freePort(), await freePort()];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: npmStartEnv({ PORT: String(port), DEMO_PORT: String(demoPort), DEMO_FAULTS: 'settlement:latency:250', REQUEST_DEADLINE_MS: '2000', LOG_LEVEL: 'info' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const { child, port, output } = await startServing({ DEMO_FAULTS: 'settlement:latency:250', REQUEST_DEADLINE_MS: '2000' });
     try {
-      for (let i = 0; i < STARTUP_POLLS && !output.includes('serving GraphQL at'); i++) await new Promise((r) => setTimeout(r, 100));
-      expect(output).toContain(`serving GraphQL at http://127.0.0.1:${port}/graphql`);
+      expect(output()).toContain(`serving GraphQL at http://127.0.0.1:${port}/graphql`);
 
-      const token = await signDemoToken(loadServiceConfig({ env: {} }).auth, { userId: 'u1001' });
-      const inFlight = fetch(`http://127.0.0.1:${port}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }),
-      });
+      const inFlight = panelRequest(port);
       await new Promise((r) => setTimeout(r, 100));
       child.kill('SIGTERM');
 
@@ -44,7 +56,7 @@ describe('npm start as a process', () => {
 
       const [code] = (await once(child, 'exit')) as [number | null];
       expect(code).toBe(0);
-      expect(output).toContain('floorplan stopped');
+      expect(output()).toContain('floorplan stopped');
       await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
@@ -52,43 +64,24 @@ describe('npm start as a process', () => {
   }, PROCESS_TEST_TIMEOUT_MS);
 
   it('exits 0 promptly on SIGTERM when idle', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: npmStartEnv({ PORT: String(await freePort()), DEMO_PORT: String(await freePort()), LOG_LEVEL: 'info' }),
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const { child, output } = await startServing({});
     try {
-      for (let i = 0; i < STARTUP_POLLS && !output.includes('serving GraphQL at'); i++) await new Promise((r) => setTimeout(r, 100));
       child.kill('SIGTERM');
       const exited = once(child, 'exit') as Promise<[number | null]>;
       const timedOut = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 8000));
       const result = await Promise.race([exited, timedOut]);
       expect(result).toEqual([0, null]);
-      expect(output).toContain('floorplan stopped');
+      expect(output()).toContain('floorplan stopped');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   }, PROCESS_TEST_TIMEOUT_MS);
 
   it('exits at once on a second SIGINT, naming the requests it gives up on, rather than waiting out the grace', async () => {
-    const [port, demoPort] = [await freePort(), await freePort()];
     // A panel that takes 8 s: the first signal waits for it (the grace is 10 s), a second must not.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: npmStartEnv({ PORT: String(port), DEMO_PORT: String(demoPort), DEMO_FAULTS: 'settlement:latency:8000', REQUEST_DEADLINE_MS: '20000', UPSTREAM_SETTLEMENT_TIMEOUT_MS: '20000', LOG_LEVEL: 'info' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const { child, port, output } = await startServing({ DEMO_FAULTS: 'settlement:latency:8000', REQUEST_DEADLINE_MS: '20000', UPSTREAM_SETTLEMENT_TIMEOUT_MS: '20000' });
     try {
-      for (let i = 0; i < STARTUP_POLLS && !output.includes('serving GraphQL at'); i++) await new Promise((r) => setTimeout(r, 100));
-      const token = await signDemoToken(loadServiceConfig({ env: {} }).auth, { userId: 'u1001' });
-      const inFlight = fetch(`http://127.0.0.1:${port}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }),
-      }).catch((error: unknown) => error);
+      const inFlight = panelRequest(port).catch((error: unknown) => error);
       await new Promise((r) => setTimeout(r, 300));
       const exited = once(child, 'exit') as Promise<[number | null]>;
       child.kill('SIGINT');
@@ -97,8 +90,8 @@ describe('npm start as a process', () => {
       child.kill('SIGINT');
       const timedOut = new Promise<'still running 5 s after the second signal'>((r) => setTimeout(() => r('still running 5 s after the second signal'), 5000));
       expect(await Promise.race([exited, timedOut])).toEqual([130, null]);
-      expect(output).toContain('second SIGINT: exiting now');
-      expect(output).toMatch(/"inFlight":1\b/);
+      expect(output()).toContain('second SIGINT: exiting now');
+      expect(output()).toMatch(/"inFlight":1\b/);
       expect(await inFlight).toBeInstanceOf(Error);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
