@@ -238,7 +238,8 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
                 }),
             // This replica serves it at once; the others hear it from Redis (or their store poll).
             onLive: (r) => void layouts.offer(publishedOf(r)),
-            ...(publishRedis === undefined ? {} : { pushCandidates: async (set) => void (await pushCandidates(publishRedis, config.redis.keyPrefix, set)) }),
+            // Its outcome is reported as the live push's: already held counts as pushed, a refusal names what Redis holds.
+            ...(publishRedis === undefined ? {} : { pushCandidates: (set) => pushCandidates(publishRedis, config.redis.keyPrefix, set) }),
             onCandidates: (set) => void layouts.offerCandidates(set),
             // The shadow comparer is created with the renderer, below; promote asks it only later.
             // With Redis, every replica's counts (each adds its own there), so promote on any replica sees them all.

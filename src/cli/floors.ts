@@ -264,7 +264,7 @@ async function openStore(context: Context): Promise<{ operations: LayoutOperatio
           pushCandidates: async (set: CandidateSet) => {
             const notReady = await whenRedisReady(pushTo, config.redis.connectTimeoutMs);
             if (notReady !== undefined) throw new Error(`cannot connect to Redis at ${shownRedis(config.redis)}: ${describeThrown(notReady)}`);
-            await pushCandidates(pushTo, config.redis.keyPrefix, set);
+            return pushCandidates(pushTo, config.redis.keyPrefix, set);
           },
         }),
   });

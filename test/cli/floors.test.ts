@@ -9,6 +9,7 @@ import { loadServiceConfig } from '../../src/config/service-config.ts';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
 import { loadFloorsDir } from '../../src/layouts/compile.ts';
+import { candidatesRedisKey } from '../../src/layouts/revisions/candidates.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { freePort, runFloorsCli, type CliRun } from '../support/processes.ts';
 import { TWO_ADDRESS_HOST, twoAddressPreload } from '../support/two-address-host.ts';
@@ -398,5 +399,15 @@ describe.skipIf(!HAS_REDIS_SERVER)('npm run floors:publish straight on the revis
       'not pushed through Redis: Redis push failed (Redis holds a newer revision than 2: 9 (another publish, or this revision store restored or recreated behind it)); replicas take revision 2 from the store at their next resync',
     );
     expect(JSON.parse((await client.get('floorplan:layouts')) as string).revision).toBe(9);
+  }, 60_000);
+  it('says not pushed, and why, when Redis refuses a candidate push because it holds a newer candidate generation', async () => {
+    await client.set(candidatesRedisKey('floorplan:'), JSON.stringify({ generation: 9, candidates: [] }));
+    const run = await floors(['candidate', 'cart-bottom-sheet', '--revision', '2', '--allow', 'u1001'], env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      "\nnot pushed through Redis: Redis holds a newer candidate generation than 1: 9 (this revision store restored or recreated behind it, or another store pushing to this Redis); replicas that took generation 9 keep serving it until this store's generation passes it\n",
+    );
+    expect(JSON.parse((await client.get(candidatesRedisKey('floorplan:'))) as string).generation).toBe(9);
   }, 60_000);
 });

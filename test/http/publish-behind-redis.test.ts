@@ -2,7 +2,8 @@
  * A revision store whose numbers are behind Redis's — its database restored from an older backup
  * or recreated — makes Redis refuse the push of a new revision (a push older than the key is a
  * publisher that lost a race). The publish must say so, not answer `pushed: true`; the replicas
- * then follow the store, and Redis is set back to its revision.
+ * then follow the store, and Redis is set back to its revision. The candidate set is pushed the
+ * same way, by its generation: a candidate operation Redis refuses must say so too.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushPublishedLayouts } from '../../src/layouts/publish.ts';
+import { candidatesRedisKey } from '../../src/layouts/revisions/candidates.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { until } from '../support/until.ts';
@@ -103,5 +105,59 @@ describe.skipIf(!HAS_REDIS_SERVER)('a publish whose revision Redis already holds
     expect(body.pushed).toBe(false);
     expect(body.pushProblem).toContain('Redis holds another set under revision 2');
     expect(body.pushProblem).not.toContain('newer');
+  });
+});
+
+/**
+ * The candidate set in Redis carries the generation of the store it came from; a store recreated
+ * behind it counts from 1 again. Each candidate operation's push is then refused, and its answer
+ * must say so rather than `pushed: true`: replicas that took Redis's newer generation go on
+ * serving it (a candidate since aborted, an old rollout) until the store's generation passes it.
+ */
+describe.skipIf(!HAS_REDIS_SERVER)('candidate operations whose push Redis refuses because it holds a newer candidate generation than the store', () => {
+  const SCENE = 'cart-bottom-sheet';
+  const KEY = candidatesRedisKey('floorplan:');
+  let setup: BehindRedis;
+  const admin = (operation: string, body: unknown) => postLayoutAdmin(setup.h.url, setup.h.config.admin.token, operation, body);
+  const redisGeneration = async () => (JSON.parse((await setup.client.get(KEY)) as string) as { generation: number }).generation;
+  beforeAll(async () => {
+    // What replicas last heard before the store's database was recreated: candidate generation 9.
+    setup = await storeBehindRedis(async (client) => void (await client.set(KEY, JSON.stringify({ generation: 9, candidates: [] }))));
+    await publish(setup.h, FILES, 'baseline');
+    // The first publish runs PGlite's initdb: seconds to a minute of CPU on a loaded machine.
+  }, 60_000);
+  afterAll(() => setup?.close());
+
+  it('answers pushed: false from candidate, rollout, abort and promote, naming the newer generation Redis holds', async () => {
+    const answers = [
+      await admin('candidate', { scene: SCENE, revision: 1, rollout: { allowList: ['u1001'] } }),
+      await admin('rollout', { scene: SCENE, percentage: 5 }),
+      await admin('abort', { scene: SCENE }),
+      await admin('candidate', { scene: SCENE, revision: 1 }),
+      // Nothing was compared in the shadow here: force.
+      await admin('promote', { scene: SCENE, force: true }),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+    answers.forEach((answer, i) => {
+      expect(answer.body.pushed, `operation ${i + 1}`).toBe(false);
+      expect(answer.body.pushProblem, `operation ${i + 1}`).toBe(
+        `Redis holds a newer candidate generation than ${i + 1}: 9 (this revision store restored or recreated behind it, or another store pushing to this Redis); replicas that took generation 9 keep serving it until this store's generation passes it`,
+      );
+    });
+    // Promote's own revision went live and was pushed: only the candidate set was refused.
+    expect(JSON.parse((await setup.client.get('floorplan:layouts')) as string).revision).toBe(answers[4]!.body.revision.revision);
+    expect(await redisGeneration()).toBe(9);
+  });
+
+  it('answers pushed: false, saying the set differs rather than that it is newer, when Redis holds another set under the same generation', async () => {
+    // Generation 6 as the recreated store's predecessor left it: same number, no candidate.
+    await setup.client.set(KEY, JSON.stringify({ generation: 6, candidates: [] }));
+    const answer = await admin('candidate', { scene: SCENE, revision: 1, rollout: { allowList: ['u1001'] } });
+    expect(answer.status).toBe(200);
+    expect(answer.body.pushed).toBe(false);
+    expect(answer.body.pushProblem).toBe(
+      "Redis holds another candidate set under generation 6 (this revision store restored or recreated behind it, and changed again); replicas that took Redis's keep serving it until this store's generation passes 6",
+    );
+    expect(JSON.parse((await setup.client.get(KEY)) as string)).toEqual({ generation: 6, candidates: [] });
   });
 });

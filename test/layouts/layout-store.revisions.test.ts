@@ -9,7 +9,7 @@ import { createBuilderRegistry } from '../../src/floors/registry.ts';
 import { LayoutStore, type CandidateSource, type LiveRevisionSource, type LayoutStoreOptions } from '../../src/layouts/layout-store.ts';
 import { pushPublishedLayouts } from '../../src/layouts/publish.ts';
 import type { PublishedLayouts } from '../../src/layouts/published-layouts.ts';
-import { candidatesRedisKey, type CandidateSet } from '../../src/layouts/revisions/candidates.ts';
+import { candidatesRedisKey, pushCandidates, type CandidateSet } from '../../src/layouts/revisions/candidates.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { until } from '../support/until.ts';
@@ -297,5 +297,38 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore with a revision store and Redis'
     expect(await pushPublishedLayouts(admin, 'same:', { ...published(4), publishedAt: new Date(1000).toISOString() })).toEqual({ result: 'held' });
     expect(await pushPublishedLayouts(admin, 'same:', published(4, 'other-set'))).toEqual({ result: 'refused', holds: 4 });
     expect(JSON.parse((await admin.get('same:layouts')) as string).files['cart-bottom-sheet.yaml']).toContain('rev-4');
+  });
+
+  it('tells a candidate push Redis already holds (retried after a failover) from a newer generation and from another set under that generation', async () => {
+    const candidateSet = (generation: number, percentage: number): CandidateSet => ({
+      generation,
+      candidates: [
+        {
+          scene: 'cart-bottom-sheet',
+          revision: 3,
+          rollout: { allowList: ['u1001'], percentage, segments: [], platforms: [], minAppVersion: null },
+          author: 'alice',
+          message: '',
+          createdAt: new Date(0).toISOString(),
+          updatedAt: new Date(0).toISOString(),
+          publishedBy: 'alice',
+          approvedBy: null,
+          approvedAt: null,
+          file: 'cart-bottom-sheet.yaml',
+          source: cart('cand-3'),
+        },
+      ],
+    });
+    const key = candidatesRedisKey('samecand:');
+    expect(await pushCandidates(admin, 'samecand:', candidateSet(4, 10))).toEqual({ result: 'pushed' });
+    expect(await pushCandidates(admin, 'samecand:', candidateSet(4, 10))).toEqual({ result: 'held' });
+    // Pushed by a build before approvals: no approval fields, and replicas serve the same candidates.
+    await admin.set(key, JSON.stringify({ generation: 4, candidates: candidateSet(4, 10).candidates.map(({ publishedBy: _p, approvedBy: _b, approvedAt: _a, ...c }) => c) }));
+    expect(await pushCandidates(admin, 'samecand:', candidateSet(4, 10))).toEqual({ result: 'held' });
+    expect(await pushCandidates(admin, 'samecand:', candidateSet(4, 50))).toEqual({ result: 'refused', holds: 4 });
+    expect(await pushCandidates(admin, 'samecand:', candidateSet(3, 10))).toEqual({ result: 'refused', holds: 4 });
+    expect(JSON.parse((await admin.get(key)) as string).generation).toBe(4);
+    expect(await pushCandidates(admin, 'samecand:', candidateSet(5, 50))).toEqual({ result: 'pushed' });
+    expect(JSON.parse((await admin.get(key)) as string)).toEqual(candidateSet(5, 50));
   });
 });

@@ -18,6 +18,7 @@ import { z } from 'zod';
 import type { RedisClient } from '../../redis/client.ts';
 import { hashTagged } from '../published-layouts.ts';
 import { describeThrown } from '../../errors.ts';
+import type { PushOutcome } from '../publish.ts';
 
 /** Who gets a scene's candidate instead of its live layout. */
 export interface CandidateRollout {
@@ -156,23 +157,69 @@ export function parseCandidateSet(raw: string, key: string): { ok: true; value: 
 /**
  * Sets the key to a candidate set unless it already holds that generation or a later one, and
  * announces it on the layouts channel. KEYS: candidates. ARGV: the document, its generation, channel.
+ * Returns {1, generation} when set; {0, the generation held} when not, with the document held
+ * when that is this very generation (compared by {@link pushCandidates}: nothing is written either way).
  */
 const PUSH_CANDIDATES_SCRIPT = `
 local current = redis.call('GET', KEYS[1])
 local generation = tonumber(ARGV[2])
 if current then
   local ok, doc = pcall(cjson.decode, current)
-  if ok and type(doc) == 'table' and type(doc.generation) == 'number' and doc.generation >= generation then
-    return 0
+  if ok and type(doc) == 'table' and type(doc.generation) == 'number' then
+    if doc.generation == generation then return {0, doc.generation, current} end
+    if doc.generation > generation then return {0, doc.generation} end
   end
 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('PUBLISH', ARGV[3], 'candidates:' .. ARGV[2])
-return 1
+return {1, generation}
 `;
 
-/** Pushes a candidate set to every replica; resolves false when Redis already held it or a newer one. A Redis failure rejects. */
-export async function pushCandidates(redis: RedisClient, keyPrefix: string, set: CandidateSet): Promise<boolean> {
-  const pushed = await redis.eval(PUSH_CANDIDATES_SCRIPT, 1, candidatesRedisKey(keyPrefix), JSON.stringify(set), String(set.generation), `${keyPrefix}layouts:changed`);
-  return Number(pushed) === 1;
+/**
+ * What a replica serves of a candidate set, in one comparable string: each candidate's scene,
+ * revision, file, rollout and the times that identify its staging and its last change. Who
+ * published or approved it, and the message, are left out: a replica does not serve them, and a
+ * document pushed by an older build has no approval fields at all.
+ */
+function servedContents(set: CandidateSet): string {
+  const served = [...set.candidates]
+    .sort((a, b) => (a.scene < b.scene ? -1 : a.scene > b.scene ? 1 : 0))
+    .map((c) => {
+      const { allowList, percentage, segments, platforms, minAppVersion } = c.rollout;
+      return [c.scene, c.revision, c.file, c.source, c.createdAt, c.updatedAt, allowList, percentage, segments, platforms, minAppVersion];
+    });
+  return JSON.stringify(served);
+}
+
+/**
+ * Pushes a candidate set to every replica; a Redis failure rejects. `held`: Redis already held
+ * this generation with the same candidates as replicas serve them (a push retried after an
+ * ioredis failover retry, or a replica's store poll pushed it first) — as good as pushed.
+ * `refused` (`holds`: the generation Redis holds): a newer generation, or this one with other
+ * candidates (a revision store restored or recreated behind Redis, and changed again). Replicas
+ * never take a generation they already serve or an older one, so calling that one "held" would
+ * claim they serve this set while they serve Redis's.
+ */
+export async function pushCandidates(redis: RedisClient, keyPrefix: string, set: CandidateSet): Promise<PushOutcome> {
+  const key = candidatesRedisKey(keyPrefix);
+  const [code, holds, current] = (await redis.eval(PUSH_CANDIDATES_SCRIPT, 1, key, JSON.stringify(set), String(set.generation), `${keyPrefix}layouts:changed`)) as [number, number, string | undefined];
+  if (Number(code) === 1) return { result: 'pushed' };
+  if (current !== undefined) {
+    const held = parseCandidateSet(current, key);
+    // Unreadable here means another build's document: not provably the same set.
+    if (held.ok && servedContents(held.value) === servedContents(set)) return { result: 'held' };
+  }
+  return { result: 'refused', holds: Number(holds) };
+}
+
+/**
+ * Why a push of candidate generation `generation` did not reach the replicas, for an operation
+ * to report (`pushProblem`); undefined when it did (pushed, or already held).
+ */
+export function candidatesPushRefusal(outcome: PushOutcome, generation: number): string | undefined {
+  if (outcome.result !== 'refused') return undefined;
+  if (outcome.holds === generation) {
+    return `Redis holds another candidate set under generation ${generation} (this revision store restored or recreated behind it, and changed again); replicas that took Redis's keep serving it until this store's generation passes ${generation}`;
+  }
+  return `Redis holds a newer candidate generation than ${generation}: ${outcome.holds} (this revision store restored or recreated behind it, or another store pushing to this Redis); replicas that took generation ${outcome.holds} keep serving it until this store's generation passes it`;
 }

@@ -16,9 +16,10 @@ import type { BuilderRegistry } from '../../floors/registry.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { compileFloorsSources, layoutInvalid, type FloorsSource, type LayoutSet } from '../compile.ts';
 import { assertCompatible, checkCompatibility, type CompatibilityReport } from '../compatibility.ts';
+import type { PushOutcome } from '../publish.ts';
 import { describeMoneyChanges, moneyFloorChanges, type ApprovalSettings, type MoneyFloorChange } from './approval.ts';
 import { diffLayouts, formatLayoutsDiff, type LayoutsDiff } from './diff.ts';
-import { candidateLayoutVersion, candidateRolloutSchema, DEFAULT_ROLLOUT, type CandidateRollout, type CandidateSet, type StoredCandidate } from './candidates.ts';
+import { candidateLayoutVersion, candidateRolloutSchema, candidatesPushRefusal, DEFAULT_ROLLOUT, type CandidateRollout, type CandidateSet, type StoredCandidate } from './candidates.ts';
 import { LiveOvertaken, NoCandidate, OperationRefused, sceneFile, staleCandidate, type AuditEntry, type RevisionStore, type RevisionSummary, type StoredRevision } from './revision-store.ts';
 
 /** What `layoutVersion` will report for each scene of a revision. */
@@ -70,13 +71,15 @@ export interface CandidateResult {
   readonly layoutVersion: string;
   /** The candidate revision this one replaced, if the scene had one. */
   readonly replaced: number | null;
-  /** Whether Redis now announces it; false: replicas take it from the store at their next poll. */
+  /** Whether Redis now announces the candidate set (or already held it); false: `pushProblem` says why and when replicas get it. */
   readonly pushed: boolean;
+  /** Why it was not pushed: Redis unreachable (replicas take it from the store at their next poll), or refused (Redis holds a newer generation). */
   readonly pushProblem?: string;
 }
 
 export interface CandidateChange {
   readonly candidate: StoredCandidate;
+  /** As {@link CandidateResult.pushed}. */
   readonly pushed: boolean;
   readonly pushProblem?: string;
 }
@@ -86,6 +89,7 @@ export interface ApproveResult {
   readonly approval: CandidateApproval;
 }
 
+/** `pushed`: the new live revision and the candidate set without the promoted candidate both; `pushProblem`: the first that was not. */
 export interface PromoteResult extends PublishResult {
   /** The candidate revision now live (as `revision`, which records it in `promotes`). */
   readonly promotes: number;
@@ -163,8 +167,11 @@ export interface LayoutReleasesOptions {
   readonly check?: (layouts: LayoutSet) => readonly string[];
   /** Announces a new live revision to the replicas (Redis); rejects when it cannot. Absent: no push (one process, PGlite). */
   readonly push?: (revision: StoredRevision) => Promise<void>;
-  /** Announces the candidate set to the replicas (Redis); rejects when it cannot. Absent: replicas poll the store. */
-  readonly pushCandidates?: (set: CandidateSet) => Promise<void>;
+  /**
+   * Announces the candidate set to the replicas (Redis), resolving what Redis did with it
+   * (./candidates.ts `pushCandidates`); rejects when it cannot. Absent: replicas poll the store.
+   */
+  readonly pushCandidates?: (set: CandidateSet) => Promise<PushOutcome>;
   /** Told after the candidate set changed (the in-process LayoutStore swaps it in at once). */
   readonly onCandidates?: (set: CandidateSet) => void;
   /**
@@ -328,7 +335,9 @@ export class LayoutReleases {
     );
     const published = await this.goLive(revision);
     const announced = await this.announceCandidates();
-    return { ...published, scenes: scenesOf(layouts as LayoutSet), promotes: current.revision, forced, ...shadow, overtaken, approvedBy, ...(announced.pushed || published.pushProblem !== undefined ? {} : { pushProblem: announced.pushProblem }) };
+    // Pushed only when both were: replicas that missed the candidate set still serve the promoted candidate to its users.
+    const pushProblem = published.pushProblem ?? announced.pushProblem;
+    return { ...published, scenes: scenesOf(layouts as LayoutSet), promotes: current.revision, forced, ...shadow, overtaken, approvedBy, pushed: published.pushed && announced.pushed, ...(pushProblem === undefined ? {} : { pushProblem }) };
   }
 
   private async approve(actor: string, input: Parameters<LayoutOperations['approve']>[0]): Promise<ApproveResult> {
@@ -420,19 +429,39 @@ export class LayoutReleases {
     return new FloorplanError(ErrorCode.LAYOUT_CANDIDATE_NOT_FOUND, { known, received: JSON.stringify(scene) });
   }
 
-  /** Reads the candidate set as just written and pushes it: this process at once, the others through Redis or their poll. */
+  /**
+   * Reads the candidate set as just written and pushes it: this process at once, the others
+   * through Redis or their poll. Redis already holding this generation with the same candidates
+   * counts as pushed; a refusal is reported with what Redis holds (./candidates.ts).
+   */
   private async announceCandidates(): Promise<{ pushed: boolean; pushProblem?: string }> {
     const set = await this.options.store.candidates();
     this.options.onCandidates?.(set);
-    if (this.options.pushCandidates === undefined) return { pushed: false, pushProblem: 'no Redis configured; replicas read it from the store within layouts.resyncIntervalMs' };
+    const push = this.options.pushCandidates;
+    if (push === undefined) return { pushed: false, pushProblem: 'no Redis configured; replicas read it from the store within layouts.resyncIntervalMs' };
+    let sent = set;
+    let outcome: PushOutcome;
     try {
-      await this.options.pushCandidates(set);
-      return { pushed: true };
+      outcome = await push(set);
+      if (outcome.result === 'refused' && outcome.holds > set.generation) {
+        // Another operation on this store, committed after this one, may have pushed first: its
+        // set holds this change too. Pushing the store's newest set tells that (held, or pushed
+        // when newer still) from a store behind Redis (refused again).
+        const newest = await this.options.store.candidates().catch(() => undefined);
+        if (newest !== undefined && newest.generation > set.generation) {
+          sent = newest;
+          outcome = await push(newest);
+        }
+      }
     } catch (error) {
       const problem = `Redis push failed (${describeThrown(error)}); replicas take the candidates from the store at their next poll`;
       this.options.logger.warn({ generation: set.generation }, problem);
       return { pushed: false, pushProblem: problem };
     }
+    const refused = candidatesPushRefusal(outcome, sent.generation);
+    if (refused === undefined) return { pushed: true };
+    this.options.logger.warn({ generation: sent.generation }, refused);
+    return { pushed: false, pushProblem: refused };
   }
 
   /** Compiles a set as a replica will; throws FLOORPLAN_ERR_LAYOUT_INVALID with every problem. */

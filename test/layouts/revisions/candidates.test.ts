@@ -1,14 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../../src/config/service-config.ts';
 import { ErrorCode } from '../../../src/errors.ts';
 import { defaultBuilders } from '../../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../../src/floors/registry.ts';
-import type { CandidateSet } from '../../../src/layouts/revisions/candidates.ts';
+import { candidatesRedisKey, pushCandidates, type CandidateSet } from '../../../src/layouts/revisions/candidates.ts';
 import { LayoutReleases, type LayoutOperations } from '../../../src/layouts/revisions/releases.ts';
 import { OperationRefused, RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
+import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../../support/redis-server.ts';
 import { REVISION_STORES } from '../../support/revision-stores.ts';
 import { thrown } from '../../support/thrown.ts';
 
@@ -159,5 +161,64 @@ describe.each(REVISION_STORES)('layout candidates on %s', (_name, skip, open) =>
     const [entry] = (await alice.audit({ limit: 1 })).entries;
     expect(entry).toMatchObject({ actor: 'alice', action: 'abort', revision: 1, detail: { scene: 'cart-bottom-sheet', message: 'not now' } });
     expect((await thrown(() => alice.abort({ scene: 'cart-bottom-sheet' })))).toMatchObject({ code: ErrorCode.LAYOUT_CANDIDATE_NOT_FOUND });
+  });
+});
+
+/**
+ * Two operators change candidates at once: the later change's push (its set holds the earlier
+ * change too) lands in Redis first, and Redis refuses the earlier, older generation. That earlier
+ * change did reach the replicas, and its answer must not say otherwise.
+ */
+describe.skipIf(!HAS_REDIS_SERVER)('announcing candidates through Redis while another change of the same store pushes first', () => {
+  const [, , open] = REVISION_STORES[0]!;
+  let redis: PrivateRedis;
+  let client: Redis;
+  let store: RevisionStore;
+  let cleanup: () => Promise<void>;
+  /** Run inside the next push, before it reaches Redis; then cleared. */
+  let beforeNextPush: (() => Promise<unknown>) | undefined;
+  let alice: LayoutOperations;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    client = new Redis(redis.url);
+    const opened = await open();
+    cleanup = opened.cleanup;
+    store = new RevisionStore(opened.config, { logger });
+    const releases = new LayoutReleases({
+      store,
+      registry,
+      locales: config.floors.locales,
+      apps: config.apps,
+      logger,
+      pushCandidates: async (s) => {
+        const interleaved = beforeNextPush;
+        beforeNextPush = undefined;
+        await interleaved?.();
+        return pushCandidates(client, 'race:', s);
+      },
+    });
+    alice = releases.as('alice');
+    expect(await store.probe()).toBe(true);
+    await alice.publish({ files: set('live-1'), message: 'baseline' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await store?.close();
+    await cleanup?.();
+    client?.disconnect();
+    await redis?.stop();
+  });
+
+  it('answers pushed: true when the newer generation Redis holds is this store\'s, which holds the change', async () => {
+    let later: Awaited<ReturnType<LayoutOperations['rollout']>> | undefined;
+    beforeNextPush = async () => (later = await alice.rollout({ scene: 'cart-bottom-sheet', percentage: 10 }));
+    const first = await alice.candidate({ scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] } });
+    expect(later).toMatchObject({ pushed: true });
+    expect(first.pushProblem).toBeUndefined();
+    expect(first.pushed).toBe(true);
+    const held = JSON.parse((await client.get(candidatesRedisKey('race:'))) as string) as CandidateSet;
+    expect(held.generation).toBe(2);
+    expect(held.candidates.map((c) => [c.scene, c.rollout.allowList, c.rollout.percentage])).toEqual([['cart-bottom-sheet', ['u1001'], 10]]);
   });
 });
