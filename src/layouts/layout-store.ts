@@ -18,7 +18,8 @@
  * - **The last-known-good copy** (`lastKnownGoodFile`), at start only, when the store could not
  *   be read and Redis could not either, or holds an older revision than the copy: every
  *   published set swapped in is written there, never replaced by a lower revision except the
- *   store's.
+ *   store's. The candidates being served are kept beside it the same way, by generation, and
+ *   served at start while the store cannot be read unless Redis holds a newer generation.
  * - **The floors folder** otherwise (nothing published): followed by a
  *   {@link WatchedPath} (fs.watch and a stat poll, debounced, compared by content).
  *
@@ -38,7 +39,7 @@ import type { Logger } from '../observability/logger.ts';
 import { closeRedis, isRedisConfigured, openRedis, whenRedisReady, type RedisClient, type RedisLocation } from '../redis/client.ts';
 import { compileFloorsSources, FLOORS_DIR_SETTING, FLOORS_FILE, type CompiledLayout, layoutInvalid, readFloorsDir, type FloorsSource, type LayoutSet } from './compile.ts';
 import { pushPublishedLayouts } from './publish.ts';
-import { candidatesRedisKey, parseCandidateSet, pushCandidates, type CandidateRollout, type CandidateSet } from './revisions/candidates.ts';
+import { candidatesRedisKey, parseCandidateSet, pushCandidates, readCandidateSet, type CandidateRollout, type CandidateSet } from './revisions/candidates.ts';
 import { layoutRedisKeys, parsePublishedLayouts, type LayoutRedisKeys, type PublishedLayouts } from './published-layouts.ts';
 
 export { layoutRedisKeys, type LayoutRedisKeys, type PublishedLayouts } from './published-layouts.ts';
@@ -125,7 +126,11 @@ export interface LayoutStoreOptions {
   readonly candidates?: CandidateSource | undefined;
   /** Told after the candidates being served changed (by scene). */
   onCandidates?(candidates: ReadonlyMap<string, ServedCandidate>, generation: number): void;
-  /** Where each published set swapped in is copied, and read at start when Redis and the store are not; undefined or "": no copy. */
+  /**
+   * Where each published set swapped in is copied, with the candidate set being served, and read
+   * at start when Redis and the store are not (candidates: when the store is not, and Redis holds
+   * no newer generation); undefined or "": no copy.
+   */
   readonly lastKnownGoodFile?: string | undefined;
   /** How often the floors folder is stat-ed when watching. Default 500 ms: the fallback when fs.watch stays silent. */
   readonly pollIntervalMs?: number;
@@ -185,8 +190,10 @@ export class LayoutStore {
   private published: string | null | undefined;
   /** The revision Redis last held (a valid set); undefined: not known, or no key (see `published`). */
   private redisRevision: number | undefined;
-  /** The revision of the last-known-good copy on disk; 0: none. */
-  private copyRevision = 0;
+  /** The live set in the last-known-good copy on disk; undefined: none. */
+  private copyLive: PublishedLayouts | undefined;
+  /** The candidate set in the copy on disk, or waiting for a live set to be written with; undefined: none. */
+  private copyCandidates: CandidateSet | undefined;
   /** The floors folder; followed for changes only when `watch`, read again on demand either way. */
   private readonly files: WatchedPath<FloorsSource[]>;
 
@@ -274,7 +281,7 @@ export class LayoutStore {
 
   /** A candidate set that just changed in this process (its admin API): served at once rather than at the next poll. */
   offerCandidates(set: CandidateSet): Promise<void> {
-    return this.enqueue('store', async () => this.applyCandidates(set));
+    return this.enqueue('store', async () => this.applyCandidates(set, 'store'));
   }
 
   /** Stops watching and following Redis and closes its connections; the last set stays readable. */
@@ -302,7 +309,8 @@ export class LayoutStore {
     }
 
     const copy = this.readLastKnownGood();
-    this.copyRevision = copy?.revision ?? 0;
+    this.copyLive = copy?.live;
+    this.copyCandidates = copy?.candidates;
     // Whether a source that may hold a published set could not be read: only then is the last-known-good copy worth serving.
     let unread = false;
     let storeUnread = false;
@@ -328,8 +336,13 @@ export class LayoutStore {
     // With the store unread, Redis may hold an older revision than this replica last served (a
     // failover to a replica that missed the push, Redis restarted from an older dump): the newer
     // copy stands for the store until it answers.
-    if (copy !== undefined && ((this.servedFrom === 'file' && unread) || (this.servedFrom === 'redis' && storeUnread && copy.revision > this.servedRevision))) {
-      this.serveLastKnownGood(copy);
+    if (copy !== undefined && ((this.servedFrom === 'file' && unread) || (this.servedFrom === 'redis' && storeUnread && copy.live.revision > this.servedRevision))) {
+      this.serveLastKnownGood(copy.live);
+    }
+    // Likewise the candidates: Redis may hold an older generation (a candidate since aborted, an
+    // old rollout), and its canary users would get it until the store answers.
+    if (storeUnread && this.options.candidates !== undefined && copy?.candidates !== undefined && copy.candidates.generation > this.candidateGen) {
+      this.serveLastKnownGoodCandidates(copy.candidates);
     }
 
     if (this.servedFrom === 'file') {
@@ -469,8 +482,11 @@ export class LayoutStore {
     } else this.apply(source, published.revision, compiled.layouts, { publishedAt: published.publishedAt }, published);
   }
 
-  /** The last-known-good copy, read at start; undefined when there is none or it is unreadable (said so). */
-  private readLastKnownGood(): PublishedLayouts | undefined {
+  /**
+   * The last-known-good copy, read at start; undefined when there is none or its live set is
+   * unreadable (said so). `candidates` is absent from a copy written before it was kept there.
+   */
+  private readLastKnownGood(): { readonly live: PublishedLayouts; readonly candidates: CandidateSet | undefined } | undefined {
     const path = this.options.lastKnownGoodFile;
     if (path === undefined || path === '') return undefined;
     let raw: string;
@@ -484,7 +500,14 @@ export class LayoutStore {
       this.options.logger.warn({ file: path, problems: parsed.problems }, 'last-known-good layouts copy unreadable; not served, and the next published set swapped in replaces it');
       return undefined;
     }
-    return parsed.value;
+    const stored = (JSON.parse(raw) as { candidates?: unknown }).candidates;
+    if (stored === undefined) return { live: parsed.value, candidates: undefined };
+    const candidates = readCandidateSet(stored, `the last-known-good copy ${path}: \`candidates\``);
+    if (!candidates.ok) {
+      this.options.logger.warn({ file: path, problem: candidates.problem }, 'layout candidates in the last-known-good copy unreadable; not served, and the next candidate set swapped in replaces them');
+      return { live: parsed.value, candidates: undefined };
+    }
+    return { live: parsed.value, candidates: candidates.value };
   }
 
   /** At start, when the store did not answer and Redis did not either, or holds an older revision: the set this replica last served. */
@@ -500,19 +523,51 @@ export class LayoutStore {
     );
   }
 
+  /** At start, when the store did not answer and Redis holds no candidates, an older generation, or cannot be read: those this replica last served. */
+  private serveLastKnownGoodCandidates(copy: CandidateSet): void {
+    const redisGeneration = this.candidateGen >= 0 ? this.candidateGen : undefined;
+    this.applyCandidates(copy, 'last-known-good');
+    this.options.logger.warn(
+      { file: this.options.lastKnownGoodFile, generation: copy.generation, ...(redisGeneration === undefined ? {} : { redisGeneration }) },
+      redisGeneration === undefined
+        ? `serving the layout candidates of the last-known-good copy (generation ${copy.generation}) until the revision store answers`
+        : `serving the layout candidates of the last-known-good copy (generation ${copy.generation}) rather than the older generation ${redisGeneration} Redis holds, until the revision store answers`,
+    );
+  }
+
   /**
-   * Written beside, then renamed: a crash mid-write never leaves a torn copy. With a revision
-   * store, only the store may take the copy back to a lower revision (restored behind it): an
-   * older revision from Redis (a failover, an older dump) never replaces a newer copy.
+   * With a revision store, only the store may take the copy back to a lower revision (restored
+   * behind it): an older revision from Redis (a failover, an older dump) never replaces a newer copy.
    */
   private saveLastKnownGood(source: LayoutSource, published: PublishedLayouts): void {
     const path = this.options.lastKnownGoodFile;
     if (path === undefined || path === '') return;
-    if (this.options.revisions !== undefined && source !== 'store' && published.revision < this.copyRevision) return;
+    if (this.options.revisions !== undefined && source !== 'store' && published.revision < (this.copyLive?.revision ?? 0)) return;
+    this.writeLastKnownGood(path, published, this.copyCandidates);
+  }
+
+  /**
+   * The candidate set beside the live one, by the same rule: only the store's may lower its
+   * generation. Without a live set in the copy yet, it waits to be written with the first one.
+   */
+  private saveLastKnownGoodCandidates(source: LayoutSource, set: CandidateSet): void {
+    const path = this.options.lastKnownGoodFile;
+    if (path === undefined || path === '') return;
+    if (source !== 'store' && set.generation < (this.copyCandidates?.generation ?? -1)) return;
+    if (this.copyLive === undefined) this.copyCandidates = set;
+    else this.writeLastKnownGood(path, this.copyLive, set);
+  }
+
+  /**
+   * Written beside, then renamed: a crash mid-write never leaves a torn copy. `candidates` is a
+   * field an older build ignores (its schema strips it), so a rollback of the build keeps the copy.
+   */
+  private writeLastKnownGood(path: string, live: PublishedLayouts, candidates: CandidateSet | undefined): void {
     try {
-      writeFileSync(`${path}.tmp`, JSON.stringify({ revision: published.revision, publishedAt: published.publishedAt, files: published.files }));
+      writeFileSync(`${path}.tmp`, JSON.stringify({ revision: live.revision, publishedAt: live.publishedAt, files: live.files, ...(candidates === undefined ? {} : { candidates }) }));
       renameSync(`${path}.tmp`, path);
-      this.copyRevision = published.revision;
+      this.copyLive = live;
+      this.copyCandidates = candidates;
     } catch (error) {
       this.options.logger.warn({ file: path, err: describeThrown(error) }, 'could not write the last-known-good layouts copy');
     }
@@ -546,11 +601,11 @@ export class LayoutStore {
       this.options.logger.warn({ key, problem: parsed.problem }, 'layout candidates in Redis ignored; the store poll is the other source');
       return;
     }
-    this.applyCandidates(parsed.value);
+    this.applyCandidates(parsed.value, 'redis');
   }
 
-  /** Serves a candidate set unless this replica already serves that generation or a newer one. */
-  private applyCandidates(set: CandidateSet): void {
+  /** Serves a candidate set unless this replica already serves that generation or a newer one, and copies it (last-known-good). */
+  private applyCandidates(set: CandidateSet, source: LayoutSource): void {
     if (set.generation <= this.candidateGen) return;
     const served = new Map<string, ServedCandidate>();
     for (const c of set.candidates) {
@@ -570,6 +625,7 @@ export class LayoutStore {
     }
     this.servedCandidates = served;
     this.candidateGen = set.generation;
+    if (source !== 'last-known-good') this.saveLastKnownGoodCandidates(source, set);
     this.options.logger.info({ generation: set.generation, candidates: Object.fromEntries([...served.values()].map((c) => [c.scene, c.revision])) }, 'layout candidates swapped in');
     try {
       this.options.onCandidates?.(served, set.generation);
@@ -592,7 +648,7 @@ export class LayoutStore {
       this.options.logger.debug({ err: describeThrown(error) }, 'layout candidates poll skipped: store unavailable');
       return;
     }
-    this.applyCandidates(set);
+    this.applyCandidates(set, 'store');
     if (this.client !== undefined && this.client.status === 'ready') {
       this.candidatesSeen = undefined;
       this.redisCandidateGen = undefined;

@@ -9,7 +9,7 @@ import { createBuilderRegistry } from '../../src/floors/registry.ts';
 import { LayoutStore, type CandidateSource, type LiveRevisionSource, type LayoutStoreOptions } from '../../src/layouts/layout-store.ts';
 import { pushPublishedLayouts } from '../../src/layouts/publish.ts';
 import type { PublishedLayouts } from '../../src/layouts/published-layouts.ts';
-import { candidatesRedisKey, pushCandidates, type CandidateSet } from '../../src/layouts/revisions/candidates.ts';
+import { candidatesRedisKey, pushCandidates, type CandidateSet, type CandidateWithFile } from '../../src/layouts/revisions/candidates.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { until } from '../support/until.ts';
@@ -35,6 +35,22 @@ const published = (revision: number, version = `rev-${revision}`): PublishedLayo
   files: { 'cart-bottom-sheet.yaml': cart(version) },
 });
 
+/** A candidate of the cart sheet at `revision`, whose floors say `version`, for `percentage` % of users. */
+const candidate = (revision: number, version: string, percentage = 100): CandidateWithFile => ({
+  scene: 'cart-bottom-sheet',
+  revision,
+  rollout: { allowList: ['u1001'], percentage, segments: [], platforms: [], minAppVersion: null },
+  author: 'alice',
+  message: '',
+  createdAt: new Date(0).toISOString(),
+  updatedAt: new Date(0).toISOString(),
+  publishedBy: 'alice',
+  approvedBy: null,
+  approvedAt: null,
+  file: 'cart-bottom-sheet.yaml',
+  source: cart(version),
+});
+
 /** A revision store as a replica sees it: what is live, and whether it answers. */
 class FakeRevisions implements LiveRevisionSource {
   current: PublishedLayouts | undefined;
@@ -49,14 +65,18 @@ class FakeRevisions implements LiveRevisionSource {
   }
 }
 
-/** The store's candidates as a replica sees them: a generation and no candidates is enough to follow. */
+/** The store's candidates as a replica sees them: a generation (with no candidates, enough to follow), and whether it answers. */
 class FakeCandidates implements CandidateSource {
   generation = 0;
+  served: CandidateWithFile[] = [];
+  down = false;
   async candidateGeneration(): Promise<number> {
+    if (this.down) throw new Error('connection refused');
     return this.generation;
   }
   async candidates(): Promise<CandidateSet> {
-    return { generation: this.generation, candidates: [] };
+    if (this.down) throw new Error('connection refused');
+    return { generation: this.generation, candidates: this.served };
   }
 }
 
@@ -285,6 +305,71 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore with a revision store and Redis'
     expect([store.revision(), JSON.parse((await admin.get('restoredcopy:layouts')) as string).revision]).toEqual([2, 2]);
   });
 
+  it('serves the candidates of its last-known-good copy, not the older generation Redis holds, when the store is down at start, and keeps them in the copy', async () => {
+    const { dir, lastKnownGood } = workspace();
+    // The copy knows generation 5: the candidate r12 for everyone. Redis, restarted from an older
+    // dump, holds generation 3: the candidate r11, since aborted, for 10 %.
+    writeFileSync(lastKnownGood, JSON.stringify({ ...published(9), candidates: { generation: 5, candidates: [candidate(12, 'cand-12')] } }));
+    await admin.set('lkgcand:layouts', JSON.stringify(published(9)));
+    await admin.set(candidatesRedisKey('lkgcand:'), JSON.stringify({ generation: 3, candidates: [candidate(11, 'aborted-11', 10)] }));
+    const revisions = new FakeRevisions();
+    revisions.down = true;
+    const candidates = new FakeCandidates();
+    candidates.down = true;
+    const store = await start({ dir, revisions, candidates, redis: redisOptions('lkgcand:'), lastKnownGoodFile: lastKnownGood });
+    expect([store.candidateGeneration(), store.candidate('cart-bottom-sheet')?.revision, store.candidate('cart-bottom-sheet')?.layout.version]).toEqual([5, 12, 'cand-12']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect([store.candidateGeneration(), store.candidate('cart-bottom-sheet')?.revision]).toEqual([5, 12]);
+    expect(JSON.parse(readFileSync(lastKnownGood, 'utf8')).candidates).toMatchObject({ generation: 5, candidates: [{ revision: 12 }] });
+
+    // The store back with the same generation: nothing changes for the users, and Redis gets it.
+    revisions.current = published(9);
+    revisions.down = false;
+    candidates.generation = 5;
+    candidates.served = [candidate(12, 'cand-12')];
+    candidates.down = false;
+    await until(async () => JSON.parse((await admin.get(candidatesRedisKey('lkgcand:'))) as string).generation === 5, 'Redis holds generation 5', 5000);
+    expect([store.candidateGeneration(), store.candidate('cart-bottom-sheet')?.revision]).toEqual([5, 12]);
+  });
+
+  it('serves the candidates Redis holds when they are newer than its last-known-good copy\'s, or the copy has none, when the store is down at start', async () => {
+    const revisions = new FakeRevisions();
+    revisions.down = true;
+    const candidates = new FakeCandidates();
+    candidates.down = true;
+    await admin.set(candidatesRedisKey('lkgcandnew:'), JSON.stringify({ generation: 7, candidates: [candidate(14, 'cand-14')] }));
+    const newer = workspace();
+    writeFileSync(newer.lastKnownGood, JSON.stringify({ ...published(9), candidates: { generation: 5, candidates: [candidate(12, 'cand-12')] } }));
+    const fromRedis = await start({ dir: newer.dir, revisions, candidates, redis: redisOptions('lkgcandnew:'), lastKnownGoodFile: newer.lastKnownGood });
+    expect([fromRedis.candidateGeneration(), fromRedis.candidate('cart-bottom-sheet')?.revision]).toEqual([7, 14]);
+    expect(JSON.parse(readFileSync(newer.lastKnownGood, 'utf8')).candidates).toMatchObject({ generation: 7, candidates: [{ revision: 14 }] });
+
+    // A copy written before candidates were kept in it: its live set as before, Redis's candidates.
+    const old = workspace();
+    writeFileSync(old.lastKnownGood, JSON.stringify(published(9)));
+    const fromOldCopy = await start({ dir: old.dir, revisions, candidates, redis: redisOptions('lkgcandnew:'), lastKnownGoodFile: old.lastKnownGood });
+    expect([fromOldCopy.source(), fromOldCopy.revision(), fromOldCopy.candidateGeneration(), fromOldCopy.candidate('cart-bottom-sheet')?.revision]).toEqual(['last-known-good', 9, 7, 14]);
+  });
+
+  it('copies the candidates it serves beside the live set, and each newer generation the store has', async () => {
+    const { dir, lastKnownGood } = workspace();
+    const revisions = new FakeRevisions();
+    revisions.current = published(9);
+    const candidates = new FakeCandidates();
+    candidates.generation = 4;
+    candidates.served = [candidate(12, 'cand-12')];
+    const store = await start({ dir, revisions, candidates, redis: redisOptions('copycand:'), lastKnownGoodFile: lastKnownGood });
+    expect(store.candidateGeneration()).toBe(4);
+    const copy = () => JSON.parse(readFileSync(lastKnownGood, 'utf8')) as { revision: number; candidates?: CandidateSet };
+    expect(copy()).toMatchObject({ revision: 9, candidates: { generation: 4, candidates: [{ revision: 12, source: cart('cand-12') }] } });
+    // A newer generation from the store (an abort) reaches the copy; the live set stays in it.
+    candidates.generation = 6;
+    candidates.served = [];
+    await until(() => store.candidateGeneration() === 6, 'generation 6 is served');
+    await until(() => copy().candidates?.generation === 6, 'the copy holds generation 6');
+    expect(copy()).toMatchObject({ revision: 9, candidates: { generation: 6, candidates: [] } });
+  });
+
   it('refuses, in Redis, a push older than what the key holds (two publishers racing)', async () => {
     expect(await pushPublishedLayouts(admin, 'race:', published(2))).toEqual({ result: 'pushed' });
     expect(await pushPublishedLayouts(admin, 'race:', published(1))).toEqual({ result: 'refused', holds: 2 });
@@ -300,25 +385,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore with a revision store and Redis'
   });
 
   it('tells a candidate push Redis already holds (retried after a failover) from a newer generation and from another set under that generation', async () => {
-    const candidateSet = (generation: number, percentage: number): CandidateSet => ({
-      generation,
-      candidates: [
-        {
-          scene: 'cart-bottom-sheet',
-          revision: 3,
-          rollout: { allowList: ['u1001'], percentage, segments: [], platforms: [], minAppVersion: null },
-          author: 'alice',
-          message: '',
-          createdAt: new Date(0).toISOString(),
-          updatedAt: new Date(0).toISOString(),
-          publishedBy: 'alice',
-          approvedBy: null,
-          approvedAt: null,
-          file: 'cart-bottom-sheet.yaml',
-          source: cart('cand-3'),
-        },
-      ],
-    });
+    const candidateSet = (generation: number, percentage: number): CandidateSet => ({ generation, candidates: [candidate(3, 'cand-3', percentage)] });
     const key = candidatesRedisKey('samecand:');
     expect(await pushCandidates(admin, 'samecand:', candidateSet(4, 10))).toEqual({ result: 'pushed' });
     expect(await pushCandidates(admin, 'samecand:', candidateSet(4, 10))).toEqual({ result: 'held' });

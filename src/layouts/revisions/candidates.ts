@@ -149,9 +149,17 @@ export function parseCandidateSet(raw: string, key: string): { ok: true; value: 
   } catch (error) {
     return { ok: false, problem: `Redis key ${key} must hold JSON (${describeThrown(error)})` };
   }
+  return readCandidateSet(input, `Redis key ${key}`);
+}
+
+/**
+ * Checks a candidate set already read from JSON (the key's, or the last-known-good copy's
+ * `candidates`); a problem is one message naming `where`, e.g. "Redis key floorplan:…".
+ */
+export function readCandidateSet(input: unknown, where: string): { ok: true; value: CandidateSet } | { ok: false; problem: string } {
   const parsed = candidateSetSchema.safeParse(input);
   if (parsed.success) return { ok: true, value: parsed.data };
-  return { ok: false, problem: `Redis key ${key} must hold {generation, candidates: [...]}: ${parsed.error.issues.map((i) => `\`${i.path.join('.')}\` ${i.message}`).join('; ')}` };
+  return { ok: false, problem: `${where} must hold {generation, candidates: [...]}: ${parsed.error.issues.map((i) => `\`${i.path.join('.')}\` ${i.message}`).join('; ')}` };
 }
 
 /**
