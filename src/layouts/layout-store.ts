@@ -13,8 +13,9 @@
  *   when Redis lost the key (restarted empty), holds an older revision (a failover to a replica
  *   that missed the push, an older dump) or a publish could not be pushed; a newer live revision
  *   found there is served, and pushed to Redis whenever Redis is behind it (candidates alike). A
- *   replica never goes back to an older revision than it serves, unless the store itself went
- *   back (restored or recreated behind it: the store is the source of truth).
+ *   replica never goes back to an older revision or candidate generation than it serves, unless
+ *   the store itself went back (restored or recreated behind it: the store is the source of
+ *   truth, and Redis is set back to it).
  * - **The last-known-good copy** (`lastKnownGoodFile`), at start only, when the store could not
  *   be read and Redis could not either, or holds an older revision than the copy: every
  *   published set swapped in is written there, never replaced by a lower revision except the
@@ -63,7 +64,7 @@ export interface LiveRevisionSource {
  * Both reject while the store is unreachable (the candidates being served stay).
  */
 export interface CandidateSource {
-  /** Increases with every candidate change: what is polled. */
+  /** Increases with every candidate change: what is polled. -1: no store yet (a PGlite folder nobody published to), nothing to follow. */
   candidateGeneration(): Promise<number>;
   candidates(): Promise<CandidateSet>;
 }
@@ -604,9 +605,13 @@ export class LayoutStore {
     this.applyCandidates(parsed.value, 'redis');
   }
 
-  /** Serves a candidate set unless this replica already serves that generation or a newer one, and copies it (last-known-good). */
-  private applyCandidates(set: CandidateSet, source: LayoutSource): void {
-    if (set.generation <= this.candidateGen) return;
+  /**
+   * Serves a candidate set unless this replica already serves that generation or a newer one
+   * (`restored`: the store went back behind what is served, and its set is served anyway), and
+   * copies it (last-known-good).
+   */
+  private applyCandidates(set: CandidateSet, source: LayoutSource, restored = false): void {
+    if (!restored && set.generation <= this.candidateGen) return;
     const served = new Map<string, ServedCandidate>();
     for (const c of set.candidates) {
       const previous = this.servedCandidates.get(c.scene);
@@ -634,25 +639,49 @@ export class LayoutStore {
     }
   }
 
-  /** Serves the store's candidates when their generation is newer, and pushes them to Redis again (it may have lost them). */
+  /**
+   * Serves the store's candidates when their generation is newer, and pushes them to Redis again
+   * (it may have lost them); and when the store's generation went back behind the one served
+   * (restored or recreated), serves its set all the same and sets Redis back to it.
+   */
   private async syncCandidatesFromStore(): Promise<void> {
     const source = this.options.candidates as CandidateSource;
     let set: CandidateSet;
+    /** The newer generation served here that a restored store no longer has; undefined: the store is not behind. */
+    let behind: number | undefined;
     try {
-      const generation = await source.candidateGeneration();
+      let generation = await source.candidateGeneration();
       // Redis lost the key, or holds an older generation (a failover, an older dump: a promoted candidate still listed).
       const reseed = generation > 0 && this.client?.status === 'ready' && (this.candidatesSeen === null || (this.redisCandidateGen !== undefined && this.redisCandidateGen < generation));
-      if (generation <= this.candidateGen && !reseed) return;
+      // A store's generation only grows: each change adds one in its own transaction, committed
+      // before the set is read or pushed, so no replica serves a generation its store has not
+      // reached. A lower one is the store restored or recreated behind what is served (or
+      // another store's set pushed to this Redis). Asked again, as the live revision is, before
+      // canary users lose what they get.
+      if (generation >= 0 && generation < this.candidateGen) {
+        generation = await source.candidateGeneration();
+        if (generation >= 0 && generation < this.candidateGen) behind = this.candidateGen;
+      }
+      if (behind === undefined && generation <= this.candidateGen && !reseed) return;
       set = await source.candidates();
     } catch (error) {
       this.options.logger.debug({ err: describeThrown(error) }, 'layout candidates poll skipped: store unavailable');
       return;
     }
-    this.applyCandidates(set, 'store');
+    // An operation committed since the generation was read: the store's set is no longer behind.
+    if (behind !== undefined && set.generation >= behind) behind = undefined;
+    if (behind !== undefined) {
+      this.options.logger.warn(
+        { generation: set.generation, served: behind },
+        `the revision store's candidate generation ${set.generation} is older than generation ${behind} served here: the store was restored or recreated, and it is the source of truth; serving its candidates`,
+      );
+    }
+    this.applyCandidates(set, 'store', behind !== undefined);
     if (this.client !== undefined && this.client.status === 'ready') {
       this.candidatesSeen = undefined;
       this.redisCandidateGen = undefined;
-      await pushCandidates(this.client, (this.redisOptions as LayoutStoreRedisOptions).keyPrefix, set).catch((error: unknown) =>
+      // Behind: only while Redis still holds the generation replaced, so an operation on the store racing this push wins.
+      await pushCandidates(this.client, (this.redisOptions as LayoutStoreRedisOptions).keyPrefix, set, behind).catch((error: unknown) =>
         this.options.logger.debug({ err: describeThrown(error) }, 'could not push the layout candidates to redis; the next poll tries again'),
       );
     }

@@ -3,12 +3,14 @@
  * or recreated — makes Redis refuse the push of a new revision (a push older than the key is a
  * publisher that lost a race). The publish must say so, not answer `pushed: true`; the replicas
  * then follow the store, and Redis is set back to its revision. The candidate set is pushed the
- * same way, by its generation: a candidate operation Redis refuses must say so too.
+ * same way, by its generation: a candidate operation Redis refuses must say so too, and replicas
+ * follow the store's candidate set when its generation went back behind the one they serve.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeepPartial, ServiceConfig } from '../../src/config/service-config.ts';
 import { pushPublishedLayouts } from '../../src/layouts/publish.ts';
@@ -17,6 +19,7 @@ import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../suppo
 import { startHarness, type Harness } from '../support/harness.ts';
 import { until } from '../support/until.ts';
 import { postLayoutAdmin } from '../support/layout-admin.ts';
+import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../support/postgres.ts';
 
 const FILES = { 'cart-bottom-sheet.yaml': readFileSync('floors/cart-bottom-sheet.yaml', 'utf8'), 'checkout-summary.yaml': readFileSync('floors/checkout-summary.yaml', 'utf8') };
 
@@ -163,4 +166,67 @@ describe.skipIf(!HAS_REDIS_SERVER)('candidate operations whose push Redis refuse
     );
     expect(JSON.parse((await setup.client.get(KEY)) as string)).toEqual({ generation: 6, candidates: [] });
   });
+});
+
+/**
+ * The store's database restored from a backup taken at an older candidate generation than the
+ * one replicas serve (here its candidate tables, as that backup had them): the store is the
+ * source of truth. Within a poll the replica serves the store's candidate set and sets Redis back
+ * to it, so the operations that follow reach the replicas again — not only once the store's
+ * generation passes the one it went back from.
+ */
+describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('candidates when the store went back behind the candidate generation replicas serve (PostgreSQL restored from a backup)', () => {
+  const SCENE = 'cart-bottom-sheet';
+  const KEY = candidatesRedisKey('floorplan:');
+  let database: TestDatabase;
+  let redis: PrivateRedis;
+  let client: Redis;
+  let h: Harness;
+  let sql: pg.Client;
+  const admin = (operation: string, body: unknown) => postLayoutAdmin(h.url, h.config.admin.token, operation, body);
+  const inRedis = async () => JSON.parse(((await client.get(KEY)) as string | null) ?? '{"generation":-1,"candidates":[]}') as { generation: number; candidates: Array<{ revision: number; rollout: { percentage: number } }> };
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    redis = await startPrivateRedis();
+    client = new Redis(redis.url);
+    h = await startHarness({ config: { redis: { url: redis.url }, layouts: { store: { kind: 'postgres', url: database.url }, resyncIntervalMs: 200 } } });
+    sql = new pg.Client({ connectionString: database.url });
+    await sql.connect();
+  }, 60_000);
+  afterAll(async () => {
+    await sql?.end();
+    await h?.close();
+    client?.disconnect();
+    await redis?.stop();
+    await database?.drop();
+  });
+
+  it('serves the store\'s candidate set within a poll, sets Redis back to it, and the next operation reaches the replica (pushed: true)', async () => {
+    await publish(h, FILES, 'baseline');
+    const staged = await admin('candidate', { scene: SCENE, revision: 1, rollout: { allowList: ['u1001'] } });
+    expect([staged.status, staged.body.pushed]).toEqual([200, true]);
+    // The backup: the candidate tables at generation 1 (r1 for the allow-listed user only).
+    await sql.query('CREATE TABLE backup_candidates AS SELECT * FROM layout_candidates; CREATE TABLE backup_generation AS SELECT * FROM layout_candidate_generation');
+    // Then the rollout widened to 40 %, and again to 60 %: generation 3 on the replica and in Redis.
+    for (const percentage of [40, 60]) expect((await admin('rollout', { scene: SCENE, percentage })).body.pushed).toBe(true);
+    const layouts = h.server.layouts;
+    await until(() => layouts.candidateGeneration() === 3, 'the replica serves generation 3');
+    await until(async () => (await inRedis()).generation === 3, 'Redis holds generation 3');
+
+    // The store's database restored from that backup: generation 1, the allow-list only.
+    await sql.query(
+      'BEGIN; DELETE FROM layout_candidates; INSERT INTO layout_candidates SELECT * FROM backup_candidates; UPDATE layout_candidate_generation SET generation = (SELECT generation FROM backup_generation); COMMIT',
+    );
+    await until(() => layouts.candidateGeneration() === 1, "the replica serves the restored store's candidate generation");
+    expect(layouts.candidate(SCENE)?.rollout).toMatchObject({ allowList: ['u1001'], percentage: 0 });
+    await until(async () => (await inRedis()).generation === 1, "Redis holds the restored store's generation");
+    expect((await inRedis()).candidates.map((c) => c.rollout.percentage)).toEqual([0]);
+
+    // The next operation reaches Redis and the replica at once.
+    const widened = await admin('rollout', { scene: SCENE, percentage: 20 });
+    expect([widened.status, widened.body.pushed, widened.body.pushProblem]).toEqual([200, true, undefined]);
+    expect(await inRedis()).toMatchObject({ generation: 2, candidates: [{ revision: 1, rollout: { percentage: 20 } }] });
+    await until(() => layouts.candidateGeneration() === 2, 'the replica serves generation 2');
+    expect(layouts.candidate(SCENE)?.rollout.percentage).toBe(20);
+  }, 60_000);
 });

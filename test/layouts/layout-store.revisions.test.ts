@@ -70,13 +70,21 @@ class FakeCandidates implements CandidateSource {
   generation = 0;
   served: CandidateWithFile[] = [];
   down = false;
+  /** What the next reading of the generation gets, once, and the set read right after it: a read that is not the store's settled state. */
+  stale: CandidateSet | undefined;
+  private staleRead: CandidateSet | undefined;
+  /** How often the generation was read. */
+  reads = 0;
   async candidateGeneration(): Promise<number> {
     if (this.down) throw new Error('connection refused');
-    return this.generation;
+    this.reads++;
+    this.staleRead = this.stale;
+    this.stale = undefined;
+    return this.staleRead?.generation ?? this.generation;
   }
   async candidates(): Promise<CandidateSet> {
     if (this.down) throw new Error('connection refused');
-    return { generation: this.generation, candidates: this.served };
+    return this.staleRead ?? { generation: this.generation, candidates: this.served };
   }
 }
 
@@ -260,6 +268,63 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore with a revision store and Redis'
     expect(store.candidateGeneration()).toBe(5);
   });
 
+  it('follows a revision store whose candidate generation went back behind what it serves (restored or recreated), says so once, and puts the store\'s candidates in Redis and in its copy', async () => {
+    const { dir, lastKnownGood } = workspace();
+    const revisions = new FakeRevisions();
+    revisions.current = published(9);
+    const candidates = new FakeCandidates();
+    candidates.generation = 9;
+    candidates.served = [candidate(12, 'cand-12')];
+    const key = candidatesRedisKey('restoredcand:');
+    const lines: Array<{ msg: string; level: number }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string; level: number }) });
+    const store = await start({ dir, revisions, candidates, redis: redisOptions('restoredcand:'), lastKnownGoodFile: lastKnownGood, logger });
+    await until(async () => JSON.parse(((await admin.get(key)) as string | null) ?? '{}').generation === 9, 'Redis holds generation 9');
+
+    // The store's database is restored from a backup taken at generation 2, when the candidate
+    // was r11 for 10 %: generations go back, and the candidate r12 is not the store's any more.
+    candidates.generation = 2;
+    candidates.served = [candidate(11, 'restored-11', 10)];
+    await until(() => store.candidateGeneration() === 2, "the restored store's candidate generation is served");
+    const served = store.candidate('cart-bottom-sheet');
+    expect([served?.revision, served?.layout.version, served?.rollout.percentage]).toEqual([11, 'restored-11', 10]);
+    await until(async () => JSON.parse((await admin.get(key)) as string).generation === 2, 'Redis holds generation 2');
+    expect(JSON.parse((await admin.get(key)) as string)).toMatchObject({ generation: 2, candidates: [{ revision: 11 }] });
+    expect(JSON.parse(readFileSync(lastKnownGood, 'utf8')).candidates).toMatchObject({ generation: 2, candidates: [{ revision: 11 }] });
+    // Said once, as a warning, not at every poll.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(lines.filter((l) => l.msg.startsWith("the revision store's candidate generation")).map((l) => [l.level, l.msg])).toEqual([
+      [40, "the revision store's candidate generation 2 is older than generation 9 served here: the store was restored or recreated, and it is the source of truth; serving its candidates"],
+    ]);
+
+    // Candidate operations go on from there: the next generation reaches the replica and Redis.
+    candidates.generation = 3;
+    candidates.served = [];
+    await until(() => store.candidateGeneration() === 3, 'generation 3 is served');
+    expect(store.candidates().size).toBe(0);
+    await until(async () => JSON.parse((await admin.get(key)) as string).generation === 3, 'Redis holds generation 3');
+  });
+
+  it('does not take one lower reading of the candidate generation for a restored store: it asks again', async () => {
+    const { dir } = workspace();
+    const revisions = new FakeRevisions();
+    revisions.current = published(9);
+    const candidates = new FakeCandidates();
+    candidates.generation = 9;
+    candidates.served = [candidate(12, 'cand-12')];
+    const key = candidatesRedisKey('lowonce:');
+    const swapped: number[] = [];
+    const store = await start({ dir, revisions, candidates, redis: redisOptions('lowonce:'), onCandidates: (_served, generation) => void swapped.push(generation) });
+    await until(async () => JSON.parse(((await admin.get(key)) as string | null) ?? '{}').generation === 9, 'Redis holds generation 9');
+    candidates.stale = { generation: 2, candidates: [candidate(11, 'stale-11')] };
+    await until(() => candidates.stale === undefined, 'the lower generation is read');
+    const after = candidates.reads;
+    await until(() => candidates.reads > after + 1, 'the store is polled again');
+    expect(swapped).toEqual([9]);
+    expect([store.candidateGeneration(), store.candidate('cart-bottom-sheet')?.revision]).toEqual([9, 12]);
+    expect(JSON.parse((await admin.get(key)) as string).generation).toBe(9);
+  });
+
   it('serves its last-known-good copy, not the older revision Redis holds, when the store is down at start, and keeps the copy', async () => {
     const { dir, lastKnownGood } = workspace();
     writeFileSync(lastKnownGood, JSON.stringify(published(9)));
@@ -382,6 +447,20 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore with a revision store and Redis'
     expect(await pushPublishedLayouts(admin, 'same:', { ...published(4), publishedAt: new Date(1000).toISOString() })).toEqual({ result: 'held' });
     expect(await pushPublishedLayouts(admin, 'same:', published(4, 'other-set'))).toEqual({ result: 'refused', holds: 4 });
     expect(JSON.parse((await admin.get('same:layouts')) as string).files['cart-bottom-sheet.yaml']).toContain('rev-4');
+  });
+
+  it('sets a candidate set of a restored store over the newer generation Redis holds only while Redis still holds the one it replaces', async () => {
+    const candidateSet = (generation: number, version: string): CandidateSet => ({ generation, candidates: [candidate(3, version)] });
+    const key = candidatesRedisKey('replacecand:');
+    expect(await pushCandidates(admin, 'replacecand:', candidateSet(9, 'before-restore'))).toEqual({ result: 'pushed' });
+    // Without `replacing`, an older generation is a push that lost a race: refused.
+    expect(await pushCandidates(admin, 'replacecand:', candidateSet(2, 'restored'))).toEqual({ result: 'refused', holds: 9 });
+    expect(await pushCandidates(admin, 'replacecand:', candidateSet(2, 'restored'), 9)).toEqual({ result: 'pushed' });
+    expect(JSON.parse((await admin.get(key)) as string)).toEqual(candidateSet(2, 'restored'));
+    // An operation on the restored store pushed generation 3 meanwhile: a replica still replacing 9 loses.
+    expect(await pushCandidates(admin, 'replacecand:', candidateSet(3, 'after-restore'))).toEqual({ result: 'pushed' });
+    expect(await pushCandidates(admin, 'replacecand:', candidateSet(2, 'restored'), 9)).toEqual({ result: 'refused', holds: 3 });
+    expect(JSON.parse((await admin.get(key)) as string)).toEqual(candidateSet(3, 'after-restore'));
   });
 
   it('tells a candidate push Redis already holds (retried after a failover) from a newer generation and from another set under that generation', async () => {

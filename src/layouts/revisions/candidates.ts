@@ -164,7 +164,9 @@ export function readCandidateSet(input: unknown, where: string): { ok: true; val
 
 /**
  * Sets the key to a candidate set unless it already holds that generation or a later one, and
- * announces it on the layouts channel. KEYS: candidates. ARGV: the document, its generation, channel.
+ * announces it on the layouts channel. KEYS: candidates. ARGV: the document, its generation,
+ * channel, and the generation it replaces ('' for none): given, the key is set only while it
+ * still holds exactly that one (a revision store restored behind Redis, {@link pushCandidates}).
  * Returns {1, generation} when set; {0, the generation held} when not, with the document held
  * when that is this very generation (compared by {@link pushCandidates}: nothing is written either way).
  */
@@ -175,7 +177,11 @@ if current then
   local ok, doc = pcall(cjson.decode, current)
   if ok and type(doc) == 'table' and type(doc.generation) == 'number' then
     if doc.generation == generation then return {0, doc.generation, current} end
-    if doc.generation > generation then return {0, doc.generation} end
+    if ARGV[4] ~= '' then
+      if doc.generation ~= tonumber(ARGV[4]) then return {0, doc.generation} end
+    elseif doc.generation > generation then
+      return {0, doc.generation}
+    end
   end
 end
 redis.call('SET', KEYS[1], ARGV[1])
@@ -205,12 +211,23 @@ function servedContents(set: CandidateSet): string {
  * ioredis failover retry, or a replica's store poll pushed it first) — as good as pushed.
  * `refused` (`holds`: the generation Redis holds): a newer generation, or this one with other
  * candidates (a revision store restored or recreated behind Redis, and changed again). Replicas
- * never take a generation they already serve or an older one, so calling that one "held" would
- * claim they serve this set while they serve Redis's.
+ * never take a generation they already serve or an older one from Redis, so calling that one
+ * "held" would claim they serve this set while they serve Redis's.
+ * `replacing`: the newer generation the key holds that a restored revision store no longer has —
+ * the key is set back to `set` only while it still holds exactly that one, so an operation on
+ * the store racing the replacement wins.
  */
-export async function pushCandidates(redis: RedisClient, keyPrefix: string, set: CandidateSet): Promise<PushOutcome> {
+export async function pushCandidates(redis: RedisClient, keyPrefix: string, set: CandidateSet, replacing?: number): Promise<PushOutcome> {
   const key = candidatesRedisKey(keyPrefix);
-  const [code, holds, current] = (await redis.eval(PUSH_CANDIDATES_SCRIPT, 1, key, JSON.stringify(set), String(set.generation), `${keyPrefix}layouts:changed`)) as [number, number, string | undefined];
+  const [code, holds, current] = (await redis.eval(
+    PUSH_CANDIDATES_SCRIPT,
+    1,
+    key,
+    JSON.stringify(set),
+    String(set.generation),
+    `${keyPrefix}layouts:changed`,
+    replacing === undefined ? '' : String(replacing),
+  )) as [number, number, string | undefined];
   if (Number(code) === 1) return { result: 'pushed' };
   if (current !== undefined) {
     const held = parseCandidateSet(current, key);
