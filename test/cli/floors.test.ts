@@ -406,7 +406,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('npm run floors:publish straight on the revis
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(
-      "\nnot pushed through Redis: Redis holds a newer candidate generation than 1: 9 (this revision store restored or recreated behind it, or another store pushing to this Redis); replicas that took generation 9 keep serving it until this store's generation passes it\n",
+      "\nnot pushed through Redis: Redis holds a newer candidate generation than 1: 9 (this revision store restored or recreated behind it, or another store pushing to this Redis); replicas follow this store within a poll (layouts.resyncIntervalMs) and set Redis back to its candidate set\n",
     );
     expect(JSON.parse((await client.get(candidatesRedisKey('floorplan:'))) as string).generation).toBe(9);
   }, 60_000);

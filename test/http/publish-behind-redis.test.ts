@@ -147,7 +147,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('candidate operations whose push Redis refuse
     answers.forEach((answer, i) => {
       expect(answer.body.pushed, `operation ${i + 1}`).toBe(false);
       expect(answer.body.pushProblem, `operation ${i + 1}`).toBe(
-        `Redis holds a newer candidate generation than ${i + 1}: 9 (this revision store restored or recreated behind it, or another store pushing to this Redis); replicas that took generation 9 keep serving it until this store's generation passes it`,
+        `Redis holds a newer candidate generation than ${i + 1}: 9 (this revision store restored or recreated behind it, or another store pushing to this Redis); replicas follow this store within a poll (layouts.resyncIntervalMs) and set Redis back to its candidate set`,
       );
     });
     // Promote's own revision went live and was pushed: only the candidate set was refused.
@@ -162,7 +162,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('candidate operations whose push Redis refuse
     expect(answer.status).toBe(200);
     expect(answer.body.pushed).toBe(false);
     expect(answer.body.pushProblem).toBe(
-      "Redis holds another candidate set under generation 6 (this revision store restored or recreated behind it, and changed again); replicas that took Redis's keep serving it until this store's generation passes 6",
+      "Redis holds another candidate set under generation 6 (this revision store restored or recreated behind it, and changed again before replicas followed it); replicas that took Redis's keep serving it until this store's generation passes 6",
     );
     expect(JSON.parse((await setup.client.get(KEY)) as string)).toEqual({ generation: 6, candidates: [] });
   });

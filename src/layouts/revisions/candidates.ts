@@ -243,8 +243,10 @@ export async function pushCandidates(redis: RedisClient, keyPrefix: string, set:
  */
 export function candidatesPushRefusal(outcome: PushOutcome, generation: number): string | undefined {
   if (outcome.result !== 'refused') return undefined;
+  // Replicas follow a store whose generation went back behind theirs; one that caught up with it
+  // under other candidates looks like any other generation they already serve.
   if (outcome.holds === generation) {
-    return `Redis holds another candidate set under generation ${generation} (this revision store restored or recreated behind it, and changed again); replicas that took Redis's keep serving it until this store's generation passes ${generation}`;
+    return `Redis holds another candidate set under generation ${generation} (this revision store restored or recreated behind it, and changed again before replicas followed it); replicas that took Redis's keep serving it until this store's generation passes ${generation}`;
   }
-  return `Redis holds a newer candidate generation than ${generation}: ${outcome.holds} (this revision store restored or recreated behind it, or another store pushing to this Redis); replicas that took generation ${outcome.holds} keep serving it until this store's generation passes it`;
+  return `Redis holds a newer candidate generation than ${generation}: ${outcome.holds} (this revision store restored or recreated behind it, or another store pushing to this Redis); replicas follow this store within a poll (layouts.resyncIntervalMs) and set Redis back to its candidate set`;
 }
