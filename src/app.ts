@@ -242,7 +242,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
             ...(publishRedis === undefined ? {} : { pushCandidates: (set) => pushCandidates(publishRedis, config.redis.keyPrefix, set) }),
             onCandidates: (set) => void layouts.offerCandidates(set),
             // The shadow comparer is created with the renderer, below; promote asks it only later.
-            // With Redis, every replica's counts (each adds its own there), so promote on any replica sees them all.
+            // With Redis, every replica's counts (each adds its own there, those made during a Redis outage once it is back), so promote on any replica sees them all.
             // Without it, this replica's alone, in memory: a restart starts them from zero, so promote is refused until traffic is compared again.
             shadow: async (scene, staging) => {
               const local = shadow.verdict(scene, staging);

@@ -4,8 +4,12 @@
  * an operator reads through the load balancer — and the invariant count promote is judged by —
  * is every replica's, not whichever replica answered.
  *
- * Best effort and off the answers' path: a comparison that cannot be added (Redis down) is still
- * in the replica's own report, which the admin API falls back to, saying so (`scope`).
+ * Off the answers' path. A comparison that cannot be added (Redis down or failing over) is kept
+ * here and added when Redis answers again (retried every second, and before a verdict or report
+ * is read), so a promote answered by another replica still counts it; meanwhile it is in this
+ * replica's own report, which the admin API falls back to, saying so (`scope`). A comparison
+ * whose reply was lost after Redis ran it may so be counted twice: a violation counted twice
+ * refuses no promote that one would not, and losing one could promote a sheet that does not add up.
  *
  * Keys (one hash tag, so a Redis Cluster runs the script on one node), kept 7 days after the last
  * comparison, one set per staging of a candidate (the same revision aborted and staged again starts from
@@ -47,36 +51,65 @@ const MAX_KEPT_EXAMPLES = MAX_EXAMPLES + MAX_FIELD_EXAMPLES;
 
 /**
  * KEYS: totals, examples, exampled (a set of the `<floor>:<field>` some kept example shows).
- * ARGV: ttl, micros, example JSON ('' for none), first examples kept whatever they show, most
- * examples kept, n, the example's n `<floor>:<field>`, then the hash fields to add one to.
+ * ARGV: ttl, micros to add, the longest comparison's micros, example JSON ('' for none), first
+ * examples kept whatever they show, most examples kept, n, the example's n `<floor>:<field>`,
+ * then pairs of a hash field and how much to add to it (1 for one comparison; more for those
+ * kept through an outage).
  */
 const ADD_SCRIPT = `
-local n = tonumber(ARGV[6])
-for i = 7 + n, #ARGV do redis.call('HINCRBY', KEYS[1], ARGV[i], 1) end
+local n = tonumber(ARGV[7])
+for i = 8 + n, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('HINCRBY', KEYS[1], 'micros', ARGV[2])
 local max = tonumber(redis.call('HGET', KEYS[1], 'max-micros') or '0')
-if tonumber(ARGV[2]) > max then redis.call('HSET', KEYS[1], 'max-micros', ARGV[2]) end
-if ARGV[3] ~= '' then
+if tonumber(ARGV[3]) > max then redis.call('HSET', KEYS[1], 'max-micros', ARGV[3]) end
+if ARGV[4] ~= '' then
   local kept = redis.call('LLEN', KEYS[2])
-  local keep = kept < tonumber(ARGV[4])
-  if kept < tonumber(ARGV[5]) then
-    for i = 7, 6 + n do
+  local keep = kept < tonumber(ARGV[5])
+  if kept < tonumber(ARGV[6]) then
+    for i = 8, 7 + n do
       if redis.call('SISMEMBER', KEYS[3], ARGV[i]) == 0 then keep = true end
     end
   end
   if keep then
-    redis.call('RPUSH', KEYS[2], ARGV[3])
-    for i = 7, 6 + n do redis.call('SADD', KEYS[3], ARGV[i]) end
+    redis.call('RPUSH', KEYS[2], ARGV[4])
+    for i = 8, 7 + n do redis.call('SADD', KEYS[3], ARGV[i]) end
   end
 end
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end
 return 1
 `;
 
+/** How often comparisons kept through an outage are offered to Redis again. */
+const RETRY_MS = 1000;
+
+/** What one staging's comparisons that Redis did not take add up to, waiting to be added. */
+interface KeptTotals {
+  readonly keys: StagingKeys;
+  /** Hash field → how much to add. */
+  readonly counts: Map<string, number>;
+  micros: number;
+  maxMicros: number;
+  /** Their examples (at most as many as a staging keeps), each with the `<floor>:<field>` it shows. */
+  readonly examples: Array<{ readonly json: string; readonly shows: readonly string[] }>;
+  /** How many comparisons these are. */
+  comparisons: number;
+}
+
+interface StagingKeys {
+  readonly totals: string;
+  readonly examples: string;
+  readonly exampled: string;
+}
+
 export class SharedShadowTotals {
   private readonly redis: RedisClient;
   private readonly keyPrefix: string;
   private readonly logger: Logger;
+  /** Comparisons Redis did not take, by staging (totals key): added when it answers again. */
+  private readonly kept = new Map<string, KeptTotals>();
+  private retry: NodeJS.Timeout | undefined;
+  /** The adding of kept comparisons under way, which verdicts and reports wait for. */
+  private adding: Promise<void> | undefined;
 
   constructor(options: { readonly redis: RedisClient; readonly keyPrefix: string; readonly logger: Logger }) {
     this.redis = options.redis;
@@ -84,30 +117,121 @@ export class SharedShadowTotals {
     this.logger = options.logger;
   }
 
-  private keys(scene: string, { revision, createdAt }: ShadowStaging): { totals: string; examples: string; exampled: string } {
+  private keys(scene: string, { revision, createdAt }: ShadowStaging): StagingKeys {
     // The instant, not the text: replicas and the store may write the same moment differently.
     const staged = Number.isNaN(Date.parse(createdAt)) ? createdAt : String(Date.parse(createdAt));
     const base = hashTagged(`${this.keyPrefix}layouts:shadow:${scene}:r${revision}:s${staged}`);
     return { totals: `${base}:totals`, examples: `${base}:examples`, exampled: `${base}:exampled` };
   }
 
-  /** Adds one comparison; never rejects (a failure is logged at debug: the replica's own report has it). */
+  /** Adds one comparison; never rejects. One Redis does not take is kept and added when it answers again. */
   add(scene: string, staging: ShadowStaging, comparison: ShadowComparison): void {
-    const { totals, examples, exampled } = this.keys(scene, staging);
+    const keys = this.keys(scene, staging);
     const fields: string[] = [comparison.result, ...comparison.fields.map(({ floor, field }) => `d:${floor}:${field}`)];
     if (comparison.skipReason !== undefined) fields.push(`skip:${comparison.skipReason}`);
     if (comparison.candidateViolation) fields.push('candidate-violations');
     if (comparison.bothViolation) fields.push('both-violations');
-    const micros = String(Math.round(comparison.seconds * 1e6));
-    const example = comparison.example === undefined ? '' : JSON.stringify(comparison.example);
-    const shows = comparison.example === undefined ? [] : exampleKeys(comparison.example);
-    this.redis
-      .eval(ADD_SCRIPT, 3, totals, examples, exampled, String(TTL_SECONDS), micros, example, String(MAX_EXAMPLES), String(MAX_KEPT_EXAMPLES), String(shows.length), ...shows, ...fields)
-      .catch((error: unknown) => this.logger.debug({ err: describeThrown(error), scene, revision: staging.revision, staged: staging.createdAt }, 'shadow comparison not added to the replicas\' totals in Redis'));
+    const micros = Math.round(comparison.seconds * 1e6);
+    const example = comparison.example === undefined ? undefined : { json: JSON.stringify(comparison.example), shows: exampleKeys(comparison.example) };
+    // Behind kept ones of its staging: kept too, so the examples stay in the order they were made.
+    if (this.kept.has(keys.totals)) {
+      this.keep(keys, fields, micros, example);
+      return;
+    }
+    const counts = fields.flatMap((field) => [field, '1']);
+    this.send(keys, micros, micros, example, counts).catch((error: unknown) => {
+      this.keep(keys, fields, micros, example);
+      if (this.kept.size === 1 && (this.kept.get(keys.totals) as KeptTotals).comparisons === 1) {
+        this.logger.warn(
+          { err: describeThrown(error), scene, revision: staging.revision, staged: staging.createdAt },
+          "shadow comparison not added to the replicas' totals in Redis; kept, and added when Redis answers again (retried every second)",
+        );
+      }
+    });
+  }
+
+  private send(keys: StagingKeys, micros: number, maxMicros: number, example: { readonly json: string; readonly shows: readonly string[] } | undefined, counts: readonly string[]): Promise<unknown> {
+    const shows = example?.shows ?? [];
+    return this.redis.eval(
+      ADD_SCRIPT,
+      3,
+      keys.totals,
+      keys.examples,
+      keys.exampled,
+      String(TTL_SECONDS),
+      String(micros),
+      String(maxMicros),
+      example?.json ?? '',
+      String(MAX_EXAMPLES),
+      String(MAX_KEPT_EXAMPLES),
+      String(shows.length),
+      ...shows,
+      ...counts,
+    );
+  }
+
+  private keep(keys: StagingKeys, fields: readonly string[], micros: number, example: { readonly json: string; readonly shows: readonly string[] } | undefined): void {
+    let kept = this.kept.get(keys.totals);
+    if (kept === undefined) {
+      kept = { keys, counts: new Map(), micros: 0, maxMicros: 0, examples: [], comparisons: 0 };
+      this.kept.set(keys.totals, kept);
+    }
+    for (const field of fields) kept.counts.set(field, (kept.counts.get(field) ?? 0) + 1);
+    kept.micros += micros;
+    kept.maxMicros = Math.max(kept.maxMicros, micros);
+    kept.comparisons++;
+    if (example !== undefined && kept.examples.length < MAX_KEPT_EXAMPLES) kept.examples.push(example);
+    this.retry ??= setTimeout(() => {
+      this.retry = undefined;
+      void this.addKept();
+    }, RETRY_MS).unref();
+  }
+
+  /**
+   * Offers the kept comparisons to Redis again, one staging at a time: its counts with its first
+   * example in one script, then its other examples. Resolves whether none is left; what Redis
+   * still does not take stays kept and is retried.
+   */
+  private addKept(): Promise<void> {
+    this.adding ??= (async () => {
+      let added = 0;
+      try {
+        for (const [key, kept] of this.kept) {
+          const [first, ...others] = kept.examples;
+          await this.send(kept.keys, kept.micros, kept.maxMicros, first, [...kept.counts].flatMap(([field, count]) => [field, String(count)]));
+          // Its counts are in: only the examples are left to add, and they count nothing.
+          kept.counts.clear();
+          kept.micros = 0;
+          kept.examples.splice(0, 1);
+          for (const example of others) {
+            await this.send(kept.keys, 0, 0, example, []);
+            kept.examples.splice(0, 1);
+          }
+          added += kept.comparisons;
+          this.kept.delete(key);
+        }
+        if (added > 0) this.logger.info({ comparisons: added }, "shadow comparisons kept through a Redis outage added to the replicas' totals");
+      } catch (error) {
+        this.logger.debug({ err: describeThrown(error), stagings: this.kept.size }, "shadow comparisons kept through a Redis outage still not added; retried in a second");
+        this.retry ??= setTimeout(() => {
+          this.retry = undefined;
+          void this.addKept();
+        }, RETRY_MS).unref();
+      } finally {
+        this.adding = undefined;
+      }
+    })();
+    return this.adding;
+  }
+
+  /** Before totals are read: the kept comparisons, if any, added first (a failure leaves them kept; the read says whether Redis answers). */
+  private async withKeptAdded(): Promise<void> {
+    if (this.kept.size > 0 || this.adding !== undefined) await this.addKept();
   }
 
   /** The panels every replica compared for `revision` of `scene`, and the candidate invariant violations among them. Rejects when Redis cannot be read. */
   async verdict(scene: string, staging: ShadowStaging): Promise<{ readonly compared: number; readonly invariantViolations: number }> {
+    await this.withKeptAdded();
     const [identical, different, violations] = await this.redis.hmget(this.keys(scene, staging).totals, 'identical', 'different', 'candidate-violations');
     return { compared: (Number(identical) || 0) + (Number(different) || 0), invariantViolations: Number(violations) || 0 };
   }
@@ -121,6 +245,7 @@ export class SharedShadowTotals {
     let hash: Record<string, string>;
     let listed: string[];
     try {
+      await this.withKeptAdded();
       [hash, listed] = await Promise.all([this.redis.hgetall(totals), this.redis.lrange(examples, 0, MAX_KEPT_EXAMPLES - 1)]);
     } catch (error) {
       return { ...local, scope: 'this replica', problem: `the replicas' totals in Redis cannot be read (${describeThrown(error)}); these are this replica's` };

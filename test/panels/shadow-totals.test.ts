@@ -83,3 +83,43 @@ describe.skipIf(!HAS_REDIS_SERVER)('shadow totals summed in Redis', () => {
     expect(await totals.verdict(SCENE, { revision: 2, createdAt: '2026-12-06T10:00:00Z' })).toEqual({ compared: 1, invariantViolations: 0 });
   });
 });
+
+/**
+ * A replica's comparisons made while Redis cannot be reached: kept, and added to every replica's
+ * totals once Redis answers again, so a promote answered by another replica still sees a
+ * candidate panel that did not add up.
+ */
+describe.skipIf(!HAS_REDIS_SERVER)('shadow totals across a Redis outage', () => {
+  let server: PrivateRedis;
+  const clients: Redis[] = [];
+
+  beforeAll(async () => {
+    server = await startPrivateRedis();
+  });
+
+  afterAll(async () => {
+    for (const client of clients) client.disconnect();
+    await server?.stop();
+  });
+
+  it("adds the comparisons a replica made while Redis was down once it is back, without waiting for another comparison", async () => {
+    const [replicaA, replicaB] = [
+      new SharedShadowTotals({ redis: await connectReady(server, clients), keyPrefix: 'outage:', logger: createLogger('silent') }),
+      new SharedShadowTotals({ redis: await connectReady(server, clients), keyPrefix: 'outage:', logger: createLogger('silent') }),
+    ];
+    const staging = { revision: 7, createdAt: STAGED };
+    const broken = { result: 'different' as const, fields: [{ floor: 'new-customer', field: 'amount' as const }], candidateViolation: true, bothViolation: false, seconds: 0.002, example: example('u-new', ['new-customer']) };
+
+    await server.stop();
+    for (let i = 0; i < 3; i++) replicaA.add(SCENE, staging, broken);
+    // Let the adds fail against the stopped server before it comes back.
+    await new Promise((r) => setTimeout(r, 500));
+    await server.start();
+
+    const seen = await eventually(() => replicaB.verdict(SCENE, staging).catch(() => ({ compared: -1, invariantViolations: -1 })), (v) => v.invariantViolations === 3, 10_000, 100);
+    expect(seen).toEqual({ compared: 3, invariantViolations: 3 });
+    const report = await replicaB.report(local(7));
+    expect(report).toMatchObject({ scope: 'all replicas', different: 3, differences: { 'new-customer': { amount: 3 } }, invariantViolations: { candidate: 3, both: 0 } });
+    expect(report.examples.map((e) => e.user)).toEqual(['u-new', 'u-new', 'u-new']);
+  }, 30_000);
+});
