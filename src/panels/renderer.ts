@@ -425,7 +425,7 @@ export class PanelRenderer {
   }
 
   /** A failure's log line: at `level` for a served render; at debug, saying so, for a shadow render. */
-  private log(shadow: ShadowScope, level: 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
+  private log(shadow: ShadowScope, level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
     if (shadow === undefined) {
       this.options.logger[level](fields, message);
       return;
@@ -454,18 +454,25 @@ export class PanelRenderer {
     );
   }
 
-  /** One warning per upstream and cause every {@link UPSTREAM_LOG_INTERVAL_MS}: an outage must not flood the logs. */
+  /**
+   * One warning per upstream and cause every {@link UPSTREAM_LOG_INTERVAL_MS}: an outage must not
+   * flood the logs. An upstream its kill switch keeps quiet did not fail: an operator chose it, so
+   * that is said at info.
+   */
   private logUpstreamFailure(error: UpstreamError, shadow: ShadowScope): void {
     const key = `${keyScope(shadow)}${error.upstream}\u0000${error.code}`;
     const now = Date.now();
     const last = this.lastUpstreamLog.get(key);
     if (last !== undefined && now - last < UPSTREAM_LOG_INTERVAL_MS) return;
     this.lastUpstreamLog.set(key, now);
+    const every = `logged at most every ${UPSTREAM_LOG_INTERVAL_MS / 1000} s per cause`;
     this.log(
       shadow,
-      'warn',
+      error.outcome === 'killed' ? 'info' : 'warn',
       { code: error.code, upstream: error.upstream, outcome: error.outcome, reason: error.message },
-      `${error.upstream} failed; floors that need it were dropped (logged at most every ${UPSTREAM_LOG_INTERVAL_MS / 1000} s per cause)`,
+      error.outcome === 'killed'
+        ? `${error.upstream} is switched off by its kill switch; floors that need it are left out (${every})`
+        : `${error.upstream} failed; floors that need it were dropped (${every})`,
     );
   }
 

@@ -235,6 +235,18 @@ describe('PanelRenderer', () => {
     expect(warned[0]?.['reason']).toContain('membership.tier');
   });
 
+  it('says an upstream switched off by its kill switch is off, at info: an operator did it, nothing failed', async () => {
+    const killed = () => {
+      throw new UpstreamError('promotion', 'killed', 'not called: its kill switch is on');
+    };
+    const { renderer, log } = setup([testBuilder('a', killed), testBuilder('fine', amountOf(-100))], floorsYaml(floor('a', 10), floor('fine', 20)));
+    for (let i = 0; i < 3; i++) await renderer.render(request());
+    const logged = log.entries.filter((e) => e['code'] === ErrorCode.UPSTREAM_KILLED);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ level: 30, upstream: 'promotion', outcome: 'killed' });
+    expect(logged[0]?.['msg']).toMatch(/^promotion is switched off by its kill switch; floors that need it are left out/);
+  });
+
   it('logs the same floor again when it fails for a different cause', async () => {
     let attempt = 0;
     const builders = [testBuilder('flaky', () => {

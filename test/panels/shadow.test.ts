@@ -137,12 +137,12 @@ describe('what a shadow render logs', () => {
       },
     });
     const renderer = new PanelRenderer({ layouts: () => new Map([['cart-bottom-sheet', live]]), logger: pino({ level: 'debug' }, sink) });
-    // The candidate shows the loyalty row (no flags here), whose upstream is switched off, and a floor whose expression fails.
+    // The candidate shows the loyalty row (no flags here), whose upstream timed out, and a floor whose expression fails.
     const candidate = { revision: 7, layout: compile(SHIPPED.replace('\nvariants:\n', "\n  - code: bogus\n    kind: DEDUCTION\n    amount: 'money(100)'\n    name: { zh-CN: 假, en: Bogus }\n    sort: 36\n\nvariants:\n")) };
-    const killed = () => fakePanelData({ loyalty: new UpstreamError('loyalty', 'killed', 'switched off by floorplan.kill.loyalty') }).data;
+    const timedOut = () => fakePanelData({ loyalty: new UpstreamError('loyalty', 'timeout', 'GET /loyalty/u1001 timed out (300 ms)') }).data;
     const flush = () => new Promise((resolve) => setImmediate(resolve));
 
-    await renderer.render({ scene: 'cart-bottom-sheet', data: killed(), viewer, candidate, shadow: true });
+    await renderer.render({ scene: 'cart-bottom-sheet', data: timedOut(), viewer, candidate, shadow: true });
     await flush();
     expect(lines.filter((l) => l.level >= 40)).toEqual([]);
     const shadowLines = lines.filter((l) => l.level === 20);
@@ -153,7 +153,7 @@ describe('what a shadow render logs', () => {
     expect(shadowLines.find((l) => l.upstream === 'loyalty')).toMatchObject({ shadow: true, candidateRevision: 7 });
 
     // A user in the rollout is served the same candidate: those are real, and logged as before.
-    await renderer.render({ scene: 'cart-bottom-sheet', data: killed(), viewer, candidate });
+    await renderer.render({ scene: 'cart-bottom-sheet', data: timedOut(), viewer, candidate });
     await flush();
     const served = lines.filter((l) => l.level >= 40);
     expect(served.map((l) => [l.level, l.msg]).sort()).toEqual([
