@@ -443,7 +443,9 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
             : { revision: revisionNumber(values.revision, '--revision') };
         const result = await ops.candidate({ scene, ...source, rollout, ...(values.message === undefined ? {} : { message: values.message }), ...author });
         const r = result.revision;
-        process.stdout.write(`candidate of ${scene}: revision ${r.revision} by ${r.author}${quoted(r.message)}${result.replaced === null ? '' : `; replaces the candidate revision ${result.replaced}`}\n`);
+        // An existing revision staged: its own author and message, then who staged it and why (the audit's).
+        const staged = values.revision === undefined ? '' : `, staged by ${result.candidate.author}${quoted(result.candidate.message)}`;
+        process.stdout.write(`candidate of ${scene}: revision ${r.revision} by ${r.author}${quoted(r.message)}${staged}${result.replaced === null ? '' : `; replaces the candidate revision ${result.replaced}`}\n`);
         process.stdout.write(`layoutVersion for its users: ${result.layoutVersion}\n`);
         printCandidate(result.candidate, result.pushed, result.pushProblem);
         printApproval(scene, result.approval);

@@ -179,6 +179,14 @@ describe('npm run floors:check', () => {
     expect(code).toBe(0);
   });
 
+  it('staging an existing revision says who staged it and why, beside the revision\'s own author and message', async () => {
+    const env = { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(floorsDir({}), 'revisions'), USER: 'carol' };
+    expect((await floors(['publish', '--message', 'baseline', '--author', 'alice'], env)).code).toBe(0);
+    const staged = await floors(['candidate', 'cart-bottom-sheet', '--revision', '1', '--allow', 'u1001', '--author', 'bob', '--message', 'try the baseline again'], env);
+    expect(staged.code, staged.stderr).toBe(0);
+    expect(staged.stdout.split('\n')[0]).toBe('candidate of cart-bottom-sheet: revision 1 by alice "baseline", staged by bob "try the baseline again"');
+  }, 60_000);
+
   it('says what a forced promote straight on the store was forced over: no shadow comparison it could read', async () => {
     const env = { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(floorsDir({}), 'revisions') };
     expect((await floors(['publish', '--message', 'baseline'], env)).code).toBe(0);
