@@ -7,11 +7,11 @@ import { ErrorCode } from '../../../src/errors.ts';
 import { defaultBuilders } from '../../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../../src/floors/registry.ts';
 import { candidatesRedisKey, pushCandidates, type CandidateSet } from '../../../src/layouts/revisions/candidates.ts';
-import { LayoutReleases, type LayoutOperations } from '../../../src/layouts/revisions/releases.ts';
+import { LayoutReleases, type LayoutOperations, type LayoutReleasesOptions } from '../../../src/layouts/revisions/releases.ts';
 import { OperationRefused, RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../../support/redis-server.ts';
-import { REVISION_STORES } from '../../support/revision-stores.ts';
+import { REVISION_STORES, type OpenRevisionStore } from '../../support/revision-stores.ts';
 import { thrown } from '../../support/thrown.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -24,6 +24,15 @@ const set = (cartVersion: string, checkoutEdit: (s: string) => string = (s) => s
   'cart-bottom-sheet.yaml': CART.replace('version: "2026-11-21.1"', `version: "${cartVersion}"`),
   'checkout-summary.yaml': checkoutEdit(CHECKOUT),
 });
+/** A revision store `open` makes, and alice's operations on it with `options` beside the usual ones. */
+async function aliceOn(open: OpenRevisionStore, options: Partial<LayoutReleasesOptions>): Promise<{ store: RevisionStore; cleanup: () => Promise<void>; alice: LayoutOperations }> {
+  const opened = await open();
+  const store = new RevisionStore(opened.config, { logger });
+  const alice = new LayoutReleases({ store, registry, locales: config.floors.locales, apps: config.apps, logger, ...options }).as('alice');
+  expect(await store.probe()).toBe(true);
+  return { store, cleanup: opened.cleanup, alice };
+}
+
 describe.each(REVISION_STORES)('layout candidates on %s', (_name, skip, open) => {
   let store: RevisionStore;
   let alice: LayoutOperations;
@@ -33,20 +42,10 @@ describe.each(REVISION_STORES)('layout candidates on %s', (_name, skip, open) =>
 
   beforeAll(async () => {
     if (skip) return;
-    const opened = await open();
-    cleanup = opened.cleanup;
-    store = new RevisionStore(opened.config, { logger });
-    const releases = new LayoutReleases({
-      store,
-      registry,
-      locales: config.floors.locales,
-      apps: config.apps,
-      logger,
+    ({ store, cleanup, alice } = await aliceOn(open, {
       onCandidates: (s) => announced.push(s),
       shadow: () => (violations === undefined ? undefined : { compared: 10, invariantViolations: violations }),
-    });
-    alice = releases.as('alice');
-    expect(await store.probe()).toBe(true);
+    }));
   }, 120_000);
 
   afterAll(async () => {
@@ -182,24 +181,14 @@ describe.skipIf(!HAS_REDIS_SERVER)('announcing candidates through Redis while an
   beforeAll(async () => {
     redis = await startPrivateRedis();
     client = new Redis(redis.url);
-    const opened = await open();
-    cleanup = opened.cleanup;
-    store = new RevisionStore(opened.config, { logger });
-    const releases = new LayoutReleases({
-      store,
-      registry,
-      locales: config.floors.locales,
-      apps: config.apps,
-      logger,
+    ({ store, cleanup, alice } = await aliceOn(open, {
       pushCandidates: async (s) => {
         const interleaved = beforeNextPush;
         beforeNextPush = undefined;
         await interleaved?.();
         return pushCandidates(client, 'race:', s);
       },
-    });
-    alice = releases.as('alice');
-    expect(await store.probe()).toBe(true);
+    }));
     await alice.publish({ files: set('live-1'), message: 'baseline' });
   }, 120_000);
 
