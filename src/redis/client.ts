@@ -60,6 +60,9 @@ export function describeRedis(location: RedisLocation): string {
   }
 }
 
+/** How often a Redis Cluster client asks for the slot map again (see openRedis). */
+const CLUSTER_SLOTS_REFRESH_MS = 2000;
+
 /**
  * Opens a client that fails fast: no offline queue (a command while disconnected rejects at
  * once), one retry per command, a command timeout, reconnects backing off to 1 s. Errors are
@@ -69,6 +72,10 @@ export function describeRedis(location: RedisLocation): string {
  * ioredis asks the Sentinels again on every reconnect, and `failoverDetector` makes it
  * reconnect as soon as a Sentinel announces `+switch-master` rather than when the old
  * primary's socket finally errors.
+ *
+ * On a Redis Cluster it follows MOVED and CLUSTERDOWN replies, and asks for the slot map every
+ * {@link CLUSTER_SLOTS_REFRESH_MS}, so a shard whose primary hangs is found on its promoted
+ * replica within seconds of the failover even by a client that only uses that shard.
  */
 export function openRedis(settings: RedisSettings, logger: Logger): RedisClient {
   const common: RedisOptions = {
@@ -88,6 +95,11 @@ export function openRedis(settings: RedisSettings, logger: Logger): RedisClient 
       retryDelayOnFailover: 50,
       retryDelayOnClusterDown: 50,
       slotsRefreshTimeout: settings.connectTimeoutMs,
+      // Learn the slot map again every 2 s. A primary that hangs (its sockets open, nothing
+      // answering) sends no MOVED or CLUSTERDOWN, only timeouts: a client using only its shard's
+      // keys (the layouts key, the publisher's) kept asking it after its replica took over, until
+      // it came back. ioredis sets no interval by default.
+      slotsRefreshInterval: CLUSTER_SLOTS_REFRESH_MS,
       redisOptions: { ...common, ...credentialsOf(settings.url) },
     });
   } else if ((settings.sentinels?.length ?? 0) > 0) {

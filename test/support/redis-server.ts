@@ -136,6 +136,10 @@ export interface RedisClusterNode {
   readonly port: number;
   /** Stops it (SIGKILL) and waits for the exit. */
   stop(): Promise<void>;
+  /** SIGSTOP: it keeps its sockets open and answers nothing, like a hung host. */
+  freeze(): void;
+  /** SIGCONT after freeze(). */
+  thaw(): void;
 }
 
 /**
@@ -147,10 +151,10 @@ export interface RedisClusterNode {
  * where any outgoing connection on the machine may hold it; redis-server then exits at start
  * ("did not answer PING" on CI). If it exits anyway, the error carries what it printed, at once.
  */
-export async function startRedisClusterNode(dir: string, port?: number): Promise<RedisClusterNode> {
+export async function startRedisClusterNode(dir: string, port?: number, extraArgs: readonly string[] = []): Promise<RedisClusterNode> {
   const clientPort = port ?? (await freePort());
   const busPort = await freePort();
-  const args = ['--cluster-port', String(busPort), '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${clientPort}.conf`, '--dir', dir];
+  const args = ['--cluster-port', String(busPort), '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${clientPort}.conf`, '--dir', dir, ...extraArgs];
   const { child, exited } = await spawnRedis(clientPort, args, `redis-server (cluster node on ${clientPort}, bus ${busPort})`, 20_000);
   return {
     port: clientPort,
@@ -159,5 +163,7 @@ export async function startRedisClusterNode(dir: string, port?: number): Promise
       child.kill('SIGKILL');
       await exited;
     },
+    freeze: () => void child.kill('SIGSTOP'),
+    thaw: () => void child.kill('SIGCONT'),
   };
 }
