@@ -356,6 +356,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       // Upstream work stops early enough that the panel can still be built and sent by the deadline.
       upstreamBudgetMs: config.limits.requestDeadlineMs - config.limits.responseReserveMs,
       violated,
+      notCalled: (upstream) => metrics.upstreamKilled(upstream),
       logger,
       ...(config.auth.mode === 'jwks' ? { jwksUrl: config.auth.jwksUrl } : {}),
     });

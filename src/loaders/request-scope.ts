@@ -77,12 +77,14 @@ export class RequestScope {
   private readonly byKey = new Map<string, Selection>();
 
   private readonly killed: (upstream: UpstreamName) => boolean;
+  private readonly notCalled: (upstream: UpstreamName) => void;
   private readonly violated: (upstream: UpstreamName, violation: Violation) => void;
   private readonly trace: RequestTrace;
 
   /**
    * @param options.deadline the request's deadline: every upstream call still running when it passes is abandoned.
    * @param options.killed the operator's kill switches: a killed upstream is never called and its floors drop.
+   * @param options.notCalled told once per call a kill switch kept from being made, to count it.
    * @param options.violated told once per answer refused by its definition's cross-checks (upstreams/defs), to count and log it.
    * @param options.trace the request's trace: each upstream call is reported to it, timed, with its outcome.
    */
@@ -91,6 +93,7 @@ export class RequestScope {
     clients: UpstreamClients;
     deadline?: Deadline;
     killed?: (upstream: UpstreamName) => boolean;
+    notCalled?: (upstream: UpstreamName) => void;
     violated?: (upstream: UpstreamName, violation: Violation) => void;
     trace?: RequestTrace;
   }) {
@@ -98,6 +101,7 @@ export class RequestScope {
     this.userId = options.userId;
     this.deadline = options.deadline;
     this.killed = options.killed ?? (() => false);
+    this.notCalled = options.notCalled ?? (() => {});
     this.violated = options.violated ?? (() => {});
     this.trace = options.trace ?? NO_TRACE;
   }
@@ -176,6 +180,7 @@ export class RequestScope {
     // Only a recorded trace reads the call's times: an untraced request (most) does not ask the clock.
     const startMs = this.trace.recording ? performance.now() : 0;
     if (this.killed(upstream)) {
+      this.notCalled(upstream);
       if (this.trace.recording) this.trace.upstreamCall(upstream, startMs, startMs, 'killed', { keys: keys.length });
       return keys.map(() => this.failed(killedError(upstream)));
     }

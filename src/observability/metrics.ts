@@ -58,6 +58,8 @@ export interface FloorplanMetrics {
   readonly registry: Registry;
   /** Counts one upstream call and its duration. */
   upstreamCall(upstream: UpstreamLabel, outcome: UpstreamOutcomeLabel, durationSeconds: number): void;
+  /** Counts a call its kill switch kept from being made (`outcome="killed"`; no duration: nothing ran). */
+  upstreamKilled(upstream: UpstreamLabel): void;
   /** An upstream's circuit breaker changed state (a change to open is also counted). */
   upstreamBreakerState(upstream: UpstreamLabel, state: 'closed' | 'open' | 'half-open'): void;
   /** A GraphQL request refused by admission control (HTTP 503 OVERLOADED). */
@@ -356,6 +358,9 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     upstreamCall(upstream, outcome, durationSeconds) {
       upstreamRequests(upstream, outcome).inc();
       upstreamDuration.labels(upstream).observe(durationSeconds);
+    },
+    upstreamKilled(upstream) {
+      upstreamRequests(upstream, 'killed').inc();
     },
     httpRequest(route, method, status, durationSeconds) {
       httpDuration.labels(route, method, String(status)).observe(durationSeconds);

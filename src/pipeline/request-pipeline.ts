@@ -62,6 +62,8 @@ export interface RequestPipelineDeps {
   readonly upstreamBudgetMs: number;
   /** Told about every upstream answer the cross-checks refuse (to count and log it). */
   readonly violated?: (upstream: UpstreamName, violation: Violation) => void;
+  /** Told about every upstream call a kill switch kept from being made (to count it). */
+  readonly notCalled?: (upstream: UpstreamName) => void;
   readonly logger: Logger;
   /** Where the signing keys come from (auth.jwksUrl), named when they cannot be fetched; undefined with hs256. */
   readonly jwksUrl?: string;
@@ -171,6 +173,7 @@ export class RequestPipeline {
       deadline,
       killed: (upstream) => flags.isEnabled(this.deps.killFlag(upstream)),
       violated: this.deps.violated,
+      ...(this.deps.notCalled === undefined ? {} : { notCalled: this.deps.notCalled }),
       trace,
     });
     return { viewer, flags, scope, deadline, decisionId: randomUUID(), trace };

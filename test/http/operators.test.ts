@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
+import { metricValue } from '../support/measure.ts';
 
 interface FlagsFile {
   featureEnvironments: Array<{ featureName: string; enabled: boolean; variants: Array<{ name: string; weight: number; weightType: string }> }>;
@@ -102,6 +103,8 @@ describe('operators: flags, kill switches, variants, hot reload, preview, decisi
     expect(h.demo.calls()).toMatchObject({ promotion: 0, cart: 1, settlement: 1 });
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     expect(metrics).toMatch(/floorplan_panels_degraded_total\{scene="cart-bottom-sheet",reason="UPSTREAM_FAILED"\} [1-9]/);
+    // Each call the kill switch kept from being made is counted as the metric's help says.
+    expect(metricValue(metrics, 'floorplan_upstream_requests_total', { upstream: 'promotion', outcome: 'killed' })).toBeGreaterThanOrEqual(2);
   });
 
   it('switches the layout version for users in a variant, and layoutVersion says which', async () => {
