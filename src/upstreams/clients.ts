@@ -3,7 +3,7 @@ import type { CacheOutcome } from '../cache/tiered-cache.ts';
 import type { Deadline } from './deadline.ts';
 import { JsonHttp, type BreakerObserver, type UpstreamObserver } from './json-http.ts';
 import { DEFAULT_RESILIENCE, type ResilienceOptions } from './resilience.ts';
-import { answerCheck } from './wire-check.ts';
+import { compileAnswerChecks } from './wire-check.ts';
 import { UPSTREAM_DEFINITIONS, type UpstreamAnswer, type UpstreamName, type UpstreamRequest } from './registry.ts';
 
 export interface UpstreamEndpoint extends Partial<ResilienceOptions> {
@@ -37,6 +37,8 @@ export function createHttpUpstreamClients(
   observe?: UpstreamObserver,
   observeBreaker?: BreakerObserver,
 ): UpstreamClients {
+  // Compiled now, so a contract the check cannot express fails at start, naming it, not on a call.
+  compileAnswerChecks(UPSTREAM_DEFINITIONS);
   const pools: JsonHttp[] = [];
   const calls: Record<string, UpstreamCall<UpstreamName>> = {};
   for (const definition of UPSTREAM_DEFINITIONS) {
@@ -52,8 +54,6 @@ export function createHttpUpstreamClients(
     });
     pools.push(http);
     const { call, response } = definition;
-    // Compiled now, so a contract the check cannot express fails at start, not on a call.
-    answerCheck(response);
     calls[definition.name] =
       call.method === 'GET'
         ? (request, deadline, notes) => http.get(call.path(request as never), response, deadline, notes?.traceHeaders)

@@ -39,8 +39,41 @@ const ajv = new Ajv({ removeAdditional: 'all', allErrors: false, strict: true, c
 
 const compiled = new WeakMap<z.ZodType, ValidateFunction>();
 
-/** zod types whose parse gives something other than its input (a transform, a default filled in, a frozen copy). */
-const CHANGES_OUTPUT: ReadonlySet<string> = new Set(['pipe', 'transform', 'default', 'prefault', 'catch', 'success', 'readonly']);
+/** zod types whose parse gives something other than its input (a transform, a default filled in, a frozen copy), as a contract writes them. */
+const CHANGES_OUTPUT: ReadonlyMap<string, string> = new Map([
+  ['pipe', 'a .transform() or .pipe()'],
+  ['transform', 'a .transform()'],
+  ['default', 'a .default()'],
+  ['prefault', 'a .prefault()'],
+  ['catch', 'a .catch()'],
+  ['success', 'a z.success()'],
+  ['readonly', 'a .readonly()'],
+]);
+
+/** A JSON Schema path zod reports (`properties`, `a`, `items`, …) as the field it is: `a.lines[].sku`, or `(root)`. */
+function fieldAt(path: readonly (string | number)[]): string {
+  let field = '';
+  for (let i = 0; i < path.length; i++) {
+    if (path[i] === 'properties' && i + 1 < path.length) field += `${field === '' ? '' : '.'}${String(path[++i])}`;
+    else if (path[i] === 'items' || path[i] === 'additionalProperties') field += '[]';
+  }
+  return field === '' ? '(root)' : field;
+}
+
+/**
+ * Compiles the answer check of every contract now, so one the check cannot stand for stops
+ * Floorplan at start naming its upstream and field, not on a call.
+ * @throws Error `upstream "<name>", its response contract: …`
+ */
+export function compileAnswerChecks(definitions: ReadonlyArray<{ readonly name: string; readonly response: z.ZodType }>): void {
+  for (const { name, response } of definitions) {
+    try {
+      answerCheck(response);
+    } catch (error) {
+      throw new Error(`upstream "${name}", its response contract: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}
 
 /**
  * The compiled check of `contract` (compiled once, then remembered).
@@ -66,28 +99,30 @@ export function jsonSchemaOf(contract: z.ZodType): JsonSchemaNode {
     override: (ctx) => {
       const schema = ctx.zodSchema as unknown as z.ZodType;
       const node = ctx.jsonSchema as JsonSchemaNode;
+      const at = fieldAt(ctx.path);
       // The check hands the answer on as it is: a schema whose output is not its input cannot be checked so.
-      if (CHANGES_OUTPUT.has(schema._zod.def.type)) {
-        throw new Error(`an upstream contract has a ${schema._zod.def.type}, whose output is not the answer as it is: the compiled check cannot stand for it`);
+      const changes = CHANGES_OUTPUT.get(schema._zod.def.type);
+      if (changes !== undefined) {
+        throw new Error(`an upstream contract has a ${schema._zod.def.type} (${changes}) at ${at}, whose output is not the answer as it is: the compiled check cannot stand for it`);
       }
       const checks = schema._zod.def.checks ?? [];
       if (checks.some((check) => check._zod.def.check === 'custom')) {
         const declared = REFINEMENTS.get(schema);
         if (declared === undefined) {
           throw new Error(
-            `an upstream contract has a refinement without a JSON Schema equivalent (${JSON.stringify(node)}): declare it with refinedAs() in src/upstreams/wire-check.ts's terms, or the compiled check would accept what zod refuses`,
+            `an upstream contract has a refinement without a JSON Schema equivalent at ${at} (${JSON.stringify(node)}): declare it with refinedAs() in src/upstreams/wire-check.ts's terms, or the compiled check would accept what zod refuses`,
           );
         }
         declared(node);
       }
       // Ajv counts a string's length in code points, zod in UTF-16 units: a maximum would let
       // through a string of astral characters zod refuses (a minimum can only be stricter).
-      if (node.maxLength !== undefined) throw new Error(`an upstream contract has a maximum string length, which the compiled check counts differently from zod: ${JSON.stringify(node)}`);
+      if (node.maxLength !== undefined) throw new Error(`an upstream contract has a maximum string length at ${at}, which the compiled check counts differently from zod: ${JSON.stringify(node)}`);
       for (const keyword of ['anyOf', 'oneOf'] as const) {
         const branches = node[keyword] as JsonSchemaNode[] | undefined;
         // Ajv removes unknown keys while it tries a branch, even one that then fails.
         if (branches !== undefined && branches.filter((branch) => branch.type === 'object').length > 1) {
-          throw new Error(`an upstream contract has a union of objects, which the compiled check cannot strip safely: ${JSON.stringify(node)}`);
+          throw new Error(`an upstream contract has a union of objects at ${at}, which the compiled check cannot strip safely: ${JSON.stringify(node)}`);
         }
       }
     },

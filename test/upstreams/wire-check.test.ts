@@ -6,7 +6,7 @@ import { DEMO_SERVICES } from '../../src/demo-upstreams/services.ts';
 import { cartSchema } from '../../src/upstreams/contracts.ts';
 import type { UpstreamSelection } from '../../src/upstreams/definition.ts';
 import { UPSTREAM_DEFINITIONS } from '../../src/upstreams/registry.ts';
-import { answerCheck, jsonSchemaOf, refinedAs } from '../../src/upstreams/wire-check.ts';
+import { answerCheck, compileAnswerChecks, jsonSchemaOf, refinedAs } from '../../src/upstreams/wire-check.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -138,7 +138,7 @@ describe('the compiled check of upstream answers', () => {
 
   it('will not compile a contract whose refinement has no declared JSON Schema: it would accept what zod refuses', () => {
     const contract = z.object({ even: z.number().refine((n) => n % 2 === 0) });
-    expect(() => answerCheck(contract)).toThrow(/refinement without a JSON Schema equivalent \({"type":"number"}\): declare it with refinedAs\(\)/);
+    expect(() => answerCheck(contract)).toThrow(/refinement without a JSON Schema equivalent at even \({"type":"number"}\): declare it with refinedAs\(\)/);
   });
 
   it('compiles a declared refinement into the check', () => {
@@ -151,5 +151,13 @@ describe('the compiled check of upstream answers', () => {
     expect(() => jsonSchemaOf(z.object({ name: z.string().max(3) }))).toThrow(/maximum string length/);
     expect(() => jsonSchemaOf(z.union([z.object({ a: z.string() }), z.object({ b: z.string() })]))).toThrow(/union of objects/);
     expect(() => jsonSchemaOf(z.string().transform((s) => s.length))).toThrow();
+  });
+
+  it('names the field of the contract it cannot stand for, and the upstream whose contract it is', () => {
+    expect(() => jsonSchemaOf(z.object({ card: z.object({ userId: z.string().min(1).max(64) }) }))).toThrow(/^an upstream contract has a maximum string length at card\.userId, /);
+    expect(() => jsonSchemaOf(z.object({ lines: z.array(z.object({ sku: z.string().transform((s) => s.trim()) })) }))).toThrow(/^an upstream contract has a pipe \(a \.transform\(\) or \.pipe\(\)\) at lines\[\]\.sku, /);
+    expect(() => jsonSchemaOf(z.object({ even: z.number().refine((n) => n % 2 === 0) }))).toThrow(/^an upstream contract has a refinement without a JSON Schema equivalent at even /);
+    const giftcard = { name: 'giftcard', response: z.object({ userId: z.string().max(64) }) };
+    expect(() => compileAnswerChecks([giftcard])).toThrow(/^upstream "giftcard", its response contract: an upstream contract has a maximum string length at userId, /);
   });
 });
