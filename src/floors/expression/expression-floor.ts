@@ -12,6 +12,7 @@ import type { ParseResult } from '@marcbachmann/cel-js';
 import { ErrorCode, FloorplanError } from '../../errors.ts';
 import type { FloorBuildContext, FloorBuilder, FloorDecorations, FloorKind, TemplateValue, UpstreamName } from '../builder.ts';
 import type { Money } from '../../money/money.ts';
+import { UPSTREAMS } from '../../upstreams/registry.ts';
 import { DATA_STRING_LENGTH, knownFields, knownVariables, LIST_BOUNDS, VARIABLES, type VariableName } from './domain.ts';
 import { ALLOWED_FUNCTIONS, celEnvironment } from './environment.ts';
 import { compileFastPath, type Roots } from './fast-path.ts';
@@ -383,14 +384,15 @@ export function compileExpression(source: string, where: string, role: Role): Co
 
 /** The upstream each variable is read from; the viewer's comes with the request. */
 function upstreamsOf(reads: readonly VariableName[]): UpstreamName[] {
-  return reads.map((v) => VARIABLES[v].upstream).filter((u): u is UpstreamName => u !== null);
+  // Widened to UpstreamName first: VARIABLES names only the upstreams expressions can read, a
+  // subset of the registry, so a predicate on its narrower type would break when one is added.
+  return reads.map((v): UpstreamName | null => VARIABLES[v].upstream).filter((u): u is UpstreamName => u !== null);
 }
 
-const UPSTREAM_ORDER: readonly UpstreamName[] = ['cart', 'promotion', 'settlement', 'loyalty'];
-
+/** Needs in registry order (as `failedUpstreams` lists them), whatever order the expressions read them in. */
 function ordered(upstreams: Iterable<UpstreamName>): UpstreamName[] {
   const set = new Set(upstreams);
-  return [...UPSTREAM_ORDER.filter((u) => set.has(u)), ...[...set].filter((u) => !UPSTREAM_ORDER.includes(u))];
+  return UPSTREAMS.filter((u) => set.has(u));
 }
 
 /** One root's value (the viewer's comes with the request); a failed upstream's read throws its failure. */
