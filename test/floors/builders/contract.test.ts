@@ -11,19 +11,24 @@ import type { UpstreamName } from '../../../src/floors/builder.ts';
 import { defaultBuilders } from '../../../src/floors/builders/index.ts';
 import { UPSTREAMS } from '../../../src/upstreams/registry.ts';
 import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
-import { buildContext, fakePanelData, upstreamsRead, type PanelDataOverrides } from './fixtures.ts';
+import { buildContext, fakePanelData, GET_ONLY_UPSTREAMS, upstreamsRead, type GetOnly, type PanelDataOverrides } from './fixtures.ts';
 import { caughtFrom } from '../../support/thrown.ts';
+
+/** Every upstream read only through `get()` (loyalty, and any added since) failing with `failure`. */
+const everyGetOnly = (failure: Error): PanelDataOverrides => Object.fromEntries(GET_ONLY_UPSTREAMS.map((u) => [u, failure]));
 
 /**
  * What fails with an upstream, as the loaders make it fail: every selection resolves against
- * the cart, so a cart failure fails everything read for the selection too.
+ * the cart, so a cart failure fails everything read for the selection too. An upstream read
+ * only through `get()` fails alone.
  */
-const FAILING: { readonly [N in UpstreamName]: (failure: Error) => PanelDataOverrides } = {
-  cart: (failure) => ({ cart: failure, selectedLines: failure, promotion: failure, quote: failure, loyalty: failure }),
+const FAILING: { readonly [N in Exclude<UpstreamName, GetOnly>]: (failure: Error) => PanelDataOverrides } = {
+  cart: (failure) => ({ cart: failure, selectedLines: failure, promotion: failure, quote: failure, ...everyGetOnly(failure) }),
   promotion: (failure) => ({ promotion: failure }),
   settlement: (failure) => ({ quote: failure }),
-  loyalty: (failure) => ({ loyalty: failure }),
 };
+const failing = (upstream: UpstreamName, failure: Error): PanelDataOverrides =>
+  upstream in FAILING ? FAILING[upstream as keyof typeof FAILING](failure) : { [upstream]: failure };
 
 const failureOf = (upstream: UpstreamName) => new UpstreamError(upstream, 'timeout', `${upstream} did not answer`);
 
@@ -46,13 +51,13 @@ describe.each(defaultBuilders.map((builder) => [builder.name, builder] as const)
     if (needed) {
       it(`rejects with the ${upstream} failure when ${upstream} fails`, async () => {
         const failure = failureOf(upstream);
-        const { data } = fakePanelData(FAILING[upstream](failure));
+        const { data } = fakePanelData(failing(upstream, failure));
         expect(caughtFrom(() => builder.build(buildContext(data)))).toBe(failure);
       });
     } else {
       it(`still builds when ${upstream} fails, since its amount does not need it${decorates ? ' (only the decoration fails)' : ''}`, async () => {
         const failure = failureOf(upstream);
-        const { data } = fakePanelData(FAILING[upstream](failure));
+        const { data } = fakePanelData(failing(upstream, failure));
         const healthy = fakePanelData();
         expect(builder.build(buildContext(data))).toEqual(await builder.build(buildContext(healthy.data)));
         if (decorates) expect(caughtFrom(() => builder.decorations!.decorate(buildContext(data)))).toBe(failure);

@@ -4,21 +4,29 @@
  * `fakePanelData` hands out fixtures through the PanelData interface (what the renderer is
  * given) and, to builders, through its settled twin (SettledPanelData, what `buildContext`
  * hands them); both record every call, so a test can assert what a builder read (and what it
- * never touched).
+ * never touched). Every registered upstream has a fixture: the shipped ones below, and any
+ * other (read only through `get()`) the demo service's answer for the fixture cart, so a new
+ * upstream needs no edit here.
  */
 import type { BuilderViewer, FloorBuildContext, LoyaltyPoints, SettledPanelData, UpstreamResult } from '../../../src/floors/builder.ts';
 import type { PanelData } from '../../../src/loaders/panel-data.ts';
 import type { Money } from '../../../src/money/money.ts';
-import type {
-  Cart,
-  CartLine,
-  PromotionResult,
-  SettlementQuote,
-  UpstreamName,
+import {
+  UPSTREAMS,
+  type Cart,
+  type CartLine,
+  type PromotionResult,
+  type SettlementQuote,
+  type UpstreamName,
 } from '../../../src/upstreams/contracts.ts';
+import { demoResult } from '../../support/upstream-fakes.ts';
 
+/** The upstreams with a shortcut method of their own, and the one it reads them through. */
+const SHORTCUT = { cart: 'cart', promotion: 'promotion', settlement: 'quote' } as const;
 /** An upstream read only through `get()`: it has no shortcut method of its own. */
-type GetOnly = Exclude<UpstreamName, 'cart' | 'promotion' | 'settlement'>;
+export type GetOnly = Exclude<UpstreamName, keyof typeof SHORTCUT>;
+/** Every registered upstream read only through `get()` (loyalty, and any added since). */
+export const GET_ONLY_UPSTREAMS: readonly GetOnly[] = UPSTREAMS.filter((u): u is GetOnly => !(u in SHORTCUT));
 /** What a builder read: a PanelData method, or `get(<upstream>)` recorded as the upstream's name. */
 export type PanelDataMethod = Exclude<keyof PanelData, 'get'> | GetOnly;
 
@@ -95,14 +103,21 @@ export function cartFixture(overrides: Partial<Cart> = {}): Cart {
   };
 }
 
-/** A fixture value, or an Error the method rejects with. */
-export interface PanelDataOverrides {
+/** A fixture value, or an Error the method rejects with; an upstream read only through `get()` by its name (`loyalty`). */
+export type PanelDataOverrides = {
   cart?: Cart | Error;
   /** Defaults to the ticked lines of `cart`. */
   selectedLines?: readonly CartLine[] | Error;
   promotion?: PromotionResult | Error;
   quote?: SettlementQuote | Error;
-  loyalty?: LoyaltyPoints | Error;
+} & { [N in GetOnly]?: UpstreamResult<N> | Error };
+
+/** The default of an upstream read only through `get()`: loyalty's fixture, for any other its demo answer for the fixture cart. */
+function getOnlyFixture(upstream: GetOnly): UpstreamResult<GetOnly> {
+  if (upstream === 'loyalty') return loyaltyFixture();
+  const cart = cartFixture();
+  const lines = cart.lines.filter((l) => l.selected).map(({ skuId, quantity }) => ({ skuId, quantity }));
+  return demoResult(upstream, cart.userId, { lines: lines.sort((a, b) => a.skuId.localeCompare(b.skuId)), currency: cart.currency });
 }
 
 export interface FakePanelData {
@@ -123,8 +138,7 @@ export function fakePanelData(overrides: PanelDataOverrides = {}): FakePanelData
   };
   const promotion = overrides.promotion ?? promotionFixture();
   const quote = overrides.quote ?? quoteFixture();
-  const loyalty = overrides.loyalty ?? loyaltyFixture();
-  const getOnly: { [N in GetOnly]: UpstreamResult<N> | Error } = { loyalty };
+  const getOnly = Object.fromEntries(GET_ONLY_UPSTREAMS.map((u) => [u, overrides[u] ?? getOnlyFixture(u)])) as { [N in GetOnly]: UpstreamResult<N> | Error };
   const read = <T>(method: PanelDataMethod, value: T | Error): T => {
     calls.push(method);
     if (value instanceof Error) throw value;
@@ -158,13 +172,13 @@ export function fakePanelData(overrides: PanelDataOverrides = {}): FakePanelData
 /** Each fake's settled twin, reading the same fixtures into the same calls. */
 const settledTwins = new WeakMap<PanelData, SettledPanelData>();
 
-/** The upstream each PanelData method is served by (selected lines come from the cart). */
+/** The upstream each PanelData method is served by (selected lines come from the cart; `get(<upstream>)` is recorded as its name). */
 const UPSTREAM_OF: Record<PanelDataMethod, UpstreamName> = {
   cart: 'cart',
   selectedLines: 'cart',
   promotion: 'promotion',
   quote: 'settlement',
-  loyalty: 'loyalty',
+  ...(Object.fromEntries(GET_ONLY_UPSTREAMS.map((u) => [u, u])) as Record<GetOnly, GetOnly>),
 };
 
 /** The distinct upstreams behind the recorded calls. */
