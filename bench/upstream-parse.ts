@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import type { z } from 'zod';
 import { cartSchema, promotionResultSchema, settlementResultSchema, type Cart } from '../src/upstreams/contracts.ts';
-import { createHttpUpstreamClients } from '../src/upstreams/clients.ts';
+import { createHttpUpstreamClients, type UpstreamEndpoint } from '../src/upstreams/clients.ts';
 import { Deadline } from '../src/upstreams/deadline.ts';
 import { parseExactJson } from '../src/upstreams/exact-json.ts';
 import { UPSTREAM_DEFINITIONS, type UpstreamName } from '../src/upstreams/registry.ts';
@@ -228,7 +228,7 @@ const round = (value: number, digits: number) => Number(value.toFixed(digits));
 export async function measureUpstreamParse(plan: UpstreamParsePlan, log: (line: string) => void = () => undefined): Promise<UpstreamParseRow> {
   const { child, origin } = await startDemoUpstreams();
   const endpoint = (path: string) => ({ baseUrl: `${origin}/${path}`, timeoutMs: 2000, connections: CONCURRENT_PANELS * 2 });
-  const clients = createHttpUpstreamClients({ cart: endpoint('cart'), promotion: endpoint('promotion'), settlement: endpoint('settlement'), loyalty: endpoint('loyalty') });
+  const clients = createHttpUpstreamClients(Object.fromEntries(UPSTREAM_DEFINITIONS.map((d) => [d.name, endpoint(d.name)])) as Record<UpstreamName, UpstreamEndpoint>);
   const pool = new Pool(origin, { connections: CONCURRENT_PANELS * 2, keepAliveTimeout: 30_000 });
   const bare = bareCalls(pool, origin);
   // This process is the client measured: on the servers' core, away from the demo upstreams' (core 1).

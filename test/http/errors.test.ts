@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness } from '../support/harness.ts';
-import { createHttpUpstreamClients, type UpstreamClients } from '../../src/upstreams/clients.ts';
+import { createHttpUpstreamClients, type UpstreamClients, type UpstreamEndpoint } from '../../src/upstreams/clients.ts';
+import { UPSTREAMS, type UpstreamName } from '../../src/upstreams/registry.ts';
 
 describe('errors a client can see', () => {
   let h: Harness;
@@ -100,12 +101,9 @@ describe('internal errors', () => {
   let h: Harness;
   beforeAll(async () => {
     // A cart client that breaks in a way no upstream error explains: a bug, not an outage.
-    const real = createHttpUpstreamClients({
-      cart: { baseUrl: 'http://127.0.0.1:9/cart', timeoutMs: 100, connections: 1 },
-      promotion: { baseUrl: 'http://127.0.0.1:9/promotion', timeoutMs: 100, connections: 1 },
-      settlement: { baseUrl: 'http://127.0.0.1:9/settlement', timeoutMs: 100, connections: 1 },
-      loyalty: { baseUrl: 'http://127.0.0.1:9/loyalty', timeoutMs: 100, connections: 1 },
-    });
+    const real = createHttpUpstreamClients(
+      Object.fromEntries(UPSTREAMS.map((u) => [u, { baseUrl: `http://127.0.0.1:9/${u}`, timeoutMs: 100, connections: 1 }])) as Record<UpstreamName, UpstreamEndpoint>,
+    );
     const clients: UpstreamClients = {
       ...real,
       cart: () => Promise.reject(new TypeError('secret detail: /etc/floorplan/keys.pem unreadable')),

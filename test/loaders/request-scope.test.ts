@@ -11,6 +11,7 @@ import type { UpstreamClients } from '../../src/upstreams/clients.ts';
 import type { LoyaltyAnswer, LoyaltyQuery, PromotionQuery, SettlementQuote, SettlementRequest, UpstreamName } from '../../src/upstreams/contracts.ts';
 import { UpstreamError } from '../../src/upstreams/upstream-error.ts';
 import { cartFixture, cny, promotionFixture, quoteFixture } from '../floors/builders/fixtures.ts';
+import { demoCalls } from '../support/upstream-fakes.ts';
 
 /** A consistent quote of `lines` at the fixture cart's prices, nothing off. */
 function priced(quoteId: string, lines: SettlementRequest['quotes'][number]['lines']): SettlementQuote {
@@ -33,6 +34,8 @@ function fakes(rewrite: (quote: SettlementQuote) => SettlementQuote = (q) => q, 
   const calls: Array<{ upstream: UpstreamName; body?: PromotionQuery | SettlementRequest | LoyaltyQuery }> = [];
   const failing = new Set<UpstreamName>();
   const clients: UpstreamClients = {
+    // Upstreams added since these four answer as their demo service does.
+    ...demoCalls(),
     async cart() {
       calls.push({ upstream: 'cart' });
       if (failing.has('cart')) throw new UpstreamError('cart', 'http_error', '503', { status: 503 });

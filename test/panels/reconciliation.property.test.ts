@@ -22,6 +22,7 @@ import type { Cart, CartLine, DiscountKind, PromotionResult, SettlementQuote, Up
 import { UPSTREAMS } from '../../src/upstreams/registry.ts';
 import { UpstreamError, type UpstreamOutcome } from '../../src/upstreams/upstream-error.ts';
 import { invariantProblems } from '../support/panel-invariant.ts';
+import { demoCalls } from '../support/upstream-fakes.ts';
 
 const LOCALES = ['zh-CN', 'en'];
 const SCENES = ['cart-bottom-sheet', 'checkout-summary'];
@@ -90,6 +91,8 @@ function clientsFor(c: Case): { clients: UpstreamClients; cart: Cart } {
     if (c.fault?.upstream === upstream) throw new UpstreamError(upstream, c.fault.outcome, 'injected');
   };
   const clients: UpstreamClients = {
+    // Upstreams added since these four answer as their demo service does, failing as the case says.
+    ...demoCalls(fail),
     async loyalty(query) {
       fail('loyalty');
       return { userId: query.userId, balance: 500, usable: { points: 500, value: money(500) }, orders: query.orders.map((o) => ({ orderId: o.orderId, earns: 7 })) };

@@ -13,12 +13,15 @@ import { panelArgumentProblem, RequestPipeline, type RequestContext, type Reques
 import type { UpstreamClients } from '../../src/upstreams/clients.ts';
 import type { Viewer } from '../../src/viewer/viewer.ts';
 import { cartFixture, promotionFixture, quoteFixture } from '../floors/builders/fixtures.ts';
+import { unusedCalls } from '../support/upstream-fakes.ts';
 
 const GOOD = 'Bearer good';
 
 function fakeClients() {
   const calls: string[] = [];
   const clients: UpstreamClients = {
+    // Any upstream not faked below (loyalty, and any added since) is not used by these tests.
+    ...unusedCalls(),
     async cart() {
       calls.push('cart');
       return cartFixture();

@@ -31,9 +31,17 @@ export function demoCall<N extends UpstreamName>(name: N): UpstreamCall<N> {
   return async (request) => demoAnswer(name, request);
 }
 
-/** Every upstream answered by its demo service: spread it under the calls a test fakes itself. */
-export function demoCalls(): UpstreamCalls {
-  return Object.fromEntries(UPSTREAMS.map((name) => [name, demoCall(name)])) as UpstreamCalls;
+/**
+ * Every upstream answered by its demo service: spread it under the calls a test fakes itself.
+ * `beforeCall` runs first on every call (throw from it to fail that upstream).
+ */
+export function demoCalls(beforeCall: (upstream: UpstreamName) => void = () => {}): UpstreamCalls {
+  return Object.fromEntries(
+    UPSTREAMS.map((name) => {
+      const call = demoCall(name) as (request: unknown) => Promise<unknown>;
+      return [name, async (request: unknown) => (beforeCall(name), call(request))];
+    }),
+  ) as UpstreamCalls;
 }
 
 /** Every upstream refusing with "`name` is not used by this test": spread it under the calls a test uses. */

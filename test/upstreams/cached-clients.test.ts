@@ -5,6 +5,7 @@ import type { UpstreamClients } from '../../src/upstreams/clients.ts';
 import { promotionResultSchema, type PromotionQuery, type PromotionResult } from '../../src/upstreams/contracts.ts';
 import { Deadline } from '../../src/upstreams/deadline.ts';
 import { UpstreamError } from '../../src/upstreams/upstream-error.ts';
+import { unusedCalls } from '../support/upstream-fakes.ts';
 
 const ANSWER: PromotionResult = { userId: 'u1', membership: { tier: 'plus', plus95QuotaRemaining: null }, campaigns: [], coupons: [] };
 const QUERY: PromotionQuery = { userId: 'u1', skuIds: ['sku-b', 'sku-a'] };
@@ -12,11 +13,8 @@ const QUERY: PromotionQuery = { userId: 'u1', skuIds: ['sku-b', 'sku-a'] };
 /** Upstream clients whose promotion call answers after `delayMs`, counting calls. */
 function slowPromotion(delayMs: number) {
   let calls = 0;
-  const unused = () => Promise.reject(new Error('not used by this test'));
   const clients: UpstreamClients = {
-    cart: unused,
-    settlement: unused,
-    loyalty: unused,
+    ...unusedCalls(),
     promotion: () => {
       calls += 1;
       return new Promise((resolve) => setTimeout(() => resolve(ANSWER), delayMs));
