@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatFaults, parseFaults } from '../../src/demo-upstreams/faults.ts';
+import { UPSTREAMS } from '../../src/upstreams/registry.ts';
 
 describe('parseFaults', () => {
   it('reads one mode per upstream from a comma-separated spec', () => {
@@ -26,7 +27,8 @@ describe('parseFaults', () => {
   it('names the bad entry and the accepted forms in its error', () => {
     expect(() => parseFaults('promotion:slow')).toThrow(
       new Error(
-        'DEMO_FAULTS entry "promotion:slow" must be <upstream>:<mode> with mode latency:<ms>|error:<status>|hang|malformed|reset, upstream cart|promotion|settlement|loyalty',
+        // Every registered upstream, in registry order (cart|promotion|settlement|loyalty first: test/upstreams/registry.test.ts).
+        `DEMO_FAULTS entry "promotion:slow" must be <upstream>:<mode> with mode latency:<ms>|error:<status>|hang|malformed|reset, upstream ${UPSTREAMS.join('|')}`,
       ),
     );
   });

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoUpstreams, type DemoUpstreams } from '../../src/demo-upstreams/server.ts';
 import {
+  UPSTREAMS,
   cartSchema,
   promotionResultSchema,
   settlementResultSchema,
@@ -8,6 +9,7 @@ import {
   type SettlementQuote,
   type SettlementRequest,
 } from '../../src/upstreams/contracts.ts';
+import { callCounts } from '../support/upstream-fakes.ts';
 
 const U1001_SELECTED = [
   { skuId: 'sku-nongfu-550ml', quantity: 2 },
@@ -69,12 +71,13 @@ describe('demo upstreams', () => {
 
   it('serves every registered upstream under one port with path prefixes', () => {
     expect(demo.port).toBeGreaterThan(0);
-    expect(demo.baseUrls).toEqual({
+    expect(demo.baseUrls).toMatchObject({
       cart: `http://127.0.0.1:${demo.port}/cart`,
       promotion: `http://127.0.0.1:${demo.port}/promotion`,
       settlement: `http://127.0.0.1:${demo.port}/settlement`,
       loyalty: `http://127.0.0.1:${demo.port}/loyalty`,
     });
+    expect(demo.baseUrls).toEqual(Object.fromEntries(UPSTREAMS.map((u) => [u, `http://127.0.0.1:${demo.port}/${u}`])));
   });
 
   it('answers /healthz with 200 and unknown paths with a JSON 404', async () => {
@@ -296,13 +299,13 @@ describe('demo upstreams', () => {
     await postJson(`${demo.baseUrls.settlement}/settlement/quotes`, request);
     await getJson(`http://127.0.0.1:${demo.port}/healthz`);
 
-    expect(demo.calls()).toEqual({ cart: 2, promotion: 1, settlement: 1, loyalty: 0 });
+    expect(demo.calls()).toEqual(callCounts({ cart: 2, promotion: 1, settlement: 1, loyalty: 0 }));
     expect(demo.received('cart')).toEqual(['u1001', 'u-empty']);
     expect(demo.received('promotion')).toEqual([query]);
     expect(demo.received('settlement')).toEqual([request]);
 
     demo.resetCalls();
-    expect(demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
+    expect(demo.calls()).toEqual(callCounts({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 }));
     expect(demo.received('cart')).toEqual([]);
   });
 

@@ -13,6 +13,7 @@ import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_ENV_VARS, loadServiceConfig, type ServiceConfig } from '../../src/config/service-config.ts';
 import { TRACES_FINAL_FLUSH_MS } from '../../src/observability/request-trace.ts';
+import { UPSTREAMS } from '../../src/upstreams/registry.ts';
 import { describeImage, type ImageFacts } from '../support/dockerfile-steps.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 
@@ -200,6 +201,14 @@ describe.skipIf(!HAS_KUBECTL)('Kubernetes manifests, rendered by kubectl kustomi
       objects = render(join(KUSTOMIZE, 'overlays', 'production'));
       pod = only(objects, 'Deployment').spec.template.spec;
       container = pod.containers.find((c: { name: string }) => c.name === 'floorplan');
+      // Said first, and what to do: otherwise the config loader's refusal is all one sees.
+      const env = containerEnv(objects, container).env;
+      const unset = UPSTREAMS.map((u) => `UPSTREAM_${u.toUpperCase()}_URL`).filter((name) => !env[name]);
+      if (unset.length > 0) {
+        throw new Error(
+          `every registered upstream needs its URL in production: add ${unset.map((n) => `\`${n}=http://…\``).join(', ')} to configMapGenerator literals in deploy/kubernetes/overlays/production/kustomization.yaml (README, "Adding an upstream")`,
+        );
+      }
       config = loadPodConfig(objects, pod, container, image);
       harness = await startHarness();
     });

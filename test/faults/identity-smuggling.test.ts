@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
 import { eventually, expectAlive, timedPost } from '../support/measure.ts';
 import { expectPanelOrClearlyDegraded } from '../support/panels.ts';
+import { callCounts } from '../support/upstream-fakes.ts';
 
 const DEADLINE_MS = 250;
 /** u-basic's panel shows these (goods ¥33.90, payable ¥36.90); u1001's never does. */
@@ -90,7 +91,7 @@ describe('another user’s id smuggled into a request as u1001', () => {
     const res = await timedPost(h.url, { query, variables: { scene: 'cart-bottom-sheet', userId: 'u-basic' } }, auth());
     expect(res.status).toBe(400);
     expect(res.body.errors![0]!.extensions!.code).toBe('GRAPHQL_VALIDATION_FAILED');
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
+    expect(h.demo.calls()).toEqual(callCounts({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 }));
     expectOnlyU1001(res.body);
   });
 
@@ -99,7 +100,7 @@ describe('another user’s id smuggled into a request as u1001', () => {
     expect(res.status).toBe(400);
     expect(res.body.errors![0]!.extensions!.code).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(res.body.data).toBeUndefined();
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
+    expect(h.demo.calls()).toEqual(callCounts({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 }));
     await expectAlive(h.url);
   });
 
@@ -132,12 +133,12 @@ describe('another user’s id smuggled into a request as u1001', () => {
     const victimFirst = await postRawHeaders(h.url, [['authorization', `Bearer ${forgedVictim}`], ['authorization', `Bearer ${token}`]], body);
     expect(victimFirst.status).toBe(401);
     expect(victimFirst.body.data).toBeUndefined();
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
+    expect(h.demo.calls()).toEqual(callCounts({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 }));
     // Both values on one line, as a proxy joining them would send: not a bearer token at all.
     const joined = await timedPost(h.url, body, { authorization: `Bearer ${forgedVictim}, Bearer ${token}` });
     expect(joined.status).toBe(401);
     expect(joined.body.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
+    expect(h.demo.calls()).toEqual(callCounts({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 }));
     expectOnlyU1001([ownFirst.body, victimFirst.body, joined.body]);
     await expectAlive(h.url);
   });

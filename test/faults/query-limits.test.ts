@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { expectAlive, measureWithin, timedPost } from '../support/measure.ts';
+import { callCounts } from '../support/upstream-fakes.ts';
 
 /** Refusing a query is parse and validation work only: far below any upstream round trip. */
 const FAST_MS = 100;
@@ -27,7 +28,7 @@ describe('hostile queries (limits.maxDepth 8, maxAliases 15, maxTokens 1000, bod
       expect(run.body.errors!.map((e) => e.message).join('\n')).toMatch(message);
     }
     expect(medianMs).toBeLessThan(FAST_MS);
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
+    expect(h.demo.calls()).toEqual(callCounts({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 }));
     await expectAlive(h.url);
   }
 
@@ -68,7 +69,7 @@ describe('hostile queries (limits.maxDepth 8, maxAliases 15, maxTokens 1000, bod
     expect(res.status).toBe(400);
     expect(res.body.data).toBeUndefined();
     expect(res.body.errors![0]!.extensions!.code).toBe('QUERY_TOO_COMPLEX');
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
+    expect(h.demo.calls()).toEqual(callCounts({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 }));
     await expectAlive(h.url);
   });
 
@@ -117,7 +118,7 @@ describe('hostile queries (limits.maxDepth 8, maxAliases 15, maxTokens 1000, bod
     expect(JSON.parse((result as { body: string }).body)).toMatchObject({
       errors: [{ extensions: { code: 'BAD_REQUEST', reason: 'FLOORPLAN_ERR_HTTP_BODY_TOO_LARGE' } }],
     });
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
+    expect(h.demo.calls()).toEqual(callCounts({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 }));
     await expectAlive(h.url);
   });
 });

@@ -29,7 +29,7 @@ describe('FlagService in local mode (no Unleash URL)', () => {
     const service = await started(flagsConfig(), silent, { root: ROOT });
     expect(service.mode).toBe('local');
     expect(service.servingFrom).toBe('file');
-    expect(service.flagNames()).toEqual([
+    const shipped = [
       'floor.free-shipping-notice',
       'floor.loyalty-points',
       'floor.new-customer',
@@ -39,7 +39,10 @@ describe('FlagService in local mode (no Unleash URL)', () => {
       'floorplan.kill.promotion',
       'floorplan.kill.settlement',
       'layout.cart-bottom-sheet',
-    ]);
+    ];
+    // And the kill switch of every upstream registered since (README, "Adding an upstream", step 3).
+    const killSwitches = UPSTREAMS.map((u) => `floorplan.kill.${u}`);
+    expect(service.flagNames()).toEqual([...new Set([...shipped, ...killSwitches])].sort());
 
     for (let i = 0; i < 200; i++) {
       const flags = service.evaluate(viewer({ userId: `user-${i}`, segments: i % 2 ? ['plus'] : [] }));
@@ -51,6 +54,7 @@ describe('FlagService in local mode (no Unleash URL)', () => {
       expect(flags.isEnabled('floor.new-customer')).toBe(true);
       expect(flags.isEnabled('floorplan.kill.loyalty')).toBe(false);
       expect(flags.isEnabled('floor.loyalty-points')).toBe(false);
+      for (const killSwitch of killSwitches) expect(flags.isEnabled(killSwitch), killSwitch).toBe(false);
       expect(flags.variant('layout.cart-bottom-sheet')).toEqual({ name: 'default', enabled: true });
     }
   });

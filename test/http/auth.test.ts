@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness } from '../support/harness.ts';
+import { callCounts } from '../support/upstream-fakes.ts';
 
 async function post(h: Harness, headers: Record<string, string>, body: unknown = { query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }) {
   const res = await fetch(`${h.url}/graphql`, {
@@ -26,7 +27,7 @@ describe('identity: the user is who the token says', () => {
     expect(res.headers.get('www-authenticate')).toBe('Bearer');
     expect(res.body.data).toBeUndefined();
     expect(res.body.errors![0]!.extensions.code).toBe('UNAUTHENTICATED');
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
+    expect(h.demo.calls()).toEqual(callCounts({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 }));
   });
 
   it('refuses a token signed with another secret', async () => {
@@ -63,7 +64,7 @@ describe('identity: the user is who the token says', () => {
     const res = await post(h, { authorization: `Bearer ${token}` }, { query: '{ floorPanel(scene: "cart-bottom-sheet", userId: "u-basic") { degraded } }' });
     expect(res.status).toBe(400);
     expect(res.body.errors![0]!.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
+    expect(h.demo.calls()).toEqual(callCounts({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 }));
   });
 
   it('ignores a user id smuggled in headers: the token decides', async () => {

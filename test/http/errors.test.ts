@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness } from '../support/harness.ts';
 import { createHttpUpstreamClients, type UpstreamClients, type UpstreamEndpoint } from '../../src/upstreams/clients.ts';
 import { UPSTREAMS, type UpstreamName } from '../../src/upstreams/registry.ts';
+import { callCounts } from '../support/upstream-fakes.ts';
 
 describe('errors a client can see', () => {
   let h: Harness;
@@ -19,7 +20,7 @@ describe('errors a client can see', () => {
       message: 'scene must be one of "cart-bottom-sheet", "checkout-summary", but got: "cart-bottom-shet"',
       extensions: { code: 'BAD_USER_INPUT', argumentName: 'scene' },
     });
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
+    expect(h.demo.calls()).toEqual(callCounts({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 }));
   });
 
   it('refuses a body over the limit with 413 and a clear code', async () => {

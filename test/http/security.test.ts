@@ -1,17 +1,17 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../src/config/service-config.ts';
+import { UPSTREAMS } from '../../src/upstreams/registry.ts';
 import { PANEL_QUERY, startHarness, type Harness } from '../support/harness.ts';
 import { timedPost } from '../support/measure.ts';
+import { callCounts } from '../support/upstream-fakes.ts';
 
 /** What production ships (config/production.yaml), with the URLs it insists on set. */
 const production = loadServiceConfig({
   env: {
     FLOORPLAN_ENV: 'production',
-    UPSTREAM_CART_URL: 'http://cart.internal/cart',
-    UPSTREAM_PROMOTION_URL: 'http://promotion.internal/promotion',
-    UPSTREAM_SETTLEMENT_URL: 'http://settlement.internal/settlement',
-    UPSTREAM_LOYALTY_URL: 'http://loyalty.internal/loyalty',
+    // UPSTREAM_CART_URL=http://cart.internal/cart, and so on for every registered upstream.
+    ...Object.fromEntries(UPSTREAMS.map((u) => [`UPSTREAM_${u.toUpperCase()}_URL`, `http://${u}.internal/${u}`])),
     LAYOUT_STORE_URL: 'postgres://floorplan@db.internal:5432/floorplan',
   },
 });
@@ -90,7 +90,7 @@ describe('JWT claims checked over HTTP: expiry, issuer, audience, not-before', (
     expect(res.body.data).toBeUndefined();
     expect(res.body.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
     expect(res.body.errors![0]!.message).toMatch(reason);
-    expect(h.demo.calls()).toEqual({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 });
+    expect(h.demo.calls()).toEqual(callCounts({ cart: 0, promotion: 0, settlement: 0, loyalty: 0 }));
   }
 
   it('accepts a well-formed token (the baseline the cases below change one claim of)', async () => {

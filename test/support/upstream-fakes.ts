@@ -57,3 +57,11 @@ export function demoResult<N extends UpstreamName>(name: N, userId: string, sele
   if (result === undefined || result instanceof MissingAnswer) throw new Error(`the demo ${name} service gave no answer for ${userId}: ${result?.detail ?? 'nothing'}`);
   return result as UpstreamResult<N>;
 }
+
+/**
+ * What `demo.calls()` should equal: `counts` for the upstreams a test names, 0 for every other
+ * registered upstream (one added since is never called by a test that does not name it).
+ */
+export function callCounts(counts: Partial<Record<UpstreamName, number>>): Record<UpstreamName, number> {
+  return { ...(Object.fromEntries(UPSTREAMS.map((u) => [u, 0])) as Record<UpstreamName, number>), ...counts };
+}
