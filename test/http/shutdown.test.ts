@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../src/config/service-config.ts';
+import { defaultBuilders } from '../../src/floors/builders/index.ts';
+import { createBuilderRegistry } from '../../src/floors/registry.ts';
 import { signDemoToken } from '../../src/viewer/demo-token.ts';
 import { PANEL_QUERY, type PanelResult } from '../support/harness.ts';
 import { freePort, npmStartEnv } from '../support/processes.ts';
@@ -112,7 +114,9 @@ describe('npm start as a process', () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(1);
-    expect(stderr).toContain('`floors[0].builder` must name a known builder (coupon, lj, loyalty-points, mj, notice, payable, plus-rebate, plus95, shipping, spze, spze-cart), but got: "spzee"');
+    // Every shipped builder, sorted (the list itself is held by test/floors/registry.test.ts).
+    const known = createBuilderRegistry(defaultBuilders).names.join(', ');
+    expect(stderr).toContain(`\`floors[0].builder\` must name a known builder (${known}), but got: "spzee"`);
     expect(stderr).toMatch(/cart-bottom-sheet\.yaml:4\)/);
   }, PROCESS_TEST_TIMEOUT_MS);
 });
