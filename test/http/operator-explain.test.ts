@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -15,6 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { panelWithDecision, startHarness, type Harness } from '../support/harness.ts';
 import { metricValue, scrapeMetrics } from '../support/measure.ts';
 import { exportFile } from '../flags/support.ts';
+import { UPSTREAMS } from '../../src/upstreams/registry.ts';
+
+const SHIPPED_FLAGS = (JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'config', 'flags.json'), 'utf8')) as { features: Array<{ name: string }> }).features.map((f) => f.name);
 
 /** floor.plus-rebate for half the sessions, sticky on the session; the kill switches and layout flag off. */
 const SESSION_ROLLOUT = exportFile([
@@ -23,9 +26,10 @@ const SESSION_ROLLOUT = exportFile([
     enabled: true,
     strategies: [{ name: 'flexibleRollout', parameters: { rollout: '50', stickiness: 'sessionId', groupId: 'floor.plus-rebate' } }],
   },
-  ...['cart', 'promotion', 'settlement', 'loyalty'].map((u) => ({ name: `floorplan.kill.${u}`, enabled: false, type: 'kill-switch', strategies: [{ name: 'default' }] })),
-  // Every flag the shipped floors name must exist (checked at load); these stay off.
-  ...['layout.cart-bottom-sheet', 'floor.free-shipping-notice', 'floor.loyalty-points', 'floor.new-customer'].map((name) => ({ name, enabled: false, strategies: [{ name: 'default' }] })),
+  ...UPSTREAMS.map((u) => ({ name: `floorplan.kill.${u}`, enabled: false, type: 'kill-switch', strategies: [{ name: 'default' }] })),
+  // Every flag the shipped floors name must exist (checked at load): those config/flags.json ships
+  // (layout.cart-bottom-sheet, floor.free-shipping-notice, floor.loyalty-points, floor.new-customer, …); these stay off.
+  ...SHIPPED_FLAGS.filter((name) => name !== 'floor.plus-rebate' && !name.startsWith('floorplan.kill.')).map((name) => ({ name, enabled: false, strategies: [{ name: 'default' }] })),
 ]);
 
 const SESSIONS = Array.from({ length: 16 }, (_, i) => `c2Vzc2lvbi0${i}:tab/${i}+x==`);
