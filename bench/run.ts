@@ -1826,7 +1826,9 @@ async function runPeers(plan: Plan, started: number, simultaneous: boolean, peer
 async function heapFigures(metricsUrl: string): Promise<HeapFigures & { markCompacts?: number }> {
   try {
     const text = await (await fetch(metricsUrl)).text();
-    const markCompacts = counterBy(text, 'floorplan_nodejs_gc_duration_seconds_count', 'kind').get('major');
+    const collections = counterBy(text, 'floorplan_nodejs_gc_duration_seconds_count', 'kind');
+    // prom-client writes a kind once it has happened: scavenges but no mark-compact yet is 0 of them.
+    const markCompacts = collections.size === 0 ? undefined : (collections.get('major') ?? 0);
     return { ...heapFiguresOf(text), ...(markCompacts === undefined ? {} : { markCompacts }) };
   } catch {
     return {};
