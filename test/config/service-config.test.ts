@@ -165,12 +165,10 @@ describe('loadServiceConfig environment variables', () => {
   });
 });
 
+/** Production's environment with every upstream of the registry set (`http://cart.internal/cart`, …): a new upstream needs no edit here. */
 const PRODUCTION = {
   FLOORPLAN_ENV: 'production',
-  UPSTREAM_CART_URL: 'http://cart.internal/cart',
-  UPSTREAM_PROMOTION_URL: 'http://promotion.internal/promotion',
-  UPSTREAM_SETTLEMENT_URL: 'http://settlement.internal/settlement',
-  UPSTREAM_LOYALTY_URL: 'http://loyalty.internal/loyalty',
+  ...Object.fromEntries(UPSTREAMS.map((name) => [`UPSTREAM_${name.toUpperCase()}_URL`, `http://${name}.internal/${name}`])),
   LAYOUT_STORE_URL: 'postgres://floorplan@db.internal:5432/floorplan',
 };
 
