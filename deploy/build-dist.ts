@@ -16,12 +16,15 @@ export interface ProductionCommand {
   readonly entry: string;
 }
 
-/** `root`'s start:prod, read from its package.json; throws if it is not `node [flags] dist/….js`. */
+/**
+ * `root`'s start:prod, read from its package.json; throws if it is not `[exec] node [flags]
+ * dist/….js` (`exec`: the shell npm runs it in becomes node, so a SIGTERM npm passes on reaches it).
+ */
 export function productionCommand(root: string): ProductionCommand {
   const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
   const command = manifest.scripts?.['start:prod'];
-  const match = command === undefined ? null : /^node\s+(.*?)\s*(dist\/\S+\.js)$/.exec(command);
-  if (match === null) throw new Error(`package.json's start:prod must read "node [flags] dist/….js", but got: ${JSON.stringify(command)}`);
+  const match = command === undefined ? null : /^(?:exec\s+)?node\s+(.*?)\s*(dist\/\S+\.js)$/.exec(command);
+  if (match === null) throw new Error(`package.json's start:prod must read "exec node [flags] dist/….js", but got: ${JSON.stringify(command)}`);
   return { nodeFlags: (match[1] as string).split(/\s+/).filter((flag) => flag !== ''), entry: match[2] as string };
 }
 

@@ -100,6 +100,38 @@ describe('npm start as a process', () => {
     }
   }, PROCESS_TEST_TIMEOUT_MS);
 
+  it('stops, draining, when a supervisor sends SIGTERM to `npm start` itself, not only to node', async () => {
+    const [port, demoPort] = [await freePort(), await freePort()];
+    // npm passes the signal to its script's process; through a shell that does not pass it on, node kept serving, orphaned, on the port.
+    const npm = spawn('npm', ['start'], { env: npmStartEnv({ PORT: String(port), DEMO_PORT: String(demoPort), LOG_LEVEL: 'info' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      for (let i = 0; i < STARTUP_POLLS && !output.includes('serving GraphQL at'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(output).toContain(`serving GraphQL at http://127.0.0.1:${port}/graphql`);
+      npm.kill('SIGTERM');
+      let serving = true;
+      for (let i = 0; i < 80 && serving; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        serving = await fetch(`http://127.0.0.1:${port}/healthz`).then(() => true, () => false);
+      }
+      expect(serving, 'still serving 8 s after npm got SIGTERM').toBe(false);
+      expect(output).toContain('floorplan stopped');
+    } finally {
+      if (npm.exitCode === null) npm.kill('SIGKILL');
+      // The server's own pid, from its log lines: never leave it serving when this fails.
+      const pid = Number(/"pid":(\d+)/.exec(output)?.[1]);
+      if (pid > 0) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+  }, PROCESS_TEST_TIMEOUT_MS);
+
   it('refuses to start on a broken floors file, naming the file and line', async () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
