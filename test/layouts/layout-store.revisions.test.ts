@@ -93,6 +93,16 @@ afterEach(async () => {
   for (const done of cleanups.splice(0).reverse()) await done();
 });
 
+/** A revision store serving live revision 9 and candidate generation `generation` (with `served`). */
+function storeAt(generation: number, served: CandidateWithFile[] = []): { revisions: FakeRevisions; candidates: FakeCandidates } {
+  const revisions = new FakeRevisions();
+  revisions.current = published(9);
+  const candidates = new FakeCandidates();
+  candidates.generation = generation;
+  candidates.served = served;
+  return { revisions, candidates };
+}
+
 function workspace(): { dir: string; lastKnownGood: string } {
   const root = mkdtempSync(join(tmpdir(), 'floorplan-store-revisions-'));
   cleanups.push(() => rmSync(root, { recursive: true, force: true }));
@@ -196,6 +206,24 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore with a revision store and Redis'
 
   const redisOptions = (keyPrefix: string) => ({ url: redis.url, keyPrefix, commandTimeoutMs: 500, connectTimeoutMs: 1000 });
 
+  /**
+   * A replica started while the revision store cannot be read: `copy` in its last-known-good
+   * file, Redis (under `prefix`) holding `layouts`; given `candidates`, Redis holds those and the
+   * store's candidates cannot be read either.
+   */
+  async function startWhileStoreDown(prefix: string, copy: object, layouts: PublishedLayouts, candidates?: CandidateSet) {
+    const { dir, lastKnownGood } = workspace();
+    writeFileSync(lastKnownGood, JSON.stringify(copy));
+    await admin.set(`${prefix}layouts`, JSON.stringify(layouts));
+    const revisions = new FakeRevisions();
+    revisions.down = true;
+    const candidateSource = new FakeCandidates();
+    candidateSource.down = true;
+    if (candidates !== undefined) await admin.set(candidatesRedisKey(prefix), JSON.stringify(candidates));
+    const store = await start({ dir, revisions, ...(candidates === undefined ? {} : { candidates: candidateSource }), redis: redisOptions(prefix), lastKnownGoodFile: lastKnownGood });
+    return { store, revisions, candidates: candidateSource, lastKnownGood };
+  }
+
   it('never goes back to an older revision that Redis still holds', async () => {
     const { dir } = workspace();
     const revisions = new FakeRevisions();
@@ -256,10 +284,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore with a revision store and Redis'
 
   it('pushes the candidates again when Redis holds an older generation of them', async () => {
     const { dir } = workspace();
-    const revisions = new FakeRevisions();
-    revisions.current = published(9);
-    const candidates = new FakeCandidates();
-    candidates.generation = 5;
+    const { revisions, candidates } = storeAt(5);
     const key = candidatesRedisKey('stalecand:');
     const store = await start({ dir, revisions, candidates, redis: redisOptions('stalecand:') });
     await until(async () => JSON.parse(((await admin.get(key)) as string | null) ?? '{}').generation === 5, 'Redis holds generation 5');
@@ -270,11 +295,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore with a revision store and Redis'
 
   it('follows a revision store whose candidate generation went back behind what it serves (restored or recreated), says so once, and puts the store\'s candidates in Redis and in its copy', async () => {
     const { dir, lastKnownGood } = workspace();
-    const revisions = new FakeRevisions();
-    revisions.current = published(9);
-    const candidates = new FakeCandidates();
-    candidates.generation = 9;
-    candidates.served = [candidate(12, 'cand-12')];
+    const { revisions, candidates } = storeAt(9, [candidate(12, 'cand-12')]);
     const key = candidatesRedisKey('restoredcand:');
     const lines: Array<{ msg: string; level: number }> = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string; level: number }) });
@@ -307,11 +328,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore with a revision store and Redis'
 
   it('does not take one lower reading of the candidate generation for a restored store: it asks again', async () => {
     const { dir } = workspace();
-    const revisions = new FakeRevisions();
-    revisions.current = published(9);
-    const candidates = new FakeCandidates();
-    candidates.generation = 9;
-    candidates.served = [candidate(12, 'cand-12')];
+    const { revisions, candidates } = storeAt(9, [candidate(12, 'cand-12')]);
     const key = candidatesRedisKey('lowonce:');
     const swapped: number[] = [];
     const store = await start({ dir, revisions, candidates, redis: redisOptions('lowonce:'), onCandidates: (_served, generation) => void swapped.push(generation) });
@@ -326,12 +343,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore with a revision store and Redis'
   });
 
   it('serves its last-known-good copy, not the older revision Redis holds, when the store is down at start, and keeps the copy', async () => {
-    const { dir, lastKnownGood } = workspace();
-    writeFileSync(lastKnownGood, JSON.stringify(published(9)));
-    await admin.set('lkg:layouts', JSON.stringify(published(7)));
-    const revisions = new FakeRevisions();
-    revisions.down = true;
-    const store = await start({ dir, revisions, redis: redisOptions('lkg:'), lastKnownGoodFile: lastKnownGood });
+    const { store, revisions, lastKnownGood } = await startWhileStoreDown('lkg:', published(9), published(7));
     expect([store.source(), store.revision(), version(store)]).toEqual(['last-known-good', 9, 'rev-9']);
     await new Promise((r) => setTimeout(r, 300));
     expect([store.revision(), version(store)]).toEqual([9, 'rev-9']);
@@ -345,12 +357,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore with a revision store and Redis'
   });
 
   it('serves what Redis holds when it is newer than the last-known-good copy and the store is down at start', async () => {
-    const { dir, lastKnownGood } = workspace();
-    writeFileSync(lastKnownGood, JSON.stringify(published(6)));
-    await admin.set('lkgold:layouts', JSON.stringify(published(8)));
-    const revisions = new FakeRevisions();
-    revisions.down = true;
-    const store = await start({ dir, revisions, redis: redisOptions('lkgold:'), lastKnownGoodFile: lastKnownGood });
+    const { store, lastKnownGood } = await startWhileStoreDown('lkgold:', published(6), published(8));
     expect([store.source(), store.revision(), version(store)]).toEqual(['redis', 8, 'rev-8']);
     expect(JSON.parse(readFileSync(lastKnownGood, 'utf8'))).toMatchObject({ revision: 8 });
   });
@@ -371,17 +378,14 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore with a revision store and Redis'
   });
 
   it('serves the candidates of its last-known-good copy, not the older generation Redis holds, when the store is down at start, and keeps them in the copy', async () => {
-    const { dir, lastKnownGood } = workspace();
     // The copy knows generation 5: the candidate r12 for everyone. Redis, restarted from an older
     // dump, holds generation 3: the candidate r11, since aborted, for 10 %.
-    writeFileSync(lastKnownGood, JSON.stringify({ ...published(9), candidates: { generation: 5, candidates: [candidate(12, 'cand-12')] } }));
-    await admin.set('lkgcand:layouts', JSON.stringify(published(9)));
-    await admin.set(candidatesRedisKey('lkgcand:'), JSON.stringify({ generation: 3, candidates: [candidate(11, 'aborted-11', 10)] }));
-    const revisions = new FakeRevisions();
-    revisions.down = true;
-    const candidates = new FakeCandidates();
-    candidates.down = true;
-    const store = await start({ dir, revisions, candidates, redis: redisOptions('lkgcand:'), lastKnownGoodFile: lastKnownGood });
+    const { store, revisions, candidates, lastKnownGood } = await startWhileStoreDown(
+      'lkgcand:',
+      { ...published(9), candidates: { generation: 5, candidates: [candidate(12, 'cand-12')] } },
+      published(9),
+      { generation: 3, candidates: [candidate(11, 'aborted-11', 10)] },
+    );
     expect([store.candidateGeneration(), store.candidate('cart-bottom-sheet')?.revision, store.candidate('cart-bottom-sheet')?.layout.version]).toEqual([5, 12, 'cand-12']);
     await new Promise((r) => setTimeout(r, 300));
     expect([store.candidateGeneration(), store.candidate('cart-bottom-sheet')?.revision]).toEqual([5, 12]);
@@ -418,11 +422,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore with a revision store and Redis'
 
   it('copies the candidates it serves beside the live set, and each newer generation the store has', async () => {
     const { dir, lastKnownGood } = workspace();
-    const revisions = new FakeRevisions();
-    revisions.current = published(9);
-    const candidates = new FakeCandidates();
-    candidates.generation = 4;
-    candidates.served = [candidate(12, 'cand-12')];
+    const { revisions, candidates } = storeAt(4, [candidate(12, 'cand-12')]);
     const store = await start({ dir, revisions, candidates, redis: redisOptions('copycand:'), lastKnownGoodFile: lastKnownGood });
     expect(store.candidateGeneration()).toBe(4);
     const copy = () => JSON.parse(readFileSync(lastKnownGood, 'utf8')) as { revision: number; candidates?: CandidateSet };
