@@ -181,6 +181,11 @@ export class SharedShadowTotals {
     kept.maxMicros = Math.max(kept.maxMicros, micros);
     kept.comparisons++;
     if (example !== undefined && kept.examples.length < MAX_KEPT_EXAMPLES) kept.examples.push(example);
+    this.retryLater();
+  }
+
+  /** Offers the kept comparisons again in {@link RETRY_MS}, unless that is already due. */
+  private retryLater(): void {
     this.retry ??= setTimeout(() => {
       this.retry = undefined;
       void this.addKept();
@@ -189,8 +194,8 @@ export class SharedShadowTotals {
 
   /**
    * Offers the kept comparisons to Redis again, one staging at a time: its counts with its first
-   * example in one script, then its other examples. Resolves whether none is left; what Redis
-   * still does not take stays kept and is retried.
+   * example in one script, then its other examples. Never rejects; what Redis still does not take
+   * stays kept and is retried.
    */
   private addKept(): Promise<void> {
     this.adding ??= (async () => {
@@ -213,10 +218,7 @@ export class SharedShadowTotals {
         if (added > 0) this.logger.info({ comparisons: added }, "shadow comparisons kept through a Redis outage added to the replicas' totals");
       } catch (error) {
         this.logger.debug({ err: describeThrown(error), stagings: this.kept.size }, "shadow comparisons kept through a Redis outage still not added; retried in a second");
-        this.retry ??= setTimeout(() => {
-          this.retry = undefined;
-          void this.addKept();
-        }, RETRY_MS).unref();
+        this.retryLater();
       } finally {
         this.adding = undefined;
       }
