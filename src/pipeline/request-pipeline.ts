@@ -173,7 +173,7 @@ export class RequestPipeline {
       deadline,
       killed: (upstream) => flags.isEnabled(this.deps.killFlag(upstream)),
       violated: this.deps.violated,
-      ...(this.deps.notCalled === undefined ? {} : { notCalled: this.deps.notCalled }),
+      notCalled: this.deps.notCalled,
       trace,
     });
     return { viewer, flags, scope, deadline, decisionId: randomUUID(), trace };
