@@ -107,6 +107,8 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     for (const done of releases.splice(0).reverse()) await done().catch((error: unknown) => logger.warn({ err: error }, 'release failed'));
   };
   if (redis !== undefined) releases.push(() => closeRedis(redis));
+  // Released before the client closes (releases run in reverse): comparisons kept through an outage get a last offer.
+  if (shadowTotals !== undefined) releases.push(() => shadowTotals.close());
   // The rate limit, the promotion cache and APQ use this client from the first request: a
   // replica does not take traffic before it is connected (within connectTimeoutMs), or its first
   // requests would each take a local bucket of their own. Waited for while the rest starts.

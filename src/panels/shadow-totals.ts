@@ -81,18 +81,24 @@ return 1
 
 /** How often comparisons kept through an outage are offered to Redis again. */
 const RETRY_MS = 1000;
+/** How long a stopping replica offers its kept comparisons to Redis a last time. */
+const LAST_OFFER_MS = 1000;
 
 /** What one staging's comparisons that Redis did not take add up to, waiting to be added. */
 interface KeptTotals {
   readonly keys: StagingKeys;
+  /** The staging, for the warning if this replica stops with them still kept. */
+  readonly scene: string;
+  readonly staging: ShadowStaging;
   /** Hash field → how much to add. */
   readonly counts: Map<string, number>;
   micros: number;
   maxMicros: number;
   /** Their examples (at most as many as a staging keeps), each with the `<floor>:<field>` it shows. */
   readonly examples: Array<{ readonly json: string; readonly shows: readonly string[] }>;
-  /** How many comparisons these are. */
+  /** How many comparisons these are, and how many of them found a candidate panel that did not add up. */
   comparisons: number;
+  candidateViolations: number;
 }
 
 interface StagingKeys {
@@ -110,6 +116,7 @@ export class SharedShadowTotals {
   private retry: NodeJS.Timeout | undefined;
   /** The adding of kept comparisons under way, which verdicts and reports wait for. */
   private adding: Promise<void> | undefined;
+  private closed = false;
 
   constructor(options: { readonly redis: RedisClient; readonly keyPrefix: string; readonly logger: Logger }) {
     this.redis = options.redis;
@@ -135,12 +142,12 @@ export class SharedShadowTotals {
     const example = comparison.example === undefined ? undefined : { json: JSON.stringify(comparison.example), shows: exampleKeys(comparison.example) };
     // Behind kept ones of its staging: kept too, so the examples stay in the order they were made.
     if (this.kept.has(keys.totals)) {
-      this.keep(keys, fields, micros, example);
+      this.keep(scene, staging, keys, fields, micros, example);
       return;
     }
     const counts = fields.flatMap((field) => [field, '1']);
     this.send(keys, micros, micros, example, counts).catch((error: unknown) => {
-      this.keep(keys, fields, micros, example);
+      this.keep(scene, staging, keys, fields, micros, example);
       if (this.kept.size === 1 && (this.kept.get(keys.totals) as KeptTotals).comparisons === 1) {
         this.logger.warn(
           { err: describeThrown(error), scene, revision: staging.revision, staged: staging.createdAt },
@@ -170,22 +177,31 @@ export class SharedShadowTotals {
     );
   }
 
-  private keep(keys: StagingKeys, fields: readonly string[], micros: number, example: { readonly json: string; readonly shows: readonly string[] } | undefined): void {
+  private keep(
+    scene: string,
+    staging: ShadowStaging,
+    keys: StagingKeys,
+    fields: readonly string[],
+    micros: number,
+    example: { readonly json: string; readonly shows: readonly string[] } | undefined,
+  ): void {
     let kept = this.kept.get(keys.totals);
     if (kept === undefined) {
-      kept = { keys, counts: new Map(), micros: 0, maxMicros: 0, examples: [], comparisons: 0 };
+      kept = { keys, scene, staging, counts: new Map(), micros: 0, maxMicros: 0, examples: [], comparisons: 0, candidateViolations: 0 };
       this.kept.set(keys.totals, kept);
     }
     for (const field of fields) kept.counts.set(field, (kept.counts.get(field) ?? 0) + 1);
     kept.micros += micros;
     kept.maxMicros = Math.max(kept.maxMicros, micros);
     kept.comparisons++;
+    if (fields.includes('candidate-violations')) kept.candidateViolations++;
     if (example !== undefined && kept.examples.length < MAX_KEPT_EXAMPLES) kept.examples.push(example);
     this.retryLater();
   }
 
   /** Offers the kept comparisons again in {@link RETRY_MS}, unless that is already due. */
   private retryLater(): void {
+    if (this.closed) return;
     this.retry ??= setTimeout(() => {
       this.retry = undefined;
       void this.addKept();
@@ -224,6 +240,30 @@ export class SharedShadowTotals {
       }
     })();
     return this.adding;
+  }
+
+  /**
+   * For a replica that stops: its kept comparisons offered to Redis a last time (for at most
+   * {@link LAST_OFFER_MS}: Redis may be back before the next retry), and those it still does not
+   * take named in a warning, since they leave with this replica (a promote will not count them).
+   * Call before the Redis client closes. Never rejects.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    if (this.kept.size === 0 && this.adding === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.addKept(), new Promise<void>((done) => (timer = setTimeout(done, LAST_OFFER_MS)))]);
+    clearTimeout(timer);
+    const lost = [...this.kept.values()].filter((kept) => kept.comparisons > 0 && kept.counts.size > 0);
+    if (lost.length === 0) return;
+    this.logger.warn(
+      {
+        lost: lost.map((kept) => ({ scene: kept.scene, revision: kept.staging.revision, staged: kept.staging.createdAt, comparisons: kept.comparisons, candidateViolations: kept.candidateViolations })),
+      },
+      "shadow comparisons kept through a Redis outage are lost with this replica: the replicas' totals, and a promote's verdict, will not count them",
+    );
   }
 
   /** Before totals are read: the kept comparisons, if any, added first (a failure leaves them kept; the read says whether Redis answers). */

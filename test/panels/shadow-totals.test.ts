@@ -3,6 +3,7 @@
  * admin API's `shadow` report and promote read with Redis.
  */
 import type { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.ts';
 import type { ShadowExample, ShadowReport } from '../../src/panels/shadow.ts';
@@ -102,16 +103,18 @@ describe.skipIf(!HAS_REDIS_SERVER)('shadow totals across a Redis outage', () => 
     await server?.stop();
   });
 
+  /** A comparison whose candidate panel did not add up, for `user`. */
+  const broken = (user: string) => ({ result: 'different' as const, fields: [{ floor: 'new-customer', field: 'amount' as const }], candidateViolation: true, bothViolation: false, seconds: 0.002, example: example(user, ['new-customer']) });
+
   it("adds the comparisons a replica made while Redis was down once it is back, without waiting for another comparison", async () => {
     const [replicaA, replicaB] = [
       new SharedShadowTotals({ redis: await connectReady(server, clients), keyPrefix: 'outage:', logger: createLogger('silent') }),
       new SharedShadowTotals({ redis: await connectReady(server, clients), keyPrefix: 'outage:', logger: createLogger('silent') }),
     ];
     const staging = { revision: 7, createdAt: STAGED };
-    const broken = { result: 'different' as const, fields: [{ floor: 'new-customer', field: 'amount' as const }], candidateViolation: true, bothViolation: false, seconds: 0.002, example: example('u-new', ['new-customer']) };
 
     await server.stop();
-    for (let i = 0; i < 3; i++) replicaA.add(SCENE, staging, broken);
+    for (let i = 0; i < 3; i++) replicaA.add(SCENE, staging, broken('u-new'));
     // Let the adds fail against the stopped server before it comes back.
     await new Promise((r) => setTimeout(r, 500));
     await server.start();
@@ -121,5 +124,43 @@ describe.skipIf(!HAS_REDIS_SERVER)('shadow totals across a Redis outage', () => 
     const report = await replicaB.report(local(7));
     expect(report).toMatchObject({ scope: 'all replicas', different: 3, differences: { 'new-customer': { amount: 3 } }, invariantViolations: { candidate: 3, both: 0 } });
     expect(report.examples.map((e) => e.user)).toEqual(['u-new', 'u-new', 'u-new']);
+  }, 30_000);
+
+  it('adds what it kept when it stops, if Redis is back before the next retry', async () => {
+    const [redisA, redisB] = [await connectReady(server, clients), await connectReady(server, clients)];
+    const [replicaA, replicaB] = [
+      new SharedShadowTotals({ redis: redisA, keyPrefix: 'stop-back:', logger: createLogger('silent') }),
+      new SharedShadowTotals({ redis: redisB, keyPrefix: 'stop-back:', logger: createLogger('silent') }),
+    ];
+    const staging = { revision: 8, createdAt: STAGED };
+    await server.stop();
+    replicaA.add(SCENE, staging, broken('u-back'));
+    await new Promise((r) => setTimeout(r, 100));
+    await server.start();
+    await eventually(() => [redisA.status, redisB.status], (statuses) => statuses.every((status) => status === 'ready'), 10_000, 10);
+    // Stopping at once, inside the second before the kept comparison is retried.
+    await replicaA.close();
+    expect(await replicaB.verdict(SCENE, staging)).toEqual({ compared: 1, invariantViolations: 1 });
+  }, 30_000);
+
+  it('says which comparisons are lost when it stops before Redis is back', async () => {
+    const warnings: Array<{ msg: string; lost?: unknown }> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as { msg: string; lost?: unknown }) });
+    const replica = new SharedShadowTotals({ redis: await connectReady(server, clients), keyPrefix: 'stop-down:', logger });
+    await server.stop();
+    try {
+      for (let i = 0; i < 2; i++) replica.add(SCENE, { revision: 9, createdAt: STAGED }, broken(`u-${i}`));
+      replica.add(SCENE, { revision: 9, createdAt: STAGED }, { result: 'identical', fields: [], candidateViolation: false, bothViolation: false, seconds: 0.001 });
+      await new Promise((r) => setTimeout(r, 300));
+      const started = performance.now();
+      await replica.close();
+      // Bounded: a stopping replica does not wait out Redis.
+      expect(performance.now() - started).toBeLessThan(5000);
+    } finally {
+      await server.start();
+    }
+    const lost = warnings.find((w) => w.msg.includes('lost'));
+    expect(lost?.msg).toMatch(/shadow comparisons kept through a Redis outage are lost with this replica/);
+    expect(lost?.lost).toEqual([{ scene: SCENE, revision: 9, staged: STAGED, comparisons: 3, candidateViolations: 2 }]);
   }, 30_000);
 });
