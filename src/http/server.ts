@@ -296,6 +296,11 @@ function crossSiteProblem(req: IncomingMessage): string | undefined {
   return host !== undefined && originHost === host ? undefined : `Origin must be this server's (${host ?? 'no Host header'}), but got: ${JSON.stringify(origin)}`;
 }
 
+/** An admin answer's `error`, for the log line of a refusal (the bodies are `{error, …}`). */
+function refusalOf(body: unknown): string | undefined {
+  return typeof body === 'object' && body !== null && 'error' in body && typeof body.error === 'string' ? body.error : undefined;
+}
+
 function headerMapOf(req: IncomingMessage): HeaderMap {
   const headers = new HeaderMap();
   for (const [key, value] of Object.entries(req.headers)) {
@@ -492,6 +497,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       return send(403, { error: `cross-site admin requests are refused: ${crossSite}` });
     }
     if (caller.role !== 'publisher' && path !== SESSION_ROUTE && options.admin?.viewerRoutes?.has(path) !== true) {
+      logger.warn({ address, identity: caller.identity, role: caller.role, path, status: 403 }, 'admin request refused: the caller lacks the role');
       return send(403, { error: `${path} needs the publisher role; ${caller.identity} is a ${caller.role}` });
     }
     const raw = await readBody(req, options.bodyLimitBytes);
@@ -504,6 +510,8 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       return send(400, { error: 'the body must be JSON' });
     }
     const result = await handler(body, caller);
+    // The audit keeps the changes made; who tried one and was refused (four eyes, a conflict, an invalid set) is told here.
+    if (result.status >= 400) logger.info({ address, identity: caller.identity, path, status: result.status, error: refusalOf(result.body) }, 'admin request refused');
     return send(result.status, result.body);
   }
 

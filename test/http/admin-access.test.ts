@@ -4,6 +4,7 @@
  * refused, JSON bodies only, the console's pages under a strict CSP, and the login check
  * (/admin/session) throttled like every admin call.
  */
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../src/config/service-config.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
@@ -44,6 +45,36 @@ describe('the admin API: roles, cross-site requests, the console pages', () => {
     expect((await post('/admin/session', {}, VIEWER)).body).toEqual({ identity: 'vera', role: 'viewer' });
     expect((await post('/admin/session', {}, PUBLISHER)).body).toEqual({ identity: 'paul', role: 'publisher' });
     expect((await post('/admin/session', {}, LEGACY)).body).toEqual({ identity: 'lena', role: 'publisher' });
+  });
+
+  it('logs who was refused what: a viewer on a publisher route at warn, a refused operation at info', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const server = await startHarness({
+      config: { admin: { token: ADMIN, operators: { vera: { token: VIEWER, role: 'viewer' }, paul: { token: PUBLISHER, role: 'publisher' } } }, layouts: { store: { kind: 'pglite', dataDir: '/nonexistent/never-opened' } } },
+      deps: { logger },
+    });
+    try {
+      const call = (path: string, token: string, body: unknown) =>
+        fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+      expect((await call('/admin/layouts/rollback', VIEWER, { revision: 1 })).status).toBe(403);
+      expect((await call('/admin/layouts/check', PUBLISHER, { files: { 'cart-bottom-sheet.yaml': 'scene: cart-bottom-sheet\nfloors:\n  - code: spze\n    builder: nope\n' } })).status).toBe(400);
+      expect(lines.find((line) => line.msg === 'admin request refused: the caller lacks the role')).toMatchObject({
+        level: 40,
+        identity: 'vera',
+        role: 'viewer',
+        path: '/admin/layouts/rollback',
+        status: 403,
+      });
+      expect(lines.find((line) => line.msg === 'admin request refused' && line.path === '/admin/layouts/check')).toMatchObject({
+        level: 30,
+        identity: 'paul',
+        status: 400,
+        error: 'the layouts are invalid',
+      });
+    } finally {
+      await server.close();
+    }
   });
 
   it('lets a viewer preview and read flags, and refuses it anything that changes what users get', async () => {

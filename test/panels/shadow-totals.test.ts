@@ -9,6 +9,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import type { ShadowExample, ShadowReport } from '../../src/panels/shadow.ts';
 import { SharedShadowTotals } from '../../src/panels/shadow-totals.ts';
 import { eventually } from '../support/measure.ts';
+import { until } from '../support/until.ts';
 import { connectReady, HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 
 const SCENE = 'cart-bottom-sheet';
@@ -137,7 +138,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('shadow totals across a Redis outage', () => 
     replicaA.add(SCENE, staging, broken('u-back'));
     await new Promise((r) => setTimeout(r, 100));
     await server.start();
-    await eventually(() => [redisA.status, redisB.status], (statuses) => statuses.every((status) => status === 'ready'), 10_000, 10);
+    await until(() => redisA.status === 'ready' && redisB.status === 'ready', 'both clients are connected again', 10_000);
     // Stopping at once, inside the second before the kept comparison is retried.
     await replicaA.close();
     expect(await replicaB.verdict(SCENE, staging)).toEqual({ compared: 1, invariantViolations: 1 });
