@@ -99,6 +99,8 @@ export const ErrorCode = {
   LAYOUT_INCOMPATIBLE: 'FLOORPLAN_ERR_LAYOUT_INCOMPATIBLE',
   /** The layout revision store (PostgreSQL or PGlite) cannot be reached: publishing and rollback are refused; serving goes on. */
   LAYOUT_STORE_UNAVAILABLE: 'FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE',
+  /** A layout change's COMMIT went unanswered and the store could not say since whether it took effect: it may have been recorded. */
+  LAYOUT_STORE_UNCONFIRMED: 'FLOORPLAN_ERR_LAYOUT_STORE_UNCONFIRMED',
   /** A layout operation named a revision the store does not hold. */
   LAYOUT_REVISION_NOT_FOUND: 'FLOORPLAN_ERR_LAYOUT_REVISION_NOT_FOUND',
   /** A candidate operation (rollout, promote, abort, shadow) named a scene that has no candidate. */
@@ -212,6 +214,12 @@ export const ERRORS = {
   },
   FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE: {
     message: 'the layout revision store ({store}) must be reachable to change layouts, but it is not: {cause}; nothing was changed, every replica keeps serving the live revision',
+    client: ClientErrorCode.SERVICE_UNAVAILABLE,
+    status: 503,
+  },
+  FLOORPLAN_ERR_LAYOUT_STORE_UNCONFIRMED: {
+    message:
+      'the layout revision store ({store}) did not confirm the change: {cause} after it was sent to be committed, and could not say since whether it took effect; it may have been recorded and go live on every replica: read floors:history before you retry',
     client: ClientErrorCode.SERVICE_UNAVAILABLE,
     status: 503,
   },

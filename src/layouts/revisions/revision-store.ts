@@ -21,6 +21,8 @@ import type { Kysely } from 'kysely';
 const WRITE_LOCK_KEY = 0x466c7231;
 /** SQLSTATE lock_not_available: lock_timeout ran out. */
 const LOCK_NOT_AVAILABLE = '55P03';
+/** How often a write whose COMMIT went unanswered asks what became of it. */
+const COMMIT_OUTCOME_POLL_MS = 100;
 
 /** A revision as history lists it. */
 export interface RevisionSummary {
@@ -498,24 +500,67 @@ export class RevisionStore {
     });
   }
 
-  /** Runs `operation` in a transaction holding the writers' lock: every write goes through here. */
-  private write<T>(operation: (trx: Transaction) => Promise<T>): Promise<T> {
-    return this.use((db) =>
-      db.transaction().execute(async (trx) => {
-        // Waits for another writer at most half the query timeout: a lock held longer is a
-        // conflict to retry, not a store that does not answer (which the query timeout would say).
-        await sql`SELECT set_config('lock_timeout', ${`${Math.max(1, Math.floor(this.config.queryTimeoutMs / 2))}ms`}, true)`.execute(trx);
-        try {
-          await sql`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`.execute(trx);
-        } catch (error) {
-          if ((error as { code?: unknown }).code === LOCK_NOT_AVAILABLE) {
-            throw new OperationRefused("another layout change holds the revision store's write lock: try again in a moment");
+  /**
+   * Runs `operation` in a transaction holding the writers' lock: every write goes through here.
+   * When the store stops answering once the operation is done and its COMMIT sent (a COMMIT past
+   * the query timeout, a reply lost on the network), the change may or may not have been made:
+   * PostgreSQL is asked what became of the transaction ({@link commitOutcome}), so the caller gets
+   * the change if it was made, "nothing was changed" only if it was not, and
+   * FLOORPLAN_ERR_LAYOUT_STORE_UNCONFIRMED if the store cannot tell within the query timeout.
+   */
+  private async write<T>(operation: (trx: Transaction) => Promise<T>): Promise<T> {
+    let transaction: string | undefined;
+    let done: { readonly value: T } | undefined;
+    try {
+      return await this.use((db) =>
+        db.transaction().execute(async (trx) => {
+          // Waits for another writer at most half the query timeout: a lock held longer is a
+          // conflict to retry, not a store that does not answer (which the query timeout would say).
+          await sql`SELECT set_config('lock_timeout', ${`${Math.max(1, Math.floor(this.config.queryTimeoutMs / 2))}ms`}, true)`.execute(trx);
+          try {
+            await sql`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`.execute(trx);
+          } catch (error) {
+            if ((error as { code?: unknown }).code === LOCK_NOT_AVAILABLE) {
+              throw new OperationRefused("another layout change holds the revision store's write lock: try again in a moment");
+            }
+            throw error;
           }
-          throw error;
-        }
-        return operation(trx);
-      }),
-    );
+          // Its id, to ask about it if the COMMIT goes unanswered (txid_status, PostgreSQL 10+).
+          transaction = (await sql<{ id: string }>`SELECT txid_current()::text AS id`.execute(trx)).rows[0]?.id;
+          const value = await operation(trx);
+          done = { value };
+          return value;
+        }),
+      );
+    } catch (error) {
+      if (done === undefined || transaction === undefined || !(error instanceof FloorplanError) || error.code !== ErrorCode.LAYOUT_STORE_UNAVAILABLE) throw error;
+      const outcome = await this.commitOutcome(transaction);
+      if (outcome === 'committed') {
+        this.options.logger.warn({ store: this.where, transaction, err: error.message }, 'the revision store confirmed a layout change late: its COMMIT outlasted the query timeout or its reply was lost, and it took effect');
+        return done.value;
+      }
+      if (outcome === 'aborted') throw error;
+      throw new FloorplanError(ErrorCode.LAYOUT_STORE_UNCONFIRMED, { store: this.where, cause: String(error.params.cause) }, { cause: error });
+    }
+  }
+
+  /**
+   * What became of transaction `id` whose COMMIT went unanswered: asked again until PostgreSQL
+   * says committed or aborted, for at most the query timeout; `unknown` if it cannot tell by then
+   * (still committing, or the store cannot be reached).
+   */
+  private async commitOutcome(id: string): Promise<'committed' | 'aborted' | 'unknown'> {
+    const giveUpAt = performance.now() + this.config.queryTimeoutMs;
+    for (;;) {
+      try {
+        const status = await this.use(async (db) => (await sql<{ status: string | null }>`SELECT txid_status(${id}::bigint) AS status`.execute(db)).rows[0]?.status);
+        if (status === 'committed' || status === 'aborted') return status;
+      } catch {
+        // Not reachable yet: asked again below while there is time.
+      }
+      if (performance.now() >= giveUpAt) return 'unknown';
+      await new Promise((done) => setTimeout(done, COMMIT_OUTCOME_POLL_MS));
+    }
   }
 
   private async insertRevision(
