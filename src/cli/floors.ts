@@ -329,6 +329,9 @@ function printPublished(result: PublishResult, what: string): void {
   process.stdout.write(`${what} revision ${r.revision} (live) by ${r.author}${quoted(r.message)}; parent ${r.parent ?? 'none'}${r.rollbackOf === null ? '' : `, restores revision ${r.rollbackOf}`}\n`);
   process.stdout.write(result.pushed ? 'pushed to every replica through Redis\n' : `not pushed through Redis: ${result.pushProblem ?? 'unknown'}\n`);
   process.stdout.write(`${result.scenes.map((s) => `${s.scene}: version ${s.version}`).join('\n')}\n`);
+  // A server older than this command answers without the field.
+  const removed = result.removedScenes ?? [];
+  if (removed.length > 0) process.stdout.write(`warning: scene(s) taken off the air, apps asking for them are now refused: ${removed.join(', ')}\n`);
 }
 
 function revisionNumber(text: string | undefined, what: string): number {

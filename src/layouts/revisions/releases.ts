@@ -31,6 +31,8 @@ export interface SceneVersion {
 export interface PublishResult {
   readonly revision: RevisionSummary;
   readonly scenes: readonly SceneVersion[];
+  /** Scenes the revision live before had and this one has not: apps asking for them are now refused (BAD_USER_INPUT). */
+  readonly removedScenes: readonly string[];
   /** Whether Redis now announces it; false: replicas take it from the store at their next resync. */
   readonly pushed: boolean;
   /** Why it was not pushed, when it was not. */
@@ -206,6 +208,13 @@ function shadowRefusal(scene: string, verdict: ShadowVerdict | undefined): strin
   return undefined;
 }
 
+/** The scenes (`<scene>.yaml` files) `before` has and `after` has not. */
+const removedScenes = (before: Readonly<Record<string, string>> | undefined, after: Readonly<Record<string, string>>): string[] =>
+  Object.keys(before ?? {})
+    .filter((name) => !Object.hasOwn(after, name))
+    .map((name) => name.replace(/\.yaml$/, ''))
+    .sort();
+
 const scenesOf = (layouts: LayoutSet): SceneVersion[] => [...layouts.values()].map((l) => ({ scene: l.scene, version: l.version }));
 
 export class LayoutReleases {
@@ -243,8 +252,17 @@ export class LayoutReleases {
     let files: Readonly<Record<string, string>>;
     let sources: readonly FloorsSource[];
     if (input.files !== undefined) {
-      files = input.files;
-      sources = input.sources ?? Object.keys(files).sort().map((name) => ({ name, file: name, source: files[name] as string }));
+      const given = input.files;
+      // A folder may hold only the candidate's scene: live's other scenes complete it, so its
+      // revision is a whole set, as every other revision is (a rollback to it must not take
+      // them off the air). Promote takes only the candidate's scene either way.
+      const live = await this.options.store.live();
+      const others = live === undefined ? [] : Object.keys(live.files).filter((name) => !Object.hasOwn(given, name));
+      sources = [
+        ...(input.sources ?? Object.keys(given).map((name) => ({ name, file: name, source: given[name] as string }))),
+        ...others.map((name) => ({ name, file: `floors/${name}`, source: (live as StoredRevision).files[name] as string })),
+      ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      files = Object.fromEntries(sources.map((s) => [s.name, s.source]));
     } else {
       files = (await this.revision(input.revision as number)).files;
       sources = Object.keys(files).sort().map((name) => ({ name, file: `floors/${name}`, source: files[name] as string }));
@@ -337,7 +355,8 @@ export class LayoutReleases {
     const announced = await this.announceCandidates();
     // Pushed only when both were: replicas that missed the candidate set still serve the promoted candidate to its users.
     const pushProblem = published.pushProblem ?? announced.pushProblem;
-    return { ...published, scenes: scenesOf(layouts as LayoutSet), promotes: current.revision, forced, ...shadow, overtaken, approvedBy, pushed: published.pushed && announced.pushed, ...(pushProblem === undefined ? {} : { pushProblem }) };
+    // Promote replaces the candidate's scene in live's set: it takes none away.
+    return { ...published, scenes: scenesOf(layouts as LayoutSet), removedScenes: [], promotes: current.revision, forced, ...shadow, overtaken, approvedBy, pushed: published.pushed && announced.pushed, ...(pushProblem === undefined ? {} : { pushProblem }) };
   }
 
   private async approve(actor: string, input: Parameters<LayoutOperations['approve']>[0]): Promise<ApproveResult> {
@@ -485,13 +504,11 @@ export class LayoutReleases {
     const layouts = this.validate(sources);
     if (this.options.clients !== undefined) assertCompatible(layouts, this.options.clients);
     const files = Object.fromEntries(sources.map((s) => [s.name, s.source]));
-    if (this.options.approval?.required === true) {
-      const live = await this.options.store.live();
-      // The first publish has nothing to compare with: it is how a store starts.
-      if (live !== undefined) this.requireNoMoneyChange('this publish', 'a publish goes live at once', live.files, files, layouts);
-    }
+    const live = await this.options.store.live();
+    // The first publish has nothing to compare with: it is how a store starts.
+    if (this.options.approval?.required === true && live !== undefined) this.requireNoMoneyChange('this publish', 'a publish goes live at once', live.files, files, layouts);
     const revision = await this.options.store.record({ files, author: input.author ?? actor, actor, message: input.message, action: 'publish' });
-    return { ...(await this.goLive(revision)), scenes: scenesOf(layouts) };
+    return { ...(await this.goLive(revision)), scenes: scenesOf(layouts), removedScenes: removedScenes(live?.files, files) };
   }
 
   private async rollback(actor: string, input: Parameters<LayoutOperations['rollback']>[0]): Promise<PublishResult> {
@@ -500,8 +517,8 @@ export class LayoutReleases {
     const layouts = this.validate(Object.keys(target.files).sort().map((name) => ({ name, file: `floors/${name}`, source: target.files[name] as string })));
     // Going back to what was live once is the emergency exit and needs no approval; a revision
     // that never went live (a candidate's) would put unreviewed money floors live.
+    const live = await this.options.store.live();
     if (this.options.approval?.required === true && !(await this.options.store.wasLive(target.revision))) {
-      const live = await this.options.store.live();
       this.requireNoMoneyChange(`rollback to revision ${target.revision}`, `revision ${target.revision} was never live`, live?.files ?? {}, target.files, layouts);
     }
     const revision = await this.options.store.record({
@@ -513,10 +530,10 @@ export class LayoutReleases {
       rollbackOf: target.revision,
       ...(input.from === undefined ? {} : { expectLive: input.from }),
     });
-    return { ...(await this.goLive(revision)), scenes: scenesOf(layouts) };
+    return { ...(await this.goLive(revision)), scenes: scenesOf(layouts), removedScenes: removedScenes(live?.files, target.files) };
   }
 
-  private async goLive(revision: StoredRevision): Promise<Omit<PublishResult, 'scenes'>> {
+  private async goLive(revision: StoredRevision): Promise<Omit<PublishResult, 'scenes' | 'removedScenes'>> {
     const { files: _files, ...listed } = revision;
     this.options.onLive?.(revision);
     if (this.options.push === undefined) return { revision: listed, pushed: false, pushProblem: 'no Redis configured; replicas read it from the store within layouts.resyncIntervalMs' };

@@ -161,6 +161,26 @@ describe.each(REVISION_STORES)('layout candidates on %s', (_name, skip, open) =>
     expect(entry).toMatchObject({ actor: 'alice', action: 'abort', revision: 1, detail: { scene: 'cart-bottom-sheet', message: 'not now' } });
     expect((await thrown(() => alice.abort({ scene: 'cart-bottom-sheet' })))).toMatchObject({ code: ErrorCode.LAYOUT_CANDIDATE_NOT_FOUND });
   });
+
+  it.skipIf(skip)("keeps live's other scenes in a candidate staged from a folder holding only its scene, so a rollback to it takes none off the air", async () => {
+    const live = await alice.publish({ files: set('live-2', (s) => s.replace('version: "2026-11-21.1"', 'version: "checkout-live-2"')), message: 'both scenes' });
+    const staged = await alice.candidate({ scene: 'cart-bottom-sheet', files: { 'cart-bottom-sheet.yaml': set('cand-only')['cart-bottom-sheet.yaml'] }, message: 'only the sheet' });
+    const { files } = (await alice.show({ revision: staged.revision.revision })).revision;
+    expect(Object.keys(files).sort()).toEqual(['cart-bottom-sheet.yaml', 'checkout-summary.yaml']);
+    expect(files['cart-bottom-sheet.yaml']).toContain('version: "cand-only"');
+    expect(files['checkout-summary.yaml']).toContain('version: "checkout-live-2"');
+    await alice.abort({ scene: 'cart-bottom-sheet' });
+    const rolledBack = await alice.rollback({ revision: staged.revision.revision, from: live.revision.revision });
+    expect(rolledBack.scenes.map((s) => s.scene).sort()).toEqual(['cart-bottom-sheet', 'checkout-summary']);
+    expect(rolledBack.removedScenes).toEqual([]);
+  });
+
+  it.skipIf(skip)('says which scenes a publish or rollback takes off the air', async () => {
+    const both = await alice.publish({ files: set('live-3'), message: 'both scenes' });
+    const one = await alice.publish({ files: { 'cart-bottom-sheet.yaml': set('live-4')['cart-bottom-sheet.yaml'] }, message: 'checkout retired' });
+    expect(one.removedScenes).toEqual(['checkout-summary']);
+    expect((await alice.rollback({ revision: both.revision.revision })).removedScenes).toEqual([]);
+  });
 });
 
 /**
