@@ -13,7 +13,7 @@
  * What counts as "would be sent": every enabled floor the version's `minAppVersion` gate lets
  * through, flagged or not — a flag can be turned on for anyone without a publish, so a check
  * at publish must assume it may be. Disabled floors are never sent. When a layout has both a
- * GOODS and a PAYABLE floor, the renderer may add an "other discounts" (DEDUCTION) or "other
+ * GOODS and a PAYABLE floor, the renderer may add an "other discounts" (DEDUCTION) and an "other
  * charges" (CHARGE) row to make the rows add up, so those kinds count too.
  */
 import { compare, SemVer } from 'semver';

@@ -544,7 +544,7 @@ function gateFloor(floor: CompiledFloor, request: RenderRequest, client: SemVer 
   return undefined;
 }
 
-/** The row that carries the difference between the rows shown and the payable total. */
+/** A row that carries what the rows shown leave out of the payable total (deductions, or charges). */
 class OtherRow {
   constructor(readonly rendered: RenderedFloor) {}
 }
@@ -558,13 +558,16 @@ interface Reconciled {
 
 /**
  * Makes the rows add up before they are served. When the GOODS, DEDUCTION and CHARGE rows do
- * not sum to the PAYABLE row (a deduction floor failed, is switched off, or is not in this
- * layout), the difference is shown on one "other discounts" (or "other charges") row just
- * above the total: the shopper still sees what they pay and a sheet that adds up. Without a
- * goods row to start from, or with rows in several currencies, only the total is kept. Then
- * every summary a sub-name quotes (payable's savings) must equal the rows it summarises, or
- * that variable is dropped and the sub-name falls back. Either repair marks the panel
- * `PARTIAL_BREAKDOWN`. Without a PAYABLE row (settlement down) there is no total to check.
+ * not sum to the PAYABLE row (a deduction or charge floor failed, is switched off, is too new
+ * for the app, or is not in this layout), what they leave out is shown just above the total:
+ * the deductions on an "other discounts" row, the charges on an "other charges" row, each its
+ * own — netted into one, a hidden ¥3 coupon and a hidden ¥6 shipping charge would read as a
+ * ¥3 fee that does not exist. What each kind should add up to comes from the total's summaries
+ * (payable's savings is every deduction; see {@link gapsOf}). Without a goods row to start
+ * from, or with rows in several currencies, only the total is kept. Then every summary a
+ * sub-name quotes (payable's savings) must equal the rows it summarises, or that variable is
+ * dropped and the sub-name falls back. Either repair marks the panel `PARTIAL_BREAKDOWN`.
+ * Without a PAYABLE row (settlement down) there is no total to check.
  */
 function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
   const total = rows.find((row) => row.kind === 'PAYABLE' && row.amount !== null);
@@ -584,23 +587,12 @@ function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
     minors.push(amount.minor);
   }
   const difference = sameCurrency ? differenceFrom(payable.minor, exactSum(minors)) : Number.NaN;
-  if (difference !== 0) {
+  const gaps = Number.isNaN(difference) ? undefined : gapsOf(total, summed, difference);
+  if (gaps === undefined || gaps.length > 0) {
     partial = true;
-    if (!Number.isNaN(difference) && summed.some((row) => row.kind === 'GOODS')) {
-      const kind = difference < 0 ? 'DEDUCTION' : 'CHARGE';
-      const other = OTHER_ROW[kind];
-      const amount: Money = { minor: difference, currency: payable.currency };
-      const rendered: RenderedFloor = {
-        code: other.code,
-        name: other.names[locale] ?? other.names.en!,
-        priceText: formatMoney(amount, locale),
-        amount,
-        subName: null,
-        style: [],
-        sort: total.floor.sort,
-        kind,
-      };
-      served.splice(served.indexOf(total), 0, new OtherRow(rendered));
+    if (gaps !== undefined && summed.some((row) => row.kind === 'GOODS')) {
+      const at = served.indexOf(total);
+      served.splice(at, 0, ...gaps.map((gap) => otherRow(gap, payable.currency, total.floor.sort, locale)));
     } else {
       removed = summed.map((row) => row.floor.code);
       served = served.filter((row) => row instanceof OtherRow || !SUMMED_KINDS.has(row.kind) || row.amount === null);
@@ -636,6 +628,68 @@ function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
     }
   }
   return { rows: served, removed, partial };
+}
+
+/** An amount the rows shown leave out, and the kind of row that carries it. */
+interface Gap {
+  readonly kind: 'DEDUCTION' | 'CHARGE';
+  /** Signed, as the row shows it: negative for a deduction, positive for a charge; never zero. */
+  readonly minor: number;
+}
+
+/**
+ * What the rows shown leave out, deductions first (empty: nothing). `difference` is payable
+ * minus the rows shown. A total's money summary of DEDUCTION or CHARGE rows (payable's savings)
+ * says what the rows of that kind add up to, so what they miss is known kind by kind, even when
+ * the misses cancel out (a hidden ¥3 discount and a hidden ¥3 charge); a kind without a summary
+ * takes the rest of the difference. When the summaries do not explain the difference — a part
+ * with the wrong sign (more shown than summarised), or parts that do not add up to it — or
+ * there are none (an expression floor's total), the difference is one row of its own sign:
+ * the sheet still adds up, and the panel says PARTIAL_BREAKDOWN.
+ */
+function gapsOf(total: PendingRow, summed: readonly PendingRow[], difference: number): Gap[] {
+  const net: Gap[] = difference === 0 ? [] : [{ kind: difference < 0 ? 'DEDUCTION' : 'CHARGE', minor: difference }];
+  const summaries = total.floor.builder.summarises;
+  if (summaries === undefined) return net;
+  let deductions = Number.NaN;
+  let charges = Number.NaN;
+  for (const variable in summaries) {
+    const kind = summaries[variable];
+    const value = total.vars[variable];
+    if ((kind !== 'DEDUCTION' && kind !== 'CHARGE') || value === undefined || !isMoney(value) || value.currency !== total.amount?.currency) continue;
+    const shown: number[] = [];
+    for (const row of summed) if (row.kind === kind) shown.push((row.amount as Money).minor);
+    // A summary is a magnitude; the rows it summarises are signed by their kind.
+    const missing = differenceFrom(kind === 'DEDUCTION' ? -Math.abs(value.minor) : Math.abs(value.minor), exactSum(shown));
+    if (Number.isNaN(missing)) return net;
+    if (kind === 'DEDUCTION') deductions = missing;
+    else charges = missing;
+  }
+  if (Number.isNaN(deductions) && Number.isNaN(charges)) return net;
+  if (Number.isNaN(deductions)) deductions = differenceFrom(difference, charges);
+  if (Number.isNaN(charges)) charges = differenceFrom(difference, deductions);
+  // Of opposite signs, their sum is a safe integer.
+  if (!(deductions <= 0) || !(charges >= 0) || deductions + charges !== difference) return net;
+  const gaps: Gap[] = [];
+  if (deductions !== 0) gaps.push({ kind: 'DEDUCTION', minor: deductions });
+  if (charges !== 0) gaps.push({ kind: 'CHARGE', minor: charges });
+  return gaps;
+}
+
+/** The "other discounts" or "other charges" row for a gap, sorted with the total it stands above. */
+function otherRow(gap: Gap, currency: string, sort: number, locale: string): OtherRow {
+  const other = OTHER_ROW[gap.kind];
+  const amount: Money = { minor: gap.minor, currency };
+  return new OtherRow({
+    code: other.code,
+    name: other.names[locale] ?? other.names.en!,
+    priceText: formatMoney(amount, locale),
+    amount,
+    subName: null,
+    style: [],
+    sort,
+    kind: gap.kind,
+  });
 }
 
 function isMoney(value: TemplateValue): value is Money {

@@ -88,7 +88,8 @@ describe('an expression floor failing at run time', () => {
     const render = () => renderer.renderExplained({ scene: 'cart-bottom-sheet', data: fakePanelData().data, viewer: { segments: [], platform: 'ios', locale: 'en', appVersion: null } });
 
     const { panel, outcomes } = await render();
-    expect(panel.floors.map((f) => f.code)).toEqual(['spze', 'other-discounts', 'payable']);
+    // The dropped floor's deductions, and the fixture's shipping (no row here), each on its own row.
+    expect(panel.floors.map((f) => f.code)).toEqual(['spze', 'other-discounts', 'other-charges', 'payable']);
     expect(panel.degradedReasons).toEqual(['PARTIAL_BREAKDOWN', 'BUILDER_FAILED']);
     expect(outcomes.find((o) => o.code === 'wrong-sign')).toMatchObject({ status: 'builder-failed', error: expect.stringMatching(/^FLOORPLAN_ERR_EXPRESSION_FAILED: expression `sum\(quote\.discounts\.map\(d, d\.amount\)\)` \(amount\) failed: a DEDUCTION amount must be zero or negative/) });
 

@@ -1,7 +1,7 @@
 /**
  * The panel invariant, enforced by the renderer: rows that would not add up to the payable
- * row are served in the safe form — an "other discounts" / "other charges" row for the
- * difference, or only the total without a goods row — degraded with PARTIAL_BREAKDOWN.
+ * row are served in the safe form — an "other discounts" and an "other charges" row for what
+ * they leave out, or only the total without a goods row — degraded with PARTIAL_BREAKDOWN.
  */
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -70,6 +70,26 @@ describe('the safe form of a panel whose rows would not add up', () => {
     expect(invariantProblems(panel, 'en')).toEqual([]);
   });
 
+  it('shows deductions and charges whose floors an old app does not get on a row each, never netted into one fee', async () => {
+    // QA's case: u-basic's coupon and shipping floors need 12.3.0; the app is 12.0.0.
+    const tooNew = 'minAppVersion: "12.3.0"';
+    const { r, outcomes } = renderer(['spze', 'coupon', 'shipping', 'payable'], { coupon: tooNew, shipping: tooNew, payable: SAVINGS });
+    const quote = quoteFixture({ goodsTotal: cny(3390), discounts: [{ kind: 'coupon', amount: cny(300), sourceIds: ['cpn'] }], shipping: cny(600), payable: cny(3690) });
+    const panel = await r.render({ scene: 'test-sheet', data: fakePanelData({ quote }).data, viewer: { ...viewer(), appVersion: '12.0.0' } });
+    expect(panel.floors.map((f) => [f.code, f.kind, f.name, f.priceText])).toEqual([
+      ['spze', 'GOODS', '名spze', '¥33.90'],
+      ['other-discounts', 'DEDUCTION', '其他优惠', '-¥3.00'],
+      ['other-charges', 'CHARGE', '其他费用', '¥6.00'],
+      ['payable', 'PAYABLE', '名payable', '¥36.90'],
+    ]);
+    // Both rows sort with the total (just above it); the savings figure the rows now show is kept.
+    expect(panel.floors.map((f) => f.sort)).toEqual([10, 40, 40, 40]);
+    expect(panel.floors.at(-1)?.subName).toBe('共优惠 ¥3.00');
+    expect(panel).toMatchObject({ degraded: true, degradedReasons: ['PARTIAL_BREAKDOWN'], failedUpstreams: [] });
+    expect(outcomes[0]?.filter((o) => o.status === 'client-too-old').map((o) => o.code)).toEqual(['coupon', 'shipping']);
+    expect(invariantProblems(panel)).toEqual([]);
+  });
+
   it('keeps only the total when no goods row is shown to start from', async () => {
     const { r, outcomes } = renderer(['lj', 'coupon', 'payable']);
     const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
@@ -117,7 +137,8 @@ describe('the safe form of a panel whose rows would not add up', () => {
     const layout = result.layout!;
     const r = new PanelRenderer({ layouts: () => new Map([[layout.scene, layout]]), logger: pino({ level: 'silent' }) });
     const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
-    expect(panel.floors.map((f) => f.code)).toEqual(['spze', 'other-discounts', 'payable']);
+    // The fixture's deductions and its shipping, neither with a row here: one row each.
+    expect(panel.floors.map((f) => [f.code, f.priceText])).toEqual([['spze', '¥209.00'], ['other-discounts', '-¥43.70'], ['other-charges', '¥6.00'], ['payable', '¥171.30']]);
     expect(panel.degradedReasons).toEqual(['PARTIAL_BREAKDOWN', 'BUILDER_FAILED']);
     expect(invariantProblems(panel)).toEqual([]);
   });
