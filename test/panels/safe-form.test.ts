@@ -90,6 +90,17 @@ describe('the safe form of a panel whose rows would not add up', () => {
     expect(invariantProblems(panel)).toEqual([]);
   });
 
+  it('shows a hidden deduction and a hidden charge that cancel out, rather than a sheet that only seems whole', async () => {
+    const tooNew = 'minAppVersion: "12.3.0"';
+    const { r } = renderer(['spze', 'coupon', 'shipping', 'payable'], { coupon: tooNew, shipping: tooNew, payable: SAVINGS });
+    const quote = quoteFixture({ goodsTotal: cny(3390), discounts: [{ kind: 'coupon', amount: cny(600), sourceIds: ['cpn'] }], shipping: cny(600), payable: cny(3390) });
+    const panel = await r.render({ scene: 'test-sheet', data: fakePanelData({ quote }).data, viewer: { ...viewer(), appVersion: '12.0.0' } });
+    expect(panel.floors.map((f) => [f.code, f.priceText])).toEqual([['spze', '¥33.90'], ['other-discounts', '-¥6.00'], ['other-charges', '¥6.00'], ['payable', '¥33.90']]);
+    expect(panel.floors.at(-1)?.subName).toBe('共优惠 ¥6.00');
+    expect(panel.degradedReasons).toEqual(['PARTIAL_BREAKDOWN']);
+    expect(invariantProblems(panel)).toEqual([]);
+  });
+
   it('keeps only the total when no goods row is shown to start from', async () => {
     const { r, outcomes } = renderer(['lj', 'coupon', 'payable']);
     const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
