@@ -14,6 +14,7 @@ export { cartLineSchema, cartSchema } from './defs/cart.ts';
 export { campaignSchema, couponSchema, membershipTierSchema, promotionQuerySchema, promotionResultSchema, type MembershipTier, type PromotionQuery } from './defs/promotion.ts';
 export {
   discountKindSchema,
+  KNOWN_DISCOUNT_KINDS,
   settlementQuoteSchema,
   settlementRequestSchema,
   settlementResultSchema,

@@ -69,6 +69,28 @@ describe('money integrity under bad upstreams (real HTTP)', () => {
     });
   });
 
+  it('shows a discount of a kind settlement added since this release on the other-discounts row, instead of failing the quote', async () => {
+    quotes((quote) => {
+      // u1001's ¥8.86 with ¥1.00 more off for paying by bank card: a kind no floor knows.
+      quote.discounts.push({ kind: 'bank-card', amount: { minor: 100, currency: 'CNY' }, sourceIds: ['bank-icbc'] });
+      quote.payable = { minor: quote.payable.minor - 100, currency: 'CNY' };
+    });
+    const p = await panel('u1001');
+    expect(p).toMatchObject({ degraded: true, failedUpstreams: [], degradedReasons: ['PARTIAL_BREAKDOWN'] });
+    expect(p.floors.map((f) => [f.code, f.priceText])).toEqual([
+      ['spze', '¥20.90'],
+      ['lj', '-¥5.00'],
+      ['coupon', '-¥6.00'],
+      ['plus95', '-¥1.04'],
+      ['shipping', '免运费'],
+      ['plus-rebate', '¥0.08'],
+      ['other-discounts', '-¥1.00'],
+      ['payable', '¥7.86'],
+    ]);
+    expect(row(p, 'other-discounts')).toMatchObject({ kind: 'DEDUCTION', amount: { minor: -100, currency: 'CNY' } });
+    expect(row(p, 'payable')?.subName).toBe('共优惠 ¥13.04');
+  });
+
   it('sums two discounts of one kind into the row, as payable and savings do', async () => {
     quotes((quote) => {
       const coupon = (quote.discounts as Json[]).find((d) => d.kind === 'coupon')!;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { currencySchema, wireMoneySchema } from '../../src/upstreams/contracts.ts';
+import { currencySchema, settlementResultSchema, wireMoneySchema } from '../../src/upstreams/contracts.ts';
+import { answerCheck } from '../../src/upstreams/wire-check.ts';
 
 describe('currencySchema', () => {
   it.each(['CNY', 'JPY', 'IQD', 'KWD', 'IDR', 'USD'])('accepts %s', (code) => {
@@ -14,5 +15,32 @@ describe('currencySchema', () => {
 
   it('refuses an amount in an unknown currency', () => {
     expect(wireMoneySchema.safeParse({ minor: 100, currency: 'XYZ' }).success).toBe(false);
+  });
+});
+
+describe('settlement’s discount kinds', () => {
+  const answer = (kind: string) => ({
+    quotes: [
+      {
+        quoteId: 'q0',
+        currency: 'CNY',
+        lines: [{ skuId: 'sku-1', quantity: 1 }],
+        goodsTotal: { minor: 1000, currency: 'CNY' },
+        discounts: [{ kind, amount: { minor: 100, currency: 'CNY' }, sourceIds: [] }],
+        shipping: { minor: 0, currency: 'CNY' },
+        plusRebate: { minor: 0, currency: 'CNY' },
+        payable: { minor: 900, currency: 'CNY' },
+      },
+    ],
+  });
+
+  it('accepts a kind added since this release, in zod and in the compiled check: its amount is still part of payable', () => {
+    expect(settlementResultSchema.parse(answer('bank-card')).quotes[0]?.discounts[0]?.kind).toBe('bank-card');
+    expect(answerCheck(settlementResultSchema)(answer('bank-card'))).toBe(true);
+  });
+
+  it('refuses an empty kind, in zod and in the compiled check', () => {
+    expect(settlementResultSchema.safeParse(answer('')).success).toBe(false);
+    expect(answerCheck(settlementResultSchema)(answer(''))).toBe(false);
   });
 });

@@ -22,9 +22,23 @@ export const settlementRequestSchema = z.object({
 });
 export type SettlementRequest = z.infer<typeof settlementRequestSchema>;
 
-export const discountKindSchema = z.enum(['instant', 'full-reduction', 'coupon', 'plus95', 'new-customer']);
-/** What a deduction is: 立减, 满减, a coupon, PLUS 95 %, 新人立减 (a first-order discount; shown by an expression floor). */
-export type DiscountKind = z.infer<typeof discountKindSchema>;
+/**
+ * The discount kinds this release knows: 立减, 满减, a coupon, PLUS 95 % (each shown by its
+ * builder), 新人立减 (a first-order discount; shown by an expression floor). Settlement may
+ * send others (see {@link discountKindSchema}).
+ */
+export const KNOWN_DISCOUNT_KINDS = ['instant', 'full-reduction', 'coupon', 'plus95', 'new-customer'] as const;
+/** A discount kind this release knows: what builders name (a typo does not compile). */
+export type DiscountKind = (typeof KNOWN_DISCOUNT_KINDS)[number];
+
+/**
+ * What a deduction is: one of {@link KNOWN_DISCOUNT_KINDS}, or any kind settlement added since.
+ * Not an enum: refusing a new kind would fail every quote that has one, dropping every panel's
+ * payable until Floorplan is released, when its amount is still part of payable and the quote
+ * still adds up. A kind no floor shows goes on the safe form's other-discounts row (README,
+ * "Money rules"), until an expression floor filters on it (no release needed).
+ */
+export const discountKindSchema = z.string().min(1);
 
 export const settlementQuoteSchema = z.object({
   quoteId: z.string().min(1),
@@ -62,8 +76,11 @@ export interface SettlementQuote {
   readonly lines: ReadonlyArray<{ readonly skuId: string; readonly quantity: number }>;
   /** Σ unit price × quantity over the quoted lines. */
   readonly goodsTotal: Money;
-  /** Each deduction as a positive amount taken off the goods total; several of one kind are summed. */
-  readonly discounts: ReadonlyArray<{ readonly kind: DiscountKind; readonly amount: Money; readonly sourceIds: readonly string[] }>;
+  /**
+   * Each deduction as a positive amount taken off the goods total; several of one kind are
+   * summed. `kind` is a {@link DiscountKind}, or one settlement added since this release.
+   */
+  readonly discounts: ReadonlyArray<{ readonly kind: string; readonly amount: Money; readonly sourceIds: readonly string[] }>;
   readonly shipping: Money;
   /** Expected PLUS cash-back after purchase; informational, not part of payable. */
   readonly plusRebate: Money;
