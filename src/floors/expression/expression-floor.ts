@@ -8,7 +8,7 @@
  * The result is an ordinary {@link FloorBuilder}: the renderer builds, degrades and reconciles
  * it like any other.
  */
-import type { ParseResult } from '@marcbachmann/cel-js';
+import { EvaluationError, type ParseResult } from '@marcbachmann/cel-js';
 import { ErrorCode, FloorplanError } from '../../errors.ts';
 import type { FloorBuildContext, FloorBuilder, FloorDecorations, FloorKind, TemplateValue, UpstreamName } from '../builder.ts';
 import type { Money } from '../../money/money.ts';
@@ -16,6 +16,7 @@ import { UPSTREAMS } from '../../upstreams/registry.ts';
 import { DATA_STRING_LENGTH, knownFields, knownVariables, LIST_BOUNDS, VARIABLES, type VariableName } from './domain.ts';
 import { ALLOWED_FUNCTIONS, celEnvironment } from './environment.ts';
 import { compileFastPath, type Roots } from './fast-path.ts';
+import { CharacterIndexError, indexOf, lastIndexOf, substring } from './strings.ts';
 import { CelMoney, convertCart, convertLines, convertLoyalty, convertPromotion, convertQuote, convertViewer, type Converted } from './values.ts';
 
 /** The most an expression's source may hold, before it is even parsed. */
@@ -171,8 +172,52 @@ function extent(shape: Shape): number {
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MACROS = new Set(['map', 'filter', 'all', 'exists', 'exists_one']);
+// indexOf, lastIndexOf and substring count characters (strings.ts): a few passes over the
+// string and no array of code points, so still linear in it, and substring copies at most it.
 const LINEAR_STRING_METHODS = new Set(['contains', 'startsWith', 'endsWith', 'indexOf', 'lastIndexOf']);
 const COPYING_STRING_METHODS = new Set(['lowerAscii', 'upperAscii', 'trim', 'substring']);
+
+/**
+ * cel-js's evaluation of a checked method call: `ast.handle(receiverAndArgs, evaluator, ast)`
+ * (lib/operators.js, `rcall`), the receiver and arguments already evaluated.
+ */
+type Handle = (args: unknown, evaluator: unknown, ast: unknown) => unknown;
+const int = (value: unknown): number | undefined => (value === undefined ? undefined : Number(value as bigint));
+/**
+ * CEL's string methods that cel-js 8 counts in UTF-16 units, in characters instead
+ * (strings.ts); `args` is the receiver and the arguments, as cel-js evaluated them. cel-js
+ * gives back an int argument as it came (a BigInt): so does `indexOf("", k)`.
+ */
+const IN_CHARACTERS: ReadonlyMap<string, { readonly fits: readonly string[]; readonly run: (args: readonly unknown[]) => unknown }> = new Map([
+  ['substring', { fits: ['string', 'bigint', 'bigint'], run: ([s, start, end]) => substring(s as string, Number(start as bigint), int(end)) }],
+  ['indexOf', { fits: ['string', 'string', 'bigint'], run: ([s, search, from]) => (search === '' && from !== undefined ? from : BigInt(indexOf(s as string, search as string, int(from)))) }],
+  ['lastIndexOf', { fits: ['string', 'string', 'bigint'], run: ([s, search, from]) => (search === '' && from !== undefined ? from : BigInt(lastIndexOf(s as string, search as string, int(from)))) }],
+] as const);
+
+/**
+ * Puts strings.ts's `substring`, `indexOf` or `lastIndexOf` in place of cel-js's on a checked
+ * call: cel-js 8 cannot re-register or drop its own overloads, but it evaluates a checked
+ * call through the handle its check left on the node. Values of other types (a `dyn`) go to
+ * cel-js's handle, which reports no matching overload. The self-check at the end of this
+ * module refuses to start when a cel-js upgrade no longer goes through the handle.
+ */
+function countInCharacters(node: Node, name: string): void {
+  const method = IN_CHARACTERS.get(name);
+  if (method === undefined) return;
+  const target = node as unknown as { handle?: Handle };
+  const celJs = target.handle;
+  if (typeof celJs !== 'function') throw new Error(`cel-js left no evaluation handle on a checked \`${name}()\` call: it cannot count its indices in characters`);
+  target.handle = (args, evaluator, ast) => {
+    const values = args as unknown[];
+    if (!Array.isArray(values) || values.length > method.fits.length || values.some((v, i) => typeof v !== method.fits[i])) return celJs(args, evaluator, ast);
+    try {
+      return method.run(values);
+    } catch (error) {
+      if (error instanceof CharacterIndexError) throw new EvaluationError({ code: 'index_out_of_range', message: error.message, node: ast as never });
+      throw error;
+    }
+  };
+}
 
 class Refused extends Error {
   constructor(
@@ -292,6 +337,8 @@ class Analysis {
   private methodCall(node: Node, scope: ReadonlyMap<string, Shape>): { cost: number; shape: Shape } {
     const [name, receiver, args] = node.args as [string, Node, Node[]];
     this.allow(name, node);
+    // Not an estimate, but this walk is the one visit of every checked call.
+    countInCharacters(node, name);
     const recv = this.estimate(receiver, scope);
     if (MACROS.has(name)) {
       const variable = (args[0] as Node).args as string;
@@ -327,6 +374,14 @@ class Analysis {
     if (!ALLOWED_FUNCTIONS.has(name)) {
       throw new Refused(`\`${name}()\` is not available in floor expressions (available: ${[...ALLOWED_FUNCTIONS].join(', ')})`, node.pos);
     }
+  }
+}
+
+function outcomeOf(run: () => unknown): unknown {
+  try {
+    return run();
+  } catch (error) {
+    return error instanceof Error ? error.message : error;
   }
 }
 
@@ -519,4 +574,15 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
     ...(when === undefined ? {} : { when: when.source }),
   };
   return { builder: Object.freeze(builder), problems: [] };
+}
+
+// cel-js counts `substring`/`indexOf`/`lastIndexOf` in UTF-16 units; countInCharacters puts
+// character counts in place of them. Should a cel-js upgrade stop evaluating a checked call
+// through that handle, refuse to start rather than send apps half an emoji again.
+{
+  const probe = compileExpression('"苹果🍎汁".substring(2, 3) == "🍎" && "🍎苹果".indexOf("苹果") == 1 && "🍎苹果🍎".lastIndexOf("🍎") == 3', 'start-up self-check', 'when');
+  const answer = probe instanceof CompiledExpression ? outcomeOf(() => probe.evaluateWithCel({})) : probe.problem;
+  if (answer !== true) {
+    throw new Error(`cel-js (@marcbachmann/cel-js) no longer takes Floorplan's character-counting substring/indexOf/lastIndexOf (src/floors/expression/strings.ts, countInCharacters): expected true, got ${String(answer)}`);
+  }
 }
