@@ -2,7 +2,8 @@
  * The fast path: a type-checked expression compiled once, at load, to JavaScript closures that
  * read the domain objects as they are (numbers, not BigInt; no conversion per request). It
  * covers what floor expressions are made of — field reads, comparisons, `&&`/`||`/`!`/`?:`,
- * `in`, the list macros, `size`, `has` and the money functions — with CEL's semantics (the
+ * `in`, the list macros, `size`, `has`, the string tests and indices (in characters, by
+ * strings.ts as on the cel-js path) and the money functions — with CEL's semantics (the
  * golden tests run every case down both paths); an expression using anything else is
  * evaluated by cel-js instead. Types were checked by cel-js, so the closures trust them.
  *
@@ -15,6 +16,7 @@
  */
 import type { Money } from '../../money/money.ts';
 import { LIST_BOUNDS, VARIABLES } from './domain.ts';
+import { indexOf, lastIndexOf, substring } from './strings.ts';
 
 /** The domain values an expression reads, by variable. */
 export type Roots = Readonly<Record<string, unknown>>;
@@ -332,6 +334,14 @@ class Compiler {
     }
     if (!['map', 'filter', 'all', 'exists', 'exists_one'].includes(name)) {
       const args = argNodes.map((n) => this.compile(n, scope));
+      const indexed = INDEXED_STRING_METHODS.get(name);
+      if (indexed !== undefined) {
+        // In characters, by the very functions the cel-js path calls (strings.ts).
+        if (typeOf(receiverNode) !== 'string' || args.length < 1 || args.length > 2 || argNodes.some((n, i) => typeOf(n) !== indexed.args[i])) throw new Unsupported();
+        const [a, b] = args as [Fn, Fn | undefined];
+        const run = indexed.run;
+        return b === undefined ? (f) => run(receiver(f) as string, a(f) as never) : (f) => run(receiver(f) as string, a(f) as never, b(f) as number);
+      }
       const [arg] = args as [Fn];
       if (typeOf(receiverNode) !== 'string' || args.length !== 1 || typeOf(argNodes[0] as Node) !== 'string') throw new Unsupported();
       if (name === 'contains') return (f) => (receiver(f) as string).includes(arg(f) as string);
@@ -407,6 +417,13 @@ class Compiler {
     }
   }
 }
+
+/** substring, indexOf and lastIndexOf: their argument types, and strings.ts's function. */
+const INDEXED_STRING_METHODS: ReadonlyMap<string, { readonly args: readonly string[]; readonly run: (s: string, a: never, b?: number) => unknown }> = new Map([
+  ['substring', { args: ['int', 'int'], run: substring }],
+  ['indexOf', { args: ['string', 'int'], run: indexOf }],
+  ['lastIndexOf', { args: ['string', 'int'], run: lastIndexOf }],
+] as const);
 
 const COMPARE: Record<'==' | '!=' | '<' | '<=' | '>' | '>=', (a: number, b: number) => boolean> = {
   '==': (a, b) => a === b,

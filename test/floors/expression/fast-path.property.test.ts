@@ -26,12 +26,14 @@ const roots: fc.Arbitrary<DomainRoots> = fc
     tier: fc.constantFrom('plus' as const, 'none' as const),
     quota: fc.option(money(), { nil: null }),
     segments: fc.array(fc.constantFrom('new', 'plus', 'vip'), { maxLength: 3 }),
+    // Characters of one and two UTF-16 units, and a lone surrogate: where indices in characters and in units part.
+    platform: fc.string({ unit: fc.constantFrom('a', 'i', '苹', '🍎', '🎁', '\ud83c'), maxLength: 6 }),
   })
   .map((g) => {
     const quote: SettlementQuote = { quoteId: 'q', currency: 'CNY', lines: [], goodsTotal: g.goods, discounts: g.discounts, shipping: g.shipping, plusRebate: { minor: 0, currency: 'CNY' }, payable: g.goods };
     const cart: Cart = { userId: 'u', currency: 'CNY', lines: g.lines };
     const promotion: Promotion = { userId: 'u', membership: { tier: g.tier, plus95QuotaRemaining: g.quota }, campaigns: [], coupons: g.coupons };
-    return { quote, cart, lines: g.lines.filter((l) => l.selected), promotion, viewer: { segments: g.segments, platform: 'ios' } };
+    return { quote, cart, lines: g.lines.filter((l) => l.selected), promotion, viewer: { segments: g.segments, platform: g.platform } };
   });
 
 const kind = fc.constantFrom(...KINDS).map((k) => `"${k}"`);
@@ -78,6 +80,17 @@ const otherExpression = fc.oneof(
     'size(viewer.platform)',
   ),
 );
+const character = fc.constantFrom('"a"', '"苹"', '"🍎"', '"🍎a"', '""');
+const index = fc.integer({ min: -1, max: 7 }).map(String);
+const stringIndexExpression = fc.oneof(
+  index.map((i) => `viewer.platform.substring(${i})`),
+  fc.tuple(index, index).map(([i, j]) => `viewer.platform.substring(${i}, ${j})`),
+  character.map((c) => `viewer.platform.indexOf(${c})`),
+  fc.tuple(character, index).map(([c, i]) => `viewer.platform.indexOf(${c}, ${i})`),
+  character.map((c) => `viewer.platform.lastIndexOf(${c})`),
+  fc.tuple(character, index).map(([c, i]) => `viewer.platform.lastIndexOf(${c}, ${i})`),
+  fc.constantFrom('viewer.platform.substring(size(viewer.platform))', 'cart.lines.map(l, l.title.indexOf("a")).size()', '"🍎a苹🍎".indexOf(viewer.platform)', '"🍎a苹🍎".lastIndexOf(viewer.platform, 2)'),
+);
 
 function both(expression: CompiledExpression, data: DomainRoots): { value?: unknown; error?: string }[] {
   const run = (path: () => unknown) => {
@@ -94,7 +107,7 @@ function both(expression: CompiledExpression, data: DomainRoots): { value?: unkn
 describe('the fast path answers as cel-js does', () => {
   it('for generated floor expressions over generated data', () => {
     fc.assert(
-      fc.property(fc.oneof(moneyExpression, otherExpression), roots, (source, data) => {
+      fc.property(fc.oneof(moneyExpression, otherExpression, stringIndexExpression), roots, (source, data) => {
         const compiled = compileExpression(source, 'property', 'var');
         const expression = compiled instanceof CompiledExpression ? compiled : compileExpression(source, 'property', 'when');
         if (!(expression instanceof CompiledExpression)) throw new Error(`${source}: ${expression.problem}`);
