@@ -140,6 +140,9 @@ interface Node {
   readonly op: string;
   readonly args: unknown;
   readonly pos: number;
+  /** The node's source range (a call's from its receiver to its closing parenthesis), in UTF-16 units. */
+  readonly start?: number;
+  readonly end?: number;
   readonly checkedType?: { readonly name: string };
 }
 
@@ -219,12 +222,14 @@ function countInCharacters(node: Node, name: string): void {
   };
 }
 
+/** What a walk refuses, and where: the offending node's whole source range, as a type error marks it. */
 class Refused extends Error {
-  constructor(
-    message: string,
-    readonly pos: number,
-  ) {
+  readonly start: number;
+  readonly end: number | undefined;
+  constructor(message: string, at: Node | 0) {
     super(message);
+    this.start = at === 0 ? 0 : (at.start ?? at.pos);
+    this.end = at === 0 ? undefined : at.end;
   }
 }
 
@@ -238,9 +243,9 @@ class Analysis {
     switch (node.op) {
       case 'value': {
         const value = node.args;
-        if (value instanceof Uint8Array) throw new Refused('bytes are not available in floor expressions', node.pos);
+        if (value instanceof Uint8Array) throw new Refused('bytes are not available in floor expressions', node);
         if (typeof value === 'bigint' && (value > MAX_SAFE || value < -MAX_SAFE)) {
-          throw new Refused(`integer literals must be within ±${Number.MAX_SAFE_INTEGER} (minor units stay exact), but ${value} is not`, node.pos);
+          throw new Refused(`integer literals must be within ±${Number.MAX_SAFE_INTEGER} (minor units stay exact), but ${value} is not`, node);
         }
         return { cost: 1, shape: typeof value === 'string' ? { length: value.length } : SCALAR };
       }
@@ -248,7 +253,7 @@ class Analysis {
         const name = node.args as string;
         const bound = scope.get(name);
         if (bound !== undefined) return { cost: 1, shape: bound };
-        if (!(name in VARIABLES)) throw new Refused(`\`${name}\` is not a variable an expression may read (${knownVariables()})`, node.pos);
+        if (!(name in VARIABLES)) throw new Refused(`\`${name}\` is not a variable an expression may read (${knownVariables()})`, node);
         this.reads.add(name as VariableName);
         return { cost: 1, shape: this.shapeOf(type, name) };
       }
@@ -291,7 +296,7 @@ class Analysis {
         return { cost: a.cost + 1, shape: SCALAR };
       }
       default: {
-        if (!Array.isArray(node.args) || node.args.length !== 2) throw new Refused(`\`${node.op}\` is not supported in floor expressions`, node.pos);
+        if (!Array.isArray(node.args) || node.args.length !== 2) throw new Refused(`\`${node.op}\` is not supported in floor expressions`, node);
         const [left, right] = node.args as [Node, Node];
         const a = this.estimate(left, scope);
         const b = this.estimate(right, scope);
@@ -366,13 +371,13 @@ class Analysis {
   /** The shape of what a function not modelled above gives: a scalar, or it would be a blind spot of the estimate. */
   private scalar(name: string, node: Node): Shape {
     const type = node.checkedType?.name ?? 'dyn';
-    if (type === 'string' || type.startsWith('list<') || type.startsWith('map<')) throw new Refused(`\`${name}()\` has no cost estimate for its ${type} result`, node.pos);
+    if (type === 'string' || type.startsWith('list<') || type.startsWith('map<')) throw new Refused(`\`${name}()\` has no cost estimate for its ${type} result`, node);
     return SCALAR;
   }
 
   private allow(name: string, node: Node): void {
     if (!ALLOWED_FUNCTIONS.has(name)) {
-      throw new Refused(`\`${name}()\` is not available in floor expressions (available: ${[...ALLOWED_FUNCTIONS].join(', ')})`, node.pos);
+      throw new Refused(`\`${name}()\` is not available in floor expressions (available: ${[...ALLOWED_FUNCTIONS].join(', ')})`, node);
     }
   }
 }
@@ -425,7 +430,7 @@ export function compileExpression(source: string, where: string, role: Role): Co
   try {
     cost = analysis.estimate(run.ast as unknown as Node, new Map()).cost;
   } catch (error) {
-    if (error instanceof Refused) return { problem: `must only use what floor expressions allow; ${error.message}${position(source, error.pos)}` };
+    if (error instanceof Refused) return { problem: `must only use what floor expressions allow; ${error.message}${position(source, error.start, error.end)}` };
     throw error;
   }
   if (!Number.isFinite(cost) || cost > COST_LIMIT) {

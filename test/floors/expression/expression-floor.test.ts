@@ -8,7 +8,7 @@ import { ErrorCode, FloorplanError } from '../../../src/errors.ts';
 import type { FloorBuildContext, FloorBuilder, FloorFacts } from '../../../src/floors/builder.ts';
 import { coupon } from '../../../src/floors/builders/coupon.ts';
 import { lj } from '../../../src/floors/builders/lj.ts';
-import { compileExpressionFloor, type ExpressionFloorSpec } from '../../../src/floors/expression/expression-floor.ts';
+import { CompiledExpression, compileExpression, compileExpressionFloor, type ExpressionFloorSpec } from '../../../src/floors/expression/expression-floor.ts';
 import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
 import { buildContext, cartFixture, cny, fakePanelData, promotionFixture, quoteFixture, upstreamsRead } from '../builders/fixtures.ts';
 import { caughtFrom } from '../../support/thrown.ts';
@@ -143,5 +143,18 @@ describe('a run-time failure fails only that floor, as FLOORPLAN_ERR_EXPRESSION_
   it('reports an index out of range as the floor\'s failure, not the request\'s', async () => {
     const error = await failure({ code: 'x', kind: 'INFO', amount: 'quote.discounts[10].amount' });
     expect(error.message).toMatch(/expression `quote\.discounts\[10\]\.amount` \(amount\) failed: .*index/i);
+  });
+});
+
+describe('a refused expression points at what is wrong', () => {
+  const problem = (source: string): string => {
+    const result = compileExpression(source, 'when', 'when');
+    if (result instanceof CompiledExpression) throw new Error(`${source} compiled`);
+    return result.problem;
+  };
+
+  it('marks the whole call of a function that is not allowed, not one character of its receiver', () => {
+    expect(problem('viewer.platform == "ios" && viewer.platform.matches("i.*")')).toMatch(/ at column 29: viewer\.platform == "ios" && »viewer\.platform\.matches\("i\.\*"\)«$/);
+    expect(problem('timestamp("2026-01-01T00:00:00Z") == timestamp("2026-01-01T00:00:00Z")')).toMatch(/`timestamp\(\)` is not available .* at column 1: »timestamp\("2026-01-01T00:00:00Z"\)« == /);
   });
 });
