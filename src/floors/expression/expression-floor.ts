@@ -16,7 +16,7 @@ import { UPSTREAMS } from '../../upstreams/registry.ts';
 import { DATA_STRING_LENGTH, knownFields, knownVariables, LIST_BOUNDS, VARIABLES, type VariableName } from './domain.ts';
 import { ALLOWED_FUNCTIONS, celEnvironment } from './environment.ts';
 import { compileFastPath, type Roots } from './fast-path.ts';
-import { CharacterIndexError, indexOf, lastIndexOf, substring } from './strings.ts';
+import { CharacterIndexError, characters, indexOf, lastIndexOf, substring } from './strings.ts';
 import { CelMoney, convertCart, convertLines, convertLoyalty, convertPromotion, convertQuote, convertViewer, type Converted } from './values.ts';
 
 /** The most an expression's source may hold, before it is even parsed. */
@@ -390,11 +390,17 @@ function outcomeOf(run: () => unknown): unknown {
   }
 }
 
-/** "at column 7: quote.»discountz«" — where in the expression. */
+/**
+ * "at column 7: quote.»discountz«" — where in the expression. cel-js's ranges are UTF-16
+ * indices (the marker cuts there); the column counts characters, as an editor does, so an
+ * emoji before the mistake counts once.
+ */
 function position(source: string, start: number | undefined, end?: number): string {
   if (start === undefined) return '';
-  const stop = end !== undefined && end > start ? end : start + 1;
-  return ` at column ${start + 1}: ${source.slice(0, start)}»${source.slice(start, stop)}«${source.slice(stop)}`;
+  let stop = end !== undefined && end > start ? end : start + 1;
+  // One character marked: the whole of it, when it is an emoji (a surrogate pair).
+  if (stop === start + 1 && /^[\ud800-\udbff][\udc00-\udfff]/.test(source.slice(start, start + 2))) stop++;
+  return ` at column ${characters(source.slice(0, start)) + 1}: ${source.slice(0, start)}»${source.slice(start, stop)}«${source.slice(stop)}`;
 }
 
 /** For an unknown field: the fields of the type it was looked up on; for an unknown name: the variables. */

@@ -157,4 +157,12 @@ describe('a refused expression points at what is wrong', () => {
     expect(problem('viewer.platform == "ios" && viewer.platform.matches("i.*")')).toMatch(/ at column 29: viewer\.platform == "ios" && »viewer\.platform\.matches\("i\.\*"\)«$/);
     expect(problem('timestamp("2026-01-01T00:00:00Z") == timestamp("2026-01-01T00:00:00Z")')).toMatch(/`timestamp\(\)` is not available .* at column 1: »timestamp\("2026-01-01T00:00:00Z"\)« == /);
   });
+
+  it('counts the column in characters: an emoji before the mistake is one, not two UTF-16 units', () => {
+    expect(problem('"🍎🍎" != viewer.platform && viewer.platform.matches("i.*")')).toMatch(/ at column 28: "🍎🍎" != viewer\.platform && »viewer\.platform\.matches\("i\.\*"\)«$/);
+    expect(problem('"🍎" != viewer.platform && viewer.platform.charAt(0) == "i"')).toMatch(/ at column 27: "🍎" != viewer\.platform && »viewer\.platform\.charAt\(0\)« == "i"$/);
+    expect(problem('"🎁赠品" == viewer.platfrom')).toMatch(/No such key: platfrom at column 17: "🎁赠品" == viewer\.»platfrom«/);
+    // A mark of one character around an emoji holds the whole emoji, not half of it.
+    expect(problem('viewer.platform == "a" && 🍎')).toMatch(/ at column 27: viewer\.platform == "a" && »🍎«$/);
+  });
 });
