@@ -60,6 +60,13 @@ describe('docs/errors.md', () => {
     expect(mentioned.filter((code) => !(internalCodes as readonly string[]).includes(code))).toEqual([]);
   });
 
+  it('names, where it says which internal codes a client sees, every code the catalogue sends in extensions.reason', () => {
+    const intro = DOC.slice(0, DOC.indexOf('\n## '));
+    const sent = (Object.keys(ERRORS) as ErrorCode[]).filter((code) => (ERRORS[code] as ErrorSpec).reason === true);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.filter((code) => !intro.includes(`\`${code}\``))).toEqual([]);
+  });
+
   it('lists each code once', () => {
     const all = [...codesOf(clientRows), ...codesOf(internalRows)];
     expect(all.filter((code, index) => all.indexOf(code) !== index)).toEqual([]);
