@@ -194,6 +194,12 @@ describe('loadServiceConfig with FLOORPLAN_ENV=production', () => {
     expect(problems({ ...PRODUCTION, AUTH_MODE: 'hs256', JWT_SECRET: 'short' })).toEqual(['`auth.hs256Secret` must have at least 32 character(s), but got: a secret of 5 character(s) (set by JWT_SECRET)']);
   });
 
+  it('refuses AUTH_MODE=hs256 without JWT_SECRET rather than verify tokens with the public demo secret', () => {
+    expect(problems({ ...PRODUCTION, AUTH_MODE: 'hs256' })).toEqual([
+      expect.stringMatching(/^`auth\.hs256Secret` must have at least 32 character\(s\), but got: a secret of 0 character\(s\) \(config\/production\.yaml:\d+\)$/),
+    ]);
+  });
+
   it('overlays config/production.yaml: no demo, JWKS keys, no introspection', () => {
     const config = load(PRODUCTION);
     expect(config.demo.enabled).toBe(false);
