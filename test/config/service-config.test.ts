@@ -194,6 +194,13 @@ describe('loadServiceConfig with FLOORPLAN_ENV=production', () => {
     expect(problems({ ...PRODUCTION, AUTH_MODE: 'hs256', JWT_SECRET: 'short' })).toEqual(['`auth.hs256Secret` must have at least 32 character(s), but got: a secret of 5 character(s) (set by JWT_SECRET)']);
   });
 
+  it('never echoes the password of a URL it refuses', () => {
+    const found = problems({ ...PRODUCTION, REDIS_URL: 'http://:S3cretPW@127.0.0.1:7499/0', LAYOUT_STORE_URL: 'mysql://floorplan:An0therPW@db/x' });
+    expect(found).toHaveLength(2);
+    expect(found.join('\n')).not.toMatch(/S3cretPW|An0therPW/);
+    expect(found.join('\n')).toContain('mysql://floorplan:***@db/x');
+  });
+
   it('refuses AUTH_MODE=hs256 without JWT_SECRET rather than verify tokens with the public demo secret', () => {
     expect(problems({ ...PRODUCTION, AUTH_MODE: 'hs256' })).toEqual([
       expect.stringMatching(/^`auth\.hs256Secret` must have at least 32 character\(s\), but got: a secret of 0 character\(s\) \(config\/production\.yaml:\d+\)$/),
