@@ -2,8 +2,8 @@
  * POST /admin/flags — every flag the live layouts name (a floor's `flag`, a scene's
  * `layoutFlag`), as Floorplan sees it right now: where the flags come from (Unleash or the local
  * file), how long ago they were last confirmed current there, and per flag whether it is on in
- * this environment and its strategies with their constraints, rollout and stickiness — the
- * console's "flags at a glance". With Unleash, each flag links to its page in Unleash's UI.
+ * this environment and its strategies with their constraints, rollout, stickiness and variants,
+ * and the parent flags it depends on — the console's "flags at a glance". With Unleash, each flag links to its page in Unleash's UI.
  */
 import type { EnhancedFeatureInterface } from 'unleash-client/lib/feature.js';
 import type { FlagsConfig, FlagService } from '../flags/flag-service.ts';
@@ -33,6 +33,8 @@ interface StrategyView {
   /** "segment IN [plus]", "appVersion SEMVER_GT 12.0.0", … — the strategy's own, then its segments'. */
   readonly constraints: readonly string[];
   readonly disabled: boolean;
+  /** The strategy's own variants with their share, "compact 50 %": Unleash 7 splits a layout this way (environment variants are deprecated there). */
+  readonly variants: readonly string[];
 }
 
 /** Unleash's UI page of a project, from the config; undefined in local mode without an explicit URL. */
@@ -55,9 +57,14 @@ function usesOf(layouts: LayoutSet): Map<string, FlagUse[]> {
   return uses;
 }
 
-function constraintText(c: { contextName: string; operator: string; inverted?: boolean; values?: string[]; value?: string | number | Date }): string {
+function constraintText(c: { contextName: string; operator: string; inverted?: boolean; values?: string[]; value?: string | number | Date; caseInsensitive?: boolean }): string {
   const list = Array.isArray(c.values) && c.values.length > 0 ? `[${c.values.join(', ')}]` : String(c.value ?? '');
-  return `${c.contextName} ${c.inverted === true ? 'NOT ' : ''}${c.operator} ${list}`;
+  return `${c.contextName} ${c.inverted === true ? 'NOT ' : ''}${c.operator} ${list}${c.caseInsensitive === true ? ' (case-insensitive)' : ''}`;
+}
+
+/** "compact 50 %": a variant and its share of the users (Unleash weighs them out of 1000). */
+function variantText(v: { name: string; weight?: number }): string {
+  return `${v.name} ${Math.round((v.weight ?? 0) / 10)} %`;
 }
 
 function strategiesOf(feature: EnhancedFeatureInterface): StrategyView[] {
@@ -66,7 +73,21 @@ function strategiesOf(feature: EnhancedFeatureInterface): StrategyView[] {
     parameters: s.parameters ?? {},
     constraints: [...(s.constraints ?? []), ...(s.segments ?? []).flatMap((segment) => segment?.constraints ?? [])].map(constraintText),
     disabled: (s as { disabled?: boolean }).disabled === true,
+    variants: (s.variants ?? []).map(variantText),
   }));
+}
+
+/**
+ * The parent flags `feature` depends on, as Unleash evaluates them before the flag itself:
+ * "floorplan.kill.cart enabled", "layout.x variants [compact]", "floor.y disabled"; and, when
+ * a parent it needs enabled is off in this environment (or not defined), that nobody gets it —
+ * whatever its own state and strategies say.
+ */
+function dependenciesOf(feature: EnhancedFeatureInterface, definition: (flag: string) => EnhancedFeatureInterface | undefined): { dependsOn: string[]; blockedBy: string | null } {
+  const dependencies = feature.dependencies ?? [];
+  const dependsOn = dependencies.map((d) => `${d.feature} ${d.enabled === false ? 'disabled' : d.variants !== undefined && d.variants.length > 0 ? `variants [${d.variants.join(', ')}]` : 'enabled'}`);
+  const off = dependencies.find((d) => d.enabled !== false && definition(d.feature)?.enabled !== true);
+  return { dependsOn, blockedBy: off === undefined ? null : `${off.feature} is ${definition(off.feature) === undefined ? 'not defined' : 'off'}: nobody gets this flag` };
 }
 
 /** The POST /admin/flags handler. */
@@ -85,6 +106,7 @@ export function createFlagsOverviewHandler(deps: FlagsOverviewDeps): AdminHandle
           enabled: feature?.enabled === true,
           strategies: feature === undefined ? [] : strategiesOf(feature),
           variants: (feature?.variants ?? []).map((v) => v.name),
+          ...(feature === undefined ? { dependsOn: [], blockedBy: null } : dependenciesOf(feature, (name) => deps.flags.definition(name))),
           link: project === undefined ? null : `${project}/features/${encodeURIComponent(flag)}`,
         };
       });

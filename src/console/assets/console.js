@@ -1148,7 +1148,7 @@ async function loadFlags() {
               { 'data-flag': f.flag },
               h('th', { scope: 'row' }, f.link ? h('a', { href: f.link, rel: 'noopener noreferrer', target: '_blank' }, f.flag) : f.flag),
               h('td', null, f.usedBy.map((u) => h('div', null, `${u.scene}${u.variant ? ` (variant ${u.variant})` : ''}: ${u.floor === null ? 'layout variant' : `floor ${u.floor}`}`))),
-              h('td', { class: f.enabled ? 'on' : 'off' }, f.defined ? (f.enabled ? 'on' : 'off') : 'not defined (off)'),
+              h('td', { class: f.enabled && !f.blockedBy ? 'on' : 'off' }, f.defined ? (f.enabled ? (f.blockedBy ? 'on, but its parent is off' : 'on') : 'off') : 'not defined (off)'),
               h(
                 'td',
                 null,
@@ -1156,8 +1156,10 @@ async function loadFlags() {
                   ? f.enabled
                     ? 'none: on for everyone'
                     : '—'
-                  : h('ol', null, f.strategies.map((s) => h('li', null, `${s.name}${s.disabled ? ' (disabled)' : ''} ${strategyParameters(s.parameters)}${s.constraints.length ? ` where ${s.constraints.join(' and ')}` : ''}`))),
+                  : h('ol', null, f.strategies.map((s) => h('li', null, `${s.name}${s.disabled ? ' (disabled)' : ''} ${strategyParameters(s.parameters)}${s.constraints.length ? ` where ${s.constraints.join(' and ')}` : ''}${s.variants?.length ? `; variants ${s.variants.join(', ')}` : ''}`))),
                 f.variants.length ? h('div', { class: 'note' }, `variants: ${f.variants.join(', ')}`) : null,
+                f.dependsOn?.length ? h('div', { class: 'note' }, `depends on ${f.dependsOn.join(' and ')}`) : null,
+                f.blockedBy ? h('div', { class: 'note', 'data-testid': 'flag-blocked' }, f.blockedBy) : null,
               ),
             ),
           ),
