@@ -415,6 +415,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       admission,
       overloadRetryAfterSeconds: config.server.admission.retryAfterSeconds,
       connections: config.server,
+      trustedProxies: config.server.trustedProxies,
       // The operator console; it is useful only with the admin API, so it is served only when that is on.
       ...(config.admin.token === '' ? {} : { pages: consolePages() }),
       // Demo tokens are signed with the demo secret; production verifies real ones (auth.mode jwks, or its own secret).

@@ -4,6 +4,7 @@
  * The rest of the code receives a typed {@link ServiceConfig} and never re-checks it.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute, join, relative } from 'node:path';
 import { valid } from 'semver';
 import { z } from 'zod';
@@ -113,6 +114,14 @@ const layoutStoreSchema = z
     if (store.kind === 'pglite' && store.dataDir === '') ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'must name a folder when kind is pglite', input: store.dataDir });
   });
 
+/** `10.0.0.1`, `10.0.0.0/8`, `fd00::/8`: an IP address, or one with a prefix length its family allows. */
+function isAddressOrRange(text: string): boolean {
+  const [address = '', prefix, ...rest] = text.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
 export const serviceConfigSchema = z.strictObject({
   server: z.strictObject({
     host: z.string().min(1),
@@ -136,6 +145,12 @@ export const serviceConfigSchema = z.strictObject({
     keepAliveTimeoutMs: integer().min(1000).max(600_000),
     /** Open connections beyond this are closed as soon as they are accepted; 0 means no cap. */
     maxConnections: integer().min(0),
+    /**
+     * Proxies in front (addresses, CIDR ranges) whose `X-Forwarded-For` is believed: the client
+     * is the right-most entry not among them (src/http/client-address.ts). Empty, the default:
+     * none, the header is ignored and the client is the socket's peer.
+     */
+    trustedProxies: z.array(z.string().refine(isAddressOrRange, { error: 'must be an IP address or a CIDR range such as "10.0.0.0/8"' })),
     /** Admission control of GraphQL requests (src/http/admission.ts): refuse early with 503 OVERLOADED rather than answer late. */
     admission: z.strictObject({
       enabled: z.boolean(),
@@ -260,7 +275,10 @@ export const serviceConfigSchema = z.strictObject({
       z.string().regex(/^[a-z][a-z0-9._-]*$/, { error: 'must be a lower-case operator name such as "alice"' }),
       z.union([z.string().min(16), z.strictObject({ token: z.string().min(16), role: z.enum(['viewer', 'publisher']) })]),
     ),
-    /** A source address that sends this many wrong admin credentials within failedAttemptsWindowSeconds is refused (429) until the window ends. */
+    /**
+     * A client address (see server.trustedProxies) that presents this many wrong admin credentials
+     * within failedAttemptsWindowSeconds is refused (429) until the window ends.
+     */
     maxFailedAttempts: integer().positive(),
     failedAttemptsWindowSeconds: integer().positive().max(86_400),
   }),
@@ -352,6 +370,7 @@ const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' 
   ['HEADERS_TIMEOUT_MS', ['server', 'headersTimeoutMs'], 'int'],
   ['REQUEST_TIMEOUT_MS', ['server', 'requestTimeoutMs'], 'int'],
   ['GRAPHQL_FAST_PATH', ['server', 'fastPath'], 'bool'],
+  ['TRUSTED_PROXIES', ['server', 'trustedProxies'], 'list'],
   ['JWT_SECRET', ['auth', 'hs256Secret'], 'string'],
   ['JWT_ISSUER', ['auth', 'issuer'], 'string'],
   ['JWT_AUDIENCE', ['auth', 'audience'], 'string'],

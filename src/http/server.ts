@@ -12,7 +12,8 @@
  * GraphQL requests pass admission control first (./admission.ts): beyond what Floorplan can
  * answer within its deadline they are refused at once with 503 OVERLOADED. Health, readiness
  * and metrics are never refused. Slow clients are bounded by the headers and request timeouts,
- * open connections by a cap, and wrong admin credentials are throttled per source address.
+ * open connections by a cap, and wrong admin credentials are throttled per client address
+ * (the socket's peer, or behind trusted proxies the one they forwarded: ./client-address.ts).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -26,6 +27,7 @@ import type { Logger } from '../observability/logger.ts';
 import { NO_TRACE, type RequestTrace, type ServerTrace, type Tracing } from '../observability/tracing.ts';
 import type { KnownOperations } from '../graphql/known-operations.ts';
 import type { AdmissionController } from './admission.ts';
+import { clientAddress, trustedProxies } from './client-address.ts';
 import { LANDING_PAGE_HTML } from './landing-page.ts';
 
 export interface HttpServerOptions<TContext extends BaseContext> {
@@ -55,6 +57,12 @@ export interface HttpServerOptions<TContext extends BaseContext> {
   /** Slow-client and connection bounds (`server.*` in the service config); absent: Node's defaults. */
   readonly connections?: ConnectionLimits;
   /**
+   * Proxies in front whose `X-Forwarded-For` is believed (`server.trustedProxies`): addresses and
+   * CIDR ranges. The admin throttle counts per client address derived through them. Absent or
+   * empty: none, the socket's peer is the client.
+   */
+  readonly trustedProxies?: readonly string[];
+  /**
    * Static files served on GET at their exact path (the operator console: src/console), each
    * with the Content-Security-Policy and the other headers of {@link STATIC_HEADERS}. Absent: none.
    */
@@ -80,7 +88,7 @@ export interface HttpServerOptions<TContext extends BaseContext> {
      * `/admin/session` is always open to both. Absent: viewers may call only that.
      */
     readonly viewerRoutes?: ReadonlySet<string>;
-    /** Wrong credentials a source address may send per window before it is refused (429) for the rest of it. */
+    /** Wrong credentials a client address may present per window before it is refused (429) for the rest of it. */
     readonly maxFailedAttempts: number;
     readonly failedAttemptsWindowSeconds: number;
   };
@@ -453,7 +461,8 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
   /** POST /admin/session: who the credential is and what it may do — the console's login check, throttled like every admin call. */
   const session: AdminHandler = async (_body, caller) => ({ status: 200, body: { identity: caller.identity, role: caller.role } });
 
-  /** Wrong admin credentials per source address in the current window (cleared when it ends). */
+  const proxies = trustedProxies(options.trustedProxies ?? []);
+  /** Wrong admin credentials per client address in the current window (cleared when it ends). */
   const adminFailures = new LRUCache<string, { count: number }>({
     max: 10_000,
     ttl: (options.admin?.failedAttemptsWindowSeconds ?? 60) * 1000,
@@ -466,7 +475,9 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) }).end(text);
       return status;
     };
-    const address = req.socket.remoteAddress ?? 'unknown';
+    const socketAddress = req.socket.remoteAddress ?? 'unknown';
+    // Behind a load balancer every request comes from its address: counting that would let anyone lock every operator out.
+    const address = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies);
     const failures = adminFailures.get(address);
     const maxFailures = options.admin?.maxFailedAttempts ?? Infinity;
     if (failures !== undefined && failures.count >= maxFailures) {
@@ -483,7 +494,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       else failures.count = count;
       const throttled = count >= maxFailures;
       metrics.adminAuthFailure(throttled);
-      logger.warn({ address, url: req.url, failures: count, throttled }, 'wrong admin credential');
+      logger.warn({ address, socketAddress, url: req.url, failures: count, throttled }, 'wrong admin credential');
       res.setHeader('www-authenticate', 'Bearer realm="floorplan-admin"');
       return send(401, { error: 'the admin endpoints need Authorization: Bearer <ADMIN_TOKEN>' });
     }
@@ -493,11 +504,11 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     }
     const crossSite = crossSiteProblem(req);
     if (crossSite !== undefined) {
-      logger.warn({ address, url: req.url, identity: caller.identity }, 'admin request refused as cross-site: %s', crossSite);
+      logger.warn({ address, socketAddress, url: req.url, identity: caller.identity }, 'admin request refused as cross-site: %s', crossSite);
       return send(403, { error: `cross-site admin requests are refused: ${crossSite}` });
     }
     if (caller.role !== 'publisher' && path !== SESSION_ROUTE && options.admin?.viewerRoutes?.has(path) !== true) {
-      logger.warn({ address, identity: caller.identity, role: caller.role, path, status: 403 }, 'admin request refused: the caller lacks the role');
+      logger.warn({ address, socketAddress, identity: caller.identity, role: caller.role, path, status: 403 }, 'admin request refused: the caller lacks the role');
       return send(403, { error: `${path} needs the publisher role; ${caller.identity} is a ${caller.role}` });
     }
     const raw = await readBody(req, options.bodyLimitBytes);
@@ -511,7 +522,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     }
     const result = await handler(body, caller);
     // The audit keeps the changes made; who tried one and was refused (four eyes, a conflict, an invalid set) is told here.
-    if (result.status >= 400) logger.info({ address, identity: caller.identity, path, status: result.status, error: refusalOf(result.body) }, 'admin request refused');
+    if (result.status >= 400) logger.info({ address, socketAddress, identity: caller.identity, path, status: result.status, error: refusalOf(result.body) }, 'admin request refused');
     return send(result.status, result.body);
   }
 

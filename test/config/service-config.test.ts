@@ -42,6 +42,7 @@ describe('loadServiceConfig defaults', () => {
       requestTimeoutMs: 30000,
       keepAliveTimeoutMs: 65000,
       maxConnections: 10000,
+      trustedProxies: [],
       admission: { enabled: true, initialLimit: 16, minLimit: 4, maxLimit: 1000, targetLagMs: 50, maxQueueWaitMs: 50, retryAfterSeconds: 1 },
     });
     expect(config.auth).toEqual({
@@ -163,6 +164,15 @@ describe('loadServiceConfig environment variables', () => {
     expect(broken[0]).not.toContain('alice-credential');
     expect(problems({ ADMIN_OPERATORS: '{"alice": "short-one"}' })).toEqual(['`admin.operators.alice` must have at least 16 character(s), but got: a secret of 9 character(s) (set by ADMIN_OPERATORS)']);
   });
+
+  it('take the proxies to trust from TRUSTED_PROXIES, comma-separated addresses and CIDR ranges (none by default)', () => {
+    expect(load().server.trustedProxies).toEqual([]);
+    expect(load({ TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1,fd00::/8, ::1' }).server.trustedProxies).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8', '::1']);
+    expect(problems({ TRUSTED_PROXIES: '10.0.0.0/33,haproxy' })).toEqual([
+      '`server.trustedProxies[0]` must be an IP address or a CIDR range such as "10.0.0.0/8", but got: "10.0.0.0/33" (set by TRUSTED_PROXIES)',
+      '`server.trustedProxies[1]` must be an IP address or a CIDR range such as "10.0.0.0/8", but got: "haproxy" (set by TRUSTED_PROXIES)',
+    ]);
+  });
 });
 
 /** Production's environment with every upstream of the registry set (`http://cart.internal/cart`, …): a new upstream needs no edit here. */
@@ -279,7 +289,7 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
 
   it('points at the auth section when jwks mode is chosen without a JWKS URL', () => {
     expect(problems({ AUTH_MODE: 'jwks' })).toEqual([
-      '`auth.jwksUrl` must be an http:// or https:// URL, but got: nothing (config/default.yaml:46)',
+      '`auth.jwksUrl` must be an http:// or https:// URL, but got: nothing (config/default.yaml:51)',
     ]);
   });
 
@@ -331,7 +341,7 @@ describe('loadServiceConfig with its own config folder', () => {
     const dir = configDir({ 'default.yaml': DEFAULT_YAML.replace('  bodyLimitBytes: 65536', '  bodyLimitByte: 65536') });
     expect(problems({}, { dir })).toEqual([
       `\`server.bodyLimitBytes\` must be an integer, but got: nothing (${dir}/default.yaml:6)`,
-      `\`server.bodyLimitByte\` is not a known key (a typo?); the known keys are host, port, bodyLimitBytes, drainMs, shutdownGraceMs, introspection, fastPath, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, admission (${dir}/default.yaml:8)`,
+      `\`server.bodyLimitByte\` is not a known key (a typo?); the known keys are host, port, bodyLimitBytes, drainMs, shutdownGraceMs, introspection, fastPath, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, trustedProxies, admission (${dir}/default.yaml:8)`,
     ]);
   });
 

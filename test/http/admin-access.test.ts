@@ -6,7 +6,7 @@
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServiceConfig } from '../../src/config/service-config.ts';
+import { loadServiceConfig, type DeepPartial, type ServiceConfig } from '../../src/config/service-config.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 
 const ADMIN = 'admin-access-suite-token';
@@ -190,6 +190,64 @@ describe('the admin API: roles, cross-site requests, the console pages', () => {
     const throttled = await post('/admin/session', {}, ADMIN);
     expect(throttled.status).toBe(429);
     expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('the wrong-credential throttle: which address it counts, and what it counts', () => {
+  const RIGHT = 'throttle-suite-admin-token';
+
+  /** A harness with a log kept in `lines` and a throttle of 3 wrong credentials per minute. */
+  async function throttled(server: DeepPartial<ServiceConfig['server']> = {}) {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const h = await startHarness({ config: { server, admin: { token: RIGHT, maxFailedAttempts: 3, failedAttemptsWindowSeconds: 60 } }, deps: { logger } });
+    const call = async (init: { token?: string; forwardedFor?: string; method?: string; headers?: Record<string, string> } = {}) => {
+      const res = await fetch(`${h.url}/admin/session`, {
+        method: init.method ?? 'POST',
+        headers: {
+          ...(init.method === undefined || init.method === 'POST' ? { 'content-type': 'application/json' } : {}),
+          ...(init.token === undefined ? {} : { authorization: `Bearer ${init.token}` }),
+          ...(init.forwardedFor === undefined ? {} : { 'x-forwarded-for': init.forwardedFor }),
+          ...init.headers,
+        },
+        ...(init.method === undefined || init.method === 'POST' ? { body: '{}' } : {}),
+      });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    return { h, lines, call };
+  }
+
+  it('behind a trusted proxy, counts each client by its X-Forwarded-For address, so one guesser does not lock out the others', async () => {
+    const { h, lines, call } = await throttled({ trustedProxies: ['127.0.0.1'] });
+    try {
+      const guesses = [];
+      for (let i = 1; i <= 5; i++) guesses.push(await call({ token: `guess-${i}`, forwardedFor: '10.0.0.1' }));
+      expect(guesses).toEqual([401, 401, 401, 429, 429]);
+      expect(await call({ token: RIGHT, forwardedFor: '10.0.0.1' })).toBe(429);
+      // The operator at another address is not locked out by 10.0.0.1's guesses.
+      expect(await call({ token: RIGHT, forwardedFor: '10.0.0.9' })).toBe(200);
+      // A guesser cannot add addresses to the left of its own to look like someone new: the proxy appends the one it saw.
+      expect(await call({ token: RIGHT, forwardedFor: '203.0.113.7, 10.0.0.1' })).toBe(429);
+      const failures = lines.filter((l) => l.msg === 'wrong admin credential');
+      expect(failures).toHaveLength(3);
+      expect(failures.at(-1)).toMatchObject({ address: '10.0.0.1', socketAddress: '127.0.0.1', failures: 3, throttled: true });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('ignores X-Forwarded-For when no proxy is trusted, so a guesser cannot escape the count by sending one', async () => {
+    const { h, lines, call } = await throttled();
+    try {
+      const guesses = [];
+      for (let i = 1; i <= 4; i++) guesses.push(await call({ token: `guess-${i}`, forwardedFor: `10.0.0.${i}` }));
+      expect(guesses).toEqual([401, 401, 401, 429]);
+      expect(await call({ token: RIGHT, forwardedFor: '10.0.0.9' })).toBe(429);
+      expect(lines.filter((l) => l.msg === 'wrong admin credential').at(-1)).toMatchObject({ address: '127.0.0.1', socketAddress: '127.0.0.1' });
+    } finally {
+      await h.close();
+    }
   });
 });
 
