@@ -277,7 +277,8 @@ export const serviceConfigSchema = z.strictObject({
     ),
     /**
      * A client address (see server.trustedProxies) that presents this many wrong admin credentials
-     * within failedAttemptsWindowSeconds is refused (429) until the window ends.
+     * within failedAttemptsWindowSeconds is refused (429) until the window ends. A request that
+     * presents none is refused (401) but not counted.
      */
     maxFailedAttempts: integer().positive(),
     failedAttemptsWindowSeconds: integer().positive().max(86_400),

@@ -88,7 +88,10 @@ export interface HttpServerOptions<TContext extends BaseContext> {
      * `/admin/session` is always open to both. Absent: viewers may call only that.
      */
     readonly viewerRoutes?: ReadonlySet<string>;
-    /** Wrong credentials a client address may present per window before it is refused (429) for the rest of it. */
+    /**
+     * Wrong credentials a client address may present per window before it is refused (429) for
+     * the rest of it. A request presenting none is answered 401 and not counted.
+     */
     readonly maxFailedAttempts: number;
     readonly failedAttemptsWindowSeconds: number;
   };
@@ -263,13 +266,16 @@ function isJsonContentType(req: IncomingMessage): boolean {
 }
 
 /**
- * The caller whose credential `authorization` carries, or undefined. Constant-time comparisons
- * (of digests, every credential tried), so no token can be guessed byte by byte from timings.
+ * The caller whose credential `authorization` carries; `wrong` for a bearer credential that is
+ * nobody's, `none` when no bearer credential is presented (what a browser sends by itself: a
+ * CORS preflight, an <img> GET — a guess cannot be made without one, so it is not counted as
+ * one). Constant-time comparisons (of digests, every credential tried), so no token can be
+ * guessed byte by byte from timings.
  */
-function adminCaller(authorization: string | undefined, token: string, operators: Readonly<Record<string, string | OperatorCredential>>): AdminCaller | undefined {
-  if (token === '' || authorization === undefined) return undefined;
-  const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
-  if (match === null) return undefined;
+function adminCaller(authorization: string | undefined, token: string, operators: Readonly<Record<string, string | OperatorCredential>>): AdminCaller | 'wrong' | 'none' {
+  const match = authorization === undefined ? null : /^Bearer\s+(.+)$/i.exec(authorization.trim());
+  if (match === null) return 'none';
+  if (token === '') return 'wrong';
   const given = createHash('sha256').update(match[1] as string).digest();
   let found: AdminCaller | undefined;
   const credentials: Array<readonly [string, OperatorCredential]> = [
@@ -279,7 +285,7 @@ function adminCaller(authorization: string | undefined, token: string, operators
   for (const [identity, credential] of credentials) {
     if (credential.token !== '' && timingSafeEqual(given, createHash('sha256').update(credential.token).digest())) found ??= { identity, role: credential.role };
   }
-  return found;
+  return found ?? 'wrong';
 }
 
 /**
@@ -487,7 +493,11 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       return send(429, { error: `too many wrong admin credentials from this address; retry after ${seconds} s` });
     }
     const caller = adminCaller(req.headers.authorization, options.admin?.token ?? '', options.admin?.operators ?? {});
-    if (caller === undefined) {
+    if (caller === 'none') {
+      res.setHeader('www-authenticate', 'Bearer realm="floorplan-admin"');
+      return send(401, { error: 'the admin endpoints need Authorization: Bearer <ADMIN_TOKEN>' });
+    }
+    if (caller === 'wrong') {
       const count = (failures?.count ?? 0) + 1;
       // The window starts at the first failure and is not extended by later ones.
       if (failures === undefined) adminFailures.set(address, { count });

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig, type DeepPartial, type ServiceConfig } from '../../src/config/service-config.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
+import { metricValue, scrapeMetrics } from '../support/measure.ts';
 
 const ADMIN = 'admin-access-suite-token';
 const VIEWER = 'vera-may-only-look-at-things';
@@ -245,6 +246,29 @@ describe('the wrong-credential throttle: which address it counts, and what it co
       expect(guesses).toEqual([401, 401, 401, 429]);
       expect(await call({ token: RIGHT, forwardedFor: '10.0.0.9' })).toBe(429);
       expect(lines.filter((l) => l.msg === 'wrong admin credential').at(-1)).toMatchObject({ address: '127.0.0.1', socketAddress: '127.0.0.1' });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('does not count requests that carry no credential (a CORS preflight, an <img> GET), so a web page cannot lock an operator out', async () => {
+    const { h, lines, call } = await throttled();
+    try {
+      const statuses = [];
+      for (let i = 0; i < 5; i++) {
+        statuses.push(
+          await call({ method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' } }),
+        );
+        statuses.push(await call({ method: 'GET', headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-dest': 'image' } }));
+        statuses.push(await call({}));
+      }
+      expect(new Set(statuses)).toEqual(new Set([401]));
+      expect(lines.filter((l) => l.msg === 'wrong admin credential')).toEqual([]);
+      expect(metricValue(await scrapeMetrics(h.url), 'floorplan_admin_auth_failures_total', { throttled: 'false' })).toBe(0);
+      expect(await call({ token: RIGHT })).toBe(200);
+      // A credential that is presented and wrong still counts.
+      for (let i = 1; i <= 3; i++) expect(await call({ token: `guess-${i}` })).toBe(401);
+      expect(await call({ token: RIGHT })).toBe(429);
     } finally {
       await h.close();
     }
