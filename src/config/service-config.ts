@@ -263,8 +263,8 @@ export const serviceConfigSchema = z.strictObject({
     killFlagPrefix: z.string().min(1),
   }),
   admin: z.strictObject({
-    /** Bearer credential for /admin/* of the identity `admin`; empty disables the admin endpoints (404). */
-    token: z.string(),
+    /** Bearer credential for /admin/* of the identity `admin` (16+ characters, as the operators'); empty disables the admin endpoints (404). */
+    token: z.string().refine((token) => token === '' || token.length >= 16, { error: 'must be empty (the admin API off) or have at least 16 character(s)' }),
     /**
      * More operators, name → their own bearer credential (16+ characters), so the audit says who
      * did what: a string (a publisher, as before roles existed) or `{token, role}` with role

@@ -321,7 +321,7 @@ describe('floors commands against a host name with two addresses that refuses bo
   it('floors:history --server names each address the server refused', async () => {
     const port = await freePort();
     const server = `http://${TWO_ADDRESS_HOST}:${port}`;
-    const run = await floors(['history', '--server', server], { ADMIN_TOKEN: 'a-token', NODE_OPTIONS: `--import=${twoAddressPreload()}` });
+    const run = await floors(['history', '--server', server], { ADMIN_TOKEN: 'a-token-of-16-characters', NODE_OPTIONS: `--import=${twoAddressPreload()}` });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`cannot reach Floorplan at ${server}: `);
     expect(run.stderr).toMatch(bothRefused(port));

@@ -165,6 +165,16 @@ describe('loadServiceConfig environment variables', () => {
     expect(problems({ ADMIN_OPERATORS: '{"alice": "short-one"}' })).toEqual(['`admin.operators.alice` must have at least 16 character(s), but got: a secret of 9 character(s) (set by ADMIN_OPERATORS)']);
   });
 
+  it('refuse a short ADMIN_TOKEN by its length without echoing it, and take an empty one as the admin API off', () => {
+    expect(problems({ ADMIN_TOKEN: 'abc' })).toEqual([
+      '`admin.token` must be empty (the admin API off) or have at least 16 character(s), but got: a secret of 3 character(s) (set by ADMIN_TOKEN)',
+    ]);
+    expect(load({ ADMIN_TOKEN: '' }).admin.token).toBe('');
+    expect(load({ ADMIN_TOKEN: 'sixteen-chars-ok' }).admin.token).toBe('sixteen-chars-ok');
+    // The quick start's demo token (config/default.yaml) stays valid.
+    expect(load().admin.token).toBe('floorplan-demo-admin-token');
+  });
+
   it('take the proxies to trust from TRUSTED_PROXIES, comma-separated addresses and CIDR ranges (none by default)', () => {
     expect(load().server.trustedProxies).toEqual([]);
     expect(load({ TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1,fd00::/8, ::1' }).server.trustedProxies).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8', '::1']);
