@@ -4,8 +4,8 @@
  * The rest of the code receives a typed {@link ServiceConfig} and never re-checks it.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { isAbsolute, join, relative } from 'node:path';
+import proxyaddr from 'proxy-addr';
 import { valid } from 'semver';
 import { z } from 'zod';
 import { describeThrown, ErrorCode, FloorplanError } from '../errors.ts';
@@ -116,10 +116,13 @@ const layoutStoreSchema = z
 
 /** `10.0.0.1`, `10.0.0.0/8`, `fd00::/8`: an IP address, or one with a prefix length its family allows. */
 function isAddressOrRange(text: string): boolean {
-  const [address = '', prefix, ...rest] = text.split('/');
-  const family = isIP(address);
-  if (family === 0 || rest.length > 0) return false;
-  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+  // proxy-addr, which judges the addresses at run time, also names ranges: "loopback" is 127.0.0.1/8 and ::1.
+  try {
+    proxyaddr.compile(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export const serviceConfigSchema = z.strictObject({
