@@ -12,7 +12,7 @@ import { RedisKeyValueCache } from './cache/redis-kv.ts';
 import { TieredCache } from './cache/tiered-cache.ts';
 import { loadClientsConfig } from './config/clients-config.ts';
 import type { ServiceConfig, UpstreamsConfig } from './config/service-config.ts';
-import { describeThrown, ErrorCode, FloorplanError } from './errors.ts';
+import { describeThrown, ErrorCode, FloorplanError, withoutPasswords } from './errors.ts';
 import { toGraphQLError } from './graphql/client-errors.ts';
 import { FlagService } from './flags/flag-service.ts';
 import type { FloorBuilder } from './floors/builder.ts';
@@ -484,7 +484,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
         flags: flags.mode,
         node: process.version,
         redis: redis === undefined ? 'none' : describeRedis(config.redis),
-        tracing: config.tracing.enabled ? { endpoint: config.tracing.endpoint, protocol: config.tracing.protocol, sampler: config.tracing.sampler, ratio: config.tracing.samplerRatio } : 'off',
+        tracing: config.tracing.enabled ? { endpoint: withoutPasswords(config.tracing.endpoint), protocol: config.tracing.protocol, sampler: config.tracing.sampler, ratio: config.tracing.samplerRatio } : 'off',
         upstreams: deps.clients ? 'injected' : Object.fromEntries(UPSTREAMS.map((u) => [u, (deps.upstreams ?? config.upstreams)[u].baseUrl])),
       },
       'floorplan listening',

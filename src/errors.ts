@@ -363,6 +363,15 @@ export function describeThrown(thrown: unknown): string {
 }
 
 /**
+ * `text` with the password of every URL in it shown as `***` (`postgres://floorplan:***@db/x`),
+ * for messages and log lines. By pattern rather than by parsing: a generated password often
+ * holds `/` or `+`, which leaves the URL unparseable, and it must be hidden all the same.
+ */
+export function withoutPasswords(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]+@/gi, '$1***@');
+}
+
+/**
  * Base of every error Floorplan raises on purpose: `new FloorplanError(code, params)`; the
  * message is the code's template filled with `params`.
  */

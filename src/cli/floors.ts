@@ -47,7 +47,7 @@ import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadClientsConfig, type ClientsConfig } from '../config/clients-config.ts';
 import { loadServiceConfig, type ServiceConfig } from '../config/service-config.ts';
-import { describeThrown, ErrorCode, FloorplanError } from '../errors.ts';
+import { describeThrown, ErrorCode, FloorplanError, withoutPasswords } from '../errors.ts';
 import { parseFlagsFile } from '../flags/flags-file.ts';
 import { defaultBuilders } from '../floors/builders/index.ts';
 import { createBuilderRegistry, type BuilderRegistry } from '../floors/registry.ts';
@@ -172,23 +172,12 @@ function check(context: Context): void {
   process.stdout.write(`${summary(layouts)}\n\n${compatibilityText(compatibility, context.config.floors.clientsFile)}`);
 }
 
-/** redis://:secret@host → redis://:***@host, for messages. */
-function shownUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}
-
 /**
  * Where the configured Redis is, for messages: a plain url as given (password masked), else
  * Sentinels or cluster nodes as the server describes them (`url` is empty then).
  */
 function shownRedis(redis: ServiceConfig['redis']): string {
-  return redis.url !== '' && redis.sentinels.length === 0 && redis.clusterNodes.length === 0 ? shownUrl(redis.url) : describeRedis(redis);
+  return redis.url !== '' && redis.sentinels.length === 0 && redis.clusterNodes.length === 0 ? withoutPasswords(redis.url) : describeRedis(redis);
 }
 
 async function publishToRedisOnly(context: Context): Promise<void> {

@@ -110,6 +110,9 @@ const layoutStoreSchema = z
   .superRefine((store, ctx) => {
     if (store.kind === 'postgres' && !/^postgres(ql)?:\/\/./.test(store.url)) {
       ctx.addIssue({ code: 'custom', path: ['url'], message: 'must be a postgres:// URL when kind is postgres', input: store.url });
+    } else if (store.kind === 'postgres' && !URL.canParse(store.url)) {
+      // pg would fail on every connection, and the replica would start with its store down.
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'must be a URL that parses: percent-encode the reserved characters of its user and password (/ as %2F, + as %2B, @ as %40)', input: store.url });
     }
     if (store.kind === 'pglite' && store.dataDir === '') ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'must name a folder when kind is pglite', input: store.dataDir });
   });

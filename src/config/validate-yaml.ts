@@ -6,6 +6,7 @@
  */
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
+import { withoutPasswords } from '../errors.ts';
 
 /** A problem found in a YAML file, with its location. */
 export interface YamlProblem {
@@ -130,22 +131,8 @@ export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   // JSON would write Infinity (YAML's 1e400 or .inf) and NaN as null.
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  const json = JSON.stringify(typeof value === 'string' ? withoutPassword(value) : value);
+  const json = JSON.stringify(typeof value === 'string' ? withoutPasswords(value) : value);
   return json.length > 80 ? `${json.slice(0, 77)}...` : json;
-}
-
-/** `text` with the password of a URL in it shown as `***` (a refused redis:// or postgres:// URL may carry one); other text as it is. */
-function withoutPassword(text: string): string {
-  if (!text.includes('@')) return text;
-  try {
-    const url = new URL(text);
-    if (url.password === '') return text;
-    url.password = '***';
-    return url.href;
-  } catch {
-    // Not a URL: a `user:password@` may still be in it.
-    return text.replace(/(\/\/[^:/@\s]*:)[^@/\s]+@/g, '$1***@');
-  }
 }
 
 const typeNames: Record<string, string> = {

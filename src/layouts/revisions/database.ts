@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { Kysely, PGliteDialect, PostgresDialect, type ColumnType, type Generated } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
-import { describeThrown } from '../../errors.ts';
+import { describeThrown, withoutPasswords } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { SqlFileMigrationProvider } from './sql-migrations.ts';
 import { processIsAlive } from '../../pid.ts';
@@ -76,15 +76,9 @@ export interface RevisionDatabase {
   close(): Promise<void>;
 }
 
-/** postgres://user:secret@host → postgres://user:***@host, for messages. */
+/** postgres://user:secret@host → postgres://user:***@host, for messages, whether or not it parses. */
 export function shownDatabaseUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
+  return withoutPasswords(url);
 }
 
 /** Where `config` keeps revisions, for messages. */
