@@ -50,11 +50,20 @@ const authSchema = z.discriminatedUnion('mode', [
     clockToleranceSeconds: integer().min(0).max(300),
     /** Unused in this mode; allowed so AUTH_MODE=hs256 can override an overlay that sets it (config/production.yaml). */
     jwksUrl: z.string().optional(),
+    /** Unused in this mode (config/default.yaml sets it for both). */
+    jwksTimeoutMs: integer().positive().max(10_000).optional(),
   }),
   z.strictObject({
     mode: z.literal('jwks'),
     /** JWKS endpoint of the identity provider (RS256/ES256 keys, rotated by `kid`). */
     jwksUrl: httpUrl(),
+    /**
+     * How long one fetch of the JWKS may take, from the request sent to its last byte. A token
+     * whose kid is unknown waits for that fetch inside its admission slot and its request
+     * deadline, so keep it under limits.requestDeadlineMs (default 200 ms against 250 ms).
+     * jose's own default, 5 s, let a hung identity provider hold every such request for 5 s.
+     */
+    jwksTimeoutMs: integer().positive().max(10_000),
     issuer: z.string().min(1),
     audience: z.string().min(1),
     clockToleranceSeconds: integer().min(0).max(300),

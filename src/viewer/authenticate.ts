@@ -4,7 +4,7 @@
  * user. HS256 with a shared secret for the demo; `auth.mode: jwks` switches to RS256/ES256
  * keys from the identity provider's JWKS endpoint, with no code change.
  */
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwksCache, jwtVerify, type ExportedJWKSCache, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { AuthConfig } from '../config/service-config.ts';
@@ -52,17 +52,14 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     clockTolerance: config.clockToleranceSeconds,
     requiredClaims: ['sub', 'exp'],
   };
-  const keySet = config.mode === 'hs256' ? undefined : createRemoteJWKSet(new URL(config.jwksUrl));
+  const remote = config.mode === 'hs256' ? undefined : remoteKeys(config.jwksUrl, config.jwksTimeoutMs);
   const verify =
-    keySet === undefined
+    remote === undefined
       ? (() => {
           const key = new TextEncoder().encode(config.hs256Secret);
           return (token: string) => jwtVerify(token, key, { ...options, algorithms: ['HS256'] });
         })()
-      : (() => {
-          const keys: JWTVerifyGetKey = keySet;
-          return (token: string) => jwtVerify(token, keys, { ...options, algorithms: ['RS256', 'ES256', 'PS256'] });
-        })();
+      : (token: string) => jwtVerify(token, remote.getKey, { ...options, algorithms: ['RS256', 'ES256', 'PS256'] });
 
   async function verifyNow(authorization: string | undefined): Promise<VerifiedClaims> {
     if (authorization === undefined || authorization === '') {
@@ -102,7 +99,77 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     if (known !== undefined && Date.now() < known.validUntilMs) return known.claims;
     return verifyNow(authorization);
   };
-  return keySet === undefined ? verifier : Object.assign(verifier, { prefetchKeys: () => keySet.reload() });
+  return remote === undefined ? verifier : Object.assign(verifier, { prefetchKeys: remote.prefetch });
+}
+
+/** After a failed fetch of the keys, the endpoint is not asked again for this long. */
+const KEYS_RETRY_AFTER_FAILURE_MS = 1000;
+/**
+ * Requests that may wait at once for a fetch of the keys; the others that need it are answered
+ * 503 at once. A waiting request holds an admission slot, and any token with a made-up kid
+ * needs a fetch: without a bound, a flood of them fills admission and refuses every user.
+ * A real key rotation makes the first few requests with the new kid wait and the rest, for the
+ * fetch's few milliseconds, retry (Retry-After); once fetched, the new kid is known.
+ */
+const MAX_WAITING_FOR_KEYS = 2;
+
+/** Thrown instead of fetching while the keys cannot be fetched; answered as the outage it is (503). */
+class KeysUnreachableError extends Error {}
+
+/**
+ * The identity provider's keys, through jose's remote key set (which fetches, caches for ten
+ * minutes, and shares one fetch among concurrent callers), bounded so that an identity provider
+ * that hangs cannot hold requests: each fetch takes at most `timeoutMs`, a failed one is not
+ * retried for {@link KEYS_RETRY_AFTER_FAILURE_MS}, and at most {@link MAX_WAITING_FOR_KEYS}
+ * requests wait for a fetch. A token whose kid the fetched keys hold never waits.
+ */
+function remoteKeys(jwksUrl: string, timeoutMs: number): { getKey: JWTVerifyGetKey; prefetch: () => Promise<void> } {
+  // jose writes each key set it fetches here: the keys already held are tried without it.
+  const fetched: Partial<ExportedJWKSCache> = {};
+  const keySet = createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: timeoutMs, [jwksCache]: fetched as Record<string, never> });
+  let held: { uat: number; keys: JWTVerifyGetKey } | undefined;
+  let retryAtMs = 0;
+  let waiting = 0;
+
+  const heldKeys = (): JWTVerifyGetKey | undefined => {
+    const { uat, jwks } = fetched;
+    if (uat === undefined || jwks === undefined) return undefined;
+    if (held?.uat !== uat) held = { uat, keys: createLocalJWKSet(jwks) };
+    return held.keys;
+  };
+  const failed = (error: unknown) => {
+    if (!isTokenProblem(error)) retryAtMs = Date.now() + KEYS_RETRY_AFTER_FAILURE_MS;
+  };
+
+  const getKey: JWTVerifyGetKey = async (header, token) => {
+    const keys = heldKeys();
+    if (keys !== undefined && keySet.fresh) {
+      try {
+        return await keys(header, token);
+      } catch (error) {
+        // An unknown kid is worth a fetch (a rotation) unless the keys were fetched moments ago.
+        if (!(error instanceof joseErrors.JWKSNoMatchingKey) || keySet.coolingDown) throw error;
+      }
+    }
+    const now = Date.now();
+    if (now < retryAtMs) throw new KeysUnreachableError(`the signing keys could not be fetched; asked again in ${retryAtMs - now} ms`);
+    if (waiting >= MAX_WAITING_FOR_KEYS) throw new KeysUnreachableError('the signing keys are being fetched for other requests');
+    waiting++;
+    try {
+      return await keySet(header, token);
+    } catch (error) {
+      failed(error);
+      throw error;
+    } finally {
+      waiting--;
+    }
+  };
+  const prefetch = () =>
+    keySet.reload().catch((error: unknown) => {
+      failed(error);
+      throw error;
+    });
+  return { getKey, prefetch };
 }
 
 /** False when verification failed for a reason outside the token: the JWKS could not be fetched or read. */

@@ -51,6 +51,7 @@ describe('loadServiceConfig defaults', () => {
       issuer: 'floorplan-demo',
       audience: 'floorplan',
       clockToleranceSeconds: 5,
+      jwksTimeoutMs: 200,
     });
     expect(config.upstreams.cart).toMatchObject({ baseUrl: 'http://127.0.0.1:4001/cart', timeoutMs: 300, connections: 64 });
     expect(config.upstreams.settlement.timeoutMs).toBe(400);

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness } from '../support/harness.ts';
 import { callCounts } from '../support/upstream-fakes.ts';
 
@@ -181,5 +181,85 @@ describe('signing keys fetched before the replica says it is ready (auth.mode jw
     const res = await post(h, { authorization: `Bearer ${token}` });
     expect(res.status).toBe(200);
     expect(fetches).toBe(1);
+  });
+});
+
+describe('identity provider that accepts the keys request and never answers (auth.mode jwks)', () => {
+  let h: Harness;
+  let jwks: import('node:http').Server;
+  let hang = false;
+  let keyRequests = 0;
+  let privateKey: Awaited<ReturnType<typeof import('jose').generateKeyPair>>['privateKey'];
+  let verifiedToken: string;
+
+  async function tokenWithKid(kid: string, key = privateKey): Promise<string> {
+    const { SignJWT } = await import('jose');
+    return new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid }).setSubject('u1001').setIssuer(h.config.auth.issuer).setAudience(h.config.auth.audience).setExpirationTime('10m').sign(key);
+  }
+
+  beforeAll(async () => {
+    const { createServer } = await import('node:http');
+    const { exportJWK, generateKeyPair } = await import('jose');
+    const pair = await generateKeyPair('RS256', { extractable: true });
+    privateKey = pair.privateKey;
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    jwks = createServer((_req, res) => {
+      keyRequests++;
+      // Once hung: the request is read and never answered, as an identity provider stuck behind its balancer.
+      if (!hang) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    const { port } = jwks.address() as { port: number };
+    h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl: `http://127.0.0.1:${port}/jwks.json` } } });
+    verifiedToken = await tokenWithKid('k1');
+    expect((await post(h, { authorization: `Bearer ${verifiedToken}` })).status).toBe(200);
+    hang = true;
+    // Past jose's 30 s cooldown after its last good fetch, so an unknown kid makes it ask the endpoint again.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 31_000);
+  });
+  afterAll(async () => {
+    vi.useRealTimers();
+    await h.close();
+    jwks.closeAllConnections();
+    await new Promise((resolve) => jwks.close(resolve));
+  });
+
+  it('answers a token with an unknown kid with 503 SERVICE_UNAVAILABLE within auth.jwksTimeoutMs, not after seconds', { timeout: 15_000 }, async () => {
+    const started = performance.now();
+    const res = await post(h, { authorization: `Bearer ${await tokenWithKid('unknown-kid')}` });
+    const ms = performance.now() - started;
+    expect(res.status).toBe(503);
+    expect(res.body.errors![0]!.extensions.code).toBe('SERVICE_UNAVAILABLE');
+    expect(h.config.auth.jwksTimeoutMs).toBeLessThan(1000);
+    expect(ms).toBeLessThan(h.config.auth.jwksTimeoutMs! + 500);
+  });
+
+  it('asks the unreachable endpoint at most once a second, answering the unknown kids meanwhile at once', { timeout: 15_000 }, async () => {
+    const before = keyRequests;
+    const started = performance.now();
+    for (let i = 0; i < 10; i++) {
+      const res = await post(h, { authorization: `Bearer ${await tokenWithKid(`random-${i}`)}` });
+      expect(res.status).toBe(503);
+    }
+    const ms = performance.now() - started;
+    expect(keyRequests - before).toBeLessThanOrEqual(Math.ceil(ms / 1000) + 1);
+    expect(ms).toBeLessThan(h.config.auth.jwksTimeoutMs! * 2 + 1000);
+  });
+
+  it('keeps answering an already-verified token through a burst of unknown kids, never 503 OVERLOADED', { timeout: 15_000 }, async () => {
+    const { generateKeyPair } = await import('jose');
+    const { privateKey: other } = await generateKeyPair('RS256');
+    const garbage = await Promise.all(Array.from({ length: 80 }, (_, i) => tokenWithKid(`flood-${i}-${Math.random()}`, other)));
+    // Out of the one-second window the test above opened, so the burst starts a fetch that hangs.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    vi.setSystemTime(Date.now() + 1100);
+    const flood = garbage.map((token) => post(h, { authorization: `Bearer ${token}` }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const user = await post(h, { authorization: `Bearer ${verifiedToken}` });
+    expect(user.body.errors?.[0]?.extensions.code).toBeUndefined();
+    expect(user.status).toBe(200);
+    const answers = await Promise.all(flood);
+    expect(new Set(answers.map((a) => a.body.errors![0]!.extensions.code))).toEqual(new Set(['SERVICE_UNAVAILABLE']));
   });
 });
