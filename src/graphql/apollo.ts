@@ -23,7 +23,7 @@ import type { GraphQLContext } from './context.ts';
 import { JitCompiler } from './jit-gateway.ts';
 import { KnownOperationTypesRule } from './known-operation-types.ts';
 import { KnownOperations } from './known-operations.ts';
-import { armorOptions, queryLimitsPlugin, type QueryLimits } from './query-limits.ts';
+import { armorOptions, persistable, queryLimitsPlugin, type QueryLimits } from './query-limits.ts';
 import { resolvers } from './resolvers.ts';
 import { loadTypeDefs } from './schema.ts';
 
@@ -68,7 +68,8 @@ export function createApolloServer(options: ApolloOptions & { readonly fastPath?
     validationRules: [KnownOperationTypesRule, ...armor.validationRules],
     parseOptions: { maxTokens: options.limits.maxTokens },
     allowBatchedHttpRequests: false,
-    persistedQueries: { cache: options.persistedQueries, ttl: 7 * 24 * 3600 },
+    // One day (src/cache/redis-kv.ts's default): a query registered by anyone cannot stay for good.
+    persistedQueries: { cache: sizeBounded(options.persistedQueries), ttl: PERSISTED_QUERY_TTL_SECONDS },
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours (src/main.ts drains HTTP first); Apollo's own SIGTERM handler would race it.
     stopOnTerminationSignals: false,
@@ -94,6 +95,18 @@ export function createApolloServer(options: ApolloOptions & { readonly fastPath?
     formatError,
   });
   return { apollo, knownOperations };
+}
+
+/** How long a registered persisted query is kept after its last registration. */
+const PERSISTED_QUERY_TTL_SECONDS = 24 * 3600;
+
+/** The APQ store, refusing (silently: the request still runs) a query over MAX_PERSISTED_QUERY_BYTES. */
+function sizeBounded(cache: KeyValueCache<string>): KeyValueCache<string> {
+  return {
+    get: (key) => cache.get(key),
+    set: (key, value, setOptions) => (persistable(value) ? cache.set(key, value, setOptions) : Promise.resolve()),
+    delete: (key) => cache.delete(key),
+  };
 }
 
 /** Any error as the client sees it (src/errors.ts's catalogue); a masked one is logged with what it was. */

@@ -23,6 +23,7 @@ import { isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
 import Negotiator from 'negotiator';
 import type { JitCompiler } from './jit-gateway.ts';
+import { persistable } from './query-limits.ts';
 
 /** Distinct operations kept; each entry holds the query text, so they are also bounded by size. */
 const MAX_OPERATIONS = 1000;
@@ -114,8 +115,8 @@ export class KnownOperations<TContext extends BaseContext> {
           }
           // A hash is answered here only once Apollo has served it as a persisted query (stored
           // or found it in the APQ store), so a hash-only request never succeeds here where
-          // Apollo would answer PERSISTED_QUERY_NOT_FOUND.
-          if (metrics.persistedQueryRegister === true || metrics.persistedQueryHit === true) {
+          // Apollo would answer PERSISTED_QUERY_NOT_FOUND; nor one Apollo ran but did not store (too large).
+          if (metrics.persistedQueryHit === true || (metrics.persistedQueryRegister === true && persistable(source))) {
             this.byHash.set(operationKey(queryHash, operationName), known);
           }
         },

@@ -19,6 +19,21 @@ import { GraphQLError, Lexer, MaxIntrospectionDepthRule, Source, TokenKind, vali
 import type { ServiceConfig } from '../config/service-config.ts';
 import { ErrorCode, FloorplanError, recognise } from '../errors.ts';
 
+/**
+ * The largest query text stored as a persisted query (APQ), in UTF-8 bytes. The store is shared
+ * Redis, and any signed-in user may register: a query padded with a comment counts as few
+ * tokens, so without this each request could park up to the body limit (64 KiB) there. The
+ * app's queries are a few hundred bytes (the schema itself is under 4 KiB). A larger query
+ * still runs; it is just not stored, so its hash alone is answered PERSISTED_QUERY_NOT_FOUND.
+ */
+export const MAX_PERSISTED_QUERY_BYTES = 8 * 1024;
+
+/** Whether `query` is small enough to be kept as a persisted query ({@link MAX_PERSISTED_QUERY_BYTES}). */
+export function persistable(query: string): boolean {
+  // Length first: a UTF-8 byte count is at least the UTF-16 length / 1 and at most 3× it.
+  return query.length * 3 <= MAX_PERSISTED_QUERY_BYTES || (query.length <= MAX_PERSISTED_QUERY_BYTES && Buffer.byteLength(query) <= MAX_PERSISTED_QUERY_BYTES);
+}
+
 export type QueryLimits = Pick<ServiceConfig['limits'], 'maxDepth' | 'maxAliases' | 'maxCost' | 'maxTokens'>;
 
 /** At most this many directives per query (armor's default is 50); not an operator's setting. */

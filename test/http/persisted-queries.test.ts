@@ -138,3 +138,52 @@ describe.skipIf(!HAS_REDIS_SERVER)('Automatic Persisted Queries with Apollo Clie
     }
   });
 });
+
+describe.skipIf(!HAS_REDIS_SERVER)('persisted-query registration cannot fill the shared Redis', () => {
+  let redis: PrivateRedis;
+  let h: Harness;
+  let token: string;
+  let client: import('ioredis').Redis;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    h = await startHarness({ config: { redis: { url: redis.url } } });
+    token = await h.token('u1001');
+    const { Redis } = await import('ioredis');
+    client = new Redis(redis.url);
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await h?.close();
+    await redis?.stop();
+  });
+
+  const register = (query: string) =>
+    timedPost<PanelResult>(h.url, { query, variables: { scene: 'cart-bottom-sheet' }, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(query) } } }, { authorization: `Bearer ${token}` });
+  const hashOnly = (query: string) =>
+    timedPost<PanelResult>(h.url, { variables: { scene: 'cart-bottom-sheet' }, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(query) } } }, { authorization: `Bearer ${token}` });
+
+  it('stores a query the app sends for one day at most', async () => {
+    const res = await register(PANEL_QUERY);
+    expect(res.status).toBe(200);
+    const key = `${h.config.redis.keyPrefix}apq:${sha256(PANEL_QUERY)}`;
+    expect(await client.get(key)).toBe(PANEL_QUERY);
+    const ttlMs = await client.pttl(key);
+    expect(ttlMs).toBeGreaterThan(0);
+    expect(ttlMs).toBeLessThanOrEqual(24 * 3600 * 1000);
+  });
+
+  it('runs a query padded past 8 KiB with a comment but stores nothing, in Redis or in the process', async () => {
+    const padded = `${PANEL_QUERY}\n# ${'x'.repeat(60_000)}\n`;
+    const before = await client.keys(`${h.config.redis.keyPrefix}apq:*`);
+    const res = await register(padded);
+    expect(res.status).toBe(200);
+    expect(res.body.data?.floorPanel.scene).toBe('cart-bottom-sheet');
+    expect(await client.keys(`${h.config.redis.keyPrefix}apq:*`)).toEqual(before);
+    // Twice: once through Apollo, once more where the fast path could have remembered the hash.
+    for (let i = 0; i < 2; i++) {
+      const again = await hashOnly(padded);
+      expect(again.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    }
+  });
+});
