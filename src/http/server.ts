@@ -156,6 +156,20 @@ export const STATIC_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'cache-control': 'no-store',
 });
 
+/**
+ * On every /graphql answer and every error answer: what a user gets is theirs alone, and a
+ * persisted-query GET URL is the same for every user, so no cache may keep it (a CDN's "cache
+ * everything" rule included, which no-store still stops where it is honoured). No `Vary:
+ * Authorization`: a cache that ignores no-store rarely honours Vary either, and it adds bytes
+ * to every answer. nosniff: a JSON answer is never run as a script or shown as HTML.
+ */
+const PRIVATE_ANSWER = 'private, no-store';
+const NOSNIFF = 'nosniff';
+const PRIVATE_ANSWER_HEADERS: ReadonlyArray<readonly [string, string]> = Object.freeze([
+  ['cache-control', PRIVATE_ANSWER],
+  ['x-content-type-options', NOSNIFF],
+] as const);
+
 /** An operator endpoint: the parsed JSON body and the caller in, a status and a JSON body out. */
 export type AdminHandler = (body: unknown, caller: AdminCaller) => Promise<{ status: number; body: unknown }>;
 
@@ -166,7 +180,11 @@ const SESSION_ROUTE = '/admin/session';
 /** A client error as a GraphQL-shaped body with its status and headers, so clients parse every failure the same way. */
 function errorAnswer(client: ClientError): { readonly status: number; readonly body: Buffer; readonly headers: Record<string, string> } {
   const body = Buffer.from(JSON.stringify({ errors: [{ message: client.message, extensions: client.extensions }] }));
-  return { status: client.status, body, headers: { 'content-type': JSON_TYPE, 'content-length': String(body.length), ...client.headers } };
+  return {
+    status: client.status,
+    body,
+    headers: { 'content-type': JSON_TYPE, 'content-length': String(body.length), 'cache-control': PRIVATE_ANSWER, 'x-content-type-options': NOSNIFF, ...client.headers },
+  };
 }
 
 function sendError(res: ServerResponse, client: ClientError): void {
@@ -392,11 +410,14 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
             if (outcome.headers.size === 0) {
               // One call with the headers as an object: Node writes them without building a header
               // map. The length must be given, or Node would send the body chunked.
-              res.writeHead(outcome.status, { 'content-type': outcome.contentType, 'content-length': outcome.bodyBytes }).end(outcome.body);
+              res
+                .writeHead(outcome.status, { 'content-type': outcome.contentType, 'content-length': outcome.bodyBytes, 'cache-control': PRIVATE_ANSWER, 'x-content-type-options': NOSNIFF })
+                .end(outcome.body);
               return outcome.status;
             }
             res.statusCode = outcome.status;
             for (const [name, value] of outcome.headers) res.setHeader(name, value);
+            for (const [name, value] of PRIVATE_ANSWER_HEADERS) res.setHeader(name, value);
             res.setHeader('content-type', outcome.contentType);
             res.end(outcome.body);
             return outcome.status;
@@ -410,6 +431,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       const response = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context });
       const status = response.status ?? 200;
       for (const [key, value] of response.headers) res.setHeader(key, value);
+      for (const [name, value] of PRIVATE_ANSWER_HEADERS) res.setHeader(name, value);
       res.statusCode = status;
       if (response.body.kind === 'complete') {
         res.end(response.body.string);
