@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * A local stand-in for Apollo's landing page, which loads Sandbox from a CDN these
  * machines (and many production networks) cannot reach. A token box, a query box, a button.
@@ -42,3 +44,34 @@ document.getElementById('run').onclick = async () => {
 
 /** The demo's page: demo tokens and the console. */
 export const LANDING_PAGE_HTML = landingPage({ demoTokens: true, console: true });
+
+/**
+ * The headers `html` (a landing page) is served with: like the console's (STATIC_HEADERS in
+ * ./server.ts), nothing from elsewhere, no framing, no sniffing, no Referer, but its one inline
+ * script and style allowed by their SHA-256 (the page is a single answer, kept that way). The
+ * page is where a token is pasted: a framing page must not overlay it, and an injected script
+ * (anything not hashed here) does not run. Computed once per page, at start.
+ */
+export function landingPageHeaders(html: string): Readonly<Record<string, string>> {
+  const hashes = (tag: string) =>
+    [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => `'sha256-${createHash('sha256').update(m[1] as string).digest('base64')}'`).join(' ');
+  return Object.freeze({
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': [
+      "default-src 'none'",
+      `script-src ${hashes('script')}`,
+      `style-src ${hashes('style')}`,
+      "connect-src 'self'",
+      "form-action 'none'",
+      "frame-ancestors 'none'",
+      "base-uri 'none'",
+      "require-trusted-types-for 'script'",
+      'trusted-types',
+    ].join('; '),
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+    'cross-origin-opener-policy': 'same-origin',
+    'cache-control': 'no-store',
+  });
+}

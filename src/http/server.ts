@@ -28,7 +28,7 @@ import { NO_TRACE, type RequestTrace, type ServerTrace, type Tracing } from '../
 import type { KnownOperations } from '../graphql/known-operations.ts';
 import type { AdmissionController } from './admission.ts';
 import { clientAddress, trustedProxies } from './client-address.ts';
-import { LANDING_PAGE_HTML } from './landing-page.ts';
+import { LANDING_PAGE_HTML, landingPageHeaders } from './landing-page.ts';
 
 export interface HttpServerOptions<TContext extends BaseContext> {
   readonly apollo: ApolloServer<TContext>;
@@ -346,6 +346,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
   // Built once: a refusal costs only the write.
   const overloaded = errorAnswer(toClientError(new FloorplanError(ErrorCode.REQUEST_OVERLOADED, { seconds: options.overloadRetryAfterSeconds ?? 1 })));
   const landing = options.landingPage ?? LANDING_PAGE_HTML;
+  const landingHeaders = landingPageHeaders(landing);
 
   // Not async: an async function that returns another's promise costs two more turns of the
   // microtask queue to adopt it, and untraced requests (most) only pass it on.
@@ -361,7 +362,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       return Promise.reject(new FloorplanError(ErrorCode.HTTP_BODY_ENCODED, { encoding }));
     }
     if (method === 'GET' && search === '' && (req.headers.accept ?? '').includes('text/html')) {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(landing);
+      res.writeHead(200, landingHeaders).end(landing);
       return Promise.resolve(200);
     }
     const trace = options.tracing?.startRequest(method, path, '/graphql', req.headers) ?? NO_TRACE;
@@ -465,7 +466,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
         return [path, 200];
       }
       case '/':
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(landing);
+        res.writeHead(200, landingHeaders).end(landing);
         return [path, 200];
       default: {
         const page = options.pages?.[path];

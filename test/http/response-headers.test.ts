@@ -1,5 +1,5 @@
 /**
- * What every /graphql answer tells caches and browsers,. A
+ * What every /graphql answer tells caches and browsers, and the landing page's protections. A
  * persisted-query GET URL is the same for every user: a CDN told to "cache everything" would
  * otherwise serve one user's panel to the next.
  */
@@ -81,3 +81,31 @@ describe('/graphql answers are never stored by a shared cache', () => {
   });
 });
 
+describe.each([
+  ['/', {}],
+  ['/graphql', { accept: 'text/html' }],
+])('the landing page at %s', (path, headers) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  it('may not be framed or sniffed, and runs only its own inline script and style', async () => {
+    const res = await fetch(`${h.url}${path}`, { headers });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("connect-src 'self'");
+    const hash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+    const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1]!;
+    const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1]!;
+    expect(csp).toMatch(new RegExp(`script-src ${hash(script).replace(/[+/]/g, '\\$&')}(;|$)`));
+    expect(csp).toMatch(new RegExp(`style-src ${hash(style).replace(/[+/]/g, '\\$&')}(;|$)`));
+    expect(csp).not.toContain('unsafe-inline');
+  });
+});
