@@ -214,6 +214,8 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     labelNames: ['source', 'result'] as const,
     registers: [registry],
   });
+  // At 0 from the start: the alert on rejections reads increase(), which a series first seen at 1 does not show.
+  for (const source of LAYOUT_SOURCES) for (const result of ['applied', 'rejected'] as const) layoutReloads.inc({ source, result }, 0);
   const layoutRevisionGauge = new Gauge({
     name: 'floorplan_layout_revision',
     help: 'Revision of the layouts published to Redis that this instance serves; 0 while it serves its local floors files.',
@@ -419,7 +421,8 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
         counted.add(key);
         shadowDifferences.inc({ scene, floor, field });
       }
-      if (candidateViolation) shadowViolations.inc({ scene });
+      // At 0 from a scene's first comparison, so rate() and increase() see its first violation.
+      shadowViolations.inc({ scene }, candidateViolation ? 1 : 0);
       shadowSeconds.observe({ scene }, seconds);
     },
     layoutCandidates(candidates) {
