@@ -56,8 +56,12 @@ export interface AdmissionGauges {
 
 export interface FloorplanMetrics {
   readonly registry: Registry;
-  /** Counts one upstream call and its duration. */
-  upstreamCall(upstream: UpstreamLabel, outcome: UpstreamOutcomeLabel, durationSeconds: number): void;
+  /**
+   * Counts one upstream call and, for a call that was sent, its duration. `durationSeconds` is
+   * undefined for a call none of whose requests left Floorplan (`circuit_open`, `rejected`, a
+   * `deadline` that passed before it was written): counted, but not observed as upstream latency.
+   */
+  upstreamCall(upstream: UpstreamLabel, outcome: UpstreamOutcomeLabel, durationSeconds: number | undefined): void;
   /** Counts a call its kill switch kept from being made (`outcome="killed"`; no duration: nothing ran). */
   upstreamKilled(upstream: UpstreamLabel): void;
   /** An upstream's circuit breaker changed state (a change to open is also counted). */
@@ -148,7 +152,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
   });
   const upstreamDuration = new HotHistogram({
     name: 'floorplan_upstream_request_duration_seconds',
-    help: 'Duration of upstream calls, connect to last byte, by upstream.',
+    help: 'Duration of upstream calls that were sent, connect to last byte (retries included), by upstream: every outcome but circuit_open, rejected, killed and a deadline that passed before the request was written, which never reached the upstream.',
     labelNames: ['upstream'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [registry],
@@ -359,7 +363,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     },
     upstreamCall(upstream, outcome, durationSeconds) {
       upstreamRequests(upstream, outcome).inc();
-      upstreamDuration.labels(upstream).observe(durationSeconds);
+      if (durationSeconds !== undefined) upstreamDuration.labels(upstream).observe(durationSeconds);
     },
     upstreamKilled(upstream) {
       upstreamRequests(upstream, 'killed').inc();

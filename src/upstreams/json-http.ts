@@ -47,8 +47,13 @@ import { UpstreamError, type UpstreamOutcome } from './upstream-error.ts';
 import { DEFAULT_RESILIENCE, type ResilienceOptions } from './resilience.ts';
 import { answerCheck } from './wire-check.ts';
 
-/** Told about every call (one per logical call, after retries), e.g. to count it in metrics. */
-export type UpstreamObserver = (upstream: UpstreamName, outcome: UpstreamOutcome, durationSeconds: number) => void;
+/**
+ * Told about every call (one per logical call, after retries), e.g. to count it in metrics.
+ * `durationSeconds` is undefined for a call none of whose requests left Floorplan (the breaker
+ * or the bulkhead refused it, or the request's deadline passed before it was written): it has
+ * no upstream latency to report.
+ */
+export type UpstreamObserver = (upstream: UpstreamName, outcome: UpstreamOutcome, durationSeconds: number | undefined) => void;
 
 /** Told when an upstream's circuit breaker changes state. */
 export type BreakerObserver = (upstream: UpstreamName, state: 'closed' | 'open' | 'half-open') => void;
@@ -79,8 +84,37 @@ class AttemptAbandoned extends Error {
   constructor(
     readonly outcome: 'timeout' | 'deadline' | 'malformed',
     message: string,
+    /** Given up before its request was written to a socket: the upstream never saw it. */
+    readonly unsent = false,
   ) {
     super(message);
+  }
+}
+
+/**
+ * The `deadline` failures of attempts whose request was never written (see {@link neverSent}).
+ * Kept beside the error rather than on it: the outcome is the same either way, only the
+ * duration metric and the retry policy read the difference.
+ */
+const UNSENT = new WeakSet<UpstreamError>();
+
+/**
+ * Whether `error` ended an attempt whose request never left Floorplan: refused by the breaker
+ * or the bulkhead, or cut off by the request's deadline before it was written.
+ */
+function neverSent(error: unknown): boolean {
+  if (error instanceof UpstreamError) return error.outcome === 'circuit_open' || error.outcome === 'rejected' || UNSENT.has(error);
+  return error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError || error instanceof BulkheadRejectedError;
+}
+
+/**
+ * A retry refused by the breaker: the circuit reopened on the failure before it (a half-open
+ * trial's, or the one that crossed the failure ratio). The call ends with `failure`, the last
+ * answer the upstream gave, not as `circuit_open`: the call did reach the upstream.
+ */
+class RetryRefused extends Error {
+  constructor(readonly failure: unknown) {
+    super('the retry was refused: the circuit is open');
   }
 }
 
@@ -113,12 +147,16 @@ class AttemptJudge {
   /** Whatever went wrong with a call, as the {@link UpstreamError} its caller gets. */
   failureOf(error: unknown, method: string, path: string, deadline: Deadline | undefined): UpstreamError {
     if (error instanceof UpstreamError) return error;
+    if (error instanceof RetryRefused) {
+      const failure = this.failureOf(error.failure, method, path, deadline);
+      return new UpstreamError(this.upstream, failure.outcome, `${failure.params.detail}; not retried: the circuit is open`, { status: failure.status, cause: failure });
+    }
     if (error instanceof AttemptAbandoned) {
       switch (error.outcome) {
         case 'timeout':
           return new UpstreamError(this.upstream, 'timeout', `${method} ${path} timed out: ${error.message} (${this.timeoutMs} ms)`);
         case 'deadline':
-          return new UpstreamError(this.upstream, 'deadline', `${method} ${path} cut off: ${error.message}`);
+          return this.cutOff(`${method} ${path} cut off: ${error.message}`, error.unsent);
         case 'malformed':
           return new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a ${error.message}`);
         default:
@@ -139,6 +177,13 @@ class AttemptJudge {
     }
     const detail = (error as { code?: string }).code ?? describeThrown(error);
     return new UpstreamError(this.upstream, 'network_error', `${method} ${path} failed: ${detail}`, { cause: error });
+  }
+
+  /** A `deadline` failure; `unsent` when no request of the attempt was written ({@link neverSent}). */
+  cutOff(message: string, unsent: boolean): UpstreamError {
+    const failure = new UpstreamError(this.upstream, 'deadline', message);
+    if (unsent) UNSENT.add(failure);
+    return failure;
   }
 }
 
@@ -226,7 +271,8 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
       this.timer = setTimeout(due, this.judge.timeoutMs, this);
     } else if (deadline.passed) {
       deadline.cutOff(this.judge.upstream);
-      this.abandon(new AttemptAbandoned('deadline', 'the request deadline passed before it answered'));
+      const unsent = this.sentAt === 0;
+      this.abandon(new AttemptAbandoned('deadline', unsent ? 'the request deadline passed before it was sent' : 'the request deadline passed before it answered', unsent));
     } else {
       // Not written yet: its timeout, when it starts, ends `timeoutMs` from now at the soonest.
       this.timer = setTimeout(due, this.sentAt === 0 ? Math.min(this.judge.timeoutMs, deadline.timerMs()) : deadline.timerMs(), this);
@@ -294,8 +340,8 @@ interface CallSite {
   readonly bulkhead: Bulkhead;
   /** A first attempt's failure, judged by the breaker as if it had made the attempt, then retried. */
   replayed(failure: UpstreamError, method: 'GET' | 'POST', path: string, body: string | undefined, traceHeaders: TraceHeaders, deadline: Deadline | undefined): Promise<unknown>;
-  /** The call is over with `outcome`: the upstream's silence and the call's metric. */
-  ended(outcome: UpstreamOutcome, started: number): void;
+  /** The call is over with `outcome`: the upstream's silence and the call's metric; `sent`: a request of it was written. */
+  ended(outcome: UpstreamOutcome, started: number, sent: boolean): void;
 }
 
 /**
@@ -337,7 +383,7 @@ class CallInFlight implements AttemptSink {
       this.end(error);
       return;
     }
-    this.site.ended('ok', this.started);
+    this.site.ended('ok', this.started, true);
     this.resolve(value);
   }
 
@@ -359,7 +405,7 @@ class CallInFlight implements AttemptSink {
 
   private end(error: unknown): void {
     const failure = this.site.judge.failureOf(error, this.method, this.path, this.deadline);
-    this.site.ended(failure.outcome, this.started);
+    this.site.ended(failure.outcome, this.started, !neverSent(failure));
     this.reject(failure);
   }
 }
@@ -453,7 +499,7 @@ export class JsonHttp {
       judge: this.judge,
       bulkhead: this.bulkhead,
       replayed: (failure, method, path, body, traceHeaders, deadline) => this.replayed(failure, method, path, body, traceHeaders, deadline),
-      ended: (outcome, started) => this.ended(outcome, started),
+      ended: (outcome, started, sent) => this.ended(outcome, started, sent),
     };
   }
 
@@ -513,8 +559,9 @@ export class JsonHttp {
     started: number,
   ): Promise<z.output<S>> {
     let outcome: UpstreamOutcome = 'ok';
+    let sent = true;
     try {
-      if (deadline?.passed) throw new UpstreamError(this.upstream, 'deadline', `${method} ${path} not attempted: the request deadline had passed`);
+      if (deadline?.passed) throw this.judge.cutOff(`${method} ${path} not attempted: the request deadline had passed`, true);
       // bulkhead → retry → breaker, nested by hand: cockatiel's wrap() adds a closure, a context
       // copy and a promise per policy per call, for a context (an abort signal) nothing here reads.
       // A free slot is taken without a promise (bulkhead.ts); only a call that must wait gets one.
@@ -529,17 +576,22 @@ export class JsonHttp {
     } catch (error) {
       const failure = this.judge.failureOf(error, method, path, deadline);
       outcome = failure.outcome;
+      sent = !neverSent(failure);
       throw failure;
     } finally {
-      this.ended(outcome, started);
+      this.ended(outcome, started, sent);
     }
   }
 
-  /** A call is over with `outcome`, `started` at performance.now(): any answer, even an error status or a broken body, shows the upstream is answering. */
-  private ended(outcome: UpstreamOutcome, started: number): void {
+  /**
+   * A call is over with `outcome`, `started` at performance.now(): any answer, even an error
+   * status or a broken body, shows the upstream is answering. A call none of whose requests was
+   * `sent` is observed without a duration: it measured Floorplan's refusal, not the upstream.
+   */
+  private ended(outcome: UpstreamOutcome, started: number, sent: boolean): void {
     const now = performance.now();
     if (outcome === 'ok' || outcome === 'http_error' || outcome === 'malformed') this.silence.answered(now);
-    this.observe?.(this.upstream, outcome, (now - started) / 1000);
+    this.observe?.(this.upstream, outcome, sent ? (now - started) / 1000 : undefined);
   }
 
   /**
@@ -573,9 +625,26 @@ export class JsonHttp {
     return this.retrying ? judged.catch((judgedFailure: unknown) => this.retry(judgedFailure, method, path, body, traceHeaders, deadline)) : judged;
   }
 
-  /** The retry policy, given the first attempt's `failure` to judge as its own (see {@link attemptsOf}). */
+  /**
+   * The retry policy, given the first attempt's `failure` to judge as its own (see {@link attemptsOf}).
+   * A retry comes after an attempt that was sent (only a 5xx or a network error is retried), so
+   * what becomes of a retry never says the call was not sent. A retry the breaker refuses — the
+   * failure before it reopened the circuit, a half-open trial's above all — ends the call with
+   * that failure ({@link RetryRefused}), not `circuit_open`; a retry whose deadline passed before
+   * it was written still ends it as `deadline`, but as a call that was sent.
+   */
   private retry(failure: unknown, method: 'GET' | 'POST', path: string, body: string | undefined, traceHeaders: TraceHeaders, deadline: Deadline | undefined): Promise<unknown> {
-    return this.retries.execute(({ attempt }) => (attempt === 0 ? Promise.reject(failure) : this.breaker.execute(() => this.attempt(method, path, body, traceHeaders, deadline))));
+    let last = failure;
+    return this.retries.execute(({ attempt }) =>
+      attempt === 0
+        ? Promise.reject(failure)
+        : this.breaker.execute(() => this.attempt(method, path, body, traceHeaders, deadline)).catch((error: unknown) => {
+            if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) throw new RetryRefused(last);
+            if (error instanceof UpstreamError) UNSENT.delete(error);
+            last = error;
+            throw error;
+          }),
+    );
   }
 
   /**
@@ -599,7 +668,7 @@ export class JsonHttp {
     if (deadline?.passed) {
       // The wait was for this upstream: a bulkhead full of its calls, or a backoff after its failure.
       deadline.cutOff(this.upstream);
-      const failure = this.judge.failureOf(new AttemptAbandoned('deadline', 'the request deadline passed before it was sent'), method, path, deadline);
+      const failure = this.judge.failureOf(new AttemptAbandoned('deadline', 'the request deadline passed before it was sent', true), method, path, deadline);
       return onFailure === undefined ? Promise.reject(failure) : onFailure(failure);
     }
     return new Promise<unknown>((resolve, reject) => {

@@ -5,7 +5,8 @@ import type { UpstreamName } from './registry.ts';
 
 /**
  * How an upstream call ended, as counted in `floorplan_upstream_requests_total{outcome}`:
- * `circuit_open` (not attempted: the breaker is open), `rejected` (not attempted: bulkhead
+ * `circuit_open` (not attempted: the breaker is open; a call whose retry the breaker refuses
+ * keeps its sent attempt's outcome), `rejected` (not attempted: bulkhead
  * full), `killed` (not attempted: an operator's kill switch is on), `deadline` (cut off, or
  * not attempted, because Floorplan's own request deadline passed — the process was busy or
  * the call waited in Floorplan's queues; not the upstream's failure, so breakers and retries

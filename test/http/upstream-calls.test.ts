@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
 import { callCounts } from '../support/upstream-fakes.ts';
+import { metricValue } from '../support/measure.ts';
 
 const FLOORS = 'floors { code priceText }';
 
@@ -97,6 +98,42 @@ describe('one call per upstream per request, when an upstream fails', () => {
         expect({ scene, over: Object.entries(calls).filter(([, n]) => n > 1) }).toEqual({ scene, over: [] });
         expect(calls[faults.split(':')[0] as 'cart']).toBe(1);
       }
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('upstream metrics while an upstream is down and its breaker opens', () => {
+  it('counts every call that reached settlement as http_error and times only those; circuit_open only for calls never sent', async () => {
+    // Settlement answers every call 503; its breaker opens after four failed attempts and lets a
+    // trial call through 100 ms later. Retries on: a trial's retry meets the circuit it reopened.
+    const h = await startHarness({
+      faults: 'settlement:error:503',
+      config: { upstreams: { settlement: { retries: 1, breakerFailureRatio: 0.5, breakerWindowMs: 5000, breakerMinimumCalls: 4, breakerHalfOpenAfterMs: 100 } } },
+    });
+    try {
+      let sent = 0;
+      let notSent = 0;
+      const panel = async () => {
+        const before = h.demo.calls().settlement;
+        const res = await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' });
+        expect(res.body.data!.floorPanel.failedUpstreams).toEqual(['SETTLEMENT']);
+        if (h.demo.calls().settlement > before) sent += 1;
+        else notSent += 1;
+      };
+      for (let i = 0; i < 4; i++) await panel();
+      for (let round = 0; round < 3; round++) {
+        await panel();
+        await panel();
+        await new Promise((r) => setTimeout(r, 150));
+        await panel();
+      }
+      expect(notSent).toBeGreaterThanOrEqual(6);
+      const text = await (await fetch(`${h.url}/metrics`)).text();
+      const count = (outcome: string) => metricValue(text, 'floorplan_upstream_requests_total', { upstream: 'settlement', outcome });
+      expect({ http_error: count('http_error'), circuit_open: count('circuit_open') }).toEqual({ http_error: sent, circuit_open: notSent });
+      expect(metricValue(text, 'floorplan_upstream_request_duration_seconds_count', { upstream: 'settlement' })).toBe(sent);
     } finally {
       await h.close();
     }

@@ -184,6 +184,49 @@ describe('JsonHttp resilience', () => {
     expect(outcomes).toEqual(['http_error', 'http_error', 'http_error', 'http_error', 'http_error']);
   });
 
+  it("counts a half-open trial call the upstream answers 503 as http_error, and only calls never sent as circuit_open", async () => {
+    // Always 503. Retries on: a trial call's retry meets the circuit it has just reopened.
+    const upstream = await scripted(status(503));
+    cleanups.push(upstream.close);
+    const observed: Array<{ outcome: UpstreamOutcome; seconds: number | undefined }> = [];
+    const http = new JsonHttp({
+      upstream: 'promotion',
+      baseUrl: upstream.url,
+      timeoutMs: 2000,
+      connections: 4,
+      resilience: { ...DEFAULT_RESILIENCE, retries: 1, breakerFailureRatio: 0.5, breakerWindowMs: 5000, breakerMinimumCalls: 4, breakerHalfOpenAfterMs: 100 },
+      observe: (_u, outcome, seconds) => observed.push({ outcome, seconds }),
+    });
+    cleanups.push(() => http.close());
+    const calls: Array<{ sent: boolean; outcome: string; status: number | undefined; message: string }> = [];
+    const callOnce = async () => {
+      const before = upstream.calls();
+      const error = await failure(http.get('/x', okSchema));
+      calls.push({ sent: upstream.calls() > before, outcome: error.outcome, status: error.status, message: error.message });
+    };
+    // Until the circuit opens, then three rounds of: two calls it refuses, a wait past
+    // breakerHalfOpenAfterMs, and the trial call it lets through.
+    for (let i = 0; i < 4; i++) await callOnce();
+    for (let round = 0; round < 3; round++) {
+      await callOnce();
+      await callOnce();
+      await new Promise((r) => setTimeout(r, 150));
+      await callOnce();
+    }
+    const trials = calls.slice(4).filter((_, i) => i % 3 === 2);
+    expect(trials.every((c) => c.sent)).toBe(true);
+    for (const trial of trials) {
+      expect(trial).toMatchObject({ outcome: 'http_error', status: 503 });
+      expect(trial.message).toContain('answered HTTP 503');
+      expect(trial.message).not.toContain('not attempted');
+    }
+    // Every call that reached the upstream is counted by its answer; circuit_open only for the rest.
+    expect(calls.map((c) => c.outcome)).toEqual(calls.map((c) => (c.sent ? 'http_error' : 'circuit_open')));
+    expect(calls.filter((c) => !c.sent).length).toBeGreaterThanOrEqual(6);
+    // A call never sent has no upstream duration.
+    expect(observed.map((o) => [o.outcome, o.seconds !== undefined])).toEqual(calls.map((c) => [c.outcome, c.sent]));
+  });
+
   it("counts a call cut off by the request's own deadline as deadline, never against the upstream's breaker", async () => {
     const upstream = await scripted(hang);
     cleanups.push(upstream.close);
@@ -291,6 +334,29 @@ describe('JsonHttp resilience', () => {
     // The four sent ones were aborted, freeing their connections; the queued one was dropped, not sent.
     await new Promise((done) => setTimeout(done, 100));
     expect(upstream.calls()).toBe(8);
+  });
+
+  it('reports no duration for a call that never left: its deadline passed before it, or while it queued for a connection', async () => {
+    const upstream = await scripted(ok, ok, ok, ok, hang);
+    cleanups.push(upstream.close);
+    const observed: Array<[UpstreamOutcome, boolean]> = [];
+    const http = new JsonHttp({
+      upstream: 'promotion',
+      baseUrl: upstream.url,
+      timeoutMs: 150,
+      connections: 4,
+      resilience: DEFAULT_RESILIENCE,
+      observe: (_u, outcome, seconds) => observed.push([outcome, seconds !== undefined]),
+    });
+    cleanups.push(() => http.close());
+    await Promise.all([1, 2, 3, 4].map(() => http.get('/x', okSchema)));
+    await failure(http.get('/x', okSchema, new Deadline(0)));
+    // As above: four written and cut off, the fifth dropped from the pool's queue unwritten.
+    const deadline = new Deadline(100);
+    await Promise.all([1, 2, 3, 4, 5].map(() => failure(http.get('/x', okSchema, deadline))));
+    expect(observed.slice(0, 5)).toEqual([...Array(4).fill(['ok', true]), ['deadline', false]]);
+    expect(observed.slice(5).filter(([, timed]) => timed)).toHaveLength(4);
+    expect(observed.slice(5).filter(([outcome]) => outcome === 'deadline')).toHaveLength(5);
   });
 
   it('measures the upstream timeout from when the request was written, not while it queued for a connection', async () => {
