@@ -55,12 +55,23 @@ export const LANDING_PAGE_HTML = landingPage({ demoTokens: true, console: true }
 export function landingPageHeaders(html: string): Readonly<Record<string, string>> {
   const hashes = (tag: string) =>
     [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => `'sha256-${createHash('sha256').update(m[1] as string).digest('base64')}'`).join(' ');
+  return pageHeaders({ scriptSrc: hashes('script'), styleSrc: hashes('style') }, { 'content-type': 'text/html; charset=utf-8' });
+}
+
+/**
+ * The headers of a page Floorplan serves (the console's, the landing page): scripts, styles and
+ * requests from the sources given only — no eval, nothing from elsewhere — and Trusted Types,
+ * which make assigning a string to innerHTML (or any other HTML sink) throw, so data can only
+ * reach the page as text. It may not be framed (clickjacking), sends no Referer, is not cached.
+ */
+export function pageHeaders(sources: { readonly scriptSrc: string; readonly styleSrc: string; readonly imgSrc?: string }, extra: Readonly<Record<string, string>> = {}): Readonly<Record<string, string>> {
   return Object.freeze({
-    'content-type': 'text/html; charset=utf-8',
+    ...extra,
     'content-security-policy': [
       "default-src 'none'",
-      `script-src ${hashes('script')}`,
-      `style-src ${hashes('style')}`,
+      `script-src ${sources.scriptSrc}`,
+      `style-src ${sources.styleSrc}`,
+      ...(sources.imgSrc === undefined ? [] : [`img-src ${sources.imgSrc}`]),
       "connect-src 'self'",
       "form-action 'none'",
       "frame-ancestors 'none'",

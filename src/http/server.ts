@@ -28,7 +28,7 @@ import { NO_TRACE, type RequestTrace, type ServerTrace, type Tracing } from '../
 import type { KnownOperations } from '../graphql/known-operations.ts';
 import type { AdmissionController } from './admission.ts';
 import { clientAddress, trustedProxies } from './client-address.ts';
-import { LANDING_PAGE_HTML, landingPageHeaders } from './landing-page.ts';
+import { LANDING_PAGE_HTML, landingPageHeaders, pageHeaders } from './landing-page.ts';
 
 export interface HttpServerOptions<TContext extends BaseContext> {
   readonly apollo: ApolloServer<TContext>;
@@ -135,26 +135,7 @@ export interface StaticPage {
  * make assigning a string to innerHTML (or any other HTML sink) throw, so data can only reach
  * the page as text. The page may not be framed (clickjacking) and sends no Referer.
  */
-export const STATIC_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  'content-security-policy': [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self'",
-    "connect-src 'self'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-    "require-trusted-types-for 'script'",
-    'trusted-types',
-  ].join('; '),
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-resource-policy': 'same-origin',
-  'cache-control': 'no-store',
-});
+export const STATIC_HEADERS: Readonly<Record<string, string>> = pageHeaders({ scriptSrc: "'self'", styleSrc: "'self'", imgSrc: "'self'" }, { 'cross-origin-resource-policy': 'same-origin' });
 
 /**
  * On every /graphql answer and every error answer: what a user gets is theirs alone, and a

@@ -150,70 +150,68 @@ describe('identity provider outage (auth.mode jwks)', () => {
   });
 });
 
+/**
+ * An identity provider's JWKS endpoint on a free port, serving one RS256 key (`kid` k1) and
+ * counting the requests it gets; once `hang` is set it reads requests and never answers them.
+ */
+async function startJwksEndpoint() {
+  const { createServer } = await import('node:http');
+  const { exportJWK, generateKeyPair } = await import('jose');
+  const pair = await generateKeyPair('RS256', { extractable: true });
+  const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+  const endpoint = { privateKey: pair.privateKey, url: '', requests: 0, hang: false, close: async () => undefined as void };
+  const server = createServer((_req, res) => {
+    endpoint.requests++;
+    // Once hung: the request is read and never answered, as an identity provider stuck behind its balancer.
+    if (!endpoint.hang) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint.url = `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks.json`;
+  endpoint.close = async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  };
+  return endpoint;
+}
+
 describe('signing keys fetched before the replica says it is ready (auth.mode jwks)', () => {
   let h: Harness;
-  let jwks: import('node:http').Server;
-  let fetches = 0;
-  let privateKey: Awaited<ReturnType<typeof import('jose').generateKeyPair>>['privateKey'];
+  let jwks: Awaited<ReturnType<typeof startJwksEndpoint>>;
   beforeAll(async () => {
-    const { createServer } = await import('node:http');
-    const { exportJWK, generateKeyPair } = await import('jose');
-    const pair = await generateKeyPair('RS256', { extractable: true });
-    privateKey = pair.privateKey;
-    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-    jwks = createServer((_req, res) => {
-      fetches++;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
-    });
-    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-    const { port } = jwks.address() as { port: number };
-    h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl: `http://127.0.0.1:${port}/jwks.json` } } });
+    jwks = await startJwksEndpoint();
+    h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl: jwks.url } } });
   });
   afterAll(async () => {
     await h.close();
-    await new Promise((resolve) => jwks.close(resolve));
+    await jwks.close();
   });
 
   it('has the keys before the first request, so that request spends none of its deadline fetching them', async () => {
-    expect(fetches).toBe(1);
+    expect(jwks.requests).toBe(1);
     const { SignJWT } = await import('jose');
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('u1001').setIssuer(h.config.auth.issuer).setAudience(h.config.auth.audience).setExpirationTime('10m').sign(privateKey);
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('u1001').setIssuer(h.config.auth.issuer).setAudience(h.config.auth.audience).setExpirationTime('10m').sign(jwks.privateKey);
     const res = await post(h, { authorization: `Bearer ${token}` });
     expect(res.status).toBe(200);
-    expect(fetches).toBe(1);
+    expect(jwks.requests).toBe(1);
   });
 });
 
 describe('identity provider that accepts the keys request and never answers (auth.mode jwks)', () => {
   let h: Harness;
-  let jwks: import('node:http').Server;
-  let hang = false;
-  let keyRequests = 0;
-  let privateKey: Awaited<ReturnType<typeof import('jose').generateKeyPair>>['privateKey'];
+  let jwks: Awaited<ReturnType<typeof startJwksEndpoint>>;
   let verifiedToken: string;
 
-  async function tokenWithKid(kid: string, key = privateKey): Promise<string> {
+  async function tokenWithKid(kid: string, key = jwks.privateKey): Promise<string> {
     const { SignJWT } = await import('jose');
     return new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid }).setSubject('u1001').setIssuer(h.config.auth.issuer).setAudience(h.config.auth.audience).setExpirationTime('10m').sign(key);
   }
 
   beforeAll(async () => {
-    const { createServer } = await import('node:http');
-    const { exportJWK, generateKeyPair } = await import('jose');
-    const pair = await generateKeyPair('RS256', { extractable: true });
-    privateKey = pair.privateKey;
-    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-    jwks = createServer((_req, res) => {
-      keyRequests++;
-      // Once hung: the request is read and never answered, as an identity provider stuck behind its balancer.
-      if (!hang) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
-    });
-    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-    const { port } = jwks.address() as { port: number };
-    h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl: `http://127.0.0.1:${port}/jwks.json` } } });
+    jwks = await startJwksEndpoint();
+    h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl: jwks.url } } });
     verifiedToken = await tokenWithKid('k1');
     expect((await post(h, { authorization: `Bearer ${verifiedToken}` })).status).toBe(200);
-    hang = true;
+    jwks.hang = true;
     // Past jose's 30 s cooldown after its last good fetch, so an unknown kid makes it ask the endpoint again.
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.now() + 31_000);
@@ -221,8 +219,7 @@ describe('identity provider that accepts the keys request and never answers (aut
   afterAll(async () => {
     vi.useRealTimers();
     await h.close();
-    jwks.closeAllConnections();
-    await new Promise((resolve) => jwks.close(resolve));
+    await jwks.close();
   });
 
   it('answers a token with an unknown kid with 503 SERVICE_UNAVAILABLE within auth.jwksTimeoutMs, not after seconds', { timeout: 15_000 }, async () => {
@@ -236,14 +233,14 @@ describe('identity provider that accepts the keys request and never answers (aut
   });
 
   it('asks the unreachable endpoint at most once a second, answering the unknown kids meanwhile at once', { timeout: 15_000 }, async () => {
-    const before = keyRequests;
+    const before = jwks.requests;
     const started = performance.now();
     for (let i = 0; i < 10; i++) {
       const res = await post(h, { authorization: `Bearer ${await tokenWithKid(`random-${i}`)}` });
       expect(res.status).toBe(503);
     }
     const ms = performance.now() - started;
-    expect(keyRequests - before).toBeLessThanOrEqual(Math.ceil(ms / 1000) + 1);
+    expect(jwks.requests - before).toBeLessThanOrEqual(Math.ceil(ms / 1000) + 1);
     expect(ms).toBeLessThan(h.config.auth.jwksTimeoutMs! * 2 + 1000);
   });
 
