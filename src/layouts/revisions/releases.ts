@@ -513,16 +513,20 @@ export class LayoutReleases {
 
   private async rollback(actor: string, input: Parameters<LayoutOperations['rollback']>[0]): Promise<PublishResult> {
     const target = await this.revision(input.revision);
+    const [live, wasLive] = await Promise.all([this.options.store.live(), this.options.store.wasLive(target.revision)]);
+    // A revision that was live is restored as it was: the emergency exit. One that never was (a
+    // candidate's) holds what its candidate changed; live's other scenes complete it, as a
+    // candidate staged now keeps them — one an earlier release staged from a folder holding only
+    // its scene would otherwise take the others off the air.
+    const files = wasLive || live === undefined ? target.files : { ...live.files, ...target.files };
     // This build's builders and locales must still accept it: a rollback must not ship a set replicas refuse.
-    const layouts = this.validate(Object.keys(target.files).sort().map((name) => ({ name, file: `floors/${name}`, source: target.files[name] as string })));
-    // Going back to what was live once is the emergency exit and needs no approval; a revision
-    // that never went live (a candidate's) would put unreviewed money floors live.
-    const live = await this.options.store.live();
-    if (this.options.approval?.required === true && !(await this.options.store.wasLive(target.revision))) {
-      this.requireNoMoneyChange(`rollback to revision ${target.revision}`, `revision ${target.revision} was never live`, live?.files ?? {}, target.files, layouts);
+    const layouts = this.validate(Object.keys(files).sort().map((name) => ({ name, file: `floors/${name}`, source: files[name] as string })));
+    // Going back to what was live once needs no approval; a revision that never went live would put unreviewed money floors live.
+    if (this.options.approval?.required === true && !wasLive) {
+      this.requireNoMoneyChange(`rollback to revision ${target.revision}`, `revision ${target.revision} was never live`, live?.files ?? {}, files, layouts);
     }
     const revision = await this.options.store.record({
-      files: target.files,
+      files,
       author: input.author ?? actor,
       actor,
       message: input.message ?? `rollback to revision ${target.revision}`,
@@ -530,8 +534,9 @@ export class LayoutReleases {
       rollbackOf: target.revision,
       ...(input.from === undefined ? {} : { expectLive: input.from }),
     });
-    return { ...(await this.goLive(revision)), scenes: scenesOf(layouts), removedScenes: removedScenes(live?.files, target.files) };
+    return { ...(await this.goLive(revision)), scenes: scenesOf(layouts), removedScenes: removedScenes(live?.files, files) };
   }
+
 
   private async goLive(revision: StoredRevision): Promise<Omit<PublishResult, 'scenes' | 'removedScenes'>> {
     const { files: _files, ...listed } = revision;

@@ -175,6 +175,26 @@ describe.each(REVISION_STORES)('layout candidates on %s', (_name, skip, open) =>
     expect(rolledBack.removedScenes).toEqual([]);
   });
 
+  it.skipIf(skip)('completes a one-scene candidate revision an earlier release recorded, when rolled back to, from the live set', async () => {
+    const live = await alice.publish({ files: set('live-5'), message: 'both scenes' });
+    // As a release before whole-set candidates stored a folder holding only the candidate's scene.
+    const { revision } = await store.publishCandidate({
+      scene: 'cart-bottom-sheet',
+      source: { files: { 'cart-bottom-sheet.yaml': set('old-partial')['cart-bottom-sheet.yaml'] } },
+      rollout: { allowList: [], percentage: 0, segments: [], platforms: [], minAppVersion: null },
+      author: 'alice',
+      actor: 'alice',
+      message: 'staged by the release before',
+    });
+    await alice.abort({ scene: 'cart-bottom-sheet' });
+    const rolledBack = await alice.rollback({ revision: revision.revision, from: live.revision.revision });
+    expect(rolledBack.scenes.map((s) => s.scene).sort()).toEqual(['cart-bottom-sheet', 'checkout-summary']);
+    expect(rolledBack.removedScenes).toEqual([]);
+    const { files } = (await alice.show({ revision: rolledBack.revision.revision })).revision;
+    expect(files['cart-bottom-sheet.yaml']).toContain('version: "old-partial"');
+    expect(files['checkout-summary.yaml']).toBe(set('live-5')['checkout-summary.yaml']);
+  });
+
   it.skipIf(skip)('says which scenes a publish or rollback takes off the air', async () => {
     const both = await alice.publish({ files: set('live-3'), message: 'both scenes' });
     const one = await alice.publish({ files: { 'cart-bottom-sheet.yaml': set('live-4')['cart-bottom-sheet.yaml'] }, message: 'checkout retired' });
