@@ -144,6 +144,82 @@ describe.skipIf(!HAS_REDIS_SERVER)('shadow totals across a Redis outage', () => 
     expect(await replicaB.verdict(SCENE, staging)).toEqual({ compared: 1, invariantViolations: 1 });
   }, 30_000);
 
+  it('still adds what it keeps after a report found nothing left to add and the retry second passed', async () => {
+    const [redisA, redisB] = [await connectReady(server, clients), await connectReady(server, clients)];
+    const [replicaA, replicaB] = [
+      new SharedShadowTotals({ redis: redisA, keyPrefix: 'after-flush:', logger: createLogger('silent') }),
+      new SharedShadowTotals({ redis: redisB, keyPrefix: 'after-flush:', logger: createLogger('silent') }),
+    ];
+    const staging = { revision: 10, createdAt: STAGED };
+    const ready = () => until(() => redisA.status === 'ready' && redisB.status === 'ready', 'both clients are connected again', 10_000);
+    await server.stop();
+    replicaA.add(SCENE, staging, broken('u-first'));
+    await new Promise((r) => setTimeout(r, 100));
+    await server.start();
+    await ready();
+    // A verdict adds the kept comparison before the retry is due; the retry then finds nothing.
+    expect(await replicaA.verdict(SCENE, staging)).toEqual({ compared: 1, invariantViolations: 1 });
+    await new Promise((r) => setTimeout(r, 1500));
+
+    await server.stop();
+    replicaA.add(SCENE, staging, broken('u-second'));
+    await new Promise((r) => setTimeout(r, 100));
+    await server.start();
+    await ready();
+    replicaA.add(SCENE, staging, broken('u-third'));
+    // The restarted Redis starts empty: these two are all it holds, once this replica has added them (no close needed).
+    const seen = await eventually(() => replicaB.verdict(SCENE, staging).catch(() => ({ compared: -1, invariantViolations: -1 })), (v) => v.invariantViolations === 2, 5000, 100);
+    expect(seen).toEqual({ compared: 2, invariantViolations: 2 });
+    expect((await replicaB.report(local(10))).examples.map((e) => e.user)).toEqual(['u-second', 'u-third']);
+  }, 30_000);
+
+  it('adds a comparison made while kept ones are being added', async () => {
+    const [redisA, redisB] = [await connectReady(server, clients), await connectReady(server, clients)];
+    const [replicaA, replicaB] = [
+      new SharedShadowTotals({ redis: redisA, keyPrefix: 'during-flush:', logger: createLogger('silent') }),
+      new SharedShadowTotals({ redis: redisB, keyPrefix: 'during-flush:', logger: createLogger('silent') }),
+    ];
+    const staging = { revision: 11, createdAt: STAGED };
+    await server.stop();
+    replicaA.add(SCENE, staging, broken('u-kept'));
+    await new Promise((r) => setTimeout(r, 100));
+    await server.start();
+    await until(() => redisA.status === 'ready' && redisB.status === 'ready', 'both clients are connected again', 10_000);
+    // The verdict starts adding the kept comparison; one more is made before Redis answers.
+    const verdict = replicaA.verdict(SCENE, staging);
+    replicaA.add(SCENE, staging, broken('u-during'));
+    await verdict;
+    const seen = await eventually(() => replicaB.verdict(SCENE, staging), (v) => v.invariantViolations === 2, 5000, 100);
+    expect(seen).toEqual({ compared: 2, invariantViolations: 2 });
+  }, 30_000);
+
+  it('counts each comparison once when Redis hangs through several retries and then runs every command it was sent', async () => {
+    const [redisA, redisB] = [await connectReady(server, clients), await connectReady(server, clients)];
+    const [replicaA, replicaB] = [
+      new SharedShadowTotals({ redis: redisA, keyPrefix: 'frozen:', logger: createLogger('silent') }),
+      new SharedShadowTotals({ redis: redisB, keyPrefix: 'frozen:', logger: createLogger('silent') }),
+    ];
+    const staging = { revision: 12, createdAt: STAGED };
+    const made = 60;
+    server.freeze();
+    try {
+      for (let i = 0; i < made; i++) {
+        replicaA.add(SCENE, staging, i % 2 === 0 ? broken(`u-${i}`) : { result: 'identical', fields: [], candidateViolation: false, bothViolation: false, seconds: 0.001 });
+        await new Promise((r) => setTimeout(r, 40));
+      }
+      // Frozen through several retry seconds: every offer times out here, and waits in Redis.
+      await new Promise((r) => setTimeout(r, 3500));
+    } finally {
+      server.thaw();
+    }
+    const seen = await eventually(() => replicaB.verdict(SCENE, staging).catch(() => ({ compared: -1, invariantViolations: -1 })), (v) => v.compared >= made, 10_000, 100);
+    // Past the next retries too: nothing is added twice.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await replicaB.verdict(SCENE, staging)).toEqual(seen);
+    expect(seen).toEqual({ compared: made, invariantViolations: made / 2 });
+    expect((await replicaB.report(local(12))).cost.totalMs).toBeCloseTo(made * 1.5, 6);
+  }, 40_000);
+
   it('says which comparisons are lost when it stops before Redis is back', async () => {
     const warnings: Array<{ msg: string; lost?: unknown }> = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as { msg: string; lost?: unknown }) });
