@@ -104,14 +104,19 @@ describe.skipIf(!HAS_REDIS_SERVER)('shadow totals across a Redis outage', () => 
     await server?.stop();
   });
 
+  /** Two replicas' totals on the private Redis, each through its own client, under `keyPrefix`. */
+  const twoReplicas = async (keyPrefix: string) => {
+    const [redisA, redisB] = [await connectReady(server, clients), await connectReady(server, clients)];
+    const replica = (redis: Redis) => new SharedShadowTotals({ redis, keyPrefix, logger: createLogger('silent') });
+    return { redisA, redisB, replicaA: replica(redisA), replicaB: replica(redisB) };
+  };
+  const bothConnected = (a: Redis, b: Redis) => until(() => a.status === 'ready' && b.status === 'ready', 'both clients are connected again', 10_000);
+
   /** A comparison whose candidate panel did not add up, for `user`. */
   const broken = (user: string) => ({ result: 'different' as const, fields: [{ floor: 'new-customer', field: 'amount' as const }], candidateViolation: true, bothViolation: false, seconds: 0.002, example: example(user, ['new-customer']) });
 
   it("adds the comparisons a replica made while Redis was down once it is back, without waiting for another comparison", async () => {
-    const [replicaA, replicaB] = [
-      new SharedShadowTotals({ redis: await connectReady(server, clients), keyPrefix: 'outage:', logger: createLogger('silent') }),
-      new SharedShadowTotals({ redis: await connectReady(server, clients), keyPrefix: 'outage:', logger: createLogger('silent') }),
-    ];
+    const { replicaA, replicaB } = await twoReplicas('outage:');
     const staging = { revision: 7, createdAt: STAGED };
 
     await server.stop();
@@ -128,30 +133,22 @@ describe.skipIf(!HAS_REDIS_SERVER)('shadow totals across a Redis outage', () => 
   }, 30_000);
 
   it('adds what it kept when it stops, if Redis is back before the next retry', async () => {
-    const [redisA, redisB] = [await connectReady(server, clients), await connectReady(server, clients)];
-    const [replicaA, replicaB] = [
-      new SharedShadowTotals({ redis: redisA, keyPrefix: 'stop-back:', logger: createLogger('silent') }),
-      new SharedShadowTotals({ redis: redisB, keyPrefix: 'stop-back:', logger: createLogger('silent') }),
-    ];
+    const { redisA, redisB, replicaA, replicaB } = await twoReplicas('stop-back:');
     const staging = { revision: 8, createdAt: STAGED };
     await server.stop();
     replicaA.add(SCENE, staging, broken('u-back'));
     await new Promise((r) => setTimeout(r, 100));
     await server.start();
-    await until(() => redisA.status === 'ready' && redisB.status === 'ready', 'both clients are connected again', 10_000);
+    await bothConnected(redisA, redisB);
     // Stopping at once, inside the second before the kept comparison is retried.
     await replicaA.close();
     expect(await replicaB.verdict(SCENE, staging)).toEqual({ compared: 1, invariantViolations: 1 });
   }, 30_000);
 
   it('still adds what it keeps after a report found nothing left to add and the retry second passed', async () => {
-    const [redisA, redisB] = [await connectReady(server, clients), await connectReady(server, clients)];
-    const [replicaA, replicaB] = [
-      new SharedShadowTotals({ redis: redisA, keyPrefix: 'after-flush:', logger: createLogger('silent') }),
-      new SharedShadowTotals({ redis: redisB, keyPrefix: 'after-flush:', logger: createLogger('silent') }),
-    ];
+    const { redisA, redisB, replicaA, replicaB } = await twoReplicas('after-flush:');
     const staging = { revision: 10, createdAt: STAGED };
-    const ready = () => until(() => redisA.status === 'ready' && redisB.status === 'ready', 'both clients are connected again', 10_000);
+    const ready = () => bothConnected(redisA, redisB);
     await server.stop();
     replicaA.add(SCENE, staging, broken('u-first'));
     await new Promise((r) => setTimeout(r, 100));
@@ -174,17 +171,13 @@ describe.skipIf(!HAS_REDIS_SERVER)('shadow totals across a Redis outage', () => 
   }, 30_000);
 
   it('adds a comparison made while kept ones are being added', async () => {
-    const [redisA, redisB] = [await connectReady(server, clients), await connectReady(server, clients)];
-    const [replicaA, replicaB] = [
-      new SharedShadowTotals({ redis: redisA, keyPrefix: 'during-flush:', logger: createLogger('silent') }),
-      new SharedShadowTotals({ redis: redisB, keyPrefix: 'during-flush:', logger: createLogger('silent') }),
-    ];
+    const { redisA, redisB, replicaA, replicaB } = await twoReplicas('during-flush:');
     const staging = { revision: 11, createdAt: STAGED };
     await server.stop();
     replicaA.add(SCENE, staging, broken('u-kept'));
     await new Promise((r) => setTimeout(r, 100));
     await server.start();
-    await until(() => redisA.status === 'ready' && redisB.status === 'ready', 'both clients are connected again', 10_000);
+    await bothConnected(redisA, redisB);
     // The verdict starts adding the kept comparison; one more is made before Redis answers.
     const verdict = replicaA.verdict(SCENE, staging);
     replicaA.add(SCENE, staging, broken('u-during'));
@@ -194,11 +187,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('shadow totals across a Redis outage', () => 
   }, 30_000);
 
   it('counts each comparison once when Redis hangs through several retries and then runs every command it was sent', async () => {
-    const [redisA, redisB] = [await connectReady(server, clients), await connectReady(server, clients)];
-    const [replicaA, replicaB] = [
-      new SharedShadowTotals({ redis: redisA, keyPrefix: 'frozen:', logger: createLogger('silent') }),
-      new SharedShadowTotals({ redis: redisB, keyPrefix: 'frozen:', logger: createLogger('silent') }),
-    ];
+    const { replicaA, replicaB } = await twoReplicas('frozen:');
     const staging = { revision: 12, createdAt: STAGED };
     const made = 60;
     server.freeze();
