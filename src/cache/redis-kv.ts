@@ -40,7 +40,8 @@ export interface RedisKeyValueCacheOptions {
   readonly metrics?: RedisKeyValueCacheMetrics | undefined;
 }
 
-const DEFAULT_TTL_SECONDS = 24 * 60 * 60;
+/** One day: also how long Apollo is told to keep a registered persisted query (src/graphql/apollo.ts), whatever store holds it. */
+export const DEFAULT_TTL_SECONDS = 24 * 60 * 60;
 const DEFAULT_L1_MAX_BYTES = 30 * 1024 * 1024;
 
 /**

@@ -17,6 +17,7 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { IResolvers } from '@graphql-tools/utils';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { GraphQLFormattedError } from 'graphql';
+import { DEFAULT_TTL_SECONDS } from '../cache/redis-kv.ts';
 import { toClientError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GraphQLContext } from './context.ts';
@@ -68,8 +69,8 @@ export function createApolloServer(options: ApolloOptions & { readonly fastPath?
     validationRules: [KnownOperationTypesRule, ...armor.validationRules],
     parseOptions: { maxTokens: options.limits.maxTokens },
     allowBatchedHttpRequests: false,
-    // One day (src/cache/redis-kv.ts's default): a query registered by anyone cannot stay for good.
-    persistedQueries: { cache: sizeBounded(options.persistedQueries), ttl: PERSISTED_QUERY_TTL_SECONDS },
+    // One day, the APQ store's own default: a query registered by anyone cannot stay for good.
+    persistedQueries: { cache: sizeBounded(options.persistedQueries), ttl: DEFAULT_TTL_SECONDS },
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours (src/main.ts drains HTTP first); Apollo's own SIGTERM handler would race it.
     stopOnTerminationSignals: false,
@@ -96,9 +97,6 @@ export function createApolloServer(options: ApolloOptions & { readonly fastPath?
   });
   return { apollo, knownOperations };
 }
-
-/** How long a registered persisted query is kept after its last registration. */
-const PERSISTED_QUERY_TTL_SECONDS = 24 * 3600;
 
 /** The APQ store, refusing (silently: the request still runs) a query over MAX_PERSISTED_QUERY_BYTES. */
 function sizeBounded(cache: KeyValueCache<string>): KeyValueCache<string> {
