@@ -65,12 +65,13 @@ describe.skipIf(!HAS_REDIS_SERVER)('the start-up warning that Redis is not answe
         },
       }),
     );
-    // Signing keys that take 500 ms to fetch hold the start (it fetches them before it listens) well past the reconnect.
+    // Signing keys that take 500 ms to fetch hold the start (it fetches them before it listens) well past the reconnect;
+    // auth.jwksTimeoutMs (200 ms by default) must let that fetch run its course.
     const jwks = createServer((_req, res) => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[]}'), 500));
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
     const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
     try {
-      const h = await startHarness({ config: { redis: { url: `redis://127.0.0.1:${proxy.port}/0` }, auth: { mode: 'jwks', jwksUrl } }, deps: { logger } });
+      const h = await startHarness({ config: { redis: { url: `redis://127.0.0.1:${proxy.port}/0` }, auth: { mode: 'jwks', jwksUrl, jwksTimeoutMs: 2000 } }, deps: { logger } });
       try {
         expect(lines.some((l) => l.msg === 'redis unavailable; carrying on without it until it is back')).toBe(true);
         expect(lines.map((l) => l.msg)).not.toContain('redis is not answering at start: serving without it (local rate limits, no shared cache or APQ) until it is');
