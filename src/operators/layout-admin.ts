@@ -5,7 +5,7 @@
  * in the body names someone else as the author (both are recorded).
  *
  *   publish  {files: {"<scene>.yaml": "<yaml>"}, message?, author?}   a submitted YAML set
- *   history  {limit?}            show {revision}            diff {from?, to?}
+ *   history  {limit?}            show {revision}            diff {from?, to?} | {to, rollback: true}
  *   rollback {revision, message?, author?, from?}           audit {limit?}
  *   candidate {scene, files? | revision?, rollout?: {allowList?, percentage?, segments?, platforms?, minAppVersion?}, message?, author?}
  *   rollout  {scene, revision?, allowList?, percentage?, segments?, platforms?, minAppVersion?}
@@ -43,7 +43,9 @@ const schemas = {
   }),
   history: z.strictObject({ limit }),
   show: z.strictObject({ revision }),
-  diff: z.strictObject({ from: revision.optional(), to: revision.optional() }),
+  diff: z
+    .strictObject({ from: revision.optional(), to: revision.optional(), rollback: z.boolean().optional() })
+    .refine((body) => body.rollback !== true || (body.to !== undefined && body.from === undefined), { error: 'a rollback diff compares live with what a rollback to `to` makes live: give `to`, not `from`' }),
   rollback: z.strictObject({ revision, message: message.optional(), author, from: revision.optional() }),
   audit: z.strictObject({ limit }),
   candidate: z

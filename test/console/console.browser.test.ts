@@ -609,6 +609,33 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     }
   });
 
+  it("states what a rollback to a one-scene revision an earlier release staged makes live: live's other scenes stay, none is said removed", async () => {
+    // As a release before whole-set candidates stored a folder holding only the candidate's scene.
+    const { revision } = await h.server.revisions!.publishCandidate({
+      scene: 'cart-bottom-sheet',
+      source: { files: { 'cart-bottom-sheet.yaml': CART.replace('en: Coupons }', 'en: "Old coupons" }') } },
+      rollout: { allowList: [], percentage: 0, segments: [], platforms: [], minAppVersion: null },
+      author: 'admin',
+      actor: 'admin',
+      message: 'staged by the release before',
+    });
+    try {
+      await signIn();
+      await releases();
+      await page.click(`#history tr[data-revision="${revision.revision}"] button[data-action=rollback]`);
+      const dialog = page.locator('#confirm');
+      await dialog.waitFor();
+      const said = await dialog.innerText();
+      expect(said).toContain(`Revision ${revision.revision} was never live and holds no checkout-summary: live's stay as they are.`);
+      expect(said).toContain('floor coupon name[en]: "Coupons" → "Old coupons"');
+      expect(said).not.toContain('scene removed');
+      await page.click('#confirm-cancel');
+      await dialog.waitFor({ state: 'hidden' });
+    } finally {
+      await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
+    }
+  });
+
   it('lets a viewer preview and read history, candidates and their shadow report, but not publish, roll back or act on a candidate — refused by the server too', async () => {
     expect((await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] } })).status).toBe(200);
     try {

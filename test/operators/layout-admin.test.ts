@@ -62,6 +62,11 @@ describe.skipIf(!HAS_POSTGRES)('the layouts admin API (/admin/layouts/*, Postgre
     expect(malformed.body.problems).toEqual([expect.stringContaining('`revision`')]);
     const unknown = await post('diff', { from: 1, to: 42 });
     expect(unknown).toMatchObject({ status: 404, body: { code: ErrorCode.LAYOUT_REVISION_NOT_FOUND, error: 'revision must be one the store holds (newest: 2, 1), but got: 42' } });
+    for (const body of [{ rollback: true }, { from: 1, to: 2, rollback: true }]) {
+      const rollbackDiff = await post('diff', body);
+      expect(rollbackDiff.status).toBe(400);
+      expect(rollbackDiff.body.problems).toEqual([expect.stringContaining('a rollback diff compares live with what a rollback to `to` makes live: give `to`, not `from`')]);
+    }
     expect((await post('history', {}, 'not-a-credential')).status).toBe(401);
   });
 

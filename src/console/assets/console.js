@@ -478,18 +478,22 @@ async function confirmRollback(target) {
   replace($('releases-error'));
   let diff;
   let live;
+  let keptFromLive;
   try {
-    live = await currentLive();
-    diff = (await api('/admin/layouts/diff', { from: live, to: target.revision })).diff;
+    await currentLive();
+    // The server's own answer of what the rollback makes live: a revision that was never live is
+    // completed with live's scenes it does not hold, so diffing the stored revision would overstate.
+    ({ from: live, diff, keptFromLive } = await api('/admin/layouts/diff', { to: target.revision, rollback: true }));
   } catch (error) {
     showError($('releases-error'), error);
     return;
   }
   const scenes = [...new Set(diff.scenes.map((s) => s.scene))];
   const whom = scenes.length === 0 ? 'Nobody sees a difference: the floors are the same.' : `Every user who opens ${scenes.join(', ')} gets the floors below, on every replica within about 2 s.`;
+  const kept = keptFromLive.length === 0 ? null : h('p', { 'data-testid': 'kept-from-live' }, `Revision ${target.revision} was never live and holds no ${keptFromLive.join(', ')}: live's stay as they are.`);
   const message = await confirmDialog(
     `Roll back from revision ${live} to revision ${target.revision}?`,
-    [h('p', null, `A new revision restoring revision ${target.revision} ("${target.message}") becomes live. ${whom}`), h('p', null, `What changes (revision ${live} → ${target.revision}):`), diffView(diff)],
+    [h('p', null, `A new revision restoring revision ${target.revision} ("${target.message}") becomes live. ${whom}`), kept, h('p', null, `What changes (revision ${live} → ${target.revision}):`), diffView(diff)],
     `rollback to revision ${target.revision}`,
   );
   if (message === null) return;

@@ -54,6 +54,12 @@ export interface DiffResult {
   readonly from: number;
   readonly to: number;
   readonly diff: LayoutsDiff;
+  /**
+   * With `rollback`: the scenes a rollback to `to` would take from the live set, since revision
+   * `to` was never live and does not hold them (a candidate an earlier release staged from a
+   * folder holding only its scene); empty otherwise.
+   */
+  readonly keptFromLive?: readonly string[];
 }
 
 /** Whether a candidate needs another admin's approval before promote (layouts.approval). */
@@ -113,8 +119,11 @@ export interface LayoutOperations {
   publish(input: { readonly files: Readonly<Record<string, string>>; readonly message: string; readonly author?: string; readonly sources?: readonly FloorsSource[] }): Promise<PublishResult>;
   history(input: { readonly limit: number }): Promise<HistoryResult>;
   show(input: { readonly revision: number }): Promise<ShowResult>;
-  /** Defaults: `to` the live revision, `from` its parent. */
-  diff(input: { readonly from?: number; readonly to?: number }): Promise<DiffResult>;
+  /**
+   * Defaults: `to` the live revision, `from` its parent. `rollback`: what a rollback to `to` would
+   * change — the live set against the set that rollback would make live (no `from`).
+   */
+  diff(input: { readonly from?: number; readonly to?: number; readonly rollback?: boolean }): Promise<DiffResult>;
   /** `from`: the live revision the caller saw; refused (conflict) when another is live by now. */
   rollback(input: { readonly revision: number; readonly message?: string; readonly author?: string; readonly from?: number }): Promise<PublishResult>;
   audit(input: { readonly limit: number }): Promise<{ readonly entries: readonly AuditEntry[] }>;
@@ -230,7 +239,7 @@ export class LayoutReleases {
       publish: (input) => this.publish(actor, input),
       history: (input) => this.history(input.limit),
       show: (input) => this.show(input.revision),
-      diff: (input) => this.diff(input.from, input.to),
+      diff: (input) => (input.rollback === true ? this.rollbackDiff(input.to) : this.diff(input.from, input.to)),
       rollback: (input) => this.rollback(actor, input),
       audit: async (input) => ({ entries: await this.options.store.audit(input.limit) }),
       candidate: (input) => this.candidate(actor, input),
@@ -513,12 +522,7 @@ export class LayoutReleases {
 
   private async rollback(actor: string, input: Parameters<LayoutOperations['rollback']>[0]): Promise<PublishResult> {
     const target = await this.revision(input.revision);
-    const [live, wasLive] = await Promise.all([this.options.store.live(), this.options.store.wasLive(target.revision)]);
-    // A revision that was live is restored as it was: the emergency exit. One that never was (a
-    // candidate's) holds what its candidate changed; live's other scenes complete it, as a
-    // candidate staged now keeps them — one an earlier release staged from a folder holding only
-    // its scene would otherwise take the others off the air.
-    const files = wasLive || live === undefined ? target.files : { ...live.files, ...target.files };
+    const { live, wasLive, files } = await this.rollbackSet(target);
     // This build's builders and locales must still accept it: a rollback must not ship a set replicas refuse.
     const layouts = this.validate(Object.keys(files).sort().map((name) => ({ name, file: `floors/${name}`, source: files[name] as string })));
     // Going back to what was live once needs no approval; a revision that never went live would put unreviewed money floors live.
@@ -560,6 +564,27 @@ export class LayoutReleases {
   private async show(number: number): Promise<ShowResult> {
     const [revision, live] = await Promise.all([this.revision(number), this.options.store.liveRevision()]);
     return { live: live === revision.revision, revision };
+  }
+
+  /**
+   * The set a rollback to `target` makes live. A revision that was live is restored as it was:
+   * the emergency exit. One that never was (a candidate's) holds what its candidate changed;
+   * live's other scenes complete it, as a candidate staged now keeps them — one an earlier release
+   * staged from a folder holding only its scene would otherwise take the others off the air.
+   */
+  private async rollbackSet(target: StoredRevision): Promise<{ live: StoredRevision | undefined; wasLive: boolean; files: Readonly<Record<string, string>> }> {
+    const [live, wasLive] = await Promise.all([this.options.store.live(), this.options.store.wasLive(target.revision)]);
+    const files = wasLive || live === undefined ? target.files : { ...live.files, ...target.files };
+    return { live, wasLive, files };
+  }
+
+  /** What a rollback to `to` would change: the console's confirmation shows it before anything is sent. */
+  private async rollbackDiff(to: number | undefined): Promise<DiffResult> {
+    if (to === undefined) throw new FloorplanError(ErrorCode.LAYOUT_REVISION_NOT_FOUND, { known: 'a rollback diff names it in `to`', received: 'no `to`' });
+    const target = await this.revision(to);
+    const { live, files } = await this.rollbackSet(target);
+    const keptFromLive = removedScenes(files, target.files);
+    return { from: live?.revision ?? 0, to: target.revision, diff: diffLayouts(live?.files ?? {}, files), keptFromLive };
   }
 
   private async diff(from: number | undefined, to: number | undefined): Promise<DiffResult> {

@@ -173,6 +173,7 @@ describe.each(REVISION_STORES)('layout candidates on %s', (_name, skip, open) =>
     const rolledBack = await alice.rollback({ revision: staged.revision.revision, from: live.revision.revision });
     expect(rolledBack.scenes.map((s) => s.scene).sort()).toEqual(['cart-bottom-sheet', 'checkout-summary']);
     expect(rolledBack.removedScenes).toEqual([]);
+    expect(await alice.diff({ to: staged.revision.revision, rollback: true })).toMatchObject({ keptFromLive: [] });
   });
 
   it.skipIf(skip)('completes a one-scene candidate revision an earlier release recorded, when rolled back to, from the live set', async () => {
@@ -187,6 +188,11 @@ describe.each(REVISION_STORES)('layout candidates on %s', (_name, skip, open) =>
       message: 'staged by the release before',
     });
     await alice.abort({ scene: 'cart-bottom-sheet' });
+    // What the console's confirmation shows first: the set the rollback will make live, not the stored one.
+    expect((await alice.diff({ from: live.revision.revision, to: revision.revision })).diff.scenes).toContainEqual(expect.objectContaining({ scene: 'checkout-summary', status: 'removed' }));
+    const preview = await alice.diff({ to: revision.revision, rollback: true });
+    expect(preview).toMatchObject({ from: live.revision.revision, to: revision.revision, keptFromLive: ['checkout-summary'] });
+    expect(preview.diff.scenes.map((s) => [s.scene, s.status])).toEqual([['cart-bottom-sheet', 'changed']]);
     const rolledBack = await alice.rollback({ revision: revision.revision, from: live.revision.revision });
     expect(rolledBack.scenes.map((s) => s.scene).sort()).toEqual(['cart-bottom-sheet', 'checkout-summary']);
     expect(rolledBack.removedScenes).toEqual([]);
