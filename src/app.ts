@@ -337,7 +337,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
         `${upstream} answer refused: ${violation.message}; it counts as failed for the request (logged at most every ${VIOLATION_LOG_INTERVAL_MS / 1000} s per upstream and reason)`,
       );
     };
-    const verify = createTokenVerifier(config.auth);
+    const verify = createTokenVerifier(config.auth, logger);
     const { apollo, knownOperations } = createApolloServer({
       logger,
       introspection: config.server.introspection,

@@ -52,6 +52,8 @@ const authSchema = z.discriminatedUnion('mode', [
     jwksUrl: z.string().optional(),
     /** Unused in this mode (config/default.yaml sets it for both). */
     jwksTimeoutMs: integer().positive().max(10_000).optional(),
+    /** Unused in this mode (config/default.yaml sets it for both). */
+    jwksMaxStaleSeconds: integer().min(0).max(7 * 86_400).optional(),
   }),
   z.strictObject({
     mode: z.literal('jwks'),
@@ -64,6 +66,13 @@ const authSchema = z.discriminatedUnion('mode', [
      * jose's own default, 5 s, let a hung identity provider hold every such request for 5 s.
      */
     jwksTimeoutMs: integer().positive().max(10_000),
+    /**
+     * How old the held keys may grow while they cannot be refreshed: jose refreshes them after
+     * ten minutes, and until a refresh succeeds (a slow one, or an identity provider's outage) a
+     * token whose kid they hold is verified with them, up to this age. 0: never past ten minutes.
+     * A key the identity provider withdraws while Floorplan cannot reach it is honoured this long.
+     */
+    jwksMaxStaleSeconds: integer().min(0).max(7 * 86_400),
     issuer: z.string().min(1),
     audience: z.string().min(1),
     clockToleranceSeconds: integer().min(0).max(300),

@@ -8,7 +8,8 @@ import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwksCache,
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { AuthConfig } from '../config/service-config.ts';
-import { ErrorCode, FloorplanError } from '../errors.ts';
+import { ErrorCode, FloorplanError, withoutPasswords } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
 
 /** The claims Floorplan uses, checked. */
 export interface VerifiedClaims {
@@ -44,7 +45,7 @@ const REVERIFY_AFTER_MS = 5 * 60_000;
  * the same token string verifies the same way every time until it expires, so a verified
  * token's claims are remembered (bounded, until `exp`, at most five minutes).
  */
-export function createTokenVerifier(config: AuthConfig): TokenVerifier {
+export function createTokenVerifier(config: AuthConfig, logger?: Logger): TokenVerifier {
   const verified = new LRUCache<string, { claims: VerifiedClaims; validUntilMs: number }>({ max: VERIFIED_TOKENS });
   const options = {
     issuer: config.issuer,
@@ -52,7 +53,7 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     clockTolerance: config.clockToleranceSeconds,
     requiredClaims: ['sub', 'exp'],
   };
-  const remote = config.mode === 'hs256' ? undefined : remoteKeys(config.jwksUrl, config.jwksTimeoutMs);
+  const remote = config.mode === 'hs256' ? undefined : remoteKeys(config.jwksUrl, config.jwksTimeoutMs, config.jwksMaxStaleSeconds * 1000, logger);
   const verify =
     remote === undefined
       ? (() => {
@@ -112,6 +113,8 @@ const KEYS_RETRY_AFTER_FAILURE_MS = 1000;
  * fetch's few milliseconds, retry (Retry-After); once fetched, the new kid is known.
  */
 const MAX_WAITING_FOR_KEYS = 2;
+/** While the held keys cannot be refreshed, the warning saying so is repeated at most this often. */
+const STALE_WARNING_INTERVAL_MS = 60_000;
 
 /** Thrown instead of fetching while the keys cannot be fetched; answered as the outage it is (503). */
 class KeysUnreachableError extends Error {}
@@ -121,15 +124,25 @@ class KeysUnreachableError extends Error {}
  * minutes, and shares one fetch among concurrent callers), bounded so that an identity provider
  * that hangs cannot hold requests: each fetch takes at most `timeoutMs`, a failed one is not
  * retried for {@link KEYS_RETRY_AFTER_FAILURE_MS}, and at most {@link MAX_WAITING_FOR_KEYS}
- * requests wait for a fetch. A token whose kid the fetched keys hold never waits.
+ * requests wait for a fetch. A token whose kid the held keys know never waits: past jose's ten
+ * minutes they are refreshed in the background, and until a refresh succeeds — a slow one, or
+ * none during an identity provider's outage — they go on verifying such tokens while they are
+ * at most `maxStaleMs` old (the warning says so). Without that, every refresh answered 503 to
+ * all but two of the requests whose tokens were not remembered as verified, and an outage of the
+ * identity provider longer than ten minutes refused every user within five more.
  */
-function remoteKeys(jwksUrl: string, timeoutMs: number): { getKey: JWTVerifyGetKey; prefetch: () => Promise<void> } {
+function remoteKeys(jwksUrl: string, timeoutMs: number, maxStaleMs: number, logger: Logger | undefined): { getKey: JWTVerifyGetKey; prefetch: () => Promise<void> } {
   // jose writes each key set it fetches here: the keys already held are tried without it.
   const fetched: Partial<ExportedJWKSCache> = {};
   const keySet = createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: timeoutMs, [jwksCache]: fetched as Record<string, never> });
   let held: { uat: number; keys: JWTVerifyGetKey } | undefined;
   let retryAtMs = 0;
   let waiting = 0;
+  let refreshing = false;
+  /** Since when refreshes have failed (undefined: the last one succeeded), and when that was last logged. */
+  let failingSince: number | undefined;
+  let warnedAtMs = 0;
+  const where = withoutPasswords(jwksUrl);
 
   const heldKeys = (): JWTVerifyGetKey | undefined => {
     const { uat, jwks } = fetched;
@@ -137,15 +150,46 @@ function remoteKeys(jwksUrl: string, timeoutMs: number): { getKey: JWTVerifyGetK
     if (held?.uat !== uat) held = { uat, keys: createLocalJWKSet(jwks) };
     return held.keys;
   };
+  /** The held keys while they may still be trusted: fresh, or stale by at most `maxStaleMs`. */
+  const usableKeys = (): JWTVerifyGetKey | undefined => {
+    const keys = heldKeys();
+    if (keys === undefined) return undefined;
+    return keySet.fresh || Date.now() - (fetched.uat as number) <= maxStaleMs ? keys : undefined;
+  };
   const failed = (error: unknown) => {
-    if (!isTokenProblem(error)) retryAtMs = Date.now() + KEYS_RETRY_AFTER_FAILURE_MS;
+    if (isTokenProblem(error)) return;
+    const now = Date.now();
+    retryAtMs = now + KEYS_RETRY_AFTER_FAILURE_MS;
+    failingSince ??= now;
+    if (logger !== undefined && fetched.uat !== undefined && now - warnedAtMs >= STALE_WARNING_INTERVAL_MS) {
+      warnedAtMs = now;
+      const keysAgeSeconds = Math.floor((now - fetched.uat) / 1000);
+      logger.warn(
+        { jwksUrl: where, keysAgeSeconds, maxStaleSeconds: maxStaleMs / 1000, error: error instanceof Error ? error.message : String(error) },
+        'the signing keys could not be refreshed; verifying with the keys held',
+      );
+    }
+  };
+  const succeeded = () => {
+    if (failingSince === undefined) return;
+    logger?.info({ jwksUrl: where, failedForSeconds: Math.floor((Date.now() - failingSince) / 1000) }, 'the signing keys were refreshed again');
+    failingSince = undefined;
+    warnedAtMs = 0;
+  };
+  /** A refresh in the background, one at a time, not sooner than a failed one allows. */
+  const refresh = () => {
+    if (refreshing || Date.now() < retryAtMs) return;
+    refreshing = true;
+    keySet.reload().then(succeeded, failed).finally(() => (refreshing = false));
   };
 
   const getKey: JWTVerifyGetKey = async (header, token) => {
-    const keys = heldKeys();
-    if (keys !== undefined && keySet.fresh) {
+    const keys = usableKeys();
+    if (keys !== undefined) {
       try {
-        return await keys(header, token);
+        const key = await keys(header, token);
+        if (!keySet.fresh) refresh();
+        return key;
       } catch (error) {
         // An unknown kid is worth a fetch (a rotation) unless the keys were fetched moments ago.
         if (!(error instanceof joseErrors.JWKSNoMatchingKey) || keySet.coolingDown) throw error;
@@ -156,7 +200,9 @@ function remoteKeys(jwksUrl: string, timeoutMs: number): { getKey: JWTVerifyGetK
     if (waiting >= MAX_WAITING_FOR_KEYS) throw new KeysUnreachableError('the signing keys are being fetched for other requests');
     waiting++;
     try {
-      return await keySet(header, token);
+      const key = await keySet(header, token);
+      succeeded();
+      return key;
     } catch (error) {
       failed(error);
       throw error;
@@ -165,7 +211,7 @@ function remoteKeys(jwksUrl: string, timeoutMs: number): { getKey: JWTVerifyGetK
     }
   };
   const prefetch = () =>
-    keySet.reload().catch((error: unknown) => {
+    keySet.reload().then(succeeded, (error: unknown) => {
       failed(error);
       throw error;
     });

@@ -52,6 +52,7 @@ describe('loadServiceConfig defaults', () => {
       audience: 'floorplan',
       clockToleranceSeconds: 5,
       jwksTimeoutMs: 200,
+      jwksMaxStaleSeconds: 86400,
     });
     expect(config.upstreams.cart).toMatchObject({ baseUrl: 'http://127.0.0.1:4001/cart', timeoutMs: 300, connections: 64 });
     expect(config.upstreams.settlement.timeoutMs).toBe(400);

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness } from '../support/harness.ts';
 import { callCounts } from '../support/upstream-fakes.ts';
+import { until } from '../support/until.ts';
 
 async function post(h: Harness, headers: Record<string, string>, body: unknown = { query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }) {
   const res = await fetch(`${h.url}/graphql`, {
@@ -159,11 +160,19 @@ async function startJwksEndpoint() {
   const { exportJWK, generateKeyPair } = await import('jose');
   const pair = await generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-  const endpoint = { privateKey: pair.privateKey, url: '', requests: 0, hang: false, close: async () => undefined as void };
+  const endpoint = { privateKey: pair.privateKey, url: '', requests: 0, answered: 0, hang: false, down: false, delayMs: 0, close: async () => undefined as void };
   const server = createServer((_req, res) => {
     endpoint.requests++;
     // Once hung: the request is read and never answered, as an identity provider stuck behind its balancer.
-    if (!endpoint.hang) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+    if (endpoint.hang) return;
+    // Down: its balancer answers 503, as during an identity provider's outage.
+    if (endpoint.down) return void res.writeHead(503).end();
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+      endpoint.answered++;
+    };
+    if (endpoint.delayMs > 0) setTimeout(answer, endpoint.delayMs);
+    else answer();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   endpoint.url = `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks.json`;
@@ -258,5 +267,89 @@ describe('identity provider that accepts the keys request and never answers (aut
     expect(user.status).toBe(200);
     const answers = await Promise.all(flood);
     expect(new Set(answers.map((a) => a.body.errors![0]!.extensions.code))).toEqual(new Set(['SERVICE_UNAVAILABLE']));
+  });
+});
+
+/**
+ * The keys fetched from the identity provider are refreshed after ten minutes (jose's cache age).
+ * A refresh that fails, or one still under way, must not refuse the users whose tokens those keys
+ * verify: an identity provider's outage longer than ten minutes, or a slow JWKS answer at each
+ * refresh, would otherwise answer 503 to everyone whose token is not remembered as verified.
+ */
+describe('signing keys older than ten minutes while the identity provider is slow or down (auth.mode jwks)', () => {
+  let h: Harness;
+  let jwks: Awaited<ReturnType<typeof startJwksEndpoint>>;
+  const lines: Array<Record<string, unknown>> = [];
+  const MINUTE = 60_000;
+
+  async function tokenWithKid(kid: string, sub: string): Promise<string> {
+    const { SignJWT } = await import('jose');
+    return new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid }).setSubject(sub).setIssuer(h.config.auth.issuer).setAudience(h.config.auth.audience).setExpirationTime('10m').sign(jwks.privateKey);
+  }
+  const later = (ms: number) => vi.setSystemTime(Date.now() + ms);
+
+  beforeAll(async () => {
+    jwks = await startJwksEndpoint();
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+        done();
+      },
+    });
+    h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl: jwks.url, jwksMaxStaleSeconds: 3600 } }, deps: { logger: pino({ level: 'info' }, sink) } });
+    vi.useFakeTimers({ toFake: ['Date'] });
+  });
+  afterAll(async () => {
+    vi.useRealTimers();
+    await h.close();
+    await jwks.close();
+  });
+
+  it('verifies new tokens with the held keys while a slow refresh is under way, instead of answering 503', { timeout: 15_000 }, async () => {
+    expect(jwks.requests).toBe(1);
+    jwks.delayMs = 150;
+    later(11 * MINUTE);
+    const tokens = await Promise.all(Array.from({ length: 8 }, (_, i) => tokenWithKid('k1', `u-slow-${i}`)));
+    const answers = await Promise.all(tokens.map((token) => post(h, { authorization: `Bearer ${token}` })));
+    expect(answers.map((a) => a.body.errors?.[0]?.extensions.code ?? a.status)).toEqual(Array(8).fill(200));
+    // The refresh was asked for (once), and answered.
+    await until(() => jwks.answered === 2, 'the refresh');
+    expect(jwks.requests).toBe(2);
+    jwks.delayMs = 0;
+    // jose reads the answer and dates the keys a moment later: let it, before the next test moves the clock.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  });
+
+  it('keeps verifying tokens whose kid the held keys know through an identity provider outage, saying so in the log, up to auth.jwksMaxStaleSeconds', { timeout: 15_000 }, async () => {
+    jwks.down = true;
+    later(11 * MINUTE);
+    const during = await post(h, { authorization: `Bearer ${await tokenWithKid('k1', 'u-outage-1')}` });
+    expect(during.status).toBe(200);
+    await until(() => lines.some((l) => l.msg === 'the signing keys could not be refreshed; verifying with the keys held' && l.level === 40), 'the warning');
+    const warning = lines.find((l) => l.msg === 'the signing keys could not be refreshed; verifying with the keys held')!;
+    expect(warning).toMatchObject({ jwksUrl: jwks.url, maxStaleSeconds: 3600 });
+    expect(warning.keysAgeSeconds).toBeGreaterThanOrEqual(11 * 60);
+
+    // A kid the held keys do not know may be a rotation they missed: that cannot be verified now.
+    later(1100);
+    const unknown = await post(h, { authorization: `Bearer ${await tokenWithKid('k2', 'u-outage-2')}` });
+    expect(unknown.status).toBe(503);
+    expect(unknown.body.errors![0]!.extensions.code).toBe('SERVICE_UNAVAILABLE');
+
+    // Still down 40 minutes later: the keys are 51 minutes old, within the hour, still verified.
+    later(40 * MINUTE);
+    expect((await post(h, { authorization: `Bearer ${await tokenWithKid('k1', 'u-outage-3')}` })).status).toBe(200);
+
+    // Past the hour the held keys are too old to trust.
+    later(20 * MINUTE);
+    const tooOld = await post(h, { authorization: `Bearer ${await tokenWithKid('k1', 'u-outage-4')}` });
+    expect(tooOld.status).toBe(503);
+    expect(tooOld.body.errors![0]!.extensions.code).toBe('SERVICE_UNAVAILABLE');
+
+    // Back up: the next request fetches the keys again and is verified; the recovery is logged.
+    jwks.down = false;
+    later(1100);
+    expect((await post(h, { authorization: `Bearer ${await tokenWithKid('k1', 'u-outage-5')}` })).status).toBe(200);
+    expect(lines.some((l) => l.msg === 'the signing keys were refreshed again' && l.level === 30)).toBe(true);
   });
 });

@@ -198,7 +198,7 @@ describe('createTokenVerifier in jwks mode', () => {
     otherKey = (await generateKeyPair('RS256')).privateKey;
     const publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'key-1', alg: 'RS256', use: 'sig' };
     jwks = await startJwksServer(() => ({ status: 200, keys: [publicJwk] }));
-    verify = createTokenVerifier({ mode: 'jwks', jwksUrl: jwks.url, issuer, audience, clockToleranceSeconds: 5, jwksTimeoutMs: 1000 });
+    verify = createTokenVerifier({ mode: 'jwks', jwksUrl: jwks.url, issuer, audience, clockToleranceSeconds: 5, jwksTimeoutMs: 1000, jwksMaxStaleSeconds: 86_400 });
   });
 
   afterAll(async () => {
@@ -228,7 +228,7 @@ describe('createTokenVerifier when the JWKS endpoint fails', () => {
   it('fails as keys-unavailable (HTTP 503 upstream of here), not as a bad token, so clients are not sent back to sign-in', async () => {
     const jwks = await startJwksServer(() => ({ status: 503, keys: [] }));
     try {
-      const verify = createTokenVerifier({ mode: 'jwks', jwksUrl: jwks.url, issuer: 'https://idp.test', audience: 'floorplan', clockToleranceSeconds: 5, jwksTimeoutMs: 1000 });
+      const verify = createTokenVerifier({ mode: 'jwks', jwksUrl: jwks.url, issuer: 'https://idp.test', audience: 'floorplan', clockToleranceSeconds: 5, jwksTimeoutMs: 1000, jwksMaxStaleSeconds: 86_400 });
       const { privateKey } = await generateKeyPair('RS256');
       const token = await new SignJWT({})
         .setProtectedHeader({ alg: 'RS256', kid: 'key-1' })
