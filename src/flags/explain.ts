@@ -132,6 +132,14 @@ const normalizedStrategyValue = (strategyUtil as unknown as { normalizedStrategy
  * Explains flag `flagName` for `context`. `context` must be what the client would see: the
  * request context merged over the client's static context (`{appName, environment, ...context}`).
  */
+/** The operators whose comparison honours a constraint's `caseInsensitive` in unleash-client (StringOperator, RegexOperator); IN, NOT_IN and the rest compare exactly, whatever it says. */
+const CASE_FOLDING_OPERATORS: ReadonlySet<string> = new Set(['STR_CONTAINS', 'STR_STARTS_WITH', 'STR_ENDS_WITH', 'REGEX']);
+
+/** Whether Unleash ignores case for this constraint: what an operator reads as "(case-insensitive)". */
+export function ignoresCase(constraint: { readonly operator: string; readonly caseInsensitive?: boolean }): boolean {
+  return constraint.caseInsensitive === true && CASE_FOLDING_OPERATORS.has(constraint.operator);
+}
+
 export function explainFlag(definitions: FlagDefinitions, flagName: string, context: Context): FlagExplanation {
   return explain(definitions, flagName, context, true);
 }
@@ -316,14 +324,14 @@ function constraintMiss(constraint: Constraint, context: Context, segmentId?: nu
   const values = Array.isArray(constraint.values) ? constraint.values : [];
   const single = constraint.value === undefined || constraint.value === null ? undefined : String(constraint.value);
   const expected = values.length > 0 ? `[${values.join(', ')}]` : single ?? '(nothing)';
-  const operator = `${constraint.inverted ? 'NOT ' : ''}${constraint.operator}${constraint.caseInsensitive ? ' (case-insensitive)' : ''}`;
+  const operator = `${constraint.inverted ? 'NOT ' : ''}${constraint.operator}${ignoresCase(constraint) ? ' (case-insensitive)' : ''}`;
   const got = contextValue === undefined ? `the context has no ${constraint.contextName}` : `the context has ${JSON.stringify(contextValue)}`;
   return {
     kind: 'constraint',
     contextName: constraint.contextName,
     operator: constraint.operator,
     inverted: constraint.inverted === true,
-    caseInsensitive: constraint.caseInsensitive === true,
+    caseInsensitive: ignoresCase(constraint),
     values,
     ...(single === undefined ? {} : { value: single }),
     contextValue,

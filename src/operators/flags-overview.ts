@@ -6,6 +6,7 @@
  * and the parent flags it depends on — the console's "flags at a glance". With Unleash, each flag links to its page in Unleash's UI.
  */
 import type { EnhancedFeatureInterface } from 'unleash-client/lib/feature.js';
+import { ignoresCase } from '../flags/explain.ts';
 import type { FlagsConfig, FlagService } from '../flags/flag-service.ts';
 import type { AdminHandler } from '../http/server.ts';
 import type { CompiledFloor, LayoutSet } from '../layouts/compile.ts';
@@ -59,12 +60,12 @@ function usesOf(layouts: LayoutSet): Map<string, FlagUse[]> {
 
 function constraintText(c: { contextName: string; operator: string; inverted?: boolean; values?: string[]; value?: string | number | Date; caseInsensitive?: boolean }): string {
   const list = Array.isArray(c.values) && c.values.length > 0 ? `[${c.values.join(', ')}]` : String(c.value ?? '');
-  return `${c.contextName} ${c.inverted === true ? 'NOT ' : ''}${c.operator} ${list}${c.caseInsensitive === true ? ' (case-insensitive)' : ''}`;
+  return `${c.contextName} ${c.inverted === true ? 'NOT ' : ''}${c.operator} ${list}${ignoresCase(c) ? ' (case-insensitive)' : ''}`;
 }
 
-/** "compact 50 %": a variant and its share of the users (Unleash weighs them out of 1000). */
+/** "compact 50 %", "compact 0.5 %": a variant and its share of the users (Unleash weighs them out of 1000). */
 function variantText(v: { name: string; weight?: number }): string {
-  return `${v.name} ${Math.round((v.weight ?? 0) / 10)} %`;
+  return `${v.name} ${(v.weight ?? 0) / 10} %`;
 }
 
 function strategiesOf(feature: EnhancedFeatureInterface): StrategyView[] {
@@ -105,7 +106,7 @@ export function createFlagsOverviewHandler(deps: FlagsOverviewDeps): AdminHandle
           defined: feature !== undefined,
           enabled: feature?.enabled === true,
           strategies: feature === undefined ? [] : strategiesOf(feature),
-          variants: (feature?.variants ?? []).map((v) => v.name),
+          variants: (feature?.variants ?? []).map(variantText),
           ...(feature === undefined ? { dependsOn: [], blockedBy: null } : dependenciesOf(feature, (name) => deps.flags.definition(name))),
           link: project === undefined ? null : `${project}/features/${encodeURIComponent(flag)}`,
         };

@@ -39,6 +39,15 @@ const flagsFile = {
     },
     { name: 'switched-off', enabled: false, strategies: [{ name: 'default', parameters: {}, constraints: [] }] },
     {
+      // caseInsensitive on IN: Unleash compares exactly all the same (only the STR_ operators and REGEX honour it).
+      name: 'new-customers',
+      enabled: true,
+      strategies: [
+        { name: 'default', parameters: {}, constraints: [{ contextName: 'segment', operator: 'IN', values: ['New'], caseInsensitive: true }] },
+        { name: 'default', parameters: {}, constraints: [{ contextName: 'segment', operator: 'STR_STARTS_WITH', values: ['VIP'], caseInsensitive: true }] },
+      ],
+    },
+    {
       name: 'whitelist-then-canary',
       enabled: true,
       strategies: [
@@ -169,6 +178,17 @@ describe('explain says why', () => {
     expect(service.explain('canary.plus-modern-apps', viewer({ segments: [] })).strategies[0]?.misses[0]?.message).toBe(
       'constraint segment IN [plus] failed: the context has no segment',
     );
+  });
+
+  it('marks a constraint case-insensitive only where Unleash ignores case: not on IN, whatever its caseInsensitive says', () => {
+    const explanation = service.explain('new-customers', viewer({ segments: ['new'] }));
+    expect(explanation.enabled).toBe(false);
+    expect(explanation.strategies.map((s) => s.misses[0]?.message)).toEqual([
+      'constraint segment IN [New] failed: the context has "new"',
+      'constraint segment STR_STARTS_WITH (case-insensitive) [VIP] failed: the context has "new"',
+    ]);
+    expect(explanation.strategies.map((s) => s.misses[0]).map((m) => m?.kind === 'constraint' && m.caseInsensitive)).toEqual([false, true]);
+    expect(service.explain('new-customers', viewer({ segments: ['vip-gold'] })).enabled).toBe(true);
   });
 
   it('says the user is not in the first N % when only the rollout stands in the way', () => {

@@ -38,7 +38,11 @@ describe('POST /admin/flags for flags Unleash decides beyond on/off and strategi
       name: 'layout.cart-bottom-sheet',
       enabled: true,
       strategies: [{ name: 'default', parameters: {}, constraints: [], variants: [{ name: 'compact', weight: 500, weightType: 'variable', stickiness: 'userId' }, { name: 'full', weight: 500, weightType: 'variable', stickiness: 'userId' }] }],
-      variants: [],
+      // The flag's own variants (as a local flags file gives them), which Unleash uses where a strategy has none.
+      variants: [
+        { name: 'compact', weight: 0, weightType: 'fix', stickiness: 'default' },
+        { name: 'default', weight: 1000, weightType: 'variable', stickiness: 'default' },
+      ],
     } as unknown as EnhancedFeatureInterface,
     'floor.loyalty-points': {
       name: 'floor.loyalty-points',
@@ -50,8 +54,12 @@ describe('POST /admin/flags for flags Unleash decides beyond on/off and strategi
     'floor.new-customer': {
       name: 'floor.new-customer',
       enabled: true,
-      strategies: [{ name: 'flexibleRollout', parameters: { rollout: '100' }, constraints: [{ contextName: 'segments', operator: 'STR_CONTAINS', values: ['NEW'], inverted: false, caseInsensitive: true }] }],
+      strategies: [
+        { name: 'flexibleRollout', parameters: { rollout: '100' }, constraints: [{ contextName: 'segments', operator: 'STR_CONTAINS', values: ['NEW'], inverted: false, caseInsensitive: true }] },
+        { name: 'default', parameters: {}, constraints: [{ contextName: 'segment', operator: 'IN', values: ['New'], inverted: false, caseInsensitive: true }] },
+      ],
     } as unknown as EnhancedFeatureInterface,
+
   };
   const handler = createFlagsOverviewHandler({
     flags: { definition: (name: string) => definitions[name], mode: 'unleash', servingFrom: 'unleash', fetchAgeSeconds: () => 1, file: '' } as never,
@@ -68,7 +76,11 @@ describe('POST /admin/flags for flags Unleash decides beyond on/off and strategi
     expect(await flagOf('floor.loyalty-points')).toMatchObject({ enabled: true, dependsOn: ['floorplan.kill.cart enabled'], blockedBy: 'floorplan.kill.cart is off: nobody gets this flag' });
   });
 
-  it('says when a constraint ignores case', async () => {
-    expect(await flagOf('floor.new-customer')).toMatchObject({ strategies: [{ constraints: ['segments STR_CONTAINS [NEW] (case-insensitive)'] }] });
+  it('says when a constraint ignores case, and only where Unleash does: IN compares exactly whatever caseInsensitive says', async () => {
+    expect(await flagOf('floor.new-customer')).toMatchObject({ strategies: [{ constraints: ['segments STR_CONTAINS [NEW] (case-insensitive)'] }, { constraints: ['segment IN [New]'] }] });
+  });
+
+  it("shows the flag's own variants with their shares, so a variant nobody gets reads 0 %", async () => {
+    expect(await flagOf('layout.cart-bottom-sheet')).toMatchObject({ variants: ['compact 0 %', 'default 100 %'] });
   });
 });
