@@ -34,6 +34,7 @@ import { MAX_SELECTED_SKUS, panelArgumentProblem, type RequestPipeline } from '.
 import type { UpstreamName } from '../upstreams/registry.ts';
 import { isUpstreamError } from '../upstreams/upstream-error.ts';
 import { parseAppVersion } from '../viewer/app-version.ts';
+import { MAX_USER_ID_LENGTH } from '../viewer/authenticate.ts';
 import { parsePlatform, parseSessionId } from '../viewer/viewer.ts';
 
 /** A field the request path reads from a header: accepted exactly when that header's value would be. */
@@ -42,7 +43,7 @@ const headerField = (parse: (value: string) => string | null, contract: string) 
 
 const previewRequestSchema = z.strictObject({
   scene: z.string().min(1),
-  userId: z.string().min(1).max(128),
+  userId: z.string().min(1).max(MAX_USER_ID_LENGTH),
   segments: z.array(z.string().min(1).max(64)).max(32).default([]),
   /** As `x-app-platform`; absent or null: a client that did not say (`unknown`). */
   platform: headerField(parsePlatform, 'a platform token such as "ios" (letters, digits, ._-, up to 64)').nullable().default(null),

@@ -28,10 +28,33 @@ export type TokenVerifier = ((authorization: string | undefined) => VerifiedClai
   readonly prefetchKeys?: () => Promise<void>;
 };
 
+/** The longest `sub`: OpenID Connect allows 255 ASCII characters (Core 1.0, 2), and an identity provider may use them all. */
+export const MAX_USER_ID_LENGTH = 255;
+const MAX_SEGMENTS = 32;
+const MAX_SEGMENT_LENGTH = 64;
+
 const claimsSchema = z.object({
-  sub: z.string().min(1).max(128),
-  segments: z.array(z.string().min(1).max(64)).max(32).optional(),
+  sub: z.string().min(1).max(MAX_USER_ID_LENGTH),
+  // null, as some identity providers write a claim they have no value for: no segments.
+  segments: z.array(z.string().min(1).max(MAX_SEGMENT_LENGTH)).max(MAX_SEGMENTS).nullish(),
 });
+
+/** Which claim broke which limit, for the 401's message: an identity provider's misconfiguration is fixed from it. */
+function claimsProblem(payload: unknown, issues: readonly z.core.$ZodIssue[]): string {
+  const claims = payload as Record<string, unknown>;
+  const kind = (value: unknown) => (Array.isArray(value) ? 'a list' : value === null ? 'null' : `a ${typeof value}`);
+  if (issues.some((issue) => issue.path[0] === 'sub')) {
+    const sub = claims.sub;
+    return `its \`sub\` must be a string of 1 to ${MAX_USER_ID_LENGTH} characters, but it ${typeof sub === 'string' ? `has ${sub.length}` : `is ${kind(sub)}`}`;
+  }
+  const segments = claims.segments;
+  const limit = `its \`segments\` must be a list of at most ${MAX_SEGMENTS} names of 1 to ${MAX_SEGMENT_LENGTH} characters, but`;
+  if (!Array.isArray(segments)) return `${limit} it is ${kind(segments)}`;
+  if (segments.length > MAX_SEGMENTS) return `${limit} it has ${segments.length} names`;
+  const index = segments.findIndex((s) => typeof s !== 'string' || s.length < 1 || s.length > MAX_SEGMENT_LENGTH);
+  const bad = segments[index];
+  return `${limit} segments[${index}] ${typeof bad !== 'string' ? `is ${kind(bad)}` : bad.length === 0 ? 'is empty' : `has ${bad.length} characters`}`;
+}
 
 const BEARER = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)\s*$/i;
 
@@ -86,7 +109,7 @@ export function createTokenVerifier(config: AuthConfig, logger?: Logger): TokenV
     }
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) {
-      throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, { reason: 'the token must carry a string `sub` and, optionally, `segments` as a list of strings' });
+      throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, { reason: `the token was rejected: ${claimsProblem(payload, claims.error.issues)}` });
     }
     const result: VerifiedClaims = Object.freeze({ userId: claims.data.sub, segments: Object.freeze(claims.data.segments ?? []) });
     const expiresAtMs = ((payload as { exp: number }).exp + config.clockToleranceSeconds) * 1000;

@@ -315,6 +315,19 @@ describe.each([
     expect(loud).toEqual([]);
   });
 
+  it('refuses a GET no web page could send cross-site without a preflight, as README says, and answers it with apollo-require-preflight', async () => {
+    const search = new URLSearchParams({ query: 'query Panel($s: String!) { floorPanel(scene: $s) { scene } }', variables: JSON.stringify({ s: 'cart-bottom-sheet' }) });
+    const authorization = `Bearer ${await h.token('u1001')}`;
+    const simple = await fetch(`${h.url}/graphql?${search}`, { headers: { authorization } });
+    expect(simple.status).toBe(400);
+    const refused = (await simple.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
+    expect(refused.errors[0]).toMatchObject({ extensions: { code: 'BAD_REQUEST' } });
+    expect(refused.errors[0]!.message).toContain('blocked as a potential Cross-Site Request Forgery');
+    const preflighted = await fetch(`${h.url}/graphql?${search}`, { headers: { authorization, 'apollo-require-preflight': '1' } });
+    expect(preflighted.status).toBe(200);
+    expect(await preflighted.json()).toEqual({ data: { floorPanel: { scene: 'cart-bottom-sheet' } } });
+  });
+
   it('counts a client that hangs up mid-body as 499, not as a server fault, and logs nothing above debug', async () => {
     const answered = async (status: string) =>
       metricValue(await scrapeMetrics(h.url), 'floorplan_http_request_duration_seconds_count', { route: '/graphql', method: 'POST', status });

@@ -57,6 +57,28 @@ describe('createTokenVerifier in hs256 mode', () => {
     await expect(verify(`Bearer ${token}`)).resolves.toEqual({ userId: 'u1002', segments: [] });
   });
 
+  /** A token with the demo's issuer, audience and secret, and exactly these claims. */
+  const withClaims = (claims: Record<string, unknown>) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuer(hs256.issuer).setAudience(hs256.audience).setExpirationTime(now() + 600).sign(new TextEncoder().encode(SECRET));
+
+  it('accepts a `sub` as long as OpenID Connect allows (255 characters), and `segments: null` as none', async () => {
+    const long = 'u'.repeat(255);
+    await expect(verify(`Bearer ${await withClaims({ sub: long })}`)).resolves.toEqual({ userId: long, segments: [] });
+    await expect(verify(`Bearer ${await withClaims({ sub: 'u1001', segments: null })}`)).resolves.toEqual({ userId: 'u1001', segments: [] });
+  });
+
+  it.each([
+    ['a `sub` over 255 characters', { sub: 'u'.repeat(256) }, 'the token was rejected: its `sub` must be a string of 1 to 255 characters, but it has 256'],
+    ['no `sub`', { segments: ['plus'] }, 'the token was rejected: it has no "sub" claim'],
+    ['a number as `sub`', { sub: 1001 }, 'the token was rejected: its `sub` must be a string of 1 to 255 characters, but it is a number'],
+    ['33 segments', { sub: 'u1001', segments: Array.from({ length: 33 }, (_, i) => `s${i}`) }, 'the token was rejected: its `segments` must be a list of at most 32 names of 1 to 64 characters, but it has 33 names'],
+    ['a segment of 65 characters', { sub: 'u1001', segments: ['plus', 's'.repeat(65)] }, 'the token was rejected: its `segments` must be a list of at most 32 names of 1 to 64 characters, but segments[1] has 65 characters'],
+    ['an empty segment', { sub: 'u1001', segments: [''] }, 'the token was rejected: its `segments` must be a list of at most 32 names of 1 to 64 characters, but segments[0] is empty'],
+    ['segments as a string', { sub: 'u1001', segments: 'plus' }, 'the token was rejected: its `segments` must be a list of at most 32 names of 1 to 64 characters, but it is a string'],
+  ])('rejects %s, saying which limit it broke', async (_label, claims, message) => {
+    await expectInvalid(verify(`Bearer ${await withClaims(claims)}`), message);
+  });
+
   it('accepts the scheme in any case and surrounding whitespace', async () => {
     const token = await signDemoToken(hs256, { userId: 'u1001' });
     await expect(verify(`bearer   ${token}  `)).resolves.toMatchObject({ userId: 'u1001' });
@@ -141,19 +163,6 @@ describe('createTokenVerifier in hs256 mode', () => {
     await expectInvalid(verify(`Bearer ${token}`), 'the token was rejected: it has no "exp" claim');
   });
 
-  it('rejects segments that are not a list of strings', async () => {
-    const token = await new SignJWT({ segments: 'plus' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject('u1001')
-      .setIssuer(hs256.issuer)
-      .setAudience(hs256.audience)
-      .setExpirationTime(now() + 600)
-      .sign(new TextEncoder().encode(SECRET));
-    await expectInvalid(
-      verify(`Bearer ${token}`),
-      'the token must carry a string `sub` and, optionally, `segments` as a list of strings',
-    );
-  });
 });
 
 /** A JWKS endpoint on loopback serving `keys`, or answering `status` when it is set. */
