@@ -132,7 +132,7 @@ function validate({ config, dir, dirSetting, registry, clients }: Context): { la
     if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors([error.message]);
     throw error;
   }
-  const compiled = compileFloorsSources(sources, registry, config.floors.locales, config.apps);
+  const compiled = compileFloorsSources(sources, registry, config.floors.locales, config.apps, { submitted: true });
   if (compiled.layouts === undefined) throw new InvalidFloors(compiled.problems);
   const flagProblems = checkFlagNames(config, compiled.layouts);
   if (flagProblems.length > 0) throw new InvalidFloors(flagProblems);

@@ -178,6 +178,19 @@ export function floorsSchemaText(locales: readonly string[]): string {
   return `${JSON.stringify(floorsJsonSchema(locales), null, 2)}\n`;
 }
 
+/** How a set is compiled: one an operator submits now, or one a replica loads. */
+export interface CompileOptions {
+  /**
+   * A set submitted now (publish, candidate, check, `floors:check`) must also follow the rules
+   * added since earlier releases published what replicas load: a live revision that passed
+   * then must not stop loading after an upgrade. Such rules: a floor name showing a {variable}.
+   */
+  readonly submitted?: boolean;
+}
+
+/** A {variable} as a sub-name template would fill it in: in a name, it reaches the app as written. */
+const TEMPLATE_VARIABLE = /\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}/g;
+
 /**
  * Validates and compiles one floors file; problems are returned, not thrown. `apps` (config
  * `apps`) is what every style token is checked against; undefined: tokens are not checked
@@ -189,6 +202,7 @@ export function compileFloorsFile(
   registry: BuilderRegistry,
   locales: readonly string[],
   apps?: AppsConfig,
+  options: CompileOptions = {},
 ): { layout: CompiledLayout; problems: [] } | { layout: undefined; problems: YamlProblem[] } {
   const yaml = new LocatedYaml(file, source);
   const syntax = yaml.syntaxProblems();
@@ -295,6 +309,14 @@ export function compileFloorsFile(
           problems.push(yaml.problem(at('fallback'), `must name a builder of the same kind as "${builder.name}" (${builder.kind})`, `${fallback.name} (${fallback.kind})`));
         } else if (fallback.needs.every((n) => builder.needs.includes(n)) && fallback.needs.length >= builder.needs.length) {
           problems.push(yaml.problem(at('fallback'), `must need fewer upstreams than "${builder.name}" (${builder.needs.join(', ')}), or it cannot help when one fails`, fallback.name));
+        }
+      }
+
+      if (options.submitted === true) {
+        for (const [locale, name] of Object.entries(asRecord(floor.name) ?? {})) {
+          const variables = typeof name === 'string' ? name.match(TEMPLATE_VARIABLE) : null;
+          if (variables === null) continue;
+          problems.push(yaml.problem(at('name', locale), 'is shown to users as written: a {variable} is filled in only in `subName`, so move it there', variables.join(', ')));
         }
       }
 
@@ -614,11 +636,12 @@ export function compileFloorsSources(
   registry: BuilderRegistry,
   locales: readonly string[],
   apps?: AppsConfig,
+  options: CompileOptions = {},
 ): { layouts: LayoutSet; problems: readonly [] } | { layouts: undefined; problems: readonly string[] } {
   const layouts = new Map<string, CompiledLayout>();
   const problems: string[] = [];
   for (const { file, source } of sources) {
-    const result = compileFloorsFile(file, source, registry, locales, apps);
+    const result = compileFloorsFile(file, source, registry, locales, apps, options);
     if (result.layout === undefined) {
       problems.push(...result.problems.map((p) => p.message));
       continue;

@@ -62,7 +62,7 @@ return revision
  */
 export async function publishLayouts(options: PublishLayoutsOptions): Promise<PublishLayoutsResult> {
   const sources = readFloorsDir(options.dir);
-  const compiled = compileFloorsSources(sources, options.registry, options.locales, options.apps);
+  const compiled = compileFloorsSources(sources, options.registry, options.locales, options.apps, { submitted: true });
   if (compiled.layouts === undefined) throw layoutInvalid(compiled.problems);
 
   const keys = layoutRedisKeys(options.keyPrefix);

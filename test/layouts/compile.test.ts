@@ -238,6 +238,19 @@ describe('compileFloorsFile', () => {
     ]);
   });
 
+  it('refuses a name holding a {variable} in a set submitted now (apps would show it as written), and still loads one published before', () => {
+    const source = validFile().replace('name: { zh-CN: 优惠券, en: Coupons }', 'name: { zh-CN: "优惠券 {couponCount} 张", en: "Coupons {{beta}}" }');
+    const submitted = compileFloorsFile(FILE, source, registry, LOCALES, undefined, { submitted: true });
+    expect(submitted.problems.map((p) => p.message)).toEqual([
+      '`floors[1].name.zh-CN` is shown to users as written: a {variable} is filled in only in `subName`, so move it there, but got: "{couponCount}" (floors/cart-bottom-sheet.yaml:9)',
+      '`floors[1].name.en` is shown to users as written: a {variable} is filled in only in `subName`, so move it there, but got: "{beta}" (floors/cart-bottom-sheet.yaml:9)',
+    ]);
+    // What a replica loads (a live revision an earlier release accepted) is not refused for it.
+    expect(compiled(source).floors[1]?.name).toEqual({ 'zh-CN': '优惠券 {couponCount} 张', en: 'Coupons {{beta}}' });
+    // Braces around no identifier are text, as anywhere else.
+    expect(compileFloorsFile(FILE, validFile().replace('en: Coupons }', 'en: "Coupons {}" }'), registry, LOCALES, undefined, { submitted: true }).problems).toEqual([]);
+  });
+
   it('rejects an unclosed "{" in a template, with its position', () => {
     expect(messages(validFile().replace('已领券 {amount}', '已领券 {amount'))).toEqual([
       '`floors[1].subName.zh-CN` must be a valid template; it has an unclosed "{" at character 5, but got: "已领券 {amount" (floors/cart-bottom-sheet.yaml:10)',
