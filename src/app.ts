@@ -309,7 +309,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     const renderer = new PanelRenderer({
       layouts: () => layouts.current(),
       logger,
-      hooks: { panelDidRender: (panel, outcomes) => metrics.panelRendered(panel, outcomes) },
+      hooks: { panelServed: (panel, outcomes) => metrics.panelRendered(panel, outcomes) },
     });
     const shadow = new ShadowComparer({
       sampleRatio: config.layouts.shadow.sampleRatio,

@@ -46,6 +46,7 @@ export const resolvers: Resolvers = {
       // Floors lost to a deadline that Floorplan's own saturation spent: not the upstreams' fault,
       // and an app shown a degraded sheet would show less than its last one. Refuse instead.
       if (panel.degraded && deadline.spentBySaturation()) throw overloaded();
+      renderer.served(panel, outcomes);
       if (recorded !== undefined) shadow!.schedule({ scene, candidate: candidate!, viewer, flags, served: panel, servedOutcomes: outcomes, recorded, source: data });
       if (trace.recording) trace.rendered(scene, startMs, performance.now(), panel.floors.length, panel.degradedReasons);
       panels.push(panel);

@@ -93,8 +93,13 @@ export type FloorOutcome =
 
 /** Optional lifecycle hooks, named for their moment. */
 export interface RendererHooks {
-  /** After a panel is rendered, with what happened to each configured floor. */
-  panelDidRender?(panel: RenderedPanel, outcomes: readonly FloorOutcome[]): void;
+  /**
+   * After a rendered panel is served to a user ({@link PanelRenderer.served}), with what happened
+   * to each configured floor. Not for a panel rendered and then refused (a deadline Floorplan's
+   * own saturation spent: OVERLOADED, shed "late"), a shadow render or an operator's preview:
+   * what this feeds (the panel metrics, the degraded-panels alert) is what users were shown.
+   */
+  panelServed?(panel: RenderedPanel, outcomes: readonly FloorOutcome[]): void;
 }
 
 export interface PanelRendererOptions {
@@ -196,6 +201,11 @@ export class PanelRenderer {
 
   render(request: RenderRequest): Promise<RenderedPanel> {
     return this.renderExplained(request).then(panelOf);
+  }
+
+  /** Says a rendered panel was served to the user who asked: the resolver's call, once it is not refused. */
+  served(panel: RenderedPanel, outcomes: readonly FloorOutcome[]): void {
+    this.options.hooks?.panelServed?.(panel, outcomes);
   }
 
   /** Renders and also says what happened to each configured floor (for the operator preview). */
@@ -350,7 +360,6 @@ export class PanelRenderer {
       locale,
       floors,
     };
-    if (request.shadow !== true) this.options.hooks?.panelDidRender?.(panel, outcomes);
     return { panel, outcomes };
   }
 

@@ -71,12 +71,19 @@ describe('a deadline that runs out while Floorplan itself is saturated', () => {
     expect(metricValue(metrics, 'floorplan_shed_total', { reason: 'late' })).toBe(2);
     // Not counted against the hung upstream either way: the deadline, not promotion's timeout, ended the call.
     expect(metricValue(metrics, 'floorplan_upstream_requests_total', { upstream: 'promotion', outcome: 'timeout' })).toBe(0);
+    // Nor as panels served, degraded by an upstream: nobody was shown one (FloorplanDegradedPanels would page for it).
+    expect(metricValue(metrics, 'floorplan_panels_total', { scene: 'cart-bottom-sheet', degraded: 'true' })).toBe(0);
+    expect(metricValue(metrics, 'floorplan_panels_degraded_total', { scene: 'cart-bottom-sheet', reason: 'UPSTREAM_FAILED' })).toBe(0);
+    expect(metrics).not.toMatch(/^floorplan_floors_dropped_total\{[^}]*reason="promotion"[^}]*\} [1-9]/m);
 
     // Once the loop is free again, the same hang is the upstream's: a degraded panel naming it.
     await new Promise((resolve) => setTimeout(resolve, 200));
     const after = await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' });
     expect(after.status).toBe(200);
     expect(after.body.data?.floorPanel.failedUpstreams).toEqual(['PROMOTION']);
+    const served = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metricValue(served, 'floorplan_panels_total', { scene: 'cart-bottom-sheet', degraded: 'true' })).toBe(1);
+    expect(metricValue(served, 'floorplan_panels_degraded_total', { scene: 'cart-bottom-sheet', reason: 'UPSTREAM_FAILED' })).toBe(1);
   });
 
   /**

@@ -84,8 +84,12 @@ describe('an expression floor failing at run time', () => {
     const logger = pino({ level: 'error' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) }));
     const metrics = createMetrics();
     const compiled = layout();
-    const renderer = new PanelRenderer({ layouts: () => new Map([['cart-bottom-sheet', compiled]]), logger, hooks: { panelDidRender: (panel, outcomes) => metrics.panelRendered(panel, outcomes) } });
-    const render = () => renderer.renderExplained({ scene: 'cart-bottom-sheet', data: fakePanelData().data, viewer: { segments: [], platform: 'ios', locale: 'en', appVersion: null } });
+    const renderer = new PanelRenderer({ layouts: () => new Map([['cart-bottom-sheet', compiled]]), logger, hooks: { panelServed: (panel, outcomes) => metrics.panelRendered(panel, outcomes) } });
+    const render = async () => {
+      const rendered = await renderer.renderExplained({ scene: 'cart-bottom-sheet', data: fakePanelData().data, viewer: { segments: [], platform: 'ios', locale: 'en', appVersion: null } });
+      renderer.served(rendered.panel, rendered.outcomes);
+      return rendered;
+    };
 
     const { panel, outcomes } = await render();
     // The dropped floor's deductions, and the fixture's shipping (no row here), each on its own row.
@@ -114,9 +118,10 @@ describe('an expression floor failing at run time', () => {
     const result = compileFloorsFile('floors/cart-bottom-sheet.yaml', DECORATED, createBuilderRegistry(defaultBuilders), ['zh-CN', 'en']);
     if (result.layout === undefined) throw new Error(result.problems.map((p) => p.message).join('\n'));
     const compiled = result.layout;
-    const renderer = new PanelRenderer({ layouts: () => new Map([['cart-bottom-sheet', compiled]]), logger, hooks: { panelDidRender: (panel, outcomes) => metrics.panelRendered(panel, outcomes) } });
+    const renderer = new PanelRenderer({ layouts: () => new Map([['cart-bottom-sheet', compiled]]), logger, hooks: { panelServed: (panel, outcomes) => metrics.panelRendered(panel, outcomes) } });
     const nonMember = fakePanelData({ promotion: promotionFixture({ membership: { tier: 'none', plus95QuotaRemaining: null } }) }).data;
     const { panel, outcomes } = await renderer.renderExplained({ scene: 'cart-bottom-sheet', data: nonMember, viewer: { segments: [], platform: 'ios', locale: 'en', appVersion: null } });
+    renderer.served(panel, outcomes);
 
     expect(panel.floors.map((f) => [f.code, f.subName])).toEqual([['rebate-note', 'Rebate back']]);
     expect(panel.degradedReasons).toEqual(['BUILDER_FAILED']);

@@ -338,7 +338,7 @@ describe('PanelRenderer', () => {
     expect(panel.floors.map((f) => f.subName)).toEqual([null, '[hi]']);
   });
 
-  it('tells panelDidRender what happened to every configured floor', async () => {
+  it('tells panelServed what happened to every configured floor, once the panel is served and not before', async () => {
     const seen: { panel: RenderedPanel; outcomes: readonly FloorOutcome[] }[] = [];
     const builders = [
       testBuilder('shown', amountOf(-100)),
@@ -362,9 +362,12 @@ describe('PanelRenderer', () => {
         floor('upstream', 50),
         floor('bug', 60),
       ),
-      { panelDidRender: (panel, outcomes) => seen.push({ panel, outcomes }) },
+      { panelServed: (panel, outcomes) => seen.push({ panel, outcomes }) },
     );
-    const panel = await renderer.render(request());
+    const { panel, outcomes } = await renderer.renderExplained(request());
+    // Rendered is not served: the resolver may still refuse it (OVERLOADED, shed "late").
+    expect(seen).toHaveLength(0);
+    renderer.served(panel, outcomes);
     expect(seen).toHaveLength(1);
     expect(seen[0]?.panel).toBe(panel);
     const byCode = Object.fromEntries((seen[0]?.outcomes ?? []).map((o) => [o.code, o]));

@@ -31,11 +31,15 @@ function renderer(codes: string[], extra: Record<string, string> = {}) {
   if (result.layout === undefined) throw new Error(result.problems.map((p) => p.message).join('\n'));
   const layout = result.layout;
   const outcomes: FloorOutcome[][] = [];
-  const r = new PanelRenderer({
-    layouts: () => new Map([[layout.scene, layout]]),
-    logger: pino({ level: 'silent' }),
-    hooks: { panelDidRender: (_panel, o) => outcomes.push([...o]) },
-  });
+  const renderer = new PanelRenderer({ layouts: () => new Map([[layout.scene, layout]]), logger: pino({ level: 'silent' }) });
+  // Each render's floor outcomes, as the panel metrics get them.
+  const r = {
+    render: async (request: Parameters<PanelRenderer['renderExplained']>[0]) => {
+      const { panel, outcomes: o } = await renderer.renderExplained(request);
+      outcomes.push([...o]);
+      return panel;
+    },
+  };
   return { r, outcomes };
 }
 
