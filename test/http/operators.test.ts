@@ -270,6 +270,13 @@ describe('operators: flags, kill switches, variants, hot reload, preview, decisi
       );
     });
 
+    it('counts no panel for a preview: the panel metrics are what users were served', async () => {
+      const served = async () => metricValue(await (await fetch(`${h.url}/metrics`)).text(), 'floorplan_panels_total', { scene: 'cart-bottom-sheet', degraded: 'false' });
+      const before = await served();
+      for (let i = 0; i < 3; i++) expect((await preview({ scene: 'cart-bottom-sheet', userId: 'u-basic', locale: 'en' })).status).toBe(200);
+      expect(await served()).toBe(before);
+    });
+
     it('answers a bad request with the problems', async () => {
       const res = await preview({ scene: 'nope', userId: 'u1001' });
       expect(res.status).toBe(400);
