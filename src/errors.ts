@@ -109,7 +109,7 @@ export const ErrorCode = {
   LAYOUT_PROMOTE_REFUSED: 'FLOORPLAN_ERR_LAYOUT_PROMOTE_REFUSED',
   /** With layouts.approval.required: a change to a money floor needs another admin's approval first (floors:approve). */
   LAYOUT_APPROVAL_REQUIRED: 'FLOORPLAN_ERR_LAYOUT_APPROVAL_REQUIRED',
-  /** A layout operation was refused by a check inside the store's transaction: the candidate changed meanwhile, or a self-approval. */
+  /** A layout operation was refused by a check inside the store's transaction (the candidate changed meanwhile, a self-approval), or waited too long for a lock: another writer's, or one a DBA holds on a table. */
   LAYOUT_CONFLICT: 'FLOORPLAN_ERR_LAYOUT_CONFLICT',
   /** A panel was asked for a scene no floors file defines. */
   LAYOUT_UNKNOWN_SCENE: 'FLOORPLAN_ERR_LAYOUT_UNKNOWN_SCENE',

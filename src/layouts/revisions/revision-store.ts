@@ -80,7 +80,11 @@ export function sceneFile(files: Readonly<Record<string, string>>, scene: string
   return Object.keys(files).find((name) => name.replace(/\.ya?ml$/, '') === scene);
 }
 
-/** An operation refused by Floorplan's own checks inside a transaction: rolled back and rethrown as is, never counted as the store being down. */
+/**
+ * An operation refused by Floorplan's own checks inside a transaction, or held up past the lock
+ * timeout by a lock another session holds: rolled back and rethrown as is, never counted as the
+ * store being down.
+ */
 export class OperationRefused extends Error {}
 
 /** A promote refused because live changed the candidate's scene since it was cut; `force` replaces `changes` (floors:diff lines). */
@@ -109,6 +113,16 @@ export function contentHash(files: Readonly<Record<string, string>>): string {
   for (const name of Object.keys(files).sort()) hash.update(`${name}\u0000${files[name] as string}\u0000`);
   return hash.digest('hex');
 }
+
+/** The store's own tables (migrations/*.sql): where a lock that holds up a write is looked for. */
+const STORE_TABLES = ['layout_revisions', 'layout_live', 'layout_candidates', 'layout_candidate_generation', 'layout_audit'] as const;
+
+/**
+ * The table lock modes that hold up a layout change: each conflicts with the ROW EXCLUSIVE lock
+ * its INSERT, UPDATE and DELETE take (ACCESS EXCLUSIVE with its SELECTs' ACCESS SHARE too). A
+ * DBA's CREATE INDEX takes SHARE; LOCK TABLE takes ACCESS EXCLUSIVE unless told another mode.
+ */
+const WRITER_BLOCKING_MODES = ['ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'] as const;
 
 /** SQLSTATE classes that mean the store cannot be used now, whatever the statement. */
 const OUTAGE_CLASSES = [
@@ -511,12 +525,14 @@ export class RevisionStore {
   private async write<T>(operation: (trx: Transaction) => Promise<T>): Promise<T> {
     let transaction: string | undefined;
     let done: { readonly value: T } | undefined;
+    const lockTimeoutMs = Math.max(1, Math.floor(this.config.queryTimeoutMs / 2));
     try {
       return await this.use((db) =>
         db.transaction().execute(async (trx) => {
-          // Waits for another writer at most half the query timeout: a lock held longer is a
-          // conflict to retry, not a store that does not answer (which the query timeout would say).
-          await sql`SELECT set_config('lock_timeout', ${`${Math.max(1, Math.floor(this.config.queryTimeoutMs / 2))}ms`}, true)`.execute(trx);
+          // Waits for a lock at most half the query timeout — another writer's, or a table lock a
+          // DBA holds (an index being built, a LOCK TABLE): a lock held longer is a conflict to
+          // retry, not a store that does not answer (which the query timeout would say).
+          await sql`SELECT set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`.execute(trx);
           try {
             await sql`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`.execute(trx);
           } catch (error) {
@@ -533,6 +549,10 @@ export class RevisionStore {
         }),
       );
     } catch (error) {
+      // A statement of the operation waited out the lock timeout on one of the store's tables or
+      // rows: rolled back, nothing changed. Its error says only "canceling statement due to lock
+      // timeout", so the lock is looked for to name it to whoever must release it.
+      if (done === undefined && (error as { code?: unknown }).code === LOCK_NOT_AVAILABLE) throw await this.lockedOut(lockTimeoutMs, error);
       if (done === undefined || transaction === undefined || !(error instanceof FloorplanError) || error.code !== ErrorCode.LAYOUT_STORE_UNAVAILABLE) throw error;
       const outcome = await this.commitOutcome(transaction);
       if (outcome === 'committed') {
@@ -542,6 +562,43 @@ export class RevisionStore {
       if (outcome === 'aborted') throw error;
       throw new FloorplanError(ErrorCode.LAYOUT_STORE_UNCONFIRMED, { store: this.where, cause: String(error.params.cause) }, { cause: error });
     }
+  }
+
+  /**
+   * The refusal of a write that waited `waitedMs` for a lock (`error`, SQLSTATE 55P03) and gave
+   * up: naming the table locks other sessions hold now in a mode that holds up a write (pg_locks,
+   * which every role may read), or, when there is none by now (released meanwhile, or a row lock
+   * of an open transaction, which pg_locks does not show by table), the lock in general words.
+   */
+  private async lockedOut(waitedMs: number, error: unknown): Promise<OperationRefused> {
+    let holders: ReadonlyArray<{ relation: string; mode: string; pid: number }> = [];
+    try {
+      holders = await this.use(
+        async (db) =>
+          (
+            await sql<{ relation: string; mode: string; pid: number }>`
+              SELECT l.relation::regclass::text AS relation, l.mode, l.pid
+              FROM pg_locks l
+              WHERE l.granted AND l.pid <> pg_backend_pid()
+                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                AND l.relation IN (SELECT to_regclass(name) FROM unnest(${[...STORE_TABLES]}::text[]) AS name)
+                AND l.mode = ANY(${[...WRITER_BLOCKING_MODES]}::text[])
+              ORDER BY 1, 3`.execute(db)
+          ).rows,
+      );
+    } catch {
+      // The lock is still described below, without its table.
+    }
+    const half = '(half of layouts.store.queryTimeoutMs)';
+    const named = holders.map((h) => `${h.relation} (${h.mode}, PostgreSQL process ${h.pid})`);
+    if (holders.length === 0) {
+      return new OperationRefused(`a lock another session holds on the revision store's tables or rows kept this change waiting ${waitedMs} ms ${half}: try again once it is released`, { cause: error });
+    }
+    if (holders.length === 1) {
+      const [{ relation, mode, pid }] = holders as [{ relation: string; mode: string; pid: number }];
+      return new OperationRefused(`the revision store's table ${relation} is locked by another session (${mode}, PostgreSQL process ${pid}): this change waited ${waitedMs} ms for it ${half}; try again once that lock is released`, { cause: error });
+    }
+    return new OperationRefused(`the revision store's tables are locked by other sessions, ${named.join(', ')}: this change waited ${waitedMs} ms for one of them ${half}; try again once they are released`, { cause: error });
   }
 
   /**
