@@ -266,6 +266,27 @@ async function openStore(context: Context): Promise<{ operations: LayoutOperatio
   };
 }
 
+/**
+ * An admin API answer that is not a success: the layout routes' `{error, code, problems?}`; or
+ * `{errors: [{message, extensions}]}`, the GraphQL shape the HTTP layer answers in when it refuses
+ * a request before a route runs (a body over `server.bodyLimitBytes`) or when a route failed
+ * unexpectedly ("Internal server error").
+ */
+interface AdminAnswer {
+  readonly error?: string;
+  readonly code?: string;
+  readonly problems?: string[];
+  readonly compatibility?: CompatibilityReport;
+  readonly errors?: ReadonlyArray<{ readonly message?: unknown; readonly extensions?: { readonly code?: unknown; readonly reason?: unknown } }>;
+}
+
+/** "HTTP 413: <message> (<code>)" for an answer in the GraphQL shape: its internal code (`reason`) when it has one, else its client code; just "HTTP 502" for an answer without either (a proxy's page). */
+function refusedAs(status: number, error: NonNullable<AdminAnswer['errors']>[number] | undefined): string {
+  if (typeof error?.message !== 'string') return `HTTP ${status}`;
+  const code = [error.extensions?.reason, error.extensions?.code].find((c): c is string => typeof c === 'string');
+  return `HTTP ${status}: ${error.message}${code === undefined ? '' : ` (${code})`}`;
+}
+
 /** The same operations through a running Floorplan's admin API. */
 function adminApi(server: string, token: string): LayoutOperations {
   if (token === '') throw new UsageError('--server needs the admin credential: set ADMIN_TOKEN (or admin.token in config/<env>.yaml)');
@@ -280,12 +301,12 @@ function adminApi(server: string, token: string): LayoutOperations {
     } catch (error) {
       throw new UsageError(`cannot reach Floorplan at ${server}: ${describeThrown((error as Error).cause ?? error)}; nothing was changed`);
     }
-    const body = (await response.json().catch(() => ({}))) as { error?: string; code?: string; problems?: string[]; compatibility?: CompatibilityReport };
+    const body = (await response.json().catch(() => ({}))) as AdminAnswer;
     if (response.ok) return body as never;
     if (body.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors(body.problems ?? [body.error ?? 'invalid']);
     if (body.code === ErrorCode.LAYOUT_INCOMPATIBLE && body.compatibility !== undefined) throw new Incompatible(body.compatibility);
-    if (response.status === 404 && body.code === undefined) throw new UsageError(`${server} has no layout admin API (is its layouts.store kind none, or ADMIN_TOKEN empty?)`);
-    throw new UsageError(`${body.error ?? `HTTP ${response.status}`}${body.problems === undefined ? '' : `\n${body.problems.join('\n')}`}`);
+    if (response.status === 404 && body.code === undefined && body.errors === undefined) throw new UsageError(`${server} has no layout admin API (is its layouts.store kind none, or ADMIN_TOKEN empty?)`);
+    throw new UsageError(`${body.error ?? refusedAs(response.status, body.errors?.[0])}${body.problems === undefined ? '' : `\n${body.problems.join('\n')}`}`);
   };
   return {
     publish: ({ sources: _labels, ...input }) => call('publish', input),

@@ -11,6 +11,7 @@ import { createBuilderRegistry } from '../../src/floors/registry.ts';
 import { loadFloorsDir } from '../../src/layouts/compile.ts';
 import { candidatesRedisKey } from '../../src/layouts/revisions/candidates.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
+import { startHarness, type Harness } from '../support/harness.ts';
 import { freePort, runFloorsCli, type CliRun } from '../support/processes.ts';
 import { TWO_ADDRESS_HOST, twoAddressPreload } from '../support/two-address-host.ts';
 
@@ -327,6 +328,27 @@ describe('floors commands against a host name with two addresses that refuses bo
     expect(run.stderr).toMatch(bothRefused(port));
     expect(run.stderr).toContain('nothing was changed');
   });
+});
+
+describe('floors commands through a server that answers an error in the GraphQL shape ({"errors": [...]})', () => {
+  // The HTTP layer answers what it refuses before an admin route runs (a body over
+  // server.bodyLimitBytes) as it answers /graphql: {"errors": [{"message", "extensions": {"code"}}]}.
+  // The command printed only "HTTP 413" for it.
+  let h: Harness | undefined;
+  let dir: string | undefined;
+  afterAll(async () => {
+    await h?.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('floors:publish --server prints the message and code it got, and exits 2', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'floorplan-cli-413-'));
+    const token = 'a-token-of-16-characters';
+    h = await startHarness({ config: { server: { bodyLimitBytes: 1024 }, admin: { token }, layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') } } } });
+    const run = await floors(['publish', '--server', h.url], { ADMIN_TOKEN: token });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^HTTP 413: request body must be at most 1024 bytes.* \(FLOORPLAN_ERR_HTTP_BODY_TOO_LARGE\)\n$/);
+  }, 60_000);
 });
 
 describe.skipIf(!HAS_REDIS_SERVER)('npm run floors:publish to a real Redis', () => {
