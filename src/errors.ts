@@ -364,11 +364,13 @@ export function describeThrown(thrown: unknown): string {
 
 /**
  * `text` with the password of every URL in it shown as `***` (`postgres://floorplan:***@db/x`),
- * for messages and log lines. By pattern rather than by parsing: a generated password often
- * holds `/` or `+`, which leaves the URL unparseable, and it must be hidden all the same.
+ * for messages and log lines: the one in its user information, and a `password=` or
+ * `sslpassword=` query parameter (`postgres://floorplan@db/x?password=***`), which libpq and `pg`
+ * take as well. By pattern rather than by parsing: a generated password often holds `/` or `+`,
+ * which leaves the URL unparseable, and it must be hidden all the same.
  */
 export function withoutPasswords(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]+@/gi, '$1***@');
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]+@/gi, '$1***@').replace(/([?&](?:ssl)?password=)[^&#\s"']*/gi, '$1***');
 }
 
 /**

@@ -9,8 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../src/config/service-config.ts';
 import { FloorplanError } from '../src/errors.ts';
 import { describeRevisionStore } from '../src/layouts/revisions/database.ts';
+import { RevisionStore } from '../src/layouts/revisions/revision-store.ts';
 import { UPSTREAMS } from '../src/upstreams/registry.ts';
 import { startHarness } from './support/harness.ts';
+import { freePort } from './support/processes.ts';
+import { thrown } from './support/thrown.ts';
 
 const PRODUCTION = {
   FLOORPLAN_ENV: 'production',
@@ -46,6 +49,39 @@ describe('a password in a URL', () => {
     const where = describeRevisionStore({ kind: 'postgres', url: 'postgres://floorplan:kX9/aB+c2@127.0.0.1:5432/db', dataDir: '', connectTimeoutMs: 1000, queryTimeoutMs: 1000 });
     expect(where).not.toContain('kX9');
     expect(where).toContain('floorplan');
+  });
+});
+
+describe('a password in a URL\'s query string (?password=, ?sslpassword=, as libpq and pg accept it)', () => {
+  const url = (port: number) => `postgres://floorplan@127.0.0.1:${port}/db?sslmode=disable&password=kX9%2FaB&sslpassword=pW7key`;
+
+  it("is hidden in the revision store's name, its other parameters kept", () => {
+    const where = describeRevisionStore({ kind: 'postgres', url: url(5432), dataDir: '', connectTimeoutMs: 1000, queryTimeoutMs: 1000 });
+    expect(where).toBe('PostgreSQL at postgres://floorplan@127.0.0.1:5432/db?sslmode=disable&password=***&sslpassword=***');
+  });
+
+  it('is hidden in what an operation answers, and in the log lines, when the store cannot be reached', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const store = new RevisionStore({ kind: 'postgres', url: url(await freePort()), dataDir: '', connectTimeoutMs: 1000, queryTimeoutMs: 1000 }, { logger });
+    try {
+      const refused = await thrown(() => store.history(5));
+      expect(refused).toBeInstanceOf(FloorplanError);
+      expect((refused as Error).message).toContain('password=***');
+      expect(lines.length).toBeGreaterThan(0);
+      for (const text of [(refused as Error).message, ...lines]) {
+        expect(text).not.toContain('kX9');
+        expect(text).not.toContain('pW7key');
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('is not echoed when the config refuses the URL', () => {
+    const message = refusal({ ...PRODUCTION, LAYOUT_STORE_URL: 'mysql://floorplan@db.internal/floorplan?password=kX9secret' });
+    expect(message).toMatch(/layouts\.store\.url/);
+    expect(message).not.toContain('kX9');
   });
 });
 
