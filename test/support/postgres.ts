@@ -34,14 +34,40 @@ export async function asPostgresAdmin<T>(run: (client: pg.Client) => Promise<T>)
   }
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** `owner`: the role that owns it (and so may create in its schema public); the admin role by default. */
+export async function createTestDatabase(options: { readonly owner?: TestRole } = {}): Promise<TestDatabase> {
   const name = `floorplan_test_${randomBytes(6).toString('hex')}`;
-  await asPostgresAdmin((c) => c.query(`CREATE DATABASE ${name}`));
+  await asPostgresAdmin((c) => c.query(`CREATE DATABASE ${name}${options.owner === undefined ? '' : ` OWNER ${options.owner.name}`}`));
   const url = new URL(POSTGRES_ADMIN_URL);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     name,
     drop: () => asPostgresAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+/** A login role of the test's own (trust auth: no password), for what a role may and may not do. */
+export interface TestRole {
+  /** floorplan_role_<random> */
+  readonly name: string;
+  /** `database`'s URL, connecting as this role. */
+  urlOf(database: TestDatabase): string;
+  /** Drops it; drop the databases it holds privileges in first. */
+  drop(): Promise<void>;
+}
+
+export async function createTestRole(): Promise<TestRole> {
+  const name = `floorplan_role_${randomBytes(6).toString('hex')}`;
+  await asPostgresAdmin((c) => c.query(`CREATE ROLE ${name} LOGIN`));
+  return {
+    name,
+    urlOf(database) {
+      const url = new URL(database.url);
+      url.username = name;
+      url.password = '';
+      return url.toString();
+    },
+    drop: () => asPostgresAdmin((c) => c.query(`DROP ROLE IF EXISTS ${name}`)).then(() => undefined),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The revision store's database: PostgreSQL through `pg`, or PGlite (Postgres compiled to
  * WebAssembly, in-process) in a data folder — the same tables, the same SQL, one Kysely API.
- * Opening one also applies the pending migrations (./sql-migrations.ts).
+ * Opening one also applies the pending migrations (./sql-migrations.ts); `migrate` applies them
+ * again for a database whose tables went missing after it was opened.
  */
 import { accessSync, closeSync, constants, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -73,6 +74,12 @@ export interface RevisionDatabase {
   readonly db: Kysely<RevisionTables>;
   /** For messages: "PostgreSQL at postgres://floorplan@db:5432/floorplan" or "PGlite in .floorplan/revisions". */
   readonly where: string;
+  /**
+   * Applies the pending migrations again, as opening did: for a database whose tables went
+   * missing after it was opened (dropped and created again, restored without them). Resolves the
+   * names of those it applied; rejects as opening would.
+   */
+  migrate(): Promise<readonly string[]>;
   close(): Promise<void>;
 }
 
@@ -147,7 +154,8 @@ function prepareDataDir(dataDir: string): string {
   return path;
 }
 
-async function migrate(db: Kysely<RevisionTables>): Promise<void> {
+/** Applies the pending migrations (Kysely's Migrator takes a lock for it: replicas opening together apply each once); resolves their names. */
+async function migrate(db: Kysely<RevisionTables>): Promise<readonly string[]> {
   const migrator = new Migrator({
     db,
     provider: new SqlFileMigrationProvider(),
@@ -163,6 +171,7 @@ async function migrate(db: Kysely<RevisionTables>): Promise<void> {
     if (failed === undefined) throw error instanceof Error ? error : new Error(describeThrown(error), { cause: error });
     throw new Error(`migration ${failed} failed: ${describeThrown(error)}`, { cause: error });
   }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
 /**
@@ -189,6 +198,7 @@ export async function openRevisionDatabase(config: RevisionStoreConfig, logger: 
       return {
         db,
         where: describeRevisionStore(config),
+        migrate: () => migrate(db),
         async close() {
           await db.destroy();
           release();
@@ -221,5 +231,5 @@ export async function openRevisionDatabase(config: RevisionStoreConfig, logger: 
     await db.destroy();
     throw error;
   }
-  return { db, where: describeRevisionStore(config), close: () => db.destroy() };
+  return { db, where: describeRevisionStore(config), migrate: () => migrate(db), close: () => db.destroy() };
 }

@@ -7,7 +7,9 @@
  *
  * The database is opened on first use and again after a failed open; while it cannot be
  * reached, operations reject with FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE and {@link state}
- * says `down` — serving never waits on it (the LayoutStore keeps its set).
+ * says `down` — serving never waits on it (the LayoutStore keeps its set). A statement that finds
+ * the store's tables gone (its database created again empty) has the migrations applied again
+ * ({@link RevisionStore.migrateAgain}).
  */
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
@@ -143,6 +145,17 @@ function isConnectionFailure(error: unknown): boolean {
   return true;
 }
 
+/** SQLSTATE undefined_table. */
+const UNDEFINED_TABLE = '42P01';
+
+/** The store's table a statement found missing (`relation "layout_live" does not exist`), or undefined for any other error. */
+function missingStoreTable(error: unknown): string | undefined {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (code !== UNDEFINED_TABLE || typeof message !== 'string') return undefined;
+  const table = /relation "(?:[^".]+\.)?([^".]+)" does not exist/.exec(message)?.[1];
+  return (STORE_TABLES as readonly string[]).includes(table ?? '') ? table : undefined;
+}
+
 function iso(value: Date | string): string {
   return (value instanceof Date ? value : new Date(value)).toISOString();
 }
@@ -201,6 +214,8 @@ export class RevisionStore {
   readonly where: string;
   private readonly options: RevisionStoreOptions;
   private database: Promise<RevisionDatabase> | undefined;
+  /** The migrations being applied again because a statement found a table missing; shared by every operation that found it meanwhile. */
+  private remigrating: Promise<void> | undefined;
   private current: RevisionStoreState = 'unopened';
   private lastError = '';
   private closed = false;
@@ -691,12 +706,55 @@ export class RevisionStore {
       throw this.unavailable(describeThrown(error), error);
     }
     try {
-      const result = await operation(database.db);
+      let result: T;
+      try {
+        result = await operation(database.db);
+      } catch (error) {
+        const table = missingStoreTable(error);
+        if (table === undefined) throw error;
+        // Rolled back, nothing done: run once more on the tables the migrations make again. Found
+        // missing once more, the error is answered below as the store being unusable.
+        await this.migrateAgain(database, table);
+        result = await operation(database.db);
+      }
       this.setState('up', '');
       return result;
     } catch (error) {
-      if (error instanceof OperationRefused || error instanceof FloorplanError || !isConnectionFailure(error)) throw error;
+      if (error instanceof OperationRefused || error instanceof FloorplanError) throw error;
+      const table = missingStoreTable(error);
+      if (table !== undefined) {
+        throw this.unavailable(`its table ${table} is missing (${describeThrown(error)}) though floorplan_migrations records every migration as applied: it was dropped by hand; restore it from a backup`, error);
+      }
+      if (!isConnectionFailure(error)) throw error;
       throw this.unavailable(describeThrown(error), error);
+    }
+  }
+
+  /**
+   * The store's `table` was found missing, after the database was opened and migrated: it was
+   * dropped and created again empty, or restored from a dump without its tables. Migrations run
+   * only when the database is opened, so this applies them again — once for every operation that
+   * finds a table missing meanwhile (a run under way is shared), and only when one does, never per
+   * operation — then the caller runs its operation again. Rejects with
+   * FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE naming the table and why they could not be applied (a
+   * role without CREATE on the schema: README "The layout store's database privileges"); the
+   * next operation that finds the table missing tries again, as one does after a failed open.
+   */
+  private async migrateAgain(database: RevisionDatabase, table: string): Promise<void> {
+    this.remigrating ??= (async () => {
+      try {
+        const migrations = await database.migrate();
+        if (migrations.length > 0) {
+          this.options.logger.warn({ store: this.where, table, migrations }, "the revision store's tables were missing (its database created again, or restored without them): the migrations were applied again");
+        }
+      } finally {
+        this.remigrating = undefined;
+      }
+    })();
+    try {
+      await this.remigrating;
+    } catch (error) {
+      throw this.unavailable(`its tables are missing (relation "${table}" does not exist: its database was created again or restored without them), and applying the migrations again failed: ${describeThrown(error)}`, error);
     }
   }
 
