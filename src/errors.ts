@@ -97,7 +97,7 @@ export const ErrorCode = {
   LAYOUT_INVALID: 'FLOORPLAN_ERR_LAYOUT_INVALID',
   /** A publish or candidate was refused: it would send a live app version a style token, field or kind it does not understand (config/clients.yaml). */
   LAYOUT_INCOMPATIBLE: 'FLOORPLAN_ERR_LAYOUT_INCOMPATIBLE',
-  /** The layout revision store (PostgreSQL or PGlite) cannot be reached: publishing and rollback are refused; serving goes on. */
+  /** The layout revision store (PostgreSQL or PGlite) cannot be reached, or its role lacks a privilege: layout operations are refused; serving goes on. */
   LAYOUT_STORE_UNAVAILABLE: 'FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE',
   /** A layout change's COMMIT went unanswered and the store could not say since whether it took effect: it may have been recorded. */
   LAYOUT_STORE_UNCONFIRMED: 'FLOORPLAN_ERR_LAYOUT_STORE_UNCONFIRMED',
@@ -213,7 +213,8 @@ export const ERRORS = {
     status: 409,
   },
   FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE: {
-    message: 'the layout revision store ({store}) must be reachable to change layouts, but it is not: {cause}; nothing was changed, every replica keeps serving the live revision',
+    // {need} and {problem}: reachable, it is not; or usable by its role, which lacks a privilege. {purpose} and {outcome}: a change (nothing was changed) or a read (src/layouts/revisions/revision-store.ts).
+    message: 'the layout revision store ({store}) must be {need} to {purpose}, but {problem}: {cause}; {outcome}',
     client: ClientErrorCode.SERVICE_UNAVAILABLE,
     status: 503,
   },

@@ -209,23 +209,27 @@ async function publishToRedisOnly(context: Context): Promise<void> {
   }
 }
 
+/** The commands that only read the store: one that cannot open it changed nothing, and says so in a read's words. */
+const READ_COMMANDS: ReadonlySet<Command> = new Set(['history', 'show', 'diff', 'audit']);
+
 /** The revision operations straight on the configured store (and Redis for the push); close() releases both. */
-async function openStore(context: Context): Promise<{ operations: LayoutOperations; close(): Promise<void> }> {
+async function openStore(context: Context, command: Command): Promise<{ operations: LayoutOperations; close(): Promise<void> }> {
   const { config } = context;
   const logger = createLogger('silent');
   // Imported here: floors:check and the Redis-only publish should not pay for loading the database clients.
-  const { RevisionStore } = await import('../layouts/revisions/revision-store.ts');
+  const { asReadRefusal, RevisionStore } = await import('../layouts/revisions/revision-store.ts');
   const store = new RevisionStore(config.layouts.store, { logger });
-  if (!(await store.probe())) {
-    const cause = store.problem();
+  try {
+    await store.check();
+  } catch (error) {
     await store.close();
-    const inUse = /in use by process (\d+)/.exec(cause);
+    const inUse = /in use by process (\d+)/.exec(store.problem());
     if (inUse !== null) {
       throw new UsageError(
-        `${cause}\nrun the command through that Floorplan's admin API instead: add -- --server http://127.0.0.1:${config.server.port} (with ADMIN_TOKEN set)`,
+        `${store.problem()}\nrun the command through that Floorplan's admin API instead: add -- --server http://127.0.0.1:${config.server.port} (with ADMIN_TOKEN set)`,
       );
     }
-    throw new UsageError(new FloorplanError(ErrorCode.LAYOUT_STORE_UNAVAILABLE, { store: store.where, cause }).message);
+    throw new UsageError(describeThrown(READ_COMMANDS.has(command) ? asReadRefusal(error) : error));
   }
   let redis: RedisClient | undefined;
   if (isRedisConfigured(config.redis)) {
@@ -407,7 +411,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
     validate(context);
     sources = readFloorsDir(context.dir, context.dirSetting);
   }
-  const opened = values.server === undefined ? await openStore(context) : { operations: adminApi(values.server, context.config.admin.token), close: async () => undefined };
+  const opened = values.server === undefined ? await openStore(context, command) : { operations: adminApi(values.server, context.config.admin.token), close: async () => undefined };
   const ops = opened.operations;
   try {
     switch (command) {

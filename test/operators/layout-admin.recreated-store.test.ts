@@ -100,10 +100,12 @@ describe.skipIf(!HAS_POSTGRES)('a revision store whose database was dropped and 
     const refused = await post('publish', { files: SHIPPED, message: 'refused' });
     expect(refused.status).toBe(503);
     expect(refused.body.code).toBe(ErrorCode.LAYOUT_STORE_UNAVAILABLE);
-    expect(refused.body.error).toMatch(/its tables are missing \(relation "layout_\w+" does not exist: its database was created again or restored without them\), and applying the migrations again failed: permission denied for schema public; nothing was changed, every replica keeps serving the live revision$/);
+    expect(refused.body.error).toMatch(
+      /^the layout revision store \([^)]+\) must be usable by the role it connects as to change layouts, but that role lacks a privilege it needs \(README, "The layout store's database privileges"\): its tables are missing \(relation "layout_\w+" does not exist: its database was created again or restored without them\), and applying the migrations again failed: permission denied for schema public; nothing was changed, every replica keeps serving the live revision$/,
+    );
     const read = await post('history', {});
     expect(read.status).toBe(503);
-    expect(read.body.error).toContain('its tables are missing');
+    expect(read.body.error).toMatch(/ to read layout revisions, but that role lacks a privilege .*: its tables are missing .*; every replica keeps serving the live revision$/);
 
     await (await openRevisionDatabase({ kind: 'postgres', url: database.url, dataDir: '', connectTimeoutMs: 2000, queryTimeoutMs: 5000 }, createLogger('silent'))).close();
     await asOwner(database, grants);

@@ -20,7 +20,7 @@ import type { PushOutcome } from '../publish.ts';
 import { describeMoneyChanges, moneyFloorChanges, type ApprovalSettings, type MoneyFloorChange } from './approval.ts';
 import { diffLayouts, formatLayoutsDiff, type LayoutsDiff } from './diff.ts';
 import { candidateLayoutVersion, candidateRolloutSchema, candidatesPushRefusal, DEFAULT_ROLLOUT, type CandidateRollout, type CandidateSet, type StoredCandidate } from './candidates.ts';
-import { LiveOvertaken, NoCandidate, OperationRefused, sceneFile, staleCandidate, type AuditEntry, type RevisionStore, type RevisionSummary, type StoredRevision } from './revision-store.ts';
+import { asReadRefusal, LiveOvertaken, NoCandidate, OperationRefused, sceneFile, staleCandidate, type AuditEntry, type RevisionStore, type RevisionSummary, type StoredRevision } from './revision-store.ts';
 
 /** What `layoutVersion` will report for each scene of a revision. */
 export interface SceneVersion {
@@ -235,22 +235,27 @@ export class LayoutReleases {
 
   /** The operations done as `actor` (the admin credential's identity, or the CLI's user). */
   as(actor: string): LayoutOperations {
+    // A read that cannot use the store says so for a read: it had nothing to change.
+    const reading = <T>(read: Promise<T>): Promise<T> =>
+      read.catch((error: unknown) => {
+        throw asReadRefusal(error);
+      });
     return {
       publish: (input) => this.publish(actor, input),
-      history: (input) => this.history(input.limit),
-      show: (input) => this.show(input.revision),
-      diff: (input) => (input.rollback === true ? this.rollbackDiff(input.to) : this.diff(input.from, input.to)),
+      history: (input) => reading(this.history(input.limit)),
+      show: (input) => reading(this.show(input.revision)),
+      diff: (input) => reading(input.rollback === true ? this.rollbackDiff(input.to) : this.diff(input.from, input.to)),
       rollback: (input) => this.rollback(actor, input),
-      audit: async (input) => ({ entries: await this.options.store.audit(input.limit) }),
+      audit: (input) => reading(this.options.store.audit(input.limit).then((entries) => ({ entries }))),
       candidate: (input) => this.candidate(actor, input),
       rollout: (input) => this.rollout(actor, input),
       promote: (input) => this.promote(actor, input),
       approve: (input) => this.approve(actor, input),
       abort: (input) => this.abort(actor, input),
-      candidates: async () => {
-        const set = await this.options.store.candidates();
-        return { generation: set.generation, candidates: set.candidates.map(({ file: _f, source: _s, ...c }) => c) };
-      },
+      candidates: () =>
+        reading(
+          this.options.store.candidates().then((set) => ({ generation: set.generation, candidates: set.candidates.map(({ file: _f, source: _s, ...c }) => c) })),
+        ),
     };
   }
 

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import { describeThrown, ErrorCode, FloorplanError } from '../../errors.ts';
+import { describeThrown, ErrorCode, FloorplanError, type MessageParams } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { candidateRolloutSchema, type CandidateRollout, type CandidateSet, type StoredCandidate } from './candidates.ts';
 import { describeRevisionStore, openRevisionDatabase, type RevisionDatabase, type RevisionStoreConfig, type RevisionTables } from './database.ts';
@@ -143,6 +143,49 @@ function isConnectionFailure(error: unknown): boolean {
   // Any other five-character SQLSTATE is the server refusing a statement: a bug, not an outage.
   if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return OUTAGE_CLASSES.some((prefix) => code.startsWith(prefix));
   return true;
+}
+
+/** SQLSTATE insufficient_privilege: "permission denied for table …", "must be owner of table …". */
+const INSUFFICIENT_PRIVILEGE = '42501';
+
+/**
+ * Whether `error`, or an error it wraps (a failed migration's), is PostgreSQL refusing the role a
+ * privilege: no CONNECT on the database, no CREATE on the schema for a migration, a table or
+ * sequence not granted. A grant to make, which is neither an outage nor a bug.
+ */
+function isPrivilegeRefusal(error: unknown): boolean {
+  let current = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
+    if ((current as { code?: unknown }).code === INSUFFICIENT_PRIVILEGE) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+type StoreUnavailableParams = MessageParams<typeof ErrorCode.LAYOUT_STORE_UNAVAILABLE>;
+
+/** FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE's words for what was needed of the store and what was wrong with it. */
+const STORE_PROBLEMS = {
+  unreachable: { need: 'reachable', problem: 'it is not' },
+  privilege: { need: 'usable by the role it connects as', problem: `that role lacks a privilege it needs (README, "The layout store's database privileges")` },
+} as const satisfies Readonly<Record<string, Pick<StoreUnavailableParams, 'need' | 'problem'>>>;
+
+/** …and for what the operation needed it for, and what became of it: every write is a change; a read of revisions, audit or candidates changes nothing, so it does not say "nothing was changed". */
+const STORE_PURPOSES = {
+  change: { purpose: 'change layouts', outcome: 'nothing was changed, every replica keeps serving the live revision' },
+  read: { purpose: 'read layout revisions', outcome: 'every replica keeps serving the live revision' },
+} as const satisfies Readonly<Record<string, Pick<StoreUnavailableParams, 'purpose' | 'outcome'>>>;
+
+/**
+ * `error` as a read (history, show, diff, audit, candidates) answers it: the store's
+ * FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE is worded for a change, as whatever the store was
+ * asked first (a publish reads the live revision before it writes) may be part of one; anything
+ * else as it is.
+ */
+export function asReadRefusal(error: unknown): unknown {
+  if (!(error instanceof FloorplanError) || error.code !== ErrorCode.LAYOUT_STORE_UNAVAILABLE) return error;
+  const params = (error as FloorplanError<typeof ErrorCode.LAYOUT_STORE_UNAVAILABLE>).params;
+  return new FloorplanError(ErrorCode.LAYOUT_STORE_UNAVAILABLE, { ...params, ...STORE_PURPOSES.read }, { cause: error.cause });
 }
 
 /** SQLSTATE undefined_table. */
@@ -678,10 +721,15 @@ export class RevisionStore {
     await trx.insertInto('layout_audit').values({ actor, action, revision, detail: JSON.stringify(detail) }).execute();
   }
 
+  /** Opens the database now (a command, before it reads options from the store); rejects as an operation would. */
+  async check(): Promise<void> {
+    await this.use((db) => sql`SELECT 1`.execute(db));
+  }
+
   /** Opens the database now (start-up), reporting whether it is reachable; never rejects. */
   async probe(): Promise<boolean> {
     try {
-      await this.use((db) => sql`SELECT 1`.execute(db));
+      await this.check();
       return true;
     } catch {
       return false;
@@ -725,7 +773,7 @@ export class RevisionStore {
       if (table !== undefined) {
         throw this.unavailable(`its table ${table} is missing (${describeThrown(error)}) though floorplan_migrations records every migration as applied: it was dropped by hand; restore it from a backup`, error);
       }
-      if (!isConnectionFailure(error)) throw error;
+      if (!isPrivilegeRefusal(error) && !isConnectionFailure(error)) throw error;
       throw this.unavailable(describeThrown(error), error);
     }
   }
@@ -758,9 +806,15 @@ export class RevisionStore {
     }
   }
 
+  /**
+   * FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE for `cause`, worded for a change (a read rewords it:
+   * {@link asReadRefusal}): "must be reachable …, but it is not", or, when PostgreSQL refused the
+   * role a privilege, "must be usable by the role it connects as …, but that role lacks a privilege".
+   */
   private unavailable(cause: string, error?: unknown): FloorplanError {
     this.setState('down', cause);
-    return new FloorplanError(ErrorCode.LAYOUT_STORE_UNAVAILABLE, { store: this.where, cause }, { cause: error });
+    const problem = isPrivilegeRefusal(error) ? STORE_PROBLEMS.privilege : STORE_PROBLEMS.unreachable;
+    return new FloorplanError(ErrorCode.LAYOUT_STORE_UNAVAILABLE, { store: this.where, cause, ...problem, ...STORE_PURPOSES.change }, { cause: error });
   }
 
   private setState(state: RevisionStoreState, problem: string): void {
