@@ -136,6 +136,13 @@ const KEYS_RETRY_AFTER_FAILURE_MS = 1000;
  * fetch's few milliseconds, retry (Retry-After); once fetched, the new kid is known.
  */
 const MAX_WAITING_FOR_KEYS = 2;
+/**
+ * After a fetch, a kid the keys lack is not fetched for again for this long (jose's
+ * `cooldownDuration`, 30 s by default): a token carrying one meanwhile is answered 503 with
+ * Retry-After 5 s, not 401, since a key published moments after the fetch cannot be told from a
+ * forged kid until the keys are asked again. So it matches that Retry-After.
+ */
+const KEYS_COOLDOWN_MS = 5000;
 /** While the held keys cannot be refreshed, the warning saying so is repeated at most this often. */
 const STALE_WARNING_INTERVAL_MS = 60_000;
 
@@ -157,7 +164,7 @@ class KeysUnreachableError extends Error {}
 function remoteKeys(jwksUrl: string, timeoutMs: number, maxStaleMs: number, logger: Logger | undefined): { getKey: JWTVerifyGetKey; prefetch: () => Promise<void> } {
   // jose writes each key set it fetches here: the keys already held are tried without it.
   const fetched: Partial<ExportedJWKSCache> = {};
-  const keySet = createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: timeoutMs, [jwksCache]: fetched as Record<string, never> });
+  const keySet = createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: timeoutMs, cooldownDuration: KEYS_COOLDOWN_MS, [jwksCache]: fetched as Record<string, never> });
   let held: { uat: number; keys: JWTVerifyGetKey } | undefined;
   let retryAtMs = 0;
   let waiting = 0;
@@ -214,8 +221,9 @@ function remoteKeys(jwksUrl: string, timeoutMs: number, maxStaleMs: number, logg
         if (!keySet.fresh) refresh();
         return key;
       } catch (error) {
-        // An unknown kid is worth a fetch (a rotation) unless the keys were fetched moments ago.
-        if (!(error instanceof joseErrors.JWKSNoMatchingKey) || keySet.coolingDown) throw error;
+        if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw error;
+        // An unknown kid is worth a fetch (a rotation); the keys fetched moments ago may predate it.
+        if (keySet.coolingDown) throw new KeysUnreachableError(`no key the identity provider served ${Math.round((Date.now() - (fetched.uat as number)) / 1000)} s ago has this kid; the keys are asked again ${KEYS_COOLDOWN_MS / 1000} s after a fetch`);
       }
     }
     const now = Date.now();

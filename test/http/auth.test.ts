@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { SignJWT } from 'jose';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness } from '../support/harness.ts';
@@ -160,7 +161,10 @@ async function startJwksEndpoint() {
   const { exportJWK, generateKeyPair } = await import('jose');
   const pair = await generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-  const endpoint = { privateKey: pair.privateKey, url: '', requests: 0, answered: 0, hang: false, down: false, delayMs: 0, close: async () => undefined as void };
+  // A second key, published beside k1 once `rotated` is set, as an identity provider rotating its keys does.
+  const next = await generateKeyPair('RS256', { extractable: true });
+  const nextJwk = { ...(await exportJWK(next.publicKey)), kid: 'k2', alg: 'RS256', use: 'sig' };
+  const endpoint = { privateKey: pair.privateKey, nextPrivateKey: next.privateKey, url: '', requests: 0, answered: 0, hang: false, down: false, rotated: false, delayMs: 0, close: async () => undefined as void };
   const server = createServer((_req, res) => {
     endpoint.requests++;
     // Once hung: the request is read and never answered, as an identity provider stuck behind its balancer.
@@ -168,7 +172,7 @@ async function startJwksEndpoint() {
     // Down: its balancer answers 503, as during an identity provider's outage.
     if (endpoint.down) return void res.writeHead(503).end();
     const answer = () => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: endpoint.rotated ? [jwk, nextJwk] : [jwk] }));
       endpoint.answered++;
     };
     if (endpoint.delayMs > 0) setTimeout(answer, endpoint.delayMs);
@@ -351,5 +355,54 @@ describe('signing keys older than ten minutes while the identity provider is slo
     later(1100);
     expect((await post(h, { authorization: `Bearer ${await tokenWithKid('k1', 'u-outage-5')}` })).status).toBe(200);
     expect(lines.some((l) => l.msg === 'the signing keys were refreshed again' && l.level === 30)).toBe(true);
+  });
+});
+
+/**
+ * An identity provider that starts signing with a new key as soon as it publishes it: a token
+ * with the new kid may come moments after a replica fetched the keys. Until the replica may ask
+ * again it cannot tell that token from a forged one: it must not answer 401 (the app would sign
+ * the user out), but 503 with Retry-After, and verify it once it has asked.
+ */
+describe('a key the identity provider published moments after the keys were fetched (auth.mode jwks)', () => {
+  let h: Harness;
+  let jwks: Awaited<ReturnType<typeof startJwksEndpoint>>;
+
+  async function token(kid: string, key: Parameters<SignJWT['sign']>[0]): Promise<string> {
+    return new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid }).setSubject('u1001').setIssuer(h.config.auth.issuer).setAudience(h.config.auth.audience).setExpirationTime('10m').sign(key);
+  }
+
+  beforeAll(async () => {
+    jwks = await startJwksEndpoint();
+    h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl: jwks.url } } });
+    vi.useFakeTimers({ toFake: ['Date'] });
+  });
+  afterAll(async () => {
+    vi.useRealTimers();
+    await h.close();
+    await jwks.close();
+  });
+
+  it('answers a token with the new kid 503 with Retry-After until it may ask again, then verifies it; a kid the keys still lack after that is 401', async () => {
+    expect((await post(h, { authorization: `Bearer ${await token('k1', jwks.privateKey)}` })).status).toBe(200);
+    expect(jwks.requests).toBe(1);
+    jwks.rotated = true;
+    const early = await post(h, { authorization: `Bearer ${await token('k2', jwks.nextPrivateKey)}` });
+    expect(early.status).toBe(503);
+    expect(early.body.errors![0]!.extensions.code).toBe('SERVICE_UNAVAILABLE');
+    expect(early.headers.get('retry-after')).toBe('5');
+    expect(jwks.requests).toBe(1);
+
+    vi.setSystemTime(Date.now() + 5100);
+    const retried = await post(h, { authorization: `Bearer ${await token('k2', jwks.nextPrivateKey)}` });
+    expect(retried.status).toBe(200);
+    expect(jwks.requests).toBe(2);
+
+    vi.setSystemTime(Date.now() + 5100);
+    const { generateKeyPair } = await import('jose');
+    const forged = await post(h, { authorization: `Bearer ${await token('k9', (await generateKeyPair('RS256')).privateKey)}` });
+    expect(forged.status).toBe(401);
+    expect(forged.body.errors![0]!.message).toContain('no key matches its kid');
+    expect(jwks.requests).toBe(3);
   });
 });
