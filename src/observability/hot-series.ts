@@ -100,11 +100,23 @@ export interface HotCounterSeries {
  * of some label values (in `labelNames` order, up to three), created on first use and Map reads after
  * that; call `inc()` on it. The increments reach the Counter in its `collect`, which prom-client
  * runs before it reads the values (every scrape, every `metrics()` call).
+ *
+ * `initial`: the label values (each in `labelNames` order) of series exposed at 0 from the start,
+ * before their first increment; a series is otherwise first seen at its first scrape after one.
+ * A query that adds this counter to another (or takes its increase()) reads 0 from such a series,
+ * where it would read nothing at all from one not there yet.
  */
-export function hotCounter<L extends string>(config: { name: string; help: string; labelNames: readonly L[]; registers: Registry[] }): (a?: string, b?: string, c?: string) => HotCounterSeries {
+export function hotCounter<L extends string>(config: {
+  name: string;
+  help: string;
+  labelNames: readonly L[];
+  registers: Registry[];
+  initial?: ReadonlyArray<readonly string[]>;
+}): (a?: string, b?: string, c?: string) => HotCounterSeries {
+  const { initial = [], ...counterConfig } = config;
   const series = new SeriesIndex(`counter ${config.name}`, config.labelNames, (labels) => new CounterSeries(labels));
-  new Counter<L>({
-    ...config,
+  const counter = new Counter<L>({
+    ...counterConfig,
     collect() {
       for (const each of series.values()) {
         if (each.pending === 0) continue;
@@ -113,6 +125,7 @@ export function hotCounter<L extends string>(config: { name: string; help: strin
       }
     },
   });
+  for (const values of initial) counter.inc(labelsOf(`counter ${config.name}`, config.labelNames, values), 0);
   return (a, b, c) => series.find(a, b, c);
 }
 

@@ -135,4 +135,21 @@ describe('hotCounter', () => {
     expect(await hot.metrics()).toContain('y_total{upstream="cart"} 2');
     expect(() => calls('cart', 'ok')).toThrow('counter y_total: 1 label values expected (upstream), but got: 2');
   });
+
+  it('exposes its initial series at 0 before their first increment, and counts on from there', async () => {
+    const hot = new Registry();
+    const retries = hotCounter({ name: 'r_total', help: 'r', labelNames: ['upstream'] as const, registers: [hot], initial: [['cart'], ['settlement']] });
+    const before = await hot.metrics();
+    expect(before).toContain('r_total{upstream="cart"} 0');
+    expect(before).toContain('r_total{upstream="settlement"} 0');
+    retries('settlement').inc();
+    retries('loyalty').inc();
+    const after = await hot.metrics();
+    expect(after).toContain('r_total{upstream="cart"} 0');
+    expect(after).toContain('r_total{upstream="settlement"} 1');
+    expect(after).toContain('r_total{upstream="loyalty"} 1');
+    expect(() => hotCounter({ name: 's_total', help: 's', labelNames: ['upstream'] as const, registers: [hot], initial: [['cart', 'ok']] })).toThrow(
+      'counter s_total: 1 label values expected (upstream), but got: 2',
+    );
+  });
 });
