@@ -270,6 +270,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
           metrics.upstreamBreakerState(upstream, state);
           logger.warn({ upstream, state }, `${upstream} circuit breaker is ${state}`);
         },
+        (upstream) => metrics.upstreamRetry(upstream),
       );
     if (deps.clients === undefined) releases.push(() => httpClients.close());
     const promotionCache = new TieredCache<PromotionResult>({

@@ -62,6 +62,13 @@ export interface FloorplanMetrics {
    * `deadline` that passed before it was written): counted, but not observed as upstream latency.
    */
   upstreamCall(upstream: UpstreamLabel, outcome: UpstreamOutcomeLabel, durationSeconds: number | undefined): void;
+  /**
+   * Counts one retry sent to `upstream`: an attempt after a call's first (for a network error or a
+   * 502/503/504, within the retry budget), whose request was written. A call is counted once in
+   * `upstreamCall` however many retries it made, so what the upstream received is the calls that
+   * were sent (the duration histogram's count) plus these.
+   */
+  upstreamRetry(upstream: UpstreamLabel): void;
   /** Counts a call its kill switch kept from being made (`outcome="killed"`; no duration: nothing ran). */
   upstreamKilled(upstream: UpstreamLabel): void;
   /** An upstream's circuit breaker changed state (a change to open is also counted). */
@@ -146,7 +153,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
   // validate and hash the labels on every call.
   const upstreamRequests = hotCounter({
     name: 'floorplan_upstream_requests_total',
-    help: `Calls to upstream services, by upstream (${UPSTREAM_LABELS.join('|')}) and outcome (ok|timeout|deadline: cut off by Floorplan's own request deadline|http_error|malformed|network_error|circuit_open|rejected|killed).`,
+    help: `Calls to upstream services, each counted once however many retries it made (floorplan_upstream_retries_total counts those), by upstream (${UPSTREAM_LABELS.join('|')}) and outcome (ok|timeout|deadline: cut off by Floorplan's own request deadline|http_error|malformed|network_error|circuit_open|rejected|killed).`,
     labelNames: ['upstream', 'outcome'] as const,
     registers: [registry],
   });
@@ -156,6 +163,16 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     labelNames: ['upstream'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [registry],
+  });
+  // Apart from the calls, which count each call once: a retry is a second request to an upstream
+  // in trouble, which an upstream team reconciling what it received must be able to see. At 0
+  // from the start for every upstream, so requests + retries reads 0 retries, not nothing.
+  const upstreamRetries = hotCounter({
+    name: 'floorplan_upstream_retries_total',
+    help: 'Retries sent to upstream services, by upstream: attempts after a call\'s first (for a network error or a 502/503/504, within the retry budget) whose request was written; not in floorplan_upstream_requests_total, which counts each call once. Requests an upstream received: floorplan_upstream_request_duration_seconds_count (its calls that were sent) plus this.',
+    labelNames: ['upstream'] as const,
+    registers: [registry],
+    initial: UPSTREAM_LABELS.map((upstream) => [upstream]),
   });
   const httpDuration = new HotHistogram({
     name: 'floorplan_http_request_duration_seconds',
@@ -364,6 +381,9 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     upstreamCall(upstream, outcome, durationSeconds) {
       upstreamRequests(upstream, outcome).inc();
       if (durationSeconds !== undefined) upstreamDuration.labels(upstream).observe(durationSeconds);
+    },
+    upstreamRetry(upstream) {
+      upstreamRetries(upstream).inc();
     },
     upstreamKilled(upstream) {
       upstreamRequests(upstream, 'killed').inc();

@@ -55,6 +55,14 @@ import { answerCheck } from './wire-check.ts';
  */
 export type UpstreamObserver = (upstream: UpstreamName, outcome: UpstreamOutcome, durationSeconds: number | undefined) => void;
 
+/**
+ * Told about every retry sent: an attempt after a call's first whose request was written, so
+ * that what an upstream received is the calls {@link UpstreamObserver} is told of as sent (with
+ * a duration) plus these. A retry the breaker refuses, or whose deadline passed before it was
+ * written, never reached the upstream and is not told.
+ */
+export type RetryObserver = (upstream: UpstreamName) => void;
+
 /** Told when an upstream's circuit breaker changes state. */
 export type BreakerObserver = (upstream: UpstreamName, state: 'closed' | 'open' | 'half-open') => void;
 
@@ -69,6 +77,7 @@ export interface JsonHttpOptions {
   readonly resilience?: ResilienceOptions;
   readonly observe?: UpstreamObserver;
   readonly observeBreaker?: BreakerObserver;
+  readonly observeRetry?: RetryObserver;
 }
 
 const JSON_HEADERS: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
@@ -441,6 +450,7 @@ export class JsonHttp {
   private readonly judge: AttemptJudge;
   private readonly budget: RetryBudget;
   private readonly observe: UpstreamObserver | undefined;
+  private readonly observeRetry: RetryObserver | undefined;
   /** When this upstream last answered, and since when it has been asked in vain: what a deadline that cuts it off reads. */
   private readonly silence: UpstreamSilence;
   /** What a call on the usual path reports to ({@link CallInFlight}). */
@@ -459,6 +469,7 @@ export class JsonHttp {
     // (BENCHMARKS.md, session 36).
     this.pool = new Pool(url.origin, { connections: options.connections, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
     this.observe = options.observe;
+    this.observeRetry = options.observeRetry;
     this.silence = silenceOf(options.upstream);
     this.judge = new AttemptJudge(options.upstream, options.timeoutMs);
     this.budget = new RetryBudget(resilience.retryBudgetPercent / 100);
@@ -632,18 +643,29 @@ export class JsonHttp {
    * failure before it reopened the circuit, a half-open trial's above all — ends the call with
    * that failure ({@link RetryRefused}), not `circuit_open`; a retry whose deadline passed before
    * it was written still ends it as `deadline`, but as a call that was sent.
+   *
+   * Every retry whose request was written is told to {@link RetryObserver} (the call itself is
+   * counted once, however many it made): neither a refused one nor one cut off before its write
+   * reached the upstream.
    */
   private retry(failure: unknown, method: 'GET' | 'POST', path: string, body: string | undefined, traceHeaders: TraceHeaders, deadline: Deadline | undefined): Promise<unknown> {
     let last = failure;
     return this.retries.execute(({ attempt }) =>
       attempt === 0
         ? Promise.reject(failure)
-        : this.breaker.execute(() => this.attempt(method, path, body, traceHeaders, deadline)).catch((error: unknown) => {
-            if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) throw new RetryRefused(last);
-            if (error instanceof UpstreamError) UNSENT.delete(error);
-            last = error;
-            throw error;
-          }),
+        : this.breaker.execute(() => this.attempt(method, path, body, traceHeaders, deadline)).then(
+            (payload) => {
+              this.observeRetry?.(this.upstream);
+              return payload;
+            },
+            (error: unknown) => {
+              if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) throw new RetryRefused(last);
+              const unsent = error instanceof UpstreamError && UNSENT.delete(error);
+              if (!unsent) this.observeRetry?.(this.upstream);
+              last = error;
+              throw error;
+            },
+          ),
     );
   }
 

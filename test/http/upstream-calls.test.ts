@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
 import { callCounts } from '../support/upstream-fakes.ts';
-import { metricValue } from '../support/measure.ts';
+import { metricValue, scrapeMetrics } from '../support/measure.ts';
+import { UPSTREAMS } from '../../src/upstreams/registry.ts';
 
 const FLOORS = 'floors { code priceText }';
 
@@ -104,6 +105,45 @@ describe('one call per upstream per request, when an upstream fails', () => {
   });
 });
 
+/** `name`'s samples for `upstream`, summed over their other labels (every outcome of floorplan_upstream_requests_total). */
+function summed(text: string, name: string, upstream: string): number {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) && line.includes(`upstream="${upstream}"`))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+describe('upstream retries in /metrics', () => {
+  it('counts each retry sent in floorplan_upstream_retries_total: the calls an upstream received are its requests plus its retries', async () => {
+    // Settlement answers every call 503; its breaker is kept closed, so every panel's call is
+    // sent and retried while the retry budget allows. An upstream team counts what arrived.
+    const h = await startHarness({ faults: 'settlement:error:503', config: { upstreams: { settlement: { breakerMinimumCalls: 1_000_000 } } } });
+    try {
+      // At 0 for every upstream before any retry: a sum of requests and retries reads 0 retries, not nothing.
+      const before = await scrapeMetrics(h.url);
+      for (const upstream of UPSTREAMS) expect(before).toContain(`floorplan_upstream_retries_total{upstream="${upstream}"} 0`);
+      for (let i = 0; i < 15; i++) {
+        const res = await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' });
+        expect(res.body.data!.floorPanel.failedUpstreams).toEqual(['SETTLEMENT']);
+      }
+      const received = h.demo.calls().settlement;
+      const text = await scrapeMetrics(h.url);
+      const requests = summed(text, 'floorplan_upstream_requests_total', 'settlement');
+      const retries = metricValue(text, 'floorplan_upstream_retries_total', { upstream: 'settlement' });
+      const timed = metricValue(text, 'floorplan_upstream_request_duration_seconds_count', { upstream: 'settlement' });
+      expect({ requests, retried: received > requests }).toEqual({ requests: 15, retried: true });
+      expect({ received, requestsAndRetries: requests + retries, timedAndRetries: timed + retries }).toEqual({
+        received,
+        requestsAndRetries: received,
+        timedAndRetries: received,
+      });
+      expect(metricValue(text, 'floorplan_upstream_retries_total', { upstream: 'cart' })).toBe(0);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('upstream metrics while an upstream is down and its breaker opens', () => {
   it('counts every call that reached settlement as http_error and times only those; circuit_open only for calls never sent', async () => {
     // Settlement answers every call 503; its breaker opens after four failed attempts and lets a
@@ -134,6 +174,8 @@ describe('upstream metrics while an upstream is down and its breaker opens', () 
       const count = (outcome: string) => metricValue(text, 'floorplan_upstream_requests_total', { upstream: 'settlement', outcome });
       expect({ http_error: count('http_error'), circuit_open: count('circuit_open') }).toEqual({ http_error: sent, circuit_open: notSent });
       expect(metricValue(text, 'floorplan_upstream_request_duration_seconds_count', { upstream: 'settlement' })).toBe(sent);
+      // What settlement received: the calls sent, and their retries; no refused call or retry among them.
+      expect(metricValue(text, 'floorplan_upstream_retries_total', { upstream: 'settlement' }) + sent).toBe(h.demo.calls().settlement);
     } finally {
       await h.close();
     }

@@ -45,6 +45,8 @@ afterEach(async () => {
 async function client(url: string, resilience: Partial<ResilienceOptions> = {}, timeoutMs = 200) {
   const outcomes: UpstreamOutcome[] = [];
   const breaker: string[] = [];
+  /** One entry per retry sent (floorplan_upstream_retries_total). */
+  const retries: string[] = [];
   const http = new JsonHttp({
     upstream: 'promotion',
     baseUrl: url,
@@ -53,9 +55,10 @@ async function client(url: string, resilience: Partial<ResilienceOptions> = {}, 
     resilience: { ...DEFAULT_RESILIENCE, ...resilience },
     observe: (_u, outcome) => outcomes.push(outcome),
     observeBreaker: (_u, state) => breaker.push(state),
+    observeRetry: (upstream) => retries.push(upstream),
   });
   cleanups.push(() => http.close());
-  return { http, outcomes, breaker };
+  return { http, outcomes, breaker, retries };
 }
 
 async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
@@ -103,6 +106,24 @@ describe('JsonHttp resilience', () => {
     await expect(http.postRead('/x', { q: 1 }, okSchema)).resolves.toEqual({ ok: true });
     expect(upstream.calls()).toBe(2);
     expect(outcomes).toEqual(['ok']);
+  });
+
+  it('tells each retry it sends, so the requests an upstream received are its calls plus their retries', async () => {
+    const reset = (req: IncomingMessage) => req.socket.destroy();
+    const cases = [
+      { name: 'a 503, then an answer', handlers: [status(503), ok], retries: 1 },
+      { name: 'a dropped connection, then an answer', handlers: [reset, ok], retries: 2 },
+      { name: 'always 503', handlers: [status(503)], retries: 3 },
+      { name: 'a 400, never retried', handlers: [status(400)], retries: 3 },
+    ];
+    for (const { name, handlers, retries: allowed } of cases) {
+      const upstream = await scripted(...handlers);
+      cleanups.push(upstream.close);
+      const { http, outcomes, retries } = await client(upstream.url, { retries: allowed, breakerMinimumCalls: 10_000 });
+      await http.get('/x', okSchema).catch(() => undefined);
+      expect({ name, received: upstream.calls() }).toEqual({ name, received: outcomes.length + retries.length });
+      expect(new Set(retries)).toEqual(new Set(retries.length === 0 ? [] : ['promotion']));
+    }
   });
 
   it('does not retry a 400 or a malformed body: the upstream answered', async () => {
