@@ -7,7 +7,10 @@
 export interface ResilienceOptions {
   /** Extra attempts after a failed idempotent read (network error, 502/503/504); 0 disables retry. */
   readonly retries: number;
-  /** Retries may add at most this percentage of calls on top of first attempts (a retry budget). */
+  /**
+   * Retries may add at most this percentage of calls on top of first attempts, plus a reserve of
+   * 5 retries a quiet upstream may spend at once (a retry budget, retry-budget.ts); 0: no retries.
+   */
   readonly retryBudgetPercent: number;
   /**
    * Share of calls (0–1, exclusive) that must fail — timeouts, network errors, 5xx — within

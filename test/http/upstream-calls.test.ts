@@ -132,6 +132,8 @@ describe('upstream retries in /metrics', () => {
       const retries = metricValue(text, 'floorplan_upstream_retries_total', { upstream: 'settlement' });
       const timed = metricValue(text, 'floorplan_upstream_request_duration_seconds_count', { upstream: 'settlement' });
       expect({ requests, retried: received > requests }).toEqual({ requests: 15, retried: true });
+      // The retry budget (README): 10 % of 15 calls, plus its reserve of 5.
+      expect(retries).toBeLessThanOrEqual(5 + 1.5);
       expect({ received, requestsAndRetries: requests + retries, timedAndRetries: timed + retries }).toEqual({
         received,
         requestsAndRetries: received,

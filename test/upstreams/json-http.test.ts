@@ -142,14 +142,21 @@ describe('JsonHttp resilience', () => {
     expect(upstream.calls()).toBe(1);
   });
 
-  it('stops retrying when the retry budget is spent', async () => {
+  it('retries within its budget as README states it: 10 % of its calls, plus a reserve of 5 retries, from an outage\'s first calls on', async () => {
     const upstream = await scripted(status(503));
     cleanups.push(upstream.close);
-    const { http } = await client(upstream.url, { retryBudgetPercent: 10, breakerMinimumCalls: 10_000 });
-    for (let i = 0; i < 40; i++) await failure(http.get('/x', okSchema));
-    // 40 first attempts; the budget allows its reserve of 10 retries plus 10 % of 40 calls, not 40 more.
-    expect(upstream.calls()).toBeGreaterThanOrEqual(40 + 10);
-    expect(upstream.calls()).toBeLessThanOrEqual(40 + 10 + 4);
+    const { http, retries } = await client(upstream.url, { retryBudgetPercent: 10, breakerMinimumCalls: 10_000 });
+    // The first 15 calls of an outage: the reserve, and a tenth of 15 calls at most, not 15 retries more.
+    for (let i = 0; i < 15; i++) await failure(http.get('/x', okSchema));
+    const first = upstream.calls() - 15;
+    expect(first).toBeGreaterThanOrEqual(5);
+    expect(first).toBeLessThanOrEqual(5 + 1.5);
+    // 40 calls: the reserve spent at once, then one retry per ten calls.
+    for (let i = 15; i < 40; i++) await failure(http.get('/x', okSchema));
+    const all = upstream.calls() - 40;
+    expect(all).toBeGreaterThanOrEqual(5 + 2);
+    expect(all).toBeLessThanOrEqual(5 + 4);
+    expect(retries).toHaveLength(all);
   });
 
   it('opens the circuit once the failure rate crosses the ratio over enough calls, fails fast without calling, then recovers', async () => {
