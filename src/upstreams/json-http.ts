@@ -117,9 +117,10 @@ function neverSent(error: unknown): boolean {
 }
 
 /**
- * A retry refused by the breaker: the circuit reopened on the failure before it (a half-open
- * trial's, or the one that crossed the failure ratio). The call ends with `failure`, the last
- * answer the upstream gave, not as `circuit_open`: the call did reach the upstream.
+ * A retry refused by the breaker: other calls opened the circuit while it waited out its backoff
+ * (a failure that leaves the circuit open itself is not retried at all, {@link JsonHttp.shouldRetry}).
+ * The call ends with `failure`, the last answer the upstream gave, not as `circuit_open`: the
+ * call did reach the upstream.
  */
 class RetryRefused extends Error {
   constructor(readonly failure: unknown) {
@@ -533,10 +534,18 @@ export class JsonHttp {
     await this.pool.destroy();
   }
 
+  /**
+   * Whether the retry policy retries `error`: a transient failure, while the breaker is closed
+   * and the budget has a retry left. The breaker has judged the failure by now (see
+   * {@link attemptsOf}): one that opened the circuit, or a half-open trial's that reopened it,
+   * leaves it open, and a retry into an open circuit never reaches the upstream. So it is not
+   * made at all — no budget spent on it (cockatiel spends it in `onRetry`, before the retry
+   * meets the breaker) — and the call ends with the upstream's own answer.
+   */
   private shouldRetry(error: unknown): boolean {
     if (!(error instanceof UpstreamError)) return false;
     const transient = error.outcome === 'network_error' || (error.outcome === 'http_error' && RETRYABLE_STATUS.has(error.status ?? 0));
-    return transient && this.budget.canSpend();
+    return transient && this.breaker.state === CircuitState.Closed && this.budget.canSpend();
   }
 
   private call<S extends z.ZodType>(
@@ -639,10 +648,11 @@ export class JsonHttp {
   /**
    * The retry policy, given the first attempt's `failure` to judge as its own (see {@link attemptsOf}).
    * A retry comes after an attempt that was sent (only a 5xx or a network error is retried), so
-   * what becomes of a retry never says the call was not sent. A retry the breaker refuses — the
-   * failure before it reopened the circuit, a half-open trial's above all — ends the call with
-   * that failure ({@link RetryRefused}), not `circuit_open`; a retry whose deadline passed before
-   * it was written still ends it as `deadline`, but as a call that was sent.
+   * what becomes of a retry never says the call was not sent. No retry follows a failure that
+   * left the circuit open ({@link shouldRetry}); one the breaker still refuses — other calls
+   * opened the circuit during its backoff — ends the call with the failure before it
+   * ({@link RetryRefused}), not `circuit_open`; a retry whose deadline passed before it was
+   * written still ends it as `deadline`, but as a call that was sent.
    *
    * Every retry whose request was written is told to {@link RetryObserver} (the call itself is
    * counted once, however many it made): neither a refused one nor one cut off before its write

@@ -149,7 +149,7 @@ describe('upstream retries in /metrics', () => {
 describe('upstream metrics while an upstream is down and its breaker opens', () => {
   it('counts every call that reached settlement as http_error and times only those; circuit_open only for calls never sent', async () => {
     // Settlement answers every call 503; its breaker opens after four failed attempts and lets a
-    // trial call through 100 ms later. Retries on: a trial's retry meets the circuit it reopened.
+    // trial call through 100 ms later. Retries on: a trial's failure reopens the circuit, so it is not retried.
     const h = await startHarness({
       faults: 'settlement:error:503',
       config: { upstreams: { settlement: { retries: 1, breakerFailureRatio: 0.5, breakerWindowMs: 5000, breakerMinimumCalls: 4, breakerHalfOpenAfterMs: 100 } } },

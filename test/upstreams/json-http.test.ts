@@ -212,8 +212,39 @@ describe('JsonHttp resilience', () => {
     expect(outcomes).toEqual(['http_error', 'http_error', 'http_error', 'http_error', 'http_error']);
   });
 
+  it('does not retry a failure that leaves the circuit open, so failed half-open trials spend no retries: a blip after recovery is still retried', async () => {
+    let down = true;
+    let blips = 0;
+    const upstream = await scripted((req, res) => {
+      if (!down && blips === 0) return ok(req, res);
+      blips = Math.max(0, blips - 1);
+      status(503)(req, res);
+    });
+    cleanups.push(upstream.close);
+    const { http, breaker, retries } = await client(upstream.url, { ...OPENS_AFTER_FOUR_FAILURES, retries: 1, breakerHalfOpenAfterMs: 50 });
+    // Two calls, each retried once: four failures open the circuit; two of the reserve's five retries are spent.
+    for (let i = 0; i < 2; i++) await failure(http.get('/x', okSchema));
+    expect(breaker).toEqual(['open']);
+    // More failed trials than the budget has retries left. Each reopens the circuit, so a retry
+    // could only be refused by it: its caller gets the upstream's own answer, from one request.
+    for (let trial = 0; trial < 4; trial++) {
+      await new Promise((r) => setTimeout(r, 80));
+      const before = upstream.calls();
+      const error = await failure(http.get('/x', okSchema));
+      expect({ trial, outcome: error.outcome, status: error.status, sent: upstream.calls() - before }).toEqual({ trial, outcome: 'http_error', status: 503, sent: 1 });
+    }
+    // The upstream is back: a trial closes the circuit, and a single 503 after it is retried.
+    down = false;
+    await new Promise((r) => setTimeout(r, 80));
+    await expect(http.get('/x', okSchema)).resolves.toEqual({ ok: true });
+    expect(breaker.at(-1)).toBe('closed');
+    blips = 1;
+    await expect(http.get('/x', okSchema)).resolves.toEqual({ ok: true });
+    expect(retries).toHaveLength(3);
+  });
+
   it("counts a half-open trial call the upstream answers 503 as http_error, and only calls never sent as circuit_open", async () => {
-    // Always 503. Retries on: a trial call's retry meets the circuit it has just reopened.
+    // Always 503. Retries on: a trial call's failure reopens the circuit, so it is not retried.
     const upstream = await scripted(status(503));
     cleanups.push(upstream.close);
     const observed: Array<{ outcome: UpstreamOutcome; seconds: number | undefined }> = [];
