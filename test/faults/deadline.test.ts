@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noteOverload, silenceOf } from '../../src/upstreams/deadline.ts';
 import { askPanelLikeTheApp, PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
-import { metricValue } from '../support/measure.ts';
+import { eventually, metricValue, scrapeMetrics } from '../support/measure.ts';
 
 /** Far above the request's deadline, even stretched to its cap while the loop is saturated (8 × 210 ms). */
 const PROMOTION_TIMEOUT_MS = 5000;
@@ -130,5 +130,34 @@ describe('a deadline that runs out while Floorplan itself is saturated', () => {
     expect(answer.body.errors?.map((e) => e.extensions?.code)).toEqual(['OVERLOADED']);
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     expect(metricValue(metrics, 'floorplan_shed_total', { reason: 'late' })).toBe(shedBefore + 1);
+  });
+});
+
+describe("upstream timeouts at their defaults, above the request's upstream budget (README, UPSTREAM_<NAME>_TIMEOUT_MS)", () => {
+  it("lets the deadline cut a hung settlement, which its breaker ignores, while a hung promotion's shared load runs to its own timeout and opens its breaker", async () => {
+    // Both hang. Settlement's call is the request's own: the deadline (210 ms of upstream budget)
+    // cuts it before its 400 ms timeout. Promotion's is the promotion cache's load, tied to no
+    // request: each request stops waiting at its deadline, the load at promotion's 300 ms timeout.
+    const fewCalls = { breakerMinimumCalls: 4, breakerHalfOpenAfterMs: 60_000 };
+    const h = await startHarness({
+      faults: 'promotion:hang,settlement:hang',
+      config: { limits: { requestDeadlineMs: 250 }, upstreams: { promotion: fewCalls, settlement: fewCalls } },
+    });
+    try {
+      const budget = h.config.limits.requestDeadlineMs - h.config.limits.responseReserveMs;
+      expect(h.config.upstreams.promotion.timeoutMs).toBeGreaterThan(budget);
+      expect(h.config.upstreams.settlement.timeoutMs).toBeGreaterThan(budget);
+      const panel = async () => expect((await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' })).body.data?.floorPanel.degraded).toBe(true);
+      const state = (text: string, upstream: string) => metricValue(text, 'floorplan_upstream_breaker_state', { upstream });
+      await eventually(async () => (await panel(), scrapeMetrics(h.url)), (text) => state(text, 'promotion') === 1, 20_000, 0);
+      // One more, which promotion's open breaker refuses at once.
+      await panel();
+      const text = await scrapeMetrics(h.url);
+      const count = (upstream: string, outcome: string) => metricValue(text, 'floorplan_upstream_requests_total', { upstream, outcome });
+      expect({ timeout: count('promotion', 'timeout') >= 2, circuitOpen: count('promotion', 'circuit_open') >= 1 }).toEqual({ timeout: true, circuitOpen: true });
+      expect({ state: state(text, 'settlement'), timeout: count('settlement', 'timeout'), deadline: count('settlement', 'deadline') >= 4 }).toEqual({ state: 0, timeout: 0, deadline: true });
+    } finally {
+      await h.close();
+    }
   });
 });
