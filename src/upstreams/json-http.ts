@@ -655,8 +655,8 @@ export class JsonHttp {
    * written still ends it as `deadline`, but as a call that was sent.
    *
    * Every retry whose request was written is told to {@link RetryObserver} (the call itself is
-   * counted once, however many it made): neither a refused one nor one cut off before its write
-   * reached the upstream.
+   * counted once, however many it made); a refused one, or one cut off before its write, never
+   * reached the upstream and is not.
    */
   private retry(failure: unknown, method: 'GET' | 'POST', path: string, body: string | undefined, traceHeaders: TraceHeaders, deadline: Deadline | undefined): Promise<unknown> {
     let last = failure;
