@@ -2,20 +2,22 @@
  * Operator tools for the floors layouts and their revisions.
  *   npm run -s floors:check    [-- --dir <folder>]          validate every floors file, and print what every live app
  *                                                          version would get per scene (config/clients.yaml)
- *   npm run -s floors:publish  [-- --dir <folder>] [--message <text>] [--author <name>]
+ *   npm run -s floors:publish  [-- --dir <folder>] [--message <text>] [--author <name>] [--from <revision>]
  *                                                          validate, record a new live revision, push it to the replicas
  *   npm run -s floors:history  [-- --limit <n>]             revisions, newest first (* = live)
  *   npm run -s floors:show     -- <revision>                one revision: who, when, why, and its files
  *   npm run -s floors:diff     [-- <from> [<to>]]           floors added, removed, reordered, fields changed per locale
  *                                                          (default: the live revision against its parent)
- *   npm run -s floors:rollback -- <revision> [--message <text>] [--author <name>]
+ *   npm run -s floors:rollback -- <revision> [--message <text>] [--author <name>] [--from <revision>]
  *                                                          make an earlier revision's floors live again, as a new revision
+ *                                 --from: the live revision you read (floors:history, floors:diff); refused, nothing
+ *                                 changed, when another is live by now, which this one would silently undo
  *   npm run -s floors:audit    [-- --limit <n>]             who did what when
  *   npm run -s floors:candidate -- <scene> [--dir <folder> | --revision <n>] [--allow <id,id>] [--percentage <0-100>]
  *                                 [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--message <text>] [--author <name>]
  *                                                          publish a revision as the scene's candidate, served to the allow-list,
  *                                                          then a percentage by user id (README "Releasing a layout")
- *   npm run -s floors:rollout  -- <scene> [--revision <n>] [--allow <id,id>] [--percentage <0-100>] [--segments …] [--platforms …] [--min-app-version …]
+ *   npm run -s floors:rollout  -- <scene> [--revision <n>] [--allow <id,id>] [--percentage <0-100>] [--segments …] [--platforms …] [--min-app-version …] [--message <text>]
  *                                                          change who gets the candidate (only the options given)
  *   npm run -s floors:promote  -- <scene> [--revision <n>] [--force] [--message <text>] [--author <name>]
  *                                                          make the candidate live as a new revision; refused while its shadow
@@ -67,14 +69,14 @@ import { ignoreClosedReader } from './closed-reader.ts';
 
 const USAGE = [
   'usage: npm run -s floors:check [-- --dir <folder>]',
-  '       npm run -s floors:publish [-- --dir <folder>] [--message <text>] [--author <name>] [--server <url>]',
+  '       npm run -s floors:publish [-- --dir <folder>] [--message <text>] [--author <name>] [--from <revision>] [--server <url>]',
   '       npm run -s floors:history [-- --limit <n>] [--server <url>]',
   '       npm run -s floors:show -- <revision> [--server <url>]',
   '       npm run -s floors:diff [-- <from> [<to>]] [--server <url>]',
-  '       npm run -s floors:rollback -- <revision> [--message <text>] [--author <name>] [--server <url>]',
+  '       npm run -s floors:rollback -- <revision> [--message <text>] [--author <name>] [--from <revision>] [--server <url>]',
   '       npm run -s floors:audit [-- --limit <n>] [--server <url>]',
   '       npm run -s floors:candidate -- <scene> [--dir <folder> | --revision <n>] [--allow <id,id>] [--percentage <0-100>] [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--message <text>] [--author <name>] [--server <url>]',
-  '       npm run -s floors:rollout -- <scene> [--revision <n>] [--allow <id,id>] [--percentage <0-100>] [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--server <url>]',
+  '       npm run -s floors:rollout -- <scene> [--revision <n>] [--allow <id,id>] [--percentage <0-100>] [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--message <text>] [--server <url>]',
   '       npm run -s floors:promote -- <scene> [--revision <n>] [--force] [--message <text>] [--author <name>] [--server <url>]',
   '       npm run -s floors:approve -- <scene> [--revision <n>] [--message <text>] [--server <url>]',
   '       npm run -s floors:abort -- <scene> [--revision <n>] [--message <text>] [--server <url>]',
@@ -404,6 +406,9 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
   const rollout = command === 'candidate' || command === 'rollout' ? rolloutOptions(values) : {};
   // approve, promote, abort and rollout: the candidate revision reviewed, refused if it is not the candidate any more.
   const reviewed = values.revision === undefined || command === 'candidate' ? {} : { revision: revisionNumber(values.revision, '--revision') };
+  // publish and rollback: the live revision read, refused if another is live by now.
+  const from = values.from === undefined ? {} : { from: revisionNumber(values.from, '--from') };
+  const message = values.message === undefined ? {} : { message: values.message };
 
   let sources: FloorsSource[] | undefined;
   if (command === 'publish' || (command === 'candidate' && values.revision === undefined)) {
@@ -417,11 +422,11 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
     switch (command) {
       case 'publish': {
         const files = Object.fromEntries((sources as FloorsSource[]).map((f) => [f.name, f.source]));
-        printPublished(await ops.publish({ files, sources: sources as FloorsSource[], message: values.message ?? '', ...author }), 'published');
+        printPublished(await ops.publish({ files, sources: sources as FloorsSource[], message: values.message ?? '', ...author, ...from }), 'published');
         return;
       }
       case 'rollback':
-        printPublished(await ops.rollback({ revision: revisionNumber(positionals[0], 'floors:rollback <revision>'), ...(values.message === undefined ? {} : { message: values.message }), ...author }), 'rolled back as');
+        printPublished(await ops.rollback({ revision: revisionNumber(positionals[0], 'floors:rollback <revision>'), ...message, ...author, ...from }), 'rolled back as');
         return;
       case 'history': {
         const { live, revisions } = await ops.history({ limit });
@@ -470,7 +475,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
       }
       case 'rollout': {
         const scene = sceneArgument(positionals[0], command);
-        const result = await ops.rollout({ scene, ...reviewed, ...rollout });
+        const result = await ops.rollout({ scene, ...reviewed, ...rollout, ...message });
         process.stdout.write(`candidate of ${scene}: revision ${result.candidate.revision}\n`);
         printCandidate(result.candidate, result.pushed, result.pushProblem);
         return;
@@ -531,6 +536,7 @@ const OPTIONS = {
   limit: { type: 'string' },
   server: { type: 'string' },
   revision: { type: 'string' },
+  from: { type: 'string' },
   allow: { type: 'string' },
   percentage: { type: 'string' },
   segments: { type: 'string' },
@@ -573,8 +579,12 @@ async function main(): Promise<void> {
     registry: createBuilderRegistry(defaultBuilders),
     clients,
   };
+  if (parsed.values.from !== undefined && command !== 'publish' && command !== 'rollback') throw new UsageError(`--from is the live revision a publish or rollback was read against; floors:${command as string} takes none\n${USAGE}`);
   if (command === 'check') return check(context);
-  if (command === 'publish' && config.layouts.store.kind === 'none' && parsed.values.server === undefined) return publishToRedisOnly(context);
+  if (command === 'publish' && config.layouts.store.kind === 'none' && parsed.values.server === undefined) {
+    if (parsed.values.from !== undefined) throw new UsageError('--from compares with the revision store\'s live revision, but layouts.store.kind is none: there is none to compare with');
+    return publishToRedisOnly(context);
+  }
   if (config.layouts.store.kind === 'none' && parsed.values.server === undefined) {
     throw new UsageError(`floors:${command as string} needs the revision store, but layouts.store.kind is none: set LAYOUT_STORE=postgres and LAYOUT_STORE_URL, or pass --server <url> of a Floorplan that has one`);
   }

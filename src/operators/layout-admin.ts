@@ -4,16 +4,19 @@
  * the same JSON the commands print from. The actor is the admin credential's identity; `author`
  * in the body names someone else as the author (both are recorded).
  *
- *   publish  {files: {"<scene>.yaml": "<yaml>"}, message?, author?}   a submitted YAML set
+ *   publish  {files: {"<scene>.yaml": "<yaml>"}, message?, author?, from?}   a submitted YAML set
  *   history  {limit?}            show {revision}            diff {from?, to?} | {to, rollback: true}
  *   rollback {revision, message?, author?, from?}           audit {limit?}
- *   candidate {scene, files? | revision?, rollout?: {allowList?, percentage?, segments?, platforms?, minAppVersion?}, message?, author?}
- *   rollout  {scene, revision?, allowList?, percentage?, segments?, platforms?, minAppVersion?}
+ *   candidate {scene, files? | revision?, rollout?: {allowList?, percentage?, segments?, platforms?, minAppVersion?}, message?, author?, replaces?}
+ *   rollout  {scene, revision?, from?, allowList?, percentage?, segments?, platforms?, minAppVersion?, message?}
  *   promote  {scene, revision?, message?, author?, force?}    abort {scene, revision?, message?}
  *
- * `revision` on rollout, promote and abort, and `from` on rollback: the candidate revision, or the
- * live one, the caller was looking at (a console page left open). When another operator has
- * changed it since, the operation is refused (409) rather than applied to what they did not see.
+ * What the caller was looking at (a console page left open, a confirmation): `revision` on
+ * rollout, promote, approve and abort, the candidate revision; `from` on publish and rollback, the
+ * live revision (null on publish: none was live); `replaces` on candidate, the scene's candidate
+ * revision its new one replaces (null: none); `from` on rollout, the whole rollout. When another
+ * operator has changed it since, the operation is refused (409) rather than applied to what they
+ * did not see — and would silently undo.
  *   approve  {scene, revision?, message?}   by an admin other than the candidate's publisher (layouts.approval)
  *   candidates {}
  *   shadow   {scene}   the shadow comparison of the scene's candidate, every replica's (src/panels/shadow-totals.ts)
@@ -22,7 +25,7 @@ import { z } from 'zod';
 import { ERRORS, ErrorCode, FloorplanError } from '../errors.ts';
 import type { AdminHandler } from '../http/server.ts';
 import { IncompatibleLayouts } from '../layouts/compatibility.ts';
-import { candidateRolloutInputSchema, rolloutChangeSchema } from '../layouts/revisions/candidates.ts';
+import { candidateRolloutInputSchema, rolloutChangeSchema, rolloutSeenSchema } from '../layouts/revisions/candidates.ts';
 import type { LayoutOperations, LayoutReleases } from '../layouts/revisions/releases.ts';
 import { LiveOvertaken, OperationRefused } from '../layouts/revisions/revision-store.ts';
 import type { ScopedShadowReport } from '../panels/shadow-totals.ts';
@@ -40,6 +43,7 @@ const schemas = {
     files,
     message: message.default(''),
     author,
+    from: revision.nullable().optional(),
   }),
   history: z.strictObject({ limit }),
   show: z.strictObject({ revision }),
@@ -49,9 +53,17 @@ const schemas = {
   rollback: z.strictObject({ revision, message: message.optional(), author, from: revision.optional() }),
   audit: z.strictObject({ limit }),
   candidate: z
-    .strictObject({ scene, files: files.optional(), revision: revision.optional(), rollout: candidateRolloutInputSchema.partial().optional(), message: message.optional(), author })
+    .strictObject({
+      scene,
+      files: files.optional(),
+      revision: revision.optional(),
+      rollout: candidateRolloutInputSchema.partial().optional(),
+      message: message.optional(),
+      author,
+      replaces: revision.nullable().optional(),
+    })
     .refine((body) => (body.files === undefined) !== (body.revision === undefined), { error: 'must give either files (a floors set) or revision (an existing one), not both or neither' }),
-  rollout: rolloutChangeSchema.extend({ scene, revision: revision.optional() }),
+  rollout: rolloutChangeSchema.extend({ scene, revision: revision.optional(), from: rolloutSeenSchema.optional(), message: message.optional() }),
   promote: z.strictObject({ scene, revision: revision.optional(), message: message.optional(), author, force: z.boolean().optional() }),
   approve: z.strictObject({ scene, revision: revision.optional(), message: message.optional() }),
   abort: z.strictObject({ scene, revision: revision.optional(), message: message.optional() }),

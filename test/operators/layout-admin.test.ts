@@ -74,4 +74,29 @@ describe.skipIf(!HAS_POSTGRES)('the layouts admin API (/admin/layouts/*, Postgre
     const ready = (await (await fetch(`${h.url}/readyz`)).json()) as Record<string, unknown>;
     expect(ready).toEqual({ status: 'ready', layouts: { source: 'store', revision: 2, store: 'up' } });
   });
+
+  it('answers 409 to a publish, candidate or rollout from what the caller saw once another operator changed it, and changes nothing', async () => {
+    const { live } = (await post('history', {})).body;
+    const hotfix = await post('publish', { files: SHIPPED, message: 'hotfix' }, ALICE);
+    expect(hotfix.status).toBe(200);
+    const publish = await post('publish', { files: SHIPPED, message: 'stale page', from: live });
+    expect(publish).toMatchObject({ status: 409, body: { code: ErrorCode.LAYOUT_CONFLICT, error: `live is revision ${live + 1} now, not ${live}: look at what changed since, then publish again; nothing was changed` } });
+
+    const made = await post('candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] }, replaces: null }, ALICE);
+    expect(made.status, JSON.stringify(made.body)).toBe(200);
+    try {
+      const candidate = await post('candidate', { scene: 'cart-bottom-sheet', revision: 2, replaces: null });
+      expect(candidate).toMatchObject({ status: 409, body: { code: ErrorCode.LAYOUT_CONFLICT, error: 'scene cart-bottom-sheet has a candidate now (revision 1), which this one would replace: review it, then make the candidate again; nothing was changed' } });
+      const seen = made.body.candidate.rollout;
+      expect((await post('rollout', { scene: 'cart-bottom-sheet', revision: 1, percentage: 50 }, ALICE)).status).toBe(200);
+      const rollout = await post('rollout', { scene: 'cart-bottom-sheet', revision: 1, from: seen, allowList: ['u1001', 'u2002'], message: 'stale page' });
+      expect(rollout).toMatchObject({ status: 409, body: { code: ErrorCode.LAYOUT_CONFLICT, error: 'the rollout of the candidate of cart-bottom-sheet changed since it was read (percentage 0 → 50): review it, then change it again; nothing was changed' } });
+      expect((await post('candidates', {})).body.candidates).toMatchObject([{ revision: 1, rollout: { allowList: ['u1001'], percentage: 50 } }]);
+    } finally {
+      await post('abort', { scene: 'cart-bottom-sheet' });
+    }
+    // The candidate is gone now: an operation naming the revision it saw says so (409), and reloading shows why.
+    const gone = await post('abort', { scene: 'cart-bottom-sheet', revision: 1 });
+    expect(gone).toMatchObject({ status: 409, body: { code: ErrorCode.LAYOUT_CONFLICT, error: 'the candidate of cart-bottom-sheet (revision 1) is gone: aborted by admin since it was read, so there is nothing to abort; nothing was changed' } });
+  });
 });

@@ -70,6 +70,40 @@ export const rolloutChangeSchema = z.strictObject({
 });
 export type RolloutChange = z.output<typeof rolloutChangeSchema>;
 
+/**
+ * The rollout a caller read before changing it (`from` of a rollout change: a console page, a
+ * confirmation), every field as the store gave it — not checked as an operator's input, since it
+ * is compared with the stored one, whatever that holds.
+ */
+export const rolloutSeenSchema = z.strictObject({
+  allowList: z.array(z.string()).max(10_000),
+  percentage: storedPercentage,
+  segments: z.array(z.string()).max(100),
+  platforms: z.array(z.string()).max(20),
+  minAppVersion: z.string().nullable(),
+});
+
+/** Whether two lists hold the same entries, in any order (who a rollout selects does not depend on it). */
+function sameEntries(a: readonly string[], b: readonly string[]): boolean {
+  const sorted = (list: readonly string[]) => JSON.stringify([...list].sort());
+  return sorted(a) === sorted(b);
+}
+
+/**
+ * What differs from rollout `from` to rollout `to`, one "field from → to" each (lists as JSON, so
+ * an id holding a comma reads as one), e.g. `percentage 0 → 50`, `segments [] → ["plus"]`; empty
+ * when they select the same users.
+ */
+export function rolloutDifferences(from: CandidateRollout, to: CandidateRollout): string[] {
+  const differences: string[] = [];
+  for (const field of ['allowList', 'percentage', 'segments', 'platforms', 'minAppVersion'] as const) {
+    const [was, now] = [from[field], to[field]];
+    const same = Array.isArray(was) && Array.isArray(now) ? sameEntries(was, now) : was === now;
+    if (!same) differences.push(`${field} ${JSON.stringify(was)} → ${JSON.stringify(now)}`);
+  }
+  return differences;
+}
+
 /** A scene's candidate as the store records it. */
 export interface StoredCandidate {
   readonly scene: string;

@@ -22,6 +22,15 @@ import { diffLayouts, formatLayoutsDiff, type LayoutsDiff } from './diff.ts';
 import { candidateLayoutVersion, candidateRolloutSchema, candidatesPushRefusal, DEFAULT_ROLLOUT, type CandidateRollout, type CandidateSet, type StoredCandidate } from './candidates.ts';
 import { asReadRefusal, LiveOvertaken, NoCandidate, OperationRefused, sceneFile, staleCandidate, type AuditEntry, type RevisionStore, type RevisionSummary, type StoredRevision } from './revision-store.ts';
 
+/** How many of the newest audit entries are searched for how a candidate the caller saw ended: a race lost just now is among them. */
+const CANDIDATE_END_LOOKBACK = 50;
+
+/** The candidate revision a caller named (undefined: none) and what they meant to do to it ("abort"), for a refusal that it is gone. */
+interface CandidateSeen {
+  readonly revision: number | undefined;
+  readonly what: string;
+}
+
 /** What `layoutVersion` will report for each scene of a revision. */
 export interface SceneVersion {
   readonly scene: string;
@@ -115,8 +124,18 @@ export interface PromoteResult extends PublishResult {
 
 /** The operations, as the CLI and the admin API both offer them. Revision numbers are integers ≥ 1. */
 export interface LayoutOperations {
-  /** `files`: file name → YAML source; `sources`, when given, say how problems name each file. */
-  publish(input: { readonly files: Readonly<Record<string, string>>; readonly message: string; readonly author?: string; readonly sources?: readonly FloorsSource[] }): Promise<PublishResult>;
+  /**
+   * `files`: file name → YAML source; `sources`, when given, say how problems name each file.
+   * `from`: the live revision the caller saw (null: none was live), as for rollback; refused
+   * (conflict) when another is live by now, which this set would silently undo.
+   */
+  publish(input: {
+    readonly files: Readonly<Record<string, string>>;
+    readonly message: string;
+    readonly author?: string;
+    readonly sources?: readonly FloorsSource[];
+    readonly from?: number | null;
+  }): Promise<PublishResult>;
   history(input: { readonly limit: number }): Promise<HistoryResult>;
   show(input: { readonly revision: number }): Promise<ShowResult>;
   /**
@@ -130,7 +149,9 @@ export interface LayoutOperations {
   /**
    * Makes a revision the candidate of `scene` (replacing its candidate, if any): `files` records
    * a new revision (not live), `revision` names an existing one. `rollout` defaults to nobody
-   * (an empty allow-list, 0 %): served to no one until `rollout` says who.
+   * (an empty allow-list, 0 %): served to no one until `rollout` says who. `replaces`: the
+   * scene's candidate revision the caller saw, null for none; refused (conflict) when it is
+   * another, or none, by now (another operator made, promoted or aborted one meanwhile).
    */
   candidate(input: {
     readonly scene: string;
@@ -140,13 +161,16 @@ export interface LayoutOperations {
     readonly rollout?: Partial<CandidateRollout>;
     readonly message?: string;
     readonly author?: string;
+    readonly replaces?: number | null;
   }): Promise<CandidateResult>;
   /**
    * Changes who gets a scene's candidate: only the fields given change. `revision`, here and for
-   * promote and abort: the candidate revision the caller reviewed; refused (conflict) when the
-   * scene's candidate is another one by now (another operator replaced it).
+   * promote, approve and abort: the candidate revision the caller reviewed; refused (conflict)
+   * when the scene's candidate is another one by now (another operator replaced it), or gone
+   * (promoted or aborted). `from`: the whole rollout the caller saw; refused (conflict) when the
+   * stored one differs, naming what changed. `message` goes into the audit.
    */
-  rollout(input: { readonly scene: string; readonly revision?: number } & Partial<CandidateRollout>): Promise<CandidateChange>;
+  rollout(input: { readonly scene: string; readonly revision?: number; readonly from?: CandidateRollout; readonly message?: string } & Partial<CandidateRollout>): Promise<CandidateChange>;
   /** Makes a scene's candidate live, as a new revision recording it; refused while its shadow comparison saw invariant violations, unless `force`. */
   promote(input: { readonly scene: string; readonly revision?: number; readonly message?: string; readonly author?: string; readonly force?: boolean }): Promise<PromoteResult>;
   /**
@@ -294,6 +318,7 @@ export class LayoutReleases {
       author: input.author ?? actor,
       actor,
       message: input.message ?? '',
+      ...(input.replaces === undefined ? {} : { replaces: input.replaces }),
     });
     const { files: _files, ...listed } = revision;
     const approval = await this.candidateApproval(scene, files, layouts);
@@ -301,12 +326,14 @@ export class LayoutReleases {
   }
 
   private async rollout(actor: string, input: Parameters<LayoutOperations['rollout']>[0]): Promise<CandidateChange> {
-    const { scene, revision, ...change } = input;
-    const candidate = await this.withCandidate(scene, () =>
+    const { scene, revision, from, message, ...change } = input;
+    const candidate = await this.withCandidate(scene, { revision, what: 'change the rollout of' }, () =>
       this.options.store.changeRollout({
         scene,
         actor,
         ...(revision === undefined ? {} : { revision }),
+        ...(from === undefined ? {} : { seen: from }),
+        ...(message === undefined ? {} : { message }),
         rollout: (current) => candidateRolloutSchema.parse({ ...current, ...Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) }) as CandidateRollout,
       }),
     );
@@ -316,7 +343,7 @@ export class LayoutReleases {
   private async promote(actor: string, input: Parameters<LayoutOperations['promote']>[0]): Promise<PromoteResult> {
     const { scene } = input;
     const current = await this.options.store.candidate(scene);
-    if (current === undefined) throw await this.noCandidate(scene);
+    if (current === undefined) throw await this.noCandidate(scene, { revision: input.revision, what: 'promote' });
     // The one reviewed must be the one promoted; compose below refuses a change after this read.
     if (input.revision !== undefined && current.revision !== input.revision) throw staleCandidate(scene, current.revision, input.revision, 'promote');
     const verdict = await this.options.shadow?.(scene, { revision: current.revision, createdAt: current.createdAt });
@@ -328,7 +355,7 @@ export class LayoutReleases {
     let approvedBy: string | null = null;
     /** What live changed in the scene since the candidate was cut, which promoting replaces (with force only). */
     let overtaken: string[] = [];
-    const { revision } = await this.withCandidate(scene, () =>
+    const { revision } = await this.withCandidate(scene, { revision: input.revision, what: 'promote' }, () =>
       this.options.store.promote({
         scene,
         author: input.author ?? actor,
@@ -376,10 +403,10 @@ export class LayoutReleases {
   private async approve(actor: string, input: Parameters<LayoutOperations['approve']>[0]): Promise<ApproveResult> {
     const { scene } = input;
     const current = await this.options.store.candidate(scene);
-    if (current === undefined) throw await this.noCandidate(scene);
+    if (current === undefined) throw await this.noCandidate(scene, { revision: input.revision, what: 'approve' });
     const reviewed = input.revision ?? current.revision;
     const approval = await this.candidateApproval(scene, (await this.revision(reviewed)).files);
-    const candidate = await this.withCandidate(scene, () =>
+    const candidate = await this.withCandidate(scene, { revision: reviewed, what: 'approve' }, () =>
       this.options.store.approve({
         scene,
         revision: reviewed,
@@ -442,24 +469,45 @@ export class LayoutReleases {
   }
 
   private async abort(actor: string, input: Parameters<LayoutOperations['abort']>[0]): Promise<CandidateChange> {
-    const candidate = await this.withCandidate(input.scene, () => this.options.store.abort({ scene: input.scene, actor, message: input.message ?? '', ...(input.revision === undefined ? {} : { revision: input.revision }) }));
+    const candidate = await this.withCandidate(input.scene, { revision: input.revision, what: 'abort' }, () =>
+      this.options.store.abort({ scene: input.scene, actor, message: input.message ?? '', ...(input.revision === undefined ? {} : { revision: input.revision }) }),
+    );
     return { candidate, ...(await this.announceCandidates()) };
   }
 
-  /** Runs a store operation on a scene's candidate, turning "none" into the catalogue's error. */
-  private async withCandidate<T>(scene: string, operation: () => Promise<T>): Promise<T> {
+  /** Runs a store operation on a scene's candidate, turning "none" into the error {@link noCandidate} words. */
+  private async withCandidate<T>(scene: string, seen: CandidateSeen, operation: () => Promise<T>): Promise<T> {
     try {
       return await operation();
     } catch (error) {
-      if (error instanceof NoCandidate) throw await this.noCandidate(scene);
+      if (error instanceof NoCandidate) throw await this.noCandidate(scene, seen);
       throw error;
     }
   }
 
-  private async noCandidate(scene: string): Promise<FloorplanError> {
+  /**
+   * The scene has no candidate. A caller who named the revision they saw (a console page, a
+   * confirmation) lost a race — another operator promoted or aborted it meanwhile — and is told
+   * so, and by whom (a conflict: 409); without one, the scene is the caller's mistake and the
+   * catalogue's error lists the scenes that have one (404).
+   */
+  private async noCandidate(scene: string, seen: CandidateSeen): Promise<Error> {
+    if (seen.revision !== undefined) {
+      return new OperationRefused(`the candidate of ${scene} (revision ${seen.revision}) is gone: ${await this.howCandidateEnded(scene, seen.revision)} since it was read, so there is nothing to ${seen.what}`);
+    }
     const set = await this.options.store.candidates();
     const known = set.candidates.length === 0 ? 'none now' : set.candidates.map((c) => JSON.stringify(c.scene)).join(', ');
     return new FloorplanError(ErrorCode.LAYOUT_CANDIDATE_NOT_FOUND, { known, received: JSON.stringify(scene) });
+  }
+
+  /** How the candidate `revision` of `scene` ended, from the newest audit entries ("promoted by paul (live revision 7)"); unnamed when they do not say. */
+  private async howCandidateEnded(scene: string, revision: number): Promise<string> {
+    const entries = await this.options.store.audit(CANDIDATE_END_LOOKBACK).catch(() => []);
+    const end = entries.find(
+      (e) => e.detail['scene'] === scene && ((e.action === 'promote' && e.detail['promotes'] === revision) || (e.action === 'abort' && e.revision === revision)),
+    );
+    if (end === undefined) return 'promoted or aborted';
+    return end.action === 'promote' ? `promoted by ${end.actor} (live revision ${end.revision})` : `aborted by ${end.actor}`;
   }
 
   /**
@@ -521,7 +569,14 @@ export class LayoutReleases {
     const live = await this.options.store.live();
     // The first publish has nothing to compare with: it is how a store starts.
     if (this.options.approval?.required === true && live !== undefined) this.requireNoMoneyChange('this publish', 'a publish goes live at once', live.files, files, layouts);
-    const revision = await this.options.store.record({ files, author: input.author ?? actor, actor, message: input.message, action: 'publish' });
+    const revision = await this.options.store.record({
+      files,
+      author: input.author ?? actor,
+      actor,
+      message: input.message,
+      action: 'publish',
+      ...(input.from === undefined ? {} : { expectLive: input.from }),
+    });
     return { ...(await this.goLive(revision)), scenes: scenesOf(layouts), removedScenes: removedScenes(live?.files, files) };
   }
 

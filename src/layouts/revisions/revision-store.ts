@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { describeThrown, ErrorCode, FloorplanError, type MessageParams } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
-import { candidateRolloutSchema, type CandidateRollout, type CandidateSet, type StoredCandidate } from './candidates.ts';
+import { candidateRolloutSchema, rolloutDifferences, type CandidateRollout, type CandidateSet, type StoredCandidate } from './candidates.ts';
 import { describeRevisionStore, openRevisionDatabase, type RevisionDatabase, type RevisionStoreConfig, type RevisionTables } from './database.ts';
 import type { Kysely } from 'kysely';
 
@@ -68,13 +68,29 @@ export interface RecordRevisionInput {
   readonly message: string;
   readonly action: 'publish' | 'rollback';
   readonly rollbackOf?: number;
-  /** The live revision the caller saw (a page left open): refused when another is live by now. */
-  readonly expectLive?: number;
+  /**
+   * The live revision the caller saw (a page left open, a confirmation that said "no difference"),
+   * null when they saw none live: refused when another is live by now — recording theirs would
+   * silently undo what went live meanwhile.
+   */
+  readonly expectLive?: number | null;
 }
 
 /** Refused: the candidate of `scene` is `now`, not the `reviewed` one the caller acted on (`what`: rollout, promote, abort). */
 export function staleCandidate(scene: string, now: number, reviewed: number, what: string): OperationRefused {
   return new OperationRefused(`the candidate of ${scene} is revision ${now} now, not ${reviewed}: review that one and ${what} again`);
+}
+
+/**
+ * Refused: the candidate of `scene` is `now` (a revision, or null: none), not the `seen` one the
+ * caller's new candidate was to replace (null: they saw none).
+ */
+function unseenCandidate(scene: string, now: number | null, seen: number | null): OperationRefused {
+  if (now === null) {
+    return new OperationRefused(`scene ${scene} has no candidate now (revision ${seen} was promoted or aborted since it was read): review what is live, then make the candidate again`);
+  }
+  if (seen === null) return new OperationRefused(`scene ${scene} has a candidate now (revision ${now}), which this one would replace: review it, then make the candidate again`);
+  return new OperationRefused(`the candidate of ${scene} is revision ${now} now, not ${seen}: review that one, then make the candidate again`);
 }
 
 /** The file of `scene` in a revision's files ("<scene>.yaml" or ".yml"), or undefined. */
@@ -328,9 +344,9 @@ export class RevisionStore {
   async record(input: RecordRevisionInput): Promise<StoredRevision> {
     return this.write(async (trx) => {
       if (input.expectLive !== undefined) {
-        const live = (await trx.selectFrom('layout_live').select('revision').where('channel', '=', 'live').executeTakeFirst())?.revision;
+        const live = (await trx.selectFrom('layout_live').select('revision').where('channel', '=', 'live').executeTakeFirst())?.revision ?? null;
         if (live !== input.expectLive) {
-          throw new OperationRefused(`live is revision ${live ?? 'none'} now, not ${input.expectLive}: look at what changed since, then ${input.action} again`);
+          throw new OperationRefused(`live is revision ${live ?? 'none'} now, not ${input.expectLive ?? 'none'}: look at what changed since, then ${input.action} again`);
         }
       }
       const revision = await this.insertRevision(trx, { files: input.files, author: input.author, message: input.message, rollbackOf: input.rollbackOf ?? null, promotes: null });
@@ -386,8 +402,16 @@ export class RevisionStore {
     readonly author: string;
     readonly actor: string;
     readonly message: string;
+    /**
+     * The scene's candidate revision the caller saw (their confirmation said it replaces that
+     * one), null when they saw none: refused when the scene's candidate is another by now, or
+     * none — replacing it would silently drop a candidate another operator made meanwhile.
+     */
+    readonly replaces?: number | null;
   }): Promise<{ candidate: StoredCandidate; revision: StoredRevision; replaced: number | null }> {
     return this.write(async (trx) => {
+      const replaced = (await trx.selectFrom('layout_candidates').select('revision').where('scene', '=', input.scene).executeTakeFirst())?.revision ?? null;
+      if (input.replaces !== undefined && replaced !== input.replaces) throw unseenCandidate(input.scene, replaced, input.replaces);
       let revision: StoredRevision;
       if ('files' in input.source) {
         revision = await this.insertRevision(trx, { files: input.source.files, author: input.author, message: input.message, rollbackOf: null, promotes: null });
@@ -395,7 +419,6 @@ export class RevisionStore {
         const row = await trx.selectFrom('layout_revisions').selectAll().where('revision', '=', input.source.revision).executeTakeFirstOrThrow();
         revision = { ...summaryOf(row), files: row.files };
       }
-      const replaced = (await trx.selectFrom('layout_candidates').select('revision').where('scene', '=', input.scene).executeTakeFirst())?.revision ?? null;
       // A new candidate revision (or the same one published again) needs its own approval.
       const values = {
         scene: input.scene,
@@ -426,12 +449,24 @@ export class RevisionStore {
     readonly actor: string;
     /** The candidate revision the caller reviewed: refused when the candidate is another by now. */
     readonly revision?: number;
+    /**
+     * The rollout the caller saw: refused when the stored one selects other users by now. A
+     * change of one field is applied to the others as stored, so without this an operator
+     * whose page predates another's change would silently undo it (their page's values win).
+     */
+    readonly seen?: CandidateRollout;
+    /** Why, for the audit. */
+    readonly message?: string;
   }): Promise<StoredCandidate> {
     return this.write(async (trx) => {
       const current = await trx.selectFrom('layout_candidates').selectAll().where('scene', '=', input.scene).executeTakeFirst();
       if (current === undefined) throw new NoCandidate(input.scene);
       if (input.revision !== undefined && current.revision !== input.revision) throw staleCandidate(input.scene, current.revision, input.revision, 'rollout');
       const before = candidateOf(current).rollout;
+      const changed = input.seen === undefined ? [] : rolloutDifferences(input.seen, before);
+      if (changed.length > 0) {
+        throw new OperationRefused(`the rollout of the candidate of ${input.scene} changed since it was read (${changed.join('; ')}): review it, then change it again`);
+      }
       const rollout = input.rollout(before);
       const row = await trx
         .updateTable('layout_candidates')
@@ -440,7 +475,7 @@ export class RevisionStore {
         .returningAll()
         .executeTakeFirstOrThrow();
       await this.nextGeneration(trx);
-      await this.audit_(trx, input.actor, 'rollout', current.revision, { scene: input.scene, from: before, to: rollout });
+      await this.audit_(trx, input.actor, 'rollout', current.revision, { scene: input.scene, from: before, to: rollout, message: input.message ?? '' });
       return candidateOf(row);
     });
   }

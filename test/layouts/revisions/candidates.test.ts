@@ -150,6 +150,77 @@ describe.each(REVISION_STORES)('layout candidates on %s', (_name, skip, open) =>
     expect((await alice.abort({ scene: 'cart-bottom-sheet', revision: now })).candidate.revision).toBe(now);
   });
 
+  it.skipIf(skip)('refuses a rollout change from a caller who saw another rollout, saying what changed, and audits the message of one it makes', async () => {
+    const made = await alice.candidate({ scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] } });
+    const revision = made.revision.revision;
+    const seen = made.candidate.rollout;
+    try {
+      // Another operator widens it while the caller's page still shows `seen`.
+      await alice.rollout({ scene: 'cart-bottom-sheet', revision, percentage: 50, segments: ['plus'] });
+      const [audited] = (await alice.audit({ limit: 1 })).entries;
+      const refused = await thrown(() => alice.rollout({ scene: 'cart-bottom-sheet', revision, from: seen, allowList: ['u1001', 'u2002'] }));
+      expect(refused).toBeInstanceOf(OperationRefused);
+      expect((refused as Error).message).toBe('the rollout of the candidate of cart-bottom-sheet changed since it was read (percentage 0 → 50; segments [] → ["plus"]): review it, then change it again');
+      const [candidate] = (await alice.candidates()).candidates;
+      expect(candidate!.rollout).toEqual({ allowList: ['u1001'], percentage: 50, segments: ['plus'], platforms: [], minAppVersion: null });
+      expect((await alice.audit({ limit: 1 })).entries).toEqual([audited]);
+
+      // From the rollout as it is now (its lists in any order): only the allow-list changes, and the message is in the audit.
+      const changed = await alice.rollout({ scene: 'cart-bottom-sheet', revision, from: { ...candidate!.rollout, allowList: ['u1001'] }, allowList: ['u1001', 'u2002'], message: 'the support account too' });
+      expect(changed.candidate.rollout).toEqual({ allowList: ['u1001', 'u2002'], percentage: 50, segments: ['plus'], platforms: [], minAppVersion: null });
+      const [entry] = (await alice.audit({ limit: 1 })).entries;
+      expect(entry).toMatchObject({ action: 'rollout', revision, detail: { message: 'the support account too', from: { percentage: 50, allowList: ['u1001'] }, to: { percentage: 50, allowList: ['u1001', 'u2002'] } } });
+    } finally {
+      await alice.abort({ scene: 'cart-bottom-sheet' });
+    }
+  });
+
+  it.skipIf(skip)('refuses to make a candidate over one the caller did not see, and records nothing', async () => {
+    const newest = () => alice.history({ limit: 1 }).then((h) => h.revisions[0]!.revision);
+    const meanwhile = await alice.candidate({ scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u-vip'] }, message: 'made meanwhile' });
+    try {
+      const before = await newest();
+      // The caller's confirmation said the scene had no candidate; or named another one.
+      const none = await thrown(() => alice.candidate({ scene: 'cart-bottom-sheet', files: set('cand-6'), replaces: null, message: 'mine' }));
+      expect(none).toBeInstanceOf(OperationRefused);
+      expect((none as Error).message).toBe('scene cart-bottom-sheet has a candidate now (revision 1), which this one would replace: review it, then make the candidate again');
+      const other = await thrown(() => alice.candidate({ scene: 'cart-bottom-sheet', files: set('cand-6'), replaces: 99, message: 'mine' }));
+      expect((other as Error).message).toBe('the candidate of cart-bottom-sheet is revision 1 now, not 99: review that one, then make the candidate again');
+      expect(await newest()).toBe(before);
+      expect((await alice.candidates()).candidates).toMatchObject([{ revision: 1, rollout: { allowList: ['u-vip'] }, message: 'made meanwhile' }]);
+
+      const mine = await alice.candidate({ scene: 'cart-bottom-sheet', files: set('cand-6'), replaces: meanwhile.revision.revision, message: 'mine, having read it' });
+      expect(mine.replaced).toBe(1);
+      await alice.abort({ scene: 'cart-bottom-sheet' });
+      const gone = await thrown(() => alice.candidate({ scene: 'cart-bottom-sheet', revision: 1, replaces: mine.revision.revision }));
+      expect((gone as Error).message).toBe(`scene cart-bottom-sheet has no candidate now (revision ${mine.revision.revision} was promoted or aborted since it was read): review what is live, then make the candidate again`);
+    } finally {
+      if ((await alice.candidates()).candidates.length > 0) await alice.abort({ scene: 'cart-bottom-sheet' });
+    }
+  });
+
+  it.skipIf(skip)('says a candidate the caller saw is gone — aborted or promoted since, and by whom — rather than naming the scene as an input error', async () => {
+    const aborted = (await alice.candidate({ scene: 'cart-bottom-sheet', revision: 1 })).revision.revision;
+    await alice.abort({ scene: 'cart-bottom-sheet' });
+    for (const [what, operation] of [
+      ['change the rollout of', () => alice.rollout({ scene: 'cart-bottom-sheet', revision: aborted, percentage: 5 })],
+      ['promote', () => alice.promote({ scene: 'cart-bottom-sheet', revision: aborted })],
+      ['approve', () => alice.approve({ scene: 'cart-bottom-sheet', revision: aborted })],
+      ['abort', () => alice.abort({ scene: 'cart-bottom-sheet', revision: aborted })],
+    ] as const) {
+      const refused = await thrown(operation);
+      expect(refused, what).toBeInstanceOf(OperationRefused);
+      expect((refused as Error).message, what).toBe(`the candidate of cart-bottom-sheet (revision ${aborted}) is gone: aborted by alice since it was read, so there is nothing to ${what}`);
+    }
+    const promoted = (await alice.candidate({ scene: 'cart-bottom-sheet', revision: 1 })).revision.revision;
+    const live = await alice.promote({ scene: 'cart-bottom-sheet', force: true });
+    expect(((await thrown(() => alice.abort({ scene: 'cart-bottom-sheet', revision: promoted }))) as Error).message).toBe(
+      `the candidate of cart-bottom-sheet (revision ${promoted}) is gone: promoted by alice (live revision ${live.revision.revision}) since it was read, so there is nothing to abort`,
+    );
+    // Without a revision the caller saw, an unknown scene is still the caller's mistake (404).
+    expect(await thrown(() => alice.abort({ scene: 'cart-bottom-sheet' }))).toMatchObject({ code: ErrorCode.LAYOUT_CANDIDATE_NOT_FOUND });
+  });
+
   it.skipIf(skip)('publishes an existing revision as a candidate, and aborts it', async () => {
     const result = await alice.candidate({ scene: 'cart-bottom-sheet', revision: 1, rollout: { percentage: 5 } });
     expect(result.revision.revision).toBe(1);

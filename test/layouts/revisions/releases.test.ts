@@ -174,4 +174,20 @@ describe.each(REVISION_STORES)('layout releases on %s', (_name, skip, open) => {
     expect((error as Error).message).toMatch(/^revision must be one the store holds \(newest: \d+, /);
     expect((error as Error).message).toContain('but got: 999');
   });
+
+  it.skipIf(skip)('refuses a publish from a live revision that is no longer live, so it cannot silently undo what was published meanwhile', async () => {
+    const seen = (await alice.history({ limit: 1 })).live as number;
+    // Bob's hotfix goes live while alice's confirmation still says "no difference" against `seen`.
+    const hotfix = await bob.publish({ files: cart((s) => s.replace('en: Shipping }', 'en: Delivery }')), message: 'hotfix' });
+    const refused = await thrown(() => alice.publish({ files: SHIPPED, message: 'no change', from: seen }));
+    expect(refused).toBeInstanceOf(OperationRefused);
+    expect((refused as Error).message).toBe(`live is revision ${hotfix.revision.revision} now, not ${seen}: look at what changed since, then publish again`);
+    // A caller who saw nothing live (a first publish) is refused too once something is.
+    expect(((await thrown(() => alice.publish({ files: SHIPPED, message: 'first?', from: null }))) as Error).message).toBe(
+      `live is revision ${hotfix.revision.revision} now, not none: look at what changed since, then publish again`,
+    );
+    const history = await alice.history({ limit: 1 });
+    expect([history.live, history.revisions[0]!.revision]).toEqual([hotfix.revision.revision, hotfix.revision.revision]);
+    expect((await alice.publish({ files: SHIPPED, message: 'after reading the hotfix', from: hotfix.revision.revision })).revision.parent).toBe(hotfix.revision.revision);
+  });
 });
