@@ -19,6 +19,7 @@
  *                                                          then a percentage by user id (README "Releasing a layout")
  *   npm run -s floors:rollout  -- <scene> [--revision <n>] [--allow <id,id>] [--percentage <0-100>] [--segments …] [--platforms …] [--min-app-version …] [--message <text>]
  *                                                          change who gets the candidate (only the options given)
+ *                                 Lists are split on commas (ASCII or a Chinese IME's ，), 、, semicolons and spaces.
  *   npm run -s floors:promote  -- <scene> [--revision <n>] [--force] [--message <text>] [--author <name>]
  *                                                          make the candidate live as a new revision; refused while its shadow
  *                                                          comparison saw invariant violations, unless --force (audited)
@@ -371,9 +372,13 @@ function printApproval(scene: string, approval: CandidateApproval, approved = fa
   else process.stdout.write(`approval: needed before promote, it changes money floors: ${describeMoneyChanges(approval.changes)} (another admin runs floors:approve -- ${scene})\n`);
 }
 
-/** The rollout options given on the command line; only those given. */
+/**
+ * The rollout options given on the command line; only those given. A list is split on what
+ * operators type between ids — commas, a Chinese IME's ， and 、, semicolons, spaces — none of
+ * which a user id, segment or platform holds: "u1001，u2002" is two users, not one nobody has.
+ */
 function rolloutOptions(values: ParsedArgs['values']): Partial<Mutable<CandidateRollout>> {
-  const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (text: string) => text.split(/[\s,，、;；]+/u).filter(Boolean);
   const rollout: Partial<Mutable<CandidateRollout>> = {};
   if (values.allow !== undefined) rollout.allowList = list(values.allow);
   if (values.percentage !== undefined) {

@@ -197,6 +197,22 @@ describe('npm run floors:check', () => {
     expect(promoted.stdout).toMatch(/^promoted the candidate revision 1 \(forced over no shadow comparison read\) as revision 2 \(live\)/);
   }, 60_000);
 
+  it('refuses a publish --from a live revision that is no longer live; splits --allow on a Chinese IME comma; audits a rollout --message', async () => {
+    const env = { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(floorsDir({}), 'revisions') };
+    expect((await floors(['publish', '--message', 'baseline'], env)).code).toBe(0);
+    expect((await floors(['publish', '--message', 'hotfix'], env)).code).toBe(0);
+    const stale = await floors(['publish', '--from', '1', '--message', 'read before the hotfix'], env);
+    expect(stale.code).toBe(2);
+    expect(stale.stderr.trim()).toBe('live is revision 2 now, not 1: look at what changed since, then publish again; nothing was changed');
+    const staged = await floors(['candidate', 'cart-bottom-sheet', '--revision', '1', '--allow', 'u1001，u2002、u3003'], env);
+    expect(staged.code, staged.stderr).toBe(0);
+    expect(staged.stdout).toContain('rollout: allow-list [u1001, u2002, u3003], then 0 % by user id');
+    const rollout = await floors(['rollout', 'cart-bottom-sheet', '--percentage', '5', '--message', 'a few more'], env);
+    expect(rollout.code, rollout.stderr).toBe(0);
+    const audit = await floors(['audit', '--limit', '1'], env);
+    expect(audit.stdout).toMatch(/ rollout → revision 1 {2}\{.*"message":"a few more"/);
+  }, 120_000);
+
   it('exits 2 naming the scenes when a candidate of an existing revision names a scene it does not define', async () => {
     const env = { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(floorsDir({}), 'revisions') };
     expect((await floors(['publish', '--message', 'baseline'], env)).code).toBe(0);

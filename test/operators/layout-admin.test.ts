@@ -99,4 +99,23 @@ describe.skipIf(!HAS_POSTGRES)('the layouts admin API (/admin/layouts/*, Postgre
     const gone = await post('abort', { scene: 'cart-bottom-sheet', revision: 1 });
     expect(gone).toMatchObject({ status: 409, body: { code: ErrorCode.LAYOUT_CONFLICT, error: 'the candidate of cart-bottom-sheet (revision 1) is gone: aborted by admin since it was read, so there is nothing to abort; nothing was changed' } });
   });
+
+  it('refuses an allow-list entry holding whitespace or a separator (a Chinese IME comma), which would reach nobody, naming it (400)', async () => {
+    const candidate = await post('candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001，u2002'] } });
+    expect(candidate.status).toBe(400);
+    expect(candidate.body.problems).toEqual([
+      '`rollout.allowList.0` must be one user id, without whitespace, commas (, ，), 、 or semicolons (; ；) — list each id on its own — but got: "u1001，u2002"',
+    ]);
+    expect((await post('candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] } })).status).toBe(200);
+    try {
+      for (const id of ['u1001 u2002', 'u1001,u2002', 'u1001、u2002', 'u1001;u2002', 'u1001；u2002']) {
+        const rollout = await post('rollout', { scene: 'cart-bottom-sheet', allowList: ['u3003', id] });
+        expect(rollout.status, id).toBe(400);
+        expect(rollout.body.problems, id).toEqual([expect.stringMatching(/^`allowList\.1` must be one user id, .* but got: /)]);
+      }
+      expect((await post('candidates', {})).body.candidates[0].rollout.allowList).toEqual(['u1001']);
+    } finally {
+      await post('abort', { scene: 'cart-bottom-sheet' });
+    }
+  });
 });

@@ -57,12 +57,34 @@ export const candidateRolloutSchema = z.strictObject({
   minAppVersion: z.string().regex(SEMVER, { error: 'must be a version such as 12.3.0' }).nullable().default(null),
 });
 
-/** A new candidate's rollout as the admin API accepts it: the store's, in whole per cent. */
-export const candidateRolloutInputSchema = candidateRolloutSchema.extend({ percentage: wholePercentage.default(0) });
+/**
+ * What no user id holds: whitespace, and what operators type between ids — commas (ASCII, and the
+ * full-width ， a Chinese IME types), the ideographic comma 、 and semicolons (; ；). An allow-list
+ * entry holding one is several ids run together ("u1001，u2002") and reaches nobody, while the
+ * audit and the console read as if it reached them all: refused where an operator gives one.
+ * The store's schema above does not refuse it, so a list recorded before still reads.
+ */
+const NOT_IN_A_USER_ID = /[\s,，、;；]/u;
+
+/** An allow-list as an operator gives it (a new candidate's, a rollout change's): one user id per entry. */
+const allowListInput = z
+  .array(
+    z
+      .string()
+      .min(1)
+      .max(128)
+      .refine((id) => !NOT_IN_A_USER_ID.test(id), {
+        error: (issue) => `must be one user id, without whitespace, commas (, ，), 、 or semicolons (; ；) — list each id on its own — but got: ${JSON.stringify(issue.input)}`,
+      }),
+  )
+  .max(10_000);
+
+/** A new candidate's rollout as the admin API accepts it: the store's, in whole per cent, one user id per allow-list entry. */
+export const candidateRolloutInputSchema = candidateRolloutSchema.extend({ allowList: allowListInput.default([]), percentage: wholePercentage.default(0) });
 
 /** A change of rollout: only the fields given change. */
 export const rolloutChangeSchema = z.strictObject({
-  allowList: candidateRolloutSchema.shape.allowList.unwrap().optional(),
+  allowList: allowListInput.optional(),
   percentage: wholePercentage.optional(),
   segments: candidateRolloutSchema.shape.segments.unwrap().optional(),
   platforms: candidateRolloutSchema.shape.platforms.unwrap().optional(),
