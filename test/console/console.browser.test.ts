@@ -565,17 +565,17 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       const row = page.locator('#candidates tr[data-scene="cart-bottom-sheet"]');
       await row.filter({ hasText: `${reviewed}` }).waitFor();
 
-      // Another admin replaces it with their own revision, for everyone, while this page stays open.
+      await row.locator('button[data-action=promote]').click();
+      const dialog = page.locator('#confirm');
+      await dialog.waitFor();
+      expect(await dialog.innerText()).toContain(`Promote the candidate of cart-bottom-sheet (revision ${reviewed})?`);
+
+      // Another admin replaces it with their own revision, for everyone, while the confirmation is open.
       const next = CART.replace('version: "2026-11-21.1"', 'version: "2026-12-06.paul"').replace('en: Coupons }', 'en: "Paul’s coupons" }');
       const replaced = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', files: { 'cart-bottom-sheet.yaml': next, 'checkout-summary.yaml': CHECKOUT }, rollout: { allowList: ['u-vip'], percentage: 100 }, message: 'not reviewed' }, PAUL);
       expect(replaced.status).toBe(200);
       const now = replaced.body.revision.revision as number;
       const { live } = (await admin('layouts/history', { limit: 1 })).body;
-
-      await row.locator('button[data-action=promote]').click();
-      const dialog = page.locator('#confirm');
-      await dialog.waitFor();
-      expect(await dialog.innerText()).toContain(`Promote the candidate of cart-bottom-sheet (revision ${reviewed})?`);
       await page.click('#confirm-ok');
       await page.locator('[data-testid=candidate-refusal]').filter({ hasText: `is revision ${now} now, not ${reviewed}: review that one and promote again` }).waitFor();
       forgive(problems, 'status of 409'); // the refusal shown above
@@ -604,6 +604,155 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       expect(await dialog.innerText()).toContain(`Roll back from revision ${rolled.body.revision.revision} to revision ${target}?`);
       await page.click('#confirm-cancel');
       await dialog.waitFor({ state: 'hidden' });
+    } finally {
+      await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
+    }
+  });
+
+  it("never undoes a rollout change it did not show: a row another admin changed since is refused before its confirmation, one changed while it is open is refused by the server, and only the fields edited are sent, with the confirmation's message", async () => {
+    const made = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] }, message: 'canary' });
+    expect(made.status, JSON.stringify(made.body)).toBe(200);
+    const revision = made.body.revision.revision as number;
+    const lastAudit = async () => (await admin('layouts/audit', { limit: 1 })).body.entries[0];
+    try {
+      await signIn();
+      await releases();
+      const row = page.locator('#candidates tr[data-scene="cart-bottom-sheet"]');
+      const allow = row.locator('input[name=allowList]');
+      await allow.waitFor();
+
+      // Paul widens it while this page still shows "u1001, 0 %".
+      expect((await admin('layouts/rollout', { scene: 'cart-bottom-sheet', revision, percentage: 50, segments: ['plus'] }, PAUL)).status).toBe(200);
+      const widened = await lastAudit();
+      // Adding a user to the allow-list of the row as it was is refused before any confirmation, saying what changed.
+      await allow.fill('u1001, u2002');
+      await row.locator('button[data-action=rollout]').click();
+      const refusal = page.locator('[data-testid=candidate-refusal]');
+      await refusal.filter({ hasText: 'changed since this page showed it' }).waitFor();
+      expect(await refusal.innerText()).toBe(
+        'The rollout of the cart-bottom-sheet candidate changed since this page showed it: percentage 0 % → 50 %; segments any → plus. Nothing was sent; the page now shows it as it is: make your change again.',
+      );
+      expect(await page.isVisible('#confirm')).toBe(false);
+      expect(await lastAudit()).toEqual(widened);
+      expect([await allow.inputValue(), await row.locator('input[name=percentage]').inputValue(), await row.locator('input[name=segments]').inputValue()]).toEqual(['u1001', '50', 'plus']);
+
+      // Again from the row as it is: the confirmation says so. Paul changes it once more while it is open: the server refuses it.
+      await allow.fill('u1001, u2002');
+      await row.locator('button[data-action=rollout]').click();
+      const dialog = page.locator('#confirm');
+      await dialog.waitFor();
+      expect(await dialog.innerText()).toContain('Now: the allow-listed user u1001 and 50 % of other users by a stable hash of the user id (only segments plus).');
+      expect((await admin('layouts/rollout', { scene: 'cart-bottom-sheet', revision, percentage: 60 }, PAUL)).status).toBe(200);
+      await page.click('#confirm-ok');
+      await refusal.filter({ hasText: 'the rollout of the candidate of cart-bottom-sheet changed since it was read (percentage 50 → 60): review it, then change it again; nothing was changed' }).waitFor();
+      forgive(problems, 'status of 409'); // the refusal just shown
+      expect(await row.locator('input[name=percentage]').inputValue()).toBe('60');
+      expect((await admin('layouts/candidates', {})).body.candidates[0].rollout).toEqual({ allowList: ['u1001'], percentage: 60, segments: ['plus'], platforms: [], minAppVersion: null });
+
+      // Typed with a Chinese IME's commas, the allow-list is three user ids; it alone is sent, with the rollout it changes and the message.
+      await allow.fill('u1001，u2002、u3003');
+      await row.locator('button[data-action=rollout]').click();
+      await dialog.waitFor();
+      expect(await dialog.innerText()).toContain('u2002, u3003 start getting the candidate.');
+      await page.fill('#confirm-message', 'the support accounts');
+      const sent = page.waitForRequest((request) => request.url().endsWith('/admin/layouts/rollout'));
+      await page.click('#confirm-ok');
+      expect(Object.keys((await sent).postDataJSON()).sort()).toEqual(['allowList', 'from', 'message', 'revision', 'scene']);
+      await page.locator('#candidates-message').filter({ hasText: 'The cart-bottom-sheet candidate now goes to the allow-listed users u1001, u2002, u3003 and 60 %' }).waitFor();
+      expect(await lastAudit()).toMatchObject({
+        actor: 'admin',
+        action: 'rollout',
+        revision,
+        detail: { message: 'the support accounts', from: { allowList: ['u1001'], percentage: 60, segments: ['plus'] }, to: { allowList: ['u1001', 'u2002', 'u3003'], percentage: 60, segments: ['plus'] } },
+      });
+    } finally {
+      await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
+    }
+  });
+
+  it('describes the rollout as it is now in the abort confirmation, and says a candidate another admin promoted meanwhile is gone rather than naming the scene as a mistake', async () => {
+    const made = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] }, message: 'canary' });
+    expect(made.status, JSON.stringify(made.body)).toBe(200);
+    const revision = made.body.revision.revision as number;
+    const { live } = (await admin('layouts/history', { limit: 1 })).body;
+    try {
+      await signIn();
+      await releases();
+      const row = page.locator('#candidates tr[data-scene="cart-bottom-sheet"]');
+      await row.waitFor();
+      // Paul widens it after this page loaded: the confirmation says who gets it now, not who the row said.
+      expect((await admin('layouts/rollout', { scene: 'cart-bottom-sheet', revision, percentage: 50, segments: ['plus'] }, PAUL)).status).toBe(200);
+      await row.locator('button[data-action=abort]').click();
+      const dialog = page.locator('#confirm');
+      await dialog.waitFor();
+      expect(await dialog.innerText()).toContain(
+        `cart-bottom-sheet: candidate r${revision} → revision ${live} (live) for the allow-listed user u1001 and 50 % of other users by a stable hash of the user id (only segments plus); nobody else sees a change.`,
+      );
+      // Paul promotes it while the confirmation is open.
+      const promoted = await admin('layouts/promote', { scene: 'cart-bottom-sheet', revision, force: true, message: 'ship it' }, PAUL);
+      expect(promoted.status, JSON.stringify(promoted.body)).toBe(200);
+      await page.click('#confirm-ok');
+      const refusal = page.locator('[data-testid=candidate-refusal]');
+      await refusal
+        .filter({ hasText: `the candidate of cart-bottom-sheet (revision ${revision}) is gone: promoted by paul (live revision ${promoted.body.revision.revision}) since it was read, so there is nothing to abort; nothing was changed` })
+        .waitFor();
+      forgive(problems, 'status of 409'); // the refusal just shown
+      await page.locator('#candidates').filter({ hasText: 'No scene has a candidate now' }).waitFor();
+
+      // A row still shown after its candidate went is told so before any confirmation.
+      const again = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] } });
+      await page.click('#tab-releases');
+      await row.waitFor();
+      expect((await admin('layouts/abort', { scene: 'cart-bottom-sheet' }, PAUL)).status).toBe(200);
+      await row.locator('button[data-action=promote]').click();
+      await refusal.filter({ hasText: 'is gone' }).waitFor();
+      expect(await refusal.innerText()).toBe(
+        `The candidate of cart-bottom-sheet (revision ${again.body.revision.revision as number}) is gone: another operator promoted or aborted it since this page showed it. Nothing was sent; the page now shows what is there.`,
+      );
+      expect(await page.isVisible('#confirm')).toBe(false);
+    } finally {
+      if ((await admin('layouts/candidates', {})).body.candidates.length > 0) await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
+    }
+  });
+
+  it('refuses a publish or a candidate over what another admin published or made while its confirmation was open, and keeps the draft', async () => {
+    await signIn();
+    await releases();
+    await page.click('#publish-from-live');
+    const cart = page.locator('#draft textarea[data-file="cart-bottom-sheet.yaml"]');
+    await cart.waitFor();
+    const { live } = (await admin('layouts/history', { limit: 1 })).body;
+    await page.fill('#publish-message', 'nothing new');
+    await page.click('#publish-form button[type=submit]');
+    const dialog = page.locator('#confirm');
+    await dialog.waitFor();
+    expect(await dialog.innerText()).toContain('Nobody sees a difference: the floors are the same as the live revision’s.');
+    // Paul publishes a hotfix while the confirmation is open: confirming would silently revert it.
+    const files = (await admin('layouts/show', { revision: live })).body.revision.files as Record<string, string>;
+    const hotfix = await admin('layouts/publish', { files: { ...files, 'cart-bottom-sheet.yaml': files['cart-bottom-sheet.yaml']!.replace('en: Shipping }', 'en: Delivery }') }, message: 'hotfix' }, PAUL);
+    expect(hotfix.status, JSON.stringify(hotfix.body)).toBe(200);
+    const hot = hotfix.body.revision.revision as number;
+    await page.click('#confirm-ok');
+    const refused = page.locator('[data-testid=publish-problems]');
+    await refused.filter({ hasText: `live is revision ${hot} now, not ${live}: look at what changed since, then publish again; nothing was changed` }).waitFor();
+    expect((await admin('layouts/history', { limit: 1 })).body.live).toBe(hot);
+    await page.locator(`#history tr[data-revision="${hot}"] th`).filter({ hasText: `${hot} (live)` }).waitFor();
+    expect(await cart.count()).toBe(1);
+
+    // A candidate the same way: its confirmation saw no candidate of the scene; Paul makes one meanwhile.
+    await page.selectOption('#candidate-scene', 'cart-bottom-sheet');
+    await page.click('#candidate-form button[type=submit]');
+    await dialog.waitFor();
+    expect(await dialog.innerText()).not.toContain('It replaces');
+    const paul = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u-vip'] }, message: 'made by paul' }, PAUL);
+    expect(paul.status, JSON.stringify(paul.body)).toBe(200);
+    try {
+      await page.click('#confirm-ok');
+      await refused.filter({ hasText: 'scene cart-bottom-sheet has a candidate now (revision 1), which this one would replace: review it, then make the candidate again; nothing was changed' }).waitFor();
+      expect((await admin('layouts/candidates', {})).body.candidates).toMatchObject([{ revision: 1, rollout: { allowList: ['u-vip'] }, message: 'made by paul' }]);
+      await page.locator('#candidates tr[data-scene="cart-bottom-sheet"]').filter({ hasText: 'u-vip' }).waitFor();
+      expect(await cart.count()).toBe(1);
+      forgive(problems, 'status of 409'); // the two refusals shown above
     } finally {
       await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
     }

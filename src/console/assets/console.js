@@ -190,7 +190,7 @@ function previewRequest() {
   const request = {
     scene: value('pv-scene'),
     userId: value('pv-user'),
-    segments: value('pv-segments').split(/[\s,]+/).filter(Boolean),
+    segments: userIds(value('pv-segments')),
     locale: value('pv-locale'),
   };
   if (value('pv-platform')) request.platform = value('pv-platform');
@@ -557,7 +557,31 @@ function whom(r) {
   return parts.length > 0 ? parts.join(' and ') : 'nobody yet (an empty allow-list and 0 %)';
 }
 
-const userIds = (value) => value.split(/[\s,]+/).filter(Boolean);
+/** Whether two lists hold the same entries, in any order (who a rollout selects does not depend on it). */
+const sameEntries = (a, b) => a.length === b.length && a.every((v) => b.includes(v)) && b.every((v) => a.includes(v));
+
+/** A rollout's fields as the row's inputs show them, in words: a list, or `none` (an empty one) for `empty`. */
+const ROLLOUT_FIELDS = [
+  { field: 'allowList', words: 'allow-list', shown: (v) => (v.length ? v.join(', ') : 'nobody') },
+  { field: 'percentage', words: 'percentage', shown: (v) => `${v} %` },
+  { field: 'segments', words: 'segments', shown: (v) => (v.length ? v.join(', ') : 'any') },
+  { field: 'platforms', words: 'platforms', shown: (v) => (v.length ? v.join(', ') : 'any') },
+  { field: 'minAppVersion', words: 'app ≥', shown: (v) => v ?? 'any' },
+];
+
+/** What differs from rollout `before` to rollout `after`, in words: "percentage 0 % → 50 %; segments any → plus"; empty when nothing. */
+function rolloutDifferences(before, after) {
+  return ROLLOUT_FIELDS.filter(({ field }) => (Array.isArray(before[field]) ? !sameEntries(before[field], after[field]) : before[field] !== after[field]))
+    .map(({ field, words, shown }) => `${words} ${shown(before[field])} → ${shown(after[field])}`)
+    .join('; ');
+}
+
+/**
+ * A list as an operator types it: split on spaces, commas — a Chinese IME types the full-width ，
+ * — the ideographic comma 、 and semicolons (; ；), none of which a user id, segment or platform
+ * holds. "u1001，u2002" is two users; kept as one, it would reach nobody (the server refuses it).
+ */
+const userIds = (value) => value.split(/[\s,，、;；]+/u).filter(Boolean);
 
 /** How many floors of `scene` a diff adds, removes or changes, and whether it reorders them. */
 function floorsChanged(diff, scene) {
@@ -604,13 +628,19 @@ function candidateRow(c) {
   const segments = h('input', { name: 'segments', value: c.rollout.segments.join(', '), 'aria-label': `Segments the ${c.scene} candidate's percentage is limited to`, placeholder: 'any' });
   const platforms = h('input', { name: 'platforms', value: c.rollout.platforms.join(', '), 'aria-label': `Platforms the ${c.scene} candidate's percentage is limited to`, placeholder: 'any' });
   const minAppVersion = h('input', { name: 'minAppVersion', value: c.rollout.minAppVersion ?? '', 'aria-label': `Oldest app version for the ${c.scene} candidate's percentage`, placeholder: 'any' });
-  const change = () => ({
-    allowList: userIds(allow.value),
-    percentage: Number(percentage.value || 0),
-    segments: userIds(segments.value),
-    platforms: userIds(platforms.value),
-    minAppVersion: minAppVersion.value.trim() === '' ? null : minAppVersion.value.trim(),
-  });
+  // Only the fields the operator edited, compared with what this row shows: a field left alone is
+  // not sent, so it cannot set back what another operator changed in it (the server keeps its value).
+  const change = () => {
+    const typed = {
+      allowList: userIds(allow.value),
+      percentage: Number(percentage.value || 0),
+      segments: userIds(segments.value),
+      platforms: userIds(platforms.value),
+      minAppVersion: minAppVersion.value.trim() === '' ? null : minAppVersion.value.trim(),
+    };
+    const shown = c.rollout;
+    return Object.fromEntries(Object.entries(typed).filter(([field, value]) => (Array.isArray(value) ? !sameEntries(value, shown[field]) : value !== shown[field])));
+  };
   return h(
     'tr',
     { 'data-scene': c.scene },
@@ -676,6 +706,12 @@ async function showShadow(c) {
   try {
     report = await api('/admin/layouts/shadow', { scene: c.scene });
   } catch (error) {
+    // The row's candidate is gone (promoted or aborted since the page showed it): say so, not that the scene was mistyped.
+    if (error.body?.code === 'FLOORPLAN_ERR_LAYOUT_CANDIDATE_NOT_FOUND') {
+      await loadReleases().catch(() => undefined);
+      replace(out, h('p', { class: 'error', role: 'alert' }, `The candidate of ${c.scene} (revision ${c.revision}) is gone: another operator promoted or aborted it since this page showed it. The page now shows what is there.`));
+      return;
+    }
     showError(out, error);
     return;
   }
@@ -747,23 +783,62 @@ function candidateDone(message) {
 }
 
 /**
- * One candidate operation: shows the candidate's diff in a confirmation (`body(diff)` says what
- * changes for whom), then calls `path` with the body `request(message)` and says `done`.
+ * The candidate of `c`'s scene as the server has it now, read again just before a confirmation:
+ * another operator may have changed its rollout, replaced it, promoted or aborted it since this
+ * page showed it, and a confirmation must describe what is there, not what the row shows. Null
+ * when it is gone or another revision (the page is reloaded and says so; nothing is sent).
  */
-async function candidateAction(c, { title, body, label, path, request, done }) {
+async function freshCandidate(c) {
+  let now;
+  try {
+    now = (await api('/admin/layouts/candidates')).candidates.find((x) => x.scene === c.scene) ?? null;
+  } catch (error) {
+    candidateRefused(error);
+    return null;
+  }
+  if (now !== null && now.revision === c.revision) return now;
+  await loadReleases().catch(() => undefined);
+  candidateStale(
+    now === null
+      ? `The candidate of ${c.scene} (revision ${c.revision}) is gone: another operator promoted or aborted it since this page showed it. Nothing was sent; the page now shows what is there.`
+      : `The candidate of ${c.scene} is revision ${now.revision} now, not ${c.revision}: another operator replaced it since this page showed it. Nothing was sent; the page now shows that one: review it first.`,
+  );
+  return null;
+}
+
+/**
+ * One candidate operation: reads the candidate again (`fresh`), shows its diff in a confirmation
+ * (`body(diff, fresh)` says what changes for whom), then calls `path` with the body
+ * `request(message, fresh)` and says `done(result)`. `stale(fresh)`, when given, names what
+ * changed since the row was shown that makes the operator's input stale (nothing is sent then).
+ */
+async function candidateAction(c, { title, body, label, path, request, done, stale }) {
   replace($('candidates-message'));
+  const fresh = await freshCandidate(c);
+  if (fresh === null) return;
+  const changed = stale?.(fresh);
+  if (changed) {
+    await loadReleases().catch(() => undefined);
+    candidateStale(changed);
+    return;
+  }
   const diff = await candidateDiff(c);
   if (diff === null) return;
-  const message = await confirmDialog(title, body(diff), label);
+  const message = await confirmDialog(title, body(diff, fresh), label);
   if (message === null) return;
   try {
-    await api(path, request(message));
+    const result = await api(path, request(message, fresh));
     await loadReleases();
-    candidateDone(done);
+    candidateDone(done(result));
   } catch (error) {
     await reloadIfStale(error);
     candidateRefused(error);
   }
+}
+
+/** Why nothing was sent: what this page showed is not what is there now (it has been reloaded). */
+function candidateStale(message) {
+  replace($('candidates-message'), h('div', { class: 'error', role: 'alert', 'data-testid': 'candidate-refusal' }, message));
 }
 
 /**
@@ -775,48 +850,64 @@ async function reloadIfStale(error) {
   if (error.status === 409 || error.status === 404) await loadReleases().catch(() => undefined);
 }
 
+/**
+ * A rollout change: `change` holds only the fields the operator edited in the row. The row must
+ * still show the rollout the server has — another operator's change since would otherwise be
+ * hidden under the operator's values — so a stale row is reloaded before any confirmation; the
+ * confirmation describes the rollout read just now, and the request sends it as `from`, which the
+ * server refuses (409) if it changes again while the confirmation is open.
+ */
 function confirmRollout(c, change) {
-  const next = { ...c.rollout, ...change };
-  const added = next.allowList.filter((u) => !c.rollout.allowList.includes(u));
-  const removed = c.rollout.allowList.filter((u) => !next.allowList.includes(u));
+  const after = (now) => ({ ...now.rollout, ...change });
   return candidateAction(c, {
+    stale: (fresh) => {
+      const changed = rolloutDifferences(c.rollout, fresh.rollout);
+      return changed === '' ? undefined : `The rollout of the ${c.scene} candidate changed since this page showed it: ${changed}. Nothing was sent; the page now shows it as it is: make your change again.`;
+    },
     title: `Change who gets the candidate of ${c.scene} (revision ${c.revision})?`,
-    body: (diff) => [
-      h('p', null, `Now: ${whom(c.rollout)}.`),
-      h('p', null, `After: ${whom(next)}.`),
-      h(
-        'p',
-        null,
-        [
-          added.length ? `${added.join(', ')} start${added.length === 1 ? 's' : ''} getting the candidate.` : null,
-          removed.length ? `${removed.join(', ')} go${removed.length === 1 ? 'es' : ''} back to the live layout.` : null,
-          next.percentage > c.rollout.percentage ? `${next.percentage - c.rollout.percentage} % more users start getting it (those already in keep it).` : null,
-          next.percentage < c.rollout.percentage ? `${c.rollout.percentage - next.percentage} % of users go back to the live layout.` : null,
-          ...constraintChanges(c.rollout, next),
-        ].filter(Boolean).join(' ') || 'Nobody’s layout changes.',
-      ),
-      h('p', null, `What its users get instead of the live layout (${floorsChanged(diff, c.scene)}):`),
-      diffView(diff),
-    ],
+    body: (diff, fresh) => {
+      const now = fresh.rollout;
+      const next = after(fresh);
+      const added = next.allowList.filter((u) => !now.allowList.includes(u));
+      const removed = now.allowList.filter((u) => !next.allowList.includes(u));
+      return [
+        h('p', null, `Now: ${whom(now)}.`),
+        h('p', null, `After: ${whom(next)}.`),
+        h(
+          'p',
+          null,
+          [
+            added.length ? `${added.join(', ')} start${added.length === 1 ? 's' : ''} getting the candidate.` : null,
+            removed.length ? `${removed.join(', ')} go${removed.length === 1 ? 'es' : ''} back to the live layout.` : null,
+            next.percentage > now.percentage ? `${next.percentage - now.percentage} % more users start getting it (those already in keep it).` : null,
+            next.percentage < now.percentage ? `${now.percentage - next.percentage} % of users go back to the live layout.` : null,
+            ...constraintChanges(now, next),
+          ].filter(Boolean).join(' ') || 'Nobody’s layout changes.',
+        ),
+        h('p', null, `What its users get instead of the live layout (${floorsChanged(diff, c.scene)}):`),
+        diffView(diff),
+      ];
+    },
     label: `rollout of the ${c.scene} candidate`,
     path: '/admin/layouts/rollout',
-    request: () => ({ scene: c.scene, revision: c.revision, ...change }),
-    done: `The ${c.scene} candidate now goes to ${whom(next)}.`,
+    request: (message, fresh) => ({ scene: c.scene, revision: c.revision, from: fresh.rollout, message, ...change }),
+    done: (result) => `The ${c.scene} candidate now goes to ${whom(result.candidate.rollout)}.`,
   });
 }
 
 function confirmAbort(c) {
   return candidateAction(c, {
     title: `Abort the candidate of ${c.scene} (revision ${c.revision})?`,
-    body: (diff) => [
-      h('p', null, `${c.scene}: candidate r${c.revision} → revision ${history.live} (live) for ${whom(c.rollout)}; nobody else sees a change.`),
+    // Who gets it as read just now: another operator may have widened it since the row was shown.
+    body: (diff, fresh) => [
+      h('p', null, `${c.scene}: candidate r${c.revision} → revision ${history.live} (live) for ${whom(fresh.rollout)}; nobody else sees a change.`),
       h('p', null, `What its users stop seeing (live → candidate, ${floorsChanged(diff, c.scene)}):`),
       diffView(diff),
     ],
     label: `abort the ${c.scene} candidate`,
     path: '/admin/layouts/abort',
     request: (message) => ({ scene: c.scene, revision: c.revision, message }),
-    done: `Aborted the ${c.scene} candidate: its users get the live layout.`,
+    done: () => `Aborted the ${c.scene} candidate: its users get the live layout.`,
   });
 }
 
@@ -831,12 +922,13 @@ function confirmApprove(c) {
     label: `approve the ${c.scene} candidate`,
     path: '/admin/layouts/approve',
     request: (message) => ({ scene: c.scene, revision: c.revision, message }),
-    done: `Approved the ${c.scene} candidate r${c.revision}.`,
+    done: () => `Approved the ${c.scene} candidate r${c.revision}.`,
   });
 }
 
 async function confirmPromote(c) {
   replace($('candidates-message'));
+  if ((await freshCandidate(c)) === null) return;
   const diff = await candidateDiff(c);
   if (diff === null) return;
   const message = await confirmDialog(
@@ -1024,12 +1116,16 @@ async function publish() {
   );
   if (message === null) return;
   try {
-    const result = await api('/admin/layouts/publish', { files, message });
+    // `from`: the live revision this confirmation compared with; refused if another went live
+    // while it was open, which publishing this set would silently undo.
+    const result = await api('/admin/layouts/publish', { files, message, from: check.live });
     draft.clear();
     await loadReleases();
     flash(`Published revision ${result.revision.revision} (live): ${result.scenes.map((s) => `${s.scene} ${s.version}`).join(', ')}.`);
   } catch (error) {
-    showPublishProblems(out, error);
+    await reloadIfStale(error);
+    // Reloading rebuilt the form (the draft stays): its result area is a new element.
+    showPublishProblems($('publish-result'), error);
   }
 }
 
@@ -1062,13 +1158,16 @@ async function createCandidate() {
   );
   if (message === null) return;
   try {
-    const result = await api('/admin/layouts/candidate', { scene, files, rollout, message });
+    // `replaces`: the candidate this confirmation said it replaces (null: none); refused if
+    // another operator made, replaced or dropped the scene's candidate while it was open.
+    const result = await api('/admin/layouts/candidate', { scene, files, rollout, message, replaces: replaced?.revision ?? null });
     draft.clear();
     await loadReleases();
     candidateDone(`Candidate of ${scene} is revision ${result.revision.revision}: layoutVersion ${result.layoutVersion} for ${whom(result.candidate.rollout)}.`);
     $('candidates').scrollIntoView({ block: 'nearest' });
   } catch (error) {
-    showPublishProblems(out, error);
+    await reloadIfStale(error);
+    showPublishProblems($('publish-result'), error);
   }
 }
 
