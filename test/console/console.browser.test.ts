@@ -758,6 +758,29 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     }
   });
 
+  it('forgets the draft and what the page showed when its operator signs out: the next one to sign in on the tab starts from nothing', async () => {
+    await signIn();
+    await page.fill('#pv-user', 'u-mj');
+    await page.click('#preview-form button[type=submit]');
+    await page.locator('#preview-result figcaption').filter({ hasText: 'u-mj' }).first().waitFor();
+    await releases();
+    await page.click('#publish-from-live');
+    const cart = page.locator('#draft textarea[data-file="cart-bottom-sheet.yaml"]');
+    await cart.waitFor();
+    await cart.fill('scene: cart-bottom-sheet\n# admin’s unfinished edit\n');
+    await page.fill('#publish-message', 'half done');
+    await page.click('#sign-out');
+    await page.locator('#login-form').waitFor();
+
+    await signInWith(page, PAUL);
+    expect(await page.locator('#who').innerText()).toBe('Signed in as paul (publisher)');
+    expect(await page.locator('#pv-user').inputValue()).toBe('u1001');
+    await page.locator('#preview-result figcaption').filter({ hasText: 'u1001' }).first().waitFor();
+    await releases();
+    expect(await page.locator('#draft').innerText()).toBe('No files in the set yet.');
+    expect(await page.locator('#publish-message').inputValue()).toBe('');
+  });
+
   it("states what a rollback to a one-scene revision an earlier release staged makes live: live's other scenes stay, none is said removed", async () => {
     // As a release before whole-set candidates stored a folder holding only the candidate's scene.
     const { revision } = await h.server.revisions!.publishCandidate({

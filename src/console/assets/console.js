@@ -94,8 +94,15 @@ function showError(el, error) {
 
 // ------------------------------------------------------------------ session
 
+// Per-operator state: who is signed in, what the server said of itself, the releases last read, and
+// the set being prepared for publishing (file name → YAML text). signOut() forgets all of it, so the
+// next operator to sign in on this tab inherits nothing — least of all an unfinished draft.
 let session = null;
 let info = null;
+let history = null;
+const draft = new Map();
+/** What #candidates says before anything was read (a Floorplan without candidate operations keeps it). */
+const CANDIDATES_NOTE = $('candidates').textContent;
 
 async function signIn(token) {
   const who = await api('/admin/session', {}, token);
@@ -116,6 +123,15 @@ async function signIn(token) {
 function signOut(message = '') {
   sessionStorage.removeItem(TOKEN_KEY);
   session = null;
+  info = null;
+  history = null;
+  draft.clear();
+  if ($('confirm').open) $('confirm').close();
+  // What the page showed this operator: the next one reads it again under their own identity.
+  for (const id of ['who', 'preview-error', 'preview-result', 'demo-users', 'releases-error', 'history', 'diff', 'candidates-message', 'shadow', 'publish', 'audit', 'flags-error', 'flags']) replace($(id));
+  replace($('candidates'), CANDIDATES_NOTE);
+  $('preview-form').reset();
+  $('diff-form').reset();
   $('app').hidden = true;
   $('who').hidden = true;
   $('sign-out').hidden = true;
@@ -292,8 +308,6 @@ function explanation(p) {
 }
 
 // ------------------------------------------------------------------ releases
-
-let history = null;
 
 async function loadReleases() {
   replace($('releases-error'));
@@ -986,9 +1000,6 @@ async function confirmForce(c, diff, refusal, overtaken) {
 function flash(message) {
   replace($('releases-error'), h('span', { class: 'ok', role: 'status' }, message));
 }
-
-// The set being prepared for publishing: file name → YAML text.
-const draft = new Map();
 
 function renderPublish() {
   if (!isPublisher()) {
