@@ -781,6 +781,31 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     expect(await page.locator('#publish-message').inputValue()).toBe('');
   });
 
+  it('says when Floorplan cannot be reached: a read changed nothing, and whether a change was made is not known', async () => {
+    expect((await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] } })).status).toBe(200);
+    try {
+      await signIn();
+      await releases();
+      const row = page.locator('#candidates tr[data-scene="cart-bottom-sheet"]');
+      await row.locator('button[data-action=abort]').click();
+      await page.locator('#confirm').waitFor();
+      await context.setOffline(true);
+      await page.click('#confirm-ok');
+      const refusal = page.locator('[data-testid=candidate-refusal]');
+      await refusal.filter({ hasText: 'could not be reached' }).waitFor();
+      expect(await refusal.innerText()).toBe(
+        'Floorplan could not be reached, or its answer was lost on the way (the server or the network is down): whether this change was made is not known. Once it answers again, reload the page (the history and the audit show what was done) before trying again.',
+      );
+      await row.locator('button[data-action=shadow]').click();
+      await page.locator('#shadow').filter({ hasText: 'could not be reached' }).waitFor();
+      expect(await page.locator('#shadow').innerText()).toBe('Floorplan could not be reached (the server or the network is down): nothing was changed. Try again once it answers.');
+      forgive(problems, 'ERR_INTERNET_DISCONNECTED'); // the requests the browser could not send
+    } finally {
+      await context.setOffline(false);
+      await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
+    }
+  });
+
   it("states what a rollback to a one-scene revision an earlier release staged makes live: live's other scenes stay, none is said removed", async () => {
     // As a release before whole-set candidates stored a folder holding only the candidate's scene.
     const { revision } = await h.server.revisions!.publishCandidate({

@@ -57,6 +57,7 @@ function replace(el, ...children) {
 
 // ------------------------------------------------------------------ API
 
+/** `status` 0: no answer came (the server or the network is down). */
 class ApiError extends Error {
   constructor(status, body) {
     super(body?.error ?? `HTTP ${status}`);
@@ -65,14 +66,41 @@ class ApiError extends Error {
   }
 }
 
+/**
+ * The admin routes that only read (a viewer may call them): when one gets no answer, nothing was
+ * changed. Any other call may have reached the server and been done before the answer was lost.
+ */
+const READS = new Set([
+  '/admin/session',
+  '/admin/console-info',
+  '/admin/preview',
+  '/admin/flags',
+  ...['history', 'show', 'diff', 'audit', 'check', 'candidates', 'shadow'].map((op) => `/admin/layouts/${op}`),
+]);
+
+/**
+ * What to tell the operator when `path` got no answer, or one without Floorplan's JSON (a proxy's
+ * 502): the browser's own "Failed to fetch" says neither what failed nor whether the change was
+ * made — and for a change, this page cannot know.
+ */
+function unanswered(path, what) {
+  if (READS.has(path)) return `${what} (the server or the network is down): nothing was changed. Try again once it answers.`;
+  return `${what}, or its answer was lost on the way (the server or the network is down): whether this change was made is not known. Once it answers again, reload the page (the history and the audit show what was done) before trying again.`;
+}
+
 async function api(path, body = {}, token = sessionStorage.getItem(TOKEN_KEY)) {
-  const res = await fetch(path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token ?? ''}` },
-    body: JSON.stringify(body),
-    credentials: 'omit',
-    cache: 'no-store',
-  });
+  let res;
+  try {
+    res = await fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token ?? ''}` },
+      body: JSON.stringify(body),
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, { error: unanswered(path, 'Floorplan could not be reached') });
+  }
   let answer = null;
   try {
     answer = await res.json();
@@ -82,7 +110,9 @@ async function api(path, body = {}, token = sessionStorage.getItem(TOKEN_KEY)) {
   if (res.status === 401 && path !== '/admin/session') signOut('Signed out: the token is no longer accepted.');
   if (!res.ok) {
     const retry = res.headers.get('retry-after');
-    throw new ApiError(res.status, retry ? { ...answer, retryAfter: retry } : answer);
+    // Floorplan always explains a refusal in JSON; an answer without one came from something in between.
+    const said = answer?.error === undefined ? { ...answer, error: unanswered(path, `Floorplan's answer was HTTP ${res.status} without its explanation (from a proxy in between?)`) } : answer;
+    throw new ApiError(res.status, retry ? { ...said, retryAfter: retry } : said);
   }
   return answer;
 }
