@@ -604,7 +604,7 @@ function whom(r) {
 /** Whether two lists hold the same entries, in any order (who a rollout selects does not depend on it). */
 const sameEntries = (a, b) => a.length === b.length && a.every((v) => b.includes(v)) && b.every((v) => a.includes(v));
 
-/** A rollout's fields as the row's inputs show them, in words: a list, or `none` (an empty one) for `empty`. */
+/** A rollout's fields as the row's inputs name them, each value in words (an empty allow-list is "nobody", an empty constraint "any"). */
 const ROLLOUT_FIELDS = [
   { field: 'allowList', words: 'allow-list', shown: (v) => (v.length ? v.join(', ') : 'nobody') },
   { field: 'percentage', words: 'percentage', shown: (v) => `${v} %` },
