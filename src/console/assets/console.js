@@ -1164,8 +1164,7 @@ async function publish() {
     await loadReleases();
     flash(`Published revision ${result.revision.revision} (live): ${result.scenes.map((s) => `${s.scene} ${s.version}`).join(', ')}.`);
   } catch (error) {
-    await reloadIfStale(error);
-    // Reloading rebuilt the form (the draft stays): its result area is a new element.
+    await reloadIfOvertaken(error);
     showPublishProblems($('publish-result'), error);
   }
 }
@@ -1207,9 +1206,19 @@ async function createCandidate() {
     candidateDone(`Candidate of ${scene} is revision ${result.revision.revision}: layoutVersion ${result.layoutVersion} for ${whom(result.candidate.rollout)}.`);
     $('candidates').scrollIntoView({ block: 'nearest' });
   } catch (error) {
-    await reloadIfStale(error);
+    await reloadIfOvertaken(error);
     showPublishProblems($('publish-result'), error);
   }
+}
+
+/**
+ * After a publish or a candidate refused because another operator published or made one while its
+ * confirmation was open, the page shows what is there now; the draft stays, to check again. Any
+ * other refusal (an invalid or incompatible set, an approval needed) keeps the form as it is.
+ * Reloading rebuilds the form, so the caller shows the refusal in the new `#publish-result`.
+ */
+async function reloadIfOvertaken(error) {
+  if (error.body?.code === 'FLOORPLAN_ERR_LAYOUT_CONFLICT') await loadReleases().catch(() => undefined);
 }
 
 function showPublishProblems(out, error, after = '') {
