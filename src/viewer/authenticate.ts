@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { AuthConfig } from '../config/service-config.ts';
 import { ErrorCode, FloorplanError, withoutPasswords } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { MAX_USER_ID_LENGTH } from './viewer.ts';
 
 /** The claims Floorplan uses, checked. */
 export interface VerifiedClaims {
@@ -28,8 +29,6 @@ export type TokenVerifier = ((authorization: string | undefined) => VerifiedClai
   readonly prefetchKeys?: () => Promise<void>;
 };
 
-/** The longest `sub`: OpenID Connect allows 255 ASCII characters (Core 1.0, 2), and an identity provider may use them all. */
-export const MAX_USER_ID_LENGTH = 255;
 const MAX_SEGMENTS = 32;
 const MAX_SEGMENT_LENGTH = 64;
 

@@ -114,6 +114,9 @@ describe.skipIf(!HAS_POSTGRES)('the layouts admin API (/admin/layouts/*, Postgre
         expect(rollout.body.problems, id).toEqual([expect.stringMatching(/^`allowList\.1` must be one user id, .* but got: /)]);
       }
       expect((await post('candidates', {})).body.candidates[0].rollout.allowList).toEqual(['u1001']);
+      // As long a user id as a token's sub may be (OpenID Connect's 255), and not longer.
+      expect((await post('rollout', { scene: 'cart-bottom-sheet', allowList: ['u1001', 'u'.repeat(255)] })).status).toBe(200);
+      expect((await post('rollout', { scene: 'cart-bottom-sheet', allowList: ['u'.repeat(256)] })).status).toBe(400);
     } finally {
       await post('abort', { scene: 'cart-bottom-sheet' });
     }

@@ -15,6 +15,7 @@
  * This file is the data and wire contract: the rollout's schema, the Redis document and its push.
  */
 import { z } from 'zod';
+import { MAX_USER_ID_LENGTH } from '../../viewer/viewer.ts';
 import type { RedisClient } from '../../redis/client.ts';
 import { hashTagged } from '../published-layouts.ts';
 import { describeThrown } from '../../errors.ts';
@@ -49,7 +50,7 @@ const wholePercentage = storedPercentage.int({ error: (issue) => `must be a whol
 
 /** The rollout as the store keeps it; every field optional (its default above). */
 export const candidateRolloutSchema = z.strictObject({
-  allowList: z.array(z.string().min(1).max(128)).max(10_000).default([]),
+  allowList: z.array(z.string().min(1).max(MAX_USER_ID_LENGTH)).max(10_000).default([]),
   percentage: storedPercentage.default(0),
   segments: z.array(z.string().min(1).max(64)).max(100).default([]),
   // Lower-cased, as the x-app-platform header is before it is compared: "iOS" would reach nobody.
@@ -72,7 +73,7 @@ const allowListInput = z
     z
       .string()
       .min(1)
-      .max(128)
+      .max(MAX_USER_ID_LENGTH)
       .refine((id) => !NOT_IN_A_USER_ID.test(id), {
         error: (issue) => `must be one user id, without whitespace, commas (, ，), 、 or semicolons (; ；) — list each id on its own — but got: ${JSON.stringify(issue.input)}`,
       }),
