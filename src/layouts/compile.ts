@@ -630,18 +630,22 @@ export function readFloorsDir(dir: string, setting?: string): FloorsSource[] {
 /**
  * Compiles a whole set of floors files, all or nothing: the layouts when every file is valid,
  * otherwise every problem of every file (the same messages loadFloorsDir gives at start).
+ * `submitted`: which files follow the rules for a set submitted now ({@link CompileOptions}) —
+ * all, none, or those the predicate names (a publish's files that differ from live's).
  */
 export function compileFloorsSources(
   sources: readonly FloorsSource[],
   registry: BuilderRegistry,
   locales: readonly string[],
   apps?: AppsConfig,
-  options: CompileOptions = {},
+  options: { readonly submitted?: boolean | ((source: FloorsSource) => boolean) } = {},
 ): { layouts: LayoutSet; problems: readonly [] } | { layouts: undefined; problems: readonly string[] } {
   const layouts = new Map<string, CompiledLayout>();
   const problems: string[] = [];
-  for (const { file, source } of sources) {
-    const result = compileFloorsFile(file, source, registry, locales, apps, options);
+  for (const each of sources) {
+    const { file, source } = each;
+    const submitted = typeof options.submitted === 'function' ? options.submitted(each) : options.submitted === true;
+    const result = compileFloorsFile(file, source, registry, locales, apps, { submitted });
     if (result.layout === undefined) {
       problems.push(...result.problems.map((p) => p.message));
       continue;

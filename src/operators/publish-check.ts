@@ -27,13 +27,13 @@ export function createPublishCheckHandler(releases: Pick<LayoutReleases, 'valida
     }
     const { files } = parsed.data;
     try {
-      // The same sources, named the same way, as a publish of this set.
-      const layouts = releases.validate(Object.keys(files).sort().map((name) => ({ name, file: name, source: files[name] as string })));
-      const compatibility = releases.compatibility(layouts);
-      if (compatibility !== undefined && compatibility.problems.length > 0) return layoutErrorBody(new IncompatibleLayouts(compatibility), true);
       const operations = releases.as(caller.identity);
       const { live } = await operations.history({ limit: 1 });
       const liveFiles = live === null ? {} : (await operations.show({ revision: live })).revision.files;
+      // The same sources, named the same way, as a publish of this set, judged against live as a publish is.
+      const layouts = releases.validate(Object.keys(files).sort().map((name) => ({ name, file: name, source: files[name] as string })), liveFiles);
+      const compatibility = releases.compatibility(layouts);
+      if (compatibility !== undefined && compatibility.problems.length > 0) return layoutErrorBody(new IncompatibleLayouts(compatibility), true);
       // With approval required, a publish that changes money floors is refused: said here first.
       const approval = releases.publishApproval?.(live === null ? undefined : liveFiles, files, layouts);
       return {

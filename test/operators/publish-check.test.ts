@@ -98,6 +98,22 @@ describe('the publish check and the publishing routes against the live app versi
     expect(published.status).toBe(200);
     expect(published.body.revision).toMatchObject({ revision: 1 });
   }, 120_000);
+
+  it('refuses a name holding a {variable} — check, publish and candidate alike — since apps would show it as written', async () => {
+    const named = { ...FIXED, 'cart-bottom-sheet.yaml': FIXED['cart-bottom-sheet.yaml']!.replace('name: { zh-CN: 优惠券, en: Coupons }', 'name: { zh-CN: "优惠券 {couponCount} 张", en: Coupons }') };
+    for (const [operation, body] of [
+      ['check', { files: named }],
+      ['publish', { files: named, message: 'count in the name' }],
+      ['candidate', { scene: 'cart-bottom-sheet', files: named }],
+    ] as const) {
+      const refused = await post(operation, body);
+      expect(refused.status, operation).toBe(400);
+      expect(refused.body.problems, operation).toEqual([
+        '`floors[3].name.zh-CN` is shown to users as written: a {variable} is filled in only in `subName`, so move it there, but got: "{couponCount}" (cart-bottom-sheet.yaml:37)',
+      ]);
+    }
+    expect((await post('history', {})).body.live).toBe(1);
+  });
 });
 
 describe('POST /admin/layouts/check without a clients file', () => {

@@ -289,6 +289,8 @@ export class LayoutReleases {
     const rollout = candidateRolloutSchema.parse({ ...DEFAULT_ROLLOUT, ...input.rollout }) as CandidateRollout;
     let files: Readonly<Record<string, string>>;
     let sources: readonly FloorsSource[];
+    /** Live's files, when the candidate's are submitted now (not an existing revision staged again). */
+    let submittedOver: Readonly<Record<string, string>> | undefined;
     if (input.files !== undefined) {
       const given = input.files;
       // A folder may hold only the candidate's scene: live's other scenes complete it, so its
@@ -301,11 +303,12 @@ export class LayoutReleases {
         ...others.map((name) => ({ name, file: `floors/${name}`, source: (live as StoredRevision).files[name] as string })),
       ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       files = Object.fromEntries(sources.map((s) => [s.name, s.source]));
+      submittedOver = live?.files ?? {};
     } else {
       files = (await this.revision(input.revision as number)).files;
       sources = Object.keys(files).sort().map((name) => ({ name, file: `floors/${name}`, source: files[name] as string }));
     }
-    const layouts = this.validate(sources);
+    const layouts = this.validate(sources, submittedOver);
     if (this.options.clients !== undefined) assertCompatible(layouts, this.options.clients);
     const layout = layouts.get(scene);
     if (layout === undefined || sceneFile(files, scene) === undefined) {
@@ -545,10 +548,16 @@ export class LayoutReleases {
     return { pushed: false, pushProblem: refused };
   }
 
-  /** Compiles a set as a replica will; throws FLOORPLAN_ERR_LAYOUT_INVALID with every problem. */
-  validate(sources: readonly FloorsSource[]): LayoutSet {
+  /**
+   * Compiles a set as a replica will; throws FLOORPLAN_ERR_LAYOUT_INVALID with every problem.
+   * `live`: the live revision's files, for a set an operator submits now (publish, check, a
+   * candidate's files): each file that differs from live's follows the rules added for new text
+   * too (a name holding a {variable}); what live already serves is not refused for them, nor is a
+   * rollback or promote of what was accepted before. Undefined: those rules are not applied.
+   */
+  validate(sources: readonly FloorsSource[], live?: Readonly<Record<string, string>>): LayoutSet {
     const { registry, locales, apps, check } = this.options;
-    const compiled = compileFloorsSources(sources, registry, locales, apps);
+    const compiled = compileFloorsSources(sources, registry, locales, apps, live === undefined ? {} : { submitted: (s) => live[s.name] !== s.source });
     if (compiled.layouts === undefined) throw layoutInvalid(compiled.problems);
     const problems = check?.(compiled.layouts) ?? [];
     if (problems.length > 0) throw layoutInvalid(problems);
@@ -563,10 +572,10 @@ export class LayoutReleases {
   private async publish(actor: string, input: Parameters<LayoutOperations['publish']>[0]): Promise<PublishResult> {
     const sources = input.sources ?? Object.keys(input.files).sort().map((name) => ({ name, file: name, source: input.files[name] as string }));
     if (sources.length === 0) throw layoutInvalid(['the published set must hold at least one <scene>.yaml, but got none']);
-    const layouts = this.validate(sources);
+    const live = await this.options.store.live();
+    const layouts = this.validate(sources, live?.files ?? {});
     if (this.options.clients !== undefined) assertCompatible(layouts, this.options.clients);
     const files = Object.fromEntries(sources.map((s) => [s.name, s.source]));
-    const live = await this.options.store.live();
     // The first publish has nothing to compare with: it is how a store starts.
     if (this.options.approval?.required === true && live !== undefined) this.requireNoMoneyChange('this publish', 'a publish goes live at once', live.files, files, layouts);
     const revision = await this.options.store.record({
