@@ -23,7 +23,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { GraphQLContext } from './context.ts';
 import { JitCompiler } from './jit-gateway.ts';
 import { KnownOperationTypesRule } from './known-operation-types.ts';
-import { KnownOperations } from './known-operations.ts';
+import { KnownOperations, type EndOfRequest } from './known-operations.ts';
 import { armorOptions, persistable, queryLimitsPlugin, type QueryLimits } from './query-limits.ts';
 import { resolvers } from './resolvers.ts';
 import { loadTypeDefs } from './schema.ts';
@@ -61,7 +61,7 @@ export function createApolloServer(options: ApolloOptions & { readonly fastPath?
   }
   // The one error layer and the one list of end-of-request hooks, for Apollo's path and the fast path alike.
   const formatError = clientErrorFormatter(logger);
-  const endOfRequest: ReadonlyArray<(context: GraphQLContext) => void> = [decisionLog(logger)];
+  const endOfRequest: ReadonlyArray<EndOfRequest<GraphQLContext>> = [servedPanels, decisionLog(logger)];
   const knownOperations = fastPath ? new KnownOperations<GraphQLContext>(compiler, { formatError, endOfRequest }) : undefined;
   const apollo = new ApolloServer<GraphQLContext>({
     gateway: compiler.gateway(),
@@ -85,8 +85,9 @@ export function createApolloServer(options: ApolloOptions & { readonly fastPath?
       queryLimitsPlugin<GraphQLContext>(options.limits),
       {
         requestDidStart: async () => ({
-          willSendResponse: async ({ contextValue }) => {
-            for (const hook of endOfRequest) hook(contextValue);
+          willSendResponse: async ({ contextValue, response }) => {
+            const delivered = response.body.kind === 'single' && response.body.singleResult.data != null;
+            for (const hook of endOfRequest) hook(contextValue, delivered);
           },
         }),
       },
@@ -121,16 +122,28 @@ function clientErrorFormatter(logger: Logger): (formatted: GraphQLFormattedError
 }
 
 /**
- * Runs once a request's answer is on its way, on either path, and writes the decision record:
- * once per request that rendered panels, one log line under the request's decisionId with the
- * viewer (the Unleash context's fields — user, session, segments, platform, app version — and
- * the locale), each panel's layout version and outcome and every flag decision, so support can
- * reconstruct what the user saw, and replay it field for field in /admin/preview.
+ * Counts the panels the client got in the panel metrics (PanelRenderer.served): not one refused
+ * as late (never pushed), nor any of an answer whose `data` is null — every panel is non-null,
+ * so one refused panel (a foreign SKU, an unknown scene) takes its siblings' data with it.
  */
-function decisionLog(logger: Logger): (contextValue: GraphQLContext) => void {
-  return (contextValue) => {
-    const { panels, decisionId, flags, viewer } = contextValue;
-    if (panels === undefined || panels.length === 0 || !logger.isLevelEnabled('info')) return;
+const servedPanels: EndOfRequest<GraphQLContext> = (contextValue, delivered) => {
+  if (!delivered) return;
+  for (const { panel, outcomes } of contextValue.panels) contextValue.renderer.served(panel, outcomes);
+};
+
+/**
+ * Runs once a request's answer is on its way, on either path, and writes the decision record:
+ * once per request whose answer carried panels, one log line under the request's decisionId with
+ * the viewer (the Unleash context's fields — user, session, segments, platform, app version — and
+ * the locale), each panel's layout version and outcome and every flag decision, so support can
+ * reconstruct what the user saw, and replay it field for field in /admin/preview. An answer whose
+ * `data` is null showed the user nothing: no record (an analyst would count an exposure).
+ */
+function decisionLog(logger: Logger): EndOfRequest<GraphQLContext> {
+  return (contextValue, delivered) => {
+    const { panels: rendered, decisionId, flags, viewer } = contextValue;
+    if (!delivered || rendered === undefined || rendered.length === 0 || !logger.isLevelEnabled('info')) return;
+    const panels = rendered.map((r) => r.panel);
     logger.info(
       {
         decisionId,

@@ -25,6 +25,9 @@ import Negotiator from 'negotiator';
 import type { JitCompiler } from './jit-gateway.ts';
 import { persistable } from './query-limits.ts';
 
+/** Work done once a request's answer is on its way, on either path; `delivered`: the answer carries data (not null, not absent). */
+export type EndOfRequest<TContext> = (context: TContext, delivered: boolean) => void;
+
 /** Distinct operations kept; each entry holds the query text, so they are also bounded by size. */
 const MAX_OPERATIONS = 1000;
 const MAX_QUERY_TEXT_BYTES = 8 * 1024 * 1024;
@@ -77,7 +80,7 @@ export interface KnownOperationsOptions<TContext> {
   /** Apollo's `formatError`: the one error layer both paths answer through. */
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   /** Run when an answer is sent, on either path (Apollo's `willSendResponse` runs the same list). */
-  readonly endOfRequest: ReadonlyArray<(context: TContext) => void>;
+  readonly endOfRequest: ReadonlyArray<EndOfRequest<TContext>>;
 }
 
 const NO_HEADERS: ReadonlyMap<string, string> = new Map();
@@ -169,7 +172,8 @@ export class KnownOperations<TContext extends BaseContext> {
       query = operation.compiled = compiled;
     }
     const result: ExecutionResult = await this.compiler.run(query, context, matched.variables);
-    for (const hook of this.options.endOfRequest) hook(context);
+    const delivered = result.data != null;
+    for (const hook of this.options.endOfRequest) hook(context, delivered);
     if (result.errors === undefined) {
       // Apollo's own encoding of a clean single result: {"data":...} and a newline.
       return { kind: 'complete', status: 200, headers: NO_HEADERS, ...jsonLine({ data: result.data }), contentType: matched.contentType, context };

@@ -42,14 +42,15 @@ export const resolvers: Resolvers = {
       // Viewers served the live layout, sampled, are also compared with the candidate after answering (never those served it).
       const recorded = candidate !== undefined && served === undefined && shadow?.sampled() === true ? shadow.record(data) : undefined;
       // renderExplained, not render: its answer as it is, without a `.then` (and a promise) per panel to unwrap it.
-      const { panel, outcomes } = await renderer.renderExplained({ scene, data: recorded?.data ?? data, viewer, flags, ...(served === undefined ? {} : { candidate: served }) });
+      const rendered = await renderer.renderExplained({ scene, data: recorded?.data ?? data, viewer, flags, ...(served === undefined ? {} : { candidate: served }) });
+      const { panel, outcomes } = rendered;
       // Floors lost to a deadline that Floorplan's own saturation spent: not the upstreams' fault,
       // and an app shown a degraded sheet would show less than its last one. Refuse instead.
       if (panel.degraded && deadline.spentBySaturation()) throw overloaded();
-      renderer.served(panel, outcomes);
       if (recorded !== undefined) shadow!.schedule({ scene, candidate: candidate!, viewer, flags, served: panel, servedOutcomes: outcomes, recorded, source: data });
       if (trace.recording) trace.rendered(scene, startMs, performance.now(), panel.floors.length, panel.degradedReasons);
-      panels.push(panel);
+      // Counted and logged once the answer is on its way, if the client gets it (apollo.ts, endOfRequest).
+      panels.push(rendered);
       return panel;
     },
   },

@@ -226,6 +226,25 @@ describe('operators: flags, kill switches, variants, hot reload, preview, decisi
     expect(flags).toEqual(['floor.loyalty-points', 'floor.new-customer', 'floor.plus-rebate', 'floorplan.kill.cart', 'floorplan.kill.promotion', 'floorplan.kill.settlement', 'layout.cart-bottom-sheet']);
   });
 
+  it('records no decision and counts no panel for an answer whose data the client never got (a second panel refused: data null)', async () => {
+    const served = async () => metricValue(await (await fetch(`${h.url}/metrics`)).text(), 'floorplan_panels_total', { scene: 'cart-bottom-sheet', degraded: 'false' });
+    const before = await served();
+    const from = logLines.length;
+    const query = 'query Two { sheet: floorPanel(scene: "cart-bottom-sheet") { layoutVersion decisionId } checkout: floorPanel(scene: "checkout-summary", selectedSkuIds: ["sku-gone"]) { layoutVersion } }';
+    // Twice: Apollo runs an operation the first time, the fast path (a known operation) after.
+    for (let i = 0; i < 2; i++) {
+      const answer = await h.graphql('u1001', query, {});
+      expect(answer.body.data).toBeNull();
+      expect(answer.body.errors?.[0]?.message).toContain('sku-gone');
+    }
+    expect(logLines.slice(from).filter((l) => l.msg === 'panel decisions')).toEqual([]);
+    expect(await served()).toBe(before);
+    // The same panel asked alone is recorded and counted, once.
+    await panel('u1001');
+    expect(await served()).toBe(before + 1);
+    expect(logLines.slice(from).filter((l) => l.msg === 'panel decisions')).toHaveLength(1);
+  });
+
   describe('POST /admin/preview', () => {
     const preview = (body: unknown, token: string | null = h.config.admin.token) =>
       fetch(`${h.url}/admin/preview`, {
