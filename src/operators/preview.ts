@@ -34,7 +34,8 @@ import { MAX_SELECTED_SKUS, panelArgumentProblem, type RequestPipeline } from '.
 import type { UpstreamName } from '../upstreams/registry.ts';
 import { isUpstreamError } from '../upstreams/upstream-error.ts';
 import { parseAppVersion } from '../viewer/app-version.ts';
-import { MAX_USER_ID_LENGTH, parsePlatform, parseSessionId } from '../viewer/viewer.ts';
+import { MAX_USER_ID_LENGTH } from '../viewer/user-id.ts';
+import { parsePlatform, parseSessionId } from '../viewer/viewer.ts';
 
 /** A field the request path reads from a header: accepted exactly when that header's value would be. */
 const headerField = (parse: (value: string) => string | null, contract: string) =>

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { AuthConfig } from '../config/service-config.ts';
 import { ErrorCode, FloorplanError, withoutPasswords } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { MAX_USER_ID_LENGTH } from './viewer.ts';
+import { MAX_USER_ID_LENGTH } from './user-id.ts';
 
 /** The claims Floorplan uses, checked. */
 export interface VerifiedClaims {

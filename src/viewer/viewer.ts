@@ -3,8 +3,6 @@ import { LRUCache } from 'lru-cache';
 import { parseAppVersion } from './app-version.ts';
 import type { VerifiedClaims } from './authenticate.ts';
 
-/** The longest user id (a token's `sub`): OpenID Connect allows 255 ASCII characters (Core 1.0, 2), and an identity provider may use them all. */
-export const MAX_USER_ID_LENGTH = 255;
 
 export interface Viewer {
   /** From the token's `sub`; the only user whose data a request can read. */

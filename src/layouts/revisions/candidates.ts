@@ -15,7 +15,7 @@
  * This file is the data and wire contract: the rollout's schema, the Redis document and its push.
  */
 import { z } from 'zod';
-import { MAX_USER_ID_LENGTH } from '../../viewer/viewer.ts';
+import { MAX_USER_ID_LENGTH } from '../../viewer/user-id.ts';
 import type { RedisClient } from '../../redis/client.ts';
 import { hashTagged } from '../published-layouts.ts';
 import { describeThrown } from '../../errors.ts';
