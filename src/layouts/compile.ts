@@ -183,7 +183,8 @@ export interface CompileOptions {
   /**
    * A set submitted now (publish, candidate, check, `floors:check`) must also follow the rules
    * added since earlier releases published what replicas load: a live revision that passed
-   * then must not stop loading after an upgrade. Such rules: a floor name showing a {variable}.
+   * then must not stop loading after an upgrade. Such rules: a floor name showing a {variable};
+   * a variant sharing the scene's (or another variant's) version.
    */
   readonly submitted?: boolean;
 }
@@ -216,6 +217,20 @@ export function compileFloorsFile(
   const expectedScene = basename(file).replace(/\.ya?ml$/, '');
   if (typeof raw?.scene === 'string' && raw.scene !== expectedScene) {
     problems.push(yaml.problem(['scene'], `must match the file name "${expectedScene}"`, raw.scene));
+  }
+
+  // Each version of the scene must be told apart by its layoutVersion (analytics key on it); a
+  // rule added after releases that did not check it, so for submitted sets only (CompileOptions).
+  if (options.submitted === true) {
+    const seen = new Set(raw?.version === undefined ? [] : [String(raw.version)]);
+    for (const [name, variant] of Object.entries(asRecord(raw?.variants) ?? {})) {
+      const version = asRecord(variant)?.version;
+      if (version === undefined) continue;
+      if (seen.has(String(version))) {
+        problems.push(yaml.problem(['variants', name, 'version'], "must differ from the scene's own version and every other variant's, so that layoutVersion tells who got which", String(version)));
+      }
+      seen.add(String(version));
+    }
   }
 
   const lists: Array<{ path: PropertyKey[]; checked: CheckedFloors }> = [{ path: ['floors'], checked: checkFloors(raw?.floors, ['floors']) }];

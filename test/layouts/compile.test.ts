@@ -251,6 +251,32 @@ describe('compileFloorsFile', () => {
     expect(compileFloorsFile(FILE, validFile().replace('en: Coupons }', 'en: "Coupons {}" }'), registry, LOCALES, undefined, { submitted: true }).problems).toEqual([]);
   });
 
+  it("refuses, in a set submitted now, a variant whose version is the scene's or another variant's: layoutVersion must tell them apart", () => {
+    const source = yaml(
+      'scene: cart-bottom-sheet', // 1
+      'version: "2026-12-06.1"', // 2
+      'floors:', // 3
+      '  - code: spze', // 4
+      '    builder: spze', // 5
+      '    name: { zh-CN: 商品总额, en: Goods total }', // 6
+      '    sort: 10', // 7
+      'variants:', // 8
+      '  compact:', // 9
+      '    version: "2026-12-06.1"', // 10
+      '    floors:', // 11
+      '      - code: spze', // 12
+      '        builder: spze', // 13
+      '        name: { zh-CN: 商品总额, en: Goods total }', // 14
+      '        sort: 10', // 15
+    );
+    expect(compileFloorsFile(FILE, source, registry, LOCALES, undefined, { submitted: true }).problems.map((p) => p.message)).toEqual([
+      '`variants.compact.version` must differ from the scene\'s own version and every other variant\'s, so that layoutVersion tells who got which, but got: "2026-12-06.1" (floors/cart-bottom-sheet.yaml:10)',
+    ]);
+    // A live revision an earlier release accepted still loads.
+    expect(compiled(source).variants.compact?.version).toBe('2026-12-06.1');
+    expect(compileFloorsFile(FILE, source.replace('    version: "2026-12-06.1"', '    version: "2026-12-06.1-compact"'), registry, LOCALES, undefined, { submitted: true }).problems).toEqual([]);
+  });
+
   it('rejects an unclosed "{" in a template, with its position', () => {
     expect(messages(validFile().replace('已领券 {amount}', '已领券 {amount'))).toEqual([
       '`floors[1].subName.zh-CN` must be a valid template; it has an unclosed "{" at character 5, but got: "已领券 {amount" (floors/cart-bottom-sheet.yaml:10)',
