@@ -85,6 +85,21 @@ function constraintSchema(operators: readonly [string, ...string[]]) {
     });
 }
 
+/** What a stickiness may name: the client's own two words, or a context field Floorplan sends with every evaluation. */
+function isKnownStickiness(stickiness: string): boolean {
+  return stickiness === 'default' || stickiness === 'random' || (STICKY_CONTEXT_FIELDS as readonly string[]).includes(stickiness);
+}
+const STICKINESS_CONTRACT = `must be default, random or a context field Floorplan sends (${STICKY_CONTEXT_FIELDS.join(', ')})`;
+
+/**
+ * A variant's stickiness, at every level a variant is defined (a flag's, an environment's, a
+ * strategy's). The client hashes the named field to pick the variant; for a field never sent
+ * (a typo such as "userid") it falls back to a random draw per request, so a user would flip
+ * between variants — the same rule as a strategy's `parameters.stickiness`. Unset is the client's
+ * default (userId, then sessionId, then random).
+ */
+const variantStickiness = () => z.string().refine(isKnownStickiness, { error: STICKINESS_CONTRACT });
+
 /** flexibleRollout's parameters must be explicit: offline there is no project default stickiness to fill in. */
 function checkRolloutParameters(strategyName: string, parameters: Record<string, string> | undefined, ctx: z.RefinementCtx): void {
   if (strategyName !== 'flexibleRollout') return;
@@ -95,9 +110,9 @@ function checkRolloutParameters(strategyName: string, parameters: Record<string,
   }
   if (p.stickiness === undefined || p.stickiness === '') {
     ctx.addIssue({ code: 'custom', path: ['parameters', 'stickiness'], message: 'must be set (e.g. "userId"): offline there is no project default stickiness' });
-  } else if (p.stickiness !== 'default' && p.stickiness !== 'random' && !(STICKY_CONTEXT_FIELDS as readonly string[]).includes(p.stickiness)) {
+  } else if (!isKnownStickiness(p.stickiness)) {
     // Sticky by a field never sent, the rollout buckets nobody in.
-    ctx.addIssue({ code: 'custom', path: ['parameters', 'stickiness'], message: `must be default, random or a context field Floorplan sends (${STICKY_CONTEXT_FIELDS.join(', ')})` });
+    ctx.addIssue({ code: 'custom', path: ['parameters', 'stickiness'], message: STICKINESS_CONTRACT });
   }
   if (p.groupId === undefined || p.groupId === '') {
     ctx.addIssue({ code: 'custom', path: ['parameters', 'groupId'], message: 'must be set, usually to the flag name (Unleash would fill that in on import)' });
@@ -110,7 +125,7 @@ const exportVariantSchema = z.strictObject({
   name: name(),
   weight: weight(),
   weightType: z.enum(['variable', 'fix']),
-  stickiness: z.string().optional(),
+  stickiness: variantStickiness().optional(),
   payload: payloadSchema.optional(),
   overrides: z.array(overrideSchema).optional(),
 });
@@ -118,7 +133,7 @@ const exportStrategyVariantSchema = z.strictObject({
   name: name(),
   weight: weight(),
   weightType: z.enum(['variable', 'fix']),
-  stickiness: z.string(),
+  stickiness: variantStickiness(),
   payload: payloadSchema.optional(),
 });
 const exportStrategySchema = z
@@ -208,7 +223,7 @@ const clientStrategySchema = z
     parameters: parametersSchema.optional(),
     constraints: z.array(constraintSchema(CLIENT_OPERATORS)).optional(),
     segments: z.array(z.int()).optional(),
-    variants: z.array(z.looseObject({ name: name(), weight: weight(), stickiness: z.string().optional(), payload: payloadSchema.optional() })).optional(),
+    variants: z.array(z.looseObject({ name: name(), weight: weight(), stickiness: variantStickiness().optional(), payload: payloadSchema.optional() })).optional(),
   })
   .superRefine((s, ctx) => checkRolloutParameters(s.name, s.parameters, ctx));
 const clientFileSchema = z.looseObject({
@@ -219,7 +234,7 @@ const clientFileSchema = z.looseObject({
       enabled: z.boolean(),
       strategies: z.array(clientStrategySchema),
       variants: z
-        .array(z.looseObject({ name: name(), weight: weight(), stickiness: z.string().optional(), payload: payloadSchema.optional(), overrides: z.array(overrideSchema).optional() }))
+        .array(z.looseObject({ name: name(), weight: weight(), stickiness: variantStickiness().optional(), payload: payloadSchema.optional(), overrides: z.array(overrideSchema).optional() }))
         .optional(),
       dependencies: z.array(z.strictObject({ feature: name(), enabled: z.boolean().optional(), variants: z.array(z.string()).optional() })).optional(),
     }),

@@ -120,6 +120,32 @@ describe('FlagService in local mode (no Unleash URL)', () => {
     expect(service.evaluate(viewer()).isEnabled('floor.plus-rebate')).toBe(false);
   });
 
+  it('rejects an edit that makes a variant sticky by a field Floorplan never sends (a typo would split each user at random), and the last good flags keep answering', async () => {
+    const temp = await tempCopy();
+    const reloads: string[] = [];
+    const { logger, lines } = recordingLogger();
+    const service = await started(flagsConfig({ bootstrapFile: temp.file }), logger, { onReload: (r) => reloads.push(r) });
+
+    // A 50/50 split of the layout, sticky by "userid" (for userId): every request would draw anew.
+    const edited = JSON.parse(await readFile(temp.file, 'utf8'));
+    edited.featureEnvironments[5].variants = [
+      { name: 'default', weight: 500, weightType: 'variable', stickiness: 'userid', overrides: [] },
+      { name: 'compact', weight: 500, weightType: 'fix', stickiness: 'userid', overrides: [] },
+    ];
+    await temp.write(edited);
+
+    await eventually('the edit was handled', () => reloads.length > 0, 2_000);
+    expect(reloads).toEqual(['rejected']);
+    const rejection = lines.find((l) => l.level === 50)?.msg;
+    expect(rejection).toContain('rejected the change to');
+    expect(rejection).toMatch(
+      /`featureEnvironments\[5\]\.variants\[0\]\.stickiness` must be default, random or a context field Floorplan sends \(userId, sessionId, segment, segments, platform, appVersion\), but got: "userid" \(.*flags\.json:\d+\)/,
+    );
+    expect(rejection).toContain('`featureEnvironments[5].variants[1].stickiness`');
+    // Everyone still sees the layout of the last good file.
+    for (let i = 0; i < 50; i++) expect(service.evaluate(viewer({ userId: `user-${i}` })).variant('layout.cart-bottom-sheet')).toEqual({ name: 'default', enabled: true });
+  });
+
   it('reports the flags as freshly checked while the file is loaded as it is, and ageing once an edit is rejected', async () => {
     const temp = await tempCopy();
     const reloads: string[] = [];

@@ -196,6 +196,45 @@ describe('parseFlagsFile rejects, naming the path, the contract, the value and t
     expect(parse(fine).features).toHaveLength(1);
   });
 
+  it('rejects a variant sticky by a field Floorplan never sends, at every level a variant is defined, as a strategy\'s stickiness', () => {
+    const sticky = (stickiness: string) => [
+      { name: 'a', weight: 500, weightType: 'variable', stickiness },
+      { name: 'b', weight: 500, weightType: 'fix', stickiness },
+    ];
+    const file = exportFile([{ name: 'f', enabled: true, strategies: [rollout('f', { variants: sticky('userid') })], variants: sticky('userID') }]);
+    const contract = 'must be default, random or a context field Floorplan sends (userId, sessionId, segment, segments, platform, appVersion)';
+    const found = problems(file);
+    // Each with its line, as every problem of the file.
+    for (const problem of found) expect(problem).toMatch(/ \(config\/flags\.json:\d+\)$/);
+    expect(found.map((p) => p.replace(/ \(config.*$/, ''))).toEqual([
+      `\`featureStrategies[0].variants[0].stickiness\` ${contract}, but got: "userid"`,
+      `\`featureStrategies[0].variants[1].stickiness\` ${contract}, but got: "userid"`,
+      `\`featureEnvironments[0].variants[0].stickiness\` ${contract}, but got: "userID"`,
+      `\`featureEnvironments[0].variants[1].stickiness\` ${contract}, but got: "userID"`,
+    ]);
+    // The client-API format, a feature's and a strategy's variants alike.
+    const client = {
+      version: 2,
+      features: [
+        {
+          name: 'f',
+          enabled: true,
+          strategies: [{ name: 'default', parameters: {}, variants: [{ name: 'a', weight: 1000, stickiness: 'sesionId' }] }],
+          variants: [{ name: 'a', weight: 1000, stickiness: 'user_id' }],
+        },
+      ],
+    };
+    expect(problems(client).map((p) => p.replace(/ \(config.*$/, ''))).toEqual([
+      `\`features[0].strategies[0].variants[0].stickiness\` ${contract}, but got: "sesionId"`,
+      `\`features[0].variants[0].stickiness\` ${contract}, but got: "user_id"`,
+    ]);
+    // What Floorplan sends, default and random pass; so does no stickiness (the client reads it as default).
+    for (const stickiness of ['default', 'random', 'userId', 'sessionId', 'segment', 'segments', 'platform', 'appVersion']) {
+      expect(parse(exportFile([{ name: 'g', enabled: true, strategies: [rollout('g', { variants: sticky(stickiness) })], variants: sticky(stickiness) }])).features).toHaveLength(1);
+    }
+    expect(parse(exportFile([{ name: 'g', enabled: true, strategies: [{ name: 'default' }], variants: [{ name: 'a', weight: 1000, weightType: 'variable' }] }])).features).toHaveLength(1);
+  });
+
   it('rejects segments, which an export names but cannot carry', () => {
     const file = exportFile([{ name: 'f', enabled: true, strategies: [{ name: 'default', segments: [1] }] }]);
     expect(problems(file)[0]).toMatch(/^`featureStrategies\[0\]\.segments` must be empty: an export names segments but does not carry their constraints/);
