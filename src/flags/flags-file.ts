@@ -403,14 +403,38 @@ function toClientConstraint(c: { contextName: string; operator: string; values?:
   return constraint;
 }
 
-/** The checks Unleash's fixVariantWeights makes on import (at least one variable variant; fixed weights ≤ 1000). */
-function checkVariantWeights(variants: ReadonlyArray<{ weight: number; weightType: 'variable' | 'fix' }>, path: PropertyKey[], at: At, problems: string[]): void {
+/**
+ * The checks Unleash's fixVariantWeights makes on import (at least one variable variant; fixed
+ * weights ≤ 1000), and one of Floorplan's: a "variable" variant's weight must be the share it is
+ * recomputed to. Unleash ignores that weight on import (as {@link fixVariantWeights} does here), so
+ * an edit of it — 50/50 to 800/200, both variable — would be accepted and change nothing; refused,
+ * the operator learns to say weightType "fix". What Unleash exports passes: it stores the
+ * recomputed weights, but sorted by name, so the odd per mille of a share that does not divide
+ * evenly may sit on another variant than the one re-importing gives it to — either is accepted.
+ */
+function checkVariantWeights(variants: ReadonlyArray<{ name: string; weight: number; weightType: 'variable' | 'fix' }>, path: PropertyKey[], at: At, problems: string[]): void {
   if (variants.length === 0) return;
-  if (!variants.some((v) => v.weightType === 'variable')) {
+  const variable = variants.filter((v) => v.weightType === 'variable').length;
+  if (variable === 0) {
     problems.push(at(path, 'must include at least one variant with weightType "variable" (Unleash rejects all-"fix" variants)'));
   }
   const fixed = variants.filter((v) => v.weightType === 'fix').reduce((sum, v) => sum + v.weight, 0);
   if (fixed > 1000) problems.push(at(path, `must have "fix" weights adding up to at most 1000, but they add up to ${fixed}`));
+  if (variable === 0 || fixed > 1000) return;
+  const share = Math.floor((1000 - fixed) / variable);
+  const odd = (1000 - fixed) % variable > 0;
+  variants.forEach((v, i) => {
+    if (v.weightType !== 'variable' || v.weight === share || (odd && v.weight === share + 1)) return;
+    const expected = odd ? `${share} or ${share + 1}` : String(share);
+    problems.push(
+      at(
+        [...path, i, 'weight'],
+        `must be ${expected} for variant ${JSON.stringify(v.name)}: a "variable" variant's weight is computed (the 1000 left by "fix" variants, shared equally): give it weightType "fix" to set it`,
+        v.weight,
+        true,
+      ),
+    );
+  });
 }
 
 /**

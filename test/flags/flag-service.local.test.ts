@@ -146,6 +146,33 @@ describe('FlagService in local mode (no Unleash URL)', () => {
     for (let i = 0; i < 50; i++) expect(service.evaluate(viewer({ userId: `user-${i}` })).variant('layout.cart-bottom-sheet')).toEqual({ name: 'default', enabled: true });
   });
 
+  it('rejects an edit of a "variable" variant\'s weight, which Unleash recomputes, so the edit would silently do nothing', async () => {
+    const temp = await tempCopy();
+    const reloads: string[] = [];
+    const { logger, lines } = recordingLogger();
+    const service = await started(flagsConfig({ bootstrapFile: temp.file }), logger, { onReload: (r) => reloads.push(r) });
+
+    // "default" 1000 and "compact" 0 (fix) become 800/200, both variable: it would stay 500/500.
+    const edited = JSON.parse(await readFile(temp.file, 'utf8'));
+    edited.featureEnvironments[5].variants[0].weight = 800;
+    Object.assign(edited.featureEnvironments[5].variants[1], { weight: 200, weightType: 'variable' });
+    await temp.write(edited);
+
+    await eventually('the edit was handled', () => reloads.length > 0, 2_000);
+    expect(reloads).toEqual(['rejected']);
+    const rejection = lines.find((l) => l.level === 50)?.msg;
+    expect(rejection).toContain('`featureEnvironments[5].variants[0].weight` must be 500 for variant "default": a "variable" variant\'s weight is computed (the 1000 left by "fix" variants, shared equally): give it weightType "fix" to set it, but got: 800');
+    expect(rejection).toContain('`featureEnvironments[5].variants[1].weight` must be 500 for variant "compact"');
+    expect(service.evaluate(viewer()).variant('layout.cart-bottom-sheet')).toEqual({ name: 'default', enabled: true });
+
+    // Said with weightType fix, the split applies.
+    Object.assign(edited.featureEnvironments[5].variants[1], { weight: 200, weightType: 'fix' });
+    await temp.write(edited);
+    await eventually('the fixed edit was handled', () => reloads.length === 2, 2_000);
+    expect(reloads).toEqual(['rejected', 'applied']);
+    expect(service.definition('layout.cart-bottom-sheet')?.variants?.map((v) => [v.name, v.weight])).toEqual([['compact', 200], ['default', 800]]);
+  });
+
   it('reports the flags as freshly checked while the file is loaded as it is, and ageing once an edit is rejected', async () => {
     const temp = await tempCopy();
     const reloads: string[] = [];

@@ -57,9 +57,9 @@ describe('parseFlagsFile applies what Unleash does on import', () => {
           enabled: true,
           strategies: [{ name: 'default' }],
           variants: [
-            { name: 'x', weight: 1, weightType: 'variable', stickiness: 'default' },
-            { name: 'y', weight: 1, weightType: 'variable', stickiness: 'default' },
-            { name: 'w', weight: 1, weightType: 'variable', stickiness: 'default' },
+            { name: 'x', weight: 334, weightType: 'variable', stickiness: 'default' },
+            { name: 'y', weight: 333, weightType: 'variable', stickiness: 'default' },
+            { name: 'w', weight: 333, weightType: 'variable', stickiness: 'default' },
           ],
         },
         {
@@ -68,8 +68,8 @@ describe('parseFlagsFile applies what Unleash does on import', () => {
           strategies: [
             rollout('u', {
               variants: [
-                { name: 'zz', weight: 700, weightType: 'variable', stickiness: 'userId' },
-                { name: 'aa', weight: 300, weightType: 'variable', stickiness: 'userId' },
+                { name: 'zz', weight: 450, weightType: 'variable', stickiness: 'userId' },
+                { name: 'aa', weight: 450, weightType: 'variable', stickiness: 'userId' },
                 { name: 'mid', weight: 100, weightType: 'fix', stickiness: 'userId' },
               ],
             }),
@@ -277,6 +277,53 @@ describe('parseFlagsFile rejects, naming the path, the contract, the value and t
     expect(problems(file).map((p) => p.replace(/ \(config.*$/, ''))).toEqual([
       '`featureEnvironments[0].variants` must include at least one variant with weightType "variable" (Unleash rejects all-"fix" variants)',
       '`featureEnvironments[1].variants` must have "fix" weights adding up to at most 1000, but they add up to 1100',
+    ]);
+  });
+
+  it('refuses a "variable" variant\'s weight that differs from the share Unleash computes for it (an edit that would do nothing), naming the variant', () => {
+    // 50/50 edited to 800/200, both still "variable": Unleash (and Floorplan) would keep 500/500.
+    const file = exportFile([
+      {
+        name: 'split',
+        enabled: true,
+        strategies: [rollout('split', { variants: [{ name: 'a', weight: 700, weightType: 'variable', stickiness: 'userId' }, { name: 'b', weight: 100, weightType: 'fix', stickiness: 'userId' }] })],
+        variants: [
+          { name: 'compact', weight: 800, weightType: 'variable', stickiness: 'userId' },
+          { name: 'full', weight: 200, weightType: 'variable', stickiness: 'userId' },
+        ],
+      },
+    ]);
+    const found = problems(file);
+    for (const problem of found) expect(problem).toMatch(/ \(config\/flags\.json:\d+\)$/);
+    const why = 'a "variable" variant\'s weight is computed (the 1000 left by "fix" variants, shared equally): give it weightType "fix" to set it';
+    expect(found.map((p) => p.replace(/ \(config.*$/, ''))).toEqual([
+      `\`featureStrategies[0].variants[0].weight\` must be 900 for variant "a": ${why}, but got: 700`,
+      `\`featureEnvironments[0].variants[0].weight\` must be 500 for variant "compact": ${why}, but got: 800`,
+      `\`featureEnvironments[0].variants[1].weight\` must be 500 for variant "full": ${why}, but got: 200`,
+    ]);
+  });
+
+  it('accepts the weights an Unleash export carries: each "variable" share, the odd per mille on any of them (Unleash sorts by name before exporting)', () => {
+    // Unleash stored x 334 (first in the order it was given), then exported sorted by name.
+    const file = exportFile([
+      {
+        name: 'v',
+        enabled: true,
+        strategies: [{ name: 'default' }],
+        variants: [
+          { name: 'w', weight: 333, weightType: 'variable', stickiness: 'default' },
+          { name: 'x', weight: 334, weightType: 'variable', stickiness: 'default' },
+          { name: 'y', weight: 333, weightType: 'variable', stickiness: 'default' },
+          { name: 'z', weight: 0, weightType: 'fix', stickiness: 'default' },
+        ],
+      },
+    ]);
+    // Imported again, Unleash gives the odd one to the first in file order; so does Floorplan.
+    expect(parse(file).features[0]?.variants?.map((x) => [x.name, x.weight])).toEqual([['w', 334], ['x', 333], ['y', 333], ['z', 0]]);
+    // A weight off by more than that odd per mille is an edit.
+    ((file.featureEnvironments as Array<{ variants: Array<{ weight: number }> }>)[0]!.variants[1]!).weight = 335;
+    expect(problems(file).map((p) => p.replace(/ \(config.*$/, ''))).toEqual([
+      expect.stringMatching(/^`featureEnvironments\[0\]\.variants\[1\]\.weight` must be 333 or 334 for variant "x": a "variable" variant's weight is computed .*, but got: 335$/),
     ]);
   });
 
