@@ -10,6 +10,13 @@
  * reporting one edit, does nothing. What a new content means — swapped in, or rejected while the
  * last good one keeps serving — is the owner's call; a rejected content is not offered again until
  * it changes.
+ *
+ * A poll or a read that fails because the process ran short of local resources — file descriptors
+ * (EMFILE, ENFILE), memory (ENOMEM), EAGAIN — says nothing about the file: it is skipped, not
+ * reported as a change (which would reject the content, count a rejected reload and fire the
+ * alert on it though nobody edited anything). The last content keeps serving, a warning says the
+ * file could not be checked (at most one a minute), and the next poll checks again. A file that is
+ * gone (ENOENT) or forbidden (EACCES) is a change as before: the owner rejects it.
  */
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
@@ -46,9 +53,35 @@ export interface WatchedPathOptions<T> {
   /** How often the entries are stat-ed, the fallback when fs.watch stays silent. */
   readonly pollIntervalMs: number;
   readonly logger: Logger;
+  /** How a poll lists the folder and stats its entries. Default node:fs/promises; tests pass failing ones. */
+  readonly fs?: WatchedPathFs;
+}
+
+/** The file-system calls a poll makes. */
+export interface WatchedPathFs {
+  readdir(folder: string): Promise<string[]>;
+  stat(path: string): Promise<{ readonly mtimeMs: number; readonly size: number; readonly ino: number }>;
 }
 
 const DEFAULT_DEBOUNCE_MS = 100;
+/** While checks keep failing for want of local resources, one warning per this interval. */
+const TRANSIENT_LOG_INTERVAL_MS = 60_000;
+/** Errors that say the process ran short of something, not that the file changed. */
+const TRANSIENT_CODES: ReadonlySet<string> = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM']);
+
+/**
+ * Whether `error` is a transient shortage of local resources. By its code (or its cause's); an
+ * owner's reader that wraps the error keeps the code only in its text (readFloorsDir: "floors file
+ * … cannot be read: EMFILE: too many open files, …"), so the code word in the message counts too.
+ */
+export function isTransientResourceError(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const { code } = e as NodeJS.ErrnoException;
+    if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
+    if (/\b(EMFILE|ENFILE|EAGAIN|ENOMEM)\b/.test(e.message)) return true;
+  }
+  return false;
+}
 
 /**
  * Follows one file or folder. {@link read} once at start, then {@link start} to follow changes;
@@ -68,6 +101,10 @@ export class WatchedPath<T> {
   #polling = false;
   #queue: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | undefined;
+  /** A forced check skipped for want of resources: the next check is forced, so the owner still gets its content. */
+  #forcePending = false;
+  /** When the last "could not check" warning was logged (0: none yet). */
+  #lastTransientLogAt = 0;
 
   constructor(options: WatchedPathOptions<T>) {
     this.#options = options;
@@ -88,7 +125,9 @@ export class WatchedPath<T> {
    */
   async read(): Promise<T> {
     // Stat before reading: an edit landing in between is then seen by the first poll, never lost.
-    this.#statKey = await this.#stat();
+    const key = await this.#stat();
+    // Short of descriptors now, the first poll takes the stat and checks the content again.
+    this.#statKey = typeof key === 'string' ? key : undefined;
     const content = await this.#readContent();
     this.#seen = this.#hash(content);
     if (!content.ok) throw content.error;
@@ -123,8 +162,18 @@ export class WatchedPath<T> {
   async check(force = false): Promise<void> {
     if (this.#stopping !== undefined) return;
     const content = await this.#readContent();
+    if (!content.ok && isTransientResourceError(content.error)) {
+      // Not a change: the content is unknown. Forget the entries' stat, so the next poll checks again
+      // and an edit made meanwhile is not lost.
+      this.#statKey = undefined;
+      this.#forcePending ||= force;
+      this.#couldNotCheck(content.error);
+      return;
+    }
+    const forced = force || this.#forcePending;
+    this.#forcePending = false;
     const seen = this.#hash(content);
-    if (!force && seen === this.#seen) {
+    if (!forced && seen === this.#seen) {
       this.#options.onUnchanged?.();
       return;
     }
@@ -150,6 +199,10 @@ export class WatchedPath<T> {
     try {
       const key = await this.#stat();
       if (this.#stopping !== undefined) return;
+      if (typeof key !== 'string') {
+        this.#couldNotCheck(key.error);
+        return;
+      }
       if (key === this.#statKey) {
         this.#options.onUnchanged?.();
         return;
@@ -193,13 +246,45 @@ export class WatchedPath<T> {
     return hash.digest('hex');
   }
 
-  /** Cheap enough for every poll: the entries' names, mtimes, sizes and inodes. */
-  async #stat(): Promise<string> {
+  /** A check or poll skipped for want of local resources: a warning at most once a minute, the rest at debug. */
+  #couldNotCheck(error: Error): void {
+    const { logger, label } = this.#options;
+    const now = Date.now();
+    const message = describeThrown(error);
+    if (now - this.#lastTransientLogAt < TRANSIENT_LOG_INTERVAL_MS) {
+      logger.debug({ path: this.#options.path, err: message }, 'could not check the %s for changes (repeated): %s', label, message);
+      return;
+    }
+    this.#lastTransientLogAt = now;
+    logger.warn(
+      { path: this.#options.path, err: message },
+      'could not check the %s for changes: %s (local resources ran short; not a change, the last loaded content keeps serving)',
+      label,
+      message,
+    );
+  }
+
+  /**
+   * Cheap enough for every poll: the entries' names, mtimes, sizes and inodes. A folder that cannot
+   * be listed is a key of its own (a change), unless for want of local resources: then the error,
+   * and the poll is skipped. An entry that cannot be stat-ed for that reason fails the poll too,
+   * rather than look like an edit of it.
+   */
+  async #stat(): Promise<string | { readonly error: Error }> {
+    const fs = this.#options.fs ?? { readdir, stat };
     try {
-      const names = (await readdir(this.#folder)).filter(this.#entries).sort();
-      const stats = await Promise.all(names.map((name) => stat(join(this.#folder, name)).catch(() => undefined)));
+      const names = (await fs.readdir(this.#folder)).filter(this.#entries).sort();
+      const stats = await Promise.all(
+        names.map((name) =>
+          fs.stat(join(this.#folder, name)).catch((error: unknown) => {
+            if (isTransientResourceError(error)) throw error;
+            return undefined;
+          }),
+        ),
+      );
       return names.map((name, i) => `${name}:${stats[i]?.mtimeMs ?? '-'}:${stats[i]?.size ?? '-'}:${stats[i]?.ino ?? '-'}`).join('|');
     } catch (error) {
+      if (isTransientResourceError(error)) return { error: error instanceof Error ? error : new Error(String(error)) };
       return `unreadable:${(error as NodeJS.ErrnoException).code ?? ''}`;
     }
   }
