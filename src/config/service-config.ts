@@ -80,6 +80,16 @@ const authSchema = z.discriminatedUnion('mode', [
   }),
 ]);
 
+/**
+ * A bearer credential clients send in the Authorization header: visible ASCII only (0x21-0x7E).
+ * A header cannot carry anything else — the CLI's fetch fails with "Cannot convert argument to a
+ * ByteString" and every other client is refused (401, counted toward the throttle) — so a token
+ * such as "passwört" would start fine and then never work.
+ */
+const isVisibleAscii = (token: string) => /^[\x21-\x7e]*$/.test(token);
+const VISIBLE_ASCII = 'visible ASCII only (! to ~, no spaces): it is sent in the Authorization header, which cannot carry other characters';
+const operatorToken = () => z.string().min(16).refine(isVisibleAscii, { error: `must be ${VISIBLE_ASCII}` });
+
 /** "host:port", e.g. "10.0.0.7:26379" or "[::1]:26379". */
 const hostPort = () => z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be host:port, such as "127.0.0.1:26379"');
 
@@ -269,8 +279,17 @@ export const serviceConfigSchema = z.strictObject({
   flags: z.strictObject({
     /** Unleash API URL (e.g. http://unleash:4242/api); empty means flags come from bootstrapFile, evaluated locally. */
     unleashUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
-    /** Backend API token for unleashUrl. */
-    unleashToken: z.string(),
+    /**
+     * Backend API token for unleashUrl. Surrounding whitespace is dropped (a secret made from a file
+     * ends in a newline); one with a control character inside is refused: it could never be sent as
+     * a header value, and the client's error about it would quote the token.
+     */
+    unleashToken: z
+      .string()
+      .trim()
+      .refine((token) => /^[\x20-\x7e]*$/.test(token), {
+        error: 'must be printable ASCII only (no line breaks or other control characters inside): it is sent in the Authorization header, which cannot carry them',
+      }),
     /**
      * The Unleash project's page in Unleash's own web UI (e.g. http://unleash:4242/projects/default):
      * the console links each flag to `<this>/features/<flag>`. Empty: unleashUrl without its `/api`,
@@ -288,7 +307,10 @@ export const serviceConfigSchema = z.strictObject({
   }),
   admin: z.strictObject({
     /** Bearer credential for /admin/* of the identity `admin` (16+ characters, as the operators'); empty disables the admin endpoints (404). */
-    token: z.string().refine((token) => token === '' || token.length >= 16, { error: 'must be empty (the admin API off) or have at least 16 character(s)' }),
+    token: z
+      .string()
+      .refine((token) => token === '' || token.length >= 16, { error: 'must be empty (the admin API off) or have at least 16 character(s)' })
+      .refine(isVisibleAscii, { error: `must be empty (the admin API off) or ${VISIBLE_ASCII}` }),
     /**
      * More operators, name → their own bearer credential (16+ characters), so the audit says who
      * did what: a string (a publisher, as before roles existed) or `{token, role}` with role
@@ -297,7 +319,7 @@ export const serviceConfigSchema = z.strictObject({
      */
     operators: z.record(
       z.string().regex(/^[a-z][a-z0-9._-]*$/, { error: 'must be a lower-case operator name such as "alice"' }),
-      z.union([z.string().min(16), z.strictObject({ token: z.string().min(16), role: z.enum(['viewer', 'publisher']) })]),
+      z.union([operatorToken(), z.strictObject({ token: operatorToken(), role: z.enum(['viewer', 'publisher']) })]),
     ),
     /**
      * A client address (see server.trustedProxies) that presents this many wrong admin credentials
@@ -517,7 +539,7 @@ function upstreamDefaults(): Record<string, unknown> {
 }
 
 /** Config paths whose values are never echoed in messages. */
-const SECRET_PATHS: ReadonlySet<string> = new Set(['auth.hs256Secret', 'admin.token']);
+const SECRET_PATHS: ReadonlySet<string> = new Set(['auth.hs256Secret', 'admin.token', 'flags.unleashToken']);
 
 /** "`path` <contract>, but got: <value> (<where it was set>)", naming the env var or file:line that set the value. */
 function configProblem(

@@ -423,7 +423,8 @@ export class FlagService {
    * else at most once per interval while it lasts — the client retries every poll, so an outage
    * would otherwise print a line every few seconds. The rest go to debug.
    */
-  #remoteProblem(level: 'error' | 'warn', message: string): void {
+  #remoteProblem(level: 'error' | 'warn', text: string): void {
+    const message = this.#withoutToken(text);
     const fatal = /\b(401|403)\b/.test(message);
     const now = Date.now();
     this.#remoteHealthy = false;
@@ -460,6 +461,21 @@ export class FlagService {
     if (problems.length > 0) {
       this.#logger.warn({ url: this.#config.unleashUrl, problems }, 'flags: Unleash sent flags this client cannot evaluate, so they are off for everyone: %s', problems.join('; '));
     }
+  }
+
+  /**
+   * `text` with the Unleash token masked. The client quotes a header value it cannot send ("<token>
+   * is not a legal HTTP header value"), and a log must never carry a credential. The config trims
+   * the token and refuses control characters in it, but a token reaching here some other way is
+   * masked all the same.
+   */
+  #withoutToken(text: string): string {
+    const token = this.#config.unleashToken;
+    let masked = text;
+    for (const form of new Set([token, token.trim()])) {
+      if (form.length > 0) masked = masked.split(form).join('<the token of flags.unleashToken, UNLEASH_TOKEN>');
+    }
+    return masked;
   }
 
   /** Whether the configured URL's path does not end in /api, where Unleash serves its client API. */

@@ -177,6 +177,26 @@ describe('loadServiceConfig environment variables', () => {
     expect(load().admin.token).toBe('floorplan-demo-admin-token');
   });
 
+  it('refuse an admin or operator token that an HTTP header cannot carry (not visible ASCII), naming the variable without echoing it', () => {
+    const visible = 'must be empty (the admin API off) or visible ASCII only (! to ~, no spaces): it is sent in the Authorization header, which cannot carry other characters';
+    expect(problems({ ADMIN_TOKEN: 'geheimes-passwört-0001' })).toEqual([`\`admin.token\` ${visible}, but got: a secret of 22 character(s) (set by ADMIN_TOKEN)`]);
+    expect(problems({ ADMIN_TOKEN: 'sixteen chars ok' })).toEqual([`\`admin.token\` ${visible}, but got: a secret of 16 character(s) (set by ADMIN_TOKEN)`]);
+    const operator = 'must be visible ASCII only (! to ~, no spaces): it is sent in the Authorization header, which cannot carry other characters';
+    expect(problems({ ADMIN_OPERATORS: JSON.stringify({ alice: 'alice-crédential-0001', bob: { token: 'bob-credential-0001\n', role: 'viewer' } }) })).toEqual([
+      `\`admin.operators.alice\` ${operator}, but got: a secret of 21 character(s) (set by ADMIN_OPERATORS)`,
+      `\`admin.operators.bob.token\` ${operator}, but got: a secret of 20 character(s) (set by ADMIN_OPERATORS)`,
+    ]);
+  });
+
+  it('trim UNLEASH_TOKEN (a secret made from a file ends in a newline), and refuse one with a control character inside, naming it without echoing it', () => {
+    expect(load({ UNLEASH_TOKEN: '  *:production.0123456789abcdef\n' }).flags.unleashToken).toBe('*:production.0123456789abcdef');
+    const found = problems({ UNLEASH_TOKEN: '*:production.0123\n456789abcdef' });
+    expect(found).toEqual([
+      '`flags.unleashToken` must be printable ASCII only (no line breaks or other control characters inside): it is sent in the Authorization header, which cannot carry them, but got: a secret of 30 character(s) (set by UNLEASH_TOKEN)',
+    ]);
+    expect(found[0]).not.toContain('0123');
+  });
+
   it('take the proxies to trust from TRUSTED_PROXIES, comma-separated addresses and CIDR ranges (none by default)', () => {
     expect(load().server.trustedProxies).toEqual([]);
     expect(load({ TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1,fd00::/8, ::1' }).server.trustedProxies).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8', '::1']);

@@ -172,6 +172,26 @@ describe('FlagService in remote mode', () => {
     expect([...authorizations]).toEqual(['default:development.secret']);
   });
 
+  it('never logs the token, even when the Unleash client quotes it in its error (a header value it cannot send)', async () => {
+    const { url } = await listen((_req, res) => {
+      res.statusCode = 503;
+      res.end();
+    });
+    const { logger, lines } = recordingLogger();
+    // As loaded before UNLEASH_TOKEN was checked at start: a secret file's trailing newline, and one inside.
+    for (const token of ['*:production.topsecret-4f1a\n', '*:production.top\nsecret-4f1a']) {
+      const before = lines.length;
+      const service = await FlagService.start(flagsConfig({ unleashUrl: url, unleashToken: token, refreshIntervalMs: 200 }), logger, { root: ROOT, startTimeoutMs: 1_000 });
+      cleanups.push(() => service.stop());
+      await eventually('the failure was logged', () => lines.slice(before).some((l) => l.level >= 50 && /not a legal HTTP header value/.test(l.msg)), 3_000);
+      await service.stop();
+    }
+    const logged = JSON.stringify(lines);
+    expect(logged).toContain('UNLEASH_TOKEN');
+    expect(logged).not.toContain('topsecret');
+    expect(logged).not.toContain('secret-4f1a');
+  });
+
   it('says the URL may be the cause, not only the token, when Unleash refuses a URL without /api', async () => {
     // Unleash's own UI answers 403 for /client/features outside its /api path, whatever the token.
     const { url } = await listen((req, res) => {
