@@ -11,7 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { RedisKeyValueCache } from './cache/redis-kv.ts';
 import { TieredCache } from './cache/tiered-cache.ts';
 import { loadClientsConfig } from './config/clients-config.ts';
-import type { ServiceConfig, UpstreamsConfig } from './config/service-config.ts';
+import { listenError, type ServiceConfig, type UpstreamsConfig } from './config/service-config.ts';
 import { describeThrown, ErrorCode, FloorplanError, withoutPasswords } from './errors.ts';
 import { toGraphQLError } from './graphql/client-errors.ts';
 import { FlagService } from './flags/flag-service.ts';
@@ -467,9 +467,11 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       logger.warn({ redis: describeRedis(config.redis), err: redisNotReady.message }, 'redis is not answering at start: serving without it (local rate limits, no shared cache or APQ) until it is');
     }
     await new Promise<void>((done, fail) => {
-      server.once('error', fail);
+      // A host that does not resolve is named as the setting it is (server.host, HOST).
+      const failed = (error: unknown) => fail(listenError(error, config.server));
+      server.once('error', failed);
       server.listen(config.server.port, config.server.host, () => {
-        server.off('error', fail);
+        server.off('error', failed);
         done();
       });
     });

@@ -4,6 +4,7 @@
  * The rest of the code receives a typed {@link ServiceConfig} and never re-checks it.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute, join, relative } from 'node:path';
 import proxyaddr from 'proxy-addr';
 import { valid } from 'semver';
@@ -90,6 +91,32 @@ const isVisibleAscii = (token: string) => /^[\x21-\x7e]*$/.test(token);
 const VISIBLE_ASCII = 'visible ASCII only (! to ~, no spaces): it is sent in the Authorization header, which cannot carry other characters';
 const operatorToken = () => z.string().min(16).refine(isVisibleAscii, { error: `must be ${VISIBLE_ASCII}` });
 
+/**
+ * What `server.host` may be: an IP address, or a host name (RFC 1123 labels). Anything else — a
+ * blank HOST=" ", a URL — would fail only at listen, as "getaddrinfo ENOTFOUND" naming no setting.
+ */
+const HOST_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const listenHost = () =>
+  z.string().refine((host) => isIP(host) !== 0 || HOST_NAME.test(host), {
+    error: 'must be an IP address or a host name, such as 127.0.0.1, 0.0.0.0 (every interface), :: or localhost',
+  });
+
+/**
+ * The error to stop the start with when the server cannot listen on `server.host`: a name that does
+ * not resolve, or an address this machine does not have, named as a config problem (the setting, its
+ * variable and its value) rather than Node's bare "getaddrinfo ENOTFOUND". Other errors (a port in
+ * use: EADDRINUSE) are returned as they are.
+ */
+export function listenError(error: unknown, server: Pick<ServiceConfig['server'], 'host'>): unknown {
+  const { code } = (error ?? {}) as NodeJS.ErrnoException;
+  if (code !== 'ENOTFOUND' && code !== 'EAI_AGAIN' && code !== 'EAI_FAIL' && code !== 'EADDRNOTAVAIL') return error;
+  return new FloorplanError(
+    ErrorCode.CONFIG_INVALID,
+    { problems: `\`server.host\` must be an address of this machine or a name it resolves to one, but got: ${JSON.stringify(server.host)} (config server.host, HOST): ${describeThrown(error)}` },
+    { cause: error },
+  );
+}
+
 /** "host:port", e.g. "10.0.0.7:26379" or "[::1]:26379". */
 const hostPort = () => z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be host:port, such as "127.0.0.1:26379"');
 
@@ -158,7 +185,7 @@ function isAddressOrRange(text: string): boolean {
 
 export const serviceConfigSchema = z.strictObject({
   server: z.strictObject({
-    host: z.string().min(1),
+    host: listenHost(),
     port: integer().min(0).max(65535),
     bodyLimitBytes: integer().positive(),
     /**
@@ -205,7 +232,8 @@ export const serviceConfigSchema = z.strictObject({
         ctx.addIssue({
           code: 'custom',
           path: ['requestTimeoutMs'],
-          message: `must be at least server.headersTimeoutMs (${server.headersTimeoutMs})`,
+          // The value it is compared with, and where that was set, are added by configProblem (COMPARED_WITH).
+          message: 'must be at least server.headersTimeoutMs',
         });
       }
       const { minLimit, initialLimit, maxLimit } = server.admission;
@@ -521,7 +549,7 @@ export function loadServiceConfig(options: LoadServiceConfigOptions = {}): Servi
     if (result.success && problems.length === 0) return deepFreeze(result.data);
     const issues = result.success ? [] : result.error.issues;
     for (const issue of describeIssues(issues, serviceConfigSchema, merged)) {
-      problems.push(configProblem(issue, files, setByEnv, options.overrides));
+      problems.push(configProblem(issue, files, setByEnv, options.overrides, merged));
     }
   }
   throw new FloorplanError(ErrorCode.CONFIG_INVALID, { problems: problems.join('\n- ') });
@@ -538,6 +566,17 @@ function upstreamDefaults(): Record<string, unknown> {
   };
 }
 
+/**
+ * Settings whose rule compares them with another: a problem with one also says what the other is
+ * and where it was set, since either may be the one to change — REQUEST_DEADLINE_MS=30 is refused as
+ * "`limits.responseReserveMs` must be less than limits.requestDeadlineMs, which is 30 (set by
+ * REQUEST_DEADLINE_MS), but got: 40 (config/default.yaml:191)".
+ */
+const COMPARED_WITH: ReadonlyMap<string, readonly string[]> = new Map([
+  ['limits.responseReserveMs', ['limits', 'requestDeadlineMs']],
+  ['server.requestTimeoutMs', ['server', 'headersTimeoutMs']],
+]);
+
 /** Config paths whose values are never echoed in messages. */
 const SECRET_PATHS: ReadonlySet<string> = new Set(['auth.hs256Secret', 'admin.token', 'flags.unleashToken']);
 
@@ -547,14 +586,17 @@ function configProblem(
   files: readonly LocatedYaml[],
   setByEnv: ReadonlyMap<string, string>,
   overrides: DeepPartial<ServiceConfig> | undefined,
+  merged: Record<string, unknown>,
 ): string {
   const path = formatPath(issue.path);
+  const other = COMPARED_WITH.get(path);
+  const compared = other === undefined ? '' : `, which is ${describeValue(valueAt(merged, other))} (${whereSet(other, files, setByEnv, overrides)})`;
   let got = '';
   if ('received' in issue) {
     const value = issue.received;
     got = `, but got: ${(SECRET_PATHS.has(path) || path.startsWith('admin.operators.')) && typeof value === 'string' ? `a secret of ${value.length} character(s)` : describeValue(value)}`;
   }
-  return `\`${path}\` ${issue.contract}${got} (${whereSet(issue.path, files, setByEnv, overrides)})`;
+  return `\`${path}\` ${issue.contract}${compared}${got} (${whereSet(issue.path, files, setByEnv, overrides)})`;
 }
 
 function whereSet(

@@ -343,11 +343,27 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
 
   it('refuses a request timeout shorter than the headers timeout, and an initial admission limit outside its bounds', () => {
     expect(problems({ HEADERS_TIMEOUT_MS: '40000' })).toEqual([
-      '`server.requestTimeoutMs` must be at least server.headersTimeoutMs (40000), but got: 30000 (config/default.yaml:25)',
+      '`server.requestTimeoutMs` must be at least server.headersTimeoutMs, which is 40000 (set by HEADERS_TIMEOUT_MS), but got: 30000 (config/default.yaml:25)',
     ]);
     expect(problems({}, { overrides: { server: { admission: { initialLimit: 2000 } } } })).toEqual([
       '`server.admission.initialLimit` must lie between minLimit and maxLimit (4 ≤ initialLimit ≤ 1000), but got: 2000 (set by overrides)',
     ]);
+  });
+
+  it('says what the deadline the response reserve must stay under is, and where it was set', () => {
+    expect(problems({ REQUEST_DEADLINE_MS: '30' })).toEqual([
+      '`limits.responseReserveMs` must be less than limits.requestDeadlineMs, which is 30 (set by REQUEST_DEADLINE_MS), but got: 40 (config/default.yaml:191)',
+    ]);
+    expect(problems({}, { overrides: { limits: { requestDeadlineMs: 40 } } })).toEqual([
+      '`limits.responseReserveMs` must be less than limits.requestDeadlineMs, which is 40 (set by overrides), but got: 40 (config/default.yaml:191)',
+    ]);
+  });
+
+  it('names HOST and its value when it is blank or not an address or host name', () => {
+    const contract = 'must be an IP address or a host name, such as 127.0.0.1, 0.0.0.0 (every interface), :: or localhost';
+    expect(problems({ HOST: ' ' })).toEqual([`\`server.host\` ${contract}, but got: " " (set by HOST)`]);
+    expect(problems({ HOST: 'http://0.0.0.0' })).toEqual([`\`server.host\` ${contract}, but got: "http://0.0.0.0" (set by HOST)`]);
+    for (const host of ['0.0.0.0', '::', '::1', '127.0.0.1', 'localhost', 'floorplan-0.floorplan.svc.cluster.local']) expect(load({ HOST: host }).server.host).toBe(host);
   });
 
   it('says when a bad value came from the overrides option', () => {

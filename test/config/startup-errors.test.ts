@@ -1,0 +1,31 @@
+/**
+ * What an operator sees when Floorplan cannot start because of a setting: `npm start`'s own
+ * process, its stderr and exit code. The message names the setting, its variable and its value.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort, npmStartEnv } from '../support/processes.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+function start(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: npmStartEnv(env), stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+describe('floorplan refusing to start', () => {
+  it('names server.host and HOST, with the value, when the host name does not resolve', async () => {
+    // .invalid never resolves (RFC 2606).
+    const run = await start({ HOST: 'floorplan.invalid', PORT: String(await freePort()), DEMO_UPSTREAMS: 'off', LOG_LEVEL: 'silent' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /^floorplan failed to start: Invalid service config:\n- `server\.host` must be an address of this machine or a name it resolves to one, but got: "floorplan\.invalid" \(config server\.host, HOST\): getaddrinfo (ENOTFOUND|EAI_AGAIN) floorplan\.invalid\n$/,
+    );
+  }, 60_000);
+});
