@@ -210,8 +210,9 @@ interface AttemptSink {
  * Collects one response for {@link JsonHttp}. The attempt settles once, told to its
  * {@link AttemptSink}: with the answer's payload, or with an {@link UpstreamError} for an error
  * status, a body that is not exact JSON, undici's error, or {@link abandon} (timeout, deadline,
- * oversized body), which also aborts the request — at once if it is on a socket, or as soon as
- * it gets one if it was still queued in the pool. Its {@link AttemptJudge} makes both, so no
+ * oversized body), which also aborts the request if it is on a socket; one still queued in the
+ * pool is refused unwritten when it gets its connection, which stays open for the next call
+ * ({@link onRequestStart}). Its {@link AttemptJudge} makes both, so no
  * promise stands between undici and whoever waits for the attempt.
  *
  * It owns the attempt's one timer. Until the request is written, only the request's deadline
@@ -251,9 +252,20 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
     this.timer = setTimeout(due, deadline === undefined ? judge.timeoutMs : Math.min(judge.timeoutMs, deadline.timerMs()), this);
   }
 
+  /**
+   * The request is about to be written to a connection. One given up while it waited for that
+   * connection (its deadline passed while it was queued, the only way an attempt ends unsent) is
+   * refused by throwing, not by aborting it through `controller`: undici's abort destroys the
+   * socket, as a request it aborts may be half written, while a handler that throws here has its
+   * request failed before a byte is written and the connection kept for the next one (client-h1.js
+   * writeH1). A connection that took longer to open than a request's whole budget — a host name
+   * that resolves slowly, a slow TCP connect — was otherwise dropped the moment it was ready, so
+   * every call opened, and looked up, another, and none was ever answered. Only an abandoned
+   * attempt takes this branch; the usual call is as before.
+   */
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    if (this.abandoned !== undefined) controller.abort(this.abandoned);
-    else this.controller = controller;
+    if (this.abandoned !== undefined) throw this.abandoned;
+    this.controller = controller;
   }
 
   onRequestSent(): void {

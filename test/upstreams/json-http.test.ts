@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
+import dns from 'node:dns';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { cartSchema, wireMoneySchema, type Cart } from '../../src/upstreams/contracts.ts';
@@ -416,6 +417,52 @@ describe('JsonHttp resilience', () => {
     expect(observed.slice(0, 5)).toEqual([...Array(4).fill(['ok', true]), ['deadline', false]]);
     expect(observed.slice(5).filter(([, timed]) => timed)).toHaveLength(4);
     expect(observed.slice(5).filter(([outcome]) => outcome === 'deadline')).toHaveLength(5);
+  });
+
+  it('keeps a connection that takes longer to open than the budget, so the next calls are answered on it', async () => {
+    // An upstream whose host name resolves slower than a request's budget (DNS, or a slow TCP
+    // connect): each lookup answers only once the call that started it has been cut off. The
+    // connection opened for a cut-off call used to be torn down as soon as it connected, so every
+    // later call opened (and looked up) another and was cut off in turn: never reachable.
+    const upstream = await scripted(ok);
+    cleanups.push(upstream.close);
+    const host = 'slow-lookup.test';
+    let lookups = 0;
+    const held: Array<() => void> = [];
+    const lookup = dns.lookup;
+    dns.lookup = ((name: string, options: unknown, callback: unknown) => {
+      if (name !== host) return (lookup as (...args: unknown[]) => void)(name, options, callback);
+      lookups += 1;
+      const answer = (typeof options === 'function' ? options : callback) as (...args: unknown[]) => void;
+      const all = typeof options === 'object' && (options as { all?: boolean }).all === true;
+      held.push(() => (all ? answer(null, [{ address: '127.0.0.1', family: 4 }]) : answer(null, '127.0.0.1', 4)));
+    }) as typeof dns.lookup;
+    cleanups.push(async () => {
+      dns.lookup = lookup;
+    });
+    const outcomes: UpstreamOutcome[] = [];
+    const http = new JsonHttp({
+      upstream: 'promotion',
+      baseUrl: upstream.url.replace('127.0.0.1', host),
+      timeoutMs: 200,
+      connections: 4,
+      resilience: DEFAULT_RESILIENCE,
+      observe: (_u, outcome) => {
+        outcomes.push(outcome);
+        // The call is over: the lookups it waited for answer now, slower than its budget.
+        if (outcome === 'deadline') for (const release of held.splice(0)) setImmediate(release);
+      },
+    });
+    cleanups.push(() => http.close());
+    // Calls one after another, each with a budget no lookup is answered within, until one is answered.
+    for (let call = 0; call < 12 && outcomes.at(-1) !== 'ok'; call++) {
+      await http.get('/x', okSchema, new Deadline(30)).catch(() => undefined);
+    }
+    expect(outcomes[0]).toBe('deadline');
+    expect(outcomes.at(-1)).toBe('ok');
+    // At most one lookup per connection of the pool: no connection was opened only to be dropped.
+    expect(lookups).toBeLessThanOrEqual(4);
+    expect(upstream.calls()).toBe(1);
   });
 
   it('measures the upstream timeout from when the request was written, not while it queued for a connection', async () => {
