@@ -361,7 +361,8 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       violated,
       notCalled: (upstream) => metrics.upstreamKilled(upstream),
       logger,
-      ...(config.auth.mode === 'jwks' ? { jwksUrl: config.auth.jwksUrl } : {}),
+      // Only named in log lines: without its password, as every configured URL a log line names (withoutPasswords).
+      ...(config.auth.mode === 'jwks' ? { jwksUrl: withoutPasswords(config.auth.jwksUrl) } : {}),
     });
     const overloaded = () => {
       metrics.shed('late');
@@ -458,7 +459,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     // not fatal: with the identity provider down, requests answer 503 until it is back (logged there).
     if (verify.prefetchKeys !== undefined) {
       const fetched = await Promise.race([verify.prefetchKeys().then(() => undefined, (error: unknown) => error), new Promise<'slow'>((done) => setTimeout(done, KEYS_PREFETCH_MS, 'slow').unref())]);
-      if (fetched !== undefined) logger.warn({ jwksUrl: config.auth.jwksUrl, err: fetched === 'slow' ? `no answer within ${KEYS_PREFETCH_MS} ms` : describeThrown(fetched) }, 'cannot fetch the signing keys at start: serving, and fetching them with the first requests');
+      if (fetched !== undefined) logger.warn({ jwksUrl: config.auth.jwksUrl === undefined ? undefined : withoutPasswords(config.auth.jwksUrl), err: fetched === 'slow' ? `no answer within ${KEYS_PREFETCH_MS} ms` : withoutPasswords(describeThrown(fetched)) }, 'cannot fetch the signing keys at start: serving, and fetching them with the first requests');
     }
     const redisNotReady = await redisReady;
     // whenRedisReady answers at the first error; a refusal that the client has since recovered
@@ -488,7 +489,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
         node: process.version,
         redis: redis === undefined ? 'none' : describeRedis(config.redis),
         tracing: config.tracing.enabled ? { endpoint: withoutPasswords(config.tracing.endpoint), protocol: config.tracing.protocol, sampler: config.tracing.sampler, ratio: config.tracing.samplerRatio } : 'off',
-        upstreams: deps.clients ? 'injected' : Object.fromEntries(UPSTREAMS.map((u) => [u, (deps.upstreams ?? config.upstreams)[u].baseUrl])),
+        upstreams: deps.clients ? 'injected' : Object.fromEntries(UPSTREAMS.map((u) => [u, withoutPasswords((deps.upstreams ?? config.upstreams)[u].baseUrl)])),
       },
       'floorplan listening',
     );

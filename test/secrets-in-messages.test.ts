@@ -1,11 +1,13 @@
 /**
- * Passwords in URLs (a PostgreSQL, Redis or OTLP endpoint with credentials) never reach a
- * message an operator or a log reads: a startup refusal, the revision store's name in its log
- * lines, the "listening" line. Generated passwords often hold `/` or `+`, which leave the URL
+ * Passwords in URLs (a PostgreSQL, Redis, OTLP, upstream or JWKS endpoint with credentials)
+ * never reach a message an operator or a log reads: a startup refusal, the revision store's name
+ * in its log lines, the "listening" line, the warnings about the signing keys or the trace
+ * collector. Generated passwords often hold `/` or `+`, which leave the URL
  * unparseable; those must be hidden too.
  */
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { startFloorplan } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config/service-config.ts';
 import { FloorplanError } from '../src/errors.ts';
 import { describeRevisionStore } from '../src/layouts/revisions/database.ts';
@@ -20,6 +22,13 @@ const PRODUCTION = {
   ...Object.fromEntries(UPSTREAMS.map((name) => [`UPSTREAM_${name.toUpperCase()}_URL`, `http://${name}.internal/${name}`])),
   LAYOUT_STORE_URL: 'postgres://floorplan@db.internal:5432/floorplan',
 };
+
+/** A well-formed RS256 token (header and payload only matter) whose kid no key set holds. */
+const FOREIGN_TOKEN = [
+  Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: 'unknown-kid' })).toString('base64url'),
+  Buffer.from(JSON.stringify({ sub: 'u1', exp: 4102444800 })).toString('base64url'),
+  Buffer.from('signature').toString('base64url'),
+].join('.');
 
 function refusal(env: NodeJS.ProcessEnv): string {
   try {
@@ -86,13 +95,60 @@ describe('a password in a URL\'s query string (?password=, ?sslpassword=, as lib
 });
 
 describe('the listening line', () => {
-  it("shows the trace collector's endpoint without its password", async () => {
+  it("shows the trace collector's endpoint without its password, as do the lines saying spans could not be sent to it", async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
-    const h = await startHarness({ config: { tracing: { enabled: true, endpoint: 'http://otel:S3cretPW@127.0.0.1:9/v1/traces' } }, deps: { logger } });
+    const h = await startHarness({ config: { tracing: { enabled: true, sampler: 'always_on', endpoint: 'http://otel:S3cretPW@127.0.0.1:9/v1/traces' } }, deps: { logger } });
+    // A traced request, whose span the stop tries to send to the collector, which refuses: the
+    // exporter retries until the stop gives up on it, and logs that the last traces were not sent.
+    await fetch(`${h.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
     await h.close();
     const listening = lines.find((line) => line.includes('floorplan listening'));
     expect(listening).toContain('http://otel:***@127.0.0.1:9/v1/traces');
+    expect(lines.find((line) => line.includes('the last traces were not sent'))).toContain('http://otel:***@127.0.0.1:9/v1/traces');
     expect(lines.join('\n')).not.toContain('S3cretPW');
+  });
+
+  it("shows each upstream's URL without its password", async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const config = loadServiceConfig({
+      env: {},
+      overrides: {
+        log: { level: 'silent' },
+        layouts: { store: { kind: 'none' }, lastKnownGoodFile: '' },
+        server: { port: 0, shutdownGraceMs: 2000 },
+        upstreams: { cart: { baseUrl: 'http://cartuser:C4rtPW@127.0.0.1:9/cart' } },
+      },
+    });
+    const server = await startFloorplan(config, { logger });
+    await server.stop();
+    const listening = lines.find((line) => line.includes('floorplan listening'));
+    expect(listening).toContain('http://cartuser:***@127.0.0.1:9/cart');
+    expect(lines.join('\n')).not.toContain('C4rtPW');
+  });
+});
+
+describe('the signing keys URL (auth.jwksUrl)', () => {
+  it('is logged without its password when the keys cannot be fetched at start, nor when a request cannot be verified', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const jwksUrl = `http://keys:Jwk5PW@127.0.0.1:${await freePort()}/jwks`;
+    const h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl, jwksTimeoutMs: 2000 } }, deps: { logger } });
+    try {
+      // A token the held keys (none) cannot verify: the pipeline fetches them again, and logs that it cannot.
+      await fetch(`${h.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${FOREIGN_TOKEN}` },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+    } finally {
+      await h.close();
+    }
+    const atStart = lines.find((line) => line.includes('cannot fetch the signing keys at start'));
+    expect(atStart).toContain('http://keys:***@127.0.0.1');
+    const unverified = lines.find((line) => line.includes('cannot verify tokens'));
+    expect(unverified).toContain('http://keys:***@127.0.0.1');
+    expect(lines.join('\n')).not.toContain('Jwk5PW');
   });
 });

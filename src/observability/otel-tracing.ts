@@ -39,14 +39,16 @@ import {
   EVENT_FEATURE_FLAG_EVALUATION,
 } from '@opentelemetry/semantic-conventions/incubating';
 import { NO_TRACE, TRACE_ATTRIBUTES, TRACES_FINAL_FLUSH_MS, type FlagEvaluation, type ServerTrace, type Tracing, type TracingConfig, type TracingOptions, type UpstreamCallDetail, type UpstreamSpan } from './request-trace.ts';
-import { describeThrown } from '../errors.ts';
+import { describeThrown, withoutPasswords } from '../errors.ts';
 import type { Logger } from './logger.ts';
 
 /** Tracing on, as `config` asks (./tracing.ts's `createTracing`). */
 export function createOtelTracing(config: TracingConfig, options: TracingOptions): Tracing {
   // Headers, timeout, compression and certificates: the exporter reads OTEL_EXPORTER_OTLP_* itself.
   const wire = options.exporter ?? (config.protocol === 'http/json' ? new JsonTraceExporter({ url: config.endpoint }) : new ProtobufTraceExporter({ url: config.endpoint }));
-  const exporter = options.logger === undefined ? wire : new ReportingExporter(wire, options.logger, config.endpoint);
+  // The endpoint as log lines name it: a collector's URL may hold a password (withoutPasswords).
+  const endpoint = withoutPasswords(config.endpoint);
+  const exporter = options.logger === undefined ? wire : new ReportingExporter(wire, options.logger, endpoint);
   const provider = new TracerProvider({
     resource: defaultResource().merge(resourceFromAttributes({ ...config.resourceAttributes, [ATTR_SERVICE_NAME]: config.serviceName })),
     sampler: samplerOf(config),
@@ -81,7 +83,7 @@ export function createOtelTracing(config: TracingConfig, options: TracingOptions
     // The last spans are sent on stop, but a collector that does not answer must not hold the stop up.
     shutdown: () =>
       (stopped ??= Promise.race([provider.shutdown(), new Promise<'slow'>((done) => setTimeout(done, TRACES_FINAL_FLUSH_MS, 'slow').unref())]).then((result) => {
-        if (result === 'slow') options.logger?.warn({ endpoint: config.endpoint, waitedMs: TRACES_FINAL_FLUSH_MS }, 'the last traces were not sent: the collector did not answer in time');
+        if (result === 'slow') options.logger?.warn({ endpoint, waitedMs: TRACES_FINAL_FLUSH_MS }, 'the last traces were not sent: the collector did not answer in time');
       })),
   };
 }
@@ -125,7 +127,7 @@ class ReportingExporter implements SpanExporter {
     this.#loggedAt = now;
     const dropped = this.#failed;
     this.#failed = 0;
-    this.logger.warn({ endpoint: this.endpoint, droppedSpans: dropped, err: error === undefined ? undefined : describeThrown(error) }, 'traces could not be exported');
+    this.logger.warn({ endpoint: this.endpoint, droppedSpans: dropped, err: error === undefined ? undefined : withoutPasswords(describeThrown(error)) }, 'traces could not be exported');
   }
 }
 
