@@ -341,13 +341,32 @@ export function formatMessage(template: string, params: Readonly<Record<string, 
 /**
  * What went wrong, in words, whatever was thrown: an error's message; for an AggregateError
  * without one, each of its errors' reasons, once each; for a value without one its name and
- * errno (PGlite's file system throws `{ name: 'ErrnoError', errno }`), or the value as a string.
+ * errno (PGlite's file system throws `{ name: 'ErrnoError', errno }`, named in words where
+ * {@link EMSCRIPTEN_ERRNOS} knows it), or the value as a string.
  * Never "undefined", nor an empty reason, in a message an operator reads.
  *
  * The AggregateError is Node's, for a host name with two addresses (`localhost` on most
  * machines: `::1` and `127.0.0.1`) when neither accepts the connection: its message is empty,
  * and "connect ECONNREFUSED ::1:6379; connect ECONNREFUSED 127.0.0.1:6379" is in its errors.
  */
+/**
+ * PGlite's file system errors by their Emscripten errno (its ERRNO_CODES table, not Linux's
+ * numbers): those a data folder meets — full, read-only, not permitted, out of descriptors.
+ */
+const EMSCRIPTEN_ERRNOS: Readonly<Record<number, string>> = {
+  2: 'EACCES, permission denied',
+  19: 'EDQUOT, disk quota exceeded',
+  29: 'EIO, input/output error',
+  33: 'EMFILE, too many open files',
+  41: 'ENFILE, too many open files in the system',
+  44: 'ENOENT, no such file or directory',
+  48: 'ENOMEM, out of memory',
+  51: 'ENOSPC, no space left on device',
+  54: 'ENOTDIR, not a directory',
+  63: 'EPERM, operation not permitted',
+  69: 'EROFS, read-only file system',
+};
+
 export function describeThrown(thrown: unknown): string {
   if (thrown instanceof Error && thrown.message !== '') return thrown.message;
   if (thrown instanceof AggregateError && Array.isArray(thrown.errors) && thrown.errors.length > 0) {
@@ -356,7 +375,8 @@ export function describeThrown(thrown: unknown): string {
   if (typeof thrown === 'object' && thrown !== null) {
     const { message, name, errno, code } = thrown as { message?: unknown; name?: unknown; errno?: unknown; code?: unknown };
     if (typeof message === 'string' && message !== '') return message;
-    const detail = [code, errno === undefined ? undefined : `errno ${String(errno)}`].filter((part) => part !== undefined).join(', ');
+    const words = name === 'ErrnoError' && typeof errno === 'number' ? EMSCRIPTEN_ERRNOS[errno] : undefined;
+    const detail = [code, errno === undefined ? undefined : `errno ${String(errno)}${words === undefined ? '' : `: ${words}`}`].filter((part) => part !== undefined).join(', ');
     if (typeof name === 'string' && name !== '') return detail === '' ? name : `${name} (${detail})`;
     if (detail !== '') return detail;
   }

@@ -34,9 +34,16 @@ describe('describeThrown', () => {
     expect(describeThrown(new AggregateError([new Error('timed out'), new Error('timed out'), new Error('refused')]))).toBe('timed out; refused');
   });
 
+  it("names PGlite's file system errors in words: a full disk under its data folder says so", () => {
+    // Emscripten's numbers, not Linux's: 51 is ENOSPC there (28 on Linux).
+    expect(describeThrown({ name: 'ErrnoError', errno: 51 })).toBe('ErrnoError (errno 51: ENOSPC, no space left on device)');
+    expect(describeThrown({ name: 'ErrnoError', errno: 2 })).toBe('ErrnoError (errno 2: EACCES, permission denied)');
+    expect(describeThrown({ name: 'ErrnoError', errno: 69 })).toBe('ErrnoError (errno 69: EROFS, read-only file system)');
+  });
+
   it('keeps what it said of the other thrown values', () => {
     expect(describeThrown(new Error('plain'))).toBe('plain');
-    expect(describeThrown({ name: 'ErrnoError', errno: 51 })).toBe('ErrnoError (errno 51)');
+    expect(describeThrown({ name: 'ErrnoError', errno: 1234 })).toBe('ErrnoError (errno 1234)');
     expect(describeThrown(Object.assign(new Error(''), { code: 'ECONNRESET' }))).toBe('Error (ECONNRESET)');
     expect(describeThrown('a string')).toBe('a string');
     expect(describeThrown(undefined)).toBe('undefined');

@@ -42,7 +42,7 @@ describe('a PGlite data folder that cannot be opened', () => {
     try {
       const error = await store.history(1).catch((e: unknown) => e);
       expect((error as FloorplanError).code).toBe(ErrorCode.LAYOUT_STORE_UNAVAILABLE);
-      expect((error as Error).message).toContain('but it is not: ErrnoError (errno 51);');
+      expect((error as Error).message).toContain('but it is not: ErrnoError (errno 51: ENOSPC, no space left on device);');
     } finally {
       await store.close();
     }
