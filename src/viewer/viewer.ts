@@ -3,7 +3,6 @@ import { LRUCache } from 'lru-cache';
 import { parseAppVersion } from './app-version.ts';
 import type { VerifiedClaims } from './authenticate.ts';
 
-
 export interface Viewer {
   /** From the token's `sub`; the only user whose data a request can read. */
   readonly userId: string;
