@@ -4,7 +4,7 @@
  * so the utilization sampler cannot run on time.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Deadline, saturatedUntil } from '../../src/upstreams/deadline.ts';
 
 /** Keeps the loop busy for `ms` without yielding, as a turn of a saturated Floorplan does. */
@@ -105,14 +105,24 @@ describe('a request deadline while the loop is busy', () => {
 });
 
 describe('a timer watching a deadline', () => {
-  it('is armed in whole steps of the time left, so concurrent calls share timer lists, and exactly under one step', () => {
-    const at = (budgetMs: number) => new Deadline(budgetMs, performance.now()).timerMs();
-    // Started a moment ago: just under the budget is left, rounded down to a step.
-    expect(at(250)).toBe(240);
-    expect([240, 250]).toContain(at(251));
-    expect(at(20.5)).toBe(20);
-    // Under one step: rounded up, so it never fires before the deadline for lack of a step.
-    expect(at(7.2)).toBe(8);
-    expect(at(0.3)).toBe(1);
+  // Defect (CI, a loaded machine): the clock ran on between making the deadline and reading its
+  // timer, so 20.5 ms left became 19.9 and was armed at 10. The clock is held still here.
+  it('is armed in whole steps of the time left, so concurrent calls share timer lists, and exactly under one step', async () => {
+    await idleSampler();
+    const now = performance.now();
+    vi.spyOn(performance, 'now').mockReturnValue(now);
+    try {
+      // Started a moment (50 µs) ago: just under the budget is left.
+      const at = (budgetMs: number) => new Deadline(budgetMs, now - 0.05).timerMs();
+      // At or over one step: rounded down to a step.
+      expect(at(250)).toBe(240);
+      expect(at(251)).toBe(250);
+      expect(at(20.5)).toBe(20);
+      // Under one step: rounded up, so it never fires before the deadline for lack of a step.
+      expect(at(7.2)).toBe(8);
+      expect(at(0.3)).toBe(1);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 });
