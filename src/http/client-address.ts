@@ -7,6 +7,7 @@
  * (`::ffff:10.0.0.1`, a server listening on `::`) matches IPv4 ranges.
  */
 import type { IncomingMessage } from 'node:http';
+import ipaddr from 'ipaddr.js';
 import proxyaddr from 'proxy-addr';
 
 /** The proxies whose `X-Forwarded-For` is believed (`server.trustedProxies`). */
@@ -44,4 +45,20 @@ export function clientAddress(socketAddress: string | undefined, forwardedFor: s
   // proxy-addr reads only these two fields of a request.
   const request = { socket: { remoteAddress: socketAddress }, connection: { remoteAddress: socketAddress }, headers: { 'x-forwarded-for': header } };
   return proxyaddr(request as unknown as IncomingMessage, (address) => trusted.has(address));
+}
+
+/**
+ * What the wrong-credential throttle counts a client as: an IPv4 address as it is (an
+ * IPv4-mapped IPv6 one, `::ffff:10.0.0.1`, as the IPv4 address it stands for), an IPv6 address
+ * as its /64 (`2001:db8:1:2::/64`). An IPv6 client is routinely handed a whole /64 and may send
+ * from any address in it, so counting addresses would give a guesser a fresh count per guess.
+ * Anything else ("unknown") is counted as it is. ipaddr.js (proxy-addr's own parser) reads the
+ * address, zone ids and every IPv6 spelling included.
+ */
+export function throttledAs(address: string): string {
+  if (!ipaddr.isValid(address)) return address;
+  const parsed = ipaddr.process(address); // an IPv4-mapped IPv6 address comes back as IPv4
+  if (parsed.kind() === 'ipv4') return parsed.toString();
+  const parts = (parsed as ipaddr.IPv6).parts.slice(0, 4);
+  return `${new ipaddr.IPv6([...parts, 0, 0, 0, 0]).toString()}/64`;
 }

@@ -13,7 +13,8 @@
  * answer within its deadline they are refused at once with 503 OVERLOADED. Health, readiness
  * and metrics are never refused. Slow clients are bounded by the headers and request timeouts,
  * open connections by a cap, and wrong admin credentials are throttled per client address
- * (the socket's peer, or behind trusted proxies the one they forwarded: ./client-address.ts).
+ * (the socket's peer, or behind trusted proxies the one they forwarded; an IPv6 client per /64:
+ * ./client-address.ts).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -27,7 +28,7 @@ import type { Logger } from '../observability/logger.ts';
 import { NO_TRACE, type RequestTrace, type ServerTrace, type Tracing } from '../observability/tracing.ts';
 import type { KnownOperations } from '../graphql/known-operations.ts';
 import type { AdmissionController } from './admission.ts';
-import { clientAddress, trustedProxies } from './client-address.ts';
+import { clientAddress, throttledAs, trustedProxies } from './client-address.ts';
 import { LANDING_PAGE_HTML, landingPageHeaders, pageHeaders } from './landing-page.ts';
 
 export interface HttpServerOptions<TContext extends BaseContext> {
@@ -488,11 +489,12 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     const socketAddress = req.socket.remoteAddress ?? 'unknown';
     // Behind a load balancer every request comes from its address: counting that would let anyone lock every operator out.
     const address = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies);
-    const failures = adminFailures.get(address);
+    const counted = throttledAs(address);
+    const failures = adminFailures.get(counted);
     const maxFailures = options.admin?.maxFailedAttempts ?? Infinity;
     if (failures !== undefined && failures.count >= maxFailures) {
       // Refused whatever it sends now: a guesser must not learn which guess was right.
-      const seconds = Math.max(1, Math.ceil(adminFailures.getRemainingTTL(address) / 1000));
+      const seconds = Math.max(1, Math.ceil(adminFailures.getRemainingTTL(counted) / 1000));
       res.setHeader('retry-after', String(seconds));
       return send(429, { error: `too many wrong admin credentials from this address; retry after ${seconds} s` });
     }
@@ -504,11 +506,11 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     if (caller === 'wrong') {
       const count = (failures?.count ?? 0) + 1;
       // The window starts at the first failure and is not extended by later ones.
-      if (failures === undefined) adminFailures.set(address, { count });
+      if (failures === undefined) adminFailures.set(counted, { count });
       else failures.count = count;
       const throttled = count >= maxFailures;
       metrics.adminAuthFailure(throttled);
-      logger.warn({ address, socketAddress, url: req.url, failures: count, throttled }, 'wrong admin credential');
+      logger.warn({ address, ...(counted === address ? {} : { throttledAs: counted }), socketAddress, url: req.url, failures: count, throttled }, 'wrong admin credential');
       res.setHeader('www-authenticate', 'Bearer realm="floorplan-admin"');
       return send(401, { error: 'the admin endpoints need Authorization: Bearer <ADMIN_TOKEN>' });
     }

@@ -238,6 +238,28 @@ describe('the wrong-credential throttle: which address it counts, and what it co
     }
   });
 
+  // Defect (security pass, carried): an IPv6 client is handed a whole /64 and picks any address in
+  // it, so counting each address let one guesser make a fresh start with every guess.
+  it('counts an IPv6 client by its /64 and an IPv4-mapped one as the IPv4 address, so a guesser cannot start afresh by changing its address', async () => {
+    const { h, lines, call } = await throttled({ trustedProxies: ['127.0.0.1'] });
+    try {
+      const guesses = [];
+      for (const address of ['2001:db8:1:2::1', '2001:db8:1:2::2', '2001:db8:1:2:ffff:1:2:3']) guesses.push(await call({ token: 'guess', forwardedFor: address }));
+      expect(guesses).toEqual([401, 401, 401]);
+      // Another address of the same /64, even with the right credential, waits out the window.
+      expect(await call({ token: RIGHT, forwardedFor: '2001:db8:1:2:abcd::9' })).toBe(429);
+      // Another /64 is someone else.
+      expect(await call({ token: RIGHT, forwardedFor: '2001:db8:1:3::1' })).toBe(200);
+      expect(lines.filter((l) => l.msg === 'wrong admin credential').at(-1)).toMatchObject({ address: '2001:db8:1:2:ffff:1:2:3', throttledAs: '2001:db8:1:2::/64', failures: 3 });
+
+      for (let i = 1; i <= 3; i++) expect(await call({ token: `guess-${i}`, forwardedFor: '10.0.0.7' })).toBe(401);
+      expect(await call({ token: RIGHT, forwardedFor: '::ffff:10.0.0.7' })).toBe(429);
+      expect(await call({ token: RIGHT, forwardedFor: '10.0.0.8' })).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('ignores X-Forwarded-For when no proxy is trusted, so a guesser cannot escape the count by sending one', async () => {
     const { h, lines, call } = await throttled();
     try {
