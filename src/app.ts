@@ -5,7 +5,7 @@
  * owns is created here and released by {@link FloorplanServer.stop}.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { RedisKeyValueCache } from './cache/redis-kv.ts';
@@ -78,6 +78,8 @@ export interface FloorplanServer {
   /** e.g. http://127.0.0.1:4000 */
   readonly url: string;
   readonly port: number;
+  /** With `server.managementPort`: where /metrics, the admin API and the console are, e.g. http://127.0.0.1:9464; else undefined (all at `url`). */
+  readonly managementUrl: string | undefined;
   readonly metrics: FloorplanMetrics;
   readonly logger: Logger;
   /** The layouts being served (for tests and tools). */
@@ -397,7 +399,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     metrics.watchAdmission(admission);
     releases.push(async () => admission.close());
     let ready = false;
-    const server = createHttpServer({
+    const { public: server, management } = createHttpServer({
       apollo,
       knownOperations,
       context,
@@ -417,6 +419,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       admission,
       overloadRetryAfterSeconds: config.server.admission.retryAfterSeconds,
       connections: config.server,
+      separateManagement: config.server.managementPort !== null,
       trustedProxies: config.server.trustedProxies,
       // The operator console; it is useful only with the admin API, so it is served only when that is on.
       ...(config.admin.token === '' ? {} : { pages: consolePages() }),
@@ -467,22 +470,35 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     if (redisNotReady !== undefined && redis?.status !== 'ready') {
       logger.warn({ redis: describeRedis(config.redis), err: redisNotReady.message }, 'redis is not answering at start: serving without it (local rate limits, no shared cache or APQ) until it is');
     }
-    await new Promise<void>((done, fail) => {
-      // A host that does not resolve is named as the setting it is (server.host, HOST).
-      const failed = (error: unknown) => fail(listenError(error, config.server));
-      server.once('error', failed);
-      server.listen(config.server.port, config.server.host, () => {
-        server.off('error', failed);
-        done();
+    const listen = (listener: Server, port: number) =>
+      new Promise<number>((done, fail) => {
+        // A host that does not resolve is named as the setting it is (server.host, HOST).
+        const failed = (error: unknown) => fail(listenError(error, config.server));
+        listener.once('error', failed);
+        listener.listen(port, config.server.host, () => {
+          listener.off('error', failed);
+          done((listener.address() as AddressInfo).port);
+        });
       });
-    });
-    ready = true;
-    const { port } = server.address() as AddressInfo;
     const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
-    const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+    const urlOf = (port: number) => `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+    let managementUrl: string | undefined;
+    if (management !== undefined) {
+      // First, so the probes and /metrics answer by the time the apps' port takes traffic; closed last, on stop.
+      managementUrl = urlOf(await listen(management, config.server.managementPort ?? 0));
+      releases.push(async () => {
+        const closed = new Promise<void>((done) => management.close(() => done()));
+        management.closeAllConnections();
+        await closed;
+      });
+    }
+    const port = await listen(server, config.server.port);
+    ready = true;
+    const url = urlOf(port);
     logger.info(
       {
         url,
+        ...(managementUrl === undefined ? {} : { managementUrl }),
         scenes: renderer.scenes(),
         layouts: layouts.source(),
         flags: flags.mode,
@@ -519,6 +535,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     return {
       url,
       port,
+      managementUrl,
       metrics,
       logger,
       layouts,

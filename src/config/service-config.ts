@@ -187,6 +187,13 @@ export const serviceConfigSchema = z.strictObject({
   server: z.strictObject({
     host: listenHost(),
     port: integer().min(0).max(65535),
+    /**
+     * A second listener, on the same host, for what operators and Prometheus use: /metrics, the
+     * admin API and the console (and the probes, served on both). The public port then serves
+     * the apps only: /graphql, the landing page and the probes. null (the default): one port
+     * serves everything. 0: a free port, for tests.
+     */
+    managementPort: integer().min(0).max(65535).nullable(),
     bodyLimitBytes: integer().positive(),
     /**
      * SIGTERM: /readyz answers 503 for this long first, while requests are still served, so a load
@@ -228,6 +235,10 @@ export const serviceConfigSchema = z.strictObject({
     }),
   })
     .superRefine((server, ctx) => {
+      if (server.managementPort !== null && server.managementPort !== 0 && server.managementPort === server.port) {
+        // The value it is compared with, and where that was set, are added by configProblem (COMPARED_WITH).
+        ctx.addIssue({ code: 'custom', path: ['managementPort'], message: 'must differ from server.port (null: one port serves everything)' });
+      }
       if (server.requestTimeoutMs < server.headersTimeoutMs) {
         ctx.addIssue({
           code: 'custom',
@@ -442,6 +453,7 @@ export type UpstreamsConfig = Readonly<Record<UpstreamName, UpstreamConfig>>;
 const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' | 'int' | 'number' | 'bool' | 'list' | 'secret-json']> = [
   ['HOST', ['server', 'host'], 'string'],
   ['PORT', ['server', 'port'], 'int'],
+  ['MANAGEMENT_PORT', ['server', 'managementPort'], 'int'],
   ['HEADERS_TIMEOUT_MS', ['server', 'headersTimeoutMs'], 'int'],
   ['REQUEST_TIMEOUT_MS', ['server', 'requestTimeoutMs'], 'int'],
   ['GRAPHQL_FAST_PATH', ['server', 'fastPath'], 'bool'],
@@ -575,6 +587,7 @@ function upstreamDefaults(): Record<string, unknown> {
 const COMPARED_WITH: ReadonlyMap<string, readonly string[]> = new Map([
   ['limits.responseReserveMs', ['limits', 'requestDeadlineMs']],
   ['server.requestTimeoutMs', ['server', 'headersTimeoutMs']],
+  ['server.managementPort', ['server', 'port']],
 ]);
 
 /** Config paths whose values are never echoed in messages. */

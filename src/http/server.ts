@@ -58,6 +58,12 @@ export interface HttpServerOptions<TContext extends BaseContext> {
   /** Slow-client and connection bounds (`server.*` in the service config); absent: Node's defaults. */
   readonly connections?: ConnectionLimits;
   /**
+   * Serve the metrics, the admin API and the console on a listener of their own
+   * (`server.managementPort`), {@link HttpServers.management}: the public one then serves the
+   * apps only (/graphql, `/`) and the probes. Absent or false: one listener serves everything.
+   */
+  readonly separateManagement?: boolean;
+  /**
    * Proxies in front whose `X-Forwarded-For` is believed (`server.trustedProxies`): addresses and
    * CIDR ranges. The admin throttle counts per client address derived through them. Absent or
    * empty: none, the socket's peer is the client.
@@ -323,7 +329,18 @@ function headerMapOf(req: IncomingMessage): HeaderMap {
   return headers;
 }
 
-export function createHttpServer<TContext extends BaseContext>(options: HttpServerOptions<TContext>): Server {
+/** The listeners {@link createHttpServer} makes; neither is listening yet. */
+export interface HttpServers {
+  /** The apps' listener: everything, or with `separateManagement` /graphql, `/` and the probes only. */
+  readonly public: Server;
+  /** With `separateManagement`: /metrics, the admin API, the console and the probes. */
+  readonly management: Server | undefined;
+}
+
+/** The probes, answered on either listener: a load balancer and the kubelet may ask either. */
+const PROBES: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+
+export function createHttpServer<TContext extends BaseContext>(options: HttpServerOptions<TContext>): HttpServers {
   const { apollo, metrics, logger, admission } = options;
   // Built once: a refusal costs only the write.
   const overloaded = errorAnswer(toClientError(new FloorplanError(ErrorCode.REQUEST_OVERLOADED, { seconds: options.overloadRetryAfterSeconds ?? 1 })));
@@ -428,8 +445,22 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     }
   }
 
-  /** Every path but /graphql, which {@link handle} serves without this async layer. */
-  async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<[string, number]> {
+  const separate = options.separateManagement === true;
+  /** Whether the listener a request came in on serves `path` (both do, unless `separateManagement`). */
+  function servedOn(path: string, management: boolean): boolean {
+    if (!separate || PROBES.has(path)) return true;
+    return management !== (path === '/graphql' || path === '/');
+  }
+
+  /**
+   * Every path but /graphql on the public listener, which {@link handle} serves without this
+   * async layer. A path the listener does not serve is answered as an unknown one.
+   */
+  async function route(req: IncomingMessage, res: ServerResponse, path: string, management: boolean): Promise<[string, number]> {
+    if (!servedOn(path, management)) {
+      sendError(res, toClientError(new FloorplanError(ErrorCode.HTTP_NO_ROUTE, { path })));
+      return ['other', 404];
+    }
     const method = (req.method ?? 'GET').toUpperCase();
     if (GET_ONLY_ROUTES.has(path) && method !== 'GET' && method !== 'HEAD') return [path, onlyGetAndHead(res, path, method)];
     switch (path) {
@@ -543,6 +574,14 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
+    serve(req, res, false);
+  }
+
+  function handleManagement(req: IncomingMessage, res: ServerResponse): void {
+    serve(req, res, true);
+  }
+
+  function serve(req: IncomingMessage, res: ServerResponse, management: boolean): void {
     const started = performance.now();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -568,7 +607,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       // A fault answered 500 counts too: an alert on the share of 5xx answers must see it.
       metrics.httpRequest(path === '/graphql' ? '/graphql' : 'other', req.method ?? 'GET', client.status, (performance.now() - started) / 1000);
     };
-    if (path === '/graphql') {
+    if (path === '/graphql' && !management) {
       let served: Promise<number>;
       try {
         served = graphql(req, res, path, q === -1 ? '' : url.slice(q));
@@ -580,10 +619,14 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       served.then((status) => metrics.httpRequest('/graphql', req.method ?? 'GET', status, (performance.now() - started) / 1000), failed);
       return;
     }
-    route(req, res, path).then(([routeName, status]) => metrics.httpRequest(routeName, req.method ?? 'GET', status, (performance.now() - started) / 1000), failed);
+    route(req, res, path, management).then(([routeName, status]) => metrics.httpRequest(routeName, req.method ?? 'GET', status, (performance.now() - started) / 1000), failed);
   }
 
-  const limits = options.connections;
+  return { public: listener(options.connections, handle), management: separate ? listener(options.connections, handleManagement) : undefined };
+}
+
+/** An HTTP server for `handle`, bounded by `limits`; not listening yet. */
+function listener(limits: ConnectionLimits | undefined, handle: (req: IncomingMessage, res: ServerResponse) => void): Server {
   const server =
     limits === undefined
       ? createServer(handle)

@@ -33,6 +33,7 @@ describe('loadServiceConfig defaults', () => {
     expect(config.server).toEqual({
       host: '127.0.0.1',
       port: 4000,
+      managementPort: null,
       bodyLimitBytes: 65536,
       drainMs: 0,
       shutdownGraceMs: 10000,
@@ -321,7 +322,7 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
 
   it('points at the auth section when jwks mode is chosen without a JWKS URL', () => {
     expect(problems({ AUTH_MODE: 'jwks' })).toEqual([
-      '`auth.jwksUrl` must be an http:// or https:// URL, but got: nothing (config/default.yaml:51)',
+      '`auth.jwksUrl` must be an http:// or https:// URL, but got: nothing (config/default.yaml:55)',
     ]);
   });
 
@@ -343,7 +344,7 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
 
   it('refuses a request timeout shorter than the headers timeout, and an initial admission limit outside its bounds', () => {
     expect(problems({ HEADERS_TIMEOUT_MS: '40000' })).toEqual([
-      '`server.requestTimeoutMs` must be at least server.headersTimeoutMs, which is 40000 (set by HEADERS_TIMEOUT_MS), but got: 30000 (config/default.yaml:25)',
+      '`server.requestTimeoutMs` must be at least server.headersTimeoutMs, which is 40000 (set by HEADERS_TIMEOUT_MS), but got: 30000 (config/default.yaml:29)',
     ]);
     expect(problems({}, { overrides: { server: { admission: { initialLimit: 2000 } } } })).toEqual([
       '`server.admission.initialLimit` must lie between minLimit and maxLimit (4 ≤ initialLimit ≤ 1000), but got: 2000 (set by overrides)',
@@ -352,10 +353,10 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
 
   it('says what the deadline the response reserve must stay under is, and where it was set', () => {
     expect(problems({ REQUEST_DEADLINE_MS: '30' })).toEqual([
-      '`limits.responseReserveMs` must be less than limits.requestDeadlineMs, which is 30 (set by REQUEST_DEADLINE_MS), but got: 40 (config/default.yaml:191)',
+      '`limits.responseReserveMs` must be less than limits.requestDeadlineMs, which is 30 (set by REQUEST_DEADLINE_MS), but got: 40 (config/default.yaml:195)',
     ]);
     expect(problems({}, { overrides: { limits: { requestDeadlineMs: 40 } } })).toEqual([
-      '`limits.responseReserveMs` must be less than limits.requestDeadlineMs, which is 40 (set by overrides), but got: 40 (config/default.yaml:191)',
+      '`limits.responseReserveMs` must be less than limits.requestDeadlineMs, which is 40 (set by overrides), but got: 40 (config/default.yaml:195)',
     ]);
   });
 
@@ -389,7 +390,7 @@ describe('loadServiceConfig with its own config folder', () => {
     const dir = configDir({ 'default.yaml': DEFAULT_YAML.replace('  bodyLimitBytes: 65536', '  bodyLimitByte: 65536') });
     expect(problems({}, { dir })).toEqual([
       `\`server.bodyLimitBytes\` must be an integer, but got: nothing (${dir}/default.yaml:6)`,
-      `\`server.bodyLimitByte\` is not a known key (a typo?); the known keys are host, port, bodyLimitBytes, drainMs, shutdownGraceMs, introspection, fastPath, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, trustedProxies, admission (${dir}/default.yaml:8)`,
+      `\`server.bodyLimitByte\` is not a known key (a typo?); the known keys are host, port, managementPort, bodyLimitBytes, drainMs, shutdownGraceMs, introspection, fastPath, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, trustedProxies, admission (${dir}/default.yaml:12)`,
     ]);
   });
 

@@ -249,9 +249,17 @@ describe.skipIf(!HAS_KUBECTL)('Kubernetes manifests, rendered by kubectl kustomi
       const http = container.ports.find((p: { name: string }) => p.name === 'http');
       expect(http.containerPort).toBe(config.server.port);
       expect(image.exposed).toContain(config.server.port);
-      const annotations = only(objects, 'Deployment').spec.template.metadata.annotations;
-      expect(annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(config.server.port), 'prometheus.io/path': '/metrics' });
       for (const probe of [container.readinessProbe, container.livenessProbe, container.startupProbe]) expect(probe.httpGet.port).toBe('http');
+    });
+
+    it('keeps /metrics, the admin API and the console on the management port, which Prometheus scrapes and the Service does not expose', () => {
+      expect(config.server.managementPort).not.toBeNull();
+      const management = container.ports.find((p: { name: string }) => p.name === 'management');
+      expect(management.containerPort).toBe(config.server.managementPort);
+      const annotations = only(objects, 'Deployment').spec.template.metadata.annotations;
+      expect(annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(config.server.managementPort), 'prometheus.io/path': '/metrics' });
+      const service = only(objects, 'Service');
+      expect(service.spec.ports.map((p: { targetPort: unknown }) => p.targetPort)).toEqual(['http']);
     });
 
     it('probes readiness on /readyz and liveness on /healthz, which a running Floorplan answers with 200', async () => {

@@ -32,7 +32,7 @@ describe('a fault on the way into /graphql', () => {
       logger: createLogger('silent'),
       bodyLimitBytes: 1024,
       isReady: () => true,
-    });
+    }).public;
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
