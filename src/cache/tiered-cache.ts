@@ -8,6 +8,7 @@
  * runs. Redis sits behind a circuit breaker: an outage (refused, frozen, restarting) degrades
  * the cache to L1 and never fails or stalls a request.
  */
+import { createHash } from 'node:crypto';
 import { describeThrown } from '../errors.ts';
 import type { RedisClient } from '../redis/client.ts';
 import { LRUCache } from 'lru-cache';
@@ -69,15 +70,40 @@ export interface TieredCacheOptions<V> {
 
 interface Entry<V> {
   readonly value: V;
-  /** Date.now() when the value was loaded; wall clock, so other instances can judge its age. */
+  /**
+   * This process's Date.now() when the value was loaded. For a value read from Redis: now, less
+   * the age Redis's own expiry gives it (see #decode), never the writer's clock.
+   */
   readonly storedAtMs: number;
 }
 
-/** How a value is stored in Redis: with its load time, so a reader knows whether it is stale. */
+/** How a value is stored in Redis. */
 interface L2Envelope {
+  /**
+   * The writer's Date.now() at load. Read by the previous release (rolling deploys) to judge the
+   * value's age; this one judges it by Redis's clock instead, since replicas' clocks differ.
+   */
   readonly storedAtMs: number;
+  /**
+   * The expiry (PX) the writer set, its ttl plus stale: the value's age is this less its PTTL,
+   * even when replicas are configured differently (a rolling deploy that changes them). Absent
+   * in values the previous release wrote; the reader takes its own ttl plus stale for it then.
+   */
+  readonly keepMs?: number;
   readonly value: unknown;
 }
+
+/**
+ * GET and PTTL of one key, in one round trip and one atomic step (and on one key, so on Redis
+ * Cluster too): the value and how long Redis will keep it, from which its age follows by
+ * Redis's clock alone. Replies nil for a missing key.
+ */
+const READ_SCRIPT = `
+local value = redis.call('GET', KEYS[1])
+if not value then return false end
+return {value, redis.call('PTTL', KEYS[1])}
+`;
+const READ_SHA = createHash('sha1').update(READ_SCRIPT).digest('hex');
 
 /**
  * A load in progress. The object itself identifies the load, so a superseded one (after
@@ -276,28 +302,40 @@ export class TieredCache<V> {
   /** The L2 entry for `key` if Redis answers with a well-formed, unexpired one. */
   async #readL2(key: string): Promise<Entry<V> | undefined> {
     if (this.#guard === undefined) return undefined;
-    const read = await this.#guard.attempt((redis) => redis.get(this.#keyPrefix + key));
+    const read = await this.#guard.attempt((redis) => readWithExpiry(redis, this.#keyPrefix + key));
     if (!read.ok) {
       this.#metrics?.cacheResult(this.name, 'l2', 'error');
       return undefined;
     }
-    const entry = read.value === null ? undefined : this.#decode(read.value);
-    if (entry === undefined || Date.now() - entry.storedAtMs >= this.#keepMs) {
+    const entry = this.#decode(read.value);
+    if (entry === undefined) {
       this.#metrics?.cacheResult(this.name, 'l2', 'miss');
       return undefined;
     }
     return entry;
   }
 
-  /** A corrupt or old-shaped value is treated as absent; the next load overwrites it. */
-  #decode(raw: string): Entry<V> | undefined {
+  /**
+   * The entry in READ_SCRIPT's reply, aged by Redis's clock: the writer's and this replica's
+   * Date.now() may be minutes apart, and comparing them served values as fresh long after their
+   * ttl (writer ahead) or dropped fresh ones as expired (writer behind). A value past this
+   * cache's ttl plus stale, without an expiry, corrupt or old-shaped is treated as absent; the
+   * next load overwrites it.
+   */
+  #decode(reply: unknown): Entry<V> | undefined {
+    if (!Array.isArray(reply)) return undefined;
+    const raw: unknown = reply[0];
+    const pttlMs: unknown = reply[1];
+    if (typeof raw !== 'string' || typeof pttlMs !== 'number' || pttlMs < 0) return undefined;
     try {
       const envelope = JSON.parse(raw) as Partial<L2Envelope> | null;
       if (typeof envelope !== 'object' || envelope === null || !('value' in envelope)) return undefined;
-      const { storedAtMs } = envelope;
+      const { storedAtMs, keepMs } = envelope;
       if (typeof storedAtMs !== 'number' || !Number.isFinite(storedAtMs)) return undefined;
-      // A writer whose clock runs ahead would otherwise make its values look younger than "now".
-      return { value: this.#schema.parse(envelope.value), storedAtMs: Math.min(storedAtMs, Date.now()) };
+      const writerKeepMs = typeof keepMs === 'number' && keepMs > 0 ? keepMs : this.#keepMs;
+      const ageMs = Math.max(0, writerKeepMs - pttlMs);
+      if (ageMs >= this.#keepMs) return undefined;
+      return { value: this.#schema.parse(envelope.value), storedAtMs: Date.now() - ageMs };
     } catch {
       return undefined;
     }
@@ -310,7 +348,7 @@ export class TieredCache<V> {
 
   #writeL2(key: string, entry: Entry<V>): void {
     if (this.#guard === undefined) return;
-    const envelope: L2Envelope = { storedAtMs: entry.storedAtMs, value: entry.value };
+    const envelope: L2Envelope = { storedAtMs: entry.storedAtMs, keepMs: this.#keepMs, value: entry.value };
     const json = JSON.stringify(envelope);
     this.#track(this.#guard.attempt((redis) => redis.set(this.#keyPrefix + key, json, 'PX', this.#keepMs)));
   }
@@ -339,6 +377,17 @@ export class TieredCache<V> {
       this.#pending.delete(work);
     };
     work.then(done, done);
+  }
+}
+
+/** Runs READ_SCRIPT on `key`: nil, or the value and its PTTL. */
+async function readWithExpiry(redis: RedisClient, key: string): Promise<unknown> {
+  try {
+    return await redis.evalsha(READ_SHA, 1, key);
+  } catch (error) {
+    // Redis restarted or flushed its script cache: send the script itself once.
+    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+    return await redis.eval(READ_SCRIPT, 1, key);
   }
 }
 

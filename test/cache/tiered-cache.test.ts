@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { cacheKey, TieredCache, type TieredCacheOptions } from '../../src/cache/tiered-cache.ts';
+import { cacheKey, TieredCache, type CacheOutcome, type TieredCacheOptions } from '../../src/cache/tiered-cache.ts';
 import { closeRedis } from '../../src/redis/client.ts';
 import { connectReady, HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { recordMetrics } from '../support/cache-metrics.ts';
@@ -38,9 +38,31 @@ function cacheOptions(overrides: Partial<TieredCacheOptions<Promotion>> = {}): T
   };
 }
 
-/** GET and SET commands the client sent (whatever their outcome); Redis' own handshake is not counted. */
+/**
+ * Runs `work` as on a replica whose clock is `skewMs` off the real one (ahead when positive):
+ * Date.now() is shifted for its duration, and only for it. Redis's clock is left alone.
+ */
+async function withClockSkew<T>(skewMs: number, work: () => Promise<T>): Promise<T> {
+  const realNow = Date.now;
+  const skewed = vi.spyOn(Date, 'now').mockImplementation(() => realNow.call(Date) + skewMs);
+  try {
+    return await work();
+  } finally {
+    skewed.mockRestore();
+  }
+}
+
+/** A `noted` callback for get() that keeps the outcomes it is told. */
+function recordOutcomes() {
+  const outcomes: CacheOutcome[] = [];
+  return { outcomes, noted: (outcome: CacheOutcome) => void outcomes.push(outcome) };
+}
+
+const HOUR_MS = 60 * 60 * 1000;
+
+/** The cache's reads (its script) and writes the client sent (whatever their outcome); Redis' own handshake is not counted. */
 function cacheCommands(spy: { mock: { calls: unknown[][] } }): number {
-  return spy.mock.calls.filter(([command]) => ['get', 'set'].includes(String((command as { name: string }).name).toLowerCase())).length;
+  return spy.mock.calls.filter(([command]) => ['evalsha', 'eval', 'set'].includes(String((command as { name: string }).name).toLowerCase())).length;
 }
 
 describe('TieredCache in process (L1 only)', () => {
@@ -222,7 +244,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('TieredCache with Redis (L2)', () => {
     expect(sent).not.toHaveBeenCalled();
   });
 
-  it('stores the value in Redis with an expiry of ttl plus stale, and its load time', async () => {
+  it('stores the value in Redis with an expiry of ttl plus stale, that expiry, and its load time', async () => {
     const options = cacheOptions({ ttlSeconds: 10, staleSeconds: 30 });
     const redis = await connect();
     const cache = track(new TieredCache({ ...options, redis }));
@@ -232,8 +254,10 @@ describe.skipIf(!HAS_REDIS_SERVER)('TieredCache with Redis (L2)', () => {
     const pttl = await redis.pttl(`${options.keyPrefix}u1`);
     expect(pttl).toBeGreaterThan(30_000);
     expect(pttl).toBeLessThanOrEqual(40_000);
-    const stored = JSON.parse((await redis.get(`${options.keyPrefix}u1`))!) as { storedAtMs: number; value: unknown };
+    const stored = JSON.parse((await redis.get(`${options.keyPrefix}u1`))!) as { storedAtMs: number; keepMs: number; value: unknown };
     expect(stored.value).toEqual(promotion('u1', 7));
+    expect(stored.keepMs).toBe(40_000);
+    // What the previous release judges a value's age by: still written, so it can read this one's values.
     expect(stored.storedAtMs).toBeGreaterThanOrEqual(before);
   });
 
@@ -276,6 +300,22 @@ describe.skipIf(!HAS_REDIS_SERVER)('TieredCache with Redis (L2)', () => {
     expect(JSON.parse((await redis.get(`${options.keyPrefix}old-shape`))!).value).toEqual(promotion('u1', 42));
   });
 
+  it('reads Redis again once its script cache is emptied (a restart, SCRIPT FLUSH)', async () => {
+    const options = cacheOptions();
+    const redis = await connect();
+    const first = track(new TieredCache({ ...options, redis }));
+    await first.get('u1', async () => promotion('u1', 1));
+    await first.close();
+    await redis.script('FLUSH');
+
+    const metrics = recordMetrics();
+    const second = track(new TieredCache({ ...options, redis, metrics }));
+    const load = recordLoads(() => promotion('u1', 2));
+    expect(await second.get('u1', load)).toEqual(promotion('u1', 1));
+    expect(metrics.count('l2', 'hit')).toBe(1);
+    expect(load).not.toHaveBeenCalled();
+  });
+
   it('deletes a key from both layers', async () => {
     const options = cacheOptions();
     const redis = await connect();
@@ -285,6 +325,99 @@ describe.skipIf(!HAS_REDIS_SERVER)('TieredCache with Redis (L2)', () => {
     await cache.delete('u1');
     expect(await redis.exists(`${options.keyPrefix}u1`)).toBe(0);
     expect(await cache.get('u1', async () => promotion('u1', 2))).toEqual(promotion('u1', 2));
+  });
+
+  describe('between replicas whose clocks differ, ages are judged by Redis’s clock alone', () => {
+    it('serves a value written by a replica whose clock runs ahead as stale once its ttl has really passed, and refreshes it', async () => {
+      const options = cacheOptions({ ttlSeconds: 0.3, staleSeconds: 60 });
+      const ahead = track(new TieredCache({ ...options, redis: await connect() }));
+      await withClockSkew(HOUR_MS, () => ahead.get('u1', async () => promotion('u1', 1)));
+      await ahead.close();
+      await sleep(400);
+
+      const metrics = recordMetrics();
+      const reader = track(new TieredCache({ ...options, redis: await connect(), metrics }));
+      const load = recordLoads(() => promotion('u1', 2));
+      const { outcomes, noted } = recordOutcomes();
+      expect(await reader.get('u1', load, noted)).toEqual(promotion('u1', 1));
+      expect(outcomes).toEqual(['stale']);
+      expect(metrics.count('l2', 'stale')).toBe(1);
+      await until(() => load.mock.settledResults.length === 1, 'the refresh has loaded');
+      await until(async () => (await reader.get('u1', load)).discountMinor === 2, 'the refreshed value is served');
+      expect(load).toHaveBeenCalledTimes(1);
+    });
+
+    it('keeps a value written by a replica whose clock runs ahead no longer than ttl plus stale of real time', async () => {
+      const options = cacheOptions({ ttlSeconds: 0.6, staleSeconds: 0.2 });
+      const ahead = track(new TieredCache({ ...options, redis: await connect() }));
+      const loadedAt = performance.now();
+      await withClockSkew(HOUR_MS, () => ahead.get('u1', async () => promotion('u1', 1)));
+      await ahead.close();
+      await sleep(300);
+
+      const reader = track(new TieredCache({ ...options, redis: await connect() }));
+      const load = recordLoads(() => promotion('u1', 2));
+      const first = recordOutcomes();
+      expect(await reader.get('u1', load, first.noted)).toEqual(promotion('u1', 1));
+      expect(first.outcomes).toEqual(['hit']);
+
+      // Past ttl plus stale (0.8 s) since the load: nothing may still serve the first value.
+      await sleep(Math.max(0, loadedAt + 900 - performance.now()));
+      const later = recordOutcomes();
+      expect(await reader.get('u1', load, later.noted)).toEqual(promotion('u1', 2));
+      expect(later.outcomes).toEqual(['miss']);
+      expect(load).toHaveBeenCalledTimes(1);
+    });
+
+    it('serves a value written by a replica whose clock runs behind as fresh, without loading it again', async () => {
+      const options = cacheOptions();
+      const behind = track(new TieredCache({ ...options, redis: await connect() }));
+      await withClockSkew(-HOUR_MS, () => behind.get('u1', async () => promotion('u1', 1)));
+      await behind.close();
+
+      const metrics = recordMetrics();
+      const reader = track(new TieredCache({ ...options, redis: await connect(), metrics }));
+      const load = recordLoads(() => promotion('u1', 2));
+      const { outcomes, noted } = recordOutcomes();
+      expect(await reader.get('u1', load, noted)).toEqual(promotion('u1', 1));
+      expect(outcomes).toEqual(['hit']);
+      expect(metrics.count('l2', 'hit')).toBe(1);
+      expect(load).not.toHaveBeenCalled();
+      // Kept in its L1 as fresh: no second Redis read.
+      expect(await reader.get('u1', load)).toEqual(promotion('u1', 1));
+      expect(metrics.count('l1', 'hit')).toBe(1);
+    });
+
+    it('reads the previous release’s envelope (its writer’s clock ahead) by its expiry too', async () => {
+      const options = cacheOptions({ ttlSeconds: 0.3, staleSeconds: 60 });
+      const redis = await connect();
+      const previousRelease = { storedAtMs: Date.now() + HOUR_MS, value: promotion('u1', 1) };
+      await redis.set(`${options.keyPrefix}u1`, JSON.stringify(previousRelease), 'PX', 60_300);
+      await sleep(400);
+
+      const reader = track(new TieredCache({ ...options, redis }));
+      const load = recordLoads(() => promotion('u1', 2));
+      const { outcomes, noted } = recordOutcomes();
+      expect(await reader.get('u1', load, noted)).toEqual(promotion('u1', 1));
+      expect(outcomes).toEqual(['stale']);
+      await until(() => load.mock.settledResults.length === 1, 'the refresh has loaded');
+    });
+
+    it('judges the age of a value written under another ttl by the expiry its writer set', async () => {
+      // A rolling deploy that changes cache.promotion: the writer keeps values for 600.3 s, the reader for 60.3 s.
+      const options = cacheOptions({ ttlSeconds: 0.3, staleSeconds: 60 });
+      const writer = track(new TieredCache({ ...options, staleSeconds: 600, redis: await connect() }));
+      await writer.get('u1', async () => promotion('u1', 1));
+      await writer.close();
+      await sleep(400);
+
+      const reader = track(new TieredCache({ ...options, redis: await connect() }));
+      const load = recordLoads(() => promotion('u1', 2));
+      const { outcomes, noted } = recordOutcomes();
+      expect(await reader.get('u1', load, noted)).toEqual(promotion('u1', 1));
+      expect(outcomes).toEqual(['stale']);
+      await until(() => load.mock.settledResults.length === 1, 'the refresh has loaded');
+    });
   });
 
   it('keeps answering from load while Redis is stopped, stops contacting it once the breaker opens, and uses it again when it is back', async () => {
