@@ -424,7 +424,8 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       // The operator console; it is useful only with the admin API, so it is served only when that is on.
       ...(config.admin.token === '' ? {} : { pages: consolePages() }),
       // Demo tokens are signed with the demo secret; production verifies real ones (auth.mode jwks, or its own secret).
-      landingPage: landingPage({ demoTokens: config.demo.enabled, console: config.admin.token !== '' }),
+      // The console is linked where it is served: not from the apps' port when there is a management one.
+      landingPage: landingPage({ demoTokens: config.demo.enabled, console: config.admin.token !== '' && config.server.managementPort === null }),
       admin: {
         token: config.admin.token,
         operators: config.admin.operators,

@@ -38,7 +38,12 @@ describe('a Floorplan with a management port', () => {
     const panel = await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' });
     expect(panel.status).toBe(200);
     expect((panel.body.data?.floorPanel as { floors: unknown[] }).floors.length).toBeGreaterThan(0);
-    expect(await status(`${h.url}/`)).toBe(200);
+    // The landing page does not point at a console this port does not serve.
+    const landing = await fetch(`${h.url}/`);
+    expect(landing.status).toBe(200);
+    const page = await landing.text();
+    expect(page).toContain('/graphql');
+    expect(page).not.toContain('/console');
     expect(await status(`${h.url}/healthz`)).toBe(200);
     expect(await status(`${h.url}/readyz`)).toBe(200);
     // Not there at all, as any unknown path: the right admin credential does not help.
@@ -88,6 +93,7 @@ describe('a Floorplan without a management port (the default)', () => {
       expect(await status(`${h.url}/metrics`)).toBe(200);
       expect(await status(`${h.url}/admin/session`, adminSession)).toBe(200);
       expect(await status(`${h.url}/console`)).toBe(200);
+      expect(await (await fetch(`${h.url}/`)).text()).toContain('href="/console"');
     } finally {
       await h.close();
     }
