@@ -70,15 +70,14 @@ const TRANSIENT_LOG_INTERVAL_MS = 60_000;
 const TRANSIENT_CODES: ReadonlySet<string> = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM']);
 
 /**
- * Whether `error` is a transient shortage of local resources. By its code (or its cause's); an
- * owner's reader that wraps the error keeps the code only in its text (readFloorsDir: "floors file
- * … cannot be read: EMFILE: too many open files, …"), so the code word in the message counts too.
+ * Whether `error` is a transient shortage of local resources: by its code, or its cause's (an
+ * owner's reader that words the error its own way keeps fs's as the cause: readFloorsDir). Never
+ * by the words of a message, which may quote a file's content ("floor `ENOMEM`: …").
  */
 export function isTransientResourceError(error: unknown): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     const { code } = e as NodeJS.ErrnoException;
     if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
-    if (/\b(EMFILE|ENFILE|EAGAIN|ENOMEM)\b/.test(e.message)) return true;
   }
   return false;
 }

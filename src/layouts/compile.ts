@@ -624,7 +624,7 @@ export function readFloorsDir(dir: string, setting?: string): FloorsSource[] {
   try {
     names = readdirSync(dir).filter((n) => FLOORS_FILE.test(n)).sort();
   } catch (error) {
-    throw new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `${folder} cannot be read: ${describeThrown(error)}` });
+    throw new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `${folder} cannot be read: ${describeThrown(error)}` }, { cause: error });
   }
   if (names.length === 0) {
     throw new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `${folder} must hold at least one <scene>.yaml, but has none` });
@@ -637,7 +637,7 @@ export function readFloorsDir(dir: string, setting?: string): FloorsSource[] {
     try {
       return { name, file, source: readFileSync(path, 'utf8') };
     } catch (error) {
-      throw new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `floors file ${file} cannot be read: ${describeThrown(error)}` });
+      throw new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `floors file ${file} cannot be read: ${describeThrown(error)}` }, { cause: error });
     }
   });
 }

@@ -164,8 +164,8 @@ describe('WatchedPath when the process is out of file descriptors (or memory) fo
 
   it('does not report a read that fails for want of descriptors as a change, and reads the edit once it can', async () => {
     const { file, path, changes, lines, failing } = await starved();
-    // As the floors folder's reader words it: the code only in its text.
-    failing.read = () => new Error('Invalid layout: floors file floors/cart.yaml cannot be read: EMFILE: too many open files, open \'floors/cart.yaml\'');
+    // As the floors folder's reader gives it: its own words, the fs error as its cause.
+    failing.read = () => new Error('Invalid layout: floors file floors/cart.yaml cannot be read: EMFILE: too many open files, open \'floors/cart.yaml\'', { cause: fsError('EMFILE') });
     writeFileSync(file, 'two');
     await until(() => failing.readCalls >= 4);
     expect(changes).toEqual([]);
@@ -186,6 +186,19 @@ describe('WatchedPath when the process is out of file descriptors (or memory) fo
     writeFileSync(file, 'three');
     await until(() => changes.length > 1);
     expect(changes[1]?.ok).toBe(false);
+    await path.stop();
+  });
+
+  // Defect: the code words were also looked for in the message, so a floors file whose mistake
+  // quoted one (a floor code "ENOMEM", a name about EAGAIN) was taken for a shortage: the edit was
+  // skipped, never reported, and the warning blamed the machine.
+  it('reports a file whose content is wrong as a change, even when the mistake quotes a shortage\'s code word', async () => {
+    const { file, path, changes, lines, failing } = await starved();
+    failing.read = () => new Error('Invalid layout: floors/cart.yaml:4 floor `ENOMEM`: `builder` must be one of …');
+    writeFileSync(file, 'two');
+    await until(() => changes.length > 0);
+    expect(changes[0]?.ok).toBe(false);
+    expect(lines.filter((l) => l.level === 40 && String(l.msg).includes('local resources ran short'))).toEqual([]);
     await path.stop();
   });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -419,5 +419,18 @@ describe('loadFloorsDir', () => {
     const error = loadError(dir);
     expect(error.code).toBe(ErrorCode.LAYOUT_INVALID);
     expect(error.message).toMatch(new RegExp(`^floors folder ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} cannot be read: ENOENT`));
+  });
+
+  // The file watcher tells a shortage of descriptors from a change by the fs error's code, kept
+  // as the cause (src/config/watched-path.ts), not by the words of the message.
+  it('keeps the fs error behind a folder or a file that cannot be read as its cause, code and all', () => {
+    const missing = join(tempDir({}), 'missing');
+    expect((loadError(missing).cause as NodeJS.ErrnoException).code).toBe('ENOENT');
+    const dir = tempDir({ 'cart-bottom-sheet.yaml': 'placeholder' });
+    rmSync(join(dir, 'cart-bottom-sheet.yaml'));
+    mkdirSync(join(dir, 'cart-bottom-sheet.yaml'));
+    const error = loadError(dir);
+    expect(error.message).toMatch(/floors file .*cart-bottom-sheet\.yaml cannot be read: EISDIR/);
+    expect((error.cause as NodeJS.ErrnoException).code).toBe('EISDIR');
   });
 });
