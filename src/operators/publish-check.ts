@@ -5,6 +5,8 @@
  * so the console can say what changes for whom before the operator confirms; and `compatibility`,
  * what every live app version would get (src/layouts/compatibility.ts) — a set some live
  * version cannot render is refused (409) as publish refuses it. Stores nothing and is not audited.
+ * With the revision store down, a set is still refused for what needs no live revision (400,
+ * 409); one that passes gets the store's 503, saying the check is incomplete.
  */
 import { z } from 'zod';
 import { FloorplanError } from '../errors.ts';
@@ -12,6 +14,7 @@ import type { AdminHandler } from '../http/server.ts';
 import { IncompatibleLayouts } from '../layouts/compatibility.ts';
 import { diffLayouts } from '../layouts/revisions/diff.ts';
 import type { LayoutReleases } from '../layouts/revisions/releases.ts';
+import { asCheckRefusal } from '../layouts/revisions/revision-store.ts';
 import { layoutErrorBody } from './layout-admin.ts';
 
 const checkSchema = z.strictObject({
@@ -19,19 +22,23 @@ const checkSchema = z.strictObject({
 });
 
 /** The POST /admin/layouts/check handler, over the releases a publish would go through. */
-export function createPublishCheckHandler(releases: Pick<LayoutReleases, 'validate' | 'compatibility' | 'as'> & Partial<Pick<LayoutReleases, 'publishApproval'>>): AdminHandler {
-  return async (body, caller) => {
+export function createPublishCheckHandler(releases: Pick<LayoutReleases, 'validate' | 'compatibility' | 'liveForSubmitted'> & Partial<Pick<LayoutReleases, 'publishApproval'>>): AdminHandler {
+  return async (body) => {
     const parsed = checkSchema.safeParse(body);
     if (!parsed.success) {
       return { status: 400, body: { error: 'invalid check request', problems: parsed.error.issues.map((i) => `\`${i.path.join('.') || 'body'}\` ${i.message}`) } };
     }
     const { files } = parsed.data;
+    // The same sources, named the same way, as a publish of this set, judged against live as a publish is.
+    const sources = Object.keys(files).sort().map((name) => ({ name, file: name, source: files[name] as string }));
     try {
-      const operations = releases.as(caller.identity);
-      const { live } = await operations.history({ limit: 1 });
-      const liveFiles = live === null ? {} : (await operations.show({ revision: live })).revision.files;
-      // The same sources, named the same way, as a publish of this set, judged against live as a publish is.
-      const layouts = releases.validate(Object.keys(files).sort().map((name) => ({ name, file: name, source: files[name] as string })), liveFiles);
+      // With the store down, the set's own mistakes are answered first; one without any gets the store's 503.
+      const liveRevision = await releases.liveForSubmitted(sources).catch((error: unknown) => {
+        throw asCheckRefusal(error);
+      });
+      const live = liveRevision?.revision ?? null;
+      const liveFiles = liveRevision?.files ?? {};
+      const layouts = releases.validate(sources, liveFiles);
       const compatibility = releases.compatibility(layouts);
       if (compatibility !== undefined && compatibility.problems.length > 0) return layoutErrorBody(new IncompatibleLayouts(compatibility), true);
       // With approval required, a publish that changes money floors is refused: said here first.

@@ -12,11 +12,11 @@ import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
 import { compileFloorsSources, layoutInvalid } from '../../src/layouts/compile.ts';
 import type { CompatibilityReport, CompatibilityRow } from '../../src/layouts/compatibility.ts';
-import type { LayoutOperations } from '../../src/layouts/revisions/releases.ts';
 import { createPublishCheckHandler } from '../../src/operators/publish-check.ts';
 import { writeClientsWithLateAndroidZeroText } from '../support/clients-files.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { postLayoutAdmin } from '../support/layout-admin.ts';
+import { freePort } from '../support/processes.ts';
 
 const ADMIN = 'publish-check-suite-token';
 const SHIPPED = {
@@ -116,10 +116,64 @@ describe('the publish check and the publishing routes against the live app versi
   });
 });
 
+describe('the publish check and the publishing routes with the layout store down (PostgreSQL on a closed port)', () => {
+  let dir: string;
+  let h: Harness;
+
+  const post = (operation: string, body: unknown) => postLayoutAdmin(h.url, ADMIN, operation, body);
+  /** The checkout summary sorting a floor by a word: wrong whatever is live. */
+  const BROKEN = { ...FIXED, 'checkout-summary.yaml': FIXED['checkout-summary.yaml']!.replace('sort: 10', 'sort: top') };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'floorplan-publish-check-down-'));
+    h = await startHarness({
+      config: {
+        admin: { token: ADMIN },
+        floors: { clientsFile: writeClientsWithLateAndroidZeroText(dir) },
+        layouts: { store: { kind: 'postgres', url: `postgres://postgres@127.0.0.1:${await freePort()}/floorplan`, connectTimeoutMs: 1000, queryTimeoutMs: 2000 } },
+      },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await h?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reports a mistake in the files — check, publish and candidate alike — with its file:line, not that the store is down', async () => {
+    const line = BROKEN['checkout-summary.yaml'].split('\n').findIndex((l) => l.includes('sort: top')) + 1;
+    for (const [operation, body] of [
+      ['check', { files: BROKEN }],
+      ['publish', { files: BROKEN, message: 'sorted by a word' }],
+      ['candidate', { scene: 'checkout-summary', files: BROKEN }],
+    ] as const) {
+      const refused = await post(operation, body);
+      expect(refused.status, operation).toBe(400);
+      expect(refused.body.code, operation).toBe(ErrorCode.LAYOUT_INVALID);
+      expect(refused.body.problems, operation).toEqual([`\`floors[0].sort\` must be an integer, but got: "top" (checkout-summary.yaml:${line})`]);
+    }
+  });
+
+  it('refuses a set a live version cannot render, with the matrix, as it does with the store up', async () => {
+    const refused = await post('check', { files: SHIPPED });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe(ErrorCode.LAYOUT_INCOMPATIBLE);
+    expect((refused.body.compatibility as CompatibilityReport).problems).toHaveLength(6);
+  });
+
+  it('answers a set that passes every rule needing no live revision with 503, saying the check is incomplete', async () => {
+    const check = await post('check', { files: FIXED });
+    expect(check.status).toBe(503);
+    expect(check.body.code).toBe(ErrorCode.LAYOUT_STORE_UNAVAILABLE);
+    expect(check.body.error).toMatch(
+      /^the layout revision store \(PostgreSQL at [^)]+\) must be reachable to check the set against the live revision, but it is not: connect ECONNREFUSED 127\.0\.0\.1:\d+; the check is incomplete: the set passes every rule that needs no live revision, but the rules for files that differ from live, the diff from live and the approval were not checked; every replica keeps serving the live revision$/,
+    );
+  });
+});
+
 describe('POST /admin/layouts/check without a clients file', () => {
   it('validates and diffs as before, and says the compatibility check was skipped', async () => {
     const registry = createBuilderRegistry(defaultBuilders);
-    const none = async () => ({ live: null, revisions: [] });
     const handler = createPublishCheckHandler({
       validate: (sources) => {
         const compiled = compileFloorsSources(sources, registry, ['zh-CN', 'en']);
@@ -127,7 +181,7 @@ describe('POST /admin/layouts/check without a clients file', () => {
         return compiled.layouts;
       },
       compatibility: () => undefined,
-      as: () => ({ history: none }) as unknown as LayoutOperations,
+      liveForSubmitted: async () => undefined,
     });
     const answer = await handler({ files: SHIPPED }, { identity: 'admin', role: 'publisher' } as never);
     expect(answer.status).toBe(200);

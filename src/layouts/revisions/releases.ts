@@ -20,7 +20,7 @@ import type { PushOutcome } from '../publish.ts';
 import { describeMoneyChanges, moneyFloorChanges, type ApprovalSettings, type MoneyFloorChange } from './approval.ts';
 import { diffLayouts, formatLayoutsDiff, type LayoutsDiff } from './diff.ts';
 import { candidateLayoutVersion, candidateRolloutSchema, candidatesPushRefusal, DEFAULT_ROLLOUT, type CandidateRollout, type CandidateSet, type StoredCandidate } from './candidates.ts';
-import { asReadRefusal, LiveOvertaken, NoCandidate, OperationRefused, sceneFile, staleCandidate, type AuditEntry, type RevisionStore, type RevisionSummary, type StoredRevision } from './revision-store.ts';
+import { asReadRefusal, isStoreUnavailable, LiveOvertaken, NoCandidate, OperationRefused, sceneFile, staleCandidate, type AuditEntry, type RevisionStore, type RevisionSummary, type StoredRevision } from './revision-store.ts';
 
 /** How many of the newest audit entries are searched for how a candidate the caller saw ended: a race lost just now is among them. */
 const CANDIDATE_END_LOOKBACK = 50;
@@ -293,13 +293,14 @@ export class LayoutReleases {
     let submittedOver: Readonly<Record<string, string>> | undefined;
     if (input.files !== undefined) {
       const given = input.files;
+      const submitted = input.sources ?? Object.keys(given).map((name) => ({ name, file: name, source: given[name] as string }));
       // A folder may hold only the candidate's scene: live's other scenes complete it, so its
       // revision is a whole set, as every other revision is (a rollback to it must not take
       // them off the air). Promote takes only the candidate's scene either way.
-      const live = await this.options.store.live();
+      const live = await this.liveForSubmitted(submitted);
       const others = live === undefined ? [] : Object.keys(live.files).filter((name) => !Object.hasOwn(given, name));
       sources = [
-        ...(input.sources ?? Object.keys(given).map((name) => ({ name, file: name, source: given[name] as string }))),
+        ...submitted,
         ...others.map((name) => ({ name, file: `floors/${name}`, source: (live as StoredRevision).files[name] as string })),
       ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       files = Object.fromEntries(sources.map((s) => [s.name, s.source]));
@@ -564,6 +565,26 @@ export class LayoutReleases {
     return compiled.layouts;
   }
 
+  /**
+   * The live revision a set submitted now (publish, candidate, check) is judged against
+   * ({@link validate}'s `live`). When the store cannot be read, the set is first judged by every
+   * rule that needs no live revision — compiled as a replica would, the owner's checks, the live
+   * app versions — so a mistake in its files is refused as one (FLOORPLAN_ERR_LAYOUT_INVALID,
+   * IncompatibleLayouts) rather than hidden behind the store being down; a set that passes them
+   * gets the store's FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE. With the store up, one read, as before.
+   */
+  async liveForSubmitted(sources: readonly FloorsSource[]): Promise<StoredRevision | undefined> {
+    try {
+      return await this.options.store.live();
+    } catch (error) {
+      if (isStoreUnavailable(error)) {
+        const layouts = this.validate(sources);
+        if (this.options.clients !== undefined) assertCompatible(layouts, this.options.clients);
+      }
+      throw error;
+    }
+  }
+
   /** What every live app version would get from a compiled set (the publish check shows it); undefined: no clients file, not checked. */
   compatibility(layouts: LayoutSet): CompatibilityReport | undefined {
     return this.options.clients === undefined ? undefined : checkCompatibility(layouts, this.options.clients);
@@ -572,7 +593,7 @@ export class LayoutReleases {
   private async publish(actor: string, input: Parameters<LayoutOperations['publish']>[0]): Promise<PublishResult> {
     const sources = input.sources ?? Object.keys(input.files).sort().map((name) => ({ name, file: name, source: input.files[name] as string }));
     if (sources.length === 0) throw layoutInvalid(['the published set must hold at least one <scene>.yaml, but got none']);
-    const live = await this.options.store.live();
+    const live = await this.liveForSubmitted(sources);
     const layouts = this.validate(sources, live?.files ?? {});
     if (this.options.clients !== undefined) assertCompatible(layouts, this.options.clients);
     const files = Object.fromEntries(sources.map((s) => [s.name, s.source]));

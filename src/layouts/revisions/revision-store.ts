@@ -186,11 +186,32 @@ const STORE_PROBLEMS = {
   privilege: { need: 'usable by the role it connects as', problem: `that role lacks a privilege it needs (README, "The layout store's database privileges")` },
 } as const satisfies Readonly<Record<string, Pick<StoreUnavailableParams, 'need' | 'problem'>>>;
 
-/** …and for what the operation needed it for, and what became of it: every write is a change; a read of revisions, audit or candidates changes nothing, so it does not say "nothing was changed". */
+/**
+ * …and for what the operation needed it for, and what became of it: every write is a change; a
+ * read of revisions, audit or candidates changes nothing, so it does not say "nothing was
+ * changed"; a publish check (POST /admin/layouts/check) reaches the store only for a set that
+ * passed every rule needing no live revision, and says what was left unchecked.
+ */
 const STORE_PURPOSES = {
   change: { purpose: 'change layouts', outcome: 'nothing was changed, every replica keeps serving the live revision' },
   read: { purpose: 'read layout revisions', outcome: 'every replica keeps serving the live revision' },
+  check: {
+    purpose: 'check the set against the live revision',
+    outcome:
+      'the check is incomplete: the set passes every rule that needs no live revision, but the rules for files that differ from live, the diff from live and the approval were not checked; every replica keeps serving the live revision',
+  },
 } as const satisfies Readonly<Record<string, Pick<StoreUnavailableParams, 'purpose' | 'outcome'>>>;
+
+/** Whether `error` is the store's FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE: it could not be used, nothing about the operation's input. */
+export function isStoreUnavailable(error: unknown): error is FloorplanError<typeof ErrorCode.LAYOUT_STORE_UNAVAILABLE> {
+  return error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_STORE_UNAVAILABLE;
+}
+
+/** The store's FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE reworded for `purpose`; anything else as it is. */
+function rewordedFor(error: unknown, purpose: keyof typeof STORE_PURPOSES): unknown {
+  if (!isStoreUnavailable(error)) return error;
+  return new FloorplanError(ErrorCode.LAYOUT_STORE_UNAVAILABLE, { ...error.params, ...STORE_PURPOSES[purpose] }, { cause: error.cause });
+}
 
 /**
  * `error` as a read (history, show, diff, audit, candidates) answers it: the store's
@@ -199,9 +220,12 @@ const STORE_PURPOSES = {
  * else as it is.
  */
 export function asReadRefusal(error: unknown): unknown {
-  if (!(error instanceof FloorplanError) || error.code !== ErrorCode.LAYOUT_STORE_UNAVAILABLE) return error;
-  const params = (error as FloorplanError<typeof ErrorCode.LAYOUT_STORE_UNAVAILABLE>).params;
-  return new FloorplanError(ErrorCode.LAYOUT_STORE_UNAVAILABLE, { ...params, ...STORE_PURPOSES.read }, { cause: error.cause });
+  return rewordedFor(error, 'read');
+}
+
+/** `error` as a publish check answers it, for a set that passed every rule needing no live revision (see STORE_PURPOSES). */
+export function asCheckRefusal(error: unknown): unknown {
+  return rewordedFor(error, 'check');
 }
 
 /** SQLSTATE undefined_table. */
