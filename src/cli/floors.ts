@@ -13,10 +13,13 @@
  *                                 --from: the live revision you read (floors:history, floors:diff); refused, nothing
  *                                 changed, when another is live by now, which this one would silently undo
  *   npm run -s floors:audit    [-- --limit <n>]             who did what when
- *   npm run -s floors:candidate -- <scene> [--dir <folder> | --revision <n>] [--allow <id,id>] [--percentage <0-100>]
+ *   npm run -s floors:candidate -- <scene> [--dir <folder> | --revision <n>] [--replaces <revision|none>] [--allow <id,id>] [--percentage <0-100>]
  *                                 [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--message <text>] [--author <name>]
  *                                                          publish a revision as the scene's candidate, served to the allow-list,
  *                                                          then a percentage by user id (README "Releasing a layout")
+ *                                 --replaces: the scene's candidate revision you read (floors:candidate's or floors:rollout's
+ *                                 output, floors:audit), or none when it had none; refused, nothing changed, when it has
+ *                                 another by now (or none, or one): a colleague made, replaced, promoted or aborted one
  *   npm run -s floors:rollout  -- <scene> [--revision <n>] [--allow <id,id>] [--percentage <0-100>] [--segments …] [--platforms …] [--min-app-version …] [--message <text>]
  *                                                          change who gets the candidate (only the options given)
  *                                 Lists are split on commas (ASCII or a Chinese IME's ，), 、, semicolons and spaces.
@@ -42,7 +45,8 @@
  * understand, printing the matrix (version × scene × what it would get) and each problem.
  * Exit codes: 0 done; 1 invalid floors files, or incompatible with a live app version, nothing
  * published; 2 usage, config (clients file included), an unknown
- * revision, or Redis or the revision store unreachable (nothing changed).
+ * revision, a refusal because another operator changed what --from, --replaces or --revision
+ * named (the admin API's 409 words), or Redis or the revision store unreachable (nothing changed).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -76,7 +80,7 @@ const USAGE = [
   '       npm run -s floors:diff [-- <from> [<to>]] [--server <url>]',
   '       npm run -s floors:rollback -- <revision> [--message <text>] [--author <name>] [--from <revision>] [--server <url>]',
   '       npm run -s floors:audit [-- --limit <n>] [--server <url>]',
-  '       npm run -s floors:candidate -- <scene> [--dir <folder> | --revision <n>] [--allow <id,id>] [--percentage <0-100>] [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--message <text>] [--author <name>] [--server <url>]',
+  '       npm run -s floors:candidate -- <scene> [--dir <folder> | --revision <n>] [--replaces <revision|none>] [--allow <id,id>] [--percentage <0-100>] [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--message <text>] [--author <name>] [--server <url>]',
   '       npm run -s floors:rollout -- <scene> [--revision <n>] [--allow <id,id>] [--percentage <0-100>] [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--message <text>] [--server <url>]',
   '       npm run -s floors:promote -- <scene> [--revision <n>] [--force] [--message <text>] [--author <name>] [--server <url>]',
   '       npm run -s floors:approve -- <scene> [--revision <n>] [--message <text>] [--server <url>]',
@@ -357,6 +361,16 @@ function revisionNumber(text: string | undefined, what: string): number {
   return n;
 }
 
+/** `--replaces`: the candidate revision the operator read, or null for `none` (the scene had none). */
+function replacedCandidate(text: string): number | null {
+  if (text === 'none') return null;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`--replaces must be the candidate revision of the scene you read (1, 2, …), or none when it had none, but got: ${JSON.stringify(text)}\n${USAGE}`);
+  }
+  return n;
+}
+
 function printCandidate(c: StoredCandidate, pushed: boolean, pushProblem: string | undefined): void {
   const r = c.rollout;
   const only = [r.segments.length > 0 ? `segments ${r.segments.join(',')}` : '', r.platforms.length > 0 ? `platforms ${r.platforms.join(',')}` : '', r.minAppVersion === null ? '' : `app ${r.minAppVersion}+`].filter(Boolean);
@@ -409,6 +423,8 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
     throw new UsageError('floors:candidate takes --dir <folder> (a new revision of those files) or --revision <n> (one the store holds), not both');
   }
   const rollout = command === 'candidate' || command === 'rollout' ? rolloutOptions(values) : {};
+  // candidate: the scene's candidate read, refused if it is another (or none, or one) by now.
+  const replaces = values.replaces === undefined ? {} : { replaces: replacedCandidate(values.replaces) };
   // approve, promote, abort and rollout: the candidate revision reviewed, refused if it is not the candidate any more.
   const reviewed = values.revision === undefined || command === 'candidate' ? {} : { revision: revisionNumber(values.revision, '--revision') };
   // publish and rollback: the live revision read, refused if another is live by now.
@@ -468,7 +484,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
           values.revision === undefined
             ? { files: Object.fromEntries((sources as FloorsSource[]).map((f) => [f.name, f.source])), sources: sources as FloorsSource[] }
             : { revision: revisionNumber(values.revision, '--revision') };
-        const result = await ops.candidate({ scene, ...source, rollout, ...(values.message === undefined ? {} : { message: values.message }), ...author });
+        const result = await ops.candidate({ scene, ...source, rollout, ...replaces, ...(values.message === undefined ? {} : { message: values.message }), ...author });
         const r = result.revision;
         // An existing revision staged: its own author and message, then who staged it and why (the audit's).
         const staged = values.revision === undefined ? '' : `, staged by ${result.candidate.author}${quoted(result.candidate.message)}`;
@@ -542,6 +558,7 @@ const OPTIONS = {
   server: { type: 'string' },
   revision: { type: 'string' },
   from: { type: 'string' },
+  replaces: { type: 'string' },
   allow: { type: 'string' },
   percentage: { type: 'string' },
   segments: { type: 'string' },
@@ -585,6 +602,11 @@ async function main(): Promise<void> {
     clients,
   };
   if (parsed.values.from !== undefined && command !== 'publish' && command !== 'rollback') throw new UsageError(`--from is the live revision a publish or rollback was read against; floors:${command as string} takes none\n${USAGE}`);
+  if (parsed.values.replaces !== undefined && command !== 'candidate') {
+    // rollout, promote, approve and abort guard the candidate they act on with --revision instead.
+    const instead = ['rollout', 'promote', 'approve', 'abort'].includes(command as string) ? ' (its --revision names the candidate it changes)' : '';
+    throw new UsageError(`--replaces is the candidate revision a new candidate replaces; floors:${command as string} takes none${instead}\n${USAGE}`);
+  }
   if (command === 'check') return check(context);
   if (command === 'publish' && config.layouts.store.kind === 'none' && parsed.values.server === undefined) {
     if (parsed.values.from !== undefined) throw new UsageError('--from compares with the revision store\'s live revision, but layouts.store.kind is none: there is none to compare with');

@@ -213,6 +213,37 @@ describe('npm run floors:check', () => {
     expect(audit.stdout).toMatch(/ rollout → revision 1 {2}\{.*"message":"a few more"/);
   }, 120_000);
 
+  it('refuses a candidate --replaces a candidate the scene no longer has (or --replaces none when it has one), with the words the API uses, and changes nothing', async () => {
+    const env = { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(floorsDir({}), 'revisions') };
+    expect((await floors(['publish', '--message', 'baseline'], env)).code).toBe(0);
+    const first = await floors(['candidate', 'cart-bottom-sheet', '--revision', '1', '--replaces', 'none', '--allow', 'u1001'], env);
+    expect(first.code, first.stderr).toBe(0);
+    // A colleague's candidate is there now: the one this operator saw (none) is not.
+    const overNone = await floors(['candidate', 'cart-bottom-sheet', '--revision', '1', '--replaces', 'none', '--allow', 'u2002'], env);
+    expect(overNone.code).toBe(2);
+    expect(overNone.stderr).toBe('scene cart-bottom-sheet has a candidate now (revision 1), which this one would replace: review it, then make the candidate again; nothing was changed\n');
+    const replacing = await floors(['candidate', 'cart-bottom-sheet', '--replaces', '1', '--allow', 'u1001', '--message', 'from the folder'], env);
+    expect(replacing.code, replacing.stderr).toBe(0);
+    expect(replacing.stdout.split('\n')[0]).toMatch(/^candidate of cart-bottom-sheet: revision 2 by .* "from the folder"; replaces the candidate revision 1$/);
+    const stale = await floors(['candidate', 'cart-bottom-sheet', '--revision', '1', '--replaces', '1'], env);
+    expect(stale.code).toBe(2);
+    expect(stale.stderr).toBe('the candidate of cart-bottom-sheet is revision 2 now, not 1: review that one, then make the candidate again; nothing was changed\n');
+    const audit = await floors(['audit', '--limit', '1'], env);
+    expect(audit.stdout).toMatch(/ candidate → revision 2 {2}\{.*"allowList":\["u1001"\].*"replaced":1/);
+  }, 120_000);
+
+  it('exits 2 on a --replaces that is neither a revision nor none, and on --replaces given to another command, before the store is touched', async () => {
+    const store = floorsDir({});
+    const env = { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(store, 'revisions') };
+    const bad = await floors(['candidate', 'cart-bottom-sheet', '--revision', '1', '--replaces', 'nothing'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--replaces must be the candidate revision of the scene you read (1, 2, …), or none when it had none, but got: "nothing"');
+    const elsewhere = await floors(['rollout', 'cart-bottom-sheet', '--replaces', '1'], env);
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toContain('--replaces is the candidate revision a new candidate replaces; floors:rollout takes none (its --revision names the candidate it changes)');
+    expect(existsSync(join(store, 'revisions'))).toBe(false);
+  }, 60_000);
+
   it('exits 2 naming the scenes when a candidate of an existing revision names a scene it does not define', async () => {
     const env = { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(floorsDir({}), 'revisions') };
     expect((await floors(['publish', '--message', 'baseline'], env)).code).toBe(0);
@@ -365,6 +396,40 @@ describe('floors commands through a server that answers an error in the GraphQL 
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^HTTP 413: request body must be at most 1024 bytes.* \(FLOORPLAN_ERR_HTTP_BODY_TOO_LARGE\)\n$/);
   }, 60_000);
+});
+
+describe('floors:candidate --replaces through a server (--server)', () => {
+  let h: Harness | undefined;
+  let dir: string | undefined;
+  afterAll(async () => {
+    await h?.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("is refused as the API refuses it when a colleague's candidate is there, and replaces the one it names", async () => {
+    dir = mkdtempSync(join(tmpdir(), 'floorplan-cli-replaces-'));
+    const token = 'a-token-of-16-characters';
+    h = await startHarness({ config: { admin: { token }, layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') } } } });
+    const api = async (operation: string, body: unknown) => {
+      const res = await fetch(`${h?.url}/admin/layouts/${operation}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as { error?: string } };
+    };
+    const env = { ADMIN_TOKEN: token };
+    expect((await floors(['publish', '--server', h.url, '--message', 'baseline'], env)).code).toBe(0);
+    // A colleague makes the scene's candidate after this operator saw it had none.
+    expect((await api('candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u-vip'] }, message: 'the colleague' })).status).toBe(200);
+    const refused = await floors(['candidate', 'cart-bottom-sheet', '--server', h.url, '--replaces', 'none', '--allow', 'u1001'], env);
+    expect(refused.code).toBe(2);
+    const byApi = await api('candidate', { scene: 'cart-bottom-sheet', revision: 1, replaces: null });
+    expect(byApi.status).toBe(409);
+    expect(refused.stderr).toBe(`${byApi.body.error}\n`);
+    expect(refused.stderr).toBe('scene cart-bottom-sheet has a candidate now (revision 1), which this one would replace: review it, then make the candidate again; nothing was changed\n');
+    expect((await api('candidates', {})).body).toMatchObject({ candidates: [{ scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u-vip'] } }] });
+
+    const replaced = await floors(['candidate', 'cart-bottom-sheet', '--server', h.url, '--replaces', '1', '--allow', 'u1001'], env);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(replaced.stdout.split('\n')[0]).toMatch(/; replaces the candidate revision 1$/);
+  }, 120_000);
 });
 
 describe.skipIf(!HAS_REDIS_SERVER)('npm run floors:publish to a real Redis', () => {
