@@ -630,23 +630,28 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       const refusal = page.locator('[data-testid=candidate-refusal]');
       await refusal.filter({ hasText: 'changed since this page showed it' }).waitFor();
       expect(await refusal.innerText()).toBe(
-        'The rollout of the cart-bottom-sheet candidate changed since this page showed it: percentage 0 % → 50 %; segments any → plus. Nothing was sent; the page now shows it as it is: make your change again.',
+        'The rollout of the cart-bottom-sheet candidate changed since this page showed it: percentage 0 % → 50 %; segments any → plus. Nothing was sent; the row now shows it as it is, with your edits kept in it: review them, then change it again.',
       );
       expect(await page.isVisible('#confirm')).toBe(false);
       expect(await lastAudit()).toEqual(widened);
-      expect([await allow.inputValue(), await row.locator('input[name=percentage]').inputValue(), await row.locator('input[name=segments]').inputValue()]).toEqual(['u1001', '50', 'plus']);
+      // The allow-list the operator typed is kept, beside Paul's percentage and segments, and said against what is there now.
+      expect([await allow.inputValue(), await row.locator('input[name=percentage]').inputValue(), await row.locator('input[name=segments]').inputValue()]).toEqual(['u1001, u2002', '50', 'plus']);
+      const unsent = row.locator('[data-testid=unsent-rollout]');
+      expect(await unsent.innerText()).toBe('Not sent, kept as you typed it: allow-list u1001, u2002 (now u1001).');
 
       // Again from the row as it is: the confirmation says so. Paul changes it once more while it is open: the server refuses it.
-      await allow.fill('u1001, u2002');
       await row.locator('button[data-action=rollout]').click();
       const dialog = page.locator('#confirm');
       await dialog.waitFor();
       expect(await dialog.innerText()).toContain('Now: the allow-listed user u1001 and 50 % of other users by a stable hash of the user id (only segments plus).');
+      await page.fill('#confirm-message', 'support accounts first');
       expect((await admin('layouts/rollout', { scene: 'cart-bottom-sheet', revision, percentage: 60 }, PAUL)).status).toBe(200);
       await page.click('#confirm-ok');
       await refusal.filter({ hasText: 'the rollout of the candidate of cart-bottom-sheet changed since it was read (percentage 50 → 60): review it, then change it again; nothing was changed' }).waitFor();
       forgive(problems, 'status of 409'); // the refusal just shown
       expect(await row.locator('input[name=percentage]').inputValue()).toBe('60');
+      expect(await allow.inputValue()).toBe('u1001, u2002');
+      expect(await unsent.innerText()).toBe('Not sent, kept as you typed it: allow-list u1001, u2002 (now u1001).');
       expect((await admin('layouts/candidates', {})).body.candidates[0].rollout).toEqual({ allowList: ['u1001'], percentage: 60, segments: ['plus'], platforms: [], minAppVersion: null });
 
       // Typed with a Chinese IME's commas, the allow-list is three user ids; it alone is sent, with the rollout it changes and the message.
@@ -654,11 +659,16 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       await row.locator('button[data-action=rollout]').click();
       await dialog.waitFor();
       expect(await dialog.innerText()).toContain('u2002, u3003 start getting the candidate.');
+      // The refused confirmation's message is where this one starts.
+      expect(await page.inputValue('#confirm-message')).toBe('support accounts first');
       await page.fill('#confirm-message', 'the support accounts');
       const sent = page.waitForRequest((request) => request.url().endsWith('/admin/layouts/rollout'));
       await page.click('#confirm-ok');
       expect(Object.keys((await sent).postDataJSON()).sort()).toEqual(['allowList', 'from', 'message', 'revision', 'scene']);
       await page.locator('#candidates-message').filter({ hasText: 'The cart-bottom-sheet candidate now goes to the allow-listed users u1001, u2002, u3003 and 60 %' }).waitFor();
+      // Sent and done: the row shows the rollout as it is, nothing left unsent.
+      expect(await allow.inputValue()).toBe('u1001, u2002, u3003');
+      expect(await unsent.count()).toBe(0);
       expect(await lastAudit()).toMatchObject({
         actor: 'admin',
         action: 'rollout',
@@ -715,7 +725,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     }
   });
 
-  it('refuses a publish or a candidate over what another admin published or made while its confirmation was open, and keeps the draft', async () => {
+  it('refuses a publish or a candidate over what another admin published or made while its confirmation was open, and keeps the draft and what the operator typed, unsent', async () => {
     await signIn();
     await releases();
     await page.click('#publish-from-live');
@@ -738,20 +748,46 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     expect((await admin('layouts/history', { limit: 1 })).body.live).toBe(hot);
     await page.locator(`#history tr[data-revision="${hot}"] th`).filter({ hasText: `${hot} (live)` }).waitFor();
     expect(await cart.count()).toBe(1);
+    expect(await page.inputValue('#publish-message')).toBe('nothing new');
 
     // A candidate the same way: its confirmation saw no candidate of the scene; Paul makes one meanwhile.
     await page.selectOption('#candidate-scene', 'cart-bottom-sheet');
+    await page.fill('#candidate-allow', 'u1001, u2002');
+    await page.fill('#candidate-percentage', '5');
     await page.click('#candidate-form button[type=submit]');
     await dialog.waitFor();
     expect(await dialog.innerText()).not.toContain('It replaces');
+    await page.fill('#confirm-message', 'the coupon wording, for support first');
     const paul = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u-vip'] }, message: 'made by paul' }, PAUL);
     expect(paul.status, JSON.stringify(paul.body)).toBe(200);
+    const sent: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().endsWith('/admin/layouts/candidate')) sent.push(request.postData() ?? '');
+    });
     try {
       await page.click('#confirm-ok');
       await refused.filter({ hasText: 'scene cart-bottom-sheet has a candidate now (revision 1), which this one would replace: review it, then make the candidate again; nothing was changed' }).waitFor();
       expect((await admin('layouts/candidates', {})).body.candidates).toMatchObject([{ revision: 1, rollout: { allowList: ['u-vip'] }, message: 'made by paul' }]);
       await page.locator('#candidates tr[data-scene="cart-bottom-sheet"]').filter({ hasText: 'u-vip' }).waitFor();
       expect(await cart.count()).toBe(1);
+      // What the operator typed is still in the form, below Paul's candidate, to decide on: not cleared, and not sent again.
+      expect(await refused.innerText()).toContain('Your set, the scene, allow-list, percentage and message are kept below, not sent');
+      expect([
+        await page.inputValue('#candidate-scene'),
+        await page.inputValue('#candidate-allow'),
+        await page.inputValue('#candidate-percentage'),
+        await page.inputValue('#publish-message'),
+      ]).toEqual(['cart-bottom-sheet', 'u1001, u2002', '5', 'the coupon wording, for support first']);
+      expect(sent).toHaveLength(1);
+      // The next confirmation starts from it, and says whose candidate it would replace.
+      await page.click('#candidate-form button[type=submit]');
+      await dialog.waitFor();
+      expect(await page.inputValue('#confirm-message')).toBe('the coupon wording, for support first');
+      expect(await dialog.innerText()).toContain('It replaces the scene\'s candidate (revision 1, for the allow-listed user u-vip).');
+      expect(await dialog.innerText()).toContain('for the allow-listed users u1001, u2002 and 5 % of other users');
+      await page.click('#confirm-cancel');
+      await dialog.waitFor({ state: 'hidden' });
+      expect(sent).toHaveLength(1);
       forgive(problems, 'status of 409'); // the two refusals shown above
     } finally {
       await admin('layouts/abort', { scene: 'cart-bottom-sheet' });

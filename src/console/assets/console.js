@@ -131,6 +131,11 @@ let session = null;
 let info = null;
 let history = null;
 const draft = new Map();
+/**
+ * The message typed in a candidate confirmation the server refused, by action and scene (`path scene`):
+ * the next confirmation of it starts from those words rather than the default.
+ */
+const unsentMessages = new Map();
 /** What #candidates says before anything was read (a Floorplan without candidate operations keeps it). */
 const CANDIDATES_NOTE = $('candidates').textContent;
 
@@ -156,6 +161,7 @@ function signOut(message = '') {
   info = null;
   history = null;
   draft.clear();
+  unsentMessages.clear();
   if ($('confirm').open) $('confirm').close();
   // What the page showed this operator: the next one reads it again under their own identity.
   for (const id of ['who', 'preview-error', 'preview-result', 'demo-users', 'releases-error', 'history', 'diff', 'candidates-message', 'shadow', 'publish', 'audit', 'flags-error', 'flags']) replace($(id));
@@ -604,21 +610,8 @@ function whom(r) {
 /** Whether two lists hold the same entries, in any order (who a rollout selects does not depend on it). */
 const sameEntries = (a, b) => a.length === b.length && a.every((v) => b.includes(v)) && b.every((v) => a.includes(v));
 
-/** A rollout's fields as the row's inputs name them, each value in words (an empty allow-list is "nobody", an empty constraint "any"). */
-const ROLLOUT_FIELDS = [
-  { field: 'allowList', words: 'allow-list', shown: (v) => (v.length ? v.join(', ') : 'nobody') },
-  { field: 'percentage', words: 'percentage', shown: (v) => `${v} %` },
-  { field: 'segments', words: 'segments', shown: (v) => (v.length ? v.join(', ') : 'any') },
-  { field: 'platforms', words: 'platforms', shown: (v) => (v.length ? v.join(', ') : 'any') },
-  { field: 'minAppVersion', words: 'app ≥', shown: (v) => v ?? 'any' },
-];
-
-/** What differs from rollout `before` to rollout `after`, in words: "percentage 0 % → 50 %; segments any → plus"; empty when nothing. */
-function rolloutDifferences(before, after) {
-  return ROLLOUT_FIELDS.filter(({ field }) => (Array.isArray(before[field]) ? !sameEntries(before[field], after[field]) : before[field] !== after[field]))
-    .map(({ field, words, shown }) => `${words} ${shown(before[field])} → ${shown(after[field])}`)
-    .join('; ');
-}
+/** Whether two values of one rollout field select differently (lists in any order). */
+const differs = (a, b) => (Array.isArray(a) ? !sameEntries(a, b) : a !== b);
 
 /**
  * A list as an operator types it: split on spaces, commas — a Chinese IME types the full-width ，
@@ -626,6 +619,25 @@ function rolloutDifferences(before, after) {
  * holds. "u1001，u2002" is two users; kept as one, it would reach nobody (the server refuses it).
  */
 const userIds = (value) => value.split(/[\s,，、;；]+/u).filter(Boolean);
+
+/**
+ * A rollout's fields as the row's inputs name them: each value in words (an empty allow-list is
+ * "nobody", an empty constraint "any"), and `typed`, an input's text as the value it sends.
+ */
+const ROLLOUT_FIELDS = [
+  { field: 'allowList', words: 'allow-list', shown: (v) => (v.length ? v.join(', ') : 'nobody'), typed: userIds },
+  { field: 'percentage', words: 'percentage', shown: (v) => `${v} %`, typed: (text) => Number(text || 0) },
+  { field: 'segments', words: 'segments', shown: (v) => (v.length ? v.join(', ') : 'any'), typed: userIds },
+  { field: 'platforms', words: 'platforms', shown: (v) => (v.length ? v.join(', ') : 'any'), typed: userIds },
+  { field: 'minAppVersion', words: 'app ≥', shown: (v) => v ?? 'any', typed: (text) => (text.trim() === '' ? null : text.trim()) },
+];
+
+/** What differs from rollout `before` to rollout `after`, in words: "percentage 0 % → 50 %; segments any → plus"; empty when nothing. */
+function rolloutDifferences(before, after) {
+  return ROLLOUT_FIELDS.filter(({ field }) => differs(before[field], after[field]))
+    .map(({ field, words, shown }) => `${words} ${shown(before[field])} → ${shown(after[field])}`)
+    .join('; ');
+}
 
 /** How many floors of `scene` a diff adds, removes or changes, and whether it reorders them. */
 function floorsChanged(diff, scene) {
@@ -648,6 +660,8 @@ async function loadCandidates() {
     if (error.status === 404) return; // a Floorplan without candidate operations: the page's note stays
     throw error;
   }
+  // Read just before the rows are rebuilt: a reload (another admin's change, a refusal) keeps what the operator typed.
+  const unsent = unsentRolloutEdits();
   if (answer.candidates.length === 0) {
     replace($('candidates'), `No scene has a candidate now.${isPublisher() ? ' Make one from a floors set below (Publish a floors set).' : ''}`);
     replace($('shadow'));
@@ -659,32 +673,47 @@ async function loadCandidates() {
       'table',
       { class: 'candidates' },
       h('thead', null, h('tr', null, ['Scene', 'Revision', 'Who gets it', 'By', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', null, answer.candidates.map(candidateRow)),
+      h('tbody', null, answer.candidates.map((c) => candidateRow(c, unsent.get(c.scene)))),
     ),
   );
 }
 
-function candidateRow(c) {
+/**
+ * What the operator typed in each candidate row's rollout inputs and has not sent — an input
+ * whose text is not the one the row was built with — by scene, as typed.
+ */
+function unsentRolloutEdits() {
+  const edits = new Map();
+  for (const row of document.querySelectorAll('#candidates tr[data-scene]')) {
+    const typed = [...row.querySelectorAll('.rollout-form input')].filter((input) => input.value !== input.defaultValue);
+    if (typed.length > 0) edits.set(row.dataset.scene, Object.fromEntries(typed.map((input) => [input.name, input.value])));
+  }
+  return edits;
+}
+
+/**
+ * A candidate's row. `unsent`: what the operator had typed in its rollout inputs before the page
+ * was rebuilt (field → text); each that still differs from the rollout as it is now is put back,
+ * and said against it, so a reload after another admin's change never makes them type it again —
+ * nor sends it: it goes only through "Change rollout…" and its confirmation.
+ */
+function candidateRow(c, unsent = {}) {
   const publisher = isPublisher();
-  const allow = h('input', { name: 'allowList', value: c.rollout.allowList.join(', '), 'aria-label': `Allow-list of the ${c.scene} candidate (user ids)`, placeholder: 'user ids' });
-  const percentage = h('input', { name: 'percentage', type: 'number', min: 0, max: 100, step: 1, value: c.rollout.percentage, 'aria-label': `Percentage of users for the ${c.scene} candidate` });
-  // The constraints the percentage applies under (the allow-list ignores them); empty: any.
-  const segments = h('input', { name: 'segments', value: c.rollout.segments.join(', '), 'aria-label': `Segments the ${c.scene} candidate's percentage is limited to`, placeholder: 'any' });
-  const platforms = h('input', { name: 'platforms', value: c.rollout.platforms.join(', '), 'aria-label': `Platforms the ${c.scene} candidate's percentage is limited to`, placeholder: 'any' });
-  const minAppVersion = h('input', { name: 'minAppVersion', value: c.rollout.minAppVersion ?? '', 'aria-label': `Oldest app version for the ${c.scene} candidate's percentage`, placeholder: 'any' });
+  const inputs = {
+    allowList: h('input', { name: 'allowList', value: c.rollout.allowList.join(', '), 'aria-label': `Allow-list of the ${c.scene} candidate (user ids)`, placeholder: 'user ids' }),
+    percentage: h('input', { name: 'percentage', type: 'number', min: 0, max: 100, step: 1, value: c.rollout.percentage, 'aria-label': `Percentage of users for the ${c.scene} candidate` }),
+    // The constraints the percentage applies under (the allow-list ignores them); empty: any.
+    segments: h('input', { name: 'segments', value: c.rollout.segments.join(', '), 'aria-label': `Segments the ${c.scene} candidate's percentage is limited to`, placeholder: 'any' }),
+    platforms: h('input', { name: 'platforms', value: c.rollout.platforms.join(', '), 'aria-label': `Platforms the ${c.scene} candidate's percentage is limited to`, placeholder: 'any' }),
+    minAppVersion: h('input', { name: 'minAppVersion', value: c.rollout.minAppVersion ?? '', 'aria-label': `Oldest app version for the ${c.scene} candidate's percentage`, placeholder: 'any' }),
+  };
+  const kept = publisher ? ROLLOUT_FIELDS.filter(({ field, typed }) => Object.hasOwn(unsent, field) && differs(typed(unsent[field]), c.rollout[field])) : [];
+  // The property, not the attribute: the row's defaultValue stays the rollout as it is, which is what tells an edit.
+  for (const { field } of kept) inputs[field].value = unsent[field];
   // Only the fields the operator edited, compared with what this row shows: a field left alone is
   // not sent, so it cannot set back what another operator changed in it (the server keeps its value).
-  const change = () => {
-    const typed = {
-      allowList: userIds(allow.value),
-      percentage: Number(percentage.value || 0),
-      segments: userIds(segments.value),
-      platforms: userIds(platforms.value),
-      minAppVersion: minAppVersion.value.trim() === '' ? null : minAppVersion.value.trim(),
-    };
-    const shown = c.rollout;
-    return Object.fromEntries(Object.entries(typed).filter(([field, value]) => (Array.isArray(value) ? !sameEntries(value, shown[field]) : value !== shown[field])));
-  };
+  const change = () =>
+    Object.fromEntries(ROLLOUT_FIELDS.map(({ field, typed }) => [field, typed(inputs[field].value)]).filter(([field, value]) => differs(value, c.rollout[field])));
   return h(
     'tr',
     { 'data-scene': c.scene },
@@ -698,12 +727,19 @@ function candidateRow(c) {
         ? h(
             'form',
             { class: 'inline-form rollout-form', onsubmit: (e) => (e.preventDefault(), void confirmRollout(c, change())) },
-            h('label', null, 'Allow-list', allow),
-            h('label', null, '%', percentage),
-            h('label', null, 'only segments', segments),
-            h('label', null, 'platforms', platforms),
-            h('label', null, 'app ≥', minAppVersion),
+            h('label', null, 'Allow-list', inputs.allowList),
+            h('label', null, '%', inputs.percentage),
+            h('label', null, 'only segments', inputs.segments),
+            h('label', null, 'platforms', inputs.platforms),
+            h('label', null, 'app ≥', inputs.minAppVersion),
             h('button', { type: 'submit', 'data-action': 'rollout' }, 'Change rollout…'),
+          )
+        : null,
+      kept.length > 0
+        ? h(
+            'p',
+            { class: 'note unsent', 'data-testid': 'unsent-rollout' },
+            `Not sent, kept as you typed it: ${kept.map(({ field, words, shown, typed }) => `${words} ${shown(typed(unsent[field]))} (now ${shown(c.rollout[field])})`).join('; ')}.`,
           )
         : null,
     ),
@@ -868,13 +904,16 @@ async function candidateAction(c, { title, body, label, path, request, done, sta
   }
   const diff = await candidateDiff(c);
   if (diff === null) return;
-  const message = await confirmDialog(title, body(diff, fresh), label);
+  const typed = `${path} ${c.scene}`;
+  const message = await confirmDialog(title, body(diff, fresh), unsentMessages.get(typed) ?? label);
   if (message === null) return;
   try {
     const result = await api(path, request(message, fresh));
+    unsentMessages.delete(typed);
     await loadReleases();
     candidateDone(done(result));
   } catch (error) {
+    unsentMessages.set(typed, message);
     await reloadIfStale(error);
     candidateRefused(error);
   }
@@ -887,8 +926,9 @@ function candidateStale(message) {
 
 /**
  * After a refusal because the page is stale — another operator replaced or dropped the candidate,
- * or moved what is live (409, 404) — the page shows what is there now. Other refusals (a bad
- * value) keep the operator's edits in the form.
+ * or moved what is live (409, 404) — the page shows what is there now, with what the operator
+ * typed and did not send kept in its forms (candidateRow, renderPublish). Other refusals (a bad
+ * value) leave the page as it is.
  */
 async function reloadIfStale(error) {
   if (error.status === 409 || error.status === 404) await loadReleases().catch(() => undefined);
@@ -906,7 +946,7 @@ function confirmRollout(c, change) {
   return candidateAction(c, {
     stale: (fresh) => {
       const changed = rolloutDifferences(c.rollout, fresh.rollout);
-      return changed === '' ? undefined : `The rollout of the ${c.scene} candidate changed since this page showed it: ${changed}. Nothing was sent; the page now shows it as it is: make your change again.`;
+      return changed === '' ? undefined : `The rollout of the ${c.scene} candidate changed since this page showed it: ${changed}. Nothing was sent; the row now shows it as it is, with your edits kept in it: review them, then change it again.`;
     },
     title: `Change who gets the candidate of ${c.scene} (revision ${c.revision})?`,
     body: (diff, fresh) => {
@@ -1031,11 +1071,18 @@ function flash(message) {
   replace($('releases-error'), h('span', { class: 'ok', role: 'status' }, message));
 }
 
+/** The publish section's inputs that a reload must not clear: what the operator typed there and has not sent. */
+const PUBLISH_INPUTS = ['publish-message', 'candidate-scene', 'candidate-allow', 'candidate-percentage'];
+
 function renderPublish() {
   if (!isPublisher()) {
     replace($('publish'), h('p', null, `Publishing needs the publisher role; ${session.identity} is a ${session.role}.`));
     return;
   }
+  // Read before the section is rebuilt, put back after (none the first time): a reload after
+  // another admin's change keeps the operator's message, scene, allow-list and percentage, as the
+  // draft is kept. A success clears what it sent first (publish, createCandidate).
+  const unsent = PUBLISH_INPUTS.filter((id) => $(id) !== null).map((id) => [id, $(id).value]);
   const files = h('input', { type: 'file', id: 'publish-files', accept: '.yaml,.yml', multiple: true });
   files.addEventListener('change', async () => {
     for (const file of files.files) draft.set(file.name, await file.text());
@@ -1066,6 +1113,7 @@ function renderPublish() {
     ),
     h('div', { id: 'publish-result', role: 'status' }),
   );
+  for (const [id, value] of unsent) $(id).value = value;
   renderDraft();
 }
 
@@ -1161,11 +1209,14 @@ async function publish() {
     // while it was open, which publishing this set would silently undo.
     const result = await api('/admin/layouts/publish', { files, message, from: check.live });
     draft.clear();
+    $('publish-message').value = '';
     await loadReleases();
     flash(`Published revision ${result.revision.revision} (live): ${result.scenes.map((s) => `${s.scene} ${s.version}`).join(', ')}.`);
   } catch (error) {
-    await reloadIfOvertaken(error);
-    showPublishProblems($('publish-result'), error);
+    // The confirmation's words become the section's message: the next confirmation starts from them.
+    $('publish-message').value = message;
+    const overtaken = await reloadIfOvertaken(error);
+    showPublishProblems($('publish-result'), error, overtaken ? '. Your set and message are kept below, not sent: check them against what is live now, then publish again.' : '');
   }
 }
 
@@ -1185,6 +1236,7 @@ async function createCandidate() {
   }
   const diff = sceneDiff(check.diff, scene);
   const version = check.scenes.find((s) => s.scene === scene)?.version;
+  const defaultMessage = $('publish-message').value || `candidate of ${scene}`;
   const message = await confirmDialog(
     `Make this set the candidate of ${scene}?`,
     [
@@ -1194,7 +1246,7 @@ async function createCandidate() {
       diffView(diff),
       compatibilityView(check.compatibility, scene),
     ],
-    $('publish-message').value || `candidate of ${scene}`,
+    defaultMessage,
   );
   if (message === null) return;
   try {
@@ -1202,23 +1254,35 @@ async function createCandidate() {
     // another operator made, replaced or dropped the scene's candidate while it was open.
     const result = await api('/admin/layouts/candidate', { scene, files, rollout, message, replaces: replaced?.revision ?? null });
     draft.clear();
+    $('candidate-form').reset();
+    $('publish-message').value = '';
     await loadReleases();
     candidateDone(`Candidate of ${scene} is revision ${result.revision.revision}: layoutVersion ${result.layoutVersion} for ${whom(result.candidate.rollout)}.`);
     $('candidates').scrollIntoView({ block: 'nearest' });
   } catch (error) {
-    await reloadIfOvertaken(error);
-    showPublishProblems($('publish-result'), error);
+    // The confirmation's words, if the operator changed them, become the section's message: the next confirmation starts from them.
+    if (message !== defaultMessage) $('publish-message').value = message;
+    const overtaken = await reloadIfOvertaken(error);
+    showPublishProblems(
+      $('publish-result'),
+      error,
+      overtaken ? '. Your set, the scene, allow-list, percentage and message are kept below, not sent: check them against the candidate there now, then make the candidate again.' : '',
+    );
   }
 }
 
 /**
  * After a publish or a candidate refused because another operator published or made one while its
- * confirmation was open, the page shows what is there now; the draft stays, to check again. Any
- * other refusal (an invalid or incompatible set, an approval needed) keeps the form as it is.
+ * confirmation was open, the page shows what is there now; the draft and what the operator typed
+ * in the forms stay (renderPublish), to check again — nothing is sent until they confirm again.
+ * Any other refusal (an invalid or incompatible set, an approval needed) keeps the form as it is.
  * Reloading rebuilds the form, so the caller shows the refusal in the new `#publish-result`.
+ * Whether it reloaded.
  */
 async function reloadIfOvertaken(error) {
-  if (error.body?.code === 'FLOORPLAN_ERR_LAYOUT_CONFLICT') await loadReleases().catch(() => undefined);
+  if (error.body?.code !== 'FLOORPLAN_ERR_LAYOUT_CONFLICT') return false;
+  await loadReleases().catch(() => undefined);
+  return true;
 }
 
 function showPublishProblems(out, error, after = '') {
