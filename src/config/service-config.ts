@@ -22,6 +22,8 @@ const upstreamSchema = z.strictObject({
   baseUrl: httpUrl(),
   /** Whole-call timeout; past it the call fails and the floors needing it drop. */
   timeoutMs: integer().positive().max(60_000),
+  /** Opening one connection (name lookup and TCP handshake); one that fails to open counts against the breaker. */
+  connectTimeoutMs: integer().positive().max(60_000),
   /** Keep-alive connections in the pool to this upstream's origin. */
   connections: integer().positive().max(4096),
   /** Extra attempts for a failed idempotent read (network error, 502/503/504); 0 disables. */

@@ -9,6 +9,8 @@ import { UPSTREAM_DEFINITIONS, type UpstreamAnswer, type UpstreamName, type Upst
 export interface UpstreamEndpoint extends Partial<ResilienceOptions> {
   readonly baseUrl: string;
   readonly timeoutMs: number;
+  /** Opening one connection; default 1000 ms (definition.ts, STANDARD_DEFAULTS). */
+  readonly connectTimeoutMs?: number;
   readonly connections: number;
 }
 
@@ -46,11 +48,12 @@ export function createHttpUpstreamClients(
   const pools: JsonHttp[] = [];
   const calls: Record<string, UpstreamCall<UpstreamName>> = {};
   for (const definition of UPSTREAM_DEFINITIONS) {
-    const { baseUrl, timeoutMs, connections, ...resilience } = endpoints[definition.name];
+    const { baseUrl, timeoutMs, connectTimeoutMs, connections, ...resilience } = endpoints[definition.name];
     const http = new JsonHttp({
       upstream: definition.name,
       baseUrl,
       timeoutMs,
+      connectTimeoutMs,
       connections,
       resilience: { ...DEFAULT_RESILIENCE, ...resilience },
       observe,

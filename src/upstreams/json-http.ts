@@ -45,6 +45,7 @@ import { Bulkhead } from './bulkhead.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { UpstreamError, type UpstreamOutcome } from './upstream-error.ts';
 import { DEFAULT_RESILIENCE, type ResilienceOptions } from './resilience.ts';
+import { STANDARD_DEFAULTS } from './definition.ts';
 import { answerCheck } from './wire-check.ts';
 
 /**
@@ -72,6 +73,8 @@ export interface JsonHttpOptions {
   readonly baseUrl: string;
   /** One attempt, from the request written to its socket to the last body byte. */
   readonly timeoutMs: number;
+  /** Opening one connection, name lookup and TCP handshake. Default: STANDARD_DEFAULTS' (1000 ms). */
+  readonly connectTimeoutMs?: number;
   /** Keep-alive connections in the pool. */
   readonly connections: number;
   readonly resilience?: ResilienceOptions;
@@ -137,6 +140,8 @@ class AttemptJudge {
     readonly upstream: UpstreamName,
     /** One attempt, from the request written to its socket to the last body byte. */
     readonly timeoutMs: number,
+    /** Opening one connection. */
+    readonly connectTimeoutMs: number,
   ) {}
 
   /** A complete answer's payload: the body parsed as JSON whose numbers are exact integers (exact-json.ts). */
@@ -185,8 +190,14 @@ class AttemptJudge {
     if ((error as { name?: string }).name === 'AbortError') {
       return new UpstreamError(this.upstream, 'timeout', `${method} ${path} timed out`, { cause: error });
     }
-    const detail = (error as { code?: string }).code ?? describeThrown(error);
-    return new UpstreamError(this.upstream, 'network_error', `${method} ${path} failed: ${detail}`, { cause: error });
+    return new UpstreamError(this.upstream, 'network_error', `${method} ${path} failed: ${this.networkDetail(error)}`, { cause: error });
+  }
+
+  /** undici's or the socket's error code; a connect timeout in this upstream's terms (undici's names no setting). */
+  networkDetail(error: unknown): string {
+    const code = (error as { code?: string }).code;
+    if (code === 'UND_ERR_CONNECT_TIMEOUT') return `no connection opened within connectTimeoutMs (${this.connectTimeoutMs} ms)`;
+    return code ?? describeThrown(error);
   }
 
   /** A `deadline` failure; `unsent` when no request of the attempt was written ({@link neverSent}). */
@@ -480,11 +491,12 @@ export class JsonHttp {
     // timers when written and dropped it when answered, and a dropped one stays in undici's list
     // until its next tick, up to half a second: long enough to outlive scavenges and be promoted
     // (BENCHMARKS.md, session 36).
-    this.pool = new Pool(url.origin, { connections: options.connections, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
+    const connectTimeoutMs = options.connectTimeoutMs ?? STANDARD_DEFAULTS.connectTimeoutMs;
+    this.pool = new Pool(url.origin, { connections: options.connections, connectTimeout: connectTimeoutMs, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
     this.observe = options.observe;
     this.observeRetry = options.observeRetry;
     this.silence = silenceOf(options.upstream);
-    this.judge = new AttemptJudge(options.upstream, options.timeoutMs);
+    this.judge = new AttemptJudge(options.upstream, options.timeoutMs, connectTimeoutMs);
     this.budget = new RetryBudget(resilience.retryBudgetPercent / 100);
 
     const window = new SamplingBreaker({

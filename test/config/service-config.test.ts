@@ -55,7 +55,7 @@ describe('loadServiceConfig defaults', () => {
       jwksTimeoutMs: 200,
       jwksMaxStaleSeconds: 86400,
     });
-    expect(config.upstreams.cart).toMatchObject({ baseUrl: 'http://127.0.0.1:4001/cart', timeoutMs: 300, connections: 64 });
+    expect(config.upstreams.cart).toMatchObject({ baseUrl: 'http://127.0.0.1:4001/cart', timeoutMs: 300, connectTimeoutMs: 1000, connections: 64 });
     expect(config.upstreams.settlement.timeoutMs).toBe(400);
     expect(config.demo).toEqual({ enabled: true, port: 4001, faults: '' });
     expect(config.floors).toEqual({ dir: 'floors', locales: ['zh-CN', 'en'], clientsFile: 'config/clients.yaml' });
@@ -353,10 +353,10 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
 
   it('says what the deadline the response reserve must stay under is, and where it was set', () => {
     expect(problems({ REQUEST_DEADLINE_MS: '30' })).toEqual([
-      '`limits.responseReserveMs` must be less than limits.requestDeadlineMs, which is 30 (set by REQUEST_DEADLINE_MS), but got: 40 (config/default.yaml:195)',
+      '`limits.responseReserveMs` must be less than limits.requestDeadlineMs, which is 30 (set by REQUEST_DEADLINE_MS), but got: 40 (config/default.yaml:198)',
     ]);
     expect(problems({}, { overrides: { limits: { requestDeadlineMs: 40 } } })).toEqual([
-      '`limits.responseReserveMs` must be less than limits.requestDeadlineMs, which is 40 (set by overrides), but got: 40 (config/default.yaml:195)',
+      '`limits.responseReserveMs` must be less than limits.requestDeadlineMs, which is 40 (set by overrides), but got: 40 (config/default.yaml:198)',
     ]);
   });
 
@@ -365,6 +365,19 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
     expect(problems({ HOST: ' ' })).toEqual([`\`server.host\` ${contract}, but got: " " (set by HOST)`]);
     expect(problems({ HOST: 'http://0.0.0.0' })).toEqual([`\`server.host\` ${contract}, but got: "http://0.0.0.0" (set by HOST)`]);
     for (const host of ['0.0.0.0', '::', '::1', '127.0.0.1', 'localhost', 'floorplan-0.floorplan.svc.cluster.local']) expect(load({ HOST: host }).server.host).toBe(host);
+  });
+
+  it('bounds an upstream connect timeout: a whole number of ms, above 0 and at most a minute', () => {
+    expect(load({}, { overrides: { upstreams: { settlement: { connectTimeoutMs: 250 } } } }).upstreams.settlement.connectTimeoutMs).toBe(250);
+    expect(problems({}, { overrides: { upstreams: { cart: { connectTimeoutMs: 0 } } } })).toEqual([
+      '`upstreams.cart.connectTimeoutMs` must be greater than 0, but got: 0 (set by overrides)',
+    ]);
+    expect(problems({}, { overrides: { upstreams: { cart: { connectTimeoutMs: 60_001 } } } })).toEqual([
+      '`upstreams.cart.connectTimeoutMs` must be at most 60000, but got: 60001 (set by overrides)',
+    ]);
+    expect(problems({}, { overrides: { upstreams: { cart: { connectTimeoutMs: 1.5 } } } })).toEqual([
+      '`upstreams.cart.connectTimeoutMs` must be an integer, but got: 1.5 (set by overrides)',
+    ]);
   });
 
   it('says when a bad value came from the overrides option', () => {
