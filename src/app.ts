@@ -268,11 +268,12 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       createHttpUpstreamClients(
         deps.upstreams ?? config.upstreams,
         (upstream, outcome, seconds) => metrics.upstreamCall(upstream, outcome, seconds),
-        (upstream, state) => {
+        (upstream, state, reason) => {
           metrics.upstreamBreakerState(upstream, state);
-          logger.warn({ upstream, state }, `${upstream} circuit breaker is ${state}`);
+          logger.warn({ upstream, state, reason }, `${upstream} circuit breaker is ${state}`);
         },
         (upstream) => metrics.upstreamRetry(upstream),
+        (upstream, reason) => metrics.upstreamConnectFailure(upstream, reason),
       );
     if (deps.clients === undefined) releases.push(() => httpClients.close());
     const promotionCache = new TieredCache<PromotionResult>({

@@ -17,6 +17,9 @@ import { hotCounter, HotHistogram } from './hot-series.ts';
 export type UpstreamLabel = string;
 /** The `outcome` label of upstream calls: every UpstreamOutcome (upstreams/upstream-error.ts). */
 export type UpstreamOutcomeLabel = 'ok' | 'timeout' | 'deadline' | 'http_error' | 'malformed' | 'network_error' | 'circuit_open' | 'rejected' | 'killed' | 'inconsistent';
+/** The `reason` label of connections that failed to open: every ConnectFailure (upstreams/json-http.ts). */
+export type ConnectFailureLabel = 'timeout' | 'refused' | 'unresolved' | 'other';
+const CONNECT_FAILURES: readonly ConnectFailureLabel[] = ['timeout', 'refused', 'unresolved', 'other'];
 /** The `reason` label of refused answers: every AnswerViolation (upstreams/upstream-error.ts). */
 export type AnswerViolationLabel = 'QUOTE_INCONSISTENT' | 'CURRENCY_MISMATCH';
 /**
@@ -69,6 +72,12 @@ export interface FloorplanMetrics {
    * were sent (the duration histogram's count) plus these.
    */
   upstreamRetry(upstream: UpstreamLabel): void;
+  /**
+   * Counts a connection to `upstream` that failed to open, and why: whether or not a call still
+   * waited for it (one cut off by its deadline first is counted `deadline` in `upstreamCall`, so
+   * this is what shows a host whose connects hang).
+   */
+  upstreamConnectFailure(upstream: UpstreamLabel, reason: ConnectFailureLabel): void;
   /** Counts a call its kill switch kept from being made (`outcome="killed"`; no duration: nothing ran). */
   upstreamKilled(upstream: UpstreamLabel): void;
   /** An upstream's circuit breaker changed state (a change to open is also counted). */
@@ -174,6 +183,15 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     registers: [registry],
     initial: UPSTREAM_LABELS.map((upstream) => [upstream]),
   });
+  // Rare (an outage's connections), so prom-client's own counter; at 0 from the start for every
+  // upstream and reason, so an alert's increase() sees the first one.
+  const connectFailures = new Counter({
+    name: 'floorplan_upstream_connect_failures_total',
+    help: `Connections to upstream services that failed to open, by upstream and reason (${CONNECT_FAILURES.join('|')}: timeout is none within connectTimeoutMs, a host that drops connects), whether or not a call still waited for them: calls cut off by Floorplan's deadline while they waited count as deadline in floorplan_upstream_requests_total.`,
+    labelNames: ['upstream', 'reason'] as const,
+    registers: [registry],
+  });
+  for (const upstream of UPSTREAM_LABELS) for (const reason of CONNECT_FAILURES) connectFailures.inc({ upstream, reason }, 0);
   const httpDuration = new HotHistogram({
     name: 'floorplan_http_request_duration_seconds',
     help: 'Duration of HTTP requests served, by route, method and status.',
@@ -384,6 +402,9 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     },
     upstreamRetry(upstream) {
       upstreamRetries(upstream).inc();
+    },
+    upstreamConnectFailure(upstream, reason) {
+      connectFailures.inc({ upstream, reason });
     },
     upstreamKilled(upstream) {
       upstreamRequests(upstream, 'killed').inc();

@@ -1,7 +1,7 @@
 /** Typed clients for every registered upstream, derived from its definition. They know nothing of floors. */
 import type { CacheOutcome } from '../cache/tiered-cache.ts';
 import type { Deadline } from './deadline.ts';
-import { JsonHttp, type BreakerObserver, type RetryObserver, type UpstreamObserver } from './json-http.ts';
+import { JsonHttp, type BreakerObserver, type ConnectFailureObserver, type RetryObserver, type UpstreamObserver } from './json-http.ts';
 import { DEFAULT_RESILIENCE, type ResilienceOptions } from './resilience.ts';
 import { compileAnswerChecks } from './wire-check.ts';
 import { UPSTREAM_DEFINITIONS, type UpstreamAnswer, type UpstreamName, type UpstreamRequest } from './registry.ts';
@@ -35,13 +35,15 @@ export type UpstreamClients = { readonly [N in UpstreamName]: UpstreamCall<N> } 
 
 /**
  * HTTP clients for the configured endpoints, one keep-alive pool per upstream. `observe` is told
- * of every call, `observeRetry` of every retry a call sent, `observeBreaker` of breaker changes.
+ * of every call, `observeRetry` of every retry a call sent, `observeBreaker` of breaker changes,
+ * `observeConnectFailure` of every connection that failed to open.
  */
 export function createHttpUpstreamClients(
   endpoints: Readonly<Record<UpstreamName, UpstreamEndpoint>>,
   observe?: UpstreamObserver,
   observeBreaker?: BreakerObserver,
   observeRetry?: RetryObserver,
+  observeConnectFailure?: ConnectFailureObserver,
 ): UpstreamClients {
   // Compiled now, so a contract the check cannot express fails at start, naming it, not on a call.
   compileAnswerChecks(UPSTREAM_DEFINITIONS);
@@ -59,6 +61,7 @@ export function createHttpUpstreamClients(
       observe,
       observeBreaker,
       observeRetry,
+      observeConnectFailure,
     });
     pools.push(http);
     const { call, response } = definition;

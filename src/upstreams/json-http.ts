@@ -13,7 +13,10 @@
  * request's own deadline (outcome `deadline`) — because the process was busy, the request
  * waited in the bulkhead or the pool, or the upstream was merely slower than what was left of
  * the budget — counts for neither. The upstream's own timeout starts when the request has been
- * written to its socket, not while it waits for a connection. The breaker opens on a failure
+ * written to its socket, not while it waits for a connection. What the upstream does meanwhile
+ * still counts: a connection that fails to open (refused, or none within `connectTimeoutMs` from
+ * a host that drops connects) counts as one failed call even when every call that waited for it
+ * was cut off first ({@link JsonHttp.connectionFailed}). The breaker opens on a failure
  * rate over a time window with a minimum number of calls (cockatiel's SamplingBreaker), so a
  * burst of a few failures in a row cannot open it.
  *
@@ -64,8 +67,26 @@ export type UpstreamObserver = (upstream: UpstreamName, outcome: UpstreamOutcome
  */
 export type RetryObserver = (upstream: UpstreamName) => void;
 
-/** Told when an upstream's circuit breaker changes state. */
-export type BreakerObserver = (upstream: UpstreamName, state: 'closed' | 'open' | 'half-open') => void;
+/**
+ * Why a connection to an upstream failed to open: `timeout` (none within connectTimeoutMs: a
+ * host that drops SYNs — blackholed, dead, its accept queue full — or a slow name lookup),
+ * `refused` (nothing listens: the service is down), `unresolved` (its host name does not
+ * resolve), `other` (reset or unreachable host, a TLS failure…).
+ */
+export type ConnectFailure = 'timeout' | 'refused' | 'unresolved' | 'other';
+
+/**
+ * Told about every connection to an upstream that failed to open, whether or not a call was still
+ * waiting for it (a call that was fails with it as a `network_error`).
+ */
+export type ConnectFailureObserver = (upstream: UpstreamName, reason: ConnectFailure) => void;
+
+/**
+ * Told when an upstream's circuit breaker changes state; `reason`, when it opens: the failure
+ * that opened it, in words (e.g. "promotion: could not connect to http://10.0.0.7:4001: no
+ * connection opened within connectTimeoutMs (1000 ms)").
+ */
+export type BreakerObserver = (upstream: UpstreamName, state: 'closed' | 'open' | 'half-open', reason?: string) => void;
 
 export interface JsonHttpOptions {
   readonly upstream: UpstreamName;
@@ -73,7 +94,10 @@ export interface JsonHttpOptions {
   readonly baseUrl: string;
   /** One attempt, from the request written to its socket to the last body byte. */
   readonly timeoutMs: number;
-  /** Opening one connection, name lookup and TCP handshake. Default: STANDARD_DEFAULTS' (1000 ms). */
+  /**
+   * Opening one connection, name lookup and TCP handshake; a connection that fails to open
+   * counts against the breaker (see {@link JsonHttp}). Default: STANDARD_DEFAULTS' (1000 ms).
+   */
   readonly connectTimeoutMs?: number;
   /** Keep-alive connections in the pool. */
   readonly connections: number;
@@ -81,6 +105,7 @@ export interface JsonHttpOptions {
   readonly observe?: UpstreamObserver;
   readonly observeBreaker?: BreakerObserver;
   readonly observeRetry?: RetryObserver;
+  readonly observeConnectFailure?: ConnectFailureObserver;
 }
 
 const JSON_HEADERS: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
@@ -136,6 +161,14 @@ class RetryRefused extends Error {
  * payload (exact JSON), or the {@link UpstreamError} for anything else.
  */
 class AttemptJudge {
+  /**
+   * The last of undici's errors that failed an attempt still waited for. A connection that fails
+   * to open fails the requests queued on it with its error, then reports the error itself
+   * ({@link JsonHttp.connectionFailed}): an attempt failed with it is a call's failure, which
+   * the breaker judges as that call's.
+   */
+  failedWith: Error | undefined;
+
   constructor(
     readonly upstream: UpstreamName,
     /** One attempt, from the request written to its socket to the last body byte. */
@@ -344,7 +377,9 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    if (this.settle()) this.sink.failed(this.judge.failureOf(error, this.method, this.path, this.deadline));
+    if (!this.settle()) return;
+    this.judge.failedWith = error;
+    this.sink.failed(this.judge.failureOf(error, this.method, this.path, this.deadline));
   }
 
   /** Gives the attempt up with `reason` and aborts the request. */
@@ -443,6 +478,22 @@ class CallInFlight implements AttemptSink {
   }
 }
 
+/** The {@link ConnectFailure} of undici's error for a connection that failed to open. */
+function connectFailureOf(error: Error): ConnectFailure {
+  switch ((error as { code?: string }).code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
+      return 'timeout';
+    case 'ECONNREFUSED':
+      return 'refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'unresolved';
+    default:
+      return 'other';
+  }
+}
+
 /**
  * `payload` as its contract `schema` reads it: as it is when the compiled check passes it,
  * otherwise as zod parses it, and zod's first complaint, in its own words, when it refuses it.
@@ -475,6 +526,7 @@ export class JsonHttp {
   private readonly budget: RetryBudget;
   private readonly observe: UpstreamObserver | undefined;
   private readonly observeRetry: RetryObserver | undefined;
+  private readonly observeConnectFailure: ConnectFailureObserver | undefined;
   /** When this upstream last answered, and since when it has been asked in vain: what a deadline that cuts it off reads. */
   private readonly silence: UpstreamSilence;
   /** What a call on the usual path reports to ({@link CallInFlight}). */
@@ -493,8 +545,11 @@ export class JsonHttp {
     // (BENCHMARKS.md, session 36).
     const connectTimeoutMs = options.connectTimeoutMs ?? STANDARD_DEFAULTS.connectTimeoutMs;
     this.pool = new Pool(url.origin, { connections: options.connections, connectTimeout: connectTimeoutMs, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
+    // Once per connection that fails to open: nothing on the way of a call.
+    this.pool.on('connectionError', (_origin, _targets, error) => this.connectionFailed(error));
     this.observe = options.observe;
     this.observeRetry = options.observeRetry;
+    this.observeConnectFailure = options.observeConnectFailure;
     this.silence = silenceOf(options.upstream);
     this.judge = new AttemptJudge(options.upstream, options.timeoutMs, connectTimeoutMs);
     this.budget = new RetryBudget(resilience.retryBudgetPercent / 100);
@@ -514,8 +569,13 @@ export class JsonHttp {
       { halfOpenAfter: resilience.breakerHalfOpenAfterMs, breaker: window },
     );
     breaker.onStateChange((state) => {
-      const name = state === CircuitState.Closed ? 'closed' : state === CircuitState.HalfOpen ? 'half-open' : 'open';
-      options.observeBreaker?.(this.upstream, name);
+      if (state === CircuitState.Open) {
+        // Opened by the failure just judged: cockatiel keeps it as the breaker's last.
+        const last = breaker.lastFailure;
+        options.observeBreaker?.(this.upstream, 'open', last !== undefined && 'error' in last ? describeThrown(last.error) : undefined);
+      } else {
+        options.observeBreaker?.(this.upstream, state === CircuitState.Closed ? 'closed' : 'half-open');
+      }
     });
     const retries = retry(
       handleWhen((error) => this.shouldRetry(error)),
@@ -537,6 +597,23 @@ export class JsonHttp {
       replayed: (failure, method, path, body, traceHeaders, deadline) => this.replayed(failure, method, path, body, traceHeaders, deadline),
       ended: (outcome, started, sent) => this.ended(outcome, started, sent),
     };
+  }
+
+  /**
+   * A connection to this upstream failed to open: refused, reset, unresolved, or not opened within
+   * connectTimeoutMs (a host that drops SYNs). The calls queued on it fail with its error and
+   * count as failures like any other ({@link AttemptJudge.failedWith}). But a call cut off by its
+   * deadline while it waited no longer counts (it is `deadline`), and on a host whose connects
+   * hang every call is: then the connection's failure is the only one the upstream gives, so it
+   * counts once in the breaker's window itself, as one failed call. Otherwise a blackholed host
+   * would never open the breaker, and every panel would wait its whole budget for it.
+   */
+  private connectionFailed(error: Error): void {
+    this.observeConnectFailure?.(this.upstream, connectFailureOf(error));
+    if (error === this.judge.failedWith || this.breaker.state !== CircuitState.Closed) return;
+    const failure = new UpstreamError(this.upstream, 'network_error', `could not connect to ${this.origin}: ${this.judge.networkDetail(error)}`, { cause: error });
+    // Judged by the breaker as a failed call (see replayed); the rejection is nobody's to handle.
+    this.breaker.execute(() => Promise.reject(failure)).catch(() => undefined);
   }
 
   /** `traceHeaders`: the call's span, carried to the upstream (W3C traceparent), for a traced request. */

@@ -353,10 +353,10 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
 
   it('says what the deadline the response reserve must stay under is, and where it was set', () => {
     expect(problems({ REQUEST_DEADLINE_MS: '30' })).toEqual([
-      '`limits.responseReserveMs` must be less than limits.requestDeadlineMs, which is 30 (set by REQUEST_DEADLINE_MS), but got: 40 (config/default.yaml:198)',
+      '`limits.responseReserveMs` must be less than limits.requestDeadlineMs, which is 30 (set by REQUEST_DEADLINE_MS), but got: 40 (config/default.yaml:200)',
     ]);
     expect(problems({}, { overrides: { limits: { requestDeadlineMs: 40 } } })).toEqual([
-      '`limits.responseReserveMs` must be less than limits.requestDeadlineMs, which is 40 (set by overrides), but got: 40 (config/default.yaml:198)',
+      '`limits.responseReserveMs` must be less than limits.requestDeadlineMs, which is 40 (set by overrides), but got: 40 (config/default.yaml:200)',
     ]);
   });
 

@@ -3,7 +3,7 @@
  * Floorplan server pointed at it, both on free ports, logs silenced. Requests go through
  * real HTTP (fetch), so what a test sees is what a mobile app sees.
  */
-import { UPSTREAMS } from '../../src/upstreams/registry.ts';
+import { UPSTREAMS, type UpstreamName } from '../../src/upstreams/registry.ts';
 import { startFloorplan, type FloorplanDeps, type FloorplanServer } from '../../src/app.ts';
 import { loadServiceConfig, type DeepPartial, type ServiceConfig } from '../../src/config/service-config.ts';
 import { startDemoUpstreams, type DemoUpstreams } from '../../src/demo-upstreams/server.ts';
@@ -43,6 +43,8 @@ export interface Harness {
 
 export interface HarnessOptions {
   readonly faults?: string;
+  /** Upstreams served elsewhere than by the demo upstreams (a blackholed host, say), by name. */
+  readonly baseUrls?: Partial<Record<UpstreamName, string>>;
   readonly config?: DeepPartial<ServiceConfig>;
   readonly deps?: FloorplanDeps;
 }
@@ -73,7 +75,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   });
   const upstreams = Object.fromEntries(
-    UPSTREAMS.map((name) => [name, { ...config.upstreams[name], baseUrl: demo.baseUrls[name] }]),
+    UPSTREAMS.map((name) => [name, { ...config.upstreams[name], baseUrl: options.baseUrls?.[name] ?? demo.baseUrls[name] }]),
   ) as typeof config.upstreams;
   const server = await startFloorplan(config, { upstreams, logger: createLogger('silent'), ...options.deps });
   const token = (userId: string, tokenOptions: Omit<DemoTokenOptions, 'userId'> = {}) =>

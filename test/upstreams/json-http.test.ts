@@ -5,10 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { cartSchema, wireMoneySchema, type Cart } from '../../src/upstreams/contracts.ts';
 import { Deadline } from '../../src/upstreams/deadline.ts';
-import { JsonHttp } from '../../src/upstreams/json-http.ts';
+import { JsonHttp, type ConnectFailure } from '../../src/upstreams/json-http.ts';
 import { DEFAULT_RESILIENCE, type ResilienceOptions } from '../../src/upstreams/resilience.ts';
 import type { UpstreamOutcome } from '../../src/upstreams/upstream-error.ts';
 import { UpstreamError } from '../../src/upstreams/upstream-error.ts';
+import { startBlackhole } from '../support/blackhole.ts';
 
 const okSchema = z.object({ ok: z.literal(true) });
 
@@ -48,6 +49,8 @@ async function client(url: string, resilience: Partial<ResilienceOptions> = {}, 
   const breaker: string[] = [];
   /** One entry per retry sent (floorplan_upstream_retries_total). */
   const retries: string[] = [];
+  /** One entry per connection that failed to open (floorplan_upstream_connect_failures_total). */
+  const connectFailures: ConnectFailure[] = [];
   const http = new JsonHttp({
     upstream: 'promotion',
     baseUrl: url,
@@ -57,9 +60,10 @@ async function client(url: string, resilience: Partial<ResilienceOptions> = {}, 
     observe: (_u, outcome) => outcomes.push(outcome),
     observeBreaker: (_u, state) => breaker.push(state),
     observeRetry: (upstream) => retries.push(upstream),
+    observeConnectFailure: (_u, reason) => connectFailures.push(reason),
   });
   cleanups.push(() => http.close());
-  return { http, outcomes, breaker, retries };
+  return { http, outcomes, breaker, retries, connectFailures };
 }
 
 async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
@@ -534,6 +538,72 @@ describe('JsonHttp resilience', () => {
     await expect(http.get('/x', okSchema, new Deadline(5000))).resolves.toEqual({ ok: true });
     expect(outcomes).toEqual(['timeout', 'ok']);
     expect(upstream.calls()).toBe(2);
+  });
+});
+
+describe('JsonHttp and a blackholed host (its connects hang: nothing answers the SYN)', () => {
+  /** Loopback ports this suite may listen on. */
+  const PORTS = Array.from({ length: 100 }, (_, i) => 47_200 + i);
+  /** Each call's budget: well under the connect timeout, so every call is cut off while its connection is still opening. */
+  const BUDGET_MS = 30;
+  const CONNECT_TIMEOUT_MS = 150;
+
+  async function blackholed() {
+    const hole = await startBlackhole(PORTS);
+    cleanups.push(hole.close);
+    const outcomes: UpstreamOutcome[] = [];
+    const breaker: Array<{ state: string; reason: string | undefined }> = [];
+    const connectFailures: ConnectFailure[] = [];
+    const http = new JsonHttp({
+      upstream: 'promotion',
+      baseUrl: `http://127.0.0.1:${hole.port}/svc`,
+      timeoutMs: 200,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      connections: 4,
+      resilience: { ...DEFAULT_RESILIENCE, ...OPENS_AFTER_FOUR_FAILURES },
+      observe: (_u, outcome) => outcomes.push(outcome),
+      observeBreaker: (_u, state, reason) => breaker.push({ state, reason }),
+      observeConnectFailure: (_u, reason) => connectFailures.push(reason),
+    });
+    cleanups.push(() => http.close());
+    const states = () => breaker.map((b) => b.state);
+    /** Calls one after another, as panels make them, each cut off by its budget, until the breaker opens (at most 100: 3 s of budgets). */
+    async function callUntilOpen(): Promise<void> {
+      for (let call = 0; call < 100 && !states().includes('open'); call++) {
+        const error = await failure(http.get('/x', okSchema, new Deadline(BUDGET_MS)));
+        expect(error.outcome).toBe('deadline');
+      }
+    }
+    return { hole, http, outcomes, breaker, states, connectFailures, callUntilOpen };
+  }
+
+  it('opens the breaker on the connections that fail to open, though every call that waited for one was cut off by its deadline first', async () => {
+    const { http, outcomes, breaker, states, connectFailures, callUntilOpen } = await blackholed();
+    await callUntilOpen();
+    expect(states()).toEqual(['open']);
+    // The log line says why: the upstream's connects time out; so does the connect failures metric.
+    expect(breaker[0]!.reason).toMatch(/could not connect to http:\/\/127\.0\.0\.1:\d+: no connection opened within connectTimeoutMs \(150 ms\)/);
+    expect(connectFailures.length).toBeGreaterThanOrEqual(OPENS_AFTER_FOUR_FAILURES.breakerMinimumCalls!);
+    expect(new Set(connectFailures)).toEqual(new Set(['timeout']));
+    // Open, it fails a call at once, without waiting for a connection.
+    const fast = await failure(http.get('/x', okSchema, new Deadline(BUDGET_MS)));
+    expect(fast.outcome).toBe('circuit_open');
+    // The calls themselves stay Floorplan's: cut off by its deadline, then refused by the breaker.
+    expect(new Set(outcomes)).toEqual(new Set(['deadline', 'circuit_open']));
+  });
+
+  it('counts a refused connection once, as the failure of the call that waited for it', async () => {
+    // A port nothing listens on (the blackhole's, once it is closed): each connect is refused at once, while its call still waits.
+    const hole = await startBlackhole(PORTS);
+    await hole.close();
+    const { http, breaker, outcomes, connectFailures } = await client(`http://127.0.0.1:${hole.port}/svc`, OPENS_AFTER_FOUR_FAILURES);
+    for (let i = 0; i < 3; i++) expect((await failure(http.get('/x', okSchema))).outcome).toBe('network_error');
+    // Three refusals are three failures, under the four calls the breaker needs: not six.
+    expect(breaker).toEqual([]);
+    expect(connectFailures).toEqual(['refused', 'refused', 'refused']);
+    await failure(http.get('/x', okSchema));
+    expect(breaker).toEqual(['open']);
+    expect(outcomes).toEqual(Array(4).fill('network_error'));
   });
 });
 
