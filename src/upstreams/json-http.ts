@@ -16,7 +16,8 @@
  * written to its socket, not while it waits for a connection. What the upstream does meanwhile
  * still counts: a connection that fails to open (refused, or none within `connectTimeoutMs` from
  * a host that drops connects) counts as one failed call even when every call that waited for it
- * was cut off first ({@link JsonHttp.connectionFailed}). The breaker opens on a failure
+ * was cut off first ({@link JsonHttp.connectionFailed}), and a half-open trial cut off before it
+ * got a connection keeps the circuit open. The breaker opens on a failure
  * rate over a time window with a minimum number of calls (cockatiel's SamplingBreaker), so a
  * burst of a few failures in a row cannot open it.
  *
@@ -123,6 +124,8 @@ class AttemptAbandoned extends Error {
     message: string,
     /** Given up before its request was written to a socket: the upstream never saw it. */
     readonly unsent = false,
+    /** Given up while it waited in the pool for a connection, which the upstream gave it none of in time. */
+    readonly connectionless = false,
   ) {
     super(message);
   }
@@ -134,6 +137,13 @@ class AttemptAbandoned extends Error {
  * duration metric and the retry policy read the difference.
  */
 const UNSENT = new WeakSet<UpstreamError>();
+
+/**
+ * Of those, the failures of attempts cut off while they waited in the pool for a connection: no
+ * connection to the upstream was free or could be opened within their budget. A half-open
+ * trial that ends so has not shown the upstream is back ({@link JsonHttp}'s breaker).
+ */
+const CONNECTIONLESS = new WeakSet<UpstreamError>();
 
 /**
  * Whether `error` ended an attempt whose request never left Floorplan: refused by the breaker
@@ -204,7 +214,7 @@ class AttemptJudge {
         case 'timeout':
           return new UpstreamError(this.upstream, 'timeout', `${method} ${path} timed out: ${error.message} (${this.timeoutMs} ms)`);
         case 'deadline':
-          return this.cutOff(`${method} ${path} cut off: ${error.message}`, error.unsent);
+          return this.cutOff(`${method} ${path} cut off: ${error.message}`, error.unsent, error.connectionless);
         case 'malformed':
           return new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a ${error.message}`);
         default:
@@ -233,10 +243,14 @@ class AttemptJudge {
     return code ?? describeThrown(error);
   }
 
-  /** A `deadline` failure; `unsent` when no request of the attempt was written ({@link neverSent}). */
-  cutOff(message: string, unsent: boolean): UpstreamError {
+  /**
+   * A `deadline` failure; `unsent` when no request of the attempt was written ({@link neverSent}),
+   * `connectionless` when it was still waiting for a connection ({@link CONNECTIONLESS}).
+   */
+  cutOff(message: string, unsent: boolean, connectionless = false): UpstreamError {
     const failure = new UpstreamError(this.upstream, 'deadline', message);
     if (unsent) UNSENT.add(failure);
+    if (connectionless) CONNECTIONLESS.add(failure);
     return failure;
   }
 }
@@ -338,7 +352,16 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
     } else if (deadline.passed) {
       deadline.cutOff(this.judge.upstream);
       const unsent = this.sentAt === 0;
-      this.abandon(new AttemptAbandoned('deadline', unsent ? 'the request deadline passed before it was sent' : 'the request deadline passed before it answered', unsent));
+      // No connection yet: undici hands the request one just before it writes it (onRequestStart).
+      const connectionless = this.controller === undefined;
+      this.abandon(
+        new AttemptAbandoned(
+          'deadline',
+          connectionless ? 'the request deadline passed while it waited for a connection' : unsent ? 'the request deadline passed before it was sent' : 'the request deadline passed before it answered',
+          unsent,
+          connectionless,
+        ),
+      );
     } else {
       // Not written yet: its timeout, when it starts, ends `timeoutMs` from now at the soonest.
       this.timer = setTimeout(due, this.sentAt === 0 ? Math.min(this.judge.timeoutMs, deadline.timerMs()) : deadline.timerMs(), this);
@@ -559,12 +582,22 @@ export class JsonHttp {
       duration: resilience.breakerWindowMs,
       minimumRps: resilience.breakerMinimumCalls / (resilience.breakerWindowMs / 1000),
     });
-    const breaker = circuitBreaker(
+    const breaker: CircuitBreakerPolicy = circuitBreaker(
       // A 4xx or a contract breach is the upstream answering: it is up. Only outages trip the
-      // breaker; an error it does not handle (`deadline` among them) counts neither way.
+      // breaker; an error it does not handle (`deadline` among them) counts neither way…
       handleWhen(
         (error) =>
-          error instanceof UpstreamError && (error.outcome === 'timeout' || error.outcome === 'network_error' || (error.status ?? 0) >= 500),
+          error instanceof UpstreamError &&
+          (error.outcome === 'timeout' ||
+            error.outcome === 'network_error' ||
+            (error.status ?? 0) >= 500 ||
+            // …but for a half-open trial, which cockatiel would take for a success, closing the
+            // circuit: one cut off while it waited for a connection had none from the upstream
+            // in time, which does not show it is back. A blackholed host gives a trial no
+            // connection, and fails it only at connectTimeoutMs, usually past the request's
+            // budget; so the circuit stays open until a trial gets one. (A connection that opens
+            // too late for its trial is kept for the next, AnswerCollector.onRequestStart.)
+            (breaker.state === CircuitState.HalfOpen && CONNECTIONLESS.has(error))),
       ),
       { halfOpenAfter: resilience.breakerHalfOpenAfterMs, breaker: window },
     );

@@ -542,11 +542,12 @@ describe('JsonHttp resilience', () => {
 });
 
 describe('JsonHttp and a blackholed host (its connects hang: nothing answers the SYN)', () => {
-  /** Loopback ports this suite may listen on. */
+  /** Loopback ports this suite may listen on: the blackhole, then the server that takes its place. */
   const PORTS = Array.from({ length: 100 }, (_, i) => 47_200 + i);
   /** Each call's budget: well under the connect timeout, so every call is cut off while its connection is still opening. */
   const BUDGET_MS = 30;
   const CONNECT_TIMEOUT_MS = 150;
+  const HALF_OPEN_AFTER_MS = 300;
 
   async function blackholed() {
     const hole = await startBlackhole(PORTS);
@@ -560,7 +561,7 @@ describe('JsonHttp and a blackholed host (its connects hang: nothing answers the
       timeoutMs: 200,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       connections: 4,
-      resilience: { ...DEFAULT_RESILIENCE, ...OPENS_AFTER_FOUR_FAILURES },
+      resilience: { ...DEFAULT_RESILIENCE, ...OPENS_AFTER_FOUR_FAILURES, breakerHalfOpenAfterMs: HALF_OPEN_AFTER_MS },
       observe: (_u, outcome) => outcomes.push(outcome),
       observeBreaker: (_u, state, reason) => breaker.push({ state, reason }),
       observeConnectFailure: (_u, reason) => connectFailures.push(reason),
@@ -590,6 +591,37 @@ describe('JsonHttp and a blackholed host (its connects hang: nothing answers the
     expect(fast.outcome).toBe('circuit_open');
     // The calls themselves stay Floorplan's: cut off by its deadline, then refused by the breaker.
     expect(new Set(outcomes)).toEqual(new Set(['deadline', 'circuit_open']));
+  });
+
+  it('keeps the breaker open while the host stays blackholed, as a half-open trial gets no connection, and closes it once the host answers', async () => {
+    const { hole, http, breaker, states, callUntilOpen } = await blackholed();
+    await callUntilOpen();
+    expect(states()).toEqual(['open']);
+    for (let trial = 0; trial < 2; trial++) {
+      await new Promise((r) => setTimeout(r, HALF_OPEN_AFTER_MS + 50));
+      // The trial's caller is cut off at its deadline, as every caller is; having had no
+      // connection from the host, the trial does not close the circuit but opens it again.
+      const error = await failure(http.get('/x', okSchema, new Deadline(BUDGET_MS)));
+      expect(error.outcome).toBe('deadline');
+      expect(error.message).toContain('waited for a connection');
+      expect(states().slice(-2)).toEqual(['half-open', 'open']);
+      expect(breaker.at(-1)!.reason).toContain('waited for a connection');
+      expect((await failure(http.get('/x', okSchema, new Deadline(BUDGET_MS)))).outcome).toBe('circuit_open');
+    }
+    // The host is back, on the same address: the next trial is answered and closes the circuit.
+    await hole.close();
+    const server = createServer(ok);
+    server.listen(hole.port, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    });
+    await new Promise((r) => setTimeout(r, HALF_OPEN_AFTER_MS + 50));
+    await expect(http.get('/x', okSchema, new Deadline(2000))).resolves.toEqual({ ok: true });
+    expect(states().at(-1)).toBe('closed');
+    await expect(http.get('/x', okSchema, new Deadline(2000))).resolves.toEqual({ ok: true });
   });
 
   it('counts a refused connection once, as the failure of the call that waited for it', async () => {
