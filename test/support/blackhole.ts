@@ -23,26 +23,22 @@ const LISTENER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const server = require('node:net').createServer();
 server.once('error', (error) => parentPort.postMessage({ error: error.message }));
-server.listen({ port: workerData.port, host: '127.0.0.1', backlog: 1 }, () => {
-  parentPort.postMessage({ listening: true });
+server.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+  parentPort.postMessage({ port: server.address().port });
   // Held still, this thread's loop never accepts: the connections stay in the kernel's queue.
   Atomics.wait(workerData.release, 0, 0);
   server.close();
 });
 `;
 
-/** A blackhole on the first of `ports` free to listen on. */
-export async function startBlackhole(ports: readonly number[]): Promise<Blackhole> {
-  const refusals: string[] = [];
-  for (const port of ports) {
-    const release = new Int32Array(new SharedArrayBuffer(4));
-    const worker = new Worker(LISTENER, { eval: true, workerData: { port, release } });
-    const [message] = (await once(worker, 'message')) as [{ listening?: true; error?: string }];
-    if (message.error === undefined) return filled(port, worker, release);
-    refusals.push(`${port}: ${message.error}`);
-    await once(worker, 'exit');
-  }
-  throw new Error(`the blackhole could not listen on 127.0.0.1 (${refusals.join('; ')})`);
+/** A blackhole on a free port of 127.0.0.1. */
+export async function startBlackhole(): Promise<Blackhole> {
+  const release = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(LISTENER, { eval: true, workerData: { release } });
+  const [message] = (await once(worker, 'message')) as [{ port?: number; error?: string }];
+  if (message.port !== undefined) return filled(message.port, worker, release);
+  await once(worker, 'exit');
+  throw new Error(`the blackhole could not listen on 127.0.0.1: ${message.error ?? 'no port'}`);
 }
 
 async function filled(port: number, worker: Worker, release: Int32Array): Promise<Blackhole> {

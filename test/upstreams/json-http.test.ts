@@ -542,15 +542,13 @@ describe('JsonHttp resilience', () => {
 });
 
 describe('JsonHttp and a blackholed host (its connects hang: nothing answers the SYN)', () => {
-  /** Loopback ports this suite may listen on: the blackhole, then the server that takes its place. */
-  const PORTS = Array.from({ length: 100 }, (_, i) => 47_200 + i);
   /** Each call's budget: well under the connect timeout, so every call is cut off while its connection is still opening. */
   const BUDGET_MS = 30;
   const CONNECT_TIMEOUT_MS = 150;
   const HALF_OPEN_AFTER_MS = 300;
 
   async function blackholed() {
-    const hole = await startBlackhole(PORTS);
+    const hole = await startBlackhole();
     cleanups.push(hole.close);
     const outcomes: UpstreamOutcome[] = [];
     const breaker: Array<{ state: string; reason: string | undefined }> = [];
@@ -626,7 +624,7 @@ describe('JsonHttp and a blackholed host (its connects hang: nothing answers the
 
   it('counts a refused connection once, as the failure of the call that waited for it', async () => {
     // A port nothing listens on (the blackhole's, once it is closed): each connect is refused at once, while its call still waits.
-    const hole = await startBlackhole(PORTS);
+    const hole = await startBlackhole();
     await hole.close();
     const { http, breaker, outcomes, connectFailures } = await client(`http://127.0.0.1:${hole.port}/svc`, OPENS_AFTER_FOUR_FAILURES);
     for (let i = 0; i < 3; i++) expect((await failure(http.get('/x', okSchema))).outcome).toBe('network_error');
