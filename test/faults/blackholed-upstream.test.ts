@@ -15,7 +15,6 @@ import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../su
 import { startBlackhole, type Blackhole } from '../support/blackhole.ts';
 import { metricValue, scrapeMetrics } from '../support/measure.ts';
 
-/** Loopback ports this suite may listen on. */
 /** The production default: every call to the blackholed host is cut off long before its connect timeout. */
 const DEADLINE_MS = 250;
 const CONNECT_TIMEOUT_MS = 200;
