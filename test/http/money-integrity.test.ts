@@ -155,6 +155,42 @@ describe('money integrity under bad upstreams (real HTTP)', () => {
     }
   });
 
+  describe('one SKU on two lines of the cart (two sellers)', () => {
+    // u-basic's 乐事 ×2 and 可口可乐 ×1, plus 乐事 ×1 from a second seller, all ticked: settlement
+    // is asked for [coke ×1, lays ×2, lays ×1] and prices ¥41.40 of goods − ¥3.00 coupon + ¥6.00 shipping = ¥44.40.
+    const secondSeller = () =>
+      h.demo.tamper('cart', (answer) => {
+        const lays = ((answer as Json).lines as Json[]).find((l) => l.skuId === 'sku-lays-70g')!;
+        (answer as Json).lines.push({ ...lays, quantity: 1 });
+        return answer;
+      });
+
+    it('refuses a quote that leaves out one of the lines, instead of a total without it', async () => {
+      secondSeller();
+      quotes((quote) => {
+        // Settlement prices lays ×1 but not lays ×2: ¥26.40 of goods for the four units the panel counts.
+        const index = (quote.lines as Json[]).findIndex((l) => l.skuId === 'sku-lays-70g' && l.quantity === 2);
+        quote.lines.splice(index, 1);
+        quote.goodsTotal.minor -= 1500;
+        quote.payable.minor -= 1500;
+      });
+      const p = await panel('u-basic', 'checkout-summary');
+      expect(p).toMatchObject({ degraded: true, failedUpstreams: ['SETTLEMENT'], degradedReasons: ['QUOTE_INCONSISTENT'] });
+      // The cart's own total of the four units, marked degraded; no payable row to pay by.
+      expect(row(p, 'spze')).toMatchObject({ priceText: '¥41.40', subName: '共4件' });
+      expect(row(p, 'payable')).toBeUndefined();
+    });
+
+    it('accepts a quote of both lines in its own order', async () => {
+      secondSeller();
+      quotes((quote) => quote.lines.reverse());
+      const p = await panel('u-basic', 'checkout-summary');
+      expect(p).toMatchObject({ degraded: false, failedUpstreams: [], degradedReasons: [] });
+      expect(row(p, 'spze')).toMatchObject({ priceText: '¥41.40', subName: '共4件' });
+      expect(row(p, 'payable')).toMatchObject({ priceText: '¥44.40' });
+    });
+  });
+
   it('counts a promotion in another currency as a promotion failure, and keeps every amount from settlement', async () => {
     h.demo.tamper('promotion', (answer) => {
       (answer as Json).membership.plus95QuotaRemaining.currency = 'USD';

@@ -90,8 +90,9 @@ export interface SettlementQuote {
 
 /**
  * Checks a settlement quote against the selected cart lines and the cart's currency:
- * one currency throughout; exactly the selected lines at their quantities; deductions within
- * the goods total; goods − deductions + shipping = payable; an empty selection costs nothing.
+ * one currency throughout; exactly the selected lines at their quantities, in any order, line
+ * for line (one SKU on two lines is two quoted lines); deductions within the goods total;
+ * goods − deductions + shipping = payable; an empty selection costs nothing.
  */
 export function checkQuote(
   quote: SettlementQuote,
@@ -153,23 +154,41 @@ function foreignAmounts(quote: SettlementQuote, currency: string): readonly stri
   return foreign ?? NO_PROBLEMS;
 }
 
-/** Differences between the quoted lines and the selected ones, e.g. `sku-x: not in the selection`. */
+/** What a check that found nothing returns: one shared array, so a clean quote allocates none. */
 const NO_PROBLEMS: string[] = [];
 
+/**
+ * Differences between the quoted lines and the selected ones, e.g. `sku-x: quoted but not a selected cart line`.
+ * Lines match as a multiset of (SKU, quantity), in any order: the cart may hold one SKU on two
+ * lines (two sellers), and each selected line must be matched by exactly one quoted line.
+ */
 function compareLines(quoted: SettlementQuote['lines'], selected: UpstreamSelection['lines']): string[] {
   // The usual answer echoes the request line for line (it was sent in the selection's order): no maps to build.
   if (quoted.length === selected.length && quoted.every((line, i) => line.skuId === selected[i]!.skuId && line.quantity === selected[i]!.quantity)) return NO_PROBLEMS;
-  const wanted = new Map(selected.map((l) => [l.skuId, l.quantity]));
-  const seen = new Set<string>();
+  // Per SKU, the quantities of its selected lines not yet matched, then of its quoted lines that matched none.
+  const unmatched = new Map<string, { selected: number[]; quoted: number[] }>();
+  for (const line of selected) {
+    const sku = unmatched.get(line.skuId);
+    if (sku === undefined) unmatched.set(line.skuId, { selected: [line.quantity], quoted: [] });
+    else sku.selected.push(line.quantity);
+  }
   const problems: string[] = [];
   for (const line of quoted) {
-    const quantity = wanted.get(line.skuId);
-    if (seen.has(line.skuId)) problems.push(`${line.skuId}: quoted twice`);
-    else if (quantity === undefined) problems.push(`${line.skuId}: quoted but not a selected cart line`);
-    else if (quantity !== line.quantity) problems.push(`${line.skuId}: quoted ×${line.quantity}, selected ×${quantity}`);
-    seen.add(line.skuId);
+    const sku = unmatched.get(line.skuId);
+    if (sku === undefined) {
+      problems.push(`${line.skuId}: quoted but not a selected cart line`);
+      continue;
+    }
+    const match = sku.selected.indexOf(line.quantity);
+    if (match === -1) sku.quoted.push(line.quantity);
+    else sku.selected.splice(match, 1);
   }
-  for (const skuId of wanted.keys()) if (!seen.has(skuId)) problems.push(`${skuId}: selected but not quoted`);
+  for (const [skuId, { selected: left, quoted: extra }] of unmatched) {
+    const paired = Math.min(left.length, extra.length);
+    for (let i = 0; i < paired; i++) problems.push(`${skuId}: quoted ×${extra[i]}, selected ×${left[i]}`);
+    for (let i = paired; i < extra.length; i++) problems.push(`${skuId}: quoted ×${extra[i]} on a line beyond the selected ones`);
+    for (let i = paired; i < left.length; i++) problems.push(`${skuId}: selected ×${left[i]} but not quoted`);
+  }
   return problems;
 }
 

@@ -42,3 +42,49 @@ describe('checkQuote', () => {
     });
   });
 });
+
+describe('checkQuote: the quoted lines are the selected ones, as a multiset of (SKU, quantity)', () => {
+  // The cart may hold one SKU on two lines (two sellers): here `a` ×1 at ¥10.00 and `a` ×2 at ¥9.00, both ticked.
+  const selected = [
+    { skuId: 'a', quantity: 1 },
+    { skuId: 'a', quantity: 2 },
+  ];
+  /** A quote of `lines` that adds up to `goods`, nothing off, no shipping. */
+  const pricing = (lines: SettlementQuote['lines'], goods: number): SettlementQuote => ({
+    ...quote,
+    lines,
+    goodsTotal: cny(goods),
+    discounts: [],
+    shipping: cny(0),
+    payable: cny(goods),
+  });
+  const refusal = (problems: string[]) => ({
+    reason: 'QUOTE_INCONSISTENT',
+    message: 'quote q0 does not price exactly the selected cart lines',
+    values: { problems },
+  });
+
+  it('refuses a quote that leaves out one of two lines of a SKU, naming the line left out', () => {
+    expect(checkQuote(pricing([{ skuId: 'a', quantity: 2 }], 1800), selected, 'CNY')).toEqual(refusal(['a: selected ×1 but not quoted']));
+  });
+
+  it('accepts both lines of a SKU quoted in another order than asked', () => {
+    expect(checkQuote(pricing([{ skuId: 'a', quantity: 2 }, { skuId: 'a', quantity: 1 }], 2800), selected, 'CNY')).toBeUndefined();
+  });
+
+  it('refuses one line quoted twice in place of the two selected, naming the quantity that differs', () => {
+    expect(checkQuote(pricing([{ skuId: 'a', quantity: 2 }, { skuId: 'a', quantity: 2 }], 3600), selected, 'CNY')).toEqual(refusal(['a: quoted ×2, selected ×1']));
+  });
+
+  it('refuses a line quoted on more lines than were selected, naming the extra line', () => {
+    const lines = [{ skuId: 'a', quantity: 1 }, { skuId: 'a', quantity: 2 }, { skuId: 'a', quantity: 1 }];
+    expect(checkQuote(pricing(lines, 3800), selected, 'CNY')).toEqual(refusal(['a: quoted ×1 on a line beyond the selected ones']));
+  });
+
+  it('names each problem of a quote that is wrong in several ways, SKUs not in the selection first', () => {
+    const lines = [{ skuId: 'x', quantity: 1 }, { skuId: 'sku-1', quantity: 3 }];
+    expect(checkQuote(pricing(lines, 0), [...selected, { skuId: 'sku-1', quantity: 2 }], 'CNY')).toEqual(
+      refusal(['x: quoted but not a selected cart line', 'a: selected ×1 but not quoted', 'a: selected ×2 but not quoted', 'sku-1: quoted ×3, selected ×2']),
+    );
+  });
+});
