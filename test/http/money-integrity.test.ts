@@ -103,6 +103,25 @@ describe('money integrity under bad upstreams (real HTTP)', () => {
     expect(row(p, 'coupon')).toMatchObject({ priceText: '-¥6.00', amount: { minor: -600, currency: 'CNY' } });
   });
 
+  it('says one coupon used next to a coupon deduction settlement sends without its coupon id', async () => {
+    quotes((quote) => {
+      (quote.discounts as Json[]).find((d) => d.kind === 'coupon')!.sourceIds = [];
+    });
+    const p = await panel('u1001', 'checkout-summary');
+    expect(row(p, 'coupon')).toMatchObject({ priceText: '-¥6.00', subName: '已使用1张' });
+  });
+
+  it('says one coupon used when two coupon deductions name the same coupon', async () => {
+    quotes((quote) => {
+      const coupon = (quote.discounts as Json[]).find((d) => d.kind === 'coupon')!;
+      // u1001's ¥6.00 coupon sent as two entries of ¥4.00 and ¥2.00, both naming it.
+      quote.discounts.push({ ...coupon, amount: { minor: 200, currency: 'CNY' } });
+      coupon.amount = { minor: 400, currency: 'CNY' };
+    });
+    const p = await panel('u1001', 'checkout-summary');
+    expect(row(p, 'coupon')).toMatchObject({ priceText: '-¥6.00', subName: '已使用1张' });
+  });
+
   it('omits a PLUS member’s quota sub-name when promotion gives no quota, instead of a label with no value', async () => {
     h.demo.tamper('promotion', (answer) => {
       (answer as Json).membership.plus95QuotaRemaining = null;

@@ -16,3 +16,20 @@ export function deduction(quote: SettlementQuote, kind: DiscountKind): Money {
 export function deductionSources(quote: SettlementQuote, kind: DiscountKind): readonly string[] {
   return quote.discounts.filter((d) => d.kind === kind).flatMap((d) => d.sourceIds);
 }
+
+/**
+ * How many distinct sources (coupons, campaigns) are behind the deductions of a kind: each id
+ * once, however many entries name it, and each entry that names none as one source of its own
+ * (the contract lets settlement leave the ids out, and a deduction still came from something).
+ * 0 when the kind did not apply.
+ */
+export function distinctSourceCount(quote: SettlementQuote, kind: DiscountKind): number {
+  let unnamed = 0;
+  let named: Set<string> | undefined;
+  for (const d of quote.discounts) {
+    if (d.kind !== kind) continue;
+    if (d.sourceIds.length === 0) unnamed++;
+    else for (const id of d.sourceIds) (named ??= new Set()).add(id);
+  }
+  return unnamed + (named?.size ?? 0);
+}

@@ -34,6 +34,40 @@ describe('coupon builder (优惠券)', () => {
     expect(facts?.vars?.['couponCount']).toBe(1);
   });
 
+  it('counts a coupon deduction that names no coupon id as one coupon, not none', async () => {
+    // The contract allows a discount without source ids; ¥6.00 off is at least one coupon used.
+    const { data } = fakePanelData({ quote: quoteFixture({ discounts: [{ kind: 'coupon', amount: cny(600), sourceIds: [] }] }) });
+    const facts = await coupon.build(buildContext(data));
+    expect(facts?.vars?.['couponCount']).toBe(1);
+  });
+
+  it('counts a coupon once though two deductions name it', async () => {
+    const { data } = fakePanelData({
+      quote: quoteFixture({
+        discounts: [
+          { kind: 'coupon', amount: cny(400), sourceIds: ['cpn-15-6'] },
+          { kind: 'coupon', amount: cny(200), sourceIds: ['cpn-15-6'] },
+        ],
+      }),
+    });
+    const facts = await coupon.build(buildContext(data));
+    expect(facts?.vars?.['couponCount']).toBe(1);
+  });
+
+  it('counts each coupon deduction without ids as a coupon of its own, besides the coupons named', async () => {
+    const { data } = fakePanelData({
+      quote: quoteFixture({
+        discounts: [
+          { kind: 'coupon', amount: cny(400), sourceIds: ['cpn-15-6'] },
+          { kind: 'coupon', amount: cny(200), sourceIds: [] },
+          { kind: 'coupon', amount: cny(100), sourceIds: [] },
+        ],
+      }),
+    });
+    const facts = await coupon.build(buildContext(data));
+    expect(facts?.vars?.['couponCount']).toBe(3);
+  });
+
   it('reads only the quote and never calls promotion()', async () => {
     const { data, calls } = fakePanelData();
     await coupon.build(buildContext(data));
