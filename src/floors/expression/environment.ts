@@ -50,7 +50,7 @@ const MONEY: ReadonlyArray<MoneyFunction & { readonly operator?: true; readonly 
   { signature: 'sum(list<Money>): Money', description: 'The exact sum of a list of amounts; zero (in the panel\'s currency) for an empty list; an error for two currencies.', example: 'sum(quote.discounts.filter(d, d.kind == "coupon").map(d, d.amount))', handler: sum },
   {
     signature: 'sum(list<int>): int',
-    description: 'The sum of a list of ints, e.g. a count of coupons over several discounts; 0 for an empty list.',
+    description: 'The sum of a list of ints, e.g. the coupon ids the coupon discounts name (a discount may name none, so this is not a count of coupons: `.size()` of the filtered list is); 0 for an empty list.',
     example: 'sum(quote.discounts.filter(d, d.kind == "coupon").map(d, d.sourceIds.size()))',
     handler: (items: readonly bigint[]) => items.reduce((total, i) => exact(total + i), 0n),
   },
