@@ -199,6 +199,7 @@ export class RequestScope {
       return keys.map((key, index) => {
         const result: unknown = definition.keyedBy === 'viewer' ? results[0] : results[index];
         if (result instanceof MissingAnswer) {
+          // As the client has counted the call already (the definition's answersAll): for the span.
           outcome = 'malformed';
           return this.failed(new UpstreamError(upstream, 'malformed', result.detail));
         }

@@ -162,7 +162,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
   // validate and hash the labels on every call.
   const upstreamRequests = hotCounter({
     name: 'floorplan_upstream_requests_total',
-    help: `Calls to upstream services, each counted once however many retries it made (floorplan_upstream_retries_total counts those), by upstream (${UPSTREAM_LABELS.join('|')}) and outcome (ok|timeout|deadline: cut off by Floorplan's own request deadline|http_error|malformed|network_error|circuit_open|rejected|killed).`,
+    help: `Calls to upstream services, each counted once however many retries it made (floorplan_upstream_retries_total counts those), by upstream (${UPSTREAM_LABELS.join('|')}) and outcome (ok|timeout|deadline: cut off by Floorplan's own request deadline|http_error|malformed: an answer that breaks its contract, or leaves out something asked|network_error|circuit_open|rejected|killed).`,
     labelNames: ['upstream', 'outcome'] as const,
     registers: [registry],
   });
@@ -213,7 +213,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
   });
   const refusedAnswers = new Counter({
     name: 'floorplan_upstream_answers_rejected_total',
-    help: 'Upstream answers that kept their contract but were refused by the cross-checks, by upstream and reason (QUOTE_INCONSISTENT, CURRENCY_MISMATCH).',
+    help: 'Upstream answers that kept their contract but were refused by the cross-checks, by upstream and reason (QUOTE_INCONSISTENT, CURRENCY_MISMATCH). An answer that leaves out something asked (no quote for a quoteId) broke its contract: it is counted outcome="malformed" in floorplan_upstream_requests_total, not here.',
     labelNames: ['upstream', 'reason'] as const,
     registers: [registry],
   });

@@ -2,6 +2,7 @@
 import type { CacheOutcome } from '../cache/tiered-cache.ts';
 import type { Deadline } from './deadline.ts';
 import { JsonHttp, type BreakerObserver, type ConnectFailureObserver, type RetryObserver, type UpstreamObserver } from './json-http.ts';
+import type { AnyUpstreamDefinition } from './definition.ts';
 import { DEFAULT_RESILIENCE, type ResilienceOptions } from './resilience.ts';
 import { compileAnswerChecks } from './wire-check.ts';
 import { UPSTREAM_DEFINITIONS, type UpstreamAnswer, type UpstreamName, type UpstreamRequest } from './registry.ts';
@@ -58,6 +59,8 @@ export function createHttpUpstreamClients(
       connectTimeoutMs,
       connections,
       resilience: { ...DEFAULT_RESILIENCE, ...resilience },
+      // Judged on the wire types the definition declares, which the contract has just checked.
+      answersAll: (definition as AnyUpstreamDefinition).answersAll,
       observe,
       observeBreaker,
       observeRetry,
@@ -67,7 +70,7 @@ export function createHttpUpstreamClients(
     const { call, response } = definition;
     calls[definition.name] =
       call.method === 'GET'
-        ? (request, deadline, notes) => http.get(call.path(request as never), response, deadline, notes?.traceHeaders)
+        ? (request, deadline, notes) => http.get(call.path(request as never), response, deadline, notes?.traceHeaders, request)
         : (request, deadline, notes) => http.postRead(call.path, request, response, deadline, notes?.traceHeaders);
   }
   return {

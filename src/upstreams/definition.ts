@@ -87,15 +87,27 @@ export interface UpstreamDefinition<Name extends string, Request, Wire, Result> 
   toRequest(userId: string, selections: readonly UpstreamSelection[]): Request;
   /**
    * The domain result for each selection, in order (one, when keyed by viewer), or a
-   * {@link MissingAnswer} for a selection the answer does not cover (the call then counts as malformed for it).
+   * {@link MissingAnswer} for a selection the answer does not cover: exactly the ones
+   * {@link answersAll} finds unanswered, so that the call is counted as the loaders judge it.
    */
   toResults(answer: Wire, selections: readonly UpstreamSelection[]): ReadonlyArray<Result | MissingAnswer>;
+  /**
+   * Whether `answer` answers every item `request` asked about (a quote for each quoteId, an
+   * order for each orderId); omitted when every answer that keeps the wire contract does. One
+   * that leaves an item out breaks the call's contract: the client counts the call `malformed`,
+   * not `ok`, yet still returns the answer, so the loaders serve the selections it did answer
+   * and fail the others ({@link MissingAnswer}). Asked of every answer, so it must not allocate.
+   */
+  answersAll?(request: Request, answer: Wire): boolean;
   /** Floorplan's own rules the answer must keep (one currency, amounts that add up); undefined when it passes. */
   check?(result: Result, selection: UpstreamSelection | undefined): Violation | undefined;
   readonly defaults: UpstreamDefaults;
 }
 
-/** What an answer lacks for one selection; the loaders fail that selection as a malformed answer. */
+/**
+ * What an answer lacks for one selection; the loaders fail that selection as a malformed answer
+ * (the client has counted the call as one already, {@link UpstreamDefinition.answersAll}).
+ */
 export class MissingAnswer {
   constructor(readonly detail: string) {}
 }

@@ -4,8 +4,9 @@
  * retry budget) → cockatiel's circuit breaker, passed without its async layers while it is
  * closed ({@link JsonHttp.attemptsOf}) — then one attempt with its own timeout, cut short by the
  * caller's deadline, and a zod contract every response must pass (checked by its compiled form
- * first, wire-check.ts). The usual call (a free slot, the breaker closed) is one
- * {@link CallInFlight}: one promise from the call to its checked answer.
+ * first, wire-check.ts); an answer that passes it but leaves out part of what was asked is
+ * returned, yet counted `malformed` ({@link JsonHttpOptions.answersAll}). The usual call (a free
+ * slot, the breaker closed) is one {@link CallInFlight}: one promise from the call to its checked answer.
  * Whatever goes wrong comes out as an {@link UpstreamError}; nothing upstream can crash the
  * caller or hold a request past its deadline.
  *
@@ -53,7 +54,9 @@ import { STANDARD_DEFAULTS } from './definition.ts';
 import { answerCheck } from './wire-check.ts';
 
 /**
- * Told about every call (one per logical call, after retries), e.g. to count it in metrics.
+ * Told about every call (one per logical call, after retries), e.g. to count it in metrics:
+ * once, with the outcome its caller gets — `malformed`, not `ok`, for an answer that leaves out
+ * part of what was asked, though the call returns it ({@link JsonHttpOptions.answersAll}).
  * `durationSeconds` is undefined for a call none of whose requests left Floorplan (the breaker
  * or the bulkhead refused it, or the request's deadline passed before it was written): it has
  * no upstream latency to report.
@@ -103,6 +106,14 @@ export interface JsonHttpOptions {
   /** Keep-alive connections in the pool. */
   readonly connections: number;
   readonly resilience?: ResilienceOptions;
+  /**
+   * Whether a contract-checked answer answers everything its call's request asked (the body of
+   * {@link JsonHttp.postRead}, the `request` of {@link JsonHttp.get}): the upstream's definition's
+   * `answersAll`. One that does not is returned all the same — the caller uses what it does
+   * answer — but the call is counted `malformed`; as any answer, it shows the upstream is up to
+   * the breaker. Default: every answer does.
+   */
+  readonly answersAll?: (request: unknown, answer: unknown) => boolean;
   readonly observe?: UpstreamObserver;
   readonly observeBreaker?: BreakerObserver;
   readonly observeRetry?: RetryObserver;
@@ -429,6 +440,8 @@ function due(collector: AnswerCollector): void {
 interface CallSite {
   readonly judge: AttemptJudge;
   readonly bulkhead: Bulkhead;
+  /** A contract-checked answer's outcome, `ok` or `malformed` ({@link JsonHttpOptions.answersAll}). */
+  outcomeOf(request: unknown, answer: unknown): 'ok' | 'malformed';
   /** A first attempt's failure, judged by the breaker as if it had made the attempt, then retried. */
   replayed(failure: UpstreamError, method: 'GET' | 'POST', path: string, body: string | undefined, traceHeaders: TraceHeaders, deadline: Deadline | undefined): Promise<unknown>;
   /** The call is over with `outcome`: the upstream's silence and the call's metric; `sent`: a request of it was written. */
@@ -453,6 +466,8 @@ class CallInFlight implements AttemptSink {
     private readonly site: CallSite,
     private readonly method: 'GET' | 'POST',
     private readonly path: string,
+    /** What the call asks, as its caller gave it: what the answer is judged against ({@link CallSite.outcomeOf}). */
+    private readonly request: unknown,
     private readonly body: string | undefined,
     private readonly traceHeaders: TraceHeaders,
     private readonly schema: z.ZodType,
@@ -468,13 +483,15 @@ class CallInFlight implements AttemptSink {
   answered(payload: unknown): void {
     this.site.bulkhead.leave();
     let value: unknown;
+    let outcome: 'ok' | 'malformed';
     try {
       value = contracted(this.site.judge.upstream, this.schema, payload, this.method, this.path);
+      outcome = this.site.outcomeOf(this.request, value);
     } catch (error) {
       this.end(error);
       return;
     }
-    this.site.ended('ok', this.started, true);
+    this.site.ended(outcome, this.started, true);
     this.resolve(value);
   }
 
@@ -547,6 +564,7 @@ export class JsonHttp {
   private readonly window: SamplingBreaker;
   private readonly judge: AttemptJudge;
   private readonly budget: RetryBudget;
+  private readonly answersAll: ((request: unknown, answer: unknown) => boolean) | undefined;
   private readonly observe: UpstreamObserver | undefined;
   private readonly observeRetry: RetryObserver | undefined;
   private readonly observeConnectFailure: ConnectFailureObserver | undefined;
@@ -570,6 +588,7 @@ export class JsonHttp {
     this.pool = new Pool(url.origin, { connections: options.connections, connectTimeout: connectTimeoutMs, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
     // Once per connection that fails to open: nothing on the way of a call.
     this.pool.on('connectionError', (_origin, _targets, error) => this.connectionFailed(error));
+    this.answersAll = options.answersAll;
     this.observe = options.observe;
     this.observeRetry = options.observeRetry;
     this.observeConnectFailure = options.observeConnectFailure;
@@ -627,6 +646,7 @@ export class JsonHttp {
     this.site = {
       judge: this.judge,
       bulkhead: this.bulkhead,
+      outcomeOf: (request, answer) => this.outcomeOf(request, answer),
       replayed: (failure, method, path, body, traceHeaders, deadline) => this.replayed(failure, method, path, body, traceHeaders, deadline),
       ended: (outcome, started, sent) => this.ended(outcome, started, sent),
     };
@@ -649,14 +669,22 @@ export class JsonHttp {
     this.breaker.execute(() => Promise.reject(failure)).catch(() => undefined);
   }
 
-  /** `traceHeaders`: the call's span, carried to the upstream (W3C traceparent), for a traced request. */
-  get<S extends z.ZodType>(path: string, schema: S, deadline?: Deadline, traceHeaders?: TraceHeaders): Promise<z.output<S>> {
-    return this.call('GET', path, undefined, schema, deadline, traceHeaders);
+  /**
+   * `traceHeaders`: the call's span, carried to the upstream (W3C traceparent), for a traced
+   * request. `request`: what the path asks, as {@link JsonHttpOptions.answersAll} reads it.
+   */
+  get<S extends z.ZodType>(path: string, schema: S, deadline?: Deadline, traceHeaders?: TraceHeaders, request?: unknown): Promise<z.output<S>> {
+    return this.call('GET', path, request, undefined, schema, deadline, traceHeaders);
   }
 
-  /** A POST that only reads (a query or a quote): safe to retry. */
+  /** A POST that only reads (a query or a quote): safe to retry. `body` is sent as JSON. */
   postRead<S extends z.ZodType>(path: string, body: unknown, schema: S, deadline?: Deadline, traceHeaders?: TraceHeaders): Promise<z.output<S>> {
-    return this.call('POST', path, JSON.stringify(body), schema, deadline, traceHeaders);
+    return this.call('POST', path, body, JSON.stringify(body), schema, deadline, traceHeaders);
+  }
+
+  /** A contract-checked answer's outcome: `malformed` when it leaves out part of what `request` asked. */
+  private outcomeOf(request: unknown, answer: unknown): 'ok' | 'malformed' {
+    return this.answersAll === undefined || this.answersAll(request, answer) ? 'ok' : 'malformed';
   }
 
   /**
@@ -685,6 +713,7 @@ export class JsonHttp {
   private call<S extends z.ZodType>(
     method: 'GET' | 'POST',
     path: string,
+    request: unknown,
     body: string | undefined,
     schema: S,
     deadline: Deadline | undefined,
@@ -695,17 +724,18 @@ export class JsonHttp {
     this.budget.deposit();
     // The usual call, short of an outage or an overload: straight to its one attempt (CallInFlight).
     if (this.breaker.state === CircuitState.Closed && deadline?.passed !== true && this.bulkhead.tryEnter()) {
-      const call = new CallInFlight(this.site, method, path, body, traceHeaders, schema, deadline, started);
+      const call = new CallInFlight(this.site, method, path, request, body, traceHeaders, schema, deadline, started);
       this.send(new AnswerCollector(this.judge, method, path, deadline, call, this.window), method, path, body, traceHeaders);
       return call.promise as Promise<z.output<S>>;
     }
-    return this.throughPolicies(method, path, body, schema, deadline, traceHeaders, started);
+    return this.throughPolicies(method, path, request, body, schema, deadline, traceHeaders, started);
   }
 
   /** A call that must wait for a slot, meets a breaker that is not closed, or comes too late: every policy in turn. */
   private async throughPolicies<S extends z.ZodType>(
     method: 'GET' | 'POST',
     path: string,
+    request: unknown,
     body: string | undefined,
     schema: S,
     deadline: Deadline | undefined,
@@ -726,7 +756,9 @@ export class JsonHttp {
       } finally {
         this.bulkhead.leave();
       }
-      return contracted(this.upstream, schema, payload, method, path) as z.output<S>;
+      const value = contracted(this.upstream, schema, payload, method, path);
+      outcome = this.outcomeOf(request, value);
+      return value as z.output<S>;
     } catch (error) {
       const failure = this.judge.failureOf(error, method, path, deadline);
       outcome = failure.outcome;

@@ -11,9 +11,11 @@ import type { UpstreamName } from './registry.ts';
  * not attempted, because Floorplan's own request deadline passed — the process was busy or
  * the call waited in Floorplan's queues; not the upstream's failure, so breakers and retries
  * ignore it). `timeout` is the upstream's: no complete answer within its timeout of the
- * request being sent. `inconsistent`: the call succeeded and its answer kept its contract, but
- * it disagrees with the other upstreams' answers (see {@link AnswerViolation}); counted in
- * `floorplan_upstream_answers_rejected_total`, not as a call outcome.
+ * request being sent. `malformed`: a 2xx answer that breaks its contract — not exact JSON, refused
+ * by its schema, or leaving out something asked (the upstream definition's `answersAll`; the
+ * loaders still serve what it did answer). `inconsistent`: the call succeeded and its answer kept
+ * its contract, but it disagrees with the other upstreams' answers (see {@link AnswerViolation});
+ * counted in `floorplan_upstream_answers_rejected_total`, not as a call outcome.
  */
 export type UpstreamOutcome = 'ok' | 'timeout' | 'deadline' | 'http_error' | 'malformed' | 'network_error' | 'circuit_open' | 'rejected' | 'killed' | 'inconsistent';
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { invariantProblems, type InvariantPanel } from '../support/panel-invariant.ts';
+import { metricValue, scrapeMetrics } from '../support/measure.ts';
 
 const QUERY = /* GraphQL */ `
   query Loyalty($scene: String!) {
@@ -82,6 +83,21 @@ describe('the loyalty upstream and its floor (floor.loyalty-points on)', () => {
       expect(invariantProblems(p, 'zh-CN')).toEqual([]);
     });
   }
+
+  it('counts a loyalty answer with no order for the orderId asked as one malformed call, not ok, dropping only its row', async () => {
+    h.demo.tamper('loyalty', (answer) => ({ ...(answer as object), orders: [] }));
+    try {
+      const count = (text: string, outcome: string) => metricValue(text, 'floorplan_upstream_requests_total', { upstream: 'loyalty', outcome });
+      const before = await scrapeMetrics(h.url);
+      const p = await panel();
+      expect(p).toMatchObject({ degraded: true, failedUpstreams: ['LOYALTY'], degradedReasons: ['UPSTREAM_FAILED'] });
+      expect(p.floors.map((f) => f.code)).toEqual(SEED_CODES);
+      const after = await scrapeMetrics(h.url);
+      expect({ ok: count(after, 'ok') - count(before, 'ok'), malformed: count(after, 'malformed') - count(before, 'malformed') }).toEqual({ ok: 0, malformed: 1 });
+    } finally {
+      h.demo.tamper('loyalty', undefined);
+    }
+  });
 
   it('refuses a loyalty answer in another currency as CURRENCY_MISMATCH, dropping only its row', async () => {
     h.demo.tamper('loyalty', (answer) => {

@@ -183,3 +183,73 @@ describe('upstream metrics while an upstream is down and its breaker opens', () 
     }
   });
 });
+
+describe('a settlement answer that leaves out a quote asked for, in /metrics', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // A breaker that would open after four failed calls of six: a malformed answer must not count as one.
+    h = await startHarness({ config: { upstreams: { settlement: { breakerFailureRatio: 0.5, breakerWindowMs: 10_000, breakerMinimumCalls: 4 } } } });
+  });
+  afterAll(() => h.close());
+  beforeEach(() => {
+    h.demo.tamper('settlement', undefined);
+    h.demo.resetCalls();
+  });
+
+  /** settlement's calls by outcome, and the refused answers of every reason, as /metrics has them now. */
+  const counted = async () => {
+    const text = await scrapeMetrics(h.url);
+    const outcome = (name: string) => metricValue(text, 'floorplan_upstream_requests_total', { upstream: 'settlement', outcome: name });
+    return { ok: outcome('ok'), malformed: outcome('malformed'), rejected: summed(text, 'floorplan_upstream_answers_rejected_total', 'settlement') };
+  };
+  const moved = (before: Awaited<ReturnType<typeof counted>>, after: Awaited<ReturnType<typeof counted>>) => ({
+    ok: after.ok - before.ok,
+    malformed: after.malformed - before.malformed,
+    rejected: after.rejected - before.rejected,
+  });
+  const codes = (floors: ReadonlyArray<{ code: string }>) => floors.map((f) => f.code);
+
+  it('counts an answer with no quotes as one malformed call, never as ok, as the panel that lost its payable row says', async () => {
+    h.demo.tamper('settlement', () => ({ quotes: [] }));
+    const before = await counted();
+    const res = await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' });
+    const p = res.body.data!.floorPanel;
+    expect({ degraded: p.degraded, failed: p.failedUpstreams }).toEqual({ degraded: true, failed: ['SETTLEMENT'] });
+    expect(codes(p.floors)).not.toContain('payable');
+    expect(h.demo.calls().settlement).toBe(1);
+    // A broken contract, not a cross-check's refusal: floorplan_upstream_answers_rejected_total is for answers that kept it.
+    expect(moved(before, await counted())).toEqual({ ok: 0, malformed: 1, rejected: 0 });
+  });
+
+  it('counts the one call of a two-panel request once, as malformed, when it leaves out one quote; the other panel keeps its quote', async () => {
+    h.demo.tamper('settlement', (answer) => {
+      const { quotes } = answer as { quotes: Array<{ quoteId: string }> };
+      return { ...(answer as object), quotes: quotes.filter((q) => q.quoteId !== 'q1') };
+    });
+    const before = await counted();
+    const res = await h.graphql<{ all: PanelResult['floorPanel']; one: PanelResult['floorPanel'] }>(
+      'u1001',
+      `{ all: floorPanel(scene: "cart-bottom-sheet") { degraded failedUpstreams ${FLOORS} }
+         one: floorPanel(scene: "cart-bottom-sheet", selectedSkuIds: ["sku-oreo-116g"]) { degraded failedUpstreams ${FLOORS} } }`,
+    );
+    expect(res.body.errors).toBeUndefined();
+    const [body] = h.demo.received('settlement') as Array<{ quotes: Array<{ quoteId: string }> }>;
+    expect(body!.quotes.map((q) => q.quoteId)).toEqual(['q0', 'q1']);
+    const { all, one } = res.body.data!;
+    expect({ degraded: all.degraded, payable: all.floors.find((f) => f.code === 'payable')?.priceText }).toEqual({ degraded: false, payable: '¥8.86' });
+    expect({ degraded: one.degraded, failed: one.failedUpstreams, codes: codes(one.floors) }).toMatchObject({ degraded: true, failed: ['SETTLEMENT'] });
+    expect(codes(one.floors)).not.toContain('payable');
+    expect(moved(before, await counted())).toEqual({ ok: 0, malformed: 1, rejected: 0 });
+  });
+
+  it('keeps calling settlement after many malformed answers: the upstream answered, so its breaker stays closed', async () => {
+    h.demo.tamper('settlement', () => ({ quotes: [] }));
+    for (let i = 0; i < 8; i++) await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' });
+    h.demo.tamper('settlement', undefined);
+    const res = await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' });
+    expect(res.body.data!.floorPanel.degraded).toBe(false);
+    expect(h.demo.calls().settlement).toBe(9);
+    const text = await scrapeMetrics(h.url);
+    expect(metricValue(text, 'floorplan_upstream_requests_total', { upstream: 'settlement', outcome: 'circuit_open' })).toBe(0);
+  });
+});

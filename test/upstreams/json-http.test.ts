@@ -312,6 +312,32 @@ describe('JsonHttp resilience', () => {
     expect(rejected.map((e) => e.outcome)).toEqual(['rejected', 'rejected']);
   });
 
+  it('returns an answer that leaves out part of what was asked, counting the call once as malformed, whichever path it took', async () => {
+    // Answers item "a" only, a little late, so that a second call waits for the one slot.
+    const upstream = await scripted((_req, res) => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"items":["a"]}'), 20));
+    cleanups.push(upstream.close);
+    const outcomes: UpstreamOutcome[] = [];
+    const breaker: string[] = [];
+    const http = new JsonHttp({
+      upstream: 'settlement',
+      baseUrl: upstream.url,
+      timeoutMs: 500,
+      connections: 2,
+      resilience: { ...DEFAULT_RESILIENCE, ...OPENS_AFTER_FOUR_FAILURES, maxConcurrent: 1, maxQueued: 1 },
+      answersAll: (request, answer) => (request as { asked: string[] }).asked.every((id) => (answer as { items: string[] }).items.includes(id)),
+      observe: (_u, outcome) => outcomes.push(outcome),
+      observeBreaker: (_u, state) => breaker.push(state),
+    });
+    cleanups.push(() => http.close());
+    const itemsSchema = z.object({ items: z.array(z.string()) });
+    // The first takes the slot (the usual path); the second waits for it (every policy in turn).
+    const [all, part] = await Promise.all([http.postRead('/q', { asked: ['a'] }, itemsSchema), http.postRead('/q', { asked: ['a', 'b'] }, itemsSchema)]);
+    expect({ all, part, outcomes }).toEqual({ all: { items: ['a'] }, part: { items: ['a'] }, outcomes: ['ok', 'malformed'] });
+    // An answer is the upstream answering, however little it answers: the breaker is not told.
+    for (let i = 0; i < 6; i++) await expect(http.postRead('/q', { asked: ['b'] }, itemsSchema)).resolves.toEqual({ items: ['a'] });
+    expect({ outcomes: outcomes.slice(2), breaker, calls: upstream.calls() }).toEqual({ outcomes: Array(6).fill('malformed'), breaker: [], calls: 8 });
+  });
+
   it('gives its bulkhead slot back however a call ends: an answer, a retried failure, a broken contract, a timeout, a deadline', async () => {
     const broken = (_req: IncomingMessage, res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":"yes"}');
     // One slot, no queue: a slot kept by any call that ended would refuse the next call at once.

@@ -40,6 +40,11 @@ export interface LoyaltyPoints {
   readonly usable: { readonly points: Points; readonly value: Money };
 }
 
+function hasOrder(answer: LoyaltyAnswer, orderId: string): boolean {
+  for (const order of answer.orders) if (order.orderId === orderId) return true;
+  return false;
+}
+
 export const loyalty = defineUpstream({
   name: 'loyalty',
   description: 'Member points: balance, points this order earns, points usable as a deduction.',
@@ -57,6 +62,11 @@ export const loyalty = defineUpstream({
       const earns = earned.get(`o${index}`);
       return earns === undefined ? new MissingAnswer(`answered no order for orderId "o${index}"`) : { balance: answer.balance, earns, usable: answer.usable };
     });
+  },
+  answersAll: (request, answer) => {
+    // An order or two each way: a scan, with nothing to allocate on every call.
+    for (const asked of request.orders) if (!hasOrder(answer, asked.orderId)) return false;
+    return true;
   },
   check: (points, selection) => (selection === undefined ? undefined : currencyMismatch('loyalty', [['usable.value', points.usable.value]], selection.currency)),
   defaults: STANDARD_DEFAULTS,

@@ -192,6 +192,11 @@ function compareLines(quoted: SettlementQuote['lines'], selected: UpstreamSelect
   return problems;
 }
 
+function hasQuote(answer: SettlementResult, quoteId: string): boolean {
+  for (const quote of answer.quotes) if (quote.quoteId === quoteId) return true;
+  return false;
+}
+
 export const settlement = defineUpstream({
   name: 'settlement',
   description: 'The authoritative quote (goods, deductions, shipping, payable) for each selection.',
@@ -206,6 +211,11 @@ export const settlement = defineUpstream({
   toResults: (answer, selections): Array<SettlementQuote | MissingAnswer> => {
     const byId = new Map(answer.quotes.map((q) => [q.quoteId, q]));
     return selections.map((_, index) => byId.get(`q${index}`) ?? new MissingAnswer(`answered no quote for quoteId "q${index}"`));
+  },
+  answersAll: (request, answer) => {
+    // A quote or two each way: a scan, with nothing to allocate on every call.
+    for (const asked of request.quotes) if (!hasQuote(answer, asked.quoteId)) return false;
+    return true;
   },
   check: (quote, selection) => (selection === undefined ? undefined : checkQuote(quote, selection.lines, selection.currency)),
   defaults: { ...STANDARD_DEFAULTS, timeoutMs: 400 },

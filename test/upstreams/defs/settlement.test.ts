@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkQuote, type SettlementQuote } from '../../../src/upstreams/defs/settlement.ts';
+import { MissingAnswer } from '../../../src/upstreams/definition.ts';
+import { checkQuote, settlement, settlementQuoteSchema, type SettlementQuote, type SettlementResult } from '../../../src/upstreams/defs/settlement.ts';
 
 const cny = (minor: number) => ({ minor, currency: 'CNY' });
 const lines = [{ skuId: 'sku-1', quantity: 2 }];
@@ -86,5 +87,27 @@ describe('checkQuote: the quoted lines are the selected ones, as a multiset of (
     expect(checkQuote(pricing(lines, 0), [...selected, { skuId: 'sku-1', quantity: 2 }], 'CNY')).toEqual(
       refusal(['x: quoted but not a selected cart line', 'a: selected ×1 but not quoted', 'a: selected ×2 but not quoted', 'sku-1: quoted ×3, selected ×2']),
     );
+  });
+});
+
+describe('settlement.answersAll', () => {
+  const selections = [
+    { lines, currency: 'CNY' },
+    { lines: [{ skuId: 'sku-2', quantity: 1 }], currency: 'CNY' },
+  ];
+  const request = settlement.toRequest('u1', selections);
+  const missing = (answer: SettlementResult) => settlement.toResults(answer, selections).map((r) => r instanceof MissingAnswer);
+  /** The quote above, as it comes off the wire, answering `quoteId`. */
+  const answering = (quoteId: string) => settlementQuoteSchema.parse({ ...quote, quoteId });
+
+  it('finds an answer with a quote for every quoteId asked complete, as toResults does', () => {
+    const answer: SettlementResult = { quotes: [answering('q1'), answering('q0')] };
+    expect({ answersAll: settlement.answersAll!(request, answer), missing: missing(answer) }).toEqual({ answersAll: true, missing: [false, false] });
+  });
+
+  it('finds one that leaves a quoteId out, or answers none, incomplete, as toResults does', () => {
+    for (const answer of [{ quotes: [answering('q0')] }, { quotes: [] }, { quotes: [answering('q7')] }] satisfies SettlementResult[]) {
+      expect({ answersAll: settlement.answersAll!(request, answer), missing: missing(answer).includes(true) }).toEqual({ answersAll: false, missing: true });
+    }
   });
 });
