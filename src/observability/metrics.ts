@@ -162,7 +162,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
   // validate and hash the labels on every call.
   const upstreamRequests = hotCounter({
     name: 'floorplan_upstream_requests_total',
-    help: `Calls to upstream services, each counted once however many retries it made (floorplan_upstream_retries_total counts those), by upstream (${UPSTREAM_LABELS.join('|')}) and outcome (ok|timeout|deadline: cut off by Floorplan's own request deadline|http_error|malformed: an answer that breaks its contract, or leaves out something asked|network_error|circuit_open|rejected|killed).`,
+    help: `Calls to upstream services, each counted once however many retries it made (floorplan_upstream_retries_total counts those), by upstream (${UPSTREAM_LABELS.join('|')}) and outcome (ok|timeout|deadline: cut off by Floorplan's own request deadline|http_error|malformed: an answer that breaks its contract, or leaves out something asked|network_error|circuit_open|rejected|killed). An answer the cross-checks refuse counts ok here, and in floorplan_upstream_answers_rejected_total.`,
     labelNames: ['upstream', 'outcome'] as const,
     registers: [registry],
   });

@@ -15,7 +15,7 @@ import type { UpstreamName } from './registry.ts';
  * by its schema, or leaving out something asked (the upstream definition's `answersAll`; the
  * loaders still serve what it did answer). `inconsistent`: the call succeeded and its answer kept
  * its contract, but it disagrees with the other upstreams' answers (see {@link AnswerViolation});
- * counted in `floorplan_upstream_answers_rejected_total`, not as a call outcome.
+ * counted in `floorplan_upstream_answers_rejected_total`, not as a call outcome (the call counts `ok`).
  */
 export type UpstreamOutcome = 'ok' | 'timeout' | 'deadline' | 'http_error' | 'malformed' | 'network_error' | 'circuit_open' | 'rejected' | 'killed' | 'inconsistent';
 

@@ -170,6 +170,9 @@ describe('money integrity under bad upstreams (real HTTP)', () => {
         const after = await scrapeMetrics(h.url);
         const counted = (m: string) => metricValue(m, 'floorplan_upstream_answers_rejected_total', { upstream: 'settlement', reason });
         expect(counted(after) - counted(before)).toBe(1);
+        // The call itself kept its contract: one ok call, as README says, whatever the cross-checks then made of it.
+        const calls = (m: string) => metricValue(m, 'floorplan_upstream_requests_total', { upstream: 'settlement', outcome: 'ok' });
+        expect(calls(after) - calls(before)).toBe(1);
       });
     }
   });
