@@ -80,7 +80,10 @@ export type FloorOutcome =
       /** When no upstream failed: what did (the decoration's builder or expression), as logged. */
       readonly error?: string;
     }
-  /** Built, but left out because the rows could not be reconciled with the payable total (no goods row to carry the difference). */
+  /**
+   * Built, but left out because the rows could not be reconciled with the payable total: no goods
+   * row to carry the difference, or rows of a kind showing more than the total's summaries say.
+   */
   | { readonly code: string; readonly status: 'unreconciled' }
   | { readonly code: string; readonly status: 'fallback'; readonly upstream: UpstreamName; readonly builder: string }
   | { readonly code: string; readonly status: 'disabled' }
@@ -344,6 +347,7 @@ export class PanelRenderer {
     const locale = request.viewer.locale;
     const reconciled = reconcile(rows, locale);
     if (reconciled.partial) reasons.add('PARTIAL_BREAKDOWN');
+    if (reconciled.contradiction !== undefined) this.logContradiction(layout, reconciled.contradiction, shadow);
     for (const code of reconciled.removed) {
       const at = outcomes.findIndex((o) => o.code === code);
       if (at !== -1) outcomes[at] = { code, status: 'unreconciled' };
@@ -485,6 +489,32 @@ export class PanelRenderer {
     );
   }
 
+  /**
+   * The rows shown contradicted the total's own summaries — a floor shows a deduction (or a
+   * charge) the quote does not have — so only the total was served: a floor or its data is
+   * wrong. One warning per scene and rows shown, with every amount, so support can tell which
+   * row claims too much.
+   */
+  private logContradiction(layout: CompiledLayout, { total, vars, summed }: Contradiction, shadow: ShadowScope): void {
+    const key = `${keyScope(shadow)}${layout.scene}\u0000contradicted\u0000${summed.map((row) => row.floor.code).join('\u0000')}`;
+    if (this.loggedFailures.has(key)) return;
+    if (this.loggedFailures.size >= MAX_REMEMBERED_FAILURES) this.loggedFailures.clear();
+    this.loggedFailures.add(key);
+    const summaries = total.floor.builder.summarises ?? {};
+    const totalFields: Record<string, unknown> = { code: total.floor.code, minor: total.amount!.minor };
+    for (const variable in summaries) {
+      const value = vars[variable];
+      if (value !== undefined && isMoney(value)) totalFields[variable] = value.minor;
+    }
+    const names = Object.keys(summaries).map((variable) => `{${variable}}`).join(', ');
+    this.log(
+      shadow,
+      'warn',
+      { scene: layout.scene, reason: 'PARTIAL_BREAKDOWN', currency: total.amount!.currency, total: totalFields, rows: Object.fromEntries(summed.map((row) => [row.floor.code, row.amount!.minor])) },
+      `the rows shown do not agree with "${total.floor.code}" and its ${names}: rows of one kind show more than the total has, and a row of the other kind would invent a fee or a discount, so only the total is served (PARTIAL_BREAKDOWN); logged once per scene and rows shown`,
+    );
+  }
+
   private logBuilderFailure(layout: CompiledLayout, floor: CompiledFloor, error: unknown, what: FailureEffect, shadow: ShadowScope): void {
     if (error instanceof FloorplanError && error.code === ErrorCode.EXPRESSION_FAILED) {
       this.logExpressionFailure(layout, floor, error as FloorplanError<typeof ErrorCode.EXPRESSION_FAILED>, what, shadow);
@@ -563,6 +593,16 @@ interface Reconciled {
   readonly rows: ReadonlyArray<PendingRow | OtherRow>;
   readonly removed: readonly string[];
   readonly partial: boolean;
+  /** Set when the rows shown contradicted the total's own summaries (see {@link gapsOf}): only the total is kept. */
+  readonly contradiction: Contradiction | undefined;
+}
+
+/** The rows that contradicted their total's summaries, and the total with the summaries it had. */
+interface Contradiction {
+  readonly total: PendingRow;
+  /** The total's variables before its summaries were checked (a contradicted one is dropped then). */
+  readonly vars: PendingRow['vars'];
+  readonly summed: readonly PendingRow[];
 }
 
 /**
@@ -573,14 +613,16 @@ interface Reconciled {
  * own — netted into one, a hidden ¥3 coupon and a hidden ¥6 shipping charge would read as a
  * ¥3 fee that does not exist. What each kind should add up to comes from the total's summaries
  * (payable's savings is every deduction; see {@link gapsOf}). Without a goods row to start
- * from, or with rows in several currencies, only the total is kept. Then every summary a
- * sub-name quotes (payable's savings) must equal the rows it summarises, or that variable is
- * dropped and the sub-name falls back. Either repair marks the panel `PARTIAL_BREAKDOWN`.
+ * from, with rows in several currencies, or with rows that show more of a kind than the
+ * summaries say the total has (a row of the other kind would invent a fee or a discount),
+ * only the total is kept. Then every summary a sub-name quotes (payable's savings) must equal
+ * the rows it summarises, or that variable is dropped and the sub-name falls back. Either
+ * repair marks the panel `PARTIAL_BREAKDOWN`.
  * Without a PAYABLE row (settlement down) there is no total to check.
  */
 function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
   const total = rows.find((row) => row.kind === 'PAYABLE' && row.amount !== null);
-  if (total === undefined || total.amount === null) return { rows, removed: [], partial: false };
+  if (total === undefined || total.amount === null) return { rows, removed: [], partial: false, contradiction: undefined };
   const payable = total.amount;
   const summed = rows.filter((row) => SUMMED_KINDS.has(row.kind) && row.amount !== null);
   let served: Array<PendingRow | OtherRow> = [...rows];
@@ -597,6 +639,7 @@ function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
   }
   const difference = sameCurrency ? differenceFrom(payable.minor, exactSum(minors)) : Number.NaN;
   const gaps = Number.isNaN(difference) ? undefined : gapsOf(total, summed, difference);
+  const contradiction: Contradiction | undefined = gaps === undefined && !Number.isNaN(difference) ? { total, vars: total.vars, summed } : undefined;
   if (gaps === undefined || gaps.length > 0) {
     partial = true;
     if (gaps !== undefined && summed.some((row) => row.kind === 'GOODS')) {
@@ -636,7 +679,7 @@ function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
       }
     }
   }
-  return { rows: served, removed, partial };
+  return { rows: served, removed, partial, contradiction };
 }
 
 /** An amount the rows shown leave out, and the kind of row that carries it. */
@@ -647,19 +690,20 @@ interface Gap {
 }
 
 /**
- * What the rows shown leave out, deductions first (empty: nothing). `difference` is payable
- * minus the rows shown. A total's money summary of DEDUCTION or CHARGE rows (payable's savings)
- * says what the rows of that kind add up to, so what they miss is known kind by kind, even when
- * the misses cancel out (a hidden ¥3 discount and a hidden ¥3 charge); a kind without a summary
- * takes the rest of the difference. When the summaries do not explain the difference — a part
- * with the wrong sign (more shown than summarised), or parts that do not add up to it — or
- * there are none (an expression floor's total), the difference is one row of its own sign:
- * the sheet still adds up, and the panel says PARTIAL_BREAKDOWN.
+ * What the rows shown leave out, deductions first (empty: nothing), or undefined when the
+ * total's own summaries contradict them. `difference` is payable minus the rows shown. A
+ * total's money summary of DEDUCTION or CHARGE rows (payable's savings) says what the rows of
+ * that kind add up to, so what they miss is known kind by kind, even when the misses cancel
+ * out (a hidden ¥3 discount and a hidden ¥3 charge); a kind without a summary takes the rest of
+ * the difference. When the summaries do not explain the difference — the rows of a kind show
+ * more than the total has of it (a points row the quote never took off), or the parts do not
+ * add up to it — no row can make the sheet true: one of the other kind would invent a fee or a
+ * discount the quote does not have, so only the total is kept. A total without summaries (an
+ * expression floor's) says nothing of the kinds: the difference is one row of its own sign.
  */
-function gapsOf(total: PendingRow, summed: readonly PendingRow[], difference: number): Gap[] {
-  const net: Gap[] = difference === 0 ? [] : [{ kind: difference < 0 ? 'DEDUCTION' : 'CHARGE', minor: difference }];
+function gapsOf(total: PendingRow, summed: readonly PendingRow[], difference: number): Gap[] | undefined {
   const summaries = total.floor.builder.summarises;
-  if (summaries === undefined) return net;
+  if (summaries === undefined) return netGap(difference);
   let deductions = Number.NaN;
   let charges = Number.NaN;
   for (const variable in summaries) {
@@ -670,19 +714,25 @@ function gapsOf(total: PendingRow, summed: readonly PendingRow[], difference: nu
     for (const row of summed) if (row.kind === kind) shown.push((row.amount as Money).minor);
     // A summary is a magnitude; the rows it summarises are signed by their kind.
     const missing = differenceFrom(kind === 'DEDUCTION' ? -Math.abs(value.minor) : Math.abs(value.minor), exactSum(shown));
-    if (Number.isNaN(missing)) return net;
+    // Beyond the safe range apart: the rows and the summary are nowhere near each other.
+    if (Number.isNaN(missing)) return undefined;
     if (kind === 'DEDUCTION') deductions = missing;
     else charges = missing;
   }
-  if (Number.isNaN(deductions) && Number.isNaN(charges)) return net;
+  if (Number.isNaN(deductions) && Number.isNaN(charges)) return netGap(difference);
   if (Number.isNaN(deductions)) deductions = differenceFrom(difference, charges);
   if (Number.isNaN(charges)) charges = differenceFrom(difference, deductions);
   // Of opposite signs, their sum is a safe integer.
-  if (!(deductions <= 0) || !(charges >= 0) || deductions + charges !== difference) return net;
+  if (!(deductions <= 0) || !(charges >= 0) || deductions + charges !== difference) return undefined;
   const gaps: Gap[] = [];
   if (deductions !== 0) gaps.push({ kind: 'DEDUCTION', minor: deductions });
   if (charges !== 0) gaps.push({ kind: 'CHARGE', minor: charges });
   return gaps;
+}
+
+/** The whole difference as one row of its own sign (none for no difference). */
+function netGap(difference: number): Gap[] {
+  return difference === 0 ? [] : [{ kind: difference < 0 ? 'DEDUCTION' : 'CHARGE', minor: difference }];
 }
 
 /** The "other discounts" or "other charges" row for a gap, sorted with the total it stands above. */

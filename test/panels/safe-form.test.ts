@@ -3,6 +3,7 @@
  * row are served in the safe form — an "other discounts" and an "other charges" row for what
  * they leave out, or only the total without a goods row — degraded with PARTIAL_BREAKDOWN.
  */
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
@@ -14,8 +15,11 @@ import { cny, fakePanelData, quoteFixture } from '../floors/builders/fixtures.ts
 
 const registry = createBuilderRegistry(defaultBuilders);
 
-/** A layout of the real builders, one floor per code, `extra` YAML lines per code. */
-function renderer(codes: string[], extra: Record<string, string> = {}) {
+/**
+ * A layout of the real builders, one floor per code, `extra` YAML lines per code; `floors`
+ * are more floors as written in a floors file (expression floors), `logger` hears the renderer.
+ */
+function renderer(codes: string[], extra: Record<string, string> = {}, floors: string[] = [], logger = pino({ level: 'silent' })) {
   const yaml = ['scene: test-sheet', 'floors:']
     .concat(
       codes.flatMap((code, i) => [
@@ -25,13 +29,14 @@ function renderer(codes: string[], extra: Record<string, string> = {}) {
         `    sort: ${(i + 1) * 10}`,
         ...(extra[code] ?? '').split('\n').filter(Boolean).map((l) => `    ${l}`),
       ]),
+      floors,
     )
     .join('\n');
   const result = compileFloorsFile('floors/test-sheet.yaml', yaml, registry, ['zh-CN', 'en']);
   if (result.layout === undefined) throw new Error(result.problems.map((p) => p.message).join('\n'));
   const layout = result.layout;
   const outcomes: FloorOutcome[][] = [];
-  const renderer = new PanelRenderer({ layouts: () => new Map([[layout.scene, layout]]), logger: pino({ level: 'silent' }) });
+  const renderer = new PanelRenderer({ layouts: () => new Map([[layout.scene, layout]]), logger });
   // Each render's floor outcomes, as the panel metrics get them.
   const r = {
     render: async (request: Parameters<PanelRenderer['renderExplained']>[0]) => {
@@ -41,6 +46,13 @@ function renderer(codes: string[], extra: Record<string, string> = {}) {
     },
   };
   return { r, outcomes };
+}
+
+/** A logger whose lines (at warn and above) are kept, parsed. */
+function recordingLogger() {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) }));
+  return { logger, lines };
 }
 
 const viewer = (locale = 'zh-CN') => ({ segments: [], platform: 'ios', locale, appVersion: '99.0.0' });
@@ -120,6 +132,40 @@ describe('the safe form of a panel whose rows would not add up', () => {
     expect(panel.floors.find((f) => f.code === 'other-discounts')?.priceText).toBe('-¥10.00');
     expect(panel.degradedReasons).toEqual(['PARTIAL_BREAKDOWN']);
     expect(invariantProblems(panel)).toEqual([]);
+  });
+
+  it('keeps only the total, never an invented fee, when a row shows a deduction the quote did not apply', async () => {
+    // QA's case: a points floor reads loyalty's usable ¥24.00, which settlement never took off.
+    const { logger, lines } = recordingLogger();
+    const pointsDeduct = ['  - code: points-deduct', '    kind: DEDUCTION', "    amount: '-loyalty.usable.value'", '    name: { zh-CN: 积分抵扣, en: Points }', '    sort: 85'];
+    const { r, outcomes } = renderer(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable'], { payable: SAVINGS }, pointsDeduct, logger);
+    const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
+    // Before: 积分抵扣 -¥24.00 and a 其他费用 ¥24.00 the quote does not have.
+    expect(panel.floors.filter((f) => f.code.startsWith('other-')).map((f) => [f.code, f.priceText])).toEqual([]);
+    expect(panel.floors.map((f) => [f.code, f.priceText, f.subName])).toEqual([['payable', '¥171.30', null]]);
+    expect(panel).toMatchObject({ degraded: true, degradedReasons: ['PARTIAL_BREAKDOWN'], failedUpstreams: [] });
+    // The breakdown is dropped, not repaired: no goods row is left to add up to the total.
+    expect(outcomes[0]?.filter((o) => o.status === 'unreconciled').map((o) => o.code)).toEqual(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'points-deduct']);
+    // Support sees why: the rows and the summary they contradict, once per scene and rows.
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 40,
+      scene: 'test-sheet',
+      reason: 'PARTIAL_BREAKDOWN',
+      total: { code: 'payable', minor: 17_130, savings: 4370 },
+      rows: { spze: 20_900, lj: -500, mj: -2000, coupon: -1000, plus95: -870, shipping: 600, 'points-deduct': -2400 },
+    });
+    await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
+    expect(lines).toHaveLength(1);
+  });
+
+  it('keeps only the total, never an invented discount, when rows show more charges than the total has', async () => {
+    // Shipping shown twice (a second row reading the quote's shipping): ¥6.00 more than is charged.
+    const delivery = ['  - code: delivery', '    kind: CHARGE', "    amount: 'quote.shipping'", '    name: { zh-CN: 配送费, en: Delivery }', '    sort: 65'];
+    const { r } = renderer(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable'], { payable: SAVINGS }, delivery);
+    const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
+    expect(panel.floors.map((f) => [f.code, f.priceText])).toEqual([['payable', '¥171.30']]);
+    expect(panel.degradedReasons).toEqual(['PARTIAL_BREAKDOWN']);
   });
 
   it('leaves a complete sheet as it is, undegraded', async () => {
