@@ -35,6 +35,20 @@ export type {
 export const FLOOR_KINDS = ['GOODS', 'DEDUCTION', 'CHARGE', 'PAYABLE', 'INFO', 'TEXT'] as const;
 export type FloorKind = (typeof FLOOR_KINDS)[number];
 
+/**
+ * The sign of a kind's amount, as its row shows it: -1 for DEDUCTION (zero or negative), 1 for
+ * GOODS, CHARGE and PAYABLE (zero or positive), 0 for INFO and TEXT (no rule). An amount of
+ * the wrong sign is never served: the renderer drops a builder's row as failed, and an
+ * expression floor's amount fails. `amount.minor * AMOUNT_SIGN[kind] < 0` is the test.
+ */
+export const AMOUNT_SIGN: Readonly<Record<FloorKind, -1 | 0 | 1>> = Object.freeze({ GOODS: 1, DEDUCTION: -1, CHARGE: 1, PAYABLE: 1, INFO: 0, TEXT: 0 });
+
+/** A kind's sign rule, as a message states the contract: "a DEDUCTION amount must be zero or negative". */
+export function amountSignRule(kind: FloorKind): string {
+  const sign = AMOUNT_SIGN[kind];
+  return sign === 0 ? `a ${kind} amount may have either sign` : `a ${kind} amount must be zero or ${sign < 0 ? 'negative' : 'positive'}`;
+}
+
 /** A value a sub-name template can show; Money is formatted for the panel's locale. */
 export type TemplateValue = Money | string | number;
 
@@ -50,7 +64,10 @@ export interface FloorBuildContext {
   readonly viewer: BuilderViewer;
 }
 
-/** A builder's answer: the row's signed amount (null for text-only) and its template variables. */
+/**
+ * A builder's answer: the row's signed amount (null for text-only), of its kind's sign
+ * ({@link AMOUNT_SIGN}: a deduction negative), and its template variables.
+ */
 export interface FloorFacts {
   readonly amount: Money | null;
   readonly vars?: Readonly<Record<string, TemplateValue>>;

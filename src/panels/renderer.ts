@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { SemVer } from 'semver';
-import type { BuilderViewer, FloorBuildContext, FloorFacts, FloorKind, TemplateValue } from '../floors/builder.ts';
+import { AMOUNT_SIGN, amountSignRule, type BuilderViewer, type FloorBuildContext, type FloorFacts, type FloorKind, type TemplateValue } from '../floors/builder.ts';
 import { floorTooNewFor, styleFor } from '../layouts/client-view.ts';
 import type { CompiledFloor, CompiledLayout, LayoutSet, LayoutVersion } from '../layouts/compile.ts';
 import { candidateLayoutVersion } from '../layouts/revisions/candidates.ts';
@@ -315,9 +315,11 @@ export class PanelRenderer {
         }
       }
       // Amounts come from upstream answers whose currencies the contracts checked; one a builder
-      // made up in another currency could not be formatted, so the row goes (a bug, logged once).
-      if (facts.amount !== null && !isKnownCurrency(facts.amount.currency)) {
-        const error = new FloorplanError(ErrorCode.MONEY_INVALID, { contract: 'currency must be an ISO 4217 currency code with a minor unit', received: JSON.stringify(facts.amount.currency) });
+      // made up in another currency could not be formatted, and one of the wrong sign for its
+      // kind (a deduction not negated) would be served as its opposite: the row goes (a bug,
+      // logged once), as an expression floor's would.
+      const error = facts.amount === null ? undefined : amountProblem(floor.builder.kind, facts.amount);
+      if (error !== undefined) {
         this.logBuilderFailure(layout, floor, error, 'dropped', shadow);
         reasons.add('BUILDER_FAILED');
         const at = outcomes.findIndex((o) => o.code === floor.code);
@@ -520,7 +522,7 @@ export class PanelRenderer {
       this.logExpressionFailure(layout, floor, error as FloorplanError<typeof ErrorCode.EXPRESSION_FAILED>, what, shadow);
       return;
     }
-    const key = `${keyScope(shadow)}${layout.scene}\u0000${floor.code}\u0000${describe(error)}`;
+    const key = `${keyScope(shadow)}${layout.scene}\u0000${floor.code}\u0000${causeOf(error)}`;
     if (this.loggedFailures.has(key)) return;
     if (this.loggedFailures.size >= MAX_REMEMBERED_FAILURES) this.loggedFailures.clear();
     this.loggedFailures.add(key);
@@ -751,6 +753,15 @@ function otherRow(gap: Gap, currency: string, sort: number, locale: string): Oth
   });
 }
 
+/** Why a builder's amount cannot be served as a row of its kind, or undefined: its currency, then its sign (one comparison). */
+function amountProblem(kind: FloorKind, amount: Money): FloorplanError | undefined {
+  if (!isKnownCurrency(amount.currency)) {
+    return new FloorplanError(ErrorCode.MONEY_INVALID, { contract: 'currency must be an ISO 4217 currency code with a minor unit', received: JSON.stringify(amount.currency) });
+  }
+  if (amount.minor * AMOUNT_SIGN[kind] < 0) return new FloorplanError(ErrorCode.MONEY_INVALID, { contract: amountSignRule(kind), received: JSON.stringify(amount) });
+  return undefined;
+}
+
 function isMoney(value: TemplateValue): value is Money {
   return typeof value === 'object' && value !== null;
 }
@@ -759,6 +770,12 @@ function formatValue(value: TemplateValue | undefined, locale: string): string {
   if (value === undefined) return '';
   if (isMoney(value)) return formatMoney(value, locale);
   return String(value);
+}
+
+/** A failure's cause, to log it once: a money contract broken is one cause, whatever amount broke it (a line per shopper's total would flood). */
+function causeOf(error: unknown): string {
+  if (error instanceof FloorplanError && error.code === ErrorCode.MONEY_INVALID) return `${error.code}: ${(error as FloorplanError<typeof ErrorCode.MONEY_INVALID>).params.contract}`;
+  return describe(error);
 }
 
 function describe(error: unknown): string {

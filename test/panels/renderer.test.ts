@@ -7,6 +7,7 @@ import type { RenderedPanel } from '../../src/panels/panel.ts';
 import { createBuilderRegistry, type BuilderRegistry } from '../../src/floors/registry.ts';
 import { PanelRenderer, type FloorOutcome, type RenderRequest } from '../../src/panels/renderer.ts';
 import { compileFloorsFile, type CompiledLayout } from '../../src/layouts/compile.ts';
+import { createMetrics } from '../../src/observability/metrics.ts';
 import type { Money } from '../../src/money/money.ts';
 import { UpstreamError } from '../../src/upstreams/upstream-error.ts';
 import { cny, fakePanelData, quoteFixture } from '../floors/builders/fixtures.ts';
@@ -277,6 +278,77 @@ describe('PanelRenderer', () => {
     expect(log.entries.filter((e) => e['code'] === ErrorCode.BUILDER_FAILED)).toHaveLength(1);
   });
 
+  it('drops a deduction a builder forgot to negate, logging the floor, builder and amount, and counts it', async () => {
+    // QA's case: a gift card builder returned what the card applies (¥3.00) without negate().
+    let applies = 300;
+    const giftcard: FloorBuilder = {
+      name: 'giftcard',
+      description: 'test: the gift card applied, its sign forgotten',
+      kind: 'DEDUCTION',
+      needs: ['cart', 'settlement'],
+      templateVars: ['amount'],
+      build: () => ({ amount: cny(applies), vars: { amount: cny(applies) } }),
+    };
+    const metrics = createMetrics({ defaultMetrics: false });
+    const shipped = ['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable'];
+    const { renderer, log } = setup(
+      [...defaultBuilders, giftcard],
+      floorsYaml(...shipped.map((code, i) => floor(code, (i + 1) * 10)), floor('giftcard', 85)),
+      { panelServed: (panel, outcomes) => metrics.panelRendered(panel, outcomes) },
+    );
+    // Settlement took ¥3.00 off for the gift card.
+    const quote = quoteFixture({ discounts: [...quoteFixture().discounts, { kind: 'giftcard', amount: cny(300), sourceIds: ['gc-1'] }], payable: cny(16_830) });
+    const render = async () => {
+      const rendered = await renderer.renderExplained({ ...request(), data: fakePanelData({ quote }).data });
+      renderer.served(rendered.panel, rendered.outcomes);
+      return rendered;
+    };
+    const { panel, outcomes } = await render();
+    applies = 500;
+    await render();
+
+    // Before: 名giftcard ¥3.00 as a DEDUCTION, with a compensating 其他优惠.
+    expect(codes(panel)).not.toContain('giftcard');
+    expect(panel.floors.filter((f) => f.kind === 'DEDUCTION').every((f) => f.amount!.minor <= 0)).toBe(true);
+    // What the quote took off for the card, no longer shown by its row, is on the other-discounts row.
+    expect(panel.floors.find((f) => f.code === 'other-discounts')?.priceText).toBe('-¥3.00');
+    expect(panel).toMatchObject({ degraded: true, failedUpstreams: [], degradedReasons: ['PARTIAL_BREAKDOWN', 'BUILDER_FAILED'] });
+    expect(outcomes.find((o) => o.code === 'giftcard')).toEqual({
+      code: 'giftcard',
+      status: 'builder-failed',
+      error: 'FLOORPLAN_ERR_MONEY_INVALID: a DEDUCTION amount must be zero or negative, but got: {"minor":300,"currency":"CNY"}',
+    });
+    // Logged once per floor and cause, not once per amount (the second render's ¥5.00 is the same bug).
+    const logged = log.entries.filter((e) => e['code'] === ErrorCode.BUILDER_FAILED);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ level: 50, scene: 'test-sheet', floor: 'giftcard', builder: 'giftcard' });
+    expect((logged[0]?.['err'] as { message: string }).message).toBe('a DEDUCTION amount must be zero or negative, but got: {"minor":300,"currency":"CNY"}');
+    expect(await metrics.registry.metrics()).toContain('floorplan_floors_dropped_total{scene="test-sheet",floor="giftcard",reason="builder"} 2');
+  });
+
+  it('holds every builder to the sign its kind has: goods, charges and the total never negative, deductions never positive', async () => {
+    const builders = [
+      testBuilder('goods', amountOf(-1), 'GOODS'),
+      testBuilder('deduction', amountOf(1), 'DEDUCTION'),
+      testBuilder('charge', amountOf(-1), 'CHARGE'),
+      testBuilder('total', amountOf(-1), 'PAYABLE'),
+      // INFO (paid later, either way) has no sign rule; zero is every kind's.
+      testBuilder('info', amountOf(-1), 'INFO'),
+      testBuilder('zero-goods', amountOf(0), 'GOODS'),
+      testBuilder('zero-deduction', amountOf(0), 'DEDUCTION'),
+    ];
+    const { renderer } = setup(builders, floorsYaml(...builders.map((b, i) => floor(b.name, (i + 1) * 10))));
+    const { panel, outcomes } = await renderer.renderExplained(request());
+    expect(codes(panel)).toEqual(['info', 'zero-goods', 'zero-deduction']);
+    expect(panel.degradedReasons).toEqual(['BUILDER_FAILED']);
+    expect(outcomes.filter((o) => o.status === 'builder-failed').map((o) => [o.code, 'error' in o ? o.error : undefined])).toEqual([
+      ['goods', 'FLOORPLAN_ERR_MONEY_INVALID: a GOODS amount must be zero or positive, but got: {"minor":-1,"currency":"CNY"}'],
+      ['deduction', 'FLOORPLAN_ERR_MONEY_INVALID: a DEDUCTION amount must be zero or negative, but got: {"minor":1,"currency":"CNY"}'],
+      ['charge', 'FLOORPLAN_ERR_MONEY_INVALID: a CHARGE amount must be zero or positive, but got: {"minor":-1,"currency":"CNY"}'],
+      ['total', 'FLOORPLAN_ERR_MONEY_INVALID: a PAYABLE amount must be zero or positive, but got: {"minor":-1,"currency":"CNY"}'],
+    ]);
+  });
+
   it('rejects an unknown scene, naming the scenes it knows', async () => {
     const registry = createBuilderRegistry([testBuilder('a', amountOf(1))]);
     const one = compile('b-sheet', `scene: b-sheet\nfloors:\n${floor('a', 1)}`, registry);
@@ -329,7 +401,7 @@ describe('PanelRenderer', () => {
   });
 
   it('renders an empty sub-name, and a variable the builder did not supply, as nothing', async () => {
-    const builders = [testBuilder('a', { amount: cny(100) }), testBuilder('b', { amount: cny(100), vars: { note: 'hi' } })];
+    const builders = [testBuilder('a', { amount: cny(100) }, 'INFO'), testBuilder('b', { amount: cny(100), vars: { note: 'hi' } }, 'INFO')];
     const { renderer } = setup(
       builders,
       floorsYaml(floor('a', 10, 'subName: { zh-CN: "{note}", en: "{note}" }'), floor('b', 20, 'subName: { zh-CN: "[{note}]", en: "{note}" }')),

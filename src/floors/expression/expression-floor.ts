@@ -10,7 +10,7 @@
  */
 import { EvaluationError, type ParseResult } from '@marcbachmann/cel-js';
 import { ErrorCode, FloorplanError } from '../../errors.ts';
-import type { FloorBuildContext, FloorBuilder, FloorDecorations, FloorKind, TemplateValue, UpstreamName } from '../builder.ts';
+import { AMOUNT_SIGN, amountSignRule, type FloorBuildContext, type FloorBuilder, type FloorDecorations, type FloorKind, type TemplateValue, type UpstreamName } from '../builder.ts';
 import type { Money } from '../../money/money.ts';
 import { UPSTREAMS } from '../../upstreams/registry.ts';
 import { DATA_STRING_LENGTH, knownFields, knownVariables, LIST_BOUNDS, VARIABLES, type VariableName } from './domain.ts';
@@ -501,12 +501,10 @@ function inPanelCurrency(value: Money, ctx: FloorBuildContext): Money {
   return { minor: value.minor, currency: ctx.data.cart().currency };
 }
 
-const SIGN: Partial<Record<FloorKind, { readonly ok: (minor: number) => boolean; readonly rule: string }>> = {
-  DEDUCTION: { ok: (m) => m <= 0, rule: 'a DEDUCTION amount must be zero or negative (write -sum(...))' },
-  GOODS: { ok: (m) => m >= 0, rule: 'a GOODS amount must be zero or positive' },
-  CHARGE: { ok: (m) => m >= 0, rule: 'a CHARGE amount must be zero or positive' },
-  PAYABLE: { ok: (m) => m >= 0, rule: 'a PAYABLE amount must be zero or positive' },
-};
+/** A kind's sign rule (the builders' own, AMOUNT_SIGN), with how to write it in CEL where that helps. */
+function signRuleOf(kind: FloorKind): string {
+  return kind === 'DEDUCTION' ? `${amountSignRule(kind)} (write -sum(...))` : amountSignRule(kind);
+}
 
 /**
  * Compiles an expression floor into a builder, or returns every problem of its expressions.
@@ -541,7 +539,7 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
   // The panel's currency is the cart's: an amount always needs the cart, as every builder's does.
   if (amount !== undefined) coreUpstreams.add('cart');
   const templateVars = [...new Set([...(amount !== undefined ? ['amount'] : []), ...vars.keys()])];
-  const sign = SIGN[spec.kind];
+  const sign = AMOUNT_SIGN[spec.kind];
 
   // Every variable is a decoration, evaluated apart from the amount: when one fails (its
   // upstream, or its expression — an index out of range), the row keeps its amount and its
@@ -577,7 +575,7 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
       if (amount === undefined) return { amount: null, vars: NO_VARS };
       let money = amount.evaluate(roots) as Money;
       if (money.currency === '') money = inPanelCurrency(money, ctx);
-      if (sign !== undefined && !sign.ok(money.minor)) throw amount.failed(`${sign.rule}, but got ${money.minor}`);
+      if (money.minor * sign < 0) throw amount.failed(`${signRuleOf(spec.kind)}, but got ${money.minor}`);
       // `vars.amount`, when given, is what {amount} shows, even when it fails.
       return { amount: money, vars: vars.has('amount') ? NO_VARS : { amount: money } };
     },
