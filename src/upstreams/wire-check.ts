@@ -31,7 +31,8 @@ const REFINEMENTS = new WeakMap<z.ZodType, (node: JsonSchemaNode) => void>();
 
 /**
  * Declares what `schema`'s refinements check as JSON Schema: `asJsonSchema` adds the keywords to
- * the node zod writes for it (e.g. `node.type = 'integer'`). Returns `schema` itself.
+ * the node zod writes for it (e.g. `node.type = 'integer'`), and to that node only: a change to a
+ * schema within it (`node.properties.minor`) is refused. Returns `schema` itself.
  */
 export function refinedAs<S extends z.ZodType>(schema: S, asJsonSchema: (node: JsonSchemaNode) => void): S {
   REFINEMENTS.set(schema, asJsonSchema);
@@ -202,6 +203,23 @@ function stringFormat(format: string): Uncarried {
   return { feature: `a string format (${format})`, why: 'which zod checks in code the compiled check does not carry: write it as a .regex() without flags' };
 }
 
+/**
+ * Applies a {@link refinedAs} declaration to `node`, refusing one that changes a schema within it
+ * (`node.properties.minor`): that schema is shared by every field of the same zod type, and its
+ * own declaration may run after this one and undo it, so the check could accept what zod refuses.
+ */
+function declareOwnNode(declared: (node: JsonSchemaNode) => void, node: JsonSchemaNode, at: string): void {
+  const within = Object.entries(node).filter((entry): entry is [string, object] => entry[1] !== null && typeof entry[1] === 'object');
+  const before = within.map(([, value]) => JSON.stringify(value));
+  declared(node);
+  const changed = within.find(([key, value], i) => node[key] !== value || JSON.stringify(value) !== before[i]);
+  if (changed !== undefined) {
+    throw new Error(
+      `an upstream contract has a refinement whose refinedAs() declaration changes the schemas within its node (${changed[0]}) at ${at}, which other fields may share and their own declarations undo: declare the refinement on the field it checks`,
+    );
+  }
+}
+
 /** Whether `node` or a node within it removes keys it does not name (zod's stripping object), or may ($ref). */
 function strips(node: unknown): boolean {
   if (node === null || typeof node !== 'object') return false;
@@ -272,7 +290,7 @@ export function jsonSchemaOf(contract: z.ZodType): JsonSchemaNode {
             `an upstream contract has a refinement without a JSON Schema equivalent at ${at} (${JSON.stringify(node)}): declare it with refinedAs() in src/upstreams/wire-check.ts's terms, or the compiled check would accept what zod refuses`,
           );
         }
-        declared(node);
+        declareOwnNode(declared, node, at);
       }
       if (def.type === 'object') {
         // zod strips keys its object does not name, refuses them (z.strictObject) or checks them

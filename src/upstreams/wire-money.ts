@@ -27,11 +27,16 @@ export const wireMoneySchema = z.object({
 });
 export type WireMoney = z.infer<typeof wireMoneySchema>;
 
-/** An amount that must not be negative (prices, discounts taken off, totals). */
-export const nonNegativeMoneySchema = refinedAs(
-  wireMoneySchema.refine((m) => m.minor >= 0, { message: 'must not be negative' }),
-  (node) => Object.assign((node.properties as Record<string, Record<string, unknown>>).minor!, { minimum: 0 }),
+/** Minor units that must not be negative. */
+const nonNegativeMinorUnitsSchema = refinedAs(minorUnitsSchema.min(0, { message: 'must not be negative' }), (node) =>
+  Object.assign(node, { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
 );
+
+/** An amount that must not be negative (prices, discounts taken off, totals). */
+export const nonNegativeMoneySchema = z.object({
+  minor: nonNegativeMinorUnitsSchema,
+  currency: currencySchema,
+});
 
 /** Lines of a selection as a service is asked to price or count them: `[{skuId, quantity}]`. */
 export const wireLinesSchema = z.array(z.object({ skuId: z.string().min(1), quantity: z.number().int().positive() }));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { currencySchema, settlementResultSchema, wireMoneySchema } from '../../src/upstreams/contracts.ts';
+import { z } from 'zod';
+import { currencySchema, minorUnitsSchema, nonNegativeMoneySchema, settlementResultSchema, wireMoneySchema } from '../../src/upstreams/contracts.ts';
 import { answerCheck } from '../../src/upstreams/wire-check.ts';
 
 describe('currencySchema', () => {
@@ -15,6 +16,17 @@ describe('currencySchema', () => {
 
   it('refuses an amount in an unknown currency', () => {
     expect(wireMoneySchema.safeParse({ minor: 100, currency: 'XYZ' }).success).toBe(false);
+  });
+});
+
+describe('nonNegativeMoneySchema', () => {
+  it('refuses a negative amount at its minor units, in zod and in the compiled check, whatever the contract lists before it', () => {
+    // Minor units first: their node, shared with the amount's, is declared after the amount's.
+    const contract = z.object({ fee: minorUnitsSchema, price: nonNegativeMoneySchema });
+    const answer = { fee: 1, price: { minor: -1, currency: 'CNY' } };
+    expect(contract.safeParse(answer).error?.issues[0]).toMatchObject({ path: ['price', 'minor'], message: 'must not be negative' });
+    expect(answerCheck(contract)(structuredClone(answer))).toBe(false);
+    expect(answerCheck(contract)({ fee: -1, price: { minor: 0, currency: 'CNY' } })).toBe(true);
   });
 });
 

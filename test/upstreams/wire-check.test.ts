@@ -275,6 +275,7 @@ const CATALOGUE: ReadonlyArray<{ readonly feature: string; readonly contract: z.
   { feature: 'a declared refinement: a currency', contract: currencySchema },
   { feature: 'money', contract: wireMoneySchema },
   { feature: 'a declared refinement of an object: money not negative', contract: z.object({ a: nonNegativeMoneySchema, b: nonNegativeMoneySchema.nullable() }) },
+  { feature: 'declared refinements in any order: minor units, money, money not negative', contract: z.object({ a: minorUnitsSchema, b: wireMoneySchema, c: nonNegativeMoneySchema.optional() }) },
 ];
 
 /** Every zod type (`string`) and type with a check (`string min_length`) `contract` uses. */
@@ -316,6 +317,8 @@ describe('the compiled check is never more lenient than zod', () => {
     ['a .catchall(z.number()) with a string', z.object({ a: z.number() }).catchall(z.number()), { a: 1, b: 'x' }],
     ['a .regex(/^.{1,2}$/) on two astral characters', z.object({ s: z.string().regex(/^.{1,2}$/) }), { s: '🍎🍎' }],
     ['a .trim().min(1) on blanks', z.object({ s: z.string().trim().min(1) }), { s: '   ' }],
+    // The refinement's node shares its `minor` with minor units seen first, whose own declaration then ran last.
+    ['a negative amount, where minor units come before money that must not be negative', z.object({ a: minorUnitsSchema, b: nonNegativeMoneySchema }), { a: 1, b: { minor: -1, currency: 'CNY' } }],
   ])('refuses, or refuses the contract at start: %s', (_what, contract, answer) => {
     expect(contract.safeParse(answer).success).toBe(false);
     const compiled = compiledOf(contract, answer);
@@ -371,6 +374,11 @@ describe('the compiled check is never more lenient than zod', () => {
     ['a .catch()', z.string().catch('x'), /a catch \(a \.catch\(\)\) at card\.field, /],
     ['a .readonly()', z.array(z.string()).readonly(), /a readonly \(a \.readonly\(\)\) at card\.field, /],
     ['a key named __proto__', z.object({ ['__proto__']: z.string() }), /a key named "__proto__" at card\.field, /],
+    [
+      'a refinedAs() that changes a field within its node',
+      refinedAs(z.object({ n: z.number() }).refine((o) => o.n > 0), (node) => Object.assign((node.properties as Record<string, object>).n!, { exclusiveMinimum: 0 })),
+      /a refinement whose refinedAs\(\) declaration changes the schemas within its node \(properties\) at card\.field, /,
+    ],
     ['an undeclared .refine()', z.number().refine((n) => n % 2 === 0), /a refinement without a JSON Schema equivalent at card\.field /],
     ['a union of objects', z.union([z.object({ a: z.string() }), z.object({ b: z.string() })]), /a union of objects at card\.field /],
     ['a discriminated union', z.discriminatedUnion('kind', [z.object({ kind: z.literal('a') }), z.object({ kind: z.literal('b') })]), /a union of objects at card\.field /],
