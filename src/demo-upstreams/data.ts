@@ -3,7 +3,9 @@
  *
  * Named fixtures cover specific cases (the seed panel, empty cart, 200 lines, shipping fee,
  * 满减, amounts beyond 2^31); any other user id gets a deterministic generated cart.
- * All money is integer minor units (fen), currency CNY.
+ * All money is integer minor units (fen), currency CNY, unless a caller asks for the same user
+ * in another currency ({@link getDemoUser}: the same minor units, so tests can fake some
+ * upstreams in any currency and leave the others to the demo services).
  */
 import type { CartLine, MembershipTier } from '../upstreams/contracts.ts';
 
@@ -38,7 +40,8 @@ export interface DemoCoupon {
 /** Everything the three fake services know about one user. */
 export interface DemoUser {
   readonly userId: string;
-  readonly currency: typeof DEMO_CURRENCY;
+  /** Of every amount the services answer about this user: DEMO_CURRENCY unless asked for another. */
+  readonly currency: string;
   readonly lines: readonly CartLine[];
   readonly membership: {
     readonly tier: MembershipTier;
@@ -324,8 +327,21 @@ export function generateUser(userId: string): DemoUser {
 const GENERATED_CACHE_LIMIT = 50_000;
 const generated = new Map<string, DemoUser>();
 
-/** The fixture for `userId`, or its generated cart (memoised). */
-export function getDemoUser(userId: string): DemoUser {
+/**
+ * The fixture for `userId`, or its generated cart (memoised), with every amount in `currency`:
+ * by default the demo's own, otherwise the same user and minor units in that currency (a copy).
+ */
+export function getDemoUser(userId: string, currency: string = DEMO_CURRENCY): DemoUser {
+  const user = demoUserInDemoCurrency(userId);
+  return currency === user.currency ? user : inCurrency(user, currency);
+}
+
+function inCurrency(user: DemoUser, currency: string): DemoUser {
+  const lines = user.lines.map((cartLine) => ({ ...cartLine, unitPrice: { ...cartLine.unitPrice, currency } }));
+  return Object.freeze({ ...user, currency, lines });
+}
+
+function demoUserInDemoCurrency(userId: string): DemoUser {
   const fixture = FIXTURES.get(userId);
   if (fixture !== undefined) return fixture;
   let user = generated.get(userId);

@@ -1,6 +1,11 @@
 /**
  * The fake services' replies, one per registered upstream, as pure functions from a request
  * to a JSON reply. No sockets here: server.ts routes, counts and injects faults.
+ *
+ * Each takes, besides its request, the currency of the amounts it answers: the demo's own (CNY)
+ * unless a caller asks for another. It looks its user up with `getDemoUser(userId, currency)`
+ * and writes every amount in `user.currency`, so a test faking some upstreams in any currency
+ * can leave the others to these (test/demo-upstreams/services.test.ts holds every registered one to it).
  */
 import type { UpstreamName } from '../upstreams/registry.ts';
 import {
@@ -74,15 +79,15 @@ function describeIssues(error: { issues: readonly { path: readonly PropertyKey[]
 }
 
 /** GET /cart/carts/{userId}: every user has a cart, possibly empty. */
-export function cartReply(userId: string): JsonReply {
-  return prepare(getDemoUser(userId)).cart;
+export function cartReply(userId: string, currency?: string): JsonReply {
+  return prepare(getDemoUser(userId, currency)).cart;
 }
 
 /** POST /promotion/promotions/query: membership, campaigns touching the queried SKUs, all coupons. */
-export function promotionReply(body: unknown): JsonReply {
+export function promotionReply(body: unknown, currency?: string): JsonReply {
   const parsed = promotionQuerySchema.safeParse(body);
   if (!parsed.success) return errorReply(400, `invalid PromotionQuery: ${describeIssues(parsed.error)}`);
-  const user = getDemoUser(parsed.data.userId);
+  const user = getDemoUser(parsed.data.userId, currency);
   const { campaigns, coupons } = prepare(user);
   const queried = new Set(parsed.data.skuIds);
   const result: PromotionResult = {
@@ -101,10 +106,10 @@ export function promotionReply(body: unknown): JsonReply {
 }
 
 /** POST /settlement/settlement/quotes: one priced quote per requested quote, same order. */
-export function settlementReply(body: unknown): JsonReply {
+export function settlementReply(body: unknown, currency?: string): JsonReply {
   const parsed = settlementRequestSchema.safeParse(body);
   if (!parsed.success) return errorReply(400, `invalid SettlementRequest: ${describeIssues(parsed.error)}`);
-  const user = getDemoUser(parsed.data.userId);
+  const user = getDemoUser(parsed.data.userId, currency);
   try {
     const result: SettlementResult = {
       quotes: parsed.data.quotes.map((quote) => priceQuote(user, quote.quoteId, quote.lines)),
@@ -122,10 +127,10 @@ const POINTS_PER_YUAN = 1;
 const POINTS_PER_USABLE_STEP = 100;
 
 /** POST /loyalty/points/query: the balance, what is usable, and what each order earns at the user's prices. */
-export function loyaltyReply(body: unknown): JsonReply {
+export function loyaltyReply(body: unknown, currency?: string): JsonReply {
   const parsed = loyaltyQuerySchema.safeParse(body);
   if (!parsed.success) return errorReply(400, `invalid LoyaltyQuery: ${describeIssues(parsed.error)}`);
-  const user = getDemoUser(parsed.data.userId);
+  const user = getDemoUser(parsed.data.userId, currency);
   const factor = user.membership.tier === 'plus' ? 2 : 1;
   const usablePoints = Math.floor(user.loyaltyBalance / POINTS_PER_USABLE_STEP) * POINTS_PER_USABLE_STEP;
   const result: LoyaltyAnswer = {
@@ -141,9 +146,12 @@ export function loyaltyReply(body: unknown): JsonReply {
   return jsonReply(200, result);
 }
 
-/** Each upstream's fake, by name: the demo server serves every registered upstream (a missing one fails to compile). */
-export const DEMO_SERVICES: { readonly [N in UpstreamName]: (request: never) => JsonReply } = {
-  cart: (userId: string) => cartReply(userId),
+/**
+ * Each upstream's fake, by name: the demo server serves every registered upstream (a missing one
+ * fails to compile). `currency`: of the amounts it answers; the demo's own (CNY) when undefined.
+ */
+export const DEMO_SERVICES: { readonly [N in UpstreamName]: (request: never, currency?: string) => JsonReply } = {
+  cart: (userId: string, currency?: string) => cartReply(userId, currency),
   promotion: promotionReply,
   settlement: settlementReply,
   loyalty: loyaltyReply,

@@ -34,8 +34,8 @@ function fakes(rewrite: (quote: SettlementQuote) => SettlementQuote = (q) => q, 
   const calls: Array<{ upstream: UpstreamName; body?: PromotionQuery | SettlementRequest | LoyaltyQuery }> = [];
   const failing = new Set<UpstreamName>();
   const clients: UpstreamClients = {
-    // Upstreams added since these four answer as their demo service does.
-    ...demoCalls(),
+    // Upstreams added since these four answer as their demo service does, in the cart's currency.
+    ...demoCalls({ currency: cart().currency }),
     async cart() {
       calls.push({ upstream: 'cart' });
       if (failing.has('cart')) throw new UpstreamError('cart', 'http_error', '503', { status: 503 });

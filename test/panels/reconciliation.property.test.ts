@@ -92,8 +92,9 @@ function clientsFor(c: Case): { clients: UpstreamClients; cart: Cart } {
     if (c.fault?.upstream === upstream) throw new UpstreamError(upstream, c.fault.outcome, 'injected');
   };
   const clients: UpstreamClients = {
-    // Upstreams added since these four answer as their demo service does, failing as the case says.
-    ...demoCalls(fail),
+    // Upstreams added since these four answer as their demo service does, in the case's currency,
+    // failing as the case says.
+    ...demoCalls({ currency: c.currency, beforeCall: fail }),
     async loyalty(query) {
       fail('loyalty');
       return { userId: query.userId, balance: 500, usable: { points: 500, value: money(500) }, orders: query.orders.map((o) => ({ orderId: o.orderId, earns: 7 })) };
