@@ -52,6 +52,8 @@ const FLAW_REASON: Record<Exclude<QuoteFlaw, 'none'>, string> = {
   'other-currency': 'CURRENCY_MISMATCH',
   'one-discount-other-currency': 'CURRENCY_MISMATCH',
 };
+/** The upstreams every panel of every scene reads: the goods and payable rows come from them. */
+const EVERY_PANEL_NEEDS: readonly UpstreamName[] = ['cart', 'settlement'];
 const FAULT_OUTCOMES: readonly Exclude<UpstreamOutcome, 'ok' | 'inconsistent'>[] = ['timeout', 'deadline', 'http_error', 'malformed', 'network_error', 'circuit_open', 'rejected', 'killed'];
 
 /** Splits `total` into `parts` non-negative amounts that add up to it exactly (BigInt: totals reach 2^53 − 1). */
@@ -215,9 +217,10 @@ describe('every generated panel adds up, or is degraded with a reason', () => {
 
           // The reason matches what was broken; a sound case with no fault is a full panel.
           if (c.fault !== null) {
-            // Promotion only decorates, and loyalty's floor is behind a flag (off here): a panel that
-            // never needed them (settlement refused too) does not name them.
-            if (!['promotion', 'loyalty'].includes(c.fault.upstream) || panel.failedUpstreams.includes(c.fault.upstream)) {
+            // Every panel needs the cart and settlement. Any other upstream (promotion only decorates;
+            // loyalty, and any added since, show rows of their own, not in every scene) is named only
+            // by a panel that needed it (settlement refused too).
+            if (EVERY_PANEL_NEEDS.includes(c.fault.upstream) || panel.failedUpstreams.includes(c.fault.upstream)) {
               expect(panel.degraded).toBe(true);
               expect(panel.failedUpstreams).toContain(c.fault.upstream);
               expect(panel.degradedReasons).toContain('UPSTREAM_FAILED');
