@@ -467,6 +467,7 @@ const ENV_BINDINGS: ReadonlyArray<readonly [string, readonly string[], 'string' 
   ['AUTH_MODE', ['auth', 'mode'], 'string'],
   ...UPSTREAM_DEFINITIONS.map((d) => [`UPSTREAM_${d.name.toUpperCase()}_URL`, ['upstreams', d.name, 'baseUrl'], 'string'] as const),
   ...UPSTREAM_DEFINITIONS.map((d) => [`UPSTREAM_${d.name.toUpperCase()}_TIMEOUT_MS`, ['upstreams', d.name, 'timeoutMs'], 'int'] as const),
+  ...UPSTREAM_DEFINITIONS.map((d) => [`UPSTREAM_${d.name.toUpperCase()}_CONNECT_TIMEOUT_MS`, ['upstreams', d.name, 'connectTimeoutMs'], 'int'] as const),
   ['DEMO_UPSTREAMS', ['demo', 'enabled'], 'bool'],
   ['DEMO_PORT', ['demo', 'port'], 'int'],
   ['DEMO_FAULTS', ['demo', 'faults'], 'string'],

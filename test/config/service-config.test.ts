@@ -369,6 +369,8 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
 
   it('bounds an upstream connect timeout: a whole number of ms, above 0 and at most a minute', () => {
     expect(load({}, { overrides: { upstreams: { settlement: { connectTimeoutMs: 250 } } } }).upstreams.settlement.connectTimeoutMs).toBe(250);
+    expect(load({ UPSTREAM_PROMOTION_CONNECT_TIMEOUT_MS: '400' }).upstreams.promotion.connectTimeoutMs).toBe(400);
+    expect(problems({ UPSTREAM_CART_CONNECT_TIMEOUT_MS: '0' })).toEqual(['`upstreams.cart.connectTimeoutMs` must be greater than 0, but got: 0 (set by UPSTREAM_CART_CONNECT_TIMEOUT_MS)']);
     expect(problems({}, { overrides: { upstreams: { cart: { connectTimeoutMs: 0 } } } })).toEqual([
       '`upstreams.cart.connectTimeoutMs` must be greater than 0, but got: 0 (set by overrides)',
     ]);
