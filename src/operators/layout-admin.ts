@@ -18,7 +18,7 @@
  * operator has changed it since, the operation is refused (409) rather than applied to what they
  * did not see — and would silently undo.
  *   approve  {scene, revision?, message?}   by an admin other than the candidate's publisher (layouts.approval)
- *   candidates {}
+ *   candidates {}   each scene's candidate, with what promote would read of it: `approval` and `shadow` (releases.ts ListedCandidate)
  *   shadow   {scene}   the shadow comparison of the scene's candidate, every replica's (src/panels/shadow-totals.ts)
  */
 import { z } from 'zod';

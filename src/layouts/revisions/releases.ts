@@ -101,6 +101,14 @@ export interface CandidateChange {
   readonly pushProblem?: string;
 }
 
+/** A candidate as `candidates` lists it: what promote would read of it now, besides the record. */
+export interface ListedCandidate extends StoredCandidate {
+  /** What promoting it would ask of approval (layouts.approval); `approvedBy` says whether it has it. */
+  readonly approval: CandidateApproval;
+  /** The shadow comparison promote would judge it by; null where there is none (a command run on the store, not through a replica). */
+  readonly shadow: ShadowVerdict | null;
+}
+
 export interface ApproveResult {
   readonly candidate: StoredCandidate;
   readonly approval: CandidateApproval;
@@ -180,8 +188,8 @@ export interface LayoutOperations {
   approve(input: { readonly scene: string; readonly revision?: number; readonly message?: string }): Promise<ApproveResult>;
   /** Drops a scene's candidate: its users get the live layout again. */
   abort(input: { readonly scene: string; readonly revision?: number; readonly message?: string }): Promise<CandidateChange>;
-  /** Every candidate, with the generation replicas compare. */
-  candidates(): Promise<{ readonly generation: number; readonly candidates: readonly StoredCandidate[] }>;
+  /** Every candidate, by scene, with what promote would read of it, and the generation replicas compare. */
+  candidates(): Promise<{ readonly generation: number; readonly candidates: readonly ListedCandidate[] }>;
 }
 
 export interface LayoutReleasesOptions {
@@ -276,11 +284,20 @@ export class LayoutReleases {
       promote: (input) => this.promote(actor, input),
       approve: (input) => this.approve(actor, input),
       abort: (input) => this.abort(actor, input),
-      candidates: () =>
-        reading(
-          this.options.store.candidates().then((set) => ({ generation: set.generation, candidates: set.candidates.map(({ file: _f, source: _s, ...c }) => c) })),
-        ),
+      candidates: () => reading(this.candidates()),
     };
+  }
+
+  private async candidates(): Promise<Awaited<ReturnType<LayoutOperations['candidates']>>> {
+    const set = await this.options.store.candidates();
+    const candidates = await Promise.all(
+      set.candidates.map(async ({ file, source, ...c }) => ({
+        ...c,
+        approval: await this.candidateApproval(c.scene, { [file]: source }),
+        shadow: (await this.options.shadow?.(c.scene, { revision: c.revision, createdAt: c.createdAt })) ?? null,
+      })),
+    );
+    return { generation: set.generation, candidates };
   }
 
   private async candidate(actor: string, input: Parameters<LayoutOperations['candidate']>[0]): Promise<CandidateResult> {
