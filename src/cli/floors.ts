@@ -13,12 +13,15 @@
  *                                 --from: the live revision you read (floors:history, floors:diff); refused, nothing
  *                                 changed, when another is live by now, which this one would silently undo
  *   npm run -s floors:audit    [-- --limit <n>]             who did what when
+ *   npm run -s floors:candidates [-- <scene>]                each scene's candidate (or the one named): its revision, who staged
+ *                                                          it when and why, its rollout, its approval and its shadow comparison
+ *                                                          — the revision --replaces and --revision below name
  *   npm run -s floors:candidate -- <scene> [--dir <folder> | --revision <n>] [--replaces <revision|none>] [--allow <id,id>] [--percentage <0-100>]
  *                                 [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--message <text>] [--author <name>]
  *                                                          publish a revision as the scene's candidate, served to the allow-list,
  *                                                          then a percentage by user id (README "Releasing a layout")
- *                                 --replaces: the scene's candidate revision you read (floors:candidate's or floors:rollout's
- *                                 output, floors:audit), or none when it had none; refused, nothing changed, when it has
+ *                                 --replaces: the scene's candidate revision you read (floors:candidates), or none when it
+ *                                 had none; refused, nothing changed, when it has
  *                                 another by now (or none, or one): a colleague made, replaced, promoted or aborted one
  *   npm run -s floors:rollout  -- <scene> [--revision <n>] [--allow <id,id>] [--percentage <0-100>] [--segments …] [--platforms …] [--min-app-version …] [--message <text>]
  *                                                          change who gets the candidate (only the options given)
@@ -65,7 +68,15 @@ import { checkCompatibility, formatCompatibility, IncompatibleLayouts, type Comp
 import { publishLayouts, pushPublishedLayouts, pushRefusal } from '../layouts/publish.ts';
 import { formatLayoutsDiff } from '../layouts/revisions/diff.ts';
 import { pushCandidates, type CandidateRollout, type CandidateSet, type StoredCandidate } from '../layouts/revisions/candidates.ts';
-import { LayoutReleases, type CandidateApproval, type LayoutOperations, type PromoteResult, type PublishResult } from '../layouts/revisions/releases.ts';
+import {
+  LayoutReleases,
+  type CandidateApproval,
+  type LayoutOperations,
+  type ListedCandidate,
+  type PromoteResult,
+  type PublishResult,
+  type ShadowVerdict,
+} from '../layouts/revisions/releases.ts';
 import { OperationRefused, type StoredRevision } from '../layouts/revisions/revision-store.ts';
 import { describeMoneyChanges } from '../layouts/revisions/approval.ts';
 import { createLogger } from '../observability/logger.ts';
@@ -80,6 +91,7 @@ const USAGE = [
   '       npm run -s floors:diff [-- <from> [<to>]] [--server <url>]',
   '       npm run -s floors:rollback -- <revision> [--message <text>] [--author <name>] [--from <revision>] [--server <url>]',
   '       npm run -s floors:audit [-- --limit <n>] [--server <url>]',
+  '       npm run -s floors:candidates [-- <scene>] [--server <url>]',
   '       npm run -s floors:candidate -- <scene> [--dir <folder> | --revision <n>] [--replaces <revision|none>] [--allow <id,id>] [--percentage <0-100>] [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--message <text>] [--author <name>] [--server <url>]',
   '       npm run -s floors:rollout -- <scene> [--revision <n>] [--allow <id,id>] [--percentage <0-100>] [--segments <s,s>] [--platforms <p,p>] [--min-app-version <x.y.z>] [--message <text>] [--server <url>]',
   '       npm run -s floors:promote -- <scene> [--revision <n>] [--force] [--message <text>] [--author <name>] [--server <url>]',
@@ -217,7 +229,7 @@ async function publishToRedisOnly(context: Context): Promise<void> {
 }
 
 /** The commands that only read the store: one that cannot open it changed nothing, and says so in a read's words. */
-const READ_COMMANDS: ReadonlySet<Command> = new Set(['history', 'show', 'diff', 'audit']);
+const READ_COMMANDS: ReadonlySet<Command> = new Set(['history', 'show', 'diff', 'audit', 'candidates']);
 
 /** The revision operations straight on the configured store (and Redis for the push); close() releases both. */
 async function openStore(context: Context, command: Command): Promise<{ operations: LayoutOperations; close(): Promise<void> }> {
@@ -371,19 +383,62 @@ function replacedCandidate(text: string): number | null {
   return n;
 }
 
-function printCandidate(c: StoredCandidate, pushed: boolean, pushProblem: string | undefined): void {
-  const r = c.rollout;
+/** "rollout: allow-list [u1001], then 20 % by user id (only platforms ios)": who gets a candidate. */
+function rolloutText(r: CandidateRollout): string {
   const only = [r.segments.length > 0 ? `segments ${r.segments.join(',')}` : '', r.platforms.length > 0 ? `platforms ${r.platforms.join(',')}` : '', r.minAppVersion === null ? '' : `app ${r.minAppVersion}+`].filter(Boolean);
-  process.stdout.write(`rollout: allow-list [${r.allowList.join(', ')}], then ${r.percentage} % by user id${only.length > 0 ? ` (only ${only.join(', ')})` : ''}\n`);
+  return `rollout: allow-list [${r.allowList.join(', ')}], then ${r.percentage} % by user id${only.length > 0 ? ` (only ${only.join(', ')})` : ''}`;
+}
+
+function printCandidate(c: StoredCandidate, pushed: boolean, pushProblem: string | undefined): void {
+  process.stdout.write(`${rolloutText(c.rollout)}\n`);
   process.stdout.write(pushed ? 'pushed to every replica through Redis\n' : `not pushed through Redis: ${pushProblem ?? 'unknown'}\n`);
 }
 
-/** Whether promoting needs another admin's approval, and for which floors (`approved`: it has it now). */
-function printApproval(scene: string, approval: CandidateApproval, approved = false): void {
-  if (!approval.required) return;
-  if (approval.changes.length === 0) process.stdout.write('approval: not needed (no money floor changes)\n');
-  else if (approved) process.stdout.write(`approval: given, for the money floors it changes: ${describeMoneyChanges(approval.changes)}; it may be promoted\n`);
-  else process.stdout.write(`approval: needed before promote, it changes money floors: ${describeMoneyChanges(approval.changes)} (another admin runs floors:approve -- ${scene})\n`);
+/**
+ * Whether promoting needs another admin's approval, and for which floors; undefined when
+ * layouts.approval is off. `given`: it has it now, and the words after "given" (who, when), if any.
+ */
+function approvalText(scene: string, approval: CandidateApproval, given?: string): string | undefined {
+  if (!approval.required) return undefined;
+  if (approval.changes.length === 0) return 'approval: not needed (no money floor changes)';
+  if (given !== undefined) return `approval: given${given}, for the money floors it changes: ${describeMoneyChanges(approval.changes)}; it may be promoted`;
+  return `approval: needed before promote, it changes money floors: ${describeMoneyChanges(approval.changes)} (another admin runs floors:approve -- ${scene})`;
+}
+
+function printApproval(scene: string, approval: CandidateApproval, given?: string): void {
+  const text = approvalText(scene, approval, given);
+  if (text !== undefined) process.stdout.write(`${text}\n`);
+}
+
+/** What promote would read of a candidate's shadow comparison, in a line. */
+function shadowText(scene: string, verdict: ShadowVerdict | null): string {
+  if (verdict === null) return 'shadow comparison: none here (this command does not talk to a replica: add --server <url>); a promote from here needs --force';
+  if (verdict.compared === 0) return `shadow comparison: nothing compared yet (no live request of ${scene} since it was staged); promote is refused until one is`;
+  const refused = verdict.invariantViolations > 0 ? '; promote is refused while there are any' : '';
+  return `shadow comparison: ${verdict.compared} live panel(s) compared with it, ${verdict.invariantViolations} invariant violation(s)${refused}`;
+}
+
+/**
+ * A candidate as floors:candidates lists it: the revision --replaces and --revision name, who
+ * staged it when and why, who gets it, its approval and its shadow comparison; a line each.
+ */
+function candidateText(c: ListedCandidate): string {
+  const publishedBy = c.publishedBy === c.author ? '' : ` (published by ${c.publishedBy})`;
+  const changed = c.updatedAt === c.createdAt ? '' : `; changed at ${c.updatedAt}`;
+  const given = c.approvedBy === null ? undefined : ` by ${c.approvedBy} at ${c.approvedAt ?? '?'}`;
+  // A server older than this command answers without `approval` and `shadow`.
+  const { approval, shadow } = c as Partial<Pick<ListedCandidate, 'approval' | 'shadow'>>;
+  const approvalLine =
+    approval === undefined
+      ? `approval: ${given === undefined ? 'not given' : `given${given}`} (the server does not say whether promote needs it)`
+      : (approvalText(c.scene, approval, given) ?? `approval: not asked for (layouts.approval.required is off)${given === undefined ? '' : `; given${given}`}`);
+  return [
+    `candidate of ${c.scene}: revision ${c.revision}, staged by ${c.author} at ${c.createdAt}${quoted(c.message)}${publishedBy}`,
+    `${rolloutText(c.rollout)}${changed}`,
+    approvalLine,
+    shadow === undefined ? 'shadow comparison: the server does not say (POST /admin/layouts/shadow does)' : shadowText(c.scene, shadow),
+    '',
+  ].join('\n');
 }
 
 /**
@@ -478,6 +533,16 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
         for (const e of entries) process.stdout.write(`${e.at}  ${e.actor}  ${e.action} → revision ${e.revision ?? '-'}  ${JSON.stringify(e.detail)}\n`);
         return;
       }
+      case 'candidates': {
+        const scene = positionals[0];
+        const { candidates } = await ops.candidates();
+        const listed = scene === undefined ? candidates : candidates.filter((c) => c.scene === scene);
+        if (candidates.length === 0 && scene === undefined) process.stdout.write('no scene has a candidate now: make one with npm run -s floors:candidate -- <scene> --replaces none\n');
+        // A scene named without one may be a typo: the scenes that have one show it.
+        else if (listed.length === 0) process.stdout.write(`no candidate of ${scene as string} (${candidates.length === 0 ? 'no scene has one now' : `scenes with one: ${candidates.map((c) => c.scene).join(', ')}`})\n`);
+        process.stdout.write(listed.map(candidateText).join('\n'));
+        return;
+      }
       case 'candidate': {
         const scene = sceneArgument(positionals[0], command);
         const source =
@@ -515,7 +580,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
         const scene = sceneArgument(positionals[0], command);
         const result = await ops.approve({ scene, ...reviewed, ...(values.message === undefined ? {} : { message: values.message }) });
         process.stdout.write(`approved the candidate of ${scene} (revision ${result.candidate.revision}, published by ${result.candidate.publishedBy}) as ${result.candidate.approvedBy ?? '?'}\n`);
-        printApproval(scene, result.approval, true);
+        printApproval(scene, result.approval, '');
         return;
       }
       case 'abort': {
@@ -545,10 +610,10 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
   }
 }
 
-const COMMANDS = ['check', 'publish', 'schema', 'history', 'show', 'diff', 'rollback', 'audit', 'candidate', 'rollout', 'promote', 'approve', 'abort'] as const;
+const COMMANDS = ['check', 'publish', 'schema', 'history', 'show', 'diff', 'rollback', 'audit', 'candidates', 'candidate', 'rollout', 'promote', 'approve', 'abort'] as const;
 type Command = (typeof COMMANDS)[number];
 /** How many positionals each command takes, at most. */
-const POSITIONALS: Readonly<Record<Command, number>> = { check: 0, publish: 0, schema: 0, history: 0, show: 1, diff: 2, rollback: 1, audit: 0, candidate: 1, rollout: 1, promote: 1, approve: 1, abort: 1 };
+const POSITIONALS: Readonly<Record<Command, number>> = { check: 0, publish: 0, schema: 0, history: 0, show: 1, diff: 2, rollback: 1, audit: 0, candidates: 1, candidate: 1, rollout: 1, promote: 1, approve: 1, abort: 1 };
 
 const OPTIONS = {
   dir: { type: 'string' },

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,8 @@ import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../suppo
 import { startHarness, type Harness } from '../support/harness.ts';
 import { freePort, runFloorsCli, type CliRun } from '../support/processes.ts';
 import { TWO_ADDRESS_HOST, twoAddressPreload } from '../support/two-address-host.ts';
+import { eventually } from '../support/measure.ts';
+import { postLayoutAdmin } from '../support/layout-admin.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const registry = createBuilderRegistry(defaultBuilders);
@@ -429,6 +431,121 @@ describe('floors:candidate --replaces through a server (--server)', () => {
     const replaced = await floors(['candidate', 'cart-bottom-sheet', '--server', h.url, '--replaces', '1', '--allow', 'u1001'], env);
     expect(replaced.code, replaced.stderr).toBe(0);
     expect(replaced.stdout.split('\n')[0]).toMatch(/; replaces the candidate revision 1$/);
+  }, 120_000);
+});
+
+/** An ISO 8601 time as the store records it, in a pattern. */
+const AT = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z`;
+/** The shipped cart sheet with its 立减 (DEDUCTION) row renamed: a money change, which layouts.approval asks another admin to approve. */
+const MONEY_CHANGE = readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml'), 'utf8')
+  .replace('name: { zh-CN: 立减, en: Instant discount }', 'name: { zh-CN: 直降, en: Instant discount }')
+  .replace('version: "2026-11-21.1"', 'version: "2026-12-01.lj"');
+const SHIPPED_CHECKOUT = readFileSync(join(ROOT, 'floors', 'checkout-summary.yaml'), 'utf8');
+const NEEDS_APPROVAL = 'approval: needed before promote, it changes money floors: cart-bottom-sheet lj (DEDUCTION, changed) (another admin runs floors:approve -- cart-bottom-sheet)';
+
+describe('npm run floors:candidates straight on the revision store', () => {
+  it('lists each scene\'s candidate: revision, who staged it when and why, its rollout, its approval, and that no shadow comparison is read here', async () => {
+    const env = { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(floorsDir({}), 'revisions'), LAYOUT_APPROVAL_REQUIRED: 'true' };
+    expect((await floors(['publish', '--message', 'baseline'], env)).code).toBe(0);
+    const none = await floors(['candidates'], env);
+    expect(none).toEqual({ code: 0, stderr: '', stdout: 'no scene has a candidate now: make one with npm run -s floors:candidate -- <scene> --replaces none\n' });
+
+    const next = floorsDir({ 'cart-bottom-sheet.yaml': MONEY_CHANGE, 'checkout-summary.yaml': SHIPPED_CHECKOUT });
+    const cart = await floors(
+      ['candidate', 'cart-bottom-sheet', '--dir', next, '--allow', 'u1001,u2002', '--percentage', '20', '--segments', 'plus', '--platforms', 'ios', '--min-app-version', '12.0.0', '--author', 'alice', '--message', '立减 becomes 直降'],
+      env,
+    );
+    expect(cart.code, cart.stderr).toBe(0);
+    expect((await floors(['candidate', 'checkout-summary', '--revision', '1', '--allow', 'u-vip', '--message', 'the baseline again'], env)).code).toBe(0);
+    expect((await floors(['rollout', 'checkout-summary', '--percentage', '5'], env)).code).toBe(0);
+
+    const listed = await floors(['candidates'], env);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stderr).toBe('');
+    const noShadow = 'shadow comparison: none here (this command does not talk to a replica: add --server <url>); a promote from here needs --force';
+    const lines = listed.stdout.split('\n');
+    expect(lines).toHaveLength(10);
+    expect(lines[0]).toMatch(new RegExp(`^candidate of cart-bottom-sheet: revision 2, staged by alice at ${AT} "立减 becomes 直降" \\(published by ${userInfo().username}\\)$`));
+    expect(lines.slice(1, 5)).toEqual(['rollout: allow-list [u1001, u2002], then 20 % by user id (only segments plus, platforms ios, app 12.0.0+)', NEEDS_APPROVAL, noShadow, '']);
+    expect(lines[5]).toMatch(new RegExp(`^candidate of checkout-summary: revision 1, staged by ${userInfo().username} at ${AT} "the baseline again"$`));
+    // The rollout was changed after it was staged: when, too.
+    expect(lines[6]).toMatch(new RegExp(`^rollout: allow-list \\[u-vip\\], then 5 % by user id; changed at ${AT}$`));
+    expect(lines.slice(7)).toEqual(['approval: not needed (no money floor changes)', noShadow, '']);
+
+    // One scene: its candidate alone; a scene without one says so, naming those that have one (a typo shows).
+    const one = await floors(['candidates', 'checkout-summary'], env);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout.split('\n').slice(1)).toEqual(lines.slice(6));
+    const typo = await floors(['candidates', 'cart-bottom-shet'], env);
+    expect(typo).toEqual({ code: 0, stderr: '', stdout: 'no candidate of cart-bottom-shet (scenes with one: cart-bottom-sheet, checkout-summary)\n' });
+  }, 120_000);
+
+  it('exits 2 when the store cannot be read, worded for a read', async () => {
+    const port = await freePort();
+    const run = await floors(['candidates'], { LAYOUT_STORE: 'postgres', LAYOUT_STORE_URL: `postgres://postgres@127.0.0.1:${port}/floorplan` });
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain('to read layout revisions');
+    expect(run.stderr).not.toContain('nothing was changed');
+  }, 60_000);
+});
+
+describe('npm run floors:candidates through a server (--server)', () => {
+  const ALICE = 'alice-publishes-candidates';
+  const BOB = 'bob-reviews-what-alice-did';
+  const VERA = 'vera-may-only-look-at-things';
+  let h: Harness | undefined;
+  let dir: string | undefined;
+  afterAll(async () => {
+    await h?.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints what the command on the store prints, with the approval given and the shadow comparison every replica counted', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'floorplan-cli-candidates-'));
+    h = await startHarness({
+      config: {
+        admin: { token: 'candidates-suite-admin-token', operators: { alice: { token: ALICE, role: 'publisher' }, bob: { token: BOB, role: 'publisher' }, vera: { token: VERA, role: 'viewer' } } },
+        // Every live request is compared with the candidate.
+        layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') }, approval: { required: true }, shadow: { sampleRatio: 1 } },
+      },
+    });
+    const server = h.url;
+    const admin = (operation: string, body: unknown, token: string) => postLayoutAdmin(server, token, operation, body);
+    const files = (cart: string) => ({ 'cart-bottom-sheet.yaml': cart, 'checkout-summary.yaml': SHIPPED_CHECKOUT });
+    expect((await admin('publish', { files: files(readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml'), 'utf8')), message: 'baseline' }, ALICE)).status).toBe(200);
+    // A viewer may list them: a read.
+    const none = await floors(['candidates', '--server', server], { ADMIN_TOKEN: VERA });
+    expect(none).toEqual({ code: 0, stderr: '', stdout: 'no scene has a candidate now: make one with npm run -s floors:candidate -- <scene> --replaces none\n' });
+    expect((await floors(['candidates', 'cart-bottom-sheet', '--server', server], { ADMIN_TOKEN: VERA })).stdout).toBe('no candidate of cart-bottom-sheet (no scene has one now)\n');
+
+    const staged = await admin('candidate', { scene: 'cart-bottom-sheet', files: files(MONEY_CHANGE), rollout: { allowList: ['u1001'] }, message: '立减 becomes 直降' }, ALICE);
+    expect(staged.status, JSON.stringify(staged.body)).toBe(200);
+    const before = await floors(['candidates', '--server', server], { ADMIN_TOKEN: VERA });
+    expect(before.code, before.stderr).toBe(0);
+    expect(before.stdout.split('\n').slice(1)).toEqual([
+      'rollout: allow-list [u1001], then 0 % by user id',
+      NEEDS_APPROVAL,
+      'shadow comparison: nothing compared yet (no live request of cart-bottom-sheet since it was staged); promote is refused until one is',
+      '',
+    ]);
+
+    // A user outside the rollout asks for the sheet: the shadow compares the candidate with it. Bob approves.
+    expect((await h.graphql('u1002', '{ floorPanel(scene: "cart-bottom-sheet") { layoutVersion } }')).status).toBe(200);
+    await eventually(async () => (await admin('shadow', { scene: 'cart-bottom-sheet' }, VERA)).body.compared as number, (compared) => compared >= 1);
+    expect((await admin('approve', { scene: 'cart-bottom-sheet', message: 'checked' }, BOB)).status).toBe(200);
+
+    const [candidate] = (await admin('candidates', {}, VERA)).body.candidates as Array<{ createdAt: string; approvedAt: string }>;
+    const listed = await floors(['candidates', 'cart-bottom-sheet', '--server', server], { ADMIN_TOKEN: VERA });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stderr).toBe('');
+    expect(listed.stdout.split('\n')).toEqual([
+      `candidate of cart-bottom-sheet: revision 2, staged by alice at ${candidate!.createdAt} "立减 becomes 直降"`,
+      'rollout: allow-list [u1001], then 0 % by user id',
+      `approval: given by bob at ${candidate!.approvedAt}, for the money floors it changes: cart-bottom-sheet lj (DEDUCTION, changed); it may be promoted`,
+      'shadow comparison: 1 live panel(s) compared with it, 0 invariant violation(s)',
+      '',
+    ]);
   }, 120_000);
 });
 
