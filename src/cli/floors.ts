@@ -245,7 +245,7 @@ async function openStore(context: Context, command: Command): Promise<{ operatio
     const inUse = /in use by process (\d+)/.exec(store.problem());
     if (inUse !== null) {
       throw new UsageError(
-        `${store.problem()}\nrun the command through that Floorplan's admin API instead: add -- --server http://127.0.0.1:${config.server.port} (with ADMIN_TOKEN set)`,
+        `${store.problem()}\nrun the command through that Floorplan's admin API instead: add -- --server http://127.0.0.1:${config.server.managementPort ?? config.server.port} (with ADMIN_TOKEN set)`,
       );
     }
     throw new UsageError(describeThrown(READ_COMMANDS.has(command) ? asReadRefusal(error) : error));

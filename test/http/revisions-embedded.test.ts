@@ -72,6 +72,10 @@ describe('layout revisions on the embedded store (PGlite, one Floorplan process,
     expect(direct.code).toBe(2);
     expect(direct.stderr).toContain(`is in use by process ${floorplan.child.pid}`);
     expect(direct.stderr).toContain('add -- --server http://127.0.0.1:4000');
+    // With a management port the admin API is there, not on the apps' port (server.managementPort).
+    const managed = await runFloorsCli(['history'], npmStartEnv({ ...env(), MANAGEMENT_PORT: '9464' }));
+    expect(managed.code).toBe(2);
+    expect(managed.stderr).toContain('add -- --server http://127.0.0.1:9464');
 
     const rollback = await floors(['rollback', '1', '--server', floorplan.url]);
     expect(rollback.stdout).toContain('rolled back as revision 3 (live) by admin "rollback to revision 1"; parent 2, restores revision 1');
