@@ -265,16 +265,15 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
 
     const httpClients =
       deps.clients ??
-      createHttpUpstreamClients(
-        deps.upstreams ?? config.upstreams,
-        (upstream, outcome, seconds) => metrics.upstreamCall(upstream, outcome, seconds),
-        (upstream, state, reason) => {
+      createHttpUpstreamClients(deps.upstreams ?? config.upstreams, {
+        observe: (upstream, outcome, seconds) => metrics.upstreamCall(upstream, outcome, seconds),
+        observeBreaker: (upstream, state, reason) => {
           metrics.upstreamBreakerState(upstream, state);
           logger.warn({ upstream, state, reason }, `${upstream} circuit breaker is ${state}`);
         },
-        (upstream) => metrics.upstreamRetry(upstream),
-        (upstream, reason) => metrics.upstreamConnectFailure(upstream, reason),
-      );
+        observeRetry: (upstream) => metrics.upstreamRetry(upstream),
+        observeConnectFailure: (upstream, reason) => metrics.upstreamConnectFailure(upstream, reason),
+      });
     if (deps.clients === undefined) releases.push(() => httpClients.close());
     const promotionCache = new TieredCache<PromotionResult>({
       name: 'promotion',

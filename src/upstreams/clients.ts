@@ -1,7 +1,7 @@
 /** Typed clients for every registered upstream, derived from its definition. They know nothing of floors. */
 import type { CacheOutcome } from '../cache/tiered-cache.ts';
 import type { Deadline } from './deadline.ts';
-import { JsonHttp, type BreakerObserver, type ConnectFailureObserver, type RetryObserver, type UpstreamObserver } from './json-http.ts';
+import { JsonHttp, type JsonHttpOptions } from './json-http.ts';
 import type { AnyUpstreamDefinition } from './definition.ts';
 import { DEFAULT_RESILIENCE, type ResilienceOptions } from './resilience.ts';
 import { compileAnswerChecks } from './wire-check.ts';
@@ -34,18 +34,15 @@ export type UpstreamClients = { readonly [N in UpstreamName]: UpstreamCall<N> } 
   close(): Promise<void>;
 };
 
+/** What the clients tell of their calls, each optional (the same names as {@link JsonHttpOptions}'). */
+export type UpstreamObservers = Pick<JsonHttpOptions, 'observe' | 'observeBreaker' | 'observeRetry' | 'observeConnectFailure'>;
+
 /**
  * HTTP clients for the configured endpoints, one keep-alive pool per upstream. `observe` is told
  * of every call, `observeRetry` of every retry a call sent, `observeBreaker` of breaker changes,
  * `observeConnectFailure` of every connection that failed to open.
  */
-export function createHttpUpstreamClients(
-  endpoints: Readonly<Record<UpstreamName, UpstreamEndpoint>>,
-  observe?: UpstreamObserver,
-  observeBreaker?: BreakerObserver,
-  observeRetry?: RetryObserver,
-  observeConnectFailure?: ConnectFailureObserver,
-): UpstreamClients {
+export function createHttpUpstreamClients(endpoints: Readonly<Record<UpstreamName, UpstreamEndpoint>>, observers: UpstreamObservers = {}): UpstreamClients {
   // Compiled now, so a contract the check cannot express fails at start, naming it, not on a call.
   compileAnswerChecks(UPSTREAM_DEFINITIONS);
   const pools: JsonHttp[] = [];
@@ -61,10 +58,7 @@ export function createHttpUpstreamClients(
       resilience: { ...DEFAULT_RESILIENCE, ...resilience },
       // Judged on the wire types the definition declares, which the contract has just checked.
       answersAll: (definition as AnyUpstreamDefinition).answersAll,
-      observe,
-      observeBreaker,
-      observeRetry,
-      observeConnectFailure,
+      ...observers,
     });
     pools.push(http);
     const { call, response } = definition;
