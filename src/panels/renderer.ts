@@ -499,9 +499,7 @@ export class PanelRenderer {
    */
   private logContradiction(layout: CompiledLayout, { total, vars, summed }: Contradiction, shadow: ShadowScope): void {
     const key = `${keyScope(shadow)}${layout.scene}\u0000contradicted\u0000${summed.map((row) => row.floor.code).join('\u0000')}`;
-    if (this.loggedFailures.has(key)) return;
-    if (this.loggedFailures.size >= MAX_REMEMBERED_FAILURES) this.loggedFailures.clear();
-    this.loggedFailures.add(key);
+    if (!this.firstTime(key)) return;
     const summaries = total.floor.builder.summarises ?? {};
     const totalFields: Record<string, unknown> = { code: total.floor.code, minor: total.amount!.minor };
     for (const variable in summaries) {
@@ -517,15 +515,21 @@ export class PanelRenderer {
     );
   }
 
+  /** Whether `key` is logged for the first time (remembered from now on, up to {@link MAX_REMEMBERED_FAILURES} keys). */
+  private firstTime(key: string): boolean {
+    if (this.loggedFailures.has(key)) return false;
+    if (this.loggedFailures.size >= MAX_REMEMBERED_FAILURES) this.loggedFailures.clear();
+    this.loggedFailures.add(key);
+    return true;
+  }
+
   private logBuilderFailure(layout: CompiledLayout, floor: CompiledFloor, error: unknown, what: FailureEffect, shadow: ShadowScope): void {
     if (error instanceof FloorplanError && error.code === ErrorCode.EXPRESSION_FAILED) {
       this.logExpressionFailure(layout, floor, error as FloorplanError<typeof ErrorCode.EXPRESSION_FAILED>, what, shadow);
       return;
     }
     const key = `${keyScope(shadow)}${layout.scene}\u0000${floor.code}\u0000${causeOf(error)}`;
-    if (this.loggedFailures.has(key)) return;
-    if (this.loggedFailures.size >= MAX_REMEMBERED_FAILURES) this.loggedFailures.clear();
-    this.loggedFailures.add(key);
+    if (!this.firstTime(key)) return;
     this.log(
       shadow,
       'error',
