@@ -290,10 +290,13 @@ export class LayoutReleases {
 
   private async candidates(): Promise<Awaited<ReturnType<LayoutOperations['candidates']>>> {
     const set = await this.options.store.candidates();
+    // One read of live for every candidate's approval, and only when one is asked for.
+    let live: Promise<StoredRevision | undefined> | undefined;
+    const readLive = () => (live ??= this.options.store.live());
     const candidates = await Promise.all(
       set.candidates.map(async ({ file, source, ...c }) => ({
         ...c,
-        approval: await this.candidateApproval(c.scene, { [file]: source }),
+        approval: await this.candidateApproval(c.scene, { [file]: source }, undefined, readLive),
         shadow: (await this.options.shadow?.(c.scene, { revision: c.revision, createdAt: c.createdAt })) ?? null,
       })),
     );
@@ -444,10 +447,15 @@ export class LayoutReleases {
    * live with the scene's file replaced, as promote composes it. `fallback`: the layouts to read
    * kinds from when that set does not compile here; without it, no changes are named.
    */
-  private async candidateApproval(scene: string, candidateFiles: Readonly<Record<string, string>>, fallback?: LayoutSet): Promise<CandidateApproval> {
+  private async candidateApproval(
+    scene: string,
+    candidateFiles: Readonly<Record<string, string>>,
+    fallback?: LayoutSet,
+    readLive: () => Promise<StoredRevision | undefined> = () => this.options.store.live(),
+  ): Promise<CandidateApproval> {
     const required = this.options.approval?.required === true;
     if (!required) return { required, changes: [] };
-    const live = await this.options.store.live();
+    const live = await readLive();
     const file = sceneFile(candidateFiles, scene) as string;
     const files = { ...(live?.files ?? {}), [file]: candidateFiles[file] as string };
     const layouts = this.compiled(files) ?? fallback;
