@@ -8,13 +8,13 @@
  * runs. Redis sits behind a circuit breaker: an outage (refused, frozen, restarting) degrades
  * the cache to L1 and never fails or stalls a request.
  */
-import { createHash } from 'node:crypto';
 import { describeThrown } from '../errors.ts';
 import type { RedisClient } from '../redis/client.ts';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../observability/logger.ts';
 import type { FloorplanMetrics } from '../observability/metrics.ts';
 import { guardRedis, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
+import { redisScript } from '../redis/script.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The tiered cache
@@ -103,7 +103,7 @@ local value = redis.call('GET', KEYS[1])
 if not value then return false end
 return {value, redis.call('PTTL', KEYS[1])}
 `;
-const READ_SHA = createHash('sha1').update(READ_SCRIPT).digest('hex');
+const readWithExpiry = redisScript(READ_SCRIPT);
 
 /**
  * A load in progress. The object itself identifies the load, so a superseded one (after
@@ -302,7 +302,7 @@ export class TieredCache<V> {
   /** The L2 entry for `key` if Redis answers with a well-formed, unexpired one. */
   async #readL2(key: string): Promise<Entry<V> | undefined> {
     if (this.#guard === undefined) return undefined;
-    const read = await this.#guard.attempt((redis) => readWithExpiry(redis, this.#keyPrefix + key));
+    const read = await this.#guard.attempt((redis) => readWithExpiry(redis, [this.#keyPrefix + key]));
     if (!read.ok) {
       this.#metrics?.cacheResult(this.name, 'l2', 'error');
       return undefined;
@@ -379,15 +379,3 @@ export class TieredCache<V> {
     work.then(done, done);
   }
 }
-
-/** Runs READ_SCRIPT on `key`: nil, or the value and its PTTL. */
-async function readWithExpiry(redis: RedisClient, key: string): Promise<unknown> {
-  try {
-    return await redis.evalsha(READ_SHA, 1, key);
-  } catch (error) {
-    // Redis restarted or flushed its script cache: send the script itself once.
-    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-    return await redis.eval(READ_SCRIPT, 1, key);
-  }
-}
-

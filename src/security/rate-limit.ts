@@ -10,9 +10,9 @@
  * ioredis' own auto-pipelining (and a pipeline per turn) saved the writes too, but at that load
  * promoted kilobytes per request to the old space; one multi-key call per turn does not.
  */
-import { createHash } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import type { RedisClient } from '../redis/client.ts';
+import { redisScript } from '../redis/script.ts';
 import { LRUCache } from 'lru-cache';
 import type { FloorplanMetrics } from '../observability/metrics.ts';
 import { guardRedis, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
@@ -92,7 +92,7 @@ for i, key in ipairs(KEYS) do
 end
 return replies
 `;
-const TAKE_SHA = createHash('sha1').update(TAKE_SCRIPT).digest('hex');
+const take = redisScript(TAKE_SCRIPT);
 
 const ALLOWED: RateLimitDecision = Object.freeze({ allowed: true, retryAfterMs: 0 });
 
@@ -172,23 +172,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       reply: new Promise((resolve) => {
         setImmediate(() => {
           if (gathering === batch) gathering = undefined;
-          resolve(redisGuard.attempt((redis) => takeShared(redis, keys)).then((attempt) => (attempt.ok ? attempt.value : undefined)));
+          resolve(redisGuard.attempt((redis) => take(redis, keys, ratePerSecond, burst, refillMs)).then((attempt) => (attempt.ok ? attempt.value : undefined)));
         });
       }),
     };
     gathering = batch;
     return batch;
-  }
-
-  async function takeShared(redis: RedisClient, keys: readonly string[]): Promise<unknown> {
-    const args: Array<string | number> = [...keys, ratePerSecond, burst, refillMs];
-    try {
-      return await redis.evalsha(TAKE_SHA, keys.length, ...args);
-    } catch (error) {
-      // Redis restarted or flushed its script cache: send the script itself once.
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return await redis.eval(TAKE_SCRIPT, keys.length, ...args);
-    }
   }
 
   return {
