@@ -16,7 +16,7 @@
  * (test/upstreams/wire-check.test.ts compares the two on generated answers, feature by feature).
  * What JSON Schema cannot say, zod's `.refine`, is declared next to the refinement
  * ({@link refinedAs}). Compiling a contract with anything else — an undeclared refinement, a
- * transform or default, a `.trim()`, a maximum string length, a string format, a `.regex()`
+ * transform or default, a `.trim()`, a string format, a `.regex()`
  * with flags, a `.multipleOf()`, a record, a tuple, a union of objects… — throws, naming the
  * field and the feature, and Floorplan does not start.
  */
@@ -46,9 +46,9 @@ export function refinedAs<S extends z.ZodType>(schema: S, asJsonSchema: (node: J
  * `.regex()` without flags only. Anything not listed is refused at compile time.
  */
 export const CARRIED: ReadonlyMap<string, readonly string[]> = new Map([
-  // Ajv counts a string's length in code points, zod in UTF-16 units, of which a string has at
-  // least as many: a minimum is only ever stricter in the check (a maximum is refused).
-  ['string', ['min_length', 'string_format']],
+  // Both count a string's length in code points, a surrogate pair once and a lone surrogate as one
+  // (Ajv's ucs2length, zod's codePointLength since zod 4.6; the generated comparison holds them to it).
+  ['string', ['min_length', 'max_length', 'length_equals', 'string_format']],
   ['number', ['greater_than', 'less_than', 'number_format']],
   ['boolean', []],
   ['null', []],
@@ -150,7 +150,7 @@ interface Uncarried {
 }
 
 /** What in `schema` itself (not its children) the compiled check would not judge as zod does; undefined when it carries all of it. */
-function uncarried(schema: z.ZodType, node: JsonSchemaNode): Uncarried | undefined {
+function uncarried(schema: z.ZodType): Uncarried | undefined {
   const def = schema._zod.def as z.core.$ZodTypeDef & { coerce?: boolean; format?: string };
   const changes = CHANGES_OUTPUT.get(def.type);
   if (changes !== undefined) return { feature: `a ${def.type} (${changes})`, why: 'whose output is not the answer as it is: the compiled check cannot stand for it' };
@@ -176,12 +176,6 @@ function uncarried(schema: z.ZodType, node: JsonSchemaNode): Uncarried | undefin
           feature: 'a .trim(), .toLowerCase(), .toUpperCase(), .normalize() or other .overwrite()',
           why: 'which rewrites the value zod then checks and hands on: the compiled check judges the answer as it is',
         };
-      case 'max_length':
-      case 'length_equals':
-        // Ajv counts a string's length in code points, zod in UTF-16 units: a maximum would let
-        // through a string of astral characters zod refuses (a minimum can only be stricter).
-        if (def.type === 'string') return { feature: 'a maximum string length', why: `which the compiled check counts differently from zod: ${JSON.stringify(node)}` };
-        break;
       case 'string_format':
         if (checkDef.format !== 'regex') return stringFormat(checkDef.format ?? 'unknown');
         // Without flags, the pattern Ajv compiles (unicodeRegExp: false) matches exactly what zod's RegExp does.
@@ -280,7 +274,7 @@ export function jsonSchemaOf(contract: z.ZodType): JsonSchemaNode {
       const zodSchema = ctx.zodSchema as unknown as z.ZodType;
       const node = ctx.jsonSchema as JsonSchemaNode;
       const at = fieldAt(ctx.path);
-      const refused = uncarried(zodSchema, node);
+      const refused = uncarried(zodSchema);
       if (refused !== undefined) throw new Error(`an upstream contract has ${refused.feature} at ${at}, ${refused.why}`);
       const def = zodSchema._zod.def as z.core.$ZodTypeDef & { catchall?: z.ZodType };
       if ((def.checks ?? []).some((check) => check._zod.def.check === 'custom')) {
