@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -432,5 +432,31 @@ describe('loadFloorsDir', () => {
     const error = loadError(dir);
     expect(error.message).toMatch(/floors file .*cart-bottom-sheet\.yaml cannot be read: EISDIR/);
     expect((error.cause as NodeJS.ErrnoException).code).toBe('EISDIR');
+  });
+});
+
+describe('the expression floors the docs show', () => {
+  /** Every fenced YAML block of `doc` that is a list of expression floors (`- code:` with a `kind:`), dedented. */
+  function expressionFloorBlocks(doc: string): string[] {
+    const text = readFileSync(join(ROOT, doc), 'utf8');
+    return [...text.matchAll(/```yaml\n([\s\S]*?)```/g)]
+      .map((match) => match[1] as string)
+      .filter((block) => /^\s*- code:/.test(block) && /^\s+kind: /m.test(block))
+      .map((block) => {
+        const indent = /^( *)/.exec(block)?.[1]?.length ?? 0;
+        return block
+          .split('\n')
+          .map((line) => line.slice(indent))
+          .join('\n');
+      });
+  }
+
+  it.each(['docs/expression-floors.md', 'README.md'])('compiles each one in %s as an operator would submit it today', (doc) => {
+    const blocks = expressionFloorBlocks(doc);
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const block of blocks) {
+      const source = `scene: docs-example\nfloors:\n${block.replace(/^/gm, '  ')}`;
+      expect(compileFloorsFile('floors/docs-example.yaml', source, registry, LOCALES, undefined, { submitted: true }).problems, block).toEqual([]);
+    }
   });
 });

@@ -126,6 +126,25 @@ describe('Floorplan money functions: golden results', () => {
     expect(MONEY_FUNCTIONS.filter((f) => !docs.includes(`\`${f.signature}\``)).map((f) => f.signature)).toEqual([]);
   });
 
+  it('runs every example of the docs\' function table, on both paths', () => {
+    const docs = readFileSync('docs/expression-floors.md', 'utf8');
+    const table = docs.slice(docs.indexOf('### Money functions'), docs.indexOf('Each has golden tests'));
+    // The Example column: a row's last cell, one expression in backticks.
+    const examples = [...table.matchAll(/^\|.*\| `([^`]+)` \|$/gm)].map((match) => match[1] as string);
+    expect(examples.length, 'one example per row of the table').toBe(table.match(/^\| `/gm)?.length);
+    expect(examples.length).toBeGreaterThanOrEqual(MONEY_FUNCTIONS.length);
+    for (const example of examples) expect(() => evaluate(example), example).not.toThrow();
+  });
+
+  it('gives what the docs say of strings, counted in characters', () => {
+    const docs = readFileSync('docs/expression-floors.md', 'utf8');
+    const paragraph = docs.slice(docs.indexOf('Strings count characters'), docs.indexOf('## Checked at load'));
+    // "`<expression>` is `<CEL literal>`", as the paragraph writes its examples.
+    const claims = [...paragraph.matchAll(/`("[^`]*"\.[a-zA-Z]+\([^`]*\))` is\s+`([^`]+)`/g)].map((match) => [match[1] as string, match[2] as string] as const);
+    expect(claims.length).toBeGreaterThanOrEqual(4);
+    for (const [expression, said] of claims) expect(evaluate(expression), expression).toEqual(evaluate(said));
+  });
+
   it('compares and adds amounts of one currency only', () => {
     const usd = quoteFixture({ shipping: { minor: 100, currency: 'USD' } });
     expect(() => evaluate('quote.shipping < quote.payable', usd)).toThrow(/two currencies: USD and CNY/);
