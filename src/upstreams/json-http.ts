@@ -17,8 +17,9 @@
  * written to its socket, not while it waits for a connection. What the upstream does meanwhile
  * still counts: a connection that fails to open (refused, or none within `connectTimeoutMs` from
  * a host that drops connects) counts as one failed call even when every call that waited for it
- * was cut off first ({@link JsonHttp.connectionFailed}), and a half-open trial cut off before it
- * got a connection keeps the circuit open. The breaker opens on a failure
+ * was cut off first ({@link JsonHttp.connectionFailed}). And a half-open trial cut off by its
+ * deadline — sent and unanswered, or still waiting for a connection — has not shown the upstream
+ * is back, so it keeps the circuit open ({@link UNANSWERED_TRIALS}). The breaker opens on a failure
  * rate over a time window with a minimum number of calls (cockatiel's SamplingBreaker), so a
  * burst of a few failures in a row cannot open it.
  *
@@ -135,8 +136,6 @@ class AttemptAbandoned extends Error {
     message: string,
     /** Given up before its request was written to a socket: the upstream never saw it. */
     readonly unsent = false,
-    /** Given up while it waited in the pool for a connection, which the upstream gave it none of in time. */
-    readonly connectionless = false,
   ) {
     super(message);
   }
@@ -150,11 +149,13 @@ class AttemptAbandoned extends Error {
 const UNSENT = new WeakSet<UpstreamError>();
 
 /**
- * Of those, the failures of attempts cut off while they waited in the pool for a connection: no
- * connection to the upstream was free or could be opened within their budget. A half-open
- * trial that ends so has not shown the upstream is back ({@link JsonHttp}'s breaker).
+ * The `deadline` failures of half-open trials: the request's deadline passed before the upstream
+ * answered the trial — it was sent and left unanswered, or it waited for a connection that the
+ * upstream gave none of in time. Such a trial has not shown the upstream is back, so the breaker
+ * takes it for a failure and the circuit opens again ({@link JsonHttp}'s breaker), although a
+ * call cut off by its deadline while the circuit is closed counts for neither.
  */
-const CONNECTIONLESS = new WeakSet<UpstreamError>();
+const UNANSWERED_TRIALS = new WeakSet<UpstreamError>();
 
 /**
  * Whether `error` ended an attempt whose request never left Floorplan: refused by the breaker
@@ -225,7 +226,7 @@ class AttemptJudge {
         case 'timeout':
           return new UpstreamError(this.upstream, 'timeout', `${method} ${path} timed out: ${error.message} (${this.timeoutMs} ms)`);
         case 'deadline':
-          return this.cutOff(`${method} ${path} cut off: ${error.message}`, error.unsent, error.connectionless);
+          return this.cutOff(`${method} ${path} cut off: ${error.message}`, error.unsent);
         case 'malformed':
           return new UpstreamError(this.upstream, 'malformed', `${method} ${path} answered a ${error.message}`);
         default:
@@ -254,14 +255,10 @@ class AttemptJudge {
     return code ?? describeThrown(error);
   }
 
-  /**
-   * A `deadline` failure; `unsent` when no request of the attempt was written ({@link neverSent}),
-   * `connectionless` when it was still waiting for a connection ({@link CONNECTIONLESS}).
-   */
-  cutOff(message: string, unsent: boolean, connectionless = false): UpstreamError {
+  /** A `deadline` failure; `unsent` when no request of the attempt was written ({@link neverSent}). */
+  cutOff(message: string, unsent: boolean): UpstreamError {
     const failure = new UpstreamError(this.upstream, 'deadline', message);
     if (unsent) UNSENT.add(failure);
-    if (connectionless) CONNECTIONLESS.add(failure);
     return failure;
   }
 }
@@ -370,7 +367,6 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
           'deadline',
           connectionless ? 'the request deadline passed while it waited for a connection' : unsent ? 'the request deadline passed before it was sent' : 'the request deadline passed before it answered',
           unsent,
-          connectionless,
         ),
       );
     } else {
@@ -611,12 +607,12 @@ export class JsonHttp {
             error.outcome === 'network_error' ||
             (error.status ?? 0) >= 500 ||
             // …but for a half-open trial, which cockatiel would take for a success, closing the
-            // circuit: one cut off while it waited for a connection had none from the upstream
-            // in time, which does not show it is back. A blackholed host gives a trial no
-            // connection, and fails it only at connectTimeoutMs, usually past the request's
-            // budget; so the circuit stays open until a trial gets one. (A connection that opens
-            // too late for its trial is kept for the next, AnswerCollector.onRequestStart.)
-            (breaker.state === CircuitState.HalfOpen && CONNECTIONLESS.has(error))),
+            // circuit although the upstream never answered it: a hung upstream that takes
+            // requests and answers none, or a blackholed host that gives the trial no connection
+            // (and fails it only at connectTimeoutMs, usually past the request's budget). So the
+            // circuit stays open until a trial gets an answer. (A connection that opens too late
+            // for its trial is kept for the next, AnswerCollector.onRequestStart.)
+            UNANSWERED_TRIALS.has(error)),
       ),
       { halfOpenAfter: resilience.breakerHalfOpenAfterMs, breaker: window },
     );
@@ -799,7 +795,7 @@ export class JsonHttp {
    */
   private attemptsOf(method: 'GET' | 'POST', path: string, body: string | undefined, traceHeaders: TraceHeaders, deadline: Deadline | undefined): Promise<unknown> {
     if (this.breaker.state !== CircuitState.Closed) {
-      const first = this.breaker.execute(() => this.attempt(method, path, body, traceHeaders, deadline));
+      const first = this.breaker.execute(() => this.breakerAttempt(method, path, body, traceHeaders, deadline));
       return this.retrying ? first.catch((failure: unknown) => this.retry(failure, method, path, body, traceHeaders, deadline)) : first;
     }
     return this.attempt(method, path, body, traceHeaders, deadline, this.window, (failure) => this.replayed(failure, method, path, body, traceHeaders, deadline));
@@ -829,7 +825,7 @@ export class JsonHttp {
     return this.retries.execute(({ attempt }) =>
       attempt === 0
         ? Promise.reject(failure)
-        : this.breaker.execute(() => this.attempt(method, path, body, traceHeaders, deadline)).then(
+        : this.breaker.execute(() => this.breakerAttempt(method, path, body, traceHeaders, deadline)).then(
             (payload) => {
               this.observeRetry?.(this.upstream);
               return payload;
@@ -843,6 +839,20 @@ export class JsonHttp {
             },
           ),
     );
+  }
+
+  /**
+   * An attempt that the breaker makes itself (`breaker.execute`). Made while the circuit is
+   * half-open, it is the trial (cockatiel lets one through), and its `deadline` failure is marked
+   * so that the breaker takes it for a failure ({@link UNANSWERED_TRIALS}).
+   */
+  private breakerAttempt(method: 'GET' | 'POST', path: string, body: string | undefined, traceHeaders: TraceHeaders, deadline: Deadline | undefined): Promise<unknown> {
+    const attempt = this.attempt(method, path, body, traceHeaders, deadline);
+    if (this.breaker.state !== CircuitState.HalfOpen) return attempt;
+    return attempt.catch((failure: unknown) => {
+      if (failure instanceof UpstreamError && failure.outcome === 'deadline') UNANSWERED_TRIALS.add(failure);
+      throw failure;
+    });
   }
 
   /**

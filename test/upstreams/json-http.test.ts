@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import dns from 'node:dns';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { cartSchema, wireMoneySchema, type Cart } from '../../src/upstreams/contracts.ts';
 import { Deadline } from '../../src/upstreams/deadline.ts';
@@ -289,6 +289,38 @@ describe('JsonHttp resilience', () => {
     expect(calls.filter((c) => !c.sent).length).toBeGreaterThanOrEqual(6);
     // A call never sent has no upstream duration.
     expect(observed.map((o) => [o.outcome, o.seconds !== undefined])).toEqual(calls.map((c) => [c.outcome, c.sent]));
+  });
+
+  /**
+   * An upstream whose circuit four 503s opened, then hung (it accepts requests and never
+   * answers), with cockatiel's clock (Date) in the test's hands: `trialDue()` moves it past
+   * breakerHalfOpenAfterMs, so the next call is a half-open trial, and nothing else lets one through.
+   */
+  async function openedThenHung() {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    cleanups.push(async () => void vi.useRealTimers());
+    let hung = false;
+    const upstream = await scripted((req, res) => (hung ? hang() : status(503)(req, res)));
+    cleanups.push(upstream.close);
+    const opened = await client(upstream.url, { ...OPENS_AFTER_FOUR_FAILURES, breakerHalfOpenAfterMs: 10_000 }, 5000);
+    for (let i = 0; i < 4; i++) await failure(opened.http.get('/x', okSchema));
+    expect(opened.breaker).toEqual(['open']);
+    hung = true;
+    return { upstream, ...opened, trialDue: () => vi.setSystemTime(Date.now() + 10_001) };
+  }
+
+  it('keeps the circuit open after a half-open trial that was sent but got no answer before its deadline', async () => {
+    const { upstream, http, breaker, trialDue } = await openedThenHung();
+    trialDue();
+    const trial = await failure(http.get('/x', okSchema, new Deadline(50)));
+    // The trial reached the upstream, which said nothing: that does not show it is back.
+    expect(trial.outcome).toBe('deadline');
+    expect(trial.message).toContain('before it answered');
+    expect(upstream.calls()).toBe(5);
+    expect(breaker).toEqual(['open', 'half-open', 'open']);
+    // Open again: the next call is refused at once, not sent to the hung upstream.
+    expect((await failure(http.get('/x', okSchema, new Deadline(50)))).outcome).toBe('circuit_open');
+    expect(upstream.calls()).toBe(5);
   });
 
   it("counts a call cut off by the request's own deadline as deadline, never against the upstream's breaker", async () => {
