@@ -788,14 +788,15 @@ export class JsonHttp {
    * six promises per panel (bulkhead.ts). A success counts in the breaker's window as cockatiel
    * counts it (the attempt reports it, {@link AnswerCollector}); a failure is replayed through
    * `breaker.execute`, which judges it exactly as if it had made the attempt, and may open the
-   * circuit. Open or half-open, cockatiel makes the attempt itself. A failure that comes back
+   * circuit. Open, cockatiel makes the attempt itself, as a trial once it is due one; half-open,
+   * with a trial in flight, the call is refused at once ({@link throughBreaker}). A failure that comes back
    * after the circuit left the closed state is not replayed: cockatiel would refuse the replay as
    * a call to an open circuit, and the caller must get the upstream's own error. That failure is
    * left out of a window which is reset when the circuit closes again.
    */
   private attemptsOf(method: 'GET' | 'POST', path: string, body: string | undefined, traceHeaders: TraceHeaders, deadline: Deadline | undefined): Promise<unknown> {
     if (this.breaker.state !== CircuitState.Closed) {
-      const first = this.breaker.execute(() => this.breakerAttempt(method, path, body, traceHeaders, deadline));
+      const first = this.throughBreaker(method, path, body, traceHeaders, deadline);
       return this.retrying ? first.catch((failure: unknown) => this.retry(failure, method, path, body, traceHeaders, deadline)) : first;
     }
     return this.attempt(method, path, body, traceHeaders, deadline, this.window, (failure) => this.replayed(failure, method, path, body, traceHeaders, deadline));
@@ -825,7 +826,7 @@ export class JsonHttp {
     return this.retries.execute(({ attempt }) =>
       attempt === 0
         ? Promise.reject(failure)
-        : this.breaker.execute(() => this.breakerAttempt(method, path, body, traceHeaders, deadline)).then(
+        : this.throughBreaker(method, path, body, traceHeaders, deadline).then(
             (payload) => {
               this.observeRetry?.(this.upstream);
               return payload;
@@ -842,7 +843,18 @@ export class JsonHttp {
   }
 
   /**
-   * An attempt that the breaker makes itself (`breaker.execute`). Made while the circuit is
+   * An attempt that the breaker makes itself (`breaker.execute`), or refuses. While the circuit
+   * is half-open its one trial is in flight, and any other call is refused at once, as by an open
+   * circuit: cockatiel would hold it until the trial's verdict, which comes at the trial's own
+   * deadline or timeout, long past this call's deadline when the upstream hangs.
+   */
+  private throughBreaker(method: 'GET' | 'POST', path: string, body: string | undefined, traceHeaders: TraceHeaders, deadline: Deadline | undefined): Promise<unknown> {
+    if (this.breaker.state === CircuitState.HalfOpen) return Promise.reject(new BrokenCircuitError());
+    return this.breaker.execute(() => this.breakerAttempt(method, path, body, traceHeaders, deadline));
+  }
+
+  /**
+   * An attempt that the breaker makes itself ({@link throughBreaker}). Made while the circuit is
    * half-open, it is the trial (cockatiel lets one through), and its `deadline` failure is marked
    * so that the breaker takes it for a failure ({@link UNANSWERED_TRIALS}).
    */

@@ -10,6 +10,7 @@ import { DEFAULT_RESILIENCE, type ResilienceOptions } from '../../src/upstreams/
 import type { UpstreamOutcome } from '../../src/upstreams/upstream-error.ts';
 import { UpstreamError } from '../../src/upstreams/upstream-error.ts';
 import { startBlackhole } from '../support/blackhole.ts';
+import { until } from '../support/until.ts';
 
 const okSchema = z.object({ ok: z.literal(true) });
 
@@ -321,6 +322,21 @@ describe('JsonHttp resilience', () => {
     // Open again: the next call is refused at once, not sent to the hung upstream.
     expect((await failure(http.get('/x', okSchema, new Deadline(50)))).outcome).toBe('circuit_open');
     expect(upstream.calls()).toBe(5);
+  });
+
+  it('refuses a call that arrives while a half-open trial is in flight at once, rather than holding it behind the trial past its deadline', async () => {
+    const { upstream, http, outcomes, trialDue } = await openedThenHung();
+    trialDue();
+    const settled: string[] = [];
+    const trial = failure(http.get('/x', okSchema, new Deadline(500))).finally(() => settled.push('trial'));
+    await until(() => upstream.calls() === 5, 'the trial reached the upstream');
+    const other = await failure(http.get('/x', okSchema, new Deadline(50))).finally(() => settled.push('other'));
+    expect(other.outcome).toBe('circuit_open');
+    expect((await trial).outcome).toBe('deadline');
+    // The other call was over before the trial, and never reached the upstream.
+    expect(settled).toEqual(['other', 'trial']);
+    expect(upstream.calls()).toBe(5);
+    expect(outcomes.slice(4)).toEqual(['circuit_open', 'deadline']);
   });
 
   it("counts a call cut off by the request's own deadline as deadline, never against the upstream's breaker", async () => {
