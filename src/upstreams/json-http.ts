@@ -167,10 +167,10 @@ function neverSent(error: unknown): boolean {
 }
 
 /**
- * A retry refused by the breaker: other calls opened the circuit while it waited out its backoff
- * (a failure that leaves the circuit open itself is not retried at all, {@link JsonHttp.shouldRetry}).
- * The call ends with `failure`, the last answer the upstream gave, not as `circuit_open`: the
- * call did reach the upstream.
+ * A retry refused by the breaker: other calls opened the circuit while it waited out its backoff,
+ * or a half-open trial is in flight (a failure that leaves the circuit open itself is not retried
+ * at all, {@link JsonHttp.shouldRetry}). The call ends with `failure`, the last answer the upstream
+ * gave, not as `circuit_open`: the call did reach the upstream. The retry spends no budget.
  */
 class RetryRefused extends Error {
   constructor(readonly failure: unknown) {
@@ -630,7 +630,8 @@ export class JsonHttp {
       { maxAttempts: resilience.retries, backoff: new ExponentialBackoff({ initialDelay: 5, maxDelay: 40 }) },
     );
     // Cockatiel asks the predicate about the last attempt's error too, so the budget is only
-    // checked there and spent when a retry actually happens.
+    // checked there and spent when a retry is decided; a retry that then never reaches the
+    // upstream gives it back (retry).
     retries.onRetry(() => this.budget.spend());
     // The per-attempt timeout is the attempt's own timer (see AnswerCollector): cockatiel's timeout
     // policy costs an AbortController, two abort listeners and a promise race per attempt.
@@ -819,7 +820,8 @@ export class JsonHttp {
    *
    * Every retry whose request was written is told to {@link RetryObserver} (the call itself is
    * counted once, however many it made); a refused one, or one cut off before its write, never
-   * reached the upstream and is not.
+   * reached the upstream and is not, and gives its retry back to the budget
+   * ({@link RetryBudget.refund}).
    */
   private retry(failure: unknown, method: 'GET' | 'POST', path: string, body: string | undefined, traceHeaders: TraceHeaders, deadline: Deadline | undefined): Promise<unknown> {
     let last = failure;
@@ -832,9 +834,13 @@ export class JsonHttp {
               return payload;
             },
             (error: unknown) => {
-              if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) throw new RetryRefused(last);
+              if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
+                this.budget.refund();
+                throw new RetryRefused(last);
+              }
               const unsent = error instanceof UpstreamError && UNSENT.delete(error);
-              if (!unsent) this.observeRetry?.(this.upstream);
+              if (unsent) this.budget.refund();
+              else this.observeRetry?.(this.upstream);
               last = error;
               throw error;
             },

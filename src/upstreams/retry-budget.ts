@@ -39,4 +39,14 @@ export class RetryBudget {
   spend(): void {
     this.tokens -= 1;
   }
+
+  /**
+   * Gives back a retry spent on one that never reached the upstream (refused by the breaker, or
+   * cut off before it was sent). A retry is spent when it is decided, before its backoff, so that
+   * the calls of an outage failing at once cannot all count on the same token; whether it reaches
+   * the upstream is known only after the backoff.
+   */
+  refund(): void {
+    this.tokens = Math.min(this.cap, this.tokens + 1);
+  }
 }

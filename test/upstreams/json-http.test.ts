@@ -249,6 +249,50 @@ describe('JsonHttp resilience', () => {
     expect(retries).toHaveLength(3);
   });
 
+  it('spends no retry budget on retries the breaker refuses after their backoff, so a blip after recovery is still retried', async () => {
+    // The test holds the clocks: the retries' backoffs end, and the open circuit is due a trial, when it says.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    cleanups.push(async () => void vi.useRealTimers());
+    let answers = [status(503)];
+    const upstream = await scripted((req, res) => (answers.length > 1 ? answers.shift()! : answers[0]!)(req, res));
+    cleanups.push(upstream.close);
+    const breaker: string[] = [];
+    const retries: string[] = [];
+    const http = new JsonHttp({
+      upstream: 'promotion',
+      baseUrl: upstream.url,
+      timeoutMs: 5000,
+      // One connection: a call is sent only once the answer before it has been judged.
+      connections: 1,
+      resilience: { ...DEFAULT_RESILIENCE, retries: 1, retryBudgetPercent: 1, breakerFailureRatio: 0.5, breakerWindowMs: 5000, breakerMinimumCalls: 6, breakerHalfOpenAfterMs: 10_000 },
+      observeBreaker: (_u, state) => breaker.push(state),
+      observeRetry: (u) => retries.push(u),
+    });
+    cleanups.push(() => http.close());
+    // Six calls at once. The first five each find the circuit closed after their 503 and wait out a
+    // retry's backoff, which is all of the budget's reserve; the sixth 503 opens the circuit.
+    const outage = Array.from({ length: 6 }, () => failure(http.get('/x', okSchema)));
+    await outage[5];
+    expect(breaker).toEqual(['open']);
+    // The backoffs end: the open circuit refuses the five retries, which never reach the upstream.
+    vi.advanceTimersByTime(100);
+    expect((await Promise.all(outage)).map((e) => e.status)).toEqual(Array(6).fill(503));
+    expect({ received: upstream.calls(), retries: retries.length }).toEqual({ received: 6, retries: 0 });
+    // The upstream is back: a trial closes the circuit.
+    answers = [ok];
+    vi.advanceTimersByTime(10_001);
+    await expect(http.get('/x', okSchema)).resolves.toEqual({ ok: true });
+    expect(breaker).toEqual(['open', 'half-open', 'closed']);
+    // A blip: one 503. The call behind it on the connection is sent once the 503 has been judged,
+    // so when it is answered the blip's retry, if the budget allows one, is waiting out its backoff.
+    answers = [status(503), ok];
+    const blip = http.get('/x', okSchema).catch((error: unknown) => error);
+    await expect(http.get('/x', okSchema)).resolves.toEqual({ ok: true });
+    vi.advanceTimersByTime(100);
+    expect(await blip).toEqual({ ok: true });
+    expect({ received: upstream.calls(), retries: retries.length }).toEqual({ received: 10, retries: 1 });
+  });
+
   it("counts a half-open trial call the upstream answers 503 as http_error, and only calls never sent as circuit_open", async () => {
     // Always 503. Retries on: a trial call's failure reopens the circuit, so it is not retried.
     const upstream = await scripted(status(503));
