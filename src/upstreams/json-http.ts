@@ -790,10 +790,10 @@ export class JsonHttp {
    * counts it (the attempt reports it, {@link AnswerCollector}); a failure is replayed through
    * `breaker.execute`, which judges it exactly as if it had made the attempt, and may open the
    * circuit. Open, cockatiel makes the attempt itself, as a trial once it is due one; half-open,
-   * with a trial in flight, the call is refused at once ({@link throughBreaker}). A failure that comes back
-   * after the circuit left the closed state is not replayed: cockatiel would refuse the replay as
-   * a call to an open circuit, and the caller must get the upstream's own error. That failure is
-   * left out of a window which is reset when the circuit closes again.
+   * with a trial in flight, the call is refused at once ({@link throughBreaker}). A failure that
+   * comes back after the circuit left the closed state is not replayed: cockatiel would refuse the
+   * replay as a call to an open circuit, and the caller must get the upstream's own error. That
+   * failure is left out of a window which is reset when the circuit closes again.
    */
   private attemptsOf(method: 'GET' | 'POST', path: string, body: string | undefined, traceHeaders: TraceHeaders, deadline: Deadline | undefined): Promise<unknown> {
     if (this.breaker.state !== CircuitState.Closed) {
@@ -849,10 +849,11 @@ export class JsonHttp {
   }
 
   /**
-   * An attempt that the breaker makes itself (`breaker.execute`), or refuses. While the circuit
-   * is half-open its one trial is in flight, and any other call is refused at once, as by an open
-   * circuit: cockatiel would hold it until the trial's verdict, which comes at the trial's own
-   * deadline or timeout, long past this call's deadline when the upstream hangs.
+   * An attempt that the breaker makes itself (`breaker.execute`), or refuses. The circuit is
+   * half-open from the moment its one trial starts (cockatiel's default half-open sampling) until
+   * the trial's verdict, and any other call meanwhile is refused at once, as by an open circuit:
+   * cockatiel would hold it until that verdict, which comes at the trial's own deadline or
+   * timeout, long past this call's deadline when the upstream hangs.
    */
   private throughBreaker(method: 'GET' | 'POST', path: string, body: string | undefined, traceHeaders: TraceHeaders, deadline: Deadline | undefined): Promise<unknown> {
     if (this.breaker.state === CircuitState.HalfOpen) return Promise.reject(new BrokenCircuitError());
