@@ -198,7 +198,7 @@ describe.skipIf(!HAS_REDIS_SERVER || !HAS_POSTGRES)('layout revisions across two
     const refused = await admin(a, 'publish', { files: floorsAt('during-outage'), message: 'should not land' });
     expect(refused.status).toBe(503);
     expect(refused.body.code).toBe(ErrorCode.LAYOUT_STORE_UNAVAILABLE);
-    expect(refused.body.error).toMatch(/^the layout revision store \(PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/floorplan_test_\w+\) must be reachable to change layouts, but it is not: .+; nothing was changed, every replica keeps serving the live revision$/);
+    expect(refused.body.error).toMatch(/^the layout revision store \(PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/\w+_test_\w+\) must be reachable to change layouts, but it is not: .+; nothing was changed, every replica keeps serving the live revision$/);
     for (const replica of replicas) expect(await layoutVersion(replica)).toBe(live);
     expect((await readyz(a)).layouts).toMatchObject({ source: expect.stringMatching(/^(redis|store)$/), revision: liveRevision, store: 'down' });
     expect(await metric(a, 'floorplan_layout_store_up ')).toBe('floorplan_layout_store_up 0');

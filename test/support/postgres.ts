@@ -10,6 +10,12 @@ import pg from 'pg';
 /** The maintenance database the test databases are created from. */
 export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
+/**
+ * What the test databases' and roles' names start with: `floorplan` by default; a run sharing the
+ * server with others sets TEST_POSTGRES_PREFIX to tell its own apart (and clean up only those).
+ */
+const NAME_PREFIX = process.env.TEST_POSTGRES_PREFIX ?? 'floorplan';
+
 export const HAS_POSTGRES = (() => {
   const url = new URL(POSTGRES_ADMIN_URL);
   return spawnSync('pg_isready', ['-h', url.hostname, '-p', url.port || '5432', '-q'], { stdio: 'ignore' }).status === 0;
@@ -36,7 +42,7 @@ export async function asPostgresAdmin<T>(run: (client: pg.Client) => Promise<T>)
 
 /** `owner`: the role that owns it (and so may create in its schema public); the admin role by default. */
 export async function createTestDatabase(options: { readonly owner?: TestRole } = {}): Promise<TestDatabase> {
-  const name = `floorplan_test_${randomBytes(6).toString('hex')}`;
+  const name = `${NAME_PREFIX}_test_${randomBytes(6).toString('hex')}`;
   await asPostgresAdmin((c) => c.query(`CREATE DATABASE ${name}${options.owner === undefined ? '' : ` OWNER ${options.owner.name}`}`));
   const url = new URL(POSTGRES_ADMIN_URL);
   url.pathname = `/${name}`;
@@ -58,7 +64,7 @@ export interface TestRole {
 }
 
 export async function createTestRole(): Promise<TestRole> {
-  const name = `floorplan_role_${randomBytes(6).toString('hex')}`;
+  const name = `${NAME_PREFIX}_role_${randomBytes(6).toString('hex')}`;
   await asPostgresAdmin((c) => c.query(`CREATE ROLE ${name} LOGIN`));
   return {
     name,

@@ -108,7 +108,7 @@ describe.skipIf(!HAS_POSTGRES)("the layout store's database privileges (PostgreS
     expect(refused.status).toBe(503);
     expect(refused.body.code).toBe(ErrorCode.LAYOUT_STORE_UNAVAILABLE);
     expect(refused.body.error).toMatch(
-      /^the layout revision store \(PostgreSQL at postgres:\/\/floorplan_role_\w+@127\.0\.0\.1:\d+\/floorplan_test_\w+\) must be usable by the role it connects as to change layouts, but that role lacks a privilege it needs \(README, "The layout store's database privileges"\): permission denied for sequence layout_audit_id_seq; nothing was changed, every replica keeps serving the live revision$/,
+      /^the layout revision store \(PostgreSQL at postgres:\/\/\w+_role_\w+@127\.0\.0\.1:\d+\/\w+_test_\w+\) must be usable by the role it connects as to change layouts, but that role lacks a privilege it needs \(README, "The layout store's database privileges"\): permission denied for sequence layout_audit_id_seq; nothing was changed, every replica keeps serving the live revision$/,
     );
     expect((await post('history', {})).body.revisions).toEqual([]);
   }, 60_000);
