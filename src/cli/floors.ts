@@ -43,6 +43,10 @@
  * With `layouts.store.kind: none`, floors:publish writes Redis only, as before revisions.
  * Problems go to stderr, one per line. With no Unleash URL configured, every floor's `flag` must
  * also be defined in the flags file (`flags.bootstrapFile`).
+ * The rules added after earlier releases (a name holding a {variable}, a variant sharing a version)
+ * hold, for publish and candidate, for the files that differ from live's (the store's live
+ * revision, or with kind none the set Redis holds), as in the admin API; check compares with no
+ * live revision and holds every file to them, as a publish to a store with nothing live does.
  * check, publish and candidate refuse a set that would send a live app version (config
  * `floors.clientsFile`, config/clients.yaml) a style token, field or floor kind it does not
  * understand, printing the matrix (version × scene × what it would get) and each problem.
@@ -140,9 +144,13 @@ function summary(layouts: LayoutSet): string {
 /**
  * Every problem of every file, or the compiled set — with what every live app version would
  * get from it (undefined: no clients file). Refused (Incompatible) when a version would get
- * something it does not understand.
+ * something it does not understand. `newText`: whether every file also follows the rules for
+ * new text (CompileOptions.submitted) — floors:check, which has no live revision to compare with,
+ * judges every file by them, as a publish to a store with nothing live does; a publish or
+ * candidate checks here only what needs no live revision, and the store or server it goes to
+ * judges the files that differ from live's by the rest, as the admin API does.
  */
-function validate({ config, dir, dirSetting, registry, clients }: Context): { layouts: LayoutSet; compatibility: CompatibilityReport | undefined } {
+function validate({ config, dir, dirSetting, registry, clients }: Context, newText: boolean): { layouts: LayoutSet; compatibility: CompatibilityReport | undefined } {
   let sources;
   try {
     sources = readFloorsDir(dir, dirSetting);
@@ -151,7 +159,7 @@ function validate({ config, dir, dirSetting, registry, clients }: Context): { la
     if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors([error.message]);
     throw error;
   }
-  const compiled = compileFloorsSources(sources, registry, config.floors.locales, config.apps, { submitted: true });
+  const compiled = compileFloorsSources(sources, registry, config.floors.locales, config.apps, { submitted: newText });
   if (compiled.layouts === undefined) throw new InvalidFloors(compiled.problems);
   const flagProblems = checkFlagNames(config, compiled.layouts);
   if (flagProblems.length > 0) throw new InvalidFloors(flagProblems);
@@ -187,7 +195,7 @@ function checkFlagNames(config: ServiceConfig, layouts: LayoutSet): readonly str
 }
 
 function check(context: Context): void {
-  const { layouts, compatibility } = validate(context);
+  const { layouts, compatibility } = validate(context, true);
   process.stdout.write(`${summary(layouts)}\n\n${compatibilityText(compatibility, context.config.floors.clientsFile)}`);
 }
 
@@ -206,8 +214,9 @@ async function publishToRedisOnly(context: Context): Promise<void> {
       'floors:publish needs Redis, but none is configured: set REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES (or redis.* in config/<env>.yaml) to the Redis every instance uses',
     );
   }
-  // Validate before connecting: a broken file is reported the same with or without Redis.
-  validate(context);
+  // Validate before connecting: a broken file is reported the same with or without Redis. The
+  // rules for new text need the set Redis serves; publishLayouts judges the files that differ from it.
+  validate(context, false);
   const url = shownRedis(config.redis);
   const redis = openRedis({ ...config.redis, commandTimeoutMs: PUBLISH_COMMAND_TIMEOUT_MS, name: 'floors-publish' }, createLogger('silent'));
   try {
@@ -489,7 +498,8 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
   let sources: FloorsSource[] | undefined;
   if (command === 'publish' || (command === 'candidate' && values.revision === undefined)) {
     // Validated here first: a broken folder is reported the same way whichever store or server.
-    validate(context);
+    // The rules for new text need the live revision: the store or server judges those (releases.validate).
+    validate(context, false);
     sources = readFloorsDir(context.dir, context.dirSetting);
   }
   const opened = values.server === undefined ? await openStore(context, command) : { operations: adminApi(values.server, context.config.admin.token), close: async () => undefined };

@@ -643,10 +643,19 @@ export function readFloorsDir(dir: string, setting?: string): FloorsSource[] {
 }
 
 /**
+ * Which files of a set submitted now follow the rules for new text ({@link CompileOptions}): those
+ * that differ from `live`'s files — what live already serves passed the rules of its day and is
+ * not refused for rules added since. `{}` (nothing live yet): every file does.
+ */
+export function differsFromLive(live: Readonly<Record<string, string>>): (source: FloorsSource) => boolean {
+  return (source) => live[source.name] !== source.source;
+}
+
+/**
  * Compiles a whole set of floors files, all or nothing: the layouts when every file is valid,
  * otherwise every problem of every file (the same messages loadFloorsDir gives at start).
  * `submitted`: which files follow the rules for a set submitted now ({@link CompileOptions}) —
- * all, none, or those the predicate names (a publish's files that differ from live's).
+ * all, none, or those the predicate names ({@link differsFromLive}: a publish's files that differ from live's).
  */
 export function compileFloorsSources(
   sources: readonly FloorsSource[],

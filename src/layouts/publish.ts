@@ -7,8 +7,8 @@
 import type { RedisClient } from '../redis/client.ts';
 import type { AppsConfig } from '../config/service-config.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
-import { compileFloorsSources, layoutInvalid, readFloorsDir } from './compile.ts';
-import { layoutRedisKeys, type PublishedLayouts } from './published-layouts.ts';
+import { compileFloorsSources, differsFromLive, layoutInvalid, readFloorsDir } from './compile.ts';
+import { layoutRedisKeys, parsePublishedLayouts, type PublishedLayouts } from './published-layouts.ts';
 
 export interface PublishLayoutsOptions {
   /** The floors folder to publish (absolute, or relative to the working directory). */
@@ -58,14 +58,19 @@ return revision
 /**
  * Validates every floors file in `dir` and publishes them together under a new revision.
  * Throws FLOORPLAN_ERR_LAYOUT_INVALID with every problem (publishing nothing) when a file is
- * invalid; a Redis failure rejects with ioredis' error.
+ * invalid; a Redis failure rejects with ioredis' error. The set the key holds is live here (there
+ * is no revision store): only the files that differ from it follow the rules for new text, as a
+ * publish through a store judges them; with none held (or one replicas cannot load either), every file does.
  */
 export async function publishLayouts(options: PublishLayoutsOptions): Promise<PublishLayoutsResult> {
   const sources = readFloorsDir(options.dir);
-  const compiled = compileFloorsSources(sources, options.registry, options.locales, options.apps, { submitted: true });
+  const keys = layoutRedisKeys(options.keyPrefix);
+  const held = await options.redis.get(keys.layouts);
+  const parsed = held === null ? undefined : parsePublishedLayouts(held, keys.layouts);
+  const live = parsed?.ok === true ? parsed.value.files : {};
+  const compiled = compileFloorsSources(sources, options.registry, options.locales, options.apps, { submitted: differsFromLive(live) });
   if (compiled.layouts === undefined) throw layoutInvalid(compiled.problems);
 
-  const keys = layoutRedisKeys(options.keyPrefix);
   const files = Object.fromEntries(sources.map((s) => [s.name, s.source]));
   const publishedAt = (options.now?.() ?? new Date()).toISOString();
   const revision = await options.redis.eval(PUBLISH_SCRIPT, 2, keys.layouts, keys.revision, JSON.stringify(files), JSON.stringify(publishedAt), keys.channel);

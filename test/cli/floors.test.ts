@@ -16,6 +16,9 @@ import { freePort, runFloorsCli, type CliRun } from '../support/processes.ts';
 import { TWO_ADDRESS_HOST, twoAddressPreload } from '../support/two-address-host.ts';
 import { eventually } from '../support/measure.ts';
 import { postLayoutAdmin } from '../support/layout-admin.ts';
+import { createTestDatabase, HAS_POSTGRES, type TestDatabase } from '../support/postgres.ts';
+import { RevisionStore } from '../../src/layouts/revisions/revision-store.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const registry = createBuilderRegistry(defaultBuilders);
@@ -441,6 +444,7 @@ const MONEY_CHANGE = readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml')
   .replace('name: { zh-CN: 立减, en: Instant discount }', 'name: { zh-CN: 直降, en: Instant discount }')
   .replace('version: "2026-11-21.1"', 'version: "2026-12-01.lj"');
 const SHIPPED_CHECKOUT = readFileSync(join(ROOT, 'floors', 'checkout-summary.yaml'), 'utf8');
+const SHIPPED_CART = readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml'), 'utf8');
 const NEEDS_APPROVAL = 'approval: needed before promote, it changes money floors: cart-bottom-sheet lj (DEDUCTION, changed) (another admin runs floors:approve -- cart-bottom-sheet)';
 
 describe('npm run floors:candidates straight on the revision store', () => {
@@ -549,6 +553,57 @@ describe('npm run floors:candidates through a server (--server)', () => {
   }, 120_000);
 });
 
+/** The shipped checkout sheet with a {variable} in a floor's name: what a release before that rule could publish, and replicas still load. */
+const CHECKOUT_NAME_VARIABLE = SHIPPED_CHECKOUT.replace('name: { zh-CN: 优惠券, en: Coupons }', 'name: { zh-CN: "优惠券 {couponCount} 张", en: Coupons }');
+/** The shipped cart sheet under a new version: a change to one scene. */
+const CART_NEXT = readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml'), 'utf8').replace('version: "2026-11-21.1"', 'version: "2026-12-06.1"');
+
+describe.skipIf(!HAS_POSTGRES)('floors:publish and floors:candidate over a live revision that predates a rule for new text', () => {
+  let database: TestDatabase | undefined;
+  let h: Harness | undefined;
+  afterAll(async () => {
+    await h?.close();
+    await database?.drop();
+  });
+
+  it('judge only the files that differ from live by it, straight on the store and through a server alike', async () => {
+    database = await createTestDatabase();
+    const store = new RevisionStore({ kind: 'postgres', url: database.url, dataDir: '', connectTimeoutMs: 2000, queryTimeoutMs: 10_000 }, { logger: createLogger('silent') });
+    try {
+      // Published before the rule existed: live, and what every replica serves.
+      await store.record({ files: { 'cart-bottom-sheet.yaml': SHIPPED_CART, 'checkout-summary.yaml': CHECKOUT_NAME_VARIABLE }, author: 'alice', actor: 'alice', message: 'before the rule', action: 'publish' });
+    } finally {
+      await store.close();
+    }
+    const env = { LAYOUT_STORE: 'postgres', LAYOUT_STORE_URL: database.url };
+    // A change to the cart sheet only: the checkout sheet is live's, byte for byte.
+    const cartOnly = floorsDir({ 'cart-bottom-sheet.yaml': CART_NEXT, 'checkout-summary.yaml': CHECKOUT_NAME_VARIABLE });
+    const published = await floors(['publish', '--dir', cartOnly, '--message', 'cart only'], env);
+    expect(published.stderr).toBe('');
+    expect(published.code).toBe(0);
+    expect(published.stdout.split('\n')[0]).toMatch(/^published revision 2 \(live\) by .* "cart only"; parent 1$/);
+    const staged = await floors(['candidate', 'cart-bottom-sheet', '--dir', cartOnly, '--replaces', 'none', '--allow', 'u1001'], env);
+    expect(staged.stderr).toBe('');
+    expect(staged.code).toBe(0);
+
+    // A file that changes is judged by the rule, as the admin API judges it.
+    const touched = floorsDir({ 'cart-bottom-sheet.yaml': CART_NEXT, 'checkout-summary.yaml': CHECKOUT_NAME_VARIABLE.replace('version: "2026-11-21.1"', 'version: "2026-12-06.1"') });
+    const refused = await floors(['publish', '--dir', touched, '--message', 'checkout too'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('`floors[4].name.zh-CN` is shown to users as written: a {variable} is filled in only in `subName`, so move it there, but got: "{couponCount}"');
+
+    // Through a server: the same folder, the same answers.
+    const token = 'a-token-of-16-characters';
+    h = await startHarness({ config: { admin: { token }, layouts: { store: { kind: 'postgres', url: database.url } } } });
+    const viaServer = await floors(['publish', '--server', h.url, '--dir', cartOnly, '--message', 'cart only, again'], { ADMIN_TOKEN: token });
+    expect(viaServer.stderr).toBe('');
+    expect(viaServer.code).toBe(0);
+    const refusedViaServer = await floors(['publish', '--server', h.url, '--dir', touched, '--message', 'checkout too'], { ADMIN_TOKEN: token });
+    expect(refusedViaServer.code).toBe(1);
+    expect(refusedViaServer.stderr).toContain('is shown to users as written');
+  }, 120_000);
+});
+
 describe.skipIf(!HAS_REDIS_SERVER)('npm run floors:publish to a real Redis', () => {
   let redis: PrivateRedis;
   let client: Redis;
@@ -586,6 +641,22 @@ describe.skipIf(!HAS_REDIS_SERVER)('npm run floors:publish to a real Redis', () 
     expect(run.stderr).toContain(`\`floors[0].sort\` must be an integer, but got: "top" (${join(dir, 'cart-bottom-sheet.yaml')}:6)`);
     expect(run.stderr).toContain('nothing was published');
     expect(await client.get('floorplan:layouts')).toBe(before);
+  });
+
+  it('judges only the files that differ from the set Redis holds by the rules for new text', async () => {
+    // Published before the rule existed, and what every instance serves.
+    await client.set('floorplan:layouts', JSON.stringify({ revision: 7, publishedAt: new Date(0).toISOString(), files: { 'cart-bottom-sheet.yaml': SHIPPED_CART, 'checkout-summary.yaml': CHECKOUT_NAME_VARIABLE } }));
+    const cartOnly = floorsDir({ 'cart-bottom-sheet.yaml': CART_NEXT, 'checkout-summary.yaml': CHECKOUT_NAME_VARIABLE });
+    const run = await floors(['publish', '--dir', cartOnly], { REDIS_URL: redis.url });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n')[0]).toBe(`published revision 8 to ${redis.url} (key floorplan:layouts)`);
+
+    const touched = floorsDir({ 'cart-bottom-sheet.yaml': CART_NEXT, 'checkout-summary.yaml': CHECKOUT_NAME_VARIABLE.replace('version: "2026-11-21.1"', 'version: "2026-12-06.1"') });
+    const refused = await floors(['publish', '--dir', touched], { REDIS_URL: redis.url });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('`floors[4].name.zh-CN` is shown to users as written');
+    expect(JSON.parse((await client.get('floorplan:layouts')) as string).revision).toBe(8);
   });
 });
 

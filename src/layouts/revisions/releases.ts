@@ -14,7 +14,7 @@ import type { AppsConfig } from '../../config/service-config.ts';
 import { describeThrown, ErrorCode, FloorplanError } from '../../errors.ts';
 import type { BuilderRegistry } from '../../floors/registry.ts';
 import type { Logger } from '../../observability/logger.ts';
-import { compileFloorsSources, layoutInvalid, type FloorsSource, type LayoutSet } from '../compile.ts';
+import { compileFloorsSources, differsFromLive, layoutInvalid, type FloorsSource, type LayoutSet } from '../compile.ts';
 import { assertCompatible, checkCompatibility, type CompatibilityReport } from '../compatibility.ts';
 import type { PushOutcome } from '../publish.ts';
 import { describeMoneyChanges, moneyFloorChanges, type ApprovalSettings, type MoneyFloorChange } from './approval.ts';
@@ -583,7 +583,7 @@ export class LayoutReleases {
    */
   validate(sources: readonly FloorsSource[], live?: Readonly<Record<string, string>>): LayoutSet {
     const { registry, locales, apps, check } = this.options;
-    const compiled = compileFloorsSources(sources, registry, locales, apps, live === undefined ? {} : { submitted: (s) => live[s.name] !== s.source });
+    const compiled = compileFloorsSources(sources, registry, locales, apps, live === undefined ? {} : { submitted: differsFromLive(live) });
     if (compiled.layouts === undefined) throw layoutInvalid(compiled.problems);
     const problems = check?.(compiled.layouts) ?? [];
     if (problems.length > 0) throw layoutInvalid(problems);
