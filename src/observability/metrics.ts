@@ -268,7 +268,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
   });
   const layoutStoreUpGauge = new Gauge({
     name: 'floorplan_layout_store_up',
-    help: 'Whether the layout revision store (PostgreSQL or PGlite) answered its last operation: 1 up, 0 down (publishing and rollback refused; serving goes on). No series without a store, or before its first operation.',
+    help: 'Whether the layout revision store (PostgreSQL or PGlite) answered its last operation: 1 up, 0 down (publishing and rollback refused; serving goes on). A privilege refused to its role is an answer (1), logged at error level. No series without a store, or before its first operation.',
     // Registered at the store's first operation: an unlabelled gauge would otherwise read 0, "down", for a store nothing asked yet, or none at all.
     registers: [],
   });

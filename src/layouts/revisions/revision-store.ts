@@ -123,7 +123,10 @@ export class NoCandidate extends OperationRefused {
   }
 }
 
-/** `up`: the last operation reached the database; `down`: it did not; `unopened`: nothing tried yet. */
+/**
+ * `up`: the last operation reached the database (a privilege it refused the role included: a
+ * grant to make, logged, not an outage); `down`: it did not; `unopened`: nothing tried yet.
+ */
 export type RevisionStoreState = 'up' | 'down' | 'unopened';
 
 export function contentHash(files: Readonly<Record<string, string>>): string {
@@ -302,6 +305,8 @@ export class RevisionStore {
   private current: RevisionStoreState = 'unopened';
   private lastError = '';
   private closed = false;
+  /** The privilege refusals logged (PostgreSQL's words): one line each, however often they recur. */
+  private readonly privilegesRefused = new Set<string>();
 
   constructor(config: RevisionStoreConfig, options: RevisionStoreOptions) {
     this.config = config;
@@ -871,9 +876,28 @@ export class RevisionStore {
    * role a privilege, "must be usable by the role it connects as …, but that role lacks a privilege".
    */
   private unavailable(cause: string, error?: unknown): FloorplanError {
-    this.setState('down', cause);
-    const problem = isPrivilegeRefusal(error) ? STORE_PROBLEMS.privilege : STORE_PROBLEMS.unreachable;
+    const privilege = isPrivilegeRefusal(error);
+    if (privilege) this.privilegeRefused(cause);
+    else this.setState('down', cause);
+    const problem = privilege ? STORE_PROBLEMS.privilege : STORE_PROBLEMS.unreachable;
     return new FloorplanError(ErrorCode.LAYOUT_STORE_UNAVAILABLE, { store: this.where, cause, ...problem, ...STORE_PURPOSES.change }, { cause: error });
+  }
+
+  /**
+   * PostgreSQL refused the role a privilege: the database answered, so the store is up. Marked
+   * down, floorplan_layout_store_up and /readyz would flip with every refused change and back
+   * with every read between them, and send the on-call after the network instead of a missing
+   * GRANT; it is logged at error level as what it is instead — once per refusal, so a replica
+   * refused on every poll does not repeat it (the operation's answer says it each time).
+   */
+  private privilegeRefused(cause: string): void {
+    this.setState('up', '');
+    if (this.privilegesRefused.has(cause)) return;
+    this.privilegesRefused.add(cause);
+    this.options.logger.error(
+      { store: this.where, err: cause },
+      'the layout revision store refuses the role it connects as a privilege: grant it (README, "The layout store\'s database privileges"); the operations needing it are refused meanwhile, serving continues with the layouts already loaded',
+    );
   }
 
   private setState(state: RevisionStoreState, problem: string): void {

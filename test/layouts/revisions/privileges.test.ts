@@ -6,8 +6,11 @@
  * so — not that the store "is not reachable" — and a read is not told that "nothing was changed".
  */
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import pg from 'pg';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { FloorplanDeps } from '../../../src/app.ts';
 import { ErrorCode } from '../../../src/errors.ts';
 import { openRevisionDatabase } from '../../../src/layouts/revisions/database.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
@@ -67,8 +70,9 @@ describe.skipIf(!HAS_POSTGRES)("the layout store's database privileges (PostgreS
   }
 
   const post = (operation: string, body: unknown) => postLayoutAdmin((h as Harness).url, ADMIN, operation, body);
-  const startOn = async (url: string) => {
-    h = await startHarness({ config: { admin: { token: ADMIN }, layouts: { store: { kind: 'postgres', url, ...TIMEOUTS } } } });
+  const startOn = async (url: string, deps?: FloorplanDeps) => {
+    // No resync poll during a test: what the store is reported as is what the operations left.
+    h = await startHarness({ config: { admin: { token: ADMIN }, layouts: { resyncIntervalMs: 600_000, store: { kind: 'postgres', url, ...TIMEOUTS } } }, ...(deps === undefined ? {} : { deps }) });
   };
 
   beforeAll(async () => {
@@ -111,6 +115,40 @@ describe.skipIf(!HAS_POSTGRES)("the layout store's database privileges (PostgreS
       /^the layout revision store \(PostgreSQL at postgres:\/\/\w+_role_\w+@127\.0\.0\.1:\d+\/\w+_test_\w+\) must be usable by the role it connects as to change layouts, but that role lacks a privilege it needs \(README, "The layout store's database privileges"\): permission denied for sequence layout_audit_id_seq; nothing was changed, every replica keeps serving the live revision$/,
     );
     expect((await post('history', {})).body.revisions).toEqual([]);
+  }, 60_000);
+
+  it('a change refused a privilege leaves the store reported up (/readyz, floorplan_layout_store_up) and logs the missing grant at error level, once', async () => {
+    // README's script without INSERT on the audit table: every read works, every change is refused.
+    const database = await grantedDatabase(readmeGrantScript().replace('GRANT SELECT, INSERT, UPDATE, DELETE ON layout_revisions', 'GRANT SELECT ON layout_audit TO floorplan_app;\nGRANT SELECT, INSERT, UPDATE, DELETE ON layout_revisions').replace(', layout_audit TO floorplan_app;', ' TO floorplan_app;'));
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    await startOn(app.urlOf(database), { logger: pino({ level: 'info' }, sink) });
+    const harness = h as Harness;
+    const storeUp = async () => /^floorplan_layout_store_up (\d+)$/m.exec(await (await fetch(`${harness.url}/metrics`)).text())?.[1];
+    const readiness = async () => ((await (await fetch(`${harness.url}/readyz`)).json()) as { layouts: { store: string } }).layouts.store;
+    expect((await post('history', {})).status).toBe(200);
+
+    for (const message of ['refused', 'refused again']) {
+      const refused = await post('publish', { files: SHIPPED, message });
+      expect(refused.status).toBe(503);
+      expect(refused.body.error).toContain('must be usable by the role it connects as to change layouts, but that role lacks a privilege it needs');
+      expect(refused.body.error).toContain('permission denied for table layout_audit');
+      // The store answered: it is reachable, and an alert or dashboard on it must not send the on-call after the network.
+      expect(await readiness()).toBe('up');
+      expect(await storeUp()).toBe('1');
+    }
+    expect(lines.filter((l) => l.msg === 'layout revision store unavailable; serving continues with the layouts already loaded')).toEqual([]);
+    const errors = lines.filter((l) => l.level === 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({
+      msg: "the layout revision store refuses the role it connects as a privilege: grant it (README, \"The layout store's database privileges\"); the operations needing it are refused meanwhile, serving continues with the layouts already loaded",
+      err: expect.stringContaining('permission denied for table layout_audit'),
+    });
   }, 60_000);
 
   it('floors:history as a role that may not create the tables of an unmigrated database names a privilege problem, worded for a read', async () => {
