@@ -342,6 +342,9 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     registers: [registry],
   });
   const shedBy = { queue_full: shedRequests.labels('queue_full'), queue_timeout: shedRequests.labels('queue_timeout'), late: shedRequests.labels('late') };
+  // At 0 from the start, as the layout reloads: FloorplanShedding reads rate(), which would lose
+  // the refusals a burst made before a series' first scrape.
+  for (const reason of Object.values(shedBy)) reason.inc(0);
   let admission: AdmissionGauges | undefined;
   new Gauge({
     name: 'floorplan_admission_limit',
