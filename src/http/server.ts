@@ -17,7 +17,7 @@
  * ./client-address.ts).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, IncomingMessage, maxHeaderSize, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import type { ApolloServer, BaseContext, HTTPGraphQLRequest } from '@apollo/server';
@@ -228,7 +228,23 @@ function endThenClose(socket: Duplex, answer: string): void {
 /** The status counted for a request whose client closed the connection before it was read (nginx's 499); nothing is written. */
 const CLIENT_CLOSED_REQUEST = 499;
 
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/**
+ * A request that remembers when it had arrived whole, which is when its answer's time starts
+ * (floorplan_http_request_duration_seconds): what Floorplan took, not how long the client took
+ * to upload. A field of the request rather than a variable of {@link createHttpServer}'s
+ * `serve`, so the body reader that sees the last byte can set it without a callback per request.
+ */
+class ArrivingRequest extends IncomingMessage {
+  /**
+   * performance.now() when the whole request had arrived: when its headers did, for any method
+   * but POST, and when its body did, for a POST ({@link readBody}). 0 for a POST answered before
+   * its body was read — refused at once on its headers, or its client gone mid-body — which is
+   * counted as answered in no time: none of it was Floorplan's.
+   */
+  arrivedAt = 0;
+}
+
+function readBody(req: ArrivingRequest, limit: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     return Promise.reject(new FloorplanError(ErrorCode.HTTP_BODY_TOO_LARGE, { limit, received: `, but got: ${declared}` }));
@@ -249,7 +265,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => {
+      req.arrivedAt = performance.now();
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    });
     req.on('error', reject);
   });
 }
@@ -349,7 +368,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
 
   // Not async: an async function that returns another's promise costs two more turns of the
   // microtask queue to adopt it, and untraced requests (most) only pass it on.
-  function graphql(req: IncomingMessage, res: ServerResponse, path: string, search: string): Promise<number> {
+  function graphql(req: ArrivingRequest, res: ServerResponse, path: string, search: string): Promise<number> {
     const method = (req.method ?? 'GET').toUpperCase();
     if (method !== 'POST' && method !== 'GET') {
       // Before Apollo, whose CSRF check would answer a DELETE without a JSON content type with advice about CSRF.
@@ -382,20 +401,25 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
    * Admission, then the request, in one async frame: each async layer a request passes through
    * is a promise, a suspended frame and a turn of the microtask queue more.
    */
-  async function admitAndExecute(req: IncomingMessage, res: ServerResponse, method: string, search: string, trace: ServerTrace): Promise<number> {
+  async function admitAndExecute(req: ArrivingRequest, res: ServerResponse, method: string, search: string, trace: ServerTrace): Promise<number> {
     // The body before admission: a request whose body is still on the wire (a slow uplink, or a
     // client that never sends it) holds no slot, and its deadline starts once the body is here.
     const raw = method === 'POST' ? await readBody(req, options.bodyLimitBytes) : undefined;
+    // Admitted at once (the common case), the deadline starts as the request arrived whole, a
+    // few microseconds ago: one clock read serves both the deadline and the answer's duration.
+    let admittedAt = req.arrivedAt;
     if (admission !== undefined) {
       let admitted = admission.enter();
-      if (admitted instanceof Promise) admitted = await admitted;
+      if (admitted instanceof Promise) {
+        admitted = await admitted;
+        admittedAt = performance.now();
+      }
       if (!admitted.admitted) {
         res.writeHead(overloaded.status, overloaded.headers).end(overloaded.body);
         return overloaded.status;
       }
     }
     try {
-      const admittedAt = performance.now();
       let body: unknown;
       let context: () => Promise<TContext> = async () => options.context(req, admittedAt, trace);
       if (method === 'POST') {
@@ -456,7 +480,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
    * Every path but /graphql on the public listener, which {@link handle} serves without this
    * async layer. A path the listener does not serve is answered as an unknown one.
    */
-  async function route(req: IncomingMessage, res: ServerResponse, path: string, management: boolean): Promise<[string, number]> {
+  async function route(req: ArrivingRequest, res: ServerResponse, path: string, management: boolean): Promise<[string, number]> {
     if (!servedOn(path, management)) {
       sendError(res, toClientError(new FloorplanError(ErrorCode.HTTP_NO_ROUTE, { path })));
       return ['other', 404];
@@ -511,7 +535,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     ttlAutopurge: false,
   });
 
-  async function admin(req: IncomingMessage, res: ServerResponse, path: string, handler: AdminHandler): Promise<number> {
+  async function admin(req: ArrivingRequest, res: ServerResponse, path: string, handler: AdminHandler): Promise<number> {
     const send = (status: number, body: unknown) => {
       const text = JSON.stringify(body);
       res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) }).end(text);
@@ -573,16 +597,23 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     return send(result.status, result.body);
   }
 
-  function handle(req: IncomingMessage, res: ServerResponse): void {
+  function handle(req: ArrivingRequest, res: ServerResponse): void {
     serve(req, res, false);
   }
 
-  function handleManagement(req: IncomingMessage, res: ServerResponse): void {
+  function handleManagement(req: ArrivingRequest, res: ServerResponse): void {
     serve(req, res, true);
   }
 
-  function serve(req: IncomingMessage, res: ServerResponse, management: boolean): void {
-    const started = performance.now();
+  /** Counts an answer, timed from when its request had arrived whole (see {@link ArrivingRequest}). */
+  function answered(req: ArrivingRequest, route: string, status: number): void {
+    const arrivedAt = req.arrivedAt;
+    metrics.httpRequest(route, req.method ?? 'GET', status, arrivedAt === 0 ? 0 : (performance.now() - arrivedAt) / 1000);
+  }
+
+  function serve(req: ArrivingRequest, res: ServerResponse, management: boolean): void {
+    // A POST's body is still on the wire: the clock starts when it has arrived (readBody).
+    if (req.method !== 'POST') req.arrivedAt = performance.now();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -591,7 +622,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
         // The client hung up before its request was even read (a mobile app cancelling, say):
         // nobody is left to answer and nothing failed here, so no error line and no 5xx.
         logger.debug({ err: error, url: req.url }, 'client closed the connection before its request was read');
-        metrics.httpRequest(path === '/graphql' ? '/graphql' : 'other', req.method ?? 'GET', CLIENT_CLOSED_REQUEST, (performance.now() - started) / 1000);
+        answered(req, path === '/graphql' ? '/graphql' : 'other', CLIENT_CLOSED_REQUEST);
         return;
       }
       const client = toClientError(error);
@@ -605,7 +636,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
         else res.destroy();
       }
       // A fault answered 500 counts too: an alert on the share of 5xx answers must see it.
-      metrics.httpRequest(path === '/graphql' ? '/graphql' : 'other', req.method ?? 'GET', client.status, (performance.now() - started) / 1000);
+      answered(req, path === '/graphql' ? '/graphql' : 'other', client.status);
     };
     if (path === '/graphql' && !management) {
       let served: Promise<number>;
@@ -616,22 +647,23 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
         failed(error);
         return;
       }
-      served.then((status) => metrics.httpRequest('/graphql', req.method ?? 'GET', status, (performance.now() - started) / 1000), failed);
+      served.then((status) => answered(req, '/graphql', status), failed);
       return;
     }
-    route(req, res, path, management).then(([routeName, status]) => metrics.httpRequest(routeName, req.method ?? 'GET', status, (performance.now() - started) / 1000), failed);
+    route(req, res, path, management).then(([routeName, status]) => answered(req, routeName, status), failed);
   }
 
   return { public: listener(options.connections, handle), management: separate ? listener(options.connections, handleManagement) : undefined };
 }
 
 /** An HTTP server for `handle`, bounded by `limits`; not listening yet. */
-function listener(limits: ConnectionLimits | undefined, handle: (req: IncomingMessage, res: ServerResponse) => void): Server {
+function listener(limits: ConnectionLimits | undefined, handle: (req: ArrivingRequest, res: ServerResponse) => void): Server {
   const server =
     limits === undefined
-      ? createServer(handle)
+      ? createServer({ IncomingMessage: ArrivingRequest }, handle)
       : createServer(
           {
+            IncomingMessage: ArrivingRequest,
             headersTimeout: limits.headersTimeoutMs,
             requestTimeout: limits.requestTimeoutMs,
             keepAliveTimeout: limits.keepAliveTimeoutMs,

@@ -194,7 +194,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
   for (const upstream of UPSTREAM_LABELS) for (const reason of CONNECT_FAILURES) connectFailures.inc({ upstream, reason }, 0);
   const httpDuration = new HotHistogram({
     name: 'floorplan_http_request_duration_seconds',
-    help: 'Duration of HTTP requests served, by route, method and status.',
+    help: 'Time Floorplan took to answer HTTP requests, by route, method and status: from the whole request having arrived (a POST from its last body byte, so a slow upload is not counted) to the answer written; a POST answered before its body was read (refused on its headers, or status 499: the client left mid-body) counts as 0.',
     labelNames: ['route', 'method', 'status'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],

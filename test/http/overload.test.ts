@@ -131,6 +131,31 @@ describe('slow and hostile clients', () => {
     expect(metricValue(await scrapeMetrics(h.url), 'floorplan_upstream_requests_total', { upstream: "cart", outcome: "deadline" })).toBe(0);
   });
 
+  it("times a GraphQL answer from its body's arrival: a body 2.6 s late on a slow uplink is not a slow answer", async () => {
+    const h = await harness({ config: { limits: { requestDeadlineMs: 250 } } });
+    const { port } = new URL(h.url);
+    const body = JSON.stringify({ query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } });
+    const half = Math.floor(body.length / 2);
+    const token = await h.token('u1001');
+    const socket = connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.write(`POST /graphql HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body.slice(0, half)}`);
+    // Longer than the histogram's largest finite bucket (2.5 s), while the answer itself has a
+    // 250 ms deadline: timed from the headers it could only be counted in +Inf.
+    await new Promise((resolve) => setTimeout(resolve, 2600));
+    socket.write(body.slice(half));
+    await once(socket, 'close');
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toContain('"degraded":false');
+    const text = await scrapeMetrics(h.url);
+    const answered = { route: '/graphql', method: 'POST', status: '200' };
+    expect(metricValue(text, 'floorplan_http_request_duration_seconds_count', answered)).toBe(1);
+    expect(metricValue(text, 'floorplan_http_request_duration_seconds_bucket', { ...answered, le: '2.5' })).toBe(1);
+  });
+
   // As a real process: inside vitest's workers Node's own connection checks never run (its
   // http server tracks no connections there), so the timeout cannot be observed in-process.
   it('closes a socket whose request headers do not arrive within server.headersTimeoutMs', async () => {
