@@ -297,6 +297,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       l1MaxEntries: config.cache.l1MaxEntries,
       breaker: config.cache.redisBreaker,
       metrics,
+      logger,
     });
     releases.push(async () => limiter.close());
     const persistedQueries = new RedisKeyValueCache({
@@ -305,6 +306,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       breaker: config.cache.redisBreaker,
       l1MaxEntries: config.cache.l1MaxEntries,
       metrics,
+      logger,
     });
     releases.push(async () => persistedQueries.close());
 

@@ -7,7 +7,7 @@ import type { KeyValueCache, KeyValueCacheSetOptions } from '@apollo/utils.keyva
 import type { RedisClient } from '../redis/client.ts';
 import { LRUCache } from 'lru-cache';
 import type { FloorplanMetrics } from '../observability/metrics.ts';
-import { guardRedis, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
+import { guardRedis, type RedisBreakerLogger, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
 
 /** What the store reports; tests can pass a plain object. */
 export type RedisKeyValueCacheMetrics = Pick<FloorplanMetrics, 'cacheResult' | 'redisBreakerState'>;
@@ -38,6 +38,8 @@ export interface RedisKeyValueCacheOptions {
   readonly defaultTtlSeconds?: number | null | undefined;
   /** Default: no metrics. */
   readonly metrics?: RedisKeyValueCacheMetrics | undefined;
+  /** Where the Redis breaker says it opened and closed. Default: nowhere. */
+  readonly logger?: RedisBreakerLogger | undefined;
 }
 
 /** One day: also how long Apollo is told to keep a registered persisted query (src/graphql/apollo.ts), whatever store holds it. */
@@ -69,7 +71,7 @@ export class RedisKeyValueCache implements KeyValueCache<string> {
     });
     this.#metrics = options.metrics;
     this.#guard =
-      options.redis === undefined ? undefined : guardRedis(options.redis, { name: this.name, breaker: options.breaker, metrics: options.metrics });
+      options.redis === undefined ? undefined : guardRedis(options.redis, { name: this.name, breaker: options.breaker, metrics: options.metrics, logger: options.logger });
   }
 
   async get(key: string): Promise<string | undefined> {

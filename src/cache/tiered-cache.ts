@@ -11,9 +11,8 @@
 import { describeThrown } from '../errors.ts';
 import type { RedisClient } from '../redis/client.ts';
 import { LRUCache } from 'lru-cache';
-import type { Logger } from '../observability/logger.ts';
 import type { FloorplanMetrics } from '../observability/metrics.ts';
-import { guardRedis, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
+import { guardRedis, type RedisBreakerLogger, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
 import { redisScript } from '../redis/script.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -64,8 +63,11 @@ export interface TieredCacheOptions<V> {
   readonly breaker: RedisBreakerSettings;
   /** Default: no metrics. */
   readonly metrics?: TieredCacheMetrics | undefined;
-  /** Where a failing background refresh is reported, once until one succeeds. Default: not reported. */
-  readonly logger?: Pick<Logger, 'warn'> | undefined;
+  /**
+   * Where a failing background refresh is reported, once until one succeeds, and the Redis
+   * breaker opening and closing. Default: neither is reported.
+   */
+  readonly logger?: RedisBreakerLogger | undefined;
 }
 
 interface Entry<V> {
@@ -143,7 +145,7 @@ export class TieredCache<V> {
   readonly #l1: LRUCache<string, Entry<V>>;
   readonly #guard: RedisGuard | undefined;
   readonly #metrics: TieredCacheMetrics | undefined;
-  readonly #logger: Pick<Logger, 'warn'> | undefined;
+  readonly #logger: RedisBreakerLogger | undefined;
   /** Loads in progress, one per key: concurrent misses and refreshes join it. Renewed (see {@link renewIfDue}). */
   #flights = new Map<string, Flight<V>>();
   /** Background refreshes and L2 writes, awaited by close(). Renewed (see {@link renewIfDue}). */
@@ -168,7 +170,7 @@ export class TieredCache<V> {
     this.#guard =
       options.redis === undefined || this.#keepMs === 0
         ? undefined
-        : guardRedis(options.redis, { name: this.name, breaker: options.breaker, metrics: options.metrics });
+        : guardRedis(options.redis, { name: this.name, breaker: options.breaker, metrics: options.metrics, logger: options.logger });
   }
 
   /**

@@ -6,7 +6,8 @@
  */
 import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, handleAll } from 'cockatiel';
 import type { RedisClient } from './client.ts';
-import { UnreachableCaseError } from '../errors.ts';
+import { describeThrown, UnreachableCaseError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
 import type { FloorplanMetrics, RedisBreakerState } from '../observability/metrics.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -26,6 +27,9 @@ export interface RedisBreakerSettings {
 
 /** What a breaker reports; tests can pass a plain object. */
 export type RedisBreakerMetrics = Pick<FloorplanMetrics, 'redisBreakerState'>;
+
+/** Where a breaker says that it opened and closed. */
+export type RedisBreakerLogger = Pick<Logger, 'warn' | 'info' | 'debug'>;
 
 /**
  * The outcome of one guarded Redis call; it never rejects. `skipped` means Redis was not
@@ -53,6 +57,11 @@ export interface GuardRedisOptions {
   readonly breaker: RedisBreakerSettings;
   /** Receives every state change, and `closed` at once. Default: none. */
   readonly metrics?: RedisBreakerMetrics | undefined;
+  /**
+   * Told once per outage: when the breaker opens, with the failure that opened it, and when it
+   * closes again (a failed probe re-opening it is only a debug line). Default: nothing is logged.
+   */
+  readonly logger?: RedisBreakerLogger | undefined;
 }
 
 const SKIPPED = Object.freeze({ ok: false, skipped: true } as const);
@@ -72,9 +81,35 @@ export function guardRedis(redis: RedisClient, options: GuardRedisOptions): Redi
     halfOpenAfter: settings.halfOpenAfterMs,
     breaker: new ConsecutiveBreaker(settings.consecutiveFailures),
   });
-  const metrics = options.metrics;
+  const { metrics, logger } = options;
   metrics?.redisBreakerState(name, 'closed');
-  const subscription = policy.onStateChange((state) => metrics?.redisBreakerState(name, breakerStateName(state)));
+  const commandTimeoutMs = commandTimeoutOf(client);
+  const open = `redis ${name} circuit breaker is open: carrying on without Redis until a probe answers`;
+  // Whether this outage has been logged: a frozen Redis fails a probe every halfOpenAfterMs.
+  let told = false;
+  const subscription = policy.onStateChange((state) => {
+    metrics?.redisBreakerState(name, breakerStateName(state));
+    if (logger === undefined) return;
+    if (state === CircuitState.Open) {
+      // Opened by the failure just judged: cockatiel keeps it as the breaker's last.
+      const last = policy.lastFailure;
+      const line = { breaker: name, reason: last !== undefined && 'error' in last ? describeThrown(last.error) : undefined, commandTimeoutMs };
+      if (told) {
+        logger.debug(line, `redis ${name} circuit breaker is open again: its probe failed`);
+      } else if (client.status === 'ready') {
+        // Connected, yet failing (frozen, or too slow for the command timeout): no other line says so.
+        logger.warn(line, open);
+      } else {
+        // Not connected: the client has warned "redis unavailable; …" already, once for every
+        // breaker sharing it; this only says which of them goes without Redis.
+        logger.info(line, open);
+      }
+      told = true;
+    } else if (state === CircuitState.Closed && told) {
+      told = false;
+      logger.info({ breaker: name }, `redis ${name} circuit breaker is closed: using Redis again`);
+    }
+  });
 
   return {
     async attempt<T>(command: (redis: RedisClient) => Promise<T>): Promise<RedisAttempt<T>> {
@@ -92,6 +127,12 @@ export function guardRedis(redis: RedisClient, options: GuardRedisOptions): Redi
       subscription.dispose();
     },
   };
+}
+
+/** The client's command timeout, which getValidRedis has checked is set. */
+function commandTimeoutOf(client: RedisClient): number | undefined {
+  const options = client.options as { commandTimeout?: number; redisOptions?: { commandTimeout?: number } };
+  return options.commandTimeout ?? options.redisOptions?.commandTimeout;
 }
 
 function breakerStateName(state: CircuitState): RedisBreakerState {

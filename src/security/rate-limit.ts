@@ -15,7 +15,7 @@ import type { RedisClient } from '../redis/client.ts';
 import { redisScript } from '../redis/script.ts';
 import { LRUCache } from 'lru-cache';
 import type { FloorplanMetrics } from '../observability/metrics.ts';
-import { guardRedis, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
+import { guardRedis, type RedisBreakerLogger, type RedisBreakerSettings, type RedisGuard } from '../redis/breaker.ts';
 
 /** What the limiter reports; tests can pass a plain object. */
 export type RateLimiterMetrics = Pick<FloorplanMetrics, 'rateLimited' | 'redisBreakerState'>;
@@ -37,6 +37,8 @@ export interface RateLimiterOptions {
   readonly name?: string | undefined;
   /** Default: no metrics. */
   readonly metrics?: RateLimiterMetrics | undefined;
+  /** Where the Redis breaker says it opened and closed. Default: nowhere. */
+  readonly logger?: RedisBreakerLogger | undefined;
 }
 
 export interface RateLimitDecision {
@@ -125,7 +127,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const refillMs = Math.max(1, Math.ceil((burst * 1000) / ratePerSecond));
   const local = new LRUCache<string, LocalBucket>({ max: options.l1MaxEntries, ttl: refillMs });
   const guard: RedisGuard | undefined =
-    options.redis === undefined ? undefined : guardRedis(options.redis, { name, breaker: options.breaker, metrics });
+    options.redis === undefined ? undefined : guardRedis(options.redis, { name, breaker: options.breaker, metrics, logger: options.logger });
 
   function takeLocal(userId: string): RateLimitDecision {
     const now = Date.now();
