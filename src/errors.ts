@@ -235,7 +235,7 @@ export const ERRORS = {
     status: 404,
   },
   FLOORPLAN_ERR_LAYOUT_PROMOTE_REFUSED: {
-    message: 'the candidate of {scene} (revision {revision}) must have no money-invariant violations in its shadow comparison to be promoted, but it has {violations}; nothing was changed (promote with force to override: --force, or "force": true; it is audited)',
+    message: 'the candidate of {scene} (revision {revision}) must have no money-invariant violations in its shadow comparison to be promoted, but it has {violations}{overtaken}; nothing was changed (promote with force to override{overrides}: --force, or "force": true; it is audited)',
     client: ClientErrorCode.BAD_REQUEST,
     status: 409,
   },

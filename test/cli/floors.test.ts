@@ -437,6 +437,52 @@ describe('floors:candidate --replaces through a server (--server)', () => {
   }, 120_000);
 });
 
+describe('floors:promote through a server (--server) refused both by the shadow and by a hotfix since the candidate was cut', () => {
+  let h: Harness | undefined;
+  let dir: string | undefined;
+  afterAll(async () => {
+    await h?.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('names the money refusal and the hotfix it would undo, as the API answers them, and says a forced promote replaced the hotfix', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'floorplan-cli-promote-both-'));
+    const token = 'a-token-of-16-characters';
+    // Every live request is compared with the candidate.
+    h = await startHarness({ config: { admin: { token }, layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') }, shadow: { sampleRatio: 1 } } } });
+    const server = h.url;
+    const api = (operation: string, body: unknown) => postLayoutAdmin(server, token, operation, body);
+    const env = { ADMIN_TOKEN: token };
+    expect((await floors(['publish', '--server', server, '--message', 'baseline'], env)).code).toBe(0);
+    // Without its goods row (GOODS), the candidate's rows no longer add up to the payable total.
+    const noGoods = floorsDir({ 'cart-bottom-sheet.yaml': SHIPPED_CART.replace(/ {2}- code: spze\n(?: {4}.*\n)+\n/, '').replace('version: "2026-11-21.1"', 'version: "2026-12-06.no-spze"') });
+    const staged = await floors(['candidate', 'cart-bottom-sheet', '--server', server, '--dir', noGoods, '--allow', 'u1001', '--replaces', 'none'], env);
+    expect(staged.code, staged.stderr).toBe(0);
+    const candidate = (await api('candidates', {})).body.candidates[0].revision as number;
+    expect((await h.graphql('u-basic', '{ floorPanel(scene: "cart-bottom-sheet") { layoutVersion } }')).status).toBe(200);
+    const shadow = await eventually(async () => (await api('shadow', { scene: 'cart-bottom-sheet' })).body, (r) => r.invariantViolations?.candidate >= 1);
+    expect(shadow.invariantViolations.candidate).toBeGreaterThanOrEqual(1);
+    // A hotfix of another floor of the same scene goes live.
+    const hotfix = await api('publish', { files: { 'cart-bottom-sheet.yaml': SHIPPED_CART.replace('zh-CN: PLUS会员返利,', 'zh-CN: PLUS返利,'), 'checkout-summary.yaml': SHIPPED_CHECKOUT }, message: 'hotfix' });
+    expect(hotfix.status, JSON.stringify(hotfix.body)).toBe(200);
+    const change = 'cart-bottom-sheet: floor plus-rebate name[zh-CN]: "PLUS会员返利" → "PLUS返利"';
+
+    const refused = await floors(['promote', 'cart-bottom-sheet', '--server', server, '--revision', String(candidate)], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('must have no money-invariant violations in its shadow comparison to be promoted');
+    expect(refused.stderr).toContain(`and live changed cart-bottom-sheet since it was cut from revision 1, which promoting it would undo: ${change} (live is revision ${hotfix.body.revision.revision as number})`);
+    expect(refused.stderr).toContain('promote with force to override both, replacing those changes');
+    const byApi = await api('promote', { scene: 'cart-bottom-sheet', revision: candidate });
+    expect(byApi).toMatchObject({ status: 409, body: { code: 'FLOORPLAN_ERR_LAYOUT_PROMOTE_REFUSED', overtaken: [change] } });
+    expect(refused.stderr).toBe(`${byApi.body.error as string}\n`);
+    expect((await api('history', { limit: 1 })).body.live).toBe(hotfix.body.revision.revision);
+
+    const forced = await floors(['promote', 'cart-bottom-sheet', '--server', server, '--revision', String(candidate), '--force'], env);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout.split('\n')[0]).toMatch(new RegExp(`^promoted the candidate revision ${candidate} \\(forced over \\d+ invariant violation\\(s\\), replacing live's changes since it was cut: ${change.replace(/[()[\]]/g, '\\$&')}\\) as`));
+  }, 120_000);
+});
+
 /** An ISO 8601 time as the store records it, in a pattern. */
 const AT = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z`;
 /** The shipped cart sheet with its 立减 (DEDUCTION) row renamed: a money change, which layouts.approval asks another admin to approve. */

@@ -11,7 +11,7 @@
  */
 import type { ClientsConfig } from '../../config/clients-config.ts';
 import type { AppsConfig } from '../../config/service-config.ts';
-import { describeThrown, ErrorCode, FloorplanError } from '../../errors.ts';
+import { describeThrown, ErrorCode, FloorplanError, type MessageParams } from '../../errors.ts';
 import type { BuilderRegistry } from '../../floors/registry.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { compileFloorsSources, differsFromLive, layoutInvalid, type FloorsSource, type LayoutSet } from '../compile.ts';
@@ -179,7 +179,11 @@ export interface LayoutOperations {
    * stored one differs, naming what changed. `message` goes into the audit.
    */
   rollout(input: { readonly scene: string; readonly revision?: number; readonly from?: CandidateRollout; readonly message?: string } & Partial<CandidateRollout>): Promise<CandidateChange>;
-  /** Makes a scene's candidate live, as a new revision recording it; refused while its shadow comparison saw invariant violations, unless `force`. */
+  /**
+   * Makes a scene's candidate live, as a new revision recording it; refused while its shadow
+   * comparison saw invariant violations ({@link PromoteRefused}, naming too what live changed in
+   * the scene since the candidate was cut), or while live changed the scene since ({@link LiveOvertaken}), unless `force`.
+   */
   promote(input: { readonly scene: string; readonly revision?: number; readonly message?: string; readonly author?: string; readonly force?: boolean }): Promise<PromoteResult>;
   /**
    * Records the caller's approval of a scene's candidate (`revision`: the one reviewed; default
@@ -234,6 +238,20 @@ export interface ShadowVerdict {
   readonly compared: number;
   /** Compared panels where the candidate's money did not add up and the live one's did: any refuses promote. */
   readonly invariantViolations: number;
+}
+
+/**
+ * Promote refused over the shadow comparison (FLOORPLAN_ERR_LAYOUT_PROMOTE_REFUSED); `overtaken`:
+ * what live changed in the scene since the candidate was cut, which a forced promote would
+ * replace too (floors:diff lines; empty when nothing), for a caller to list before it offers force.
+ */
+export class PromoteRefused extends FloorplanError<typeof ErrorCode.LAYOUT_PROMOTE_REFUSED> {
+  readonly overtaken: readonly string[];
+
+  constructor(params: MessageParams<typeof ErrorCode.LAYOUT_PROMOTE_REFUSED>, overtaken: readonly string[]) {
+    super(ErrorCode.LAYOUT_PROMOTE_REFUSED, params);
+    this.overtaken = overtaken;
+  }
 }
 
 /** Why the shadow comparison refuses promote, or undefined when it allows it. */
@@ -373,7 +391,6 @@ export class LayoutReleases {
     const verdict = await this.options.shadow?.(scene, { revision: current.revision, createdAt: current.createdAt });
     const refusal = shadowRefusal(scene, verdict);
     const forced = input.force === true && refusal !== undefined;
-    if (refusal !== undefined && input.force !== true) throw new FloorplanError(ErrorCode.LAYOUT_PROMOTE_REFUSED, { scene, revision: current.revision, violations: refusal });
     const shadow = { invariantViolations: verdict?.invariantViolations ?? null, compared: verdict?.compared ?? null };
     let layouts: LayoutSet | undefined;
     let approvedBy: string | null = null;
@@ -389,6 +406,12 @@ export class LayoutReleases {
         compose: (live, candidate, candidateRevision, base) => {
           if (candidate.revision !== current.revision) throw new OperationRefused(`the candidate of ${scene} changed while promoting (revision ${current.revision} → ${candidate.revision}); promote again`);
           overtaken = live === undefined || base === undefined || base.revision === live.revision ? [] : sceneChanges(base.files, live.files, scene);
+          // Judged after live's changes are known, so that a refusal over the shadow also names
+          // them: force overrides both at once, and must not undo a hotfix the operator never saw.
+          if (refusal !== undefined && input.force !== true) {
+            const since = overtaken.length === 0 ? '' : `, and live changed ${scene} since it was cut from revision ${(base as StoredRevision).revision}, which promoting it would undo: ${overtaken.join('; ')} (live is revision ${(live as StoredRevision).revision})`;
+            throw new PromoteRefused({ scene, revision: candidate.revision, violations: refusal, overtaken: since, overrides: overtaken.length === 0 ? '' : ' both, replacing those changes' }, overtaken);
+          }
           if (overtaken.length > 0 && input.force !== true) {
             throw new LiveOvertaken(
               `live changed ${scene} since its candidate (revision ${candidate.revision}) was cut from revision ${(base as StoredRevision).revision}, and promoting it would undo that: ${overtaken.join('; ')} (live is revision ${(live as StoredRevision).revision}). Publish the candidate again from the live floors, or promote with force to replace them`,

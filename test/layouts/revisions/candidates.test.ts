@@ -128,6 +128,31 @@ describe.each(REVISION_STORES)('layout candidates on %s', (_name, skip, open) =>
     expect(entry).toMatchObject({ action: 'promote', detail: { force: true, overtaken: ['cart-bottom-sheet: floor coupon name[zh-CN]: "优惠券" → "优惠券抵扣"'] } });
   });
 
+  it.skipIf(skip)('names both refusals when the shadow saw invariant violations and live changed the scene since the cut, so force is not asked for one and also undoes the other', async () => {
+    const live = (await alice.history({ limit: 1 })).live as number;
+    const liveCart = (await alice.show({ revision: live })).revision.files['cart-bottom-sheet.yaml'] as string;
+    const noGoods = liveCart.replace(/ {2}- code: spze\n(?: {4}.*\n)+\n/, '');
+    const cut = await alice.candidate({ scene: 'cart-bottom-sheet', files: { ...set('cand-5'), 'cart-bottom-sheet.yaml': noGoods }, rollout: { allowList: ['u1001'] }, replaces: null });
+    violations = 2;
+    try {
+      // A hotfix of another floor of the same scene goes live after the candidate was cut.
+      const hotfix = await alice.publish({ files: { ...set('cand-5'), 'cart-bottom-sheet.yaml': liveCart.replace('zh-CN: PLUS会员返利,', 'zh-CN: PLUS返利,') }, message: 'hotfix plus-rebate name' });
+      const change = 'cart-bottom-sheet: floor plus-rebate name[zh-CN]: "PLUS会员返利" → "PLUS返利"';
+      const refused = await thrown(() => alice.promote({ scene: 'cart-bottom-sheet', revision: cut.revision.revision }));
+      expect(refused).toMatchObject({ code: ErrorCode.LAYOUT_PROMOTE_REFUSED, overtaken: [change] });
+      expect((refused as Error).message).toBe(
+        `the candidate of cart-bottom-sheet (revision ${cut.revision.revision}) must have no money-invariant violations in its shadow comparison to be promoted, but it has 2 invariant violation(s), ` +
+          `and live changed cart-bottom-sheet since it was cut from revision ${live}, which promoting it would undo: ${change} (live is revision ${hotfix.revision.revision}); ` +
+          'nothing was changed (promote with force to override both, replacing those changes: --force, or "force": true; it is audited)',
+      );
+      expect((await alice.history({ limit: 1 })).live).toBe(hotfix.revision.revision);
+      const forced = await alice.promote({ scene: 'cart-bottom-sheet', revision: cut.revision.revision, force: true });
+      expect(forced).toMatchObject({ forced: true, invariantViolations: 2, overtaken: [change] });
+    } finally {
+      violations = 0;
+    }
+  });
+
   it.skipIf(skip)('refuses a rollout, promote or abort of a candidate revision that is no longer the candidate, and changes nothing', async () => {
     const reviewed = await alice.candidate({ scene: 'cart-bottom-sheet', files: set('cand-3'), rollout: { allowList: ['u1001'] }, message: 'reviewed' });
     const replaced = await alice.candidate({ scene: 'cart-bottom-sheet', files: set('cand-4'), rollout: { allowList: ['u-vip'], percentage: 100 }, message: 'not reviewed' });
