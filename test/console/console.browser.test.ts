@@ -523,6 +523,53 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     }
   });
 
+  it('names both what the money refusal and live’s changes since the cut would override, and sends a forced promote only once the operator accepts each', async () => {
+    expect((await admin('layouts/publish', { files: { 'cart-bottom-sheet.yaml': CART, 'checkout-summary.yaml': CHECKOUT }, message: 'shipped floors' })).status).toBe(200);
+    // Without its goods row, the candidate's rows no longer add up to the payable total.
+    const noGoods = CART.replace(/ {2}- code: spze\n(?: {4}.*\n)+\n/, '');
+    const created = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', files: { 'cart-bottom-sheet.yaml': noGoods, 'checkout-summary.yaml': CHECKOUT }, rollout: { allowList: ['u-basic'] }, message: 'no goods row' });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const revision = created.body.revision.revision as number;
+    try {
+      expect((await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' })).status).toBe(200);
+      await until(async () => (await admin('layouts/shadow', { scene: 'cart-bottom-sheet' })).body.invariantViolations.candidate >= 1, "u1001's live request was compared");
+      // A hotfix of another floor of the scene goes live after the candidate was cut.
+      const hotfix = await admin('layouts/publish', { files: { 'cart-bottom-sheet.yaml': CART.replace('zh-CN: PLUS会员返利,', 'zh-CN: PLUS返利,'), 'checkout-summary.yaml': CHECKOUT }, message: 'hotfix' });
+      expect(hotfix.status, JSON.stringify(hotfix.body)).toBe(200);
+      await signIn();
+      await releases();
+      await page.locator('#candidates tr[data-scene="cart-bottom-sheet"] button[data-action=promote]').click();
+      await page.click('#confirm-ok');
+      const refusal = page.locator('[data-testid=candidate-refusal]');
+      await refusal.filter({ hasText: 'must have no money-invariant violations' }).waitFor();
+      expect(await refusal.innerText()).toContain('which promoting it would undo: cart-bottom-sheet: floor plus-rebate name[zh-CN]: "PLUS会员返利" → "PLUS返利"');
+
+      await page.click('button[data-action=force-promote]');
+      const dialog = page.locator('#confirm');
+      await dialog.waitFor();
+      const said = await dialog.innerText();
+      expect(said).toContain('Every user may then get a panel whose rows do not add up to the total they pay.');
+      expect(said).toContain('It replaces what live changed in cart-bottom-sheet since the candidate was cut:');
+      expect(await page.locator('[data-testid=overtaken] li').allInnerTexts()).toEqual(['cart-bottom-sheet: floor plus-rebate name[zh-CN]: "PLUS会员返利" → "PLUS返利"']);
+      // One tick per override: either alone leaves the promote unsendable.
+      expect(await page.locator('#confirm label.acknowledge').allInnerTexts()).toEqual([
+        'I have read the shadow report and accept panels whose money does not add up.',
+        'I have read what live changed since the candidate was cut, and replace it.',
+      ]);
+      await page.check('#confirm-acknowledge');
+      expect(await page.isDisabled('#confirm-ok')).toBe(true);
+      await page.check('#confirm-acknowledge-2');
+      expect(await page.isDisabled('#confirm-ok')).toBe(false);
+      await page.click('#confirm-ok');
+      await page.locator('#candidates-message').filter({ hasText: `Promoted with force (audited): the cart-bottom-sheet candidate r${revision} is live` }).waitFor();
+      expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+promote\s+\d+\s+.*"forced":true.*"overtaken":\[.*PLUS返利/);
+      forgive(problems, 'status of 409'); // the refusal above
+    } finally {
+      const candidates = (await admin('layouts/candidates', {})).body.candidates as unknown[];
+      if (candidates.length > 0) await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
+    }
+  });
+
   it('lets a second admin approve a candidate from the page, after a confirmation; its publisher is not offered the button', async () => {
     const created = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] }, message: 'back to coupons, for u1001' });
     expect(created.status, JSON.stringify(created.body)).toBe(200);

@@ -486,15 +486,17 @@ function compatibilityView(report, scene) {
 }
 
 // A confirmation that says what changes for whom before anything is sent. `options.ok` names the
-// confirm button; `options.acknowledge`, a sentence the operator must tick before it is enabled.
+// confirm button; `options.acknowledge`, a sentence (or a list of them: one per risk it overrides)
+// the operator must tick, each, before it is enabled.
 function confirmDialog(title, body, defaultMessage, options = {}) {
   const dialog = $('confirm');
   const ok = $('confirm-ok');
-  const tick = options.acknowledge ? h('input', { type: 'checkbox', id: 'confirm-acknowledge', onchange: () => (ok.disabled = !tick.checked) }) : null;
+  const sentences = options.acknowledge === undefined ? [] : [options.acknowledge].flat();
+  const ticks = sentences.map((_, i) => h('input', { type: 'checkbox', id: i === 0 ? 'confirm-acknowledge' : `confirm-acknowledge-${i + 1}`, onchange: () => (ok.disabled = !ticks.every((t) => t.checked)) }));
   replace($('confirm-title'), title);
-  replace($('confirm-body'), body, tick === null ? null : h('label', { class: 'acknowledge', for: 'confirm-acknowledge' }, tick, options.acknowledge));
+  replace($('confirm-body'), body, ticks.map((tick, i) => h('label', { class: 'acknowledge', for: tick.id }, tick, sentences[i])));
   replace(ok, options.ok ?? 'Confirm');
-  ok.disabled = tick !== null;
+  ok.disabled = ticks.length > 0;
   $('confirm-message').value = defaultMessage;
   return new Promise((resolve) => {
     const done = (confirmed) => {
@@ -1039,29 +1041,32 @@ async function promote(c, diff, message, force) {
     if (error.body?.code !== PROMOTE_REFUSED) await reloadIfStale(error);
     candidateRefused(error);
     // Only two refusals may be overridden, and only after they were shown: the shadow's invariant
-    // violations, and live's changes since the candidate was cut (listed in `overtaken`). Any other stands.
-    const overtaken = Array.isArray(error.body?.overtaken) ? error.body.overtaken : null;
-    if (!force && (error.body?.code === PROMOTE_REFUSED || overtaken !== null)) {
-      $('candidates-message').append(h('p', null, h('button', { type: 'button', 'data-action': 'force-promote', onclick: () => void confirmForce(c, diff, error.message, overtaken) }, 'Promote anyway (force)…')));
+    // violations, and live's changes since the candidate was cut (listed in `overtaken`, by either
+    // refusal: one force overrides both). Any other stands.
+    const money = error.body?.code === PROMOTE_REFUSED;
+    const overtaken = Array.isArray(error.body?.overtaken) ? error.body.overtaken : [];
+    if (!force && (money || overtaken.length > 0)) {
+      $('candidates-message').append(h('p', null, h('button', { type: 'button', 'data-action': 'force-promote', onclick: () => void confirmForce(c, diff, error.message, money, overtaken) }, 'Promote anyway (force)…')));
     }
   }
 }
 
-async function confirmForce(c, diff, refusal, overtaken) {
-  const risk =
-    overtaken === null
-      ? { says: 'Every user may then get a panel whose rows do not add up to the total they pay.', acknowledge: 'I have read the shadow report and accept panels whose money does not add up.' }
-      : { says: `It replaces what live changed in ${c.scene} since the candidate was cut:`, acknowledge: `I have read what live changed since the candidate was cut, and replace it.` };
+/** `money`: the shadow's refusal is overridden; `overtaken`: live's changes since the cut that force replaces (empty: none). Each is accepted apart. */
+async function confirmForce(c, diff, refusal, money, overtaken) {
+  const risks = [
+    money ? { says: 'Every user may then get a panel whose rows do not add up to the total they pay.', acknowledge: 'I have read the shadow report and accept panels whose money does not add up.' } : null,
+    overtaken.length > 0 ? { says: `It replaces what live changed in ${c.scene} since the candidate was cut:`, acknowledge: 'I have read what live changed since the candidate was cut, and replace it.' } : null,
+  ].filter(Boolean);
   const message = await confirmDialog(
     `Force the promotion of the ${c.scene} candidate (revision ${c.revision})?`,
     [
       h('p', { class: 'error' }, `Floorplan refused it: ${refusal}`),
-      h('p', { 'data-testid': 'what-changes' }, `${c.scene}: revision ${history.live} → candidate r${c.revision} for all users; ${floorsChanged(diff, c.scene)}. ${risk.says}`),
-      overtaken === null ? null : h('ul', { 'data-testid': 'overtaken' }, overtaken.map((change) => h('li', null, change))),
+      h('p', { 'data-testid': 'what-changes' }, `${c.scene}: revision ${history.live} → candidate r${c.revision} for all users; ${floorsChanged(diff, c.scene)}. ${risks.map((r) => r.says).join(' ')}`),
+      overtaken.length === 0 ? null : h('ul', { 'data-testid': 'overtaken' }, overtaken.map((change) => h('li', null, change))),
       diffView(diff),
     ],
     `promote the ${c.scene} candidate with force`,
-    { ok: 'Promote with force', acknowledge: risk.acknowledge },
+    { ok: 'Promote with force', acknowledge: risks.map((r) => r.acknowledge) },
   );
   if (message === null) return;
   await promote(c, diff, message, true);
