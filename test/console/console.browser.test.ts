@@ -394,7 +394,8 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     const rollout = await dialog.innerText();
     expect(rollout).toContain('Now: the allow-listed user u1001.');
     expect(rollout).toContain('After: the allow-listed users u1001, u-basic and 10 % of other users by a stable hash of the user id.');
-    expect(rollout).toContain('u-basic starts getting the candidate. 10 % more users start getting it');
+    // At 0 % nobody was in the percentage: the 10 % are new, with no one "already in" to keep it.
+    expect(rollout).toContain('u-basic starts getting the candidate. 10 % of other users start getting it.\n');
     await page.click('#confirm-ok');
     await page.locator('#candidates-message').filter({ hasText: 'now goes to the allow-listed users u1001, u-basic and 10 %' }).waitFor();
     expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+rollout\s+5\s/);
@@ -637,7 +638,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       await row.locator('button[data-action=rollout]').click();
       await dialog.waitFor();
       const rollout = await dialog.innerText();
-      expect(rollout).toContain('Users in the percentage on a platform outside ios go back to the live layout.');
+      expect(rollout).toContain('Other users who are on a platform outside ios go back to the live layout.');
       expect(rollout).not.toContain('Nobody’s layout changes.');
       await page.click('#confirm-cancel');
       await dialog.waitFor({ state: 'hidden' });

@@ -161,7 +161,7 @@ describe('the admin API: roles, cross-site requests, the console pages', () => {
   });
 
   it('serves the console with a strict Content-Security-Policy and no way to frame it', async () => {
-    for (const path of ['/console', '/console/console.js', '/console/console.css', '/console/icon.svg']) {
+    for (const path of ['/console', '/console/console.js', '/console/rollout-words.js', '/console/console.css', '/console/icon.svg']) {
       const res = await fetch(`${h.url}${path}`);
       expect(res.status, path).toBe(200);
       expect(res.headers.get('content-security-policy')).toBe(

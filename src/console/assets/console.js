@@ -4,6 +4,8 @@
 // with the token from sessionStorage in an Authorization header; the token is never a cookie
 // and never in a URL.
 
+import { rolloutChanges, whom } from './rollout-words.js';
+
 const TOKEN_KEY = 'floorplan.console.token';
 const DEMO_USERS = [
   { userId: 'u1001', segments: 'plus', label: 'u1001 — the seed panel (PLUS)' },
@@ -565,50 +567,6 @@ async function confirmRollback(target) {
 
 const PROMOTE_REFUSED = 'FLOORPLAN_ERR_LAYOUT_PROMOTE_REFUSED';
 
-/**
- * What a change of the percentage's constraints (segments, platforms, oldest app version) does,
- * in words: narrowed, users outside go back to the live layout; widened, more may start getting it.
- */
-function constraintChanges(before, after) {
-  const sentences = [];
-  const lists = [
-    ['segments', 'segment'],
-    ['platforms', 'platform'],
-  ];
-  for (const [field, noun] of lists) {
-    const was = before[field] ?? [];
-    const now = after[field] ?? [];
-    if (was.length === now.length && was.every((v) => now.includes(v))) continue;
-    const narrower = (was.length === 0 && now.length > 0) || (now.length > 0 && was.some((v) => !now.includes(v)));
-    const wider = (now.length === 0 && was.length > 0) || (was.length > 0 && now.some((v) => !was.includes(v)));
-    if (narrower) sentences.push(`Users in the percentage on a ${noun} outside ${now.join(', ')} go back to the live layout.`);
-    if (wider) sentences.push(`Users on ${now.length === 0 ? `any ${noun}` : `${noun}s ${now.filter((v) => !was.includes(v)).join(', ')}`} may start getting it, within the percentage.`);
-  }
-  if ((before.minAppVersion ?? null) !== (after.minAppVersion ?? null)) {
-    sentences.push(
-      after.minAppVersion === null
-        ? 'Users of any app version may start getting it, within the percentage.'
-        : before.minAppVersion === null
-          ? `Users in the percentage on an app older than ${after.minAppVersion} go back to the live layout.`
-          : `The oldest app version changes from ${before.minAppVersion} to ${after.minAppVersion}: users between the two start or stop getting it.`,
-    );
-  }
-  return sentences;
-}
-
-/** Who a rollout selects, in words: "the allow-listed user u1001 and 10 % of other users (…)". */
-function whom(r) {
-  const only = [
-    r.segments?.length ? `segments ${r.segments.join(', ')}` : null,
-    r.platforms?.length ? `platforms ${r.platforms.join(', ')}` : null,
-    r.minAppVersion ? `app ≥ ${r.minAppVersion}` : null,
-  ].filter(Boolean);
-  const parts = [];
-  if (r.allowList.length) parts.push(`the allow-listed user${r.allowList.length > 1 ? 's' : ''} ${r.allowList.join(', ')}`);
-  if (r.percentage > 0) parts.push(`${r.percentage} % of ${r.allowList.length ? 'other ' : ''}users by a stable hash of the user id${only.length ? ` (only ${only.join(', ')})` : ''}`);
-  return parts.length > 0 ? parts.join(' and ') : 'nobody yet (an empty allow-list and 0 %)';
-}
-
 /** Whether two lists hold the same entries, in any order (who a rollout selects does not depend on it). */
 const sameEntries = (a, b) => a.length === b.length && a.every((v) => b.includes(v)) && b.every((v) => a.includes(v));
 
@@ -954,22 +912,10 @@ function confirmRollout(c, change) {
     body: (diff, fresh) => {
       const now = fresh.rollout;
       const next = after(fresh);
-      const added = next.allowList.filter((u) => !now.allowList.includes(u));
-      const removed = now.allowList.filter((u) => !next.allowList.includes(u));
       return [
         h('p', null, `Now: ${whom(now)}.`),
         h('p', null, `After: ${whom(next)}.`),
-        h(
-          'p',
-          null,
-          [
-            added.length ? `${added.join(', ')} start${added.length === 1 ? 's' : ''} getting the candidate.` : null,
-            removed.length ? `${removed.join(', ')} go${removed.length === 1 ? 'es' : ''} back to the live layout.` : null,
-            next.percentage > now.percentage ? `${next.percentage - now.percentage} % more users start getting it (those already in keep it).` : null,
-            next.percentage < now.percentage ? `${now.percentage - next.percentage} % of users go back to the live layout.` : null,
-            ...constraintChanges(now, next),
-          ].filter(Boolean).join(' ') || 'Nobody’s layout changes.',
-        ),
+        h('p', { 'data-testid': 'rollout-changes' }, rolloutChanges(now, next).join(' ') || 'Nobody’s layout changes.'),
         h('p', null, `What its users get instead of the live layout (${floorsChanged(diff, c.scene)}):`),
         diffView(diff),
       ];
