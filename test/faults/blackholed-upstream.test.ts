@@ -8,12 +8,11 @@
  * does for refused connections or timeouts, panels stop waiting for the host, and the log and
  * /metrics say why.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
 import { startBlackhole, type Blackhole } from '../support/blackhole.ts';
 import { metricValue, scrapeMetrics } from '../support/measure.ts';
+import { loggerInto } from '../support/log-lines.ts';
 
 /** The production default: every call to the blackholed host is cut off long before its connect timeout. */
 const DEADLINE_MS = 250;
@@ -28,15 +27,7 @@ describe('a panel while settlement’s host is blackholed (deadline 250 ms, real
 
   beforeAll(async () => {
     hole = await startBlackhole();
-    const logger = pino(
-      { level: 'warn' },
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-          done();
-        },
-      }),
-    );
+    const logger = loggerInto(lines, 'warn');
     h = await startHarness({
       baseUrls: { settlement: `http://127.0.0.1:${hole.port}/settlement` },
       config: {

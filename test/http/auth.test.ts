@@ -1,10 +1,9 @@
-import { Writable } from 'node:stream';
 import { SignJWT } from 'jose';
-import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness } from '../support/harness.ts';
 import { callCounts } from '../support/upstream-fakes.ts';
 import { until } from '../support/until.ts';
+import { loggerInto } from '../support/log-lines.ts';
 
 async function post(h: Harness, headers: Record<string, string>, body: unknown = { query: PANEL_QUERY, variables: { scene: 'cart-bottom-sheet' } }) {
   const res = await fetch(`${h.url}/graphql`, {
@@ -110,13 +109,7 @@ describe('identity provider outage (auth.mode jwks)', () => {
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
     const { port } = jwks.address() as { port: number };
     jwksUrl = `http://127.0.0.1:${port}/jwks.json`;
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
-    h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl } }, deps: { logger: pino({ level: 'info' }, sink) } });
+    h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl } }, deps: { logger: loggerInto(logs, 'info') } });
   });
   afterAll(async () => {
     await h.close();
@@ -294,13 +287,7 @@ describe('signing keys older than ten minutes while the identity provider is slo
 
   beforeAll(async () => {
     jwks = await startJwksEndpoint();
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-        done();
-      },
-    });
-    h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl: jwks.url, jwksMaxStaleSeconds: 3600 } }, deps: { logger: pino({ level: 'info' }, sink) } });
+    h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl: jwks.url, jwksMaxStaleSeconds: 3600 } }, deps: { logger: loggerInto(lines, 'info') } });
     vi.useFakeTimers({ toFake: ['Date'] });
   });
   afterAll(async () => {

@@ -11,11 +11,10 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { metricValue, scrapeMetrics } from '../support/measure.ts';
+import { loggerInto } from '../support/log-lines.ts';
 
 const BY_VARIABLE = 'query($s:String!){ floorPanel(scene:$s){degraded} }';
 const WITH_SKUS = 'query Panel($s:String!, $k:[ID!]){ floorPanel(scene:$s, selectedSkuIds:$k){ degraded floors { code } } }';
@@ -266,16 +265,6 @@ interface LogLine {
 /** pino's numeric levels: 30 info, 40 warn, 50 error. */
 const WARN = 40;
 
-/** A debug-level logger whose lines are parsed into `logs`, so a test can see every level written. */
-function debugLoggerInto(logs: LogLine[]) {
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as LogLine);
-      done();
-    },
-  });
-  return pino({ level: 'debug' }, sink);
-}
 
 describe.each([
   ['with the fast path', true],
@@ -285,7 +274,7 @@ describe.each([
   const logs: LogLine[] = [];
 
   beforeAll(async () => {
-    h = await startHarness({ config: { server: { fastPath } }, deps: { logger: debugLoggerInto(logs) } });
+    h = await startHarness({ config: { server: { fastPath } }, deps: { logger: loggerInto<LogLine>(logs) } });
   });
   afterAll(() => h.close());
 
@@ -364,7 +353,7 @@ describe.each([
   beforeAll(async () => {
     h = await startHarness({
       config: { server: { fastPath }, limits: { rateLimitPerSecond: 1, rateLimitBurst: 2 } },
-      deps: { logger: debugLoggerInto(logs) },
+      deps: { logger: loggerInto<LogLine>(logs) },
     });
   });
   afterAll(() => h.close());

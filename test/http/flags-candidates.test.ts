@@ -7,12 +7,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { eventually } from '../support/measure.ts';
 import { postLayoutAdmin } from '../support/layout-admin.ts';
+import { loggerInto } from '../support/log-lines.ts';
 
 const ORIGINAL_FLAGS = readFileSync('config/flags.json', 'utf8');
 const CART = readFileSync(join('floors', 'cart-bottom-sheet.yaml'), 'utf8');
@@ -56,15 +55,9 @@ describe('a flags-file edit against the floors of a layout candidate', () => {
     dir = mkdtempSync(join(tmpdir(), 'floorplan-flags-candidates-'));
     flagsFile = join(dir, 'flags.json');
     writeFileSync(flagsFile, flagsText(true));
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
     h = await startHarness({
       config: { flags: { bootstrapFile: flagsFile }, layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') } } },
-      deps: { logger: pino({ level: 'info' }, sink) },
+      deps: { logger: loggerInto(logLines, 'info') },
     });
     expect((await admin('publish', { files: { 'cart-bottom-sheet.yaml': CART, 'checkout-summary.yaml': CHECKOUT }, message: 'baseline' })).status).toBe(200);
     const candidate = await admin('candidate', { scene: SCENE, files: { 'cart-bottom-sheet.yaml': CANDIDATE, 'checkout-summary.yaml': CHECKOUT }, rollout: { allowList: ['u1001'] } });

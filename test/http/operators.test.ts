@@ -1,11 +1,10 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
 import { metricValue } from '../support/measure.ts';
+import { loggerInto } from '../support/log-lines.ts';
 
 interface FlagsFile {
   featureEnvironments: Array<{ featureName: string; enabled: boolean; variants: Array<{ name: string; weight: number; weightType: string }> }>;
@@ -49,15 +48,9 @@ describe('operators: flags, kill switches, variants, hot reload, preview, decisi
     floorsDir = join(dir, 'floors');
     cpSync('floors', floorsDir, { recursive: true });
     writeFileSync(flagsFile, ORIGINAL_FLAGS);
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
     h = await startHarness({
       config: { flags: { bootstrapFile: flagsFile }, floors: { dir: floorsDir } },
-      deps: { logger: pino({ level: 'info' }, sink) },
+      deps: { logger: loggerInto(logLines, 'info') },
     });
   });
   afterAll(async () => {

@@ -6,14 +6,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.ts';
 import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
 import { eventually } from '../support/measure.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { postLayoutAdmin } from '../support/layout-admin.ts';
+import { loggerInto } from '../support/log-lines.ts';
 
 const CART = readFileSync(join('floors', 'cart-bottom-sheet.yaml'), 'utf8');
 const CHECKOUT = readFileSync(join('floors', 'checkout-summary.yaml'), 'utf8');
@@ -73,15 +72,9 @@ describe('the shadow comparison of a layout candidate, as an operator reads it',
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'floorplan-shadow-candidate-'));
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
     h = await startHarness({
       config: { layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') }, shadow: { sampleRatio: 1 } } },
-      deps: { logger: pino({ level: 'debug' }, sink) },
+      deps: { logger: loggerInto(logLines, 'debug') },
     });
     expect((await admin('publish', { files: floors('live-1'), message: 'baseline' })).status).toBe(200);
   }, 60_000);

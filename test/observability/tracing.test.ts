@@ -6,8 +6,6 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../src/config/service-config.ts';
 import { startDemoUpstreams, type DemoUpstreams } from '../../src/demo-upstreams/server.ts';
@@ -16,6 +14,7 @@ import { UPSTREAMS } from '../../src/upstreams/registry.ts';
 import { PANEL_QUERY, startHarness, type Harness, type PanelResult } from '../support/harness.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts';
 import { until } from '../support/until.ts';
+import { loggerInto } from '../support/log-lines.ts';
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -354,12 +353,6 @@ describe('the trace carried to the upstreams (W3C traceparent)', () => {
 describe('a collector that refuses the traces', () => {
   it('logs the failed exports (at most every 30 s), and a stop does not wait on the collector', async () => {
     const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
     // A port nothing listens on: every export is refused.
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
@@ -367,7 +360,7 @@ describe('a collector that refuses the traces', () => {
     await new Promise((resolve) => closed.close(resolve));
     const h = await startHarness({
       config: { tracing: { enabled: true, endpoint: `http://127.0.0.1:${port}/v1/traces`, sampler: 'always_on', scheduleDelayMs: 20, serviceName: 'floorplan-test' } },
-      deps: { logger: pino({ level: 'info' }, sink) },
+      deps: { logger: loggerInto(lines, 'info') },
     });
     try {
       for (let i = 0; i < 3; i++) expect((await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' })).status).toBe(200);

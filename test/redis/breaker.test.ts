@@ -3,9 +3,8 @@
  * nothing answers) refuses no connection, so the client logs nothing; the breaker is the only
  * part that notices, and says so once per outage, not per command or per failed probe.
  */
-import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
-import { pino } from 'pino';
+import type { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { guardRedis, type RedisGuard } from '../../src/redis/breaker.ts';
 import { closeRedis, openRedis, type RedisClient } from '../../src/redis/client.ts';
@@ -13,19 +12,14 @@ import { PANEL_QUERY, startHarness } from '../support/harness.ts';
 import { metricValue, scrapeMetrics } from '../support/measure.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 import { until } from '../support/until.ts';
+import { loggerInto } from '../support/log-lines.ts';
 
 const REFUSED = 'redis unavailable; carrying on without it until it is back';
 
 /** Every log line written at debug and above, parsed. */
 function recordingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, sink), lines };
+  return { logger: loggerInto(lines, 'debug'), lines };
 }
 
 const WARN = 40;

@@ -10,17 +10,12 @@ import { HAS_REDIS_SERVER, startPrivateRedis } from '../support/redis-server.ts'
 import { startTcpProxy } from '../support/tcp-proxy.ts';
 import { resolveTwoAddressHost, TWO_ADDRESS_HOST } from '../support/two-address-host.ts';
 import { until } from '../support/until.ts';
+import { loggerInto } from '../support/log-lines.ts';
 
-/** Every log line written, parsed. */
+/** Every log line written at warn and above, parsed. */
 function recordingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'warn' }, sink), lines };
+  return { logger: loggerInto(lines, 'warn'), lines };
 }
 
 describe('the warning when Redis cannot be reached', () => {

@@ -6,9 +6,7 @@
  * so — not that the store "is not reachable" — and a read is not told that "nothing was changed".
  */
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import pg from 'pg';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FloorplanDeps } from '../../../src/app.ts';
 import { ErrorCode } from '../../../src/errors.ts';
@@ -18,6 +16,7 @@ import { startHarness, type Harness } from '../../support/harness.ts';
 import { postLayoutAdmin } from '../../support/layout-admin.ts';
 import { createTestDatabase, createTestRole, HAS_POSTGRES, type TestDatabase, type TestRole } from '../../support/postgres.ts';
 import { freePort, npmStartEnv, runFloorsCli } from '../../support/processes.ts';
+import { loggerInto } from '../../support/log-lines.ts';
 
 const ADMIN = 'privileges-suite-admin-token';
 const SHIPPED = {
@@ -121,13 +120,7 @@ describe.skipIf(!HAS_POSTGRES)("the layout store's database privileges (PostgreS
     // README's script without INSERT on the audit table: every read works, every change is refused.
     const database = await grantedDatabase(readmeGrantScript().replace('GRANT SELECT, INSERT, UPDATE, DELETE ON layout_revisions', 'GRANT SELECT ON layout_audit TO floorplan_app;\nGRANT SELECT, INSERT, UPDATE, DELETE ON layout_revisions').replace(', layout_audit TO floorplan_app;', ' TO floorplan_app;'));
     const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
-    await startOn(app.urlOf(database), { logger: pino({ level: 'info' }, sink) });
+    await startOn(app.urlOf(database), { logger: loggerInto(lines, 'info') });
     const harness = h as Harness;
     const storeUp = async () => /^floorplan_layout_store_up (\d+)$/m.exec(await (await fetch(`${harness.url}/metrics`)).text())?.[1];
     const readiness = async () => ((await (await fetch(`${harness.url}/readyz`)).json()) as { layouts: { store: string } }).layouts.store;
