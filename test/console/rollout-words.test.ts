@@ -81,6 +81,20 @@ describe('who a rollout change starts and stops serving the candidate', () => {
     ]);
   });
 
+  it('orders pre-release versions as semver does: numeric identifiers by number, below alphanumeric ones', () => {
+    // 'beta.10' < 'beta.2' as strings; by semver, beta.10 is the later build, so this is a raise.
+    expect(rolloutChanges(rollout({ percentage: 10, minAppVersion: '12.0.0-beta.2' }), rollout({ percentage: 10, minAppVersion: '12.0.0-beta.10' }))).toEqual([
+      'Within the first 10 %, users with app ≥ 12.0.0-beta.2 who are on an app older than 12.0.0-beta.10 go back to the live layout.',
+    ]);
+    // A numeric identifier comes before an alphanumeric one (1 < alpha), and a shorter set before a longer one it begins.
+    expect(rolloutChanges(rollout({ percentage: 10, minAppVersion: '12.0.0-alpha' }), rollout({ percentage: 10, minAppVersion: '12.0.0-1' }))).toEqual([
+      'Within the first 10 %, users with app ≥ 12.0.0-1 who are on an app older than 12.0.0-alpha start getting it.',
+    ]);
+    expect(rolloutChanges(rollout({ percentage: 10, minAppVersion: '12.0.0-rc' }), rollout({ percentage: 10, minAppVersion: '12.0.0-rc.1' }))).toEqual([
+      'Within the first 10 %, users with app ≥ 12.0.0-rc who are on an app older than 12.0.0-rc.1 go back to the live layout.',
+    ]);
+  });
+
   it('names the allow-listed users added and removed, a removed one staying if the percentage selects them', () => {
     expect(rolloutChanges(rollout({ allowList: ['u1001', 'u2002'], percentage: 5 }), rollout({ allowList: ['u1001', 'u3003'], percentage: 5 }))).toEqual([
       'u3003 starts getting the candidate.',

@@ -45,7 +45,24 @@ function compareVersions(a, b) {
   if (x.pre === y.pre) return 0;
   if (x.pre === null) return 1;
   if (y.pre === null) return -1;
-  return x.pre < y.pre ? -1 : 1;
+  return comparePreReleases(x.pre.split('.'), y.pre.split('.'));
+}
+
+/**
+ * Pre-release identifiers in semver's order, as the server's SEMVER_GTE constraint reads them:
+ * numeric ones by number (beta.2 before beta.10) and before alphanumeric ones, others as ASCII,
+ * and a shorter set before a longer one it begins (rc before rc.1).
+ */
+function comparePreReleases(x, y) {
+  const numeric = /^\d+$/;
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] === y[i]) continue;
+    const [xNumeric, yNumeric] = [numeric.test(x[i]), numeric.test(y[i])];
+    if (xNumeric && yNumeric) return Number(x[i]) - Number(y[i]);
+    if (xNumeric !== yNumeric) return xNumeric ? -1 : 1;
+    return x[i] < y[i] ? -1 : 1;
+  }
+  return x.length - y.length;
 }
 
 /** The users the percentage counts among: "other users in segment plus with app ≥ 12.0.0" ("other": not allow-listed). */
