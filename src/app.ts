@@ -47,6 +47,7 @@ import { createMetrics, type FloorplanMetrics } from './observability/metrics.ts
 import { createTracing, type RequestTrace } from './observability/tracing.ts';
 import { closeRedis, describeRedis, isRedisConfigured, openRedis, whenRedisReady, type RedisClient } from './redis/client.ts';
 import { createRateLimiter } from './security/rate-limit.ts';
+import { logBreakerOutages } from './upstreams/breaker-log.ts';
 import { withPromotionCache } from './upstreams/cached-clients.ts';
 import { createHttpUpstreamClients, type UpstreamClients } from './upstreams/clients.ts';
 import { noteOverload } from './upstreams/deadline.ts';
@@ -263,13 +264,14 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
           });
     if (flags.mode === 'remote') reportUnknownFlags(layouts.current(), flags.knownFlagNames());
 
+    const logBreaker = logBreakerOutages(logger);
     const httpClients =
       deps.clients ??
       createHttpUpstreamClients(deps.upstreams ?? config.upstreams, {
         observe: (upstream, outcome, seconds) => metrics.upstreamCall(upstream, outcome, seconds),
         observeBreaker: (upstream, state, reason) => {
           metrics.upstreamBreakerState(upstream, state);
-          logger.warn({ upstream, state, reason }, `${upstream} circuit breaker is ${state}`);
+          logBreaker(upstream, state, reason);
         },
         observeRetry: (upstream) => metrics.upstreamRetry(upstream),
         observeConnectFailure: (upstream, reason) => metrics.upstreamConnectFailure(upstream, reason),

@@ -55,7 +55,7 @@ describe('a panel while settlement’s host is blackholed (deadline 250 ms, real
     expect(await breakerState()).toBe(1);
 
     // The log says why it opened: settlement's host takes no connection.
-    const opened = lines.find((line) => line.msg === 'settlement circuit breaker is open');
+    const opened = lines.find((line) => line.msg === 'settlement circuit breaker is open: its calls fail at once until a trial call is answered');
     expect(opened?.reason).toMatch(new RegExp(`^settlement: could not connect to http://127\\.0\\.0\\.1:${hole.port}: no connection opened within connectTimeoutMs \\(${CONNECT_TIMEOUT_MS} ms\\)$`));
 
     // Open, the breaker answers settlement's calls at once: the panel is degraded as before, and
