@@ -13,6 +13,7 @@ import { parser } from '@prometheus-io/lezer-promql';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.ts';
+import { freePort } from '../support/processes.ts';
 
 const RULES_FILE = join(import.meta.dirname, '..', '..', 'deploy', 'prometheus', 'floorplan-rules.yaml');
 const ALERT_CASES = join(import.meta.dirname, 'prometheus-alerts.cases.yaml');
@@ -119,7 +120,9 @@ describe('the Prometheus rules, against a running Floorplan', () => {
   const uses = rules().map(analyse);
 
   beforeAll(async () => {
-    harness = await startHarness();
+    // With a revision store, or floorplan_layout_store_up has no series: one nothing listens for
+    // (nothing to start), which its first poll finds down.
+    harness = await startHarness({ config: { layouts: { store: { kind: 'postgres', url: `postgres://floorplan@127.0.0.1:${await freePort()}/floorplan`, connectTimeoutMs: 1000, queryTimeoutMs: 1000 } } } });
     const exposition = await (await fetch(`${harness.url}/metrics`)).text();
     for (const [, name, type] of exposition.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
       families.set(name!, type!);
@@ -140,9 +143,16 @@ describe('the Prometheus rules, against a running Floorplan', () => {
     return [...(metric?.labelNames ?? []), ...extra, ...TARGET_LABELS];
   }
 
-  it('alert on degraded panels, shedding, open breakers, stale flags and layout revision skew', () => {
+  it('alert on degraded panels, shedding, open breakers, stale flags, layout revision skew and a layout store down', () => {
     const read = new Set(uses.flatMap((u) => u.metrics));
-    for (const metric of ['floorplan_panels_total', 'floorplan_shed_total', 'floorplan_upstream_breaker_state', 'floorplan_flags_fetch_age_seconds', 'floorplan_layout_revision']) {
+    for (const metric of [
+      'floorplan_panels_total',
+      'floorplan_shed_total',
+      'floorplan_upstream_breaker_state',
+      'floorplan_flags_fetch_age_seconds',
+      'floorplan_layout_revision',
+      'floorplan_layout_store_up',
+    ]) {
       expect(read, metric).toContain(metric);
     }
     for (const rule of rules()) {
