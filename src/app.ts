@@ -148,7 +148,11 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     const revisionStore =
       storeConfig.kind === 'none'
         ? undefined
-        : new (await import('./layouts/revisions/revision-store.ts')).RevisionStore(storeConfig, { logger, onStateChange: (state) => metrics.layoutStoreUp(state === 'up') });
+        : new (await import('./layouts/revisions/revision-store.ts')).RevisionStore(storeConfig, {
+            logger,
+            onStateChange: (state) => metrics.layoutStoreUp(state === 'up'),
+            onPrivilegeRefused: (access) => metrics.layoutStorePrivilegeRefused(access),
+          });
     if (revisionStore !== undefined) releases.push(() => revisionStore.close());
     const publishedOf = (r: StoredRevision) => ({ revision: r.revision, publishedAt: r.createdAt, files: r.files });
     const liveRevisions: LiveRevisionSource | undefined =

@@ -115,6 +115,8 @@ export interface FloorplanMetrics {
   layoutServedFrom(source: LayoutServedFrom): void;
   /** Records whether the layout revision store answered its last operation (1) or not (0); no series without a store. */
   layoutStoreUp(up: boolean): void;
+  /** Counts a layout revision store operation PostgreSQL refused for a privilege its role lacks (the store stays up). */
+  layoutStorePrivilegeRefused(access: LayoutStoreAccessLabel): void;
   /**
    * Sets floorplan_layout_unknown_flags to exactly these references: floors (or layouts) naming a
    * flag that Unleash does not define (remote flags mode; in local mode such a layout is refused).
@@ -133,6 +135,14 @@ export interface FloorplanMetrics {
 /** Where a replica's layouts come from (src/layouts/layout-store.ts): `last-known-good` when Redis and the store could not be read at start. */
 export type LayoutServedFrom = 'file' | 'redis' | 'store' | 'last-known-good';
 const LAYOUT_SOURCES: readonly LayoutServedFrom[] = ['file', 'redis', 'store', 'last-known-good'];
+
+/**
+ * The `access` label of refused layout store operations: `write`, a statement of a change's
+ * transaction (publish, rollback, a candidate operation); `read`, any other — a replica's poll of
+ * the live revision and candidates, history, audit, and what a change reads before its transaction.
+ */
+export type LayoutStoreAccessLabel = 'read' | 'write';
+const LAYOUT_STORE_ACCESSES: readonly LayoutStoreAccessLabel[] = ['read', 'write'];
 
 /** `l1`: the in-process lru-cache; `l2`: Redis, shared by every instance. */
 export type CacheLayer = 'l1' | 'l2';
@@ -268,11 +278,22 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
   });
   const layoutStoreUpGauge = new Gauge({
     name: 'floorplan_layout_store_up',
-    help: 'Whether the layout revision store (PostgreSQL or PGlite) answered its last operation: 1 up, 0 down (publishing and rollback refused; serving goes on). A privilege refused to its role is an answer (1), logged at error level. No series without a store, or before its first operation.',
+    help: 'Whether the layout revision store (PostgreSQL or PGlite) answered its last operation: 1 up, 0 down (publishing and rollback refused; serving goes on). A privilege refused to its role is an answer (1), logged at error level and counted in floorplan_layout_store_privilege_refusals_total. No series without a store, or before its first operation.',
     // Registered at the store's first operation: an unlabelled gauge would otherwise read 0, "down", for a store nothing asked yet, or none at all.
     registers: [],
   });
   let layoutStoreUpRegistered = false;
+  // Apart from floorplan_layout_store_up, which a refused privilege leaves at 1 (a grant to make,
+  // not an outage): a role refused CONNECT or SELECT has every poll refused, and only this shows
+  // it. At 0 from the start, with a store or without, so FloorplanLayoutStorePrivilegeRefused's
+  // increase() sees a replica's first refusal.
+  const layoutStorePrivilegeRefusals = new Counter({
+    name: 'floorplan_layout_store_privilege_refusals_total',
+    help: "Layout revision store operations PostgreSQL refused for a privilege the role of layouts.store.url lacks (no CONNECT, no SELECT or INSERT on a table, no USAGE on a sequence, no CREATE for a pending migration), by access: read (a replica's poll for new live revisions and candidates, history, audit, the reads a change makes first) or write (a change's transaction: publish, rollback, candidate operations). The store stays up (floorplan_layout_store_up 1); each distinct refusal is logged once at error level. Grant it: README, \"The layout store's database privileges\".",
+    labelNames: ['access'] as const,
+    registers: [registry],
+  });
+  for (const access of LAYOUT_STORE_ACCESSES) layoutStorePrivilegeRefusals.inc({ access }, 0);
   const layoutUnknownFlagsGauge = new Gauge({
     name: 'floorplan_layout_unknown_flags',
     help: 'References, by scene and flag, from the layouts served to a flag Unleash does not define (remote flags mode): such a floor is never shown. 0 series: every name is known.',
@@ -459,6 +480,9 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
       if (!layoutStoreUpRegistered) registry.registerMetric(layoutStoreUpGauge);
       layoutStoreUpRegistered = true;
       layoutStoreUpGauge.set(up ? 1 : 0);
+    },
+    layoutStorePrivilegeRefused(access) {
+      layoutStorePrivilegeRefusals.inc({ access });
     },
     shadowComparison(scene, result, fields, candidateViolation, seconds) {
       shadowComparisons.inc({ scene, result });

@@ -143,7 +143,7 @@ describe('the Prometheus rules, against a running Floorplan', () => {
     return [...(metric?.labelNames ?? []), ...extra, ...TARGET_LABELS];
   }
 
-  it('alert on degraded panels, shedding, open breakers, stale flags, layout revision skew and a layout store down', () => {
+  it('alert on degraded panels, shedding, open breakers, stale flags, layout revision skew and an unusable layout store', () => {
     const read = new Set(uses.flatMap((u) => u.metrics));
     for (const metric of [
       'floorplan_panels_total',
@@ -152,6 +152,7 @@ describe('the Prometheus rules, against a running Floorplan', () => {
       'floorplan_flags_fetch_age_seconds',
       'floorplan_layout_revision',
       'floorplan_layout_store_up',
+      'floorplan_layout_store_privilege_refusals_total',
     ]) {
       expect(read, metric).toContain(metric);
     }

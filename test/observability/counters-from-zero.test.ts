@@ -1,8 +1,9 @@
 /**
  * A counter an alert reads with increase() must be on /metrics at 0 before its first event:
  * a series that first appears at 1 reads as no increase, so the alert would miss the one event
- * it exists for (deploy/prometheus/floorplan-rules.yaml: FloorplanLayoutRejected; FloorplanShedding,
- * whose rate() would lose a burst's refusals counted before the series' first scrape).
+ * it exists for (deploy/prometheus/floorplan-rules.yaml: FloorplanLayoutRejected,
+ * FloorplanLayoutStorePrivilegeRefused; FloorplanShedding, whose rate() would lose a burst's
+ * refusals counted before the series' first scrape).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.ts';
@@ -21,6 +22,12 @@ describe('counters an alert reads with increase()', () => {
     for (const source of ['file', 'redis', 'store', 'last-known-good']) {
       for (const result of ['applied', 'rejected']) expect(lines).toContain(`floorplan_layout_reloads_total{source="${source}",result="${result}"} 0`);
     }
+  });
+
+  it('serves floorplan_layout_store_privilege_refusals_total at 0 for reads and writes before any is refused', async () => {
+    h = await startHarness();
+    const lines = (await scrapeMetrics(h.url)).split('\n');
+    for (const access of ['read', 'write']) expect(lines).toContain(`floorplan_layout_store_privilege_refusals_total{access="${access}"} 0`);
   });
 
   it('serves floorplan_shed_total at 0 for every reason before any request is refused', async () => {

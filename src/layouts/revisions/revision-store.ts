@@ -129,6 +129,12 @@ export class NoCandidate extends OperationRefused {
  */
 export type RevisionStoreState = 'up' | 'down' | 'unopened';
 
+/**
+ * What an operation asked of the store: `write`, the statements of a change's transaction (every
+ * write goes through {@link RevisionStore.write}); `read`, any other — a replica's poll included.
+ */
+export type RevisionStoreAccess = 'read' | 'write';
+
 export function contentHash(files: Readonly<Record<string, string>>): string {
   const hash = createHash('sha256');
   for (const name of Object.keys(files).sort()) hash.update(`${name}\u0000${files[name] as string}\u0000`);
@@ -290,6 +296,12 @@ export interface RevisionStoreOptions {
   readonly logger: Logger;
   /** Told whenever {@link RevisionStore.state} changes (metrics, readiness). */
   readonly onStateChange?: (state: RevisionStoreState) => void;
+  /**
+   * Told of every operation PostgreSQL refused for a privilege the role lacks, and whether it was
+   * a read or a write (metrics): the state stays `up` and the log says each distinct refusal once,
+   * so this is what shows a role whose every poll is refused.
+   */
+  readonly onPrivilegeRefused?: (access: RevisionStoreAccess) => void;
   /** Replaces openRevisionDatabase (tests). */
   readonly open?: typeof openRevisionDatabase;
 }
@@ -669,6 +681,7 @@ export class RevisionStore {
           done = { value };
           return value;
         }),
+        'write',
       );
     } catch (error) {
       // A statement of the operation waited out the lock timeout on one of the store's tables or
@@ -807,15 +820,16 @@ export class RevisionStore {
     if (database !== undefined) await database.then((d) => d.close(), () => undefined);
   }
 
-  private async use<T>(operation: (db: Kysely<RevisionTables>) => Promise<T>): Promise<T> {
-    if (this.closed) throw this.unavailable('the store is closed');
+  /** Runs `operation` on the database, opened if need be; `access`: whether it is a change's transaction ({@link write}) or not. */
+  private async use<T>(operation: (db: Kysely<RevisionTables>) => Promise<T>, access: RevisionStoreAccess = 'read'): Promise<T> {
+    if (this.closed) throw this.unavailable('the store is closed', access);
     let database: RevisionDatabase;
     try {
       this.database ??= (this.options.open ?? openRevisionDatabase)(this.config, this.options.logger);
       database = await this.database;
     } catch (error) {
       this.database = undefined;
-      throw this.unavailable(describeThrown(error), error);
+      throw this.unavailable(describeThrown(error), access, error);
     }
     try {
       let result: T;
@@ -826,7 +840,7 @@ export class RevisionStore {
         if (table === undefined) throw error;
         // Rolled back, nothing done: run once more on the tables the migrations make again. Found
         // missing once more, the error is answered below as the store being unusable.
-        await this.migrateAgain(database, table);
+        await this.migrateAgain(database, table, access);
         result = await operation(database.db);
       }
       this.setState('up', '');
@@ -835,10 +849,10 @@ export class RevisionStore {
       if (error instanceof OperationRefused || error instanceof FloorplanError) throw error;
       const table = missingStoreTable(error);
       if (table !== undefined) {
-        throw this.unavailable(`its table ${table} is missing (${describeThrown(error)}) though floorplan_migrations records every migration as applied: it was dropped by hand; restore it from a backup`, error);
+        throw this.unavailable(`its table ${table} is missing (${describeThrown(error)}) though floorplan_migrations records every migration as applied: it was dropped by hand; restore it from a backup`, access, error);
       }
       if (!isPrivilegeRefusal(error) && !isConnectionFailure(error)) throw error;
-      throw this.unavailable(describeThrown(error), error);
+      throw this.unavailable(describeThrown(error), access, error);
     }
   }
 
@@ -852,7 +866,7 @@ export class RevisionStore {
    * role without CREATE on the schema: README "The layout store's database privileges"); the
    * next operation that finds the table missing tries again, as one does after a failed open.
    */
-  private async migrateAgain(database: RevisionDatabase, table: string): Promise<void> {
+  private async migrateAgain(database: RevisionDatabase, table: string, access: RevisionStoreAccess): Promise<void> {
     this.remigrating ??= (async () => {
       try {
         const migrations = await database.migrate();
@@ -866,7 +880,7 @@ export class RevisionStore {
     try {
       await this.remigrating;
     } catch (error) {
-      throw this.unavailable(`its tables are missing (relation "${table}" does not exist: its database was created again or restored without them), and applying the migrations again failed: ${describeThrown(error)}`, error);
+      throw this.unavailable(`its tables are missing (relation "${table}" does not exist: its database was created again or restored without them), and applying the migrations again failed: ${describeThrown(error)}`, access, error);
     }
   }
 
@@ -874,10 +888,11 @@ export class RevisionStore {
    * FLOORPLAN_ERR_LAYOUT_STORE_UNAVAILABLE for `cause`, worded for a change (a read rewords it:
    * {@link asReadRefusal}): "must be reachable …, but it is not", or, when PostgreSQL refused the
    * role a privilege, "must be usable by the role it connects as …, but that role lacks a privilege".
+   * `access`: what the operation refused asked of the store.
    */
-  private unavailable(cause: string, error?: unknown): FloorplanError {
+  private unavailable(cause: string, access: RevisionStoreAccess, error?: unknown): FloorplanError {
     const privilege = isPrivilegeRefusal(error);
-    if (privilege) this.privilegeRefused(cause);
+    if (privilege) this.privilegeRefused(cause, access);
     else this.setState('down', cause);
     const problem = privilege ? STORE_PROBLEMS.privilege : STORE_PROBLEMS.unreachable;
     return new FloorplanError(ErrorCode.LAYOUT_STORE_UNAVAILABLE, { store: this.where, cause, ...problem, ...STORE_PURPOSES.change }, { cause: error });
@@ -888,10 +903,13 @@ export class RevisionStore {
    * down, floorplan_layout_store_up and /readyz would flip with every refused change and back
    * with every read between them, and send the on-call after the network instead of a missing
    * GRANT; it is logged at error level as what it is instead — once per refusal, so a replica
-   * refused on every poll does not repeat it (the operation's answer says it each time).
+   * refused on every poll does not repeat it (the operation's answer says it each time) — and
+   * every refused operation is counted ({@link RevisionStoreOptions.onPrivilegeRefused}), so a
+   * role refused its every poll shows on /metrics, which the one log line alone would not.
    */
-  private privilegeRefused(cause: string): void {
+  private privilegeRefused(cause: string, access: RevisionStoreAccess): void {
     this.setState('up', '');
+    this.options.onPrivilegeRefused?.(access);
     if (this.privilegesRefused.has(cause)) return;
     this.privilegesRefused.add(cause);
     this.options.logger.error(

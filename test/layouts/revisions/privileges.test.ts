@@ -17,6 +17,8 @@ import { postLayoutAdmin } from '../../support/layout-admin.ts';
 import { createTestDatabase, createTestRole, HAS_POSTGRES, type TestDatabase, type TestRole } from '../../support/postgres.ts';
 import { freePort, npmStartEnv, runFloorsCli } from '../../support/processes.ts';
 import { loggerInto } from '../../support/log-lines.ts';
+import { metricValue, scrapeMetrics } from '../../support/measure.ts';
+import { until } from '../../support/until.ts';
 
 const ADMIN = 'privileges-suite-admin-token';
 const SHIPPED = {
@@ -69,9 +71,15 @@ describe.skipIf(!HAS_POSTGRES)("the layout store's database privileges (PostgreS
   }
 
   const post = (operation: string, body: unknown) => postLayoutAdmin((h as Harness).url, ADMIN, operation, body);
-  const startOn = async (url: string, deps?: FloorplanDeps) => {
-    // No resync poll during a test: what the store is reported as is what the operations left.
-    h = await startHarness({ config: { admin: { token: ADMIN }, layouts: { resyncIntervalMs: 600_000, store: { kind: 'postgres', url, ...TIMEOUTS } } }, ...(deps === undefined ? {} : { deps }) });
+  const startOn = async (url: string, deps?: FloorplanDeps, resyncIntervalMs = 600_000) => {
+    // No resync poll during a test unless it asks for one: what the store is reported as is what the operations left.
+    h = await startHarness({ config: { admin: { token: ADMIN }, layouts: { resyncIntervalMs, store: { kind: 'postgres', url, ...TIMEOUTS } } }, ...(deps === undefined ? {} : { deps }) });
+  };
+  /** floorplan_layout_store_up and the privilege refusals by access, as /metrics says them. */
+  const storeMetrics = async () => {
+    const text = await scrapeMetrics((h as Harness).url);
+    const refused = (access: string) => metricValue(text, 'floorplan_layout_store_privilege_refusals_total', { access });
+    return { up: metricValue(text, 'floorplan_layout_store_up'), read: refused('read'), write: refused('write') };
   };
 
   beforeAll(async () => {
@@ -126,7 +134,9 @@ describe.skipIf(!HAS_POSTGRES)("the layout store's database privileges (PostgreS
     const readiness = async () => ((await (await fetch(`${harness.url}/readyz`)).json()) as { layouts: { store: string } }).layouts.store;
     expect((await post('history', {})).status).toBe(200);
 
-    for (const message of ['refused', 'refused again']) {
+    expect(await storeMetrics()).toEqual({ up: 1, read: 0, write: 0 });
+
+    for (const [index, message] of ['refused', 'refused again'].entries()) {
       const refused = await post('publish', { files: SHIPPED, message });
       expect(refused.status).toBe(503);
       expect(refused.body.error).toContain('must be usable by the role it connects as to change layouts, but that role lacks a privilege it needs');
@@ -134,6 +144,8 @@ describe.skipIf(!HAS_POSTGRES)("the layout store's database privileges (PostgreS
       // The store answered: it is reachable, and an alert or dashboard on it must not send the on-call after the network.
       expect(await readiness()).toBe('up');
       expect(await storeUp()).toBe('1');
+      // …but each refused change is counted, so FloorplanLayoutStorePrivilegeRefused sees what the single log line says.
+      expect(await storeMetrics()).toEqual({ up: 1, read: 0, write: index + 1 });
     }
     expect(lines.filter((l) => l.msg === 'layout revision store unavailable; serving continues with the layouts already loaded')).toEqual([]);
     const errors = lines.filter((l) => l.level === 50);
@@ -142,6 +154,25 @@ describe.skipIf(!HAS_POSTGRES)("the layout store's database privileges (PostgreS
       msg: "the layout revision store refuses the role it connects as a privilege: grant it (README, \"The layout store's database privileges\"); the operations needing it are refused meanwhile, serving continues with the layouts already loaded",
       err: expect.stringContaining('permission denied for table layout_audit'),
     });
+  }, 60_000);
+
+  it("a role refused CONNECT reads up, but every refused read — the replica's poll for new live revisions included — counts on floorplan_layout_store_privilege_refusals_total", async () => {
+    // README's script without its CONNECT grant, and the PUBLIC one every new database has taken away.
+    const database = await grantedDatabase(readmeGrantScript().replaceAll(/^GRANT CONNECT ON DATABASE .*$/gm, ''));
+    await run(owner.urlOf(database), `REVOKE CONNECT ON DATABASE ${database.name} FROM PUBLIC`);
+    // Polled every 100 ms, as a replica polls every layouts.resyncIntervalMs.
+    await startOn(app.urlOf(database), undefined, 100);
+    const atStart = await storeMetrics();
+    expect(atStart.up).toBe(1);
+    expect(atStart.write).toBe(0);
+    // No operator asked anything: the poll alone is refused, and counted, again and again.
+    await until(async () => (await storeMetrics()).read >= atStart.read + 3, 'three more polls refused and counted');
+
+    const read = await post('history', {});
+    expect(read.status).toBe(503);
+    expect(read.body.error).toContain('must be usable by the role it connects as to read layout revisions, but that role lacks a privilege it needs');
+    expect(read.body.error).toContain('permission denied for database');
+    expect(await storeMetrics()).toMatchObject({ up: 1, write: 0 });
   }, 60_000);
 
   it('floors:history as a role that may not create the tables of an unmigrated database names a privilege problem, worded for a read', async () => {
