@@ -593,8 +593,39 @@ const COMPARED_WITH: ReadonlyMap<string, readonly string[]> = new Map([
   ['server.managementPort', ['server', 'port']],
 ]);
 
-/** Config paths whose values are never echoed in messages. */
-const SECRET_PATHS: ReadonlySet<string> = new Set(['auth.hs256Secret', 'admin.token', 'flags.unleashToken']);
+/**
+ * Where the config holds credentials (`*`: any key or index). Whatever is received at or under
+ * one of these paths, of whatever shape (a mapping with a misspelt key, a list, a number), is
+ * shown by its size only; only what {@link NOT_SECRET} names is shown as it is.
+ */
+const SECRET_PATHS: readonly (readonly string[])[] = [['auth', 'hs256Secret'], ['admin', 'token'], ['flags', 'unleashToken'], ['admin', 'operators', '*']];
+/** Under a secret path, what is not one: an operator's role says what the credential may do, not what it is. */
+const NOT_SECRET: readonly (readonly string[])[] = [['admin', 'operators', '*', 'role']];
+
+function isSecretPath(path: readonly PropertyKey[]): boolean {
+  const under = (pattern: readonly string[]) => pattern.length <= path.length && pattern.every((key, i) => key === '*' || key === String(path[i]));
+  return SECRET_PATHS.some(under) && !NOT_SECRET.some(under);
+}
+
+/** A secret as messages show it, or undefined for a value that discloses nothing (true, null). */
+function secretShown(value: unknown): string | undefined {
+  if (typeof value === 'string') return `a secret of ${value.length} character(s)`;
+  if (typeof value === 'number' || typeof value === 'bigint') return 'a number, not shown';
+  return undefined;
+}
+
+/** The value received at `path` as a message shows it: every secret in it by its size only. */
+function describeReceived(path: readonly PropertyKey[], value: unknown): string {
+  const whole = isSecretPath(path) ? secretShown(value) : undefined;
+  if (whole !== undefined) return whole;
+  const hidden = (at: readonly PropertyKey[], v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map((item, i) => hidden([...at, i], item));
+    if (isPlainObject(v)) return Object.fromEntries(Object.entries(v).map(([key, item]) => [key, hidden([...at, key], item)]));
+    const shown = isSecretPath(at) ? secretShown(v) : undefined;
+    return shown === undefined ? v : `<${shown}>`;
+  };
+  return describeValue(hidden(path, value));
+}
 
 /** "`path` <contract>, but got: <value> (<where it was set>)", naming the env var or file:line that set the value. */
 function configProblem(
@@ -607,11 +638,7 @@ function configProblem(
   const path = formatPath(issue.path);
   const other = COMPARED_WITH.get(path);
   const compared = other === undefined ? '' : `, which is ${describeValue(valueAt(merged, other))} (${whereSet(other, files, setByEnv, overrides)})`;
-  let got = '';
-  if ('received' in issue) {
-    const value = issue.received;
-    got = `, but got: ${(SECRET_PATHS.has(path) || path.startsWith('admin.operators.')) && typeof value === 'string' ? `a secret of ${value.length} character(s)` : describeValue(value)}`;
-  }
+  const got = 'received' in issue ? `, but got: ${describeReceived(issue.path, issue.received)}` : '';
   return `\`${path}\` ${issue.contract}${compared}${got} (${whereSet(issue.path, files, setByEnv, overrides)})`;
 }
 

@@ -82,10 +82,18 @@ export type IssueDescription =
 
 /**
  * Turns zod issues into contracts and received values; an unknown key becomes one entry per
- * key, naming the keys that are allowed there so a typo is obvious.
+ * key, naming the keys that are allowed there so a typo is obvious. A value that fails a union
+ * of several shapes is judged by the one shape of its type (a mapping by the mapping's rules),
+ * unless the union states its own contract. A custom issue whose message already says what was
+ * received (`params: { showsReceived: true }`) is given none.
  */
 export function describeIssues(issues: readonly z.core.$ZodIssue[], schema: z.ZodType, input: unknown): IssueDescription[] {
   return issues.flatMap((issue): IssueDescription[] => {
+    if (issue.code === 'invalid_union' && !isContract(issue.message)) {
+      const branch = branchOfItsType(issue.errors);
+      if (branch !== undefined) return describeIssues(branch.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] })), schema, input);
+    }
+    if (issue.code === 'custom' && issue.params?.showsReceived === true) return [{ path: issue.path, contract: contractOf(issue) }];
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeysAt(schema, issue.path, input);
       const contract =
@@ -99,6 +107,25 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], schema: z.Zo
     }
     return [{ path: issue.path, contract: contractOf(issue), received: valueAt(input, issue.path) }];
   });
+}
+
+/**
+ * The issues of the one option of a union whose type the value has ("Invalid input" says nothing
+ * of why a mapping failed the mapping's rules), or undefined when several or none have it.
+ */
+function branchOfItsType(branches: readonly (readonly z.core.$ZodIssue[])[]): readonly z.core.$ZodIssue[] | undefined {
+  const ofItsType = branches.filter((issues) => !issues.some(isTypeMismatch));
+  return ofItsType.length === 1 ? ofItsType[0] : undefined;
+}
+
+/** A value of the wrong type where the schema itself stands (not in one of its fields). */
+function isTypeMismatch(issue: z.core.$ZodIssue): boolean {
+  return issue.code === 'invalid_type' && issue.path.length === 0;
+}
+
+/** A message given in the schema ("must be a lower-case code such as ...") is already a contract. */
+function isContract(message: string): boolean {
+  return /^(must|may) /.test(message);
 }
 
 /** `z.int()` whose type error reads "must be an integer" (zod's own says "expected number"). */
@@ -142,12 +169,12 @@ const typeNames: Record<string, string> = {
   boolean: 'a boolean (true or false)',
   array: 'a list',
   object: 'a mapping',
+  record: 'a mapping',
 };
 
 /** Turns a zod issue into the contract half of a message: "must be an integer". */
 function contractOf(issue: z.core.$ZodIssue): string {
-  // A message given in the schema ("must be a lower-case code such as ...") is already a contract.
-  if (/^(must|may) /.test(issue.message)) return issue.message;
+  if (isContract(issue.message)) return issue.message;
   switch (issue.code) {
     case 'invalid_type':
       return `must be ${typeNames[issue.expected] ?? issue.expected}`;
@@ -169,7 +196,13 @@ function contractOf(issue: z.core.$ZodIssue): string {
       return issue.format === 'regex' ? `must match ${String(issue.pattern)}` : `must be a valid ${issue.format}`;
     case 'invalid_union': {
       const options = (issue as { options?: unknown }).options;
-      return Array.isArray(options) ? `must be one of ${options.map((v) => JSON.stringify(v)).join(', ')}` : issue.message;
+      if (Array.isArray(options)) return `must be one of ${options.map((v) => JSON.stringify(v)).join(', ')}`;
+      // A value of none of the union's types: the types it may have.
+      const expected = issue.errors.map((issues) => issues.find(isTypeMismatch));
+      if (issue.errors.length > 0 && expected.every((e) => e !== undefined && e.code === 'invalid_type')) {
+        return `must be ${[...new Set(expected.map((e) => (e?.code === 'invalid_type' ? (typeNames[e.expected] ?? e.expected) : '')))].join(' or ')}`;
+      }
+      return issue.message;
     }
     default:
       return issue.message;
@@ -181,6 +214,7 @@ interface SchemaDef {
   readonly type: string;
   readonly shape?: Record<string, z.ZodType>;
   readonly element?: z.ZodType;
+  readonly valueType?: z.ZodType;
   readonly innerType?: z.ZodType;
   readonly in?: z.ZodType;
   readonly options?: readonly z.ZodType[];
@@ -202,17 +236,21 @@ function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[], input: unk
     else if (def.type === 'union') current = matchingOption(def, valueAt(input, path.slice(0, depth)));
     else if (depth === path.length) return def.type === 'object' && def.shape !== undefined ? Object.keys(def.shape) : undefined;
     else if (def.type === 'object') current = def.shape?.[String(path[depth++])];
-    else if (def.type === 'array') {
-      current = def.element;
+    else if (def.type === 'array' || def.type === 'record') {
+      current = def.type === 'array' ? def.element : def.valueType;
       depth++;
     } else return undefined;
   }
   return undefined;
 }
 
-/** The option of a discriminated union the input chose, or undefined. */
+/** The option of a discriminated union the input chose, or of another union the one of the input's type; or undefined. */
 function matchingOption(def: SchemaDef, value: unknown): z.ZodType | undefined {
-  if (def.discriminator === undefined || value === null || typeof value !== 'object') return undefined;
+  if (def.discriminator === undefined) {
+    const ofItsType = def.options?.filter((option) => !(option.safeParse(value).error?.issues.some(isTypeMismatch) ?? false));
+    return ofItsType?.length === 1 ? ofItsType[0] : undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
   const chosen = (value as Record<string, unknown>)[def.discriminator];
   return def.options?.find((option) => {
     const field = defOf(option).shape?.[def.discriminator as string];

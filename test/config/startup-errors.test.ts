@@ -28,4 +28,13 @@ describe('floorplan refusing to start', () => {
       /^floorplan failed to start: Invalid service config:\n- `server\.host` must be an address of this machine or a name it resolves to one, but got: "floorplan\.invalid" \(config server\.host, HOST\): getaddrinfo (ENOTFOUND|EAI_AGAIN) floorplan\.invalid\n$/,
     );
   }, 60_000);
+
+  it('names an operator\'s wrong role without printing the credential beside it', async () => {
+    const operators = JSON.stringify({ vera: { token: 'vera-real-secret-credential-1', role: 'Viewer' } });
+    const run = await start({ ADMIN_OPERATORS: operators, PORT: String(await freePort()), DEMO_UPSTREAMS: 'off', LOG_LEVEL: 'silent' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      'floorplan failed to start: Invalid service config:\n- `admin.operators.vera.role` must be one of "viewer", "publisher", but got: "Viewer" (set by ADMIN_OPERATORS)\n',
+    );
+  }, 60_000);
 });

@@ -38,6 +38,11 @@ export function runFloorsCli(args: readonly string[], env: NodeJS.ProcessEnv): P
   return runNode(['--import', 'tsx', 'src/cli/floors.ts', ...args], env);
 }
 
+/** Runs `node --import tsx src/cli/token.ts ...args` from the project root, as `npm run token` does, with exactly `env`. */
+export function runTokenCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  return runNode(['--import', 'tsx', 'src/cli/token.ts', ...args], env);
+}
+
 /**
  * Runs `source` (an ES module, which may import the project's .ts files by URL) in a fresh
  * `node --import tsx` with `nodeFlags`, and returns the JSON it writes to stdout. For what one

@@ -1,0 +1,66 @@
+/**
+ * The credentials in the service config: the admin token, the operators' and the JWT secret.
+ * A problem with one names the setting and says what is wrong without ever printing the
+ * credential, whatever shape the value arrived in.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadServiceConfig, type LoadServiceConfigOptions } from '../../src/config/service-config.ts';
+import { ErrorCode } from '../../src/errors.ts';
+import { thrownBy } from '../support/thrown.ts';
+
+const CONFIG_DIR = join(import.meta.dirname, '..', '..', 'config');
+const DEFAULT_YAML = readFileSync(join(CONFIG_DIR, 'default.yaml'), 'utf8');
+const SECRET = 'vera-real-secret-credential-1';
+
+/** The problem lines of the FLOORPLAN_ERR_CONFIG_INVALID error loading with `env` throws; none of them may hold `SECRET`. */
+function problems(env: NodeJS.ProcessEnv, options: Omit<LoadServiceConfigOptions, 'env'> = {}): string[] {
+  const error = thrownBy(() => loadServiceConfig({ dir: CONFIG_DIR, ...options, env }));
+  expect(error.code).toBe(ErrorCode.CONFIG_INVALID);
+  expect(error.message).not.toContain(SECRET);
+  return error.message.split('\n').slice(1).map((line) => line.replace(/^- /, ''));
+}
+
+const operators = (value: unknown) => ({ ADMIN_OPERATORS: JSON.stringify(value) });
+
+describe('an operator entry that fails validation', () => {
+  it('names a wrong role and shows it (a role is no secret), never the token beside it', () => {
+    expect(problems(operators({ vera: { token: SECRET, role: 'Viewer' } }))).toEqual([
+      '`admin.operators.vera.role` must be one of "viewer", "publisher", but got: "Viewer" (set by ADMIN_OPERATORS)',
+    ]);
+  });
+
+  it('names a misspelt key and the keys allowed, without its value', () => {
+    expect(problems(operators({ vera: { tokn: SECRET, role: 'viewer' } }))).toEqual([
+      '`admin.operators.vera.token` must be a string, but got: nothing (set by ADMIN_OPERATORS)',
+      '`admin.operators.vera.tokn` is not a known key (a typo?); the known keys are token, role (set by ADMIN_OPERATORS)',
+    ]);
+  });
+
+  it('shows a value of the wrong shape by the length of each string in it', () => {
+    expect(problems(operators({ vera: [SECRET, 'viewer'] }))).toEqual([
+      '`admin.operators.vera` must be a string or a mapping, but got: ["<a secret of 29 character(s)>","<a secret of 6 character(s)>"] (set by ADMIN_OPERATORS)',
+    ]);
+    expect(problems(operators([SECRET]))).toEqual(['`admin.operators` must be a mapping, but got: ["<a secret of 29 character(s)>"] (set by ADMIN_OPERATORS)']);
+    const numeric = problems(operators({ vera: { token: 12345678901234567, role: 'viewer' } }));
+    expect(numeric).toEqual(['`admin.operators.vera.token` must be a string, but got: a number, not shown (set by ADMIN_OPERATORS)']);
+  });
+
+  it('hides the token of an entry in a YAML overlay too, pointing at its line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'floorplan-config-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'default.yaml'), DEFAULT_YAML);
+    writeFileSync(join(dir, 'staging.yaml'), ['admin:', '  token: 12345678901234567', '  operators:', '    vera:', `      token: ${SECRET}`, '      role: reader', ''].join('\n'));
+    expect(problems({ FLOORPLAN_ENV: 'staging' }, { dir })).toEqual([
+      `\`admin.token\` must be a string, but got: a number, not shown (${dir}/staging.yaml:2)`,
+      `\`admin.operators.vera.role\` must be one of "viewer", "publisher", but got: "reader" (${dir}/staging.yaml:6)`,
+    ]);
+  });
+});
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
