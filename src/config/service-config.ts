@@ -185,6 +185,33 @@ function isAddressOrRange(text: string): boolean {
   }
 }
 
+/**
+ * Each admin identity's credential must be its own: the server takes a request with a credential
+ * two identities hold as the first of them (admin, then the operators in order), so a viewer
+ * sharing a publisher's credential would publish, and the audit would name the other.
+ */
+function refuseSharedCredentials(
+  admin: { token: string; operators: Record<string, string | { token: string; role: 'viewer' | 'publisher' }> },
+  ctx: z.core.$RefinementCtx,
+): void {
+  const holders = new Map<string, { identity: string; setting: string; role: string }>();
+  if (admin.token !== '') holders.set(admin.token, { identity: 'admin', setting: 'admin.token', role: 'publisher' });
+  for (const [name, credential] of Object.entries(admin.operators)) {
+    const { token, role } = typeof credential === 'string' ? { token: credential, role: 'publisher' } : credential;
+    const holder = holders.get(token);
+    if (holder === undefined) {
+      holders.set(token, { identity: name, setting: `admin.operators.${name}`, role });
+      continue;
+    }
+    ctx.addIssue({
+      code: 'custom',
+      path: typeof credential === 'string' ? ['operators', name] : ['operators', name, 'token'],
+      message: `must be ${name}'s own, but it is ${holder.identity}'s too (${holder.setting}): a request with it would act as ${holder.identity}, a ${holder.role}, and be audited as ${holder.identity}`,
+      params: { showsReceived: true },
+    });
+  }
+}
+
 export const serviceConfigSchema = z.strictObject({
   server: z.strictObject({
     host: listenHost(),
@@ -369,7 +396,7 @@ export const serviceConfigSchema = z.strictObject({
      */
     maxFailedAttempts: integer().positive(),
     failedAttemptsWindowSeconds: integer().positive().max(86_400),
-  }),
+  }).superRefine(refuseSharedCredentials),
   layouts: z.strictObject({
     /** Watch floors/*.yaml and swap in a valid edit without restart. */
     watch: z.boolean(),

@@ -1,7 +1,7 @@
 /**
  * The credentials in the service config: the admin token, the operators' and the JWT secret.
  * A problem with one names the setting and says what is wrong without ever printing the
- * credential, whatever shape the value arrived in.
+ * credential, whatever shape the value arrived in; and two identities may not share one.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,4 +63,33 @@ describe('an operator entry that fails validation', () => {
 const dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('two identities with one credential', () => {
+  const SHARED = 'shared-token-0123456789';
+
+  it('are refused, naming both and never the credential: the server would take the second for the first', () => {
+    const found = problems(operators({ paul: { token: SHARED, role: 'publisher' }, vera: { token: SHARED, role: 'viewer' } }));
+    expect(found).toEqual([
+      "`admin.operators.vera.token` must be vera's own, but it is paul's too (admin.operators.paul): a request with it would act as paul, a publisher, and be audited as paul (set by ADMIN_OPERATORS)",
+    ]);
+    expect(found.join('\n')).not.toContain(SHARED);
+    const plain = problems(operators({ alice: SHARED, bob: SHARED }));
+    expect(plain).toEqual([
+      "`admin.operators.bob` must be bob's own, but it is alice's too (admin.operators.alice): a request with it would act as alice, a publisher, and be audited as alice (set by ADMIN_OPERATORS)",
+    ]);
+  });
+
+  it('are refused when an operator has the admin token', () => {
+    expect(problems(operators({ vera: { token: 'floorplan-demo-admin-token', role: 'viewer' } }))).toEqual([
+      "`admin.operators.vera.token` must be vera's own, but it is admin's too (admin.token): a request with it would act as admin, a publisher, and be audited as admin (set by ADMIN_OPERATORS)",
+    ]);
+    expect(problems({ ADMIN_TOKEN: SHARED, ...operators({ vera: SHARED }) })).toEqual([
+      "`admin.operators.vera` must be vera's own, but it is admin's too (admin.token): a request with it would act as admin, a publisher, and be audited as admin (set by ADMIN_OPERATORS)",
+    ]);
+  });
+
+  it('need not differ from an admin token that is empty (the admin API off)', () => {
+    expect(loadServiceConfig({ dir: CONFIG_DIR, env: { ADMIN_TOKEN: '', ...operators({ vera: { token: SHARED, role: 'viewer' } }) } }).admin.operators.vera).toEqual({ token: SHARED, role: 'viewer' });
+  });
 });
