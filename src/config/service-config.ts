@@ -567,8 +567,10 @@ export function loadServiceConfig(options: LoadServiceConfigOptions = {}): Servi
   /** The YAML files read, in the order they were merged, to point each problem at its line. */
   const files: LocatedYaml[] = [];
 
-  const base = deepMerge(upstreamDefaults(), readYamlObject(join(dir, 'default.yaml'), problems, files));
+  const defaults = readYamlObject(join(dir, 'default.yaml'), problems, files);
+  const base = deepMerge(upstreamDefaults(), defaults);
   const envName = env.FLOORPLAN_ENV;
+  let overlay: Record<string, unknown> = {};
   let merged = base;
   if (envName !== undefined && envName !== '') {
     const overlays = overlayNames(dir);
@@ -576,7 +578,8 @@ export function loadServiceConfig(options: LoadServiceConfigOptions = {}): Servi
       const known = overlays.length > 0 ? overlays.join(', ') : 'none';
       problems.push(`FLOORPLAN_ENV must name an overlay file in ${shown(dir)} (${known}), but got: ${JSON.stringify(envName)}`);
     } else {
-      merged = deepMerge(merged, readYamlObject(join(dir, `${envName}.yaml`), problems, files));
+      overlay = readYamlObject(join(dir, `${envName}.yaml`), problems, files);
+      merged = deepMerge(merged, overlay);
     }
   }
   // A file that cannot be read would make every key in it look missing; report only the file.
@@ -587,6 +590,7 @@ export function loadServiceConfig(options: LoadServiceConfigOptions = {}): Servi
   if (options.overrides !== undefined) merged = deepMerge(merged, options.overrides as Record<string, unknown>);
 
   if (filesReadable) {
+    problems.push(...publicDemoCredentials(defaults, overlay, merged, files, setByEnv, options.overrides));
     const result = serviceConfigSchema.safeParse(merged);
     if (result.success && problems.length === 0) return deepFreeze(result.data);
     const issues = result.success ? [] : result.error.issues;
@@ -652,6 +656,31 @@ function describeReceived(path: readonly PropertyKey[], value: unknown): string 
     return shown === undefined ? v : `<${shown}>`;
   };
   return describeValue(hidden(path, value));
+}
+
+/**
+ * A credential config/default.yaml ships is public (the quick start's JWT secret and admin
+ * token). An overlay that empties one (config/production.yaml) asks for a value of the
+ * deployment's own: the demo value set again (JWT_SECRET=<the demo secret>) is refused as the
+ * empty one is, whether or not the mode in force uses it.
+ */
+function publicDemoCredentials(
+  defaults: Record<string, unknown>,
+  overlay: Record<string, unknown>,
+  merged: Record<string, unknown>,
+  files: readonly LocatedYaml[],
+  setByEnv: ReadonlyMap<string, string>,
+  overrides: DeepPartial<ServiceConfig> | undefined,
+): string[] {
+  return SECRET_PATHS.filter((path) => !path.includes('*')).flatMap((path) => {
+    const demo = valueAt(defaults, path);
+    if (typeof demo !== 'string' || demo === '' || valueAt(overlay, path) !== '' || valueAt(merged, path) !== demo) return [];
+    // Both files hold the path, so both were read: default.yaml first, the overlay last.
+    const at = (file: LocatedYaml | undefined) => (file === undefined ? 'its file' : `${file.file}:${String(file.lineOf(path))}`);
+    return [
+      `\`${formatPath(path)}\` must not be the public demo value of ${at(files[0])} (${at(files.at(-1))} empties it for a value of your own), but got: that demo value (${whereSet(path, files, setByEnv, overrides)})`,
+    ];
+  });
 }
 
 /** "`path` <contract>, but got: <value> (<where it was set>)", naming the env var or file:line that set the value. */

@@ -1,7 +1,8 @@
 /**
  * The credentials in the service config: the admin token, the operators' and the JWT secret.
  * A problem with one names the setting and says what is wrong without ever printing the
- * credential, whatever shape the value arrived in; and two identities may not share one.
+ * credential, whatever shape the value arrived in; two identities may not share one; and the
+ * public demo credentials of config/default.yaml are refused where an overlay asks for real ones.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadServiceConfig, type LoadServiceConfigOptions } from '../../src/config/service-config.ts';
 import { ErrorCode } from '../../src/errors.ts';
+import { UPSTREAMS } from '../../src/upstreams/registry.ts';
 import { thrownBy } from '../support/thrown.ts';
 
 const CONFIG_DIR = join(import.meta.dirname, '..', '..', 'config');
@@ -91,5 +93,37 @@ describe('two identities with one credential', () => {
 
   it('need not differ from an admin token that is empty (the admin API off)', () => {
     expect(loadServiceConfig({ dir: CONFIG_DIR, env: { ADMIN_TOKEN: '', ...operators({ vera: { token: SHARED, role: 'viewer' } }) } }).admin.operators.vera).toEqual({ token: SHARED, role: 'viewer' });
+  });
+});
+
+/** Production's environment with every upstream and the revision store set. */
+const PRODUCTION = {
+  FLOORPLAN_ENV: 'production',
+  ...Object.fromEntries(UPSTREAMS.map((name) => [`UPSTREAM_${name.toUpperCase()}_URL`, `http://${name}.internal/${name}`])),
+  LAYOUT_STORE_URL: 'postgres://floorplan@db.internal:5432/floorplan',
+};
+
+describe('the public demo credentials of config/default.yaml', () => {
+  const DEMO_SECRET = 'floorplan-demo-secret-do-not-use-in-production';
+
+  it('are refused in production when set explicitly, as when left unset', () => {
+    // Unused in jwks mode, the secret is refused all the same: set, it would sign and verify demo tokens the moment AUTH_MODE=hs256.
+    expect(problems({ ...PRODUCTION, AUTH_MODE: 'hs256', JWT_SECRET: DEMO_SECRET })).toEqual([
+      expect.stringMatching(
+        /^`auth\.hs256Secret` must not be the public demo value of config\/default\.yaml:\d+ \(config\/production\.yaml:\d+ empties it for a value of your own\), but got: that demo value \(set by JWT_SECRET\)$/,
+      ),
+    ]);
+    expect(problems({ ...PRODUCTION, JWT_SECRET: DEMO_SECRET })).toEqual([expect.stringMatching(/^`auth\.hs256Secret` must not be the public demo value .* \(set by JWT_SECRET\)$/)]);
+    expect(problems({ ...PRODUCTION, ADMIN_TOKEN: 'floorplan-demo-admin-token' })).toEqual([
+      expect.stringMatching(
+        /^`admin\.token` must not be the public demo value of config\/default\.yaml:\d+ \(config\/production\.yaml:\d+ empties it for a value of your own\), but got: that demo value \(set by ADMIN_TOKEN\)$/,
+      ),
+    ]);
+  });
+
+  it('stay the quick start\'s everywhere else, and production takes credentials of its own', () => {
+    expect(loadServiceConfig({ dir: CONFIG_DIR, env: {} }).auth.hs256Secret).toBe(DEMO_SECRET);
+    const config = loadServiceConfig({ dir: CONFIG_DIR, env: { ...PRODUCTION, AUTH_MODE: 'hs256', JWT_SECRET: 'a-production-hs256-secret-of-40-characters', ADMIN_TOKEN: 'a-production-admin-token' } });
+    expect(config.admin.token).toBe('a-production-admin-token');
   });
 });
