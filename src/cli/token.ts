@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadServiceConfig } from '../config/service-config.ts';
+import { claimsRefusal } from '../viewer/authenticate.ts';
 import { signDemoToken } from '../viewer/demo-token.ts';
 import { describeThrown } from '../errors.ts';
 import { ignoreClosedReader } from './closed-reader.ts';
@@ -21,6 +22,8 @@ async function main(): Promise<void> {
   const ttlSeconds = values.ttl === undefined ? undefined : Number(values.ttl);
   if (ttlSeconds !== undefined && !Number.isInteger(ttlSeconds)) throw new Error(`--ttl must be whole seconds, but got: ${values.ttl}\n${USAGE}`);
   const segments = values.segments?.split(',').map((s) => s.trim()).filter((s) => s !== '') ?? [];
+  const refusal = claimsRefusal({ sub: userId, segments });
+  if (refusal !== undefined) throw new Error(`the server would refuse this token: ${refusal}`);
   const config = loadServiceConfig();
   process.stdout.write(`${await signDemoToken(config.auth, { userId, segments, ttlSeconds })}\n`);
 }

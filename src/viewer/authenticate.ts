@@ -55,6 +55,16 @@ function claimsProblem(payload: unknown, issues: readonly z.core.$ZodIssue[]): s
   return `${limit} segments[${index}] ${typeof bad !== 'string' ? `is ${kind(bad)}` : bad.length === 0 ? 'is empty' : `has ${bad.length} characters`}`;
 }
 
+/**
+ * Why the server refuses a token carrying these claims (its `sub` and `segments`), or undefined
+ * when it takes them. The one rule, shared with `npm run token`, which must not mint a token
+ * every request would be refused with.
+ */
+export function claimsRefusal(claims: unknown): string | undefined {
+  const result = claimsSchema.safeParse(claims);
+  return result.success ? undefined : claimsProblem(claims, result.error.issues);
+}
+
 const BEARER = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)\s*$/i;
 
 /** Tokens remembered as verified; an app reuses its token on every request until it expires. */
