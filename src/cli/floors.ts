@@ -654,7 +654,10 @@ async function main(): Promise<void> {
   if (!(COMMANDS as readonly string[]).includes(command ?? '') || rest.length > POSITIONALS[command as Command]) throw new UsageError(USAGE);
   let config: ServiceConfig;
   try {
-    config = loadServiceConfig();
+    // Through a server, ADMIN_TOKEN is the caller's own credential, and the server's operators
+    // (ADMIN_OPERATORS, exported in a shell that also runs npm start) are not this command's:
+    // read with them, the caller's token would be refused as one of theirs held twice.
+    config = loadServiceConfig(parsed.values.server === undefined ? {} : { env: { ...process.env, ADMIN_OPERATORS: undefined } });
   } catch (error) {
     throw new UsageError(describeThrown(error));
   }

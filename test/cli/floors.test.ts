@@ -382,6 +382,20 @@ describe('floors commands against a host name with two addresses that refuses bo
   });
 });
 
+describe('floors commands through a server (--server) run where the server\'s own operators are set too', () => {
+  // ADMIN_TOKEN is the caller's credential here, not the server's: a shell that also exports the
+  // server's ADMIN_OPERATORS (one who runs npm start from it) held alice's own token as shared
+  // with alice, and the command stopped at the config check.
+  it('takes ADMIN_TOKEN as the caller\'s credential and ignores ADMIN_OPERATORS', async () => {
+    const port = await freePort();
+    const token = 'alice-credential-0123456789';
+    const run = await floors(['history', '--server', `http://127.0.0.1:${port}`], { ADMIN_TOKEN: token, ADMIN_OPERATORS: JSON.stringify({ alice: { token, role: 'publisher' } }) });
+    expect(run.stderr).not.toContain('must be alice');
+    expect(run.stderr).toContain(`cannot reach Floorplan at http://127.0.0.1:${port}`);
+    expect(run.code).toBe(2);
+  });
+});
+
 describe('floors commands through a server that answers an error in the GraphQL shape ({"errors": [...]})', () => {
   // The HTTP layer answers what it refuses before an admin route runs (a body over
   // server.bodyLimitBytes) as it answers /graphql: {"errors": [{"message", "extensions": {"code"}}]}.
