@@ -8,6 +8,8 @@
  *   npm run bench -- --frozen-upstream only the frozen-upstream rows (~30 s; with --quick, fewer rounds)
  *   npm run bench -- --peers           only Floorplan, (d) and the peers (e), (f): byte-identity check, interleaved CPU rounds → bench/results/peers.json
  *   npm run bench -- --peers --simultaneous   the same, Floorplan loaded at once beside each of the others in turn
+ *   npm run bench -- --peers --peer-pools per-upstream   the same, (d), (e) and (f) holding a pool per upstream
+ *                                      (as three services with an origin each need) instead of one for the demo's one origin
  *   options: --out <path>  --no-markdown  --markdown  --soak-seconds <n>  --soak-warmup-seconds <n>
  *
  * Every server, the demo upstreams and the load generator are separate processes; servers
@@ -62,12 +64,13 @@ import { measureTracing, type TracingPlan } from './tracing.ts';
 import { allocationsRow, measureAllocations, type AllocationsPlan } from './allocations.ts';
 import { counterBy, gcBetween, heapFiguresOf } from './prometheus-text.ts';
 import { checkPeerFloors, PEERS, peerCheckUsers, peerCpuTargets, soakSlopeMbPerMinute, type PeerName, type PeersPhase } from './peers.ts';
+import type { UpstreamPooling } from './baselines/common.ts';
 import { createBenchFloorsDir, LARGE_SCENE, SMALL_SCENE } from './scenes.ts';
 import { median } from './stats.ts';
 import { measureUpstreamParse, UPSTREAM_PARSE_FULL, UPSTREAM_PARSE_QUICK } from './upstream-parse.ts';
 import { seedLikeUsers, selectedSkus, TokenBook } from './users.ts';
 
-const USAGE = 'usage: npm run bench [-- --quick | --soak [--soak-seconds <n>] [--soak-warmup-seconds <n>] | --frozen-upstream [--quick] | --overload [--quick] | --peers [--simultaneous] [--peer-node-flags="…"] [--quick]] [--out <path>] [--no-markdown | --markdown]';
+const USAGE = 'usage: npm run bench [-- --quick | --soak [--soak-seconds <n>] [--soak-warmup-seconds <n>] | --frozen-upstream [--quick] | --overload [--quick] | --peers [--simultaneous] [--peer-node-flags="…"] [--peer-pools shared|per-upstream] [--quick]] [--out <path>] [--no-markdown | --markdown]';
 
 /** Injected latency of each upstream in the latency phase. */
 const STARTUP_TIMEOUT_MS = 60_000;
@@ -203,6 +206,8 @@ interface Options {
   readonly simultaneous: boolean;
   /** `--peers`: node flags for (d), (e) and (f), which otherwise run with none (e.g. start:prod's, to compare the code rather than the flags). */
   readonly peerNodeFlags?: readonly string[];
+  /** `--peers`: how (d), (e) and (f) pool their connections to the demo upstreams (bench/baselines/common.ts, UpstreamPooling). */
+  readonly peerPools: UpstreamPooling;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -219,6 +224,7 @@ function parseOptions(argv: readonly string[]): Options {
       peers: { type: 'boolean', default: false },
       simultaneous: { type: 'boolean', default: false },
       'peer-node-flags': { type: 'string' },
+      'peer-pools': { type: 'string' },
       out: { type: 'string' },
       markdown: { type: 'boolean' },
       'no-markdown': { type: 'boolean' },
@@ -236,6 +242,9 @@ function parseOptions(argv: readonly string[]): Options {
   if (values.peers && (values.soak || values['frozen-upstream'] || values.overload)) throw new Error(`--peers is a run of its own; pick one\n${USAGE}`);
   if (values.simultaneous && !values.peers) throw new Error(`--simultaneous is a way of running --peers; add --peers\n${USAGE}`);
   if (values['peer-node-flags'] !== undefined && !values.peers) throw new Error(`--peer-node-flags is a way of running --peers; add --peers\n${USAGE}`);
+  if (values['peer-pools'] !== undefined && !values.peers) throw new Error(`--peer-pools is a way of running --peers; add --peers\n${USAGE}`);
+  const peerPools = values['peer-pools'] ?? 'shared';
+  if (peerPools !== 'shared' && peerPools !== 'per-upstream') throw new Error(`--peer-pools must be shared or per-upstream, but got: ${JSON.stringify(peerPools)}\n${USAGE}`);
   const mode = values.peers ? 'peers' : values['frozen-upstream'] ? 'frozen-upstream' : values.overload ? 'overload' : values.soak ? 'soak' : values.quick ? 'quick' : 'full';
   const soakSeconds = values['soak-seconds'] === undefined ? 600 : Number(values['soak-seconds']);
   if (!Number.isInteger(soakSeconds) || soakSeconds < 10) {
@@ -257,6 +266,7 @@ function parseOptions(argv: readonly string[]): Options {
     soakWarmupSeconds,
     simultaneous: values.simultaneous,
     ...(values['peer-node-flags'] === undefined ? {} : { peerNodeFlags: nodeFlagsOf(values['peer-node-flags']) }),
+    peerPools,
   };
 }
 
@@ -1695,6 +1705,8 @@ interface PeersRun {
     readonly simultaneous?: boolean;
     /** The node flags (d), (e) and (f) ran with, when not none (`--peer-node-flags`, session 39). */
     readonly peerNodeFlags?: readonly string[];
+    /** How (d), (e) and (f) pooled their upstream connections, when not `shared` (`--peer-pools`, session 50). */
+    readonly peerPools?: UpstreamPooling;
   };
   readonly peers: PeersPhase;
   /**
@@ -1723,13 +1735,15 @@ interface PeersRun {
  * one after the other, this VM's speed drifted 0.6–1.5× between windows of a few seconds
  * (BENCHMARKS.md, session 37), and windows side by side meet the same drift.
  */
-async function runPeers(plan: Plan, started: number, simultaneous: boolean, peerNodeFlags: readonly string[] | undefined): Promise<PeersRun> {
+async function runPeers(plan: Plan, started: number, simultaneous: boolean, peerNodeFlags: readonly string[] | undefined, peerPools: UpstreamPooling): Promise<PeersRun> {
   const warnings: string[] = [];
   const floors = createBenchFloorsDir();
   try {
     const [upPort, fpPort, floorPort, apolloPeerPort, mercuriusPeerPort] = (await freePorts(5)) as [number, number, number, number, number];
     log(`peers: starting Floorplan, (d), (e), (f), the demo upstreams and the load worker${simultaneous ? 's' : ''} …`);
     if (peerNodeFlags !== undefined) log(`peers: (d), (e) and (f) run with node flags: ${peerNodeFlags.join(' ') || '(none)'}`);
+    if (peerPools === 'per-upstream') log('peers: (d), (e) and (f) hold a connection pool per upstream, as Floorplan does (as three services with an origin each would need)');
+    const peerOptions = { nodeFlags: peerNodeFlags, extraEnv: { BENCH_POOLS: peerPools } };
     const { worker, ready: workerReady } = startWorker();
     const beside = simultaneous ? startWorker() : undefined;
     const fast = startUpstreams('demo-upstreams', upPort, '');
@@ -1737,9 +1751,9 @@ async function runPeers(plan: Plan, started: number, simultaneous: boolean, peer
     const config = floorplanConfig(env);
     const floorplan = startFloorplan('floorplan', fpPort, env);
     const others: Record<'upstreamFloor' | PeerName, { child: Child; url: string }> = {
-      upstreamFloor: startBaseline('upstream-floor', floorPort, fast.origin, config, { nodeFlags: peerNodeFlags }),
-      apolloPeer: startBaseline('apollo-peer', apolloPeerPort, fast.origin, config, { nodeFlags: peerNodeFlags }),
-      mercuriusPeer: startBaseline('mercurius-peer', mercuriusPeerPort, fast.origin, config, { nodeFlags: peerNodeFlags }),
+      upstreamFloor: startBaseline('upstream-floor', floorPort, fast.origin, config, peerOptions),
+      apolloPeer: startBaseline('apollo-peer', apolloPeerPort, fast.origin, config, peerOptions),
+      mercuriusPeer: startBaseline('mercurius-peer', mercuriusPeerPort, fast.origin, config, peerOptions),
     };
     const book = new TokenBook(config.auth);
     await book.sign([PANEL_USER.userId]);
@@ -1807,6 +1821,7 @@ async function runPeers(plan: Plan, started: number, simultaneous: boolean, peer
         cpuRoundSeconds: plan.cpuRoundSeconds,
         simultaneous,
         ...(peerNodeFlags === undefined ? {} : { peerNodeFlags }),
+        ...(peerPools === 'shared' ? {} : { peerPools }),
       },
       peers,
       cpuRounds: rounds,
@@ -2057,7 +2072,7 @@ async function main(): Promise<void> {
   }
 
   if (options.mode === 'peers') {
-    const run = await runPeers(options.quick ? QUICK : FULL, started, options.simultaneous, options.peerNodeFlags);
+    const run = await runPeers(options.quick ? QUICK : FULL, started, options.simultaneous, options.peerNodeFlags, options.peerPools);
     writeResults(options.out, run);
     log('');
     log(

@@ -14,8 +14,8 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import DataLoader from 'dataloader';
 import { GraphQLError } from 'graphql';
 import { jwtVerify } from 'jose';
-import { request } from 'undici';
-import { exitWithParent, floorplanSdl, jwtFromEnv, portFromEnv, upstreamsFromEnv } from './common.ts';
+import { Agent, getGlobalDispatcher, request, type Dispatcher } from 'undici';
+import { dispatchersBy, exitWithParent, floorplanSdl, jwtFromEnv, portFromEnv, upstreamPoolingFromEnv, upstreamsFromEnv } from './common.ts';
 import {
   appMajorOf,
   CART_PATH,
@@ -39,9 +39,12 @@ import {
 const origin = upstreamsFromEnv();
 const jwt = jwtFromEnv();
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
+/** undici's global dispatcher, as its docs teach; with BENCH_POOLS=per-upstream, an Agent per upstream, as three origins would have. */
+const pooling = upstreamPoolingFromEnv();
+const agentFor = dispatchersBy(pooling, (): Dispatcher => (pooling === 'shared' ? getGlobalDispatcher() : new Agent()));
 
 async function callJson<T>(method: 'GET' | 'POST', path: string, body?: string): Promise<T> {
-  const response = await request(`${origin}${path}`, { method, headers: JSON_HEADERS, body });
+  const response = await request(`${origin}${path}`, { method, headers: JSON_HEADERS, body, dispatcher: agentFor(path) });
   if (response.statusCode !== 200) {
     await response.body.dump();
     throw new Error(`${method} ${path}: HTTP ${response.statusCode}`);

@@ -38,6 +38,44 @@ export function upstreamsFromEnv(): string {
   return origin;
 }
 
+/**
+ * BENCH_POOLS: how a baseline holds its connections to the demo upstreams. `shared` (the default,
+ * and the issue's own measurement): one pool for their one origin, as undici's docs teach for
+ * one origin. `per-upstream`: one pool per upstream (cart, promotion, settlement), as it would
+ * need in production, where the three are services of their own with an origin each (`--peer-pools`).
+ */
+export type UpstreamPooling = 'shared' | 'per-upstream';
+
+export function upstreamPoolingFromEnv(): UpstreamPooling {
+  const pooling = process.env['BENCH_POOLS'] ?? 'shared';
+  if (pooling !== 'shared' && pooling !== 'per-upstream') throw new Error(`BENCH_POOLS must be shared or per-upstream, but got: ${JSON.stringify(pooling)}`);
+  return pooling;
+}
+
+/** The upstream a demo-upstreams path belongs to: its first segment (`/cart/carts/u1` → `cart`). */
+export function upstreamOfPath(path: string): string {
+  const end = path.indexOf('/', 1);
+  return end === -1 ? path.slice(1) : path.slice(1, end);
+}
+
+/**
+ * The dispatcher for each upstream call, by `pooling` ({@link UpstreamPooling}): `make()` is
+ * called once for a shared one, or once per upstream on its first call.
+ */
+export function dispatchersBy<D>(pooling: UpstreamPooling, make: () => D): (path: string) => D {
+  if (pooling === 'shared') {
+    const shared = make();
+    return () => shared;
+  }
+  const byUpstream = new Map<string, D>();
+  return (path) => {
+    const upstream = upstreamOfPath(path);
+    let dispatcher = byUpstream.get(upstream);
+    if (dispatcher === undefined) byUpstream.set(upstream, (dispatcher = make()));
+    return dispatcher;
+  };
+}
+
 /** How the peers verify bearer tokens: Floorplan's auth settings (HS256), passed by the orchestrator. */
 export interface PeerJwtSettings {
   readonly secret: Uint8Array;

@@ -1,8 +1,8 @@
 /**
  * Peer (f): the same cart sheet hand-written on Fastify + Mercurius, tuned the way their
  * documentation and undici's suggest — `jit: 1` (graphql-jit compiles the query after its
- * first run), per-request DataLoaders, one undici Pool to the upstreams driven with
- * `dispatch` (no stream or promise layers per call), and verified tokens remembered in an LRU
+ * first run), per-request DataLoaders, one undici Pool to the upstreams (or one per upstream:
+ * BENCH_POOLS, common.ts) driven with `dispatch` (no stream or promise layers per call), and verified tokens remembered in an LRU
  * keyed by the token (until `exp`, at most five minutes, as Floorplan does).
  *
  * Like (e) it does less than Floorplan: no flags, metrics, validation, timeouts, retries,
@@ -15,7 +15,7 @@ import { jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
 import mercurius from 'mercurius';
 import { Pool } from 'undici';
-import { exitWithParent, floorplanSdl, jwtFromEnv, portFromEnv, upstreamsFromEnv } from './common.ts';
+import { dispatchersBy, exitWithParent, floorplanSdl, jwtFromEnv, portFromEnv, upstreamPoolingFromEnv, upstreamsFromEnv } from './common.ts';
 import {
   appMajorOf,
   CART_PATH,
@@ -39,9 +39,9 @@ import { dispatchJson } from './dispatch-json.ts';
 
 const origin = upstreamsFromEnv();
 const jwt = jwtFromEnv();
-const pool = new Pool(origin, { connections: 128, keepAliveTimeout: 30_000 });
+const poolFor = dispatchersBy(upstreamPoolingFromEnv(), () => new Pool(origin, { connections: 128, keepAliveTimeout: 30_000 }));
 /** One upstream call, its whole answer parsed as JSON (dispatch-json.ts: undici's cheapest way). */
-const callJson = <T>(method: 'GET' | 'POST', path: string, body?: string): Promise<T> => dispatchJson<T>(pool, origin, method, path, body);
+const callJson = <T>(method: 'GET' | 'POST', path: string, body?: string): Promise<T> => dispatchJson<T>(poolFor(path), origin, method, path, body);
 
 function createLoaders() {
   return {

@@ -19,12 +19,12 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import { Pool } from 'undici';
 import { PANEL_RESPONSE_JSON } from '../panel.ts';
-import { exitWithParent, portFromEnv } from './common.ts';
+import { dispatchersBy, exitWithParent, portFromEnv, upstreamPoolingFromEnv } from './common.ts';
 import { dispatchJson } from './dispatch-json.ts';
 
 const origin = process.env['BENCH_UPSTREAMS'] ?? '';
 if (!/^http:\/\/[^/]+$/.test(origin)) throw new Error(`BENCH_UPSTREAMS must be an http://host:port origin, but got: ${JSON.stringify(origin)}`);
-const pool = new Pool(origin, { connections: 128, keepAliveTimeout: 30_000 });
+const poolFor = dispatchersBy(upstreamPoolingFromEnv(), () => new Pool(origin, { connections: 128, keepAliveTimeout: 30_000 }));
 const body = Buffer.from(PANEL_RESPONSE_JSON);
 const headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) };
 const shedShare = Number(process.env['BENCH_SHED_SHARE'] ?? '0');
@@ -41,7 +41,7 @@ interface CartLine {
 }
 
 /** One call, its whole answer parsed as JSON (dispatch-json.ts: undici's cheapest way). */
-const call = (method: 'GET' | 'POST', path: string, payload?: string): Promise<unknown> => dispatchJson(pool, origin, method, path, payload);
+const call = (method: 'GET' | 'POST', path: string, payload?: string): Promise<unknown> => dispatchJson(poolFor(path), origin, method, path, payload);
 
 function userOf(req: IncomingMessage): string {
   const token = /^Bearer\s+[^.]+\.([^.]+)\./.exec(req.headers.authorization ?? '')?.[1] ?? '';
