@@ -582,9 +582,10 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       logger.warn({ address, socketAddress, identity: caller.identity, role: caller.role, path, status: 403 }, 'admin request refused: the caller lacks the role');
       return send(403, { error: `${path} needs the publisher role; ${caller.identity} is a ${caller.role}` });
     }
+    // JSON only, a body or none: a form or a "simple" cross-origin request cannot send it without a
+    // CORS preflight, which is never granted. A form may send no body at all, so none is no excuse.
+    if (!isJsonContentType(req)) return send(415, { error: 'the body must be sent as Content-Type: application/json' });
     const raw = await readBody(req, options.bodyLimitBytes);
-    // JSON only: a form or a "simple" cross-origin request cannot send it without a CORS preflight, which is never granted.
-    if (raw !== '' && !isJsonContentType(req)) return send(415, { error: 'the body must be sent as Content-Type: application/json' });
     let body: unknown;
     try {
       body = raw === '' ? {} : (JSON.parse(raw) as unknown);

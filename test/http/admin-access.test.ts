@@ -160,6 +160,25 @@ describe('the admin API: roles, cross-site requests, the console pages', () => {
     expect(res.status).toBe(415);
   });
 
+  // Defect (security review): the rule held for a body only, so a POST with none — what a
+  // cross-site form can send, and a `fetch` needs no preflight for — reached the handler.
+  it.each([
+    ['no Content-Type', {}],
+    ['text/plain', { 'content-type': 'text/plain' }],
+    ['a form', { 'content-type': 'application/x-www-form-urlencoded' }],
+    ['a multipart form', { 'content-type': 'multipart/form-data; boundary=x' }],
+  ])('refuses a POST without a body sent as %s with 415, as it refuses one with a body', async (_what, headers: Record<string, string>) => {
+    for (const path of ['/admin/session', '/admin/flags', '/admin/preview']) {
+      const res = await fetch(`${h.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, ...headers } });
+      expect(res.status, path).toBe(415);
+      expect(await res.json(), path).toEqual({ error: 'the body must be sent as Content-Type: application/json' });
+    }
+    // The console and `floors --server` send a JSON body, {} when there is nothing to say; an empty one as JSON is taken too.
+    const empty = await fetch(`${h.url}/admin/session`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' } });
+    expect(empty.status).toBe(200);
+    expect(await empty.json()).toEqual({ identity: 'admin', role: 'publisher' });
+  });
+
   it('serves the console with a strict Content-Security-Policy and no way to frame it', async () => {
     for (const path of ['/console', '/console/console.js', '/console/rollout-words.js', '/console/console.css', '/console/icon.svg']) {
       const res = await fetch(`${h.url}${path}`);
