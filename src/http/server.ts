@@ -145,9 +145,10 @@ export interface StaticPage {
 export const STATIC_HEADERS: Readonly<Record<string, string>> = pageHeaders({ scriptSrc: "'self'", styleSrc: "'self'", imgSrc: "'self'" }, { 'cross-origin-resource-policy': 'same-origin' });
 
 /**
- * On every /graphql answer and every error answer: what a user gets is theirs alone, and a
- * persisted-query GET URL is the same for every user, so no cache may keep it (a CDN's "cache
- * everything" rule included, which no-store still stops where it is honoured). No `Vary:
+ * On every /graphql answer, every admin answer and every error answer: what a user gets is
+ * theirs alone (an admin preview shows a user's panel too), and a persisted-query GET URL is the
+ * same for every user, so no cache may keep it (a CDN's "cache everything" rule included, which
+ * no-store still stops where it is honoured). No `Vary:
  * Authorization`: a cache that ignores no-store rarely honours Vary either, and it adds bytes
  * to every answer. nosniff: a JSON answer is never run as a script or shown as HTML.
  */
@@ -538,7 +539,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
   async function admin(req: ArrivingRequest, res: ServerResponse, path: string, handler: AdminHandler): Promise<number> {
     const send = (status: number, body: unknown) => {
       const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) }).end(text);
+      res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': PRIVATE_ANSWER, 'x-content-type-options': NOSNIFF }).end(text);
       return status;
     };
     const socketAddress = req.socket.remoteAddress ?? 'unknown';

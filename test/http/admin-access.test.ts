@@ -179,6 +179,30 @@ describe('the admin API: roles, cross-site requests, the console pages', () => {
     expect(await empty.json()).toEqual({ identity: 'admin', role: 'publisher' });
   });
 
+  // Defect (security review): a preview is a user's panel, yet admin answers carried neither header.
+  it('marks every admin answer, refusals included, as not to be stored or sniffed', async () => {
+    const call = async (what: string, path: string, init: RequestInit, status: number) => {
+      const res = await fetch(`${h.url}${path}`, init);
+      expect(res.status, what).toBe(status);
+      expect(res.headers.get('cache-control'), what).toBe('private, no-store');
+      expect(res.headers.get('x-content-type-options'), what).toBe('nosniff');
+      await res.arrayBuffer();
+    };
+    const json = (token: string, extra: Record<string, string> = {}) => ({ 'content-type': 'application/json', authorization: `Bearer ${token}`, ...extra });
+    await call('a preview', '/admin/preview', { method: 'POST', headers: json(ADMIN), body: JSON.stringify({ scene: 'cart-bottom-sheet', userId: 'u1001' }) }, 200);
+    await call('a session', '/admin/session', { method: 'POST', headers: json(VIEWER), body: '{}' }, 200);
+    await call('no credential', '/admin/preview', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }, 401);
+    await call('a cross-site request', '/admin/preview', { method: 'POST', headers: json(ADMIN, { 'sec-fetch-site': 'cross-site' }), body: '{}' }, 403);
+    await call('a viewer on a publisher route', '/admin/layouts/publish', { method: 'POST', headers: json(VIEWER), body: '{}' }, 403);
+    // No revision store in this harness: the route itself answers that it offers no layout operations.
+    await call('a route’s own refusal', '/admin/layouts/history', { method: 'POST', headers: json(ADMIN), body: '{}' }, 404);
+    await call('an unknown admin route', '/admin/nope', { method: 'POST', headers: json(ADMIN), body: '{}' }, 404);
+    await call('a GET', '/admin/session', { headers: { authorization: `Bearer ${ADMIN}` } }, 405);
+    await call('a body that is not JSON', '/admin/preview', { method: 'POST', headers: json(ADMIN), body: '{' }, 400);
+    await call('a text body', '/admin/preview', { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${ADMIN}` }, body: '{}' }, 415);
+    await call('no body, no Content-Type', '/admin/preview', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } }, 415);
+  });
+
   it('serves the console with a strict Content-Security-Policy and no way to frame it', async () => {
     for (const path of ['/console', '/console/console.js', '/console/rollout-words.js', '/console/console.css', '/console/icon.svg']) {
       const res = await fetch(`${h.url}${path}`);
@@ -210,6 +234,8 @@ describe('the admin API: roles, cross-site requests, the console pages', () => {
     const throttled = await post('/admin/session', {}, ADMIN);
     expect(throttled.status).toBe(429);
     expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(throttled.headers.get('cache-control')).toBe('private, no-store');
+    expect(throttled.headers.get('x-content-type-options')).toBe('nosniff');
   });
 });
 
