@@ -4,7 +4,7 @@
  *
  * Shared by the service config and the floors layouts, so both speak the same language.
  */
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { isAlias, isCollection, isNode, isPair, LineCounter, parseDocument, visit, type Alias, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { withoutPasswords } from '../errors.ts';
 
@@ -17,11 +17,23 @@ export interface YamlProblem {
   readonly line: number | undefined;
 }
 
+/**
+ * How many values (each scalar, list and mapping counts one) the YAML aliases (`*name`) of one
+ * file may repeat in all, counting what aliases inside a repeated value repeat in turn. Past it
+ * the file is refused before it is read into data, with the alias that passed the limit: a
+ * "billion laughs" file is a few hundred bytes that would expand to billions of values, and
+ * everything after the parse (validation, one problem per wrong value, diffs) works on the
+ * expansion. No shipped floors or config file uses aliases; 1000 leaves room to repeat a
+ * localized name or a style list across floors and variants.
+ */
+export const MAX_ALIASED_VALUES = 1000;
+
 /** A parsed YAML document that can point at the line of any path in it. */
 export class LocatedYaml {
   readonly doc: Document;
   private readonly lines: LineCounter;
   readonly file: string;
+  private read: { readonly value: unknown } | { readonly problem: YamlProblem } | undefined;
 
   constructor(file: string, source: string) {
     this.file = file;
@@ -29,13 +41,21 @@ export class LocatedYaml {
     this.doc = parseDocument(source, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
   }
 
-  /** Syntax errors, already formatted, empty when the YAML parsed. */
+  /**
+   * What keeps the file from being read into data, already formatted: syntax errors, or else an
+   * alias with no anchor before it, inside the value it repeats, or past {@link MAX_ALIASED_VALUES}.
+   * Empty when {@link toJS} can be called.
+   */
   syntaxProblems(): YamlProblem[] {
-    return this.doc.errors.map((error) => {
-      const line = this.lines.linePos(error.pos[0]).line;
-      const first = error.message.split('\n')[0] ?? error.message;
-      return { path: '', line, message: `YAML syntax error: ${first} (${this.file}:${line})` };
-    });
+    if (this.doc.errors.length > 0) {
+      return this.doc.errors.map((error) => {
+        const line = this.lines.linePos(error.pos[0]).line;
+        const first = error.message.split('\n')[0] ?? error.message;
+        return { path: '', line, message: `YAML syntax error: ${first} (${this.file}:${line})` };
+      });
+    }
+    const read = this.readValue();
+    return 'problem' in read ? [read.problem] : [];
   }
 
   /** 1-based line of the value at `path`, or of its nearest existing parent. */
@@ -57,8 +77,84 @@ export class LocatedYaml {
     return { path: shown, line, message: `${subject} ${contract}${got} (${where})` };
   }
 
+  /** The file as plain data; call it only once {@link syntaxProblems} is empty. */
   toJS(): unknown {
-    return this.doc.toJS();
+    const read = this.readValue();
+    if ('problem' in read) throw new Error(`${this.file} cannot be read into data; ask syntaxProblems() first: ${read.problem.message}`);
+    return read.value;
+  }
+
+  /** The file's data, or the one problem that keeps it from being read; read once. */
+  private readValue(): { readonly value: unknown } | { readonly problem: YamlProblem } {
+    this.read ??= this.checkAliases() ?? this.convert();
+    return this.read;
+  }
+
+  private convert(): { readonly value: unknown } | { readonly problem: YamlProblem } {
+    try {
+      // The library's own alias guard, at our budget, stays as a second line: its count never exceeds checkAliases()'s.
+      return { value: this.doc.toJS({ maxAliasCount: MAX_ALIASED_VALUES }) };
+    } catch (error) {
+      // checkAliases() leaves nothing the library is known to refuse; should it still refuse
+      // something, that is a problem of the file, never a fault of whoever asked to read it.
+      const first = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+      return { problem: { path: '', line: undefined, message: `YAML error: ${first} (${this.file})` } };
+    }
+  }
+
+  /**
+   * The first alias that cannot be read, or that repeats past the budget, as the YAML library
+   * would resolve it (to the last anchor of that name before it). Counted on the document, so
+   * nothing is expanded to find out.
+   */
+  private checkAliases(): { readonly problem: YamlProblem } | undefined {
+    const anchors = new Map<string, Node>();
+    const targets = new Map<Alias, Node>();
+    let found: { readonly problem: YamlProblem } | undefined;
+    visit(this.doc, {
+      Node: (_key, node, path) => {
+        if (isAlias(node)) {
+          const target = anchors.get(node.source);
+          if (target === undefined) {
+            found = this.aliasProblem(node, `must name an anchor (&${node.source}) set before it, but got: no &${node.source} before it`);
+          } else if (path.includes(target)) {
+            found = this.aliasProblem(node, `must not repeat a value it is part of (that value would never end), but got: *${node.source} inside &${node.source}`);
+          }
+          if (found !== undefined) return visit.BREAK;
+          targets.set(node, target as Node);
+        } else if (node.anchor !== undefined) {
+          anchors.set(node.anchor, node);
+        }
+        return undefined;
+      },
+    });
+    if (found !== undefined || targets.size === 0) return found;
+
+    // Values per node once written out; an anchored value's count is kept, as many aliases share it.
+    const sizes = new Map<unknown, number>();
+    const sizeOf = (node: unknown): number => {
+      const known = sizes.get(node);
+      if (known !== undefined) return known;
+      let size = 1;
+      if (isAlias(node)) size = sizeOf(targets.get(node));
+      else if (isPair(node)) size = sizeOf(node.key) + sizeOf(node.value);
+      else if (isCollection(node)) size = 1 + node.items.reduce((sum: number, item) => sum + sizeOf(item), 0);
+      sizes.set(node, size);
+      return size;
+    };
+    let repeated = 0;
+    for (const [alias, target] of targets) {
+      repeated += sizeOf(target);
+      if (repeated > MAX_ALIASED_VALUES) {
+        return this.aliasProblem(alias, `may repeat at most ${MAX_ALIASED_VALUES} values through YAML aliases (*name), but got: ${repeated} by this alias, *${alias.source}`, 'the file');
+      }
+    }
+    return undefined;
+  }
+
+  private aliasProblem(alias: Alias, contract: string, subject = `the alias *${alias.source}`): { readonly problem: YamlProblem } {
+    const line = alias.range ? this.lines.linePos(alias.range[0]).line : undefined;
+    return { problem: { path: '', line, message: `${subject} ${contract} (${line === undefined ? this.file : `${this.file}:${line}`})` } };
   }
 
   /** Validates the document against `schema`; returns the value or every problem found. */

@@ -114,6 +114,20 @@ describe('npm run floors:check', () => {
     ]);
   });
 
+  it('exits 1 on a floors file whose YAML aliases would repeat too much, with its file:line, as on any invalid file', async () => {
+    const levels = 'abcdefghij';
+    const lines = [`a: &a [${Array(9).fill('"lol"').join(',')}]`, ...[...levels.slice(1)].map((name, i) => `${name}: &${name} [${Array(9).fill(`*${levels[i]}`).join(',')}]`)];
+    const dir = floorsDir({ 'cart-bottom-sheet.yaml': ['scene: cart-bottom-sheet', 'x:', ...lines.map((l) => `  ${l}`), ''].join('\n') });
+    const run = await floors(['check', '--dir', dir]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.split('\n')).toEqual([
+      `the file may repeat at most 1000 values through YAML aliases (*name), but got: 1729 by this alias, *c (${join(dir, 'cart-bottom-sheet.yaml')}:6)`,
+      'floors are invalid: 1 problem(s)',
+      '',
+    ]);
+  });
+
   it('exits 1 on a style token a supported app does not know, with its file:line (the checkout summary before issue 11 item 10)', async () => {
     const shipped = readFileSync(join(ROOT, 'floors', 'checkout-summary.yaml'), 'utf8');
     const withoutRules = shipped.replace(/(?:#[^\n]*\n)*styles:\n(?: {2}[^\n]*\n)+/, '');

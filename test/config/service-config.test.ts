@@ -424,6 +424,15 @@ describe('loadServiceConfig with its own config folder', () => {
     expect(problems({}, { dir })).toEqual([`YAML syntax error: Implicit map keys need to be followed by map values (${dir}/default.yaml:7)`]);
   });
 
+  it('reports a YAML alias that would repeat too much in default.yaml with its line, instead of failing to start with a stack trace', () => {
+    const levels = 'abcdefghij';
+    const lines = [`a: &a [${Array(9).fill('"lol"').join(',')}]`, ...[...levels.slice(1)].map((name, i) => `${name}: &${name} [${Array(9).fill(`*${levels[i]}`).join(',')}]`)];
+    const source = `${DEFAULT_YAML}laughs:\n${lines.map((l) => `  ${l}\n`).join('')}`;
+    const line = source.split('\n').indexOf('  d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]') + 1;
+    const dir = configDir({ 'default.yaml': source });
+    expect(problems({}, { dir })).toEqual([`the file may repeat at most 1000 values through YAML aliases (*name), but got: 1729 by this alias, *c (${dir}/default.yaml:${line})`]);
+  });
+
   it('reports a missing default.yaml instead of every key it would have set', () => {
     const dir = configDir({});
     const lines = problems({}, { dir });

@@ -318,6 +318,38 @@ describe('compileFloorsFile', () => {
     ]);
   });
 
+  it('compiles a value repeated through a YAML alias as if it were written out', () => {
+    const layout = compiled(validFile().replace('name: { zh-CN: 商品总额, en: Goods total }', 'name: &goods { zh-CN: 商品总额, en: Goods total }').replace('name: { zh-CN: 优惠券, en: Coupons }', 'name: *goods'));
+    expect(layout.floors.map((f) => f.name)).toEqual([
+      { 'zh-CN': '商品总额', en: 'Goods total' },
+      { 'zh-CN': '商品总额', en: 'Goods total' },
+    ]);
+  });
+
+  it('refuses a "billion laughs" file with one problem at the alias past the budget, never expanding it', () => {
+    // Ten levels of nine aliases each: 9^10 "lol"s once written out, from 400 bytes.
+    const levels = 'abcdefghij';
+    const lines = [`a: &a [${Array(9).fill('"lol"').join(',')}]`, ...[...levels.slice(1)].map((name, i) => `${name}: &${name} [${Array(9).fill(`*${levels[i]}`).join(',')}]`)];
+    const source = yaml('scene: cart-bottom-sheet', 'x:', ...lines.map((l) => `  ${l}`));
+    // a is 10 values, b 91, c 820: the aliases of b and c add 90 + 819, then d's first *c passes 1000.
+    expect(messages(source)).toEqual([`the file may repeat at most 1000 values through YAML aliases (*name), but got: 1729 by this alias, *c (floors/cart-bottom-sheet.yaml:6)`]);
+  });
+
+  it('refuses aliases repeating a long list of wrong values with one problem, not one per value repeated', () => {
+    const floors = Array.from({ length: 50 }, (_, i) => `  - { code: c${i}, builder: spze, sort: ${i}, name: { zh-CN: a, en: a }, style: *tokens }`);
+    const source = yaml('scene: cart-bottom-sheet', `tokens: &tokens [${Array(2000).fill('1').join(',')}]`, 'floors:', ...floors);
+    expect(messages(source)).toEqual([`the file may repeat at most 1000 values through YAML aliases (*name), but got: 2001 by this alias, *tokens (floors/cart-bottom-sheet.yaml:4)`]);
+  });
+
+  it('refuses an alias with no anchor before it, and one inside the value it repeats, with their lines', () => {
+    expect(messages(validFile().replace('    sort: 30', '    sort: *late\n    hideWhenZero: &late true'))).toEqual([
+      'the alias *late must name an anchor (&late) set before it, but got: no &late before it (floors/cart-bottom-sheet.yaml:11)',
+    ]);
+    expect(messages(validFile().replace("name: { zh-CN: 优惠券, en: Coupons }", 'name: &loop { zh-CN: 优惠券, en: *loop }'))).toEqual([
+      'the alias *loop must not repeat a value it is part of (that value would never end), but got: *loop inside &loop (floors/cart-bottom-sheet.yaml:9)',
+    ]);
+  });
+
   it('rejects an empty floors list', () => {
     expect(messages(yaml('scene: cart-bottom-sheet', 'floors: []'))).toEqual([
       '`floors` must list at least one floor, but got: [] (floors/cart-bottom-sheet.yaml:2)',

@@ -19,6 +19,8 @@ import { postLayoutAdmin } from '../support/layout-admin.ts';
 import { freePort } from '../support/processes.ts';
 
 const ADMIN = 'publish-check-suite-token';
+/** A read-only operator: the check is one of the routes a viewer may call. */
+const VIEWER = 'publish-check-viewer-token';
 const SHIPPED = {
   'cart-bottom-sheet.yaml': readFileSync('floors/cart-bottom-sheet.yaml', 'utf8'),
   'checkout-summary.yaml': readFileSync('floors/checkout-summary.yaml', 'utf8'),
@@ -36,7 +38,7 @@ describe('the publish check and the publishing routes against the live app versi
     dir = mkdtempSync(join(tmpdir(), 'floorplan-publish-check-'));
     h = await startHarness({
       config: {
-        admin: { token: ADMIN },
+        admin: { token: ADMIN, operators: { vera: { token: VIEWER, role: 'viewer' } } },
         floors: { clientsFile: writeClientsWithLateAndroidZeroText(dir) },
         layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') } },
       },
@@ -113,6 +115,37 @@ describe('the publish check and the publishing routes against the live app versi
       ]);
     }
     expect((await post('history', {})).body.live).toBe(1);
+  });
+
+  it('refuses a "billion laughs" set from a viewer at once, as an invalid file with its file:line — check, publish and candidate alike', async () => {
+    // 427 bytes that would be 9^10 "lol"s written out: each level repeats the one above nine times.
+    const levels = 'abcdefghij';
+    const bomb = [
+      'scene: cart-bottom-sheet',
+      'x:',
+      `  a: &a [${Array(9).fill('"lol"').join(',')}]`,
+      ...[...levels.slice(1)].map((name, i) => `  ${name}: &${name} [${Array(9).fill(`*${levels[i]}`).join(',')}]`),
+      '',
+    ].join('\n');
+    const files = { ...FIXED, 'cart-bottom-sheet.yaml': bomb };
+    const problem = 'the file may repeat at most 1000 values through YAML aliases (*name), but got: 1729 by this alias, *c (cart-bottom-sheet.yaml:6)';
+
+    const checked = await postLayoutAdmin(h.url, VIEWER, 'check', { files });
+    expect(checked.status).toBe(400);
+    expect(checked.body).toMatchObject({ code: ErrorCode.LAYOUT_INVALID, error: 'the layouts are invalid', problems: [problem] });
+    for (const [operation, body] of [
+      ['publish', { files, message: 'lol' }],
+      ['candidate', { scene: 'cart-bottom-sheet', files }],
+    ] as const) {
+      const refused = await post(operation, body);
+      expect(refused.status, operation).toBe(400);
+      expect(refused.body.problems, operation).toEqual([problem]);
+    }
+
+    // An alias with no anchor is a mistake in the file too, not a fault of the server.
+    const unresolved = await postLayoutAdmin(h.url, VIEWER, 'check', { files: { ...FIXED, 'cart-bottom-sheet.yaml': 'scene: cart-bottom-sheet\nfloors: *floors\n' } });
+    expect(unresolved.status).toBe(400);
+    expect(unresolved.body.problems).toEqual(['the alias *floors must name an anchor (&floors) set before it, but got: no &floors before it (cart-bottom-sheet.yaml:2)']);
   });
 });
 
