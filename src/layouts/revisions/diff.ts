@@ -5,8 +5,7 @@
  * `subNameFallback`, `zeroText`). Reads the YAML itself, not the compiled layouts, so two
  * revisions compare even when this build's builders could no longer compile one of them.
  */
-import { parse } from 'yaml';
-import { describeThrown } from '../../errors.ts';
+import { LocatedYaml } from '../../config/validate-yaml.ts';
 
 /** One changed field of one floor; `locale` set for the per-locale texts. */
 export interface FieldChange {
@@ -59,13 +58,14 @@ function floorsOf(value: unknown): Floor[] {
 function versionsOf(files: Readonly<Record<string, string>>, unreadable: string[]): Map<string, FloorsVersion> {
   const versions = new Map<string, FloorsVersion>();
   for (const [name, source] of Object.entries(files)) {
-    let doc: unknown;
-    try {
-      doc = parse(source);
-    } catch (error) {
-      unreadable.push(`${name}: ${describeThrown(error).split('\n')[0] ?? ''}`);
+    // Read as every floors file is read, so an alias past the budget is refused here too rather than expanded.
+    const yaml = new LocatedYaml(name, source);
+    const problem = yaml.syntaxProblems()[0];
+    if (problem !== undefined) {
+      unreadable.push(`${name}: ${problem.message}`);
       continue;
     }
+    const doc = yaml.toJS();
     if (!isRecord(doc)) {
       unreadable.push(`${name}: not a mapping`);
       continue;
