@@ -7,7 +7,8 @@
  * hash of `<flag>:<userId>`, stable across replicas, restarts and percentage changes (raising
  * 5 → 20 keeps the first 5 % in). Segments, platforms and the minimum app version are
  * constraints on the percentage strategy, on the context fields every flag sees
- * (request-flags.ts `unleashContextOf`).
+ * (request-flags.ts `unleashContextOf`); a viewer is in a segment by any of its segments
+ * ({@link inCandidateRollout}).
  *
  * The decision is recorded in the request's decision log like any flag (RequestFlags.decide).
  */
@@ -39,10 +40,29 @@ export function candidateFlagDefinition(scene: string, rollout: CandidateRollout
   return { name, enabled: strategies.length > 0, strategies, type: 'release', project: 'default', stale: false, variants: [], impressionData: false };
 }
 
-/** Whether `context` is in the definition's rollout: the first strategy that says yes, as unleash-client decides it. */
+/**
+ * Whether `context` is in the definition's rollout: the first strategy that says yes, as
+ * unleash-client decides it. A viewer is in a segment whichever of its segments it is: the
+ * context's `segment` is its first only (so an operator's `segment IN [plus]` in Unleash sees a
+ * PLUS member first), and a member of PLUS listed first as a student would otherwise be left out
+ * of an "only plus" canary. So when the first does not let it in, each other segment is tried in
+ * its place; the percentage buckets by user id, so which segment lets it in changes nothing else.
+ */
 export function inCandidateRollout(definition: FeatureInterface, context: Context): boolean {
   if (!definition.enabled) return false;
+  if (isEnabledFor(definition, context)) return true;
+  const listed = context.properties?.['segments'];
+  const segments = typeof listed === 'string' ? listed.split(',') : [];
+  if (segments.length < 2 || !constrainsSegment(definition)) return false;
+  return segments.slice(1).some((segment) => isEnabledFor(definition, { ...context, properties: { ...context.properties, segment } }));
+}
+
+function isEnabledFor(definition: FeatureInterface, context: Context): boolean {
   return (definition.strategies ?? []).some((s) => STRATEGIES.get(s.name)?.isEnabledWithConstraints(s.parameters, context, (s.constraints ?? []).values()) === true);
+}
+
+function constrainsSegment(definition: FeatureInterface): boolean {
+  return (definition.strategies ?? []).some((s) => (s.constraints ?? []).some((c) => c.contextName === 'segment'));
 }
 
 /**

@@ -22,7 +22,13 @@ describe('who a rollout change starts and stops serving the candidate', () => {
 
   it('sends back, within an unchanged percentage, the users a new segment leaves out', () => {
     expect(rolloutChanges(rollout({ percentage: 10 }), rollout({ percentage: 10, segments: ['plus'] }))).toEqual([
-      'Within the first 10 %, users who are in a segment outside plus go back to the live layout.',
+      'Within the first 10 %, users who are not in segment plus go back to the live layout.',
+    ]);
+  });
+
+  it('says who several new segments leave out as those in none of them, as the server matches a user by any of its segments', () => {
+    expect(rolloutChanges(rollout({ percentage: 10 }), rollout({ percentage: 10, segments: ['plus', 'student'] }))).toEqual([
+      'Within the first 10 %, users who are in none of segments plus, student go back to the live layout.',
     ]);
   });
 
@@ -35,21 +41,21 @@ describe('who a rollout change starts and stops serving the candidate', () => {
   it('starts the users a wider percentage adds among everyone, and those of the old share a dropped segment let in', () => {
     expect(rolloutChanges(rollout({ percentage: 10, segments: ['plus'] }), rollout({ percentage: 20 }))).toEqual([
       'Another 10 % of users start getting it (those already in keep it).',
-      'Within the first 10 %, users who are in a segment outside plus start getting it.',
+      'Within the first 10 %, users who are not in segment plus start getting it.',
     ]);
   });
 
   it('does not say those already in keep it when a wider percentage comes with a narrower segment', () => {
     expect(rolloutChanges(rollout({ percentage: 10 }), rollout({ percentage: 20, segments: ['plus'] }))).toEqual([
       'Another 10 % of users in segment plus start getting it.',
-      'Within the first 10 %, users who are in a segment outside plus go back to the live layout.',
+      'Within the first 10 %, users who are not in segment plus go back to the live layout.',
     ]);
   });
 
   it('sends back the share a lower percentage drops, among whom it counted, and those of the rest a new segment leaves out', () => {
     expect(rolloutChanges(rollout({ percentage: 20 }), rollout({ percentage: 10, segments: ['plus'] }))).toEqual([
       '10 % of users go back to the live layout (those past the first 10 %).',
-      'Within the first 10 %, users who are in a segment outside plus go back to the live layout.',
+      'Within the first 10 %, users who are not in segment plus go back to the live layout.',
     ]);
   });
 
@@ -105,7 +111,7 @@ describe('who a rollout change starts and stops serving the candidate', () => {
 
   it('reads a rollout whose constraints are left out as any', () => {
     expect(rolloutChanges({ allowList: [], percentage: 10 }, { allowList: [], percentage: 10, segments: ['plus'] })).toEqual([
-      'Within the first 10 %, users who are in a segment outside plus go back to the live layout.',
+      'Within the first 10 %, users who are not in segment plus go back to the live layout.',
     ]);
     expect(whom({ allowList: [], percentage: 0 })).toBe('nobody yet (an empty allow-list and 0 %)');
   });

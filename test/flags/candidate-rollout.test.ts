@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { candidateFlagDefinition, candidateFlagName, inCandidateRollout } from '../../src/flags/candidate-rollout.ts';
 import { explainFlag } from '../../src/flags/explain.ts';
+import { unleashContextOf } from '../../src/flags/request-flags.ts';
 import { candidateRolloutInputSchema, DEFAULT_ROLLOUT, rolloutChangeSchema, type CandidateRollout } from '../../src/layouts/revisions/candidates.ts';
 
 const SCENE = 'cart-bottom-sheet';
@@ -30,6 +31,21 @@ describe('who gets a layout candidate (flag layout.candidate.<scene>)', () => {
     expect(share(rollout({ percentage: 100 }))).toBe(1);
   });
 
+  it('counts a viewer in a segment whichever of its segments it is: a PLUS member listed first as a student is in an "only plus" canary', () => {
+    const of = (userId: string, segments: string[]) =>
+      unleashContextOf({ userId, segments, platform: 'ios', appVersion: null, locale: 'zh-CN', sessionId: null }, 'floorplan');
+    const onlyPlus = candidateFlagDefinition(SCENE, rollout({ percentage: 100, segments: ['plus'] }));
+    expect(inCandidateRollout(onlyPlus, of('a', ['plus']))).toBe(true);
+    expect(inCandidateRollout(onlyPlus, of('a', ['student', 'plus']))).toBe(true);
+    expect(inCandidateRollout(onlyPlus, of('a', ['student', 'new']))).toBe(false);
+    expect(inCandidateRollout(onlyPlus, of('a', []))).toBe(false);
+    // The share is by user id whatever the segment it is in by: the same users at 30 %.
+    const at30 = candidateFlagDefinition(SCENE, rollout({ percentage: 30, segments: ['plus'] }));
+    const inAsPlus = users.filter((u) => inCandidateRollout(at30, of(u, ['plus'])));
+    expect(inAsPlus.length).toBeGreaterThan(0);
+    expect(users.filter((u) => inCandidateRollout(at30, of(u, ['student', 'plus'])))).toEqual(inAsPlus);
+  });
+
   it('takes whole percentages only: Unleash buckets users by whole per cent, so 0.5 % would reach nobody', () => {
     // The bucket a user falls in is 1–100: at 0.5 % nobody, at 1 % about one in a hundred.
     expect(share(rollout({ percentage: 0.5 }))).toBe(0);
@@ -51,7 +67,7 @@ describe('who gets a layout candidate (flag layout.candidate.<scene>)', () => {
     expect(inCandidateRollout(definition, viewer('a', { platform: 'ios', segment: 'plus' }))).toBe(false);
   });
 
-  it('decides exactly as unleash-client would for the same definition (the operator preview explains it)', () => {
+  it('decides exactly as unleash-client would for the same definition, for a viewer with one segment or none', () => {
     const definition = candidateFlagDefinition(SCENE, rollout({ allowList: ['vip'], percentage: 25, platforms: ['ios'] }));
     const definitions = { getFeatureToggleDefinition: () => definition, getFeatureToggleDefinitions: () => [definition] as never };
     for (const user of [...users.slice(0, 200), 'vip']) {

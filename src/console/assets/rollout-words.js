@@ -10,7 +10,8 @@ const DIMENSIONS = [
   {
     field: 'segments',
     among: (r) => list(r.segments, 'in segment'),
-    outside: (r) => `in a segment outside ${r.segments.join(', ')}`,
+    // By any of their segments, as the server matches them: a user with none is outside too.
+    outside: (r) => (r.segments.length === 1 ? `not in segment ${r.segments[0]}` : `in none of segments ${r.segments.join(', ')}`),
     within: (r, other) => other.segments.length === 0 || (r.segments.length > 0 && r.segments.every((s) => other.segments.includes(s))),
   },
   {

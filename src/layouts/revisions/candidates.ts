@@ -27,7 +27,7 @@ export interface CandidateRollout {
   readonly allowList: readonly string[];
   /** Of everyone else who meets the constraints: this share, 0 to 100, by a stable hash of the user id. 0: the allow-list only. */
   readonly percentage: number;
-  /** Only viewers whose (first) segment is one of these count towards the percentage; empty: any segment. */
+  /** Only viewers with one of these among their segments count towards the percentage; empty: any segment. */
   readonly segments: readonly string[];
   /** Only these platforms (ios, android, web…); empty: any platform. */
   readonly platforms: readonly string[];
