@@ -21,6 +21,7 @@ const PRODUCTION = {
   FLOORPLAN_ENV: 'production',
   ...Object.fromEntries(UPSTREAMS.map((name) => [`UPSTREAM_${name.toUpperCase()}_URL`, `http://${name}.internal/${name}`])),
   LAYOUT_STORE_URL: 'postgres://floorplan@db.internal:5432/floorplan',
+  JWT_JWKS_URL: 'https://idp.internal/.well-known/jwks.json',
 };
 
 /** A well-formed RS256 token (header and payload only matter) whose kid no key set holds. */

@@ -96,11 +96,12 @@ describe('two identities with one credential', () => {
   });
 });
 
-/** Production's environment with every upstream and the revision store set. */
+/** Production's environment with every upstream, the revision store and the JWKS URL set. */
 const PRODUCTION = {
   FLOORPLAN_ENV: 'production',
   ...Object.fromEntries(UPSTREAMS.map((name) => [`UPSTREAM_${name.toUpperCase()}_URL`, `http://${name}.internal/${name}`])),
   LAYOUT_STORE_URL: 'postgres://floorplan@db.internal:5432/floorplan',
+  JWT_JWKS_URL: 'https://idp.internal/.well-known/jwks.json',
 };
 
 describe('the public demo credentials of config/default.yaml', () => {

@@ -208,20 +208,26 @@ describe('loadServiceConfig environment variables', () => {
   });
 });
 
-/** Production's environment with every upstream of the registry set (`http://cart.internal/cart`, …): a new upstream needs no edit here. */
+/** Production's environment: every upstream of the registry set (`http://cart.internal/cart`, …: a new upstream needs no edit here), the revision store and the JWKS URL. */
 const PRODUCTION = {
   FLOORPLAN_ENV: 'production',
   ...Object.fromEntries(UPSTREAMS.map((name) => [`UPSTREAM_${name.toUpperCase()}_URL`, `http://${name}.internal/${name}`])),
   LAYOUT_STORE_URL: 'postgres://floorplan@db.internal:5432/floorplan',
+  JWT_JWKS_URL: 'https://idp.internal/.well-known/jwks.json',
 };
 
 describe('loadServiceConfig with FLOORPLAN_ENV=production', () => {
   it('refuses to start until every upstream URL is set, so production never talks to the demo defaults', () => {
-    const found = problems({ FLOORPLAN_ENV: 'production', LAYOUT_STORE_URL: PRODUCTION.LAYOUT_STORE_URL });
+    const found = problems({ FLOORPLAN_ENV: 'production', LAYOUT_STORE_URL: PRODUCTION.LAYOUT_STORE_URL, JWT_JWKS_URL: PRODUCTION.JWT_JWKS_URL });
     // Every upstream of the registry: one left out of config/production.yaml would quietly default to the demo.
     expect(found).toHaveLength(UPSTREAMS.length);
     UPSTREAMS.forEach((name, i) => expect(found[i]).toContain(`\`upstreams.${name}.baseUrl\``));
     expect(found[0]).toMatch(/^`upstreams\.cart\.baseUrl` must be an http:\/\/ or https:\/\/ URL, but got: "" \(config\/production\.yaml:\d+\)$/);
+  });
+
+  it('refuses to start until the identity provider\'s JWKS URL is set, rather than serve 503 to every user', () => {
+    const { JWT_JWKS_URL: _jwks, ...withoutJwks } = PRODUCTION;
+    expect(problems(withoutJwks)).toEqual([expect.stringMatching(/^`auth\.jwksUrl` must be an http:\/\/ or https:\/\/ URL, but got: "" \(config\/production\.yaml:\d+\)$/)]);
   });
 
   it('refuses to start until the revision store every replica shares is named', () => {
@@ -254,7 +260,7 @@ describe('loadServiceConfig with FLOORPLAN_ENV=production', () => {
     const config = load(PRODUCTION);
     expect(config.demo.enabled).toBe(false);
     expect(config.upstreams.cart.baseUrl).toBe('http://cart.internal/cart');
-    expect(config.auth).toMatchObject({ mode: 'jwks', jwksUrl: 'https://auth.example.invalid/.well-known/jwks.json' });
+    expect(config.auth).toMatchObject({ mode: 'jwks', jwksUrl: PRODUCTION.JWT_JWKS_URL });
     expect(config.server.introspection).toBe(false);
     expect(config.server.host).toBe('0.0.0.0');
   });

@@ -5,17 +5,23 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { UPSTREAMS } from '../../src/upstreams/registry.ts';
 import { freePort, npmStartEnv } from '../support/processes.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
+/** `npm start` with `env`, until it exits; one still running after 30 s (it started) is killed: code null. */
 function start(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: npmStartEnv(env), stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const started = setTimeout(() => child.kill('SIGKILL'), 30_000);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stderr }));
+    child.once('close', (code) => {
+      clearTimeout(started);
+      resolve({ code, stderr });
+    });
   });
 }
 
@@ -27,6 +33,21 @@ describe('floorplan refusing to start', () => {
     expect(run.stderr).toMatch(
       /^floorplan failed to start: Invalid service config:\n- `server\.host` must be an address of this machine or a name it resolves to one, but got: "floorplan\.invalid" \(config server\.host, HOST\): getaddrinfo (ENOTFOUND|EAI_AGAIN) floorplan\.invalid\n$/,
     );
+  }, 60_000);
+
+  it('names auth.jwksUrl when production is started without JWT_JWKS_URL, rather than serve 503 to every user', async () => {
+    const upstreams = Object.fromEntries(UPSTREAMS.map((name) => [`UPSTREAM_${name.toUpperCase()}_URL`, `http://127.0.0.1:${name.length}/${name}`]));
+    const run = await start({
+      FLOORPLAN_ENV: 'production',
+      ...upstreams,
+      LAYOUT_STORE_URL: 'postgres://floorplan@127.0.0.1:1/floorplan',
+      HOST: '127.0.0.1',
+      PORT: String(await freePort()),
+      MANAGEMENT_PORT: String(await freePort()),
+      LOG_LEVEL: 'silent',
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^floorplan failed to start: Invalid service config:\n- `auth\.jwksUrl` must be an http:\/\/ or https:\/\/ URL, but got: "" \(config\/production\.yaml:\d+\)\n$/);
   }, 60_000);
 
   it('names an operator\'s wrong role without printing the credential beside it', async () => {

@@ -207,10 +207,11 @@ describe('the Dockerfile, its steps run without Docker', () => {
     for (const stage of build.stages) expect(stage.image).toMatch(new RegExp(`^node:${testedOn!.replaceAll('.', '\\.')}-`));
     expect(process.version).toBe(`v${testedOn}`);
 
-    // What production requires from its environment: the upstreams and the layout revision store.
+    // What production requires from its environment: the upstreams, the layout revision store and the identity provider's keys.
     const upstreamUrls = {
       ...Object.fromEntries(UPSTREAM_URL_VARS.map(([u, name]) => [name, `http://${u}.internal/${u}`])),
       LAYOUT_STORE_URL: 'postgres://floorplan@postgres.internal:5432/floorplan_layouts',
+      JWT_JWKS_URL: 'https://idp.internal/.well-known/jwks.json',
     };
     for (const name of Object.keys(upstreamUrls)) expect(CONFIG_ENV_VARS).toContain(name);
     const config = loadServiceConfig({ dir: build.hostPath(image, 'config'), env: { ...image.env, ...upstreamUrls } });

@@ -51,7 +51,7 @@ describe("the docs' docker run example", () => {
     const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
     const deploying = readme.slice(readme.indexOf('\n## Deploying\n'), readme.indexOf('\n## ', readme.indexOf('\n## Deploying\n') + 1));
     const required = [...env.keys()].filter((name) => refusalOf(new Map([...env].filter(([other]) => other !== name))) !== undefined);
-    expect(required).toContain('LAYOUT_STORE_URL');
+    expect(required).toEqual(expect.arrayContaining(['LAYOUT_STORE_URL', 'JWT_JWKS_URL']));
     for (const name of required) {
       // Every upstream's URL is named once, as UPSTREAM_<NAME>_URL.
       expect(deploying, `README "Deploying" should name ${name}`).toContain(/^UPSTREAM_[A-Z]+_URL$/.test(name) ? 'UPSTREAM_<NAME>_URL' : name);

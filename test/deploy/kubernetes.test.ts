@@ -151,8 +151,9 @@ describe.skipIf(!HAS_KUBECTL)('Kubernetes manifests, rendered by kubectl kustomi
       });
 
       if (variant === 'base') {
-        it('does not start until an overlay names the real upstreams: production never falls back to the demo', () => {
+        it('does not start until an overlay names the real upstreams and identity provider: production never falls back to the demo', () => {
           expect(() => loadPodConfig(objects, pod, container, image)).toThrow(/upstreams\.cart\.baseUrl/);
+          expect(() => loadPodConfig(objects, pod, container, image)).toThrow(/auth\.jwksUrl/);
         });
       }
 

@@ -13,6 +13,7 @@ const production = loadServiceConfig({
     // UPSTREAM_CART_URL=http://cart.internal/cart, and so on for every registered upstream.
     ...Object.fromEntries(UPSTREAMS.map((u) => [`UPSTREAM_${u.toUpperCase()}_URL`, `http://${u}.internal/${u}`])),
     LAYOUT_STORE_URL: 'postgres://floorplan@db.internal:5432/floorplan',
+    JWT_JWKS_URL: 'https://idp.internal/.well-known/jwks.json',
   },
 });
 
