@@ -119,6 +119,32 @@ export function listenError(error: unknown, server: Pick<ServiceConfig['server']
   );
 }
 
+/**
+ * The database a redis:// URL names (its path: "/3"; none: 0), or undefined for a path that is
+ * no database number. ioredis sends whatever is there as SELECT: "/abc" became SELECT NaN, an
+ * unhandled rejection that crashed the process. The highest number is the server's to say (its
+ * `databases` setting, 16 databases by default); Redis takes none beyond a 32-bit int.
+ */
+function redisDatabase(url: URL): number | undefined {
+  const path = url.pathname;
+  if (path === '' || path === '/') return 0;
+  const db = /^\/(\d{1,10})$/.exec(path)?.[1];
+  return db !== undefined && Number(db) < 2 ** 31 - 1 ? Number(db) : undefined;
+}
+
+/** `redis.url`: empty, or a redis:// (rediss://) URL whose path is a database number. */
+const redisUrl = () =>
+  z.union([z.literal(''), z.url({ protocol: /^rediss?$/ })]).superRefine((value, ctx) => {
+    if (value === '') return;
+    const url = new URL(value);
+    if (redisDatabase(url) === undefined) {
+      ctx.addIssue({ code: 'custom', message: "must have a database number as its path (/0, /1, …: fewer than the server's `databases`, 16 by default)", input: value });
+    } else if (url.searchParams.has('db')) {
+      // ioredis reads ?db= where the path names none, but not behind Sentinel: one place, one rule.
+      ctx.addIssue({ code: 'custom', message: 'must give its database as its path (redis://host:6379/3), not as ?db=', input: value });
+    }
+  });
+
 /** "host:port", e.g. "10.0.0.7:26379" or "[::1]:26379". */
 const hostPort = () => z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be host:port, such as "127.0.0.1:26379"');
 
@@ -315,8 +341,11 @@ export const serviceConfigSchema = z.strictObject({
   }),
   redis: z
     .strictObject({
-    /** redis://host:port/db of one Redis; empty (and no sentinels or cluster nodes) means no Redis: L1 caches only, no cross-replica publish. */
-    url: z.union([z.literal(''), z.url({ protocol: /^rediss?$/ })]),
+    /**
+     * redis://host:port/db of one Redis; empty (and no sentinels or cluster nodes) means no Redis: L1 caches only, no cross-replica publish.
+     * The path is the database number (none: 0); a database the server refuses keeps Redis off rather than fall back to database 0.
+     */
+    url: redisUrl(),
     /**
      * Redis Sentinels ("host:port") to ask for the current primary of `sentinelName`; ioredis
      * follows a failover by itself. Empty: no Sentinel. `url` then only gives the database number and password.
@@ -335,6 +364,11 @@ export const serviceConfigSchema = z.strictObject({
     .refine((redis) => redis.sentinels.length === 0 || redis.clusterNodes.length === 0, {
       path: ['clusterNodes'],
       message: 'must be empty when redis.sentinels is set: a deployment uses Sentinel or Cluster, not both',
+    })
+    // ioredis sends a Cluster's nodes the url's SELECT, which they refuse: it ran in database 0 all the same.
+    .refine((redis) => redis.clusterNodes.length === 0 || redis.url === '' || redisDatabase(new URL(redis.url)) === 0, {
+      path: ['url'],
+      message: 'must name database 0 (or none) with redis.clusterNodes: a Redis Cluster has database 0 only',
     }),
   cache: z.strictObject({
     /** Entries kept in each in-process (L1) cache; it is always bounded. */

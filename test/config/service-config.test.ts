@@ -104,6 +104,30 @@ describe('loadServiceConfig environment variables', () => {
     ]);
   });
 
+  it('take the Redis database from REDIS_URL\'s path, refusing one that is not a database number', () => {
+    for (const url of ['', 'redis://127.0.0.1:6379', 'redis://127.0.0.1:6379/', 'redis://127.0.0.1:6379/0', 'rediss://redis.internal:6380/15', 'redis://127.0.0.1:6379/16']) {
+      expect(load({ REDIS_URL: url }).redis.url).toBe(url);
+    }
+    // 16 is the server's to refuse (its `databases` setting); what no server can select, here.
+    for (const url of ['redis://127.0.0.1:6379/abc', 'redis://127.0.0.1:6379/-1', 'redis://127.0.0.1:6379/1.5', 'redis://127.0.0.1:6379/0/1', 'redis://127.0.0.1:6379/4294967296']) {
+      expect(problems({ REDIS_URL: url })).toEqual([
+        `\`redis.url\` must have a database number as its path (/0, /1, …: fewer than the server's \`databases\`, 16 by default), but got: ${JSON.stringify(url)} (set by REDIS_URL)`,
+      ]);
+    }
+    expect(problems({ REDIS_URL: 'redis://:S3cretPW@127.0.0.1:6379/abc' })).toEqual([expect.stringContaining('but got: "redis://:***@127.0.0.1:6379/abc" (set by REDIS_URL)')]);
+    // ioredis reads ?db= where the path has none, but not behind Sentinel: one rule for both.
+    expect(problems({ REDIS_URL: 'redis://127.0.0.1:6379?db=3' })).toEqual([
+      '`redis.url` must give its database as its path (redis://host:6379/3), not as ?db=, but got: "redis://127.0.0.1:6379?db=3" (set by REDIS_URL)',
+    ]);
+  });
+
+  it('refuse a database other than 0 on a Redis Cluster, which has no other', () => {
+    expect(load({ REDIS_CLUSTER_NODES: 'redis-a:7000', REDIS_URL: 'redis://:pw@redis-a:7000/0' }).redis.url).toBe('redis://:pw@redis-a:7000/0');
+    expect(problems({ REDIS_CLUSTER_NODES: 'redis-a:7000', REDIS_URL: 'redis://redis-a:7000/3' })).toEqual([
+      '`redis.url` must name database 0 (or none) with redis.clusterNodes: a Redis Cluster has database 0 only, but got: "redis://redis-a:7000/3" (set by REDIS_URL)',
+    ]);
+  });
+
   it.each([
     ['off', false],
     ['OFF', false],

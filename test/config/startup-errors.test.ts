@@ -50,6 +50,14 @@ describe('floorplan refusing to start', () => {
     expect(run.stderr).toMatch(/^floorplan failed to start: Invalid service config:\n- `auth\.jwksUrl` must be an http:\/\/ or https:\/\/ URL, but got: "" \(config\/production\.yaml:\d+\)\n$/);
   }, 60_000);
 
+  it('names redis.url and REDIS_URL when its path is not a database number, rather than crash on ioredis\' SELECT NaN', async () => {
+    const run = await start({ REDIS_URL: 'redis://127.0.0.1:1/abc', PORT: String(await freePort()), DEMO_PORT: String(await freePort()), LOG_LEVEL: 'silent' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      'floorplan failed to start: Invalid service config:\n- `redis.url` must have a database number as its path (/0, /1, …: fewer than the server\'s `databases`, 16 by default), but got: "redis://127.0.0.1:1/abc" (set by REDIS_URL)\n',
+    );
+  }, 60_000);
+
   it('names an operator\'s wrong role without printing the credential beside it', async () => {
     const operators = JSON.stringify({ vera: { token: 'vera-real-secret-credential-1', role: 'Viewer' } });
     const run = await start({ ADMIN_OPERATORS: operators, PORT: String(await freePort()), DEMO_UPSTREAMS: 'off', LOG_LEVEL: 'silent' });
