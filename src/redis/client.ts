@@ -120,9 +120,21 @@ export function openRedis(settings: RedisSettings, logger: Logger): RedisClient 
   if (redis instanceof Redis) keepConnecting(redis, settings.name, logger);
   let reported = false;
   redis.on('error', (error: Error) => {
+    const database = refusedDatabase(error);
+    // ioredis reports a SELECT its handshake sent and the server refused (a database past the
+    // server's `databases`, 16 by default) as an 'error', then readies the connection all the
+    // same: in database 0, among another deployment's keys, logged as "redis is back" (its
+    // reconnectOnError is not asked about handshake commands). Cut before its ready check: the
+    // connection reconnects by retryStrategy and is ready only once the server takes the database.
+    if (database !== undefined && redis instanceof Redis) redis.disconnect(true);
     if (reported) return;
     reported = true;
-    logger.warn({ redis: settings.name, err: describeThrown(error) }, 'redis unavailable; carrying on without it until it is back');
+    logger.warn(
+      database === undefined
+        ? { redis: settings.name, err: describeThrown(error) }
+        : { redis: settings.name, database, err: `the server refused database ${database} (redis.url): ${error.message}` },
+      'redis unavailable; carrying on without it until it is back',
+    );
   });
   redis.on('ready', () => {
     if (reported) logger.info({ redis: settings.name }, 'redis is back');
@@ -162,6 +174,12 @@ export async function closeRedis(redis: RedisClient): Promise<void> {
     // Already closed or unreachable: nothing left to release but the socket.
   }
   redis.disconnect();
+}
+
+/** The database of a SELECT the server refused, as `error` reports it; undefined for any other error. */
+function refusedDatabase(error: Error): number | undefined {
+  const command = (error as Error & { command?: { name?: string; args?: unknown[] } }).command;
+  return command?.name === 'select' ? Number(command.args?.[0]) : undefined;
 }
 
 /** "host:port" (validated by the service config) → ioredis' { host, port }. */

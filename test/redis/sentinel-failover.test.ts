@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SENTINEL_NAME, startRedisWithSentinel, type RedisWithSentinel } from '../../deploy/topology/topology.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -34,14 +35,32 @@ describe.skipIf(!HAS_SENTINEL)('the Redis client behind Redis Sentinel', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function open(connectTimeoutMs: number): RedisClient {
+  /** A client of the primary the Sentinels name; `url` gives only its database (REDIS_URL with REDIS_SENTINELS). */
+  function open(connectTimeoutMs: number, url = ''): RedisClient {
     const client = openRedis(
-      { url: '', sentinels: sentinel.redis.sentinels, sentinelName: SENTINEL_NAME, commandTimeoutMs: 500, connectTimeoutMs, name: 'sentinel-test' },
+      { url, sentinels: sentinel.redis.sentinels, sentinelName: SENTINEL_NAME, commandTimeoutMs: 500, connectTimeoutMs, name: 'sentinel-test' },
       createLogger('silent'),
     );
     clients.push(client);
     return client;
   }
+
+  it('writes to the database REDIS_URL names on the primary, and to none when the primary has no such database', async () => {
+    const primary = await sentinel.redis.connectPrimary();
+    try {
+      const fifteen = open(2000, 'redis://primary/15');
+      await until(() => fifteen.status === 'ready', 'the client of database 15 is connected to the primary', 10_000);
+      await fifteen.set('floorplan:sentinel-db', 'in database 15');
+      // Database 16 of a server with 16 (0 to 15): refused, and never swapped for database 0.
+      const sixteen = open(2000, 'redis://primary/16');
+      await sleep(1500);
+      expect(sixteen.status).not.toBe('ready');
+      await expect(sixteen.set('floorplan:sentinel-db', 'in database 0')).rejects.toThrow();
+      expect((await primary.info('keyspace')).match(/^db\d+(?=:)/gm)).toEqual(['db15']);
+    } finally {
+      primary.disconnect();
+    }
+  }, 30_000);
 
   it('writes to the new primary after a failover announced while it was still asking a Sentinel that stopped answering', async () => {
     // Asking a frozen Sentinel takes the whole connect timeout; a long one makes sure the
