@@ -106,24 +106,32 @@ export class KnownOperations<TContext extends BaseContext> {
   /** Remembers each query operation Apollo has parsed, validated and resolved. */
   plugin(): ApolloServerPlugin<TContext> {
     return {
-      requestDidStart: async () => ({
-        didResolveOperation: async ({ operation, source, queryHash, document, request, metrics }) => {
-          if (operation?.operation !== 'query' || source === undefined) return;
-          const operationName = request.operationName ?? null;
-          const key = operationKey(source, operationName);
-          let known = this.byQuery.get(key);
-          if (known === undefined) {
-            known = { document, queryHash, operationName };
-            this.byQuery.set(key, known);
-          }
+      requestDidStart: async () => {
+        let known: KnownOperation | undefined;
+        return {
+          didResolveOperation: async ({ operation, source, queryHash, document, request }) => {
+            if (operation?.operation !== 'query' || source === undefined) return;
+            const operationName = request.operationName ?? null;
+            const key = operationKey(source, operationName);
+            known = this.byQuery.get(key);
+            if (known === undefined) {
+              known = { document, queryHash, operationName };
+              this.byQuery.set(key, known);
+            }
+          },
           // A hash is answered here only once Apollo has served it as a persisted query (stored
           // or found it in the APQ store), so a hash-only request never succeeds here where
-          // Apollo would answer PERSISTED_QUERY_NOT_FOUND; nor one Apollo ran but did not store (too large).
-          if (metrics.persistedQueryHit === true || (metrics.persistedQueryRegister === true && persistable(source))) {
-            this.byHash.set(operationKey(queryHash, operationName), known);
-          }
-        },
-      }),
+          // Apollo would answer PERSISTED_QUERY_NOT_FOUND; nor one Apollo ran but did not store
+          // (too large, or over the user's budget). Read once every didResolveOperation hook has
+          // settled: that is where a registration is refused (src/graphql/persisted-query-budget.ts).
+          executionDidStart: async ({ metrics, source, queryHash, request }) => {
+            if (known === undefined) return;
+            if (metrics.persistedQueryHit === true || (metrics.persistedQueryRegister === true && persistable(source))) {
+              this.byHash.set(operationKey(queryHash, request.operationName ?? null), known);
+            }
+          },
+        };
+      },
     };
   }
 
