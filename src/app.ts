@@ -315,6 +315,20 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       logger,
     });
     releases.push(async () => persistedQueries.close());
+    // The rate limiter's bucket, one per user shared by the replicas, sized to a day of new persisted queries.
+    const persistedQueryBudget = createRateLimiter({
+      redis,
+      keyPrefix: `${config.redis.keyPrefix}apq-budget:`,
+      ratePerSecond: config.limits.persistedQueryRegistrationsPerDay / (24 * 60 * 60),
+      burst: config.limits.persistedQueryRegistrationsPerDay,
+      l1MaxEntries: config.cache.l1MaxEntries,
+      breaker: config.cache.redisBreaker,
+      name: 'apq-budget',
+      // Its decisions are counted as registrations (floorplan_apq_registrations_total), not as requests rate-limited.
+      metrics: { rateLimited: () => {}, redisBreakerState: (name, state) => metrics.redisBreakerState(name, state) },
+      logger,
+    });
+    releases.push(async () => persistedQueryBudget.close());
 
     const candidates = revisionStore === undefined ? undefined : new CandidateChooser((scene) => layouts.candidate(scene));
     const renderer = new PanelRenderer({
@@ -354,6 +368,11 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       introspection: config.server.introspection,
       limits: config.limits,
       persistedQueries,
+      persistedQueryBudget: {
+        budget: persistedQueryBudget,
+        perDay: config.limits.persistedQueryRegistrationsPerDay,
+        registered: (outcome) => metrics.persistedQueryRegistration(outcome),
+      },
       fastPath: config.server.fastPath,
     });
     await apollo.start();

@@ -472,6 +472,11 @@ export const serviceConfigSchema = z.strictObject({
     /** Per-user token bucket: sustained requests per second and burst size; 0 disables. */
     rateLimitPerSecond: z.number().min(0),
     rateLimitBurst: integer().min(1),
+    /**
+     * New persisted queries (APQ) one user may store a day, on every replica together: a bucket of
+     * this many, refilled over a day. Beyond it a new hash is not stored (the query still runs).
+     */
+    persistedQueryRegistrationsPerDay: integer().positive(),
   }).refine((limits) => limits.responseReserveMs < limits.requestDeadlineMs, {
     path: ['responseReserveMs'],
     message: 'must be less than limits.requestDeadlineMs',

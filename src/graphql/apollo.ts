@@ -24,6 +24,7 @@ import type { GraphQLContext } from './context.ts';
 import { JitCompiler } from './jit-gateway.ts';
 import { KnownOperationTypesRule } from './known-operation-types.ts';
 import { KnownOperations, type EndOfRequest } from './known-operations.ts';
+import { persistedQueryBudgetPlugin, type PersistedQueryBudgetOptions } from './persisted-query-budget.ts';
 import { armorOptions, persistable, queryLimitsPlugin, type QueryLimits } from './query-limits.ts';
 import { resolvers } from './resolvers.ts';
 import { loadTypeDefs } from './schema.ts';
@@ -36,6 +37,8 @@ export interface ApolloOptions {
   readonly limits: QueryLimits;
   /** Where Automatic Persisted Queries are kept (Redis-backed, shared by every instance). */
   readonly persistedQueries: KeyValueCache<string>;
+  /** Each user's budget of new persisted queries: past it a new hash is run but not stored. */
+  readonly persistedQueryBudget: Omit<PersistedQueryBudgetOptions, 'isStored' | 'logger'>;
   /**
    * Extra Apollo plugins. Refused while the fast path is on: a clean fast-path answer never
    * runs Apollo's pipeline, so such a plugin would be skipped silently. End-of-request work
@@ -83,6 +86,11 @@ export function createApolloServer(options: ApolloOptions & { readonly fastPath?
       ApolloServerPluginUsageReportingDisabled(),
       ...(armor.plugins as ApolloServerPlugin<GraphQLContext>[]),
       queryLimitsPlugin<GraphQLContext>(options.limits),
+      persistedQueryBudgetPlugin({
+        ...options.persistedQueryBudget,
+        logger,
+        isStored: async (queryHash) => (await options.persistedQueries.get(APQ_KEY_PREFIX + queryHash)) !== undefined,
+      }),
       {
         requestDidStart: async () => ({
           willSendResponse: async ({ contextValue, response }) => {
@@ -98,6 +106,9 @@ export function createApolloServer(options: ApolloOptions & { readonly fastPath?
   });
   return { apollo, knownOperations };
 }
+
+/** What Apollo puts before a hash in its APQ store's keys (its APQ_CACHE_PREFIX, which it does not export). */
+const APQ_KEY_PREFIX = 'apq:';
 
 /** The APQ store, refusing (silently: the request still runs) a query over MAX_PERSISTED_QUERY_BYTES. */
 function sizeBounded(cache: KeyValueCache<string>): KeyValueCache<string> {

@@ -107,6 +107,8 @@ export interface FloorplanMetrics {
   redisBreakerState(name: string, state: RedisBreakerState): void;
   /** Counts one rate-limit decision and which bucket made it (`local` while Redis is unavailable). */
   rateLimited(outcome: RateLimitOutcome, store: RateLimitStore): void;
+  /** Counts one request that sent a persisted query's text with its hash, by what became of the hash (src/graphql/persisted-query-budget.ts). */
+  persistedQueryRegistration(outcome: PersistedQueryRegistrationLabel): void;
   /** Counts one attempt to swap in a changed layout set: where it came from, and whether it is now served. */
   layoutReload(source: LayoutServedFrom, result: 'applied' | 'rejected'): void;
   /** Records the published layouts revision being served; 0 while the local floors files are. */
@@ -154,6 +156,13 @@ export type RedisBreakerState = 'closed' | 'open' | 'half-open';
 export type RateLimitOutcome = 'allowed' | 'limited';
 /** `redis`: the shared bucket every instance sees; `local`: this process's fallback bucket. */
 export type RateLimitStore = 'redis' | 'local';
+/**
+ * What became of a persisted query's text sent with its hash: `stored` (new, within the user's
+ * budget), `known` (already stored: nothing spent), `refused` (new, over the user's budget: run,
+ * not stored), `too_large` (over 8 KiB: run, not stored).
+ */
+export type PersistedQueryRegistrationLabel = 'stored' | 'known' | 'refused' | 'too_large';
+const PERSISTED_QUERY_REGISTRATIONS: readonly PersistedQueryRegistrationLabel[] = ['stored', 'known', 'refused', 'too_large'];
 
 /** Gauge value per breaker state (Redis and upstream breakers alike): 1 open, 0.5 half-open (one probe or trial call), 0 closed. */
 const BREAKER_GAUGE: Readonly<Record<RedisBreakerState, number>> = { closed: 0, 'half-open': 0.5, open: 1 };
@@ -257,6 +266,14 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     labelNames: ['outcome', 'store'] as const,
     registers: [registry],
   });
+  const persistedQueryRegistrations = new Counter({
+    name: 'floorplan_apq_registrations_total',
+    help: "Persisted queries sent with their text and hash, by outcome (stored|known: already stored|refused: over the user's limits.persistedQueryRegistrationsPerDay, run but not stored|too_large: over 8 KiB, run but not stored).",
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  // At zero from the start, so an alert on refusals has a series to rate before the first one.
+  for (const outcome of PERSISTED_QUERY_REGISTRATIONS) persistedQueryRegistrations.inc({ outcome }, 0);
   const layoutReloads = new Counter({
     name: 'floorplan_layout_reloads_total',
     help: 'Attempts to swap in a changed layout set, by source (file|redis|store|last-known-good) and result (applied|rejected: the last good set kept serving).',
@@ -466,6 +483,9 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
     },
     rateLimited(outcome, store) {
       rateLimitDecisions(outcome, store).inc();
+    },
+    persistedQueryRegistration(outcome) {
+      persistedQueryRegistrations.inc({ outcome });
     },
     layoutReload(source, result) {
       layoutReloads.inc({ source, result });

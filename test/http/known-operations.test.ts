@@ -187,7 +187,8 @@ describe('known-operations fast path', () => {
 
   it('refuses extra Apollo plugins at start while the fast path is on, which would skip them silently', () => {
     const { limits, server } = loadServiceConfig({ env: {} });
-    const options = { logger: createLogger('silent'), introspection: false, limits, persistedQueries: new InMemoryLRUCache<string>(), plugins: [{}] };
+    const persistedQueryBudget = { budget: { take: () => ({ allowed: true, retryAfterMs: 0 }) }, perDay: 50 };
+    const options = { logger: createLogger('silent'), introspection: false, limits, persistedQueries: new InMemoryLRUCache<string>(), persistedQueryBudget, plugins: [{}] };
     expect(server.fastPath).toBe(true);
     expect(() => createApolloServer({ ...options, fastPath: true })).toThrow(/extra Apollo plugins would be skipped by the known-operations fast path/);
     expect(() => createApolloServer({ ...options, fastPath: false })).not.toThrow();

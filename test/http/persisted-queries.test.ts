@@ -187,3 +187,124 @@ describe.skipIf(!HAS_REDIS_SERVER)('persisted-query registration cannot fill the
     }
   });
 });
+
+describe.skipIf(!HAS_REDIS_SERVER)("a user's budget of new persisted queries, shared by the replicas through Redis", () => {
+  /** Small, so the test spends it in a few requests; the default is in config/default.yaml. */
+  const BUDGET = 5;
+  let redis: PrivateRedis;
+  let h: Harness;
+  let replica: FloorplanServer;
+  let keys: import('ioredis').Redis;
+  const tokens: Record<string, string> = {};
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    h = await startHarness({ config: { redis: { url: redis.url }, limits: { persistedQueryRegistrationsPerDay: BUDGET } } });
+    replica = await startReplica(h);
+    for (const user of ['u-spender', 'u-other']) tokens[user] = await h.token(user);
+    const { Redis } = await import('ioredis');
+    keys = new Redis(redis.url);
+  });
+  afterAll(async () => {
+    keys?.disconnect();
+    await replica?.stop();
+    await h?.close();
+    await redis?.stop();
+  });
+
+  /** The reviewer's query: valid, under 8 KiB and the token limit, made unique by a comment. */
+  const padded = (i: number) => `# ${i} ${'x'.repeat(8000)}\n{ __typename }`;
+  const apqKeys = async () => (await keys.keys(`${h.config.redis.keyPrefix}apq:*`)).sort();
+  const keyOf = (query: string) => `${h.config.redis.keyPrefix}apq:${sha256(query)}`;
+
+  interface Answer {
+    data?: { __typename?: string };
+    errors?: Array<{ message: string; extensions?: { code?: string } }>;
+    extensions?: { persistedQuery?: { stored?: boolean; reason?: string; message?: string } };
+  }
+  const register = (url: string, user: string, query: string) =>
+    timedPost<Answer['data']>(url, { query, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(query) } } }, { authorization: `Bearer ${tokens[user]}` }) as Promise<{ status: number; body: Answer }>;
+  const hashOnly = (url: string, user: string, query: string) =>
+    timedPost<Answer['data']>(url, { extensions: { persistedQuery: { version: 1, sha256Hash: sha256(query) } } }, { authorization: `Bearer ${tokens[user]}` }) as Promise<{ status: number; body: Answer }>;
+  const refusedOn = async (url: string) => metricValue(await scrapeMetrics(url), 'floorplan_apq_registrations_total', { outcome: 'refused' });
+
+  it("stores a user's new queries up to the budget, on either replica, then runs the rest without storing them", async () => {
+    const before = await apqKeys();
+    for (let i = 0; i < BUDGET; i++) {
+      const res = await register(i % 2 === 0 ? h.url : replica.url, 'u-spender', padded(i));
+      expect(res.status).toBe(200);
+      expect(res.body.data).toEqual({ __typename: 'Query' });
+      expect(res.body.extensions).toBeUndefined();
+    }
+    expect(await apqKeys()).toEqual([...before, ...Array.from({ length: BUDGET }, (_, i) => keyOf(padded(i)))].sort());
+
+    const over = [];
+    for (let i = BUDGET; i < 2 * BUDGET; i++) over.push(await register(i % 2 === 0 ? h.url : replica.url, 'u-spender', padded(i)));
+    expect(await apqKeys()).toHaveLength(before.length + BUDGET);
+    for (const res of over) {
+      // The query still runs: Apollo Client sends the text only after PERSISTED_QUERY_NOT_FOUND, and
+      // reports any error on that request to the app; an over-budget app keeps working.
+      expect(res.status).toBe(200);
+      expect(res.body.data).toEqual({ __typename: 'Query' });
+      expect(res.body.errors).toBeUndefined();
+      expect(res.body.extensions?.persistedQuery).toEqual({ stored: false, reason: 'REGISTRATION_BUDGET_EXCEEDED', message: expect.stringContaining(`${BUDGET} new persisted queries a day`) });
+    }
+    expect((await refusedOn(h.url)) + (await refusedOn(replica.url))).toBe(BUDGET);
+
+    // Not stored anywhere: twice per instance, once through Apollo and once where the fast path could have remembered it.
+    for (const url of [h.url, h.url, replica.url, replica.url]) {
+      const res = await hashOnly(url, 'u-spender', padded(BUDGET));
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    }
+  });
+
+  it('leaves another user their own budget', async () => {
+    const before = await apqKeys();
+    for (let i = 100; i < 100 + BUDGET; i++) {
+      const res = await register(replica.url, 'u-other', padded(i));
+      expect(res.body.extensions).toBeUndefined();
+    }
+    expect(await apqKeys()).toHaveLength(before.length + BUDGET);
+    expect(await keys.get(keyOf(padded(100)))).toBe(padded(100));
+  });
+
+  it('keeps hashes already stored working for everyone, the user over budget included, without spending budget', async () => {
+    const before = await apqKeys();
+    const refused = (await refusedOn(h.url)) + (await refusedOn(replica.url));
+    for (const user of ['u-spender', 'u-other']) {
+      for (const query of [padded(0), padded(100)]) {
+        for (const url of [h.url, replica.url]) {
+          const res = await hashOnly(url, user, query);
+          expect(res.body).toEqual({ data: { __typename: 'Query' } });
+        }
+      }
+    }
+    // Sending the text of a stored hash again (as some clients always do) is no new registration.
+    const again = await register(h.url, 'u-spender', padded(1));
+    expect(again.body).toEqual({ data: { __typename: 'Query' } });
+    expect(await apqKeys()).toEqual(before);
+    expect((await refusedOn(h.url)) + (await refusedOn(replica.url))).toBe(refused);
+  });
+
+  it('lets Apollo Client of a user over budget run a new query: it sends the text and gets the data', async () => {
+    const http = new HttpLink({ uri: `${h.url}/graphql`, headers: { authorization: `Bearer ${tokens['u-spender']}`, 'accept-language': 'zh-CN' } });
+    const apollo = new ApolloClient({ link: new PersistedQueryLink({ sha256 }).concat(http), cache: new InMemoryCache() });
+    const before = await apqKeys();
+    const result = await apollo.query({ query: PAYABLE, variables: { scene: 'cart-bottom-sheet' }, fetchPolicy: 'network-only' });
+    expect(result.error).toBeUndefined();
+    expect(result.data!.floorPanel.floors.at(-1)).toMatchObject({ code: 'payable', priceText: expect.stringMatching(/^¥/) });
+    expect(await apqKeys()).toEqual(before);
+  });
+
+  it('keeps a budget per instance while Redis is down', async () => {
+    tokens['u-during-outage'] = await h.token('u-during-outage');
+    await redis.stop();
+    try {
+      const notices = [];
+      for (let i = 200; i <= 200 + BUDGET; i++) notices.push((await register(h.url, 'u-during-outage', padded(i))).body.extensions?.persistedQuery?.reason);
+      expect(notices).toEqual([...Array<undefined>(BUDGET).fill(undefined), 'REGISTRATION_BUDGET_EXCEEDED']);
+    } finally {
+      await redis.start();
+    }
+  });
+});
