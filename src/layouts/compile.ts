@@ -109,6 +109,15 @@ const styleRules = z.record(
   z.strictObject({ minAppVersion, fallback: z.string().regex(STYLE, 'must be a lower-case style token such as "bold"').nullable() }),
 );
 
+/**
+ * Bounds on what one file may list, far above any real sheet (a phone shows a dozen rows, a row
+ * two or three style tokens): each style token is checked against every supported app version,
+ * so without them one 64 KiB file of tens of thousands of tokens held the check (and the admin
+ * API's event loop) for seconds and answered as many problems.
+ */
+const MAX_FLOORS = 100;
+const MAX_STYLE_TOKENS = 8;
+
 /** What Floor.sort must fit: the schema's Int, 32 bits. */
 const GRAPHQL_INT = 'must fit a GraphQL Int (−2147483648 to 2147483647)';
 
@@ -122,7 +131,7 @@ function floorsFileSchema(locales: readonly string[]) {
     subName: perLocale(z.string()).optional(),
     subNameFallback: perLocale(z.string()).optional(),
     zeroText: perLocale(z.string()).optional(),
-    style: z.array(z.string().regex(STYLE, 'must be lower-case style tokens such as "bold"')).default([]),
+    style: z.array(z.string().regex(STYLE, 'must be lower-case style tokens such as "bold"')).max(MAX_STYLE_TOKENS).default([]),
     // The schema's Floor.sort is an Int: 32 bits, checked here rather than failing the panel at serialisation.
     sort: integer().min(-2_147_483_648, GRAPHQL_INT).max(2_147_483_647, GRAPHQL_INT),
     enabled: z.boolean().default(true),
@@ -138,7 +147,7 @@ function floorsFileSchema(locales: readonly string[]) {
       .optional()
       .describe('An expression floor\'s sub-name variables, each a CEL expression of type Money, int or string that a `subName` shows; `amount` is one already.'),
   });
-  const floors = z.array(floor).min(1, 'must list at least one floor');
+  const floors = z.array(floor).min(1, 'must list at least one floor').max(MAX_FLOORS);
   return z.strictObject({
     scene: z.string().regex(CODE, 'must be a lower-case scene name such as "cart-bottom-sheet"'),
     version: z.union([z.string().min(1), z.number()]).optional(),
@@ -244,7 +253,8 @@ export function compileFloorsFile(
     const firstLineOfCode = new Map<string, number | undefined>();
     /** Where the list's PAYABLE floor is: the money check adds the rows up to one total (panels/money-invariant.ts). */
     let payableLine: number | undefined;
-    const rawFloors = Array.isArray(value) ? (value as unknown[]) : [];
+    // A list past its bound is already refused by the schema: its floors are not checked one by one.
+    const rawFloors = Array.isArray(value) && value.length <= MAX_FLOORS ? (value as unknown[]) : [];
     rawFloors.forEach((entry, index) => {
       const floor = asRecord(entry);
       if (floor === undefined) return;
@@ -518,8 +528,10 @@ function unknownStyles(
 
   const problems: YamlProblem[] = [];
   lists.forEach(({ path, floors }, list) => {
+    if (floors.length > MAX_FLOORS) return;
     floors.forEach((entry, index) => {
-      const tokens = z.array(z.string()).safeParse(asRecord(entry)?.style ?? []);
+      // A list past its bound is already refused by the schema: its tokens are not checked one by one.
+      const tokens = z.array(z.string()).max(MAX_STYLE_TOKENS).safeParse(asRecord(entry)?.style ?? []);
       const floorMinimum = floorMinimums[list]?.[index];
       if (!tokens.success || floorMinimum?.success !== true) return;
       tokens.data.forEach((token, position) => {
