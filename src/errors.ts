@@ -384,14 +384,31 @@ export function describeThrown(thrown: unknown): string {
 }
 
 /**
+ * The password in a URL's user information, found by pattern (see withoutPasswords). Its user
+ * information ends at the *last* `@` before the host, as URL parsing reads it, so a password
+ * holding unencoded `@`s (`floorplan:Secr3t@prod-pass@db`) is one password, not a password
+ * and a host. Two shapes:
+ * - a user without `@`: the password runs to its first `@`, across `/`, `?` or `#` (which leave
+ *   the URL unparseable, as a generated password often does), then on to each further `@` met
+ *   before a `?`, `#`, quote or blank. An `@` later in a path is read as the password's too:
+ *   `http://u:p@host/a/@b` shows as `http://u:***@b`, more hidden than needed, never less;
+ * - a user holding `@` (`me@corp:pw@db`): as URL parsing reads it, up to the last `@` before
+ *   the first `/`, `?` or `#`.
+ */
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/)(?:([^:/?#@\s]*:)[^@\s]*@(?:[^@?#\s"']*@)*|([^:/?#@\s]*@[^:/?#\s]*:)[^/?#\s]*@)/gi;
+
+/**
  * `text` with the password of every URL in it shown as `***` (`postgres://floorplan:***@db/x`),
- * for messages and log lines: the one in its user information, and a `password=` or
- * `sslpassword=` query parameter (`postgres://floorplan@db/x?password=***`), which libpq and `pg`
- * take as well. By pattern rather than by parsing: a generated password often holds `/` or `+`,
- * which leaves the URL unparseable, and it must be hidden all the same.
+ * for messages and log lines: the one in its user information, however many `@` it holds, and
+ * a `password=` or `sslpassword=` query parameter (`postgres://floorplan@db/x?password=***`),
+ * which libpq, `pg` and ioredis take as well. By pattern rather than by parsing: a generated
+ * password often holds `/` or `+`, which leaves the URL unparseable, and it must be hidden all
+ * the same. Every URL a log line or message names goes through here, so the rule is one.
  */
 export function withoutPasswords(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]+@/gi, '$1***@').replace(/([?&](?:ssl)?password=)[^&#\s"']*/gi, '$1***');
+  return text
+    .replace(URL_PASSWORD, (_url, scheme: string, user: string | undefined, userWithAt: string | undefined) => `${scheme}${user ?? userWithAt}***@`)
+    .replace(/([?&](?:ssl)?password=)[^&#\s"']*/gi, '$1***');
 }
 
 /**

@@ -9,11 +9,13 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { startFloorplan } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config/service-config.ts';
-import { FloorplanError } from '../src/errors.ts';
+import { FloorplanError, withoutPasswords } from '../src/errors.ts';
 import { describeRevisionStore } from '../src/layouts/revisions/database.ts';
 import { RevisionStore } from '../src/layouts/revisions/revision-store.ts';
+import { describeRedis } from '../src/redis/client.ts';
 import { UPSTREAMS } from '../src/upstreams/registry.ts';
 import { startHarness } from './support/harness.ts';
+import { postLayoutAdmin } from './support/layout-admin.ts';
 import { freePort } from './support/processes.ts';
 import { thrown } from './support/thrown.ts';
 
@@ -62,6 +64,49 @@ describe('a password in a URL', () => {
   });
 });
 
+describe('a password holding an unencoded @ (the last @ before the host ends the user information, as URL parsing reads it)', () => {
+  it('is hidden whole, however many @ it holds, in any URL a message names', () => {
+    expect(withoutPasswords('postgres://floorplan:Secr3t@prod-pass@127.0.0.1:7480/db')).toBe('postgres://floorplan:***@127.0.0.1:7480/db');
+    expect(withoutPasswords('redis://:a@b@c@redis.internal:6379/0')).toBe('redis://:***@redis.internal:6379/0');
+    expect(withoutPasswords('http://otel:p@ss/w@rd@collector:4318/v1/traces')).toBe('http://otel:***@collector:4318/v1/traces');
+    expect(withoutPasswords('store PostgreSQL at postgres://floorplan:Secr3t@prod-pass@db/x is down; cache redis://:k@y@cache:6379/0 too'))
+      .toBe('store PostgreSQL at postgres://floorplan:***@db/x is down; cache redis://:***@cache:6379/0 too');
+  });
+
+  it('is hidden when the user name holds an @ as well', () => {
+    expect(withoutPasswords('postgres://me@corp:Secr3t@prod@db.internal/x')).toBe('postgres://me@corp:***@db.internal/x');
+  });
+
+  it('leaves the host, path and query of the URL shown, an @ in them included', () => {
+    expect(withoutPasswords('postgres://floorplan:Secr3t@db.internal:5432/db?application_name=a@b')).toBe('postgres://floorplan:***@db.internal:5432/db?application_name=a@b');
+    expect(withoutPasswords('postgres://floorplan@db.internal:5432/db?application_name=a@b')).toBe('postgres://floorplan@db.internal:5432/db?application_name=a@b');
+    expect(withoutPasswords('postgres://me@corp@db.internal:5432/db?application_name=a@b')).toBe('postgres://me@corp@db.internal:5432/db?application_name=a@b');
+  });
+
+  it("is hidden in the admin API's answer and in the log lines when the store cannot be reached", async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const admin = 'at-sign-admin-token';
+    // A port where nothing listens: the store is down.
+    const port = await freePort();
+    const url = `postgres://floorplan:Secr3t@prod-pass@127.0.0.1:${port}/db`;
+    const h = await startHarness({ config: { admin: { token: admin }, layouts: { store: { kind: 'postgres', url, connectTimeoutMs: 1000, queryTimeoutMs: 1000 } } }, deps: { logger } });
+    let answer;
+    try {
+      answer = await postLayoutAdmin(h.url, admin, 'history', {});
+    } finally {
+      await h.close();
+    }
+    expect(answer.status).toBe(503);
+    const text = JSON.stringify(answer.body);
+    const shownUrl = `postgres://floorplan:***@127.0.0.1:${port}/db`;
+    const storeLines = lines.filter((line) => line.includes(`127.0.0.1:${port}`));
+    expect(storeLines.length).toBeGreaterThan(0);
+    for (const shown of [text, ...storeLines]) expect(shown).toContain(shownUrl);
+    for (const shown of [text, ...lines]) expect(shown).not.toContain('prod-pass');
+  }, 30_000);
+});
+
 describe('a password in a URL\'s query string (?password=, ?sslpassword=, as libpq and pg accept it)', () => {
   const url = (port: number) => `postgres://floorplan@127.0.0.1:${port}/db?sslmode=disable&password=kX9%2FaB&sslpassword=pW7key`;
 
@@ -86,6 +131,11 @@ describe('a password in a URL\'s query string (?password=, ?sslpassword=, as lib
     } finally {
       await store.close();
     }
+  });
+
+  it("is hidden where Redis is named (ioredis takes a ?password= as the password too)", () => {
+    expect(describeRedis({ url: 'redis://127.0.0.1:6379/0?password=kX9secret' })).toBe('redis://127.0.0.1:6379/0?password=***');
+    expect(describeRedis({ url: 'redis://:Secr3t@prod@127.0.0.1:6379/0' })).not.toContain('prod');
   });
 
   it('is not echoed when the config refuses the URL', () => {

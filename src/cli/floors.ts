@@ -61,7 +61,7 @@ import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadClientsConfig, type ClientsConfig } from '../config/clients-config.ts';
 import { loadServiceConfig, type ServiceConfig } from '../config/service-config.ts';
-import { describeThrown, ErrorCode, FloorplanError, withoutPasswords } from '../errors.ts';
+import { describeThrown, ErrorCode, FloorplanError } from '../errors.ts';
 import { parseFlagsFile } from '../flags/flags-file.ts';
 import { defaultBuilders } from '../floors/builders/index.ts';
 import { createBuilderRegistry, type BuilderRegistry } from '../floors/registry.ts';
@@ -199,14 +199,6 @@ function check(context: Context): void {
   process.stdout.write(`${summary(layouts)}\n\n${compatibilityText(compatibility, context.config.floors.clientsFile)}`);
 }
 
-/**
- * Where the configured Redis is, for messages: a plain url as given (password masked), else
- * Sentinels or cluster nodes as the server describes them (`url` is empty then).
- */
-function shownRedis(redis: ServiceConfig['redis']): string {
-  return redis.url !== '' && redis.sentinels.length === 0 && redis.clusterNodes.length === 0 ? withoutPasswords(redis.url) : describeRedis(redis);
-}
-
 async function publishToRedisOnly(context: Context): Promise<void> {
   const { config } = context;
   if (!isRedisConfigured(config.redis)) {
@@ -217,7 +209,7 @@ async function publishToRedisOnly(context: Context): Promise<void> {
   // Validate before connecting: a broken file is reported the same with or without Redis. The
   // rules for new text need the set Redis serves; publishLayouts judges the files that differ from it.
   validate(context, false);
-  const url = shownRedis(config.redis);
+  const url = describeRedis(config.redis);
   const redis = openRedis({ ...config.redis, commandTimeoutMs: PUBLISH_COMMAND_TIMEOUT_MS, name: 'floors-publish' }, createLogger('silent'));
   try {
     const notReady = await whenRedisReady(redis, config.redis.connectTimeoutMs);
@@ -277,14 +269,14 @@ async function openStore(context: Context, command: Command): Promise<{ operatio
       : {
           push: async (r: StoredRevision) => {
             const notReady = await whenRedisReady(pushTo, config.redis.connectTimeoutMs);
-            if (notReady !== undefined) throw new Error(`cannot connect to Redis at ${shownRedis(config.redis)}: ${describeThrown(notReady)}`);
+            if (notReady !== undefined) throw new Error(`cannot connect to Redis at ${describeRedis(config.redis)}: ${describeThrown(notReady)}`);
             // As the admin API does (src/app.ts): a refusal is reported as not pushed, with Redis's reason; already held counts as pushed.
             const refused = pushRefusal(await pushPublishedLayouts(pushTo, config.redis.keyPrefix, { revision: r.revision, publishedAt: r.createdAt, files: r.files }), r.revision);
             if (refused !== undefined) throw new Error(refused);
           },
           pushCandidates: async (set: CandidateSet) => {
             const notReady = await whenRedisReady(pushTo, config.redis.connectTimeoutMs);
-            if (notReady !== undefined) throw new Error(`cannot connect to Redis at ${shownRedis(config.redis)}: ${describeThrown(notReady)}`);
+            if (notReady !== undefined) throw new Error(`cannot connect to Redis at ${describeRedis(config.redis)}: ${describeThrown(notReady)}`);
             return pushCandidates(pushTo, config.redis.keyPrefix, set);
           },
         }),

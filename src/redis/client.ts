@@ -7,7 +7,7 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
-import { describeThrown } from '../errors.ts';
+import { describeThrown, withoutPasswords } from '../errors.ts';
 
 /**
  * What every Redis user holds: one connection (to a server, or to the primary Sentinel names)
@@ -46,18 +46,14 @@ export function isRedisConfigured(location: RedisLocation): boolean {
   return location.url !== '' || (location.sentinels?.length ?? 0) > 0 || (location.clusterNodes?.length ?? 0) > 0;
 }
 
-/** Where `location` points, for logs and messages: never its password. */
+/**
+ * Where `location` points, for logs and messages: never its password, whether in the URL's user
+ * information or a `?password=` (which ioredis takes too), masked as every URL is (withoutPasswords).
+ */
 export function describeRedis(location: RedisLocation): string {
   if ((location.clusterNodes?.length ?? 0) > 0) return `cluster ${location.clusterNodes!.join(',')}`;
   if ((location.sentinels?.length ?? 0) > 0) return `primary "${location.sentinelName ?? ''}" of sentinels ${location.sentinels!.join(',')}`;
-  try {
-    const url = new URL(location.url);
-    url.username = '';
-    url.password = '';
-    return url.toString();
-  } catch {
-    return 'redis';
-  }
+  return withoutPasswords(location.url);
 }
 
 /** How often a Redis Cluster client asks for the slot map again (see openRedis). */
