@@ -22,7 +22,7 @@ import { InMemStorageProvider, Unleash, type ClientFeaturesResponse, type Contex
 import type { EnhancedFeatureInterface } from 'unleash-client/lib/feature.js';
 import type { ServiceConfig } from '../config/service-config.ts';
 import { WatchedPath, type WatchedContent } from '../config/watched-path.ts';
-import { describeThrown, ErrorCode, FloorplanError } from '../errors.ts';
+import { describeThrown, ErrorCode, FloorplanError, withoutPasswords } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { NO_TRACE, type RequestTrace } from '../observability/tracing.ts';
 import type { Viewer } from '../viewer/viewer.ts';
@@ -109,6 +109,8 @@ export class FlagService {
   /** The problems last warned about in the definitions Unleash sent ("" none), so each set is warned once. */
   #definitionProblems = '';
   #lastRemoteLogAt = 0;
+  /** flags.unleashUrl as log lines name it: a URL may hold a password (withoutPasswords). */
+  readonly #urlShown: string;
   #backupDir: string | undefined;
   /** When this service started: the age of flags never confirmed by their source counts from here. */
   readonly #startedAt = Date.now();
@@ -126,6 +128,7 @@ export class FlagService {
     this.#logger = logger;
     this.#options = options;
     this.mode = config.unleashUrl === '' ? 'local' : 'remote';
+    this.#urlShown = withoutPasswords(config.unleashUrl);
     const root = options.root ?? process.cwd();
     this.#filePath = isAbsolute(config.bootstrapFile) ? config.bootstrapFile : resolve(root, config.bootstrapFile);
     const rel = relative(root, this.#filePath);
@@ -345,7 +348,7 @@ export class FlagService {
     // as if it were current. mkdtemp creates it private (0700); stop() removes it.
     this.#backupDir = await mkdtemp(join(tmpdir(), 'floorplan-unleash-'));
     if (this.#notApiUrl()) {
-      this.#logger.warn({ url: this.#config.unleashUrl }, 'flags: flags.unleashUrl (UNLEASH_URL) does not end in /api, where Unleash serves its client API (e.g. http://unleash:4242/api); if polls are refused, that is why');
+      this.#logger.warn({ url: this.#urlShown }, 'flags: flags.unleashUrl (UNLEASH_URL) does not end in /api, where Unleash serves its client API (e.g. http://unleash:4242/api); if polls are refused, that is why');
     }
     const remote = new Unleash({
       appName: this.#config.appName,
@@ -374,7 +377,7 @@ export class FlagService {
       this.#remoteSynchronized = true;
       this.#remoteAnswered();
       this.#checkDefinitions(remote.getFeatureToggleDefinitions());
-      this.#logger.info({ url: this.#config.unleashUrl, flags: remote.getFeatureToggleDefinitions().length }, 'flags: serving flags from Unleash');
+      this.#logger.info({ url: this.#urlShown, flags: remote.getFeatureToggleDefinitions().length }, 'flags: serving flags from Unleash');
       settle?.();
       this.#flagsChanged();
     });
@@ -399,7 +402,7 @@ export class FlagService {
     clearTimeout(timer);
     if (!this.#remoteSynchronized) {
       this.#logger.warn(
-        { url: this.#config.unleashUrl, file: this.#fileShown, serving: this.servingFrom },
+        { url: this.#urlShown, file: this.#fileShown, serving: this.servingFrom },
         'flags: Unleash has not answered yet; serving %s until it does',
         this.#source === NO_FLAGS ? 'every flag off' : `the flags of ${this.#fileShown}`,
       );
@@ -424,17 +427,17 @@ export class FlagService {
    * would otherwise print a line every few seconds. The rest go to debug.
    */
   #remoteProblem(level: 'error' | 'warn', text: string): void {
-    const message = this.#withoutToken(text);
+    const message = this.#withoutSecrets(text);
     const fatal = /\b(401|403)\b/.test(message);
     const now = Date.now();
     this.#remoteHealthy = false;
     if (!fatal && now - this.#lastRemoteLogAt < REMOTE_ERROR_LOG_INTERVAL_MS) {
-      this.#logger.debug({ url: this.#config.unleashUrl }, 'flags: Unleash (repeated): %s', message);
+      this.#logger.debug({ url: this.#urlShown }, 'flags: Unleash (repeated): %s', message);
       return;
     }
     this.#lastRemoteLogAt = now;
-    const hint = fatal ? ` — check flags.unleashToken (UNLEASH_TOKEN)${this.#notApiUrl() ? ` and flags.unleashUrl (UNLEASH_URL) is ${this.#config.unleashUrl}, which does not end in /api: Unleash's client API is under /api, and its UI answers 403 elsewhere` : ''}; the client has stopped polling` : '';
-    this.#logger[fatal ? 'error' : level]({ url: this.#config.unleashUrl }, 'flags: Unleash: %s%s', message, hint);
+    const hint = fatal ? ` — check flags.unleashToken (UNLEASH_TOKEN)${this.#notApiUrl() ? ` and flags.unleashUrl (UNLEASH_URL) is ${this.#urlShown}, which does not end in /api: Unleash's client API is under /api, and its UI answers 403 elsewhere` : ''}; the client has stopped polling` : '';
+    this.#logger[fatal ? 'error' : level]({ url: this.#urlShown }, 'flags: Unleash: %s%s', message, hint);
   }
 
   /**
@@ -459,19 +462,19 @@ export class FlagService {
     if (key === this.#definitionProblems) return;
     this.#definitionProblems = key;
     if (problems.length > 0) {
-      this.#logger.warn({ url: this.#config.unleashUrl, problems }, 'flags: Unleash sent flags this client cannot evaluate, so they are off for everyone: %s', problems.join('; '));
+      this.#logger.warn({ url: this.#urlShown, problems }, 'flags: Unleash sent flags this client cannot evaluate, so they are off for everyone: %s', problems.join('; '));
     }
   }
 
   /**
-   * `text` with the Unleash token masked. The client quotes a header value it cannot send ("<token>
-   * is not a legal HTTP header value"), and a log must never carry a credential. The config trims
-   * the token and refuses control characters in it, but a token reaching here some other way is
-   * masked all the same.
+   * `text` with the Unleash token and any password in a URL masked. The client quotes a header
+   * value it cannot send ("<token> is not a legal HTTP header value") and the URL it failed to
+   * reach, and a log must never carry a credential. The config trims the token and refuses
+   * control characters in it, but a token reaching here some other way is masked all the same.
    */
-  #withoutToken(text: string): string {
+  #withoutSecrets(text: string): string {
     const token = this.#config.unleashToken;
-    let masked = text;
+    let masked = withoutPasswords(text);
     for (const form of new Set([token, token.trim()])) {
       if (form.length > 0) masked = masked.split(form).join('<the token of flags.unleashToken, UNLEASH_TOKEN>');
     }
@@ -486,7 +489,7 @@ export class FlagService {
   #remoteAnswered(): void {
     this.#fetchedAt = Date.now();
     if (!this.#remoteHealthy) {
-      this.#logger.info({ url: this.#config.unleashUrl }, 'flags: Unleash answered');
+      this.#logger.info({ url: this.#urlShown }, 'flags: Unleash answered');
       // The next failure is news again.
       this.#lastRemoteLogAt = 0;
     }

@@ -38,11 +38,18 @@ interface StrategyView {
   readonly variants: readonly string[];
 }
 
-/** Unleash's UI page of a project, from the config; undefined in local mode without an explicit URL. */
+/**
+ * Unleash's UI page of a project, from the config; undefined in local mode without an explicit
+ * URL. Derived from the API URL, it drops that URL's user and password: they are this server's,
+ * and the console would show them to every operator.
+ */
 export function unleashProjectUrl(config: Pick<FlagsConfig, 'unleashUrl' | 'unleashUiUrl'>): string | undefined {
   if (config.unleashUiUrl !== '') return config.unleashUiUrl.replace(/\/+$/, '');
   if (config.unleashUrl === '') return undefined;
-  return `${config.unleashUrl.replace(/\/+$/, '').replace(/\/api$/, '')}/projects/default`;
+  const api = new URL(config.unleashUrl);
+  api.username = '';
+  api.password = '';
+  return `${api.toString().replace(/\/+$/, '').replace(/\/api$/, '')}/projects/default`;
 }
 
 function usesOf(layouts: LayoutSet): Map<string, FlagUse[]> {

@@ -192,6 +192,18 @@ describe('FlagService in remote mode', () => {
     expect(logged).not.toContain('secret-4f1a');
   });
 
+  it("never logs a password held in Unleash's URL, even one with an unencoded @", async () => {
+    const { logger, lines } = recordingLogger();
+    // Without /api, so the warning that names the URL at start is logged too.
+    const service = await FlagService.start(flagsConfig({ unleashUrl: 'http://unleash:Unl3ash@pw@127.0.0.1:9/', refreshIntervalMs: 200 }), logger, { root: ROOT, startTimeoutMs: 500 });
+    cleanups.push(() => service.stop());
+    await eventually('a failed fetch was logged', () => lines.some((l) => l.msg.startsWith('flags: Unleash:')), 10_000);
+    const logged = JSON.stringify(lines);
+    expect(logged).toContain('http://unleash:***@127.0.0.1:9/');
+    expect(logged).not.toContain('Unl3ash');
+    expect(logged).not.toContain('pw@');
+  });
+
   it('says the URL may be the cause, not only the token, when Unleash refuses a URL without /api', async () => {
     // Unleash's own UI answers 403 for /client/features outside its /api path, whatever the token.
     const { url } = await listen((req, res) => {

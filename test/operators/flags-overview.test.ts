@@ -19,6 +19,10 @@ describe('the link from the console to a flag in Unleash', () => {
     expect(unleashProjectUrl({ unleashUrl: 'http://unleash:4242/api/', unleashUiUrl: '' })).toBe('http://unleash:4242/projects/default');
   });
 
+  it("does not carry the API URL's user and password to the console (the operator signs in to Unleash's UI as themself)", () => {
+    expect(unleashProjectUrl({ unleashUrl: 'http://floorplan:Unl3ash@pw@unleash:4242/api', unleashUiUrl: '' })).toBe('http://unleash:4242/projects/default');
+  });
+
   it('is absent when flags come from the local file and no UI is configured', () => {
     expect(unleashProjectUrl({ unleashUrl: '', unleashUiUrl: '' })).toBeUndefined();
   });
