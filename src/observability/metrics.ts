@@ -256,7 +256,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
   });
   const breakerOpen = new Gauge({
     name: 'floorplan_redis_breaker_open',
-    help: 'Redis circuit breaker state by user of Redis: 1 open (Redis skipped), 0.5 half-open (probing), 0 closed.',
+    help: 'Redis circuit breaker state by user of Redis: 1 open (Redis skipped), 0.5 half-open (probing), 0 closed. An open breaker probes every cache.redisBreaker.halfOpenAfterMs whether or not requests come, so this follows Redis, not the traffic.',
     labelNames: ['name'] as const,
     registers: [registry],
   });

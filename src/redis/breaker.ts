@@ -19,8 +19,10 @@ export interface RedisBreakerSettings {
   /** Consecutive failed Redis calls (errors or command timeouts) that open the breaker. */
   readonly consecutiveFailures: number;
   /**
-   * How long an open breaker skips Redis entirely before letting one call through as a probe
-   * (half-open); a good probe closes the breaker, a failed one re-opens it for this long again.
+   * How long an open breaker skips Redis entirely before it probes Redis (half-open): the first
+   * call after that long is the probe, or a PING of the breaker's own when no call comes (an idle
+   * replica), so an open breaker says no more than this stale once Redis is back. A good probe
+   * closes the breaker, a failed one re-opens it for this long again.
    */
   readonly halfOpenAfterMs: number;
 }
@@ -47,7 +49,7 @@ export interface RedisGuard {
   attempt<T>(command: (redis: RedisClient) => Promise<T>): Promise<RedisAttempt<T>>;
   /** The breaker's current state. */
   readonly state: RedisBreakerState;
-  /** Stops reporting state changes. The Redis client is the caller's to close. */
+  /** Stops reporting state changes, and probing Redis of its own. The Redis client is the caller's to close. */
   close(): void;
 }
 
@@ -64,6 +66,9 @@ export interface GuardRedisOptions {
   readonly logger?: RedisBreakerLogger | undefined;
 }
 
+/** How soon a probe found not quite due yet is tried again. */
+const PROBE_RETRY_MS = 10;
+
 const SKIPPED = Object.freeze({ ok: false, skipped: true } as const);
 const FAILED = Object.freeze({ ok: false, skipped: false } as const);
 
@@ -72,7 +77,9 @@ const FAILED = Object.freeze({ ok: false, skipped: false } as const);
  *
  * Unlike cockatiel's own half-open state, where every caller waits for the probe to finish,
  * callers arriving during a probe skip Redis at once: with Redis frozen, only the probe pays
- * the command timeout.
+ * the command timeout. And unlike it, an open breaker does not wait for a call to probe: it
+ * PINGs Redis itself once `halfOpenAfterMs` has passed, so that its state (and the
+ * floorplan_redis_breaker_open alert) follows Redis rather than the traffic.
  */
 export function guardRedis(redis: RedisClient, options: GuardRedisOptions): RedisGuard {
   const client = getValidRedis(redis, 'redis');
@@ -87,8 +94,25 @@ export function guardRedis(redis: RedisClient, options: GuardRedisOptions): Redi
   const open = `redis ${name} circuit breaker is open: carrying on without Redis until a probe answers`;
   // Whether this outage has been logged: a frozen Redis fails a probe every halfOpenAfterMs.
   let told = false;
+  let probeTimer: NodeJS.Timeout | undefined;
+  // Due once the breaker lets a call through again; a call arriving first is the probe instead.
+  // Its PING runs through the policy, so a failure re-opens the breaker, which schedules the next.
+  const probeWhenDue = (delayMs: number): void => {
+    clearTimeout(probeTimer);
+    probeTimer = setTimeout(() => {
+      probeTimer = undefined;
+      if (policy.state !== CircuitState.Open) return;
+      policy.execute(() => client.ping()).catch((error: unknown) => {
+        // Timers and the policy's clock can disagree by a millisecond: not yet due, try again.
+        if (error instanceof BrokenCircuitError && policy.state === CircuitState.Open) probeWhenDue(PROBE_RETRY_MS);
+      });
+    }, delayMs);
+    // An open breaker must not hold a process that is otherwise done.
+    probeTimer.unref();
+  };
   const subscription = policy.onStateChange((state) => {
     metrics?.redisBreakerState(name, breakerStateName(state));
+    if (state === CircuitState.Open) probeWhenDue(settings.halfOpenAfterMs);
     if (logger === undefined) return;
     if (state === CircuitState.Open) {
       // Opened by the failure just judged: cockatiel keeps it as the breaker's last.
@@ -125,6 +149,8 @@ export function guardRedis(redis: RedisClient, options: GuardRedisOptions): Redi
     },
     close() {
       subscription.dispose();
+      clearTimeout(probeTimer);
+      probeTimer = undefined;
     },
   };
 }

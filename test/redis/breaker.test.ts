@@ -66,12 +66,9 @@ describe.skipIf(!HAS_REDIS_SERVER)('the log lines of a Redis breaker', () => {
       await Promise.all([rateLimit.attempt(PING), promotion.attempt(PING)]);
       return rateLimit.state === 'open' && promotion.state === 'open';
     }, 'both breakers open');
-    // Several failed probes (one every 100 ms) while Redis stays frozen: still one line each.
-    for (let probes = 0; probes < 4; ) {
-      const attempt = await rateLimit.attempt(PING);
-      if (!attempt.ok && !attempt.skipped) probes++;
-      else await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    // Several failed probes (one every 100 ms after each timed-out one) while Redis stays frozen: still one line each.
+    const failedProbes = () => lines.filter((line) => line.breaker === 'rate-limit' && line.msg === 'redis rate-limit circuit breaker is open again: its probe failed').length;
+    await until(() => failedProbes() >= 4, 'four probes failed', 5000);
     const warnings = lines.filter((line) => line.level === WARN);
     expect(warnings).toEqual([
       expect.objectContaining({ breaker: 'rate-limit', reason: 'Command timed out', commandTimeoutMs: 150, msg: 'redis rate-limit circuit breaker is open: carrying on without Redis until a probe answers' }),
@@ -111,6 +108,78 @@ describe.skipIf(!HAS_REDIS_SERVER)('the log lines of a Redis breaker', () => {
       [INFO, 'redis rate-limit circuit breaker is closed: using Redis again'],
     ]);
   }, 20_000);
+
+  it('closes by itself once a stopped Redis is back, with no call to make: an idle process probes on its own', async () => {
+    const { logger, lines } = recordingLogger();
+    const states: string[] = [];
+    const redis = open(logger);
+    await until(() => redis.status === 'ready', 'the client is ready');
+    const rateLimit = guardRedis(redis, { name: 'rate-limit', breaker: { consecutiveFailures: 3, halfOpenAfterMs: 100 }, logger, metrics: { redisBreakerState: (_name, state) => void states.push(state) } });
+    guards.push(rateLimit);
+    await server.stop();
+    try {
+      await until(async () => {
+        await rateLimit.attempt(PING);
+        return rateLimit.state === 'open';
+      }, 'the breaker opens');
+    } finally {
+      await server.start();
+    }
+    // Not one attempt from here on: nothing but the breaker itself may find Redis back.
+    await until(() => rateLimit.state === 'closed', 'the idle breaker closes', 8000);
+    expect(states.at(-1)).toBe('closed');
+    expect(lines.filter((line) => line.breaker === 'rate-limit' && (line.level as number) >= INFO).map((line) => line.msg)).toEqual([
+      'redis rate-limit circuit breaker is open: carrying on without Redis until a probe answers',
+      'redis rate-limit circuit breaker is closed: using Redis again',
+    ]);
+  }, 20_000);
+
+  it('sends Redis nothing of its own while closed: only an open breaker probes', async () => {
+    const { logger } = recordingLogger();
+    const redis = open(logger);
+    await until(() => redis.status === 'ready', 'the client is ready');
+    const rateLimit = guard(redis, 'rate-limit', logger);
+    const sent: string[] = [];
+    const sendCommand = redis.sendCommand.bind(redis);
+    redis.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+      sent.push(command.name);
+      return (sendCommand as (...args: unknown[]) => unknown)(command, ...rest);
+    }) as typeof redis.sendCommand;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(rateLimit.state).toBe('closed');
+    expect(sent).toEqual([]);
+  });
+
+  it("reports a running Floorplan's Redis breakers closed once Redis is back, though no request comes (an idle replica must not keep FloorplanRedisBreakerOpen firing)", async () => {
+    const h = await startHarness({ config: { redis: { url: server.url }, cache: { redisBreaker: { consecutiveFailures: 3, halfOpenAfterMs: 300 } } } });
+    let user = 0;
+    const panel = () => h.graphql(`idle-breaker-${++user}`, PANEL_QUERY, { scene: 'cart-bottom-sheet' });
+    const breakers = async () =>
+      (await scrapeMetrics(h.url))
+        .split('\n')
+        .filter((line) => line.startsWith('floorplan_redis_breaker_open{'))
+        .map((line) => [/name="([^"]+)"/.exec(line)![1], Number(line.split(' ').at(-1))] as const);
+    try {
+      await until(async () => {
+        expect((await panel()).status).toBe(200);
+        return metricValue(await scrapeMetrics(h.url), 'floorplan_rate_limit_decisions_total', { outcome: 'allowed', store: 'redis' }) > 0;
+      }, 'Redis decides a rate limit');
+      await server.stop();
+      try {
+        await until(async () => {
+          expect((await panel()).status).toBe(200);
+          return metricValue(await scrapeMetrics(h.url), 'floorplan_redis_breaker_open', { name: 'rate-limit' }) === 1;
+        }, 'the rate-limit breaker opens', 10_000);
+      } finally {
+        await server.start();
+      }
+      // From here on, no GraphQL request: only scrapes, as Prometheus makes them.
+      await until(async () => (await breakers()).every(([, open]) => open === 0), 'every Redis breaker is closed again', 10_000);
+      expect((await breakers()).map(([name]) => name)).toContain('rate-limit');
+    } finally {
+      await h.close();
+    }
+  }, 40_000);
 
   it('names the rate-limit and promotion breakers of a running Floorplan whose Redis freezes, once each, and once each when it thaws', async () => {
     const { logger, lines } = recordingLogger();
