@@ -6,7 +6,7 @@
 # required, keys from a JWKS endpoint.
 #
 # CI cannot pull base images, so test/deploy/dockerfile.test.ts runs this file's own WORKDIR,
-# COPY, ENV and RUN steps in a temporary folder and starts what its CMD names: an instruction
+# COPY, ENV, RUN and VOLUME steps in a temporary folder and starts what its CMD names: an instruction
 # that test does not know fails it. Keep both base images on the Node the project is tested
 # on (the `node` dev dependency in package.json; the test checks they agree).
 
@@ -21,6 +21,8 @@ RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
+# The empty folder the image's volume starts from (below).
+RUN mkdir -p state
 
 # Stage 2: production dependencies only (pino and PGlite are left out of the bundle and load from
 # node_modules: pino's transports and PGlite's WebAssembly are files they find beside their own
@@ -36,6 +38,17 @@ COPY --from=build /app/dist/server ./dist/server
 COPY schema ./schema
 COPY config ./config
 COPY floors ./floors
+# The last live layouts served (LAYOUT_LAST_GOOD_FILE), for a start while the revision store and
+# Redis are both down: on a volume, not under /app, which the image's user cannot write (and which
+# may be read-only). The Kubernetes manifests mount an emptyDir at the same path. Docker gives each
+# container an anonymous volume here, kept across its restarts and lost with it; mount a named
+# one (-v floorplan-state:/var/lib/floorplan) to keep it longer. The folder is the image's user's,
+# and a new volume starts from it, owner included. (COPY --chown rather than RUN mkdir && chown:
+# test/deploy/dockerfile.test.ts runs these steps without Docker, where a RUN on an absolute path
+# would write to the test machine's own /var/lib.)
+COPY --from=build --chown=1000:1000 /app/state /var/lib/floorplan
+ENV LAYOUT_LAST_GOOD_FILE=/var/lib/floorplan/last-known-good.json
+VOLUME /var/lib/floorplan
 # The base image's `node` user, by number so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 4000

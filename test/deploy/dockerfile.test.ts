@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -33,6 +33,8 @@ const NODE_BIN = dirname(process.execPath);
 const UPSTREAM_URL_VARS = UPSTREAMS.map((u) => [u, `UPSTREAM_${u.toUpperCase()}_URL`] as const);
 /** The first panel of a cold process on a busy machine can outlast the 250 ms default budget. */
 const GENEROUS_DEADLINE = { REQUEST_DEADLINE_MS: '2000' };
+/** What Floorplan logs when it cannot keep a last-known-good layouts copy where it is told to. */
+const NO_LAST_GOOD_COPY = 'cannot create the folder of the last-known-good layouts copy';
 
 /**
  * What a RUN step starts from: this machine's environment without what the test runner adds
@@ -68,7 +70,7 @@ async function startImage(build: DockerBuild, env: Record<string, string>, cgrou
   const child = spawn(command!, args, {
     cwd: build.hostPath(image, '.'),
     // A container's environment: its PATH and the image's ENV, nothing of this machine's.
-    env: { PATH: `${NODE_BIN}${delimiter}/usr/bin${delimiter}/bin`, HOME: '/tmp', ...image.env, ...env },
+    env: { PATH: `${NODE_BIN}${delimiter}/usr/bin${delimiter}/bin`, HOME: '/tmp', ...build.hostEnv(image), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...asImageUser,
   });
@@ -219,6 +221,20 @@ describe('the Dockerfile, its steps run without Docker', () => {
     expect(config.demo.enabled).toBe(false);
   });
 
+  it('keeps its last-known-good layouts copy on a volume it declares, which its user owns: a plain docker run has one, where Kubernetes mounts its own', () => {
+    const image = build.image;
+    const file = image.env.LAYOUT_LAST_GOOD_FILE;
+    // The config's default (.floorplan/ under the working directory) is in /app, which the image's user cannot write.
+    expect(file, 'LAYOUT_LAST_GOOD_FILE in the image').toMatch(/^\//);
+    const volume = image.volumes.find((path) => file!.startsWith(`${path}/`));
+    expect(volume, `no VOLUME holds ${file!}`).toBeDefined();
+    // Docker starts a new volume from the image's folder there, owner included.
+    const [uid] = (image.user ?? '').split(':').map(Number);
+    if (process.getuid?.() === 0) expect(statSync(build.hostPath(image, volume!)).uid).toBe(uid);
+    const manifests = parseYaml(readFileSync(join(REPO, 'deploy/kubernetes/base/kustomization.yaml'), 'utf8')) as { configMapGenerator: Array<{ literals?: string[] }> };
+    expect(manifests.configMapGenerator.flatMap((map) => map.literals ?? [])).toContain(`LAYOUT_LAST_GOOD_FILE=${file!}`);
+  });
+
   it('started as the image starts it, on the demo defaults, serves /healthz and a panel', async () => {
     const [port, demoPort] = [await freePort(), await freePort()];
     // FLOORPLAN_ENV emptied: the embedded defaults of `npm start`, in-process demo upstreams included.
@@ -228,6 +244,7 @@ describe('the Dockerfile, its steps run without Docker', () => {
     try {
       const health = await fetch(`${app.url}/healthz`);
       expect(health.status).toBe(200);
+      expect(app.output()).not.toContain(NO_LAST_GOOD_COPY);
       const token = await signDemoToken(loadServiceConfig({ env: {} }).auth, { userId: 'u1001' });
       const res = await panel(app.url, token);
       expect(res.status).toBe(200);
@@ -292,11 +309,22 @@ describe('the Dockerfile, its steps run without Docker', () => {
       const res = await panel(app.url, token);
       expect(res.status).toBe(200);
       expect(res.body.data?.floorPanel.layoutVersion).toBe('image-1');
+      // The revision it swapped in, copied to the image's own volume: what a restart with the store and Redis down would serve.
+      const copy = build.hostPath(build.image, build.image.env.LAYOUT_LAST_GOOD_FILE!);
+      await until(() => existsSync(copy) && readFileSync(copy, 'utf8').includes('image-1'), 'the last-known-good copy holds the published revision', 10_000);
+      expect(app.output()).not.toContain(NO_LAST_GOOD_COPY);
       await until(() => receiver.spans().some((span) => span.name === 'render cart-bottom-sheet'), 'the panel\'s trace at the OTLP receiver', 10_000);
     } finally {
       expect(await app.stop()).toBe(0);
       await receiver.close();
       rmSync(storeDir, { recursive: true, force: true });
+      // Each docker run starts with a volume of its own: the next start here must not find this one's copy.
+      const file = build.image.env.LAYOUT_LAST_GOOD_FILE ?? '';
+      const volume = build.image.volumes.find((path) => file.startsWith(`${path}/`));
+      if (volume !== undefined) {
+        const folder = build.hostPath(build.image, volume);
+        for (const entry of readdirSync(folder)) rmSync(join(folder, entry), { recursive: true, force: true });
+      }
     }
   });
 

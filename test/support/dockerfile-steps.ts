@@ -2,12 +2,13 @@
  * A Dockerfile's steps, carried out without Docker, for machines that cannot pull base images.
  * Each stage gets a folder standing for its file system; WORKDIR, COPY, ENV and RUN are done
  * there (RUN with the host's shell, and the Node running the tests standing for the base
- * image's, which the caller checks is the same version). USER, EXPOSE and CMD are recorded for
- * the caller to check and start. An instruction or flag it does not know throws: the test must
+ * image's, which the caller checks is the same version). USER, EXPOSE, VOLUME and CMD are
+ * recorded for the caller to check and start; a VOLUME is the stage's own folder at that path,
+ * as Docker starts a new volume from the image's content there. An instruction or flag it does not know throws: the test must
  * learn it rather than skip a step of the real build.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, posix } from 'node:path';
 import dockerignoreModule from '@balena/dockerignore';
 import { Copy, DockerfileParser, Env, From, JSONInstruction, Run, type Instruction } from 'dockerfile-ast';
@@ -32,6 +33,8 @@ export interface DockerStage {
   user?: string;
   /** EXPOSE'd ports. */
   readonly exposed: number[];
+  /** VOLUME paths, as the container sees them. */
+  readonly volumes: string[];
   /** CMD, exec form. */
   cmd?: string[];
 }
@@ -44,6 +47,12 @@ export interface DockerBuild {
   readonly runs: readonly string[];
   /** Where a path of the image's file system is on this machine. */
   hostPath(stage: DockerStage, containerPath: string): string;
+  /**
+   * The stage's ENV as its CMD, started on this machine rather than in a container, must see it:
+   * a path on one of its volumes becomes that volume's folder here (nothing of this machine's
+   * own /var/lib, say, is written).
+   */
+  hostEnv(stage: DockerStage): Record<string, string>;
 }
 
 /** The instructions of a Dockerfile, parsed. */
@@ -107,7 +116,7 @@ export async function runDockerfile(options: RunDockerfileOptions): Promise<Dock
       if (stages.some((s) => s.name === image)) throw new Error(`${where}: a stage built FROM another stage is not supported here`);
       const root = join(options.workRoot, `stage-${stages.length}-${name}`);
       mkdirSync(root, { recursive: true, mode: 0o755 });
-      stages.push({ name, image, root, workdir: '/', env: {}, exposed: [] });
+      stages.push({ name, image, root, workdir: '/', env: {}, exposed: [], volumes: [] });
       continue;
     }
     const stage = stages.at(-1);
@@ -124,8 +133,11 @@ export async function runDockerfile(options: RunDockerfileOptions): Promise<Dock
       case 'COPY': {
         const copy = instruction as Copy;
         const flags = copy.getFlags().map((f) => f.getName());
-        if (flags.some((f) => f !== 'from')) throw new Error(`${where}: only --from is supported, got ${flags.join(', ')}`);
-        const fromName = copy.getFromFlag()?.getValue();
+        if (flags.some((f) => f !== 'from' && f !== 'chown')) throw new Error(`${where}: only --from and --chown are supported, got ${flags.join(', ')}`);
+        const chown = copy.getFlags().find((f) => f.getName() === 'chown')?.getValue() ?? undefined;
+        const owner = chown === undefined ? undefined : numericOwner(chown, where);
+        // Not copy.getFromFlag(): it answers only when --from is the one flag.
+        const fromName = copy.getFlags().find((f) => f.getName() === 'from')?.getValue();
         const from = fromName === undefined || fromName === null ? undefined : stages.find((s) => s.name === fromName);
         if (fromName && from === undefined) throw new Error(`${where}: no earlier stage named ${fromName}`);
         const sources = args.slice(0, -1);
@@ -135,11 +147,14 @@ export async function runDockerfile(options: RunDockerfileOptions): Promise<Dock
         const intoFolder = dest.endsWith('/') || sources.length > 1;
         for (const source of sources) {
           const path = sourcePath(source);
-          if (statSync(path).isDirectory()) cpSync(path, target, { recursive: true });
-          else {
+          if (statSync(path).isDirectory()) {
+            cpSync(path, target, { recursive: true });
+            if (owner !== undefined) chownTree(target, owner);
+          } else {
             const file = intoFolder ? join(target, basename(source)) : target;
             mkdirSync(dirname(file), { recursive: true });
             cpSync(path, file);
+            if (owner !== undefined) chownTree(file, owner);
           }
         }
         break;
@@ -162,6 +177,12 @@ export async function runDockerfile(options: RunDockerfileOptions): Promise<Dock
       case 'EXPOSE':
         stage.exposed.push(...args.map((a) => Number.parseInt(a, 10)));
         break;
+      case 'VOLUME':
+        if (instruction instanceof JSONInstruction && instruction.getJSONStrings().length > 0) stage.volumes.push(...instruction.getJSONStrings().map((s) => s.getJSONValue()));
+        else stage.volumes.push(...args);
+        // Docker creates the mount point when the image lacks it (owned by root).
+        mkdirSync(hostPath(stage, stage.volumes.at(-1)!), { recursive: true });
+        break;
       case 'CMD':
         if (!(instruction instanceof JSONInstruction) || instruction.getJSONStrings().length === 0) throw new Error(`${where}: only the exec form ["node", …] is supported`);
         stage.cmd = instruction.getJSONStrings().map((s) => s.getJSONValue());
@@ -172,7 +193,29 @@ export async function runDockerfile(options: RunDockerfileOptions): Promise<Dock
   }
   const image = stages.at(-1);
   if (image === undefined) throw new Error('the Dockerfile has no FROM');
-  return { stages, image, runs, hostPath };
+  const hostEnv = (stage: DockerStage) =>
+    Object.fromEntries(
+      Object.entries(stage.env).map(([name, value]) => {
+        const onVolume = stage.volumes.some((volume) => value === volume || value.startsWith(`${volume}/`));
+        return [name, onVolume ? hostPath(stage, value) : value];
+      }),
+    );
+  return { stages, image, runs, hostPath, hostEnv };
+}
+
+/** `--chown=1000:1000` as numbers; a name would need the image's /etc/passwd, which is not here. */
+function numericOwner(chown: string, where: string): { uid: number; gid: number } {
+  const match = /^(\d+)(?::(\d+))?$/.exec(chown);
+  if (match === null) throw new Error(`${where}: only a numeric --chown=<uid>:<gid> is supported, got ${chown}`);
+  const uid = Number(match[1]);
+  return { uid, gid: match[2] === undefined ? uid : Number(match[2]) };
+}
+
+/** Gives `path` and everything under it to `owner`, as COPY --chown does; only root may (otherwise the CMD runs as the caller, who owns them already). */
+function chownTree(path: string, owner: { uid: number; gid: number }): void {
+  if (process.getuid?.() !== 0) return;
+  chownSync(path, owner.uid, owner.gid);
+  if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), owner);
 }
 
 function runShell(command: string, cwd: string, env: NodeJS.ProcessEnv, label: string, onOutput?: (text: string) => void): Promise<void> {
