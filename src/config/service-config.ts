@@ -135,7 +135,8 @@ function redisDatabase(url: URL): number | undefined {
 /** `redis.url`: empty, or a redis:// (rediss://) URL whose path is a database number. */
 const redisUrl = () =>
   z.union([z.literal(''), z.url({ protocol: /^rediss?$/ })]).superRefine((value, ctx) => {
-    if (value === '') return;
+    // zod runs this after a failed union too: a URL that does not parse is already refused by it.
+    if (value === '' || !URL.canParse(value)) return;
     const url = new URL(value);
     if (redisDatabase(url) === undefined) {
       ctx.addIssue({ code: 'custom', message: "must have a database number as its path (/0, /1, …: fewer than the server's `databases`, 16 by default)", input: value });
