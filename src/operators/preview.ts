@@ -24,8 +24,8 @@ import type { FlagExplanation } from '../flags/explain.ts';
 import type { FloorBuilder } from '../floors/builder.ts';
 import type { FlagService } from '../flags/flag-service.ts';
 import type { ServedCandidate } from '../layouts/layout-store.ts';
-import { moneyInvariant, type InvariantVerdict } from '../panels/money-invariant.ts';
-import type { RenderedFloor } from '../panels/panel.ts';
+import { moneyInvariant, whyUnreconciled, type InvariantVerdict } from '../panels/money-invariant.ts';
+import type { BreakdownRepair, RenderedFloor } from '../panels/panel.ts';
 import type { FloorOutcome, PanelRenderer } from '../panels/renderer.ts';
 import { pickVersion } from '../panels/renderer.ts';
 import type { AdminHandler } from '../http/server.ts';
@@ -135,7 +135,7 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
     /** One panel of the scene for this user: the live layout, or `from` its candidate. */
     const view = async (from: ServedCandidate | undefined, served: boolean): Promise<PanelView> => {
       // A panel the user does not get is rendered as a shadow render is: the lifecycle hooks (metrics) are not told.
-      const { panel, outcomes } = await deps.renderer.renderExplained({ scene: request.scene, data, viewer, flags, ...(from === undefined ? {} : { candidate: from }), ...(served ? {} : { shadow: true }) });
+      const { panel, outcomes, repair } = await deps.renderer.renderExplained({ scene: request.scene, data, viewer, flags, ...(from === undefined ? {} : { candidate: from }), ...(served ? {} : { shadow: true }) });
       const layout = from?.layout ?? deps.layouts().get(request.scene);
       const version = layout === undefined ? undefined : pickVersion(layout, flags);
       const byCode = new Map(outcomes.map((o) => [o.code, o]));
@@ -148,7 +148,7 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
           sort: floor.sort,
           shown,
           status: outcome.status,
-          why: describeOutcome(outcome, floor.builder, deps.killFlag),
+          why: describeOutcome(outcome, floor.builder, deps.killFlag, repair),
         };
         return floor.flag === undefined ? explanation : { ...explanation, flag: deps.flags.explain(floor.flag, viewer) };
       });
@@ -163,7 +163,7 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
         locale: panel.locale,
         floors,
         panel: panel.floors,
-        invariant: moneyInvariant(panel),
+        invariant: moneyInvariant(panel, repair),
       };
     };
     // The panel this user gets first (as real traffic renders it), then the other one from the same loaders.
@@ -193,7 +193,7 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
   };
 }
 
-function describeOutcome(outcome: FloorOutcome, builder: FloorBuilder, killFlag: (upstream: UpstreamName) => string): string {
+function describeOutcome(outcome: FloorOutcome, builder: FloorBuilder, killFlag: (upstream: UpstreamName) => string, repair: BreakdownRepair | null): string {
   switch (outcome.status) {
     case 'shown':
       return 'shown';
@@ -226,7 +226,7 @@ function describeOutcome(outcome: FloorOutcome, builder: FloorBuilder, killFlag:
       return `shown without ${missing} (its sub-name fell back) because ${because}`;
     }
     case 'unreconciled':
-      return 'hidden: the rows shown could not be reconciled with the payable total, so only the total is shown';
+      return whyUnreconciled(outcome.code, repair);
     default:
       throw new UnreachableCaseError(outcome);
   }

@@ -7,7 +7,8 @@ import type { AnswerViolation } from '../upstreams/upstream-error.ts';
 /**
  * Why a panel is degraded (the schema's DegradedReason): an upstream failed, or its answer was
  * refused ({@link AnswerViolation}); amounts that could not be shown on their own rows are
- * carried by an "other" row (`PARTIAL_BREAKDOWN`); a builder failed (`BUILDER_FAILED`).
+ * carried by an "other" row, or only the total could be kept (`PARTIAL_BREAKDOWN`, see
+ * {@link BreakdownRepair}); a builder failed (`BUILDER_FAILED`).
  */
 export type DegradedReason = 'UPSTREAM_FAILED' | AnswerViolation | 'PARTIAL_BREAKDOWN' | 'BUILDER_FAILED';
 
@@ -38,4 +39,51 @@ export interface RenderedPanel {
   readonly degradedReasons: readonly DegradedReason[];
   readonly locale: string;
   readonly floors: readonly RenderedFloor[];
+}
+
+/** A GOODS, DEDUCTION or CHARGE row: one a floor built, or an "other" row the renderer added. */
+export interface SummedRow {
+  readonly code: string;
+  readonly kind: 'GOODS' | 'DEDUCTION' | 'CHARGE';
+  /** Signed, as the row shows it: negative for a deduction. */
+  readonly amount: Money;
+}
+
+/** A kind of row whose rows show more than the quote has of it, by the total's own figures. */
+export interface Overclaim {
+  readonly kind: 'DEDUCTION' | 'CHARGE';
+  /** Its rows' signed sum, in minor units (a decimal string: a sum of safe integers may pass 2^53). */
+  readonly rows: string;
+  /** What the quote has of it, signed as the rows are, in minor units (a decimal string). */
+  readonly quote: string;
+  /** Where {@link quote} comes from, e.g. "{savings} 300", or "payable 3690 − goods 3390 + {savings} 300". */
+  readonly basis: string;
+}
+
+/**
+ * What the renderer did to a panel's rows to serve it as `PARTIAL_BREAKDOWN` (the README's
+ * "Money rules"), with the rows as the floors built them. The operator preview shows it: the
+ * panel served no longer has the rows that did not add up.
+ */
+export interface BreakdownRepair {
+  /**
+   * `other-rows`: what the rows leave out of the total is shown on "other discounts" / "other
+   * charges" rows above it ({@link added}); `total-only`: the rows were left out, only the total is
+   * served ({@link cause}); `sub-name`: the rows stand, but a figure the total's sub-name quotes
+   * (payable's savings) did not match them and was dropped.
+   */
+  readonly form: 'other-rows' | 'total-only' | 'sub-name';
+  /**
+   * Why only the total (null for the other forms): `no-goods`, no goods row to start from;
+   * `currencies`, rows in another currency than the total; `overclaimed`, the rows by kind
+   * contradict what the total says the quote has — a row of the other kind would invent a fee or
+   * a discount ({@link overclaimed} names the kind that shows more).
+   */
+  readonly cause: 'no-goods' | 'currencies' | 'overclaimed' | null;
+  /** The GOODS, DEDUCTION and CHARGE rows the floors built, in layout order, before the repair. */
+  readonly rows: readonly SummedRow[];
+  /** The "other" rows added (`other-rows`); empty otherwise. */
+  readonly added: readonly SummedRow[];
+  /** The kinds whose rows show more than the quote has (`overclaimed`); empty otherwise. */
+  readonly overclaimed: readonly Overclaim[];
 }

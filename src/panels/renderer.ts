@@ -25,7 +25,7 @@ import type { Money } from '../money/money.ts';
 import { UPSTREAMS, type UpstreamName } from '../upstreams/registry.ts';
 import { isUpstreamError, type UpstreamError } from '../upstreams/upstream-error.ts';
 import { clientVersionOf } from '../viewer/app-version.ts';
-import { DEGRADED_REASONS, type DegradedReason, type RenderedFloor, type RenderedPanel } from './panel.ts';
+import { DEGRADED_REASONS, type BreakdownRepair, type DegradedReason, type Overclaim, type RenderedFloor, type RenderedPanel, type SummedRow } from './panel.ts';
 
 /** A request's feature-flag decisions, as the renderer reads them (each flag decided once per request). */
 export interface FlagReader {
@@ -211,8 +211,12 @@ export class PanelRenderer {
     this.options.hooks?.panelServed?.(panel, outcomes);
   }
 
-  /** Renders and also says what happened to each configured floor (for the operator preview). */
-  async renderExplained(request: RenderRequest): Promise<{ panel: RenderedPanel; outcomes: readonly FloorOutcome[] }> {
+  /**
+   * Renders and also says what happened to each configured floor, and what the rows were before
+   * the renderer repaired them (`repair`, null unless the panel is `PARTIAL_BREAKDOWN`): for the
+   * operator preview.
+   */
+  async renderExplained(request: RenderRequest): Promise<{ panel: RenderedPanel; outcomes: readonly FloorOutcome[]; repair: BreakdownRepair | null }> {
     const layout = request.candidate?.layout ?? this.layoutFor(request.scene);
     const picked = pickVersion(layout, request.flags);
     const version = request.candidate === undefined ? picked.version : candidateLayoutVersion(picked.version, request.candidate.revision);
@@ -366,7 +370,7 @@ export class PanelRenderer {
       locale,
       floors,
     };
-    return { panel, outcomes };
+    return { panel, outcomes, repair: reconciled.repair };
   }
 
   /**
@@ -599,6 +603,8 @@ interface Reconciled {
   readonly rows: ReadonlyArray<PendingRow | OtherRow>;
   readonly removed: readonly string[];
   readonly partial: boolean;
+  /** What the safe form did, with the rows as built; null when the panel is served as built. */
+  readonly repair: BreakdownRepair | null;
   /** Set when the rows shown contradicted the total's own summaries (see {@link gapsOf}): only the total is kept. */
   readonly contradiction: Contradiction | undefined;
 }
@@ -628,12 +634,16 @@ interface Contradiction {
  */
 function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
   const total = rows.find((row) => row.kind === 'PAYABLE' && row.amount !== null);
-  if (total === undefined || total.amount === null) return { rows, removed: [], partial: false, contradiction: undefined };
+  if (total === undefined || total.amount === null) return { rows, removed: [], partial: false, repair: null, contradiction: undefined };
   const payable = total.amount;
+  // The total's summaries as built: one that contradicts the rows is dropped below.
+  const totalVars = total.vars;
   const summed = rows.filter((row) => SUMMED_KINDS.has(row.kind) && row.amount !== null);
   let served: Array<PendingRow | OtherRow> = [...rows];
   let removed: string[] = [];
   let partial = false;
+  let form: BreakdownRepair['form'] | undefined;
+  let cause: BreakdownRepair['cause'] = null;
 
   // Exact whatever rows are missing: a partial sum of safe integers may itself leave the safe range.
   const minors: number[] = [];
@@ -645,13 +655,16 @@ function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
   }
   const difference = sameCurrency ? differenceFrom(payable.minor, exactSum(minors)) : Number.NaN;
   const gaps = Number.isNaN(difference) ? undefined : gapsOf(total, summed, difference);
-  const contradiction: Contradiction | undefined = gaps === undefined && !Number.isNaN(difference) ? { total, vars: total.vars, summed } : undefined;
+  const contradiction: Contradiction | undefined = gaps === undefined && !Number.isNaN(difference) ? { total, vars: totalVars, summed } : undefined;
   if (gaps === undefined || gaps.length > 0) {
     partial = true;
     if (gaps !== undefined && summed.some((row) => row.kind === 'GOODS')) {
+      form = 'other-rows';
       const at = served.indexOf(total);
       served.splice(at, 0, ...gaps.map((gap) => otherRow(gap, payable.currency, total.floor.sort, locale)));
     } else {
+      form = 'total-only';
+      cause = !sameCurrency ? 'currencies' : gaps === undefined ? 'overclaimed' : 'no-goods';
       removed = summed.map((row) => row.floor.code);
       served = served.filter((row) => row instanceof OtherRow || !SUMMED_KINDS.has(row.kind) || row.amount === null);
     }
@@ -685,7 +698,54 @@ function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
       }
     }
   }
-  return { rows: served, removed, partial, contradiction };
+  const repair: BreakdownRepair | null = !partial
+    ? null
+    : {
+        form: form ?? 'sub-name',
+        cause,
+        rows: summed.map((row) => ({ code: row.floor.code, kind: row.kind as SummedRow['kind'], amount: row.amount as Money })),
+        added: served.flatMap((row) => (row instanceof OtherRow ? [{ code: row.rendered.code, kind: row.rendered.kind as SummedRow['kind'], amount: row.rendered.amount as Money }] : [])),
+        overclaimed: cause === 'overclaimed' ? overclaimsOf(total, totalVars, summed) : [],
+      };
+  return { rows: served, removed, partial, repair, contradiction };
+}
+
+/**
+ * The kinds whose rows show more than the quote has of them, by the total's summaries (payable's
+ * savings is every deduction), or for a kind without one, what the total leaves it once the goods
+ * rows and the other kind's summary are taken off. Exact (BigInt): it explains a contradiction,
+ * found rarely, to an operator — including sums too far apart for a safe integer.
+ */
+function overclaimsOf(total: PendingRow, vars: PendingRow['vars'], summed: readonly PendingRow[]): Overclaim[] {
+  const payable = total.amount as Money;
+  const sums = { GOODS: 0n, DEDUCTION: 0n, CHARGE: 0n };
+  for (const row of summed) sums[row.kind as SummedRow['kind']] += BigInt((row.amount as Money).minor);
+  const said: Partial<Record<Overclaim['kind'], { readonly minor: bigint; readonly basis: string }>> = {};
+  const summaries = total.floor.builder.summarises ?? {};
+  for (const variable in summaries) {
+    const kind = summaries[variable];
+    const value = vars[variable];
+    if ((kind !== 'DEDUCTION' && kind !== 'CHARGE') || value === undefined || !isMoney(value) || value.currency !== payable.currency) continue;
+    const magnitude = BigInt(Math.abs(value.minor));
+    said[kind] = { minor: kind === 'DEDUCTION' ? -magnitude : magnitude, basis: `{${variable}} ${magnitude}` };
+  }
+  const overclaimed: Overclaim[] = [];
+  for (const [kind, other] of [['DEDUCTION', 'CHARGE'], ['CHARGE', 'DEDUCTION']] as const) {
+    const theirs = said[other];
+    const quote =
+      said[kind] ??
+      (theirs === undefined
+        ? undefined
+        : {
+            minor: BigInt(payable.minor) - sums.GOODS - theirs.minor,
+            // Take the other kind off the total: a deduction (negative) is added back, a charge taken off.
+            basis: `${total.floor.code} ${payable.minor} − goods ${sums.GOODS} ${other === 'DEDUCTION' ? '+' : '−'} ${theirs.basis}`,
+          });
+    if (quote === undefined) continue;
+    const rows = sums[kind];
+    if (kind === 'DEDUCTION' ? rows < quote.minor : rows > quote.minor) overclaimed.push({ kind, rows: String(rows), quote: String(quote.minor), basis: quote.basis });
+  }
+  return overclaimed;
 }
 
 /** An amount the rows shown leave out, and the kind of row that carries it. */

@@ -37,6 +37,26 @@ const EXPRESSIONS = CART.replace('version: "2026-11-21.1"', 'version: "2026-12-0
 );
 /** Without its instant-discount row, the candidate's rows no longer add up to u1001's payable total. */
 const NO_LJ = CART.replace('version: "2026-11-21.1"', 'version: "2026-12-03.2"').replace(/  - code: lj\n(?:    .*\n)+\n/, '');
+/** The default floors plus `floor` (YAML lines), listed last: before the file's variants. */
+const withFloor = (version: string, floor: readonly string[]) =>
+  CART.replace('version: "2026-11-21.1"', `version: "${version}"`).replace('\nvariants:\n', `\n${floor.map((line) => `  ${line}`).join('\n')}\n\nvariants:\n`);
+/** A charge the quote does not have: u-basic's charge rows then show ¥0.50 more than the total leaves for them. */
+const INSURANCE = withFloor('2026-12-03.4', [
+  '- code: shipping-insurance',
+  '  kind: CHARGE',
+  "  amount: 'money(50)'",
+  '  name: { zh-CN: 运费险, en: Shipping insurance }',
+  '  zeroText: { zh-CN: 赠送, en: Included }',
+  '  sort: 55',
+]);
+/** A correctly signed deduction that counts the coupon a second time: the deduction rows then show more than {savings}. */
+const COUPON_TWICE = withFloor('2026-12-03.5', [
+  '- code: coupon-again',
+  '  kind: DEDUCTION',
+  '  amount: \'-sum(quote.discounts.filter(d, d.kind == "coupon").map(d, d.amount))\'',
+  '  name: { zh-CN: 券后再减, en: Coupon again }',
+  '  sort: 32',
+]);
 
 interface View {
   layout: 'live' | 'candidate';
@@ -44,7 +64,7 @@ interface View {
   layoutVersion: string;
   panel: Array<{ code: string; name: string }>;
   floors: Array<{ code: string; shown: boolean }>;
-  invariant: { holds: boolean; goods: string; deductions: string; charges: string; total: string; payable: string | null; currency: string | null; summary: string };
+  invariant: { holds: boolean; goods: string; deductions: string; charges: string; total: string; payable: string | null; currency: string | null; repair: unknown; summary: string };
 }
 
 describe('POST /admin/preview with a layout candidate (PGlite)', () => {
@@ -101,6 +121,7 @@ describe('POST /admin/preview with a layout candidate (PGlite)', () => {
       total: '886',
       payable: '886',
       currency: 'CNY',
+      repair: null,
       summary: '2090 + (-1204) + 0 = 886 = 886 (minor units)',
     });
     expect(body.panels[0]!.invariant).toEqual(body.invariant);
@@ -151,5 +172,78 @@ describe('POST /admin/preview with a layout candidate (PGlite)', () => {
     expect(next!.floors.map((f) => f.code)).not.toContain('lj');
     // The renderer shows an "other" row so the panel still adds up: the rows the candidate's floors produced did not.
     expect(next!.invariant).toMatchObject({ holds: false, summary: expect.stringContaining('PARTIAL_BREAKDOWN') });
+  });
+
+  it('says the candidate’s other row was added, with the rows it was built from', async () => {
+    await candidate(NO_LJ, ['u1001']);
+    const body = await preview({ userId: 'u1001', segments: ['plus'], locale: 'zh-CN' });
+    expect(body.panel.map((f: { code: string }) => f.code)).toContain('other-discounts');
+    // The figures are the rows the floors produced (without lj's -500), not the repaired sheet that adds up.
+    expect(body.invariant).toMatchObject({ holds: false, goods: '2090', deductions: '-704', charges: '0', total: '1386', payable: '886' });
+    expect(body.invariant.repair).toEqual({
+      form: 'other-rows',
+      cause: null,
+      rows: [
+        { code: 'spze', kind: 'GOODS', minor: '2090' },
+        { code: 'coupon', kind: 'DEDUCTION', minor: '-600' },
+        { code: 'plus95', kind: 'DEDUCTION', minor: '-104' },
+        { code: 'shipping', kind: 'CHARGE', minor: '0' },
+      ],
+      added: [{ code: 'other-discounts', kind: 'DEDUCTION', minor: '-500' }],
+      overclaimed: [],
+    });
+    expect(body.invariant.summary).toBe(
+      'the rows built did not add up to the payable total: 2090 + (-704) + 0 = 1386 ≠ 886 (minor units); the renderer added other-discounts -500 to make them (PARTIAL_BREAKDOWN)',
+    );
+  });
+
+  it('says only the total was kept when a candidate’s charge row claims more than the quote has, naming the rows and the kind with its figures', async () => {
+    await candidate(INSURANCE, ['u-basic']);
+    const body = await preview({ userId: 'u-basic', locale: 'zh-CN' });
+    // What the app gets: the total alone.
+    expect(body.panel.map((f: { code: string; priceText: string }) => [f.code, f.priceText])).toEqual([['payable', '¥36.90']]);
+    expect(body.degradedReasons).toEqual(['PARTIAL_BREAKDOWN']);
+    expect(body.invariant).toEqual({
+      holds: false,
+      // The rows the floors produced, before only the total was kept: the surplus charge shows.
+      goods: '3390',
+      deductions: '-300',
+      charges: '650',
+      total: '3740',
+      payable: '3690',
+      currency: 'CNY',
+      repair: {
+        form: 'total-only',
+        cause: 'overclaimed',
+        rows: [
+          { code: 'spze', kind: 'GOODS', minor: '3390' },
+          { code: 'coupon', kind: 'DEDUCTION', minor: '-300' },
+          { code: 'shipping', kind: 'CHARGE', minor: '600' },
+          { code: 'shipping-insurance', kind: 'CHARGE', minor: '50' },
+        ],
+        added: [],
+        overclaimed: [{ kind: 'CHARGE', rows: '650', quote: '600', basis: 'payable 3690 − goods 3390 + {savings} 300' }],
+      },
+      summary:
+        'only the total is served (PARTIAL_BREAKDOWN): the CHARGE rows add up to 650 but the quote has 600 (payable 3690 − goods 3390 + {savings} 300); ' +
+        'rows built: spze GOODS 3390, coupon DEDUCTION -300, shipping CHARGE 600, shipping-insurance CHARGE 50 (minor units)',
+    });
+    const why = (code: string) => body.floors.find((f: { code: string }) => f.code === code)?.why;
+    expect(why('shipping-insurance')).toBe("hidden: only the total is shown: the CHARGE rows add up to 650 but the quote has 600, and this row's 50 is the difference");
+    expect(why('shipping')).toBe('hidden: only the total is shown: the CHARGE rows add up to 650 but the quote has 600; this row (600) is one of them');
+    expect(why('spze')).toBe('hidden: only the total is shown: the CHARGE rows add up to 650 but the quote has 600; this GOODS row is not one of them');
+  });
+
+  it('says which deduction rows claim more than the total’s savings when a deduction is counted twice', async () => {
+    await candidate(COUPON_TWICE, ['u-basic']);
+    const body = await preview({ userId: 'u-basic', locale: 'zh-CN' });
+    expect(body.panel.map((f: { code: string }) => f.code)).toEqual(['payable']);
+    expect(body.invariant).toMatchObject({ holds: false, goods: '3390', deductions: '-600', charges: '600', total: '3390', payable: '3690' });
+    expect(body.invariant.repair).toMatchObject({ form: 'total-only', cause: 'overclaimed', overclaimed: [{ kind: 'DEDUCTION', rows: '-600', quote: '-300', basis: '{savings} 300' }] });
+    expect(body.invariant.summary).toMatch(/^only the total is served \(PARTIAL_BREAKDOWN\): the DEDUCTION rows add up to -600 but the quote has -300 \(\{savings\} 300\); rows built: .*coupon-again DEDUCTION -300/);
+    const why = (code: string) => body.floors.find((f: { code: string }) => f.code === code)?.why;
+    // Either coupon row alone is the difference: both say so.
+    expect(why('coupon-again')).toBe("hidden: only the total is shown: the DEDUCTION rows add up to -600 but the quote has -300, and this row's -300 is the difference");
+    expect(why('coupon')).toBe(why('coupon-again'));
   });
 });

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
+import type { BreakdownRepair } from '../../src/panels/panel.ts';
 import { PanelRenderer, type FloorOutcome, type FlagReader } from '../../src/panels/renderer.ts';
 import { compileFloorsFile } from '../../src/layouts/compile.ts';
 import { invariantProblems } from '../support/panel-invariant.ts';
@@ -36,16 +37,18 @@ function renderer(codes: string[], extra: Record<string, string> = {}, floors: s
   if (result.layout === undefined) throw new Error(result.problems.map((p) => p.message).join('\n'));
   const layout = result.layout;
   const outcomes: FloorOutcome[][] = [];
+  const repairs: Array<BreakdownRepair | null> = [];
   const renderer = new PanelRenderer({ layouts: () => new Map([[layout.scene, layout]]), logger });
-  // Each render's floor outcomes, as the panel metrics get them.
+  // Each render's floor outcomes, as the panel metrics get them, and its repair, as the operator preview does.
   const r = {
     render: async (request: Parameters<PanelRenderer['renderExplained']>[0]) => {
-      const { panel, outcomes: o } = await renderer.renderExplained(request);
+      const { panel, outcomes: o, repair } = await renderer.renderExplained(request);
       outcomes.push([...o]);
+      repairs.push(repair);
       return panel;
     },
   };
-  return { r, outcomes };
+  return { r, outcomes, repairs };
 }
 
 /** A logger whose lines (at warn and above) are kept, parsed. */
@@ -61,7 +64,7 @@ const SAVINGS = 'subName: { zh-CN: "共优惠 {savings}", en: "You save {savings
 
 describe('the safe form of a panel whose rows would not add up', () => {
   it('shows the deductions no row of the layout carries as one "other discounts" row above the total', async () => {
-    const { r } = renderer(['spze', 'lj', 'coupon', 'shipping', 'payable'], { payable: SAVINGS });
+    const { r, repairs } = renderer(['spze', 'lj', 'coupon', 'shipping', 'payable'], { payable: SAVINGS });
     const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
     expect(panel.floors.map((f) => [f.code, f.kind, f.name, f.priceText])).toEqual([
       ['spze', 'GOODS', '名spze', '¥209.00'],
@@ -75,6 +78,19 @@ describe('the safe form of a panel whose rows would not add up', () => {
     expect(panel.floors.at(-1)?.subName).toBe('共优惠 ¥43.70');
     expect(panel).toMatchObject({ degraded: true, degradedReasons: ['PARTIAL_BREAKDOWN'], failedUpstreams: [] });
     expect(invariantProblems(panel)).toEqual([]);
+    // The operator preview is told which repair it was, and the rows as built.
+    expect(repairs[0]).toEqual({
+      form: 'other-rows',
+      cause: null,
+      rows: [
+        { code: 'spze', kind: 'GOODS', amount: cny(20_900) },
+        { code: 'lj', kind: 'DEDUCTION', amount: cny(-500) },
+        { code: 'coupon', kind: 'DEDUCTION', amount: cny(-1000) },
+        { code: 'shipping', kind: 'CHARGE', amount: cny(600) },
+      ],
+      added: [{ code: 'other-discounts', kind: 'DEDUCTION', amount: cny(-2870) }],
+      overclaimed: [],
+    });
   });
 
   it('names the row in English for en, and uses "other charges" for a missing charge, dropping a savings figure the rows do not show', async () => {
@@ -118,11 +134,12 @@ describe('the safe form of a panel whose rows would not add up', () => {
   });
 
   it('keeps only the total when no goods row is shown to start from', async () => {
-    const { r, outcomes } = renderer(['lj', 'coupon', 'payable']);
+    const { r, outcomes, repairs } = renderer(['lj', 'coupon', 'payable']);
     const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
     expect(panel.floors.map((f) => f.code)).toEqual(['payable']);
     expect(panel.degradedReasons).toEqual(['PARTIAL_BREAKDOWN']);
     expect(outcomes[0]?.filter((o) => o.status === 'unreconciled').map((o) => o.code)).toEqual(['lj', 'coupon']);
+    expect(repairs[0]).toMatchObject({ form: 'total-only', cause: 'no-goods', added: [], overclaimed: [] });
   });
 
   it('covers a deduction row switched off by its flag, saying so', async () => {
@@ -138,7 +155,7 @@ describe('the safe form of a panel whose rows would not add up', () => {
     // QA's case: a points floor reads loyalty's usable ¥24.00, which settlement never took off.
     const { logger, lines } = recordingLogger();
     const pointsDeduct = ['  - code: points-deduct', '    kind: DEDUCTION', "    amount: '-loyalty.usable.value'", '    name: { zh-CN: 积分抵扣, en: Points }', '    sort: 85'];
-    const { r, outcomes } = renderer(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable'], { payable: SAVINGS }, pointsDeduct, logger);
+    const { r, outcomes, repairs } = renderer(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable'], { payable: SAVINGS }, pointsDeduct, logger);
     const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
     // Before: 积分抵扣 -¥24.00 and a 其他费用 ¥24.00 the quote does not have.
     expect(panel.floors.filter((f) => f.code.startsWith('other-')).map((f) => [f.code, f.priceText])).toEqual([]);
@@ -155,6 +172,9 @@ describe('the safe form of a panel whose rows would not add up', () => {
       total: { code: 'payable', minor: 17_130, savings: 4370 },
       rows: { spze: 20_900, lj: -500, mj: -2000, coupon: -1000, plus95: -870, shipping: 600, 'points-deduct': -2400 },
     });
+    // The operator preview is told the same: the kind that shows more than the quote has, with the figures.
+    expect(repairs[0]).toMatchObject({ form: 'total-only', cause: 'overclaimed', overclaimed: [{ kind: 'DEDUCTION', rows: '-6770', quote: '-4370', basis: '{savings} 4370' }] });
+    expect(repairs[0]?.rows.map((row) => row.code)).toEqual(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'points-deduct']);
     await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
     expect(lines).toHaveLength(1);
   });
@@ -162,18 +182,21 @@ describe('the safe form of a panel whose rows would not add up', () => {
   it('keeps only the total, never an invented discount, when rows show more charges than the total has', async () => {
     // Shipping shown twice (a second row reading the quote's shipping): ¥6.00 more than is charged.
     const delivery = ['  - code: delivery', '    kind: CHARGE', "    amount: 'quote.shipping'", '    name: { zh-CN: 配送费, en: Delivery }', '    sort: 65'];
-    const { r } = renderer(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable'], { payable: SAVINGS }, delivery);
+    const { r, repairs } = renderer(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable'], { payable: SAVINGS }, delivery);
     const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
     expect(panel.floors.map((f) => [f.code, f.priceText])).toEqual([['payable', '¥171.30']]);
     expect(panel.degradedReasons).toEqual(['PARTIAL_BREAKDOWN']);
+    // No summary says what the charges are: what the total leaves them once goods and savings are taken off.
+    expect(repairs[0]).toMatchObject({ form: 'total-only', cause: 'overclaimed', overclaimed: [{ kind: 'CHARGE', rows: '1200', quote: '600', basis: 'payable 17130 − goods 20900 + {savings} 4370' }] });
   });
 
   it('leaves a complete sheet as it is, undegraded', async () => {
-    const { r } = renderer(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable'], { payable: SAVINGS });
+    const { r, repairs } = renderer(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable'], { payable: SAVINGS });
     const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
     expect(panel.degraded).toBe(false);
     expect(panel.floors.map((f) => f.code)).not.toContain('other-discounts');
     expect(panel.floors.at(-1)?.subName).toBe('共优惠 ¥43.70');
+    expect(repairs[0]).toBeNull();
   });
 
   it('shows a configured subNameFallback when a decoration is missing', async () => {
