@@ -479,6 +479,40 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     }
   });
 
+  it('shows, when only the total is served, the rows as built and the kind that claims more than the quote has, and says which row is the difference', async () => {
+    const { live } = (await admin('layouts/history', { limit: 1 })).body;
+    const files = (await admin('layouts/show', { revision: live })).body.revision.files as Record<string, string>;
+    // A charge the quote does not have: u-basic's charge rows then show ¥0.50 more than the total leaves them.
+    const insurance = ['  - code: shipping-insurance', '    kind: CHARGE', "    amount: 'money(50)'", '    name: { zh-CN: 运费险, en: Shipping insurance }', '    zeroText: { zh-CN: 赠送, en: Included }', '    sort: 55', ''];
+    const cart = files['cart-bottom-sheet.yaml']!.replace('\nvariants:\n', `\n${insurance.join('\n')}\nvariants:\n`);
+    const created = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', files: { ...files, 'cart-bottom-sheet.yaml': cart }, rollout: { allowList: ['u-basic'] }, message: 'shipping insurance' });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    try {
+      await signIn();
+      await page.click('#demo-users button[data-user="u-basic"]');
+      const candidate = page.locator('#preview-result section[data-layout=candidate]');
+      await candidate.locator('[data-testid=served]').filter({ hasText: 'This user gets this layout.' }).waitFor();
+      // The phone shows what the app gets: the total alone.
+      expect(await candidate.locator('ol.floors > li').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-code')))).toEqual(['payable']);
+      expect(await candidate.locator('[data-testid=invariant]').innerText()).toBe(
+        'Money invariant VIOLATED: only the total is served (PARTIAL_BREAKDOWN): the CHARGE rows add up to 650 but the quote has 600 (payable 3690 − goods 3390 + {savings} 300); ' +
+          'rows built: spze GOODS 3390, coupon DEDUCTION -300, shipping CHARGE 600, shipping-insurance CHARGE 50 (minor units) · degraded: PARTIAL_BREAKDOWN',
+      );
+      // Beside it, the rows the floors built, the charge rows marked.
+      const repaired = candidate.locator('[data-testid=repair]');
+      expect(await repaired.locator('caption').innerText()).toBe('Rows built, left out: only the total is served');
+      expect(await repaired.locator('tbody tr').allInnerTexts()).toEqual(['spze\tGOODS\t3390', 'coupon\tDEDUCTION\t-300', 'shipping\tCHARGE\t600', 'shipping-insurance\tCHARGE\t50']);
+      expect(await repaired.locator('tbody tr.over').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-code')))).toEqual(['shipping', 'shipping-insurance']);
+      expect(await candidate.locator('table.why tr[data-code="shipping-insurance"]').innerText()).toContain("the CHARGE rows add up to 650 but the quote has 600, and this row's 50 is the difference");
+      // The live layout's panel adds up for u-basic: no rows to show beside it.
+      expect(await page.locator('#preview-result section[data-layout=live] [data-testid=invariant]').innerText()).toMatch(/^Money invariant holds: /);
+      expect(await page.locator('#preview-result section[data-layout=live] [data-testid=repair]').count()).toBe(0);
+    } finally {
+      const candidates = (await admin('layouts/candidates', {})).body.candidates as unknown[];
+      if (candidates.length > 0) await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
+    }
+  });
+
   it('offers to promote with force over what live changed since the candidate was cut, listing what it replaces, once the operator ticks that they replace it', async () => {
     // From the shipped floors (a test above forced a sheet that does not add up live): the shadow skips degraded panels.
     expect((await admin('layouts/publish', { files: { 'cart-bottom-sheet.yaml': CART, 'checkout-summary.yaml': CHECKOUT }, message: 'shipped floors' })).status).toBe(200);

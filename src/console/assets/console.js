@@ -285,7 +285,7 @@ function previewColumn(answer, p) {
     { class: `column${p.served ? ' served' : ''}`, 'aria-label': `${title} layout`, 'data-layout': p.layout },
     h('h3', null, `${title}: ${answer.scene} ${p.layoutVersion}`),
     answer.panels.length > 1 ? h('p', { class: 'served-note', 'data-testid': 'served' }, p.served ? 'This user gets this layout.' : 'Not served to this user.') : null,
-    h('div', { class: 'phone-and-why' }, phone(answer, p), explanation(p)),
+    h('div', { class: 'phone-and-why' }, phone(answer, p), explanation(p), repairedRows(p)),
   );
 }
 
@@ -320,6 +320,31 @@ function invariant(p) {
   const v = p.invariant;
   const reasons = p.degradedReasons.length > 0 ? ` · degraded: ${p.degradedReasons.join(', ')}${p.failedUpstreams.length ? ` (${p.failedUpstreams.join(', ')})` : ''}` : '';
   return h('p', { class: `invariant ${v.holds ? 'ok' : 'bad'}`, 'data-testid': 'invariant' }, `Money invariant ${v.holds ? 'holds' : 'VIOLATED'}: ${v.summary}${reasons}`);
+}
+
+/**
+ * The rows as the floors built them, when the renderer repaired the panel (PARTIAL_BREAKDOWN):
+ * the phone shows the repaired sheet, so this is where the row that broke it can be seen. Rows
+ * of a kind that shows more than the quote has are marked.
+ */
+function repairedRows(p) {
+  const r = p.invariant.repair;
+  if (!r || r.form === 'sub-name') return null;
+  const over = new Set(r.overclaimed.map((c) => c.kind));
+  const row = (f, label, cls) =>
+    h('tr', { class: cls, 'data-code': f.code }, h('th', { scope: 'row' }, label), h('td', null, f.kind), h('td', { class: 'amount' }, f.minor));
+  return h(
+    'table',
+    { class: 'repair', 'data-testid': 'repair' },
+    h('caption', null, r.form === 'total-only' ? 'Rows built, left out: only the total is served' : 'Rows built, and the "other" rows the renderer added'),
+    h('thead', null, h('tr', null, ['Floor', 'Kind', 'Amount (minor units)'].map((t) => h('th', { scope: 'col' }, t)))),
+    h(
+      'tbody',
+      null,
+      r.rows.map((f) => row(f, f.code, over.has(f.kind) ? 'over' : null)),
+      r.added.map((f) => row(f, `${f.code} (added)`, 'added')),
+    ),
+  );
 }
 
 function explanation(p) {
