@@ -244,7 +244,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
   });
   const expressionFailures = new Counter({
     name: 'floorplan_expression_failures_total',
-    help: 'Expression floors dropped because their CEL expression failed at run time (overflow, two currencies, a wrong sign, a list beyond its cost bound), by scene and floor.',
+    help: 'Expression floors whose CEL failed at run time (overflow, two currencies, a wrong sign, a list beyond its cost bound), by scene and floor: the amount or when (the floor is dropped), or a sub-name variable (the floor is shown, only its sub-name falls back).',
     labelNames: ['scene', 'floor'] as const,
     registers: [registry],
   });

@@ -130,6 +130,8 @@ describe('an expression floor failing at run time', () => {
     const text = await metrics.registry.metrics();
     expect(text).toContain('floorplan_expression_failures_total{scene="cart-bottom-sheet",floor="rebate-note"} 1');
     expect(text).not.toContain('floorplan_floors_dropped_total{scene="cart-bottom-sheet",floor="rebate-note"');
+    // What the series counts, as /metrics tells the on-call: this floor was not dropped.
+    expect(text).toMatch(/^# HELP floorplan_expression_failures_total .*only its sub-name falls back/m);
   });
 
   it('falls back when a decoration defining {amount} fails, rather than show the row\'s amount in its place', async () => {
