@@ -31,7 +31,9 @@ export type DegradedReason =
   /**
    * Some amounts of the quote could not be shown on their own rows (a floor failed, is switched
    * off or is not in this layout): an "other discounts" or "other charges" row carries the
-   * difference so the rows still add up to the total.
+   * difference so the rows still add up to the total. When no such row can make them add up (rows
+   * of one kind show more than the quote has, there is no goods row, or the rows' currencies
+   * differ), only the total is shown, without the rows it sums.
    */
   | 'PARTIAL_BREAKDOWN'
   /** Settlement's quote did not add up, or did not price exactly the selected cart lines: settlement counts as failed. */
