@@ -70,7 +70,7 @@ import type { FloorsSource, LayoutSet } from '../layouts/compile.ts';
 import { compileFloorsSources, FLOORS_DIR_SETTING, FLOORS_SCHEMA_FILE, floorsSchemaText, readFloorsDir } from '../layouts/compile.ts';
 import { checkCompatibility, formatCompatibility, IncompatibleLayouts, type CompatibilityReport } from '../layouts/compatibility.ts';
 import { publishLayouts, pushPublishedLayouts, pushRefusal } from '../layouts/publish.ts';
-import { formatLayoutsDiff } from '../layouts/revisions/diff.ts';
+import { formatLayoutsDiff, type VersionKept } from '../layouts/revisions/diff.ts';
 import { pushCandidates, type CandidateRollout, type CandidateSet, type StoredCandidate } from '../layouts/revisions/candidates.ts';
 import {
   LayoutReleases,
@@ -224,6 +224,7 @@ async function publishToRedisOnly(context: Context): Promise<void> {
     }
     process.stdout.write(`published revision ${result.revision} to ${url} (key ${result.key})\n`);
     process.stdout.write(`${result.scenes.map((s) => `${s.scene}: version ${s.version}`).join('\n')}\n`);
+    printVersionKept(result.versionKept);
   } finally {
     await closeRedis(redis);
   }
@@ -358,6 +359,16 @@ function forcedOver(result: PromoteResult): string {
   return (result.compared ?? null) === 0 ? 'nothing compared in the shadow yet' : '0 invariant violation(s)';
 }
 
+/** A warning per scene (or variant) whose floors changed under the same `version:`: accepted, but layoutVersion cannot tell the two apart. */
+function printVersionKept(kept: readonly VersionKept[]): void {
+  for (const v of kept) {
+    const where = v.variant === undefined ? v.scene : `${v.scene} (variant ${v.variant})`;
+    process.stdout.write(
+      `warning: the floors of ${where} changed, but its version did not (still ${JSON.stringify(v.version)}): layoutVersion does not tell them from the last ones (the decision record's revision does); give it a new version next time\n`,
+    );
+  }
+}
+
 function printPublished(result: PublishResult, what: string): void {
   const r = result.revision;
   process.stdout.write(`${what} revision ${r.revision} (live) by ${r.author}${quoted(r.message)}; parent ${r.parent ?? 'none'}${r.rollbackOf === null ? '' : `, restores revision ${r.rollbackOf}`}\n`);
@@ -366,6 +377,14 @@ function printPublished(result: PublishResult, what: string): void {
   // A server older than this command answers without the field.
   const removed = result.removedScenes ?? [];
   if (removed.length > 0) process.stdout.write(`warning: scene(s) taken off the air, apps asking for them are now refused: ${removed.join(', ')}\n`);
+  printVersionKept(result.versionKept ?? []);
+  // By design a change of live does not reach a candidate's users: said here, or the rollback reads as if it reached everyone.
+  if (result.candidatesServed === null) process.stdout.write('warning: could not read which candidates are still served (floors:candidates lists them): their users keep them, not these floors\n');
+  for (const c of result.candidatesServed ?? []) {
+    process.stdout.write(
+      `warning: the candidate of ${c.scene} (revision ${c.revision}) is still served to ${rolloutWhom(c.rollout)}: they keep its floors, not these; floors:abort -- ${c.scene} gives them the live ones\n`,
+    );
+  }
 }
 
 function revisionNumber(text: string | undefined, what: string): number {
@@ -384,11 +403,14 @@ function replacedCandidate(text: string): number | null {
   return n;
 }
 
-/** "rollout: allow-list [u1001], then 20 % by user id (only platforms ios)": who gets a candidate. */
-function rolloutText(r: CandidateRollout): string {
+/** "allow-list [u1001], then 20 % by user id (only platforms ios)": who gets a candidate. */
+function rolloutWhom(r: CandidateRollout): string {
   const only = [r.segments.length > 0 ? `segments ${r.segments.join(',')}` : '', r.platforms.length > 0 ? `platforms ${r.platforms.join(',')}` : '', r.minAppVersion === null ? '' : `app ${r.minAppVersion}+`].filter(Boolean);
-  return `rollout: allow-list [${r.allowList.join(', ')}], then ${r.percentage} % by user id${only.length > 0 ? ` (only ${only.join(', ')})` : ''}`;
+  return `allow-list [${r.allowList.join(', ')}], then ${r.percentage} % by user id${only.length > 0 ? ` (only ${only.join(', ')})` : ''}`;
 }
+
+/** "rollout: allow-list [u1001], then 20 % by user id (only platforms ios)". */
+const rolloutText = (r: CandidateRollout): string => `rollout: ${rolloutWhom(r)}`;
 
 function printCandidate(c: StoredCandidate, pushed: boolean, pushProblem: string | undefined): void {
   process.stdout.write(`${rolloutText(c.rollout)}\n`);

@@ -9,6 +9,7 @@ import type { AppsConfig } from '../config/service-config.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import { compileFloorsSources, differsFromLive, layoutInvalid, readFloorsDir } from './compile.ts';
 import { layoutRedisKeys, parsePublishedLayouts, type PublishedLayouts } from './published-layouts.ts';
+import { versionsKept, type VersionKept } from './revisions/diff.ts';
 
 export interface PublishLayoutsOptions {
   /** The floors folder to publish (absolute, or relative to the working directory). */
@@ -32,6 +33,8 @@ export interface PublishLayoutsResult {
   readonly key: string;
   /** Each scene published, with the version `layoutVersion` will report. */
   readonly scenes: ReadonlyArray<{ readonly scene: string; readonly version: string }>;
+  /** Scenes (and variants) whose floors changed from the set the key held under the same version: a warning (releases.ts PublishResult). */
+  readonly versionKept: readonly VersionKept[];
 }
 
 /**
@@ -78,6 +81,7 @@ export async function publishLayouts(options: PublishLayoutsOptions): Promise<Pu
     revision: Number(revision),
     key: keys.layouts,
     scenes: [...compiled.layouts.values()].map((l) => ({ scene: l.scene, version: l.version })),
+    versionKept: versionsKept(live, files),
   };
 }
 

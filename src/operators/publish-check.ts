@@ -2,7 +2,8 @@
  * POST /admin/layouts/check {files} — what publishing this YAML set would do, without doing it:
  * the set validated exactly as a publish validates it (refused with every problem and its
  * file:line, as publish refuses it), and the semantic diff from the live revision's floors to it,
- * so the console can say what changes for whom before the operator confirms; and `compatibility`,
+ * so the console can say what changes for whom before the operator confirms; `versionKept`, the
+ * scenes whose floors it changes under the same `version` (publish warns of them); and `compatibility`,
  * what every live app version would get (src/layouts/compatibility.ts) — a set some live
  * version cannot render is refused (409) as publish refuses it. Stores nothing and is not audited.
  * With the revision store down, a set is still refused for what needs no live revision (400,
@@ -12,7 +13,7 @@ import { z } from 'zod';
 import { FloorplanError } from '../errors.ts';
 import type { AdminHandler } from '../http/server.ts';
 import { IncompatibleLayouts } from '../layouts/compatibility.ts';
-import { diffLayouts } from '../layouts/revisions/diff.ts';
+import { diffLayouts, versionsKept } from '../layouts/revisions/diff.ts';
 import type { LayoutReleases } from '../layouts/revisions/releases.ts';
 import { asCheckRefusal } from '../layouts/revisions/revision-store.ts';
 import { layoutErrorBody } from './layout-admin.ts';
@@ -50,6 +51,8 @@ export function createPublishCheckHandler(releases: Pick<LayoutReleases, 'valida
           scenes: [...layouts.values()].map((l) => ({ scene: l.scene, version: l.version })),
           ...(approval === undefined ? {} : { approval }),
           diff: diffLayouts(liveFiles, files),
+          // Floors changed under live's version: layoutVersion no longer tells them apart (a warning, as publish gives it).
+          versionKept: versionsKept(liveFiles, files),
           compatibility: compatibility ?? { skipped: 'no clients file (config floors.clientsFile): the set was not checked against the live app versions' },
         },
       };

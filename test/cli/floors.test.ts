@@ -280,6 +280,45 @@ describe('npm run floors:check', () => {
     expect(existsSync(join(store, 'revisions'))).toBe(false);
   });
 
+  it('says after a rollback or publish which candidate its users keep, to whom, and how to give them the live floors', async () => {
+    const env = { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(floorsDir({}), 'revisions') };
+    expect((await floors(['publish', '--message', 'baseline'], env)).code).toBe(0);
+    const cart = readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml'), 'utf8');
+    const checkout = readFileSync(join(ROOT, 'floors', 'checkout-summary.yaml'), 'utf8');
+    const draft = { 'cart-bottom-sheet.yaml': cart.replace('version: "2026-11-21.1"', 'version: "2026-12-06.1"').replace('en: Coupons }', 'en: Vouchers }'), 'checkout-summary.yaml': checkout };
+    expect((await floors(['publish', '--dir', floorsDir(draft), '--message', 'vouchers'], env)).code).toBe(0);
+    const staged = await floors(['candidate', 'cart-bottom-sheet', '--dir', floorsDir(draft), '--allow', 'u1001'], env);
+    expect(staged.code, staged.stderr).toBe(0);
+    expect((await floors(['rollout', 'cart-bottom-sheet', '--percentage', '10'], env)).code).toBe(0);
+
+    const kept = 'warning: the candidate of cart-bottom-sheet (revision 3) is still served to allow-list [u1001], then 10 % by user id: they keep its floors, not these; floors:abort -- cart-bottom-sheet gives them the live ones';
+    const rolledBack = await floors(['rollback', '1'], env);
+    expect(rolledBack.code, rolledBack.stderr).toBe(0);
+    expect(rolledBack.stdout.split('\n')[0]).toMatch(/^rolled back as revision 4 \(live\) by .*; parent 2, restores revision 1$/);
+    expect(rolledBack.stdout.split('\n')).toContain(kept);
+    const published = await floors(['publish', '--message', 'baseline again'], env);
+    expect(published.stdout.split('\n')).toContain(kept);
+
+    expect((await floors(['abort', 'cart-bottom-sheet'], env)).code).toBe(0);
+    const after = await floors(['rollback', '2'], env);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout).not.toContain('candidate');
+  }, 120_000);
+
+  it('warns, and publishes, a scene whose floors changed under the same version', async () => {
+    const env = { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(floorsDir({}), 'revisions') };
+    expect((await floors(['publish', '--message', 'baseline'], env)).code).toBe(0);
+    const cart = readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml'), 'utf8');
+    const checkout = readFileSync(join(ROOT, 'floors', 'checkout-summary.yaml'), 'utf8');
+    const renamed = floorsDir({ 'cart-bottom-sheet.yaml': cart.replace('{ zh-CN: 优惠券, en: Coupons }', '{ zh-CN: 优惠, en: Coupons }'), 'checkout-summary.yaml': checkout });
+    const published = await floors(['publish', '--dir', renamed, '--message', '优惠'], env);
+    expect(published.code, published.stderr).toBe(0);
+    expect(published.stdout.split('\n')).toContain(
+      'warning: the floors of cart-bottom-sheet changed, but its version did not (still "2026-11-21.1"): layoutVersion does not tell them from the last ones (the decision record\'s revision does); give it a new version next time',
+    );
+    expect((await floors(['publish', '--dir', renamed, '--message', 'the same'], env)).stdout).not.toContain('warning');
+  }, 60_000);
+
   it('exits 2 with the usage on an unknown command', async () => {
     const run = await floors(['chek']);
     expect(run.code).toBe(2);

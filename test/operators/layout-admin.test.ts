@@ -100,6 +100,39 @@ describe.skipIf(!HAS_POSTGRES)('the layouts admin API (/admin/layouts/*, Postgre
     expect(gone).toMatchObject({ status: 409, body: { code: ErrorCode.LAYOUT_CONFLICT, error: 'the candidate of cart-bottom-sheet (revision 1) is gone: aborted by admin since it was read, so there is nothing to abort; nothing was changed' } });
   });
 
+  it('names in a publish and a rollback answer each candidate still served, and to whom: its users keep it, not the new live floors', async () => {
+    const made = await post('candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'], percentage: 10 } });
+    expect(made.status, JSON.stringify(made.body)).toBe(200);
+    // A candidate served to nobody (an empty allow-list, 0 %) changes nobody's floors: not named.
+    expect((await post('candidate', { scene: 'checkout-summary', revision: 1 })).status).toBe(200);
+    try {
+      const served = [{ scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'], percentage: 10, segments: [], platforms: [], minAppVersion: null } }];
+      const rollback = await post('rollback', { revision: 1 });
+      expect(rollback.status, JSON.stringify(rollback.body)).toBe(200);
+      expect(rollback.body.candidatesServed).toEqual(served);
+      const published = await post('publish', { files: SHIPPED, message: 'again' });
+      expect(published.body.candidatesServed).toEqual(served);
+    } finally {
+      await post('abort', { scene: 'cart-bottom-sheet' });
+      await post('abort', { scene: 'checkout-summary' });
+    }
+    expect((await post('publish', { files: SHIPPED, message: 'no candidate now' })).body.candidatesServed).toEqual([]);
+  });
+
+  it('warns in a publish answer (and the check) of a scene whose floors changed under the same version, which layoutVersion cannot tell apart', async () => {
+    const renamed = { ...SHIPPED, 'cart-bottom-sheet.yaml': SHIPPED['cart-bottom-sheet.yaml'].replace('{ zh-CN: 优惠券, en: Coupons }', '{ zh-CN: 优惠, en: Coupons }') };
+    const checked = await post('check', { files: renamed });
+    expect(checked.status, JSON.stringify(checked.body)).toBe(200);
+    expect(checked.body.versionKept).toEqual([{ scene: 'cart-bottom-sheet', version: '2026-11-21.1' }]);
+    const published = await post('publish', { files: renamed, message: '优惠' });
+    expect(published.status, JSON.stringify(published.body)).toBe(200);
+    expect(published.body.versionKept).toEqual([{ scene: 'cart-bottom-sheet', version: '2026-11-21.1' }]);
+    // Bumped, or not changed at all: nothing to warn of.
+    const bumped = { ...renamed, 'cart-bottom-sheet.yaml': renamed['cart-bottom-sheet.yaml'].replace('version: "2026-11-21.1"', 'version: "2026-11-21.2"') };
+    expect((await post('publish', { files: bumped, message: 'bumped' })).body.versionKept).toEqual([]);
+    expect((await post('publish', { files: bumped, message: 'same again' })).body.versionKept).toEqual([]);
+  });
+
   it('refuses an allow-list entry holding whitespace or a separator (a Chinese IME comma), which would reach nobody, naming it (400)', async () => {
     const candidate = await post('candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001，u2002'] } });
     expect(candidate.status).toBe(400);

@@ -148,6 +148,11 @@ export interface StoredCandidate {
   readonly approvedAt: string | null;
 }
 
+/** Whether a rollout selects anyone: an allow-list, or a percentage above 0 (the constraints only narrow the percentage). */
+export function reachesAnyone(rollout: CandidateRollout): boolean {
+  return rollout.allowList.length > 0 || rollout.percentage > 0;
+}
+
 /** A candidate with the floors file it serves, as replicas receive it. */
 export interface CandidateWithFile extends StoredCandidate {
   /** The file name in its revision, e.g. "cart-bottom-sheet.yaml". */

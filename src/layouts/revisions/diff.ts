@@ -144,6 +144,34 @@ export function diffLayouts(from: Readonly<Record<string, string>>, to: Readonly
   return { scenes, unreadable };
 }
 
+/** A scene (or one of its variants) whose floors changed while its declared `version` did not. */
+export interface VersionKept {
+  readonly scene: string;
+  /** Set for a layout variant: `variants.<name>` of the scene's file. */
+  readonly variant?: string;
+  /** The version both sets declare, which `layoutVersion` reports for either. */
+  readonly version: string;
+}
+
+/**
+ * The scenes and variants whose floors differ from `from` to `to` under the same declared
+ * `version`: `layoutVersion` (and what analytics and support read from it) cannot tell the two
+ * apart. One that declares none is left out: its version is its content's hash, which changes.
+ */
+export function versionsKept(from: Readonly<Record<string, string>>, to: Readonly<Record<string, string>>): VersionKept[] {
+  const before = versionsOf(from, []);
+  const after = versionsOf(to, []);
+  const kept: VersionKept[] = [];
+  for (const key of [...after.keys()].sort()) {
+    const [a, b] = [before.get(key), after.get(key)];
+    if (a === undefined || b === undefined || b.version === undefined || b.version === null || !same(a.version, b.version)) continue;
+    if (diffVersions(key, a, b) === undefined) continue;
+    const [scene, variant] = key.split('\u0000') as [string, string | undefined];
+    kept.push({ scene, ...(variant === undefined ? {} : { variant }), version: String(b.version) });
+  }
+  return kept;
+}
+
 const show = (value: unknown) => (value === undefined ? '(unset)' : JSON.stringify(value));
 
 /** The diff as lines for a terminal: "cart-bottom-sheet: floor coupon name[en]: "Coupons" → "Vouchers"". */

@@ -18,8 +18,17 @@ import { compileFloorsSources, differsFromLive, layoutInvalid, type FloorsSource
 import { assertCompatible, checkCompatibility, type CompatibilityReport } from '../compatibility.ts';
 import type { PushOutcome } from '../publish.ts';
 import { describeMoneyChanges, moneyFloorChanges, type ApprovalSettings, type MoneyFloorChange } from './approval.ts';
-import { diffLayouts, formatLayoutsDiff, type LayoutsDiff } from './diff.ts';
-import { candidateLayoutVersion, candidateRolloutSchema, candidatesPushRefusal, DEFAULT_ROLLOUT, type CandidateRollout, type CandidateSet, type StoredCandidate } from './candidates.ts';
+import { diffLayouts, formatLayoutsDiff, versionsKept, type LayoutsDiff, type VersionKept } from './diff.ts';
+import {
+  candidateLayoutVersion,
+  candidateRolloutSchema,
+  candidatesPushRefusal,
+  DEFAULT_ROLLOUT,
+  reachesAnyone,
+  type CandidateRollout,
+  type CandidateSet,
+  type StoredCandidate,
+} from './candidates.ts';
 import { asReadRefusal, isStoreUnavailable, LiveOvertaken, NoCandidate, OperationRefused, sceneFile, staleCandidate, type AuditEntry, type RevisionStore, type RevisionSummary, type StoredRevision } from './revision-store.ts';
 
 /** How many of the newest audit entries are searched for how a candidate the caller saw ended: a race lost just now is among them. */
@@ -37,11 +46,31 @@ export interface SceneVersion {
   readonly version: string;
 }
 
+/** A scene's candidate that a change of live leaves served: its rollout's users keep its floors of the scene, not live's. */
+export interface CandidateStillServed {
+  readonly scene: string;
+  /** The candidate revision they are served (`layoutVersion` ends `+candidate.r<revision>`). */
+  readonly revision: number;
+  readonly rollout: CandidateRollout;
+}
+
 export interface PublishResult {
   readonly revision: RevisionSummary;
   readonly scenes: readonly SceneVersion[];
   /** Scenes the revision live before had and this one has not: apps asking for them are now refused (BAD_USER_INPUT). */
   readonly removedScenes: readonly string[];
+  /**
+   * Every scene's candidate whose rollout reaches anyone, as the store holds them once this went
+   * live: those users keep the candidate until it is aborted or promoted — a publish or rollback
+   * does not reach them. Null when the store could not be read for them after the change.
+   */
+  readonly candidatesServed: readonly CandidateStillServed[] | null;
+  /**
+   * Scenes (and variants) whose floors this changed under the version live had: `layoutVersion`
+   * tells the two apart no more, so a warning, not a refusal. Always empty for a rollback, which
+   * restores what was live under its version before.
+   */
+  readonly versionKept: readonly VersionKept[];
   /** Whether Redis now announces it; false: replicas take it from the store at their next resync. */
   readonly pushed: boolean;
   /** Why it was not pushed, when it was not. */
@@ -396,6 +425,8 @@ export class LayoutReleases {
     let approvedBy: string | null = null;
     /** What live changed in the scene since the candidate was cut, which promoting replaces (with force only). */
     let overtaken: string[] = [];
+    /** The candidate's scene (and variants) whose floors change under live's version. */
+    let kept: VersionKept[] = [];
     const { revision } = await this.withCandidate(scene, { revision: input.revision, what: 'promote' }, () =>
       this.options.store.promote({
         scene,
@@ -435,6 +466,7 @@ export class LayoutReleases {
             });
           }
           approvedBy = candidate.approvedBy;
+          kept = live === undefined ? [] : versionsKept(live.files, files);
           return files;
         },
       }),
@@ -444,7 +476,20 @@ export class LayoutReleases {
     // Pushed only when both were: replicas that missed the candidate set still serve the promoted candidate to its users.
     const pushProblem = published.pushProblem ?? announced.pushProblem;
     // Promote replaces the candidate's scene in live's set: it takes none away.
-    return { ...published, scenes: scenesOf(layouts as LayoutSet), removedScenes: [], promotes: current.revision, forced, ...shadow, overtaken, approvedBy, pushed: published.pushed && announced.pushed, ...(pushProblem === undefined ? {} : { pushProblem }) };
+    return {
+      ...published,
+      scenes: scenesOf(layouts as LayoutSet),
+      removedScenes: [],
+      candidatesServed: await this.candidatesServed(),
+      versionKept: kept,
+      promotes: current.revision,
+      forced,
+      ...shadow,
+      overtaken,
+      approvedBy,
+      pushed: published.pushed && announced.pushed,
+      ...(pushProblem === undefined ? {} : { pushProblem }),
+    };
   }
 
   private async approve(actor: string, input: Parameters<LayoutOperations['approve']>[0]): Promise<ApproveResult> {
@@ -655,7 +700,13 @@ export class LayoutReleases {
       action: 'publish',
       ...(input.from === undefined ? {} : { expectLive: input.from }),
     });
-    return { ...(await this.goLive(revision)), scenes: scenesOf(layouts), removedScenes: removedScenes(live?.files, files) };
+    return {
+      ...(await this.goLive(revision)),
+      scenes: scenesOf(layouts),
+      removedScenes: removedScenes(live?.files, files),
+      candidatesServed: await this.candidatesServed(),
+      versionKept: live === undefined ? [] : versionsKept(live.files, files),
+    };
   }
 
   private async rollback(actor: string, input: Parameters<LayoutOperations['rollback']>[0]): Promise<PublishResult> {
@@ -676,11 +727,22 @@ export class LayoutReleases {
       rollbackOf: target.revision,
       ...(input.from === undefined ? {} : { expectLive: input.from }),
     });
-    return { ...(await this.goLive(revision)), scenes: scenesOf(layouts), removedScenes: removedScenes(live?.files, files) };
+    return { ...(await this.goLive(revision)), scenes: scenesOf(layouts), removedScenes: removedScenes(live?.files, files), candidatesServed: await this.candidatesServed(), versionKept: [] };
+  }
+
+  /** The candidates still served after live changed ({@link PublishResult.candidatesServed}); null, logged, when the store cannot say. */
+  private async candidatesServed(): Promise<CandidateStillServed[] | null> {
+    try {
+      const { candidates } = await this.options.store.candidates();
+      return candidates.filter((c) => reachesAnyone(c.rollout)).map(({ scene, revision, rollout }) => ({ scene, revision, rollout }));
+    } catch (error) {
+      this.options.logger.warn({ err: describeThrown(error) }, 'live changed, but the candidates still served could not be read to say so');
+      return null;
+    }
   }
 
 
-  private async goLive(revision: StoredRevision): Promise<Omit<PublishResult, 'scenes' | 'removedScenes'>> {
+  private async goLive(revision: StoredRevision): Promise<Pick<PublishResult, 'revision' | 'pushed' | 'pushProblem'>> {
     const { files: _files, ...listed } = revision;
     this.options.onLive?.(revision);
     if (this.options.push === undefined) return { revision: listed, pushed: false, pushProblem: 'no Redis configured; replicas read it from the store within layouts.resyncIntervalMs' };
