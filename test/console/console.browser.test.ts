@@ -951,6 +951,44 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     }
   });
 
+  it('says in the rollback and publish confirmations that a candidate still serves its users, who they are, and that aborting it gives them these floors', async () => {
+    // The vouchers revision as the candidate, to u1001 and 10 % of the others: a rollback to the baseline does not reach them.
+    const made = await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 2, rollout: { allowList: ['u1001'], percentage: 10 }, message: 'vouchers canary' });
+    expect(made.status, JSON.stringify(made.body)).toBe(200);
+    const kept = `cart-bottom-sheet: its candidate (revision 2) is still served to the allow-listed user u1001 and 10 % of other users by a stable hash of the user id, who keep getting it, not these floors. Abort it under Candidates to give them these.`;
+    try {
+      await signIn();
+      await releases();
+      await page.click('#history tr[data-revision="1"] button[data-action=rollback]');
+      const dialog = page.locator('#confirm');
+      await dialog.waitFor();
+      let said = await dialog.innerText();
+      expect(said).toContain('Every user who opens cart-bottom-sheet gets the floors below, on every replica within about 2 s, except the users a candidate still serves.');
+      expect(await page.locator('#confirm [data-testid=candidates-served]').innerText()).toBe(kept);
+      await page.click('#confirm-cancel');
+      await dialog.waitFor({ state: 'hidden' });
+
+      await page.click('#publish-from-live');
+      const cart = page.locator('#draft textarea[data-file="cart-bottom-sheet.yaml"]');
+      await cart.waitFor();
+      await cart.fill((await cart.inputValue()).replace(/en: (Coupons|Vouchers) \}/, 'en: Coupon savings }'));
+      await page.fill('#publish-message', 'coupon savings');
+      await page.click('#publish-form button[type=submit]');
+      await dialog.waitFor();
+      said = await dialog.innerText();
+      expect(said).toContain('Every user who opens cart-bottom-sheet gets the floors below, on every replica within about 2 s, except the users a candidate still serves.');
+      expect(await page.locator('#confirm [data-testid=candidates-served]').innerText()).toBe(kept);
+      // The edit kept the version: accepted, but said.
+      expect(await page.locator('#confirm [data-testid=version-kept]').innerText()).toMatch(
+        /^The floors of cart-bottom-sheet change, but its version does not \(still "[^"]+"\): layoutVersion will not tell them from the live ones\. Give it a new version to tell them apart\.$/,
+      );
+      await page.click('#confirm-cancel');
+      await dialog.waitFor({ state: 'hidden' });
+    } finally {
+      await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
+    }
+  });
+
   it('lets a viewer preview and read history, candidates and their shadow report, but not publish, roll back or act on a candidate — refused by the server too', async () => {
     expect((await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] } })).status).toBe(200);
     try {

@@ -553,26 +553,66 @@ async function currentLive() {
   return live;
 }
 
+/**
+ * The candidates of `scenes` whose rollout reaches anyone: a publish or rollback changes live, and
+ * by design not what a candidate's users get, so a confirmation saying "every user" must say who
+ * keeps the candidate instead. Read afresh, as live is: another admin may have widened one since.
+ */
+async function candidatesServed(scenes) {
+  let answer;
+  try {
+    answer = await api('/admin/layouts/candidates');
+  } catch (error) {
+    if (error.status === 404) return []; // a Floorplan without candidate operations
+    throw error;
+  }
+  return answer.candidates.filter((c) => scenes.includes(c.scene) && (c.rollout.allowList.length > 0 || c.rollout.percentage > 0));
+}
+
+/** "Every user who opens cart-bottom-sheet gets the floors below…": whom a change of live reaches, but for the users `served` candidates keep. */
+function whoGetsLive(scenes, served, same) {
+  if (scenes.length === 0) return same;
+  return `Every user who opens ${scenes.join(', ')} gets the floors below, on every replica within about 2 s${served.length > 0 ? ', except the users a candidate still serves' : ''}.`;
+}
+
+/** Each candidate still served, to whom, and the way to give its users the new floors too (Abort). */
+function candidatesServedView(served) {
+  if (served.length === 0) return null;
+  return h(
+    'div',
+    { 'data-testid': 'candidates-served', class: 'error' },
+    served.map((c) => h('p', null, `${c.scene}: its candidate (revision ${c.revision}) is still served to ${whom(c.rollout)}, who keep getting it, not these floors. Abort it under Candidates to give them these.`)),
+  );
+}
+
 async function confirmRollback(target) {
   replace($('releases-error'));
   let diff;
   let live;
   let keptFromLive;
+  let served;
   try {
     await currentLive();
     // The server's own answer of what the rollback makes live: a revision that was never live is
     // completed with live's scenes it does not hold, so diffing the stored revision would overstate.
     ({ from: live, diff, keptFromLive } = await api('/admin/layouts/diff', { to: target.revision, rollback: true }));
+    served = await candidatesServed([...new Set(diff.scenes.map((s) => s.scene))]);
   } catch (error) {
     showError($('releases-error'), error);
     return;
   }
   const scenes = [...new Set(diff.scenes.map((s) => s.scene))];
-  const whom = scenes.length === 0 ? 'Nobody sees a difference: the floors are the same.' : `Every user who opens ${scenes.join(', ')} gets the floors below, on every replica within about 2 s.`;
+  const who = whoGetsLive(scenes, served, 'Nobody sees a difference: the floors are the same.');
   const kept = keptFromLive.length === 0 ? null : h('p', { 'data-testid': 'kept-from-live' }, `Revision ${target.revision} was never live and holds no ${keptFromLive.join(', ')}: live's stay as they are.`);
   const message = await confirmDialog(
     `Roll back from revision ${live} to revision ${target.revision}?`,
-    [h('p', null, `A new revision restoring revision ${target.revision} ("${target.message}") becomes live. ${whom}`), kept, h('p', null, `What changes (revision ${live} → ${target.revision}):`), diffView(diff)],
+    [
+      h('p', null, `A new revision restoring revision ${target.revision} ("${target.message}") becomes live. ${who}`),
+      candidatesServedView(served),
+      kept,
+      h('p', null, `What changes (revision ${live} → ${target.revision}):`),
+      diffView(diff),
+    ],
     `rollback to revision ${target.revision}`,
   );
   if (message === null) return;
@@ -1151,20 +1191,32 @@ async function publish() {
   const checked = await checkedDraft(out);
   if (checked === null) return;
   const { files, check } = checked;
+  const scenes = [...new Set(check.diff.scenes.map((s) => s.scene))];
   let liveFiles;
+  let served;
   try {
     liveFiles = check.live === null ? [] : Object.keys((await api('/admin/layouts/show', { revision: check.live })).revision.files);
+    served = await candidatesServed(scenes);
   } catch (error) {
     showPublishProblems(out, error);
     return;
   }
   const dropped = liveFiles.filter((name) => !draft.has(name));
-  const scenes = [...new Set(check.diff.scenes.map((s) => s.scene))];
-  const whom = scenes.length === 0 ? 'Nobody sees a difference: the floors are the same as the live revision’s.' : `Every user who opens ${scenes.join(', ')} gets the floors below, on every replica within about 2 s.`;
+  const who = whoGetsLive(scenes, served, 'Nobody sees a difference: the floors are the same as the live revision’s.');
+  // A Floorplan older than this page answers the check without it.
+  const versionKept = (check.versionKept ?? []).map((v) =>
+    h(
+      'p',
+      { class: 'error', 'data-testid': 'version-kept' },
+      `The floors of ${v.variant === undefined ? v.scene : `${v.scene} (variant ${v.variant})`} change, but its version does not (still "${v.version}"): layoutVersion will not tell them from the live ones. Give it a new version to tell them apart.`,
+    ),
+  );
   const message = await confirmDialog(
     `Publish ${draft.size} file(s) as the new live revision?`,
     [
-      h('p', null, `The set is valid: ${check.scenes.map((s) => `${s.scene} ${s.version}`).join(', ')}. ${whom}`),
+      h('p', null, `The set is valid: ${check.scenes.map((s) => `${s.scene} ${s.version}`).join(', ')}. ${who}`),
+      candidatesServedView(served),
+      ...versionKept,
       check.approval?.changes?.length > 0
         ? h(
             'p',
