@@ -131,7 +131,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     const flags = await FlagService.start(config.flags, logger, {
       root,
       // Local mode: a flags edit that removes a flag a floor still names (live, or a candidate's) is refused, like a floors edit naming an unknown one.
-      checkNames: (names) => (started === undefined ? [] : removedFlagProblems(started.current(), names, started.candidates().values())),
+      checkNames: (names) => (started === undefined ? [] : removedFlagProblems(started.current(), names, started.candidates().values(), started.revision())),
       // Remote mode: flags appear in Unleash after the floors that use them; re-check when they change.
       onFlagsChanged: () => {
         if (started !== undefined && flags.mode === 'remote') reportUnknownFlags(started.current(), flags.knownFlagNames());

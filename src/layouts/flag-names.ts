@@ -47,19 +47,31 @@ export function unknownFlagProblems(layouts: LayoutSet, known: ReadonlySet<strin
 }
 
 /**
- * Local mode, a flags-file change: one problem per floor naming a flag the new file no longer
- * defines, "`floor.plus-rebate` is still named by `floors[6].flag` (floors/cart-bottom-sheet.yaml:54)…".
+ * Where a reference in a published revision is: "revision 17's cart-bottom-sheet.yaml:94". Its
+ * layout was compiled from the revision's files under the folder's names, but the file on disk
+ * may hold anything on that line, or not the floor at all.
  */
-export function removedFlagProblems(layouts: LayoutSet, names: ReadonlySet<string>, candidates: Iterable<CandidateLayout> = []): string[] {
+function inRevision(ref: FlagReference, revision: string): string {
+  const name = ref.file.slice(ref.file.lastIndexOf('/') + 1);
+  return `${revision}'s ${ref.line === undefined ? name : `${name}:${ref.line}`}`;
+}
+
+/**
+ * Local mode, a flags-file change: one problem per floor naming a flag the new file no longer
+ * defines, "`floor.plus-rebate` must stay defined while a floors file names it (…) (floors/cart-bottom-sheet.yaml:54)".
+ * `liveRevision`: the published revision `layouts` is (LayoutStore.revision), named instead of
+ * the folder's file; 0, the default: `layouts` is the floors folder's.
+ */
+export function removedFlagProblems(layouts: LayoutSet, names: ReadonlySet<string>, candidates: Iterable<CandidateLayout> = [], liveRevision = 0): string[] {
   const live = findUnknownFlags(layouts, names).map(
     (ref) =>
-      `\`${ref.flag}\` must stay defined while a floors file names it (remove or change \`${ref.path}\` first), but this change removes it (${where(ref)})`,
+      `\`${ref.flag}\` must stay defined while a floors file names it (remove or change \`${ref.path}\` first), but this change removes it (${liveRevision === 0 ? where(ref) : inRevision(ref, `live revision ${liveRevision}`)})`,
   );
   // A candidate's users are served its floors, and its promote would refuse them later.
   const candidate = [...candidates].flatMap(({ revision, layout }) =>
     findUnknownFlags(new Map([[layout.scene, layout]]), names).map(
       (ref) =>
-        `\`${ref.flag}\` must stay defined while the candidate of ${ref.scene} (revision ${revision}) names it at \`${ref.path}\` (abort the candidate or publish one without it first), but this change removes it (${where(ref)})`,
+        `\`${ref.flag}\` must stay defined while the candidate of ${ref.scene} (revision ${revision}) names it at \`${ref.path}\` (abort the candidate or publish one without it first), but this change removes it (${inRevision(ref, `revision ${revision}`)})`,
     ),
   );
   return [...live, ...candidate];

@@ -27,16 +27,19 @@ interface FlagsFile {
   featureEnvironments: Array<Record<string, unknown>>;
 }
 
-/** The shipped flags, with {@link NEW_FLAG} defined (on) or not. */
-function flagsText(withNewFlag: boolean): string {
+/** The shipped flags, with {@link NEW_FLAG} defined (on) or not, and `also` defined (on). */
+function flagsText(withNewFlag: boolean, also?: string): string {
   const flags = JSON.parse(ORIGINAL_FLAGS) as FlagsFile;
-  if (withNewFlag) {
-    flags.features.push({ name: NEW_FLAG, type: 'release', description: 'The rebate row, for the candidate.', project: 'default', impressionData: false });
-    flags.featureStrategies.push({ name: 'default', featureName: NEW_FLAG, sortOrder: 0, parameters: {}, constraints: [], segments: [] });
-    flags.featureEnvironments.push({ name: NEW_FLAG, featureName: NEW_FLAG, environment: 'development', enabled: true, variants: [] });
+  for (const name of [...(withNewFlag ? [NEW_FLAG] : []), ...(also === undefined ? [] : [also])]) {
+    flags.features.push({ name, type: 'release', description: 'The rebate row, for the candidate.', project: 'default', impressionData: false });
+    flags.featureStrategies.push({ name: 'default', featureName: name, sortOrder: 0, parameters: {}, constraints: [], segments: [] });
+    flags.featureEnvironments.push({ name, featureName: name, environment: 'development', enabled: true, variants: [] });
   }
   return JSON.stringify(flags, null, 2);
 }
+
+/** The 1-based line of `source` that holds `text`. */
+const lineOf = (source: string, text: string) => source.split('\n').findIndex((l) => l.includes(text)) + 1;
 
 describe('a flags-file edit against the floors of a layout candidate', () => {
   let h: Harness;
@@ -78,11 +81,32 @@ describe('a flags-file edit against the floors of a layout candidate', () => {
     const refused = () => logLines.find((l) => JSON.stringify(l).includes(`\`${NEW_FLAG}\` must stay defined`));
     expect(await eventually(async () => refused(), (l) => l !== undefined)).toBeDefined();
     expect(JSON.stringify(refused())).toContain(`the candidate of ${SCENE} (revision 2) names it`);
+    // Where in the candidate's own file, not in the folder's, which may hold anything on that line.
+    expect(JSON.stringify(refused())).toContain(`(revision 2's cart-bottom-sheet.yaml:${lineOf(CANDIDATE, `flag: ${NEW_FLAG}`)})`);
     expect(h.server.flags.flagNames()).toContain(NEW_FLAG);
     expect((await rowCodes('u1001')).codes).toContain('plus-rebate');
     // Once the candidate is gone, the flag may go.
     expect((await admin('abort', { scene: SCENE })).status).toBe(200);
     writeFileSync(flagsFile, `${flagsText(false)}\n`);
     expect(await eventually(async () => h.server.flags.flagNames(), (names) => !names.includes(NEW_FLAG))).not.toContain(NEW_FLAG);
+  });
+
+  it("names the live revision's file and line for a flag it names, not the floors folder's", async () => {
+    // Live (revision 3) names floor.member-extra on a line where the folder's file has something else.
+    const live = CART.replace('flag: floor.plus-rebate', 'flag: floor.member-extra');
+    const extra = lineOf(live, 'flag: floor.member-extra');
+    expect(readFileSync(join('floors', 'cart-bottom-sheet.yaml'), 'utf8').split('\n')[extra - 1]).not.toContain('floor.member-extra');
+    writeFileSync(flagsFile, flagsText(false, 'floor.member-extra'));
+    await eventually(async () => h.server.flags.flagNames(), (names) => names.includes('floor.member-extra'));
+    const published = await admin('publish', { files: { 'cart-bottom-sheet.yaml': live, 'checkout-summary.yaml': CHECKOUT }, message: 'member extra' });
+    expect(published.status, JSON.stringify(published.body)).toBe(200);
+
+    writeFileSync(flagsFile, flagsText(false));
+    const refused = () => logLines.find((l) => JSON.stringify(l).includes('`floor.member-extra` must stay defined'));
+    expect(await eventually(async () => refused(), (l) => l !== undefined)).toBeDefined();
+    const said = JSON.stringify(refused());
+    expect(said).toContain(`this change removes it (live revision 3's cart-bottom-sheet.yaml:${extra})`);
+    expect(said).not.toContain('floors/cart-bottom-sheet.yaml');
+    expect(h.server.flags.flagNames()).toContain('floor.member-extra');
   });
 });

@@ -60,6 +60,15 @@ describe('flag names in floors files', () => {
     ]);
   });
 
+  it("names a published revision's file, not the folder's, for a flag the live revision or a candidate names", () => {
+    const names = new Set(['floor.plus-rebat', 'layout.cart-bottom-sheet']);
+    const [layout] = layouts().values();
+    expect(removedFlagProblems(layouts(), names, [{ revision: 18, layout: layout! }], 17)).toEqual([
+      "`floor.plus-rebate` must stay defined while a floors file names it (remove or change `variants.compact.floors[0].flag` first), but this change removes it (live revision 17's cart-bottom-sheet.yaml:16)",
+      "`floor.plus-rebate` must stay defined while the candidate of cart-bottom-sheet (revision 18) names it at `variants.compact.floors[0].flag` (abort the candidate or publish one without it first), but this change removes it (revision 18's cart-bottom-sheet.yaml:16)",
+    ]);
+  });
+
   it('in remote mode warns once per reference, keeps the gauge exact, and says nothing before any flag is known', () => {
     const warnings: string[] = [];
     const logger = { warn: (_fields: unknown, message: string) => warnings.push(message) } as unknown as Logger;
