@@ -333,6 +333,7 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     const candidates = revisionStore === undefined ? undefined : new CandidateChooser((scene) => layouts.candidate(scene));
     const renderer = new PanelRenderer({
       layouts: () => layouts.current(),
+      revision: () => layouts.revision(),
       logger,
       hooks: { panelServed: (panel, outcomes) => metrics.panelRendered(panel, outcomes) },
     });

@@ -146,7 +146,8 @@ const servedPanels: EndOfRequest<GraphQLContext> = (contextValue, delivered) => 
  * Runs once a request's answer is on its way, on either path, and writes the decision record:
  * once per request whose answer carried panels, one log line under the request's decisionId with
  * the viewer (the Unleash context's fields — user, session, segments, platform, app version — and
- * the locale), each panel's layout version and outcome and every flag decision, so support can
+ * the locale), each panel's layout version, live revision (and candidate revision, when served)
+ * and outcome and every flag decision, so support can
  * reconstruct what the user saw, and replay it field for field in /admin/preview. An answer whose
  * `data` is null showed the user nothing: no record (an analyst would count an exposure).
  */
@@ -154,7 +155,6 @@ function decisionLog(logger: Logger): EndOfRequest<GraphQLContext> {
   return (contextValue, delivered) => {
     const { panels: rendered, decisionId, flags, viewer } = contextValue;
     if (!delivered || rendered === undefined || rendered.length === 0 || !logger.isLevelEnabled('info')) return;
-    const panels = rendered.map((r) => r.panel);
     logger.info(
       {
         decisionId,
@@ -164,9 +164,12 @@ function decisionLog(logger: Logger): EndOfRequest<GraphQLContext> {
         platform: viewer.platform,
         appVersion: viewer.appVersion,
         locale: viewer.locale,
-        panels: panels.map((p) => ({
+        panels: rendered.map(({ panel: p, revision, candidateRevision }) => ({
           scene: p.scene,
           layoutVersion: p.layoutVersion,
+          // Which floors: layoutVersion stays the same when a scene changes under the same `version:`.
+          revision,
+          ...(candidateRevision === null ? {} : { candidateRevision }),
           degraded: p.degraded,
           failedUpstreams: p.failedUpstreams,
           degradedReasons: p.degradedReasons,

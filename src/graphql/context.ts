@@ -3,9 +3,8 @@
  * flags, loaders, deadline, decision id) and the renderer.
  */
 import type { CandidateChooser } from '../flags/candidate-rollout.ts';
-import type { RenderedPanel } from '../panels/panel.ts';
 import type { ShadowComparer } from '../panels/shadow.ts';
-import type { FloorOutcome, PanelRenderer } from '../panels/renderer.ts';
+import type { ExplainedPanel, PanelRenderer } from '../panels/renderer.ts';
 import type { RequestContext } from '../pipeline/request-pipeline.ts';
 
 export interface GraphQLContext extends RequestContext {
@@ -15,11 +14,12 @@ export interface GraphQLContext extends RequestContext {
   /** Compares a sampled share of live panels with the scene's candidate; undefined: no candidates. */
   readonly shadow?: ShadowComparer;
   /**
-   * Panels rendered so far in this request, with what happened to each configured floor: once
+   * Panels rendered so far in this request, with what happened to each configured floor and the
+   * revisions they came from: once
    * the answer is on its way, the decision log and the panel metrics take them — only when the
    * client got them (an answer whose `data` is null, another panel refused, delivered none).
    */
-  readonly panels: Array<{ readonly panel: RenderedPanel; readonly outcomes: readonly FloorOutcome[] }>;
+  readonly panels: ExplainedPanel[];
   /**
    * The answer for a request whose deadline ran out while Floorplan was saturated (HTTP 503
    * OVERLOADED with Retry-After, counted as shed `late`): thrown instead of a degraded panel.

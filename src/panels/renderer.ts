@@ -105,9 +105,30 @@ export interface RendererHooks {
   panelServed?(panel: RenderedPanel, outcomes: readonly FloorOutcome[]): void;
 }
 
+/** A rendered panel, what happened to each configured floor, and the revisions it was rendered from. */
+export interface ExplainedPanel {
+  readonly panel: RenderedPanel;
+  readonly outcomes: readonly FloorOutcome[];
+  /**
+   * The live revision served when the layout was read (PanelRendererOptions.revision; 0: the floors
+   * folder's), whichever was rendered: `layoutVersion` alone does not tell apart two revisions
+   * that changed a scene under the same `version:`. Null: not known.
+   */
+  readonly revision: number | null;
+  /** The candidate revision rendered instead of the live layout (RenderRequest.candidate), or null. */
+  readonly candidateRevision: number | null;
+  /** What the rows were before the renderer repaired them; null unless the panel is `PARTIAL_BREAKDOWN`. */
+  readonly repair: BreakdownRepair | null;
+}
+
 export interface PanelRendererOptions {
   /** The current layouts; called per render so a hot-reloaded set takes effect at once. */
   readonly layouts: () => LayoutSet;
+  /**
+   * The published revision `layouts` answers now (LayoutStore.revision: 0 while it is the floors
+   * folder's), read with it, for the decision record. Absent: not known (null there).
+   */
+  readonly revision?: () => number;
   readonly logger: Logger;
   readonly hooks?: RendererHooks;
 }
@@ -216,8 +237,10 @@ export class PanelRenderer {
    * the renderer repaired them (`repair`, null unless the panel is `PARTIAL_BREAKDOWN`): for the
    * operator preview.
    */
-  async renderExplained(request: RenderRequest): Promise<{ panel: RenderedPanel; outcomes: readonly FloorOutcome[]; repair: BreakdownRepair | null }> {
+  async renderExplained(request: RenderRequest): Promise<ExplainedPanel> {
     const layout = request.candidate?.layout ?? this.layoutFor(request.scene);
+    // Read in the same turn as the layout: a swap in between would record another revision than the one rendered.
+    const revision = this.options.revision?.() ?? null;
     const picked = pickVersion(layout, request.flags);
     const version = request.candidate === undefined ? picked.version : candidateLayoutVersion(picked.version, request.candidate.revision);
     const configured = picked.floors;
@@ -370,7 +393,7 @@ export class PanelRenderer {
       locale,
       floors,
     };
-    return { panel, outcomes, repair: reconciled.repair };
+    return { panel, outcomes, repair: reconciled.repair, revision, candidateRevision: request.candidate?.revision ?? null };
   }
 
   /**
