@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diffLayouts, formatLayoutsDiff } from '../../../src/layouts/revisions/diff.ts';
+import { diffLayouts, formatLayoutsDiff, versionsKept } from '../../../src/layouts/revisions/diff.ts';
 
 const sheet = (floors: string, version = '1') => ({ 'cart-bottom-sheet.yaml': `scene: cart-bottom-sheet\nversion: "${version}"\nfloors:\n${floors}` });
 const floor = (code: string, sort: number, en = code, extra = '') => `  - { code: ${code}, builder: ${code}, name: { zh-CN: ${code}中, en: ${en} }, sort: ${sort}${extra} }\n`;
@@ -53,5 +53,24 @@ describe('diffLayouts', () => {
       ['checkout-summary', undefined, 'added', ['payable']],
     ]);
     expect(diff.unreadable).toEqual([expect.stringMatching(/^broken\.yaml: /)]);
+  });
+});
+
+describe('versionsKept', () => {
+  it('names a scene, or a variant, whose floors changed under the same version, and nothing bumped, unchanged or without a declared version', () => {
+    const variant = (en: string) => `variants:\n  compact:\n    version: "1-compact"\n    floors:\n  ${floor('coupon', 30, en)}`;
+    const before = { 'cart-bottom-sheet.yaml': `${sheet(floor('coupon', 30, 'Coupons'))['cart-bottom-sheet.yaml']}${variant('Coupons')}` };
+    const renamed = { 'cart-bottom-sheet.yaml': before['cart-bottom-sheet.yaml'].replaceAll('Coupons', 'Vouchers') };
+    expect(versionsKept(before, renamed)).toEqual([
+      { scene: 'cart-bottom-sheet', version: '1' },
+      { scene: 'cart-bottom-sheet', variant: 'compact', version: '1-compact' },
+    ]);
+    expect(versionsKept(before, before)).toEqual([]);
+    expect(versionsKept(sheet(floor('coupon', 30, 'Coupons')), sheet(floor('coupon', 30, 'Vouchers'), '2'))).toEqual([]);
+    // Without one, the version is the content's hash: it changes with the floors.
+    const undeclared = (en: string) => ({ 'cart-bottom-sheet.yaml': `scene: cart-bottom-sheet\nfloors:\n${floor('coupon', 30, en)}` });
+    expect(versionsKept(undeclared('Coupons'), undeclared('Vouchers'))).toEqual([]);
+    // A scene new in the set has nothing to be told apart from.
+    expect(versionsKept({}, before)).toEqual([]);
   });
 });
