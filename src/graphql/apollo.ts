@@ -146,7 +146,7 @@ const servedPanels: EndOfRequest<GraphQLContext> = (contextValue, delivered) => 
  * Runs once a request's answer is on its way, on either path, and writes the decision record:
  * once per request whose answer carried panels, one log line under the request's decisionId with
  * the viewer (the Unleash context's fields — user, session, segments, platform, app version — and
- * the locale), each panel's layout version, live revision (and candidate revision, when served)
+ * the locale), each panel's scene, SKU selection, layout version, live revision (and candidate revision, when served)
  * and outcome and every flag decision, so support can
  * reconstruct what the user saw, and replay it field for field in /admin/preview. An answer whose
  * `data` is null showed the user nothing: no record (an analyst would count an exposure).
@@ -164,8 +164,10 @@ function decisionLog(logger: Logger): EndOfRequest<GraphQLContext> {
         platform: viewer.platform,
         appVersion: viewer.appVersion,
         locale: viewer.locale,
-        panels: rendered.map(({ panel: p, revision, candidateRevision }) => ({
+        panels: rendered.map(({ panel: p, selectedSkuIds, revision, candidateRevision }) => ({
           scene: p.scene,
+          // Null: the ticked lines, as the preview takes it (an empty list is another selection: none).
+          selectedSkuIds,
           layoutVersion: p.layoutVersion,
           // Which floors: layoutVersion stays the same when a scene changes under the same `version:`.
           revision,

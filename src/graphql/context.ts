@@ -7,6 +7,12 @@ import type { ShadowComparer } from '../panels/shadow.ts';
 import type { ExplainedPanel, PanelRenderer } from '../panels/renderer.ts';
 import type { RequestContext } from '../pipeline/request-pipeline.ts';
 
+/** A panel rendered for this request, with the selection it was asked for: the decision record replays it from both. */
+export interface RequestedPanel extends ExplainedPanel {
+  /** The panel's `selectedSkuIds` as the client sent it; null: none sent, the lines ticked in the cart. */
+  readonly selectedSkuIds: readonly string[] | null;
+}
+
 export interface GraphQLContext extends RequestContext {
   readonly renderer: PanelRenderer;
   /** The scenes' layout candidates and who gets them; undefined: no revision store, no candidates. */
@@ -19,7 +25,7 @@ export interface GraphQLContext extends RequestContext {
    * the answer is on its way, the decision log and the panel metrics take them — only when the
    * client got them (an answer whose `data` is null, another panel refused, delivered none).
    */
-  readonly panels: ExplainedPanel[];
+  readonly panels: RequestedPanel[];
   /**
    * The answer for a request whose deadline ran out while Floorplan was saturated (HTTP 503
    * OVERLOADED with Retry-After, counted as shed `late`): thrown instead of a degraded panel.

@@ -50,7 +50,8 @@ export const resolvers: Resolvers = {
       if (recorded !== undefined) shadow!.schedule({ scene, candidate: candidate!, viewer, flags, served: panel, servedOutcomes: outcomes, recorded, source: data });
       if (trace.recording) trace.rendered(scene, startMs, performance.now(), panel.floors.length, panel.degradedReasons);
       // Counted and logged once the answer is on its way, if the client gets it (apollo.ts, endOfRequest).
-      panels.push(rendered);
+      // With its selection: the money depends on it, and the decision record must replay it.
+      panels.push({ ...rendered, selectedSkuIds: selectedSkuIds ?? null });
       return panel;
     },
   },

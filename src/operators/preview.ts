@@ -57,7 +57,8 @@ const previewRequestSchema = z.strictObject({
     .default(null),
   /** As `accept-language`: a tag or a whole header value; absent: the first configured locale. */
   locale: z.string().min(2).optional(),
-  selectedSkuIds: z.array(z.string().min(1)).max(MAX_SELECTED_SKUS).optional(),
+  /** As the query's argument; absent or null: the lines ticked in the cart (a decision record logs null). */
+  selectedSkuIds: z.array(z.string().min(1)).max(MAX_SELECTED_SKUS).nullable().optional(),
   /** "served" (the default): the layout this user gets; "both": also the scene's candidate beside its live layout, if it has one. */
   layout: z.enum(['served', 'both']).default('served'),
 });
