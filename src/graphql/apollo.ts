@@ -26,7 +26,7 @@ import { KnownOperationTypesRule } from './known-operation-types.ts';
 import { KnownOperations, type EndOfRequest } from './known-operations.ts';
 import { persistedQueryBudgetPlugin, type PersistedQueryBudgetOptions } from './persisted-query-budget.ts';
 import { armorOptions, persistable, queryLimitsPlugin, type QueryLimits } from './query-limits.ts';
-import { resolvers } from './resolvers.ts';
+import { resolvers, upstreamEnum } from './resolvers.ts';
 import { loadTypeDefs } from './schema.ts';
 
 export interface ApolloOptions {
@@ -173,7 +173,8 @@ function decisionLog(logger: Logger): EndOfRequest<GraphQLContext> {
           revision,
           ...(candidateRevision === null ? {} : { candidateRevision }),
           degraded: p.degraded,
-          failedUpstreams: p.failedUpstreams,
+          // As the client got them (PROMOTION): support compares the record with the user's answer.
+          failedUpstreams: p.failedUpstreams.map(upstreamEnum),
           degradedReasons: p.degradedReasons,
           floors: p.floors.map((f) => f.code),
         })),

@@ -6,11 +6,12 @@ import type { Resolvers, Upstream } from './__generated__/resolvers-types.ts';
 import { MinorUnits } from './minor-units.ts';
 
 /**
- * The schema's `Upstream` value of each upstream: its registry name, upper-cased. The type
+ * The schema's `Upstream` value of each upstream: its registry name, upper-cased (as the answer's
+ * `failedUpstreams` and the decision record name it). The type
  * check fails the build when the schema's enum lacks a registered upstream, and
  * test/graphql/upstream-enum.test.ts fails when it has one the registry does not.
  */
-function upstreamEnum<N extends UpstreamName>(name: N): Uppercase<N> & Upstream {
+export function upstreamEnum<N extends UpstreamName>(name: N): Uppercase<N> & Upstream {
   return name.toUpperCase() as Uppercase<N> & Upstream;
 }
 type MissingFromSchema = Exclude<Uppercase<UpstreamName>, Upstream>;

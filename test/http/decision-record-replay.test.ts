@@ -17,6 +17,7 @@ interface Floor {
 interface RecordedPanel {
   scene: string;
   selectedSkuIds?: string[] | null;
+  failedUpstreams: string[];
 }
 interface DecisionRecord {
   msg: string;
@@ -34,8 +35,8 @@ interface DecisionRecord {
 const sheet = (floors: readonly Floor[]) => floors.map((f) => `${f.code} ${f.amount?.minor ?? '-'}`);
 
 const TWO_SELECTIONS = /* GraphQL */ `{
-  picked: floorPanel(scene: "checkout-summary", selectedSkuIds: ["sku-orion-pie-12"]) { decisionId floors { code amount { minor } } }
-  ticked: floorPanel(scene: "checkout-summary") { decisionId floors { code amount { minor } } }
+  picked: floorPanel(scene: "checkout-summary", selectedSkuIds: ["sku-orion-pie-12"]) { decisionId failedUpstreams floors { code amount { minor } } }
+  ticked: floorPanel(scene: "checkout-summary") { decisionId failedUpstreams floors { code amount { minor } } }
 }`;
 
 describe('replaying a decision record in /admin/preview', () => {
@@ -58,7 +59,7 @@ describe('replaying a decision record in /admin/preview', () => {
       body: JSON.stringify({ query }),
     });
     expect(res.status).toBe(200);
-    const data = ((await res.json()) as { data: Record<string, { decisionId: string; floors: Floor[] }> }).data;
+    const data = ((await res.json()) as { data: Record<string, { decisionId: string; failedUpstreams: string[]; floors: Floor[] }> }).data;
     const decisionId = Object.values(data)[0]!.decisionId;
     const record = await eventually(
       async () => logLines.find((l) => l.decisionId === decisionId && l.msg === 'panel decisions'),
@@ -89,5 +90,16 @@ describe('replaying a decision record in /admin/preview', () => {
     expect(sheet(await replay(record, record.panels[1]!))).toEqual(sheet(data.ticked!.floors));
     // As asked: a selection of SKUs, or null for the ticked lines (an empty selection is a third thing).
     expect(record.panels.map((p) => p.selectedSkuIds)).toEqual([['sku-orion-pie-12'], null]);
+  });
+
+  it('names the failed upstreams as the answer does', async () => {
+    h.demo.setFaults('settlement:error:503');
+    try {
+      const { data, record } = await ask(TWO_SELECTIONS);
+      expect(data.picked!.failedUpstreams).toEqual(['SETTLEMENT']);
+      expect(record.panels.map((p) => p.failedUpstreams)).toEqual([['SETTLEMENT'], ['SETTLEMENT']]);
+    } finally {
+      h.demo.setFaults('');
+    }
   });
 });
