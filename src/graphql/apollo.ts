@@ -147,17 +147,19 @@ const servedPanels: EndOfRequest<GraphQLContext> = (contextValue, delivered) => 
  * once per request whose answer carried panels, one log line under the request's decisionId with
  * the viewer (the Unleash context's fields — user, session, segments, platform, app version — and
  * the locale), each panel's scene, SKU selection, layout version, live revision (and candidate revision, when served)
- * and outcome and every flag decision, so support can
+ * and outcome and every flag decision (and, when the request was traced, its trace id), so support can
  * reconstruct what the user saw, and replay it field for field in /admin/preview. An answer whose
  * `data` is null showed the user nothing: no record (an analyst would count an exposure).
  */
 function decisionLog(logger: Logger): EndOfRequest<GraphQLContext> {
   return (contextValue, delivered) => {
-    const { panels: rendered, decisionId, flags, viewer } = contextValue;
+    const { panels: rendered, decisionId, flags, viewer, trace } = contextValue;
     if (!delivered || rendered === undefined || rendered.length === 0 || !logger.isLevelEnabled('info')) return;
     logger.info(
       {
         decisionId,
+        // A traced request's trace (its server span carries the decisionId too); undefined, left out of the line, when not traced.
+        traceId: trace.traceId,
         userId: viewer.userId,
         sessionId: viewer.sessionId,
         segments: viewer.segments,

@@ -210,6 +210,14 @@ class RecordedRequest implements ServerTrace {
     this.#context = trace.setSpan(ROOT_CONTEXT, span);
   }
 
+  get traceId(): string {
+    return this.#span.spanContext().traceId;
+  }
+
+  decided(decisionId: string): void {
+    this.#span.setAttribute(TRACE_ATTRIBUTES.decisionId, decisionId);
+  }
+
   upstreamCall(upstream: string, startMs: number, endMs: number, outcome: string, detail?: UpstreamCallDetail): void {
     this.upstreamStarted(upstream, startMs).end(endMs, outcome, detail);
   }

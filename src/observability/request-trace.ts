@@ -42,6 +42,8 @@ export const TRACE_ATTRIBUTES = Object.freeze({
   floors: 'floorplan.panel.floors',
   degraded: 'floorplan.panel.degraded',
   degradedReasons: 'floorplan.panel.degraded_reasons',
+  /** On the server span: the decisionId the request's answer and decision record carry (README, "Decision record"). */
+  decisionId: 'floorplan.decision_id',
 });
 
 /** What a loader knows about one upstream call besides its times and outcome. */
@@ -84,6 +86,10 @@ export interface FlagEvaluation {
 export interface RequestTrace {
   /** False for an unsampled request (or tracing off): everything reported is dropped. */
   readonly recording: boolean;
+  /** The trace's id (32 lowercase hex digits, as collectors show it), for the decision record to name; undefined when not recording. */
+  readonly traceId: string | undefined;
+  /** The request's decisionId, put on its server span so the trace can be found from a decision record. */
+  decided(decisionId: string): void;
   /** One upstream call, from the loader's call to its answer (retries and cache included). */
   upstreamCall(upstream: string, startMs: number, endMs: number, outcome: string, detail?: UpstreamCallDetail): void;
   /** The same, started at `startMs` before the call is made, so the call can carry it to the upstream. */
@@ -116,6 +122,8 @@ export interface Tracing {
 /** The shared trace of every request that is not recorded. */
 export const NO_TRACE: ServerTrace = Object.freeze({
   recording: false,
+  traceId: undefined,
+  decided() {},
   upstreamCall() {},
   upstreamStarted: () => NO_UPSTREAM_SPAN,
   flagEvaluated() {},

@@ -6,7 +6,8 @@
  *
  * On, each sampled GraphQL request is one trace:
  *
- *   POST /graphql                (SERVER; continues a caller's W3C `traceparent`)
+ *   POST /graphql                (SERVER; continues a caller's W3C `traceparent`; names the decisionId,
+ *                                 and the decision record names the trace)
  *     ├─ upstream cart           (CLIENT; one per upstream call, with its outcome and cache outcome)
  *     ├─ upstream promotion
  *     ├─ render cart-bottom-sheet

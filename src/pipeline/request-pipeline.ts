@@ -176,7 +176,9 @@ export class RequestPipeline {
       notCalled: this.deps.notCalled,
       trace,
     });
-    return { viewer, flags, scope, deadline, decisionId: randomUUID(), trace };
+    const decisionId = randomUUID();
+    if (trace.recording) trace.decided(decisionId);
+    return { viewer, flags, scope, deadline, decisionId, trace };
   }
 }
 

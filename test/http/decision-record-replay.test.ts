@@ -102,4 +102,9 @@ describe('replaying a decision record in /admin/preview', () => {
       h.demo.setFaults('');
     }
   });
+
+  it('names no trace when the request was not traced (tracing is off)', async () => {
+    const { record } = await ask(TWO_SELECTIONS);
+    expect(record).not.toHaveProperty('traceId');
+  });
 });

@@ -43,9 +43,10 @@ async function awaitTraces(receiver: OtlpReceiver, count: number, childrenEach: 
   return serverSpans(receiver).map((s) => traceOf(receiver, s.traceId));
 }
 
-async function tracedHarness(receiver: OtlpReceiver, tracing: Record<string, unknown>, faults?: string): Promise<Harness> {
+async function tracedHarness(receiver: OtlpReceiver, tracing: Record<string, unknown>, faults?: string, logLines?: Array<Record<string, unknown>>): Promise<Harness> {
   return startHarness({
     ...(faults === undefined ? {} : { faults }),
+    ...(logLines === undefined ? {} : { deps: { logger: loggerInto(logLines, 'info') } }),
     config: {
       tracing: { enabled: true, endpoint: receiver.tracesUrl, sampler: 'always_on', scheduleDelayMs: 20, serviceName: 'floorplan-test', resourceAttributes: { 'deployment.environment.name': 'test' }, ...tracing },
     },
@@ -163,7 +164,7 @@ describe('traces of a panel request', () => {
 });
 
 describe('OTLP/HTTP with protobuf bodies (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf)', () => {
-  /** A trace as the tests read it, without what differs from request to request (ids, times). */
+  /** A trace as the tests read it, without what differs from request to request (ids, the decision's too, and times). */
   const shape = (spans: ReceivedSpan[]) => {
     const server = spans.find((s) => s.kind === SERVER)!;
     return spans
@@ -171,7 +172,7 @@ describe('OTLP/HTTP with protobuf bodies (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=htt
         kind: s.kind,
         name: s.name,
         child: s.parentSpanId === server.spanId,
-        attributes: s.attributes,
+        attributes: { ...s.attributes, 'floorplan.decision_id': typeof s.attributes['floorplan.decision_id'] },
         statusCode: s.statusCode,
         events: s.events,
         resource: s.resource,
@@ -285,6 +286,44 @@ describe('sampling by ratio', () => {
     // Binomial(60, 0.5): outside 12..48 with probability below 1e-5.
     expect(traced).toBeGreaterThan(12);
     expect(traced).toBeLessThan(48);
+  });
+});
+
+describe('a decision record and its trace', () => {
+  let receiver: OtlpReceiver;
+  let h: Harness;
+  const logLines: Array<Record<string, unknown>> = [];
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    // No new trace is sampled: only a caller's sampled traceparent makes a request traced.
+    h = await tracedHarness(receiver, { sampler: 'parentbased_traceidratio', samplerRatio: 0 }, undefined, logLines);
+  });
+  afterAll(async () => {
+    await h.close();
+    await receiver.close();
+  });
+
+  /** The panel's decisionId and the decision record it names. */
+  const decide = async (headers: Record<string, string>) => {
+    const res = await h.graphql<{ floorPanel: { decisionId: string } }>('u1001', '{ floorPanel(scene: "cart-bottom-sheet") { decisionId } }', {}, headers);
+    const { decisionId } = res.body.data!.floorPanel;
+    await until(() => logLines.some((l) => l.decisionId === decisionId), 'the decision record', 3000);
+    return { decisionId, record: logLines.find((l) => l.decisionId === decisionId)! };
+  };
+
+  it('names the trace in the record and the decisionId on the server span, when the request is traced', async () => {
+    const traceId = 'f1'.repeat(16);
+    const { decisionId, record } = await decide({ traceparent: `00-${traceId}-${'b'.repeat(16)}-01` });
+    expect(record.traceId).toBe(traceId);
+    await until(() => traceOf(receiver, traceId).some((s) => s.kind === SERVER), 'the traced request at the receiver', 10_000);
+    const server = traceOf(receiver, traceId).find((s) => s.kind === SERVER)!;
+    expect(server.attributes['floorplan.decision_id']).toBe(decisionId);
+  });
+
+  it('names no trace in the record of a request that is not sampled', async () => {
+    const { record } = await decide({ traceparent: `00-${'c'.repeat(32)}-${'d'.repeat(16)}-00` });
+    expect(record).not.toHaveProperty('traceId');
+    expect((await decide({})).record).not.toHaveProperty('traceId');
   });
 });
 
