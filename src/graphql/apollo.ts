@@ -146,9 +146,10 @@ const servedPanels: EndOfRequest<GraphQLContext> = (contextValue, delivered) => 
  * Runs once a request's answer is on its way, on either path, and writes the decision record:
  * once per request whose answer carried panels, one log line under the request's decisionId with
  * the viewer (the Unleash context's fields — user, session, segments, platform, app version — and
- * the locale), each panel's scene, SKU selection, layout version, live revision (and candidate revision, when served)
- * and outcome and every flag decision (and, when the request was traced, its trace id), so support can
- * reconstruct what the user saw, and replay it field for field in /admin/preview. An answer whose
+ * the locale), each panel's scene, SKU selection, layout version, live revision (and candidate
+ * revision, when served) and outcome, every flag decision and, when the request was traced, its
+ * trace id, so support can reconstruct what the user saw, and replay it field for field in
+ * /admin/preview. An answer whose
  * `data` is null showed the user nothing: no record (an analyst would count an exposure).
  */
 function decisionLog(logger: Logger): EndOfRequest<GraphQLContext> {
