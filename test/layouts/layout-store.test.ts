@@ -250,7 +250,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('LayoutStore across replicas through Redis', 
       start({ dir: floorsDir({ [`${CART}.yaml`]: floorsFile(CART, 'v1') }), redis: redisOptions() }),
     ]);
     const published = await publish(floorsDir({ [`${CART}.yaml`]: floorsFile(CART, 'v2') }));
-    expect(published).toEqual({ revision: 1, key: `${prefix}layouts`, scenes: [{ scene: CART, version: 'v2' }] });
+    expect(published).toEqual({ revision: 1, key: `${prefix}layouts`, scenes: [{ scene: CART, version: 'v2' }], versionKept: [] });
 
     for (const { store, reloads } of [a, b]) {
       await eventually('v2 served', () => versionOf(store) === 'v2');
