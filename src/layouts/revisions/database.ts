@@ -83,16 +83,11 @@ export interface RevisionDatabase {
   close(): Promise<void>;
 }
 
-/** postgres://user:secret@host → postgres://user:***@host, for messages, whether or not it parses. */
-export function shownDatabaseUrl(url: string): string {
-  return withoutPasswords(url);
-}
-
 /** Where `config` keeps revisions, for messages. */
 export function describeRevisionStore(config: RevisionStoreConfig): string {
   switch (config.kind) {
     case 'postgres':
-      return `PostgreSQL at ${shownDatabaseUrl(config.url)}`;
+      return `PostgreSQL at ${withoutPasswords(config.url)}`;
     case 'pglite':
       return `PGlite in ${config.dataDir}`;
     case 'none':
