@@ -30,12 +30,37 @@ export function ephemeralPortsStart(): number {
   }
 }
 
-/** A loopback port free right now, below the ephemeral range, not handed out before by this process. */
+/**
+ * The ports `FLOORPLAN_TEST_PORTS` ("47100-47199") confines picks to, or undefined when it is
+ * unset: for runs that share a machine with others, each given a range of its own to start its
+ * servers in.
+ */
+function confinedRange(): { start: number; end: number } | undefined {
+  const range = process.env.FLOORPLAN_TEST_PORTS;
+  if (range === undefined || range === '') return undefined;
+  const [, low, high] = /^(\d+)-(\d+)$/.exec(range.trim()) ?? [];
+  if (low === undefined || high === undefined || Number(low) < 1024 || Number(high) > 65_535 || Number(low) > Number(high)) {
+    throw new Error(`FLOORPLAN_TEST_PORTS must be a range of ports such as "47100-47199", but got: ${JSON.stringify(range)}`);
+  }
+  return { start: Number(low), end: Number(high) + 1 };
+}
+
+/**
+ * A loopback port free right now, below the ephemeral range (or within FLOORPLAN_TEST_PORTS when
+ * set), not handed out before by this process.
+ */
 export async function freePort(): Promise<number> {
+  const confined = confinedRange();
+  if (confined !== undefined) return pickFrom(confined.start, confined.end);
   const end = ephemeralPortsStart();
   const start = Math.max(1024, end - PICK_SPAN);
   // An ephemeral range that starts low leaves nothing below it to pick from: the kernel's port 0 then.
   if (end - start < 1000) return portZero();
+  return pickFrom(start, end);
+}
+
+/** A free port in [start, end) at random, not handed out before by this process. */
+async function pickFrom(start: number, end: number): Promise<number> {
   for (let tries = 0; tries < 1000; tries++) {
     const port = start + Math.floor(Math.random() * (end - start));
     if (handedOut.has(port) || !(await canBind(port))) continue;
