@@ -267,6 +267,8 @@ export async function startRedisWithSentinel(
   dir: string,
   ports: Pick<TopologyPorts, 'redis' | 'sentinels'>,
   log: (line: string) => void = () => {},
+  /** The data nodes' `requirepass` (the Sentinels then authenticate with it); empty: none. The Sentinels themselves take no password. */
+  password = '',
 ): Promise<{ redis: RedisWithSentinel; stop(): Promise<void> }> {
   const [primary, replica] = ports.redis;
   const data = new Map<number, OwnedProcess>();
@@ -276,6 +278,7 @@ export async function startRedisWithSentinel(
 
   async function startDataNode(port: number, replicaOf: number | undefined): Promise<void> {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir, '--daemonize', 'no'];
+    if (password !== '') args.push('--requirepass', password, '--masterauth', password);
     if (replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(replicaOf));
     data.set(port, startProcess(dir, `redis-${port}`, 'redis-server', args));
     await waitForPort(port, 10_000, `redis-server ${port}`);
@@ -298,6 +301,7 @@ export async function startRedisWithSentinel(
         `sentinel down-after-milliseconds ${SENTINEL_NAME} ${SENTINEL_DOWN_AFTER_MS}`,
         `sentinel failover-timeout ${SENTINEL_NAME} 10000`,
         `sentinel parallel-syncs ${SENTINEL_NAME} 1`,
+        ...(password === '' ? [] : [`sentinel auth-pass ${SENTINEL_NAME} ${password}`]),
         '',
       ].join('\n'),
     );
@@ -360,7 +364,7 @@ export async function startRedisWithSentinel(
       sentinels.get(port)?.child.kill('SIGCONT');
     },
     async connectPrimary() {
-      const client = new Redis({ port: await primaryPort(), host: '127.0.0.1', maxRetriesPerRequest: 1, commandTimeout: 2000 });
+      const client = new Redis({ port: await primaryPort(), host: '127.0.0.1', maxRetriesPerRequest: 1, commandTimeout: 2000, ...(password === '' ? {} : { password }) });
       await once(client, 'ready');
       return client;
     },

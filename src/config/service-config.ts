@@ -132,7 +132,7 @@ function redisDatabase(url: URL): number | undefined {
   return db !== undefined && Number(db) < 2 ** 31 - 1 ? Number(db) : undefined;
 }
 
-/** `redis.url`: empty, or a redis:// (rediss://) URL whose path is a database number. */
+/** `redis.url`: empty, or a redis:// (rediss://) URL whose path is a database number, with no query parameters. */
 const redisUrl = () =>
   z.union([z.literal(''), z.url({ protocol: /^rediss?$/ })]).superRefine((value, ctx) => {
     // zod runs this after a failed union too: a URL that does not parse is already refused by it.
@@ -140,9 +140,17 @@ const redisUrl = () =>
     const url = new URL(value);
     if (redisDatabase(url) === undefined) {
       ctx.addIssue({ code: 'custom', message: "must have a database number as its path (/0, /1, …: fewer than the server's `databases`, 16 by default)", input: value });
-    } else if (url.searchParams.has('db')) {
-      // ioredis reads ?db= where the path names none, but not behind Sentinel: one place, one rule.
-      ctx.addIssue({ code: 'custom', message: 'must give its database as its path (redis://host:6379/3), not as ?db=', input: value });
+    } else if (url.search !== '') {
+      // ioredis reads every query parameter (?db=, ?password=, ?username=, …) as an option, but
+      // only when it is handed the URL itself: without Sentinels or a cluster. openRedis gives
+      // those the URL's path and user information alone, so `?password=` authenticated a single
+      // server and was dropped behind Sentinel or on a cluster (NOAUTH). One spelling, all modes.
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'must have no query parameters (ioredis would read them only without Sentinels or a cluster): its password goes in its user information (redis://:password@host:6379/0, redis://user:password@host:6379/0), its database in its path (redis://host:6379/3)',
+        input: value,
+      });
     }
   });
 

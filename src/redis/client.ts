@@ -48,7 +48,8 @@ export function isRedisConfigured(location: RedisLocation): boolean {
 
 /**
  * Where `location` points, for logs and messages: never its password, whether in the URL's user
- * information or a `?password=` (which ioredis takes too), masked as every URL is (withoutPasswords).
+ * information or a `?password=` (which the config refuses, but ioredis would take), masked as every
+ * URL is (withoutPasswords).
  */
 export function describeRedis(location: RedisLocation): string {
   if ((location.clusterNodes?.length ?? 0) > 0) return `cluster ${location.clusterNodes!.join(',')}`;
@@ -184,7 +185,11 @@ function parseHostPort(address: string): { host: string; port: number } {
   return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) };
 }
 
-/** The database number, user and password of a redis:// URL, for Sentinel and Cluster modes. */
+/**
+ * The database number, user and password of a redis:// URL, for Sentinel and Cluster modes: its
+ * path and user information. The config refuses query parameters, which ioredis reads only from a
+ * URL it is handed (single-server mode), so a password is used alike in every mode.
+ */
 function credentialsOf(url: string): Pick<RedisOptions, 'db' | 'username' | 'password'> {
   if (url === '') return {};
   const parsed = new URL(url);

@@ -115,10 +115,23 @@ describe('loadServiceConfig environment variables', () => {
       ]);
     }
     expect(problems({ REDIS_URL: 'redis://:S3cretPW@127.0.0.1:6379/abc' })).toEqual([expect.stringContaining('but got: "redis://:***@127.0.0.1:6379/abc" (set by REDIS_URL)')]);
-    // ioredis reads ?db= where the path has none, but not behind Sentinel: one rule for both.
-    expect(problems({ REDIS_URL: 'redis://127.0.0.1:6379?db=3' })).toEqual([
-      '`redis.url` must give its database as its path (redis://host:6379/3), not as ?db=, but got: "redis://127.0.0.1:6379?db=3" (set by REDIS_URL)',
-    ]);
+  });
+
+  it('refuse any query parameter in REDIS_URL, alone, with Sentinels or on a cluster alike, never echoing a password', () => {
+    // ioredis reads a query parameter as an option (?db=, ?password=, ?username=) only when it is
+    // handed the URL itself, without Sentinels or a cluster: `?password=` authenticated a single
+    // server and was silently dropped behind Sentinel or on a cluster. One rule for all three.
+    const refused = (url: string) =>
+      `\`redis.url\` must have no query parameters (ioredis would read them only without Sentinels or a cluster): its password goes in its user information (redis://:password@host:6379/0, redis://user:password@host:6379/0), its database in its path (redis://host:6379/3), but got: ${JSON.stringify(url)} (set by REDIS_URL)`;
+    const modes: NodeJS.ProcessEnv[] = [{}, { REDIS_SENTINELS: '127.0.0.1:26379' }, { REDIS_CLUSTER_NODES: '127.0.0.1:7000' }];
+    for (const mode of modes) {
+      expect(problems({ ...mode, REDIS_URL: 'redis://127.0.0.1:6379/0?password=S3cretPW' })).toEqual([refused('redis://127.0.0.1:6379/0?password=***')]);
+      expect(problems({ ...mode, REDIS_URL: 'redis://127.0.0.1:6379/0?username=floorplan&password=S3cretPW' })).toEqual([refused('redis://127.0.0.1:6379/0?username=floorplan&password=***')]);
+      expect(problems({ ...mode, REDIS_URL: 'redis://:S3cretPW@127.0.0.1:6379/0?family=6' })).toEqual([refused('redis://:***@127.0.0.1:6379/0?family=6')]);
+      expect(problems({ ...mode, REDIS_URL: 'redis://127.0.0.1:6379?db=3' })).toEqual([refused('redis://127.0.0.1:6379?db=3')]);
+      // The same URL with its password as user information is taken in every mode.
+      expect(load({ ...mode, REDIS_URL: 'redis://floorplan:S3cretPW@127.0.0.1:6379/0' }).redis.url).toBe('redis://floorplan:S3cretPW@127.0.0.1:6379/0');
+    }
   });
 
   it('refuse a database other than 0 on a Redis Cluster, which has no other', () => {

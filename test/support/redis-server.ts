@@ -27,13 +27,14 @@ export interface PrivateRedis {
   start(): Promise<void>;
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/** Starts a private redis-server on a free port; `args` are added to its command line (`--requirepass`, say). */
+export async function startPrivateRedis(args: readonly string[] = []): Promise<PrivateRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   let frozen = false;
 
   async function start(): Promise<void> {
-    ({ child } = await spawnRedis(port, [], `redis-server on ${port}`, 10_000));
+    ({ child } = await spawnRedis(port, args, `redis-server on ${port}`, 10_000));
   }
 
   async function stop(): Promise<void> {
@@ -80,7 +81,7 @@ export async function connectReady(server: PrivateRedis, clients: Redis[]): Prom
   return redis;
 }
 
-/** Whether a Redis server answers PING on `port` with PONG (not just anything listening there). */
+/** Whether a Redis server answers PING on `port` with PONG, or NOAUTH when it wants a password (not just anything listening there). */
 async function answersPing(port: number): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -93,7 +94,8 @@ async function answersPing(port: number): Promise<boolean> {
     socket.once('connect', () => socket.write('PING\r\n'));
     socket.on('data', (chunk: Buffer) => {
       reply += chunk.toString('latin1');
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      // NOAUTH: a server started with --requirepass, answering as Redis does before AUTH.
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
     });
     socket.once('error', () => done(false));
     socket.once('close', () => done(false));
