@@ -86,6 +86,11 @@ const OFFLINE_URL = 'http://flags-file.invalid/api/';
 const OFFLINE_LOAD_TIMEOUT_MS = 2_000;
 /** While Unleash keeps failing, one log line per this interval, not one per poll. */
 const REMOTE_ERROR_LOG_INTERVAL_MS = 60_000;
+/**
+ * The longest wait between two attempts while Unleash refuses the token: attempts start one
+ * refresh interval after the refusal and double up to this (or the refresh interval, if longer).
+ */
+const REFUSED_RETRY_MAX_MS = 60_000;
 
 export class FlagService {
   readonly mode: FlagServiceMode;
@@ -102,8 +107,19 @@ export class FlagService {
   readonly #evaluators = new WeakMap<FlagSource, FlagEvaluator>();
   /** The offline client behind #source, to destroy when it is replaced. */
   #offline: Unleash | undefined;
+  /** Remote mode: the client whose flags are served, once it has had Unleash's answer. */
   #remote: Unleash | undefined;
-  #remoteSynchronized = false;
+  /**
+   * Remote mode: the client asking Unleash — #remote while Unleash answers. unleash-client stops
+   * polling for good once Unleash refuses its token (401, 403), so after a refusal a new client
+   * asks, at a backoff, while #remote keeps serving the last flags; it replaces #remote once
+   * Unleash answers it.
+   */
+  #polling: Unleash | undefined;
+  /** Remote mode: the status (401, 403) of the refusal Unleash last answered a flags poll with; 0 while it is not refusing. */
+  #refusedStatus = 0;
+  #refusedRetryMs = 0;
+  #refusedRetryTimer: NodeJS.Timeout | undefined;
   /** False from a failure until the next answer; only drives the "answered" log line. */
   #remoteHealthy = true;
   /** The problems last warned about in the definitions Unleash sent ("" none), so each set is warned once. */
@@ -209,8 +225,17 @@ export class FlagService {
 
   /** Where flags are served from right now: Unleash, the file, or nothing (all off). */
   get servingFrom(): 'unleash' | 'file' | 'none' {
-    if (this.#remote !== undefined && this.#remoteSynchronized) return 'unleash';
+    if (this.#remote !== undefined) return 'unleash';
     return this.#source === NO_FLAGS ? 'none' : 'file';
+  }
+
+  /**
+   * Remote mode: the HTTP status (401 or 403) Unleash refused the last flags poll with, until it
+   * answers one again; 0 while it is not refusing (and always in local mode). The last flags keep
+   * serving meanwhile, and Floorplan keeps asking (see #unleashRefused).
+   */
+  get unleashRefusedStatus(): number {
+    return this.#refusedStatus;
   }
 
   /**
@@ -231,7 +256,7 @@ export class FlagService {
   }
 
   #current(): FlagSource {
-    return this.#remote !== undefined && this.#remoteSynchronized ? this.#remote : this.#source;
+    return this.#remote ?? this.#source;
   }
 
   // ---------------------------------------------------------------- local mode
@@ -350,6 +375,26 @@ export class FlagService {
     if (this.#notApiUrl()) {
       this.#logger.warn({ url: this.#urlShown }, 'flags: flags.unleashUrl (UNLEASH_URL) does not end in /api, where Unleash serves its client API (e.g. http://unleash:4242/api); if polls are refused, that is why');
     }
+    const firstAnswer = this.#connectRemote();
+    const timeoutMs = this.#options.startTimeoutMs ?? 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([firstAnswer, new Promise<void>((done) => (timer = setTimeout(done, timeoutMs)))]);
+    clearTimeout(timer);
+    if (this.#remote === undefined) {
+      this.#logger.warn(
+        { url: this.#urlShown, file: this.#fileShown, serving: this.servingFrom },
+        'flags: Unleash has not answered yet; serving %s until it does',
+        this.#source === NO_FLAGS ? 'every flag off' : `the flags of ${this.#fileShown}`,
+      );
+    }
+  }
+
+  /**
+   * Starts a client that polls Unleash (#polling) and resolves on its first answer or its first
+   * failed fetch of the flags. Its flags are served from its first answer on, in place of the
+   * client before it (a client Unleash refused, whose last flags served until then).
+   */
+  #connectRemote(): Promise<void> {
     const remote = new Unleash({
       appName: this.#config.appName,
       environment: this.#config.environment,
@@ -367,14 +412,20 @@ export class FlagService {
       skipInstanceCountWarning: true,
       disableAutoStart: true,
     });
-    this.#remote = remote;
+    this.#polling = remote;
+    // Events of a client replaced since (a refused one, its fetch still in flight) are not news.
+    const current = () => this.#polling === remote && this.#stopping === undefined;
 
     let settle: (() => void) | undefined;
     const firstAnswer = new Promise<void>((resolveAnswer) => {
       settle = resolveAnswer;
     });
     remote.on('synchronized', () => {
-      this.#remoteSynchronized = true;
+      if (!current()) return;
+      const previous = this.#remote;
+      this.#remote = remote;
+      // One assignment above: a request holding the previous client keeps it; the next gets this one.
+      if (previous !== undefined && previous !== remote) destroyClient(previous);
       this.#remoteAnswered();
       this.#checkDefinitions(remote.getFeatureToggleDefinitions());
       this.#logger.info({ url: this.#urlShown, flags: remote.getFeatureToggleDefinitions().length }, 'flags: serving flags from Unleash');
@@ -382,31 +433,83 @@ export class FlagService {
       this.#flagsChanged();
     });
     remote.on('changed', () => {
+      if (!current()) return;
       this.#remoteAnswered();
       this.#checkDefinitions(remote.getFeatureToggleDefinitions());
-      if (this.#remoteSynchronized) this.#flagsChanged();
+      if (this.#remote === remote) this.#flagsChanged();
     });
-    remote.on('unchanged', () => this.#remoteAnswered());
+    remote.on('unchanged', () => {
+      if (current()) this.#remoteAnswered();
+    });
     remote.on('error', (error: Error) => {
-      this.#remoteProblem('error', unleashErrorText(error));
+      const text = unleashErrorText(error);
+      if (!current()) {
+        this.#logger.debug({ url: this.#urlShown }, 'flags: Unleash (an earlier client): %s', this.#withoutSecrets(text));
+        return;
+      }
+      const isFetch = error.message.startsWith('Unleash Repository error');
+      const refused = isFetch ? /responded (401|403)\b/.exec(error.message)?.[1] : undefined;
+      if (refused !== undefined) {
+        this.#unleashRefused(Number(refused), text);
+      } else {
+        // Failing otherwise, the client polls on by itself: Unleash is no longer known to refuse.
+        if (isFetch) this.#refusedStatus = 0;
+        this.#remoteProblem('error', text);
+      }
       // Only a failed fetch of the flags settles the start; a metrics hiccup says nothing about them.
-      if (error.message.startsWith('Unleash Repository error')) settle?.();
+      if (isFetch) settle?.();
     });
-    remote.on('warn', (message: unknown) => this.#remoteProblem('warn', describeThrown(message)));
+    remote.on('warn', (message: unknown) => {
+      if (current()) this.#remoteProblem('warn', describeThrown(message));
+    });
 
     // start() itself resolves only after the first fetch; do not let a hung request hold the boot.
-    remote.start().catch((error: unknown) => this.#remoteProblem('error', describeThrown(error)));
-    const timeoutMs = this.#options.startTimeoutMs ?? 5_000;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([firstAnswer, new Promise<void>((done) => (timer = setTimeout(done, timeoutMs)))]);
-    clearTimeout(timer);
-    if (!this.#remoteSynchronized) {
-      this.#logger.warn(
-        { url: this.#urlShown, file: this.#fileShown, serving: this.servingFrom },
-        'flags: Unleash has not answered yet; serving %s until it does',
-        this.#source === NO_FLAGS ? 'every flag off' : `the flags of ${this.#fileShown}`,
+    remote.start().catch((error: unknown) => {
+      if (current()) this.#remoteProblem('error', describeThrown(error));
+    });
+    return firstAnswer;
+  }
+
+  /**
+   * Unleash refused a flags poll (401, 403): unleash-client has stopped polling for good. The last
+   * flags keep serving; a new client asks again one refresh interval later, then at doubling waits
+   * up to a minute, until Unleash accepts the token — an Unleash restart that briefly refused
+   * tokens, or a token created again, would otherwise leave every replica on its last flags until
+   * it is restarted. Logged once per outage; `unleashRefusedStatus` (a metric) says it meanwhile.
+   */
+  #unleashRefused(status: number, text: string): void {
+    const first = this.#refusedStatus === 0;
+    this.#refusedStatus = status;
+    this.#remoteHealthy = false;
+    const interval = this.#config.refreshIntervalMs;
+    this.#refusedRetryMs = first ? interval : Math.min(this.#refusedRetryMs * 2, Math.max(REFUSED_RETRY_MAX_MS, interval));
+    if (first) {
+      const hint = `check flags.unleashToken (UNLEASH_TOKEN)${this.#notApiUrl() ? ` and flags.unleashUrl (UNLEASH_URL) is ${this.#urlShown}, which does not end in /api: Unleash's client API is under /api, and its UI answers 403 elsewhere` : ''}`;
+      this.#logger.error(
+        { url: this.#urlShown, status, serving: this.servingFrom },
+        'flags: Unleash at %s refused the flags poll with %d — %s; serving %s meanwhile and asking again, every %d s at most, until it accepts the token (%s)',
+        this.#urlShown,
+        status,
+        hint,
+        this.#remote !== undefined ? 'the last flags it sent' : this.#source === NO_FLAGS ? 'every flag off' : `the flags of ${this.#fileShown}`,
+        Math.max(REFUSED_RETRY_MAX_MS, interval) / 1000,
+        this.#withoutSecrets(text),
       );
+    } else {
+      this.#logger.debug({ url: this.#urlShown, status }, 'flags: Unleash still refuses the flags poll (%d); asking again in %d ms', status, this.#refusedRetryMs);
     }
+    clearTimeout(this.#refusedRetryTimer);
+    this.#refusedRetryTimer = setTimeout(() => this.#retryRefused(), this.#refusedRetryMs);
+    this.#refusedRetryTimer.unref();
+  }
+
+  /** Asks Unleash again with a new client, the refused one released unless its flags are being served. */
+  #retryRefused(): void {
+    this.#refusedRetryTimer = undefined;
+    if (this.#stopping !== undefined) return;
+    const refused = this.#polling;
+    if (refused !== undefined && refused !== this.#remote) destroyClient(refused);
+    void this.#connectRemote();
   }
 
   async #loadFallback(): Promise<void> {
@@ -422,22 +525,20 @@ export class FlagService {
   }
 
   /**
-   * Logs Unleash trouble: a 401/403 always (the client has stopped polling for good), anything
-   * else at most once per interval while it lasts — the client retries every poll, so an outage
-   * would otherwise print a line every few seconds. The rest go to debug.
+   * Logs Unleash trouble other than a refused flags poll (#unleashRefused) at most once per
+   * interval while it lasts — the client retries every poll, so an outage would otherwise print a
+   * line every few seconds. The rest go to debug.
    */
   #remoteProblem(level: 'error' | 'warn', text: string): void {
     const message = this.#withoutSecrets(text);
-    const fatal = /\b(401|403)\b/.test(message);
     const now = Date.now();
     this.#remoteHealthy = false;
-    if (!fatal && now - this.#lastRemoteLogAt < REMOTE_ERROR_LOG_INTERVAL_MS) {
+    if (now - this.#lastRemoteLogAt < REMOTE_ERROR_LOG_INTERVAL_MS) {
       this.#logger.debug({ url: this.#urlShown }, 'flags: Unleash (repeated): %s', message);
       return;
     }
     this.#lastRemoteLogAt = now;
-    const hint = fatal ? ` — check flags.unleashToken (UNLEASH_TOKEN)${this.#notApiUrl() ? ` and flags.unleashUrl (UNLEASH_URL) is ${this.#urlShown}, which does not end in /api: Unleash's client API is under /api, and its UI answers 403 elsewhere` : ''}; the client has stopped polling` : '';
-    this.#logger[fatal ? 'error' : level]({ url: this.#urlShown }, 'flags: Unleash: %s%s', message, hint);
+    this.#logger[level]({ url: this.#urlShown }, 'flags: Unleash: %s', message);
   }
 
   /**
@@ -488,11 +589,15 @@ export class FlagService {
 
   #remoteAnswered(): void {
     this.#fetchedAt = Date.now();
-    if (!this.#remoteHealthy) {
+    if (this.#refusedStatus !== 0) {
+      this.#logger.info({ url: this.#urlShown, status: this.#refusedStatus }, 'flags: Unleash at %s accepts the token again (it refused it with %d); serving its flags', this.#urlShown, this.#refusedStatus);
+      this.#refusedStatus = 0;
+      this.#refusedRetryMs = 0;
+    } else if (!this.#remoteHealthy) {
       this.#logger.info({ url: this.#urlShown }, 'flags: Unleash answered');
-      // The next failure is news again.
-      this.#lastRemoteLogAt = 0;
     }
+    // The next failure is news again.
+    if (!this.#remoteHealthy) this.#lastRemoteLogAt = 0;
     this.#remoteHealthy = true;
   }
 
@@ -501,6 +606,8 @@ export class FlagService {
   async #stop(): Promise<void> {
     // A reload in flight sees #stopping and discards what it built.
     await this.#file?.stop();
+    clearTimeout(this.#refusedRetryTimer);
+    if (this.#polling !== undefined && this.#polling !== this.#remote) destroyClient(this.#polling);
     if (this.#remote !== undefined) destroyClient(this.#remote);
     if (this.#offline !== undefined) destroyClient(this.#offline);
     this.#offline = undefined;

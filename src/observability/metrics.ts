@@ -86,8 +86,11 @@ export interface FloorplanMetrics {
   shed(reason: ShedReasonLabel): void;
   /** Reports admission control's limit, running and queued requests at every scrape. */
   watchAdmission(admission: AdmissionGauges): void;
-  /** Reports, at every scrape, how long ago the flags being served were last fetched from their source. */
-  watchFlags(flags: { fetchAgeSeconds(): number }): void;
+  /**
+   * Reports, at every scrape, how long ago the flags being served were last fetched from their
+   * source, and the status Unleash refuses the flags poll with (0: not refusing).
+   */
+  watchFlags(flags: { fetchAgeSeconds(): number; readonly unleashRefusedStatus: number }): void;
   /** A wrong admin credential, and whether its source address is now refused. */
   adminAuthFailure(throttled: boolean): void;
   /** Records one HTTP request's duration. */
@@ -403,13 +406,21 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
       this.set({ state: 'queued' }, admission.queued);
     },
   });
-  let flags: { fetchAgeSeconds(): number } | undefined;
+  let flags: { fetchAgeSeconds(): number; readonly unleashRefusedStatus: number } | undefined;
   new Gauge({
     name: 'floorplan_flags_fetch_age_seconds',
     help: 'Seconds since the feature flags being served were last fetched successfully: from Unleash (remote mode; since start until it first answers), or a check of the flags file that found them current (local mode). Alert when it stays well above flags.refreshIntervalMs: flags have stopped updating.',
     registers: [registry],
     collect() {
       if (flags !== undefined) this.set(flags.fetchAgeSeconds());
+    },
+  });
+  new Gauge({
+    name: 'floorplan_flags_unleash_refused_status',
+    help: 'The HTTP status (401 or 403) Unleash refused the last feature flags poll with, until it answers one again; 0 while it is not refusing (and in local mode). Meanwhile the last flags keep serving and Floorplan asks again, at most a minute apart. Alert when it stays above 0: the token (flags.unleashToken) is refused, and flag changes, kill switches included, do not arrive.',
+    registers: [registry],
+    collect() {
+      if (flags !== undefined) this.set(flags.unleashRefusedStatus);
     },
   });
   const adminFailures = new Counter({

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FlagService } from '../../src/flags/flag-service.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { createMetrics } from '../../src/observability/metrics.ts';
 import { freePort } from '../support/processes.ts';
 import { resolveTwoAddressHost, TWO_ADDRESS_HOST } from '../support/two-address-host.ts';
 import { eventually, flagsConfig, recordingLogger, ROOT, viewer } from './support.ts';
@@ -31,7 +32,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
   const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   cleanups.push(
     () =>
       new Promise<void>((resolve) => {
@@ -214,8 +216,9 @@ describe('FlagService in remote mode', () => {
     const { logger, lines } = recordingLogger();
     const service = await FlagService.start(flagsConfig({ unleashUrl: root, unleashToken: 'default:development.secret', refreshIntervalMs: 200 }), logger, { root: ROOT, startTimeoutMs: 500 });
     cleanups.push(() => service.stop());
-    await eventually('the refusal is logged', () => lines.some((l) => l.level === 50 && l.msg.startsWith('flags: Unleash:')), 5_000);
-    const refusal = lines.find((l) => l.level === 50 && l.msg.startsWith('flags: Unleash:'))!;
+    const isRefusal = (l: { level: number; msg: string }) => l.level === 50 && l.msg.includes('refused the flags poll with 403');
+    await eventually('the refusal is logged', () => lines.some(isRefusal), 5_000);
+    const refusal = lines.find(isRefusal)!;
     expect(refusal.msg).toContain('check flags.unleashToken (UNLEASH_TOKEN)');
     expect(refusal.msg).toContain(`flags.unleashUrl (UNLEASH_URL) is ${root}, which does not end in /api`);
     // At start too, before any poll: the URL alone says so.
@@ -247,6 +250,64 @@ describe('FlagService in remote mode', () => {
     // Polled again unchanged: not warned again.
     await new Promise((resolve) => setTimeout(resolve, 600));
     expect(lines.filter((l) => l.level === 40 && l.msg.includes('cannot evaluate'))).toHaveLength(1);
+  });
+
+  it('keeps asking Unleash after it refuses the token (401, 403), serving the last flags meanwhile, says so once and in a metric, and takes the changed flags once the token is accepted again', async () => {
+    // unleash-client stops polling for good on a 401 or 403 ("Stopping refresh of toggles"): an
+    // Unleash restart that briefly refused tokens, or a token re-created, left every replica on
+    // its last flags until restarted. Here Unleash answers, refuses, then answers with the
+    // promotion kill switch turned off.
+    let answer: 'flags' | 401 | 403 | 'changed' = 'flags';
+    const CHANGED = { ...SERVED, features: SERVED.features.map((f) => (f.name === 'floorplan.kill.promotion' ? { ...f, enabled: false } : f)) };
+    const { url } = await listen((req, res) => {
+      if (!req.url?.startsWith('/api/client/features')) {
+        res.statusCode = 202;
+        res.end();
+      } else if (typeof answer === 'number') {
+        res.statusCode = answer;
+        res.end();
+      } else {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(answer === 'flags' ? SERVED : CHANGED));
+      }
+    });
+    const { logger, lines } = recordingLogger();
+    const service = await FlagService.start(flagsConfig({ unleashUrl: url, unleashToken: 'default:development.secret', refreshIntervalMs: 200 }), logger, { root: ROOT });
+    cleanups.push(() => service.stop());
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.watchFlags(service);
+    const refusedGauge = async () => (await metrics.registry.metrics()).match(/^floorplan_flags_unleash_refused_status (\d+)$/m)?.[1];
+    expect(service.evaluate(viewer()).isEnabled('floorplan.kill.promotion')).toBe(true);
+    expect(await refusedGauge()).toBe('0');
+
+    const refusals = () => lines.filter((l) => l.level === 50 && l.msg.includes('refused'));
+    answer = 401;
+    await eventually('the refusal is logged', () => refusals().length > 0, 5_000);
+    expect(refusals()[0]!.msg).toContain(`flags: Unleash at ${url} refused the flags poll with 401`);
+    expect(refusals()[0]!.msg).toContain('check flags.unleashToken (UNLEASH_TOKEN)');
+    expect(await refusedGauge()).toBe('401');
+    // Still refusing (with another status now), asked again meanwhile, still serving the last
+    // flags Unleash sent, and said once.
+    answer = 403;
+    for (let deadline = Date.now() + 10_000; (await refusedGauge()) !== '403'; await sleep(50)) {
+      if (Date.now() > deadline) throw new Error('the gauge did not say 403 within 10 s');
+    }
+    expect(service.servingFrom).toBe('unleash');
+    expect(service.evaluate(viewer()).isEnabled('floorplan.kill.promotion')).toBe(true);
+    expect(refusals()).toHaveLength(1);
+
+    answer = 'changed';
+    await eventually('the changed flag is served', () => !service.evaluate(viewer()).isEnabled('floorplan.kill.promotion'), 10_000);
+    expect(service.servingFrom).toBe('unleash');
+    expect(await refusedGauge()).toBe('0');
+    expect(lines.some((l) => l.level === 30 && l.msg.startsWith(`flags: Unleash at ${url} accepts the token again`))).toBe(true);
+    expect(JSON.stringify(lines)).not.toContain('development.secret');
+
+    // A second outage is news again: logged once more.
+    answer = 401;
+    await eventually('the second refusal is logged', () => refusals().length === 2, 10_000);
+    await sleep(500);
+    expect(crashes).toEqual([]);
   });
 
   it('waits for Unleash at start when it answers, so the first request already sees its flags', async () => {
