@@ -676,6 +676,7 @@ function listener(limits: ConnectionLimits | undefined, handle: (req: ArrivingRe
           handle,
         );
   server.on('clientError', refuseUnparsed);
+  answerHalfClosed(server);
   if (limits === undefined) {
     // Behind a load balancer: outlive its idle timeout (commonly 60 s) so it never reuses a closed socket.
     server.keepAliveTimeout = 65_000;
@@ -683,4 +684,22 @@ function listener(limits: ConnectionLimits | undefined, handle: (req: ArrivingRe
     server.maxConnections = limits.maxConnections;
   }
   return server;
+}
+
+/**
+ * Answers a client that half-closes its side once its request is sent (`nc`, some proxies and
+ * health checkers): a half-close ends the request's bytes, not the client's interest in the
+ * answer. By default Node's server ends the socket when the client's side ends,
+ * and the request in flight loses its answer; with `httpAllowHalfOpen` it marks the answer in
+ * flight as the connection's last, writes it, then closes the socket — and still ends at once a
+ * connection half-closed while idle, so none is left open.
+ *
+ * `httpAllowHalfOpen` is no documented option (http.createServer takes none for this) but a
+ * property Node's own http server sets in its constructor and reads on every client half-close
+ * (lib/_http_server.js, since 0.x); Node's own test-http-server.js sets it, and a pull request to
+ * remove it (nodejs/node#36819) was closed because userland relies on it. Should a Node release
+ * drop it, this assignment is inert and test/http/half-close.test.ts fails.
+ */
+function answerHalfClosed(server: Server): void {
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
 }
