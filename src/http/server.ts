@@ -158,6 +158,12 @@ const PRIVATE_ANSWER_HEADERS: ReadonlyArray<readonly [string, string]> = Object.
   ['cache-control', PRIVATE_ANSWER],
   ['x-content-type-options', NOSNIFF],
 ] as const);
+/**
+ * The same, as an object, for every other answer refusing a request outside /admin, whatever
+ * writes it: a refusal's body names no user, but a shared cache keeping a 405 or a 503 would
+ * serve it for a route that works again (a draining /readyz to the next probe through it).
+ */
+const REFUSAL_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'cache-control': PRIVATE_ANSWER, 'x-content-type-options': NOSNIFF });
 
 /** An operator endpoint: the parsed JSON body and the caller in, a status and a JSON body out. */
 export type AdminHandler = (body: unknown, caller: AdminCaller) => Promise<{ status: number; body: unknown }>;
@@ -172,7 +178,7 @@ function errorAnswer(client: ClientError): { readonly status: number; readonly b
   return {
     status: client.status,
     body,
-    headers: { 'content-type': JSON_TYPE, 'content-length': String(body.length), 'cache-control': PRIVATE_ANSWER, 'x-content-type-options': NOSNIFF, ...client.headers },
+    headers: { 'content-type': JSON_TYPE, 'content-length': String(body.length), ...REFUSAL_HEADERS, ...client.headers },
   };
 }
 
@@ -187,7 +193,7 @@ const GET_ONLY_ROUTES: ReadonlySet<string> = new Set(['/', '/healthz', '/readyz'
 /** 405 for a route that serves only GET and HEAD (the probes, metrics, the landing page, the console's files), in the routes' own `{error}` JSON. */
 function onlyGetAndHead(res: ServerResponse, path: string, method: string): number {
   const body = JSON.stringify({ error: `${path} answers GET and HEAD, not ${method}` });
-  res.writeHead(405, { allow: 'GET, HEAD', 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) }).end(body);
+  res.writeHead(405, { allow: 'GET, HEAD', 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), ...REFUSAL_HEADERS }).end(body);
   return 405;
 }
 
@@ -208,7 +214,21 @@ function refuseUnparsed(error: NodeJS.ErrnoException, socket: Duplex): void {
     return;
   }
   const status = error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW' ? '413 Payload Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-  endThenClose(socket, `HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
+  endThenClose(socket, `HTTP/1.1 ${status}\r\n${BODILESS_REFUSAL_HEAD}`);
+}
+
+/** The headers of a refusal without a body written straight to the socket, and the blank line that ends them. */
+const BODILESS_REFUSAL_HEAD = `${Object.entries({ ...REFUSAL_HEADERS, 'content-length': '0', connection: 'close' })
+  .map(([name, value]) => `${name}: ${value}\r\n`)
+  .join('')}\r\n`;
+
+/**
+ * Refuses a request Node's server would refuse by itself with a bare status (no Host in an
+ * HTTP/1.1 request: RFC 9112 §3.2; an `Expect` other than 100-continue: 417), with the headers
+ * of every other refusal, and closes the connection as Node does.
+ */
+function refuseBare(res: ServerResponse, status: 400 | 417): void {
+  res.writeHead(status, { ...REFUSAL_HEADERS, 'content-length': 0, connection: 'close' }).end();
 }
 
 /** How long a refused socket stays open after its answer is written, for the client to read it before it is closed under it. */
@@ -495,7 +515,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       case '/readyz': {
         const ready = options.isReady();
         const body = JSON.stringify({ status: ready ? 'ready' : 'not ready', ...options.readiness?.() });
-        res.writeHead(ready ? 200 : 503, { 'content-type': JSON_TYPE }).end(body);
+        res.writeHead(ready ? 200 : 503, ready ? { 'content-type': JSON_TYPE } : { 'content-type': JSON_TYPE, ...REFUSAL_HEADERS }).end(body);
         return [path, ready ? 200 : 503];
       }
       case '/metrics': {
@@ -619,6 +639,12 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
+    if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+      // What Node's requireHostHeader would answer, which {@link listener} turns off to answer it so.
+      refuseBare(res, 400);
+      answered(req, path === '/graphql' ? '/graphql' : 'other', 400);
+      return;
+    }
     const failed = (error: unknown) => {
       if (!req.complete && req.destroyed) {
         // The client hung up before its request was even read (a mobile app cancelling, say):
@@ -662,10 +688,12 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
 function listener(limits: ConnectionLimits | undefined, handle: (req: ArrivingRequest, res: ServerResponse) => void): Server {
   const server =
     limits === undefined
-      ? createServer({ IncomingMessage: ArrivingRequest }, handle)
+      ? createServer({ IncomingMessage: ArrivingRequest, requireHostHeader: false }, handle)
       : createServer(
           {
             IncomingMessage: ArrivingRequest,
+            // Refused by serve() instead, with the headers of every refusal (Node's answer is a bare 400).
+            requireHostHeader: false,
             headersTimeout: limits.headersTimeoutMs,
             requestTimeout: limits.requestTimeoutMs,
             keepAliveTimeout: limits.keepAliveTimeoutMs,
@@ -676,6 +704,8 @@ function listener(limits: ConnectionLimits | undefined, handle: (req: ArrivingRe
           handle,
         );
   server.on('clientError', refuseUnparsed);
+  // Node's own answer to an unmet expectation is a bare 417; this one carries the refusal headers.
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => refuseBare(res, 417));
   answerHalfClosed(server);
   if (limits === undefined) {
     // Behind a load balancer: outlive its idle timeout (commonly 60 s) so it never reuses a closed socket.
