@@ -42,7 +42,7 @@ import { SharedShadowTotals } from './panels/shadow-totals.ts';
 import type { RevisionStore, StoredRevision } from './layouts/revisions/revision-store.ts';
 import type { Violation } from './upstreams/definition.ts';
 import { RequestPipeline, type RequestContext } from './pipeline/request-pipeline.ts';
-import { createLogger, type Logger } from './observability/logger.ts';
+import { createLogger, requestLogFields, type LoggedRequest, type Logger } from './observability/logger.ts';
 import { createMetrics, type FloorplanMetrics } from './observability/metrics.ts';
 import { createTracing, type RequestTrace } from './observability/tracing.ts';
 import { closeRedis, describeRedis, isRedisConfigured, openRedis, whenRedisReady, type RedisClient } from './redis/client.ts';
@@ -352,14 +352,15 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     // A refused answer is counted every time and logged with its offending values at most
     // every VIOLATION_LOG_INTERVAL_MS per upstream and reason: a broken upstream must not flood the logs.
     const lastViolationLog = new Map<string, number>();
-    const violated = (upstream: UpstreamName, violation: Violation) => {
+    const violated = (upstream: UpstreamName, violation: Violation, request: LoggedRequest | undefined) => {
       metrics.answerRefused(upstream, violation.reason);
       const key = `${upstream}\u0000${violation.reason}`;
       const now = Date.now();
       if (now - (lastViolationLog.get(key) ?? -Infinity) < VIOLATION_LOG_INTERVAL_MS) return;
       lastViolationLog.set(key, now);
       logger.warn(
-        { code: ErrorCode.UPSTREAM_INCONSISTENT, upstream, reason: violation.reason, values: violation.values },
+        // The request it was refused for, whose decision record shows what its user got: the line names the first of each period.
+        { ...requestLogFields(request), code: ErrorCode.UPSTREAM_INCONSISTENT, upstream, reason: violation.reason, values: violation.values },
         `${upstream} answer refused: ${violation.message}; it counts as failed for the request (logged at most every ${VIOLATION_LOG_INTERVAL_MS / 1000} s per upstream and reason)`,
       );
     };

@@ -21,7 +21,8 @@ void SCHEMA_HAS_EVERY_UPSTREAM;
 export const resolvers: Resolvers = {
   MinorUnits,
   Query: {
-    async floorPanel(_parent, { scene, selectedSkuIds }, { viewer, scope, renderer, flags, panels, trace, deadline, overloaded, candidates, shadow }, info) {
+    async floorPanel(_parent, { scene, selectedSkuIds }, context, info) {
+      const { viewer, scope, renderer, flags, panels, trace, deadline, overloaded, candidates, shadow } = context;
       const operationName = info.operation.name?.value;
       if (trace.recording && operationName !== undefined) trace.operationName(operationName);
       const refused = panelArgumentError(renderer, scene, selectedSkuIds);
@@ -43,7 +44,8 @@ export const resolvers: Resolvers = {
       // Viewers served the live layout, sampled, are also compared with the candidate after answering (never those served it).
       const recorded = candidate !== undefined && served === undefined && shadow?.sampled() === true ? shadow.record(data) : undefined;
       // renderExplained, not render: its answer as it is, without a `.then` (and a promise) per panel to unwrap it.
-      const rendered = await renderer.renderExplained({ scene, data: recorded?.data ?? data, viewer, flags, ...(served === undefined ? {} : { candidate: served }) });
+      // The context names the request (decisionId, trace) on what the render logs: its warnings join its decision record.
+      const rendered = await renderer.renderExplained({ scene, data: recorded?.data ?? data, viewer, flags, request: context, ...(served === undefined ? {} : { candidate: served }) });
       const { panel, outcomes } = rendered;
       // Floors lost to a deadline that Floorplan's own saturation spent: not the upstreams' fault,
       // and an app shown a degraded sheet would show less than its last one. Refuse instead.

@@ -14,6 +14,7 @@
 import DataLoader from 'dataloader';
 import type { PanelData } from './panel-data.ts';
 import { ErrorCode, FloorplanError } from '../errors.ts';
+import type { LoggedRequest } from '../observability/logger.ts';
 import { NO_TRACE, type RequestTrace } from '../observability/tracing.ts';
 import type { CallNotes, UpstreamCall, UpstreamClients } from '../upstreams/clients.ts';
 import { MissingAnswer, type AnyUpstreamDefinition, type UpstreamSelection, type Violation } from '../upstreams/definition.ts';
@@ -78,15 +79,18 @@ export class RequestScope {
 
   private readonly killed: (upstream: UpstreamName) => boolean;
   private readonly notCalled: (upstream: UpstreamName) => void;
-  private readonly violated: (upstream: UpstreamName, violation: Violation) => void;
+  private readonly violated: (upstream: UpstreamName, violation: Violation, request: LoggedRequest | undefined) => void;
   private readonly trace: RequestTrace;
+  private readonly decisionId: string | undefined;
 
   /**
    * @param options.deadline the request's deadline: every upstream call still running when it passes is abandoned.
    * @param options.killed the operator's kill switches: a killed upstream is never called and its floors drop.
    * @param options.notCalled told once per call a kill switch kept from being made, to count it.
-   * @param options.violated told once per answer refused by its definition's cross-checks (upstreams/defs), to count and log it.
+   * @param options.violated told once per answer refused by its definition's cross-checks (upstreams/defs), to count and log it,
+   *   with the request it was refused for (its decisionId and trace), for the log line to name; undefined without a decisionId.
    * @param options.trace the request's trace: each upstream call is reported to it, timed, with its outcome.
+   * @param options.decisionId the request's decisionId (its decision record's); absent: a scope of no user's request (tests, tools).
    */
   constructor(options: {
     userId: string;
@@ -94,8 +98,9 @@ export class RequestScope {
     deadline?: Deadline;
     killed?: (upstream: UpstreamName) => boolean;
     notCalled?: (upstream: UpstreamName) => void;
-    violated?: (upstream: UpstreamName, violation: Violation) => void;
+    violated?: (upstream: UpstreamName, violation: Violation, request: LoggedRequest | undefined) => void;
     trace?: RequestTrace;
+    decisionId?: string;
   }) {
     this.clients = options.clients;
     this.userId = options.userId;
@@ -104,6 +109,7 @@ export class RequestScope {
     this.notCalled = options.notCalled ?? (() => {});
     this.violated = options.violated ?? (() => {});
     this.trace = options.trace ?? NO_TRACE;
+    this.decisionId = options.decisionId;
   }
 
   /** Data for one panel over `selectedSkuIds` (or the cart's ticked lines). */
@@ -207,7 +213,8 @@ export class RequestScope {
         if (violation === undefined) return result;
         if (reported?.has(violation.message) !== true) {
           (reported ??= new Set()).add(violation.message);
-          this.violated(upstream, violation);
+          // The request is named only now: a refused answer is rare, and a scope per request builds nothing for it.
+          this.violated(upstream, violation, this.decisionId === undefined ? undefined : { decisionId: this.decisionId, trace: this.trace });
         }
         outcome = 'inconsistent';
         return this.failed(new UpstreamError(upstream, 'inconsistent', violation.message, { violation: violation.reason }));

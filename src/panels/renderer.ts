@@ -22,6 +22,7 @@ import { settlePanelData, Unsettled } from '../loaders/settle.ts';
 import { isKnownCurrency } from '../money/currency.ts';
 import { formatMoney } from '../money/format.ts';
 import type { Money } from '../money/money.ts';
+import { requestLogFields, type LoggedRequest } from '../observability/logger.ts';
 import { UPSTREAMS, type UpstreamName } from '../upstreams/registry.ts';
 import { isUpstreamError, type UpstreamError } from '../upstreams/upstream-error.ts';
 import { clientVersionOf } from '../viewer/app-version.ts';
@@ -54,6 +55,13 @@ export interface RenderRequest {
   readonly candidate?: { readonly revision: number; readonly layout: CompiledLayout };
   /** A shadow render (never served): the lifecycle hooks are not told, so metrics count served panels only. */
   readonly shadow?: boolean;
+  /**
+   * The request this render serves (its context): every line the render logs names its
+   * decisionId (and traceId, when traced), so an operator reading the line can open that
+   * request's decision record. A line logged once per cause names the request that logged it.
+   * Absent: a render for no user's request (tests, tools); its lines name none.
+   */
+  readonly request?: LoggedRequest;
 }
 
 /**
@@ -246,6 +254,7 @@ export class PanelRenderer {
     const configured = picked.floors;
     const outcomes: FloorOutcome[] = [];
     const shadow: ShadowScope = request.shadow === true ? { revision: request.candidate?.revision ?? null } : undefined;
+    const logged = request.request;
     const client = clientVersionOf(request.viewer.appVersion);
     const candidates = configured.filter((floor) => {
       const gate = gateFloor(floor, request, client);
@@ -261,7 +270,7 @@ export class PanelRenderer {
     const settled: Attempt[] = [];
     const decorated: Array<Decorated | undefined> = [];
     for (let i = 0; i < candidates.length; i++) {
-      settled.push(this.build(candidates[i]!, ctx, shadow));
+      settled.push(this.build(candidates[i]!, ctx, shadow, logged));
       decorated.push(this.decorate(candidates[i]!, ctx));
     }
     for (let missing = unsettledBy(settled, decorated); missing.length > 0; missing = unsettledBy(settled, decorated)) {
@@ -269,7 +278,7 @@ export class PanelRenderer {
       ctx = { data: await settlePanelData(request.data, reads), viewer: request.viewer };
       for (let i = 0; i < candidates.length; i++) {
         const built = settled[i]!;
-        if (built.status === 'rejected' && built.reason instanceof Unsettled) settled[i] = this.build(candidates[i]!, ctx, shadow);
+        if (built.status === 'rejected' && built.reason instanceof Unsettled) settled[i] = this.build(candidates[i]!, ctx, shadow, logged);
         const decoration = decorated[i];
         if (decoration !== undefined && 'error' in decoration && decoration.error instanceof Unsettled) decorated[i] = this.decorate(candidates[i]!, ctx);
       }
@@ -280,7 +289,7 @@ export class PanelRenderer {
     const rows: PendingRow[] = [];
     /** Notes an upstream failure: its upstream, its reason, one log line per cause now and then. */
     const upstreamFailed = (error: UpstreamError) => {
-      if (!failed.has(error.upstream)) this.logUpstreamFailure(error, shadow);
+      if (!failed.has(error.upstream)) this.logUpstreamFailure(error, shadow, logged);
       failed.add(error.upstream);
       reasons.add(error.violation ?? 'UPSTREAM_FAILED');
     };
@@ -293,7 +302,7 @@ export class PanelRenderer {
           upstreamFailed(error);
           outcomes.push({ code: floor.code, status: 'upstream-failed', upstream: error.upstream, outcome: error.outcome });
         } else {
-          this.logBuilderFailure(layout, floor, error, 'dropped', shadow);
+          this.logBuilderFailure(layout, floor, error, 'dropped', shadow, logged);
           reasons.add('BUILDER_FAILED');
           outcomes.push({ code: floor.code, status: 'builder-failed', error: describe(error) });
         }
@@ -335,7 +344,7 @@ export class PanelRenderer {
             upstreamFailed(decoration.error);
             outcomes.push({ code: floor.code, status: 'undecorated', missing, upstream: decoration.error.upstream, outcome: decoration.error.outcome });
           } else {
-            this.logBuilderFailure(layout, floor, decoration.error, 'undecorated', shadow);
+            this.logBuilderFailure(layout, floor, decoration.error, 'undecorated', shadow, logged);
             reasons.add('BUILDER_FAILED');
             outcomes.push({ code: floor.code, status: 'undecorated', missing, upstream: null, outcome: null, error: describe(decoration.error) });
           }
@@ -347,7 +356,7 @@ export class PanelRenderer {
       // logged once), as an expression floor's would.
       const error = facts.amount === null ? undefined : amountProblem(floor.builder.kind, facts.amount);
       if (error !== undefined) {
-        this.logBuilderFailure(layout, floor, error, 'dropped', shadow);
+        this.logBuilderFailure(layout, floor, error, 'dropped', shadow, logged);
         reasons.add('BUILDER_FAILED');
         const at = outcomes.findIndex((o) => o.code === floor.code);
         const failedOutcome: FloorOutcome = { code: floor.code, status: 'builder-failed', error: describe(error) };
@@ -376,7 +385,7 @@ export class PanelRenderer {
     const locale = request.viewer.locale;
     const reconciled = reconcile(rows, locale);
     if (reconciled.partial) reasons.add('PARTIAL_BREAKDOWN');
-    if (reconciled.contradiction !== undefined) this.logContradiction(layout, reconciled.contradiction, shadow);
+    if (reconciled.contradiction !== undefined) this.logContradiction(layout, reconciled.contradiction, shadow, logged);
     for (const code of reconciled.removed) {
       const at = outcomes.findIndex((o) => o.code === code);
       if (at !== -1) outcomes[at] = { code, status: 'unreconciled' };
@@ -414,7 +423,7 @@ export class PanelRenderer {
    * Builds a floor; when its builder fails on an upstream its fallback does not need, the
    * fallback answers. Never throws: a builder's failure fails its floor, not the panel.
    */
-  private build(floor: CompiledFloor, ctx: FloorBuildContext, shadow: ShadowScope): Attempt {
+  private build(floor: CompiledFloor, ctx: FloorBuildContext, shadow: ShadowScope, logged: LoggedRequest | undefined): Attempt {
     try {
       return { status: 'fulfilled', value: floor.builder.build(ctx) };
     } catch (error) {
@@ -422,7 +431,7 @@ export class PanelRenderer {
       if (fallback === undefined || !isUpstreamError(error) || fallback.needs.includes(error.upstream)) return { status: 'rejected', reason: error };
       try {
         const value = new FellBack(fallback.build(ctx), { upstream: error.upstream, builder: fallback.name, reason: error.violation ?? 'UPSTREAM_FAILED' });
-        this.logUpstreamFailure(error, shadow);
+        this.logUpstreamFailure(error, shadow, logged);
         return { status: 'fulfilled', value };
       } catch (fallbackError) {
         return { status: 'rejected', reason: fallbackError };
@@ -466,14 +475,17 @@ export class PanelRenderer {
     };
   }
 
-  /** A failure's log line: at `level` for a served render; at debug, saying so, for a shadow render. */
-  private log(shadow: ShadowScope, level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
+  /**
+   * A failure's log line: at `level` for a served render; at debug, saying so, for a shadow
+   * render. Either names the request that rendered (`logged`), when there is one.
+   */
+  private log(shadow: ShadowScope, logged: LoggedRequest | undefined, level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
     if (shadow === undefined) {
-      this.options.logger[level](fields, message);
+      this.options.logger[level](logged === undefined ? fields : { ...requestLogFields(logged), ...fields }, message);
       return;
     }
     const whose = shadow.revision === null ? 'shadow render of the live layout (another locale)' : `shadow render of the candidate (revision ${shadow.revision})`;
-    this.options.logger.debug({ ...fields, shadow: true, candidateRevision: shadow.revision }, `${whose}, not served: ${message}`);
+    this.options.logger.debug({ ...requestLogFields(logged), ...fields, shadow: true, candidateRevision: shadow.revision }, `${whose}, not served: ${message}`);
   }
 
   /**
@@ -481,7 +493,14 @@ export class PanelRenderer {
    * {@link EXPRESSION_LOG_INTERVAL_MS}, whatever the cause (the data differ request by request;
    * the expression is what an operator fixes).
    */
-  private logExpressionFailure(layout: CompiledLayout, floor: CompiledFloor, error: FloorplanError<typeof ErrorCode.EXPRESSION_FAILED>, what: FailureEffect, shadow: ShadowScope): void {
+  private logExpressionFailure(
+    layout: CompiledLayout,
+    floor: CompiledFloor,
+    error: FloorplanError<typeof ErrorCode.EXPRESSION_FAILED>,
+    what: FailureEffect,
+    shadow: ShadowScope,
+    logged: LoggedRequest | undefined,
+  ): void {
     const key = `${keyScope(shadow)}${layout.scene}\u0000${floor.code}\u0000${error.params.where}\u0000${error.params.expression}`;
     const now = Date.now();
     const last = this.lastExpressionLog.get(key);
@@ -490,6 +509,7 @@ export class PanelRenderer {
     this.lastExpressionLog.set(key, now);
     this.log(
       shadow,
+      logged,
       'error',
       { code: error.code, scene: layout.scene, floor: floor.code, expression: error.params.expression, where: error.params.where, cause: error.params.cause },
       `floor "${floor.code}": its expression failed and ${what === 'dropped' ? 'the floor was dropped' : 'its sub-name fell back; the floor is shown'} (logged at most once per expression per minute)`,
@@ -501,7 +521,7 @@ export class PanelRenderer {
    * flood the logs. An upstream its kill switch keeps quiet did not fail: an operator chose it, so
    * that is said at info.
    */
-  private logUpstreamFailure(error: UpstreamError, shadow: ShadowScope): void {
+  private logUpstreamFailure(error: UpstreamError, shadow: ShadowScope, logged: LoggedRequest | undefined): void {
     const key = `${keyScope(shadow)}${error.upstream}\u0000${error.code}`;
     const now = Date.now();
     const last = this.lastUpstreamLog.get(key);
@@ -510,6 +530,7 @@ export class PanelRenderer {
     const every = `logged at most every ${UPSTREAM_LOG_INTERVAL_MS / 1000} s per cause`;
     this.log(
       shadow,
+      logged,
       error.outcome === 'killed' ? 'info' : 'warn',
       { code: error.code, upstream: error.upstream, outcome: error.outcome, reason: error.message },
       error.outcome === 'killed'
@@ -524,7 +545,7 @@ export class PanelRenderer {
    * wrong. One warning per scene and rows shown, with every amount, so support can tell which
    * row claims too much.
    */
-  private logContradiction(layout: CompiledLayout, { total, vars, summed }: Contradiction, shadow: ShadowScope): void {
+  private logContradiction(layout: CompiledLayout, { total, vars, summed }: Contradiction, shadow: ShadowScope, logged: LoggedRequest | undefined): void {
     const key = `${keyScope(shadow)}${layout.scene}\u0000contradicted\u0000${summed.map((row) => row.floor.code).join('\u0000')}`;
     if (!this.firstTime(key)) return;
     const summaries = total.floor.builder.summarises ?? {};
@@ -536,6 +557,7 @@ export class PanelRenderer {
     const names = Object.keys(summaries).map((variable) => `{${variable}}`).join(', ');
     this.log(
       shadow,
+      logged,
       'warn',
       { scene: layout.scene, reason: 'PARTIAL_BREAKDOWN', currency: total.amount!.currency, total: totalFields, rows: Object.fromEntries(summed.map((row) => [row.floor.code, row.amount!.minor])) },
       `the rows shown do not agree with "${total.floor.code}" and its ${names}: rows of one kind show more than the total has, and a row of the other kind would invent a fee or a discount, so only the total is served (PARTIAL_BREAKDOWN); logged once per scene and rows shown`,
@@ -550,15 +572,16 @@ export class PanelRenderer {
     return true;
   }
 
-  private logBuilderFailure(layout: CompiledLayout, floor: CompiledFloor, error: unknown, what: FailureEffect, shadow: ShadowScope): void {
+  private logBuilderFailure(layout: CompiledLayout, floor: CompiledFloor, error: unknown, what: FailureEffect, shadow: ShadowScope, logged: LoggedRequest | undefined): void {
     if (error instanceof FloorplanError && error.code === ErrorCode.EXPRESSION_FAILED) {
-      this.logExpressionFailure(layout, floor, error as FloorplanError<typeof ErrorCode.EXPRESSION_FAILED>, what, shadow);
+      this.logExpressionFailure(layout, floor, error as FloorplanError<typeof ErrorCode.EXPRESSION_FAILED>, what, shadow, logged);
       return;
     }
     const key = `${keyScope(shadow)}${layout.scene}\u0000${floor.code}\u0000${causeOf(error)}`;
     if (!this.firstTime(key)) return;
     this.log(
       shadow,
+      logged,
       'error',
       { code: ErrorCode.BUILDER_FAILED, scene: layout.scene, floor: floor.code, builder: floor.builder.name, err: error },
       `floor "${floor.code}" ${what === 'dropped' ? 'failed to build and was dropped' : 'failed to build its decorations: its sub-name fell back, the floor is shown'}; logged once per floor and cause`,

@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import { ERRORS, ErrorCode, FloorplanError, retryAfterSeconds } from '../errors.ts';
 import type { FlagService } from '../flags/flag-service.ts';
 import type { RequestFlags } from '../flags/request-flags.ts';
+import type { LoggedRequest } from '../observability/logger.ts';
 import { NO_TRACE, type RequestTrace } from '../observability/tracing.ts';
 import type { Violation } from '../upstreams/definition.ts';
 import { RequestScope } from '../loaders/request-scope.ts';
@@ -43,7 +44,10 @@ export interface RequestContext {
   readonly scope: RequestScope;
   /** The request's upstream budget. */
   readonly deadline: Deadline;
-  /** Names the request's decisions in the log, so support can replay it. */
+  /**
+   * Names the request's decisions in the log, so support can replay it, and every warning logged
+   * while it is served (the renderer's, a refused upstream answer's), so they join that record.
+   */
   readonly decisionId: string;
   /** Where the layers report upstream calls, flag evaluations and renders; the shared no-op when the request is not sampled. */
   readonly trace: RequestTrace;
@@ -60,8 +64,8 @@ export interface RequestPipelineDeps {
   readonly killFlag: (upstream: UpstreamName) => string;
   /** How long upstream work may take from admission: the request deadline less what building and sending the panel needs. */
   readonly upstreamBudgetMs: number;
-  /** Told about every upstream answer the cross-checks refuse (to count and log it). */
-  readonly violated?: (upstream: UpstreamName, violation: Violation) => void;
+  /** Told about every upstream answer the cross-checks refuse (to count and log it), with the request it was refused for. */
+  readonly violated?: (upstream: UpstreamName, violation: Violation, request: LoggedRequest | undefined) => void;
   /** Told about every upstream call a kill switch kept from being made (to count it). */
   readonly notCalled?: (upstream: UpstreamName) => void;
   readonly logger: Logger;
@@ -167,6 +171,7 @@ export class RequestPipeline {
   private assemble(identity: Identity, header: (name: string) => string | undefined, deadline: Deadline, trace: RequestTrace): RequestContext {
     const viewer = buildViewer(identity, header, this.deps.locales);
     const flags = this.deps.flags.evaluate(viewer, trace);
+    const decisionId = randomUUID();
     const scope = new RequestScope({
       userId: viewer.userId,
       clients: this.deps.clients,
@@ -175,8 +180,8 @@ export class RequestPipeline {
       violated: this.deps.violated,
       notCalled: this.deps.notCalled,
       trace,
+      decisionId,
     });
-    const decisionId = randomUUID();
     if (trace.recording) trace.decided(decisionId);
     return { viewer, flags, scope, deadline, decisionId, trace };
   }

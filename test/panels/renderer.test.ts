@@ -248,6 +248,24 @@ describe('PanelRenderer', () => {
     expect(logged[0]?.['msg']).toMatch(/^promotion is switched off by its kill switch; floors that need it are left out/);
   });
 
+  it("names the request whose render logged a failure, its decisionId and traceId, and still logs each cause once", async () => {
+    const outage = () => {
+      throw new UpstreamError('promotion', 'http_error', 'POST /promotions/query answered HTTP 503');
+    };
+    const bug = () => {
+      throw new TypeError('bug');
+    };
+    const { renderer, log } = setup([testBuilder('a', outage), testBuilder('broken', bug)], floorsYaml(floor('a', 10), floor('broken', 20)));
+    await renderer.render({ ...request(), request: { decisionId: 'decision-1', trace: { traceId: 'f1'.repeat(16) } } });
+    await renderer.render({ ...request(), request: { decisionId: 'decision-2', trace: { traceId: undefined } } });
+    await renderer.render(request());
+    const named = log.entries.filter((e) => e['code'] === ErrorCode.UPSTREAM_HTTP_STATUS || e['code'] === ErrorCode.BUILDER_FAILED);
+    expect(named.map((e) => [e['code'], e['decisionId'], e['traceId']])).toEqual([
+      [ErrorCode.UPSTREAM_HTTP_STATUS, 'decision-1', 'f1'.repeat(16)],
+      [ErrorCode.BUILDER_FAILED, 'decision-1', 'f1'.repeat(16)],
+    ]);
+  });
+
   it('logs the same floor again when it fails for a different cause', async () => {
     let attempt = 0;
     const builders = [testBuilder('flaky', () => {

@@ -156,7 +156,7 @@ describe('the safe form of a panel whose rows would not add up', () => {
     const { logger, lines } = recordingLogger();
     const pointsDeduct = ['  - code: points-deduct', '    kind: DEDUCTION', "    amount: '-loyalty.usable.value'", '    name: { zh-CN: 积分抵扣, en: Points }', '    sort: 85'];
     const { r, outcomes, repairs } = renderer(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable'], { payable: SAVINGS }, pointsDeduct, logger);
-    const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
+    const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer(), request: { decisionId: 'decision-qa', trace: { traceId: undefined } } });
     // Before: 积分抵扣 -¥24.00 and a 其他费用 ¥24.00 the quote does not have.
     expect(panel.floors.filter((f) => f.code.startsWith('other-')).map((f) => [f.code, f.priceText])).toEqual([]);
     expect(panel.floors.map((f) => [f.code, f.priceText, f.subName])).toEqual([['payable', '¥171.30', null]]);
@@ -167,6 +167,8 @@ describe('the safe form of a panel whose rows would not add up', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       level: 40,
+      // The request it was repaired for: its decision record shows what the user got.
+      decisionId: 'decision-qa',
       scene: 'test-sheet',
       reason: 'PARTIAL_BREAKDOWN',
       total: { code: 'payable', minor: 17_130, savings: 4370 },
