@@ -30,6 +30,7 @@ import type { FloorOutcome, PanelRenderer } from '../panels/renderer.ts';
 import { pickVersion } from '../panels/renderer.ts';
 import type { AdminHandler } from '../http/server.ts';
 import type { LayoutSet } from '../layouts/compile.ts';
+import { upstreamEnum } from '../graphql/resolvers.ts';
 import { MAX_SELECTED_SKUS, panelArgumentProblem, type RequestPipeline } from '../pipeline/request-pipeline.ts';
 import type { UpstreamName } from '../upstreams/registry.ts';
 import { isUpstreamError } from '../upstreams/upstream-error.ts';
@@ -98,6 +99,7 @@ interface PanelView {
   readonly layoutVersion: string;
   readonly layoutFlag: { readonly flag: string; readonly variant: string } | null;
   readonly degraded: boolean;
+  /** As the GraphQL answer and the decision record spell them (`PROMOTION`): a replay compared with a record differs only where the panels do. */
   readonly failedUpstreams: readonly string[];
   readonly degradedReasons: readonly string[];
   readonly locale: string;
@@ -159,7 +161,7 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
         layoutVersion: panel.layoutVersion,
         layoutFlag: layout?.layoutFlag === undefined ? null : { flag: layout.layoutFlag, variant: flags.variant(layout.layoutFlag).name },
         degraded: panel.degraded,
-        failedUpstreams: panel.failedUpstreams,
+        failedUpstreams: panel.failedUpstreams.map(upstreamEnum),
         degradedReasons: panel.degradedReasons,
         locale: panel.locale,
         floors,

@@ -176,6 +176,18 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     expect(await page.locator('[data-testid=invariant]').innerText()).toMatch(/^Money invariant holds: \d{10,} \+ /);
   });
 
+  it('names a failed upstream as the decision record does (SETTLEMENT, not settlement)', async () => {
+    h.demo.setFaults('settlement:error:503');
+    try {
+      await signIn();
+      await page.click('#demo-users button[data-user="u1001"]');
+      await page.locator('[data-testid=invariant]').filter({ hasText: 'degraded' }).waitFor();
+      expect(await page.locator('[data-testid=invariant]').innerText()).toMatch(/ · degraded: [A-Z_, ]*UPSTREAM_FAILED[A-Z_, ]* \(SETTLEMENT\)$/);
+    } finally {
+      h.demo.setFaults('');
+    }
+  });
+
   it('shows flags at a glance: state, strategies, the age of the last sync, a link to Unleash', async () => {
     await signIn();
     await page.click('#tab-flags');

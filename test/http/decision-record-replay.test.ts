@@ -68,18 +68,20 @@ describe('replaying a decision record in /admin/preview', () => {
     return { data, record: record! };
   };
 
-  /** The preview of one recorded panel, from the record's fields alone. */
-  const replay = async (record: DecisionRecord, panel: RecordedPanel) => {
+  /** The preview's answer for one recorded panel, from the record's fields alone. */
+  const previewOf = async (record: DecisionRecord, panel: RecordedPanel) => {
     const { userId, sessionId, segments, platform, appVersion, locale } = record;
     const res = await fetch(`${h.url}/admin/preview`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${h.config.admin.token}` },
       body: JSON.stringify({ scene: panel.scene, selectedSkuIds: panel.selectedSkuIds, userId, sessionId, segments, platform, appVersion, locale }),
     });
-    const body = (await res.json()) as { panel: Floor[]; problems?: string[] };
+    const body = (await res.json()) as { panel: Floor[]; failedUpstreams: string[]; panels: Array<{ failedUpstreams: string[] }>; problems?: string[] };
     expect(res.status, JSON.stringify(body.problems)).toBe(200);
-    return body.panel;
+    return body;
   };
+  /** The floors of the preview of one recorded panel. */
+  const replay = async (record: DecisionRecord, panel: RecordedPanel) => (await previewOf(record, panel)).panel;
 
   it('gives the floors and amounts the user saw for each panel, a SKU selection and the ticked lines alike', async () => {
     const { data, record } = await ask(TWO_SELECTIONS);
@@ -92,12 +94,16 @@ describe('replaying a decision record in /admin/preview', () => {
     expect(record.panels.map((p) => p.selectedSkuIds)).toEqual([['sku-orion-pie-12'], null]);
   });
 
-  it('names the failed upstreams as the answer does', async () => {
+  it('names the failed upstreams as the answer does, in the record and in its replay alike', async () => {
     h.demo.setFaults('settlement:error:503');
     try {
       const { data, record } = await ask(TWO_SELECTIONS);
       expect(data.picked!.failedUpstreams).toEqual(['SETTLEMENT']);
       expect(record.panels.map((p) => p.failedUpstreams)).toEqual([['SETTLEMENT'], ['SETTLEMENT']]);
+      // The replay spells them as the record does: a difference in case is not a difference.
+      const replayed = await previewOf(record, record.panels[0]!);
+      expect(replayed.failedUpstreams).toEqual(['SETTLEMENT']);
+      expect(replayed.panels.map((p) => p.failedUpstreams)).toEqual([['SETTLEMENT']]);
     } finally {
       h.demo.setFaults('');
     }
