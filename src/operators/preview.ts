@@ -126,8 +126,10 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
     };
     const { viewer, flags, scope } = deps.pipeline.forPreview({ userId: request.userId, segments: request.segments }, (name) => headers[name] ?? undefined);
     const data = scope.panelData(request.selectedSkuIds);
+    // The SKUs of the cart lines the panel prices; null when the cart could not be read.
+    let previewedSkuIds: string[] | null = null;
     try {
-      await data.selectedLines();
+      previewedSkuIds = (await data.selectedLines()).map((line) => line.skuId);
     } catch (error) {
       if (error instanceof FloorplanError && error.code === ErrorCode.SELECTION_NOT_IN_CART) return { status: 400, body: { error: error.message } };
       if (!isUpstreamError(error)) throw error;
@@ -182,6 +184,9 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
       status: 200,
       body: {
         scene: request.scene,
+        // The selection previewed, as asked (null: the lines ticked in the cart), and the cart lines that priced it.
+        selectedSkuIds: request.selectedSkuIds ?? null,
+        previewedSkuIds,
         ...top,
         // The scene's candidate, if it has one, and whether this user gets it (flag layout.candidate.<scene>, from its stored rollout).
         candidate: candidate === undefined ? null : { revision: candidate.revision, flag: candidateFlagName(candidate.scene), served: servesCandidate, rollout: candidate.rollout },

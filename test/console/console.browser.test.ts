@@ -176,6 +176,50 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     expect(await page.locator('[data-testid=invariant]').innerText()).toMatch(/^Money invariant holds: \d{10,} \+ /);
   });
 
+  it("previews a selection of the cart's SKUs as a decision record replays it: another payable than the ticked lines', the API's for that selection, and a SKU not in the cart refused in the API's words", async () => {
+    await signIn();
+    await page.click('#demo-users button[data-user="u1001"]');
+    const selection = page.locator('#preview-result [data-testid=selection]');
+    await selection.filter({ hasText: 'Selection previewed: the lines ticked in the cart: sku-mengniu-milk-4x250, sku-nongfu-550ml, sku-oreo-116g.' }).waitFor();
+    const payable = () => page.locator('#preview-result li[data-code="payable"] .price').innerText();
+    const ticked = await payable();
+    expect(ticked).toBe('¥8.86');
+
+    // What /admin/preview answers for the same user, locale and selection: the water and the pie (not ticked), not the rest.
+    const picked = ['sku-nongfu-550ml', 'sku-orion-pie-12'];
+    const request = { scene: 'cart-bottom-sheet', userId: 'u1001', segments: ['plus'], locale: await page.inputValue('#pv-locale') };
+    const answered = await admin('preview', { ...request, selectedSkuIds: picked });
+    expect(answered.status, JSON.stringify(answered.body)).toBe(200);
+    expect(answered.body).toMatchObject({ selectedSkuIds: picked, previewedSkuIds: picked });
+    const expected = (answered.body.panel as Array<{ code: string; priceText: string | null }>).map((f) => `${f.code} ${f.priceText ?? ''}`);
+    expect(expected.find((row) => row.startsWith('payable '))).not.toBe(`payable ${ticked}`);
+
+    // Comma- or newline-separated, as an operator types them.
+    await page.fill('#pv-skus', 'sku-nongfu-550ml,\nsku-orion-pie-12\n');
+    await page.click('#preview-form button[type=submit]');
+    await selection.filter({ hasText: 'Selection previewed: sku-nongfu-550ml, sku-orion-pie-12.' }).waitFor();
+    const shown = await page.locator('#preview-result ol.floors > li').evaluateAll((items: any[]) => items.map((li) => `${li.dataset.code} ${li.querySelector('.price')?.textContent ?? ''}`));
+    expect(shown).toEqual(expected);
+    expect(await payable()).not.toBe(ticked);
+
+    // A decision record's selectedSkuIds pasted as it is: the same panel.
+    await page.fill('#pv-skus', JSON.stringify(picked));
+    await page.click('#preview-form button[type=submit]');
+    await page.locator('#preview-result li[data-code="payable"]').waitFor();
+    expect(await selection.innerText()).toBe('Selection previewed: sku-nongfu-550ml, sku-orion-pie-12.');
+    expect(await payable()).toBe(expected.find((row) => row.startsWith('payable '))!.slice('payable '.length));
+
+    // A SKU of another cart: refused with the API's words, shown on the page, and no panel.
+    const refused = await admin('preview', { ...request, selectedSkuIds: ['sku-nongfu-550ml', 'sku-gold-1kg'] });
+    expect(refused.status).toBe(400);
+    await page.fill('#pv-skus', 'sku-nongfu-550ml, sku-gold-1kg');
+    await page.click('#preview-form button[type=submit]');
+    await page.locator('#preview-error').filter({ hasText: refused.body.error }).waitFor();
+    expect(await page.locator('#preview-error').innerText()).toBe('selectedSkuIds must name SKUs in your cart, but these are not: "sku-gold-1kg"');
+    expect(await page.locator('#preview-result').innerText()).toBe('');
+    forgive(problems, 'status of 400'); // the refusal shown above
+  });
+
   it('names a failed upstream as the decision record does (SETTLEMENT, not settlement)', async () => {
     h.demo.setFaults('settlement:error:503');
     try {

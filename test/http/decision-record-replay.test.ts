@@ -76,7 +76,7 @@ describe('replaying a decision record in /admin/preview', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${h.config.admin.token}` },
       body: JSON.stringify({ scene: panel.scene, selectedSkuIds: panel.selectedSkuIds, userId, sessionId, segments, platform, appVersion, locale }),
     });
-    const body = (await res.json()) as { panel: Floor[]; failedUpstreams: string[]; panels: Array<{ failedUpstreams: string[] }>; problems?: string[] };
+    const body = (await res.json()) as { panel: Floor[]; selectedSkuIds: string[] | null; previewedSkuIds: string[] | null; failedUpstreams: string[]; panels: Array<{ failedUpstreams: string[] }>; problems?: string[] };
     expect(res.status, JSON.stringify(body.problems)).toBe(200);
     return body;
   };
@@ -92,6 +92,10 @@ describe('replaying a decision record in /admin/preview', () => {
     expect(sheet(await replay(record, record.panels[1]!))).toEqual(sheet(data.ticked!.floors));
     // As asked: a selection of SKUs, or null for the ticked lines (an empty selection is a third thing).
     expect(record.panels.map((p) => p.selectedSkuIds)).toEqual([['sku-orion-pie-12'], null]);
+    // The replay says which selection it priced: as the record asked it, and the cart lines that are.
+    const [picked, ticked] = [await previewOf(record, record.panels[0]!), await previewOf(record, record.panels[1]!)];
+    expect([picked.selectedSkuIds, picked.previewedSkuIds]).toEqual([['sku-orion-pie-12'], ['sku-orion-pie-12']]);
+    expect([ticked.selectedSkuIds, ticked.previewedSkuIds]).toEqual([null, ['sku-mengniu-milk-4x250', 'sku-nongfu-550ml', 'sku-oreo-116g']]);
   });
 
   it('names the failed upstreams as the answer does, in the record and in its replay alike', async () => {

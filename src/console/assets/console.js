@@ -232,6 +232,8 @@ function setUpPreviewForm() {
         onclick: () => {
           $('pv-user').value = u.userId;
           $('pv-segments').value = u.segments;
+          // A selection names one cart's SKUs: another user's cart would refuse it.
+          $('pv-skus').value = '';
           void runPreview();
         },
       }, u.label),
@@ -250,7 +252,39 @@ function previewRequest() {
   if (value('pv-platform')) request.platform = value('pv-platform');
   if (value('pv-version')) request.appVersion = value('pv-version');
   if (value('pv-session')) request.sessionId = value('pv-session');
+  const skus = selectedSkuIds($('pv-skus').value);
+  if (skus !== null) request.selectedSkuIds = skus;
   return request;
+}
+
+/**
+ * The selection typed in the preview form, as /admin/preview takes it: SKU ids separated by commas
+ * or new lines, or a decision record's `selectedSkuIds` pasted as it is (a JSON list; `[]` selects
+ * none); null when nothing is typed (the lines ticked in the cart). What is in the list is the
+ * server's to judge: its refusal (a SKU not in the cart, too many) is shown as it words it.
+ */
+function selectedSkuIds(typed) {
+  const text = typed.trim();
+  if (text === '' || text === 'null') return null;
+  if (text.startsWith('[')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new Error(`Selected SKUs must be SKU ids separated by commas or new lines, or a JSON list such as ["sku-a", "sku-b"], but got: ${text}`);
+    }
+  }
+  return text.split(/[,，\r\n]+/u).map((id) => id.trim()).filter(Boolean);
+}
+
+/** Which selection the preview priced: as asked, or the lines ticked in the cart, with their SKUs. */
+function selectionNote(answer) {
+  const skus = (ids) => (ids.length === 0 ? 'none' : ids.join(', '));
+  const priced = answer.previewedSkuIds === null ? ' (the cart could not be read)' : '';
+  const what =
+    answer.selectedSkuIds === null
+      ? `the lines ticked in the cart${answer.previewedSkuIds === null ? '' : `: ${skus(answer.previewedSkuIds)}`}`
+      : `${skus(answer.selectedSkuIds)}${priced}`;
+  return h('p', { class: 'note', 'data-testid': 'selection' }, `Selection previewed: ${what}.`);
 }
 
 $('preview-form').addEventListener('submit', (event) => {
@@ -266,6 +300,7 @@ async function runPreview() {
     const candidate = answer.candidate ?? null;
     replace(
       $('preview-result'),
+      selectionNote(answer),
       candidate === null
         ? null
         : h('p', { class: 'note', 'data-testid': 'candidate-note' }, `Scene ${answer.scene} has a candidate, revision ${candidate.revision} (flag ${candidate.flag}): this user ${candidate.served ? 'gets it' : 'does not get it and sees the live layout'}.`),
