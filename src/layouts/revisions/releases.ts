@@ -60,9 +60,11 @@ export interface PublishResult {
   /** Scenes the revision live before had and this one has not: apps asking for them are now refused (BAD_USER_INPUT). */
   readonly removedScenes: readonly string[];
   /**
-   * Every scene's candidate whose rollout reaches anyone, as the store holds them once this went
-   * live: those users keep the candidate until it is aborted or promoted — a publish or rollback
-   * does not reach them. Null when the store could not be read for them after the change.
+   * Every scene's candidate whose rollout reaches anyone, as the store held them when this went
+   * live (read in the same transaction: a candidate made or aborted a moment later is not
+   * counted): those users keep the candidate until it is aborted or promoted — a publish or
+   * rollback does not reach them. (Null only from a server that read them after the change and
+   * could not; the commands still say so.)
    */
   readonly candidatesServed: readonly CandidateStillServed[] | null;
   /**
@@ -427,7 +429,7 @@ export class LayoutReleases {
     let overtaken: string[] = [];
     /** The candidate's scene (and variants) whose floors change under live's version. */
     let kept: VersionKept[] = [];
-    const { revision } = await this.withCandidate(scene, { revision: input.revision, what: 'promote' }, () =>
+    const { revision, candidates } = await this.withCandidate(scene, { revision: input.revision, what: 'promote' }, () =>
       this.options.store.promote({
         scene,
         author: input.author ?? actor,
@@ -480,7 +482,7 @@ export class LayoutReleases {
       ...published,
       scenes: scenesOf(layouts as LayoutSet),
       removedScenes: [],
-      candidatesServed: await this.candidatesServed(),
+      candidatesServed: candidatesServed(candidates),
       versionKept: kept,
       promotes: current.revision,
       forced,
@@ -692,7 +694,7 @@ export class LayoutReleases {
     const files = Object.fromEntries(sources.map((s) => [s.name, s.source]));
     // The first publish has nothing to compare with: it is how a store starts.
     if (this.options.approval?.required === true && live !== undefined) this.requireNoMoneyChange('this publish', 'a publish goes live at once', live.files, files, layouts);
-    const revision = await this.options.store.record({
+    const { revision, candidates } = await this.options.store.record({
       files,
       author: input.author ?? actor,
       actor,
@@ -704,7 +706,7 @@ export class LayoutReleases {
       ...(await this.goLive(revision)),
       scenes: scenesOf(layouts),
       removedScenes: removedScenes(live?.files, files),
-      candidatesServed: await this.candidatesServed(),
+      candidatesServed: candidatesServed(candidates),
       versionKept: live === undefined ? [] : versionsKept(live.files, files),
     };
   }
@@ -718,7 +720,7 @@ export class LayoutReleases {
     if (this.options.approval?.required === true && !wasLive) {
       this.requireNoMoneyChange(`rollback to revision ${target.revision}`, `revision ${target.revision} was never live`, live?.files ?? {}, files, layouts);
     }
-    const revision = await this.options.store.record({
+    const { revision, candidates } = await this.options.store.record({
       files,
       author: input.author ?? actor,
       actor,
@@ -727,20 +729,8 @@ export class LayoutReleases {
       rollbackOf: target.revision,
       ...(input.from === undefined ? {} : { expectLive: input.from }),
     });
-    return { ...(await this.goLive(revision)), scenes: scenesOf(layouts), removedScenes: removedScenes(live?.files, files), candidatesServed: await this.candidatesServed(), versionKept: [] };
+    return { ...(await this.goLive(revision)), scenes: scenesOf(layouts), removedScenes: removedScenes(live?.files, files), candidatesServed: candidatesServed(candidates), versionKept: [] };
   }
-
-  /** The candidates still served after live changed ({@link PublishResult.candidatesServed}); null, logged, when the store cannot say. */
-  private async candidatesServed(): Promise<CandidateStillServed[] | null> {
-    try {
-      const { candidates } = await this.options.store.candidates();
-      return candidates.filter((c) => reachesAnyone(c.rollout)).map(({ scene, revision, rollout }) => ({ scene, revision, rollout }));
-    } catch (error) {
-      this.options.logger.warn({ err: describeThrown(error) }, 'live changed, but the candidates still served could not be read to say so');
-      return null;
-    }
-  }
-
 
   private async goLive(revision: StoredRevision): Promise<Pick<PublishResult, 'revision' | 'pushed' | 'pushProblem'>> {
     const { files: _files, ...listed } = revision;
@@ -808,6 +798,11 @@ export class LayoutReleases {
     const known = newest.length === 0 ? 'none yet: publish one first' : `newest: ${newest.map((r) => r.revision).join(', ')}`;
     throw new FloorplanError(ErrorCode.LAYOUT_REVISION_NOT_FOUND, { known, received: number });
   }
+}
+
+/** The candidates a change of live leaves served ({@link PublishResult.candidatesServed}), from those its transaction read. */
+function candidatesServed(candidates: readonly StoredCandidate[]): CandidateStillServed[] {
+  return candidates.filter((c) => reachesAnyone(c.rollout)).map(({ scene, revision, rollout }) => ({ scene, revision, rollout }));
 }
 
 /** What changed in `scene`'s floors from `from` to `to`, as `floors:diff` words it; empty when nothing did. */

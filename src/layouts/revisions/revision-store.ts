@@ -76,6 +76,18 @@ export interface RecordRevisionInput {
   readonly expectLive?: number | null;
 }
 
+/**
+ * A change of live as it committed: the revision it made live, and every scene's candidate as the
+ * store held them when it took effect — read in the change's own transaction, under the writers'
+ * lock, so a candidate made or dropped just after the commit is not among them (nor one dropped
+ * just before missing).
+ */
+export interface LiveChange {
+  readonly revision: StoredRevision;
+  /** Every scene's candidate, by scene, whatever its rollout reaches. */
+  readonly candidates: readonly StoredCandidate[];
+}
+
 /** Refused: the candidate of `scene` is `now`, not the `reviewed` one the caller acted on (`what`: rollout, promote, abort). */
 export function staleCandidate(scene: string, now: number, reviewed: number, what: string): OperationRefused {
   return new OperationRefused(`the candidate of ${scene} is revision ${now} now, not ${reviewed}: review that one and ${what} again`);
@@ -381,8 +393,8 @@ export class RevisionStore {
     });
   }
 
-  /** Records a new revision and makes it live, with its audit entry, in one transaction. */
-  async record(input: RecordRevisionInput): Promise<StoredRevision> {
+  /** Records a new revision and makes it live, with its audit entry, in one transaction; with the candidates as that transaction saw them. */
+  async record(input: RecordRevisionInput): Promise<LiveChange> {
     return this.write(async (trx) => {
       if (input.expectLive !== undefined) {
         const live = (await trx.selectFrom('layout_live').select('revision').where('channel', '=', 'live').executeTakeFirst())?.revision ?? null;
@@ -394,7 +406,7 @@ export class RevisionStore {
       const from = await this.makeLive(trx, revision.revision);
       const detail = { from, ...(input.rollbackOf === undefined ? {} : { rollbackOf: input.rollbackOf }), author: input.author, message: input.message };
       await this.audit_(trx, input.actor, input.action, revision.revision, detail);
-      return revision;
+      return { revision, candidates: await this.candidatesIn(trx) };
     });
   }
 
@@ -422,6 +434,12 @@ export class RevisionStore {
         return { generation, candidates };
       }),
     );
+  }
+
+  /** Every scene's candidate, by scene, as the transaction `trx` sees them. */
+  private async candidatesIn(trx: Transaction): Promise<StoredCandidate[]> {
+    const rows = await trx.selectFrom('layout_candidates').selectAll().orderBy('scene').execute();
+    return rows.map(candidateOf);
   }
 
   /** A scene's candidate, or undefined. */
@@ -523,7 +541,8 @@ export class RevisionStore {
 
   /**
    * Makes a scene's candidate live: records the revision `compose` builds from the live revision
-   * and the candidate's (it records `promotes`), drops the candidate, audits — one transaction.
+   * and the candidate's (it records `promotes`), drops the candidate, audits — one transaction,
+   * which also reads the other scenes' candidates as they stand once it is done ({@link LiveChange}).
    * Throws {@link NoCandidate}; whatever `compose` throws aborts it.
    */
   async promote(input: {
@@ -544,7 +563,7 @@ export class RevisionStore {
     readonly message: string;
     /** The audit's detail, read once the floors are composed. */
     readonly detail: () => Readonly<Record<string, unknown>>;
-  }): Promise<{ revision: StoredRevision; candidate: StoredCandidate }> {
+  }): Promise<LiveChange & { readonly candidate: StoredCandidate }> {
     return this.write(async (trx) => {
       const row = await trx.selectFrom('layout_candidates').selectAll().where('scene', '=', input.scene).executeTakeFirst();
       if (row === undefined) throw new NoCandidate(input.scene);
@@ -565,7 +584,7 @@ export class RevisionStore {
       await this.nextGeneration(trx);
       const approval = candidate.approvedBy === null ? {} : { approvedBy: candidate.approvedBy };
       await this.audit_(trx, input.actor, 'promote', revision.revision, { scene: input.scene, from, promotes: candidate.revision, author: input.author, message: input.message, ...approval, ...input.detail() });
-      return { revision, candidate };
+      return { revision, candidate, candidates: await this.candidatesIn(trx) };
     });
   }
 

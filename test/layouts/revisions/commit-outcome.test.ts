@@ -29,7 +29,7 @@ describe.skipIf(!HAS_POSTGRES)('a layout change whose COMMIT outlasts the query 
     await admin.query('CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT OR UPDATE ON layout_live DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit()');
   };
 
-  const publish = (message: string) => store.record({ files: { ...FILES, 'x.yaml': `scene: x\n# ${message}\n` }, author: 'alice', actor: 'alice', message, action: 'publish' });
+  const publish = (message: string) => store.record({ files: { ...FILES, 'x.yaml': `scene: x\n# ${message}\n` }, author: 'alice', actor: 'alice', message, action: 'publish' }).then((change) => change.revision);
 
   beforeAll(async () => {
     database = await createTestDatabase();
