@@ -68,6 +68,16 @@ export interface FloorBuildContext {
  * A builder's answer: the row's signed amount (null for text-only), of its kind's sign
  * ({@link AMOUNT_SIGN}: a deduction negative), and its template variables.
  */
+/**
+ * The floor's own settings a builder may read (floors/*.yaml), only to skip a read whose outcome
+ * they already decide: with hideWhenZero a zero row is hidden, so whether a zero row would be
+ * shown need not be asked of an upstream that may be down (the panel would say it is degraded
+ * for a row it never shows).
+ */
+export interface FloorSettings {
+  readonly hideWhenZero: boolean;
+}
+
 export interface FloorFacts {
   readonly amount: Money | null;
   readonly vars?: Readonly<Record<string, TemplateValue>>;
@@ -103,7 +113,7 @@ export interface FloorBuilder {
    * A read that fails throws; let it through. Catching it would also catch the renderer's signal
    * that a read beyond `needs` must be settled first, and build the row without that upstream.
    */
-  build(ctx: FloorBuildContext): FloorFacts | null;
+  build(ctx: FloorBuildContext, floor?: FloorSettings): FloorFacts | null;
   /** Decoration variables, degraded separately from the amount; absent when every variable comes with it. */
   readonly decorations?: FloorDecorations;
   /** An expression floor's `when` condition as written: build gives null exactly when it is false. Absent for a builder. */

@@ -425,12 +425,12 @@ export class PanelRenderer {
    */
   private build(floor: CompiledFloor, ctx: FloorBuildContext, shadow: ShadowScope, logged: LoggedRequest | undefined): Attempt {
     try {
-      return { status: 'fulfilled', value: floor.builder.build(ctx) };
+      return { status: 'fulfilled', value: floor.builder.build(ctx, floor) };
     } catch (error) {
       const fallback = floor.fallback;
       if (fallback === undefined || !isUpstreamError(error) || fallback.needs.includes(error.upstream)) return { status: 'rejected', reason: error };
       try {
-        const value = new FellBack(fallback.build(ctx), { upstream: error.upstream, builder: fallback.name, reason: error.violation ?? 'UPSTREAM_FAILED' });
+        const value = new FellBack(fallback.build(ctx, floor), { upstream: error.upstream, builder: fallback.name, reason: error.violation ?? 'UPSTREAM_FAILED' });
         this.logUpstreamFailure(error, shadow, logged);
         return { status: 'fulfilled', value };
       } catch (fallbackError) {

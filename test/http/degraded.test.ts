@@ -47,6 +47,19 @@ describe('a panel under upstream faults (DEMO_FAULTS)', () => {
     });
   }
 
+  it("is not degraded for a non-member's checkout summary while promotion fails: its zero PLUS row is hidden by hideWhenZero either way", async () => {
+    h.demo.setFaults('');
+    const healthy = (await h.graphql<PanelResult>('u-basic', PANEL_QUERY, { scene: 'checkout-summary' })).body.data!.floorPanel;
+    expect(healthy.degraded).toBe(false);
+    h.demo.setFaults('promotion:error:503');
+    const p = (await h.graphql<PanelResult>('u-basic', PANEL_QUERY, { scene: 'checkout-summary' })).body.data!.floorPanel;
+    // Nothing the layout shows needed promotion: the same rows, and no claim that any is missing.
+    expect(p.floors).toEqual(healthy.floors);
+    expect(p.floors.map((f) => f.code)).not.toContain('plus95');
+    expect(p.degraded).toBe(false);
+    expect(p.failedUpstreams).toEqual([]);
+  });
+
   it('keeps text floors and the cart-based goods total fallback when settlement fails', async () => {
     h.demo.setFaults('settlement:error:500');
     const res = await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'checkout-summary' });
