@@ -12,7 +12,10 @@ function exact(value: unknown): number {
 
 export const MinorUnits = new GraphQLScalarType<number, number>({
   name: 'MinorUnits',
-  description: 'Integer minor units (fen for CNY), exact up to 2^53 − 1, serialized as a JSON number.',
+  // graphql-tools serves the resolver's description in place of schema/floorplan.graphql's (the
+  // contract), an absent one included: so it is the file's, word for word (test/graphql/schema-served.test.ts).
+  description:
+    'Integer minor units (fen for CNY), serialized as a JSON number. Exact up to 2^53 − 1:\nunlike Int it does not stop at 2^31, and a value it cannot carry exactly is an error,\nnever a rounded amount.',
   serialize: exact,
   parseValue: exact,
   parseLiteral(ast) {
