@@ -1,13 +1,13 @@
 /**
  * The money invariant of a rendered panel: its GOODS, DEDUCTION and CHARGE rows add up to its
  * PAYABLE row, exactly, in minor units of one currency, without the renderer's repair
- * (PARTIAL_BREAKDOWN: an "other" row, or only the total kept). The shadow comparison counts a
- * candidate that breaks it (and promote is refused over those); the operator preview shows the
- * verdict for every panel, and for a repaired one which repair it was and the rows it was made
- * of — the panel served no longer shows them.
+ * (PARTIAL_BREAKDOWN: an "other" row, only the total kept, or a total that is not settlement's
+ * left out). The shadow comparison counts a candidate that breaks it (and promote is refused
+ * over those); the operator preview shows the verdict for every panel, and for a repaired one
+ * which repair it was and the rows it was made of — the panel served no longer shows them.
  */
 import { UnreachableCaseError } from '../errors.ts';
-import type { BreakdownRepair, RenderedPanel, SummedRow } from './panel.ts';
+import type { BreakdownRepair, Disagreement, RenderedPanel, SummedRow } from './panel.ts';
 
 /** A row in a verdict: its code, kind and signed amount in minor units (a decimal string). */
 export interface VerdictRow {
@@ -88,6 +88,8 @@ export function moneyInvariant(panel: Pick<RenderedPanel, 'degradedReasons' | 'f
       }
       case 'total-only':
         return verdict(false, `only the total is served (PARTIAL_BREAKDOWN): ${causeOf(shown, others, payable?.currency ?? null, true)}; rows built: ${built} (minor units)`);
+      case 'no-total':
+        return verdict(false, `the total is left out (PARTIAL_BREAKDOWN): ${disagreements(shown)}; rows built: ${built} (minor units)`);
       case 'sub-name':
         return verdict(false, `the rows add up (${sum} = ${figures.payable}, minor units), but a figure the total's sub-name quotes did not match them and was dropped (PARTIAL_BREAKDOWN)`);
       default:
@@ -112,6 +114,11 @@ export function keepsInvariant(panel: Pick<RenderedPanel, 'degradedReasons' | 'f
  */
 export function whyUnreconciled(code: string, repair: BreakdownRepair | null): string {
   const hidden = 'hidden: only the total is shown';
+  const disagreed = repair?.disagreed?.find((d) => d.codes.includes(code));
+  if (disagreed !== undefined) {
+    return `hidden: its amount is not settlement's: ${disagreement(disagreed)}${disagreed.kind === 'PAYABLE' ? '; no other total is served' : ''}`;
+  }
+  if (repair !== null && repair.form === 'no-total') return `hidden: the total is left out, and with it every goods, deduction and charge row: ${disagreements(repair)}`;
   if (repair === null || repair.form !== 'total-only') return `${hidden}: the rows shown could not be reconciled with the payable total`;
   const verdict = verdictRepair(repair);
   const row = verdict.rows.find((r) => r.code === code);
@@ -135,6 +142,8 @@ function causeOf(repair: VerdictRepair, others: readonly string[], currency: str
       return repair.overclaimed.length === 0
         ? "the rows by kind contradict the total's own figures"
         : repair.overclaimed.map((c) => `the ${c.kind} rows add up to ${c.rows} but the quote has ${c.quote}${basis ? ` (${c.basis})` : ''}`).join(', and ');
+    case 'disagrees':
+      return disagreements(repair);
     case null:
       return 'the rows could not be reconciled with the payable total';
     default:
@@ -142,7 +151,20 @@ function causeOf(repair: VerdictRepair, others: readonly string[], currency: str
   }
 }
 
+/** The rows whose amounts are not settlement's, in words, with the figures (minor units). */
+function disagreements(repair: Pick<BreakdownRepair, 'disagreed'>): string {
+  const disagreed = repair.disagreed ?? [];
+  return disagreed.length === 0 ? "rows whose amounts are not settlement's were left out" : disagreed.map(disagreement).join(', and ');
+}
+
+function disagreement(d: Disagreement): string {
+  return d.kind === 'GOODS'
+    ? `the goods row${d.codes.length === 1 ? '' : 's'} (${d.codes.join(', ')}) show${d.codes.length === 1 ? 's' : ''} ${d.rows} but the quote's goods total is ${d.quote}`
+    : `the total (${d.codes.join(', ')}) shows ${d.rows} but settlement's payable is ${d.quote}`;
+}
+
 function verdictRepair(repair: BreakdownRepair): VerdictRepair {
   const row = (r: SummedRow): VerdictRow => ({ code: r.code, kind: r.kind, minor: String(r.amount.minor) });
-  return { form: repair.form, cause: repair.cause, rows: repair.rows.map(row), added: repair.added.map(row), overclaimed: repair.overclaimed };
+  const verdict: VerdictRepair = { form: repair.form, cause: repair.cause, rows: repair.rows.map(row), added: repair.added.map(row), overclaimed: repair.overclaimed };
+  return repair.disagreed === undefined ? verdict : { ...verdict, disagreed: repair.disagreed };
 }

@@ -69,21 +69,42 @@ export interface BreakdownRepair {
   /**
    * `other-rows`: what the rows leave out of the total is shown on "other discounts" / "other
    * charges" rows above it ({@link added}); `total-only`: the rows were left out, only the total is
-   * served ({@link cause}); `sub-name`: the rows stand, but a figure the total's sub-name quotes
-   * (payable's savings) did not match them and was dropped.
+   * served ({@link cause}); `no-total`: the total was not settlement's payable and was left out
+   * ({@link disagreed}; with it any goods row that was not the quote's goods, and then every
+   * deduction and charge row too); `sub-name`: the rows stand, but a figure the total's sub-name
+   * quotes (payable's savings) did not match them and was dropped.
    */
-  readonly form: 'other-rows' | 'total-only' | 'sub-name';
+  readonly form: 'other-rows' | 'total-only' | 'no-total' | 'sub-name';
   /**
    * Why only the total (null for the other forms): `no-goods`, no goods row to start from;
    * `currencies`, rows in another currency than the total; `overclaimed`, the rows by kind
    * contradict what the total says the quote has — a row of the other kind would invent a fee or
-   * a discount ({@link overclaimed} names the kind that shows more).
+   * a discount ({@link overclaimed} names the kind that shows more); `disagrees`, the goods rows
+   * are not settlement's goods total ({@link disagreed}) — an "other" row making up the
+   * difference would be a fee or a discount the quote does not have.
    */
-  readonly cause: 'no-goods' | 'currencies' | 'overclaimed' | null;
+  readonly cause: 'no-goods' | 'currencies' | 'overclaimed' | 'disagrees' | null;
   /** The GOODS, DEDUCTION and CHARGE rows the floors built, in layout order, before the repair. */
   readonly rows: readonly SummedRow[];
   /** The "other" rows added (`other-rows`); empty otherwise. */
   readonly added: readonly SummedRow[];
   /** The kinds whose rows show more than the quote has (`overclaimed`); empty otherwise. */
   readonly overclaimed: readonly Overclaim[];
+  /** The rows whose amounts are not settlement's (cause `disagrees`, form `no-total`); absent otherwise. */
+  readonly disagreed?: readonly Disagreement[];
+}
+
+/**
+ * Rows whose amount is not what settlement's quote has of them: the GOODS rows taken together
+ * (the quote's goods total), or the PAYABLE row (the quote's payable). The renderer never makes
+ * up the difference: it is no part of the quote.
+ */
+export interface Disagreement {
+  readonly kind: 'GOODS' | 'PAYABLE';
+  /** The floors of that kind shown (one, as a rule). */
+  readonly codes: readonly string[];
+  /** What they show, in minor units (a decimal string: a sum of safe integers may pass 2^53). */
+  readonly rows: string;
+  /** What the quote has: its goods total, or its payable, in minor units (a decimal string). */
+  readonly quote: string;
 }

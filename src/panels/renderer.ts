@@ -17,7 +17,7 @@ import { floorTooNewFor, styleFor } from '../layouts/client-view.ts';
 import type { CompiledFloor, CompiledLayout, LayoutSet, LayoutVersion } from '../layouts/compile.ts';
 import { candidateLayoutVersion } from '../layouts/revisions/candidates.ts';
 import { renderTemplate } from '../layouts/template.ts';
-import type { PanelData } from '../loaders/panel-data.ts';
+import type { PanelData, SettledPanelData, SettlementQuote } from '../loaders/panel-data.ts';
 import { settlePanelData, Unsettled } from '../loaders/settle.ts';
 import { isKnownCurrency } from '../money/currency.ts';
 import { formatMoney } from '../money/format.ts';
@@ -26,7 +26,7 @@ import { requestLogFields, type LoggedRequest } from '../observability/logger.ts
 import { UPSTREAMS, type UpstreamName } from '../upstreams/registry.ts';
 import { isUpstreamError, type UpstreamError } from '../upstreams/upstream-error.ts';
 import { clientVersionOf } from '../viewer/app-version.ts';
-import { DEGRADED_REASONS, type BreakdownRepair, type DegradedReason, type Overclaim, type RenderedFloor, type RenderedPanel, type SummedRow } from './panel.ts';
+import { DEGRADED_REASONS, type BreakdownRepair, type DegradedReason, type Disagreement, type Overclaim, type RenderedFloor, type RenderedPanel, type SummedRow } from './panel.ts';
 
 /** A request's feature-flag decisions, as the renderer reads them (each flag decided once per request). */
 export interface FlagReader {
@@ -90,7 +90,8 @@ export type FloorOutcome =
     }
   /**
    * Built, but left out because the rows could not be reconciled with the payable total: no goods
-   * row to carry the difference, or rows of a kind showing more than the total's summaries say.
+   * row to carry the difference, rows of a kind showing more than the quote has, or a goods row
+   * or total whose amount is not settlement's.
    */
   | { readonly code: string; readonly status: 'unreconciled' }
   | { readonly code: string; readonly status: 'fallback'; readonly upstream: UpstreamName; readonly builder: string }
@@ -383,9 +384,12 @@ export class PanelRenderer {
     });
 
     const locale = request.viewer.locale;
-    const reconciled = reconcile(rows, locale);
+    // Settlement's quote, when the floors read it and it came: the authority the rows are checked against.
+    const quote = reads.includes('settlement') ? quotePartsOf(ctx.data) : undefined;
+    const reconciled = reconcile(rows, locale, quote);
     if (reconciled.partial) reasons.add('PARTIAL_BREAKDOWN');
     if (reconciled.contradiction !== undefined) this.logContradiction(layout, reconciled.contradiction, shadow, logged);
+    if (reconciled.disagreement !== undefined) this.logDisagreement(layout, reconciled.disagreement, shadow, logged);
     for (const code of reconciled.removed) {
       const at = outcomes.findIndex((o) => o.code === code);
       if (at !== -1) outcomes[at] = { code, status: 'unreconciled' };
@@ -555,12 +559,48 @@ export class PanelRenderer {
       if (value !== undefined && isMoney(value)) totalFields[variable] = value.minor;
     }
     const names = Object.keys(summaries).map((variable) => `{${variable}}`).join(', ');
+    // A total without summaries (an expression's) was checked against settlement's quote alone.
+    const against = names === '' ? `settlement's quote` : `"${total.floor.code}" and its ${names}`;
     this.log(
       shadow,
       logged,
       'warn',
       { scene: layout.scene, reason: 'PARTIAL_BREAKDOWN', currency: total.amount!.currency, total: totalFields, rows: Object.fromEntries(summed.map((row) => [row.floor.code, row.amount!.minor])) },
-      `the rows shown do not agree with "${total.floor.code}" and its ${names}: rows of one kind show more than the total has, and a row of the other kind would invent a fee or a discount, so only the total is served (PARTIAL_BREAKDOWN); logged once per scene and rows shown`,
+      `the rows shown do not agree with ${against}: rows of one kind show more than the total has, and a row of the other kind would invent a fee or a discount, so only the total is served (PARTIAL_BREAKDOWN); logged once per scene and rows shown`,
+    );
+  }
+
+  /**
+   * A goods row or the total was not what settlement's quote has, so it was left out (with a goods
+   * row, every summed row: only the total is served): the floor's amount is wrong — an operator's
+   * expression, as a rule. One warning per scene and floors that disagree, naming them, with the
+   * quote's figures and every row's amount.
+   */
+  private logDisagreement(layout: CompiledLayout, { quote, summed, disagreed }: Disagreeing, shadow: ShadowScope, logged: LoggedRequest | undefined): void {
+    const key = `${keyScope(shadow)}${layout.scene}\u0000disagrees\u0000${disagreed.map((d) => `${d.kind}\u0000${d.codes.join('\u0000')}`).join('\u0000')}`;
+    if (!this.firstTime(key)) return;
+    const what = disagreed.map((d) =>
+      d.kind === 'GOODS'
+        ? `${d.codes.map((code) => `"${code}"`).join(', ')} show${d.codes.length === 1 ? 's' : ''} goods of ${d.rows} but settlement's quote has ${d.quote}`
+        : `"${d.codes[0]}" shows a total of ${d.rows} but settlement's payable is ${d.quote}`,
+    );
+    const totalOff = disagreed.some((d) => d.kind === 'PAYABLE');
+    const goodsOff = disagreed.some((d) => d.kind === 'GOODS');
+    const done = totalOff
+      ? `the total is left out${goodsOff ? ', and every goods, deduction and charge row with it' : ''}: only settlement's payable is ever served`
+      : 'only the total is served';
+    this.log(
+      shadow,
+      logged,
+      'warn',
+      {
+        scene: layout.scene,
+        reason: 'PARTIAL_BREAKDOWN',
+        currency: quote.currency,
+        disagreed: disagreed.map((d) => ({ ...d, rows: minorField(d.rows), quote: minorField(d.quote) })),
+        rows: Object.fromEntries(summed.map((row) => [row.floor.code, row.amount!.minor])),
+      },
+      `floor ${what.join(', and ')} (minor units): ${done}; an "other" row making up the difference would be a fee or a discount the quote does not have (PARTIAL_BREAKDOWN); logged once per scene and floor`,
     );
   }
 
@@ -653,6 +693,69 @@ interface Reconciled {
   readonly repair: BreakdownRepair | null;
   /** Set when the rows shown contradicted the total's own summaries (see {@link gapsOf}): only the total is kept. */
   readonly contradiction: Contradiction | undefined;
+  /** Set when a goods row or the total was not settlement's (see {@link disagreementsOf}): it was left out. */
+  readonly disagreement: Disagreeing | undefined;
+}
+
+/** The rows that were not settlement's, with the quote and every summed row as built, for the log line. */
+interface Disagreeing {
+  readonly quote: QuoteParts;
+  readonly summed: readonly PendingRow[];
+  readonly disagreed: readonly Disagreement[];
+}
+
+/**
+ * Settlement's quote kind by kind, signed as the rows show it: what the rows stand for. Its
+ * cross-checks passed (the loaders refuse a quote that does not add up), so goods + deductions +
+ * charges = payable, exactly, in one currency.
+ */
+interface QuoteParts {
+  readonly currency: string;
+  readonly goods: number;
+  /** Every discount taken together, negative (or zero). */
+  readonly deductions: number;
+  /** The quote's one charge, shipping. */
+  readonly charges: number;
+  readonly payable: number;
+}
+
+/** The settled quote's parts, or undefined when settlement failed (its floors already say so). */
+function quotePartsOf(data: SettledPanelData): QuoteParts | undefined {
+  let quote: SettlementQuote;
+  try {
+    quote = data.quote();
+  } catch {
+    return undefined;
+  }
+  let discounts = 0;
+  // Within the goods total (checked): a safe integer.
+  for (const discount of quote.discounts) discounts += discount.amount.minor;
+  return { currency: quote.currency, goods: quote.goodsTotal.minor, deductions: 0 - discounts, charges: quote.shipping.minor, payable: quote.payable.minor };
+}
+
+/**
+ * The rows whose amounts are not settlement's: the goods rows taken together against the quote's
+ * goods total (rows in another currency are the currencies' safe form's), and the total against
+ * its payable. Empty when they agree — as every builder's rows do; an expression's may not.
+ */
+function disagreementsOf(total: PendingRow, summed: readonly PendingRow[], quote: QuoteParts): Disagreement[] {
+  const disagreed: Disagreement[] = [];
+  const goods = summed.filter((row) => row.kind === 'GOODS');
+  if (goods.length > 0 && goods.every((row) => (row.amount as Money).currency === quote.currency)) {
+    const shown = exactSum(goods.map((row) => (row.amount as Money).minor));
+    if (BigInt(shown) !== BigInt(quote.goods)) disagreed.push({ kind: 'GOODS', codes: goods.map((row) => row.floor.code), rows: String(shown), quote: String(quote.goods) });
+  }
+  const amount = total.amount as Money;
+  if (amount.currency !== quote.currency || amount.minor !== quote.payable) {
+    disagreed.push({ kind: 'PAYABLE', codes: [total.floor.code], rows: String(amount.minor), quote: String(quote.payable) });
+  }
+  return disagreed;
+}
+
+/** A decimal string of minor units as a log field: a number while it is a safe integer. */
+function minorField(minor: string): number | string {
+  const value = Number(minor);
+  return Number.isSafeInteger(value) ? value : minor;
 }
 
 /** The rows that contradicted their total's summaries, and the total with the summaries it had. */
@@ -661,26 +764,32 @@ interface Contradiction {
   /** The total's variables before its summaries were checked (a contradicted one is dropped then). */
   readonly vars: PendingRow['vars'];
   readonly summed: readonly PendingRow[];
+  /** Settlement's quote, when known: what the rows contradicted. */
+  readonly quote: QuoteParts | undefined;
 }
 
 /**
- * Makes the rows add up before they are served. When the GOODS, DEDUCTION and CHARGE rows do
+ * Makes the rows add up before they are served. First, the goods rows and the total must be
+ * settlement's (`quote`, when the floors read it): a total that is not its payable is left out —
+ * no other total is ever served — and goods rows that are not its goods total leave nothing to
+ * start from, so only the total is kept; making up the difference on an "other" row would show a
+ * fee or a discount the quote does not have. When the GOODS, DEDUCTION and CHARGE rows then do
  * not sum to the PAYABLE row (a deduction or charge floor failed, is switched off, is too new
  * for the app, or is not in this layout), what they leave out is shown just above the total:
  * the deductions on an "other discounts" row, the charges on an "other charges" row, each its
  * own — netted into one, a hidden ¥3 coupon and a hidden ¥6 shipping charge would read as a
- * ¥3 fee that does not exist. What each kind should add up to comes from the total's summaries
- * (payable's savings is every deduction; see {@link gapsOf}). Without a goods row to start
- * from, with rows in several currencies, or with rows that show more of a kind than the
- * summaries say the total has (a row of the other kind would invent a fee or a discount),
- * only the total is kept. Then every summary a sub-name quotes (payable's savings) must equal
- * the rows it summarises, or that variable is dropped and the sub-name falls back. Either
- * repair marks the panel `PARTIAL_BREAKDOWN`.
+ * ¥3 fee that does not exist. What each kind should add up to comes from the quote (or, without
+ * it, the total's summaries: payable's savings is every deduction; see {@link gapsOf}). Without
+ * a goods row to start from, with rows in several currencies, or with rows that show more of a
+ * kind than the quote has (a row of the other kind would invent a fee or a discount), only the
+ * total is kept. Then every summary a sub-name quotes (payable's savings) must equal the rows it
+ * summarises, or that variable is dropped and the sub-name falls back. Any repair marks the
+ * panel `PARTIAL_BREAKDOWN`.
  * Without a PAYABLE row (settlement down) there is no total to check.
  */
-function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
+function reconcile(rows: readonly PendingRow[], locale: string, quote: QuoteParts | undefined): Reconciled {
   const total = rows.find((row) => row.kind === 'PAYABLE' && row.amount !== null);
-  if (total === undefined || total.amount === null) return { rows, removed: [], partial: false, repair: null, contradiction: undefined };
+  if (total === undefined || total.amount === null) return { rows, removed: [], partial: false, repair: null, contradiction: undefined, disagreement: undefined };
   const payable = total.amount;
   // The total's summaries as built: one that contradicts the rows is dropped below.
   const totalVars = total.vars;
@@ -691,28 +800,43 @@ function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
   let form: BreakdownRepair['form'] | undefined;
   let cause: BreakdownRepair['cause'] = null;
 
-  // Exact whatever rows are missing: a partial sum of safe integers may itself leave the safe range.
-  const minors: number[] = [];
-  let sameCurrency = true;
-  for (const row of summed) {
-    const amount = row.amount as Money;
-    if (amount.currency !== payable.currency) sameCurrency = false;
-    minors.push(amount.minor);
-  }
-  const difference = sameCurrency ? differenceFrom(payable.minor, exactSum(minors)) : Number.NaN;
-  const gaps = Number.isNaN(difference) ? undefined : gapsOf(total, summed, difference);
-  const contradiction: Contradiction | undefined = gaps === undefined && !Number.isNaN(difference) ? { total, vars: totalVars, summed } : undefined;
-  if (gaps === undefined || gaps.length > 0) {
+  const disagreed = quote === undefined ? [] : disagreementsOf(total, summed, quote);
+  const disagreement: Disagreeing | undefined = quote !== undefined && disagreed.length > 0 ? { quote, summed, disagreed } : undefined;
+  let contradiction: Contradiction | undefined;
+  if (disagreed.length > 0) {
     partial = true;
-    if (gaps !== undefined && summed.some((row) => row.kind === 'GOODS')) {
-      form = 'other-rows';
-      const at = served.indexOf(total);
-      served.splice(at, 0, ...gaps.map((gap) => otherRow(gap, payable.currency, total.floor.sort, locale)));
-    } else {
-      form = 'total-only';
-      cause = !sameCurrency ? 'currencies' : gaps === undefined ? 'overclaimed' : 'no-goods';
-      removed = summed.map((row) => row.floor.code);
-      served = served.filter((row) => row instanceof OtherRow || !SUMMED_KINDS.has(row.kind) || row.amount === null);
+    const totalOff = disagreed.some((d) => d.kind === 'PAYABLE');
+    // Goods that are not the quote's leave nothing to start from: no goods, deduction or charge row stands.
+    const left = new Set<PendingRow>(disagreed.some((d) => d.kind === 'GOODS') ? summed : []);
+    if (totalOff) left.add(total);
+    removed = rows.filter((row) => left.has(row)).map((row) => row.floor.code);
+    served = served.filter((row) => row instanceof OtherRow || !left.has(row));
+    form = totalOff ? 'no-total' : 'total-only';
+    cause = totalOff ? null : 'disagrees';
+  } else {
+    // Exact whatever rows are missing: a partial sum of safe integers may itself leave the safe range.
+    const minors: number[] = [];
+    let sameCurrency = true;
+    for (const row of summed) {
+      const amount = row.amount as Money;
+      if (amount.currency !== payable.currency) sameCurrency = false;
+      minors.push(amount.minor);
+    }
+    const difference = sameCurrency ? differenceFrom(payable.minor, exactSum(minors)) : Number.NaN;
+    const gaps = Number.isNaN(difference) ? undefined : gapsOf(total, summed, difference, quote);
+    contradiction = gaps === undefined && !Number.isNaN(difference) ? { total, vars: totalVars, summed, quote } : undefined;
+    if (gaps === undefined || gaps.length > 0) {
+      partial = true;
+      if (gaps !== undefined && summed.some((row) => row.kind === 'GOODS')) {
+        form = 'other-rows';
+        const at = served.indexOf(total);
+        served.splice(at, 0, ...gaps.map((gap) => otherRow(gap, payable.currency, total.floor.sort, locale)));
+      } else {
+        form = 'total-only';
+        cause = !sameCurrency ? 'currencies' : gaps === undefined ? 'overclaimed' : 'no-goods';
+        removed = summed.map((row) => row.floor.code);
+        served = served.filter((row) => row instanceof OtherRow || !SUMMED_KINDS.has(row.kind) || row.amount === null);
+      }
     }
   }
 
@@ -751,18 +875,20 @@ function reconcile(rows: readonly PendingRow[], locale: string): Reconciled {
         cause,
         rows: summed.map((row) => ({ code: row.floor.code, kind: row.kind as SummedRow['kind'], amount: row.amount as Money })),
         added: served.flatMap((row) => (row instanceof OtherRow ? [{ code: row.rendered.code, kind: row.rendered.kind as SummedRow['kind'], amount: row.rendered.amount as Money }] : [])),
-        overclaimed: cause === 'overclaimed' ? overclaimsOf(total, totalVars, summed) : [],
+        overclaimed: cause === 'overclaimed' ? overclaimsOf(total, totalVars, summed, quote) : [],
+        ...(disagreed.length > 0 ? { disagreed } : {}),
       };
-  return { rows: served, removed, partial, repair, contradiction };
+  return { rows: served, removed, partial, repair, contradiction, disagreement };
 }
 
 /**
  * The kinds whose rows show more than the quote has of them, by the total's summaries (payable's
  * savings is every deduction), or for a kind without one, what the total leaves it once the goods
- * rows and the other kind's summary are taken off. Exact (BigInt): it explains a contradiction,
+ * rows and the other kind's summary are taken off; for a total without summaries (an expression's),
+ * settlement's quote (its discounts, its shipping). Exact (BigInt): it explains a contradiction,
  * found rarely, to an operator — including sums too far apart for a safe integer.
  */
-function overclaimsOf(total: PendingRow, vars: PendingRow['vars'], summed: readonly PendingRow[]): Overclaim[] {
+function overclaimsOf(total: PendingRow, vars: PendingRow['vars'], summed: readonly PendingRow[], quote: QuoteParts | undefined): Overclaim[] {
   const payable = total.amount as Money;
   const sums = { GOODS: 0n, DEDUCTION: 0n, CHARGE: 0n };
   for (const row of summed) sums[row.kind as SummedRow['kind']] += BigInt((row.amount as Money).minor);
@@ -778,18 +904,22 @@ function overclaimsOf(total: PendingRow, vars: PendingRow['vars'], summed: reado
   const overclaimed: Overclaim[] = [];
   for (const [kind, other] of [['DEDUCTION', 'CHARGE'], ['CHARGE', 'DEDUCTION']] as const) {
     const theirs = said[other];
-    const quote =
+    const has =
       said[kind] ??
-      (theirs === undefined
-        ? undefined
-        : {
+      (theirs !== undefined
+        ? {
             minor: BigInt(payable.minor) - sums.GOODS - theirs.minor,
             // Take the other kind off the total: a deduction (negative) is added back, a charge taken off.
             basis: `${total.floor.code} ${payable.minor} − goods ${sums.GOODS} ${other === 'DEDUCTION' ? '+' : '−'} ${theirs.basis}`,
-          });
-    if (quote === undefined) continue;
+          }
+        : quote === undefined
+          ? undefined
+          : kind === 'DEDUCTION'
+            ? { minor: BigInt(quote.deductions), basis: `the quote's discounts ${-quote.deductions}` }
+            : { minor: BigInt(quote.charges), basis: `the quote's shipping ${quote.charges}` });
+    if (has === undefined) continue;
     const rows = sums[kind];
-    if (kind === 'DEDUCTION' ? rows < quote.minor : rows > quote.minor) overclaimed.push({ kind, rows: String(rows), quote: String(quote.minor), basis: quote.basis });
+    if (kind === 'DEDUCTION' ? rows < has.minor : rows > has.minor) overclaimed.push({ kind, rows: String(rows), quote: String(has.minor), basis: has.basis });
   }
   return overclaimed;
 }
@@ -803,37 +933,50 @@ interface Gap {
 
 /**
  * What the rows shown leave out, deductions first (empty: nothing), or undefined when the
- * total's own summaries contradict them. `difference` is payable minus the rows shown. A
- * total's money summary of DEDUCTION or CHARGE rows (payable's savings) says what the rows of
- * that kind add up to, so what they miss is known kind by kind, even when the misses cancel
- * out (a hidden ¥3 discount and a hidden ¥3 charge); a kind without a summary takes the rest of
- * the difference. When the summaries do not explain the difference — the rows of a kind show
- * more than the total has of it (a points row the quote never took off), or the parts do not
- * add up to it — no row can make the sheet true: one of the other kind would invent a fee or a
- * discount the quote does not have, so only the total is kept. A total without summaries (an
- * expression floor's) says nothing of the kinds: the difference is one row of its own sign.
+ * quote (or the total's own summaries) contradict them. `difference` is payable minus the rows
+ * shown. Settlement's quote says what the rows of each kind add up to — every discount, and
+ * shipping — so what they miss is known kind by kind, even when the misses cancel out (a hidden
+ * ¥3 discount and a hidden ¥3 charge). Without the quote, a total's money summary of DEDUCTION
+ * or CHARGE rows (payable's savings) says the same of its kind, and a kind without a summary
+ * takes the rest of the difference. When these do not explain the difference — the rows of a
+ * kind show more than the quote has of it (a points row the quote never took off), or the parts
+ * do not add up to it — no row can make the sheet true: one of the other kind would invent a fee
+ * or a discount the quote does not have, so only the total is kept. A total without summaries
+ * and without a quote (a floor that does not read settlement) says nothing of the kinds: the
+ * difference is one row of its own sign. (The goods rows shown are the quote's: see
+ * {@link disagreementsOf}.)
  */
-function gapsOf(total: PendingRow, summed: readonly PendingRow[], difference: number): Gap[] | undefined {
-  const summaries = total.floor.builder.summarises;
-  if (summaries === undefined) return netGap(difference);
+function gapsOf(total: PendingRow, summed: readonly PendingRow[], difference: number, quote: QuoteParts | undefined): Gap[] | undefined {
   let deductions = Number.NaN;
   let charges = Number.NaN;
-  for (const variable in summaries) {
-    const kind = summaries[variable];
-    const value = total.vars[variable];
-    if ((kind !== 'DEDUCTION' && kind !== 'CHARGE') || value === undefined || !isMoney(value) || value.currency !== total.amount?.currency) continue;
-    const shown: number[] = [];
-    for (const row of summed) if (row.kind === kind) shown.push((row.amount as Money).minor);
-    // A summary is a magnitude; the rows it summarises are signed by their kind.
-    const missing = differenceFrom(kind === 'DEDUCTION' ? -Math.abs(value.minor) : Math.abs(value.minor), exactSum(shown));
-    // Beyond the safe range apart: the rows and the summary are nowhere near each other.
-    if (Number.isNaN(missing)) return undefined;
-    if (kind === 'DEDUCTION') deductions = missing;
-    else charges = missing;
+  // Without a goods row only the total can be kept (`no-goods`): the quote need not split the gap.
+  if (quote !== undefined && summed.some((row) => row.kind === 'GOODS')) {
+    const shown = { DEDUCTION: [] as number[], CHARGE: [] as number[] };
+    for (const row of summed) if (row.kind === 'DEDUCTION' || row.kind === 'CHARGE') shown[row.kind].push((row.amount as Money).minor);
+    deductions = differenceFrom(quote.deductions, exactSum(shown.DEDUCTION));
+    charges = differenceFrom(quote.charges, exactSum(shown.CHARGE));
+    // Beyond the safe range apart: the rows and the quote are nowhere near each other.
+    if (Number.isNaN(deductions) || Number.isNaN(charges)) return undefined;
+  } else {
+    const summaries = total.floor.builder.summarises;
+    if (summaries === undefined) return netGap(difference);
+    for (const variable in summaries) {
+      const kind = summaries[variable];
+      const value = total.vars[variable];
+      if ((kind !== 'DEDUCTION' && kind !== 'CHARGE') || value === undefined || !isMoney(value) || value.currency !== total.amount?.currency) continue;
+      const shown: number[] = [];
+      for (const row of summed) if (row.kind === kind) shown.push((row.amount as Money).minor);
+      // A summary is a magnitude; the rows it summarises are signed by their kind.
+      const missing = differenceFrom(kind === 'DEDUCTION' ? -Math.abs(value.minor) : Math.abs(value.minor), exactSum(shown));
+      // Beyond the safe range apart: the rows and the summary are nowhere near each other.
+      if (Number.isNaN(missing)) return undefined;
+      if (kind === 'DEDUCTION') deductions = missing;
+      else charges = missing;
+    }
+    if (Number.isNaN(deductions) && Number.isNaN(charges)) return netGap(difference);
+    if (Number.isNaN(deductions)) deductions = differenceFrom(difference, charges);
+    if (Number.isNaN(charges)) charges = differenceFrom(difference, deductions);
   }
-  if (Number.isNaN(deductions) && Number.isNaN(charges)) return netGap(difference);
-  if (Number.isNaN(deductions)) deductions = differenceFrom(difference, charges);
-  if (Number.isNaN(charges)) charges = differenceFrom(difference, deductions);
   // Of opposite signs, their sum is a safe integer.
   if (!(deductions <= 0) || !(charges >= 0) || deductions + charges !== difference) return undefined;
   const gaps: Gap[] = [];

@@ -3,6 +3,9 @@
  * demo upstreams with their answers rewritten) and faults: every panel adds up, or is
  * degraded with a machine-readable reason — never a sheet that silently stops adding up.
  */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { invariantProblems, type InvariantPanel } from '../support/panel-invariant.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
@@ -223,5 +226,68 @@ describe('money integrity under bad upstreams (real HTTP)', () => {
     expect(p.failedUpstreams).toEqual(['PROMOTION']);
     expect(p.degradedReasons).toEqual(['CURRENCY_MISMATCH']);
     expect(row(p, 'plus95')).toMatchObject({ priceText: '-¥1.04', subName: null });
+  });
+});
+
+describe('a layout whose goods row or total is not the quote’s (real HTTP, demo upstreams)', () => {
+  // QA's case: an operator's expression floors with a slip each — the goods row without the
+  // quantity (cart sheet), a total one fen above settlement's payable (checkout summary).
+  let h: Harness;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'floorplan-disagreeing-rows-'));
+    cpSync('floors', dir, { recursive: true });
+    const sheet = join(dir, 'cart-bottom-sheet.yaml');
+    const shipped = readFileSync(sheet, 'utf8');
+    const spze = '  - code: spze\n    builder: spze\n    fallback: spze-cart       # settlement down: the cart\'s own total, panel marked degraded\n';
+    expect(shipped).toContain(spze);
+    writeFileSync(sheet, shipped.replace(spze, "  - code: spze\n    kind: GOODS\n    amount: 'sum(lines.map(l, l.unitPrice))'\n"));
+    const summary = join(dir, 'checkout-summary.yaml');
+    const checkout = readFileSync(summary, 'utf8');
+    const payable = '  - code: payable\n    builder: payable\n';
+    expect(checkout).toContain(payable);
+    writeFileSync(summary, checkout.replace(payable, "  - code: payable\n    kind: PAYABLE\n    amount: 'quote.payable + money(1)'\n"));
+    h = await startHarness({ config: { floors: { dir } } });
+  });
+  afterAll(async () => {
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const panel = async (user: string, scene: string): Promise<MoneyPanel> => {
+    const res = await h.graphql<{ floorPanel: MoneyPanel }>(user, MONEY_QUERY, { scene });
+    expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
+    const p = res.body.data!.floorPanel;
+    // Never a row the quote does not have, whatever else the panel keeps.
+    expect(p.floors.filter((f) => f.code.startsWith('other-')), JSON.stringify(p, null, 1)).toEqual([]);
+    return p;
+  };
+  const money = (p: MoneyPanel) => p.floors.filter((f) => f.kind !== 'INFO' && f.kind !== 'TEXT').map((f) => [f.code, f.priceText]);
+
+  it('keeps only settlement’s total when the goods row is not the quote’s goods total, with no invented fee', async () => {
+    const mj = await panel('u-mj', 'cart-bottom-sheet');
+    // Before: spze ¥159.70 | mj -¥20.00 | shipping 免运费 | other-charges ¥59.90 | payable ¥199.60.
+    expect(money(mj)).toEqual([['payable', '¥199.60']]);
+    expect(mj).toMatchObject({ degraded: true, failedUpstreams: [], degradedReasons: ['PARTIAL_BREAKDOWN'] });
+    const basic = await panel('u-basic', 'cart-bottom-sheet');
+    // Before: other-charges ¥7.50 beside a ¥6.00 shipping row, the only charge the quote has.
+    expect(money(basic)).toEqual([['payable', '¥36.90']]);
+    expect(basic.degradedReasons).toEqual(['PARTIAL_BREAKDOWN']);
+  });
+
+  it('never serves a total other than settlement’s payable', async () => {
+    const p = await panel('u1001', 'checkout-summary');
+    // Before: other-charges ¥0.01 and a total of ¥8.87 where settlement's payable is ¥8.86.
+    expect(p.floors.map((f) => f.code)).not.toContain('other-charges');
+    expect(p.floors.map((f) => f.code)).not.toContain('payable');
+    expect(money(p)).toEqual([
+      ['spze', '¥20.90'],
+      ['shipping', '免运费'],
+      ['lj', '-¥5.00'],
+      ['coupon', '-¥6.00'],
+      ['plus95', '-¥1.04'],
+    ]);
+    expect(p).toMatchObject({ degraded: true, failedUpstreams: [], degradedReasons: ['PARTIAL_BREAKDOWN'] });
+    expect(invariantProblems(p)).toEqual([]);
   });
 });

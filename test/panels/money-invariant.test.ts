@@ -74,4 +74,26 @@ describe('moneyInvariant', () => {
     expect(whyUnreconciled('g', overclaimed)).toBe('hidden: only the total is shown: the CHARGE rows add up to 250 but the quote has 200; this GOODS row is not one of them');
     expect(whyUnreconciled('d', repair({ form: 'total-only', cause: 'no-goods', rows: [built('d', -300, 'DEDUCTION')] }))).toBe('hidden: only the total is shown: there is no goods row to start from');
   });
+
+  it('names the row whose amount is not settlement’s, when the renderer left it out', () => {
+    const goodsOff = repair({
+      form: 'total-only',
+      cause: 'disagrees',
+      rows: [built('spze', 15_970, 'GOODS'), built('mj', -2000, 'DEDUCTION')],
+      disagreed: [{ kind: 'GOODS', codes: ['spze'], rows: '15970', quote: '21960' }],
+    });
+    expect(moneyInvariant(panel([floor('payable', 19_960, 'PAYABLE')], ['PARTIAL_BREAKDOWN']), goodsOff)).toMatchObject({
+      holds: false,
+      repair: { form: 'total-only', cause: 'disagrees', disagreed: [{ kind: 'GOODS', codes: ['spze'], rows: '15970', quote: '21960' }] },
+      summary: "only the total is served (PARTIAL_BREAKDOWN): the goods row (spze) shows 15970 but the quote's goods total is 21960; rows built: spze GOODS 15970, mj DEDUCTION -2000 (minor units)",
+    });
+    expect(whyUnreconciled('spze', goodsOff)).toBe("hidden: its amount is not settlement's: the goods row (spze) shows 15970 but the quote's goods total is 21960");
+    expect(whyUnreconciled('mj', goodsOff)).toBe("hidden: only the total is shown: the goods row (spze) shows 15970 but the quote's goods total is 21960");
+
+    const totalOff = repair({ form: 'no-total', rows: [built('spze', 2090, 'GOODS'), built('lj', -500, 'DEDUCTION')], disagreed: [{ kind: 'PAYABLE', codes: ['payable'], rows: '1591', quote: '1590' }] });
+    expect(moneyInvariant(panel([floor('spze', 2090, 'GOODS'), floor('lj', -500, 'DEDUCTION')], ['PARTIAL_BREAKDOWN']), totalOff).summary).toBe(
+      "the total is left out (PARTIAL_BREAKDOWN): the total (payable) shows 1591 but settlement's payable is 1590; rows built: spze GOODS 2090, lj DEDUCTION -500 (minor units)",
+    );
+    expect(whyUnreconciled('payable', totalOff)).toBe("hidden: its amount is not settlement's: the total (payable) shows 1591 but settlement's payable is 1590; no other total is served");
+  });
 });

@@ -192,6 +192,79 @@ describe('the safe form of a panel whose rows would not add up', () => {
     expect(repairs[0]).toMatchObject({ form: 'total-only', cause: 'overclaimed', overclaimed: [{ kind: 'CHARGE', rows: '1200', quote: '600', basis: 'payable 17130 − goods 20900 + {savings} 4370' }] });
   });
 
+  it('keeps only the total, never an invented fee, when the goods row is not the quote’s goods total', async () => {
+    // QA's case: an expression goods row with the quantity left out, ¥159.10 where settlement priced ¥209.00.
+    const { logger, lines } = recordingLogger();
+    const goods = ['  - code: spze', '    kind: GOODS', "    amount: 'sum(lines.map(l, l.unitPrice))'", '    name: { zh-CN: 商品总额, en: Goods total }', '    sort: 10'];
+    const { r, outcomes, repairs } = renderer(['lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable'], { payable: SAVINGS }, goods, logger);
+    const render = () => r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer(), request: { decisionId: 'decision-goods', trace: { traceId: undefined } } });
+    const panel = await render();
+    // Before: 商品总额 ¥159.10 … and a 其他费用 ¥49.90 the quote does not have.
+    expect(panel.floors.map((f) => [f.code, f.priceText])).toEqual([['payable', '¥171.30']]);
+    expect(panel).toMatchObject({ degraded: true, degradedReasons: ['PARTIAL_BREAKDOWN'], failedUpstreams: [] });
+    expect(outcomes[0]?.filter((o) => o.status === 'unreconciled').map((o) => o.code).sort()).toEqual(['coupon', 'lj', 'mj', 'plus95', 'shipping', 'spze']);
+    expect(repairs[0]).toMatchObject({
+      form: 'total-only',
+      cause: 'disagrees',
+      added: [],
+      disagreed: [{ kind: 'GOODS', codes: ['spze'], rows: '15910', quote: '20900' }],
+    });
+    // Support sees which floor disagrees with settlement, and by how much: once per scene and floor.
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 40,
+      decisionId: 'decision-goods',
+      scene: 'test-sheet',
+      reason: 'PARTIAL_BREAKDOWN',
+      disagreed: [{ kind: 'GOODS', codes: ['spze'], rows: 15_910, quote: 20_900 }],
+    });
+    expect(lines[0]?.['msg']).toContain('"spze"');
+    await render();
+    expect(lines).toHaveLength(1);
+  });
+
+  it('never serves a total other than settlement’s payable, nor an "other" row to make up for it', async () => {
+    // QA's case: an expression total one fen above the quote's payable.
+    const { logger, lines } = recordingLogger();
+    const total = ['  - code: payable', '    kind: PAYABLE', "    amount: 'quote.payable + money(1)'", '    name: { zh-CN: 合计, en: Total }', '    sort: 90'];
+    const { r, outcomes, repairs } = renderer(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping'], {}, total, logger);
+    const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
+    // Before: 其他费用 ¥0.01 and 合计 ¥171.31.
+    expect(panel.floors.map((f) => [f.code, f.priceText])).toEqual([
+      ['spze', '¥209.00'],
+      ['lj', '-¥5.00'],
+      ['mj', '-¥20.00'],
+      ['coupon', '-¥10.00'],
+      ['plus95', '-¥8.70'],
+      ['shipping', '¥6.00'],
+    ]);
+    expect(panel).toMatchObject({ degraded: true, degradedReasons: ['PARTIAL_BREAKDOWN'], failedUpstreams: [] });
+    expect(outcomes[0]?.filter((o) => o.status === 'unreconciled').map((o) => o.code)).toEqual(['payable']);
+    expect(repairs[0]).toMatchObject({ form: 'no-total', cause: null, added: [], disagreed: [{ kind: 'PAYABLE', codes: ['payable'], rows: '17131', quote: '17130' }] });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 40, scene: 'test-sheet', reason: 'PARTIAL_BREAKDOWN', disagreed: [{ kind: 'PAYABLE', codes: ['payable'], rows: 17_131, quote: 17_130 }] });
+    expect(lines[0]?.['msg']).toContain('"payable"');
+  });
+
+  it('shows what an expression total’s rows leave out kind by kind, from the quote, never netted into one', async () => {
+    // No coupon row (¥10.00 off) and no shipping row (¥6.00 on): netted, they would read as ¥4.00 off.
+    const total = ['  - code: payable', '    kind: PAYABLE', "    amount: 'quote.payable'", '    name: { zh-CN: 合计, en: Total }', '    sort: 90'];
+    const { r, repairs } = renderer(['spze', 'lj', 'mj', 'plus95'], {}, total);
+    const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });
+    expect(panel.floors.map((f) => [f.code, f.priceText])).toEqual([
+      ['spze', '¥209.00'],
+      ['lj', '-¥5.00'],
+      ['mj', '-¥20.00'],
+      ['plus95', '-¥8.70'],
+      ['other-discounts', '-¥10.00'],
+      ['other-charges', '¥6.00'],
+      ['payable', '¥171.30'],
+    ]);
+    expect(panel.degradedReasons).toEqual(['PARTIAL_BREAKDOWN']);
+    expect(repairs[0]).toMatchObject({ form: 'other-rows', cause: null });
+    expect(invariantProblems(panel)).toEqual([]);
+  });
+
   it('leaves a complete sheet as it is, undegraded', async () => {
     const { r, repairs } = renderer(['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable'], { payable: SAVINGS });
     const panel = await r.render({ scene: 'test-sheet', data: fakePanelData().data, viewer: viewer() });

@@ -357,26 +357,35 @@ function invariant(p) {
   return h('p', { class: `invariant ${v.holds ? 'ok' : 'bad'}`, 'data-testid': 'invariant' }, `Money invariant ${v.holds ? 'holds' : 'VIOLATED'}: ${v.summary}${reasons}`);
 }
 
+/** What the repair table shows, by the repair's form. */
+const CAPTIONS = {
+  'total-only': 'Rows built, left out: only the total is served',
+  'no-total': "Rows built: the total, not settlement's payable, is left out",
+  'other-rows': 'Rows built, and the "other" rows the renderer added',
+};
+
 /**
  * The rows as the floors built them, when the renderer repaired the panel (PARTIAL_BREAKDOWN):
  * the phone shows the repaired sheet, so this is where the row that broke it can be seen. Rows
- * of a kind that shows more than the quote has are marked.
+ * of a kind that shows more than the quote has, and goods rows that are not its goods, are marked.
  */
 function repairedRows(p) {
   const r = p.invariant.repair;
   if (!r || r.form === 'sub-name') return null;
   const over = new Set(r.overclaimed.map((c) => c.kind));
+  // A goods row that is not the quote's goods total is marked as the rows of a kind that claims more are.
+  const off = new Set((r.disagreed ?? []).flatMap((d) => d.codes));
   const row = (f, label, cls) =>
     h('tr', { class: cls, 'data-code': f.code }, h('th', { scope: 'row' }, label), h('td', null, f.kind), h('td', { class: 'amount' }, f.minor));
   return h(
     'table',
     { class: 'repair', 'data-testid': 'repair' },
-    h('caption', null, r.form === 'total-only' ? 'Rows built, left out: only the total is served' : 'Rows built, and the "other" rows the renderer added'),
+    h('caption', null, CAPTIONS[r.form] ?? CAPTIONS['other-rows']),
     h('thead', null, h('tr', null, ['Floor', 'Kind', 'Amount (minor units)'].map((t) => h('th', { scope: 'col' }, t)))),
     h(
       'tbody',
       null,
-      r.rows.map((f) => row(f, f.code, over.has(f.kind) ? 'over' : null)),
+      r.rows.map((f) => row(f, f.code, over.has(f.kind) || off.has(f.code) ? 'over' : null)),
       r.added.map((f) => row(f, `${f.code} (added)`, 'added')),
     ),
   );
