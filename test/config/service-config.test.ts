@@ -194,7 +194,7 @@ describe('loadServiceConfig environment variables', () => {
     const operators = { alice: { token: 'alice-credential-0001', role: 'publisher' }, vera: 'vera-credential-00001' };
     const config = load({ ADMIN_OPERATORS: JSON.stringify(operators), LAYOUT_APPROVAL_REQUIRED: 'true' });
     expect(config.admin.operators).toEqual(operators);
-    expect(config.layouts.approval).toEqual({ required: true, kinds: ['DEDUCTION', 'CHARGE', 'PAYABLE'] });
+    expect(config.layouts.approval).toEqual({ required: true, kinds: ['GOODS', 'DEDUCTION', 'CHARGE', 'PAYABLE'] });
   });
 
   it('refuse ADMIN_OPERATORS that is not JSON, or holds a short credential, without echoing any credential', () => {

@@ -53,6 +53,16 @@ describe('layout approval through the admin API and floors:approve', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  it('counts the goods row as money by default: an edit of it is not published straight to live', async () => {
+    // QA's case: spze turned into an expression with the quantity left out went live at once (changes: []).
+    const spze = "  - code: spze\n    builder: spze\n    fallback: spze-cart       # settlement down: the cart's own total, panel marked degraded\n";
+    expect(CART).toContain(spze);
+    const slipped = CART.replace(spze, "  - code: spze\n    kind: GOODS\n    amount: 'sum(lines.map(l, l.unitPrice))'\n").replace('version: "2026-11-21.1"', 'version: "2026-12-01.spze"');
+    const checked = await admin('check', { files: files(slipped) }, ALICE);
+    expect(checked.body.approval).toEqual({ required: true, changes: [{ scene: SCENE, code: 'spze', kind: 'GOODS', change: 'changed' }] });
+    expect((await admin('publish', { files: files(slipped), message: 'straight to live' }, ALICE)).status).toBe(409);
+  });
+
   it('says in the publish check that a set changing money floors cannot be published straight to live', async () => {
     const checked = await admin('check', { files: files(RENAMED) }, ALICE);
     expect(checked.status).toBe(200);

@@ -32,9 +32,9 @@ const renameMj = (cart: string) => cart.replace('name: { zh-CN: 满减, en: Spen
 const rewordRebate = (cart: string) => cart.replace('en: "{amount} back after delivery"', 'en: "{amount} back once delivered"');
 
 describe('layout approval is off by default', () => {
-  it('has layouts.approval.required false, with DEDUCTION, CHARGE and PAYABLE as the money kinds', () => {
+  it('has layouts.approval.required false, with GOODS, DEDUCTION, CHARGE and PAYABLE as the money kinds', () => {
     const defaults = loadServiceConfig({ dir: join(ROOT, 'config'), env: {} });
-    expect(defaults.layouts.approval).toEqual({ required: false, kinds: ['DEDUCTION', 'CHARGE', 'PAYABLE'] });
+    expect(defaults.layouts.approval).toEqual({ required: false, kinds: ['GOODS', 'DEDUCTION', 'CHARGE', 'PAYABLE'] });
   });
 });
 
