@@ -764,8 +764,6 @@ interface Contradiction {
   /** The total's variables before its summaries were checked (a contradicted one is dropped then). */
   readonly vars: PendingRow['vars'];
   readonly summed: readonly PendingRow[];
-  /** Settlement's quote, when known: what the rows contradicted. */
-  readonly quote: QuoteParts | undefined;
 }
 
 /**
@@ -824,7 +822,7 @@ function reconcile(rows: readonly PendingRow[], locale: string, quote: QuotePart
     }
     const difference = sameCurrency ? differenceFrom(payable.minor, exactSum(minors)) : Number.NaN;
     const gaps = Number.isNaN(difference) ? undefined : gapsOf(total, summed, difference, quote);
-    contradiction = gaps === undefined && !Number.isNaN(difference) ? { total, vars: totalVars, summed, quote } : undefined;
+    contradiction = gaps === undefined && !Number.isNaN(difference) ? { total, vars: totalVars, summed } : undefined;
     if (gaps === undefined || gaps.length > 0) {
       partial = true;
       if (gaps !== undefined && summed.some((row) => row.kind === 'GOODS')) {
