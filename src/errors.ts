@@ -109,6 +109,8 @@ export const ErrorCode = {
   LAYOUT_PROMOTE_REFUSED: 'FLOORPLAN_ERR_LAYOUT_PROMOTE_REFUSED',
   /** With layouts.approval.required: a change to a money floor needs another admin's approval first (floors:approve). */
   LAYOUT_APPROVAL_REQUIRED: 'FLOORPLAN_ERR_LAYOUT_APPROVAL_REQUIRED',
+  /** A publish or rollback was refused: it would take off the air a scene that has a candidate, whose users would then be refused the scene (abort the candidate first). */
+  LAYOUT_SCENE_HAS_CANDIDATE: 'FLOORPLAN_ERR_LAYOUT_SCENE_HAS_CANDIDATE',
   /** A layout operation was refused by a check inside the store's transaction (the candidate changed meanwhile, a self-approval), or waited too long for a lock: another writer's, or one a DBA holds on a table. */
   LAYOUT_CONFLICT: 'FLOORPLAN_ERR_LAYOUT_CONFLICT',
   /** A panel was asked for a scene no floors file defines. */
@@ -241,6 +243,11 @@ export const ERRORS = {
   },
   FLOORPLAN_ERR_LAYOUT_APPROVAL_REQUIRED: {
     message: '{what} changes money floors ({floors}), so it must be {how} first, but {state}; nothing was changed',
+    client: ClientErrorCode.BAD_REQUEST,
+    status: 409,
+  },
+  FLOORPLAN_ERR_LAYOUT_SCENE_HAS_CANDIDATE: {
+    message: '{what} must keep on the air every scene that has a candidate, but it would take {candidates}. Abort the candidate first ({abort}), or keep its file in the set; nothing was changed',
     client: ClientErrorCode.BAD_REQUEST,
     status: 409,
   },

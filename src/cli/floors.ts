@@ -53,7 +53,8 @@
  * Exit codes: 0 done; 1 invalid floors files, or incompatible with a live app version, nothing
  * published; 2 usage, config (clients file included), an unknown
  * revision, a refusal because another operator changed what --from, --replaces or --revision
- * named (the admin API's 409 words), or Redis or the revision store unreachable (nothing changed).
+ * named (the admin API's 409 words), a publish or rollback that would take off the air a scene
+ * that has a candidate (abort it first), or Redis or the revision store unreachable (nothing changed).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -71,7 +72,7 @@ import { compileFloorsSources, FLOORS_DIR_SETTING, FLOORS_SCHEMA_FILE, floorsSch
 import { checkCompatibility, formatCompatibility, IncompatibleLayouts, type CompatibilityReport } from '../layouts/compatibility.ts';
 import { publishLayouts, pushPublishedLayouts, pushRefusal } from '../layouts/publish.ts';
 import { formatLayoutsDiff, type VersionKept } from '../layouts/revisions/diff.ts';
-import { pushCandidates, type CandidateRollout, type CandidateSet, type StoredCandidate } from '../layouts/revisions/candidates.ts';
+import { pushCandidates, rolloutWhom, type CandidateRollout, type CandidateSet, type StoredCandidate } from '../layouts/revisions/candidates.ts';
 import {
   LayoutReleases,
   type CandidateApproval,
@@ -401,12 +402,6 @@ function replacedCandidate(text: string): number | null {
     throw new UsageError(`--replaces must be the candidate revision of the scene you read (1, 2, …), or none when it had none, but got: ${JSON.stringify(text)}\n${USAGE}`);
   }
   return n;
-}
-
-/** "allow-list [u1001], then 20 % by user id (only platforms ios)": who gets a candidate. */
-function rolloutWhom(r: CandidateRollout): string {
-  const only = [r.segments.length > 0 ? `segments ${r.segments.join(',')}` : '', r.platforms.length > 0 ? `platforms ${r.platforms.join(',')}` : '', r.minAppVersion === null ? '' : `app ${r.minAppVersion}+`].filter(Boolean);
-  return `allow-list [${r.allowList.join(', ')}], then ${r.percentage} % by user id${only.length > 0 ? ` (only ${only.join(', ')})` : ''}`;
 }
 
 /** "rollout: allow-list [u1001], then 20 % by user id (only platforms ios)". */

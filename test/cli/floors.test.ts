@@ -305,6 +305,28 @@ describe('npm run floors:check', () => {
     expect(after.stdout).not.toContain('candidate');
   }, 120_000);
 
+  it('refuses (exit 2) a publish or rollback that would take a scene with a candidate off the air, naming whom it serves and how to abort it', async () => {
+    const env = { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(floorsDir({}), 'revisions') };
+    expect((await floors(['publish', '--message', 'baseline'], env)).code).toBe(0);
+    const cartOnly = { 'cart-bottom-sheet.yaml': readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml'), 'utf8') };
+    expect((await floors(['publish', '--dir', floorsDir(cartOnly), '--message', 'checkout retired'], env)).code).toBe(0);
+    expect((await floors(['rollback', '1'], env)).code).toBe(0);
+    const staged = await floors(['candidate', 'checkout-summary', '--revision', '1', '--allow', 'u1', '--replaces', 'none'], env);
+    expect(staged.code, staged.stderr).toBe(0);
+
+    const published = await floors(['publish', '--dir', floorsDir(cartOnly), '--message', 'checkout retired again'], env);
+    expect(published.code).toBe(2);
+    expect(published.stdout).toBe('');
+    expect(published.stderr).toBe(
+      'this publish must keep on the air every scene that has a candidate, but it would take checkout-summary off the air, whose candidate (revision 1) is served to allow-list [u1], then 0 % by user id: ' +
+        'they would be refused the scene, not kept on its candidate. Abort the candidate first (floors:abort -- checkout-summary, or POST /admin/layouts/abort {"scene":"checkout-summary"}), or keep its file in the set; nothing was changed\n',
+    );
+    const rolledBack = await floors(['rollback', '2'], env);
+    expect(rolledBack.code).toBe(2);
+    expect(rolledBack.stderr).toMatch(/^rollback to revision 2 must keep on the air every scene that has a candidate, but it would take checkout-summary off the air/);
+    expect((await floors(['history'], env)).stdout.split('\n')[0]).toMatch(/^\* 3 /);
+  }, 120_000);
+
   it('warns, and publishes, a scene whose floors changed under the same version', async () => {
     const env = { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(floorsDir({}), 'revisions') };
     expect((await floors(['publish', '--message', 'baseline'], env)).code).toBe(0);

@@ -153,6 +153,12 @@ export function reachesAnyone(rollout: CandidateRollout): boolean {
   return rollout.allowList.length > 0 || rollout.percentage > 0;
 }
 
+/** "allow-list [u1001], then 20 % by user id (only platforms ios)": who gets a candidate, as the commands and refusals word it. */
+export function rolloutWhom(r: CandidateRollout): string {
+  const only = [r.segments.length > 0 ? `segments ${r.segments.join(',')}` : '', r.platforms.length > 0 ? `platforms ${r.platforms.join(',')}` : '', r.minAppVersion === null ? '' : `app ${r.minAppVersion}+`].filter(Boolean);
+  return `allow-list [${r.allowList.join(', ')}], then ${r.percentage} % by user id${only.length > 0 ? ` (only ${only.join(', ')})` : ''}`;
+}
+
 /** A candidate with the floors file it serves, as replicas receive it. */
 export interface CandidateWithFile extends StoredCandidate {
   /** The file name in its revision, e.g. "cart-bottom-sheet.yaml". */

@@ -25,6 +25,7 @@ import {
   candidatesPushRefusal,
   DEFAULT_ROLLOUT,
   reachesAnyone,
+  rolloutWhom,
   type CandidateRollout,
   type CandidateSet,
   type StoredCandidate,
@@ -57,7 +58,11 @@ export interface CandidateStillServed {
 export interface PublishResult {
   readonly revision: RevisionSummary;
   readonly scenes: readonly SceneVersion[];
-  /** Scenes the revision live before had and this one has not: apps asking for them are now refused (BAD_USER_INPUT). */
+  /**
+   * Scenes the revision live before had and this one has not: apps asking for them are now refused
+   * (BAD_USER_INPUT). Never a scene with a candidate: such a change is refused
+   * (FLOORPLAN_ERR_LAYOUT_SCENE_HAS_CANDIDATE), its users would lose the scene.
+   */
   readonly removedScenes: readonly string[];
   /**
    * Every scene's candidate whose rollout reaches anyone, as the store held them when this went
@@ -166,7 +171,8 @@ export interface LayoutOperations {
   /**
    * `files`: file name → YAML source; `sources`, when given, say how problems name each file.
    * `from`: the live revision the caller saw (null: none was live), as for rollback; refused
-   * (conflict) when another is live by now, which this set would silently undo.
+   * (conflict) when another is live by now, which this set would silently undo. Refused
+   * (FLOORPLAN_ERR_LAYOUT_SCENE_HAS_CANDIDATE) when the set lacks a scene that has a candidate.
    */
   publish(input: {
     readonly files: Readonly<Record<string, string>>;
@@ -182,7 +188,10 @@ export interface LayoutOperations {
    * change — the live set against the set that rollback would make live (no `from`).
    */
   diff(input: { readonly from?: number; readonly to?: number; readonly rollback?: boolean }): Promise<DiffResult>;
-  /** `from`: the live revision the caller saw; refused (conflict) when another is live by now. */
+  /**
+   * `from`: the live revision the caller saw; refused (conflict) when another is live by now.
+   * Refused, as publish, when the set it makes live lacks a scene that has a candidate.
+   */
   rollback(input: { readonly revision: number; readonly message?: string; readonly author?: string; readonly from?: number }): Promise<PublishResult>;
   audit(input: { readonly limit: number }): Promise<{ readonly entries: readonly AuditEntry[] }>;
   /**
@@ -304,6 +313,24 @@ const removedScenes = (before: Readonly<Record<string, string>> | undefined, aft
     .filter((name) => !Object.hasOwn(after, name))
     .map((name) => name.replace(/\.yaml$/, ''))
     .sort();
+
+/**
+ * Refuses (FLOORPLAN_ERR_LAYOUT_SCENE_HAS_CANDIDATE) a change of live, `what`, whose set `files`
+ * lacks a scene that has a candidate: live serving no such scene, apps asking for it are refused
+ * before any candidate is chosen, so its users would lose the scene, not keep the candidate. Any
+ * candidate counts, one served to nobody yet too: a rollout change may widen it at any time.
+ * Called in the change's own transaction ({@link RecordRevisionInput.vet}).
+ */
+function refuseStrandedCandidates(what: string, files: Readonly<Record<string, string>>, candidates: readonly StoredCandidate[]): void {
+  const stranded = candidates.filter((c) => sceneFile(files, c.scene) === undefined);
+  if (stranded.length === 0) return;
+  const whom = (c: StoredCandidate) => (reachesAnyone(c.rollout) ? rolloutWhom(c.rollout) : `no one yet (${rolloutWhom(c.rollout)})`);
+  throw new FloorplanError(ErrorCode.LAYOUT_SCENE_HAS_CANDIDATE, {
+    what,
+    candidates: `${stranded.map((c) => `${c.scene} off the air, whose candidate (revision ${c.revision}) is served to ${whom(c)}`).join('; and ')}: they would be refused the scene, not kept on its candidate`,
+    abort: stranded.map((c) => `floors:abort -- ${c.scene}, or POST /admin/layouts/abort ${JSON.stringify({ scene: c.scene })}`).join('; '),
+  });
+}
 
 const scenesOf = (layouts: LayoutSet): SceneVersion[] => [...layouts.values()].map((l) => ({ scene: l.scene, version: l.version }));
 
@@ -701,6 +728,7 @@ export class LayoutReleases {
       message: input.message,
       action: 'publish',
       ...(input.from === undefined ? {} : { expectLive: input.from }),
+      vet: (candidates) => refuseStrandedCandidates('this publish', files, candidates),
     });
     return {
       ...(await this.goLive(revision)),
@@ -728,6 +756,7 @@ export class LayoutReleases {
       action: 'rollback',
       rollbackOf: target.revision,
       ...(input.from === undefined ? {} : { expectLive: input.from }),
+      vet: (candidates) => refuseStrandedCandidates(`rollback to revision ${target.revision}`, files, candidates),
     });
     return { ...(await this.goLive(revision)), scenes: scenesOf(layouts), removedScenes: removedScenes(live?.files, files), candidatesServed: candidatesServed(candidates), versionKept: [] };
   }

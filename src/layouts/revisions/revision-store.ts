@@ -74,6 +74,13 @@ export interface RecordRevisionInput {
    * silently undo what went live meanwhile.
    */
   readonly expectLive?: number | null;
+  /**
+   * Run in the transaction, under the writers' lock, before anything is written, with every
+   * scene's candidate as it stands: throws to refuse the change (a scene with a candidate it
+   * would take off the air). A candidate made a moment later waits for this change, so the
+   * judgement cannot be overtaken. Absent: nothing more is checked.
+   */
+  readonly vet?: (candidates: readonly StoredCandidate[]) => void;
 }
 
 /**
@@ -402,6 +409,7 @@ export class RevisionStore {
           throw new OperationRefused(`live is revision ${live ?? 'none'} now, not ${input.expectLive ?? 'none'}: look at what changed since, then ${input.action} again`);
         }
       }
+      input.vet?.(await this.candidatesIn(trx));
       const revision = await this.insertRevision(trx, { files: input.files, author: input.author, message: input.message, rollbackOf: input.rollbackOf ?? null, promotes: null });
       const from = await this.makeLive(trx, revision.revision);
       const detail = { from, ...(input.rollbackOf === undefined ? {} : { rollbackOf: input.rollbackOf }), author: input.author, message: input.message };
