@@ -327,6 +327,17 @@ describe('npm run floors:check', () => {
     expect((await floors(['history'], env)).stdout.split('\n')[0]).toMatch(/^\* 3 /);
   }, 120_000);
 
+  it("refuses (exit 1) a candidate from a folder without its scene's file, rather than staging a copy of live", async () => {
+    const env = { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(floorsDir({}), 'revisions') };
+    expect((await floors(['publish', '--message', 'baseline'], env)).code).toBe(0);
+    const checkout = readFileSync(join(ROOT, 'floors', 'checkout-summary.yaml'), 'utf8').replace('version: "2026-11-21.1"', 'version: "2026-12-09.1"');
+    const run = await floors(['candidate', 'cart-bottom-sheet', '--dir', floorsDir({ 'checkout-summary.yaml': checkout }), '--allow', 'u1001'], env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('`scene` must be one the candidate\'s floors define ("checkout-summary"), but got: "cart-bottom-sheet" (the files given: "checkout-summary.yaml"; live\'s other scenes only complete them)\nfloors are invalid: 1 problem(s)\n');
+    expect((await floors(['candidates'], env)).stdout).toContain('no scene has a candidate now');
+    expect((await floors(['history'], env)).stdout.trim().split('\n')).toHaveLength(1);
+  }, 120_000);
+
   it('warns, and publishes, a scene whose floors changed under the same version', async () => {
     const env = { LAYOUT_STORE: 'pglite', LAYOUT_STORE_DIR: join(floorsDir({}), 'revisions') };
     expect((await floors(['publish', '--message', 'baseline'], env)).code).toBe(0);

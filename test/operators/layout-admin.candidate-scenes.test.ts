@@ -68,4 +68,20 @@ describe('a scene with a candidate, through the admin API (PGlite)', () => {
     expect((await post('history', {})).body.live).toBe(3);
     expect((await post('candidates', {})).body.candidates.map((c: { scene: string; revision: number }) => [c.scene, c.revision])).toEqual([['checkout-summary', candidate]]);
   }, 60_000);
+
+  it("refuses a candidate whose files lack its scene's file (400), and keeps a colleague's candidate", async () => {
+    const [before] = (await post('candidates', {})).body.candidates as Array<{ scene: string; revision: number }>;
+    const empty = await post('candidate', { scene: 'checkout-summary', files: {}, rollout: { allowList: ['u1001'] } });
+    expect(empty.status).toBe(400);
+    expect(empty.body).toEqual({
+      code: ErrorCode.LAYOUT_INVALID,
+      error: 'the layouts are invalid; nothing was published',
+      problems: ['`scene` must be one the candidate\'s floors define (none: no files were given), but got: "checkout-summary"'],
+    });
+    const other = await post('candidate', { scene: 'checkout-summary', files: { 'cart-bottom-sheet.yaml': CART } });
+    expect(other.status).toBe(400);
+    expect(other.body.problems).toEqual(['`scene` must be one the candidate\'s floors define ("cart-bottom-sheet"), but got: "checkout-summary" (the files given: "cart-bottom-sheet.yaml"; live\'s other scenes only complete them)']);
+    expect((await post('candidates', {})).body.candidates).toEqual([expect.objectContaining({ scene: 'checkout-summary', revision: before?.revision, rollout: expect.objectContaining({ allowList: ['u1'] }) })]);
+    expect((await post('history', {})).body.revisions[0].revision).toBe(before?.revision);
+  });
 });

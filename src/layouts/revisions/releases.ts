@@ -199,7 +199,9 @@ export interface LayoutOperations {
    * a new revision (not live), `revision` names an existing one. `rollout` defaults to nobody
    * (an empty allow-list, 0 %): served to no one until `rollout` says who. `replaces`: the
    * scene's candidate revision the caller saw, null for none; refused (conflict) when it is
-   * another, or none, by now (another operator made, promoted or aborted one meanwhile).
+   * another, or none, by now (another operator made, promoted or aborted one meanwhile). `files`
+   * must hold the scene's file (refused otherwise, before anything is stored or replaced); live's
+   * other scenes complete them.
    */
   candidate(input: {
     readonly scene: string;
@@ -389,6 +391,14 @@ export class LayoutReleases {
     let submittedOver: Readonly<Record<string, string>> | undefined;
     if (input.files !== undefined) {
       const given = input.files;
+      // Judged on the files given, before live's complete them (where the scene always is): a set
+      // without the scene's file would be a copy of live's, served as a candidate and replacing one.
+      if (sceneFile(given, scene) === undefined) {
+        const names = Object.keys(given).sort();
+        const defined = names.length === 0 ? 'none: no files were given' : names.map((n) => JSON.stringify(n.replace(/\.ya?ml$/, ''))).join(', ');
+        const files = names.length === 0 ? '' : ` (the files given: ${names.map((n) => JSON.stringify(n)).join(', ')}; live's other scenes only complete them)`;
+        throw layoutInvalid([`\`scene\` must be one the candidate's floors define (${defined}), but got: ${JSON.stringify(scene)}${files}`]);
+      }
       const submitted = input.sources ?? Object.keys(given).map((name) => ({ name, file: name, source: given[name] as string }));
       // A folder may hold only the candidate's scene: live's other scenes complete it, so its
       // revision is a whole set, as every other revision is (a rollback to it must not take

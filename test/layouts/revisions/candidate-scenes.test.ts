@@ -82,4 +82,22 @@ describe.each(REVISION_STORES)('the scene of a candidate, on %s', (_name, skip, 
     await alice.abort({ scene: 'checkout-summary' });
     expect((await alice.publish({ files: { 'cart-bottom-sheet.yaml': cart('live-3') }, message: 'checkout retired for good' })).removedScenes).toEqual(['checkout-summary']);
   });
+
+  it.skipIf(skip)("refuses a candidate whose files lack its scene's file, naming the scene and the files given, before anything is stored or a colleague's candidate replaced", async () => {
+    await alice.publish({ files: { 'cart-bottom-sheet.yaml': cart('live-10'), 'checkout-summary.yaml': checkout('live-10') }, message: 'both scenes' });
+    const colleague = await alice.candidate({ scene: 'cart-bottom-sheet', files: { 'cart-bottom-sheet.yaml': cart('cand-10') }, rollout: { allowList: ['u2002'] } });
+    const history = await alice.history({ limit: 10 });
+
+    const other = await thrown(() => alice.candidate({ scene: 'cart-bottom-sheet', files: { 'checkout-summary.yaml': checkout('edited') } }));
+    expect(other).toMatchObject({ code: ErrorCode.LAYOUT_INVALID });
+    expect((other as Error).message).toContain('`scene` must be one the candidate\'s floors define ("checkout-summary"), but got: "cart-bottom-sheet" (the files given: "checkout-summary.yaml"; live\'s other scenes only complete them)');
+    const none = await thrown(() => alice.candidate({ scene: 'cart-bottom-sheet', files: {}, rollout: { allowList: ['u1001'] } }));
+    expect(none).toMatchObject({ code: ErrorCode.LAYOUT_INVALID });
+    expect((none as Error).message).toContain('`scene` must be one the candidate\'s floors define (none: no files were given), but got: "cart-bottom-sheet"');
+
+    expect(await alice.history({ limit: 10 })).toEqual(history);
+    const [kept] = (await alice.candidates()).candidates;
+    expect(kept).toMatchObject({ scene: 'cart-bottom-sheet', revision: colleague.revision.revision, rollout: { allowList: ['u2002'] } });
+    await alice.abort({ scene: 'cart-bottom-sheet' });
+  });
 });
