@@ -12,7 +12,6 @@
 import { z } from 'zod';
 import { FloorplanError } from '../errors.ts';
 import type { AdminHandler } from '../http/server.ts';
-import { IncompatibleLayouts } from '../layouts/compatibility.ts';
 import { diffLayouts, versionsKept } from '../layouts/revisions/diff.ts';
 import type { LayoutReleases } from '../layouts/revisions/releases.ts';
 import { asCheckRefusal } from '../layouts/revisions/revision-store.ts';
@@ -23,7 +22,7 @@ const checkSchema = z.strictObject({
 });
 
 /** The POST /admin/layouts/check handler, over the releases a publish would go through. */
-export function createPublishCheckHandler(releases: Pick<LayoutReleases, 'validate' | 'compatibility' | 'liveForSubmitted'> & Partial<Pick<LayoutReleases, 'publishApproval'>>): AdminHandler {
+export function createPublishCheckHandler(releases: Pick<LayoutReleases, 'judgeSubmitted'> & Partial<Pick<LayoutReleases, 'publishApproval'>>): AdminHandler {
   return async (body) => {
     const parsed = checkSchema.safeParse(body);
     if (!parsed.success) {
@@ -33,15 +32,14 @@ export function createPublishCheckHandler(releases: Pick<LayoutReleases, 'valida
     // The same sources, named the same way, as a publish of this set, judged against live as a publish is.
     const sources = Object.keys(files).sort().map((name) => ({ name, file: name, source: files[name] as string }));
     try {
+      // Judged by publish's own rules (releases.judgeSubmitted): what publish refuses, the check refuses.
       // With the store down, the set's own mistakes are answered first; one without any gets the store's 503.
-      const liveRevision = await releases.liveForSubmitted(sources).catch((error: unknown) => {
+      const judged = await releases.judgeSubmitted(sources).catch((error: unknown) => {
         throw asCheckRefusal(error);
       });
-      const live = liveRevision?.revision ?? null;
-      const liveFiles = liveRevision?.files ?? {};
-      const layouts = releases.validate(sources, liveFiles);
-      const compatibility = releases.compatibility(layouts);
-      if (compatibility !== undefined && compatibility.problems.length > 0) return layoutErrorBody(new IncompatibleLayouts(compatibility), true);
+      const live = judged.live?.revision ?? null;
+      const liveFiles = judged.live?.files ?? {};
+      const { layouts, compatibility } = judged;
       // With approval required, a publish that changes money floors is refused: said here first.
       const approval = releases.publishApproval?.(live === null ? undefined : liveFiles, files, layouts);
       return {

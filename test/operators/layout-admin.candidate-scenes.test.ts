@@ -84,4 +84,12 @@ describe('a scene with a candidate, through the admin API (PGlite)', () => {
     expect((await post('candidates', {})).body.candidates).toEqual([expect.objectContaining({ scene: 'checkout-summary', revision: before?.revision, rollout: expect.objectContaining({ allowList: ['u1'] }) })]);
     expect((await post('history', {})).body.revisions[0].revision).toBe(before?.revision);
   });
+
+  it('refuses in the check an empty set, as publish refuses it (400)', async () => {
+    const problems = ['the published set must hold at least one <scene>.yaml, but got none'];
+    const check = await post('check', { files: {} });
+    expect(check).toEqual({ status: 400, body: { code: ErrorCode.LAYOUT_INVALID, error: 'the layouts are invalid', problems } });
+    const publish = await post('publish', { files: {} });
+    expect(publish).toEqual({ status: 400, body: { code: ErrorCode.LAYOUT_INVALID, error: 'the layouts are invalid; nothing was published', problems } });
+  });
 });

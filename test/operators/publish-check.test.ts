@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.ts';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
-import { compileFloorsSources, layoutInvalid } from '../../src/layouts/compile.ts';
+import { LayoutReleases } from '../../src/layouts/revisions/releases.ts';
+import type { RevisionStore } from '../../src/layouts/revisions/revision-store.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 import type { CompatibilityReport, CompatibilityRow } from '../../src/layouts/compatibility.ts';
 import { createPublishCheckHandler } from '../../src/operators/publish-check.ts';
 import { writeClientsWithLateAndroidZeroText } from '../support/clients-files.ts';
@@ -206,16 +208,9 @@ describe('the publish check and the publishing routes with the layout store down
 
 describe('POST /admin/layouts/check without a clients file', () => {
   it('validates and diffs as before, and says the compatibility check was skipped', async () => {
-    const registry = createBuilderRegistry(defaultBuilders);
-    const handler = createPublishCheckHandler({
-      validate: (sources) => {
-        const compiled = compileFloorsSources(sources, registry, ['zh-CN', 'en']);
-        if (compiled.layouts === undefined) throw layoutInvalid(compiled.problems);
-        return compiled.layouts;
-      },
-      compatibility: () => undefined,
-      liveForSubmitted: async () => undefined,
-    });
+    // Publish's own releases, without a clients file, over a store with nothing live.
+    const store = { live: async () => undefined } as unknown as RevisionStore;
+    const handler = createPublishCheckHandler(new LayoutReleases({ store, registry: createBuilderRegistry(defaultBuilders), locales: ['zh-CN', 'en'], logger: createLogger('silent') }));
     const answer = await handler({ files: SHIPPED }, { identity: 'admin', role: 'publisher' } as never);
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({

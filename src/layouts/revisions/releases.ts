@@ -15,7 +15,7 @@ import { describeThrown, ErrorCode, FloorplanError, type MessageParams } from '.
 import type { BuilderRegistry } from '../../floors/registry.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { compileFloorsSources, differsFromLive, layoutInvalid, type FloorsSource, type LayoutSet } from '../compile.ts';
-import { assertCompatible, checkCompatibility, type CompatibilityReport } from '../compatibility.ts';
+import { assertCompatible, checkCompatibility, IncompatibleLayouts, type CompatibilityReport } from '../compatibility.ts';
 import type { PushOutcome } from '../publish.ts';
 import { describeMoneyChanges, moneyFloorChanges, type ApprovalSettings, type MoneyFloorChange } from './approval.ts';
 import { diffLayouts, formatLayoutsDiff, versionsKept, type LayoutsDiff, type VersionKept } from './diff.ts';
@@ -722,12 +722,27 @@ export class LayoutReleases {
     return this.options.clients === undefined ? undefined : checkCompatibility(layouts, this.options.clients);
   }
 
-  private async publish(actor: string, input: Parameters<LayoutOperations['publish']>[0]): Promise<PublishResult> {
-    const sources = input.sources ?? Object.keys(input.files).sort().map((name) => ({ name, file: name, source: input.files[name] as string }));
+  /**
+   * Judges a set submitted to go live as publish judges it, before anything is written: at least
+   * one scene, then ({@link liveForSubmitted}) compiled as a replica will against the live
+   * revision, the owner's checks, and what every live app version would get — refused
+   * (FLOORPLAN_ERR_LAYOUT_INVALID, IncompatibleLayouts) as publish refuses it. Publish and the
+   * publish check (POST /admin/layouts/check) both go through it, so the check cannot pass a set
+   * publish refuses. What publish judges in its transaction (live moved since `from`, a scene with
+   * a candidate taken off the air) and approval, which the check reports, are not judged here.
+   */
+  async judgeSubmitted(sources: readonly FloorsSource[]): Promise<{ live: StoredRevision | undefined; layouts: LayoutSet; compatibility: CompatibilityReport | undefined }> {
     if (sources.length === 0) throw layoutInvalid(['the published set must hold at least one <scene>.yaml, but got none']);
     const live = await this.liveForSubmitted(sources);
     const layouts = this.validate(sources, live?.files ?? {});
-    if (this.options.clients !== undefined) assertCompatible(layouts, this.options.clients);
+    const compatibility = this.compatibility(layouts);
+    if (compatibility !== undefined && compatibility.problems.length > 0) throw new IncompatibleLayouts(compatibility);
+    return { live, layouts, compatibility };
+  }
+
+  private async publish(actor: string, input: Parameters<LayoutOperations['publish']>[0]): Promise<PublishResult> {
+    const sources = input.sources ?? Object.keys(input.files).sort().map((name) => ({ name, file: name, source: input.files[name] as string }));
+    const { live, layouts } = await this.judgeSubmitted(sources);
     const files = Object.fromEntries(sources.map((s) => [s.name, s.source]));
     // The first publish has nothing to compare with: it is how a store starts.
     if (this.options.approval?.required === true && live !== undefined) this.requireNoMoneyChange('this publish', 'a publish goes live at once', live.files, files, layouts);

@@ -100,4 +100,13 @@ describe.each(REVISION_STORES)('the scene of a candidate, on %s', (_name, skip, 
     expect(kept).toMatchObject({ scene: 'cart-bottom-sheet', revision: colleague.revision.revision, rollout: { allowList: ['u2002'] } });
     await alice.abort({ scene: 'cart-bottom-sheet' });
   });
+
+  it.skipIf(skip)('refuses to publish an empty set, and so does the check, which judges a set as publish does', async () => {
+    const releases = new LayoutReleases({ store, registry, locales: config.floors.locales, apps: config.apps, logger });
+    for (const judged of [() => alice.publish({ files: {}, message: 'nothing' }), () => releases.judgeSubmitted([])]) {
+      const refused = await thrown(judged);
+      expect(refused).toMatchObject({ code: ErrorCode.LAYOUT_INVALID });
+      expect((refused as Error).message).toContain('the published set must hold at least one <scene>.yaml, but got none');
+    }
+  });
 });
