@@ -1045,6 +1045,64 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     }
   });
 
+  it('says before sending that a publish or rollback taking off the air a scene with a candidate will be refused, names the candidate and whom it serves, and shows the refusal of one sent as a candidate is made', async () => {
+    const { live } = (await admin('layouts/history', { limit: 1 })).body;
+    const files = (await admin('layouts/show', { revision: live })).body.revision.files as Record<string, string>;
+    // A revision that was live without checkout-summary, to roll back to, then the whole set again.
+    const cartOnly = await admin('layouts/publish', { files: { 'cart-bottom-sheet.yaml': files['cart-bottom-sheet.yaml'] }, message: 'cart only' });
+    expect(cartOnly.status, JSON.stringify(cartOnly.body)).toBe(200);
+    const whole = await admin('layouts/publish', { files, message: 'checkout back' });
+    expect(whole.status, JSON.stringify(whole.body)).toBe(200);
+    const back = whole.body.revision.revision as number;
+    const made = await admin('layouts/candidate', { scene: 'checkout-summary', revision: back, rollout: { allowList: ['u1001'] }, message: 'checkout canary' });
+    expect(made.status, JSON.stringify(made.body)).toBe(200);
+    const refused = (what: string, keep: string) =>
+      `checkout-summary has a candidate (revision ${back}), served to the allow-listed user u1001: Floorplan will refuse this ${what}, which would take checkout-summary off the air and refuse the scene to the candidate's users. Abort the candidate under Candidates first${keep}.`;
+    try {
+      await signIn();
+      await releases();
+      const dialog = page.locator('#confirm');
+      await page.click(`#history tr[data-revision="${cartOnly.body.revision.revision}"] button[data-action=rollback]`);
+      await dialog.waitFor();
+      expect(await page.locator('#confirm [data-testid=scene-has-candidate]').innerText()).toBe(refused('rollback', ', then roll back'));
+      expect(await dialog.innerText()).not.toContain('still served');
+      expect(await page.locator('#confirm-ok').isDisabled()).toBe(true);
+      await page.click('#confirm-cancel');
+      await dialog.waitFor({ state: 'hidden' });
+
+      await page.click('#publish-from-live');
+      await page.locator('#draft textarea[data-file="checkout-summary.yaml"]').waitFor();
+      await page.click('#draft button:has-text("Remove checkout-summary.yaml")');
+      await page.fill('#publish-message', 'retire checkout');
+      await page.click('#publish-form button[type=submit]');
+      await dialog.waitFor();
+      expect(await page.locator('#confirm [data-testid=scene-has-candidate]').innerText()).toBe(refused('publish', ', or keep checkout-summary.yaml in the set'));
+      expect(await dialog.innerText()).not.toContain('still served');
+      expect(await page.locator('#confirm-ok').isDisabled()).toBe(true);
+      await page.click('#confirm-cancel');
+      await dialog.waitFor({ state: 'hidden' });
+
+      // Without the candidate the publish is offered; Paul stages one while the confirmation is open.
+      expect((await admin('layouts/abort', { scene: 'checkout-summary' })).status).toBe(200);
+      await page.click('#publish-form button[type=submit]');
+      await dialog.waitFor();
+      expect(await page.locator('#confirm [data-testid=scene-has-candidate]').count()).toBe(0);
+      expect(await page.locator('#confirm-ok').isDisabled()).toBe(false);
+      const paul = await admin('layouts/candidate', { scene: 'checkout-summary', revision: back, rollout: { allowList: ['u2002'] }, message: 'made by paul' }, PAUL);
+      expect(paul.status, JSON.stringify(paul.body)).toBe(200);
+      await page.click('#confirm-ok');
+      await page
+        .locator('[data-testid=publish-problems]')
+        .filter({ hasText: `this publish must keep on the air every scene that has a candidate, but it would take checkout-summary off the air, whose candidate (revision ${back}) is served to allow-list [u2002]` })
+        .waitFor();
+      expect((await admin('layouts/history', { limit: 1 })).body.live).toBe(back);
+      expect(await page.locator('#draft textarea[data-file="cart-bottom-sheet.yaml"]').count()).toBe(1);
+      forgive(problems, 'status of 409');
+    } finally {
+      await admin('layouts/abort', { scene: 'checkout-summary' });
+    }
+  });
+
   it('lets a viewer preview and read history, candidates and their shadow report, but not publish, roll back or act on a candidate — refused by the server too', async () => {
     expect((await admin('layouts/candidate', { scene: 'cart-bottom-sheet', revision: 1, rollout: { allowList: ['u1001'] } })).status).toBe(200);
     try {

@@ -558,16 +558,17 @@ function compatibilityView(report, scene) {
 
 // A confirmation that says what changes for whom before anything is sent. `options.ok` names the
 // confirm button; `options.acknowledge`, a sentence (or a list of them: one per risk it overrides)
-// the operator must tick, each, before it is enabled.
+// the operator must tick, each, before it is enabled; `options.refused`, true when the body says
+// Floorplan will refuse it: the button stays disabled (Cancel only).
 function confirmDialog(title, body, defaultMessage, options = {}) {
   const dialog = $('confirm');
   const ok = $('confirm-ok');
   const sentences = options.acknowledge === undefined ? [] : [options.acknowledge].flat();
-  const ticks = sentences.map((_, i) => h('input', { type: 'checkbox', id: i === 0 ? 'confirm-acknowledge' : `confirm-acknowledge-${i + 1}`, onchange: () => (ok.disabled = !ticks.every((t) => t.checked)) }));
+  const ticks = sentences.map((_, i) => h('input', { type: 'checkbox', id: i === 0 ? 'confirm-acknowledge' : `confirm-acknowledge-${i + 1}`, onchange: () => (ok.disabled = options.refused === true || !ticks.every((t) => t.checked)) }));
   replace($('confirm-title'), title);
   replace($('confirm-body'), body, ticks.map((tick, i) => h('label', { class: 'acknowledge', for: tick.id }, tick, sentences[i])));
   replace(ok, options.ok ?? 'Confirm');
-  ok.disabled = ticks.length > 0;
+  ok.disabled = ticks.length > 0 || options.refused === true;
   $('confirm-message').value = defaultMessage;
   return new Promise((resolve) => {
     const done = (confirmed) => {
@@ -598,19 +599,46 @@ async function currentLive() {
 }
 
 /**
- * The candidates of `scenes` whose rollout reaches anyone: a publish or rollback changes live, and
- * by design not what a candidate's users get, so a confirmation saying "every user" must say who
- * keeps the candidate instead. Read afresh, as live is: another admin may have widened one since.
+ * The candidates a publish or rollback of live meets, read afresh, as live is: another admin may
+ * have made or widened one since. `stranded`: every candidate of a scene in `dropped`, the scenes
+ * the change takes off the air — Floorplan refuses such a change (FLOORPLAN_ERR_LAYOUT_SCENE_HAS_CANDIDATE),
+ * whatever the rollout, since live serving no such scene, its users would be refused it. `served`:
+ * the other candidates of `scenes` whose rollout reaches anyone — a change of live, by design, does
+ * not reach their users, so a confirmation saying "every user" must say who keeps the candidate.
  */
-async function candidatesServed(scenes) {
+async function candidatesMet(scenes, dropped) {
   let answer;
   try {
     answer = await api('/admin/layouts/candidates');
   } catch (error) {
-    if (error.status === 404) return []; // a Floorplan without candidate operations
+    if (error.status === 404) return { served: [], stranded: [] }; // a Floorplan without candidate operations
     throw error;
   }
-  return answer.candidates.filter((c) => scenes.includes(c.scene) && (c.rollout.allowList.length > 0 || c.rollout.percentage > 0));
+  const stranded = answer.candidates.filter((c) => dropped.includes(c.scene));
+  const served = answer.candidates.filter((c) => !dropped.includes(c.scene) && scenes.includes(c.scene) && (c.rollout.allowList.length > 0 || c.rollout.percentage > 0));
+  return { served, stranded };
+}
+
+/** The scenes a diff of live takes off the air: removed whole, not one of their variants. */
+const droppedScenes = (diff) => diff.scenes.filter((s) => s.status === 'removed' && s.variant === undefined).map((s) => s.scene);
+
+/**
+ * Why Floorplan will refuse this change (`what`: "publish", "rollback"), before it is sent: each
+ * scene it takes off the air has a candidate. `keep`: what else than aborting would do.
+ */
+function strandedView(stranded, what, keep) {
+  if (stranded.length === 0) return null;
+  return h(
+    'div',
+    { 'data-testid': 'scene-has-candidate', class: 'error', role: 'alert' },
+    stranded.map((c) =>
+      h(
+        'p',
+        null,
+        `${c.scene} has a candidate (revision ${c.revision}), served to ${whom(c.rollout)}: Floorplan will refuse this ${what}, which would take ${c.scene} off the air and refuse the scene to the candidate's users. Abort the candidate under Candidates first${keep(c.scene)}.`,
+      ),
+    ),
+  );
 }
 
 /** "Every user who opens cart-bottom-sheet gets the floors below…": whom a change of live reaches, but for the users `served` candidates keep. */
@@ -635,12 +663,13 @@ async function confirmRollback(target) {
   let live;
   let keptFromLive;
   let served;
+  let stranded;
   try {
     await currentLive();
     // The server's own answer of what the rollback makes live: a revision that was never live is
     // completed with live's scenes it does not hold, so diffing the stored revision would overstate.
     ({ from: live, diff, keptFromLive } = await api('/admin/layouts/diff', { to: target.revision, rollback: true }));
-    served = await candidatesServed([...new Set(diff.scenes.map((s) => s.scene))]);
+    ({ served, stranded } = await candidatesMet([...new Set(diff.scenes.map((s) => s.scene))], droppedScenes(diff)));
   } catch (error) {
     showError($('releases-error'), error);
     return;
@@ -652,12 +681,14 @@ async function confirmRollback(target) {
     `Roll back from revision ${live} to revision ${target.revision}?`,
     [
       h('p', null, `A new revision restoring revision ${target.revision} ("${target.message}") becomes live. ${who}`),
+      strandedView(stranded, 'rollback', () => ', then roll back'),
       candidatesServedView(served),
       kept,
       h('p', null, `What changes (revision ${live} → ${target.revision}):`),
       diffView(diff),
     ],
     `rollback to revision ${target.revision}`,
+    { refused: stranded.length > 0 },
   );
   if (message === null) return;
   try {
@@ -1238,9 +1269,10 @@ async function publish() {
   const scenes = [...new Set(check.diff.scenes.map((s) => s.scene))];
   let liveFiles;
   let served;
+  let stranded;
   try {
     liveFiles = check.live === null ? [] : Object.keys((await api('/admin/layouts/show', { revision: check.live })).revision.files);
-    served = await candidatesServed(scenes);
+    ({ served, stranded } = await candidatesMet(scenes, droppedScenes(check.diff)));
   } catch (error) {
     showPublishProblems(out, error);
     return;
@@ -1259,6 +1291,7 @@ async function publish() {
     `Publish ${draft.size} file(s) as the new live revision?`,
     [
       h('p', null, `The set is valid: ${check.scenes.map((s) => `${s.scene} ${s.version}`).join(', ')}. ${who}`),
+      strandedView(stranded, 'publish', (scene) => `, or keep ${scene}.yaml in the set`),
       candidatesServedView(served),
       ...versionKept,
       check.approval?.changes?.length > 0
@@ -1274,6 +1307,7 @@ async function publish() {
       compatibilityView(check.compatibility),
     ],
     $('publish-message').value,
+    { refused: stranded.length > 0 },
   );
   if (message === null) return;
   try {
