@@ -25,7 +25,11 @@ export const resolvers: Resolvers = {
       const { viewer, scope, renderer, flags, panels, trace, deadline, overloaded, candidates, shadow } = context;
       const operationName = info.operation.name?.value;
       if (trace.recording && operationName !== undefined) trace.operationName(operationName);
-      const refused = panelArgumentError(renderer, scene, selectedSkuIds);
+      // A viewer in the scene's candidate rollout gets the candidate; everyone else the live layout.
+      // Chosen before the scene is checked: a candidate's users get a scene live does not serve yet.
+      const candidate = candidates?.of(scene);
+      const served = candidate !== undefined && candidates!.gets(flags, candidate) ? candidate : undefined;
+      const refused = panelArgumentError(renderer, scene, selectedSkuIds, served !== undefined);
       if (refused !== undefined) throw refused;
       const data = scope.panelData(selectedSkuIds);
       try {
@@ -38,9 +42,6 @@ export const resolvers: Resolvers = {
       // Both executors (the fast path and Apollo's) run this resolver, so both traces get the render span;
       // an untraced request (most) does not ask the clock for it.
       const startMs = trace.recording ? performance.now() : 0;
-      // A viewer in the scene's candidate rollout gets the candidate; everyone else the live layout.
-      const candidate = candidates?.of(scene);
-      const served = candidate !== undefined && candidates!.gets(flags, candidate) ? candidate : undefined;
       // Viewers served the live layout, sampled, are also compared with the candidate after answering (never those served it).
       const recorded = candidate !== undefined && served === undefined && shadow?.sampled() === true ? shadow.record(data) : undefined;
       // renderExplained, not render: its answer as it is, without a `.then` (and a promise) per panel to unwrap it.

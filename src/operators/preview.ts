@@ -116,8 +116,6 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
       return { status: 400, body: { error: 'invalid preview request', problems } };
     }
     const request = parsed.data;
-    const problem = panelArgumentProblem(deps.renderer, request.scene, request.selectedSkuIds);
-    if (problem !== undefined) return { status: 400, body: { error: problem.message } };
     const headers: Readonly<Record<string, string | null | undefined>> = {
       'x-app-platform': request.platform,
       'x-app-version': request.appVersion,
@@ -125,6 +123,11 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
       'accept-language': request.locale,
     };
     const { viewer, flags, scope } = deps.pipeline.forPreview({ userId: request.userId, segments: request.segments }, (name) => headers[name] ?? undefined);
+    const candidate = deps.candidates?.of(request.scene);
+    const servesCandidate = candidate !== undefined && deps.candidates!.gets(flags, candidate);
+    // As the resolver judges it: a scene live does not serve yet is this user's when they get its candidate.
+    const problem = panelArgumentProblem(deps.renderer, request.scene, request.selectedSkuIds, servesCandidate);
+    if (problem !== undefined) return { status: 400, body: { error: problem.message } };
     const data = scope.panelData(request.selectedSkuIds);
     // The SKUs of the cart lines the panel prices; null when the cart could not be read.
     let previewedSkuIds: string[] | null = null;
@@ -135,8 +138,6 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
       if (!isUpstreamError(error)) throw error;
     }
 
-    const candidate = deps.candidates?.of(request.scene);
-    const servesCandidate = candidate !== undefined && deps.candidates!.gets(flags, candidate);
     /** One panel of the scene for this user: the live layout, or `from` its candidate. */
     const view = async (from: ServedCandidate | undefined, served: boolean): Promise<PanelView> => {
       // A panel the user does not get is rendered as a shadow render is: the lifecycle hooks (metrics) are not told.
@@ -174,7 +175,8 @@ export function createPreviewHandler(deps: PreviewDeps): AdminHandler {
     // The panel this user gets first (as real traffic renders it), then the other one from the same loaders.
     const served = await view(servesCandidate ? candidate : undefined, true);
     const panels = [served];
-    if (request.layout === 'both' && candidate !== undefined) {
+    // Beside a candidate of a scene live does not serve yet, there is no live panel to show.
+    if (request.layout === 'both' && candidate !== undefined && deps.renderer.hasScene(request.scene)) {
       const other = await view(servesCandidate ? undefined : candidate, false);
       panels.splice(servesCandidate ? 0 : 1, 0, other);
     }

@@ -196,14 +196,17 @@ export interface SceneCatalogue {
 /**
  * The catalogue's error for a panel's arguments (FLOORPLAN_ERR_LAYOUT_UNKNOWN_SCENE,
  * FLOORPLAN_ERR_SELECTION_TOO_LARGE: BAD_USER_INPUT naming the argument), or undefined when
- * nothing is wrong. The resolver throws it as it is.
+ * nothing is wrong. The resolver throws it as it is. `servedCandidate`: the viewer gets the
+ * scene's candidate, so the scene is theirs even when live does not serve it (a new panel
+ * canaried to its rollout before it goes live); false (the default): only live's scenes are.
  */
 export function panelArgumentError(
   catalogue: SceneCatalogue,
   scene: string,
   selectedSkuIds: readonly string[] | null | undefined,
+  servedCandidate = false,
 ): FloorplanError<typeof ErrorCode.LAYOUT_UNKNOWN_SCENE | typeof ErrorCode.SELECTION_TOO_LARGE> | undefined {
-  if (!catalogue.hasScene(scene)) {
+  if (!servedCandidate && !catalogue.hasScene(scene)) {
     const known = catalogue.scenes().map((s) => JSON.stringify(s)).join(', ');
     return new FloorplanError(ErrorCode.LAYOUT_UNKNOWN_SCENE, { known, received: JSON.stringify(scene) });
   }
@@ -218,7 +221,8 @@ export function panelArgumentProblem(
   catalogue: SceneCatalogue,
   scene: string,
   selectedSkuIds: readonly string[] | null | undefined,
+  servedCandidate = false,
 ): { readonly argument: 'scene' | 'selectedSkuIds'; readonly message: string } | undefined {
-  const error = panelArgumentError(catalogue, scene, selectedSkuIds);
+  const error = panelArgumentError(catalogue, scene, selectedSkuIds, servedCandidate);
   return error === undefined ? undefined : { argument: ERRORS[error.code].argument, message: error.message };
 }

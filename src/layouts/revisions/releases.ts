@@ -296,10 +296,16 @@ export class PromoteRefused extends FloorplanError<typeof ErrorCode.LAYOUT_PROMO
   }
 }
 
-/** Why the shadow comparison refuses promote, or undefined when it allows it. */
-function shadowRefusal(scene: string, verdict: ShadowVerdict | undefined): string | undefined {
+/**
+ * Why the shadow comparison refuses promote, or undefined when it allows it. `liveServes`: whether
+ * live serves the scene; a candidate of a new scene has no live panel to be compared with, ever.
+ */
+function shadowRefusal(scene: string, verdict: ShadowVerdict | undefined, liveServes: boolean): string | undefined {
   if (verdict === undefined) return 'no shadow comparison here (this command does not talk to a replica: add --server <url>)';
   if (verdict.invariantViolations > 0) return `${verdict.invariantViolations} invariant violation(s)`;
+  if (verdict.compared === 0 && !liveServes) {
+    return `no comparison: live serves no ${scene}, so no live panel of it can be compared with its candidate. Check what its users get (POST /admin/preview with a user of its rollout)`;
+  }
   if (verdict.compared === 0) {
     return (
       `no comparison yet: not one live request of ${scene} was compared with it since it was staged (none was sampled, or each was served the candidate, skipped or failed). ` +
@@ -457,7 +463,8 @@ export class LayoutReleases {
     // The one reviewed must be the one promoted; compose below refuses a change after this read.
     if (input.revision !== undefined && current.revision !== input.revision) throw staleCandidate(scene, current.revision, input.revision, 'promote');
     const verdict = await this.options.shadow?.(scene, { revision: current.revision, createdAt: current.createdAt });
-    const refusal = shadowRefusal(scene, verdict);
+    const liveServes = verdict?.compared !== 0 || sceneFile((await this.options.store.live())?.files ?? {}, scene) !== undefined;
+    const refusal = shadowRefusal(scene, verdict, liveServes);
     const forced = input.force === true && refusal !== undefined;
     const shadow = { invariantViolations: verdict?.invariantViolations ?? null, compared: verdict?.compared ?? null };
     let layouts: LayoutSet | undefined;
