@@ -54,7 +54,8 @@
  * published; 2 usage, config (clients file included), an unknown
  * revision, a refusal because another operator changed what --from, --replaces or --revision
  * named (the admin API's 409 words), a publish or rollback that would take off the air a scene
- * that has a candidate (abort it first), or Redis or the revision store unreachable (nothing changed).
+ * that has a candidate (abort it first), a scene no floors define (approve, candidates and the
+ * other candidate commands), or Redis or the revision store unreachable (nothing changed).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -556,8 +557,16 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
         const scene = positionals[0];
         const { candidates } = await ops.candidates();
         const listed = scene === undefined ? candidates : candidates.filter((c) => c.scene === scene);
+        // A scene neither live nor a candidate defines is a mistake (a typo), refused as approve refuses it;
+        // one live serves without a candidate is said so. Nothing published yet: nothing to judge it by.
+        if (scene !== undefined && listed.length === 0) {
+          const { live } = await ops.history({ limit: 1 });
+          const liveScenes = live === null ? [] : Object.keys((await ops.show({ revision: live })).revision.files).map((name) => name.replace(/\.ya?ml$/, ''));
+          const known = [...new Set([...liveScenes, ...candidates.map((c) => c.scene)])].sort();
+          if (live !== null && !known.includes(scene)) throw new FloorplanError(ErrorCode.LAYOUT_UNKNOWN_SCENE, { known: known.map((s) => JSON.stringify(s)).join(', '), received: JSON.stringify(scene) });
+        }
         if (candidates.length === 0 && scene === undefined) process.stdout.write('no scene has a candidate now: make one with npm run -s floors:candidate -- <scene> --replaces none\n');
-        // A scene named without one may be a typo: the scenes that have one show it.
+        // A scene live serves, named without a candidate: the scenes that have one show.
         else if (listed.length === 0) process.stdout.write(`no candidate of ${scene as string} (${candidates.length === 0 ? 'no scene has one now' : `scenes with one: ${candidates.map((c) => c.scene).join(', ')}`})\n`);
         process.stdout.write(listed.map(candidateText).join('\n'));
         return;

@@ -622,12 +622,18 @@ describe('npm run floors:candidates straight on the revision store', () => {
     expect(lines[6]).toMatch(new RegExp(`^rollout: allow-list \\[u-vip\\], then 5 % by user id; changed at ${AT}$`));
     expect(lines.slice(7)).toEqual(['approval: not needed (no money floor changes)', noShadow, '']);
 
-    // One scene: its candidate alone; a scene without one says so, naming those that have one (a typo shows).
+    // One scene: its candidate alone; a scene no floors define (a typo) is refused as floors:approve refuses it.
     const one = await floors(['candidates', 'checkout-summary'], env);
     expect(one.code, one.stderr).toBe(0);
     expect(one.stdout.split('\n').slice(1)).toEqual(lines.slice(6));
     const typo = await floors(['candidates', 'cart-bottom-shet'], env);
-    expect(typo).toEqual({ code: 0, stderr: '', stdout: 'no candidate of cart-bottom-shet (scenes with one: cart-bottom-sheet, checkout-summary)\n' });
+    expect(typo).toEqual({ code: 2, stdout: '', stderr: 'scene must be one of "cart-bottom-sheet", "checkout-summary", but got: "cart-bottom-shet"\n' });
+    const approveTypo = await floors(['approve', 'cart-bottom-shet'], env);
+    expect(approveTypo).toEqual({ code: 2, stdout: '', stderr: 'scene must be one with a candidate ("cart-bottom-sheet", "checkout-summary"), but got: "cart-bottom-shet"\n' });
+    // A scene live serves, without a candidate: said, not refused.
+    expect((await floors(['abort', 'checkout-summary'], env)).code).toBe(0);
+    const without = await floors(['candidates', 'checkout-summary'], env);
+    expect(without).toEqual({ code: 0, stderr: '', stdout: 'no candidate of checkout-summary (scenes with one: cart-bottom-sheet)\n' });
   }, 120_000);
 
   it('exits 2 when the store cannot be read, worded for a read', async () => {
