@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { postLayoutAdmin } from '../support/layout-admin.ts';
+import { freePort } from '../support/processes.ts';
 
 const ADMIN = 'new-scene-candidate-suite-token';
 const CART = readFileSync('floors/cart-bottom-sheet.yaml', 'utf8');
@@ -32,7 +33,7 @@ describe('a candidate of a scene live does not serve yet, through GraphQL', () =
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'floorplan-new-scene-'));
-    h = await startHarness({ config: { server: { port: 47811 }, admin: { token: ADMIN }, layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') }, shadow: { sampleRatio: 1 } } } });
+    h = await startHarness({ config: { server: { port: await freePort() }, admin: { token: ADMIN }, layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') }, shadow: { sampleRatio: 1 } } } });
     expect((await post('publish', { files: { 'cart-bottom-sheet.yaml': CART, 'checkout-summary.yaml': CHECKOUT }, message: 'live' })).status).toBe(200);
     const staged = await post('candidate', { scene: 'gift-summary', files: { 'gift-summary.yaml': GIFT }, rollout: { allowList: ['u1001'] }, replaces: null });
     expect(staged.status, JSON.stringify(staged.body)).toBe(200);
