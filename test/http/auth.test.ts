@@ -287,7 +287,9 @@ describe('signing keys older than ten minutes while the identity provider is slo
 
   beforeAll(async () => {
     jwks = await startJwksEndpoint();
-    h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl: jwks.url, jwksMaxStaleSeconds: 3600 } }, deps: { logger: loggerInto(lines, 'info') } });
+    // A timeout no loaded machine reaches: with the default 200 ms, a CI run busy with other suites
+    // timed out the start's fetch (or the 150 ms refresh), and no keys were ever held to test with.
+    h = await startHarness({ config: { auth: { mode: 'jwks', jwksUrl: jwks.url, jwksMaxStaleSeconds: 3600, jwksTimeoutMs: 5000 } }, deps: { logger: loggerInto(lines, 'info') } });
     vi.useFakeTimers({ toFake: ['Date'] });
   });
   afterAll(async () => {
