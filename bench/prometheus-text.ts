@@ -57,3 +57,41 @@ export function gcBetween(before: string, after: string, name: string): RuntimeF
   };
   return { minorGc: gc('minor'), majorGc: gc('major'), incrementalGc: gc('incremental') };
 }
+
+/** What a Prometheus histogram recorded between two readings: cumulative counts by upper bound (s), `+Inf` last. */
+export interface HistogramDelta {
+  readonly bounds: readonly number[];
+  readonly cumulative: readonly number[];
+}
+
+/**
+ * A histogram's buckets (`metric_bucket{…,le="…"}`) between two readings, summed over the
+ * samples whose other labels match `where`; undefined when `after` has none of them.
+ */
+export function histogramBetween(before: string, after: string, metric: string, where: Readonly<Record<string, string>>): HistogramDelta | undefined {
+  const afterCounts = counterBy(after, `${metric}_bucket`, 'le', where);
+  if (afterCounts.size === 0) return undefined;
+  const beforeCounts = counterBy(before, `${metric}_bucket`, 'le', where);
+  const bounds = [...afterCounts.keys()].map((le) => (le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le))).sort((a, b) => a - b);
+  const key = (bound: number) => (bound === Number.POSITIVE_INFINITY ? '+Inf' : [...afterCounts.keys()].find((le) => Number(le) === bound) ?? '');
+  return { bounds, cumulative: bounds.map((bound) => (afterCounts.get(key(bound)) ?? 0) - (beforeCounts.get(key(bound)) ?? 0)) };
+}
+
+/** What a histogram says of a quantile: the upper bound (ms) of the bucket it falls in; null without observations, Infinity past the last bound. */
+export function quantileBoundMs(histogram: HistogramDelta, quantile: number): number | null {
+  const total = histogram.cumulative.at(-1) ?? 0;
+  if (total === 0) return null;
+  const rank = quantile * total;
+  const at = histogram.cumulative.findIndex((count) => count >= rank);
+  const bound = histogram.bounds[at] ?? Number.POSITIVE_INFINITY;
+  return bound === Number.POSITIVE_INFINITY ? bound : round(bound * 1000, 3);
+}
+
+/** The share (0–1) of observations above `boundSeconds`, which must be one of the histogram's bounds; null without observations. */
+export function shareAbove(histogram: HistogramDelta, boundSeconds: number): number | null {
+  const total = histogram.cumulative.at(-1) ?? 0;
+  if (total === 0) return null;
+  const at = histogram.bounds.indexOf(boundSeconds);
+  if (at === -1) throw new Error(`the histogram has no bucket bound ${boundSeconds}`);
+  return round(1 - (histogram.cumulative[at] as number) / total, 4);
+}

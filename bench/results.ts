@@ -239,10 +239,45 @@ export interface OverloadRow {
    * before the turn that reads it. Null when not exported.
    */
   readonly loopDelayP99Ms: number | null;
+  /**
+   * Where an answer's time went: Floorplan's own (floorplan_http_request_duration_seconds, from
+   * the request having arrived whole to the answer written) against the generator's (sent → last
+   * byte), by the histogram's bounds. What the generator saw beyond Floorplan's own is the wait
+   * before the request reached Floorplan's handler: the generator, the kernel's socket buffers,
+   * and the turns of Floorplan's loop busy with other requests. `full` counts every HTTP 200
+   * (degraded panels too); `shed`, the 503s. Null when Floorplan does not export the histogram
+   * (the control), a class null when the row had none.
+   */
+  readonly serverTime: { readonly full: ServerTime | null; readonly shed: ServerTime | null } | null;
   /** Scavenges (young-generation GCs) in the row and their mean pause; null when not exported. */
   readonly scavenges: { readonly count: number; readonly meanMs: number } | null;
   readonly serverCoreBusy: number;
   readonly generatorCoreBusy: number;
+}
+
+/** One class of a row's answers, timed by Floorplan and by the generator against the same bounds. */
+export interface ServerTime {
+  /** Upper bound (ms) of the histogram bucket Floorplan's own p99 falls in (Infinity past the last). */
+  readonly p99UpToMs: number;
+  /** Share (0–1) of the answers Floorplan itself took more than 100 ms / 250 ms over. */
+  readonly over100MsShare: number;
+  readonly over250MsShare: number;
+  /** The same shares as the generator timed the answers. */
+  readonly clientOver100MsShare: number;
+  readonly clientOver250MsShare: number;
+}
+
+/** The open loop's answers as Floorplan timed them beside the generator; empty for a result from before the row had them. */
+function serverTimeSentence(open: OverloadRow): string {
+  const time = open.serverTime;
+  if (time === null || time === undefined) return '';
+  const one = (what: string, t: ServerTime | null) =>
+    t === null
+      ? ''
+      : `${what}: p99 ≤ ${fixed(t.p99UpToMs, 0)} ms, ${fixed(t.over100MsShare * 100, 2)} % over 100 ms and ${fixed(t.over250MsShare * 100, 2)} % over 250 ms (the generator timed ` +
+        `${fixed(t.clientOver100MsShare * 100, 2)} % and ${fixed(t.clientOver250MsShare * 100, 2)} % of them over those)`;
+  const parts = [one('full panels', time.full), one('shed answers', time.shed)].filter((part) => part !== '');
+  return parts.length === 0 ? '' : ` Timed by Floorplan itself, from the request having arrived whole to the answer written (floorplan_http_request_duration_seconds's buckets), ${parts.join('; ')}: the rest is the wait before Floorplan's handler had the request.`;
 }
 
 /** One step of the ramp that finds the saturating connection count. */
@@ -1034,7 +1069,8 @@ function overloadSection(overload: OverloadPhase, method: BenchResults['method']
         ? '.'
         : `; the open loop offers ${fixed(open.offeredRps, 0)} req/s on a fixed schedule for ${method.overloadOpenSeconds ?? '?'} s over ${open.connections} connections opened beforehand, answered or not` +
           ` (${open.queuedInGenerator ?? 0} arrivals found them all busy and waited in the generator, on the clock; ` +
-          `timed from the moment a connection was free instead, p99 is ${fixed(open.fullP99OnConnectionMs, 2)} ms for full panels and ${fixed(open.shedP99OnConnectionMs, 2)} ms for shed answers).`) +
+          `timed from the moment a connection was free instead, p99 is ${fixed(open.fullP99OnConnectionMs, 2)} ms for full panels and ${fixed(open.shedP99OnConnectionMs, 2)} ms for shed answers).` +
+          serverTimeSentence(open)) +
       ` The closed-loop rows pool ${rounds.length} interleaved rounds of ${method.overloadSeconds ?? '?'} s each` +
       (rounds.length > 1 ? ` (goodput 4× ÷ 1× per round: ${perRound('closed-4x')})` : '') +
       `; every window ends with its last answer, and a closed-loop client sends again at once, ignoring Retry-After. ` +

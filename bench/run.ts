@@ -48,6 +48,7 @@ import {
   type OverloadPhase,
   type OverloadRampStep,
   type OverloadRow,
+  type ServerTime,
   type ScalingRow,
   type RateRun,
   type RuntimeFacts,
@@ -62,7 +63,7 @@ import {
 import { measureExpressionFloorsPerRequest, type ExpressionFloorsRequestPlan } from './expression-floors-request.ts';
 import { measureTracing, type TracingPlan } from './tracing.ts';
 import { allocationsRow, measureAllocations, type AllocationsPlan } from './allocations.ts';
-import { counterBy, gcBetween, heapFiguresOf } from './prometheus-text.ts';
+import { counterBy, gcBetween, heapFiguresOf, histogramBetween, quantileBoundMs, shareAbove, type HistogramDelta } from './prometheus-text.ts';
 import { checkPeerFloors, PEERS, peerCheckUsers, peerCpuTargets, soakSlopeMbPerMinute, type PeerName, type PeersPhase } from './peers.ts';
 import type { UpstreamPooling } from './baselines/common.ts';
 import { createBenchFloorsDir, LARGE_SCENE, SMALL_SCENE } from './scenes.ts';
@@ -509,6 +510,33 @@ function percentileOrNull(sortedMs: Float64Array, p: number): number | null {
  * second by class over their summed wall time, latency percentiles over their pooled samples,
  * and Floorplan's counters summed over each window's before/after.
  */
+const HTTP_DURATION = 'floorplan_http_request_duration_seconds';
+
+/** Two rounds' histograms pooled (the same bounds: one Floorplan's). */
+function addHistograms(a: HistogramDelta | undefined, b: HistogramDelta | undefined): HistogramDelta | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return { bounds: a.bounds, cumulative: a.cumulative.map((count, i) => count + (b.cumulative[i] ?? 0)) };
+}
+
+/** One class's time by Floorplan's histogram beside the generator's sorted latencies (ms); null when Floorplan answered none. */
+function serverTimeOf(histogram: HistogramDelta | undefined, clientMs: Float64Array): ServerTime | null {
+  const p99UpToMs = histogram === undefined ? null : quantileBoundMs(histogram, 0.99);
+  if (histogram === undefined || p99UpToMs === null) return null;
+  const clientAbove = (ms: number) => {
+    if (clientMs.length === 0) return 0;
+    let above = 0;
+    for (let i = clientMs.length - 1; i >= 0 && (clientMs[i] as number) > ms; i--) above++;
+    return round(above / clientMs.length, 4);
+  };
+  return {
+    p99UpToMs,
+    over100MsShare: shareAbove(histogram, 0.1) ?? 0,
+    over250MsShare: shareAbove(histogram, 0.25) ?? 0,
+    clientOver100MsShare: clientAbove(100),
+    clientOver250MsShare: clientAbove(250),
+  };
+}
+
 function overloadRow(results: readonly LoadResult[], shape: Pick<OverloadRow, 'name' | 'loop' | 'multiple' | 'connections' | 'offeredRps'>): OverloadRow {
   const last = results.at(-1);
   if (last === undefined) throw new Error(`overload row ${shape.name} has no runs`);
@@ -523,6 +551,7 @@ function overloadRow(results: readonly LoadResult[], shape: Pick<OverloadRow, 'n
   const shedByReason: Record<string, number> = {};
   let loopDelayP99Ms: number | null = null;
   const scavenges = { count: 0, totalMs: 0 };
+  const served: { full: HistogramDelta | undefined; shed: HistogramDelta | undefined } = { full: undefined, shed: undefined };
   for (const result of results) {
     const classes = sortedAnswers(result);
     if (classes.latenciesMs === undefined) throw new Error(`run "${result.name}" kept no latencies`);
@@ -554,6 +583,8 @@ function overloadRow(results: readonly LoadResult[], shape: Pick<OverloadRow, 'n
     if (exportsMetric(after, 'floorplan_nodejs_eventloop_lag_p99_seconds')) {
       loopDelayP99Ms = Math.max(loopDelayP99Ms ?? 0, sampleSum(after, 'floorplan_nodejs_eventloop_lag_p99_seconds') * 1000);
     }
+    served.full = addHistograms(served.full, histogramBetween(before, after, HTTP_DURATION, { route: '/graphql', status: '200' }));
+    served.shed = addHistograms(served.shed, histogramBetween(before, after, HTTP_DURATION, { route: '/graphql', status: '503' }));
     scavenges.count += delta('floorplan_nodejs_gc_duration_seconds_count', { kind: 'minor' });
     scavenges.totalMs += delta('floorplan_nodejs_gc_duration_seconds_sum', { kind: 'minor' }) * 1000;
   }
@@ -587,6 +618,7 @@ function overloadRow(results: readonly LoadResult[], shape: Pick<OverloadRow, 'n
     admissionLimit: exportsMetric(after, 'floorplan_admission_limit') ? sampleSum(after, 'floorplan_admission_limit') : null,
     loopDelayP99Ms: loopDelayP99Ms === null ? null : round(loopDelayP99Ms, 2),
     scavenges: exportsMetric(after, 'floorplan_nodejs_gc_duration_seconds') ? { count: scavenges.count, meanMs: round(scavenges.count === 0 ? 0 : scavenges.totalMs / scavenges.count, 2) } : null,
+    serverTime: exportsMetric(after, HTTP_DURATION) ? { full: serverTimeOf(served.full, full), shed: serverTimeOf(served.shed, shed) } : null,
     serverCoreBusy: round(serverCpuUs / (seconds * 1e6)),
     generatorCoreBusy: round(generatorCpuUs / (seconds * 1e6)),
   };
@@ -602,6 +634,10 @@ function describeOverloadRow(row: OverloadRow): string {
     `deadline cut-offs ${row.deadlineCutCalls}  core ${(row.serverCoreBusy * 100).toFixed(0)} %` +
     (row.loopDelayP99Ms === null ? '' : `  loop delay p99 ${row.loopDelayP99Ms.toFixed(1)} ms`) +
     (row.scavenges === null ? '' : `  scavenges ${row.scavenges.count} (mean ${row.scavenges.meanMs.toFixed(1)} ms)`) +
+    (row.serverTime?.full
+      ? `  by Floorplan's clock full p99 ≤ ${row.serverTime.full.p99UpToMs} ms, ${(row.serverTime.full.over250MsShare * 100).toFixed(2)} % over 250 ms (generator ${(row.serverTime.full.clientOver250MsShare * 100).toFixed(2)} %)` +
+        (row.serverTime.shed ? `, shed p99 ≤ ${row.serverTime.shed.p99UpToMs} ms (generator over 100 ms ${(row.serverTime.shed.clientOver100MsShare * 100).toFixed(2)} %, Floorplan ${(row.serverTime.shed.over100MsShare * 100).toFixed(2)} %)` : '')
+      : '') +
     (row.queuedInGenerator
       ? `  (${row.queuedInGenerator} arrivals waited for a connection; from getting one, p99 full ${ms(row.fullP99OnConnectionMs)}, shed ${ms(row.shedP99OnConnectionMs)})`
       : '')

@@ -167,6 +167,16 @@ describe('npm run bench -- --quick', () => {
       // A latency is null exactly when its class had no answers.
       expect(row.fullP99Ms === null, `${where}.fullP99Ms null iff no full panel`).toBe(row.full === 0);
       expect(row.shedP99Ms === null, `${where}.shedP99Ms null iff nothing shed`).toBe(row.shed === 0);
+      // Floorplan's own time beside the generator's: a class is timed exactly when Floorplan answered some of it.
+      expect(row.serverTime, `${where}.serverTime`).not.toBeNull();
+      expect(row.serverTime?.full === null, `${where}.serverTime.full null iff no panel`).toBe(row.full + row.degraded === 0);
+      expect(row.serverTime?.shed === null, `${where}.serverTime.shed null iff nothing shed`).toBe(row.shed === 0);
+      for (const time of [row.serverTime?.full, row.serverTime?.shed]) {
+        if (time === null || time === undefined) continue;
+        expect(time.p99UpToMs, `${where}.serverTime p99 bound`).toBeGreaterThan(0);
+        for (const share of [time.over100MsShare, time.over250MsShare, time.clientOver100MsShare, time.clientOver250MsShare]) expect(share >= 0 && share <= 1, `${where}.serverTime share ${share}`).toBe(true);
+        expect(time.over250MsShare, `${where}: fewer answers over 250 ms than over 100 ms`).toBeLessThanOrEqual(time.over100MsShare);
+      }
       if (row.loop === 'open') expect(row.fullP99OnConnectionMs === null, `${where}.fullP99OnConnectionMs null iff no full panel`).toBe(row.full === 0);
       else expect([row.fullP99OnConnectionMs, row.shedP99OnConnectionMs], `${where}: on-connection timings are the open loop's`).toEqual([null, null]);
     }
@@ -182,6 +192,7 @@ describe('npm run bench -- --quick', () => {
       expect(Math.abs(openControl.shed - openControl.shedShare * (openControl.full + openControl.shed)), 'openControl: the share refused').toBeLessThanOrEqual(2);
       expect(openControl.shedP99Ms === null, 'openControl.shedP99Ms null iff nothing shed').toBe(openControl.shed === 0);
       expect([openControl.breakerOpenings, openControl.deadlineCutCalls, openControl.admissionLimit], 'openControl: no Floorplan counters').toEqual([0, 0, null]);
+      expect(openControl.serverTime, 'openControl: no Floorplan histogram').toBeNull();
     }
 
     // Frozen upstream rows: one per frozen upstream, every request answered and sorted.
