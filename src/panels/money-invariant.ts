@@ -87,7 +87,11 @@ export function moneyInvariant(panel: Pick<RenderedPanel, 'degradedReasons' | 'f
         return verdict(false, `the rows built did not add up to the payable total: ${sum} ≠ ${figures.payable} (minor units); the renderer added ${added} to make them (PARTIAL_BREAKDOWN)`);
       }
       case 'total-only':
-        return verdict(false, `only the total is served (PARTIAL_BREAKDOWN): ${causeOf(shown, others, payable?.currency ?? null, true)}; rows built: ${built} (minor units)`);
+        // Without a quote, the figures are the rows' and the total's: nothing else says what is missing.
+        return verdict(
+          false,
+          `only the total is served (PARTIAL_BREAKDOWN): ${causeOf(shown, others, payable?.currency ?? null, true)}${shown.cause === 'no-quote' ? ` (${sum} ≠ ${figures.payable})` : ''}; rows built: ${built} (minor units)`,
+        );
       case 'no-total':
         return verdict(false, `the total is left out (PARTIAL_BREAKDOWN): ${disagreements(shown)}; rows built: ${built} (minor units)`);
       case 'sub-name':
@@ -144,6 +148,8 @@ function causeOf(repair: VerdictRepair, others: readonly string[], currency: str
         : repair.overclaimed.map((c) => `the ${c.kind} rows add up to ${c.rows} but the quote has ${c.quote}${basis ? ` (${c.basis})` : ''}`).join(', and ');
     case 'disagrees':
       return disagreements(repair);
+    case 'no-quote':
+      return 'no settlement quote backs the total, so nothing says what the rows leave out of it — an "other" row would be a fee or a discount no upstream has';
     case null:
       return 'the rows could not be reconciled with the payable total';
     default:

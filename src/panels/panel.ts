@@ -81,9 +81,12 @@ export interface BreakdownRepair {
    * contradict what the total says the quote has — a row of the other kind would invent a fee or
    * a discount ({@link overclaimed} names the kind that shows more); `disagrees`, the goods rows
    * are not settlement's goods total ({@link disagreed}) — an "other" row making up the
-   * difference would be a fee or a discount the quote does not have.
+   * difference would be a fee or a discount the quote does not have; `no-quote`, the rows do not
+   * add up to a total no settlement quote backs (no floor reads settlement, or it failed: an
+   * operator's PAYABLE expression over the cart) — nothing says what the difference is made of,
+   * so an "other" row would be a fee or a discount no upstream has.
    */
-  readonly cause: 'no-goods' | 'currencies' | 'overclaimed' | 'disagrees' | null;
+  readonly cause: 'no-goods' | 'currencies' | 'overclaimed' | 'disagrees' | 'no-quote' | null;
   /** The GOODS, DEDUCTION and CHARGE rows the floors built, in layout order, before the repair. */
   readonly rows: readonly SummedRow[];
   /** The "other" rows added (`other-rows`); empty otherwise. */

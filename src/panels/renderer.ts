@@ -90,8 +90,8 @@ export type FloorOutcome =
     }
   /**
    * Built, but left out because the rows could not be reconciled with the payable total: no goods
-   * row to carry the difference, rows of a kind showing more than the quote has, or a goods row
-   * or total whose amount is not settlement's.
+   * row to carry the difference, rows of a kind showing more than the quote has, a goods row
+   * or total whose amount is not settlement's, or a total no quote backs that they do not add up to.
    */
   | { readonly code: string; readonly status: 'unreconciled' }
   | { readonly code: string; readonly status: 'fallback'; readonly upstream: UpstreamName; readonly builder: string }
@@ -390,6 +390,7 @@ export class PanelRenderer {
     if (reconciled.partial) reasons.add('PARTIAL_BREAKDOWN');
     if (reconciled.contradiction !== undefined) this.logContradiction(layout, reconciled.contradiction, shadow, logged);
     if (reconciled.disagreement !== undefined) this.logDisagreement(layout, reconciled.disagreement, shadow, logged);
+    if (reconciled.unbacked !== undefined) this.logUnbacked(layout, reconciled.unbacked, reads.includes('settlement'), shadow, logged);
     for (const code of reconciled.removed) {
       const at = outcomes.findIndex((o) => o.code === code);
       if (at !== -1) outcomes[at] = { code, status: 'unreconciled' };
@@ -604,6 +605,28 @@ export class PanelRenderer {
     );
   }
 
+  /**
+   * The rows did not add up to a total no settlement quote backs (an operator's expression over
+   * the cart, as a rule), so only the total was served: one of them is wrong, and nothing says
+   * which. One warning per scene and floors shown, naming the total, with every amount.
+   */
+  private logUnbacked(layout: CompiledLayout, { total, summed }: Unbacked, readsSettlement: boolean, shadow: ShadowScope, logged: LoggedRequest | undefined): void {
+    const key = `${keyScope(shadow)}${layout.scene}\u0000unbacked\u0000${total.floor.code}\u0000${summed.map((row) => row.floor.code).join('\u0000')}`;
+    if (!this.firstTime(key)) return;
+    const amount = total.amount!;
+    const minors = summed.map((row) => row.amount!.minor);
+    // Exact: the rows' sum may leave the safe range.
+    const sum = exactSum(minors);
+    const why = readsSettlement ? 'settlement failed' : 'no floor of the layout reads settlement';
+    this.log(
+      shadow,
+      logged,
+      'warn',
+      { scene: layout.scene, reason: 'PARTIAL_BREAKDOWN', currency: amount.currency, total: { code: total.floor.code, minor: amount.minor }, rows: Object.fromEntries(summed.map((row) => [row.floor.code, row.amount!.minor])) },
+      `the rows shown add up to ${sum} but "${total.floor.code}" shows a total of ${amount.minor} (minor units), and no settlement quote backs that total (${why}): an "other" row making up the difference would be a fee or a discount no upstream has, so only the total is served (PARTIAL_BREAKDOWN); logged once per scene and floors shown`,
+    );
+  }
+
   /** Whether `key` is logged for the first time (remembered from now on, up to {@link MAX_REMEMBERED_FAILURES} keys). */
   private firstTime(key: string): boolean {
     if (this.loggedFailures.has(key)) return false;
@@ -695,6 +718,14 @@ interface Reconciled {
   readonly contradiction: Contradiction | undefined;
   /** Set when a goods row or the total was not settlement's (see {@link disagreementsOf}): it was left out. */
   readonly disagreement: Disagreeing | undefined;
+  /** Set when the rows did not add up to a total no quote backs: only the total is kept (cause `no-quote`). */
+  readonly unbacked: Unbacked | undefined;
+}
+
+/** A total no settlement quote backs, and every summed row as built, for the log line. */
+interface Unbacked {
+  readonly total: PendingRow;
+  readonly summed: readonly PendingRow[];
 }
 
 /** The rows that were not settlement's, with the quote and every summed row as built, for the log line. */
@@ -776,18 +807,25 @@ interface Contradiction {
  * for the app, or is not in this layout), what they leave out is shown just above the total:
  * the deductions on an "other discounts" row, the charges on an "other charges" row, each its
  * own — netted into one, a hidden ¥3 coupon and a hidden ¥6 shipping charge would read as a
- * ¥3 fee that does not exist. What each kind should add up to comes from the quote (or, without
- * it, the total's summaries: payable's savings is every deduction; see {@link gapsOf}). Without
- * a goods row to start from, with rows in several currencies, or with rows that show more of a
- * kind than the quote has (a row of the other kind would invent a fee or a discount), only the
- * total is kept. Then every summary a sub-name quotes (payable's savings) must equal the rows it
- * summarises, or that variable is dropped and the sub-name falls back. Any repair marks the
- * panel `PARTIAL_BREAKDOWN`.
- * Without a PAYABLE row (settlement down) there is no total to check.
+ * ¥3 fee that does not exist. What each kind should add up to comes from the quote (see
+ * {@link gapsOf}). Without a goods row to start from, with rows in several currencies, or with
+ * rows that show more of a kind than the quote has (a row of the other kind would invent a fee
+ * or a discount), only the total is kept.
+ * So it is, too, for a total no quote backs (cause `no-quote`): an operator's PAYABLE expression
+ * over the cart and promotion, in a layout no floor of which reads settlement — or whose
+ * settlement failed. Nothing then says which is wrong, the rows or the total, nor what a
+ * difference is made of: an "other" row would show a fee or a discount no upstream has (an
+ * operator's slip in the formula, on every shopper's sheet). Reading the quote to check it would
+ * cost a settlement call the layout does not otherwise make, so it is not read; rows that add up
+ * to such a total are served as built.
+ * Then every summary a sub-name quotes (payable's savings) must equal the rows it summarises, or
+ * that variable is dropped and the sub-name falls back. Any repair marks the panel
+ * `PARTIAL_BREAKDOWN`.
+ * Without a PAYABLE row (the built-in one needs settlement: settlement down) there is no total to check.
  */
 function reconcile(rows: readonly PendingRow[], locale: string, quote: QuoteParts | undefined): Reconciled {
   const total = rows.find((row) => row.kind === 'PAYABLE' && row.amount !== null);
-  if (total === undefined || total.amount === null) return { rows, removed: [], partial: false, repair: null, contradiction: undefined, disagreement: undefined };
+  if (total === undefined || total.amount === null) return { rows, removed: [], partial: false, repair: null, contradiction: undefined, disagreement: undefined, unbacked: undefined };
   const payable = total.amount;
   // The total's summaries as built: one that contradicts the rows is dropped below.
   const totalVars = total.vars;
@@ -801,6 +839,7 @@ function reconcile(rows: readonly PendingRow[], locale: string, quote: QuotePart
   const disagreed = quote === undefined ? [] : disagreementsOf(total, summed, quote);
   const disagreement: Disagreeing | undefined = quote !== undefined && disagreed.length > 0 ? { quote, summed, disagreed } : undefined;
   let contradiction: Contradiction | undefined;
+  let unbacked: Unbacked | undefined;
   if (disagreed.length > 0) {
     partial = true;
     const totalOff = disagreed.some((d) => d.kind === 'PAYABLE');
@@ -821,8 +860,12 @@ function reconcile(rows: readonly PendingRow[], locale: string, quote: QuotePart
       minors.push(amount.minor);
     }
     const difference = sameCurrency ? differenceFrom(payable.minor, exactSum(minors)) : Number.NaN;
-    const gaps = Number.isNaN(difference) ? undefined : gapsOf(total, summed, difference, quote);
-    contradiction = gaps === undefined && !Number.isNaN(difference) ? { total, vars: totalVars, summed } : undefined;
+    // A total no quote backs (no floor reads settlement, or it failed: an operator's expression
+    // over the cart, say) says nothing of what its rows leave out: any "other" row would be a
+    // fee or a discount no upstream has, so a difference keeps only the total.
+    if (quote === undefined && sameCurrency && difference !== 0) unbacked = { total, summed };
+    const gaps = Number.isNaN(difference) || unbacked !== undefined ? undefined : quote === undefined ? [] : gapsOf(total, summed, difference, quote);
+    contradiction = gaps === undefined && !Number.isNaN(difference) && unbacked === undefined ? { total, vars: totalVars, summed } : undefined;
     if (gaps === undefined || gaps.length > 0) {
       partial = true;
       if (gaps !== undefined && summed.some((row) => row.kind === 'GOODS')) {
@@ -831,7 +874,7 @@ function reconcile(rows: readonly PendingRow[], locale: string, quote: QuotePart
         served.splice(at, 0, ...gaps.map((gap) => otherRow(gap, payable.currency, total.floor.sort, locale)));
       } else {
         form = 'total-only';
-        cause = !sameCurrency ? 'currencies' : gaps === undefined ? 'overclaimed' : 'no-goods';
+        cause = !sameCurrency ? 'currencies' : unbacked !== undefined ? 'no-quote' : gaps === undefined ? 'overclaimed' : 'no-goods';
         removed = summed.map((row) => row.floor.code);
         served = served.filter((row) => row instanceof OtherRow || !SUMMED_KINDS.has(row.kind) || row.amount === null);
       }
@@ -876,7 +919,7 @@ function reconcile(rows: readonly PendingRow[], locale: string, quote: QuotePart
         overclaimed: cause === 'overclaimed' ? overclaimsOf(total, totalVars, summed, quote) : [],
         ...(disagreed.length > 0 ? { disagreed } : {}),
       };
-  return { rows: served, removed, partial, repair, contradiction, disagreement };
+  return { rows: served, removed, partial, repair, contradiction, disagreement, unbacked };
 }
 
 /**
@@ -932,23 +975,24 @@ interface Gap {
 /**
  * What the rows shown leave out, deductions first (empty: nothing), or undefined when the
  * quote (or the total's own summaries) contradict them. `difference` is payable minus the rows
- * shown. Settlement's quote says what the rows of each kind add up to — every discount, and
- * shipping — so what they miss is known kind by kind, even when the misses cancel out (a hidden
- * ¥3 discount and a hidden ¥3 charge). Without the quote, a total's money summary of DEDUCTION
- * or CHARGE rows (payable's savings) says the same of its kind, and a kind without a summary
- * takes the rest of the difference. When these do not explain the difference — the rows of a
- * kind show more than the quote has of it (a points row the quote never took off), or the parts
- * do not add up to it — no row can make the sheet true: one of the other kind would invent a fee
- * or a discount the quote does not have, so only the total is kept. A total without summaries
- * and without a quote (a floor that does not read settlement) says nothing of the kinds: the
- * difference is one row of its own sign. (The goods rows shown are the quote's: see
+ * shown; the total is settlement's payable (see {@link disagreementsOf}: a total no quote backs
+ * never gets here, see {@link reconcile}). Settlement's quote says what the rows of each kind add
+ * up to — every discount, and shipping — so what they miss is known kind by kind, even when the
+ * misses cancel out (a hidden ¥3 discount and a hidden ¥3 charge). Without a goods row (only the
+ * total is kept then, `no-goods`), a total's money summary of DEDUCTION or CHARGE rows (payable's
+ * savings) says the same of its kind, and a kind without a summary takes the rest of the
+ * difference; a total without summaries (an expression's) leaves the difference one part of its
+ * own sign. When these do not explain the difference — the rows of a kind show more than the
+ * quote has of it (a points row the quote never took off), or the parts do not add up to it — no
+ * row can make the sheet true: one of the other kind would invent a fee or a discount the quote
+ * does not have, so only the total is kept. (The goods rows shown are the quote's: see
  * {@link disagreementsOf}.)
  */
-function gapsOf(total: PendingRow, summed: readonly PendingRow[], difference: number, quote: QuoteParts | undefined): Gap[] | undefined {
+function gapsOf(total: PendingRow, summed: readonly PendingRow[], difference: number, quote: QuoteParts): Gap[] | undefined {
   let deductions = Number.NaN;
   let charges = Number.NaN;
   // Without a goods row only the total can be kept (`no-goods`): the quote need not split the gap.
-  if (quote !== undefined && summed.some((row) => row.kind === 'GOODS')) {
+  if (summed.some((row) => row.kind === 'GOODS')) {
     const shown = { DEDUCTION: [] as number[], CHARGE: [] as number[] };
     for (const row of summed) if (row.kind === 'DEDUCTION' || row.kind === 'CHARGE') shown[row.kind].push((row.amount as Money).minor);
     deductions = differenceFrom(quote.deductions, exactSum(shown.DEDUCTION));
