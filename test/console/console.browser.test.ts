@@ -8,7 +8,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PANEL_QUERY, startHarness, type Harness } from '../support/harness.ts';
 import { until } from '../support/until.ts';
@@ -64,9 +64,36 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
 
   const rows = () => page.locator('#preview-result ol.floors > li').allInnerTexts();
 
+  /** Live's files, and the revisions of publishing them without checkout-summary (to roll back to), then whole again (live now). */
+  async function checkoutOffAndBack(): Promise<{ files: Record<string, string>; cartOnly: number; back: number }> {
+    const { live } = (await admin('layouts/history', { limit: 1 })).body;
+    const files = (await admin('layouts/show', { revision: live })).body.revision.files as Record<string, string>;
+    const cartOnly = await admin('layouts/publish', { files: { 'cart-bottom-sheet.yaml': files['cart-bottom-sheet.yaml'] }, message: 'cart only' });
+    expect(cartOnly.status, JSON.stringify(cartOnly.body)).toBe(200);
+    const whole = await admin('layouts/publish', { files, message: 'checkout back' });
+    expect(whole.status, JSON.stringify(whole.body)).toBe(200);
+    return { files, cartOnly: cartOnly.body.revision.revision as number, back: whole.body.revision.revision as number };
+  }
+
+  /** Starts the draft from live's files, cart-bottom-sheet.yaml edited by `edit`. */
+  async function draftFromLive(edit: (cart: string) => string): Promise<void> {
+    await page.click('#publish-from-live');
+    const cart = page.locator('#draft textarea[data-file="cart-bottom-sheet.yaml"]');
+    await cart.waitFor();
+    await cart.fill(edit(await cart.inputValue()));
+  }
+
   async function releases(): Promise<void> {
     await page.click('#tab-releases');
     await page.locator('#history table').waitFor();
+  }
+
+  /** Clicks Roll back on `revision`'s row of the history, and waits for its confirmation. */
+  async function rollbackConfirmation(revision: number): Promise<Locator> {
+    const dialog = page.locator('#confirm');
+    await page.click(`#history tr[data-revision="${revision}"] button[data-action=rollback]`);
+    await dialog.waitFor();
+    return dialog;
   }
 
   beforeAll(async () => {
@@ -1024,10 +1051,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       await page.click('#confirm-cancel');
       await dialog.waitFor({ state: 'hidden' });
 
-      await page.click('#publish-from-live');
-      const cart = page.locator('#draft textarea[data-file="cart-bottom-sheet.yaml"]');
-      await cart.waitFor();
-      await cart.fill((await cart.inputValue()).replace(/en: (Coupons|Vouchers) \}/, 'en: Coupon savings }'));
+      await draftFromLive((cart) => cart.replace(/en: (Coupons|Vouchers) \}/, 'en: Coupon savings }'));
       await page.fill('#publish-message', 'coupon savings');
       await page.click('#publish-form button[type=submit]');
       await dialog.waitFor();
@@ -1046,14 +1070,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
   });
 
   it('says before sending that a publish or rollback taking off the air a scene with a candidate will be refused, names the candidate and whom it serves, and shows the refusal of one sent as a candidate is made', async () => {
-    const { live } = (await admin('layouts/history', { limit: 1 })).body;
-    const files = (await admin('layouts/show', { revision: live })).body.revision.files as Record<string, string>;
-    // A revision that was live without checkout-summary, to roll back to, then the whole set again.
-    const cartOnly = await admin('layouts/publish', { files: { 'cart-bottom-sheet.yaml': files['cart-bottom-sheet.yaml'] }, message: 'cart only' });
-    expect(cartOnly.status, JSON.stringify(cartOnly.body)).toBe(200);
-    const whole = await admin('layouts/publish', { files, message: 'checkout back' });
-    expect(whole.status, JSON.stringify(whole.body)).toBe(200);
-    const back = whole.body.revision.revision as number;
+    const { cartOnly, back } = await checkoutOffAndBack();
     const made = await admin('layouts/candidate', { scene: 'checkout-summary', revision: back, rollout: { allowList: ['u1001'] }, message: 'checkout canary' });
     expect(made.status, JSON.stringify(made.body)).toBe(200);
     const refused = (what: string, keep: string) =>
@@ -1061,11 +1078,12 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     try {
       await signIn();
       await releases();
-      const dialog = page.locator('#confirm');
-      await page.click(`#history tr[data-revision="${cartOnly.body.revision.revision}"] button[data-action=rollback]`);
-      await dialog.waitFor();
+      const dialog = await rollbackConfirmation(cartOnly);
       expect(await page.locator('#confirm [data-testid=scene-has-candidate]').innerText()).toBe(refused('rollback', ', then roll back'));
       expect(await dialog.innerText()).not.toContain('still served');
+      // Refused, so it takes nothing off the air, and nobody is promised checkout-summary's floors.
+      expect(await page.locator('#confirm [data-testid=scenes-off-air]').count()).toBe(0);
+      expect(await dialog.innerText()).not.toMatch(/Every user who opens [^.]*checkout-summary/);
       expect(await page.locator('#confirm-ok').isDisabled()).toBe(true);
       await page.click('#confirm-cancel');
       await dialog.waitFor({ state: 'hidden' });
@@ -1078,6 +1096,9 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       await dialog.waitFor();
       expect(await page.locator('#confirm [data-testid=scene-has-candidate]').innerText()).toBe(refused('publish', ', or keep checkout-summary.yaml in the set'));
       expect(await dialog.innerText()).not.toContain('still served');
+      // Refused, so it takes nothing off the air, and nobody is promised checkout-summary's floors.
+      expect(await page.locator('#confirm [data-testid=scenes-off-air]').count()).toBe(0);
+      expect(await dialog.innerText()).not.toMatch(/Every user who opens [^.]*checkout-summary/);
       expect(await page.locator('#confirm-ok').isDisabled()).toBe(true);
       await page.click('#confirm-cancel');
       await dialog.waitFor({ state: 'hidden' });
@@ -1087,6 +1108,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       await page.click('#publish-form button[type=submit]');
       await dialog.waitFor();
       expect(await page.locator('#confirm [data-testid=scene-has-candidate]').count()).toBe(0);
+      expect(await page.locator('#confirm [data-testid=scenes-off-air]').innerText()).toBe('This takes checkout-summary off the air: every user who opens it is refused the scene, on every replica within about 2 s.');
       expect(await page.locator('#confirm-ok').isDisabled()).toBe(false);
       const paul = await admin('layouts/candidate', { scene: 'checkout-summary', revision: back, rollout: { allowList: ['u2002'] }, message: 'made by paul' }, PAUL);
       expect(paul.status, JSON.stringify(paul.body)).toBe(200);
@@ -1100,6 +1122,45 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       forgive(problems, 'status of 409');
     } finally {
       await admin('layouts/abort', { scene: 'checkout-summary' });
+    }
+  });
+
+  it('says which scenes a publish or rollback takes off the air, and promises their users no floors: once published, the scene is refused', async () => {
+    const { files, cartOnly } = await checkoutOffAndBack();
+    const offAir = 'This takes checkout-summary off the air: every user who opens it is refused the scene, on every replica within about 2 s.';
+    try {
+      await signIn();
+      await releases();
+      // The rollback drops checkout-summary and changes nothing else.
+      const dialog = await rollbackConfirmation(cartOnly);
+      let said = await dialog.innerText();
+      expect(said).not.toContain('Every user who opens');
+      expect(said).not.toContain('Nobody sees a difference');
+      expect(await page.locator('#confirm [data-testid=scenes-off-air]').innerText()).toBe(offAir);
+      await page.click('#confirm-cancel');
+      await dialog.waitFor({ state: 'hidden' });
+
+      // The publish drops checkout-summary and renames a floor of cart-bottom-sheet.
+      await draftFromLive((cart) => cart.replace(/en: (Coupons|Vouchers|Coupon savings) \}/, 'en: Coupon deals }').replace(/version: "[^"]+"/, 'version: "2027-01-01.1"'));
+      await page.click('#draft button:has-text("Remove checkout-summary.yaml")');
+      await page.fill('#publish-message', 'retire checkout');
+      await page.click('#publish-form button[type=submit]');
+      await dialog.waitFor();
+      said = await dialog.innerText();
+      expect(said).toContain('Every user who opens cart-bottom-sheet gets the floors below, on every replica within about 2 s.');
+      expect(said).not.toMatch(/Every user who opens [^.]*checkout-summary/);
+      expect(await page.locator('#confirm [data-testid=scenes-off-air]').innerText()).toBe(offAir);
+      expect(await page.locator('#confirm-ok').isDisabled()).toBe(false);
+      await page.click('#confirm-ok');
+      await page.locator('#releases-error').filter({ hasText: 'Published revision' }).waitFor();
+      // What the confirmation said: the app opening checkout-summary gets no floors, only a refusal.
+      const refused = await h.graphql<{ floorPanel: unknown }>('u1001', PANEL_QUERY, { scene: 'checkout-summary' });
+      expect(refused.body.data?.floorPanel ?? null).toBeNull();
+      expect(refused.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect((await h.graphql('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' })).status).toBe(200);
+    } finally {
+      const restored = await admin('layouts/publish', { files, message: 'checkout restored' });
+      expect(restored.status, JSON.stringify(restored.body)).toBe(200);
     }
   });
 

@@ -641,10 +641,29 @@ function strandedView(stranded, what, keep) {
   );
 }
 
-/** "Every user who opens cart-bottom-sheet gets the floors below…": whom a change of live reaches, but for the users `served` candidates keep. */
-function whoGetsLive(scenes, served, same) {
-  if (scenes.length === 0) return same;
-  return `Every user who opens ${scenes.join(', ')} gets the floors below, on every replica within about 2 s${served.length > 0 ? ', except the users a candidate still serves' : ''}.`;
+/**
+ * "Every user who opens cart-bottom-sheet gets the floors below…": whom a change of live reaches,
+ * but for the users `served` candidates keep. A scene in `dropped` is not among them: live serves
+ * it no more, so apps opening it are refused it (BAD_USER_INPUT), and `offAirView` says so.
+ */
+function whoGetsLive(scenes, dropped, served, same) {
+  const kept = scenes.filter((scene) => !dropped.includes(scene));
+  if (kept.length === 0) return dropped.length === 0 ? same : '';
+  return `Every user who opens ${kept.join(', ')} gets the floors below, on every replica within about 2 s${served.length > 0 ? ', except the users a candidate still serves' : ''}.`;
+}
+
+/**
+ * The scenes a change takes off the air and what their users get instead: a refusal. A scene with
+ * a candidate is left to `strandedView`, which says the change will be refused for it.
+ */
+function offAirView(dropped, stranded) {
+  const off = dropped.filter((scene) => !stranded.some((c) => c.scene === scene));
+  if (off.length === 0) return null;
+  return h(
+    'p',
+    { class: 'error', 'data-testid': 'scenes-off-air' },
+    `This takes ${off.join(', ')} off the air: every user who opens ${off.length === 1 ? 'it' : 'one of them'} is refused the scene, on every replica within about 2 s.`,
+  );
 }
 
 /** Each candidate still served, to whom, and the way to give its users the new floors too (Abort). */
@@ -675,12 +694,14 @@ async function confirmRollback(target) {
     return;
   }
   const scenes = [...new Set(diff.scenes.map((s) => s.scene))];
-  const who = whoGetsLive(scenes, served, 'Nobody sees a difference: the floors are the same.');
+  const dropped = droppedScenes(diff);
+  const who = whoGetsLive(scenes, dropped, served, 'Nobody sees a difference: the floors are the same.');
   const kept = keptFromLive.length === 0 ? null : h('p', { 'data-testid': 'kept-from-live' }, `Revision ${target.revision} was never live and holds no ${keptFromLive.join(', ')}: live's stay as they are.`);
   const message = await confirmDialog(
     `Roll back from revision ${live} to revision ${target.revision}?`,
     [
       h('p', null, `A new revision restoring revision ${target.revision} ("${target.message}") becomes live. ${who}`),
+      offAirView(dropped, stranded),
       strandedView(stranded, 'rollback', () => ', then roll back'),
       candidatesServedView(served),
       kept,
@@ -1278,7 +1299,8 @@ async function publish() {
     return;
   }
   const dropped = liveFiles.filter((name) => !draft.has(name));
-  const who = whoGetsLive(scenes, served, 'Nobody sees a difference: the floors are the same as the live revision’s.');
+  const offAir = droppedScenes(check.diff);
+  const who = whoGetsLive(scenes, offAir, served, 'Nobody sees a difference: the floors are the same as the live revision’s.');
   // A Floorplan older than this page answers the check without it.
   const versionKept = (check.versionKept ?? []).map((v) =>
     h(
@@ -1291,6 +1313,7 @@ async function publish() {
     `Publish ${draft.size} file(s) as the new live revision?`,
     [
       h('p', null, `The set is valid: ${check.scenes.map((s) => `${s.scene} ${s.version}`).join(', ')}. ${who}`),
+      offAirView(offAir, stranded),
       strandedView(stranded, 'publish', (scene) => `, or keep ${scene}.yaml in the set`),
       candidatesServedView(served),
       ...versionKept,
