@@ -8,43 +8,32 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServiceConfig } from '../../../src/config/service-config.ts';
 import { ErrorCode } from '../../../src/errors.ts';
-import { defaultBuilders } from '../../../src/floors/builders/index.ts';
-import { createBuilderRegistry } from '../../../src/floors/registry.ts';
-import { LayoutReleases, type LayoutOperations } from '../../../src/layouts/revisions/releases.ts';
-import { RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
-import { createLogger } from '../../../src/observability/logger.ts';
+import type { LayoutOperations, LayoutReleases } from '../../../src/layouts/revisions/releases.ts';
+import { openReleases } from '../../support/layout-releases.ts';
 import { REVISION_STORES } from '../../support/revision-stores.ts';
 import { thrown } from '../../support/thrown.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const config = loadServiceConfig({ dir: join(ROOT, 'config'), env: {} });
-const registry = createBuilderRegistry(defaultBuilders);
-const logger = createLogger('silent');
 const CART = readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml'), 'utf8');
 const CHECKOUT = readFileSync(join(ROOT, 'floors', 'checkout-summary.yaml'), 'utf8');
 const cart = (version: string) => CART.replace('version: "2026-11-21.1"', `version: "${version}"`);
 const checkout = (version: string) => CHECKOUT.replace('version: "2026-11-21.1"', `version: "${version}"`);
 
 describe.each(REVISION_STORES)('the scene of a candidate, on %s', (_name, skip, open) => {
-  let store: RevisionStore;
-  let cleanup: () => Promise<void>;
+  let releases: LayoutReleases;
+  let close: () => Promise<void>;
   let alice: LayoutOperations;
 
   beforeAll(async () => {
     if (skip) return;
-    const opened = await open();
-    cleanup = opened.cleanup;
-    store = new RevisionStore(opened.config, { logger });
-    expect(await store.probe()).toBe(true);
-    alice = new LayoutReleases({ store, registry, locales: config.floors.locales, apps: config.apps, logger }).as('alice');
+    ({ releases, close } = await openReleases(open));
+    alice = releases.as('alice');
   }, 120_000);
 
   afterAll(async () => {
     if (skip) return;
-    await store.close();
-    await cleanup();
+    await close();
   });
 
   it.skipIf(skip)('refuses a publish or rollback that would take off the air a scene with a candidate, naming it, whom it serves and how to abort it, and changes nothing', async () => {
@@ -102,7 +91,6 @@ describe.each(REVISION_STORES)('the scene of a candidate, on %s', (_name, skip, 
   });
 
   it.skipIf(skip)('refuses to publish an empty set, and so does the check, which judges a set as publish does', async () => {
-    const releases = new LayoutReleases({ store, registry, locales: config.floors.locales, apps: config.apps, logger });
     for (const judged of [() => alice.publish({ files: {}, message: 'nothing' }), () => releases.judgeSubmitted([])]) {
       const refused = await thrown(judged);
       expect(refused).toMatchObject({ code: ErrorCode.LAYOUT_INVALID });

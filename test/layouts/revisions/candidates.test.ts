@@ -2,56 +2,43 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServiceConfig } from '../../../src/config/service-config.ts';
 import { ErrorCode } from '../../../src/errors.ts';
-import { defaultBuilders } from '../../../src/floors/builders/index.ts';
-import { createBuilderRegistry } from '../../../src/floors/registry.ts';
 import { candidatesRedisKey, pushCandidates, type CandidateSet } from '../../../src/layouts/revisions/candidates.ts';
-import { LayoutReleases, type LayoutOperations, type LayoutReleasesOptions } from '../../../src/layouts/revisions/releases.ts';
-import { OperationRefused, RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
-import { createLogger } from '../../../src/observability/logger.ts';
+import type { LayoutOperations } from '../../../src/layouts/revisions/releases.ts';
+import { OperationRefused, type RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
+import { openReleases } from '../../support/layout-releases.ts';
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../../support/redis-server.ts';
-import { REVISION_STORES, type OpenRevisionStore } from '../../support/revision-stores.ts';
+import { REVISION_STORES } from '../../support/revision-stores.ts';
 import { thrown } from '../../support/thrown.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const config = loadServiceConfig({ dir: join(ROOT, 'config'), env: {} });
-const registry = createBuilderRegistry(defaultBuilders);
-const logger = createLogger('silent');
 const CART = readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml'), 'utf8');
 const CHECKOUT = readFileSync(join(ROOT, 'floors', 'checkout-summary.yaml'), 'utf8');
 const set = (cartVersion: string, checkoutEdit: (s: string) => string = (s) => s) => ({
   'cart-bottom-sheet.yaml': CART.replace('version: "2026-11-21.1"', `version: "${cartVersion}"`),
   'checkout-summary.yaml': checkoutEdit(CHECKOUT),
 });
-/** A revision store `open` makes, and alice's operations on it with `options` beside the usual ones. */
-async function aliceOn(open: OpenRevisionStore, options: Partial<LayoutReleasesOptions>): Promise<{ store: RevisionStore; cleanup: () => Promise<void>; alice: LayoutOperations }> {
-  const opened = await open();
-  const store = new RevisionStore(opened.config, { logger });
-  const alice = new LayoutReleases({ store, registry, locales: config.floors.locales, apps: config.apps, logger, ...options }).as('alice');
-  expect(await store.probe()).toBe(true);
-  return { store, cleanup: opened.cleanup, alice };
-}
 
 describe.each(REVISION_STORES)('layout candidates on %s', (_name, skip, open) => {
   let store: RevisionStore;
   let alice: LayoutOperations;
-  let cleanup: () => Promise<void>;
+  let close: () => Promise<void>;
   const announced: CandidateSet[] = [];
   let violations: number | undefined = 0;
 
   beforeAll(async () => {
     if (skip) return;
-    ({ store, cleanup, alice } = await aliceOn(open, {
+    const opened = await openReleases(open, {
       onCandidates: (s) => announced.push(s),
       shadow: () => (violations === undefined ? undefined : { compared: 10, invariantViolations: violations }),
-    }));
+    });
+    ({ store, close } = opened);
+    alice = opened.releases.as('alice');
   }, 120_000);
 
   afterAll(async () => {
     if (skip) return;
-    await store.close();
-    await cleanup();
+    await close();
   });
 
   it.skipIf(skip)('records a candidate as a revision that is not live, with its rollout, and announces a new generation', async () => {
@@ -314,8 +301,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('announcing candidates through Redis while an
   const [, , open] = REVISION_STORES[0]!;
   let redis: PrivateRedis;
   let client: Redis;
-  let store: RevisionStore;
-  let cleanup: () => Promise<void>;
+  let close: (() => Promise<void>) | undefined;
   /** Run inside the next push, before it reaches Redis; then cleared. */
   let beforeNextPush: (() => Promise<unknown>) | undefined;
   let alice: LayoutOperations;
@@ -323,20 +309,21 @@ describe.skipIf(!HAS_REDIS_SERVER)('announcing candidates through Redis while an
   beforeAll(async () => {
     redis = await startPrivateRedis();
     client = new Redis(redis.url);
-    ({ store, cleanup, alice } = await aliceOn(open, {
+    const opened = await openReleases(open, {
       pushCandidates: async (s) => {
         const interleaved = beforeNextPush;
         beforeNextPush = undefined;
         await interleaved?.();
         return pushCandidates(client, 'race:', s);
       },
-    }));
+    });
+    close = opened.close;
+    alice = opened.releases.as('alice');
     await alice.publish({ files: set('live-1'), message: 'baseline' });
   }, 120_000);
 
   afterAll(async () => {
-    await store?.close();
-    await cleanup?.();
+    await close?.();
     client?.disconnect();
     await redis?.stop();
   });
