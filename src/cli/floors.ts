@@ -69,7 +69,7 @@ import { defaultBuilders } from '../floors/builders/index.ts';
 import { createBuilderRegistry, type BuilderRegistry } from '../floors/registry.ts';
 import { unknownFlagProblems } from '../layouts/flag-names.ts';
 import type { FloorsSource, LayoutSet } from '../layouts/compile.ts';
-import { compileFloorsSources, FLOORS_DIR_SETTING, FLOORS_SCHEMA_FILE, floorsSchemaText, readFloorsDir } from '../layouts/compile.ts';
+import { compileFloorsSources, FLOORS_DIR_SETTING, FLOORS_SCHEMA_FILE, floorsSchemaText, layoutProblems, readFloorsDir } from '../layouts/compile.ts';
 import { checkCompatibility, formatCompatibility, IncompatibleLayouts, type CompatibilityReport } from '../layouts/compatibility.ts';
 import { publishLayouts, pushPublishedLayouts, pushRefusal } from '../layouts/publish.ts';
 import { formatLayoutsDiff, type VersionKept } from '../layouts/revisions/diff.ts';
@@ -158,7 +158,7 @@ function validate({ config, dir, dirSetting, registry, clients }: Context, newTe
     sources = readFloorsDir(dir, dirSetting);
   } catch (error) {
     if (error instanceof IncompatibleLayouts) throw new Incompatible(error.report);
-    if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors([error.message]);
+    if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors(layoutProblems(error));
     throw error;
   }
   const compiled = compileFloorsSources(sources, registry, config.floors.locales, config.apps, { submitted: newText });
@@ -221,7 +221,7 @@ async function publishToRedisOnly(context: Context): Promise<void> {
       result = await publishLayouts({ ...context, locales: config.floors.locales, apps: config.apps, redis, keyPrefix: config.redis.keyPrefix });
     } catch (error) {
       if (error instanceof IncompatibleLayouts) throw new Incompatible(error.report);
-    if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors([error.message]);
+    if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors(layoutProblems(error));
       throw new UsageError(`publishing to Redis at ${url} failed: ${describeThrown(error)}; run floors:publish again`);
     }
     process.stdout.write(`published revision ${result.revision} to ${url} (key ${result.key})\n`);
@@ -625,7 +625,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
   } catch (error) {
     if (error instanceof IncompatibleLayouts) throw new Incompatible(error.report);
     if (error instanceof FloorplanError && error.code === ErrorCode.LAYOUT_INVALID) {
-      const problems = error.message.split('\n').filter((l) => l.startsWith('- ')).map((l) => l.slice(2));
+      const problems = layoutProblems(error);
       // An existing revision's floors were valid when recorded: what is wrong is the scene named for it.
       if (command === 'candidate' && values.revision !== undefined) throw new UsageError(problems.join('\n') || error.message);
       throw new InvalidFloors(problems);

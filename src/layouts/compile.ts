@@ -697,9 +697,28 @@ export function compileFloorsSources(
   return problems.length > 0 ? { layouts: undefined, problems } : { layouts, problems: [] };
 }
 
+/**
+ * FLOORPLAN_ERR_LAYOUT_INVALID for a list of problems, worded as at start, that keeps the list:
+ * a problem may span lines (it quotes a multi-line expression, a YAML `|` block, whose next line
+ * may even start with "- "), so the message cannot be split back into its problems.
+ */
+export class LayoutInvalidError extends FloorplanError<typeof ErrorCode.LAYOUT_INVALID> {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(ErrorCode.LAYOUT_INVALID, { problems: `Invalid floors config:\n- ${problems.join('\n- ')}` });
+    this.problems = Object.freeze([...problems]);
+  }
+}
+
 /** The FLOORPLAN_ERR_LAYOUT_INVALID error for a list of problems, worded as at start. */
-export function layoutInvalid(problems: readonly string[]): FloorplanError {
-  return new FloorplanError(ErrorCode.LAYOUT_INVALID, { problems: `Invalid floors config:\n- ${problems.join('\n- ')}` });
+export function layoutInvalid(problems: readonly string[]): LayoutInvalidError {
+  return new LayoutInvalidError(problems);
+}
+
+/** Each problem of a FLOORPLAN_ERR_LAYOUT_INVALID, whole: the list it was made from, or its message (one problem: a folder that cannot be read). */
+export function layoutProblems(error: Pick<FloorplanError, 'message'>): string[] {
+  return error instanceof LayoutInvalidError ? [...error.problems] : [error.message];
 }
 
 /**

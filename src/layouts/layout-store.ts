@@ -38,7 +38,7 @@ import { describeThrown, ErrorCode, FloorplanError } from '../errors.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import type { Logger } from '../observability/logger.ts';
 import { closeRedis, isRedisConfigured, openRedis, whenRedisReady, type RedisClient, type RedisLocation } from '../redis/client.ts';
-import { compileFloorsSources, FLOORS_DIR_SETTING, FLOORS_FILE, type CompiledLayout, layoutInvalid, readFloorsDir, type FloorsSource, type LayoutSet } from './compile.ts';
+import { compileFloorsSources, FLOORS_DIR_SETTING, FLOORS_FILE, type CompiledLayout, layoutInvalid, type LayoutInvalidError, readFloorsDir, type FloorsSource, type LayoutSet } from './compile.ts';
 import { pushPublishedLayouts } from './publish.ts';
 import { candidatesRedisKey, parseCandidateSet, pushCandidates, readCandidateSet, type CandidateRollout, type CandidateSet } from './revisions/candidates.ts';
 import { layoutRedisKeys, parsePublishedLayouts, type LayoutRedisKeys, type PublishedLayouts } from './published-layouts.ts';
@@ -299,7 +299,7 @@ export class LayoutStore {
 
   private async load(): Promise<void> {
     const { logger } = this.options;
-    let filesError: FloorplanError | undefined;
+    let filesError: FloorplanError | LayoutInvalidError | undefined;
     try {
       const compiled = this.compile(await this.files.read());
       if (compiled.layouts === undefined) filesError = layoutInvalid(compiled.problems);

@@ -25,6 +25,7 @@ import { z } from 'zod';
 import { ERRORS, ErrorCode, FloorplanError } from '../errors.ts';
 import type { AdminHandler } from '../http/server.ts';
 import { IncompatibleLayouts } from '../layouts/compatibility.ts';
+import { layoutProblems } from '../layouts/compile.ts';
 import { candidateRolloutInputSchema, rolloutChangeSchema, rolloutSeenSchema } from '../layouts/revisions/candidates.ts';
 import { PromoteRefused, type LayoutOperations, type LayoutReleases } from '../layouts/revisions/releases.ts';
 import { LiveOvertaken, OperationRefused } from '../layouts/revisions/revision-store.ts';
@@ -88,8 +89,7 @@ export function layoutErrorBody(error: Pick<FloorplanError, 'code' | 'message'>,
     };
   }
   if (error.code === ErrorCode.LAYOUT_INVALID) {
-    const problems = error.message.split('\n').filter((line) => line.startsWith('- ')).map((line) => line.slice(2));
-    return { status: 400, body: { error: `the layouts are invalid${refused}`, code: error.code, problems: problems.length > 0 ? problems : [error.message] } };
+    return { status: 400, body: { error: `the layouts are invalid${refused}`, code: error.code, problems: layoutProblems(error) } };
   }
   // What a forced promote would replace besides the shadow's refusal, for a console to list before it offers force.
   if (error instanceof PromoteRefused) return { status: ERRORS[error.code].status, body: { error: error.message, code: error.code, overtaken: error.overtaken } };

@@ -119,6 +119,33 @@ describe('the publish check and the publishing routes against the live app versi
     expect((await post('history', {})).body.live).toBe(1);
   });
 
+  it('refuses a mistake in a multi-line expression as one problem — line and column in the expression, file:line — check, publish and candidate alike', async () => {
+    // A YAML literal block keeps the expression's line breaks, and its second line starts with "- ".
+    const multiLine = {
+      ...FIXED,
+      'cart-bottom-sheet.yaml': FIXED['cart-bottom-sheet.yaml']!.replace(
+        `    amount: '-sum(quote.discounts.filter(d, d.kind == "new-customer").map(d, d.amount))'\n    flag: floor.new-customer`,
+        '    amount: |\n      quote.goodsTotal\n      - quote.payabl\n    flag: floor.new-customer',
+      ),
+    };
+    const line = multiLine['cart-bottom-sheet.yaml'].split('\n').findIndex((l) => l === '    amount: |') + 1;
+    expect(line).toBeGreaterThan(0);
+    const problem =
+      "`floors[9].amount` must type-check against the panel's data; No such key: payabl at line 2, column 9: quote.goodsTotal\n- quote.»payabl«\n; " +
+      'known fields of Quote: currency: string, lines: list<QuoteLine>, goodsTotal: Money, discounts: list<Discount>, shipping: Money, plusRebate: Money, payable: Money, ' +
+      `but got: "quote.goodsTotal\\n- quote.payabl\\n" (cart-bottom-sheet.yaml:${line})`;
+    for (const [operation, body] of [
+      ['check', { files: multiLine }],
+      ['publish', { files: multiLine, message: 'savings over two lines' }],
+      ['candidate', { scene: 'cart-bottom-sheet', files: multiLine }],
+    ] as const) {
+      const refused = await post(operation, body);
+      expect(refused.status, operation).toBe(400);
+      expect(refused.body.code, operation).toBe(ErrorCode.LAYOUT_INVALID);
+      expect(refused.body.problems, operation).toEqual([problem]);
+    }
+  });
+
   it('refuses a "billion laughs" set from a viewer at once, as an invalid file with its file:line — check, publish and candidate alike', async () => {
     // 427 bytes that would be 9^10 "lol"s written out: each level repeats the one above nine times.
     const levels = 'abcdefghij';

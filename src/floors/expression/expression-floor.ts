@@ -393,14 +393,19 @@ function outcomeOf(run: () => unknown): unknown {
 /**
  * "at column 7: quote.»discountz«" — where in the expression. cel-js's ranges are UTF-16
  * indices (the marker cuts there); the column counts characters, as an editor does, so an
- * emoji before the mistake counts once.
+ * emoji before the mistake counts once. An expression written over several lines (a YAML `|`
+ * block) is pointed into by its line and the column in that line: "at line 2, column 9".
  */
 function position(source: string, start: number | undefined, end?: number): string {
   if (start === undefined) return '';
   let stop = end !== undefined && end > start ? end : start + 1;
   // One character marked: the whole of it, when it is an emoji (a surrogate pair).
   if (stop === start + 1 && /^[\ud800-\udbff][\udc00-\udfff]/.test(source.slice(start, start + 2))) stop++;
-  return ` at column ${characters(source.slice(0, start)) + 1}: ${source.slice(0, start)}»${source.slice(start, stop)}«${source.slice(stop)}`;
+  const before = source.slice(0, start);
+  const lineStart = before.lastIndexOf('\n') + 1;
+  const column = characters(before.slice(lineStart)) + 1;
+  const where = lineStart === 0 ? `column ${column}` : `line ${before.split('\n').length}, column ${column}`;
+  return ` at ${where}: ${before}»${source.slice(start, stop)}«${source.slice(stop)}`;
 }
 
 /** For an unknown field: the fields of the type it was looked up on; for an unknown name: the variables. */
