@@ -343,6 +343,14 @@ export function compileFloorsFile(
           if (variables === null) continue;
           problems.push(yaml.problem(at('name', locale), 'is shown to users as written: a {variable} is filled in only in `subName`, so move it there', variables.join(', ')));
         }
+        // The texts shown in the sub-name's or the amount's stead are not templates either.
+        for (const [field, when] of [['subNameFallback', 'when a sub-name variable is missing'], ['zeroText', 'instead of a zero amount']] as const) {
+          for (const [locale, text] of Object.entries(asRecord(floor[field]) ?? {})) {
+            const variables = typeof text === 'string' ? text.match(TEMPLATE_VARIABLE) : null;
+            if (variables === null) continue;
+            problems.push(yaml.problem(at(field, locale), `is shown to users as written (${when}): a {variable} is filled in only in \`subName\`, so leave it out`, variables.join(', ')));
+          }
+        }
       }
 
       const rawSubName = asRecord(floor.subName);

@@ -251,6 +251,20 @@ describe('compileFloorsFile', () => {
     expect(compileFloorsFile(FILE, validFile().replace('en: Coupons }', 'en: "Coupons {}" }'), registry, LOCALES, undefined, { submitted: true }).problems).toEqual([]);
   });
 
+  it('refuses a subNameFallback or zeroText holding a {variable} in a set submitted now (apps would show it as written), and still loads one published before', () => {
+    const source = validFile().replace(
+      '    sort: 30',
+      '    subNameFallback: { zh-CN: "已领券 {amount}", en: Coupons applied }\n    zeroText: { zh-CN: 无, en: "{ couponCount } coupons" }\n    sort: 30',
+    );
+    const submitted = compileFloorsFile(FILE, source, registry, LOCALES, undefined, { submitted: true });
+    expect(submitted.problems.map((p) => p.message)).toEqual([
+      '`floors[1].subNameFallback.zh-CN` is shown to users as written (when a sub-name variable is missing): a {variable} is filled in only in `subName`, so leave it out, but got: "{amount}" (floors/cart-bottom-sheet.yaml:11)',
+      '`floors[1].zeroText.en` is shown to users as written (instead of a zero amount): a {variable} is filled in only in `subName`, so leave it out, but got: "{ couponCount }" (floors/cart-bottom-sheet.yaml:12)',
+    ]);
+    // What a replica loads (a live revision an earlier release accepted) is not refused for it.
+    expect(compiled(source).floors[1]?.subNameFallback).toEqual({ 'zh-CN': '已领券 {amount}', en: 'Coupons applied' });
+  });
+
   it("refuses, in a set submitted now, a variant whose version is the scene's or another variant's: layoutVersion must tell them apart", () => {
     const source = yaml(
       'scene: cart-bottom-sheet', // 1

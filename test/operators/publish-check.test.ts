@@ -119,6 +119,28 @@ describe('the publish check and the publishing routes against the live app versi
     expect((await post('history', {})).body.live).toBe(1);
   });
 
+  it('refuses a subNameFallback holding a {variable} — check, publish and candidate alike — since apps would show it as written', async () => {
+    const source = FIXED['cart-bottom-sheet.yaml']!.replace(
+      '    name: { zh-CN: 新人立减, en: New-customer discount }\n',
+      '    name: { zh-CN: 新人立减, en: New-customer discount }\n    subNameFallback: { zh-CN: "已省 {amount}", en: Saved }\n',
+    );
+    const line = source.split('\n').findIndex((l) => l.includes('subNameFallback: { zh-CN: "已省 {amount}"')) + 1;
+    expect(line).toBeGreaterThan(0);
+    const files = { ...FIXED, 'cart-bottom-sheet.yaml': source };
+    for (const [operation, body] of [
+      ['check', { files }],
+      ['publish', { files, message: 'savings in the fallback' }],
+      ['candidate', { scene: 'cart-bottom-sheet', files }],
+    ] as const) {
+      const refused = await post(operation, body);
+      expect(refused.status, operation).toBe(400);
+      expect(refused.body.problems, operation).toEqual([
+        `\`floors[9].subNameFallback.zh-CN\` is shown to users as written (when a sub-name variable is missing): a {variable} is filled in only in \`subName\`, so leave it out, but got: "{amount}" (cart-bottom-sheet.yaml:${line})`,
+      ]);
+    }
+    expect((await post('history', {})).body.live).toBe(1);
+  });
+
   it('refuses a mistake in a multi-line expression as one problem — line and column in the expression, file:line — check, publish and candidate alike', async () => {
     // A YAML literal block keeps the expression's line breaks, and its second line starts with "- ".
     const multiLine = {
