@@ -76,6 +76,21 @@ describe('expression floors in a floors file', () => {
     expect(problems(file('    kind: DEDUCTION', "    amount: 'quote.goodsTotal - 100'"))[0]).toMatch(/`floors\[1\]\.amount` must type-check against the panel's data; no such overload: Money - int at column 1/);
   });
 
+  it('stops the layout on money mixed with an int, saying how to write an amount and how to multiply one', () => {
+    const HINT =
+      'Money adds, subtracts and compares only with Money: write an amount as money(<minor units>) (money(9900) is ¥99.00 in CNY), ' +
+      'and multiply or divide its .minor, an int: money(l.unitPrice.minor * l.quantity)';
+    expect(problems(file('    kind: INFO', "    amount: 'quote.shipping'", "    when: 'quote.goodsTotal >= 9900'"))).toEqual([
+      `\`floors[1].when\` must type-check against the panel's data; no such overload: Money >= int at column 1: »quote.goodsTotal >= 9900«; ${HINT}, but got: "quote.goodsTotal >= 9900" (floors/cart-bottom-sheet.yaml:12)`,
+    ]);
+    expect(problems(file('    kind: GOODS', "    amount: 'sum(lines.map(l, l.unitPrice * l.quantity))'"))).toEqual([
+      `\`floors[1].amount\` must type-check against the panel's data; no such overload: Money * int at column 18: sum(lines.map(l, »l.unitPrice * l.quantity«)); ${HINT}, but got: "sum(lines.map(l, l.unitPrice * l.quantity))" (floors/cart-bottom-sheet.yaml:11)`,
+    ]);
+    // Written so, both are fine.
+    layout(file('    kind: INFO', "    amount: 'quote.shipping'", "    when: 'quote.goodsTotal >= money(9900)'"));
+    layout(file('    kind: GOODS', "    amount: 'sum(lines.map(l, money(l.unitPrice.minor * l.quantity)))'"));
+  });
+
   it('stops the layout on an amount that is not money', () => {
     expect(problems(file('    kind: DEDUCTION', "    amount: 'size(quote.discounts)'"))).toEqual([
       '`floors[1].amount` must be money: an expression of type Money, such as -sum(quote.discounts.filter(d, d.kind == "coupon").map(d, d.amount)) or money(500); it is int, but got: "size(quote.discounts)" (floors/cart-bottom-sheet.yaml:11)',

@@ -420,6 +420,15 @@ function knownFor(error: { code?: string; node?: unknown }): string {
   return '';
 }
 
+/** cel-js's "no such overload" for an amount met with a number (`quote.goodsTotal >= 9900`, `l.unitPrice * l.quantity`). */
+const MONEY_WITH_NUMBER = /no such overload: (?:Money \S+ (?:int|uint|double)|(?:int|uint|double) \S+ Money)\b/;
+
+/** For money met with a number, the two ways to write what was meant: an amount literal, or arithmetic on minor units. */
+function moneyHint(summary: string): string {
+  if (!MONEY_WITH_NUMBER.test(summary)) return '';
+  return '; Money adds, subtracts and compares only with Money: write an amount as money(<minor units>) (money(9900) is ¥99.00 in CNY), and multiply or divide its .minor, an int: money(l.unitPrice.minor * l.quantity)';
+}
+
 /** Parses, checks and compiles one expression, or says precisely what is wrong with it. */
 export function compileExpression(source: string, where: string, role: Role): CompiledExpression | { problem: string } {
   if (source.length > MAX_EXPRESSION_LENGTH) return { problem: `must be at most ${MAX_EXPRESSION_LENGTH} characters long, but has ${source.length}` };
@@ -434,7 +443,7 @@ export function compileExpression(source: string, where: string, role: Role): Co
   if (!checked.valid || checked.type === undefined) {
     const e = checked.error as { summary?: string; message: string; code?: string; node?: unknown; range?: { start: number; end: number } } | undefined;
     const summary = e?.summary ?? e?.message ?? 'does not type-check';
-    return { problem: `must type-check against the panel's data; ${summary}${position(source, e?.range?.start, e?.range?.end)}${e === undefined ? '' : knownFor(e)}` };
+    return { problem: `must type-check against the panel's data; ${summary}${position(source, e?.range?.start, e?.range?.end)}${e === undefined ? '' : knownFor(e)}${moneyHint(summary)}` };
   }
   const analysis = new Analysis();
   let cost: number;
