@@ -91,6 +91,17 @@ describe('expression floors in a floors file', () => {
     layout(file('    kind: GOODS', "    amount: 'sum(lines.map(l, money(l.unitPrice.minor * l.quantity)))'"));
   });
 
+  it('points into an expression written over several lines (a YAML | block) by its line and the column in that line', () => {
+    expect(problems(file('    kind: INFO', '    amount: |', '      qoute.goodsTotal', '        - quote.payable'))[0]).toMatch(
+      /^`floors\[1\]\.amount` must type-check against the panel's data; Unknown variable: qoute at line 1, column 1: »qoute«\.goodsTotal\n  - quote\.payable\n; known variables: /,
+    );
+    expect(problems(file('    kind: INFO', '    amount: |', '      quote.goodsTotal', '        - quote.payabl'))[0]).toMatch(
+      /^`floors\[1\]\.amount` must type-check against the panel's data; No such key: payabl at line 2, column 11: quote\.goodsTotal\n  - quote\.»payabl«\n; known fields of Quote: /,
+    );
+    // One line and its block's line break: a column, as for any one-line expression.
+    expect(problems(file('    kind: INFO', '    amount: |', '      quote.payabl'))[0]).toContain('No such key: payabl at column 7: quote.»payabl«\n; known fields of Quote');
+  });
+
   it('stops the layout on an amount that is not money', () => {
     expect(problems(file('    kind: DEDUCTION', "    amount: 'size(quote.discounts)'"))).toEqual([
       '`floors[1].amount` must be money: an expression of type Money, such as -sum(quote.discounts.filter(d, d.kind == "coupon").map(d, d.amount)) or money(500); it is int, but got: "size(quote.discounts)" (floors/cart-bottom-sheet.yaml:11)',

@@ -404,7 +404,8 @@ function position(source: string, start: number | undefined, end?: number): stri
   const before = source.slice(0, start);
   const lineStart = before.lastIndexOf('\n') + 1;
   const column = characters(before.slice(lineStart)) + 1;
-  const where = lineStart === 0 ? `column ${column}` : `line ${before.split('\n').length}, column ${column}`;
+  // A YAML `|` block ends with a line break: that alone does not make the expression multi-line.
+  const where = source.trimEnd().includes('\n') ? `line ${before.split('\n').length}, column ${column}` : `column ${column}`;
   return ` at ${where}: ${before}»${source.slice(start, stop)}«${source.slice(stop)}`;
 }
 
