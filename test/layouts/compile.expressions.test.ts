@@ -86,7 +86,13 @@ describe('expression floors in a floors file', () => {
     expect(problems(file('    kind: GOODS', "    amount: 'sum(lines.map(l, l.unitPrice * l.quantity))'"))).toEqual([
       `\`floors[1].amount\` must type-check against the panel's data; no such overload: Money * int at column 18: sum(lines.map(l, »l.unitPrice * l.quantity«)); ${HINT}, but got: "sum(lines.map(l, l.unitPrice * l.quantity))" (floors/cart-bottom-sheet.yaml:11)`,
     ]);
-    // Written so, both are fine.
+    expect(problems(file('    kind: INFO', "    amount: 'min(quote.goodsTotal, 9900)'"))).toEqual([
+      "`floors[1].amount` must type-check against the panel's data; found no matching overload for 'min(Money, int)' at column 1: »min(quote.goodsTotal, 9900)«; " +
+        'min() and abs() take Money only: write an amount as money(<minor units>), as in min(quote.goodsTotal, money(9900)); for ints, a < b ? a : b, ' +
+        'but got: "min(quote.goodsTotal, 9900)" (floors/cart-bottom-sheet.yaml:11)',
+    ]);
+    // Written so, they are fine.
+    layout(file('    kind: INFO', "    amount: 'min(quote.goodsTotal, money(9900))'"));
     layout(file('    kind: INFO', "    amount: 'quote.shipping'", "    when: 'quote.goodsTotal >= money(9900)'"));
     layout(file('    kind: GOODS', "    amount: 'sum(lines.map(l, money(l.unitPrice.minor * l.quantity)))'"));
   });

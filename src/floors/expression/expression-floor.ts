@@ -424,10 +424,18 @@ function knownFor(error: { code?: string; node?: unknown }): string {
 /** cel-js's "no such overload" for an amount met with a number (`quote.goodsTotal >= 9900`, `l.unitPrice * l.quantity`). */
 const MONEY_WITH_NUMBER = /no such overload: (?:Money \S+ (?:int|uint|double)|(?:int|uint|double) \S+ Money)\b/;
 
+/** cel-js's "no matching overload" for Floorplan's min() or abs(), which take amounts only (`min(quote.goodsTotal, 9900)`). */
+const MONEY_FUNCTION_WITH_NUMBER = /no matching overload for '(?:min|abs)\(/;
+
 /** For money met with a number, the two ways to write what was meant: an amount literal, or arithmetic on minor units. */
 function moneyHint(summary: string): string {
-  if (!MONEY_WITH_NUMBER.test(summary)) return '';
-  return '; Money adds, subtracts and compares only with Money: write an amount as money(<minor units>) (money(9900) is ¥99.00 in CNY), and multiply or divide its .minor, an int: money(l.unitPrice.minor * l.quantity)';
+  if (MONEY_WITH_NUMBER.test(summary)) {
+    return '; Money adds, subtracts and compares only with Money: write an amount as money(<minor units>) (money(9900) is ¥99.00 in CNY), and multiply or divide its .minor, an int: money(l.unitPrice.minor * l.quantity)';
+  }
+  if (MONEY_FUNCTION_WITH_NUMBER.test(summary)) {
+    return '; min() and abs() take Money only: write an amount as money(<minor units>), as in min(quote.goodsTotal, money(9900)); for ints, a < b ? a : b';
+  }
+  return '';
 }
 
 /** Parses, checks and compiles one expression, or says precisely what is wrong with it. */
