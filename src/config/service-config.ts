@@ -17,6 +17,30 @@ import { describeIssues, describeValue, formatPath, integer, LocatedYaml, valueA
 /** An http(s) URL; zod's own message for a bad one says only "Invalid URL". */
 const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
+/** What a URL whose user information holds an unencoded reserved character is told. */
+const PERCENT_ENCODE_USERINFO = 'must be a URL that parses: percent-encode the reserved characters of its user and password (/ as %2F, + as %2B, @ as %40)';
+
+/**
+ * Whether `value` reads as a URL only if its user information holds an unencoded `/` (or `?`,
+ * `#`) or an `@` before one: it does not parse, or it parses with an `@` in its path, because
+ * URL parsing ended the user information at an `@` inside the password and read what follows it
+ * as the host ("postgres://u:p@ss/word@db/x" is host "ss", path "/word@db/x").
+ */
+function hasUnencodedUserInfo(value: string): boolean {
+  if (!value.includes('@')) return false;
+  return !URL.canParse(value) || new URL(value).pathname.includes('@');
+}
+
+/**
+ * Empty, or a URL of `schemes`; refused, it says which schemes (or to percent-encode its
+ * password), not zod's "must be a valid url", which names neither.
+ */
+const urlOrEmpty = (protocol: RegExp, contract: string) => {
+  const error = (issue: { readonly input?: unknown }) => (typeof issue.input === 'string' && hasUnencodedUserInfo(issue.input) ? PERCENT_ENCODE_USERINFO : contract);
+  // zod reports a string that fails both options as the URL option's issue, whose message this sets.
+  return z.union([z.literal(''), z.url({ protocol, error })], { error });
+};
+
 const upstreamSchema = z.strictObject({
   /** Base URL the client appends its paths to, e.g. http://cart.internal/cart. */
   baseUrl: httpUrl(),
@@ -134,11 +158,15 @@ function redisDatabase(url: URL): number | undefined {
 
 /** `redis.url`: empty, or a redis:// (rediss://) URL whose path is a database number, with no query parameters. */
 const redisUrl = () =>
-  z.union([z.literal(''), z.url({ protocol: /^rediss?$/ })]).superRefine((value, ctx) => {
+  urlOrEmpty(/^rediss?$/, 'must be a redis:// or rediss:// URL (or empty: no Redis)').superRefine((value, ctx) => {
     // zod runs this after a failed union too: a URL that does not parse is already refused by it.
     if (value === '' || !URL.canParse(value)) return;
     const url = new URL(value);
-    if (redisDatabase(url) === undefined) {
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return;
+    if (hasUnencodedUserInfo(value)) {
+      // Its path would be "/word@host:6379/0": no database number, though the URL shows one.
+      ctx.addIssue({ code: 'custom', message: PERCENT_ENCODE_USERINFO, input: value });
+    } else if (redisDatabase(url) === undefined) {
       ctx.addIssue({ code: 'custom', message: "must have a database number as its path (/0, /1, …: fewer than the server's `databases`, 16 by default)", input: value });
     } else if (url.search !== '') {
       // ioredis reads every query parameter (?db=, ?password=, ?username=, …) as an option, but
@@ -202,9 +230,10 @@ const layoutStoreSchema = z
   .superRefine((store, ctx) => {
     if (store.kind === 'postgres' && !/^postgres(ql)?:\/\/./.test(store.url)) {
       ctx.addIssue({ code: 'custom', path: ['url'], message: 'must be a postgres:// URL when kind is postgres', input: store.url });
-    } else if (store.kind === 'postgres' && !URL.canParse(store.url)) {
-      // pg would fail on every connection, and the replica would start with its store down.
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'must be a URL that parses: percent-encode the reserved characters of its user and password (/ as %2F, + as %2B, @ as %40)', input: store.url });
+    } else if (store.kind === 'postgres' && (!URL.canParse(store.url) || hasUnencodedUserInfo(store.url))) {
+      // pg would fail on every connection (or connect to a host read from inside the password),
+      // and the replica would start with its store down.
+      ctx.addIssue({ code: 'custom', path: ['url'], message: PERCENT_ENCODE_USERINFO, input: store.url });
     }
     if (store.kind === 'pglite' && store.dataDir === '') ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'must name a folder when kind is pglite', input: store.dataDir });
   });
@@ -389,7 +418,7 @@ export const serviceConfigSchema = z.strictObject({
   }),
   flags: z.strictObject({
     /** Unleash API URL (e.g. http://unleash:4242/api); empty means flags come from bootstrapFile, evaluated locally. */
-    unleashUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
+    unleashUrl: urlOrEmpty(/^https?$/, 'must be an http:// or https:// URL (or empty: flags from flags.bootstrapFile)'),
     /**
      * Backend API token for unleashUrl. Surrounding whitespace is dropped (a secret made from a file
      * ends in a newline); one with a control character inside is refused: it could never be sent as
@@ -406,7 +435,7 @@ export const serviceConfigSchema = z.strictObject({
      * the console links each flag to `<this>/features/<flag>`. Empty: unleashUrl without its `/api`,
      * plus `/projects/default`; no links when unleashUrl is empty too (flags from the local file).
      */
-    unleashUiUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
+    unleashUiUrl: urlOrEmpty(/^https?$/, "must be an http:// or https:// URL (or empty: flags.unleashUrl's own host)"),
     appName: z.string().min(1),
     environment: z.string().min(1),
     /** How often to poll Unleash for changes. */

@@ -483,3 +483,38 @@ describe('loadServiceConfig with its own config folder', () => {
     expect(lines[0]).toMatch(new RegExp(`^cannot read ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/default\\.yaml: ENOENT`));
   });
 });
+
+describe('a URL setting refused for its form', () => {
+  const ENCODE = 'percent-encode the reserved characters of its user and password (/ as %2F, + as %2B, @ as %40)';
+
+  it('says which schemes redis.url, flags.unleashUrl and flags.unleashUiUrl take, not "must be a valid url"', () => {
+    for (const url of ['http://127.0.0.1:6379/0', '127.0.0.1:6379', 'redis-primary:6379']) {
+      expect(problems({ REDIS_URL: url })).toEqual([`\`redis.url\` must be a redis:// or rediss:// URL (or empty: no Redis), but got: ${JSON.stringify(url)} (set by REDIS_URL)`]);
+    }
+    for (const url of ['unleash:4242', 'unleash.internal:4242/api', 'redis://unleash:4242/api']) {
+      expect(problems({ UNLEASH_URL: url })).toEqual([`\`flags.unleashUrl\` must be an http:// or https:// URL (or empty: flags from flags.bootstrapFile), but got: ${JSON.stringify(url)} (set by UNLEASH_URL)`]);
+      expect(problems({ UNLEASH_UI_URL: url })).toEqual([
+        `\`flags.unleashUiUrl\` must be an http:// or https:// URL (or empty: flags.unleashUrl's own host), but got: ${JSON.stringify(url)} (set by UNLEASH_UI_URL)`,
+      ]);
+    }
+  });
+
+  it('tells to percent-encode a Redis password holding / rather than call the URL invalid, never echoing it', () => {
+    expect(problems({ REDIS_URL: 'redis://:kX9/aB@127.0.0.1:6379/0' })).toEqual([`\`redis.url\` must be a URL that parses: ${ENCODE}, but got: "redis://:***@127.0.0.1:6379/0" (set by REDIS_URL)`]);
+  });
+
+  // "p@ss/word" unencoded: URL parsing ends the user information at the first @ it meets before a /
+  // and reads host "ss" and path "/word@host:port/db", so the URL parses — to another host.
+  it('refuses a Redis password holding @ then / (host and path read from inside it) instead of asking for a database number the URL shows', () => {
+    expect(problems({ REDIS_URL: 'redis://:p@ss/word@127.0.0.1:6379/0' })).toEqual([`\`redis.url\` must be a URL that parses: ${ENCODE}, but got: "redis://:***@127.0.0.1:6379/0" (set by REDIS_URL)`]);
+  });
+
+  it('refuses a PostgreSQL password holding @ then / rather than start with the store "down" on a host named by the password', () => {
+    expect(problems({ ...PRODUCTION, LAYOUT_STORE_URL: 'postgres://floorplan:p@ss/word@db.internal:5432/floorplan' })).toEqual([
+      `\`layouts.store.url\` must be a URL that parses: ${ENCODE}, but got: "postgres://floorplan:***@db.internal:5432/floorplan" (set by LAYOUT_STORE_URL)`,
+    ]);
+    // Encoded, the same password is taken.
+    expect(load({ ...PRODUCTION, LAYOUT_STORE_URL: 'postgres://floorplan:p%40ss%2Fword@db.internal:5432/floorplan' }).layouts.store.url).toBe('postgres://floorplan:p%40ss%2Fword@db.internal:5432/floorplan');
+    expect(load({ REDIS_URL: 'redis://:p%40ss%2Fword@127.0.0.1:6379/0' }).redis.url).toBe('redis://:p%40ss%2Fword@127.0.0.1:6379/0');
+  });
+});
