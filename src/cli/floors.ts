@@ -332,7 +332,15 @@ function adminApi(server: string, token: string): LayoutOperations {
     if (response.ok) return body as never;
     if (body.code === ErrorCode.LAYOUT_INVALID) throw new InvalidFloors(body.problems ?? [body.error ?? 'invalid']);
     if (body.code === ErrorCode.LAYOUT_INCOMPATIBLE && body.compatibility !== undefined) throw new Incompatible(body.compatibility);
-    if (response.status === 404 && body.code === undefined && body.errors === undefined) throw new UsageError(`${server} has no layout admin API (is its layouts.store kind none, or ADMIN_TOKEN empty?)`);
+    if (response.status === 404 && body.code === undefined) {
+      // Its own reason (a Floorplan that keeps no revisions says so), else no such route: a
+      // Floorplan answers /admin/* 404 as an unknown path on its apps' port when it has a
+      // management one, and everywhere with an empty admin token (production's default).
+      if (typeof body.error === 'string') throw new UsageError(body.error);
+      throw new UsageError(
+        `${server} has no layout admin API: a Floorplan serves it only with admin.token (ADMIN_TOKEN) set, and with server.managementPort (MANAGEMENT_PORT) on that port only, not the apps' port; --server takes that Floorplan's management URL`,
+      );
+    }
     throw new UsageError(`${body.error ?? refusedAs(response.status, body.errors?.[0])}${body.problems === undefined ? '' : `\n${body.problems.join('\n')}`}`);
   };
   return {

@@ -503,6 +503,44 @@ describe('floors commands through a server that answers an error in the GraphQL 
   }, 60_000);
 });
 
+describe('floors commands through a URL that serves no layout admin API (--server)', () => {
+  // A production replica has ADMIN_TOKEN empty unless it is set, and with server.managementPort
+  // (9464 in the Kubernetes manifests) serves /admin/* there only: the apps' port answers the
+  // admin paths 404 as unknown paths. The command printed that 404 as it came, "HTTP 404: no route
+  // for /admin/layouts/history; GraphQL is served at /graphql (BAD_REQUEST)", naming neither cause.
+  const token = 'a-token-of-16-characters';
+  const servers: Harness[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+  });
+  const NO_ADMIN_API = (server: string) =>
+    `${server} has no layout admin API: a Floorplan serves it only with admin.token (ADMIN_TOKEN) set, and with server.managementPort (MANAGEMENT_PORT) on that port only, not the apps' port; --server takes that Floorplan's management URL\n`;
+
+  it("says where the admin API is when pointed at the apps' port of a Floorplan with a management port, and exits 2", async () => {
+    const h = await startHarness({ config: { server: { managementPort: 0 }, admin: { token } } });
+    servers.push(h);
+    const run = await floors(['history', '--server', h.url], { ADMIN_TOKEN: token });
+    expect(run.stderr).toBe(NO_ADMIN_API(h.url));
+    expect(run.code).toBe(2);
+  }, 60_000);
+
+  it('says so for a Floorplan whose ADMIN_TOKEN is empty, and exits 2', async () => {
+    const h = await startHarness({ config: { admin: { token: '' } } });
+    servers.push(h);
+    const run = await floors(['history', '--server', h.url], { ADMIN_TOKEN: token });
+    expect(run.stderr).toBe(NO_ADMIN_API(h.url));
+    expect(run.code).toBe(2);
+  }, 60_000);
+
+  it("prints the Floorplan's own reason when it keeps no revisions (layouts.store.kind none), not a guess", async () => {
+    const h = await startHarness({ config: { server: { managementPort: 0 }, admin: { token } } });
+    servers.push(h);
+    const run = await floors(['history', '--server', h.server.managementUrl ?? ''], { ADMIN_TOKEN: token });
+    expect(run.stderr).toMatch(/^this Floorplan keeps no layout revisions \(layouts\.store\.kind is none\), so it offers no layout operations: /);
+    expect(run.code).toBe(2);
+  }, 60_000);
+});
+
 describe('floors:candidate --replaces through a server (--server)', () => {
   let h: Harness | undefined;
   let dir: string | undefined;
