@@ -554,9 +554,18 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       // Keep-alive sockets become idle as their in-flight requests finish; close each as it does.
       const sweep = setInterval(() => server.closeIdleConnections(), 25);
       server.closeIdleConnections();
-      const grace = new Promise<void>((done) => setTimeout(done, config.server.shutdownGraceMs).unref());
-      await Promise.race([closed, grace]);
+      const grace = new Promise<'grace'>((done) => setTimeout(() => done('grace'), config.server.shutdownGraceMs).unref());
+      const ended = await Promise.race([closed, grace]);
       clearInterval(sweep);
+      if (ended === 'grace') {
+        // Requests still open now are cut off: say so, or a deploy that dropped them logs as a clean one.
+        server.closeIdleConnections();
+        const open = await new Promise<number>((done) => server.getConnections((error, count) => done(error ? 0 : count)));
+        if (open > 0) {
+          const ms = config.server.shutdownGraceMs;
+          logger.warn({ connections: open, shutdownGraceMs: ms }, `shutdownGraceMs (${ms} ms) ran out with ${open} connection(s) still in a request: cut off`);
+        }
+      }
       server.closeAllConnections();
       await release();
       logger.info('floorplan stopped');

@@ -1,12 +1,14 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../src/config/service-config.ts';
 import { defaultBuilders } from '../../src/floors/builders/index.ts';
 import { createBuilderRegistry } from '../../src/floors/registry.ts';
 import { signDemoToken } from '../../src/viewer/demo-token.ts';
-import { PANEL_QUERY, type PanelResult } from '../support/harness.ts';
+import { PANEL_QUERY, startHarness, type PanelResult } from '../support/harness.ts';
+import { loggerInto } from '../support/log-lines.ts';
 import { freePort, npmStartEnv } from '../support/processes.ts';
 
 /**
@@ -150,5 +152,33 @@ describe('npm start as a process', () => {
     const known = createBuilderRegistry(defaultBuilders).names.join(', ');
     expect(stderr).toContain(`\`floors[0].builder\` must name a known builder (${known}), but got: "spzee"`);
     expect(stderr).toMatch(/cart-bottom-sheet\.yaml:4\)/);
+  }, PROCESS_TEST_TIMEOUT_MS);
+});
+
+describe('shutdown past server.shutdownGraceMs', () => {
+  // The grace ran out and the requests still open were cut off, with nothing logged but the info
+  // line "floorplan stopped": a deploy that dropped requests looked, in the log, like a clean one.
+  it('warns how many connections it cut off mid-request, and says nothing of it when none was', async () => {
+    const lines: Array<{ level: number; msg: string; [key: string]: unknown }> = [];
+    const h = await startHarness({ config: { server: { shutdownGraceMs: 300 } }, deps: { logger: loggerInto(lines, 'info') } });
+    // A request whose body never ends (a client on a slow uplink): in flight until the grace is out.
+    const socket = connect(h.server.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"query"');
+    socket.on('error', () => undefined);
+    const closedByServer = once(socket, 'close');
+    await new Promise((r) => setTimeout(r, 200));
+    await h.close();
+    await closedByServer;
+    const cut = lines.filter((l) => l.msg.startsWith('shutdownGraceMs'));
+    expect(cut).toEqual([
+      expect.objectContaining({ level: 40, connections: 1, shutdownGraceMs: 300, msg: 'shutdownGraceMs (300 ms) ran out with 1 connection(s) still in a request: cut off' }),
+    ]);
+    expect(lines.at(-1)?.msg).toBe('floorplan stopped');
+
+    const quiet: Array<{ msg: string }> = [];
+    const idle = await startHarness({ config: { server: { shutdownGraceMs: 300 } }, deps: { logger: loggerInto(quiet, 'info') } });
+    await idle.close();
+    expect(quiet.map((l) => l.msg)).not.toContainEqual(expect.stringMatching(/^shutdownGraceMs/));
   }, PROCESS_TEST_TIMEOUT_MS);
 });
