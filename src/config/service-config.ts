@@ -662,8 +662,11 @@ export function loadServiceConfig(options: LoadServiceConfigOptions = {}): Servi
   // A file that cannot be read would make every key in it look missing; report only the file.
   const filesReadable = problems.length === 0;
   const setByEnv = new Map<string, string>();
-  merged = deepMerge(merged, envOverrides(env, problems, setByEnv));
-  merged = deepMerge(merged, otelOverrides(env, problems, setByEnv));
+  const fromEnv = envOverrides(env, problems, setByEnv);
+  const fromOtel = otelOverrides(env, problems, setByEnv);
+  const leaves = new Set(setByEnv.keys());
+  merged = deepMerge(merged, fromEnv, leaves);
+  merged = deepMerge(merged, fromOtel, leaves);
   if (options.overrides !== undefined) merged = deepMerge(merged, options.overrides as Record<string, unknown>);
 
   if (filesReadable) {
@@ -988,13 +991,20 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Objects merge key by key; arrays and scalars replace. */
-function deepMerge(base: Record<string, unknown>, overlay: Record<string, unknown>): Record<string, unknown> {
+/**
+ * Objects merge key by key; arrays and scalars replace. With `leaves`, the paths environment
+ * variables set, a variable never turns what a file holds where a section belongs (`server:` with
+ * its keys commented out is null) into a mapping of that one key: the file's value stays and is
+ * refused at its own line, rather than every other key of the section as missing.
+ */
+function deepMerge(base: Record<string, unknown>, overlay: Record<string, unknown>, leaves?: ReadonlySet<string>, at: readonly string[] = []): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(overlay)) {
     if (value === undefined) continue;
     const current = out[key];
-    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+    const path = [...at, key];
+    if (leaves !== undefined && isPlainObject(value) && current !== undefined && !isPlainObject(current) && !leaves.has(formatPath(path))) continue;
+    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value, leaves, path) : value;
   }
   return out;
 }

@@ -462,6 +462,19 @@ describe('loadServiceConfig with its own config folder', () => {
     ]);
   });
 
+  it('names an overlay section left empty (its keys commented out) once, at its line, also when a variable sets a key in it', () => {
+    // `server:` with every key under it commented out is null, which replaced default.yaml's
+    // mapping; MANAGEMENT_PORT (the Kubernetes manifests set it) then made it {managementPort}, and
+    // the refusal listed every other server key as "got: nothing" at default.yaml's lines instead.
+    const dir = configDir({
+      'default.yaml': DEFAULT_YAML,
+      'staging.yaml': ['server:', '  # drainMs: 3000', 'upstreams:', '  cart: 5', ''].join('\n'),
+    });
+    const expected = [`\`server\` must be a mapping, but got: null (${dir}/staging.yaml:1)`, `\`upstreams.cart\` must be a mapping, but got: 5 (${dir}/staging.yaml:4)`];
+    expect(problems({ FLOORPLAN_ENV: 'staging' }, { dir })).toEqual(expected);
+    expect(problems({ FLOORPLAN_ENV: 'staging', MANAGEMENT_PORT: '9464', PORT: '4000', UPSTREAM_CART_URL: 'http://cart.internal/cart' }, { dir })).toEqual(expected);
+  });
+
   it('reports a YAML syntax error in default.yaml with its line', () => {
     const dir = configDir({ 'default.yaml': DEFAULT_YAML.replace('  port: 4000', '  port 4000') });
     expect(problems({}, { dir })).toEqual([`YAML syntax error: Implicit map keys need to be followed by map values (${dir}/default.yaml:7)`]);
