@@ -223,7 +223,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
   });
   const panels = hotCounter({
     name: 'floorplan_panels_total',
-    help: 'Panels rendered, by scene and whether they were degraded.',
+    help: 'Panels served to users, by scene and whether they were degraded: not one rendered and then refused as OVERLOADED (floorplan_shed_total{reason="late"}), nor those of an answer whose data is null, a shadow render or an operator\'s preview.',
     labelNames: ['scene', 'degraded'] as const,
     registers: [registry],
   });

@@ -73,6 +73,8 @@ describe('a deadline that runs out while Floorplan itself is saturated', () => {
     expect(metricValue(metrics, 'floorplan_upstream_requests_total', { upstream: 'promotion', outcome: 'timeout' })).toBe(0);
     // Nor as panels served, degraded by an upstream: nobody was shown one (FloorplanDegradedPanels would page for it).
     expect(metricValue(metrics, 'floorplan_panels_total', { scene: 'cart-bottom-sheet', degraded: 'true' })).toBe(0);
+    // And /metrics says so to whoever reads the series: it counted "Panels rendered", which these were.
+    expect(metrics).toMatch(/^# HELP floorplan_panels_total Panels served to users, by scene and whether they were degraded: not one rendered and then refused as OVERLOADED \(floorplan_shed_total\{reason="late"\}\)/m);
     expect(metricValue(metrics, 'floorplan_panels_degraded_total', { scene: 'cart-bottom-sheet', reason: 'UPSTREAM_FAILED' })).toBe(0);
     expect(metrics).not.toMatch(/^floorplan_floors_dropped_total\{[^}]*reason="promotion"[^}]*\} [1-9]/m);
 
