@@ -11,7 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { RedisKeyValueCache } from './cache/redis-kv.ts';
 import { TieredCache } from './cache/tiered-cache.ts';
 import { loadClientsConfig } from './config/clients-config.ts';
-import { listenError, type ServiceConfig, type UpstreamsConfig } from './config/service-config.ts';
+import { listenError, type ListenedPort, type ServiceConfig, type UpstreamsConfig } from './config/service-config.ts';
 import { describeThrown, ErrorCode, FloorplanError, withoutPasswords } from './errors.ts';
 import { toGraphQLError } from './graphql/client-errors.ts';
 import { FlagService } from './flags/flag-service.ts';
@@ -500,10 +500,10 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     if (redisNotReady !== undefined && redis?.status !== 'ready') {
       logger.warn({ redis: describeRedis(config.redis), err: redisNotReady.message }, 'redis is not answering at start: serving without it (local rate limits, no shared cache or APQ) until it is');
     }
-    const listen = (listener: Server, port: number) =>
+    const listen = (listener: Server, port: number, setting: Omit<ListenedPort, 'port'>) =>
       new Promise<number>((done, fail) => {
-        // A host that does not resolve is named as the setting it is (server.host, HOST).
-        const failed = (error: unknown) => fail(listenError(error, config.server));
+        // A host that does not resolve, or a port another process holds, is named as the setting it is (server.host, HOST; server.port, PORT).
+        const failed = (error: unknown) => fail(listenError(error, config.server, { ...setting, port }));
         listener.once('error', failed);
         listener.listen(port, config.server.host, () => {
           listener.off('error', failed);
@@ -515,14 +515,14 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     let managementUrl: string | undefined;
     if (management !== undefined) {
       // First, so the probes and /metrics answer by the time the apps' port takes traffic; closed last, on stop.
-      managementUrl = urlOf(await listen(management, config.server.managementPort ?? 0));
+      managementUrl = urlOf(await listen(management, config.server.managementPort ?? 0, { setting: 'server.managementPort', variable: 'MANAGEMENT_PORT' }));
       releases.push(async () => {
         const closed = new Promise<void>((done) => management.close(() => done()));
         management.closeAllConnections();
         await closed;
       });
     }
-    const port = await listen(server, config.server.port);
+    const port = await listen(server, config.server.port, { setting: 'server.port', variable: 'PORT' });
     ready = true;
     const url = urlOf(port);
     logger.info(

@@ -4,7 +4,7 @@
  * SIGINT drains in-flight requests and exits 0; a second one exits at once (128 + the signal).
  */
 import { constants } from 'node:os';
-import { loadServiceConfig } from './config/service-config.ts';
+import { loadServiceConfig, portError } from './config/service-config.ts';
 import { startFloorplan } from './app.ts';
 import { startDemoUpstreams, type DemoUpstreams } from './demo-upstreams/server.ts';
 import { createLogger } from './observability/logger.ts';
@@ -17,7 +17,10 @@ async function main(): Promise<void> {
   let demo: DemoUpstreams | undefined;
   let upstreams = config.upstreams;
   if (config.demo.enabled) {
-    demo = await startDemoUpstreams({ port: config.demo.port, faults: config.demo.faults });
+    demo = await startDemoUpstreams({ port: config.demo.port, faults: config.demo.faults }).catch((error: unknown) => {
+      // The demo upstreams listen on 127.0.0.1 (src/demo-upstreams/server.ts).
+      throw portError(error, '127.0.0.1', { setting: 'demo.port', variable: 'DEMO_PORT', port: config.demo.port });
+    });
     const served = demo.baseUrls;
     upstreams = Object.fromEntries(
       UPSTREAMS.map((name) => [name, { ...config.upstreams[name], baseUrl: served[name] }]),

@@ -130,17 +130,42 @@ const listenHost = () =>
 /**
  * The error to stop the start with when the server cannot listen on `server.host`: a name that does
  * not resolve, or an address this machine does not have, named as a config problem (the setting, its
- * variable and its value) rather than Node's bare "getaddrinfo ENOTFOUND". Other errors (a port in
- * use: EADDRINUSE) are returned as they are.
+ * variable and its value) rather than Node's bare "getaddrinfo ENOTFOUND"; with `port`, a port in use
+ * or not allowed too ({@link portError}). Other errors are returned as they are.
  */
-export function listenError(error: unknown, server: Pick<ServiceConfig['server'], 'host'>): unknown {
+export function listenError(error: unknown, server: Pick<ServiceConfig['server'], 'host'>, port?: ListenedPort): unknown {
   const { code } = (error ?? {}) as NodeJS.ErrnoException;
+  if (port !== undefined && (code === 'EADDRINUSE' || code === 'EACCES')) return portError(error, server.host, port);
   if (code !== 'ENOTFOUND' && code !== 'EAI_AGAIN' && code !== 'EAI_FAIL' && code !== 'EADDRNOTAVAIL') return error;
   return new FloorplanError(
     ErrorCode.CONFIG_INVALID,
     { problems: `\`server.host\` must be an address of this machine or a name it resolves to one, but got: ${JSON.stringify(server.host)} (config server.host, HOST): ${describeThrown(error)}` },
     { cause: error },
   );
+}
+
+/** A port Floorplan listens on, named when it cannot: `server.port` (PORT), 4000. */
+export interface ListenedPort {
+  readonly setting: string;
+  readonly variable: string;
+  readonly port: number;
+}
+
+/**
+ * A port another process holds (EADDRINUSE) or this one may not open (EACCES: below 1024 without
+ * root, as the image's uid 1000) named as its setting: the apps', the management and the demo
+ * upstreams' ports all failed alike with Node's "listen EADDRINUSE … 127.0.0.1:<port>".
+ */
+export function portError(error: unknown, host: string, { setting, variable, port }: ListenedPort): unknown {
+  const { code } = (error ?? {}) as NodeJS.ErrnoException;
+  const contract =
+    code === 'EADDRINUSE'
+      ? `must be a port no other process listens on at ${host}`
+      : code === 'EACCES'
+        ? `must be a port this process may listen on at ${host} (below 1024 only as root or with CAP_NET_BIND_SERVICE)`
+        : undefined;
+  if (contract === undefined) return error;
+  return new FloorplanError(ErrorCode.CONFIG_INVALID, { problems: `\`${setting}\` ${contract}, but got: ${port} (config ${setting}, ${variable}): ${describeThrown(error)}` }, { cause: error });
 }
 
 /**

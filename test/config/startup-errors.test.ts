@@ -3,6 +3,7 @@
  * process, its stderr and exit code. The message names the setting, its variable and its value.
  */
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UPSTREAMS } from '../../src/upstreams/registry.ts';
@@ -34,6 +35,27 @@ describe('floorplan refusing to start', () => {
       /^floorplan failed to start: Invalid service config:\n- `server\.host` must be an address of this machine or a name it resolves to one, but got: "floorplan\.invalid" \(config server\.host, HOST\): getaddrinfo (ENOTFOUND|EAI_AGAIN) floorplan\.invalid\n$/,
     );
   }, 60_000);
+
+  // Each of the three ports answered the same "listen EADDRINUSE: address already in use
+  // 127.0.0.1:<port>", and which setting held it (the management port beside the apps' one, or the
+  // demo upstreams') was for the operator to guess.
+  it('names the port setting and its variable when another process holds the port', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const taken = (busy.address() as AddressInfo).port;
+    try {
+      const refused = (setting: string, variable: string) =>
+        `floorplan failed to start: Invalid service config:\n- \`${setting}\` must be a port no other process listens on at 127.0.0.1, but got: ${taken} (config ${setting}, ${variable}): listen EADDRINUSE: address already in use 127.0.0.1:${taken}\n`;
+      const management = await start({ HOST: '127.0.0.1', PORT: String(await freePort()), MANAGEMENT_PORT: String(taken), DEMO_UPSTREAMS: 'off', LAYOUT_STORE: 'none', LOG_LEVEL: 'silent' });
+      expect(management).toEqual({ code: 1, stderr: refused('server.managementPort', 'MANAGEMENT_PORT') });
+      const apps = await start({ HOST: '127.0.0.1', PORT: String(taken), DEMO_UPSTREAMS: 'off', LAYOUT_STORE: 'none', LOG_LEVEL: 'silent' });
+      expect(apps).toEqual({ code: 1, stderr: refused('server.port', 'PORT') });
+      const demo = await start({ HOST: '127.0.0.1', PORT: String(await freePort()), DEMO_PORT: String(taken), LAYOUT_STORE: 'none', LOG_LEVEL: 'silent' });
+      expect(demo).toEqual({ code: 1, stderr: refused('demo.port', 'DEMO_PORT') });
+    } finally {
+      busy.close();
+    }
+  }, 90_000);
 
   it('names auth.jwksUrl when production is started without JWT_JWKS_URL, rather than serve 503 to every user', async () => {
     const upstreams = Object.fromEntries(UPSTREAMS.map((name) => [`UPSTREAM_${name.toUpperCase()}_URL`, `http://127.0.0.1:${name.length}/${name}`]));
