@@ -42,7 +42,8 @@
  * operating-system user here, the admin credential's identity through the API.
  * With `layouts.store.kind: none`, floors:publish writes Redis only, as before revisions.
  * Problems go to stderr, one per line. With no Unleash URL configured, every floor's `flag` must
- * also be defined in the flags file (`flags.bootstrapFile`).
+ * also be defined in the flags file (`flags.bootstrapFile`); through `--server`, in that server's
+ * flags, which its admin API checks (this machine's flags file is not read for it).
  * The rules added after earlier releases (a name holding a {variable}, a variant sharing a version)
  * hold, for publish and candidate, for the files that differ from live's (the store's live
  * revision, or with kind none the set Redis holds), as in the admin API; check compares with no
@@ -152,7 +153,11 @@ function summary(layouts: LayoutSet): string {
  * candidate checks here only what needs no live revision, and the store or server it goes to
  * judges the files that differ from live's by the rest, as the admin API does.
  */
-function validate({ config, dir, dirSetting, registry, clients }: Context, newText: boolean): { layouts: LayoutSet; compatibility: CompatibilityReport | undefined } {
+function validate(
+  { config, dir, dirSetting, registry, clients }: Context,
+  newText: boolean,
+  flagNames: 'here' | 'by-the-server' = 'here',
+): { layouts: LayoutSet; compatibility: CompatibilityReport | undefined } {
   let sources;
   try {
     sources = readFloorsDir(dir, dirSetting);
@@ -163,7 +168,9 @@ function validate({ config, dir, dirSetting, registry, clients }: Context, newTe
   }
   const compiled = compileFloorsSources(sources, registry, config.floors.locales, config.apps, { submitted: newText });
   if (compiled.layouts === undefined) throw new InvalidFloors(compiled.problems);
-  const flagProblems = checkFlagNames(config, compiled.layouts);
+  // Through --server the flags that count are that server's (its flags file, or its Unleash), which
+  // its admin API checks the set against; this machine's flags file may not even have the flag.
+  const flagProblems = flagNames === 'here' ? checkFlagNames(config, compiled.layouts) : [];
   if (flagProblems.length > 0) throw new InvalidFloors(flagProblems);
   const compatibility = clients === undefined ? undefined : checkCompatibility(compiled.layouts, clients);
   if (compatibility !== undefined && compatibility.problems.length > 0) throw new Incompatible(compatibility);
@@ -517,7 +524,7 @@ async function runOperation(command: Command, context: Context, args: ParsedArgs
   if (command === 'publish' || (command === 'candidate' && values.revision === undefined)) {
     // Validated here first: a broken folder is reported the same way whichever store or server.
     // The rules for new text need the live revision: the store or server judges those (releases.validate).
-    validate(context, false);
+    validate(context, false, values.server === undefined ? 'here' : 'by-the-server');
     sources = readFloorsDir(context.dir, context.dirSetting);
   }
   const opened = values.server === undefined ? await openStore(context, command) : { operations: adminApi(values.server, context.config.admin.token), close: async () => undefined };

@@ -900,3 +900,45 @@ describe.skipIf(!HAS_REDIS_SERVER)('npm run floors:publish straight on the revis
     expect(JSON.parse((await client.get(candidatesRedisKey('floorplan:'))) as string).generation).toBe(9);
   }, 60_000);
 });
+
+describe('floors:publish and floors:candidate through a server (--server) judge the flag names by that server\'s flags', () => {
+  let h: Harness | undefined;
+  let dir: string | undefined;
+  afterAll(async () => {
+    await h?.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('publish a floor naming a flag only the server defines, and refuse one it does not, in the server\'s words', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'floorplan-cli-server-flags-'));
+    // The server's flags file: the shipped one plus floor.new-price, which this checkout's config/flags.json lacks.
+    const flags = JSON.parse(readFileSync(join(ROOT, 'config', 'flags.json'), 'utf8')) as Record<string, unknown[]>;
+    flags.features!.push({ name: 'floor.new-price', type: 'release', project: 'default', impressionData: false });
+    flags.featureStrategies!.push({ name: 'default', featureName: 'floor.new-price', sortOrder: 0, parameters: {}, constraints: [], segments: [] });
+    flags.featureEnvironments!.push({ name: 'floor.new-price', featureName: 'floor.new-price', environment: 'development', enabled: true, variants: [] });
+    const flagsFile = join(dir, 'server-flags.json');
+    writeFileSync(flagsFile, JSON.stringify(flags, null, 2));
+    const token = 'a-token-of-16-characters';
+    h = await startHarness({ config: { admin: { token }, flags: { bootstrapFile: flagsFile }, layouts: { store: { kind: 'pglite', dataDir: join(dir, 'revisions') } } } });
+    const env = { ADMIN_TOKEN: token };
+    const line = SHIPPED_CART.split('\n').findIndex((l) => l.includes('flag: floor.plus-rebate')) + 1;
+    const naming = (flag: string, version: string) =>
+      floorsDir({ 'cart-bottom-sheet.yaml': SHIPPED_CART.replace('flag: floor.plus-rebate', `flag: ${flag}`).replace('version: "2026-11-21.1"', `version: "${version}"`), 'checkout-summary.yaml': SHIPPED_CHECKOUT });
+
+    const published = await floors(['publish', '--server', h.url, '--dir', naming('floor.new-price', '2026-12-07.1'), '--message', 'new price row'], env);
+    expect(published.stderr).toBe('');
+    expect(published.code).toBe(0);
+    expect(published.stdout.split('\n')[0]).toBe('published revision 1 (live) by admin "new price row"; parent none');
+
+    const staged = await floors(['candidate', 'cart-bottom-sheet', '--server', h.url, '--dir', naming('floor.new-price', '2026-12-07.2'), '--replaces', 'none', '--allow', 'u1001'], env);
+    expect(staged.stderr).toBe('');
+    expect(staged.code).toBe(0);
+
+    // A name the server does not define either is refused by the server, naming its flags file.
+    const refused = await floors(['publish', '--server', h.url, '--dir', naming('floor.new-prise', '2026-12-07.3')], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`\`floors[6].flag\` must name a flag defined in ${flagsFile} (`);
+    expect(refused.stderr).toContain(`but got: "floor.new-prise" (cart-bottom-sheet.yaml:${line})`);
+    expect(refused.stderr).not.toContain('config/flags.json');
+  }, 120_000);
+});
