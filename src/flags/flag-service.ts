@@ -543,27 +543,32 @@ export class FlagService {
 
   /**
    * Warns (once per set of problems) about flags Unleash sent that this client cannot evaluate:
-   * a strategy it does not know never matches, and a dependency on a flag Unleash does not
-   * define is never met, so such a flag is off for everyone. unleash-client reports both only
-   * on an inner emitter it does not pass on.
+   * a strategy it does not know never matches (unleash-client skips it and tries the flag's
+   * other strategies, so only a flag with no other is off for everyone), and a dependency on a
+   * flag Unleash does not define is never met, so such a flag is off for everyone.
+   * unleash-client reports both only on an inner emitter it does not pass on.
    */
   #checkDefinitions(definitions: ReadonlyArray<{ readonly name: string; readonly strategies?: ReadonlyArray<{ readonly name: string }>; readonly dependencies?: ReadonlyArray<{ readonly feature: string }> }>): void {
     const names = new Set(definitions.map((d) => d.name));
     const known = new Set<string>(CLIENT_STRATEGIES);
     const problems: string[] = [];
     for (const definition of definitions) {
-      for (const strategy of definition.strategies ?? []) {
-        if (!known.has(strategy.name)) problems.push(`${definition.name}: strategy ${JSON.stringify(strategy.name)} is unknown to unleash-client (it evaluates ${CLIENT_STRATEGIES.join(', ')})`);
+      const strategies = definition.strategies ?? [];
+      const evaluable = strategies.some((strategy) => known.has(strategy.name));
+      for (const strategy of strategies) {
+        if (known.has(strategy.name)) continue;
+        const outcome = evaluable ? "so it never matches; the flag's other strategies still decide" : 'so it never matches, and the flag has no other: it is off for everyone';
+        problems.push(`${definition.name}: strategy ${JSON.stringify(strategy.name)} is unknown to unleash-client (it evaluates ${CLIENT_STRATEGIES.join(', ')}), ${outcome}`);
       }
       for (const dependency of definition.dependencies ?? []) {
-        if (!names.has(dependency.feature)) problems.push(`${definition.name}: depends on ${dependency.feature}, which Unleash does not define`);
+        if (!names.has(dependency.feature)) problems.push(`${definition.name}: depends on ${dependency.feature}, which Unleash does not define, so it is off for everyone`);
       }
     }
     const key = problems.join('\n');
     if (key === this.#definitionProblems) return;
     this.#definitionProblems = key;
     if (problems.length > 0) {
-      this.#logger.warn({ url: this.#urlShown, problems }, 'flags: Unleash sent flags this client cannot evaluate, so they are off for everyone: %s', problems.join('; '));
+      this.#logger.warn({ url: this.#urlShown, problems }, 'flags: Unleash sent flags this client cannot evaluate in full: %s', problems.join('; '));
     }
   }
 

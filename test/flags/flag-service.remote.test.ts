@@ -252,6 +252,45 @@ describe('FlagService in remote mode', () => {
     expect(lines.filter((l) => l.level === 40 && l.msg.includes('cannot evaluate'))).toHaveLength(1);
   });
 
+  it('says a strategy this client cannot evaluate never matches, but does not call a flag off for everyone whose other strategies still turn it on', async () => {
+    const served = {
+      version: 2,
+      features: [
+        ...SERVED.features,
+        {
+          name: 'floor.loyalty-points',
+          type: 'release',
+          enabled: true,
+          strategies: [
+            { name: 'flexibleRollout', parameters: { rollout: '100', stickiness: 'userId', groupId: 'floor.loyalty-points' }, constraints: [{ contextName: 'userId', operator: 'IN', values: ['u1001'] }] },
+            { name: 'qaCustom', parameters: {}, constraints: [] },
+          ],
+          variants: [],
+        },
+        { name: 'floor.new-customer', type: 'release', enabled: true, strategies: [{ name: 'qaCustom', parameters: {}, constraints: [] }], variants: [] },
+      ],
+    };
+    const { url } = await listen((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(served));
+    });
+    const { logger, lines } = recordingLogger();
+    const service = await FlagService.start(flagsConfig({ unleashUrl: url, unleashToken: 'default:development.secret', refreshIntervalMs: 200 }), logger, { root: ROOT, startTimeoutMs: 2_000 });
+    cleanups.push(() => service.stop());
+    // The allow-listed user gets the flag: only the unknown strategy is skipped.
+    expect(service.evaluate(viewer({ userId: 'u1001' })).isEnabled('floor.loyalty-points')).toBe(true);
+    expect(service.evaluate(viewer({ userId: 'u1002' })).isEnabled('floor.loyalty-points')).toBe(false);
+    expect(service.evaluate(viewer({ userId: 'u1001' })).isEnabled('floor.new-customer')).toBe(false);
+    const warnings = lines.filter((l) => l.level === 40 && l.msg.includes('cannot evaluate'));
+    expect(warnings).toHaveLength(1);
+    const unknown = 'strategy "qaCustom" is unknown to unleash-client (it evaluates default, flexibleRollout, remoteAddress, applicationHostname, userWithId, gradualRolloutUserId, gradualRolloutSessionId, gradualRolloutRandom)';
+    expect(warnings[0]!.problems).toEqual([
+      `floor.loyalty-points: ${unknown}, so it never matches; the flag's other strategies still decide`,
+      `floor.new-customer: ${unknown}, so it never matches, and the flag has no other: it is off for everyone`,
+    ]);
+    expect(warnings[0]!.msg).not.toContain('so they are off for everyone');
+  });
+
   it('keeps asking Unleash after it refuses the token (401, 403), serving the last flags meanwhile, says so once and in a metric, and takes the changed flags once the token is accepted again', async () => {
     // unleash-client stops polling for good on a 401 or 403 ("Stopping refresh of toggles"): an
     // Unleash restart that briefly refused tokens, or a token re-created, left every replica on
