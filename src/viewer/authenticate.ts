@@ -4,7 +4,7 @@
  * user. HS256 with a shared secret for the demo; `auth.mode: jwks` switches to RS256/ES256
  * keys from the identity provider's JWKS endpoint, with no code change.
  */
-import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwksCache, jwtVerify, type ExportedJWKSCache, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwksCache, jwtVerify, type ExportedJWKSCache, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { AuthConfig } from '../config/service-config.ts';
@@ -114,7 +114,7 @@ export function createTokenVerifier(config: AuthConfig, logger?: Logger): TokenV
         // would send every client back to sign-in during an IdP outage; answer 503 instead.
         throw new FloorplanError(ErrorCode.AUTH_KEYS_UNAVAILABLE, {}, { cause: error });
       }
-      throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, { reason: `the token was rejected: ${reason(error)}` }, { cause: error });
+      throw new FloorplanError(ErrorCode.AUTH_INVALID_TOKEN, { reason: `the token was rejected: ${reason(error, token)}` }, { cause: error });
     }
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) {
@@ -267,7 +267,7 @@ function isTokenProblem(error: unknown): boolean {
 }
 
 /** A short reason safe to show a client: what failed, never key material. */
-function reason(error: unknown): string {
+function reason(error: unknown, token: string): string {
   if (error instanceof joseErrors.JWTExpired) return 'it has expired';
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     return error.reason === 'missing' ? `it has no "${error.claim}" claim` : `claim "${error.claim}" is not acceptable`;
@@ -276,6 +276,23 @@ function reason(error: unknown): string {
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'its algorithm is not allowed';
   if (error instanceof joseErrors.JWKSNoMatchingKey) return 'no key matches its kid';
   if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return 'it is not a well-formed JWT';
-  if (error instanceof joseErrors.JOSEError) return error.code;
+  if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return 'more than one key matches its kid';
+  if (error instanceof joseErrors.JOSENotSupported) {
+    // An unknown `crit` extension (RFC 7515, 4.1.11) is what a client can send; name it, not jose's code.
+    const critical = criticalExtensions(token);
+    return critical.length > 0
+      ? `its header marks as critical an extension Floorplan does not support (${critical.map((name) => JSON.stringify(name)).join(', ')})`
+      : 'it uses a JOSE feature Floorplan does not support';
+  }
   return 'it could not be verified';
+}
+
+/** The names a token's protected header lists in `crit`, or none. */
+function criticalExtensions(token: string): string[] {
+  try {
+    const crit = decodeProtectedHeader(token).crit;
+    return Array.isArray(crit) ? crit.filter((name): name is string => typeof name === 'string').slice(0, 8) : [];
+  } catch {
+    return [];
+  }
 }

@@ -132,6 +132,18 @@ describe('createTokenVerifier in hs256 mode', () => {
     await expectInvalid(verify(`Bearer ${token}`), 'the token was rejected: its algorithm is not allowed');
   });
 
+  it('says in words, not a library code, that a token marks an extension it needs as critical', async () => {
+    // A `crit` header names extensions the verifier must understand or refuse the token.
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256', crit: ['x-bound'], 'x-bound': true })
+      .setSubject('u1001')
+      .setIssuer(hs256.issuer)
+      .setAudience(hs256.audience)
+      .setExpirationTime(now() + 600)
+      .sign(new TextEncoder().encode(SECRET), { crit: { 'x-bound': true } });
+    await expectInvalid(verify(`Bearer ${token}`), 'the token was rejected: its header marks as critical an extension Floorplan does not support ("x-bound")');
+  });
+
   it('rejects an HS512 token even when signed with the right secret', async () => {
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS512' })
