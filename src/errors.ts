@@ -401,8 +401,10 @@ export function describeThrown(thrown: unknown): string {
  *   `http://u:p@host/a/@b` shows as `http://u:***@b`, more hidden than needed, never less;
  * - a user holding `@` (`me@corp:pw@db`): as URL parsing reads it, up to the last `@` before
  *   the first `/`, `?` or `#`.
+ * The scheme's `://` may be mistyped (`redis//`, `postgres:/`, `postgres:`): the config then
+ * refuses the URL, echoing it, and the password in it must be hidden as well.
  */
-const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/)(?:([^:/?#@\s]*:)[^@\s]*@(?:[^@?#\s"']*@)*|([^:/?#@\s]*@[^:/?#\s]*:)[^/?#\s]*@)/gi;
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/|(?<![\w.+-])[a-z][a-z0-9+.-]*(?::\/?|\/\/))(?:([^:/?#@\s]*:)[^@\s]*@(?:[^@?#\s"']*@)*|([^:/?#@\s]*@[^:/?#\s]*:)[^/?#\s]*@)/gi;
 
 /**
  * `text` with the password of every URL in it shown as `***` (`postgres://floorplan:***@db/x`),

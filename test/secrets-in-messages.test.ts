@@ -50,6 +50,16 @@ describe('a password in a URL', () => {
     expect(message).not.toContain('kX9');
   });
 
+  it('is not echoed when the URL mistypes the `://` after its scheme (`redis//`, `postgres:/`)', () => {
+    for (const env of [{ REDIS_URL: 'redis//:kX9secret@127.0.0.1:6379/0' }, { LAYOUT_STORE_URL: 'postgres:/floorplan:kX9secret@127.0.0.1:5432/db' }, { LAYOUT_STORE_URL: 'postgres:floorplan:kX9secret@127.0.0.1:5432/db' }]) {
+      const message = refusal({ ...PRODUCTION, ...env });
+      expect(message, JSON.stringify(env)).toMatch(/redis\.url|layouts\.store\.url/);
+      expect(message, JSON.stringify(env)).not.toContain('kX9');
+    }
+    expect(withoutPasswords('got: "redis//:kX9secret@127.0.0.1:6379/0"')).toBe('got: "redis//:***@127.0.0.1:6379/0"');
+    expect(withoutPasswords('got: "postgres:/floorplan:kX9secret@db/x"')).toBe('got: "postgres:/floorplan:***@db/x"');
+  });
+
   it('refuses a PostgreSQL URL that does not parse (an unencoded / in its password) instead of starting with the store down', () => {
     const message = refusal({ ...PRODUCTION, LAYOUT_STORE_URL: 'postgres://floorplan:kX9/aB+c2@127.0.0.1:5432/db' });
     expect(message).toMatch(/layouts\.store\.url/);
