@@ -401,8 +401,10 @@ export function describeThrown(thrown: unknown): string {
  *   `http://u:p@host/a/@b` shows as `http://u:***@b`, more hidden than needed, never less;
  * - a user holding `@` (`me@corp:pw@db`): as URL parsing reads it, up to the last `@` before
  *   the first `/`, `?` or `#`.
- * The scheme's `://` may be mistyped (`redis//`, `postgres:/`, `postgres:`): the config then
- * refuses the URL, echoing it, and the password in it must be hidden as well.
+ * The scheme's `://` may be mistyped (`redis//`, `postgres:/`, `postgres:`) or left out
+ * (`floorplan:pw@db/x`, `:pw@redis:6379/0`, matched at the start of the text or of a quoted
+ * value by withoutPasswords): the config then refuses the URL, echoing it, and the password in it
+ * must be hidden as well.
  */
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/|(?<![\w.+-])[a-z][a-z0-9+.-]*(?::\/?|\/\/))(?:([^:/?#@\s]*:)[^@\s]*@(?:[^@?#\s"']*@)*|([^:/?#@\s]*@[^:/?#\s]*:)[^/?#\s]*@)/gi;
 
@@ -417,6 +419,8 @@ const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/|(?<![\w.+-])[a-z][a-z0-9+.-]*(?:
 export function withoutPasswords(text: string): string {
   return text
     .replace(URL_PASSWORD, (_url, scheme: string, user: string | undefined, userWithAt: string | undefined) => `${scheme}${user ?? userWithAt}***@`)
+    // A URL without any scheme (`floorplan:pw@db/x`, `//:pw@redis:6379`), at the start of the text or of a quoted value.
+    .replace(/(^|[\s"'(])(\/\/)?([^:/?#@\s"'*]*:)(?!\/)[^@\s"'*]*@/g, '$1$2$3***@')
     .replace(/([?&](?:ssl)?password=)[^&#\s"']*/gi, '$1***');
 }
 

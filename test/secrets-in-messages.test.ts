@@ -50,13 +50,15 @@ describe('a password in a URL', () => {
     expect(message).not.toContain('kX9');
   });
 
-  it('is not echoed when the URL mistypes the `://` after its scheme (`redis//`, `postgres:/`)', () => {
-    for (const env of [{ REDIS_URL: 'redis//:kX9secret@127.0.0.1:6379/0' }, { LAYOUT_STORE_URL: 'postgres:/floorplan:kX9secret@127.0.0.1:5432/db' }, { LAYOUT_STORE_URL: 'postgres:floorplan:kX9secret@127.0.0.1:5432/db' }]) {
+  it('is not echoed when the URL mistypes or leaves out the `://` after its scheme (`redis//`, `postgres:/`, `user:password@host`)', () => {
+    for (const env of [{ REDIS_URL: 'redis//:kX9secret@127.0.0.1:6379/0' }, { REDIS_URL: ':kX9secret@127.0.0.1:6379/0' }, { LAYOUT_STORE_URL: 'floorplan:kX9secret@db:5432/x' }, { UPSTREAM_CART_URL: 'u:kX9secret@host/cart' }, { LAYOUT_STORE_URL: 'postgres:/floorplan:kX9secret@127.0.0.1:5432/db' }, { LAYOUT_STORE_URL: 'postgres:floorplan:kX9secret@127.0.0.1:5432/db' }]) {
       const message = refusal({ ...PRODUCTION, ...env });
-      expect(message, JSON.stringify(env)).toMatch(/redis\.url|layouts\.store\.url/);
+      expect(message, JSON.stringify(env)).toMatch(/redis\.url|layouts\.store\.url|upstreams\.cart\.baseUrl/);
       expect(message, JSON.stringify(env)).not.toContain('kX9');
     }
     expect(withoutPasswords('got: "redis//:kX9secret@127.0.0.1:6379/0"')).toBe('got: "redis//:***@127.0.0.1:6379/0"');
+    expect(withoutPasswords('got: ":kX9secret@127.0.0.1:6379/0"')).toBe('got: ":***@127.0.0.1:6379/0"');
+    expect(withoutPasswords('got: "//u:kX9secret@host/cart"')).toBe('got: "//u:***@host/cart"');
     expect(withoutPasswords('got: "postgres:/floorplan:kX9secret@db/x"')).toBe('got: "postgres:/floorplan:***@db/x"');
   });
 
