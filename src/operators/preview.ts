@@ -35,7 +35,7 @@ import { MAX_SELECTED_SKUS, panelArgumentProblem, type RequestPipeline } from '.
 import type { UpstreamName } from '../upstreams/registry.ts';
 import { isUpstreamError } from '../upstreams/upstream-error.ts';
 import { parseAppVersion } from '../viewer/app-version.ts';
-import { MAX_USER_ID_LENGTH } from '../viewer/user-id.ts';
+import { MAX_USER_ID_LENGTH, userIdProblem } from '../viewer/user-id.ts';
 import { parsePlatform, parseSessionId } from '../viewer/viewer.ts';
 
 /** A field the request path reads from a header: accepted exactly when that header's value would be. */
@@ -44,7 +44,10 @@ const headerField = (parse: (value: string) => string | null, contract: string) 
 
 const previewRequestSchema = z.strictObject({
   scene: z.string().min(1),
-  userId: z.string().min(1).max(MAX_USER_ID_LENGTH),
+  userId: z.string().min(1).max(MAX_USER_ID_LENGTH).superRefine((id, ctx) => {
+    const problem = userIdProblem(id);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   segments: z.array(z.string().min(1).max(64)).max(32).default([]),
   /** As `x-app-platform`; absent or null: a client that did not say (`unknown`). */
   platform: headerField(parsePlatform, 'a platform token such as "ios" (letters, digits, ._-, up to 64)').nullable().default(null),

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { AuthConfig } from '../config/service-config.ts';
 import { ErrorCode, FloorplanError, withoutPasswords } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { MAX_USER_ID_LENGTH } from './user-id.ts';
+import { MAX_USER_ID_LENGTH, userIdProblem } from './user-id.ts';
 
 /** The claims Floorplan uses, checked. */
 export interface VerifiedClaims {
@@ -33,7 +33,7 @@ const MAX_SEGMENTS = 32;
 const MAX_SEGMENT_LENGTH = 64;
 
 const claimsSchema = z.object({
-  sub: z.string().min(1).max(MAX_USER_ID_LENGTH),
+  sub: z.string().min(1).max(MAX_USER_ID_LENGTH).refine((sub) => userIdProblem(sub) === undefined),
   // null, as some identity providers write a claim they have no value for: no segments.
   segments: z.array(z.string().min(1).max(MAX_SEGMENT_LENGTH)).max(MAX_SEGMENTS).nullish(),
 });
@@ -44,6 +44,8 @@ function claimsProblem(payload: unknown, issues: readonly z.core.$ZodIssue[]): s
   const kind = (value: unknown) => (Array.isArray(value) ? 'a list' : value === null ? 'null' : `a ${typeof value}`);
   if (issues.some((issue) => issue.path[0] === 'sub')) {
     const sub = claims.sub;
+    const problem = typeof sub === 'string' ? userIdProblem(sub) : undefined;
+    if (problem !== undefined) return `its \`sub\` ${problem}`;
     return `its \`sub\` must be a string of 1 to ${MAX_USER_ID_LENGTH} characters, but it ${typeof sub === 'string' ? `has ${sub.length}` : `is ${kind(sub)}`}`;
   }
   const segments = claims.segments;

@@ -297,5 +297,13 @@ describe('operators: flags, kill switches, variants, hot reload, preview, decisi
       expect(bad.status).toBe(400);
       expect(((await bad.json()) as { problems: string[] }).problems.length).toBeGreaterThan(0);
     });
+
+    it('refuses a user id that is a dot segment, as the token verifier does: the cart would be asked for another path', async () => {
+      const res = await preview({ scene: 'cart-bottom-sheet', userId: '..' });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { problems: string[] }).problems).toEqual([
+        '`userId` must not be "." or ".." (a user id is a segment of the cart service\'s URL, where a proxy reads either as another path), but it is ".."',
+      ]);
+    });
   });
 });

@@ -65,10 +65,13 @@ describe('createTokenVerifier in hs256 mode', () => {
     const long = 'u'.repeat(255);
     await expect(verify(`Bearer ${await withClaims({ sub: long })}`)).resolves.toEqual({ userId: long, segments: [] });
     await expect(verify(`Bearer ${await withClaims({ sub: 'u1001', segments: null })}`)).resolves.toEqual({ userId: 'u1001', segments: [] });
+    await expect(verify(`Bearer ${await withClaims({ sub: '...' })}`)).resolves.toEqual({ userId: '...', segments: [] });
   });
 
   it.each([
     ['a `sub` over 255 characters', { sub: 'u'.repeat(256) }, 'the token was rejected: its `sub` must be a string of 1 to 255 characters, but it has 256'],
+    ['a `sub` of ".."', { sub: '..' }, 'the token was rejected: its `sub` must not be "." or ".." (a user id is a segment of the cart service\'s URL, where a proxy reads either as another path), but it is ".."'],
+    ['a `sub` of "."', { sub: '.' }, 'the token was rejected: its `sub` must not be "." or ".." (a user id is a segment of the cart service\'s URL, where a proxy reads either as another path), but it is "."'],
     ['no `sub`', { segments: ['plus'] }, 'the token was rejected: it has no "sub" claim'],
     ['a number as `sub`', { sub: 1001 }, 'the token was rejected: its `sub` must be a string of 1 to 255 characters, but it is a number'],
     ['33 segments', { sub: 'u1001', segments: Array.from({ length: 33 }, (_, i) => `s${i}`) }, 'the token was rejected: its `segments` must be a list of at most 32 names of 1 to 64 characters, but it has 33 names'],
