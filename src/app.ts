@@ -29,7 +29,7 @@ import { createPublishCheckHandler } from './operators/publish-check.ts';
 import { consolePages } from './console/console-pages.ts';
 import { landingPage } from './http/landing-page.ts';
 import { AdmissionController } from './http/admission.ts';
-import { createHttpServer, type AdminHandler } from './http/server.ts';
+import { adminApiEnabled, createHttpServer, type AdminHandler } from './http/server.ts';
 import { createUnknownFlagReporter, removedFlagProblems, unknownFlagProblems } from './layouts/flag-names.ts';
 import type { LayoutSet } from './layouts/compile.ts';
 import { LayoutStore, type LiveRevisionSource } from './layouts/layout-store.ts';
@@ -451,10 +451,10 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
       separateManagement: config.server.managementPort !== null,
       trustedProxies: config.server.trustedProxies,
       // The operator console; it is useful only with the admin API, so it is served only when that is on.
-      ...(config.admin.token === '' ? {} : { pages: consolePages() }),
+      ...(adminApiEnabled(config.admin) ? { pages: consolePages() } : {}),
       // Demo tokens are signed with the demo secret; production verifies real ones (auth.mode jwks, or its own secret).
       // The console is linked where it is served: not from the apps' port when there is a management one.
-      landingPage: landingPage({ demoTokens: config.demo.enabled, console: config.admin.token !== '' && config.server.managementPort === null }),
+      landingPage: landingPage({ demoTokens: config.demo.enabled, console: adminApiEnabled(config.admin) && config.server.managementPort === null }),
       admin: {
         token: config.admin.token,
         operators: config.admin.operators,

@@ -345,7 +345,7 @@ function adminApi(server: string, token: string): LayoutOperations {
       // management one, and everywhere with an empty admin token (production's default).
       if (typeof body.error === 'string') throw new UsageError(body.error);
       throw new UsageError(
-        `${server} has no layout admin API: a Floorplan serves it only with admin.token (ADMIN_TOKEN) set, and with server.managementPort (MANAGEMENT_PORT) on that port only, not the apps' port; --server takes that Floorplan's management URL`,
+        `${server} has no layout admin API: a Floorplan serves it only with admin.token (ADMIN_TOKEN) or admin.operators (ADMIN_OPERATORS) set, and with server.managementPort (MANAGEMENT_PORT) on that port only, not the apps' port; --server takes that Floorplan's management URL`,
       );
     }
     throw new UsageError(`${body.error ?? refusedAs(response.status, body.errors?.[0])}${body.problems === undefined ? '' : `\n${body.problems.join('\n')}`}`);

@@ -78,10 +78,11 @@ export interface HttpServerOptions<TContext extends BaseContext> {
   readonly landingPage?: string;
   /**
    * Operator endpoints (POST, JSON in and out) behind their own bearer credential, never a
-   * user's token. An empty token disables them: they answer 404 like any unknown path.
+   * user's token. Off (404, like any unknown path) when there is no credential at all: an empty
+   * token and no operators ({@link adminApiEnabled}).
    */
   readonly admin?: {
-    /** The credential of the identity `admin`, a publisher. */
+    /** The credential of the identity `admin`, a publisher; empty: no such identity. */
     readonly token: string;
     /**
      * More identities, by name: each its own credential (a string: a publisher), or a credential
@@ -312,6 +313,15 @@ function isJsonContentType(req: IncomingMessage): boolean {
 }
 
 /**
+ * Whether the admin API (and the console) is served: some credential opens it, `admin.token` or
+ * an operator's. Named operators alone are enough — four eyes needs each operator's own
+ * credential, and a shared `admin` publisher beside them could approve anyone's change.
+ */
+export function adminApiEnabled(admin: { readonly token: string; readonly operators?: Readonly<Record<string, string | OperatorCredential>> }): boolean {
+  return admin.token !== '' || Object.values(admin.operators ?? {}).some((c) => (typeof c === 'string' ? c : c.token) !== '');
+}
+
+/**
  * The caller whose credential `authorization` carries; `wrong` for a bearer credential that is
  * nobody's, `none` when no bearer credential is presented (what a browser sends by itself: a
  * CORS preflight, an <img> GET — a guess cannot be made without one, so it is not counted as
@@ -321,7 +331,6 @@ function isJsonContentType(req: IncomingMessage): boolean {
 function adminCaller(authorization: string | undefined, token: string, operators: Readonly<Record<string, string | OperatorCredential>>): AdminCaller | 'wrong' | 'none' {
   const match = authorization === undefined ? null : /^Bearer\s+(.+)$/i.exec(authorization.trim());
   if (match === null) return 'none';
-  if (token === '') return 'wrong';
   const given = createHash('sha256').update(match[1] as string).digest();
   let found: AdminCaller | undefined;
   const credentials: Array<readonly [string, OperatorCredential]> = [
@@ -529,7 +538,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       default: {
         const page = options.pages?.[path];
         if (page !== undefined) return ['/console', servePage(req, res, path, page)];
-        const handler = !options.admin?.token ? undefined : path === SESSION_ROUTE ? session : options.admin.routes[path];
+        const handler = options.admin === undefined || !adminApiEnabled(options.admin) ? undefined : path === SESSION_ROUTE ? session : options.admin.routes[path];
         if (handler !== undefined) return [path, await admin(req, res, path, handler)];
         sendError(res, toClientError(new FloorplanError(ErrorCode.HTTP_NO_ROUTE, { path })));
         return ['other', 404];

@@ -514,7 +514,7 @@ describe('floors commands through a URL that serves no layout admin API (--serve
     await Promise.all(servers.map((s) => s.close()));
   });
   const NO_ADMIN_API = (server: string) =>
-    `${server} has no layout admin API: a Floorplan serves it only with admin.token (ADMIN_TOKEN) set, and with server.managementPort (MANAGEMENT_PORT) on that port only, not the apps' port; --server takes that Floorplan's management URL\n`;
+    `${server} has no layout admin API: a Floorplan serves it only with admin.token (ADMIN_TOKEN) or admin.operators (ADMIN_OPERATORS) set, and with server.managementPort (MANAGEMENT_PORT) on that port only, not the apps' port; --server takes that Floorplan's management URL\n`;
 
   it("says where the admin API is when pointed at the apps' port of a Floorplan with a management port, and exits 2", async () => {
     const h = await startHarness({ config: { server: { managementPort: 0 }, admin: { token } } });

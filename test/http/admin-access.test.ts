@@ -228,6 +228,23 @@ describe('the admin API: roles, cross-site requests, the console pages', () => {
     }
   });
 
+  it('serves the admin API and the console to named operators without a shared admin token (ADMIN_TOKEN empty)', async () => {
+    // Four eyes needs each operator's own credential; a shared `admin` publisher beside them could approve anyone's change.
+    const named = await startHarness({ config: { admin: { token: '', operators: { vera: { token: VIEWER, role: 'viewer' }, paul: { token: PUBLISHER, role: 'publisher' } } } } });
+    try {
+      const session = (token: string) =>
+        fetch(`${named.url}/admin/session`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{}' });
+      const paul = await session(PUBLISHER);
+      expect(paul.status).toBe(200);
+      expect(await paul.json()).toEqual({ identity: 'paul', role: 'publisher' });
+      expect(await (await session(VIEWER)).json()).toEqual({ identity: 'vera', role: 'viewer' });
+      expect((await session('not-anyones-credential-at-all')).status).toBe(401);
+      expect((await fetch(`${named.url}/console`)).status).toBe(200);
+    } finally {
+      await named.close();
+    }
+  });
+
   // Last: it leaves this address throttled.
   it('throttles wrong credentials at the login check like every admin call', async () => {
     for (let attempt = 1; attempt <= 3; attempt++) expect((await post('/admin/session', {}, `wrong-${attempt}`)).status).toBe(401);
