@@ -234,13 +234,7 @@ describe('FlagService in remote mode', () => {
         { name: 'floor.new-customer', type: 'release', enabled: true, strategies: [{ name: 'default', parameters: {}, constraints: [] }], variants: [], dependencies: [{ feature: 'floor.no-such-parent' }] },
       ],
     };
-    const { url } = await listen((_req, res) => {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(served));
-    });
-    const { logger, lines } = recordingLogger();
-    const service = await FlagService.start(flagsConfig({ unleashUrl: url, unleashToken: 'default:development.secret', refreshIntervalMs: 200 }), logger, { root: ROOT, startTimeoutMs: 2_000 });
-    cleanups.push(() => service.stop());
+    const { service, lines } = await startServing(served);
     expect(service.servingFrom).toBe('unleash');
     expect(service.evaluate(viewer()).isEnabled('floor.loyalty-points')).toBe(false);
     const warnings = lines.filter((l) => l.level === 40 && l.msg.includes('cannot evaluate'));
@@ -270,13 +264,7 @@ describe('FlagService in remote mode', () => {
         { name: 'floor.new-customer', type: 'release', enabled: true, strategies: [{ name: 'qaCustom', parameters: {}, constraints: [] }], variants: [] },
       ],
     };
-    const { url } = await listen((_req, res) => {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(served));
-    });
-    const { logger, lines } = recordingLogger();
-    const service = await FlagService.start(flagsConfig({ unleashUrl: url, unleashToken: 'default:development.secret', refreshIntervalMs: 200 }), logger, { root: ROOT, startTimeoutMs: 2_000 });
-    cleanups.push(() => service.stop());
+    const { service, lines } = await startServing(served);
     // The allow-listed user gets the flag: only the unknown strategy is skipped.
     expect(service.evaluate(viewer({ userId: 'u1001' })).isEnabled('floor.loyalty-points')).toBe(true);
     expect(service.evaluate(viewer({ userId: 'u1002' })).isEnabled('floor.loyalty-points')).toBe(false);
@@ -365,3 +353,15 @@ describe('FlagService in remote mode', () => {
     expect(service.evaluate(viewer()).isEnabled('floorplan.kill.promotion')).toBe(true);
   });
 });
+
+/** A FlagService polling a fake Unleash that always answers `served`, every 200 ms; its log lines recorded. */
+async function startServing(served: unknown) {
+  const { url } = await listen((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(served));
+  });
+  const { logger, lines } = recordingLogger();
+  const service = await FlagService.start(flagsConfig({ unleashUrl: url, unleashToken: 'default:development.secret', refreshIntervalMs: 200 }), logger, { root: ROOT, startTimeoutMs: 2_000 });
+  cleanups.push(() => service.stop());
+  return { service, lines };
+}
