@@ -1075,11 +1075,9 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     expect(made.status, JSON.stringify(made.body)).toBe(200);
     const refused = (what: string, keep: string) =>
       `checkout-summary has a candidate (revision ${back}), served to the allow-listed user u1001: Floorplan will refuse this ${what}, which would take checkout-summary off the air and refuse the scene to the candidate's users. Abort the candidate under Candidates first${keep}.`;
-    try {
-      await signIn();
-      await releases();
-      const dialog = await rollbackConfirmation(cartOnly);
-      expect(await page.locator('#confirm [data-testid=scene-has-candidate]').innerText()).toBe(refused('rollback', ', then roll back'));
+    /** The confirmation says the change will be refused, promises nothing, keeps Confirm disabled; then it is cancelled. */
+    const refusedThenCancelled = async (dialog: Locator, refusal: string) => {
+      expect(await page.locator('#confirm [data-testid=scene-has-candidate]').innerText()).toBe(refusal);
       expect(await dialog.innerText()).not.toContain('still served');
       // Refused, so it takes nothing off the air, and nobody is promised checkout-summary's floors.
       expect(await page.locator('#confirm [data-testid=scenes-off-air]').count()).toBe(0);
@@ -1087,6 +1085,12 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       expect(await page.locator('#confirm-ok').isDisabled()).toBe(true);
       await page.click('#confirm-cancel');
       await dialog.waitFor({ state: 'hidden' });
+    };
+    try {
+      await signIn();
+      await releases();
+      const dialog = await rollbackConfirmation(cartOnly);
+      await refusedThenCancelled(dialog, refused('rollback', ', then roll back'));
 
       await page.click('#publish-from-live');
       await page.locator('#draft textarea[data-file="checkout-summary.yaml"]').waitFor();
@@ -1094,14 +1098,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       await page.fill('#publish-message', 'retire checkout');
       await page.click('#publish-form button[type=submit]');
       await dialog.waitFor();
-      expect(await page.locator('#confirm [data-testid=scene-has-candidate]').innerText()).toBe(refused('publish', ', or keep checkout-summary.yaml in the set'));
-      expect(await dialog.innerText()).not.toContain('still served');
-      // Refused, so it takes nothing off the air, and nobody is promised checkout-summary's floors.
-      expect(await page.locator('#confirm [data-testid=scenes-off-air]').count()).toBe(0);
-      expect(await dialog.innerText()).not.toMatch(/Every user who opens [^.]*checkout-summary/);
-      expect(await page.locator('#confirm-ok').isDisabled()).toBe(true);
-      await page.click('#confirm-cancel');
-      await dialog.waitFor({ state: 'hidden' });
+      await refusedThenCancelled(dialog, refused('publish', ', or keep checkout-summary.yaml in the set'));
 
       // Without the candidate the publish is offered; Paul stages one while the confirmation is open.
       expect((await admin('layouts/abort', { scene: 'checkout-summary' })).status).toBe(200);
