@@ -500,6 +500,8 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
   }
 
   const separate = options.separateManagement === true;
+  /** The admin API's routes, or undefined while no credential opens it (decided once: the config does not change). */
+  const adminRoutes = options.admin !== undefined && adminApiEnabled(options.admin) ? options.admin.routes : undefined;
   /** Whether the listener a request came in on serves `path` (both do, unless `separateManagement`). */
   function servedOn(path: string, management: boolean): boolean {
     if (!separate || PROBES.has(path)) return true;
@@ -538,7 +540,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpServ
       default: {
         const page = options.pages?.[path];
         if (page !== undefined) return ['/console', servePage(req, res, path, page)];
-        const handler = options.admin === undefined || !adminApiEnabled(options.admin) ? undefined : path === SESSION_ROUTE ? session : options.admin.routes[path];
+        const handler = adminRoutes === undefined ? undefined : path === SESSION_ROUTE ? session : adminRoutes[path];
         if (handler !== undefined) return [path, await admin(req, res, path, handler)];
         sendError(res, toClientError(new FloorplanError(ErrorCode.HTTP_NO_ROUTE, { path })));
         return ['other', 404];
