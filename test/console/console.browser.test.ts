@@ -88,6 +88,19 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     await page.locator('#history table').waitFor();
   }
 
+  /**
+   * The audit's newest row, once it matches `pattern` (or after 10 s, to fail on what it shows):
+   * the page renders the history first and fetches the audit after it, so a new history row does
+   * not mean the audit has been read again yet.
+   */
+  async function expectNewestAudit(pattern: RegExp): Promise<void> {
+    const row = '#audit tbody tr';
+    await page
+      .waitForFunction(([selector, source, flags]) => new RegExp(source as string, flags as string).test((document.querySelector(selector as string) as { innerText: string } | null)?.innerText ?? ''), [row, pattern.source, pattern.flags], { timeout: 10_000 })
+      .catch(() => undefined);
+    expect(await page.locator(row).first().innerText()).toMatch(pattern);
+  }
+
   /** Clicks Roll back on `revision`'s row of the history, and waits for its confirmation. */
   async function rollbackConfirmation(revision: number): Promise<Locator> {
     const dialog = page.locator('#confirm');
@@ -337,7 +350,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     await page.click('#confirm-ok');
     await page.locator('#history tr[data-revision="3"] th').filter({ hasText: '3 (live)' }).waitFor();
     expect(await page.locator('#history tr[data-revision="3"]').innerText()).toContain('restores revision 1');
-    expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+rollback\s+3\s+.*"rollbackOf":1/);
+    await expectNewestAudit(/admin\s+rollback\s+3\s+.*"rollbackOf":1/);
     expect((await admin('layouts/history', { limit: 10 })).body).toMatchObject({ live: 3 });
 
     await page.click('#tab-preview');
@@ -366,7 +379,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     await page.click('#confirm-ok');
     await page.locator('#history tr[data-revision="4"] th').filter({ hasText: '4 (live)' }).waitFor();
     expect(await page.locator('#history tr[data-revision="4"]').innerText()).toContain('delivery, not shipping');
-    expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+publish\s+4/);
+    await expectNewestAudit(/admin\s+publish\s+4/);
   });
 
   it('renders a hostile campaign title as inert text: no element, no script, the RTL override made visible', async () => {
@@ -427,7 +440,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     await page.click('#confirm-ok');
     await page.locator('#candidates-message').filter({ hasText: 'Candidate of cart-bottom-sheet is revision 5: layoutVersion 2026-12-03.1+candidate.r5 for the allow-listed user u1001.' }).waitFor();
     expect(await page.locator('#candidates tr[data-scene="cart-bottom-sheet"]').innerText()).toContain('the allow-listed user u1001');
-    expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+candidate\s+5\s/);
+    await expectNewestAudit(/admin\s+candidate\s+5\s/);
     expect((await admin('layouts/history', { limit: 10 })).body.live).toBe(4);
 
     // The preview puts both side by side for the same user: u1001 gets the candidate…
@@ -481,7 +494,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     expect(rollout).toContain('u-basic starts getting the candidate. 10 % of other users start getting it.\n');
     await page.click('#confirm-ok');
     await page.locator('#candidates-message').filter({ hasText: 'now goes to the allow-listed users u1001, u-basic and 10 %' }).waitFor();
-    expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+rollout\s+5\s/);
+    await expectNewestAudit(/admin\s+rollout\s+5\s/);
     expect((await admin('preview', { scene: 'cart-bottom-sheet', userId: 'u-basic' })).body.candidate.served).toBe(true);
 
     // The percentage's constraints: only iOS apps from 12.0.0; a version that is not one is refused as the server words it.
@@ -513,7 +526,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
     await page.locator('#candidates').filter({ hasText: 'No scene has a candidate now' }).waitFor();
     expect(await page.locator('#candidates-message').innerText()).toBe('Promoted: the cart-bottom-sheet candidate r5 is live as revision 6.');
     expect(await page.locator('#history tr.live').innerText()).toContain('promote');
-    expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+promote\s+6\s/);
+    await expectNewestAudit(/admin\s+promote\s+6\s/);
   });
 
   it('offers to promote with force only after Floorplan refused a candidate whose money does not add up, and only once the operator ticks that they accept it', async () => {
@@ -554,7 +567,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       await screenshot(page, 'promote-force');
       await page.click('#confirm-ok');
       await message.filter({ hasText: `Promoted with force (audited): the cart-bottom-sheet candidate r${revision} is live as revision ${revision + 1}.` }).waitFor();
-      expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+promote\s+\d+\s+.*"forced":true/);
+      await expectNewestAudit(/admin\s+promote\s+\d+\s+.*"forced":true/);
       forgive(problems, 'status of 409'); // the refusal above
     } finally {
       const candidates = (await admin('layouts/candidates', {})).body.candidates as unknown[];
@@ -633,7 +646,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       await page.check('#confirm-acknowledge');
       await page.click('#confirm-ok');
       await page.locator('#candidates-message').filter({ hasText: `Promoted with force (audited): the cart-bottom-sheet candidate r${revision} is live as revision ${hotfixed + 1}.` }).waitFor();
-      expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+promote\s+\d+\s+.*"overtaken":\[.*Instant saving/);
+      await expectNewestAudit(/admin\s+promote\s+\d+\s+.*"overtaken":\[.*Instant saving/);
       forgive(problems, 'status of 409'); // the refusal above
     } finally {
       const candidates = (await admin('layouts/candidates', {})).body.candidates as unknown[];
@@ -680,7 +693,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       expect(await page.isDisabled('#confirm-ok')).toBe(false);
       await page.click('#confirm-ok');
       await page.locator('#candidates-message').filter({ hasText: `Promoted with force (audited): the cart-bottom-sheet candidate r${revision} is live` }).waitFor();
-      expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(/admin\s+promote\s+\d+\s+.*"forced":true.*"overtaken":\[.*PLUS返利/);
+      await expectNewestAudit(/admin\s+promote\s+\d+\s+.*"forced":true.*"overtaken":\[.*PLUS返利/);
       forgive(problems, 'status of 409'); // the refusal above
     } finally {
       const candidates = (await admin('layouts/candidates', {})).body.candidates as unknown[];
@@ -714,7 +727,7 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       await page.locator('#candidates-message').filter({ hasText: `Approved the cart-bottom-sheet candidate r${revision}.` }).waitFor();
       expect(await row.innerText()).toContain('approved by paul');
       expect(await row.locator('button[data-action=approve]').count()).toBe(0);
-      expect(await page.locator('#audit tbody tr').first().innerText()).toMatch(new RegExp(`paul\\s+approve\\s+${revision}\\s`));
+      await expectNewestAudit(new RegExp(`paul\\s+approve\\s+${revision}\\s`));
     } finally {
       await admin('layouts/abort', { scene: 'cart-bottom-sheet' });
     }
