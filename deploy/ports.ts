@@ -63,9 +63,12 @@ export async function freePort(): Promise<number> {
 async function pickFrom(start: number, end: number): Promise<number> {
   for (let tries = 0; tries < 1000; tries++) {
     const port = start + Math.floor(Math.random() * (end - start));
-    if (handedOut.has(port) || !(await canBind(port))) continue;
+    if (handedOut.has(port)) continue;
+    // Reserved before the check: another pick in flight could otherwise draw it between the
+    // probe's close and this one's return, bind it too, and both hand it out.
     handedOut.add(port);
-    return port;
+    if (await canBind(port)) return port;
+    handedOut.delete(port);
   }
   throw new Error(`found no free loopback port in ${start}–${end - 1} after 1000 tries`);
 }
