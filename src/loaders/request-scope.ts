@@ -192,9 +192,11 @@ export class RequestScope {
     }
     // Keyed by viewer, only the viewer's own id is ever asked for, so this is one call.
     const selections = definition.keyedBy === 'viewer' ? [] : keys.map((key) => this.selectionOf(key));
-    // Only a recorded trace wants to know where a cached answer came from, and carries its span to the upstream.
+    // Only a recorded trace wants to know where a cached answer came from, and carries its span to the upstream;
+    // a caller's unsampled trace is carried on as it is.
     const span = this.trace.recording ? this.trace.upstreamStarted(upstream, startMs) : undefined;
-    const notes: CallNotes | undefined = span === undefined ? undefined : { traceHeaders: span.headers };
+    const traceHeaders = span === undefined ? this.trace.forwarded : span.headers;
+    const notes: CallNotes | undefined = traceHeaders === undefined ? undefined : { traceHeaders };
     let outcome = 'ok';
     try {
       const call = this.clients[upstream] as UpstreamCall<UpstreamName>;

@@ -38,7 +38,7 @@ import {
   ATTR_GRAPHQL_OPERATION_NAME,
   EVENT_FEATURE_FLAG_EVALUATION,
 } from '@opentelemetry/semantic-conventions/incubating';
-import { NO_TRACE, TRACE_ATTRIBUTES, TRACES_FINAL_FLUSH_MS, type FlagEvaluation, type ServerTrace, type Tracing, type TracingConfig, type TracingOptions, type UpstreamCallDetail, type UpstreamSpan } from './request-trace.ts';
+import { forwardedTrace, NO_TRACE, TRACE_ATTRIBUTES, TRACES_FINAL_FLUSH_MS, type FlagEvaluation, type ServerTrace, type Tracing, type TracingConfig, type TracingOptions, type UpstreamCallDetail, type UpstreamSpan } from './request-trace.ts';
 import { describeThrown, withoutPasswords } from '../errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -78,7 +78,13 @@ export function createOtelTracing(config: TracingConfig, options: TracingOptions
         { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_URL_PATH]: path, [ATTR_HTTP_ROUTE]: route } },
         parent,
       );
-      return span.isRecording() ? new RecordedRequest(tracer, span, propagator) : NO_TRACE;
+      if (span.isRecording()) return new RecordedRequest(tracer, span, propagator);
+      // A caller's trace not sampled (W3C): carried on to the upstreams with the sampled flag off,
+      // under this span's id, so an upstream that traces neither drops out of it nor samples it anew.
+      if (!hasParent(parent)) return NO_TRACE;
+      const carried: Record<string, string> = {};
+      propagator.inject(trace.setSpan(ROOT_CONTEXT, span), carried, defaultTextMapSetter);
+      return forwardedTrace(carried);
     },
     // The last spans are sent on stop, but a collector that does not answer must not hold the stop up.
     shutdown: () =>
@@ -198,6 +204,7 @@ const HEADER_GETTER: TextMapGetter<IncomingHttpHeaders> = {
 /** A sampled request: its server span, and the children its layers report. */
 class RecordedRequest implements ServerTrace {
   readonly recording = true;
+  readonly forwarded = undefined;
   readonly #tracer: Tracer;
   readonly #propagator: W3CTraceContextPropagator;
   readonly #span: Span;

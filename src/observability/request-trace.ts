@@ -88,6 +88,12 @@ export interface RequestTrace {
   readonly recording: boolean;
   /** The trace's id (32 lowercase hex digits, as collectors show it), for the decision record to name; undefined when not recording. */
   readonly traceId: string | undefined;
+  /**
+   * Not recording, but part of a caller's trace that it did not sample: the W3C headers
+   * (`traceparent` with the sampled flag off, `tracestate`) every upstream call carries on, so the
+   * upstreams stay in the caller's trace and do not sample a trace of their own. Undefined otherwise.
+   */
+  readonly forwarded: Readonly<Record<string, string>> | undefined;
   /** The request's decisionId, put on its server span so the trace can be found from a decision record. */
   decided(decisionId: string): void;
   /** One upstream call, from the loader's call to its answer (retries and cache included). */
@@ -123,6 +129,7 @@ export interface Tracing {
 export const NO_TRACE: ServerTrace = Object.freeze({
   recording: false,
   traceId: undefined,
+  forwarded: undefined,
   decided() {},
   upstreamCall() {},
   upstreamStarted: () => NO_UPSTREAM_SPAN,
@@ -132,6 +139,11 @@ export const NO_TRACE: ServerTrace = Object.freeze({
   executedBy() {},
   end() {},
 });
+
+/** A request that records nothing but carries a caller's unsampled trace on to the upstreams ({@link RequestTrace.forwarded}). */
+export function forwardedTrace(headers: Readonly<Record<string, string>>): ServerTrace {
+  return { ...NO_TRACE, forwarded: headers };
+}
 
 /** How long a stop waits for the last spans to be sent (part of a pod's termination grace). */
 export const TRACES_FINAL_FLUSH_MS = 2000;

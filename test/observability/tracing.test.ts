@@ -332,8 +332,8 @@ describe('the trace carried to the upstreams (W3C traceparent)', () => {
   let h: Harness;
   let demo: DemoUpstreams;
   let proxy: Server;
-  /** Each upstream request the proxy passed on: its path and the traceparent it carried. */
-  const seen: Array<{ path: string; traceparent: string | undefined }> = [];
+  /** Each upstream request the proxy passed on: its path and the trace context it carried. */
+  const seen: Array<{ path: string; traceparent: string | undefined; tracestate: string | undefined }> = [];
 
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
@@ -344,7 +344,7 @@ describe('the trace carried to the upstreams (W3C traceparent)', () => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        seen.push({ path: req.url ?? '', traceparent: req.headers.traceparent as string | undefined });
+        seen.push({ path: req.url ?? '', traceparent: req.headers.traceparent as string | undefined, tracestate: req.headers.tracestate as string | undefined });
         const body = chunks.length === 0 ? undefined : Buffer.concat(chunks);
         void fetch(`${target}${req.url}`, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, body }).then(async (answer) => {
           res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await answer.arrayBuffer()));
@@ -381,11 +381,16 @@ describe('the trace carried to the upstreams (W3C traceparent)', () => {
     }
   });
 
-  it('sends no traceparent for a request that is not traced', async () => {
+  it('carries a caller’s unsampled trace on to the upstreams, unsampled, so their spans do not start traces of their own', async () => {
+    const traceId = 'c'.repeat(32);
     seen.length = 0;
-    await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' }, { traceparent: `00-${'c'.repeat(32)}-${'d'.repeat(16)}-00` });
+    await h.graphql<PanelResult>('u1001', PANEL_QUERY, { scene: 'cart-bottom-sheet' }, { traceparent: `00-${traceId}-${'d'.repeat(16)}-00`, tracestate: 'congo=t61rcWkgMzE' });
     expect(seen.length).toBeGreaterThanOrEqual(3);
-    expect(seen.map((s) => s.traceparent)).toEqual(seen.map(() => undefined));
+    for (const { path, traceparent, tracestate } of seen) {
+      // The caller's trace, not sampled (flags 00), with a span id of Floorplan's own: nothing of it is recorded or exported.
+      expect({ path, traceparent, tracestate }).toEqual({ path, traceparent: expect.stringMatching(new RegExp(`^00-${traceId}-(?!${'d'.repeat(16)})[0-9a-f]{16}-00$`)), tracestate: 'congo=t61rcWkgMzE' });
+    }
+    expect(traceOf(receiver, traceId)).toEqual([]);
   });
 });
 
