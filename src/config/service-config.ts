@@ -41,9 +41,43 @@ const urlOrEmpty = (protocol: RegExp, contract: string) => {
   return z.union([z.literal(''), z.url({ protocol, error })], { error });
 };
 
+/**
+ * What of an upstream's URL the client sends nothing of: src/upstreams/json-http.ts sends each
+ * call to its origin, with the URL's path and the call's own path after it. A query string (an
+ * API key, say) or a password there never reached the upstream, only the "floorplan listening"
+ * log line, whole.
+ */
+function unsentParts(url: URL, text: string): string[] {
+  // An unencoded ? or # in a URL that parses can only start its query string or fragment, also an empty one.
+  const query = text.indexOf('?');
+  const fragment = text.indexOf('#');
+  return [
+    url.username !== '' || url.password !== '' ? 'a user or password' : undefined,
+    query !== -1 && (fragment === -1 || query < fragment) ? 'a query string' : undefined,
+    fragment !== -1 ? 'a fragment' : undefined,
+  ].filter((part) => part !== undefined);
+}
+
+/** `upstreams.<name>.baseUrl`: an http(s) origin and path; shown when refused without what might be a credential in it. */
+const upstreamBaseUrl = () =>
+  httpUrl().superRefine((value, ctx) => {
+    // zod runs this after a failed URL check too: a URL that does not parse is already refused by it.
+    if (!URL.canParse(value)) return;
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return;
+    const parts = unsentParts(url, value);
+    if (parts.length === 0) return;
+    const shown = `${url.protocol}//${parts.includes('a user or password') ? '***@' : ''}${url.host}${url.pathname}${parts.includes('a query string') ? '?***' : ''}${parts.includes('a fragment') ? '#***' : ''}`;
+    ctx.addIssue({
+      code: 'custom',
+      params: { showsReceived: true },
+      message: `must be an origin and a path only, such as "http://cart.internal/cart": Floorplan appends each call's path to it and sends nothing else of it, but got: a URL with ${parts.join(' and ')}, ${JSON.stringify(shown)}`,
+    });
+  });
+
 const upstreamSchema = z.strictObject({
-  /** Base URL the client appends its paths to, e.g. http://cart.internal/cart. */
-  baseUrl: httpUrl(),
+  /** Base URL the client appends its paths to, e.g. http://cart.internal/cart: an origin and a path, nothing else (refused). */
+  baseUrl: upstreamBaseUrl(),
   /** Whole-call timeout; past it the call fails and the floors needing it drop. */
   timeoutMs: integer().positive().max(60_000),
   /** Opening one connection (name lookup and TCP handshake); one that fails to open counts against the breaker. */

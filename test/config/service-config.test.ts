@@ -355,6 +355,19 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
     ]);
   });
 
+  it('rejects an upstream URL with a user, a password, a query string or a fragment, none of which Floorplan sends, without echoing them', () => {
+    const contract = 'must be an origin and a path only, such as "http://cart.internal/cart": Floorplan appends each call\'s path to it and sends nothing else of it';
+    expect(problems({ UPSTREAM_CART_URL: 'http://cart.internal/cart?key=S3cret&v=1#S3cretToo' })).toEqual([
+      `\`upstreams.cart.baseUrl\` ${contract}, but got: a URL with a query string and a fragment, "http://cart.internal/cart?***#***" (set by UPSTREAM_CART_URL)`,
+    ]);
+    expect(problems({ UPSTREAM_SETTLEMENT_URL: 'https://billing:C4rtPW@settlement.internal:8443/settlement' })).toEqual([
+      `\`upstreams.settlement.baseUrl\` ${contract}, but got: a URL with a user or password, "https://***@settlement.internal:8443/settlement" (set by UPSTREAM_SETTLEMENT_URL)`,
+    ]);
+    expect(problems({ UPSTREAM_PROMOTION_URL: 'http://T0kenAsUser@promotion.internal/promotion' })).toEqual([
+      `\`upstreams.promotion.baseUrl\` ${contract}, but got: a URL with a user or password, "http://***@promotion.internal/promotion" (set by UPSTREAM_PROMOTION_URL)`,
+    ]);
+  });
+
   it('lists the overlays that exist when FLOORPLAN_ENV names none of them', () => {
     expect(problems({ FLOORPLAN_ENV: 'staging' })).toEqual(['FLOORPLAN_ENV must name an overlay file in config (bench, production), but got: "staging"']);
   });

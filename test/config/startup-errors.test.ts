@@ -80,6 +80,17 @@ describe('floorplan refusing to start', () => {
     );
   }, 60_000);
 
+  // Floorplan sends each call to the URL's origin and path: a query string (an API key, say) never
+  // reached the upstream, and the "floorplan listening" line logged it whole.
+  it('names upstreams.cart.baseUrl and UPSTREAM_CART_URL when it has a query string, without printing the query', async () => {
+    const run = await start({ UPSTREAM_CART_URL: 'http://127.0.0.1:1/cart?key=S3cretKey', PORT: String(await freePort()), DEMO_UPSTREAMS: 'off', LAYOUT_STORE: 'none', LOG_LEVEL: 'silent' });
+    expect(run).toEqual({
+      code: 1,
+      stderr:
+        'floorplan failed to start: Invalid service config:\n- `upstreams.cart.baseUrl` must be an origin and a path only, such as "http://cart.internal/cart": Floorplan appends each call\'s path to it and sends nothing else of it, but got: a URL with a query string, "http://127.0.0.1:1/cart?***" (set by UPSTREAM_CART_URL)\n',
+    });
+  }, 60_000);
+
   it('names an operator\'s wrong role without printing the credential beside it', async () => {
     const operators = JSON.stringify({ vera: { token: 'vera-real-secret-credential-1', role: 'Viewer' } });
     const run = await start({ ADMIN_OPERATORS: operators, PORT: String(await freePort()), DEMO_UPSTREAMS: 'off', LOG_LEVEL: 'silent' });
