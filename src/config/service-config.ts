@@ -297,7 +297,10 @@ const layoutStoreSchema = z
     if (store.kind === 'pglite' && store.dataDir === '') ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'must name a folder when kind is pglite', input: store.dataDir });
   });
 
-/** `10.0.0.1`, `10.0.0.0/8`, `fd00::/8`: an IP address, or one with a prefix length its family allows. */
+/** Every range proxy-addr knows by name, for the message refusing an entry it cannot read. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'] as const;
+
+/** `10.0.0.1`, `10.0.0.0/8`, `fd00::/8`, `loopback`: an IP address, one with a prefix length its family allows, or a named range. */
 function isAddressOrRange(text: string): boolean {
   // proxy-addr, which judges the addresses at run time, also names ranges: "loopback" is 127.0.0.1/8 and ::1.
   try {
@@ -366,11 +369,13 @@ export const serviceConfigSchema = z.strictObject({
     /** Open connections beyond this are closed as soon as they are accepted; 0 means no cap. */
     maxConnections: integer().min(0),
     /**
-     * Proxies in front (addresses, CIDR ranges) whose `X-Forwarded-For` is believed: the client
-     * is the right-most entry not among them (src/http/client-address.ts). Empty, the default:
-     * none, the header is ignored and the client is the socket's peer.
+     * Proxies in front (addresses, CIDR ranges, proxy-addr's names) whose `X-Forwarded-For` is
+     * believed: the client is the right-most entry not among them (src/http/client-address.ts).
+     * Empty, the default: none, the header is ignored and the client is the socket's peer.
      */
-    trustedProxies: z.array(z.string().refine(isAddressOrRange, { error: 'must be an IP address or a CIDR range such as "10.0.0.0/8"' })),
+    trustedProxies: z.array(
+      z.string().refine(isAddressOrRange, { error: `must be an IP address, a CIDR range such as "10.0.0.0/8", or one of the names ${PROXY_RANGE_NAMES.join(', ')}` }),
+    ),
     /** Admission control of GraphQL requests (src/http/admission.ts): refuse early with 503 OVERLOADED rather than answer late. */
     admission: z.strictObject({
       enabled: z.boolean(),

@@ -235,12 +235,17 @@ describe('loadServiceConfig environment variables', () => {
     expect(found[0]).not.toContain('0123');
   });
 
-  it('take the proxies to trust from TRUSTED_PROXIES, comma-separated addresses and CIDR ranges (none by default)', () => {
+  it('take the proxies to trust from TRUSTED_PROXIES, comma-separated addresses, CIDR ranges and proxy-addr\'s names (none by default)', () => {
     expect(load().server.trustedProxies).toEqual([]);
     expect(load({ TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1,fd00::/8, ::1' }).server.trustedProxies).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8', '::1']);
-    expect(problems({ TRUSTED_PROXIES: '10.0.0.0/33,haproxy' })).toEqual([
-      '`server.trustedProxies[0]` must be an IP address or a CIDR range such as "10.0.0.0/8", but got: "10.0.0.0/33" (set by TRUSTED_PROXIES)',
-      '`server.trustedProxies[1]` must be an IP address or a CIDR range such as "10.0.0.0/8", but got: "haproxy" (set by TRUSTED_PROXIES)',
+    expect(load({ TRUSTED_PROXIES: 'loopback,linklocal,uniquelocal' }).server.trustedProxies).toEqual(['loopback', 'linklocal', 'uniquelocal']);
+  });
+
+  it('lists the names it accepts beside addresses and ranges when TRUSTED_PROXIES holds something else (a misspelt "loopback")', () => {
+    const contract = 'must be an IP address, a CIDR range such as "10.0.0.0/8", or one of the names loopback, linklocal, uniquelocal';
+    expect(problems({ TRUSTED_PROXIES: '10.0.0.0/33,lopback' })).toEqual([
+      `\`server.trustedProxies[0]\` ${contract}, but got: "10.0.0.0/33" (set by TRUSTED_PROXIES)`,
+      `\`server.trustedProxies[1]\` ${contract}, but got: "lopback" (set by TRUSTED_PROXIES)`,
     ]);
   });
 });
