@@ -119,7 +119,7 @@ const authSchema = z.discriminatedUnion('mode', [
   z.strictObject({
     mode: z.literal('jwks'),
     /** JWKS endpoint of the identity provider (RS256/ES256 keys, rotated by `kid`). */
-    jwksUrl: httpUrl(),
+    jwksUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL when auth.mode is jwks' }),
     /**
      * How long one fetch of the JWKS may take, from the request sent to its last byte. A token
      * whose kid is unknown waits for that fetch inside its admission slot and its request
@@ -839,7 +839,29 @@ function configProblem(
   const other = COMPARED_WITH.get(path);
   const compared = other === undefined ? '' : `, which is ${describeValue(valueAt(merged, other))} (${whereSet(other, files, setByEnv, overrides)})`;
   const got = 'received' in issue ? `, but got: ${describeReceived(issue.path, issue.received)}` : '';
-  return `\`${path}\` ${issue.contract}${compared}${got} (${whereSet(issue.path, files, setByEnv, overrides)})`;
+  return `\`${path}\` ${issue.contract}${compared}${got} (${whereSetOrToSet(issue, files, setByEnv, overrides)})`;
+}
+
+/**
+ * {@link whereSet}, or for a value left unset (missing, or emptied by a file) that a variable
+ * sets, the variable too: AUTH_MODE=jwks without a JWKS URL was pointed at default.yaml's `auth`
+ * section, where no jwksUrl is, rather than at JWT_JWKS_URL.
+ */
+function whereSetOrToSet(
+  issue: IssueDescription,
+  files: readonly LocatedYaml[],
+  setByEnv: ReadonlyMap<string, string>,
+  overrides: DeepPartial<ServiceConfig> | undefined,
+): string {
+  const where = whereSet(issue.path, files, setByEnv, overrides);
+  const emptied = 'received' in issue && issue.received === '';
+  const unset = emptied || ('received' in issue && issue.received === undefined);
+  const variable = unset ? ENV_BINDINGS.find(([, path]) => formatPath(path) === formatPath(issue.path))?.[0] : undefined;
+  // One a variable (or the overrides) set is named already.
+  if (variable === undefined || where.startsWith('set by ')) return where;
+  if (emptied) return `${where}; set it with ${variable}`;
+  const lastFile = files.at(-1)?.file;
+  return `set by neither ${variable} nor \`${formatPath(issue.path)}\`${lastFile === undefined ? '' : ` in ${lastFile}`}`;
 }
 
 function whereSet(

@@ -264,17 +264,21 @@ describe('loadServiceConfig with FLOORPLAN_ENV=production', () => {
     // Every upstream of the registry: one left out of config/production.yaml would quietly default to the demo.
     expect(found).toHaveLength(UPSTREAMS.length);
     UPSTREAMS.forEach((name, i) => expect(found[i]).toContain(`\`upstreams.${name}.baseUrl\``));
-    expect(found[0]).toMatch(/^`upstreams\.cart\.baseUrl` must be an http:\/\/ or https:\/\/ URL, but got: "" \(config\/production\.yaml:\d+\)$/);
+    expect(found[0]).toMatch(/^`upstreams\.cart\.baseUrl` must be an http:\/\/ or https:\/\/ URL, but got: "" \(config\/production\.yaml:\d+; set it with UPSTREAM_CART_URL\)$/);
   });
 
   it('refuses to start until the identity provider\'s JWKS URL is set, rather than serve 503 to every user', () => {
     const { JWT_JWKS_URL: _jwks, ...withoutJwks } = PRODUCTION;
-    expect(problems(withoutJwks)).toEqual([expect.stringMatching(/^`auth\.jwksUrl` must be an http:\/\/ or https:\/\/ URL, but got: "" \(config\/production\.yaml:\d+\)$/)]);
+    expect(problems(withoutJwks)).toEqual([
+      expect.stringMatching(/^`auth\.jwksUrl` must be an http:\/\/ or https:\/\/ URL when auth\.mode is jwks, but got: "" \(config\/production\.yaml:\d+; set it with JWT_JWKS_URL\)$/),
+    ]);
   });
 
   it('refuses to start until the revision store every replica shares is named', () => {
     const { LAYOUT_STORE_URL: _url, ...withoutStore } = PRODUCTION;
-    expect(problems(withoutStore)).toEqual([expect.stringMatching(/^`layouts\.store\.url` must be a postgres:\/\/ URL when kind is postgres, but got: "" \(config\/production\.yaml:\d+\)$/)]);
+    expect(problems(withoutStore)).toEqual([
+      expect.stringMatching(/^`layouts\.store\.url` must be a postgres:\/\/ URL when kind is postgres, but got: "" \(config\/production\.yaml:\d+; set it with LAYOUT_STORE_URL\)$/),
+    ]);
     expect(load(PRODUCTION).layouts.store).toMatchObject({ kind: 'postgres', url: PRODUCTION.LAYOUT_STORE_URL });
   });
 
@@ -294,7 +298,7 @@ describe('loadServiceConfig with FLOORPLAN_ENV=production', () => {
 
   it('refuses AUTH_MODE=hs256 without JWT_SECRET rather than verify tokens with the public demo secret', () => {
     expect(problems({ ...PRODUCTION, AUTH_MODE: 'hs256' })).toEqual([
-      expect.stringMatching(/^`auth\.hs256Secret` must have at least 32 character\(s\), but got: a secret of 0 character\(s\) \(config\/production\.yaml:\d+\)$/),
+      expect.stringMatching(/^`auth\.hs256Secret` must have at least 32 character\(s\), but got: a secret of 0 character\(s\) \(config\/production\.yaml:\d+; set it with JWT_SECRET\)$/),
     ]);
   });
 
@@ -381,9 +385,9 @@ describe('loadServiceConfig rejects bad values with FLOORPLAN_ERR_CONFIG_INVALID
     expect(problems({ AUTH_MODE: 'oauth' })).toEqual(['`auth.mode` must be one of "hs256", "jwks", but got: "oauth" (set by AUTH_MODE)']);
   });
 
-  it('points at the auth section when jwks mode is chosen without a JWKS URL', () => {
+  it('names JWT_JWKS_URL and auth.jwksUrl, the setting to set, when jwks mode is chosen without a JWKS URL', () => {
     expect(problems({ AUTH_MODE: 'jwks' })).toEqual([
-      '`auth.jwksUrl` must be an http:// or https:// URL, but got: nothing (config/default.yaml:55)',
+      '`auth.jwksUrl` must be an http:// or https:// URL when auth.mode is jwks, but got: nothing (set by neither JWT_JWKS_URL nor `auth.jwksUrl` in config/default.yaml)',
     ]);
   });
 

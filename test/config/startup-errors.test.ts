@@ -57,7 +57,7 @@ describe('floorplan refusing to start', () => {
     }
   }, 90_000);
 
-  it('names auth.jwksUrl when production is started without JWT_JWKS_URL, rather than serve 503 to every user', async () => {
+  it('names auth.jwksUrl and JWT_JWKS_URL when production is started without it, rather than serve 503 to every user', async () => {
     const upstreams = Object.fromEntries(UPSTREAMS.map((name) => [`UPSTREAM_${name.toUpperCase()}_URL`, `http://127.0.0.1:${name.length}/${name}`]));
     const run = await start({
       FLOORPLAN_ENV: 'production',
@@ -69,7 +69,9 @@ describe('floorplan refusing to start', () => {
       LOG_LEVEL: 'silent',
     });
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^floorplan failed to start: Invalid service config:\n- `auth\.jwksUrl` must be an http:\/\/ or https:\/\/ URL, but got: "" \(config\/production\.yaml:\d+\)\n$/);
+    expect(run.stderr).toMatch(
+      /^floorplan failed to start: Invalid service config:\n- `auth\.jwksUrl` must be an http:\/\/ or https:\/\/ URL when auth\.mode is jwks, but got: "" \(config\/production\.yaml:\d+; set it with JWT_JWKS_URL\)\n$/,
+    );
   }, 60_000);
 
   it('names redis.url and REDIS_URL when its path is not a database number, rather than crash on ioredis\' SELECT NaN', async () => {
