@@ -59,8 +59,13 @@ const previewRequestSchema = z.strictObject({
   sessionId: headerField(parseSessionId, 'a session id as x-session-id accepts it: printable ASCII without spaces, up to 128 characters')
     .nullable()
     .default(null),
-  /** As `accept-language`: a tag or a whole header value; absent: the first configured locale. */
-  locale: z.string().min(2).optional(),
+  /**
+   * As `accept-language`: a tag or a whole header value, which the request path negotiates
+   * (src/viewer/viewer.ts). Any value is taken, as the header's is: `*`, or a locale none of the
+   * floors is named in, gets the first configured locale, as a request does, and the answer's
+   * `locale` says which was rendered. Absent: the first configured locale.
+   */
+  locale: z.string().optional(),
   /** As the query's argument; absent or null: the lines ticked in the cart (a decision record logs null). */
   selectedSkuIds: z.array(z.string().min(1)).max(MAX_SELECTED_SKUS).nullable().optional(),
   /** "served" (the default): the layout this user gets; "both": also the scene's candidate beside its live layout, if it has one. */

@@ -289,6 +289,17 @@ describe('operators: flags, kill switches, variants, hot reload, preview, decisi
       expect(await served()).toBe(before);
     });
 
+    it('takes any locale a request may send as accept-language, "*" among them, and renders the locale that request gets', async () => {
+      for (const locale of ['*', 'fr-FR, *;q=0.5', 'en-GB']) {
+        const served = await panel('u1001', { 'accept-language': locale });
+        const res = await preview({ scene: 'cart-bottom-sheet', userId: 'u1001', locale });
+        expect(res.status, locale).toBe(200);
+        const body = (await res.json()) as { viewer: { locale: string }; panel: Array<{ code: string; name: string }> };
+        expect(body.viewer.locale, locale).toBe(served.locale);
+        expect(body.panel.map((f) => f.name), locale).toEqual(served.floors.map((f) => f.name));
+      }
+    });
+
     it('answers a bad request with the problems', async () => {
       const res = await preview({ scene: 'nope', userId: 'u1001' });
       expect(res.status).toBe(400);
