@@ -294,7 +294,8 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
   });
   const layoutServedFromGauge = new Gauge({
     name: 'floorplan_layout_served_from',
-    help: 'Where the layouts served come from: 1 for the source in use (file|redis|store|last-known-good), 0 for the others. last-known-good: neither Redis nor the revision store could be read at start.',
+    help:
+      "Where the layouts served come from: 1 for the source in use, 0 for the others. file: the floors files (floors.dir), while no published set was read (none is published, or none could be read and there is no last-known-good copy). redis: a set published to Redis, read at start, when a publish pushes it or by the resync. store: the live revision of the revision store (PostgreSQL, or PGlite embedded in the process), read at start and by its poll, or published through this replica. last-known-good: this replica's copy (layouts.lastKnownGoodFile) of the last published set it served, taken at start because Redis or the revision store could not be read and the store gave no set, nor Redis one as new as the copy; served until the store or Redis swaps in a set.",
     labelNames: ['source'] as const,
     registers: [registry],
   });

@@ -1,0 +1,27 @@
+/**
+ * floorplan_layout_served_from{source} is what an operator reads to tell whether replicas serve
+ * the published layouts or a fallback: its help must say what each source value means.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LayoutSource } from '../../src/layouts/layout-store.ts';
+import { startHarness, type Harness } from '../support/harness.ts';
+import { scrapeMetrics } from '../support/measure.ts';
+
+const SOURCES: readonly LayoutSource[] = ['file', 'redis', 'store', 'last-known-good'];
+
+describe('floorplan_layout_served_from', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('says in its help what each source value means, not only last-known-good', async () => {
+    const help = (await scrapeMetrics(h.url)).split('\n').find((line) => line.startsWith('# HELP floorplan_layout_served_from '));
+    for (const source of SOURCES) expect(help, source).toMatch(new RegExp(`\\. ${source}: \\S`));
+    // The copy is served at start when a source could not be read, and for as long as neither swaps in a set.
+    expect(help).toMatch(/last-known-good: .*layouts\.lastKnownGoodFile.*until /);
+  });
+});
