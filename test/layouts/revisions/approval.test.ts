@@ -8,18 +8,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../../src/config/service-config.ts';
 import { ErrorCode } from '../../../src/errors.ts';
-import { defaultBuilders } from '../../../src/floors/builders/index.ts';
-import { createBuilderRegistry } from '../../../src/floors/registry.ts';
 import { LayoutReleases, type LayoutOperations } from '../../../src/layouts/revisions/releases.ts';
-import { OperationRefused, RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
-import { createLogger } from '../../../src/observability/logger.ts';
+import { OperationRefused } from '../../../src/layouts/revisions/revision-store.ts';
+import { openReleases, type OpenedReleases } from '../../support/layout-releases.ts';
 import { REVISION_STORES } from '../../support/revision-stores.ts';
 import { thrown } from '../../support/thrown.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const config = loadServiceConfig({ dir: join(ROOT, 'config'), env: { LAYOUT_APPROVAL_REQUIRED: 'true' } });
-const registry = createBuilderRegistry(defaultBuilders);
-const logger = createLogger('silent');
 const CART = readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml'), 'utf8');
 const CHECKOUT = readFileSync(join(ROOT, 'floors', 'checkout-summary.yaml'), 'utf8');
 const SCENE = 'cart-bottom-sheet';
@@ -39,18 +35,15 @@ describe('layout approval is off by default', () => {
 });
 
 describe.each(REVISION_STORES)('layout approval on %s', (_name, skip, open) => {
-  let store: RevisionStore;
+  let opened: OpenedReleases;
   let alice: LayoutOperations;
   let bob: LayoutOperations;
   let releases: LayoutReleases;
-  let cleanup: () => Promise<void>;
 
   beforeAll(async () => {
     if (skip) return;
-    const opened = await open();
-    cleanup = opened.cleanup;
-    store = new RevisionStore(opened.config, { logger });
-    releases = new LayoutReleases({ store, registry, locales: config.floors.locales, apps: config.apps, approval: config.layouts.approval, logger, shadow: () => ({ compared: 1, invariantViolations: 0 }) });
+    opened = await openReleases(open, { approval: config.layouts.approval, shadow: () => ({ compared: 1, invariantViolations: 0 }) });
+    releases = opened.releases;
     alice = releases.as('alice');
     bob = releases.as('bob');
     // The first publish has nothing to compare with: it is how a store starts.
@@ -59,8 +52,7 @@ describe.each(REVISION_STORES)('layout approval on %s', (_name, skip, open) => {
 
   afterAll(async () => {
     if (skip) return;
-    await store.close();
-    await cleanup();
+    await opened.close();
   });
 
   it.skipIf(skip)('refuses to publish a change to a money floor straight to live, naming the floor and its kind', async () => {
