@@ -436,7 +436,7 @@ function approvalText(scene: string, approval: CandidateApproval, given?: string
   if (!approval.required) return undefined;
   if (approval.changes.length === 0) return 'approval: not needed (no money floor changes)';
   if (given !== undefined) return `approval: given${given}, for the money floors it changes: ${describeMoneyChanges(approval.changes)}; it may be promoted`;
-  return `approval: needed before promote, it changes money floors: ${describeMoneyChanges(approval.changes)} (another admin runs floors:approve -- ${scene})`;
+  return `approval: needed before promote, it changes money floors: ${describeMoneyChanges(approval.changes)} (another admin runs floors:approve -- ${scene}); until then it reaches its allow-list only`;
 }
 
 function printApproval(scene: string, approval: CandidateApproval, given?: string): void {

@@ -629,7 +629,8 @@ const MONEY_CHANGE = readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml')
   .replace('version: "2026-11-21.1"', 'version: "2026-12-01.lj"');
 const SHIPPED_CHECKOUT = readFileSync(join(ROOT, 'floors', 'checkout-summary.yaml'), 'utf8');
 const SHIPPED_CART = readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml'), 'utf8');
-const NEEDS_APPROVAL = 'approval: needed before promote, it changes money floors: cart-bottom-sheet lj (DEDUCTION, changed) (another admin runs floors:approve -- cart-bottom-sheet)';
+const NEEDS_APPROVAL =
+  'approval: needed before promote, it changes money floors: cart-bottom-sheet lj (DEDUCTION, changed) (another admin runs floors:approve -- cart-bottom-sheet); until then it reaches its allow-list only';
 
 describe('npm run floors:candidates straight on the revision store', () => {
   it('lists each scene\'s candidate: revision, who staged it when and why, its rollout, its approval, and that no shadow comparison is read here', async () => {
@@ -640,7 +641,8 @@ describe('npm run floors:candidates straight on the revision store', () => {
 
     const next = floorsDir({ 'cart-bottom-sheet.yaml': MONEY_CHANGE, 'checkout-summary.yaml': SHIPPED_CHECKOUT });
     const cart = await floors(
-      ['candidate', 'cart-bottom-sheet', '--dir', next, '--allow', 'u1001,u2002', '--percentage', '20', '--segments', 'plus', '--platforms', 'ios', '--min-app-version', '12.0.0', '--author', 'alice', '--message', '立减 becomes 直降'],
+      // Its allow-list only: a money change reaches no one else before another admin approves it.
+      ['candidate', 'cart-bottom-sheet', '--dir', next, '--allow', 'u1001,u2002', '--platforms', 'ios', '--min-app-version', '12.0.0', '--author', 'alice', '--message', '立减 becomes 直降'],
       env,
     );
     expect(cart.code, cart.stderr).toBe(0);
@@ -654,7 +656,7 @@ describe('npm run floors:candidates straight on the revision store', () => {
     const lines = listed.stdout.split('\n');
     expect(lines).toHaveLength(10);
     expect(lines[0]).toMatch(new RegExp(`^candidate of cart-bottom-sheet: revision 2, staged by alice at ${AT} "立减 becomes 直降" \\(published by ${userInfo().username}\\)$`));
-    expect(lines.slice(1, 5)).toEqual(['rollout: allow-list [u1001, u2002], then 20 % by user id (only segments plus, platforms ios, app 12.0.0+)', NEEDS_APPROVAL, noShadow, '']);
+    expect(lines.slice(1, 5)).toEqual(['rollout: allow-list [u1001, u2002], then 0 % by user id (only platforms ios, app 12.0.0+)', NEEDS_APPROVAL, noShadow, '']);
     expect(lines[5]).toMatch(new RegExp(`^candidate of checkout-summary: revision 1, staged by ${userInfo().username} at ${AT} "the baseline again"$`));
     // The rollout was changed after it was staged: when, too.
     expect(lines[6]).toMatch(new RegExp(`^rollout: allow-list \\[u-vip\\], then 5 % by user id; changed at ${AT}$`));

@@ -14,6 +14,7 @@
  *
  * This file is the data and wire contract: the rollout's schema, the Redis document and its push.
  */
+import { compare } from 'semver';
 import { z } from 'zod';
 import { MAX_USER_ID_LENGTH } from '../../viewer/user-id.ts';
 import type { RedisClient } from '../../redis/client.ts';
@@ -153,6 +154,38 @@ export function reachesAnyone(rollout: CandidateRollout): boolean {
   return rollout.allowList.length > 0 || rollout.percentage > 0;
 }
 
+/**
+ * Whether a rollout may reach users beyond its allow-list: a percentage above 0, or segments (an
+ * audience named by who users are rather than by id). What an unapproved money candidate may not
+ * do (layouts.approval): its allow-list is the testers who look at it.
+ */
+export function reachesBeyondAllowList(rollout: CandidateRollout): boolean {
+  return rollout.percentage > 0 || rollout.segments.length > 0;
+}
+
+/** The rollout limited to its allow-list: who an unapproved money candidate is served to, whatever its rollout says. */
+export function allowListOnly(rollout: CandidateRollout): CandidateRollout {
+  return reachesBeyondAllowList(rollout) ? Object.freeze({ ...rollout, percentage: 0, segments: [] }) : rollout;
+}
+
+/** Whether `to` lets in a value of a list constraint that `from` kept out (empty: any value). */
+function loosens(from: readonly string[], to: readonly string[]): boolean {
+  return from.length > 0 && (to.length === 0 || to.some((value) => !from.includes(value)));
+}
+
+/**
+ * Whether changing rollout `from` to `to` widens it beyond the allow-list: `to` reaches beyond it
+ * ({@link reachesBeyondAllowList}) and `from` did not, or `to` lets in users `from` kept out (a
+ * higher percentage, a constraint loosened or dropped). Narrowing, and changing the allow-list
+ * alone, never do — so a candidate widened before approval was required can still be narrowed.
+ */
+export function widensBeyondAllowList(from: CandidateRollout, to: CandidateRollout): boolean {
+  if (!reachesBeyondAllowList(to)) return false;
+  if (!reachesBeyondAllowList(from)) return true;
+  const minVersionLowered = from.minAppVersion !== null && (to.minAppVersion === null || compare(to.minAppVersion, from.minAppVersion) < 0);
+  return to.percentage > from.percentage || loosens(from.segments, to.segments) || loosens(from.platforms, to.platforms) || minVersionLowered;
+}
+
 /** "allow-list [u1001], then 20 % by user id (only platforms ios)": who gets a candidate, as the commands and refusals word it. */
 export function rolloutWhom(r: CandidateRollout): string {
   const only = [r.segments.length > 0 ? `segments ${r.segments.join(',')}` : '', r.platforms.length > 0 ? `platforms ${r.platforms.join(',')}` : '', r.minAppVersion === null ? '' : `app ${r.minAppVersion}+`].filter(Boolean);
@@ -165,6 +198,13 @@ export interface CandidateWithFile extends StoredCandidate {
   readonly file: string;
   /** That file's YAML source. */
   readonly source: string;
+  /**
+   * With layouts.approval.required: it changes money floors against live and no admin approved
+   * it, so replicas serve it to its allow-list only, whatever its rollout says (one stored before
+   * approval was required may say more). Judged where the set is announced (the releases); absent
+   * or false: served to its whole rollout, as by a build before approvals.
+   */
+  readonly approvalPending?: boolean;
 }
 
 /** Every candidate, at one generation of the store (increases with every change). */
@@ -203,6 +243,7 @@ const candidateSetSchema = z.object({
       publishedBy: z.string().default(''),
       approvedBy: z.string().nullable().default(null),
       approvedAt: z.string().nullable().default(null),
+      approvalPending: z.boolean().default(false),
       file: z.string().regex(/^[^/\\]+\.ya?ml$/),
       source: z.string(),
     }),
@@ -259,7 +300,8 @@ return {1, generation}
 
 /**
  * What a replica serves of a candidate set, in one comparable string: each candidate's scene,
- * revision, file, rollout and the times that identify its staging and its last change. Who
+ * revision, file, rollout, whether its approval is pending (it is then served to its allow-list
+ * only) and the times that identify its staging and its last change. Who
  * published or approved it, and the message, are left out: a replica does not serve them, and a
  * document pushed by an older build has no approval fields at all.
  */
@@ -268,7 +310,7 @@ function servedContents(set: CandidateSet): string {
     .sort((a, b) => (a.scene < b.scene ? -1 : a.scene > b.scene ? 1 : 0))
     .map((c) => {
       const { allowList, percentage, segments, platforms, minAppVersion } = c.rollout;
-      return [c.scene, c.revision, c.file, c.source, c.createdAt, c.updatedAt, allowList, percentage, segments, platforms, minAppVersion];
+      return [c.scene, c.revision, c.file, c.source, c.createdAt, c.updatedAt, allowList, percentage, segments, platforms, minAppVersion, c.approvalPending === true];
     });
   return JSON.stringify(served);
 }

@@ -25,7 +25,9 @@ import {
   candidatesPushRefusal,
   DEFAULT_ROLLOUT,
   reachesAnyone,
+  reachesBeyondAllowList,
   rolloutWhom,
+  widensBeyondAllowList,
   type CandidateRollout,
   type CandidateSet,
   type StoredCandidate,
@@ -145,8 +147,8 @@ export interface ListedCandidate extends StoredCandidate {
   readonly shadow: ShadowVerdict | null;
 }
 
-export interface ApproveResult {
-  readonly candidate: StoredCandidate;
+/** `pushed`: replicas heard of the approval (an unapproved money candidate is served to its allow-list only until they do). */
+export interface ApproveResult extends CandidateChange {
   readonly approval: CandidateApproval;
 }
 
@@ -340,6 +342,20 @@ function refuseStrandedCandidates(what: string, files: Readonly<Record<string, s
   });
 }
 
+/**
+ * Refuses (FLOORPLAN_ERR_LAYOUT_APPROVAL_REQUIRED) a rollout reaching beyond the allow-list of a
+ * candidate, `what`, that changes money floors and no admin approved: until one other than its
+ * publisher does, it may reach the testers it names only. `beyond`: the rollout that was asked for.
+ */
+function allowListOnlyUntilApproved(what: string, changes: readonly MoneyFloorChange[], publishedBy: string, scene: string, beyond: string): FloorplanError {
+  return new FloorplanError(ErrorCode.LAYOUT_APPROVAL_REQUIRED, {
+    what,
+    floors: describeMoneyChanges(changes),
+    how: `approved by an admin other than ${publishedBy} (floors:approve -- ${scene})`,
+    state: `${beyond}: until it is approved it may reach its allow-list only`,
+  });
+}
+
 const scenesOf = (layouts: LayoutSet): SceneVersion[] => [...layouts.values()].map((l) => ({ scene: l.scene, version: l.version }));
 
 export class LayoutReleases {
@@ -427,6 +443,11 @@ export class LayoutReleases {
     if (layout === undefined || sceneFile(files, scene) === undefined) {
       throw layoutInvalid([`\`scene\` must be one the candidate's floors define (${[...layouts.keys()].map((s) => JSON.stringify(s)).join(', ')}), but got: ${JSON.stringify(scene)}`]);
     }
+    // Judged before anything is stored; a new staging is never approved (promote judges approval again, in its transaction).
+    const approval = await this.candidateApproval(scene, files, layouts);
+    if (approval.changes.length > 0 && reachesBeyondAllowList(rollout)) {
+      throw allowListOnlyUntilApproved(`this candidate of ${scene}`, approval.changes, actor, scene, `its rollout reaches beyond its allow-list (${rolloutWhom(rollout)})`);
+    }
     const { candidate, revision, replaced } = await this.options.store.publishCandidate({
       scene,
       source: input.files !== undefined ? { files: Object.fromEntries(sources.map((s) => [s.name, s.source])) } : { revision: input.revision as number },
@@ -437,7 +458,6 @@ export class LayoutReleases {
       ...(input.replaces === undefined ? {} : { replaces: input.replaces }),
     });
     const { files: _files, ...listed } = revision;
-    const approval = await this.candidateApproval(scene, files, layouts);
     return { candidate, approval, revision: listed, layoutVersion: candidateLayoutVersion(layout.version, revision.revision), replaced, ...(await this.announceCandidates()) };
   }
 
@@ -450,7 +470,17 @@ export class LayoutReleases {
         ...(revision === undefined ? {} : { revision }),
         ...(from === undefined ? {} : { seen: from }),
         ...(message === undefined ? {} : { message }),
-        rollout: (current) => candidateRolloutSchema.parse({ ...current, ...Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) }) as CandidateRollout,
+        rollout: async (current, candidate, read) => {
+          const next = candidateRolloutSchema.parse({ ...current, ...Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) }) as CandidateRollout;
+          // Judged here, in the store's transaction: the approval and revision read are the ones this change commits against.
+          if (this.options.approval?.required !== true || candidate.approvedBy !== null || !widensBeyondAllowList(current, next)) return next;
+          const files = await read();
+          const { changes } = await this.candidateApproval(scene, files.candidate.files, undefined, async () => files.live);
+          if (changes.length > 0) {
+            throw allowListOnlyUntilApproved(`the candidate of ${scene} (revision ${candidate.revision})`, changes, candidate.publishedBy, scene, `this rollout would reach beyond its allow-list (${rolloutWhom(next)})`);
+          }
+          return next;
+        },
       }),
     );
     return { candidate, ...(await this.announceCandidates()) };
@@ -553,7 +583,7 @@ export class LayoutReleases {
         detail: { publishedBy: current.publishedBy, moneyFloors: approval.changes.map((c) => describeMoneyChanges([c])) },
       }),
     );
-    return { candidate, approval };
+    return { candidate, approval, ...(await this.announceCandidates()) };
   }
 
   /**
@@ -654,12 +684,38 @@ export class LayoutReleases {
   }
 
   /**
+   * The store's candidate set as replicas serve it: with layouts.approval.required, each candidate
+   * that changes money floors against live and that no admin approved is marked
+   * `approvalPending`, so replicas serve it to its allow-list only — one stored with a wider
+   * rollout before approval was required too. Read once per change of the set (an announcement,
+   * a replica's poll of a new generation), never per request. Live changing under a candidate
+   * (a rollback) is judged at the set's next change.
+   */
+  async candidateSet(): Promise<CandidateSet> {
+    const set = await this.options.store.candidates();
+    if (this.options.approval?.required !== true) return set;
+    let live: Promise<StoredRevision | undefined> | undefined;
+    const readLive = () => (live ??= this.options.store.live());
+    const candidates = await Promise.all(
+      set.candidates.map(async (c) => {
+        if (c.approvedBy !== null) return { ...c, approvalPending: false };
+        const liveFiles = (await readLive())?.files ?? {};
+        const files = { ...liveFiles, [c.file]: c.source };
+        const layouts = this.compiled(files);
+        // A set this build cannot compile cannot be judged: it errs towards asking, as approval.ts does.
+        return { ...c, approvalPending: layouts === undefined || this.moneyChanges(liveFiles, files, layouts, c.scene).length > 0 };
+      }),
+    );
+    return { generation: set.generation, candidates };
+  }
+
+  /**
    * Reads the candidate set as just written and pushes it: this process at once, the others
    * through Redis or their poll. Redis already holding this generation with the same candidates
    * counts as pushed; a refusal is reported with what Redis holds (./candidates.ts).
    */
   private async announceCandidates(): Promise<{ pushed: boolean; pushProblem?: string }> {
-    const set = await this.options.store.candidates();
+    const set = await this.candidateSet();
     this.options.onCandidates?.(set);
     const push = this.options.pushCandidates;
     if (push === undefined) return { pushed: false, pushProblem: 'no Redis configured; replicas read it from the store within layouts.resyncIntervalMs' };
@@ -671,7 +727,7 @@ export class LayoutReleases {
         // Another operation on this store, committed after this one, may have pushed first: its
         // set holds this change too. Pushing the store's newest set tells that (held, or pushed
         // when newer still) from a store behind Redis (refused again).
-        const newest = await this.options.store.candidates().catch(() => undefined);
+        const newest = await this.candidateSet().catch(() => undefined);
         if (newest !== undefined && newest.generation > set.generation) {
           sent = newest;
           outcome = await push(newest);

@@ -95,6 +95,14 @@ export interface LiveChange {
   readonly candidates: readonly StoredCandidate[];
 }
 
+/** A candidate's revision and the live one, as a rollout change's transaction reads them. */
+export interface CandidateFiles {
+  /** The live revision; undefined: none yet. */
+  readonly live: StoredRevision | undefined;
+  /** The candidate's revision. */
+  readonly candidate: StoredRevision;
+}
+
 /** Refused: the candidate of `scene` is `now`, not the `reviewed` one the caller acted on (`what`: rollout, promote, abort). */
 export function staleCandidate(scene: string, now: number, reviewed: number, what: string): OperationRefused {
   return new OperationRefused(`the candidate of ${scene} is revision ${now} now, not ${reviewed}: review that one and ${what} again`);
@@ -356,15 +364,7 @@ export class RevisionStore {
 
   /** The live revision with its floors, or undefined when nothing was ever published. */
   async live(): Promise<StoredRevision | undefined> {
-    return this.use(async (db) => {
-      const row = await db
-        .selectFrom('layout_live')
-        .innerJoin('layout_revisions', 'layout_revisions.revision', 'layout_live.revision')
-        .selectAll('layout_revisions')
-        .where('layout_live.channel', '=', 'live')
-        .executeTakeFirst();
-      return row === undefined ? undefined : { ...summaryOf(row), files: row.files };
-    });
+    return this.use((db) => this.liveIn(db));
   }
 
   /** Just the live revision's number: what a replica polls. */
@@ -512,7 +512,12 @@ export class RevisionStore {
   /** Changes a candidate's rollout; throws {@link NoCandidate}. */
   async changeRollout(input: {
     readonly scene: string;
-    readonly rollout: (current: CandidateRollout) => CandidateRollout;
+    /**
+     * The new rollout from the stored one, judged in this transaction: `candidate` as it stands,
+     * and `files`, which reads its revision and the live one in it (when the judgement needs
+     * them: approval). Whatever it throws aborts the change.
+     */
+    readonly rollout: (current: CandidateRollout, candidate: StoredCandidate, files: () => Promise<CandidateFiles>) => CandidateRollout | Promise<CandidateRollout>;
     readonly actor: string;
     /** The candidate revision the caller reviewed: refused when the candidate is another by now. */
     readonly revision?: number;
@@ -534,7 +539,10 @@ export class RevisionStore {
       if (changed.length > 0) {
         throw new OperationRefused(`the rollout of the candidate of ${input.scene} changed since it was read (${changed.join('; ')}): review it, then change it again`);
       }
-      const rollout = input.rollout(before);
+      const rollout = await input.rollout(before, candidateOf(current), async () => ({
+        live: await this.liveIn(trx),
+        candidate: (await this.revisionIn(trx, current.revision)) as StoredRevision,
+      }));
       const row = await trx
         .updateTable('layout_candidates')
         .set({ rollout: JSON.stringify(rollout), updated_at: sql`now()` })
@@ -577,13 +585,7 @@ export class RevisionStore {
       if (row === undefined) throw new NoCandidate(input.scene);
       const candidate = candidateOf(row);
       const candidateRow = await trx.selectFrom('layout_revisions').selectAll().where('revision', '=', candidate.revision).executeTakeFirstOrThrow();
-      const liveRow = await trx
-        .selectFrom('layout_live')
-        .innerJoin('layout_revisions', 'layout_revisions.revision', 'layout_live.revision')
-        .selectAll('layout_revisions')
-        .where('layout_live.channel', '=', 'live')
-        .executeTakeFirst();
-      const live = liveRow === undefined ? undefined : { ...summaryOf(liveRow), files: liveRow.files };
+      const live = await this.liveIn(trx);
       const base = (await this.wasLiveIn(trx, candidate.revision)) || candidateRow.parent === null ? undefined : await this.revisionIn(trx, candidateRow.parent);
       const files = input.compose(live, candidate, { ...summaryOf(candidateRow), files: candidateRow.files }, base);
       const revision = await this.insertRevision(trx, { files, author: input.author, message: input.message, rollbackOf: null, promotes: candidate.revision });
@@ -627,6 +629,8 @@ export class RevisionStore {
         .where('scene', '=', input.scene)
         .returningAll()
         .executeTakeFirstOrThrow();
+      // Replicas serve an unapproved money candidate to its allow-list only: they must hear of its approval.
+      await this.nextGeneration(trx);
       await this.audit_(trx, input.actor, 'approve', current.revision, { scene: input.scene, message: input.message, ...input.detail });
       return candidateOf(updated);
     });
@@ -655,6 +659,17 @@ export class RevisionStore {
   private async wasLiveIn(db: Transaction, revision: number): Promise<boolean> {
     const row = await db.selectFrom('layout_audit').select('id').where('revision', '=', revision).where('action', 'in', ['publish', 'rollback', 'promote']).limit(1).executeTakeFirst();
     return row !== undefined;
+  }
+
+  /** The live revision as `db` sees it; undefined: none yet. */
+  private async liveIn(db: Transaction): Promise<StoredRevision | undefined> {
+    const row = await db
+      .selectFrom('layout_live')
+      .innerJoin('layout_revisions', 'layout_revisions.revision', 'layout_live.revision')
+      .selectAll('layout_revisions')
+      .where('layout_live.channel', '=', 'live')
+      .executeTakeFirst();
+    return row === undefined ? undefined : { ...summaryOf(row), files: row.files };
   }
 
   private async revisionIn(db: Transaction, revision: number): Promise<StoredRevision | undefined> {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../../../src/config/service-config.ts';
 import { ErrorCode } from '../../../src/errors.ts';
+import type { CandidateSet } from '../../../src/layouts/revisions/candidates.ts';
 import { LayoutReleases, type LayoutOperations } from '../../../src/layouts/revisions/releases.ts';
 import { OperationRefused } from '../../../src/layouts/revisions/revision-store.ts';
 import { openReleases, type OpenedReleases } from '../../support/layout-releases.ts';
@@ -39,10 +40,12 @@ describe.each(REVISION_STORES)('layout approval on %s', (_name, skip, open) => {
   let alice: LayoutOperations;
   let bob: LayoutOperations;
   let releases: LayoutReleases;
+  /** Each candidate set announced to the replicas, oldest first. */
+  const announced: CandidateSet[] = [];
 
   beforeAll(async () => {
     if (skip) return;
-    opened = await openReleases(open, { approval: config.layouts.approval, shadow: () => ({ compared: 1, invariantViolations: 0 }) });
+    opened = await openReleases(open, { approval: config.layouts.approval, shadow: () => ({ compared: 1, invariantViolations: 0 }), onCandidates: (set) => announced.push(set) });
     releases = opened.releases;
     alice = releases.as('alice');
     bob = releases.as('bob');
@@ -157,5 +160,74 @@ describe.each(REVISION_STORES)('layout approval on %s', (_name, skip, open) => {
     expect(refused).toMatchObject({ code: ErrorCode.LAYOUT_APPROVAL_REQUIRED });
     expect((refused as Error).message).toContain(`rollback to revision ${candidate.revision.revision} changes money floors (cart-bottom-sheet shipping (CHARGE, changed))`);
     expect((refused as Error).message).toContain(`but revision ${candidate.revision.revision} was never live`);
+  });
+
+  /** What the refusals below add after "(floors:approve -- <scene>) first, but". */
+  const UNTIL = 'until it is approved it may reach its allow-list only; nothing was changed';
+
+  it.skipIf(skip)('refuses to stage a money candidate for more than its allow-list (a percentage, or segments), storing nothing; its allow-list alone, or a change of no money floor, may be staged for anyone', async () => {
+    const [newest] = (await alice.history({ limit: 1 })).revisions;
+    for (const [rollout, whom] of [
+      [{ allowList: ['u1001'], percentage: 100 }, 'allow-list [u1001], then 100 % by user id'],
+      [{ allowList: ['u1001'], segments: ['plus'] }, 'allow-list [u1001], then 0 % by user id (only segments plus)'],
+    ] as const) {
+      const refused = await thrown(() => alice.candidate({ scene: SCENE, files: set(renameMj), rollout, message: 'rename mj for everyone' }));
+      expect(refused).toMatchObject({ code: ErrorCode.LAYOUT_APPROVAL_REQUIRED });
+      expect((refused as Error).message).toBe(
+        `this candidate of ${SCENE} changes money floors (${SCENE} mj (DEDUCTION, changed)), so it must be approved by an admin other than alice (floors:approve -- ${SCENE}) first, but its rollout reaches beyond its allow-list (${whom}): ${UNTIL}`,
+      );
+    }
+    expect((await alice.candidates()).candidates).toEqual([]);
+    expect((await alice.history({ limit: 1 })).revisions[0]).toEqual(newest);
+
+    const testers = await alice.candidate({ scene: SCENE, files: set(renameMj), rollout: { allowList: ['u1001'] }, message: 'rename mj for testers' });
+    expect(testers.candidate.rollout).toMatchObject({ allowList: ['u1001'], percentage: 0 });
+    const wording = await alice.candidate({ scene: SCENE, files: set(rewordRebate), rollout: { percentage: 100, segments: ['plus'] }, replaces: testers.revision.revision });
+    expect(wording.candidate.rollout).toMatchObject({ percentage: 100, segments: ['plus'] });
+    await alice.abort({ scene: SCENE });
+  });
+
+  it.skipIf(skip)('refuses to widen an unapproved money candidate beyond its allow-list, changes its allow-list, and widens it once another admin approved it', async () => {
+    const staged = await alice.candidate({ scene: SCENE, files: set(renameMj), rollout: { allowList: ['u1001'] }, message: 'rename mj' });
+    const revision = staged.revision.revision;
+    for (const [change, whom] of [
+      [{ percentage: 100 }, 'allow-list [u1001], then 100 % by user id'],
+      [{ segments: ['plus'] }, 'allow-list [u1001], then 0 % by user id (only segments plus)'],
+    ] as const) {
+      const refused = await thrown(() => alice.rollout({ scene: SCENE, ...change }));
+      expect(refused).toMatchObject({ code: ErrorCode.LAYOUT_APPROVAL_REQUIRED });
+      expect((refused as Error).message).toBe(
+        `the candidate of ${SCENE} (revision ${revision}) changes money floors (${SCENE} mj (DEDUCTION, changed)), so it must be approved by an admin other than alice (floors:approve -- ${SCENE}) first, but this rollout would reach beyond its allow-list (${whom}): ${UNTIL}`,
+      );
+    }
+    // Another admin may not widen it either: only an approval does.
+    expect(await thrown(() => bob.rollout({ scene: SCENE, percentage: 5 }))).toMatchObject({ code: ErrorCode.LAYOUT_APPROVAL_REQUIRED });
+    expect((await alice.candidates()).candidates[0]!.rollout).toMatchObject({ allowList: ['u1001'], percentage: 0, segments: [] });
+
+    expect((await alice.rollout({ scene: SCENE, allowList: ['u1001', 'u2002'] })).candidate.rollout.allowList).toEqual(['u1001', 'u2002']);
+    await bob.approve({ scene: SCENE, revision });
+    expect((await alice.rollout({ scene: SCENE, percentage: 100 })).candidate.rollout.percentage).toBe(100);
+    await alice.abort({ scene: SCENE });
+  });
+
+  it.skipIf(skip)('lets a money candidate widened before approval was required be narrowed, not widened, and announces it as pending approval until another admin approves it', async () => {
+    const staged = await alice.candidate({ scene: SCENE, files: set(renameMj), rollout: { allowList: ['u1001'] }, message: 'rename mj' });
+    // As a store written before layouts.approval.required was switched on holds it: straight in the store, past the releases' check.
+    await opened.store.changeRollout({ scene: SCENE, actor: 'alice', rollout: (current) => ({ ...current, percentage: 50, segments: ['plus'] }) });
+
+    // Raising the percentage, or dropping the only segment it is limited to, reaches more users.
+    expect(await thrown(() => alice.rollout({ scene: SCENE, percentage: 60 }))).toMatchObject({ code: ErrorCode.LAYOUT_APPROVAL_REQUIRED });
+    expect(await thrown(() => alice.rollout({ scene: SCENE, segments: [] }))).toMatchObject({ code: ErrorCode.LAYOUT_APPROVAL_REQUIRED });
+    const listed = await alice.rollout({ scene: SCENE, allowList: ['u1001', 'u2002'] });
+    expect(listed.candidate.rollout).toMatchObject({ allowList: ['u1001', 'u2002'], percentage: 50, segments: ['plus'] });
+    expect(announced.at(-1)!.candidates).toMatchObject([{ scene: SCENE, revision: staged.revision.revision, approvalPending: true, rollout: { percentage: 50 } }]);
+    expect((await alice.rollout({ scene: SCENE, percentage: 0 })).candidate.rollout).toMatchObject({ percentage: 0, segments: ['plus'] });
+
+    const pending = announced.at(-1)!;
+    await bob.approve({ scene: SCENE });
+    const approved = announced.at(-1)!;
+    expect(approved.generation).toBeGreaterThan(pending.generation);
+    expect(approved.candidates).toMatchObject([{ scene: SCENE, approvedBy: 'bob', approvalPending: false }]);
+    await alice.abort({ scene: SCENE });
   });
 });
