@@ -182,48 +182,13 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
     }
     const checkFlags = flags.mode === 'local' ? (set: LayoutSet) => unknownFlagProblems(set, flags.knownFlagNames() ?? new Set(), flags.file) : undefined;
 
-    const layouts = await LayoutStore.start({
-      dir: resolve(root, config.floors.dir),
-      registry,
-      locales: config.floors.locales,
-      apps: config.apps,
-      watch: config.layouts.watch,
-      redis: config.redis,
-      resyncIntervalMs: config.layouts.resyncIntervalMs,
-      revisions: liveRevisions,
-      // The same guard as the live revision: a PGlite folder nobody published to is not created by a poll.
-      candidates:
-        revisionStore === undefined
-          ? undefined
-          : {
-              candidateGeneration: async () =>
-                storeConfig.kind === 'pglite' && revisionStore.state() === 'unopened' && !existsSync(storeConfig.dataDir) ? -1 : revisionStore.candidateGeneration(),
-              candidates: () => revisionStore.candidates(),
-            },
-      lastKnownGoodFile,
-      logger,
-      // Local mode: a floor naming a flag the flags file does not define is an error with its file:line.
-      ...(checkFlags === undefined ? {} : { check: checkFlags }),
-      onCandidates: (served) => metrics.layoutCandidates([...served.values()].map((c) => ({ scene: c.scene, revision: c.revision }))),
-      onReload: (source, result, detail) => {
-        metrics.layoutReload(source, result);
-        if (result === 'applied') {
-          metrics.layoutRevision(detail.revision);
-          metrics.layoutServedFrom(source);
-        }
-        if (result === 'applied' && started !== undefined && flags.mode === 'remote') reportUnknownFlags(started.current(), flags.knownFlagNames());
-      },
-    });
-    started = layouts;
-    releases.push(() => layouts.stop());
-    metrics.layoutRevision(layouts.revision());
-    metrics.layoutServedFrom(layouts.source());
     // Its own connection: a publish carries the whole set and may wait longer than a cache read's commandTimeoutMs.
     const publishRedis =
       revisionStore === undefined || !isRedisConfigured(config.redis)
         ? undefined
         : openRedis({ ...config.redis, commandTimeoutMs: PUBLISH_COMMAND_TIMEOUT_MS, name: 'layouts-publish' }, logger);
     if (publishRedis !== undefined) releases.push(() => closeRedis(publishRedis));
+    // Made before the layout store: replicas read the candidate set through it (approval marks what they serve).
     const layoutReleases =
       revisionStore === undefined
         ? undefined
@@ -266,6 +231,42 @@ export async function startFloorplan(config: ServiceConfig, deps: FloorplanDeps 
             },
             logger,
           });
+    const layouts = await LayoutStore.start({
+      dir: resolve(root, config.floors.dir),
+      registry,
+      locales: config.floors.locales,
+      apps: config.apps,
+      watch: config.layouts.watch,
+      redis: config.redis,
+      resyncIntervalMs: config.layouts.resyncIntervalMs,
+      revisions: liveRevisions,
+      // The same guard as the live revision: a PGlite folder nobody published to is not created by a poll.
+      candidates:
+        revisionStore === undefined
+          ? undefined
+          : {
+              candidateGeneration: async () =>
+                storeConfig.kind === 'pglite' && revisionStore.state() === 'unopened' && !existsSync(storeConfig.dataDir) ? -1 : revisionStore.candidateGeneration(),
+              candidates: () => (layoutReleases as LayoutReleases).candidateSet(),
+            },
+      lastKnownGoodFile,
+      logger,
+      // Local mode: a floor naming a flag the flags file does not define is an error with its file:line.
+      ...(checkFlags === undefined ? {} : { check: checkFlags }),
+      onCandidates: (served) => metrics.layoutCandidates([...served.values()].map((c) => ({ scene: c.scene, revision: c.revision }))),
+      onReload: (source, result, detail) => {
+        metrics.layoutReload(source, result);
+        if (result === 'applied') {
+          metrics.layoutRevision(detail.revision);
+          metrics.layoutServedFrom(source);
+        }
+        if (result === 'applied' && started !== undefined && flags.mode === 'remote') reportUnknownFlags(started.current(), flags.knownFlagNames());
+      },
+    });
+    started = layouts;
+    releases.push(() => layouts.stop());
+    metrics.layoutRevision(layouts.revision());
+    metrics.layoutServedFrom(layouts.source());
     if (flags.mode === 'remote') reportUnknownFlags(layouts.current(), flags.knownFlagNames());
 
     const logBreaker = logBreakerOutages(logger);

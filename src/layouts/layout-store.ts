@@ -40,7 +40,7 @@ import type { Logger } from '../observability/logger.ts';
 import { closeRedis, isRedisConfigured, openRedis, whenRedisReady, type RedisClient, type RedisLocation } from '../redis/client.ts';
 import { compileFloorsSources, FLOORS_DIR_SETTING, FLOORS_FILE, type CompiledLayout, layoutInvalid, type LayoutInvalidError, readFloorsDir, type FloorsSource, type LayoutSet } from './compile.ts';
 import { pushPublishedLayouts } from './publish.ts';
-import { candidatesRedisKey, parseCandidateSet, pushCandidates, readCandidateSet, type CandidateRollout, type CandidateSet } from './revisions/candidates.ts';
+import { allowListOnly, candidatesRedisKey, parseCandidateSet, pushCandidates, readCandidateSet, type CandidateRollout, type CandidateSet } from './revisions/candidates.ts';
 import { layoutRedisKeys, parsePublishedLayouts, type LayoutRedisKeys, type PublishedLayouts } from './published-layouts.ts';
 
 export { layoutRedisKeys, type LayoutRedisKeys, type PublishedLayouts } from './published-layouts.ts';
@@ -74,7 +74,10 @@ export interface ServedCandidate {
   readonly scene: string;
   /** The revision whose file for the scene this is. */
   readonly revision: number;
+  /** The rollout as served: with its approval pending, its allow-list only, whatever the stored rollout says. */
   readonly rollout: CandidateRollout;
+  /** It changes money floors and awaits another admin's approval (layouts.approval): served to its allow-list only until then. */
+  readonly approvalPending: boolean;
   readonly layout: CompiledLayout;
   /** ISO 8601: when it was staged (the same revision aborted and staged again has a new one): its shadow comparison's identity. */
   readonly createdAt: string;
@@ -615,7 +618,8 @@ export class LayoutStore {
     const served = new Map<string, ServedCandidate>();
     for (const c of set.candidates) {
       const previous = this.servedCandidates.get(c.scene);
-      if (previous !== undefined && previous.revision === c.revision && previous.updatedAt === c.updatedAt) {
+      const approvalPending = c.approvalPending === true;
+      if (previous !== undefined && previous.revision === c.revision && previous.updatedAt === c.updatedAt && previous.approvalPending === approvalPending) {
         served.set(c.scene, previous);
         continue;
       }
@@ -626,7 +630,8 @@ export class LayoutStore {
         this.options.logger.warn({ scene: c.scene, revision: c.revision, problems: compiled.problems }, 'layout candidate refused; its users get the live layout');
         continue;
       }
-      served.set(c.scene, Object.freeze({ scene: c.scene, revision: c.revision, rollout: c.rollout, layout, createdAt: c.createdAt, updatedAt: c.updatedAt }));
+      const rollout = approvalPending ? allowListOnly(c.rollout) : c.rollout;
+      served.set(c.scene, Object.freeze({ scene: c.scene, revision: c.revision, rollout, approvalPending, layout, createdAt: c.createdAt, updatedAt: c.updatedAt }));
     }
     this.servedCandidates = served;
     this.candidateGen = set.generation;

@@ -117,4 +117,50 @@ describe('layout approval through the admin API and floors:approve', () => {
     expect(refused.stderr).toContain(`alice published the candidate of ${SCENE} (revision ${candidate.body.revision.revision}): another admin must approve it; nothing was changed`);
     expect((await admin('candidates', {}, VERA)).body.candidates[0]).toMatchObject({ approvedBy: null, publishedBy: 'alice' });
   });
+
+  // Live is RENAMED by now: a candidate going back to the shipped 立减 changes a money floor too.
+  it('refuses to stage or widen a money candidate beyond its allow-list before another publisher approved it: users outside the list keep live', async () => {
+    const until = 'until it is approved it may reach its allow-list only; nothing was changed';
+    const wide = await admin('candidate', { scene: SCENE, files: files(CART), rollout: { allowList: ['u1001'], percentage: 100 }, message: '立减 back, for everyone' }, ALICE);
+    expect(wide.status).toBe(409);
+    expect(wide.body).toEqual({
+      code: ErrorCode.LAYOUT_APPROVAL_REQUIRED,
+      error: `this candidate of ${SCENE} changes money floors (${SCENE} lj (DEDUCTION, changed)), so it must be approved by an admin other than alice (floors:approve -- ${SCENE}) first, but its rollout reaches beyond its allow-list (allow-list [u1001], then 100 % by user id): ${until}`,
+    });
+
+    const staged = await admin('candidate', { scene: SCENE, files: files(CART), rollout: { allowList: ['u1001'] }, message: '立减 back' }, ALICE);
+    expect(staged.status).toBe(200);
+    const revision = staged.body.revision.revision as number;
+    const widened = await runFloorsCli(['rollout', SCENE, '--percentage', '100', '--server', h.url], npmStartEnv({ ADMIN_TOKEN: ALICE }));
+    expect(widened.code).toBe(2);
+    expect(widened.stdout).toBe('');
+    expect(widened.stderr).toContain(
+      `the candidate of ${SCENE} (revision ${revision}) changes money floors (${SCENE} lj (DEDUCTION, changed)), so it must be approved by an admin other than alice (floors:approve -- ${SCENE}) first, but this rollout would reach beyond its allow-list (allow-list [u1001], then 100 % by user id): ${until}`,
+    );
+    // Another publisher may not widen it either: only an approval does.
+    expect((await admin('rollout', { scene: SCENE, segments: ['plus'] }, BOB)).body.code).toBe(ErrorCode.LAYOUT_APPROVAL_REQUIRED);
+    expect((await admin('candidates', {}, VERA)).body.candidates[0].rollout).toMatchObject({ allowList: ['u1001'], percentage: 0, segments: [] });
+    expect(await served('u1002')).toBe('2026-12-01.lj -');
+    expect(await served('u1001')).toBe(`2026-11-21.1+candidate.r${revision} 立减`);
+
+    expect((await admin('approve', { scene: SCENE, revision }, BOB)).status).toBe(200);
+    const after = await runFloorsCli(['rollout', SCENE, '--percentage', '100', '--server', h.url], npmStartEnv({ ADMIN_TOKEN: ALICE }));
+    expect(after.stderr).toBe('');
+    expect(after.code).toBe(0);
+    expect(await served('u1002')).toBe(`2026-11-21.1+candidate.r${revision} -`);
+  });
+
+  it('serves a money candidate whose wide rollout was stored before approval was required to its allow-list only, until another publisher approves it', async () => {
+    const staged = await admin('candidate', { scene: SCENE, files: files(CART), rollout: { allowList: ['u1001'] }, message: '立减 back, again' }, ALICE);
+    expect(staged.status).toBe(200);
+    const revision = staged.body.revision.revision as number;
+    // As a store written before layouts.approval.required was switched on held it: straight in the store, past the releases' check.
+    const widened = await h.server.revisions!.changeRollout({ scene: SCENE, actor: 'alice', rollout: (current) => ({ ...current, percentage: 100 }) });
+    await eventually(async () => h.server.layouts.candidate(SCENE)?.updatedAt, (updatedAt) => updatedAt === widened.updatedAt);
+    expect(await served('u1002')).toBe('2026-12-01.lj -');
+    expect(await served('u1001')).toBe(`2026-11-21.1+candidate.r${revision} 立减`);
+
+    expect((await admin('approve', { scene: SCENE, revision }, BOB)).status).toBe(200);
+    expect(await served('u1002')).toBe(`2026-11-21.1+candidate.r${revision} -`);
+  });
 });
