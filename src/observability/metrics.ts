@@ -289,7 +289,8 @@ export function createMetrics(options: { defaultMetrics?: boolean; upstreams?: r
   for (const source of LAYOUT_SOURCES) for (const result of ['applied', 'rejected'] as const) layoutReloads.inc({ source, result }, 0);
   const layoutRevisionGauge = new Gauge({
     name: 'floorplan_layout_revision',
-    help: 'Revision of the layouts published to Redis that this instance serves; 0 while it serves its local floors files.',
+    help:
+      'Revision of the published layouts this instance serves, whichever source floorplan_layout_served_from names: redis (a set published to Redis), store (the revision store\'s live revision) or last-known-good (the revision of the copy taken at start); 0 while it serves the floors files (file).',
     registers: [registry],
   });
   const layoutServedFromGauge = new Gauge({

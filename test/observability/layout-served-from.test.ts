@@ -25,3 +25,21 @@ describe('floorplan_layout_served_from', () => {
     expect(help).toMatch(/last-known-good: .*layouts\.lastKnownGoodFile.*until /);
   });
 });
+
+describe('floorplan_layout_revision', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('says in its help that it reports the revision from each published source, and 0 for the floors files', async () => {
+    const help = (await scrapeMetrics(h.url)).split('\n').find((line) => line.startsWith('# HELP floorplan_layout_revision '));
+    // Not only Redis: the revision store's live revision and the last-known-good copy's are reported too.
+    for (const source of ['redis', 'store', 'last-known-good']) expect(help, source).toMatch(new RegExp(`\\b${source}\\b`));
+    expect(help).toMatch(/floorplan_layout_served_from/);
+    expect(help).toMatch(/0 while .*file/);
+  });
+});
