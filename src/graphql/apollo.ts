@@ -20,6 +20,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { DEFAULT_TTL_SECONDS } from '../cache/redis-kv.ts';
 import { toClientError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { RenderedPanel } from '../panels/panel.ts';
 import type { GraphQLContext } from './context.ts';
 import { JitCompiler } from './jit-gateway.ts';
 import { KnownOperationTypesRule } from './known-operation-types.ts';
@@ -143,11 +144,27 @@ const servedPanels: EndOfRequest<GraphQLContext> = (contextValue, delivered) => 
 };
 
 /**
+ * The money a panel showed, for its decision record: each row's amount in minor units by floor
+ * code (text rows showed none), and the currency. A replay prices today's cart with today's
+ * quote; a disputed "the sheet said ¥8.86" is answered from these. The cross-checks keep a
+ * served panel in one currency; a row in another (which they would have refused) is recorded
+ * with its own, never under the panel's.
+ */
+function shownAmounts(floors: RenderedPanel['floors']): { currency: string | null; amounts: Record<string, number | { minor: number; currency: string }> } {
+  const currency = floors.find((f) => f.amount !== null)?.amount?.currency ?? null;
+  const amounts: Record<string, number | { minor: number; currency: string }> = {};
+  for (const { code, amount } of floors) {
+    if (amount !== null) amounts[code] = amount.currency === currency ? amount.minor : { minor: amount.minor, currency: amount.currency };
+  }
+  return { currency, amounts };
+}
+
+/**
  * Runs once a request's answer is on its way, on either path, and writes the decision record:
  * once per request whose answer carried panels, one log line under the request's decisionId with
  * the viewer (the Unleash context's fields — user, session, segments, platform, app version — and
  * the locale), each panel's scene, SKU selection, layout version, live revision (and candidate
- * revision, when served) and outcome, every flag decision and, when the request was traced, its
+ * revision, when served), outcome and the amounts it showed, every flag decision and, when the request was traced, its
  * trace id, so support can reconstruct what the user saw, and replay it field for field in
  * /admin/preview. An answer whose
  * `data` is null showed the user nothing: no record (an analyst would count an exposure).
@@ -180,6 +197,7 @@ function decisionLog(logger: Logger): EndOfRequest<GraphQLContext> {
           failedUpstreams: p.failedUpstreams.map(upstreamEnum),
           degradedReasons: p.degradedReasons,
           floors: p.floors.map((f) => f.code),
+          ...shownAmounts(p.floors),
         })),
         flags: flags.decisions(),
       },
