@@ -41,6 +41,7 @@ import { closeRedis, isRedisConfigured, openRedis, whenRedisReady, type RedisCli
 import { compileFloorsSources, FLOORS_DIR_SETTING, FLOORS_FILE, type CompiledLayout, layoutInvalid, type LayoutInvalidError, readFloorsDir, type FloorsSource, type LayoutSet } from './compile.ts';
 import { pushPublishedLayouts } from './publish.ts';
 import { allowListOnly, candidatesRedisKey, parseCandidateSet, pushCandidates, readCandidateSet, type CandidateRollout, type CandidateSet } from './revisions/candidates.ts';
+import { versionsKept } from './revisions/diff.ts';
 import { layoutRedisKeys, parsePublishedLayouts, type LayoutRedisKeys, type PublishedLayouts } from './published-layouts.ts';
 
 export { layoutRedisKeys, type LayoutRedisKeys, type PublishedLayouts } from './published-layouts.ts';
@@ -200,6 +201,8 @@ export class LayoutStore {
   private copyCandidates: CandidateSet | undefined;
   /** The floors folder; followed for changes only when `watch`, read again on demand either way. */
   private readonly files: WatchedPath<FloorsSource[]>;
+  /** The floors files' sources last compiled, by file name: what an edit is compared with. */
+  private filesServed: Readonly<Record<string, string>> | undefined;
 
   private servedCandidates: ReadonlyMap<string, ServedCandidate> = new Map();
   /** The candidate generation being served; -1 before any was read. */
@@ -304,9 +307,13 @@ export class LayoutStore {
     const { logger } = this.options;
     let filesError: FloorplanError | LayoutInvalidError | undefined;
     try {
-      const compiled = this.compile(await this.files.read());
+      const sources = await this.files.read();
+      const compiled = this.compile(sources);
       if (compiled.layouts === undefined) filesError = layoutInvalid(compiled.problems);
-      else this.layouts = compiled.layouts;
+      else {
+        this.layouts = compiled.layouts;
+        this.filesServed = filesByName(sources);
+      }
     } catch (error) {
       if (!(error instanceof FloorplanError)) throw error;
       filesError = error;
@@ -756,8 +763,24 @@ export class LayoutStore {
       return;
     }
     const compiled = this.compile(content.value);
-    if (compiled.layouts === undefined) this.reject('file', 0, compiled.problems);
-    else this.apply('file', 0, compiled.layouts);
+    if (compiled.layouts === undefined) {
+      this.reject('file', 0, compiled.problems);
+      return;
+    }
+    const files = filesByName(content.value);
+    // As floors:publish warns: served from the files, every set is revision 0, so a scene edited
+    // under the same `version:` leaves nothing in a decision record to say which floors a user saw.
+    if (this.servedFrom === 'file' && this.filesServed !== undefined) {
+      for (const kept of versionsKept(this.filesServed, files)) {
+        const where = kept.variant === undefined ? kept.scene : `${kept.scene} (variant ${kept.variant})`;
+        this.options.logger.warn(
+          { source: 'file', dir: this.options.dir, ...kept },
+          `the floors of ${where} changed, but its version did not (still ${JSON.stringify(kept.version)}): layoutVersion does not tell them from the last ones, nor does the decision record (revision 0 for either); give it a new version`,
+        );
+      }
+    }
+    this.filesServed = files;
+    this.apply('file', 0, compiled.layouts);
   }
 
   private apply(source: LayoutSource, revision: number, layouts: LayoutSet, extra: Record<string, unknown> = {}, published?: PublishedLayouts): void {
@@ -785,4 +808,9 @@ export class LayoutStore {
       this.options.logger.error({ err: error }, 'onReload hook threw; ignored');
     }
   }
+}
+
+/** The floors files' sources by file name ("cart-bottom-sheet.yaml"), as a published set holds them. */
+function filesByName(sources: readonly FloorsSource[]): Record<string, string> {
+  return Object.fromEntries(sources.map((s) => [s.name, s.source]));
 }

@@ -193,6 +193,23 @@ describe('LayoutStore on local floors files', () => {
     await eventually('checkout removed', () => !store.current().has(CHECKOUT));
   });
 
+  it('warns when an edit changes the floors but not the version: layoutVersion and the decision record cannot tell them apart', async () => {
+    const dir = floorsDir({ [`${CART}.yaml`]: floorsFile(CART, 'v1'), [`${CHECKOUT}.yaml`]: floorsFile(CHECKOUT, 'v1') });
+    const { store, reloads, logs } = await start({ dir });
+    writeFileSync(join(dir, `${CART}.yaml`), floorsFile(CART, 'v1').replace('en: Goods total', 'en: Items'));
+    await eventually('the edit swapped in', () => reloads.length === 1);
+    expect(store.current().get(CART)?.floors[0]?.name.en).toBe('Items');
+    const warnings = logs.filter((l) => l.level === 40);
+    expect(warnings).toMatchObject([{ source: 'file', scene: CART, version: 'v1' }]);
+    expect(warnings[0]!.msg).toBe(
+      'the floors of cart-bottom-sheet changed, but its version did not (still "v1"): layoutVersion does not tell them from the last ones, nor does the decision record (revision 0 for either); give it a new version',
+    );
+    // A new version is what it asks for: no warning then.
+    writeFileSync(join(dir, `${CART}.yaml`), floorsFile(CART, 'v2'));
+    await eventually('v2 served', () => versionOf(store) === 'v2');
+    expect(logs.filter((l) => l.level === 40)).toHaveLength(1);
+  });
+
   it('does not count a rewrite with the same content as a reload', async () => {
     const dir = floorsDir({ [`${CART}.yaml`]: floorsFile(CART, 'v1') });
     const { store, reloads } = await start({ dir });
