@@ -1,6 +1,6 @@
 /**
- * Four eyes on money (issue 15 item 6): which floors of the configured kinds (DEDUCTION, CHARGE,
- * PAYABLE by default) a change of floors sets adds, removes, moves or edits. With
+ * Four eyes on money (issue 15 item 6): which floors of the configured kinds (GOODS, DEDUCTION,
+ * CHARGE, PAYABLE by default) a change of floors sets adds, removes, moves or edits. With
  * `layouts.approval.required`, such a change goes live only as a candidate that an admin other
  * than its publisher approved; the releases (releases.ts) ask this module what a change touches.
  *
