@@ -320,6 +320,18 @@ export class PanelRenderer {
         outcomes.push({ code: floor.code, status: 'empty' });
         return;
       }
+      // A builder's answer is typed, but a number is not whole minor units by its type (a rate
+      // applied without rounding), nor is a build that forgot to return caught by every caller:
+      // the row goes (a bug, logged once), before anything else reads it — one bad row must not
+      // fail the panel. So does an amount of the wrong sign for its kind (a deduction not
+      // negated), which would be served as its opposite, or in a currency that cannot be formatted.
+      const error = factsProblem(floor.builder.kind, facts);
+      if (error !== undefined) {
+        this.logBuilderFailure(layout, floor, error, 'dropped', shadow, logged);
+        reasons.add('BUILDER_FAILED');
+        outcomes.push({ code: floor.code, status: 'builder-failed', error: describe(error) });
+        return;
+      }
       if (floor.hideWhenZero && facts.amount !== null && facts.amount.minor === 0) {
         outcomes.push({ code: floor.code, status: 'zero' });
         return;
@@ -351,23 +363,9 @@ export class PanelRenderer {
           }
         }
       }
-      // Amounts come from upstream answers whose currencies the contracts checked; one a builder
-      // made up in another currency could not be formatted, and one of the wrong sign for its
-      // kind (a deduction not negated) would be served as its opposite: the row goes (a bug,
-      // logged once), as an expression floor's would.
-      const error = facts.amount === null ? undefined : amountProblem(floor.builder.kind, facts.amount);
-      if (error !== undefined) {
-        this.logBuilderFailure(layout, floor, error, 'dropped', shadow, logged);
-        reasons.add('BUILDER_FAILED');
-        const at = outcomes.findIndex((o) => o.code === floor.code);
-        const failedOutcome: FloorOutcome = { code: floor.code, status: 'builder-failed', error: describe(error) };
-        if (at === -1) outcomes.push(failedOutcome);
-        else outcomes[at] = failedOutcome;
-        return;
-      }
       for (const name in vars) {
         const value = vars[name]!;
-        if (isMoney(value) && !isKnownCurrency(value.currency)) {
+        if (isMoney(value) && (!Number.isSafeInteger(value.minor) || !isKnownCurrency(value.currency))) {
           if (vars === facts.vars) vars = { ...vars };
           delete vars[name];
           reasons.add('BUILDER_FAILED');
@@ -1046,6 +1044,28 @@ function otherRow(gap: Gap, currency: string, sort: number, locale: string): Oth
     sort,
     kind: gap.kind,
   });
+}
+
+/** What makes a builder's answer unfit to serve, or undefined; `facts` as it came, whatever its type says. */
+function factsProblem(kind: FloorKind, facts: FloorFacts): FloorplanError | undefined {
+  if (typeof facts !== 'object') {
+    return new FloorplanError(ErrorCode.MONEY_INVALID, { contract: 'a builder must return null (no row) or its facts ({amount, vars})', received: shown(facts) });
+  }
+  const { amount } = facts as { amount: unknown };
+  if (amount === null) return undefined;
+  if (typeof amount !== 'object') {
+    return new FloorplanError(ErrorCode.MONEY_INVALID, { contract: '`amount` must be null (a row without an amount) or money ({minor, currency})', received: shown(amount) });
+  }
+  const { minor } = amount as { minor: unknown };
+  if (!Number.isSafeInteger(minor)) {
+    return new FloorplanError(ErrorCode.MONEY_INVALID, { contract: '`amount.minor` must be a safe integer of minor units', received: shown(minor) });
+  }
+  return amountProblem(kind, amount as Money);
+}
+
+/** A value as a message shows it: strings quoted, numbers as written (NaN, 104.5), undefined named. */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' && value !== null ? (JSON.stringify(value) ?? String(value)) : String(value);
 }
 
 /** Why a builder's amount cannot be served as a row of its kind, or undefined: its currency, then its sign (one comparison). */

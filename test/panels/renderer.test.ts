@@ -367,6 +367,51 @@ describe('PanelRenderer', () => {
     ]);
   });
 
+  it('drops a builder row whose answer is not whole minor units, or no answer at all, and serves the rest of the panel', async () => {
+    // QA's case: a shipping-insurance builder priced at 0.5 % of the goods (`goodsTotal.minor * 0.005`,
+    // Math.round forgotten) type-checks — MinorUnits is a number — and used to fail every panel of
+    // the scene with INTERNAL_SERVER_ERROR, instead of failing its own row.
+    const broken = (name: string, kind: FloorKind, answer: () => unknown): FloorBuilder => ({
+      name,
+      description: `test: ${name}`,
+      kind,
+      needs: ['cart', 'settlement'],
+      templateVars: ['amount'],
+      build: () => answer() as FloorFacts,
+    });
+    const builders = [
+      broken('insurance', 'CHARGE', () => ({ amount: cny(20_900 * 0.005), vars: { amount: cny(20_900 * 0.005) } })),
+      broken('not-a-number', 'CHARGE', () => ({ amount: cny(Number.NaN) })),
+      broken('text-minor', 'INFO', () => ({ amount: { minor: '8', currency: 'CNY' } })),
+      broken('no-amount', 'INFO', () => ({ vars: {} })),
+      broken('no-return', 'CHARGE', () => undefined),
+      // Only a sub-name variable is not whole minor units: the row stays, without its sub-name.
+      broken('rate', 'TEXT', () => ({ amount: null, vars: { amount: cny(0.5) } })),
+    ];
+    const shipped = ['spze', 'lj', 'mj', 'coupon', 'plus95', 'shipping', 'payable'];
+    const { renderer, log } = setup(
+      [...defaultBuilders, ...builders],
+      floorsYaml(
+        ...shipped.map((code, i) => floor(code, (i + 1) * 10)),
+        ...builders.map((b, i) => floor(b.name, 51 + i, 'hideWhenZero: true\nsubName: { zh-CN: "{amount}", en: "{amount}" }')),
+      ),
+    );
+    const { panel, outcomes } = await renderer.renderExplained({ ...request(), data: fakePanelData().data });
+    expect(codes(panel)).toEqual(['spze', 'lj', 'mj', 'coupon', 'plus95', 'rate', 'shipping', 'payable']);
+    expect(panel.floors.find((f) => f.code === 'rate')).toMatchObject({ priceText: null, subName: null });
+    // The rows shown still add up to the total: nothing needed the safe form.
+    expect(panel).toMatchObject({ degraded: true, failedUpstreams: [], degradedReasons: ['BUILDER_FAILED'] });
+    expect(outcomes.filter((o) => o.status === 'builder-failed').map((o) => [o.code, 'error' in o ? o.error : undefined])).toEqual([
+      ['insurance', 'FLOORPLAN_ERR_MONEY_INVALID: `amount.minor` must be a safe integer of minor units, but got: 104.5'],
+      ['not-a-number', 'FLOORPLAN_ERR_MONEY_INVALID: `amount.minor` must be a safe integer of minor units, but got: NaN'],
+      ['text-minor', 'FLOORPLAN_ERR_MONEY_INVALID: `amount.minor` must be a safe integer of minor units, but got: "8"'],
+      ['no-amount', 'FLOORPLAN_ERR_MONEY_INVALID: `amount` must be null (a row without an amount) or money ({minor, currency}), but got: undefined'],
+      ['no-return', 'FLOORPLAN_ERR_MONEY_INVALID: a builder must return null (no row) or its facts ({amount, vars}), but got: undefined'],
+    ]);
+    const logged = log.entries.filter((e) => e['code'] === ErrorCode.BUILDER_FAILED).map((e) => [e['floor'], e['builder']]);
+    expect(logged).toEqual([['insurance', 'insurance'], ['not-a-number', 'not-a-number'], ['text-minor', 'text-minor'], ['no-amount', 'no-amount'], ['no-return', 'no-return']]);
+  });
+
   it('rejects an unknown scene, naming the scenes it knows', async () => {
     const registry = createBuilderRegistry([testBuilder('a', amountOf(1))]);
     const one = compile('b-sheet', `scene: b-sheet\nfloors:\n${floor('a', 1)}`, registry);

@@ -3,15 +3,17 @@
  * `defaultBuilders`), so a new builder is held to it without copying tests: it reads only the
  * upstreams it declares; when one its amount needs fails, it rejects with that very failure (the
  * renderer drops the row, or falls back); when one it does not need fails, it still builds; an
- * upstream only its decoration needs fails only the decoration. Each builder's own file tests
+ * upstream only its decoration needs fails only the decoration; what it answers over the fixtures
+ * is a row its kind may show (whole minor units, the kind's sign). Each builder's own file tests
  * what its row shows.
  */
 import { describe, expect, it } from 'vitest';
-import type { UpstreamName } from '../../../src/floors/builder.ts';
+import { AMOUNT_SIGN, amountSignRule, type UpstreamName } from '../../../src/floors/builder.ts';
+import type { Money } from '../../../src/money/money.ts';
 import { defaultBuilders } from '../../../src/floors/builders/index.ts';
 import { UPSTREAMS } from '../../../src/upstreams/registry.ts';
 import { UpstreamError } from '../../../src/upstreams/upstream-error.ts';
-import { buildContext, fakePanelData, GET_ONLY_UPSTREAMS, upstreamsRead, type GetOnly, type PanelDataOverrides } from './fixtures.ts';
+import { buildContext, fakePanelData, GET_ONLY_UPSTREAMS, quoteFixture, upstreamsRead, type GetOnly, type PanelDataOverrides } from './fixtures.ts';
 import { caughtFrom } from '../../support/thrown.ts';
 
 /** Every upstream read only through `get()` (loyalty, and any added since) failing with `failure`. */
@@ -43,6 +45,21 @@ describe.each(defaultBuilders.map((builder) => [builder.name, builder] as const)
       const declared = [...builder.needs, ...builder.decorations.needs];
       for (const upstream of upstreamsRead(decorated.calls)) expect(declared).toContain(upstream);
     }
+  });
+
+  it('answers null, or an amount its kind may show: whole minor units of the panel\'s currency, of its kind\'s sign', () => {
+    // The renderer drops a row that breaks this (BUILDER_FAILED) at a shopper's request; here it
+    // fails before the builder ships (a rate applied without rounding, a discount not negated).
+    const { data } = fakePanelData();
+    const facts = builder.build(buildContext(data));
+    if (facts === null) return;
+    expect(facts, 'build() must return null (no row) or its facts ({amount, vars})').toBeTypeOf('object');
+    const amounts = [facts.amount, ...Object.values(facts.vars ?? {})].filter((v): v is Money => typeof v === 'object' && v !== null);
+    for (const amount of amounts) {
+      expect(Number.isSafeInteger(amount.minor), `${JSON.stringify(amount)} must be whole minor units`).toBe(true);
+      expect(amount.currency).toBe(quoteFixture().currency);
+    }
+    if (facts.amount !== null) expect(facts.amount.minor * AMOUNT_SIGN[builder.kind], amountSignRule(builder.kind)).toBeGreaterThanOrEqual(0);
   });
 
   for (const upstream of UPSTREAMS) {
