@@ -44,7 +44,8 @@
  * Problems go to stderr, one per line. With no Unleash URL configured, every floor's `flag` must
  * also be defined in the flags file (`flags.bootstrapFile`); through `--server`, in that server's
  * flags, which its admin API checks (this machine's flags file is not read for it).
- * The rules added after earlier releases (a name holding a {variable}, a variant sharing a version)
+ * The rules added after earlier releases (a name holding a {variable}, a variant sharing a version,
+ * a floor coded as a safe-form row)
  * hold, for publish and candidate, for the files that differ from live's (the store's live
  * revision, or with kind none the set Redis holds), as in the admin API; check compares with no
  * live revision and holds every file to them, as a publish to a store with nothing live does.

@@ -21,7 +21,7 @@ import { CLIENT_FIELDS, sinceOn, type ClientField, type ClientsConfig, type Sinc
 import { ErrorCode, FloorplanError } from '../errors.ts';
 import { FLOOR_KINDS, type FloorKind } from '../floors/builder.ts';
 import { floorTooNewFor, minimumFor, resolveStyle } from './client-view.ts';
-import type { CompiledFloor, CompiledLayout, LayoutSet, LayoutVersion } from './compile.ts';
+import { RECONCILIATION_CODES, type CompiledFloor, type CompiledLayout, type LayoutSet, type LayoutVersion } from './compile.ts';
 
 /** Something a version would be sent without understanding it. */
 export interface CompatibilityProblem {
@@ -84,10 +84,10 @@ export interface CompatibilityReport {
 }
 
 /** The rows the renderer adds to make a panel add up (src/panels/renderer.ts, reconcile): code and kind. */
-const RECONCILIATION_ROWS: ReadonlyArray<{ readonly code: string; readonly kind: FloorKind }> = [
-  { code: 'other-discounts', kind: 'DEDUCTION' },
-  { code: 'other-charges', kind: 'CHARGE' },
-];
+const RECONCILIATION_ROWS: ReadonlyArray<{ readonly code: string; readonly kind: FloorKind }> = (['DEDUCTION', 'CHARGE'] as const).map((kind) => ({
+  code: RECONCILIATION_CODES[kind],
+  kind,
+}));
 
 /** The matrix of `layouts` against every live version of every platform in `clients`. */
 export function checkCompatibility(layouts: LayoutSet, clients: ClientsConfig): CompatibilityReport {

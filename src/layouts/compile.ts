@@ -193,10 +193,18 @@ export interface CompileOptions {
    * A set submitted now (publish, candidate, check, `floors:check`) must also follow the rules
    * added since earlier releases published what replicas load: a live revision that passed
    * then must not stop loading after an upgrade. Such rules: a floor name showing a {variable};
-   * a variant sharing the scene's (or another variant's) version.
+   * a variant sharing the scene's (or another variant's) version; a floor code the safe form's
+   * rows use ({@link RECONCILIATION_CODES}).
    */
   readonly submitted?: boolean;
 }
+
+/**
+ * The codes of the rows the renderer adds when the rows shown leave part of settlement's quote
+ * out (README, "The safe form"), by the kind they carry: no floor of a layout may take one.
+ */
+export const RECONCILIATION_CODES: Readonly<Record<'DEDUCTION' | 'CHARGE', string>> = Object.freeze({ DEDUCTION: 'other-discounts', CHARGE: 'other-charges' });
+const RESERVED_CODES: readonly string[] = Object.values(RECONCILIATION_CODES);
 
 /** A {variable} as a sub-name template would fill it in: in a name, it reaches the app as written. */
 const TEMPLATE_VARIABLE = /\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}/g;
@@ -265,6 +273,11 @@ export function compileFloorsFile(
           problems.push(yaml.problem(at('code'), `must be unique in the scene; it is already used at line ${String(first)}`, floor.code));
         } else {
           firstLineOfCode.set(floor.code, yaml.lineOf(at('code')));
+        }
+        // A floor of its own under a safe-form code would put two rows the app keys alike on a
+        // sheet that needs the safe form; a rule added after releases that did not check it.
+        if (options.submitted === true && RESERVED_CODES.includes(floor.code)) {
+          problems.push(yaml.problem(at('code'), `must not be a code of the rows Floorplan adds to make a sheet add up (${RESERVED_CODES.join(', ')})`, floor.code));
         }
       }
 

@@ -14,7 +14,7 @@ import { ErrorCode, FloorplanError } from '../errors.ts';
 import type { SemVer } from 'semver';
 import { AMOUNT_SIGN, amountSignRule, type BuilderViewer, type FloorBuildContext, type FloorFacts, type FloorKind, type TemplateValue } from '../floors/builder.ts';
 import { floorTooNewFor, styleFor } from '../layouts/client-view.ts';
-import type { CompiledFloor, CompiledLayout, LayoutSet, LayoutVersion } from '../layouts/compile.ts';
+import { RECONCILIATION_CODES, type CompiledFloor, type CompiledLayout, type LayoutSet, type LayoutVersion } from '../layouts/compile.ts';
 import { candidateLayoutVersion } from '../layouts/revisions/candidates.ts';
 import { renderTemplate } from '../layouts/template.ts';
 import type { PanelData, SettledPanelData, SettlementQuote } from '../loaders/panel-data.ts';
@@ -204,8 +204,8 @@ function differenceFrom(payable: number, total: bigint | number): number {
 
 /** Names of the row that carries what the named rows do not show; a locale not listed gets English. */
 const OTHER_ROW: Readonly<Record<'DEDUCTION' | 'CHARGE', { readonly code: string; readonly names: Readonly<Record<string, string>> }>> = {
-  DEDUCTION: { code: 'other-discounts', names: { 'zh-CN': '其他优惠', 'zh-TW': '其他優惠', en: 'Other discounts' } },
-  CHARGE: { code: 'other-charges', names: { 'zh-CN': '其他费用', 'zh-TW': '其他費用', en: 'Other charges' } },
+  DEDUCTION: { code: RECONCILIATION_CODES.DEDUCTION, names: { 'zh-CN': '其他优惠', 'zh-TW': '其他優惠', en: 'Other discounts' } },
+  CHARGE: { code: RECONCILIATION_CODES.CHARGE, names: { 'zh-CN': '其他费用', 'zh-TW': '其他費用', en: 'Other charges' } },
 };
 
 const MAX_REMEMBERED_FAILURES = 1000;

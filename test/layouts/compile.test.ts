@@ -291,6 +291,18 @@ describe('compileFloorsFile', () => {
     expect(compileFloorsFile(FILE, source.replace('    version: "2026-12-06.1"', '    version: "2026-12-06.1-compact"'), registry, LOCALES, undefined, { submitted: true }).problems).toEqual([]);
   });
 
+  it('refuses, in a set submitted now, a floor coded as a row the safe form adds (other-discounts, other-charges), and still loads one published before', () => {
+    // QA's case: a bank-card discount row coded other-discounts; when the sheet needed the safe
+    // form, the panel carried two rows coded other-discounts, which the app keys on.
+    const source = validFile().replace('  - code: coupon', '  - code: other-discounts').replace('  - code: spze', '  - code: other-charges');
+    expect(compileFloorsFile(FILE, source, registry, LOCALES, undefined, { submitted: true }).problems.map((p) => p.message)).toEqual([
+      '`floors[0].code` must not be a code of the rows Floorplan adds to make a sheet add up (other-discounts, other-charges), but got: "other-charges" (floors/cart-bottom-sheet.yaml:3)',
+      '`floors[1].code` must not be a code of the rows Floorplan adds to make a sheet add up (other-discounts, other-charges), but got: "other-discounts" (floors/cart-bottom-sheet.yaml:7)',
+    ]);
+    // A live revision an earlier release accepted still loads.
+    expect(compiled(source).floors.map((f) => f.code)).toEqual(['other-charges', 'other-discounts']);
+  });
+
   it('rejects an unclosed "{" in a template, with its position', () => {
     expect(messages(validFile().replace('已领券 {amount}', '已领券 {amount'))).toEqual([
       '`floors[1].subName.zh-CN` must be a valid template; it has an unclosed "{" at character 5, but got: "已领券 {amount" (floors/cart-bottom-sheet.yaml:10)',
