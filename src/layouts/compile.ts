@@ -16,7 +16,7 @@ import { deepFreeze, type AppsConfig } from '../config/service-config.ts';
 import { formatPath, integer, LocatedYaml, valueAt, type YamlProblem } from '../config/validate-yaml.ts';
 import { describeThrown, ErrorCode, FloorplanError } from '../errors.ts';
 import { FLOOR_KINDS, type FloorBuilder, type FloorKind, type UpstreamName } from '../floors/builder.ts';
-import { compileExpressionFloor } from '../floors/expression/expression-floor.ts';
+import { compileExpressionFloor, expressionTemplateVars } from '../floors/expression/expression-floor.ts';
 import type { BuilderRegistry } from '../floors/registry.ts';
 import { minimumFor, resolveStyle, type MinAppVersion, type StyleToken } from './client-view.ts';
 import { compileTemplate, type CompiledTemplate } from './template.ts';
@@ -282,47 +282,10 @@ export function compileFloorsFile(
       }
 
       const declared = EXPRESSION_KEYS.filter((key) => floor[key] !== undefined);
-      let builder: FloorBuilder | undefined;
-      if (floor.builder !== undefined && declared.length > 0) {
-        problems.push(yaml.problem(at('builder'), `must not be given with ${declared.map((k) => `\`${k}\``).join(', ')}: a floor either names a builder or declares expressions`, floor.builder));
-        return;
-      }
-      if (declared.length > 0) {
-        if (typeof floor.kind !== 'string' || !KINDS.has(floor.kind)) {
-          if (floor.kind === undefined) problems.push(yaml.problem(at(), `must declare its \`kind\` (${FLOOR_KINDS.join(', ')}) to be an expression floor`));
-          return;
-        }
-        const vars = asRecord(floor.vars);
-        const strings = (value: unknown) => (typeof value === 'string' ? value : undefined);
-        // Wrong types are the schema's to report; only well-typed expressions are compiled.
-        if ((floor.amount !== undefined && typeof floor.amount !== 'string') || (floor.when !== undefined && typeof floor.when !== 'string')) return;
-        if (floor.vars !== undefined && (vars === undefined || !Object.values(vars).every((v) => typeof v === 'string'))) return;
-        const compiled = compileExpressionFloor({
-          code: typeof floor.code === 'string' ? floor.code : `#${index}`,
-          kind: floor.kind as FloorKind,
-          amount: strings(floor.amount),
-          when: strings(floor.when),
-          vars: vars as Record<string, string> | undefined,
-        });
-        for (const p of compiled.problems) problems.push(yaml.problem(at(...p.path), p.contract, p.received));
-        if (compiled.builder === undefined) return;
-        builder = compiled.builder;
-        checked.builders[index] = builder;
-      } else {
-        if (floor.builder === undefined) {
-          problems.push(yaml.problem(at(), 'must name a `builder`, or declare `kind` and an `amount` expression (an expression floor)'));
-          return;
-        }
-        if (typeof floor.builder !== 'string' || floor.builder === '') return;
-        builder = registry.get(floor.builder);
-        checked.builders[index] = builder;
-        if (builder === undefined) {
-          problems.push(yaml.problem(at('builder'), `must name a known builder (${registry.names.join(', ')})`, floor.builder));
-          return;
-        }
-      }
+      const { builder, kind, variables } = builtWith(floor, declared, at, index);
+      checked.builders[index] = builder;
 
-      if (builder.kind === 'PAYABLE') {
+      if (kind === 'PAYABLE') {
         const where = declared.length > 0 ? 'kind' : 'builder';
         if (payableLine === undefined) {
           payableLine = yaml.lineOf(at('code')) ?? 0;
@@ -343,6 +306,8 @@ export function compileFloorsFile(
         checked.fallbacks[index] = fallback;
         if (fallback === undefined) {
           problems.push(yaml.problem(at('fallback'), `must name a known builder (${registry.names.join(', ')})`, floor.fallback));
+        } else if (builder === undefined) {
+          // Compared with the floor's builder only once there is one; what stops it is reported above.
         } else if (fallback.kind !== builder.kind) {
           problems.push(yaml.problem(at('fallback'), `must name a builder of the same kind as "${builder.name}" (${builder.kind})`, `${fallback.name} (${fallback.kind})`));
         } else if (fallback.needs.every((n) => builder.needs.includes(n)) && fallback.needs.length >= builder.needs.length) {
@@ -369,24 +334,17 @@ export function compileFloorsFile(
       const rawSubName = asRecord(floor.subName);
       const subName: Record<string, CompiledTemplate> = {};
       if (rawSubName !== undefined) checked.subNames[index] = subName;
+      const variableSets = fallback === undefined ? [variables] : [variables, { vars: fallback.templateVars, whose: (known: string) => `the variables of fallback builder "${fallback.name}" (${known})` }];
       let templatesValid = true;
       for (const [locale, template] of Object.entries(rawSubName ?? {})) {
         if (typeof template !== 'string' || !locales.includes(locale)) continue;
         try {
           const compiled = compileTemplate(template);
-          for (const user of fallback === undefined ? [builder] : [builder, fallback]) {
-            const unknown = compiled.variables.filter((v) => !user.templateVars.includes(v));
+          for (const { vars, whose } of variableSets.filter((set) => set !== undefined)) {
+            const unknown = compiled.variables.filter((v) => !vars.includes(v));
             if (unknown.length === 0) continue;
-            const known = user.templateVars.length > 0 ? user.templateVars.map((v) => `{${v}}`).join(', ') : 'none';
-            problems.push(
-              yaml.problem(
-                at('subName', locale),
-                user === builder && declared.length > 0
-                  ? `may only use the variables the floor defines (${known}): add the others under \`vars\``
-                  : `may only use the variables of ${user === fallback ? 'fallback ' : ''}builder "${user.name}" (${known})`,
-                unknown.map((v) => `{${v}}`).join(', '),
-              ),
-            );
+            const known = vars.length > 0 ? vars.map((v) => `{${v}}`).join(', ') : 'none';
+            problems.push(yaml.problem(at('subName', locale), `may only use ${whose(known)}`, unknown.map((v) => `{${v}}`).join(', ')));
           }
           subName[locale] = compiled;
         } catch (error) {
@@ -395,7 +353,7 @@ export function compileFloorsFile(
         }
       }
       // A variable no sub-name shows would still be evaluated with every row, and could only fail it.
-      if (declared.length > 0 && templatesValid) {
+      if (declared.length > 0 && variables !== undefined && templatesValid) {
         const shown = new Set(Object.values(subName).flatMap((template) => template.variables));
         for (const [name, expression] of Object.entries(asRecord(floor.vars) ?? {})) {
           if (shown.has(name)) continue;
@@ -404,6 +362,50 @@ export function compileFloorsFile(
       }
     });
     return checked;
+  }
+
+  /**
+   * What a floor is built with, as far as it can be known, its problems reported: its builder,
+   * or the one its expressions compile to. When there is none (an unknown builder, an
+   * expression that does not compile), the floor's kind and sub-name variables are still known
+   * from what it declares, so its other fields are checked in the same pass.
+   */
+  function builtWith(floor: Record<string, unknown>, declared: readonly string[], at: (...path: PropertyKey[]) => PropertyKey[], index: number): BuiltWith {
+    if (floor.builder !== undefined && declared.length > 0) {
+      problems.push(yaml.problem(at('builder'), `must not be given with ${declared.map((k) => `\`${k}\``).join(', ')}: a floor either names a builder or declares expressions`, floor.builder));
+      return {};
+    }
+    if (declared.length === 0) {
+      if (floor.builder === undefined) {
+        problems.push(yaml.problem(at(), 'must name a `builder`, or declare `kind` and an `amount` expression (an expression floor)'));
+        return {};
+      }
+      if (typeof floor.builder !== 'string' || floor.builder === '') return {};
+      const builder = registry.get(floor.builder);
+      if (builder === undefined) {
+        problems.push(yaml.problem(at('builder'), `must name a known builder (${registry.names.join(', ')})`, floor.builder));
+        return {};
+      }
+      return { builder, kind: builder.kind, variables: { vars: builder.templateVars, whose: (known) => `the variables of builder "${builder.name}" (${known})` } };
+    }
+    if (typeof floor.kind !== 'string' || !KINDS.has(floor.kind)) {
+      if (floor.kind === undefined) problems.push(yaml.problem(at(), `must declare its \`kind\` (${FLOOR_KINDS.join(', ')}) to be an expression floor`));
+      return {};
+    }
+    const kind = floor.kind as FloorKind;
+    const vars = asRecord(floor.vars);
+    const strings = (value: unknown) => (typeof value === 'string' ? value : undefined);
+    // Wrong types are the schema's to report; only well-typed expressions are compiled.
+    if ((floor.amount !== undefined && typeof floor.amount !== 'string') || (floor.when !== undefined && typeof floor.when !== 'string')) return { kind };
+    if (floor.vars !== undefined && (vars === undefined || !Object.values(vars).every((v) => typeof v === 'string'))) return { kind };
+    const spec = { code: typeof floor.code === 'string' ? floor.code : `#${index}`, kind, amount: strings(floor.amount), when: strings(floor.when), vars: vars as Record<string, string> | undefined };
+    const compiled = compileExpressionFloor(spec);
+    for (const p of compiled.problems) problems.push(yaml.problem(at(...p.path), p.contract, p.received));
+    return {
+      builder: compiled.builder,
+      kind,
+      variables: { vars: expressionTemplateVars(spec), whose: (known) => `the variables the floor defines (${known}): add the others under \`vars\`` },
+    };
   }
 
   const rawStyles = asRecord(raw?.styles) ?? {};
@@ -476,6 +478,14 @@ export function compileFloorsFile(
     }),
     problems: [],
   };
+}
+
+/** What builtWith knows of how a floor is built; a field is absent when the floor's problems leave it unknown. */
+interface BuiltWith {
+  readonly builder?: FloorBuilder | undefined;
+  readonly kind?: FloorKind;
+  /** The variables its sub-name may show, and how a problem with one names them. */
+  readonly variables?: { readonly vars: readonly string[]; readonly whose: (known: string) => string };
 }
 
 interface CheckedFloors {

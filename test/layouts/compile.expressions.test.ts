@@ -134,10 +134,31 @@ describe('expression floors in a floors file', () => {
     expect(floor?.builder.templateVars).toEqual(['amount', 'lines']);
   });
 
+  it("reports a floor's other problems together with an expression that does not compile, so one check finds them all", () => {
+    // A set submitted now (floors:check, the admin API's check and publish), as an operator sends one.
+    const source = file(
+      '    kind: DEDUCTION', // 10
+      "    amount: 'quote.knd'", // 11
+      "    vars: { unused: 'size(quote.lines)' }", // 12
+      '    subName: { zh-CN: "{amount} {coupons}", en: "{amount}" }', // 13
+      '    subNameFallback: { zh-CN: "新人立减 {amount}", en: New-customer discount }', // 14
+    ).replace('name: { zh-CN: 新人立减, en: New-customer discount }', 'name: { zh-CN: 新人立减, en: "New-customer {amount}" }');
+    const result = compileFloorsFile(FILE, source, registry, LOCALES, undefined, { submitted: true });
+    expect(result.problems.map((p) => p.message)).toEqual([
+      '`floors[1].name.en` is shown to users as written: a {variable} is filled in only in `subName`, so move it there, but got: "{amount}" (floors/cart-bottom-sheet.yaml:8)',
+      expect.stringMatching(/^`floors\[1\]\.amount` must type-check against the panel's data; No such key: knd at column 7: .* \(floors\/cart-bottom-sheet\.yaml:11\)$/),
+      '`floors[1].vars.unused` must be shown by a sub-name of floor "new-customer" ({unused} is in none of its `subName` templates): remove it, or use it there, but got: "size(quote.lines)" (floors/cart-bottom-sheet.yaml:12)',
+      '`floors[1].subName.zh-CN` may only use the variables the floor defines ({amount}, {unused}): add the others under `vars`, but got: "{coupons}" (floors/cart-bottom-sheet.yaml:13)',
+      '`floors[1].subNameFallback.zh-CN` is shown to users as written (when a sub-name variable is missing): a {variable} is filled in only in `subName`, so leave it out, but got: "{amount}" (floors/cart-bottom-sheet.yaml:14)',
+    ]);
+  });
+
   it('stops the layout on a variable or condition of the wrong type, at its own line', () => {
     expect(problems(file('    kind: DEDUCTION', `    amount: ${NEW_CUSTOMER}`, "    when: 'viewer.segments'", "    vars: { flag: 'true' }"))).toEqual([
       '`floors[1].when` must be a condition: an expression of type bool; it is list<string>, but got: "viewer.segments" (floors/cart-bottom-sheet.yaml:12)',
       '`floors[1].vars.flag` must be a template value: an expression of type Money, int or string; it is bool, but got: "true" (floors/cart-bottom-sheet.yaml:13)',
+      // Its other problem in the same pass: of the right type, it would still be shown by no sub-name.
+      '`floors[1].vars.flag` must be shown by a sub-name of floor "new-customer" ({flag} is in none of its `subName` templates): remove it, or use it there, but got: "true" (floors/cart-bottom-sheet.yaml:13)',
     ]);
   });
 

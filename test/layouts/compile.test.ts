@@ -171,6 +171,16 @@ describe('compileFloorsFile', () => {
     ]);
   });
 
+  it("reports a floor's other problems together with an unknown builder, so one check finds them all", () => {
+    const source = validFile()
+      .replace('builder: coupon', 'builder: coupons')
+      .replace('    sort: 30', '    subNameFallback: { zh-CN: "已领券 {amount}", en: Coupons applied }\n    sort: 30');
+    expect(compileFloorsFile(FILE, source, registry, LOCALES, undefined, { submitted: true }).problems.map((p) => p.message)).toEqual([
+      `\`floors[1].builder\` must name a known builder (${KNOWN_BUILDERS}), but got: "coupons" (floors/cart-bottom-sheet.yaml:8)`,
+      '`floors[1].subNameFallback.zh-CN` is shown to users as written (when a sub-name variable is missing): a {variable} is filled in only in `subName`, so leave it out, but got: "{amount}" (floors/cart-bottom-sheet.yaml:11)',
+    ]);
+  });
+
   it('rejects a duplicate code, naming the line of its first use', () => {
     expect(messages(validFile().replace('code: coupon', 'code: spze'))).toEqual([
       '`floors[1].code` must be unique in the scene; it is already used at line 3, but got: "spze" (floors/cart-bottom-sheet.yaml:7)',

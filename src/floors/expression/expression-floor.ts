@@ -529,6 +529,11 @@ function signRuleOf(kind: FloorKind): string {
   return kind === 'DEDUCTION' ? `${amountSignRule(kind)} (write -sum(...))` : amountSignRule(kind);
 }
 
+/** The sub-name variables an expression floor defines, whether or not its expressions compile: `amount` when it has one, and each of `vars`. */
+export function expressionTemplateVars(spec: Pick<ExpressionFloorSpec, 'amount' | 'vars'>): string[] {
+  return [...new Set([...(spec.amount !== undefined ? ['amount'] : []), ...Object.keys(spec.vars ?? {})])];
+}
+
 /**
  * Compiles an expression floor into a builder, or returns every problem of its expressions.
  * `amount` is required for every kind but TEXT (which must not have one); `when`, if given,
@@ -561,7 +566,7 @@ export function compileExpressionFloor(spec: ExpressionFloorSpec): { builder: Fl
   const coreUpstreams = new Set(upstreamsOf(coreReads));
   // The panel's currency is the cart's: an amount always needs the cart, as every builder's does.
   if (amount !== undefined) coreUpstreams.add('cart');
-  const templateVars = [...new Set([...(amount !== undefined ? ['amount'] : []), ...vars.keys()])];
+  const templateVars = expressionTemplateVars(spec);
   const sign = AMOUNT_SIGN[spec.kind];
 
   // Every variable is a decoration, evaluated apart from the amount: when one fails (its
