@@ -23,11 +23,16 @@ export interface OpenedReleases {
   close(): Promise<void>;
 }
 
+/** Releases on `store` (the one openReleases made, or a wrapper of it) with `options` beside the usual ones, as openReleases makes them. */
+export function releasesOn(store: RevisionStore, options: Partial<LayoutReleasesOptions> = {}): LayoutReleases {
+  return new LayoutReleases({ store, registry, locales: config.floors.locales, apps: config.apps, logger, ...options });
+}
+
 /** A revision store `open` makes, probed, and releases on it with `options` beside the usual ones (none by default: as the server's, with no hooks). */
 export async function openReleases(open: OpenRevisionStore, options: Partial<LayoutReleasesOptions> = {}): Promise<OpenedReleases> {
   const opened = await open();
   const store = new RevisionStore(opened.config, { logger });
-  const releases = new LayoutReleases({ store, registry, locales: config.floors.locales, apps: config.apps, logger, ...options });
+  const releases = releasesOn(store, options);
   // Probed here, not in a suite's first test: PGlite's first start runs initdb, seconds on a busy machine.
   expect(await store.probe()).toBe(true);
   return {

@@ -10,18 +10,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServiceConfig } from '../../../src/config/service-config.ts';
-import { defaultBuilders } from '../../../src/floors/builders/index.ts';
-import { createBuilderRegistry } from '../../../src/floors/registry.ts';
-import { LayoutReleases, type LayoutOperations } from '../../../src/layouts/revisions/releases.ts';
-import { RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
-import { createLogger } from '../../../src/observability/logger.ts';
+import type { LayoutOperations } from '../../../src/layouts/revisions/releases.ts';
+import type { RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
+import { openReleases, releasesOn } from '../../support/layout-releases.ts';
 import { REVISION_STORES } from '../../support/revision-stores.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const config = loadServiceConfig({ dir: join(ROOT, 'config'), env: {} });
-const registry = createBuilderRegistry(defaultBuilders);
-const logger = createLogger('silent');
 const CART = readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml'), 'utf8');
 const CHECKOUT = readFileSync(join(ROOT, 'floors', 'checkout-summary.yaml'), 'utf8');
 const set = (cartVersion: string) => ({
@@ -35,7 +29,7 @@ const CHANGES_OF_LIVE = new Set<PropertyKey>(['record', 'promote']);
 
 describe.each(REVISION_STORES)('the candidates a change of live says are still served, on %s', (_name, skip, open) => {
   let store: RevisionStore;
-  let cleanup: () => Promise<void>;
+  let close: () => Promise<void>;
   let alice: LayoutOperations;
   let bob: LayoutOperations;
   /** Bob's change, made once alice's has committed and before her answer is read; run once. */
@@ -43,10 +37,9 @@ describe.each(REVISION_STORES)('the candidates a change of live says are still s
 
   beforeAll(async () => {
     if (skip) return;
-    const opened = await open();
-    cleanup = opened.cleanup;
-    store = new RevisionStore(opened.config, { logger });
-    expect(await store.probe()).toBe(true);
+    const opened = await openReleases(open);
+    ({ store, close } = opened);
+    bob = opened.releases.as('bob');
     // Alice's releases go through a store that lets bob in right after each of her changes of live commits.
     const interleaving = new Proxy(store, {
       get(target, property) {
@@ -62,17 +55,14 @@ describe.each(REVISION_STORES)('the candidates a change of live says are still s
         };
       },
     });
-    const options = { registry, locales: config.floors.locales, apps: config.apps, logger };
     // A shadow comparison without violations, as a replica's would be: promote judges the candidate by it.
-    alice = new LayoutReleases({ store: interleaving, ...options, shadow: () => ({ compared: 10, invariantViolations: 0 }) }).as('alice');
-    bob = new LayoutReleases({ store, ...options }).as('bob');
+    alice = releasesOn(interleaving, { shadow: () => ({ compared: 10, invariantViolations: 0 }) }).as('alice');
     await alice.publish({ files: set('live-1'), message: 'baseline' });
   }, 120_000);
 
   afterAll(async () => {
     if (skip) return;
-    await store.close();
-    await cleanup();
+    await close();
   });
 
   it.skipIf(skip)('names a candidate that served users when the publish went live, though another operator aborts it right after', async () => {

@@ -2,20 +2,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServiceConfig } from '../../../src/config/service-config.ts';
 import { ErrorCode } from '../../../src/errors.ts';
-import { defaultBuilders } from '../../../src/floors/builders/index.ts';
-import { createBuilderRegistry } from '../../../src/floors/registry.ts';
 import { openRevisionDatabase } from '../../../src/layouts/revisions/database.ts';
-import { LayoutReleases, type LayoutOperations } from '../../../src/layouts/revisions/releases.ts';
-import { OperationRefused, RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
+import type { LayoutOperations } from '../../../src/layouts/revisions/releases.ts';
+import { OperationRefused, type RevisionStore } from '../../../src/layouts/revisions/revision-store.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
+import { openReleases } from '../../support/layout-releases.ts';
 import { REVISION_STORES } from '../../support/revision-stores.ts';
 import { thrown } from '../../support/thrown.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const config = loadServiceConfig({ dir: join(ROOT, 'config'), env: {} });
-const registry = createBuilderRegistry(defaultBuilders);
 const logger = createLogger('silent');
 const SHIPPED = {
   'cart-bottom-sheet.yaml': readFileSync(join(ROOT, 'floors', 'cart-bottom-sheet.yaml'), 'utf8'),
@@ -26,28 +22,22 @@ const cart = (edit: (source: string) => string) => ({ ...SHIPPED, 'cart-bottom-s
 
 describe.each(REVISION_STORES)('layout releases on %s', (_name, skip, open) => {
   let store: RevisionStore;
-  let releases: LayoutReleases;
   let alice: LayoutOperations;
   let bob: LayoutOperations;
-  let cleanup: () => Promise<void>;
+  let close: () => Promise<void>;
   const live: number[] = [];
 
   beforeAll(async () => {
     if (skip) return;
-    const opened = await open();
-    cleanup = opened.cleanup;
-    store = new RevisionStore(opened.config, { logger });
-    releases = new LayoutReleases({ store, registry, locales: config.floors.locales, apps: config.apps, logger, onLive: (r) => live.push(r.revision) });
-    alice = releases.as('alice');
-    // Opened here, not in the first test: PGlite's first start runs initdb, seconds on a busy machine.
-    expect(await store.probe()).toBe(true);
-    bob = releases.as('bob');
+    const opened = await openReleases(open, { onLive: (r) => live.push(r.revision) });
+    ({ store, close } = opened);
+    alice = opened.releases.as('alice');
+    bob = opened.releases.as('bob');
   }, 120_000);
 
   afterAll(async () => {
     if (skip) return;
-    await store.close();
-    await cleanup();
+    await close();
   });
 
   it.skipIf(skip)('records each publish as an immutable revision that goes live, with its author, message, parent and hash', async () => {
