@@ -1095,6 +1095,8 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       // Refused, so it takes nothing off the air, and nobody is promised checkout-summary's floors.
       expect(await page.locator('#confirm [data-testid=scenes-off-air]').count()).toBe(0);
       expect(await dialog.innerText()).not.toMatch(/Every user who opens [^.]*checkout-summary/);
+      // Nor is the file it leaves out removed: the refusal says to keep it.
+      expect(await dialog.innerText()).not.toContain('so removed');
       expect(await page.locator('#confirm-ok').isDisabled()).toBe(true);
       await page.click('#confirm-cancel');
       await dialog.waitFor({ state: 'hidden' });
@@ -1118,7 +1120,9 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       await page.click('#publish-form button[type=submit]');
       await dialog.waitFor();
       expect(await page.locator('#confirm [data-testid=scene-has-candidate]').count()).toBe(0);
-      expect(await page.locator('#confirm [data-testid=scenes-off-air]').innerText()).toBe('This takes checkout-summary off the air: every user who opens it is refused the scene, on every replica within about 2 s.');
+      expect(await page.locator('#confirm [data-testid=scenes-off-air]').innerText()).toBe(
+        'This takes checkout-summary off the air (checkout-summary.yaml is not in this set): every user who opens it is refused the scene, on every replica within about 2 s.',
+      );
       expect(await page.locator('#confirm-ok').isDisabled()).toBe(false);
       const paul = await admin('layouts/candidate', { scene: 'checkout-summary', revision: back, rollout: { allowList: ['u2002'] }, message: 'made by paul' }, PAUL);
       expect(paul.status, JSON.stringify(paul.body)).toBe(200);
@@ -1159,7 +1163,11 @@ describe.skipIf(!HAS_CHROMIUM)('the operator console (/console) in headless Chro
       said = await dialog.innerText();
       expect(said).toContain('Every user who opens cart-bottom-sheet gets the floors below, on every replica within about 2 s.');
       expect(said).not.toMatch(/Every user who opens [^.]*checkout-summary/);
-      expect(await page.locator('#confirm [data-testid=scenes-off-air]').innerText()).toBe(offAir);
+      // Said once, naming the file the set leaves out: not again as a file "removed".
+      expect(await page.locator('#confirm [data-testid=scenes-off-air]').innerText()).toBe(
+        'This takes checkout-summary off the air (checkout-summary.yaml is not in this set): every user who opens it is refused the scene, on every replica within about 2 s.',
+      );
+      expect(said).not.toContain('so removed');
       expect(await page.locator('#confirm-ok').isDisabled()).toBe(false);
       await page.click('#confirm-ok');
       await page.locator('#releases-error').filter({ hasText: 'Published revision' }).waitFor();

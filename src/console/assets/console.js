@@ -652,17 +652,23 @@ function whoGetsLive(scenes, dropped, served, same) {
   return `Every user who opens ${kept.join(', ')} gets the floors below, on every replica within about 2 s${served.length > 0 ? ', except the users a candidate still serves' : ''}.`;
 }
 
+/** The scene a floors file defines: its name, as the server holds every file to it. */
+const sceneOfFile = (name) => name.replace(/\.ya?ml$/, '');
+
 /**
  * The scenes a change takes off the air and what their users get instead: a refusal. A scene with
- * a candidate is left to `strandedView`, which says the change will be refused for it.
+ * a candidate is left to `strandedView`, which says the change will be refused for it. `leftOut`:
+ * a publish's live files that its set does not hold, named as why their scenes go.
  */
-function offAirView(dropped, stranded) {
+function offAirView(dropped, stranded, leftOut = []) {
   const off = dropped.filter((scene) => !stranded.some((c) => c.scene === scene));
   if (off.length === 0) return null;
+  const files = leftOut.filter((name) => off.includes(sceneOfFile(name)));
+  const why = files.length === 0 ? '' : ` (${files.join(', ')} ${files.length === 1 ? 'is' : 'are'} not in this set)`;
   return h(
     'p',
     { class: 'error', 'data-testid': 'scenes-off-air' },
-    `This takes ${off.join(', ')} off the air: every user who opens ${off.length === 1 ? 'it' : 'one of them'} is refused the scene, on every replica within about 2 s.`,
+    `This takes ${off.join(', ')} off the air${why}: every user who opens ${off.length === 1 ? 'it' : 'one of them'} is refused the scene, on every replica within about 2 s.`,
   );
 }
 
@@ -1298,8 +1304,11 @@ async function publish() {
     showPublishProblems(out, error);
     return;
   }
-  const dropped = liveFiles.filter((name) => !draft.has(name));
   const offAir = droppedScenes(check.diff);
+  const leftOut = liveFiles.filter((name) => !draft.has(name));
+  // A left-out file whose scene goes off the air is named there (or, held by a candidate, in the
+  // refusal); said apart only when its scene stays, defined by another file of the set (x.yml for x.yaml).
+  const removed = leftOut.filter((name) => !offAir.includes(sceneOfFile(name)));
   const who = whoGetsLive(scenes, offAir, served, 'Nobody sees a difference: the floors are the same as the live revision’s.');
   // A Floorplan older than this page answers the check without it.
   const versionKept = (check.versionKept ?? []).map((v) =>
@@ -1313,7 +1322,7 @@ async function publish() {
     `Publish ${draft.size} file(s) as the new live revision?`,
     [
       h('p', null, `The set is valid: ${check.scenes.map((s) => `${s.scene} ${s.version}`).join(', ')}. ${who}`),
-      offAirView(offAir, stranded),
+      offAirView(offAir, stranded, leftOut),
       strandedView(stranded, 'publish', (scene) => `, or keep ${scene}.yaml in the set`),
       candidatesServedView(served),
       ...versionKept,
@@ -1324,7 +1333,7 @@ async function publish() {
             `It changes money floors (${check.approval.changes.map((c) => `${c.scene} ${c.code} (${c.kind}, ${c.change})`).join(', ')}), so Floorplan will refuse to publish it straight to live: make it a candidate below, have another admin approve it, then promote it.`,
           )
         : null,
-      dropped.length > 0 ? h('p', { class: 'error' }, `Not in this set, so removed: ${dropped.join(', ')}.`) : null,
+      removed.length > 0 ? h('p', { class: 'error' }, `Not in this set, so removed: ${removed.join(', ')}.`) : null,
       h('p', null, check.live === null ? 'Nothing is live yet: this is the first revision.' : `What changes (live revision ${check.live} → this set):`),
       diffView(check.diff),
       compatibilityView(check.compatibility),
